@@ -1,0 +1,120 @@
+# toolwatch build.
+#
+#   make           build/toolwatch (optimised, with debug info)
+#   make test      every test under ASan+UBSan; last line "N passed, M failed"
+#   make fuzz      libFuzzer targets (clang), each run FUZZ_SECONDS seconds
+#   make bench     micro-benchmarks (optimised, no sanitizers)
+#   make deps      install the Debian packages the build needs (idempotent)
+#
+# pkg-config flags are expanded lazily (recursive '=') so that they are read
+# after `deps` has installed the packages on a fresh machine.
+
+CC      ?= cc
+CLANG   ?= clang
+PKGS    := libcurl libcjson libmicrohttpd openssl libsodium
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wwrite-strings -Wformat=2
+STD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+INC     := -I.
+CFLAGS_COMMON = $(STD) $(WARN) $(INC) $(PKG_CFLAGS) -MMD -MP
+REL_FLAGS  := -O2 -g
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+LIB_SRC  := $(sort $(wildcard consumer/*.c detectors/*.c alerts/*.c \
+                             config/*.c service/*.c sim/*.c))
+LIB_SRC  := $(filter-out service/main.c,$(LIB_SRC))
+MAIN_SRC := service/main.c
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+ITEST_SRC := $(sort $(wildcard tests/integration/test_*.c))
+SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+SAN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o)
+SUP_OBJ  := $(SUPPORT_SRC:%.c=build/asan/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=build/asan/tests/i%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/rel/bench/%)
+
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps test unit integration fuzz bench clean demo
+.DEFAULT_GOAL := all
+
+all: build/toolwatch
+
+deps:
+	@sh tests/deps.sh
+
+build/toolwatch: $(REL_OBJ) build/rel/service/main.o
+	$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
+
+build/rel/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/asan/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/asan/libtw.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/rel/libtw.a: $(REL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/toolwatch: build/asan/service/main.o build/asan/libtw.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests: one cmocka binary per module, linked against the library so
+# -Wl,--wrap= seams can replace our own thin adapters.
+build/asan/tests/test_%: build/asan/tests/unit/test_%.o build/asan/libtw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $< build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Integration tests: cmocka binaries that run build/asan/toolwatch against
+# servers in tests/support/ listening on 127.0.0.1.
+build/asan/tests/itest_%: build/asan/tests/integration/test_%.o $(SUP_OBJ) build/asan/libtw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $< $(SUP_OBJ) build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+	@sh tests/run.sh $(UNIT_BIN)
+
+integration: $(ITEST_BIN) build/asan/toolwatch
+	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh $(ITEST_BIN)
+
+test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
+	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh $(UNIT_BIN) $(ITEST_BIN)
+
+# libFuzzer targets: clang, ASan+UBSan, the library sources compiled in.
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
+	@mkdir -p $(dir $@)
+	$(CLANG) $(STD) $(INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -DTW_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+build/rel/bench/%: bench/%.c build/rel/libtw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< build/rel/libtw.a $(PKG_LIBS)
+
+bench: $(BENCH_BIN) build/toolwatch
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,128 @@
+/*
+ * stream.h - the audit stream reader: one long-lived HTTP(S) GET of a
+ * text/event-stream on the shared event loop, forever.
+ *
+ * The reader reconnects on every end or error with backoff and jitter
+ * (the stream's `retry:` is the floor), honours 429/503 Retry-After, sends
+ * Last-Event-ID once one is known, drops a connection that has delivered no
+ * byte for stall_timeout_ms, and persists the last event ID in the state
+ * directory (temp file + rename) at most once a second and at stop.
+ *
+ * Events are parsed by the SSE push parser (consumer/sse.h) inside libcurl's
+ * write callback and handed to the on_event callback; the span is valid only
+ * during that callback.  Nothing here blocks: all waiting happens in the
+ * loop (service/loop.h).
+ */
+#ifndef TW_STREAM_H
+#define TW_STREAM_H
+
+#include "consumer/sse.h"
+#include "service/loop.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum stream_state {
+    STREAM_IDLE = 0,     /* not started */
+    STREAM_CONNECTING,   /* request sent, waiting for the response headers */
+    STREAM_CONNECTED,    /* 200 text/event-stream, reading */
+    STREAM_WAITING,      /* disconnected, reconnect scheduled */
+    STREAM_DONE          /* stopped, or ended in once mode */
+};
+
+enum {
+    STREAM_OK = 0,
+    STREAM_ENOMEM = -1,
+    STREAM_EINVAL = -2,
+    STREAM_ECURL = -3,
+    STREAM_EIO = -4
+};
+
+#define STREAM_MAX_HEADERS 32
+
+struct stream_config {
+    const char *url;
+    const char *api_key;        /* bearer token value or NULL; never logged */
+    const char *api_key_env;    /* its variable's name, for messages */
+    const char *headers[STREAM_MAX_HEADERS]; /* "Name: value" */
+    size_t n_headers;
+    const char *ca_file;        /* NULL: system CA store */
+    const char *state_dir;      /* NULL: no position file */
+    const char *last_event_id;  /* initial Last-Event-ID, or NULL */
+    uint64_t stall_timeout_ms;  /* default 45000 */
+    uint64_t retry_base_ms;     /* default 500 */
+    uint64_t retry_max_ms;      /* default 30000 */
+    uint64_t connect_timeout_ms; /* default 10000 */
+    size_t max_event_bytes;     /* default 1 MiB */
+    int once;                   /* no reconnect: end at the first close */
+};
+
+/* Fill a config with the defaults above (url etc. NULL). */
+void stream_config_defaults(struct stream_config *cfg);
+
+struct stream_callbacks {
+    /* A dispatched event.  Return non-zero to stop the stream (the
+     * transfer is ended and no reconnect is scheduled). */
+    int (*on_event)(void *ud, const sse_event *ev);
+    /* Optional: the state changed. */
+    void (*on_state)(void *ud, enum stream_state state);
+};
+
+struct stream_stats {
+    uint64_t connects;          /* successful 200 event-stream responses */
+    uint64_t reconnects;        /* requests after the first */
+    uint64_t events;
+    uint64_t bytes;
+    uint64_t stalls;
+    uint64_t http_errors;       /* non-200 responses */
+    uint64_t network_errors;
+    long last_status;           /* last HTTP status seen, 0 if none */
+    int64_t connected_since_ms; /* monotonic, 0 when not connected */
+    int64_t last_byte_ms;       /* monotonic */
+};
+
+typedef struct stream stream;
+
+/* Create a reader on `lp`.  Strings in cfg are copied.  The callbacks and
+ * `ud` must outlive the stream.  Reads the position file when state_dir is
+ * set (a readable file wins over cfg->last_event_id) and creates the
+ * directory (0700) when missing.  Returns NULL on failure (logged). */
+stream *stream_create(loop *lp, const struct stream_config *cfg,
+                      const struct stream_callbacks *cb, void *ud);
+
+/* Stop (if running), persist the position, free.  Accepts NULL. */
+void stream_destroy(stream *s);
+
+/* Start the first request now. */
+int stream_start(stream *s);
+
+/* Timers: stall check, scheduled reconnect, position persistence.  Call
+ * after every loop_run_once().  Returns the next monotonic deadline (ms)
+ * at which it wants to be called again. */
+int64_t stream_tick(stream *s);
+
+/* End the transfer, persist the position; no reconnect.  Idempotent. */
+void stream_stop(stream *s);
+
+enum stream_state stream_state(const stream *s);
+const struct stream_stats *stream_stats(const stream *s);
+
+/* Did the stream end cleanly (once mode: a 200 event stream that the
+ * server closed, or a stop requested by on_event)? */
+int stream_ended_ok(const stream *s);
+
+/* The last event ID in force ("" if none); valid until the next call. */
+const char *stream_last_event_id(const stream *s, size_t *len);
+
+/* Persist the position now if it changed.  Returns STREAM_OK or
+ * STREAM_EIO. */
+int stream_persist(stream *s);
+
+/* Write `url` without userinfo, query or fragment into buf (for logs:
+ * credentials in URLs never reach a log line).  Returns buf. */
+const char *stream_safe_url(const char *url, char *buf, size_t size);
+
+const char *stream_state_name(enum stream_state st);
+const char *stream_strerror(int rc);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * buf.h - a growable byte buffer with a hard cap (the idea of curl's
+ * dynbuf): appends past `max` fail with BUF_ETOOBIG and leave the buffer
+ * as it was, so no input can grow memory without bound.
+ *
+ * A small value type: embed it, buf_init() it, buf_free() it.
+ */
+#ifndef TW_BUF_H
+#define TW_BUF_H
+
+#include <stddef.h>
+
+enum { BUF_OK = 0, BUF_ENOMEM = -1, BUF_ETOOBIG = -2 };
+
+typedef struct buf {
+    char *data;  /* NUL-terminated when len > 0 or after any append */
+    size_t len;
+    /* private: */
+    size_t cap;
+    size_t max;
+} buf;
+
+void buf_init(buf *b, size_t max);
+void buf_free(buf *b);
+void buf_reset(buf *b); /* len = 0, memory kept */
+
+int buf_append(buf *b, const void *data, size_t len);
+int buf_append_str(buf *b, const char *s);
+
+/* Append `s` (n bytes, UTF-8) as a JSON string literal with quotes:
+ * '"' and '\\' escaped, \b \f \n \r \t, other bytes < 0x20 and 0x7f as
+ * \u00XX; everything else raw. */
+int buf_append_json_string(buf *b, const char *s, size_t n);
+
+#endif

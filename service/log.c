@@ -1,0 +1,179 @@
+/*
+ * log.c - leveled, rate-limited, single-line logging to stderr.
+ *
+ * Rate limiting is keyed by the format string's address (one per call
+ * site) in a small fixed table; a site that is not in the table replaces
+ * the oldest entry, so memory is constant whatever the input.  A record is
+ * formatted into a fixed buffer (long messages are cut) and written with one
+ * write(2), so concurrent writers never interleave within a line.
+ */
+#include "service/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+int log_current_level = LOG_INFO;
+
+#define SITES 64
+#define LINE_MAX_BYTES 2048
+
+struct site {
+    const char *fmt;
+    long long period_start;
+    unsigned count;
+    unsigned suppressed;
+};
+
+static struct site sites[SITES];
+static int log_fd = 2;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t put_prefix(char *buf, size_t size, enum log_level level,
+                         const char *component)
+{
+    struct timespec ts;
+    struct tm tm;
+    int n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                 level_names[level], component);
+    if (n < 0)
+        return 0;
+    return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* Copy msg into out, escaping control bytes; returns bytes written. */
+static size_t put_escaped(char *out, size_t size, const char *msg)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    for (const unsigned char *s = (const unsigned char *)msg; *s; s++) {
+        if (*s < 0x20 || *s == 0x7f) {
+            if (o + 4 >= size)
+                break;
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*s >> 4];
+            out[o++] = hex[*s & 15];
+        } else {
+            if (o + 1 >= size)
+                break;
+            out[o++] = (char)*s;
+        }
+    }
+    return o;
+}
+
+static void emit(enum log_level level, const char *component, const char *msg)
+{
+    char line[LINE_MAX_BYTES];
+    size_t n = put_prefix(line, sizeof line, level, component);
+
+    n += put_escaped(line + n, sizeof line - n - 1, msg);
+    line[n++] = '\n';
+    while (n > 0) {
+        ssize_t w = write(log_fd, line, n);
+        if (w <= 0)
+            break;
+        n -= (size_t)w;
+    }
+}
+
+/* Decide whether this call site may log now; reports what was held back. */
+static int site_admit(const char *fmt, unsigned *flushed)
+{
+    long long now = mono_ms();
+    struct site *s = NULL, *oldest = &sites[0];
+
+    *flushed = 0;
+    for (int i = 0; i < SITES; i++) {
+        if (sites[i].fmt == fmt) {
+            s = &sites[i];
+            break;
+        }
+        if (sites[i].period_start < oldest->period_start)
+            oldest = &sites[i];
+    }
+    if (s == NULL) {
+        s = oldest;
+        memset(s, 0, sizeof *s);
+        s->fmt = fmt;
+        s->period_start = now;
+    }
+    if (now - s->period_start >= LOG_PERIOD_MS) {
+        *flushed = s->suppressed;
+        s->period_start = now;
+        s->count = 0;
+        s->suppressed = 0;
+    }
+    if (s->count >= LOG_BURST) {
+        s->suppressed++;
+        return 0;
+    }
+    s->count++;
+    return 1;
+}
+
+void log_write(enum log_level level, const char *component, const char *fmt,
+               ...)
+{
+    char msg[LINE_MAX_BYTES];
+    unsigned flushed;
+    va_list ap;
+
+    if (level < LOG_ERROR || level > LOG_DEBUG)
+        level = LOG_ERROR;
+    pthread_mutex_lock(&log_lock);
+    if (site_admit(fmt, &flushed)) {
+        if (flushed > 0) {
+            snprintf(msg, sizeof msg, "%u similar messages suppressed",
+                     flushed);
+            emit(level, component, msg);
+        }
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        emit(level, component, msg);
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+void log_set_level(enum log_level level)
+{
+    log_current_level = level;
+}
+
+int log_parse_level(const char *name)
+{
+    for (int i = 0; i <= LOG_DEBUG; i++) {
+        if (strcasecmp(name, level_names[i]) == 0)
+            return i;
+    }
+    if (strcasecmp(name, "warning") == 0)
+        return LOG_WARN;
+    return -1;
+}
+
+void log_set_fd(int fd)
+{
+    log_fd = fd < 0 ? 2 : fd;
+}

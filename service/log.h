@@ -1,0 +1,48 @@
+/*
+ * log.h - one line per record on stderr, with level and component.
+ *
+ *   LOG(LOG_WARN, "stream", "HTTP %ld from %s", code, url);
+ *
+ * The level is checked before the arguments are evaluated, so a disabled
+ * LOG costs one comparison.  Output format:
+ *
+ *   2026-11-22T13:20:00.123Z WARN stream: HTTP 500 from http://...
+ *
+ * Control characters in the message (hostile input quoted in a log line)
+ * are escaped as \xNN so that one record is always one line.  Repeats are
+ * suppressed per call site (the format string): at most LOG_BURST lines per
+ * LOG_PERIOD_MS, then one "N similar messages suppressed" line when the
+ * period ends.  Callers never pass secrets: the logger cannot know them.
+ *
+ * The logger is the one piece of process-wide state: stderr is process-wide
+ * already, and every module logs.  It is not thread-safe for configuration
+ * (log_set_level before threads start); writes take a mutex.
+ */
+#ifndef TW_LOG_H
+#define TW_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+#define LOG_BURST 5
+#define LOG_PERIOD_MS 10000
+
+extern int log_current_level;
+
+#define LOG(level, component, ...)                                         \
+    do {                                                                   \
+        if ((level) <= log_current_level)                                  \
+            log_write((level), (component), __VA_ARGS__);                  \
+    } while (0)
+
+void log_write(enum log_level level, const char *component, const char *fmt,
+               ...) __attribute__((format(printf, 3, 4)));
+
+void log_set_level(enum log_level level);
+
+/* "error", "warn", "info", "debug" -> level; returns -1 if unknown. */
+int log_parse_level(const char *name);
+
+/* Write to this fd instead of stderr (tests); -1 restores stderr. */
+void log_set_fd(int fd);
+
+#endif

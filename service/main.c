@@ -1,0 +1,59 @@
+/*
+ * main.c - the toolwatch command: dispatch to a subcommand.
+ */
+#include "service/cli.h"
+#include "service/tail.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef TW_VERSION
+#define TW_VERSION "dev"
+#endif
+
+static void usage(FILE *f)
+{
+    fputs("usage: toolwatch <command> [options]\n"
+          "\n"
+          "toolwatch reads an AI-agent audit stream (Server-Sent Events) and\n"
+          "alerts on anomalies.\n"
+          "\n"
+          "commands:\n"
+          "  tail URL     print the stream's events as NDJSON "
+          "(toolwatch tail --help)\n"
+          "\n"
+          "  --help       this text\n"
+          "  --version    print the version\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = CLI_EXIT_USAGE;
+
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("toolwatch %s\n", TW_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "toolwatch: cannot initialise libcurl\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (strcmp(argv[1], "tail") == 0) {
+        rc = tail_main(argc - 1, argv + 1);
+    } else {
+        fprintf(stderr, "toolwatch: unknown command \"%s\"\n", argv[1]);
+        usage(stderr);
+    }
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,237 @@
+/*
+ * tail.c - `toolwatch tail URL`: read the stream exactly as the service
+ * does and print one NDJSON line per dispatched event on stdout:
+ *
+ *   {"id":"<last event ID in force>","event":"<type>","data":"<data>"}
+ *
+ * Nothing else goes to stdout (logs go to stderr), so the output can be
+ * piped into jq or saved as a capture.  The line buffer is allocated once
+ * with a cap derived from the event size cap.
+ */
+#include "service/tail.h"
+
+#include "consumer/stream.h"
+#include "service/buf.h"
+#include "service/cli.h"
+#include "service/log.h"
+#include "service/loop.h"
+#include "service/sig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tail {
+    buf line;
+    uint64_t printed;
+    uint64_t max_events; /* 0: no limit */
+    int write_failed;
+};
+
+void tail_usage(void)
+{
+    fputs(
+        "usage: toolwatch tail URL [options]\n"
+        "\n"
+        "Print every event of an SSE audit stream as one NDJSON line:\n"
+        "  {\"id\":\"<last event ID>\",\"event\":\"<type>\",\"data\":\"<data>\"}\n"
+        "\n"
+        "options:\n"
+        "  --once                 do not reconnect; exit 0 when the server "
+        "ends the stream\n"
+        "  --max-events N         exit 0 after N events\n"
+        "  --header 'Name: value' extra request header (repeatable)\n"
+        "  --api-key-env VAR      send Authorization: Bearer $VAR\n"
+        "  --last-event-id ID     resume after this event ID\n"
+        "  --state-dir DIR        keep the last event ID in DIR/position\n"
+        "  --stall-timeout-s N    reconnect after N s without a byte "
+        "(default 45)\n"
+        "  --retry-base-ms N      first reconnect delay (default 500; the "
+        "stream's retry: wins)\n"
+        "  --retry-max-ms N       reconnect delay cap (default 30000)\n"
+        "  --max-event-bytes N    largest event accepted (default 1048576)\n"
+        "  --ca-file FILE         CA bundle for https (verification is "
+        "always on)\n"
+        "  --log-level L          error, warn, info (default) or debug\n"
+        "\n"
+        "exit status: 0 ok, 1 failure, 2 usage error\n",
+        stderr);
+}
+
+static int print_event(void *ud, const sse_event *ev)
+{
+    struct tail *t = ud;
+    buf *b = &t->line;
+    int rc;
+
+    buf_reset(b);
+    rc = buf_append_str(b, "{\"id\":");
+    rc = rc ? rc : buf_append_json_string(b, ev->id, ev->id_len);
+    rc = rc ? rc : buf_append_str(b, ",\"event\":");
+    rc = rc ? rc : buf_append_json_string(b, ev->type, ev->type_len);
+    rc = rc ? rc : buf_append_str(b, ",\"data\":");
+    rc = rc ? rc : buf_append_json_string(b, ev->data, ev->data_len);
+    rc = rc ? rc : buf_append_str(b, "}\n");
+    if (rc != BUF_OK) {
+        LOG(LOG_ERROR, "tail", "cannot format an event of %zu bytes",
+            ev->data_len);
+        return 0;
+    }
+    if (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout)) {
+        LOG(LOG_ERROR, "tail", "cannot write to stdout");
+        t->write_failed = 1;
+        return 1;
+    }
+    t->printed++;
+    return t->max_events != 0 && t->printed >= t->max_events;
+}
+
+static const struct stream_callbacks tail_callbacks = {
+    .on_event = print_event,
+    .on_state = NULL,
+};
+
+/* Parse options into cfg; returns 0, or CLI_EXIT_USAGE. */
+static int parse_options(int argc, char **argv, struct stream_config *cfg,
+                         struct tail *t, const char **key_env)
+{
+    cli_args a;
+    const char *name, *v;
+    uint64_t n;
+    int kind;
+
+    cli_args_init(&a, argc, argv, 1);
+    while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind < 0)
+            return CLI_EXIT_USAGE;
+        if (kind == 2) {
+            if (cfg->url != NULL) {
+                fprintf(stderr, "toolwatch tail: one URL only\n");
+                return CLI_EXIT_USAGE;
+            }
+            cfg->url = name;
+            continue;
+        }
+        if (strcmp(name, "--once") == 0) {
+            cfg->once = 1;
+            continue;
+        }
+        if (strcmp(name, "--help") == 0) {
+            tail_usage();
+            return -1;
+        }
+        if ((v = cli_value(&a, name)) == NULL)
+            return CLI_EXIT_USAGE;
+        if (strcmp(name, "--max-events") == 0) {
+            if (cli_u64(name, v, 1, UINT64_MAX, &t->max_events))
+                return CLI_EXIT_USAGE;
+        } else if (strcmp(name, "--header") == 0) {
+            if (cfg->n_headers >= STREAM_MAX_HEADERS) {
+                fprintf(stderr, "toolwatch tail: at most %d headers\n",
+                        STREAM_MAX_HEADERS);
+                return CLI_EXIT_USAGE;
+            }
+            cfg->headers[cfg->n_headers++] = v;
+        } else if (strcmp(name, "--api-key-env") == 0) {
+            *key_env = v;
+        } else if (strcmp(name, "--last-event-id") == 0) {
+            cfg->last_event_id = v;
+        } else if (strcmp(name, "--state-dir") == 0) {
+            cfg->state_dir = v;
+        } else if (strcmp(name, "--ca-file") == 0) {
+            cfg->ca_file = v;
+        } else if (strcmp(name, "--stall-timeout-s") == 0) {
+            if (cli_u64(name, v, 1, 86400, &n))
+                return CLI_EXIT_USAGE;
+            cfg->stall_timeout_ms = n * 1000;
+        } else if (strcmp(name, "--retry-base-ms") == 0) {
+            if (cli_u64(name, v, 1, 3600000, &cfg->retry_base_ms))
+                return CLI_EXIT_USAGE;
+        } else if (strcmp(name, "--retry-max-ms") == 0) {
+            if (cli_u64(name, v, 1, 3600000, &cfg->retry_max_ms))
+                return CLI_EXIT_USAGE;
+        } else if (strcmp(name, "--max-event-bytes") == 0) {
+            if (cli_u64(name, v, 64, 64u * 1024 * 1024, &n))
+                return CLI_EXIT_USAGE;
+            cfg->max_event_bytes = (size_t)n;
+        } else if (strcmp(name, "--log-level") == 0) {
+            int lvl = log_parse_level(v);
+            if (lvl < 0) {
+                fprintf(stderr, "toolwatch tail: --log-level: expected "
+                        "error, warn, info or debug, got \"%s\"\n", v);
+                return CLI_EXIT_USAGE;
+            }
+            log_set_level((enum log_level)lvl);
+        } else {
+            fprintf(stderr, "toolwatch tail: unknown option %s\n", name);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (cfg->url == NULL) {
+        tail_usage();
+        return CLI_EXIT_USAGE;
+    }
+    if (cfg->retry_max_ms < cfg->retry_base_ms) {
+        fprintf(stderr, "toolwatch tail: --retry-max-ms is below "
+                "--retry-base-ms\n");
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int tail_main(int argc, char **argv)
+{
+    struct stream_config cfg;
+    struct tail t;
+    const char *key_env = NULL;
+    loop *lp = NULL;
+    stream *s = NULL;
+    int rc, wake;
+
+    memset(&t, 0, sizeof t);
+    stream_config_defaults(&cfg);
+    rc = parse_options(argc, argv, &cfg, &t, &key_env);
+    if (rc != 0) {
+        rc = rc < 0 ? CLI_EXIT_OK : rc;
+        goto out;
+    }
+    if (key_env != NULL) {
+        cfg.api_key = getenv(key_env);
+        cfg.api_key_env = key_env;
+        if (cfg.api_key == NULL || cfg.api_key[0] == '\0') {
+            fprintf(stderr, "toolwatch tail: --api-key-env: environment "
+                    "variable %s is not set\n", key_env);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    /* an event's JSON line: every byte escaped at worst, plus the id */
+    buf_init(&t.line, cfg.max_event_bytes * 6 + SSE_LAST_ID_MAX * 6 + 1024);
+    rc = CLI_EXIT_FAIL;
+    wake = sig_setup();
+    if ((lp = loop_create()) == NULL)
+        goto out;
+    loop_set_wake_fd(lp, wake);
+    if ((s = stream_create(lp, &cfg, &tail_callbacks, &t)) == NULL)
+        goto out;
+    if (stream_start(s) != STREAM_OK)
+        goto out;
+    for (;;) {
+        int64_t next = stream_tick(s);
+        if (stream_state(s) == STREAM_DONE)
+            break;
+        if (loop_run_once(lp, next) == LOOP_WOKEN &&
+            (sig_take() & SIG_TERM)) {
+            LOG(LOG_INFO, "tail", "stopping on signal");
+            stream_stop(s);
+            break;
+        }
+    }
+    rc = stream_ended_ok(s) && !t.write_failed ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+    stream_destroy(s);
+    loop_destroy(lp);
+    buf_free(&t.line);
+    return rc;
+}

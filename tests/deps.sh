@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages toolwatch needs to build and test, only when
+# something is missing.  Safe to run on every build: when everything is
+# present it runs a few pkg-config/command checks and exits.
+set -e
+
+PKGS="libcurl libcjson libmicrohttpd openssl libsodium cmocka"
+DEBS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
+libmicrohttpd-dev libssl-dev libsodium-dev libcmocka-dev clang \
+libclang-rt-14-dev valgrind ca-certificates"
+
+missing=0
+command -v pkg-config >/dev/null 2>&1 || missing=1
+if [ $missing -eq 0 ]; then
+    pkg-config --exists $PKGS || missing=1
+fi
+for tool in cc make clang valgrind; do
+    command -v $tool >/dev/null 2>&1 || missing=1
+done
+[ $missing -eq 0 ] && exit 0
+
+echo "deps: installing Debian packages: $DEBS" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+# shellcheck disable=SC2086
+$SUDO apt-get install -y --no-install-recommends $DEBS

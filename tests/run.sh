@@ -1,0 +1,37 @@
+#!/bin/sh
+# Run test binaries and add up their results.
+#
+# Each argument is a cmocka binary.  Its "[  PASSED  ] N test(s)." and
+# "[  FAILED  ] M test(s)" lines are summed; a binary that exits non-zero
+# without reporting a failure (a crash, a sanitizer abort) counts as one
+# failure.  The last line printed is "N passed, M failed"; the exit status is
+# non-zero when M > 0.
+passed=0
+failed=0
+logdir=${TEST_LOG_DIR:-build/test-logs}
+mkdir -p "$logdir"
+export CMOCKA_MESSAGE_OUTPUT=stdout
+for bin in "$@"; do
+    name=$(basename "$bin")
+    log="$logdir/$name.log"
+    "$bin" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        echo "$name: exited with status $rc without reporting a failure" >>"$log"
+    fi
+    if [ "$f" -ne 0 ]; then
+        echo "---- $name: $p passed, $f failed (log: $log)"
+        grep -E '^\[  (FAILED|ERROR)|^\[  ERROR|Assert|ERROR: |runtime error|test_.*Failure|failed|SUMMARY' "$log" | head -n 40
+    else
+        echo "$name: $p passed"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
