@@ -10,12 +10,15 @@ passed=0
 failed=0
 logdir=${TEST_LOG_DIR:-build/test-logs}
 mkdir -p "$logdir"
-export CMOCKA_MESSAGE_OUTPUT=stdout
 for bin in "$@"; do
     name=$(basename "$bin")
     log="$logdir/$name.log"
-    "$bin" >"$log" 2>&1
+    # stdout and stderr apart: cmocka writes its summary to stderr, and a
+    # buffered stdout merged into the same file could split its lines
+    "$bin" >"$log.out" 2>"$log.err"
     rc=$?
+    cat "$log.out" "$log.err" >"$log"
+    rm -f "$log.out" "$log.err"
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
     p=${p:-0}
