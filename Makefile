@@ -47,6 +47,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=build/rel/bench/%)
 
 FUZZ_SECONDS ?= 30
 
+# `make V=1` prints full command lines.
+Q := $(if $(V),,@)
+
 .PHONY: all deps test unit integration fuzz bench clean demo
 .DEFAULT_GOAL := all
 
@@ -56,38 +59,44 @@ deps:
 	@sh tests/deps.sh
 
 build/toolwatch: $(REL_OBJ) build/rel/service/main.o
-	$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
 
 build/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+	@$(if $(Q),echo "  CC/SAN  $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build/asan/libtw.a: $(SAN_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/rel/libtw.a: $(REL_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/asan/toolwatch: build/asan/service/main.o build/asan/libtw.a
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Unit tests: one cmocka binary per module, linked against the library so
 # -Wl,--wrap= seams can replace our own thin adapters.
 build/asan/tests/test_%: build/asan/tests/unit/test_%.o build/asan/libtw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $< build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
 # Integration tests: cmocka binaries that run build/asan/toolwatch against
 # servers in tests/support/ listening on 127.0.0.1.
 build/asan/tests/itest_%: build/asan/tests/integration/test_%.o $(SUP_OBJ) build/asan/libtw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $< $(SUP_OBJ) build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(SUP_OBJ) build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
@@ -102,14 +111,16 @@ test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(STD) $(INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -DTW_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CLANG) $(STD) $(INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -DTW_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 build/rel/bench/%: bench/%.c build/rel/libtw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< build/rel/libtw.a $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< build/rel/libtw.a $(PKG_LIBS)
 
 bench: $(BENCH_BIN) build/toolwatch
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
