@@ -2,6 +2,7 @@
  * main.c - the toolwatch command: dispatch to a subcommand.
  */
 #include "service/cli.h"
+#include "service/simulate.h"
 #include "service/tail.h"
 
 #include <curl/curl.h>
@@ -22,6 +23,8 @@ static void usage(FILE *f)
           "commands:\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
+          "  simulate     serve a synthetic audit stream "
+          "(toolwatch simulate --help)\n"
           "\n"
           "  --help       this text\n"
           "  --version    print the version\n",
@@ -50,6 +53,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "tail") == 0) {
         rc = tail_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "simulate") == 0) {
+        rc = simulate_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "toolwatch: unknown command \"%s\"\n", argv[1]);
         usage(stderr);
