@@ -140,15 +140,6 @@ static int take_clock(struct cursor *c, int *h, int *m, int *s)
     return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30,
-                                 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* One of the three HTTP-date forms (RFC 9110 section 5.6.7). */
 static int parse_http_date(struct cursor *c, int64_t *out_ms)
 {
@@ -189,7 +180,7 @@ static int parse_http_date(struct cursor *c, int64_t *out_ms)
     }
     return -1;
 check:
-    if (y < 1970 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+    if (y < 1970 || d < 1 || d > clock_days_in_month(y, mo) || h > 23 || mi > 59 ||
         s > 60)
         return -1;
     *out_ms = clock_civil_to_ms(y, mo, d, h, mi, s > 59 ? 59 : s);

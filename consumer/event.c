@@ -1,0 +1,643 @@
+/*
+ * event.c - decode one audit record (the JSON data of an SSE event) into a
+ * fixed-size struct event, and convert ISO 8601 times to and from ms since
+ * the Unix epoch.
+ *
+ * Why: the detectors must never see cJSON.  They get a flat struct with
+ * bounded strings and validated numbers, and every field that was bad is
+ * counted here, once, so the service can export it as a metric.
+ *
+ * How: the data is parsed with its explicit length (curl's buffers are not
+ * NUL-terminated).  The object's children are walked once; each key is
+ * classified by its length and first characters and confirmed with a single
+ * memcmp, and the node of the first occurrence of each known key is kept in
+ * a small array on the stack.  The fields are then decoded from that array
+ * in a fixed order, which is what lets a canonical key beat its alias no
+ * matter where each appears in the object.  The tree is deleted before
+ * event_decode() returns.
+ *
+ * Invariants:
+ *  - no read of `data` at or past `len`; no cJSON pointer outlives a call;
+ *  - every string member of struct event is NUL-terminated inside its array
+ *    and, when the input was valid UTF-8, is valid UTF-8 (a value that does
+ *    not fit is cut before the first character that does not fit);
+ *  - a has-bit is set only when its member holds a validated value: finite,
+ *    >= 0, and for payload_bytes an integer <= 2^53;
+ *  - ts_ms, when set, is within [0, EVENT_TIME_MAX_MS], so event_format_time()
+ *    can always print it.
+ *
+ * Rules a caller may rely on:
+ *  - an alias (event_id, latency_ms, token_count_input/output) and the SSE
+ *    event type are consulted only when the canonical key is absent from the
+ *    object.  A canonical key with a bad value makes the field missing (and
+ *    is counted); it does not fall back to the alias;
+ *  - keys are case-sensitive; for a key given twice, the first one counts;
+ *  - JSON null is accepted (as absent, uncounted) only for error_code and
+ *    error_message; elsewhere it is a wrong type;
+ *  - an unknown event_type or response_status string is not an error: it
+ *    decodes to EVENT_TYPE_UNKNOWN / EVENT_STATUS_NONE, uncounted;
+ *  - a leap second (":60") is read as :59.999, so time never goes backwards
+ *    and the next second still sorts after it;
+ *  - text after the JSON value (other than whitespace) makes the record
+ *    "not JSON", although cJSON alone would accept it.
+ *
+ * cJSON: 1.7.15 caps nesting at CJSON_NESTING_LIMIT (1000) for arrays and
+ * objects, which bounds the recursion of both the parser and cJSON_Delete.
+ * Upstream 1.7.15 reads one byte past the buffer when an object's text ends
+ * right after a comma (CVE-2023-53154, fixed in Debian 1.7.15-1+deb12u3 and
+ * upstream 1.7.18); such text is never valid JSON, so it is rejected here
+ * before cJSON sees it.
+ */
+#include "consumer/event.h"
+
+#include "service/clock.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+/* 9999-12-31T23:59:59.999Z, the last instant event_format_time() prints. */
+#define EVENT_TIME_MAX_MS INT64_C(253402300799999)
+/* 2^53: the largest integer a double (hence JSON via cJSON) holds exactly. */
+#define EVENT_MAX_EXACT_INT 9007199254740992.0
+
+/* The keys we know.  Order of this enum = order of field_names[]. */
+enum field {
+    F_RECORD_ID,
+    F_EVENT_ID,
+    F_TIMESTAMP,
+    F_EVENT_TYPE,
+    F_SESSION_ID,
+    F_AGENT_ID,
+    F_TOOL_NAME,
+    F_TOOL_CATEGORY,
+    F_RESPONSE_STATUS,
+    F_PAYLOAD,
+    F_DURATION,
+    F_LATENCY,
+    F_TOKENS,
+    F_TOKENS_IN,
+    F_TOKENS_OUT,
+    F_COST,
+    F_ERROR_CODE,
+    F_ERROR_MESSAGE,
+    F_DOWNSTREAM_SYSTEM,
+    F_DOWNSTREAM_ENDPOINT,
+    F_CORRELATION_ID,
+    F_SHA256,
+    F_COUNT,
+    F_NONE = F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+    [F_RECORD_ID] = "record_id",
+    [F_EVENT_ID] = "event_id",
+    [F_TIMESTAMP] = "timestamp",
+    [F_EVENT_TYPE] = "event_type",
+    [F_SESSION_ID] = "session_id",
+    [F_AGENT_ID] = "agent_id",
+    [F_TOOL_NAME] = "tool_name",
+    [F_TOOL_CATEGORY] = "tool_category",
+    [F_RESPONSE_STATUS] = "response_status",
+    [F_PAYLOAD] = "response_payload_size_bytes",
+    [F_DURATION] = "execution_duration_ms",
+    [F_LATENCY] = "latency_ms",
+    [F_TOKENS] = "tokens_consumed",
+    [F_TOKENS_IN] = "token_count_input",
+    [F_TOKENS_OUT] = "token_count_output",
+    [F_COST] = "cost_usd",
+    [F_ERROR_CODE] = "error_code",
+    [F_ERROR_MESSAGE] = "error_message",
+    [F_DOWNSTREAM_SYSTEM] = "downstream_system",
+    [F_DOWNSTREAM_ENDPOINT] = "downstream_endpoint",
+    [F_CORRELATION_ID] = "correlation_id",
+    [F_SHA256] = "request_payload_sha256",
+};
+
+#define FIELD_KEY_MAX 27 /* strlen("response_payload_size_bytes") */
+
+/* Names of enum event_type, indexed by it; also the accepted JSON values. */
+static const char *const type_names[] = {
+    [EVENT_TYPE_UNKNOWN] = "unknown",
+    [EVENT_TOOL_CALL_REQUEST] = "tool_call_request",
+    [EVENT_TOOL_CALL_RESPONSE] = "tool_call_response",
+    [EVENT_TOOL_CALL_ERROR] = "tool_call_error",
+    [EVENT_SESSION_START] = "agent_session_start",
+    [EVENT_SESSION_END] = "agent_session_end",
+};
+
+static const char *const reason_names[EVENT_R_COUNT] = {
+    [EVENT_R_NOT_JSON] = "not_json",
+    [EVENT_R_NOT_OBJECT] = "not_object",
+    [EVENT_R_TOO_LARGE] = "too_large",
+    [EVENT_R_WRONG_TYPE] = "wrong_type",
+    [EVENT_R_BAD_TIMESTAMP] = "bad_timestamp",
+    [EVENT_R_BAD_VALUE] = "bad_value",
+    [EVENT_R_TRUNCATED] = "truncated",
+};
+
+static void bump(event_counters *c, enum event_reason r)
+{
+    if (c != NULL)
+        c->n[r]++;
+}
+
+/* Which known key is `k` (NUL-terminated)?  The length and one or two
+ * characters pick the only possible candidate; one memcmp confirms it. */
+static enum field field_lookup(const char *k)
+{
+    size_t len = strnlen(k, FIELD_KEY_MAX + 1);
+    enum field f = F_NONE;
+
+    switch (len) {
+    case 8:
+        f = k[0] == 'e' ? F_EVENT_ID : k[0] == 'a' ? F_AGENT_ID
+          : k[0] == 'c' ? F_COST : F_NONE;
+        break;
+    case 9:
+        f = k[0] == 'r' ? F_RECORD_ID
+          : k[0] != 't' ? F_NONE
+          : k[1] == 'i' ? F_TIMESTAMP : F_TOOL_NAME;
+        break;
+    case 10:
+        f = k[0] == 's' ? F_SESSION_ID : k[0] == 'l' ? F_LATENCY
+          : k[0] != 'e' ? F_NONE
+          : k[1] == 'v' ? F_EVENT_TYPE : F_ERROR_CODE;
+        break;
+    case 13:
+        f = k[0] == 't' ? F_TOOL_CATEGORY
+          : k[0] == 'e' ? F_ERROR_MESSAGE : F_NONE;
+        break;
+    case 14:
+        f = F_CORRELATION_ID;
+        break;
+    case 15:
+        f = k[0] == 'r' ? F_RESPONSE_STATUS
+          : k[0] == 't' ? F_TOKENS : F_NONE;
+        break;
+    case 17:
+        f = k[0] == 't' ? F_TOKENS_IN
+          : k[0] == 'd' ? F_DOWNSTREAM_SYSTEM : F_NONE;
+        break;
+    case 18:
+        f = F_TOKENS_OUT;
+        break;
+    case 19:
+        f = F_DOWNSTREAM_ENDPOINT;
+        break;
+    case 21:
+        f = F_DURATION;
+        break;
+    case 22:
+        f = F_SHA256;
+        break;
+    case 27:
+        f = F_PAYLOAD;
+        break;
+    default:
+        break;
+    }
+    if (f != F_NONE && memcmp(k, field_names[f], len) != 0)
+        f = F_NONE;
+    return f;
+}
+
+/* Copy NUL-terminated `s` into dst[size].  When it does not fit, cut before
+ * the UTF-8 character that would cross the end (if s is not UTF-8 there,
+ * cut at size - 1) and count it. */
+static void copy_str(char *dst, size_t size, const char *s,
+                     event_counters *c)
+{
+    size_t n = strnlen(s, size);
+    size_t cut;
+
+    if (n < size) {
+        memcpy(dst, s, n + 1);
+        return;
+    }
+    /* s[size - 1] exists and is the first byte that does not fit.  If it is
+     * a continuation byte, step back to the lead byte of its character
+     * (at most 3 bytes back in UTF-8). */
+    cut = size - 1;
+    while (cut > 0 && cut + 3 > size - 1
+           && ((unsigned char)s[cut] & 0xC0u) == 0x80u)
+        cut--;
+    if (((unsigned char)s[cut] & 0xC0u) == 0x80u)
+        cut = size - 1;
+    memcpy(dst, s, cut);
+    dst[cut] = '\0';
+    bump(c, EVENT_R_TRUNCATED);
+}
+
+/* A string field: copy, or count a wrong type.  Null is a wrong type unless
+ * `nullable`, in which case it means absent. */
+static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
+                     event_counters *c)
+{
+    if (cJSON_IsString(v) && v->valuestring != NULL)
+        copy_str(dst, size, v->valuestring, c);
+    else if (!(nullable && cJSON_IsNull(v)))
+        bump(c, EVENT_R_WRONG_TYPE);
+}
+
+/* A number field that must be finite and >= 0.  Returns 0 and sets *out, or
+ * -1 (counted; *out untouched). */
+static int take_num(const cJSON *v, double *out, event_counters *c)
+{
+    int rc = -1;
+    double d;
+
+    if (!cJSON_IsNumber(v)) {
+        bump(c, EVENT_R_WRONG_TYPE);
+        goto out;
+    }
+    d = v->valuedouble;
+    if (!isfinite(d) || !(d >= 0.0)) {
+        bump(c, EVENT_R_BAD_VALUE);
+        goto out;
+    }
+    *out = d + 0.0; /* -0 becomes +0 */
+    rc = 0;
+out:
+    return rc;
+}
+
+/* An integer in [0, 2^53] written as a JSON number. */
+static int take_size(const cJSON *v, int64_t *out, event_counters *c)
+{
+    int rc = -1;
+    double d;
+
+    if (!cJSON_IsNumber(v)) {
+        bump(c, EVENT_R_WRONG_TYPE);
+        goto out;
+    }
+    d = v->valuedouble;
+    /* The range test also rejects NaN and the infinities, and makes the
+     * cast below defined. */
+    if (!(d >= 0.0 && d <= EVENT_MAX_EXACT_INT) || (double)(int64_t)d != d) {
+        bump(c, EVENT_R_BAD_VALUE);
+        goto out;
+    }
+    *out = (int64_t)d;
+    rc = 0;
+out:
+    return rc;
+}
+
+static enum event_type type_from(const char *s, size_t n)
+{
+    static const unsigned char lens[] = {
+        [EVENT_TOOL_CALL_REQUEST] = sizeof "tool_call_request" - 1,
+        [EVENT_TOOL_CALL_RESPONSE] = sizeof "tool_call_response" - 1,
+        [EVENT_TOOL_CALL_ERROR] = sizeof "tool_call_error" - 1,
+        [EVENT_SESSION_START] = sizeof "agent_session_start" - 1,
+        [EVENT_SESSION_END] = sizeof "agent_session_end" - 1,
+    };
+    enum event_type t;
+
+    for (t = EVENT_TOOL_CALL_REQUEST; t <= EVENT_SESSION_END; t++) {
+        if (lens[t] == n && memcmp(type_names[t], s, n) == 0)
+            return t;
+    }
+    return EVENT_TYPE_UNKNOWN;
+}
+
+static enum event_status status_from(const char *s)
+{
+    if (strcmp(s, "success") == 0)
+        return EVENT_STATUS_SUCCESS;
+    if (strcmp(s, "error") == 0)
+        return EVENT_STATUS_ERROR;
+    if (strcmp(s, "pending") == 0)
+        return EVENT_STATUS_PENDING;
+    return EVENT_STATUS_NONE;
+}
+
+static int is_json_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Fill *ev from the known keys found in the record (f[i] NULL = absent). */
+static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
+                          const char *sse_type, size_t sse_type_len,
+                          event_counters *c)
+{
+    const cJSON *v;
+
+    if ((v = f[F_RECORD_ID]) != NULL || (v = f[F_EVENT_ID]) != NULL)
+        take_str(ev->record_id, sizeof ev->record_id, v, 0, c);
+
+    if ((v = f[F_TIMESTAMP]) != NULL) {
+        if (!cJSON_IsString(v) || v->valuestring == NULL)
+            bump(c, EVENT_R_WRONG_TYPE);
+        else if (event_parse_time(v->valuestring, strlen(v->valuestring),
+                                  &ev->ts_ms) != 0)
+            bump(c, EVENT_R_BAD_TIMESTAMP);
+        else
+            ev->has |= EVENT_HAS_TIMESTAMP;
+    }
+
+    if ((v = f[F_EVENT_TYPE]) != NULL) {
+        if (cJSON_IsString(v) && v->valuestring != NULL)
+            ev->type = type_from(v->valuestring, strlen(v->valuestring));
+        else
+            bump(c, EVENT_R_WRONG_TYPE);
+    } else if (sse_type != NULL) {
+        ev->type = type_from(sse_type, sse_type_len);
+    }
+
+    if ((v = f[F_SESSION_ID]) != NULL)
+        take_str(ev->session_id, sizeof ev->session_id, v, 0, c);
+    if ((v = f[F_AGENT_ID]) != NULL)
+        take_str(ev->agent_id, sizeof ev->agent_id, v, 0, c);
+    if ((v = f[F_TOOL_NAME]) != NULL)
+        take_str(ev->tool_name, sizeof ev->tool_name, v, 0, c);
+    if ((v = f[F_TOOL_CATEGORY]) != NULL)
+        take_str(ev->tool_category, sizeof ev->tool_category, v, 0, c);
+
+    if ((v = f[F_RESPONSE_STATUS]) != NULL) {
+        if (cJSON_IsString(v) && v->valuestring != NULL)
+            ev->status = status_from(v->valuestring);
+        else
+            bump(c, EVENT_R_WRONG_TYPE);
+    }
+
+    if ((v = f[F_PAYLOAD]) != NULL
+        && take_size(v, &ev->payload_bytes, c) == 0)
+        ev->has |= EVENT_HAS_PAYLOAD;
+
+    if (((v = f[F_DURATION]) != NULL || (v = f[F_LATENCY]) != NULL)
+        && take_num(v, &ev->duration_ms, c) == 0)
+        ev->has |= EVENT_HAS_DURATION;
+
+    if ((v = f[F_TOKENS]) != NULL) {
+        if (take_num(v, &ev->tokens, c) == 0)
+            ev->has |= EVENT_HAS_TOKENS;
+    } else if (f[F_TOKENS_IN] != NULL || f[F_TOKENS_OUT] != NULL) {
+        double in = 0.0, outn = 0.0, sum;
+        int ok = 0;
+
+        if (f[F_TOKENS_IN] != NULL && take_num(f[F_TOKENS_IN], &in, c) == 0)
+            ok = 1;
+        if (f[F_TOKENS_OUT] != NULL
+            && take_num(f[F_TOKENS_OUT], &outn, c) == 0)
+            ok = 1;
+        sum = in + outn;
+        if (ok && !isfinite(sum)) {
+            bump(c, EVENT_R_BAD_VALUE);
+        } else if (ok) {
+            ev->tokens = sum;
+            ev->has |= EVENT_HAS_TOKENS;
+        }
+    }
+
+    if ((v = f[F_COST]) != NULL && take_num(v, &ev->cost_usd, c) == 0)
+        ev->has |= EVENT_HAS_COST;
+
+    if ((v = f[F_ERROR_CODE]) != NULL)
+        take_str(ev->error_code, sizeof ev->error_code, v, 1, c);
+    if ((v = f[F_ERROR_MESSAGE]) != NULL)
+        take_str(ev->error_message, sizeof ev->error_message, v, 1, c);
+    if ((v = f[F_DOWNSTREAM_SYSTEM]) != NULL)
+        take_str(ev->downstream_system, sizeof ev->downstream_system, v, 0,
+                 c);
+    if ((v = f[F_DOWNSTREAM_ENDPOINT]) != NULL)
+        take_str(ev->downstream_endpoint, sizeof ev->downstream_endpoint, v,
+                 0, c);
+    if ((v = f[F_CORRELATION_ID]) != NULL)
+        take_str(ev->correlation_id, sizeof ev->correlation_id, v, 0, c);
+    if ((v = f[F_SHA256]) != NULL)
+        take_str(ev->request_sha256, sizeof ev->request_sha256, v, 0, c);
+}
+
+int event_decode(struct event *ev, const char *data, size_t len,
+                 const char *sse_type, size_t sse_type_len,
+                 event_counters *c)
+{
+    const cJSON *f[F_COUNT] = { NULL };
+    const cJSON *it;
+    cJSON *root = NULL;
+    const char *end = NULL;
+    int rc = EVENT_OK;
+
+    if (ev == NULL || (data == NULL && len > 0)) {
+        rc = EVENT_EINVAL;
+        goto out;
+    }
+    memset(ev, 0, sizeof *ev);
+    if (len > EVENT_MAX_DATA_BYTES) {
+        bump(c, EVENT_R_TOO_LARGE);
+        rc = EVENT_ETOOLARGE;
+        goto out;
+    }
+    /* Trailing whitespace is allowed; after it is trimmed, the value must
+     * end exactly at len.  A last byte ',' is never JSON (and trips
+     * CVE-2023-53154 in unpatched cJSON 1.7.15). */
+    while (len > 0 && is_json_space(data[len - 1]))
+        len--;
+    if (len == 0 || data[len - 1] == ',') {
+        bump(c, EVENT_R_NOT_JSON);
+        rc = EVENT_ENOTJSON;
+        goto out;
+    }
+    root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (root == NULL || end != data + len) {
+        bump(c, EVENT_R_NOT_JSON);
+        rc = EVENT_ENOTJSON;
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        bump(c, EVENT_R_NOT_OBJECT);
+        rc = EVENT_ENOTOBJECT;
+        goto out;
+    }
+    for (it = root->child; it != NULL; it = it->next) {
+        enum field id;
+
+        if (it->string == NULL)
+            continue;
+        id = field_lookup(it->string);
+        if (id != F_NONE && f[id] == NULL)
+            f[id] = it;
+    }
+    decode_fields(ev, f, sse_type, sse_type_len, c);
+    if (c != NULL)
+        c->decoded++;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+/* Exactly n ASCII digits at s (locale-free).  Returns the value or -1. */
+static int num(const char *s, size_t n)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - (unsigned)'0';
+        if (d > 9)
+            return -1;
+        v = v * 10 + (int)d;
+    }
+    return v;
+}
+
+/* Accepted: YYYY-MM-DD, then 'T', 't' or ' ', then HH:MM:SS, then an
+ * optional fraction ('.' or ',', 1 to 9 digits, cut to ms), then 'Z', 'z',
+ * +-HH:MM, +-HHMM, +-HH or nothing (UTC), then the end of the span.  Years
+ * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
+ * refused too, so every accepted time can be formatted back.  *out_ms is
+ * written only on success. */
+int event_parse_time(const char *s, size_t len, int64_t *out_ms)
+{
+    int rc = EVENT_EINVAL;
+    int y, mo, d, h, mi, sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;
+    int64_t t;
+    size_t p;
+
+    /* YYYY-MM-DDTHH:MM:SS is 19 bytes, the shortest accepted form. */
+    if (s == NULL || out_ms == NULL || len < 19)
+        goto out;
+    if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+        goto out;
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+        goto out;
+    y = num(s, 4);
+    mo = num(s + 5, 2);
+    d = num(s + 8, 2);
+    h = num(s + 11, 2);
+    mi = num(s + 14, 2);
+    sec = num(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > clock_days_in_month(y, mo)
+        || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+        goto out;
+    p = 19;
+
+    if (p < len && (s[p] == '.' || s[p] == ',')) {
+        p++;
+        while (p < len && (unsigned char)s[p] - (unsigned)'0' <= 9) {
+            if (++ndig > 9)
+                goto out;
+            if (ndig <= 3)
+                frac = frac * 10 + (s[p] - '0');
+            p++;
+        }
+        if (ndig == 0)
+            goto out;
+        for (; ndig < 3; ndig++)
+            frac *= 10;
+    }
+
+    if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
+        p++;
+    } else if (p < len && (s[p] == '+' || s[p] == '-')) {
+        sign = s[p] == '-' ? -1 : 1;
+        p++;
+        if (len - p < 2 || (oh = num(s + p, 2)) < 0 || oh > 23)
+            goto out;
+        p += 2;
+        if (p < len && s[p] == ':')
+            p++;
+        if (p < len) {
+            if (len - p < 2 || (om = num(s + p, 2)) < 0 || om > 59)
+                goto out;
+            p += 2;
+        } else if (s[p - 1] == ':') {
+            goto out; /* "+05:" */
+        }
+    }
+    if (p != len)
+        goto out;
+
+    if (sec == 60) { /* leap second: the last ms of the previous second */
+        sec = 59;
+        frac = 999;
+    }
+    t = clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    t -= (int64_t)sign * (oh * 3600 + om * 60);
+    t = t * 1000 + frac;
+    if (t < 0 || t > EVENT_TIME_MAX_MS)
+        goto out;
+    *out_ms = t;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Write v as exactly n decimal digits (v >= 0 and < 10^n). */
+static void put_digits(char *b, int n, int v)
+{
+    while (n-- > 0) {
+        b[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+int event_format_time(int64_t ms, char *buf, size_t size)
+{
+    int rc = EVENT_EINVAL;
+    int64_t days, secs;
+    int y, mo, d;
+
+    if (buf == NULL || size < 25 || ms < 0 || ms > EVENT_TIME_MAX_MS)
+        goto out;
+    days = ms / 86400000;
+    secs = (ms % 86400000) / 1000;
+    clock_civil_from_days(days, &y, &mo, &d);
+    put_digits(buf, 4, y);
+    buf[4] = '-';
+    put_digits(buf + 5, 2, mo);
+    buf[7] = '-';
+    put_digits(buf + 8, 2, d);
+    buf[10] = 'T';
+    put_digits(buf + 11, 2, (int)(secs / 3600));
+    buf[13] = ':';
+    put_digits(buf + 14, 2, (int)(secs / 60 % 60));
+    buf[16] = ':';
+    put_digits(buf + 17, 2, (int)(secs % 60));
+    buf[19] = '.';
+    put_digits(buf + 20, 3, (int)(ms % 1000));
+    buf[23] = 'Z';
+    buf[24] = '\0';
+    rc = 24;
+out:
+    return rc;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+const char *event_type_name(enum event_type t)
+{
+    if ((unsigned)t > (unsigned)EVENT_SESSION_END)
+        t = EVENT_TYPE_UNKNOWN;
+    return type_names[t];
+}
+
+const char *event_reason_name(enum event_reason r)
+{
+    return (unsigned)r < (unsigned)EVENT_R_COUNT ? reason_names[r]
+                                                 : "unknown";
+}
+
+const char *event_strerror(int rc)
+{
+    switch (rc) {
+    case EVENT_OK:
+        return "success";
+    case EVENT_ENOTJSON:
+        return "event data is not JSON";
+    case EVENT_ENOTOBJECT:
+        return "event data is JSON but not an object";
+    case EVENT_ETOOLARGE:
+        return "event data is larger than the decoder accepts";
+    case EVENT_EINVAL:
+        return "invalid argument";
+    default:
+        return "unknown event error";
+    }
+}
