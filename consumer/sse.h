@@ -102,8 +102,8 @@ typedef struct sse_parser {
 } sse_parser;
 
 /* Allocate the line and data buffers (max_event_bytes each; 0 = default).
- * Returns SSE_OK or SSE_ENOMEM.  `settings` and `ud` must outlive the
- * parser. */
+ * Returns SSE_OK, SSE_ENOMEM, or SSE_EINVAL if p is NULL.  `settings` (NULL:
+ * no callbacks) and `ud` must outlive the parser. */
 int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,
                     size_t max_event_bytes);
 

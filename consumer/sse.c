@@ -1,0 +1,585 @@
+/*
+ * sse.c - push parser for the Server-Sent Events stream format.
+ *
+ * What: turns the bytes of a text/event-stream into events, retry values and
+ * comments, following the WHATWG HTML standard, "Server-sent events",
+ * section "Interpreting an event stream".  Bytes arrive in chunks of any
+ * size through sse_parser_execute(); the parser keeps all its state in the
+ * struct, so a chunk boundary may fall anywhere (inside a UTF-8 sequence,
+ * inside the BOM, between the CR and the LF of a CRLF).
+ *
+ * Why a push state machine: the stream layer gets bytes from libcurl's
+ * write callback and must not block or allocate per event.  This file does
+ * no I/O and allocates only in sse_parser_init() (a line buffer and a data
+ * buffer of max_event_bytes each).
+ *
+ * How the bytes flow:
+ *   raw bytes -> UTF-8 decoder (invalid input becomes U+FFFD, the
+ *   WHATWG "maximal subpart" rule) -> BOM removal (the stream's first code
+ *   point only) -> line buffer -> at a line end, the line is interpreted
+ *   (blank: dispatch; ':' comment; field/value).
+ *   The hot loop copies runs of plain ASCII bytes (no CR, LF or high bit)
+ *   eight at a time; only non-ASCII bytes go through the byte-wise decoder.
+ *   CR and LF are ASCII, so they end a line whatever the decoder state is (a
+ *   pending incomplete sequence becomes one U+FFFD first).
+ *
+ * Invariants:
+ *   - line_len <= max_event_bytes, data_len <= max_event_bytes,
+ *     type_len <= sizeof(type), last_id_len and id_in_force_len <
+ *     SSE_LAST_ID_MAX (id_in_force is kept NUL-terminated);
+ *   - the line, data, type and id buffers hold valid UTF-8 only;
+ *   - every data field appends value + LF, so data_len > 0 means the data
+ *     buffer ends with LF;
+ *   - at the start of every event (after a blank line, at a new stream, after
+ *     sse_parser_set_last_id) last_id equals id_in_force: that is what lets
+ *     a skipped oversize event be undone by copying id_in_force back;
+ *   - utf8_need > 0 only in ST_LINE (skip states reset the decoder).
+ *
+ * Oversize events (the only deviation from the standard, which has no
+ * limits): an event is skipped when one of its lines decodes to more than
+ * max_event_bytes, when a data field would make the data buffer exceed
+ * max_event_bytes, or when an event field is longer than the event type
+ * buffer.  Then on_oversize is called once, stats.oversize is incremented,
+ * the event's data, event type and id fields are dropped (the last event ID
+ * buffer goes back to the id in force), and everything up to and including
+ * the next blank line is discarded without interpretation (fields, comments
+ * and retry fields alike).  A retry field that came before the point of
+ * overflow has already been reported, as the standard applies retry at
+ * once.  An over-long comment line (its first byte is ':') is different: it
+ * is not part of any event, so only that line is dropped (counted in
+ * stats.oversize and reported through on_oversize) and the event around it
+ * goes on.  Bytes discarded while skipping are not decoded, so invalid UTF-8
+ * in them is not counted.
+ */
+#include "consumer/sse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* States of the byte loop in sse_parser_execute(). */
+enum sse_state {
+    ST_LINE = 0,      /* inside a line (possibly at its start), decoding */
+    ST_AFTER_CR,      /* a CR ended the last line; an LF right after is eaten */
+    ST_SKIP_BOL,      /* skipping an oversize event, at the start of a line */
+    ST_SKIP_LINE,     /* skipping an oversize event, inside a non-empty line */
+    ST_SKIP_AFTER_CR, /* skipping; a CR ended a non-empty line; eat an LF */
+    ST_SKIP_COMMENT   /* dropping the rest of an over-long comment line */
+};
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static const char MESSAGE[] = "message";
+static const unsigned char REPLACEMENT[3] = {0xEF, 0xBF, 0xBD};
+
+/* Non-zero if some byte of v is zero (exact, no false positives). */
+static inline uint64_t has_zero_byte(uint64_t v)
+{
+    return (v - ONES) & ~v & HIGHS;
+}
+
+/* Length of the leading run of s[0..n) made of ASCII bytes other than CR
+ * and LF: the bytes that can be copied to the line buffer as they are. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (n - i >= 16) {
+        uint64_t a, b;
+        memcpy(&a, s + i, 8);
+        memcpy(&b, s + i + 8, 8);
+        if (((a | b) & HIGHS) | has_zero_byte(a ^ (ONES * '\n')) |
+            has_zero_byte(a ^ (ONES * '\r')) |
+            has_zero_byte(b ^ (ONES * '\n')) |
+            has_zero_byte(b ^ (ONES * '\r')))
+            break;
+        i += 16;
+    }
+    while (i < n && s[i] < 0x80 && s[i] != '\n' && s[i] != '\r')
+        i++;
+    return i;
+}
+
+/* Index of the first CR or LF in s[0..n), or n. */
+static size_t find_eol(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (n - i >= 8) {
+        uint64_t a;
+        memcpy(&a, s + i, 8);
+        if (has_zero_byte(a ^ (ONES * '\n')) |
+            has_zero_byte(a ^ (ONES * '\r')))
+            break;
+        i += 8;
+    }
+    while (i < n && s[i] != '\n' && s[i] != '\r')
+        i++;
+    return i;
+}
+
+static void utf8_reset(sse_parser *p)
+{
+    p->utf8_need = 0;
+    p->utf8_len = 0;
+    p->utf8_lo = 0x80;
+    p->utf8_hi = 0xBF;
+}
+
+/* Drop the current event: its data and type, and any id it set. */
+static void drop_event(sse_parser *p)
+{
+    p->data_len = 0;
+    p->type_len = 0;
+    memcpy(p->last_id, p->id_in_force, p->id_in_force_len);
+    p->last_id_len = p->id_in_force_len;
+}
+
+static void report_oversize(sse_parser *p)
+{
+    p->stats.oversize++;
+    if (p->settings->on_oversize)
+        p->settings->on_oversize(p->ud, p->max_event_bytes);
+}
+
+/* The current line grew past max_event_bytes: drop it, and with it the
+ * event unless the line is a comment.  The byte being processed is left to
+ * the new skip state (it is not consumed by the caller). */
+static void line_overflow(sse_parser *p)
+{
+    int comment = p->line_len > 0 && p->line[0] == ':';
+
+    utf8_reset(p);
+    p->line_len = 0;
+    report_oversize(p);
+    if (comment) {
+        p->state = ST_SKIP_COMMENT;
+    } else {
+        drop_event(p);
+        p->state = ST_SKIP_LINE;
+    }
+}
+
+/* Append one decoded code point (n bytes of UTF-8) to the line.  Removes
+ * the stream's leading BOM.  Returns 1 if done, 0 if the line overflowed
+ * (the state is now a skip state and the current byte is not consumed). */
+static int emit(sse_parser *p, const unsigned char *cp, size_t n)
+{
+    int done = 1;
+
+    if (!p->bom_checked) {
+        p->bom_checked = 1;
+        if (n == 3 && cp[0] == 0xEF && cp[1] == 0xBB && cp[2] == 0xBF)
+            goto out;
+    }
+    if (n > p->max_event_bytes - p->line_len) {
+        line_overflow(p);
+        done = 0;
+        goto out;
+    }
+    memcpy(p->line + p->line_len, cp, n);
+    p->line_len += n;
+out:
+    return done;
+}
+
+/* Emit U+FFFD for an invalid or incomplete sequence; same result as emit. */
+static int emit_replacement(sse_parser *p)
+{
+    p->stats.invalid_utf8++;
+    utf8_reset(p);
+    return emit(p, REPLACEMENT, sizeof(REPLACEMENT));
+}
+
+/* One non-ASCII-run byte in ST_LINE that is not CR or LF, through the
+ * WHATWG UTF-8 decoder.  Returns 1 if the byte was consumed, 0 if it must
+ * be looked at again (after an error that ended a pending sequence, or
+ * after an overflow changed the state). */
+static int decode_byte(sse_parser *p, unsigned char c)
+{
+    int done = 1;
+
+    if (p->utf8_need == 0) {
+        if (c < 0x80) {
+            done = emit(p, &c, 1);
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            p->utf8_need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (c == 0xE0)
+                p->utf8_lo = 0xA0; /* no overlong forms */
+            else if (c == 0xED)
+                p->utf8_hi = 0x9F; /* no surrogates */
+            p->utf8_need = 2;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (c == 0xF0)
+                p->utf8_lo = 0x90; /* no overlong forms */
+            else if (c == 0xF4)
+                p->utf8_hi = 0x8F; /* nothing above U+10FFFF */
+            p->utf8_need = 3;
+        } else {
+            /* 80..C1 (continuation or overlong lead), F5..FF */
+            done = emit_replacement(p);
+        }
+        if (p->utf8_need > 0) {
+            p->utf8_buf[0] = c;
+            p->utf8_len = 1;
+        }
+    } else if (c < p->utf8_lo || c > p->utf8_hi) {
+        /* The pending bytes are a maximal subpart: one U+FFFD, then this
+         * byte is looked at again, as the start of a sequence. */
+        (void)emit_replacement(p);
+        done = 0;
+    } else {
+        p->utf8_buf[p->utf8_len++] = c;
+        p->utf8_lo = 0x80;
+        p->utf8_hi = 0xBF;
+        if (--p->utf8_need == 0) {
+            size_t n = (size_t)p->utf8_len;
+            utf8_reset(p);
+            done = emit(p, p->utf8_buf, n);
+        }
+    }
+    return done;
+}
+
+/* A blank line: dispatch the event, as the standard says.  Returns SSE_OK
+ * or SSE_EPAUSED. */
+static int dispatch(sse_parser *p)
+{
+    int rc = SSE_OK;
+    sse_event ev;
+
+    memcpy(p->id_in_force, p->last_id, p->last_id_len);
+    p->id_in_force_len = p->last_id_len;
+    p->id_in_force[p->id_in_force_len] = '\0';
+    if (p->data_len == 0) {
+        p->type_len = 0;
+        goto out;
+    }
+    ev.data = p->data;
+    ev.data_len = p->data_len - 1; /* the trailing LF */
+    if (p->type_len > 0) {
+        ev.type = p->type;
+        ev.type_len = p->type_len;
+    } else {
+        ev.type = MESSAGE;
+        ev.type_len = sizeof(MESSAGE) - 1;
+    }
+    ev.id = p->id_in_force;
+    ev.id_len = p->id_in_force_len;
+    p->stats.events++;
+    if (p->settings->on_event && p->settings->on_event(p->ud, &ev) != 0) {
+        p->paused = 1;
+        rc = SSE_EPAUSED;
+    }
+    p->data_len = 0;
+    p->type_len = 0;
+out:
+    return rc;
+}
+
+/* retry: all ASCII digits (at least one), base ten, saturating at
+ * UINT64_MAX. */
+static void field_retry(sse_parser *p, const char *v, size_t n)
+{
+    uint64_t ms = 0;
+    int ok = n > 0;
+    size_t i;
+
+    for (i = 0; ok && i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)v[i] - (unsigned)'0';
+        if (d > 9)
+            ok = 0;
+        else if (ms > (UINT64_MAX - d) / 10)
+            ms = UINT64_MAX;
+        else
+            ms = ms * 10 + d;
+    }
+    if (!ok)
+        p->stats.retry_ignored++;
+    else if (p->settings->on_retry)
+        p->settings->on_retry(p->ud, ms);
+}
+
+/* Process one field.  Returns 1 if the event must be skipped (oversize). */
+static int field(sse_parser *p, const char *f, size_t fn, const char *v,
+                 size_t vn)
+{
+    int skip = 0;
+
+    switch (fn) {
+    case 2:
+        if (memcmp(f, "id", 2) != 0)
+            break;
+        if (vn >= SSE_LAST_ID_MAX || memchr(v, '\0', vn) != NULL) {
+            p->stats.ids_ignored++;
+            break;
+        }
+        memcpy(p->last_id, v, vn);
+        p->last_id_len = vn;
+        break;
+    case 4:
+        if (memcmp(f, "data", 4) != 0)
+            break;
+        if (vn >= p->max_event_bytes - p->data_len) {
+            skip = 1;
+            break;
+        }
+        memcpy(p->data + p->data_len, v, vn);
+        p->data_len += vn;
+        p->data[p->data_len++] = '\n';
+        break;
+    case 5:
+        if (memcmp(f, "event", 5) == 0) {
+            if (vn > sizeof(p->type)) {
+                skip = 1;
+                break;
+            }
+            memcpy(p->type, v, vn);
+            p->type_len = vn;
+        } else if (memcmp(f, "retry", 5) == 0) {
+            field_retry(p, v, vn);
+        }
+        break;
+    default:
+        break;
+    }
+    return skip;
+}
+
+/* The current line ended with CR (cr != 0) or LF.  Interprets it and sets
+ * the next state.  Returns SSE_OK or SSE_EPAUSED. */
+static int end_line(sse_parser *p, int cr)
+{
+    const char *line = p->line;
+    size_t n = p->line_len;
+    int rc = SSE_OK;
+    int skip = 0;
+
+    p->line_len = 0;
+    if (n == 0) {
+        rc = dispatch(p);
+    } else if (line[0] == ':') {
+        if (p->settings->on_comment)
+            p->settings->on_comment(p->ud, line + 1, n - 1);
+    } else {
+        const char *colon = memchr(line, ':', n);
+        if (colon == NULL) {
+            skip = field(p, line, n, "", 0);
+        } else {
+            size_t fn = (size_t)(colon - line);
+            const char *v = colon + 1;
+            size_t vn = n - fn - 1;
+            if (vn > 0 && v[0] == ' ') {
+                v++;
+                vn--;
+            }
+            skip = field(p, line, fn, v, vn);
+        }
+        if (skip) {
+            report_oversize(p);
+            drop_event(p);
+        }
+    }
+    if (skip)
+        p->state = cr ? ST_SKIP_AFTER_CR : ST_SKIP_BOL;
+    else
+        p->state = cr ? ST_AFTER_CR : ST_LINE;
+    return rc;
+}
+
+int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,
+                    size_t max_event_bytes)
+{
+    static const sse_settings no_callbacks = {0};
+    int rc = SSE_OK;
+
+    if (p == NULL) {
+        rc = SSE_EINVAL;
+        goto out;
+    }
+    memset(p, 0, sizeof(*p));
+    p->settings = settings ? settings : &no_callbacks;
+    p->ud = ud;
+    p->max_event_bytes =
+        max_event_bytes ? max_event_bytes : SSE_DEFAULT_MAX_EVENT_BYTES;
+    p->line = malloc(p->max_event_bytes);
+    p->data = malloc(p->max_event_bytes);
+    if (p->line == NULL || p->data == NULL) {
+        rc = SSE_ENOMEM;
+        goto out;
+    }
+    sse_parser_reset_stream(p);
+out:
+    if (rc == SSE_ENOMEM)
+        sse_parser_free(p);
+    return rc;
+}
+
+void sse_parser_free(sse_parser *p)
+{
+    if (p != NULL) {
+        free(p->line);
+        free(p->data);
+        p->line = NULL;
+        p->data = NULL;
+        p->line_len = 0;
+        p->data_len = 0;
+    }
+}
+
+void sse_parser_reset_stream(sse_parser *p)
+{
+    if (p != NULL) {
+        p->state = ST_LINE;
+        p->paused = 0;
+        p->bom_checked = 0;
+        utf8_reset(p);
+        p->line_len = 0;
+        p->data_len = 0;
+        p->type_len = 0;
+        memcpy(p->last_id, p->id_in_force, p->id_in_force_len);
+        p->last_id_len = p->id_in_force_len;
+    }
+}
+
+void sse_parser_finish(sse_parser *p)
+{
+    sse_parser_reset_stream(p);
+}
+
+int sse_parser_execute(sse_parser *p, const char *data, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    const unsigned char *end;
+    int rc = SSE_OK;
+
+    if (p == NULL || p->line == NULL || (data == NULL && len > 0)) {
+        rc = SSE_EINVAL;
+        goto out;
+    }
+    if (p->paused) {
+        rc = SSE_EPAUSED;
+        goto out;
+    }
+    end = s + len;
+    while (s < end && rc == SSE_OK) {
+        unsigned char c;
+        size_t k;
+
+        switch ((enum sse_state)p->state) {
+        case ST_LINE:
+            if (p->utf8_need == 0 && p->bom_checked) {
+                size_t run = plain_run(s, (size_t)(end - s));
+                size_t room = p->max_event_bytes - p->line_len;
+                if (run > room) {
+                    memcpy(p->line + p->line_len, s, room);
+                    p->line_len += room;
+                    s += room;
+                    line_overflow(p);
+                    break;
+                }
+                memcpy(p->line + p->line_len, s, run);
+                p->line_len += run;
+                s += run;
+                if (s == end)
+                    break;
+            }
+            c = *s;
+            if (c == '\n' || c == '\r') {
+                if (p->utf8_need > 0 && !emit_replacement(p))
+                    break; /* overflowed: the skip state takes the CR/LF */
+                p->bom_checked = 1;
+                s++;
+                rc = end_line(p, c == '\r');
+            } else if (decode_byte(p, c)) {
+                s++;
+            }
+            break;
+        case ST_AFTER_CR:
+            if (*s == '\n')
+                s++;
+            p->state = ST_LINE;
+            break;
+        case ST_SKIP_BOL:
+            c = *s;
+            if (c == '\n' || c == '\r') {
+                /* the blank line that ends the skipped event */
+                s++;
+                p->state = c == '\r' ? ST_AFTER_CR : ST_LINE;
+            } else {
+                p->state = ST_SKIP_LINE;
+            }
+            break;
+        case ST_SKIP_LINE:
+            k = find_eol(s, (size_t)(end - s));
+            s += k;
+            if (s < end) {
+                p->state = *s == '\r' ? ST_SKIP_AFTER_CR : ST_SKIP_BOL;
+                s++;
+            }
+            break;
+        case ST_SKIP_AFTER_CR:
+            if (*s == '\n')
+                s++;
+            p->state = ST_SKIP_BOL;
+            break;
+        case ST_SKIP_COMMENT:
+            k = find_eol(s, (size_t)(end - s));
+            s += k;
+            if (s < end) {
+                p->state = *s == '\r' ? ST_AFTER_CR : ST_LINE;
+                s++;
+            }
+            break;
+        }
+    }
+    p->stats.bytes += (uint64_t)(s - (const unsigned char *)data);
+out:
+    return rc;
+}
+
+int sse_parser_set_last_id(sse_parser *p, const char *id, size_t len)
+{
+    int rc = SSE_OK;
+
+    if (p == NULL || (id == NULL && len > 0) || len >= SSE_LAST_ID_MAX ||
+        (len > 0 && memchr(id, '\0', len) != NULL)) {
+        rc = SSE_EINVAL;
+        goto out;
+    }
+    if (len > 0) {
+        memcpy(p->id_in_force, id, len);
+        memcpy(p->last_id, id, len);
+    }
+    p->id_in_force[len] = '\0';
+    p->id_in_force_len = len;
+    p->last_id_len = len;
+out:
+    return rc;
+}
+
+const char *sse_parser_last_id(const sse_parser *p, size_t *len)
+{
+    const char *id = p ? p->id_in_force : "";
+
+    if (len)
+        *len = p ? p->id_in_force_len : 0;
+    return id;
+}
+
+const char *sse_strerror(int rc)
+{
+    switch (rc) {
+    case SSE_OK:
+        return "ok";
+    case SSE_ENOMEM:
+        return "out of memory";
+    case SSE_EINVAL:
+        return "invalid argument";
+    case SSE_EPAUSED:
+        return "paused by a callback";
+    default:
+        return "unknown error";
+    }
+}
