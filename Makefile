@@ -51,6 +51,8 @@ FUZZ_SECONDS ?= 30
 Q := $(if $(V),,@)
 
 .PHONY: all deps test unit integration fuzz bench clean demo
+# keep intermediate objects (and keep make quiet about them)
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: build/toolwatch
