@@ -2,6 +2,7 @@
  * main.c - the toolwatch command: dispatch to a subcommand.
  */
 #include "service/cli.h"
+#include "service/replay.h"
 #include "service/simulate.h"
 #include "service/tail.h"
 
@@ -23,6 +24,9 @@ static void usage(FILE *f)
           "commands:\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
+          "  replay FILE  run the detectors over a recorded stream, print "
+          "the alerts\n"
+          "               (toolwatch replay --help)\n"
           "  simulate     serve a synthetic audit stream "
           "(toolwatch simulate --help)\n"
           "\n"
@@ -51,7 +55,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "toolwatch: cannot initialise libcurl\n");
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(argv[1], "tail") == 0) {
+    if (strcmp(argv[1], "replay") == 0) {
+        rc = replay_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "tail") == 0) {
         rc = tail_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "simulate") == 0) {
         rc = simulate_main(argc - 1, argv + 1);

@@ -1,0 +1,193 @@
+/*
+ * alert.c - build the SPEC section 3 alert document.
+ *
+ * The writer appends to a capped buf (service/buf.h): every string goes
+ * through buf_append_json_string, so hostile key text cannot break the
+ * document.  On failure the buf is truncated back to its old length, so a
+ * caller never sees half a document.
+ */
+#include "alerts/alert.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void alert_sample_from_event(struct alert_sample *s, const struct event *ev)
+{
+    copy(s->record_id, sizeof s->record_id, ev->record_id);
+    copy(s->session_id, sizeof s->session_id, ev->session_id);
+    copy(s->agent_id, sizeof s->agent_id, ev->agent_id);
+    copy(s->tool_name, sizeof s->tool_name, ev->tool_name);
+    copy(s->error_code, sizeof s->error_code, ev->error_code);
+    s->event_type = ev->type;
+}
+
+void alert_episode_id(const char *detector, const char *key,
+                      int64_t started_ms, char out[ALERT_ID_HEX + 1])
+{
+    crypto_generichash_state st;
+    unsigned char h[ALERT_ID_BYTES], be[8];
+    uint64_t u = (uint64_t)started_ms;
+
+    for (int i = 7; i >= 0; i--) {
+        be[i] = (unsigned char)(u & 0xff);
+        u >>= 8;
+    }
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)detector,
+                              strlen(detector) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)key,
+                              strlen(key) + 1);
+    crypto_generichash_update(&st, be, sizeof be);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(out, ALERT_ID_HEX + 1, h, sizeof h);
+}
+
+int alert_format_number(double d, char *dst, size_t size)
+{
+    int n = 0;
+
+    if (!isfinite(d))
+        return snprintf(dst, size, "null");
+    /* integers as integers (not 1e+06), up to 2^53 where doubles are
+     * exact */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        return snprintf(dst, size, "%.0f", d == 0 ? 0.0 : d);
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(dst, size, "%.*g", prec, d);
+        if (n > 0 && (size_t)n < size && strtod(dst, NULL) == d)
+            break;
+    }
+    return n;
+}
+
+static int put_str(buf *b, const char *s)
+{
+    return buf_append_json_string(b, s, strlen(s));
+}
+
+/* a string member, null when empty */
+static int put_opt(buf *b, const char *name, const char *v)
+{
+    int rc = buf_append_str(b, name);
+
+    if (rc == BUF_OK)
+        rc = v[0] ? put_str(b, v) : buf_append_str(b, "null");
+    return rc;
+}
+
+static int put_time(buf *b, int64_t ms)
+{
+    char t[40];
+
+    if (event_format_time(ms, t, sizeof t) < 0)
+        return buf_append_str(b, "null");
+    return buf_append_json_string(b, t, strlen(t));
+}
+
+static int put_num(buf *b, double d)
+{
+    char t[40];
+
+    alert_format_number(d, t, sizeof t);
+    return buf_append_str(b, t);
+}
+
+static int put_sample(buf *b, const struct alert_sample *s)
+{
+    int rc;
+
+    if (s == NULL)
+        return buf_append_str(b, "{}");
+    rc = put_opt(b, "{\"record_id\":", s->record_id);
+    rc = rc ? rc : put_opt(b, ",\"session_id\":", s->session_id);
+    rc = rc ? rc : put_opt(b, ",\"agent_id\":", s->agent_id);
+    rc = rc ? rc : put_opt(b, ",\"tool_name\":", s->tool_name);
+    rc = rc ? rc : buf_append_str(b, ",\"event_type\":");
+    if (rc == BUF_OK) {
+        rc = s->event_type == EVENT_TYPE_UNKNOWN
+                 ? buf_append_str(b, "null")
+                 : put_str(b, event_type_name(s->event_type));
+    }
+    rc = rc ? rc : put_opt(b, ",\"error_code\":", s->error_code);
+    rc = rc ? rc : buf_append_str(b, "}");
+    return rc;
+}
+
+int alert_format(const struct alert *a, buf *out)
+{
+    size_t mark = out->len;
+    char n[32];
+    int rc;
+
+    if (a == NULL || a->detector == NULL || a->key == NULL ||
+        a->group_by == NULL || a->severity == NULL || a->summary == NULL ||
+        a->source == NULL)
+        return ALERT_EINVAL;
+    rc = buf_append_str(out, a->resolved ? "{\"type\":\"alert.resolved\""
+                                         : "{\"type\":\"alert.firing\"");
+    rc = rc ? rc : buf_append_str(out, ",\"timestamp\":");
+    rc = rc ? rc : put_time(out, a->timestamp_ms);
+    rc = rc ? rc : buf_append_str(out, ",\"data\":{\"id\":");
+    rc = rc ? rc : put_str(out, a->id);
+    rc = rc ? rc : buf_append_str(out, ",\"detector\":");
+    rc = rc ? rc : put_str(out, a->detector);
+    rc = rc ? rc : buf_append_str(out, ",\"group_by\":");
+    rc = rc ? rc : put_str(out, a->group_by);
+    rc = rc ? rc : buf_append_str(out, ",\"key\":");
+    rc = rc ? rc : put_str(out, a->key);
+    rc = rc ? rc : buf_append_str(out, a->resolved
+                                           ? ",\"state\":\"resolved\""
+                                           : ",\"state\":\"firing\"");
+    rc = rc ? rc : buf_append_str(out, ",\"severity\":");
+    rc = rc ? rc : put_str(out, a->severity);
+    rc = rc ? rc : buf_append_str(out, ",\"summary\":");
+    rc = rc ? rc : put_str(out, a->summary);
+    rc = rc ? rc : buf_append_str(out, ",\"value\":");
+    rc = rc ? rc : put_num(out, a->value);
+    rc = rc ? rc : buf_append_str(out, ",\"threshold\":");
+    rc = rc ? rc : put_num(out, a->threshold);
+    if (rc == BUF_OK) {
+        snprintf(n, sizeof n, ",\"window_s\":%lld", (long long)a->window_s);
+        rc = buf_append_str(out, n);
+    }
+    rc = rc ? rc : buf_append_str(out, ",\"started_at\":");
+    rc = rc ? rc : put_time(out, a->started_ms);
+    rc = rc ? rc : buf_append_str(out, ",\"resolved_at\":");
+    if (rc == BUF_OK)
+        rc = a->resolved ? put_time(out, a->resolved_ms)
+                         : buf_append_str(out, "null");
+    rc = rc ? rc : buf_append_str(out, ",\"sample\":");
+    rc = rc ? rc : put_sample(out, a->sample);
+    rc = rc ? rc : buf_append_str(out, ",\"source\":");
+    rc = rc ? rc : put_str(out, a->source);
+    rc = rc ? rc : buf_append_str(out, "}}");
+    if (rc != BUF_OK) {
+        out->len = mark;
+        if (out->data != NULL)
+            out->data[mark] = '\0';
+        return rc == BUF_ETOOBIG ? ALERT_ETOOBIG : ALERT_ENOMEM;
+    }
+    return ALERT_OK;
+}
+
+const char *alert_strerror(int rc)
+{
+    switch (rc) {
+    case ALERT_OK: return "ok";
+    case ALERT_EINVAL: return "invalid alert";
+    case ALERT_ETOOBIG: return "alert document over its size cap";
+    case ALERT_ENOMEM: return "out of memory";
+    default: return "unknown alert error";
+    }
+}

@@ -1,0 +1,93 @@
+/*
+ * sink.h - where alerts go: sink kinds, their settings, routing, and the
+ * request each receiver expects.
+ *
+ * Pure: rendering takes the alert document (SPEC section 3, the bytes the
+ * journal keeps) and produces the body one receiver wants: the document
+ * itself for the generic webhook, file and stdout; an incoming-webhook
+ * message for Slack; an Events API v2 event for PagerDuty.  Secrets (the
+ * PagerDuty routing key) are inserted only here, at send time, so they are
+ * never written to the journal or the dead-letter file.
+ */
+#ifndef TW_SINK_H
+#define TW_SINK_H
+
+#include "service/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sink_kind {
+    SINK_WEBHOOK = 0,
+    SINK_SLACK,
+    SINK_PAGERDUTY,
+    SINK_FILE,
+    SINK_STDOUT,
+    SINK_KIND_COUNT
+};
+
+enum sink_severity { SINK_SEV_INFO = 0, SINK_SEV_WARNING, SINK_SEV_ERROR,
+                     SINK_SEV_CRITICAL };
+
+enum {
+    SINK_OK = 0,
+    SINK_EINVAL = -1,    /* the document is not an alert document */
+    SINK_ETOOBIG = -2,   /* the rendered body does not fit */
+    SINK_ENOMEM = -3
+};
+
+#define SINK_NAME_MAX 64
+#define SINK_MAX_DETECTORS 16
+#define SINK_MAX_SECRETS 4
+#define SINK_BODY_MAX (256u * 1024u)
+/* PagerDuty's payload.summary limit, in bytes of UTF-8. */
+#define SINK_PD_SUMMARY_MAX 1024
+#define SINK_PD_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
+
+/* A sink's settings.  Strings are owned by whoever fills the struct (the
+ * config module); secrets are the values read from the environment. */
+struct sink_config {
+    char name[SINK_NAME_MAX];
+    enum sink_kind kind;
+    const char *url;              /* webhook/slack/pagerduty; a secret for
+                                     slack (the URL is the credential) */
+    const char *url_env;          /* its variable, for messages */
+    const char *secrets[SINK_MAX_SECRETS]; /* webhook signing secrets */
+    size_t n_secrets;
+    const char *routing_key;      /* pagerduty */
+    const char *path;             /* file */
+    enum sink_severity min_severity;
+    const char *detectors[SINK_MAX_DETECTORS]; /* empty: every detector */
+    size_t n_detectors;
+    double rate_per_s;            /* pacing; 0: unpaced */
+    unsigned burst;
+    uint64_t connect_timeout_ms;  /* default 5000 */
+    uint64_t timeout_ms;          /* default 15000 */
+    uint64_t retry_base_ms;       /* default 1000 */
+    uint64_t retry_max_ms;        /* default 300000 */
+    uint64_t max_age_s;           /* default 86400, then dead-lettered */
+};
+
+/* Defaults for a kind (Slack: 1 message/s, burst 3; others unpaced). */
+void sink_config_defaults(struct sink_config *c, enum sink_kind kind);
+
+/* Does an alert with this detector and severity go to the sink? */
+int sink_routes(const struct sink_config *c, const char *detector,
+                const char *severity);
+
+/* The request body for the sink, appended to *out.  `doc` is the alert
+ * document; `routing_key` is used by PagerDuty only.  Returns SINK_OK or a
+ * SINK_E* code (out unchanged). */
+int sink_render(enum sink_kind kind, const char *doc, size_t len,
+                const char *routing_key, buf *out);
+
+/* Append at most `max` bytes of s (NUL-terminated) to out, cut on a UTF-8
+ * character boundary.  Returns the bytes appended or a BUF_E* code. */
+int sink_append_utf8_prefix(buf *out, const char *s, size_t max);
+
+int sink_severity_parse(const char *name); /* -1 if unknown */
+const char *sink_severity_name(enum sink_severity s);
+const char *sink_kind_name(enum sink_kind k);
+int sink_kind_parse(const char *name);     /* -1 if unknown */
+
+#endif

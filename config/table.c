@@ -1,0 +1,317 @@
+/*
+ * table.c - apply a JSON object to a struct through a cfg_item table.
+ *
+ * Strict: an unknown key, a value of the wrong JSON type or out of range is
+ * an error naming the path ("detectors.volume.threshold") and what was
+ * expected, and quoting what was given (cut to a few dozen bytes).  Numbers
+ * for CFG_INT must be integral; booleans must be JSON true/false (not 0/1).
+ */
+#include "config/table.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GOT_MAX 48 /* bytes of a bad value quoted in a message */
+
+static void fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errsz == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+/* The value as JSON text, cut to GOT_MAX bytes (with "..."). */
+static void got_text(const cJSON *v, char *out, size_t size)
+{
+    char *p = cJSON_PrintUnformatted(v);
+    size_t n;
+
+    if (p == NULL) {
+        snprintf(out, size, "(unprintable)");
+        return;
+    }
+    n = strlen(p);
+    if (n > GOT_MAX) {
+        /* do not cut inside a UTF-8 sequence */
+        n = GOT_MAX;
+        while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
+            n--;
+        snprintf(out, size, "%.*s...", (int)n, p);
+    } else {
+        snprintf(out, size, "%s", p);
+    }
+    cJSON_free(p);
+}
+
+static void fmt_num(double d, char *out, size_t size)
+{
+    snprintf(out, size, "%.15g", d);
+}
+
+static void expected(const struct cfg_item *it, char *out, size_t size)
+{
+    char lo[32], hi[32];
+    size_t len = 0;
+
+    switch (it->type) {
+    case CFG_BOOL:
+        snprintf(out, size, "true or false");
+        break;
+    case CFG_INT:
+    case CFG_DOUBLE:
+        fmt_num(it->min, lo, sizeof lo);
+        fmt_num(it->max, hi, sizeof hi);
+        snprintf(out, size, "%s between %s and %s",
+                 it->type == CFG_INT ? "an integer" : "a number", lo, hi);
+        break;
+    case CFG_ENUM:
+        out[0] = '\0';
+        len = (size_t)snprintf(out, size, "one of");
+        for (size_t i = 0; it->names[i] != NULL && len < size; i++)
+            len += (size_t)snprintf(out + len, size - len, "%s \"%s\"",
+                                    i ? "," : "", it->names[i]);
+        break;
+    case CFG_STRING:
+        snprintf(out, size, "a non-empty string of at most %zu bytes",
+                 it->size - 1);
+        break;
+    case CFG_STRLIST:
+        snprintf(out, size,
+                 "an array of at most %d non-empty strings of at most %d "
+                 "bytes",
+                 CFG_LIST_MAX, CFG_LIST_ITEM_MAX - 1);
+        break;
+    case CFG_CUSTOM:
+        snprintf(out, size, "an object");
+        break;
+    }
+}
+
+static int bad(const struct cfg_item *it, const cJSON *v, const char *path,
+               char *err, size_t errsz)
+{
+    char want[256], got[GOT_MAX + 8];
+
+    expected(it, want, sizeof want);
+    got_text(v, got, sizeof got);
+    fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+    return CFG_EINVAL;
+}
+
+static void store_str(char *dst, size_t size, const char *s, unsigned flags)
+{
+    size_t n = strlen(s);
+
+    if (n > size - 1)
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (flags & CFG_F_LOWER)
+                     ? (char)tolower((unsigned char)s[i])
+                     : s[i];
+    dst[n] = '\0';
+}
+
+static void list_from_csv(struct cfg_strlist *l, const char *csv,
+                          unsigned flags)
+{
+    const char *p = csv;
+
+    memset(l, 0, sizeof *l);
+    while (p != NULL && *p != '\0' && l->n < CFG_LIST_MAX) {
+        const char *c = strchr(p, ',');
+        size_t n = c ? (size_t)(c - p) : strlen(p);
+        char tmp[CFG_LIST_ITEM_MAX];
+
+        if (n > sizeof tmp - 1)
+            n = sizeof tmp - 1;
+        memcpy(tmp, p, n);
+        tmp[n] = '\0';
+        store_str(l->v[l->n++], CFG_LIST_ITEM_MAX, tmp, flags);
+        p = c ? c + 1 : NULL;
+    }
+}
+
+void cfg_items_defaults(const struct cfg_item *items, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct cfg_item *it = &items[i];
+        char *f = (char *)base + it->offset;
+
+        switch (it->type) {
+        case CFG_BOOL:
+        case CFG_ENUM:
+            *(int *)(void *)f = (int)it->def;
+            break;
+        case CFG_INT:
+            *(int64_t *)(void *)f = (int64_t)it->def;
+            break;
+        case CFG_DOUBLE:
+            *(double *)(void *)f = it->def;
+            break;
+        case CFG_STRING:
+            store_str(f, it->size, it->def_str ? it->def_str : "",
+                      it->flags);
+            break;
+        case CFG_STRLIST:
+            list_from_csv((struct cfg_strlist *)(void *)f, it->def_str,
+                          it->flags);
+            break;
+        case CFG_CUSTOM:
+            if (it->defaults != NULL)
+                it->defaults(base);
+            break;
+        }
+    }
+}
+
+const struct cfg_item *cfg_items_find(const struct cfg_item *items, size_t n,
+                                      const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i].name, name) == 0)
+            return &items[i];
+    return NULL;
+}
+
+int cfg_strlist_has(const struct cfg_strlist *l, const char *s)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+static int apply_list(const struct cfg_item *it, struct cfg_strlist *l,
+                      const cJSON *v, const char *path, char *err,
+                      size_t errsz)
+{
+    struct cfg_strlist tmp;
+    const cJSON *e;
+    int i = 0;
+
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CFG_LIST_MAX)
+        return bad(it, v, path, err, errsz);
+    memset(&tmp, 0, sizeof tmp);
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+            strlen(e->valuestring) > CFG_LIST_ITEM_MAX - 1) {
+            char p[256], got[GOT_MAX + 8];
+            snprintf(p, sizeof p, "%s[%d]", path, i);
+            got_text(e, got, sizeof got);
+            fail(err, errsz,
+                 "%s: expected a non-empty string of at most %d bytes, "
+                 "got %s",
+                 p, CFG_LIST_ITEM_MAX - 1, got);
+            return CFG_EINVAL;
+        }
+        store_str(tmp.v[tmp.n++], CFG_LIST_ITEM_MAX, e->valuestring,
+                  it->flags);
+        i++;
+    }
+    *l = tmp;
+    return CFG_OK;
+}
+
+int cfg_item_apply(const struct cfg_item *it, void *base, const cJSON *v,
+                   const char *path, char *err, size_t errsz)
+{
+    char *f = (char *)base + it->offset;
+    double d;
+
+    switch (it->type) {
+    case CFG_BOOL:
+        if (!cJSON_IsBool(v))
+            return bad(it, v, path, err, errsz);
+        *(int *)(void *)f = cJSON_IsTrue(v) ? 1 : 0;
+        return CFG_OK;
+    case CFG_INT:
+        if (!cJSON_IsNumber(v))
+            return bad(it, v, path, err, errsz);
+        d = v->valuedouble;
+        if (!isfinite(d) || d != floor(d) || d < it->min || d > it->max)
+            return bad(it, v, path, err, errsz);
+        *(int64_t *)(void *)f = (int64_t)d;
+        return CFG_OK;
+    case CFG_DOUBLE:
+        if (!cJSON_IsNumber(v))
+            return bad(it, v, path, err, errsz);
+        d = v->valuedouble;
+        if (!isfinite(d) || d < it->min || d > it->max)
+            return bad(it, v, path, err, errsz);
+        *(double *)(void *)f = d;
+        return CFG_OK;
+    case CFG_ENUM:
+        if (cJSON_IsString(v))
+            for (int i = 0; it->names[i] != NULL; i++)
+                if (strcmp(it->names[i], v->valuestring) == 0) {
+                    *(int *)(void *)f = i;
+                    return CFG_OK;
+                }
+        return bad(it, v, path, err, errsz);
+    case CFG_STRING:
+        if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+            strlen(v->valuestring) > it->size - 1)
+            return bad(it, v, path, err, errsz);
+        store_str(f, it->size, v->valuestring, it->flags);
+        return CFG_OK;
+    case CFG_STRLIST:
+        return apply_list(it, (struct cfg_strlist *)(void *)f, v, path, err,
+                          errsz);
+    case CFG_CUSTOM:
+        return it->apply(base, v, path, err, errsz);
+    }
+    return bad(it, v, path, err, errsz);
+}
+
+int cfg_items_apply(const struct cfg_item *items, size_t n, void *base,
+                    const cJSON *obj, const char *path, char *err,
+                    size_t errsz)
+{
+    const cJSON *m;
+    char sub[256];
+    int rc = CFG_OK;
+
+    if (!cJSON_IsObject(obj)) {
+        char got[GOT_MAX + 8];
+        got_text(obj, got, sizeof got);
+        fail(err, errsz, "%s: expected an object, got %s",
+             path[0] ? path : "(top level)", got);
+        return CFG_EINVAL;
+    }
+    cJSON_ArrayForEach(m, obj)
+    {
+        const struct cfg_item *it = cfg_items_find(items, n, m->string);
+
+        snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
+                 m->string);
+        if (it == NULL) {
+            fail(err, errsz, "%s: unknown key", sub);
+            rc = CFG_EINVAL;
+            goto out;
+        }
+        for (const cJSON *e = obj->child; e != m; e = e->next)
+            if (strcmp(e->string, m->string) == 0) {
+                fail(err, errsz, "%s: duplicate key", sub);
+                rc = CFG_EINVAL;
+                goto out;
+            }
+        rc = cfg_item_apply(it, base, m, sub, err, errsz);
+        if (rc != CFG_OK)
+            goto out;
+    }
+out:
+    return rc;
+}

@@ -1,0 +1,100 @@
+/*
+ * dedupe.c - fixed-memory set of the last N record-id hashes (dedupe.h).
+ *
+ * Invariant: the table holds exactly one entry (position + 1) for each of
+ * the `count` ring positions in use, reachable by linear probing from the
+ * home bucket of that position's hash with no empty entry in between.
+ */
+#include "detectors/dedupe.h"
+
+#include "detectors/keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int det_dedupe_init(det_dedupe *d, uint32_t n)
+{
+    uint32_t size = 2;
+
+    memset(d, 0, sizeof *d);
+    if (n < 1 || n > (1u << 24))
+        return DET_DEDUPE_EINVAL;
+    while (size < 2 * n)
+        size <<= 1;
+    d->n_alloc = n;
+    d->mask = size - 1; /* also what det_dedupe_free needs */
+    d->ring = det_slab_alloc((size_t)n * sizeof *d->ring);
+    d->table = det_slab_alloc((size_t)size * sizeof *d->table);
+    if (d->ring == NULL || d->table == NULL) {
+        det_dedupe_free(d);
+        return DET_DEDUPE_ENOMEM;
+    }
+    d->n = n;
+    d->mask = size - 1;
+    return DET_DEDUPE_OK;
+}
+
+void det_dedupe_free(det_dedupe *d)
+{
+    det_slab_free(d->ring, (size_t)d->n_alloc * sizeof *d->ring);
+    det_slab_free(d->table, ((size_t)d->mask + 1) * sizeof *d->table);
+    memset(d, 0, sizeof *d);
+}
+
+static uint32_t home(const det_dedupe *d, uint64_t h)
+{
+    /* the low bits; the hash is keyed, so they are uniform */
+    return (uint32_t)(h ^ (h >> 32)) & d->mask;
+}
+
+/* Remove the table entry of ring position p. */
+static void forget(det_dedupe *d, uint32_t p)
+{
+    uint32_t i = home(d, d->ring[p]), j;
+
+    while (d->table[i] != p + 1) {
+        if (d->table[i] == 0)
+            return; /* not there: cannot happen */
+        i = (i + 1) & d->mask;
+    }
+    /* backward-shift deletion: pull later entries of the cluster back
+     * over the hole when their home is not in (hole, their slot] */
+    j = i;
+    for (;;) {
+        uint32_t k;
+        j = (j + 1) & d->mask;
+        if (d->table[j] == 0)
+            break;
+        k = home(d, d->ring[d->table[j] - 1]);
+        if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+            d->table[i] = d->table[j];
+            i = j;
+        }
+    }
+    d->table[i] = 0;
+}
+
+int det_dedupe_seen(det_dedupe *d, uint64_t h)
+{
+    uint32_t i = home(d, h), p;
+
+    while (d->table[i] != 0) {
+        if (d->ring[d->table[i] - 1] == h)
+            return 1;
+        i = (i + 1) & d->mask;
+    }
+    p = d->pos;
+    if (d->count == d->n) {
+        forget(d, p);
+        /* the hole may have been in front of h's probe sequence */
+        i = home(d, h);
+        while (d->table[i] != 0)
+            i = (i + 1) & d->mask;
+    } else {
+        d->count++;
+    }
+    d->ring[p] = h;
+    d->table[i] = p + 1;
+    d->pos = p + 1 == d->n ? 0 : p + 1;
+    return 0;
+}

@@ -1,0 +1,214 @@
+/*
+ * keys.c - bounded group table: hash chains of slot indices, an LRU list of
+ * unpinned groups and a list of pinned ones (see keys.h).
+ *
+ * Invariants: count == (slots on the LRU list) + npinned; a slot is on the
+ * free list iff !used; bucket chains hold exactly the used slots.
+ */
+#include "detectors/keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void *det_slab_alloc(size_t size)
+{
+    void *p;
+
+    if (size == 0)
+        size = 1;
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void det_slab_free(void *p, size_t size)
+{
+    if (p != NULL)
+        munmap(p, size == 0 ? 1 : size);
+}
+
+int det_keys_init(det_keys *k, uint32_t cap)
+{
+    uint32_t nb = 1;
+
+    memset(k, 0, sizeof *k);
+    k->free_head = k->lru_head = k->lru_tail = DET_NIL;
+    k->pin_head = k->pin_tail = DET_NIL;
+    if (cap < 1 || cap > (1u << 24))
+        return DET_KEYS_EINVAL;
+    while (nb < cap)
+        nb <<= 1;
+    k->cap_alloc = cap;
+    k->nbuckets = nb;
+    k->slot = det_slab_alloc((size_t)cap * sizeof *k->slot);
+    k->bucket = det_slab_alloc((size_t)nb * sizeof *k->bucket);
+    if (k->slot == NULL || k->bucket == NULL) {
+        det_keys_free(k);
+        return DET_KEYS_ENOMEM;
+    }
+    memset(k->bucket, 0xff, (size_t)nb * sizeof *k->bucket); /* DET_NIL */
+    k->cap = cap;
+    k->mask = nb - 1;
+    k->nbuckets = nb;
+    return DET_KEYS_OK;
+}
+
+void det_keys_free(det_keys *k)
+{
+    det_slab_free(k->slot, (size_t)k->cap_alloc * sizeof *k->slot);
+    det_slab_free(k->bucket, (size_t)k->nbuckets * sizeof *k->bucket);
+    k->slot = NULL;
+    k->bucket = NULL;
+    k->cap = 0;
+}
+
+static void list_unlink(det_keys *k, uint32_t s, uint32_t *head,
+                        uint32_t *tail)
+{
+    struct det_slot *x = &k->slot[s];
+
+    if (x->prev != DET_NIL)
+        k->slot[x->prev].next = x->next;
+    else
+        *head = x->next;
+    if (x->next != DET_NIL)
+        k->slot[x->next].prev = x->prev;
+    else
+        *tail = x->prev;
+    x->prev = x->next = DET_NIL;
+}
+
+static void list_append(det_keys *k, uint32_t s, uint32_t *head,
+                        uint32_t *tail)
+{
+    struct det_slot *x = &k->slot[s];
+
+    x->prev = *tail;
+    x->next = DET_NIL;
+    if (*tail != DET_NIL)
+        k->slot[*tail].next = s;
+    else
+        *head = s;
+    *tail = s;
+}
+
+uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1)
+{
+    uint32_t s = k->bucket[h0 & k->mask];
+
+    while (s != DET_NIL) {
+        const struct det_slot *x = &k->slot[s];
+        if (x->h0 == h0 && x->h1 == h1)
+            return s;
+        s = x->hnext;
+    }
+    return DET_NIL;
+}
+
+static void hash_unlink(det_keys *k, uint32_t s)
+{
+    uint32_t *pp = &k->bucket[k->slot[s].h0 & k->mask];
+
+    while (*pp != DET_NIL && *pp != s)
+        pp = &k->slot[*pp].hnext;
+    if (*pp == s)
+        *pp = k->slot[s].hnext;
+}
+
+void det_keys_remove(det_keys *k, uint32_t s)
+{
+    struct det_slot *x = &k->slot[s];
+
+    if (!x->used)
+        return;
+    hash_unlink(k, s);
+    if (x->pinned) {
+        list_unlink(k, s, &k->pin_head, &k->pin_tail);
+        k->npinned--;
+    } else {
+        list_unlink(k, s, &k->lru_head, &k->lru_tail);
+    }
+    memset(x, 0, sizeof *x);
+    x->next = k->free_head;
+    k->free_head = s;
+    k->count--;
+}
+
+/* A free slot: the free list first, else the next never-used slot.  The
+ * free list is threaded lazily (slots >= hw are free without being on it)
+ * so that init touches no slot memory. */
+static uint32_t take_free(det_keys *k)
+{
+    uint32_t s = k->free_head;
+
+    if (s != DET_NIL) {
+        k->free_head = k->slot[s].next;
+        return s;
+    }
+    return k->hw < k->cap ? k->hw++ : DET_NIL;
+}
+
+uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
+{
+    uint32_t s = det_keys_find(k, h0, h1), b;
+    struct det_slot *x;
+
+    *created = 0;
+    if (s != DET_NIL) {
+        if (!k->slot[s].pinned && k->lru_tail != s) {
+            list_unlink(k, s, &k->lru_head, &k->lru_tail);
+            list_append(k, s, &k->lru_head, &k->lru_tail);
+        }
+        return s;
+    }
+    if (k->count >= k->cap) {
+        if (k->lru_head == DET_NIL) {
+            k->full++;
+            return DET_NIL;
+        }
+        det_keys_remove(k, k->lru_head);
+        k->evictions++;
+    }
+    s = take_free(k);
+    if (s == DET_NIL) { /* cannot happen: count < cap here */
+        k->full++;
+        return DET_NIL;
+    }
+    x = &k->slot[s];
+    memset(x, 0, sizeof *x);
+    x->h0 = h0;
+    x->h1 = h1;
+    x->used = 1;
+    b = (uint32_t)(h0 & k->mask);
+    x->hnext = k->bucket[b];
+    k->bucket[b] = s;
+    list_append(k, s, &k->lru_head, &k->lru_tail);
+    k->count++;
+    *created = 1;
+    return s;
+}
+
+void det_keys_pin(det_keys *k, uint32_t s)
+{
+    struct det_slot *x = &k->slot[s];
+
+    if (!x->used || x->pinned)
+        return;
+    list_unlink(k, s, &k->lru_head, &k->lru_tail);
+    list_append(k, s, &k->pin_head, &k->pin_tail);
+    x->pinned = 1;
+    k->npinned++;
+}
+
+void det_keys_unpin(det_keys *k, uint32_t s)
+{
+    struct det_slot *x = &k->slot[s];
+
+    if (!x->used || !x->pinned)
+        return;
+    list_unlink(k, s, &k->pin_head, &k->pin_tail);
+    list_append(k, s, &k->lru_head, &k->lru_tail);
+    x->pinned = 0;
+    k->npinned--;
+}

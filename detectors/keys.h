@@ -1,0 +1,94 @@
+/*
+ * keys.h - a detector's table of groups: at most `cap` keys, O(1) lookup,
+ * O(1) eviction of the least recently seen group that is not pinned.
+ *
+ * A group is identified by a 128-bit keyed hash of its key text (the
+ * engine computes it with SipHash-2-4-128 under a random per-engine key,
+ * so distinct keys colliding is a 2^-128 event that input cannot force);
+ * the text itself is kept only for groups that alert (detector.h), which
+ * keeps an idle group at 32 bytes here plus the detector's own data.
+ *
+ * Slots are indices into one array allocated at init (calloc: untouched
+ * slots cost no resident memory).  Every used slot is on exactly one of two
+ * intrusive doubly linked lists threaded through prev/next:
+ *   - the LRU list (unpinned groups, least recently seen at the head): an
+ *     insert into a full table evicts its head;
+ *   - the pinned list (groups with an open alert, or a detector's timer
+ *     group): never evicted; walked by the engine to run alert timers.
+ * Free slots are on a singly linked free list through `next`.
+ *
+ * Memory: sizeof(struct det_slot) (32 bytes) per slot plus 4 bytes per
+ * hash bucket (buckets = cap rounded up to a power of two).
+ */
+#ifndef TW_KEYS_H
+#define TW_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DET_NIL UINT32_MAX
+
+enum { DET_KEYS_OK = 0, DET_KEYS_ENOMEM = -1, DET_KEYS_EINVAL = -2 };
+
+struct det_slot {
+    uint64_t h0, h1;   /* the key's 128-bit hash */
+    uint32_t hnext;    /* next slot in the same hash bucket */
+    uint32_t prev;     /* LRU or pinned list */
+    uint32_t next;     /* LRU or pinned list, or free list */
+    uint8_t used;
+    uint8_t pinned;
+    uint8_t state;     /* alert state, owned by the engine (DET_ST_*) */
+    uint8_t spare;
+};
+
+typedef struct det_keys {
+    struct det_slot *slot;
+    uint32_t *bucket;
+    uint32_t cap;        /* max groups */
+    uint32_t mask;       /* buckets - 1 */
+    uint32_t nbuckets;   /* private: allocation sizes */
+    uint32_t cap_alloc;
+    uint32_t count;      /* used slots */
+    uint32_t free_head;
+    uint32_t hw;         /* slots [0, hw) have been used at least once */
+    uint32_t lru_head, lru_tail;
+    uint32_t pin_head, pin_tail;
+    uint32_t npinned;
+    uint64_t evictions;  /* groups evicted to make room */
+    uint64_t full;       /* inserts refused: every group pinned */
+} det_keys;
+
+/* Zeroed memory for a per-group slab, straight from mmap so that pages
+ * stay untouched (no resident memory) until a group uses them, even when
+ * the heap has freed memory to reuse (calloc would then zero, and so
+ * touch, all of it).  Returns NULL on failure.  det_slab_free() takes the
+ * same size; NULL is accepted. */
+void *det_slab_alloc(size_t size);
+void det_slab_free(void *p, size_t size);
+
+/* Allocate for `cap` groups (1 <= cap <= 16M).  Returns DET_KEYS_OK,
+ * DET_KEYS_EINVAL or DET_KEYS_ENOMEM (then det_keys_free is still safe). */
+int det_keys_init(det_keys *k, uint32_t cap);
+
+/* Free the arrays.  Accepts a zeroed or half-initialised table. */
+void det_keys_free(det_keys *k);
+
+/* The slot of key (h0, h1), or DET_NIL.  Does not touch the LRU order. */
+uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1);
+
+/* Find or insert key (h0, h1) and mark it most recently seen.  On insert
+ * *created is set to 1 (the caller must reset the slot's data); when the
+ * table was full the least recently seen unpinned group was evicted to
+ * make room (counted).  Returns DET_NIL when every group is pinned (the
+ * key is not tracked; counted in `full`). */
+uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created);
+
+/* Move a used slot to the pinned list / back to the LRU list (as most
+ * recently seen).  Idempotent. */
+void det_keys_pin(det_keys *k, uint32_t s);
+void det_keys_unpin(det_keys *k, uint32_t s);
+
+/* Remove a used slot (pinned or not) and free it. */
+void det_keys_remove(det_keys *k, uint32_t s);
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * replay.c - `toolwatch replay`: a recorded stream through the detector
+ * engine in pure event time (replay.h).
+ *
+ * The input is read in 64 KB chunks and cut at LF so every record can be
+ * named by its line.  SSE: each line is pushed to the SSE parser as it is
+ * (the parser keeps the WHATWG rules: CR, CRLF, BOM, comments); the line
+ * where an event's first field appeared is remembered until the blank line
+ * that dispatches it.  JSONL: each line (up to EVENT_MAX_DATA_BYTES) is one
+ * record.  Memory is bounded by those caps whatever the input.
+ */
+#include "service/replay.h"
+
+#include "alerts/alert.h"
+#include "consumer/event.h"
+#include "consumer/sse.h"
+#include "detectors/engine.h"
+#include "service/buf.h"
+#include "service/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (64u * 1024u)
+
+struct replay {
+    det_engine *eng;
+    sse_parser sse;
+    buf line;            /* JSONL: the current line */
+    buf doc;             /* one alert document */
+    FILE *out, *err;
+    unsigned flags;
+    uint64_t line_no;    /* line being read (1-based) */
+    uint64_t ev_line;    /* SSE: first line of the pending event, 0: none */
+    int at_line_start;
+    int line_too_long;   /* JSONL: the current line is being skipped */
+    int line_blank;      /* SSE: the current line's first byte was CR/LF */
+    int stop;            /* strict failure or output error */
+    int rc;
+    unsigned messages;
+    event_counters ec;
+    struct event ev;
+    struct replay_stats st;
+};
+
+static void msg(struct replay *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void msg(struct replay *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->messages >= REPLAY_MAX_MESSAGES) {
+        if (r->messages++ == REPLAY_MAX_MESSAGES)
+            fprintf(r->err, "toolwatch replay: further messages "
+                            "suppressed (see the counts below)\n");
+        return;
+    }
+    r->messages++;
+    fputs("toolwatch replay: ", r->err);
+    va_start(ap, fmt);
+    vfprintf(r->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->err);
+}
+
+static void skipped(struct replay *r)
+{
+    r->st.skipped++;
+    if (r->flags & REPLAY_STRICT) {
+        r->stop = 1;
+        r->rc = REPLAY_EBADINPUT;
+    }
+}
+
+static void on_alert(void *ud, const struct alert *a)
+{
+    struct replay *r = ud;
+    int id = det_find(a->detector);
+
+    buf_reset(&r->doc);
+    if (alert_format(a, &r->doc) != ALERT_OK ||
+        buf_append(&r->doc, "\n", 1) != BUF_OK) {
+        msg(r, "cannot format an alert of %s", a->detector);
+        return;
+    }
+    if (fwrite(r->doc.data, 1, r->doc.len, r->out) != r->doc.len) {
+        if (!r->stop)
+            msg(r, "cannot write the output: %s", strerror(errno));
+        r->stop = 1;
+        r->rc = REPLAY_EIO;
+        return;
+    }
+    if (id >= 0)
+        r->st.alerts[id]++;
+    r->st.alerts_total++;
+}
+
+static const struct det_engine_callbacks engine_cb = {.on_alert = on_alert};
+
+/* Decode one record and feed it; `ln` names it in messages. */
+static void record(struct replay *r, uint64_t ln, const char *data,
+                   size_t len, const char *type, size_t type_len)
+{
+    event_counters before = r->ec;
+    int rc;
+
+    r->st.records++;
+    rc = event_decode(&r->ev, data, len, type, type_len, &r->ec);
+    if (rc != EVENT_OK) {
+        if (rc == EVENT_ETOOLARGE)
+            msg(r, "line %llu: record over %u bytes; skipped",
+                (unsigned long long)ln, EVENT_MAX_DATA_BYTES);
+        else
+            msg(r, "line %llu: %s; skipped", (unsigned long long)ln,
+                rc == EVENT_ENOTOBJECT ? "not a JSON object" : "not JSON");
+        skipped(r);
+        return;
+    }
+    if (r->ec.n[EVENT_R_BAD_TIMESTAMP] != before.n[EVENT_R_BAD_TIMESTAMP])
+        msg(r, "line %llu: timestamp is not ISO 8601; the record takes the "
+               "current event time", (unsigned long long)ln);
+    if (r->ec.n[EVENT_R_WRONG_TYPE] != before.n[EVENT_R_WRONG_TYPE])
+        msg(r, "line %llu: a field has the wrong type and was ignored",
+            (unsigned long long)ln);
+    if (r->ec.n[EVENT_R_BAD_VALUE] != before.n[EVENT_R_BAD_VALUE])
+        msg(r, "line %llu: a number is out of range and was ignored",
+            (unsigned long long)ln);
+    if (r->ec.n[EVENT_R_TRUNCATED] != before.n[EVENT_R_TRUNCATED])
+        msg(r, "line %llu: a string was cut to its maximum length",
+            (unsigned long long)ln);
+    for (int i = EVENT_R_WRONG_TYPE; i < EVENT_R_COUNT; i++)
+        if (r->ec.n[i] != before.n[i]) {
+            r->st.warnings++;
+            break;
+        }
+    switch (det_engine_feed(r->eng, &r->ev, 0)) {
+    case DET_FEED_DUPLICATE:
+        r->st.duplicates++;
+        break;
+    case DET_FEED_UNTIMED:
+        msg(r, "line %llu: no timestamp, and no event time yet to give "
+               "it; skipped", (unsigned long long)ln);
+        skipped(r);
+        break;
+    default:
+        r->st.events++;
+        break;
+    }
+}
+
+/* ---- SSE ---- */
+
+static int on_sse_event(void *ud, const sse_event *e)
+{
+    struct replay *r = ud;
+    uint64_t ln = r->ev_line ? r->ev_line : r->line_no;
+
+    record(r, ln, e->data, e->data_len, e->type, e->type_len);
+    return r->stop;
+}
+
+static void sse_oversize(void *ud, size_t max)
+{
+    struct replay *r = ud;
+
+    msg(r, "line %llu: event over %zu bytes; skipped",
+        (unsigned long long)(r->ev_line ? r->ev_line : r->line_no), max);
+    skipped(r);
+}
+
+static const sse_settings sse_cb = {
+    .on_event = on_sse_event,
+    .on_oversize = sse_oversize,
+};
+
+/* Push one piece of a line (ends with LF when `eol`). */
+static void sse_piece(struct replay *r, const char *p, size_t n, int eol)
+{
+    if (n == 0)
+        return;
+    if (r->at_line_start) {
+        r->line_blank = p[0] == '\n' || p[0] == '\r';
+        if (r->ev_line == 0 && !r->line_blank && p[0] != ':')
+            r->ev_line = r->line_no;
+        r->at_line_start = 0;
+    }
+    sse_parser_execute(&r->sse, p, n);
+    if (eol) {
+        if (r->line_blank)
+            r->ev_line = 0; /* a blank line ends (or discards) an event */
+        r->at_line_start = 1;
+        r->line_no++;
+        r->st.lines++;
+    }
+}
+
+/* ---- JSONL ---- */
+
+static void jsonl_line(struct replay *r)
+{
+    const char *p = r->line.data;
+    size_t n = r->line.len, i = 0;
+
+    if (r->line_too_long) {
+        r->st.records++;
+        msg(r, "line %llu: record over %u bytes; skipped",
+            (unsigned long long)r->line_no, EVENT_MAX_DATA_BYTES);
+        skipped(r);
+        return;
+    }
+    if (n > 0 && p[n - 1] == '\n')
+        n--;
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
+        i++;
+    if (i == n)
+        return; /* blank */
+    record(r, r->line_no, p, n, NULL, 0);
+}
+
+static void jsonl_piece(struct replay *r, const char *p, size_t n, int eol)
+{
+    if (!r->line_too_long && n > 0 &&
+        buf_append(&r->line, p, n) != BUF_OK) {
+        r->line_too_long = 1;
+        buf_reset(&r->line);
+    }
+    if (eol) {
+        jsonl_line(r);
+        buf_reset(&r->line);
+        r->line_too_long = 0;
+        r->line_no++;
+        r->st.lines++;
+    }
+}
+
+/* ---- driver ---- */
+
+static enum replay_format detect(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    if (n >= 3 && (unsigned char)p[0] == 0xef &&
+        (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+                     p[i] == '\n'))
+        i++;
+    return i < n && p[i] == '{' ? REPLAY_JSONL : REPLAY_SSE;
+}
+
+static void print_summary(const struct replay *r)
+{
+    const struct replay_stats *s = &r->st;
+
+    fprintf(r->err,
+            "toolwatch replay: %s input, %llu records, %llu events, %llu "
+            "skipped, %llu duplicates, %llu late, %llu warnings; %llu "
+            "alerts:",
+            s->format == REPLAY_JSONL ? "jsonl" : "sse",
+            (unsigned long long)s->records, (unsigned long long)s->events,
+            (unsigned long long)s->skipped,
+            (unsigned long long)s->duplicates, (unsigned long long)s->late,
+            (unsigned long long)s->warnings,
+            (unsigned long long)s->alerts_total);
+    for (int i = 0; i < DET_COUNT; i++)
+        fprintf(r->err, "%s %s %llu", i ? "," : "", det_registry[i]->name,
+                (unsigned long long)s->alerts[i]);
+    fputc('\n', r->err);
+}
+
+int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
+               enum replay_format fmt, unsigned flags,
+               struct replay_stats *st)
+{
+    struct replay *r = NULL;
+    char *chunk = NULL;
+    size_t n;
+    int rc = REPLAY_ENOMEM, first = 1;
+
+    if ((r = calloc(1, sizeof *r)) == NULL ||
+        (chunk = malloc(CHUNK)) == NULL)
+        goto out;
+    r->out = out;
+    r->err = err;
+    r->flags = flags;
+    r->line_no = 1;
+    r->at_line_start = 1;
+    buf_init(&r->line, EVENT_MAX_DATA_BYTES);
+    buf_init(&r->doc, ALERT_DOC_MAX);
+    if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
+        goto out;
+    if ((r->eng = det_engine_create(&c->det, c->instance, &engine_cb, r)) ==
+        NULL)
+        goto out;
+    rc = REPLAY_OK;
+    while (!r->stop && (n = fread(chunk, 1, CHUNK, in)) > 0) {
+        const char *p = chunk, *end = chunk + n;
+        if (first) {
+            if (fmt == REPLAY_AUTO)
+                fmt = detect(chunk, n);
+            first = 0;
+        }
+        while (p < end && !r->stop) {
+            const char *lf = memchr(p, '\n', (size_t)(end - p));
+            size_t len = lf ? (size_t)(lf - p) + 1 : (size_t)(end - p);
+            if (fmt == REPLAY_JSONL)
+                jsonl_piece(r, p, len, lf != NULL);
+            else
+                sse_piece(r, p, len, lf != NULL);
+            p += len;
+        }
+    }
+    if (ferror(in)) {
+        msg(r, "cannot read the input: %s", strerror(errno));
+        rc = REPLAY_EIO;
+        goto out;
+    }
+    if (!r->stop) {
+        if (fmt == REPLAY_JSONL && (r->line.len > 0 || r->line_too_long)) {
+            jsonl_line(r); /* a last line without LF */
+            r->st.lines++;
+        } else if (fmt != REPLAY_JSONL && !r->at_line_start) {
+            r->st.lines++;
+        }
+        if (fmt != REPLAY_JSONL && r->ev_line != 0 && !r->stop) {
+            msg(r, "line %llu: incomplete event at end of input (no blank "
+                   "line after it); skipped",
+                (unsigned long long)r->ev_line);
+            r->st.records++;
+            skipped(r);
+        }
+        sse_parser_finish(&r->sse);
+    }
+    if (!r->stop && (flags & REPLAY_DRAIN))
+        det_engine_drain(r->eng);
+    if (r->rc != REPLAY_OK)
+        rc = r->rc;
+    if (fflush(out) != 0 && rc == REPLAY_OK) {
+        msg(r, "cannot write the output: %s", strerror(errno));
+        rc = REPLAY_EIO;
+    }
+out:
+    if (r != NULL) {
+        r->st.format = fmt == REPLAY_JSONL ? REPLAY_JSONL : REPLAY_SSE;
+        if (r->eng != NULL) {
+            r->st.late = det_engine_stats(r->eng)->late;
+            print_summary(r);
+        }
+        if (st != NULL)
+            *st = r->st;
+        det_engine_destroy(r->eng);
+        sse_parser_free(&r->sse);
+        buf_free(&r->line);
+        buf_free(&r->doc);
+    }
+    free(r);
+    free(chunk);
+    return rc;
+}
+
+void replay_usage(FILE *f)
+{
+    fputs(
+        "usage: toolwatch replay FILE|- [options]\n"
+        "\n"
+        "Run the detectors over a recorded audit stream in event time and\n"
+        "print every alert document as one NDJSON line on stdout; a summary\n"
+        "goes to stderr.  The same input and config always give the same\n"
+        "bytes.  Bad records are reported with their line number and\n"
+        "skipped.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE   detector settings (default: built-in)\n"
+        "  --format sse|jsonl  input format (default: jsonl when the first\n"
+        "                      non-blank byte is '{', else sse)\n"
+        "  --drain             at end of input, let event time run on as if\n"
+        "                      the stream went quiet (stream_stalled aside)\n"
+        "                      until every open alert has resolved\n"
+        "  --strict            stop with status 1 at the first bad record\n"
+        "\n"
+        "exit status: 0 ok, 1 unreadable input or config (or --strict and a\n"
+        "bad record), 2 usage error\n",
+        f);
+}
+
+int replay_main(int argc, char **argv)
+{
+    enum replay_format fmt = REPLAY_AUTO;
+    const char *path = NULL, *config = NULL, *name, *v;
+    unsigned flags = 0;
+    struct cfg *c = NULL;
+    char err[512];
+    FILE *in = NULL;
+    cli_args a;
+    int kind, rc = CLI_EXIT_USAGE;
+
+    cli_args_init(&a, argc, argv, 1);
+    while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind < 0)
+            goto out;
+        if (kind == 2 && strcmp(name, "-c") != 0) {
+            if (path != NULL) {
+                fprintf(stderr, "toolwatch replay: one input only\n");
+                goto out;
+            }
+            path = name;
+        } else if (strcmp(name, "--help") == 0) {
+            replay_usage(stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        } else if (strcmp(name, "--drain") == 0) {
+            flags |= REPLAY_DRAIN;
+        } else if (strcmp(name, "--strict") == 0) {
+            flags |= REPLAY_STRICT;
+        } else if (strcmp(name, "-c") == 0 || strcmp(name, "--config") == 0) {
+            if ((config = cli_value(&a, name)) == NULL)
+                goto out;
+        } else if (strcmp(name, "--format") == 0) {
+            if ((v = cli_value(&a, name)) == NULL)
+                goto out;
+            if (strcmp(v, "sse") == 0) {
+                fmt = REPLAY_SSE;
+            } else if (strcmp(v, "jsonl") == 0) {
+                fmt = REPLAY_JSONL;
+            } else {
+                fprintf(stderr, "toolwatch replay: --format: expected sse "
+                                "or jsonl, got \"%s\"\n", v);
+                goto out;
+            }
+        } else {
+            fprintf(stderr, "toolwatch replay: unknown option %s\n", name);
+            goto out;
+        }
+    }
+    if (path == NULL) {
+        replay_usage(stderr);
+        goto out;
+    }
+    rc = CLI_EXIT_FAIL;
+    if ((c = malloc(sizeof *c)) == NULL)
+        goto out;
+    if (config != NULL) {
+        if (cfg_load(c, config, err, sizeof err) != CFG_OK) {
+            fprintf(stderr, "toolwatch replay: %s\n", err);
+            goto out;
+        }
+    } else {
+        cfg_defaults(c);
+    }
+    if (strcmp(path, "-") == 0) {
+        in = stdin;
+    } else if ((in = fopen(path, "rb")) == NULL) {
+        fprintf(stderr, "toolwatch replay: %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    rc = replay_run(c, in, stdout, stderr, fmt, flags, NULL) == REPLAY_OK
+             ? CLI_EXIT_OK
+             : CLI_EXIT_FAIL;
+out:
+    if (in != NULL && in != stdin)
+        fclose(in);
+    free(c);
+    return rc;
+}
+
+const char *replay_strerror(int rc)
+{
+    switch (rc) {
+    case REPLAY_OK: return "ok";
+    case REPLAY_EIO: return "input/output error";
+    case REPLAY_EBADINPUT: return "bad record (strict mode)";
+    case REPLAY_ENOMEM: return "out of memory";
+    default: return "unknown replay error";
+    }
+}

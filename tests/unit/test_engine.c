@@ -1,0 +1,382 @@
+/*
+ * test_engine.c - the engine's clock, duplicates, group caps and the alert
+ * lifecycle (fire, repeat, hold, resolve), all in synthetic time.
+ */
+#include "det_helpers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+static det_engine *eng(struct cap *c, void (*tweak)(struct det_config *))
+{
+    struct det_config cfg;
+    det_engine *e;
+
+    cfg_only(&cfg, DET_VOLUME);
+    if (tweak != NULL)
+        tweak(&cfg);
+    memset(c, 0, sizeof *c);
+    e = det_engine_create(&cfg, "test", &cap_cb, c);
+    assert_non_null(e);
+    return e;
+}
+
+/* volume: more than 5 calls in 10 s (200 ms buckets), repeat 30 s */
+static void small(struct det_config *c)
+{
+    c->det[DET_VOLUME].window_s = 10;
+    c->det[DET_VOLUME].threshold = 5;
+    c->engine.repeat_interval_s = 30;
+    c->engine.hold_s = 5;
+}
+
+static void test_fire_repeat_resolve(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, small);
+    char id[ALERT_ID_HEX + 1];
+
+    (void)state;
+    /* ten calls a second for 70 s */
+    feed_calls(e, 700, 0, 100, "t", "a");
+    assert_int_equal(c.n, 3);
+    /* the 6th call (0.5 s) fires; repeats every 30 s, at their own time */
+    assert_int_equal(c.a[0].resolved, 0);
+    assert_int_equal(c.a[0].started, T0 + 500);
+    assert_int_equal(c.a[0].ts, T0 + 500);
+    assert_int_equal(c.a[1].resolved, 0);
+    assert_int_equal(c.a[1].ts, T0 + 30500);
+    assert_int_equal(c.a[2].ts, T0 + 60500);
+    assert_int_equal(c.a[2].started, T0 + 500);
+    alert_episode_id("volume", "t", T0 + 500, id);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(c.a[i].id, id);
+    /* silence: the last 5 calls (69.5..69.9) stay until 79.4 s when the
+     * call of 69.4 s leaves: cleared at 79.4, resolved after hold at 84.4 */
+    feed(e, ev_call(84399, "other", "a"));
+    assert_int_equal(c.n, 3);
+    feed(e, ev_call(200000, "other", "a"));
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.a[3].resolved, 1);
+    assert_int_equal(c.a[3].ts, T0 + 84400);
+    assert_int_equal(c.a[3].resolved_at, T0 + 79400);
+    assert_int_equal(c.a[3].started, T0 + 500);
+    assert_string_equal(c.a[3].id, id);
+    det_engine_destroy(e);
+}
+
+static void hold20(struct det_config *c)
+{
+    small(c);
+    c->engine.hold_s = 20;
+}
+
+static void test_hold_suppresses_flap(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, hold20);
+
+    (void)state;
+    feed_calls(e, 10, 0, 100, "t", "a"); /* fires at 0.5 s */
+    assert_int_equal(c.n, 1);
+    /* clears at 10.4 s (the call of 0.4 s leaves); returns at 15 s, within
+     * hold: one episode, nothing sent */
+    feed_calls(e, 10, 15000, 100, "t", "a");
+    assert_int_equal(c.n, 1);
+    assert_true(det_engine_is_firing(e, DET_VOLUME, "t"));
+    /* clears again at 25.4 s and stays clear: resolved at 45.4 s */
+    feed(e, ev_call(45399, "other", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(45400, "other", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 25400);
+    assert_string_equal(c.a[1].id, c.a[0].id);
+    /* a return after the resolve is a new episode with a new id */
+    feed_calls(e, 6, 100000, 100, "t", "a");
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.a[2].resolved, 0);
+    assert_int_equal(c.a[2].started, T0 + 100500);
+    assert_string_not_equal(c.a[2].id, c.a[0].id);
+    det_engine_destroy(e);
+}
+
+static void test_late_events(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, NULL);
+
+    (void)state;
+    feed(e, ev_call(100000, "t", "a"));
+    feed(e, ev_call(40000, "t", "a")); /* exactly 60 s old: late */
+    feed(e, ev_call(1000, "t", "a"));
+    feed(e, ev_call(41000, "t", "a")); /* 59 s old: counted */
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->late, 2);
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 2);
+    assert_int_equal(det_engine_stats(e)->late, 2);
+    /* an old event never moves the clock back */
+    assert_int_equal(det_engine_now(e), T0 + 100000);
+    det_engine_destroy(e);
+}
+
+static void test_future_clamped_live(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, NULL);
+    struct event ev;
+
+    (void)state;
+    ev = ev_call(299000, "t", "a"); /* 299 s ahead of the wall: kept */
+    det_engine_feed(e, &ev, T0);
+    assert_int_equal(det_engine_now(e), T0 + 299000);
+    assert_int_equal(det_engine_stats(e)->future_clamped, 0);
+    det_engine_destroy(e);
+
+    e = eng(&c, NULL);
+    ev = ev_call(300001, "t", "a"); /* more than 300 s ahead: clamped */
+    det_engine_feed(e, &ev, T0);
+    assert_int_equal(det_engine_now(e), T0);
+    assert_int_equal(det_engine_stats(e)->future_clamped, 1);
+    /* year 9999 cannot wipe the windows: the next normal event counts */
+    ev = ev_call(0, "t", "a");
+    ev.ts_ms = 253402300799000LL;
+    det_engine_feed(e, &ev, T0 + 1000);
+    assert_int_equal(det_engine_now(e), T0 + 1000);
+    ev = ev_call(1000, "t", "a");
+    det_engine_feed(e, &ev, T0 + 1000);
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 3);
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->late, 0);
+    det_engine_destroy(e);
+}
+
+static void test_live_clock_and_untimed(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, NULL);
+    struct event ev;
+
+    (void)state;
+    /* replay: an event with no timestamp before any time is known */
+    ev = ev_call(0, "t", "a");
+    ev.has = 0;
+    assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_UNTIMED);
+    assert_int_equal(det_engine_now(e), INT64_MIN);
+    /* then it takes `now` */
+    feed(e, ev_call(10000, "t", "a"));
+    ev = ev_call(0, "t", "a");
+    ev.has = 0;
+    assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+    assert_int_equal(det_engine_now(e), T0 + 10000);
+    assert_int_equal(det_engine_stats(e)->no_timestamp, 1);
+    assert_int_equal(det_engine_stats(e)->untimed, 1);
+    /* live: the wall clock less the allowed lateness, when later */
+    det_engine_tick(e, T0 + 100000);
+    assert_int_equal(det_engine_now(e), T0 + 95000);
+    det_engine_tick(e, T0 + 50000); /* never back */
+    assert_int_equal(det_engine_now(e), T0 + 95000);
+    ev = ev_call(0, "t", "a");
+    ev.has = 0;
+    det_engine_feed(e, &ev, T0 + 200000);
+    assert_int_equal(det_engine_now(e), T0 + 195000);
+    det_engine_destroy(e);
+}
+
+static void dedupe3(struct det_config *c)
+{
+    c->engine.dedupe_window = 3;
+}
+
+static void test_duplicates(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, dedupe3);
+    struct event ev[5];
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        ev[i] = ev_call(i * 1000, "t", "a");
+        snprintf(ev[i].record_id, sizeof ev[i].record_id, "id-%d", i);
+    }
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_DUPLICATE);
+    det_engine_feed(e, &ev[1], 0);
+    det_engine_feed(e, &ev[2], 0);
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_DUPLICATE);
+    det_engine_feed(e, &ev[3], 0); /* id-0 falls out of the last 3 */
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
+    assert_int_equal(det_engine_stats(e)->duplicates, 2);
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 5);
+    /* events without a record id are never duplicates */
+    ev[4].record_id[0] = '\0';
+    assert_int_equal(det_engine_feed(e, &ev[4], 0), DET_FEED_COUNTED);
+    assert_int_equal(det_engine_feed(e, &ev[4], 0), DET_FEED_COUNTED);
+    det_engine_destroy(e);
+}
+
+/* 100 firing tools, then 20000 more tools through a 10000-group table */
+static void test_eviction_keeps_firing(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, NULL);
+    struct det_group_info gi;
+    char tool[32];
+
+    (void)state;
+    for (int t = 0; t < 100; t++) {
+        snprintf(tool, sizeof tool, "hot-%d", t);
+        feed_calls(e, 101, 0, 1, tool, "a");
+    }
+    assert_int_equal(c.n, 100);
+    for (int t = 0; t < 20000; t++) {
+        snprintf(tool, sizeof tool, "cold-%d", t);
+        feed(e, ev_call(1000 + t / 100, tool, "a"));
+    }
+    det_engine_groups(e, DET_VOLUME, &gi);
+    assert_int_equal(gi.groups, 10000);
+    assert_int_equal(gi.alerting, 100);
+    assert_int_equal(gi.evictions, 10100);
+    assert_int_equal(gi.full, 0);
+    for (int t = 0; t < 100; t++) {
+        snprintf(tool, sizeof tool, "hot-%d", t);
+        assert_true(det_engine_is_firing(e, DET_VOLUME, tool));
+    }
+    assert_false(det_engine_is_firing(e, DET_VOLUME, "cold-0"));
+    /* a hot tool keeps its episode: no second firing */
+    feed(e, ev_call(2000, "hot-7", "a"));
+    assert_int_equal(c.n, 100);
+    /* and every one of them resolves later */
+    feed(e, ev_call(1000000, "x", "a"));
+    assert_int_equal(c.n, 200);
+    for (int i = 100; i < 200; i++)
+        assert_int_equal(c.a[i].resolved, 1);
+    det_engine_destroy(e);
+}
+
+static void cap2(struct det_config *c)
+{
+    c->engine.max_keys = 2;
+}
+
+static void test_table_full_of_alerts(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, cap2);
+    struct det_group_info gi;
+
+    (void)state;
+    feed_calls(e, 101, 0, 1, "a", "x");
+    feed_calls(e, 101, 0, 1, "b", "x");
+    feed_calls(e, 101, 0, 1, "c", "x"); /* no room: not tracked */
+    assert_int_equal(c.n, 2);
+    det_engine_groups(e, DET_VOLUME, &gi);
+    assert_int_equal(gi.full, 101);
+    assert_int_equal(gi.evictions, 0);
+    det_engine_destroy(e);
+}
+
+static void test_deterministic(void **state)
+{
+    static struct cap c1, c2;
+    det_engine *e1, *e2;
+    struct det_config cfg;
+
+    (void)state;
+    cfg_only(&cfg, -1);
+    memset(&c1, 0, sizeof c1);
+    memset(&c2, 0, sizeof c2);
+    /* two engines (two random hash keys), the same events */
+    e1 = det_engine_create(&cfg, "i", &cap_cb, &c1);
+    e2 = det_engine_create(&cfg, "i", &cap_cb, &c2);
+    for (int i = 0; i < 3000; i++) {
+        char tool[16];
+        snprintf(tool, sizeof tool, "t%d", i % 7);
+        struct event ev = i % 3 ? ev_call(i * 50, tool, "a")
+                                : ev_error(i * 50, tool, "b");
+        det_engine_feed(e1, &ev, 0);
+        det_engine_feed(e2, &ev, 0);
+    }
+    det_engine_drain(e1);
+    det_engine_drain(e2);
+    assert_true(c1.n > 0);
+    assert_int_equal(c1.n, c2.n);
+    assert_memory_equal(c1.a, c2.a, sizeof c1.a[0] * (size_t)c1.n);
+    det_engine_destroy(e1);
+    det_engine_destroy(e2);
+}
+
+static void test_drain(void **state)
+{
+    static struct cap c;
+    struct det_config cfg;
+    det_engine *e;
+
+    (void)state;
+    cfg_only(&cfg, -1);
+    memset(&c, 0, sizeof c);
+    e = det_engine_create(&cfg, "i", &cap_cb, &c);
+    feed_calls(e, 101, 0, 100, "t", "a");
+    assert_int_equal(c.n, 1);
+    det_engine_drain(e);
+    /* resolved; no stall invented by the quiet end */
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_string_equal(c.a[1].detector, "volume");
+    /* calls at 0..10 s: bucket 0 (10 calls) leaves at 60 s, leaving 91:
+     * cleared at 60 s, resolved after hold at 120 s */
+    assert_int_equal(c.a[1].resolved_at, T0 + 60000);
+    assert_int_equal(c.a[1].ts, T0 + 120000);
+    det_engine_destroy(e);
+}
+
+static void test_memory_per_group(void **state)
+{
+    struct det_config cfg;
+    size_t alert;
+
+    (void)state;
+    det_config_defaults(&cfg);
+    assert_int_equal(sizeof(struct det_slot), 32);
+    assert_int_equal(det_group_bytes(&cfg, DET_VOLUME, &alert), 32 + 4 + 264);
+    assert_int_equal(det_group_bytes(&cfg, DET_ERROR_RATE, NULL),
+                     32 + 4 + 504);
+    assert_int_equal(det_group_bytes(&cfg, DET_CREDENTIAL_ACCESS, NULL),
+                     32 + 4 + 264);
+    assert_int_equal(det_group_bytes(&cfg, DET_LATENCY, NULL), 36);
+    assert_int_equal(alert, sizeof(struct det_alert));
+    assert_true(alert < 1024);
+}
+
+static void test_bad_config_refused(void **state)
+{
+    struct det_config cfg;
+
+    (void)state;
+    det_config_defaults(&cfg);
+    cfg.det[DET_VOLUME].bucket_ms = 7;
+    assert_null(det_engine_create(&cfg, "x", &cap_cb, NULL));
+    det_engine_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fire_repeat_resolve),
+        cmocka_unit_test(test_hold_suppresses_flap),
+        cmocka_unit_test(test_late_events),
+        cmocka_unit_test(test_future_clamped_live),
+        cmocka_unit_test(test_live_clock_and_untimed),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_eviction_keeps_firing),
+        cmocka_unit_test(test_table_full_of_alerts),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_memory_per_group),
+        cmocka_unit_test(test_bad_config_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

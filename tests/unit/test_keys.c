@@ -1,0 +1,150 @@
+/*
+ * test_keys.c - the bounded group table: lookup, LRU eviction of unpinned
+ * groups only, refusal when everything is pinned, reuse of freed slots.
+ */
+#include "detectors/keys.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static uint32_t get(det_keys *k, uint64_t key, int *created)
+{
+    return det_keys_get(k, key * 0x9e3779b97f4a7c15ull, key, created);
+}
+
+static uint32_t find(det_keys *k, uint64_t key)
+{
+    return det_keys_find(k, key * 0x9e3779b97f4a7c15ull, key);
+}
+
+static void test_insert_find(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, 4), DET_KEYS_OK);
+    assert_int_equal(get(&k, 1, &c), 0);
+    assert_int_equal(c, 1);
+    assert_int_equal(get(&k, 2, &c), 1);
+    assert_int_equal(get(&k, 1, &c), 0);
+    assert_int_equal(c, 0);
+    assert_int_equal(find(&k, 2), 1);
+    assert_int_equal(find(&k, 3), DET_NIL);
+    assert_int_equal(k.count, 2);
+    det_keys_free(&k);
+    assert_int_equal(det_keys_init(&k, 0), DET_KEYS_EINVAL);
+    det_keys_free(&k);
+}
+
+static void test_lru_eviction(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 3);
+    get(&k, 1, &c);
+    get(&k, 2, &c);
+    get(&k, 3, &c);
+    get(&k, 1, &c); /* 1 seen again: 2 is now the least recent */
+    get(&k, 4, &c);
+    assert_int_equal(c, 1);
+    assert_int_equal(k.evictions, 1);
+    assert_int_equal(find(&k, 2), DET_NIL);
+    assert_true(find(&k, 1) != DET_NIL);
+    assert_true(find(&k, 3) != DET_NIL);
+    /* pin 3: the next eviction takes 1, then 4 */
+    det_keys_pin(&k, find(&k, 3));
+    get(&k, 5, &c);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    get(&k, 6, &c);
+    assert_int_equal(find(&k, 4), DET_NIL);
+    assert_true(find(&k, 3) != DET_NIL);
+    assert_int_equal(k.evictions, 3);
+    det_keys_free(&k);
+}
+
+static void test_all_pinned(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 2);
+    det_keys_pin(&k, get(&k, 1, &c));
+    det_keys_pin(&k, get(&k, 2, &c));
+    assert_int_equal(get(&k, 3, &c), DET_NIL);
+    assert_int_equal(k.full, 1);
+    assert_int_equal(k.npinned, 2);
+    /* unpinned, a group becomes evictable again */
+    det_keys_unpin(&k, find(&k, 1));
+    assert_true(get(&k, 3, &c) != DET_NIL);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_true(find(&k, 2) != DET_NIL);
+    det_keys_free(&k);
+}
+
+static void test_remove_reuse(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 3);
+    get(&k, 1, &c);
+    get(&k, 2, &c);
+    det_keys_remove(&k, find(&k, 1));
+    assert_int_equal(k.count, 1);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_int_equal(get(&k, 7, &c), 0); /* the freed slot */
+    assert_int_equal(get(&k, 8, &c), 2); /* then a fresh one */
+    /* a pinned slot can be removed too */
+    det_keys_pin(&k, find(&k, 8));
+    det_keys_remove(&k, find(&k, 8));
+    assert_int_equal(k.npinned, 0);
+    assert_int_equal(k.pin_head, DET_NIL);
+    det_keys_free(&k);
+}
+
+/* Many keys through a small table: lists and hash stay consistent. */
+static void test_churn(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 1000);
+    for (uint64_t i = 0; i < 100000; i++) {
+        uint32_t s = get(&k, i, &c);
+        assert_int_equal(c, 1);
+        if (i % 97 == 0 && k.npinned < 500)
+            det_keys_pin(&k, s);
+    }
+    assert_int_equal(k.count, 1000);
+    assert_int_equal(k.evictions, 100000 - 1000);
+    /* every pinned key survived */
+    for (uint64_t i = 0; i < 100000; i += 97)
+        if (i / 97 < 500)
+            assert_true(find(&k, i) != DET_NIL);
+    /* the newest keys are there */
+    assert_true(find(&k, 99999) != DET_NIL);
+    det_keys_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_insert_find),
+        cmocka_unit_test(test_lru_eviction),
+        cmocka_unit_test(test_all_pinned),
+        cmocka_unit_test(test_remove_reuse),
+        cmocka_unit_test(test_churn),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
