@@ -63,8 +63,9 @@ static const char *tool_category(size_t i)
     return "infrastructure";
 }
 
-static const char *const secret_tools[] = {"vault_read_secret",
-                                           "get_api_credentials"};
+static const char *const secret_tools[] = {
+    "vault_read_secret", "get_api_credentials", "rotate_db_password",
+    "oauth_refresh_token"};
 
 #define N_AGENTS 20
 #define SPIKE_AGENT 13
@@ -228,10 +229,13 @@ static void make_call(const sim_gen *g, uint64_t c, sim_phase ph,
         }
         break;
     case SIM_ERROR_BURST:
-        if (u >= 0.7) {
+        /* 5 % of calls, all failing: over a 60 s window holding the
+         * 20 s phase, about 56 calls of which 46 % errors, under the
+         * volume threshold */
+        if (u >= 0.95) {
             k->tool = "postgres_query";
             k->category = "database";
-            k->error = v < 0.6;
+            k->error = 1;
         }
         break;
     case SIM_SLOW_CALLS:
@@ -249,8 +253,10 @@ static void make_call(const sim_gen *g, uint64_t c, sim_phase ph,
         }
         break;
     case SIM_CREDENTIAL_SPIKE:
-        if (u >= 0.75) {
-            k->tool = "vault_read_secret";
+        /* 16 % of calls (about 80 in a 20 s phase), spread over four
+         * secret-store tools so that none reaches the volume threshold */
+        if (u >= 0.84) {
+            k->tool = secret_tools[c % 4];
             k->category = "secrets";
             k->agent = SPIKE_AGENT;
         }
