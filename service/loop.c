@@ -129,6 +129,11 @@ int64_t loop_now(const loop *lp)
     return lp->now;
 }
 
+void loop_update_now(loop *lp)
+{
+    lp->now = clock_mono_ms();
+}
+
 void loop_set_wake_fd(loop *lp, int fd)
 {
     lp->wake_fd = fd;

@@ -50,6 +50,10 @@ int loop_run_once(loop *lp, int64_t deadline_ms);
 /* Monotonic ms, read once per loop_run_once (and at create). */
 int64_t loop_now(const loop *lp);
 
+/* Read the clock into loop_now() (the owner calls it once per iteration,
+ * before its timers, like libuv's uv_update_time). */
+void loop_update_now(loop *lp);
+
 /* Read end of a pipe to wait on as well (e.g. a signal self-pipe); -1 for
  * none.  It is drained when readable. */
 void loop_set_wake_fd(loop *lp, int fd);
