@@ -1,27 +1,661 @@
 /*
- * config.c - the configuration file (config.h): the root table, the
- * "detectors" section (engine-wide scalars next to one object per
- * detector), loading and the final cross-field checks.
+ * config.c - the configuration file (config.h): the root table and its
+ * sections (stream, status, sinks, detectors), the refusal of literal
+ * secrets, loading with environment overrides (override.h), the final
+ * cross-field checks, and the structs the service's modules take
+ * (struct stream_config, struct sink_config) with secrets read from the
+ * environment.
  *
- * Adding a section later (stream, sinks, status, state_dir) is one more
- * entry in root_items, with its own table or a custom apply function.
+ * Order of work on a file: parse JSON; apply overrides to the tree; scan
+ * the whole tree for literal secrets (before anything else, so a secret is
+ * reported as such and never quoted by a type error); apply the root table
+ * (every value checked by type and range, unknown keys refused); cross-field
+ * checks.  Nothing here reads a secret's value except the three functions
+ * that hand secrets to their users.
+ *
+ * Sinks are the one section a plain table cannot express: which keys are
+ * allowed and required depends on "type", and so do some defaults (Slack
+ * is paced), so each element is applied by apply_sink() around the table.
  */
 #include "config/config.h"
 
+#include "alerts/sign.h"
+#include "config/override.h"
+
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CFG_FILE_MAX (4u * 1024u * 1024u)
+#define PATH_MAX_LEN 256 /* key paths in messages */
+
+extern char **environ;
+
+static const char *const sink_type_names[] = {
+    [SINK_WEBHOOK] = "webhook", [SINK_SLACK] = "slack",
+    [SINK_PAGERDUTY] = "pagerduty", [SINK_FILE] = "file",
+    [SINK_STDOUT] = "stdout", [SINK_KIND_COUNT] = NULL};
+
+static const char *json_type(const cJSON *v)
+{
+    if (cJSON_IsObject(v))
+        return "an object";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    return "null";
+}
+
+/* ---- value checks (cfg_item.check) ---- */
+
+static const char *check_http_url(const char *s)
+{
+    static const char want[] = "an http:// or https:// URL with a host";
+    const char *host;
+
+    if (strncasecmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else if (strncasecmp(s, "https://", 8) == 0)
+        host = s + 8;
+    else
+        return want;
+    if (*host == '\0' || strchr("/?#:", *host) != NULL)
+        return want;
+    for (const char *p = s; *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return "a URL without spaces or control characters";
+    return NULL;
+}
+
+static const char *check_ip(const char *s)
+{
+    unsigned char a[16];
+
+    if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+        return NULL;
+    return "a numeric IPv4 (or IPv6) address, e.g. \"127.0.0.1\"";
+}
+
+static const char *check_sink_name(const char *s)
+{
+    for (const char *p = s; *p != '\0'; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+              *p == '_' || *p == '-'))
+            return "a name of 1 to 63 characters a-z, 0-9, _ and -";
+    return NULL;
+}
+
+/* ---- stream.headers ---- */
+
+static int header_name_ok(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (const char *p = s; *p != '\0'; p++)
+        if (!isalnum((unsigned char)*p) &&
+            strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+            return 0;
+    return 1;
+}
+
+static int apply_headers(void *base, const cJSON *v, const char *path,
+                         char *err, size_t errsz)
+{
+    struct cfg_stream *st = base;
+    const cJSON *m;
+    char sub[PATH_MAX_LEN], got[64];
+    size_t n = 0;
+    int rc = CFG_EINVAL;
+
+    if (!cJSON_IsObject(v)) {
+        cfg_value_text(v, got, sizeof got);
+        snprintf(err, errsz, "%s: expected an object of header names and "
+                 "values, got %s", path, got);
+        goto out;
+    }
+    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS) {
+        snprintf(err, errsz, "%s: expected at most %d headers, got %d", path,
+                 CFG_MAX_HEADERS, cJSON_GetArraySize(v));
+        goto out;
+    }
+    cJSON_ArrayForEach(m, v)
+    {
+        const char *name = m->string;
+        size_t nlen, vlen;
+        char *h;
+
+        snprintf(sub, sizeof sub, "%s.%s", path, name);
+        if (!header_name_ok(name)) {
+            snprintf(err, errsz, "%s: not a valid header name (letters, "
+                     "digits and !#$%%&'*+-.^_`|~ only)", sub);
+            goto out;
+        }
+        for (const cJSON *e = v->child; e != m; e = e->next)
+            if (strcasecmp(e->string, name) == 0) {
+                snprintf(err, errsz, "%s: duplicate header (also %s.%s)",
+                         sub, path, e->string);
+                goto out;
+            }
+        if (strcasecmp(name, "Authorization") == 0 ||
+            strcasecmp(name, "Proxy-Authorization") == 0) {
+            snprintf(err, errsz, "%s: secrets are not accepted in the file; "
+                     "set stream.api_key_env to the name of an environment "
+                     "variable", sub);
+            goto out;
+        }
+        if (strcasecmp(name, "Accept") == 0 ||
+            strcasecmp(name, "Last-Event-ID") == 0) {
+            snprintf(err, errsz, "%s: set by toolwatch itself; not "
+                     "configurable", sub);
+            goto out;
+        }
+        if (!cJSON_IsString(m) || m->valuestring[0] == '\0') {
+            cfg_value_text(m, got, sizeof got);
+            snprintf(err, errsz, "%s: expected a non-empty string, got %s",
+                     sub, got);
+            goto out;
+        }
+        for (const char *p = m->valuestring; *p != '\0'; p++)
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                snprintf(err, errsz, "%s: expected a value without control "
+                         "characters (CR, LF, ...)", sub);
+                goto out;
+            }
+        nlen = strlen(name);
+        vlen = strlen(m->valuestring);
+        if (nlen + 2 + vlen > CFG_HEADER_MAX - 1) {
+            snprintf(err, errsz, "%s: expected at most %d bytes for the "
+                     "name, \": \" and the value, got %zu", sub,
+                     CFG_HEADER_MAX - 1, nlen + 2 + vlen);
+            goto out;
+        }
+        h = st->headers[n++];
+        memcpy(h, name, nlen);
+        memcpy(h + nlen, ": ", 2);
+        memcpy(h + nlen + 2, m->valuestring, vlen);
+        h[nlen + 2 + vlen] = '\0';
+    }
+    st->n_headers = n;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+static void defaults_headers(void *base)
+{
+    struct cfg_stream *st = base;
+
+    st->n_headers = 0;
+}
+
+static int dump_headers(const void *base, cJSON *obj, const char *name,
+                        unsigned flags)
+{
+    const struct cfg_stream *st = base;
+    cJSON *h;
+    char hname[CFG_HEADER_MAX];
+
+    (void)flags;
+    if (st->n_headers == 0)
+        return CFG_OK;
+    if ((h = cJSON_AddObjectToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < st->n_headers; i++) {
+        const char *colon = strchr(st->headers[i], ':');
+        size_t n = (size_t)(colon - st->headers[i]);
+
+        memcpy(hname, st->headers[i], n);
+        hname[n] = '\0';
+        if (cJSON_AddStringToObject(h, hname, colon + 2) == NULL)
+            return CFG_ENOMEM;
+    }
+    return CFG_OK;
+}
+
+/* ---- the stream and status sections ---- */
+
+#define INT_ITEM(s_, n_, d_, lo_, hi_, h_)                                 \
+    {.name = #n_, .type = CFG_INT, .offset = offsetof(s_, n_), .def = (d_), \
+     .min = (lo_), .max = (hi_), .help = (h_)}
+#define ENV_ITEM(s_, n_, h_)                                                \
+    {.name = #n_, .type = CFG_STRING, .offset = offsetof(s_, n_),          \
+     .size = CFG_ENV_NAME_MAX, .flags = CFG_F_ENV, .help = (h_)}
+
+static const struct cfg_item stream_items[] = {
+    {.name = "url", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_stream, url), .size = CFG_URL_MAX,
+     .check = check_http_url,
+     .help = "the audit stream (text/event-stream), http:// or https://"},
+    ENV_ITEM(struct cfg_stream, api_key_env,
+             "variable holding the bearer token sent as Authorization"),
+    {.name = "headers", .type = CFG_CUSTOM, .apply = apply_headers,
+     .defaults = defaults_headers, .dump = dump_headers,
+     .help = "extra request headers, name to value (at most 32)"},
+    {.name = "ca_file", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_stream, ca_file), .size = CFG_PATH_MAX,
+     .help = "PEM file of CA certificates (default: the system store)"},
+    INT_ITEM(struct cfg_stream, stall_timeout_s, 45, 1, 3600,
+             "reconnect when no byte arrived for this long"),
+    INT_ITEM(struct cfg_stream, retry_base_ms, 500, 1, 3600000,
+             "first reconnect delay (the stream's retry: raises it)"),
+    INT_ITEM(struct cfg_stream, retry_max_ms, 30000, 1, 86400000,
+             "reconnect delay cap"),
+    INT_ITEM(struct cfg_stream, connect_timeout_s, 10, 1, 600,
+             "TCP + TLS connect timeout"),
+    INT_ITEM(struct cfg_stream, max_event_bytes, 1048576, 1024, 67108864,
+             "larger events are skipped and counted"),
+};
+
+static const struct cfg_item status_items[] = {
+    {.name = "enabled", .type = CFG_BOOL,
+     .offset = offsetof(struct cfg_status, enabled), .def = 1,
+     .help = "serve /healthz, /readyz, /status and /metrics"},
+    {.name = "listen", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_status, listen), .size = CFG_ADDR_MAX,
+     .def_str = "127.0.0.1", .check = check_ip,
+     .help = "address to listen on (numeric)"},
+    INT_ITEM(struct cfg_status, port, 9464, 0, 65535,
+             "TCP port; 0: any free port"),
+    ENV_ITEM(struct cfg_status, token_env,
+             "variable holding the bearer token required by the server"),
+};
+
+/* ---- sinks ---- */
+
+static const char *const sink_type_list =
+    "\"webhook\", \"slack\", \"pagerduty\", \"file\", \"stdout\"";
+
+static int apply_secret_envs(void *base, const cJSON *v, const char *path,
+                             char *err, size_t errsz)
+{
+    struct cfg_sink *s = base;
+    const cJSON *e;
+    int i = 0;
+
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
+        cJSON_GetArraySize(v) > SINK_MAX_SECRETS) {
+        /* not quoted: a pasted secret is the likeliest mistake */
+        if (cJSON_IsArray(v))
+            snprintf(err, errsz, "%s: expected an array of 1 to %d names "
+                     "of environment variables, got %d", path,
+                     SINK_MAX_SECRETS, cJSON_GetArraySize(v));
+        else
+            snprintf(err, errsz, "%s: expected an array of 1 to %d names "
+                     "of environment variables, got %s", path,
+                     SINK_MAX_SECRETS, json_type(v));
+        return CFG_EINVAL;
+    }
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsString(e) || !cfg_env_name_ok(e->valuestring)) {
+            snprintf(err, errsz, "%s[%d]: expected %s", path, i,
+                     CFG_ENV_EXPECTED);
+            return CFG_EINVAL;
+        }
+        snprintf(s->secret_envs[i++], CFG_ENV_NAME_MAX, "%s",
+                 e->valuestring);
+    }
+    s->n_secret_envs = (size_t)i;
+    return CFG_OK;
+}
+
+static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
+                            unsigned flags)
+{
+    const struct cfg_sink *s = base;
+    cJSON *names, *state = NULL;
+
+    (void)name;
+    if (s->n_secret_envs == 0)
+        return CFG_OK;
+    if ((names = cJSON_AddArrayToObject(obj, "secret_envs")) == NULL ||
+        ((flags & CFG_DUMP_SECRETS) &&
+         (state = cJSON_AddArrayToObject(obj, "secrets")) == NULL))
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < s->n_secret_envs; i++) {
+        const char *val = getenv(s->secret_envs[i]);
+        if (!cJSON_AddItemToArray(names,
+                                  cJSON_CreateString(s->secret_envs[i])))
+            return CFG_ENOMEM;
+        if (state != NULL &&
+            !cJSON_AddItemToArray(
+                state, cJSON_CreateString(val != NULL && val[0] != '\0'
+                                              ? "<set>"
+                                              : "<unset>")))
+            return CFG_ENOMEM;
+    }
+    return CFG_OK;
+}
+
+static int apply_sink_detectors(void *base, const cJSON *v, const char *path,
+                                char *err, size_t errsz)
+{
+    struct cfg_sink *s = base;
+    const cJSON *e;
+    char got[64], names[256];
+    size_t len = 0;
+    int i = 0;
+
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
+        cJSON_GetArraySize(v) > SINK_MAX_DETECTORS) {
+        cfg_value_text(v, got, sizeof got);
+        snprintf(err, errsz, "%s: expected an array of 1 to %d detector "
+                 "names (leave it out for every detector), got %s", path,
+                 SINK_MAX_DETECTORS, got);
+        return CFG_EINVAL;
+    }
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsString(e) || det_find(e->valuestring) < 0) {
+            names[0] = '\0';
+            len = 0;
+            for (int d = 0; d < DET_COUNT && len < sizeof names; d++)
+                len += (size_t)snprintf(names + len, sizeof names - len,
+                                        "%s%s", d ? ", " : "",
+                                        det_registry[d]->name);
+            cfg_value_text(e, got, sizeof got);
+            snprintf(err, errsz, "%s[%d]: expected a detector name (%s), "
+                     "got %s", path, i, names, got);
+            return CFG_EINVAL;
+        }
+        snprintf(s->detectors[i++], CFG_LIST_ITEM_MAX, "%s", e->valuestring);
+    }
+    s->n_detectors = (size_t)i;
+    return CFG_OK;
+}
+
+static int dump_sink_detectors(const void *base, cJSON *obj,
+                               const char *name, unsigned flags)
+{
+    const struct cfg_sink *s = base;
+    cJSON *a;
+
+    (void)flags;
+    if (s->n_detectors == 0)
+        return CFG_OK;
+    if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < s->n_detectors; i++)
+        if (!cJSON_AddItemToArray(a, cJSON_CreateString(s->detectors[i])))
+            return CFG_ENOMEM;
+    return CFG_OK;
+}
+
+#define SINK_INT(n_, d_, lo_, hi_, h_)                                     \
+    INT_ITEM(struct cfg_sink, n_, d_, lo_, hi_, h_)
+
+/* Defaults of kind-dependent settings come from sink_config_defaults()
+ * (apply_sink()); those here are for a webhook. */
+static const struct cfg_item sink_items[] = {
+    {.name = "name", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_sink, name), .size = SINK_NAME_MAX,
+     .check = check_sink_name,
+     .help = "unique name (default: the type), in logs and /status"},
+    {.name = "type", .type = CFG_ENUM,
+     .offset = offsetof(struct cfg_sink, type), .names = sink_type_names,
+     .help = "webhook, slack, pagerduty, file or stdout (required)"},
+    {.name = "url", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_sink, url), .size = CFG_URL_MAX,
+     .check = check_http_url,
+     .help = "webhook, pagerduty: the receiver's URL, when not secret"},
+    ENV_ITEM(struct cfg_sink, url_env,
+             "variable holding the receiver's URL (slack: required)"),
+    {.name = "secret_envs", .type = CFG_CUSTOM, .apply = apply_secret_envs,
+     .dump = dump_secret_envs,
+     .help = "webhook: 1 to 4 variables holding whsec_ signing secrets"},
+    ENV_ITEM(struct cfg_sink, routing_key_env,
+             "pagerduty: variable holding the integration's routing key"),
+    {.name = "path", .type = CFG_STRING,
+     .offset = offsetof(struct cfg_sink, path), .size = CFG_PATH_MAX,
+     .help = "file: the NDJSON file alerts are appended to"},
+    {.name = "min_severity", .type = CFG_ENUM,
+     .offset = offsetof(struct cfg_sink, min_severity),
+     .def = SINK_SEV_INFO, .names = det_severity_names,
+     .help = "alerts below this severity are not sent here"},
+    {.name = "detectors", .type = CFG_CUSTOM,
+     .apply = apply_sink_detectors, .dump = dump_sink_detectors,
+     .help = "only alerts of these detectors (default: all)"},
+    {.name = "rate_per_s", .type = CFG_DOUBLE,
+     .offset = offsetof(struct cfg_sink, rate_per_s), .def = 0, .min = 0,
+     .max = 1000,
+     .help = "pacing, notifications per second; 0: unpaced (slack: 1)"},
+    SINK_INT(burst, 1, 1, 10000,
+             "notifications sent at once before pacing (slack: 3)"),
+    SINK_INT(connect_timeout_s, 5, 1, 600, "connect timeout"),
+    SINK_INT(timeout_s, 15, 1, 3600, "whole request timeout"),
+    SINK_INT(retry_base_ms, 1000, 1, 3600000, "first retry delay"),
+    SINK_INT(retry_max_ms, 300000, 1, 86400000, "retry delay cap"),
+    SINK_INT(max_age_s, 86400, 1, 31536000,
+             "a notification undelivered for this long is dead-lettered"),
+};
+#define N_SINK_ITEMS (sizeof sink_items / sizeof sink_items[0])
+
+/* Kind-dependent defaults, from alerts/sink.h. */
+static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
+{
+    struct sink_config d;
+
+    memset(s, 0, sizeof *s);
+    cfg_items_defaults(sink_items, N_SINK_ITEMS, s);
+    sink_config_defaults(&d, kind);
+    s->type = (int)kind;
+    s->min_severity = (int)d.min_severity;
+    s->rate_per_s = d.rate_per_s;
+    s->burst = d.burst > 0 ? (int64_t)d.burst : 1;
+    s->connect_timeout_s = (int64_t)(d.connect_timeout_ms / 1000);
+    s->timeout_s = (int64_t)(d.timeout_ms / 1000);
+    s->retry_base_ms = (int64_t)d.retry_base_ms;
+    s->retry_max_ms = (int64_t)d.retry_max_ms;
+    s->max_age_s = (int64_t)d.max_age_s;
+}
+
+/* Keys that only some kinds take. */
+static const struct {
+    const char *key;
+    unsigned kinds; /* bit per enum sink_kind */
+} sink_kind_keys[] = {
+    {"url", 1u << SINK_WEBHOOK | 1u << SINK_PAGERDUTY},
+    {"url_env",
+     1u << SINK_WEBHOOK | 1u << SINK_SLACK | 1u << SINK_PAGERDUTY},
+    {"secret_envs", 1u << SINK_WEBHOOK},
+    {"routing_key_env", 1u << SINK_PAGERDUTY},
+    {"path", 1u << SINK_FILE},
+};
+
+static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
+                      char *err, size_t errsz)
+{
+    const struct cfg_item *type_item =
+        cfg_items_find(sink_items, N_SINK_ITEMS, "type");
+    const cJSON *t;
+    char sub[PATH_MAX_LEN];
+    const char *kname;
+    int rc = CFG_EINVAL, kind;
+
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, errsz, "%s: expected an object, got %s", path,
+                 json_type(o));
+        goto out;
+    }
+    snprintf(sub, sizeof sub, "%s.type", path);
+    if ((t = cJSON_GetObjectItemCaseSensitive(o, "type")) == NULL) {
+        snprintf(err, errsz, "%s: required: one of %s", sub,
+                 sink_type_list);
+        goto out;
+    }
+    memset(s, 0, sizeof *s);
+    if ((rc = cfg_item_apply(type_item, s, t, sub, err, errsz)) != CFG_OK)
+        goto out;
+    rc = CFG_EINVAL;
+    kind = s->type;
+    kname = sink_type_names[kind];
+    sink_defaults(s, (enum sink_kind)kind);
+    if (kind == SINK_SLACK && cJSON_GetObjectItemCaseSensitive(o, "url")) {
+        snprintf(err, errsz, "%s.url: a Slack incoming-webhook URL is a "
+                 "secret and is not accepted in the file; set %s.url_env to "
+                 "the name of an environment variable", path, path);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof sink_kind_keys / sizeof sink_kind_keys[0];
+         i++)
+        if (!(sink_kind_keys[i].kinds & (1u << kind)) &&
+            cJSON_GetObjectItemCaseSensitive(o, sink_kind_keys[i].key)) {
+            snprintf(err, errsz, "%s.%s: not used by a %s sink", path,
+                     sink_kind_keys[i].key, kname);
+            goto out;
+        }
+    if ((rc = cfg_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
+                              errsz)) != CFG_OK)
+        goto out;
+    rc = CFG_EINVAL;
+    if (s->url[0] != '\0' && s->url_env[0] != '\0') {
+        snprintf(err, errsz, "%s.url: set either url or url_env, not both",
+                 path);
+        goto out;
+    }
+    switch (kind) {
+    case SINK_WEBHOOK:
+        if (s->url[0] == '\0' && s->url_env[0] == '\0') {
+            snprintf(err, errsz, "%s.url_env: required for a webhook sink "
+                     "(or url): the receiver's URL", path);
+            goto out;
+        }
+        if (s->n_secret_envs == 0) {
+            snprintf(err, errsz, "%s.secret_envs: required for a webhook "
+                     "sink: 1 to %d names of environment variables holding "
+                     "whsec_ signing secrets", path, SINK_MAX_SECRETS);
+            goto out;
+        }
+        break;
+    case SINK_SLACK:
+        if (s->url_env[0] == '\0') {
+            snprintf(err, errsz, "%s.url_env: required for a slack sink: "
+                     "the name of the environment variable holding the "
+                     "incoming-webhook URL", path);
+            goto out;
+        }
+        break;
+    case SINK_PAGERDUTY:
+        if (s->routing_key_env[0] == '\0') {
+            snprintf(err, errsz, "%s.routing_key_env: required for a "
+                     "pagerduty sink: the name of the environment variable "
+                     "holding the integration's routing key", path);
+            goto out;
+        }
+        if (s->url[0] == '\0' && s->url_env[0] == '\0')
+            snprintf(s->url, sizeof s->url, "%s", SINK_PD_DEFAULT_URL);
+        break;
+    case SINK_FILE:
+        if (s->path[0] == '\0') {
+            snprintf(err, errsz, "%s.path: required for a file sink: the "
+                     "file alerts are appended to", path);
+            goto out;
+        }
+        break;
+    default:
+        break;
+    }
+    if (s->retry_max_ms < s->retry_base_ms) {
+        snprintf(err, errsz, "%s.retry_max_ms: expected at least "
+                 "retry_base_ms (%lld), got %lld", path,
+                 (long long)s->retry_base_ms, (long long)s->retry_max_ms);
+        goto out;
+    }
+    if (s->name[0] == '\0')
+        snprintf(s->name, sizeof s->name, "%s", kname);
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+static int apply_sinks(void *base, const cJSON *v, const char *path,
+                       char *err, size_t errsz)
+{
+    struct cfg *c = base;
+    const cJSON *e;
+    char sub[32];
+    size_t i = 0;
+    int rc = CFG_EINVAL;
+
+    c->n_sinks = 0;
+    if (!cJSON_IsArray(v)) {
+        snprintf(err, errsz, "%s: expected an array of sink objects, got %s",
+                 path, json_type(v));
+        goto out;
+    }
+    if (cJSON_GetArraySize(v) > CFG_MAX_SINKS) {
+        snprintf(err, errsz, "%s: expected at most %d sinks, got %d", path,
+                 CFG_MAX_SINKS, cJSON_GetArraySize(v));
+        goto out;
+    }
+    cJSON_ArrayForEach(e, v)
+    {
+        snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+        if ((rc = apply_sink(&c->sinks[i], e, sub, err, errsz)) != CFG_OK)
+            goto out;
+        rc = CFG_EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->sinks[j].name, c->sinks[i].name) == 0) {
+                snprintf(err, errsz, "%s.name: duplicate sink name \"%s\" "
+                         "(also %s[%zu]); give each sink its own name", sub,
+                         c->sinks[i].name, path, j);
+                goto out;
+            }
+        i++;
+    }
+    c->n_sinks = i;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+static void defaults_sinks(void *base)
+{
+    struct cfg *c = base;
+
+    c->n_sinks = 0;
+}
+
+static int dump_sinks(const void *base, cJSON *obj, const char *name,
+                      unsigned flags)
+{
+    const struct cfg *c = base;
+    cJSON *a, *o;
+    int rc;
+
+    if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < c->n_sinks; i++) {
+        if ((o = cJSON_CreateObject()) == NULL ||
+            !cJSON_AddItemToArray(a, o)) {
+            cJSON_Delete(o);
+            return CFG_ENOMEM;
+        }
+        if ((rc = cfg_items_dump(sink_items, N_SINK_ITEMS, &c->sinks[i], o,
+                                 flags)) != CFG_OK)
+            return rc;
+    }
+    return CFG_OK;
+}
+
+/* ---- detectors ---- */
 
 static int apply_detectors(void *base, const cJSON *v, const char *path,
                            char *err, size_t errsz)
 {
     struct cfg *c = base;
     const cJSON *m;
-    char sub[256];
+    char sub[PATH_MAX_LEN];
     int rc = CFG_OK;
 
     if (!cJSON_IsObject(v)) {
@@ -68,13 +702,53 @@ static void defaults_detectors(void *base)
     det_config_defaults(&c->det);
 }
 
+static int dump_detectors(const void *base, cJSON *obj, const char *name,
+                          unsigned flags)
+{
+    const struct cfg *c = base;
+    cJSON *d, *o;
+    int rc;
+
+    if ((d = cJSON_AddObjectToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    if ((rc = cfg_items_dump(det_engine_items, det_engine_nitems, &c->det, d,
+                             flags)) != CFG_OK)
+        return rc;
+    for (int i = 0; i < DET_COUNT; i++) {
+        if ((o = cJSON_AddObjectToObject(d, det_registry[i]->name)) == NULL)
+            return CFG_ENOMEM;
+        if ((rc = cfg_items_dump(det_registry[i]->items,
+                                 det_registry[i]->nitems, &c->det.det[i], o,
+                                 flags)) != CFG_OK)
+            return rc;
+    }
+    return CFG_OK;
+}
+
+/* ---- the root ---- */
+
 static const struct cfg_item root_items[] = {
     {.name = "instance", .type = CFG_STRING,
      .offset = offsetof(struct cfg, instance), .size = CFG_INSTANCE_MAX,
      .def_str = "toolwatch",
      .help = "this instance's name: the source of every alert"},
+    {.name = "state_dir", .type = CFG_STRING,
+     .offset = offsetof(struct cfg, state_dir), .size = CFG_PATH_MAX,
+     .def_str = "./state",
+     .help = "directory of the stream position and the alert journal"},
+    {.name = "stream", .type = CFG_SECTION,
+     .offset = offsetof(struct cfg, stream), .items = stream_items,
+     .nitems = sizeof stream_items / sizeof stream_items[0],
+     .help = "the audit stream"},
+    {.name = "status", .type = CFG_SECTION,
+     .offset = offsetof(struct cfg, status), .items = status_items,
+     .nitems = sizeof status_items / sizeof status_items[0],
+     .help = "the status HTTP server"},
+    {.name = "sinks", .type = CFG_CUSTOM, .apply = apply_sinks,
+     .defaults = defaults_sinks, .dump = dump_sinks,
+     .help = "where alerts are sent (none: alerts are only logged)"},
     {.name = "detectors", .type = CFG_CUSTOM, .apply = apply_detectors,
-     .defaults = defaults_detectors,
+     .defaults = defaults_detectors, .dump = dump_detectors,
      .help = "engine-wide settings and one object per detector"},
 };
 
@@ -85,12 +759,146 @@ void cfg_defaults(struct cfg *c)
                        c);
 }
 
-int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
-              size_t errsz)
+/* ---- literal secrets ---- */
+
+static int contains(const char *s, const char *word)
 {
+    size_t n = strlen(word);
+
+    for (; *s != '\0'; s++)
+        if (strncasecmp(s, word, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does a key name look like it holds a secret? */
+static int secret_key(const char *k)
+{
+    size_t n = strlen(k);
+
+    if ((n >= 4 && strcasecmp(k + n - 4, "_env") == 0) ||
+        (n >= 5 && strcasecmp(k + n - 5, "_envs") == 0))
+        return 0;
+    return contains(k, "token") || contains(k, "secret") ||
+           contains(k, "password") || contains(k, "passwd") ||
+           strcasecmp(k, "apikey") == 0 || strcasecmp(k, "key") == 0 ||
+           (n >= 4 && strcasecmp(k + n - 4, "_key") == 0);
+}
+
+/* "scheme://user[:password]@host..." */
+static int url_has_userinfo(const char *s)
+{
+    const char *p = s;
+
+    if (!isalpha((unsigned char)*p))
+        return 0;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (strncmp(p, "://", 3) != 0)
+        return 0;
+    for (p += 3; *p != '\0' && strchr("/?#", *p) == NULL; p++)
+        if (*p == '@')
+            return 1;
+    return 0;
+}
+
+/* The *_env key that replaces secret key `k` in the object at `parent`,
+ * or NULL when there is no obvious one. */
+static const char *env_key_for(const char *parent, const char *k)
+{
+    if (strcmp(parent, "stream") == 0)
+        return "api_key_env";
+    if (strcmp(parent, "status") == 0)
+        return "token_env";
+    if (strncmp(parent, "sinks[", 6) == 0 && strchr(parent, '.') == NULL) {
+        if (contains(k, "secret"))
+            return "secret_envs";
+        if (contains(k, "routing") || contains(k, "integration"))
+            return "routing_key_env";
+        if (contains(k, "url"))
+            return "url_env";
+    }
+    return NULL;
+}
+
+static void secret_message(const char *path, const char *parent,
+                           const char *env_key, const char *what, char *err,
+                           size_t errsz)
+{
+    if (env_key != NULL)
+        snprintf(err, errsz, "%s: %s not accepted in the file; set %s%s%s "
+                 "to the name of an environment variable", path, what,
+                 parent, parent[0] ? "." : "", env_key);
+    else
+        snprintf(err, errsz, "%s: %s not accepted in the file; name an "
+                 "environment variable in the matching *_env key instead "
+                 "(see docs/configuration.md)", path, what);
+}
+
+/* Refuse literal secrets anywhere under `node` (at `path`). */
+static int scan_secrets(const cJSON *node, const char *path, char *err,
+                        size_t errsz)
+{
+    const cJSON *m;
+    char sub[PATH_MAX_LEN];
+    int i = 0, rc = CFG_OK;
+
+    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
+        return CFG_OK;
+    cJSON_ArrayForEach(m, node)
+    {
+        if (cJSON_IsObject(node))
+            snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
+                     m->string);
+        else
+            snprintf(sub, sizeof sub, "%s[%d]", path, i);
+        i++;
+        /* header names are checked by apply_headers() */
+        if (cJSON_IsObject(node) && strcmp(path, "stream.headers") != 0 &&
+            secret_key(m->string)) {
+            secret_message(sub, path, env_key_for(path, m->string),
+                           "secrets are", err, errsz);
+            return CFG_EINVAL;
+        }
+        if (cJSON_IsString(m) && url_has_userinfo(m->valuestring)) {
+            const char *parent = cJSON_IsObject(node) ? path : "";
+            secret_message(sub, parent,
+                           cJSON_IsObject(node)
+                               ? env_key_for(path, "url")
+                               : NULL,
+                           "a URL with credentials (user:password@) is",
+                           err, errsz);
+            return CFG_EINVAL;
+        }
+        if ((rc = scan_secrets(m, sub, err, errsz)) != CFG_OK)
+            return rc;
+    }
+    return CFG_OK;
+}
+
+/* ---- parsing ---- */
+
+static int check_all(struct cfg *c, char *err, size_t errsz)
+{
+    if (c->stream.retry_max_ms < c->stream.retry_base_ms) {
+        snprintf(err, errsz, "stream.retry_max_ms: expected at least "
+                 "stream.retry_base_ms (%lld), got %lld",
+                 (long long)c->stream.retry_base_ms,
+                 (long long)c->stream.retry_max_ms);
+        return CFG_EINVAL;
+    }
+    return det_config_check(&c->det, err, errsz);
+}
+
+/* Parse and validate; *blamed = 1 when the message names a variable. */
+static int parse(struct cfg *c, const char *text, size_t len,
+                 char *const *envp, int *blamed, char *err, size_t errsz)
+{
+    struct cfg_overrides ov = {0};
     cJSON *root = NULL;
     int rc;
 
+    *blamed = 0;
     cfg_defaults(c);
     root = cJSON_ParseWithLength(text, len);
     if (root == NULL) {
@@ -112,21 +920,49 @@ int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
         rc = CFG_ESYNTAX;
         goto out;
     }
-    rc = cfg_items_apply(root_items, sizeof root_items / sizeof root_items[0],
-                         c, root, "", err, errsz);
+    rc = cfg_overrides_apply(root, envp, &ov, err, errsz);
+    if (rc != CFG_OK) {
+        *blamed = rc == CFG_EINVAL;
+        goto out;
+    }
+    rc = scan_secrets(root, "", err, errsz);
     if (rc == CFG_OK)
-        rc = det_config_check(&c->det, err, errsz);
+        rc = cfg_items_apply(root_items,
+                             sizeof root_items / sizeof root_items[0], c,
+                             root, "", err, errsz);
+    if (rc == CFG_OK)
+        rc = check_all(c, err, errsz);
+    if (rc != CFG_OK)
+        *blamed = cfg_overrides_blame(&ov, err, errsz);
 out:
+    cfg_overrides_free(&ov);
     cJSON_Delete(root);
     return rc;
 }
 
-int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
+int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
+              size_t errsz)
+{
+    int blamed;
+
+    return parse(c, text, len, NULL, &blamed, err, errsz);
+}
+
+int cfg_parse_env(struct cfg *c, const char *text, size_t len,
+                  char *const *envp, char *err, size_t errsz)
+{
+    int blamed;
+
+    return parse(c, text, len, envp, &blamed, err, errsz);
+}
+
+int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
+                 char *err, size_t errsz)
 {
     FILE *f = NULL;
-    char *text = NULL, msg[512];
+    char *text = NULL, msg[1024];
     size_t len = 0, n;
-    int rc = CFG_EIO;
+    int rc = CFG_EIO, blamed = 0;
 
     cfg_defaults(c);
     if ((f = fopen(path, "rb")) == NULL) {
@@ -149,14 +985,193 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
         rc = CFG_EINVAL;
         goto out;
     }
-    rc = cfg_parse(c, text, len, msg, sizeof msg);
-    if (rc != CFG_OK)
-        snprintf(err, errsz, "%s: %s", path, msg);
+    rc = parse(c, text, len, envp, &blamed, msg, sizeof msg);
+    if (rc != CFG_OK) {
+        if (blamed)
+            snprintf(err, errsz, "%s", msg);
+        else
+            snprintf(err, errsz, "%s: %s", path, msg);
+    }
 out:
     if (f != NULL)
         fclose(f);
     free(text);
     return rc;
+}
+
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
+{
+    return cfg_load_env(c, path, environ, err, errsz);
+}
+
+/* ---- the service's structs, secrets from the environment ---- */
+
+/* getenv(name), or NULL with a message when unset or empty. */
+static const char *secret(const char *path, const char *name, char *err,
+                          size_t errsz)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL)
+        snprintf(err, errsz, "%s: the environment variable %s is not set",
+                 path, name);
+    else if (v[0] == '\0')
+        snprintf(err, errsz, "%s: the environment variable %s is empty",
+                 path, name);
+    else
+        return v;
+    return NULL;
+}
+
+int cfg_stream_config(const struct cfg *c, struct stream_config *out,
+                      char *err, size_t errsz)
+{
+    const struct cfg_stream *s = &c->stream;
+    int rc = CFG_EINVAL;
+
+    stream_config_defaults(out);
+    if (s->url[0] == '\0') {
+        snprintf(err, errsz, "stream.url: not set: the URL of the audit "
+                 "stream is required to run (in the file, or "
+                 "TOOLWATCH_STREAM__URL)");
+        goto out;
+    }
+    out->url = s->url;
+    if (s->api_key_env[0] != '\0') {
+        out->api_key_env = s->api_key_env;
+        if ((out->api_key = secret("stream.api_key_env", s->api_key_env,
+                                   err, errsz)) == NULL)
+            goto out;
+    }
+    for (size_t i = 0; i < s->n_headers; i++)
+        out->headers[i] = s->headers[i];
+    out->n_headers = s->n_headers;
+    out->ca_file = s->ca_file[0] != '\0' ? s->ca_file : NULL;
+    out->state_dir = c->state_dir;
+    out->stall_timeout_ms = (uint64_t)s->stall_timeout_s * 1000u;
+    out->retry_base_ms = (uint64_t)s->retry_base_ms;
+    out->retry_max_ms = (uint64_t)s->retry_max_ms;
+    out->connect_timeout_ms = (uint64_t)s->connect_timeout_s * 1000u;
+    out->max_event_bytes = (size_t)s->max_event_bytes;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
+                    char *err, size_t errsz)
+{
+    const struct cfg_sink *s;
+    char path[PATH_MAX_LEN];
+    int rc = CFG_EINVAL;
+
+    if (i >= c->n_sinks) {
+        snprintf(err, errsz, "sinks[%zu]: no such sink", i);
+        return CFG_EINVAL;
+    }
+    s = &c->sinks[i];
+    sink_config_defaults(out, (enum sink_kind)s->type);
+    snprintf(out->name, sizeof out->name, "%s", s->name);
+    if (s->url[0] != '\0')
+        out->url = s->url;
+    if (s->url_env[0] != '\0') {
+        snprintf(path, sizeof path, "sinks[%zu].url_env", i);
+        out->url_env = s->url_env;
+        if ((out->url = secret(path, s->url_env, err, errsz)) == NULL)
+            goto out;
+        if (check_http_url(out->url) != NULL) {
+            snprintf(err, errsz, "%s: the environment variable %s does not "
+                     "hold an http:// or https:// URL", path, s->url_env);
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < s->n_secret_envs; k++) {
+        sign_keys *keys;
+        int serr = 0;
+
+        snprintf(path, sizeof path, "sinks[%zu].secret_envs[%zu]", i, k);
+        if ((out->secrets[k] = secret(path, s->secret_envs[k], err,
+                                      errsz)) == NULL)
+            goto out;
+        keys = sign_keys_create(&out->secrets[k], 1, &serr, NULL);
+        sign_keys_destroy(keys);
+        if (keys == NULL &&
+            (serr == SIGN_EBASE64 || serr == SIGN_EKEYLEN)) {
+            snprintf(err, errsz, "%s: the environment variable %s does not "
+                     "hold a signing secret (whsec_ and the base64 of %d to "
+                     "%d bytes)", path, s->secret_envs[k], SIGN_KEY_MIN,
+                     SIGN_KEY_MAX);
+            goto out;
+        }
+        if (keys == NULL) {
+            rc = serr == SIGN_ENOMEM ? CFG_ENOMEM : CFG_EINVAL;
+            snprintf(err, errsz, "%s: cannot check the signing secret in "
+                     "%s (error %d)", path, s->secret_envs[k], serr);
+            goto out;
+        }
+    }
+    out->n_secrets = s->n_secret_envs;
+    if (s->routing_key_env[0] != '\0') {
+        snprintf(path, sizeof path, "sinks[%zu].routing_key_env", i);
+        if ((out->routing_key = secret(path, s->routing_key_env, err,
+                                       errsz)) == NULL)
+            goto out;
+    }
+    out->path = s->path[0] != '\0' ? s->path : NULL;
+    out->min_severity = (enum sink_severity)s->min_severity;
+    for (size_t k = 0; k < s->n_detectors; k++)
+        out->detectors[k] = s->detectors[k];
+    out->n_detectors = s->n_detectors;
+    out->rate_per_s = s->rate_per_s;
+    out->burst = (unsigned)s->burst;
+    out->connect_timeout_ms = (uint64_t)s->connect_timeout_s * 1000u;
+    out->timeout_ms = (uint64_t)s->timeout_s * 1000u;
+    out->retry_base_ms = (uint64_t)s->retry_base_ms;
+    out->retry_max_ms = (uint64_t)s->retry_max_ms;
+    out->max_age_s = (uint64_t)s->max_age_s;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+int cfg_sink_configs(const struct cfg *c, struct sink_config *out,
+                     size_t max, size_t *n, char *err, size_t errsz)
+{
+    int rc = CFG_OK;
+
+    *n = 0;
+    if (c->n_sinks > max) {
+        snprintf(err, errsz, "sinks: %zu sinks configured, at most %zu "
+                 "supported here", c->n_sinks, max);
+        return CFG_EINVAL;
+    }
+    for (size_t i = 0; i < c->n_sinks && rc == CFG_OK; i++)
+        if ((rc = cfg_sink_config(c, i, &out[i], err, errsz)) == CFG_OK)
+            *n = i + 1;
+    return rc;
+}
+
+int cfg_status_token(const struct cfg *c, const char **token, char *err,
+                     size_t errsz)
+{
+    *token = NULL;
+    if (c->status.token_env[0] == '\0')
+        return CFG_OK;
+    *token = secret("status.token_env", c->status.token_env, err, errsz);
+    return *token != NULL ? CFG_OK : CFG_EINVAL;
+}
+
+cJSON *cfg_to_json(const struct cfg *c, unsigned flags)
+{
+    cJSON *root = cJSON_CreateObject();
+
+    if (root != NULL &&
+        cfg_items_dump(root_items, sizeof root_items / sizeof root_items[0],
+                       c, root, flags) != CFG_OK) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    return root;
 }
 
 const char *cfg_strerror(int rc)

@@ -1,60 +1,202 @@
 /*
  * config.h - the configuration file: one JSON object, parsed with cJSON and
  * validated strictly against tables, defaults for everything (so "{}" is a
- * valid file).
+ * valid file for replay, and {"stream": {"url": "https://..."}} a complete
+ * one for the service).  docs/configuration.md documents every key.
  *
  * Tables.  A setting is a struct cfg_item: name, type, offset of its field
  * in the struct it fills (offsetof), default, inclusive range (numbers), the
  * allowed names (enums).  The same walker applies every table, so a section
  * is declared, not coded (fluent-bit's config_map idea).  Detectors declare
  * their settings this way (detectors/detector.h); the engine-wide settings
- * too.
- *
- * The file (keys in this version; a later version adds stream, sinks,
- * status and state_dir sections and environment overrides as more entries
- * of the root table):
+ * and the sections below too.
  *
  *   {"instance": "toolwatch",              source of every alert
- *    "detectors": {
- *       "allowed_lateness_s": 5,          engine-wide (all detectors)
- *       "max_future_skew_s": 300,
- *       "dedupe_window": 100000,          record ids remembered
- *       "max_keys": 10000,                groups per detector
- *       "repeat_interval_s": 3600,
- *       "hold_s": 60,
- *       "<detector name>": {...}}}        that detector's table
+ *    "state_dir": "./state",               position file, journal
+ *    "stream": {"url": "https://...", "api_key_env": "AUDIT_API_KEY",
+ *               "headers": {"X-Tenant": "acme"}, "ca_file": "...",
+ *               "stall_timeout_s": 45, "retry_base_ms": 500,
+ *               "retry_max_ms": 30000, "connect_timeout_s": 10,
+ *               "max_event_bytes": 1048576},
+ *    "status": {"enabled": true, "listen": "127.0.0.1", "port": 9464,
+ *               "token_env": "TOOLWATCH_STATUS_TOKEN"},
+ *    "sinks": [{"name": "oncall", "type": "pagerduty",
+ *               "routing_key_env": "PD_ROUTING_KEY",
+ *               "min_severity": "error", "detectors": ["error_rate"]}, ...],
+ *    "detectors": {"max_keys": 10000, ..., "<detector>": {...}}}
  *
  * Errors name the path of the offending key and what was expected:
  *   detectors.error_rate.threshold: expected a number between 0 and 1,
  *   got "20%"
+ *   sinks[1].min_severity: expected one of "info", "warning", "error",
+ *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
+ *
+ * Secrets.  The file names environment variables (the *_env keys); it never
+ * holds a secret.  Keys that look like secrets (api_key, token, secret,
+ * password, routing_key, ..._key), a literal Slack URL and URLs with
+ * user:password@ are refused anywhere in the file, with the *_env key to
+ * use instead.  Secret values are read from the environment only by
+ * cfg_stream_config(), cfg_sink_config() and cfg_status_token(), at the
+ * moment they are called, and no message ever quotes one.
+ *
+ * Environment overrides.  Every scalar setting can be overridden by a
+ * variable named TOOLWATCH_ + its key path upper-cased, keys separated by
+ * "__", array elements by their index:
+ *   TOOLWATCH_STREAM__URL, TOOLWATCH_DETECTORS__VOLUME__THRESHOLD,
+ *   TOOLWATCH_SINKS__0__MIN_SEVERITY, TOOLWATCH_STATE_DIR.
+ * The value is read as JSON when it is a JSON number, true, false or a
+ * quoted JSON string, else taken as a string; it replaces the value in the
+ * parsed file (objects created as needed, an index past the end of an array
+ * is an error) before validation, so it is checked exactly like the file;
+ * messages about it are prefixed with the variable's name.  A TOOLWATCH_*
+ * variable that is no override is an error (typos must not pass), except
+ * the names in cfg_env_not_overrides and variables the file names in a
+ * *_env key.
  */
 #ifndef TW_CONFIG_H
 #define TW_CONFIG_H
 
+#include "alerts/sink.h"
 #include "config/table.h"
+#include "consumer/stream.h"
 #include "detectors/detector.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CFG_INSTANCE_MAX 128
+#define CFG_PATH_MAX 1024              /* file and directory paths */
+#define CFG_URL_MAX 2048
+#define CFG_ADDR_MAX 64                /* numeric IP address */
+#define CFG_HEADER_MAX 1024            /* "Name: value", with the NUL */
+#define CFG_MAX_HEADERS STREAM_MAX_HEADERS
+#define CFG_MAX_SINKS 16
+#define CFG_OVERRIDE_PREFIX "TOOLWATCH_"
 
-/* The whole configuration. */
+/* stream: the audit stream (consumer/stream.h). */
+struct cfg_stream {
+    char url[CFG_URL_MAX];                 /* "" when not set */
+    char api_key_env[CFG_ENV_NAME_MAX];    /* "" when none */
+    char headers[CFG_MAX_HEADERS][CFG_HEADER_MAX]; /* "Name: value" */
+    size_t n_headers;
+    char ca_file[CFG_PATH_MAX];            /* "": the system CA store */
+    int64_t stall_timeout_s;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    int64_t connect_timeout_s;
+    int64_t max_event_bytes;
+};
+
+/* status: the status HTTP server. */
+struct cfg_status {
+    int enabled;
+    char listen[CFG_ADDR_MAX];             /* numeric IPv4 (or IPv6) */
+    int64_t port;                          /* 0: any free port */
+    char token_env[CFG_ENV_NAME_MAX];      /* "" when no token */
+};
+
+/* sinks[i]: one receiver (alerts/sink.h). */
+struct cfg_sink {
+    char name[SINK_NAME_MAX];              /* default: the type's name */
+    int type;                              /* enum sink_kind */
+    char url[CFG_URL_MAX];                 /* literal URL: webhook, and
+                                              pagerduty (default filled) */
+    char url_env[CFG_ENV_NAME_MAX];
+    char secret_envs[SINK_MAX_SECRETS][CFG_ENV_NAME_MAX]; /* webhook */
+    size_t n_secret_envs;
+    char routing_key_env[CFG_ENV_NAME_MAX]; /* pagerduty */
+    char path[CFG_PATH_MAX];               /* file */
+    int min_severity;                      /* enum sink_severity */
+    char detectors[SINK_MAX_DETECTORS][CFG_LIST_ITEM_MAX]; /* none: all */
+    size_t n_detectors;
+    double rate_per_s;                     /* 0: unpaced */
+    int64_t burst;
+    int64_t connect_timeout_s;
+    int64_t timeout_s;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    int64_t max_age_s;
+};
+
+/* The whole configuration: a plain value (fixed arrays, no pointers, about
+ * 130 KB), so it can be copied, swapped on reload and freed with free(). */
 struct cfg {
     char instance[CFG_INSTANCE_MAX];
+    char state_dir[CFG_PATH_MAX];
+    struct cfg_stream stream;
+    struct cfg_status status;
+    struct cfg_sink sinks[CFG_MAX_SINKS];
+    size_t n_sinks;
     struct det_config det;
 };
+
+/* TOOLWATCH_* variables that are not overrides (NULL-terminated):
+ * TOOLWATCH_BIN, which the test suite uses to name the binary. */
+extern const char *const cfg_env_not_overrides[];
 
 /* Defaults for everything. */
 void cfg_defaults(struct cfg *c);
 
-/* Parse and validate a JSON text into *c (defaults first).  On error *c
- * holds defaults and a partial application: do not use it. */
+/* Parse and validate a JSON text into *c (defaults first), without
+ * environment overrides.  On error *c holds defaults and a partial
+ * application: do not use it.  Returns CFG_OK, CFG_ESYNTAX or CFG_EINVAL
+ * (CFG_ENOMEM) with the message in err. */
 int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
               size_t errsz);
 
-/* Read `path` and cfg_parse it.  Messages name the file. */
+/* cfg_parse(), then the TOOLWATCH_* overrides found in envp (a
+ * NULL-terminated "NAME=value" list like environ; NULL: none).  The
+ * message of an error caused by an override starts with its variable's
+ * name.  envp is read only during the call. */
+int cfg_parse_env(struct cfg *c, const char *text, size_t len,
+                  char *const *envp, char *err, size_t errsz);
+
+/* Read `path` and cfg_parse_env() it with envp.  Messages name the file,
+ * except those about an override (they name the variable). */
+int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
+                 char *err, size_t errsz);
+
+/* cfg_load_env() with the process environment (environ). */
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
+
+/* Fill *out (consumer/stream.h) for the service: the strings point into
+ * *c, so c must outlive every use of *out (stream_create() copies them);
+ * the API key is getenv(api_key_env) at the moment of the call (a pointer
+ * into the environment: valid until that variable changes).  state_dir is
+ * set, last_event_id and once are left to the caller.  Errors (CFG_EINVAL,
+ * the message in err): stream.url not set; api_key_env naming a variable
+ * that is unset or empty (the message names the variable, never a value). */
+int cfg_stream_config(const struct cfg *c, struct stream_config *out,
+                      char *err, size_t errsz);
+
+/* Fill *out (alerts/sink.h) for sinks[i], secrets read from the
+ * environment now: url (slack, or url_env), the webhook signing secrets,
+ * the PagerDuty routing key.  Pointers go into *c and the environment as
+ * for cfg_stream_config().  Errors (CFG_EINVAL): a named variable unset or
+ * empty, a URL variable not holding an http(s) URL, a signing secret that
+ * is not "whsec_" + base64 of 24..64 bytes; the message names the key path
+ * and the variable, never the value. */
+int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
+                    char *err, size_t errsz);
+
+/* cfg_sink_config() for every sink into out[0 .. *n - 1].  More sinks than
+ * `max` is an error.  Returns CFG_OK or the first error. */
+int cfg_sink_configs(const struct cfg *c, struct sink_config *out,
+                     size_t max, size_t *n, char *err, size_t errsz);
+
+/* The status server's bearer token: *token = getenv(status.token_env) now,
+ * or NULL when token_env is not set.  A named variable that is unset or
+ * empty is an error (CFG_EINVAL): refusing to start is safer than serving
+ * without the token that was meant to be required. */
+int cfg_status_token(const struct cfg *c, const char **token, char *err,
+                     size_t errsz);
+
+/* The effective configuration as a new cJSON object (the caller deletes
+ * it): every setting with its value or default, in file order; with
+ * CFG_DUMP_SECRETS, next to each *_env key the state of its variable as
+ * "<set>" / "<unset>", never its value.  NULL when out of memory. */
+struct cJSON *cfg_to_json(const struct cfg *c, unsigned flags);
 
 const char *cfg_strerror(int rc);
 

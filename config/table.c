@@ -5,6 +5,11 @@
  * an error naming the path ("detectors.volume.threshold") and what was
  * expected, and quoting what was given (cut to a few dozen bytes).  Numbers
  * for CFG_INT must be integral; booleans must be JSON true/false (not 0/1).
+ * A bad value of a CFG_F_ENV setting is never quoted: it may be the secret
+ * itself, pasted where the variable's name belongs.
+ *
+ * cfg_items_dump() is the walker in reverse: the effective values as a
+ * cJSON object, for check-config.
  */
 #include "config/table.h"
 
@@ -55,6 +60,11 @@ static void got_text(const cJSON *v, char *out, size_t size)
     cJSON_free(p);
 }
 
+void cfg_value_text(const cJSON *v, char *out, size_t size)
+{
+    got_text(v, out, size);
+}
+
 static void fmt_num(double d, char *out, size_t size)
 {
     snprintf(out, size, "%.15g", d);
@@ -84,8 +94,11 @@ static void expected(const struct cfg_item *it, char *out, size_t size)
                                     i ? "," : "", it->names[i]);
         break;
     case CFG_STRING:
-        snprintf(out, size, "a non-empty string of at most %zu bytes",
-                 it->size - 1);
+        if (it->flags & CFG_F_ENV)
+            snprintf(out, size, "%s", CFG_ENV_EXPECTED);
+        else
+            snprintf(out, size, "a non-empty string of at most %zu bytes",
+                     it->size - 1);
         break;
     case CFG_STRLIST:
         snprintf(out, size,
@@ -93,6 +106,7 @@ static void expected(const struct cfg_item *it, char *out, size_t size)
                  "bytes",
                  CFG_LIST_MAX, CFG_LIST_ITEM_MAX - 1);
         break;
+    case CFG_SECTION:
     case CFG_CUSTOM:
         snprintf(out, size, "an object");
         break;
@@ -105,9 +119,29 @@ static int bad(const struct cfg_item *it, const cJSON *v, const char *path,
     char want[256], got[GOT_MAX + 8];
 
     expected(it, want, sizeof want);
+    if (it->type == CFG_STRING && (it->flags & CFG_F_ENV)) {
+        fail(err, errsz, "%s: expected %s", path, want);
+        return CFG_EINVAL;
+    }
     got_text(v, got, sizeof got);
     fail(err, errsz, "%s: expected %s, got %s", path, want, got);
     return CFG_EINVAL;
+}
+
+int cfg_env_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CFG_ENV_NAME_MAX - 1 || isdigit((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        /* ASCII only, whatever the locale */
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= '0' && ch <= '9') || ch == '_'))
+            return 0;
+    }
+    return 1;
 }
 
 static void store_str(char *dst, size_t size, const char *s, unsigned flags)
@@ -167,6 +201,9 @@ void cfg_items_defaults(const struct cfg_item *items, size_t n, void *base)
         case CFG_STRLIST:
             list_from_csv((struct cfg_strlist *)(void *)f, it->def_str,
                           it->flags);
+            break;
+        case CFG_SECTION:
+            cfg_items_defaults(it->items, it->nitems, f);
             break;
         case CFG_CUSTOM:
             if (it->defaults != NULL)
@@ -265,11 +302,25 @@ int cfg_item_apply(const struct cfg_item *it, void *base, const cJSON *v,
         if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
             strlen(v->valuestring) > it->size - 1)
             return bad(it, v, path, err, errsz);
+        if ((it->flags & CFG_F_ENV) && !cfg_env_name_ok(v->valuestring))
+            return bad(it, v, path, err, errsz);
+        if (it->check != NULL) {
+            const char *want = it->check(v->valuestring);
+            if (want != NULL) {
+                char got[GOT_MAX + 8];
+                got_text(v, got, sizeof got);
+                fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+                return CFG_EINVAL;
+            }
+        }
         store_str(f, it->size, v->valuestring, it->flags);
         return CFG_OK;
     case CFG_STRLIST:
         return apply_list(it, (struct cfg_strlist *)(void *)f, v, path, err,
                           errsz);
+    case CFG_SECTION:
+        return cfg_items_apply(it->items, it->nitems, f, v, path, err,
+                               errsz);
     case CFG_CUSTOM:
         return it->apply(base, v, path, err, errsz);
     }
@@ -313,5 +364,117 @@ int cfg_items_apply(const struct cfg_item *items, size_t n, void *base,
             goto out;
     }
 out:
+    return rc;
+}
+
+/* ---- the effective configuration as JSON ---- */
+
+/* "x_env" -> "x" into out; 0 if the name does not end in "_env". */
+static int secret_name(const char *env_key, char *out, size_t size)
+{
+    size_t n = strlen(env_key);
+
+    if (n < 5 || strcmp(env_key + n - 4, "_env") != 0 || n - 4 >= size)
+        return 0;
+    memcpy(out, env_key, n - 4);
+    out[n - 4] = '\0';
+    return 1;
+}
+
+static int add(cJSON *obj, const char *name, cJSON *v)
+{
+    if (v == NULL)
+        return CFG_ENOMEM;
+    if (!cJSON_AddItemToObject(obj, name, v)) {
+        cJSON_Delete(v);
+        return CFG_ENOMEM;
+    }
+    return CFG_OK;
+}
+
+static int dump_item(const struct cfg_item *it, const void *base,
+                     cJSON *obj, unsigned flags)
+{
+    const char *f = (const char *)base + it->offset;
+    const struct cfg_strlist *l;
+    cJSON *v = NULL;
+    char sname[CFG_ENV_NAME_MAX];
+    int rc, idx, count = 0;
+
+    switch (it->type) {
+    case CFG_BOOL:
+        return add(obj, it->name,
+                   cJSON_CreateBool(*(const int *)(const void *)f));
+    case CFG_INT:
+        return add(obj, it->name,
+                   cJSON_CreateNumber(
+                       (double)*(const int64_t *)(const void *)f));
+    case CFG_DOUBLE:
+        if (isnan(*(const double *)(const void *)f))
+            return CFG_OK;
+        return add(obj, it->name,
+                   cJSON_CreateNumber(*(const double *)(const void *)f));
+    case CFG_ENUM:
+        /* a check() may store another enum's value after parsing (e.g.
+         * stream_stalled's one-choice group_by): a one-name table can only
+         * mean that name; any other index out of the table is left out */
+        idx = *(const int *)(const void *)f;
+        while (it->names[count] != NULL)
+            count++;
+        if (count == 1)
+            idx = 0;
+        if (idx < 0 || idx >= count)
+            return CFG_OK;
+        return add(obj, it->name, cJSON_CreateString(it->names[idx]));
+    case CFG_STRING:
+        if (f[0] == '\0')
+            return CFG_OK;
+        rc = add(obj, it->name, cJSON_CreateString(f));
+        if (rc == CFG_OK && (it->flags & CFG_F_ENV) &&
+            (flags & CFG_DUMP_SECRETS) &&
+            secret_name(it->name, sname, sizeof sname)) {
+            const char *val = getenv(f);
+            rc = add(obj, sname,
+                     cJSON_CreateString(val != NULL && val[0] != '\0'
+                                            ? "<set>"
+                                            : "<unset>"));
+        }
+        return rc;
+    case CFG_STRLIST:
+        l = (const struct cfg_strlist *)(const void *)f;
+        if ((v = cJSON_CreateArray()) == NULL)
+            return CFG_ENOMEM;
+        for (uint32_t i = 0; i < l->n; i++) {
+            cJSON *s = cJSON_CreateString(l->v[i]);
+            if (s == NULL || !cJSON_AddItemToArray(v, s)) {
+                cJSON_Delete(s);
+                cJSON_Delete(v);
+                return CFG_ENOMEM;
+            }
+        }
+        return add(obj, it->name, v);
+    case CFG_SECTION:
+        if ((v = cJSON_CreateObject()) == NULL)
+            return CFG_ENOMEM;
+        rc = cfg_items_dump(it->items, it->nitems, f, v, flags);
+        if (rc != CFG_OK) {
+            cJSON_Delete(v);
+            return rc;
+        }
+        return add(obj, it->name, v);
+    case CFG_CUSTOM:
+        return it->dump != NULL ? it->dump(base, obj, it->name, flags)
+                                : CFG_OK;
+    }
+    return CFG_OK;
+}
+
+int cfg_items_dump(const struct cfg_item *items, size_t n, const void *base,
+                   cJSON *obj, unsigned flags)
+{
+    int rc = CFG_OK;
+
+    for (size_t i = 0; i < n && rc == CFG_OK; i++)
+        rc = dump_item(&items[i], base, obj, flags);
     return rc;
 }

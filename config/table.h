@@ -7,7 +7,8 @@
  * struct it fills (offsetof), default, inclusive range (numbers), the
  * allowed names (enums).  The walker checks type and range and names the
  * path on error; it never allocates except for the short text of a bad
- * value in a message.
+ * value in a message.  The same tables print the effective configuration
+ * back (cfg_items_dump(), for `toolwatch check-config`).
  */
 #ifndef TW_CFG_TABLE_H
 #define TW_CFG_TABLE_H
@@ -32,7 +33,9 @@ enum cfg_type {
     CFG_ENUM,     /* int: index into names[] */
     CFG_STRING,   /* char[size], non-empty, at most size - 1 bytes */
     CFG_STRLIST,  /* struct cfg_strlist */
-    CFG_CUSTOM    /* apply() does the work (nested sections) */
+    CFG_SECTION,  /* a nested object: items[nitems] fill the struct at
+                     offset */
+    CFG_CUSTOM    /* apply() does the work (arrays, maps, mixed tables) */
 };
 
 #define CFG_LIST_MAX 32       /* strings in a list */
@@ -44,7 +47,23 @@ struct cfg_strlist {
 };
 
 /* Flags of a cfg_item. */
-enum { CFG_F_LOWER = 1u << 0 /* strings are stored lower-cased */ };
+enum {
+    CFG_F_LOWER = 1u << 0, /* strings are stored lower-cased */
+    /* STRING: the name of an environment variable that holds a secret
+     * ([A-Za-z_][A-Za-z0-9_]*).  A bad value is never quoted in a message
+     * (a pasted secret is the likeliest mistake), and cfg_items_dump()
+     * shows next to it whether the variable is set, never its value. */
+    CFG_F_ENV = 1u << 1
+};
+
+/* Flags of cfg_items_dump(). */
+enum {
+    /* next to each CFG_F_ENV item "x_env", add "x": "<set>" or "<unset>"
+     * (the variable's state now, by getenv(); an empty value is unset) */
+    CFG_DUMP_SECRETS = 1u << 0
+};
+
+#define CFG_ENV_NAME_MAX 128  /* an environment variable's name, with NUL */
 
 struct cfg_item {
     const char *name;
@@ -57,12 +76,24 @@ struct cfg_item {
     const char *const *names;  /* ENUM: NULL-terminated */
     unsigned flags;
     const char *help;          /* one line, for docs and check-config */
+    /* STRING (optional): a further check of a value of the right type and
+     * length.  Returns NULL when the value is acceptable, else what was
+     * expected ("an http:// or https:// URL") for the message. */
+    const char *(*check)(const char *s);
+    /* SECTION: the nested table */
+    const struct cfg_item *items;
+    size_t nitems;
     /* CUSTOM: apply the value `v` found at `path` to `base`; the message
      * goes to err.  Returns CFG_OK or CFG_EINVAL. */
     int (*apply)(void *base, const struct cJSON *v, const char *path,
                  char *err, size_t errsz);
     /* CUSTOM: set the defaults of the section in `base` */
     void (*defaults)(void *base);
+    /* CUSTOM (optional; nothing is printed without it): add the effective
+     * value in `base` to the JSON object `obj` as member `name` (with
+     * `flags` of cfg_items_dump()).  Returns CFG_OK or CFG_ENOMEM. */
+    int (*dump)(const void *base, struct cJSON *obj, const char *name,
+                unsigned flags);
 };
 
 /* Write every item's default into `base`. */
@@ -84,6 +115,27 @@ int cfg_item_apply(const struct cfg_item *it, void *base,
 /* Find an item by name, or NULL. */
 const struct cfg_item *cfg_items_find(const struct cfg_item *items, size_t n,
                                       const char *name);
+
+/* Add every item's effective value in `base` to the JSON object `obj`, in
+ * table order: what `toolwatch check-config` prints.  Optional strings
+ * that are unset (empty) and unset numbers (NaN) are left out, so the
+ * output, less the secret markers, is a valid file that means the same.
+ * `flags`: CFG_DUMP_SECRETS.  Returns CFG_OK or CFG_ENOMEM. */
+int cfg_items_dump(const struct cfg_item *items, size_t n, const void *base,
+                   struct cJSON *obj, unsigned flags);
+
+/* A JSON value as text for a message ("got ..."), cut to a few dozen bytes
+ * on a UTF-8 boundary with "..." appended. */
+void cfg_value_text(const struct cJSON *v, char *out, size_t size);
+
+/* Is `s` a valid environment variable name for a CFG_F_ENV setting? */
+int cfg_env_name_ok(const char *s);
+
+/* What a CFG_F_ENV setting expects, for messages that must not quote. */
+#define CFG_ENV_EXPECTED                                                   \
+    "the name of an environment variable (letters, digits and _, not "     \
+    "starting with a digit, at most 127 bytes); the value is not shown, "  \
+    "in case it is a secret"
 
 /* Does the list hold `s` (exact match)? */
 int cfg_strlist_has(const struct cfg_strlist *l, const char *s);

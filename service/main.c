@@ -1,8 +1,10 @@
 /*
  * main.c - the toolwatch command: dispatch to a subcommand.
  */
+#include "service/checkconfig.h"
 #include "service/cli.h"
 #include "service/replay.h"
+#include "service/run.h"
 #include "service/simulate.h"
 #include "service/tail.h"
 
@@ -22,6 +24,7 @@ static void usage(FILE *f)
           "alerts on anomalies.\n"
           "\n"
           "commands:\n"
+          "  run -c FILE  run the service (toolwatch run --help)\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
           "  replay FILE  run the detectors over a recorded stream, print "
@@ -29,6 +32,7 @@ static void usage(FILE *f)
           "               (toolwatch replay --help)\n"
           "  simulate     serve a synthetic audit stream "
           "(toolwatch simulate --help)\n"
+          "  check-config FILE  validate a configuration, print it in full\n"
           "\n"
           "  --help       this text\n"
           "  --version    print the version\n",
@@ -55,12 +59,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "toolwatch: cannot initialise libcurl\n");
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(argv[1], "replay") == 0) {
+    if (strcmp(argv[1], "run") == 0) {
+        rc = run_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "replay") == 0) {
         rc = replay_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "tail") == 0) {
         rc = tail_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "simulate") == 0) {
         rc = simulate_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "check-config") == 0) {
+        rc = checkconfig_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "toolwatch: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

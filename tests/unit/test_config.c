@@ -1,8 +1,14 @@
 /*
  * test_config.c - the configuration file: defaults, every kind of value,
- * and the exact messages for unknown keys, wrong types and bad ranges.
+ * and the exact messages for unknown keys, wrong types and bad ranges;
+ * sinks, literal secrets, environment overrides, secrets read from the
+ * environment, check-config's output (never a secret) and the example
+ * configurations.
  */
 #include "config/config.h"
+#include "service/checkconfig.h"
+
+#include <cjson/cJSON.h>
 
 #include <math.h>
 #include <setjmp.h>
@@ -12,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -203,6 +210,1296 @@ static void test_syntax_and_files(void **state)
     assert_string_equal(cfg_strerror(CFG_EINVAL), "invalid configuration");
 }
 
+
+/* ---- the sections added for the service ---- */
+
+static int parse_env(const char *text, char *const *envp)
+{
+    err[0] = '\0';
+    return cfg_parse_env(&c, text, strlen(text), envp, err, sizeof err);
+}
+
+static void expect_env_error(const char *text, char *const *envp,
+                             const char *msg)
+{
+    assert_int_equal(parse_env(text, envp), CFG_EINVAL);
+    assert_string_equal(err, msg);
+}
+
+/* An environment for the tests: string literals are const here
+ * (-Wwrite-strings); the loader only reads them. */
+#define ENVP(a) ((char *const *)(a))
+
+/* A minimal sink list around one sink object's members. */
+#define SINK(members) "{\"sinks\": [{" members "}]}"
+
+static void test_service_defaults(void **state)
+{
+    struct stream_config sc, want;
+
+    (void)state;
+    assert_int_equal(parse("{}"), CFG_OK);
+    assert_string_equal(c.state_dir, "./state");
+    assert_string_equal(c.stream.url, "");
+    assert_string_equal(c.stream.api_key_env, "");
+    assert_int_equal(c.stream.n_headers, 0);
+    assert_string_equal(c.stream.ca_file, "");
+    assert_int_equal(c.stream.stall_timeout_s, 45);
+    assert_int_equal(c.stream.retry_base_ms, 500);
+    assert_int_equal(c.stream.retry_max_ms, 30000);
+    assert_int_equal(c.stream.connect_timeout_s, 10);
+    assert_int_equal(c.stream.max_event_bytes, 1048576);
+    assert_true(c.status.enabled);
+    assert_string_equal(c.status.listen, "127.0.0.1");
+    assert_int_equal(c.status.port, 9464);
+    assert_string_equal(c.status.token_env, "");
+    assert_int_equal(c.n_sinks, 0);
+    /* {} is enough for replay, not for the service */
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.url: not set: the URL of the audit "
+                             "stream is required to run (in the file, or "
+                             "TOOLWATCH_STREAM__URL)");
+
+    /* a URL is a complete configuration; the defaults agree with the
+     * stream module's own */
+    assert_int_equal(parse("{\"stream\": {\"url\": \"http://h/s\"}}"), CFG_OK);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err), CFG_OK);
+    stream_config_defaults(&want);
+    assert_string_equal(sc.url, "http://h/s");
+    assert_ptr_equal(sc.url, c.stream.url);
+    assert_null(sc.api_key);
+    assert_null(sc.api_key_env);
+    assert_null(sc.ca_file);
+    assert_string_equal(sc.state_dir, "./state");
+    assert_null(sc.last_event_id);
+    assert_int_equal(sc.n_headers, 0);
+    assert_int_equal(sc.stall_timeout_ms, want.stall_timeout_ms);
+    assert_int_equal(sc.retry_base_ms, want.retry_base_ms);
+    assert_int_equal(sc.retry_max_ms, want.retry_max_ms);
+    assert_int_equal(sc.connect_timeout_ms, want.connect_timeout_ms);
+    assert_int_equal(sc.max_event_bytes, want.max_event_bytes);
+    assert_int_equal(sc.once, 0);
+}
+
+static void test_stream_section(void **state)
+{
+    struct stream_config sc;
+
+    (void)state;
+    assert_int_equal(
+        parse("{\"state_dir\": \"/var/lib/tw\",\n"
+              " \"stream\": {\"url\": \"HTTPS://audit.example.com:8443/v1\","
+              "  \"api_key_env\": \"TW_T_NOT_SET_1\","
+              "  \"headers\": {\"X-Tenant\": \"acme\","
+              "   \"X-Trace\": \"a\\tb\"},"
+              "  \"ca_file\": \"/etc/ca.pem\", \"stall_timeout_s\": 1,"
+              "  \"retry_base_ms\": 100, \"retry_max_ms\": 100,"
+              "  \"connect_timeout_s\": 600, \"max_event_bytes\": 1024}}"),
+        CFG_OK);
+    assert_string_equal(c.state_dir, "/var/lib/tw");
+    assert_string_equal(c.stream.url, "HTTPS://audit.example.com:8443/v1");
+    assert_string_equal(c.stream.api_key_env, "TW_T_NOT_SET_1");
+    assert_int_equal(c.stream.n_headers, 2);
+    assert_string_equal(c.stream.headers[0], "X-Tenant: acme");
+    assert_string_equal(c.stream.headers[1], "X-Trace: a\tb");
+    assert_string_equal(c.stream.ca_file, "/etc/ca.pem");
+    assert_int_equal(c.stream.stall_timeout_s, 1);
+    assert_int_equal(c.stream.retry_base_ms, 100);
+    assert_int_equal(c.stream.retry_max_ms, 100);
+    assert_int_equal(c.stream.connect_timeout_s, 600);
+    assert_int_equal(c.stream.max_event_bytes, 1024);
+
+    /* the key's variable is read when the stream config is made */
+    unsetenv("TW_T_NOT_SET_1");
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.api_key_env: the environment variable "
+                             "TW_T_NOT_SET_1 is not set");
+    setenv("TW_T_NOT_SET_1", "", 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.api_key_env: the environment variable "
+                             "TW_T_NOT_SET_1 is empty");
+    setenv("TW_T_NOT_SET_1", "sk-stream-key", 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err), CFG_OK);
+    assert_string_equal(sc.api_key, "sk-stream-key");
+    assert_string_equal(sc.api_key_env, "TW_T_NOT_SET_1");
+    assert_int_equal(sc.n_headers, 2);
+    assert_ptr_equal(sc.headers[0], c.stream.headers[0]);
+    assert_string_equal(sc.ca_file, "/etc/ca.pem");
+    assert_string_equal(sc.state_dir, "/var/lib/tw");
+    assert_int_equal(sc.stall_timeout_ms, 1000);
+    assert_int_equal(sc.connect_timeout_ms, 600000);
+    assert_int_equal(sc.max_event_bytes, 1024);
+    unsetenv("TW_T_NOT_SET_1");
+
+    expect_error("{\"state_dir\": \"\"}",
+                 "state_dir: expected a non-empty string of at most 1023 "
+                 "bytes, got \"\"");
+    expect_error("{\"state_dir\": 5}",
+                 "state_dir: expected a non-empty string of at most 1023 "
+                 "bytes, got 5");
+    expect_error("{\"stream\": \"http://x\"}",
+                 "stream: expected an object, got \"http://x\"");
+    expect_error("{\"stream\": {\"url\": \"ftp://x/y\"}}",
+                 "stream.url: expected an http:// or https:// URL with a "
+                 "host, got \"ftp://x/y\"");
+    expect_error("{\"stream\": {\"url\": \"https:///path\"}}",
+                 "stream.url: expected an http:// or https:// URL with a "
+                 "host, got \"https:///path\"");
+    expect_error("{\"stream\": {\"url\": \"http://a b/\"}}",
+                 "stream.url: expected a URL without spaces or control "
+                 "characters, got \"http://a b/\"");
+    expect_error("{\"stream\": {\"url\": 80}}",
+                 "stream.url: expected a non-empty string of at most 2047 "
+                 "bytes, got 80");
+    /* a pasted key is not quoted */
+    expect_error("{\"stream\": {\"api_key_env\": \"sk-live-0123456789\"}}",
+                 "stream.api_key_env: expected the name of an environment "
+                 "variable (letters, digits and _, not starting with a "
+                 "digit, at most 127 bytes); the value is not shown, in "
+                 "case it is a secret");
+    expect_error("{\"stream\": {\"api_key_env\": \"9LIVES\"}}",
+                 "stream.api_key_env: expected the name of an environment "
+                 "variable (letters, digits and _, not starting with a "
+                 "digit, at most 127 bytes); the value is not shown, in "
+                 "case it is a secret");
+    expect_error("{\"stream\": {\"ca_file\": true}}",
+                 "stream.ca_file: expected a non-empty string of at most "
+                 "1023 bytes, got true");
+    expect_error("{\"stream\": {\"stall_timeout_s\": 0}}",
+                 "stream.stall_timeout_s: expected an integer between 1 and "
+                 "3600, got 0");
+    expect_error("{\"stream\": {\"stall_timeout_s\": \"45\"}}",
+                 "stream.stall_timeout_s: expected an integer between 1 and "
+                 "3600, got \"45\"");
+    expect_error("{\"stream\": {\"retry_base_ms\": 0}}",
+                 "stream.retry_base_ms: expected an integer between 1 and "
+                 "3600000, got 0");
+    expect_error("{\"stream\": {\"retry_max_ms\": 86400001}}",
+                 "stream.retry_max_ms: expected an integer between 1 and "
+                 "86400000, got 86400001");
+    expect_error("{\"stream\": {\"retry_max_ms\": 100}}",
+                 "stream.retry_max_ms: expected at least "
+                 "stream.retry_base_ms (500), got 100");
+    expect_error("{\"stream\": {\"connect_timeout_s\": 601}}",
+                 "stream.connect_timeout_s: expected an integer between 1 "
+                 "and 600, got 601");
+    expect_error("{\"stream\": {\"max_event_bytes\": 1023}}",
+                 "stream.max_event_bytes: expected an integer between 1024 "
+                 "and 67108864, got 1023");
+    expect_error("{\"stream\": {\"max_event_bytes\": 67108865}}",
+                 "stream.max_event_bytes: expected an integer between 1024 "
+                 "and 67108864, got 67108865");
+    expect_error("{\"stream\": {\"urll\": \"http://x\"}}",
+                 "stream.urll: unknown key");
+    expect_error("{\"stream\": {\"url\": \"http://x\", "
+                 "\"url\": \"http://y\"}}",
+                 "stream.url: duplicate key");
+}
+
+static void test_stream_headers(void **state)
+{
+    char text[4096];
+    size_t n;
+
+    (void)state;
+    expect_error("{\"stream\": {\"headers\": [\"X-A: b\"]}}",
+                 "stream.headers: expected an object of header names and "
+                 "values, got [\"X-A: b\"]");
+    expect_error("{\"stream\": {\"headers\": {\"X A\": \"b\"}}}",
+                 "stream.headers.X A: not a valid header name (letters, "
+                 "digits and !#$%&'*+-.^_`|~ only)");
+    expect_error("{\"stream\": {\"headers\": {\"X-A:\": \"b\"}}}",
+                 "stream.headers.X-A:: not a valid header name (letters, "
+                 "digits and !#$%&'*+-.^_`|~ only)");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": \"b\\r\\nX-B: c\"}}}",
+                 "stream.headers.X-A: expected a value without control "
+                 "characters (CR, LF, ...)");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": \"b\\n\"}}}",
+                 "stream.headers.X-A: expected a value without control "
+                 "characters (CR, LF, ...)");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": 1}}}",
+                 "stream.headers.X-A: expected a non-empty string, got 1");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": \"\"}}}",
+                 "stream.headers.X-A: expected a non-empty string, got \"\"");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": \"1\", "
+                 "\"x-a\": \"2\"}}}",
+                 "stream.headers.x-a: duplicate header (also "
+                 "stream.headers.X-A)");
+    expect_error("{\"stream\": {\"headers\": {\"authorization\": \"Bearer "
+                 "abc\"}}}",
+                 "stream.headers.authorization: secrets are not accepted in "
+                 "the file; set stream.api_key_env to the name of an "
+                 "environment variable");
+    expect_error("{\"stream\": {\"headers\": {\"Last-Event-ID\": \"7\"}}}",
+                 "stream.headers.Last-Event-ID: set by toolwatch itself; not "
+                 "configurable");
+    expect_error("{\"stream\": {\"headers\": {\"Accept\": \"*/*\"}}}",
+                 "stream.headers.Accept: set by toolwatch itself; not "
+                 "configurable");
+    /* 32 headers fit, 33 do not */
+    n = (size_t)snprintf(text, sizeof text, "{\"stream\": {\"headers\": {");
+    for (int i = 0; i < 33; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"H%d\": \"v\"",
+                              i ? ", " : "", i);
+    snprintf(text + n, sizeof text - n, "}}}");
+    expect_error(text, "stream.headers: expected at most 32 headers, got 33");
+    n = (size_t)snprintf(text, sizeof text, "{\"stream\": {\"headers\": {");
+    for (int i = 0; i < 32; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"H%d\": \"v\"",
+                              i ? ", " : "", i);
+    snprintf(text + n, sizeof text - n, "}}}");
+    assert_int_equal(parse(text), CFG_OK);
+    assert_int_equal(c.stream.n_headers, 32);
+    assert_string_equal(c.stream.headers[31], "H31: v");
+    /* name and value together fit in CFG_HEADER_MAX - 1 */
+    n = (size_t)snprintf(text, sizeof text,
+                         "{\"stream\": {\"headers\": {\"X\": \"");
+    for (int i = 0; i < 1021; i++)
+        text[n++] = 'v';
+    snprintf(text + n, sizeof text - n, "\"}}}");
+    expect_error(text, "stream.headers.X: expected at most 1023 bytes for "
+                       "the name, \": \" and the value, got 1024");
+}
+
+static void test_status_section(void **state)
+{
+    const char *token;
+
+    (void)state;
+    assert_int_equal(parse("{\"status\": {\"enabled\": false, \"listen\": "
+                           "\"0.0.0.0\", \"port\": 0, \"token_env\": "
+                           "\"TW_T_STATUS_TOKEN\"}}"),
+                     CFG_OK);
+    assert_false(c.status.enabled);
+    assert_string_equal(c.status.listen, "0.0.0.0");
+    assert_int_equal(c.status.port, 0);
+    assert_string_equal(c.status.token_env, "TW_T_STATUS_TOKEN");
+    unsetenv("TW_T_STATUS_TOKEN");
+    assert_int_equal(cfg_status_token(&c, &token, err, sizeof err),
+                     CFG_EINVAL);
+    assert_null(token);
+    assert_string_equal(err, "status.token_env: the environment variable "
+                             "TW_T_STATUS_TOKEN is not set");
+    setenv("TW_T_STATUS_TOKEN", "st-token", 1);
+    assert_int_equal(cfg_status_token(&c, &token, err, sizeof err), CFG_OK);
+    assert_string_equal(token, "st-token");
+    unsetenv("TW_T_STATUS_TOKEN");
+    assert_int_equal(parse("{\"status\": {\"listen\": \"::1\", \"port\": "
+                           "65535}}"),
+                     CFG_OK);
+    assert_string_equal(c.status.listen, "::1");
+    assert_int_equal(cfg_status_token(&c, &token, err, sizeof err), CFG_OK);
+    assert_null(token);
+
+    expect_error("{\"status\": {\"enabled\": \"yes\"}}",
+                 "status.enabled: expected true or false, got \"yes\"");
+    expect_error("{\"status\": {\"listen\": \"localhost\"}}",
+                 "status.listen: expected a numeric IPv4 (or IPv6) address, "
+                 "e.g. \"127.0.0.1\", got \"localhost\"");
+    expect_error("{\"status\": {\"listen\": \"127.0.0.256\"}}",
+                 "status.listen: expected a numeric IPv4 (or IPv6) address, "
+                 "e.g. \"127.0.0.1\", got \"127.0.0.256\"");
+    expect_error("{\"status\": {\"port\": 65536}}",
+                 "status.port: expected an integer between 0 and 65535, got "
+                 "65536");
+    expect_error("{\"status\": {\"port\": -1}}",
+                 "status.port: expected an integer between 0 and 65535, got "
+                 "-1");
+    expect_error("{\"status\": {\"port\": \"9464\"}}",
+                 "status.port: expected an integer between 0 and 65535, got "
+                 "\"9464\"");
+    expect_error("{\"status\": {\"token_env\": \"\"}}",
+                 "status.token_env: expected the name of an environment "
+                 "variable (letters, digits and _, not starting with a "
+                 "digit, at most 127 bytes); the value is not shown, in "
+                 "case it is a secret");
+    expect_error("{\"status\": {\"prot\": 1}}", "status.prot: unknown key");
+    expect_error("{\"status\": []}", "status: expected an object, got []");
+}
+
+static void test_sinks_valid(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("{\"sinks\": ["
+              "{\"type\": \"webhook\", \"url\": \"https://r.example/h\","
+              " \"secret_envs\": [\"WH_A\", \"WH_B\"]},"
+              "{\"type\": \"slack\", \"url_env\": \"SLACK_URL\","
+              " \"min_severity\": \"warning\"},"
+              "{\"name\": \"oncall\", \"type\": \"pagerduty\","
+              " \"routing_key_env\": \"PD_KEY\", \"min_severity\": \"error\","
+              " \"detectors\": [\"error_rate\", \"stream_stalled\"]},"
+              "{\"type\": \"file\", \"path\": \"/tmp/a.ndjson\","
+              " \"rate_per_s\": 2.5, \"burst\": 10, \"connect_timeout_s\": 1,"
+              " \"timeout_s\": 3600, \"retry_base_ms\": 1,"
+              " \"retry_max_ms\": 86400000, \"max_age_s\": 31536000},"
+              "{\"name\": \"echo_2-b\", \"type\": \"stdout\"},"
+              "{\"name\": \"hook2\", \"type\": \"webhook\", \"url_env\": "
+              "\"HOOK2_URL\", \"secret_envs\": [\"WH_C\"]},"
+              "{\"name\": \"pd2\", \"type\": \"pagerduty\", \"url\": "
+              "\"http://127.0.0.1:9/v2/enqueue\", \"routing_key_env\": "
+              "\"PD_KEY\"}]}"),
+        CFG_OK);
+    assert_int_equal(c.n_sinks, 7);
+    /* webhook: defaults, name = type */
+    assert_string_equal(c.sinks[0].name, "webhook");
+    assert_int_equal(c.sinks[0].type, SINK_WEBHOOK);
+    assert_string_equal(c.sinks[0].url, "https://r.example/h");
+    assert_int_equal(c.sinks[0].n_secret_envs, 2);
+    assert_string_equal(c.sinks[0].secret_envs[1], "WH_B");
+    assert_int_equal(c.sinks[0].min_severity, SINK_SEV_INFO);
+    assert_int_equal(c.sinks[0].n_detectors, 0);
+    assert_true(c.sinks[0].rate_per_s == 0);
+    assert_int_equal(c.sinks[0].burst, 1);
+    assert_int_equal(c.sinks[0].connect_timeout_s, 5);
+    assert_int_equal(c.sinks[0].timeout_s, 15);
+    assert_int_equal(c.sinks[0].retry_base_ms, 1000);
+    assert_int_equal(c.sinks[0].retry_max_ms, 300000);
+    assert_int_equal(c.sinks[0].max_age_s, 86400);
+    /* slack: paced by default */
+    assert_string_equal(c.sinks[1].name, "slack");
+    assert_string_equal(c.sinks[1].url, "");
+    assert_string_equal(c.sinks[1].url_env, "SLACK_URL");
+    assert_int_equal(c.sinks[1].min_severity, SINK_SEV_WARNING);
+    assert_true(c.sinks[1].rate_per_s == 1.0);
+    assert_int_equal(c.sinks[1].burst, 3);
+    /* pagerduty: the public endpoint by default */
+    assert_string_equal(c.sinks[2].name, "oncall");
+    assert_string_equal(c.sinks[2].url, SINK_PD_DEFAULT_URL);
+    assert_string_equal(c.sinks[2].routing_key_env, "PD_KEY");
+    assert_int_equal(c.sinks[2].n_detectors, 2);
+    assert_string_equal(c.sinks[2].detectors[1], "stream_stalled");
+    /* every number at the end of its range */
+    assert_string_equal(c.sinks[3].path, "/tmp/a.ndjson");
+    assert_true(c.sinks[3].rate_per_s == 2.5);
+    assert_int_equal(c.sinks[3].burst, 10);
+    assert_int_equal(c.sinks[3].connect_timeout_s, 1);
+    assert_int_equal(c.sinks[3].timeout_s, 3600);
+    assert_int_equal(c.sinks[3].retry_base_ms, 1);
+    assert_int_equal(c.sinks[3].retry_max_ms, 86400000);
+    assert_int_equal(c.sinks[3].max_age_s, 31536000);
+    assert_string_equal(c.sinks[4].name, "echo_2-b");
+    assert_string_equal(c.sinks[5].url, "");
+    assert_string_equal(c.sinks[5].url_env, "HOOK2_URL");
+    assert_string_equal(c.sinks[6].url, "http://127.0.0.1:9/v2/enqueue");
+    /* the kind names agree with alerts/sink.h */
+    for (int k = 0; k < SINK_KIND_COUNT; k++) {
+        char text[128];
+        snprintf(text, sizeof text,
+                 "{\"sinks\": [{\"type\": \"%s\", \"path\": \"/x\", "
+                 "\"url_env\": \"U\", \"secret_envs\": [\"S\"], "
+                 "\"routing_key_env\": \"R\"}]}",
+                 sink_kind_name((enum sink_kind)k));
+        parse(text); /* unused keys make it fail; the type is read first */
+        assert_int_equal(sink_kind_parse(sink_kind_name(
+                             (enum sink_kind)c.sinks[0].type)),
+                         k);
+    }
+    assert_int_equal(parse("{\"sinks\": []}"), CFG_OK);
+    assert_int_equal(c.n_sinks, 0);
+}
+
+static void test_sinks_errors(void **state)
+{
+    char text[4096];
+    size_t n;
+
+    (void)state;
+    expect_error("{\"sinks\": {\"type\": \"stdout\"}}",
+                 "sinks: expected an array of sink objects, got an object");
+    n = (size_t)snprintf(text, sizeof text, "{\"sinks\": [");
+    for (int i = 0; i < 17; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "%s{\"name\": \"s%d\", \"type\": \"stdout\"}",
+                              i ? ", " : "", i);
+    snprintf(text + n, sizeof text - n, "]}");
+    expect_error(text, "sinks: expected at most 16 sinks, got 17");
+    expect_error("{\"sinks\": [\"https://hooks.slack.com/services/X\"]}",
+                 "sinks[0]: expected an object, got a string");
+    expect_error(SINK("\"name\": \"a\""),
+                 "sinks[0].type: required: one of \"webhook\", \"slack\", "
+                 "\"pagerduty\", \"file\", \"stdout\"");
+    expect_error(SINK("\"type\": \"email\""),
+                 "sinks[0].type: expected one of \"webhook\", \"slack\", "
+                 "\"pagerduty\", \"file\", \"stdout\", got \"email\"");
+    expect_error("{\"sinks\": [{\"type\": \"stdout\"}, {\"type\": \"file\", "
+                 "\"path\": \"/x\", \"min_severity\": \"urgent\"}]}",
+                 "sinks[1].min_severity: expected one of \"info\", "
+                 "\"warning\", \"error\", \"critical\", got \"urgent\"");
+    expect_error(SINK("\"type\": \"stdout\", \"colour\": \"red\""),
+                 "sinks[0].colour: unknown key");
+    expect_error(SINK("\"type\": \"stdout\", \"type\": \"stdout\""),
+                 "sinks[0].type: duplicate key");
+    expect_error("{\"sinks\": [{\"type\": \"stdout\"}, {\"type\": "
+                 "\"stdout\"}]}",
+                 "sinks[1].name: duplicate sink name \"stdout\" (also "
+                 "sinks[0]); give each sink its own name");
+    expect_error("{\"sinks\": [{\"name\": \"x\", \"type\": \"stdout\"}, "
+                 "{\"name\": \"y\", \"type\": \"stdout\"}, {\"name\": \"x\", "
+                 "\"type\": \"file\", \"path\": \"/p\"}]}",
+                 "sinks[2].name: duplicate sink name \"x\" (also sinks[0]); "
+                 "give each sink its own name");
+    expect_error(SINK("\"type\": \"stdout\", \"name\": \"Ops Team\""),
+                 "sinks[0].name: expected a name of 1 to 63 characters a-z, "
+                 "0-9, _ and -, got \"Ops Team\"");
+    expect_error(SINK("\"type\": \"stdout\", \"name\": \"aaaaaaaaaaaaaaaa"
+                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
+                 "sinks[0].name: expected a non-empty string of at most 63 "
+                 "bytes, got \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "...");
+    /* type-specific required keys */
+    expect_error(SINK("\"type\": \"webhook\", \"secret_envs\": [\"S\"]"),
+                 "sinks[0].url_env: required for a webhook sink (or url): "
+                 "the receiver's URL");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\""),
+                 "sinks[0].secret_envs: required for a webhook sink: 1 to 4 "
+                 "names of environment variables holding whsec_ signing "
+                 "secrets");
+    expect_error(SINK("\"type\": \"slack\""),
+                 "sinks[0].url_env: required for a slack sink: the name of "
+                 "the environment variable holding the incoming-webhook "
+                 "URL");
+    expect_error(SINK("\"type\": \"pagerduty\""),
+                 "sinks[0].routing_key_env: required for a pagerduty sink: "
+                 "the name of the environment variable holding the "
+                 "integration's routing key");
+    expect_error(SINK("\"type\": \"file\""),
+                 "sinks[0].path: required for a file sink: the file alerts "
+                 "are appended to");
+    /* keys of another kind */
+    expect_error(SINK("\"type\": \"webhook\", \"path\": \"/x\""),
+                 "sinks[0].path: not used by a webhook sink");
+    expect_error(SINK("\"type\": \"stdout\", \"url_env\": \"U\""),
+                 "sinks[0].url_env: not used by a stdout sink");
+    expect_error(SINK("\"type\": \"stdout\", \"url\": \"http://x\""),
+                 "sinks[0].url: not used by a stdout sink");
+    expect_error(SINK("\"type\": \"slack\", \"url_env\": \"U\", "
+                      "\"secret_envs\": [\"S\"]"),
+                 "sinks[0].secret_envs: not used by a slack sink");
+    expect_error(SINK("\"type\": \"file\", \"path\": \"/x\", "
+                      "\"routing_key_env\": \"R\""),
+                 "sinks[0].routing_key_env: not used by a file sink");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\", "
+                      "\"url_env\": \"U\", \"secret_envs\": [\"S\"]"),
+                 "sinks[0].url: set either url or url_env, not both");
+    /* a Slack URL is a secret: refused, never quoted */
+    expect_error(SINK("\"type\": \"slack\", \"url\": "
+                      "\"https://hooks.slack.com/services/T0/B0/XyZsecret\""),
+                 "sinks[0].url: a Slack incoming-webhook URL is a secret and "
+                 "is not accepted in the file; set sinks[0].url_env to the "
+                 "name of an environment variable");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"mailto:a@b\", "
+                      "\"secret_envs\": [\"S\"]"),
+                 "sinks[0].url: expected an http:// or https:// URL with a "
+                 "host, got \"mailto:a@b\"");
+    /* signing secrets */
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\", "
+                      "\"secret_envs\": []"),
+                 "sinks[0].secret_envs: expected an array of 1 to 4 names of "
+                 "environment variables, got 0");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\", "
+                      "\"secret_envs\": [\"A\", \"B\", \"C\", \"D\", \"E\"]"),
+                 "sinks[0].secret_envs: expected an array of 1 to 4 names of "
+                 "environment variables, got 5");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\", "
+                      "\"secret_envs\": \"whsec_c2VjcmV0c2VjcmV0\""),
+                 "sinks[0].secret_envs: expected an array of 1 to 4 names of "
+                 "environment variables, got a string");
+    expect_error(SINK("\"type\": \"webhook\", \"url\": \"http://r/h\", "
+                      "\"secret_envs\": [\"OK\", \"whsec_c2VjcmV0=\"]"),
+                 "sinks[0].secret_envs[1]: expected the name of an "
+                 "environment variable (letters, digits and _, not starting "
+                 "with a digit, at most 127 bytes); the value is not shown, "
+                 "in case it is a secret");
+    expect_error(SINK("\"type\": \"pagerduty\", \"routing_key_env\": 7"),
+                 "sinks[0].routing_key_env: expected the name of an "
+                 "environment variable (letters, digits and _, not starting "
+                 "with a digit, at most 127 bytes); the value is not shown, "
+                 "in case it is a secret");
+    /* detectors */
+    expect_error(SINK("\"type\": \"stdout\", \"detectors\": [\"volumes\"]"),
+                 "sinks[0].detectors[0]: expected a detector name (volume, "
+                 "payload_size, latency, error_rate, credential_access, "
+                 "stream_stalled), got \"volumes\"");
+    expect_error(SINK("\"type\": \"stdout\", \"detectors\": [\"volume\", 3]"),
+                 "sinks[0].detectors[1]: expected a detector name (volume, "
+                 "payload_size, latency, error_rate, credential_access, "
+                 "stream_stalled), got 3");
+    expect_error(SINK("\"type\": \"stdout\", \"detectors\": []"),
+                 "sinks[0].detectors: expected an array of 1 to 16 detector "
+                 "names (leave it out for every detector), got []");
+    expect_error(SINK("\"type\": \"stdout\", \"detectors\": \"volume\""),
+                 "sinks[0].detectors: expected an array of 1 to 16 detector "
+                 "names (leave it out for every detector), got \"volume\"");
+    /* numbers */
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": -1"),
+                 "sinks[0].rate_per_s: expected a number between 0 and 1000, "
+                 "got -1");
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": \"1/s\""),
+                 "sinks[0].rate_per_s: expected a number between 0 and 1000, "
+                 "got \"1/s\"");
+    expect_error(SINK("\"type\": \"stdout\", \"burst\": 0"),
+                 "sinks[0].burst: expected an integer between 1 and 10000, "
+                 "got 0");
+    expect_error(SINK("\"type\": \"stdout\", \"connect_timeout_s\": 601"),
+                 "sinks[0].connect_timeout_s: expected an integer between 1 "
+                 "and 600, got 601");
+    expect_error(SINK("\"type\": \"stdout\", \"timeout_s\": 0"),
+                 "sinks[0].timeout_s: expected an integer between 1 and "
+                 "3600, got 0");
+    expect_error(SINK("\"type\": \"stdout\", \"retry_base_ms\": 2.5"),
+                 "sinks[0].retry_base_ms: expected an integer between 1 and "
+                 "3600000, got 2.5");
+    expect_error(SINK("\"type\": \"stdout\", \"retry_max_ms\": 500"),
+                 "sinks[0].retry_max_ms: expected at least retry_base_ms "
+                 "(1000), got 500");
+    expect_error(SINK("\"type\": \"stdout\", \"max_age_s\": 0"),
+                 "sinks[0].max_age_s: expected an integer between 1 and "
+                 "31536000, got 0");
+    expect_error(SINK("\"type\": \"stdout\", \"min_severity\": 2"),
+                 "sinks[0].min_severity: expected one of \"info\", "
+                 "\"warning\", \"error\", \"critical\", got 2");
+}
+
+static void test_literal_secrets(void **state)
+{
+    (void)state;
+    expect_error("{\"stream\": {\"url\": \"http://x\", \"api_key\": "
+                 "\"sk-live-0123\"}}",
+                 "stream.api_key: secrets are not accepted in the file; set "
+                 "stream.api_key_env to the name of an environment "
+                 "variable");
+    assert_null(strstr(err, "sk-live"));
+    expect_error("{\"stream\": {\"token\": \"abc\"}}",
+                 "stream.token: secrets are not accepted in the file; set "
+                 "stream.api_key_env to the name of an environment "
+                 "variable");
+    expect_error("{\"status\": {\"token\": \"abc\"}}",
+                 "status.token: secrets are not accepted in the file; set "
+                 "status.token_env to the name of an environment variable");
+    expect_error(SINK("\"type\": \"webhook\", \"secret\": \"whsec_x\""),
+                 "sinks[0].secret: secrets are not accepted in the file; set "
+                 "sinks[0].secret_envs to the name of an environment "
+                 "variable");
+    expect_error(SINK("\"type\": \"pagerduty\", \"routing_key\": \"R0\""),
+                 "sinks[0].routing_key: secrets are not accepted in the "
+                 "file; set sinks[0].routing_key_env to the name of an "
+                 "environment variable");
+    /* before any other complaint about the same object */
+    expect_error(SINK("\"type\": \"nope\", \"password\": \"hunter2\""),
+                 "sinks[0].password: secrets are not accepted in the file; "
+                 "name an environment variable in the matching *_env key "
+                 "instead (see docs/configuration.md)");
+    expect_error("{\"password\": \"hunter2\"}",
+                 "password: secrets are not accepted in the file; name an "
+                 "environment variable in the matching *_env key instead "
+                 "(see docs/configuration.md)");
+    expect_error("{\"detectors\": {\"volume\": {\"api_token\": \"x\"}}}",
+                 "detectors.volume.api_token: secrets are not accepted in "
+                 "the file; name an environment variable in the matching "
+                 "*_env key instead (see docs/configuration.md)");
+    expect_error("{\"stream\": {\"APIKEY\": \"x\"}}",
+                 "stream.APIKEY: secrets are not accepted in the file; set "
+                 "stream.api_key_env to the name of an environment "
+                 "variable");
+    /* credentials inside a URL */
+    expect_error("{\"stream\": {\"url\": \"https://bob:pw0rd@audit/x\"}}",
+                 "stream.url: a URL with credentials (user:password@) is not "
+                 "accepted in the file; set stream.api_key_env to the name "
+                 "of an environment variable");
+    assert_null(strstr(err, "pw0rd"));
+    expect_error(SINK("\"type\": \"webhook\", \"url\": "
+                      "\"https://u:p@r.example/h\""),
+                 "sinks[0].url: a URL with credentials (user:password@) is "
+                 "not accepted in the file; set sinks[0].url_env to the name "
+                 "of an environment variable");
+    /* the *_env keys themselves, and words that merely contain "key" */
+    assert_int_equal(parse("{\"stream\": {\"api_key_env\": \"K\"}, "
+                           "\"status\": {\"token_env\": \"T\"}, "
+                           "\"detectors\": {\"max_keys\": 5, "
+                           "\"credential_access\": {\"keywords\": "
+                           "[\"token\"]}}}"),
+                     CFG_OK);
+}
+
+static void test_unknown_keys_everywhere(void **state)
+{
+    (void)state;
+    expect_error("{\"sink\": []}", "sink: unknown key");
+    expect_error("{\"stream\": {\"URL\": \"http://x\"}}",
+                 "stream.URL: unknown key");
+    expect_error("{\"status\": {\"enabled\": true, \"bind\": \"::\"}}",
+                 "status.bind: unknown key");
+    expect_error(SINK("\"type\": \"file\", \"path\": \"/x\", \"fsync\": 1"),
+                 "sinks[0].fsync: unknown key");
+    expect_error("{\"detectors\": {\"latency\": {\"bucket_ms\": 10}}}",
+                 "detectors.latency.bucket_ms: unknown key");
+}
+
+/* ---- environment overrides ---- */
+
+static void test_env_overrides(void **state)
+{
+    const char *env1[] = {"PATH=/bin",
+                    "TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=200",
+                    "TOOLWATCH_STREAM__URL=https://o.example/s",
+                    "TOOLWATCH_STATUS__ENABLED=false",
+                    "TOOLWATCH_STATE_DIR=/var/lib/toolwatch",
+                    "TOOLWATCH_SINKS__0__MIN_SEVERITY=error",
+                    "TOOLWATCH_SINKS__1__DETECTORS__0=latency",
+                    "TOOLWATCH_DETECTORS__CREDENTIAL_ACCESS__KEYWORDS__1=KMS",
+                    "TOOLWATCH_STREAM__HEADERS__X_TENANT=globex",
+                    "TOOLWATCH_INSTANCE=\"123\"",
+                    "TOOLWATCH_BIN=build/asan/toolwatch", NULL};
+    const char *env2[] = {"TOOLWATCH_STATUS__PORT=0",
+                    "TOOLWATCH_STREAM__RETRY_MAX_MS=60000",
+                    "TOOLWATCH_SINKS__0__RATE_PER_S=0.5",
+                    "TOOLWATCH_SLACK_URL=https://hooks.slack.com/x", NULL};
+    /* applied by name, whatever the order: the section (a string: objects
+     * are not read from a variable), then its member */
+    const char *env3[] = {"TOOLWATCH_STREAM__URL=http://b/",
+                          "TOOLWATCH_STREAM={}", NULL};
+
+    (void)state;
+    assert_int_equal(
+        parse_env("{\"stream\": {\"url\": \"http://file/s\", \"headers\": "
+                  "{\"X-Tenant\": \"acme\"}},"
+                  " \"sinks\": [{\"type\": \"stdout\"}, {\"type\": \"file\", "
+                  "\"path\": \"/p\", \"detectors\": [\"volume\"]}],"
+                  " \"detectors\": {\"credential_access\": {\"keywords\": "
+                  "[\"credential\", \"vault\"]}}}",
+                  ENVP(env1)),
+        CFG_OK);
+    assert_true(c.det.det[DET_VOLUME].threshold == 200);
+    assert_string_equal(c.stream.url, "https://o.example/s");
+    assert_false(c.status.enabled);
+    assert_string_equal(c.state_dir, "/var/lib/toolwatch");
+    assert_int_equal(c.sinks[0].min_severity, SINK_SEV_ERROR);
+    assert_string_equal(c.sinks[1].detectors[0], "latency");
+    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
+                        "kms");
+    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[0],
+                        "credential");
+    assert_int_equal(c.stream.n_headers, 1);
+    assert_string_equal(c.stream.headers[0], "X-Tenant: globex");
+    assert_string_equal(c.instance, "123"); /* quoted: a string */
+
+    /* sections missing from the file are created; a variable the file
+     * names in a *_env key is not an override */
+    assert_int_equal(parse_env(SINK("\"type\": \"slack\", \"url_env\": "
+                                    "\"TOOLWATCH_SLACK_URL\""),
+                               ENVP(env2)),
+                     CFG_OK);
+    assert_int_equal(c.status.port, 0);
+    assert_int_equal(c.stream.retry_max_ms, 60000);
+    assert_true(c.sinks[0].rate_per_s == 0.5);
+    expect_env_error("{}", ENVP(env3),
+                     "TOOLWATCH_STREAM__URL: stream: is a string, so it has "
+                     "no key \"URL\"");
+
+    /* no overrides: cfg_parse ignores the environment */
+    assert_int_equal(parse("{}"), CFG_OK);
+    assert_true(c.status.enabled);
+}
+
+static void test_env_override_errors(void **state)
+{
+    (void)state;
+#define ENV1(v) ENVP(((const char *[]){(v), NULL}))
+    expect_env_error("{}", ENV1("TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=lots"),
+                     "TOOLWATCH_DETECTORS__VOLUME__THRESHOLD: "
+                     "detectors.volume.threshold: expected a number between "
+                     "0 and 1000000000000, got \"lots\"");
+    expect_env_error("{}", ENV1("TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=-5"),
+                     "TOOLWATCH_DETECTORS__VOLUME__THRESHOLD: "
+                     "detectors.volume.threshold: expected a number between "
+                     "0 and 1000000000000, got -5");
+    expect_env_error("{}", ENV1("TOOLWATCH_STATUS__ENABLED=no"),
+                     "TOOLWATCH_STATUS__ENABLED: status.enabled: expected "
+                     "true or false, got \"no\"");
+    expect_env_error("{}", ENV1("TOOLWATCH_INSTANCE=123"),
+                     "TOOLWATCH_INSTANCE: instance: expected a non-empty "
+                     "string of at most 127 bytes, got 123");
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM__URL=ftp://x"),
+                     "TOOLWATCH_STREAM__URL: stream.url: expected an http:// "
+                     "or https:// URL with a host, got \"ftp://x\"");
+    /* typos are errors */
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM__URLL=http://x"),
+                     "TOOLWATCH_STREAM__URLL: stream.urll: unknown key");
+    expect_env_error("{}", ENV1("TOOLWATCH_STAT_DIR=/x"),
+                     "TOOLWATCH_STAT_DIR: stat_dir: unknown key");
+    expect_env_error("{}", ENV1("TOOLWATCH_STREEM__URL=http://x"),
+                     "TOOLWATCH_STREEM__URL: streem: unknown key");
+    expect_env_error("{}", ENV1("TOOLWATCH_DETECTORS__VOLUMES__THRESHOLD=1"),
+                     "TOOLWATCH_DETECTORS__VOLUMES__THRESHOLD: "
+                     "detectors.volumes: unknown key (not a detector: volume, "
+                     "payload_size, latency, error_rate, credential_access, "
+                     "stream_stalled; nor an engine setting)");
+    expect_env_error("{}", ENV1("TOOLWATCH_=1"),
+                     "TOOLWATCH_: not a valid override name (TOOLWATCH_ then "
+                     "the key path in upper case, keys separated by __, e.g. "
+                     "TOOLWATCH_STREAM__URL)");
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM____URL=http://x"),
+                     "TOOLWATCH_STREAM____URL: not a valid override name "
+                     "(TOOLWATCH_ then the key path in upper case, keys "
+                     "separated by __, e.g. TOOLWATCH_STREAM__URL)");
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM__=x"),
+                     "TOOLWATCH_STREAM__: not a valid override name "
+                     "(TOOLWATCH_ then the key path in upper case, keys "
+                     "separated by __, e.g. TOOLWATCH_STREAM__URL)");
+    expect_env_error("{\"instance\": \"i\"}", ENV1("TOOLWATCH_INSTANCE__X=1"),
+                     "TOOLWATCH_INSTANCE__X: instance: is a string, so it has "
+                     "no key \"X\"");
+    expect_env_error("{}", ENV1("TOOLWATCH_INSTANCE__X=1"),
+                     "TOOLWATCH_INSTANCE__X: instance: expected a non-empty "
+                     "string of at most 127 bytes, got {\"x\":1}");
+    expect_env_error("{}",
+                     ENV1("TOOLWATCH_DETECTORS__CREDENTIAL_ACCESS__KEYWORDS__0"
+                          "=vault"),
+                     "TOOLWATCH_DETECTORS__CREDENTIAL_ACCESS__KEYWORDS__0: "
+                     "detectors.credential_access.keywords[0]: index past the "
+                     "end of the array (the file has no "
+                     "detectors.credential_access.keywords)");
+    /* arrays: never created, never extended */
+    expect_env_error("{}", ENV1("TOOLWATCH_SINKS__0__TYPE=stdout"),
+                     "TOOLWATCH_SINKS__0__TYPE: sinks[0]: index past the end "
+                     "of the array (the file has no sinks)");
+    expect_env_error(SINK("\"type\": \"stdout\""),
+                     ENV1("TOOLWATCH_SINKS__1__TYPE=stdout"),
+                     "TOOLWATCH_SINKS__1__TYPE: sinks[1]: index past the end "
+                     "of the array (sinks has 1 element)");
+    expect_env_error(SINK("\"type\": \"stdout\""),
+                     ENV1("TOOLWATCH_SINKS__FIRST__TYPE=file"),
+                     "TOOLWATCH_SINKS__FIRST__TYPE: sinks: expected an array "
+                     "index, got \"FIRST\"");
+    expect_env_error(SINK("\"type\": \"stdout\""),
+                     ENV1("TOOLWATCH_SINKS__00__TYPE=file"),
+                     "TOOLWATCH_SINKS__00__TYPE: sinks: expected an array "
+                     "index, got \"00\"");
+    expect_env_error(SINK("\"type\": \"stdout\""),
+                     ENV1("TOOLWATCH_SINKS__0__MIN_SEVERITY=urgent"),
+                     "TOOLWATCH_SINKS__0__MIN_SEVERITY: "
+                     "sinks[0].min_severity: "
+                     "expected one of \"info\", \"warning\", \"error\", "
+                     "\"critical\", got \"urgent\"");
+    /* replacing a section by a scalar */
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM=http://x"),
+                     "TOOLWATCH_STREAM: stream: expected an object, got "
+                     "\"http://x\"");
+    /* cross-field checks name the variable too */
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM__RETRY_MAX_MS=100"),
+                     "TOOLWATCH_STREAM__RETRY_MAX_MS: stream.retry_max_ms: "
+                     "expected at least stream.retry_base_ms (500), got 100");
+    expect_env_error("{}",
+                     ENV1("TOOLWATCH_DETECTORS__VOLUME__CLEAR_THRESHOLD=150"),
+                     "TOOLWATCH_DETECTORS__VOLUME__CLEAR_THRESHOLD: "
+                     "detectors.volume.clear_threshold: expected a number at "
+                     "most the threshold (100), got 150");
+    /* a secret cannot come in through an override either */
+    expect_env_error("{}", ENV1("TOOLWATCH_STREAM__API_KEY=sk-env-0123"),
+                     "TOOLWATCH_STREAM__API_KEY: stream.api_key: secrets are "
+                     "not accepted in the file; set stream.api_key_env to the "
+                     "name of an environment variable");
+    /* an error in the file itself is not pinned on a variable */
+    expect_env_error("{\"status\": {\"port\": -1}}",
+                     ENV1("TOOLWATCH_STREAM__URL=http://x"),
+                     "status.port: expected an integer between 0 and 65535, "
+                     "got -1");
+#undef ENV1
+}
+
+static void test_load_env(void **state)
+{
+    char path[] = "/tmp/tw_cfg_XXXXXX", want[256];
+    const char *text = "{\"stream\": {\"url\": \"http://f/s\"}}";
+    const char *good[] = {"TOOLWATCH_STATUS__PORT=1234", NULL};
+    const char *bad[] = {"TOOLWATCH_STATUS__PORT=x", NULL};
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(cfg_load_env(&c, path, ENVP(good), err, sizeof err),
+                     CFG_OK);
+    assert_int_equal(c.status.port, 1234);
+    assert_string_equal(c.stream.url, "http://f/s");
+    /* about a variable: no file name in front */
+    assert_int_equal(cfg_load_env(&c, path, ENVP(bad), err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_STATUS__PORT: status.port: expected "
+                             "an integer between 0 and 65535, got \"x\"");
+    /* cfg_load reads the process environment */
+    setenv("TOOLWATCH_STATUS__PORT", "4321", 1);
+    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_OK);
+    assert_int_equal(c.status.port, 4321);
+    setenv("TOOLWATCH_STATUS__PORTT", "1", 1);
+    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_STATUS__PORTT: status.portt: unknown "
+                             "key");
+    unsetenv("TOOLWATCH_STATUS__PORTT");
+    unsetenv("TOOLWATCH_STATUS__PORT");
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"instance\": 1}", 15), 15);
+    close(fd);
+    assert_int_equal(cfg_load_env(&c, path, ENVP(good), err, sizeof err),
+                     CFG_EINVAL);
+    snprintf(want, sizeof want,
+             "%s: instance: expected a non-empty string of at most 127 "
+             "bytes, got 1",
+             path);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
+/* ---- secrets from the environment ---- */
+
+#define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static void test_sink_configs(void **state)
+{
+    struct sink_config out[CFG_MAX_SINKS];
+    size_t n = 99;
+
+    (void)state;
+    assert_int_equal(
+        parse("{\"sinks\": ["
+              "{\"type\": \"webhook\", \"url_env\": \"TW_T_HOOK_URL\","
+              " \"secret_envs\": [\"TW_T_WH1\", \"TW_T_WH2\"],"
+              " \"detectors\": [\"volume\"], \"min_severity\": \"warning\"},"
+              "{\"type\": \"slack\", \"url_env\": \"TW_T_SLACK_URL\"},"
+              "{\"type\": \"pagerduty\", \"routing_key_env\": \"TW_T_PD\","
+              " \"timeout_s\": 7, \"max_age_s\": 60},"
+              "{\"type\": \"file\", \"path\": \"/tmp/tw.ndjson\"},"
+              "{\"type\": \"stdout\", \"rate_per_s\": 4, \"burst\": 2}]}"),
+        CFG_OK);
+    setenv("TW_T_HOOK_URL", "https://hook.example/in", 1);
+    setenv("TW_T_WH1", WHSEC, 1);
+    setenv("TW_T_WH2", WHSEC, 1);
+    setenv("TW_T_SLACK_URL", "https://hooks.slack.com/services/T/B/sEcReT", 1);
+    setenv("TW_T_PD", "R0UT1NGKEY", 1);
+    assert_int_equal(cfg_sink_configs(&c, out, CFG_MAX_SINKS, &n, err,
+                                      sizeof err),
+                     CFG_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(out[0].name, "webhook");
+    assert_int_equal(out[0].kind, SINK_WEBHOOK);
+    assert_string_equal(out[0].url, "https://hook.example/in");
+    assert_string_equal(out[0].url_env, "TW_T_HOOK_URL");
+    assert_int_equal(out[0].n_secrets, 2);
+    assert_string_equal(out[0].secrets[1], WHSEC);
+    assert_int_equal(out[0].min_severity, SINK_SEV_WARNING);
+    assert_int_equal(out[0].n_detectors, 1);
+    assert_string_equal(out[0].detectors[0], "volume");
+    assert_true(sink_routes(&out[0], "volume", "error"));
+    assert_false(sink_routes(&out[0], "latency", "error"));
+    assert_false(sink_routes(&out[0], "volume", "info"));
+    assert_true(out[0].rate_per_s == 0);
+    assert_int_equal(out[0].connect_timeout_ms, 5000);
+    assert_int_equal(out[0].timeout_ms, 15000);
+    assert_int_equal(out[0].retry_base_ms, 1000);
+    assert_int_equal(out[0].retry_max_ms, 300000);
+    assert_int_equal(out[0].max_age_s, 86400);
+    assert_string_equal(out[1].url,
+                        "https://hooks.slack.com/services/T/B/sEcReT");
+    assert_true(out[1].rate_per_s == 1.0);
+    assert_int_equal(out[1].burst, 3);
+    assert_string_equal(out[2].url, SINK_PD_DEFAULT_URL);
+    assert_string_equal(out[2].routing_key, "R0UT1NGKEY");
+    assert_int_equal(out[2].timeout_ms, 7000);
+    assert_int_equal(out[2].max_age_s, 60);
+    assert_string_equal(out[3].path, "/tmp/tw.ndjson");
+    assert_null(out[3].url);
+    assert_int_equal(out[4].kind, SINK_STDOUT);
+    assert_true(out[4].rate_per_s == 4);
+    assert_int_equal(out[4].burst, 2);
+
+    /* too many for the caller */
+    assert_int_equal(cfg_sink_configs(&c, out, 4, &n, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks: 5 sinks configured, at most 4 "
+                             "supported here");
+    /* unset, empty, malformed: named, never quoted */
+    unsetenv("TW_T_WH2");
+    assert_int_equal(cfg_sink_configs(&c, out, CFG_MAX_SINKS, &n, err,
+                                      sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[0].secret_envs[1]: the environment "
+                             "variable TW_T_WH2 is not set");
+    assert_int_equal(n, 0);
+    setenv("TW_T_WH2", "whsec_dG9vc2hvcnQ=", 1);
+    assert_int_equal(cfg_sink_config(&c, 0, out, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[0].secret_envs[1]: the environment "
+                             "variable TW_T_WH2 does not hold a signing "
+                             "secret (whsec_ and the base64 of 24 to 64 "
+                             "bytes)");
+    setenv("TW_T_WH2", WHSEC, 1);
+    setenv("TW_T_HOOK_URL", "hook.example/in", 1);
+    assert_int_equal(cfg_sink_config(&c, 0, out, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[0].url_env: the environment variable "
+                             "TW_T_HOOK_URL does not hold an http:// or "
+                             "https:// URL");
+    setenv("TW_T_SLACK_URL", "", 1);
+    assert_int_equal(cfg_sink_config(&c, 1, out, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[1].url_env: the environment variable "
+                             "TW_T_SLACK_URL is empty");
+    unsetenv("TW_T_PD");
+    assert_int_equal(cfg_sink_config(&c, 2, out, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[2].routing_key_env: the environment "
+                             "variable TW_T_PD is not set");
+    assert_int_equal(cfg_sink_config(&c, 5, out, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "sinks[5]: no such sink");
+    unsetenv("TW_T_HOOK_URL");
+    unsetenv("TW_T_WH1");
+    unsetenv("TW_T_WH2");
+    unsetenv("TW_T_SLACK_URL");
+}
+
+/* ---- check-config ---- */
+
+struct captured {
+    char *out, *err;
+    size_t out_len, err_len;
+    int rc;
+};
+
+static void run_check(const char *path, char *const *envp,
+                      struct captured *r)
+{
+    FILE *o = open_memstream(&r->out, &r->out_len);
+    FILE *e = open_memstream(&r->err, &r->err_len);
+
+    assert_non_null(o);
+    assert_non_null(e);
+    r->rc = checkconfig_run(path, envp, o, e);
+    fclose(o);
+    fclose(e);
+}
+
+static void captured_free(struct captured *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    fclose(f);
+}
+
+extern char **environ;
+
+#define S_STREAM "sk-stream-SECRET-1111"
+#define S_SLACK "https://hooks.slack.com/services/T0/B0/SECRET-2222"
+#define S_PD "pd-routing-SECRET-3333"
+#define S_STATUS "status-SECRET-4444"
+
+static void test_checkconfig_never_prints_secrets(void **state)
+{
+    char path[] = "/tmp/tw_cc_XXXXXX";
+    struct captured r = {0};
+    const char *secrets[] = {S_STREAM, S_SLACK, S_PD, S_STATUS, WHSEC,
+                             "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+    cJSON *j;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path,
+               "{\"stream\": {\"url\": \"https://a.example/s\", "
+               "\"api_key_env\": \"TW_T_CC_KEY\"},"
+               " \"status\": {\"token_env\": \"TW_T_CC_STATUS\"},"
+               " \"sinks\": [{\"type\": \"slack\", \"url_env\": "
+               "\"TW_T_CC_SLACK\"},"
+               " {\"type\": \"pagerduty\", \"routing_key_env\": "
+               "\"TW_T_CC_PD\"},"
+               " {\"type\": \"webhook\", \"url\": \"https://h.example/x\", "
+               "\"secret_envs\": [\"TW_T_CC_WH\"]}]}");
+    setenv("TW_T_CC_KEY", S_STREAM, 1);
+    setenv("TW_T_CC_STATUS", S_STATUS, 1);
+    setenv("TW_T_CC_SLACK", S_SLACK, 1);
+    setenv("TW_T_CC_PD", S_PD, 1);
+    setenv("TW_T_CC_WH", WHSEC, 1);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.err_len, 0);
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        assert_null(strstr(r.out, secrets[i]));
+    assert_non_null(strstr(r.out, "\"api_key_env\": \"TW_T_CC_KEY\""));
+    assert_non_null(strstr(r.out, "\"api_key\": \"<set>\""));
+    assert_non_null(strstr(r.out, "\"token\": \"<set>\""));
+    assert_non_null(strstr(r.out, "\"url\": \"<set>\""));
+    assert_non_null(strstr(r.out, "\"routing_key\": \"<set>\""));
+    assert_non_null(strstr(r.out, "\"secrets\": [\"<set>\"]"));
+    assert_null(strchr(r.out, '\t'));
+    /* the output is JSON with every default */
+    j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "listen")
+            ->valuestring,
+        "127.0.0.1");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stream"),
+                            "stall_timeout_s")
+            ->valueint,
+        45);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "sinks"),
+                                               1),
+                            "url")
+            ->valuestring,
+        SINK_PD_DEFAULT_URL);
+    cJSON_Delete(j);
+    captured_free(&r);
+
+    /* unset and malformed secrets: the configuration with "<unset>", the
+     * problems on stderr, exit 1; still no value anywhere */
+    unsetenv("TW_T_CC_KEY");
+    unsetenv("TW_T_CC_STATUS");
+    setenv("TW_T_CC_WH", "whsec_" S_PD, 1);
+    setenv("TW_T_CC_SLACK", "not a url " S_SLACK, 1);
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.out, "\"api_key\": \"<unset>\""));
+    assert_non_null(strstr(r.out, "\"token\": \"<unset>\""));
+    assert_string_equal(
+        r.err,
+        "toolwatch check-config: stream.api_key_env: the environment "
+        "variable TW_T_CC_KEY is not set\n"
+        "toolwatch check-config: status.token_env: the environment variable "
+        "TW_T_CC_STATUS is not set\n"
+        "toolwatch check-config: sinks[0].url_env: the environment variable "
+        "TW_T_CC_SLACK does not hold an http:// or https:// URL\n"
+        "toolwatch check-config: sinks[2].secret_envs[0]: the environment "
+        "variable TW_T_CC_WH does not hold a signing secret (whsec_ and the "
+        "base64 of 24 to 64 bytes)\n");
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        assert_null(strstr(r.out, secrets[i]));
+        assert_null(strstr(r.err, secrets[i]));
+    }
+    captured_free(&r);
+
+    /* a secret pasted into the file: refused, not echoed */
+    write_file(path, SINK("\"type\": \"slack\", \"url_env\": \"" S_SLACK
+                          "\""));
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_int_equal(r.out_len, 0);
+    assert_null(strstr(r.err, "SECRET"));
+    assert_non_null(strstr(r.err, "sinks[0].url_env: expected the name of an "
+                                  "environment variable"));
+    captured_free(&r);
+    write_file(path, "{\"stream\": {\"api_key\": \"" S_STREAM "\"}}");
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_null(strstr(r.err, "SECRET"));
+    captured_free(&r);
+
+    unsetenv("TW_T_CC_SLACK");
+    unsetenv("TW_T_CC_PD");
+    unsetenv("TW_T_CC_WH");
+    unlink(path);
+}
+
+/* The effective configuration printed without markers is a file that
+ * means the same. */
+static void test_dump_round_trip(void **state)
+{
+    struct cfg *again = malloc(sizeof *again);
+    char *text;
+    cJSON *j;
+
+    (void)state;
+    assert_non_null(again);
+    assert_int_equal(
+        parse("{\"instance\": \"i\", \"state_dir\": \"/s\","
+              " \"stream\": {\"url\": \"http://x/\", \"api_key_env\": \"K\","
+              "  \"headers\": {\"X-A\": \"1\", \"X-B\": \"two words\"},"
+              "  \"ca_file\": \"/ca\", \"max_event_bytes\": 2048},"
+              " \"status\": {\"enabled\": false, \"listen\": \"::\", "
+              "  \"port\": 0, \"token_env\": \"T\"},"
+              " \"sinks\": [{\"type\": \"webhook\", \"url_env\": \"U\","
+              "  \"secret_envs\": [\"A\", \"B\"], \"detectors\": "
+              "[\"volume\"]},"
+              "  {\"type\": \"slack\", \"url_env\": \"S\", \"rate_per_s\": "
+              "0.25},"
+              "  {\"type\": \"pagerduty\", \"routing_key_env\": \"P\"},"
+              "  {\"type\": \"file\", \"path\": \"/f\"}, {\"type\": "
+              "\"stdout\", \"name\": \"out\"}],"
+              " \"detectors\": {\"hold_s\": 5, \"volume\": "
+              "{\"clear_threshold\": 50},"
+              "  \"credential_access\": {\"keywords\": [\"vault\"]}}}"),
+        CFG_OK);
+    j = cfg_to_json(&c, 0);
+    assert_non_null(j);
+    text = cJSON_PrintUnformatted(j);
+    assert_non_null(text);
+    assert_null(strstr(text, "<set>"));
+    assert_int_equal(cfg_parse(again, text, strlen(text), err, sizeof err),
+                     CFG_OK);
+    assert_memory_equal(again, &c, sizeof c);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    free(again);
+}
+
+/* ---- the example configurations ---- */
+
+static const char *const examples[] = {"minimal.json", "slack.json",
+                                       "pagerduty.json", "webhook.json",
+                                       "all.json"};
+
+static void example_path(const char *name, char *path, size_t size)
+{
+    const char *dir = getenv("TW_EXAMPLES");
+
+    snprintf(path, size, "%s/%s", dir ? dir : "config/examples", name);
+}
+
+/* Set a fake value for every variable the configuration names. */
+static void fake_secrets(const struct cfg *cf, int set)
+{
+#define FAKE(name, value)                                                  \
+    do {                                                                   \
+        if ((name)[0] != '\0') {                                           \
+            if (set)                                                       \
+                setenv((name), (value), 1);                                \
+            else                                                           \
+                unsetenv(name);                                            \
+        }                                                                  \
+    } while (0)
+    FAKE(cf->stream.api_key_env, "fake-stream-key");
+    FAKE(cf->status.token_env, "fake-status-token");
+    for (size_t i = 0; i < cf->n_sinks; i++) {
+        FAKE(cf->sinks[i].url_env, "https://fake.example/hook");
+        FAKE(cf->sinks[i].routing_key_env, "fake-routing-key");
+        for (size_t k = 0; k < cf->sinks[i].n_secret_envs; k++)
+            FAKE(cf->sinks[i].secret_envs[k], WHSEC);
+    }
+#undef FAKE
+}
+
+static void test_examples_load(void **state)
+{
+    struct sink_config sinks[CFG_MAX_SINKS];
+    struct stream_config sc;
+    char path[512];
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        struct captured r = {0};
+
+        example_path(examples[i], path, sizeof path);
+        if (cfg_load_env(&c, path, NULL, err, sizeof err) != CFG_OK)
+            fail_msg("%s: %s", path, err);
+        assert_true(c.stream.url[0] != '\0');
+        fake_secrets(&c, 1);
+        assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                         CFG_OK);
+        if (cfg_sink_configs(&c, sinks, CFG_MAX_SINKS, &n, err,
+                             sizeof err) != CFG_OK)
+            fail_msg("%s: %s", path, err);
+        run_check(path, environ, &r);
+        if (r.rc != 0)
+            fail_msg("check-config %s: %s", path, r.err);
+        assert_null(strstr(r.out, "fake-"));
+        assert_null(strstr(r.out, WHSEC));
+        captured_free(&r);
+        fake_secrets(&c, 0);
+    }
+    example_path("all.json", path, sizeof path);
+    assert_int_equal(cfg_load_env(&c, path, NULL, err, sizeof err), CFG_OK);
+    assert_int_equal(c.n_sinks, 4);
+    assert_int_equal(c.sinks[0].type, SINK_SLACK);
+    assert_int_equal(c.sinks[1].type, SINK_PAGERDUTY);
+    assert_int_equal(c.sinks[2].type, SINK_WEBHOOK);
+    assert_int_equal(c.sinks[3].type, SINK_FILE);
+}
+
+/* Every key check-config prints is documented in docs/configuration.md
+ * (detector keys in it or in docs/detectors.md). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *p;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    p[n] = '\0';
+    fclose(f);
+    return p;
+}
+
+static void check_documented(const cJSON *node, const char *doc,
+                             const char *doc2)
+{
+    const cJSON *m;
+    char key[128];
+
+    cJSON_ArrayForEach(m, node)
+    {
+        if (m->string != NULL && strcmp(m->string, "X-Tenant") != 0) {
+            snprintf(key, sizeof key, "`%s`", m->string);
+            if (strstr(doc, key) == NULL && strstr(doc2, key) == NULL)
+                fail_msg("%s is not documented in docs/configuration.md",
+                         key);
+        }
+        check_documented(m, doc, doc2);
+    }
+}
+
+static void test_keys_documented(void **state)
+{
+    const char *dir = getenv("TW_DOCS");
+    char path[512], path2[512], all[512];
+    char *doc, *doc2;
+    cJSON *j;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/configuration.md", dir ? dir : "docs");
+    snprintf(path2, sizeof path2, "%s/detectors.md", dir ? dir : "docs");
+    doc = slurp(path);
+    doc2 = slurp(path2);
+    example_path("all.json", all, sizeof all);
+    assert_int_equal(cfg_load_env(&c, all, NULL, err, sizeof err), CFG_OK);
+    c.stream.ca_file[0] = '/';
+    c.sinks[2].n_detectors = 1;
+    snprintf(c.sinks[2].detectors[0], CFG_LIST_ITEM_MAX, "volume");
+    j = cfg_to_json(&c, CFG_DUMP_SECRETS);
+    assert_non_null(j);
+    check_documented(j, doc, doc2);
+    cJSON_Delete(j);
+    free(doc);
+    free(doc2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +1507,22 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_syntax_and_files),
+        cmocka_unit_test(test_service_defaults),
+        cmocka_unit_test(test_stream_section),
+        cmocka_unit_test(test_stream_headers),
+        cmocka_unit_test(test_status_section),
+        cmocka_unit_test(test_sinks_valid),
+        cmocka_unit_test(test_sinks_errors),
+        cmocka_unit_test(test_literal_secrets),
+        cmocka_unit_test(test_unknown_keys_everywhere),
+        cmocka_unit_test(test_env_overrides),
+        cmocka_unit_test(test_env_override_errors),
+        cmocka_unit_test(test_load_env),
+        cmocka_unit_test(test_sink_configs),
+        cmocka_unit_test(test_checkconfig_never_prints_secrets),
+        cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_examples_load),
+        cmocka_unit_test(test_keys_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

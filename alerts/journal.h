@@ -1,0 +1,254 @@
+/*
+ * journal.h - the durable outbox: an append-only file of notifications
+ * waiting for delivery.
+ *
+ * Every notification is appended (ENQUEUE record) and fsync'd before it
+ * counts as queued; when it is delivered or dead-lettered an ACK record is
+ * appended.  On start the file is read back and every ENQUEUE without an
+ * ACK is pending again, with its original sink, message id (webhook-id /
+ * dedup_key), creation time and body bytes, so a restart re-sends exactly
+ * what was not acknowledged.  When the acknowledged part of the file is
+ * large, the file is rewritten with only the pending records (temp file,
+ * fsync, rename, fsync of the directory).
+ *
+ * Files, in the directory given to journal_open (created 0700):
+ *   journal.log      the records (0600)
+ *   journal.log.tmp  a compaction in progress (removed at open)
+ *   journal.lock     flock'd while a process has the journal open
+ *
+ * Record format (little-endian), version 1:
+ *
+ *   off size
+ *     0    4  magic "TWJ\x01" (the last byte is the format version)
+ *     4    1  type: 1 ENQUEUE, 2 ACK, 3 CHECKPOINT
+ *     5    3  zero
+ *     8    8  sequence number of this record (CHECKPOINT: 0)
+ *    16    4  payload length (<= JOURNAL_MAX_PAYLOAD)
+ *    20    4  CRC32C of bytes 0..19  (a length can be trusted before the
+ *             payload is read, and a damaged header is told from a
+ *             damaged payload)
+ *    24    n  payload
+ *  24+n    4  CRC32C of bytes 0..24+n-1 (header and payload)
+ *
+ *   ENQUEUE payload: created_ms i64, sink_len u8, sink, id_len u8, id,
+ *                    body_len u32, body (exactly filling the payload)
+ *   ACK payload:     acked sequence number u64, outcome u8 (1 delivered,
+ *                    2 dead-lettered)
+ *   CHECKPOINT:      next sequence number u64 (written first by a
+ *                    compaction, so numbers never go back even when no
+ *                    record survives)
+ *
+ * Reading back: whatever follows the last intact record -- a record cut
+ * short by a crash during the write, a bad last record, zeros -- is a torn
+ * tail: dropped, and the file truncated after the last intact record
+ * (journal_stats.torn_bytes).  Before that, a record with a bad payload
+ * CRC is skipped by its (header-checked) length, and a bad header makes
+ * the reader look for the next valid header; both are counted
+ * (journal_stats.corrupt_records), never fatal.  Lengths are checked
+ * against JOURNAL_MAX_PAYLOAD before anything is allocated.
+ *
+ * Durability contract: journal_append() writes the record (no fsync);
+ * journal_sync() makes every append and ack so far durable, so a caller
+ * can group-commit a loop iteration's appends with one fsync.  An entry
+ * counts as queued only after journal_sync() returned JOURNAL_OK.  If
+ * journal_sync() fails, every append since the last successful sync is
+ * void (the journal forgets those sequence numbers): the caller still has
+ * the entries and appends them again later.  Acks never fail for I/O
+ * reasons: an ack that cannot be written is kept and written by the next
+ * append/sync (at worst a crash re-sends a delivered notification, which
+ * receivers dedupe by id).
+ *
+ * Disk full (ENOSPC, EDQUOT, EFBIG) gives JOURNAL_ENOSPC, other I/O errors
+ * JOURNAL_EIO; the file is cut back to its last intact record,
+ * journal_writable() turns false, and the next append/sync tries again
+ * (and turns it true when it succeeds).
+ *
+ * Threads: a journal is used by one thread (the event loop).  The pure
+ * functions (journal_scan_buffer, journal_encode_*) are thread-safe.
+ */
+#ifndef TW_JOURNAL_H
+#define TW_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    JOURNAL_OK = 0,
+    JOURNAL_EINVAL = -1,   /* bad argument, or called from a callback */
+    JOURNAL_ENOMEM = -2,
+    JOURNAL_EIO = -3,      /* read, write, fsync, rename... failed */
+    JOURNAL_ENOSPC = -4,   /* no space left (or file size limit) */
+    JOURNAL_EFULL = -5,    /* max_pending_bytes reached */
+    JOURNAL_ETOOBIG = -6,  /* a field longer than its maximum */
+    JOURNAL_ENOENT = -7,   /* ack of a sequence number not pending */
+    JOURNAL_ELOCKED = -8,  /* another process has this journal open */
+    JOURNAL_ENOBUFS = -9   /* encode: output buffer too small */
+};
+
+#define JOURNAL_MAX_BODY (1024u * 1024u)
+#define JOURNAL_MAX_NAME 255 /* sink name and message id */
+#define JOURNAL_HEADER_SIZE 24
+#define JOURNAL_TRAILER_SIZE 4
+#define JOURNAL_MAX_PAYLOAD                                                \
+    (8u + 1u + JOURNAL_MAX_NAME + 1u + JOURNAL_MAX_NAME + 4u +             \
+     JOURNAL_MAX_BODY)
+#define JOURNAL_MAX_RECORD                                                 \
+    (JOURNAL_HEADER_SIZE + JOURNAL_MAX_PAYLOAD + JOURNAL_TRAILER_SIZE)
+/* Sequence numbers are 1..JOURNAL_SEQ_MAX; larger ones in a file are
+ * treated as corruption. */
+#define JOURNAL_SEQ_MAX (UINT64_C(1) << 62)
+
+enum journal_record_type {
+    JOURNAL_REC_ENQUEUE = 1,
+    JOURNAL_REC_ACK = 2,
+    JOURNAL_REC_CHECKPOINT = 3
+};
+
+enum journal_outcome {
+    JOURNAL_DELIVERED = 1,
+    JOURNAL_DEAD_LETTERED = 2
+};
+
+/* One notification.  Strings are (pointer, length), not NUL-terminated;
+ * a pointer may be NULL when its length is 0. */
+struct journal_entry {
+    const char *sink;     /* sink name, <= JOURNAL_MAX_NAME bytes */
+    size_t sink_len;
+    const char *msg_id;   /* webhook-id / dedup_key, <= JOURNAL_MAX_NAME */
+    size_t msg_id_len;
+    int64_t created_ms;   /* when the notification was made */
+    const char *body;     /* the JSON document, <= JOURNAL_MAX_BODY */
+    size_t body_len;
+};
+
+struct journal_options {
+    /* Cap on the bytes of pending records; journal_append fails with
+     * JOURNAL_EFULL beyond it.  0: 64 MiB. */
+    uint64_t max_pending_bytes;
+    /* Compact in journal_sync when the acknowledged bytes exceed
+     * max(compact_min_dead, 2 x the pending bytes).  0: 1 MiB; values
+     * below 4096 are raised to 4096. */
+    uint64_t compact_min_dead;
+};
+
+struct journal_stats {
+    uint64_t next_seq;
+    uint64_t pending;         /* entries */
+    uint64_t pending_bytes;   /* bytes of their records */
+    uint64_t file_bytes;
+    uint64_t corrupt_records; /* skipped since open */
+    uint64_t torn_bytes;      /* cut from the end of the file at open */
+    uint64_t compactions;
+    uint64_t write_errors;
+};
+
+typedef struct journal journal;
+
+/* Open (creating if needed) the journal in `dir` and read it back.
+ * Returns NULL on failure with *err (if not NULL) set: JOURNAL_EIO (cannot
+ * create/open/read/lock the files), JOURNAL_ELOCKED, JOURNAL_ENOMEM.
+ * `opt` may be NULL (defaults).  A torn tail is cut off here.  Pending
+ * entries over max_pending_bytes are still loaded (nothing is dropped);
+ * appends then fail with JOURNAL_EFULL until acks bring it down. */
+journal *journal_open(const char *dir, const struct journal_options *opt,
+                      int *err);
+
+/* Close the files and free.  Does not sync: call journal_sync first if
+ * the last appends matter.  Accepts NULL. */
+void journal_close(journal *j);
+
+/* Write one ENQUEUE record; *seq (if not NULL) receives its sequence
+ * number, the handle for journal_ack.  The entry's bytes are copied; the
+ * caller keeps ownership.  Not durable until journal_sync().  Returns
+ * JOURNAL_OK, JOURNAL_EINVAL, JOURNAL_ETOOBIG, JOURNAL_EFULL,
+ * JOURNAL_ENOMEM, JOURNAL_ENOSPC or JOURNAL_EIO (then nothing was added). */
+int journal_append(journal *j, const struct journal_entry *e, uint64_t *seq);
+
+/* Make all appends and acks durable (fdatasync), compacting first when
+ * the dead part is large.  Returns JOURNAL_OK, JOURNAL_ENOSPC or
+ * JOURNAL_EIO; on error the appends since the last successful sync are
+ * void (see the contract above). */
+int journal_sync(journal *j);
+
+/* The notification `seq` was delivered or dead-lettered: it is no longer
+ * pending.  Returns JOURNAL_OK, JOURNAL_ENOENT (not pending),
+ * JOURNAL_EINVAL or JOURNAL_ENOMEM; never an I/O error (see above). */
+int journal_ack(journal *j, uint64_t seq, enum journal_outcome outcome);
+
+/* Pending entries, in sequence order.  `fn` gets each entry; the entry's
+ * pointers are valid only during the call, and `fn` must not call journal
+ * functions (they return JOURNAL_EINVAL).  A non-zero return from `fn`
+ * stops the walk and is returned.  An entry whose record can no longer be
+ * read intact is skipped, counted and forgotten.  Returns JOURNAL_OK,
+ * JOURNAL_EIO, JOURNAL_ENOMEM or fn's value. */
+typedef int (*journal_pending_fn)(void *ud, uint64_t seq,
+                                  const struct journal_entry *e);
+int journal_foreach_pending(journal *j, journal_pending_fn fn, void *ud);
+
+size_t journal_pending_count(const journal *j);
+
+/* Rewrite the file with only the pending records now (journal_sync does
+ * this by itself when the dead part is large).  On success everything is
+ * durable, as after journal_sync.  Returns JOURNAL_OK, JOURNAL_ENOSPC,
+ * JOURNAL_EIO or JOURNAL_ENOMEM; on failure the old file is in use as
+ * before and nothing is voided (call journal_sync as usual). */
+int journal_compact(journal *j);
+
+/* 1 when the last write or sync succeeded (or none failed yet), 0 after a
+ * failure until one succeeds again. */
+int journal_writable(const journal *j);
+
+void journal_get_stats(const journal *j, struct journal_stats *st);
+
+const char *journal_strerror(int rc);
+
+/* ---- the pure record layer (used by journal_open and the fuzzer) ------ */
+
+/* One intact record found by journal_scan_buffer.  Pointers point into the
+ * scanned buffer. */
+struct journal_record {
+    enum journal_record_type type;
+    uint64_t seq;                 /* the record's own number */
+    size_t offset;                /* where it starts in the buffer */
+    size_t size;                  /* header + payload + trailer */
+    struct journal_entry entry;   /* ENQUEUE */
+    uint64_t acked_seq;           /* ACK */
+    enum journal_outcome outcome; /* ACK */
+    uint64_t next_seq;            /* CHECKPOINT */
+};
+
+struct journal_scan_result {
+    size_t valid_end;   /* end of the last intact record (0: none) */
+    uint64_t records;   /* intact records passed to fn */
+    uint64_t corrupt;   /* damaged records/regions skipped before
+                           valid_end, and well-framed records whose
+                           contents are invalid */
+    uint64_t max_seq;   /* highest record seq, or checkpoint next_seq - 1 */
+};
+
+typedef int (*journal_record_fn)(void *ud, const struct journal_record *r);
+
+/* Parse records from data[0..len).  Calls fn (may be NULL) for each intact
+ * record in file order; a non-zero return stops the scan and is returned.
+ * Bytes from res->valid_end on are a torn tail or garbage.  Never reads
+ * outside the buffer, never allocates, linear time.  Returns JOURNAL_OK or
+ * fn's value. */
+int journal_scan_buffer(const void *data, size_t len, journal_record_fn fn,
+                        void *ud, struct journal_scan_result *res);
+
+/* Record sizes and encoders.  *n receives the record size.  Return
+ * JOURNAL_OK, JOURNAL_EINVAL / JOURNAL_ETOOBIG (bad entry) or
+ * JOURNAL_ENOBUFS (cap too small). */
+size_t journal_enqueue_size(const struct journal_entry *e);
+int journal_encode_enqueue(void *out, size_t cap, uint64_t seq,
+                           const struct journal_entry *e, size_t *n);
+int journal_encode_ack(void *out, size_t cap, uint64_t seq,
+                       uint64_t acked_seq, enum journal_outcome outcome,
+                       size_t *n);
+int journal_encode_checkpoint(void *out, size_t cap, uint64_t next_seq,
+                              size_t *n);
+
+/* CRC32C (Castagnoli) of p[0..n), continuing from `crc` (0 to start). */
+uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
+
+#endif

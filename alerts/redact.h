@@ -1,0 +1,105 @@
+/*
+ * redact.h - remove personal data and credentials from free text before it
+ * leaves the service (alert summaries, error messages, samples).
+ *
+ * What is replaced, and by what:
+ *
+ *   e-mail addresses                       [REDACTED:email]
+ *   phone numbers                          [REDACTED:phone]
+ *   US social security numbers             [REDACTED:ssn]
+ *   payment card numbers                   [REDACTED:card]
+ *   the credential after "Bearer "         Bearer [REDACTED:token]
+ *   API keys of well-known shapes, and
+ *   the value of key=/token=/password=...  [REDACTED:api_key]
+ *   the password in scheme://user:pw@host  [REDACTED:password]
+ *
+ * The detectors favour precision on the numbers that fill tool logs: plain
+ * digit runs (IDs, Unix timestamps, counters), dates, times, versions, IP
+ * addresses and durations are kept.  Exact rules:
+ *
+ *  - e-mail: local part [A-Za-z0-9._%+-]+ '@' two or more DNS labels, the
+ *    last alphabetic and >= 2 letters ("bob@localhost", "u@10.0.0.1" kept).
+ *  - phone: "+" then 9..15 digits in groups separated by one ' ', '-' or
+ *    '.', with optional "(..)" groups ("+1 (415) 555-2671",
+ *    "+49 (0)30 1234567"); North American "415-555-2671", "415.555.2671",
+ *    "415 555 2671", "(415) 555-2671", "1-800-555-0199" (area code and
+ *    exchange start with 2-9); national numbers with a trunk 0 in >= 2
+ *    groups joined by one kind of separator, ' ' or '-', 9..13 digits
+ *    ("020 7946 0958", "06 12 34 56 78"; "00" prefix: up to 15).  A digit
+ *    run without separators is never a phone number (unless after '+').
+ *  - SSN: exactly ddd-dd-dddd, without the never-issued ranges (area 000,
+ *    666, 900-999; group 00; serial 0000), not glued to more digits or
+ *    dashes.
+ *  - card: 13..19 digits, optionally grouped by single spaces or dashes,
+ *    first digit 2-6 (the issuer ranges in use; this keeps millisecond and
+ *    nanosecond timestamps), Luhn-valid.
+ *  - API keys: sk-... (>= 20 characters, with a digit), sk_live_/sk_test_/
+ *    pk_live_/pk_test_/rk_live_/rk_test_, AKIA/ASIA + 16, ghp_/gho_/ghu_/
+ *    ghs_/ghr_, github_pat_, xoxb-/xoxa-/xoxp-/xoxr-/xoxs-/xoxe-, AIza,
+ *    whsec_, glpat-, hf_, npm_, and JWTs (eyJ...'.'eyJ...'.'...).
+ *  - assignments: an identifier whose last word (split at '_', '-', '.'
+ *    and lower-to-upper case changes) is password, passwd, pwd, secret,
+ *    token, key, apikey, credential(s) followed by '=' or ':' (optional
+ *    spaces and quotes, JSON style); the value (the quoted text, or up to
+ *    a space or one of ,;&()[]{}<>"'`) is replaced.  With ':' a bare "key"
+ *    is not enough ("duplicate key: x" is kept) and a token/key value must
+ *    have >= 6 characters.
+ *
+ * Guarantees: linear time in the input; the output never exceeds the
+ * caller's bound; scanners only match ASCII, so non-ASCII and invalid
+ * UTF-8 bytes pass through unchanged (they act as separators); the output
+ * is a fixed point: redacting it again gives the same text.
+ *
+ * Pure: no I/O, no allocation (except through buf in redact_buf), no
+ * global state; safe to call from any thread.
+ */
+#ifndef TW_REDACT_H
+#define TW_REDACT_H
+
+#include "service/buf.h"
+
+#include <stddef.h>
+
+enum {
+    REDACT_OK = 0,
+    REDACT_ETRUNC = -1, /* output cut to fit (on a UTF-8 boundary) */
+    REDACT_EINVAL = -2, /* NULL pointer or out_size == 0 */
+    REDACT_ENOMEM = -3, /* redact_buf: allocation failed */
+    REDACT_ETOOBIG = -4 /* redact_buf: the buf's cap was reached */
+};
+
+/* Bits of *kinds_found. */
+enum redact_kind {
+    REDACT_KIND_EMAIL = 1u << 0,
+    REDACT_KIND_PHONE = 1u << 1,
+    REDACT_KIND_SSN = 1u << 2,
+    REDACT_KIND_CARD = 1u << 3,
+    REDACT_KIND_TOKEN = 1u << 4,
+    REDACT_KIND_API_KEY = 1u << 5,
+    REDACT_KIND_PASSWORD = 1u << 6
+};
+
+/* Longest replacement text ("[REDACTED:password]"). */
+#define REDACT_TOKEN_MAX 19
+
+/* Redact in[0..len) into out[out_size] (NUL-terminated; out_size >= 1).
+ * *out_len (optional) receives the length written, without the NUL.
+ * *kinds_found (optional) receives the REDACT_KIND_* bits of what was
+ * replaced in the written part.  When the redacted text does not fit it is
+ * cut: never inside a replacement token (a token that does not fit is
+ * left out whole) and never inside a UTF-8 sequence; returns REDACT_ETRUNC.
+ * `in` may contain NUL bytes (copied as they are).  `in` and `out` must
+ * not overlap.  Returns REDACT_OK, REDACT_ETRUNC or REDACT_EINVAL. */
+int redact(const char *in, size_t len, char *out, size_t out_size,
+           size_t *out_len, unsigned *kinds_found);
+
+/* Same, appending to *b.  Returns REDACT_OK, REDACT_ENOMEM or
+ * REDACT_ETOOBIG (b's cap); on error b is as it was before the call. */
+int redact_buf(buf *b, const char *in, size_t len, unsigned *kinds_found);
+
+/* "email", "phone", ... for one REDACT_KIND_* bit; "?" otherwise. */
+const char *redact_kind_name(unsigned kind);
+
+const char *redact_strerror(int rc);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * checkconfig.c - `toolwatch check-config FILE` (checkconfig.h).
+ *
+ * Every problem is reported, not only the first one that cfg_load() finds
+ * after the file is valid: the stream, the status token and each sink are
+ * turned into the structs the service uses (which reads the secrets and
+ * checks their form), each failure on its own line.  The configuration is
+ * printed with cJSON's pretty printer, its tab indentation turned into two
+ * spaces (cJSON escapes tabs inside strings, so every raw tab is layout).
+ */
+#include "service/checkconfig.h"
+
+#include "config/config.h"
+#include "service/cli.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+#define PREFIX "toolwatch check-config: "
+
+/* cJSON_Print's text with tabs as two spaces (indentation) or one (after
+ * a colon). */
+static int print_json(FILE *out, const cJSON *j)
+{
+    char *text = cJSON_Print(j);
+    int line_start = 1, rc = -1;
+
+    if (text == NULL)
+        goto out;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '\t') {
+            fputs(line_start ? "  " : " ", out);
+            continue;
+        }
+        line_start = *p == '\n';
+        fputc(*p, out);
+    }
+    fputc('\n', out);
+    rc = ferror(out) ? -1 : 0;
+out:
+    cJSON_free(text);
+    return rc;
+}
+
+int checkconfig_run(const char *path, char *const *envp, FILE *out,
+                    FILE *err)
+{
+    struct cfg *c = NULL;
+    struct stream_config sc;
+    struct sink_config sk;
+    cJSON *j = NULL;
+    const char *token;
+    char msg[1024];
+    unsigned problems = 0;
+    int rc = CLI_EXIT_FAIL;
+
+    if ((c = malloc(sizeof *c)) == NULL) {
+        fprintf(err, PREFIX "out of memory\n");
+        goto out;
+    }
+    if (cfg_load_env(c, path, envp, msg, sizeof msg) != CFG_OK) {
+        fprintf(err, PREFIX "%s\n", msg);
+        goto out;
+    }
+    if ((j = cfg_to_json(c, CFG_DUMP_SECRETS)) == NULL) {
+        fprintf(err, PREFIX "out of memory\n");
+        goto out;
+    }
+    if (print_json(out, j) != 0) {
+        fprintf(err, PREFIX "cannot write the output\n");
+        goto out;
+    }
+    if (cfg_stream_config(c, &sc, msg, sizeof msg) != CFG_OK) {
+        fprintf(err, PREFIX "%s\n", msg);
+        problems++;
+    }
+    if (cfg_status_token(c, &token, msg, sizeof msg) != CFG_OK) {
+        fprintf(err, PREFIX "%s\n", msg);
+        problems++;
+    }
+    for (size_t i = 0; i < c->n_sinks; i++)
+        if (cfg_sink_config(c, i, &sk, msg, sizeof msg) != CFG_OK) {
+            fprintf(err, PREFIX "%s\n", msg);
+            problems++;
+        }
+    if (problems == 0)
+        rc = CLI_EXIT_OK;
+out:
+    cJSON_Delete(j);
+    free(c);
+    return rc;
+}
+
+void checkconfig_usage(FILE *f)
+{
+    fputs(
+        "usage: toolwatch check-config FILE\n"
+        "\n"
+        "Load FILE as `toolwatch run` would, TOOLWATCH_* environment\n"
+        "overrides included, and check that every environment variable it\n"
+        "names for a secret is set.  Prints the effective configuration as\n"
+        "JSON on stdout (defaults filled in; secrets shown as \"<set>\" or\n"
+        "\"<unset>\", never their values) and any problem on stderr.\n"
+        "See docs/configuration.md.\n"
+        "\n"
+        "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"
+        "error\n",
+        f);
+}
+
+int checkconfig_main(int argc, char **argv)
+{
+    const char *path = NULL, *name;
+    cli_args a;
+    int kind, rc = CLI_EXIT_USAGE;
+
+    cli_args_init(&a, argc, argv, 1);
+    while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind < 0)
+            goto out;
+        if (kind == 1 && strcmp(name, "--help") == 0) {
+            checkconfig_usage(stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
+        if (kind == 1 || path != NULL) {
+            fprintf(stderr, PREFIX "unexpected argument %s\n", name);
+            checkconfig_usage(stderr);
+            goto out;
+        }
+        path = name;
+    }
+    if (path == NULL) {
+        checkconfig_usage(stderr);
+        goto out;
+    }
+    rc = checkconfig_run(path, environ, stdout, stderr);
+out:
+    return rc;
+}

@@ -1,0 +1,30 @@
+/*
+ * checkconfig.h - `toolwatch check-config FILE`: load a configuration file
+ * as `toolwatch run` would (environment overrides included), check that
+ * every secret it names is set and well-formed, and print the effective
+ * configuration.
+ *
+ * Output: the effective configuration as pretty JSON on stdout, every
+ * default filled in; next to each *_env key the state of its variable,
+ * "<set>" or "<unset>", never its value.  Problems go to stderr, one per
+ * line.  A file that does not load prints nothing on stdout; a file that
+ * loads but cannot run (a named variable unset, no stream.url) prints the
+ * configuration and then the problems.
+ */
+#ifndef TW_CHECKCONFIG_H
+#define TW_CHECKCONFIG_H
+
+#include <stdio.h>
+
+/* Check `path` with overrides from envp (NULL-terminated, like environ;
+ * secrets are read with getenv()).  Returns the exit status: CLI_EXIT_OK
+ * when the service could start with it, CLI_EXIT_FAIL otherwise. */
+int checkconfig_run(const char *path, char *const *envp, FILE *out,
+                    FILE *err);
+
+/* argv[0] is "check-config".  Returns the process exit status (cli.h). */
+int checkconfig_main(int argc, char **argv);
+
+void checkconfig_usage(FILE *f);
+
+#endif

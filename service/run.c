@@ -1,0 +1,581 @@
+/*
+ * run.c - `toolwatch run -c FILE`: the long-running service.
+ *
+ * One thread owns everything: the loop (libcurl multi: the stream and every
+ * delivery), the stream reader, the detector engine and the outbox.  Each
+ * iteration:
+ *
+ *   wait (loop_run_once)      network, timers, signals (self-pipe)
+ *     stream write callback -> SSE parser -> on_event -> event_decode ->
+ *     det_engine_feed -> on_alert -> alert_format -> delivery_submit
+ *   delivery_flush            one fsync for every notification of the
+ *                             iteration (group commit) before any is sent
+ *   ticks                     stream (stall, reconnect, position), engine
+ *                             (once a second), delivery (retries, pacing)
+ *   status snapshot           published once a second for the HTTP thread
+ *
+ * The wall clock is read once per iteration; per event there is no clock
+ * read, no allocation beyond cJSON's tree and no log call.
+ *
+ * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
+ * persist the position, exit 0.  SIGHUP: reload the file; a bad file is
+ * refused (logged) and the old configuration stays.
+ */
+#include "service/run.h"
+
+#include "alerts/alert.h"
+#include "alerts/delivery.h"
+#include "config/config.h"
+#include "consumer/event.h"
+#include "consumer/stream.h"
+#include "detectors/engine.h"
+#include "service/buf.h"
+#include "service/cli.h"
+#include "service/clock.h"
+#include "service/log.h"
+#include "service/loop.h"
+#include "service/sig.h"
+#include "service/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+extern char **environ;
+
+#define DRAIN_MS 5000          /* deliveries in flight at shutdown */
+#define ENGINE_TICK_MS 1000
+#define STATUS_PUBLISH_MS 1000
+
+struct app {
+    const char *path;          /* the configuration file */
+    struct cfg *cfg;           /* in force */
+    loop *lp;
+    stream *st;
+    det_engine *eng;
+    delivery *dl;
+    status_server *srv;
+    struct sink_config sinks[DELIVERY_MAX_SINKS];
+    size_t n_sinks;
+    struct event ev;
+    event_counters ec;
+    buf doc;
+    int64_t wall;              /* wall clock of this iteration */
+    int64_t mono;              /* loop_now() when `wall` was read */
+    int64_t next_engine_tick;
+    int64_t next_publish;
+    int64_t start_wall;
+    int64_t last_event_wall;
+    uint64_t alerts_firing[DET_COUNT];
+    uint64_t alerts_resolved[DET_COUNT];
+    uint64_t submit_errors;
+    int64_t disconnected_since; /* wall; 0 while connected */
+    /* open episodes, for /status (the first FIRING_MAX of them) */
+    struct firing {
+        char id[ALERT_ID_HEX + 1];
+        char detector[STATUS_NAME_MAX];
+        char key[STATUS_KEY_MAX];
+        char severity[STATUS_KIND_MAX];
+        int64_t started_ms;
+    } firing[STATUS_MAX_FIRING];
+    size_t n_firing;
+    uint64_t firing_total;
+    struct status_snapshot snap;
+};
+
+static void usage(void)
+{
+    fputs("usage: toolwatch run -c FILE\n"
+          "\n"
+          "Run the service: read the audit stream named in FILE, run the\n"
+          "detectors, deliver alerts to the configured sinks, and serve\n"
+          "/healthz, /readyz, /status and /metrics.\n"
+          "\n"
+          "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
+          "See docs/configuration.md for the file and its environment\n"
+          "overrides.\n",
+          stderr);
+}
+
+/* ---- the event path ------------------------------------------------------- */
+
+static int det_index(const char *name)
+{
+    for (int i = 0; i < DET_COUNT; i++) {
+        if (strcmp(det_registry[i]->name, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Keep the list of open episodes that /status shows. */
+static void track_firing(struct app *app, const struct alert *a)
+{
+    size_t i;
+
+    for (i = 0; i < app->n_firing; i++) {
+        if (strcmp(app->firing[i].id, a->id) == 0)
+            break;
+    }
+    if (a->resolved) {
+        if (app->firing_total > 0)
+            app->firing_total--;
+        if (i < app->n_firing)
+            app->firing[i] = app->firing[--app->n_firing];
+        return;
+    }
+    if (i < app->n_firing)
+        return; /* a repeat */
+    app->firing_total++;
+    if (app->n_firing < STATUS_MAX_FIRING) {
+        struct firing *f = &app->firing[app->n_firing++];
+        snprintf(f->id, sizeof f->id, "%s", a->id);
+        snprintf(f->detector, sizeof f->detector, "%s", a->detector);
+        snprintf(f->key, sizeof f->key, "%s", a->key);
+        snprintf(f->severity, sizeof f->severity, "%s", a->severity);
+        f->started_ms = a->started_ms;
+    }
+}
+
+static void on_alert(void *ud, const struct alert *a)
+{
+    struct app *app = ud;
+    int i = det_index(a->detector);
+    int rc;
+
+    buf_reset(&app->doc);
+    rc = alert_format(a, &app->doc);
+    if (rc != ALERT_OK) {
+        LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
+            alert_strerror(rc));
+        app->submit_errors++;
+        return;
+    }
+    if (i >= 0) {
+        if (a->resolved)
+            app->alerts_resolved[i]++;
+        else
+            app->alerts_firing[i]++;
+    }
+    track_firing(app, a);
+    LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
+        a->resolved ? "resolved" : "firing", a->severity, a->detector,
+        a->key, a->summary);
+    if (app->dl == NULL)
+        return;
+    rc = delivery_submit(app->dl, a->detector, a->severity, a->id,
+                         a->resolved, a->timestamp_ms, app->doc.data,
+                         app->doc.len);
+    if (rc < 0)
+        app->submit_errors++;
+}
+
+static const struct det_engine_callbacks engine_callbacks = {
+    .on_alert = on_alert,
+};
+
+static int on_event(void *ud, const sse_event *sev)
+{
+    struct app *app = ud;
+    /* the wall clock of the moment libcurl delivered the bytes, derived
+     * from the loop's cached monotonic time: no clock read per event */
+    int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
+
+    if (event_decode(&app->ev, sev->data, sev->data_len, sev->type,
+                     sev->type_len, &app->ec) != EVENT_OK)
+        return 0;
+    app->last_event_wall = wall;
+    det_engine_feed(app->eng, &app->ev, wall);
+    return 0;
+}
+
+static void on_stream_state(void *ud, enum stream_state st)
+{
+    struct app *app = ud;
+    int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
+
+    if (st == STREAM_CONNECTED)
+        app->disconnected_since = 0;
+    else if (app->disconnected_since == 0)
+        app->disconnected_since = wall;
+    if (app->eng != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
+        det_engine_stream_state(app->eng, st == STREAM_CONNECTED, wall);
+}
+
+static const struct stream_callbacks stream_callbacks = {
+    .on_event = on_event,
+    .on_state = on_stream_state,
+};
+
+/* ---- building the parts from a configuration ------------------------------- */
+
+static int ensure_state_dir(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        LOG(LOG_ERROR, "run", "cannot create state directory %s: %s", dir,
+            strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static stream *make_stream(struct app *app, const struct cfg *c)
+{
+    struct stream_config sc;
+    char err[512];
+
+    if (cfg_stream_config(c, &sc, err, sizeof err) != CFG_OK) {
+        LOG(LOG_ERROR, "run", "%s", err);
+        return NULL;
+    }
+    sc.state_dir = c->state_dir;
+    return stream_create(app->lp, &sc, &stream_callbacks, app);
+}
+
+static delivery *make_delivery(struct app *app, const struct cfg *c)
+{
+    struct delivery_options o;
+    char err[512];
+
+    memset(&o, 0, sizeof o);
+    o.state_dir = c->state_dir;
+    if (cfg_sink_configs(c, app->sinks, DELIVERY_MAX_SINKS, &app->n_sinks,
+                         err, sizeof err) != CFG_OK) {
+        LOG(LOG_ERROR, "run", "%s", err);
+        return NULL;
+    }
+    return delivery_create(app->lp, &o, app->sinks, app->n_sinks);
+}
+
+static struct cfg *load_config(const char *path)
+{
+    struct cfg *c = malloc(sizeof *c);
+    char err[1024];
+
+    if (c == NULL)
+        return NULL;
+    if (cfg_load_env(c, path, environ, err, sizeof err) != CFG_OK) {
+        LOG(LOG_ERROR, "config", "%s", err);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+static status_server *make_status(const struct cfg *c)
+{
+    struct status_options o;
+    const char *token = NULL;
+    char err[512];
+    int rc = 0;
+    status_server *srv;
+
+    if (!c->status.enabled)
+        return NULL;
+    if (cfg_status_token(c, &token, err, sizeof err) != CFG_OK) {
+        LOG(LOG_ERROR, "run", "%s", err);
+        return NULL;
+    }
+    status_options_defaults(&o);
+    o.bind_addr = c->status.listen;
+    o.port = (uint16_t)c->status.port;
+    o.token = token;
+    srv = status_create(&o, &rc);
+    if (srv == NULL)
+        LOG(LOG_ERROR, "run", "cannot start the status server on %s:%lld: "
+            "%s", c->status.listen, (long long)c->status.port,
+            status_strerror(rc));
+    return srv;
+}
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+static void publish(struct app *app)
+{
+    struct status_snapshot *s = &app->snap;
+    const struct stream_stats *ss = stream_stats(app->st);
+    const struct det_engine_stats *es = det_engine_stats(app->eng);
+    const char *id;
+    size_t idlen;
+
+    memset(s, 0, sizeof *s);
+    COPY(s->version, TW_VERSION);
+    s->start_ms = app->start_wall;
+    s->last_tick_mono_ms = app->mono;
+    COPY(s->stream.state, stream_state_name(stream_state(app->st)));
+    stream_safe_url(app->cfg->stream.url, s->stream.url,
+                    sizeof s->stream.url);
+    s->stream.connected = stream_state(app->st) == STREAM_CONNECTED;
+    if (s->stream.connected)
+        s->stream.connected_since_ms =
+            app->wall - (app->mono - ss->connected_since_ms);
+    s->stream.disconnected_since_ms = app->disconnected_since;
+    id = stream_last_event_id(app->st, &idlen);
+    snprintf(s->stream.last_event_id, sizeof s->stream.last_event_id,
+             "%.*s", (int)idlen, id);
+    s->stream.last_event_ms = app->last_event_wall;
+    s->stream.connects = ss->connects;
+    s->stream.reconnects = ss->reconnects;
+    s->stream.stalls = ss->stalls;
+    s->stream.http_errors = ss->http_errors;
+    s->stream.network_errors = ss->network_errors;
+    s->stream.last_http_status = ss->last_status;
+
+    s->events.total = ss->events;
+    s->events.decoded = app->ec.decoded;
+    for (int r = 0; r < EVENT_R_COUNT; r++)
+        s->events.errors[r] = app->ec.n[r];
+    s->events.late = es->late;
+    s->events.duplicates = es->duplicates;
+    s->events.untimed = es->untimed;
+
+    for (int i = 0; i < DET_COUNT && i < STATUS_MAX_DETECTORS; i++) {
+        struct det_group_info gi;
+        const struct det_stats *ds = det_engine_det_stats(app->eng, i);
+        COPY(s->detectors[i].name, det_registry[i]->name);
+        s->detectors[i].enabled = ds != NULL;
+        if (det_engine_groups(app->eng, i, &gi) == 0 && ds != NULL) {
+            s->detectors[i].keys = gi.groups;
+            s->detectors[i].firing = gi.alerting;
+            s->detectors[i].evictions = gi.evictions;
+        }
+        s->detectors[i].alerts_fired = app->alerts_firing[i];
+        s->detectors[i].alerts_resolved = app->alerts_resolved[i];
+        s->n_detectors = (unsigned)i + 1;
+    }
+    s->firing_total = app->firing_total;
+    for (size_t i = 0; i < app->n_firing; i++) {
+        COPY(s->firing[i].detector, app->firing[i].detector);
+        COPY(s->firing[i].key, app->firing[i].key);
+        COPY(s->firing[i].severity, app->firing[i].severity);
+        COPY(s->firing[i].episode, app->firing[i].id);
+        s->firing[i].started_ms = app->firing[i].started_ms;
+    }
+    s->n_firing = (unsigned)app->n_firing;
+    if (app->dl != NULL) {
+        size_t n = delivery_sink_count(app->dl);
+        for (size_t i = 0; i < n && i < STATUS_MAX_SINKS; i++) {
+            struct delivery_sink_stats d;
+            delivery_sink_stats(app->dl, i, &d);
+            COPY(s->sinks[i].name, d.name);
+            COPY(s->sinks[i].kind, sink_kind_name(d.kind));
+            s->sinks[i].queue_depth = d.queued;
+            s->sinks[i].in_flight = (uint64_t)d.in_flight;
+            s->sinks[i].delivered = d.delivered;
+            s->sinks[i].retries = d.retries;
+            s->sinks[i].dead_lettered = d.dead_lettered;
+            s->sinks[i].disabled = d.disabled;
+            s->sinks[i].last_status = d.last_status;
+            s->sinks[i].last_success_ms = d.last_success_ms;
+            s->sinks[i].last_failure_ms = d.last_failure_ms;
+            COPY(s->sinks[i].last_error, d.last_error);
+            s->n_sinks = (unsigned)i + 1;
+        }
+        s->journal_writable = delivery_journal_ok(app->dl);
+    }
+    status_publish(app->srv, s);
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static void read_clock(struct app *app)
+{
+    loop_update_now(app->lp);
+    app->wall = clock_wall_ms();
+    app->mono = loop_now(app->lp);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* SIGHUP: build the new parts first; swap only when all are good. */
+static void reload(struct app *app)
+{
+    struct cfg *nc = load_config(app->path);
+    stream *nst = NULL;
+    delivery *ndl = NULL;
+    det_engine *neng = NULL;
+    int det_same;
+
+    if (nc == NULL) {
+        LOG(LOG_ERROR, "run", "reload refused: %s is not valid; the running "
+            "configuration stays", app->path);
+        return;
+    }
+    det_same = memcmp(&nc->det, &app->cfg->det, sizeof nc->det) == 0 &&
+               strcmp(nc->instance, app->cfg->instance) == 0;
+    if (!det_same) {
+        neng = det_engine_create(&nc->det, nc->instance, &engine_callbacks,
+                                 app);
+        if (neng == NULL)
+            goto fail;
+    }
+    /* the outbox: close the old journal first, then reopen it with the new
+     * sinks (in-flight requests are abandoned and re-sent, same ids) */
+    delivery_destroy(app->dl);
+    app->dl = NULL;
+    ndl = make_delivery(app, nc);
+    if (ndl == NULL) {
+        LOG(LOG_ERROR, "run", "reload: the new sinks cannot be set up; "
+            "keeping the old ones");
+        app->dl = make_delivery(app, app->cfg);
+        goto fail;
+    }
+    stream_stop(app->st);
+    nst = make_stream(app, nc);
+    if (nst == NULL) {
+        LOG(LOG_ERROR, "run", "reload: the new stream settings cannot be "
+            "used; keeping the old ones");
+        stream_destroy(app->st);
+        app->st = make_stream(app, app->cfg);
+        if (app->st != NULL)
+            stream_start(app->st);
+        delivery_destroy(ndl);
+        app->dl = make_delivery(app, app->cfg);
+        goto fail;
+    }
+    stream_destroy(app->st);
+    app->st = nst;
+    stream_start(app->st);
+    app->dl = ndl;
+    if (neng != NULL) {
+        det_engine_destroy(app->eng);
+        app->eng = neng;
+        LOG(LOG_WARN, "run", "reload: detector settings changed; detector "
+            "state starts afresh");
+    }
+    free(app->cfg);
+    app->cfg = nc;
+    LOG(LOG_INFO, "run", "configuration reloaded from %s", app->path);
+    return;
+fail:
+    det_engine_destroy(neng);
+    free(nc);
+}
+
+int run_main(int argc, char **argv)
+{
+    struct app app;
+    cli_args a;
+    const char *name;
+    int kind, rc = CLI_EXIT_USAGE, wake;
+    int64_t drain_until;
+
+    memset(&app, 0, sizeof app);
+    buf_init(&app.doc, ALERT_DOC_MAX);
+    cli_args_init(&a, argc, argv, 1);
+    while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind == 1 && (strcmp(name, "-c") == 0 ||
+                          strcmp(name, "--config") == 0)) {
+            if ((app.path = cli_value(&a, name)) == NULL)
+                goto out;
+        } else if (kind == 2 && strcmp(name, "-c") == 0) {
+            if (a.i >= a.argc) {
+                usage();
+                goto out;
+            }
+            app.path = a.argv[a.i++];
+        } else if (kind == 1 && strcmp(name, "--help") == 0) {
+            usage();
+            rc = CLI_EXIT_OK;
+            goto out;
+        } else {
+            fprintf(stderr, "toolwatch run: unexpected argument %s\n", name);
+            usage();
+            goto out;
+        }
+    }
+    if (app.path == NULL) {
+        usage();
+        goto out;
+    }
+    rc = CLI_EXIT_FAIL;
+    if ((app.cfg = load_config(app.path)) == NULL)
+        goto out;
+    if (ensure_state_dir(app.cfg->state_dir) != 0)
+        goto out;
+    wake = sig_setup();
+    if ((app.lp = loop_create()) == NULL)
+        goto out;
+    loop_set_wake_fd(app.lp, wake);
+    read_clock(&app);
+    app.start_wall = app.wall;
+    app.eng = det_engine_create(&app.cfg->det, app.cfg->instance,
+                                &engine_callbacks, &app);
+    if (app.eng == NULL)
+        goto out;
+    if ((app.dl = make_delivery(&app, app.cfg)) == NULL)
+        goto out;
+    if ((app.st = make_stream(&app, app.cfg)) == NULL)
+        goto out;
+    if (stream_start(app.st) != STREAM_OK)
+        goto out;
+    if (app.cfg->status.enabled && (app.srv = make_status(app.cfg)) == NULL)
+        goto out;
+    if (app.srv != NULL)
+        LOG(LOG_INFO, "run", "status on http://%s:%u/status",
+            app.cfg->status.listen, (unsigned)status_port(app.srv));
+    LOG(LOG_INFO, "run", "toolwatch %s running: %zu sinks, state in %s",
+        TW_VERSION, app.n_sinks, app.cfg->state_dir);
+    app.next_engine_tick = loop_now(app.lp) + ENGINE_TICK_MS;
+    for (;;) {
+        int64_t next, now;
+        unsigned sigs = 0;
+
+        read_clock(&app);
+        now = app.mono;
+        if (now >= app.next_engine_tick) {
+            det_engine_tick(app.eng, app.wall);
+            app.next_engine_tick = now + ENGINE_TICK_MS;
+        }
+        delivery_flush(app.dl);
+        next = min64(stream_tick(app.st), delivery_tick(app.dl));
+        next = min64(next, app.next_engine_tick);
+        if (now >= app.next_publish) {
+            publish(&app);
+            app.next_publish = now + STATUS_PUBLISH_MS;
+        }
+        next = min64(next, app.next_publish);
+        if (loop_run_once(app.lp, next) == LOOP_WOKEN)
+            sigs = sig_take();
+        if (sigs & SIG_TERM)
+            break;
+        if (sigs & SIG_HUP) {
+            read_clock(&app);
+            reload(&app);
+        }
+    }
+    LOG(LOG_INFO, "run", "stopping: finishing %d deliveries in flight",
+        delivery_in_flight(app.dl));
+    publish(&app);
+    COPY(app.snap.not_ready_reason, "shutting down");
+    status_publish(app.srv, &app.snap);
+    stream_stop(app.st);
+    delivery_flush(app.dl);
+    drain_until = loop_now(app.lp) + DRAIN_MS;
+    while (delivery_in_flight(app.dl) > 0 &&
+           loop_now(app.lp) < drain_until) {
+        loop_run_once(app.lp, drain_until);
+        delivery_flush(app.dl);
+    }
+    rc = CLI_EXIT_OK;
+out:
+    status_destroy(app.srv);
+    stream_destroy(app.st);
+    delivery_destroy(app.dl);
+    det_engine_destroy(app.eng);
+    loop_destroy(app.lp);
+    buf_free(&app.doc);
+    free(app.cfg);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * fuzz_redact.c - libFuzzer target for alerts/redact.c.
+ *
+ * The first input byte chooses a small output size for a second, truncated
+ * run; the rest is the text.  Checked, with abort() on any failure:
+ *  - with room for the worst expansion the result is REDACT_OK, NUL-
+ *    terminated, and its length is what was reported;
+ *  - fixed point: redacting the output again gives the same bytes and
+ *    finds nothing (no e-mail, card, ... survives, and no replacement is
+ *    itself redacted);
+ *  - redact_buf gives the same bytes and kinds as redact;
+ *  - a truncated run writes a prefix of the full output, at most
+ *    out_size - 1 bytes, reports REDACT_ETRUNC exactly when it is shorter
+ *    than the full output, and never ends inside a UTF-8 sequence that was
+ *    complete in the full output.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/redact.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The largest growth: "pwd=x" (5 bytes) -> "pwd=[REDACTED:api_key]". */
+#define ROOM(n) ((n) * 5 + 64)
+
+static void check(int cond)
+{
+    if (!cond)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in;
+    size_t len, size1, size2, small_size, n3;
+    char *out1, *out2, *out3;
+    unsigned k1, k2, k3;
+    buf b;
+
+    if (size == 0)
+        return 0;
+    small_size = 1 + data[0] % 48;
+    in = (const char *)data + 1;
+    len = size - 1;
+
+    out1 = malloc(ROOM(len));
+    check(out1 != NULL);
+    check(redact(in, len, out1, ROOM(len), &size1, &k1) == REDACT_OK);
+    check(size1 < ROOM(len) && out1[size1] == '\0');
+
+    /* fixed point */
+    out2 = malloc(ROOM(size1));
+    check(out2 != NULL);
+    check(redact(out1, size1, out2, ROOM(size1), &size2, &k2) == REDACT_OK);
+    check(size2 == size1 && memcmp(out1, out2, size1) == 0 && k2 == 0);
+
+    /* the buf variant */
+    buf_init(&b, ROOM(len));
+    check(redact_buf(&b, in, len, &k3) == REDACT_OK);
+    check(b.len == size1 && k3 == k1);
+    check(size1 == 0 || memcmp(b.data, out1, size1) == 0);
+    buf_free(&b);
+
+    /* truncated */
+    out3 = malloc(small_size);
+    check(out3 != NULL);
+    {
+        int rc = redact(in, len, out3, small_size, &n3, &k3);
+        check(n3 < small_size && out3[n3] == '\0');
+        check(n3 <= size1 && memcmp(out3, out1, n3) == 0);
+        check((rc == REDACT_ETRUNC) == (n3 < size1));
+        check(rc == REDACT_OK || rc == REDACT_ETRUNC);
+        check((k3 & ~k1) == 0);
+        if (rc == REDACT_ETRUNC) {
+            /* never stops early by more than a token or a UTF-8 tail */
+            check(n3 + REDACT_TOKEN_MAX >= small_size - 1);
+            /* the cut is not inside a sequence: the next full-output byte
+             * is not a continuation byte, unless what precedes it within
+             * 3 bytes is not a lead byte at all (invalid input) */
+            if ((out1[n3] & 0xC0) == 0x80) {
+                size_t back = n3;
+                while (back > 0 && n3 - back < 3 &&
+                       ((unsigned char)out1[back] & 0xC0) == 0x80)
+                    back--;
+                check(((unsigned char)out1[back] & 0xC0) != 0xC0 ||
+                      back == n3);
+            }
+        }
+    }
+
+    free(out1);
+    free(out2);
+    free(out3);
+    return 0;
+}

@@ -1,0 +1,268 @@
+/*
+ * test_checkconfig.c - `toolwatch check-config FILE`, the real binary.
+ *
+ * Checks the command's contract: a good file prints the effective
+ * configuration with "<set>" where secrets are and exits 0, and no secret
+ * value appears anywhere in its output; a bad file prints the error naming
+ * the key's path on stderr, nothing on stdout, and exits 1; an override
+ * error names the variable; every example under config/examples/ passes
+ * given fake values for the variables it names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/support/proc.h"
+
+#define WAIT_MS 20000
+
+#define SECRET_KEY "sk-itest-STREAMKEY-7f3a"
+#define SECRET_SLACK "https://hooks.slack.com/services/T1/B1/ITESTSLACK9"
+#define SECRET_PD "pd-itest-ROUTING-55aa"
+#define SECRET_WH "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static const char *tw_bin(void)
+{
+    const char *b = getenv("TOOLWATCH_BIN");
+    return b && *b ? b : "build/asan/toolwatch";
+}
+
+struct result {
+    int status;
+    char *out, *err;
+};
+
+/* Run `toolwatch check-config <path>` with env changes; wait for it. */
+static void run(const char *path, const char *const env[], struct result *r)
+{
+    const char *argv[] = {tw_bin(), "check-config", path, NULL};
+    struct proc *p = proc_spawn(argv, env);
+    const char *o, *e;
+    size_t olen, elen;
+
+    assert_non_null(p);
+    assert_true(proc_wait_exit(p, WAIT_MS, &r->status));
+    proc_poll(p);
+    o = proc_stdout_all(p, &olen);
+    e = proc_stderr_all(p, &elen);
+    r->out = strdup(o);
+    r->err = strdup(e);
+    assert_non_null(r->out);
+    assert_non_null(r->err);
+    proc_destroy(p);
+    assert_true(WIFEXITED(r->status));
+    assert_null(strstr(r->err, "Sanitizer"));
+}
+
+static void result_free(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void write_tmp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void assert_no_secret(const struct result *r)
+{
+    const char *s[] = {SECRET_KEY, SECRET_SLACK, SECRET_PD, SECRET_WH,
+                       "ITEST"};
+
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        assert_null(strstr(r->out, s[i]));
+        assert_null(strstr(r->err, s[i]));
+    }
+}
+
+static void test_good_file(void **state)
+{
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    const char *env[] = {"TWI_KEY=" SECRET_KEY, "TWI_SLACK=" SECRET_SLACK,
+                         "TWI_PD=" SECRET_PD, "TWI_WH=" SECRET_WH,
+                         "TOOLWATCH_STATUS__PORT=0", NULL};
+    struct result r;
+
+    (void)state;
+    write_tmp(path,
+              "{\"stream\": {\"url\": \"https://audit.example/s\","
+              " \"api_key_env\": \"TWI_KEY\"},"
+              " \"sinks\": [{\"type\": \"slack\", \"url_env\": "
+              "\"TWI_SLACK\"},"
+              "  {\"type\": \"pagerduty\", \"routing_key_env\": "
+              "\"TWI_PD\"},"
+              "  {\"type\": \"webhook\", \"url\": \"https://h.example/in\","
+              "   \"secret_envs\": [\"TWI_WH\"]}]}");
+    run(path, env, &r);
+    if (WEXITSTATUS(r.status) != 0)
+        fail_msg("exit %d: %s", WEXITSTATUS(r.status), r.err);
+    assert_string_equal(r.err, "");
+    assert_non_null(strstr(r.out, "\"<set>\""));
+    assert_non_null(strstr(r.out, "\"api_key_env\": \"TWI_KEY\""));
+    assert_non_null(strstr(r.out, "\"port\": 0"));
+    assert_non_null(strstr(r.out, "\"stall_timeout_s\": 45"));
+    assert_no_secret(&r);
+    result_free(&r);
+    unlink(path);
+}
+
+static void test_unset_secret(void **state)
+{
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    const char *env[] = {"TWI_PD", NULL};
+    struct result r;
+
+    (void)state;
+    write_tmp(path, "{\"stream\": {\"url\": \"http://127.0.0.1:1/s\"},"
+                    " \"sinks\": [{\"type\": \"pagerduty\","
+                    " \"routing_key_env\": \"TWI_PD\"}]}");
+    run(path, env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_non_null(strstr(r.out, "\"routing_key\": \"<unset>\""));
+    assert_string_equal(r.err, "toolwatch check-config: "
+                               "sinks[0].routing_key_env: the environment "
+                               "variable TWI_PD is not set\n");
+    result_free(&r);
+    unlink(path);
+}
+
+static void test_bad_file(void **state)
+{
+    char path[] = "/tmp/tw_icc_XXXXXX", path2[] = "/tmp/tw_icc_XXXXXX";
+    char want[256];
+    struct result r;
+
+    (void)state;
+    write_tmp(path, "{\"stream\": {\"url\": \"http://127.0.0.1:1/s\"},"
+                    " \"sinks\": [{\"type\": \"stdout\"},"
+                    " {\"type\": \"file\", \"path\": \"/tmp/a\","
+                    " \"min_severity\": \"urgent\"}]}");
+    run(path, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    snprintf(want, sizeof want,
+             "toolwatch check-config: %s: sinks[1].min_severity: expected "
+             "one of \"info\", \"warning\", \"error\", \"critical\", got "
+             "\"urgent\"\n",
+             path);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+
+    /* a literal secret: refused, not echoed */
+    unlink(path);
+    write_tmp(path2, "{\"stream\": {\"url\": \"http://127.0.0.1:1/s\", "
+                     "\"api_key\": \"" SECRET_KEY "\"}}");
+    run(path2, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_non_null(strstr(r.err, "stream.api_key: secrets are not accepted "
+                                  "in the file; set stream.api_key_env"));
+    assert_no_secret(&r);
+    result_free(&r);
+    unlink(path2);
+
+    run("/nonexistent/tw.json", NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.err, "toolwatch check-config: /nonexistent/tw.json: "
+                               "No such file or directory\n");
+    result_free(&r);
+}
+
+static void test_bad_override(void **state)
+{
+    const char *env[] = {"TOOLWATCH_DETECTORS__VOLUME__TRESHOLD=5", NULL};
+    struct result r;
+
+    (void)state;
+    run("config/examples/minimal.json", env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "toolwatch check-config: "
+                               "TOOLWATCH_DETECTORS__VOLUME__TRESHOLD: "
+                               "detectors.volume.treshold: unknown key\n");
+    result_free(&r);
+}
+
+static void test_examples(void **state)
+{
+    static const struct {
+        const char *file;
+        const char *env[8];
+    } ex[] = {
+        {"config/examples/minimal.json", {NULL}},
+        {"config/examples/slack.json",
+         {"AUDIT_STREAM_API_KEY=ITEST-k", "SLACK_WEBHOOK_URL=" SECRET_SLACK,
+          NULL}},
+        {"config/examples/pagerduty.json",
+         {"AUDIT_STREAM_API_KEY=ITEST-k", "PAGERDUTY_ROUTING_KEY=" SECRET_PD,
+          NULL}},
+        {"config/examples/webhook.json",
+         {"AUDIT_STREAM_API_KEY=ITEST-k", "WEBHOOK_SECRET=" SECRET_WH,
+          "WEBHOOK_SECRET_PREVIOUS=" SECRET_WH, NULL}},
+        {"config/examples/all.json",
+         {"AUDIT_STREAM_API_KEY=ITEST-k", "STATUS_TOKEN=ITEST-t",
+          "SLACK_WEBHOOK_URL=" SECRET_SLACK,
+          "PAGERDUTY_ROUTING_KEY=" SECRET_PD, "WEBHOOK_SECRET=" SECRET_WH,
+          NULL}},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        struct result r;
+        run(ex[i].file, ex[i].env, &r);
+        if (WEXITSTATUS(r.status) != 0)
+            fail_msg("%s: exit %d: %s", ex[i].file, WEXITSTATUS(r.status),
+                     r.err);
+        assert_no_secret(&r);
+        assert_non_null(strstr(r.out, "\"stream\": {"));
+        result_free(&r);
+    }
+}
+
+static void test_usage(void **state)
+{
+    const char *argv[] = {tw_bin(), "check-config", NULL};
+    const char *help[] = {tw_bin(), "check-config", "--help", NULL};
+    struct proc *p;
+    int status = -1;
+
+    (void)state;
+    p = proc_spawn(argv, NULL);
+    assert_non_null(p);
+    assert_true(proc_wait_exit(p, WAIT_MS, &status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    proc_destroy(p);
+    p = proc_spawn(help, NULL);
+    assert_non_null(p);
+    assert_true(proc_wait_exit(p, WAIT_MS, &status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    proc_poll(p);
+    assert_true(proc_output_contains(p, "usage: toolwatch check-config"));
+    proc_destroy(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_unset_secret),
+        cmocka_unit_test(test_bad_file),
+        cmocka_unit_test(test_bad_override),
+        cmocka_unit_test(test_examples),
+        cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,528 @@
+/*
+ * test_delivery.c - the outbox against real HTTP receivers on 127.0.0.1.
+ *
+ * Each test drives the real delivery code (journal, pacing, retries,
+ * signing) on a real event loop against tests/support/receiver, and waits
+ * on conditions (requests seen by the receiver, queue drained) with a
+ * bounded time, never a sleep.  Timing checks use the receiver's clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alerts/delivery.h"
+#include "alerts/sign.h"
+#include "service/clock.h"
+#include "service/loop.h"
+#include "tests/support/receiver.h"
+
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define WAIT_MS 10000
+
+struct fx {
+    struct rcv *r;
+    loop *lp;
+    delivery *d;
+    char dir[64];
+    char url[128];
+    struct sink_config sink;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+
+    snprintf(f->dir, sizeof f->dir, "/tmp/tw-delivery-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    f->r = rcv_start();
+    f->lp = loop_create();
+    if (f->r == NULL || f->lp == NULL)
+        return -1;
+    rcv_url(f->r, "/hook", f->url, sizeof f->url);
+    sink_config_defaults(&f->sink, SINK_WEBHOOK);
+    snprintf(f->sink.name, sizeof f->sink.name, "hook");
+    f->sink.url = f->url;
+    f->sink.secrets[0] = SECRET;
+    f->sink.n_secrets = 1;
+    f->sink.retry_base_ms = 50;
+    f->sink.retry_max_ms = 200;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    delivery_destroy(f->d);
+    loop_destroy(f->lp);
+    rcv_stop(f->r);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void open_delivery(struct fx *f)
+{
+    struct delivery_options o = {.state_dir = f->dir, .max_pending = 0};
+
+    f->d = delivery_create(f->lp, &o, &f->sink, 1);
+    assert_non_null(f->d);
+}
+
+static void reopen_delivery(struct fx *f)
+{
+    delivery_destroy(f->d);
+    f->d = NULL;
+    open_delivery(f);
+}
+
+/* A minimal valid alert document for notification n. */
+static size_t doc(char *out, size_t size, int n, const char *type)
+{
+    return (size_t)snprintf(
+        out, size,
+        "{\"type\":\"alert.%s\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
+        "\"data\":{\"id\":\"ep%04d\",\"detector\":\"volume\",\"group_by\":"
+        "\"tool\",\"key\":\"crm_search\",\"state\":\"%s\",\"severity\":"
+        "\"warning\",\"summary\":\"n=%d\",\"value\":101,\"threshold\":100,"
+        "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
+        "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}",
+        type, n, type, n);
+}
+
+static void submit(struct fx *f, int n)
+{
+    char d[1024], id[16];
+    size_t len = doc(d, sizeof d, n, "firing");
+
+    snprintf(id, sizeof id, "ep%04d", n);
+    assert_int_equal(delivery_submit(f->d, "volume", "warning", id, 0,
+                                     clock_wall_ms() - 1000 + n, d, len),
+                     1);
+}
+
+/* Run the loop until the receiver has seen `n` requests and nothing is in
+ * flight, or `pending` reaches `want_pending` (-1: ignore). */
+static void drive(struct fx *f, size_t n, long want_pending)
+{
+    int64_t end = clock_mono_ms() + WAIT_MS;
+
+    for (;;) {
+        loop_update_now(f->lp);
+        delivery_flush(f->d);
+        int64_t next = delivery_tick(f->d);
+        int done = rcv_count(f->r) >= n && delivery_in_flight(f->d) == 0 &&
+                   (want_pending < 0 ||
+                    delivery_pending(f->d) == (uint64_t)want_pending);
+        if (done)
+            return;
+        assert_true(clock_mono_ms() < end);
+        if (next > clock_mono_ms() + 50)
+            next = clock_mono_ms() + 50;
+        loop_run_once(f->lp, next);
+    }
+}
+
+static void verify_signed(struct fx *f, size_t i, const char *want_id)
+{
+    struct rcv_request q;
+    sign_keys *k;
+    int err;
+    size_t bad;
+    int64_t ts;
+    const char *secret = SECRET;
+
+    assert_true(rcv_get(f->r, i, &q));
+    assert_string_equal(q.method, "POST");
+    assert_string_equal(rcv_header(&q, "content-type"), "application/json");
+    assert_non_null(rcv_header(&q, "webhook-id"));
+    if (want_id != NULL)
+        assert_string_equal(rcv_header(&q, "webhook-id"), want_id);
+    assert_int_equal(sign_parse_timestamp(rcv_header(&q, "webhook-timestamp"),
+                                          &ts),
+                     SIGN_OK);
+    k = sign_keys_create(&secret, 1, &err, &bad);
+    assert_non_null(k);
+    assert_int_equal(sign_verify(k, rcv_header(&q, "webhook-id"), ts, q.body,
+                                 q.body_len,
+                                 rcv_header(&q, "webhook-signature"),
+                                 clock_wall_ms() / 1000, 300),
+                     SIGN_OK);
+    sign_keys_destroy(k);
+}
+
+static void test_signed_and_in_order(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request q;
+    char want[1024];
+
+    open_delivery(f);
+    for (int n = 0; n < 5; n++)
+        submit(f, n);
+    drive(f, 5, 0);
+    assert_int_equal(rcv_count(f->r), 5);
+    assert_int_equal(rcv_count_distinct(f->r, "webhook-id", 200, 299), 5);
+    for (int n = 0; n < 5; n++) {
+        verify_signed(f, (size_t)n, NULL);
+        assert_true(rcv_get(f->r, (size_t)n, &q));
+        size_t len = doc(want, sizeof want, n, "firing");
+        assert_int_equal(q.body_len, len);
+        assert_memory_equal(q.body, want, len);
+    }
+}
+
+static void test_retry_keeps_webhook_id(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request q0, q;
+    struct delivery_sink_stats st;
+
+    rcv_add_status(f->r, 500, NULL, NULL);
+    rcv_add_status(f->r, 503, NULL, NULL);
+    rcv_add_status(f->r, 408, NULL, NULL);
+    open_delivery(f);
+    submit(f, 1);
+    drive(f, 4, 0);
+    assert_int_equal(rcv_count(f->r), 4);
+    assert_true(rcv_get(f->r, 0, &q0));
+    for (size_t i = 1; i < 4; i++) {
+        assert_true(rcv_get(f->r, i, &q));
+        verify_signed(f, i, rcv_header(&q0, "webhook-id"));
+    }
+    delivery_sink_stats(f->d, 0, &st);
+    assert_int_equal(st.delivered, 1);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.retries, 3);
+    assert_int_equal(st.last_status, 200);
+}
+
+static void test_retry_after_honoured(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request a, b;
+
+    rcv_add_status(f->r, 429, "Retry-After: 2", NULL);
+    open_delivery(f);
+    submit(f, 1);
+    drive(f, 2, 0);
+    assert_true(rcv_get(f->r, 0, &a));
+    assert_true(rcv_get(f->r, 1, &b));
+    /* the retry waits at least the 2 s asked for (retry_max is 200 ms) */
+    assert_true(b.arrival_ms - a.end_ms >= 2000 - 5);
+    assert_true(b.arrival_ms - a.end_ms < 2000 + 1500);
+}
+
+static void test_client_error_is_dead_lettered(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_sink_stats st;
+    char path[128], line[8192];
+    FILE *fp;
+
+    rcv_add_status(f->r, 400, NULL, "bad payload: field x");
+    open_delivery(f);
+    submit(f, 7);
+    submit(f, 8);
+    drive(f, 2, 0);
+    delivery_sink_stats(f->d, 0, &st);
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.delivered, 1);
+    snprintf(path, sizeof path, "%s/dead-letter.ndjson", f->dir);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_non_null(strstr(line, "\"sink\":\"hook\""));
+    assert_non_null(strstr(line, "\"status\":400"));
+    assert_non_null(strstr(line, "\"response\":\"bad payload: field x\""));
+    assert_non_null(strstr(line, "\"id\":\"ep0007\""));
+    assert_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+    /* nothing is sent again after a restart: both were acknowledged */
+    reopen_delivery(f);
+    assert_int_equal(delivery_pending(f->d), 0);
+}
+
+static void test_gone_disables_sink_and_keeps_queue(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_sink_stats st;
+
+    rcv_add_status(f->r, 410, NULL, NULL);
+    open_delivery(f);
+    submit(f, 1);
+    submit(f, 2);
+    drive(f, 1, 2);
+    delivery_sink_stats(f->d, 0, &st);
+    assert_int_equal(st.disabled, 1);
+    assert_int_equal(st.queued, 2);
+    /* more ticks send nothing */
+    for (int i = 0; i < 5; i++) {
+        delivery_tick(f->d);
+        loop_run_once(f->lp, clock_mono_ms() + 20);
+    }
+    assert_int_equal(rcv_count(f->r), 1);
+    /* a reload (new delivery) re-enables it and sends both */
+    reopen_delivery(f);
+    assert_int_equal(delivery_pending(f->d), 2);
+    drive(f, 3, 0);
+    assert_int_equal(rcv_count_status(f->r, 200), 2);
+}
+
+static void test_restart_resends_with_same_ids(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request q;
+    char ids[3][64];
+
+    rcv_set_default(f->r, &(struct rcv_action){.kind = RCV_ANSWER,
+                                                .status = 503});
+    open_delivery(f);
+    for (int n = 0; n < 3; n++)
+        submit(f, n);
+    /* every notification tried (and refused) once */
+    drive(f, 3, -1);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(rcv_get(f->r, i, &q));
+        snprintf(ids[i], sizeof ids[i], "%s", rcv_header(&q, "webhook-id"));
+    }
+    /* "restart": the receiver recovers, a new process opens the journal */
+    reopen_delivery(f);
+    assert_int_equal(delivery_pending(f->d), 3);
+    rcv_set_default(f->r, &(struct rcv_action){.kind = RCV_ANSWER,
+                                                .status = 200});
+    size_t before = rcv_count(f->r);
+    drive(f, before + 3, 0);
+    for (size_t i = 0; i < 3; i++) {
+        size_t idx;
+        assert_true(rcv_find(f->r, before, "webhook-id", ids[i], &idx));
+        assert_true(rcv_get(f->r, idx, &q));
+        assert_int_equal(q.status, 200);
+    }
+    reopen_delivery(f);
+    assert_int_equal(delivery_pending(f->d), 0);
+}
+
+static void test_timeout_is_retried(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_sink_stats st;
+
+    rcv_add_hang(f->r);
+    f->sink.timeout_ms = 300;
+    open_delivery(f);
+    submit(f, 1);
+    drive(f, 2, 0);
+    delivery_sink_stats(f->d, 0, &st);
+    assert_int_equal(st.delivered, 1);
+    assert_int_equal(st.attempts, 2);
+}
+
+static void test_receiver_down_then_up(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_sink_stats st;
+    int64_t end;
+
+    assert_int_equal(rcv_set_down(f->r, true), 0);
+    open_delivery(f);
+    for (int n = 0; n < 4; n++)
+        submit(f, n);
+    /* a few failed attempts while it is down */
+    end = clock_mono_ms() + WAIT_MS;
+    do {
+        delivery_flush(f->d);
+        delivery_tick(f->d);
+        loop_run_once(f->lp, clock_mono_ms() + 20);
+        delivery_sink_stats(f->d, 0, &st);
+        assert_true(clock_mono_ms() < end);
+    } while (st.retries < 3);
+    assert_int_equal(st.delivered, 0);
+    assert_int_equal(rcv_set_down(f->r, false), 0);
+    drive(f, 4, 0);
+    assert_int_equal(rcv_count_distinct(f->r, "webhook-id", 200, 299), 4);
+}
+
+static void test_expired_notification_dead_lettered(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_sink_stats st;
+    char d[1024];
+    size_t len = doc(d, sizeof d, 9, "firing");
+
+    rcv_set_default(f->r, &(struct rcv_action){.kind = RCV_ANSWER,
+                                                .status = 500});
+    f->sink.max_age_s = 60;
+    open_delivery(f);
+    /* created two minutes ago: the first failure is past max_age */
+    assert_int_equal(delivery_submit(f->d, "volume", "warning", "ep0009", 0,
+                                     clock_wall_ms() - 120000, d, len),
+                     1);
+    drive(f, 1, 0);
+    delivery_sink_stats(f->d, 0, &st);
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.attempts, 1);
+}
+
+static void test_pacing(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request a, b;
+
+    f->sink.rate_per_s = 4.0; /* 250 ms apart after the burst */
+    f->sink.burst = 1;
+    open_delivery(f);
+    for (int n = 0; n < 4; n++)
+        submit(f, n);
+    drive(f, 4, 0);
+    for (size_t i = 1; i < 4; i++) {
+        assert_true(rcv_get(f->r, i - 1, &a));
+        assert_true(rcv_get(f->r, i, &b));
+        assert_true(b.arrival_ms - a.arrival_ms >= 245);
+    }
+}
+
+static void test_routing_and_file_sink(void **state)
+{
+    struct fx *f = *state;
+    struct sink_config sinks[2];
+    struct delivery_options o = {.state_dir = f->dir, .max_pending = 0};
+    char path[128], line[2048], d[1024];
+    size_t len;
+    FILE *fp;
+
+    sinks[0] = f->sink;
+    sinks[0].min_severity = SINK_SEV_CRITICAL; /* the webhook gets none */
+    sink_config_defaults(&sinks[1], SINK_FILE);
+    snprintf(sinks[1].name, sizeof sinks[1].name, "log");
+    snprintf(path, sizeof path, "%s/alerts.ndjson", f->dir);
+    sinks[1].path = path;
+    f->d = delivery_create(f->lp, &o, sinks, 2);
+    assert_non_null(f->d);
+    len = doc(d, sizeof d, 3, "firing");
+    assert_int_equal(delivery_submit(f->d, "volume", "warning", "ep0003", 0,
+                                     clock_wall_ms(), d, len),
+                     1);
+    drive(f, 0, 0);
+    assert_int_equal(rcv_count(f->r), 0);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_int_equal(strlen(line), len + 1);
+    assert_memory_equal(line, d, len);
+    fclose(fp);
+}
+
+static int contains(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = 0; i + k <= n; i++) {
+        if (memcmp(hay + i, needle, k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_pagerduty_key_not_in_journal(void **state)
+{
+    struct fx *f = *state;
+    struct rcv_request q;
+    char path[128];
+    static char jbuf[1 << 16];
+    ssize_t n;
+    int fd;
+
+    sink_config_defaults(&f->sink, SINK_PAGERDUTY);
+    snprintf(f->sink.name, sizeof f->sink.name, "pd");
+    f->sink.url = f->url;
+    f->sink.routing_key = "R0UT1NG-KEY-9f3b2";
+    rcv_set_default(f->r, &(struct rcv_action){.kind = RCV_ANSWER,
+                                                .status = 500});
+    open_delivery(f);
+    submit(f, 1);
+    drive(f, 1, -1);
+    assert_true(rcv_get(f->r, 0, &q));
+    assert_non_null(strstr((const char *)q.body,
+                           "\"routing_key\":\"R0UT1NG-KEY-9f3b2\""));
+    assert_non_null(strstr((const char *)q.body, "\"dedup_key\":\"ep0001\""));
+    snprintf(path, sizeof path, "%s/journal.log", f->dir);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    n = read(fd, jbuf, sizeof jbuf);
+    close(fd);
+    assert_true(n > 0);
+    assert_false(contains(jbuf, (size_t)n, "R0UT1NG"));
+    assert_true(contains(jbuf, (size_t)n, "ep0001"));
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    assert_int_equal(delivery_classify(CURLE_OK, 200), DELIVERY_OK);
+    assert_int_equal(delivery_classify(CURLE_OK, 204), DELIVERY_OK);
+    assert_int_equal(delivery_classify(CURLE_OK, 299), DELIVERY_OK);
+    assert_int_equal(delivery_classify(CURLE_OK, 408), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OK, 429), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OK, 500), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OK, 503), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OK, 599), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OK, 410), DELIVERY_GONE);
+    assert_int_equal(delivery_classify(CURLE_OK, 400), DELIVERY_DROP);
+    assert_int_equal(delivery_classify(CURLE_OK, 401), DELIVERY_DROP);
+    assert_int_equal(delivery_classify(CURLE_OK, 404), DELIVERY_DROP);
+    assert_int_equal(delivery_classify(CURLE_OK, 301), DELIVERY_DROP);
+    assert_int_equal(delivery_classify(CURLE_COULDNT_CONNECT, 0),
+                     DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_OPERATION_TIMEDOUT, 0),
+                     DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_RECV_ERROR, 0), DELIVERY_RETRY);
+    assert_int_equal(delivery_classify(CURLE_URL_MALFORMAT, 0),
+                     DELIVERY_DROP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test_setup_teardown(test_signed_and_in_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retry_keeps_webhook_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_honoured, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_client_error_is_dead_lettered,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_gone_disables_sink_and_keeps_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_resends_with_same_ids,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_is_retried, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_receiver_down_then_up, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_expired_notification_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routing_and_file_sink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pagerduty_key_not_in_journal,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,992 @@
+/*
+ * test_journal.c - the durable outbox: round trips, acks, torn tails at
+ * every length, damaged records, compaction, sequence numbers, hostile
+ * lengths, disk full (RLIMIT_FSIZE in a child process) and the pure
+ * record scanner.
+ *
+ * Every test works in its own mkdtemp directory under /tmp.
+ */
+#include "alerts/journal.h"
+#include "service/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct tdir {
+    char path[64];
+    char log[96];
+};
+
+static void tdir_make(struct tdir *t)
+{
+    memcpy(t->path, "/tmp/tw_journal_XXXXXX", 23);
+    assert_non_null(mkdtemp(t->path));
+    snprintf(t->log, sizeof(t->log), "%s/journal.log", t->path);
+}
+
+static void tdir_remove(struct tdir *t)
+{
+    static const char *names[] = { "journal.log", "journal.log.tmp",
+                                   "journal.lock" };
+    char p[128];
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", t->path, names[i]);
+        unlink(p);
+    }
+    rmdir(t->path);
+}
+
+static journal *jopen(const struct tdir *t, const struct journal_options *o)
+{
+    int err = 1;
+    journal *j = journal_open(t->path, o, &err);
+
+    assert_non_null(j);
+    assert_int_equal(err, JOURNAL_OK);
+    return j;
+}
+
+static struct journal_entry mk(const char *sink, const char *id,
+                               int64_t created, const char *body)
+{
+    struct journal_entry e;
+
+    e.sink = sink;
+    e.sink_len = strlen(sink);
+    e.msg_id = id;
+    e.msg_id_len = strlen(id);
+    e.created_ms = created;
+    e.body = body;
+    e.body_len = strlen(body);
+    return e;
+}
+
+static uint64_t append(journal *j, const char *sink, const char *id,
+                       int64_t created, const char *body)
+{
+    struct journal_entry e = mk(sink, id, created, body);
+    uint64_t seq = 0;
+
+    assert_int_equal(journal_append(j, &e, &seq), JOURNAL_OK);
+    assert_true(seq > 0);
+    return seq;
+}
+
+/* Pending entries copied out by journal_foreach_pending. */
+struct got {
+    size_t n;
+    uint64_t seq[256];
+    char sink[256][64];
+    char id[256][64];
+    int64_t created[256];
+    char *body[256];
+    size_t body_len[256];
+};
+
+static int collect(void *ud, uint64_t seq, const struct journal_entry *e)
+{
+    struct got *g = ud;
+
+    if (g->n >= 256)
+        return 1;
+    g->seq[g->n] = seq;
+    snprintf(g->sink[g->n], 64, "%.*s", (int)e->sink_len, e->sink);
+    snprintf(g->id[g->n], 64, "%.*s", (int)e->msg_id_len, e->msg_id);
+    g->created[g->n] = e->created_ms;
+    g->body[g->n] = malloc(e->body_len + 1);
+    assert_non_null(g->body[g->n]);
+    if (e->body_len > 0)
+        memcpy(g->body[g->n], e->body, e->body_len);
+    g->body[g->n][e->body_len] = '\0';
+    g->body_len[g->n] = e->body_len;
+    g->n++;
+    return 0;
+}
+
+static struct got *pending(journal *j)
+{
+    struct got *g = calloc(1, sizeof(*g));
+
+    assert_non_null(g);
+    assert_int_equal(journal_foreach_pending(j, collect, g), JOURNAL_OK);
+    assert_int_equal(g->n, journal_pending_count(j));
+    return g;
+}
+
+static void got_free(struct got *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->body[i]);
+    free(g);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    off_t n = file_size(path);
+
+    assert_non_null(f);
+    b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void write_file(const char *path, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_crc32c(void **state)
+{
+    (void)state;
+    assert_int_equal(journal_crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(journal_crc32c(journal_crc32c(0, "1234", 4), "56789", 5),
+                     0xE3069283u);
+    assert_int_equal(journal_crc32c(0, "", 0), 0);
+}
+
+static void test_roundtrip(void **state)
+{
+    struct tdir t;
+    struct journal_options o = { 0 };
+    char big[5000];
+    uint64_t s1, s2, s3, s4;
+    struct stat sb;
+
+    (void)state;
+    tdir_make(&t);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    journal *j = jopen(&t, &o);
+    assert_int_equal(journal_pending_count(j), 0);
+    s1 = append(j, "webhook", "msg_a", 1000, "{\"type\":\"alert.firing\"}");
+    s2 = append(j, "slack", "msg_b", -5, "");
+    s3 = append(j, "", "", INT64_MAX, big);
+    s4 = append(j, "pagerduty", "msg_d", 42, "line\nwith\0nul");
+    assert_true(s1 < s2 && s2 < s3 && s3 < s4);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    assert_true(journal_writable(j));
+    journal_close(j);
+
+    /* files are private */
+    assert_int_equal(stat(t.log, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(stat(t.path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0077, 0);
+
+    j = jopen(&t, &o);
+    struct got *g = pending(j);
+    assert_int_equal(g->n, 4);
+    assert_int_equal(g->seq[0], s1);
+    assert_int_equal(g->seq[3], s4);
+    assert_string_equal(g->sink[0], "webhook");
+    assert_string_equal(g->id[0], "msg_a");
+    assert_int_equal(g->created[0], 1000);
+    assert_string_equal(g->body[0], "{\"type\":\"alert.firing\"}");
+    assert_string_equal(g->sink[1], "slack");
+    assert_int_equal(g->created[1], -5);
+    assert_int_equal(g->body_len[1], 0);
+    assert_string_equal(g->sink[2], "");
+    assert_int_equal(g->created[2], INT64_MAX);
+    assert_int_equal(g->body_len[2], sizeof(big) - 1);
+    assert_memory_equal(g->body[2], big, sizeof(big) - 1);
+    assert_int_equal(g->body_len[3], strlen("line\nwith")); /* strlen'd */
+    got_free(g);
+
+    {
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        assert_int_equal(st.pending, 4);
+        assert_int_equal(st.next_seq, s4 + 1);
+        assert_int_equal(st.corrupt_records, 0);
+        assert_int_equal(st.torn_bytes, 0);
+        assert_int_equal(st.file_bytes, (uint64_t)file_size(t.log));
+    }
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+static void test_ack(void **state)
+{
+    struct tdir t;
+    uint64_t s[5];
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "msg_%d", i);
+        s[i] = append(j, "webhook", id, i, id);
+    }
+    assert_int_equal(journal_ack(j, s[1], JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_ack(j, s[3], JOURNAL_DEAD_LETTERED), JOURNAL_OK);
+    assert_int_equal(journal_ack(j, s[3], JOURNAL_DELIVERED), JOURNAL_ENOENT);
+    assert_int_equal(journal_ack(j, 999, JOURNAL_DELIVERED), JOURNAL_ENOENT);
+    assert_int_equal(journal_ack(j, 0, JOURNAL_DELIVERED), JOURNAL_ENOENT);
+    assert_int_equal(journal_ack(j, s[0], (enum journal_outcome)7),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_pending_count(j), 3);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+
+    j = jopen(&t, NULL);
+    struct got *g = pending(j);
+    assert_int_equal(g->n, 3);
+    assert_int_equal(g->seq[0], s[0]);
+    assert_int_equal(g->seq[1], s[2]);
+    assert_int_equal(g->seq[2], s[4]);
+    assert_string_equal(g->body[1], "msg_2");
+    got_free(g);
+    /* ack after reopen, reopen again */
+    assert_int_equal(journal_ack(j, s[2], JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    assert_int_equal(journal_pending_count(j), 2);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+/* Cut the last record at every length: the earlier ones survive, the file
+ * is repaired, and appending works again. */
+static void test_torn_tail_every_offset(void **state)
+{
+    struct tdir t;
+    unsigned char *orig;
+    size_t len, last_start;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    append(j, "webhook", "msg_1", 1, "{\"n\":1}");
+    append(j, "webhook", "msg_2", 2, "{\"n\":2}");
+    last_start = (size_t)file_size(t.log);
+    append(j, "slack", "msg_3", 3, "{\"n\":3,\"pad\":\"0123456789\"}");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    orig = read_file(t.log, &len);
+
+    for (size_t cut = last_start; cut < len; cut++) {
+        write_file(t.log, orig, cut);
+        j = jopen(&t, NULL);
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        assert_int_equal(journal_pending_count(j), 2);
+        assert_int_equal(st.torn_bytes, cut - last_start);
+        assert_int_equal(st.corrupt_records, 0);
+        assert_int_equal(file_size(t.log), (off_t)last_start);
+        /* appending after the repair gives a readable file */
+        uint64_t s = append(j, "webhook", "msg_new", 9, "new");
+        assert_int_equal(journal_sync(j), JOURNAL_OK);
+        journal_close(j);
+        j = jopen(&t, NULL);
+        struct got *g = pending(j);
+        assert_int_equal(g->n, 3);
+        assert_string_equal(g->body[0], "{\"n\":1}");
+        assert_string_equal(g->body[1], "{\"n\":2}");
+        assert_int_equal(g->seq[2], s);
+        assert_string_equal(g->body[2], "new");
+        got_free(g);
+        journal_close(j);
+    }
+
+    /* zeros after the last record (a crash that extended the file) */
+    {
+        unsigned char *z = calloc(1, len + 4096);
+        assert_non_null(z);
+        memcpy(z, orig, len);
+        write_file(t.log, z, len + 4096);
+        free(z);
+        j = jopen(&t, NULL);
+        assert_int_equal(journal_pending_count(j), 3);
+        assert_int_equal(file_size(t.log), (off_t)len);
+        journal_close(j);
+    }
+    free(orig);
+    tdir_remove(&t);
+}
+
+static void test_corrupt_middle(void **state)
+{
+    struct tdir t;
+    unsigned char *orig, *b;
+    size_t len, r2, r3;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    append(j, "webhook", "msg_1", 1, "first body");
+    r2 = (size_t)file_size(t.log);
+    append(j, "webhook", "msg_2", 2, "second body");
+    r3 = (size_t)file_size(t.log);
+    append(j, "webhook", "msg_3", 3, "third body");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    orig = read_file(t.log, &len);
+    b = malloc(len);
+    assert_non_null(b);
+
+    /* every byte of the middle record, flipped in turn */
+    for (size_t at = r2; at < r3; at++) {
+        memcpy(b, orig, len);
+        b[at] ^= 0x20;
+        write_file(t.log, b, len);
+        j = jopen(&t, NULL);
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        struct got *g = pending(j);
+        assert_int_equal(g->n, 2);
+        assert_string_equal(g->body[0], "first body");
+        assert_string_equal(g->body[1], "third body");
+        got_free(g);
+        assert_int_equal(st.corrupt_records, 1);
+        assert_int_equal(st.torn_bytes, 0);
+        journal_close(j);
+    }
+    free(b);
+    free(orig);
+    tdir_remove(&t);
+}
+
+static void test_compaction(void **state)
+{
+    struct tdir t;
+    uint64_t s[100], last;
+    off_t before, after;
+    char body[200];
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    for (int i = 0; i < 100; i++) {
+        snprintf(body, sizeof(body), "{\"i\":%d,\"pad\":\"%0100d\"}", i, i);
+        s[i] = append(j, "webhook", "msg", i, body);
+    }
+    for (int i = 0; i < 100; i++) {
+        if (i % 10 != 3)
+            assert_int_equal(journal_ack(j, s[i], JOURNAL_DELIVERED),
+                             JOURNAL_OK);
+    }
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    before = file_size(t.log);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    after = file_size(t.log);
+    assert_true(after < before / 5);
+    {
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        assert_int_equal(st.compactions, 1);
+        assert_int_equal(st.file_bytes, (uint64_t)after);
+    }
+    struct got *g = pending(j);
+    assert_int_equal(g->n, 10);
+    for (int k = 0; k < 10; k++) {
+        snprintf(body, sizeof(body), "{\"i\":%d,\"pad\":\"%0100d\"}",
+                 k * 10 + 3, k * 10 + 3);
+        assert_int_equal(g->seq[k], s[k * 10 + 3]);
+        assert_string_equal(g->body[k], body);
+    }
+    got_free(g);
+    /* acks and appends after compaction land in the new file */
+    assert_int_equal(journal_ack(j, s[3], JOURNAL_DELIVERED), JOURNAL_OK);
+    last = append(j, "slack", "msg_z", 7, "after");
+    assert_true(last > s[99]);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+
+    j = jopen(&t, NULL);
+    g = pending(j);
+    assert_int_equal(g->n, 10);
+    assert_int_equal(g->seq[0], s[13]);
+    assert_int_equal(g->seq[9], last);
+    assert_string_equal(g->body[9], "after");
+    got_free(g);
+
+    /* everything acked: the compacted file keeps the sequence going */
+    g = pending(j);
+    for (size_t k = 0; k < g->n; k++)
+        assert_int_equal(journal_ack(j, g->seq[k], JOURNAL_DELIVERED),
+                         JOURNAL_OK);
+    got_free(g);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    assert_int_equal(journal_pending_count(j), 0);
+    journal_close(j);
+    assert_true(file_size(t.log) <= 64);
+    j = jopen(&t, NULL);
+    assert_int_equal(journal_pending_count(j), 0);
+    assert_true(append(j, "w", "m", 0, "x") == last + 1 + 10);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+static void test_auto_compaction(void **state)
+{
+    struct tdir t;
+    struct journal_options o = { 0, 4096 };
+    char body[512];
+    struct journal_stats st;
+
+    (void)state;
+    memset(body, 'b', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    tdir_make(&t);
+    journal *j = jopen(&t, &o);
+    for (int i = 0; i < 200; i++) {
+        uint64_t s = append(j, "webhook", "msg", i, body);
+        if (i % 50 != 0)
+            assert_int_equal(journal_ack(j, s, JOURNAL_DELIVERED),
+                             JOURNAL_OK);
+        assert_int_equal(journal_sync(j), JOURNAL_OK);
+    }
+    journal_get_stats(j, &st);
+    assert_true(st.compactions > 0);
+    assert_int_equal(st.pending, 4);
+    /* dead bytes stay bounded by the rule */
+    assert_true(st.file_bytes - st.pending_bytes <=
+                4096 + 2 * st.pending_bytes + 1024);
+    journal_close(j);
+    j = jopen(&t, &o);
+    assert_int_equal(journal_pending_count(j), 4);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+static void test_seq_monotonic(void **state)
+{
+    struct tdir t;
+    uint64_t a, b, c;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    a = append(j, "w", "m", 0, "1");
+    b = append(j, "w", "m", 0, "2");
+    assert_int_equal(journal_ack(j, b, JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    /* the ack record had its own number too */
+    c = append(j, "w", "m", 0, "3");
+    assert_true(c > b + 1);
+    assert_int_equal(journal_ack(j, a, JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_ack(j, c, JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    assert_true(append(j, "w", "m", 0, "4") > c);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+/* A header with a valid CRC but a huge length: rejected before any
+ * allocation, and never taken as a record. */
+static void test_hostile_length(void **state)
+{
+    struct tdir t;
+    unsigned char rec[64];
+    struct journal_entry e = mk("w", "m", 1, "body");
+    size_t n;
+    struct journal_scan_result res;
+
+    (void)state;
+    assert_int_equal(journal_encode_enqueue(rec, sizeof(rec), 1, &e, &n),
+                     JOURNAL_OK);
+    /* length 0xfffffff0 with the header CRC recomputed */
+    rec[16] = 0xf0;
+    rec[17] = rec[18] = rec[19] = 0xff;
+    uint32_t h = journal_crc32c(0, rec, 20);
+    for (int i = 0; i < 4; i++)
+        rec[20 + i] = (unsigned char)(h >> (8 * i));
+    assert_int_equal(journal_scan_buffer(rec, n, NULL, NULL, &res),
+                     JOURNAL_OK);
+    assert_int_equal(res.records, 0);
+    assert_int_equal(res.valid_end, 0);
+
+    /* the largest legal length, in a short file: a torn record */
+    uint32_t max = JOURNAL_MAX_PAYLOAD;
+    for (int i = 0; i < 4; i++)
+        rec[16 + i] = (unsigned char)(max >> (8 * i));
+    h = journal_crc32c(0, rec, 20);
+    for (int i = 0; i < 4; i++)
+        rec[20 + i] = (unsigned char)(h >> (8 * i));
+    assert_int_equal(journal_scan_buffer(rec, n, NULL, NULL, &res),
+                     JOURNAL_OK);
+    assert_int_equal(res.records, 0);
+
+    tdir_make(&t);
+    write_file(t.log, rec, n);
+    journal *j = jopen(&t, NULL);
+    assert_int_equal(journal_pending_count(j), 0);
+    assert_int_equal(file_size(t.log), 0);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+static int count_records(void *ud, const struct journal_record *r)
+{
+    (void)r;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static int stop_at_two(void *ud, const struct journal_record *r)
+{
+    (void)r;
+    return ++*(int *)ud == 2 ? 77 : 0;
+}
+
+static void test_scan_buffer(void **state)
+{
+    unsigned char b[512];
+    size_t n, pos = 0;
+    struct journal_entry e = mk("sink", "id", 5, "{}");
+    struct journal_scan_result res;
+    int calls = 0;
+
+    (void)state;
+    assert_int_equal(journal_encode_checkpoint(b, sizeof(b), 40, &n),
+                     JOURNAL_OK);
+    pos += n;
+    assert_int_equal(journal_encode_enqueue(b + pos, sizeof(b) - pos, 41, &e,
+                                            &n),
+                     JOURNAL_OK);
+    assert_int_equal(n, journal_enqueue_size(&e));
+    pos += n;
+    assert_int_equal(journal_encode_ack(b + pos, sizeof(b) - pos, 42, 41,
+                                        JOURNAL_DELIVERED, &n),
+                     JOURNAL_OK);
+    pos += n;
+    assert_int_equal(journal_scan_buffer(b, pos, count_records, &calls, &res),
+                     JOURNAL_OK);
+    assert_int_equal(calls, 3);
+    assert_int_equal(res.records, 3);
+    assert_int_equal(res.valid_end, pos);
+    assert_int_equal(res.max_seq, 42);
+    calls = 0;
+    assert_int_equal(journal_scan_buffer(b, pos, stop_at_two, &calls, &res),
+                     77);
+    assert_int_equal(journal_scan_buffer(NULL, 0, NULL, NULL, &res),
+                     JOURNAL_OK);
+    assert_int_equal(res.valid_end, 0);
+
+    /* encoders refuse bad input */
+    assert_int_equal(journal_encode_enqueue(b, 10, 1, &e, &n),
+                     JOURNAL_ENOBUFS);
+    assert_int_equal(journal_encode_enqueue(b, sizeof(b), 0, &e, &n),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_encode_ack(b, sizeof(b), 1, 1,
+                                        (enum journal_outcome)3, &n),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_encode_checkpoint(b, 8, 1, &n), JOURNAL_ENOBUFS);
+
+    /* a CRC-valid record with inconsistent contents is skipped and counted
+     * (body length field one too large) */
+    assert_int_equal(journal_encode_enqueue(b, sizeof(b), 7, &e, &n),
+                     JOURNAL_OK);
+    b[24 + 8 + 1 + 4 + 1 + 2] += 1;
+    {
+        uint32_t c = journal_crc32c(0, b, n - 4);
+        for (int i = 0; i < 4; i++)
+            b[n - 4 + i] = (unsigned char)(c >> (8 * i));
+    }
+    calls = 0;
+    assert_int_equal(journal_scan_buffer(b, n, count_records, &calls, &res),
+                     JOURNAL_OK);
+    assert_int_equal(calls, 0);
+    assert_int_equal(res.corrupt, 1);
+    assert_int_equal(res.valid_end, n);
+
+    /* fuzz-found: damage after the last intact record is part of the torn
+     * tail, not "corruption in the middle" ([A][B bad CRC][C cut short]) */
+    {
+        size_t a_end;
+        pos = 0;
+        assert_int_equal(journal_encode_enqueue(b, sizeof(b), 1, &e, &n),
+                         JOURNAL_OK);
+        pos = a_end = n;
+        assert_int_equal(journal_encode_enqueue(b + pos, sizeof(b) - pos, 2,
+                                                &e, &n),
+                         JOURNAL_OK);
+        b[pos + 30] ^= 1;
+        pos += n;
+        assert_int_equal(journal_encode_enqueue(b + pos, sizeof(b) - pos, 3,
+                                                &e, &n),
+                         JOURNAL_OK);
+        pos += n - 5;
+        assert_int_equal(journal_scan_buffer(b, pos, NULL, NULL, &res),
+                         JOURNAL_OK);
+        assert_int_equal(res.records, 1);
+        assert_int_equal(res.corrupt, 0);
+        assert_int_equal(res.valid_end, a_end);
+        /* the same bad record followed by an intact one is counted */
+        assert_int_equal(journal_encode_enqueue(b + pos - (n - 5),
+                                                sizeof(b) - pos + n - 5, 3,
+                                                &e, &n),
+                         JOURNAL_OK);
+        pos += 5;
+        assert_int_equal(journal_scan_buffer(b, pos, NULL, NULL, &res),
+                         JOURNAL_OK);
+        assert_int_equal(res.records, 2);
+        assert_int_equal(res.corrupt, 1);
+        assert_int_equal(res.valid_end, pos);
+    }
+
+    /* garbage: nothing, no crash */
+    memset(b, 'T', sizeof(b));
+    assert_int_equal(journal_scan_buffer(b, sizeof(b), NULL, NULL, &res),
+                     JOURNAL_OK);
+    assert_int_equal(res.records, 0);
+}
+
+static void test_limits(void **state)
+{
+    struct tdir t;
+    struct journal_options o = { 8 * 45, 0 };
+    struct journal_entry e = mk("w", "m", 0, "x");
+    char *big;
+    char name[300];
+    uint64_t s;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, &o);
+    /* the pending cap: 8 records of 45 bytes */
+    for (int i = 0; i < 7; i++)
+        append(j, "w", "m", 0, "x");
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_OK);
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_EFULL);
+    assert_int_equal(journal_ack(j, s, JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_OK);
+
+    /* field limits */
+    memset(name, 'n', sizeof(name));
+    e.sink = name;
+    e.sink_len = 256;
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_ETOOBIG);
+    e.sink_len = 1;
+    e.msg_id = name;
+    e.msg_id_len = 256;
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_ETOOBIG);
+    e.msg_id_len = 1;
+    big = calloc(1, JOURNAL_MAX_BODY + 1);
+    assert_non_null(big);
+    e.body = big;
+    e.body_len = JOURNAL_MAX_BODY + 1;
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_ETOOBIG);
+    e.body = NULL;
+    e.body_len = 3;
+    assert_int_equal(journal_append(j, &e, &s), JOURNAL_EINVAL);
+    assert_int_equal(journal_append(j, NULL, &s), JOURNAL_EINVAL);
+    journal_close(j);
+
+    /* the largest body fits */
+    {
+        struct journal_options big_o = { UINT64_C(4) << 20, 0 };
+        j = jopen(&t, &big_o);
+        e = mk("w", "m", 0, "");
+        memset(big, 'b', JOURNAL_MAX_BODY);
+        e.body = big;
+        e.body_len = JOURNAL_MAX_BODY;
+        assert_int_equal(journal_append(j, &e, &s), JOURNAL_OK);
+        assert_int_equal(journal_sync(j), JOURNAL_OK);
+        journal_close(j);
+        j = jopen(&t, &big_o);
+        struct got *g = pending(j);
+        assert_int_equal(g->body_len[g->n - 1], JOURNAL_MAX_BODY);
+        assert_memory_equal(g->body[g->n - 1], big, JOURNAL_MAX_BODY);
+        got_free(g);
+        journal_close(j);
+    }
+    free(big);
+    assert_null(journal_open(NULL, NULL, NULL));
+    assert_int_equal(journal_append(NULL, &e, &s), JOURNAL_EINVAL);
+    assert_int_equal(journal_sync(NULL), JOURNAL_EINVAL);
+    assert_int_equal(journal_pending_count(NULL), 0);
+    assert_false(journal_writable(NULL));
+    journal_close(NULL);
+    assert_string_equal(journal_strerror(JOURNAL_ENOSPC),
+                        "no space left for the journal");
+    tdir_remove(&t);
+}
+
+static void test_lock_and_tmp(void **state)
+{
+    struct tdir t;
+    char tmp[128];
+    int err = 0;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    assert_null(journal_open(t.path, NULL, &err));
+    assert_int_equal(err, JOURNAL_ELOCKED);
+    journal_close(j);
+    /* a leftover compaction file is removed at open */
+    snprintf(tmp, sizeof(tmp), "%s/journal.log.tmp", t.path);
+    write_file(tmp, "junk", 4);
+    j = jopen(&t, NULL);
+    assert_int_equal(access(tmp, F_OK), -1);
+    journal_close(j);
+    /* a path that is a file, not a directory */
+    assert_null(journal_open(t.log, NULL, &err));
+    assert_int_equal(err, JOURNAL_EIO);
+    tdir_remove(&t);
+}
+
+static int reenter(void *ud, uint64_t seq, const struct journal_entry *e)
+{
+    journal *j = ud;
+    (void)e;
+    if (journal_ack(j, seq, JOURNAL_DELIVERED) != JOURNAL_EINVAL ||
+        journal_append(j, e, NULL) != JOURNAL_EINVAL ||
+        journal_sync(j) != JOURNAL_EINVAL ||
+        journal_compact(j) != JOURNAL_EINVAL ||
+        journal_foreach_pending(j, reenter, j) != JOURNAL_EINVAL)
+        return 1;
+    return 5;
+}
+
+static void test_foreach_rules(void **state)
+{
+    struct tdir t;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    append(j, "w", "m", 0, "a");
+    append(j, "w", "m", 0, "b");
+    assert_int_equal(journal_foreach_pending(j, reenter, j), 5);
+    assert_int_equal(journal_foreach_pending(j, NULL, NULL), JOURNAL_EINVAL);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+/* Disk full, simulated with RLIMIT_FSIZE in a child (SIGXFSZ ignored, so
+ * write() fails with EFBIG).  The child reports the first failed step as
+ * its exit status. */
+static int enospc_child(const struct tdir *t)
+{
+    struct rlimit rl;
+    char body[4096];
+    struct journal_entry e;
+    uint64_t s1, s2, s3, before;
+    struct journal_stats st;
+    journal *j;
+    int err;
+
+    memset(body, 'z', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    signal(SIGXFSZ, SIG_IGN);
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL)
+        return 2;
+    e = mk("webhook", "msg_1", 1, "small");
+    if (journal_append(j, &e, &s1) != JOURNAL_OK ||
+        journal_sync(j) != JOURNAL_OK)
+        return 3;
+    before = (uint64_t)file_size(t->log);
+
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 4;
+    rl.rlim_cur = (rlim_t)before + 10; /* less than any record */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 5;
+    e = mk("webhook", "msg_2", 2, body);
+    if (journal_append(j, &e, &s2) != JOURNAL_ENOSPC)
+        return 6;
+    if (journal_writable(j))
+        return 7;
+    if ((uint64_t)file_size(t->log) != before)
+        return 8; /* the partial record was cut off */
+    /* an ack while the disk is full is accepted and kept for later */
+    if (journal_ack(j, s1, JOURNAL_DELIVERED) != JOURNAL_OK)
+        return 9;
+    /* still full: a retry fails the same way */
+    if (journal_append(j, &e, &s2) != JOURNAL_ENOSPC)
+        return 10;
+    /* space comes back */
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 11;
+    if (journal_append(j, &e, &s2) != JOURNAL_OK || !journal_writable(j))
+        return 12;
+    if (journal_sync(j) != JOURNAL_OK)
+        return 13;
+    journal_get_stats(j, &st);
+    if (st.write_errors < 2)
+        return 14;
+    journal_close(j);
+
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL || journal_pending_count(j) != 1)
+        return 15;
+    e = mk("webhook", "msg_3", 3, "x");
+    if (journal_append(j, &e, &s3) != JOURNAL_OK || s3 <= s2)
+        return 16;
+    journal_close(j);
+    return 0;
+}
+
+static void test_enospc(void **state)
+{
+    struct tdir t;
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    tdir_make(&t);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(enospc_child(&t));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* and the parent sees the same journal */
+    journal *j = jopen(&t, NULL);
+    struct got *g = pending(j);
+    assert_int_equal(g->n, 2);
+    assert_string_equal(g->id[0], "msg_2");
+    assert_int_equal(g->body_len[0], 4095);
+    assert_string_equal(g->id[1], "msg_3");
+    got_free(g);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+/* A failed sync voids the appends since the last good sync: they are cut
+ * from the file and forgotten (the caller appends them again), while acks
+ * are kept and written later. */
+static int void_child(const struct tdir *t)
+{
+    struct rlimit rl;
+    struct journal_entry e;
+    uint64_t x, a, b, synced_size;
+    journal *j;
+    int err;
+
+    signal(SIGXFSZ, SIG_IGN);
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL)
+        return 2;
+    e = mk("webhook", "msg_x", 1, "x");
+    if (journal_append(j, &e, &x) != JOURNAL_OK ||
+        journal_sync(j) != JOURNAL_OK)
+        return 3;
+    synced_size = (uint64_t)file_size(t->log);
+    e = mk("webhook", "msg_a", 2, "a");
+    if (journal_append(j, &e, &a) != JOURNAL_OK)
+        return 4;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 5;
+    rl.rlim_cur = (rlim_t)file_size(t->log) + 10;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 6;
+    if (journal_ack(j, x, JOURNAL_DELIVERED) != JOURNAL_OK)
+        return 7;
+    if (journal_sync(j) != JOURNAL_ENOSPC || journal_writable(j))
+        return 8;
+    /* A is void: gone from memory and from the file */
+    if (journal_pending_count(j) != 0 ||
+        journal_ack(j, a, JOURNAL_DELIVERED) != JOURNAL_ENOENT ||
+        (uint64_t)file_size(t->log) != synced_size)
+        return 9;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 10;
+    if (journal_sync(j) != JOURNAL_OK || !journal_writable(j))
+        return 11;
+    journal_close(j);
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL || journal_pending_count(j) != 0)
+        return 12; /* X's ack was written after all; A was never queued */
+    e = mk("webhook", "msg_b", 3, "b");
+    if (journal_append(j, &e, &b) != JOURNAL_OK || b <= a)
+        return 13;
+    journal_close(j);
+    return 0;
+}
+
+static void test_sync_failure_voids(void **state)
+{
+    struct tdir t;
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    tdir_make(&t);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(void_child(&t));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tdir_remove(&t);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    log_set_level(LOG_ERROR); /* torn-tail warnings are expected here */
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_ack),
+        cmocka_unit_test(test_torn_tail_every_offset),
+        cmocka_unit_test(test_corrupt_middle),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_auto_compaction),
+        cmocka_unit_test(test_seq_monotonic),
+        cmocka_unit_test(test_hostile_length),
+        cmocka_unit_test(test_scan_buffer),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_lock_and_tmp),
+        cmocka_unit_test(test_foreach_rules),
+        cmocka_unit_test(test_enospc),
+        cmocka_unit_test(test_sync_failure_voids),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
