@@ -8,6 +8,8 @@
  */
 #include "alerts/alert.h"
 
+#include "alerts/redact.h"
+
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -76,13 +78,27 @@ static int put_str(buf *b, const char *s)
     return buf_append_json_string(b, s, strlen(s));
 }
 
-/* a string member, null when empty */
+/* Free text from the stream (keys, summaries, sample fields): redacted
+ * (SPEC section 3: e-mail addresses, phone numbers, SSNs, card numbers,
+ * tokens and API keys become [REDACTED:<kind>]) before it leaves. */
+static int put_text(buf *b, const char *s)
+{
+    char red[2 * ALERT_SUMMARY_MAX];
+    size_t n = 0;
+    int rc = redact(s, strlen(s), red, sizeof red, &n, NULL);
+
+    if (rc != REDACT_OK && rc != REDACT_ETRUNC)
+        return buf_append_str(b, "\"[REDACTED]\"");
+    return buf_append_json_string(b, red, n);
+}
+
+/* a free-text member, null when empty */
 static int put_opt(buf *b, const char *name, const char *v)
 {
     int rc = buf_append_str(b, name);
 
     if (rc == BUF_OK)
-        rc = v[0] ? put_str(b, v) : buf_append_str(b, "null");
+        rc = v[0] ? put_text(b, v) : buf_append_str(b, "null");
     return rc;
 }
 
@@ -145,14 +161,14 @@ int alert_format(const struct alert *a, buf *out)
     rc = rc ? rc : buf_append_str(out, ",\"group_by\":");
     rc = rc ? rc : put_str(out, a->group_by);
     rc = rc ? rc : buf_append_str(out, ",\"key\":");
-    rc = rc ? rc : put_str(out, a->key);
+    rc = rc ? rc : put_text(out, a->key);
     rc = rc ? rc : buf_append_str(out, a->resolved
                                            ? ",\"state\":\"resolved\""
                                            : ",\"state\":\"firing\"");
     rc = rc ? rc : buf_append_str(out, ",\"severity\":");
     rc = rc ? rc : put_str(out, a->severity);
     rc = rc ? rc : buf_append_str(out, ",\"summary\":");
-    rc = rc ? rc : put_str(out, a->summary);
+    rc = rc ? rc : put_text(out, a->summary);
     rc = rc ? rc : buf_append_str(out, ",\"value\":");
     rc = rc ? rc : put_num(out, a->value);
     rc = rc ? rc : buf_append_str(out, ",\"threshold\":");

@@ -68,6 +68,37 @@ static void test_firing_document(void **state)
     buf_free(&b);
 }
 
+/* Text from the stream is redacted before it leaves: the key, the summary
+ * and the sample's fields; the episode id is still the hash of the real
+ * key, so replicas agree. */
+static void test_redaction(void **state)
+{
+    struct alert a;
+    struct alert_sample s;
+    buf b;
+
+    (void)state;
+    fill(&a, &s);
+    a.group_by = "agent";
+    a.key = "bob@example.com";
+    a.summary = "51 calls by agent bob@example.com with Bearer abc.def-123";
+    snprintf(s.agent_id, sizeof s.agent_id, "bob@example.com");
+    snprintf(s.session_id, sizeof s.session_id, "call 415-555-0132");
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format(&a, &b), ALERT_OK);
+    assert_null(strstr(b.data, "bob@example.com"));
+    assert_null(strstr(b.data, "abc.def-123"));
+    assert_null(strstr(b.data, "555-0132"));
+    assert_non_null(strstr(b.data, "\"key\":\"[REDACTED:email]\""));
+    assert_non_null(strstr(b.data, "\"summary\":\"51 calls by agent "
+                                   "[REDACTED:email] with Bearer "
+                                   "[REDACTED:token]\""));
+    assert_non_null(strstr(b.data, "\"agent_id\":\"[REDACTED:email]\""));
+    assert_non_null(strstr(b.data, "\"session_id\":\"call "
+                                   "[REDACTED:phone]\""));
+    buf_free(&b);
+}
+
 static void test_resolved_document(void **state)
 {
     struct alert a;
@@ -164,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_firing_document),
         cmocka_unit_test(test_resolved_document),
+        cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_episode_id),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_escaping_and_cap),
