@@ -4,6 +4,7 @@
 #   make test      every test under ASan+UBSan; last line "N passed, M failed"
 #   make fuzz      libFuzzer targets (clang), each run FUZZ_SECONDS seconds
 #   make bench     micro-benchmarks (optimised, no sanitizers)
+#   make demo      run `toolwatch demo` (DEMO_ARGS="--duration 60")
 #   make deps      install the Debian packages the build needs (idempotent)
 #
 # pkg-config flags are expanded lazily (recursive '=') so that they are read
@@ -126,6 +127,10 @@ build/rel/bench/%: bench/%.c build/rel/libtw.a
 
 bench: $(BENCH_BIN) build/toolwatch
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# The whole pipeline on a simulated stream with a verifying receiver.
+demo: build/toolwatch
+	build/toolwatch demo $(DEMO_ARGS)
 
 clean:
 	rm -rf build

@@ -4,6 +4,7 @@
 #include "service/checkconfig.h"
 #include "service/cli.h"
 #include "service/replay.h"
+#include "service/demo.h"
 #include "service/run.h"
 #include "service/simulate.h"
 #include "service/tail.h"
@@ -24,6 +25,8 @@ static void usage(FILE *f)
           "alerts on anomalies.\n"
           "\n"
           "commands:\n"
+          "  demo         the whole pipeline on a simulated stream, no "
+          "setup\n"
           "  run -c FILE  run the service (toolwatch run --help)\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
@@ -61,6 +64,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0) {
         rc = run_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "demo") == 0) {
+        rc = demo_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "replay") == 0) {
         rc = replay_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "tail") == 0) {

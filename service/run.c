@@ -463,43 +463,61 @@ fail:
     free(nc);
 }
 
-int run_main(int argc, char **argv)
+/* Parse `toolwatch run` arguments; returns the config path or NULL with
+ * *rc set. */
+static const char *parse_args(int argc, char **argv, int *rc)
 {
-    struct app app;
+    const char *path = NULL, *name;
     cli_args a;
-    const char *name;
-    int kind, rc = CLI_EXIT_USAGE, wake;
-    int64_t drain_until;
+    int kind;
 
-    memset(&app, 0, sizeof app);
-    buf_init(&app.doc, ALERT_DOC_MAX);
+    *rc = CLI_EXIT_USAGE;
     cli_args_init(&a, argc, argv, 1);
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind == 1 && (strcmp(name, "-c") == 0 ||
                           strcmp(name, "--config") == 0)) {
-            if ((app.path = cli_value(&a, name)) == NULL)
-                goto out;
+            if ((path = cli_value(&a, name)) == NULL)
+                return NULL;
         } else if (kind == 2 && strcmp(name, "-c") == 0) {
             if (a.i >= a.argc) {
                 usage();
-                goto out;
+                return NULL;
             }
-            app.path = a.argv[a.i++];
+            path = a.argv[a.i++];
         } else if (kind == 1 && strcmp(name, "--help") == 0) {
             usage();
-            rc = CLI_EXIT_OK;
-            goto out;
+            *rc = CLI_EXIT_OK;
+            return NULL;
         } else {
             fprintf(stderr, "toolwatch run: unexpected argument %s\n", name);
             usage();
-            goto out;
+            return NULL;
         }
     }
-    if (app.path == NULL) {
+    if (path == NULL)
         usage();
-        goto out;
-    }
-    rc = CLI_EXIT_FAIL;
+    return path;
+}
+
+int run_main(int argc, char **argv)
+{
+    int rc;
+    const char *path = parse_args(argc, argv, &rc);
+
+    if (path == NULL)
+        return rc;
+    return run_service(path, NULL);
+}
+
+int run_service(const char *path, const struct run_hooks *hooks)
+{
+    struct app app;
+    int rc = CLI_EXIT_FAIL, wake;
+    int64_t drain_until, stop_at = INT64_MAX;
+
+    memset(&app, 0, sizeof app);
+    buf_init(&app.doc, ALERT_DOC_MAX);
+    app.path = path;
     if ((app.cfg = load_config(app.path)) == NULL)
         goto out;
     if (ensure_state_dir(app.cfg->state_dir) != 0)
@@ -528,6 +546,10 @@ int run_main(int argc, char **argv)
     LOG(LOG_INFO, "run", "toolwatch %s running: %zu sinks, state in %s",
         TW_VERSION, app.n_sinks, app.cfg->state_dir);
     app.next_engine_tick = loop_now(app.lp) + ENGINE_TICK_MS;
+    if (hooks != NULL && hooks->stop_after_ms > 0)
+        stop_at = loop_now(app.lp) + hooks->stop_after_ms;
+    if (hooks != NULL && hooks->started != NULL)
+        hooks->started(hooks->ud, app.srv ? status_port(app.srv) : 0);
     for (;;) {
         int64_t next, now;
         unsigned sigs = 0;
@@ -546,6 +568,9 @@ int run_main(int argc, char **argv)
             app.next_publish = now + STATUS_PUBLISH_MS;
         }
         next = min64(next, app.next_publish);
+        next = min64(next, stop_at);
+        if (now >= stop_at)
+            break;
         if (loop_run_once(app.lp, next) == LOOP_WOKEN)
             sigs = sig_take();
         if (sigs & SIG_TERM)
