@@ -26,6 +26,7 @@
 #include "service/log.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,13 +483,65 @@ static int add_header(struct curl_slist **h, const char *line)
     return 0;
 }
 
+/* The request headers of one attempt: JSON, no 100-continue, and for
+ * the generic webhook the Standard Webhooks id, timestamp and signature
+ * over `body`.  Returns 0 or -1 (out of memory, signing failed). */
+static int build_headers(struct curl_slist **hdrs, enum sink_kind kind,
+                         const sign_keys *keys, const char *msg_id,
+                         int64_t ts, const buf *body)
+{
+    char line[SIGN_HEADER_MAX + 64], sig[SIGN_HEADER_MAX];
+
+    curl_slist_free_all(*hdrs);
+    *hdrs = NULL;
+    if (add_header(hdrs, "Content-Type: application/json") ||
+        add_header(hdrs, "Expect:"))
+        return -1;
+    if (kind != SINK_WEBHOOK)
+        return 0;
+    snprintf(line, sizeof line, "webhook-id: %s", msg_id);
+    if (add_header(hdrs, line))
+        return -1;
+    snprintf(line, sizeof line, "webhook-timestamp: %lld", (long long)ts);
+    if (add_header(hdrs, line))
+        return -1;
+    if (keys == NULL)
+        return 0;
+    if (sign_header(keys, msg_id, ts, body->data, body->len, sig,
+                    sizeof sig) < 0)
+        return -1;
+    snprintf(line, sizeof line, "webhook-signature: %s", sig);
+    return add_header(hdrs, line);
+}
+
+/* Transfer options every network sink shares: no redirects, http(s)
+ * only, TLS verification, timeouts, the answer kept for dead letters. */
+static void base_options(CURL *e, const struct sink_config *c, void *ud,
+                         char *errbuf)
+{
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)c->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "toolwatch/" TW_VERSION);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, ud);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_resp_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, ud);
+}
+
 /* Start the head's request.  Returns 0 when started, 1 when the head was
  * settled without a request (it cannot be rendered), -1 on a local error
  * (out of memory): the head stays and is tried again later. */
 static int start_http(delivery *d, struct sink_rt *s, struct entry *e)
 {
-    char line[SIGN_HEADER_MAX + 64], sig[SIGN_HEADER_MAX];
-    int64_t ts = clock_wall_ms() / 1000;
     int rc;
 
     buf_reset(&s->body);
@@ -499,28 +552,9 @@ static int start_http(delivery *d, struct sink_rt *s, struct entry *e)
         settle(d, s, DELIVERY_DROP, "cannot render the notification");
         return 1;
     }
-    curl_slist_free_all(s->hdrs);
-    s->hdrs = NULL;
-    if (add_header(&s->hdrs, "Content-Type: application/json") ||
-        add_header(&s->hdrs, "Expect:"))
+    if (build_headers(&s->hdrs, s->cfg.kind, s->keys, e->msg_id,
+                      clock_wall_ms() / 1000, &s->body) != 0)
         return -1;
-    if (s->cfg.kind == SINK_WEBHOOK) {
-        snprintf(line, sizeof line, "webhook-id: %s", e->msg_id);
-        if (add_header(&s->hdrs, line))
-            return -1;
-        snprintf(line, sizeof line, "webhook-timestamp: %lld",
-                 (long long)ts);
-        if (add_header(&s->hdrs, line))
-            return -1;
-        if (s->keys != NULL) {
-            if (sign_header(s->keys, e->msg_id, ts, s->body.data,
-                            s->body.len, sig, sizeof sig) < 0)
-                return -1;
-            snprintf(line, sizeof line, "webhook-signature: %s", sig);
-            if (add_header(&s->hdrs, line))
-                return -1;
-        }
-    }
     buf_reset(&s->resp);
     s->has_retry_after = 0;
     s->errbuf[0] = '\0';
@@ -740,22 +774,7 @@ static int setup_sink(delivery *d, struct sink_rt *s,
     s->easy = curl_easy_init();
     if (s->easy == NULL)
         return -1;
-    curl_easy_setopt(s->easy, CURLOPT_URL, s->cfg.url);
-    curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)c->connect_timeout_ms);
-    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "toolwatch/" TW_VERSION);
-    curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->errbuf);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_resp_body);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_resp_header);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+    base_options(s->easy, &s->cfg, s, s->errbuf);
     return 0;
 }
 
@@ -913,4 +932,85 @@ void delivery_sink_stats(const delivery *d, size_t i,
     out->queued = s->depth;
     out->in_flight = s->in_flight;
     out->disabled = s->disabled;
+}
+
+/* ---- one test notification (toolwatch send-test) ------------------------- */
+
+int delivery_send_test(const struct sink_config *c, const char *doc,
+                       size_t len, struct delivery_test_result *out)
+{
+    struct sink_rt *s = calloc(1, sizeof *s);
+    char msg_id[SIGN_MSG_ID_SIZE], seed[64];
+    unsigned char rnd[16];
+    int err = 0, rc = DELIVERY_EINVAL;
+    size_t bad = 0;
+    CURLcode cc;
+
+    memset(out, 0, sizeof *out);
+    if (s == NULL)
+        return DELIVERY_ENOMEM;
+    s->cfg = *c;
+    s->fd = -1;
+    buf_init(&s->body, SINK_BODY_MAX);
+    buf_init(&s->resp, DELIVERY_RESPONSE_MAX);
+    if (c->kind == SINK_FILE || c->kind == SINK_STDOUT) {
+        int fd = c->kind == SINK_STDOUT
+                     ? 1
+                     : open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                            0600);
+        int ok = fd >= 0 && write(fd, doc, len) == (ssize_t)len &&
+                 write(fd, "\n", 1) == 1;
+        if (fd > 2)
+            close(fd);
+        out->outcome = ok ? DELIVERY_OK : DELIVERY_RETRY;
+        snprintf(out->error, sizeof out->error, "%s",
+                 ok ? "" : strerror(errno));
+        rc = DELIVERY_EOK;
+        goto out;
+    }
+    if (c->kind == SINK_WEBHOOK && c->n_secrets > 0 &&
+        (s->keys = sign_keys_create(c->secrets, c->n_secrets, &err,
+                                    &bad)) == NULL) {
+        snprintf(out->error, sizeof out->error,
+                 "signing secret #%zu is unusable: %s", bad + 1,
+                 sign_strerror(err));
+        goto out;
+    }
+    /* a fresh id: a test must never be deduplicated against another */
+    randombytes_buf(rnd, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(seed + 2 * i, 3, "%02x", rnd[i]);
+    if (sign_new_msg_id(msg_id, seed, 2 * sizeof rnd) != SIGN_OK ||
+        sink_render(c->kind, doc, len, c->routing_key, &s->body) != SINK_OK ||
+        build_headers(&s->hdrs, c->kind, s->keys, msg_id,
+                      clock_wall_ms() / 1000, &s->body) != 0 ||
+        (s->easy = curl_easy_init()) == NULL) {
+        snprintf(out->error, sizeof out->error,
+                 "cannot build the request");
+        goto out;
+    }
+    base_options(s->easy, &s->cfg, s, s->errbuf);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.data);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)s->body.len);
+    cc = curl_easy_perform(s->easy);
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &out->status);
+    out->outcome = delivery_classify(cc, out->status);
+    snprintf(out->webhook_id, sizeof out->webhook_id, "%s", msg_id);
+    snprintf(out->response, sizeof out->response, "%s",
+             s->resp.data ? s->resp.data : "");
+    if (cc != CURLE_OK)
+        snprintf(out->error, sizeof out->error, "%s",
+                 s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
+    rc = DELIVERY_EOK;
+out:
+    if (s->easy != NULL)
+        curl_easy_cleanup(s->easy);
+    curl_slist_free_all(s->hdrs);
+    sign_keys_destroy(s->keys);
+    buf_free(&s->body);
+    buf_free(&s->resp);
+    free(s);
+    return rc;
 }

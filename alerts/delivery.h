@@ -110,6 +110,21 @@ size_t delivery_sink_count(const delivery *d);
 void delivery_sink_stats(const delivery *d, size_t i,
                          struct delivery_sink_stats *out);
 
+struct delivery_test_result {
+    enum delivery_outcome outcome;
+    long status;                           /* HTTP status, 0 if none */
+    char webhook_id[40];                   /* the id it was sent with */
+    char response[DELIVERY_RESPONSE_MAX + 1]; /* the receiver's answer */
+    char error[CURL_ERROR_SIZE + 64];      /* transport or local error */
+};
+
+/* Send one notification through sink `c` now, blocking, outside the
+ * journal, with a fresh id (toolwatch send-test).  Returns DELIVERY_EOK
+ * with *out filled (out->outcome says how the receiver answered), or a
+ * DELIVERY_E* code. */
+int delivery_send_test(const struct sink_config *c, const char *doc,
+                       size_t len, struct delivery_test_result *out);
+
 /* Classify one attempt's result (pure). */
 enum delivery_outcome delivery_classify(CURLcode rc, long status);
 

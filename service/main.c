@@ -6,6 +6,7 @@
 #include "service/replay.h"
 #include "service/demo.h"
 #include "service/run.h"
+#include "service/sendtest.h"
 #include "service/simulate.h"
 #include "service/tail.h"
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
           "  demo         the whole pipeline on a simulated stream, no "
           "setup\n"
           "  run -c FILE  run the service (toolwatch run --help)\n"
+          "  send-test SINK -c FILE  send one test alert through a sink\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
           "  replay FILE  run the detectors over a recorded stream, print "
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0) {
         rc = run_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "send-test") == 0) {
+        rc = sendtest_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "demo") == 0) {
         rc = demo_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "replay") == 0) {
