@@ -120,6 +120,12 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# the delivery benchmark sends to the test receiver
+build/rel/bench/bench_delivery: bench/bench_delivery.c tests/support/receiver.c build/rel/libtw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< tests/support/receiver.c build/rel/libtw.a $(PKG_LIBS)
+
 build/rel/bench/%: bench/%.c build/rel/libtw.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
