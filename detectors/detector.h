@@ -247,6 +247,23 @@ static inline int det_is_error(const struct event *ev)
 void det_describe_group(const struct det *d, const char *key, char *out,
                         size_t size);
 
+/* Per-call detectors (latency, payload_size): a completed call whose
+ * measured value `x` is over the threshold opens or extends its group's
+ * alert; the alert clears after window_s without another such call.
+ * det_per_call_feed() is the whole feed once the detector has read x from
+ * the event; det_per_call_eval() is the eval op. */
+int det_per_call_feed(struct det *d, struct det_input *in, double x,
+                      struct det_verdict *v);
+void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
+                       struct det_verdict *v);
+
+/* Their summaries: "a call for tool X <verb> 7884 <unit> (threshold 5000
+ * <unit>)" and "back to normal: no call over 5000 <unit> for tool X for
+ * 300s (last one: 7500 <unit>)". */
+void det_per_call_summary(const struct det *d, const struct det_alert *a,
+                          int resolved, const char *verb, const char *unit,
+                          char *out, size_t size);
+
 /* Shared check of window detectors: clear_threshold (NaN: unset, meaning
  * the threshold) may not exceed the threshold; bucket_ms must fit the
  * window. */

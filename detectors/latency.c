@@ -2,13 +2,9 @@
  * latency.c - a call takes longer than a number of ms: a completed call
  * whose duration (execution_duration_ms) is > threshold (default 5000 ms)
  * fires for its group; the alert resolves after window_s (default 300 s)
- * without another such call, plus hold_s. A group exists only while it has
- * an open alert: it is created by a violation and freed when the alert
- * resolves, so calls under the threshold cost nothing but the comparison.
+ * without another such call, plus hold_s (detectors/per_call.c).
  */
 #include "detectors/detector.h"
-
-#include <stdio.h>
 
 static const struct cfg_item items[] = {
     DET_ITEM_ENABLED(1),
@@ -20,65 +16,19 @@ static const struct cfg_item items[] = {
                        "a call that takes longer than this many ms"),
 };
 
-static void level(struct det *d, uint32_t slot, int64_t now,
-                  struct det_verdict *v)
-{
-    const struct det_alert *a = &d->alert[slot];
-
-    v->slot = slot;
-    v->value = a->value;
-    v->aux[0] = v->aux[1] = 0;
-    v->next_ms = a->last_violation_ms + d->window_ms;
-    v->level = now < v->next_ms ? DET_ABOVE : DET_CLEAR;
-    if (v->level == DET_CLEAR)
-        v->next_ms = INT64_MAX; /* only a new violation changes it */
-}
-
 static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     const struct event *ev = in->ev;
-    struct det_alert *a;
-    uint32_t slot;
-    int created;
-    double x;
 
     if (!det_is_completed(ev) || !(ev->has & EVENT_HAS_DURATION))
         return 0;
-    x = (double)ev->duration_ms;
-    if (!(x > d->p.threshold))
-        return 0;
-    if (in->t_ms <= in->now_ms - d->window_ms) {
-        d->st.late++;
-        return 0;
-    }
-    slot = det_group_of(d, in, &created);
-    if (slot == DET_NIL)
-        return 0;
-    d->st.counted++;
-    a = &d->alert[slot];
-    if (created || in->t_ms > a->last_violation_ms)
-        a->last_violation_ms = in->t_ms;
-    a->value = x;
-    level(d, slot, in->now_ms, v);
-    return 1;
+    return det_per_call_feed(d, in, ev->duration_ms, v);
 }
 
 static void summary(const struct det *d, const struct det_alert *a,
                     int resolved, char *out, size_t size)
 {
-    char thr[32];
-    char g[DET_KEY_MAX + 16];
-
-    alert_format_number(d->p.threshold, thr, sizeof thr);
-    det_describe_group(d, a->key, g, sizeof g);
-    if (resolved)
-        snprintf(out, size,
-                 "back to normal: no call over %s ms %s for %llds "
-                 "(last one: %.0f ms)",
-                 thr, g, (long long)d->p.window_s, a->value);
-    else
-        snprintf(out, size, "a call %s took %.0f ms (threshold %s ms)",
-                 g, a->value, thr);
+    det_per_call_summary(d, a, resolved, "took", "ms", out, size);
 }
 
 const struct det_ops det_latency_ops = {
@@ -88,6 +38,6 @@ const struct det_ops det_latency_ops = {
     .nitems = sizeof items / sizeof items[0],
     .flags = DET_F_PER_CALL,
     .feed = feed,
-    .eval = level,
+    .eval = det_per_call_eval,
     .summary = summary,
 };
