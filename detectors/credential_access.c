@@ -99,50 +99,14 @@ static void destroy(struct det *d)
     d->priv = NULL;
 }
 
-static void level(struct det *d, uint32_t slot, int64_t now,
-                  struct det_verdict *v)
-{
-    win_ring *r = det_ring(d, slot);
-    uint64_t calls = win_sum(&d->win, r, now, 0);
-
-    v->slot = slot;
-    v->value = (double)calls;
-    v->aux[0] = calls;
-    v->aux[1] = 0;
-    v->level = v->value > d->p.threshold ? DET_ABOVE
-               : v->value > det_clear_threshold(d) ? DET_BETWEEN
-                                                   : DET_CLEAR;
-    v->next_ms = win_next_expiry(&d->win, r);
-}
-
 static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     static const uint32_t one[1] = {1};
-    uint32_t slot;
-    int created;
 
     if (!det_is_completed(in->ev) || in->ev->tool_name[0] == '\0' ||
         !cached_match(d, in))
         return 0;
-    slot = det_group_of(d, in, &created);
-    if (slot == DET_NIL)
-        return 0;
-    if (created)
-        win_ring_reset(&d->win, det_ring(d, slot));
-    if (win_add(&d->win, det_ring(d, slot), in->now_ms, in->t_ms, one) ==
-        WIN_LATE) {
-        d->st.late++;
-        return 0;
-    }
-    d->st.counted++;
-    level(d, slot, in->now_ms, v);
-    return 1;
-}
-
-static void eval(struct det *d, uint32_t slot, int64_t now,
-                 struct det_verdict *v)
-{
-    level(d, slot, now, v);
+    return det_window_feed(d, in, one, det_window_count_eval, v);
 }
 
 static void summary(const struct det *d, const struct det_alert *a,
@@ -172,6 +136,6 @@ const struct det_ops det_credential_access_ops = {
     .create = create,
     .destroy = destroy,
     .feed = feed,
-    .eval = eval,
+    .eval = det_window_count_eval,
     .summary = summary,
 };

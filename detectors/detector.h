@@ -247,6 +247,21 @@ static inline int det_is_error(const struct event *ev)
 void det_describe_group(const struct det *d, const char *key, char *out,
                         size_t size);
 
+/* Window detectors (volume, error_rate, credential_access): add `vals`
+ * (one per ring field) for the event's group at its time, then evaluate
+ * the group with `eval`.  Returns 1 when counted, 0 when not tracked (no
+ * group available) or late (counted in the stats). */
+int det_window_feed(struct det *d, struct det_input *in,
+                    const uint32_t *vals,
+                    void (*eval)(struct det *, uint32_t, int64_t,
+                                 struct det_verdict *),
+                    struct det_verdict *v);
+
+/* The level of a count window (volume, credential_access): calls in the
+ * window against the threshold and the clear threshold; aux[0] = calls. */
+void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
+                           struct det_verdict *v);
+
 /* Per-call detectors (latency, payload_size): a completed call whose
  * measured value `x` is over the threshold opens or extends its group's
  * alert; the alert clears after window_s without another such call.

@@ -49,32 +49,13 @@ static void level(struct det *d, uint32_t slot, int64_t now,
 
 static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
-    uint32_t vals[2], slot;
-    int created;
+    uint32_t vals[2];
 
     if (!det_is_completed(in->ev))
         return 0;
-    slot = det_group_of(d, in, &created);
-    if (slot == DET_NIL)
-        return 0;
-    if (created)
-        win_ring_reset(&d->win, det_ring(d, slot));
     vals[0] = 1;
     vals[1] = det_is_error(in->ev) ? 1 : 0;
-    if (win_add(&d->win, det_ring(d, slot), in->now_ms, in->t_ms, vals) ==
-        WIN_LATE) {
-        d->st.late++;
-        return 0;
-    }
-    d->st.counted++;
-    level(d, slot, in->now_ms, v);
-    return 1;
-}
-
-static void eval(struct det *d, uint32_t slot, int64_t now,
-                 struct det_verdict *v)
-{
-    level(d, slot, now, v);
+    return det_window_feed(d, in, vals, level, v);
 }
 
 static void summary(const struct det *d, const struct det_alert *a,
@@ -100,6 +81,6 @@ const struct det_ops det_error_rate_ops = {
     .nfields = 2,
     .check = check,
     .feed = feed,
-    .eval = eval,
+    .eval = level,
     .summary = summary,
 };

@@ -2,7 +2,7 @@
  * latency.c - a call takes longer than a number of ms: a completed call
  * whose duration (execution_duration_ms) is > threshold (default 5000 ms)
  * fires for its group; the alert resolves after window_s (default 300 s)
- * without another such call, plus hold_s (detectors/per_call.c).
+ * without another such call, plus hold_s (detectors/shared.c).
  */
 #include "detectors/detector.h"
 

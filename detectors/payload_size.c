@@ -2,7 +2,7 @@
  * payload_size.c - a call returns more than a number of bytes: a completed
  * call whose response_payload_size_bytes is > threshold (default 1000000
  * bytes) fires for its group; the alert resolves after window_s (default
- * 300 s) without another such call, plus hold_s (detectors/per_call.c).
+ * 300 s) without another such call, plus hold_s (detectors/shared.c).
  */
 #include "detectors/detector.h"
 

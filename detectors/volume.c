@@ -23,49 +23,13 @@ static int check(struct det_params *p, const char *path, char *err,
     return det_check_window(p, path, 1, err, errsz);
 }
 
-static void level(struct det *d, uint32_t slot, int64_t now,
-                  struct det_verdict *v)
-{
-    win_ring *r = det_ring(d, slot);
-    uint64_t calls = win_sum(&d->win, r, now, 0);
-
-    v->slot = slot;
-    v->value = (double)calls;
-    v->aux[0] = calls;
-    v->aux[1] = 0;
-    v->level = v->value > d->p.threshold ? DET_ABOVE
-               : v->value > det_clear_threshold(d) ? DET_BETWEEN
-                                                   : DET_CLEAR;
-    v->next_ms = win_next_expiry(&d->win, r);
-}
-
 static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     static const uint32_t one[1] = {1};
-    uint32_t slot;
-    int created;
 
     if (!det_is_completed(in->ev))
         return 0;
-    slot = det_group_of(d, in, &created);
-    if (slot == DET_NIL)
-        return 0;
-    if (created)
-        win_ring_reset(&d->win, det_ring(d, slot));
-    if (win_add(&d->win, det_ring(d, slot), in->now_ms, in->t_ms, one) ==
-        WIN_LATE) {
-        d->st.late++;
-        return 0;
-    }
-    d->st.counted++;
-    level(d, slot, in->now_ms, v);
-    return 1;
-}
-
-static void eval(struct det *d, uint32_t slot, int64_t now,
-                 struct det_verdict *v)
-{
-    level(d, slot, now, v);
+    return det_window_feed(d, in, one, det_window_count_eval, v);
 }
 
 static void summary(const struct det *d, const struct det_alert *a,
@@ -91,6 +55,6 @@ const struct det_ops det_volume_ops = {
     .nfields = 1,
     .check = check,
     .feed = feed,
-    .eval = eval,
+    .eval = det_window_count_eval,
     .summary = summary,
 };

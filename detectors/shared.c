@@ -1,6 +1,9 @@
 /*
- * per_call.c - what the per-call detectors (latency, payload_size) share.
+ * shared.c - what the detectors share beyond the registry: the window
+ * feed and count level (volume, error_rate, credential_access), and the
+ * per-call threshold logic (latency, payload_size).
  *
+ * Per-call detectors:
  * A group exists only while it has an open alert: it is created by a
  * violation and freed when the alert resolves, so calls under the
  * threshold cost nothing but the comparison.  The alert clears window_s
@@ -9,6 +12,46 @@
 #include "detectors/detector.h"
 
 #include <stdio.h>
+
+int det_window_feed(struct det *d, struct det_input *in,
+                    const uint32_t *vals,
+                    void (*eval)(struct det *, uint32_t, int64_t,
+                                 struct det_verdict *),
+                    struct det_verdict *v)
+{
+    uint32_t slot;
+    int created;
+
+    slot = det_group_of(d, in, &created);
+    if (slot == DET_NIL)
+        return 0;
+    if (created)
+        win_ring_reset(&d->win, det_ring(d, slot));
+    if (win_add(&d->win, det_ring(d, slot), in->now_ms, in->t_ms, vals) ==
+        WIN_LATE) {
+        d->st.late++;
+        return 0;
+    }
+    d->st.counted++;
+    eval(d, slot, in->now_ms, v);
+    return 1;
+}
+
+void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
+                           struct det_verdict *v)
+{
+    win_ring *r = det_ring(d, slot);
+    uint64_t calls = win_sum(&d->win, r, now, 0);
+
+    v->slot = slot;
+    v->value = (double)calls;
+    v->aux[0] = calls;
+    v->aux[1] = 0;
+    v->level = v->value > d->p.threshold ? DET_ABOVE
+               : v->value > det_clear_threshold(d) ? DET_BETWEEN
+                                                   : DET_CLEAR;
+    v->next_ms = win_next_expiry(&d->win, r);
+}
 
 void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
                        struct det_verdict *v)
