@@ -41,21 +41,6 @@ static const char *const sink_type_names[] = {
     [SINK_PAGERDUTY] = "pagerduty", [SINK_FILE] = "file",
     [SINK_STDOUT] = "stdout", [SINK_KIND_COUNT] = NULL};
 
-static const char *json_type(const cJSON *v)
-{
-    if (cJSON_IsObject(v))
-        return "an object";
-    if (cJSON_IsArray(v))
-        return "an array";
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    return "null";
-}
-
 /* ---- value checks (cfg_item.check) ---- */
 
 static const char *check_http_url(const char *s)
@@ -292,7 +277,7 @@ static int apply_secret_envs(void *base, const cJSON *v, const char *path,
         else
             snprintf(err, errsz, "%s: expected an array of 1 to %d names "
                      "of environment variables, got %s", path,
-                     SINK_MAX_SECRETS, json_type(v));
+                     SINK_MAX_SECRETS, cfg_json_type(v));
         return CFG_EINVAL;
     }
     cJSON_ArrayForEach(e, v)
@@ -484,7 +469,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
 
     if (!cJSON_IsObject(o)) {
         snprintf(err, errsz, "%s: expected an object, got %s", path,
-                 json_type(o));
+                 cfg_json_type(o));
         goto out;
     }
     snprintf(sub, sizeof sub, "%s.type", path);
@@ -590,7 +575,7 @@ static int apply_sinks(void *base, const cJSON *v, const char *path,
     c->n_sinks = 0;
     if (!cJSON_IsArray(v)) {
         snprintf(err, errsz, "%s: expected an array of sink objects, got %s",
-                 path, json_type(v));
+                 path, cfg_json_type(v));
         goto out;
     }
     if (cJSON_GetArraySize(v) > CFG_MAX_SINKS) {

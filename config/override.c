@@ -33,20 +33,6 @@
 
 const char *const cfg_env_not_overrides[] = {"TOOLWATCH_BIN", NULL};
 
-static void fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 static size_t name_len(const char *entry)
 {
     const char *eq = strchr(entry, '=');
@@ -166,17 +152,6 @@ static int path_add(char *path, const char *key, long index)
     return n >= 0 && (size_t)n < CFG_OVERRIDE_PATH_MAX - len;
 }
 
-static const char *type_name(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    return "null";
-}
-
 /* Set the path named by entry (after the prefix) to its value. */
 static int apply_one(cJSON *root, struct cfg_override *o, char *err,
                      size_t errsz)
@@ -203,7 +178,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
         n = (size_t)(sep - seg);
         last = sep == end;
         if (n == 0 || n >= sizeof key) {
-            fail(err, errsz,
+            cfg_fail(err, errsz,
                  "%.*s: not a valid override name (TOOLWATCH_ then the key "
                  "path in upper case, keys separated by __, e.g. "
                  "TOOLWATCH_STREAM__URL)",
@@ -214,7 +189,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             int size = cJSON_GetArraySize(node);
             char at[CFG_OVERRIDE_PATH_MAX];
             if ((idx = seg_index(seg, n)) < 0) {
-                fail(err, errsz, "%.*s: %s: expected an array index, got "
+                cfg_fail(err, errsz, "%.*s: %s: expected an array index, got "
                                  "\"%.*s\"",
                      shown, o->entry, o->path[0] ? o->path : "(top level)",
                      (int)n, seg);
@@ -224,7 +199,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             if (!path_add(o->path, NULL, idx))
                 goto toolong;
             if (idx >= size) {
-                fail(err, errsz,
+                cfg_fail(err, errsz,
                      "%.*s: %s: index past the end of the array (%s has %d "
                      "element%s)",
                      shown, o->entry, o->path, at, size,
@@ -251,8 +226,8 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             if (!path_add(o->path, key, -1))
                 goto toolong;
         } else {
-            fail(err, errsz, "%.*s: %s: is %s, so it has no key \"%.*s\"",
-                 shown, o->entry, o->path, type_name(node), (int)n, seg);
+            cfg_fail(err, errsz, "%.*s: %s: is %s, so it has no key \"%.*s\"",
+                 shown, o->entry, o->path, cfg_json_type(node), (int)n, seg);
             goto out;
         }
         if (last) {
@@ -278,7 +253,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             const char *nsep = strstr(next, "__");
             size_t nn = (nsep != NULL && nsep < end ? nsep : end) - next;
             if (seg_index(next, nn) >= 0) {
-                fail(err, errsz,
+                cfg_fail(err, errsz,
                      "%.*s: %s[%.*s]: index past the end of the array (the "
                      "file has no %s)",
                      shown, o->entry, o->path, (int)nn, next, o->path);
@@ -297,11 +272,11 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
     /* not reached: the loop ends at the last segment */
     goto out;
 toolong:
-    fail(err, errsz, "%.*s: the key path is too long", shown, o->entry);
+    cfg_fail(err, errsz, "%.*s: the key path is too long", shown, o->entry);
     goto out;
 nomem:
     rc = CFG_ENOMEM;
-    fail(err, errsz, "out of memory");
+    cfg_fail(err, errsz, "out of memory");
 out:
     cJSON_Delete(v);
     return rc;
@@ -337,7 +312,7 @@ int cfg_overrides_apply(cJSON *root, char *const *envp,
     rc = CFG_ENOMEM;
     if ((refs = calloc(1, sizeof *refs)) == NULL ||
         (ov->v = calloc(count, sizeof *ov->v)) == NULL) {
-        fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto out;
     }
     collect_refs(root, refs);

@@ -23,10 +23,7 @@
 
 #define GOT_MAX 48 /* bytes of a bad value quoted in a message */
 
-static void fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errsz, const char *fmt, ...)
+void cfg_fail(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
 
@@ -120,11 +117,11 @@ static int bad(const struct cfg_item *it, const cJSON *v, const char *path,
 
     expected(it, want, sizeof want);
     if (it->type == CFG_STRING && (it->flags & CFG_F_ENV)) {
-        fail(err, errsz, "%s: expected %s", path, want);
+        cfg_fail(err, errsz, "%s: expected %s", path, want);
         return CFG_EINVAL;
     }
     got_text(v, got, sizeof got);
-    fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+    cfg_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
     return CFG_EINVAL;
 }
 
@@ -248,7 +245,7 @@ static int apply_list(const struct cfg_item *it, struct cfg_strlist *l,
             char p[256], got[GOT_MAX + 8];
             snprintf(p, sizeof p, "%s[%d]", path, i);
             got_text(e, got, sizeof got);
-            fail(err, errsz,
+            cfg_fail(err, errsz,
                  "%s: expected a non-empty string of at most %d bytes, "
                  "got %s",
                  p, CFG_LIST_ITEM_MAX - 1, got);
@@ -309,7 +306,7 @@ int cfg_item_apply(const struct cfg_item *it, void *base, const cJSON *v,
             if (want != NULL) {
                 char got[GOT_MAX + 8];
                 got_text(v, got, sizeof got);
-                fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+                cfg_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
                 return CFG_EINVAL;
             }
         }
@@ -338,7 +335,7 @@ int cfg_items_apply(const struct cfg_item *items, size_t n, void *base,
     if (!cJSON_IsObject(obj)) {
         char got[GOT_MAX + 8];
         got_text(obj, got, sizeof got);
-        fail(err, errsz, "%s: expected an object, got %s",
+        cfg_fail(err, errsz, "%s: expected an object, got %s",
              path[0] ? path : "(top level)", got);
         return CFG_EINVAL;
     }
@@ -349,13 +346,13 @@ int cfg_items_apply(const struct cfg_item *items, size_t n, void *base,
         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
                  m->string);
         if (it == NULL) {
-            fail(err, errsz, "%s: unknown key", sub);
+            cfg_fail(err, errsz, "%s: unknown key", sub);
             rc = CFG_EINVAL;
             goto out;
         }
         for (const cJSON *e = obj->child; e != m; e = e->next)
             if (strcmp(e->string, m->string) == 0) {
-                fail(err, errsz, "%s: duplicate key", sub);
+                cfg_fail(err, errsz, "%s: duplicate key", sub);
                 rc = CFG_EINVAL;
                 goto out;
             }
@@ -477,4 +474,19 @@ int cfg_items_dump(const struct cfg_item *items, size_t n, const void *base,
     for (size_t i = 0; i < n && rc == CFG_OK; i++)
         rc = dump_item(&items[i], base, obj, flags);
     return rc;
+}
+
+const char *cfg_json_type(const cJSON *v)
+{
+    if (cJSON_IsObject(v))
+        return "an object";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    return "null";
 }

@@ -137,6 +137,15 @@ int cfg_env_name_ok(const char *s);
     "starting with a digit, at most 127 bytes); the value is not shown, "  \
     "in case it is a secret"
 
+/* printf into err (when err and errsz are usable): the one way the
+ * configuration code writes a message. */
+void cfg_fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "an object", "an array", "a string", "a number", "a boolean" or "null",
+ * for messages. */
+const char *cfg_json_type(const struct cJSON *v);
+
 /* Does the list hold `s` (exact match)? */
 int cfg_strlist_has(const struct cfg_strlist *l, const char *s);
 
