@@ -82,13 +82,18 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /* ---- lifecycle ---- */
 
-static void notify(det_engine *e, struct det *d, const struct det_alert *a,
-                   int resolved)
+/* Send one notification; `why` (may be NULL) replaces the detector's
+ * summary. */
+static void notify_as(det_engine *e, struct det *d, const struct det_alert *a,
+                      int resolved, const char *why)
 {
     struct alert al;
 
     memset(&al, 0, sizeof al);
-    d->ops->summary(d, a, resolved, e->summary, sizeof e->summary);
+    if (why != NULL)
+        copy_str(e->summary, sizeof e->summary, why);
+    else
+        d->ops->summary(d, a, resolved, e->summary, sizeof e->summary);
     al.resolved = resolved;
     al.timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
     memcpy(al.id, a->id, sizeof al.id);
@@ -107,6 +112,12 @@ static void notify(det_engine *e, struct det *d, const struct det_alert *a,
     e->st.notifications++;
     if (e->cb != NULL && e->cb->on_alert != NULL)
         e->cb->on_alert(e->ud, &al);
+}
+
+static void notify(det_engine *e, struct det *d, const struct det_alert *a,
+                   int resolved)
+{
+    notify_as(e, d, a, resolved, NULL);
 }
 
 static void fire(det_engine *e, struct det *d, uint32_t s,
@@ -392,6 +403,63 @@ void det_engine_drain(det_engine *e)
         advance(e, e->next_deadline);
     e->draining = 0;
     reschedule_all(e);
+}
+
+/* Resolve every open alert of d with a notification that says why. */
+static void close_open(det_engine *e, struct det *d, const char *why)
+{
+    for (uint32_t s = d->keys.pin_head; s != DET_NIL;) {
+        uint32_t next = d->keys.slot[s].next;
+        if (d->keys.slot[s].state != DET_ST_IDLE) {
+            struct det_alert *a = &d->alert[s];
+            if (a->clear_since_ms == 0)
+                a->clear_since_ms = e->now_ms;
+            d->keys.slot[s].state = DET_ST_IDLE;
+            d->st.resolved++;
+            notify_as(e, d, a, 1, why);
+        }
+        s = next;
+    }
+}
+
+static int same_settings(const det_engine *a, const det_engine *b, int i)
+{
+    return memcmp(&a->cfg.det[i], &b->cfg.det[i], sizeof a->cfg.det[i]) ==
+               0 &&
+           a->cfg.engine.max_keys == b->cfg.engine.max_keys;
+}
+
+int det_engine_adopt(det_engine *e, det_engine *old)
+{
+    static const char why[] =
+        "closed by a configuration reload: this detector's settings "
+        "changed; it fires again under the new settings if the condition "
+        "still holds";
+    int kept = 0;
+
+    if (old == NULL || old->now_ms == NO_TIME)
+        return 0;
+    e->now_ms = old->now_ms;
+    e->wall_ms = old->wall_ms;
+    memcpy(e->hkey, old->hkey, sizeof e->hkey);
+    memcpy(e->last_record_id, old->last_record_id, sizeof e->last_record_id);
+    if (e->cfg.engine.dedupe_window == old->cfg.engine.dedupe_window) {
+        det_dedupe t = e->dd;
+        e->dd = old->dd;
+        old->dd = t;
+    }
+    for (int i = 0; i < DET_COUNT; i++) {
+        if (same_settings(e, old, i)) {
+            struct det t = e->det[i];
+            e->det[i] = old->det[i];
+            old->det[i] = t;
+            kept++;
+        } else if (old->det[i].ops != NULL && old->det[i].alert != NULL) {
+            close_open(old, &old->det[i], why);
+        }
+    }
+    reschedule_all(e);
+    return kept;
 }
 
 int64_t det_engine_now(const det_engine *e)

@@ -95,6 +95,16 @@ void det_engine_stream_state(det_engine *e, int connected, int64_t wall_ms);
  * other detectors has resolved (each at the event time it resolves). */
 void det_engine_drain(det_engine *e);
 
+/* Configuration reload: carry over from `old` into the new engine `e`
+ * the event-time clock, the recent record ids (when dedupe_window is
+ * unchanged) and every detector whose settings (and max_keys) are
+ * unchanged, with its groups, windows and open alerts, which go on as the
+ * same episodes.  Open alerts of detectors whose settings changed are
+ * resolved through old's callback, saying why, so no receiver is left
+ * with an incident that never closes.  Call before feeding `e`; then
+ * destroy `old`.  Returns the number of detectors carried over. */
+int det_engine_adopt(det_engine *e, det_engine *old);
+
 /* The event-time clock, INT64_MIN before it is known. */
 int64_t det_engine_now(const det_engine *e);
 

@@ -183,6 +183,14 @@ static int on_event(void *ud, const sse_event *sev)
      * from the loop's cached monotonic time: no clock read per event */
     int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
 
+    /* A raw NUL byte is never JSON, but cJSON takes one inside a string
+     * and the C string ends there ("db\0x" would count as "db"): refuse
+     * it, counted as not_json.  (Belongs in event_decode(); replay.c does
+     * the same; see docs/security.md.) */
+    if (memchr(sev->data, '\0', sev->data_len) != NULL) {
+        app->ec.n[EVENT_R_NOT_JSON]++;
+        return 0;
+    }
     if (event_decode(&app->ev, sev->data, sev->data_len, sev->type,
                      sev->type_len, &app->ec) != EVENT_OK)
         return 0;
@@ -255,7 +263,7 @@ static delivery *make_delivery(struct app *app, const struct cfg *c)
 
 static struct cfg *load_config(const char *path)
 {
-    struct cfg *c = malloc(sizeof *c);
+    struct cfg *c = calloc(1, sizeof *c);
     char err[1024];
 
     if (c == NULL)
@@ -333,6 +341,8 @@ static void publish(struct app *app)
     s->events.decoded = app->ec.decoded;
     for (int r = 0; r < EVENT_R_COUNT; r++)
         s->events.errors[r] = app->ec.n[r];
+    s->events.oversize = ss->oversize;
+    s->events.invalid_utf8 = ss->invalid_utf8;
     s->events.late = es->late;
     s->events.duplicates = es->duplicates;
     s->events.untimed = es->untimed;
@@ -398,28 +408,38 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* SIGHUP: build the new parts first; swap only when all are good. */
+static int same_status(const struct cfg *a, const struct cfg *b)
+{
+    const char *ta = NULL, *tb = NULL;
+    char err[256];
+
+    if (memcmp(&a->status, &b->status, sizeof a->status) != 0)
+        return 0;
+    cfg_status_token(a, &ta, err, sizeof err);
+    cfg_status_token(b, &tb, err, sizeof err);
+    return (ta == NULL && tb == NULL) ||
+           (ta != NULL && tb != NULL && strcmp(ta, tb) == 0);
+}
+
+/* SIGHUP: build the new parts first; swap only when all are good.  The
+ * detector engine is always rebuilt and adopts the old one's state for
+ * every detector whose settings did not change. */
 static void reload(struct app *app)
 {
     struct cfg *nc = load_config(app->path);
     stream *nst = NULL;
     delivery *ndl = NULL;
     det_engine *neng = NULL;
-    int det_same;
+    int kept;
 
     if (nc == NULL) {
         LOG(LOG_ERROR, "run", "reload refused: %s is not valid; the running "
             "configuration stays", app->path);
         return;
     }
-    det_same = memcmp(&nc->det, &app->cfg->det, sizeof nc->det) == 0 &&
-               strcmp(nc->instance, app->cfg->instance) == 0;
-    if (!det_same) {
-        neng = det_engine_create(&nc->det, nc->instance, &engine_callbacks,
-                                 app);
-        if (neng == NULL)
-            goto fail;
-    }
+    neng = det_engine_create(&nc->det, nc->instance, &engine_callbacks, app);
+    if (neng == NULL)
+        goto fail;
     /* the outbox: close the old journal first, then reopen it with the new
      * sinks (in-flight requests are abandoned and re-sent, same ids) */
     delivery_destroy(app->dl);
@@ -448,15 +468,20 @@ static void reload(struct app *app)
     app->st = nst;
     stream_start(app->st);
     app->dl = ndl;
-    if (neng != NULL) {
-        det_engine_destroy(app->eng);
-        app->eng = neng;
-        LOG(LOG_WARN, "run", "reload: detector settings changed; detector "
-            "state starts afresh");
+    kept = det_engine_adopt(neng, app->eng);
+    det_engine_destroy(app->eng);
+    app->eng = neng;
+    if (!same_status(nc, app->cfg)) {
+        status_destroy(app->srv);
+        app->srv = make_status(nc);
+        if (app->srv != NULL)
+            LOG(LOG_INFO, "run", "status on http://%s:%u/status",
+                nc->status.listen, (unsigned)status_port(app->srv));
     }
     free(app->cfg);
     app->cfg = nc;
-    LOG(LOG_INFO, "run", "configuration reloaded from %s", app->path);
+    LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %d "
+        "detectors kept their state", app->path, kept, DET_COUNT);
     return;
 fail:
     det_engine_destroy(neng);

@@ -297,21 +297,35 @@ int proc_read_line(struct proc *p, char *buf, size_t cap, int timeout_ms)
     }
 }
 
-bool proc_wait_stderr(struct proc *p, const char *needle, int timeout_ms)
+/* Does needle occur in the captured stderr at or after byte `from`? */
+static bool err_has(const struct proc *p, size_t from, const char *needle,
+                    size_t nlen)
+{
+    return p->err.buf != NULL && p->err.len >= from &&
+           p->err.len - from >= nlen &&
+           memmem(p->err.buf + from, p->err.len - from, needle, nlen) != NULL;
+}
+
+bool proc_wait_stderr_after(struct proc *p, size_t from, const char *needle,
+                            int timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
     size_t nlen = strlen(needle);
 
     for (;;) {
-        if (p->err.len >= nlen && memmem(p->err.buf, p->err.len, needle, nlen))
+        if (err_has(p, from, needle, nlen))
             return true;
         if (p->err.fd < 0 || remaining(deadline) == 0) {
             pump(p, 0);
-            return p->err.len >= nlen &&
-                   memmem(p->err.buf, p->err.len, needle, nlen) != NULL;
+            return err_has(p, from, needle, nlen);
         }
         pump(p, remaining(deadline));
     }
+}
+
+bool proc_wait_stderr(struct proc *p, const char *needle, int timeout_ms)
+{
+    return proc_wait_stderr_after(p, 0, needle, timeout_ms);
 }
 
 bool proc_wait_exit(struct proc *p, int timeout_ms, int *status)

@@ -56,6 +56,13 @@ int proc_read_line(struct proc *p, char *buf, size_t cap, int timeout_ms);
  * it does within timeout_ms (false also if stderr closed without it). */
 bool proc_wait_stderr(struct proc *p, const char *needle, int timeout_ms);
 
+/* Like proc_wait_stderr(), but only an occurrence that starts at or after
+ * byte `from` of the captured stderr counts (take `from` from
+ * proc_stderr_all()'s length to wait for a line logged after that point,
+ * e.g. the second occurrence of the same message). */
+bool proc_wait_stderr_after(struct proc *p, size_t from, const char *needle,
+                            int timeout_ms);
+
 /* Wait for the child to exit; *status gets the waitpid() status.  Returns
  * false on timeout (the child is left running). */
 bool proc_wait_exit(struct proc *p, int timeout_ms, int *status);

@@ -76,6 +76,69 @@ static void hold20(struct det_config *c)
     c->engine.hold_s = 20;
 }
 
+/* A reload with the same volume settings: the new engine carries the
+ * open episode on (no second firing; the same id resolves later). */
+static void test_adopt_keeps_unchanged(void **state)
+{
+    static struct cap c;
+    det_engine *old = eng(&c, small), *e;
+    struct det_config cfg;
+    char id[ALERT_ID_HEX + 1];
+
+    (void)state;
+    feed_calls(old, 10, 0, 100, "t", "a"); /* fires at the 6th call */
+    assert_int_equal(c.n, 1);
+    cfg_only(&cfg, DET_VOLUME);
+    small(&cfg);
+    cfg.engine.hold_s = 6; /* engine-wide lifecycle may change */
+    e = det_engine_create(&cfg, "test", &cap_cb, &c);
+    assert_non_null(e);
+    assert_int_equal(det_engine_adopt(e, old), DET_COUNT);
+    det_engine_destroy(old);
+    assert_int_equal(c.n, 1); /* nothing sent by the reload */
+    assert_true(det_engine_is_firing(e, DET_VOLUME, "t"));
+    assert_int_equal(det_engine_now(e), T0 + 900);
+    /* still above: no new firing; then silence resolves the same episode */
+    feed_calls(e, 5, 1000, 100, "t", "a");
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(100000, "other", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    alert_episode_id("volume", "t", T0 + 500, id);
+    assert_string_equal(c.a[1].id, id);
+    det_engine_destroy(e);
+}
+
+/* A reload that changes the volume threshold closes its open episode with
+ * a resolve that says why; the other detectors keep their state. */
+static void test_adopt_closes_changed(void **state)
+{
+    static struct cap c;
+    det_engine *old = eng(&c, small), *e;
+    struct det_config cfg;
+
+    (void)state;
+    feed_calls(old, 10, 0, 100, "t", "a");
+    assert_int_equal(c.n, 1);
+    cfg_only(&cfg, DET_VOLUME);
+    small(&cfg);
+    cfg.det[DET_VOLUME].threshold = 50;
+    e = det_engine_create(&cfg, "test", &cap_cb, &c);
+    assert_non_null(e);
+    assert_int_equal(det_engine_adopt(e, old), DET_COUNT - 1);
+    det_engine_destroy(old);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_string_equal(c.a[1].id, c.a[0].id);
+    assert_true(strncmp(c.a[1].summary, "closed by a configuration reload",
+                        32) == 0);
+    assert_false(det_engine_is_firing(e, DET_VOLUME, "t"));
+    /* under the new threshold the same traffic does not fire */
+    feed_calls(e, 10, 1000, 100, "t", "a");
+    assert_int_equal(c.n, 2);
+    det_engine_destroy(e);
+}
+
 static void test_hold_suppresses_flap(void **state)
 {
     static struct cap c;
@@ -367,6 +430,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fire_repeat_resolve),
         cmocka_unit_test(test_hold_suppresses_flap),
+        cmocka_unit_test(test_adopt_keeps_unchanged),
+        cmocka_unit_test(test_adopt_closes_changed),
         cmocka_unit_test(test_late_events),
         cmocka_unit_test(test_future_clamped_live),
         cmocka_unit_test(test_live_clock_and_untimed),
