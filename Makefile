@@ -3,7 +3,10 @@
 #   make           build/toolwatch (optimised, with debug info)
 #   make test      every test under ASan+UBSan; last line "N passed, M failed"
 #   make fuzz      libFuzzer targets (clang), each run FUZZ_SECONDS seconds
-#   make bench     micro-benchmarks (optimised, no sanitizers)
+#   make memcheck  unit tests and a few integration tests under valgrind
+#                  (no sanitizers), the binary they spawn under valgrind too
+#   make bench     end-to-end benchmarks + micro-benchmarks (optimised, no
+#                  sanitizers; see BENCHMARKS.md), table + bench/results/
 #   make demo      run `toolwatch demo` (DEMO_ARGS="--duration 60")
 #   make deps      install the Debian packages the build needs (idempotent)
 #
@@ -45,13 +48,16 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=build/asan/tests/i%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/rel/bench/%)
+# end-to-end tools: corpus writer, cJSON baseline reader, the driver
+BENCH_TOOLS := build/rel/bench/corpus build/rel/bench/baseline_cjson \
+               build/rel/bench/driver
 
 FUZZ_SECONDS ?= 30
 
 # `make V=1` prints full command lines.
 Q := $(if $(V),,@)
 
-.PHONY: all deps test unit integration fuzz bench clean demo
+.PHONY: all deps test unit integration fuzz memcheck bench clean demo
 # keep intermediate objects (and keep make quiet about them)
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -110,15 +116,71 @@ integration: $(ITEST_BIN) build/asan/toolwatch
 test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
 	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh $(UNIT_BIN) $(ITEST_BIN)
 
-# libFuzzer targets: clang, ASan+UBSan, the library sources compiled in.
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
+# libFuzzer targets: clang, ASan+UBSan.  The library is compiled once for
+# all targets with coverage instrumentation (fuzzer-no-link) into
+# build/fuzz/libtw.a; each target links only what it uses.
+FUZZ_SAN := -g -O1 -fno-sanitize-recover=all
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/FUZZ $<")
+	$(Q)$(CLANG) $(CFLAGS_COMMON) $(FUZZ_SAN) \
+	    -fsanitize=fuzzer-no-link,address,undefined \
+	    -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/fuzz/libtw.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libtw.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CLANG) $(STD) $(INC) $(PKG_CFLAGS) $(FUZZ_FLAGS) -DTW_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	$(Q)$(CLANG) $(CFLAGS_COMMON) $(FUZZ_SAN) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< build/fuzz/libtw.a \
+	    $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# valgrind memcheck: the same sources without sanitizers (valgrind and ASan
+# do not mix), -O1 -g, into build/memcheck/.  Every unit test, plus the
+# integration tests in MEMCHECK_ITESTS: itest_delivery drives journal,
+# signing and libcurl in-process; the others spawn build/memcheck/toolwatch
+# (check-config, send-test, and in itest_secrets `run` with every sink kind,
+# a reload and a clean stop), itself run under valgrind (tests/memcheck.sh).
+MC_FLAGS := -O1 -g
+MC_OBJ   := $(LIB_SRC:%.c=build/memcheck/%.o)
+MC_SUP_OBJ := $(SUPPORT_SRC:%.c=build/memcheck/%.o)
+MC_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/memcheck/tests/%)
+MEMCHECK_ITESTS ?= delivery checkconfig sendtest secrets
+MC_ITEST_BIN := $(MEMCHECK_ITESTS:%=build/memcheck/tests/itest_%)
+
+build/memcheck/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/MC   $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(MC_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/memcheck/libtw.a: $(MC_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+build/memcheck/toolwatch: build/memcheck/service/main.o build/memcheck/libtw.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(MC_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/memcheck/tests/test_%: build/memcheck/tests/unit/test_%.o build/memcheck/libtw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(MC_FLAGS) -o $@ $< build/memcheck/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+build/memcheck/tests/itest_%: build/memcheck/tests/integration/test_%.o $(MC_SUP_OBJ) build/memcheck/libtw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(MC_FLAGS) -o $@ $< $(MC_SUP_OBJ) build/memcheck/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+memcheck: $(MC_UNIT_BIN) $(MC_ITEST_BIN) build/memcheck/toolwatch
+	@sh tests/memcheck.sh build/memcheck/toolwatch $(MC_UNIT_BIN) $(MC_ITEST_BIN)
 
 # the delivery benchmark sends to the test receiver
 build/rel/bench/bench_delivery: bench/bench_delivery.c tests/support/receiver.c build/rel/libtw.a
@@ -131,8 +193,10 @@ build/rel/bench/%: bench/%.c build/rel/libtw.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< build/rel/libtw.a $(PKG_LIBS)
 
-bench: $(BENCH_BIN) build/toolwatch
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+# Not part of `make test` or CI: about 5 minutes, and meaningful only on an
+# otherwise idle machine.  bench/run.sh builds nothing itself.
+bench: $(BENCH_BIN) $(BENCH_TOOLS) build/toolwatch
+	@sh bench/run.sh $(BENCH_BIN)
 
 # The whole pipeline on a simulated stream with a verifying receiver.
 demo: build/toolwatch

@@ -40,6 +40,7 @@
 
 #define RETRY_AFTER_MAX_MS (3600u * 1000u)
 #define DEAD_LETTER_FILE "dead-letter.ndjson"
+#define ACK_SYNC_MS 1000       /* delivered acks are fsync'd this late */
 
 struct entry {
     struct entry *next;
@@ -86,7 +87,10 @@ struct delivery {
     char *state_dir;
     int dead_fd;
     int journal_ok;
-    int dirty;                 /* appends or acks since the last sync */
+    int dirty;                 /* appends or dead letters since the last
+                                  sync: fsync at the next flush */
+    int acks_dirty;            /* delivered acks written, not yet fsync'd */
+    int64_t acks_sync_at;      /* monotonic: fsync them by then */
     uint64_t unjournaled;      /* entries held in memory only (seq 0) */
     struct entry **unsynced;   /* appended since the last sync */
     size_t n_unsynced, cap_unsynced;
@@ -282,13 +286,29 @@ static int track_unsynced(delivery *d, struct entry *e)
 }
 
 /* Notifications that could not be journaled: try again (once a second at
- * most, so a full disk is not hammered). */
+ * most, so a full disk is not hammered).  With none left but the journal
+ * still marked failed, probe it the same way. */
 static void rejournal(delivery *d)
 {
     int64_t now = loop_now(d->lp);
 
-    if (d->unjournaled == 0 || now < d->rejournal_at)
+    if (now < d->rejournal_at)
         return;
+    if (d->unjournaled == 0) {
+        /* Nothing is held in memory any more (it was delivered), but the
+         * last write failed: until one succeeds the journal counts as not
+         * writable (/readyz 503), and with no notification to journal none
+         * would be tried.  Try a write that leaves every notification as it
+         * is: a compaction (temp file, fsync, rename). */
+        if (!d->journal_ok && d->j != NULL) {
+            d->rejournal_at = now + 1000;
+            if (journal_compact(d->j) == JOURNAL_OK) {
+                LOG(LOG_INFO, "delivery", "journal writable again");
+                d->journal_ok = 1;
+            }
+        }
+        return;
+    }
     d->rejournal_at = now + 1000;
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = &d->sinks[i];
@@ -308,10 +328,12 @@ int delivery_flush(delivery *d)
     int rc = DELIVERY_EOK, jrc;
 
     rejournal(d);
-    if (!d->dirty)
+    if (!d->dirty &&
+        !(d->acks_dirty && loop_now(d->lp) >= d->acks_sync_at))
         goto out;
     jrc = d->j != NULL ? journal_sync(d->j) : JOURNAL_EIO;
     d->dirty = 0;
+    d->acks_dirty = 0;
     for (size_t i = 0; i < d->n_unsynced; i++) {
         struct entry *e = d->unsynced[i];
         if (jrc == JOURNAL_OK && e->seq != 0) {
@@ -419,8 +441,13 @@ static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
         s->st.last_success_ms = clock_wall_ms();
         s->st.last_error[0] = '\0';
         if (e->seq != 0) {
+            /* written now, fsync'd with the next append or within
+             * ACK_SYNC_MS: a lost ack only re-sends (same webhook-id), so
+             * it does not cost each delivery an fsync of its own */
             journal_ack(d->j, e->seq, JOURNAL_DELIVERED);
-            d->dirty = 1;
+            if (!d->acks_dirty)
+                d->acks_sync_at = loop_now(d->lp) + ACK_SYNC_MS;
+            d->acks_dirty = 1;
         }
         finish_head(d, s);
         return;
@@ -529,6 +556,7 @@ static void base_options(CURL *e, const struct sink_config *c, void *ud,
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "toolwatch/" TW_VERSION);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp_body);
@@ -623,6 +651,9 @@ static int paced(struct sink_rt *s, int64_t now, int64_t *next)
 int64_t delivery_tick(delivery *d)
 {
     int64_t now = loop_now(d->lp), next = now + 1000;
+
+    if (d->acks_dirty && d->acks_sync_at < next)
+        next = d->acks_sync_at; /* delivery_flush() syncs them then */
 
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = &d->sinks[i];
@@ -798,6 +829,9 @@ static void free_sink(delivery *d, struct sink_rt *s)
         explicit_bzero(s->strings[i], strlen(s->strings[i]));
         free(s->strings[i]);
     }
+    /* the last PagerDuty body holds the routing key */
+    if (s->body.data != NULL)
+        explicit_bzero(s->body.data, s->body.len);
     buf_free(&s->body);
     buf_free(&s->resp);
 }
@@ -1009,6 +1043,8 @@ out:
         curl_easy_cleanup(s->easy);
     curl_slist_free_all(s->hdrs);
     sign_keys_destroy(s->keys);
+    if (s->body.data != NULL)
+        explicit_bzero(s->body.data, s->body.len); /* a routing key */
     buf_free(&s->body);
     buf_free(&s->resp);
     free(s);

@@ -299,7 +299,7 @@ int cfg_overrides_apply(cJSON *root, char *const *envp,
                         struct cfg_overrides *ov, char *err, size_t errsz)
 {
     struct refs *refs = NULL;
-    size_t count = 0;
+    size_t count = 0, keep;
     int rc = CFG_OK;
 
     if (envp == NULL || !cJSON_IsObject(root))
@@ -328,6 +328,27 @@ int cfg_overrides_apply(cJSON *root, char *const *envp,
         ov->n++;
     }
     qsort(ov->v, ov->n, sizeof *ov->v, by_name);
+    /* The same name twice (execve() allows it): with different values the
+     * result would depend on the order of the environment, so refuse it;
+     * an exact repeat is dropped.  Found by tests/fuzz/fuzz_config.c. */
+    keep = 0;
+    for (size_t i = 0; i < ov->n; i++) {
+        const struct cfg_override *o = &ov->v[i];
+        if (keep > 0 && by_name(&ov->v[keep - 1], o) == 0) {
+            if (strcmp(ov->v[keep - 1].entry, o->entry) != 0) {
+                rc = CFG_EINVAL;
+                cfg_fail(err, errsz, "%.*s: set more than once in the "
+                     "environment, with different values",
+                     o->name_len > NAME_SHOWN_MAX ? NAME_SHOWN_MAX
+                                                  : (int)o->name_len,
+                     o->entry);
+                goto out;
+            }
+            continue;
+        }
+        ov->v[keep++] = *o;
+    }
+    ov->n = keep;
     rc = CFG_OK;
     for (size_t i = 0; i < ov->n && rc == CFG_OK; i++)
         rc = apply_one(root, &ov->v[i], err, errsz);

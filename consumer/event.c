@@ -13,7 +13,7 @@
  * memcmp, and the node of the first occurrence of each known key is kept in
  * a small array on the stack.  The fields are then decoded from that array
  * in a fixed order, which is what lets a canonical key beat its alias no
- * matter where each appears in the object.  The tree is deleted before
+ * matter where each appears in the object.  The tree is released before
  * event_decode() returns.
  *
  * Invariants:
@@ -41,6 +41,22 @@
  *  - text after the JSON value (other than whitespace) makes the record
  *    "not JSON", although cJSON alone would accept it.
  *
+ * The cJSON tree's memory: cJSON allocates one block per value and one per
+ * string (about 45 for a typical record), and with the C library's
+ * malloc/free those calls cost as much as the parsing itself.  cJSON only
+ * takes process-wide hooks (cJSON_InitHooks), so they are installed once,
+ * on the first decode, and serve blocks from a per-thread arena only while
+ * that thread is inside event_decode(); at any other time, on any thread,
+ * they are plain malloc/free.  The arena is reset when the record has been
+ * decoded, so nothing is freed block by block (and a tree wholly in the
+ * arena is not even walked by cJSON_Delete); a tree larger than the arena
+ * continues in malloc'd blocks, which the free hook tells apart by address
+ * and cJSON_Delete frees.
+ * Memory stays bounded (TREE_ARENA_BYTES per thread that decodes).  Under
+ * AddressSanitizer the arena is poisoned except for live blocks, each
+ * followed by a poisoned red zone, so overflows and stale pointers are
+ * still caught.
+ *
  * cJSON: 1.7.15 caps nesting at CJSON_NESTING_LIMIT (1000) for arrays and
  * objects, which bounds the recursion of both the parser and cJSON_Delete.
  * Upstream 1.7.15 reads one byte past the buffer when an object's text ends
@@ -54,7 +70,26 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TW_ASAN 1
+#endif
+#endif
+#ifdef TW_ASAN
+#include <sanitizer/asan_interface.h>
+#define TREE_REDZONE 16u
+#else
+#define ASAN_POISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
+#define TREE_REDZONE 0u
+#endif
 
 /* 9999-12-31T23:59:59.999Z, the last instant event_format_time() prints. */
 #define EVENT_TIME_MAX_MS INT64_C(253402300799999)
@@ -136,6 +171,79 @@ static const char *const reason_names[EVENT_R_COUNT] = {
     [EVENT_R_TRUNCATED] = "truncated",
 };
 
+/* ---- the cJSON tree's memory (see the top of the file) ------------------ */
+
+/* 32 KB holds the tree of a record of about 8 KB of JSON (a typical audit
+ * record is 0.5 KB and its tree 2.5 KB). */
+#define TREE_ARENA_BYTES (32u * 1024u)
+#define TREE_ALIGN 16u
+
+struct tree_arena {
+    size_t used;          /* bytes handed out since the last reset */
+    int active;           /* this thread is inside event_decode() */
+    int spilled;          /* a block of this tree came from malloc */
+    _Alignas(TREE_ALIGN) unsigned char mem[TREE_ARENA_BYTES];
+};
+
+static _Thread_local struct tree_arena arena;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void *tree_alloc(size_t n)
+{
+    struct tree_arena *a = &arena;
+
+    if (a->active && n <= TREE_ARENA_BYTES) {
+        size_t need = (n + TREE_REDZONE + TREE_ALIGN - 1) & ~(size_t)(TREE_ALIGN - 1);
+        if (need <= TREE_ARENA_BYTES - a->used) {
+            void *p = a->mem + a->used;
+            a->used += need;
+            ASAN_UNPOISON_MEMORY_REGION(p, n);
+            return p;
+        }
+    }
+    a->spilled |= a->active;
+    return malloc(n);
+}
+
+static void tree_free(void *p)
+{
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)arena.mem;
+
+    if (u - lo < TREE_ARENA_BYTES)
+        return; /* arena blocks go all at once, in tree_end() */
+    free(p);
+}
+
+static void install_hooks(void)
+{
+    cJSON_Hooks h = {tree_alloc, tree_free};
+
+    cJSON_InitHooks(&h);
+}
+
+/* Trees built from here to tree_end() on this thread use the arena. */
+static void tree_begin(void)
+{
+    pthread_once(&hooks_once, install_hooks);
+    arena.used = 0;
+    arena.active = 1;
+    arena.spilled = 0;
+    ASAN_POISON_MEMORY_REGION(arena.mem, TREE_ARENA_BYTES);
+}
+
+/* Done with the tree (NULL: none): every arena block goes at once.  Only a
+ * tree that spilled into malloc'd blocks is walked by cJSON_Delete (whose
+ * free hook ignores the arena blocks); a tree wholly in the arena needs no
+ * walk, and after the reset no pointer into it is valid. */
+static void tree_end(cJSON *root)
+{
+    if (arena.spilled)
+        cJSON_Delete(root);
+    arena.active = 0;
+    arena.used = 0;
+    ASAN_POISON_MEMORY_REGION(arena.mem, TREE_ARENA_BYTES);
+}
+
 static void bump(event_counters *c, enum event_reason r)
 {
     if (c != NULL)
@@ -208,13 +316,12 @@ static enum field field_lookup(const char *k)
 static void copy_str(char *dst, size_t size, const char *s,
                      event_counters *c)
 {
-    size_t n = strnlen(s, size);
     size_t cut;
 
-    if (n < size) {
-        memcpy(dst, s, n + 1);
+    /* one libc call that stops at the NUL (strnlen + memcpy would have
+     * the compiler inline the copy as `rep movs`, slow for short strings) */
+    if (memccpy(dst, s, '\0', size) != NULL)
         return;
-    }
     /* s[size - 1] exists and is the first byte that does not fit.  If it is
      * a continuation byte, step back to the lead byte of its character
      * (at most 3 bytes back in UTF-8). */
@@ -224,8 +331,7 @@ static void copy_str(char *dst, size_t size, const char *s,
         cut--;
     if (((unsigned char)s[cut] & 0xC0u) == 0x80u)
         cut = size - 1;
-    memcpy(dst, s, cut);
-    dst[cut] = '\0';
+    memset(dst + cut, 0, size - cut); /* dst holds s[0..size) */
     bump(c, EVENT_R_TRUNCATED);
 }
 
@@ -420,7 +526,7 @@ int event_decode(struct event *ev, const char *data, size_t len,
     const cJSON *it;
     cJSON *root = NULL;
     const char *end = NULL;
-    int rc = EVENT_OK;
+    int rc = EVENT_OK, in_tree = 0;
 
     if (ev == NULL || (data == NULL && len > 0)) {
         rc = EVENT_EINVAL;
@@ -442,6 +548,8 @@ int event_decode(struct event *ev, const char *data, size_t len,
         rc = EVENT_ENOTJSON;
         goto out;
     }
+    tree_begin();
+    in_tree = 1;
     root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (root == NULL || end != data + len) {
         bump(c, EVENT_R_NOT_JSON);
@@ -466,7 +574,8 @@ int event_decode(struct event *ev, const char *data, size_t len,
     if (c != NULL)
         c->decoded++;
 out:
-    cJSON_Delete(root);
+    if (in_tree)
+        tree_end(root);
     return rc;
 }
 

@@ -18,8 +18,10 @@
  *   WHATWG "maximal subpart" rule) -> BOM removal (the stream's first code
  *   point only) -> line buffer -> at a line end, the line is interpreted
  *   (blank: dispatch; ':' comment; field/value).
- *   The hot loop copies runs of plain ASCII bytes (no CR, LF or high bit)
- *   eight at a time; only non-ASCII bytes go through the byte-wise decoder.
+ *   The hot loop finds runs of plain ASCII bytes (no CR, LF or high bit)
+ *   sixteen at a time; a line that is such a run and ends inside the chunk
+ *   is interpreted where it lies, any other is copied to the line buffer,
+ *   and only non-ASCII bytes go through the byte-wise decoder.
  *   CR and LF are ASCII, so they end a line whatever the decoder state is (a
  *   pending incomplete sequence becomes one U+FFFD first).
  *
@@ -55,6 +57,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* States of the byte loop in sse_parser_execute(). */
 enum sse_state {
@@ -84,6 +89,21 @@ static size_t plain_run(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 
+#if defined(__SSE2__)
+    /* 16 bytes per step: one mask of the bytes that are LF, CR or >= 0x80
+     * (movemask reads the top bit of each byte, which the compares set and
+     * which a non-ASCII byte has already) */
+    const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            v, _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr))));
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (n - i >= 16) {
         uint64_t a, b;
         memcpy(&a, s + i, 8);
@@ -347,16 +367,15 @@ static int field(sse_parser *p, const char *f, size_t fn, const char *v,
     return skip;
 }
 
-/* The current line ended with CR (cr != 0) or LF.  Interprets it and sets
- * the next state.  Returns SSE_OK or SSE_EPAUSED. */
-static int end_line(sse_parser *p, int cr)
+/* A line (decoded, without its CR or LF) ended with CR (cr != 0) or LF:
+ * interpret it and set the next state.  `line` is the line buffer, or the
+ * caller's chunk when the whole line was there (see sse_parser_execute).
+ * Returns SSE_OK or SSE_EPAUSED. */
+static int interpret_line(sse_parser *p, const char *line, size_t n, int cr)
 {
-    const char *line = p->line;
-    size_t n = p->line_len;
     int rc = SSE_OK;
     int skip = 0;
 
-    p->line_len = 0;
     if (n == 0) {
         rc = dispatch(p);
     } else if (line[0] == ':') {
@@ -386,6 +405,15 @@ static int end_line(sse_parser *p, int cr)
     else
         p->state = cr ? ST_AFTER_CR : ST_LINE;
     return rc;
+}
+
+/* The line in the line buffer ended with CR (cr != 0) or LF. */
+static int end_line(sse_parser *p, int cr)
+{
+    size_t n = p->line_len;
+
+    p->line_len = 0;
+    return interpret_line(p, p->line, n, cr);
 }
 
 int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,
@@ -472,6 +500,17 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
             if (p->utf8_need == 0 && p->bom_checked) {
                 size_t run = plain_run(s, (size_t)(end - s));
                 size_t room = p->max_event_bytes - p->line_len;
+                if (p->line_len == 0 && run < (size_t)(end - s) &&
+                    run <= room && (s[run] == '\n' || s[run] == '\r')) {
+                    /* the whole line is plain ASCII in this chunk: it is
+                     * what decoding would give, so interpret it in place
+                     * instead of copying it to the line buffer first */
+                    const char *line = (const char *)s;
+                    c = s[run];
+                    s += run + 1;
+                    rc = interpret_line(p, line, run, c == '\r');
+                    break;
+                }
                 if (run > room) {
                     memcpy(p->line + p->line_len, s, room);
                     p->line_len += room;

@@ -41,6 +41,9 @@
 #define PERSIST_INTERVAL_MS 1000
 #define SAFE_URL_MAX 512
 #define CT_MAX 128
+#ifndef STREAM_RECV_BUFFER
+#define STREAM_RECV_BUFFER (64 * 1024)
+#endif
 
 enum end_reason {
     END_NONE = 0,
@@ -282,7 +285,9 @@ static void on_sse_retry(void *ud, uint64_t ms)
 
 static void on_sse_oversize(void *ud, size_t max)
 {
-    (void)ud;
+    stream *s = ud;
+
+    s->stats.oversize++;
     LOG(LOG_WARN, "sse", "event larger than %zu bytes skipped", max);
 }
 
@@ -391,17 +396,28 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     stream *s = ud;
     size_t n = size * nmemb;
+    int rc;
 
     s->stats.last_byte_ms = loop_now(s->lp);
     if (!s->streaming)
         return n; /* body of a response we do not read (e.g. 3xx) */
     s->stats.bytes += n;
-    if (sse_parser_execute(&s->parser, data, n) != SSE_OK)
+    rc = sse_parser_execute(&s->parser, data, n);
+    s->stats.invalid_utf8 = s->parser.stats.invalid_utf8;
+    if (rc != SSE_OK)
         return 0; /* the user asked to stop */
     return n;
 }
 
 /* ---- connection lifecycle --------------------------------------------- */
+
+/* Free the request headers, wiping them first: one holds the API key. */
+static void free_req_headers(struct curl_slist *h)
+{
+    for (struct curl_slist *n = h; n != NULL; n = n->next)
+        explicit_bzero(n->data, strlen(n->data));
+    curl_slist_free_all(h);
+}
 
 static int build_request_headers(stream *s)
 {
@@ -411,7 +427,7 @@ static int build_request_headers(stream *s)
     size_t idlen;
     int rc = STREAM_ENOMEM;
 
-    curl_slist_free_all(s->req_headers);
+    free_req_headers(s->req_headers);
     s->req_headers = NULL;
     if ((t = curl_slist_append(h, "Accept: text/event-stream")) == NULL)
         goto out;
@@ -563,6 +579,7 @@ static void end_connection(stream *s, enum end_reason why, CURLcode result)
 
     s->in_transfer = 0;
     sse_parser_finish(&s->parser);
+    s->stats.invalid_utf8 = s->parser.stats.invalid_utf8;
     if (why == END_STALL)
         s->stats.stalls++;
     else if (why == END_NETWORK || why == END_BROKEN)
@@ -661,15 +678,21 @@ static int copy_config(stream *s, const struct stream_config *cfg)
 static int setup_easy(stream *s)
 {
     CURL *e = curl_easy_init();
+    const char *redir;
 
     if (e == NULL)
         return STREAM_ECURL;
     s->easy = e;
+    /* An https stream follows redirects to https only: a downgrade would
+     * let anyone on the path forge audit records. */
+    redir = strncasecmp(s->url, "https://", 8) == 0 ? "https" : "http,https";
     if (curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
             CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
-            CURLE_OK)
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, redir) !=
+            CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                         (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK)
         return STREAM_ECURL;
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -688,6 +711,9 @@ static int setup_easy(stream *s)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    /* one recv(2) and one pass of the parser per STREAM_RECV_BUFFER bytes
+     * (a backlog arrives in big reads, not one syscall per 16 KB) */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)STREAM_RECV_BUFFER);
     return STREAM_OK;
 }
 
@@ -749,7 +775,7 @@ void stream_destroy(stream *s)
         stream_stop(s);
     if (s->easy != NULL)
         curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->req_headers);
+    free_req_headers(s->req_headers);
     sse_parser_free(&s->parser);
     for (size_t i = 0; i < s->n_headers; i++)
         free(s->headers[i]);
@@ -806,6 +832,7 @@ void stream_stop(stream *s)
         loop_remove(s->lp, s->easy);
         s->in_transfer = 0;
         sse_parser_finish(&s->parser);
+        s->stats.invalid_utf8 = s->parser.stats.invalid_utf8;
     }
     if (s->state != STREAM_DONE) {
         s->ended_ok = 1;

@@ -76,6 +76,8 @@ struct stream_stats {
     uint64_t stalls;
     uint64_t http_errors;       /* non-200 responses */
     uint64_t network_errors;
+    uint64_t oversize;          /* events skipped: over max_event_bytes */
+    uint64_t invalid_utf8;      /* bytes replaced by U+FFFD (sse_stats) */
     long last_status;           /* last HTTP status seen, 0 if none */
     int64_t connected_since_ms; /* monotonic, 0 when not connected */
     int64_t last_byte_ms;       /* monotonic */

@@ -1,9 +1,12 @@
 /*
  * dedupe.c - fixed-memory set of the last N record-id hashes (dedupe.h).
  *
- * Invariant: the table holds exactly one entry (position + 1) for each of
- * the `count` ring positions in use, reachable by linear probing from the
- * home bucket of that position's hash with no empty entry in between.
+ * Invariant: the table holds exactly one entry for each of the `count`
+ * ring positions in use, reachable by linear probing from the home bucket
+ * of that position's hash with no empty entry in between.  An entry is
+ * mix(hash) << 32 | (position + 1), 0 when empty: the high half gives the
+ * home bucket and a 32-bit tag, so neither a probe (unless the tags agree)
+ * nor a backward shift reads the ring, whose accesses miss the cache.
  */
 #include "detectors/dedupe.h"
 
@@ -41,18 +44,34 @@ void det_dedupe_free(det_dedupe *d)
     memset(d, 0, sizeof *d);
 }
 
-static uint32_t home(const det_dedupe *d, uint64_t h)
+/* The 32 bits of a hash that pick its home and tag its entry (the hash is
+ * keyed, so they are uniform). */
+static uint32_t mix(uint64_t h)
 {
-    /* the low bits; the hash is keyed, so they are uniform */
-    return (uint32_t)(h ^ (h >> 32)) & d->mask;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint64_t make_entry(uint64_t h, uint32_t p)
+{
+    return ((uint64_t)mix(h) << 32) | (p + 1u);
+}
+
+static uint32_t entry_pos1(uint64_t e)
+{
+    return (uint32_t)e; /* position + 1 */
+}
+
+static uint32_t entry_home(const det_dedupe *d, uint64_t e)
+{
+    return (uint32_t)(e >> 32) & d->mask;
 }
 
 /* Remove the table entry of ring position p. */
 static void forget(det_dedupe *d, uint32_t p)
 {
-    uint32_t i = home(d, d->ring[p]), j;
+    uint32_t i = mix(d->ring[p]) & d->mask, j;
 
-    while (d->table[i] != p + 1) {
+    while (entry_pos1(d->table[i]) != p + 1) {
         if (d->table[i] == 0)
             return; /* not there: cannot happen */
         i = (i + 1) & d->mask;
@@ -65,7 +84,7 @@ static void forget(det_dedupe *d, uint32_t p)
         j = (j + 1) & d->mask;
         if (d->table[j] == 0)
             break;
-        k = home(d, d->ring[d->table[j] - 1]);
+        k = entry_home(d, d->table[j]);
         if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
             d->table[i] = d->table[j];
             i = j;
@@ -76,10 +95,12 @@ static void forget(det_dedupe *d, uint32_t p)
 
 int det_dedupe_seen(det_dedupe *d, uint64_t h)
 {
-    uint32_t i = home(d, h), p;
+    uint32_t g = mix(h), i = g & d->mask, p;
+    uint64_t t;
 
-    while (d->table[i] != 0) {
-        if (d->ring[d->table[i] - 1] == h)
+    while ((t = d->table[i]) != 0) {
+        /* the ring (a cache miss) is read only when the tags agree */
+        if ((uint32_t)(t >> 32) == g && d->ring[entry_pos1(t) - 1] == h)
             return 1;
         i = (i + 1) & d->mask;
     }
@@ -87,14 +108,22 @@ int det_dedupe_seen(det_dedupe *d, uint64_t h)
     if (d->count == d->n) {
         forget(d, p);
         /* the hole may have been in front of h's probe sequence */
-        i = home(d, h);
+        i = g & d->mask;
         while (d->table[i] != 0)
             i = (i + 1) & d->mask;
     } else {
         d->count++;
     }
     d->ring[p] = h;
-    d->table[i] = p + 1;
+    d->table[i] = make_entry(h, p);
     d->pos = p + 1 == d->n ? 0 : p + 1;
+    if (d->count == d->n) /* the next call forgets ring[pos] */
+        __builtin_prefetch(&d->table[mix(d->ring[d->pos]) & d->mask], 1);
     return 0;
+}
+
+void det_dedupe_prefetch(const det_dedupe *d, uint64_t h)
+{
+    if (d->n > 0)
+        __builtin_prefetch(&d->table[mix(h) & d->mask]);
 }

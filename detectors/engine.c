@@ -31,6 +31,7 @@ struct det_engine {
     int64_t wall_ms;          /* last wall clock given, 0 in replay */
     int64_t next_deadline;
     int draining;
+    unsigned group_mask;      /* 1 << group_by of each keyed detector */
     unsigned char hkey[crypto_shorthash_siphashx24_KEYBYTES];
     char last_record_id[EVENT_ID_MAX];
     struct det_engine_stats st;
@@ -330,9 +331,21 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     } else {
         e->st.no_timestamp++;
     }
+    in.text[DET_BY_TOOL] = ev->tool_name[0] ? ev->tool_name : NO_KEY;
+    in.text[DET_BY_AGENT] = ev->agent_id[0] ? ev->agent_id : NO_KEY;
+    in.text[DET_BY_SESSION] = ev->session_id[0] ? ev->session_id : NO_KEY;
+    in.text[DET_BY_GLOBAL] = "global";
+    in.hashed = 0;
+    in.hkey = e->hkey;
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
         uint64_t h0, h1;
         hash_text(e->hkey, ev->record_id, &h0, &h1);
+        /* the duplicate check misses the cache: hash the grouping keys the
+         * detectors will need while its table entry loads */
+        det_dedupe_prefetch(&e->dd, h0);
+        for (unsigned g = 0; g < DET_BY_COUNT; g++)
+            if (e->group_mask & (1u << g))
+                det_input_hash(&in, (enum det_group)g, &h1, &h1);
         if (det_dedupe_seen(&e->dd, h0)) {
             e->st.duplicates++;
             return DET_FEED_DUPLICATE;
@@ -350,12 +363,6 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     in.ev = ev;
     in.t_ms = t;
     in.now_ms = e->now_ms;
-    in.text[DET_BY_TOOL] = ev->tool_name[0] ? ev->tool_name : NO_KEY;
-    in.text[DET_BY_AGENT] = ev->agent_id[0] ? ev->agent_id : NO_KEY;
-    in.text[DET_BY_SESSION] = ev->session_id[0] ? ev->session_id : NO_KEY;
-    in.text[DET_BY_GLOBAL] = "global";
-    in.hashed = 0;
-    in.hkey = e->hkey;
     copy_str(e->last_record_id, sizeof e->last_record_id, ev->record_id);
 
     for (int i = 0; i < DET_COUNT; i++) {
@@ -601,9 +608,16 @@ det_engine *det_engine_create(const struct det_config *c, const char *source,
         det_dedupe_init(&e->dd, (uint32_t)c->engine.dedupe_window) !=
             DET_DEDUPE_OK)
         goto out;
-    for (int i = 0; i < DET_COUNT; i++)
-        if (det_init(e, &e->det[i], (enum det_id)i) != 0)
+    for (int i = 0; i < DET_COUNT; i++) {
+        struct det *d = &e->det[i];
+        if (det_init(e, d, (enum det_id)i) != 0)
             goto out;
+        /* the groups that every completed call is counted under (not
+         * credential_access's: only calls to credential tools are) */
+        if (d->p.enabled && (d->ops->flags & DET_F_WINDOW) &&
+            i != DET_CREDENTIAL_ACCESS && d->p.group_by != DET_BY_GLOBAL)
+            e->group_mask |= 1u << d->p.group_by;
+    }
     rc = 0;
 out:
     if (rc != 0) {

@@ -50,7 +50,12 @@ void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
     v->level = v->value > d->p.threshold ? DET_ABOVE
                : v->value > det_clear_threshold(d) ? DET_BETWEEN
                                                    : DET_CLEAR;
-    v->next_ms = win_next_expiry(&d->win, r);
+    /* when the value may change by time alone: the engine schedules only
+     * groups that are alerting or about to fire, and the scan is
+     * O(buckets), so an idle group (nearly every event) skips it */
+    v->next_ms = d->keys.slot[slot].pinned || v->level == DET_ABOVE
+                     ? win_next_expiry(&d->win, r)
+                     : INT64_MAX;
 }
 
 void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,

@@ -207,7 +207,11 @@ int backoff_parse_retry_after(const char *v, size_t len, int64_t now_wall_ms,
         for (; c.p < c.end; c.p++) {
             if (!is_digit((unsigned char)*c.p))
                 goto out;
-            if (secs < UINT64_MAX / 10000)
+            /* saturate: a number too large for 64 bits is "forever",
+             * capped at max_ms below (found by fuzz_retry_after) */
+            if (secs > (UINT64_MAX - 9) / 10)
+                secs = UINT64_MAX;
+            else
                 secs = secs * 10 + (uint64_t)(*c.p - '0');
         }
         *delay_ms = secs > max_ms / 1000 ? max_ms : secs * 1000;

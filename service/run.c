@@ -9,7 +9,10 @@
  *     stream write callback -> SSE parser -> on_event -> event_decode ->
  *     det_engine_feed -> on_alert -> alert_format -> delivery_submit
  *   delivery_flush            one fsync for every notification of the
- *                             iteration (group commit) before any is sent
+ *                             iteration (group commit) before any is sent;
+ *                             then, if there were any, the stream position
+ *                             (events are read again after a crash only if
+ *                             nothing they made reached the journal)
  *   ticks                     stream (stall, reconnect, position), engine
  *                             (once a second), delivery (retries, pacing)
  *   status snapshot           published once a second for the HTTP thread
@@ -19,7 +22,8 @@
  *
  * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
  * persist the position, exit 0.  SIGHUP: reload the file; a bad file is
- * refused (logged) and the old configuration stays.
+ * refused (logged) and the old configuration stays; the counters of the
+ * parts a reload replaces are carried over (counters never go back).
  */
 #include "service/run.h"
 
@@ -71,7 +75,18 @@ struct app {
     uint64_t alerts_firing[DET_COUNT];
     uint64_t alerts_resolved[DET_COUNT];
     uint64_t submit_errors;
+    uint64_t submitted;        /* notifications queued since the last flush */
     int64_t disconnected_since; /* wall; 0 while connected */
+    /* Counters of the parts a reload replaced (stream reader, engine,
+     * outbox), added to those in force so that what /status and /metrics
+     * show as counters never goes back. */
+    struct stream_stats base_stream;
+    uint64_t base_duplicates, base_late, base_untimed;
+    struct sink_base {
+        char name[SINK_NAME_MAX];
+        uint64_t delivered, attempts, retries, dead_lettered;
+    } base_sinks[DELIVERY_MAX_SINKS];
+    size_t n_base_sinks;
     /* open episodes, for /status (the first FIRING_MAX of them) */
     struct firing {
         char id[ALERT_ID_HEX + 1];
@@ -170,6 +185,8 @@ static void on_alert(void *ud, const struct alert *a)
                          app->doc.len);
     if (rc < 0)
         app->submit_errors++;
+    else if (rc > 0)
+        app->submitted++;
 }
 
 static const struct det_engine_callbacks engine_callbacks = {
@@ -210,6 +227,9 @@ static void on_stream_state(void *ud, enum stream_state st)
         app->disconnected_since = wall;
     if (app->eng != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
         det_engine_stream_state(app->eng, st == STREAM_CONNECTED, wall);
+    /* /readyz and /status show a connect or a disconnect at the next
+     * iteration, not up to STATUS_PUBLISH_MS later */
+    app->next_publish = 0;
 }
 
 static const struct stream_callbacks stream_callbacks = {
@@ -306,6 +326,79 @@ static status_server *make_status(const struct cfg *c)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
+/* ---- counters across reloads ------------------------------------------------ */
+
+/* Add what the sinks of replaced outboxes counted under d's name. */
+static void add_sink_base(const struct app *app, struct delivery_sink_stats *d)
+{
+    for (size_t i = 0; i < app->n_base_sinks; i++) {
+        const struct sink_base *b = &app->base_sinks[i];
+        if (strcmp(b->name, d->name) != 0)
+            continue;
+        d->delivered += b->delivered;
+        d->attempts += b->attempts;
+        d->retries += b->retries;
+        d->dead_lettered += b->dead_lettered;
+        return;
+    }
+}
+
+/* The stream reader is about to be replaced: keep its counters.  The next
+ * reader's first connection is a reconnect. */
+static void carry_stream(struct app *app)
+{
+    const struct stream_stats *ss = stream_stats(app->st);
+    struct stream_stats *b = &app->base_stream;
+
+    b->connects += ss->connects;
+    b->reconnects += ss->reconnects;
+    b->events += ss->events;
+    b->bytes += ss->bytes;
+    b->stalls += ss->stalls;
+    b->http_errors += ss->http_errors;
+    b->network_errors += ss->network_errors;
+    b->oversize += ss->oversize;
+    b->invalid_utf8 += ss->invalid_utf8;
+    if (ss->connects + ss->http_errors + ss->network_errors + ss->stalls > 0)
+        b->reconnects++;
+}
+
+static void carry_engine(struct app *app)
+{
+    const struct det_engine_stats *es = det_engine_stats(app->eng);
+
+    app->base_duplicates += es->duplicates;
+    app->base_late += es->late;
+    app->base_untimed += es->untimed;
+}
+
+/* The outbox is about to be replaced: keep each sink's counters (base
+ * included) under its name; a sink the new file no longer has starts from
+ * zero if it comes back. */
+static void carry_sinks(struct app *app)
+{
+    struct sink_base next[DELIVERY_MAX_SINKS];
+    size_t n = 0;
+
+    if (app->dl == NULL)
+        return;
+    memset(next, 0, sizeof next);
+    for (size_t i = 0; i < delivery_sink_count(app->dl) &&
+                       n < DELIVERY_MAX_SINKS; i++) {
+        struct delivery_sink_stats d;
+        delivery_sink_stats(app->dl, i, &d);
+        add_sink_base(app, &d);
+        COPY(next[n].name, d.name);
+        next[n].delivered = d.delivered;
+        next[n].attempts = d.attempts;
+        next[n].retries = d.retries;
+        next[n].dead_lettered = d.dead_lettered;
+        n++;
+    }
+    memcpy(app->base_sinks, next, sizeof next);
+    app->n_base_sinks = n;
+}
+
 static void publish(struct app *app)
 {
     struct status_snapshot *s = &app->snap;
@@ -330,22 +423,24 @@ static void publish(struct app *app)
     snprintf(s->stream.last_event_id, sizeof s->stream.last_event_id,
              "%.*s", (int)idlen, id);
     s->stream.last_event_ms = app->last_event_wall;
-    s->stream.connects = ss->connects;
-    s->stream.reconnects = ss->reconnects;
-    s->stream.stalls = ss->stalls;
-    s->stream.http_errors = ss->http_errors;
-    s->stream.network_errors = ss->network_errors;
+    s->stream.connects = app->base_stream.connects + ss->connects;
+    s->stream.reconnects = app->base_stream.reconnects + ss->reconnects;
+    s->stream.stalls = app->base_stream.stalls + ss->stalls;
+    s->stream.http_errors = app->base_stream.http_errors + ss->http_errors;
+    s->stream.network_errors =
+        app->base_stream.network_errors + ss->network_errors;
     s->stream.last_http_status = ss->last_status;
 
-    s->events.total = ss->events;
+    s->events.total = app->base_stream.events + ss->events;
     s->events.decoded = app->ec.decoded;
     for (int r = 0; r < EVENT_R_COUNT; r++)
         s->events.errors[r] = app->ec.n[r];
-    s->events.oversize = ss->oversize;
-    s->events.invalid_utf8 = ss->invalid_utf8;
-    s->events.late = es->late;
-    s->events.duplicates = es->duplicates;
-    s->events.untimed = es->untimed;
+    s->events.oversize = app->base_stream.oversize + ss->oversize;
+    s->events.invalid_utf8 =
+        app->base_stream.invalid_utf8 + ss->invalid_utf8;
+    s->events.late = app->base_late + es->late;
+    s->events.duplicates = app->base_duplicates + es->duplicates;
+    s->events.untimed = app->base_untimed + es->untimed;
 
     for (int i = 0; i < DET_COUNT && i < STATUS_MAX_DETECTORS; i++) {
         struct det_group_info gi;
@@ -375,6 +470,7 @@ static void publish(struct app *app)
         for (size_t i = 0; i < n && i < STATUS_MAX_SINKS; i++) {
             struct delivery_sink_stats d;
             delivery_sink_stats(app->dl, i, &d);
+            add_sink_base(app, &d);
             COPY(s->sinks[i].name, d.name);
             COPY(s->sinks[i].kind, sink_kind_name(d.kind));
             s->sinks[i].queue_depth = d.queued;
@@ -442,6 +538,7 @@ static void reload(struct app *app)
         goto fail;
     /* the outbox: close the old journal first, then reopen it with the new
      * sinks (in-flight requests are abandoned and re-sent, same ids) */
+    carry_sinks(app);
     delivery_destroy(app->dl);
     app->dl = NULL;
     ndl = make_delivery(app, nc);
@@ -456,6 +553,7 @@ static void reload(struct app *app)
     if (nst == NULL) {
         LOG(LOG_ERROR, "run", "reload: the new stream settings cannot be "
             "used; keeping the old ones");
+        carry_stream(app);
         stream_destroy(app->st);
         app->st = make_stream(app, app->cfg);
         if (app->st != NULL)
@@ -464,11 +562,13 @@ static void reload(struct app *app)
         app->dl = make_delivery(app, app->cfg);
         goto fail;
     }
+    carry_stream(app);
     stream_destroy(app->st);
     app->st = nst;
     stream_start(app->st);
     app->dl = ndl;
     kept = det_engine_adopt(neng, app->eng);
+    carry_engine(app);
     det_engine_destroy(app->eng);
     app->eng = neng;
     if (!same_status(nc, app->cfg)) {
@@ -585,7 +685,15 @@ int run_service(const char *path, const struct run_hooks *hooks)
             det_engine_tick(app.eng, app.wall);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
-        delivery_flush(app.dl);
+        if (delivery_flush(app.dl) == DELIVERY_EOK && app.submitted > 0) {
+            /* the notifications made from the events read so far are in
+             * the journal: record at once that those events are done, so
+             * that a crash from here on does not read them again and page
+             * a second time under new ids (the periodic persist would
+             * leave that open for up to a second) */
+            stream_persist(app.st);
+        }
+        app.submitted = 0;
         next = min64(stream_tick(app.st), delivery_tick(app.dl));
         next = min64(next, app.next_engine_tick);
         if (now >= app.next_publish) {

@@ -305,6 +305,8 @@ int status_render_json(buf *out, const struct status_snapshot *s,
         for (i = 0; i < EVENT_R_COUNT; i++)
             j_u64(&w, &h, event_reason_name((enum event_reason)i),
                   s->events.errors[i]);
+        j_u64(&w, &h, STATUS_REASON_OVERSIZE, s->events.oversize);
+        j_u64(&w, &h, STATUS_REASON_INVALID_UTF8, s->events.invalid_utf8);
         w_raw(&w, "}", 1);
         j_u64(&w, &g, "late", s->events.late);
         j_u64(&w, &g, "duplicates", s->events.duplicates);
@@ -508,12 +510,20 @@ int status_render_metrics(buf *out, const struct status_snapshot *s)
              "Audit records decoded and accepted.");
     m_u64(&w, "toolwatch_events_decoded_total", s->events.decoded);
     m_family(&w, "toolwatch_event_errors_total", "counter",
-             "Audit records or fields rejected, by reason.");
+             "Audit records or fields rejected, by reason (oversize: "
+             "events over stream.max_event_bytes, skipped; invalid_utf8: "
+             "bytes replaced by U+FFFD).");
     for (i = 0; i < EVENT_R_COUNT; i++) {
         const char *r = event_reason_name((enum event_reason)i);
         m_u64_1(&w, "toolwatch_event_errors_total", "reason", r,
                 strlen(r) + 1, s->events.errors[i]);
     }
+    m_u64_1(&w, "toolwatch_event_errors_total", "reason",
+            STATUS_REASON_OVERSIZE, sizeof STATUS_REASON_OVERSIZE,
+            s->events.oversize);
+    m_u64_1(&w, "toolwatch_event_errors_total", "reason",
+            STATUS_REASON_INVALID_UTF8, sizeof STATUS_REASON_INVALID_UTF8,
+            s->events.invalid_utf8);
     m_family(&w, "toolwatch_events_late_total", "counter",
              "Events older than a detector's window.");
     m_u64(&w, "toolwatch_events_late_total", s->events.late);
@@ -926,6 +936,13 @@ status_server *status_create(const struct status_options *o, int *err)
         (flags & MHD_USE_IPv6) ? "]" : "", (unsigned)srv->port,
         srv->has_token ? "bearer token required except for /healthz"
                        : "no token");
+    if (!srv->has_token &&
+        !((flags & MHD_USE_IPv6)
+              ? IN6_IS_ADDR_LOOPBACK(&addr.in6.sin6_addr)
+              : (ntohl(addr.in4.sin_addr.s_addr) >> 24) == 127))
+        LOG(LOG_WARN, "status", "%s is not a loopback address and no token "
+            "is set: anyone who can reach port %u can read /status and "
+            "/metrics (set status.token_env)", host, (unsigned)srv->port);
 out:
     if (rc != STATUS_OK) {
         status_destroy(srv);

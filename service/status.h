@@ -61,6 +61,11 @@
 #define STATUS_ERROR_MAX 160     /* delivery_sink_stats.last_error */
 #define STATUS_REASON_MAX 256
 
+/* The stream reader's two error reasons, next to event_reason_name()'s in
+ * toolwatch_event_errors_total{reason} and /status events.errors. */
+#define STATUS_REASON_OVERSIZE "oversize"
+#define STATUS_REASON_INVALID_UTF8 "invalid_utf8"
+
 /*
  * What the endpoints show.  Every char array is NUL-terminated (the loop
  * truncates what does not fit); every time is wall-clock ms since the Unix
@@ -95,6 +100,9 @@ struct status_snapshot {
         uint64_t total;                  /* SSE events received */
         uint64_t decoded;                /* accepted by event_decode() */
         uint64_t errors[EVENT_R_COUNT];  /* event_counters.n */
+        /* from the stream reader, shown as two more error reasons */
+        uint64_t oversize;               /* events over max_event_bytes */
+        uint64_t invalid_utf8;           /* bytes replaced by U+FFFD */
         uint64_t late;
         uint64_t duplicates;
         uint64_t untimed;

@@ -6,6 +6,9 @@
 # without reporting a failure (a crash, a sanitizer abort) counts as one
 # failure.  The last line printed is "N passed, M failed"; the exit status is
 # non-zero when M > 0.
+#
+# TEST_WRAPPER, when set, is a command put before each binary (word-split),
+# e.g. "valgrind -q --error-exitcode=1" (tests/memcheck.sh).
 passed=0
 failed=0
 logdir=${TEST_LOG_DIR:-build/test-logs}
@@ -15,7 +18,8 @@ for bin in "$@"; do
     log="$logdir/$name.log"
     # stdout and stderr apart: cmocka writes its summary to stderr, and a
     # buffered stdout merged into the same file could split its lines
-    "$bin" >"$log.out" 2>"$log.err"
+    # shellcheck disable=SC2086
+    ${TEST_WRAPPER:-} "$bin" >"$log.out" 2>"$log.err"
     rc=$?
     cat "$log.out" "$log.err" >"$log"
     rm -f "$log.out" "$log.err"
@@ -29,7 +33,7 @@ for bin in "$@"; do
     fi
     if [ "$f" -ne 0 ]; then
         echo "---- $name: $p passed, $f failed (log: $log)"
-        grep -E '^\[  (FAILED|ERROR)|^\[  ERROR|Assert|ERROR: |runtime error|test_.*Failure|failed|SUMMARY' "$log" | head -n 40
+        grep -E '^\[  (FAILED|ERROR)|^\[  ERROR|Assert|ERROR: |runtime error|test_.*Failure|failed|SUMMARY|== (Invalid|Conditional|Use of|Syscall|Mismatched|Source and|[0-9,]+ bytes in)' "$log" | head -n 40
     else
         echo "$name: $p passed"
     fi

@@ -100,6 +100,34 @@ static void test_retry_after_seconds(void **state)
     assert_int_equal(d, 3600000);
 }
 
+/* Found by tests/fuzz/fuzz_retry_after.c: a delta too large for 64 bits
+ * stopped growing at about 1.8e15 s instead of saturating, so with a cap
+ * above that the delay came out as an arbitrary smaller number. */
+static void test_retry_after_huge_saturates(void **state)
+{
+    const char *v = "66666666666666666666666666666666666";
+    uint64_t d = 99;
+
+    (void)state;
+    assert_int_equal(backoff_parse_retry_after(v, strlen(v), NOW, UINT64_MAX,
+                                               &d),
+                     BACKOFF_OK);
+    assert_true(d == UINT64_MAX);
+    assert_int_equal(backoff_parse_retry_after(v, strlen(v), NOW,
+                                               UINT64_MAX / 2, &d),
+                     BACKOFF_OK);
+    assert_true(d == UINT64_MAX / 2);
+    /* the largest exact value still converts */
+    assert_int_equal(backoff_parse_retry_after("18446744073709551", 17, NOW,
+                                               UINT64_MAX, &d),
+                     BACKOFF_OK);
+    assert_true(d == UINT64_C(18446744073709551000));
+    assert_int_equal(backoff_parse_retry_after("18446744073709552", 17, NOW,
+                                               UINT64_MAX, &d),
+                     BACKOFF_OK);
+    assert_true(d == UINT64_MAX);
+}
+
 static void test_retry_after_invalid(void **state)
 {
     static const char *bad[] = {"",        " ",      "-1",    "1.5",
@@ -173,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_full_jitter_bounds),
         cmocka_unit_test(test_rng_not_constant),
         cmocka_unit_test(test_retry_after_seconds),
+        cmocka_unit_test(test_retry_after_huge_saturates),
         cmocka_unit_test(test_retry_after_invalid),
         cmocka_unit_test(test_retry_after_dates),
         cmocka_unit_test(test_civil),

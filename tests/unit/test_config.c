@@ -905,6 +905,29 @@ static void test_env_overrides(void **state)
     assert_true(c.status.enabled);
 }
 
+/* Found by tests/fuzz/fuzz_config.c: the same variable twice in the
+ * environment (execve() allows it) made the result depend on the order of
+ * the environment.  Different values are refused; an exact repeat is one. */
+static void test_env_override_twice(void **state)
+{
+    const char *ab[] = {"TOOLWATCH_INSTANCE=\"a\"",
+                        "TOOLWATCH_INSTANCE=\"b\"", NULL};
+    const char *ba[] = {"TOOLWATCH_INSTANCE=\"b\"",
+                        "TOOLWATCH_INSTANCE=\"a\"", NULL};
+    const char *same[] = {"TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=200",
+                          "TOOLWATCH_INSTANCE=x",
+                          "TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=200", NULL};
+    const char *msg = "TOOLWATCH_INSTANCE: set more than once in the "
+                      "environment, with different values";
+
+    (void)state;
+    expect_env_error("{}", ENVP(ab), msg);
+    expect_env_error("{}", ENVP(ba), msg);
+    assert_int_equal(parse_env("{}", ENVP(same)), CFG_OK);
+    assert_true(c.det.det[DET_VOLUME].threshold == 200);
+    assert_string_equal(c.instance, "x");
+}
+
 static void test_env_override_errors(void **state)
 {
     (void)state;
@@ -1516,6 +1539,7 @@ int main(void)
         cmocka_unit_test(test_literal_secrets),
         cmocka_unit_test(test_unknown_keys_everywhere),
         cmocka_unit_test(test_env_overrides),
+        cmocka_unit_test(test_env_override_twice),
         cmocka_unit_test(test_env_override_errors),
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_sink_configs),

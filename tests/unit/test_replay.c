@@ -239,6 +239,34 @@ static void test_sse_errors_by_line(void **state)
     run_free(&r);
 }
 
+/* A raw NUL byte inside a record's JSON is "not JSON" (cJSON alone would
+ * take the string up to the NUL: "db\0x" read as "db"), as in `run`. */
+static void test_nul_byte_is_not_json(void **state)
+{
+    static const char text[] =
+        "data: {\"timestamp\":\"2026-03-10T02:00:00Z\",\"tool_name\":"
+        "\"db\0x\"}\n"
+        "\n"
+        "data: {\"timestamp\":\"2026-03-10T02:00:01Z\",\"tool_name\":"
+        "\"db\"}\n"
+        "\n";
+    struct run r;
+    struct cfg c;
+    FILE *in = fmemopen((void *)text, sizeof text - 1, "r");
+
+    (void)state;
+    assert_non_null(in);
+    cfg_defaults(&c);
+    run_on(&r, in, &c, REPLAY_AUTO, 0);
+    fclose(in);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.records, 2);
+    assert_int_equal(r.st.events, 1);
+    assert_int_equal(r.st.skipped, 1);
+    assert_non_null(strstr(r.err, "line 1: not JSON; skipped"));
+    run_free(&r);
+}
+
 static void test_empty_input(void **state)
 {
     struct run r;
@@ -259,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_errors_by_line),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_sse_errors_by_line),
+        cmocka_unit_test(test_nul_byte_is_not_json),
         cmocka_unit_test(test_empty_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

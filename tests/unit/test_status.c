@@ -169,6 +169,8 @@ static void fill(struct status_snapshot *s)
     s->events.decoded = 12300;
     s->events.errors[EVENT_R_NOT_JSON] = 7;
     s->events.errors[EVENT_R_TRUNCATED] = 9;
+    s->events.oversize = 3;
+    s->events.invalid_utf8 = 21;
     s->events.late = 11;
     s->events.duplicates = 13;
     s->events.untimed = 2;
@@ -501,10 +503,13 @@ static void test_status_json(void **state)
     jnum(j, "events.total", 12345);
     jnum(j, "events.decoded", 12300);
     jnum(j, "events.errors.not_json", 7);
+    jnum(j, "events.errors.oversize", 3);
+    jnum(j, "events.errors.invalid_utf8", 21);
     jnum(j, "events.errors.truncated", 9);
     jnum(j, "events.errors.bad_timestamp", 0);
+    /* the decoder's reasons, then the stream reader's two */
     assert_int_equal(cJSON_GetArraySize(field(j, "events.errors")),
-                     EVENT_R_COUNT);
+                     EVENT_R_COUNT + 2);
     jnum(j, "events.late", 11);
     jnum(j, "events.duplicates", 13);
     jnum(j, "events.untimed", 2);
@@ -670,6 +675,8 @@ static void test_metrics(void **state)
     assert_line(b, "toolwatch_event_errors_total{reason=\"not_json\"} 7");
     assert_line(b, "toolwatch_event_errors_total{reason=\"truncated\"} 9");
     assert_line(b, "toolwatch_event_errors_total{reason=\"bad_value\"} 0");
+    assert_line(b, "toolwatch_event_errors_total{reason=\"oversize\"} 3");
+    assert_line(b, "toolwatch_event_errors_total{reason=\"invalid_utf8\"} 21");
     assert_line(b, "toolwatch_events_late_total 11");
     assert_line(b, "toolwatch_events_duplicate_total 13");
     assert_line(b, "# TYPE toolwatch_stream_connected gauge");
