@@ -204,9 +204,13 @@ int main(void)
     }
     printf("  + %zu per group with an open alert (key text, sample)\n",
            alert_bytes);
-    printf("  + dedupe of %lld ids: %lld bytes\n",
-           (long long)cfg.engine.dedupe_window,
-           (long long)(cfg.engine.dedupe_window * 8 + 262144 * 4));
+    {
+        /* detectors/dedupe.h: 8 * N + 8 * (power of two >= 2N) */
+        long long n = cfg.engine.dedupe_window, t = 2;
+        while (t < 2 * n)
+            t <<= 1;
+        printf("  + dedupe of %lld ids: %lld bytes\n", n, 8 * n + 8 * t);
+    }
     getrusage(RUSAGE_SELF, &ru);
     printf("max RSS of this benchmark: %ld KB (incl. the %zu KB event "
            "pool)\n",

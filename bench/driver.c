@@ -81,7 +81,7 @@ static struct {
     int runs;
     int rounds;                   /* of run + baseline + replay */
     unsigned long long events;
-} opt = {.runs = 5, .rounds = 9, .events = 1000000};
+} opt = {.runs = 5, .rounds = 11, .events = 1000000};
 
 /* ---- small helpers --------------------------------------------------------- */
 

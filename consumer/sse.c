@@ -30,6 +30,12 @@
  *     type_len <= sizeof(type), last_id_len and id_in_force_len <
  *     SSE_LAST_ID_MAX (id_in_force is kept NUL-terminated);
  *   - the line, data, type and id buffers hold valid UTF-8 only;
+ *   - data_ext != NULL only inside sse_parser_execute() and only while
+ *     data_len == 0: the event's data so far is one data field whose value
+ *     lies in the chunk being executed (a whole line interpreted in
+ *     place), so an event of one data line is dispatched without copying
+ *     it; a second data field, or the end of the chunk, copies it into the
+ *     data buffer first (materialize());
  *   - every data field appends value + LF, so data_len > 0 means the data
  *     buffer ends with LF;
  *   - at the start of every event (after a blank line, at a new stream, after
@@ -146,9 +152,22 @@ static void utf8_reset(sse_parser *p)
     p->utf8_hi = 0xBF;
 }
 
+/* The data value held in the caller's chunk goes to the data buffer (the
+ * chunk is going away, or more data follows). */
+static void materialize(sse_parser *p)
+{
+    if (p->data_ext != NULL) {
+        memcpy(p->data, p->data_ext, p->data_ext_len);
+        p->data_len = p->data_ext_len;
+        p->data[p->data_len++] = '\n';
+        p->data_ext = NULL;
+    }
+}
+
 /* Drop the current event: its data and type, and any id it set. */
 static void drop_event(sse_parser *p)
 {
+    p->data_ext = NULL;
     p->data_len = 0;
     p->type_len = 0;
     memcpy(p->last_id, p->id_in_force, p->id_in_force_len);
@@ -272,12 +291,16 @@ static int dispatch(sse_parser *p)
     memcpy(p->id_in_force, p->last_id, p->last_id_len);
     p->id_in_force_len = p->last_id_len;
     p->id_in_force[p->id_in_force_len] = '\0';
-    if (p->data_len == 0) {
+    if (p->data_ext != NULL) {
+        ev.data = p->data_ext;
+        ev.data_len = p->data_ext_len;
+    } else if (p->data_len == 0) {
         p->type_len = 0;
         goto out;
+    } else {
+        ev.data = p->data;
+        ev.data_len = p->data_len - 1; /* the trailing LF */
     }
-    ev.data = p->data;
-    ev.data_len = p->data_len - 1; /* the trailing LF */
     if (p->type_len > 0) {
         ev.type = p->type;
         ev.type_len = p->type_len;
@@ -292,6 +315,7 @@ static int dispatch(sse_parser *p)
         p->paused = 1;
         rc = SSE_EPAUSED;
     }
+    p->data_ext = NULL;
     p->data_len = 0;
     p->type_len = 0;
 out:
@@ -323,7 +347,7 @@ static void field_retry(sse_parser *p, const char *v, size_t n)
 
 /* Process one field.  Returns 1 if the event must be skipped (oversize). */
 static int field(sse_parser *p, const char *f, size_t fn, const char *v,
-                 size_t vn)
+                 size_t vn, int in_chunk)
 {
     int skip = 0;
 
@@ -341,6 +365,13 @@ static int field(sse_parser *p, const char *f, size_t fn, const char *v,
     case 4:
         if (memcmp(f, "data", 4) != 0)
             break;
+        if (in_chunk && p->data_len == 0 && p->data_ext == NULL &&
+            vn < p->max_event_bytes) {
+            p->data_ext = v; /* no copy unless needed (see the top) */
+            p->data_ext_len = vn;
+            break;
+        }
+        materialize(p);
         if (vn >= p->max_event_bytes - p->data_len) {
             skip = 1;
             break;
@@ -371,7 +402,8 @@ static int field(sse_parser *p, const char *f, size_t fn, const char *v,
  * interpret it and set the next state.  `line` is the line buffer, or the
  * caller's chunk when the whole line was there (see sse_parser_execute).
  * Returns SSE_OK or SSE_EPAUSED. */
-static int interpret_line(sse_parser *p, const char *line, size_t n, int cr)
+static int interpret_line(sse_parser *p, const char *line, size_t n, int cr,
+                          int in_chunk)
 {
     int rc = SSE_OK;
     int skip = 0;
@@ -384,7 +416,7 @@ static int interpret_line(sse_parser *p, const char *line, size_t n, int cr)
     } else {
         const char *colon = memchr(line, ':', n);
         if (colon == NULL) {
-            skip = field(p, line, n, "", 0);
+            skip = field(p, line, n, "", 0, 0);
         } else {
             size_t fn = (size_t)(colon - line);
             const char *v = colon + 1;
@@ -393,7 +425,7 @@ static int interpret_line(sse_parser *p, const char *line, size_t n, int cr)
                 v++;
                 vn--;
             }
-            skip = field(p, line, fn, v, vn);
+            skip = field(p, line, fn, v, vn, in_chunk);
         }
         if (skip) {
             report_oversize(p);
@@ -413,7 +445,7 @@ static int end_line(sse_parser *p, int cr)
     size_t n = p->line_len;
 
     p->line_len = 0;
-    return interpret_line(p, p->line, n, cr);
+    return interpret_line(p, p->line, n, cr, 0);
 }
 
 int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,
@@ -453,6 +485,7 @@ void sse_parser_free(sse_parser *p)
         p->data = NULL;
         p->line_len = 0;
         p->data_len = 0;
+        p->data_ext = NULL;
     }
 }
 
@@ -465,6 +498,7 @@ void sse_parser_reset_stream(sse_parser *p)
         utf8_reset(p);
         p->line_len = 0;
         p->data_len = 0;
+        p->data_ext = NULL;
         p->type_len = 0;
         memcpy(p->last_id, p->id_in_force, p->id_in_force_len);
         p->last_id_len = p->id_in_force_len;
@@ -508,7 +542,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
                     const char *line = (const char *)s;
                     c = s[run];
                     s += run + 1;
-                    rc = interpret_line(p, line, run, c == '\r');
+                    rc = interpret_line(p, line, run, c == '\r', 1);
                     break;
                 }
                 if (run > room) {
@@ -573,6 +607,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
             break;
         }
     }
+    materialize(p); /* the chunk is the caller's again */
     p->stats.bytes += (uint64_t)(s - (const unsigned char *)data);
 out:
     return rc;

@@ -93,6 +93,9 @@ typedef struct sse_parser {
     size_t line_len;
     char *data;              /* data buffer */
     size_t data_len;
+    const char *data_ext;    /* or the event's one data value, still in the
+                                chunk being executed (see sse.c) */
+    size_t data_ext_len;
     char type[256];          /* event type buffer */
     size_t type_len;
     char last_id[SSE_LAST_ID_MAX]; /* last event ID buffer */

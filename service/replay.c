@@ -34,6 +34,8 @@ struct replay {
     unsigned flags;
     uint64_t line_no;    /* line being read (1-based) */
     uint64_t ev_line;    /* SSE: first line of the pending event, 0: none */
+    const char *pend;    /* SSE: lines walked, not yet given to the parser */
+    size_t pend_len;     /*      (inside the current input chunk) */
     int at_line_start;
     int line_too_long;   /* JSONL: the current line is being skipped */
     int line_blank;      /* SSE: the current line's first byte was CR/LF */
@@ -184,18 +186,43 @@ static const sse_settings sse_cb = {
     .on_oversize = sse_oversize,
 };
 
-/* Push one piece of a line (ends with LF when `eol`). */
+/* Give the held-back lines to the parser. */
+static void sse_flush(struct replay *r)
+{
+    if (r->pend_len > 0) {
+        sse_parser_execute(&r->sse, r->pend, r->pend_len);
+        r->pend_len = 0;
+    }
+}
+
+/* Push one piece of a line (ends with LF when `eol`).  Lines are walked
+ * one by one for their numbers but reach the parser an event at a time:
+ * the lines of an event from the one that starts it (ev_line) to its blank
+ * line go in one call (one pass of the parser instead of one per line).
+ * Only lines inside an event are held back, and what the parser reports
+ * for them is named by ev_line, not line_no, so every message is the same
+ * as when each line is pushed at once; --strict still does that, so that
+ * it stops at the line where an event became too large. */
 static void sse_piece(struct replay *r, const char *p, size_t n, int eol)
 {
     if (n == 0)
         return;
     if (r->at_line_start) {
         r->line_blank = p[0] == '\n' || p[0] == '\r';
-        if (r->ev_line == 0 && !r->line_blank && p[0] != ':')
+        if (r->ev_line == 0 && !r->line_blank && p[0] != ':') {
+            sse_flush(r); /* what came before ran without ev_line */
             r->ev_line = r->line_no;
+        }
         r->at_line_start = 0;
     }
-    sse_parser_execute(&r->sse, p, n);
+    if (r->pend_len > 0 && r->pend + r->pend_len != p)
+        sse_flush(r);
+    if (r->pend_len == 0)
+        r->pend = p;
+    r->pend_len += n;
+    if (r->ev_line == 0 || (r->flags & REPLAY_STRICT) ||
+        (eol && r->line_blank))
+        sse_flush(r);
     if (eol) {
         if (r->line_blank)
             r->ev_line = 0; /* a blank line ends (or discards) an event */
@@ -322,6 +349,9 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
                 sse_piece(r, p, len, lf != NULL);
             p += len;
         }
+        if (!r->stop)
+            sse_flush(r); /* the chunk's memory is about to be reused */
+        r->pend_len = 0;
     }
     if (ferror(in)) {
         msg(r, "cannot read the input: %s", strerror(errno));
