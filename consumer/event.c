@@ -543,7 +543,9 @@ int event_decode(struct event *ev, const char *data, size_t len,
      * CVE-2023-53154 in unpatched cJSON 1.7.15). */
     while (len > 0 && is_json_space(data[len - 1]))
         len--;
-    if (len == 0 || data[len - 1] == ',') {
+    /* A raw NUL byte is never JSON, but cJSON takes one inside a string
+     * and the C string ends there ("db\0x" would read as "db"). */
+    if (len == 0 || data[len - 1] == ',' || memchr(data, '\0', len) != NULL) {
         bump(c, EVENT_R_NOT_JSON);
         rc = EVENT_ENOTJSON;
         goto out;

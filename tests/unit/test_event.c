@@ -1015,6 +1015,16 @@ static void test_not_json(void **state)
         assert_int_equal(decode(&ev, bad[i], &c), EVENT_ENOTJSON);
         assert_counts(&c, 0, EVENT_R_NOT_JSON, i + 1);
     }
+    /* a raw NUL inside a string: cJSON would cut "db\0x" to "db" */
+    {
+        static const char nul[] = "{\"tool_name\":\"db\0x\"}";
+        struct event ev;
+
+        assert_int_equal(decode_n(&ev, nul, sizeof nul - 1, NULL, &c),
+                         EVENT_ENOTJSON);
+        assert_counts(&c, 0, EVENT_R_NOT_JSON, i + 1);
+        assert_string_equal(ev.tool_name, "");
+    }
 }
 
 static void test_not_object(void **state)
