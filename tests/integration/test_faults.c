@@ -99,6 +99,7 @@
 #include "alerts/sign.h"
 #include "consumer/event.h"
 #include "service/clock.h"
+#include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
 #include "tests/support/sse_server.h"
@@ -436,56 +437,15 @@ static bool mem_has(const char *hay, size_t len, const char *needle)
 
 /* ------------------------- the status server ------------------------- */
 
-struct body {
-    char data[65536];
-    size_t len;
-};
-
-static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
-{
-    struct body *b = ud;
-    size_t k = size * n;
-
-    if (k > sizeof b->data - 1 - b->len)
-        k = sizeof b->data - 1 - b->len;
-    memcpy(b->data + b->len, ptr, k);
-    b->len += k;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-/* GET http://127.0.0.1:port/path.  Returns the HTTP status, 0 when no
- * answer came (connection refused, timeout). */
-static long http_get(unsigned port, const char *path, struct body *b)
-{
-    CURL *c = curl_easy_init();
-    char url[128];
-    long status = 0;
-
-    assert_non_null(c);
-    b->len = 0;
-    b->data[0] = '\0';
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
 /* Poll GET path every POLL_MS until it answers `want` with `needle` (may
  * be NULL) in its body; false on timeout (b then holds the last answer). */
 static bool wait_http(unsigned port, const char *path, long want,
-                      const char *needle, int timeout_ms, struct body *b)
+                      const char *needle, int timeout_ms, struct hget_body *b)
 {
     int64_t end = clock_mono_ms() + timeout_ms;
 
     for (;;) {
-        if (http_get(port, path, b) == want &&
+        if (hget(port, path, b) == want &&
             (needle == NULL || strstr(b->data, needle) != NULL))
             return true;
         if (clock_mono_ms() >= end)
@@ -496,11 +456,11 @@ static bool wait_http(unsigned port, const char *path, long want,
 
 static cJSON *get_status(unsigned port)
 {
-    struct body *b = malloc(sizeof *b);
+    struct hget_body *b = malloc(sizeof *b);
     cJSON *j;
 
     assert_non_null(b);
-    assert_int_equal(http_get(port, "/status", b), 200);
+    assert_int_equal(hget(port, "/status", b), 200);
     j = cJSON_ParseWithLength(b->data, b->len);
     free(b);
     assert_non_null(j);
@@ -800,7 +760,7 @@ static int find_id(char (*ids)[ALERT_ID_HEX + 1], int n, const char *id)
 static void test_receiver_down_then_up(void **state)
 {
     static char frames[16384];
-    static struct body b;
+    static struct hget_body b;
     char ids[DOWN_EPISODES][ALERT_ID_HEX + 1];
     int fired[DOWN_EPISODES] = {0}, resolved[DOWN_EPISODES] = {0};
     struct fx *f = *state;
@@ -866,7 +826,7 @@ static void test_receiver_down_then_up(void **state)
     }
     assert_int_equal(rcv_count(r), 0);
     fg.expected = 2 * DOWN_EPISODES;
-    assert_int_equal(http_get(sport, "/healthz", &b), 200);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
 
     /* back: everything is delivered, without a restart */
     assert_int_equal(rcv_set_down(r, false), 0);
@@ -1359,7 +1319,7 @@ static void expect_lei(struct tsrv *srv, size_t idx, const char *want)
 static void test_stream_cuts_and_replays(void **state)
 {
     static char b0[8192], b1[8192], b2[8192], b4[16384], one[1024];
-    static struct body b;
+    static struct hget_body b;
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
     struct fx *f = *state;
@@ -1451,7 +1411,7 @@ static void test_stream_cuts_and_replays(void **state)
     }
     /* 3 + 4 + 2 + 8 events read, 5 of them replays */
     expect_events(sport, 17, 5, run);
-    assert_int_equal(http_get(sport, "/readyz", &b), 200);
+    assert_int_equal(hget(sport, "/readyz", &b), 200);
     st = get_status(sport);
     assert_true(det_field(st, "volume", "alerts_fired") == 0);
     assert_true(jnum(jobj(st, "stream"), "reconnects") == 4);
@@ -1627,7 +1587,7 @@ static void push_slow(struct tsrv *srv, size_t conn, int i, int64_t ts_ms)
 static void expect_ready(unsigned port, long status, const char *needle,
                          struct proc *run, const char *when)
 {
-    static struct body b;
+    static struct hget_body b;
 
     if (!wait_http(port, "/readyz", status, needle, WAIT_MS, &b)) {
         dump_stderr("run", run);
@@ -1640,7 +1600,7 @@ static void test_disk_full(void **state)
 {
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
-    static struct body b;
+    static struct hget_body b;
     struct fx *f = *state;
     struct figures fg = {0};
     struct dir d;
@@ -1697,7 +1657,7 @@ static void test_disk_full(void **state)
     push_slow(srv, 0, 2, t0 + 2);
     wait_delivered(r, 2, WAIT_MS, run);
     expect_ready(sport, 503, "journal not writable", run, "disk full");
-    assert_int_equal(http_get(sport, "/healthz", &b), 200);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
     assert_int_equal(stat(journal, &sb), 0);
     assert_int_equal(sb.st_size, 0);
 
@@ -1758,7 +1718,7 @@ static void test_disk_full(void **state)
     wait_sink0(sport, "queue_depth", 0, run);
     assert_int_equal(unlink(filler), 0);
     expect_ready(sport, 200, NULL, run, "space returned, nothing pending");
-    assert_int_equal(http_get(sport, "/healthz", &b), 200);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
     stop_ok("run", run);
 
     verify_all_signed(r);
@@ -1848,7 +1808,7 @@ static void test_reload_under_load(void **state)
                            "slow-calls", "--phase-s", "120",
                            "--quiet-s", "1",    "--heartbeat-ms",
                            "300",       NULL};
-    static struct body b;
+    static struct hget_body b;
     struct fx *f = *state;
     struct figures fg = {0};
     struct dir d;
@@ -1889,8 +1849,8 @@ static void test_reload_under_load(void **state)
          * fired before the next reload */
         wait_notes(r, "volume", "alert.resolved", (size_t)k, run);
         wait_notes(r, "volume", "alert.firing", (size_t)k + 1, run);
-        assert_int_equal(http_get(sport, "/healthz", &b), 200);
-        assert_int_equal(http_get(sport, "/metrics", &b), 200);
+        assert_int_equal(hget(sport, "/healthz", &b), 200);
+        assert_int_equal(hget(sport, "/metrics", &b), 200);
         total = metric(b.data, "toolwatch_events_total");
         if (total < prev_total)
             fail_msg("reload %d: toolwatch_events_total went back from "

@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "service/clock.h"
+#include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/sse_server.h"
 
@@ -227,45 +228,6 @@ static void expect_alert(struct fx *f, const char *tool)
 
 /* ---- /metrics ---- */
 
-struct body {
-    char data[256 * 1024];
-    size_t len;
-};
-
-static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
-{
-    struct body *b = ud;
-    size_t k = size * n;
-
-    if (k > sizeof b->data - 1 - b->len)
-        k = sizeof b->data - 1 - b->len;
-    memcpy(b->data + b->len, ptr, k);
-    b->len += k;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-static long http_get(unsigned port, const char *path, struct body *b)
-{
-    CURL *c = curl_easy_init();
-    char url[128];
-    long status = 0;
-
-    assert_non_null(c);
-    b->len = 0;
-    b->data[0] = '\0';
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
 /* The value of the sample whose name and labels are exactly `series`
  * (`name` or `name{k="v"}`); -1 when absent. */
 static double metric(const char *text, const char *series)
@@ -292,12 +254,12 @@ static double reason(const char *text, const char *r)
 
 /* Poll /metrics until toolwatch_events_total reaches `events` (the
  * snapshot is published once a second). */
-static void wait_events(struct fx *f, struct body *b, double events)
+static void wait_events(struct fx *f, struct hget_body *b, double events)
 {
     int64_t end = clock_mono_ms() + METRICS_WAIT_MS;
 
     for (;;) {
-        assert_int_equal(http_get(f->port, "/metrics", b), 200);
+        assert_int_equal(hget(f->port, "/metrics", b), 200);
         if (metric(b->data, "toolwatch_events_total") >= events)
             break;
         if (clock_mono_ms() >= end) {
@@ -454,7 +416,7 @@ static void test_million_distinct_keys(void **state)
 {
     struct fx *f = *state;
     struct script s = {0};
-    struct body *b = malloc(sizeof *b);
+    struct hget_body *b = malloc(sizeof *b);
     unsigned long n = flood_keys();
     static const char *const dets[] = {"volume", "error_rate",
                                        "credential_access"};
@@ -507,7 +469,7 @@ static void test_ten_megabyte_line(void **state)
 {
     struct fx *f = *state;
     struct script s = {0};
-    struct body *b = malloc(sizeof *b);
+    struct hget_body *b = malloc(sizeof *b);
     char *big = malloc(BIG_LINE_BYTES + 8);
 
     assert_non_null(b);
@@ -538,7 +500,7 @@ static void test_malformed_records(void **state)
 {
     struct fx *f = *state;
     struct script s = {0};
-    struct body *b = malloc(sizeof *b);
+    struct hget_body *b = malloc(sizeof *b);
     char *deep = malloc(2 * NEST_DEPTH + 64);
     size_t n;
     double events = 0;

@@ -72,6 +72,7 @@
 #include "alerts/sign.h"
 #include "consumer/event.h"
 #include "service/clock.h"
+#include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
 #include "tests/support/sse_server.h"
@@ -392,47 +393,6 @@ static void kill9(struct proc *p)
 
 /* ---- the status server (libcurl easy) ---- */
 
-struct body {
-    char data[65536];
-    size_t len;
-};
-
-static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
-{
-    struct body *b = ud;
-    size_t k = size * n;
-
-    if (k > sizeof b->data - 1 - b->len)
-        k = sizeof b->data - 1 - b->len;
-    memcpy(b->data + b->len, ptr, k);
-    b->len += k;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-/* GET http://127.0.0.1:port/path.  Returns the HTTP status, 0 when no
- * answer came (connection refused, timeout). */
-static long http_get(unsigned port, const char *path, struct body *b)
-{
-    CURL *c = curl_easy_init();
-    char url[128];
-    long status = 0;
-
-    assert_non_null(c);
-    b->len = 0;
-    b->data[0] = '\0';
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
 static void pause_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -443,12 +403,12 @@ static void pause_ms(long ms)
 /* Poll GET path every POLL_MS until it answers want; false on timeout
  * (b then holds the last answer). */
 static bool wait_http(unsigned port, const char *path, long want,
-                      int timeout_ms, struct body *b)
+                      int timeout_ms, struct hget_body *b)
 {
     int64_t end = clock_mono_ms() + timeout_ms;
 
     for (;;) {
-        if (http_get(port, path, b) == want)
+        if (hget(port, path, b) == want)
             return true;
         if (clock_mono_ms() >= end)
             return false;
@@ -458,11 +418,11 @@ static bool wait_http(unsigned port, const char *path, long want,
 
 static cJSON *get_status(unsigned port)
 {
-    struct body *b = malloc(sizeof *b);
+    struct hget_body *b = malloc(sizeof *b);
     cJSON *j;
 
     assert_non_null(b);
-    assert_int_equal(http_get(port, "/status", b), 200);
+    assert_int_equal(hget(port, "/status", b), 200);
     j = cJSON_ParseWithLength(b->data, b->len);
     free(b);
     assert_non_null(j);
@@ -788,7 +748,7 @@ static void test_scenarios_fire_and_resolve(void **state)
 
 /* ---------------------------- 2. /readyz ----------------------------- */
 
-static void expect_ready(const struct body *b, bool ready,
+static void expect_ready(const struct hget_body *b, bool ready,
                          const char *reason_prefix)
 {
     cJSON *j = cJSON_ParseWithLength(b->data, b->len);
@@ -810,7 +770,7 @@ static void expect_ready(const struct body *b, bool ready,
 static void test_readyz_follows_stream(void **state)
 {
     const char *extra[] = {"--rate", "50", "--heartbeat-ms", "200", NULL};
-    static struct body b;
+    static struct hget_body b;
     struct dir d;
     struct proc *sim, *run;
     char url[128], url2[128];
@@ -836,7 +796,7 @@ static void test_readyz_follows_stream(void **state)
         fail_msg("/readyz never 503 after the stream went away: %s",
                  b.data);
     expect_ready(&b, false, "stream disconnected since ");
-    assert_int_equal(http_get(sport, "/healthz", &b), 200);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
     assert_string_equal(b.data, "{\"status\":\"ok\"}\n");
 
     /* a new server on the same port: ready again */
@@ -900,7 +860,7 @@ static void test_sighup_refuses_bad_file(void **state)
     const char *extra[] = {"--scenario", "slow-calls", "--rate", "200",
                            "--phase-s", "2", "--quiet-s", "3", NULL};
     const char *env[] = {SECRET_ENV "=" SECRET, NULL};
-    static struct body b;
+    static struct hget_body b;
     struct dir d;
     struct rcv *r;
     struct proc *sim, *run;
@@ -939,7 +899,7 @@ static void test_sighup_refuses_bad_file(void **state)
     assert_int_equal(stderr_count(run, "configuration reloaded"), 0);
 
     /* the old configuration still runs and delivers */
-    assert_int_equal(http_get(sport, "/healthz", &b), 200);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
     n = rcv_count(r);
     wait_notification(r, n, "alert.firing", "tw-before", run);
 
@@ -1000,7 +960,7 @@ static void wait_last_event_id(unsigned sport, const char *want)
 static void test_sigterm_persists_position(void **state)
 {
     const char *extra[] = {"--rate", "200", NULL};
-    static struct body b;
+    static struct hget_body b;
     static char frames[4096];
     struct dir d;
     struct tsrv *srv;
@@ -1055,7 +1015,7 @@ static void test_sigterm_persists_position(void **state)
     assert_string_equal(lei, pos);
     assert_true(proc_wait_stderr(run, "resuming after event id", 0));
     wait_last_event_id(sport, "tw-9001");
-    assert_int_equal(http_get(sport, "/readyz", &b), 200);
+    assert_int_equal(hget(sport, "/readyz", &b), 200);
     stop_ok("run", run);
     read_position(&d, pos, sizeof pos);
     assert_string_equal(pos, "tw-9001");
