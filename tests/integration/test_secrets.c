@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "service/clock.h"
+#include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
 #include "tests/support/sse_server.h"
@@ -218,57 +219,6 @@ static void expect_stderr(struct proc *p, const char *what,
     }
 }
 
-/* ---- HTTP client for the status server ---- */
-
-struct body {
-    char data[128 * 1024];
-    size_t len;
-};
-
-static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
-{
-    struct body *b = ud;
-    size_t k = size * n;
-
-    if (k > sizeof b->data - 1 - b->len)
-        k = sizeof b->data - 1 - b->len;
-    memcpy(b->data + b->len, ptr, k);
-    b->len += k;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-/* GET with an optional bearer token; headers and body both go to b. */
-static long http_get(unsigned port, const char *path, const char *token,
-                     struct body *b)
-{
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[128], auth[128];
-    long status = 0;
-
-    assert_non_null(c);
-    b->len = 0;
-    b->data[0] = '\0';
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    if (token != NULL) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    return status;
-}
 
 /* ------------------------------ fixture ------------------------------ */
 
@@ -423,8 +373,8 @@ static void test_run(void **state)
     struct fx *f = *state;
     const char *argv[] = {tw_bin(), "run", "-c", f->cfg, NULL};
     static const char tag[] = "status on http://127.0.0.1:";
-    static struct body body;
-    struct body *b = &body;
+    static struct hget_body body;
+    struct hget_body *b = &body;
     struct rcv_request q;
     char path[160], hdr[256];
     const char *e, *at;
@@ -465,13 +415,13 @@ static void test_run(void **state)
                          "\"routing_key\":\"" PD_KEY "\""));
 
     /* the status server: the token is required and never echoed */
-    assert_int_equal(http_get(port, "/status", NULL, b), 401);
+    assert_int_equal(hget_auth(port, "/status", NULL, 1, b), 401);
     no_secret("/status without a token", b->data, b->len);
-    assert_int_equal(http_get(port, "/status", "st-wrong", b), 401);
+    assert_int_equal(hget_auth(port, "/status", "st-wrong", 1, b), 401);
     for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
         /* the snapshot is published once a second: wait for the dead
          * letter to show */
-        assert_int_equal(http_get(port, "/status", STATUS_TOKEN, b), 200);
+        assert_int_equal(hget_auth(port, "/status", STATUS_TOKEN, 1, b), 200);
         if (strstr(b->data, "\"dead_lettered\":1") != NULL)
             break;
         if (clock_mono_ms() >= end)
@@ -480,9 +430,9 @@ static void test_run(void **state)
         nanosleep(&ts, NULL);
     }
     no_secret("/status", b->data, b->len);
-    assert_int_equal(http_get(port, "/metrics", STATUS_TOKEN, b), 200);
+    assert_int_equal(hget_auth(port, "/metrics", STATUS_TOKEN, 1, b), 200);
     no_secret("/metrics", b->data, b->len);
-    assert_int_equal(http_get(port, "/readyz", STATUS_TOKEN, b), 200);
+    assert_int_equal(hget_auth(port, "/readyz", STATUS_TOKEN, 1, b), 200);
     no_secret("/readyz", b->data, b->len);
 
     /* a reload reads every secret again */

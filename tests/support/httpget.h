@@ -23,4 +23,9 @@ struct hget_body {
  * the body, NUL-terminated. */
 long hget(unsigned port, const char *path, struct hget_body *b);
 
+/* The same with `Authorization: Bearer <token>` when token is not NULL;
+ * with `headers`, the response headers are kept in *b before the body. */
+long hget_auth(unsigned port, const char *path, const char *token,
+               int headers, struct hget_body *b);
+
 #endif
