@@ -518,6 +518,60 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
         take_str(ev->request_sha256, sizeof ev->request_sha256, v, 0, c);
 }
 
+/* Every member "absent": the scalars zeroed, each string "".  Not a
+ * memset of the whole struct (2 KB per record, most of it never read). */
+static void event_clear(struct event *ev)
+{
+    memset(ev, 0, offsetof(struct event, record_id));
+    ev->record_id[0] = '\0';
+    ev->session_id[0] = '\0';
+    ev->agent_id[0] = '\0';
+    ev->correlation_id[0] = '\0';
+    ev->tool_name[0] = '\0';
+    ev->tool_category[0] = '\0';
+    ev->downstream_system[0] = '\0';
+    ev->error_code[0] = '\0';
+    ev->request_sha256[0] = '\0';
+    ev->error_message[0] = '\0';
+    ev->downstream_endpoint[0] = '\0';
+}
+
+int event_peek_record_id(const char *data, size_t len, const char **id,
+                         size_t *n)
+{
+    static const char key[] = "\"record_id\"";
+    size_t i = 0, start, lim = len < EVENT_ID_MAX + 32 ? len : EVENT_ID_MAX + 32;
+
+    while (i < lim && is_json_space(data[i]))
+        i++;
+    if (i >= lim || data[i] != '{')
+        return 0;
+    i++;
+    while (i < lim && is_json_space(data[i]))
+        i++;
+    if (lim - i < sizeof key - 1 || memcmp(data + i, key, sizeof key - 1) != 0)
+        return 0;
+    i += sizeof key - 1;
+    while (i < lim && is_json_space(data[i]))
+        i++;
+    if (i >= lim || data[i] != ':')
+        return 0;
+    i++;
+    while (i < lim && is_json_space(data[i]))
+        i++;
+    if (i >= lim || data[i] != '"')
+        return 0;
+    start = ++i;
+    while (i < lim && data[i] != '"' && data[i] != '\\')
+        i++;
+    if (i >= lim || data[i] != '"' || i == start
+        || i - start >= EVENT_ID_MAX)
+        return 0;
+    *id = data + start;
+    *n = i - start;
+    return 1;
+}
+
 int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c)
@@ -532,7 +586,7 @@ int event_decode(struct event *ev, const char *data, size_t len,
         rc = EVENT_EINVAL;
         goto out;
     }
-    memset(ev, 0, sizeof *ev);
+    event_clear(ev);
     if (len > EVENT_MAX_DATA_BYTES) {
         bump(c, EVENT_R_TOO_LARGE);
         rc = EVENT_ETOOLARGE;

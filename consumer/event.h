@@ -97,7 +97,9 @@ enum {
 /* Largest data the decoder accepts (the SSE layer already caps events). */
 #define EVENT_MAX_DATA_BYTES (4u * 1024u * 1024u)
 
-/* Decode `len` bytes of JSON into *ev (fully overwritten; zeroed first).
+/* Decode `len` bytes of JSON into *ev.  Every member is set: the numbers
+ * and `has` to 0 and each string to "" unless the record has the field
+ * (bytes after a string's NUL are unspecified).
  * `sse_type` (may be NULL) is the SSE event type, used when the record has
  * no event_type field.  Counters in *c (may be NULL) are incremented.
  * Returns EVENT_OK, or EVENT_ENOTJSON / EVENT_ENOTOBJECT / EVENT_ETOOLARGE
@@ -105,6 +107,15 @@ enum {
 int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c);
+
+/* A hint for work that can start before decoding (the duplicate filter's
+ * cache miss): when the record's first key is "record_id" and its value is
+ * a string of 1..EVENT_ID_MAX-1 bytes with no escape, sets *id / *n to
+ * those bytes inside `data` and returns 1; otherwise returns 0.  Reads at
+ * most the first EVENT_ID_MAX + 32 bytes and never past len.  Not a
+ * parse: what it finds in a record that is not JSON means nothing. */
+int event_peek_record_id(const char *data, size_t len, const char **id,
+                         size_t *n);
 
 /* Parse an ISO 8601 / RFC 3339 date-time ("2026-03-10T02:47:23.123456+00:00",
  * "...Z", "+05:30", "-0800", a space instead of T) to ms since the epoch,

@@ -34,6 +34,9 @@ struct det_engine {
     unsigned group_mask;      /* 1 << group_by of each keyed detector */
     unsigned char hkey[crypto_shorthash_siphashx24_KEYBYTES];
     char last_record_id[EVENT_ID_MAX];
+    char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
+    size_t pf_len;            /* 0: no hint pending */
+    uint64_t pf_h0;           /* its hash's first half (the filter's key) */
     struct det_engine_stats st;
     const struct det_engine_callbacks *cb;
     void *ud;
@@ -43,15 +46,20 @@ struct det_engine {
 
 /* ---- keys ---- */
 
-static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,
-                      uint64_t *h1)
+static void hash_bytes(const unsigned char *hkey, const char *s, size_t n,
+                       uint64_t *h0, uint64_t *h1)
 {
     unsigned char out[crypto_shorthash_siphashx24_BYTES];
 
-    crypto_shorthash_siphashx24(out, (const unsigned char *)s, strlen(s),
-                                hkey);
+    crypto_shorthash_siphashx24(out, (const unsigned char *)s, n, hkey);
     memcpy(h0, out, 8);
     memcpy(h1, out + 8, 8);
+}
+
+static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,
+                      uint64_t *h1)
+{
+    hash_bytes(hkey, s, strlen(s), h0, h1);
 }
 
 void det_input_hash(struct det_input *in, enum det_group g, uint64_t *h0,
@@ -307,6 +315,33 @@ static void advance(det_engine *e, int64_t target)
 
 /* ---- public ---- */
 
+void det_engine_prefetch(det_engine *e, const char *id, size_t n)
+{
+    uint64_t h0, h1;
+
+    e->pf_len = 0;
+    if (e->dd.n == 0 || n == 0 || n >= sizeof e->pf_id)
+        return;
+    hash_bytes(e->hkey, id, n, &h0, &h1);
+    det_dedupe_prefetch(&e->dd, h0);
+    memcpy(e->pf_id, id, n);
+    e->pf_len = n;
+    e->pf_h0 = h0;
+}
+
+/* The hash of `id` (NUL-terminated, in an EVENT_ID_MAX array) if the
+ * pending hint was for the same bytes; the hint is used up either way. */
+static int take_prefetched(det_engine *e, const char *id, uint64_t *h0)
+{
+    size_t n = e->pf_len;
+    int hit = n > 0 && memcmp(id, e->pf_id, n) == 0 && id[n] == '\0';
+
+    e->pf_len = 0;
+    if (hit)
+        *h0 = e->pf_h0;
+    return hit;
+}
+
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
     struct det_input in;
@@ -339,7 +374,8 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     in.hkey = e->hkey;
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
         uint64_t h0, h1;
-        hash_text(e->hkey, ev->record_id, &h0, &h1);
+        if (!take_prefetched(e, ev->record_id, &h0))
+            hash_text(e->hkey, ev->record_id, &h0, &h1);
         /* the duplicate check misses the cache: hash the grouping keys the
          * detectors will need while its table entry loads */
         det_dedupe_prefetch(&e->dd, h0);

@@ -82,6 +82,15 @@ void det_engine_destroy(det_engine *e);
  * returns.  Returns an enum det_feed_result. */
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms);
 
+/* A hint, no effect on results: `id` (n bytes, not NUL-terminated) is
+ * probably the record_id of the next event to be fed.  Hashes it and
+ * starts loading its entry of the duplicate filter (megabytes read at
+ * random: each lookup misses the cache), so that the load overlaps the
+ * caller's JSON parse.  The next det_engine_feed() reuses the hash when
+ * the decoded record_id is these bytes.  Call with the raw bytes before
+ * event_decode() (see event_peek_record_id). */
+void det_engine_prefetch(det_engine *e, const char *id, size_t n);
+
 /* Let time pass with no event (live mode, about once a second): the clock
  * moves to wall_ms - allowed_lateness_s if that is later, and timers due
  * run.  wall_ms <= 0 does nothing. */

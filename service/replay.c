@@ -107,9 +107,14 @@ static void record(struct replay *r, uint64_t ln, const char *data,
                    size_t len, const char *type, size_t type_len)
 {
     event_counters before = r->ec;
+    const char *id;
+    size_t id_len;
     int rc;
 
     r->st.records++;
+    /* the duplicate filter's cache miss overlaps the JSON parse */
+    if (event_peek_record_id(data, len, &id, &id_len))
+        det_engine_prefetch(r->eng, id, id_len);
     rc = event_decode(&r->ev, data, len, type, type_len, &r->ec);
     if (rc != EVENT_OK) {
         if (rc == EVENT_ETOOLARGE)

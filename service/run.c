@@ -199,7 +199,12 @@ static int on_event(void *ud, const sse_event *sev)
     /* the wall clock of the moment libcurl delivered the bytes, derived
      * from the loop's cached monotonic time: no clock read per event */
     int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
+    const char *id;
+    size_t id_len;
 
+    /* the duplicate filter's cache miss overlaps the JSON parse */
+    if (event_peek_record_id(sev->data, sev->data_len, &id, &id_len))
+        det_engine_prefetch(app->eng, id, id_len);
     if (event_decode(&app->ev, sev->data, sev->data_len, sev->type,
                      sev->type_len, &app->ec) != EVENT_OK)
         return 0;

@@ -77,11 +77,25 @@ static void check_str(const char *s, size_t size, int input_utf8)
         CHECK(utf8_valid((const unsigned char *)s, (size_t)(nul - s)));
 }
 
+/* Every member "absent" (event_decode's state for a skipped record). */
+static void check_absent(const struct event *ev)
+{
+    CHECK(ev->has == 0 && ev->type == EVENT_TYPE_UNKNOWN
+          && ev->status == EVENT_STATUS_NONE && ev->ts_ms == 0
+          && ev->payload_bytes == 0 && ev->duration_ms == 0.0
+          && ev->tokens == 0.0 && ev->cost_usd == 0.0);
+    CHECK(ev->record_id[0] == '\0' && ev->session_id[0] == '\0'
+          && ev->agent_id[0] == '\0' && ev->correlation_id[0] == '\0'
+          && ev->tool_name[0] == '\0' && ev->tool_category[0] == '\0'
+          && ev->downstream_system[0] == '\0' && ev->error_code[0] == '\0'
+          && ev->request_sha256[0] == '\0' && ev->error_message[0] == '\0'
+          && ev->downstream_endpoint[0] == '\0');
+}
+
 static void check_event(const struct event *ev, int rc,
                         const event_counters *before,
                         const event_counters *after, int input_utf8)
 {
-    static const struct event zero;
     uint64_t fields = 0;
     int i;
 
@@ -101,7 +115,7 @@ static void check_event(const struct event *ev, int rc,
         CHECK(rc == EVENT_ENOTJSON || rc == EVENT_ENOTOBJECT
               || rc == EVENT_ETOOLARGE);
         CHECK(fields == 0);
-        CHECK(memcmp(ev, &zero, sizeof *ev) == 0);
+        check_absent(ev);
         return;
     }
 
@@ -196,11 +210,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     utf8 = utf8_valid(data, size);
 
-    /* Whole input as a record, no SSE type. */
+    /* Whole input as a record, no SSE type.  The struct starts dirty:
+     * nothing of it may show through. */
+    memset(&ev, 0xA5, sizeof ev);
     c.n[EVENT_R_TRUNCATED] = 7; /* counters only ever go up */
     before = c;
     rc = event_decode(&ev, buf, size, NULL, 0, &c);
     check_event(&ev, rc, &before, &c, utf8);
+
+    /* The record-id hint lies inside the input, and when the record
+     * decodes, it is exactly the decoded record_id (first key wins). */
+    {
+        const char *id;
+        size_t n;
+        if (event_peek_record_id(buf, size, &id, &n)) {
+            CHECK(n > 0 && n < EVENT_ID_MAX && id > buf
+                  && id + n < buf + size);
+            if (rc == EVENT_OK)
+                CHECK(strlen(ev.record_id) == n
+                      && memcmp(ev.record_id, id, n) == 0);
+        }
+    }
 
     /* First bytes up to a newline as the SSE type, the rest as the record
      * (the type is not NUL-terminated either). */

@@ -281,6 +281,44 @@ static void test_duplicates(void **state)
     det_engine_destroy(e);
 }
 
+/* det_engine_prefetch is a hint: right, wrong, stale or unused, the
+ * verdicts are those of test_duplicates */
+static void test_prefetch_hint_changes_nothing(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng(&c, dedupe3);
+    struct event ev[4];
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        ev[i] = ev_call(i * 1000, "t", "a");
+        snprintf(ev[i].record_id, sizeof ev[i].record_id, "id-%d", i);
+    }
+    det_engine_prefetch(e, "id-0", 4); /* right */
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
+    det_engine_prefetch(e, "id-0", 4); /* right, a duplicate */
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_DUPLICATE);
+    det_engine_prefetch(e, "id-0", 4); /* wrong: another id is fed */
+    assert_int_equal(det_engine_feed(e, &ev[1], 0), DET_FEED_COUNTED);
+    det_engine_prefetch(e, "id-", 3); /* a prefix of the id fed */
+    assert_int_equal(det_engine_feed(e, &ev[2], 0), DET_FEED_COUNTED);
+    det_engine_prefetch(e, "id-22", 5); /* the id fed is a prefix of it */
+    assert_int_equal(det_engine_feed(e, &ev[2], 0), DET_FEED_DUPLICATE);
+    /* a hint is used up by one feed: the next feed hashes its own id */
+    det_engine_prefetch(e, "id-1", 4);
+    assert_int_equal(det_engine_feed(e, &ev[1], 0), DET_FEED_DUPLICATE);
+    assert_int_equal(det_engine_feed(e, &ev[3], 0), DET_FEED_COUNTED);
+    /* too long for a record id, and empty: ignored */
+    char big[EVENT_ID_MAX + 1];
+    memset(big, 'x', sizeof big);
+    det_engine_prefetch(e, big, sizeof big);
+    det_engine_prefetch(e, "", 0);
+    assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
+    assert_int_equal(det_engine_stats(e)->duplicates, 3);
+    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 5);
+    det_engine_destroy(e);
+}
+
 /* 100 firing tools, then 20000 more tools through a 10000-group table */
 static void test_eviction_keeps_firing(void **state)
 {
@@ -436,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_future_clamped_live),
         cmocka_unit_test(test_live_clock_and_untimed),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_prefetch_hint_changes_nothing),
         cmocka_unit_test(test_eviction_keeps_firing),
         cmocka_unit_test(test_table_full_of_alerts),
         cmocka_unit_test(test_deterministic),

@@ -127,17 +127,51 @@ static void test_full_canonical_record(void **state)
     assert_counts(&c, 1, -1, 0);
 }
 
+/* Every member "absent": numbers 0, strings "" (bytes after a NUL are
+ * unspecified). */
+static void assert_event_empty(const struct event *ev)
+{
+    assert_int_equal(ev->has, 0);
+    assert_int_equal(ev->type, EVENT_TYPE_UNKNOWN);
+    assert_int_equal(ev->status, EVENT_STATUS_NONE);
+    assert_int_equal(ev->ts_ms, 0);
+    assert_int_equal(ev->payload_bytes, 0);
+    assert_true(ev->duration_ms == 0.0 && ev->tokens == 0.0
+                && ev->cost_usd == 0.0);
+    assert_string_equal(ev->record_id, "");
+    assert_string_equal(ev->session_id, "");
+    assert_string_equal(ev->agent_id, "");
+    assert_string_equal(ev->correlation_id, "");
+    assert_string_equal(ev->tool_name, "");
+    assert_string_equal(ev->tool_category, "");
+    assert_string_equal(ev->downstream_system, "");
+    assert_string_equal(ev->error_code, "");
+    assert_string_equal(ev->request_sha256, "");
+    assert_string_equal(ev->error_message, "");
+    assert_string_equal(ev->downstream_endpoint, "");
+}
+
 static void test_empty_object(void **state)
 {
-    struct event ev, zero;
+    struct event ev;
     event_counters c = { 0 };
 
     (void)state;
-    memset(&zero, 0, sizeof zero);
     memset(&ev, 0xAA, sizeof ev);
     assert_int_equal(decode(&ev, " {} \r\n\t", &c), EVENT_OK);
-    assert_memory_equal(&ev, &zero, sizeof ev);
+    assert_event_empty(&ev);
     assert_counts(&c, 1, -1, 0);
+    /* a full record, then an empty one in the same struct: nothing of the
+     * first shows through */
+    assert_int_equal(decode(&ev, "{\"record_id\":\"r\",\"tool_name\":\"t\","
+                            "\"timestamp\":\"2026-03-10T02:47:23.123Z\","
+                            "\"execution_duration_ms\":5,"
+                            "\"event_type\":\"tool_call_error\","
+                            "\"response_status\":\"error\"}", &c),
+                     EVENT_OK);
+    assert_string_equal(ev.tool_name, "t");
+    assert_int_equal(decode(&ev, "{}", &c), EVENT_OK);
+    assert_event_empty(&ev);
 }
 
 static void test_unknown_fields_and_case(void **state)
@@ -181,17 +215,73 @@ static void test_duplicate_key_first_wins(void **state)
 
 static void test_event_zeroed_on_error(void **state)
 {
-    struct event ev, zero;
+    struct event ev;
     event_counters c = { 0 };
 
     (void)state;
-    memset(&zero, 0, sizeof zero);
     memset(&ev, 0x5A, sizeof ev);
     assert_int_equal(decode(&ev, "[1]", &c), EVENT_ENOTOBJECT);
-    assert_memory_equal(&ev, &zero, sizeof ev);
+    assert_event_empty(&ev);
     memset(&ev, 0x5A, sizeof ev);
     assert_int_equal(decode(&ev, "{\"a\":", &c), EVENT_ENOTJSON);
-    assert_memory_equal(&ev, &zero, sizeof ev);
+    assert_event_empty(&ev);
+}
+
+/* event_peek_record_id: the id bytes when record_id is the first key with
+ * a plain string value; nothing otherwise; never a read past len (exact
+ * heap copies). */
+static void test_peek_record_id(void **state)
+{
+    static const struct {
+        const char *data;
+        const char *id; /* NULL: no hint */
+    } rows[] = {
+        {"{\"record_id\":\"rec-1\",\"x\":1}", "rec-1"},
+        {" \t{ \"record_id\" :  \"r\" }", "r"},
+        {"{\"record_id\":\"a b\xc3\xa9\"}", "a b\xc3\xa9"},
+        {"{\"record_id\":\"rec-1\"", "rec-1"},      /* not JSON: still */
+        {"{\"x\":1,\"record_id\":\"r\"}", NULL},   /* not the first key */
+        {"{\"record_id\":\"a\\\"b\"}", NULL},      /* an escape */
+        {"{\"record_id\":\"\"}", NULL},              /* empty */
+        {"{\"record_id\":12}", NULL},                /* not a string */
+        {"{\"record_id\":\"rec-1", NULL},            /* cut */
+        {"{\"record_id\"", NULL},
+        {"{\"record_i\":\"r\"}", NULL},
+        {"{\"event_id\":\"r\"}", NULL},
+        {"[\"record_id\",\"r\"]", NULL},
+        {"", NULL},
+    };
+    char big[EVENT_ID_MAX + 40];
+    const char *id;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        size_t len = strlen(rows[i].data);
+        char *buf = malloc(len > 0 ? len : 1);
+        int got;
+
+        assert_non_null(buf);
+        memcpy(buf, rows[i].data, len);
+        got = event_peek_record_id(buf, len, &id, &n);
+        if (rows[i].id == NULL) {
+            assert_int_equal(got, 0);
+        } else {
+            assert_int_equal(got, 1);
+            assert_int_equal(n, strlen(rows[i].id));
+            assert_memory_equal(id, rows[i].id, n);
+            assert_true(id > buf && id + n < buf + len);
+        }
+        free(buf);
+    }
+    /* 127 bytes fit a record id, 128 do not */
+    for (size_t idn = EVENT_ID_MAX - 1; idn <= EVENT_ID_MAX; idn++) {
+        size_t len = (size_t)snprintf(big, sizeof big, "{\"record_id\":\"%*s\"}",
+                                      (int)idn, "");
+        memset(big + 14, 'x', idn);
+        assert_int_equal(event_peek_record_id(big, len, &id, &n),
+                         idn < EVENT_ID_MAX);
+    }
 }
 
 /* ---- timestamps through the decoder ----------------------------------- */
@@ -717,14 +807,14 @@ static void test_wrong_types_counted(void **state)
     for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         for (v = 0; v < sizeof values / sizeof values[0]; v++) {
             char json[256];
-            struct event ev, zero;
+            struct event ev;
             event_counters c = { 0 };
 
             snprintf(json, sizeof json, "{\"%s\":%s}", keys[k], values[v]);
-            memset(&zero, 0, sizeof zero);
+            memset(&ev, 0x77, sizeof ev);
             assert_int_equal(decode(&ev, json, &c), EVENT_OK);
-            /* The field is missing: the struct is still all zero. */
-            assert_memory_equal(&ev, &zero, sizeof ev);
+            /* The field is missing: every member is still "absent". */
+            assert_event_empty(&ev);
             assert_counts(&c, 1, EVENT_R_WRONG_TYPE, 1);
         }
     }
@@ -1272,6 +1362,7 @@ int main(void)
         cmocka_unit_test(test_unknown_fields_and_case),
         cmocka_unit_test(test_duplicate_key_first_wins),
         cmocka_unit_test(test_event_zeroed_on_error),
+        cmocka_unit_test(test_peek_record_id),
         cmocka_unit_test(test_timestamp_equal_instants),
         cmocka_unit_test(test_bad_timestamps_counted),
         cmocka_unit_test(test_timestamp_wrong_type),
