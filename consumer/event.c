@@ -540,8 +540,15 @@ int event_peek_record_id(const char *data, size_t len, const char **id,
                          size_t *n)
 {
     static const char key[] = "\"record_id\"";
+    static const char tight[] = "{\"record_id\":\"";
+    const char *q;
     size_t i = 0, start, lim = len < EVENT_ID_MAX + 32 ? len : EVENT_ID_MAX + 32;
 
+    /* the usual layout, compared as two words */
+    if (lim > sizeof tight - 1 && memcmp(data, tight, sizeof tight - 1) == 0) {
+        i = sizeof tight - 1;
+        goto value;
+    }
     while (i < lim && is_json_space(data[i]))
         i++;
     if (i >= lim || data[i] != '{')
@@ -561,14 +568,15 @@ int event_peek_record_id(const char *data, size_t len, const char **id,
         i++;
     if (i >= lim || data[i] != '"')
         return 0;
-    start = ++i;
-    while (i < lim && data[i] != '"' && data[i] != '\\')
-        i++;
-    if (i >= lim || data[i] != '"' || i == start
-        || i - start >= EVENT_ID_MAX)
+    i++;
+value:
+    start = i;
+    q = memchr(data + start, '"', lim - start);
+    if (q == NULL || q == data + start || (size_t)(q - data) - start >= EVENT_ID_MAX
+        || memchr(data + start, '\\', (size_t)(q - data) - start) != NULL)
         return 0;
     *id = data + start;
-    *n = i - start;
+    *n = (size_t)(q - data) - start;
     return 1;
 }
 
