@@ -4,7 +4,7 @@
  * After a resume the stream may send again events that were already
  * counted; they must not be counted twice.  The set remembers the 64-bit
  * keyed hashes of the last N record ids (the caller hashes: the engine
- * uses SipHash-2-4 under a random key, so input cannot force collisions):
+ * uses SipHash-1-3 under a random key, so input cannot force collisions):
  * a ring of N hashes (oldest overwritten) indexed by an open-addressing
  * table of ring positions, each with 32 bits of its hash as home and tag
  * (linear probing, backward-shift deletion, load <= 1/2).  Every operation

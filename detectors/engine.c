@@ -13,6 +13,7 @@
 #include "detectors/engine.h"
 
 #include "detectors/dedupe.h"
+#include "detectors/hash.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ struct det_engine {
     int64_t next_deadline;
     int draining;
     unsigned group_mask;      /* 1 << group_by of each keyed detector */
-    unsigned char hkey[crypto_shorthash_siphashx24_KEYBYTES];
+    unsigned char hkey[DET_HASH_KEY_BYTES];
     char last_record_id[EVENT_ID_MAX];
     char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
     size_t pf_len;            /* 0: no hint pending */
@@ -49,11 +50,11 @@ struct det_engine {
 static void hash_bytes(const unsigned char *hkey, const char *s, size_t n,
                        uint64_t *h0, uint64_t *h1)
 {
-    unsigned char out[crypto_shorthash_siphashx24_BYTES];
+    uint64_t h[2];
 
-    crypto_shorthash_siphashx24(out, (const unsigned char *)s, n, hkey);
-    memcpy(h0, out, 8);
-    memcpy(h1, out + 8, 8);
+    det_hash(hkey, s, n, h);
+    *h0 = h[0];
+    *h1 = h[1];
 }
 
 static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,

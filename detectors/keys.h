@@ -3,7 +3,7 @@
  * O(1) eviction of the least recently seen group that is not pinned.
  *
  * A group is identified by a 128-bit keyed hash of its key text (the
- * engine computes it with SipHash-2-4-128 under a random per-engine key,
+ * engine computes it with SipHash-1-3-128 under a random per-engine key,
  * so distinct keys colliding is a 2^-128 event that input cannot force);
  * the text itself is kept only for groups that alert (detector.h), which
  * keeps an idle group at 32 bytes here plus the detector's own data.
