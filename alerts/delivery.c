@@ -12,6 +12,9 @@
  *  - the webhook-id is derived from the notification and the sink, and is
  *    stored in the journal, so it is the same on every attempt and after
  *    a restart;
+ *  - a stream position is put in the journal only when every notification
+ *    queued so far is journaled (none is held in memory only), so that the
+ *    position never claims events whose alerts a crash would lose;
  *  - secrets (signing keys, routing keys, Slack URLs) are used only to
  *    build requests; logs and the dead-letter file name the sink instead.
  */
@@ -359,6 +362,30 @@ int delivery_flush(delivery *d)
     }
 out:
     return rc;
+}
+
+int delivery_record_position(delivery *d, const char *id, size_t len,
+                             uint64_t gen)
+{
+    int jrc;
+
+    if (d == NULL || d->j == NULL || d->unjournaled > 0)
+        return DELIVERY_EJOURNAL;
+    jrc = journal_put_position(d->j, gen, id, len);
+    if (jrc == JOURNAL_EINVAL || jrc == JOURNAL_ETOOBIG)
+        return DELIVERY_EINVAL;
+    if (jrc != JOURNAL_OK) {
+        /* nothing was written; the notifications' own appends report a
+         * failing journal, and the next flush finds out for certain */
+        return DELIVERY_EJOURNAL;
+    }
+    d->dirty = 1;
+    return DELIVERY_EOK;
+}
+
+uint64_t delivery_position(const delivery *d, const char **id, size_t *len)
+{
+    return journal_position(d != NULL ? d->j : NULL, id, len);
 }
 
 /* ---- one attempt ----------------------------------------------------------- */

@@ -93,6 +93,25 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
  * Returns DELIVERY_EOK or DELIVERY_EJOURNAL (released anyway). */
 int delivery_flush(delivery *d);
 
+/* The notifications submitted so far were made from the audit stream up
+ * to the event whose last event ID in force is `id` (`len` bytes; `gen`
+ * its generation, see stream_position_claim in consumer/stream.h).
+ * Record that position in the journal after them: it becomes durable
+ * with the next delivery_flush, in the same fsync as those notifications,
+ * so a restart that finds them also finds the position and does not read
+ * their events (and make them) again.  Nothing is recorded while a
+ * notification is held in memory only (the journal failed): its events
+ * must stay unread for a restart.  Returns DELIVERY_EOK, DELIVERY_EINVAL
+ * (bad id or an older generation than the journal's) or
+ * DELIVERY_EJOURNAL (not recorded). */
+int delivery_record_position(delivery *d, const char *id, size_t len,
+                             uint64_t gen);
+
+/* The newest stream position recorded in the journal: returns its
+ * generation (0: none) and sets *id / *len (either may be NULL); *id is
+ * valid until the next call into this delivery. */
+uint64_t delivery_position(const delivery *d, const char **id, size_t *len);
+
 /* Start transfers that are due and paced; write file/stdout sinks.  Call
  * after every loop_run_once().  Returns the next monotonic deadline. */
 int64_t delivery_tick(delivery *d);

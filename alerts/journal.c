@@ -21,7 +21,14 @@
  *    (reserved when an ack is accepted), so moving acks from one to the
  *    other (writing them, voiding them) never allocates or fails;
  *  - next_seq is greater than every sequence number in the file, and a
- *    number is never handed out twice (not even after a voided append).
+ *    number is never handed out twice (not even after a voided append);
+ *  - pos is the newest position in the file (highest generation, ties to
+ *    the later record) that is trusted, pos_synced the newest durable one:
+ *    they differ only while a put_position after `synced` is not yet
+ *    synced, and a void goes back to pos_synced;
+ *  - compact_due is set when the file had damage in the middle at open
+ *    (positions after it are not trusted): the next sync rewrites the
+ *    file, so that the positions put from then on are trusted.
  */
 #include "alerts/journal.h"
 
@@ -42,6 +49,8 @@
 #define ACK_PAYLOAD 9
 #define CHECKPOINT_PAYLOAD 8
 #define ENQ_FIXED (8 + 1 + 1 + 4) /* payload bytes besides the strings */
+#define POS_FIXED (8 + 2)         /* generation, id length */
+#define POS_MAX_RECORD (HDR + POS_FIXED + JOURNAL_MAX_POSITION + TRL)
 
 #define LOG_NAME "journal.log"
 #define TMP_NAME "journal.log.tmp"
@@ -222,6 +231,37 @@ int journal_encode_checkpoint(void *out, size_t cap, uint64_t next_seq,
     return JOURNAL_OK;
 }
 
+size_t journal_position_size(size_t id_len)
+{
+    return HDR + POS_FIXED + id_len + TRL;
+}
+
+int journal_encode_position(void *out, size_t cap, uint64_t gen,
+                            const char *id, size_t len, size_t *n)
+{
+    unsigned char *rec = out;
+    size_t size;
+
+    if (out == NULL || gen == 0 || gen > JOURNAL_GEN_MAX ||
+        (id == NULL && len > 0))
+        return JOURNAL_EINVAL;
+    if (len > JOURNAL_MAX_POSITION)
+        return JOURNAL_ETOOBIG;
+    size = journal_position_size(len);
+    if (cap < size)
+        return JOURNAL_ENOBUFS;
+    put_header(rec, JOURNAL_REC_POSITION, 0, (uint32_t)(POS_FIXED + len));
+    wr64(rec + HDR, gen);
+    rec[HDR + 8] = (unsigned char)(len & 0xff);
+    rec[HDR + 9] = (unsigned char)(len >> 8);
+    if (len > 0)
+        memcpy(rec + HDR + POS_FIXED, id, len);
+    put_trailer(rec, POS_FIXED + len);
+    if (n != NULL)
+        *n = size;
+    return JOURNAL_OK;
+}
+
 /* ---- scanning ----------------------------------------------------------- */
 
 /* A header that can be trusted: magic, CRC, and a length in bounds. */
@@ -301,6 +341,17 @@ static int decode(const unsigned char *rec, size_t plen,
         r->type = JOURNAL_REC_CHECKPOINT;
         r->next_seq = rd64(pl);
         return r->next_seq >= 1 && r->next_seq <= JOURNAL_SEQ_MAX + 1;
+    case JOURNAL_REC_POSITION:
+        if (r->seq != 0 || plen < POS_FIXED)
+            return 0;
+        r->type = JOURNAL_REC_POSITION;
+        r->gen = rd64(pl);
+        il = (size_t)pl[8] | ((size_t)pl[9] << 8);
+        if (il > JOURNAL_MAX_POSITION || plen - POS_FIXED != il)
+            return 0;
+        r->pos_id = (const char *)pl + POS_FIXED;
+        r->pos_id_len = il;
+        return r->gen >= 1 && r->gen <= JOURNAL_GEN_MAX;
     default:
         return 0;
     }
@@ -313,6 +364,7 @@ int journal_scan_buffer(const void *data, size_t len, journal_record_fn fn,
     struct journal_scan_result r;
     size_t off = 0;
     uint64_t skipped = 0; /* damage not yet followed by an intact record */
+    int damaged = 0;      /* damage since the last record passed to fn */
     int rc = JOURNAL_OK;
 
     memset(&r, 0, sizeof(r));
@@ -346,10 +398,13 @@ int journal_scan_buffer(const void *data, size_t len, journal_record_fn fn,
         }
         /* damage followed by an intact record was in the middle */
         r.corrupt += skipped;
+        damaged |= skipped > 0;
         skipped = 0;
         if (decode(b + off, plen, &rec)) {
             rec.offset = off;
             rec.size = size;
+            rec.after_damage = damaged;
+            damaged = 0;
             if (rec.type == JOURNAL_REC_CHECKPOINT) {
                 if (rec.next_seq - 1 > r.max_seq)
                     r.max_seq = rec.next_seq - 1;
@@ -383,6 +438,12 @@ struct ackrec {
     unsigned char outcome;
 };
 
+struct jpos {
+    uint64_t gen;  /* 0: none */
+    size_t len;
+    char id[JOURNAL_MAX_POSITION];
+};
+
 struct journal {
     int dirfd, fd, lockfd;
     uint64_t max_pending, min_dead;
@@ -402,6 +463,9 @@ struct journal {
     size_t nunsynced, cap_unsynced;
     unsigned char *wbuf;     /* one record */
     size_t wcap;
+    struct jpos pos;         /* newest position (maybe not yet durable) */
+    struct jpos pos_synced;  /* newest durable position */
+    int compact_due;         /* rewrite at the next sync (see above) */
     struct journal_stats st;
 };
 
@@ -476,6 +540,15 @@ static void forget(journal *j, size_t k)
     j->live_count--;
     j->pend[k].size = 0;
     j->tombstones++;
+}
+
+static void pos_set(struct jpos *p, uint64_t gen, const char *id,
+                    size_t len)
+{
+    p->gen = gen;
+    p->len = len;
+    if (len > 0)
+        memcpy(p->id, id, len);
 }
 
 static void index_compact(journal *j)
@@ -620,6 +693,7 @@ static void void_unsynced(journal *j)
         j->nredo += j->nunsynced;
     }
     j->nunsynced = 0;
+    j->pos = j->pos_synced;
     j->size = j->synced;
     j->tail_dirty = 1;
     if (ftruncate(j->fd, (off_t)j->size) == 0)
@@ -636,6 +710,8 @@ struct loader {
     size_t nacks, cap_acks;
     int sorted;
     int oom;
+    int damaged;          /* damage seen so far in the file */
+    uint64_t untrusted;   /* position records after damage */
 };
 
 static int load_record(void *ud, const struct journal_record *r)
@@ -643,7 +719,19 @@ static int load_record(void *ud, const struct journal_record *r)
     struct loader *ld = ud;
     journal *j = ld->j;
 
-    if (r->type == JOURNAL_REC_ENQUEUE) {
+    if (r->after_damage)
+        ld->damaged = 1;
+    if (r->type == JOURNAL_REC_POSITION) {
+        /* Damage before a position may be a notification of the same
+         * batch that did not reach the disk (a power cut persists the
+         * blocks of an unfinished fsync in any order): the position would
+         * then claim events whose alerts are gone.  Not trusted; the
+         * position before the damage stays in force. */
+        if (ld->damaged)
+            ld->untrusted++;
+        else if (r->gen >= j->pos.gen)
+            pos_set(&j->pos, r->gen, r->pos_id, r->pos_id_len);
+    } else if (r->type == JOURNAL_REC_ENQUEUE) {
         if (grow((void **)&j->pend, &j->cap_pend, j->npend + 1,
                  sizeof(*j->pend)) != 0) {
             ld->oom = 1;
@@ -734,9 +822,17 @@ static int load(journal *j, uint64_t file_size, uint64_t *valid_end)
             forget(j, k);
     }
     index_compact(j);
+    j->pos_synced = j->pos;
     if (res.corrupt > 0)
         LOG(LOG_WARN, "journal", "skipped %llu damaged record(s)",
             (unsigned long long)res.corrupt);
+    if (ld.untrusted > 0)
+        LOG(LOG_WARN, "journal", "%llu stream position record(s) after "
+            "damaged records not used", (unsigned long long)ld.untrusted);
+    /* positions put after the damage would not be trusted either: rewrite
+     * the file without it at the next sync */
+    if (ld.damaged)
+        j->compact_due = 1;
 out:
     if (map != MAP_FAILED)
         munmap(map, (size_t)file_size);
@@ -927,6 +1023,48 @@ out:
     return rc;
 }
 
+int journal_put_position(journal *j, uint64_t gen, const char *id,
+                         size_t len)
+{
+    size_t n;
+    int rc;
+
+    if (j == NULL || j->busy || gen == 0 || gen > JOURNAL_GEN_MAX ||
+        gen < j->pos.gen || (id == NULL && len > 0)) {
+        rc = JOURNAL_EINVAL;
+        goto out;
+    }
+    if (len > JOURNAL_MAX_POSITION) {
+        rc = JOURNAL_ETOOBIG;
+        goto out;
+    }
+    if (wbuf_reserve(j, journal_position_size(len)) != 0) {
+        rc = JOURNAL_ENOMEM;
+        goto out;
+    }
+    rc = prepare(j);
+    if (rc != JOURNAL_OK)
+        goto out;
+    rc = journal_encode_position(j->wbuf, j->wcap, gen, id, len, &n);
+    if (rc != JOURNAL_OK)
+        goto out;
+    rc = append_bytes(j, j->wbuf, n);
+    if (rc != JOURNAL_OK)
+        goto out;
+    pos_set(&j->pos, gen, id, len);
+out:
+    return rc;
+}
+
+uint64_t journal_position(const journal *j, const char **id, size_t *len)
+{
+    if (id != NULL)
+        *id = j != NULL ? j->pos.id : "";
+    if (len != NULL)
+        *len = j != NULL ? j->pos.len : 0;
+    return j != NULL ? j->pos.gen : 0;
+}
+
 /* ---- compaction --------------------------------------------------------- */
 
 static int need_compact(const journal *j)
@@ -971,6 +1109,7 @@ static int read_pending(journal *j, size_t k, struct journal_record *out)
 static int compact_now(journal *j)
 {
     unsigned char cp[HDR + CHECKPOINT_PAYLOAD + TRL];
+    unsigned char pr[POS_MAX_RECORD];
     uint64_t *newoff = NULL, pos = 0;
     size_t n;
     int tmpfd = -1;
@@ -1019,6 +1158,18 @@ static int compact_now(journal *j)
         newoff[k] = pos;
         pos += j->pend[k].size;
     }
+    /* the newest position, after the notifications it covers */
+    if (j->pos.gen > 0) {
+        rc = journal_encode_position(pr, sizeof(pr), j->pos.gen, j->pos.id,
+                                     j->pos.len, &n);
+        if (rc != JOURNAL_OK)
+            goto out;
+        if (write_at(tmpfd, pr, n, pos) != 0) {
+            rc = map_errno(errno);
+            goto out;
+        }
+        pos += n;
+    }
     if (fdatasync(tmpfd) != 0) {
         rc = map_errno(errno);
         goto out;
@@ -1044,6 +1195,8 @@ static int compact_now(journal *j)
     j->nunsynced = 0;
     j->nredo = 0; /* acked entries are simply absent now */
     j->tail_dirty = 0;
+    j->pos_synced = j->pos;
+    j->compact_due = 0;
     j->st.compactions++;
     j->writable = 1;
     j->dir_dirty = fsync(j->dirfd) != 0;
@@ -1083,7 +1236,7 @@ int journal_sync(journal *j)
     rc = prepare(j);
     if (rc != JOURNAL_OK)
         goto fail;
-    if (need_compact(j) && compact_now(j) == JOURNAL_OK)
+    if ((need_compact(j) || j->compact_due) && compact_now(j) == JOURNAL_OK)
         goto ok;
     if (j->dir_dirty) {
         if (fsync(j->dirfd) != 0) {
@@ -1102,6 +1255,7 @@ int journal_sync(journal *j)
 ok:
     j->synced = j->size;
     j->nunsynced = 0;
+    j->pos_synced = j->pos;
     if (j->tombstones > 64 && j->tombstones > j->live_count)
         index_compact(j);
     return JOURNAL_OK;

@@ -8,8 +8,18 @@
  * ACK is pending again, with its original sink, message id (webhook-id /
  * dedup_key), creation time and body bytes, so a restart re-sends exactly
  * what was not acknowledged.  When the acknowledged part of the file is
- * large, the file is rewritten with only the pending records (temp file,
- * fsync, rename, fsync of the directory).
+ * large, the file is rewritten with only the pending records and the
+ * newest stream position (temp file, fsync, rename, fsync of the
+ * directory).
+ *
+ * The journal also records where in the audit stream the notifications
+ * were made (POSITION records: the last event ID in force and a
+ * generation number that orders it against the position file, see
+ * consumer/stream.h).  A position appended after a batch of ENQUEUEs
+ * becomes durable in the same fsync, so after a crash the service never
+ * finds its notifications without the position that says their events
+ * were read, and does not read those events (and make those alerts)
+ * again.
  *
  * Files, in the directory given to journal_open (created 0700):
  *   journal.log      the records (0600)
@@ -20,9 +30,9 @@
  *
  *   off size
  *     0    4  magic "TWJ\x01" (the last byte is the format version)
- *     4    1  type: 1 ENQUEUE, 2 ACK, 3 CHECKPOINT
+ *     4    1  type: 1 ENQUEUE, 2 ACK, 3 CHECKPOINT, 4 POSITION
  *     5    3  zero
- *     8    8  sequence number of this record (CHECKPOINT: 0)
+ *     8    8  sequence number of this record (CHECKPOINT, POSITION: 0)
  *    16    4  payload length (<= JOURNAL_MAX_PAYLOAD)
  *    20    4  CRC32C of bytes 0..19  (a length can be trusted before the
  *             payload is read, and a damaged header is told from a
@@ -37,6 +47,14 @@
  *   CHECKPOINT:      next sequence number u64 (written first by a
  *                    compaction, so numbers never go back even when no
  *                    record survives)
+ *   POSITION:        generation u64 (1..JOURNAL_GEN_MAX), id_len u16
+ *                    (<= JOURNAL_MAX_POSITION), id (exactly filling the
+ *                    payload): the stream's last event ID in force
+ *
+ * A POSITION record does not take a sequence number (the generation
+ * orders positions); the newest position is the one with the highest
+ * generation (on a tie the later in the file).  A version of toolwatch
+ * that predates the type counts such a record as damaged and skips it.
  *
  * Reading back: whatever follows the last intact record -- a record cut
  * short by a crash during the write, a bad last record, zeros -- is a torn
@@ -45,15 +63,22 @@
  * CRC is skipped by its (header-checked) length, and a bad header makes
  * the reader look for the next valid header; both are counted
  * (journal_stats.corrupt_records), never fatal.  Lengths are checked
- * against JOURNAL_MAX_PAYLOAD before anything is allocated.
+ * against JOURNAL_MAX_PAYLOAD before anything is allocated.  A POSITION
+ * record that comes after damage (anywhere before it in the file) is not
+ * trusted: the damage may be a notification the position claims is
+ * journaled (a write lost out of order in a power cut), so the newest
+ * position before the damage stays in force.  A file with damage in the
+ * middle is rewritten (compacted) at the first journal_sync after
+ * journal_open, so the positions put from then on are trusted again.
  *
  * Durability contract: journal_append() writes the record (no fsync);
  * journal_sync() makes every append and ack so far durable, so a caller
  * can group-commit a loop iteration's appends with one fsync.  An entry
  * counts as queued only after journal_sync() returned JOURNAL_OK.  If
- * journal_sync() fails, every append since the last successful sync is
- * void (the journal forgets those sequence numbers): the caller still has
- * the entries and appends them again later.  Acks never fail for I/O
+ * journal_sync() fails, every append and position since the last
+ * successful sync is void (the journal forgets those sequence numbers and
+ * goes back to the last durable position): the caller still has the
+ * entries and appends them again later.  Acks never fail for I/O
  * reasons: an ack that cannot be written is kept and written by the next
  * append/sync (at worst a crash re-sends a delivered notification, which
  * receivers dedupe by id).
@@ -87,6 +112,7 @@ enum {
 
 #define JOURNAL_MAX_BODY (1024u * 1024u)
 #define JOURNAL_MAX_NAME 255 /* sink name and message id */
+#define JOURNAL_MAX_POSITION 1024 /* bytes of a stream position (event id) */
 #define JOURNAL_HEADER_SIZE 24
 #define JOURNAL_TRAILER_SIZE 4
 #define JOURNAL_MAX_PAYLOAD                                                \
@@ -97,11 +123,14 @@ enum {
 /* Sequence numbers are 1..JOURNAL_SEQ_MAX; larger ones in a file are
  * treated as corruption. */
 #define JOURNAL_SEQ_MAX (UINT64_C(1) << 62)
+/* Position generations are 1..JOURNAL_GEN_MAX. */
+#define JOURNAL_GEN_MAX (UINT64_C(1) << 62)
 
 enum journal_record_type {
     JOURNAL_REC_ENQUEUE = 1,
     JOURNAL_REC_ACK = 2,
-    JOURNAL_REC_CHECKPOINT = 3
+    JOURNAL_REC_CHECKPOINT = 3,
+    JOURNAL_REC_POSITION = 4
 };
 
 enum journal_outcome {
@@ -175,6 +204,23 @@ int journal_sync(journal *j);
  * JOURNAL_EINVAL or JOURNAL_ENOMEM; never an I/O error (see above). */
 int journal_ack(journal *j, uint64_t seq, enum journal_outcome outcome);
 
+/* Record the stream position: `id` (the last event ID in force, `len` <=
+ * JOURNAL_MAX_POSITION bytes, NULL when len is 0) with its generation
+ * `gen` (1..JOURNAL_GEN_MAX; the caller draws it from the same counter as
+ * the position file's).  Written now, after every append so far; durable
+ * with the next journal_sync (and in the same fsync as those appends),
+ * void if that sync fails.  Returns JOURNAL_OK, JOURNAL_EINVAL,
+ * JOURNAL_ETOOBIG, JOURNAL_ENOMEM, JOURNAL_ENOSPC or JOURNAL_EIO (then
+ * nothing was written and the position in force is unchanged). */
+int journal_put_position(journal *j, uint64_t gen, const char *id,
+                         size_t len);
+
+/* The newest position recorded (read back at open, or put since and not
+ * voided): returns its generation, 0 when the journal has none.  *id (may
+ * be NULL) points into the journal, valid until the next call that
+ * writes; *len (may be NULL) is its length. */
+uint64_t journal_position(const journal *j, const char **id, size_t *len);
+
 /* Pending entries, in sequence order.  `fn` gets each entry; the entry's
  * pointers are valid only during the call, and `fn` must not call journal
  * functions (they return JOURNAL_EINVAL).  A non-zero return from `fn`
@@ -187,8 +233,9 @@ int journal_foreach_pending(journal *j, journal_pending_fn fn, void *ud);
 
 size_t journal_pending_count(const journal *j);
 
-/* Rewrite the file with only the pending records now (journal_sync does
- * this by itself when the dead part is large).  On success everything is
+/* Rewrite the file with only the pending records and the newest position
+ * now (journal_sync does this by itself when the dead part is large, and
+ * after an open that found damage in the middle).  On success everything is
  * durable, as after journal_sync.  Returns JOURNAL_OK, JOURNAL_ENOSPC,
  * JOURNAL_EIO or JOURNAL_ENOMEM; on failure the old file is in use as
  * before and nothing is voided (call journal_sync as usual). */
@@ -215,6 +262,12 @@ struct journal_record {
     uint64_t acked_seq;           /* ACK */
     enum journal_outcome outcome; /* ACK */
     uint64_t next_seq;            /* CHECKPOINT */
+    uint64_t gen;                 /* POSITION: its generation */
+    const char *pos_id;           /* POSITION: the event id */
+    size_t pos_id_len;
+    int after_damage;             /* damaged bytes were skipped between
+                                     the previous record passed to fn
+                                     (or the start) and this one */
 };
 
 struct journal_scan_result {
@@ -247,6 +300,9 @@ int journal_encode_ack(void *out, size_t cap, uint64_t seq,
                        size_t *n);
 int journal_encode_checkpoint(void *out, size_t cap, uint64_t next_seq,
                               size_t *n);
+size_t journal_position_size(size_t id_len);
+int journal_encode_position(void *out, size_t cap, uint64_t gen,
+                            const char *id, size_t len, size_t *n);
 
 /* CRC32C (Castagnoli) of p[0..n), continuing from `crc` (0 to start). */
 uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);

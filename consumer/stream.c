@@ -39,6 +39,12 @@
 
 #define RETRY_AFTER_MAX_MS (3600u * 1000u)
 #define PERSIST_INTERVAL_MS 1000
+/* Position generations are 1..GEN_MAX, as in the journal (alerts/journal.h
+ * JOURNAL_GEN_MAX); a file claiming more is not usable. */
+#define GEN_MAX (UINT64_C(1) << 62)
+#define GEN_DIGITS_MAX 20
+/* the position file: id, LF, generation, LF */
+#define POSITION_FILE_MAX (SSE_LAST_ID_MAX + 1 + GEN_DIGITS_MAX + 1)
 #define SAFE_URL_MAX 512
 #define CT_MAX 128
 #ifndef STREAM_RECV_BUFFER
@@ -105,6 +111,8 @@ struct stream {
     size_t persisted_len;
     int persisted_valid;
     int64_t last_persist;
+    uint64_t gen;               /* newest generation read, offered or
+                                   handed out; the next is gen + 1 */
 
     struct stream_stats stats;
 };
@@ -176,9 +184,45 @@ static int ensure_dir(const char *dir)
     return 0;
 }
 
+/* Parse a position file's bytes: the id is buf[0..*idlen), *gen its
+ * generation (0: the older format, the id alone).  0 if usable, -1 if
+ * not. */
+static int parse_position(const char *buf, size_t n, size_t *idlen,
+                          uint64_t *gen)
+{
+    const char *lf = memchr(buf, '\n', n);
+    size_t i, digits;
+    uint64_t g = 0;
+
+    *gen = 0;
+    if (lf == NULL) {
+        *idlen = n;
+        return has_crlf_or_nul(buf, n) ? -1 : 0;
+    }
+    *idlen = (size_t)(lf - buf);
+    if (has_crlf_or_nul(buf, *idlen))
+        return -1;
+    i = *idlen + 1;
+    digits = 0;
+    while (i < n && buf[i] >= '0' && buf[i] <= '9') {
+        if (++digits > GEN_DIGITS_MAX)
+            return -1;
+        if (g > (GEN_MAX - (uint64_t)(buf[i] - '0')) / 10)
+            return -1;
+        g = g * 10 + (uint64_t)(buf[i] - '0');
+        i++;
+    }
+    if (digits == 0 || g == 0 || i + 1 != n || buf[i] != '\n')
+        return -1;
+    *gen = g;
+    return 0;
+}
+
 static void read_position(stream *s)
 {
-    char path[4096], buf[SSE_LAST_ID_MAX + 1];
+    char path[4096], buf[POSITION_FILE_MAX + 1];
+    size_t idlen = 0;
+    uint64_t gen = 0;
     ssize_t n;
     int fd;
 
@@ -192,14 +236,16 @@ static void read_position(stream *s)
     }
     n = read(fd, buf, sizeof buf);
     close(fd);
-    if (n < 0 || (size_t)n >= sizeof buf || has_crlf_or_nul(buf, (size_t)n) ||
-        sse_parser_set_last_id(&s->parser, buf, (size_t)n) != SSE_OK) {
+    if (n < 0 || (size_t)n >= sizeof buf ||
+        parse_position(buf, (size_t)n, &idlen, &gen) != 0 ||
+        sse_parser_set_last_id(&s->parser, buf, idlen) != SSE_OK) {
         LOG(LOG_WARN, "stream", "ignoring unusable position file %s", path);
         return;
     }
-    memcpy(s->persisted_id, buf, (size_t)n);
-    s->persisted_len = (size_t)n;
+    memcpy(s->persisted_id, buf, idlen);
+    s->persisted_len = idlen;
     s->persisted_valid = 1;
+    s->gen = gen;
     LOG(LOG_INFO, "stream", "resuming after event id from %s", path);
 }
 
@@ -219,10 +265,11 @@ static int write_all(int fd, const char *p, size_t n)
 
 int stream_persist(stream *s)
 {
-    char path[4096], tmp[4096];
+    char path[4096], tmp[4096], text[POSITION_FILE_MAX + 1];
     const char *id;
     size_t len;
-    int fd = -1, dfd, rc = STREAM_OK;
+    uint64_t gen;
+    int fd = -1, dfd, n, rc = STREAM_OK;
 
     if (s->state_dir == NULL)
         goto out;
@@ -230,10 +277,20 @@ int stream_persist(stream *s)
     if (s->persisted_valid && len == s->persisted_len &&
         memcmp(id, s->persisted_id, len) == 0)
         goto out;
+    /* a generation above every one handed out (the journal's too); one
+     * that is lost to a failed write is simply skipped */
+    gen = ++s->gen;
+    n = snprintf(text, sizeof text, "%.*s\n%llu\n", (int)len, id,
+                 (unsigned long long)gen);
+    if (n < 0 || (size_t)n >= sizeof text) {
+        errno = ENAMETOOLONG;
+        rc = STREAM_EIO;
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/position", s->state_dir);
     snprintf(tmp, sizeof tmp, "%s/position.tmp", s->state_dir);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, id, len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0) {
         rc = STREAM_EIO;
         goto out;
     }
@@ -259,6 +316,44 @@ out:
             s->state_dir, strerror(errno));
     s->last_persist = loop_now(s->lp);
     return rc;
+}
+
+const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen)
+{
+    *gen = ++s->gen;
+    return sse_parser_last_id(&s->parser, len);
+}
+
+int stream_position_offer(stream *s, const char *id, size_t len,
+                          uint64_t gen)
+{
+    uint64_t had;
+
+    if (gen == 0)
+        return 0;
+    if (gen > GEN_MAX || (id == NULL && len > 0) ||
+        (len > 0 && has_crlf_or_nul(id, len))) {
+        LOG(LOG_WARN, "stream", "ignoring an unusable recorded position");
+        return STREAM_EINVAL;
+    }
+    if (gen <= s->gen)
+        return 0;
+    had = s->gen;
+    s->gen = gen;
+    if (sse_parser_set_last_id(&s->parser, len > 0 ? id : "", len) !=
+        SSE_OK) {
+        LOG(LOG_WARN, "stream", "ignoring an unusable recorded position");
+        return STREAM_EINVAL;
+    }
+    LOG(LOG_INFO, "stream", "resuming after event id from the alert "
+        "journal (position generation %llu; the position file's: %llu)",
+        (unsigned long long)gen, (unsigned long long)had);
+    return 1;
+}
+
+uint64_t stream_position_generation(const stream *s)
+{
+    return s->gen;
 }
 
 /* ---- parser callbacks -------------------------------------------------- */

@@ -6,7 +6,22 @@
  * (the stream's `retry:` is the floor), honours 429/503 Retry-After, sends
  * Last-Event-ID once one is known, drops a connection that has delivered no
  * byte for stall_timeout_ms, and persists the last event ID in the state
- * directory (temp file + rename) at most once a second and at stop.
+ * directory (temp file + fsync + rename) at most once a second and at stop.
+ *
+ * Position generations: every position this reader hands out -- written
+ * to the position file by stream_persist, or claimed by
+ * stream_position_claim for another record (the alert journal) -- gets a
+ * generation one above every generation it has read, been offered or
+ * handed out before.  Of two recorded positions, the one with the higher
+ * generation is the newer; at start-up the caller offers the journal's
+ * (stream_position_offer) and the newer of it and the file's is resumed
+ * from.
+ *
+ * The position file, STATE_DIR/position (0600):
+ *   <last event id> LF <generation, decimal> LF
+ * A file of the older format -- the id alone, no line break -- still
+ * loads, as generation 0 (older than any recorded generation).  A file
+ * that is neither is ignored (logged).
  *
  * Events are parsed by the SSE push parser (consumer/sse.h) inside libcurl's
  * write callback and handed to the on_event callback; the span is valid only
@@ -116,9 +131,30 @@ int stream_ended_ok(const stream *s);
 /* The last event ID in force ("" if none); valid until the next call. */
 const char *stream_last_event_id(const stream *s, size_t *len);
 
-/* Persist the position now if it changed.  Returns STREAM_OK or
- * STREAM_EIO. */
+/* Persist the position now if it changed (with a new generation).
+ * Returns STREAM_OK or STREAM_EIO. */
 int stream_persist(stream *s);
+
+/* The position to record elsewhere now (the alert journal): the last
+ * event ID in force ("" if none; valid until the next call, *len its
+ * length) and, in *gen, a new generation for it, higher than any handed
+ * out, read or offered before.  May be called from on_event (and from
+ * anything it calls). */
+const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen);
+
+/* Start-up, before stream_start: a position recorded elsewhere (the
+ * journal's newest) with its generation `gen`.  It replaces the position
+ * read from the file (or cfg->last_event_id) when `gen` is higher than the
+ * file's (an old-format file counts as 0); the position file is brought
+ * up to date at the next persist.  Later generations are above `gen`
+ * either way.  Returns 1 when adopted, 0 when not (not newer, or gen 0),
+ * STREAM_EINVAL for an id that cannot be a last event ID (not adopted). */
+int stream_position_offer(stream *s, const char *id, size_t len,
+                          uint64_t gen);
+
+/* The generation of the newest position this reader has read, been
+ * offered or handed out (0: none). */
+uint64_t stream_position_generation(const stream *s);
 
 /* Write `url` without userinfo, query or fragment into buf (for logs:
  * credentials in URLs never reach a log line).  Returns buf. */

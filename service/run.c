@@ -7,18 +7,26 @@
  *
  *   wait (loop_run_once)      network, timers, signals (self-pipe)
  *     stream write callback -> SSE parser -> on_event -> event_decode ->
- *     det_engine_feed -> on_alert -> alert_format -> delivery_submit
+ *     det_engine_feed -> on_alert -> alert_format -> delivery_submit,
+ *     then the stream position after the notification's event, into the
+ *     journal right behind it (delivery_record_position)
  *   delivery_flush            one fsync for every notification of the
- *                             iteration (group commit) before any is sent;
- *                             then, if there were any, the stream position
- *                             (events are read again after a crash only if
- *                             nothing they made reached the journal)
- *   ticks                     stream (stall, reconnect, position), engine
- *                             (once a second), delivery (retries, pacing)
+ *                             iteration and the positions behind them
+ *                             (group commit) before any is sent: events
+ *                             are read again after a crash only if nothing
+ *                             they made reached the journal
+ *   ticks                     stream (stall, reconnect, position file once
+ *                             a second), engine (once a second), delivery
+ *                             (retries, pacing)
  *   status snapshot           published once a second for the HTTP thread
  *
  * The wall clock is read once per iteration; per event there is no clock
  * read, no allocation beyond cJSON's tree and no log call.
+ *
+ * Start-up resumes the stream from the newer (by generation) of the
+ * position file and the journal's newest position, so a crash between a
+ * journal commit and the next position-file write does not read the
+ * events that made the journaled alerts again.
  *
  * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
  * persist the position, exit 0.  SIGHUP: reload the file; a bad file is
@@ -75,7 +83,6 @@ struct app {
     uint64_t alerts_firing[DET_COUNT];
     uint64_t alerts_resolved[DET_COUNT];
     uint64_t submit_errors;
-    uint64_t submitted;        /* notifications queued since the last flush */
     int64_t disconnected_since; /* wall; 0 while connected */
     /* Counters of the parts a reload replaced (stream reader, engine,
      * outbox), added to those in force so that what /status and /metrics
@@ -154,6 +161,25 @@ static void track_firing(struct app *app, const struct alert *a)
     }
 }
 
+/* The notification just submitted was made from the events read so far:
+ * record the stream position (the last event ID in force, which on the
+ * event path is the id of the event that made it) in the journal right
+ * behind it, durable in the same fsync, so that a crash from here on does
+ * not read that event again and page a second time under new ids. */
+static void record_position(struct app *app)
+{
+    const char *id;
+    size_t len;
+    uint64_t gen;
+
+    if (app->st == NULL || app->dl == NULL)
+        return;
+    id = stream_position_claim(app->st, &len, &gen);
+    if (delivery_record_position(app->dl, id, len, gen) == DELIVERY_EINVAL)
+        LOG(LOG_ERROR, "run", "cannot record the stream position in the "
+            "journal (generation %llu)", (unsigned long long)gen);
+}
+
 static void on_alert(void *ud, const struct alert *a)
 {
     struct app *app = ud;
@@ -186,7 +212,7 @@ static void on_alert(void *ud, const struct alert *a)
     if (rc < 0)
         app->submit_errors++;
     else if (rc > 0)
-        app->submitted++;
+        record_position(app);
 }
 
 static const struct det_engine_callbacks engine_callbacks = {
@@ -250,17 +276,28 @@ static int ensure_state_dir(const char *dir)
     return 0;
 }
 
-static stream *make_stream(struct app *app, const struct cfg *c)
+/* The stream reader, resuming from the newer of the position file and the
+ * newest position in dl's journal (dl may be NULL). */
+static stream *make_stream(struct app *app, const struct cfg *c,
+                           const delivery *dl)
 {
     struct stream_config sc;
     char err[512];
+    const char *id;
+    size_t len;
+    uint64_t gen;
+    stream *st;
 
     if (cfg_stream_config(c, &sc, err, sizeof err) != CFG_OK) {
         LOG(LOG_ERROR, "run", "%s", err);
         return NULL;
     }
     sc.state_dir = c->state_dir;
-    return stream_create(app->lp, &sc, &stream_callbacks, app);
+    st = stream_create(app->lp, &sc, &stream_callbacks, app);
+    if (st != NULL && dl != NULL &&
+        (gen = delivery_position(dl, &id, &len)) > 0)
+        stream_position_offer(st, id, len, gen);
+    return st;
 }
 
 static delivery *make_delivery(struct app *app, const struct cfg *c)
@@ -546,13 +583,13 @@ static void reload(struct app *app)
         goto fail;
     }
     stream_stop(app->st);
-    nst = make_stream(app, nc);
+    nst = make_stream(app, nc, ndl);
     if (nst == NULL) {
         LOG(LOG_ERROR, "run", "reload: the new stream settings cannot be "
             "used; keeping the old ones");
         carry_stream(app);
         stream_destroy(app->st);
-        app->st = make_stream(app, app->cfg);
+        app->st = make_stream(app, app->cfg, ndl);
         if (app->st != NULL)
             stream_start(app->st);
         delivery_destroy(ndl);
@@ -656,7 +693,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
         goto out;
     if ((app.dl = make_delivery(&app, app.cfg)) == NULL)
         goto out;
-    if ((app.st = make_stream(&app, app.cfg)) == NULL)
+    if ((app.st = make_stream(&app, app.cfg, app.dl)) == NULL)
         goto out;
     if (stream_start(app.st) != STREAM_OK)
         goto out;
@@ -682,15 +719,10 @@ int run_service(const char *path, const struct run_hooks *hooks)
             det_engine_tick(app.eng, app.wall);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
-        if (delivery_flush(app.dl) == DELIVERY_EOK && app.submitted > 0) {
-            /* the notifications made from the events read so far are in
-             * the journal: record at once that those events are done, so
-             * that a crash from here on does not read them again and page
-             * a second time under new ids (the periodic persist would
-             * leave that open for up to a second) */
-            stream_persist(app.st);
-        }
-        app.submitted = 0;
+        /* the notifications made since the last iteration and the stream
+         * positions behind them (record_position), in one fsync; the
+         * position file follows within a second (stream_tick) */
+        delivery_flush(app.dl);
         next = min64(stream_tick(app.st), delivery_tick(app.dl));
         next = min64(next, app.next_engine_tick);
         if (now >= app.next_publish) {

@@ -4,19 +4,24 @@
  * Even first byte: the rest of the input is scanned as a journal file by
  * journal_scan_buffer.  Checked: records lie inside the buffer, in order,
  * without overlap, and valid_end is the end of the last one; re-encoding
- * an ENQUEUE/ACK/CHECKPOINT gives back exactly its bytes; scanning only
+ * an ENQUEUE/ACK/CHECKPOINT/POSITION gives back exactly its bytes;
+ * scanning only
  * [0, valid_end) -- the file as journal_open repairs it -- finds the same
  * records and the same damage.
  *
  * Odd first byte: the input is a small program that builds a journal with
- * the encoders (enqueue, ack, checkpoint) while a model tracks what must
- * be pending, and may then damage it (flip bytes, cut the end).  The image
- * is scanned as above, then written to journal.log in a directory under
- * /dev/shm (or /tmp) and opened with journal_open: when nothing was
- * damaged, the pending entries must be the model's, byte for byte; in
- * every case the repaired file must rescan with no torn tail, an append
- * must get a number above every number in the file, and a reopen must
- * find it.
+ * the encoders (enqueue, ack, checkpoint, stream position) while a model
+ * tracks what must be pending and which position is the newest, and may
+ * then damage it (flip bytes, cut the end).  The image is scanned as
+ * above, then written to journal.log in a directory under /dev/shm (or
+ * /tmp) and opened with journal_open: when nothing was damaged, the
+ * pending entries must be the model's, byte for byte, and the position in
+ * force the model's newest (highest generation, the later on a tie); when
+ * something was, the position in force must be one the program wrote (or
+ * none).  In every case the repaired file must rescan with no torn tail,
+ * an append must get a number above every number in the file, a newer
+ * position must be taken, and both must survive a reopen and a
+ * compaction.
  *
  * Memory stays bounded: libFuzzer's -max_len bounds the input, bodies are
  * at most 1 KiB, and the scanner never allocates.  Any violation aborts.
@@ -96,6 +101,20 @@ static int on_record(void *ud, const struct journal_record *r)
         check(rc == JOURNAL_OK && n == r->size);
         check(memcmp(s->scratch, s->base + r->offset, n) == 0);
         break;
+    case JOURNAL_REC_POSITION: {
+        const char *lo = (const char *)s->base + r->offset;
+        check(r->seq == 0);
+        check(r->gen >= 1 && r->gen <= JOURNAL_GEN_MAX);
+        check(r->pos_id_len <= JOURNAL_MAX_POSITION);
+        check(r->pos_id >= lo && r->pos_id + r->pos_id_len <= lo + r->size);
+        check(journal_position_size(r->pos_id_len) == r->size);
+        check(r->size <= sizeof(s->scratch));
+        rc = journal_encode_position(s->scratch, sizeof(s->scratch), r->gen,
+                                     r->pos_id, r->pos_id_len, &n);
+        check(rc == JOURNAL_OK && n == r->size);
+        check(memcmp(s->scratch, s->base + r->offset, n) == 0);
+        break;
+    }
     default:
         check(0);
     }
@@ -133,10 +152,18 @@ static void scan_checked(const unsigned char *b, size_t len,
 #define MAX_IMAGE (64 * 1024)
 #define MAX_MODEL 256
 
+#define MAX_POS_ID 40
+
 struct model_entry {
     uint64_t seq;
     size_t off, size; /* the record in the image */
     int acked;
+};
+
+struct model_pos {
+    uint64_t gen;
+    size_t len;
+    char id[MAX_POS_ID];
 };
 
 struct builder {
@@ -144,6 +171,9 @@ struct builder {
     size_t len;
     struct model_entry m[MAX_MODEL];
     size_t n;
+    struct model_pos pos[MAX_MODEL]; /* every position written */
+    size_t npos;
+    size_t newest;                   /* index in pos[]: the one in force */
     uint64_t next_seq;
     int damaged;
 };
@@ -167,10 +197,12 @@ static void build(struct builder *b, struct reader *r)
 
     b->len = 0;
     b->n = 0;
+    b->npos = 0;
+    b->newest = 0;
     b->next_seq = 1;
     b->damaged = 0;
     while (r->left > 0) {
-        unsigned op = take(r) % 5;
+        unsigned op = take(r) % 6;
         size_t n = 0;
 
         if (op == 0 || op == 1) { /* enqueue */
@@ -218,6 +250,24 @@ static void build(struct builder *b, struct reader *r)
             b->len += n;
             b->next_seq = next;
             continue;
+        } else if (op == 5) { /* stream position: any generation order */
+            struct model_pos *p;
+            if (b->npos == MAX_MODEL)
+                return;
+            p = &b->pos[b->npos];
+            p->gen = 1 + take(r) % 64;
+            p->len = take(r) % MAX_POS_ID;
+            for (size_t k = 0; k < p->len; k++)
+                p->id[k] = (char)take(r);
+            if (journal_encode_position(b->img + b->len, MAX_IMAGE - b->len,
+                                        p->gen, p->id, p->len,
+                                        &n) != JOURNAL_OK)
+                return;
+            b->len += n;
+            if (b->npos == 0 || p->gen >= b->pos[b->newest].gen)
+                b->newest = b->npos;
+            b->npos++;
+            continue; /* no sequence number */
         } else { /* damage: flip a byte or cut the end */
             unsigned what = take(r);
             size_t at = (take(r) | (take(r) << 8));
@@ -285,12 +335,42 @@ static int on_pending(void *ud, uint64_t seq, const struct journal_entry *e)
     return 0;
 }
 
+/* The position in force is the model's newest (exact), or one of the
+ * positions written (damaged), or none. */
+static void check_position(const struct builder *b, const journal *j,
+                           int exact)
+{
+    const char *id = NULL;
+    size_t len = 0;
+    uint64_t gen = journal_position(j, &id, &len);
+    int found = 0;
+
+    check(id != NULL && len <= JOURNAL_MAX_POSITION);
+    if (exact) {
+        if (b->npos == 0) {
+            check(gen == 0 && len == 0);
+            return;
+        }
+        check(gen == b->pos[b->newest].gen && len == b->pos[b->newest].len &&
+              memcmp(id, b->pos[b->newest].id, len) == 0);
+        return;
+    }
+    if (gen == 0)
+        return;
+    for (size_t k = 0; k < b->npos && !found; k++)
+        found = b->pos[k].gen == gen && b->pos[k].len == len &&
+                memcmp(b->pos[k].id, id, len) == 0;
+    check(found);
+}
+
 static void file_roundtrip(const struct builder *b,
                            const struct journal_scan_result *res)
 {
     struct expect x;
     struct journal_entry e;
-    uint64_t seq = 0;
+    uint64_t seq = 0, gen;
+    const char *pid;
+    size_t plen, pending;
     journal *j;
     FILE *f;
     int err = 0;
@@ -303,6 +383,7 @@ static void file_roundtrip(const struct builder *b,
 
     j = journal_open(dir, NULL, &err);
     check(j != NULL);
+    check_position(b, j, !b->damaged);
     memset(&x, 0, sizeof(x));
     x.b = b;
     x.exact = !b->damaged;
@@ -339,6 +420,14 @@ static void file_roundtrip(const struct builder *b,
     e.body_len = 2;
     check(journal_append(j, &e, &seq) == JOURNAL_OK);
     check(seq > res->max_seq && seq > x.max_seq);
+    /* and a newer position after it, in the same sync */
+    gen = journal_position(j, NULL, NULL);
+    if (gen >= 2) /* an older generation is refused */
+        check(journal_put_position(j, gen - 1, "old", 3) == JOURNAL_EINVAL);
+    gen++;
+    check(journal_put_position(j, gen, "fz", 2) == JOURNAL_OK);
+    check(journal_sync(j) == JOURNAL_OK);
+    pending = journal_pending_count(j);
     journal_close(j);
 
     j = journal_open(dir, NULL, &err);
@@ -346,6 +435,16 @@ static void file_roundtrip(const struct builder *b,
     memset(&x, 0, sizeof(x));
     check(journal_foreach_pending(j, on_pending, &x) == JOURNAL_OK);
     check(x.max_seq == seq);
+    check(journal_position(j, &pid, &plen) == gen && plen == 2 &&
+          memcmp(pid, "fz", 2) == 0);
+    /* a compaction keeps the pending entries and the position */
+    check(journal_compact(j) == JOURNAL_OK);
+    journal_close(j);
+    j = journal_open(dir, NULL, &err);
+    check(j != NULL);
+    check(journal_pending_count(j) == pending);
+    check(journal_position(j, &pid, &plen) == gen && plen == 2 &&
+          memcmp(pid, "fz", 2) == 0);
     journal_close(j);
 }
 

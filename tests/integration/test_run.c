@@ -17,6 +17,9 @@
  *    running (and delivering); a good file is taken;
  *  - SIGTERM exits 0 and leaves the last event id in state_dir/position,
  *    which the next start sends as Last-Event-ID;
+ *  - a crash after the journal commit of an alert but before the position
+ *    file is written: the restart resumes from the position recorded in
+ *    the journal with the alert, and the alert is not made again;
  *  - alerts journaled while the receiver is down survive kill -9 and are
  *    delivered after the restart, each under one webhook-id, the queue
  *    head under the id it had before the crash (a sink sends only its
@@ -923,6 +926,8 @@ static void test_sighup_refuses_bad_file(void **state)
 
 /* ----------------------- 4. SIGTERM and position --------------------- */
 
+/* The event id in state_dir/position (its first line; the second is the
+ * position's generation). */
 static void read_position(const struct dir *d, char *out, size_t cap)
 {
     char path[160];
@@ -935,6 +940,7 @@ static void read_position(const struct dir *d, char *out, size_t cap)
     n = fread(out, 1, cap - 1, fp);
     fclose(fp);
     out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
 }
 
 /* Poll /status until stream.last_event_id is `want`. */
@@ -1489,6 +1495,147 @@ static void test_config_errors_name_the_path(void **state)
     }
 }
 
+/* ------- 10. a crash between the journal commit and the position file ---- */
+
+#define CRASH_EVENTS 5 /* c-1 c-2 big-3 c-4 c-5; big-3 is the anomaly */
+
+static const char *crash_id(int i)
+{
+    static const char *const ids[CRASH_EVENTS + 1] = {
+        "", "c-1", "c-2", "big-3", "c-4", "c-5"};
+    return ids[i];
+}
+
+/* SSE frames of events from..to (1-based, inclusive), stamped now. */
+static void crash_frames(char *out, size_t cap, int from, int to)
+{
+    out[0] = '\0';
+    for (int i = from; i <= to; i++)
+        add_call_frame(out, cap, crash_id(i), "s3_get_object", "agent-7",
+                       i == 3 ? 2500000 : 1200);
+}
+
+/* Killed after the journal commit that holds an alert, before the position
+ * file says its event was read (simulated by putting back the position
+ * file of the stop before): the restart must resume from the position the
+ * journal recorded with the alert (the stream server sees it as
+ * Last-Event-ID), and must not read that event again and page a second
+ * time under a new webhook-id. */
+static void test_crash_before_position_write(void **state)
+{
+    const char *env[] = {SECRET_ENV "=" SECRET, NULL};
+    static const struct tsrv_response keep = {.status = 200,
+                                              .end = TSRV_KEEP};
+    static char frames[8192];
+    struct dir d;
+    struct tsrv *srv;
+    struct rcv *r;
+    struct proc *run;
+    struct rcv_request q;
+    char surl[128], hook[128], path[160], lei[128], wid[64];
+    char old[256], text[256];
+    size_t old_len, n;
+    unsigned sport;
+    int from = 0;
+    FILE *fp;
+
+    struct fx *f = *state;
+    dir_make(f, &d);
+    r = fx_rcv(f);
+    rcv_url(r, "/hook", hook, sizeof hook);
+    srv = fx_tsrv(f);
+    tsrv_url(srv, "/events", surl, sizeof surl);
+    write_config(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"status\": {\"port\": 0},"
+                 " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
+                 " \"secret_envs\": [\"" SECRET_ENV "\"],"
+                 " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}",
+                 d.state, surl, hook);
+    snprintf(path, sizeof path, "%s/position", d.state);
+
+    /* run 1: two quiet events, a clean stop: position c-2 */
+    crash_frames(frames, sizeof frames, 1, 2);
+    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
+    run = start_run(f, d.cfg, env, &sport);
+    wait_last_event_id(sport, "c-2");
+    stop_ok("run", run);
+    read_position(&d, text, sizeof text);
+    assert_string_equal(text, "c-2");
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    old_len = fread(old, 1, sizeof old, fp);
+    fclose(fp);
+    assert_true(old_len > 0 && old_len < sizeof old);
+
+    /* run 2: the anomaly and one more event; the alert is delivered */
+    crash_frames(frames, sizeof frames, 3, 4);
+    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
+    run = start_run(f, d.cfg, env, &sport);
+    assert_true(tsrv_wait_requests(srv, 2, WAIT_MS));
+    assert_true(tsrv_header(srv, 1, "Last-Event-ID", lei, sizeof lei));
+    assert_string_equal(lei, "c-2");
+    wait_last_event_id(sport, "c-4");
+    assert_true(rcv_wait_requests(r, 1, WAIT_MS));
+    assert_true(rcv_wait_end(r, 0, WAIT_MS));
+    assert_true(rcv_get(r, 0, &q));
+    assert_int_equal(q.status, 200);
+    snprintf(wid, sizeof wid, "%s", rcv_header(&q, "webhook-id"));
+    expect_stderr_after("run", run, 0, "alert: firing", WAIT_MS);
+    proc_poll(run);
+    assert_int_equal(stderr_count(run, "alert: firing"), 1);
+    /* the crash: kill -9, and the position file as it was before the
+     * alert's event (its write had not happened yet) */
+    kill9(run);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(old, 1, old_len, fp), old_len);
+    assert_int_equal(fclose(fp), 0);
+
+    /* run 3: a server that honours Last-Event-ID, as a real one does */
+    assert_int_equal(tsrv_add_response(srv, &keep), 0);
+    run = start_run(f, d.cfg, env, &sport);
+    assert_true(tsrv_wait_requests(srv, 3, WAIT_MS));
+    assert_true(tsrv_header(srv, 2, "Last-Event-ID", lei, sizeof lei));
+    for (int i = 1; i <= CRASH_EVENTS; i++) {
+        if (strcmp(lei, crash_id(i)) == 0)
+            from = i + 1;
+    }
+    print_message("    restart after the crash: Last-Event-ID %s\n", lei);
+    assert_true(from > 0);
+    crash_frames(frames, sizeof frames, from, CRASH_EVENTS);
+    assert_int_equal(tsrv_push(srv, 2, frames, strlen(frames)), 0);
+    wait_last_event_id(sport, "c-5");
+    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+        cJSON *st = get_status(sport);
+        double depth = sink0(st, "queue_depth");
+        cJSON_Delete(st);
+        if (depth == 0)
+            break;
+        assert_true(clock_mono_ms() < end);
+        pause_ms(POLL_MS);
+    }
+    stop_ok("run", run);
+    read_position(&d, text, sizeof text);
+    assert_string_equal(text, "c-5");
+
+    /* no second notification: the restart made no alert, and every
+     * request the receiver saw is the one notification */
+    assert_int_equal(stderr_count(run, "alert: "), 0);
+    verify_all_signed(r);
+    n = rcv_count(r);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rcv_get(r, i, &q));
+        assert_string_equal(rcv_header(&q, "webhook-id"), wid);
+    }
+    assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 299), 1);
+    /* because it resumed from the journal's position: the event that made
+     * the alert (the file said c-2, which reads big-3 again) */
+    assert_string_equal(lei, "big-3");
+    assert_true(proc_wait_stderr(run, "from the alert journal", 0));
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1515,6 +1662,7 @@ int main(void)
         T(test_sigterm_keeps_in_flight_alert),
         T(test_slack_is_paced),
         T(test_pagerduty_trigger_and_resolve),
+        T(test_crash_before_position_write),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

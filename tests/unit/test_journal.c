@@ -2,7 +2,9 @@
  * test_journal.c - the durable outbox: round trips, acks, torn tails at
  * every length, damaged records, compaction, sequence numbers, hostile
  * lengths, disk full (RLIMIT_FSIZE in a child process) and the pure
- * record scanner.
+ * record scanner.  Stream positions (POSITION records): written and read
+ * back, the newest (highest generation) wins, kept by compaction, cut with
+ * a torn tail, not trusted after damage, voided with a failed sync.
  *
  * Every test works in its own mkdtemp directory under /tmp.
  */
@@ -168,6 +170,21 @@ static void write_file(const char *path, const void *b, size_t len)
     assert_int_equal(fwrite(b, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
 }
+
+/* Recompute both CRCs of the record b[0..n) after an edit. */
+static void reseal(unsigned char *b, size_t n)
+{
+    uint32_t c = journal_crc32c(0, b, 20);
+
+    for (int i = 0; i < 4; i++)
+        b[20 + i] = (unsigned char)(c >> (8 * i));
+    c = journal_crc32c(0, b, n - 4);
+    for (int i = 0; i < 4; i++)
+        b[n - 4 + i] = (unsigned char)(c >> (8 * i));
+}
+
+/* a byte of a position record's id (header 24, generation 8, length 2) */
+#define HDR_PAYLOAD_BYTE (24 + 8 + 2 + 1)
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -962,6 +979,552 @@ static void test_sync_failure_voids(void **state)
     tdir_remove(&t);
 }
 
+/* ---- stream positions --------------------------------------------------- */
+
+static void put_pos(journal *j, uint64_t gen, const char *id)
+{
+    assert_int_equal(journal_put_position(j, gen, id, strlen(id)),
+                     JOURNAL_OK);
+}
+
+static void expect_pos(const journal *j, uint64_t gen, const char *want)
+{
+    const char *id = NULL;
+    size_t len = 99;
+
+    assert_int_equal(journal_position(j, &id, &len), gen);
+    assert_non_null(id);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(id, want, len);
+}
+
+/* The positions a file holds, in file order. */
+struct positions {
+    size_t n;
+    uint64_t gen[64];
+    char id[64][64];
+    int after_damage[64];
+};
+
+static int collect_pos(void *ud, const struct journal_record *r)
+{
+    struct positions *p = ud;
+
+    if (r->type != JOURNAL_REC_POSITION || p->n >= 64)
+        return 0;
+    p->gen[p->n] = r->gen;
+    snprintf(p->id[p->n], 64, "%.*s", (int)r->pos_id_len, r->pos_id);
+    p->after_damage[p->n] = r->after_damage;
+    p->n++;
+    return 0;
+}
+
+struct record_types {
+    size_t n;
+    enum journal_record_type type[8];
+};
+
+static int collect_types(void *ud, const struct journal_record *r)
+{
+    struct record_types *rt = ud;
+
+    if (rt->n < 8)
+        rt->type[rt->n] = r->type;
+    rt->n++;
+    return 0;
+}
+
+static void file_positions(const struct tdir *t, struct positions *p)
+{
+    size_t len;
+    unsigned char *b = read_file(t->log, &len);
+    struct journal_scan_result res;
+
+    memset(p, 0, sizeof(*p));
+    assert_int_equal(journal_scan_buffer(b, len, collect_pos, p, &res),
+                     JOURNAL_OK);
+    assert_int_equal(res.valid_end, len);
+    free(b);
+}
+
+/* Written, read back after a reopen, with the entries around it intact;
+ * positions take no sequence number; bad calls change nothing. */
+static void test_position_roundtrip(void **state)
+{
+    struct tdir t;
+    char big[JOURNAL_MAX_POSITION + 1];
+    uint64_t s1, s2;
+
+    (void)state;
+    memset(big, 'p', sizeof(big));
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    expect_pos(j, 0, "");
+    s1 = append(j, "webhook", "msg_1", 1, "{\"n\":1}");
+    put_pos(j, 1, "evt-17");
+    expect_pos(j, 1, "evt-17"); /* in force before the sync */
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+
+    j = jopen(&t, NULL);
+    expect_pos(j, 1, "evt-17");
+    assert_int_equal(journal_pending_count(j), 1);
+    s2 = append(j, "webhook", "msg_2", 2, "{\"n\":2}");
+    assert_int_equal(s2, s1 + 1); /* the position took no number */
+    /* refused: an older generation, 0, too high, too long, NULL id */
+    assert_int_equal(journal_put_position(j, 0, "x", 1), JOURNAL_EINVAL);
+    assert_int_equal(journal_put_position(j, JOURNAL_GEN_MAX + 1, "x", 1),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_put_position(j, 2, NULL, 1), JOURNAL_EINVAL);
+    assert_int_equal(journal_put_position(j, 2, big, sizeof(big)),
+                     JOURNAL_ETOOBIG);
+    /* the longest id, then the empty id (a stream without ids) */
+    assert_int_equal(journal_put_position(j, 3, big, JOURNAL_MAX_POSITION),
+                     JOURNAL_OK);
+    assert_int_equal(journal_put_position(j, 2, "older", 5), JOURNAL_EINVAL);
+    assert_int_equal(journal_put_position(j, 4, NULL, 0), JOURNAL_OK);
+    expect_pos(j, 4, "");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+
+    j = jopen(&t, NULL);
+    expect_pos(j, 4, "");
+    {
+        struct got *g = pending(j);
+        assert_int_equal(g->n, 2);
+        assert_string_equal(g->body[0], "{\"n\":1}");
+        assert_string_equal(g->body[1], "{\"n\":2}");
+        got_free(g);
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        assert_int_equal(st.corrupt_records, 0);
+        assert_int_equal(st.next_seq, s2 + 1);
+    }
+    journal_close(j);
+    journal_close(NULL);
+    expect_pos(NULL, 0, "");
+    tdir_remove(&t);
+}
+
+/* The highest generation wins, wherever it is in the file; on a tie the
+ * later record. */
+static void test_position_newest_wins(void **state)
+{
+    struct tdir t;
+    unsigned char b[1024];
+    size_t pos = 0, n;
+    struct journal_entry e = mk("webhook", "msg", 1, "{}");
+
+    (void)state;
+    tdir_make(&t);
+    assert_int_equal(journal_encode_enqueue(b + pos, sizeof(b) - pos, 1, &e,
+                                            &n),
+                     JOURNAL_OK);
+    pos += n;
+    assert_int_equal(journal_encode_position(b + pos, sizeof(b) - pos, 9,
+                                             "nine", 4, &n),
+                     JOURNAL_OK);
+    assert_int_equal(n, journal_position_size(4));
+    pos += n;
+    assert_int_equal(journal_encode_position(b + pos, sizeof(b) - pos, 5,
+                                             "five", 4, &n),
+                     JOURNAL_OK);
+    pos += n;
+    write_file(t.log, b, pos);
+    journal *j = jopen(&t, NULL);
+    expect_pos(j, 9, "nine");
+    /* the journal takes the caller's order, not the file's */
+    put_pos(j, 9, "nine-again");
+    put_pos(j, 12, "twelve");
+    assert_int_equal(journal_put_position(j, 11, "x", 1), JOURNAL_EINVAL);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    expect_pos(j, 12, "twelve");
+    journal_close(j);
+
+    /* a tie: the later record */
+    pos = 0;
+    assert_int_equal(journal_encode_position(b, sizeof(b), 7, "a", 1, &n),
+                     JOURNAL_OK);
+    pos += n;
+    assert_int_equal(journal_encode_position(b + pos, sizeof(b) - pos, 7,
+                                             "b", 1, &n),
+                     JOURNAL_OK);
+    pos += n;
+    write_file(t.log, b, pos);
+    j = jopen(&t, NULL);
+    expect_pos(j, 7, "b");
+    assert_int_equal(journal_pending_count(j), 0);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
+/* Compaction (asked for, and automatic) keeps exactly one position: the
+ * newest, after the pending records; and none when there is none. */
+static void test_position_compaction(void **state)
+{
+    struct tdir t;
+    struct journal_options o = { 0, 4096 };
+    struct positions p;
+    char body[512];
+    uint64_t s, keep = 0, gen = 0;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    s = append(j, "w", "m", 0, "x");
+    assert_int_equal(journal_ack(j, s, JOURNAL_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    journal_close(j);
+    file_positions(&t, &p);
+    assert_int_equal(p.n, 0);
+
+    j = jopen(&t, NULL);
+    for (int i = 0; i < 50; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "e%d", i);
+        s = append(j, "webhook", id, i, "{\"pad\":\"0123456789\"}");
+        if (i == 20)
+            keep = s;
+        else
+            assert_int_equal(journal_ack(j, s, JOURNAL_DELIVERED),
+                             JOURNAL_OK);
+        put_pos(j, ++gen, id);
+    }
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    file_positions(&t, &p);
+    assert_int_equal(p.n, 50);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    expect_pos(j, 50, "e49");
+    file_positions(&t, &p);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.gen[0], 50);
+    assert_string_equal(p.id[0], "e49");
+    {
+        /* the order: checkpoint, the pending entry, the position */
+        size_t len;
+        unsigned char *b = read_file(t.log, &len);
+        struct record_types rt;
+        struct journal_scan_result res;
+        memset(&rt, 0, sizeof(rt));
+        assert_int_equal(journal_scan_buffer(b, len, collect_types, &rt,
+                                             &res),
+                         JOURNAL_OK);
+        assert_int_equal(rt.n, 3);
+        assert_int_equal(rt.type[0], JOURNAL_REC_CHECKPOINT);
+        assert_int_equal(rt.type[1], JOURNAL_REC_ENQUEUE);
+        assert_int_equal(rt.type[2], JOURNAL_REC_POSITION);
+        free(b);
+    }
+    journal_close(j);
+    j = jopen(&t, NULL);
+    expect_pos(j, 50, "e49");
+    assert_int_equal(journal_pending_count(j), 1);
+    assert_int_equal(journal_ack(j, keep, JOURNAL_DELIVERED), JOURNAL_OK);
+    /* nothing pending: the compacted file still has the position */
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    assert_int_equal(journal_pending_count(j), 0);
+    journal_close(j);
+    file_positions(&t, &p);
+    assert_int_equal(p.n, 1);
+    assert_true(file_size(t.log) <=
+                36 + (off_t)journal_position_size(strlen("e49")));
+    j = jopen(&t, NULL);
+    expect_pos(j, 50, "e49");
+    journal_close(j);
+
+    /* automatic compaction in journal_sync */
+    memset(body, 'b', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    j = jopen(&t, &o);
+    for (int i = 0; i < 200; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "auto-%d", i);
+        s = append(j, "webhook", "msg", i, body);
+        assert_int_equal(journal_ack(j, s, JOURNAL_DELIVERED), JOURNAL_OK);
+        put_pos(j, ++gen, id);
+        assert_int_equal(journal_sync(j), JOURNAL_OK);
+        expect_pos(j, gen, id);
+    }
+    {
+        struct journal_stats st;
+        journal_get_stats(j, &st);
+        assert_true(st.compactions > 0);
+    }
+    journal_close(j);
+    j = jopen(&t, &o);
+    expect_pos(j, gen, "auto-199");
+    journal_close(j);
+    file_positions(&t, &p);
+    assert_true(p.n >= 1 && p.n < 200);
+    tdir_remove(&t);
+}
+
+/* [A][P1] synced, then [B][P2]: a cut anywhere in P2 leaves P1 in force
+ * and B pending; a cut in B leaves P1 and only A. */
+static void test_position_torn_tail(void **state)
+{
+    struct tdir t;
+    unsigned char *orig;
+    size_t len, b_start, p2_start;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    append(j, "webhook", "msg_a", 1, "{\"a\":1}");
+    put_pos(j, 1, "evt-1");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    b_start = (size_t)file_size(t.log);
+    append(j, "webhook", "msg_b", 2, "{\"b\":2}");
+    p2_start = (size_t)file_size(t.log);
+    put_pos(j, 2, "evt-2");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    orig = read_file(t.log, &len);
+    assert_int_equal(len - p2_start, journal_position_size(5));
+
+    for (size_t cut = b_start; cut < len; cut++) {
+        struct journal_stats st;
+        write_file(t.log, orig, cut);
+        j = jopen(&t, NULL);
+        journal_get_stats(j, &st);
+        expect_pos(j, 1, "evt-1");
+        assert_int_equal(journal_pending_count(j), cut >= p2_start ? 2 : 1);
+        assert_int_equal(st.corrupt_records, 0);
+        assert_int_equal(st.torn_bytes,
+                         cut - (cut >= p2_start ? p2_start : b_start));
+        /* the repaired file takes a new position */
+        put_pos(j, 3, "evt-3");
+        assert_int_equal(journal_sync(j), JOURNAL_OK);
+        journal_close(j);
+        j = jopen(&t, NULL);
+        expect_pos(j, 3, "evt-3");
+        journal_close(j);
+    }
+    /* the whole file: P2 */
+    write_file(t.log, orig, len);
+    j = jopen(&t, NULL);
+    expect_pos(j, 2, "evt-2");
+    journal_close(j);
+    free(orig);
+    tdir_remove(&t);
+}
+
+/* Damage before a position (a record of its batch lost out of order): the
+ * position is not trusted, the one before stays in force; the next sync
+ * rewrites the file and positions after it count again.  A damaged
+ * position record itself is skipped like any other. */
+static void test_position_after_damage(void **state)
+{
+    struct tdir t;
+    unsigned char *orig, *b;
+    size_t len, b_start, p2_start;
+    struct positions p;
+    struct journal_stats st;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    append(j, "webhook", "msg_a", 1, "{\"a\":1}");
+    put_pos(j, 1, "evt-1");
+    b_start = (size_t)file_size(t.log);
+    append(j, "webhook", "msg_b", 2, "{\"b\":2}");
+    p2_start = (size_t)file_size(t.log);
+    put_pos(j, 2, "evt-2");
+    append(j, "webhook", "msg_c", 3, "{\"c\":3}");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    orig = read_file(t.log, &len);
+    b = malloc(len);
+    assert_non_null(b);
+
+    /* B damaged: P2 is not used */
+    memcpy(b, orig, len);
+    b[b_start + 30] ^= 0x40;
+    write_file(t.log, b, len);
+    file_positions(&t, &p);
+    assert_int_equal(p.n, 2);
+    assert_false(p.after_damage[0]);
+    assert_true(p.after_damage[1]);
+    j = jopen(&t, NULL);
+    journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt_records, 1);
+    assert_int_equal(journal_pending_count(j), 2);
+    expect_pos(j, 1, "evt-1");
+    /* the next sync rewrites the file without the damage */
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_get_stats(j, &st);
+    assert_int_equal(st.compactions, 1);
+    put_pos(j, 3, "evt-3");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_get_stats(j, &st);
+    assert_int_equal(st.compactions, 1);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt_records, 0);
+    expect_pos(j, 3, "evt-3");
+    journal_close(j);
+
+    /* P2 itself damaged: skipped, P1 in force, C still pending */
+    memcpy(b, orig, len);
+    b[p2_start + HDR_PAYLOAD_BYTE] ^= 0x01;
+    write_file(t.log, b, len);
+    j = jopen(&t, NULL);
+    journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt_records, 1);
+    assert_int_equal(journal_pending_count(j), 3);
+    expect_pos(j, 1, "evt-1");
+    journal_close(j);
+
+    /* [A damaged][P1]: no trusted position.  A position put after the
+     * open is trusted at the next one (fuzz-found), because the first
+     * sync rewrote the file without the damage */
+    memcpy(b, orig, b_start);
+    b[30] ^= 0x40;
+    write_file(t.log, b, b_start);
+    j = jopen(&t, NULL);
+    expect_pos(j, 0, "");
+    put_pos(j, 5, "evt-5");
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    expect_pos(j, 5, "evt-5");
+    journal_get_stats(j, &st);
+    assert_int_equal(st.corrupt_records, 0);
+    journal_close(j);
+    free(b);
+    free(orig);
+    tdir_remove(&t);
+}
+
+/* The pure layer: a position record scans back as written; CRC-valid
+ * records with bad contents are skipped and counted. */
+static void test_position_scan(void **state)
+{
+    unsigned char b[256];
+    size_t n;
+    struct positions p;
+    struct journal_scan_result res;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(journal_encode_position(b, sizeof(b), 42, "id 42", 5,
+                                             &n),
+                     JOURNAL_OK);
+    assert_int_equal(journal_scan_buffer(b, n, collect_pos, &p, &res),
+                     JOURNAL_OK);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.gen[0], 42);
+    assert_string_equal(p.id[0], "id 42");
+    assert_int_equal(res.max_seq, 0);
+    assert_int_equal(res.valid_end, n);
+    assert_int_equal(journal_encode_position(b, 10, 1, "x", 1, &n),
+                     JOURNAL_ENOBUFS);
+    assert_int_equal(journal_encode_position(b, sizeof(b), 0, "x", 1, &n),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_encode_position(b, sizeof(b), 1, NULL, 1, &n),
+                     JOURNAL_EINVAL);
+    assert_int_equal(journal_encode_position(b, sizeof(b), 1, "x",
+                                             JOURNAL_MAX_POSITION + 1, &n),
+                     JOURNAL_ETOOBIG);
+
+    /* bad contents, CRCs recomputed: generation 0, an id length that does
+     * not fill the payload, a sequence number */
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(journal_encode_position(b, sizeof(b), 5, "abc", 3,
+                                                 &n),
+                         JOURNAL_OK);
+        if (k == 0)
+            memset(b + 24, 0, 8);
+        else if (k == 1)
+            b[24 + 8] = 2;
+        else
+            b[8] = 1;
+        reseal(b, n);
+        memset(&p, 0, sizeof(p));
+        assert_int_equal(journal_scan_buffer(b, n, collect_pos, &p, &res),
+                         JOURNAL_OK);
+        assert_int_equal(p.n, 0);
+        assert_int_equal(res.corrupt, 1);
+        assert_int_equal(res.valid_end, n);
+    }
+}
+
+/* A failed sync voids a position put since the last good sync. */
+static int pos_void_child(const struct tdir *t)
+{
+    struct rlimit rl;
+    struct journal_entry e;
+    uint64_t x;
+    const char *id;
+    size_t len;
+    journal *j;
+    int err;
+
+    signal(SIGXFSZ, SIG_IGN);
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL)
+        return 2;
+    e = mk("webhook", "msg_x", 1, "x");
+    if (journal_append(j, &e, &x) != JOURNAL_OK ||
+        journal_put_position(j, 1, "one", 3) != JOURNAL_OK ||
+        journal_sync(j) != JOURNAL_OK)
+        return 3;
+    if (journal_put_position(j, 2, "two", 3) != JOURNAL_OK ||
+        journal_position(j, NULL, NULL) != 2)
+        return 4;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 5;
+    rl.rlim_cur = (rlim_t)file_size(t->log) + 10;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 6;
+    if (journal_ack(j, x, JOURNAL_DELIVERED) != JOURNAL_OK)
+        return 7;
+    if (journal_sync(j) != JOURNAL_ENOSPC)
+        return 8;
+    if (journal_position(j, &id, &len) != 1 || len != 3 ||
+        memcmp(id, "one", 3) != 0)
+        return 9;
+    /* the position write itself fails: nothing changes */
+    if (journal_put_position(j, 3, "three-is-a-longer-id", 20) ==
+            JOURNAL_OK ||
+        journal_position(j, NULL, NULL) != 1)
+        return 10;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 11;
+    if (journal_put_position(j, 4, "four", 4) != JOURNAL_OK ||
+        journal_sync(j) != JOURNAL_OK)
+        return 12;
+    journal_close(j);
+    j = journal_open(t->path, NULL, &err);
+    if (j == NULL || journal_position(j, &id, &len) != 4 || len != 4 ||
+        memcmp(id, "four", 4) != 0)
+        return 13;
+    journal_close(j);
+    return 0;
+}
+
+static void test_position_void(void **state)
+{
+    struct tdir t;
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    tdir_make(&t);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(pos_void_child(&t));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tdir_remove(&t);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -987,6 +1550,13 @@ int main(void)
         cmocka_unit_test(test_foreach_rules),
         cmocka_unit_test(test_enospc),
         cmocka_unit_test(test_sync_failure_voids),
+        cmocka_unit_test(test_position_roundtrip),
+        cmocka_unit_test(test_position_newest_wins),
+        cmocka_unit_test(test_position_compaction),
+        cmocka_unit_test(test_position_torn_tail),
+        cmocka_unit_test(test_position_after_damage),
+        cmocka_unit_test(test_position_scan),
+        cmocka_unit_test(test_position_void),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
