@@ -183,10 +183,11 @@ memcheck: $(MC_UNIT_BIN) $(MC_ITEST_BIN) build/memcheck/toolwatch
 	@sh tests/memcheck.sh build/memcheck/toolwatch $(MC_UNIT_BIN) $(MC_ITEST_BIN)
 
 # the delivery benchmark sends to the test receiver
-build/rel/bench/bench_delivery: bench/bench_delivery.c tests/support/receiver.c build/rel/libtw.a
+BENCH_SUP_SRC := tests/support/receiver.c tests/support/tcp.c
+build/rel/bench/bench_delivery: bench/bench_delivery.c $(BENCH_SUP_SRC) build/rel/libtw.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< tests/support/receiver.c build/rel/libtw.a $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< $(BENCH_SUP_SRC) build/rel/libtw.a $(PKG_LIBS)
 
 build/rel/bench/%: bench/%.c build/rel/libtw.a
 	@mkdir -p $(dir $@)

@@ -19,11 +19,11 @@
  *          closed after DRAIN_MS at the latest.
  *
  * Invariants:
- *  - the thread holds r->mu whenever it touches connections, records or the
- *    script, and never while it sleeps in poll(); API calls take the same
- *    mutex and touch only the script, the records and the down request,
- *    never a connection, so the poll set built before poll() still matches
- *    the connection array after it;
+ *  - the thread holds r->net.mu whenever it touches connections, records or
+ *    the script, and never while it sleeps in poll(); API calls take the
+ *    same mutex and touch only the script, the records and the down
+ *    request, never a connection, so the poll set built before poll() still
+ *    matches the connection array after it;
  *  - a record is filled while it belongs to its connection and published
  *    (r->recs) under the mutex; after that only end_ms and status change
  *    (under the mutex), and its strings and body never move or change
@@ -38,18 +38,16 @@
  *    response held back by a delay;
  *  - deadlines are microseconds (no early wake-ups from rounding); public
  *    times are milliseconds of the same clock;
- *  - sockets are non-blocking and close-on-exec; writes use MSG_NOSIGNAL,
- *    so a client that leaves never raises SIGPIPE in the test process.
+ *  - sockets, the thread, the lock and the self-pipe are tcp.h's: sockets
+ *    are non-blocking and close-on-exec, writes never raise SIGPIPE.
  */
-#define _GNU_SOURCE /* accept4, pipe2, POLLRDHUP */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "tests/support/receiver.h"
 
-#include <arpa/inet.h>
+#include "tests/support/tcp.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -57,11 +55,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DRAIN_MS 2000          /* give up waiting for the client to close */
-#define DRAIN_READS 64         /* recv() calls per wake-up while discarding */
+#define LISTEN_BACKLOG 128
 #define HEAD_MAX 8192          /* an action's status line + header lines */
 #define CHUNK_LINE_MAX 1024    /* a chunk-size line with its extensions */
 #define SET_DOWN_WAIT_MS 5000  /* rcv_set_down() waits this long at most */
@@ -129,15 +126,7 @@ struct conn {
 };
 
 struct rcv {
-    int lfd; /* -1 while down */
-    int wake[2];
-    uint16_t port;
-    pthread_t thread;
-    bool thread_started;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    struct tcp_server net; /* thread, mu, cv, stop; lfd -1 while down */
 
     bool want_down;
     uint64_t down_req, down_ack; /* rcv_set_down() calls asked / done */
@@ -159,16 +148,9 @@ struct rcv {
 
 /* ------------------------------ helpers ------------------------------ */
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int64_t rcv_now_ms(void)
 {
-    return mono_us() / 1000;
+    return tcp_now_ms();
 }
 
 const char *rcv_strerror(int rc)
@@ -280,30 +262,6 @@ static int hex_value(char ch)
     if (ch >= 'A' && ch <= 'F')
         return ch - 'A' + 10;
     return -1;
-}
-
-static struct timespec deadline_after(int timeout_ms)
-{
-    struct timespec ts;
-
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-static void wake(struct rcv *r)
-{
-    ssize_t w;
-    do
-        w = write(r->wake[1], "x", 1);
-    while (w < 0 && errno == EINTR);
 }
 
 /* ------------------------------ actions ------------------------------ */
@@ -490,7 +448,7 @@ static void body_store(struct rcv *r, struct rec *rec, const char *data,
     rec->pub.body_len += n;
 }
 
-/* ---- connections (called with r->mu held, from the server thread) ---- */
+/* --- connections (called with r->net.mu held, from the server thread) --- */
 
 /* The exchange for the connection's current record is over. */
 static void mark_end(struct rcv *r, struct conn *c, int64_t now_us)
@@ -500,7 +458,7 @@ static void mark_end(struct rcv *r, struct conn *c, int64_t now_us)
     struct rcv_request *p = &r->recs[c->cur_idx]->pub;
     if (p->end_ms == 0) {
         p->end_ms = now_us / 1000;
-        pthread_cond_broadcast(&r->cv);
+        pthread_cond_broadcast(&r->net.cv);
     }
     c->cur_idx = SIZE_MAX;
 }
@@ -556,15 +514,12 @@ static int out_append(struct conn *c, const void *data, size_t n)
 static int flush(struct conn *c)
 {
     while (c->out_off < c->out_ready) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_ready - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
+        ssize_t w = tcp_write(c->fd, c->out + c->out_off,
+                              c->out_ready - c->out_off);
+        if (w < 0)
             return -1;
-        }
+        if (w == 0)
+            return 0;
         c->out_off += (size_t)w;
     }
     if (c->out_off == c->out_len)
@@ -590,7 +545,7 @@ static void publish(struct rcv *r, struct conn *c, int64_t now_us)
         rec_free(r, rec);
         c->cur_idx = SIZE_MAX;
     }
-    pthread_cond_broadcast(&r->cv);
+    pthread_cond_broadcast(&r->net.cv);
 }
 
 /* Queue the response for action a behind whatever out holds. */
@@ -671,22 +626,6 @@ static int reject(struct rcv *r, struct conn *c, int status, int64_t now_us)
         return -1;
     c->out_ready = c->out_len;
     c->state = C_SEND;
-    return 0;
-}
-
-/* Index just past the blank line ending the header block in b[0..n), or 0.
- * *scanned (kept across calls) skips what earlier calls already saw. */
-static size_t header_end(const char *b, size_t n, size_t *scanned)
-{
-    for (size_t i = *scanned; i + 1 < n; i++) {
-        if (b[i] != '\n')
-            continue;
-        if (b[i + 1] == '\n')
-            return i + 2;
-        if (b[i + 1] == '\r' && i + 2 < n && b[i + 2] == '\n')
-            return i + 3;
-    }
-    *scanned = n >= 2 ? n - 2 : 0;
     return 0;
 }
 
@@ -872,7 +811,7 @@ static int parse(struct rcv *r, struct conn *c, int64_t now_us)
                 consume(c, skip);
                 c->scanned = 0;
             }
-            end = header_end(c->in, c->in_len, &c->scanned);
+            end = tcp_head_end(c->in, c->in_len, &c->scanned);
             if (end == 0) {
                 if (c->in_len < RCV_MAX_HEADER_BLOCK)
                     return PARSE_MORE;
@@ -1072,7 +1011,6 @@ static bool keeps_input(const struct conn *c)
 static bool on_readable(struct rcv *r, size_t i, short revents, int64_t now_us)
 {
     struct conn *c = &r->conns[i];
-    char scratch[4096];
     ssize_t n;
 
     if (keeps_input(c)) {
@@ -1084,42 +1022,24 @@ static bool on_readable(struct rcv *r, size_t i, short revents, int64_t now_us)
             conn_free(r, i, now_us);
             return false;
         }
-        do
-            n = recv(c->fd, c->in + c->in_len, space, 0);
-        while (n < 0 && errno == EINTR);
-        if (n > 0) {
+        n = tcp_read(c->fd, c->in + c->in_len, space);
+        if (n >= 0) {
             c->in_len += (size_t)n;
             return true;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        conn_free(r, i, now_us);
-        return false;
+    } else if (tcp_discard(c->fd)) {
+        return true;
     }
-    for (int k = 0; k < DRAIN_READS; k++) {
-        n = recv(c->fd, scratch, sizeof scratch, 0);
-        if (n > 0)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        conn_free(r, i, now_us);
-        return false;
-    }
-    return true;
+    conn_free(r, i, now_us);
+    return false;
 }
 
 static void accept_new(struct rcv *r)
 {
     while (r->nconns < RCV_MAX_CONNS) {
-        int fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        int one = 1;
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
+        int fd = tcp_accept(r->net.lfd);
+        if (fd < 0)
             return;
-        }
         struct conn *c = &r->conns[r->nconns];
         memset(c, 0, sizeof *c);
         c->in = malloc(RCV_MAX_HEADER_BLOCK);
@@ -1127,7 +1047,6 @@ static void accept_new(struct rcv *r)
             close(fd);
             return;
         }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->id = ++r->conns_total;
         c->state = C_READ;
@@ -1137,50 +1056,25 @@ static void accept_new(struct rcv *r)
     }
 }
 
-/* socket + SO_REUSEADDR + bind 127.0.0.1:*port (0: any) + listen; *port
- * gets the bound port. */
-static int open_listener(int *fd_out, uint16_t *port)
-{
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return RCV_ESOCKET;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(*port);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(fd, 128) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
-        close(fd);
-        return RCV_ESOCKET;
-    }
-    *port = ntohs(sa.sin_port);
-    *fd_out = fd;
-    return RCV_OK;
-}
-
 /* Carry out the latest rcv_set_down() request, if any is pending. */
 static void apply_down(struct rcv *r, int64_t now_us)
 {
     if (r->down_ack == r->down_req)
         return;
     r->down_rc = RCV_OK;
-    if (r->want_down && r->lfd >= 0) {
-        close(r->lfd);
-        r->lfd = -1;
+    if (r->want_down && r->net.lfd >= 0) {
+        close(r->net.lfd);
+        r->net.lfd = -1;
         while (r->nconns > 0)
             conn_free(r, r->nconns - 1, now_us);
-    } else if (!r->want_down && r->lfd < 0) {
-        uint16_t port = r->port;
-        r->down_rc = open_listener(&r->lfd, &port);
+    } else if (!r->want_down && r->net.lfd < 0) {
+        uint16_t port = r->net.port;
+        r->net.lfd = tcp_listen(&port, LISTEN_BACKLOG, true);
+        if (r->net.lfd < 0)
+            r->down_rc = RCV_ESOCKET;
     }
     r->down_ack = r->down_req;
-    pthread_cond_broadcast(&r->cv);
+    pthread_cond_broadcast(&r->net.cv);
 }
 
 static void *server_main(void *arg)
@@ -1188,19 +1082,15 @@ static void *server_main(void *arg)
     struct rcv *r = arg;
     struct pollfd pfd[2 + RCV_MAX_CONNS];
 
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        int64_t now = mono_us();
+    pthread_mutex_lock(&r->net.mu);
+    while (!r->net.stop) {
+        int64_t now = tcp_now_us();
         int64_t next = -1; /* earliest deadline */
         int timeout = -1;
-        size_t n = 0, nc;
-        int pr;
+        size_t n, nc;
 
         apply_down(r, now);
-        pfd[n++] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
-        pfd[n++] = (struct pollfd){
-            .fd = r->lfd >= 0 && r->nconns < RCV_MAX_CONNS ? r->lfd : -1,
-            .events = POLLIN};
+        n = tcp_server_pollfds(&r->net, pfd, r->nconns < RCV_MAX_CONNS);
         for (size_t i = 0; i < r->nconns; i++) {
             const struct conn *c = &r->conns[i];
             short ev = 0;
@@ -1222,17 +1112,9 @@ static void *server_main(void *arg)
             timeout = ms > INT_MAX ? INT_MAX : (int)ms;
         }
         nc = r->nconns;
-        pthread_mutex_unlock(&r->mu);
-        pr = poll(pfd, n, timeout);
-        pthread_mutex_lock(&r->mu);
-        if (pr < 0 && errno != EINTR)
+        if (tcp_server_poll(&r->net, pfd, n, timeout) < 0 && errno != EINTR)
             break;
-        now = mono_us();
-        if (pfd[0].revents) {
-            char tmp[64];
-            while (read(r->wake[0], tmp, sizeof tmp) > 0)
-                ;
-        }
+        now = tcp_now_us();
         /* in reverse, so conn_free's swap-with-last never moves a
          * connection not yet visited; accept afterwards so indexes match */
         for (size_t k = nc; k-- > 0;) {
@@ -1245,7 +1127,7 @@ static void *server_main(void *arg)
         if (pfd[1].revents & POLLIN)
             accept_new(r);
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return NULL;
 }
 
@@ -1255,46 +1137,18 @@ struct rcv *rcv_start(void)
 {
     struct rcv *r = calloc(1, sizeof *r);
     static const struct rcv_action ok = {.kind = RCV_ANSWER, .status = 200};
-    pthread_condattr_t ca;
-    bool mu_ok = false, cv_ok = false;
 
     if (!r)
         return NULL;
-    r->lfd = -1;
-    r->wake[0] = r->wake[1] = -1;
+    if (tcp_server_init(&r->net, LISTEN_BACKLOG, true) != 0)
+        goto fail;
     r->recs = calloc(RCV_MAX_REQUESTS, sizeof *r->recs);
-    if (!r->recs || act_copy(&ok, &r->dflt) != RCV_OK)
+    if (!r->recs || act_copy(&ok, &r->dflt) != RCV_OK ||
+        tcp_server_start(&r->net, server_main, r) != 0)
         goto fail;
-    if (pthread_mutex_init(&r->mu, NULL) != 0)
-        goto fail;
-    mu_ok = true;
-    if (pthread_condattr_init(&ca) != 0)
-        goto fail;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    cv_ok = pthread_cond_init(&r->cv, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!cv_ok)
-        goto fail;
-    if (pipe2(r->wake, O_NONBLOCK | O_CLOEXEC) != 0)
-        goto fail;
-    r->port = 0;
-    if (open_listener(&r->lfd, &r->port) != RCV_OK)
-        goto fail;
-    if (pthread_create(&r->thread, NULL, server_main, r) != 0)
-        goto fail;
-    r->thread_started = true;
     return r;
 fail:
-    if (r->lfd >= 0)
-        close(r->lfd);
-    if (r->wake[0] >= 0) {
-        close(r->wake[0]);
-        close(r->wake[1]);
-    }
-    if (cv_ok)
-        pthread_cond_destroy(&r->cv);
-    if (mu_ok)
-        pthread_mutex_destroy(&r->mu);
+    tcp_server_fini(&r->net);
     act_free(r->dflt);
     free(r->recs);
     free(r);
@@ -1307,19 +1161,10 @@ void rcv_stop(struct rcv *r)
 
     if (!r)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    wake(r);
-    pthread_mutex_unlock(&r->mu);
-    if (r->thread_started)
-        pthread_join(r->thread, NULL);
-    now = mono_us();
+    tcp_server_stop(&r->net);
+    now = tcp_now_us();
     while (r->nconns > 0)
         conn_free(r, r->nconns - 1, now);
-    if (r->lfd >= 0)
-        close(r->lfd);
-    close(r->wake[0]);
-    close(r->wake[1]);
     for (size_t i = 0; i < r->nscript; i++)
         act_free(r->script[i]);
     free(r->script);
@@ -1327,21 +1172,18 @@ void rcv_stop(struct rcv *r)
     for (size_t i = 0; i < r->nrecs; i++)
         rec_free(r, r->recs[i]);
     free(r->recs);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    tcp_server_fini(&r->net);
     free(r);
 }
 
 uint16_t rcv_port(const struct rcv *r)
 {
-    return r->port;
+    return r->net.port;
 }
 
 int rcv_url(const struct rcv *r, const char *path, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)r->port,
-                     path ? path : "/");
-    return (n < 0 || (size_t)n >= cap) ? RCV_EINVAL : RCV_OK;
+    return tcp_url(r->net.port, path, buf, cap) == 0 ? RCV_OK : RCV_EINVAL;
 }
 
 int rcv_add(struct rcv *r, const struct rcv_action *a)
@@ -1351,7 +1193,7 @@ int rcv_add(struct rcv *r, const struct rcv_action *a)
 
     if (rc != RCV_OK)
         return rc;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     if (r->nscript == RCV_MAX_SCRIPT) {
         rc = RCV_EFULL;
     } else if (r->nscript == r->script_cap) {
@@ -1368,7 +1210,7 @@ int rcv_add(struct rcv *r, const struct rcv_action *a)
         r->script[r->nscript++] = x;
         x = NULL;
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     act_free(x);
     return rc;
 }
@@ -1380,10 +1222,10 @@ int rcv_set_default(struct rcv *r, const struct rcv_action *a)
 
     if (rc != RCV_OK)
         return rc;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     struct act *old = r->dflt;
     r->dflt = x; /* connections never keep a pointer to an action */
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     act_free(old);
     return RCV_OK;
 }
@@ -1418,96 +1260,81 @@ int rcv_add_hang(struct rcv *r)
 
 size_t rcv_script_left(struct rcv *r)
 {
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     size_t n = r->nscript - r->script_pos;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return n;
+}
+
+/* tcp_server_wait() conditions: rcv_set_down() call n has been carried
+ * out / n requests have completed / request n has ended. */
+static bool down_done(const void *owner, uint64_t n)
+{
+    return ((const struct rcv *)owner)->down_ack >= n;
+}
+
+static bool completed(const void *owner, uint64_t n)
+{
+    return ((const struct rcv *)owner)->nseen >= n;
+}
+
+static bool ended(const void *owner, uint64_t n)
+{
+    const struct rcv *r = owner;
+    return n < r->nrecs && r->recs[n]->pub.end_ms != 0;
 }
 
 int rcv_set_down(struct rcv *r, bool down)
 {
-    struct timespec dl = deadline_after(SET_DOWN_WAIT_MS);
     int rc = RCV_ESOCKET;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     r->want_down = down;
     uint64_t seq = ++r->down_req;
-    wake(r);
-    while (r->down_ack < seq) {
-        if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    if (r->down_ack >= seq)
+    tcp_server_wake(&r->net);
+    if (tcp_server_wait_held(&r->net, SET_DOWN_WAIT_MS, down_done, r, seq))
         rc = r->down_rc;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return rc;
 }
 
 size_t rcv_count(struct rcv *r)
 {
-    pthread_mutex_lock(&r->mu);
-    size_t n = r->nseen;
-    pthread_mutex_unlock(&r->mu);
-    return n;
+    return tcp_server_get(&r->net, &r->nseen);
 }
 
 uint64_t rcv_conn_count(struct rcv *r)
 {
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     uint64_t n = r->conns_total;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return n;
 }
 
 size_t rcv_conns_open(struct rcv *r)
 {
-    pthread_mutex_lock(&r->mu);
-    size_t n = r->nconns;
-    pthread_mutex_unlock(&r->mu);
-    return n;
+    return tcp_server_get(&r->net, &r->nconns);
 }
 
 bool rcv_wait_requests(struct rcv *r, size_t n, int timeout_ms)
 {
-    struct timespec dl = deadline_after(timeout_ms);
-    bool ok;
-
-    pthread_mutex_lock(&r->mu);
-    while (r->nseen < n) {
-        if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    ok = r->nseen >= n;
-    pthread_mutex_unlock(&r->mu);
-    return ok;
+    return tcp_server_wait(&r->net, timeout_ms, completed, r, n);
 }
 
 bool rcv_wait_end(struct rcv *r, size_t idx, int timeout_ms)
 {
-    struct timespec dl = deadline_after(timeout_ms);
-    bool ok;
-
-    pthread_mutex_lock(&r->mu);
-    for (;;) {
-        ok = idx < r->nrecs && r->recs[idx]->pub.end_ms != 0;
-        if (ok || pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    if (!ok) /* a last look: the broadcast may have come with the timeout */
-        ok = idx < r->nrecs && r->recs[idx]->pub.end_ms != 0;
-    pthread_mutex_unlock(&r->mu);
-    return ok;
+    return tcp_server_wait(&r->net, timeout_ms, ended, r, idx);
 }
 
 bool rcv_get(struct rcv *r, size_t idx, struct rcv_request *out)
 {
     bool ok;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     ok = idx < r->nrecs;
     if (ok)
         *out = r->recs[idx]->pub;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return ok;
 }
 
@@ -1523,11 +1350,11 @@ size_t rcv_count_status(struct rcv *r, int status)
 {
     size_t n = 0;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     for (size_t i = 0; i < r->nrecs; i++)
         if (r->recs[i]->pub.status == status)
             n++;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return n;
 }
 
@@ -1542,11 +1369,11 @@ size_t rcv_count_header(struct rcv *r, const char *name, const char *value)
 {
     size_t n = 0;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     for (size_t i = 0; i < r->nrecs; i++)
         if (header_is(&r->recs[i]->pub, name, value))
             n++;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return n;
 }
 
@@ -1555,14 +1382,14 @@ bool rcv_find(struct rcv *r, size_t from, const char *name, const char *value,
 {
     bool found = false;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     for (size_t i = from; i < r->nrecs && !found; i++) {
         if (header_is(&r->recs[i]->pub, name, value)) {
             *idx = i;
             found = true;
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     return found;
 }
 
@@ -1586,7 +1413,7 @@ size_t rcv_count_distinct(struct rcv *r, const char *name, int status_lo,
     const char **vals;
     size_t n = 0, distinct = 0;
 
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->net.mu);
     vals = malloc((r->nrecs ? r->nrecs : 1) * sizeof *vals);
     for (size_t i = 0; i < r->nrecs; i++) {
         const char *v = distinct_candidate(r->recs[i], name, status_lo,
@@ -1607,7 +1434,7 @@ size_t rcv_count_distinct(struct rcv *r, const char *name, int status_lo,
         if (!seen)
             distinct++;
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->net.mu);
     if (vals) {
         qsort(vals, n, sizeof *vals, cmp_str);
         for (size_t i = 0; i < n; i++)

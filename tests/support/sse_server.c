@@ -14,24 +14,22 @@
  *          unread bytes with a reset, then closing.
  *
  * Invariants:
- *  - the thread holds srv->mu whenever it touches connections or records,
- *    and never while it sleeps in poll(); API calls take the same mutex and
- *    wake the thread through the self-pipe after changing a connection;
+ *  - the thread holds srv->net.mu whenever it touches connections or
+ *    records, and never while it sleeps in poll(); API calls take the same
+ *    mutex and wake the thread through the self-pipe after changing a
+ *    connection;
  *  - the condition variable (CLOCK_MONOTONIC) is broadcast whenever a
  *    request is recorded or a connection ends;
  *  - "end" of a response is the moment the server shut its sending side or
  *    saw the client leave, whichever came first; it is set once;
- *  - sockets are non-blocking and close-on-exec; writes use MSG_NOSIGNAL, so
- *    a client that leaves never raises SIGPIPE in the test process.
+ *  - sockets, the thread, the lock and the self-pipe are tcp.h's: sockets
+ *    are non-blocking and close-on-exec, writes never raise SIGPIPE.
  */
-#define _GNU_SOURCE /* accept4, pipe2: close-on-exec with no fork race */
 #include "tests/support/sse_server.h"
 
-#include <arpa/inet.h>
+#include "tests/support/tcp.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,10 +37,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DRAIN_LIMIT_MS 2000 /* give up waiting for the client to close */
+#define LISTEN_BACKLOG 64
 #define HEAD_MAX 8192       /* formatted status line + headers */
 #define PUSH_MAX (64u * 1024u * 1024u)
 
@@ -88,15 +86,7 @@ struct conn {
 };
 
 struct tsrv {
-    int lfd;
-    int wake[2];
-    uint16_t port;
-    pthread_t thread;
-    bool thread_started;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
+    struct tcp_server net; /* thread, mu, cv, stop, listener */
 
     struct resp **script;
     size_t nscript, script_cap;
@@ -112,9 +102,7 @@ struct tsrv {
 
 int64_t tsrv_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return tcp_now_ms();
 }
 
 static const char *reason_for(int status)
@@ -245,21 +233,13 @@ static void resp_free(struct resp *r)
     free(r);
 }
 
-/* ---- connections (called with srv->mu held, from the server thread) ---- */
-
-static void wake(struct tsrv *srv)
-{
-    ssize_t w;
-    do
-        w = write(srv->wake[1], "x", 1);
-    while (w < 0 && errno == EINTR);
-}
+/* -- connections (called with srv->net.mu held, from the server thread) -- */
 
 static void mark_end(struct tsrv *srv, struct conn *c, int64_t now)
 {
     if (c->req_idx != SIZE_MAX && srv->reqs[c->req_idx].info.end_ms == 0) {
         srv->reqs[c->req_idx].info.end_ms = now;
-        pthread_cond_broadcast(&srv->cv);
+        pthread_cond_broadcast(&srv->net.cv);
     }
 }
 
@@ -300,7 +280,7 @@ static void record_request(struct tsrv *srv, struct conn *c, size_t end,
     srv->nseen++;
     if (srv->nreqs >= TSRV_MAX_REQUESTS) {
         c->req_idx = SIZE_MAX;
-        pthread_cond_broadcast(&srv->cv);
+        pthread_cond_broadcast(&srv->net.cv);
         return;
     }
     r = &srv->reqs[srv->nreqs];
@@ -353,7 +333,7 @@ static void record_request(struct tsrv *srv, struct conn *c, size_t end,
         }
     }
     c->req_idx = srv->nreqs++;
-    pthread_cond_broadcast(&srv->cv);
+    pthread_cond_broadcast(&srv->net.cv);
 }
 
 /* Returns the request's response, or NULL for "close without answering". */
@@ -414,16 +394,15 @@ static bool pump(struct tsrv *srv, size_t i, int64_t now)
             off = &c->pq_off;
         }
         if (*off < len) {
-            ssize_t w = send(c->fd, piece + *off, len - *off,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            ssize_t w = tcp_write(c->fd, piece + *off, len - *off);
             if (w < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                    return true;
                 conn_free(srv, i);
                 return false;
             }
+            if (w == 0)
+                return true; /* wait for POLLOUT */
             *off += (size_t)w;
-            if (w > 0 && c->req_idx != SIZE_MAX)
+            if (c->req_idx != SIZE_MAX)
                 srv->reqs[c->req_idx].info.last_send_ms = now;
             continue;
         }
@@ -462,15 +441,13 @@ static bool wants_pollout(const struct conn *c, int64_t now)
 static void accept_new(struct tsrv *srv)
 {
     for (;;) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = tcp_accept(srv->net.lfd);
         if (fd < 0)
             return;
         if (srv->nconns >= TSRV_MAX_CONNS) {
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct conn *c = &srv->conns[srv->nconns];
         memset(c, 0, sizeof *c);
         c->fd = fd;
@@ -485,37 +462,22 @@ static void accept_new(struct tsrv *srv)
     }
 }
 
-/* Find the end of the header block: the index just past the blank line. */
-static size_t header_end(const char *b, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (b[i] != '\n')
-            continue;
-        if (b[i + 1] == '\n')
-            return i + 2;
-        if (b[i + 1] == '\r' && i + 2 < n && b[i + 2] == '\n')
-            return i + 3;
-    }
-    return 0;
-}
-
 /* Readable (or hung up).  Returns false if the connection was freed. */
 static bool on_readable(struct tsrv *srv, size_t i, int64_t now)
 {
     struct conn *c = &srv->conns[i];
-    char scratch[4096];
 
     if (c->state == C_READ) {
-        ssize_t r = recv(c->fd, c->in + c->in_len,
-                         TSRV_MAX_HEADER_BLOCK - c->in_len, 0);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        ssize_t r = tcp_read(c->fd, c->in + c->in_len,
+                             TSRV_MAX_HEADER_BLOCK - c->in_len);
+        if (r < 0) {
             conn_free(srv, i);
             return false;
         }
-        if (r < 0)
+        if (r == 0)
             return true;
         c->in_len += (size_t)r;
-        size_t end = header_end(c->in, c->in_len);
+        size_t end = tcp_head_end(c->in, c->in_len, NULL);
         if (end) {
             record_request(srv, c, end, now);
             start_response(srv, c, now);
@@ -531,17 +493,10 @@ static bool on_readable(struct tsrv *srv, size_t i, int64_t now)
         }
         return true;
     }
-    for (;;) {
-        ssize_t r = recv(c->fd, scratch, sizeof scratch, 0);
-        if (r > 0)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        if (r < 0 && errno == EINTR)
-            continue;
-        conn_free(srv, i); /* the client left (or an error) */
-        return false;
-    }
+    if (tcp_discard(c->fd))
+        return true;
+    conn_free(srv, i); /* the client left (or an error) */
+    return false;
 }
 
 static void *server_main(void *arg)
@@ -549,15 +504,13 @@ static void *server_main(void *arg)
     struct tsrv *srv = arg;
     struct pollfd pfd[2 + TSRV_MAX_CONNS];
 
-    pthread_mutex_lock(&srv->mu);
-    while (!srv->stop) {
+    pthread_mutex_lock(&srv->net.mu);
+    while (!srv->net.stop) {
         int64_t now = tsrv_now_ms();
         int timeout = -1;
-        size_t n = 0;
+        size_t n = tcp_server_pollfds(&srv->net, pfd, true);
         int nconn_fds;
 
-        pfd[n++] = (struct pollfd){.fd = srv->wake[0], .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = srv->lfd, .events = POLLIN};
         for (size_t i = 0; i < srv->nconns; i++) {
             struct conn *c = &srv->conns[i];
             short ev = POLLIN;
@@ -574,17 +527,9 @@ static void *server_main(void *arg)
                 timeout = (int)due;
         }
         nconn_fds = (int)srv->nconns;
-        pthread_mutex_unlock(&srv->mu);
-        int pr = poll(pfd, n, timeout);
-        pthread_mutex_lock(&srv->mu);
-        if (pr < 0 && errno != EINTR)
+        if (tcp_server_poll(&srv->net, pfd, n, timeout) < 0 && errno != EINTR)
             break;
         now = tsrv_now_ms();
-        if (pfd[0].revents) {
-            char tmp[64];
-            while (read(srv->wake[0], tmp, sizeof tmp) > 0)
-                ;
-        }
         /* Connections: handle in reverse so conn_free's swap-with-last never
          * moves an unvisited entry; accept afterwards so indexes match. */
         for (int k = nconn_fds - 1; k >= 0; k--) {
@@ -614,7 +559,7 @@ static void *server_main(void *arg)
         if (pfd[1].revents & POLLIN)
             accept_new(srv);
     }
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     return NULL;
 }
 
@@ -623,57 +568,17 @@ static void *server_main(void *arg)
 struct tsrv *tsrv_create(void)
 {
     struct tsrv *srv = calloc(1, sizeof *srv);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    pthread_condattr_t ca;
-    bool mu_ok = false, cv_ok = false;
 
     if (!srv)
         return NULL;
-    srv->lfd = -1;
-    srv->wake[0] = srv->wake[1] = -1;
+    if (tcp_server_init(&srv->net, LISTEN_BACKLOG, false) != 0)
+        goto fail;
     srv->reqs = calloc(TSRV_MAX_REQUESTS, sizeof *srv->reqs);
-    if (!srv->reqs)
+    if (!srv->reqs || tcp_server_start(&srv->net, server_main, srv) != 0)
         goto fail;
-    if (pthread_mutex_init(&srv->mu, NULL) != 0)
-        goto fail;
-    mu_ok = true;
-    if (pthread_condattr_init(&ca) != 0)
-        goto fail;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    cv_ok = pthread_cond_init(&srv->cv, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (!cv_ok)
-        goto fail;
-    if (pipe2(srv->wake, O_NONBLOCK | O_CLOEXEC) != 0)
-        goto fail;
-    srv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (srv->lfd < 0)
-        goto fail;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
-    if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(srv->lfd, 64) != 0 ||
-        getsockname(srv->lfd, (struct sockaddr *)&sa, &sl) != 0)
-        goto fail;
-    srv->port = ntohs(sa.sin_port);
-    if (pthread_create(&srv->thread, NULL, server_main, srv) != 0)
-        goto fail;
-    srv->thread_started = true;
     return srv;
 fail:
-    if (srv->lfd >= 0)
-        close(srv->lfd);
-    if (srv->wake[0] >= 0) {
-        close(srv->wake[0]);
-        close(srv->wake[1]);
-    }
-    if (cv_ok)
-        pthread_cond_destroy(&srv->cv);
-    if (mu_ok)
-        pthread_mutex_destroy(&srv->mu);
+    tcp_server_fini(&srv->net);
     free(srv->reqs);
     free(srv);
     return NULL;
@@ -683,38 +588,27 @@ void tsrv_destroy(struct tsrv *srv)
 {
     if (!srv)
         return;
-    pthread_mutex_lock(&srv->mu);
-    srv->stop = true;
-    wake(srv);
-    pthread_mutex_unlock(&srv->mu);
-    if (srv->thread_started)
-        pthread_join(srv->thread, NULL);
+    tcp_server_stop(&srv->net);
     while (srv->nconns > 0)
         conn_free(srv, srv->nconns - 1);
-    close(srv->lfd);
-    close(srv->wake[0]);
-    close(srv->wake[1]);
     for (size_t i = 0; i < srv->nscript; i++)
         resp_free(srv->script[i]);
     free(srv->script);
     for (size_t i = 0; i < srv->nreqs; i++)
         free(srv->reqs[i].block);
     free(srv->reqs);
-    pthread_cond_destroy(&srv->cv);
-    pthread_mutex_destroy(&srv->mu);
+    tcp_server_fini(&srv->net);
     free(srv);
 }
 
 uint16_t tsrv_port(const struct tsrv *srv)
 {
-    return srv->port;
+    return srv->net.port;
 }
 
 int tsrv_url(const struct tsrv *srv, const char *path, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "http://127.0.0.1:%u%s", (unsigned)srv->port,
-                     path ? path : "/");
-    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+    return tcp_url(srv->net.port, path, buf, cap);
 }
 
 int tsrv_add_response(struct tsrv *srv, const struct tsrv_response *in)
@@ -744,12 +638,12 @@ int tsrv_add_response(struct tsrv *srv, const struct tsrv_response *in)
     }
     if (format_head(in, body_len, &r->head, &r->head_len) != 0)
         goto out;
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     if (srv->nscript == srv->script_cap) {
         size_t ncap = srv->script_cap ? srv->script_cap * 2 : 8;
         struct resp **ns = realloc(srv->script, ncap * sizeof *ns);
         if (!ns) {
-            pthread_mutex_unlock(&srv->mu);
+            pthread_mutex_unlock(&srv->net.mu);
             goto out;
         }
         srv->script = ns;
@@ -757,7 +651,7 @@ int tsrv_add_response(struct tsrv *srv, const struct tsrv_response *in)
     }
     srv->script[srv->nscript++] = r;
     r = NULL;
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     rc = 0;
 out:
     resp_free(r);
@@ -785,72 +679,47 @@ int tsrv_add_status(struct tsrv *srv, int status, const char *extra_header)
 
 void tsrv_set_after_script(struct tsrv *srv, enum tsrv_after after)
 {
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     srv->after = after;
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
 }
 
 size_t tsrv_request_count(struct tsrv *srv)
 {
-    pthread_mutex_lock(&srv->mu);
-    size_t n = srv->nseen;
-    pthread_mutex_unlock(&srv->mu);
-    return n;
+    return tcp_server_get(&srv->net, &srv->nseen);
 }
 
-static struct timespec deadline_after(int timeout_ms)
+/* tcp_server_wait() conditions: n requests have arrived / the connection
+ * of request n is closed. */
+static bool arrived(const void *owner, uint64_t n)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return ((const struct tsrv *)owner)->nseen >= n;
+}
+
+static bool closed(const void *owner, uint64_t n)
+{
+    const struct tsrv *srv = owner;
+    return n < srv->nreqs && srv->reqs[n].info.end_ms != 0;
 }
 
 bool tsrv_wait_requests(struct tsrv *srv, size_t n, int timeout_ms)
 {
-    struct timespec dl = deadline_after(timeout_ms);
-    bool ok;
-    pthread_mutex_lock(&srv->mu);
-    while (srv->nseen < n) {
-        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    ok = srv->nseen >= n;
-    pthread_mutex_unlock(&srv->mu);
-    return ok;
+    return tcp_server_wait(&srv->net, timeout_ms, arrived, srv, n);
 }
 
 bool tsrv_wait_closed(struct tsrv *srv, size_t idx, int timeout_ms)
 {
-    struct timespec dl = deadline_after(timeout_ms);
-    bool ok;
-    pthread_mutex_lock(&srv->mu);
-    for (;;) {
-        ok = idx < srv->nreqs && srv->reqs[idx].info.end_ms != 0;
-        if (ok)
-            break;
-        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &dl) == ETIMEDOUT) {
-            ok = idx < srv->nreqs && srv->reqs[idx].info.end_ms != 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&srv->mu);
-    return ok;
+    return tcp_server_wait(&srv->net, timeout_ms, closed, srv, idx);
 }
 
 bool tsrv_request(struct tsrv *srv, size_t idx, struct tsrv_request_info *out)
 {
     bool ok;
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     ok = idx < srv->nreqs;
     if (ok)
         *out = srv->reqs[idx].info;
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     return ok;
 }
 
@@ -858,7 +727,7 @@ bool tsrv_header(struct tsrv *srv, size_t idx, const char *name, char *buf,
                  size_t cap)
 {
     bool found = false;
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     if (idx < srv->nreqs && srv->reqs[idx].block) {
         const struct req *r = &srv->reqs[idx];
         for (size_t i = 0; i < r->info.nheaders; i++) {
@@ -876,7 +745,7 @@ bool tsrv_header(struct tsrv *srv, size_t idx, const char *name, char *buf,
             break;
         }
     }
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     return found;
 }
 
@@ -894,7 +763,7 @@ static struct conn *find_keep_conn(struct tsrv *srv, size_t idx)
 int tsrv_push(struct tsrv *srv, size_t idx, const void *data, size_t len)
 {
     int rc = -1;
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     struct conn *c = find_keep_conn(srv, idx);
     if (c && !c->end_requested && len <= PUSH_MAX - (c->pq_len - c->pq_off)) {
         /* compact, then grow */
@@ -909,23 +778,23 @@ int tsrv_push(struct tsrv *srv, size_t idx, const void *data, size_t len)
             c->pq = np;
             c->pq_len += len;
             rc = 0;
-            wake(srv);
+            tcp_server_wake(&srv->net);
         }
     }
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     return rc;
 }
 
 int tsrv_end(struct tsrv *srv, size_t idx)
 {
     int rc = -1;
-    pthread_mutex_lock(&srv->mu);
+    pthread_mutex_lock(&srv->net.mu);
     struct conn *c = find_keep_conn(srv, idx);
     if (c) {
         c->end_requested = true;
         rc = 0;
-        wake(srv);
+        tcp_server_wake(&srv->net);
     }
-    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_unlock(&srv->net.mu);
     return rc;
 }

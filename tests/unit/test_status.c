@@ -602,6 +602,68 @@ static void test_status_json_clamps(void **state)
     buf_free(&b);
 }
 
+/* "k1,k2,..." of o's members, in document order. */
+static void keys_of(const cJSON *o, char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (const cJSON *c = o->child; c != NULL; c = c->next) {
+        int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+                         c->string);
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
+    }
+}
+
+/* The members of every object come in a fixed order (the renderer walks
+ * one table for /status and /metrics: this pins the /status side). */
+static void test_status_json_order(void **state)
+{
+    struct status_snapshot s;
+    char keys[1024];
+    buf b;
+    cJSON *j;
+
+    (void)state;
+    fill(&s);
+    buf_init(&b, 1u << 20);
+    assert_int_equal(status_render_json(&b, &s, T0, 0), BUF_OK);
+    j = cJSON_ParseWithLength(b.data, b.len);
+    assert_non_null(j);
+    keys_of(j, keys, sizeof keys);
+    assert_string_equal(keys, "version,started_at,uptime_s,last_tick_ms_ago,"
+                              "ready,not_ready_reason,stream,events,"
+                              "detectors,firing,firing_total,sinks,journal");
+    keys_of(field(j, "stream"), keys, sizeof keys);
+    assert_string_equal(keys, "state,url,connected,connected_since,"
+                              "disconnected_since,last_event_id,"
+                              "last_event_at,last_event_age_s,connects,"
+                              "reconnects,stalls,http_errors,network_errors,"
+                              "last_http_status");
+    keys_of(field(j, "events"), keys, sizeof keys);
+    assert_string_equal(keys,
+                        "total,decoded,errors,late,duplicates,untimed");
+    keys_of(field(j, "events.errors"), keys, sizeof keys);
+    assert_string_equal(keys, "not_json,not_object,too_large,wrong_type,"
+                              "bad_timestamp,bad_value,truncated,oversize,"
+                              "invalid_utf8");
+    keys_of(field(j, "detectors.1"), keys, sizeof keys);
+    assert_string_equal(keys, "name,enabled,keys,firing,evictions,"
+                              "alerts_fired,alerts_resolved");
+    keys_of(field(j, "firing.0"), keys, sizeof keys);
+    assert_string_equal(keys, "detector,key,severity,started_at,episode");
+    keys_of(field(j, "sinks.1"), keys, sizeof keys);
+    assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
+                              "retries,dead_lettered,disabled,last_status,"
+                              "last_success,last_failure,last_error");
+    keys_of(field(j, "journal"), keys, sizeof keys);
+    assert_string_equal(keys, "writable");
+    assert_int_equal(b.data[b.len - 1], '\n');
+    cJSON_Delete(j);
+    buf_free(&b);
+}
+
 /* ---- /metrics ----------------------------------------------------------- */
 
 static int has_line(const char *body, const char *line)
@@ -718,6 +780,76 @@ static void test_metrics(void **state)
     assert_line(b, "toolwatch_sink_disabled{sink=\"we\\\"ird\\\\sink\\nx\"} 1");
     resp_free(&r);
     status_destroy(srv);
+}
+
+/* The families come in a fixed order, each sample right after its own
+ * family's header, and a family with two labels goes item by item (the
+ * renderer walks one table for /status and /metrics: this pins the
+ * /metrics side). */
+static void test_metrics_order(void **state)
+{
+    static const char *const want[] = {
+        "toolwatch_up", "toolwatch_build_info",
+        "toolwatch_start_time_seconds", "toolwatch_events_total",
+        "toolwatch_events_decoded_total", "toolwatch_event_errors_total",
+        "toolwatch_events_late_total", "toolwatch_events_duplicate_total",
+        "toolwatch_events_untimed_total", "toolwatch_stream_connected",
+        "toolwatch_stream_connects_total",
+        "toolwatch_stream_reconnects_total", "toolwatch_stream_stalls_total",
+        "toolwatch_stream_errors_total",
+        "toolwatch_last_event_timestamp_seconds", "toolwatch_alerts_total",
+        "toolwatch_alerts_firing", "toolwatch_detector_enabled",
+        "toolwatch_detector_keys", "toolwatch_detector_evictions_total",
+        "toolwatch_notifications_total", "toolwatch_journal_pending",
+        "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
+        "toolwatch_sink_last_success_timestamp_seconds",
+        "toolwatch_journal_writable"};
+    struct status_snapshot s;
+    const char *p;
+    size_t k = 0;
+    buf b;
+
+    (void)state;
+    fill(&s);
+    buf_init(&b, 1u << 20);
+    assert_int_equal(status_render_metrics(&b, &s), BUF_OK);
+    assert_int_equal(b.data[b.len - 1], '\n');
+    for (p = b.data; p < b.data + b.len; p = strchr(p, '\n') + 1) {
+        size_t n = strcspn(p, "{ \n");
+
+        if (strncmp(p, "# HELP ", 7) == 0) {
+            assert_true(k < sizeof want / sizeof want[0]);
+            n = strlen(want[k]);
+            if (strncmp(p + 7, want[k], n) != 0 || p[7 + n] != ' ')
+                fail_msg("family %zu is not %s: %.60s", k, want[k], p);
+            k++;
+        } else if (p[0] != '#') {
+            assert_true(k > 0);
+            if (n != strlen(want[k - 1]) || strncmp(p, want[k - 1], n) != 0)
+                fail_msg("sample outside its family %s: %.60s", want[k - 1],
+                         p);
+        }
+    }
+    assert_int_equal(k, sizeof want / sizeof want[0]);
+    /* item by item: a detector's firing then resolved, then the next */
+    assert_non_null(strstr(
+        b.data, "# TYPE toolwatch_alerts_total counter\n"
+                "toolwatch_alerts_total{detector=\"error_rate\","
+                "state=\"firing\"} 8\n"
+                "toolwatch_alerts_total{detector=\"error_rate\","
+                "state=\"resolved\"} 7\n"
+                "toolwatch_alerts_total{detector=\"volume\","
+                "state=\"firing\"} 0\n"));
+    assert_non_null(strstr(
+        b.data, "# TYPE toolwatch_notifications_total counter\n"
+                "toolwatch_notifications_total{sink=\"ops-webhook\","
+                "result=\"delivered\"} 100\n"
+                "toolwatch_notifications_total{sink=\"ops-webhook\","
+                "result=\"retry\"} 4\n"
+                "toolwatch_notifications_total{sink=\"ops-webhook\","
+                "result=\"dead_lettered\"} 2\n"
+                "toolwatch_notifications_total{sink=\"we"));
+    buf_free(&b);
 }
 
 static int have_promtool(void)
@@ -1183,7 +1315,9 @@ int main(void)
         cmocka_unit_test(test_readyz),
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_status_json_clamps),
+        cmocka_unit_test(test_status_json_order),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_metrics_order),
         cmocka_unit_test(test_metrics_promtool),
         cmocka_unit_test(test_methods_and_paths),
         cmocka_unit_test(test_head_has_no_body),
