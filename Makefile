@@ -8,6 +8,8 @@
 #   make bench     end-to-end benchmarks + micro-benchmarks (optimised, no
 #                  sanitizers; see BENCHMARKS.md), table + bench/results/
 #   make demo      run `toolwatch demo` (DEMO_ARGS="--duration 60")
+#   make soak      30-minute soak with a flapping receiver (SOAK_SECONDS=N;
+#                  see BENCHMARKS.md), not part of `make test` or CI
 #   make deps      install the Debian packages the build needs (idempotent)
 #
 # pkg-config flags are expanded lazily (recursive '=') so that they are read
@@ -57,7 +59,7 @@ FUZZ_SECONDS ?= 30
 # `make V=1` prints full command lines.
 Q := $(if $(V),,@)
 
-.PHONY: all deps test unit integration fuzz memcheck bench clean demo
+.PHONY: all deps test unit integration fuzz memcheck bench clean demo soak
 # keep intermediate objects (and keep make quiet about them)
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -198,6 +200,21 @@ build/rel/bench/%: bench/%.c build/rel/libtw.a
 # otherwise idle machine.  bench/run.sh builds nothing itself.
 bench: $(BENCH_BIN) $(BENCH_TOOLS) build/toolwatch
 	@sh bench/run.sh $(BENCH_BIN)
+
+# The soak driver runs the release binary against the test receiver; it
+# links every tests/support/ source (receiver, proc, httpget and what they
+# use), as the integration tests do.
+build/rel/bench/soak: bench/soak.c $(SUPPORT_SRC) build/rel/libtw.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< $(SUPPORT_SRC) build/rel/libtw.a $(PKG_LIBS)
+
+# Not part of `make test` or CI: SOAK_SECONDS (default 1800) of steady load
+# with a flapping receiver, then a bounded drain; last line PASS or FAIL.
+SOAK_SECONDS ?= 1800
+soak: build/rel/bench/soak build/toolwatch
+	@mkdir -p bench/results
+	@SOAK_SECONDS=$(SOAK_SECONDS) build/rel/bench/soak --toolwatch build/toolwatch --json bench/results/soak.json
 
 # The whole pipeline on a simulated stream with a verifying receiver.
 demo: build/toolwatch
