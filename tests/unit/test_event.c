@@ -151,6 +151,101 @@ static void assert_event_empty(const struct event *ev)
     assert_string_equal(ev->downstream_endpoint, "");
 }
 
+/* 1 when every member is "absent" (assert_event_empty without asserts). */
+static int event_is_empty(const struct event *ev)
+{
+    return ev->has == 0 && ev->type == EVENT_TYPE_UNKNOWN
+           && ev->status == EVENT_STATUS_NONE && ev->ts_ms == 0
+           && ev->payload_bytes == 0 && ev->duration_ms == 0.0
+           && ev->tokens == 0.0 && ev->cost_usd == 0.0
+           && ev->record_id[0] == '\0' && ev->session_id[0] == '\0'
+           && ev->agent_id[0] == '\0' && ev->correlation_id[0] == '\0'
+           && ev->tool_name[0] == '\0' && ev->tool_category[0] == '\0'
+           && ev->downstream_system[0] == '\0' && ev->error_code[0] == '\0'
+           && ev->request_sha256[0] == '\0' && ev->error_message[0] == '\0'
+           && ev->downstream_endpoint[0] == '\0';
+}
+
+/* Every known key, alone with a valid value, sets its member; every near
+ * miss of every key (each proper prefix, each one-byte change at every
+ * position, one byte more, and the key with a case change) is ignored:
+ * nothing set, nothing counted but the record. */
+static void test_every_key_and_near_miss(void **state)
+{
+    static const struct {
+        const char *key;
+        const char *value;
+    } keys[] = {
+        {"record_id", "\"r\""},
+        {"event_id", "\"r\""},
+        {"timestamp", "\"2026-03-10T02:47:23.123Z\""},
+        {"event_type", "\"tool_call_error\""},
+        {"session_id", "\"s\""},
+        {"agent_id", "\"a\""},
+        {"tool_name", "\"t\""},
+        {"tool_category", "\"c\""},
+        {"response_status", "\"error\""},
+        {"response_payload_size_bytes", "5"},
+        {"execution_duration_ms", "5"},
+        {"latency_ms", "5"},
+        {"tokens_consumed", "5"},
+        {"token_count_input", "5"},
+        {"token_count_output", "5"},
+        {"cost_usd", "5"},
+        {"error_code", "\"E\""},
+        {"error_message", "\"m\""},
+        {"downstream_system", "\"d\""},
+        {"downstream_endpoint", "\"e\""},
+        {"correlation_id", "\"c\""},
+        {"request_payload_sha256", "\"h\""},
+    };
+    char json[128], key[64];
+    struct event ev;
+    event_counters c;
+    unsigned misses = 0;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        size_t n = strlen(keys[k].key);
+
+        memset(&c, 0, sizeof c);
+        snprintf(json, sizeof json, "{\"%s\":%s}", keys[k].key,
+                 keys[k].value);
+        assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+        assert_false(event_is_empty(&ev));
+        assert_counts(&c, 1, -1, 0);
+        /* near misses */
+        for (size_t variant = 0; variant < 3 * n + 2; variant++) {
+            memcpy(key, keys[k].key, n + 1);
+            if (variant < n) {                  /* proper prefix */
+                key[variant] = '\0';
+            } else if (variant < 2 * n) {       /* one byte changed */
+                key[variant - n] = key[variant - n] == 'x' ? 'y' : 'x';
+            } else if (variant < 3 * n) {       /* upper case */
+                char *ch = &key[variant - 2 * n];
+                if (*ch < 'a' || *ch > 'z')
+                    continue;
+                *ch = (char)(*ch - 'a' + 'A');
+            } else if (variant == 3 * n) {      /* one byte more */
+                key[n] = '_';
+                key[n + 1] = '\0';
+            } else {                            /* a byte more, a letter */
+                key[n] = 's';
+                key[n + 1] = '\0';
+            }
+            memset(&c, 0, sizeof c);
+            snprintf(json, sizeof json, "{\"%s\":%s}", key, keys[k].value);
+            assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+            if (!event_is_empty(&ev))
+                fail_msg("key \"%s\" (a near miss of %s) was taken", key,
+                         keys[k].key);
+            assert_counts(&c, 1, -1, 0);
+            misses++;
+        }
+    }
+    assert_true(misses > 800); /* the loop ran: about 22 * 40 variants */
+}
+
 static void test_empty_object(void **state)
 {
     struct event ev;
@@ -1359,6 +1454,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_canonical_record),
         cmocka_unit_test(test_empty_object),
+        cmocka_unit_test(test_every_key_and_near_miss),
         cmocka_unit_test(test_unknown_fields_and_case),
         cmocka_unit_test(test_duplicate_key_first_wins),
         cmocka_unit_test(test_event_zeroed_on_error),
