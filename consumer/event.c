@@ -248,6 +248,19 @@ static void tree_end(cJSON *root)
     ASAN_POISON_MEMORY_REGION(arena.mem, TREE_ARENA_BYTES);
 }
 
+/* cJSON's type tests, inline (the library's cJSON_Is* are calls into the
+ * shared object, about ten per record); the low byte of `type` is the
+ * type, as in cJSON.h. */
+static inline int is_type(const cJSON *v, int t)
+{
+    return v != NULL && (v->type & 0xFF) == t;
+}
+
+#define IS_STRING(v) is_type((v), cJSON_String)
+#define IS_NUMBER(v) is_type((v), cJSON_Number)
+#define IS_NULL(v) is_type((v), cJSON_NULL)
+#define IS_OBJECT(v) is_type((v), cJSON_Object)
+
 static void bump(event_counters *c, enum event_reason r)
 {
     if (c != NULL)
@@ -344,9 +357,9 @@ static void copy_str(char *dst, size_t size, const char *s,
 static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
                      event_counters *c)
 {
-    if (cJSON_IsString(v) && v->valuestring != NULL)
+    if (IS_STRING(v) && v->valuestring != NULL)
         copy_str(dst, size, v->valuestring, c);
-    else if (!(nullable && cJSON_IsNull(v)))
+    else if (!(nullable && IS_NULL(v)))
         bump(c, EVENT_R_WRONG_TYPE);
 }
 
@@ -357,7 +370,7 @@ static int take_num(const cJSON *v, double *out, event_counters *c)
     int rc = -1;
     double d;
 
-    if (!cJSON_IsNumber(v)) {
+    if (!IS_NUMBER(v)) {
         bump(c, EVENT_R_WRONG_TYPE);
         goto out;
     }
@@ -378,7 +391,7 @@ static int take_size(const cJSON *v, int64_t *out, event_counters *c)
     int rc = -1;
     double d;
 
-    if (!cJSON_IsNumber(v)) {
+    if (!IS_NUMBER(v)) {
         bump(c, EVENT_R_WRONG_TYPE);
         goto out;
     }
@@ -440,7 +453,7 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
         take_str(ev->record_id, sizeof ev->record_id, v, 0, c);
 
     if ((v = f[F_TIMESTAMP]) != NULL) {
-        if (!cJSON_IsString(v) || v->valuestring == NULL)
+        if (!IS_STRING(v) || v->valuestring == NULL)
             bump(c, EVENT_R_WRONG_TYPE);
         else if (event_parse_time(v->valuestring, strlen(v->valuestring),
                                   &ev->ts_ms) != 0)
@@ -450,7 +463,7 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
     }
 
     if ((v = f[F_EVENT_TYPE]) != NULL) {
-        if (cJSON_IsString(v) && v->valuestring != NULL)
+        if (IS_STRING(v) && v->valuestring != NULL)
             ev->type = type_from(v->valuestring, strlen(v->valuestring));
         else
             bump(c, EVENT_R_WRONG_TYPE);
@@ -468,7 +481,7 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
         take_str(ev->tool_category, sizeof ev->tool_category, v, 0, c);
 
     if ((v = f[F_RESPONSE_STATUS]) != NULL) {
-        if (cJSON_IsString(v) && v->valuestring != NULL)
+        if (IS_STRING(v) && v->valuestring != NULL)
             ev->status = status_from(v->valuestring);
         else
             bump(c, EVENT_R_WRONG_TYPE);
@@ -624,7 +637,7 @@ int event_decode(struct event *ev, const char *data, size_t len,
         rc = EVENT_ENOTJSON;
         goto out;
     }
-    if (!cJSON_IsObject(root)) {
+    if (!IS_OBJECT(root)) {
         bump(c, EVENT_R_NOT_OBJECT);
         rc = EVENT_ENOTOBJECT;
         goto out;
