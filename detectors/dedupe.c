@@ -27,7 +27,7 @@ int det_dedupe_init(det_dedupe *d, uint32_t n)
     d->n_alloc = n;
     d->mask = size - 1; /* also what det_dedupe_free needs */
     d->ring = det_slab_alloc((size_t)n * sizeof *d->ring);
-    d->table = det_slab_alloc((size_t)size * sizeof *d->table);
+    d->table = det_slab_alloc_huge((size_t)size * sizeof *d->table);
     if (d->ring == NULL || d->table == NULL) {
         det_dedupe_free(d);
         return DET_DEDUPE_ENOMEM;
@@ -117,8 +117,14 @@ int det_dedupe_seen(det_dedupe *d, uint64_t h)
     d->ring[p] = h;
     d->table[i] = make_entry(h, p);
     d->pos = p + 1 == d->n ? 0 : p + 1;
-    if (d->count == d->n) /* the next call forgets ring[pos] */
-        __builtin_prefetch(&d->table[mix(d->ring[d->pos]) & d->mask], 1);
+    if (d->count == d->n) { /* the next call forgets ring[pos] */
+        uint32_t f = mix(d->ring[d->pos]) & d->mask;
+        __builtin_prefetch(&d->table[f], 1);
+        /* its backward shift may run into the next line */
+        __builtin_prefetch(&d->table[(f + 8) & d->mask], 1);
+        /* the ring is read in order, a line per 8 calls: ask early */
+        __builtin_prefetch(&d->ring[(d->pos + 64) % d->n], 0);
+    }
     return 0;
 }
 

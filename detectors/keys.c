@@ -7,6 +7,7 @@
  */
 #include "detectors/keys.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,6 +21,28 @@ void *det_slab_alloc(size_t size)
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
              -1, 0);
     return p == MAP_FAILED ? NULL : p;
+}
+
+void *det_slab_alloc_huge(size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    unsigned char *q, *a;
+    uintptr_t lead;
+
+    if (size < huge)
+        return det_slab_alloc(size);
+    /* map one huge page more, then unmap the slack before and after */
+    q = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+        return NULL;
+    lead = (huge - (uintptr_t)q % huge) % huge;
+    a = q + lead;
+    if (lead > 0)
+        munmap(q, lead);
+    munmap(a + size, huge - lead);
+    (void)madvise(a, size, MADV_HUGEPAGE); /* a hint: no error if refused */
+    return a;
 }
 
 void det_slab_free(void *p, size_t size)

@@ -66,6 +66,12 @@ typedef struct det_keys {
 void *det_slab_alloc(size_t size);
 void det_slab_free(void *p, size_t size);
 
+/* det_slab_alloc for a table read at random on every event (the
+ * duplicate filter): the mapping starts on a 2 MB boundary and asks for
+ * transparent huge pages, so that a lookup needs no page walk.  Same
+ * contract: free with det_slab_free(p, size). */
+void *det_slab_alloc_huge(size_t size);
+
 /* Allocate for `cap` groups (1 <= cap <= 16M).  Returns DET_KEYS_OK,
  * DET_KEYS_EINVAL or DET_KEYS_ENOMEM (then det_keys_free is still safe). */
 int det_keys_init(det_keys *k, uint32_t cap);
