@@ -19,10 +19,20 @@
  *     replays the test's side), 5 at the moment a new alert goes out, when
  *     the events that made it must already be recorded as read.  Every
  *     episode's firing arrives; copies of a webhook-id are byte-identical;
- *     nothing unexpected arrives; an episode under a second webhook-id is
- *     allowed only if its event was read again after a kill (the window of
- *     a few milliseconds between the journal write and the position
- *     write, see README "Restarts and crashes"), and is counted;
+ *     nothing unexpected arrives.  The stream position is written into the
+ *     journal right behind each notification and made durable by the same
+ *     fsync, so after a kill the service reads again only events whose
+ *     notification had not reached the journal (the kill came before it
+ *     read them from the socket, or before it wrote the notification):
+ *     those re-reads are right (nothing says the events were read) and
+ *     counted; a re-read of an event whose notification was in journal.log
+ *     or at the receiver when the kill came fails the test.  So does an
+ *     episode under a second webhook-id, with one exception, counted
+ *     apart: the notification and the position behind it are two writes,
+ *     and a kill in the microseconds between them leaves the notification
+ *     without its position (README "Restarts and crashes"); the test sees
+ *     that case in the journal, which then ends with that notification,
+ *     and lets that one event be read, and its episode made, again;
  *  4. the stream is cut mid-line, mid-event and mid-UTF-8 character, the
  *     server answers 503 while it restarts, then replays ids it had already
  *     sent: the volume threshold is the number of distinct records, so a
@@ -59,15 +69,16 @@
  *  - no test sleeps to wait for something it can wait on: children are
  *    waited on with proc_* (poll on pipes and a pidfd), receivers and
  *    stream servers with their condition variables, all with deadlines;
- *    the status server is external state, polled every POLL_MS; the one
- *    deliberate pause is the random moment of a kill -9;
+ *    the status server is external state, polled every TWR_POLL_MS; the
+ *    one deliberate pause is the random moment of a kill -9;
  *  - events that must give known episode ids are stamped ahead of the wall
  *    clock (within max_future_skew_s), so that the engine's clock is the
  *    event's own time when it fires, in every run and after every restart;
  *  - every child is ended (SIGTERM and exit 0 where the test is about a
  *    clean stop, SIGKILL otherwise) and its stderr checked for sanitizer
  *    reports; teardown kills, unmounts and removes what a failed assertion
- *    left behind;
+ *    left behind (the fixture, the children and the status server are
+ *    tests/support/twrun.h's, shared with test_run.c);
  *  - the file runs in about 45 s under ASan on 2 cores.
  *
  * FAULTS_FILTER=<cmocka pattern> runs some tests only; ITEST_VERBOSE=1
@@ -81,7 +92,6 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -91,23 +101,15 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alerts/alert.h"
-#include "alerts/sign.h"
+#include "alerts/journal.h"
 #include "consumer/event.h"
 #include "service/clock.h"
-#include "tests/support/httpget.h"
-#include "tests/support/proc.h"
-#include "tests/support/receiver.h"
-#include "tests/support/sse_server.h"
+#include "tests/support/twrun.h"
 
-#define START_WAIT_MS 10000 /* a child is up and has logged its start */
-#define EXIT_WAIT_MS 10000  /* SIGTERM: the drain is bounded at 5 s */
 #define WAIT_MS 10000       /* something that should come within seconds */
-#define POLL_MS 100         /* status server polling interval */
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_ENV "TW_ITEST_WEBHOOK_SECRET"
@@ -120,287 +122,23 @@
     " \"credential_access\": {\"enabled\": false},"                        \
     " \"stream_stalled\": {\"enabled\": false}"
 
-/* ------------------------------ fixture ------------------------------ */
+/* Every `toolwatch run` here has the webhook secret. */
+static const char *const run_env[] = {SECRET_ENV "=" SECRET, NULL};
 
-/* Everything a test starts, so that teardown ends it even when an
- * assertion jumped out of the test: children are killed (SIGKILL) and
- * reaped, servers stopped, file systems unmounted, directories removed. */
-struct fx {
-    struct proc *procs[64];
-    size_t nprocs;
-    struct rcv *rcvs[4];
-    size_t nrcvs;
-    struct tsrv *srvs[4];
-    size_t nsrvs;
-    char dirs[8][64];
-    size_t ndirs;
-    char mounts[2][128];
-    size_t nmounts;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-
-    if (f == NULL)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-    int rc = 0;
-
-    for (size_t i = 0; i < f->nprocs; i++)
-        proc_destroy(f->procs[i]);
-    for (size_t i = 0; i < f->nrcvs; i++)
-        rcv_stop(f->rcvs[i]);
-    for (size_t i = 0; i < f->nsrvs; i++)
-        tsrv_destroy(f->srvs[i]);
-    for (size_t i = 0; i < f->nmounts; i++) {
-        if (umount2(f->mounts[i], MNT_DETACH) != 0)
-            rc = -1;
-    }
-    for (size_t i = 0; i < f->ndirs; i++) {
-        snprintf(cmd, sizeof cmd, "rm -rf %s", f->dirs[i]);
-        if (system(cmd) != 0)
-            rc = -1;
-    }
-    free(f);
-    return rc;
-}
-
-static struct proc *fx_proc(struct fx *f, struct proc *p)
-{
-    assert_non_null(p);
-    assert_true(f->nprocs < sizeof f->procs / sizeof f->procs[0]);
-    f->procs[f->nprocs++] = p;
-    return p;
-}
-
-static struct rcv *fx_rcv(struct fx *f)
-{
-    struct rcv *r = rcv_start();
-
-    assert_non_null(r);
-    assert_true(f->nrcvs < sizeof f->rcvs / sizeof f->rcvs[0]);
-    f->rcvs[f->nrcvs++] = r;
-    return r;
-}
-
-static struct tsrv *fx_tsrv(struct fx *f)
-{
-    struct tsrv *s = tsrv_create();
-
-    assert_non_null(s);
-    assert_true(f->nsrvs < sizeof f->srvs / sizeof f->srvs[0]);
-    f->srvs[f->nsrvs++] = s;
-    return s;
-}
-
-/* ------------------------------ children ----------------------------- */
-
-static const char *tw_bin(void)
-{
-    const char *b = getenv("TOOLWATCH_BIN");
-    return b && *b ? b : "build/asan/toolwatch";
-}
-
-static void dump_stderr(const char *what, const struct proc *p)
-{
-    size_t len;
-    const char *e = proc_stderr_all(p, &len);
-
-    /* whole: print_message() cuts long messages */
-    fflush(stdout);
-    fprintf(stderr, "---- %s stderr (%zu bytes) ----\n", what, len);
-    fwrite(e, 1, len, stderr);
-    fprintf(stderr, "\n----\n");
-}
-
-static void check_sanitizers(const char *what, struct proc *p)
-{
-    static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer",
-                                      "runtime error:", "UndefinedBehavior"};
-
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (proc_wait_stderr(p, bad[i], 0)) {
-            dump_stderr(what, p);
-            fail_msg("%s: sanitizer report on stderr (%s)", what, bad[i]);
-        }
-    }
-}
-
-/* SIGTERM; the child must exit 0 within EXIT_WAIT_MS, with no sanitizer
- * report. */
-static void stop_ok(const char *what, struct proc *p)
-{
-    int st = -1;
-
-    proc_signal(p, SIGTERM);
-    if (!proc_wait_exit(p, EXIT_WAIT_MS, &st)) {
-        dump_stderr(what, p);
-        fail_msg("%s did not exit within %d ms of SIGTERM", what,
-                 EXIT_WAIT_MS);
-    }
-    check_sanitizers(what, p);
-    if (getenv("ITEST_VERBOSE"))
-        dump_stderr(what, p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        dump_stderr(what, p);
-        fail_msg("%s: exit status %d (signal %d), want 0", what,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    }
-}
-
-/* kill -9 and reap; the child must not have died of anything else. */
-static void kill9(const char *what, struct proc *p)
-{
-    int st = -1;
-
-    assert_int_equal(proc_signal(p, SIGKILL), 0);
-    assert_true(proc_wait_exit(p, EXIT_WAIT_MS, &st));
-    check_sanitizers(what, p);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
-        dump_stderr(what, p);
-        fail_msg("%s died before the kill (status %d)", what, st);
-    }
-}
-
-static size_t stderr_len(const struct proc *p)
-{
-    size_t len;
-
-    proc_stderr_all(p, &len);
-    return len;
-}
-
-static void expect_stderr_after(const char *what, struct proc *p, size_t from,
-                                const char *needle, int timeout_ms)
-{
-    if (!proc_wait_stderr_after(p, from, needle, timeout_ms)) {
-        dump_stderr(what, p);
-        fail_msg("%s: stderr never showed \"%s\"", what, needle);
-    }
-}
-
-/* `toolwatch run -c cfg`; waits for its start line and reads the status
- * port from "status on http://127.0.0.1:PORT/status" (*status_port may be
- * NULL). */
-static struct proc *start_run(struct fx *f, const char *cfg,
-                              unsigned *status_port)
-{
-    static const char tag[] = "status on http://127.0.0.1:";
-    const char *env[] = {SECRET_ENV "=" SECRET, NULL};
-    const char *argv[] = {tw_bin(), "run", "-c", cfg, NULL};
-    struct proc *p = fx_proc(f, proc_spawn(argv, env));
-    const char *e, *at;
-    size_t len;
-
-    expect_stderr_after("run", p, 0, " running: ", START_WAIT_MS);
-    if (status_port != NULL) {
-        expect_stderr_after("run", p, 0, tag, 0);
-        e = proc_stderr_all(p, &len);
-        at = strstr(e, tag);
-        assert_non_null(at);
-        *status_port = (unsigned)strtoul(at + sizeof tag - 1, NULL, 10);
-        assert_true(*status_port > 0 && *status_port < 65536);
-    }
-    return p;
-}
-
-/* `toolwatch simulate --port <port> extra...`; its URL goes to url. */
-static struct proc *start_sim(struct fx *f, const char *const extra[],
-                              unsigned port, char *url, size_t cap)
-{
-    const char *argv[32] = {tw_bin(), "simulate", "--port"};
-    char ports[16];
-    struct proc *p;
-    int n = 3, len;
-
-    snprintf(ports, sizeof ports, "%u", port);
-    argv[n++] = ports;
-    for (int i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    p = fx_proc(f, proc_spawn(argv, NULL));
-    len = proc_read_line(p, url, cap, START_WAIT_MS);
-    if (len <= 0) {
-        dump_stderr("simulate", p);
-        fail_msg("simulate printed no URL (%d)", len);
-    }
-    assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0);
-    return p;
-}
-
-static unsigned url_port(const char *url)
-{
-    return (unsigned)strtoul(url + 17, NULL, 10);
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+/* twrun.h reports a failed check; the test fails on it */
+#define WRITE_CONFIG(...) assert_int_equal(twr_write_config(__VA_ARGS__), 0)
 
 /* ------------------------------ files -------------------------------- */
 
-static void write_file(const char *path, const char *data)
-{
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    assert_int_equal(fputs(data, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
-
-__attribute__((format(printf, 2, 3)))
-static void write_config(const char *path, const char *fmt, ...)
-{
-    static char text[16384];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof text);
-    write_file(path, text);
-}
-
-/* A test's directory: config.json and state/ live in it. */
-struct dir {
-    char path[64];
-    char cfg[128];
-    char state[128];
-};
-
-static void dir_make(struct fx *f, struct dir *d)
-{
-    assert_true(f->ndirs < sizeof f->dirs / sizeof f->dirs[0]);
-    snprintf(d->path, sizeof d->path, "/tmp/tw-faults-XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-    snprintf(f->dirs[f->ndirs++], sizeof f->dirs[0], "%s", d->path);
-    snprintf(d->cfg, sizeof d->cfg, "%s/config.json", d->path);
-    snprintf(d->state, sizeof d->state, "%s/state", d->path);
-}
-
 /* Start a fresh state directory at stream position `id`: the service
  * resumes after it (the simulator then sends id + 1 first). */
-static void seed_position(const struct dir *d, const char *id)
+static void seed_position(const struct twr_dir *d, const char *id)
 {
     char path[160];
 
     assert_int_equal(mkdir(d->state, 0700), 0);
     snprintf(path, sizeof path, "%s/position", d->state);
-    write_file(path, id);
+    assert_int_equal(twr_write_file(path, id), 0);
 }
 
 /* The whole of a file (NUL-terminated; *len its size).  Free it. */
@@ -437,109 +175,17 @@ static bool mem_has(const char *hay, size_t len, const char *needle)
 
 /* ------------------------- the status server ------------------------- */
 
-/* Poll GET path every POLL_MS until it answers `want` with `needle` (may
- * be NULL) in its body; false on timeout (b then holds the last answer). */
-static bool wait_http(unsigned port, const char *path, long want,
-                      const char *needle, int timeout_ms, struct hget_body *b)
-{
-    int64_t end = clock_mono_ms() + timeout_ms;
-
-    for (;;) {
-        if (hget(port, path, b) == want &&
-            (needle == NULL || strstr(b->data, needle) != NULL))
-            return true;
-        if (clock_mono_ms() >= end)
-            return false;
-        pause_ms(POLL_MS);
-    }
-}
-
-static cJSON *get_status(unsigned port)
-{
-    struct hget_body *b = malloc(sizeof *b);
-    cJSON *j;
-
-    assert_non_null(b);
-    assert_int_equal(hget(port, "/status", b), 200);
-    j = cJSON_ParseWithLength(b->data, b->len);
-    free(b);
-    assert_non_null(j);
-    return j;
-}
-
-static bool streq(const char *a, const char *b)
-{
-    return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const cJSON *jobj(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    if (v == NULL)
-        fail_msg("\"%s\" is missing", name);
-    return v;
-}
-
-static double jnum(const cJSON *o, const char *name)
-{
-    const cJSON *v = jobj(o, name);
-
-    if (!cJSON_IsNumber(v))
-        fail_msg("\"%s\" is not a number", name);
-    return v->valuedouble;
-}
-
-/* /status .sinks[0].<field> (the configurations here have one sink); -1
- * before the first snapshot. */
-static double sink0(const cJSON *st, const char *field)
-{
-    const cJSON *sinks = jobj(st, "sinks");
-
-    if (cJSON_GetArraySize(sinks) != 1)
-        return -1;
-    return jnum(cJSON_GetArrayItem(sinks, 0), field);
-}
-
 /* /status .detectors[name=det].<field>; -1 if not listed yet. */
 static double det_field(const cJSON *st, const char *det, const char *field)
 {
     const cJSON *d;
 
-    cJSON_ArrayForEach(d, jobj(st, "detectors"))
+    cJSON_ArrayForEach(d, twr_jobj(st, "detectors"))
     {
-        if (streq(jstr(d, "name"), det))
-            return jnum(d, field);
+        if (twr_streq(twr_jstr(d, "name"), det))
+            return twr_jnum(d, field);
     }
     return -1;
-}
-
-/* Poll /status until sinks[0].<field> == want. */
-static void wait_sink0(unsigned port, const char *field, double want,
-                       struct proc *run)
-{
-    int64_t end = clock_mono_ms() + WAIT_MS;
-    double got;
-
-    for (;;) {
-        cJSON *st = get_status(port);
-        got = sink0(st, field);
-        cJSON_Delete(st);
-        if (got == want)
-            return;
-        if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
-            fail_msg("/status sinks[0].%s is %g, want %g", field, got, want);
-        }
-        pause_ms(POLL_MS);
-    }
 }
 
 /* ----------------------------- the receiver -------------------------- */
@@ -558,6 +204,14 @@ struct note {
     const unsigned char *body;
     size_t body_len;
 };
+
+/* The string member `name` of o into out[cap] ("" when there is none). */
+static void copy_jstr(char *out, size_t cap, const cJSON *o, const char *name)
+{
+    const char *s = twr_jstr(o, name);
+
+    snprintf(out, cap, "%s", s != NULL ? s : "");
+}
 
 /* Decode every request r recorded.  Free the array. */
 static struct note *notes_load(struct rcv *r, size_t *n)
@@ -587,17 +241,12 @@ static struct note *notes_load(struct rcv *r, size_t *n)
         if (j == NULL)
             fail_msg("request %zu: body is not JSON: %.*s", i,
                      (int)q.body_len, (const char *)q.body);
-        data = jobj(j, "data");
-        snprintf(v[i].type, sizeof v[i].type, "%s",
-                 jstr(j, "type") ? jstr(j, "type") : "");
-        snprintf(v[i].id, sizeof v[i].id, "%s",
-                 jstr(data, "id") ? jstr(data, "id") : "");
-        snprintf(v[i].detector, sizeof v[i].detector, "%s",
-                 jstr(data, "detector") ? jstr(data, "detector") : "");
-        snprintf(v[i].key, sizeof v[i].key, "%s",
-                 jstr(data, "key") ? jstr(data, "key") : "");
-        snprintf(v[i].summary, sizeof v[i].summary, "%s",
-                 jstr(data, "summary") ? jstr(data, "summary") : "");
+        data = twr_jobj(j, "data");
+        copy_jstr(v[i].type, sizeof v[i].type, j, "type");
+        copy_jstr(v[i].id, sizeof v[i].id, data, "id");
+        copy_jstr(v[i].detector, sizeof v[i].detector, data, "detector");
+        copy_jstr(v[i].key, sizeof v[i].key, data, "key");
+        copy_jstr(v[i].summary, sizeof v[i].summary, data, "summary");
         cJSON_Delete(j);
     }
     *n = cnt;
@@ -653,32 +302,6 @@ static void report(const char *scenario, const struct figures *fg,
                   extra ? " | " : "", extra ? extra : "");
 }
 
-/* Every request recorded by r is a POST with a valid Standard Webhooks
- * signature under SECRET. */
-static void verify_all_signed(struct rcv *r)
-{
-    const char *secret = SECRET;
-    size_t bad, n = rcv_count(r);
-    int err;
-    sign_keys *k = sign_keys_create(&secret, 1, &err, &bad);
-
-    assert_non_null(k);
-    for (size_t i = 0; i < n; i++) {
-        struct rcv_request q;
-        int64_t ts;
-        assert_true(rcv_get(r, i, &q));
-        assert_string_equal(q.method, "POST");
-        assert_int_equal(
-            sign_parse_timestamp(rcv_header(&q, "webhook-timestamp"), &ts),
-            SIGN_OK);
-        if (sign_verify(k, rcv_header(&q, "webhook-id"), ts, q.body,
-                        q.body_len, rcv_header(&q, "webhook-signature"),
-                        clock_wall_ms() / 1000, 300) != SIGN_OK)
-            fail_msg("request %zu: signature does not verify", i);
-    }
-    sign_keys_destroy(k);
-}
-
 /* Wait until the receiver has acknowledged `want` distinct webhook-ids. */
 static void wait_delivered(struct rcv *r, size_t want, int timeout_ms,
                            struct proc *run)
@@ -690,7 +313,7 @@ static void wait_delivered(struct rcv *r, size_t want, int timeout_ms,
             proc_poll(run);
         if (clock_mono_ms() >= end) {
             if (run != NULL)
-                dump_stderr("run", run);
+                twr_dump_stderr("run", run);
             fail_msg("%zu of %zu notifications acknowledged",
                      rcv_count_distinct(r, "webhook-id", 200, 299), want);
         }
@@ -706,21 +329,11 @@ static void add_frame(char *out, size_t cap, const char *id, const char *rec,
                       const char *tool, const char *agent, int64_t ts_ms,
                       long dur_ms)
 {
-    char ts[40];
-    size_t used = strlen(out);
-    int n;
+    const struct twr_call c = {.id = id, .rec = rec, .tool = tool,
+                               .agent = agent, .ts_ms = ts_ms,
+                               .dur_ms = (double)dur_ms, .payload = 512};
 
-    assert_true(event_format_time(ts_ms, ts, sizeof ts) > 0);
-    n = snprintf(out + used, cap - used,
-                 "id: %s\nevent: tool_call_response\ndata: {\"record_id\":"
-                 "\"%s\",\"timestamp\":\"%s\",\"event_type\":"
-                 "\"tool_call_response\",\"session_id\":\"sess-1\","
-                 "\"agent_id\":\"%s\",\"tool_name\":\"%s\","
-                 "\"response_status\":\"success\","
-                 "\"response_payload_size_bytes\":512,"
-                 "\"execution_duration_ms\":%ld}\n\n",
-                 id, rec, ts, agent, tool, dur_ms);
-    assert_true(n > 0 && (size_t)n < cap - used);
+    assert_true(twr_add_call(out, cap, &c));
 }
 
 /* A latency anomaly (9 s) on tool-<i>, SSE id "<i>", stamped ts_ms. */
@@ -744,6 +357,22 @@ static void slow_episode(int i, int64_t ts_ms, char out[ALERT_ID_HEX + 1])
     alert_episode_id("latency", tool, ts_ms, out);
 }
 
+/* A stream server whose first connection gets n latency anomalies on
+ * tool-00.., stamped t0, t0 + 10 ms...; their episode ids go to ids[]. */
+static void slow_calls_stream(struct twr_fx *f, int n, int64_t t0,
+                              char (*ids)[ALERT_ID_HEX + 1], char *url,
+                              size_t cap)
+{
+    static char frames[16384];
+
+    frames[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        add_slow_call(frames, sizeof frames, i, t0 + 10 * i);
+        slow_episode(i, t0 + 10 * i, ids[i]);
+    }
+    assert_non_null(twr_fx_stream(f, frames, url, cap));
+}
+
 static int find_id(char (*ids)[ALERT_ID_HEX + 1], int n, const char *id)
 {
     for (int i = 0; i < n; i++) {
@@ -759,14 +388,12 @@ static int find_id(char (*ids)[ALERT_ID_HEX + 1], int n, const char *id)
 
 static void test_receiver_down_then_up(void **state)
 {
-    static char frames[16384];
     static struct hget_body b;
     char ids[DOWN_EPISODES][ALERT_ID_HEX + 1];
     int fired[DOWN_EPISODES] = {0}, resolved[DOWN_EPISODES] = {0};
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
-    struct tsrv *srv;
+    struct twr_dir d;
     struct rcv *r;
     struct proc *run;
     struct note *v;
@@ -775,22 +402,15 @@ static void test_receiver_down_then_up(void **state)
     size_t n;
     int64_t t0;
 
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     assert_int_equal(rcv_set_down(r, true), 0);
     /* six slow calls on six tools, stamped 1.5 s ahead: each fires at its
      * own time, clears 1 s later and resolves after the 1 s hold */
     t0 = clock_wall_ms() + 1500;
-    frames[0] = '\0';
-    for (int i = 0; i < DOWN_EPISODES; i++) {
-        add_slow_call(frames, sizeof frames, i, t0 + 10 * i);
-        slow_episode(i, t0 + 10 * i, ids[i]);
-    }
-    srv = fx_tsrv(f);
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    slow_calls_stream(f, DOWN_EPISODES, t0, ids, surl, sizeof surl);
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
@@ -799,30 +419,31 @@ static void test_receiver_down_then_up(void **state)
                  " \"detectors\": {\"allowed_lateness_s\": 0, \"hold_s\": 1,"
                  " \"latency\": {\"window_s\": 1}, " ONLY_LATENCY "}}",
                  d.state, surl, hook);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
 
     /* the whole first part with the receiver down: every firing and
      * resolve is made and waits in the journal, none is acknowledged */
     for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
-        cJSON *st = get_status(sport);
+        cJSON *st = twr_status(sport);
+        assert_non_null(st);
         bool all = det_field(st, "latency", "alerts_fired") ==
                        DOWN_EPISODES &&
                    det_field(st, "latency", "alerts_resolved") ==
                        DOWN_EPISODES &&
-                   sink0(st, "queue_depth") == 2 * DOWN_EPISODES;
+                   twr_sink0(st, "queue_depth") == 2 * DOWN_EPISODES;
         if (all) {
-            assert_true(sink0(st, "delivered") == 0);
-            assert_true(sink0(st, "retries") >= 1);
+            assert_true(twr_sink0(st, "delivered") == 0);
+            assert_true(twr_sink0(st, "retries") >= 1);
         }
         cJSON_Delete(st);
         if (all)
             break;
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("the %d episodes were not all made and queued",
                      DOWN_EPISODES);
         }
-        pause_ms(POLL_MS);
+        twr_pause_ms(TWR_POLL_MS);
     }
     assert_int_equal(rcv_count(r), 0);
     fg.expected = 2 * DOWN_EPISODES;
@@ -831,13 +452,13 @@ static void test_receiver_down_then_up(void **state)
     /* back: everything is delivered, without a restart */
     assert_int_equal(rcv_set_down(r, false), 0);
     wait_delivered(r, fg.expected, WAIT_MS, run);
-    wait_sink0(sport, "queue_depth", 0, run);
-    assert_true(wait_http(sport, "/metrics", 200,
-                          "toolwatch_journal_pending{sink=\"webhook\"} 0\n",
-                          WAIT_MS, &b));
-    stop_ok("run", run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_true(twr_wait_http(
+        sport, "/metrics", 200,
+        "toolwatch_journal_pending{sink=\"webhook\"} 0\n", WAIT_MS, &b));
+    assert_true(twr_stop("run", run));
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     v = notes_load(r, &n);
     tally(v, n, &fg);
     for (size_t i = 0; i < n; i++) {
@@ -847,7 +468,7 @@ static void test_receiver_down_then_up(void **state)
                      v[i].id, v[i].detector, v[i].key);
         assert_string_equal(v[i].detector, "latency");
         assert_int_equal(v[i].status, 200);
-        if (streq(v[i].type, "alert.firing")) {
+        if (twr_streq(v[i].type, "alert.firing")) {
             assert_int_equal(resolved[k], 0); /* the firing comes first */
             fired[k]++;
         } else {
@@ -873,16 +494,14 @@ static void test_receiver_down_then_up(void **state)
 
 static void test_receiver_errors_retried(void **state)
 {
-    static char frames[8192];
     char ids[FLAKY_EPISODES][ALERT_ID_HEX + 1];
     /* the requests each notification is given, in order */
     static const size_t want_attempts[FLAKY_EPISODES] = {FLAKY_500S + 1, 2,
                                                          2, 2};
     size_t first[FLAKY_EPISODES], attempts[FLAKY_EPISODES] = {0};
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
-    struct tsrv *srv;
+    struct twr_dir d;
     struct rcv *r;
     struct proc *run;
     struct note *v;
@@ -892,8 +511,8 @@ static void test_receiver_errors_retried(void **state)
     int64_t t0, ra_wait, hang_cut;
     cJSON *st;
 
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     /* notification 0: three 500s, then 200 */
     for (int i = 0; i < FLAKY_500S; i++)
@@ -914,15 +533,8 @@ static void test_receiver_errors_retried(void **state)
     assert_int_equal(rcv_add_status(r, 200, NULL, NULL), 0);
 
     t0 = clock_wall_ms() + 1500;
-    frames[0] = '\0';
-    for (int i = 0; i < FLAKY_EPISODES; i++) {
-        add_slow_call(frames, sizeof frames, i, t0 + 10 * i);
-        slow_episode(i, t0 + 10 * i, ids[i]);
-    }
-    srv = fx_tsrv(f);
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    slow_calls_stream(f, FLAKY_EPISODES, t0, ids, surl, sizeof surl);
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
@@ -930,19 +542,19 @@ static void test_receiver_errors_retried(void **state)
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 200}],"
                  " \"detectors\": {" ONLY_LATENCY "}}",
                  d.state, surl, hook);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     fg.expected = FLAKY_EPISODES;
     wait_delivered(r, fg.expected, 2 * WAIT_MS, run);
-    wait_sink0(sport, "queue_depth", 0, run);
-    st = get_status(sport);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_non_null(st = twr_status(sport));
     assert_true(det_field(st, "latency", "alerts_fired") == FLAKY_EPISODES);
-    assert_true(sink0(st, "delivered") == FLAKY_EPISODES);
-    assert_true(sink0(st, "retries") == FLAKY_500S + 3);
-    assert_true(sink0(st, "dead_lettered") == 0);
+    assert_true(twr_sink0(st, "delivered") == FLAKY_EPISODES);
+    assert_true(twr_sink0(st, "retries") == FLAKY_500S + 3);
+    assert_true(twr_sink0(st, "dead_lettered") == 0);
     cJSON_Delete(st);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     v = notes_load(r, &n);
     tally(v, n, &fg);
     /* the queue is sent in order, one request at a time: each
@@ -1037,10 +649,101 @@ static void wait_episode_sent(struct rcv *r, const char *id, struct proc *run)
             i++;
         }
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("episode %s never sent", id);
         }
         rcv_wait_requests(r, i + 1, 100);
+    }
+}
+
+/* What a kill -9 left for the next start to find. */
+struct kill_left {
+    /* anomaly k's notification had reached the journal: an ENQUEUE in
+     * journal.log, or a request at the receiver (sent only after the
+     * journal's fsync) */
+    bool journaled[KILL_EPISODES + 1];
+    /* the anomaly whose ENQUEUE is the journal's last intact record, with
+     * no POSITION behind it: the kill fell between those two writes (see
+     * README "Restarts and crashes"); 0 when the journal ends otherwise */
+    int unpositioned;
+};
+
+struct kill_scan {
+    char (*ids)[ALERT_ID_HEX + 1];
+    struct kill_left *left;
+    int last; /* the anomaly of the last record read if an ENQUEUE, or 0 */
+};
+
+/* The anomaly 1..KILL_EPISODES whose episode id is in body, or 0. */
+static int anomaly_of(char (*ids)[ALERT_ID_HEX + 1], const void *body,
+                      size_t len)
+{
+    for (int k = 1; body != NULL && k <= KILL_EPISODES; k++) {
+        if (mem_has(body, len, ids[k]))
+            return k;
+    }
+    return 0;
+}
+
+static int kill_scan_record(void *ud, const struct journal_record *rec)
+{
+    struct kill_scan *s = ud;
+
+    s->last = 0;
+    if (rec->type == JOURNAL_REC_ENQUEUE) {
+        s->last = anomaly_of(s->ids, rec->entry.body, rec->entry.body_len);
+        s->left->journaled[s->last] = true;
+    }
+    return 0;
+}
+
+/* Read what the kill left in d's journal and at the receiver r. */
+static void kill_left_read(const struct twr_dir *d, struct rcv *r,
+                           char (*ids)[ALERT_ID_HEX + 1],
+                           struct kill_left *left)
+{
+    struct kill_scan s = {.ids = ids, .left = left};
+    struct journal_scan_result res;
+    struct rcv_request q;
+    char path[160];
+    size_t len;
+    char *data;
+
+    memset(left, 0, sizeof *left);
+    snprintf(path, sizeof path, "%s/journal.log", d->state);
+    data = read_all(path, &len);
+    assert_int_equal(journal_scan_buffer(data, len, kill_scan_record, &s,
+                                         &res),
+                     JOURNAL_OK);
+    free(data);
+    left->unpositioned = s.last;
+    for (size_t i = 0; rcv_get(r, i, &q); i++)
+        left->journaled[anomaly_of(ids, q.body, q.body_len)] = true;
+    left->journaled[0] = false;
+}
+
+/* The anomalies from..served_max are read again after the kill that left
+ * `left`.  Only those whose notification had not reached the journal may
+ * be (counted in *reread): the kill came before the service read them, or
+ * before it wrote their notification, so nothing says they were read.
+ * The one exception, counted in *split and allowed to fire again
+ * (allow_refire), is the anomaly the kill cut off from its position. */
+static void check_reread(const struct kill_left *left, int from,
+                         int served_max, int round, int *allow_refire,
+                         size_t *reread, size_t *split)
+{
+    for (int i = from; i <= served_max; i++) {
+        if (i == left->unpositioned) {
+            allow_refire[i]++;
+            (*split)++;
+        } else if (left->journaled[i]) {
+            fail_msg("round %d: anomaly %d read again after the kill, "
+                     "though its notification and position had reached "
+                     "the journal",
+                     round, i);
+        } else {
+            (*reread)++;
+        }
     }
 }
 
@@ -1050,22 +753,23 @@ static void test_kill9_at_random_moments(void **state)
     static int64_t ts[KILL_EPISODES + 1];
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run = NULL;
     struct note *v;
-    char surl[128], hook[128], extra[160];
+    char surl[128], hook[128], extra[256];
     const char *env_seed = getenv("FAULTS_SEED");
     uint64_t seed, rng;
     unsigned sport;
-    size_t n, refires = 0, replayed = 0, conn = 0, mid_request = 0;
-    size_t aimed_kills = 0, same_id_copies;
-    int served_max = 0, after_aim = 0, acked[KILL_EPISODES + 1] = {0};
-    int wids[KILL_EPISODES + 1] = {0};
-    bool reread[KILL_EPISODES + 1] = {false}, new_wid;
+    size_t n, refires = 0, reread = 0, split = 0, conn = 0;
+    size_t mid_request = 0, aimed_kills = 0, same_id_copies;
+    int served_max = 0, acked[KILL_EPISODES + 1] = {0};
+    int wids[KILL_EPISODES + 1] = {0}, allow_refire[KILL_EPISODES + 1] = {0};
+    struct kill_left left = {0};
+    bool new_wid;
     int64_t t0, start = clock_mono_ms();
 
     seed = env_seed ? strtoull(env_seed, NULL, 0)
@@ -1074,8 +778,8 @@ static void test_kill9_at_random_moments(void **state)
     print_message("    kill -9 scenario: seed %llu (FAULTS_SEED=%llu to "
                   "replay)\n",
                   (unsigned long long)seed, (unsigned long long)seed);
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     /* slow and flaky: most answers take 50-300 ms, one in five is a 503,
      * one in ten a 500 after 100 ms */
@@ -1099,9 +803,8 @@ static void test_kill9_at_random_moments(void **state)
         ts[i] = t0 + 10 * i;
         slow_episode(i, ts[i], ids[i]);
     }
-    srv = fx_tsrv(f);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\","
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 300},"
                  " \"status\": {\"port\": 0},"
@@ -1118,52 +821,41 @@ static void test_kill9_at_random_moments(void **state)
         bool aimed = round % KILL_AIM_EVERY == 0;
 
         assert_int_equal(tsrv_add_response(srv, &keep), 0);
-        run = start_run(f, d.cfg, NULL);
+        assert_non_null(run = twr_start_run(f, d.cfg, run_env, NULL));
         if (!tsrv_wait_requests(srv, conn + 1, WAIT_MS)) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("round %d: the service did not connect", round);
         }
         from = serve_after(srv, conn, upto, ts, served_max);
-        if (after_aim > 0 && from <= after_aim)
-            fail_msg("round %d: killed once anomaly %d was being sent, the "
-                     "service reads from %d again", round, after_aim, from);
-        for (int i = from; i <= served_max; i++)
-            reread[i] = true;
-        if (from <= served_max)
-            replayed += (size_t)(served_max - from + 1);
+        check_reread(&left, from, served_max, round, allow_refire, &reread,
+                     &split);
         if (upto > served_max)
             served_max = upto;
         conn++;
-        after_aim = 0;
         if (aimed) {
             /* the moment the round's first new alert goes out (at once in
              * round 0, the queue being empty): the events that made it
-             * must be recorded as read by then */
+             * must be recorded as read by then (check_reread, at the
+             * next start) */
             wait_episode_sent(r, ids[first_new], run);
-            after_aim = first_new;
             aimed_kills++;
         } else {
-            pause_ms(delay); /* the fault: a random moment, not a wait */
+            twr_pause_ms(delay); /* the fault: a random moment, not a wait */
             if (rcv_count(r) > 0) {
                 struct rcv_request q;
                 assert_true(rcv_get(r, rcv_count(r) - 1, &q));
                 mid_request += q.end_ms == 0;
             }
         }
-        kill9("run", run);
+        assert_true(twr_kill9("run", run));
+        kill_left_read(&d, r, ids, &left);
     }
     /* the last run is not killed: it must finish the job */
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     assert_true(tsrv_wait_requests(srv, conn + 1, WAIT_MS));
-    {
-        int from = serve_after(srv, conn, KILL_EPISODES, ts, served_max);
-        assert_true(after_aim == 0 || from > after_aim);
-        for (int i = from; i <= served_max; i++)
-            reread[i] = true;
-        if (from <= served_max)
-            replayed += (size_t)(served_max - from + 1);
-    }
+    check_reread(&left, serve_after(srv, conn, KILL_EPISODES, ts, served_max),
+                 served_max, KILL_ROUNDS, allow_refire, &reread, &split);
     for (int64_t end = clock_mono_ms() + 3 * WAIT_MS;;) {
         int missing = 0;
         v = notes_load(r, &n);
@@ -1180,16 +872,16 @@ static void test_kill9_at_random_moments(void **state)
         if (missing == 0)
             break;
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("%d of %d episodes never acknowledged", missing,
                      KILL_EPISODES);
         }
         rcv_wait_requests(r, rcv_count(r) + 1, 200);
     }
-    wait_sink0(sport, "queue_depth", 0, run);
-    stop_ok("run", run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_true(twr_stop("run", run));
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     v = notes_load(r, &n);
     tally(v, n, &fg); /* copies of one webhook-id are byte-identical */
     same_id_copies = fg.duplicates;
@@ -1205,18 +897,20 @@ static void test_kill9_at_random_moments(void **state)
         assert_string_equal(v[i].detector, "latency");
         if (ok2xx(&v[i]) && acked[k]++ > 0)
             fg.duplicates++;
-        /* a second webhook-id for one episode: the anomaly paged again */
+        /* a second webhook-id for one episode: the anomaly paged again,
+         * which only a kill between the journal's two writes may cause */
         new_wid = true;
         for (size_t j = 0; j < i && new_wid; j++)
             new_wid = strcmp(v[j].wid, v[i].wid) != 0;
         if (new_wid && wids[k]++ > 0) {
-            print_message("    episode %s (%s) fired again under a new "
-                          "webhook-id %s (request %zu) after its event was "
-                          "read again\n",
+            print_message("    episode %s (%s) made again under a new "
+                          "webhook-id %s (request %zu)\n",
                           v[i].id, v[i].key, v[i].wid, i);
-            if (!reread[k])
-                fail_msg("episode %s (%s) under two webhook-ids, but its "
-                         "event was never read twice", v[i].id, v[i].key);
+            if (allow_refire[k]-- <= 0)
+                fail_msg("episode %s (%s) under two webhook-ids, but no "
+                         "kill fell between the journal write of its "
+                         "notification and of its position",
+                         v[i].id, v[i].key);
             refires++;
         }
     }
@@ -1224,11 +918,12 @@ static void test_kill9_at_random_moments(void **state)
         fg.received += acked[k] > 0;
     free(v);
     snprintf(extra, sizeof extra,
-             "kills %d (%zu mid-request, %zu aimed) | attempts %zu | "
-             "same-id copies %zu | events re-read %zu | re-fired %zu | "
+             "kills %d (%zu mid-request, %zu aimed, %zu between the "
+             "journal's two writes) | attempts %zu | same-id copies %zu | "
+             "events re-read %zu (never journaled) | re-fired %zu | "
              "seed %llu | %lld ms",
-             KILL_ROUNDS, mid_request, aimed_kills, n, same_id_copies,
-             replayed, refires, (unsigned long long)seed,
+             KILL_ROUNDS, mid_request, aimed_kills, split, n,
+             same_id_copies, reread, refires, (unsigned long long)seed,
              (long long)(clock_mono_ms() - start));
     report("kill -9 at random moments x20", &fg, extra);
     assert_int_equal(fg.received, fg.expected);
@@ -1279,13 +974,14 @@ static void expect_events(unsigned port, uint64_t total, uint64_t dups,
     double got = -1;
 
     for (;;) {
-        cJSON *st = get_status(port);
-        const cJSON *ev = jobj(st, "events");
-        got = jnum(ev, "total");
+        cJSON *st = twr_status(port);
+        assert_non_null(st);
+        const cJSON *ev = twr_jobj(st, "events");
+        got = twr_jnum(ev, "total");
         if (got == (double)total) {
-            const cJSON *errs = jobj(ev, "errors"), *e;
-            assert_true(jnum(ev, "duplicates") == (double)dups);
-            assert_true(jnum(ev, "decoded") == (double)total);
+            const cJSON *errs = twr_jobj(ev, "errors"), *e;
+            assert_true(twr_jnum(ev, "duplicates") == (double)dups);
+            assert_true(twr_jnum(ev, "decoded") == (double)total);
             cJSON_ArrayForEach(e, errs)
             {
                 if (e->valuedouble != 0)
@@ -1297,11 +993,11 @@ static void expect_events(unsigned port, uint64_t total, uint64_t dups,
         }
         cJSON_Delete(st);
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("events.total is %g, want %llu", got,
                      (unsigned long long)total);
         }
-        pause_ms(POLL_MS);
+        twr_pause_ms(TWR_POLL_MS);
     }
 }
 
@@ -1322,9 +1018,9 @@ static void test_stream_cuts_and_replays(void **state)
     static struct hget_body b;
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
@@ -1336,10 +1032,10 @@ static void test_stream_cuts_and_replays(void **state)
     int64_t t0 = clock_wall_ms();
     cJSON *st;
 
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
-    srv = fx_tsrv(f);
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
     /* connection 0: records 1-3, then 4 cut in the middle of its data
      * line */
     b0[0] = '\0';
@@ -1379,10 +1075,9 @@ static void test_stream_cuts_and_replays(void **state)
         resp.nchunks = 1;
         assert_int_equal(tsrv_add_response(srv, &resp), 0);
     }
-    tsrv_url(srv, "/events", surl, sizeof surl);
     /* a double count of any record crosses the threshold; the last
      * record, and only it, must */
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\","
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 200},"
                  " \"status\": {\"port\": 0},"
@@ -1396,7 +1091,7 @@ static void test_stream_cuts_and_replays(void **state)
                  " \"credential_access\": {\"enabled\": false},"
                  " \"stream_stalled\": {\"enabled\": false}}}",
                  d.state, surl, hook, VOL_RECORDS);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     /* nothing read twice and nothing skipped: each reconnect resumes
      * after the last whole event */
     expect_lei(srv, 1, "3");
@@ -1412,9 +1107,9 @@ static void test_stream_cuts_and_replays(void **state)
     /* 3 + 4 + 2 + 8 events read, 5 of them replays */
     expect_events(sport, 17, 5, run);
     assert_int_equal(hget(sport, "/readyz", &b), 200);
-    st = get_status(sport);
+    assert_non_null(st = twr_status(sport));
     assert_true(det_field(st, "volume", "alerts_fired") == 0);
-    assert_true(jnum(jobj(st, "stream"), "reconnects") == 4);
+    assert_true(twr_jnum(twr_jobj(st, "stream"), "reconnects") == 4);
     cJSON_Delete(st);
     assert_int_equal(rcv_count(r), 0);
 
@@ -1423,11 +1118,11 @@ static void test_stream_cuts_and_replays(void **state)
     assert_int_equal(tsrv_push(srv, 4, one, strlen(one)), 0);
     wait_delivered(r, 1, WAIT_MS, run);
     expect_events(sport, 18, 5, run);
-    assert_true(wait_http(sport, "/metrics", 200,
-                          "toolwatch_events_duplicate_total 5\n", WAIT_MS,
-                          &b));
+    assert_true(twr_wait_http(sport, "/metrics", 200,
+                              "toolwatch_events_duplicate_total 5\n",
+                              WAIT_MS, &b));
     assert_non_null(strstr(b.data, "toolwatch_events_total 18\n"));
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
 
     v = notes_load(r, &n);
     tally(v, n, &fg);
@@ -1440,7 +1135,7 @@ static void test_stream_cuts_and_replays(void **state)
         cJSON *j = cJSON_ParseWithLength((const char *)v[0].body,
                                          v[0].body_len);
         assert_non_null(j);
-        assert_true(jnum(jobj(j, "data"), "value") == VOL_RECORDS + 1);
+        assert_true(twr_jnum(twr_jobj(j, "data"), "value") == VOL_RECORDS + 1);
         cJSON_Delete(j);
     }
     free(v);
@@ -1458,20 +1153,21 @@ static cJSON *status_when_disconnected(unsigned port, struct proc *run)
     double last = -1;
 
     for (;;) {
-        cJSON *st = get_status(port);
-        double total = jnum(jobj(st, "events"), "total");
-        if (!cJSON_IsTrue(jobj(jobj(st, "stream"), "connected")) &&
+        cJSON *st = twr_status(port);
+        assert_non_null(st);
+        double total = twr_jnum(twr_jobj(st, "events"), "total");
+        if (!cJSON_IsTrue(twr_jobj(twr_jobj(st, "stream"), "connected")) &&
             total == last)
             return st;
-        last = cJSON_IsTrue(jobj(jobj(st, "stream"), "connected"))
+        last = cJSON_IsTrue(twr_jobj(twr_jobj(st, "stream"), "connected"))
                    ? -1
                    : total;
         cJSON_Delete(st);
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("the stream never settled disconnected");
         }
-        pause_ms(2 * POLL_MS);
+        twr_pause_ms(2 * TWR_POLL_MS);
     }
 }
 
@@ -1482,16 +1178,17 @@ static double wait_events_at_least(unsigned port, double want,
     int64_t end = clock_mono_ms() + WAIT_MS;
 
     for (;;) {
-        cJSON *st = get_status(port);
-        double total = jnum(jobj(st, "events"), "total");
+        cJSON *st = twr_status(port);
+        assert_non_null(st);
+        double total = twr_jnum(twr_jobj(st, "events"), "total");
         cJSON_Delete(st);
         if (total >= want)
             return total;
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("events.total %g, want at least %g", total, want);
         }
-        pause_ms(POLL_MS);
+        twr_pause_ms(TWR_POLL_MS);
     }
 }
 
@@ -1504,9 +1201,9 @@ static void test_stream_server_restart(void **state)
     const char *extra[] = {"--rate",       "1000", "--seed",
                            "7",            "--start-time", t0,
                            "--heartbeat-ms", "300", NULL};
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
+    struct twr_dir d;
     struct proc *sim, *run;
     char url[128], url2[128], line[200];
     unsigned sport;
@@ -1514,32 +1211,33 @@ static void test_stream_server_restart(void **state)
     cJSON *st;
 
     assert_true(event_format_time(clock_wall_ms(), t0, sizeof t0) > 0);
-    dir_make(f, &d);
-    sim = start_sim(f, extra, 0, url, sizeof url);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
     seed_position(&d, "0");
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\","
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 300},"
                  " \"status\": {\"port\": 0},"
                  " \"detectors\": {" ONLY_LATENCY "}}",
                  d.state, url);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     wait_events_at_least(sport, 1500, run);
-    kill9("simulate", sim);
+    assert_true(twr_kill9("simulate", sim));
     st = status_when_disconnected(sport, run);
-    before = jnum(jobj(st, "events"), "total");
+    before = twr_jnum(twr_jobj(st, "events"), "total");
     cJSON_Delete(st);
-    sim = start_sim(f, extra, url_port(url), url2, sizeof url2);
+    sim = twr_start_sim(f, extra, twr_url_port(url), url2, sizeof url2);
+    assert_non_null(sim);
     assert_string_equal(url2, url);
     wait_events_at_least(sport, before + 1000, run);
-    stop_ok("simulate", sim);
+    assert_true(twr_stop("simulate", sim));
     st = status_when_disconnected(sport, run);
-    total = jnum(jobj(st, "events"), "total");
-    last_id = strtod(jstr(jobj(st, "stream"), "last_event_id"), NULL);
-    assert_true(jnum(jobj(st, "events"), "duplicates") == 0);
-    assert_true(jnum(jobj(st, "stream"), "reconnects") >= 2);
+    total = twr_jnum(twr_jobj(st, "events"), "total");
+    last_id = strtod(twr_jstr(twr_jobj(st, "stream"), "last_event_id"), NULL);
+    assert_true(twr_jnum(twr_jobj(st, "events"), "duplicates") == 0);
+    assert_true(twr_jnum(twr_jobj(st, "stream"), "reconnects") >= 2);
     cJSON_Delete(st);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     snprintf(line, sizeof line,
              "events read %.0f | ids 1..%.0f | read before the kill %.0f",
              total, last_id, before);
@@ -1589,8 +1287,8 @@ static void expect_ready(unsigned port, long status, const char *needle,
 {
     static struct hget_body b;
 
-    if (!wait_http(port, "/readyz", status, needle, WAIT_MS, &b)) {
-        dump_stderr("run", run);
+    if (!twr_wait_http(port, "/readyz", status, needle, WAIT_MS, &b)) {
+        twr_dump_stderr("run", run);
         fail_msg("%s: /readyz never %ld%s%s (last: %s)", when, status,
                  needle ? " with " : "", needle ? needle : "", b.data);
     }
@@ -1601,14 +1299,14 @@ static void test_disk_full(void **state)
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
     static struct hget_body b;
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
     struct note *v;
-    char surl[128], hook[128], filler[160], journal[160];
+    char surl[128], hook[128], filler[160], jpath[160];
     char held[64];
     char ids[FULL_ALERTS + 1][ALERT_ID_HEX + 1];
     int got[FULL_ALERTS + 1] = {0};
@@ -1618,7 +1316,7 @@ static void test_disk_full(void **state)
     char *jdata;
     struct stat sb;
 
-    dir_make(f, &d);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
     assert_int_equal(mkdir(d.state, 0700), 0);
     if (mount("tmpfs", d.state, "tmpfs", 0, FULL_SIZE) != 0) {
         print_message("    SKIPPED: cannot mount a tmpfs on %s (%s): the "
@@ -1626,18 +1324,16 @@ static void test_disk_full(void **state)
                       d.state, strerror(errno));
         skip();
     }
-    assert_true(f->nmounts < sizeof f->mounts / sizeof f->mounts[0]);
-    snprintf(f->mounts[f->nmounts++], sizeof f->mounts[0], "%s", d.state);
+    assert_int_equal(twr_fx_mount(f, d.state), 0);
     snprintf(filler, sizeof filler, "%s/filler", d.state);
-    snprintf(journal, sizeof journal, "%s/journal.log", d.state);
+    snprintf(jpath, sizeof jpath, "%s/journal.log", d.state);
 
-    r = fx_rcv(f);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
-    srv = fx_tsrv(f);
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
@@ -1645,10 +1341,10 @@ static void test_disk_full(void **state)
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 300}],"
                  " \"detectors\": {" ONLY_LATENCY "}}",
                  d.state, surl, hook);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
     expect_ready(sport, 200, NULL, run, "at start");
-    assert_int_equal(stat(journal, &sb), 0);
+    assert_int_equal(stat(jpath, &sb), 0);
     assert_int_equal(sb.st_size, 0);
 
     /* full: two alerts are delivered from memory */
@@ -1658,7 +1354,7 @@ static void test_disk_full(void **state)
     wait_delivered(r, 2, WAIT_MS, run);
     expect_ready(sport, 503, "journal not writable", run, "disk full");
     assert_int_equal(hget(sport, "/healthz", &b), 200);
-    assert_int_equal(stat(journal, &sb), 0);
+    assert_int_equal(stat(jpath, &sb), 0);
     assert_int_equal(sb.st_size, 0);
 
     /* still full, and the receiver fails: two alerts wait in memory */
@@ -1669,7 +1365,7 @@ static void test_disk_full(void **state)
     from = rcv_count(r);
     push_slow(srv, 0, 3, t0 + 3);
     push_slow(srv, 0, 4, t0 + 4);
-    wait_sink0(sport, "queue_depth", 2, run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 2, WAIT_MS, run));
     assert_true(rcv_wait_requests(r, from + 1, WAIT_MS));
     {
         struct rcv_request q;
@@ -1681,7 +1377,7 @@ static void test_disk_full(void **state)
     /* space returns: what waits in memory is journaled, ready again */
     assert_int_equal(unlink(filler), 0);
     expect_ready(sport, 200, NULL, run, "space returned");
-    jdata = read_all(journal, &jlen);
+    jdata = read_all(jpath, &jlen);
     assert_true(jlen > 0);
     assert_true(mem_has(jdata, jlen, held));
     assert_true(mem_has(jdata, jlen, "tool-03"));
@@ -1691,20 +1387,20 @@ static void test_disk_full(void **state)
 
     /* ... and survives kill -9: the next start sends both, the head under
      * the webhook-id it was tried with */
-    kill9("run", run);
+    assert_true(twr_kill9("run", run));
     assert_int_equal(rcv_set_default(r, &(struct rcv_action){
                                             .kind = RCV_ANSWER,
                                             .status = 200}),
                      0);
-    run = start_run(f, d.cfg, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     wait_delivered(r, 4, WAIT_MS, run);
-    wait_sink0(sport, "queue_depth", 0, run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
     {
         bool acked = false;
         struct rcv_request q;
         for (size_t i = from; rcv_get(r, i, &q); i++)
-            acked |= q.status == 200 && streq(rcv_header(&q, "webhook-id"),
-                                              held);
+            acked |= q.status == 200 &&
+                     twr_streq(rcv_header(&q, "webhook-id"), held);
         assert_true(acked);
     }
 
@@ -1715,13 +1411,13 @@ static void test_disk_full(void **state)
         push_slow(srv, 1, i, t0 + i);
     wait_delivered(r, FULL_ALERTS, WAIT_MS, run);
     expect_ready(sport, 503, "journal not writable", run, "full again");
-    wait_sink0(sport, "queue_depth", 0, run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
     assert_int_equal(unlink(filler), 0);
     expect_ready(sport, 200, NULL, run, "space returned, nothing pending");
     assert_int_equal(hget(sport, "/healthz", &b), 200);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     v = notes_load(r, &n);
     tally(v, n, &fg);
     fg.expected = FULL_ALERTS;
@@ -1769,7 +1465,7 @@ static size_t count_notes(struct rcv *r, const char *detector,
     struct note *v = notes_load(r, &n);
 
     for (size_t i = 0; i < n; i++)
-        c += streq(v[i].detector, detector) && streq(v[i].type, type);
+        c += twr_streq(v[i].detector, detector) && twr_streq(v[i].type, type);
     free(v);
     return c;
 }
@@ -1782,7 +1478,7 @@ static void wait_notes(struct rcv *r, const char *detector, const char *type,
     while (count_notes(r, detector, type) < want) {
         proc_poll(run);
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("%zu of %zu %s %s notifications",
                      count_notes(r, detector, type), want, detector, type);
         }
@@ -1809,9 +1505,9 @@ static void test_reload_under_load(void **state)
                            "--quiet-s", "1",    "--heartbeat-ms",
                            "300",       NULL};
     static struct hget_body b;
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     struct figures fg = {0};
-    struct dir d;
+    struct twr_dir d;
     struct rcv *r;
     struct proc *sim, *run;
     struct note *v;
@@ -1822,28 +1518,29 @@ static void test_reload_under_load(void **state)
     int64_t start = clock_mono_ms();
     cJSON *st;
 
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
-    sim = start_sim(f, extra, 0, url, sizeof url);
+    assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
     seed_position(&d, "0");
-    write_config(d.cfg, RELOAD_CONFIG, d.state, url, hook, 100);
-    run = start_run(f, d.cfg, &sport);
+    WRITE_CONFIG(d.cfg, RELOAD_CONFIG, d.state, url, hook, 100);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
     wait_notes(r, "volume", "alert.firing", 1, run);
     wait_notes(r, "latency", "alert.firing", 1, run);
 
     for (int k = 1; k <= RELOADS; k++) {
-        size_t mark = stderr_len(run);
+        size_t mark = twr_stderr_len(run);
 
-        write_config(d.cfg, RELOAD_CONFIG, d.state, url, hook,
+        WRITE_CONFIG(d.cfg, RELOAD_CONFIG, d.state, url, hook,
                      k % 2 ? 101 : 100);
         assert_int_equal(proc_signal(run, SIGHUP), 0);
         if (k == 1) {
             /* (the log is rate-limited: later reloads may not say so) */
-            expect_stderr_after("run", run, mark,
-                                "configuration reloaded from ", WAIT_MS);
-            expect_stderr_after("run", run, mark,
-                                "5 of 6 detectors kept their state", 0);
+            assert_true(twr_stderr_after("run", run, mark,
+                                         "configuration reloaded from ",
+                                         WAIT_MS));
+            assert_true(twr_stderr_after(
+                "run", run, mark, "5 of 6 detectors kept their state", 0));
         }
         /* the reload closed the open volume episode, and the new one has
          * fired before the next reload */
@@ -1860,12 +1557,12 @@ static void test_reload_under_load(void **state)
     }
     /* events keep flowing after the last reload */
     wait_events_at_least(sport, prev_total + 2000, run);
-    stop_ok("simulate", sim);
+    assert_true(twr_stop("simulate", sim));
     st = status_when_disconnected(sport, run);
-    total = jnum(jobj(st, "events"), "total");
-    last_id = strtod(jstr(jobj(st, "stream"), "last_event_id"), NULL);
-    reconnects = jnum(jobj(st, "stream"), "reconnects");
-    assert_true(jnum(jobj(st, "events"), "duplicates") == 0);
+    total = twr_jnum(twr_jobj(st, "events"), "total");
+    last_id = strtod(twr_jstr(twr_jobj(st, "stream"), "last_event_id"), NULL);
+    reconnects = twr_jnum(twr_jobj(st, "stream"), "reconnects");
+    assert_true(twr_jnum(twr_jobj(st, "events"), "duplicates") == 0);
     assert_true(det_field(st, "volume", "firing") == 1);
     assert_true(det_field(st, "latency", "firing") == 1);
     /* what the service made, over every reload */
@@ -1874,13 +1571,13 @@ static void test_reload_under_load(void **state)
                            det_field(st, "latency", "alerts_fired") +
                            det_field(st, "latency", "alerts_resolved"));
     cJSON_Delete(st);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     v = notes_load(r, &n);
     tally(v, n, &fg);
     for (size_t i = 0; i < n; i++) {
-        if (streq(v[i].detector, "latency")) {
+        if (twr_streq(v[i].detector, "latency")) {
             /* kept through every reload: one episode, never resolved */
             assert_string_equal(v[i].type, "alert.firing");
             assert_string_equal(v[i].key, "http_fetch");
@@ -1888,7 +1585,7 @@ static void test_reload_under_load(void **state)
             continue;
         }
         assert_string_equal(v[i].detector, "volume");
-        if (streq(v[i].type, "alert.firing")) {
+        if (twr_streq(v[i].type, "alert.firing")) {
             vol_fired++;
             continue;
         }
@@ -1899,7 +1596,7 @@ static void test_reload_under_load(void **state)
                             "closed by a configuration reload", 32) == 0);
         vol_closed++;
         for (size_t j = i; j-- > 0;) {
-            if (streq(v[j].detector, "volume")) {
+            if (twr_streq(v[j].detector, "volume")) {
                 assert_string_equal(v[j].type, "alert.firing");
                 assert_string_equal(v[j].id, v[i].id);
                 break;
@@ -1922,22 +1619,9 @@ static void test_reload_under_load(void **state)
     assert_true(reconnects >= RELOADS);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
-}
-
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, twr_setup, twr_teardown)
     const struct CMUnitTest tests[] = {
         T(test_receiver_down_then_up),
         T(test_receiver_errors_retried),
@@ -1950,5 +1634,6 @@ int main(void)
 
     if (getenv("FAULTS_FILTER") != NULL)
         cmocka_set_test_filter(getenv("FAULTS_FILTER"));
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, twr_group_setup,
+                                  twr_group_teardown);
 }

@@ -42,14 +42,15 @@
  *  - no test sleeps to wait for something it can wait on: children are
  *    waited on with proc_* (poll on their pipes), receivers and SSE
  *    servers with their condition variables, all with deadlines.  The
- *    status server is external state: it is polled every POLL_MS up to a
- *    deadline;
+ *    status server is external state: it is polled every TWR_POLL_MS up
+ *    to a deadline;
  *  - detector windows, hold_s and retry delays are cut to seconds, so the
  *    whole file runs in well under 90 s; the six scenarios of the first
  *    test run side by side;
  *  - every child is ended (SIGTERM and exit 0 where the test is about a
  *    clean stop, SIGKILL otherwise) and its stderr checked for sanitizer
- *    reports.
+ *    reports; the fixture, the children and the status server are
+ *    tests/support/twrun.h's, shared with test_faults.c.
  *
  * Set ITEST_VERBOSE=1 to print each service's stderr when it is stopped.
  */
@@ -61,7 +62,6 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,22 +69,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "alerts/sign.h"
-#include "consumer/event.h"
 #include "service/clock.h"
-#include "tests/support/httpget.h"
-#include "tests/support/proc.h"
-#include "tests/support/receiver.h"
-#include "tests/support/sse_server.h"
+#include "tests/support/twrun.h"
 
-#define START_WAIT_MS 10000 /* a child is up and has logged its start */
-#define EXIT_WAIT_MS 10000  /* SIGTERM: drain is bounded at 5 s */
 #define WAIT_MS 10000       /* something that should come within seconds */
 #define SCENARIO_WAIT_MS 40000 /* all six anomalies fired and resolved */
-#define POLL_MS 100         /* status server polling interval */
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_ENV "TW_ITEST_WEBHOOK_SECRET"
@@ -93,133 +83,10 @@
 #define PD_ENV "TW_ITEST_PD_KEY"
 #define PD_KEY "R0UT1NG-itest-7f3a9c"
 
-/* ------------------------------ fixture ------------------------------ */
-
-/* Everything a test starts, so that teardown ends it even when an
- * assertion jumped out of the test: children are killed (SIGKILL) and
- * reaped, servers stopped, directories removed. */
-struct fx {
-    struct proc *procs[32];
-    size_t nprocs;
-    struct rcv *rcvs[8];
-    size_t nrcvs;
-    struct tsrv *srvs[4];
-    size_t nsrvs;
-    char dirs[8][64];
-    size_t ndirs;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-
-    if (f == NULL)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    char cmd[128];
-    int rc = 0;
-
-    for (size_t i = 0; i < f->nprocs; i++)
-        proc_destroy(f->procs[i]);
-    for (size_t i = 0; i < f->nrcvs; i++)
-        rcv_stop(f->rcvs[i]);
-    for (size_t i = 0; i < f->nsrvs; i++)
-        tsrv_destroy(f->srvs[i]);
-    for (size_t i = 0; i < f->ndirs; i++) {
-        snprintf(cmd, sizeof cmd, "rm -rf %s", f->dirs[i]);
-        if (system(cmd) != 0)
-            rc = -1;
-    }
-    free(f);
-    return rc;
-}
-
-static struct proc *fx_proc(struct fx *f, struct proc *p)
-{
-    assert_non_null(p);
-    assert_true(f->nprocs < sizeof f->procs / sizeof f->procs[0]);
-    f->procs[f->nprocs++] = p;
-    return p;
-}
-
-static struct rcv *fx_rcv(struct fx *f)
-{
-    struct rcv *r = rcv_start();
-
-    assert_non_null(r);
-    assert_true(f->nrcvs < sizeof f->rcvs / sizeof f->rcvs[0]);
-    f->rcvs[f->nrcvs++] = r;
-    return r;
-}
-
-static struct tsrv *fx_tsrv(struct fx *f)
-{
-    struct tsrv *s = tsrv_create();
-
-    assert_non_null(s);
-    assert_true(f->nsrvs < sizeof f->srvs / sizeof f->srvs[0]);
-    f->srvs[f->nsrvs++] = s;
-    return s;
-}
+/* twrun.h reports a failed check; the test fails on it */
+#define WRITE_CONFIG(...) assert_int_equal(twr_write_config(__VA_ARGS__), 0)
 
 /* ------------------------------ helpers ------------------------------ */
-
-static const char *tw_bin(void)
-{
-    const char *b = getenv("TOOLWATCH_BIN");
-    return b && *b ? b : "build/asan/toolwatch";
-}
-
-static void dump_stderr(const char *what, const struct proc *p)
-{
-    size_t len;
-    const char *e = proc_stderr_all(p, &len);
-
-    print_message("---- %s stderr (%zu bytes) ----\n%s\n----\n", what, len,
-                  e);
-}
-
-static void check_sanitizers(const char *what, struct proc *p)
-{
-    static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer",
-                                      "runtime error:", "UndefinedBehavior"};
-
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (proc_wait_stderr(p, bad[i], 0)) {
-            dump_stderr(what, p);
-            fail_msg("%s: sanitizer report on stderr (%s)", what, bad[i]);
-        }
-    }
-}
-
-/* SIGTERM; the child must exit 0 within EXIT_WAIT_MS, with no sanitizer
- * report.  Its output stays readable (teardown frees it). */
-static void stop_ok(const char *what, struct proc *p)
-{
-    int st = -1;
-
-    proc_signal(p, SIGTERM);
-    if (!proc_wait_exit(p, EXIT_WAIT_MS, &st)) {
-        dump_stderr(what, p);
-        fail_msg("%s did not exit within %d ms of SIGTERM", what,
-                 EXIT_WAIT_MS);
-    }
-    check_sanitizers(what, p);
-    if (getenv("ITEST_VERBOSE"))
-        dump_stderr(what, p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        dump_stderr(what, p);
-        fail_msg("%s: exit status %d (signal %d), want 0", what,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : -1,
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    }
-}
 
 static size_t count_in(const char *hay, size_t len, const char *needle)
 {
@@ -253,23 +120,6 @@ static size_t stderr_count(const struct proc *p, const char *needle)
     return count_in(e, len, needle);
 }
 
-static size_t stderr_len(const struct proc *p)
-{
-    size_t len;
-
-    proc_stderr_all(p, &len);
-    return len;
-}
-
-static void expect_stderr_after(const char *what, struct proc *p, size_t from,
-                                const char *needle, int timeout_ms)
-{
-    if (!proc_wait_stderr_after(p, from, needle, timeout_ms)) {
-        dump_stderr(what, p);
-        fail_msg("%s: stderr never showed \"%s\"", what, needle);
-    }
-}
-
 /* Wait until needle has occurred n times on stderr (each occurrence
  * waited for after the previous one). */
 static void expect_stderr_times(const char *what, struct proc *p,
@@ -281,197 +131,13 @@ static void expect_stderr_times(const char *what, struct proc *p,
     for (size_t k = 0; k < n; k++) {
         int64_t left = end - clock_mono_ms();
         const char *e, *at;
-        expect_stderr_after(what, p, from, needle, left > 0 ? (int)left : 0);
+        assert_true(twr_stderr_after(what, p, from, needle,
+                                     left > 0 ? (int)left : 0));
         e = proc_stderr_all(p, &len);
         at = find_from(e, len, from, needle);
         assert_non_null(at);
         from = (size_t)(at - e) + 1;
     }
-}
-
-static void write_file(const char *path, const char *data)
-{
-    FILE *fp = fopen(path, "w");
-
-    assert_non_null(fp);
-    assert_int_equal(fputs(data, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
-
-__attribute__((format(printf, 2, 3)))
-static void write_config(const char *path, const char *fmt, ...)
-{
-    static char text[16384];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof text);
-    write_file(path, text);
-}
-
-/* A test's directory: config.json and state/ live in it. */
-struct dir {
-    char path[64];
-    char cfg[128];
-    char state[128];
-};
-
-static void dir_make(struct fx *f, struct dir *d)
-{
-    assert_true(f->ndirs < sizeof f->dirs / sizeof f->dirs[0]);
-    snprintf(d->path, sizeof d->path, "/tmp/tw-run-XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-    snprintf(f->dirs[f->ndirs++], sizeof f->dirs[0], "%s", d->path);
-    snprintf(d->cfg, sizeof d->cfg, "%s/config.json", d->path);
-    snprintf(d->state, sizeof d->state, "%s/state", d->path);
-}
-
-/* `toolwatch simulate --port <port> extra...`; its URL goes to url. */
-static struct proc *start_sim(struct fx *f, const char *const extra[],
-                              unsigned port, char *url, size_t cap)
-{
-    const char *argv[32] = {tw_bin(), "simulate", "--port"};
-    char ports[16];
-    struct proc *p;
-    int n = 3, len;
-
-    snprintf(ports, sizeof ports, "%u", port);
-    argv[n++] = ports;
-    for (int i = 0; extra && extra[i] && n < 31; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    p = fx_proc(f, proc_spawn(argv, NULL));
-    len = proc_read_line(p, url, cap, START_WAIT_MS);
-    if (len <= 0) {
-        dump_stderr("simulate", p);
-        fail_msg("simulate printed no URL (%d)", len);
-    }
-    assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0);
-    return p;
-}
-
-static unsigned url_port(const char *url)
-{
-    return (unsigned)strtoul(url + 17, NULL, 10);
-}
-
-/* `toolwatch run -c cfg` with env changes; waits for its start line and
- * reads the status port from "status on http://127.0.0.1:PORT/status"
- * (*status_port may be NULL when the test does not need it). */
-static struct proc *start_run(struct fx *f, const char *cfg,
-                              const char *const env[], unsigned *status_port)
-{
-    static const char tag[] = "status on http://127.0.0.1:";
-    const char *argv[] = {tw_bin(), "run", "-c", cfg, NULL};
-    struct proc *p = fx_proc(f, proc_spawn(argv, env));
-    const char *e, *at;
-    size_t len;
-
-    expect_stderr_after("run", p, 0, " running: ", START_WAIT_MS);
-    if (status_port != NULL) {
-        expect_stderr_after("run", p, 0, tag, 0);
-        e = proc_stderr_all(p, &len);
-        at = strstr(e, tag);
-        assert_non_null(at);
-        *status_port = (unsigned)strtoul(at + sizeof tag - 1, NULL, 10);
-        assert_true(*status_port > 0 && *status_port < 65536);
-    }
-    return p;
-}
-
-/* Kill -9 and reap. */
-static void kill9(struct proc *p)
-{
-    int st = -1;
-
-    assert_int_equal(proc_signal(p, SIGKILL), 0);
-    assert_true(proc_wait_exit(p, EXIT_WAIT_MS, &st));
-    assert_true(WIFSIGNALED(st));
-    assert_int_equal(WTERMSIG(st), SIGKILL);
-    check_sanitizers("run (killed)", p);
-}
-
-/* ---- the status server (libcurl easy) ---- */
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-/* Poll GET path every POLL_MS until it answers want; false on timeout
- * (b then holds the last answer). */
-static bool wait_http(unsigned port, const char *path, long want,
-                      int timeout_ms, struct hget_body *b)
-{
-    int64_t end = clock_mono_ms() + timeout_ms;
-
-    for (;;) {
-        if (hget(port, path, b) == want)
-            return true;
-        if (clock_mono_ms() >= end)
-            return false;
-        pause_ms(POLL_MS);
-    }
-}
-
-static cJSON *get_status(unsigned port)
-{
-    struct hget_body *b = malloc(sizeof *b);
-    cJSON *j;
-
-    assert_non_null(b);
-    assert_int_equal(hget(port, "/status", b), 200);
-    j = cJSON_ParseWithLength(b->data, b->len);
-    free(b);
-    assert_non_null(j);
-    return j;
-}
-
-/* strcmp() == 0 where a missing string (NULL) equals nothing. */
-static bool streq(const char *a, const char *b)
-{
-    return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    if (!cJSON_IsNumber(v))
-        fail_msg("\"%s\" is not a number", name);
-    return v->valuedouble;
-}
-
-static const cJSON *jobj(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-    if (v == NULL)
-        fail_msg("\"%s\" is missing", name);
-    return v;
-}
-
-/* /status .sinks[0].<field> (the test configurations have one sink);
- * -1 before the service's first snapshot. */
-static double sink0(const cJSON *st, const char *field)
-{
-    const cJSON *sinks = jobj(st, "sinks");
-
-    if (cJSON_GetArraySize(sinks) != 1)
-        return -1; /* not yet published (the first second) */
-    return jnum(cJSON_GetArrayItem(sinks, 0), field);
 }
 
 /* ---- the receiver ---- */
@@ -488,36 +154,6 @@ static cJSON *req_json(const struct rcv_request *q)
     return j;
 }
 
-/* Every request recorded by r is a POST with a valid Standard Webhooks
- * signature under SECRET, made within the last 5 minutes. */
-static void verify_all_signed(struct rcv *r)
-{
-    const char *secret = SECRET;
-    size_t bad, n = rcv_count(r);
-    int err;
-    sign_keys *k = sign_keys_create(&secret, 1, &err, &bad);
-
-    assert_non_null(k);
-    for (size_t i = 0; i < n; i++) {
-        struct rcv_request q;
-        int64_t ts;
-        assert_true(rcv_get(r, i, &q));
-        assert_string_equal(q.method, "POST");
-        assert_string_equal(rcv_header(&q, "content-type"),
-                            "application/json");
-        assert_non_null(rcv_header(&q, "webhook-id"));
-        assert_int_equal(
-            sign_parse_timestamp(rcv_header(&q, "webhook-timestamp"), &ts),
-            SIGN_OK);
-        assert_non_null(rcv_header(&q, "webhook-signature"));
-        if (sign_verify(k, rcv_header(&q, "webhook-id"), ts, q.body,
-                        q.body_len, rcv_header(&q, "webhook-signature"),
-                        clock_wall_ms() / 1000, 300) != SIGN_OK)
-            fail_msg("request %zu: signature does not verify", i);
-    }
-    sign_keys_destroy(k);
-}
-
 /* ---- scripted audit events ---- */
 
 /* One SSE frame: a completed call of `tool` by `agent` returning
@@ -526,21 +162,13 @@ static void add_call_frame(char *out, size_t cap, const char *id,
                            const char *tool, const char *agent,
                            long long payload)
 {
-    char ts[40];
-    size_t used = strlen(out);
-    int n;
+    char rec[64];
+    const struct twr_call c = {.id = id, .rec = rec, .tool = tool,
+                               .agent = agent, .ts_ms = clock_wall_ms(),
+                               .dur_ms = 12.5, .payload = payload};
 
-    assert_true(event_format_time(clock_wall_ms(), ts, sizeof ts) > 0);
-    n = snprintf(out + used, cap - used,
-                 "id: %s\nevent: tool_call_response\ndata: {\"record_id\":"
-                 "\"rec-%s\",\"timestamp\":\"%s\",\"event_type\":"
-                 "\"tool_call_response\",\"session_id\":\"sess-1\","
-                 "\"agent_id\":\"%s\",\"tool_name\":\"%s\","
-                 "\"response_status\":\"success\","
-                 "\"response_payload_size_bytes\":%lld,"
-                 "\"execution_duration_ms\":12.5}\n\n",
-                 id, id, ts, agent, tool, payload);
-    assert_true(n > 0 && (size_t)n < cap - used);
+    snprintf(rec, sizeof rec, "rec-%s", id);
+    assert_true(twr_add_call(out, cap, &c));
 }
 
 /* -------------------- 1. every scenario fires and resolves ----------- */
@@ -581,7 +209,7 @@ static const struct scenario {
 
 struct scen_run {
     const struct scenario *s;
-    struct dir d;
+    struct twr_dir d;
     struct rcv *r;
     struct proc *sim, *run;
     char url[128];
@@ -607,10 +235,11 @@ static bool scen_done(struct scen_run *x)
         j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
         if (j == NULL)
             continue;
-        type = jstr(j, "type");
+        type = twr_jstr(j, "type");
         data = cJSON_GetObjectItemCaseSensitive(j, "data");
-        id = jstr(data, "id");
-        if (type && id && streq(jstr(data, "detector"), x->s->detector)) {
+        id = twr_jstr(data, "id");
+        if (type && id &&
+            twr_streq(twr_jstr(data, "detector"), x->s->detector)) {
             if (episode[0] == '\0' && strcmp(type, "alert.firing") == 0)
                 snprintf(episode, sizeof episode, "%s", id);
             else if (strcmp(type, "alert.resolved") == 0 &&
@@ -635,7 +264,7 @@ static void scen_verify(struct scen_run *x)
 
     snprintf(instance, sizeof instance, "itest-%s", x->s->name);
     assert_true(n >= 2);
-    verify_all_signed(x->r);
+    assert_true(twr_all_signed(x->r, SECRET));
     assert_int_equal(rcv_count_distinct(x->r, "webhook-id", 200, 200), n);
     for (size_t i = 0; i < n; i++) {
         struct rcv_request q;
@@ -645,30 +274,30 @@ static void scen_verify(struct scen_run *x)
         assert_true(rcv_get(x->r, i, &q));
         assert_int_equal(q.status, 200);
         j = req_json(&q);
-        data = jobj(j, "data");
-        if (!streq(jstr(data, "detector"), x->s->detector))
+        data = twr_jobj(j, "data");
+        if (!twr_streq(twr_jstr(data, "detector"), x->s->detector))
             fail_msg("%s: a false positive: notification %zu is %s %s for "
-                     "%s", x->s->name, i, jstr(j, "type"),
-                     jstr(data, "detector"), jstr(data, "key"));
-        assert_string_equal(jstr(data, "key"), x->s->key);
-        assert_string_equal(jstr(data, "source"), instance);
-        assert_true(jnum(data, "threshold") == x->s->threshold);
-        assert_true(jnum(data, "window_s") == x->s->window_s);
+                     "%s", x->s->name, i, twr_jstr(j, "type"),
+                     twr_jstr(data, "detector"), twr_jstr(data, "key"));
+        assert_string_equal(twr_jstr(data, "key"), x->s->key);
+        assert_string_equal(twr_jstr(data, "source"), instance);
+        assert_true(twr_jnum(data, "threshold") == x->s->threshold);
+        assert_true(twr_jnum(data, "window_s") == x->s->window_s);
         if (i == 0) {
-            assert_string_equal(jstr(j, "type"), "alert.firing");
-            assert_string_equal(jstr(data, "state"), "firing");
-            assert_true(cJSON_IsNull(jobj(data, "resolved_at")));
+            assert_string_equal(twr_jstr(j, "type"), "alert.firing");
+            assert_string_equal(twr_jstr(data, "state"), "firing");
+            assert_true(cJSON_IsNull(twr_jobj(data, "resolved_at")));
             if (strcmp(x->s->detector, "stream_stalled") == 0)
-                assert_true(jnum(data, "value") >= x->s->threshold);
+                assert_true(twr_jnum(data, "value") >= x->s->threshold);
             else
-                assert_true(jnum(data, "value") > x->s->threshold);
-            snprintf(episode, sizeof episode, "%s", jstr(data, "id"));
+                assert_true(twr_jnum(data, "value") > x->s->threshold);
+            snprintf(episode, sizeof episode, "%s", twr_jstr(data, "id"));
             assert_int_equal(strlen(episode), 32);
         } else if (i == 1) {
-            assert_string_equal(jstr(j, "type"), "alert.resolved");
-            assert_string_equal(jstr(data, "state"), "resolved");
-            assert_string_equal(jstr(data, "id"), episode);
-            assert_non_null(jstr(data, "resolved_at"));
+            assert_string_equal(twr_jstr(j, "type"), "alert.resolved");
+            assert_string_equal(twr_jstr(data, "state"), "resolved");
+            assert_string_equal(twr_jstr(data, "id"), episode);
+            assert_non_null(twr_jstr(data, "resolved_at"));
         }
         cJSON_Delete(j);
     }
@@ -681,7 +310,7 @@ static void test_scenarios_fire_and_resolve(void **state)
     int64_t end;
     size_t left = N_SCEN;
 
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     memset(xs, 0, sizeof xs);
     /* all simulators first: their timelines start now (7 s quiet) */
     for (size_t i = 0; i < N_SCEN; i++) {
@@ -690,15 +319,16 @@ static void test_scenarios_fire_and_resolve(void **state)
                                "--quiet-s", "7", "--heartbeat-ms", "1000",
                                NULL};
         xs[i].s = &scenarios[i];
-        xs[i].sim = start_sim(f, extra, 0, xs[i].url, sizeof xs[i].url);
+        xs[i].sim = twr_start_sim(f, extra, 0, xs[i].url, sizeof xs[i].url);
+        assert_non_null(xs[i].sim);
     }
     for (size_t i = 0; i < N_SCEN; i++) {
         struct scen_run *x = &xs[i];
         char hook[128];
-        dir_make(f, &x->d);
-        x->r = fx_rcv(f);
+        assert_int_equal(twr_dir_make(f, &x->d, "run"), 0);
+        assert_non_null(x->r = twr_fx_rcv(f));
         rcv_url(x->r, "/hook", hook, sizeof hook);
-        write_config(x->d.cfg,
+        WRITE_CONFIG(x->d.cfg,
                      "{\"instance\": \"itest-%s\", \"state_dir\": \"%s\","
                      " \"stream\": {\"url\": \"%s\"},"
                      " \"status\": {\"port\": 0},"
@@ -706,7 +336,7 @@ static void test_scenarios_fire_and_resolve(void **state)
                      " \"secret_envs\": [\"" SECRET_ENV "\"]}],"
                      " \"detectors\": " SCEN_DETECTORS "}",
                      x->s->name, x->d.state, x->url, hook);
-        x->run = start_run(f, x->d.cfg, env, NULL);
+        assert_non_null(x->run = twr_start_run(f, x->d.cfg, env, NULL));
     }
     end = clock_mono_ms() + SCENARIO_WAIT_MS;
     while (left > 0) {
@@ -731,7 +361,7 @@ static void test_scenarios_fire_and_resolve(void **state)
         if (left > 0 && clock_mono_ms() >= end) {
             for (size_t i = 0; i < N_SCEN; i++) {
                 if (!xs[i].done) {
-                    dump_stderr(xs[i].s->name, xs[i].run);
+                    twr_dump_stderr(xs[i].s->name, xs[i].run);
                     print_message("    %s: %zu notifications\n",
                                   xs[i].s->name, rcv_count(xs[i].r));
                 }
@@ -741,8 +371,8 @@ static void test_scenarios_fire_and_resolve(void **state)
         }
     }
     for (size_t i = 0; i < N_SCEN; i++) {
-        stop_ok(xs[i].s->name, xs[i].run);
-        stop_ok("simulate", xs[i].sim);
+        assert_true(twr_stop(xs[i].s->name, xs[i].run));
+        assert_true(twr_stop("simulate", xs[i].sim));
     }
     for (size_t i = 0; i < N_SCEN; i++) {
         scen_verify(&xs[i]);
@@ -758,10 +388,10 @@ static void expect_ready(const struct hget_body *b, bool ready,
 
     if (j == NULL)
         fail_msg("/readyz body is not JSON: %s", b->data);
-    assert_true(cJSON_IsBool(jobj(j, "ready")));
-    assert_int_equal(cJSON_IsTrue(jobj(j, "ready")), ready);
+    assert_true(cJSON_IsBool(twr_jobj(j, "ready")));
+    assert_int_equal(cJSON_IsTrue(twr_jobj(j, "ready")), ready);
     if (reason_prefix != NULL) {
-        const char *r = jstr(j, "reason");
+        const char *r = twr_jstr(j, "reason");
         assert_non_null(r);
         if (strncmp(r, reason_prefix, strlen(reason_prefix)) != 0)
             fail_msg("/readyz reason \"%s\", want \"%s...\"", r,
@@ -774,28 +404,28 @@ static void test_readyz_follows_stream(void **state)
 {
     const char *extra[] = {"--rate", "50", "--heartbeat-ms", "200", NULL};
     static struct hget_body b;
-    struct dir d;
+    struct twr_dir d;
     struct proc *sim, *run;
     char url[128], url2[128];
     unsigned sport;
     cJSON *st;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    sim = start_sim(f, extra, 0, url, sizeof url);
-    write_config(d.cfg,
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\","
                  " \"stall_timeout_s\": 2, \"retry_base_ms\": 100,"
                  " \"retry_max_ms\": 400}, \"status\": {\"port\": 0}}",
                  d.state, url);
-    run = start_run(f, d.cfg, NULL, &sport);
-    if (!wait_http(sport, "/readyz", 200, WAIT_MS, &b))
+    assert_non_null(run = twr_start_run(f, d.cfg, NULL, &sport));
+    if (!twr_wait_http(sport, "/readyz", 200, NULL, WAIT_MS, &b))
         fail_msg("/readyz never 200 while connected: %s", b.data);
     expect_ready(&b, true, NULL);
 
     /* the stream's server goes away: 503 with the reason */
-    stop_ok("simulate", sim);
-    if (!wait_http(sport, "/readyz", 503, WAIT_MS, &b))
+    assert_true(twr_stop("simulate", sim));
+    if (!twr_wait_http(sport, "/readyz", 503, NULL, WAIT_MS, &b))
         fail_msg("/readyz never 503 after the stream went away: %s",
                  b.data);
     expect_ready(&b, false, "stream disconnected since ");
@@ -803,19 +433,20 @@ static void test_readyz_follows_stream(void **state)
     assert_string_equal(b.data, "{\"status\":\"ok\"}\n");
 
     /* a new server on the same port: ready again */
-    sim = start_sim(f, extra, url_port(url), url2, sizeof url2);
+    sim = twr_start_sim(f, extra, twr_url_port(url), url2, sizeof url2);
+    assert_non_null(sim);
     assert_string_equal(url2, url);
-    if (!wait_http(sport, "/readyz", 200, WAIT_MS, &b))
+    if (!twr_wait_http(sport, "/readyz", 200, NULL, WAIT_MS, &b))
         fail_msg("/readyz never 200 after the server came back: %s",
                  b.data);
     expect_ready(&b, true, NULL);
-    st = get_status(sport);
-    assert_true(jnum(jobj(st, "stream"), "connects") >= 2);
-    assert_true(jnum(jobj(st, "stream"), "reconnects") >= 1);
-    assert_true(cJSON_IsTrue(jobj(jobj(st, "stream"), "connected")));
+    assert_non_null(st = twr_status(sport));
+    assert_true(twr_jnum(twr_jobj(st, "stream"), "connects") >= 2);
+    assert_true(twr_jnum(twr_jobj(st, "stream"), "reconnects") >= 1);
+    assert_true(cJSON_IsTrue(twr_jobj(twr_jobj(st, "stream"), "connected")));
     cJSON_Delete(st);
-    stop_ok("run", run);
-    stop_ok("simulate", sim);
+    assert_true(twr_stop("run", run));
+    assert_true(twr_stop("simulate", sim));
 }
 
 /* ---------------------------- 3. SIGHUP ------------------------------ */
@@ -832,8 +463,9 @@ static size_t wait_notification(struct rcv *r, size_t from, const char *type,
         struct rcv_request q;
         while (rcv_get(r, i, &q)) {
             cJSON *j = req_json(&q);
-            bool hit = streq(jstr(j, "type"), type) &&
-                       streq(jstr(jobj(j, "data"), "source"), source);
+            const cJSON *data = twr_jobj(j, "data");
+            bool hit = twr_streq(twr_jstr(j, "type"), type) &&
+                       twr_streq(twr_jstr(data, "source"), source);
             cJSON_Delete(j);
             if (hit)
                 return i;
@@ -841,7 +473,7 @@ static size_t wait_notification(struct rcv *r, size_t from, const char *type,
         }
         proc_poll(run);
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("no %s from %s at or after notification %zu", type,
                      source, from);
         }
@@ -864,41 +496,45 @@ static void test_sighup_refuses_bad_file(void **state)
                            "--phase-s", "2", "--quiet-s", "3", NULL};
     const char *env[] = {SECRET_ENV "=" SECRET, NULL};
     static struct hget_body b;
-    struct dir d;
+    struct twr_dir d;
     struct rcv *r;
     struct proc *sim, *run;
     char url[128], hook[128];
     unsigned sport;
     size_t mark, n;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
-    sim = start_sim(f, extra, 0, url, sizeof url);
-    write_config(d.cfg, HUP_CONFIG, "tw-before", d.state, url, hook);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
+    WRITE_CONFIG(d.cfg, HUP_CONFIG, "tw-before", d.state, url, hook);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
     wait_notification(r, 0, "alert.firing", "tw-before", run);
 
     /* not JSON */
-    write_file(d.cfg, "{\"instance\": \"tw-broken\", \"stream\": {");
-    mark = stderr_len(run);
+    assert_int_equal(twr_write_file(d.cfg, "{\"instance\": \"tw-broken\","
+                                           " \"stream\": {"),
+                     0);
+    mark = twr_stderr_len(run);
     assert_int_equal(proc_signal(run, SIGHUP), 0);
-    expect_stderr_after("run", run, mark, "reload refused: ", WAIT_MS);
+    assert_true(
+        twr_stderr_after("run", run, mark, "reload refused: ", WAIT_MS));
 
     /* a bad value: refused with the key's path */
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"instance\": \"tw-broken\", \"state_dir\": \"%s\","
                  " \"stream\": {\"url\": \"%s\"}, \"status\": {\"port\": 0},"
                  " \"detectors\": {\"error_rate\": {\"threshold\": \"20%%\"}}}",
                  d.state, url);
-    mark = stderr_len(run);
+    mark = twr_stderr_len(run);
     assert_int_equal(proc_signal(run, SIGHUP), 0);
-    expect_stderr_after("run", run, mark,
-                        "detectors.error_rate.threshold: expected a number "
-                        "between 0 and 1, got \"20%\"",
-                        WAIT_MS);
-    expect_stderr_after("run", run, mark, "reload refused: ", WAIT_MS);
+    assert_true(twr_stderr_after("run", run, mark,
+                                 "detectors.error_rate.threshold: expected "
+                                 "a number between 0 and 1, got \"20%\"",
+                                 WAIT_MS));
+    assert_true(
+        twr_stderr_after("run", run, mark, "reload refused: ", WAIT_MS));
     assert_int_equal(stderr_count(run, "configuration reloaded"), 0);
 
     /* the old configuration still runs and delivers */
@@ -907,19 +543,19 @@ static void test_sighup_refuses_bad_file(void **state)
     wait_notification(r, n, "alert.firing", "tw-before", run);
 
     /* a good, changed file is taken */
-    write_config(d.cfg, HUP_CONFIG, "tw-after", d.state, url, hook);
-    mark = stderr_len(run);
+    WRITE_CONFIG(d.cfg, HUP_CONFIG, "tw-after", d.state, url, hook);
+    mark = twr_stderr_len(run);
     assert_int_equal(proc_signal(run, SIGHUP), 0);
-    expect_stderr_after("run", run, mark, "configuration reloaded from ",
-                        WAIT_MS);
+    assert_true(twr_stderr_after("run", run, mark,
+                                 "configuration reloaded from ", WAIT_MS));
     n = rcv_count(r);
     wait_notification(r, n, "alert.firing", "tw-after", run);
-    if (!wait_http(sport, "/readyz", 200, WAIT_MS, &b))
+    if (!twr_wait_http(sport, "/readyz", 200, NULL, WAIT_MS, &b))
         fail_msg("/readyz not 200 after the reload: %s", b.data);
 
-    stop_ok("run", run);
-    stop_ok("simulate", sim);
-    verify_all_signed(r);
+    assert_true(twr_stop("run", run));
+    assert_true(twr_stop("simulate", sim));
+    assert_true(twr_all_signed(r, SECRET));
     assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 200),
                      rcv_count(r));
 }
@@ -928,7 +564,7 @@ static void test_sighup_refuses_bad_file(void **state)
 
 /* The event id in state_dir/position (its first line; the second is the
  * position's generation). */
-static void read_position(const struct dir *d, char *out, size_t cap)
+static void read_position(const struct twr_dir *d, char *out, size_t cap)
 {
     char path[160];
     FILE *fp;
@@ -950,8 +586,9 @@ static void wait_last_event_id(unsigned sport, const char *want)
     char got[128] = "";
 
     for (;;) {
-        cJSON *st = get_status(sport);
-        const char *id = jstr(jobj(st, "stream"), "last_event_id");
+        cJSON *st = twr_status(sport);
+        assert_non_null(st);
+        const char *id = twr_jstr(twr_jobj(st, "stream"), "last_event_id");
         snprintf(got, sizeof got, "%s", id ? id : "(null)");
         cJSON_Delete(st);
         if (strcmp(got, want) == 0)
@@ -959,7 +596,7 @@ static void wait_last_event_id(unsigned sport, const char *want)
         if (clock_mono_ms() >= end)
             fail_msg("/status last_event_id is \"%s\", want \"%s\"", got,
                      want);
-        pause_ms(POLL_MS);
+        twr_pause_ms(TWR_POLL_MS);
     }
 }
 
@@ -968,7 +605,7 @@ static void test_sigterm_persists_position(void **state)
     const char *extra[] = {"--rate", "200", NULL};
     static struct hget_body b;
     static char frames[4096];
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct proc *sim, *run;
     char url[128], surl[128], pos[128], lei[128];
@@ -976,53 +613,51 @@ static void test_sigterm_persists_position(void **state)
     unsigned long long seen = 0;
     cJSON *st;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    sim = start_sim(f, extra, 0, url, sizeof url);
-    write_config(d.cfg,
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0}}",
                  d.state, url);
-    run = start_run(f, d.cfg, NULL, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, NULL, &sport));
     /* events are flowing: /status shows an id */
     for (int64_t end = clock_mono_ms() + WAIT_MS; seen == 0;) {
-        st = get_status(sport);
-        const char *id = jstr(jobj(st, "stream"), "last_event_id");
+        assert_non_null(st = twr_status(sport));
+        const char *id = twr_jstr(twr_jobj(st, "stream"), "last_event_id");
         if (id != NULL)
             seen = strtoull(id, NULL, 10);
         cJSON_Delete(st);
         if (seen == 0) {
             assert_true(clock_mono_ms() < end);
-            pause_ms(POLL_MS);
+            twr_pause_ms(TWR_POLL_MS);
         }
     }
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     read_position(&d, pos, sizeof pos);
     /* the id of the newest event read: all digits, at or after the one
      * /status showed earlier */
     assert_true(pos[0] != '\0' && strspn(pos, "0123456789") == strlen(pos));
     assert_true(strtoull(pos, NULL, 10) >= seen);
-    stop_ok("simulate", sim);
+    assert_true(twr_stop("simulate", sim));
 
     /* restart against a scripted server: it resumes from the position */
-    srv = fx_tsrv(f);
     frames[0] = '\0';
     add_call_frame(frames, sizeof frames, "tw-9001", "crm_search_contacts",
                    "agent-1", 1200);
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0}}",
                  d.state, surl);
-    run = start_run(f, d.cfg, NULL, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, NULL, &sport));
     assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
     assert_true(tsrv_header(srv, 0, "Last-Event-ID", lei, sizeof lei));
     assert_string_equal(lei, pos);
     assert_true(proc_wait_stderr(run, "resuming after event id", 0));
     wait_last_event_id(sport, "tw-9001");
     assert_int_equal(hget(sport, "/readyz", &b), 200);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     read_position(&d, pos, sizeof pos);
     assert_string_equal(pos, "tw-9001");
 }
@@ -1037,7 +672,7 @@ static void test_kill9_keeps_journaled_alerts(void **state)
         "s3_get_object", "gcs_read", "http_fetch", "docs_read"};
     const char *env[] = {SECRET_ENV "=" SECRET, NULL};
     static char frames[8192];
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
@@ -1050,9 +685,9 @@ static void test_kill9_keeps_journaled_alerts(void **state)
     struct stat sb;
     cJSON *st;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     assert_int_equal(rcv_set_down(r, true), 0);
     assert_int_equal(rcv_set_default(r, &(struct rcv_action){
@@ -1061,7 +696,6 @@ static void test_kill9_keeps_journaled_alerts(void **state)
                      0);
     /* four oversized payloads: four payload_size episodes at once; after
      * a restart the server has nothing new (no new alert can be made) */
-    srv = fx_tsrv(f);
     frames[0] = '\0';
     for (int i = 0; i < OUTAGE_ALERTS; i++) {
         char id[16];
@@ -1069,37 +703,36 @@ static void test_kill9_keeps_journaled_alerts(void **state)
         add_call_frame(frames, sizeof frames, id, tools[i], "agent-3",
                        2000000 + i);
     }
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
+    assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
     assert_int_equal(tsrv_add_stream(srv, ": nothing new\n\n", TSRV_HANG),
                      0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
                  " \"secret_envs\": [\"" SECRET_ENV "\"],"
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}",
                  d.state, surl, hook);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
 
     /* all four journaled while the receiver is down */
     for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
-        st = get_status(sport);
-        bool all = sink0(st, "queue_depth") == OUTAGE_ALERTS &&
-                   jnum(st, "firing_total") == OUTAGE_ALERTS;
+        assert_non_null(st = twr_status(sport));
+        bool all = twr_sink0(st, "queue_depth") == OUTAGE_ALERTS &&
+                   twr_jnum(st, "firing_total") == OUTAGE_ALERTS;
         if (all) {
-            const cJSON *fl = jobj(st, "firing");
+            const cJSON *fl = twr_jobj(st, "firing");
             assert_int_equal(cJSON_GetArraySize(fl), OUTAGE_ALERTS);
             for (int i = 0; i < OUTAGE_ALERTS; i++)
                 snprintf(episodes[i], sizeof episodes[i], "%s",
-                         jstr(cJSON_GetArrayItem(fl, i), "episode"));
-            assert_true(sink0(st, "delivered") == 0);
+                         twr_jstr(cJSON_GetArrayItem(fl, i), "episode"));
+            assert_true(twr_sink0(st, "delivered") == 0);
         }
         cJSON_Delete(st);
         if (all)
             break;
         assert_true(clock_mono_ms() < end);
-        pause_ms(POLL_MS);
+        twr_pause_ms(TWR_POLL_MS);
     }
     expect_stderr_times("run", run, "alert: firing warning payload_size",
                         OUTAGE_ALERTS, WAIT_MS);
@@ -1121,39 +754,31 @@ static void test_kill9_keeps_journaled_alerts(void **state)
     memcpy(head_body, q.body, head_len);
     assert_true(rcv_get(r, 1, &q));
     assert_string_equal(rcv_header(&q, "webhook-id"), head_id);
-    kill9(run);
+    assert_true(twr_kill9("run", run));
 
     /* restart on the same state: everything is delivered once up */
     assert_int_equal(rcv_set_default(r, &(struct rcv_action){
                                             .kind = RCV_ANSWER,
                                             .status = 200}),
                      0);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
     for (int64_t end = clock_mono_ms() + WAIT_MS;
          rcv_count_distinct(r, "webhook-id", 200, 200) < OUTAGE_ALERTS;) {
         proc_poll(run);
         if (clock_mono_ms() >= end) {
-            dump_stderr("run", run);
+            twr_dump_stderr("run", run);
             fail_msg("%zu of %d notifications delivered after the restart",
                      rcv_count_distinct(r, "webhook-id", 200, 200),
                      OUTAGE_ALERTS);
         }
         rcv_wait_requests(r, rcv_count(r) + 1, 100);
     }
-    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
-        st = get_status(sport);
-        double depth = sink0(st, "queue_depth");
-        cJSON_Delete(st);
-        if (depth == 0)
-            break;
-        assert_true(clock_mono_ms() < end);
-        pause_ms(POLL_MS);
-    }
-    stop_ok("run", run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_true(twr_stop("run", run));
     /* no new alert was made after the restart: these are the journal's */
     assert_int_equal(stderr_count(run, "alert: "), 0);
 
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     n = rcv_count(r);
     assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 200),
                      OUTAGE_ALERTS);
@@ -1175,19 +800,19 @@ static void test_kill9_keeps_journaled_alerts(void **state)
         assert_true(rcv_get(r, i, &a));
         for (size_t k = 0; k < i; k++) {
             assert_true(rcv_get(r, k, &o));
-            if (streq(rcv_header(&o, "webhook-id"),
-                      rcv_header(&a, "webhook-id"))) {
+            if (twr_streq(rcv_header(&o, "webhook-id"),
+                          rcv_header(&a, "webhook-id"))) {
                 assert_int_equal(o.body_len, a.body_len);
                 assert_memory_equal(o.body, a.body, a.body_len);
             }
         }
         j = req_json(&a);
-        assert_string_equal(jstr(j, "type"), "alert.firing");
-        assert_string_equal(jstr(jobj(j, "data"), "detector"),
+        assert_string_equal(twr_jstr(j, "type"), "alert.firing");
+        assert_string_equal(twr_jstr(twr_jobj(j, "data"), "detector"),
                             "payload_size");
-        id = jstr(jobj(j, "data"), "id");
+        id = twr_jstr(twr_jobj(j, "data"), "id");
         for (int e = 0; e < OUTAGE_ALERTS; e++)
-            found += streq(id, episodes[e]);
+            found += twr_streq(id, episodes[e]);
         assert_int_equal(found, 1);
         cJSON_Delete(j);
     }
@@ -1200,7 +825,8 @@ static void test_kill9_keeps_journaled_alerts(void **state)
             if (a.status != 200)
                 continue;
             j = req_json(&a);
-            delivered += streq(jstr(jobj(j, "data"), "id"), episodes[e]);
+            delivered += twr_streq(twr_jstr(twr_jobj(j, "data"), "id"),
+                                   episodes[e]);
             cJSON_Delete(j);
         }
         assert_true(delivered >= 1);
@@ -1215,8 +841,8 @@ static void test_sigterm_keeps_in_flight_alert(void **state)
 {
     const char *env[] = {SECRET_ENV "=" SECRET, NULL};
     static char frames[4096];
-    struct fx *f = *state;
-    struct dir d;
+    struct twr_fx *f = *state;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
@@ -1225,26 +851,24 @@ static void test_sigterm_keeps_in_flight_alert(void **state)
     unsigned char *body;
     size_t len, idx;
 
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     assert_int_equal(rcv_add_hang(r), 0);
-    srv = fx_tsrv(f);
     frames[0] = '\0';
     add_call_frame(frames, sizeof frames, "big-1", "s3_get_object",
                    "agent-3", 2500000);
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
+    assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
     assert_int_equal(tsrv_add_stream(srv, ": nothing new\n\n", TSRV_HANG),
                      0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
                  " \"secret_envs\": [\"" SECRET_ENV "\"], \"timeout_s\": 2,"
                  " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}",
                  d.state, surl, hook);
-    run = start_run(f, d.cfg, env, NULL);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, NULL));
     assert_true(rcv_wait_requests(r, 1, WAIT_MS));
     assert_true(rcv_get(r, 0, &q));
     assert_int_equal(q.action, RCV_HANG);
@@ -1252,14 +876,14 @@ static void test_sigterm_keeps_in_flight_alert(void **state)
     len = q.body_len;
     assert_non_null(body = malloc(len));
     memcpy(body, q.body, len);
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     assert_true(proc_wait_stderr(run, "finishing 1 deliveries in flight",
                                  0));
     assert_int_equal(rcv_count(r), 1);
 
-    run = start_run(f, d.cfg, env, NULL);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, NULL));
     assert_true(rcv_wait_requests(r, 2, WAIT_MS));
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     assert_int_equal(stderr_count(run, "alert: "), 0);
     assert_true(rcv_find(r, 1, "webhook-id", id, &idx));
     assert_true(rcv_get(r, idx, &q));
@@ -1267,7 +891,7 @@ static void test_sigterm_keeps_in_flight_alert(void **state)
     assert_int_equal(q.body_len, len);
     assert_memory_equal(q.body, body, len);
     assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 200), 1);
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     free(body);
 }
 
@@ -1282,20 +906,19 @@ static void test_slack_is_paced(void **state)
         "docs_read",     "sheets_read", "notion_query"};
     const char *env[] = {SLACK_ENV "=", NULL};
     static char frames[8192], envbuf[256];
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
     struct rcv_request q[SLACK_ALERTS];
     char surl[128], slack[160];
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, SLACK_PATH, slack, sizeof slack);
     snprintf(envbuf, sizeof envbuf, SLACK_ENV "=%s", slack);
     env[0] = envbuf;
-    srv = fx_tsrv(f);
     frames[0] = '\0';
     for (int i = 0; i < SLACK_ALERTS; i++) {
         char id[16];
@@ -1303,21 +926,20 @@ static void test_slack_is_paced(void **state)
         add_call_frame(frames, sizeof frames, id, tools[i], "agent-3",
                        3000000);
     }
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
+    assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
     /* default pacing: 1 message per second after a burst of 3 */
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"slack\","
                  " \"url_env\": \"" SLACK_ENV "\"}]}",
                  d.state, surl);
-    run = start_run(f, d.cfg, env, NULL);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, NULL));
     if (!rcv_wait_requests(r, SLACK_ALERTS, WAIT_MS)) {
-        dump_stderr("run", run);
+        twr_dump_stderr("run", run);
         fail_msg("%zu of %d Slack messages", rcv_count(r), SLACK_ALERTS);
     }
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     assert_int_equal(rcv_count(r), SLACK_ALERTS);
     for (size_t i = 0; i < SLACK_ALERTS; i++) {
         cJSON *j;
@@ -1326,9 +948,9 @@ static void test_slack_is_paced(void **state)
         assert_string_equal(q[i].path, SLACK_PATH);
         assert_int_equal(q[i].status, 200);
         j = req_json(&q[i]);
-        assert_non_null(jstr(j, "text"));
-        assert_true(strlen(jstr(j, "text")) > 0);
-        assert_true(cJSON_GetArraySize(jobj(j, "blocks")) > 0);
+        assert_non_null(twr_jstr(j, "text"));
+        assert_true(strlen(twr_jstr(j, "text")) > 0);
+        assert_true(cJSON_GetArraySize(twr_jobj(j, "blocks")) > 0);
         cJSON_Delete(j);
         if (i > 0)
             print_message("    message %zu: +%lld ms\n", i,
@@ -1361,7 +983,7 @@ static void test_pagerduty_trigger_and_resolve(void **state)
 {
     const char *env[] = {PD_ENV "=" PD_KEY, NULL};
     static char frames[4096];
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
@@ -1370,22 +992,20 @@ static void test_pagerduty_trigger_and_resolve(void **state)
     cJSON *j;
     const cJSON *p, *cd;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/v2/enqueue", pd, sizeof pd);
     assert_int_equal(rcv_set_default(r, &(struct rcv_action){
                                             .kind = RCV_ANSWER,
                                             .status = 202}),
                      0);
-    srv = fx_tsrv(f);
     frames[0] = '\0';
     add_call_frame(frames, sizeof frames, "pd-1", "s3_get_object", "agent-7",
                    4000000);
-    assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    tsrv_url(srv, "/events", surl, sizeof surl);
+    assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
     /* one oversized payload; no violation for 1 s, held 1 s: resolved */
-    write_config(d.cfg,
+    WRITE_CONFIG(d.cfg,
                  "{\"instance\": \"itest-pd\", \"state_dir\": \"%s\","
                  " \"stream\": {\"url\": \"%s\"}, \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"pagerduty\", \"url\": \"%s\","
@@ -1393,12 +1013,12 @@ static void test_pagerduty_trigger_and_resolve(void **state)
                  " \"detectors\": {\"allowed_lateness_s\": 0, \"hold_s\": 1,"
                  " \"payload_size\": {\"window_s\": 1}}}",
                  d.state, surl, pd);
-    run = start_run(f, d.cfg, env, NULL);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, NULL));
     if (!rcv_wait_requests(r, 2, WAIT_MS)) {
-        dump_stderr("run", run);
+        twr_dump_stderr("run", run);
         fail_msg("%zu of 2 PagerDuty events", rcv_count(r));
     }
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     assert_int_equal(rcv_count(r), 2);
 
     /* trigger */
@@ -1407,30 +1027,30 @@ static void test_pagerduty_trigger_and_resolve(void **state)
     assert_string_equal(q.path, "/v2/enqueue");
     assert_int_equal(q.status, 202);
     j = req_json(&q);
-    assert_string_equal(jstr(j, "routing_key"), PD_KEY);
-    assert_string_equal(jstr(j, "event_action"), "trigger");
-    snprintf(dedup, sizeof dedup, "%s", jstr(j, "dedup_key"));
+    assert_string_equal(twr_jstr(j, "routing_key"), PD_KEY);
+    assert_string_equal(twr_jstr(j, "event_action"), "trigger");
+    snprintf(dedup, sizeof dedup, "%s", twr_jstr(j, "dedup_key"));
     assert_int_equal(strlen(dedup), 32);
-    p = jobj(j, "payload");
-    assert_true(strlen(jstr(p, "summary")) > 0);
-    assert_true(strlen(jstr(p, "summary")) <= 1024);
-    assert_string_equal(jstr(p, "severity"), "warning");
-    assert_string_equal(jstr(p, "source"), "itest-pd");
-    assert_string_equal(jstr(p, "component"), "s3_get_object");
-    assert_string_equal(jstr(p, "group"), "agent-7");
-    assert_string_equal(jstr(p, "class"), "payload_size");
-    cd = jobj(p, "custom_details");
-    assert_string_equal(jstr(cd, "id"), dedup);
-    assert_true(jnum(cd, "value") == 4000000);
+    p = twr_jobj(j, "payload");
+    assert_true(strlen(twr_jstr(p, "summary")) > 0);
+    assert_true(strlen(twr_jstr(p, "summary")) <= 1024);
+    assert_string_equal(twr_jstr(p, "severity"), "warning");
+    assert_string_equal(twr_jstr(p, "source"), "itest-pd");
+    assert_string_equal(twr_jstr(p, "component"), "s3_get_object");
+    assert_string_equal(twr_jstr(p, "group"), "agent-7");
+    assert_string_equal(twr_jstr(p, "class"), "payload_size");
+    cd = twr_jobj(p, "custom_details");
+    assert_string_equal(twr_jstr(cd, "id"), dedup);
+    assert_true(twr_jnum(cd, "value") == 4000000);
     cJSON_Delete(j);
 
     /* resolve, same dedup_key */
     assert_true(rcv_get(r, 1, &q));
     assert_int_equal(q.status, 202);
     j = req_json(&q);
-    assert_string_equal(jstr(j, "routing_key"), PD_KEY);
-    assert_string_equal(jstr(j, "event_action"), "resolve");
-    assert_string_equal(jstr(j, "dedup_key"), dedup);
+    assert_string_equal(twr_jstr(j, "routing_key"), PD_KEY);
+    assert_string_equal(twr_jstr(j, "event_action"), "resolve");
+    assert_string_equal(twr_jstr(j, "dedup_key"), dedup);
     cJSON_Delete(j);
 
     /* the routing key is a secret: never logged */
@@ -1467,25 +1087,25 @@ static void test_config_errors_name_the_path(void **state)
     };
     const char *env[] = {"TW_ITEST_UNSET_KEY", NULL};
 
-    struct fx *f = *state;
+    struct twr_fx *f = *state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *argv[5] = {tw_bin(), "run", "-c", NULL, NULL};
-        struct dir d;
+        const char *argv[5] = {twr_bin(), "run", "-c", NULL, NULL};
+        struct twr_dir d;
         struct proc *p;
         size_t olen;
         int st = -1;
 
-        dir_make(f, &d);
+        assert_int_equal(twr_dir_make(f, &d, "run"), 0);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        write_config(d.cfg, cases[i].file, d.state);
+        WRITE_CONFIG(d.cfg, cases[i].file, d.state);
 #pragma GCC diagnostic pop
         argv[3] = d.cfg;
-        p = fx_proc(f, proc_spawn(argv, env));
-        assert_true(proc_wait_exit(p, EXIT_WAIT_MS, &st));
-        check_sanitizers("run", p);
+        assert_non_null(p = twr_fx_proc(f, proc_spawn(argv, env)));
+        assert_true(proc_wait_exit(p, TWR_EXIT_WAIT_MS, &st));
+        assert_true(twr_sanitizers_clean("run", p));
         if (!proc_wait_stderr(p, cases[i].want, 0)) {
-            dump_stderr("run", p);
+            twr_dump_stderr("run", p);
             fail_msg("case %zu: stderr lacks \"%s\"", i, cases[i].want);
         }
         assert_true(WIFEXITED(st));
@@ -1527,7 +1147,7 @@ static void test_crash_before_position_write(void **state)
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
     static char frames[8192];
-    struct dir d;
+    struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *run;
@@ -1539,13 +1159,12 @@ static void test_crash_before_position_write(void **state)
     int from = 0;
     FILE *fp;
 
-    struct fx *f = *state;
-    dir_make(f, &d);
-    r = fx_rcv(f);
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
-    srv = fx_tsrv(f);
-    tsrv_url(srv, "/events", surl, sizeof surl);
-    write_config(d.cfg,
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
+    WRITE_CONFIG(d.cfg,
                  "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
                  " \"status\": {\"port\": 0},"
                  " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
@@ -1557,9 +1176,9 @@ static void test_crash_before_position_write(void **state)
     /* run 1: two quiet events, a clean stop: position c-2 */
     crash_frames(frames, sizeof frames, 1, 2);
     assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
     wait_last_event_id(sport, "c-2");
-    stop_ok("run", run);
+    assert_true(twr_stop("run", run));
     read_position(&d, text, sizeof text);
     assert_string_equal(text, "c-2");
     fp = fopen(path, "rb");
@@ -1571,7 +1190,7 @@ static void test_crash_before_position_write(void **state)
     /* run 2: the anomaly and one more event; the alert is delivered */
     crash_frames(frames, sizeof frames, 3, 4);
     assert_int_equal(tsrv_add_stream(srv, frames, TSRV_HANG), 0);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
     assert_true(tsrv_wait_requests(srv, 2, WAIT_MS));
     assert_true(tsrv_header(srv, 1, "Last-Event-ID", lei, sizeof lei));
     assert_string_equal(lei, "c-2");
@@ -1581,12 +1200,12 @@ static void test_crash_before_position_write(void **state)
     assert_true(rcv_get(r, 0, &q));
     assert_int_equal(q.status, 200);
     snprintf(wid, sizeof wid, "%s", rcv_header(&q, "webhook-id"));
-    expect_stderr_after("run", run, 0, "alert: firing", WAIT_MS);
+    assert_true(twr_stderr_after("run", run, 0, "alert: firing", WAIT_MS));
     proc_poll(run);
     assert_int_equal(stderr_count(run, "alert: firing"), 1);
     /* the crash: kill -9, and the position file as it was before the
      * alert's event (its write had not happened yet) */
-    kill9(run);
+    assert_true(twr_kill9("run", run));
     fp = fopen(path, "wb");
     assert_non_null(fp);
     assert_int_equal(fwrite(old, 1, old_len, fp), old_len);
@@ -1594,7 +1213,7 @@ static void test_crash_before_position_write(void **state)
 
     /* run 3: a server that honours Last-Event-ID, as a real one does */
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
-    run = start_run(f, d.cfg, env, &sport);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
     assert_true(tsrv_wait_requests(srv, 3, WAIT_MS));
     assert_true(tsrv_header(srv, 2, "Last-Event-ID", lei, sizeof lei));
     for (int i = 1; i <= CRASH_EVENTS; i++) {
@@ -1606,23 +1225,15 @@ static void test_crash_before_position_write(void **state)
     crash_frames(frames, sizeof frames, from, CRASH_EVENTS);
     assert_int_equal(tsrv_push(srv, 2, frames, strlen(frames)), 0);
     wait_last_event_id(sport, "c-5");
-    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
-        cJSON *st = get_status(sport);
-        double depth = sink0(st, "queue_depth");
-        cJSON_Delete(st);
-        if (depth == 0)
-            break;
-        assert_true(clock_mono_ms() < end);
-        pause_ms(POLL_MS);
-    }
-    stop_ok("run", run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_true(twr_stop("run", run));
     read_position(&d, text, sizeof text);
     assert_string_equal(text, "c-5");
 
     /* no second notification: the restart made no alert, and every
      * request the receiver saw is the one notification */
     assert_int_equal(stderr_count(run, "alert: "), 0);
-    verify_all_signed(r);
+    assert_true(twr_all_signed(r, SECRET));
     n = rcv_count(r);
     assert_true(n >= 1);
     for (size_t i = 0; i < n; i++) {
@@ -1636,22 +1247,9 @@ static void test_crash_before_position_write(void **state)
     assert_true(proc_wait_stderr(run, "from the alert journal", 0));
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
-}
-
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, twr_setup, twr_teardown)
     const struct CMUnitTest tests[] = {
         T(test_config_errors_name_the_path),
         T(test_scenarios_fire_and_resolve),
@@ -1664,5 +1262,6 @@ int main(void)
         T(test_pagerduty_trigger_and_resolve),
         T(test_crash_before_position_write),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, twr_group_setup,
+                                  twr_group_teardown);
 }
