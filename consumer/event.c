@@ -191,7 +191,7 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 /* cJSON's allocator: a bump of `next` while this thread is inside
  * event_decode() (left > 0) and the block fits, else malloc.  Runs about
  * 40 times per record, so the fast path is two compares and two adds. */
-static void *tree_alloc(size_t n)
+__attribute__((hot)) static void *tree_alloc(size_t n)
 {
     struct tree_arena *a = &arena;
 
@@ -209,7 +209,7 @@ static void *tree_alloc(size_t n)
     return malloc(n);
 }
 
-static void tree_free(void *p)
+__attribute__((hot)) static void tree_free(void *p)
 {
     uintptr_t u = (uintptr_t)p, lo = (uintptr_t)arena.mem;
 
@@ -226,7 +226,7 @@ static void install_hooks(void)
 }
 
 /* Trees built from here to tree_end() on this thread use the arena. */
-static void tree_begin(void)
+__attribute__((hot)) static void tree_begin(void)
 {
     pthread_once(&hooks_once, install_hooks);
     arena.next = arena.mem;
@@ -239,7 +239,7 @@ static void tree_begin(void)
  * tree that spilled into malloc'd blocks is walked by cJSON_Delete (whose
  * free hook ignores the arena blocks); a tree wholly in the arena needs no
  * walk, and after the reset no pointer into it is valid. */
-static void tree_end(cJSON *root)
+__attribute__((hot)) static void tree_end(cJSON *root)
 {
     if (arena.spilled)
         cJSON_Delete(root);
@@ -269,7 +269,7 @@ static void bump(event_counters *c, enum event_reason r)
 
 /* Which known key is `k` (NUL-terminated)?  The length and one or two
  * characters pick the only possible candidate; one memcmp confirms it. */
-static enum field field_lookup(const char *k)
+__attribute__((hot)) static enum field field_lookup(const char *k)
 {
     size_t len = strnlen(k, FIELD_KEY_MAX + 1);
     enum field f = F_NONE;
@@ -330,7 +330,7 @@ static enum field field_lookup(const char *k)
 /* Copy NUL-terminated `s` into dst[size].  When it does not fit, cut before
  * the UTF-8 character that would cross the end (if s is not UTF-8 there,
  * cut at size - 1) and count it. */
-static void copy_str(char *dst, size_t size, const char *s,
+__attribute__((hot)) static void copy_str(char *dst, size_t size, const char *s,
                      event_counters *c)
 {
     size_t cut;
@@ -356,7 +356,7 @@ static void copy_str(char *dst, size_t size, const char *s,
 
 /* A string field: copy, or count a wrong type.  Null is a wrong type unless
  * `nullable`, in which case it means absent. */
-static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
+__attribute__((hot)) static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
                      event_counters *c)
 {
     if (IS_STRING(v) && v->valuestring != NULL)
@@ -367,7 +367,7 @@ static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
 
 /* A number field that must be finite and >= 0.  Returns 0 and sets *out, or
  * -1 (counted; *out untouched). */
-static int take_num(const cJSON *v, double *out, event_counters *c)
+__attribute__((hot)) static int take_num(const cJSON *v, double *out, event_counters *c)
 {
     int rc = -1;
     double d;
@@ -388,7 +388,7 @@ out:
 }
 
 /* An integer in [0, 2^53] written as a JSON number. */
-static int take_size(const cJSON *v, int64_t *out, event_counters *c)
+__attribute__((hot)) static int take_size(const cJSON *v, int64_t *out, event_counters *c)
 {
     int rc = -1;
     double d;
@@ -410,7 +410,7 @@ out:
     return rc;
 }
 
-static enum event_type type_from(const char *s, size_t n)
+__attribute__((hot)) static enum event_type type_from(const char *s, size_t n)
 {
     static const unsigned char lens[] = {
         [EVENT_TOOL_CALL_REQUEST] = sizeof "tool_call_request" - 1,
@@ -439,7 +439,7 @@ static int str_is(const char *s, const char *lit, size_t n)
     return i == n && s[n] == '\0';
 }
 
-static enum event_status status_from(const char *s)
+__attribute__((hot)) static enum event_status status_from(const char *s)
 {
     switch (s[0]) {
     case 's':
@@ -461,7 +461,7 @@ static int is_json_space(char ch)
 }
 
 /* Fill *ev from the known keys found in the record (f[i] NULL = absent). */
-static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
+__attribute__((hot)) static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
                           const char *sse_type, size_t sse_type_len,
                           event_counters *c)
 {
@@ -571,7 +571,7 @@ static void event_clear(struct event *ev)
     ev->downstream_endpoint[0] = '\0';
 }
 
-int event_peek_record_id(const char *data, size_t len, const char **id,
+__attribute__((hot)) int event_peek_record_id(const char *data, size_t len, const char **id,
                          size_t *n)
 {
     static const char key[] = "\"record_id\"";
@@ -615,7 +615,7 @@ value:
     return 1;
 }
 
-int event_decode(struct event *ev, const char *data, size_t len,
+__attribute__((hot)) int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c)
 {
@@ -681,7 +681,7 @@ out:
 /* ---- time ---------------------------------------------------------------- */
 
 /* Exactly n ASCII digits at s (locale-free).  Returns the value or -1. */
-static int num(const char *s, size_t n)
+__attribute__((hot)) static int num(const char *s, size_t n)
 {
     int v = 0;
     size_t i;
@@ -701,7 +701,7 @@ static int num(const char *s, size_t n)
  * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
  * refused too, so every accepted time can be formatted back.  *out_ms is
  * written only on success. */
-int event_parse_time(const char *s, size_t len, int64_t *out_ms)
+__attribute__((hot)) int event_parse_time(const char *s, size_t len, int64_t *out_ms)
 {
     int rc = EVENT_EINVAL;
     int y, mo, d, h, mi, sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;

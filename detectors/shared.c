@@ -13,7 +13,7 @@
 
 #include <stdio.h>
 
-int det_window_feed(struct det *d, struct det_input *in,
+__attribute__((hot)) int det_window_feed(struct det *d, struct det_input *in,
                     const uint32_t *vals,
                     void (*eval)(struct det *, uint32_t, int64_t,
                                  struct det_verdict *),
@@ -37,7 +37,7 @@ int det_window_feed(struct det *d, struct det_input *in,
     return 1;
 }
 
-void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
+__attribute__((hot)) void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
                            struct det_verdict *v)
 {
     win_ring *r = det_ring(d, slot);
@@ -58,7 +58,7 @@ void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
                      : INT64_MAX;
 }
 
-void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
+__attribute__((hot)) void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
                        struct det_verdict *v)
 {
     const struct det_alert *a = &d->alert[slot];
@@ -72,7 +72,7 @@ void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
         v->next_ms = INT64_MAX; /* only a new violation changes it */
 }
 
-int det_per_call_feed(struct det *d, struct det_input *in, double x,
+__attribute__((hot)) int det_per_call_feed(struct det *d, struct det_input *in, double x,
                       struct det_verdict *v)
 {
     struct det_alert *a;

@@ -219,7 +219,7 @@ static const struct det_engine_callbacks engine_callbacks = {
     .on_alert = on_alert,
 };
 
-static int on_event(void *ud, const sse_event *sev)
+__attribute__((hot)) static int on_event(void *ud, const sse_event *sev)
 {
     struct app *app = ud;
     /* the wall clock of the moment libcurl delivered the bytes, derived
