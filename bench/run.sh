@@ -5,7 +5,7 @@
 #
 # Environment:
 #   BENCH_RUNS=N      runs of each end-to-end measurement (default 5)
-#   BENCH_ROUNDS=N    rounds of run + baseline + replay (default 11)
+#   BENCH_ROUNDS=N    rounds of run + baseline + replay (default 21)
 #   BENCH_EVENTS=N    events in the throughput corpora (default 1000000)
 #   BENCH_ONLY=LIST   subset: pipeline,replay,memory,latency,startup
 #   BENCH_DATA=DIR    corpora and state (default build/bench-data; about
@@ -13,7 +13,7 @@
 set -e
 
 runs=${BENCH_RUNS:-5}
-rounds=${BENCH_ROUNDS:-11}
+rounds=${BENCH_ROUNDS:-21}
 events=${BENCH_EVENTS:-1000000}
 data=${BENCH_DATA:-build/bench-data}
 mkdir -p "$data" bench/results

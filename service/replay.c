@@ -160,7 +160,7 @@ __attribute__((hot)) static void record(struct replay *r, uint64_t ln, const cha
 
 /* ---- SSE ---- */
 
-static int on_sse_event(void *ud, const sse_event *e)
+__attribute__((hot)) static int on_sse_event(void *ud, const sse_event *e)
 {
     struct replay *r = ud;
     uint64_t ln = r->ev_line ? r->ev_line : r->line_no;
