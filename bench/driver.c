@@ -65,7 +65,7 @@
 
 extern char **environ;
 
-#define MAX_RUNS 20
+#define MAX_RUNS 41
 #define LAT_EVENTS 1000
 #define LAT_RATE 200
 #define KEYS_EVENTS 200000
@@ -81,7 +81,7 @@ static struct {
     int runs;
     int rounds;                   /* of run + baseline + replay */
     unsigned long long events;
-} opt = {.runs = 5, .rounds = 11, .events = 1000000};
+} opt = {.runs = 5, .rounds = 21, .events = 1000000};
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -1374,9 +1374,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--only") == 0)
             opt.only = v;
         else if (strcmp(a, "--runs") == 0)
-            opt.runs = atoi(v);
+            opt.runs = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--rounds") == 0)
-            opt.rounds = atoi(v);
+            opt.rounds = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--events") == 0)
             opt.events = strtoull(v, NULL, 10);
         else
