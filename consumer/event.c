@@ -70,6 +70,9 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -553,6 +556,73 @@ __attribute__((hot)) static void decode_fields(struct event *ev, const cJSON *co
         take_str(ev->request_sha256, sizeof ev->request_sha256, v, 0, c);
 }
 
+/* The bytes cJSON takes but JSON (RFC 8259) does not, and that would
+ * change what a record says: a raw control character (U+0000-U+001F other
+ * than the whitespace TAB, LF and CR; cJSON takes them inside strings, and
+ * a raw NUL ends the C string there: "db\0x" would read as "db"), and the
+ * escape \u0000 (cJSON writes a NUL and the string is cut the same way).
+ * Raw TAB, LF and CR inside a string are still taken, as cJSON does.
+ * Returns 1 when none is present.  SSE2 checks 16 or 32 bytes per step for a
+ * control byte or a backslash; only those are looked at one by one. */
+/* One byte of json_bytes_ok's scan at data[*i]: 0 if it is refused, else
+ * 1 with *i past it (and past the character a backslash escapes). */
+static int json_byte_ok(const char *data, size_t len, size_t *i)
+{
+    unsigned char ch = (unsigned char)data[*i];
+
+    if (ch == '\\') {
+        if (*i + 5 < len && memcmp(data + *i + 1, "u0000", 5) == 0)
+            return 0;
+        *i += 2; /* an escaped backslash is not the start of an escape */
+        return 1;
+    }
+    *i += 1;
+    return ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+#if defined(__SSE2__)
+/* The mask of the bytes of p[0..16) that json_byte_ok must look at: a
+ * byte <= 0x1F (unsigned) or a backslash. */
+static inline int hit16(const char *p)
+{
+    const __m128i c1f = _mm_set1_epi8(0x1F), bs = _mm_set1_epi8('\\');
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+    return _mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(b, c1f), c1f),
+                     _mm_cmpeq_epi8(b, bs)));
+}
+#endif
+
+static int json_bytes_ok(const char *data, size_t len)
+{
+    size_t i = 0;
+
+#if defined(__SSE2__)
+    while (i + 16 <= len) {
+        size_t stop = i + 32 <= len ? i + 32 : i + 16;
+
+        if ((hit16(data + i) | (stop - i == 32 ? hit16(data + i + 16) : 0))
+            == 0) {
+            i = stop;
+            continue;
+        }
+        while (i < stop) /* this block byte by byte; an escape may end past it */
+            if (!json_byte_ok(data, len, &i))
+                return 0;
+    }
+    /* the tail, when it is all inside the last 16 bytes: one step (bytes
+     * before i in that window were already seen and cannot be hits that
+     * matter: only a hit at or after i is looked at byte by byte) */
+    if (i < len && len >= 16 && hit16(data + len - 16) == 0)
+        return 1;
+#endif
+    while (i < len)
+        if (!json_byte_ok(data, len, &i))
+            return 0;
+    return 1;
+}
+
 /* Every member "absent": the scalars zeroed, each string "".  Not a
  * memset of the whole struct (2 KB per record, most of it never read). */
 static void event_clear(struct event *ev)
@@ -640,9 +710,7 @@ __attribute__((hot)) int event_decode(struct event *ev, const char *data, size_t
      * CVE-2023-53154 in unpatched cJSON 1.7.15). */
     while (len > 0 && is_json_space(data[len - 1]))
         len--;
-    /* A raw NUL byte is never JSON, but cJSON takes one inside a string
-     * and the C string ends there ("db\0x" would read as "db"). */
-    if (len == 0 || data[len - 1] == ',' || memchr(data, '\0', len) != NULL) {
+    if (len == 0 || data[len - 1] == ',' || !json_bytes_ok(data, len)) {
         bump(c, EVENT_R_NOT_JSON);
         rc = EVENT_ENOTJSON;
         goto out;

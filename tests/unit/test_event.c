@@ -1066,21 +1066,59 @@ static void test_truncate_not_utf8(void **state)
     free(s);
 }
 
+/* A NUL, raw or escaped, would cut a string where cJSON ends the C string
+ * ("abc\u0000def" read as "abc"); raw control characters are not JSON.
+ * Such records are refused as not JSON; raw TAB, LF and CR are taken (as
+ * whitespace, and inside strings as cJSON does), and so is every escape
+ * that does not make a NUL.  Each row is decoded from an exact-size copy,
+ * and also at every offset behind a 16-byte prefix of spaces, so that the
+ * byte falls in every lane of the 16-byte scan and across blocks. */
 static void test_embedded_nul(void **state)
 {
-    struct event ev;
-    event_counters c = { 0 };
+    static const struct {
+        const char *json;
+        const char *tool; /* NULL: refused as not JSON */
+    } rows[] = {
+        {"{\"tool_name\":\"abc\\u0000def\"}", NULL},
+        {"{\"tool_name\":\"\\u0000\"}", NULL},
+        {"{\"tool_name\":\"a\x01b\"}", NULL},
+        {"{\"tool_name\":\"a\x1f\"}", NULL},
+        {"{\"tool_name\":\"a\x0b\"}", NULL},
+        {"{\x0c\"tool_name\":\"a\"}", NULL},
+        {"{\"tool_name\":\"a\\\\u0000\"}", "a\\u0000"}, /* "\\" then text */
+        {"{\"tool_name\":\"\\u00001\"}", NULL},
+        {"{\"tool_name\":\"\\u0001x\"}", "\x01x"},
+        {"{\"tool_name\":\"\\u1000\"}", "\xe1\x80\x80"},
+        {"{\"tool_name\":\"a\\\"\\u0030\"}", "a\"0"},
+        {"{\"tool_name\":\"a\tb\"}", "a\tb"},
+        {"{\"tool_name\":\"\xc3\xa9\x7f\"}", "\xc3\xa9\x7f"},
+        {"{\r\n\t\"tool_name\" :\n\"t\"\r\n}", "t"},
+    };
+    char buf[128];
 
     (void)state;
-    /* cJSON ends strings at an escaped NUL; so do we. */
-    assert_int_equal(decode(&ev,
-                            "{\"tool_name\":\"abc\\u0000def\","
-                            "\"record_id\":\"\\u0000\"}",
-                            &c),
-                     EVENT_OK);
-    assert_string_equal(ev.tool_name, "abc");
-    assert_string_equal(ev.record_id, "");
-    assert_counts(&c, 1, -1, 0);
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        size_t n = strlen(rows[r].json);
+        for (size_t pad = 0; pad <= 16; pad++) {
+            struct event ev;
+            event_counters c = { 0 };
+            int rc;
+
+            memset(buf, ' ', pad);
+            memcpy(buf + pad, rows[r].json, n);
+            rc = decode_n(&ev, buf, pad + n, NULL, &c);
+            if (rows[r].tool == NULL) {
+                if (rc != EVENT_ENOTJSON)
+                    fail_msg("row %zu pad %zu: taken", r, pad);
+                assert_counts(&c, 0, EVENT_R_NOT_JSON, 1);
+                assert_string_equal(ev.tool_name, "");
+            } else {
+                if (rc != EVENT_OK)
+                    fail_msg("row %zu pad %zu: refused", r, pad);
+                assert_string_equal(ev.tool_name, rows[r].tool);
+            }
+        }
+    }
 }
 
 /* ---- numbers --------------------------------------------------------- */
