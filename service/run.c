@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 extern char **environ;
@@ -266,14 +267,66 @@ static int ensure_state_dir(const char *dir)
 {
     struct stat st;
 
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return -1;
+        /* made by someone else (systemd's StateDirectory= is 0755): its
+         * files stay 0600, but others can list them */
+        if ((st.st_mode & 077) != 0)
+            LOG(LOG_WARN, "run", "state directory %s is mode %04o: other "
+                "users can list it (its files stay 0600); make it 0700 "
+                "(systemd: StateDirectoryMode=0700)", dir,
+                (unsigned)(st.st_mode & 07777));
+        return 0;
+    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         LOG(LOG_ERROR, "run", "cannot create state directory %s: %s", dir,
             strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* Is the host of the http(s) URL `url` a loopback name or address?  A
+ * plain-HTTP receiver there is a local relay; anywhere else the request
+ * crosses a network in clear. */
+static int url_host_is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://"), *at, *end;
+    size_t n;
+
+    if (h == NULL)
+        return 0;
+    h += 3;
+    end = h + strcspn(h, "/?#");
+    at = memchr(h, '@', (size_t)(end - h));
+    if (at != NULL)
+        h = at + 1; /* after the userinfo */
+    if (*h == '[')
+        return strncmp(h, "[::1]", 5) == 0;
+    n = strcspn(h, ":/?#");
+    return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+           strncmp(h, "127.", 4) == 0;
+}
+
+/* Warn, naming the sink and never its URL, about a receiver reached over
+ * plain HTTP away from this host: what goes in clear is the credential
+ * (a Slack URL's path, a PagerDuty routing key) or the alerts. */
+static void warn_plain_http(const struct sink_config *sinks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct sink_config *s = &sinks[i];
+        const char *what;
+
+        if (s->url == NULL || strncasecmp(s->url, "http://", 7) != 0 ||
+            url_host_is_loopback(s->url))
+            continue;
+        what = s->kind == SINK_SLACK       ? "its URL, which is the credential,"
+             : s->kind == SINK_PAGERDUTY   ? "its routing key"
+                                           : "the alerts";
+        LOG(LOG_WARN, "run", "sink %s: plain http:// sends %s in clear "
+            "over the network; use https://", s->name, what);
+    }
 }
 
 /* The stream reader, resuming from the newer of the position file and the
@@ -312,6 +365,7 @@ static delivery *make_delivery(struct app *app, const struct cfg *c)
         LOG(LOG_ERROR, "run", "%s", err);
         return NULL;
     }
+    warn_plain_http(app->sinks, app->n_sinks);
     return delivery_create(app->lp, &o, app->sinks, app->n_sinks);
 }
 

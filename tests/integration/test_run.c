@@ -662,6 +662,60 @@ static void test_sigterm_persists_position(void **state)
     assert_string_equal(pos, "tw-9001");
 }
 
+/* A state directory others can list, and receivers reached over plain
+ * HTTP away from this host: run starts, and warns, naming the directory
+ * and the sinks but never a URL or a routing key; a loopback webhook is a
+ * local relay and gets no warning. */
+static void test_start_warnings(void **state)
+{
+    static const char slack_url[] =
+        "http://hooks.example.invalid/services/T0/B0/secretpathXYZ";
+    static const char pd_key[] = "routingkeyQWERTY";
+    const char *env[] = {SLACK_ENV "=" "http://hooks.example.invalid/"
+                         "services/T0/B0/secretpathXYZ",
+                         PD_ENV "=routingkeyQWERTY", SECRET_ENV "=" SECRET,
+                         NULL};
+    struct twr_dir d;
+    struct tsrv *srv;
+    struct proc *run;
+    char surl[128], want[256];
+    const char *err;
+    size_t len;
+
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    assert_int_equal(mkdir(d.state, 0700), 0);
+    assert_int_equal(chmod(d.state, 0755), 0);
+    assert_non_null(srv = twr_fx_stream(f, ": hello\n\n", surl, sizeof surl));
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"sinks\": ["
+                 "{\"name\": \"chat\", \"type\": \"slack\","
+                 " \"url_env\": \"" SLACK_ENV "\"},"
+                 "{\"name\": \"pager\", \"type\": \"pagerduty\","
+                 " \"url\": \"http://events.example.invalid/v2/enqueue\","
+                 " \"routing_key_env\": \"" PD_ENV "\"},"
+                 "{\"name\": \"relay\", \"type\": \"webhook\","
+                 " \"url\": \"http://127.0.0.1:9/hook\","
+                 " \"secret_envs\": [\"" SECRET_ENV "\"]}]}",
+                 d.state, surl);
+    assert_non_null(run = twr_start_run(f, d.cfg, env, NULL));
+    snprintf(want, sizeof want, "state directory %s is mode 0755", d.state);
+    assert_true(proc_wait_stderr(run, want, WAIT_MS));
+    assert_true(proc_wait_stderr(
+        run, "sink chat: plain http:// sends its URL, which is the "
+             "credential, in clear", WAIT_MS));
+    assert_true(proc_wait_stderr(
+        run, "sink pager: plain http:// sends its routing key in clear",
+        WAIT_MS));
+    assert_true(twr_stop("run", run));
+    err = proc_stderr_all(run, &len);
+    assert_null(strstr(err, "sink relay"));
+    assert_null(strstr(err, "secretpathXYZ"));
+    assert_null(strstr(err, slack_url));
+    assert_null(strstr(err, pd_key));
+}
+
 /* ------------------ 5. receiver outage and kill -9 ------------------- */
 
 #define OUTAGE_ALERTS 4 /* under the log's burst of 5 lines per site */
@@ -1260,6 +1314,7 @@ int main(void)
         T(test_sigterm_keeps_in_flight_alert),
         T(test_slack_is_paced),
         T(test_pagerduty_trigger_and_resolve),
+        T(test_start_warnings),
         T(test_crash_before_position_write),
     };
     return cmocka_run_group_tests(tests, twr_group_setup,
