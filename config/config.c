@@ -13,6 +13,11 @@
  * checks.  Nothing here reads a secret's value except the three functions
  * that hand secrets to their users.
  *
+ * Stream headers come from two objects: stream.headers (name to literal
+ * value) and stream.headers_env (name to the variable holding a secret
+ * value).  Both check names alike (header_check()); a name may appear in
+ * only one of them (check_all()).
+ *
  * Sinks are the one section a plain table cannot express: which keys are
  * allowed and required depends on "type", and so do some defaults (Slack
  * is paced), so each element is applied by apply_sink() around the table.
@@ -93,6 +98,50 @@ static int header_name_ok(const char *s)
     return 1;
 }
 
+/* The checks of a header name common to stream.headers and
+ * stream.headers_env (from_env): a token, not Accept or Last-Event-ID, not
+ * Authorization or Proxy-Authorization (the stream's credentials come from
+ * api_key_env), and not twice in `obj` (compared without case) before its
+ * member `m`.  `sub` is the member's path.  Returns CFG_OK or CFG_EINVAL. */
+static int header_check(const cJSON *obj, const cJSON *m, const char *path,
+                        const char *sub, int from_env, char *err,
+                        size_t errsz)
+{
+    const char *name = m->string;
+
+    if (!header_name_ok(name)) {
+        snprintf(err, errsz, "%s: not a valid header name (letters, "
+                 "digits and !#$%%&'*+-.^_`|~ only)", sub);
+        return CFG_EINVAL;
+    }
+    for (const cJSON *e = obj->child; e != m; e = e->next)
+        if (strcasecmp(e->string, name) == 0) {
+            snprintf(err, errsz, "%s: duplicate header (also %s.%s)", sub,
+                     path, e->string);
+            return CFG_EINVAL;
+        }
+    if (strcasecmp(name, "Authorization") == 0 ||
+        strcasecmp(name, "Proxy-Authorization") == 0) {
+        if (from_env)
+            snprintf(err, errsz, "%s: not accepted here; set "
+                     "stream.api_key_env to the name of the environment "
+                     "variable holding the stream's bearer token (sent as "
+                     "Authorization: Bearer <token>)", sub);
+        else
+            snprintf(err, errsz, "%s: secrets are not accepted in the "
+                     "file; set stream.api_key_env to the name of an "
+                     "environment variable", sub);
+        return CFG_EINVAL;
+    }
+    if (strcasecmp(name, "Accept") == 0 ||
+        strcasecmp(name, "Last-Event-ID") == 0) {
+        snprintf(err, errsz, "%s: set by toolwatch itself; not "
+                 "configurable", sub);
+        return CFG_EINVAL;
+    }
+    return CFG_OK;
+}
+
 static int apply_headers(void *base, const cJSON *v, const char *path,
                          char *err, size_t errsz)
 {
@@ -120,30 +169,8 @@ static int apply_headers(void *base, const cJSON *v, const char *path,
         char *h;
 
         snprintf(sub, sizeof sub, "%s.%s", path, name);
-        if (!header_name_ok(name)) {
-            snprintf(err, errsz, "%s: not a valid header name (letters, "
-                     "digits and !#$%%&'*+-.^_`|~ only)", sub);
+        if (header_check(v, m, path, sub, 0, err, errsz) != CFG_OK)
             goto out;
-        }
-        for (const cJSON *e = v->child; e != m; e = e->next)
-            if (strcasecmp(e->string, name) == 0) {
-                snprintf(err, errsz, "%s: duplicate header (also %s.%s)",
-                         sub, path, e->string);
-                goto out;
-            }
-        if (strcasecmp(name, "Authorization") == 0 ||
-            strcasecmp(name, "Proxy-Authorization") == 0) {
-            snprintf(err, errsz, "%s: secrets are not accepted in the file; "
-                     "set stream.api_key_env to the name of an environment "
-                     "variable", sub);
-            goto out;
-        }
-        if (strcasecmp(name, "Accept") == 0 ||
-            strcasecmp(name, "Last-Event-ID") == 0) {
-            snprintf(err, errsz, "%s: set by toolwatch itself; not "
-                     "configurable", sub);
-            goto out;
-        }
         if (!cJSON_IsString(m) || m->valuestring[0] == '\0') {
             cfg_value_text(m, got, sizeof got);
             snprintf(err, errsz, "%s: expected a non-empty string, got %s",
@@ -207,6 +234,94 @@ static int dump_headers(const void *base, cJSON *obj, const char *name,
     return CFG_OK;
 }
 
+/* ---- stream.headers_env ---- */
+
+static int apply_headers_env(void *base, const cJSON *v, const char *path,
+                             char *err, size_t errsz)
+{
+    struct cfg_stream *st = base;
+    const cJSON *m;
+    char sub[PATH_MAX_LEN];
+    size_t n = 0;
+    int rc = CFG_EINVAL;
+
+    st->n_headers_env = 0;
+    if (!cJSON_IsObject(v)) {
+        /* not quoted: it may be a pasted secret */
+        snprintf(err, errsz, "%s: expected an object of header names and "
+                 "names of environment variables, got %s", path,
+                 cfg_json_type(v));
+        goto out;
+    }
+    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS) {
+        snprintf(err, errsz, "%s: expected at most %d headers, got %d", path,
+                 CFG_MAX_HEADERS, cJSON_GetArraySize(v));
+        goto out;
+    }
+    cJSON_ArrayForEach(m, v)
+    {
+        struct cfg_header_env *h = &st->headers_env[n];
+        size_t nlen = strlen(m->string);
+
+        snprintf(sub, sizeof sub, "%s.%s", path, m->string);
+        if (header_check(v, m, path, sub, 1, err, errsz) != CFG_OK)
+            goto out;
+        if (nlen > CFG_HEADER_NAME_MAX - 1) {
+            snprintf(err, errsz, "%s: expected a header name of at most %d "
+                     "bytes, got %zu", sub, CFG_HEADER_NAME_MAX - 1, nlen);
+            goto out;
+        }
+        if (!cJSON_IsString(m) || !cfg_env_name_ok(m->valuestring)) {
+            snprintf(err, errsz, "%s: expected %s", sub, CFG_ENV_EXPECTED);
+            goto out;
+        }
+        memcpy(h->name, m->string, nlen + 1);
+        snprintf(h->env, sizeof h->env, "%s", m->valuestring);
+        n++;
+    }
+    st->n_headers_env = n;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+static void defaults_headers_env(void *base)
+{
+    struct cfg_stream *st = base;
+
+    st->n_headers_env = 0;
+}
+
+/* "headers_env": {name: variable}, and with CFG_DUMP_SECRETS
+ * "header_secrets": {name: "<set>" | "<unset>"} (never the value). */
+static int dump_headers_env(const void *base, cJSON *obj, const char *name,
+                            unsigned flags)
+{
+    const struct cfg_stream *st = base;
+    cJSON *names, *state = NULL;
+
+    if (st->n_headers_env == 0)
+        return CFG_OK;
+    if ((names = cJSON_AddObjectToObject(obj, name)) == NULL ||
+        ((flags & CFG_DUMP_SECRETS) &&
+         (state = cJSON_AddObjectToObject(obj, "header_secrets")) == NULL))
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < st->n_headers_env; i++) {
+        const struct cfg_header_env *h = &st->headers_env[i];
+        const char *val = getenv(h->env);
+
+        if (cJSON_AddStringToObject(names, h->name, h->env) == NULL)
+            return CFG_ENOMEM;
+        if (state != NULL &&
+            cJSON_AddStringToObject(state, h->name,
+                                    val != NULL && val[0] != '\0'
+                                        ? "<set>"
+                                        : "<unset>") == NULL)
+            return CFG_ENOMEM;
+    }
+    return CFG_OK;
+}
+
 /* ---- the stream and status sections ---- */
 
 #define INT_ITEM(s_, n_, d_, lo_, hi_, h_)                                 \
@@ -226,6 +341,10 @@ static const struct cfg_item stream_items[] = {
     {.name = "headers", .type = CFG_CUSTOM, .apply = apply_headers,
      .defaults = defaults_headers, .dump = dump_headers,
      .help = "extra request headers, name to value (at most 32)"},
+    {.name = "headers_env", .type = CFG_CUSTOM, .apply = apply_headers_env,
+     .defaults = defaults_headers_env, .dump = dump_headers_env,
+     .help = "extra request headers with secret values, name to the "
+             "variable holding the value (at most 32)"},
     {.name = "ca_file", .type = CFG_STRING,
      .offset = offsetof(struct cfg_stream, ca_file), .size = CFG_PATH_MAX,
      .help = "PEM file of CA certificates (default: the system store)"},
@@ -838,8 +957,10 @@ static int scan_secrets(const cJSON *node, const char *path, char *err,
         else
             snprintf(sub, sizeof sub, "%s[%d]", path, i);
         i++;
-        /* header names are checked by apply_headers() */
+        /* header names are checked by apply_headers() and
+         * apply_headers_env() */
         if (cJSON_IsObject(node) && strcmp(path, "stream.headers") != 0 &&
+            strcmp(path, "stream.headers_env") != 0 &&
             secret_key(m->string)) {
             secret_message(sub, path, env_key_for(path, m->string),
                            "secrets are", err, errsz);
@@ -863,8 +984,30 @@ static int scan_secrets(const cJSON *node, const char *path, char *err,
 
 /* ---- parsing ---- */
 
+/* A header in both stream.headers and stream.headers_env. */
+static int check_header_sources(const struct cfg_stream *st, char *err,
+                                size_t errsz)
+{
+    for (size_t i = 0; i < st->n_headers_env; i++) {
+        const char *name = st->headers_env[i].name;
+        size_t nlen = strlen(name);
+
+        for (size_t k = 0; k < st->n_headers; k++)
+            if (strncasecmp(st->headers[k], name, nlen) == 0 &&
+                st->headers[k][nlen] == ':') {
+                snprintf(err, errsz, "stream.headers_env.%s: also in "
+                         "stream.headers (%.*s); give a header in one of "
+                         "them only", name, (int)nlen, st->headers[k]);
+                return CFG_EINVAL;
+            }
+    }
+    return CFG_OK;
+}
+
 static int check_all(struct cfg *c, char *err, size_t errsz)
 {
+    if (check_header_sources(&c->stream, err, errsz) != CFG_OK)
+        return CFG_EINVAL;
     if (c->stream.retry_max_ms < c->stream.retry_base_ms) {
         snprintf(err, errsz, "stream.retry_max_ms: expected at least "
                  "stream.retry_base_ms (%lld), got %lld",
@@ -1031,6 +1174,34 @@ int cfg_stream_config(const struct cfg *c, struct stream_config *out,
     for (size_t i = 0; i < s->n_headers; i++)
         out->headers[i] = s->headers[i];
     out->n_headers = s->n_headers;
+    for (size_t i = 0; i < s->n_headers_env; i++) {
+        const struct cfg_header_env *h = &s->headers_env[i];
+        struct stream_secret_header *o = &out->secret_headers[i];
+        char path[PATH_MAX_LEN];
+        size_t vlen;
+
+        snprintf(path, sizeof path, "stream.headers_env.%s", h->name);
+        o->name = h->name;
+        o->env = h->env;
+        if ((o->value = secret(path, h->env, err, errsz)) == NULL)
+            goto out;
+        vlen = strlen(o->value);
+        for (size_t k = 0; k < vlen; k++)
+            if (((unsigned char)o->value[k] < 0x20 && o->value[k] != '\t') ||
+                o->value[k] == 0x7f) {
+                snprintf(err, errsz, "%s: the environment variable %s holds "
+                         "a control character (CR, LF, ...); a header value "
+                         "must be one line", path, h->env);
+                goto out;
+            }
+        if (vlen > CFG_HEADER_VALUE_MAX) {
+            snprintf(err, errsz, "%s: the environment variable %s holds "
+                     "more than %d bytes", path, h->env,
+                     CFG_HEADER_VALUE_MAX);
+            goto out;
+        }
+    }
+    out->n_secret_headers = s->n_headers_env;
     out->ca_file = s->ca_file[0] != '\0' ? s->ca_file : NULL;
     out->state_dir = c->state_dir;
     out->stall_timeout_ms = (uint64_t)s->stall_timeout_s * 1000u;

@@ -14,7 +14,9 @@
  *   {"instance": "toolwatch",              source of every alert
  *    "state_dir": "./state",               position file, journal
  *    "stream": {"url": "https://...", "api_key_env": "AUDIT_API_KEY",
- *               "headers": {"X-Tenant": "acme"}, "ca_file": "...",
+ *               "headers": {"X-Tenant": "acme"},
+ *               "headers_env": {"X-Api-Key": "AUDIT_HEADER_KEY"},
+ *               "ca_file": "...",
  *               "stall_timeout_s": 45, "retry_base_ms": 500,
  *               "retry_max_ms": 30000, "connect_timeout_s": 10,
  *               "max_event_bytes": 1048576},
@@ -32,8 +34,8 @@
  *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
  *
- * Secrets.  The file names environment variables (the *_env keys); it never
- * holds a secret.  Keys that look like secrets (api_key, token, secret,
+ * Secrets.  The file names environment variables (the *_env keys, and the
+ * values of the stream.headers_env object); it never holds a secret.  Keys that look like secrets (api_key, token, secret,
  * password, routing_key, ..._key), a literal Slack URL and URLs with
  * user:password@ are refused anywhere in the file, with the *_env key to
  * use instead.  Secret values are read from the environment only by
@@ -52,7 +54,7 @@
  * messages about it are prefixed with the variable's name.  A TOOLWATCH_*
  * variable that is no override is an error (typos must not pass), except
  * the names in cfg_env_not_overrides and variables the file names in a
- * *_env key.
+ * *_env key (or in a *_envs list, or as a value in stream.headers_env).
  */
 #ifndef TW_CONFIG_H
 #define TW_CONFIG_H
@@ -70,9 +72,18 @@
 #define CFG_URL_MAX 2048
 #define CFG_ADDR_MAX 64                /* numeric IP address */
 #define CFG_HEADER_MAX 1024            /* "Name: value", with the NUL */
+#define CFG_HEADER_NAME_MAX 256        /* a headers_env name, with the NUL */
+#define CFG_HEADER_VALUE_MAX 8192      /* a headers_env value (bytes) */
 #define CFG_MAX_HEADERS STREAM_MAX_HEADERS
 #define CFG_MAX_SINKS 16
 #define CFG_OVERRIDE_PREFIX "TOOLWATCH_"
+
+/* stream.headers_env: a request header whose value is a secret, read from
+ * the variable `env` by cfg_stream_config(). */
+struct cfg_header_env {
+    char name[CFG_HEADER_NAME_MAX];        /* as written in the file */
+    char env[CFG_ENV_NAME_MAX];
+};
 
 /* stream: the audit stream (consumer/stream.h). */
 struct cfg_stream {
@@ -80,6 +91,8 @@ struct cfg_stream {
     char api_key_env[CFG_ENV_NAME_MAX];    /* "" when none */
     char headers[CFG_MAX_HEADERS][CFG_HEADER_MAX]; /* "Name: value" */
     size_t n_headers;
+    struct cfg_header_env headers_env[CFG_MAX_HEADERS]; /* file order */
+    size_t n_headers_env;
     char ca_file[CFG_PATH_MAX];            /* "": the system CA store */
     int64_t stall_timeout_s;
     int64_t retry_base_ms;
@@ -120,7 +133,7 @@ struct cfg_sink {
 };
 
 /* The whole configuration: a plain value (fixed arrays, no pointers, about
- * 130 KB), so it can be copied, swapped on reload and freed with free(). */
+ * 140 KB), so it can be copied, swapped on reload and freed with free(). */
 struct cfg {
     char instance[CFG_INSTANCE_MAX];
     char state_dir[CFG_PATH_MAX];
@@ -162,11 +175,16 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
 
 /* Fill *out (consumer/stream.h) for the service: the strings point into
  * *c, so c must outlive every use of *out (stream_create() copies them);
- * the API key is getenv(api_key_env) at the moment of the call (a pointer
- * into the environment: valid until that variable changes).  state_dir is
- * set, last_event_id and once are left to the caller.  Errors (CFG_EINVAL,
- * the message in err): stream.url not set; api_key_env naming a variable
- * that is unset or empty (the message names the variable, never a value). */
+ * the API key is getenv(api_key_env) and each headers_env value
+ * getenv(its variable) at the moment of the call (pointers into the
+ * environment: valid until that variable changes); the headers_env
+ * headers go to out->secret_headers, in file order.  state_dir is set,
+ * last_event_id and once are left to the caller.  Errors (CFG_EINVAL, the
+ * message in err): stream.url not set; api_key_env or a headers_env value
+ * naming a variable that is unset or empty; a headers_env variable whose
+ * value holds a control character other than tab (CR, LF, ...) or more
+ * than CFG_HEADER_VALUE_MAX bytes.  Messages name the key path and the
+ * variable, never a value. */
 int cfg_stream_config(const struct cfg *c, struct stream_config *out,
                       char *err, size_t errsz);
 
@@ -195,7 +213,8 @@ int cfg_status_token(const struct cfg *c, const char **token, char *err,
 /* The effective configuration as a new cJSON object (the caller deletes
  * it): every setting with its value or default, in file order; with
  * CFG_DUMP_SECRETS, next to each *_env key the state of its variable as
- * "<set>" / "<unset>", never its value.  NULL when out of memory. */
+ * "<set>" / "<unset>", never its value (for stream.headers_env: the object
+ * "header_secrets", header name to state).  NULL when out of memory. */
 struct cJSON *cfg_to_json(const struct cfg *c, unsigned flags);
 
 const char *cfg_strerror(int rc);

@@ -13,6 +13,11 @@
  * a created key that the tables do not know is reported by the walker as
  * "unknown key", which cfg_overrides_blame() pins on the variable.
  *
+ * Not overrides: the variables the file names -- the value of a key
+ * ending in "_env", an element of one ending in "_envs", a member's value
+ * of an object ending in "_env" (stream.headers_env) -- and
+ * cfg_env_not_overrides.
+ *
  * Order: variables are applied sorted by name, so TOOLWATCH_STREAM comes
  * before TOOLWATCH_STREAM__URL whatever the order of the environment.
  */
@@ -67,6 +72,14 @@ static void collect_refs(const cJSON *node, struct refs *r)
             r->v[r->n++] = m->valuestring;
         if (m->string != NULL && ends_with(m->string, "_envs") &&
             cJSON_IsArray(m))
+            cJSON_ArrayForEach(e, m)
+            {
+                if (cJSON_IsString(e) && r->n < REFS_MAX)
+                    r->v[r->n++] = e->valuestring;
+            }
+        /* an object of names: stream.headers_env */
+        if (m->string != NULL && ends_with(m->string, "_env") &&
+            cJSON_IsObject(m))
             cJSON_ArrayForEach(e, m)
             {
                 if (cJSON_IsString(e) && r->n < REFS_MAX)

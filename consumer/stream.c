@@ -16,7 +16,9 @@
  * (connection cache, TLS session); the clock is read only through the
  * loop's cached time, except once per response for an HTTP-date
  * Retry-After; the API key is copied once, sent only in the Authorization
- * header, wiped on destroy and never logged.
+ * header, wiped on destroy and never logged; so is the value of each
+ * secret header (stream_config.secret_headers), sent only in its header
+ * (messages name its variable).
  */
 #include "consumer/stream.h"
 
@@ -79,6 +81,8 @@ struct stream {
     char *api_key_env;
     char *headers[STREAM_MAX_HEADERS];
     size_t n_headers;
+    char *secret_headers[STREAM_MAX_HEADERS]; /* "Name: value"; wiped */
+    size_t n_secret_headers;
     char *ca_file;
     char *state_dir;
     uint64_t stall_timeout_ms;
@@ -506,7 +510,8 @@ __attribute__((hot)) static size_t on_body(char *data, size_t size, size_t nmemb
 
 /* ---- connection lifecycle --------------------------------------------- */
 
-/* Free the request headers, wiping them first: one holds the API key. */
+/* Free the request headers, wiping them first: the API key and the secret
+ * headers are among them. */
 static void free_req_headers(struct curl_slist *h)
 {
     for (struct curl_slist *n = h; n != NULL; n = n->next)
@@ -548,6 +553,11 @@ static int build_request_headers(stream *s)
             goto out;
         h = t;
     }
+    for (size_t i = 0; i < s->n_secret_headers; i++) {
+        if ((t = curl_slist_append(h, s->secret_headers[i])) == NULL)
+            goto out;
+        h = t;
+    }
     id = sse_parser_last_id(&s->parser, &idlen);
     if (idlen > 0) {
         snprintf(line, sizeof line, "Last-Event-ID: %.*s", (int)idlen, id);
@@ -559,7 +569,7 @@ static int build_request_headers(stream *s)
     h = NULL;
     rc = STREAM_OK;
 out:
-    curl_slist_free_all(h);
+    free_req_headers(h);
     return rc;
 }
 
@@ -643,9 +653,14 @@ static void log_end(stream *s, enum end_reason why, CURLcode result,
             "retrying in %llu ms", s->content_type, s->safe_url, ms);
         break;
     case END_HTTP:
-        LOG(LOG_WARN, "stream", "HTTP %ld from %s; retrying in %llu ms%s",
+        LOG(LOG_WARN, "stream", "HTTP %ld from %s; retrying in %llu ms%s%s",
             s->status, s->safe_url, ms,
-            s->has_retry_after ? " (Retry-After)" : "");
+            s->has_retry_after ? " (Retry-After)" : "",
+            s->status >= 300 && s->status < 400 && s->n_secret_headers > 0
+                ? " (redirects are not followed while headers come from "
+                  "the environment: they would go to the new host; set "
+                  "the stream's URL to where it redirects)"
+                : "");
         break;
     case END_STALL:
         LOG(LOG_WARN, "stream", "no data for %llu s from %s, reconnecting in "
@@ -726,9 +741,58 @@ void stream_config_defaults(struct stream_config *cfg)
     cfg->max_event_bytes = SSE_DEFAULT_MAX_EVENT_BYTES;
 }
 
+/* A header name: visible ASCII, no ':' (the full token check is the
+ * configuration's). */
+static int header_name_ok(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return 0;
+    for (const char *p = name; *p != '\0'; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+            *p == ':')
+            return 0;
+    return 1;
+}
+
+/* Copy cfg->secret_headers as "Name: value" lines.  Messages name the
+ * header and its variable, never the value. */
+static int copy_secret_headers(stream *s, const struct stream_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_secret_headers; i++) {
+        const struct stream_secret_header *h = &cfg->secret_headers[i];
+        const char *env = h->env != NULL ? h->env : "(unnamed)";
+        size_t nlen, vlen;
+        char *line;
+
+        if (!header_name_ok(h->name)) {
+            LOG(LOG_ERROR, "stream", "invalid name for the secret header "
+                "#%zu (from %s): want a header name", i + 1, env);
+            return STREAM_EINVAL;
+        }
+        if (h->value == NULL || h->value[0] == '\0' ||
+            has_crlf_or_nul(h->value, strlen(h->value))) {
+            LOG(LOG_ERROR, "stream", "the value of header %s in %s is "
+                "empty or contains a line break", h->name, env);
+            return STREAM_EINVAL;
+        }
+        nlen = strlen(h->name);
+        vlen = strlen(h->value);
+        if ((line = malloc(nlen + 2 + vlen + 1)) == NULL)
+            return STREAM_ENOMEM;
+        memcpy(line, h->name, nlen);
+        memcpy(line + nlen, ": ", 2);
+        memcpy(line + nlen + 2, h->value, vlen + 1);
+        s->secret_headers[s->n_secret_headers++] = line;
+    }
+    return STREAM_OK;
+}
+
 static int copy_config(stream *s, const struct stream_config *cfg)
 {
+    int rc;
+
     if (cfg->url == NULL || cfg->n_headers > STREAM_MAX_HEADERS ||
+        cfg->n_secret_headers > STREAM_MAX_HEADERS ||
         cfg->retry_base_ms == 0 || cfg->retry_max_ms < cfg->retry_base_ms ||
         cfg->stall_timeout_ms == 0)
         return STREAM_EINVAL;
@@ -744,6 +808,8 @@ static int copy_config(stream *s, const struct stream_config *cfg)
             return STREAM_ENOMEM;
         s->n_headers++;
     }
+    if ((rc = copy_secret_headers(s, cfg)) != STREAM_OK)
+        return rc;
     if (cfg->api_key != NULL) {
         s->api_key_len = strlen(cfg->api_key);
         if (has_crlf_or_nul(cfg->api_key, s->api_key_len)) {
@@ -790,7 +856,11 @@ static int setup_easy(stream *s)
                          (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK)
         return STREAM_ECURL;
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    /* libcurl sends custom headers on to whatever host a redirect names
+     * (it drops only Authorization): with headers whose values are
+     * secrets (stream.headers_env), a 3xx is not followed but reported */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+                     s->n_secret_headers > 0 ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -874,6 +944,10 @@ void stream_destroy(stream *s)
     sse_parser_free(&s->parser);
     for (size_t i = 0; i < s->n_headers; i++)
         free(s->headers[i]);
+    for (size_t i = 0; i < s->n_secret_headers; i++) {
+        explicit_bzero(s->secret_headers[i], strlen(s->secret_headers[i]));
+        free(s->secret_headers[i]);
+    }
     if (s->api_key != NULL) {
         explicit_bzero(s->api_key, s->api_key_len);
         free(s->api_key);

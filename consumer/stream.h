@@ -55,12 +55,23 @@ enum {
 
 #define STREAM_MAX_HEADERS 32
 
+/* A request header whose value is a secret (the configuration's
+ * stream.headers_env): like the API key, its value is copied once, sent
+ * only in this header, wiped on destroy and never logged. */
+struct stream_secret_header {
+    const char *name;           /* "X-Api-Key": a header name, no ':' */
+    const char *value;          /* non-empty, one line; never logged */
+    const char *env;            /* its variable's name, for messages */
+};
+
 struct stream_config {
     const char *url;
     const char *api_key;        /* bearer token value or NULL; never logged */
     const char *api_key_env;    /* its variable's name, for messages */
     const char *headers[STREAM_MAX_HEADERS]; /* "Name: value" */
     size_t n_headers;
+    struct stream_secret_header secret_headers[STREAM_MAX_HEADERS];
+    size_t n_secret_headers;    /* sent after headers[], in order */
     const char *ca_file;        /* NULL: system CA store */
     const char *state_dir;      /* NULL: no position file */
     const char *last_event_id;  /* initial Last-Event-ID, or NULL */

@@ -6,7 +6,8 @@
  *
  * Nothing else goes to stdout (logs go to stderr), so the output can be
  * piped into jq or saved as a capture.  The line buffer is allocated once
- * with a cap derived from the event size cap.
+ * with a cap derived from the event size cap.  Secrets (--api-key-env,
+ * --header-env) are read from the environment and never printed.
  */
 #include "service/tail.h"
 
@@ -21,6 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define TAIL_HEADER_NAME_MAX 256 /* a --header-env name, with the NUL */
+
+/* --header-env NAME=VAR, split */
+struct header_envs {
+    char name[STREAM_MAX_HEADERS][TAIL_HEADER_NAME_MAX];
+    const char *var[STREAM_MAX_HEADERS];
+    size_t n;
+};
 
 struct tail {
     buf line;
@@ -43,6 +53,8 @@ void tail_usage(void)
         "  --max-events N         exit 0 after N events\n"
         "  --header 'Name: value' extra request header (repeatable)\n"
         "  --api-key-env VAR      send Authorization: Bearer $VAR\n"
+        "  --header-env NAME=VAR  send the header NAME: $VAR (repeatable; "
+        "never printed)\n"
         "  --last-event-id ID     resume after this event ID\n"
         "  --state-dir DIR        keep the last event ID in DIR/position\n"
         "  --stall-timeout-s N    reconnect after N s without a byte "
@@ -92,9 +104,56 @@ static const struct stream_callbacks tail_callbacks = {
     .on_state = NULL,
 };
 
+/* --header-env NAME=VAR into he; returns 0, or CLI_EXIT_USAGE. */
+static int add_header_env(struct header_envs *he, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    size_t n = eq != NULL ? (size_t)(eq - v) : 0;
+
+    if (he->n >= STREAM_MAX_HEADERS) {
+        fprintf(stderr, "toolwatch tail: at most %d --header-env\n",
+                STREAM_MAX_HEADERS);
+        return CLI_EXIT_USAGE;
+    }
+    if (n == 0 || n >= TAIL_HEADER_NAME_MAX || eq[1] == '\0' ||
+        memchr(v, ':', n) != NULL) {
+        fprintf(stderr, "toolwatch tail: --header-env: expected NAME=VAR, "
+                "a header name and the environment variable holding its "
+                "value\n");
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(he->name[he->n], v, n);
+    he->name[he->n][n] = '\0';
+    he->var[he->n++] = eq + 1;
+    return 0;
+}
+
+/* The --header-env values from the environment into cfg; returns 0, or
+ * CLI_EXIT_USAGE when a variable is unset or empty (named, not quoted). */
+static int resolve_header_envs(const struct header_envs *he,
+                               struct stream_config *cfg)
+{
+    for (size_t i = 0; i < he->n; i++) {
+        struct stream_secret_header *h = &cfg->secret_headers[i];
+
+        h->name = he->name[i];
+        h->env = he->var[i];
+        h->value = getenv(he->var[i]);
+        if (h->value == NULL || h->value[0] == '\0') {
+            fprintf(stderr, "toolwatch tail: --header-env: environment "
+                    "variable %s is %s\n", he->var[i],
+                    h->value == NULL ? "not set" : "empty");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    cfg->n_secret_headers = he->n;
+    return 0;
+}
+
 /* Parse options into cfg; returns 0, or CLI_EXIT_USAGE. */
 static int parse_options(int argc, char **argv, struct stream_config *cfg,
-                         struct tail *t, const char **key_env)
+                         struct tail *t, const char **key_env,
+                         struct header_envs *he)
 {
     cli_args a;
     const char *name, *v;
@@ -135,6 +194,9 @@ static int parse_options(int argc, char **argv, struct stream_config *cfg,
             cfg->headers[cfg->n_headers++] = v;
         } else if (strcmp(name, "--api-key-env") == 0) {
             *key_env = v;
+        } else if (strcmp(name, "--header-env") == 0) {
+            if (add_header_env(he, v) != 0)
+                return CLI_EXIT_USAGE;
         } else if (strcmp(name, "--last-event-id") == 0) {
             cfg->last_event_id = v;
         } else if (strcmp(name, "--state-dir") == 0) {
@@ -184,14 +246,16 @@ int tail_main(int argc, char **argv)
 {
     struct stream_config cfg;
     struct tail t;
+    struct header_envs he;
     const char *key_env = NULL;
     loop *lp = NULL;
     stream *s = NULL;
     int rc, wake;
 
     memset(&t, 0, sizeof t);
+    memset(&he, 0, sizeof he);
     stream_config_defaults(&cfg);
-    rc = parse_options(argc, argv, &cfg, &t, &key_env);
+    rc = parse_options(argc, argv, &cfg, &t, &key_env, &he);
     if (rc != 0) {
         rc = rc < 0 ? CLI_EXIT_OK : rc;
         goto out;
@@ -206,6 +270,8 @@ int tail_main(int argc, char **argv)
             goto out;
         }
     }
+    if ((rc = resolve_header_envs(&he, &cfg)) != 0)
+        goto out;
     /* an event's JSON line: every byte escaped at worst, plus the id */
     buf_init(&t.line, cfg.max_event_bytes * 6 + SSE_LAST_ID_MAX * 6 + 1024);
     rc = CLI_EXIT_FAIL;

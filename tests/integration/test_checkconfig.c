@@ -212,6 +212,8 @@ static void test_examples(void **state)
         {"config/examples/webhook.json",
          {"AUDIT_STREAM_API_KEY=ITEST-k", "WEBHOOK_SECRET=" SECRET_WH,
           "WEBHOOK_SECRET_PREVIOUS=" SECRET_WH, NULL}},
+        {"config/examples/header-key.json",
+         {"AUDIT_STREAM_API_KEY=" SECRET_WH, NULL}},
         {"config/examples/all.json",
          {"AUDIT_STREAM_API_KEY=ITEST-k", "STATUS_TOKEN=ITEST-t",
           "SLACK_WEBHOOK_URL=" SECRET_SLACK,

@@ -13,7 +13,10 @@
  *    then SIGHUP (reload) and SIGTERM, with /status and /metrics fetched
  *    with the token, and a start refused for a malformed secret,
  *  - `send-test` through every sink,
- *  - `tail --api-key-env` against a stream that answers 401.
+ *  - `tail --api-key-env` against a stream that answers 401,
+ *  - `run`, `check-config` and `tail --header-env` with a stream header
+ *    whose value comes from the environment (stream.headers_env), through
+ *    a good reload and one refused for an unset variable.
  * No secret value may appear in any stdout or stderr, in /status or
  * /metrics, or in the state directory's files (journal, dead-letter file,
  * position) or the file sink.  Each secret is also checked to have reached
@@ -72,6 +75,9 @@
 #define ENV_SLACK "TW_T_SLACK_URL"
 #define ENV_PD "TW_T_PD_KEY"
 #define ENV_TOKEN "TW_T_STATUS_TOKEN"
+#define ENV_HDR "TW_T_HDR_KEY"
+#define ENV_HDR_MISSING "TW_T_HDR_MISSING"
+#define HDR_KEY "hk-" MARKER "-77e1"
 
 #define PAYLOAD_EVENT                                                       \
     "id: evt-1\n"                                                           \
@@ -515,6 +521,153 @@ static void test_tail_auth_failure(void **state)
     assert_string_equal(hdr, "Bearer " STREAM_KEY);
 }
 
+/* A configuration whose stream takes its key in X-Api-Key from `var`. */
+static void write_header_config(struct fx *f, const char *var)
+{
+    char stream_url[128];
+    FILE *fp;
+
+    assert_int_equal(tsrv_url(f->stream, "/events", stream_url,
+                              sizeof stream_url), 0);
+    fp = fopen(f->cfg, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+        "{\"instance\": \"secrets\", \"state_dir\": \"%s/state\",\n"
+        " \"stream\": {\"url\": \"%s\", \"headers\": {\"X-Tenant\": "
+        "\"acme\"}, \"headers_env\": {\"X-Api-Key\": \"%s\"},"
+        " \"retry_base_ms\": 100, \"retry_max_ms\": 500},\n"
+        " \"status\": {\"port\": 0, \"token_env\": \"" ENV_TOKEN "\"},\n"
+        " \"sinks\": [{\"name\": \"archive\", \"type\": \"file\","
+        " \"path\": \"%s\"}]}\n",
+        f->dir, stream_url, var, f->sink_file);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* The X-Api-Key header of every request the stream server saw is HDR_KEY;
+ * returns how many there were. */
+static size_t expect_header_key_everywhere(struct fx *f)
+{
+    size_t n = tsrv_request_count(f->stream);
+    char hdr[256];
+
+    for (size_t i = 0; i < n; i++) {
+        if (!tsrv_header(f->stream, i, "X-Api-Key", hdr, sizeof hdr))
+            fail_msg("request %zu carries no X-Api-Key", i);
+        assert_string_equal(hdr, HDR_KEY);
+        assert_true(tsrv_header(f->stream, i, "X-Tenant", hdr, sizeof hdr));
+        assert_string_equal(hdr, "acme");
+    }
+    return n;
+}
+
+/* stream.headers_env: the value reaches the stream server as the header,
+ * and nowhere else: not in logs, /status, /metrics, check-config or the
+ * state files.  A reload that names an unset variable is refused and the
+ * stream goes on with the old header. */
+static void test_headers_env(void **state)
+{
+    struct fx *f = *state;
+    const char *run_argv[] = {tw_bin(), "run", "-c", f->cfg, NULL};
+    const char *check_argv[] = {tw_bin(), "check-config", f->cfg, NULL};
+    const char *env[] = {ENV_HDR "=" HDR_KEY, ENV_TOKEN "=" STATUS_TOKEN,
+                         ENV_HDR_MISSING, NULL};
+    static const char tag[] = "status on http://127.0.0.1:";
+    static struct hget_body body;
+    struct hget_body *b = &body;
+    char url[128], path[160];
+    const char *e, *at;
+    size_t len, from, before;
+    unsigned port;
+    struct proc *p;
+
+    write_header_config(f, ENV_HDR);
+    /* check-config: the variable's state, never its value */
+    p = spawn(f, check_argv, env);
+    assert_int_equal(wait_exit(p, "check-config"), 0);
+    no_secret_in_proc("check-config", p);
+    assert_true(proc_output_contains(p, "\"header_secrets\""));
+    assert_true(proc_output_contains(p, ENV_HDR));
+
+    /* run: the header on the first request */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tsrv_add_stream(f->stream, PAYLOAD_EVENT,
+                                         TSRV_HANG), 0);
+    tsrv_set_after_script(f->stream, TSRV_AFTER_REPEAT_LAST);
+    p = spawn(f, run_argv, env);
+    expect_stderr(p, "run", tag);
+    e = proc_stderr_all(p, &len);
+    at = strstr(e, tag);
+    assert_non_null(at);
+    port = (unsigned)strtoul(at + sizeof tag - 1, NULL, 10);
+    assert_true(tsrv_wait_requests(f->stream, 1, WAIT_MS));
+    expect_stderr(p, "run", "firing warning payload_size crm");
+    assert_int_equal(hget_auth(port, "/status", STATUS_TOKEN, 1, b), 200);
+    no_secret("/status", b->data, b->len);
+    assert_int_equal(hget_auth(port, "/metrics", STATUS_TOKEN, 1, b), 200);
+    no_secret("/metrics", b->data, b->len);
+
+    /* a good reload reads the variable again */
+    proc_stderr_all(p, &from);
+    assert_int_equal(proc_signal(p, SIGHUP), 0);
+    if (!proc_wait_stderr_after(p, from, "configuration reloaded", WAIT_MS)) {
+        dump("run", p);
+        fail_msg("no reload");
+    }
+    assert_true(tsrv_wait_requests(f->stream, 2, WAIT_MS));
+
+    /* a reload naming an unset variable is refused, naming it; the stream
+     * goes on with the old header */
+    write_header_config(f, ENV_HDR_MISSING);
+    before = tsrv_request_count(f->stream);
+    proc_stderr_all(p, &from);
+    assert_int_equal(proc_signal(p, SIGHUP), 0);
+    if (!proc_wait_stderr_after(p, from, "stream.headers_env.X-Api-Key: the "
+                                "environment variable " ENV_HDR_MISSING
+                                " is not set", WAIT_MS) ||
+        !proc_wait_stderr_after(p, from, "keeping the old ones", WAIT_MS)) {
+        dump("run", p);
+        fail_msg("the reload with an unset variable was not refused");
+    }
+    assert_true(tsrv_wait_requests(f->stream, before + 1, WAIT_MS));
+    assert_int_equal(proc_signal(p, SIGTERM), 0);
+    assert_int_equal(wait_exit(p, "run"), 0);
+    assert_true(expect_header_key_everywhere(f) >= 3);
+    no_secret_in_proc("run", p);
+    snprintf(path, sizeof path, "%s/state/journal.log", f->dir);
+    no_secret_in_file(path, true);
+    snprintf(path, sizeof path, "%s/state/position", f->dir);
+    no_secret_in_file(path, true);
+    no_secret_in_file(f->sink_file, true);
+
+    /* the start is refused for an unset variable, and check-config says
+     * why */
+    before = tsrv_request_count(f->stream);
+    p = spawn(f, run_argv, env);
+    assert_int_equal(wait_exit(p, "run (unset header variable)"), 1);
+    no_secret_in_proc("run (unset header variable)", p);
+    assert_true(proc_output_contains(p, ENV_HDR_MISSING));
+    assert_int_equal(tsrv_request_count(f->stream), before);
+    p = spawn(f, check_argv, env);
+    assert_int_equal(wait_exit(p, "check-config (unset)"), 1);
+    assert_true(proc_output_contains(p, "\"<unset>\""));
+    assert_true(proc_output_contains(p, ENV_HDR_MISSING " is not set"));
+
+    /* tail --header-env (the script is used up: the server closes the
+     * connection without answering, and --once ends there) */
+    assert_int_equal(tsrv_url(f->stream, "/events", url, sizeof url), 0);
+    {
+        const char *argv[] = {tw_bin(), "tail", url, "--once",
+                              "--header-env", "X-Api-Key=" ENV_HDR,
+                              "--header", "X-Tenant: acme",
+                              "--log-level", "debug", NULL};
+        tsrv_set_after_script(f->stream, TSRV_AFTER_CLOSE);
+        p = spawn(f, argv, env);
+        (void)wait_exit(p, "tail");
+        no_secret_in_proc("tail", p);
+    }
+    assert_int_equal(expect_header_key_everywhere(f), before + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tail_auth_failure, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_headers_env, setup, teardown),
     };
     int rc;
 

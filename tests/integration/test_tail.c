@@ -652,6 +652,123 @@ static void test_custom_headers(void **state)
     finish(f);
 }
 
+/* --header-env NAME=VAR: the header carries the variable's exact value on
+ * every request (a reconnect too), next to --header; the value (a secret)
+ * is never printed, not even at log level debug. */
+static void test_header_env(void **state)
+{
+    struct fx *f = *state;
+    add_stream(f, "id: h1\ndata: one\n\n", TSRV_CLOSE);
+    add_stream(f, "id: h2\ndata: two\n\n", TSRV_HANG);
+    start_tail(f,
+               (const char *const[]){"--header-env", "X-Api-Key=TW_ITEST_HDR",
+                                     "--header", "X-Tenant: acme",
+                                     "--header-env", "X-Other=TW_ITEST_HDR2",
+                                     "--retry-base-ms", "50",
+                                     "--retry-max-ms", "200",
+                                     "--log-level", "debug", NULL},
+               (const char *const[]){"TW_ITEST_HDR=" SECRET,
+                                     "TW_ITEST_HDR2=" SECRET "-2 with\ttab",
+                                     NULL});
+    expect_line(f, "{\"id\":\"h1\",\"event\":\"message\",\"data\":\"one\"}");
+    expect_line(f, "{\"id\":\"h2\",\"event\":\"message\",\"data\":\"two\"}");
+    wait_requests(f, 2, REQ_WAIT_MS);
+    for (size_t i = 0; i < 2; i++) {
+        expect_header(f, i, "X-Api-Key", SECRET);
+        expect_header(f, i, "X-Other", SECRET "-2 with\ttab");
+        expect_header(f, i, "X-Tenant", "acme");
+        expect_header(f, i, "Authorization", NULL);
+    }
+    expect_header(f, 1, "Last-Event-ID", "h1");
+    finish(f);
+    if (proc_output_contains(f->p, SECRET)) {
+        dump_stderr(f->p);
+        fail_msg("a --header-env value appears in the output");
+    }
+}
+
+/* A redirect is not followed while a header's value comes from the
+ * environment (libcurl would send it on to the new host): the other
+ * server never sees a request, and the log says why. */
+static void test_header_env_no_redirect(void **state)
+{
+    struct fx *f = *state;
+    struct tsrv *other = tsrv_create();
+    char url[128], loc[160];
+
+    assert_non_null(other);
+    assert_int_equal(tsrv_url(other, "/events", url, sizeof url), 0);
+    assert_int_equal(tsrv_add_stream(other, "data: elsewhere\n\n", TSRV_HANG),
+                     0);
+    snprintf(loc, sizeof loc, "Location: %s", url);
+    assert_int_equal(tsrv_add_status(f->srv, 302, loc), 0);
+    start_tail(f,
+               (const char *const[]){"--header-env", "X-Api-Key=TW_ITEST_HDR",
+                                     "--retry-base-ms", "50",
+                                     "--retry-max-ms", "100", NULL},
+               (const char *const[]){"TW_ITEST_HDR=" SECRET, NULL});
+    expect_stderr(f, "HTTP 302 from", REQ_WAIT_MS);
+    expect_stderr(f, "redirects are not followed while headers come from "
+                     "the environment", REQ_WAIT_MS);
+    wait_requests(f, 2, REQ_WAIT_MS); /* it retried the same URL */
+    assert_int_equal(tsrv_request_count(other), 0);
+    finish(f);
+    tsrv_destroy(other);
+    if (proc_output_contains(f->p, SECRET)) {
+        dump_stderr(f->p);
+        fail_msg("a --header-env value appears in the output");
+    }
+}
+
+/* --header-env refuses to start, before any request, for a malformed
+ * option (2), an unset or empty variable (2, named), or a value that would
+ * break the request (1, named, the value not printed). */
+static void test_header_env_errors(void **state)
+{
+    struct fx *f = *state;
+    size_t len;
+    add_stream(f, "data: x\n\n", TSRV_HANG);
+    start_tail(f, (const char *const[]){"--header-env", "X-Api-Key", NULL},
+               NULL);
+    expect_exit(f, 2);
+    expect_stderr(f, "--header-env: expected NAME=VAR", 0);
+    start_tail(f, (const char *const[]){"--header-env", "=TW_ITEST_HDR", NULL},
+               (const char *const[]){"TW_ITEST_HDR=" SECRET, NULL});
+    expect_exit(f, 2);
+    start_tail(f, (const char *const[]){"--header-env", "X-Api-Key=", NULL},
+               NULL);
+    expect_exit(f, 2);
+    start_tail(f,
+               (const char *const[]){"--header-env", "X-Api-Key=TW_ITEST_HDR",
+                                     NULL},
+               (const char *const[]){"TW_ITEST_HDR", NULL});
+    expect_exit(f, 2);
+    expect_stderr(f, "--header-env: environment variable TW_ITEST_HDR is "
+                     "not set", 0);
+    start_tail(f,
+               (const char *const[]){"--header-env", "X-Api-Key=TW_ITEST_HDR",
+                                     NULL},
+               (const char *const[]){"TW_ITEST_HDR=", NULL});
+    expect_exit(f, 2);
+    expect_stderr(f, "--header-env: environment variable TW_ITEST_HDR is "
+                     "empty", 0);
+    start_tail(f,
+               (const char *const[]){"--header-env", "X-Api-Key=TW_ITEST_HDR",
+                                     NULL},
+               (const char *const[]){"TW_ITEST_HDR=" SECRET "\r\nX-Evil: 1",
+                                     NULL});
+    expect_exit(f, 1);
+    expect_stderr(f, "the value of header X-Api-Key in TW_ITEST_HDR is empty "
+                     "or contains a line break", 0);
+    if (proc_output_contains(f->p, SECRET)) {
+        dump_stderr(f->p);
+        fail_msg("a --header-env value appears in the output");
+    }
+    proc_stdout_all(f->p, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(tsrv_request_count(f->srv), 0);
+}
+
 /* --state-dir: a run stopped by --max-events keeps the id of the last
  * printed event (not of an event read but not printed) in DIR/position,
  * mode 0600; the next run's first request resumes from it. */
@@ -1073,6 +1190,9 @@ int main(void)
         T(test_partial_event_discarded),
         T(test_last_event_id_option),
         T(test_custom_headers),
+        T(test_header_env),
+        T(test_header_env_no_redirect),
+        T(test_header_env_errors),
         T(test_state_dir_resume),
         T(test_retry_field_honoured),
         T(test_default_base_delay),

@@ -464,6 +464,255 @@ static void test_stream_headers(void **state)
                        "the name, \": \" and the value, got 1024");
 }
 
+/* A stream section around a headers_env object's members. */
+#define HENV(members) "{\"stream\": {\"headers_env\": {" members "}}}"
+
+/* The message for a value of headers_env that is no variable name. */
+#define HENV_NOT_A_NAME(path)                                              \
+    path ": expected the name of an environment variable (letters, "      \
+         "digits and _, not starting with a digit, at most 127 bytes); "   \
+         "the value is not shown, in case it is a secret"
+
+static void test_stream_headers_env(void **state)
+{
+    struct stream_config sc;
+    char text[16384], name[300];
+    size_t n;
+
+    (void)state;
+    /* the effective header list: literal headers, then the secret ones in
+     * file order, each value read from its variable now */
+    assert_int_equal(
+        parse("{\"stream\": {\"url\": \"http://h/s\","
+              " \"headers\": {\"X-Tenant\": \"acme\"},"
+              " \"headers_env\": {\"X-Api-Key\": \"TW_T_HDR_KEY\","
+              "  \"X-Auth-Token\": \"TW_T_HDR_TOKEN\"}}}"),
+        CFG_OK);
+    assert_int_equal(c.stream.n_headers, 1);
+    assert_int_equal(c.stream.n_headers_env, 2);
+    assert_string_equal(c.stream.headers_env[0].name, "X-Api-Key");
+    assert_string_equal(c.stream.headers_env[0].env, "TW_T_HDR_KEY");
+    assert_string_equal(c.stream.headers_env[1].name, "X-Auth-Token");
+    assert_string_equal(c.stream.headers_env[1].env, "TW_T_HDR_TOKEN");
+    setenv("TW_T_HDR_KEY", "k-SECRET-1\twith a tab", 1);
+    setenv("TW_T_HDR_TOKEN", "t-SECRET-2", 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err), CFG_OK);
+    assert_int_equal(sc.n_headers, 1);
+    assert_string_equal(sc.headers[0], "X-Tenant: acme");
+    assert_int_equal(sc.n_secret_headers, 2);
+    assert_ptr_equal(sc.secret_headers[0].name, c.stream.headers_env[0].name);
+    assert_string_equal(sc.secret_headers[0].value, "k-SECRET-1\twith a tab");
+    assert_ptr_equal(sc.secret_headers[0].value, getenv("TW_T_HDR_KEY"));
+    assert_string_equal(sc.secret_headers[0].env, "TW_T_HDR_KEY");
+    assert_string_equal(sc.secret_headers[1].name, "X-Auth-Token");
+    assert_string_equal(sc.secret_headers[1].value, "t-SECRET-2");
+    assert_string_equal(sc.secret_headers[1].env, "TW_T_HDR_TOKEN");
+    assert_null(sc.api_key);
+
+    /* the variables: set, non-empty, one line, bounded; messages name the
+     * variable, never the value */
+    unsetenv("TW_T_HDR_TOKEN");
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.headers_env.X-Auth-Token: the "
+                             "environment variable TW_T_HDR_TOKEN is not "
+                             "set");
+    setenv("TW_T_HDR_TOKEN", "", 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.headers_env.X-Auth-Token: the "
+                             "environment variable TW_T_HDR_TOKEN is empty");
+    {
+        static const char *const bad[] = {"t-SECRET\r\nX-Evil: 1",
+                                          "t-SECRET\n", "\rt-SECRET",
+                                          "t-SECRET\x01", "t-SECRET\x7f"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            setenv("TW_T_HDR_TOKEN", bad[i], 1);
+            assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                             CFG_EINVAL);
+            assert_string_equal(err, "stream.headers_env.X-Auth-Token: the "
+                                     "environment variable TW_T_HDR_TOKEN "
+                                     "holds a control character (CR, LF, "
+                                     "...); a header value must be one "
+                                     "line");
+        }
+    }
+    memset(text, 'v', CFG_HEADER_VALUE_MAX + 1);
+    text[CFG_HEADER_VALUE_MAX + 1] = '\0';
+    setenv("TW_T_HDR_TOKEN", text, 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "stream.headers_env.X-Auth-Token: the "
+                             "environment variable TW_T_HDR_TOKEN holds "
+                             "more than 8192 bytes");
+    assert_null(strstr(err, "SECRET"));
+    text[CFG_HEADER_VALUE_MAX] = '\0';
+    setenv("TW_T_HDR_TOKEN", text, 1);
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err), CFG_OK);
+    assert_int_equal(strlen(sc.secret_headers[1].value),
+                     CFG_HEADER_VALUE_MAX);
+    unsetenv("TW_T_HDR_KEY");
+    unsetenv("TW_T_HDR_TOKEN");
+
+    /* the object and its names, checked like stream.headers */
+    expect_error("{\"stream\": {\"headers_env\": \"sk-SECRET-pasted\"}}",
+                 "stream.headers_env: expected an object of header names "
+                 "and names of environment variables, got a string");
+    expect_error("{\"stream\": {\"headers_env\": [\"X-A\"]}}",
+                 "stream.headers_env: expected an object of header names "
+                 "and names of environment variables, got an array");
+    expect_error(HENV("\"X A\": \"V\""),
+                 "stream.headers_env.X A: not a valid header name "
+                 "(letters, digits and !#$%&'*+-.^_`|~ only)");
+    expect_error(HENV("\"X-A:\": \"V\""),
+                 "stream.headers_env.X-A:: not a valid header name "
+                 "(letters, digits and !#$%&'*+-.^_`|~ only)");
+    expect_error(HENV("\"X-A\\r\\nX-B\": \"V\""),
+                 "stream.headers_env.X-A\r\nX-B: not a valid header name "
+                 "(letters, digits and !#$%&'*+-.^_`|~ only)");
+    expect_error(HENV("\"\": \"V\""),
+                 "stream.headers_env.: not a valid header name (letters, "
+                 "digits and !#$%&'*+-.^_`|~ only)");
+    expect_error(HENV("\"X-Key\": \"V1\", \"x-KEY\": \"V2\""),
+                 "stream.headers_env.x-KEY: duplicate header (also "
+                 "stream.headers_env.X-Key)");
+    expect_error(HENV("\"Authorization\": \"V\""),
+                 "stream.headers_env.Authorization: not accepted here; set "
+                 "stream.api_key_env to the name of the environment "
+                 "variable holding the stream's bearer token (sent as "
+                 "Authorization: Bearer <token>)");
+    expect_error(HENV("\"proxy-authorization\": \"V\""),
+                 "stream.headers_env.proxy-authorization: not accepted "
+                 "here; set stream.api_key_env to the name of the "
+                 "environment variable holding the stream's bearer token "
+                 "(sent as Authorization: Bearer <token>)");
+    expect_error(HENV("\"Last-Event-ID\": \"V\""),
+                 "stream.headers_env.Last-Event-ID: set by toolwatch "
+                 "itself; not configurable");
+    expect_error(HENV("\"accept\": \"V\""),
+                 "stream.headers_env.accept: set by toolwatch itself; not "
+                 "configurable");
+    /* the variable's name: a pasted secret is not quoted */
+    expect_error(HENV("\"X-Api-Key\": \"sk-SECRET-0123456789\""),
+                 HENV_NOT_A_NAME("stream.headers_env.X-Api-Key"));
+    expect_error(HENV("\"X-Api-Key\": \"V\\r\\nX-Evil: 1\""),
+                 HENV_NOT_A_NAME("stream.headers_env.X-Api-Key"));
+    expect_error(HENV("\"X-Api-Key\": \"\""),
+                 HENV_NOT_A_NAME("stream.headers_env.X-Api-Key"));
+    expect_error(HENV("\"X-Api-Key\": 7"),
+                 HENV_NOT_A_NAME("stream.headers_env.X-Api-Key"));
+    expect_error(HENV("\"X-Api-Key\": {\"v\": \"K\"}"),
+                 HENV_NOT_A_NAME("stream.headers_env.X-Api-Key"));
+    /* a header in both objects, without regard to case */
+    expect_error("{\"stream\": {\"headers\": {\"X-Tenant\": \"acme\"},"
+                 " \"headers_env\": {\"x-tenant\": \"V\"}}}",
+                 "stream.headers_env.x-tenant: also in stream.headers "
+                 "(X-Tenant); give a header in one of them only");
+    expect_error("{\"stream\": {\"headers_env\": {\"X-Api-Key\": \"V\"},"
+                 " \"headers\": {\"X-API-KEY\": \"literal\"}}}",
+                 "stream.headers_env.X-Api-Key: also in stream.headers "
+                 "(X-API-KEY); give a header in one of them only");
+    /* a name that only starts like a literal header's is another header */
+    assert_int_equal(parse("{\"stream\": {\"headers\": {\"X-Tenant-Id\": "
+                           "\"1\"}, \"headers_env\": {\"X-Tenant\": "
+                           "\"V\"}}}"),
+                     CFG_OK);
+    /* names that look like secrets are header names here, not literal
+     * secrets */
+    assert_int_equal(parse(HENV("\"X-Secret-Token\": \"V\", \"api_key\": "
+                                "\"W\"")),
+                     CFG_OK);
+    assert_int_equal(c.stream.n_headers_env, 2);
+    /* header names up to 255 bytes */
+    memset(name, 'N', 256);
+    name[256] = '\0';
+    snprintf(text, sizeof text, HENV("\"%s\": \"V\""), name);
+    assert_int_equal(parse(text), CFG_EINVAL);
+    assert_memory_equal(err, "stream.headers_env.NNNN", 23);
+    assert_non_null(strstr(err, "N: expected a header name of at most 255 "
+                                "bytes, got 256"));
+    name[255] = '\0';
+    snprintf(text, sizeof text, HENV("\"%s\": \"V\""), name);
+    assert_int_equal(parse(text), CFG_OK);
+    assert_int_equal(strlen(c.stream.headers_env[0].name), 255);
+    /* 32 headers fit, 33 do not (as for stream.headers) */
+    n = (size_t)snprintf(text, sizeof text, "{\"stream\": {\"headers_env\": {");
+    for (int i = 0; i < 33; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"H%d\": \"V%d\"",
+                              i ? ", " : "", i, i);
+    snprintf(text + n, sizeof text - n, "}}}");
+    expect_error(text, "stream.headers_env: expected at most 32 headers, got "
+                       "33");
+    n = (size_t)snprintf(text, sizeof text, "{\"stream\": {\"url\": "
+                         "\"http://h/\", \"headers_env\": {");
+    for (int i = 0; i < 32; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"H%d\": \"V%d\"",
+                              i ? ", " : "", i, i);
+    snprintf(text + n, sizeof text - n, "}}}");
+    assert_int_equal(parse(text), CFG_OK);
+    assert_int_equal(c.stream.n_headers_env, 32);
+    assert_string_equal(c.stream.headers_env[31].name, "H31");
+    assert_string_equal(c.stream.headers_env[31].env, "V31");
+    for (int i = 0; i < 32; i++) {
+        char var[16];
+        snprintf(var, sizeof var, "V%d", i);
+        setenv(var, "x", 1);
+    }
+    assert_int_equal(cfg_stream_config(&c, &sc, err, sizeof err), CFG_OK);
+    assert_int_equal(sc.n_secret_headers, 32);
+    for (int i = 0; i < 32; i++) {
+        char var[16];
+        snprintf(var, sizeof var, "V%d", i);
+        unsetenv(var);
+    }
+}
+
+/* Overrides reach the variable's name (never a value), and a variable the
+ * object names is not taken for an override. */
+static void test_headers_env_overrides(void **state)
+{
+    const char *rename[] = {
+        "TOOLWATCH_STREAM__HEADERS_ENV__X_API_KEY=TW_T_OTHER", NULL};
+    const char *create[] = {
+        "TOOLWATCH_STREAM__HEADERS_ENV__X_API_KEY=TW_T_NEW", NULL};
+    const char *named[] = {"TOOLWATCH_HDR_VALUE=k-SECRET-3", NULL};
+    const char *pasted[] = {
+        "TOOLWATCH_STREAM__HEADERS_ENV__X_API_KEY=sk-SECRET-4", NULL};
+    const char *both[] = {"TOOLWATCH_STREAM__HEADERS_ENV__X_TENANT=V", NULL};
+
+    (void)state;
+    assert_int_equal(parse_env(HENV("\"X-Api-Key\": \"TW_T_KEY\""),
+                               ENVP(rename)),
+                     CFG_OK);
+    assert_int_equal(c.stream.n_headers_env, 1);
+    assert_string_equal(c.stream.headers_env[0].name, "X-Api-Key");
+    assert_string_equal(c.stream.headers_env[0].env, "TW_T_OTHER");
+    /* missing from the file: created in lower case, like any key */
+    assert_int_equal(parse_env("{}", ENVP(create)), CFG_OK);
+    assert_int_equal(c.stream.n_headers_env, 1);
+    assert_string_equal(c.stream.headers_env[0].name, "x_api_key");
+    assert_string_equal(c.stream.headers_env[0].env, "TW_T_NEW");
+    /* a TOOLWATCH_ variable the object names holds a value, not an
+     * override */
+    assert_int_equal(parse_env(HENV("\"X-Api-Key\": \"TOOLWATCH_HDR_VALUE\""),
+                               ENVP(named)),
+                     CFG_OK);
+    assert_string_equal(c.stream.headers_env[0].env, "TOOLWATCH_HDR_VALUE");
+    expect_env_error("{}", ENVP(named), "TOOLWATCH_HDR_VALUE: hdr_value: "
+                                        "unknown key");
+    /* a secret given where the name belongs: blamed, not quoted */
+    expect_env_error("{}", ENVP(pasted),
+                     "TOOLWATCH_STREAM__HEADERS_ENV__X_API_KEY: "
+                     HENV_NOT_A_NAME("stream.headers_env.x_api_key"));
+    assert_null(strstr(err, "SECRET"));
+    /* the cross check is blamed on the variable too */
+    expect_env_error("{\"stream\": {\"headers\": {\"x_tenant\": \"acme\"}}}",
+                     ENVP(both),
+                     "TOOLWATCH_STREAM__HEADERS_ENV__X_TENANT: "
+                     "stream.headers_env.x_tenant: also in stream.headers "
+                     "(x_tenant); give a header in one of them only");
+}
+
 static void test_status_section(void **state)
 {
     const char *token;
@@ -1344,6 +1593,103 @@ static void test_checkconfig_never_prints_secrets(void **state)
     unlink(path);
 }
 
+#define S_HDR "hdr-SECRET-5555"
+
+/* stream.headers_env in check-config: the variables' names, their state as
+ * "<set>" / "<unset>" in "header_secrets", never a value. */
+static void test_checkconfig_headers_env(void **state)
+{
+    char path[] = "/tmp/tw_cc_XXXXXX";
+    struct captured r = {0};
+    const cJSON *st, *names, *marks;
+    cJSON *j;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path,
+               "{\"stream\": {\"url\": \"https://a.example/s\", "
+               "\"headers\": {\"X-Tenant\": \"acme\"}, "
+               "\"headers_env\": {\"X-Api-Key\": \"TW_T_CC_HDR\", "
+               "\"X-Other\": \"TW_T_CC_HDR2\"}}}");
+    setenv("TW_T_CC_HDR", S_HDR, 1);
+    setenv("TW_T_CC_HDR2", S_HDR "-2", 1);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.err_len, 0);
+    assert_null(strstr(r.out, "SECRET"));
+    j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    st = cJSON_GetObjectItem(j, "stream");
+    names = cJSON_GetObjectItem(st, "headers_env");
+    marks = cJSON_GetObjectItem(st, "header_secrets");
+    assert_int_equal(cJSON_GetArraySize(names), 2);
+    assert_string_equal(cJSON_GetObjectItem(names, "X-Api-Key")->valuestring,
+                        "TW_T_CC_HDR");
+    assert_string_equal(cJSON_GetObjectItem(names, "X-Other")->valuestring,
+                        "TW_T_CC_HDR2");
+    assert_int_equal(cJSON_GetArraySize(marks), 2);
+    assert_string_equal(cJSON_GetObjectItem(marks, "X-Api-Key")->valuestring,
+                        "<set>");
+    assert_string_equal(cJSON_GetObjectItem(marks, "X-Other")->valuestring,
+                        "<set>");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(st, "headers"), "X-Tenant")
+            ->valuestring,
+        "acme");
+    cJSON_Delete(j);
+    captured_free(&r);
+
+    /* unset, and a value that would break the request: named, not shown */
+    unsetenv("TW_T_CC_HDR2");
+    setenv("TW_T_CC_HDR", S_HDR "\r\nX-Injected: 1", 1);
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_null(strstr(r.out, "SECRET"));
+    assert_null(strstr(r.err, "SECRET"));
+    assert_null(strstr(r.out, "Injected"));
+    assert_null(strstr(r.err, "Injected"));
+    j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    marks = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stream"),
+                                "header_secrets");
+    assert_string_equal(cJSON_GetObjectItem(marks, "X-Api-Key")->valuestring,
+                        "<set>");
+    assert_string_equal(cJSON_GetObjectItem(marks, "X-Other")->valuestring,
+                        "<unset>");
+    cJSON_Delete(j);
+    assert_string_equal(
+        r.err, "toolwatch check-config: stream.headers_env.X-Api-Key: the "
+               "environment variable TW_T_CC_HDR holds a control character "
+               "(CR, LF, ...); a header value must be one line\n");
+    captured_free(&r);
+    setenv("TW_T_CC_HDR", S_HDR, 1);
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(
+        r.err, "toolwatch check-config: stream.headers_env.X-Other: the "
+               "environment variable TW_T_CC_HDR2 is not set\n");
+    captured_free(&r);
+
+    /* a secret pasted where the variable's name belongs: refused, not
+     * echoed */
+    write_file(path, HENV("\"X-Api-Key\": \"" S_HDR "\""));
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 1);
+    assert_int_equal(r.out_len, 0);
+    assert_null(strstr(r.err, "SECRET"));
+    assert_non_null(strstr(r.err, "stream.headers_env.X-Api-Key: expected "
+                                  "the name of an environment variable"));
+    captured_free(&r);
+    unsetenv("TW_T_CC_HDR");
+    unlink(path);
+}
+
 /* The effective configuration printed without markers is a file that
  * means the same. */
 static void test_dump_round_trip(void **state)
@@ -1358,6 +1704,7 @@ static void test_dump_round_trip(void **state)
         parse("{\"instance\": \"i\", \"state_dir\": \"/s\","
               " \"stream\": {\"url\": \"http://x/\", \"api_key_env\": \"K\","
               "  \"headers\": {\"X-A\": \"1\", \"X-B\": \"two words\"},"
+              "  \"headers_env\": {\"X-C\": \"HC\", \"x-d\": \"HD\"},"
               "  \"ca_file\": \"/ca\", \"max_event_bytes\": 2048},"
               " \"status\": {\"enabled\": false, \"listen\": \"::\", "
               "  \"port\": 0, \"token_env\": \"T\"},"
@@ -1390,7 +1737,7 @@ static void test_dump_round_trip(void **state)
 
 static const char *const examples[] = {"minimal.json", "slack.json",
                                        "pagerduty.json", "webhook.json",
-                                       "all.json"};
+                                       "all.json", "header-key.json"};
 
 static void example_path(const char *name, char *path, size_t size)
 {
@@ -1412,6 +1759,8 @@ static void fake_secrets(const struct cfg *cf, int set)
         }                                                                  \
     } while (0)
     FAKE(cf->stream.api_key_env, "fake-stream-key");
+    for (size_t i = 0; i < cf->stream.n_headers_env; i++)
+        FAKE(cf->stream.headers_env[i].env, "fake-header-value");
     FAKE(cf->status.token_env, "fake-status-token");
     for (size_t i = 0; i < cf->n_sinks; i++) {
         FAKE(cf->sinks[i].url_env, "https://fake.example/hook");
@@ -1513,6 +1862,9 @@ static void test_keys_documented(void **state)
     example_path("all.json", all, sizeof all);
     assert_int_equal(cfg_load_env(&c, all, NULL, err, sizeof err), CFG_OK);
     c.stream.ca_file[0] = '/';
+    c.stream.n_headers_env = 1;
+    snprintf(c.stream.headers_env[0].name, CFG_HEADER_NAME_MAX, "X-Api-Key");
+    snprintf(c.stream.headers_env[0].env, CFG_ENV_NAME_MAX, "API_KEY");
     c.sinks[2].n_detectors = 1;
     snprintf(c.sinks[2].detectors[0], CFG_LIST_ITEM_MAX, "volume");
     j = cfg_to_json(&c, CFG_DUMP_SECRETS);
@@ -1533,6 +1885,8 @@ int main(void)
         cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_stream_section),
         cmocka_unit_test(test_stream_headers),
+        cmocka_unit_test(test_stream_headers_env),
+        cmocka_unit_test(test_headers_env_overrides),
         cmocka_unit_test(test_status_section),
         cmocka_unit_test(test_sinks_valid),
         cmocka_unit_test(test_sinks_errors),
@@ -1544,6 +1898,7 @@ int main(void)
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_sink_configs),
         cmocka_unit_test(test_checkconfig_never_prints_secrets),
+        cmocka_unit_test(test_checkconfig_headers_env),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_keys_documented),
