@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -661,6 +662,48 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+/* CPU pinning for the throughput rounds (BENCH_PIN, default on with two
+ * CPUs or more): the corpus server's threads on CPU 0, this thread and
+ * the readers it starts (toolwatch run, the baseline, replay: a child
+ * inherits the mask) on CPU 1.  Unpinned, the scheduler put reader and
+ * server on the same CPU in some runs and not in others, and single runs
+ * of one binary took 1.2 or 1.7 CPU-s for the same events. */
+static int pin_cpus;      /* 1 while the rounds run pinned */
+static cpu_set_t all_cpus; /* this thread's mask before pinning */
+
+static void pin_self(int cpu)
+{
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0)
+        die("sched_setaffinity: %s", strerror(errno));
+}
+
+static void pin_begin(void)
+{
+    const char *v = getenv("BENCH_PIN");
+
+    pin_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2 &&
+               (v == NULL || strcmp(v, "0") != 0);
+    if (!pin_cpus)
+        return;
+    if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) != 0 ||
+        !CPU_ISSET(0, &all_cpus) || !CPU_ISSET(1, &all_cpus)) {
+        pin_cpus = 0;
+        return;
+    }
+    pin_self(1);
+}
+
+static void pin_end(void)
+{
+    if (pin_cpus && sched_setaffinity(0, sizeof all_cpus, &all_cpus) != 0)
+        die("sched_setaffinity: %s", strerror(errno));
+    pin_cpus = 0;
+}
+
 static struct server *server_start(enum srv_job job, const char *file)
 {
     struct server *s = calloc(1, sizeof *s);
@@ -681,8 +724,12 @@ static struct server *server_start(enum srv_job job, const char *file)
         s->file_size = st.st_size;
     }
     s->lfd = listen_any(&s->port);
+    if (pin_cpus)
+        pin_self(0); /* the server thread, and its connections', inherit */
     if (pthread_create(&s->thr, NULL, accept_main, s) != 0)
         die("pthread_create");
+    if (pin_cpus)
+        pin_self(1);
     return s;
 }
 
@@ -1407,6 +1454,7 @@ int main(int argc, char **argv)
          * host) fall on all three alike; each ratio is taken within one
          * round and the table shows the median of the rounds' ratios. */
         int rounds = opt.runs > opt.rounds ? opt.runs : opt.rounds;
+        pin_begin();
         for (int r = 0; r < rounds; r++) {
             struct run_result p = {0, 0, 0, 0};
             double b = 0, bcpu = 0, x = 0;
@@ -1446,6 +1494,7 @@ int main(int argc, char **argv)
                     r + 1, p.rate, p.alerts, p.rss_mb, p.cpu_s, b, bcpu, x,
                     b > 0 ? p.rate / b : 0, p.rate > 0 ? x / p.rate : 0);
         }
+        pin_end();
     }
     if (wanted("memory")) {
         make_corpus("keys", keys, KEYS_EVENTS);
