@@ -49,6 +49,7 @@
 #include "service/sig.h"
 #include "service/status.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,32 @@ static void warn_plain_http(const struct sink_config *sinks, size_t n)
     }
 }
 
+/* Warn about literal stream headers whose names suggest a secret: the
+ * value sits in the file and check-config prints it; stream.headers_env
+ * takes it from the environment instead.  Names only, never values. */
+static void warn_secret_headers(const struct cfg *c)
+{
+    static const char *const hints[] = {"key", "token", "secret", "passw",
+                                        "auth", "cookie", "session"};
+
+    for (size_t i = 0; i < c->stream.n_headers; i++) {
+        const char *h = c->stream.headers[i];
+        size_t n = strcspn(h, ":");
+        char name[CFG_HEADER_MAX];
+
+        snprintf(name, sizeof name, "%.*s", (int)n, h);
+        for (size_t k = 0; k < n; k++)
+            name[k] = (char)tolower((unsigned char)name[k]);
+        for (size_t j = 0; j < sizeof hints / sizeof hints[0]; j++)
+            if (strstr(name, hints[j]) != NULL) {
+                LOG(LOG_WARN, "run", "stream.headers: %.*s looks like a "
+                    "secret, but its value is in the file (and check-config "
+                    "prints it); move it to stream.headers_env", (int)n, h);
+                break;
+            }
+    }
+}
+
 /* The stream reader, resuming from the newer of the position file and the
  * newest position in dl's journal (dl may be NULL). */
 static stream *make_stream(struct app *app, const struct cfg *c,
@@ -346,6 +373,7 @@ static stream *make_stream(struct app *app, const struct cfg *c,
         return NULL;
     }
     sc.state_dir = c->state_dir;
+    warn_secret_headers(c);
     st = stream_create(app->lp, &sc, &stream_callbacks, app);
     if (st != NULL && dl != NULL &&
         (gen = delivery_position(dl, &id, &len)) > 0)

@@ -662,10 +662,11 @@ static void test_sigterm_persists_position(void **state)
     assert_string_equal(pos, "tw-9001");
 }
 
-/* A state directory others can list, and receivers reached over plain
- * HTTP away from this host: run starts, and warns, naming the directory
- * and the sinks but never a URL or a routing key; a loopback webhook is a
- * local relay and gets no warning. */
+/* A state directory others can list, receivers reached over plain HTTP
+ * away from this host, and a literal stream header named like a secret:
+ * run starts, and warns, naming the directory, the sinks and the header
+ * but never a URL, a routing key or a header's value; a loopback webhook
+ * (a local relay) and an ordinary header get no warning. */
 static void test_start_warnings(void **state)
 {
     static const char slack_url[] =
@@ -688,7 +689,9 @@ static void test_start_warnings(void **state)
     assert_int_equal(chmod(d.state, 0755), 0);
     assert_non_null(srv = twr_fx_stream(f, ": hello\n\n", surl, sizeof surl));
     WRITE_CONFIG(d.cfg,
-                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\","
+                 " \"headers\": {\"X-Api-Key\": \"literalvalueZXC\","
+                 " \"X-Tenant\": \"acme\"}},"
                  " \"sinks\": ["
                  "{\"name\": \"chat\", \"type\": \"slack\","
                  " \"url_env\": \"" SLACK_ENV "\"},"
@@ -708,9 +711,13 @@ static void test_start_warnings(void **state)
     assert_true(proc_wait_stderr(
         run, "sink pager: plain http:// sends its routing key in clear",
         WAIT_MS));
+    assert_true(proc_wait_stderr(
+        run, "stream.headers: X-Api-Key looks like a secret", WAIT_MS));
     assert_true(twr_stop("run", run));
     err = proc_stderr_all(run, &len);
     assert_null(strstr(err, "sink relay"));
+    assert_null(strstr(err, "X-Tenant"));
+    assert_null(strstr(err, "literalvalueZXC"));
     assert_null(strstr(err, "secretpathXYZ"));
     assert_null(strstr(err, slack_url));
     assert_null(strstr(err, pd_key));
