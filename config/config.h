@@ -35,7 +35,8 @@
  * Unknown keys are errors (a typo must not silently leave a default).
  *
  * Secrets.  The file names environment variables (the *_env keys, and the
- * values of the stream.headers_env object); it never holds a secret.  Keys that look like secrets (api_key, token, secret,
+ * values of the stream.headers_env object); it never holds a secret.
+ * Keys that look like secrets (api_key, token, secret,
  * password, routing_key, ..._key), a literal Slack URL and URLs with
  * user:password@ are refused anywhere in the file, with the *_env key to
  * use instead.  Secret values are read from the environment only by

@@ -35,8 +35,8 @@ struct cfg_overrides {
  * entries are read, not kept beyond *ov's lifetime) to the object `root`,
  * in the order of their names.  Skipped: cfg_env_not_overrides, and names
  * that `root` gives as the value of a key ending in "_env" (or an element
- * of one ending in "_envs", or a member of an object ending in "_env").  *ov must be zeroed; it is filled even on
- * error.  Returns CFG_OK, CFG_ENOMEM, or CFG_EINVAL with
+ * of one ending in "_envs", or a member of an object ending in "_env").
+ * *ov must be zeroed; it is filled even on error.  Returns CFG_OK, CFG_ENOMEM, or CFG_EINVAL with
  * "NAME: path: why" in err (a malformed name, an index past the end of an
  * array, a key under a value that is not an object). */
 int cfg_overrides_apply(struct cJSON *root, char *const *envp,

@@ -194,12 +194,14 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 /* cJSON's allocator: a bump of `next` while this thread is inside
  * event_decode() (left > 0) and the block fits, else malloc.  Runs about
  * 40 times per record, so the fast path is two compares and two adds. */
-__attribute__((hot)) static void *tree_alloc(size_t n)
+__attribute__((hot))
+static void *tree_alloc(size_t n)
 {
     struct tree_arena *a = &arena;
 
     if (n < a->left) {
-        size_t need = (n + TREE_REDZONE + TREE_ALIGN - 1) & ~(size_t)(TREE_ALIGN - 1);
+        size_t need = (n + TREE_REDZONE + TREE_ALIGN - 1) &
+                      ~(size_t)(TREE_ALIGN - 1);
         if (need <= a->left) {
             void *p = a->next;
             a->next += need;
@@ -212,7 +214,8 @@ __attribute__((hot)) static void *tree_alloc(size_t n)
     return malloc(n);
 }
 
-__attribute__((hot)) static void tree_free(void *p)
+__attribute__((hot))
+static void tree_free(void *p)
 {
     uintptr_t u = (uintptr_t)p, lo = (uintptr_t)arena.mem;
 
@@ -229,7 +232,8 @@ static void install_hooks(void)
 }
 
 /* Trees built from here to tree_end() on this thread use the arena. */
-__attribute__((hot)) static void tree_begin(void)
+__attribute__((hot))
+static void tree_begin(void)
 {
     pthread_once(&hooks_once, install_hooks);
     arena.next = arena.mem;
@@ -242,7 +246,8 @@ __attribute__((hot)) static void tree_begin(void)
  * tree that spilled into malloc'd blocks is walked by cJSON_Delete (whose
  * free hook ignores the arena blocks); a tree wholly in the arena needs no
  * walk, and after the reset no pointer into it is valid. */
-__attribute__((hot)) static void tree_end(cJSON *root)
+__attribute__((hot))
+static void tree_end(cJSON *root)
 {
     if (arena.spilled)
         cJSON_Delete(root);
@@ -272,7 +277,8 @@ static void bump(event_counters *c, enum event_reason r)
 
 /* Which known key is `k` (NUL-terminated)?  The length and one or two
  * characters pick the only possible candidate; one memcmp confirms it. */
-__attribute__((hot)) static enum field field_lookup(const char *k)
+__attribute__((hot))
+static enum field field_lookup(const char *k)
 {
     size_t len = strnlen(k, FIELD_KEY_MAX + 1);
     enum field f = F_NONE;
@@ -333,7 +339,8 @@ __attribute__((hot)) static enum field field_lookup(const char *k)
 /* Copy NUL-terminated `s` into dst[size].  When it does not fit, cut before
  * the UTF-8 character that would cross the end (if s is not UTF-8 there,
  * cut at size - 1) and count it. */
-__attribute__((hot)) static void copy_str(char *dst, size_t size, const char *s,
+__attribute__((hot))
+static void copy_str(char *dst, size_t size, const char *s,
                      event_counters *c)
 {
     size_t cut;
@@ -359,7 +366,8 @@ __attribute__((hot)) static void copy_str(char *dst, size_t size, const char *s,
 
 /* A string field: copy, or count a wrong type.  Null is a wrong type unless
  * `nullable`, in which case it means absent. */
-__attribute__((hot)) static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
+__attribute__((hot))
+static void take_str(char *dst, size_t size, const cJSON *v, int nullable,
                      event_counters *c)
 {
     if (IS_STRING(v) && v->valuestring != NULL)
@@ -370,7 +378,8 @@ __attribute__((hot)) static void take_str(char *dst, size_t size, const cJSON *v
 
 /* A number field that must be finite and >= 0.  Returns 0 and sets *out, or
  * -1 (counted; *out untouched). */
-__attribute__((hot)) static int take_num(const cJSON *v, double *out, event_counters *c)
+__attribute__((hot))
+static int take_num(const cJSON *v, double *out, event_counters *c)
 {
     int rc = -1;
     double d;
@@ -391,7 +400,8 @@ out:
 }
 
 /* An integer in [0, 2^53] written as a JSON number. */
-__attribute__((hot)) static int take_size(const cJSON *v, int64_t *out, event_counters *c)
+__attribute__((hot))
+static int take_size(const cJSON *v, int64_t *out, event_counters *c)
 {
     int rc = -1;
     double d;
@@ -413,7 +423,8 @@ out:
     return rc;
 }
 
-__attribute__((hot)) static enum event_type type_from(const char *s, size_t n)
+__attribute__((hot))
+static enum event_type type_from(const char *s, size_t n)
 {
     static const unsigned char lens[] = {
         [EVENT_TOOL_CALL_REQUEST] = sizeof "tool_call_request" - 1,
@@ -442,7 +453,8 @@ static int str_is(const char *s, const char *lit, size_t n)
     return i == n && s[n] == '\0';
 }
 
-__attribute__((hot)) static enum event_status status_from(const char *s)
+__attribute__((hot))
+static enum event_status status_from(const char *s)
 {
     switch (s[0]) {
     case 's':
@@ -464,7 +476,8 @@ static int is_json_space(char ch)
 }
 
 /* Fill *ev from the known keys found in the record (f[i] NULL = absent). */
-__attribute__((hot)) static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
+__attribute__((hot))
+static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
                           const char *sse_type, size_t sse_type_len,
                           event_counters *c)
 {
@@ -607,7 +620,8 @@ static int json_bytes_ok(const char *data, size_t len)
             i = stop;
             continue;
         }
-        while (i < stop) /* this block byte by byte; an escape may end past it */
+        /* this block byte by byte; an escape may end past it */
+        while (i < stop)
             if (!json_byte_ok(data, len, &i))
                 return 0;
     }
@@ -641,13 +655,15 @@ static void event_clear(struct event *ev)
     ev->downstream_endpoint[0] = '\0';
 }
 
-__attribute__((hot)) int event_peek_record_id(const char *data, size_t len, const char **id,
+__attribute__((hot))
+int event_peek_record_id(const char *data, size_t len, const char **id,
                          size_t *n)
 {
     static const char key[] = "\"record_id\"";
     static const char tight[] = "{\"record_id\":\"";
     const char *q;
-    size_t i = 0, start, lim = len < EVENT_ID_MAX + 32 ? len : EVENT_ID_MAX + 32;
+    size_t i = 0, start;
+    size_t lim = len < EVENT_ID_MAX + 32 ? len : EVENT_ID_MAX + 32;
 
     /* the usual layout, compared as two words */
     if (lim > sizeof tight - 1 && memcmp(data, tight, sizeof tight - 1) == 0) {
@@ -677,15 +693,17 @@ __attribute__((hot)) int event_peek_record_id(const char *data, size_t len, cons
 value:
     start = i;
     q = memchr(data + start, '"', lim - start);
-    if (q == NULL || q == data + start || (size_t)(q - data) - start >= EVENT_ID_MAX
-        || memchr(data + start, '\\', (size_t)(q - data) - start) != NULL)
+    if (q == NULL || q == data + start ||
+        (size_t)(q - data) - start >= EVENT_ID_MAX ||
+        memchr(data + start, '\\', (size_t)(q - data) - start) != NULL)
         return 0;
     *id = data + start;
     *n = (size_t)(q - data) - start;
     return 1;
 }
 
-__attribute__((hot)) int event_decode(struct event *ev, const char *data, size_t len,
+__attribute__((hot))
+int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c)
 {
@@ -749,7 +767,8 @@ out:
 /* ---- time ---------------------------------------------------------------- */
 
 /* Exactly n ASCII digits at s (locale-free).  Returns the value or -1. */
-__attribute__((hot)) static int num(const char *s, size_t n)
+__attribute__((hot))
+static int num(const char *s, size_t n)
 {
     int v = 0;
     size_t i;
@@ -769,7 +788,8 @@ __attribute__((hot)) static int num(const char *s, size_t n)
  * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
  * refused too, so every accepted time can be formatted back.  *out_ms is
  * written only on success. */
-__attribute__((hot)) int event_parse_time(const char *s, size_t len, int64_t *out_ms)
+__attribute__((hot))
+int event_parse_time(const char *s, size_t len, int64_t *out_ms)
 {
     int rc = EVENT_EINVAL;
     int y, mo, d, h, mi, sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;

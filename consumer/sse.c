@@ -91,7 +91,8 @@ static inline uint64_t has_zero_byte(uint64_t v)
 
 /* Length of the leading run of s[0..n) made of ASCII bytes other than CR
  * and LF: the bytes that can be copied to the line buffer as they are. */
-__attribute__((hot)) static size_t plain_run(const unsigned char *s, size_t n)
+__attribute__((hot))
+static size_t plain_run(const unsigned char *s, size_t n)
 {
     size_t i = 0;
 
@@ -154,7 +155,8 @@ static void utf8_reset(sse_parser *p)
 
 /* The data value held in the caller's chunk goes to the data buffer (the
  * chunk is going away, or more data follows). */
-__attribute__((hot)) static void materialize(sse_parser *p)
+__attribute__((hot))
+static void materialize(sse_parser *p)
 {
     if (p->data_ext != NULL) {
         memcpy(p->data, p->data_ext, p->data_ext_len);
@@ -283,7 +285,8 @@ static int decode_byte(sse_parser *p, unsigned char c)
 
 /* A blank line: dispatch the event, as the standard says.  Returns SSE_OK
  * or SSE_EPAUSED. */
-__attribute__((hot)) static int dispatch(sse_parser *p)
+__attribute__((hot))
+static int dispatch(sse_parser *p)
 {
     int rc = SSE_OK;
     sse_event ev;
@@ -346,7 +349,8 @@ static void field_retry(sse_parser *p, const char *v, size_t n)
 }
 
 /* Process one field.  Returns 1 if the event must be skipped (oversize). */
-__attribute__((hot)) static int field(sse_parser *p, const char *f, size_t fn, const char *v,
+__attribute__((hot))
+static int field(sse_parser *p, const char *f, size_t fn, const char *v,
                  size_t vn, int in_chunk)
 {
     int skip = 0;
@@ -402,7 +406,8 @@ __attribute__((hot)) static int field(sse_parser *p, const char *f, size_t fn, c
  * interpret it and set the next state.  `line` is the line buffer, or the
  * caller's chunk when the whole line was there (see sse_parser_execute).
  * Returns SSE_OK or SSE_EPAUSED. */
-__attribute__((hot)) static int interpret_line(sse_parser *p, const char *line, size_t n, int cr,
+__attribute__((hot))
+static int interpret_line(sse_parser *p, const char *line, size_t n, int cr,
                           int in_chunk)
 {
     int rc = SSE_OK;
@@ -510,7 +515,8 @@ void sse_parser_finish(sse_parser *p)
     sse_parser_reset_stream(p);
 }
 
-__attribute__((hot)) int sse_parser_execute(sse_parser *p, const char *data, size_t len)
+__attribute__((hot))
+int sse_parser_execute(sse_parser *p, const char *data, size_t len)
 {
     const unsigned char *s = (const unsigned char *)data;
     const unsigned char *end;

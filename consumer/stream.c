@@ -362,7 +362,8 @@ uint64_t stream_position_generation(const stream *s)
 
 /* ---- parser callbacks -------------------------------------------------- */
 
-__attribute__((hot)) static int on_sse_event(void *ud, const sse_event *ev)
+__attribute__((hot))
+static int on_sse_event(void *ud, const sse_event *ev)
 {
     stream *s = ud;
 
@@ -491,7 +492,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-__attribute__((hot)) static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+__attribute__((hot))
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     stream *s = ud;
     size_t n = size * nmemb;

@@ -99,7 +99,8 @@ static void destroy(struct det *d)
     d->priv = NULL;
 }
 
-__attribute__((hot)) static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
+__attribute__((hot))
+static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     static const uint32_t one[1] = {1};
 

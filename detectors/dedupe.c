@@ -67,7 +67,8 @@ static uint32_t entry_home(const det_dedupe *d, uint64_t e)
 }
 
 /* Remove the table entry of ring position p. */
-__attribute__((hot)) static void forget(det_dedupe *d, uint32_t p)
+__attribute__((hot))
+static void forget(det_dedupe *d, uint32_t p)
 {
     uint32_t i = mix(d->ring[p]) & d->mask, j;
 
@@ -93,7 +94,8 @@ __attribute__((hot)) static void forget(det_dedupe *d, uint32_t p)
     d->table[i] = 0;
 }
 
-__attribute__((hot)) int det_dedupe_seen(det_dedupe *d, uint64_t h)
+__attribute__((hot))
+int det_dedupe_seen(det_dedupe *d, uint64_t h)
 {
     uint32_t g = mix(h), i = g & d->mask, p;
     uint64_t t;
@@ -128,7 +130,8 @@ __attribute__((hot)) int det_dedupe_seen(det_dedupe *d, uint64_t h)
     return 0;
 }
 
-__attribute__((hot)) void det_dedupe_prefetch(const det_dedupe *d, uint64_t h)
+__attribute__((hot))
+void det_dedupe_prefetch(const det_dedupe *d, uint64_t h)
 {
     if (d->n > 0)
         __builtin_prefetch(&d->table[mix(h) & d->mask]);

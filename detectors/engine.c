@@ -47,7 +47,8 @@ struct det_engine {
 
 /* ---- keys ---- */
 
-__attribute__((hot)) static void hash_bytes(const unsigned char *hkey, const char *s, size_t n,
+__attribute__((hot))
+static void hash_bytes(const unsigned char *hkey, const char *s, size_t n,
                        uint64_t *h0, uint64_t *h1)
 {
     uint64_t h[2];
@@ -57,13 +58,15 @@ __attribute__((hot)) static void hash_bytes(const unsigned char *hkey, const cha
     *h1 = h[1];
 }
 
-__attribute__((hot)) static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,
+__attribute__((hot))
+static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,
                       uint64_t *h1)
 {
     hash_bytes(hkey, s, strlen(s), h0, h1);
 }
 
-__attribute__((hot)) void det_input_hash(struct det_input *in, enum det_group g, uint64_t *h0,
+__attribute__((hot))
+void det_input_hash(struct det_input *in, enum det_group g, uint64_t *h0,
                     uint64_t *h1)
 {
     if (!(in->hashed & (1u << g))) {
@@ -74,7 +77,8 @@ __attribute__((hot)) void det_input_hash(struct det_input *in, enum det_group g,
     *h1 = in->h[g][1];
 }
 
-__attribute__((hot)) uint32_t det_group_of(struct det *d, struct det_input *in, int *created)
+__attribute__((hot))
+uint32_t det_group_of(struct det *d, struct det_input *in, int *created)
 {
     uint64_t h0, h1;
 
@@ -197,7 +201,8 @@ static void schedule(det_engine *e, struct det *d, uint32_t s,
 }
 
 /* Apply a verdict at now_ms.  `in` is the event (NULL for a timer). */
-__attribute__((hot)) static void transition(det_engine *e, struct det *d,
+__attribute__((hot))
+static void transition(det_engine *e, struct det *d,
                        const struct det_verdict *v,
                        const struct det_input *in)
 {
@@ -294,7 +299,8 @@ static void reschedule_all(det_engine *e)
 
 /* Move the clock to `target`, running the timers due on the way, each at
  * its own time. */
-__attribute__((hot)) static void advance(det_engine *e, int64_t target)
+__attribute__((hot))
+static void advance(det_engine *e, int64_t target)
 {
     if (target == NO_TIME)
         return;
@@ -316,7 +322,8 @@ __attribute__((hot)) static void advance(det_engine *e, int64_t target)
 
 /* ---- public ---- */
 
-__attribute__((hot)) void det_engine_prefetch(det_engine *e, const char *id, size_t n)
+__attribute__((hot))
+void det_engine_prefetch(det_engine *e, const char *id, size_t n)
 {
     uint64_t h0, h1;
 
@@ -332,7 +339,8 @@ __attribute__((hot)) void det_engine_prefetch(det_engine *e, const char *id, siz
 
 /* The hash of `id` (NUL-terminated, in an EVENT_ID_MAX array) if the
  * pending hint was for the same bytes; the hint is used up either way. */
-__attribute__((hot)) static int take_prefetched(det_engine *e, const char *id, uint64_t *h0)
+__attribute__((hot))
+static int take_prefetched(det_engine *e, const char *id, uint64_t *h0)
 {
     size_t n = e->pf_len;
     int hit = n > 0 && memcmp(id, e->pf_id, n) == 0 && id[n] == '\0';
@@ -343,7 +351,8 @@ __attribute__((hot)) static int take_prefetched(det_engine *e, const char *id, u
     return hit;
 }
 
-__attribute__((hot)) int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
+__attribute__((hot))
+int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
     struct det_input in;
     struct det_verdict v;

@@ -28,7 +28,8 @@ static int check(struct det_params *p, const char *path, char *err,
     return det_check_window(p, path, 2, err, errsz);
 }
 
-__attribute__((hot)) static void level(struct det *d, uint32_t slot, int64_t now,
+__attribute__((hot))
+static void level(struct det *d, uint32_t slot, int64_t now,
                   struct det_verdict *v)
 {
     win_ring *r = det_ring(d, slot);
@@ -52,7 +53,8 @@ __attribute__((hot)) static void level(struct det *d, uint32_t slot, int64_t now
                      : INT64_MAX;
 }
 
-__attribute__((hot)) static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
+__attribute__((hot))
+static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     uint32_t vals[2];
 

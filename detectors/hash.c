@@ -103,7 +103,8 @@ void det_siphash128(const unsigned char key[DET_HASH_KEY_BYTES],
     siphash128(key, data, n, c, d, h);
 }
 
-__attribute__((hot)) void det_hash(const unsigned char key[DET_HASH_KEY_BYTES], const void *data,
+__attribute__((hot))
+void det_hash(const unsigned char key[DET_HASH_KEY_BYTES], const void *data,
               size_t n, uint64_t h[2])
 {
     siphash128(key, data, n, 1, 3, h);

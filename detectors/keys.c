@@ -86,7 +86,8 @@ void det_keys_free(det_keys *k)
     k->cap = 0;
 }
 
-__attribute__((hot)) static void list_unlink(det_keys *k, uint32_t s, uint32_t *head,
+__attribute__((hot))
+static void list_unlink(det_keys *k, uint32_t s, uint32_t *head,
                         uint32_t *tail)
 {
     struct det_slot *x = &k->slot[s];
@@ -102,7 +103,8 @@ __attribute__((hot)) static void list_unlink(det_keys *k, uint32_t s, uint32_t *
     x->prev = x->next = DET_NIL;
 }
 
-__attribute__((hot)) static void list_append(det_keys *k, uint32_t s, uint32_t *head,
+__attribute__((hot))
+static void list_append(det_keys *k, uint32_t s, uint32_t *head,
                         uint32_t *tail)
 {
     struct det_slot *x = &k->slot[s];
@@ -116,7 +118,8 @@ __attribute__((hot)) static void list_append(det_keys *k, uint32_t s, uint32_t *
     *tail = s;
 }
 
-__attribute__((hot)) uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1)
+__attribute__((hot))
+uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1)
 {
     uint32_t s = k->bucket[h0 & k->mask];
 
@@ -172,7 +175,8 @@ static uint32_t take_free(det_keys *k)
     return k->hw < k->cap ? k->hw++ : DET_NIL;
 }
 
-__attribute__((hot)) uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
+__attribute__((hot))
+uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
 {
     uint32_t s = det_keys_find(k, h0, h1), b;
     struct det_slot *x;

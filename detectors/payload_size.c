@@ -16,7 +16,8 @@ static const struct cfg_item items[] = {
                        "a call that returns more bytes than this"),
 };
 
-__attribute__((hot)) static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
+__attribute__((hot))
+static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     const struct event *ev = in->ev;
 

@@ -13,7 +13,8 @@
 
 #include <stdio.h>
 
-__attribute__((hot)) int det_window_feed(struct det *d, struct det_input *in,
+__attribute__((hot))
+int det_window_feed(struct det *d, struct det_input *in,
                     const uint32_t *vals,
                     void (*eval)(struct det *, uint32_t, int64_t,
                                  struct det_verdict *),
@@ -37,7 +38,8 @@ __attribute__((hot)) int det_window_feed(struct det *d, struct det_input *in,
     return 1;
 }
 
-__attribute__((hot)) void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
+__attribute__((hot))
+void det_window_count_eval(struct det *d, uint32_t slot, int64_t now,
                            struct det_verdict *v)
 {
     win_ring *r = det_ring(d, slot);
@@ -58,7 +60,8 @@ __attribute__((hot)) void det_window_count_eval(struct det *d, uint32_t slot, in
                      : INT64_MAX;
 }
 
-__attribute__((hot)) void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
+__attribute__((hot))
+void det_per_call_eval(struct det *d, uint32_t slot, int64_t now,
                        struct det_verdict *v)
 {
     const struct det_alert *a = &d->alert[slot];
@@ -72,7 +75,8 @@ __attribute__((hot)) void det_per_call_eval(struct det *d, uint32_t slot, int64_
         v->next_ms = INT64_MAX; /* only a new violation changes it */
 }
 
-__attribute__((hot)) int det_per_call_feed(struct det *d, struct det_input *in, double x,
+__attribute__((hot))
+int det_per_call_feed(struct det *d, struct det_input *in, double x,
                       struct det_verdict *v)
 {
     struct det_alert *a;

@@ -113,7 +113,8 @@ static void clock_start(struct det *d, int64_t now)
         pv->last_event_ms = now;
 }
 
-__attribute__((hot)) static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
+__attribute__((hot))
+static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     struct priv *pv = d->priv;
 

@@ -23,7 +23,8 @@ static int check(struct det_params *p, const char *path, char *err,
     return det_check_window(p, path, 1, err, errsz);
 }
 
-__attribute__((hot)) static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
+__attribute__((hot))
+static int feed(struct det *d, struct det_input *in, struct det_verdict *v)
 {
     static const uint32_t one[1] = {1};
 

@@ -87,7 +87,8 @@ static void move_head(const win_spec *s, win_ring *r, int64_t idx)
     r->head = idx;
 }
 
-__attribute__((hot)) void win_advance(const win_spec *s, win_ring *r, int64_t now_ms)
+__attribute__((hot))
+void win_advance(const win_spec *s, win_ring *r, int64_t now_ms)
 {
     int64_t idx = floor_div(now_ms, s->bucket_ms);
 
@@ -95,7 +96,8 @@ __attribute__((hot)) void win_advance(const win_spec *s, win_ring *r, int64_t no
         move_head(s, r, idx);
 }
 
-__attribute__((hot)) int win_add(const win_spec *s, win_ring *r, int64_t now_ms, int64_t t_ms,
+__attribute__((hot))
+int win_add(const win_spec *s, win_ring *r, int64_t now_ms, int64_t t_ms,
             const uint32_t *vals)
 {
     int64_t idx;
@@ -122,7 +124,8 @@ __attribute__((hot)) int win_add(const win_spec *s, win_ring *r, int64_t now_ms,
     return WIN_OK;
 }
 
-__attribute__((hot)) uint64_t win_sum(const win_spec *s, win_ring *r, int64_t now_ms, unsigned f)
+__attribute__((hot))
+uint64_t win_sum(const win_spec *s, win_ring *r, int64_t now_ms, unsigned f)
 {
     if (f >= s->nfields)
         return 0;
@@ -130,7 +133,8 @@ __attribute__((hot)) uint64_t win_sum(const win_spec *s, win_ring *r, int64_t no
     return r->sum[f];
 }
 
-__attribute__((hot)) int64_t win_next_expiry(const win_spec *s, const win_ring *r)
+__attribute__((hot))
+int64_t win_next_expiry(const win_spec *s, const win_ring *r)
 {
     int64_t n = (int64_t)s->nbuckets;
 

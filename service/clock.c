@@ -23,7 +23,8 @@ int64_t clock_wall_ms(void)
     return read_ms(CLOCK_REALTIME);
 }
 
-__attribute__((hot)) int clock_days_in_month(int y, int m)
+__attribute__((hot))
+int clock_days_in_month(int y, int m)
 {
     static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30,
                                           31, 31, 30, 31, 30, 31};
@@ -35,7 +36,8 @@ __attribute__((hot)) int clock_days_in_month(int y, int m)
 /* The year is counted from March, so the leap day is the last day of its
  * year; a 400-year era has 146097 days; 719468 is the day number of
  * 1970-01-01 counted from 0000-03-01. */
-__attribute__((hot)) int64_t clock_days_from_civil(int64_t y, int m, int d)
+__attribute__((hot))
+int64_t clock_days_from_civil(int64_t y, int m, int d)
 {
     int64_t era, yoe, doy, doe;
 

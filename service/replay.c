@@ -103,7 +103,8 @@ static void on_alert(void *ud, const struct alert *a)
 static const struct det_engine_callbacks engine_cb = {.on_alert = on_alert};
 
 /* Decode one record and feed it; `ln` names it in messages. */
-__attribute__((hot)) static void record(struct replay *r, uint64_t ln, const char *data,
+__attribute__((hot))
+static void record(struct replay *r, uint64_t ln, const char *data,
                    size_t len, const char *type, size_t type_len)
 {
     event_counters before = r->ec;
@@ -160,7 +161,8 @@ __attribute__((hot)) static void record(struct replay *r, uint64_t ln, const cha
 
 /* ---- SSE ---- */
 
-__attribute__((hot)) static int on_sse_event(void *ud, const sse_event *e)
+__attribute__((hot))
+static int on_sse_event(void *ud, const sse_event *e)
 {
     struct replay *r = ud;
     uint64_t ln = r->ev_line ? r->ev_line : r->line_no;
@@ -184,7 +186,8 @@ static const sse_settings sse_cb = {
 };
 
 /* Give the held-back lines to the parser. */
-__attribute__((hot)) static void sse_flush(struct replay *r)
+__attribute__((hot))
+static void sse_flush(struct replay *r)
 {
     if (r->pend_len > 0) {
         sse_parser_execute(&r->sse, r->pend, r->pend_len);
@@ -200,7 +203,8 @@ __attribute__((hot)) static void sse_flush(struct replay *r)
  * for them is named by ev_line, not line_no, so every message is the same
  * as when each line is pushed at once; --strict still does that, so that
  * it stops at the line where an event became too large. */
-__attribute__((hot)) static void sse_piece(struct replay *r, const char *p, size_t n, int eol)
+__attribute__((hot))
+static void sse_piece(struct replay *r, const char *p, size_t n, int eol)
 {
     if (n == 0)
         return;
@@ -305,7 +309,8 @@ static void print_summary(const struct replay *r)
     fputc('\n', r->err);
 }
 
-__attribute__((hot)) int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
+__attribute__((hot))
+int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
                enum replay_format fmt, unsigned flags,
                struct replay_stats *st)
 {

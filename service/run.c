@@ -221,7 +221,8 @@ static const struct det_engine_callbacks engine_callbacks = {
     .on_alert = on_alert,
 };
 
-__attribute__((hot)) static int on_event(void *ud, const sse_event *sev)
+__attribute__((hot))
+static int on_event(void *ud, const sse_event *sev)
 {
     struct app *app = ud;
     /* the wall clock of the moment libcurl delivered the bytes, derived
@@ -322,9 +323,9 @@ static void warn_plain_http(const struct sink_config *sinks, size_t n)
         if (s->url == NULL || strncasecmp(s->url, "http://", 7) != 0 ||
             url_host_is_loopback(s->url))
             continue;
-        what = s->kind == SINK_SLACK       ? "its URL, which is the credential,"
-             : s->kind == SINK_PAGERDUTY   ? "its routing key"
-                                           : "the alerts";
+        what = s->kind == SINK_SLACK ? "its URL, which is the credential,"
+             : s->kind == SINK_PAGERDUTY ? "its routing key"
+                                         : "the alerts";
         LOG(LOG_WARN, "run", "sink %s: plain http:// sends %s in clear "
             "over the network; use https://", s->name, what);
     }
