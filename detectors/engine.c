@@ -384,11 +384,13 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     in.hkey = e->hkey;
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
         uint64_t h0, h1;
-        if (!take_prefetched(e, ev->record_id, &h0))
+        /* the duplicate check misses the cache: unless the caller's hint
+         * already started the load, start it now, and hash the grouping
+         * keys the detectors will need while it comes */
+        if (!take_prefetched(e, ev->record_id, &h0)) {
             hash_text(e->hkey, ev->record_id, &h0, &h1);
-        /* the duplicate check misses the cache: hash the grouping keys the
-         * detectors will need while its table entry loads */
-        det_dedupe_prefetch(&e->dd, h0);
+            det_dedupe_prefetch(&e->dd, h0);
+        }
         for (unsigned g = 0; g < DET_BY_COUNT; g++)
             if (e->group_mask & (1u << g))
                 det_input_hash(&in, (enum det_group)g, &h1, &h1);

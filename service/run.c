@@ -307,8 +307,10 @@ static int url_host_is_loopback(const char *url)
     if (*h == '[')
         return strncmp(h, "[::1]", 5) == 0;
     n = strcspn(h, ":/?#");
+    /* 127.0.0.0/8 written as an address, not a name that starts "127." */
     return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-           strncmp(h, "127.", 4) == 0;
+           (n > 4 && strncmp(h, "127.", 4) == 0 &&
+            strspn(h, "0123456789.") == n);
 }
 
 /* Warn, naming the sink and never its URL, about a receiver reached over
@@ -345,8 +347,8 @@ static void warn_secret_headers(const struct cfg *c)
         char name[CFG_HEADER_MAX];
 
         snprintf(name, sizeof name, "%.*s", (int)n, h);
-        for (size_t k = 0; k < n; k++)
-            name[k] = (char)tolower((unsigned char)name[k]);
+        for (char *q = name; *q != '\0'; q++)
+            *q = (char)tolower((unsigned char)*q);
         for (size_t j = 0; j < sizeof hints / sizeof hints[0]; j++)
             if (strstr(name, hints[j]) != NULL) {
                 LOG(LOG_WARN, "run", "stream.headers: %.*s looks like a "
