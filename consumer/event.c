@@ -9,9 +9,9 @@
  *
  * How: the data is parsed with its explicit length (curl's buffers are not
  * NUL-terminated).  The object's children are walked once; each key is
- * classified by its length and first characters and confirmed with a single
- * memcmp, and the node of the first occurrence of each known key is kept in
- * a small array on the stack.  The fields are then decoded from that array
+ * looked up in a small table by its length and first two characters and
+ * confirmed by one compare (16 bytes at a time), and the node of the first
+ * occurrence of each known key is kept in a small array on the stack.  The fields are then decoded from that array
  * in a fixed order, which is what lets a canonical key beat its alias no
  * matter where each appears in the object.  The tree is released before
  * event_decode() returns.
@@ -127,7 +127,10 @@ enum field {
     F_NONE = F_COUNT
 };
 
-static const char *const field_names[F_COUNT] = {
+/* Each name padded with NULs to FIELD_NAME_PAD bytes, so that a key can be
+ * compared with it 16 bytes at a time. */
+#define FIELD_NAME_PAD 32
+_Alignas(16) static const char field_names[F_COUNT][FIELD_NAME_PAD] = {
     [F_RECORD_ID] = "record_id",
     [F_EVENT_ID] = "event_id",
     [F_TIMESTAMP] = "timestamp",
@@ -152,7 +155,23 @@ static const char *const field_names[F_COUNT] = {
     [F_SHA256] = "request_payload_sha256",
 };
 
+#define FIELD_KEY_MIN 8  /* strlen("event_id") */
 #define FIELD_KEY_MAX 27 /* strlen("response_payload_size_bytes") */
+
+/* A key's slot in field_slot[]: its length and first two characters give
+ * a different slot for each known key (checked when the table is built).
+ * Only called with len >= FIELD_KEY_MIN. */
+#define FIELD_SLOTS 64u
+static inline unsigned field_hash(const char *k, size_t len)
+{
+    return ((unsigned)len + 19u * (unsigned char)k[0] + (unsigned char)k[1])
+           & (FIELD_SLOTS - 1u);
+}
+
+/* slot -> the known key that hashes there, or F_NONE; built once, with
+ * the cJSON hooks (install_hooks) */
+static unsigned char field_slot[FIELD_SLOTS];
+static unsigned char field_len[F_COUNT];
 
 /* Names of enum event_type, indexed by it; also the accepted JSON values. */
 static const char *const type_names[] = {
@@ -224,10 +243,22 @@ static void tree_free(void *p)
     free(p);
 }
 
+/* Once per process, on the first decode: cJSON's hooks, and the key
+ * lookup's table (a collision would be a bug in field_hash: each known key
+ * is then still found, by the slower path, and test_event fails). */
 static void install_hooks(void)
 {
     cJSON_Hooks h = {tree_alloc, tree_free};
 
+    memset(field_slot, F_NONE, sizeof field_slot);
+    for (unsigned f = 0; f < F_COUNT; f++) {
+        unsigned slot;
+
+        field_len[f] = (unsigned char)strlen(field_names[f]);
+        slot = field_hash(field_names[f], field_len[f]);
+        if (field_slot[slot] == F_NONE)
+            field_slot[slot] = (unsigned char)f;
+    }
     cJSON_InitHooks(&h);
 }
 
@@ -275,80 +306,128 @@ static void bump(event_counters *c, enum event_reason r)
         c->n[r]++;
 }
 
-/* Which known key is `k` (NUL-terminated)?  The length and one or two
- * characters pick the only possible candidate; one memcmp confirms it. */
-__attribute__((hot))
+/* ---- the tree's strings, 16 bytes at a time ------------------------------
+ * Every string in a cJSON tree (a key or a string value) starts a block of
+ * its own, and blocks start 16-byte aligned: the arena's (TREE_ALIGN) and,
+ * on x86-64, malloc's.  An aligned 16-byte load that holds the first byte
+ * of a string, or a byte the string continues into, stays on a page the
+ * string is on, so it cannot fault: the key lookup and the copies below
+ * load whole 16-byte blocks and use only the bytes up to the NUL (the
+ * bytes past it are at most copied behind the NUL of the destination).
+ * Those bytes may be another block's or an AddressSanitizer red zone,
+ * hence NO_ASAN.  A string that is not aligned (never seen from cJSON)
+ * takes the plain path; so does every string where SSE2 is missing. */
+#if defined(__SSE2__)
+#define STR16 1
+#ifdef TW_ASAN
+#define NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
+#endif
+
+static inline int aligned16(const char *s)
+{
+    return ((uintptr_t)s & 15u) == 0;
+}
+
+NO_ASAN static inline __m128i load16(const char *p)
+{
+    return _mm_load_si128((const __m128i *)(const void *)p);
+}
+
+/* bit i set: byte i of v is 0 */
+static inline unsigned nul16(__m128i v)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+}
+
+/* bit i set: byte i of a equals byte i of b */
+NO_ASAN static inline unsigned eq16(__m128i a, const char *b)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, load16(b)));
+}
+#else
+#define STR16 0
+#define NO_ASAN
+#endif
+
+/* Which known key is `k` (NUL-terminated)?  Its length and first two
+ * characters pick the only possible candidate (field_slot); comparing the
+ * key with it, NUL included, confirms it.  No branch depends on which key
+ * it is, so a record's keys in any order cost the same. */
+__attribute__((hot)) NO_ASAN
 static enum field field_lookup(const char *k)
 {
-    size_t len = strnlen(k, FIELD_KEY_MAX + 1);
-    enum field f = F_NONE;
+    enum field f;
+    size_t len;
 
-    switch (len) {
-    case 8:
-        f = k[0] == 'e' ? F_EVENT_ID : k[0] == 'a' ? F_AGENT_ID
-          : k[0] == 'c' ? F_COST : F_NONE;
-        break;
-    case 9:
-        f = k[0] == 'r' ? F_RECORD_ID
-          : k[0] != 't' ? F_NONE
-          : k[1] == 'i' ? F_TIMESTAMP : F_TOOL_NAME;
-        break;
-    case 10:
-        f = k[0] == 's' ? F_SESSION_ID : k[0] == 'l' ? F_LATENCY
-          : k[0] != 'e' ? F_NONE
-          : k[1] == 'v' ? F_EVENT_TYPE : F_ERROR_CODE;
-        break;
-    case 13:
-        f = k[0] == 't' ? F_TOOL_CATEGORY
-          : k[0] == 'e' ? F_ERROR_MESSAGE : F_NONE;
-        break;
-    case 14:
-        f = F_CORRELATION_ID;
-        break;
-    case 15:
-        f = k[0] == 'r' ? F_RESPONSE_STATUS
-          : k[0] == 't' ? F_TOKENS : F_NONE;
-        break;
-    case 17:
-        f = k[0] == 't' ? F_TOKENS_IN
-          : k[0] == 'd' ? F_DOWNSTREAM_SYSTEM : F_NONE;
-        break;
-    case 18:
-        f = F_TOKENS_OUT;
-        break;
-    case 19:
-        f = F_DOWNSTREAM_ENDPOINT;
-        break;
-    case 21:
-        f = F_DURATION;
-        break;
-    case 22:
-        f = F_SHA256;
-        break;
-    case 27:
-        f = F_PAYLOAD;
-        break;
-    default:
-        break;
+#if STR16
+    if (aligned16(k)) {
+        __m128i lo = load16(k), hi = _mm_setzero_si128();
+        unsigned z = nul16(lo), want, eq;
+
+        if (z == 0) {
+            hi = load16(k + 16);
+            if ((z = nul16(hi)) == 0)
+                return F_NONE; /* 32 bytes or more: longer than any key */
+            z <<= 16;
+        }
+        len = (size_t)__builtin_ctz(z);
+        if (len < FIELD_KEY_MIN)
+            return F_NONE;
+        f = (enum field)field_slot[field_hash(k, len)];
+        if (f == F_NONE || field_len[f] != len)
+            return F_NONE;
+        /* bytes 0..len (the NUL) must match; len <= 27 */
+        want = (2u << len) - 1u;
+        eq = eq16(lo, field_names[f]) | eq16(hi, field_names[f] + 16) << 16;
+        return (eq & want) == want ? f : F_NONE;
     }
-    if (f != F_NONE && memcmp(k, field_names[f], len) != 0)
-        f = F_NONE;
+#endif
+    len = strnlen(k, FIELD_KEY_MAX + 1);
+    if (len < FIELD_KEY_MIN || len > FIELD_KEY_MAX)
+        return F_NONE;
+    f = (enum field)field_slot[field_hash(k, len)];
+    if (f == F_NONE || field_len[f] != len || memcmp(k, field_names[f], len))
+        return F_NONE;
     return f;
 }
 
 /* Copy NUL-terminated `s` into dst[size].  When it does not fit, cut before
  * the UTF-8 character that would cross the end (if s is not UTF-8 there,
- * cut at size - 1) and count it. */
-__attribute__((hot))
+ * cut at size - 1) and count it.  dst's bytes past the NUL are undefined. */
+__attribute__((hot)) NO_ASAN
 static void copy_str(char *dst, size_t size, const char *s,
                      event_counters *c)
 {
     size_t cut;
 
+#if STR16
+    if (aligned16(s) && size >= 16) {
+        size_t off;
+
+        for (off = 0; off + 16 <= size; off += 16) {
+            __m128i v = load16(s + off);
+
+            _mm_storeu_si128((__m128i *)(void *)(dst + off), v);
+            if (nul16(v) != 0)
+                return;
+        }
+        /* the last size - off (< 16) bytes: when the NUL is among them,
+         * s[size - 16, size) spans the blocks at off - 16 and off, which
+         * the string reaches, so it is one more 16-byte move */
+        if (off < size && (nul16(load16(s + off)) &
+                           ((1u << (size - off)) - 1u)) != 0) {
+            _mm_storeu_si128((__m128i *)(void *)(dst + size - 16),
+                             _mm_loadu_si128((const __m128i *)(const void *)
+                                             (s + size - 16)));
+            return;
+        }
+        /* no NUL in s[0, size): it is cut below */
+    }
+#endif
     /* one libc call that stops at the NUL (strnlen + memcpy would have
-     * the compiler inline the copy as `rep movs`, slow for short strings;
-     * a byte loop is slower still: 87 against 73 ns for a record's nine
-     * strings) */
+     * the compiler inline the copy as `rep movs`, slow for short strings) */
     if (memccpy(dst, s, '\0', size) != NULL)
         return;
     /* s[size - 1] exists and is the first byte that does not fit.  If it is

@@ -1066,6 +1066,55 @@ static void test_truncate_not_utf8(void **state)
     free(s);
 }
 
+/* Every length from 0 to past the array, for each array size: the string
+ * is copied whole, with its NUL, or cut at size - 1 and counted.  The
+ * values are not all one letter, so a block copied from the wrong offset
+ * shows, and a record with a longer value is decoded first into the same
+ * struct, so a NUL left out shows too. */
+static void test_copy_every_length(void **state)
+{
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } fields[] = {
+        {"record_id", offsetof(struct event, record_id), EVENT_ID_MAX},
+        {"tool_name", offsetof(struct event, tool_name), EVENT_NAME_MAX},
+        {"error_code", offsetof(struct event, error_code), EVENT_CODE_MAX},
+        {"request_payload_sha256", offsetof(struct event, request_sha256),
+         EVENT_SHA_MAX},
+        {"error_message", offsetof(struct event, error_message),
+         EVENT_TEXT_MAX},
+    };
+    char want[EVENT_TEXT_MAX + 64], json[EVENT_TEXT_MAX + 128];
+    struct event ev;
+    event_counters c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof want; i++)
+        want[i] = (char)('a' + i % 23);
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        size_t size = fields[f].size;
+
+        for (size_t n = 0; n <= size + 40; n++) {
+            const char *got = (const char *)&ev + fields[f].off;
+            size_t keep = n < size ? n : size - 1;
+
+            snprintf(json, sizeof json, "{\"%s\":\"%.*s\"}", fields[f].key,
+                     (int)(size + 40), want);
+            memset(&c, 0, sizeof c);
+            assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+            snprintf(json, sizeof json, "{\"%s\":\"%.*s\"}", fields[f].key,
+                     (int)n, want);
+            memset(&c, 0, sizeof c);
+            assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+            if (strlen(got) != keep || memcmp(got, want, keep) != 0)
+                fail_msg("%s, %zu bytes: got %zu bytes", fields[f].key, n,
+                         strlen(got));
+            assert_int_equal(c.n[EVENT_R_TRUNCATED], n < size ? 0 : 1);
+        }
+    }
+}
+
 /* A NUL, raw or escaped, would cut a string where cJSON ends the C string
  * ("abc\u0000def" read as "abc"); raw control characters are not JSON.
  * Such records are refused as not JSON; raw TAB, LF and CR are taken (as
@@ -1522,6 +1571,7 @@ int main(void)
         cmocka_unit_test(test_truncate_ascii),
         cmocka_unit_test(test_truncate_utf8_boundary),
         cmocka_unit_test(test_truncate_not_utf8),
+        cmocka_unit_test(test_copy_every_length),
         cmocka_unit_test(test_embedded_nul),
         cmocka_unit_test(test_payload_values),
         cmocka_unit_test(test_infinite_numbers_rejected),
