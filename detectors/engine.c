@@ -385,15 +385,16 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
         uint64_t h0, h1;
         /* the duplicate check misses the cache: unless the caller's hint
-         * already started the load, start it now, and hash the grouping
-         * keys the detectors will need while it comes */
+         * started the load long ago, start it now, and hash the grouping
+         * keys the detectors will need while it comes (with the hint they
+         * are hashed when a detector asks: a request needs none) */
         if (!take_prefetched(e, ev->record_id, &h0)) {
             hash_text(e->hkey, ev->record_id, &h0, &h1);
             det_dedupe_prefetch(&e->dd, h0);
+            for (unsigned g = 0; g < DET_BY_COUNT; g++)
+                if (e->group_mask & (1u << g))
+                    det_input_hash(&in, (enum det_group)g, &h1, &h1);
         }
-        for (unsigned g = 0; g < DET_BY_COUNT; g++)
-            if (e->group_mask & (1u << g))
-                det_input_hash(&in, (enum det_group)g, &h1, &h1);
         if (det_dedupe_seen(&e->dd, h0)) {
             e->st.duplicates++;
             return DET_FEED_DUPLICATE;
