@@ -209,6 +209,7 @@ struct tree_arena {
 
 static _Thread_local struct tree_arena arena;
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+static _Thread_local int hooks_seen; /* this thread saw install_hooks done */
 
 /* cJSON's allocator: a bump of `next` while this thread is inside
  * event_decode() (left > 0) and the block fits, else malloc.  Runs about
@@ -266,7 +267,10 @@ static void install_hooks(void)
 __attribute__((hot))
 static void tree_begin(void)
 {
-    pthread_once(&hooks_once, install_hooks);
+    if (!hooks_seen) { /* no call into libc per record */
+        pthread_once(&hooks_once, install_hooks);
+        hooks_seen = 1;
+    }
     arena.next = arena.mem;
     arena.left = TREE_ARENA_BYTES;
     arena.spilled = 0;
@@ -554,6 +558,8 @@ static int is_json_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
+static int parse_record_time(const char *s, size_t len, int64_t *out_ms);
+
 /* Fill *ev from the known keys found in the record (f[i] NULL = absent). */
 __attribute__((hot))
 static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
@@ -568,8 +574,8 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
     if ((v = f[F_TIMESTAMP]) != NULL) {
         if (!IS_STRING(v) || v->valuestring == NULL)
             bump(c, EVENT_R_WRONG_TYPE);
-        else if (event_parse_time(v->valuestring, strlen(v->valuestring),
-                                  &ev->ts_ms) != 0)
+        else if (parse_record_time(v->valuestring, strlen(v->valuestring),
+                                   &ev->ts_ms) != 0)
             bump(c, EVENT_R_BAD_TIMESTAMP);
         else
             ev->has |= EVENT_HAS_TIMESTAMP;
@@ -861,35 +867,41 @@ static int num(const char *s, size_t n)
     return v;
 }
 
-/* Accepted: YYYY-MM-DD, then 'T', 't' or ' ', then HH:MM:SS, then an
- * optional fraction ('.' or ',', 1 to 9 digits, cut to ms), then 'Z', 'z',
- * +-HH:MM, +-HHMM, +-HH or nothing (UTC), then the end of the span.  Years
- * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
- * refused too, so every accepted time can be formatted back.  *out_ms is
- * written only on success. */
+/* The first 16 bytes of a time, YYYY-MM-DD, 'T' ('t', ' '), HH:MM, as
+ * seconds since the epoch before any offset (year >= 1970), or -1.  s has
+ * at least 16 bytes. */
 __attribute__((hot))
-int event_parse_time(const char *s, size_t len, int64_t *out_ms)
+static int64_t time_head(const char *s)
 {
-    int rc = EVENT_EINVAL;
-    int y, mo, d, h, mi, sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;
-    int64_t t;
-    size_t p;
+    int y, mo, d, h, mi;
 
-    /* YYYY-MM-DDTHH:MM:SS is 19 bytes, the shortest accepted form. */
-    if (s == NULL || out_ms == NULL || len < 19)
-        goto out;
-    if (s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
-        goto out;
+    if (s[4] != '-' || s[7] != '-' || s[13] != ':')
+        return -1;
     if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-        goto out;
+        return -1;
     y = num(s, 4);
     mo = num(s + 5, 2);
     d = num(s + 8, 2);
     h = num(s + 11, 2);
     mi = num(s + 14, 2);
-    sec = num(s + 17, 2);
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > clock_days_in_month(y, mo)
-        || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+        || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    return clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+}
+
+/* The rest of a time from byte 16 (":SS", fraction, offset) on top of its
+ * head's seconds (time_head); len >= 19.  See event_parse_time(). */
+__attribute__((hot))
+static int time_tail(const char *s, size_t len, int64_t head,
+                     int64_t *out_ms)
+{
+    int rc = EVENT_EINVAL;
+    int sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;
+    int64_t t;
+    size_t p;
+
+    if (s[16] != ':' || (sec = num(s + 17, 2)) < 0 || sec > 60)
         goto out;
     p = 19;
 
@@ -933,7 +945,7 @@ int event_parse_time(const char *s, size_t len, int64_t *out_ms)
         sec = 59;
         frac = 999;
     }
-    t = clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    t = head + sec;
     t -= (int64_t)sign * (oh * 3600 + om * 60);
     t = t * 1000 + frac;
     if (t < 0 || t > EVENT_TIME_MAX_MS)
@@ -942,6 +954,46 @@ int event_parse_time(const char *s, size_t len, int64_t *out_ms)
     rc = 0;
 out:
     return rc;
+}
+
+/* Accepted: YYYY-MM-DD, then 'T', 't' or ' ', then HH:MM:SS, then an
+ * optional fraction ('.' or ',', 1 to 9 digits, cut to ms), then 'Z', 'z',
+ * +-HH:MM, +-HHMM, +-HH or nothing (UTC), then the end of the span.  Years
+ * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
+ * refused too, so every accepted time can be formatted back.  *out_ms is
+ * written only on success. */
+int event_parse_time(const char *s, size_t len, int64_t *out_ms)
+{
+    int64_t head;
+
+    /* YYYY-MM-DDTHH:MM:SS is 19 bytes, the shortest accepted form. */
+    if (s == NULL || out_ms == NULL || len < 19 || (head = time_head(s)) < 0)
+        return EVENT_EINVAL;
+    return time_tail(s, len, head, out_ms);
+}
+
+/* event_parse_time() for the records of one thread: consecutive records'
+ * times nearly always share their first 16 bytes (the minute), so the
+ * head's value is kept with its bytes and only the tail is parsed. */
+static _Thread_local struct {
+    char head[16];
+    int64_t secs; /* time_head(head); -1: nothing kept */
+} time_memo = {{0}, -1};
+
+__attribute__((hot))
+static int parse_record_time(const char *s, size_t len, int64_t *out_ms)
+{
+    if (len < 19)
+        return EVENT_EINVAL;
+    if (time_memo.secs < 0 || memcmp(s, time_memo.head, 16) != 0) {
+        int64_t head = time_head(s);
+
+        if (head < 0)
+            return EVENT_EINVAL;
+        memcpy(time_memo.head, s, 16);
+        time_memo.secs = head;
+    }
+    return time_tail(s, len, time_memo.secs, out_ms);
 }
 
 /* Write v as exactly n decimal digits (v >= 0 and < 10^n). */

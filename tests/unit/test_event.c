@@ -461,6 +461,45 @@ static void test_bad_timestamps_counted(void **state)
     }
 }
 
+/* The decoder keeps the value of the last time's first 16 bytes (the
+ * minute): a record decoded after any other gets exactly what
+ * event_parse_time() says, for every pair of times from this list (same
+ * minute, other minute, bad tail behind a good head, bad head). */
+static void test_timestamp_memo_pairs(void **state)
+{
+    static const char *const ts[] = {
+        "2026-03-10T02:47:23.123Z", "2026-03-10T02:47:59.999+05:30",
+        "2026-03-10T02:47:60Z", "2026-03-10T02:47:61Z",
+        "2026-03-10T02:47:23", "2026-03-10T02:48:00Z",
+        "2026-03-10T02:47:2", "2026-03-10 02:47:23Z",
+        "2026-02-29T02:47:23Z", "2024-02-29T02:47:23Z",
+        "2026-03-10T02:47", "2026-03-10T02:47:23.1234567891Z",
+        "1970-01-01T00:00:00+00:01", "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-00:01",
+    };
+    const size_t n = sizeof ts / sizeof ts[0];
+
+    (void)state;
+    for (size_t i = 0; i < n * n; i++) {
+        const char *a = ts[i / n], *b = ts[i % n];
+        char json[128];
+        struct event ev;
+        event_counters c = { 0 };
+        int64_t want = -1;
+        int ok = event_parse_time(b, strlen(b), &want) == 0;
+
+        snprintf(json, sizeof json, "{\"timestamp\":\"%s\"}", a);
+        assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+        snprintf(json, sizeof json, "{\"timestamp\":\"%s\"}", b);
+        assert_int_equal(decode(&ev, json, &c), EVENT_OK);
+        if (ok != ((ev.has & EVENT_HAS_TIMESTAMP) != 0) ||
+            (ok && ev.ts_ms != want))
+            fail_msg("\"%s\" after \"%s\": has %d, %lld; want %d, %lld", b,
+                     a, (ev.has & EVENT_HAS_TIMESTAMP) != 0,
+                     (long long)ev.ts_ms, ok, (long long)want);
+    }
+}
+
 static void test_timestamp_wrong_type(void **state)
 {
     static const char *const bad[] = {
@@ -1549,6 +1588,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_equal_instants),
         cmocka_unit_test(test_bad_timestamps_counted),
         cmocka_unit_test(test_timestamp_wrong_type),
+        cmocka_unit_test(test_timestamp_memo_pairs),
         cmocka_unit_test(test_fraction_digits),
         cmocka_unit_test(test_leap_days),
         cmocka_unit_test(test_time_known_instants),
