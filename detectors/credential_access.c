@@ -131,7 +131,7 @@ const struct det_ops det_credential_access_ops = {
                    "threshold",
     .items = items,
     .nitems = sizeof items / sizeof items[0],
-    .flags = DET_F_WINDOW,
+    .flags = DET_F_WINDOW | DET_F_CALLS,
     .nfields = 1,
     .check = check,
     .create = create,

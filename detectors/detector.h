@@ -156,7 +156,9 @@ struct det_stats {
 enum {
     DET_F_WINDOW = 1u << 0,   /* keeps a ring per group */
     DET_F_PER_CALL = 1u << 1, /* group freed when its alert resolves */
-    DET_F_TIMER = 1u << 2     /* one pinned global group, time-driven */
+    DET_F_TIMER = 1u << 2,    /* one pinned global group, time-driven */
+    DET_F_CALLS = 1u << 3     /* feed looks only at completed calls: the
+                                 engine does not call it for other events */
 };
 
 struct det;

@@ -33,6 +33,10 @@ struct det_engine {
     int64_t next_deadline;
     int draining;
     unsigned group_mask;      /* 1 << group_by of each keyed detector */
+    /* the enabled detectors to feed, in registry order: [0] for an event
+     * that is not a completed call (no DET_F_CALLS ones), [1] for one */
+    unsigned char feed_ix[2][DET_COUNT];
+    unsigned nfeed[2];
     unsigned char hkey[DET_HASH_KEY_BYTES];
     char last_record_id[EVENT_ID_MAX];
     char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
@@ -358,6 +362,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     struct det_verdict v;
     int64_t t = NO_TIME, target, floor_ms = NO_TIME;
     uint64_t late_before = 0, late_after = 0;
+    int calls;
 
     e->st.events++;
     if (wall_ms > 0) {
@@ -414,11 +419,10 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     in.now_ms = e->now_ms;
     copy_str(e->last_record_id, sizeof e->last_record_id, ev->record_id);
 
-    for (int i = 0; i < DET_COUNT; i++) {
-        struct det *d = &e->det[i];
+    calls = det_is_completed(ev);
+    for (unsigned k = 0; k < e->nfeed[calls]; k++) {
+        struct det *d = &e->det[e->feed_ix[calls][k]];
 
-        if (!d->p.enabled)
-            continue;
         late_before += d->st.late;
         if (d->ops->feed(d, &in, &v))
             transition(e, d, &v, &in);
@@ -666,6 +670,11 @@ det_engine *det_engine_create(const struct det_config *c, const char *source,
         if (d->p.enabled && (d->ops->flags & DET_F_WINDOW) &&
             i != DET_CREDENTIAL_ACCESS && d->p.group_by != DET_BY_GLOBAL)
             e->group_mask |= 1u << d->p.group_by;
+        if (!d->p.enabled)
+            continue;
+        e->feed_ix[1][e->nfeed[1]++] = (unsigned char)i;
+        if (!(d->ops->flags & DET_F_CALLS))
+            e->feed_ix[0][e->nfeed[0]++] = (unsigned char)i;
     }
     rc = 0;
 out:
