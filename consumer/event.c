@@ -746,7 +746,6 @@ int event_peek_record_id(const char *data, size_t len, const char **id,
 {
     static const char key[] = "\"record_id\"";
     static const char tight[] = "{\"record_id\":\"";
-    const char *q;
     size_t i = 0, start;
     size_t lim = len < EVENT_ID_MAX + 32 ? len : EVENT_ID_MAX + 32;
 
@@ -776,14 +775,16 @@ int event_peek_record_id(const char *data, size_t len, const char **id,
         return 0;
     i++;
 value:
+    /* to the closing quote, in one byte loop (ids are short): an escape
+     * or no quote before lim, and there is no hint */
     start = i;
-    q = memchr(data + start, '"', lim - start);
-    if (q == NULL || q == data + start ||
-        (size_t)(q - data) - start >= EVENT_ID_MAX ||
-        memchr(data + start, '\\', (size_t)(q - data) - start) != NULL)
+    while (i < lim && data[i] != '"' && data[i] != '\\')
+        i++;
+    if (i >= lim || data[i] != '"' || i == start ||
+        i - start >= EVENT_ID_MAX)
         return 0;
     *id = data + start;
-    *n = (size_t)(q - data) - start;
+    *n = i - start;
     return 1;
 }
 
