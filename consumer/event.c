@@ -11,10 +11,10 @@
  * NUL-terminated).  The object's children are walked once; each key is
  * looked up in a small table by its length and first two characters and
  * confirmed by one compare (16 bytes at a time), and the node of the first
- * occurrence of each known key is kept in a small array on the stack.  The fields are then decoded from that array
- * in a fixed order, which is what lets a canonical key beat its alias no
- * matter where each appears in the object.  The tree is released before
- * event_decode() returns.
+ * occurrence of each known key is kept in a small array on the stack.  The
+ * fields are then decoded from that array in a fixed order, which is what
+ * lets a canonical key beat its alias no matter where each appears in the
+ * object.  The tree is released before event_decode() returns.
  *
  * Invariants:
  *  - no read of `data` at or past `len`; no cJSON pointer outlives a call;

@@ -169,6 +169,7 @@ static void materialize(sse_parser *p)
 /* Drop the current event: its data and type, and any id it set. */
 static void drop_event(sse_parser *p)
 {
+    p->event_line = 0;
     p->data_ext = NULL;
     p->data_len = 0;
     p->type_len = 0;
@@ -299,6 +300,7 @@ static int dispatch(sse_parser *p)
         ev.data_len = p->data_ext_len;
     } else if (p->data_len == 0) {
         p->type_len = 0;
+        p->event_line = 0;
         goto out;
     } else {
         ev.data = p->data;
@@ -321,6 +323,7 @@ static int dispatch(sse_parser *p)
     p->data_ext = NULL;
     p->data_len = 0;
     p->type_len = 0;
+    p->event_line = 0;
 out:
     return rc;
 }
@@ -421,6 +424,8 @@ static int interpret_line(sse_parser *p, const char *line, size_t n, int cr,
     } else {
         /* field names are a few bytes: a byte loop, not a call */
         size_t fn = 0;
+        if (p->event_line == 0)
+            p->event_line = p->stats.lf + 1;
         while (fn < n && line[fn] != ':')
             fn++;
         if (fn == n) {
@@ -507,14 +512,23 @@ void sse_parser_reset_stream(sse_parser *p)
         p->data_len = 0;
         p->data_ext = NULL;
         p->type_len = 0;
+        p->event_line = 0;
         memcpy(p->last_id, p->id_in_force, p->id_in_force_len);
         p->last_id_len = p->id_in_force_len;
     }
 }
 
-void sse_parser_finish(sse_parser *p)
+uint64_t sse_parser_finish(sse_parser *p)
 {
+    uint64_t ln = 0;
+
+    if (p == NULL)
+        return 0;
+    if (p->event_line != 0 ||
+        (p->state == ST_LINE && p->line_len > 0 && p->line[0] != ':'))
+        ln = sse_parser_line(p);
     sse_parser_reset_stream(p);
+    return ln;
 }
 
 __attribute__((hot))
@@ -551,6 +565,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
                     c = s[run];
                     s += run + 1;
                     rc = interpret_line(p, line, run, c == '\r', 1);
+                    p->stats.lf += c == '\n';
                     break;
                 }
                 if (run > room) {
@@ -573,13 +588,16 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
                 p->bom_checked = 1;
                 s++;
                 rc = end_line(p, c == '\r');
+                p->stats.lf += c == '\n';
             } else if (decode_byte(p, c)) {
                 s++;
             }
             break;
         case ST_AFTER_CR:
-            if (*s == '\n')
+            if (*s == '\n') {
                 s++;
+                p->stats.lf++;
+            }
             p->state = ST_LINE;
             break;
         case ST_SKIP_BOL:
@@ -587,6 +605,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
             if (c == '\n' || c == '\r') {
                 /* the blank line that ends the skipped event */
                 s++;
+                p->stats.lf += c == '\n';
                 p->state = c == '\r' ? ST_AFTER_CR : ST_LINE;
             } else {
                 p->state = ST_SKIP_LINE;
@@ -597,12 +616,15 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
             s += k;
             if (s < end) {
                 p->state = *s == '\r' ? ST_SKIP_AFTER_CR : ST_SKIP_BOL;
+                p->stats.lf += *s == '\n';
                 s++;
             }
             break;
         case ST_SKIP_AFTER_CR:
-            if (*s == '\n')
+            if (*s == '\n') {
                 s++;
+                p->stats.lf++;
+            }
             p->state = ST_SKIP_BOL;
             break;
         case ST_SKIP_COMMENT:
@@ -610,6 +632,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
             s += k;
             if (s < end) {
                 p->state = *s == '\r' ? ST_AFTER_CR : ST_LINE;
+                p->stats.lf += *s == '\n';
                 s++;
             }
             break;
@@ -619,6 +642,11 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
     p->stats.bytes += (uint64_t)(s - (const unsigned char *)data);
 out:
     return rc;
+}
+
+uint64_t sse_parser_line(const sse_parser *p)
+{
+    return p->event_line != 0 ? p->event_line : p->stats.lf + 1;
 }
 
 int sse_parser_set_last_id(sse_parser *p, const char *id, size_t len)

@@ -71,6 +71,7 @@ typedef struct sse_stats {
     uint64_t ids_ignored;    /* id fields with U+0000 or too long */
     uint64_t retry_ignored;  /* retry fields not all digits */
     uint64_t bytes;          /* bytes pushed */
+    uint64_t lf;             /* LF bytes consumed (line numbers) */
 } sse_stats;
 
 /* The parser.  Embed it in its owner; fields after `private:` are private
@@ -102,6 +103,7 @@ typedef struct sse_parser {
     size_t last_id_len;
     char id_in_force[SSE_LAST_ID_MAX]; /* last event ID string, NUL-ended */
     size_t id_in_force_len;
+    uint64_t event_line;     /* line of the pending event's first field */
 } sse_parser;
 
 /* Allocate the line and data buffers (max_event_bytes each; 0 = default).
@@ -123,8 +125,18 @@ void sse_parser_reset_stream(sse_parser *p);
 int sse_parser_execute(sse_parser *p, const char *data, size_t len);
 
 /* The stream ended: discards any partial line or event (never dispatched),
- * exactly as the standard says.  Same effect as sse_parser_reset_stream. */
-void sse_parser_finish(sse_parser *p);
+ * exactly as the standard says.  Same effect as sse_parser_reset_stream.
+ * Returns the line (as sse_parser_line) of the event it discarded, or 0
+ * when none had begun: no field line was read since the last blank line,
+ * and the partial line, if any, is empty or a comment. */
+uint64_t sse_parser_finish(sse_parser *p);
+
+/* The line that names what the parser reports right now (for messages
+ * such as replay's "line N: ..."): the line where the pending event's first
+ * field was, or with no event pending the line being read.  Lines are
+ * numbered from 1 and end at LF (a CR alone does not start a new number).
+ * May be called from a callback. */
+uint64_t sse_parser_line(const sse_parser *p);
 
 /* Set the last event ID (e.g. read back from the state directory).
  * Returns SSE_EINVAL if it contains U+0000 or is too long. */

@@ -2,12 +2,14 @@
  * replay.c - `toolwatch replay`: a recorded stream through the detector
  * engine in pure event time (replay.h).
  *
- * The input is read in 64 KB chunks and cut at LF so every record can be
- * named by its line.  SSE: each line is pushed to the SSE parser as it is
- * (the parser keeps the WHATWG rules: CR, CRLF, BOM, comments); the line
- * where an event's first field appeared is remembered until the blank line
- * that dispatches it.  JSONL: each line (up to EVENT_MAX_DATA_BYTES) is one
- * record.  Memory is bounded by those caps whatever the input.
+ * The input is read in 64 KB chunks.  SSE: each chunk goes to the SSE
+ * parser in one call, as in `run` (the parser keeps the WHATWG rules: CR,
+ * CRLF, BOM, comments), and the parser counts lines as it goes, so a
+ * record is named by the line where its event's first field was
+ * (sse_parser_line) without a second walk over the bytes.  JSONL: the
+ * chunk is cut at LF and each line (up to EVENT_MAX_DATA_BYTES) is one
+ * record.  Lines are numbered from 1 and end at LF in both formats.
+ * Memory is bounded by those caps whatever the input.
  */
 #include "service/replay.h"
 
@@ -32,13 +34,10 @@ struct replay {
     buf doc;             /* one alert document */
     FILE *out, *err;
     unsigned flags;
-    uint64_t line_no;    /* line being read (1-based) */
-    uint64_t ev_line;    /* SSE: first line of the pending event, 0: none */
-    const char *pend;    /* SSE: lines walked, not yet given to the parser */
-    size_t pend_len;     /*      (inside the current input chunk) */
-    int at_line_start;
+    uint64_t line_no;    /* JSONL: line being read (1-based) */
     int line_too_long;   /* JSONL: the current line is being skipped */
-    int line_blank;      /* SSE: the current line's first byte was CR/LF */
+    char last;           /* the input's last byte so far */
+    uint64_t stop_line;  /* SSE: the line where the run stopped */
     int stop;            /* strict failure or output error */
     int rc;
     unsigned messages;
@@ -161,13 +160,20 @@ static void record(struct replay *r, uint64_t ln, const char *data,
 
 /* ---- SSE ---- */
 
+/* After a strict failure or an output error nothing more is read: the
+ * parser pauses at the next event (an oversize one cannot pause it, so it
+ * is ignored here too). */
 __attribute__((hot))
 static int on_sse_event(void *ud, const sse_event *e)
 {
     struct replay *r = ud;
-    uint64_t ln = r->ev_line ? r->ev_line : r->line_no;
 
-    record(r, ln, e->data, e->data_len, e->type, e->type_len);
+    if (!r->stop) {
+        record(r, sse_parser_line(&r->sse), e->data, e->data_len, e->type,
+               e->type_len);
+        if (r->stop) /* the blank line that ended the event */
+            r->stop_line = r->sse.stats.lf + 1;
+    }
     return r->stop;
 }
 
@@ -175,63 +181,19 @@ static void sse_oversize(void *ud, size_t max)
 {
     struct replay *r = ud;
 
+    if (r->stop)
+        return;
     msg(r, "line %llu: event over %zu bytes; skipped",
-        (unsigned long long)(r->ev_line ? r->ev_line : r->line_no), max);
+        (unsigned long long)sse_parser_line(&r->sse), max);
     skipped(r);
+    if (r->stop) /* the line that went over */
+        r->stop_line = r->sse.stats.lf + 1;
 }
 
 static const sse_settings sse_cb = {
     .on_event = on_sse_event,
     .on_oversize = sse_oversize,
 };
-
-/* Give the held-back lines to the parser. */
-__attribute__((hot))
-static void sse_flush(struct replay *r)
-{
-    if (r->pend_len > 0) {
-        sse_parser_execute(&r->sse, r->pend, r->pend_len);
-        r->pend_len = 0;
-    }
-}
-
-/* Push one piece of a line (ends with LF when `eol`).  Lines are walked
- * one by one for their numbers but reach the parser an event at a time:
- * the lines of an event from the one that starts it (ev_line) to its blank
- * line go in one call (one pass of the parser instead of one per line).
- * Only lines inside an event are held back, and what the parser reports
- * for them is named by ev_line, not line_no, so every message is the same
- * as when each line is pushed at once; --strict still does that, so that
- * it stops at the line where an event became too large. */
-__attribute__((hot))
-static void sse_piece(struct replay *r, const char *p, size_t n, int eol)
-{
-    if (n == 0)
-        return;
-    if (r->at_line_start) {
-        r->line_blank = p[0] == '\n' || p[0] == '\r';
-        if (r->ev_line == 0 && !r->line_blank && p[0] != ':') {
-            sse_flush(r); /* what came before ran without ev_line */
-            r->ev_line = r->line_no;
-        }
-        r->at_line_start = 0;
-    }
-    if (r->pend_len > 0 && r->pend + r->pend_len != p)
-        sse_flush(r);
-    if (r->pend_len == 0)
-        r->pend = p;
-    r->pend_len += n;
-    if (r->ev_line == 0 || (r->flags & REPLAY_STRICT) ||
-        (eol && r->line_blank))
-        sse_flush(r);
-    if (eol) {
-        if (r->line_blank)
-            r->ev_line = 0; /* a blank line ends (or discards) an event */
-        r->at_line_start = 1;
-        r->line_no++;
-        r->st.lines++;
-    }
-}
 
 /* ---- JSONL ---- */
 
@@ -326,7 +288,7 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     r->err = err;
     r->flags = flags;
     r->line_no = 1;
-    r->at_line_start = 1;
+    r->last = '\n';
     buf_init(&r->line, EVENT_MAX_DATA_BYTES);
     buf_init(&r->doc, ALERT_DOC_MAX);
     if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
@@ -342,39 +304,40 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
                 fmt = detect(chunk, n);
             first = 0;
         }
+        r->last = chunk[n - 1];
+        if (fmt != REPLAY_JSONL) {
+            sse_parser_execute(&r->sse, chunk, n);
+            continue;
+        }
         while (p < end && !r->stop) {
             const char *lf = memchr(p, '\n', (size_t)(end - p));
             size_t len = lf ? (size_t)(lf - p) + 1 : (size_t)(end - p);
-            if (fmt == REPLAY_JSONL)
-                jsonl_piece(r, p, len, lf != NULL);
-            else
-                sse_piece(r, p, len, lf != NULL);
+            jsonl_piece(r, p, len, lf != NULL);
             p += len;
         }
-        if (!r->stop)
-            sse_flush(r); /* the chunk's memory is about to be reused */
-        r->pend_len = 0;
     }
     if (ferror(in)) {
         msg(r, "cannot read the input: %s", strerror(errno));
         rc = REPLAY_EIO;
         goto out;
     }
+    if (fmt != REPLAY_JSONL) /* the lines read, up to a stop */
+        r->st.lines = r->stop ? r->stop_line : r->sse.stats.lf;
     if (!r->stop) {
+        uint64_t ln;
+
         if (fmt == REPLAY_JSONL && (r->line.len > 0 || r->line_too_long)) {
             jsonl_line(r); /* a last line without LF */
             r->st.lines++;
-        } else if (fmt != REPLAY_JSONL && !r->at_line_start) {
+        } else if (fmt != REPLAY_JSONL && r->last != '\n') {
             r->st.lines++;
         }
-        if (fmt != REPLAY_JSONL && r->ev_line != 0 && !r->stop) {
+        if (fmt != REPLAY_JSONL && (ln = sse_parser_finish(&r->sse)) != 0) {
             msg(r, "line %llu: incomplete event at end of input (no blank "
-                   "line after it); skipped",
-                (unsigned long long)r->ev_line);
+                   "line after it); skipped", (unsigned long long)ln);
             r->st.records++;
             skipped(r);
         }
-        sse_parser_finish(&r->sse);
     }
     if (!r->stop && (flags & REPLAY_DRAIN))
         det_engine_drain(r->eng);

@@ -221,6 +221,13 @@ static void feed(run *r, const char *s, size_t n, int how, unsigned seed)
         consumed = p.stats.bytes;
         check(consumed == off);
     }
+    /* lines: every LF consumed is counted, once */
+    for (size_t k = 0, lf = 0; k <= n; k++) {
+        if (k == n)
+            check(p.stats.lf == lf);
+        else
+            lf += s[k] == '\n';
+    }
     check(p.stats.events == r->d.events);
     check(p.stats.oversize == r->d.oversize);
     r->d.invalid_utf8 = p.stats.invalid_utf8;

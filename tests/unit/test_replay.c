@@ -267,6 +267,216 @@ static void test_nul_byte_is_not_json(void **state)
     run_free(&r);
 }
 
+/* Bad records on both sides of the first 64 KB read, the read boundary
+ * falling at every byte of them (a comment line of each length in front):
+ * the lines named are those of the events' first lines whatever the
+ * split, with LF and with CRLF. */
+static void test_sse_lines_across_reads(void **state)
+{
+    static const char *const eols[] = {"\n", "\r\n"};
+    enum { EVENTS = 620, WANT_MAX = 4096 };
+    size_t cap = 96 * 1024;
+    char *text = malloc(cap), *want = malloc(WANT_MAX);
+
+    (void)state;
+    assert_non_null(text);
+    assert_non_null(want);
+    for (int e = 0; e < 2; e++) {
+        const char *eol = eols[e];
+        size_t size = 0, lo, hi;
+        int w = 0;
+
+        /* every event below has the same size: find it, and the events
+         * the boundary can fall in */
+        size = (size_t)snprintf(
+            text, cap,
+            "id: 0000%sevent: tool_call_response%sdata: {\"record_id\":"
+            "\"r0000\",\"timestamp\":\"2026-03-10T02:00:00Z\",\"tool_name\""
+            ":\"t\"}%s%s",
+            eol, eol, eol, eol);
+        lo = 65536 / size - 2;
+        hi = 65536 / size + 1;
+        for (size_t pad = 0; pad < size; pad++) {
+            struct run r;
+            size_t n = 0;
+
+            n += (size_t)snprintf(text + n, cap - n, ":%*s%s", (int)pad,
+                                  "", eol);
+            for (size_t i = 0; i < EVENTS; i++) {
+                const char *tool = "\"t\"";
+                if (i >= lo && i <= hi && i % 2 == 0) {
+                    /* not JSON, of the same length */
+                    n += (size_t)snprintf(
+                        text + n, cap - n,
+                        "id: %04zu%sevent: tool_call_response%sdata: %72s%s%s",
+                        i, eol, eol, "nope", eol, eol);
+                    continue;
+                }
+                if (i >= lo && i <= hi)
+                    tool = "777"; /* wrong type: a warning */
+                n += (size_t)snprintf(
+                    text + n, cap - n,
+                    "id: %04zu%sevent: tool_call_response%sdata: "
+                    "{\"record_id\":\"r%04zu\",\"timestamp\":\"2026-03-10T"
+                    "%02zu:%02zu:%02zu\",\"tool_name\":%s}%s%s",
+                    i, eol, eol, i, 2 + i / 3600, i / 60 % 60, i % 60,
+                    tool, eol, eol);
+            }
+            assert_true(n < cap);
+            run_text(&r, text, 0);
+            if (pad == 0) {
+                /* line 1 is the comment, event i begins on line 2 + 4 i */
+                for (size_t i = lo; i <= hi; i++)
+                    w += snprintf(want + w, WANT_MAX - (size_t)w,
+                                  i % 2 == 0
+                                      ? "toolwatch replay: line %zu: not "
+                                        "JSON; skipped\n"
+                                      : "toolwatch replay: line %zu: a "
+                                        "field has the wrong type and was "
+                                        "ignored\n",
+                                  2 + 4 * i);
+            }
+            assert_int_equal(r.rc, REPLAY_OK);
+            assert_int_equal(r.st.records, EVENTS);
+            assert_int_equal(r.st.skipped, 2);
+            assert_int_equal(r.st.warnings, 2);
+            assert_int_equal(r.st.lines, 1 + 4 * EVENTS);
+            assert_true(r.err_len > (size_t)w);
+            assert_memory_equal(r.err, want, (size_t)w);
+            assert_non_null(strstr(r.err + w, "sse input, 620 records"));
+            run_free(&r);
+        }
+        /* the lines themselves: events 568 and 570 (LF), 548 and 550
+         * (CRLF) are not JSON */
+        assert_non_null(strstr(want, e == 0 ? "line 2274: not JSON"
+                                            : "line 2194: not JSON"));
+        assert_non_null(strstr(want, e == 0 ? "line 2282: not JSON"
+                                            : "line 2202: not JSON"));
+    }
+    free(text);
+    free(want);
+}
+
+/* replay's last stderr line for an SSE input that made no alert */
+static const char *no_alert_summary(char *b, size_t size, unsigned records,
+                                    unsigned skipped)
+{
+    snprintf(b, size,
+             "toolwatch replay: sse input, %u records, 0 events, %u skipped, "
+             "0 duplicates, 0 late, 0 warnings; 0 alerts: volume 0, "
+             "payload_size 0, latency 0, error_rate 0, credential_access 0, "
+             "stream_stalled 0\n",
+             records, skipped);
+    return b;
+}
+
+/* t[0..300): an event type too long for the parser's 256-byte buffer */
+static void long_type(char t[301])
+{
+    memset(t, 'T', 300);
+    t[300] = '\0';
+}
+
+/* Expect stderr to be `msgs` followed by the summary line. */
+static void assert_err(const struct run *r, const char *msgs,
+                       unsigned records, unsigned skipped)
+{
+    char want[1024], sum[512];
+
+    snprintf(want, sizeof want, "%s%s", msgs,
+             no_alert_summary(sum, sizeof sum, records, skipped));
+    assert_string_equal(r->err, want);
+}
+
+/* An event type over 256 bytes makes an oversize event wherever it falls:
+ * before the first blank line, after it, on a line that begins with ':'
+ * (no event began on it: the line is named). */
+static void test_sse_oversize_lines(void **state)
+{
+    char t[301], text[1024];
+    struct run r;
+
+    (void)state;
+    long_type(t);
+    snprintf(text, sizeof text,
+             ": c\n"
+             "\n"
+             "id: 1\n"
+             "event: %s\n"
+             "data: {}\n"
+             "\n"
+             ": x\revent: %s\rdata: 1\r\r\n"
+             "data: [1]\n"
+             "\n",
+             t, t);
+    run_text(&r, text, 0);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.lines, 9);
+    assert_err(&r,
+               "toolwatch replay: line 3: event over 1048576 bytes; skipped\n"
+               "toolwatch replay: line 7: event over 1048576 bytes; skipped\n"
+               "toolwatch replay: line 8: not a JSON object; skipped\n",
+               1, 3);
+    run_free(&r);
+    run_text(&r, text, REPLAY_STRICT);
+    assert_int_equal(r.rc, REPLAY_EBADINPUT);
+    assert_int_equal(r.st.records, 0);
+    assert_int_equal(r.st.skipped, 1);
+    assert_int_equal(r.st.lines, 4); /* stopped after line 4 */
+    assert_err(&r,
+               "toolwatch replay: line 3: event over 1048576 bytes; skipped\n",
+               0, 1);
+    run_free(&r);
+    /* before the first blank line */
+    snprintf(text, sizeof text,
+             "event: %s\ndata: 1\n\ndata: nope\n\n", t);
+    run_text(&r, text, 0);
+    assert_err(&r,
+               "toolwatch replay: line 1: event over 1048576 bytes; skipped\n"
+               "toolwatch replay: line 4: not JSON; skipped\n",
+               1, 2);
+    run_free(&r);
+    /* --strict: what comes on later lines is not read */
+    run_text(&r, text, REPLAY_STRICT);
+    assert_int_equal(r.rc, REPLAY_EBADINPUT);
+    assert_int_equal(r.st.records, 0);
+    assert_int_equal(r.st.skipped, 1);
+    run_free(&r);
+}
+
+/* Lines are numbered at LF only: a stream with CR line ends is one line,
+ * and every record is named line 1; its events still end at CR blank
+ * lines, as the standard says, so the last one is complete.  --strict
+ * stops at the oversize event: the events after it are not read. */
+static void test_sse_cr_only(void **state)
+{
+    char t[301], text[1024];
+    struct run r;
+
+    (void)state;
+    long_type(t);
+    snprintf(text, sizeof text,
+             "event: %s\rdata: {\"timestamp\":\"2026-03-10T02:00:00Z\"}\r\r"
+             "data: nope\r\r"
+             "data: [1]\r\r",
+             t);
+    run_text(&r, text, 0);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.lines, 1);
+    assert_err(&r,
+               "toolwatch replay: line 1: event over 1048576 bytes; skipped\n"
+               "toolwatch replay: line 1: not JSON; skipped\n"
+               "toolwatch replay: line 1: not a JSON object; skipped\n",
+               2, 3);
+    run_free(&r);
+    run_text(&r, text, REPLAY_STRICT);
+    assert_int_equal(r.rc, REPLAY_EBADINPUT);
+    assert_err(&r,
+               "toolwatch replay: line 1: event over 1048576 bytes; skipped\n",
+               0, 1);
+    run_free(&r);
+}
+
 static void test_empty_input(void **state)
 {
     struct run r;
@@ -288,6 +498,9 @@ int main(void)
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_sse_errors_by_line),
         cmocka_unit_test(test_nul_byte_is_not_json),
+        cmocka_unit_test(test_sse_lines_across_reads),
+        cmocka_unit_test(test_sse_oversize_lines),
+        cmocka_unit_test(test_sse_cr_only),
         cmocka_unit_test(test_empty_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,9 @@ typedef struct recorder {
     size_t n_oversize;
     size_t oversize_arg;
     int pause_at; /* on_event returns 1 for this event number (1-based) */
+    const sse_parser *parser; /* for sse_parser_line() in on_event */
+    uint64_t ev_line[REC_EV]; /* sse_parser_line() at each event */
+    uint64_t oversize_line;   /* and at the last on_oversize */
 } recorder;
 
 static recorder rec;
@@ -118,6 +121,7 @@ static int on_event(void *ud, const sse_event *ev)
     r->ev_data[r->n_ev] = keep(r, ev->data, ev->data_len);
     r->ev_id[r->n_ev] = keep(r, ev->id, ev->id_len);
     r->ev_len[r->n_ev] = ev->data_len;
+    r->ev_line[r->n_ev] = r->parser ? sse_parser_line(r->parser) : 0;
     r->ev_sum[r->n_ev] = 0;
     for (i = 0; i < ev->data_len; i++)
         r->ev_sum[r->n_ev] += (unsigned char)ev->data[i];
@@ -151,6 +155,7 @@ static void on_oversize(void *ud, size_t max)
 
     r->n_oversize++;
     r->oversize_arg = max;
+    r->oversize_line = r->parser ? sse_parser_line(r->parser) : 0;
 }
 
 static const sse_settings settings = {on_event, on_retry, on_comment,
@@ -166,6 +171,7 @@ static void rec_reset(recorder *r)
     r->n_oversize = 0;
     r->oversize_arg = 0;
     r->pause_at = 0;
+    r->parser = NULL;
 }
 
 /* Printable form of bytes, for failure messages. */
@@ -215,9 +221,12 @@ static void check_u64(const tcase *tc, const char *how, const char *what,
 }
 
 /* Compare what the parser did with the row. */
+static uint64_t whole_line[REC_EV]; /* event lines of the "whole" feeding */
+
 static void check(const tcase *tc, const sse_parser *p, const char *how)
 {
     size_t n_ev = 0, n_com = 0, i, id_len;
+    uint64_t lf;
     const char *id;
     span idsp;
 
@@ -258,6 +267,15 @@ static void check(const tcase *tc, const sse_parser *p, const char *how)
     check_u64(tc, how, "stats.retry_ignored", p->stats.retry_ignored,
               tc->retry_ignored);
     check_u64(tc, how, "stats.bytes", p->stats.bytes, tc->in.n);
+    for (i = 0, lf = 0; i < tc->in.n; i++)
+        lf += tc->in.s[i] == '\n';
+    check_u64(tc, how, "stats.lf", p->stats.lf, lf);
+    /* each event's line is the same however the input was cut */
+    if (strcmp(how, "whole") == 0)
+        memcpy(whole_line, rec.ev_line, sizeof whole_line);
+    for (i = 0; i < rec.n_ev; i++)
+        check_u64(tc, how, "line of an event", rec.ev_line[i],
+                  whole_line[i]);
 }
 
 /* Feed the row's input cut at cuts[0..ncuts) (increasing, inside the
@@ -271,6 +289,7 @@ static void feed(const tcase *tc, const size_t *cuts, size_t ncuts,
 
     rec_reset(&rec);
     assert_int_equal(sse_parser_init(&p, &settings, &rec, tc->max), SSE_OK);
+    rec.parser = &p;
     for (i = 0; i <= ncuts; i++) {
         size_t stop = i < ncuts ? cuts[i] : tc->in.n;
         int rc = sse_parser_execute(&p, tc->in.s + start, stop - start);
@@ -1071,6 +1090,71 @@ static void test_set_last_id(void **state)
     sse_parser_free(&p);
 }
 
+/* sse_parser_line() names the line of an event's first field (comments and
+ * blank lines before it do not count), numbered at LF only: CR-ended lines
+ * share a number.  An oversize event is named by its first line too, and
+ * sse_parser_finish() returns the line of the event it discards.  Fed
+ * whole, byte by byte, and cut at every point. */
+static void test_line_numbers(void **state)
+{
+    static const char in[] =
+        ": hello\n"                    /* 1 */
+        "\n"                           /* 2 */
+        "id: 1\n"                      /* 3: event A */
+        "data: a\n"                    /* 4 */
+        "\n"                           /* 5 */
+        "data: b\r\n"                  /* 6: event B */
+        "\r\n"                         /* 7 */
+        ": c\n"                        /* 8 */
+        "data: c\rdata: d\r\r\n"       /* 9: event C, ended by CR */
+        "event: x\ndata: 0123456789abcdefgh\n" /* 10, 11: oversize */
+        "\n"                           /* 12 */
+        "data: e";                     /* 13: discarded at the end */
+    const size_t n = sizeof in - 1;
+
+    (void)state;
+    for (size_t cut = 0; cut <= n + 1; cut++) {
+        sse_parser p;
+
+        rec_reset(&rec);
+        assert_int_equal(sse_parser_init(&p, &settings, &rec, 16), SSE_OK);
+        rec.parser = &p;
+        if (cut == n + 1) { /* byte by byte */
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(sse_parser_execute(&p, in + i, 1), SSE_OK);
+        } else {
+            assert_int_equal(sse_parser_execute(&p, in, cut), SSE_OK);
+            assert_int_equal(sse_parser_execute(&p, in + cut, n - cut),
+                             SSE_OK);
+        }
+        assert_int_equal(rec.n_ev, 3);
+        assert_int_equal(rec.ev_line[0], 3);
+        assert_int_equal(rec.ev_line[1], 6);
+        assert_int_equal(rec.ev_line[2], 9);
+        assert_int_equal(rec.n_oversize, 1);
+        assert_int_equal(rec.oversize_line, 10);
+        assert_int_equal(p.stats.lf, 12);
+        assert_int_equal(sse_parser_line(&p), 13);
+        assert_int_equal(sse_parser_finish(&p), 13);
+        assert_int_equal(sse_parser_finish(&p), 0);
+        sse_parser_free(&p);
+    }
+    /* nothing pending: a comment, or a blank line, at the end */
+    {
+        sse_parser p;
+
+        rec_reset(&rec);
+        assert_int_equal(sse_parser_init(&p, &settings, &rec, 0), SSE_OK);
+        assert_int_equal(sse_parser_execute(&p, "data: a\n\n: tail", 15),
+                         SSE_OK);
+        assert_int_equal(sse_parser_finish(&p), 0);
+        /* the count goes on across streams, as stats.bytes does */
+        assert_int_equal(sse_parser_execute(&p, "data: a\n", 8), SSE_OK);
+        assert_int_equal(sse_parser_finish(&p), 3);
+        sse_parser_free(&p);
+    }
+}
+
 static void test_arguments(void **state)
 {
     sse_parser p;
@@ -1158,6 +1242,7 @@ int main(void)
         cmocka_unit_test(test_reset_stream),
         cmocka_unit_test(test_finish),
         cmocka_unit_test(test_set_last_id),
+        cmocka_unit_test(test_line_numbers),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_many_events),
     };
