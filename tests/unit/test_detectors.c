@@ -372,6 +372,42 @@ static void test_stall_replay(void **state)
     det_engine_destroy(e);
 }
 
+/* Any event keeps the stream alive, not only completed calls: requests
+ * and session events reach stream_stalled (the engine skips only the
+ * detectors that look at completed calls alone), with every detector on. */
+static void test_stall_any_event_counts(void **state)
+{
+    static struct cap c;
+    struct det_config cfg;
+    det_engine *e;
+
+    (void)state;
+    det_config_defaults(&cfg);
+    e = det_engine_create(&cfg, "test", &cap_cb, &c);
+    assert_non_null(e);
+    memset(&c, 0, sizeof c);
+    for (int i = 0; i <= 10; i++) { /* every 100 s for 1000 s */
+        struct event ev = ev_call(i * 100000, "t", "a");
+
+        ev.type = i % 2 ? EVENT_TOOL_CALL_REQUEST : EVENT_SESSION_START;
+        snprintf(ev.record_id, sizeof ev.record_id, "r%d", i);
+        assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+    }
+    assert_int_equal(c.n, 0);
+    /* then 121 s without one: the stall fires 120 s after the last */
+    {
+        struct event ev = ev_call(1121000, "t", "a");
+
+        ev.type = EVENT_TOOL_CALL_REQUEST;
+        snprintf(ev.record_id, sizeof ev.record_id, "r-last");
+        det_engine_feed(e, &ev, 0);
+    }
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].detector, "stream_stalled");
+    assert_int_equal(c.a[0].started, T0 + 1120000);
+    det_engine_destroy(e);
+}
+
 static void test_stall_live_disconnected(void **state)
 {
     static struct cap c;
@@ -418,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_credential_custom_keywords),
         cmocka_unit_test(test_stall_replay),
         cmocka_unit_test(test_stall_live_disconnected),
+        cmocka_unit_test(test_stall_any_event_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
