@@ -740,6 +740,17 @@ static void event_clear(struct event *ev)
     ev->downstream_endpoint[0] = '\0';
 }
 
+/* Past JSON whitespace from *i, the byte ch: 1 with *i after it, or 0. */
+static int skip_to(const char *data, size_t lim, size_t *i, char ch)
+{
+    while (*i < lim && is_json_space(data[*i]))
+        (*i)++;
+    if (*i >= lim || data[*i] != ch)
+        return 0;
+    (*i)++;
+    return 1;
+}
+
 __attribute__((hot))
 int event_peek_record_id(const char *data, size_t len, const char **id,
                          size_t *n)
@@ -754,26 +765,15 @@ int event_peek_record_id(const char *data, size_t len, const char **id,
         i = sizeof tight - 1;
         goto value;
     }
-    while (i < lim && is_json_space(data[i]))
-        i++;
-    if (i >= lim || data[i] != '{')
+    if (!skip_to(data, lim, &i, '{'))
         return 0;
-    i++;
     while (i < lim && is_json_space(data[i]))
         i++;
     if (lim - i < sizeof key - 1 || memcmp(data + i, key, sizeof key - 1) != 0)
         return 0;
     i += sizeof key - 1;
-    while (i < lim && is_json_space(data[i]))
-        i++;
-    if (i >= lim || data[i] != ':')
+    if (!skip_to(data, lim, &i, ':') || !skip_to(data, lim, &i, '"'))
         return 0;
-    i++;
-    while (i < lim && is_json_space(data[i]))
-        i++;
-    if (i >= lim || data[i] != '"')
-        return 0;
-    i++;
 value:
     /* to the closing quote, in one byte loop (ids are short): an escape
      * or no quote before lim, and there is no hint */

@@ -41,7 +41,11 @@
  *   - at the start of every event (after a blank line, at a new stream, after
  *     sse_parser_set_last_id) last_id equals id_in_force: that is what lets
  *     a skipped oversize event be undone by copying id_in_force back;
- *   - utf8_need > 0 only in ST_LINE (skip states reset the decoder).
+ *   - utf8_need > 0 only in ST_LINE (skip states reset the decoder);
+ *   - stats.lf is the number of LF bytes consumed, counted where each line
+ *     terminator is consumed (after the line is interpreted), so lf + 1 is
+ *     the line being read; event_line is lf + 1 of the pending event's
+ *     first field line, 0 after a dispatch, a drop or a reset.
  *
  * Oversize events (the only deviation from the standard, which has no
  * limits): an event is skipped when one of its lines decodes to more than

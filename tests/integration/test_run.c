@@ -85,6 +85,14 @@
 
 /* twrun.h reports a failed check; the test fails on it */
 #define WRITE_CONFIG(...) assert_int_equal(twr_write_config(__VA_ARGS__), 0)
+/* state dir, stream URL, webhook URL: one signed webhook sink that
+ * retries fast, and a status server on any port */
+#define ONE_WEBHOOK_CFG                                                 \
+    "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"            \
+    " \"status\": {\"port\": 0},"                                       \
+    " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","               \
+    " \"secret_envs\": [\"" SECRET_ENV "\"],"                            \
+    " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}"
 
 /* ------------------------------ helpers ------------------------------ */
 
@@ -767,13 +775,7 @@ static void test_kill9_keeps_journaled_alerts(void **state)
     assert_non_null(srv = twr_fx_stream(f, frames, surl, sizeof surl));
     assert_int_equal(tsrv_add_stream(srv, ": nothing new\n\n", TSRV_HANG),
                      0);
-    WRITE_CONFIG(d.cfg,
-                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
-                 " \"status\": {\"port\": 0},"
-                 " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
-                 " \"secret_envs\": [\"" SECRET_ENV "\"],"
-                 " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}",
-                 d.state, surl, hook);
+    WRITE_CONFIG(d.cfg, ONE_WEBHOOK_CFG, d.state, surl, hook);
     assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
 
     /* all four journaled while the receiver is down */
@@ -1225,13 +1227,7 @@ static void test_crash_before_position_write(void **state)
     assert_non_null(r = twr_fx_rcv(f));
     rcv_url(r, "/hook", hook, sizeof hook);
     assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
-    WRITE_CONFIG(d.cfg,
-                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
-                 " \"status\": {\"port\": 0},"
-                 " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
-                 " \"secret_envs\": [\"" SECRET_ENV "\"],"
-                 " \"retry_base_ms\": 100, \"retry_max_ms\": 300}]}",
-                 d.state, surl, hook);
+    WRITE_CONFIG(d.cfg, ONE_WEBHOOK_CFG, d.state, surl, hook);
     snprintf(path, sizeof path, "%s/position", d.state);
 
     /* run 1: two quiet events, a clean stop: position c-2 */

@@ -165,6 +165,28 @@ static void no_secret_in_proc(const char *what, const struct proc *p)
     no_secret(name, s, len);
 }
 
+/* GET path from the status server with the token: 200, and no secret in
+ * the body. */
+static void endpoint_no_secret(unsigned port, const char *path,
+                               struct hget_body *b)
+{
+    assert_int_equal(hget_auth(port, path, STATUS_TOKEN, 1, b), 200);
+    no_secret(path, b->data, b->len);
+}
+
+/* SIGHUP, and wait for the reload to be logged. */
+static void reload_ok(struct proc *p)
+{
+    size_t from;
+
+    proc_stderr_all(p, &from);
+    assert_int_equal(proc_signal(p, SIGHUP), 0);
+    if (!proc_wait_stderr_after(p, from, "configuration reloaded", WAIT_MS)) {
+        dump("run", p);
+        fail_msg("no reload");
+    }
+}
+
 /* A whole file (which must exist) into a malloc'd buffer. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -384,7 +406,7 @@ static void test_run(void **state)
     struct rcv_request q;
     char path[160], hdr[256];
     const char *e, *at;
-    size_t len, from;
+    size_t len;
     unsigned port;
     struct proc *p;
 
@@ -436,18 +458,11 @@ static void test_run(void **state)
         nanosleep(&ts, NULL);
     }
     no_secret("/status", b->data, b->len);
-    assert_int_equal(hget_auth(port, "/metrics", STATUS_TOKEN, 1, b), 200);
-    no_secret("/metrics", b->data, b->len);
-    assert_int_equal(hget_auth(port, "/readyz", STATUS_TOKEN, 1, b), 200);
-    no_secret("/readyz", b->data, b->len);
+    endpoint_no_secret(port, "/metrics", b);
+    endpoint_no_secret(port, "/readyz", b);
 
     /* a reload reads every secret again */
-    proc_stderr_all(p, &from);
-    assert_int_equal(proc_signal(p, SIGHUP), 0);
-    if (!proc_wait_stderr_after(p, from, "configuration reloaded", WAIT_MS)) {
-        dump("run", p);
-        fail_msg("no reload");
-    }
+    reload_ok(p);
     assert_int_equal(proc_signal(p, SIGTERM), 0);
     assert_int_equal(wait_exit(p, "run"), 0);
     no_secret_in_proc("run", p);
@@ -601,18 +616,11 @@ static void test_headers_env(void **state)
     port = (unsigned)strtoul(at + sizeof tag - 1, NULL, 10);
     assert_true(tsrv_wait_requests(f->stream, 1, WAIT_MS));
     expect_stderr(p, "run", "firing warning payload_size crm");
-    assert_int_equal(hget_auth(port, "/status", STATUS_TOKEN, 1, b), 200);
-    no_secret("/status", b->data, b->len);
-    assert_int_equal(hget_auth(port, "/metrics", STATUS_TOKEN, 1, b), 200);
-    no_secret("/metrics", b->data, b->len);
+    endpoint_no_secret(port, "/status", b);
+    endpoint_no_secret(port, "/metrics", b);
 
     /* a good reload reads the variable again */
-    proc_stderr_all(p, &from);
-    assert_int_equal(proc_signal(p, SIGHUP), 0);
-    if (!proc_wait_stderr_after(p, from, "configuration reloaded", WAIT_MS)) {
-        dump("run", p);
-        fail_msg("no reload");
-    }
+    reload_ok(p);
     assert_true(tsrv_wait_requests(f->stream, 2, WAIT_MS));
 
     /* a reload naming an unset variable is refused, naming it; the stream
