@@ -33,10 +33,10 @@ SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer \
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-LIB_SRC  := $(sort $(wildcard consumer/*.c detectors/*.c alerts/*.c \
-                             config/*.c service/*.c sim/*.c))
-LIB_SRC  := $(filter-out service/main.c,$(LIB_SRC))
-MAIN_SRC := service/main.c
+LIB_SRC  := $(sort $(wildcard base/*.c model/*.c consumer/*.c detectors/*.c \
+                             alerts/*.c status/*.c config/*.c sim/*.c app/*.c))
+LIB_SRC  := $(filter-out app/main.c,$(LIB_SRC))
+MAIN_SRC := app/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 ITEST_SRC := $(sort $(wildcard tests/integration/test_*.c))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
@@ -69,7 +69,7 @@ all: build/toolwatch
 deps:
 	@sh tests/deps.sh
 
-build/toolwatch: $(REL_OBJ) build/rel/service/main.o
+build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
 
@@ -91,7 +91,7 @@ build/rel/libtw.a: $(REL_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-build/asan/toolwatch: build/asan/service/main.o build/asan/libtw.a
+build/asan/toolwatch: build/asan/app/main.o build/asan/libtw.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -167,7 +167,7 @@ build/memcheck/libtw.a: $(MC_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-build/memcheck/toolwatch: build/memcheck/service/main.o build/memcheck/libtw.a
+build/memcheck/toolwatch: build/memcheck/app/main.o build/memcheck/libtw.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(MC_FLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -21,12 +21,12 @@
 #include "alerts/delivery.h"
 
 #include "alerts/journal.h"
-#include "consumer/event.h"
+#include "consumer/decode.h"
 #include "alerts/sign.h"
-#include "service/backoff.h"
-#include "service/buf.h"
-#include "service/clock.h"
-#include "service/log.h"
+#include "base/backoff.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <sodium.h>

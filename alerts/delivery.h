@@ -24,7 +24,7 @@
 #define TW_DELIVERY_H
 
 #include "alerts/sink.h"
-#include "service/loop.h"
+#include "base/loop.h"
 
 #include <curl/curl.h>
 #include <stddef.h>

@@ -32,7 +32,7 @@
  */
 #include "alerts/journal.h"
 
-#include "service/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

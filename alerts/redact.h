@@ -56,7 +56,7 @@
 #ifndef TW_REDACT_H
 #define TW_REDACT_H
 
-#include "service/buf.h"
+#include "base/buf.h"
 
 #include <stddef.h>
 

@@ -12,7 +12,7 @@
 #ifndef TW_SINK_H
 #define TW_SINK_H
 
-#include "service/buf.h"
+#include "base/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -9,9 +9,9 @@
  * not asserting.
  */
 #include "alerts/delivery.h"
-#include "service/clock.h"
-#include "service/log.h"
-#include "service/loop.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/loop.h"
 #include "tests/support/receiver.h"
 
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 static const char record[] =
     "{\"record_id\":\"7f3c2a9e-4b1d-4e8a-9c55-0d2f6b8e1a47\","

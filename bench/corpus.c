@@ -24,8 +24,8 @@
  *
  * Output: the file, and one line on stdout: "N events, B bytes, span S s".
  */
-#include "consumer/event.h"
-#include "service/clock.h"
+#include "consumer/decode.h"
+#include "base/clock.h"
 #include "sim/gen.h"
 
 #include <stdio.h>

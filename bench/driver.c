@@ -36,7 +36,7 @@
 #define _GNU_SOURCE /* pipe2, accept4, memmem */
 
 #include "alerts/sign.h"
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -63,8 +63,8 @@
 #define _GNU_SOURCE /* mkdtemp, nftw */
 
 #include "alerts/sign.h"
-#include "consumer/event.h"
-#include "service/clock.h"
+#include "consumer/decode.h"
+#include "base/clock.h"
 #include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"

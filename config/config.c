@@ -152,7 +152,7 @@ static int apply_headers(void *base, const cJSON *v, const char *path,
     int rc = CFG_EINVAL;
 
     if (!cJSON_IsObject(v)) {
-        cfg_value_text(v, got, sizeof got);
+        table_value_text(v, got, sizeof got);
         snprintf(err, errsz, "%s: expected an object of header names and "
                  "values, got %s", path, got);
         goto out;
@@ -172,7 +172,7 @@ static int apply_headers(void *base, const cJSON *v, const char *path,
         if (header_check(v, m, path, sub, 0, err, errsz) != CFG_OK)
             goto out;
         if (!cJSON_IsString(m) || m->valuestring[0] == '\0') {
-            cfg_value_text(m, got, sizeof got);
+            table_value_text(m, got, sizeof got);
             snprintf(err, errsz, "%s: expected a non-empty string, got %s",
                      sub, got);
             goto out;
@@ -250,7 +250,7 @@ static int apply_headers_env(void *base, const cJSON *v, const char *path,
         /* not quoted: it may be a pasted secret */
         snprintf(err, errsz, "%s: expected an object of header names and "
                  "names of environment variables, got %s", path,
-                 cfg_json_type(v));
+                 table_json_type(v));
         goto out;
     }
     if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS) {
@@ -271,8 +271,8 @@ static int apply_headers_env(void *base, const cJSON *v, const char *path,
                      "bytes, got %zu", sub, CFG_HEADER_NAME_MAX - 1, nlen);
             goto out;
         }
-        if (!cJSON_IsString(m) || !cfg_env_name_ok(m->valuestring)) {
-            snprintf(err, errsz, "%s: expected %s", sub, CFG_ENV_EXPECTED);
+        if (!cJSON_IsString(m) || !table_env_name_ok(m->valuestring)) {
+            snprintf(err, errsz, "%s: expected %s", sub, TABLE_ENV_EXPECTED);
             goto out;
         }
         memcpy(h->name, m->string, nlen + 1);
@@ -292,7 +292,7 @@ static void defaults_headers_env(void *base)
     st->n_headers_env = 0;
 }
 
-/* "headers_env": {name: variable}, and with CFG_DUMP_SECRETS
+/* "headers_env": {name: variable}, and with TABLE_DUMP_SECRETS
  * "header_secrets": {name: "<set>" | "<unset>"} (never the value). */
 static int dump_headers_env(const void *base, cJSON *obj, const char *name,
                             unsigned flags)
@@ -303,7 +303,7 @@ static int dump_headers_env(const void *base, cJSON *obj, const char *name,
     if (st->n_headers_env == 0)
         return CFG_OK;
     if ((names = cJSON_AddObjectToObject(obj, name)) == NULL ||
-        ((flags & CFG_DUMP_SECRETS) &&
+        ((flags & TABLE_DUMP_SECRETS) &&
          (state = cJSON_AddObjectToObject(obj, "header_secrets")) == NULL))
         return CFG_ENOMEM;
     for (size_t i = 0; i < st->n_headers_env; i++) {
@@ -325,27 +325,27 @@ static int dump_headers_env(const void *base, cJSON *obj, const char *name,
 /* ---- the stream and status sections ---- */
 
 #define INT_ITEM(s_, n_, d_, lo_, hi_, h_)                                 \
-    {.name = #n_, .type = CFG_INT, .offset = offsetof(s_, n_), .def = (d_), \
+    {.name = #n_, .type = TABLE_INT, .offset = offsetof(s_, n_), .def = (d_), \
      .min = (lo_), .max = (hi_), .help = (h_)}
 #define ENV_ITEM(s_, n_, h_)                                                \
-    {.name = #n_, .type = CFG_STRING, .offset = offsetof(s_, n_),          \
-     .size = CFG_ENV_NAME_MAX, .flags = CFG_F_ENV, .help = (h_)}
+    {.name = #n_, .type = TABLE_STRING, .offset = offsetof(s_, n_),          \
+     .size = TABLE_ENV_NAME_MAX, .flags = TABLE_F_ENV, .help = (h_)}
 
-static const struct cfg_item stream_items[] = {
-    {.name = "url", .type = CFG_STRING,
+static const struct table_item stream_items[] = {
+    {.name = "url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_stream, url), .size = CFG_URL_MAX,
      .check = check_http_url,
      .help = "the audit stream (text/event-stream), http:// or https://"},
     ENV_ITEM(struct cfg_stream, api_key_env,
              "variable holding the bearer token sent as Authorization"),
-    {.name = "headers", .type = CFG_CUSTOM, .apply = apply_headers,
+    {.name = "headers", .type = TABLE_CUSTOM, .apply = apply_headers,
      .defaults = defaults_headers, .dump = dump_headers,
      .help = "extra request headers, name to value (at most 32)"},
-    {.name = "headers_env", .type = CFG_CUSTOM, .apply = apply_headers_env,
+    {.name = "headers_env", .type = TABLE_CUSTOM, .apply = apply_headers_env,
      .defaults = defaults_headers_env, .dump = dump_headers_env,
      .help = "extra request headers with secret values, name to the "
              "variable holding the value (at most 32)"},
-    {.name = "ca_file", .type = CFG_STRING,
+    {.name = "ca_file", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_stream, ca_file), .size = CFG_PATH_MAX,
      .help = "PEM file of CA certificates (default: the system store)"},
     INT_ITEM(struct cfg_stream, stall_timeout_s, 45, 1, 3600,
@@ -360,11 +360,11 @@ static const struct cfg_item stream_items[] = {
              "larger events are skipped and counted"),
 };
 
-static const struct cfg_item status_items[] = {
-    {.name = "enabled", .type = CFG_BOOL,
+static const struct table_item status_items[] = {
+    {.name = "enabled", .type = TABLE_BOOL,
      .offset = offsetof(struct cfg_status, enabled), .def = 1,
      .help = "serve /healthz, /readyz, /status and /metrics"},
-    {.name = "listen", .type = CFG_STRING,
+    {.name = "listen", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_status, listen), .size = CFG_ADDR_MAX,
      .def_str = "127.0.0.1", .check = check_ip,
      .help = "address to listen on (numeric)"},
@@ -396,17 +396,17 @@ static int apply_secret_envs(void *base, const cJSON *v, const char *path,
         else
             snprintf(err, errsz, "%s: expected an array of 1 to %d names "
                      "of environment variables, got %s", path,
-                     SINK_MAX_SECRETS, cfg_json_type(v));
+                     SINK_MAX_SECRETS, table_json_type(v));
         return CFG_EINVAL;
     }
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsString(e) || !cfg_env_name_ok(e->valuestring)) {
+        if (!cJSON_IsString(e) || !table_env_name_ok(e->valuestring)) {
             snprintf(err, errsz, "%s[%d]: expected %s", path, i,
-                     CFG_ENV_EXPECTED);
+                     TABLE_ENV_EXPECTED);
             return CFG_EINVAL;
         }
-        snprintf(s->secret_envs[i++], CFG_ENV_NAME_MAX, "%s",
+        snprintf(s->secret_envs[i++], TABLE_ENV_NAME_MAX, "%s",
                  e->valuestring);
     }
     s->n_secret_envs = (size_t)i;
@@ -423,7 +423,7 @@ static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
     if (s->n_secret_envs == 0)
         return CFG_OK;
     if ((names = cJSON_AddArrayToObject(obj, "secret_envs")) == NULL ||
-        ((flags & CFG_DUMP_SECRETS) &&
+        ((flags & TABLE_DUMP_SECRETS) &&
          (state = cJSON_AddArrayToObject(obj, "secrets")) == NULL))
         return CFG_ENOMEM;
     for (size_t i = 0; i < s->n_secret_envs; i++) {
@@ -452,7 +452,7 @@ static int apply_sink_detectors(void *base, const cJSON *v, const char *path,
 
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > SINK_MAX_DETECTORS) {
-        cfg_value_text(v, got, sizeof got);
+        table_value_text(v, got, sizeof got);
         snprintf(err, errsz, "%s: expected an array of 1 to %d detector "
                  "names (leave it out for every detector), got %s", path,
                  SINK_MAX_DETECTORS, got);
@@ -467,12 +467,12 @@ static int apply_sink_detectors(void *base, const cJSON *v, const char *path,
                 len += (size_t)snprintf(names + len, sizeof names - len,
                                         "%s%s", d ? ", " : "",
                                         det_registry[d]->name);
-            cfg_value_text(e, got, sizeof got);
+            table_value_text(e, got, sizeof got);
             snprintf(err, errsz, "%s[%d]: expected a detector name (%s), "
                      "got %s", path, i, names, got);
             return CFG_EINVAL;
         }
-        snprintf(s->detectors[i++], CFG_LIST_ITEM_MAX, "%s", e->valuestring);
+        snprintf(s->detectors[i++], TABLE_LIST_ITEM_MAX, "%s", e->valuestring);
     }
     s->n_detectors = (size_t)i;
     return CFG_OK;
@@ -500,36 +500,36 @@ static int dump_sink_detectors(const void *base, cJSON *obj,
 
 /* Defaults of kind-dependent settings come from sink_config_defaults()
  * (apply_sink()); those here are for a webhook. */
-static const struct cfg_item sink_items[] = {
-    {.name = "name", .type = CFG_STRING,
+static const struct table_item sink_items[] = {
+    {.name = "name", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, name), .size = SINK_NAME_MAX,
      .check = check_sink_name,
      .help = "unique name (default: the type), in logs and /status"},
-    {.name = "type", .type = CFG_ENUM,
+    {.name = "type", .type = TABLE_ENUM,
      .offset = offsetof(struct cfg_sink, type), .names = sink_type_names,
      .help = "webhook, slack, pagerduty, file or stdout (required)"},
-    {.name = "url", .type = CFG_STRING,
+    {.name = "url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, url), .size = CFG_URL_MAX,
      .check = check_http_url,
      .help = "webhook, pagerduty: the receiver's URL, when not secret"},
     ENV_ITEM(struct cfg_sink, url_env,
              "variable holding the receiver's URL (slack: required)"),
-    {.name = "secret_envs", .type = CFG_CUSTOM, .apply = apply_secret_envs,
+    {.name = "secret_envs", .type = TABLE_CUSTOM, .apply = apply_secret_envs,
      .dump = dump_secret_envs,
      .help = "webhook: 1 to 4 variables holding whsec_ signing secrets"},
     ENV_ITEM(struct cfg_sink, routing_key_env,
              "pagerduty: variable holding the integration's routing key"),
-    {.name = "path", .type = CFG_STRING,
+    {.name = "path", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, path), .size = CFG_PATH_MAX,
      .help = "file: the NDJSON file alerts are appended to"},
-    {.name = "min_severity", .type = CFG_ENUM,
+    {.name = "min_severity", .type = TABLE_ENUM,
      .offset = offsetof(struct cfg_sink, min_severity),
      .def = SINK_SEV_INFO, .names = det_severity_names,
      .help = "alerts below this severity are not sent here"},
-    {.name = "detectors", .type = CFG_CUSTOM,
+    {.name = "detectors", .type = TABLE_CUSTOM,
      .apply = apply_sink_detectors, .dump = dump_sink_detectors,
      .help = "only alerts of these detectors (default: all)"},
-    {.name = "rate_per_s", .type = CFG_DOUBLE,
+    {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s), .def = 0, .min = 0,
      .max = 1000,
      .help = "pacing, notifications per second; 0: unpaced (slack: 1)"},
@@ -550,7 +550,7 @@ static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
     struct sink_config d;
 
     memset(s, 0, sizeof *s);
-    cfg_items_defaults(sink_items, N_SINK_ITEMS, s);
+    table_items_defaults(sink_items, N_SINK_ITEMS, s);
     sink_config_defaults(&d, kind);
     s->type = (int)kind;
     s->min_severity = (int)d.min_severity;
@@ -579,8 +579,8 @@ static const struct {
 static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                       char *err, size_t errsz)
 {
-    const struct cfg_item *type_item =
-        cfg_items_find(sink_items, N_SINK_ITEMS, "type");
+    const struct table_item *type_item =
+        table_items_find(sink_items, N_SINK_ITEMS, "type");
     const cJSON *t;
     char sub[PATH_MAX_LEN];
     const char *kname;
@@ -588,7 +588,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
 
     if (!cJSON_IsObject(o)) {
         snprintf(err, errsz, "%s: expected an object, got %s", path,
-                 cfg_json_type(o));
+                 table_json_type(o));
         goto out;
     }
     snprintf(sub, sizeof sub, "%s.type", path);
@@ -598,7 +598,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
         goto out;
     }
     memset(s, 0, sizeof *s);
-    if ((rc = cfg_item_apply(type_item, s, t, sub, err, errsz)) != CFG_OK)
+    if ((rc = table_item_apply(type_item, s, t, sub, err, errsz)) != CFG_OK)
         goto out;
     rc = CFG_EINVAL;
     kind = s->type;
@@ -618,7 +618,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                      sink_kind_keys[i].key, kname);
             goto out;
         }
-    if ((rc = cfg_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
+    if ((rc = table_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
                               errsz)) != CFG_OK)
         goto out;
     rc = CFG_EINVAL;
@@ -694,7 +694,7 @@ static int apply_sinks(void *base, const cJSON *v, const char *path,
     c->n_sinks = 0;
     if (!cJSON_IsArray(v)) {
         snprintf(err, errsz, "%s: expected an array of sink objects, got %s",
-                 path, cfg_json_type(v));
+                 path, table_json_type(v));
         goto out;
     }
     if (cJSON_GetArraySize(v) > CFG_MAX_SINKS) {
@@ -745,7 +745,7 @@ static int dump_sinks(const void *base, cJSON *obj, const char *name,
             cJSON_Delete(o);
             return CFG_ENOMEM;
         }
-        if ((rc = cfg_items_dump(sink_items, N_SINK_ITEMS, &c->sinks[i], o,
+        if ((rc = table_items_dump(sink_items, N_SINK_ITEMS, &c->sinks[i], o,
                                  flags)) != CFG_OK)
             return rc;
     }
@@ -768,8 +768,8 @@ static int apply_detectors(void *base, const cJSON *v, const char *path,
     }
     cJSON_ArrayForEach(m, v)
     {
-        const struct cfg_item *it =
-            cfg_items_find(det_engine_items, det_engine_nitems, m->string);
+        const struct table_item *it =
+            table_items_find(det_engine_items, det_engine_nitems, m->string);
         int id = det_find(m->string);
 
         snprintf(sub, sizeof sub, "%s.%s", path, m->string);
@@ -780,9 +780,9 @@ static int apply_detectors(void *base, const cJSON *v, const char *path,
                 goto out;
             }
         if (it != NULL) {
-            rc = cfg_item_apply(it, &c->det, m, sub, err, errsz);
+            rc = table_item_apply(it, &c->det, m, sub, err, errsz);
         } else if (id >= 0) {
-            rc = cfg_items_apply(det_registry[id]->items,
+            rc = table_items_apply(det_registry[id]->items,
                                  det_registry[id]->nitems, &c->det.det[id],
                                  m, sub, err, errsz);
         } else {
@@ -815,13 +815,13 @@ static int dump_detectors(const void *base, cJSON *obj, const char *name,
 
     if ((d = cJSON_AddObjectToObject(obj, name)) == NULL)
         return CFG_ENOMEM;
-    if ((rc = cfg_items_dump(det_engine_items, det_engine_nitems, &c->det, d,
+    if ((rc = table_items_dump(det_engine_items, det_engine_nitems, &c->det, d,
                              flags)) != CFG_OK)
         return rc;
     for (int i = 0; i < DET_COUNT; i++) {
         if ((o = cJSON_AddObjectToObject(d, det_registry[i]->name)) == NULL)
             return CFG_ENOMEM;
-        if ((rc = cfg_items_dump(det_registry[i]->items,
+        if ((rc = table_items_dump(det_registry[i]->items,
                                  det_registry[i]->nitems, &c->det.det[i], o,
                                  flags)) != CFG_OK)
             return rc;
@@ -831,27 +831,27 @@ static int dump_detectors(const void *base, cJSON *obj, const char *name,
 
 /* ---- the root ---- */
 
-static const struct cfg_item root_items[] = {
-    {.name = "instance", .type = CFG_STRING,
+static const struct table_item root_items[] = {
+    {.name = "instance", .type = TABLE_STRING,
      .offset = offsetof(struct cfg, instance), .size = CFG_INSTANCE_MAX,
      .def_str = "toolwatch",
      .help = "this instance's name: the source of every alert"},
-    {.name = "state_dir", .type = CFG_STRING,
+    {.name = "state_dir", .type = TABLE_STRING,
      .offset = offsetof(struct cfg, state_dir), .size = CFG_PATH_MAX,
      .def_str = "./state",
      .help = "directory of the stream position and the alert journal"},
-    {.name = "stream", .type = CFG_SECTION,
+    {.name = "stream", .type = TABLE_SECTION,
      .offset = offsetof(struct cfg, stream), .items = stream_items,
      .nitems = sizeof stream_items / sizeof stream_items[0],
      .help = "the audit stream"},
-    {.name = "status", .type = CFG_SECTION,
+    {.name = "status", .type = TABLE_SECTION,
      .offset = offsetof(struct cfg, status), .items = status_items,
      .nitems = sizeof status_items / sizeof status_items[0],
      .help = "the status HTTP server"},
-    {.name = "sinks", .type = CFG_CUSTOM, .apply = apply_sinks,
+    {.name = "sinks", .type = TABLE_CUSTOM, .apply = apply_sinks,
      .defaults = defaults_sinks, .dump = dump_sinks,
      .help = "where alerts are sent (none: alerts are only logged)"},
-    {.name = "detectors", .type = CFG_CUSTOM, .apply = apply_detectors,
+    {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_detectors,
      .defaults = defaults_detectors, .dump = dump_detectors,
      .help = "engine-wide settings and one object per detector"},
 };
@@ -859,7 +859,7 @@ static const struct cfg_item root_items[] = {
 void cfg_defaults(struct cfg *c)
 {
     memset(c, 0, sizeof *c);
-    cfg_items_defaults(root_items, sizeof root_items / sizeof root_items[0],
+    table_items_defaults(root_items, sizeof root_items / sizeof root_items[0],
                        c);
 }
 
@@ -1055,7 +1055,7 @@ static int parse(struct cfg *c, const char *text, size_t len,
     }
     rc = scan_secrets(root, "", err, errsz);
     if (rc == CFG_OK)
-        rc = cfg_items_apply(root_items,
+        rc = table_items_apply(root_items,
                              sizeof root_items / sizeof root_items[0], c,
                              root, "", err, errsz);
     if (rc == CFG_OK)
@@ -1322,7 +1322,7 @@ cJSON *cfg_to_json(const struct cfg *c, unsigned flags)
     cJSON *root = cJSON_CreateObject();
 
     if (root != NULL &&
-        cfg_items_dump(root_items, sizeof root_items / sizeof root_items[0],
+        table_items_dump(root_items, sizeof root_items / sizeof root_items[0],
                        c, root, flags) != CFG_OK) {
         cJSON_Delete(root);
         root = NULL;

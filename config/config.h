@@ -4,7 +4,7 @@
  * valid file for replay, and {"stream": {"url": "https://..."}} a complete
  * one for the service).  docs/configuration.md documents every key.
  *
- * Tables.  A setting is a struct cfg_item: name, type, offset of its field
+ * Tables.  A setting is a struct table_item: name, type, offset of its field
  * in the struct it fills (offsetof), default, inclusive range (numbers), the
  * allowed names (enums).  The same walker applies every table, so a section
  * is declared, not coded (fluent-bit's config_map idea).  Detectors declare
@@ -61,12 +61,22 @@
 #define TW_CONFIG_H
 
 #include "alerts/sink.h"
-#include "config/table.h"
+#include "base/table.h"
 #include "consumer/stream.h"
 #include "detectors/detector.h"
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Return codes of the loader (CFG_EINVAL and CFG_ENOMEM equal the table
+ * walker's TABLE_EINVAL and TABLE_ENOMEM). */
+enum {
+    CFG_OK = 0,
+    CFG_EIO = -1,      /* the file cannot be read */
+    CFG_ESYNTAX = -2,  /* not JSON */
+    CFG_EINVAL = -3,   /* a key or value is not accepted */
+    CFG_ENOMEM = -4
+};
 
 #define CFG_INSTANCE_MAX 128
 #define CFG_PATH_MAX 1024              /* file and directory paths */
@@ -83,13 +93,13 @@
  * the variable `env` by cfg_stream_config(). */
 struct cfg_header_env {
     char name[CFG_HEADER_NAME_MAX];        /* as written in the file */
-    char env[CFG_ENV_NAME_MAX];
+    char env[TABLE_ENV_NAME_MAX];
 };
 
 /* stream: the audit stream (consumer/stream.h). */
 struct cfg_stream {
     char url[CFG_URL_MAX];                 /* "" when not set */
-    char api_key_env[CFG_ENV_NAME_MAX];    /* "" when none */
+    char api_key_env[TABLE_ENV_NAME_MAX];    /* "" when none */
     char headers[CFG_MAX_HEADERS][CFG_HEADER_MAX]; /* "Name: value" */
     size_t n_headers;
     struct cfg_header_env headers_env[CFG_MAX_HEADERS]; /* file order */
@@ -107,7 +117,7 @@ struct cfg_status {
     int enabled;
     char listen[CFG_ADDR_MAX];             /* numeric IPv4 (or IPv6) */
     int64_t port;                          /* 0: any free port */
-    char token_env[CFG_ENV_NAME_MAX];      /* "" when no token */
+    char token_env[TABLE_ENV_NAME_MAX];      /* "" when no token */
 };
 
 /* sinks[i]: one receiver (alerts/sink.h). */
@@ -116,13 +126,13 @@ struct cfg_sink {
     int type;                              /* enum sink_kind */
     char url[CFG_URL_MAX];                 /* literal URL: webhook, and
                                               pagerduty (default filled) */
-    char url_env[CFG_ENV_NAME_MAX];
-    char secret_envs[SINK_MAX_SECRETS][CFG_ENV_NAME_MAX]; /* webhook */
+    char url_env[TABLE_ENV_NAME_MAX];
+    char secret_envs[SINK_MAX_SECRETS][TABLE_ENV_NAME_MAX]; /* webhook */
     size_t n_secret_envs;
-    char routing_key_env[CFG_ENV_NAME_MAX]; /* pagerduty */
+    char routing_key_env[TABLE_ENV_NAME_MAX]; /* pagerduty */
     char path[CFG_PATH_MAX];               /* file */
     int min_severity;                      /* enum sink_severity */
-    char detectors[SINK_MAX_DETECTORS][CFG_LIST_ITEM_MAX]; /* none: all */
+    char detectors[SINK_MAX_DETECTORS][TABLE_LIST_ITEM_MAX]; /* none: all */
     size_t n_detectors;
     double rate_per_s;                     /* 0: unpaced */
     int64_t burst;
@@ -213,7 +223,7 @@ int cfg_status_token(const struct cfg *c, const char **token, char *err,
 
 /* The effective configuration as a new cJSON object (the caller deletes
  * it): every setting with its value or default, in file order; with
- * CFG_DUMP_SECRETS, next to each *_env key the state of its variable as
+ * TABLE_DUMP_SECRETS, next to each *_env key the state of its variable as
  * "<set>" / "<unset>", never its value (for stream.headers_env: the object
  * "header_secrets", header name to state).  NULL when out of memory. */
 struct cJSON *cfg_to_json(const struct cfg *c, unsigned flags);

@@ -191,7 +191,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
         n = (size_t)(sep - seg);
         last = sep == end;
         if (n == 0 || n >= sizeof key) {
-            cfg_fail(err, errsz,
+            table_fail(err, errsz,
                  "%.*s: not a valid override name (TOOLWATCH_ then the key "
                  "path in upper case, keys separated by __, e.g. "
                  "TOOLWATCH_STREAM__URL)",
@@ -202,7 +202,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             int size = cJSON_GetArraySize(node);
             char at[CFG_OVERRIDE_PATH_MAX];
             if ((idx = seg_index(seg, n)) < 0) {
-                cfg_fail(err, errsz, "%.*s: %s: expected an array index, got "
+                table_fail(err, errsz, "%.*s: %s: expected an array index, got "
                                  "\"%.*s\"",
                      shown, o->entry, o->path[0] ? o->path : "(top level)",
                      (int)n, seg);
@@ -212,7 +212,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             if (!path_add(o->path, NULL, idx))
                 goto toolong;
             if (idx >= size) {
-                cfg_fail(err, errsz,
+                table_fail(err, errsz,
                      "%.*s: %s: index past the end of the array (%s has %d "
                      "element%s)",
                      shown, o->entry, o->path, at, size,
@@ -239,8 +239,8 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             if (!path_add(o->path, key, -1))
                 goto toolong;
         } else {
-            cfg_fail(err, errsz, "%.*s: %s: is %s, so it has no key \"%.*s\"",
-                 shown, o->entry, o->path, cfg_json_type(node), (int)n, seg);
+            table_fail(err, errsz, "%.*s: %s: is %s, so it has no key \"%.*s\"",
+                 shown, o->entry, o->path, table_json_type(node), (int)n, seg);
             goto out;
         }
         if (last) {
@@ -266,7 +266,7 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             const char *nsep = strstr(next, "__");
             size_t nn = (nsep != NULL && nsep < end ? nsep : end) - next;
             if (seg_index(next, nn) >= 0) {
-                cfg_fail(err, errsz,
+                table_fail(err, errsz,
                      "%.*s: %s[%.*s]: index past the end of the array (the "
                      "file has no %s)",
                      shown, o->entry, o->path, (int)nn, next, o->path);
@@ -285,11 +285,11 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
     /* not reached: the loop ends at the last segment */
     goto out;
 toolong:
-    cfg_fail(err, errsz, "%.*s: the key path is too long", shown, o->entry);
+    table_fail(err, errsz, "%.*s: the key path is too long", shown, o->entry);
     goto out;
 nomem:
     rc = CFG_ENOMEM;
-    cfg_fail(err, errsz, "out of memory");
+    table_fail(err, errsz, "out of memory");
 out:
     cJSON_Delete(v);
     return rc;
@@ -325,7 +325,7 @@ int cfg_overrides_apply(cJSON *root, char *const *envp,
     rc = CFG_ENOMEM;
     if ((refs = calloc(1, sizeof *refs)) == NULL ||
         (ov->v = calloc(count, sizeof *ov->v)) == NULL) {
-        cfg_fail(err, errsz, "out of memory");
+        table_fail(err, errsz, "out of memory");
         goto out;
     }
     collect_refs(root, refs);
@@ -350,7 +350,7 @@ int cfg_overrides_apply(cJSON *root, char *const *envp,
         if (keep > 0 && by_name(&ov->v[keep - 1], o) == 0) {
             if (strcmp(ov->v[keep - 1].entry, o->entry) != 0) {
                 rc = CFG_EINVAL;
-                cfg_fail(err, errsz, "%.*s: set more than once in the "
+                table_fail(err, errsz, "%.*s: set more than once in the "
                      "environment, with different values",
                      o->name_len > NAME_SHOWN_MAX ? NAME_SHOWN_MAX
                                                   : (int)o->name_len,

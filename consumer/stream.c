@@ -22,9 +22,9 @@
  */
 #include "consumer/stream.h"
 
-#include "service/backoff.h"
-#include "service/clock.h"
-#include "service/log.h"
+#include "base/backoff.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -26,13 +26,13 @@
  * Events are parsed by the SSE push parser (consumer/sse.h) inside libcurl's
  * write callback and handed to the on_event callback; the span is valid only
  * during that callback.  Nothing here blocks: all waiting happens in the
- * loop (service/loop.h).
+ * loop (base/loop.h).
  */
 #ifndef TW_STREAM_H
 #define TW_STREAM_H
 
 #include "consumer/sse.h"
-#include "service/loop.h"
+#include "base/loop.h"
 
 #include <stddef.h>
 #include <stdint.h>

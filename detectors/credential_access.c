@@ -27,7 +27,7 @@ struct priv {
     struct cache_entry cache[CACHE_SIZE];
 };
 
-static const struct cfg_item items[] = {
+static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
     DET_ITEM_SEVERITY(DET_SEV_CRITICAL),
     DET_ITEM_GROUP_BY(DET_BY_AGENT, det_group_names),
@@ -35,10 +35,10 @@ static const struct cfg_item items[] = {
     DET_ITEM_BUCKET,
     DET_ITEM_THRESHOLD(50, 0, 1e12, "fires above this many calls"),
     DET_ITEM_CLEAR(0, 1e12),
-    {.name = "keywords", .type = CFG_STRLIST,
+    {.name = "keywords", .type = TABLE_STRLIST,
      .offset = offsetof(struct det_params, keywords),
      .def_str = "credential,secret,password,token,apikey,auth",
-     .flags = CFG_F_LOWER,
+     .flags = TABLE_F_LOWER,
      .help = "a tool whose name contains one of these (any case) is a "
              "credential tool"},
 };
@@ -49,7 +49,7 @@ static int check(struct det_params *p, const char *path, char *err,
     if (p->keywords.n == 0 && p->enabled) {
         snprintf(err, errsz,
                  "%s.keywords: expected at least one keyword, got []", path);
-        return CFG_EINVAL;
+        return TABLE_EINVAL;
     }
     return det_check_window(p, path, 1, err, errsz);
 }

@@ -1,5 +1,5 @@
 /*
- * detector.h - what a detector is: a settings table (config/table.h), an
+ * detector.h - what a detector is: a settings table (base/table.h), an
  * ops table, and the per-group state the engine keeps for it.  Detectors are
  * listed in a static registry (det_registry, in registry.c); the engine
  * (engine.h) owns the instances, the clock and the alert lifecycle.
@@ -31,9 +31,9 @@
 #ifndef TW_DETECTOR_H
 #define TW_DETECTOR_H
 
-#include "alerts/alert.h"
-#include "config/table.h"
-#include "consumer/event.h"
+#include "alerts/document.h"
+#include "base/table.h"
+#include "consumer/decode.h"
 #include "detectors/keys.h"
 #include "detectors/window.h"
 
@@ -71,7 +71,7 @@ struct det_params {
     double threshold;
     double clear_threshold;  /* NaN in the table: the threshold */
     int64_t min_calls;       /* error_rate */
-    struct cfg_strlist keywords; /* credential_access, lower-cased */
+    struct table_strlist keywords; /* credential_access, lower-cased */
 };
 
 /* Engine-wide settings (the scalar members of the "detectors" object). */
@@ -90,14 +90,14 @@ struct det_config {
 };
 
 /* The engine's table, and defaults of the whole det_config. */
-extern const struct cfg_item det_engine_items[];
+extern const struct table_item det_engine_items[];
 extern const size_t det_engine_nitems;
 void det_config_defaults(struct det_config *c);
 
 /* Cross-field checks of every detector (clear_threshold <= threshold,
  * bucket_ms divides the window, ...), resolving "unset" defaults.  The
  * message names the path "detectors.<name>.<key>".  Returns 0 or
- * CFG_EINVAL. */
+ * TABLE_EINVAL. */
 int det_config_check(struct det_config *c, char *err, size_t errsz);
 
 /* ---- the interface between the engine and a detector ---- */
@@ -166,7 +166,7 @@ struct det;
 struct det_ops {
     const char *name;
     const char *description;          /* one line */
-    const struct cfg_item *items;     /* settings table */
+    const struct table_item *items;     /* settings table */
     size_t nitems;
     unsigned flags;
     unsigned nfields;                 /* window detectors: ring fields */
@@ -297,33 +297,33 @@ static inline double det_clear_threshold(const struct det *d)
 
 /* Common settings table entries, for detector tables. */
 #define DET_ITEM_ENABLED(d_)                                              \
-    {.name = "enabled", .type = CFG_BOOL,                                  \
+    {.name = "enabled", .type = TABLE_BOOL,                                  \
      .offset = offsetof(struct det_params, enabled), .def = (d_),        \
      .help = "run this detector"}
 #define DET_ITEM_SEVERITY(d_)                                             \
-    {.name = "severity", .type = CFG_ENUM,                                 \
+    {.name = "severity", .type = TABLE_ENUM,                                 \
      .offset = offsetof(struct det_params, severity), .def = (d_),       \
      .names = det_severity_names, .help = "severity of its alerts"}
 #define DET_ITEM_GROUP_BY(d_, list_)                                       \
-    {.name = "group_by", .type = CFG_ENUM,                                 \
+    {.name = "group_by", .type = TABLE_ENUM,                                 \
      .offset = offsetof(struct det_params, group_by), .def = (d_),       \
      .names = (list_), .help = "what a group is"}
 #define DET_ITEM_WINDOW(d_, help_)                                        \
-    {.name = "window_s", .type = CFG_INT,                                  \
+    {.name = "window_s", .type = TABLE_INT,                                  \
      .offset = offsetof(struct det_params, window_s), .def = (d_),       \
      .min = 1, .max = 86400, .help = (help_)}
 #define DET_ITEM_THRESHOLD(d_, lo_, hi_, help_)                             \
-    {.name = "threshold", .type = CFG_DOUBLE,                              \
+    {.name = "threshold", .type = TABLE_DOUBLE,                              \
      .offset = offsetof(struct det_params, threshold), .def = (d_),      \
      .min = (lo_), .max = (hi_), .help = (help_)}
 #define DET_ITEM_CLEAR(lo_, hi_)                                             \
-    {.name = "clear_threshold", .type = CFG_DOUBLE,                        \
+    {.name = "clear_threshold", .type = TABLE_DOUBLE,                        \
      .offset = offsetof(struct det_params, clear_threshold), .def = NAN,  \
      .min = (lo_), .max = (hi_),                                             \
      .help = "an open alert resolves at or under this (default: the "     \
              "threshold)"}
 #define DET_ITEM_BUCKET                                                    \
-    {.name = "bucket_ms", .type = CFG_INT,                                 \
+    {.name = "bucket_ms", .type = TABLE_INT,                                 \
      .offset = offsetof(struct det_params, bucket_ms), .def = 0,          \
      .min = 0, .max = 86400000,                                            \
      .help = "bucket width; 0: window / 60; must divide the window"}

@@ -33,8 +33,8 @@
 #ifndef TW_ENGINE_H
 #define TW_ENGINE_H
 
-#include "alerts/alert.h"
-#include "consumer/event.h"
+#include "alerts/document.h"
+#include "consumer/decode.h"
 #include "detectors/detector.h"
 
 #include <stddef.h>

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-static const struct cfg_item items[] = {
+static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
     DET_ITEM_SEVERITY(DET_SEV_ERROR),
     DET_ITEM_GROUP_BY(DET_BY_TOOL, det_group_names),
@@ -17,7 +17,7 @@ static const struct cfg_item items[] = {
     DET_ITEM_BUCKET,
     DET_ITEM_THRESHOLD(0.2, 0, 1, "fires above this error ratio (0..1)"),
     DET_ITEM_CLEAR(0, 1),
-    {.name = "min_calls", .type = CFG_INT,
+    {.name = "min_calls", .type = TABLE_INT,
      .offset = offsetof(struct det_params, min_calls), .def = 10, .min = 1,
      .max = 1e9, .help = "no verdict on fewer completed calls"},
 };

@@ -6,7 +6,7 @@
  */
 #include "detectors/detector.h"
 
-static const struct cfg_item items[] = {
+static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
     DET_ITEM_SEVERITY(DET_SEV_WARNING),
     DET_ITEM_GROUP_BY(DET_BY_TOOL, det_group_names),

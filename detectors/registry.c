@@ -31,13 +31,13 @@ const char *const det_severity_names[] = {"info", "warning", "error",
                                           "critical", NULL};
 
 #define ENGINE_INT(n, d, lo, hi, h)                                        \
-    {.name = #n, .type = CFG_INT,                                          \
+    {.name = #n, .type = TABLE_INT,                                          \
      .offset = offsetof(struct det_config, engine.n), .def = (d),         \
      .min = (lo), .max = (hi), .help = (h)}
 
 /* Engine-wide settings: members of the "detectors" object next to the
  * detectors' own objects.  Offsets are into struct det_config. */
-const struct cfg_item det_engine_items[] = {
+const struct table_item det_engine_items[] = {
     ENGINE_INT(allowed_lateness_s, 5, 0, 3600,
                "live mode: the clock is at least wall clock minus this"),
     ENGINE_INT(max_future_skew_s, 300, 0, 86400,
@@ -67,9 +67,9 @@ int det_find(const char *name)
 void det_config_defaults(struct det_config *c)
 {
     memset(c, 0, sizeof *c);
-    cfg_items_defaults(det_engine_items, det_engine_nitems, c);
+    table_items_defaults(det_engine_items, det_engine_nitems, c);
     for (int i = 0; i < DET_COUNT; i++)
-        cfg_items_defaults(det_registry[i]->items, det_registry[i]->nitems,
+        table_items_defaults(det_registry[i]->items, det_registry[i]->nitems,
                            &c->det[i]);
     /* derived settings (stream_stalled's window); defaults always pass */
     det_config_check(c, NULL, 0);
@@ -113,7 +113,7 @@ int det_check_window(struct det_params *p, const char *path,
                  "%s.clear_threshold: expected a number at most the "
                  "threshold (%s), got %s",
                  path, b, a);
-        return CFG_EINVAL;
+        return TABLE_EINVAL;
     }
     if (win_spec_init(&w, p->window_s * 1000, p->bucket_ms, nfields) !=
         WIN_OK) {
@@ -122,7 +122,7 @@ int det_check_window(struct det_params *p, const char *path,
                  "(%lld ms) giving at most %d buckets, got %lld",
                  path, (long long)(p->window_s * 1000), WIN_MAX_BUCKETS,
                  (long long)p->bucket_ms);
-        return CFG_EINVAL;
+        return TABLE_EINVAL;
     }
     return 0;
 }

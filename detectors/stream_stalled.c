@@ -26,10 +26,10 @@ struct priv {
 
 static const char *const global_only[] = {"global", NULL};
 
-static const struct cfg_item items[] = {
+static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
     DET_ITEM_SEVERITY(DET_SEV_CRITICAL),
-    {.name = "group_by", .type = CFG_ENUM,
+    {.name = "group_by", .type = TABLE_ENUM,
      .offset = offsetof(struct det_params, group_by), .def = 0,
      .names = global_only, .help = "always global"},
     DET_ITEM_THRESHOLD(120, 1, 86400,

@@ -12,7 +12,7 @@
  */
 #include "sim/gen.h"
 
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 #include <stdio.h>
 #include <string.h>

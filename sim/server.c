@@ -9,8 +9,8 @@
  */
 #include "sim/server.h"
 
-#include "service/clock.h"
-#include "service/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - libFuzzer target for the configuration loader
- * (config/config.c, config/table.c, config/override.c).
+ * (config/config.c, base/table.c, config/override.c).
  *
  * Input: the configuration text, then optionally a NUL byte and an
  * environment: NUL-separated "NAME=value" entries (at most ENV_MAX; an

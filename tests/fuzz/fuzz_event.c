@@ -1,5 +1,5 @@
 /*
- * fuzz_event.c - libFuzzer target for consumer/event.c.
+ * fuzz_event.c - libFuzzer target for consumer/decode.c.
  *
  * The input is copied into a heap buffer of exactly its size (stream data
  * is not NUL-terminated, so ASan must see any read past the end), then:
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "alerts/journal.h"
-#include "service/log.h"
+#include "base/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

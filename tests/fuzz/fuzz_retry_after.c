@@ -1,6 +1,6 @@
 /*
  * fuzz_retry_after.c - libFuzzer target for the Retry-After parser
- * (service/backoff.c backoff_parse_retry_after).
+ * (base/backoff.c backoff_parse_retry_after).
  *
  * Retry-After comes from any receiver or stream server, so the parser is
  * fed hostile bytes in an exactly sized heap buffer (ASan sees any read
@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "service/backoff.h"
+#include "base/backoff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

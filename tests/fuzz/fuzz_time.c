@@ -1,6 +1,6 @@
 /*
  * fuzz_time.c - libFuzzer target for the audit-record timestamp parser
- * (consumer/event.c event_parse_time), differential.
+ * (consumer/decode.c event_parse_time), differential.
  *
  * fuzz_event also parses its whole input as a time, but its corpus is JSON
  * records, so the time grammar gets little attention there.  Here every
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

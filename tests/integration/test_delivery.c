@@ -22,8 +22,8 @@
 
 #include "alerts/delivery.h"
 #include "alerts/sign.h"
-#include "service/clock.h"
-#include "service/loop.h"
+#include "base/clock.h"
+#include "base/loop.h"
 #include "tests/support/receiver.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -103,10 +103,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alerts/alert.h"
+#include "alerts/document.h"
 #include "alerts/journal.h"
-#include "consumer/event.h"
-#include "service/clock.h"
+#include "consumer/decode.h"
+#include "base/clock.h"
 #include "tests/support/twrun.h"
 
 #define WAIT_MS 10000       /* something that should come within seconds */

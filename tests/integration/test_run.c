@@ -70,7 +70,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "service/clock.h"
+#include "base/clock.h"
 #include "tests/support/twrun.h"
 
 #define WAIT_MS 10000       /* something that should come within seconds */

@@ -48,7 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/clock.h"
+#include "base/clock.h"
 #include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"

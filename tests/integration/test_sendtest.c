@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "alerts/sign.h"
-#include "service/clock.h"
+#include "base/clock.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
 

@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "consumer/event.h"
-#include "service/buf.h"
+#include "consumer/decode.h"
+#include "base/buf.h"
 #include "sim/gen.h"
 #include "tests/support/proc.h"
 

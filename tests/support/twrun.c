@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "alerts/sign.h"
-#include "consumer/event.h"
-#include "service/clock.h"
+#include "consumer/decode.h"
+#include "base/clock.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

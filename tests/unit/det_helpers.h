@@ -7,8 +7,8 @@
 #ifndef TW_TEST_DET_HELPERS_H
 #define TW_TEST_DET_HELPERS_H
 
-#include "alerts/alert.h"
-#include "consumer/event.h"
+#include "alerts/document.h"
+#include "consumer/decode.h"
 #include "detectors/detector.h"
 #include "detectors/engine.h"
 

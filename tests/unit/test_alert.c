@@ -2,7 +2,7 @@
  * test_alert.c - the SPEC section 3 document byte for byte, numbers,
  * escaping, the episode id and the size cap.
  */
-#include "alerts/alert.h"
+#include "alerts/document.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
  * test_backoff.c - reconnect/redelivery delays and Retry-After parsing.
  */
-#include "service/backoff.h"
-#include "service/clock.h"
+#include "base/backoff.h"
+#include "base/clock.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

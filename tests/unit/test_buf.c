@@ -1,7 +1,7 @@
 /*
  * test_buf.c - capped buffer and JSON string escaping.
  */
-#include "service/buf.h"
+#include "base/buf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * test_cli.c - option splitting and strict number parsing.
  */
-#include "service/cli.h"
+#include "app/cli.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,7 +6,7 @@
  * configurations.
  */
 #include "config/config.h"
-#include "service/checkconfig.h"
+#include "app/checkconfig.h"
 
 #include <cjson/cJSON.h>
 
@@ -1864,10 +1864,10 @@ static void test_keys_documented(void **state)
     c.stream.ca_file[0] = '/';
     c.stream.n_headers_env = 1;
     snprintf(c.stream.headers_env[0].name, CFG_HEADER_NAME_MAX, "X-Api-Key");
-    snprintf(c.stream.headers_env[0].env, CFG_ENV_NAME_MAX, "API_KEY");
+    snprintf(c.stream.headers_env[0].env, TABLE_ENV_NAME_MAX, "API_KEY");
     c.sinks[2].n_detectors = 1;
-    snprintf(c.sinks[2].detectors[0], CFG_LIST_ITEM_MAX, "volume");
-    j = cfg_to_json(&c, CFG_DUMP_SECRETS);
+    snprintf(c.sinks[2].detectors[0], TABLE_LIST_ITEM_MAX, "volume");
+    j = cfg_to_json(&c, TABLE_DUMP_SECRETS);
     assert_non_null(j);
     check_documented(j, doc, doc2);
     cJSON_Delete(j);

@@ -311,7 +311,7 @@ static void test_credential_keywords(void **state)
 
 static void vault_only(struct det_config *c)
 {
-    struct cfg_strlist *k = &c->det[DET_CREDENTIAL_ACCESS].keywords;
+    struct table_strlist *k = &c->det[DET_CREDENTIAL_ACCESS].keywords;
 
     memset(k, 0, sizeof *k);
     snprintf(k->v[0], sizeof k->v[0], "vault");

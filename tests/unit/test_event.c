@@ -1,5 +1,5 @@
 /*
- * test_event.c - unit tests for consumer/event.c: record decoding, field
+ * test_event.c - unit tests for consumer/decode.c: record decoding, field
  * validation and counting, ISO 8601 parsing and formatting.
  *
  * Every record is copied into a heap buffer of exactly its length before it
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
 /* 2026-03-10T02:47:23.123Z */
 #define TS_SPEC INT64_C(1773110843123)

@@ -2,7 +2,7 @@
  * test_gen.c - the synthetic stream: determinism, timeline, phases, and
  * that its traffic has the shape the detectors' defaults expect.
  */
-#include "consumer/event.h"
+#include "consumer/decode.h"
 #include "sim/gen.h"
 
 #include <setjmp.h>

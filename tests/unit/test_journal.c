@@ -9,7 +9,7 @@
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include "alerts/journal.h"
-#include "service/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * test_log.c - log line format, escaping, level filtering, rate limiting.
  */
-#include "service/log.h"
+#include "base/log.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,7 +7,7 @@
  * Fixtures are read relative to the repository root (where `make test`
  * runs), or to $TW_FIXTURES.
  */
-#include "service/replay.h"
+#include "app/replay.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

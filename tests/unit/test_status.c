@@ -1,5 +1,5 @@
 /*
- * test_status.c - the status HTTP server (service/status.h), queried over
+ * test_status.c - the status HTTP server (status/server.h), queried over
  * 127.0.0.1 with libcurl.
  *
  * Every endpoint: exact status codes, content types and documents (JSON
@@ -34,9 +34,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "service/buf.h"
-#include "service/clock.h"
-#include "service/status.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "status/server.h"
 
 #define T0 1773100800000LL /* 2026-03-10T00:00:00Z */
 #define TOKEN "s3cret-status-token"

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "consumer/stream.h"
-#include "service/log.h"
-#include "service/loop.h"
+#include "base/log.h"
+#include "base/loop.h"
 
 struct tdir {
     char path[64];

@@ -1,12 +1,12 @@
 /*
  * alert.c - build the SPEC section 3 alert document.
  *
- * The writer appends to a capped buf (service/buf.h): every string goes
+ * The writer appends to a capped buf (base/buf.h): every string goes
  * through buf_append_json_string, so hostile key text cannot break the
  * document.  On failure the buf is truncated back to its old length, so a
  * caller never sees half a document.
  */
-#include "alerts/alert.h"
+#include "alerts/document.h"
 
 #include "alerts/redact.h"
 

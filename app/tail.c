@@ -9,14 +9,14 @@
  * with a cap derived from the event size cap.  Secrets (--api-key-env,
  * --header-env) are read from the environment and never printed.
  */
-#include "service/tail.h"
+#include "app/tail.h"
 
 #include "consumer/stream.h"
-#include "service/buf.h"
-#include "service/cli.h"
-#include "service/log.h"
-#include "service/loop.h"
-#include "service/sig.h"
+#include "base/buf.h"
+#include "app/cli.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "app/sig.h"
 
 #include <stdio.h>
 #include <stdlib.h>

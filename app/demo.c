@@ -14,14 +14,14 @@
  * exits 0 when every detector fired and resolved and every signature was
  * valid, 1 otherwise, so it doubles as an end-to-end smoke test.
  */
-#include "service/demo.h"
+#include "app/demo.h"
 
 #include "alerts/sign.h"
-#include "service/buf.h"
-#include "service/cli.h"
-#include "service/clock.h"
-#include "service/log.h"
-#include "service/run.h"
+#include "base/buf.h"
+#include "app/cli.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "app/run.h"
 #include "sim/server.h"
 
 #include <arpa/inet.h>

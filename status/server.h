@@ -41,8 +41,8 @@
 #ifndef TW_STATUS_H
 #define TW_STATUS_H
 
-#include "consumer/event.h"
-#include "service/buf.h"
+#include "consumer/decode.h"
+#include "base/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>

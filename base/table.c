@@ -1,17 +1,17 @@
 /*
- * table.c - apply a JSON object to a struct through a cfg_item table.
+ * table.c - apply a JSON object to a struct through a table_item table.
  *
  * Strict: an unknown key, a value of the wrong JSON type or out of range is
  * an error naming the path ("detectors.volume.threshold") and what was
  * expected, and quoting what was given (cut to a few dozen bytes).  Numbers
- * for CFG_INT must be integral; booleans must be JSON true/false (not 0/1).
- * A bad value of a CFG_F_ENV setting is never quoted: it may be the secret
+ * for TABLE_INT must be integral; booleans must be JSON true/false (not 0/1).
+ * A bad value of a TABLE_F_ENV setting is never quoted: it may be the secret
  * itself, pasted where the variable's name belongs.
  *
- * cfg_items_dump() is the walker in reverse: the effective values as a
+ * table_items_dump() is the walker in reverse: the effective values as a
  * cJSON object, for check-config.
  */
-#include "config/table.h"
+#include "base/table.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -23,7 +23,7 @@
 
 #define GOT_MAX 48 /* bytes of a bad value quoted in a message */
 
-void cfg_fail(char *err, size_t errsz, const char *fmt, ...)
+void table_fail(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
 
@@ -57,7 +57,7 @@ static void got_text(const cJSON *v, char *out, size_t size)
     cJSON_free(p);
 }
 
-void cfg_value_text(const cJSON *v, char *out, size_t size)
+void table_value_text(const cJSON *v, char *out, size_t size)
 {
     got_text(v, out, size);
 }
@@ -67,69 +67,69 @@ static void fmt_num(double d, char *out, size_t size)
     snprintf(out, size, "%.15g", d);
 }
 
-static void expected(const struct cfg_item *it, char *out, size_t size)
+static void expected(const struct table_item *it, char *out, size_t size)
 {
     char lo[32], hi[32];
     size_t len = 0;
 
     switch (it->type) {
-    case CFG_BOOL:
+    case TABLE_BOOL:
         snprintf(out, size, "true or false");
         break;
-    case CFG_INT:
-    case CFG_DOUBLE:
+    case TABLE_INT:
+    case TABLE_DOUBLE:
         fmt_num(it->min, lo, sizeof lo);
         fmt_num(it->max, hi, sizeof hi);
         snprintf(out, size, "%s between %s and %s",
-                 it->type == CFG_INT ? "an integer" : "a number", lo, hi);
+                 it->type == TABLE_INT ? "an integer" : "a number", lo, hi);
         break;
-    case CFG_ENUM:
+    case TABLE_ENUM:
         out[0] = '\0';
         len = (size_t)snprintf(out, size, "one of");
         for (size_t i = 0; it->names[i] != NULL && len < size; i++)
             len += (size_t)snprintf(out + len, size - len, "%s \"%s\"",
                                     i ? "," : "", it->names[i]);
         break;
-    case CFG_STRING:
-        if (it->flags & CFG_F_ENV)
-            snprintf(out, size, "%s", CFG_ENV_EXPECTED);
+    case TABLE_STRING:
+        if (it->flags & TABLE_F_ENV)
+            snprintf(out, size, "%s", TABLE_ENV_EXPECTED);
         else
             snprintf(out, size, "a non-empty string of at most %zu bytes",
                      it->size - 1);
         break;
-    case CFG_STRLIST:
+    case TABLE_STRLIST:
         snprintf(out, size,
                  "an array of at most %d non-empty strings of at most %d "
                  "bytes",
-                 CFG_LIST_MAX, CFG_LIST_ITEM_MAX - 1);
+                 TABLE_LIST_MAX, TABLE_LIST_ITEM_MAX - 1);
         break;
-    case CFG_SECTION:
-    case CFG_CUSTOM:
+    case TABLE_SECTION:
+    case TABLE_CUSTOM:
         snprintf(out, size, "an object");
         break;
     }
 }
 
-static int bad(const struct cfg_item *it, const cJSON *v, const char *path,
+static int bad(const struct table_item *it, const cJSON *v, const char *path,
                char *err, size_t errsz)
 {
     char want[256], got[GOT_MAX + 8];
 
     expected(it, want, sizeof want);
-    if (it->type == CFG_STRING && (it->flags & CFG_F_ENV)) {
-        cfg_fail(err, errsz, "%s: expected %s", path, want);
-        return CFG_EINVAL;
+    if (it->type == TABLE_STRING && (it->flags & TABLE_F_ENV)) {
+        table_fail(err, errsz, "%s: expected %s", path, want);
+        return TABLE_EINVAL;
     }
     got_text(v, got, sizeof got);
-    cfg_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-    return CFG_EINVAL;
+    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+    return TABLE_EINVAL;
 }
 
-int cfg_env_name_ok(const char *s)
+int table_env_name_ok(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > CFG_ENV_NAME_MAX - 1 || isdigit((unsigned char)s[0]))
+    if (n == 0 || n > TABLE_ENV_NAME_MAX - 1 || isdigit((unsigned char)s[0]))
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
@@ -148,61 +148,61 @@ static void store_str(char *dst, size_t size, const char *s, unsigned flags)
     if (n > size - 1)
         n = size - 1;
     for (size_t i = 0; i < n; i++)
-        dst[i] = (flags & CFG_F_LOWER)
+        dst[i] = (flags & TABLE_F_LOWER)
                      ? (char)tolower((unsigned char)s[i])
                      : s[i];
     dst[n] = '\0';
 }
 
-static void list_from_csv(struct cfg_strlist *l, const char *csv,
+static void list_from_csv(struct table_strlist *l, const char *csv,
                           unsigned flags)
 {
     const char *p = csv;
 
     memset(l, 0, sizeof *l);
-    while (p != NULL && *p != '\0' && l->n < CFG_LIST_MAX) {
+    while (p != NULL && *p != '\0' && l->n < TABLE_LIST_MAX) {
         const char *c = strchr(p, ',');
         size_t n = c ? (size_t)(c - p) : strlen(p);
-        char tmp[CFG_LIST_ITEM_MAX];
+        char tmp[TABLE_LIST_ITEM_MAX];
 
         if (n > sizeof tmp - 1)
             n = sizeof tmp - 1;
         memcpy(tmp, p, n);
         tmp[n] = '\0';
-        store_str(l->v[l->n++], CFG_LIST_ITEM_MAX, tmp, flags);
+        store_str(l->v[l->n++], TABLE_LIST_ITEM_MAX, tmp, flags);
         p = c ? c + 1 : NULL;
     }
 }
 
-void cfg_items_defaults(const struct cfg_item *items, size_t n, void *base)
+void table_items_defaults(const struct table_item *items, size_t n, void *base)
 {
     for (size_t i = 0; i < n; i++) {
-        const struct cfg_item *it = &items[i];
+        const struct table_item *it = &items[i];
         char *f = (char *)base + it->offset;
 
         switch (it->type) {
-        case CFG_BOOL:
-        case CFG_ENUM:
+        case TABLE_BOOL:
+        case TABLE_ENUM:
             *(int *)(void *)f = (int)it->def;
             break;
-        case CFG_INT:
+        case TABLE_INT:
             *(int64_t *)(void *)f = (int64_t)it->def;
             break;
-        case CFG_DOUBLE:
+        case TABLE_DOUBLE:
             *(double *)(void *)f = it->def;
             break;
-        case CFG_STRING:
+        case TABLE_STRING:
             store_str(f, it->size, it->def_str ? it->def_str : "",
                       it->flags);
             break;
-        case CFG_STRLIST:
-            list_from_csv((struct cfg_strlist *)(void *)f, it->def_str,
+        case TABLE_STRLIST:
+            list_from_csv((struct table_strlist *)(void *)f, it->def_str,
                           it->flags);
             break;
-        case CFG_SECTION:
-            cfg_items_defaults(it->items, it->nitems, f);
+        case TABLE_SECTION:
+            table_items_defaults(it->items, it->nitems, f);
             break;
-        case CFG_CUSTOM:
+        case TABLE_CUSTOM:
             if (it->defaults != NULL)
                 it->defaults(base);
             break;
@@ -210,7 +210,7 @@ void cfg_items_defaults(const struct cfg_item *items, size_t n, void *base)
     }
 }
 
-const struct cfg_item *cfg_items_find(const struct cfg_item *items, size_t n,
+const struct table_item *table_items_find(const struct table_item *items, size_t n,
                                       const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -219,7 +219,7 @@ const struct cfg_item *cfg_items_find(const struct cfg_item *items, size_t n,
     return NULL;
 }
 
-int cfg_strlist_has(const struct cfg_strlist *l, const char *s)
+int table_strlist_has(const struct table_strlist *l, const char *s)
 {
     for (uint32_t i = 0; i < l->n; i++)
         if (strcmp(l->v[i], s) == 0)
@@ -227,137 +227,137 @@ int cfg_strlist_has(const struct cfg_strlist *l, const char *s)
     return 0;
 }
 
-static int apply_list(const struct cfg_item *it, struct cfg_strlist *l,
+static int apply_list(const struct table_item *it, struct table_strlist *l,
                       const cJSON *v, const char *path, char *err,
                       size_t errsz)
 {
-    struct cfg_strlist tmp;
+    struct table_strlist tmp;
     const cJSON *e;
     int i = 0;
 
-    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CFG_LIST_MAX)
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > TABLE_LIST_MAX)
         return bad(it, v, path, err, errsz);
     memset(&tmp, 0, sizeof tmp);
     cJSON_ArrayForEach(e, v)
     {
         if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-            strlen(e->valuestring) > CFG_LIST_ITEM_MAX - 1) {
+            strlen(e->valuestring) > TABLE_LIST_ITEM_MAX - 1) {
             char p[256], got[GOT_MAX + 8];
             snprintf(p, sizeof p, "%s[%d]", path, i);
             got_text(e, got, sizeof got);
-            cfg_fail(err, errsz,
+            table_fail(err, errsz,
                  "%s: expected a non-empty string of at most %d bytes, "
                  "got %s",
-                 p, CFG_LIST_ITEM_MAX - 1, got);
-            return CFG_EINVAL;
+                 p, TABLE_LIST_ITEM_MAX - 1, got);
+            return TABLE_EINVAL;
         }
-        store_str(tmp.v[tmp.n++], CFG_LIST_ITEM_MAX, e->valuestring,
+        store_str(tmp.v[tmp.n++], TABLE_LIST_ITEM_MAX, e->valuestring,
                   it->flags);
         i++;
     }
     *l = tmp;
-    return CFG_OK;
+    return TABLE_OK;
 }
 
-int cfg_item_apply(const struct cfg_item *it, void *base, const cJSON *v,
+int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
                    const char *path, char *err, size_t errsz)
 {
     char *f = (char *)base + it->offset;
     double d;
 
     switch (it->type) {
-    case CFG_BOOL:
+    case TABLE_BOOL:
         if (!cJSON_IsBool(v))
             return bad(it, v, path, err, errsz);
         *(int *)(void *)f = cJSON_IsTrue(v) ? 1 : 0;
-        return CFG_OK;
-    case CFG_INT:
+        return TABLE_OK;
+    case TABLE_INT:
         if (!cJSON_IsNumber(v))
             return bad(it, v, path, err, errsz);
         d = v->valuedouble;
         if (!isfinite(d) || d != floor(d) || d < it->min || d > it->max)
             return bad(it, v, path, err, errsz);
         *(int64_t *)(void *)f = (int64_t)d;
-        return CFG_OK;
-    case CFG_DOUBLE:
+        return TABLE_OK;
+    case TABLE_DOUBLE:
         if (!cJSON_IsNumber(v))
             return bad(it, v, path, err, errsz);
         d = v->valuedouble;
         if (!isfinite(d) || d < it->min || d > it->max)
             return bad(it, v, path, err, errsz);
         *(double *)(void *)f = d;
-        return CFG_OK;
-    case CFG_ENUM:
+        return TABLE_OK;
+    case TABLE_ENUM:
         if (cJSON_IsString(v))
             for (int i = 0; it->names[i] != NULL; i++)
                 if (strcmp(it->names[i], v->valuestring) == 0) {
                     *(int *)(void *)f = i;
-                    return CFG_OK;
+                    return TABLE_OK;
                 }
         return bad(it, v, path, err, errsz);
-    case CFG_STRING:
+    case TABLE_STRING:
         if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
             strlen(v->valuestring) > it->size - 1)
             return bad(it, v, path, err, errsz);
-        if ((it->flags & CFG_F_ENV) && !cfg_env_name_ok(v->valuestring))
+        if ((it->flags & TABLE_F_ENV) && !table_env_name_ok(v->valuestring))
             return bad(it, v, path, err, errsz);
         if (it->check != NULL) {
             const char *want = it->check(v->valuestring);
             if (want != NULL) {
                 char got[GOT_MAX + 8];
                 got_text(v, got, sizeof got);
-                cfg_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-                return CFG_EINVAL;
+                table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+                return TABLE_EINVAL;
             }
         }
         store_str(f, it->size, v->valuestring, it->flags);
-        return CFG_OK;
-    case CFG_STRLIST:
-        return apply_list(it, (struct cfg_strlist *)(void *)f, v, path, err,
+        return TABLE_OK;
+    case TABLE_STRLIST:
+        return apply_list(it, (struct table_strlist *)(void *)f, v, path, err,
                           errsz);
-    case CFG_SECTION:
-        return cfg_items_apply(it->items, it->nitems, f, v, path, err,
+    case TABLE_SECTION:
+        return table_items_apply(it->items, it->nitems, f, v, path, err,
                                errsz);
-    case CFG_CUSTOM:
+    case TABLE_CUSTOM:
         return it->apply(base, v, path, err, errsz);
     }
     return bad(it, v, path, err, errsz);
 }
 
-int cfg_items_apply(const struct cfg_item *items, size_t n, void *base,
+int table_items_apply(const struct table_item *items, size_t n, void *base,
                     const cJSON *obj, const char *path, char *err,
                     size_t errsz)
 {
     const cJSON *m;
     char sub[256];
-    int rc = CFG_OK;
+    int rc = TABLE_OK;
 
     if (!cJSON_IsObject(obj)) {
         char got[GOT_MAX + 8];
         got_text(obj, got, sizeof got);
-        cfg_fail(err, errsz, "%s: expected an object, got %s",
+        table_fail(err, errsz, "%s: expected an object, got %s",
              path[0] ? path : "(top level)", got);
-        return CFG_EINVAL;
+        return TABLE_EINVAL;
     }
     cJSON_ArrayForEach(m, obj)
     {
-        const struct cfg_item *it = cfg_items_find(items, n, m->string);
+        const struct table_item *it = table_items_find(items, n, m->string);
 
         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
                  m->string);
         if (it == NULL) {
-            cfg_fail(err, errsz, "%s: unknown key", sub);
-            rc = CFG_EINVAL;
+            table_fail(err, errsz, "%s: unknown key", sub);
+            rc = TABLE_EINVAL;
             goto out;
         }
         for (const cJSON *e = obj->child; e != m; e = e->next)
             if (strcmp(e->string, m->string) == 0) {
-                cfg_fail(err, errsz, "%s: duplicate key", sub);
-                rc = CFG_EINVAL;
+                table_fail(err, errsz, "%s: duplicate key", sub);
+                rc = TABLE_EINVAL;
                 goto out;
             }
-        rc = cfg_item_apply(it, base, m, sub, err, errsz);
-        if (rc != CFG_OK)
+        rc = table_item_apply(it, base, m, sub, err, errsz);
+        if (rc != TABLE_OK)
             goto out;
     }
 out:
@@ -381,37 +381,37 @@ static int secret_name(const char *env_key, char *out, size_t size)
 static int add(cJSON *obj, const char *name, cJSON *v)
 {
     if (v == NULL)
-        return CFG_ENOMEM;
+        return TABLE_ENOMEM;
     if (!cJSON_AddItemToObject(obj, name, v)) {
         cJSON_Delete(v);
-        return CFG_ENOMEM;
+        return TABLE_ENOMEM;
     }
-    return CFG_OK;
+    return TABLE_OK;
 }
 
-static int dump_item(const struct cfg_item *it, const void *base,
+static int dump_item(const struct table_item *it, const void *base,
                      cJSON *obj, unsigned flags)
 {
     const char *f = (const char *)base + it->offset;
-    const struct cfg_strlist *l;
+    const struct table_strlist *l;
     cJSON *v = NULL;
-    char sname[CFG_ENV_NAME_MAX];
+    char sname[TABLE_ENV_NAME_MAX];
     int rc, idx, count = 0;
 
     switch (it->type) {
-    case CFG_BOOL:
+    case TABLE_BOOL:
         return add(obj, it->name,
                    cJSON_CreateBool(*(const int *)(const void *)f));
-    case CFG_INT:
+    case TABLE_INT:
         return add(obj, it->name,
                    cJSON_CreateNumber(
                        (double)*(const int64_t *)(const void *)f));
-    case CFG_DOUBLE:
+    case TABLE_DOUBLE:
         if (isnan(*(const double *)(const void *)f))
-            return CFG_OK;
+            return TABLE_OK;
         return add(obj, it->name,
                    cJSON_CreateNumber(*(const double *)(const void *)f));
-    case CFG_ENUM:
+    case TABLE_ENUM:
         /* a check() may store another enum's value after parsing (e.g.
          * stream_stalled's one-choice group_by): a one-name table can only
          * mean that name; any other index out of the table is left out */
@@ -421,14 +421,14 @@ static int dump_item(const struct cfg_item *it, const void *base,
         if (count == 1)
             idx = 0;
         if (idx < 0 || idx >= count)
-            return CFG_OK;
+            return TABLE_OK;
         return add(obj, it->name, cJSON_CreateString(it->names[idx]));
-    case CFG_STRING:
+    case TABLE_STRING:
         if (f[0] == '\0')
-            return CFG_OK;
+            return TABLE_OK;
         rc = add(obj, it->name, cJSON_CreateString(f));
-        if (rc == CFG_OK && (it->flags & CFG_F_ENV) &&
-            (flags & CFG_DUMP_SECRETS) &&
+        if (rc == TABLE_OK && (it->flags & TABLE_F_ENV) &&
+            (flags & TABLE_DUMP_SECRETS) &&
             secret_name(it->name, sname, sizeof sname)) {
             const char *val = getenv(f);
             rc = add(obj, sname,
@@ -437,46 +437,46 @@ static int dump_item(const struct cfg_item *it, const void *base,
                                             : "<unset>"));
         }
         return rc;
-    case CFG_STRLIST:
-        l = (const struct cfg_strlist *)(const void *)f;
+    case TABLE_STRLIST:
+        l = (const struct table_strlist *)(const void *)f;
         if ((v = cJSON_CreateArray()) == NULL)
-            return CFG_ENOMEM;
+            return TABLE_ENOMEM;
         for (uint32_t i = 0; i < l->n; i++) {
             cJSON *s = cJSON_CreateString(l->v[i]);
             if (s == NULL || !cJSON_AddItemToArray(v, s)) {
                 cJSON_Delete(s);
                 cJSON_Delete(v);
-                return CFG_ENOMEM;
+                return TABLE_ENOMEM;
             }
         }
         return add(obj, it->name, v);
-    case CFG_SECTION:
+    case TABLE_SECTION:
         if ((v = cJSON_CreateObject()) == NULL)
-            return CFG_ENOMEM;
-        rc = cfg_items_dump(it->items, it->nitems, f, v, flags);
-        if (rc != CFG_OK) {
+            return TABLE_ENOMEM;
+        rc = table_items_dump(it->items, it->nitems, f, v, flags);
+        if (rc != TABLE_OK) {
             cJSON_Delete(v);
             return rc;
         }
         return add(obj, it->name, v);
-    case CFG_CUSTOM:
+    case TABLE_CUSTOM:
         return it->dump != NULL ? it->dump(base, obj, it->name, flags)
-                                : CFG_OK;
+                                : TABLE_OK;
     }
-    return CFG_OK;
+    return TABLE_OK;
 }
 
-int cfg_items_dump(const struct cfg_item *items, size_t n, const void *base,
+int table_items_dump(const struct table_item *items, size_t n, const void *base,
                    cJSON *obj, unsigned flags)
 {
-    int rc = CFG_OK;
+    int rc = TABLE_OK;
 
-    for (size_t i = 0; i < n && rc == CFG_OK; i++)
+    for (size_t i = 0; i < n && rc == TABLE_OK; i++)
         rc = dump_item(&items[i], base, obj, flags);
     return rc;
 }
 
-const char *cfg_json_type(const cJSON *v)
+const char *table_json_type(const cJSON *v)
 {
     if (cJSON_IsObject(v))
         return "an object";

@@ -7,7 +7,7 @@
  * formatted into a fixed buffer (long messages are cut) and written with one
  * write(2), so concurrent writers never interleave within a line.
  */
-#include "service/log.h"
+#include "base/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -20,10 +20,10 @@
  *  - idle connections cost a descriptor and a slot of max_connections,
  *    never a thread; MHD closes them after timeout_s.
  */
-#include "service/status.h"
+#include "status/server.h"
 
-#include "service/clock.h"
-#include "service/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>

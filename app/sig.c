@@ -1,7 +1,7 @@
 /*
  * sig.c - async-signal-safe handlers feeding a self-pipe.
  */
-#include "service/sig.h"
+#include "app/sig.h"
 
 #include <errno.h>
 #include <fcntl.h>

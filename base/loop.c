@@ -5,10 +5,10 @@
  * single iteration does (write callbacks, done callbacks, ticks) sees one
  * consistent "now" and no callback reads the clock.
  */
-#include "service/loop.h"
+#include "base/loop.h"
 
-#include "service/clock.h"
-#include "service/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 
 #include <stdlib.h>
 #include <unistd.h>

@@ -64,9 +64,9 @@
  * upstream 1.7.18); such text is never valid JSON, so it is rejected here
  * before cJSON sees it.
  */
-#include "consumer/event.h"
+#include "consumer/decode.h"
 
-#include "service/clock.h"
+#include "base/clock.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -11,14 +11,14 @@
  * record.  Lines are numbered from 1 and end at LF in both formats.
  * Memory is bounded by those caps whatever the input.
  */
-#include "service/replay.h"
+#include "app/replay.h"
 
-#include "alerts/alert.h"
-#include "consumer/event.h"
+#include "alerts/document.h"
+#include "consumer/decode.h"
 #include "consumer/sse.h"
 #include "detectors/engine.h"
-#include "service/buf.h"
-#include "service/cli.h"
+#include "base/buf.h"
+#include "app/cli.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,9 +5,9 @@
  * parser reads only [v, v + len) and accepts a value only when the whole
  * (trimmed) input matches one of the allowed forms.
  */
-#include "service/backoff.h"
+#include "base/backoff.h"
 
-#include "service/clock.h"
+#include "base/clock.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,14 +1,14 @@
 /*
  * main.c - the toolwatch command: dispatch to a subcommand.
  */
-#include "service/checkconfig.h"
-#include "service/cli.h"
-#include "service/replay.h"
-#include "service/demo.h"
-#include "service/run.h"
-#include "service/sendtest.h"
-#include "service/simulate.h"
-#include "service/tail.h"
+#include "app/checkconfig.h"
+#include "app/cli.h"
+#include "app/replay.h"
+#include "app/demo.h"
+#include "app/run.h"
+#include "app/sendtest.h"
+#include "app/simulate.h"
+#include "app/tail.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * cli.c - option parsing helpers.
  */
-#include "service/cli.h"
+#include "app/cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,14 +5,14 @@
  * routing key, timeouts) but not the journal, routing or pacing, and a
  * fresh webhook-id, so a receiver never mistakes it for a real alert.
  */
-#include "service/sendtest.h"
+#include "app/sendtest.h"
 
-#include "alerts/alert.h"
+#include "alerts/document.h"
 #include "alerts/delivery.h"
 #include "config/config.h"
-#include "service/buf.h"
-#include "service/cli.h"
-#include "service/clock.h"
+#include "base/buf.h"
+#include "app/cli.h"
+#include "base/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

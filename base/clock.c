@@ -1,7 +1,7 @@
 /*
  * clock.c - thin wrappers over clock_gettime, one place to read time.
  */
-#include "service/clock.h"
+#include "base/clock.h"
 
 #include <time.h>
 

@@ -6,13 +6,13 @@
  * script can start it with --port 0 and read where it is), then serves
  * until SIGTERM/SIGINT.
  */
-#include "service/simulate.h"
+#include "app/simulate.h"
 
-#include "consumer/event.h"
-#include "service/cli.h"
-#include "service/clock.h"
-#include "service/log.h"
-#include "service/sig.h"
+#include "consumer/decode.h"
+#include "app/cli.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "app/sig.h"
 #include "sim/server.h"
 
 #include <poll.h>

@@ -33,21 +33,21 @@
  * refused (logged) and the old configuration stays; the counters of the
  * parts a reload replaces are carried over (counters never go back).
  */
-#include "service/run.h"
+#include "app/run.h"
 
-#include "alerts/alert.h"
+#include "alerts/document.h"
 #include "alerts/delivery.h"
 #include "config/config.h"
-#include "consumer/event.h"
+#include "consumer/decode.h"
 #include "consumer/stream.h"
 #include "detectors/engine.h"
-#include "service/buf.h"
-#include "service/cli.h"
-#include "service/clock.h"
-#include "service/log.h"
-#include "service/loop.h"
-#include "service/sig.h"
-#include "service/status.h"
+#include "base/buf.h"
+#include "app/cli.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/loop.h"
+#include "app/sig.h"
+#include "status/server.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -16,8 +16,8 @@
 #ifndef TW_ALERT_H
 #define TW_ALERT_H
 
-#include "consumer/event.h"
-#include "service/buf.h"
+#include "consumer/decode.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 

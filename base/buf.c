@@ -4,7 +4,7 @@
  * Invariant: len < cap whenever data != NULL (room for the NUL), and
  * len <= max always.
  */
-#include "service/buf.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,10 +8,10 @@
  * printed with cJSON's pretty printer, its tab indentation turned into two
  * spaces (cJSON escapes tabs inside strings, so every raw tab is layout).
  */
-#include "service/checkconfig.h"
+#include "app/checkconfig.h"
 
 #include "config/config.h"
-#include "service/cli.h"
+#include "app/cli.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
         fprintf(err, PREFIX "%s\n", msg);
         goto out;
     }
-    if ((j = cfg_to_json(c, CFG_DUMP_SECRETS)) == NULL) {
+    if ((j = cfg_to_json(c, TABLE_DUMP_SECRETS)) == NULL) {
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
