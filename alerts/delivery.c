@@ -21,7 +21,7 @@
 #include "alerts/delivery.h"
 
 #include "alerts/journal.h"
-#include "consumer/decode.h"
+#include "model/event.h"
 #include "alerts/sign.h"
 #include "base/backoff.h"
 #include "base/buf.h"
@@ -203,7 +203,7 @@ static int dead_letter(delivery *d, struct sink_rt *s, struct entry *e,
     ssize_t w;
 
     buf_init(&line, e->len + DELIVERY_RESPONSE_MAX * 6 + 4096);
-    if (event_format_time(clock_wall_ms(), ts, sizeof ts) < 0)
+    if (clock_format_iso8601(clock_wall_ms(), ts, sizeof ts) < 0)
         ts[0] = '\0';
     buf_append_str(&line, "{\"time\":");
     buf_append_json_string(&line, ts, strlen(ts));

@@ -1,5 +1,5 @@
 /*
- * alert.c - build the SPEC section 3 alert document.
+ * document.c - build the SPEC section 3 alert document.
  *
  * The writer appends to a capped buf (base/buf.h): every string goes
  * through buf_append_json_string, so hostile key text cannot break the
@@ -9,69 +9,13 @@
 #include "alerts/document.h"
 
 #include "alerts/redact.h"
+#include "base/clock.h"
 
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-void alert_sample_from_event(struct alert_sample *s, const struct event *ev)
-{
-    copy(s->record_id, sizeof s->record_id, ev->record_id);
-    copy(s->session_id, sizeof s->session_id, ev->session_id);
-    copy(s->agent_id, sizeof s->agent_id, ev->agent_id);
-    copy(s->tool_name, sizeof s->tool_name, ev->tool_name);
-    copy(s->error_code, sizeof s->error_code, ev->error_code);
-    s->event_type = ev->type;
-}
-
-void alert_episode_id(const char *detector, const char *key,
-                      int64_t started_ms, char out[ALERT_ID_HEX + 1])
-{
-    crypto_generichash_state st;
-    unsigned char h[ALERT_ID_BYTES], be[8];
-    uint64_t u = (uint64_t)started_ms;
-
-    for (int i = 7; i >= 0; i--) {
-        be[i] = (unsigned char)(u & 0xff);
-        u >>= 8;
-    }
-    crypto_generichash_init(&st, NULL, 0, sizeof h);
-    crypto_generichash_update(&st, (const unsigned char *)detector,
-                              strlen(detector) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)key,
-                              strlen(key) + 1);
-    crypto_generichash_update(&st, be, sizeof be);
-    crypto_generichash_final(&st, h, sizeof h);
-    sodium_bin2hex(out, ALERT_ID_HEX + 1, h, sizeof h);
-}
-
-int alert_format_number(double d, char *dst, size_t size)
-{
-    int n = 0;
-
-    if (!isfinite(d))
-        return snprintf(dst, size, "null");
-    /* integers as integers (not 1e+06), up to 2^53 where doubles are
-     * exact */
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)
-        return snprintf(dst, size, "%.0f", d == 0 ? 0.0 : d);
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(dst, size, "%.*g", prec, d);
-        if (n > 0 && (size_t)n < size && strtod(dst, NULL) == d)
-            break;
-    }
-    return n;
-}
 
 static int put_str(buf *b, const char *s)
 {
@@ -106,7 +50,7 @@ static int put_time(buf *b, int64_t ms)
 {
     char t[40];
 
-    if (event_format_time(ms, t, sizeof t) < 0)
+    if (clock_format_iso8601(ms, t, sizeof t) < 0)
         return buf_append_str(b, "null");
     return buf_append_json_string(b, t, strlen(t));
 }
@@ -115,7 +59,7 @@ static int put_num(buf *b, double d)
 {
     char t[40];
 
-    alert_format_number(d, t, sizeof t);
+    buf_format_number(d, t, sizeof t);
     return buf_append_str(b, t);
 }
 

@@ -18,8 +18,6 @@
 
 static const char *const kind_names[SINK_KIND_COUNT] = {
     "webhook", "slack", "pagerduty", "file", "stdout"};
-static const char *const severity_names[] = {"info", "warning", "error",
-                                             "critical"};
 
 #define SLACK_HEADER_MAX 150
 #define SLACK_SECTION_MAX 3000
@@ -29,7 +27,7 @@ void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
-    c->min_severity = SINK_SEV_INFO;
+    c->min_severity = SEVERITY_INFO;
     c->connect_timeout_ms = 5000;
     c->timeout_ms = 15000;
     c->retry_base_ms = 1000;
@@ -41,20 +39,6 @@ void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
     }
     if (kind == SINK_PAGERDUTY)
         c->url = SINK_PD_DEFAULT_URL;
-}
-
-int sink_severity_parse(const char *name)
-{
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(name, severity_names[i]) == 0)
-            return i;
-    }
-    return -1;
-}
-
-const char *sink_severity_name(enum sink_severity s)
-{
-    return (unsigned)s < 4 ? severity_names[s] : "unknown";
 }
 
 const char *sink_kind_name(enum sink_kind k)
@@ -74,7 +58,7 @@ int sink_kind_parse(const char *name)
 int sink_routes(const struct sink_config *c, const char *detector,
                 const char *severity)
 {
-    int sev = sink_severity_parse(severity);
+    int sev = severity_parse(severity);
 
     if (sev < 0 || sev < (int)c->min_severity)
         return 0;

@@ -13,6 +13,7 @@
 #define TW_SINK_H
 
 #include "base/buf.h"
+#include "model/severity.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +27,6 @@ enum sink_kind {
     SINK_KIND_COUNT
 };
 
-enum sink_severity { SINK_SEV_INFO = 0, SINK_SEV_WARNING, SINK_SEV_ERROR,
-                     SINK_SEV_CRITICAL };
 
 enum {
     SINK_OK = 0,
@@ -56,7 +55,7 @@ struct sink_config {
     size_t n_secrets;
     const char *routing_key;      /* pagerduty */
     const char *path;             /* file */
-    enum sink_severity min_severity;
+    enum severity min_severity;
     const char *detectors[SINK_MAX_DETECTORS]; /* empty: every detector */
     size_t n_detectors;
     double rate_per_s;            /* pacing; 0: unpaced */
@@ -85,8 +84,6 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
  * character boundary.  Returns the bytes appended or a BUF_E* code. */
 int sink_append_utf8_prefix(buf *out, const char *s, size_t max);
 
-int sink_severity_parse(const char *name); /* -1 if unknown */
-const char *sink_severity_name(enum sink_severity s);
 const char *sink_kind_name(enum sink_kind k);
 int sink_kind_parse(const char *name);     /* -1 if unknown */
 

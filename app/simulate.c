@@ -110,7 +110,7 @@ static int parse(int argc, char **argv, struct sim_server_options *o)
             o->heartbeat_ms = (uint32_t)n;
         } else if (strcmp(name, "--start-time") == 0) {
             int64_t ms;
-            if (event_parse_time(v, strlen(v), &ms) != 0) {
+            if (clock_parse_iso8601(v, strlen(v), &ms) != 0) {
                 fprintf(stderr, "toolwatch simulate: --start-time: expected "
                         "an ISO 8601 time, got \"%s\"\n", v);
                 return CLI_EXIT_USAGE;

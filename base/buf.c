@@ -6,7 +6,9 @@
  */
 #include "base/buf.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +126,22 @@ int buf_append_json_string(buf *b, const char *s, size_t n)
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
     return BUF_OK;
+}
+
+int buf_format_number(double d, char *dst, size_t size)
+{
+    int n = 0;
+
+    if (!isfinite(d))
+        return snprintf(dst, size, "null");
+    /* integers as integers (not 1e+06), up to 2^53 where doubles are
+     * exact */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        return snprintf(dst, size, "%.0f", d == 0 ? 0.0 : d);
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(dst, size, "%.*g", prec, d);
+        if (n > 0 && (size_t)n < size && strtod(dst, NULL) == d)
+            break;
+    }
+    return n;
 }

@@ -32,4 +32,9 @@ int buf_append_str(buf *b, const char *s);
  * \u00XX; everything else raw. */
 int buf_append_json_string(buf *b, const char *s, size_t n);
 
+/* Text of d for JSON and people: an integral value below 2^53 as an
+ * integer ("1000000"), else the shortest "%.*g" that reads back as d;
+ * "null" for NaN/inf.  `size` at least 32.  Returns the length. */
+int buf_format_number(double d, char *dst, size_t size);
+
 #endif

@@ -3,6 +3,8 @@
  */
 #include "base/clock.h"
 
+#include <string.h>
+
 #include <time.h>
 
 static int64_t read_ms(clockid_t id)
@@ -70,4 +72,189 @@ void clock_civil_from_days(int64_t z, int *y, int *m, int *d)
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* ---- ISO 8601 ------------------------------------------------------------ */
+
+/* Exactly n ASCII digits at s (locale-free).  Returns the value or -1. */
+__attribute__((hot))
+static int num(const char *s, size_t n)
+{
+    int v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - (unsigned)'0';
+        if (d > 9)
+            return -1;
+        v = v * 10 + (int)d;
+    }
+    return v;
+}
+
+/* The first 16 bytes of a time, YYYY-MM-DD, 'T' ('t', ' '), HH:MM, as
+ * seconds since the epoch before any offset (year >= 1970), or -1.  s has
+ * at least 16 bytes. */
+__attribute__((hot))
+static int64_t time_head(const char *s)
+{
+    int y, mo, d, h, mi;
+
+    if (s[4] != '-' || s[7] != '-' || s[13] != ':')
+        return -1;
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+        return -1;
+    y = num(s, 4);
+    mo = num(s + 5, 2);
+    d = num(s + 8, 2);
+    h = num(s + 11, 2);
+    mi = num(s + 14, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > clock_days_in_month(y, mo)
+        || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return -1;
+    return clock_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+}
+
+/* The rest of a time from byte 16 (":SS", fraction, offset) on top of its
+ * head's seconds (time_head); len >= 19.  See clock_parse_iso8601(). */
+__attribute__((hot))
+static int time_tail(const char *s, size_t len, int64_t head,
+                     int64_t *out_ms)
+{
+    int rc = CLOCK_EINVAL;
+    int sec, frac = 0, ndig = 0, oh = 0, om = 0, sign = 0;
+    int64_t t;
+    size_t p;
+
+    if (s[16] != ':' || (sec = num(s + 17, 2)) < 0 || sec > 60)
+        goto out;
+    p = 19;
+
+    if (p < len && (s[p] == '.' || s[p] == ',')) {
+        p++;
+        while (p < len && (unsigned char)s[p] - (unsigned)'0' <= 9) {
+            if (++ndig > 9)
+                goto out;
+            if (ndig <= 3)
+                frac = frac * 10 + (s[p] - '0');
+            p++;
+        }
+        if (ndig == 0)
+            goto out;
+        for (; ndig < 3; ndig++)
+            frac *= 10;
+    }
+
+    if (p < len && (s[p] == 'Z' || s[p] == 'z')) {
+        p++;
+    } else if (p < len && (s[p] == '+' || s[p] == '-')) {
+        sign = s[p] == '-' ? -1 : 1;
+        p++;
+        if (len - p < 2 || (oh = num(s + p, 2)) < 0 || oh > 23)
+            goto out;
+        p += 2;
+        if (p < len && s[p] == ':')
+            p++;
+        if (p < len) {
+            if (len - p < 2 || (om = num(s + p, 2)) < 0 || om > 59)
+                goto out;
+            p += 2;
+        } else if (s[p - 1] == ':') {
+            goto out; /* "+05:" */
+        }
+    }
+    if (p != len)
+        goto out;
+
+    if (sec == 60) { /* leap second: the last ms of the previous second */
+        sec = 59;
+        frac = 999;
+    }
+    t = head + sec;
+    t -= (int64_t)sign * (oh * 3600 + om * 60);
+    t = t * 1000 + frac;
+    if (t < 0 || t > CLOCK_MS_MAX)
+        goto out;
+    *out_ms = t;
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Accepted: YYYY-MM-DD, then 'T', 't' or ' ', then HH:MM:SS, then an
+ * optional fraction ('.' or ',', 1 to 9 digits, cut to ms), then 'Z', 'z',
+ * +-HH:MM, +-HHMM, +-HH or nothing (UTC), then the end of the span.  Years
+ * 1970-9999; an instant that the offset moves before 1970 or past 9999 is
+ * refused too, so every accepted time can be formatted back.  *out_ms is
+ * written only on success. */
+int clock_parse_iso8601(const char *s, size_t len, int64_t *out_ms)
+{
+    int64_t head;
+
+    /* YYYY-MM-DDTHH:MM:SS is 19 bytes, the shortest accepted form. */
+    if (s == NULL || out_ms == NULL || len < 19 || (head = time_head(s)) < 0)
+        return CLOCK_EINVAL;
+    return time_tail(s, len, head, out_ms);
+}
+
+int clock_parse_iso8601_memo(struct clock_iso_memo *m, const char *s,
+                             size_t len, int64_t *out_ms)
+{
+    if (s == NULL || out_ms == NULL || len < 19)
+        return CLOCK_EINVAL;
+    if (m->secs < 0 || memcmp(s, m->head, 16) != 0) {
+        int64_t head = time_head(s);
+
+        if (head < 0)
+            return CLOCK_EINVAL;
+        memcpy(m->head, s, 16);
+        m->secs = head;
+    }
+    return time_tail(s, len, m->secs, out_ms);
+}
+
+/* Write v as exactly n decimal digits (v >= 0 and < 10^n). */
+static void put_digits(char *b, int n, int v)
+{
+    while (n-- > 0) {
+        b[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+int clock_format_iso8601(int64_t ms, char *buf, size_t size)
+{
+    int rc = CLOCK_EINVAL;
+    int64_t days, secs;
+    int y, mo, d;
+
+    if (buf == NULL || size < 25 || ms < 0 || ms > CLOCK_MS_MAX)
+        goto out;
+    days = ms / 86400000;
+    secs = (ms % 86400000) / 1000;
+    clock_civil_from_days(days, &y, &mo, &d);
+    put_digits(buf, 4, y);
+    buf[4] = '-';
+    put_digits(buf + 5, 2, mo);
+    buf[7] = '-';
+    put_digits(buf + 8, 2, d);
+    buf[10] = 'T';
+    put_digits(buf + 11, 2, (int)(secs / 3600));
+    buf[13] = ':';
+    put_digits(buf + 14, 2, (int)(secs / 60 % 60));
+    buf[16] = ':';
+    put_digits(buf + 17, 2, (int)(secs % 60));
+    buf[19] = '.';
+    put_digits(buf + 20, 3, (int)(ms % 1000));
+    buf[23] = 'Z';
+    buf[24] = '\0';
+    rc = 24;
+out:
+    return rc;
+}
+
+void clock_iso_memo_init(struct clock_iso_memo *m)
+{
+    memset(m->head, 0, sizeof m->head);
+    m->secs = -1;
 }

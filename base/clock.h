@@ -5,6 +5,7 @@
 #ifndef TW_CLOCK_H
 #define TW_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Milliseconds on CLOCK_MONOTONIC: for timeouts, backoff, stall checks. */
@@ -12,8 +13,6 @@ int64_t clock_mono_ms(void);
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): for event time. */
 int64_t clock_wall_ms(void);
-
-
 
 /* Calendar arithmetic for the parsers and formatters (proleptic Gregorian,
  * UTC).  Pure: no clock, no locale, no timegm. */
@@ -32,4 +31,41 @@ void clock_civil_from_days(int64_t days, int *year, int *month, int *day);
  * here: callers validate them. */
 int64_t clock_civil_to_ms(int year, int month, int day, int hour, int min,
                           int sec);
+
+/* ---- ISO 8601 / RFC 3339 date-times ---- */
+
+enum { CLOCK_EINVAL = -1 };
+
+/* The last instant formattable with a four-digit year:
+ * 9999-12-31T23:59:59.999Z. */
+#define CLOCK_MS_MAX INT64_C(253402300799999)
+
+/* Parse a date-time ("2026-03-10T02:47:23.123456+00:00", "...Z", "+05:30",
+ * "-0800", "+05", a space or 't' instead of T) to ms since the epoch,
+ * fraction truncated to ms.  A missing offset means UTC.  Years 1970-9999;
+ * an instant that the offset moves out of [0, CLOCK_MS_MAX] is refused, so
+ * every accepted time can be formatted back.  The span must hold the time
+ * and nothing else.  *out_ms is written only on success.  Returns 0 or
+ * CLOCK_EINVAL.  Pure; never reads the clock. */
+int clock_parse_iso8601(const char *s, size_t len, int64_t *out_ms);
+
+/* A memo for parsing a run of times that share their first 16 bytes (the
+ * minute), as consecutive records do: the prefix's value is kept with its
+ * bytes.  A plain value; CLOCK_ISO_MEMO_INIT or clock_iso_memo_init(). */
+struct clock_iso_memo {
+    char head[16];  /* private */
+    int64_t secs;   /* private: the head's seconds; -1: nothing kept */
+};
+#define CLOCK_ISO_MEMO_INIT {{0}, -1}
+
+void clock_iso_memo_init(struct clock_iso_memo *m);
+
+/* clock_parse_iso8601() through memo m: same answers, same bytes read. */
+int clock_parse_iso8601_memo(struct clock_iso_memo *m, const char *s,
+                             size_t len, int64_t *out_ms);
+
+/* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at
+ * least 25 bytes).  Returns the length written (24), or CLOCK_EINVAL. */
+int clock_format_iso8601(int64_t ms, char *buf, size_t size);
+
 #endif

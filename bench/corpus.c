@@ -42,7 +42,7 @@ static size_t call_frame(char *out, size_t size, uint64_t n, int64_t ts_ms,
     char ts[32];
     int len;
 
-    if (event_format_time(ts_ms, ts, sizeof ts) < 0)
+    if (clock_format_iso8601(ts_ms, ts, sizeof ts) < 0)
         ts[0] = '\0';
     len = snprintf(
         out, size,

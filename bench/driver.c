@@ -35,6 +35,7 @@
  */
 #define _GNU_SOURCE /* pipe2, accept4, memmem */
 
+#include "base/clock.h"
 #include "alerts/sign.h"
 #include "consumer/decode.h"
 
@@ -569,7 +570,7 @@ static void serve_paced(struct server *s, int fd)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts_due,
                                NULL) == EINTR)
             ;
-        event_format_time(wall_ms(), ts, sizeof ts);
+        clock_format_iso8601(wall_ms(), ts, sizeof ts);
         n = snprintf(frame, sizeof frame,
                      "id: %u\nevent: tool_call_response\ndata: {\"record_id\":"
                      "\"lat-%u\",\"timestamp\":\"%s\",\"event_type\":"
@@ -1303,7 +1304,7 @@ static void write_json(struct series *all, int n, const char *machine)
             opt.events);
     {
         char ts[32];
-        event_format_time(wall_ms(), ts, sizeof ts);
+        clock_format_iso8601(wall_ms(), ts, sizeof ts);
         fprintf(f, "%s\",\n  \"results\": {", ts);
     }
     for (int i = 0, first = 1; i < n; i++) {

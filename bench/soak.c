@@ -746,7 +746,7 @@ static int parse_notes(struct soak *s, struct match *m)
         ts = j_str(doc, "timestamp");
         id = j_str(data, "id");
         if (type == NULL || ts == NULL || id == NULL ||
-            event_parse_time(ts, strlen(ts), &ts_ms) != 0 ||
+            clock_parse_iso8601(ts, strlen(ts), &ts_ms) != 0 ||
             derive_id(id, strcmp(type, "alert.resolved") == 0, ts_ms,
                       x->wid) != 0) {
             m->bad_lines++;
@@ -1128,7 +1128,7 @@ static int write_json(const struct soak *s, const struct match *m,
 
     if (root == NULL)
         goto out;
-    if (event_format_time(clock_wall_ms(), when, sizeof when) < 0)
+    if (clock_format_iso8601(clock_wall_ms(), when, sizeof when) < 0)
         when[0] = '\0';
     cJSON_AddStringToObject(root, "date", when);
     cfg = cJSON_AddObjectToObject(root, "settings");

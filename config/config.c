@@ -524,7 +524,7 @@ static const struct table_item sink_items[] = {
      .help = "file: the NDJSON file alerts are appended to"},
     {.name = "min_severity", .type = TABLE_ENUM,
      .offset = offsetof(struct cfg_sink, min_severity),
-     .def = SINK_SEV_INFO, .names = det_severity_names,
+     .def = SEVERITY_INFO, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
     {.name = "detectors", .type = TABLE_CUSTOM,
      .apply = apply_sink_detectors, .dump = dump_sink_detectors,
@@ -1274,7 +1274,7 @@ int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
             goto out;
     }
     out->path = s->path[0] != '\0' ? s->path : NULL;
-    out->min_severity = (enum sink_severity)s->min_severity;
+    out->min_severity = (enum severity)s->min_severity;
     for (size_t k = 0; k < s->n_detectors; k++)
         out->detectors[k] = s->detectors[k];
     out->n_detectors = s->n_detectors;

@@ -131,7 +131,7 @@ struct cfg_sink {
     size_t n_secret_envs;
     char routing_key_env[TABLE_ENV_NAME_MAX]; /* pagerduty */
     char path[CFG_PATH_MAX];               /* file */
-    int min_severity;                      /* enum sink_severity */
+    int min_severity;                      /* enum severity */
     char detectors[SINK_MAX_DETECTORS][TABLE_LIST_ITEM_MAX]; /* none: all */
     size_t n_detectors;
     double rate_per_s;                     /* 0: unpaced */

@@ -9,6 +9,7 @@
  * small direct-mapped table keyed by the tool name's 128-bit hash (which
  * the engine computes anyway), so the hot path usually pays one probe.
  */
+#include "base/buf.h"
 #include "detectors/detector.h"
 
 #include <ctype.h>
@@ -29,7 +30,7 @@ struct priv {
 
 static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
-    DET_ITEM_SEVERITY(DET_SEV_CRITICAL),
+    DET_ITEM_SEVERITY(SEVERITY_CRITICAL),
     DET_ITEM_GROUP_BY(DET_BY_AGENT, det_group_names),
     DET_ITEM_WINDOW(3600, "sliding window"),
     DET_ITEM_BUCKET,
@@ -116,7 +117,7 @@ static void summary(const struct det *d, const struct det_alert *a,
     char thr[32];
     char g[DET_KEY_MAX + 16];
 
-    alert_format_number(d->p.threshold, thr, sizeof thr);
+    buf_format_number(d->p.threshold, thr, sizeof thr);
     det_describe_group(d, a->key, g, sizeof g);
     snprintf(out, size,
              "%s%llu calls to credential tools in %llds %s (threshold %s)",

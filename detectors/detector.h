@@ -31,10 +31,11 @@
 #ifndef TW_DETECTOR_H
 #define TW_DETECTOR_H
 
-#include "alerts/document.h"
+#include "model/alert.h"
 #include "base/table.h"
-#include "consumer/decode.h"
+#include "model/event.h"
 #include "detectors/keys.h"
+#include "model/severity.h"
 #include "detectors/window.h"
 
 #include <math.h>
@@ -53,18 +54,15 @@ enum det_id {
 
 enum det_group { DET_BY_TOOL = 0, DET_BY_AGENT, DET_BY_SESSION,
                  DET_BY_GLOBAL, DET_BY_COUNT };
-enum det_severity { DET_SEV_INFO = 0, DET_SEV_WARNING, DET_SEV_ERROR,
-                    DET_SEV_CRITICAL };
 
 /* NULL-terminated name lists for the enums above (config tables). */
 extern const char *const det_group_names[];
-extern const char *const det_severity_names[];
 
 /* Every detector's settings.  One struct for all: each detector's table
  * says which fields it accepts, with its own defaults and ranges. */
 struct det_params {
     int enabled;
-    int severity;            /* enum det_severity */
+    int severity;            /* enum severity */
     int group_by;            /* enum det_group */
     int64_t window_s;        /* window; per-call: quiet time to resolve */
     int64_t bucket_ms;       /* window detectors; 0: window / 60 */
@@ -303,7 +301,7 @@ static inline double det_clear_threshold(const struct det *d)
 #define DET_ITEM_SEVERITY(d_)                                             \
     {.name = "severity", .type = TABLE_ENUM,                                 \
      .offset = offsetof(struct det_params, severity), .def = (d_),       \
-     .names = det_severity_names, .help = "severity of its alerts"}
+     .names = severity_names, .help = "severity of its alerts"}
 #define DET_ITEM_GROUP_BY(d_, list_)                                       \
     {.name = "group_by", .type = TABLE_ENUM,                                 \
      .offset = offsetof(struct det_params, group_by), .def = (d_),       \

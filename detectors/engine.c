@@ -118,7 +118,7 @@ static void notify_as(det_engine *e, struct det *d, const struct det_alert *a,
     al.detector = d->ops->name;
     al.group_by = det_group_names[d->p.group_by];
     al.key = a->key;
-    al.severity = det_severity_names[d->p.severity];
+    al.severity = severity_names[d->p.severity];
     al.summary = e->summary;
     al.value = a->value;
     al.threshold = d->p.threshold;

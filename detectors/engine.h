@@ -33,8 +33,8 @@
 #ifndef TW_ENGINE_H
 #define TW_ENGINE_H
 
-#include "alerts/document.h"
-#include "consumer/decode.h"
+#include "model/alert.h"
+#include "model/event.h"
 #include "detectors/detector.h"
 
 #include <stddef.h>

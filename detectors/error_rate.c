@@ -11,7 +11,7 @@
 
 static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
-    DET_ITEM_SEVERITY(DET_SEV_ERROR),
+    DET_ITEM_SEVERITY(SEVERITY_ERROR),
     DET_ITEM_GROUP_BY(DET_BY_TOOL, det_group_names),
     DET_ITEM_WINDOW(60, "sliding window"),
     DET_ITEM_BUCKET,

@@ -8,7 +8,7 @@
 
 static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
-    DET_ITEM_SEVERITY(DET_SEV_WARNING),
+    DET_ITEM_SEVERITY(SEVERITY_WARNING),
     DET_ITEM_GROUP_BY(DET_BY_TOOL, det_group_names),
     DET_ITEM_WINDOW(300, "an alert resolves after this long with no "
                          "violation"),

@@ -27,8 +27,6 @@ const struct det_ops *const det_registry[DET_COUNT] = {
 
 const char *const det_group_names[] = {"tool", "agent", "session", "global",
                                        NULL};
-const char *const det_severity_names[] = {"info", "warning", "error",
-                                          "critical", NULL};
 
 #define ENGINE_INT(n, d, lo, hi, h)                                        \
     {.name = #n, .type = TABLE_INT,                                          \

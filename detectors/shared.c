@@ -9,6 +9,7 @@
  * threshold cost nothing but the comparison.  The alert clears window_s
  * after the last violation (then hold_s before the resolve is sent).
  */
+#include "base/buf.h"
 #include "detectors/detector.h"
 
 #include <stdio.h>
@@ -108,7 +109,7 @@ void det_per_call_summary(const struct det *d, const struct det_alert *a,
     char thr[32];
     char g[DET_KEY_MAX + 16];
 
-    alert_format_number(d->p.threshold, thr, sizeof thr);
+    buf_format_number(d->p.threshold, thr, sizeof thr);
     det_describe_group(d, a->key, g, sizeof g);
     if (resolved)
         snprintf(out, size,

@@ -12,6 +12,7 @@
  * later; in replay it is event time, so a gap in a recording is a stall.
  * The gap is compared with >=: "no event for 120 s" holds at 120 s.
  */
+#include "base/buf.h"
 #include "detectors/detector.h"
 
 #include <stdio.h>
@@ -28,7 +29,7 @@ static const char *const global_only[] = {"global", NULL};
 
 static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
-    DET_ITEM_SEVERITY(DET_SEV_CRITICAL),
+    DET_ITEM_SEVERITY(SEVERITY_CRITICAL),
     {.name = "group_by", .type = TABLE_ENUM,
      .offset = offsetof(struct det_params, group_by), .def = 0,
      .names = global_only, .help = "always global"},
@@ -149,7 +150,7 @@ static void summary(const struct det *d, const struct det_alert *a,
 {
     char thr[32];
 
-    alert_format_number(d->p.threshold, thr, sizeof thr);
+    buf_format_number(d->p.threshold, thr, sizeof thr);
     if (resolved)
         snprintf(out, size,
                  "back to normal: the audit stream is delivering events "

@@ -3,13 +3,14 @@
  * and tool_call_error) of a group in the window > threshold (default more
  * than 100 in 60 s per tool).  Ring: one field (calls).
  */
+#include "base/buf.h"
 #include "detectors/detector.h"
 
 #include <stdio.h>
 
 static const struct table_item items[] = {
     DET_ITEM_ENABLED(1),
-    DET_ITEM_SEVERITY(DET_SEV_WARNING),
+    DET_ITEM_SEVERITY(SEVERITY_WARNING),
     DET_ITEM_GROUP_BY(DET_BY_TOOL, det_group_names),
     DET_ITEM_WINDOW(60, "sliding window"),
     DET_ITEM_BUCKET,
@@ -39,7 +40,7 @@ static void summary(const struct det *d, const struct det_alert *a,
     char thr[32];
     char g[DET_KEY_MAX + 16];
 
-    alert_format_number(d->p.threshold, thr, sizeof thr);
+    buf_format_number(d->p.threshold, thr, sizeof thr);
     det_describe_group(d, a->key, g, sizeof g);
     snprintf(out, size, "%s%llu completed calls in %llds %s (threshold %s)",
              resolved ? "back to normal: " : "",

@@ -12,7 +12,8 @@
  */
 #include "sim/gen.h"
 
-#include "consumer/decode.h"
+#include "base/clock.h"
+#include "model/event.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -279,7 +280,7 @@ size_t sim_gen_record(const sim_gen *g, uint64_t n, char *out, size_t size)
     int len;
 
     make_call(g, c, sim_gen_phase_at(g, sim_gen_due_ms(g, c * 2)), &k);
-    if (event_format_time(g->o.start_ms + due, ts, sizeof ts) < 0)
+    if (clock_format_iso8601(g->o.start_ms + due, ts, sizeof ts) < 0)
         ts[0] = '\0';
     for (int i = 0; i < 4; i++)
         h[i] = splitmix(g->o.seed ^ (c * 4 + (uint64_t)i + 0x51ed));

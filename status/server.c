@@ -169,7 +169,7 @@ static void j_time(struct w *w, int *first, const char *key, int64_t ms)
     char t[32];
 
     w_key(w, first, key);
-    if (ms <= 0 || event_format_time(ms, t, sizeof t) < 0)
+    if (ms <= 0 || clock_format_iso8601(ms, t, sizeof t) < 0)
         w_str(w, "null");
     else
         w_jstr(w, t, sizeof t);
@@ -222,7 +222,7 @@ int status_ready(const struct status_snapshot *s, char *reason, size_t size)
         char t[32];
 
         if (s->stream.disconnected_since_ms > 0 &&
-            event_format_time(s->stream.disconnected_since_ms, t,
+            clock_format_iso8601(s->stream.disconnected_since_ms, t,
                               sizeof t) > 0)
             snprintf(part, sizeof part, "stream disconnected since %s", t);
         else if (s->stream.state[0] != '\0')

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "consumer/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -141,7 +142,7 @@ static void check_event(const struct event *ev, int rc,
     CHECK((unsigned)ev->status <= (unsigned)EVENT_STATUS_PENDING);
     if (ev->has & EVENT_HAS_TIMESTAMP) {
         char buf[32];
-        CHECK(event_format_time(ev->ts_ms, buf, sizeof buf) == 24);
+        CHECK(clock_format_iso8601(ev->ts_ms, buf, sizeof buf) == 24);
     } else {
         CHECK(ev->ts_ms == 0);
     }
@@ -170,10 +171,10 @@ static void check_time(const char *s, size_t len)
     char buf[25];
     int i;
 
-    if (event_parse_time(s, len, &ms) != 0)
+    if (clock_parse_iso8601(s, len, &ms) != 0)
         return;
     CHECK(ms >= 0 && ms <= INT64_C(253402300799999));
-    CHECK(event_format_time(ms, buf, sizeof buf) == 24);
+    CHECK(clock_format_iso8601(ms, buf, sizeof buf) == 24);
     CHECK(buf[24] == '\0');
     for (i = 0; i < 24; i++) {
         if (i == 4 || i == 7)
@@ -189,11 +190,11 @@ static void check_time(const char *s, size_t len)
         else
             CHECK(buf[i] >= '0' && buf[i] <= '9');
     }
-    CHECK(event_parse_time(buf, 24, &back) == 0);
+    CHECK(clock_parse_iso8601(buf, 24, &back) == 0);
     CHECK(back == ms);
     /* Milliseconds are the only precision kept: the same instant without
      * its fraction is the same second. */
-    CHECK(event_parse_time(buf, 19, &back) == 0);
+    CHECK(clock_parse_iso8601(buf, 19, &back) == 0);
     CHECK(back == ms - ms % 1000);
 }
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_time.c - libFuzzer target for the audit-record timestamp parser
- * (consumer/decode.c event_parse_time), differential.
+ * (consumer/decode.c clock_parse_iso8601), differential.
  *
  * fuzz_event also parses its whole input as a time, but its corpus is JSON
  * records, so the time grammar gets little attention there.  Here every
@@ -18,7 +18,7 @@
  * '~' are instead turned into a valid timestamp built from the remaining
  * bytes (every form, padding of the fraction, offsets), which must be
  * accepted with the instant the generator computed.  An accepted instant
- * must format back with event_format_time() and parse to itself.
+ * must format back with clock_format_iso8601() and parse to itself.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "consumer/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -127,7 +128,7 @@ static int parse(const char *s, size_t len, int64_t *out)
 
     check(copy != NULL);
     memcpy(copy, s, len);
-    rc = event_parse_time(copy, len, &v);
+    rc = clock_parse_iso8601(copy, len, &v);
     check(rc == 0 || rc == EVENT_EINVAL);
     if (rc != 0)
         check(v == -12345); /* written only on success */
@@ -142,7 +143,7 @@ static void roundtrip(int64_t ms)
     int64_t back;
 
     check(ms >= 0 && ms <= MAX_MS);
-    check(event_format_time(ms, buf, sizeof buf) == 24);
+    check(clock_format_iso8601(ms, buf, sizeof buf) == 24);
     check(parse(buf, 24, &back) && back == ms);
 }
 

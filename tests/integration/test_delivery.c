@@ -407,7 +407,7 @@ static void test_routing_and_file_sink(void **state)
     FILE *fp;
 
     sinks[0] = f->sink;
-    sinks[0].min_severity = SINK_SEV_CRITICAL; /* the webhook gets none */
+    sinks[0].min_severity = SEVERITY_CRITICAL; /* the webhook gets none */
     sink_config_defaults(&sinks[1], SINK_FILE);
     snprintf(sinks[1].name, sizeof sinks[1].name, "log");
     snprintf(path, sizeof path, "%s/alerts.ndjson", f->dir);

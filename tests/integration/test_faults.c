@@ -1210,7 +1210,7 @@ static void test_stream_server_restart(void **state)
     double total, before, last_id;
     cJSON *st;
 
-    assert_true(event_format_time(clock_wall_ms(), t0, sizeof t0) > 0);
+    assert_true(clock_format_iso8601(clock_wall_ms(), t0, sizeof t0) > 0);
     assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
     assert_non_null(sim = twr_start_sim(f, extra, 0, url, sizeof url));
     seed_position(&d, "0");

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "consumer/decode.h"
 #include "base/buf.h"
 #include "sim/gen.h"
@@ -112,7 +113,7 @@ static void make_gen(sim_gen *g, double rate)
     sim_gen_options_defaults(&o);
     o.seed = 7;
     o.rate = rate;
-    assert_int_equal(event_parse_time(START, strlen(START), &o.start_ms), 0);
+    assert_int_equal(clock_parse_iso8601(START, strlen(START), &o.start_ms), 0);
     assert_int_equal(sim_gen_init(g, &o), SIM_OK);
 }
 

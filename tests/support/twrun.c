@@ -447,7 +447,7 @@ bool twr_add_call(char *out, size_t cap, const struct twr_call *c)
     size_t used = strlen(out);
     int n;
 
-    if (event_format_time(c->ts_ms, ts, sizeof ts) <= 0)
+    if (clock_format_iso8601(c->ts_ms, ts, sizeof ts) <= 0)
         return false;
     n = snprintf(out + used, cap - used,
                  "id: %s\nevent: tool_call_response\ndata: {\"record_id\":"

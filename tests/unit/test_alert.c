@@ -146,21 +146,21 @@ static void test_numbers(void **state)
     char t[40];
 
     (void)state;
-    alert_format_number(1000000, t, sizeof t);
+    buf_format_number(1000000, t, sizeof t);
     assert_string_equal(t, "1000000");
-    alert_format_number(0.2, t, sizeof t);
+    buf_format_number(0.2, t, sizeof t);
     assert_string_equal(t, "0.2");
-    alert_format_number(0.35, t, sizeof t);
+    buf_format_number(0.35, t, sizeof t);
     assert_string_equal(t, "0.35");
-    alert_format_number(197.5, t, sizeof t);
+    buf_format_number(197.5, t, sizeof t);
     assert_string_equal(t, "197.5");
-    alert_format_number(-0.0, t, sizeof t);
+    buf_format_number(-0.0, t, sizeof t);
     assert_string_equal(t, "0");
-    alert_format_number(1e300, t, sizeof t);
+    buf_format_number(1e300, t, sizeof t);
     assert_string_equal(t, "1e+300");
-    alert_format_number(1.0 / 3.0, t, sizeof t);
+    buf_format_number(1.0 / 3.0, t, sizeof t);
     assert_string_equal(t, "0.3333333333333333");
-    alert_format_number(0.0 / 0.0, t, sizeof t);
+    buf_format_number(0.0 / 0.0, t, sizeof t);
     assert_string_equal(t, "null");
 }
 

@@ -53,7 +53,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.det.engine.hold_s, 60);
     p = &c.det.det[DET_VOLUME];
     assert_true(p->enabled);
-    assert_int_equal(p->severity, DET_SEV_WARNING);
+    assert_int_equal(p->severity, SEVERITY_WARNING);
     assert_int_equal(p->group_by, DET_BY_TOOL);
     assert_int_equal(p->window_s, 60);
     assert_true(p->threshold == 100);
@@ -66,10 +66,10 @@ static void test_defaults(void **state)
     p = &c.det.det[DET_ERROR_RATE];
     assert_true(p->threshold == 0.2);
     assert_int_equal(p->min_calls, 10);
-    assert_int_equal(p->severity, DET_SEV_ERROR);
+    assert_int_equal(p->severity, SEVERITY_ERROR);
     p = &c.det.det[DET_CREDENTIAL_ACCESS];
     assert_int_equal(p->group_by, DET_BY_AGENT);
-    assert_int_equal(p->severity, DET_SEV_CRITICAL);
+    assert_int_equal(p->severity, SEVERITY_CRITICAL);
     assert_int_equal(p->window_s, 3600);
     assert_true(p->threshold == 50);
     assert_int_equal(p->keywords.n, 6);
@@ -79,7 +79,7 @@ static void test_defaults(void **state)
     assert_int_equal(p->group_by, DET_BY_GLOBAL);
     assert_true(p->threshold == 120);
     assert_int_equal(p->window_s, 120);
-    assert_int_equal(p->severity, DET_SEV_CRITICAL);
+    assert_int_equal(p->severity, SEVERITY_CRITICAL);
 }
 
 static void test_full_file(void **state)
@@ -112,7 +112,7 @@ static void test_full_file(void **state)
     assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
                         "kms");
     assert_int_equal(c.det.det[DET_CREDENTIAL_ACCESS].severity,
-                     DET_SEV_INFO);
+                     SEVERITY_INFO);
     assert_int_equal(c.det.det[DET_STREAM_STALLED].window_s, 30);
 }
 
@@ -799,7 +799,7 @@ static void test_sinks_valid(void **state)
     assert_string_equal(c.sinks[0].url, "https://r.example/h");
     assert_int_equal(c.sinks[0].n_secret_envs, 2);
     assert_string_equal(c.sinks[0].secret_envs[1], "WH_B");
-    assert_int_equal(c.sinks[0].min_severity, SINK_SEV_INFO);
+    assert_int_equal(c.sinks[0].min_severity, SEVERITY_INFO);
     assert_int_equal(c.sinks[0].n_detectors, 0);
     assert_true(c.sinks[0].rate_per_s == 0);
     assert_int_equal(c.sinks[0].burst, 1);
@@ -812,7 +812,7 @@ static void test_sinks_valid(void **state)
     assert_string_equal(c.sinks[1].name, "slack");
     assert_string_equal(c.sinks[1].url, "");
     assert_string_equal(c.sinks[1].url_env, "SLACK_URL");
-    assert_int_equal(c.sinks[1].min_severity, SINK_SEV_WARNING);
+    assert_int_equal(c.sinks[1].min_severity, SEVERITY_WARNING);
     assert_true(c.sinks[1].rate_per_s == 1.0);
     assert_int_equal(c.sinks[1].burst, 3);
     /* pagerduty: the public endpoint by default */
@@ -1126,7 +1126,7 @@ static void test_env_overrides(void **state)
     assert_string_equal(c.stream.url, "https://o.example/s");
     assert_false(c.status.enabled);
     assert_string_equal(c.state_dir, "/var/lib/toolwatch");
-    assert_int_equal(c.sinks[0].min_severity, SINK_SEV_ERROR);
+    assert_int_equal(c.sinks[0].min_severity, SEVERITY_ERROR);
     assert_string_equal(c.sinks[1].detectors[0], "latency");
     assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
                         "kms");
@@ -1365,7 +1365,7 @@ static void test_sink_configs(void **state)
     assert_string_equal(out[0].url_env, "TW_T_HOOK_URL");
     assert_int_equal(out[0].n_secrets, 2);
     assert_string_equal(out[0].secrets[1], WHSEC);
-    assert_int_equal(out[0].min_severity, SINK_SEV_WARNING);
+    assert_int_equal(out[0].min_severity, SEVERITY_WARNING);
     assert_int_equal(out[0].n_detectors, 1);
     assert_string_equal(out[0].detectors[0], "volume");
     assert_true(sink_routes(&out[0], "volume", "error"));

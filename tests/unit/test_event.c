@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "consumer/decode.h"
 
 /* 2026-03-10T02:47:23.123Z */
@@ -51,7 +52,7 @@ static int parse_time(const char *s, int64_t *ms)
 
     assert_non_null(buf);
     memcpy(buf, s, len);
-    rc = event_parse_time(buf, len, ms);
+    rc = clock_parse_iso8601(buf, len, ms);
     free(buf);
     return rc;
 }
@@ -449,7 +450,7 @@ static void test_bad_timestamps_counted(void **state)
         event_counters c = { 0 };
         int64_t ms = 12345;
 
-        assert_int_equal(parse_time(bad[i], &ms), EVENT_EINVAL);
+        assert_int_equal(parse_time(bad[i], &ms), CLOCK_EINVAL);
         assert_int_equal(ms, 12345); /* untouched on failure */
         snprintf(json, sizeof json,
                  "{\"timestamp\":\"%s\",\"tool_name\":\"t\"}", bad[i]);
@@ -463,7 +464,7 @@ static void test_bad_timestamps_counted(void **state)
 
 /* The decoder keeps the value of the last time's first 16 bytes (the
  * minute): a record decoded after any other gets exactly what
- * event_parse_time() says, for every pair of times from this list (same
+ * clock_parse_iso8601() says, for every pair of times from this list (same
  * minute, other minute, bad tail behind a good head, bad head). */
 static void test_timestamp_memo_pairs(void **state)
 {
@@ -486,7 +487,7 @@ static void test_timestamp_memo_pairs(void **state)
         struct event ev;
         event_counters c = { 0 };
         int64_t want = -1;
-        int ok = event_parse_time(b, strlen(b), &want) == 0;
+        int ok = clock_parse_iso8601(b, strlen(b), &want) == 0;
 
         snprintf(json, sizeof json, "{\"timestamp\":\"%s\"}", a);
         assert_int_equal(decode(&ev, json, &c), EVENT_OK);
@@ -520,7 +521,7 @@ static void test_timestamp_wrong_type(void **state)
     }
 }
 
-/* ---- event_parse_time ------------------------------------------------ */
+/* ---- clock_parse_iso8601 ------------------------------------------------ */
 
 static void test_fraction_digits(void **state)
 {
@@ -562,8 +563,8 @@ static void test_leap_days(void **state)
     assert_int_equal(ms, INT64_C(1709208000000));
     assert_int_equal(parse_time("2000-02-29T23:59:59Z", &ms), 0);
     assert_int_equal(ms, INT64_C(951868799000));
-    assert_int_equal(parse_time("2023-02-29T12:00:00Z", &ms), EVENT_EINVAL);
-    assert_int_equal(parse_time("2100-02-29T12:00:00Z", &ms), EVENT_EINVAL);
+    assert_int_equal(parse_time("2023-02-29T12:00:00Z", &ms), CLOCK_EINVAL);
+    assert_int_equal(parse_time("2100-02-29T12:00:00Z", &ms), CLOCK_EINVAL);
     assert_int_equal(parse_time("2023-02-28T23:59:59.999Z", &ms), 0);
     assert_int_equal(parse_time("2100-03-01T00:00:00Z", &ms), 0);
     assert_int_equal(ms, INT64_C(4107542400000));
@@ -611,24 +612,24 @@ static void test_parse_time_length_bound(void **state)
 
     (void)state;
     /* Only `len` bytes count: every prefix is judged on its own. */
-    assert_int_equal(event_parse_time(s, 19, &ms), 0);
+    assert_int_equal(clock_parse_iso8601(s, 19, &ms), 0);
     assert_int_equal(ms, TS_SPEC - 123);
-    assert_int_equal(event_parse_time(s, 23, &ms), 0);
+    assert_int_equal(clock_parse_iso8601(s, 23, &ms), 0);
     assert_int_equal(ms, TS_SPEC);
-    assert_int_equal(event_parse_time(s, 26, &ms), 0);
+    assert_int_equal(clock_parse_iso8601(s, 26, &ms), 0);
     assert_int_equal(ms, TS_SPEC - 5 * 3600000);
-    assert_int_equal(event_parse_time(s, 29, &ms), 0);
+    assert_int_equal(clock_parse_iso8601(s, 29, &ms), 0);
     assert_int_equal(ms, TS_SPEC - 5 * 3600000 - 30 * 60000);
-    assert_int_equal(event_parse_time(s, 18, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(s, 20, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(s, 27, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(s, 28, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(s, sizeof s - 1, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(NULL, 20, &ms), EVENT_EINVAL);
-    assert_int_equal(event_parse_time(s, 23, NULL), EVENT_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, 18, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, 20, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, 27, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, 28, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, sizeof s - 1, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(NULL, 20, &ms), CLOCK_EINVAL);
+    assert_int_equal(clock_parse_iso8601(s, 23, NULL), CLOCK_EINVAL);
 }
 
-/* ---- event_format_time ----------------------------------------------- */
+/* ---- clock_format_iso8601 ----------------------------------------------- */
 
 static void test_format_time_round_trip(void **state)
 {
@@ -653,9 +654,9 @@ static void test_format_time_round_trip(void **state)
         int64_t back = -1;
 
         memset(buf, 'x', sizeof buf);
-        assert_int_equal(event_format_time(cases[i].ms, buf, sizeof buf), 24);
+        assert_int_equal(clock_format_iso8601(cases[i].ms, buf, sizeof buf), 24);
         assert_string_equal(buf, cases[i].s);
-        assert_int_equal(event_parse_time(buf, 24, &back), 0);
+        assert_int_equal(clock_parse_iso8601(buf, 24, &back), 0);
         assert_int_equal(back, cases[i].ms);
     }
 }
@@ -673,8 +674,8 @@ static void test_format_time_every_day(void **state)
         int64_t back = -1;
         char buf[32];
 
-        assert_int_equal(event_format_time(ms, buf, sizeof buf), 24);
-        if (event_parse_time(buf, 24, &back) != 0 || back != ms)
+        assert_int_equal(clock_format_iso8601(ms, buf, sizeof buf), 24);
+        if (clock_parse_iso8601(buf, 24, &back) != 0 || back != ms)
             fail_msg("day %lld: %s -> %lld", (long long)day, buf,
                      (long long)back);
     }
@@ -686,19 +687,19 @@ static void test_format_time_errors(void **state)
 
     (void)state;
     memset(buf, 0, sizeof buf);
-    assert_int_equal(event_format_time(0, buf, 24), EVENT_EINVAL);
-    assert_int_equal(event_format_time(0, buf, 0), EVENT_EINVAL);
-    assert_int_equal(event_format_time(0, NULL, 25), EVENT_EINVAL);
-    assert_int_equal(event_format_time(-1, buf, sizeof buf), EVENT_EINVAL);
-    assert_int_equal(event_format_time(INT64_MIN, buf, sizeof buf),
-                     EVENT_EINVAL);
-    assert_int_equal(event_format_time(INT64_C(253402300800000), buf,
+    assert_int_equal(clock_format_iso8601(0, buf, 24), CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(0, buf, 0), CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(0, NULL, 25), CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(-1, buf, sizeof buf), CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(INT64_MIN, buf, sizeof buf),
+                     CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(INT64_C(253402300800000), buf,
                                        sizeof buf),
-                     EVENT_EINVAL);
-    assert_int_equal(event_format_time(INT64_MAX, buf, sizeof buf),
-                     EVENT_EINVAL);
+                     CLOCK_EINVAL);
+    assert_int_equal(clock_format_iso8601(INT64_MAX, buf, sizeof buf),
+                     CLOCK_EINVAL);
     assert_int_equal(buf[0], '\0'); /* nothing written on error */
-    assert_int_equal(event_format_time(0, buf, 25), 24);
+    assert_int_equal(clock_format_iso8601(0, buf, 25), 24);
 }
 
 /* ---- aliases and fallbacks ------------------------------------------- */

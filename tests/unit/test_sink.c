@@ -264,7 +264,7 @@ static void test_routing(void **state)
     (void)state;
     sink_config_defaults(&c, SINK_WEBHOOK);
     assert_true(sink_routes(&c, "volume", "info"));
-    c.min_severity = SINK_SEV_ERROR;
+    c.min_severity = SEVERITY_ERROR;
     assert_false(sink_routes(&c, "volume", "warning"));
     assert_true(sink_routes(&c, "volume", "error"));
     assert_true(sink_routes(&c, "volume", "critical"));
@@ -295,8 +295,8 @@ static void test_defaults_and_names(void **state)
         assert_int_equal(sink_kind_parse(sink_kind_name((enum sink_kind)k)),
                          k);
     assert_int_equal(sink_kind_parse("email"), -1);
-    assert_int_equal(sink_severity_parse("critical"), SINK_SEV_CRITICAL);
-    assert_int_equal(sink_severity_parse("fatal"), -1);
+    assert_int_equal(severity_parse("critical"), SEVERITY_CRITICAL);
+    assert_int_equal(severity_parse("fatal"), -1);
 }
 
 static void test_utf8_prefix(void **state)

@@ -1,0 +1,46 @@
+/*
+ * alert.c - the alert's sample and its episode id.
+ */
+#include "model/alert.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static void copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void alert_sample_from_event(struct alert_sample *s, const struct event *ev)
+{
+    copy(s->record_id, sizeof s->record_id, ev->record_id);
+    copy(s->session_id, sizeof s->session_id, ev->session_id);
+    copy(s->agent_id, sizeof s->agent_id, ev->agent_id);
+    copy(s->tool_name, sizeof s->tool_name, ev->tool_name);
+    copy(s->error_code, sizeof s->error_code, ev->error_code);
+    s->event_type = ev->type;
+}
+
+void alert_episode_id(const char *detector, const char *key,
+                      int64_t started_ms, char out[ALERT_ID_HEX + 1])
+{
+    crypto_generichash_state st;
+    unsigned char h[ALERT_ID_BYTES], be[8];
+    uint64_t u = (uint64_t)started_ms;
+
+    for (int i = 7; i >= 0; i--) {
+        be[i] = (unsigned char)(u & 0xff);
+        u >>= 8;
+    }
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)detector,
+                              strlen(detector) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)key,
+                              strlen(key) + 1);
+    crypto_generichash_update(&st, be, sizeof be);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(out, ALERT_ID_HEX + 1, h, sizeof h);
+}
