@@ -1,0 +1,100 @@
+/*
+ * file.c - whole writes and atomic file replacement (see file.h).
+ *
+ * Invariant of file_replace(): dir/name is only ever changed by rename(2)
+ * of a complete, fsync'd temporary file, so a reader (or a restart after
+ * kill -9 or a power cut) sees the old bytes or the new bytes.
+ */
+#include "base/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int file_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return FILE_EIO;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return FILE_OK;
+}
+
+int file_sync_dir(const char *dir)
+{
+    int rc = FILE_OK, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0 || fsync(fd) != 0)
+        rc = FILE_EIO;
+    if (fd >= 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+    }
+    return rc;
+}
+
+int file_replace(const char *dir, const char *name, const void *data,
+                 size_t n)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    int fd = -1, rc = FILE_EIO, saved;
+    int np = snprintf(path, sizeof path, "%s/%s", dir, name);
+    int nt = snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+
+    if (np < 0 || (size_t)np >= sizeof path || nt < 0 ||
+        (size_t)nt >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        rc = FILE_ENAMETOOLONG;
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || file_write_all(fd, data, n) != FILE_OK || fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    /* the rename is durable only once the directory is */
+    rc = file_sync_dir(dir);
+    goto out;
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    fd = -1;
+    unlink(tmp);
+    errno = saved;
+out:
+    return rc;
+}
+
+const char *file_strerror(int rc)
+{
+    switch (rc) {
+    case FILE_OK:
+        return "ok";
+    case FILE_EIO:
+        return "I/O error";
+    case FILE_ENAMETOOLONG:
+        return "path too long";
+    }
+    return "unknown error";
+}
