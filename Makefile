@@ -10,10 +10,11 @@
 #   make demo      run `toolwatch demo` (DEMO_ARGS="--duration 60")
 #   make soak      30-minute soak with a flapping receiver (SOAK_SECONDS=N;
 #                  see BENCHMARKS.md), not part of `make test` or CI
-#   make deps      install the Debian packages the build needs (idempotent)
+#   make deps      install the Debian packages the build needs (idempotent;
+#                  the same as `sh tests/deps.sh`)
 #
-# pkg-config flags are expanded lazily (recursive '=') so that they are read
-# after `deps` has installed the packages on a fresh machine.
+# The build never installs anything by itself: when a library is missing
+# it stops with one line naming the command to run (check-deps below).
 
 CC      ?= cc
 CLANG   ?= clang
@@ -59,7 +60,7 @@ FUZZ_SECONDS ?= 30
 # `make V=1` prints full command lines.
 Q := $(if $(V),,@)
 
-.PHONY: all deps test unit integration fuzz memcheck bench clean demo soak
+.PHONY: all deps check-deps test unit integration fuzz memcheck bench clean demo soak
 # keep intermediate objects (and keep make quiet about them)
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -69,16 +70,20 @@ all: build/toolwatch
 deps:
 	@sh tests/deps.sh
 
+# Order-only prerequisite of every object: one pkg-config call per build.
+check-deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null || { echo "toolwatch: build dependencies are missing; run: sh tests/deps.sh" >&2; exit 1; }
+
 build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
 
-build/rel/%.o: %.c | deps
+build/rel/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
 
-build/asan/%.o: %.c | deps
+build/asan/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/SAN  $<")
 	$(Q)$(CC) $(CFLAGS_COMMON) $(SAN_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
@@ -115,8 +120,9 @@ unit: $(UNIT_BIN)
 integration: $(ITEST_BIN) build/asan/toolwatch
 	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh $(ITEST_BIN)
 
+# tests/layers.sh (the include rules of STYLE.md) counts as one test.
 test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
-	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh $(UNIT_BIN) $(ITEST_BIN)
+	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh tests/layers.sh $(UNIT_BIN) $(ITEST_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan.  The library is compiled once for
 # all targets with coverage instrumentation (fuzzer-no-link) into
@@ -124,7 +130,7 @@ test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
 FUZZ_SAN := -g -O1 -fno-sanitize-recover=all
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 
-build/fuzz/obj/%.o: %.c | deps
+build/fuzz/obj/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/FUZZ $<")
 	$(Q)$(CLANG) $(CFLAGS_COMMON) $(FUZZ_SAN) \
@@ -158,7 +164,7 @@ MC_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/memcheck/tests/%)
 MEMCHECK_ITESTS ?= delivery checkconfig sendtest secrets
 MC_ITEST_BIN := $(MEMCHECK_ITESTS:%=build/memcheck/tests/itest_%)
 
-build/memcheck/%.o: %.c | deps
+build/memcheck/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/MC   $<")
 	$(Q)$(CC) $(CFLAGS_COMMON) $(MC_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
