@@ -174,16 +174,6 @@ static unsigned char field_len[F_COUNT];
 
 /* Names of enum event_type, indexed by it; also the accepted JSON values. */
 
-static const char *const reason_names[EVENT_R_COUNT] = {
-    [EVENT_R_NOT_JSON] = "not_json",
-    [EVENT_R_NOT_OBJECT] = "not_object",
-    [EVENT_R_TOO_LARGE] = "too_large",
-    [EVENT_R_WRONG_TYPE] = "wrong_type",
-    [EVENT_R_BAD_TIMESTAMP] = "bad_timestamp",
-    [EVENT_R_BAD_VALUE] = "bad_value",
-    [EVENT_R_TRUNCATED] = "truncated",
-};
-
 /* ---- the cJSON tree's memory (see the top of the file) ------------------ */
 
 /* 32 KB holds the tree of a record of about 8 KB of JSON (a typical audit
@@ -856,12 +846,6 @@ static int parse_record_time(const char *s, size_t len, int64_t *out_ms)
 }
 
 /* ---- names --------------------------------------------------------------- */
-
-const char *event_reason_name(enum event_reason r)
-{
-    return (unsigned)r < (unsigned)EVENT_R_COUNT ? reason_names[r]
-                                                 : "unknown";
-}
 
 const char *event_strerror(int rc)
 {

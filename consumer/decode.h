@@ -17,22 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Why a record or a field was rejected; indexes of event_counters.n. */
-enum event_reason {
-    EVENT_R_NOT_JSON = 0,   /* data is not JSON: record skipped */
-    EVENT_R_NOT_OBJECT,     /* JSON but not an object: record skipped */
-    EVENT_R_TOO_LARGE,      /* data over the decoder's cap: record skipped */
-    EVENT_R_WRONG_TYPE,     /* a known field had the wrong JSON type */
-    EVENT_R_BAD_TIMESTAMP,  /* timestamp present but not ISO 8601 */
-    EVENT_R_BAD_VALUE,      /* a number out of range (negative size, NaN) */
-    EVENT_R_TRUNCATED,      /* a string longer than its field, cut */
-    EVENT_R_COUNT
-};
-
-typedef struct event_counters {
-    uint64_t decoded;               /* records accepted */
-    uint64_t n[EVENT_R_COUNT];
-} event_counters;
 
 enum {
     EVENT_OK = 0,
@@ -65,7 +49,6 @@ int event_decode(struct event *ev, const char *data, size_t len,
 int event_peek_record_id(const char *data, size_t len, const char **id,
                          size_t *n);
 
-const char *event_reason_name(enum event_reason r);
 const char *event_strerror(int rc);
 
 #endif

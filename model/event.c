@@ -1,5 +1,6 @@
 /*
- * event.c - the names of struct event's enums.
+ * event.c - the names of struct event's enums and of the decoder's
+ * rejection reasons.
  */
 #include "model/event.h"
 
@@ -17,4 +18,20 @@ const char *event_type_name(enum event_type t)
     if ((unsigned)t > (unsigned)EVENT_SESSION_END)
         t = EVENT_TYPE_UNKNOWN;
     return type_names[t];
+}
+
+static const char *const reason_names[EVENT_R_COUNT] = {
+    [EVENT_R_NOT_JSON] = "not_json",
+    [EVENT_R_NOT_OBJECT] = "not_object",
+    [EVENT_R_TOO_LARGE] = "too_large",
+    [EVENT_R_WRONG_TYPE] = "wrong_type",
+    [EVENT_R_BAD_TIMESTAMP] = "bad_timestamp",
+    [EVENT_R_BAD_VALUE] = "bad_value",
+    [EVENT_R_TRUNCATED] = "truncated",
+};
+
+const char *event_reason_name(enum event_reason r)
+{
+    return (unsigned)r < (unsigned)EVENT_R_COUNT ? reason_names[r]
+                                                 : "unknown";
 }

@@ -66,8 +66,29 @@ struct event {
     char downstream_endpoint[EVENT_TEXT_MAX];
 };
 
+/* Why a record or a field was rejected; indexes of event_counters.n. */
+enum event_reason {
+    EVENT_R_NOT_JSON = 0,   /* data is not JSON: record skipped */
+    EVENT_R_NOT_OBJECT,     /* JSON but not an object: record skipped */
+    EVENT_R_TOO_LARGE,      /* data over the decoder's cap: record skipped */
+    EVENT_R_WRONG_TYPE,     /* a known field had the wrong JSON type */
+    EVENT_R_BAD_TIMESTAMP,  /* timestamp present but not ISO 8601 */
+    EVENT_R_BAD_VALUE,      /* a number out of range (negative size, NaN) */
+    EVENT_R_TRUNCATED,      /* a string longer than its field, cut */
+    EVENT_R_COUNT
+};
+
+typedef struct event_counters {
+    uint64_t decoded;               /* records accepted */
+    uint64_t n[EVENT_R_COUNT];
+} event_counters;
+
 /* The record's event_type as written in the stream ("tool_call_request",
  * ...), "unknown" for EVENT_TYPE_UNKNOWN or an out-of-range value. */
 const char *event_type_name(enum event_type t);
+
+/* The metric label of a reason ("not_json", ...), "unknown" when out of
+ * range. */
+const char *event_reason_name(enum event_reason r);
 
 #endif

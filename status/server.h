@@ -41,7 +41,7 @@
 #ifndef TW_STATUS_H
 #define TW_STATUS_H
 
-#include "consumer/decode.h"
+#include "model/event.h"
 #include "base/buf.h"
 
 #include <stddef.h>
