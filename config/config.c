@@ -1,17 +1,16 @@
 /*
  * config.c - the configuration file (config.h): the root table and its
- * sections (stream, status, sinks, detectors), the refusal of literal
- * secrets, loading with environment overrides (override.h), the final
- * cross-field checks, and the structs the service's modules take
- * (struct stream_config, struct sink_config) with secrets read from the
- * environment.
+ * sections (stream, status, sinks, detectors), loading with environment
+ * overrides (override.h), the final cross-field checks.  The refusal of
+ * literal secrets and the structs the service's modules take (struct
+ * stream_config, struct sink_config) with secrets read from the
+ * environment are in secrets.c.
  *
  * Order of work on a file: parse JSON; apply overrides to the tree; scan
  * the whole tree for literal secrets (before anything else, so a secret is
  * reported as such and never quoted by a type error); apply the root table
  * (every value checked by type and range, unknown keys refused); cross-field
- * checks.  Nothing here reads a secret's value except the three functions
- * that hand secrets to their users.
+ * checks.  Nothing here reads a secret's value (secrets.c does).
  *
  * Stream headers come from two objects: stream.headers (name to literal
  * value) and stream.headers_env (name to the variable holding a secret
@@ -26,6 +25,7 @@
 
 #include "alerts/sign.h"
 #include "config/override.h"
+#include "config/secrets.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -37,7 +37,6 @@
 #include <strings.h>
 
 #define CFG_FILE_MAX (4u * 1024u * 1024u)
-#define PATH_MAX_LEN 256 /* key paths in messages */
 
 extern char **environ;
 
@@ -48,7 +47,7 @@ static const char *const sink_type_names[] = {
 
 /* ---- value checks (cfg_item.check) ---- */
 
-static const char *check_http_url(const char *s)
+const char *cfg_check_http_url(const char *s)
 {
     static const char want[] = "an http:// or https:// URL with a host";
     const char *host;
@@ -147,7 +146,7 @@ static int apply_headers(void *base, const cJSON *v, const char *path,
 {
     struct cfg_stream *st = base;
     const cJSON *m;
-    char sub[PATH_MAX_LEN], got[64];
+    char sub[CFG_KEYPATH_MAX], got[64];
     size_t n = 0;
     int rc = CFG_EINVAL;
 
@@ -241,7 +240,7 @@ static int apply_headers_env(void *base, const cJSON *v, const char *path,
 {
     struct cfg_stream *st = base;
     const cJSON *m;
-    char sub[PATH_MAX_LEN];
+    char sub[CFG_KEYPATH_MAX];
     size_t n = 0;
     int rc = CFG_EINVAL;
 
@@ -334,7 +333,7 @@ static int dump_headers_env(const void *base, cJSON *obj, const char *name,
 static const struct table_item stream_items[] = {
     {.name = "url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_stream, url), .size = CFG_URL_MAX,
-     .check = check_http_url,
+     .check = cfg_check_http_url,
      .help = "the audit stream (text/event-stream), http:// or https://"},
     ENV_ITEM(struct cfg_stream, api_key_env,
              "variable holding the bearer token sent as Authorization"),
@@ -510,7 +509,7 @@ static const struct table_item sink_items[] = {
      .help = "webhook, slack, pagerduty, file or stdout (required)"},
     {.name = "url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, url), .size = CFG_URL_MAX,
-     .check = check_http_url,
+     .check = cfg_check_http_url,
      .help = "webhook, pagerduty: the receiver's URL, when not secret"},
     ENV_ITEM(struct cfg_sink, url_env,
              "variable holding the receiver's URL (slack: required)"),
@@ -582,7 +581,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
     const struct table_item *type_item =
         table_items_find(sink_items, N_SINK_ITEMS, "type");
     const cJSON *t;
-    char sub[PATH_MAX_LEN];
+    char sub[CFG_KEYPATH_MAX];
     const char *kname;
     int rc = CFG_EINVAL, kind;
 
@@ -759,7 +758,7 @@ static int apply_detectors(void *base, const cJSON *v, const char *path,
 {
     struct cfg *c = base;
     const cJSON *m;
-    char sub[PATH_MAX_LEN];
+    char sub[CFG_KEYPATH_MAX];
     int rc = CFG_OK;
 
     if (!cJSON_IsObject(v)) {
@@ -863,125 +862,6 @@ void cfg_defaults(struct cfg *c)
                        c);
 }
 
-/* ---- literal secrets ---- */
-
-static int contains(const char *s, const char *word)
-{
-    size_t n = strlen(word);
-
-    for (; *s != '\0'; s++)
-        if (strncasecmp(s, word, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Does a key name look like it holds a secret? */
-static int secret_key(const char *k)
-{
-    size_t n = strlen(k);
-
-    if ((n >= 4 && strcasecmp(k + n - 4, "_env") == 0) ||
-        (n >= 5 && strcasecmp(k + n - 5, "_envs") == 0))
-        return 0;
-    return contains(k, "token") || contains(k, "secret") ||
-           contains(k, "password") || contains(k, "passwd") ||
-           strcasecmp(k, "apikey") == 0 || strcasecmp(k, "key") == 0 ||
-           (n >= 4 && strcasecmp(k + n - 4, "_key") == 0);
-}
-
-/* "scheme://user[:password]@host..." */
-static int url_has_userinfo(const char *s)
-{
-    const char *p = s;
-
-    if (!isalpha((unsigned char)*p))
-        return 0;
-    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
-        p++;
-    if (strncmp(p, "://", 3) != 0)
-        return 0;
-    for (p += 3; *p != '\0' && strchr("/?#", *p) == NULL; p++)
-        if (*p == '@')
-            return 1;
-    return 0;
-}
-
-/* The *_env key that replaces secret key `k` in the object at `parent`,
- * or NULL when there is no obvious one. */
-static const char *env_key_for(const char *parent, const char *k)
-{
-    if (strcmp(parent, "stream") == 0)
-        return "api_key_env";
-    if (strcmp(parent, "status") == 0)
-        return "token_env";
-    if (strncmp(parent, "sinks[", 6) == 0 && strchr(parent, '.') == NULL) {
-        if (contains(k, "secret"))
-            return "secret_envs";
-        if (contains(k, "routing") || contains(k, "integration"))
-            return "routing_key_env";
-        if (contains(k, "url"))
-            return "url_env";
-    }
-    return NULL;
-}
-
-static void secret_message(const char *path, const char *parent,
-                           const char *env_key, const char *what, char *err,
-                           size_t errsz)
-{
-    if (env_key != NULL)
-        snprintf(err, errsz, "%s: %s not accepted in the file; set %s%s%s "
-                 "to the name of an environment variable", path, what,
-                 parent, parent[0] ? "." : "", env_key);
-    else
-        snprintf(err, errsz, "%s: %s not accepted in the file; name an "
-                 "environment variable in the matching *_env key instead "
-                 "(see docs/configuration.md)", path, what);
-}
-
-/* Refuse literal secrets anywhere under `node` (at `path`). */
-static int scan_secrets(const cJSON *node, const char *path, char *err,
-                        size_t errsz)
-{
-    const cJSON *m;
-    char sub[PATH_MAX_LEN];
-    int i = 0, rc = CFG_OK;
-
-    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
-        return CFG_OK;
-    cJSON_ArrayForEach(m, node)
-    {
-        if (cJSON_IsObject(node))
-            snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
-                     m->string);
-        else
-            snprintf(sub, sizeof sub, "%s[%d]", path, i);
-        i++;
-        /* header names are checked by apply_headers() and
-         * apply_headers_env() */
-        if (cJSON_IsObject(node) && strcmp(path, "stream.headers") != 0 &&
-            strcmp(path, "stream.headers_env") != 0 &&
-            secret_key(m->string)) {
-            secret_message(sub, path, env_key_for(path, m->string),
-                           "secrets are", err, errsz);
-            return CFG_EINVAL;
-        }
-        if (cJSON_IsString(m) && url_has_userinfo(m->valuestring)) {
-            const char *parent = cJSON_IsObject(node) ? path : "";
-            secret_message(sub, parent,
-                           cJSON_IsObject(node)
-                               ? env_key_for(path, "url")
-                               : NULL,
-                           "a URL with credentials (user:password@) is",
-                           err, errsz);
-            return CFG_EINVAL;
-        }
-        if ((rc = scan_secrets(m, sub, err, errsz)) != CFG_OK)
-            return rc;
-    }
-    return CFG_OK;
-}
-
 /* ---- parsing ---- */
 
 /* A header in both stream.headers and stream.headers_env. */
@@ -1053,7 +933,7 @@ static int parse(struct cfg *c, const char *text, size_t len,
         *blamed = rc == CFG_EINVAL;
         goto out;
     }
-    rc = scan_secrets(root, "", err, errsz);
+    rc = cfg_scan_secrets(root, "", err, errsz);
     if (rc == CFG_OK)
         rc = table_items_apply(root_items,
                              sizeof root_items / sizeof root_items[0], c,
@@ -1130,191 +1010,6 @@ out:
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
 {
     return cfg_load_env(c, path, environ, err, errsz);
-}
-
-/* ---- the service's structs, secrets from the environment ---- */
-
-/* getenv(name), or NULL with a message when unset or empty. */
-static const char *secret(const char *path, const char *name, char *err,
-                          size_t errsz)
-{
-    const char *v = getenv(name);
-
-    if (v == NULL)
-        snprintf(err, errsz, "%s: the environment variable %s is not set",
-                 path, name);
-    else if (v[0] == '\0')
-        snprintf(err, errsz, "%s: the environment variable %s is empty",
-                 path, name);
-    else
-        return v;
-    return NULL;
-}
-
-int cfg_stream_config(const struct cfg *c, struct stream_config *out,
-                      char *err, size_t errsz)
-{
-    const struct cfg_stream *s = &c->stream;
-    int rc = CFG_EINVAL;
-
-    stream_config_defaults(out);
-    if (s->url[0] == '\0') {
-        snprintf(err, errsz, "stream.url: not set: the URL of the audit "
-                 "stream is required to run (in the file, or "
-                 "TOOLWATCH_STREAM__URL)");
-        goto out;
-    }
-    out->url = s->url;
-    if (s->api_key_env[0] != '\0') {
-        out->api_key_env = s->api_key_env;
-        if ((out->api_key = secret("stream.api_key_env", s->api_key_env,
-                                   err, errsz)) == NULL)
-            goto out;
-    }
-    for (size_t i = 0; i < s->n_headers; i++)
-        out->headers[i] = s->headers[i];
-    out->n_headers = s->n_headers;
-    for (size_t i = 0; i < s->n_headers_env; i++) {
-        const struct cfg_header_env *h = &s->headers_env[i];
-        struct stream_secret_header *o = &out->secret_headers[i];
-        char path[PATH_MAX_LEN];
-        size_t vlen;
-
-        snprintf(path, sizeof path, "stream.headers_env.%s", h->name);
-        o->name = h->name;
-        o->env = h->env;
-        if ((o->value = secret(path, h->env, err, errsz)) == NULL)
-            goto out;
-        vlen = strlen(o->value);
-        for (size_t k = 0; k < vlen; k++)
-            if (((unsigned char)o->value[k] < 0x20 && o->value[k] != '\t') ||
-                o->value[k] == 0x7f) {
-                snprintf(err, errsz, "%s: the environment variable %s holds "
-                         "a control character (CR, LF, ...); a header value "
-                         "must be one line", path, h->env);
-                goto out;
-            }
-        if (vlen > CFG_HEADER_VALUE_MAX) {
-            snprintf(err, errsz, "%s: the environment variable %s holds "
-                     "more than %d bytes", path, h->env,
-                     CFG_HEADER_VALUE_MAX);
-            goto out;
-        }
-    }
-    out->n_secret_headers = s->n_headers_env;
-    out->ca_file = s->ca_file[0] != '\0' ? s->ca_file : NULL;
-    out->state_dir = c->state_dir;
-    out->stall_timeout_ms = (uint64_t)s->stall_timeout_s * 1000u;
-    out->retry_base_ms = (uint64_t)s->retry_base_ms;
-    out->retry_max_ms = (uint64_t)s->retry_max_ms;
-    out->connect_timeout_ms = (uint64_t)s->connect_timeout_s * 1000u;
-    out->max_event_bytes = (size_t)s->max_event_bytes;
-    rc = CFG_OK;
-out:
-    return rc;
-}
-
-int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
-                    char *err, size_t errsz)
-{
-    const struct cfg_sink *s;
-    char path[PATH_MAX_LEN];
-    int rc = CFG_EINVAL;
-
-    if (i >= c->n_sinks) {
-        snprintf(err, errsz, "sinks[%zu]: no such sink", i);
-        return CFG_EINVAL;
-    }
-    s = &c->sinks[i];
-    sink_config_defaults(out, (enum sink_kind)s->type);
-    snprintf(out->name, sizeof out->name, "%s", s->name);
-    if (s->url[0] != '\0')
-        out->url = s->url;
-    if (s->url_env[0] != '\0') {
-        snprintf(path, sizeof path, "sinks[%zu].url_env", i);
-        out->url_env = s->url_env;
-        if ((out->url = secret(path, s->url_env, err, errsz)) == NULL)
-            goto out;
-        if (check_http_url(out->url) != NULL) {
-            snprintf(err, errsz, "%s: the environment variable %s does not "
-                     "hold an http:// or https:// URL", path, s->url_env);
-            goto out;
-        }
-    }
-    for (size_t k = 0; k < s->n_secret_envs; k++) {
-        sign_keys *keys;
-        int serr = 0;
-
-        snprintf(path, sizeof path, "sinks[%zu].secret_envs[%zu]", i, k);
-        if ((out->secrets[k] = secret(path, s->secret_envs[k], err,
-                                      errsz)) == NULL)
-            goto out;
-        keys = sign_keys_create(&out->secrets[k], 1, &serr, NULL);
-        sign_keys_destroy(keys);
-        if (keys == NULL &&
-            (serr == SIGN_EBASE64 || serr == SIGN_EKEYLEN)) {
-            snprintf(err, errsz, "%s: the environment variable %s does not "
-                     "hold a signing secret (whsec_ and the base64 of %d to "
-                     "%d bytes)", path, s->secret_envs[k], SIGN_KEY_MIN,
-                     SIGN_KEY_MAX);
-            goto out;
-        }
-        if (keys == NULL) {
-            rc = serr == SIGN_ENOMEM ? CFG_ENOMEM : CFG_EINVAL;
-            snprintf(err, errsz, "%s: cannot check the signing secret in "
-                     "%s (error %d)", path, s->secret_envs[k], serr);
-            goto out;
-        }
-    }
-    out->n_secrets = s->n_secret_envs;
-    if (s->routing_key_env[0] != '\0') {
-        snprintf(path, sizeof path, "sinks[%zu].routing_key_env", i);
-        if ((out->routing_key = secret(path, s->routing_key_env, err,
-                                       errsz)) == NULL)
-            goto out;
-    }
-    out->path = s->path[0] != '\0' ? s->path : NULL;
-    out->min_severity = (enum severity)s->min_severity;
-    for (size_t k = 0; k < s->n_detectors; k++)
-        out->detectors[k] = s->detectors[k];
-    out->n_detectors = s->n_detectors;
-    out->rate_per_s = s->rate_per_s;
-    out->burst = (unsigned)s->burst;
-    out->connect_timeout_ms = (uint64_t)s->connect_timeout_s * 1000u;
-    out->timeout_ms = (uint64_t)s->timeout_s * 1000u;
-    out->retry_base_ms = (uint64_t)s->retry_base_ms;
-    out->retry_max_ms = (uint64_t)s->retry_max_ms;
-    out->max_age_s = (uint64_t)s->max_age_s;
-    rc = CFG_OK;
-out:
-    return rc;
-}
-
-int cfg_sink_configs(const struct cfg *c, struct sink_config *out,
-                     size_t max, size_t *n, char *err, size_t errsz)
-{
-    int rc = CFG_OK;
-
-    *n = 0;
-    if (c->n_sinks > max) {
-        snprintf(err, errsz, "sinks: %zu sinks configured, at most %zu "
-                 "supported here", c->n_sinks, max);
-        return CFG_EINVAL;
-    }
-    for (size_t i = 0; i < c->n_sinks && rc == CFG_OK; i++)
-        if ((rc = cfg_sink_config(c, i, &out[i], err, errsz)) == CFG_OK)
-            *n = i + 1;
-    return rc;
-}
-
-int cfg_status_token(const struct cfg *c, const char **token, char *err,
-                     size_t errsz)
-{
-    *token = NULL;
-    if (c->status.token_env[0] == '\0')
-        return CFG_OK;
-    *token = secret("status.token_env", c->status.token_env, err, errsz);
-    return *token != NULL ? CFG_OK : CFG_EINVAL;
 }
 
 cJSON *cfg_to_json(const struct cfg *c, unsigned flags)
