@@ -65,6 +65,7 @@
 #include "alerts/sign.h"
 #include "consumer/decode.h"
 #include "base/clock.h"
+#include "detectors/detector.h"
 #include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
@@ -89,7 +90,6 @@
 #define SECRET_ENV "TW_SOAK_WEBHOOK_SECRET"
 #define HOOK_SINK "soak-receiver"
 #define FILE_SINK "ground-truth"
-#define N_DET 6
 #define TICK_MS 200           /* longest wait between looks at the world */
 #define SAMPLE_MS 10000       /* RSS and /status */
 #define LINE_EVERY 6          /* samples per printed line (a minute) */
@@ -107,10 +107,6 @@
 /* the mixed scenario: quiet, then six times anomaly + quiet */
 #define SIM_CYCLE_S (SIM_QUIET_S + 6 * (SIM_PHASE_S + SIM_QUIET_S))
 #define EPISODE_MAX 40      /* an episode id (32 hex) with room */
-
-static const char *const det_names[N_DET] = {
-    "volume", "payload_size", "latency", "error_rate", "credential_access",
-    "stream_stalled"};
 
 /* What the receiver does; a failure window uses FLAP_DOWN + k % 5. */
 enum flap { FLAP_UP = 0, FLAP_DOWN, FLAP_500, FLAP_429, FLAP_RESET,
@@ -155,7 +151,7 @@ struct note {
     size_t len;
     char wid[SIGN_MSG_ID_SIZE];
     char episode[EPISODE_MAX];
-    int det;               /* index in det_names, -1 unknown */
+    int det;               /* index in det_registry, -1 unknown */
     int kind;              /* 0 firing, 1 repeat, 2 resolved */
     size_t n_ok;           /* 2xx answers for its webhook-id */
     size_t n_req;          /* requests with its webhook-id */
@@ -176,7 +172,7 @@ struct match {
     size_t out_of_order;   /* first 2xx earlier than the previous note's */
     size_t sig_bad;        /* signatures that do not verify */
     size_t by_status[5];   /* 2xx, 429, 5xx, none (reset/hang), other */
-    size_t per_det[N_DET][3];
+    size_t per_det[DET_COUNT][3];
     size_t episodes;
     char first_missing[160];
 };
@@ -643,16 +639,6 @@ static void print_sample(const struct sample *x)
 
 /* ---- the comparison ----------------------------------------------------- */
 
-static int det_index(const char *name)
-{
-    int found = -1;
-
-    for (int i = 0; name != NULL && i < N_DET && found < 0; i++)
-        if (strcmp(det_names[i], name) == 0)
-            found = i;
-    return found;
-}
-
 /* Read the whole file sink into s->file_buf. */
 static int load_file(struct soak *s)
 {
@@ -751,8 +737,10 @@ static int parse_notes(struct soak *s, struct match *m)
                       x->wid) != 0) {
             m->bad_lines++;
         } else {
+            const char *det = j_str(data, "detector");
+
             snprintf(x->episode, sizeof x->episode, "%s", id);
-            x->det = det_index(j_str(data, "detector"));
+            x->det = det != NULL ? det_find(det) : -1;
             x->kind = strcmp(type, "alert.resolved") == 0 ? 2 : 0;
         }
         cJSON_Delete(doc);
@@ -892,7 +880,7 @@ static int compare(struct soak *s, struct match *m, bool verify)
             if (m->first_missing[0] == '\0')
                 snprintf(m->first_missing, sizeof m->first_missing,
                          "line %zu: %s %s (webhook-id %s)", i + 1,
-                         x->det >= 0 ? det_names[x->det] : "?",
+                         x->det >= 0 ? det_registry[x->det]->name : "?",
                          x->kind == 2 ? "resolved" : "firing", x->wid);
             continue;
         }
@@ -993,7 +981,7 @@ static void judge(const struct soak *s, const struct match *m,
     v->order_ok = m->out_of_order == 0;
     v->sig_ok = m->sig_bad == 0 && m->requests > 0;
     v->det_ok = true;
-    for (int i = 0; i < N_DET; i++)
+    for (int i = 0; i < DET_COUNT; i++)
         v->det_ok &= m->per_det[i][0] > 0;
     v->clean_ok = s->last.ok && s->last.hook_dead == 0 &&
                   s->last.file_dead == 0;
@@ -1070,9 +1058,9 @@ static void print_report(const struct soak *s, const struct match *m,
 
     say("\n  %-18s %8s %8s %8s %8s\n", "detector", "firing", "repeats",
         "resolved", "total");
-    for (int i = 0; i < N_DET; i++)
-        say("  %-18s %8zu %8zu %8zu %8zu\n", det_names[i], m->per_det[i][0],
-            m->per_det[i][1], m->per_det[i][2],
+    for (int i = 0; i < DET_COUNT; i++)
+        say("  %-18s %8zu %8zu %8zu %8zu\n", det_registry[i]->name,
+            m->per_det[i][0], m->per_det[i][1], m->per_det[i][2],
             m->per_det[i][0] + m->per_det[i][1] + m->per_det[i][2]);
     say("  %zu episodes; receiver answers: %zu 2xx, %zu 429, %zu 5xx, %zu "
         "reset/hang, %zu other; sink retries %" PRIu64 "\n", m->episodes,
@@ -1161,8 +1149,8 @@ static int write_json(const struct soak *s, const struct match *m,
     add_num(det, "episodes", (double)m->episodes);
     add_num(det, "requests", (double)m->requests);
     add_num(det, "sink_retries", (double)s->last.hook_retries);
-    for (int i = 0; i < N_DET; i++) {
-        x = cJSON_AddObjectToObject(det, det_names[i]);
+    for (int i = 0; i < DET_COUNT; i++) {
+        x = cJSON_AddObjectToObject(det, det_registry[i]->name);
         add_num(x, "firing", (double)m->per_det[i][0]);
         add_num(x, "repeats", (double)m->per_det[i][1]);
         add_num(x, "resolved", (double)m->per_det[i][2]);

@@ -1,11 +1,13 @@
 /*
- * status.c - the status HTTP server: libmicrohttpd on one internal polling
+ * server.c - the status HTTP server: libmicrohttpd on one internal polling
  * thread, answering from a snapshot the main loop publishes.
  *
  * Why a snapshot: the loop owns the stream, the engine and the deliveries
  * and must never block on a client or share live state with a thread.  It
- * copies its counters into a plain struct once a second; this file renders
- * documents from a private copy of that struct.
+ * copies its counters into a plain struct once a second; this file copies
+ * that struct out under a mutex and hands the private copy to the pure
+ * renderers (render.c), which write the documents.  What lives here is
+ * only the HTTP shell: threads, the token check, routing, publishing.
  *
  * Invariants:
  *  - `pub` is touched only under `mu`; `view` only on the MHD thread (the
@@ -26,7 +28,6 @@
 #include "base/log.h"
 
 #include <arpa/inet.h>
-#include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,7 +58,19 @@ struct status_server {
     atomic_int running;           /* the daemon has started */
 };
 
-enum route { R_NONE = 0, R_HEALTHZ, R_READYZ, R_STATUS, R_METRICS };
+enum route { R_NONE = 0, R_HEALTHZ, R_READYZ, R_STATUS, R_METRICS,
+             R_COUNT };
+
+/* Each route's path and the content type of its answer. */
+static const struct {
+    const char *path;
+    const char *ctype;
+} routes[R_COUNT] = {
+    [R_HEALTHZ] = {"/healthz", JSON_CTYPE},
+    [R_READYZ] = {"/readyz", JSON_CTYPE},
+    [R_STATUS] = {"/status", JSON_CTYPE},
+    [R_METRICS] = {"/metrics", METRICS_CTYPE},
+};
 
 void status_options_defaults(struct status_options *o)
 {
@@ -66,677 +79,6 @@ void status_options_defaults(struct status_options *o)
     o->health_stall_ms = 5000;
     o->max_connections = 64;
     o->timeout_s = 10;
-}
-
-/* ---- writing into a capped buffer --------------------------------------
- * A writer carries the first error so that a renderer can make all its
- * calls and check once at the end. */
-
-struct w {
-    buf *b;
-    int rc;
-};
-
-static void w_raw(struct w *w, const char *s, size_t n)
-{
-    if (w->rc == BUF_OK)
-        w->rc = buf_append(w->b, s, n);
-}
-
-static void w_str(struct w *w, const char *s)
-{
-    w_raw(w, s, strlen(s));
-}
-
-static void w_fmt(struct w *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void w_fmt(struct w *w, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        if (w->rc == BUF_OK)
-            w->rc = BUF_ETOOBIG; /* only numbers go through here */
-        return;
-    }
-    w_raw(w, tmp, (size_t)n);
-}
-
-/* A JSON string of a NUL-terminated array of at most `cap` bytes (the
- * snapshot's arrays are NUL-terminated by contract; strnlen guards). */
-static void w_jstr(struct w *w, const char *s, size_t cap)
-{
-    if (w->rc == BUF_OK)
-        w->rc = buf_append_json_string(w->b, s, strnlen(s, cap));
-}
-
-/* ,"key": (comma unless first) */
-static void w_key(struct w *w, int *first, const char *key)
-{
-    if (!*first)
-        w_raw(w, ",", 1);
-    *first = 0;
-    w_raw(w, "\"", 1);
-    w_str(w, key);
-    w_raw(w, "\":", 2);
-}
-
-static void j_u64(struct w *w, int *first, const char *key, uint64_t v)
-{
-    w_key(w, first, key);
-    w_fmt(w, "%" PRIu64, v);
-}
-
-static void j_i64(struct w *w, int *first, const char *key, int64_t v)
-{
-    w_key(w, first, key);
-    w_fmt(w, "%" PRId64, v);
-}
-
-static void j_bool(struct w *w, int *first, const char *key, int v)
-{
-    w_key(w, first, key);
-    w_str(w, v ? "true" : "false");
-}
-
-static void j_str(struct w *w, int *first, const char *key, const char *s,
-                  size_t cap)
-{
-    w_key(w, first, key);
-    w_jstr(w, s, cap);
-}
-
-/* A string, or null when empty. */
-static void j_str_or_null(struct w *w, int *first, const char *key,
-                          const char *s, size_t cap)
-{
-    w_key(w, first, key);
-    if (s[0] == '\0')
-        w_str(w, "null");
-    else
-        w_jstr(w, s, cap);
-}
-
-/* ISO 8601 UTC of a wall time, or null when 0 (never). */
-static void j_time(struct w *w, int *first, const char *key, int64_t ms)
-{
-    char t[32];
-
-    w_key(w, first, key);
-    if (ms <= 0 || clock_format_iso8601(ms, t, sizeof t) < 0)
-        w_str(w, "null");
-    else
-        w_jstr(w, t, sizeof t);
-}
-
-/* Milliseconds as seconds with three decimals ("12.345"); ms >= 0. */
-static void w_secs(struct w *w, int64_t ms)
-{
-    w_fmt(w, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
-}
-
-/* Age of a wall time in seconds, or null when it never happened. */
-static void j_age(struct w *w, int *first, const char *key, int64_t ms,
-                  int64_t now)
-{
-    w_key(w, first, key);
-    if (ms <= 0)
-        w_str(w, "null");
-    else
-        w_secs(w, now > ms ? now - ms : 0);
-}
-
-/* ---- readiness ---------------------------------------------------------- */
-
-/* Append `s` to reason (size bytes) after "; " when not first. */
-static void reason_add(char *reason, size_t size, size_t *len, const char *s)
-{
-    int n;
-
-    if (size == 0 || *len >= size - 1)
-        return;
-    n = snprintf(reason + *len, size - *len, "%s%s", *len ? "; " : "", s);
-    if (n > 0)
-        *len += (size_t)n < size - *len ? (size_t)n : size - *len - 1;
-}
-
-int status_ready(const struct status_snapshot *s, char *reason, size_t size)
-{
-    char part[STATUS_REASON_MAX + 64];
-    size_t len = 0;
-
-    if (size > 0)
-        reason[0] = '\0';
-    if (s->not_ready_reason[0] != '\0') {
-        snprintf(part, sizeof part, "%.*s", (int)STATUS_REASON_MAX,
-                 s->not_ready_reason);
-        reason_add(reason, size, &len, part);
-    }
-    if (!s->stream.connected) {
-        char t[32];
-
-        if (s->stream.disconnected_since_ms > 0 &&
-            clock_format_iso8601(s->stream.disconnected_since_ms, t,
-                              sizeof t) > 0)
-            snprintf(part, sizeof part, "stream disconnected since %s", t);
-        else if (s->stream.state[0] != '\0')
-            snprintf(part, sizeof part, "stream not connected (%.*s)",
-                     (int)STATUS_KIND_MAX, s->stream.state);
-        else
-            snprintf(part, sizeof part, "stream not connected");
-        reason_add(reason, size, &len, part);
-    }
-    if (!s->journal_writable)
-        reason_add(reason, size, &len, "journal not writable");
-    return s->not_ready_reason[0] == '\0' && s->stream.connected &&
-           s->journal_writable;
-}
-
-/* ---- what /status and /metrics show -------------------------------------
- * One table, `fields`, in /status order: a row is a /status key, how the
- * value is shown, the /status object it sits in (its scope: for an array,
- * the snapshot array it repeats over), the snapshot member it reads
- * (offsetof, its type checked at compile time) and, when the value is also
- * a metric, its /metrics family.  /metrics writes the families in
- * increasing mpos; rows sharing an mpos are one family (the first gives
- * its type and help) whose samples go item by item, then row by row
- * (alerts_total: a detector's firing, its resolved, the next detector's
- * ...).  A new counter is one row. */
-
-enum scope {
-    SC_TOP,      /* the top-level object */
-    SC_STREAM,   /* "stream": {...} */
-    SC_EVENTS,   /* "events": {...} */
-    SC_DETECTOR, /* "detectors": [...]; metrics labelled detector="<name>" */
-    SC_FIRING,   /* "firing": [...] */
-    SC_SINK,     /* "sinks": [...]; metrics labelled sink="<name>" */
-    SC_JOURNAL,  /* "journal": {...} */
-    SC_COUNT
-};
-
-enum kind {
-    K_ONE,      /* /metrics only: the constant 1 */
-    K_U64,      /* uint64_t */
-    K_BOOL,     /* int: true / false; metric 1 / 0 */
-    K_LONG,     /* long: a JSON number */
-    K_TIME,     /* int64_t wall ms: ISO 8601 or null; metric Unix seconds */
-    K_AGE,      /* int64_t wall ms: its age in seconds, or null */
-    K_STR,      /* char array: a string; metric: 1 labelled lk="<it>" */
-    K_STR_NULL, /* char array: a string, or null when empty */
-    K_REASONS   /* the event error counts by reason (reason_count()) */
-};
-
-struct field {
-    const char *key;    /* /status key; NULL: /metrics only */
-    enum kind kind;
-    enum scope scope;
-    size_t off;         /* offsetof the member (item 0 of an array) */
-    size_t size;        /* sizeof the member */
-    int mpos;           /* /metrics position; 0: not a metric */
-    const char *metric; /* family name */
-    const char *type;   /* "counter" / "gauge" (first row of a family) */
-    const char *help;   /* static text, nothing to escape (likewise) */
-    const char *lk;     /* a label of the samples, or NULL */
-    const char *lv;     /* its value (K_STR: the string itself) */
-};
-
-#define SNAP_SIZE(m_) sizeof(((struct status_snapshot *)0)->m_)
-/* offsetof(m_), refusing to compile unless m_ has type T_ (arrays: T_ *) */
-#define SNAP_OFF(T_, m_)                                                    \
-    (offsetof(struct status_snapshot, m_) +                                 \
-     0 * sizeof(_Generic(((struct status_snapshot *)0)->m_, T_: 1)))
-#define ROW(key_, kind_, T_, sc_, m_)                                       \
-    .key = (key_), .kind = (kind_), .scope = (sc_),                         \
-    .off = SNAP_OFF(T_, m_), .size = SNAP_SIZE(m_)
-#define F_U64(k_, sc_, m_) ROW(k_, K_U64, uint64_t, sc_, m_)
-#define F_BOOL(k_, sc_, m_) ROW(k_, K_BOOL, int, sc_, m_)
-#define F_LONG(k_, sc_, m_) ROW(k_, K_LONG, long, sc_, m_)
-#define F_TIME(k_, sc_, m_) ROW(k_, K_TIME, int64_t, sc_, m_)
-#define F_AGE(k_, sc_, m_) ROW(k_, K_AGE, int64_t, sc_, m_)
-#define F_STR(k_, sc_, m_) ROW(k_, K_STR, char *, sc_, m_)
-#define F_STR_NULL(k_, sc_, m_) ROW(k_, K_STR_NULL, char *, sc_, m_)
-#define METRIC(pos_, name_, type_, help_)                                   \
-    .mpos = (pos_), .metric = (name_), .type = (type_), .help = (help_)
-#define LABEL(k_, v_) .lk = (k_), .lv = (v_)
-#define COUNTER "counter"
-#define GAUGE "gauge"
-
-static const struct field fields[] = {
-    {.kind = K_ONE, .scope = SC_TOP,
-     METRIC(10, "toolwatch_up", GAUGE, "1 while the service runs.")},
-    {F_STR("version", SC_TOP, version), LABEL("version", NULL),
-     METRIC(20, "toolwatch_build_info", GAUGE,
-            "Always 1; the version is in the label.")},
-    {F_TIME("started_at", SC_TOP, start_ms),
-     METRIC(30, "toolwatch_start_time_seconds", GAUGE,
-            "Unix time the service started.")},
-
-    {F_STR("state", SC_STREAM, stream.state)},
-    {F_STR("url", SC_STREAM, stream.url)},
-    {F_BOOL("connected", SC_STREAM, stream.connected),
-     METRIC(100, "toolwatch_stream_connected", GAUGE,
-            "1 while the audit stream is connected.")},
-    {F_TIME("connected_since", SC_STREAM, stream.connected_since_ms)},
-    {F_TIME("disconnected_since", SC_STREAM, stream.disconnected_since_ms)},
-    {F_STR_NULL("last_event_id", SC_STREAM, stream.last_event_id)},
-    {F_TIME("last_event_at", SC_STREAM, stream.last_event_ms),
-     METRIC(150, "toolwatch_last_event_timestamp_seconds", GAUGE,
-            "Unix time the last audit event was received (0: none).")},
-    {F_AGE("last_event_age_s", SC_STREAM, stream.last_event_ms)},
-    {F_U64("connects", SC_STREAM, stream.connects),
-     METRIC(110, "toolwatch_stream_connects_total", COUNTER,
-            "Successful audit stream connections.")},
-    {F_U64("reconnects", SC_STREAM, stream.reconnects),
-     METRIC(120, "toolwatch_stream_reconnects_total", COUNTER,
-            "Audit stream requests after the first.")},
-    {F_U64("stalls", SC_STREAM, stream.stalls),
-     METRIC(130, "toolwatch_stream_stalls_total", COUNTER,
-            "Audit stream connections dropped for silence.")},
-    {F_U64("http_errors", SC_STREAM, stream.http_errors),
-     LABEL("kind", "http"),
-     METRIC(140, "toolwatch_stream_errors_total", COUNTER,
-            "Audit stream failures, by kind.")},
-    {F_U64("network_errors", SC_STREAM, stream.network_errors),
-     LABEL("kind", "network"),
-     METRIC(140, "toolwatch_stream_errors_total", NULL, NULL)},
-    {F_LONG("last_http_status", SC_STREAM, stream.last_http_status)},
-
-    {F_U64("total", SC_EVENTS, events.total),
-     METRIC(40, "toolwatch_events_total", COUNTER,
-            "Audit stream events received.")},
-    {F_U64("decoded", SC_EVENTS, events.decoded),
-     METRIC(50, "toolwatch_events_decoded_total", COUNTER,
-            "Audit records decoded and accepted.")},
-    {ROW("errors", K_REASONS, uint64_t *, SC_EVENTS, events.errors),
-     LABEL("reason", NULL),
-     METRIC(60, "toolwatch_event_errors_total", COUNTER,
-            "Audit records or fields rejected, by reason (oversize: events "
-            "over stream.max_event_bytes, skipped; invalid_utf8: bytes "
-            "replaced by U+FFFD).")},
-    {F_U64("late", SC_EVENTS, events.late),
-     METRIC(70, "toolwatch_events_late_total", COUNTER,
-            "Events older than a detector's window.")},
-    {F_U64("duplicates", SC_EVENTS, events.duplicates),
-     METRIC(80, "toolwatch_events_duplicate_total", COUNTER,
-            "Events ignored as duplicate record ids.")},
-    {F_U64("untimed", SC_EVENTS, events.untimed),
-     METRIC(90, "toolwatch_events_untimed_total", COUNTER,
-            "Events ignored for want of a timestamp and a clock.")},
-
-    {F_STR("name", SC_DETECTOR, detectors[0].name)},
-    {F_BOOL("enabled", SC_DETECTOR, detectors[0].enabled),
-     METRIC(190, "toolwatch_detector_enabled", GAUGE,
-            "1 when the detector is enabled.")},
-    {F_U64("keys", SC_DETECTOR, detectors[0].keys),
-     METRIC(200, "toolwatch_detector_keys", GAUGE,
-            "Groups (keys) tracked by the detector.")},
-    {F_U64("firing", SC_DETECTOR, detectors[0].firing),
-     METRIC(180, "toolwatch_alerts_firing", GAUGE,
-            "Alerts open now, per detector.")},
-    {F_U64("evictions", SC_DETECTOR, detectors[0].evictions),
-     METRIC(210, "toolwatch_detector_evictions_total", COUNTER,
-            "Groups evicted from a full detector table.")},
-    {F_U64("alerts_fired", SC_DETECTOR, detectors[0].alerts_fired),
-     LABEL("state", "firing"),
-     METRIC(170, "toolwatch_alerts_total", COUNTER,
-            "Alert episodes started (firing) and ended (resolved).")},
-    {F_U64("alerts_resolved", SC_DETECTOR, detectors[0].alerts_resolved),
-     LABEL("state", "resolved"),
-     METRIC(170, "toolwatch_alerts_total", NULL, NULL)},
-
-    {F_STR("detector", SC_FIRING, firing[0].detector)},
-    {F_STR("key", SC_FIRING, firing[0].key)},
-    {F_STR("severity", SC_FIRING, firing[0].severity)},
-    {F_TIME("started_at", SC_FIRING, firing[0].started_ms)},
-    {F_STR("episode", SC_FIRING, firing[0].episode)},
-
-    {F_STR("name", SC_SINK, sinks[0].name)},
-    {F_STR("kind", SC_SINK, sinks[0].kind)},
-    {F_U64("queue_depth", SC_SINK, sinks[0].queue_depth),
-     METRIC(230, "toolwatch_journal_pending", GAUGE,
-            "Notifications not yet acknowledged, per sink.")},
-    {F_U64("in_flight", SC_SINK, sinks[0].in_flight),
-     METRIC(240, "toolwatch_notifications_in_flight", GAUGE,
-            "Requests in flight, per sink.")},
-    {F_U64("delivered", SC_SINK, sinks[0].delivered),
-     LABEL("result", "delivered"),
-     METRIC(220, "toolwatch_notifications_total", COUNTER,
-            "Notification outcomes per sink.")},
-    {F_U64("retries", SC_SINK, sinks[0].retries), LABEL("result", "retry"),
-     METRIC(220, "toolwatch_notifications_total", NULL, NULL)},
-    {F_U64("dead_lettered", SC_SINK, sinks[0].dead_lettered),
-     LABEL("result", "dead_lettered"),
-     METRIC(220, "toolwatch_notifications_total", NULL, NULL)},
-    {F_BOOL("disabled", SC_SINK, sinks[0].disabled),
-     METRIC(250, "toolwatch_sink_disabled", GAUGE,
-            "1 when the sink answered 410 and is disabled.")},
-    {F_LONG("last_status", SC_SINK, sinks[0].last_status)},
-    {F_TIME("last_success", SC_SINK, sinks[0].last_success_ms),
-     METRIC(260, "toolwatch_sink_last_success_timestamp_seconds", GAUGE,
-            "Unix time of the sink's last delivery (0: none).")},
-    {F_TIME("last_failure", SC_SINK, sinks[0].last_failure_ms)},
-    {F_STR_NULL("last_error", SC_SINK, sinks[0].last_error)},
-
-    {F_BOOL("writable", SC_JOURNAL, journal_writable),
-     METRIC(270, "toolwatch_journal_writable", GAUGE,
-            "1 when the delivery journal's last write succeeded.")},
-};
-
-#define N_FIELDS (sizeof fields / sizeof fields[0])
-
-/* An array scope: its item label, its count member, capacity, item size
- * and the name of item 0. */
-#define ITEMS(label_, n_, a_)                                               \
-    .array = 1, .label = (label_), .count_off = SNAP_OFF(unsigned, n_),     \
-    .max = SNAP_SIZE(a_) / SNAP_SIZE(a_[0]), .stride = SNAP_SIZE(a_[0])
-#define NAMED(a_)                                                           \
-    .name_off = SNAP_OFF(char *, a_[0].name), .name_size = SNAP_SIZE(a_[0].name)
-
-static const struct scope_desc {
-    const char *key;   /* in /status; NULL: the top-level object */
-    int array;         /* repeats over an array of the snapshot */
-    const char *label; /* /metrics label of an item, valued by its name */
-    size_t count_off;  /* array: offsetof its unsigned count */
-    unsigned max;      /* array: its capacity (the count is clamped) */
-    size_t stride;     /* array: sizeof an item */
-    size_t name_off;   /* labelled: the name of item 0 */
-    size_t name_size;
-} scopes[SC_COUNT] = {
-    [SC_TOP] = {.key = NULL},
-    [SC_STREAM] = {.key = "stream"},
-    [SC_EVENTS] = {.key = "events"},
-    [SC_DETECTOR] = {.key = "detectors", ITEMS("detector", n_detectors,
-                                               detectors), NAMED(detectors)},
-    [SC_FIRING] = {.key = "firing", ITEMS(NULL, n_firing, firing)},
-    [SC_SINK] = {.key = "sinks", ITEMS("sink", n_sinks, sinks), NAMED(sinks)},
-    [SC_JOURNAL] = {.key = "journal"},
-};
-
-/* Items in scope sc: 1, or an array's count clamped to its capacity. */
-static unsigned scope_items(const struct status_snapshot *s, enum scope sc)
-{
-    const struct scope_desc *d = &scopes[sc];
-    unsigned n;
-
-    if (!d->array)
-        return 1;
-    n = *(const unsigned *)(const void *)((const char *)s + d->count_off);
-    return n < d->max ? n : d->max;
-}
-
-/* The member of row f in item i of its scope (of the row's type). */
-static const void *field_at(const struct status_snapshot *s,
-                            const struct field *f, unsigned i)
-{
-    return (const char *)s + f->off + (size_t)i * scopes[f->scope].stride;
-}
-
-/* The event error counts: event_reason_name() for each EVENT_R_*, then the
- * stream reader's two reasons.  Count j (< N_REASONS): its name; *v its
- * value. */
-#define N_REASONS (EVENT_R_COUNT + 2)
-
-static const char *reason_count(const struct status_snapshot *s, unsigned j,
-                                uint64_t *v)
-{
-    if (j < EVENT_R_COUNT) {
-        *v = s->events.errors[j];
-        return event_reason_name((enum event_reason)j);
-    }
-    if (j == EVENT_R_COUNT) {
-        *v = s->events.oversize;
-        return STATUS_REASON_OVERSIZE;
-    }
-    *v = s->events.invalid_utf8;
-    return STATUS_REASON_INVALID_UTF8;
-}
-
-/* ---- /status ------------------------------------------------------------ */
-
-/* The members of item i of scope sc. */
-static void j_fields(struct w *w, int *first, const struct status_snapshot *s,
-                     enum scope sc, unsigned i, int64_t now_wall_ms)
-{
-    for (const struct field *f = fields; f < fields + N_FIELDS; f++) {
-        const void *p;
-        uint64_t v;
-        int h = 1;
-
-        if (f->scope != sc || f->key == NULL)
-            continue;
-        p = field_at(s, f, i);
-        switch (f->kind) {
-        case K_ONE:
-            break;
-        case K_U64:
-            j_u64(w, first, f->key, *(const uint64_t *)p);
-            break;
-        case K_BOOL:
-            j_bool(w, first, f->key, *(const int *)p);
-            break;
-        case K_LONG:
-            j_i64(w, first, f->key, (int64_t) *(const long *)p);
-            break;
-        case K_TIME:
-            j_time(w, first, f->key, *(const int64_t *)p);
-            break;
-        case K_AGE:
-            j_age(w, first, f->key, *(const int64_t *)p, now_wall_ms);
-            break;
-        case K_STR:
-            j_str(w, first, f->key, p, f->size);
-            break;
-        case K_STR_NULL:
-            j_str_or_null(w, first, f->key, p, f->size);
-            break;
-        case K_REASONS:
-            w_key(w, first, f->key);
-            w_raw(w, "{", 1);
-            for (unsigned j = 0; j < N_REASONS; j++) {
-                const char *name = reason_count(s, j, &v);
-                j_u64(w, &h, name, v);
-            }
-            w_raw(w, "}", 1);
-            break;
-        }
-    }
-}
-
-/* "key":{...} or "key":[{...},...] for scope sc. */
-static void j_scope(struct w *w, int *first, const struct status_snapshot *s,
-                    enum scope sc, int64_t now_wall_ms)
-{
-    const struct scope_desc *d = &scopes[sc];
-    unsigned n = scope_items(s, sc);
-
-    w_key(w, first, d->key);
-    if (d->array)
-        w_raw(w, "[", 1);
-    for (unsigned i = 0; i < n; i++) {
-        int g = 1;
-
-        w_str(w, i ? ",{" : "{");
-        j_fields(w, &g, s, sc, i, now_wall_ms);
-        w_raw(w, "}", 1);
-    }
-    if (d->array)
-        w_raw(w, "]", 1);
-}
-
-int status_render_json(buf *out, const struct status_snapshot *s,
-                       int64_t now_wall_ms, int64_t now_mono_ms)
-{
-    struct w w = {out, BUF_OK};
-    char reason[512];
-    unsigned nf = scope_items(s, SC_FIRING);
-    int f = 1, ready;
-
-    ready = status_ready(s, reason, sizeof reason);
-    w_raw(&w, "{", 1);
-    j_fields(&w, &f, s, SC_TOP, 0, now_wall_ms);
-    j_i64(&w, &f, "uptime_s",
-          s->start_ms > 0 && now_wall_ms > s->start_ms
-              ? (now_wall_ms - s->start_ms) / 1000
-              : 0);
-    j_i64(&w, &f, "last_tick_ms_ago",
-          now_mono_ms > s->last_tick_mono_ms
-              ? now_mono_ms - s->last_tick_mono_ms
-              : 0);
-    j_bool(&w, &f, "ready", ready);
-    w_key(&w, &f, "not_ready_reason");
-    if (ready)
-        w_str(&w, "null");
-    else
-        w_jstr(&w, reason, sizeof reason);
-    j_scope(&w, &f, s, SC_STREAM, now_wall_ms);
-    j_scope(&w, &f, s, SC_EVENTS, now_wall_ms);
-    j_scope(&w, &f, s, SC_DETECTOR, now_wall_ms);
-    j_scope(&w, &f, s, SC_FIRING, now_wall_ms);
-    j_u64(&w, &f, "firing_total", s->firing_total > nf ? s->firing_total : nf);
-    j_scope(&w, &f, s, SC_SINK, now_wall_ms);
-    j_scope(&w, &f, s, SC_JOURNAL, now_wall_ms);
-    w_raw(&w, "}\n", 2);
-    return w.rc;
-}
-
-/* ---- /metrics -----------------------------------------------------------
- * Text exposition format 0.0.4: every family gets # HELP and # TYPE, then
- * its samples; label values escape \ " and newline. */
-
-static void m_family(struct w *w, const char *name, const char *type,
-                     const char *help)
-{
-    w_str(w, "# HELP ");
-    w_str(w, name);
-    w_raw(w, " ", 1);
-    w_str(w, help); /* static text: nothing to escape */
-    w_str(w, "\n# TYPE ");
-    w_str(w, name);
-    w_raw(w, " ", 1);
-    w_str(w, type);
-    w_raw(w, "\n", 1);
-}
-
-static void m_label_value(struct w *w, const char *s, size_t cap)
-{
-    size_t i, run = 0, n = strnlen(s, cap);
-
-    for (i = 0; i < n; i++) {
-        const char *esc = NULL;
-
-        if (s[i] == '\\')
-            esc = "\\\\";
-        else if (s[i] == '"')
-            esc = "\\\"";
-        else if (s[i] == '\n')
-            esc = "\\n";
-        if (esc == NULL)
-            continue;
-        w_raw(w, s + run, i - run);
-        w_str(w, esc);
-        run = i + 1;
-    }
-    w_raw(w, s + run, n - run);
-}
-
-/* name{k1="v1",k2="v2"} (labels when k1 / k2 are not NULL), no value. */
-static void m_name(struct w *w, const char *name, const char *k1,
-                   const char *v1, size_t c1, const char *k2,
-                   const char *v2, size_t c2)
-{
-    w_str(w, name);
-    if (k1 == NULL)
-        return;
-    w_raw(w, "{", 1);
-    w_str(w, k1);
-    w_raw(w, "=\"", 2);
-    m_label_value(w, v1, c1);
-    w_raw(w, "\"", 1);
-    if (k2 != NULL) {
-        w_raw(w, ",", 1);
-        w_str(w, k2);
-        w_raw(w, "=\"", 2);
-        m_label_value(w, v2, c2);
-        w_raw(w, "\"", 1);
-    }
-    w_raw(w, "}", 1);
-}
-
-/* One sample of row f for item i of its scope: name{labels} value. */
-static void m_sample(struct w *w, const struct status_snapshot *s,
-                     const struct field *f, unsigned i)
-{
-    const struct scope_desc *d = &scopes[f->scope];
-    const void *p = field_at(s, f, i);
-    const char *k1 = f->lk, *v1 = f->lv, *k2 = NULL, *v2 = NULL;
-    size_t c1 = f->lv != NULL ? strlen(f->lv) + 1 : 0, c2 = 0;
-    uint64_t v = 1;
-
-    if (f->kind == K_REASONS) {
-        for (unsigned j = 0; j < N_REASONS; j++) {
-            const char *r = reason_count(s, j, &v);
-
-            m_name(w, f->metric, f->lk, r, strlen(r) + 1, NULL, NULL, 0);
-            w_fmt(w, " %" PRIu64 "\n", v);
-        }
-        return;
-    }
-    if (f->kind == K_STR) { /* an info metric: the string is the label */
-        v1 = p;
-        c1 = f->size;
-    }
-    if (d->label != NULL) { /* the item's name comes first */
-        k2 = k1;
-        v2 = v1;
-        c2 = c1;
-        k1 = d->label;
-        v1 = (const char *)s + d->name_off + (size_t)i * d->stride;
-        c1 = d->name_size;
-    }
-    m_name(w, f->metric, k1, v1, c1, k2, v2, c2);
-    if (f->kind == K_TIME) {
-        int64_t ms = *(const int64_t *)p;
-
-        w_raw(w, " ", 1);
-        w_secs(w, ms > 0 ? ms : 0);
-        w_raw(w, "\n", 1);
-        return;
-    }
-    if (f->kind == K_U64)
-        v = *(const uint64_t *)p;
-    else if (f->kind == K_BOOL)
-        v = *(const int *)p ? 1 : 0;
-    w_fmt(w, " %" PRIu64 "\n", v);
-}
-
-int status_render_metrics(buf *out, const struct status_snapshot *s)
-{
-    struct w w = {out, BUF_OK};
-    const struct field *fam;
-    int pos = 0;
-
-    for (;;) {
-        /* the family at the next position */
-        fam = NULL;
-        for (const struct field *f = fields; f < fields + N_FIELDS; f++)
-            if (f->mpos > pos && (fam == NULL || f->mpos < fam->mpos))
-                fam = f;
-        if (fam == NULL)
-            break;
-        pos = fam->mpos;
-        m_family(&w, fam->metric, fam->type, fam->help);
-        for (unsigned i = 0, n = scope_items(s, fam->scope); i < n; i++)
-            for (const struct field *f = fam; f < fields + N_FIELDS; f++)
-                if (f->mpos == pos)
-                    m_sample(&w, s, f, i);
-    }
-    return w.rc;
 }
 
 /* ---- the HTTP side ------------------------------------------------------ */
@@ -842,75 +184,51 @@ out:
     return ok;
 }
 
+/* Exact paths only: "/healthz/" or "/STATUS" are other paths (the query
+ * string never reaches us: libmicrohttpd strips it). */
 static enum route route_of(const char *url)
 {
-    if (strcmp(url, "/healthz") == 0)
-        return R_HEALTHZ;
-    if (strcmp(url, "/readyz") == 0)
-        return R_READYZ;
-    if (strcmp(url, "/status") == 0)
-        return R_STATUS;
-    if (strcmp(url, "/metrics") == 0)
-        return R_METRICS;
+    for (int rt = R_NONE + 1; rt < R_COUNT; rt++)
+        if (strcmp(url, routes[rt].path) == 0)
+            return (enum route)rt;
     return R_NONE;
 }
 
-static enum MHD_Result on_healthz(status_server *srv, struct MHD_Connection *c)
+/* Render route rt from srv->view (MHD thread, after the copy) and queue
+ * it; 500 when the document does not fit or memory runs out. */
+static enum MHD_Result answer(status_server *srv, struct MHD_Connection *c,
+                              enum route rt)
 {
-    int64_t age = clock_mono_ms() - srv->view.last_tick_mono_ms;
-    char body[96];
-
-    if (age < 0)
-        age = 0;
-    if ((uint64_t)age <= srv->stall_ms)
-        return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}\n");
-    snprintf(body, sizeof body,
-             "{\"status\":\"stalled\",\"last_tick_ms_ago\":%" PRId64 "}\n",
-             age);
-    return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
-}
-
-static enum MHD_Result on_document(status_server *srv,
-                                   struct MHD_Connection *c, enum route rt)
-{
-    char reason[512];
-    enum MHD_Result ret;
+    const struct status_snapshot *s = &srv->view;
     unsigned code = MHD_HTTP_OK;
-    const char *ctype = JSON_CTYPE;
+    enum MHD_Result ret;
     buf b;
     int rc;
 
     buf_init(&b, STATUS_BODY_MAX);
-    if (rt == R_READYZ) {
-        struct w w = {&b, BUF_OK};
-
-        if (status_ready(&srv->view, reason, sizeof reason)) {
-            w_str(&w, "{\"ready\":true}\n");
-        } else {
-            code = MHD_HTTP_SERVICE_UNAVAILABLE;
-            w_str(&w, "{\"ready\":false,\"reason\":");
-            w_jstr(&w, reason, sizeof reason);
-            w_str(&w, "}\n");
-        }
-        rc = w.rc;
-    } else if (rt == R_STATUS) {
-        rc = status_render_json(&b, &srv->view, clock_wall_ms(),
-                                clock_mono_ms());
-    } else {
-        ctype = METRICS_CTYPE;
-        rc = status_render_metrics(&b, &srv->view);
+    switch (rt) {
+    case R_HEALTHZ:
+        rc = status_render_healthz(&b, s, clock_mono_ms(), srv->stall_ms,
+                                   &code);
+        break;
+    case R_READYZ:
+        rc = status_render_readyz(&b, s, &code);
+        break;
+    case R_STATUS:
+        rc = status_render_json(&b, s, clock_wall_ms(), clock_mono_ms());
+        break;
+    default:
+        rc = status_render_metrics(&b, s);
+        break;
     }
     if (rc != BUF_OK) {
-        LOG(LOG_ERROR, "status", "cannot render %s: %s",
-            rt == R_STATUS   ? "/status"
-            : rt == R_READYZ ? "/readyz"
-                             : "/metrics",
+        LOG(LOG_ERROR, "status", "cannot render %s: %s", routes[rt].path,
             rc == BUF_ETOOBIG ? "too big" : "out of memory");
         ret = reply_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                          "{\"error\":\"internal error\"}\n");
         goto out;
     }
-    ret = reply(c, code, ctype, b.data, b.len, NULL, 0);
+    ret = reply(c, code, routes[rt].ctype, b.data, b.len, NULL, 0);
 out:
     buf_free(&b);
     return ret;
@@ -949,9 +267,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     pthread_mutex_lock(&srv->mu);
     memcpy(&srv->view, &srv->pub, sizeof srv->view);
     pthread_mutex_unlock(&srv->mu);
-    if (rt == R_HEALTHZ)
-        return on_healthz(srv, c);
-    return on_document(srv, c, rt);
+    return answer(srv, c, rt);
 }
 
 /* ---- life cycle --------------------------------------------------------- */

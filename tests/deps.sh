@@ -19,7 +19,7 @@ for tool in cc make clang valgrind; do
 done
 
 # promtool (Debian package prometheus, ~20 MB, ~10 s) checks /metrics in
-# tests/unit/test_status.c.  Optional: without it that one check is skipped
+# tests/unit/test_render.c.  Optional: without it that one check is skipped
 # with a message.  Tried once per build tree, so a machine where it cannot
 # be installed does not pay for apt-get on every build.
 want_promtool=0
@@ -42,7 +42,7 @@ fi
 if [ $want_promtool -eq 1 ]; then
     if ! $SUDO apt-get install -y --no-install-recommends prometheus; then
         mkdir -p build && touch build/.no-promtool
-        echo "deps: prometheus (promtool) not installed; test_status will" \
+        echo "deps: prometheus (promtool) not installed; test_render will" \
              "skip its exposition-format check" >&2
     fi
 fi

@@ -1,0 +1,179 @@
+/*
+ * render.h - what the status endpoints say, as pure functions of a
+ * snapshot: the /status JSON document, the /metrics Prometheus text
+ * (exposition format 0.0.4) and the /healthz and /readyz answers.
+ *
+ * Why apart from the server (status/server.h): the documents are the
+ * contract operators and scrapers depend on, and a pure renderer can be
+ * tested byte by byte on a hand-built snapshot, without a socket, a thread
+ * or a clock.  The server only picks the renderer for a path and sends
+ * what it wrote.
+ *
+ * Invariants: every function here reads only its arguments (no clock, no
+ * I/O, no lock, no global state), so any thread may call it, and the same
+ * snapshot with the same clock values gives the same bytes.  Every
+ * renderer appends to a caller's capped buf and returns BUF_OK or the
+ * first BUF_E* code (out may then hold a partial document).
+ *
+ *   /healthz  200 {"status":"ok"} when the loop's last tick
+ *             (last_tick_mono_ms) is at most stall_ms old; else
+ *             503 {"status":"stalled","last_tick_ms_ago":N}.
+ *   /readyz   200 {"ready":true} only when the stream is connected, the
+ *             journal writable and not_ready_reason empty; else
+ *             503 {"ready":false,"reason":"..."} (status_ready()).
+ *   /status   everything in the snapshot as JSON (times ISO 8601 UTC).
+ *   /metrics  Prometheus text exposition format 0.0.4.
+ *
+ * Secrets: the snapshot holds none by construction (the stream URL is
+ * stored without credentials, sink names and error texts carry none), and
+ * the documents contain nothing but the snapshot.
+ */
+#ifndef TW_STATUS_RENDER_H
+#define TW_STATUS_RENDER_H
+
+#include "base/buf.h"
+#include "model/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATUS_MAX_DETECTORS 8
+#define STATUS_MAX_FIRING 64
+#define STATUS_MAX_SINKS 16
+
+#define STATUS_VERSION_MAX 32
+#define STATUS_NAME_MAX 64       /* detector and sink names */
+#define STATUS_KIND_MAX 16       /* state names, sink kinds, severities */
+#define STATUS_KEY_MAX 128       /* a group key (DET_KEY_MAX) */
+#define STATUS_EPISODE_MAX 40    /* episode id: 32 hex + NUL */
+#define STATUS_URL_MAX 512
+#define STATUS_EVENT_ID_MAX 1024
+#define STATUS_ERROR_MAX 160     /* delivery_sink_stats.last_error */
+#define STATUS_REASON_MAX 256
+
+/* The stream reader's two error reasons, next to event_reason_name()'s in
+ * toolwatch_event_errors_total{reason} and /status events.errors. */
+#define STATUS_REASON_OVERSIZE "oversize"
+#define STATUS_REASON_INVALID_UTF8 "invalid_utf8"
+
+/* The HTTP status codes the probe renderers choose between. */
+#define STATUS_HTTP_OK 200
+#define STATUS_HTTP_UNAVAILABLE 503
+
+/*
+ * What the endpoints show.  Every char array is NUL-terminated (the loop
+ * truncates what does not fit; the renderers stop at the array's end all
+ * the same); every time is wall-clock ms since the Unix epoch with 0
+ * meaning "never / unknown", except last_tick_mono_ms.  Counts of the
+ * arrays above their capacity are clamped.  A plain value (fixed arrays,
+ * no pointers): copy it with memcpy.  Zero-initialise it (memset) and fill
+ * what is known.
+ */
+struct status_snapshot {
+    char version[STATUS_VERSION_MAX];
+    int64_t start_ms;               /* when the service started */
+    int64_t last_tick_mono_ms;      /* clock_mono_ms() of the last loop tick */
+    /* Non-empty: not ready for this reason whatever the rest says (e.g.
+     * "starting", "shutting down"). */
+    char not_ready_reason[STATUS_REASON_MAX];
+
+    struct {
+        char state[STATUS_KIND_MAX];     /* stream_state_name() */
+        char url[STATUS_URL_MAX];        /* stream_safe_url(): no secrets */
+        int connected;
+        int64_t connected_since_ms;      /* wall; 0 when not connected */
+        int64_t disconnected_since_ms;   /* wall; 0 when connected/never */
+        char last_event_id[STATUS_EVENT_ID_MAX];
+        int64_t last_event_ms;           /* wall time it was received */
+        uint64_t connects;
+        uint64_t reconnects;
+        uint64_t stalls;
+        uint64_t http_errors;
+        uint64_t network_errors;
+        long last_http_status;           /* 0 none */
+    } stream;
+
+    struct {
+        uint64_t total;                  /* SSE events received */
+        uint64_t decoded;                /* accepted by event_decode() */
+        uint64_t errors[EVENT_R_COUNT];  /* event_counters.n */
+        /* from the stream reader, shown as two more error reasons */
+        uint64_t oversize;               /* events over max_event_bytes */
+        uint64_t invalid_utf8;           /* bytes replaced by U+FFFD */
+        uint64_t late;
+        uint64_t duplicates;
+        uint64_t untimed;
+    } events;
+
+    unsigned n_detectors;                /* <= STATUS_MAX_DETECTORS */
+    struct {
+        char name[STATUS_NAME_MAX];
+        int enabled;
+        uint64_t keys;                   /* det_group_info.groups */
+        uint64_t firing;                 /* det_group_info.alerting */
+        uint64_t evictions;
+        uint64_t alerts_fired;           /* det_stats.fired */
+        uint64_t alerts_resolved;        /* det_stats.resolved */
+    } detectors[STATUS_MAX_DETECTORS];
+
+    unsigned n_firing;                   /* <= STATUS_MAX_FIRING */
+    uint64_t firing_total;               /* open alerts, may be > n_firing */
+    struct {
+        char detector[STATUS_NAME_MAX];
+        char key[STATUS_KEY_MAX];
+        char severity[STATUS_KIND_MAX];
+        int64_t started_ms;
+        char episode[STATUS_EPISODE_MAX];
+    } firing[STATUS_MAX_FIRING];
+
+    unsigned n_sinks;                    /* <= STATUS_MAX_SINKS */
+    struct {
+        char name[STATUS_NAME_MAX];
+        char kind[STATUS_KIND_MAX];      /* sink_kind_name() */
+        uint64_t queue_depth;            /* journal pending, incl. in flight */
+        uint64_t in_flight;
+        uint64_t delivered;
+        uint64_t retries;
+        uint64_t dead_lettered;
+        int disabled;                    /* 410 received */
+        long last_status;                /* 0 none */
+        int64_t last_success_ms;
+        int64_t last_failure_ms;
+        char last_error[STATUS_ERROR_MAX];
+    } sinks[STATUS_MAX_SINKS];
+
+    int journal_writable;
+};
+
+/* The /status document for *s, newline-terminated.  now_wall_ms /
+ * now_mono_ms are the clocks ages are judged by (uptime_s and
+ * last_event_age_s by the wall clock, last_tick_ms_ago by the monotonic
+ * one). */
+int status_render_json(buf *out, const struct status_snapshot *s,
+                       int64_t now_wall_ms, int64_t now_mono_ms);
+
+/* The /metrics text for *s: every family with # HELP and # TYPE, even
+ * without samples; label values escape backslash, double quote and
+ * newline. */
+int status_render_metrics(buf *out, const struct status_snapshot *s);
+
+/* The /healthz answer: the tick is now_mono_ms - s->last_tick_mono_ms old
+ * (a tick in the future counts as 0); *http_code gets STATUS_HTTP_OK when
+ * that is at most stall_ms, else STATUS_HTTP_UNAVAILABLE. */
+int status_render_healthz(buf *out, const struct status_snapshot *s,
+                          int64_t now_mono_ms, uint64_t stall_ms,
+                          unsigned *http_code);
+
+/* The /readyz answer; *http_code gets STATUS_HTTP_OK when status_ready()
+ * says yes, else STATUS_HTTP_UNAVAILABLE with its reason in the body. */
+int status_render_readyz(buf *out, const struct status_snapshot *s,
+                         unsigned *http_code);
+
+/* Ready?  1 yes, 0 no with the reason written to reason (NUL-terminated,
+ * truncated to size): every failing condition, in this order, joined by
+ * "; ": not_ready_reason; "stream disconnected since <ISO 8601>" (or
+ * "stream not connected (<state>)" when disconnected_since_ms is 0);
+ * "journal not writable". */
+int status_ready(const struct status_snapshot *s, char *reason, size_t size);
+
+#endif
