@@ -24,18 +24,23 @@
 
 #define NONE INT64_MIN
 
-static int64_t floor_div(int64_t a, int64_t b)
+/* a mod n in [0, n), n > 0 (C's % truncates towards zero). */
+static int64_t mod_floor(int64_t a, int64_t n)
 {
-    int64_t q = a / b;
+    int64_t m = a % n;
 
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+    return m < 0 ? m + n : m;
+}
+
+/* The bucket holding time t: floor(t / bucket_ms), negative times too. */
+static int64_t bucket_of(const baseline_spec *s, int64_t t)
+{
+    return (t - mod_floor(t, s->bucket_ms)) / s->bucket_ms;
 }
 
 static uint32_t ring_pos(const baseline_spec *s, int64_t b)
 {
-    int64_t m = b % (int64_t)s->history;
-
-    return (uint32_t)(m < 0 ? m + s->history : m);
+    return (uint32_t)mod_floor(b, s->history);
 }
 
 int baseline_spec_init(baseline_spec *s, int64_t bucket_ms, uint32_t history,
@@ -224,7 +229,7 @@ void baseline_advance(const baseline_spec *s, baseline_state *st,
                       int64_t now_ms, double *scratch,
                       struct baseline_closed *closed)
 {
-    int64_t nb = floor_div(now_ms, s->bucket_ms);
+    int64_t nb = bucket_of(s, now_ms);
 
     memset(closed, 0, sizeof *closed);
     closed->band = NAN;
@@ -258,7 +263,7 @@ int baseline_add(const baseline_spec *s, baseline_state *st, int64_t now_ms,
                  struct baseline_closed *closed)
 {
     if (st->first == NONE) {
-        st->first = st->cur = floor_div(now_ms, s->bucket_ms);
+        st->first = st->cur = bucket_of(s, now_ms);
         st->value = 0;
     }
     baseline_advance(s, st, now_ms, scratch, closed);
@@ -266,7 +271,7 @@ int baseline_add(const baseline_spec *s, baseline_state *st, int64_t now_ms,
         return BASELINE_EINVAL;
     if (t_ms > now_ms)
         t_ms = now_ms;
-    if (floor_div(t_ms, s->bucket_ms) < st->cur)
+    if (bucket_of(s, t_ms) < st->cur)
         return BASELINE_LATE;
     st->value += amount;
     return BASELINE_OK;

@@ -7,6 +7,8 @@
  */
 #include "detectors/count.h"
 
+#include "kind_helpers.h"
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +18,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define T0 1773108000000LL /* 2026-03-10T02:00:00Z */
 
 static count_state *state_new(const count_spec *s)
 {
@@ -331,27 +331,24 @@ static void test_random_against_reference(void **state)
     (void)state;
     srand(7);
     for (int run = 0; run < 3000; run++) {
-        int64_t w = 1 + rand() % 3000;
-        double thr = (double)(rand() % 12) + (rand() % 2 ? 0.5 : 0);
-        double clr = floor(thr * (rand() % 100) / 100.0);
-        int64_t now = (rand() % 2 ? T0 : -5000) + rand() % 100;
+        struct rand_rule rr;
+        int64_t w, now;
         count_spec s;
         count_state *st;
         struct ref r = {0};
         int n = 1 + rand() % 300;
 
-        if (rand() % 2)
-            w = 60 * (1 + rand() % 50); /* exact buckets */
-        assert_int_equal(count_spec_init(&s, w, thr, clr), COUNT_OK);
+        rand_rule(&rr, 3000, 12, 0.5);
+        w = rr.w;
+        now = rr.now;
+        assert_int_equal(count_spec_init(&s, w, rr.thr, rr.clr), COUNT_OK);
         st = state_new(&s);
         for (int i = 0; i < n; i++) {
-            int64_t t;
+            int64_t t = rand_stamp(&now, w, 50);
             struct count_level l;
             uint64_t c;
             int rc;
 
-            now += rand() % 4 == 0 ? rand() % (2 * w) : rand() % 5;
-            t = now - rand() % (w + w / 4 + 2) + (rand() % 20 == 0 ? 50 : 0);
             rc = count_add(&s, st, now, t);
             if (t > now)
                 t = now;

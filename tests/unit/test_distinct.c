@@ -7,6 +7,8 @@
  */
 #include "detectors/distinct.h"
 
+#include "kind_helpers.h"
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +18,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define T0 1773108000000LL /* 2026-03-10T02:00:00Z */
 
 /* Value v as a hash: both halves vary, and values 0 and 16 share a
  * bucket in small sets. */
@@ -286,32 +286,32 @@ static void test_random_against_reference(void **state)
     (void)state;
     srand(11);
     for (int run = 0; run < 3000; run++) {
-        int64_t w = 1 + rand() % 2000;
-        double thr = (double)(rand() % 8) + (rand() % 2 ? 0.25 : 0);
-        double clr = floor(thr * (rand() % 100) / 100.0);
-        int64_t now = (rand() % 2 ? T0 : -3000) + rand() % 100;
+        struct rand_rule rr;
+        int64_t w, now;
         int64_t last[24];
         unsigned nv = 1 + (unsigned)(rand() % 24);
         int n = 1 + rand() % 200;
         distinct_spec s;
         distinct_state *st;
 
+        rand_rule(&rr, 2000, 8, 0.25);
+        w = rr.w;
+        now = rr.now;
         for (int v = 0; v < 24; v++)
             last[v] = INT64_MIN;
-        assert_int_equal(distinct_spec_init(&s, w, thr, clr), DISTINCT_OK);
+        assert_int_equal(distinct_spec_init(&s, w, rr.thr, rr.clr),
+                         DISTINCT_OK);
         st = state_new(&s);
         for (int i = 0; i < n; i++) {
+            int64_t t = rand_stamp(&now, w, 9);
             unsigned v = (unsigned)rand() % nv;
             uint64_t out[24][2];
             int64_t seen[24];
             struct distinct_level l;
             uint32_t c = 0;
             size_t got;
-            int64_t t;
             int rc;
 
-            now += rand() % 4 == 0 ? rand() % (2 * w) : rand() % 5;
-            t = now - rand() % (w + w / 4 + 2) + (rand() % 20 == 0 ? 9 : 0);
             rc = add(&s, st, now, t, v);
             if (t > now)
                 t = now;
