@@ -32,7 +32,7 @@
  * expected, O(history log history) at worst.  Nothing allocates, reads a
  * clock or does I/O; the state holds no pointers.
  *
- * Memory per group: baseline_state_size() = 48 + 8 * history bytes; the
+ * Memory per group: baseline_spec.size = 48 + 8 * history bytes; the
  * scratch buffer 8 * history bytes (per caller, not per group):
  *
  *   history   bytes per group
@@ -78,11 +78,11 @@ typedef struct baseline_state {
 
 /* The current bucket at the newest now seen. */
 struct baseline_level {
-    int ready;     /* the group has `history` closed buckets */
-    int above;     /* ready, value >= min_value and value > band */
-    int64_t bucket;
-    double value;  /* the running value */
-    double band;   /* NaN when not ready */
+    int ready;      /* the group has `history` closed buckets */
+    int above;      /* ready, value >= min_value and value > band */
+    int64_t bucket; /* INT64_MIN before the group's first event */
+    double value;   /* the running value */
+    double band;    /* NaN when not ready */
     double median;
     double mad;
 };

@@ -39,7 +39,7 @@
  * in order.  Reading the level is O(1) amortised.  Nothing allocates,
  * reads a clock or does I/O; the state holds no pointers.
  *
- * Memory per group: count_state_size() =
+ * Memory per group: count_spec.size =
  *     24 (header) + 4 * K rounded up to 8 + 24 + 4 * buckets (the ring)
  * with K = floor(threshold) + 1 (0 in bucketed mode) and buckets <= 60:
  *

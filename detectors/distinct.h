@@ -30,7 +30,7 @@
  * order costs O(d).  Nothing allocates, reads a clock or does I/O; the
  * state holds no pointers.
  *
- * Memory per group: distinct_state_size() = 16 + valset_size(K) =
+ * Memory per group: distinct_spec.size = 16 + valset_size(K) =
  *     48 + 32 * K + 4 * nb      (nb = the power of two >= K, at least 2)
  *
  *   threshold   K        bytes

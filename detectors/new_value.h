@@ -22,7 +22,7 @@
  * allocates, reads a clock or does I/O; the state holds no pointers (the
  * hashes are only meaningful under the key that made them).
  *
- * Memory per group: new_value_state_size() = 24 + valset_size(max) =
+ * Memory per group: new_value_spec.size = 24 + valset_size(max) =
  *     56 + 32 * max_values + 4 * nb   (nb = the power of two >=
  *                                      max_values, at least 2)
  *

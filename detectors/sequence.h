@@ -32,7 +32,7 @@
  * Nothing allocates, reads a clock or does I/O; the state holds no
  * pointers.
  *
- * Memory per group: sequence_state_size() = 16 + 8 * k (k - 1) / 2 bytes:
+ * Memory per group: sequence_spec.size = 16 + 8 * k (k - 1) / 2 bytes:
  *
  *   steps   bytes
  *   2       24
