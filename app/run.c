@@ -252,7 +252,7 @@ static void on_stream_state(void *ud, enum stream_state st)
     else if (app->disconnected_since == 0)
         app->disconnected_since = wall;
     if (app->eng != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
-        det_engine_stream_state(app->eng, st == STREAM_CONNECTED, wall);
+        det_engine_connection(app->eng, st == STREAM_CONNECTED, wall);
     /* /readyz and /status show a connect or a disconnect at the next
      * iteration, not up to STATUS_PUBLISH_MS later */
     app->next_publish = 0;
