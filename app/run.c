@@ -125,15 +125,6 @@ static void usage(void)
 
 /* ---- the event path ------------------------------------------------------- */
 
-static int det_index(const char *name)
-{
-    for (int i = 0; i < DET_COUNT; i++) {
-        if (strcmp(det_registry[i]->name, name) == 0)
-            return i;
-    }
-    return -1;
-}
-
 /* Keep the list of open episodes that /status shows. */
 static void track_firing(struct app *app, const struct alert *a)
 {
@@ -185,7 +176,7 @@ static void record_position(struct app *app)
 static void on_alert(void *ud, const struct alert *a)
 {
     struct app *app = ud;
-    int i = det_index(a->detector);
+    int i = det_find(a->detector);
     int rc;
 
     buf_reset(&app->doc);
