@@ -113,6 +113,7 @@ static const struct pipeline_callbacks alert_only_cb = {
 struct feeder {
     pipeline *p;
     int64_t wall;     /* 0: event time */
+    sse_parser sp;
     int last_rc;
     int results[MAX_SEEN];
     int n;
@@ -131,27 +132,25 @@ static int on_sse(void *ud, const sse_event *ev)
 
 static const sse_settings sse_cb = {.on_event = on_sse};
 
-/* Push `text` through an SSE parser into f->p, in chunks of `step` bytes
- * (0: at once). */
-static void feed_sse(struct feeder *f, const char *text, size_t len,
-                     size_t step)
+static void feeder_init(struct feeder *f, pipeline *p, int64_t wall)
 {
-    sse_parser sp;
+    memset(f, 0, sizeof *f);
+    f->p = p;
+    f->wall = wall;
+    assert_int_equal(sse_parser_init(&f->sp, &sse_cb, f, 0), SSE_OK);
+}
 
-    assert_int_equal(sse_parser_init(&sp, &sse_cb, f, 0), SSE_OK);
-    if (step == 0)
-        step = len;
-    for (size_t i = 0; i < len; i += step)
-        sse_parser_execute(&sp, text + i, len - i < step ? len - i : step);
-    sse_parser_free(&sp);
+static void feeder_free(struct feeder *f)
+{
+    sse_parser_free(&f->sp);
 }
 
 static void feed_text(struct feeder *f, const char *text)
 {
-    feed_sse(f, text, strlen(text), 0);
+    assert_int_equal(sse_parser_execute(&f->sp, text, strlen(text)), SSE_OK);
 }
 
-/* One SSE event: a completed call of `tool` at T0 + ms (ms < 1 h). */
+/* One SSE event: a completed call of `tool` at T0 + ms. */
 static void call_event(char *out, size_t size, const char *id, int64_t ms,
                        const char *tool)
 {
@@ -204,26 +203,33 @@ static pipeline *volume_pipeline(struct sink *s, unsigned flags,
     return p;
 }
 
-static char *slurp(const char *name, size_t *len)
+static FILE *open_fixture(const char *name)
 {
     const char *dir = getenv("TW_FIXTURES");
-    char path[512], *p;
+    char path[512];
     FILE *f;
-    long n;
 
     snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
     f = fopen(path, "rb");
     assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return p;
+    return f;
+}
+
+/* The counters pipeline_stats() gives must be these. */
+static void assert_counts(const pipeline *p, uint64_t records,
+                          uint64_t events, uint64_t skipped,
+                          uint64_t duplicates, uint64_t untimed,
+                          uint64_t warnings)
+{
+    struct pipeline_stats st;
+
+    pipeline_stats(p, &st);
+    assert_int_equal(st.records, records);
+    assert_int_equal(st.events, events);
+    assert_int_equal(st.skipped, skipped);
+    assert_int_equal(st.duplicates, duplicates);
+    assert_int_equal(st.untimed, untimed);
+    assert_int_equal(st.warnings, warnings);
 }
 
 /* ---- tests ---- */
@@ -235,13 +241,14 @@ static void test_alerts_live(void **state)
 {
     static struct sink s;
     pipeline *p = volume_pipeline(&s, 0, &alert_only_cb);
-    struct feeder f = {.p = p, .wall = T0 + 1000};
+    struct feeder f;
     struct pipeline_stats st;
     char id[ALERT_ID_HEX + 1];
     static const char firing[] = "{\"type\":\"alert.firing\",";
     static const char resolved[] = "{\"type\":\"alert.resolved\",";
 
     (void)state;
+    feeder_init(&f, p, T0 + 1000);
     feed_calls(&f, "r", 6, 0, 100, "t");
     assert_int_equal(s.n, 1);
     alert_episode_id("volume", "t", T0 + 500, id);
@@ -255,9 +262,8 @@ static void test_alerts_live(void **state)
     assert_memory_equal(s.a[0].doc, firing, sizeof firing - 1);
     assert_int_not_equal(s.a[0].doc[s.a[0].doc_len - 1], '\n');
     assert_non_null(strstr(s.a[0].doc, "\"detector\":\"volume\""));
+    assert_counts(p, 6, 6, 0, 0, 0, 0);
     pipeline_stats(p, &st);
-    assert_int_equal(st.records, 6);
-    assert_int_equal(st.events, 6);
     assert_int_equal(st.decode.decoded, 6);
     assert_int_equal(st.last_event_wall_ms, T0 + 1000);
     /* silence: the first calls leave the window at 10 s (clear), resolved
@@ -270,6 +276,7 @@ static void test_alerts_live(void **state)
     assert_string_equal(s.a[1].id, id);
     assert_int_equal(s.a[1].ts, T0 + 20000);
     assert_memory_equal(s.a[1].doc, resolved, sizeof resolved - 1);
+    feeder_free(&f);
     pipeline_destroy(p);
 }
 
@@ -279,11 +286,12 @@ static void test_event_time_ndjson(void **state)
 {
     static struct sink s;
     pipeline *p = volume_pipeline(&s, PIPELINE_NDJSON, &sink_cb);
-    struct feeder f = {.p = p};
+    struct feeder f;
     struct pipeline_stats st;
     char ev[1024];
 
     (void)state;
+    feeder_init(&f, p, 0);
     feed_calls(&f, "r", 5, 0, 100, "t");
     call_event(ev, sizeof ev, "r-4", 450, "t"); /* a replayed record */
     feed_text(&f, ev);
@@ -294,19 +302,16 @@ static void test_event_time_ndjson(void **state)
     assert_int_equal(s.a[0].ts, T0 + 500); /* event time */
     assert_int_equal(s.a[0].doc[s.a[0].doc_len - 1], '\n');
     assert_null(memchr(s.a[0].doc, '\n', s.a[0].doc_len - 1));
+    assert_counts(p, 7, 6, 0, 1, 0, 0);
     pipeline_stats(p, &st);
-    assert_int_equal(st.records, 7);
-    assert_int_equal(st.events, 6);
-    assert_int_equal(st.duplicates, 1);
-    assert_int_equal(st.skipped, 0);
     assert_int_equal(st.last_event_wall_ms, 0);
-    assert_int_equal(s.n_skip, 0);
-    assert_int_equal(s.n_warn, 0);
+    assert_int_equal(s.n_skip + s.n_warn, 0);
     /* end of input: drain resolves it at its own event time */
     pipeline_drain(p);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.a[1].resolved, 1);
     assert_int_equal(s.a[1].ts, T0 + 15000);
+    feeder_free(&f);
     pipeline_destroy(p);
 }
 
@@ -315,7 +320,7 @@ static void test_bad_records(void **state)
 {
     static struct sink s;
     pipeline *p = volume_pipeline(&s, 0, &sink_cb);
-    struct feeder f = {.p = p};
+    struct feeder f;
     struct pipeline_stats st;
     char ev[1024];
     char *big;
@@ -331,19 +336,19 @@ static void test_bad_records(void **state)
         /* kept, with a field of the wrong type and a negative size */
         "data: {\"record_id\":\"w2\",\"tool_name\":5,"
         "\"response_payload_size_bytes\":-3}\n\n";
+    static const int want[] = {DET_FEED_UNTIMED, DET_FEED_COUNTED,
+                               EVENT_ENOTJSON, EVENT_ENOTOBJECT,
+                               DET_FEED_COUNTED, DET_FEED_COUNTED};
 
     (void)state;
+    feeder_init(&f, p, 0);
     feed_text(&f, untimed);
     call_event(ev, sizeof ev, "first", 0, "t"); /* the clock starts */
     feed_text(&f, ev);
     feed_text(&f, text);
     assert_int_equal(f.n, 6);
-    assert_int_equal(f.results[0], DET_FEED_UNTIMED);
-    assert_int_equal(f.results[1], DET_FEED_COUNTED);
-    assert_int_equal(f.results[2], EVENT_ENOTJSON);
-    assert_int_equal(f.results[3], EVENT_ENOTOBJECT);
-    assert_int_equal(f.results[4], DET_FEED_COUNTED);
-    assert_int_equal(f.results[5], DET_FEED_COUNTED);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(f.results[i], want[i]);
     /* a record the SSE parser would have cut: straight in */
     big = malloc(EVENT_MAX_DATA_BYTES + 1);
     assert_non_null(big);
@@ -364,46 +369,34 @@ static void test_bad_records(void **state)
     assert_int_equal(s.warn[0], 1u << EVENT_R_BAD_TIMESTAMP);
     assert_int_equal(s.warn[1],
                      (1u << EVENT_R_WRONG_TYPE) | (1u << EVENT_R_BAD_VALUE));
-
-    pipeline_stats(p, &st);
-    assert_int_equal(st.records, 7);
-    assert_int_equal(st.events, 3);
-    assert_int_equal(st.skipped, 4);
-    assert_int_equal(st.untimed, 1);
-    assert_int_equal(st.duplicates, 0);
-    assert_int_equal(st.warnings, 2);
-    assert_int_equal(st.decode.decoded, 4);
-    assert_int_equal(st.decode.n[EVENT_R_NOT_JSON], 1);
-    assert_int_equal(st.decode.n[EVENT_R_NOT_OBJECT], 1);
-    assert_int_equal(st.decode.n[EVENT_R_TOO_LARGE], 1);
-    assert_int_equal(st.decode.n[EVENT_R_BAD_TIMESTAMP], 1);
-    assert_int_equal(st.decode.n[EVENT_R_WRONG_TYPE], 1);
-    assert_int_equal(st.decode.n[EVENT_R_BAD_VALUE], 1);
-    assert_int_equal(st.decode.n[EVENT_R_TRUNCATED], 0);
     assert_int_equal(s.n, 0);
+    assert_counts(p, 7, 3, 4, 0, 1, 2);
+    pipeline_stats(p, &st);
+    assert_int_equal(st.decode.decoded, 4);
+    for (int r = 0; r < EVENT_R_COUNT; r++)
+        assert_int_equal(st.decode.n[r], r == EVENT_R_TRUNCATED ? 0 : 1);
 
-    /* records their reader could not hand over */
+    /* records their reader could not hand over: counted, not reported */
     pipeline_drop(p, PIPELINE_DROP_RECORD);
     pipeline_drop(p, PIPELINE_DROP_OVERSIZE);
-    pipeline_stats(p, &st);
-    assert_int_equal(st.records, 8);
-    assert_int_equal(st.skipped, 6);
-    assert_int_equal(s.n_skip, 4); /* no report: the reader reports */
+    assert_counts(p, 8, 3, 6, 0, 1, 2);
+    assert_int_equal(s.n_skip, 4);
+    feeder_free(&f);
     pipeline_destroy(p);
 }
 
-/* The golden recording, pushed through the pipeline in odd-sized chunks
- * as the stream reader would, gives replay's golden output byte for
- * byte. */
+/* The golden recording, read in odd-sized chunks and pushed through the
+ * SSE parser into the pipeline as the stream reader does, gives replay's
+ * golden output byte for byte. */
 static void test_golden(void **state)
 {
     static struct sink s;
+    static char chunk[4093];
     struct det_config c;
     struct pipeline_stats st;
-    size_t in_len, want_len;
-    char *in = slurp("golden.sse", &in_len);
-    char *want = slurp("golden.ndjson", &want_len);
     struct feeder f;
+    FILE *in = open_fixture("golden.sse");
+    size_t n, off = 0;
     pipeline *p;
 
     (void)state;
@@ -411,25 +404,27 @@ static void test_golden(void **state)
     memset(&s, 0, sizeof s);
     p = pipeline_create(&c, "toolwatch", PIPELINE_NDJSON, &sink_cb, &s);
     assert_non_null(p);
-    memset(&f, 0, sizeof f);
-    f.p = p;
-    feed_sse(&f, in, in_len, 4093);
+    feeder_init(&f, p, 0);
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        assert_int_equal(sse_parser_execute(&f.sp, chunk, n), SSE_OK);
+    fclose(in);
     pipeline_drain(p);
-    assert_int_equal(s.all_len, want_len);
-    assert_memory_equal(s.all, want, want_len);
+    in = open_fixture("golden.ndjson");
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0) {
+        assert_true(off + n <= s.all_len);
+        assert_memory_equal(s.all + off, chunk, n);
+        off += n;
+    }
+    fclose(in);
+    assert_int_equal(off, s.all_len);
+    assert_counts(p, 798, 796, 1, 1, 0, 0);
     pipeline_stats(p, &st);
-    assert_int_equal(st.records, 798);
-    assert_int_equal(st.events, 796);
-    assert_int_equal(st.skipped, 1);
-    assert_int_equal(st.duplicates, 1);
     assert_int_equal(st.late, 0);
-    assert_int_equal(st.warnings, 0);
     assert_int_equal(s.n_skip, 1);
     assert_int_equal(s.skip[0], PIPELINE_SKIP_NOT_JSON);
+    feeder_free(&f);
     pipeline_destroy(p);
     free(s.all);
-    free(in);
-    free(want);
 }
 
 /* A reload: the new pipeline carries the open episode on (no second
@@ -438,11 +433,12 @@ static void test_adopt(void **state)
 {
     static struct sink s;
     pipeline *old = volume_pipeline(&s, 0, &sink_cb), *p;
-    struct feeder f = {.p = old};
+    struct feeder f;
     struct pipeline_stats st;
     struct det_config c;
 
     (void)state;
+    feeder_init(&f, old, 0);
     feed_calls(&f, "r", 6, 0, 100, "t");
     feed_text(&f, "data: nope\n\n");
     assert_int_equal(s.n, 1);
@@ -453,24 +449,21 @@ static void test_adopt(void **state)
     pipeline_destroy(old);
     assert_int_equal(s.n, 1);
     assert_true(det_engine_is_firing(pipeline_engine(p), DET_VOLUME, "t"));
+    assert_counts(p, 7, 6, 1, 0, 0, 0);
     pipeline_stats(p, &st);
-    assert_int_equal(st.records, 7);
-    assert_int_equal(st.events, 6);
-    assert_int_equal(st.skipped, 1);
     assert_int_equal(st.decode.decoded, 6);
     assert_int_equal(st.decode.n[EVENT_R_NOT_JSON], 1);
     /* the recent record ids came along: a replayed one is a duplicate */
     f.p = p;
     feed_calls(&f, "r", 1, 0, 100, "t");
     assert_int_equal(f.last_rc, DET_FEED_DUPLICATE);
-    pipeline_stats(p, &st);
-    assert_int_equal(st.records, 8);
-    assert_int_equal(st.duplicates, 1);
+    assert_counts(p, 8, 6, 1, 1, 0, 0);
+    feeder_free(&f);
     pipeline_destroy(p);
 }
 
-/* The stream's connection: stream_stalled fires on a disconnected stream
- * with no event (live mode, the caller's clock). */
+/* The stream's connection reaches stream_stalled: disconnected and
+ * silent, it fires at the caller's clock with no record fed. */
 static void test_connection(void **state)
 {
     static struct sink s;
@@ -479,18 +472,15 @@ static void test_connection(void **state)
 
     (void)state;
     det_config_defaults(&c);
-    for (int i = 0; i < DET_COUNT; i++)
-        c.det[i].enabled = i == DET_STREAM_STALLED;
     memset(&s, 0, sizeof s);
     p = pipeline_create(&c, "test", 0, &alert_only_cb, &s);
     assert_non_null(p);
     pipeline_connection(p, 0, T0);
-    pipeline_tick(p, T0 + 119999);
-    assert_int_equal(s.n, 0);
     pipeline_tick(p, T0 + 120000);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.a[0].detector, "stream_stalled");
-    assert_non_null(strstr(s.a[0].doc, "disconnected"));
+    assert_non_null(strstr(s.a[0].doc, "is disconnected"));
+    assert_counts(p, 0, 0, 0, 0, 0, 0);
     pipeline_destroy(p);
 }
 
