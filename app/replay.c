@@ -18,8 +18,8 @@
  */
 #include "app/replay.h"
 
-#include "app/cli.h"
 #include "alerts/document.h"
+#include "app/cli.h"
 #include "app/pipeline.h"
 #include "base/buf.h"
 #include "consumer/decode.h"
@@ -199,11 +199,9 @@ static void jsonl_line(struct replay *r)
     const char *p = r->line.data;
     size_t n = r->line.len, i = 0;
 
-    if (r->line_too_long) {
-        msg(r, "line %llu: record over %u bytes; skipped",
-            (unsigned long long)r->line_no, EVENT_MAX_DATA_BYTES);
+    if (r->line_too_long) { /* as the decoder would have said */
         pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
-        skipped(r);
+        on_skip(r, PIPELINE_SKIP_TOO_LARGE);
         return;
     }
     if (n > 0 && p[n - 1] == '\n')
