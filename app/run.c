@@ -343,6 +343,7 @@ static pipeline *make_pipeline(struct app *app, const struct cfg *c)
     return pipeline_create(&c->det, c->instance, 0, &pipeline_callbacks,
                            app);
 }
+
 /* ---- status ------------------------------------------------------------------ */
 
 static status_server *make_status(const struct cfg *c)
@@ -370,7 +371,6 @@ static status_server *make_status(const struct cfg *c)
             status_strerror(rc));
     return srv;
 }
-
 
 /* What /status and /metrics show, from the parts in force. */
 static void publish(struct app *app, const char *not_ready_reason)
