@@ -1,6 +1,11 @@
 /*
- * replay.c - `toolwatch replay`: a recorded stream through the detector
- * engine in pure event time (replay.h).
+ * replay.c - `toolwatch replay`: a recorded stream through the event
+ * pipeline in pure event time (replay.h).
+ *
+ * Every record goes through app/pipeline.h, the path `run` uses: decode,
+ * duplicates, detectors, the alert document.  What is replay's own: reading
+ * the input, naming records by line in messages, --strict, and printing
+ * the documents (the pipeline's sink).
  *
  * The input is read in 64 KB chunks.  SSE: each chunk goes to the SSE
  * parser in one call, as in `run` (the parser keeps the WHATWG rules: CR,
@@ -14,11 +19,11 @@
 #include "app/replay.h"
 
 #include "alerts/document.h"
+#include "app/cli.h"
+#include "app/pipeline.h"
+#include "base/buf.h"
 #include "consumer/decode.h"
 #include "consumer/sse.h"
-#include "detectors/engine.h"
-#include "base/buf.h"
-#include "app/cli.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,12 +33,12 @@
 #define CHUNK (64u * 1024u)
 
 struct replay {
-    det_engine *eng;
+    pipeline *pl;
     sse_parser sse;
     buf line;            /* JSONL: the current line */
-    buf doc;             /* one alert document */
     FILE *out, *err;
     unsigned flags;
+    enum replay_format fmt; /* REPLAY_SSE or REPLAY_JSONL once known */
     uint64_t line_no;    /* JSONL: line being read (1-based) */
     int line_too_long;   /* JSONL: the current line is being skipped */
     char last;           /* the input's last byte so far */
@@ -41,9 +46,8 @@ struct replay {
     int stop;            /* strict failure or output error */
     int rc;
     unsigned messages;
-    event_counters ec;
-    struct event ev;
-    struct replay_stats st;
+    struct replay_stats st; /* the pipeline's counters are copied in at
+                               the end */
 };
 
 static void msg(struct replay *r, const char *fmt, ...)
@@ -67,27 +71,34 @@ static void msg(struct replay *r, const char *fmt, ...)
     fputc('\n', r->err);
 }
 
+/* The line that names the record being read. */
+static uint64_t line_now(const struct replay *r)
+{
+    return r->fmt == REPLAY_JSONL ? r->line_no : sse_parser_line(&r->sse);
+}
+
+/* A record was skipped (the pipeline counted it): --strict stops here. */
 static void skipped(struct replay *r)
 {
-    r->st.skipped++;
     if (r->flags & REPLAY_STRICT) {
         r->stop = 1;
         r->rc = REPLAY_EBADINPUT;
     }
 }
 
-static void on_alert(void *ud, const struct alert *a)
+/* ---- the pipeline's sink: alerts to the output, problems to messages ---- */
+
+static void on_alert(void *ud, const struct alert *a, const char *doc,
+                     size_t doc_len, int rc)
 {
     struct replay *r = ud;
     int id = det_find(a->detector);
 
-    buf_reset(&r->doc);
-    if (alert_format(a, &r->doc) != ALERT_OK ||
-        buf_append(&r->doc, "\n", 1) != BUF_OK) {
+    if (rc != ALERT_OK) {
         msg(r, "cannot format an alert of %s", a->detector);
         return;
     }
-    if (fwrite(r->doc.data, 1, r->doc.len, r->out) != r->doc.len) {
+    if (fwrite(doc, 1, doc_len, r->out) != doc_len) {
         if (!r->stop)
             msg(r, "cannot write the output: %s", strerror(errno));
         r->stop = 1;
@@ -99,64 +110,50 @@ static void on_alert(void *ud, const struct alert *a)
     r->st.alerts_total++;
 }
 
-static const struct det_engine_callbacks engine_cb = {.on_alert = on_alert};
-
-/* Decode one record and feed it; `ln` names it in messages. */
-__attribute__((hot))
-static void record(struct replay *r, uint64_t ln, const char *data,
-                   size_t len, const char *type, size_t type_len)
+static void on_skip(void *ud, enum pipeline_skip why)
 {
-    event_counters before = r->ec;
-    const char *id;
-    size_t id_len;
-    int rc;
+    struct replay *r = ud;
+    unsigned long long ln = (unsigned long long)line_now(r);
 
-    r->st.records++;
-    /* the duplicate filter's cache miss overlaps the JSON parse */
-    if (event_peek_record_id(data, len, &id, &id_len))
-        det_engine_prefetch(r->eng, id, id_len);
-    rc = event_decode(&r->ev, data, len, type, type_len, &r->ec);
-    if (rc != EVENT_OK) {
-        if (rc == EVENT_ETOOLARGE)
-            msg(r, "line %llu: record over %u bytes; skipped",
-                (unsigned long long)ln, EVENT_MAX_DATA_BYTES);
-        else
-            msg(r, "line %llu: %s; skipped", (unsigned long long)ln,
-                rc == EVENT_ENOTOBJECT ? "not a JSON object" : "not JSON");
-        skipped(r);
-        return;
-    }
-    if (r->ec.n[EVENT_R_BAD_TIMESTAMP] != before.n[EVENT_R_BAD_TIMESTAMP])
-        msg(r, "line %llu: timestamp is not ISO 8601; the record takes the "
-               "current event time", (unsigned long long)ln);
-    if (r->ec.n[EVENT_R_WRONG_TYPE] != before.n[EVENT_R_WRONG_TYPE])
-        msg(r, "line %llu: a field has the wrong type and was ignored",
-            (unsigned long long)ln);
-    if (r->ec.n[EVENT_R_BAD_VALUE] != before.n[EVENT_R_BAD_VALUE])
-        msg(r, "line %llu: a number is out of range and was ignored",
-            (unsigned long long)ln);
-    if (r->ec.n[EVENT_R_TRUNCATED] != before.n[EVENT_R_TRUNCATED])
-        msg(r, "line %llu: a string was cut to its maximum length",
-            (unsigned long long)ln);
-    for (int i = EVENT_R_WRONG_TYPE; i < EVENT_R_COUNT; i++)
-        if (r->ec.n[i] != before.n[i]) {
-            r->st.warnings++;
-            break;
-        }
-    switch (det_engine_feed(r->eng, &r->ev, 0)) {
-    case DET_FEED_DUPLICATE:
-        r->st.duplicates++;
+    switch (why) {
+    case PIPELINE_SKIP_TOO_LARGE:
+        msg(r, "line %llu: record over %u bytes; skipped", ln,
+            EVENT_MAX_DATA_BYTES);
         break;
-    case DET_FEED_UNTIMED:
+    case PIPELINE_SKIP_UNTIMED:
         msg(r, "line %llu: no timestamp, and no event time yet to give "
-               "it; skipped", (unsigned long long)ln);
-        skipped(r);
+               "it; skipped", ln);
         break;
     default:
-        r->st.events++;
+        msg(r, "line %llu: %s; skipped", ln,
+            why == PIPELINE_SKIP_NOT_OBJECT ? "not a JSON object"
+                                            : "not JSON");
         break;
     }
+    skipped(r);
 }
+
+static void on_warning(void *ud, unsigned reasons)
+{
+    struct replay *r = ud;
+    unsigned long long ln = (unsigned long long)line_now(r);
+
+    if (reasons & (1u << EVENT_R_BAD_TIMESTAMP))
+        msg(r, "line %llu: timestamp is not ISO 8601; the record takes the "
+               "current event time", ln);
+    if (reasons & (1u << EVENT_R_WRONG_TYPE))
+        msg(r, "line %llu: a field has the wrong type and was ignored", ln);
+    if (reasons & (1u << EVENT_R_BAD_VALUE))
+        msg(r, "line %llu: a number is out of range and was ignored", ln);
+    if (reasons & (1u << EVENT_R_TRUNCATED))
+        msg(r, "line %llu: a string was cut to its maximum length", ln);
+}
+
+static const struct pipeline_callbacks pipeline_cb = {
+    .on_alert = on_alert,
+    .on_skip = on_skip,
+    .on_warning = on_warning,
+};
 
 /* ---- SSE ---- */
 
@@ -169,8 +166,7 @@ static int on_sse_event(void *ud, const sse_event *e)
     struct replay *r = ud;
 
     if (!r->stop) {
-        record(r, sse_parser_line(&r->sse), e->data, e->data_len, e->type,
-               e->type_len);
+        pipeline_feed(r->pl, e->data, e->data_len, e->type, e->type_len, 0);
         if (r->stop) /* the blank line that ended the event */
             r->stop_line = r->sse.stats.lf + 1;
     }
@@ -185,6 +181,7 @@ static void sse_oversize(void *ud, size_t max)
         return;
     msg(r, "line %llu: event over %zu bytes; skipped",
         (unsigned long long)sse_parser_line(&r->sse), max);
+    pipeline_drop(r->pl, PIPELINE_DROP_OVERSIZE);
     skipped(r);
     if (r->stop) /* the line that went over */
         r->stop_line = r->sse.stats.lf + 1;
@@ -202,11 +199,9 @@ static void jsonl_line(struct replay *r)
     const char *p = r->line.data;
     size_t n = r->line.len, i = 0;
 
-    if (r->line_too_long) {
-        r->st.records++;
-        msg(r, "line %llu: record over %u bytes; skipped",
-            (unsigned long long)r->line_no, EVENT_MAX_DATA_BYTES);
-        skipped(r);
+    if (r->line_too_long) { /* as the decoder would have said */
+        pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
+        on_skip(r, PIPELINE_SKIP_TOO_LARGE);
         return;
     }
     if (n > 0 && p[n - 1] == '\n')
@@ -217,7 +212,7 @@ static void jsonl_line(struct replay *r)
         i++;
     if (i == n)
         return; /* blank */
-    record(r, r->line_no, p, n, NULL, 0);
+    pipeline_feed(r->pl, p, n, NULL, 0, 0);
 }
 
 static void jsonl_piece(struct replay *r, const char *p, size_t n, int eol)
@@ -290,11 +285,10 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     r->line_no = 1;
     r->last = '\n';
     buf_init(&r->line, EVENT_MAX_DATA_BYTES);
-    buf_init(&r->doc, ALERT_DOC_MAX);
     if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
         goto out;
-    if ((r->eng = det_engine_create(&c->det, c->instance, &engine_cb, r)) ==
-        NULL)
+    if ((r->pl = pipeline_create(&c->det, c->instance, PIPELINE_NDJSON,
+                                 &pipeline_cb, r)) == NULL)
         goto out;
     rc = REPLAY_OK;
     while (!r->stop && (n = fread(chunk, 1, CHUNK, in)) > 0) {
@@ -302,6 +296,7 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
         if (first) {
             if (fmt == REPLAY_AUTO)
                 fmt = detect(chunk, n);
+            r->fmt = fmt == REPLAY_JSONL ? REPLAY_JSONL : REPLAY_SSE;
             first = 0;
         }
         r->last = chunk[n - 1];
@@ -335,12 +330,12 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
         if (fmt != REPLAY_JSONL && (ln = sse_parser_finish(&r->sse)) != 0) {
             msg(r, "line %llu: incomplete event at end of input (no blank "
                    "line after it); skipped", (unsigned long long)ln);
-            r->st.records++;
+            pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
             skipped(r);
         }
     }
     if (!r->stop && (flags & REPLAY_DRAIN))
-        det_engine_drain(r->eng);
+        pipeline_drain(r->pl);
     if (r->rc != REPLAY_OK)
         rc = r->rc;
     if (fflush(out) != 0 && rc == REPLAY_OK) {
@@ -350,16 +345,23 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
 out:
     if (r != NULL) {
         r->st.format = fmt == REPLAY_JSONL ? REPLAY_JSONL : REPLAY_SSE;
-        if (r->eng != NULL) {
-            r->st.late = det_engine_stats(r->eng)->late;
+        if (r->pl != NULL) {
+            struct pipeline_stats ps;
+
+            pipeline_stats(r->pl, &ps);
+            r->st.records = ps.records;
+            r->st.events = ps.events;
+            r->st.skipped = ps.skipped;
+            r->st.duplicates = ps.duplicates;
+            r->st.warnings = ps.warnings;
+            r->st.late = ps.late;
             print_summary(r);
         }
         if (st != NULL)
             *st = r->st;
-        det_engine_destroy(r->eng);
+        pipeline_destroy(r->pl);
         sse_parser_free(&r->sse);
         buf_free(&r->line);
-        buf_free(&r->doc);
     }
     free(r);
     free(chunk);

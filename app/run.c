@@ -1,22 +1,26 @@
 /*
- * run.c - `toolwatch run -c FILE`: the long-running service.
+ * run.c - `toolwatch run -c FILE`: the long-running service.  This file is
+ * the wiring: it builds the parts from the configuration, joins them with
+ * callbacks, runs the loop and reloads on SIGHUP.  The event path is
+ * app/pipeline.h (the same as replay's); what /status shows is
+ * app/snapshot.h.
  *
  * One thread owns everything: the loop (libcurl multi: the stream and every
- * delivery), the stream reader, the detector engine and the outbox.  Each
- * iteration:
+ * delivery), the stream reader, the pipeline (decoder and detector engine)
+ * and the outbox.  Each iteration:
  *
  *   wait (loop_run_once)      network, timers, signals (self-pipe)
- *     stream write callback -> SSE parser -> on_event -> event_decode ->
- *     det_engine_feed -> on_alert -> alert_format -> delivery_submit,
- *     then the stream position after the notification's event, into the
- *     journal right behind it (delivery_record_position)
+ *     stream write callback -> SSE parser -> on_event -> pipeline_feed
+ *     (decode, duplicates, detectors, alert document) -> on_alert ->
+ *     delivery_submit, then the stream position after the notification's
+ *     event, into the journal right behind it (delivery_record_position)
  *   delivery_flush            one fsync for every notification of the
  *                             iteration and the positions behind them
  *                             (group commit) before any is sent: events
  *                             are read again after a crash only if nothing
  *                             they made reached the journal
  *   ticks                     stream (stall, reconnect, position file once
- *                             a second), engine (once a second), delivery
+ *                             a second), pipeline (once a second), delivery
  *                             (retries, pacing)
  *   status snapshot           published once a second for the HTTP thread
  *
@@ -29,24 +33,24 @@
  * events that made the journaled alerts again.
  *
  * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
- * persist the position, exit 0.  SIGHUP: reload the file; a bad file is
- * refused (logged) and the old configuration stays; the counters of the
- * parts a reload replaces are carried over (counters never go back).
+ * persist the position, exit 0.  SIGHUP: reload the file (reload(), the
+ * one place that replaces parts); a bad file is refused (logged) and the
+ * old configuration stays; the counters of the parts a reload replaces
+ * are carried over (counters never go back).
  */
 #include "app/run.h"
 
-#include "alerts/document.h"
 #include "alerts/delivery.h"
-#include "config/config.h"
-#include "consumer/decode.h"
-#include "consumer/stream.h"
-#include "detectors/engine.h"
-#include "base/buf.h"
+#include "alerts/document.h"
 #include "app/cli.h"
+#include "app/pipeline.h"
+#include "app/sig.h"
+#include "app/snapshot.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/loop.h"
-#include "app/sig.h"
+#include "config/config.h"
+#include "consumer/stream.h"
 #include "status/server.h"
 
 #include <ctype.h>
@@ -68,45 +72,17 @@ struct app {
     struct cfg *cfg;           /* in force */
     loop *lp;
     stream *st;
-    det_engine *eng;
+    pipeline *pl;
     delivery *dl;
     status_server *srv;
+    snapshot *snap;
     struct sink_config sinks[DELIVERY_MAX_SINKS];
     size_t n_sinks;
-    struct event ev;
-    event_counters ec;
-    buf doc;
     int64_t wall;              /* wall clock of this iteration */
     int64_t mono;              /* loop_now() when `wall` was read */
     int64_t next_engine_tick;
     int64_t next_publish;
-    int64_t start_wall;
-    int64_t last_event_wall;
-    uint64_t alerts_firing[DET_COUNT];
-    uint64_t alerts_resolved[DET_COUNT];
     uint64_t submit_errors;
-    int64_t disconnected_since; /* wall; 0 while connected */
-    /* Counters of the parts a reload replaced (stream reader, engine,
-     * outbox), added to those in force so that what /status and /metrics
-     * show as counters never goes back. */
-    struct stream_stats base_stream;
-    uint64_t base_duplicates, base_late, base_untimed;
-    struct sink_base {
-        char name[SINK_NAME_MAX];
-        uint64_t delivered, attempts, retries, dead_lettered;
-    } base_sinks[DELIVERY_MAX_SINKS];
-    size_t n_base_sinks;
-    /* open episodes, for /status (the first FIRING_MAX of them) */
-    struct firing {
-        char id[ALERT_ID_HEX + 1];
-        char detector[STATUS_NAME_MAX];
-        char key[STATUS_KEY_MAX];
-        char severity[STATUS_KIND_MAX];
-        int64_t started_ms;
-    } firing[STATUS_MAX_FIRING];
-    size_t n_firing;
-    uint64_t firing_total;
-    struct status_snapshot snap;
 };
 
 static void usage(void)
@@ -123,44 +99,13 @@ static void usage(void)
           stderr);
 }
 
-/* ---- the event path ------------------------------------------------------- */
+/* ---- the event path: the pipeline's and the stream's callbacks ----------- */
 
-static int det_index(const char *name)
+/* The wall clock now, derived from the loop's cached monotonic time: no
+ * clock read per event. */
+static int64_t wall_now(const struct app *app)
 {
-    for (int i = 0; i < DET_COUNT; i++) {
-        if (strcmp(det_registry[i]->name, name) == 0)
-            return i;
-    }
-    return -1;
-}
-
-/* Keep the list of open episodes that /status shows. */
-static void track_firing(struct app *app, const struct alert *a)
-{
-    size_t i;
-
-    for (i = 0; i < app->n_firing; i++) {
-        if (strcmp(app->firing[i].id, a->id) == 0)
-            break;
-    }
-    if (a->resolved) {
-        if (app->firing_total > 0)
-            app->firing_total--;
-        if (i < app->n_firing)
-            app->firing[i] = app->firing[--app->n_firing];
-        return;
-    }
-    if (i < app->n_firing)
-        return; /* a repeat */
-    app->firing_total++;
-    if (app->n_firing < STATUS_MAX_FIRING) {
-        struct firing *f = &app->firing[app->n_firing++];
-        snprintf(f->id, sizeof f->id, "%s", a->id);
-        snprintf(f->detector, sizeof f->detector, "%s", a->detector);
-        snprintf(f->key, sizeof f->key, "%s", a->key);
-        snprintf(f->severity, sizeof f->severity, "%s", a->severity);
-        f->started_ms = a->started_ms;
-    }
+    return app->wall + (loop_now(app->lp) - app->mono);
 }
 
 /* The notification just submitted was made from the events read so far:
@@ -182,42 +127,33 @@ static void record_position(struct app *app)
             "journal (generation %llu)", (unsigned long long)gen);
 }
 
-static void on_alert(void *ud, const struct alert *a)
+/* The pipeline's sink: an alert and its document go to the outbox. */
+static void on_alert(void *ud, const struct alert *a, const char *doc,
+                     size_t doc_len, int rc)
 {
     struct app *app = ud;
-    int i = det_index(a->detector);
-    int rc;
 
-    buf_reset(&app->doc);
-    rc = alert_format(a, &app->doc);
     if (rc != ALERT_OK) {
         LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
             alert_strerror(rc));
         app->submit_errors++;
         return;
     }
-    if (i >= 0) {
-        if (a->resolved)
-            app->alerts_resolved[i]++;
-        else
-            app->alerts_firing[i]++;
-    }
-    track_firing(app, a);
+    snapshot_alert(app->snap, a);
     LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
         a->resolved ? "resolved" : "firing", a->severity, a->detector,
         a->key, a->summary);
     if (app->dl == NULL)
         return;
     rc = delivery_submit(app->dl, a->detector, a->severity, a->id,
-                         a->resolved, a->timestamp_ms, app->doc.data,
-                         app->doc.len);
+                         a->resolved, a->timestamp_ms, doc, doc_len);
     if (rc < 0)
         app->submit_errors++;
     else if (rc > 0)
         record_position(app);
 }
 
-static const struct det_engine_callbacks engine_callbacks = {
+static const struct pipeline_callbacks pipeline_callbacks = {
     .on_alert = on_alert,
 };
 
@@ -225,34 +161,21 @@ __attribute__((hot))
 static int on_event(void *ud, const sse_event *sev)
 {
     struct app *app = ud;
-    /* the wall clock of the moment libcurl delivered the bytes, derived
-     * from the loop's cached monotonic time: no clock read per event */
-    int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
-    const char *id;
-    size_t id_len;
 
-    /* the duplicate filter's cache miss overlaps the JSON parse */
-    if (event_peek_record_id(sev->data, sev->data_len, &id, &id_len))
-        det_engine_prefetch(app->eng, id, id_len);
-    if (event_decode(&app->ev, sev->data, sev->data_len, sev->type,
-                     sev->type_len, &app->ec) != EVENT_OK)
-        return 0;
-    app->last_event_wall = wall;
-    det_engine_feed(app->eng, &app->ev, wall);
+    /* at the wall clock of the moment libcurl delivered the bytes */
+    pipeline_feed(app->pl, sev->data, sev->data_len, sev->type,
+                  sev->type_len, wall_now(app));
     return 0;
 }
 
 static void on_stream_state(void *ud, enum stream_state st)
 {
     struct app *app = ud;
-    int64_t wall = app->wall + (loop_now(app->lp) - app->mono);
+    int64_t wall = wall_now(app);
 
-    if (st == STREAM_CONNECTED)
-        app->disconnected_since = 0;
-    else if (app->disconnected_since == 0)
-        app->disconnected_since = wall;
-    if (app->eng != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
-        det_engine_stream_state(app->eng, st == STREAM_CONNECTED, wall);
+    snapshot_stream_state(app->snap, st, wall);
+    if (app->pl != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
+        pipeline_connection(app->pl, st == STREAM_CONNECTED, wall);
     /* /readyz and /status show a connect or a disconnect at the next
      * iteration, not up to STATUS_PUBLISH_MS later */
     app->next_publish = 0;
@@ -415,6 +338,12 @@ static struct cfg *load_config(const char *path)
     return c;
 }
 
+static pipeline *make_pipeline(struct app *app, const struct cfg *c)
+{
+    return pipeline_create(&c->det, c->instance, 0, &pipeline_callbacks,
+                           app);
+}
+
 /* ---- status ------------------------------------------------------------------ */
 
 static status_server *make_status(const struct cfg *c)
@@ -443,185 +372,23 @@ static status_server *make_status(const struct cfg *c)
     return srv;
 }
 
-#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
-
-/* ---- counters across reloads ------------------------------------------------ */
-
-/* Add what the sinks of replaced outboxes counted under d's name. */
-static void add_sink_base(const struct app *app, struct delivery_sink_stats *d)
+/* What /status and /metrics show, from the parts in force. */
+static void publish(struct app *app, const char *not_ready_reason)
 {
-    for (size_t i = 0; i < app->n_base_sinks; i++) {
-        const struct sink_base *b = &app->base_sinks[i];
-        if (strcmp(b->name, d->name) != 0)
-            continue;
-        d->delivered += b->delivered;
-        d->attempts += b->attempts;
-        d->retries += b->retries;
-        d->dead_lettered += b->dead_lettered;
-        return;
-    }
+    struct snapshot_parts parts = {
+        .stream_url = app->cfg->stream.url,
+        .st = app->st,
+        .pl = app->pl,
+        .dl = app->dl,
+        .wall_ms = app->wall,
+        .mono_ms = app->mono,
+        .not_ready_reason = not_ready_reason,
+    };
+
+    snapshot_publish(app->snap, &parts, app->srv);
 }
 
-/* The stream reader is about to be replaced: keep its counters.  The next
- * reader's first connection is a reconnect. */
-static void carry_stream(struct app *app)
-{
-    const struct stream_stats *ss = stream_stats(app->st);
-    struct stream_stats *b = &app->base_stream;
-
-    b->connects += ss->connects;
-    b->reconnects += ss->reconnects;
-    b->events += ss->events;
-    b->bytes += ss->bytes;
-    b->stalls += ss->stalls;
-    b->http_errors += ss->http_errors;
-    b->network_errors += ss->network_errors;
-    b->oversize += ss->oversize;
-    b->invalid_utf8 += ss->invalid_utf8;
-    if (ss->connects + ss->http_errors + ss->network_errors + ss->stalls > 0)
-        b->reconnects++;
-}
-
-static void carry_engine(struct app *app)
-{
-    const struct det_engine_stats *es = det_engine_stats(app->eng);
-
-    app->base_duplicates += es->duplicates;
-    app->base_late += es->late;
-    app->base_untimed += es->untimed;
-}
-
-/* The outbox is about to be replaced: keep each sink's counters (base
- * included) under its name; a sink the new file no longer has starts from
- * zero if it comes back. */
-static void carry_sinks(struct app *app)
-{
-    struct sink_base next[DELIVERY_MAX_SINKS];
-    size_t n = 0;
-
-    if (app->dl == NULL)
-        return;
-    memset(next, 0, sizeof next);
-    for (size_t i = 0; i < delivery_sink_count(app->dl) &&
-                       n < DELIVERY_MAX_SINKS; i++) {
-        struct delivery_sink_stats d;
-        delivery_sink_stats(app->dl, i, &d);
-        add_sink_base(app, &d);
-        COPY(next[n].name, d.name);
-        next[n].delivered = d.delivered;
-        next[n].attempts = d.attempts;
-        next[n].retries = d.retries;
-        next[n].dead_lettered = d.dead_lettered;
-        n++;
-    }
-    memcpy(app->base_sinks, next, sizeof next);
-    app->n_base_sinks = n;
-}
-
-static void publish(struct app *app)
-{
-    struct status_snapshot *s = &app->snap;
-    const struct stream_stats *ss = stream_stats(app->st);
-    const struct det_engine_stats *es = det_engine_stats(app->eng);
-    const char *id;
-    size_t idlen;
-
-    memset(s, 0, sizeof *s);
-    COPY(s->version, TW_VERSION);
-    s->start_ms = app->start_wall;
-    s->last_tick_mono_ms = app->mono;
-    COPY(s->stream.state, stream_state_name(stream_state(app->st)));
-    stream_safe_url(app->cfg->stream.url, s->stream.url,
-                    sizeof s->stream.url);
-    s->stream.connected = stream_state(app->st) == STREAM_CONNECTED;
-    if (s->stream.connected)
-        s->stream.connected_since_ms =
-            app->wall - (app->mono - ss->connected_since_ms);
-    s->stream.disconnected_since_ms = app->disconnected_since;
-    id = stream_last_event_id(app->st, &idlen);
-    snprintf(s->stream.last_event_id, sizeof s->stream.last_event_id,
-             "%.*s", (int)idlen, id);
-    s->stream.last_event_ms = app->last_event_wall;
-    s->stream.connects = app->base_stream.connects + ss->connects;
-    s->stream.reconnects = app->base_stream.reconnects + ss->reconnects;
-    s->stream.stalls = app->base_stream.stalls + ss->stalls;
-    s->stream.http_errors = app->base_stream.http_errors + ss->http_errors;
-    s->stream.network_errors =
-        app->base_stream.network_errors + ss->network_errors;
-    s->stream.last_http_status = ss->last_status;
-
-    s->events.total = app->base_stream.events + ss->events;
-    s->events.decoded = app->ec.decoded;
-    for (int r = 0; r < EVENT_R_COUNT; r++)
-        s->events.errors[r] = app->ec.n[r];
-    s->events.oversize = app->base_stream.oversize + ss->oversize;
-    s->events.invalid_utf8 =
-        app->base_stream.invalid_utf8 + ss->invalid_utf8;
-    s->events.late = app->base_late + es->late;
-    s->events.duplicates = app->base_duplicates + es->duplicates;
-    s->events.untimed = app->base_untimed + es->untimed;
-
-    for (int i = 0; i < DET_COUNT && i < STATUS_MAX_DETECTORS; i++) {
-        struct det_group_info gi;
-        const struct det_stats *ds = det_engine_det_stats(app->eng, i);
-        COPY(s->detectors[i].name, det_registry[i]->name);
-        s->detectors[i].enabled = ds != NULL;
-        if (det_engine_groups(app->eng, i, &gi) == 0 && ds != NULL) {
-            s->detectors[i].keys = gi.groups;
-            s->detectors[i].firing = gi.alerting;
-            s->detectors[i].evictions = gi.evictions;
-        }
-        s->detectors[i].alerts_fired = app->alerts_firing[i];
-        s->detectors[i].alerts_resolved = app->alerts_resolved[i];
-        s->n_detectors = (unsigned)i + 1;
-    }
-    s->firing_total = app->firing_total;
-    for (size_t i = 0; i < app->n_firing; i++) {
-        COPY(s->firing[i].detector, app->firing[i].detector);
-        COPY(s->firing[i].key, app->firing[i].key);
-        COPY(s->firing[i].severity, app->firing[i].severity);
-        COPY(s->firing[i].episode, app->firing[i].id);
-        s->firing[i].started_ms = app->firing[i].started_ms;
-    }
-    s->n_firing = (unsigned)app->n_firing;
-    if (app->dl != NULL) {
-        size_t n = delivery_sink_count(app->dl);
-        for (size_t i = 0; i < n && i < STATUS_MAX_SINKS; i++) {
-            struct delivery_sink_stats d;
-            delivery_sink_stats(app->dl, i, &d);
-            add_sink_base(app, &d);
-            COPY(s->sinks[i].name, d.name);
-            COPY(s->sinks[i].kind, sink_kind_name(d.kind));
-            s->sinks[i].queue_depth = d.queued;
-            s->sinks[i].in_flight = (uint64_t)d.in_flight;
-            s->sinks[i].delivered = d.delivered;
-            s->sinks[i].retries = d.retries;
-            s->sinks[i].dead_lettered = d.dead_lettered;
-            s->sinks[i].disabled = d.disabled;
-            s->sinks[i].last_status = d.last_status;
-            s->sinks[i].last_success_ms = d.last_success_ms;
-            s->sinks[i].last_failure_ms = d.last_failure_ms;
-            COPY(s->sinks[i].last_error, d.last_error);
-            s->n_sinks = (unsigned)i + 1;
-        }
-        s->journal_writable = delivery_journal_ok(app->dl);
-    }
-    status_publish(app->srv, s);
-}
-
-/* ---- the loop --------------------------------------------------------------- */
-
-static void read_clock(struct app *app)
-{
-    loop_update_now(app->lp);
-    app->wall = clock_wall_ms();
-    app->mono = loop_now(app->lp);
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
+/* ---- reload (SIGHUP) ------------------------------------------------------- */
 
 static int same_status(const struct cfg *a, const struct cfg *b)
 {
@@ -636,15 +403,27 @@ static int same_status(const struct cfg *a, const struct cfg *b)
            (ta != NULL && tb != NULL && strcmp(ta, tb) == 0);
 }
 
-/* SIGHUP: build the new parts first; swap only when all are good.  The
- * detector engine is always rebuilt and adopts the old one's state for
- * every detector whose settings did not change. */
+/* SIGHUP: the one place where parts are replaced.  In order:
+ *   1. load and check the file; a bad one is refused, nothing changes;
+ *   2. build the new pipeline (not fed yet);
+ *   3. the outbox: the old one is closed first (the new one reopens its
+ *      journal; requests in flight are abandoned and re-sent, same ids);
+ *      if the new sinks cannot be set up, the old ones are built again;
+ *   4. the stream reader: stopped, replaced, started; if the new settings
+ *      cannot be used, the old reader and outbox are built again;
+ *   5. the new pipeline adopts the old one's state and counters (open
+ *      alerts of detectors whose settings changed resolve, through the
+ *      outbox now in force);
+ *   6. the status server, only when its settings changed;
+ *   7. the new configuration is in force.
+ * Counters of replaced parts are kept by the snapshot (snapshot_retire_*)
+ * and the new pipeline (pipeline_adopt). */
 static void reload(struct app *app)
 {
     struct cfg *nc = load_config(app->path);
     stream *nst = NULL;
     delivery *ndl = NULL;
-    det_engine *neng = NULL;
+    pipeline *npl = NULL;
     int kept;
 
     if (nc == NULL) {
@@ -652,12 +431,9 @@ static void reload(struct app *app)
             "configuration stays", app->path);
         return;
     }
-    neng = det_engine_create(&nc->det, nc->instance, &engine_callbacks, app);
-    if (neng == NULL)
+    if ((npl = make_pipeline(app, nc)) == NULL)
         goto fail;
-    /* the outbox: close the old journal first, then reopen it with the new
-     * sinks (in-flight requests are abandoned and re-sent, same ids) */
-    carry_sinks(app);
+    snapshot_retire_sinks(app->snap, app->dl);
     delivery_destroy(app->dl);
     app->dl = NULL;
     ndl = make_delivery(app, nc);
@@ -672,7 +448,7 @@ static void reload(struct app *app)
     if (nst == NULL) {
         LOG(LOG_ERROR, "run", "reload: the new stream settings cannot be "
             "used; keeping the old ones");
-        carry_stream(app);
+        snapshot_retire_stream(app->snap, app->st);
         stream_destroy(app->st);
         app->st = make_stream(app, app->cfg, ndl);
         if (app->st != NULL)
@@ -681,15 +457,14 @@ static void reload(struct app *app)
         app->dl = make_delivery(app, app->cfg);
         goto fail;
     }
-    carry_stream(app);
+    snapshot_retire_stream(app->snap, app->st);
     stream_destroy(app->st);
     app->st = nst;
     stream_start(app->st);
     app->dl = ndl;
-    kept = det_engine_adopt(neng, app->eng);
-    carry_engine(app);
-    det_engine_destroy(app->eng);
-    app->eng = neng;
+    kept = pipeline_adopt(npl, app->pl);
+    pipeline_destroy(app->pl);
+    app->pl = npl;
     if (!same_status(nc, app->cfg)) {
         status_destroy(app->srv);
         app->srv = make_status(nc);
@@ -703,8 +478,22 @@ static void reload(struct app *app)
         "detectors kept their state", app->path, kept, DET_COUNT);
     return;
 fail:
-    det_engine_destroy(neng);
+    pipeline_destroy(npl);
     free(nc);
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static void read_clock(struct app *app)
+{
+    loop_update_now(app->lp);
+    app->wall = clock_wall_ms();
+    app->mono = loop_now(app->lp);
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
 }
 
 /* Parse `toolwatch run` arguments; returns the config path or NULL with
@@ -760,7 +549,6 @@ int run_service(const char *path, const struct run_hooks *hooks)
     int64_t drain_until, stop_at = INT64_MAX;
 
     memset(&app, 0, sizeof app);
-    buf_init(&app.doc, ALERT_DOC_MAX);
     app.path = path;
     if ((app.cfg = load_config(app.path)) == NULL)
         goto out;
@@ -771,10 +559,9 @@ int run_service(const char *path, const struct run_hooks *hooks)
         goto out;
     loop_set_wake_fd(app.lp, wake);
     read_clock(&app);
-    app.start_wall = app.wall;
-    app.eng = det_engine_create(&app.cfg->det, app.cfg->instance,
-                                &engine_callbacks, &app);
-    if (app.eng == NULL)
+    if ((app.snap = snapshot_create(app.wall)) == NULL)
+        goto out;
+    if ((app.pl = make_pipeline(&app, app.cfg)) == NULL)
         goto out;
     if ((app.dl = make_delivery(&app, app.cfg)) == NULL)
         goto out;
@@ -801,7 +588,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
         read_clock(&app);
         now = app.mono;
         if (now >= app.next_engine_tick) {
-            det_engine_tick(app.eng, app.wall);
+            pipeline_tick(app.pl, app.wall);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
         /* the notifications made since the last iteration and the stream
@@ -811,7 +598,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
         next = min64(stream_tick(app.st), delivery_tick(app.dl));
         next = min64(next, app.next_engine_tick);
         if (now >= app.next_publish) {
-            publish(&app);
+            publish(&app, NULL);
             app.next_publish = now + STATUS_PUBLISH_MS;
         }
         next = min64(next, app.next_publish);
@@ -829,9 +616,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
     }
     LOG(LOG_INFO, "run", "stopping: finishing %d deliveries in flight",
         delivery_in_flight(app.dl));
-    publish(&app);
-    COPY(app.snap.not_ready_reason, "shutting down");
-    status_publish(app.srv, &app.snap);
+    publish(&app, "shutting down");
     stream_stop(app.st);
     delivery_flush(app.dl);
     drain_until = loop_now(app.lp) + DRAIN_MS;
@@ -845,9 +630,9 @@ out:
     status_destroy(app.srv);
     stream_destroy(app.st);
     delivery_destroy(app.dl);
-    det_engine_destroy(app.eng);
+    pipeline_destroy(app.pl);
+    snapshot_destroy(app.snap);
     loop_destroy(app.lp);
-    buf_free(&app.doc);
     free(app.cfg);
     return rc;
 }

@@ -183,8 +183,9 @@ struct det_ops {
                  struct det_verdict *v);
     /* The event-time clock became known (first event / first tick). */
     void (*clock_start)(struct det *d, int64_t now_ms); /* may be NULL */
-    /* Stream health (stream_stalled only; may be NULL). */
-    void (*stream_state)(struct det *d, int connected, int64_t now_ms);
+    /* The audit stream connected (1) or lost its connection (0): the
+     * consumer's health, stream_stalled's input (may be NULL). */
+    void (*connection)(struct det *d, int connected, int64_t now_ms);
     /* One sentence for the alert document. */
     void (*summary)(const struct det *d, const struct det_alert *a,
                     int resolved, char *out, size_t size);

@@ -442,13 +442,13 @@ void det_engine_tick(det_engine *e, int64_t wall_ms)
     advance(e, wall_ms - e->lateness_ms);
 }
 
-void det_engine_stream_state(det_engine *e, int connected, int64_t wall_ms)
+void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
 {
     struct det *d = &e->det[DET_STREAM_STALLED];
 
     det_engine_tick(e, wall_ms);
-    if (d->p.enabled && d->ops->stream_state != NULL)
-        d->ops->stream_state(d, connected, e->now_ms);
+    if (d->p.enabled && d->ops->connection != NULL)
+        d->ops->connection(d, connected, e->now_ms);
 }
 
 void det_engine_drain(det_engine *e)

@@ -96,8 +96,10 @@ void det_engine_prefetch(det_engine *e, const char *id, size_t n);
  * run.  wall_ms <= 0 does nothing. */
 void det_engine_tick(det_engine *e, int64_t wall_ms);
 
-/* The stream's connection changed (stream_stalled's input). */
-void det_engine_stream_state(det_engine *e, int connected, int64_t wall_ms);
+/* The audit stream connected (connected 1) or lost its connection (0) at
+ * wall_ms (stream_stalled's input).  Ticks the clock to wall_ms first
+ * (det_engine_tick). */
+void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
 
 /* End of input (replay --drain): let event time run on as if the stream
  * had gone quiet, without stream_stalled, until every open alert of the

@@ -6,7 +6,7 @@
  * alert fires with no event to trigger it.
  *
  * Inputs: every event (the engine feeds it: "an event arrived now") and the
- * stream's connection state (det_engine_stream_state(), from the consumer).
+ * stream's connection state (det_engine_connection(), from the consumer).
  * Times are the engine's clock: in live mode that is at least the wall
  * clock less allowed_lateness_s, so a stall is seen at most that much
  * later; in replay it is event time, so a gap in a recording is a stall.
@@ -137,7 +137,7 @@ static void eval(struct det *d, uint32_t slot, int64_t now,
     verdict(d, now, v);
 }
 
-static void stream_state(struct det *d, int connected, int64_t now)
+static void connection(struct det *d, int connected, int64_t now)
 {
     struct priv *pv = d->priv;
 
@@ -180,6 +180,6 @@ const struct det_ops det_stream_stalled_ops = {
     .feed = feed,
     .eval = eval,
     .clock_start = clock_start,
-    .stream_state = stream_state,
+    .connection = connection,
     .summary = summary,
 };

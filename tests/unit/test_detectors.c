@@ -415,7 +415,7 @@ static void test_stall_live_disconnected(void **state)
 
     (void)state;
     /* start disconnected at wall T0: the clock starts at T0 - 5 s */
-    det_engine_stream_state(e, 0, T0);
+    det_engine_connection(e, 0, T0);
     det_engine_tick(e, T0 + 119999);
     assert_int_equal(c.n, 0);
     /* 120 s later, both clocks 5 s behind the wall: fires */
@@ -427,7 +427,7 @@ static void test_stall_live_disconnected(void **state)
                         "the audit stream is disconnected and has delivered "
                         "no event for 120s (threshold 120s)");
     /* connected, and an event: resolved after hold */
-    det_engine_stream_state(e, 1, T0 + 130000);
+    det_engine_connection(e, 1, T0 + 130000);
     struct event ev = ev_call(130000, "t", "a");
     det_engine_feed(e, &ev, T0 + 130000);
     det_engine_tick(e, T0 + 194999);

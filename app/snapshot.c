@@ -1,0 +1,303 @@
+/*
+ * snapshot.c - fill and publish the status snapshot (snapshot.h).
+ *
+ * A snapshot is built from scratch at every publish (about once a second,
+ * and at once after a stream state change) from the parts in force and
+ * what is kept here; nothing is computed per event.  Counters shown are
+ * the part's own plus the retired parts' (base_*): sinks are matched by
+ * name, so a sink renamed by a reload starts from zero.
+ *
+ * Invariants: n_firing <= STATUS_MAX_FIRING (the list holds the first
+ * episodes opened, firing_total counts them all); n_base_sinks <=
+ * DELIVERY_MAX_SINKS.
+ */
+#include "app/snapshot.h"
+
+#include "alerts/sink.h"
+#include "detectors/detector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+/* A retired outbox's counters of one sink. */
+struct sink_base {
+    char name[SINK_NAME_MAX];
+    uint64_t delivered, attempts, retries, dead_lettered;
+};
+
+/* An open episode, as /status lists it. */
+struct firing {
+    char id[ALERT_ID_HEX + 1];
+    char detector[STATUS_NAME_MAX];
+    char key[STATUS_KEY_MAX];
+    char severity[STATUS_KIND_MAX];
+    int64_t started_ms;
+};
+
+struct snapshot {
+    int64_t start_wall;
+    int64_t disconnected_since; /* wall; 0 while connected */
+    uint64_t alerts_firing[DET_COUNT];
+    uint64_t alerts_resolved[DET_COUNT];
+    struct firing firing[STATUS_MAX_FIRING];
+    size_t n_firing;
+    uint64_t firing_total;
+    /* counters of the parts a reload replaced */
+    struct stream_stats base_stream;
+    struct sink_base base_sinks[DELIVERY_MAX_SINKS];
+    size_t n_base_sinks;
+    struct status_snapshot snap; /* the last one filled */
+};
+
+snapshot *snapshot_create(int64_t start_wall_ms)
+{
+    snapshot *s = calloc(1, sizeof *s);
+
+    if (s != NULL)
+        s->start_wall = start_wall_ms;
+    return s;
+}
+
+void snapshot_destroy(snapshot *s)
+{
+    free(s);
+}
+
+/* ---- kept between publishes --------------------------------------------- */
+
+/* Keep the list of open episodes that /status shows. */
+static void track_firing(snapshot *s, const struct alert *a)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_firing; i++) {
+        if (strcmp(s->firing[i].id, a->id) == 0)
+            break;
+    }
+    if (a->resolved) {
+        if (s->firing_total > 0)
+            s->firing_total--;
+        if (i < s->n_firing)
+            s->firing[i] = s->firing[--s->n_firing];
+        return;
+    }
+    if (i < s->n_firing)
+        return; /* a repeat */
+    s->firing_total++;
+    if (s->n_firing < STATUS_MAX_FIRING) {
+        struct firing *f = &s->firing[s->n_firing++];
+        COPY(f->id, a->id);
+        COPY(f->detector, a->detector);
+        COPY(f->key, a->key);
+        COPY(f->severity, a->severity);
+        f->started_ms = a->started_ms;
+    }
+}
+
+void snapshot_alert(snapshot *s, const struct alert *a)
+{
+    int i = det_find(a->detector);
+
+    if (i >= 0) {
+        if (a->resolved)
+            s->alerts_resolved[i]++;
+        else
+            s->alerts_firing[i]++;
+    }
+    track_firing(s, a);
+}
+
+void snapshot_stream_state(snapshot *s, enum stream_state st,
+                           int64_t wall_ms)
+{
+    if (st == STREAM_CONNECTED)
+        s->disconnected_since = 0;
+    else if (s->disconnected_since == 0)
+        s->disconnected_since = wall_ms;
+}
+
+/* ---- counters across reloads ---------------------------------------------- */
+
+/* Add what the sinks of retired outboxes counted under d's name. */
+static void add_sink_base(const snapshot *s, struct delivery_sink_stats *d)
+{
+    for (size_t i = 0; i < s->n_base_sinks; i++) {
+        const struct sink_base *b = &s->base_sinks[i];
+        if (strcmp(b->name, d->name) != 0)
+            continue;
+        d->delivered += b->delivered;
+        d->attempts += b->attempts;
+        d->retries += b->retries;
+        d->dead_lettered += b->dead_lettered;
+        return;
+    }
+}
+
+void snapshot_retire_stream(snapshot *s, const stream *st)
+{
+    const struct stream_stats *ss = stream_stats(st);
+    struct stream_stats *b = &s->base_stream;
+
+    b->connects += ss->connects;
+    b->reconnects += ss->reconnects;
+    b->events += ss->events;
+    b->bytes += ss->bytes;
+    b->stalls += ss->stalls;
+    b->http_errors += ss->http_errors;
+    b->network_errors += ss->network_errors;
+    b->oversize += ss->oversize;
+    b->invalid_utf8 += ss->invalid_utf8;
+    if (ss->connects + ss->http_errors + ss->network_errors + ss->stalls > 0)
+        b->reconnects++;
+}
+
+void snapshot_retire_sinks(snapshot *s, const delivery *dl)
+{
+    struct sink_base next[DELIVERY_MAX_SINKS];
+    size_t n = 0;
+
+    if (dl == NULL)
+        return;
+    memset(next, 0, sizeof next);
+    for (size_t i = 0; i < delivery_sink_count(dl) &&
+                       n < DELIVERY_MAX_SINKS; i++) {
+        struct delivery_sink_stats d;
+        delivery_sink_stats(dl, i, &d);
+        add_sink_base(s, &d);
+        COPY(next[n].name, d.name);
+        next[n].delivered = d.delivered;
+        next[n].attempts = d.attempts;
+        next[n].retries = d.retries;
+        next[n].dead_lettered = d.dead_lettered;
+        n++;
+    }
+    memcpy(s->base_sinks, next, sizeof next);
+    s->n_base_sinks = n;
+}
+
+/* ---- filling ---------------------------------------------------------------- */
+
+static void fill_stream(snapshot *s, const struct snapshot_parts *p,
+                        const struct pipeline_stats *ps)
+{
+    struct status_snapshot *o = &s->snap;
+    const struct stream_stats *ss = stream_stats(p->st);
+    const struct stream_stats *b = &s->base_stream;
+    const char *id;
+    size_t idlen;
+
+    COPY(o->stream.state, stream_state_name(stream_state(p->st)));
+    stream_safe_url(p->stream_url, o->stream.url, sizeof o->stream.url);
+    o->stream.connected = stream_state(p->st) == STREAM_CONNECTED;
+    if (o->stream.connected)
+        o->stream.connected_since_ms =
+            p->wall_ms - (p->mono_ms - ss->connected_since_ms);
+    o->stream.disconnected_since_ms = s->disconnected_since;
+    id = stream_last_event_id(p->st, &idlen);
+    snprintf(o->stream.last_event_id, sizeof o->stream.last_event_id,
+             "%.*s", (int)idlen, id);
+    o->stream.last_event_ms = ps->last_event_wall_ms;
+    o->stream.connects = b->connects + ss->connects;
+    o->stream.reconnects = b->reconnects + ss->reconnects;
+    o->stream.stalls = b->stalls + ss->stalls;
+    o->stream.http_errors = b->http_errors + ss->http_errors;
+    o->stream.network_errors = b->network_errors + ss->network_errors;
+    o->stream.last_http_status = ss->last_status;
+
+    o->events.total = b->events + ss->events;
+    o->events.oversize = b->oversize + ss->oversize;
+    o->events.invalid_utf8 = b->invalid_utf8 + ss->invalid_utf8;
+}
+
+static void fill_events(snapshot *s, const struct pipeline_stats *ps)
+{
+    struct status_snapshot *o = &s->snap;
+
+    o->events.decoded = ps->decode.decoded;
+    for (int r = 0; r < EVENT_R_COUNT; r++)
+        o->events.errors[r] = ps->decode.n[r];
+    o->events.late = ps->late;
+    o->events.duplicates = ps->duplicates;
+    o->events.untimed = ps->untimed;
+}
+
+static void fill_detectors(snapshot *s, const det_engine *eng)
+{
+    struct status_snapshot *o = &s->snap;
+
+    for (int i = 0; i < DET_COUNT && i < STATUS_MAX_DETECTORS; i++) {
+        struct det_group_info gi;
+        const struct det_stats *ds = det_engine_det_stats(eng, i);
+        COPY(o->detectors[i].name, det_registry[i]->name);
+        o->detectors[i].enabled = ds != NULL;
+        if (det_engine_groups(eng, i, &gi) == 0 && ds != NULL) {
+            o->detectors[i].keys = gi.groups;
+            o->detectors[i].firing = gi.alerting;
+            o->detectors[i].evictions = gi.evictions;
+        }
+        o->detectors[i].alerts_fired = s->alerts_firing[i];
+        o->detectors[i].alerts_resolved = s->alerts_resolved[i];
+        o->n_detectors = (unsigned)i + 1;
+    }
+    o->firing_total = s->firing_total;
+    for (size_t i = 0; i < s->n_firing; i++) {
+        COPY(o->firing[i].detector, s->firing[i].detector);
+        COPY(o->firing[i].key, s->firing[i].key);
+        COPY(o->firing[i].severity, s->firing[i].severity);
+        COPY(o->firing[i].episode, s->firing[i].id);
+        o->firing[i].started_ms = s->firing[i].started_ms;
+    }
+    o->n_firing = (unsigned)s->n_firing;
+}
+
+static void fill_sinks(snapshot *s, const delivery *dl)
+{
+    struct status_snapshot *o = &s->snap;
+    size_t n;
+
+    if (dl == NULL)
+        return;
+    n = delivery_sink_count(dl);
+    for (size_t i = 0; i < n && i < STATUS_MAX_SINKS; i++) {
+        struct delivery_sink_stats d;
+        delivery_sink_stats(dl, i, &d);
+        add_sink_base(s, &d);
+        COPY(o->sinks[i].name, d.name);
+        COPY(o->sinks[i].kind, sink_kind_name(d.kind));
+        o->sinks[i].queue_depth = d.queued;
+        o->sinks[i].in_flight = (uint64_t)d.in_flight;
+        o->sinks[i].delivered = d.delivered;
+        o->sinks[i].retries = d.retries;
+        o->sinks[i].dead_lettered = d.dead_lettered;
+        o->sinks[i].disabled = d.disabled;
+        o->sinks[i].last_status = d.last_status;
+        o->sinks[i].last_success_ms = d.last_success_ms;
+        o->sinks[i].last_failure_ms = d.last_failure_ms;
+        COPY(o->sinks[i].last_error, d.last_error);
+        o->n_sinks = (unsigned)i + 1;
+    }
+    o->journal_writable = delivery_journal_ok(dl);
+}
+
+void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
+                      status_server *srv)
+{
+    struct status_snapshot *o = &s->snap;
+    struct pipeline_stats ps;
+
+    pipeline_stats(parts->pl, &ps);
+    memset(o, 0, sizeof *o);
+    COPY(o->version, TW_VERSION);
+    o->start_ms = s->start_wall;
+    o->last_tick_mono_ms = parts->mono_ms;
+    if (parts->not_ready_reason != NULL)
+        COPY(o->not_ready_reason, parts->not_ready_reason);
+    fill_stream(s, parts, &ps);
+    fill_events(s, &ps);
+    fill_detectors(s, pipeline_engine(parts->pl));
+    fill_sinks(s, parts->dl);
+    status_publish(srv, o);
+}

@@ -1,0 +1,74 @@
+/*
+ * snapshot.h - what `run` publishes on /status and /metrics: a struct
+ * status_snapshot (status/server.h) filled from the parts in force, plus
+ * what no part keeps by itself.
+ *
+ * The snapshot keeps, across the life of the service:
+ *   - the alerts made per detector (fired, resolved) and the open
+ *     episodes (the first STATUS_MAX_FIRING of them, and how many);
+ *   - when the stream was last disconnected;
+ *   - the counters of parts a reload replaced (stream reader, outbox), so
+ *     that what /status and /metrics show as counters never goes back.
+ *     The event path's counters are carried by pipeline_adopt().
+ *
+ * Loop thread only.  snapshot_alert() and snapshot_stream_state() are
+ * meant for the pipeline's and the stream's callbacks; publishing copies
+ * the result to the status server under its mutex (status_publish()).
+ */
+#ifndef TW_SNAPSHOT_H
+#define TW_SNAPSHOT_H
+
+#include "alerts/delivery.h"
+#include "app/pipeline.h"
+#include "consumer/stream.h"
+#include "model/alert.h"
+#include "status/server.h"
+
+#include <stdint.h>
+
+typedef struct snapshot snapshot;
+
+/* The parts in force, borrowed for one snapshot_publish(). */
+struct snapshot_parts {
+    const char *stream_url;   /* as configured; shown without credentials */
+    const stream *st;
+    const pipeline *pl;
+    const delivery *dl;       /* NULL: no outbox (no sinks shown) */
+    int64_t wall_ms;          /* this loop iteration's wall clock */
+    int64_t mono_ms;          /* loop_now() when wall_ms was read */
+    const char *not_ready_reason; /* NULL: none ("shutting down") */
+};
+
+/* A snapshot for a service started at start_wall_ms.  Returns NULL when
+ * out of memory. */
+snapshot *snapshot_create(int64_t start_wall_ms);
+
+/* Free.  Accepts NULL. */
+void snapshot_destroy(snapshot *s);
+
+/* One notification made (its document built): counted under its
+ * detector; a firing one opens an episode (a repeat changes nothing), a
+ * resolved one closes it.  `a` is not kept. */
+void snapshot_alert(snapshot *s, const struct alert *a);
+
+/* The stream reader's state changed at wall_ms: the time it got
+ * disconnected is kept until it connects again. */
+void snapshot_stream_state(snapshot *s, enum stream_state st,
+                           int64_t wall_ms);
+
+/* A reload is about to destroy the stream reader `st`: keep its counters.
+ * When `st` had connected or failed to, the next reader's first request
+ * counts as a reconnect. */
+void snapshot_retire_stream(snapshot *s, const stream *st);
+
+/* A reload is about to destroy the outbox `dl` (may be NULL): keep each
+ * sink's counters under its name; a sink the new configuration no longer
+ * has starts again from zero if it comes back. */
+void snapshot_retire_sinks(snapshot *s, const delivery *dl);
+
+/* Fill the snapshot from `parts` and publish it to srv (NULL: no status
+ * server; the snapshot is still filled). */
+void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
+                      status_server *srv);
+
+#endif
