@@ -233,7 +233,7 @@ static int dead_letter(delivery *d, struct sink_rt *s, struct entry *e,
         goto out;
     }
     if (e->seq != 0)
-        journal_ack(d->j, e->seq, JOURNAL_DEAD_LETTERED);
+        journal_ack(d->j, e->seq, JOURNAL_RECORD_DEAD_LETTERED);
     s->st.dead_lettered++;
     LOG(LOG_ERROR, "delivery", "sink %s: notification %s dead-lettered: %s",
         s->cfg.name, e->msg_id, why);
@@ -247,7 +247,7 @@ out:
 
 static int journal_put(delivery *d, struct sink_rt *s, struct entry *e)
 {
-    struct journal_entry je;
+    struct journal_record_entry je;
     int rc;
 
     if (d->j == NULL)
@@ -471,7 +471,7 @@ static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
             /* written now, fsync'd with the next append or within
              * ACK_SYNC_MS: a lost ack only re-sends (same webhook-id), so
              * it does not cost each delivery an fsync of its own */
-            journal_ack(d->j, e->seq, JOURNAL_DELIVERED);
+            journal_ack(d->j, e->seq, JOURNAL_RECORD_DELIVERED);
             if (!d->acks_dirty)
                 d->acks_sync_at = loop_now(d->lp) + ACK_SYNC_MS;
             d->acks_dirty = 1;
@@ -722,7 +722,7 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
     char seed[256], msg_id[SIGN_MSG_ID_SIZE];
     int queued = 0;
 
-    if (len > JOURNAL_MAX_BODY)
+    if (len > JOURNAL_RECORD_MAX_BODY)
         return DELIVERY_EINVAL;
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = &d->sinks[i];
@@ -864,7 +864,8 @@ static void free_sink(delivery *d, struct sink_rt *s)
 }
 
 /* Queue one journaled notification found at start-up. */
-static int requeue(void *ud, uint64_t seq, const struct journal_entry *je)
+static int requeue(void *ud, uint64_t seq,
+                   const struct journal_record_entry *je)
 {
     delivery *d = ud;
     char name[SINK_NAME_MAX], id[SIGN_MSG_ID_SIZE];
