@@ -43,7 +43,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,21 +117,6 @@ struct delivery {
     size_t n_sinks;
     struct sink_rt *retired;   /* removed sinks still holding entries */
 };
-
-/* printf into err, when there is one. */
-static void say(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errsz == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- queues ---------------------------------------------------------------- */
 
@@ -740,7 +724,7 @@ static int keep(struct sink_res *r, const char *v, const char **out)
 
 /* Build everything sink `c` needs into *r (all or nothing: on failure *r
  * is empty).  Returns DELIVERY_EOK, DELIVERY_EINVAL or DELIVERY_ENOMEM
- * with the reason in err. */
+ * with the reason in err (not NULL, errsz > 0). */
 static int sink_res_build(struct sink_res *r, const struct sink_config *c,
                           char *err, size_t errsz)
 {
@@ -757,46 +741,47 @@ static int sink_res_build(struct sink_res *r, const struct sink_config *c,
         keep(r, c->url_env, &r->cfg.url_env) != DELIVERY_EOK ||
         keep(r, c->routing_key, &r->cfg.routing_key) != DELIVERY_EOK ||
         keep(r, c->path, &r->cfg.path) != DELIVERY_EOK) {
-        say(err, errsz, "sink %s: out of memory", c->name);
+        snprintf(err, errsz, "sink %s: out of memory", c->name);
         goto out;
     }
     for (size_t i = 0; i < c->n_detectors; i++) {
         if (keep(r, c->detectors[i], &r->cfg.detectors[i]) != DELIVERY_EOK) {
-            say(err, errsz, "sink %s: out of memory", c->name);
+            snprintf(err, errsz, "sink %s: out of memory", c->name);
             goto out;
         }
     }
     rc = DELIVERY_EINVAL;
     if (c->kind == SINK_FILE) {
         if (c->path == NULL) {
-            say(err, errsz, "sink %s: no path", c->name);
+            snprintf(err, errsz, "sink %s: no path", c->name);
             goto out;
         }
         r->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                      0600);
         if (r->fd < 0) {
-            say(err, errsz, "sink %s: cannot open %s: %s", c->name, c->path,
-                strerror(errno));
+            snprintf(err, errsz, "sink %s: cannot open %s: %s", c->name,
+                     c->path, strerror(errno));
             goto out;
         }
     } else if (c->kind != SINK_STDOUT) {
         if (c->url == NULL) {
-            say(err, errsz, "sink %s: no URL", c->name);
+            snprintf(err, errsz, "sink %s: no URL", c->name);
             goto out;
         }
         if (c->kind == SINK_WEBHOOK && c->n_secrets > 0) {
             r->keys = sign_keys_create(c->secrets, c->n_secrets, &serr, &bad);
             if (r->keys == NULL) {
-                say(err, errsz, "sink %s: signing secret #%zu is unusable: "
-                    "%s", c->name, bad + 1, sign_strerror(serr));
+                snprintf(err, errsz, "sink %s: signing secret #%zu is "
+                         "unusable: %s", c->name, bad + 1,
+                         sign_strerror(serr));
                 goto out;
             }
         }
         r->req = request_create(&r->cfg, &serr);
         if (r->req == NULL) {
             rc = serr == REQUEST_ENOMEM ? DELIVERY_ENOMEM : DELIVERY_EINVAL;
-            say(err, errsz, "sink %s: cannot set up its requests: %s",
-                c->name, request_strerror(serr));
+            snprintf(err, errsz, "sink %s: cannot set up its requests: %s",
+                     c->name, request_strerror(serr));
             goto out;
         }
     }
@@ -919,18 +904,18 @@ static int plan_build(struct plan *p, char *err, size_t errsz)
     int rc = DELIVERY_EINVAL, any_added = 0, jrc;
 
     if (p->n > DELIVERY_MAX_SINKS || (p->cfg == NULL && p->n > 0)) {
-        say(err, errsz, "at most %d sinks, got %zu", DELIVERY_MAX_SINKS,
-            p->n);
+        snprintf(err, errsz, "at most %d sinks, got %zu", DELIVERY_MAX_SINKS,
+                 p->n);
         goto out;
     }
     for (size_t i = 0; i < p->n; i++) {
         if (p->cfg[i].name[0] == '\0') {
-            say(err, errsz, "sinks[%zu]: no name", i);
+            snprintf(err, errsz, "sinks[%zu]: no name", i);
             goto out;
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(p->cfg[k].name, p->cfg[i].name) == 0) {
-                say(err, errsz, "two sinks named %s", p->cfg[i].name);
+                snprintf(err, errsz, "two sinks named %s", p->cfg[i].name);
                 goto out;
             }
         }
@@ -952,7 +937,7 @@ static int plan_build(struct plan *p, char *err, size_t errsz)
         if (p->rt[i] == NULL) {
             p->rt[i] = p->fresh[i] = calloc(1, sizeof *p->fresh[i]);
             if (p->fresh[i] == NULL) {
-                say(err, errsz, "sink %s: out of memory", name);
+                snprintf(err, errsz, "sink %s: out of memory", name);
                 goto out;
             }
         }
@@ -960,13 +945,13 @@ static int plan_build(struct plan *p, char *err, size_t errsz)
     if (any_added) {
         jrc = journal_foreach_pending(d->j, load_pending, p);
         if (p->oom) {
-            say(err, errsz, "out of memory reading the journal");
+            snprintf(err, errsz, "out of memory reading the journal");
             goto out;
         }
         if (jrc != JOURNAL_OK) {
             rc = DELIVERY_EJOURNAL;
-            say(err, errsz, "cannot read the journal: %s",
-                journal_strerror(jrc));
+            snprintf(err, errsz, "cannot read the journal: %s",
+                     journal_strerror(jrc));
             goto out;
         }
     }
@@ -1103,9 +1088,9 @@ static int reconfigure(delivery *d, const struct sink_config *sinks,
     struct plan *p = calloc(1, sizeof *p);
     int rc = DELIVERY_ENOMEM;
 
-    say(err, errsz, "%s", "");
+    err[0] = '\0';
     if (p == NULL) {
-        say(err, errsz, "out of memory");
+        snprintf(err, errsz, "out of memory");
         goto out;
     }
     p->d = d;
@@ -1129,15 +1114,16 @@ int delivery_reconfigure(delivery *d, const struct sink_config *sinks,
     int rc;
 
     if (d == NULL) {
-        say(err, errsz, "no outbox");
-        return DELIVERY_EINVAL;
+        rc = DELIVERY_EINVAL;
+        snprintf(why, sizeof why, "no outbox");
+    } else {
+        rc = reconfigure(d, sinks, n, 0, why, sizeof why);
     }
-    rc = reconfigure(d, sinks, n, 0, why, sizeof why);
-    if (rc != DELIVERY_EOK) {
+    if (rc != DELIVERY_EOK)
         LOG(LOG_ERROR, "delivery", "the new sinks cannot be set up (%s); "
             "the sinks in force stay", why);
-        say(err, errsz, "%s", why);
-    }
+    if (err != NULL && errsz > 0)
+        snprintf(err, errsz, "%s", rc == DELIVERY_EOK ? "" : why);
     return rc;
 }
 

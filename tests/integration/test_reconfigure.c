@@ -39,6 +39,7 @@
 #include "base/log.h"
 #include "base/loop.h"
 #include "tests/support/receiver.h"
+#include "tests/support/twrun.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define WAIT_MS 30000
@@ -91,10 +92,11 @@ int __wrap_journal_append(journal *j, const struct journal_record_entry *e,
 /* ---- fixture ------------------------------------------------------------- */
 
 struct fx {
+    void *t;                  /* struct twr_fx: the receiver, the dir */
     struct rcv *r;
     loop *lp;
     delivery *d;
-    char dir[64];
+    struct twr_dir dir;       /* dir.state holds the journal */
     char logdir[96];
     char logpath[128];
     char url_a[128], url_b[128];
@@ -104,39 +106,35 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
 
-    if (f == NULL)
+    *state = f;
+    if (f == NULL || twr_setup(&f->t) != 0)
         return -1;
     fail_request_create = fail_journal_read = journal_broken = 0;
-    snprintf(f->dir, sizeof f->dir, "/tmp/tw-reconf-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (twr_dir_make(f->t, &f->dir, "reconf") != 0)
         return -1;
-    snprintf(f->logdir, sizeof f->logdir, "%s/logs", f->dir);
+    snprintf(f->logdir, sizeof f->logdir, "%s/logs", f->dir.path);
     snprintf(f->logpath, sizeof f->logpath, "%s/alerts.ndjson", f->logdir);
-    if (mkdir(f->logdir, 0700) != 0)
+    if (mkdir(f->dir.state, 0700) != 0 || mkdir(f->logdir, 0700) != 0)
         return -1;
-    f->r = rcv_start();
+    f->r = twr_fx_rcv(f->t);
     f->lp = loop_create();
     if (f->r == NULL || f->lp == NULL)
         return -1;
     rcv_url(f->r, "/a", f->url_a, sizeof f->url_a);
     rcv_url(f->r, "/b", f->url_b, sizeof f->url_b);
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
+    int rc;
 
     delivery_destroy(f->d);
     loop_destroy(f->lp);
-    rcv_stop(f->r);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    rc = twr_teardown(&f->t); /* stops the receiver, removes the dir */
     free(f);
-    return 0;
+    return rc;
 }
 
 static void webhook(struct sink_config *c, const char *name, const char *url)
@@ -161,7 +159,7 @@ static void file_sink(struct sink_config *c, const char *name,
 static void open_delivery(struct fx *f, const struct sink_config *s,
                           size_t n)
 {
-    struct delivery_options o = {.state_dir = f->dir, .max_pending = 0};
+    struct delivery_options o = {.state_dir = f->dir.state, .max_pending = 0};
 
     f->d = delivery_create(f->lp, &o, s, n);
     assert_non_null(f->d);
@@ -362,6 +360,22 @@ static void test_failures_leave_old_sinks(void **state)
     assert_int_equal(lines, 1); /* the new file: only the last one */
 }
 
+/* Two webhooks a and b, the receiver down, the journal failing: n
+ * notifications to each are held in memory only. */
+static void hold_in_memory(struct fx *f, struct sink_config s[2], int n)
+{
+    webhook(&s[0], "a", f->url_a);
+    webhook(&s[1], "b", f->url_b);
+    assert_int_equal(rcv_set_down(f->r, true), 0);
+    open_delivery(f, s, 2);
+    journal_broken = 1;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(submit(f, i), 2);
+    spin(f, 100);
+    assert_false(delivery_journal_ok(f->d));
+    assert_int_equal(delivery_pending(f->d), 2 * (uint64_t)n);
+}
+
 /* The journal fails (disk full), the receiver is down: 200 notifications
  * to each of two sinks are held in memory only.  Failed reconfigurations,
  * one that removes sink b, and one that brings it back must not lose any
@@ -374,16 +388,7 @@ static void test_memory_only_kept_when_removed(void **state)
     struct sink_config s[2];
     char err[512];
 
-    webhook(&s[0], "a", f->url_a);
-    webhook(&s[1], "b", f->url_b);
-    assert_int_equal(rcv_set_down(f->r, true), 0);
-    open_delivery(f, s, 2);
-    journal_broken = 1;
-    for (int n = 0; n < 200; n++)
-        assert_int_equal(submit(f, n), 2);
-    spin(f, 200);
-    assert_false(delivery_journal_ok(f->d));
-    assert_int_equal(delivery_pending(f->d), 400);
+    hold_in_memory(f, s, 200);
 
     refuse_all(f, s, 2);
     assert_int_equal(delivery_pending(f->d), 400);
@@ -423,14 +428,7 @@ static void test_removed_then_journaled_then_added(void **state)
     char err[512];
     int64_t end;
 
-    webhook(&s[0], "a", f->url_a);
-    webhook(&s[1], "b", f->url_b);
-    assert_int_equal(rcv_set_down(f->r, true), 0);
-    open_delivery(f, s, 2);
-    journal_broken = 1;
-    for (int n = 0; n < 100; n++)
-        assert_int_equal(submit(f, n), 2);
-    spin(f, 100);
+    hold_in_memory(f, s, 100);
     assert_int_equal(delivery_reconfigure(f->d, s, 1, err, sizeof err),
                      DELIVERY_EOK);
     expect_sinks(f, a_only, 1, 100);
@@ -546,17 +544,8 @@ static void test_gone_enabled_again(void **state)
 
 static int group_setup(void **state)
 {
-    (void)state;
     log_set_level(LOG_ERROR); /* the refusals are expected */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
+    return twr_group_setup(state);
 }
 
 int main(void)
@@ -572,5 +561,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gone_enabled_again, setup,
                                         teardown),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, twr_group_teardown);
 }

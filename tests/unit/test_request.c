@@ -182,27 +182,34 @@ static void exchange(struct peer *p, struct sink_config *c,
 
 static void test_classify(void **state)
 {
+    static const struct {
+        CURLcode rc;
+        long status;
+        enum request_outcome want;
+    } cases[] = {
+        {CURLE_OK, 200, REQUEST_OK},
+        {CURLE_OK, 204, REQUEST_OK},
+        {CURLE_OK, 299, REQUEST_OK},
+        {CURLE_OK, 408, REQUEST_RETRY},
+        {CURLE_OK, 429, REQUEST_RETRY},
+        {CURLE_OK, 500, REQUEST_RETRY},
+        {CURLE_OK, 503, REQUEST_RETRY},
+        {CURLE_OK, 599, REQUEST_RETRY},
+        {CURLE_OK, 410, REQUEST_GONE},
+        {CURLE_OK, 400, REQUEST_DROP},
+        {CURLE_OK, 401, REQUEST_DROP},
+        {CURLE_OK, 404, REQUEST_DROP},
+        {CURLE_OK, 301, REQUEST_DROP},
+        {CURLE_COULDNT_CONNECT, 0, REQUEST_RETRY},
+        {CURLE_OPERATION_TIMEDOUT, 0, REQUEST_RETRY},
+        {CURLE_RECV_ERROR, 0, REQUEST_RETRY},
+        {CURLE_URL_MALFORMAT, 0, REQUEST_DROP},
+    };
+
     (void)state;
-    assert_int_equal(request_classify(CURLE_OK, 200), REQUEST_OK);
-    assert_int_equal(request_classify(CURLE_OK, 204), REQUEST_OK);
-    assert_int_equal(request_classify(CURLE_OK, 299), REQUEST_OK);
-    assert_int_equal(request_classify(CURLE_OK, 408), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OK, 429), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OK, 500), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OK, 503), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OK, 599), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OK, 410), REQUEST_GONE);
-    assert_int_equal(request_classify(CURLE_OK, 400), REQUEST_DROP);
-    assert_int_equal(request_classify(CURLE_OK, 401), REQUEST_DROP);
-    assert_int_equal(request_classify(CURLE_OK, 404), REQUEST_DROP);
-    assert_int_equal(request_classify(CURLE_OK, 301), REQUEST_DROP);
-    assert_int_equal(request_classify(CURLE_COULDNT_CONNECT, 0),
-                     REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_OPERATION_TIMEDOUT, 0),
-                     REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_RECV_ERROR, 0), REQUEST_RETRY);
-    assert_int_equal(request_classify(CURLE_URL_MALFORMAT, 0),
-                     REQUEST_DROP);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(request_classify(cases[i].rc, cases[i].status),
+                         cases[i].want);
     assert_string_equal(request_outcome_name(REQUEST_OK), "delivered");
     assert_string_equal(request_outcome_name(REQUEST_RETRY), "retry");
     assert_string_equal(request_outcome_name(REQUEST_DROP), "dead_lettered");
