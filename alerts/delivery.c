@@ -361,6 +361,8 @@ int delivery_flush(delivery *d)
 {
     int rc = DELIVERY_EOK, jrc;
 
+    if (d == NULL)
+        return DELIVERY_EINVAL;
     rejournal(d);
     if (!d->dirty &&
         !(d->acks_dirty && loop_now(d->lp) >= d->acks_sync_at))
@@ -603,7 +605,12 @@ static int paced(struct sink_rt *s, int64_t now, int64_t *next)
 
 int64_t delivery_tick(delivery *d)
 {
-    int64_t now = loop_now(d->lp), next = now + 1000;
+    int64_t now, next;
+
+    if (d == NULL)
+        return INT64_MAX;
+    now = loop_now(d->lp);
+    next = now + 1000;
 
     if (d->acks_dirty && d->acks_sync_at < next)
         next = d->acks_sync_at; /* delivery_flush() syncs them then */
@@ -648,7 +655,7 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
     char seed[256], msg_id[SIGN_MSG_ID_SIZE];
     int queued = 0;
 
-    if (len > JOURNAL_RECORD_MAX_BODY)
+    if (d == NULL || len > JOURNAL_RECORD_MAX_BODY)
         return DELIVERY_EINVAL;
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = d->sinks[i];
@@ -1201,26 +1208,27 @@ void delivery_destroy(delivery *d)
 
 uint64_t delivery_pending(const delivery *d)
 {
-    return d->pending;
+    return d != NULL ? d->pending : 0;
 }
 
 int delivery_in_flight(const delivery *d)
 {
     int n = 0;
 
-    for (size_t i = 0; i < d->n_sinks; i++)
+    for (size_t i = 0; d != NULL && i < d->n_sinks; i++)
         n += d->sinks[i]->in_flight;
     return n;
 }
 
 int delivery_journal_ok(const delivery *d)
 {
-    return d->journal_ok && d->j != NULL && journal_writable(d->j);
+    return d != NULL && d->journal_ok && d->j != NULL &&
+           journal_writable(d->j);
 }
 
 size_t delivery_sink_count(const delivery *d)
 {
-    return d->n_sinks;
+    return d != NULL ? d->n_sinks : 0;
 }
 
 void delivery_sink_stats(const delivery *d, size_t i,

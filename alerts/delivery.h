@@ -35,6 +35,12 @@
  *
  * Threads: a delivery and everything it drives belong to the thread that
  * runs its loop; no function may be called from a loop callback.
+ *
+ * NULL: every function below but delivery_create and delivery_sink_stats
+ * takes d == NULL (no outbox) without harm: it does nothing and answers
+ * DELIVERY_EINVAL (delivery_flush, delivery_submit, delivery_reconfigure),
+ * DELIVERY_EJOURNAL (delivery_record_position), INT64_MAX
+ * (delivery_tick) or 0.
  */
 #ifndef TW_DELIVERY_H
 #define TW_DELIVERY_H

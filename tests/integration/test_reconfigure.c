@@ -542,6 +542,33 @@ static void test_gone_enabled_again(void **state)
     drain(f, 2);
 }
 
+/* No outbox at all (a caller whose outbox could not be built): every
+ * call is harmless. */
+static void test_no_outbox(void **state)
+{
+    struct sink_config s[1];
+    char err[64];
+
+    (void)state;
+    file_sink(&s[0], "log", "/dev/null");
+    assert_int_equal(delivery_flush(NULL), DELIVERY_EINVAL);
+    assert_int_equal(delivery_tick(NULL), INT64_MAX);
+    assert_int_equal(delivery_submit(NULL, "volume", "warning", "ep", 0, 1,
+                                     "{}", 2),
+                     DELIVERY_EINVAL);
+    assert_int_equal(delivery_reconfigure(NULL, s, 1, err, sizeof err),
+                     DELIVERY_EINVAL);
+    assert_string_equal(err, "no outbox");
+    assert_int_equal(delivery_record_position(NULL, "1", 1, 1),
+                     DELIVERY_EJOURNAL);
+    assert_int_equal(delivery_position(NULL, NULL, NULL), 0);
+    assert_int_equal(delivery_pending(NULL), 0);
+    assert_int_equal(delivery_in_flight(NULL), 0);
+    assert_int_equal(delivery_journal_ok(NULL), 0);
+    assert_int_equal(delivery_sink_count(NULL), 0);
+    delivery_destroy(NULL);
+}
+
 static int group_setup(void **state)
 {
     log_set_level(LOG_ERROR); /* the refusals are expected */
@@ -560,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_enabled_again, setup,
                                         teardown),
+        cmocka_unit_test(test_no_outbox),
     };
     return cmocka_run_group_tests(tests, group_setup, twr_group_teardown);
 }
