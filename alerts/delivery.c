@@ -118,7 +118,7 @@ struct delivery {
     struct sink_rt *retired;   /* removed sinks still holding entries */
 };
 
-/* ---- queues ---------------------------------------------------------------- */
+/* ---- queues ------------------------------------------------------------- */
 
 static struct entry *entry_new(const char *msg_id, int64_t created_ms,
                                const char *doc, size_t len)
@@ -423,7 +423,7 @@ uint64_t delivery_position(const delivery *d, const char **id, size_t *len)
     return journal_position(d != NULL ? d->j : NULL, id, len);
 }
 
-/* ---- one attempt ----------------------------------------------------------- */
+/* ---- one attempt -------------------------------------------------------- */
 
 /* An answer for an attempt that made no request (file and stdout sinks, a
  * notification that cannot be rendered). */
@@ -697,7 +697,7 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
     return queued;
 }
 
-/* ---- a sink's settings and resources ------------------------------------- */
+/* ---- a sink's settings and resources ------------------------------------ */
 
 static void sink_res_free(struct sink_res *r)
 {
@@ -1204,7 +1204,7 @@ void delivery_destroy(delivery *d)
     free(d);
 }
 
-/* ---- introspection ------------------------------------------------------- */
+/* ---- introspection ------------------------------------------------------ */
 
 uint64_t delivery_pending(const delivery *d)
 {

@@ -64,7 +64,7 @@ enum {
 
 struct delivery_options {
     const char *state_dir;     /* journal and dead-letter file; required */
-    uint64_t max_pending;      /* notifications held at most (default 100000) */
+    uint64_t max_pending;      /* notifications held at most (0: 100000) */
 };
 
 struct delivery_sink_stats {
@@ -145,7 +145,12 @@ void delivery_destroy(delivery *d);
  * and the state directory do not change: a new state_dir takes a
  * restart.  delivery_sink_count()/delivery_sink_stats() follow the new
  * set, in its order.  sinks[] is read during the call only (strings are
- * copied).  Returns DELIVERY_EOK when the new set is in force. */
+ * copied).  Returns DELIVERY_EOK when the new set is in force.
+ *
+ * A reload uses it so: build the new struct cfg; fill the sink configs
+ * (cfg_sink_configs); delivery_reconfigure(dl, sinks, n, err, sizeof err);
+ * on an error keep the running configuration's sinks (nothing to undo).
+ * Counters need no carrying over: kept sinks keep theirs. */
 int delivery_reconfigure(delivery *d, const struct sink_config *sinks,
                          size_t n, char *err, size_t errsz);
 

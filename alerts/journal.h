@@ -149,9 +149,10 @@ int journal_ack(journal *j, uint64_t seq,
  * generation `gen` (1..JOURNAL_RECORD_GEN_MAX; the caller draws it from
  * the same counter as the position file's).  Written now, after every
  * append so far; durable with the next journal_sync (and in the same
- * fsync as those appends), void if that sync fails.  Returns JOURNAL_OK, JOURNAL_EINVAL,
- * JOURNAL_ETOOBIG, JOURNAL_ENOMEM, JOURNAL_ENOSPC or JOURNAL_EIO (then
- * nothing was written and the position in force is unchanged). */
+ * fsync as those appends), void if that sync fails.  Returns JOURNAL_OK,
+ * JOURNAL_EINVAL, JOURNAL_ETOOBIG, JOURNAL_ENOMEM, JOURNAL_ENOSPC or
+ * JOURNAL_EIO (then nothing was written and the position in force is
+ * unchanged). */
 int journal_put_position(journal *j, uint64_t gen, const char *id,
                          size_t len);
 

@@ -44,7 +44,7 @@
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define WAIT_MS 30000
 
-/* ---- link seams ---------------------------------------------------------- */
+/* ---- link seams --------------------------------------------------------- */
 
 static int fail_request_create; /* the n-th call from now fails; 0 never */
 static int fail_journal_read;   /* the next walk fails */
@@ -89,7 +89,7 @@ int __wrap_journal_append(journal *j, const struct journal_record_entry *e,
     return __real_journal_append(j, e, seq);
 }
 
-/* ---- fixture ------------------------------------------------------------- */
+/* ---- fixture ------------------------------------------------------------ */
 
 struct fx {
     void *t;                  /* struct twr_fx: the receiver, the dir */
@@ -293,7 +293,7 @@ static void refuse_all(struct fx *f, const struct sink_config *good,
     assert_int_equal(rc, DELIVERY_EINVAL);
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------- */
 
 /* Pending notifications, the receiver down, every kind of failed
  * reconfiguration (a kept file sink whose directory was removed too): the
