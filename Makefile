@@ -112,7 +112,12 @@ build/asan/tests/test_%: build/asan/tests/unit/test_%.o build/asan/libtw.a
 build/asan/tests/itest_%: build/asan/tests/integration/test_%.o $(SUP_OBJ) build/asan/libtw.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $< $(SUP_OBJ) build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) $(WRAP_$(@F)) -o $@ $< $(SUP_OBJ) build/asan/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Link seams of one test binary (STYLE.md, Tests): WRAP_<binary> holds its
+# -Wl,--wrap= options; the test defines the __wrap_ functions.
+WRAP_itest_reconfigure := -Wl,--wrap=request_create \
+    -Wl,--wrap=journal_foreach_pending -Wl,--wrap=journal_append
 
 unit: $(UNIT_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
@@ -153,15 +158,17 @@ fuzz: $(FUZZ_BIN)
 
 # valgrind memcheck: the same sources without sanitizers (valgrind and ASan
 # do not mix), -O1 -g, into build/memcheck/.  Every unit test, plus the
-# integration tests in MEMCHECK_ITESTS: itest_delivery drives journal,
-# signing and libcurl in-process; the others spawn build/memcheck/toolwatch
+# integration tests in MEMCHECK_ITESTS: itest_delivery and
+# itest_reconfigure drive journal, signing and libcurl in-process (the
+# latter through reloads that fail at every step); the others spawn
+# build/memcheck/toolwatch
 # (check-config, send-test, and in itest_secrets `run` with every sink kind,
 # a reload and a clean stop), itself run under valgrind (tests/memcheck.sh).
 MC_FLAGS := -O1 -g
 MC_OBJ   := $(LIB_SRC:%.c=build/memcheck/%.o)
 MC_SUP_OBJ := $(SUPPORT_SRC:%.c=build/memcheck/%.o)
 MC_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/memcheck/tests/%)
-MEMCHECK_ITESTS ?= delivery checkconfig sendtest secrets
+MEMCHECK_ITESTS ?= delivery reconfigure checkconfig sendtest secrets
 MC_ITEST_BIN := $(MEMCHECK_ITESTS:%=build/memcheck/tests/itest_%)
 
 build/memcheck/%.o: %.c | check-deps
@@ -185,7 +192,7 @@ build/memcheck/tests/test_%: build/memcheck/tests/unit/test_%.o build/memcheck/l
 build/memcheck/tests/itest_%: build/memcheck/tests/integration/test_%.o $(MC_SUP_OBJ) build/memcheck/libtw.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(MC_FLAGS) -o $@ $< $(MC_SUP_OBJ) build/memcheck/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(MC_FLAGS) $(WRAP_$(@F)) -o $@ $< $(MC_SUP_OBJ) build/memcheck/libtw.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
 memcheck: $(MC_UNIT_BIN) $(MC_ITEST_BIN) build/memcheck/toolwatch
 	@sh tests/memcheck.sh build/memcheck/toolwatch $(MC_UNIT_BIN) $(MC_ITEST_BIN)

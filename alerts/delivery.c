@@ -1,12 +1,13 @@
 /*
- * delivery.c - the outbox: journal, per-sink queues, pacing, retries,
- * dead letters.
+ * delivery.c - the outbox: per-sink queues over the journal, pacing,
+ * retries, dead letters, and the in-place reconfiguration (delivery.h).
+ * How a request is built and what an answer means is request.c's.
  *
  * Invariants:
  *  - a queue entry exists for every unacknowledged journal record of a
  *    configured sink, in journal order; entries submitted since the last
  *    flush are not sendable (`ready` = 0) until the journal is fsync'd;
- *  - one transfer per sink at a time (the queue head), so a receiver sees
+ *  - one attempt per sink at a time (the queue head), so a receiver sees
  *    a firing before its resolve; the head is removed only on OK, DROP or
  *    expiry, after the journal has recorded the outcome;
  *  - the webhook-id is derived from the notification and the sink, and is
@@ -15,35 +16,41 @@
  *  - a stream position is put in the journal only when every notification
  *    queued so far is journaled (none is held in memory only), so that the
  *    position never claims events whose alerts a crash would lose;
+ *  - every entry that is not durable in the journal (seq 0, or appended
+ *    and not yet synced) is held by exactly one sink: a configured one, or
+ *    a retired one (removed by a reconfiguration).  A retired sink sends
+ *    nothing; it lets go of an entry once the entry is durable (it stays
+ *    in the journal), and is freed when it holds none;
+ *  - a sink's settings and what they need (struct sink_res: copied
+ *    strings, signing keys, the file, the request) are built whole before
+ *    they replace those in force; a request whose transfer is in flight is
+ *    parked until that transfer ends, so its handle and buffers outlive it;
  *  - secrets (signing keys, routing keys, Slack URLs) are used only to
- *    build requests; logs and the dead-letter file name the sink instead.
+ *    build requests; logs and the dead-letter file name the sink instead,
+ *    and the copies are wiped when freed.
  */
 #include "alerts/delivery.h"
 
 #include "alerts/journal.h"
-#include "model/event.h"
+#include "alerts/request.h"
 #include "alerts/sign.h"
 #include "base/backoff.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#ifndef TW_VERSION
-#define TW_VERSION "dev"
-#endif
-
-#define RETRY_AFTER_MAX_MS (3600u * 1000u)
 #define DEAD_LETTER_FILE "dead-letter.ndjson"
 #define ACK_SYNC_MS 1000       /* delivered acks are fsync'd this late */
+#define SINK_STRINGS (4 + SINK_MAX_DETECTORS)
 
 struct entry {
     struct entry *next;
@@ -59,28 +66,33 @@ struct entry {
     char doc[];                /* the alert document */
 };
 
+/* A sink's settings and what they need, built before they are used. */
+struct sink_res {
+    struct sink_config cfg;    /* string members point into strings[];
+                                  secrets are NULL (decoded into keys) */
+    char *strings[SINK_STRINGS];
+    size_t n_strings;
+    sign_keys *keys;           /* webhook with signing secrets */
+    int fd;                    /* file sink, else -1 */
+    request *req;              /* network sinks */
+};
+
 struct sink_rt {
     delivery *d;
-    struct sink_config cfg;    /* string members point into `strings` */
-    char *strings[8 + SINK_MAX_DETECTORS];
-    size_t n_strings;
-    sign_keys *keys;
-    int fd;                    /* file sink */
-    CURL *easy;
-    struct curl_slist *hdrs;
+    char name[SINK_NAME_MAX];
+    struct sink_res r;         /* in force (freed when retired) */
+    request *parked;           /* replaced by a reconfiguration while its
+                                  transfer was in flight: freed when that
+                                  transfer ends */
     struct loop_xfer xfer;
     struct entry *head, *tail;
     uint64_t depth;
     int in_flight;
     int disabled;
+    int retired;               /* no longer configured */
+    struct sink_rt *next_retired;
     double tokens;
     int64_t tokens_at;
-    buf body;
-    buf resp;
-    long status;
-    int has_retry_after;
-    uint64_t retry_after_ms;
-    char errbuf[CURL_ERROR_SIZE];
     struct delivery_sink_stats st;
 };
 
@@ -101,43 +113,12 @@ struct delivery {
     uint64_t max_pending;
     uint64_t pending;
     backoff_rng rng;
-    struct sink_rt sinks[DELIVERY_MAX_SINKS];
+    struct sink_rt *sinks[DELIVERY_MAX_SINKS]; /* configured, in order */
     size_t n_sinks;
+    struct sink_rt *retired;   /* removed sinks still holding entries */
 };
 
-/* ---- classification ---------------------------------------------------- */
-
-enum delivery_outcome delivery_classify(CURLcode rc, long status)
-{
-    if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
-        return DELIVERY_DROP;
-    if (rc != CURLE_OK)
-        return DELIVERY_RETRY;
-    if (status >= 200 && status < 300)
-        return DELIVERY_OK;
-    if (status == 408 || status == 429 || status >= 500 || status == 0)
-        return DELIVERY_RETRY;
-    if (status == 410)
-        return DELIVERY_GONE;
-    return DELIVERY_DROP;
-}
-
-const char *delivery_outcome_name(enum delivery_outcome o)
-{
-    switch (o) {
-    case DELIVERY_OK:
-        return "delivered";
-    case DELIVERY_RETRY:
-        return "retry";
-    case DELIVERY_DROP:
-        return "dead_lettered";
-    case DELIVERY_GONE:
-        return "gone";
-    }
-    return "unknown";
-}
-
-/* ---- queues ---------------------------------------------------------------- */
+/* ---- queues ------------------------------------------------------------- */
 
 static struct entry *entry_new(const char *msg_id, int64_t created_ms,
                                const char *doc, size_t len)
@@ -180,63 +161,69 @@ static struct entry *pop(struct sink_rt *s)
     return e;
 }
 
-static struct sink_rt *sink_by_name(delivery *d, const char *name)
+static struct sink_rt *sink_by_name(struct sink_rt *const *sinks, size_t n,
+                                    const char *name)
 {
-    for (size_t i = 0; i < d->n_sinks; i++) {
-        if (strcmp(d->sinks[i].cfg.name, name) == 0)
-            return &d->sinks[i];
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(sinks[i]->name, name) == 0)
+            return sinks[i];
+    }
+    return NULL;
+}
+
+static struct sink_rt *retired_by_name(const delivery *d, const char *name)
+{
+    for (struct sink_rt *s = d->retired; s != NULL; s = s->next_retired) {
+        if (strcmp(s->name, name) == 0)
+            return s;
     }
     return NULL;
 }
 
 /* ---- dead letters ------------------------------------------------------- */
 
-/* Append the notification and the receiver's answer to the dead-letter
+/* Append the notification and the receiver's answer `a` to the dead-letter
  * file and acknowledge it in the journal.  Returns 0, or -1 when the file
  * could not be written (the notification then stays queued). */
 static int dead_letter(delivery *d, struct sink_rt *s, struct entry *e,
-                       const char *why)
+                       const struct request_answer *a, const char *why)
 {
     int rc = -1;
-    char ts[32];
+    char ts[32], num[64];
     buf line;
-    ssize_t w;
 
-    buf_init(&line, e->len + DELIVERY_RESPONSE_MAX * 6 + 4096);
+    buf_init(&line, e->len + REQUEST_RESPONSE_MAX * 6 + 4096);
     if (clock_format_iso8601(clock_wall_ms(), ts, sizeof ts) < 0)
         ts[0] = '\0';
     buf_append_str(&line, "{\"time\":");
     buf_append_json_string(&line, ts, strlen(ts));
     buf_append_str(&line, ",\"sink\":");
-    buf_append_json_string(&line, s->cfg.name, strlen(s->cfg.name));
+    buf_append_json_string(&line, s->name, strlen(s->name));
     buf_append_str(&line, ",\"webhook_id\":");
     buf_append_json_string(&line, e->msg_id, strlen(e->msg_id));
     buf_append_str(&line, ",\"reason\":");
     buf_append_json_string(&line, why, strlen(why));
-    {
-        char num[64];
-        snprintf(num, sizeof num, ",\"attempts\":%u,\"status\":%ld",
-                 e->attempts, s->status);
-        buf_append_str(&line, num);
-    }
+    snprintf(num, sizeof num, ",\"attempts\":%u,\"status\":%ld", e->attempts,
+             a->status);
+    buf_append_str(&line, num);
     buf_append_str(&line, ",\"response\":");
-    buf_append_json_string(&line, s->resp.data ? s->resp.data : "",
-                           s->resp.len);
+    buf_append_json_string(&line, a->response, a->response_len);
     buf_append_str(&line, ",\"document\":");
     buf_append(&line, e->doc, e->len);
     buf_append_str(&line, "}\n");
-    w = d->dead_fd >= 0 ? write(d->dead_fd, line.data, line.len) : -1;
-    if (w != (ssize_t)line.len || fsync(d->dead_fd) != 0) {
+    if (d->dead_fd < 0 ||
+        file_write_all(d->dead_fd, line.data, line.len) != FILE_OK ||
+        fsync(d->dead_fd) != 0) {
         LOG(LOG_ERROR, "delivery", "cannot write the dead-letter file: %s "
             "(notification %s for sink %s stays queued)", strerror(errno),
-            e->msg_id, s->cfg.name);
+            e->msg_id, s->name);
         goto out;
     }
     if (e->seq != 0)
-        journal_ack(d->j, e->seq, JOURNAL_DEAD_LETTERED);
+        journal_ack(d->j, e->seq, JOURNAL_RECORD_DEAD_LETTERED);
     s->st.dead_lettered++;
     LOG(LOG_ERROR, "delivery", "sink %s: notification %s dead-lettered: %s",
-        s->cfg.name, e->msg_id, why);
+        s->name, e->msg_id, why);
     rc = 0;
 out:
     buf_free(&line);
@@ -247,13 +234,13 @@ out:
 
 static int journal_put(delivery *d, struct sink_rt *s, struct entry *e)
 {
-    struct journal_entry je;
+    struct journal_record_entry je;
     int rc;
 
     if (d->j == NULL)
         return JOURNAL_EIO;
-    je.sink = s->cfg.name;
-    je.sink_len = strlen(s->cfg.name);
+    je.sink = s->name;
+    je.sink_len = strlen(s->name);
     je.msg_id = e->msg_id;
     je.msg_id_len = strlen(e->msg_id);
     je.created_ms = e->created_ms;
@@ -288,6 +275,21 @@ static int track_unsynced(delivery *d, struct entry *e)
     return DELIVERY_EOK;
 }
 
+/* Journal the entries of `s` held in memory only.  Returns 0, or -1 when
+ * the journal failed again (stop for now). */
+static int rejournal_sink(delivery *d, struct sink_rt *s)
+{
+    for (struct entry *e = s->head; e != NULL; e = e->next) {
+        if (e->seq != 0)
+            continue;
+        if (journal_put(d, s, e) != JOURNAL_OK ||
+            track_unsynced(d, e) != DELIVERY_EOK)
+            return -1;
+        d->unjournaled--;
+    }
+    return 0;
+}
+
 /* Notifications that could not be journaled: try again (once a second at
  * most, so a full disk is not hammered).  With none left but the journal
  * still marked failed, probe it the same way. */
@@ -314,14 +316,43 @@ static void rejournal(delivery *d)
     }
     d->rejournal_at = now + 1000;
     for (size_t i = 0; i < d->n_sinks; i++) {
-        struct sink_rt *s = &d->sinks[i];
-        for (struct entry *e = s->head; e != NULL; e = e->next) {
-            if (e->seq != 0)
-                continue;
-            if (journal_put(d, s, e) != JOURNAL_OK ||
-                track_unsynced(d, e) != DELIVERY_EOK)
-                return;
-            d->unjournaled--;
+        if (rejournal_sink(d, d->sinks[i]) != 0)
+            return;
+    }
+    for (struct sink_rt *s = d->retired; s != NULL; s = s->next_retired) {
+        if (rejournal_sink(d, s) != 0)
+            return;
+    }
+}
+
+/* Retired sinks let go of what is durable in the journal (it stays there,
+ * unacknowledged) and are freed when they hold nothing more. */
+static void prune_retired(delivery *d)
+{
+    struct sink_rt **pp = &d->retired;
+
+    while (*pp != NULL) {
+        struct sink_rt *s = *pp;
+        struct entry **ep = &s->head, *last = NULL;
+
+        while (*ep != NULL) {
+            struct entry *e = *ep;
+            if (e->seq != 0 && e->synced) {
+                *ep = e->next;
+                s->depth--;
+                d->pending--;
+                free(e);
+            } else {
+                last = e;
+                ep = &e->next;
+            }
+        }
+        s->tail = last;
+        if (s->head == NULL) {
+            *pp = s->next_retired;
+            free(s);
+        } else {
+            pp = &s->next_retired;
         }
     }
 }
@@ -330,6 +361,8 @@ int delivery_flush(delivery *d)
 {
     int rc = DELIVERY_EOK, jrc;
 
+    if (d == NULL)
+        return DELIVERY_EINVAL;
     rejournal(d);
     if (!d->dirty &&
         !(d->acks_dirty && loop_now(d->lp) >= d->acks_sync_at))
@@ -360,6 +393,8 @@ int delivery_flush(delivery *d)
         LOG(LOG_INFO, "delivery", "journal writable again");
         d->journal_ok = 1;
     }
+    if (d->retired != NULL)
+        prune_retired(d);
 out:
     return rc;
 }
@@ -388,34 +423,17 @@ uint64_t delivery_position(const delivery *d, const char **id, size_t *len)
     return journal_position(d != NULL ? d->j : NULL, id, len);
 }
 
-/* ---- one attempt ----------------------------------------------------------- */
+/* ---- one attempt -------------------------------------------------------- */
 
-static size_t on_resp_body(char *p, size_t size, size_t n, void *ud)
+/* An answer for an attempt that made no request (file and stdout sinks, a
+ * notification that cannot be rendered). */
+static void local_answer(struct request_answer *a, enum request_outcome o,
+                         const char *what)
 {
-    struct sink_rt *s = ud;
-    size_t len = size * n, room = DELIVERY_RESPONSE_MAX - s->resp.len;
-
-    buf_append(&s->resp, p, len < room ? len : room);
-    return len;
-}
-
-static size_t on_resp_header(char *line, size_t size, size_t n, void *ud)
-{
-    static const char name[] = "retry-after:";
-    struct sink_rt *s = ud;
-    size_t len = size * n, k = sizeof name - 1;
-
-    if (len > k && strncasecmp(line, name, k) == 0) {
-        size_t vlen = len - k;
-        const char *v = line + k;
-        while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
-            vlen--;
-        s->has_retry_after =
-            backoff_parse_retry_after(v, vlen, clock_wall_ms(),
-                                      RETRY_AFTER_MAX_MS,
-                                      &s->retry_after_ms) == BACKOFF_OK;
-    }
-    return len;
+    memset(a, 0, sizeof *a);
+    a->outcome = o;
+    a->response = "";
+    snprintf(a->error, sizeof a->error, "%s", what);
 }
 
 /* Remove the head: delivered or dead-lettered. */
@@ -431,39 +449,40 @@ static void finish_head(delivery *d, struct sink_rt *s)
 }
 
 static void schedule_retry(delivery *d, struct sink_rt *s, struct entry *e,
-                           const char *what)
+                           const struct request_answer *a)
 {
-    uint64_t delay = backoff_full_jitter_ms(s->cfg.retry_base_ms,
-                                            s->cfg.retry_max_ms,
+    uint64_t delay = backoff_full_jitter_ms(s->r.cfg.retry_base_ms,
+                                            s->r.cfg.retry_max_ms,
                                             e->attempts - 1,
                                             backoff_rng_next(&d->rng));
 
     if (delay < 100)
         delay = 100; /* full jitter may draw 0: never spin */
-    if (s->has_retry_after && s->retry_after_ms > delay)
-        delay = s->retry_after_ms;
+    if (a->has_retry_after && a->retry_after_ms > delay)
+        delay = a->retry_after_ms;
     e->next_at = loop_now(d->lp) + (int64_t)delay;
     s->st.retries++;
     LOG(LOG_WARN, "delivery", "sink %s: %s; retry %u in %llu ms%s",
-        s->cfg.name, what, e->attempts, (unsigned long long)delay,
-        s->has_retry_after ? " (Retry-After)" : "");
+        s->name, a->error, e->attempts, (unsigned long long)delay,
+        a->has_retry_after ? " (Retry-After)" : "");
 }
 
 static int expired(const struct sink_rt *s, const struct entry *e)
 {
     return clock_wall_ms() - e->created_ms >
-           (int64_t)s->cfg.max_age_s * 1000;
+           (int64_t)s->r.cfg.max_age_s * 1000;
 }
 
 /* The outcome of the head's attempt (network sinks and local files). */
-static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
-                   const char *what)
+static void settle(delivery *d, struct sink_rt *s,
+                   const struct request_answer *a)
 {
     struct entry *e = s->head;
-    char why[CURL_ERROR_SIZE + 128];
+    char why[sizeof a->error + 128];
 
-    snprintf(s->st.last_error, sizeof s->st.last_error, "%s", what);
-    if (o == DELIVERY_OK) {
+    snprintf(s->st.last_error, sizeof s->st.last_error, "%.*s",
+             (int)sizeof s->st.last_error - 1, a->error);
+    if (a->outcome == REQUEST_OK) {
         s->st.delivered++;
         s->st.last_success_ms = clock_wall_ms();
         s->st.last_error[0] = '\0';
@@ -471,7 +490,7 @@ static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
             /* written now, fsync'd with the next append or within
              * ACK_SYNC_MS: a lost ack only re-sends (same webhook-id), so
              * it does not cost each delivery an fsync of its own */
-            journal_ack(d->j, e->seq, JOURNAL_DELIVERED);
+            journal_ack(d->j, e->seq, JOURNAL_RECORD_DELIVERED);
             if (!d->acks_dirty)
                 d->acks_sync_at = loop_now(d->lp) + ACK_SYNC_MS;
             d->acks_dirty = 1;
@@ -480,25 +499,25 @@ static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
         return;
     }
     s->st.last_failure_ms = clock_wall_ms();
-    if (o == DELIVERY_GONE) {
+    if (a->outcome == REQUEST_GONE) {
         s->disabled = 1;
         LOG(LOG_ERROR, "delivery", "sink %s answered 410 Gone: the sink is "
             "disabled until the configuration is reloaded; %llu "
-            "notifications wait in the journal", s->cfg.name,
+            "notifications wait in the journal", s->name,
             (unsigned long long)s->depth);
         return;
     }
-    if (o == DELIVERY_RETRY && !expired(s, e)) {
-        schedule_retry(d, s, e, what);
+    if (a->outcome == REQUEST_RETRY && !expired(s, e)) {
+        schedule_retry(d, s, e, a);
         return;
     }
-    if (o == DELIVERY_RETRY)
+    if (a->outcome == REQUEST_RETRY)
         snprintf(why, sizeof why, "gave up after %u attempts over %llu s: "
-                 "%s", e->attempts, (unsigned long long)s->cfg.max_age_s,
-                 what);
+                 "%s", e->attempts, (unsigned long long)s->r.cfg.max_age_s,
+                 a->error);
     else
-        snprintf(why, sizeof why, "%s", what);
-    if (dead_letter(d, s, e, why) != 0) {
+        snprintf(why, sizeof why, "%s", a->error);
+    if (dead_letter(d, s, e, a, why) != 0) {
         e->next_at = loop_now(d->lp) + 5000;
         return;
     }
@@ -509,87 +528,19 @@ static void settle(delivery *d, struct sink_rt *s, enum delivery_outcome o,
 static void on_http_done(void *ctx, CURL *easy, CURLcode rc)
 {
     struct sink_rt *s = ctx;
-    delivery *d = s->d;
-    enum delivery_outcome o;
-    char what[CURL_ERROR_SIZE + 32];
+    /* the request the transfer was made with: parked if a reconfiguration
+     * replaced it meanwhile */
+    request *req = s->parked != NULL ? s->parked : s->r.req;
+    struct request_answer a;
 
+    (void)easy;
     s->in_flight = 0;
-    s->status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &s->status);
-    s->st.last_status = s->status;
-    o = delivery_classify(rc, s->status);
-    if (rc != CURLE_OK)
-        snprintf(what, sizeof what, "%s",
-                 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-    else
-        snprintf(what, sizeof what, "HTTP %ld", s->status);
+    request_answer(req, rc, &a);
+    s->st.last_status = a.status;
     if (s->head != NULL)
-        settle(d, s, o, what);
-}
-
-static int add_header(struct curl_slist **h, const char *line)
-{
-    struct curl_slist *t = curl_slist_append(*h, line);
-
-    if (t == NULL)
-        return -1;
-    *h = t;
-    return 0;
-}
-
-/* The request headers of one attempt: JSON, no 100-continue, and for
- * the generic webhook the Standard Webhooks id, timestamp and signature
- * over `body`.  Returns 0 or -1 (out of memory, signing failed). */
-static int build_headers(struct curl_slist **hdrs, enum sink_kind kind,
-                         const sign_keys *keys, const char *msg_id,
-                         int64_t ts, const buf *body)
-{
-    char line[SIGN_HEADER_MAX + 64], sig[SIGN_HEADER_MAX];
-
-    curl_slist_free_all(*hdrs);
-    *hdrs = NULL;
-    if (add_header(hdrs, "Content-Type: application/json") ||
-        add_header(hdrs, "Expect:"))
-        return -1;
-    if (kind != SINK_WEBHOOK)
-        return 0;
-    snprintf(line, sizeof line, "webhook-id: %s", msg_id);
-    if (add_header(hdrs, line))
-        return -1;
-    snprintf(line, sizeof line, "webhook-timestamp: %lld", (long long)ts);
-    if (add_header(hdrs, line))
-        return -1;
-    if (keys == NULL)
-        return 0;
-    if (sign_header(keys, msg_id, ts, body->data, body->len, sig,
-                    sizeof sig) < 0)
-        return -1;
-    snprintf(line, sizeof line, "webhook-signature: %s", sig);
-    return add_header(hdrs, line);
-}
-
-/* Transfer options every network sink shares: no redirects, http(s)
- * only, TLS verification, timeouts, the answer kept for dead letters. */
-static void base_options(CURL *e, const struct sink_config *c, void *ud,
-                         char *errbuf)
-{
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)c->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "toolwatch/" TW_VERSION);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, ud);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_resp_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, ud);
+        settle(s->d, s, &a); /* a.response points into req */
+    request_destroy(s->parked);
+    s->parked = NULL;
 }
 
 /* Start the head's request.  Returns 0 when started, 1 when the head was
@@ -597,29 +548,21 @@ static void base_options(CURL *e, const struct sink_config *c, void *ud,
  * (out of memory): the head stays and is tried again later. */
 static int start_http(delivery *d, struct sink_rt *s, struct entry *e)
 {
+    struct request_answer a;
     int rc;
 
-    buf_reset(&s->body);
-    rc = sink_render(s->cfg.kind, e->doc, e->len, s->cfg.routing_key,
-                     &s->body);
-    if (rc != SINK_OK) {
-        s->status = 0;
-        settle(d, s, DELIVERY_DROP, "cannot render the notification");
+    rc = request_prepare(s->r.req, &s->r.cfg, s->r.keys, e->msg_id,
+                         clock_wall_ms() / 1000, e->doc, e->len);
+    if (rc == REQUEST_ERENDER) {
+        local_answer(&a, REQUEST_DROP, "cannot render the notification");
+        settle(d, s, &a);
         return 1;
     }
-    if (build_headers(&s->hdrs, s->cfg.kind, s->keys, e->msg_id,
-                      clock_wall_ms() / 1000, &s->body) != 0)
+    if (rc != REQUEST_EOK)
         return -1;
-    buf_reset(&s->resp);
-    s->has_retry_after = 0;
-    s->errbuf[0] = '\0';
-    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.data);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)s->body.len);
     s->xfer.done = on_http_done;
     s->xfer.ctx = s;
-    if (loop_add(d->lp, s->easy, &s->xfer) != LOOP_OK)
+    if (loop_add(d->lp, request_handle(s->r.req), &s->xfer) != LOOP_OK)
         return -1;
     s->in_flight = 1;
     return 0;
@@ -628,41 +571,27 @@ static int start_http(delivery *d, struct sink_rt *s, struct entry *e)
 /* File and stdout sinks: one write (and fsync for files) per document. */
 static void write_local(delivery *d, struct sink_rt *s, struct entry *e)
 {
-    int fd = s->cfg.kind == SINK_STDOUT ? 1 : s->fd;
-    const char *part[2] = {e->doc, "\n"};
-    size_t part_len[2] = {e->len, 1};
-    int ok = fd >= 0;
+    int fd = s->r.cfg.kind == SINK_STDOUT ? 1 : s->r.fd;
+    int ok = fd >= 0 && file_write_all(fd, e->doc, e->len) == FILE_OK &&
+             file_write_all(fd, "\n", 1) == FILE_OK;
+    struct request_answer a;
 
-    for (int i = 0; ok && i < 2; i++) {
-        const char *p = part[i];
-        size_t n = part_len[i];
-        while (n > 0) {
-            ssize_t w = write(fd, p, n);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                ok = 0;
-                break;
-            }
-            p += w;
-            n -= (size_t)w;
-        }
-    }
-    if (ok && s->cfg.kind == SINK_FILE && fdatasync(fd) != 0)
+    if (ok && s->r.cfg.kind == SINK_FILE && fdatasync(fd) != 0)
         ok = 0;
-    s->status = 0;
-    settle(d, s, ok ? DELIVERY_OK : DELIVERY_RETRY,
-           ok ? "" : "cannot write the file");
+    local_answer(&a, ok ? REQUEST_OK : REQUEST_RETRY,
+                 ok ? "" : "cannot write the file");
+    settle(d, s, &a);
 }
 
 /* Token bucket: may a request start now? */
 static int paced(struct sink_rt *s, int64_t now, int64_t *next)
 {
-    double burst = s->cfg.burst ? (double)s->cfg.burst : 1.0;
+    const struct sink_config *c = &s->r.cfg;
+    double burst = c->burst ? (double)c->burst : 1.0;
 
-    if (s->cfg.rate_per_s <= 0.0)
+    if (c->rate_per_s <= 0.0)
         return 1;
-    s->tokens += (double)(now - s->tokens_at) * s->cfg.rate_per_s / 1000.0;
+    s->tokens += (double)(now - s->tokens_at) * c->rate_per_s / 1000.0;
     if (s->tokens > burst)
         s->tokens = burst;
     s->tokens_at = now;
@@ -670,20 +599,24 @@ static int paced(struct sink_rt *s, int64_t now, int64_t *next)
         s->tokens -= 1.0;
         return 1;
     }
-    *next = now + (int64_t)((1.0 - s->tokens) * 1000.0 / s->cfg.rate_per_s) +
-            1;
+    *next = now + (int64_t)((1.0 - s->tokens) * 1000.0 / c->rate_per_s) + 1;
     return 0;
 }
 
 int64_t delivery_tick(delivery *d)
 {
-    int64_t now = loop_now(d->lp), next = now + 1000;
+    int64_t now, next;
+
+    if (d == NULL)
+        return INT64_MAX;
+    now = loop_now(d->lp);
+    next = now + 1000;
 
     if (d->acks_dirty && d->acks_sync_at < next)
         next = d->acks_sync_at; /* delivery_flush() syncs them then */
 
     for (size_t i = 0; i < d->n_sinks; i++) {
-        struct sink_rt *s = &d->sinks[i];
+        struct sink_rt *s = d->sinks[i];
         /* local sinks drain their whole ready queue at once */
         while (!s->in_flight && !s->disabled && s->head != NULL &&
                s->head->ready) {
@@ -701,7 +634,7 @@ int64_t delivery_tick(delivery *d)
             }
             e->attempts++;
             s->st.attempts++;
-            if (s->cfg.kind == SINK_FILE || s->cfg.kind == SINK_STDOUT) {
+            if (s->r.cfg.kind == SINK_FILE || s->r.cfg.kind == SINK_STDOUT) {
                 write_local(d, s, e);
                 continue;
             }
@@ -722,26 +655,25 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
     char seed[256], msg_id[SIGN_MSG_ID_SIZE];
     int queued = 0;
 
-    if (len > JOURNAL_MAX_BODY)
+    if (d == NULL || len > JOURNAL_RECORD_MAX_BODY)
         return DELIVERY_EINVAL;
     for (size_t i = 0; i < d->n_sinks; i++) {
-        struct sink_rt *s = &d->sinks[i];
+        struct sink_rt *s = d->sinks[i];
         struct entry *e;
         int n;
-        if (!sink_routes(&s->cfg, detector, severity))
+        if (!sink_routes(&s->r.cfg, detector, severity))
             continue;
         if (d->pending >= d->max_pending) {
             LOG(LOG_ERROR, "delivery", "sink %s: %llu notifications "
                 "pending, the cap; notification %s for this sink is only "
-                "in the log", s->cfg.name,
-                (unsigned long long)d->pending, id);
+                "in the log", s->name, (unsigned long long)d->pending, id);
             continue;
         }
         /* the id names the notification and the sink: stable across
          * attempts and restarts, distinct per receiver */
         n = snprintf(seed, sizeof seed, "%s|%s|%lld|%s", id,
                      resolved ? "resolved" : "firing",
-                     (long long)timestamp_ms, s->cfg.name);
+                     (long long)timestamp_ms, s->name);
         if (n < 0 || sign_new_msg_id(msg_id, seed, (size_t)n) != SIGN_OK)
             return DELIVERY_EINVAL;
         e = entry_new(msg_id, timestamp_ms, doc, len);
@@ -765,130 +697,441 @@ int delivery_submit(delivery *d, const char *detector, const char *severity,
     return queued;
 }
 
-/* ---- life cycle ------------------------------------------------------- */
+/* ---- a sink's settings and resources ------------------------------------ */
 
-static char *keep(struct sink_rt *s, const char *v)
+static void sink_res_free(struct sink_res *r)
+{
+    request_destroy(r->req);
+    sign_keys_destroy(r->keys);
+    if (r->fd >= 0)
+        close(r->fd);
+    for (size_t i = 0; i < r->n_strings; i++) {
+        sodium_memzero(r->strings[i], strlen(r->strings[i]));
+        free(r->strings[i]);
+    }
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+/* Copy v (may be NULL) into r's strings; *out gets the copy.  Returns
+ * DELIVERY_EOK or DELIVERY_ENOMEM. */
+static int keep(struct sink_res *r, const char *v, const char **out)
 {
     char *c;
 
-    if (v == NULL || s->n_strings >= sizeof s->strings / sizeof s->strings[0])
-        return NULL;
-    c = strdup(v);
-    if (c != NULL)
-        s->strings[s->n_strings++] = c;
-    return c;
+    *out = NULL;
+    if (v == NULL)
+        return DELIVERY_EOK;
+    if (r->n_strings == SINK_STRINGS || (c = strdup(v)) == NULL)
+        return DELIVERY_ENOMEM;
+    r->strings[r->n_strings++] = c;
+    *out = c;
+    return DELIVERY_EOK;
 }
 
-static int setup_sink(delivery *d, struct sink_rt *s,
-                      const struct sink_config *c)
+/* Build everything sink `c` needs into *r (all or nothing: on failure *r
+ * is empty).  Returns DELIVERY_EOK, DELIVERY_EINVAL or DELIVERY_ENOMEM
+ * with the reason in err (not NULL, errsz > 0). */
+static int sink_res_build(struct sink_res *r, const struct sink_config *c,
+                          char *err, size_t errsz)
 {
-    int err = 0;
+    int rc = DELIVERY_ENOMEM, serr = 0;
     size_t bad = 0;
 
-    s->d = d;
-    s->fd = -1;
-    s->cfg = *c;
-    s->cfg.url = keep(s, c->url);
-    s->cfg.url_env = keep(s, c->url_env);
-    s->cfg.routing_key = keep(s, c->routing_key);
-    s->cfg.path = keep(s, c->path);
-    for (size_t i = 0; i < c->n_detectors; i++)
-        s->cfg.detectors[i] = keep(s, c->detectors[i]);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->cfg = *c;
     for (size_t i = 0; i < SINK_MAX_SECRETS; i++)
-        s->cfg.secrets[i] = NULL; /* decoded below, never kept as text */
-    s->cfg.n_secrets = 0;
-    s->st.name = s->cfg.name;
-    s->st.kind = c->kind;
-    s->tokens = c->burst ? (double)c->burst : 1.0;
-    s->tokens_at = loop_now(d->lp);
-    buf_init(&s->body, SINK_BODY_MAX);
-    buf_init(&s->resp, DELIVERY_RESPONSE_MAX);
+        r->cfg.secrets[i] = NULL; /* decoded below, never kept as text */
+    r->cfg.n_secrets = 0;
+    if (keep(r, c->url, &r->cfg.url) != DELIVERY_EOK ||
+        keep(r, c->url_env, &r->cfg.url_env) != DELIVERY_EOK ||
+        keep(r, c->routing_key, &r->cfg.routing_key) != DELIVERY_EOK ||
+        keep(r, c->path, &r->cfg.path) != DELIVERY_EOK) {
+        snprintf(err, errsz, "sink %s: out of memory", c->name);
+        goto out;
+    }
+    for (size_t i = 0; i < c->n_detectors; i++) {
+        if (keep(r, c->detectors[i], &r->cfg.detectors[i]) != DELIVERY_EOK) {
+            snprintf(err, errsz, "sink %s: out of memory", c->name);
+            goto out;
+        }
+    }
+    rc = DELIVERY_EINVAL;
     if (c->kind == SINK_FILE) {
-        if (c->path == NULL)
-            return -1;
-        s->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+        if (c->path == NULL) {
+            snprintf(err, errsz, "sink %s: no path", c->name);
+            goto out;
+        }
+        r->fd = open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                      0600);
-        if (s->fd < 0) {
-            LOG(LOG_ERROR, "delivery", "sink %s: cannot open %s: %s",
-                c->name, c->path, strerror(errno));
-            return -1;
+        if (r->fd < 0) {
+            snprintf(err, errsz, "sink %s: cannot open %s: %s", c->name,
+                     c->path, strerror(errno));
+            goto out;
         }
-        return 0;
-    }
-    if (c->kind == SINK_STDOUT)
-        return 0;
-    if (s->cfg.url == NULL) {
-        LOG(LOG_ERROR, "delivery", "sink %s: no URL", c->name);
-        return -1;
-    }
-    if (c->kind == SINK_WEBHOOK && c->n_secrets > 0) {
-        s->keys = sign_keys_create(c->secrets, c->n_secrets, &err, &bad);
-        if (s->keys == NULL) {
-            LOG(LOG_ERROR, "delivery", "sink %s: signing secret #%zu is "
-                "unusable: %s", c->name, bad + 1, sign_strerror(err));
-            return -1;
+    } else if (c->kind != SINK_STDOUT) {
+        if (c->url == NULL) {
+            snprintf(err, errsz, "sink %s: no URL", c->name);
+            goto out;
+        }
+        if (c->kind == SINK_WEBHOOK && c->n_secrets > 0) {
+            r->keys = sign_keys_create(c->secrets, c->n_secrets, &serr, &bad);
+            if (r->keys == NULL) {
+                snprintf(err, errsz, "sink %s: signing secret #%zu is "
+                         "unusable: %s", c->name, bad + 1,
+                         sign_strerror(serr));
+                goto out;
+            }
+        }
+        r->req = request_create(&r->cfg, &serr);
+        if (r->req == NULL) {
+            rc = serr == REQUEST_ENOMEM ? DELIVERY_ENOMEM : DELIVERY_EINVAL;
+            snprintf(err, errsz, "sink %s: cannot set up its requests: %s",
+                     c->name, request_strerror(serr));
+            goto out;
         }
     }
-    s->easy = curl_easy_init();
-    if (s->easy == NULL)
-        return -1;
-    base_options(s->easy, &s->cfg, s, s->errbuf);
-    return 0;
+    rc = DELIVERY_EOK;
+out:
+    if (rc != DELIVERY_EOK)
+        sink_res_free(r);
+    return rc;
 }
 
+/* Free a sink and everything it holds (a transfer in flight is removed
+ * from the loop first). */
 static void free_sink(delivery *d, struct sink_rt *s)
 {
     struct entry *e;
 
-    if (s->in_flight && s->easy != NULL)
-        loop_remove(d->lp, s->easy);
-    if (s->easy != NULL)
-        curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->hdrs);
-    sign_keys_destroy(s->keys);
-    if (s->fd >= 0)
-        close(s->fd);
+    if (s == NULL)
+        return;
+    if (s->in_flight)
+        loop_remove(d->lp, request_handle(s->parked != NULL ? s->parked
+                                                            : s->r.req));
+    request_destroy(s->parked);
+    sink_res_free(&s->r);
     while ((e = s->head) != NULL) {
         s->head = e->next;
         free(e);
     }
-    for (size_t i = 0; i < s->n_strings; i++) {
-        explicit_bzero(s->strings[i], strlen(s->strings[i]));
-        free(s->strings[i]);
-    }
-    /* the last PagerDuty body holds the routing key */
-    if (s->body.data != NULL)
-        explicit_bzero(s->body.data, s->body.len);
-    buf_free(&s->body);
-    buf_free(&s->resp);
+    free(s);
 }
 
-/* Queue one journaled notification found at start-up. */
-static int requeue(void *ud, uint64_t seq, const struct journal_entry *je)
-{
-    delivery *d = ud;
-    char name[SINK_NAME_MAX], id[SIGN_MSG_ID_SIZE];
-    struct sink_rt *s;
-    struct entry *e;
+/* ---- the sink set: delivery_create and delivery_reconfigure ------------- */
 
-    snprintf(name, sizeof name, "%.*s", (int)je->sink_len, je->sink);
+/* What a reconfiguration builds before it swaps. */
+struct plan {
+    delivery *d;
+    size_t n;
+    const struct sink_config *cfg;       /* the new set */
+    struct sink_res res[DELIVERY_MAX_SINKS];
+    size_t n_res;                        /* res[0 .. n_res) are built */
+    struct sink_rt *rt[DELIVERY_MAX_SINKS];    /* where sink i goes */
+    struct sink_rt *fresh[DELIVERY_MAX_SINKS]; /* allocated for it */
+    int added[DELIVERY_MAX_SINKS];       /* not configured now */
+    struct entry *head[DELIVERY_MAX_SINKS], *tail[DELIVERY_MAX_SINKS];
+    uint64_t loaded[DELIVERY_MAX_SINKS]; /* entries read from the journal */
+    int at_start;                        /* delivery_create */
+    int oom;
+};
+
+static int in_plan(const struct plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (strcmp(p->cfg[i].name, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does retired sink s hold the journal record seq in memory? */
+static int holds(const struct sink_rt *s, uint64_t seq)
+{
+    for (const struct entry *e = s->head; e != NULL; e = e->next) {
+        if (e->seq == seq)
+            return 1;
+    }
+    return 0;
+}
+
+/* journal_foreach_pending: queue a journaled notification for an added
+ * sink. */
+static int load_pending(void *ud, uint64_t seq,
+                        const struct journal_record_entry *je)
+{
+    struct plan *p = ud;
+    char id[SIGN_MSG_ID_SIZE];
+    struct entry *e;
+    size_t i;
+
+    for (i = 0; i < p->n; i++) {
+        if (strlen(p->cfg[i].name) == je->sink_len &&
+            memcmp(p->cfg[i].name, je->sink, je->sink_len) == 0)
+            break;
+    }
     snprintf(id, sizeof id, "%.*s", (int)je->msg_id_len, je->msg_id);
-    s = sink_by_name(d, name);
-    if (s == NULL) {
-        LOG(LOG_WARN, "delivery", "journal holds notification %s for sink "
-            "%s, which is no longer configured: it stays in the journal",
-            id, name);
+    if (i == p->n) {
+        if (p->at_start)
+            LOG(LOG_WARN, "delivery", "journal holds notification %s for "
+                "sink %.*s, which is no longer configured: it stays in the "
+                "journal", id, (int)(je->sink_len < SINK_NAME_MAX
+                                         ? je->sink_len
+                                         : SINK_NAME_MAX - 1),
+                je->sink);
         return 0;
     }
+    if (!p->added[i] || (p->fresh[i] == NULL && holds(p->rt[i], seq)))
+        return 0; /* already queued, or held in memory */
     e = entry_new(id, je->created_ms, je->body, je->body_len);
-    if (e == NULL)
-        return DELIVERY_ENOMEM;
+    if (e == NULL) {
+        p->oom = 1;
+        return 1;
+    }
     e->seq = seq;
     e->ready = 1;
     e->synced = 1;
-    e->next_at = loop_now(d->lp);
-    push(s, e);
+    e->next_at = loop_now(p->d->lp);
+    if (p->tail[i] != NULL)
+        p->tail[i]->next = e;
+    else
+        p->head[i] = e;
+    p->tail[i] = e;
+    p->loaded[i]++;
     return 0;
+}
+
+/* Build every part of the new set; nothing visible changes.  Returns
+ * DELIVERY_EOK or an error with the reason in err; plan_free() frees what
+ * was built either way. */
+static int plan_build(struct plan *p, char *err, size_t errsz)
+{
+    delivery *d = p->d;
+    int rc = DELIVERY_EINVAL, any_added = 0, jrc;
+
+    if (p->n > DELIVERY_MAX_SINKS || (p->cfg == NULL && p->n > 0)) {
+        snprintf(err, errsz, "at most %d sinks, got %zu", DELIVERY_MAX_SINKS,
+                 p->n);
+        goto out;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->cfg[i].name[0] == '\0') {
+            snprintf(err, errsz, "sinks[%zu]: no name", i);
+            goto out;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(p->cfg[k].name, p->cfg[i].name) == 0) {
+                snprintf(err, errsz, "two sinks named %s", p->cfg[i].name);
+                goto out;
+            }
+        }
+    }
+    for (; p->n_res < p->n; p->n_res++) {
+        rc = sink_res_build(&p->res[p->n_res], &p->cfg[p->n_res], err,
+                            errsz);
+        if (rc != DELIVERY_EOK)
+            goto out;
+    }
+    rc = DELIVERY_ENOMEM;
+    for (size_t i = 0; i < p->n; i++) {
+        const char *name = p->cfg[i].name;
+        p->rt[i] = sink_by_name(d->sinks, d->n_sinks, name);
+        if (p->rt[i] != NULL)
+            continue;
+        p->added[i] = any_added = 1;
+        p->rt[i] = retired_by_name(d, name);
+        if (p->rt[i] == NULL) {
+            p->rt[i] = p->fresh[i] = calloc(1, sizeof *p->fresh[i]);
+            if (p->fresh[i] == NULL) {
+                snprintf(err, errsz, "sink %s: out of memory", name);
+                goto out;
+            }
+        }
+    }
+    if (any_added) {
+        jrc = journal_foreach_pending(d->j, load_pending, p);
+        if (p->oom) {
+            snprintf(err, errsz, "out of memory reading the journal");
+            goto out;
+        }
+        if (jrc != JOURNAL_OK) {
+            rc = DELIVERY_EJOURNAL;
+            snprintf(err, errsz, "cannot read the journal: %s",
+                     journal_strerror(jrc));
+            goto out;
+        }
+    }
+    rc = DELIVERY_EOK;
+out:
+    return rc;
+}
+
+/* Free what a plan still owns (after a failure: everything built). */
+static void plan_free(struct plan *p)
+{
+    for (size_t i = 0; i < p->n_res; i++)
+        sink_res_free(&p->res[i]);
+    for (size_t i = 0; i < p->n && i < DELIVERY_MAX_SINKS; i++) {
+        struct entry *e;
+        while ((e = p->head[i]) != NULL) {
+            p->head[i] = e->next;
+            free(e);
+        }
+        free(p->fresh[i]);
+    }
+}
+
+/* A sink the new set does not have: stop sending to it, free its
+ * settings; what it holds that is not durable in the journal stays until
+ * it is (prune_retired). */
+static void retire(delivery *d, struct sink_rt *s)
+{
+    uint64_t memory = 0;
+
+    if (s->in_flight) {
+        loop_remove(d->lp, request_handle(s->parked != NULL ? s->parked
+                                                            : s->r.req));
+        s->in_flight = 0;
+    }
+    request_destroy(s->parked);
+    s->parked = NULL;
+    sink_res_free(&s->r);
+    s->retired = 1;
+    s->disabled = 0;
+    s->next_retired = d->retired;
+    d->retired = s;
+    for (const struct entry *e = s->head; e != NULL; e = e->next)
+        memory += e->seq == 0;
+    LOG(LOG_INFO, "delivery", "sink %s removed: %llu unacknowledged "
+        "notification(s) stay in the journal (sent if the sink is "
+        "configured again), %llu held in memory until the journal takes "
+        "them", s->name, (unsigned long long)(s->depth - memory),
+        (unsigned long long)memory);
+}
+
+/* Put the built settings *res in force on s (kept, revived or new). */
+static void install(delivery *d, struct sink_rt *s, struct sink_res *res)
+{
+    struct sink_res old = s->r;
+
+    if (s->in_flight && s->parked == NULL) {
+        s->parked = old.req; /* its transfer ends with the old settings */
+        old.req = NULL;
+    }
+    s->r = *res;
+    res->req = NULL;
+    res->keys = NULL;
+    res->fd = -1;
+    res->n_strings = 0;
+    sink_res_free(&old);
+    snprintf(s->name, sizeof s->name, "%s", s->r.cfg.name);
+    s->st.kind = s->r.cfg.kind;
+    s->disabled = 0;
+    if (s->head != NULL && !s->in_flight)
+        s->head->next_at = loop_now(d->lp);
+}
+
+/* The swap: cannot fail. */
+static void plan_commit(struct plan *p)
+{
+    delivery *d = p->d;
+    size_t kept = 0, added = 0, removed = 0;
+
+    for (size_t k = 0; k < d->n_sinks; k++) {
+        if (!in_plan(p, d->sinks[k]->name)) {
+            retire(d, d->sinks[k]);
+            removed++;
+        }
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        struct sink_rt *s = p->rt[i];
+        struct entry *held;
+
+        if (p->fresh[i] != NULL) {
+            s->d = d;
+            s->r.fd = -1; /* nothing to free in install() */
+            s->tokens = p->res[i].cfg.burst ? (double)p->res[i].cfg.burst
+                                            : 1.0;
+            s->tokens_at = loop_now(d->lp);
+            p->fresh[i] = NULL;
+        } else if (s->retired) {
+            struct sink_rt **pp = &d->retired;
+            while (*pp != s)
+                pp = &(*pp)->next_retired;
+            *pp = s->next_retired;
+            s->next_retired = NULL;
+            s->retired = 0;
+        }
+        kept += !p->added[i];
+        added += p->added[i];
+        install(d, s, &p->res[i]);
+        /* the journal's notifications first, then what was held in memory
+         * (a sink that comes back) */
+        held = s->head;
+        s->head = p->head[i];
+        if (p->tail[i] != NULL)
+            p->tail[i]->next = held;
+        else
+            s->head = held;
+        if (held == NULL)
+            s->tail = p->tail[i];
+        s->depth += p->loaded[i];
+        d->pending += p->loaded[i];
+        p->head[i] = p->tail[i] = NULL;
+        d->sinks[i] = s;
+    }
+    d->n_sinks = p->n;
+    p->n_res = 0; /* every res is in force now */
+    if (!p->at_start)
+        LOG(LOG_INFO, "delivery", "sinks reconfigured: %zu kept, %zu "
+            "added, %zu removed", kept, added, removed);
+    prune_retired(d);
+}
+
+static int reconfigure(delivery *d, const struct sink_config *sinks,
+                       size_t n, int at_start, char *err, size_t errsz)
+{
+    struct plan *p = calloc(1, sizeof *p);
+    int rc = DELIVERY_ENOMEM;
+
+    err[0] = '\0';
+    if (p == NULL) {
+        snprintf(err, errsz, "out of memory");
+        goto out;
+    }
+    p->d = d;
+    p->n = n;
+    p->cfg = sinks;
+    p->at_start = at_start;
+    rc = plan_build(p, err, errsz);
+    if (rc == DELIVERY_EOK)
+        plan_commit(p);
+out:
+    if (p != NULL)
+        plan_free(p);
+    free(p);
+    return rc;
+}
+
+int delivery_reconfigure(delivery *d, const struct sink_config *sinks,
+                         size_t n, char *err, size_t errsz)
+{
+    char why[512];
+    int rc;
+
+    if (d == NULL) {
+        rc = DELIVERY_EINVAL;
+        snprintf(why, sizeof why, "no outbox");
+    } else {
+        rc = reconfigure(d, sinks, n, 0, why, sizeof why);
+    }
+    if (rc != DELIVERY_EOK)
+        LOG(LOG_ERROR, "delivery", "the new sinks cannot be set up (%s); "
+            "the sinks in force stay", why);
+    if (err != NULL && errsz > 0)
+        snprintf(err, errsz, "%s", rc == DELIVERY_EOK ? "" : why);
+    return rc;
 }
 
 delivery *delivery_create(loop *lp, const struct delivery_options *opts,
@@ -896,8 +1139,8 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
 {
     delivery *d = calloc(1, sizeof *d);
     struct journal_options jo;
-    char path[4096];
-    int err = 0;
+    char path[4096], err[512];
+    int jerr = 0;
 
     if (d == NULL || opts->state_dir == NULL ||
         n_sinks > DELIVERY_MAX_SINKS)
@@ -911,16 +1154,11 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
     d->state_dir = strdup(opts->state_dir);
     if (d->state_dir == NULL)
         goto fail;
-    for (size_t i = 0; i < n_sinks; i++) {
-        d->n_sinks++;
-        if (setup_sink(d, &d->sinks[i], &sinks[i]) != 0)
-            goto fail;
-    }
     memset(&jo, 0, sizeof jo);
-    d->j = journal_open(d->state_dir, &jo, &err);
+    d->j = journal_open(d->state_dir, &jo, &jerr);
     if (d->j == NULL) {
         LOG(LOG_ERROR, "delivery", "cannot open the journal in %s: %s",
-            d->state_dir, journal_strerror(err));
+            d->state_dir, journal_strerror(jerr));
         goto fail;
     }
     snprintf(path, sizeof path, "%s/" DEAD_LETTER_FILE, d->state_dir);
@@ -930,8 +1168,11 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
             strerror(errno));
         goto fail;
     }
-    if (journal_foreach_pending(d->j, requeue, d) != JOURNAL_OK)
+    /* the sinks, and the journal's notifications for them */
+    if (reconfigure(d, sinks, n_sinks, 1, err, sizeof err) != DELIVERY_EOK) {
+        LOG(LOG_ERROR, "delivery", "%s", err);
         goto fail;
+    }
     if (d->pending > 0)
         LOG(LOG_INFO, "delivery", "%llu unacknowledged notifications from "
             "the journal queued again", (unsigned long long)d->pending);
@@ -946,7 +1187,12 @@ void delivery_destroy(delivery *d)
     if (d == NULL)
         return;
     for (size_t i = 0; i < d->n_sinks; i++)
-        free_sink(d, &d->sinks[i]);
+        free_sink(d, d->sinks[i]);
+    while (d->retired != NULL) {
+        struct sink_rt *s = d->retired;
+        d->retired = s->next_retired;
+        free_sink(d, s);
+    }
     if (d->j != NULL) {
         journal_sync(d->j);
         journal_close(d->j);
@@ -958,122 +1204,57 @@ void delivery_destroy(delivery *d)
     free(d);
 }
 
-/* ---- introspection ------------------------------------------------------- */
+/* ---- introspection ------------------------------------------------------ */
 
 uint64_t delivery_pending(const delivery *d)
 {
-    return d->pending;
+    return d != NULL ? d->pending : 0;
 }
 
 int delivery_in_flight(const delivery *d)
 {
     int n = 0;
 
-    for (size_t i = 0; i < d->n_sinks; i++)
-        n += d->sinks[i].in_flight;
+    for (size_t i = 0; d != NULL && i < d->n_sinks; i++)
+        n += d->sinks[i]->in_flight;
     return n;
 }
 
 int delivery_journal_ok(const delivery *d)
 {
-    return d->journal_ok && d->j != NULL && journal_writable(d->j);
+    return d != NULL && d->journal_ok && d->j != NULL &&
+           journal_writable(d->j);
 }
 
 size_t delivery_sink_count(const delivery *d)
 {
-    return d->n_sinks;
+    return d != NULL ? d->n_sinks : 0;
 }
 
 void delivery_sink_stats(const delivery *d, size_t i,
                          struct delivery_sink_stats *out)
 {
-    const struct sink_rt *s = &d->sinks[i];
+    const struct sink_rt *s = d->sinks[i];
 
     *out = s->st;
+    out->name = s->name;
+    out->kind = s->r.cfg.kind;
     out->queued = s->depth;
     out->in_flight = s->in_flight;
     out->disabled = s->disabled;
 }
 
-/* ---- one test notification (toolwatch send-test) ------------------------- */
-
-int delivery_send_test(const struct sink_config *c, const char *doc,
-                       size_t len, struct delivery_test_result *out)
+const char *delivery_strerror(int rc)
 {
-    struct sink_rt *s = calloc(1, sizeof *s);
-    char msg_id[SIGN_MSG_ID_SIZE], seed[64];
-    unsigned char rnd[16];
-    int err = 0, rc = DELIVERY_EINVAL;
-    size_t bad = 0;
-    CURLcode cc;
-
-    memset(out, 0, sizeof *out);
-    if (s == NULL)
-        return DELIVERY_ENOMEM;
-    s->cfg = *c;
-    s->fd = -1;
-    buf_init(&s->body, SINK_BODY_MAX);
-    buf_init(&s->resp, DELIVERY_RESPONSE_MAX);
-    if (c->kind == SINK_FILE || c->kind == SINK_STDOUT) {
-        int fd = c->kind == SINK_STDOUT
-                     ? 1
-                     : open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                            0600);
-        int ok = fd >= 0 && write(fd, doc, len) == (ssize_t)len &&
-                 write(fd, "\n", 1) == 1;
-        if (fd > 2)
-            close(fd);
-        out->outcome = ok ? DELIVERY_OK : DELIVERY_RETRY;
-        snprintf(out->error, sizeof out->error, "%s",
-                 ok ? "" : strerror(errno));
-        rc = DELIVERY_EOK;
-        goto out;
+    switch (rc) {
+    case DELIVERY_EOK:
+        return "ok";
+    case DELIVERY_ENOMEM:
+        return "out of memory";
+    case DELIVERY_EINVAL:
+        return "invalid argument or sink settings";
+    case DELIVERY_EJOURNAL:
+        return "the journal cannot be written or read";
     }
-    if (c->kind == SINK_WEBHOOK && c->n_secrets > 0 &&
-        (s->keys = sign_keys_create(c->secrets, c->n_secrets, &err,
-                                    &bad)) == NULL) {
-        snprintf(out->error, sizeof out->error,
-                 "signing secret #%zu is unusable: %s", bad + 1,
-                 sign_strerror(err));
-        goto out;
-    }
-    /* a fresh id: a test must never be deduplicated against another */
-    randombytes_buf(rnd, sizeof rnd);
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(seed + 2 * i, 3, "%02x", rnd[i]);
-    if (sign_new_msg_id(msg_id, seed, 2 * sizeof rnd) != SIGN_OK ||
-        sink_render(c->kind, doc, len, c->routing_key, &s->body) != SINK_OK ||
-        build_headers(&s->hdrs, c->kind, s->keys, msg_id,
-                      clock_wall_ms() / 1000, &s->body) != 0 ||
-        (s->easy = curl_easy_init()) == NULL) {
-        snprintf(out->error, sizeof out->error,
-                 "cannot build the request");
-        goto out;
-    }
-    base_options(s->easy, &s->cfg, s, s->errbuf);
-    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body.data);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)s->body.len);
-    cc = curl_easy_perform(s->easy);
-    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &out->status);
-    out->outcome = delivery_classify(cc, out->status);
-    snprintf(out->webhook_id, sizeof out->webhook_id, "%s", msg_id);
-    snprintf(out->response, sizeof out->response, "%s",
-             s->resp.data ? s->resp.data : "");
-    if (cc != CURLE_OK)
-        snprintf(out->error, sizeof out->error, "%s",
-                 s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc));
-    rc = DELIVERY_EOK;
-out:
-    if (s->easy != NULL)
-        curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->hdrs);
-    sign_keys_destroy(s->keys);
-    if (s->body.data != NULL)
-        explicit_bzero(s->body.data, s->body.len); /* a routing key */
-    buf_free(&s->body);
-    buf_free(&s->resp);
-    free(s);
-    return rc;
+    return "unknown delivery error";
 }

@@ -1,24 +1,46 @@
 /*
- * delivery.h - durable, paced, retrying delivery of alert notifications.
+ * delivery.h - the outbox: durable, paced, retrying delivery of alert
+ * notifications.
  *
  * A notification is routed to every sink whose routing matches, written to
  * the journal (alerts/journal.h) once per sink, and counts as queued only
  * after delivery_flush() has fsync'd the journal (one fsync per loop
  * iteration: group commit).  Each sink then sends its queue in order, one
- * request at a time, on the shared libcurl multi loop, paced by a token
- * bucket.  The outcome of an attempt is:
+ * attempt at a time, paced by a token bucket: network sinks on the shared
+ * libcurl multi loop (the request and the meaning of its answer are
+ * alerts/request.h's), file and stdout sinks by a write.  An attempt ends
+ * in one of the outcomes of enum request_outcome:
  *
- *   OK     2xx                          -> acknowledged in the journal
- *   RETRY  network error, timeout, 408, -> backoff with full jitter
- *          429, 5xx                        (Retry-After honoured)
- *   GONE   410                          -> the sink is disabled until the
- *                                          configuration is reloaded; its
- *                                          queue is kept
- *   DROP   any other status             -> dead-letter file with the answer
+ *   REQUEST_OK     2xx, or written              -> acknowledged in the
+ *                                                  journal
+ *   REQUEST_RETRY  network error, timeout, 408, -> backoff with full
+ *                  429, 5xx; a failed write        jitter (Retry-After
+ *                                                  honoured)
+ *   REQUEST_GONE   410                          -> the sink is disabled
+ *                                                  until the configuration
+ *                                                  is reloaded; its queue
+ *                                                  is kept
+ *   REQUEST_DROP   any other status             -> dead-letter file with
+ *                                                  the answer
  *
  * A notification older than the sink's max_age_s is dead-lettered too.
  * After a crash or restart every unacknowledged notification is sent again
- * with the same webhook-id / dedup_key.  Nothing here blocks the loop.
+ * with the same webhook-id / dedup_key.  When the journal cannot be written
+ * (disk full, read-only), notifications are held in memory, sent all the
+ * same, and journaled as soon as it works again.  Nothing here blocks the
+ * loop except the journal's fsync.
+ *
+ * Return codes (DELIVERY_EOK, DELIVERY_E...) are not outcomes: a call
+ * that worked returns DELIVERY_EOK whatever the receivers answered.
+ *
+ * Threads: a delivery and everything it drives belong to the thread that
+ * runs its loop; no function may be called from a loop callback.
+ *
+ * NULL: every function below but delivery_create and delivery_sink_stats
+ * takes d == NULL (no outbox) without harm: it does nothing and answers
+ * DELIVERY_EINVAL (delivery_flush, delivery_submit, delivery_reconfigure),
+ * DELIVERY_EJOURNAL (delivery_record_position), INT64_MAX
+ * (delivery_tick) or 0.
  */
 #ifndef TW_DELIVERY_H
 #define TW_DELIVERY_H
@@ -26,35 +48,28 @@
 #include "alerts/sink.h"
 #include "base/loop.h"
 
-#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum delivery_outcome {
-    DELIVERY_OK = 0,
-    DELIVERY_RETRY,
-    DELIVERY_DROP,
-    DELIVERY_GONE
-};
 
 enum {
     DELIVERY_EOK = 0,
     DELIVERY_ENOMEM = -1,
     DELIVERY_EINVAL = -2,
-    DELIVERY_EJOURNAL = -3 /* the journal could not be written: the
-                              notification is held in memory only */
+    DELIVERY_EJOURNAL = -3 /* the journal could not be written (the
+                              notification is held in memory only) or
+                              read */
 };
 
 #define DELIVERY_MAX_SINKS 16
-#define DELIVERY_RESPONSE_MAX 4096 /* bytes of a receiver's answer kept */
 
 struct delivery_options {
     const char *state_dir;     /* journal and dead-letter file; required */
-    uint64_t max_pending;      /* notifications held at most (default 100000) */
+    uint64_t max_pending;      /* notifications held at most (0: 100000) */
 };
 
 struct delivery_sink_stats {
-    const char *name;
+    const char *name;          /* valid until the next call that changes
+                                  the sink set */
     enum sink_kind kind;
     uint64_t queued;           /* waiting, including in flight */
     uint64_t delivered;
@@ -73,13 +88,71 @@ typedef struct delivery delivery;
 
 /* Create: open (and replay) the journal in opts->state_dir, set up the
  * sinks (strings are copied; signing secrets decoded and wiped), queue the
- * journal's unacknowledged notifications.  Returns NULL on failure (the
+ * journal's unacknowledged notifications of the configured sinks (those of
+ * other sinks stay in the journal, logged).  Returns NULL on failure (the
  * reason is logged). */
 delivery *delivery_create(loop *lp, const struct delivery_options *opts,
                           const struct sink_config *sinks, size_t n_sinks);
 
-/* Abort transfers in flight (they stay in the journal), close, free. */
+/* Abort transfers in flight (they stay in the journal), sync the journal,
+ * close, free.  Notifications held in memory only are lost (their events
+ * are re-read after a restart: no stream position was recorded past
+ * them).  Accepts NULL. */
 void delivery_destroy(delivery *d);
+
+/* Replace the sink set in place, e.g. on SIGHUP: everything the new set
+ * needs is built first, and swapped in only when all of it was built.
+ * This replaces delivery_destroy() + delivery_create() on a reload: the
+ * journal stays open (its lock stays held), so nothing held in memory is
+ * lost and a failed reload leaves a working outbox.
+ *
+ * Build (nothing visible changes): every sink of sinks[0..n) is set up as
+ * delivery_create() does -- strings copied, a file sink's file opened
+ * (O_APPEND, created 0600), signing secrets decoded (then held only as
+ * keys), a request (libcurl handle) per network sink -- and, for every
+ * name not configured now, the journal's unacknowledged notifications for
+ * that name are read.  When any step fails, what was built is freed, the
+ * reason is logged and written to err (no secrets), and the running sinks
+ * stay exactly as they were (queues, transfers in flight, pacing,
+ * statistics, disabled state).  Returns DELIVERY_EINVAL (more than
+ * DELIVERY_MAX_SINKS, an empty or duplicate name, no URL or path, a file
+ * that cannot be opened, an unusable signing secret), DELIVERY_ENOMEM, or
+ * DELIVERY_EJOURNAL (the journal could not be read).
+ *
+ * Swap (cannot fail), sinks matched by name:
+ *  - kept (in both sets): the new settings (kind, URL, secrets, routing,
+ *    pacing, timeouts, retry and max_age) apply from the next attempt.
+ *    The queue and its order, every notification in it (journaled or held
+ *    in memory only), its statistics and pacing tokens stay.  A transfer in
+ *    flight finishes with the settings it started with, and its answer is
+ *    settled as usual.  A sink disabled by a 410 is enabled again, and the
+ *    queue's head is due at once (a backoff or Retry-After wait is not
+ *    carried over: the new settings may be what fixes it).
+ *  - added: starts with the journal's unacknowledged notifications for its
+ *    name, in journal order (those of a sink that was removed earlier, or
+ *    configured in an earlier run), as delivery_create() queues them;
+ *    statistics from zero.
+ *  - removed: nothing more is sent to it; a transfer in flight is
+ *    abandoned (its notification is unacknowledged: sent again, with the
+ *    same webhook-id, if the sink comes back).  Its journaled notifications
+ *    stay in the journal unacknowledged, as on a restart without the sink.
+ *    Those held in memory only (the journal failed) are kept and journaled
+ *    as soon as the journal works again, and only then dropped from memory;
+ *    they still count in delivery_pending().  A removed sink that comes
+ *    back gets the journal's notifications first, then those still held
+ *    in memory, and keeps its statistics if it was still held.
+ * The journal, the dead-letter file, the stream position, max_pending
+ * and the state directory do not change: a new state_dir takes a
+ * restart.  delivery_sink_count()/delivery_sink_stats() follow the new
+ * set, in its order.  sinks[] is read during the call only (strings are
+ * copied).  Returns DELIVERY_EOK when the new set is in force.
+ *
+ * A reload uses it so: build the new struct cfg; fill the sink configs
+ * (cfg_sink_configs); delivery_reconfigure(dl, sinks, n, err, sizeof err);
+ * on an error keep the running configuration's sinks (nothing to undo).
+ * Counters need no carrying over: kept sinks keep theirs. */
+int delivery_reconfigure(delivery *d, const struct sink_config *sinks,
+                         size_t n, char *err, size_t errsz);
 
 /* Route and journal one notification (`doc` is the SPEC section 3 document;
  * `id`, `type` and `timestamp_ms` identify it).  Not yet sendable until
@@ -112,11 +185,12 @@ int delivery_record_position(delivery *d, const char *id, size_t len,
  * valid until the next call into this delivery. */
 uint64_t delivery_position(const delivery *d, const char **id, size_t *len);
 
-/* Start transfers that are due and paced; write file/stdout sinks.  Call
+/* Start attempts that are due and paced; write file/stdout sinks.  Call
  * after every loop_run_once().  Returns the next monotonic deadline. */
 int64_t delivery_tick(delivery *d);
 
-/* Notifications not yet acknowledged, over all sinks. */
+/* Notifications not yet acknowledged, over all sinks (with those of
+ * removed sinks still held in memory only). */
 uint64_t delivery_pending(const delivery *d);
 
 /* Transfers in flight. */
@@ -125,28 +199,12 @@ int delivery_in_flight(const delivery *d);
 /* Is the journal writable (last write and fsync succeeded)? */
 int delivery_journal_ok(const delivery *d);
 
+/* The configured sinks, i in 0 .. delivery_sink_count() - 1, in the order
+ * of the last delivery_create()/delivery_reconfigure(). */
 size_t delivery_sink_count(const delivery *d);
 void delivery_sink_stats(const delivery *d, size_t i,
                          struct delivery_sink_stats *out);
 
-struct delivery_test_result {
-    enum delivery_outcome outcome;
-    long status;                           /* HTTP status, 0 if none */
-    char webhook_id[40];                   /* the id it was sent with */
-    char response[DELIVERY_RESPONSE_MAX + 1]; /* the receiver's answer */
-    char error[CURL_ERROR_SIZE + 64];      /* transport or local error */
-};
-
-/* Send one notification through sink `c` now, blocking, outside the
- * journal, with a fresh id (toolwatch send-test).  Returns DELIVERY_EOK
- * with *out filled (out->outcome says how the receiver answered), or a
- * DELIVERY_E* code. */
-int delivery_send_test(const struct sink_config *c, const char *doc,
-                       size_t len, struct delivery_test_result *out);
-
-/* Classify one attempt's result (pure). */
-enum delivery_outcome delivery_classify(CURLcode rc, long status);
-
-const char *delivery_outcome_name(enum delivery_outcome o);
+const char *delivery_strerror(int rc);
 
 #endif

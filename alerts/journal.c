@@ -1,12 +1,16 @@
 /*
- * journal.c - the durable outbox (format and contract in journal.h).
+ * journal.c - the durable outbox: the file layer (contract in journal.h).
  *
- * Two layers.  The record layer (journal_scan_buffer, journal_encode_*,
- * CRC32C) is pure: it works on byte buffers, so the reader that
- * journal_open uses is exactly what the fuzzer exercises.  The file layer
- * keeps an index of pending records in memory -- sequence number, offset
- * and size, never the bodies -- and reads a body back from the file only
- * when it is needed (journal_foreach_pending, compaction).
+ * The records' bytes are the pure record layer's (alerts/journal_record.h:
+ * encoders, CRC32C, the scanner journal_open reads the file with).  This
+ * file keeps an index of pending records in memory -- sequence number,
+ * offset and size, never the bodies -- and reads a body back from the file
+ * only when it is needed (journal_foreach_pending, compaction).  Appends
+ * are positional writes at the end of the intact records (after a failed
+ * write the file may be longer); a compaction streams the pending records
+ * into journal.log.tmp (base/file.h's file_write_all), fsyncs and renames
+ * it, and keeps its descriptor: base/file.h's file_replace would need the
+ * whole new file in memory and a reopen.
  *
  * Invariants of struct journal:
  *  - pend[] is sorted by seq, strictly increasing; an entry with size 0
@@ -32,6 +36,7 @@
  */
 #include "alerts/journal.h"
 
+#include "base/file.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -44,13 +49,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HDR JOURNAL_HEADER_SIZE
-#define TRL JOURNAL_TRAILER_SIZE
-#define ACK_PAYLOAD 9
-#define CHECKPOINT_PAYLOAD 8
-#define ENQ_FIXED (8 + 1 + 1 + 4) /* payload bytes besides the strings */
-#define POS_FIXED (8 + 2)         /* generation, id length */
-#define POS_MAX_RECORD (HDR + POS_FIXED + JOURNAL_MAX_POSITION + TRL)
+/* the record layer's codes are passed on as the journal's */
+_Static_assert((int)JOURNAL_RECORD_EOK == (int)JOURNAL_OK &&
+                   (int)JOURNAL_RECORD_EINVAL == (int)JOURNAL_EINVAL &&
+                   (int)JOURNAL_RECORD_ETOOBIG == (int)JOURNAL_ETOOBIG,
+               "journal_record.h and journal.h codes differ");
 
 #define LOG_NAME "journal.log"
 #define TMP_NAME "journal.log.tmp"
@@ -61,369 +64,6 @@
 /* The checkpoint a compaction writes is "dead" too: never compact for
  * less than this, or every sync of an empty journal would compact. */
 #define MIN_MIN_DEAD 4096
-
-static const unsigned char magic[4] = { 'T', 'W', 'J', 0x01 };
-
-/* ---- bytes and CRC32C --------------------------------------------------- */
-
-static void wr32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* CRC32C (reflected polynomial 0x82F63B78), four bits at a time: entry i
- * is the CRC register after shifting the 4-bit value i through. */
-static const uint32_t crc_nibble[16] = {
-    0x00000000u, 0x105ec76fu, 0x20bd8edeu, 0x30e349b1u,
-    0x417b1dbcu, 0x5125dad3u, 0x61c69362u, 0x7198540du,
-    0x82f63b78u, 0x92a8fc17u, 0xa24bb5a6u, 0xb21572c9u,
-    0xc38d26c4u, 0xd3d3e1abu, 0xe330a81au, 0xf36e6f75u,
-};
-
-uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    crc = ~crc;
-    while (n-- > 0) {
-        crc ^= *b++;
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
-    }
-    return ~crc;
-}
-
-/* ---- encoding ----------------------------------------------------------- */
-
-static int entry_check(const struct journal_entry *e)
-{
-    if (e == NULL || (e->sink == NULL && e->sink_len > 0) ||
-        (e->msg_id == NULL && e->msg_id_len > 0) ||
-        (e->body == NULL && e->body_len > 0))
-        return JOURNAL_EINVAL;
-    if (e->sink_len > JOURNAL_MAX_NAME || e->msg_id_len > JOURNAL_MAX_NAME ||
-        e->body_len > JOURNAL_MAX_BODY)
-        return JOURNAL_ETOOBIG;
-    return JOURNAL_OK;
-}
-
-size_t journal_enqueue_size(const struct journal_entry *e)
-{
-    return HDR + ENQ_FIXED + e->sink_len + e->msg_id_len + e->body_len + TRL;
-}
-
-static void put_header(unsigned char *h, unsigned type, uint64_t seq,
-                       uint32_t plen)
-{
-    memcpy(h, magic, 4);
-    h[4] = (unsigned char)type;
-    h[5] = h[6] = h[7] = 0;
-    wr64(h + 8, seq);
-    wr32(h + 16, plen);
-    wr32(h + 20, journal_crc32c(0, h, 20));
-}
-
-static void put_trailer(unsigned char *rec, size_t plen)
-{
-    wr32(rec + HDR + plen, journal_crc32c(0, rec, HDR + plen));
-}
-
-int journal_encode_enqueue(void *out, size_t cap, uint64_t seq,
-                           const struct journal_entry *e, size_t *n)
-{
-    unsigned char *rec = out, *p;
-    size_t size, plen;
-    int rc = entry_check(e);
-
-    if (rc != JOURNAL_OK)
-        goto out;
-    if (out == NULL || seq == 0 || seq > JOURNAL_SEQ_MAX) {
-        rc = JOURNAL_EINVAL;
-        goto out;
-    }
-    size = journal_enqueue_size(e);
-    if (cap < size) {
-        rc = JOURNAL_ENOBUFS;
-        goto out;
-    }
-    plen = size - HDR - TRL;
-    put_header(rec, JOURNAL_REC_ENQUEUE, seq, (uint32_t)plen);
-    p = rec + HDR;
-    wr64(p, (uint64_t)e->created_ms);
-    p += 8;
-    *p++ = (unsigned char)e->sink_len;
-    if (e->sink_len > 0)
-        memcpy(p, e->sink, e->sink_len);
-    p += e->sink_len;
-    *p++ = (unsigned char)e->msg_id_len;
-    if (e->msg_id_len > 0)
-        memcpy(p, e->msg_id, e->msg_id_len);
-    p += e->msg_id_len;
-    wr32(p, (uint32_t)e->body_len);
-    p += 4;
-    if (e->body_len > 0)
-        memcpy(p, e->body, e->body_len);
-    put_trailer(rec, plen);
-    if (n != NULL)
-        *n = size;
-out:
-    return rc;
-}
-
-int journal_encode_ack(void *out, size_t cap, uint64_t seq,
-                       uint64_t acked_seq, enum journal_outcome outcome,
-                       size_t *n)
-{
-    unsigned char *rec = out;
-
-    if (out == NULL || seq == 0 || seq > JOURNAL_SEQ_MAX || acked_seq == 0 ||
-        acked_seq > JOURNAL_SEQ_MAX ||
-        (outcome != JOURNAL_DELIVERED && outcome != JOURNAL_DEAD_LETTERED))
-        return JOURNAL_EINVAL;
-    if (cap < HDR + ACK_PAYLOAD + TRL)
-        return JOURNAL_ENOBUFS;
-    put_header(rec, JOURNAL_REC_ACK, seq, ACK_PAYLOAD);
-    wr64(rec + HDR, acked_seq);
-    rec[HDR + 8] = (unsigned char)outcome;
-    put_trailer(rec, ACK_PAYLOAD);
-    if (n != NULL)
-        *n = HDR + ACK_PAYLOAD + TRL;
-    return JOURNAL_OK;
-}
-
-int journal_encode_checkpoint(void *out, size_t cap, uint64_t next_seq,
-                              size_t *n)
-{
-    unsigned char *rec = out;
-
-    if (out == NULL || next_seq == 0 || next_seq > JOURNAL_SEQ_MAX + 1)
-        return JOURNAL_EINVAL;
-    if (cap < HDR + CHECKPOINT_PAYLOAD + TRL)
-        return JOURNAL_ENOBUFS;
-    put_header(rec, JOURNAL_REC_CHECKPOINT, 0, CHECKPOINT_PAYLOAD);
-    wr64(rec + HDR, next_seq);
-    put_trailer(rec, CHECKPOINT_PAYLOAD);
-    if (n != NULL)
-        *n = HDR + CHECKPOINT_PAYLOAD + TRL;
-    return JOURNAL_OK;
-}
-
-size_t journal_position_size(size_t id_len)
-{
-    return HDR + POS_FIXED + id_len + TRL;
-}
-
-int journal_encode_position(void *out, size_t cap, uint64_t gen,
-                            const char *id, size_t len, size_t *n)
-{
-    unsigned char *rec = out;
-    size_t size;
-
-    if (out == NULL || gen == 0 || gen > JOURNAL_GEN_MAX ||
-        (id == NULL && len > 0))
-        return JOURNAL_EINVAL;
-    if (len > JOURNAL_MAX_POSITION)
-        return JOURNAL_ETOOBIG;
-    size = journal_position_size(len);
-    if (cap < size)
-        return JOURNAL_ENOBUFS;
-    put_header(rec, JOURNAL_REC_POSITION, 0, (uint32_t)(POS_FIXED + len));
-    wr64(rec + HDR, gen);
-    rec[HDR + 8] = (unsigned char)(len & 0xff);
-    rec[HDR + 9] = (unsigned char)(len >> 8);
-    if (len > 0)
-        memcpy(rec + HDR + POS_FIXED, id, len);
-    put_trailer(rec, POS_FIXED + len);
-    if (n != NULL)
-        *n = size;
-    return JOURNAL_OK;
-}
-
-/* ---- scanning ----------------------------------------------------------- */
-
-/* A header that can be trusted: magic, CRC, and a length in bounds. */
-static int header_ok(const unsigned char *h)
-{
-    return memcmp(h, magic, 4) == 0 &&
-           rd32(h + 20) == journal_crc32c(0, h, 20) &&
-           rd32(h + 16) <= JOURNAL_MAX_PAYLOAD;
-}
-
-static size_t next_header(const unsigned char *b, size_t from, size_t len)
-{
-    size_t p = from;
-
-    while (p + HDR <= len) {
-        const unsigned char *hit = memchr(b + p, magic[0], len - HDR + 1 - p);
-        if (hit == NULL)
-            break;
-        p = (size_t)(hit - b);
-        if (header_ok(hit))
-            return p;
-        p++;
-    }
-    return SIZE_MAX;
-}
-
-static int seq_ok(uint64_t s) { return s >= 1 && s <= JOURNAL_SEQ_MAX; }
-
-/* Decode a CRC-checked record's contents.  0: not a valid record. */
-static int decode(const unsigned char *rec, size_t plen,
-                  struct journal_record *r)
-{
-    const unsigned char *pl = rec + HDR;
-    size_t p = 0, sl, il, bl;
-
-    memset(r, 0, sizeof(*r));
-    if (rec[5] != 0 || rec[6] != 0 || rec[7] != 0)
-        return 0;
-    r->seq = rd64(rec + 8);
-    switch (rec[4]) {
-    case JOURNAL_REC_ENQUEUE:
-        if (!seq_ok(r->seq) || plen < ENQ_FIXED)
-            return 0;
-        r->type = JOURNAL_REC_ENQUEUE;
-        r->entry.created_ms = (int64_t)rd64(pl);
-        p = 8;
-        sl = pl[p++];
-        if (plen - p < sl + 1)
-            return 0;
-        r->entry.sink = (const char *)pl + p;
-        r->entry.sink_len = sl;
-        p += sl;
-        il = pl[p++];
-        if (plen - p < il + 4)
-            return 0;
-        r->entry.msg_id = (const char *)pl + p;
-        r->entry.msg_id_len = il;
-        p += il;
-        bl = rd32(pl + p);
-        p += 4;
-        if (bl > JOURNAL_MAX_BODY || plen - p != bl)
-            return 0;
-        r->entry.body = (const char *)pl + p;
-        r->entry.body_len = bl;
-        return 1;
-    case JOURNAL_REC_ACK:
-        if (!seq_ok(r->seq) || plen != ACK_PAYLOAD)
-            return 0;
-        r->type = JOURNAL_REC_ACK;
-        r->acked_seq = rd64(pl);
-        r->outcome = (enum journal_outcome)pl[8];
-        return seq_ok(r->acked_seq) &&
-               (pl[8] == JOURNAL_DELIVERED || pl[8] == JOURNAL_DEAD_LETTERED);
-    case JOURNAL_REC_CHECKPOINT:
-        if (r->seq != 0 || plen != CHECKPOINT_PAYLOAD)
-            return 0;
-        r->type = JOURNAL_REC_CHECKPOINT;
-        r->next_seq = rd64(pl);
-        return r->next_seq >= 1 && r->next_seq <= JOURNAL_SEQ_MAX + 1;
-    case JOURNAL_REC_POSITION:
-        if (r->seq != 0 || plen < POS_FIXED)
-            return 0;
-        r->type = JOURNAL_REC_POSITION;
-        r->gen = rd64(pl);
-        il = (size_t)pl[8] | ((size_t)pl[9] << 8);
-        if (il > JOURNAL_MAX_POSITION || plen - POS_FIXED != il)
-            return 0;
-        r->pos_id = (const char *)pl + POS_FIXED;
-        r->pos_id_len = il;
-        return r->gen >= 1 && r->gen <= JOURNAL_GEN_MAX;
-    default:
-        return 0;
-    }
-}
-
-int journal_scan_buffer(const void *data, size_t len, journal_record_fn fn,
-                        void *ud, struct journal_scan_result *res)
-{
-    const unsigned char *b = data;
-    struct journal_scan_result r;
-    size_t off = 0;
-    uint64_t skipped = 0; /* damage not yet followed by an intact record */
-    int damaged = 0;      /* damage since the last record passed to fn */
-    int rc = JOURNAL_OK;
-
-    memset(&r, 0, sizeof(r));
-    if (b == NULL)
-        len = 0;
-    while (off < len && rc == JOURNAL_OK) {
-        struct journal_record rec;
-        size_t plen, size;
-
-        if (len - off < HDR)
-            break; /* torn header */
-        if (!header_ok(b + off)) {
-            size_t p = next_header(b, off + 1, len);
-            if (p == SIZE_MAX)
-                break; /* garbage to the end */
-            skipped++;
-            off = p;
-            continue;
-        }
-        plen = rd32(b + off + 16);
-        size = HDR + plen + TRL;
-        if (len - off < size)
-            break; /* torn record */
-        if (rd32(b + off + HDR + plen) !=
-            journal_crc32c(0, b + off, HDR + plen)) {
-            if (off + size == len)
-                break; /* a bad last record is a torn one */
-            skipped++;
-            off += size;
-            continue;
-        }
-        /* damage followed by an intact record was in the middle */
-        r.corrupt += skipped;
-        damaged |= skipped > 0;
-        skipped = 0;
-        if (decode(b + off, plen, &rec)) {
-            rec.offset = off;
-            rec.size = size;
-            rec.after_damage = damaged;
-            damaged = 0;
-            if (rec.type == JOURNAL_REC_CHECKPOINT) {
-                if (rec.next_seq - 1 > r.max_seq)
-                    r.max_seq = rec.next_seq - 1;
-            } else if (rec.seq > r.max_seq) {
-                r.max_seq = rec.seq;
-            }
-            r.records++;
-            if (fn != NULL)
-                rc = fn(ud, &rec);
-        } else {
-            r.corrupt++;
-        }
-        off += size;
-        r.valid_end = off;
-    }
-    if (res != NULL)
-        *res = r;
-    return rc;
-}
 
 /* ---- the journal object ------------------------------------------------- */
 
@@ -441,7 +81,7 @@ struct ackrec {
 struct jpos {
     uint64_t gen;  /* 0: none */
     size_t len;
-    char id[JOURNAL_MAX_POSITION];
+    char id[JOURNAL_RECORD_MAX_POSITION];
 };
 
 struct journal {
@@ -627,13 +267,14 @@ static int append_bytes(journal *j, const unsigned char *rec, size_t n)
 
 static int write_ack(journal *j, const struct ackrec *a)
 {
-    unsigned char rec[HDR + ACK_PAYLOAD + TRL];
+    unsigned char rec[JOURNAL_RECORD_ACK_SIZE];
     size_t n;
     int rc;
 
-    rc = journal_encode_ack(rec, sizeof(rec), j->next_seq, a->seq,
-                            (enum journal_outcome)a->outcome, &n);
-    if (rc != JOURNAL_OK)
+    rc = journal_record_encode_ack(rec, sizeof(rec), j->next_seq, a->seq,
+                                   (enum journal_record_outcome)a->outcome,
+                                   &n);
+    if (rc != JOURNAL_RECORD_EOK)
         return rc;
     rc = append_bytes(j, rec, n);
     if (rc == JOURNAL_OK) {
@@ -721,7 +362,7 @@ static int load_record(void *ud, const struct journal_record *r)
 
     if (r->after_damage)
         ld->damaged = 1;
-    if (r->type == JOURNAL_REC_POSITION) {
+    if (r->type == JOURNAL_RECORD_POSITION) {
         /* Damage before a position may be a notification of the same
          * batch that did not reach the disk (a power cut persists the
          * blocks of an unfinished fsync in any order): the position would
@@ -731,7 +372,7 @@ static int load_record(void *ud, const struct journal_record *r)
             ld->untrusted++;
         else if (r->gen >= j->pos.gen)
             pos_set(&j->pos, r->gen, r->pos_id, r->pos_id_len);
-    } else if (r->type == JOURNAL_REC_ENQUEUE) {
+    } else if (r->type == JOURNAL_RECORD_ENQUEUE) {
         if (grow((void **)&j->pend, &j->cap_pend, j->npend + 1,
                  sizeof(*j->pend)) != 0) {
             ld->oom = 1;
@@ -743,7 +384,7 @@ static int load_record(void *ud, const struct journal_record *r)
         j->pend[j->npend].off = r->offset;
         j->pend[j->npend].size = (uint32_t)r->size;
         j->npend++;
-    } else if (r->type == JOURNAL_REC_ACK) {
+    } else if (r->type == JOURNAL_RECORD_ACK) {
         if (grow((void **)&ld->acks, &ld->cap_acks, ld->nacks + 1,
                  sizeof(*ld->acks)) != 0) {
             ld->oom = 1;
@@ -770,7 +411,7 @@ static int cmp_pend(const void *a, const void *b)
 static int load(journal *j, uint64_t file_size, uint64_t *valid_end)
 {
     struct loader ld;
-    struct journal_scan_result res;
+    struct journal_record_scan_result res;
     void *map = MAP_FAILED;
     int rc = JOURNAL_OK;
 
@@ -790,7 +431,7 @@ static int load(journal *j, uint64_t file_size, uint64_t *valid_end)
         rc = map_errno(errno);
         goto out;
     }
-    journal_scan_buffer(map, (size_t)file_size, load_record, &ld, &res);
+    journal_record_scan(map, (size_t)file_size, load_record, &ld, &res);
     if (ld.oom) {
         rc = JOURNAL_ENOMEM;
         goto out;
@@ -942,7 +583,8 @@ void journal_close(journal *j)
 
 /* ---- writing ------------------------------------------------------------ */
 
-int journal_append(journal *j, const struct journal_entry *e, uint64_t *seq)
+int journal_append(journal *j, const struct journal_record_entry *e,
+                   uint64_t *seq)
 {
     size_t size, n;
     int rc;
@@ -951,10 +593,10 @@ int journal_append(journal *j, const struct journal_entry *e, uint64_t *seq)
         rc = JOURNAL_EINVAL;
         goto out;
     }
-    rc = entry_check(e);
-    if (rc != JOURNAL_OK)
+    rc = journal_record_entry_check(e); /* its codes are ours */
+    if (rc != JOURNAL_RECORD_EOK)
         goto out;
-    size = journal_enqueue_size(e);
+    size = journal_record_enqueue_size(e);
     if (j->live_bytes + size > j->max_pending) {
         rc = JOURNAL_EFULL;
         goto out;
@@ -968,8 +610,8 @@ int journal_append(journal *j, const struct journal_entry *e, uint64_t *seq)
     rc = prepare(j);
     if (rc != JOURNAL_OK)
         goto out;
-    rc = journal_encode_enqueue(j->wbuf, j->wcap, j->next_seq, e, &n);
-    if (rc != JOURNAL_OK)
+    rc = journal_record_encode_enqueue(j->wbuf, j->wcap, j->next_seq, e, &n);
+    if (rc != JOURNAL_RECORD_EOK)
         goto out;
     {
         uint64_t off = j->size;
@@ -990,14 +632,15 @@ out:
     return rc;
 }
 
-int journal_ack(journal *j, uint64_t seq, enum journal_outcome outcome)
+int journal_ack(journal *j, uint64_t seq, enum journal_record_outcome outcome)
 {
     struct ackrec a;
     size_t k;
     int rc = JOURNAL_OK;
 
     if (j == NULL || j->busy ||
-        (outcome != JOURNAL_DELIVERED && outcome != JOURNAL_DEAD_LETTERED)) {
+        (outcome != JOURNAL_RECORD_DELIVERED &&
+         outcome != JOURNAL_RECORD_DEAD_LETTERED)) {
         rc = JOURNAL_EINVAL;
         goto out;
     }
@@ -1029,24 +672,24 @@ int journal_put_position(journal *j, uint64_t gen, const char *id,
     size_t n;
     int rc;
 
-    if (j == NULL || j->busy || gen == 0 || gen > JOURNAL_GEN_MAX ||
+    if (j == NULL || j->busy || gen == 0 || gen > JOURNAL_RECORD_GEN_MAX ||
         gen < j->pos.gen || (id == NULL && len > 0)) {
         rc = JOURNAL_EINVAL;
         goto out;
     }
-    if (len > JOURNAL_MAX_POSITION) {
+    if (len > JOURNAL_RECORD_MAX_POSITION) {
         rc = JOURNAL_ETOOBIG;
         goto out;
     }
-    if (wbuf_reserve(j, journal_position_size(len)) != 0) {
+    if (wbuf_reserve(j, journal_record_position_size(len)) != 0) {
         rc = JOURNAL_ENOMEM;
         goto out;
     }
     rc = prepare(j);
     if (rc != JOURNAL_OK)
         goto out;
-    rc = journal_encode_position(j->wbuf, j->wcap, gen, id, len, &n);
-    if (rc != JOURNAL_OK)
+    rc = journal_record_encode_position(j->wbuf, j->wcap, gen, id, len, &n);
+    if (rc != JOURNAL_RECORD_EOK)
         goto out;
     rc = append_bytes(j, j->wbuf, n);
     if (rc != JOURNAL_OK)
@@ -1088,7 +731,7 @@ static int capture(void *ud, const struct journal_record *r)
  * NULL, points into wbuf), 1 damaged, or a negative JOURNAL_E*. */
 static int read_pending(journal *j, size_t k, struct journal_record *out)
 {
-    struct journal_scan_result res;
+    struct journal_record_scan_result res;
     struct journal_record r;
     const struct pend *p = &j->pend[k];
 
@@ -1097,9 +740,9 @@ static int read_pending(journal *j, size_t k, struct journal_record *out)
     if (read_at(j->fd, j->wbuf, p->size, p->off) != 0)
         return JOURNAL_EIO;
     memset(&r, 0, sizeof(r));
-    journal_scan_buffer(j->wbuf, p->size, capture, &r, &res);
+    journal_record_scan(j->wbuf, p->size, capture, &r, &res);
     if (res.records != 1 || res.corrupt != 0 || res.valid_end != p->size ||
-        r.type != JOURNAL_REC_ENQUEUE || r.seq != p->seq)
+        r.type != JOURNAL_RECORD_ENQUEUE || r.seq != p->seq)
         return 1;
     if (out != NULL)
         *out = r;
@@ -1108,8 +751,8 @@ static int read_pending(journal *j, size_t k, struct journal_record *out)
 
 static int compact_now(journal *j)
 {
-    unsigned char cp[HDR + CHECKPOINT_PAYLOAD + TRL];
-    unsigned char pr[POS_MAX_RECORD];
+    unsigned char cp[JOURNAL_RECORD_CHECKPOINT_SIZE];
+    unsigned char pr[JOURNAL_RECORD_POSITION_MAX_SIZE];
     uint64_t *newoff = NULL, pos = 0;
     size_t n;
     int tmpfd = -1;
@@ -1126,10 +769,10 @@ static int compact_now(journal *j)
         rc = JOURNAL_ENOMEM;
         goto out;
     }
-    rc = journal_encode_checkpoint(cp, sizeof(cp), j->next_seq, &n);
-    if (rc != JOURNAL_OK)
+    rc = journal_record_encode_checkpoint(cp, sizeof(cp), j->next_seq, &n);
+    if (rc != JOURNAL_RECORD_EOK)
         goto out;
-    if (write_at(tmpfd, cp, n, pos) != 0) {
+    if (file_write_all(tmpfd, cp, n) != FILE_OK) {
         rc = map_errno(errno);
         goto out;
     }
@@ -1151,7 +794,7 @@ static int compact_now(journal *j)
             j->st.corrupt_records++;
             continue; /* forgotten below, once the new file is in place */
         }
-        if (write_at(tmpfd, j->wbuf, j->pend[k].size, pos) != 0) {
+        if (file_write_all(tmpfd, j->wbuf, j->pend[k].size) != FILE_OK) {
             rc = map_errno(errno);
             goto out;
         }
@@ -1160,11 +803,11 @@ static int compact_now(journal *j)
     }
     /* the newest position, after the notifications it covers */
     if (j->pos.gen > 0) {
-        rc = journal_encode_position(pr, sizeof(pr), j->pos.gen, j->pos.id,
-                                     j->pos.len, &n);
-        if (rc != JOURNAL_OK)
+        rc = journal_record_encode_position(pr, sizeof(pr), j->pos.gen,
+                                            j->pos.id, j->pos.len, &n);
+        if (rc != JOURNAL_RECORD_EOK)
             goto out;
-        if (write_at(tmpfd, pr, n, pos) != 0) {
+        if (file_write_all(tmpfd, pr, n) != FILE_OK) {
             rc = map_errno(errno);
             goto out;
         }
@@ -1334,7 +977,6 @@ const char *journal_strerror(int rc)
     case JOURNAL_ETOOBIG: return "journal entry too large";
     case JOURNAL_ENOENT: return "no such pending journal entry";
     case JOURNAL_ELOCKED: return "journal in use by another process";
-    case JOURNAL_ENOBUFS: return "record buffer too small";
     default: return "unknown journal error";
     }
 }

@@ -26,35 +26,11 @@
  *   journal.log.tmp  a compaction in progress (removed at open)
  *   journal.lock     flock'd while a process has the journal open
  *
- * Record format (little-endian), version 1:
- *
- *   off size
- *     0    4  magic "TWJ\x01" (the last byte is the format version)
- *     4    1  type: 1 ENQUEUE, 2 ACK, 3 CHECKPOINT, 4 POSITION
- *     5    3  zero
- *     8    8  sequence number of this record (CHECKPOINT, POSITION: 0)
- *    16    4  payload length (<= JOURNAL_MAX_PAYLOAD)
- *    20    4  CRC32C of bytes 0..19  (a length can be trusted before the
- *             payload is read, and a damaged header is told from a
- *             damaged payload)
- *    24    n  payload
- *  24+n    4  CRC32C of bytes 0..24+n-1 (header and payload)
- *
- *   ENQUEUE payload: created_ms i64, sink_len u8, sink, id_len u8, id,
- *                    body_len u32, body (exactly filling the payload)
- *   ACK payload:     acked sequence number u64, outcome u8 (1 delivered,
- *                    2 dead-lettered)
- *   CHECKPOINT:      next sequence number u64 (written first by a
- *                    compaction, so numbers never go back even when no
- *                    record survives)
- *   POSITION:        generation u64 (1..JOURNAL_GEN_MAX), id_len u16
- *                    (<= JOURNAL_MAX_POSITION), id (exactly filling the
- *                    payload): the stream's last event ID in force
- *
- * A POSITION record does not take a sequence number (the generation
- * orders positions); the newest position is the one with the highest
- * generation (on a tie the later in the file).  A version of toolwatch
- * that predates the type counts such a record as damaged and skips it.
+ * The records' format is alerts/journal_record.h's (the pure layer: it
+ * encodes them, and scans a file image back).  A POSITION record does not
+ * take a sequence number (the generation orders positions); the newest
+ * position is the one with the highest generation (on a tie the later in
+ * the file).
  *
  * Reading back: whatever follows the last intact record -- a record cut
  * short by a crash during the write, a bad last record, zeros -- is a torn
@@ -63,11 +39,11 @@
  * CRC is skipped by its (header-checked) length, and a bad header makes
  * the reader look for the next valid header; both are counted
  * (journal_stats.corrupt_records), never fatal.  Lengths are checked
- * against JOURNAL_MAX_PAYLOAD before anything is allocated.  A POSITION
- * record that comes after damage (anywhere before it in the file) is not
- * trusted: the damage may be a notification the position claims is
- * journaled (a write lost out of order in a power cut), so the newest
- * position before the damage stays in force.  A file with damage in the
+ * against JOURNAL_RECORD_MAX_PAYLOAD before anything is allocated.  A
+ * POSITION record that comes after damage (anywhere before it in the
+ * file) is not trusted: the damage may be a notification the position
+ * claims is journaled (a write lost out of order in a power cut), so the
+ * newest position before the damage stays in force.  A file with damage in the
  * middle is rewritten (compacted) at the first journal_sync after
  * journal_open, so the positions put from then on are trusted again.
  *
@@ -88,15 +64,18 @@
  * journal_writable() turns false, and the next append/sync tries again
  * (and turns it true when it succeeds).
  *
- * Threads: a journal is used by one thread (the event loop).  The pure
- * functions (journal_scan_buffer, journal_encode_*) are thread-safe.
+ * Threads: a journal is used by one thread (the event loop).
  */
 #ifndef TW_JOURNAL_H
 #define TW_JOURNAL_H
 
+#include "alerts/journal_record.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
+/* Return codes.  JOURNAL_EINVAL and JOURNAL_ETOOBIG equal the record
+ * layer's JOURNAL_RECORD_EINVAL and JOURNAL_RECORD_ETOOBIG. */
 enum {
     JOURNAL_OK = 0,
     JOURNAL_EINVAL = -1,   /* bad argument, or called from a callback */
@@ -106,48 +85,7 @@ enum {
     JOURNAL_EFULL = -5,    /* max_pending_bytes reached */
     JOURNAL_ETOOBIG = -6,  /* a field longer than its maximum */
     JOURNAL_ENOENT = -7,   /* ack of a sequence number not pending */
-    JOURNAL_ELOCKED = -8,  /* another process has this journal open */
-    JOURNAL_ENOBUFS = -9   /* encode: output buffer too small */
-};
-
-#define JOURNAL_MAX_BODY (1024u * 1024u)
-#define JOURNAL_MAX_NAME 255 /* sink name and message id */
-#define JOURNAL_MAX_POSITION 1024 /* bytes of a stream position (event id) */
-#define JOURNAL_HEADER_SIZE 24
-#define JOURNAL_TRAILER_SIZE 4
-#define JOURNAL_MAX_PAYLOAD                                                \
-    (8u + 1u + JOURNAL_MAX_NAME + 1u + JOURNAL_MAX_NAME + 4u +             \
-     JOURNAL_MAX_BODY)
-#define JOURNAL_MAX_RECORD                                                 \
-    (JOURNAL_HEADER_SIZE + JOURNAL_MAX_PAYLOAD + JOURNAL_TRAILER_SIZE)
-/* Sequence numbers are 1..JOURNAL_SEQ_MAX; larger ones in a file are
- * treated as corruption. */
-#define JOURNAL_SEQ_MAX (UINT64_C(1) << 62)
-/* Position generations are 1..JOURNAL_GEN_MAX. */
-#define JOURNAL_GEN_MAX (UINT64_C(1) << 62)
-
-enum journal_record_type {
-    JOURNAL_REC_ENQUEUE = 1,
-    JOURNAL_REC_ACK = 2,
-    JOURNAL_REC_CHECKPOINT = 3,
-    JOURNAL_REC_POSITION = 4
-};
-
-enum journal_outcome {
-    JOURNAL_DELIVERED = 1,
-    JOURNAL_DEAD_LETTERED = 2
-};
-
-/* One notification.  Strings are (pointer, length), not NUL-terminated;
- * a pointer may be NULL when its length is 0. */
-struct journal_entry {
-    const char *sink;     /* sink name, <= JOURNAL_MAX_NAME bytes */
-    size_t sink_len;
-    const char *msg_id;   /* webhook-id / dedup_key, <= JOURNAL_MAX_NAME */
-    size_t msg_id_len;
-    int64_t created_ms;   /* when the notification was made */
-    const char *body;     /* the JSON document, <= JOURNAL_MAX_BODY */
-    size_t body_len;
+    JOURNAL_ELOCKED = -8   /* another process has this journal open */
 };
 
 struct journal_options {
@@ -191,7 +129,8 @@ void journal_close(journal *j);
  * caller keeps ownership.  Not durable until journal_sync().  Returns
  * JOURNAL_OK, JOURNAL_EINVAL, JOURNAL_ETOOBIG, JOURNAL_EFULL,
  * JOURNAL_ENOMEM, JOURNAL_ENOSPC or JOURNAL_EIO (then nothing was added). */
-int journal_append(journal *j, const struct journal_entry *e, uint64_t *seq);
+int journal_append(journal *j, const struct journal_record_entry *e,
+                   uint64_t *seq);
 
 /* Make all appends and acks durable (fdatasync), compacting first when
  * the dead part is large.  Returns JOURNAL_OK, JOURNAL_ENOSPC or
@@ -202,16 +141,18 @@ int journal_sync(journal *j);
 /* The notification `seq` was delivered or dead-lettered: it is no longer
  * pending.  Returns JOURNAL_OK, JOURNAL_ENOENT (not pending),
  * JOURNAL_EINVAL or JOURNAL_ENOMEM; never an I/O error (see above). */
-int journal_ack(journal *j, uint64_t seq, enum journal_outcome outcome);
+int journal_ack(journal *j, uint64_t seq,
+                enum journal_record_outcome outcome);
 
 /* Record the stream position: `id` (the last event ID in force, `len` <=
- * JOURNAL_MAX_POSITION bytes, NULL when len is 0) with its generation
- * `gen` (1..JOURNAL_GEN_MAX; the caller draws it from the same counter as
- * the position file's).  Written now, after every append so far; durable
- * with the next journal_sync (and in the same fsync as those appends),
- * void if that sync fails.  Returns JOURNAL_OK, JOURNAL_EINVAL,
- * JOURNAL_ETOOBIG, JOURNAL_ENOMEM, JOURNAL_ENOSPC or JOURNAL_EIO (then
- * nothing was written and the position in force is unchanged). */
+ * JOURNAL_RECORD_MAX_POSITION bytes, NULL when len is 0) with its
+ * generation `gen` (1..JOURNAL_RECORD_GEN_MAX; the caller draws it from
+ * the same counter as the position file's).  Written now, after every
+ * append so far; durable with the next journal_sync (and in the same
+ * fsync as those appends), void if that sync fails.  Returns JOURNAL_OK,
+ * JOURNAL_EINVAL, JOURNAL_ETOOBIG, JOURNAL_ENOMEM, JOURNAL_ENOSPC or
+ * JOURNAL_EIO (then nothing was written and the position in force is
+ * unchanged). */
 int journal_put_position(journal *j, uint64_t gen, const char *id,
                          size_t len);
 
@@ -228,7 +169,7 @@ uint64_t journal_position(const journal *j, const char **id, size_t *len);
  * read intact is skipped, counted and forgotten.  Returns JOURNAL_OK,
  * JOURNAL_EIO, JOURNAL_ENOMEM or fn's value. */
 typedef int (*journal_pending_fn)(void *ud, uint64_t seq,
-                                  const struct journal_entry *e);
+                                  const struct journal_record_entry *e);
 int journal_foreach_pending(journal *j, journal_pending_fn fn, void *ud);
 
 size_t journal_pending_count(const journal *j);
@@ -248,63 +189,5 @@ int journal_writable(const journal *j);
 void journal_get_stats(const journal *j, struct journal_stats *st);
 
 const char *journal_strerror(int rc);
-
-/* ---- the pure record layer (used by journal_open and the fuzzer) ------ */
-
-/* One intact record found by journal_scan_buffer.  Pointers point into the
- * scanned buffer. */
-struct journal_record {
-    enum journal_record_type type;
-    uint64_t seq;                 /* the record's own number */
-    size_t offset;                /* where it starts in the buffer */
-    size_t size;                  /* header + payload + trailer */
-    struct journal_entry entry;   /* ENQUEUE */
-    uint64_t acked_seq;           /* ACK */
-    enum journal_outcome outcome; /* ACK */
-    uint64_t next_seq;            /* CHECKPOINT */
-    uint64_t gen;                 /* POSITION: its generation */
-    const char *pos_id;           /* POSITION: the event id */
-    size_t pos_id_len;
-    int after_damage;             /* damaged bytes were skipped between
-                                     the previous record passed to fn
-                                     (or the start) and this one */
-};
-
-struct journal_scan_result {
-    size_t valid_end;   /* end of the last intact record (0: none) */
-    uint64_t records;   /* intact records passed to fn */
-    uint64_t corrupt;   /* damaged records/regions skipped before
-                           valid_end, and well-framed records whose
-                           contents are invalid */
-    uint64_t max_seq;   /* highest record seq, or checkpoint next_seq - 1 */
-};
-
-typedef int (*journal_record_fn)(void *ud, const struct journal_record *r);
-
-/* Parse records from data[0..len).  Calls fn (may be NULL) for each intact
- * record in file order; a non-zero return stops the scan and is returned.
- * Bytes from res->valid_end on are a torn tail or garbage.  Never reads
- * outside the buffer, never allocates, linear time.  Returns JOURNAL_OK or
- * fn's value. */
-int journal_scan_buffer(const void *data, size_t len, journal_record_fn fn,
-                        void *ud, struct journal_scan_result *res);
-
-/* Record sizes and encoders.  *n receives the record size.  Return
- * JOURNAL_OK, JOURNAL_EINVAL / JOURNAL_ETOOBIG (bad entry) or
- * JOURNAL_ENOBUFS (cap too small). */
-size_t journal_enqueue_size(const struct journal_entry *e);
-int journal_encode_enqueue(void *out, size_t cap, uint64_t seq,
-                           const struct journal_entry *e, size_t *n);
-int journal_encode_ack(void *out, size_t cap, uint64_t seq,
-                       uint64_t acked_seq, enum journal_outcome outcome,
-                       size_t *n);
-int journal_encode_checkpoint(void *out, size_t cap, uint64_t next_seq,
-                              size_t *n);
-size_t journal_position_size(size_t id_len);
-int journal_encode_position(void *out, size_t cap, uint64_t gen,
-                            const char *id, size_t len, size_t *n);
-
-/* CRC32C (Castagnoli) of p[0..n), continuing from `crc` (0 to start). */
-uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
 
 #endif

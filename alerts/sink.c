@@ -27,15 +27,17 @@ void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
-    c->min_severity = SEVERITY_INFO;
-    c->connect_timeout_ms = 5000;
-    c->timeout_ms = 15000;
-    c->retry_base_ms = 1000;
-    c->retry_max_ms = 300000;
-    c->max_age_s = 86400;
+    c->min_severity = SINK_DEFAULT_MIN_SEVERITY;
+    c->connect_timeout_ms = SINK_DEFAULT_CONNECT_TIMEOUT_S * 1000u;
+    c->timeout_ms = SINK_DEFAULT_TIMEOUT_S * 1000u;
+    c->retry_base_ms = SINK_DEFAULT_RETRY_BASE_MS;
+    c->retry_max_ms = SINK_DEFAULT_RETRY_MAX_MS;
+    c->max_age_s = SINK_DEFAULT_MAX_AGE_S;
+    c->rate_per_s = SINK_DEFAULT_RATE_PER_S;
+    c->burst = SINK_DEFAULT_BURST;
     if (kind == SINK_SLACK) {
-        c->rate_per_s = 1.0;
-        c->burst = 3;
+        c->rate_per_s = SINK_SLACK_RATE_PER_S;
+        c->burst = SINK_SLACK_BURST;
     }
     if (kind == SINK_PAGERDUTY)
         c->url = SINK_PD_DEFAULT_URL;

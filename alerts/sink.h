@@ -43,6 +43,21 @@ enum {
 #define SINK_PD_SUMMARY_MAX 1024
 #define SINK_PD_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
 
+/* The defaults of a sink's settings, written here once: both
+ * sink_config_defaults() and the sinks table of config/config.c (which
+ * check-config prints and the file overrides) take them from here. */
+#define SINK_DEFAULT_MIN_SEVERITY SEVERITY_INFO
+#define SINK_DEFAULT_CONNECT_TIMEOUT_S 5
+#define SINK_DEFAULT_TIMEOUT_S 15
+#define SINK_DEFAULT_RETRY_BASE_MS 1000
+#define SINK_DEFAULT_RETRY_MAX_MS 300000
+#define SINK_DEFAULT_MAX_AGE_S 86400  /* then dead-lettered */
+#define SINK_DEFAULT_RATE_PER_S 0     /* unpaced */
+#define SINK_DEFAULT_BURST 1
+/* Slack is paced: its incoming webhooks take about one message a second. */
+#define SINK_SLACK_RATE_PER_S 1
+#define SINK_SLACK_BURST 3
+
 /* A sink's settings.  Strings are owned by whoever fills the struct (the
  * config module); secrets are the values read from the environment. */
 struct sink_config {
@@ -60,14 +75,16 @@ struct sink_config {
     size_t n_detectors;
     double rate_per_s;            /* pacing; 0: unpaced */
     unsigned burst;
-    uint64_t connect_timeout_ms;  /* default 5000 */
-    uint64_t timeout_ms;          /* default 15000 */
-    uint64_t retry_base_ms;       /* default 1000 */
-    uint64_t retry_max_ms;        /* default 300000 */
-    uint64_t max_age_s;           /* default 86400, then dead-lettered */
+    uint64_t connect_timeout_ms;
+    uint64_t timeout_ms;
+    uint64_t retry_base_ms;
+    uint64_t retry_max_ms;
+    uint64_t max_age_s;           /* then dead-lettered */
 };
 
-/* Defaults for a kind (Slack: 1 message/s, burst 3; others unpaced). */
+/* Defaults for a kind: the SINK_DEFAULT_* values, Slack paced
+ * (SINK_SLACK_RATE_PER_S, SINK_SLACK_BURST), PagerDuty's URL
+ * (SINK_PD_DEFAULT_URL); no name, no secrets. */
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind);
 
 /* Does an alert with this detector and severity go to the sink? */

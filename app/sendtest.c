@@ -2,21 +2,111 @@
  * sendtest.c - `toolwatch send-test SINK -c FILE`: send one clearly marked
  * test alert through a configured sink, now, and show what the receiver
  * answered.  It uses the sink's real settings (URL, signing secrets,
- * routing key, timeouts) but not the journal, routing or pacing, and a
- * fresh webhook-id, so a receiver never mistakes it for a real alert.
+ * routing key, timeouts) and the outbox's request (alerts/request.h: the
+ * same body, headers, signature and transfer rules) but not the journal,
+ * routing or pacing, and a fresh webhook-id, so a receiver never mistakes
+ * it for a real alert.  The send blocks: nothing else runs meanwhile.
  */
 #include "app/sendtest.h"
 
 #include "alerts/document.h"
-#include "alerts/delivery.h"
+#include "alerts/request.h"
+#include "alerts/sign.h"
 #include "config/config.h"
 #include "base/buf.h"
 #include "app/cli.h"
 #include "base/clock.h"
+#include "base/file.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* What one test send gave. */
+struct sent {
+    enum request_outcome outcome;
+    long status;                           /* HTTP status, 0 if none */
+    char webhook_id[SIGN_MSG_ID_SIZE];     /* the id it was sent with */
+    char response[REQUEST_RESPONSE_MAX + 1]; /* the receiver's answer */
+    char error[CURL_ERROR_SIZE + 64];      /* transport or local error */
+};
+
+/* A file or stdout sink: the document as one NDJSON line. */
+static void write_line(const struct sink_config *c, const char *doc,
+                       size_t len, struct sent *out)
+{
+    int fd = c->kind == SINK_STDOUT
+                 ? 1
+                 : open(c->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                        0600);
+    int ok = fd >= 0 && file_write_all(fd, doc, len) == FILE_OK &&
+             file_write_all(fd, "\n", 1) == FILE_OK;
+    int saved = errno;
+
+    if (fd > 2)
+        close(fd);
+    out->outcome = ok ? REQUEST_OK : REQUEST_RETRY;
+    snprintf(out->error, sizeof out->error, "%s", ok ? "" : strerror(saved));
+}
+
+/* Send doc[0..len) through sink `c` now, blocking, with a fresh id.
+ * Returns 0 with *out filled (out->outcome says how the receiver
+ * answered), or -1 with out->error saying why nothing was sent. */
+static int send_once(const struct sink_config *c, const char *doc,
+                     size_t len, struct sent *out)
+{
+    char msg_id[SIGN_MSG_ID_SIZE], seed[64];
+    unsigned char rnd[16];
+    struct request_answer a;
+    sign_keys *keys = NULL;
+    request *r = NULL;
+    int err = 0, rc = -1;
+    size_t bad = 0;
+    CURLcode cc;
+
+    memset(out, 0, sizeof *out);
+    if (c->kind == SINK_FILE || c->kind == SINK_STDOUT) {
+        write_line(c, doc, len, out);
+        rc = 0;
+        goto out;
+    }
+    if (c->kind == SINK_WEBHOOK && c->n_secrets > 0 &&
+        (keys = sign_keys_create(c->secrets, c->n_secrets, &err, &bad)) ==
+            NULL) {
+        snprintf(out->error, sizeof out->error,
+                 "signing secret #%zu is unusable: %s", bad + 1,
+                 sign_strerror(err));
+        goto out;
+    }
+    /* a fresh id: a test must never be deduplicated against another */
+    randombytes_buf(rnd, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(seed + 2 * i, 3, "%02x", rnd[i]);
+    if (sign_new_msg_id(msg_id, seed, 2 * sizeof rnd) != SIGN_OK ||
+        (r = request_create(c, NULL)) == NULL ||
+        request_prepare(r, c, keys, msg_id, clock_wall_ms() / 1000, doc,
+                        len) != REQUEST_EOK) {
+        snprintf(out->error, sizeof out->error, "cannot build the request");
+        goto out;
+    }
+    cc = curl_easy_perform(request_handle(r));
+    request_answer(r, cc, &a);
+    out->status = a.status;
+    out->outcome = a.outcome;
+    snprintf(out->webhook_id, sizeof out->webhook_id, "%s", msg_id);
+    snprintf(out->response, sizeof out->response, "%s", a.response);
+    if (cc != CURLE_OK)
+        snprintf(out->error, sizeof out->error, "%s", a.error);
+    rc = 0;
+out:
+    request_destroy(r);
+    sign_keys_destroy(keys);
+    return rc;
+}
 
 static void usage(void)
 {
@@ -33,7 +123,7 @@ int sendtest_main(int argc, char **argv)
     const char *path = NULL, *sink = NULL, *name;
     struct cfg *c = NULL;
     struct sink_config sc;
-    struct delivery_test_result *res = NULL;
+    struct sent *res = NULL;
     struct alert a;
     char err[1024], summary[256];
     buf doc;
@@ -66,7 +156,7 @@ int sendtest_main(int argc, char **argv)
         goto usage;
     rc = CLI_EXIT_FAIL;
     c = malloc(sizeof *c);
-    res = malloc(sizeof *res);
+    res = calloc(1, sizeof *res);
     if (c == NULL || res == NULL)
         goto out;
     if (cfg_load(c, path, err, sizeof err) != CFG_OK) {
@@ -100,25 +190,25 @@ int sendtest_main(int argc, char **argv)
     a.source = c->instance;
     alert_episode_id(a.detector, a.key, now, a.id);
     if (alert_format(&a, &doc) != ALERT_OK ||
-        delivery_send_test(&sc, doc.data, doc.len, res) != DELIVERY_EOK) {
+        send_once(&sc, doc.data, doc.len, res) != 0) {
         fprintf(stderr, "toolwatch send-test: %s\n",
                 res->error[0] ? res->error : "cannot send");
         goto out;
     }
     printf("sink %s (%s): ", sink, sink_kind_name(sc.kind));
     if (sc.kind == SINK_FILE || sc.kind == SINK_STDOUT)
-        printf("%s\n", res->outcome == DELIVERY_OK ? "written" : res->error);
+        printf("%s\n", res->outcome == REQUEST_OK ? "written" : res->error);
     else if (res->status == 0)
         printf("no answer: %s\n", res->error);
     else
         printf("HTTP %ld (%s)%s%s\nresponse: %s\n", res->status,
-               delivery_outcome_name(res->outcome),
+               request_outcome_name(res->outcome),
                res->webhook_id[0] && sc.kind == SINK_WEBHOOK
                    ? ", webhook-id "
                    : "",
                sc.kind == SINK_WEBHOOK ? res->webhook_id : "",
                res->response);
-    rc = res->outcome == DELIVERY_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    rc = res->outcome == REQUEST_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     goto out;
 usage:
     usage();

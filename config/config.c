@@ -496,9 +496,12 @@ static int dump_sink_detectors(const void *base, cJSON *obj,
 
 #define SINK_INT(n_, d_, lo_, hi_, h_)                                     \
     INT_ITEM(struct cfg_sink, n_, d_, lo_, hi_, h_)
+#define SINK_STR_(x_) #x_
+#define SINK_STR(x_) SINK_STR_(x_)
 
-/* Defaults of kind-dependent settings come from sink_config_defaults()
- * (apply_sink()); those here are for a webhook. */
+/* Every default comes from alerts/sink.h (SINK_DEFAULT_*, written there
+ * once); those that depend on the kind (Slack is paced) are put in by
+ * sink_defaults() from sink_config_defaults(). */
 static const struct table_item sink_items[] = {
     {.name = "name", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, name), .size = SINK_NAME_MAX,
@@ -523,27 +526,34 @@ static const struct table_item sink_items[] = {
      .help = "file: the NDJSON file alerts are appended to"},
     {.name = "min_severity", .type = TABLE_ENUM,
      .offset = offsetof(struct cfg_sink, min_severity),
-     .def = SEVERITY_INFO, .names = severity_names,
+     .def = SINK_DEFAULT_MIN_SEVERITY, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
     {.name = "detectors", .type = TABLE_CUSTOM,
      .apply = apply_sink_detectors, .dump = dump_sink_detectors,
      .help = "only alerts of these detectors (default: all)"},
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
-     .offset = offsetof(struct cfg_sink, rate_per_s), .def = 0, .min = 0,
-     .max = 1000,
-     .help = "pacing, notifications per second; 0: unpaced (slack: 1)"},
-    SINK_INT(burst, 1, 1, 10000,
-             "notifications sent at once before pacing (slack: 3)"),
-    SINK_INT(connect_timeout_s, 5, 1, 600, "connect timeout"),
-    SINK_INT(timeout_s, 15, 1, 3600, "whole request timeout"),
-    SINK_INT(retry_base_ms, 1000, 1, 3600000, "first retry delay"),
-    SINK_INT(retry_max_ms, 300000, 1, 86400000, "retry delay cap"),
-    SINK_INT(max_age_s, 86400, 1, 31536000,
+     .offset = offsetof(struct cfg_sink, rate_per_s),
+     .def = SINK_DEFAULT_RATE_PER_S, .min = 0, .max = 1000,
+     .help = "pacing, notifications per second; 0: unpaced (slack: "
+             SINK_STR(SINK_SLACK_RATE_PER_S) ")"},
+    SINK_INT(burst, SINK_DEFAULT_BURST, 1, 10000,
+             "notifications sent at once before pacing (slack: "
+             SINK_STR(SINK_SLACK_BURST) ")"),
+    SINK_INT(connect_timeout_s, SINK_DEFAULT_CONNECT_TIMEOUT_S, 1, 600,
+             "connect timeout"),
+    SINK_INT(timeout_s, SINK_DEFAULT_TIMEOUT_S, 1, 3600,
+             "whole request timeout"),
+    SINK_INT(retry_base_ms, SINK_DEFAULT_RETRY_BASE_MS, 1, 3600000,
+             "first retry delay"),
+    SINK_INT(retry_max_ms, SINK_DEFAULT_RETRY_MAX_MS, 1, 86400000,
+             "retry delay cap"),
+    SINK_INT(max_age_s, SINK_DEFAULT_MAX_AGE_S, 1, 31536000,
              "a notification undelivered for this long is dead-lettered"),
 };
 #define N_SINK_ITEMS (sizeof sink_items / sizeof sink_items[0])
 
-/* Kind-dependent defaults, from alerts/sink.h. */
+/* The table's defaults, and those that depend on the kind (pacing) as
+ * alerts/sink.h's sink_config_defaults() gives them. */
 static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
 {
     struct sink_config d;
@@ -552,14 +562,8 @@ static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
     table_items_defaults(sink_items, N_SINK_ITEMS, s);
     sink_config_defaults(&d, kind);
     s->type = (int)kind;
-    s->min_severity = (int)d.min_severity;
     s->rate_per_s = d.rate_per_s;
-    s->burst = d.burst > 0 ? (int64_t)d.burst : 1;
-    s->connect_timeout_s = (int64_t)(d.connect_timeout_ms / 1000);
-    s->timeout_s = (int64_t)(d.timeout_ms / 1000);
-    s->retry_base_ms = (int64_t)d.retry_base_ms;
-    s->retry_max_ms = (int64_t)d.retry_max_ms;
-    s->max_age_s = (int64_t)d.max_age_s;
+    s->burst = (int64_t)d.burst;
 }
 
 /* Keys that only some kinds take. */

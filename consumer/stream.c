@@ -41,8 +41,9 @@
 
 #define RETRY_AFTER_MAX_MS (3600u * 1000u)
 #define PERSIST_INTERVAL_MS 1000
-/* Position generations are 1..GEN_MAX, as in the journal (alerts/journal.h
- * JOURNAL_GEN_MAX); a file claiming more is not usable. */
+/* Position generations are 1..GEN_MAX, as in the journal
+ * (alerts/journal_record.h JOURNAL_RECORD_GEN_MAX); a file claiming more
+ * is not usable. */
 #define GEN_MAX (UINT64_C(1) << 62)
 #define GEN_DIGITS_MAX 20
 /* the position file: id, LF, generation, LF */

@@ -2,7 +2,7 @@
  * fuzz_journal.c - libFuzzer target for the journal reader.
  *
  * Even first byte: the rest of the input is scanned as a journal file by
- * journal_scan_buffer.  Checked: records lie inside the buffer, in order,
+ * journal_record_scan.  Checked: records lie inside the buffer, in order,
  * without overlap, and valid_end is the end of the last one; re-encoding
  * an ENQUEUE/ACK/CHECKPOINT/POSITION gives back exactly its bytes;
  * scanning only
@@ -52,8 +52,8 @@ struct seen {
     size_t next_off; /* records must start at or after this */
     uint64_t records;
     size_t last_end;
-    unsigned char scratch[JOURNAL_HEADER_SIZE + 8 + 1 + 255 + 1 + 255 + 4 +
-                          JOURNAL_TRAILER_SIZE + 4096];
+    unsigned char scratch[JOURNAL_RECORD_HEADER_SIZE + 8 + 1 + 255 + 1 + 255 +
+                          4 + JOURNAL_RECORD_TRAILER_SIZE + 4096];
 };
 
 static int on_record(void *ud, const struct journal_record *r)
@@ -63,55 +63,56 @@ static int on_record(void *ud, const struct journal_record *r)
     int rc;
 
     check(r->offset >= s->next_off);
-    check(r->size >= JOURNAL_HEADER_SIZE + JOURNAL_TRAILER_SIZE);
+    check(r->size >= JOURNAL_RECORD_HEADER_SIZE + JOURNAL_RECORD_TRAILER_SIZE);
     check(r->offset <= s->len && r->size <= s->len - r->offset);
     s->next_off = r->offset + r->size;
     s->last_end = s->next_off;
     s->records++;
 
     switch (r->type) {
-    case JOURNAL_REC_ENQUEUE: {
-        const struct journal_entry *e = &r->entry;
+    case JOURNAL_RECORD_ENQUEUE: {
+        const struct journal_record_entry *e = &r->entry;
         const char *lo = (const char *)s->base + r->offset;
         const char *hi = lo + r->size;
-        check(e->sink_len <= JOURNAL_MAX_NAME);
-        check(e->msg_id_len <= JOURNAL_MAX_NAME);
-        check(e->body_len <= JOURNAL_MAX_BODY);
+        check(e->sink_len <= JOURNAL_RECORD_MAX_NAME);
+        check(e->msg_id_len <= JOURNAL_RECORD_MAX_NAME);
+        check(e->body_len <= JOURNAL_RECORD_MAX_BODY);
         check(e->sink >= lo && e->sink + e->sink_len <= hi);
         check(e->msg_id >= lo && e->msg_id + e->msg_id_len <= hi);
         check(e->body >= lo && e->body + e->body_len <= hi);
-        check(journal_enqueue_size(e) == r->size);
+        check(journal_record_enqueue_size(e) == r->size);
         if (r->size <= sizeof(s->scratch)) {
-            rc = journal_encode_enqueue(s->scratch, sizeof(s->scratch),
-                                        r->seq, e, &n);
-            check(rc == JOURNAL_OK && n == r->size);
+            rc = journal_record_encode_enqueue(s->scratch, sizeof(s->scratch),
+                                               r->seq, e, &n);
+            check(rc == JOURNAL_RECORD_EOK && n == r->size);
             check(memcmp(s->scratch, s->base + r->offset, n) == 0);
         }
         break;
     }
-    case JOURNAL_REC_ACK:
-        rc = journal_encode_ack(s->scratch, sizeof(s->scratch), r->seq,
-                                r->acked_seq, r->outcome, &n);
-        check(rc == JOURNAL_OK && n == r->size);
+    case JOURNAL_RECORD_ACK:
+        rc = journal_record_encode_ack(s->scratch, sizeof(s->scratch), r->seq,
+                                       r->acked_seq, r->outcome, &n);
+        check(rc == JOURNAL_RECORD_EOK && n == r->size);
         check(memcmp(s->scratch, s->base + r->offset, n) == 0);
         break;
-    case JOURNAL_REC_CHECKPOINT:
-        rc = journal_encode_checkpoint(s->scratch, sizeof(s->scratch),
-                                       r->next_seq, &n);
-        check(rc == JOURNAL_OK && n == r->size);
+    case JOURNAL_RECORD_CHECKPOINT:
+        rc = journal_record_encode_checkpoint(s->scratch, sizeof(s->scratch),
+                                              r->next_seq, &n);
+        check(rc == JOURNAL_RECORD_EOK && n == r->size);
         check(memcmp(s->scratch, s->base + r->offset, n) == 0);
         break;
-    case JOURNAL_REC_POSITION: {
+    case JOURNAL_RECORD_POSITION: {
         const char *lo = (const char *)s->base + r->offset;
         check(r->seq == 0);
-        check(r->gen >= 1 && r->gen <= JOURNAL_GEN_MAX);
-        check(r->pos_id_len <= JOURNAL_MAX_POSITION);
+        check(r->gen >= 1 && r->gen <= JOURNAL_RECORD_GEN_MAX);
+        check(r->pos_id_len <= JOURNAL_RECORD_MAX_POSITION);
         check(r->pos_id >= lo && r->pos_id + r->pos_id_len <= lo + r->size);
-        check(journal_position_size(r->pos_id_len) == r->size);
+        check(journal_record_position_size(r->pos_id_len) == r->size);
         check(r->size <= sizeof(s->scratch));
-        rc = journal_encode_position(s->scratch, sizeof(s->scratch), r->gen,
-                                     r->pos_id, r->pos_id_len, &n);
-        check(rc == JOURNAL_OK && n == r->size);
+        rc = journal_record_encode_position(s->scratch, sizeof(s->scratch),
+                                            r->gen, r->pos_id, r->pos_id_len,
+                                            &n);
+        check(rc == JOURNAL_RECORD_EOK && n == r->size);
         check(memcmp(s->scratch, s->base + r->offset, n) == 0);
         break;
     }
@@ -122,15 +123,16 @@ static int on_record(void *ud, const struct journal_record *r)
 }
 
 static void scan_checked(const unsigned char *b, size_t len,
-                         struct journal_scan_result *out)
+                         struct journal_record_scan_result *out)
 {
     static struct seen s1, s2;
-    struct journal_scan_result r1, r2;
+    struct journal_record_scan_result r1, r2;
 
     memset(&s1, 0, offsetof(struct seen, scratch));
     s1.base = b;
     s1.len = len;
-    check(journal_scan_buffer(b, len, on_record, &s1, &r1) == JOURNAL_OK);
+    check(journal_record_scan(b, len, on_record, &s1, &r1) ==
+          JOURNAL_RECORD_EOK);
     check(r1.records == s1.records);
     check(r1.valid_end == s1.last_end);
     check(r1.valid_end <= len);
@@ -139,8 +141,8 @@ static void scan_checked(const unsigned char *b, size_t len,
     memset(&s2, 0, offsetof(struct seen, scratch));
     s2.base = b;
     s2.len = r1.valid_end;
-    check(journal_scan_buffer(b, r1.valid_end, on_record, &s2, &r2) ==
-          JOURNAL_OK);
+    check(journal_record_scan(b, r1.valid_end, on_record, &s2, &r2) ==
+          JOURNAL_RECORD_EOK);
     check(r2.records == r1.records && r2.valid_end == r1.valid_end &&
           r2.corrupt == r1.corrupt && r2.max_seq == r1.max_seq);
     if (out != NULL)
@@ -206,7 +208,7 @@ static void build(struct builder *b, struct reader *r)
         size_t n = 0;
 
         if (op == 0 || op == 1) { /* enqueue */
-            struct journal_entry e;
+            struct journal_record_entry e;
             size_t sl = take(r) % 12, il = take(r) % 12;
             size_t bl = (take(r) | (take(r) << 8)) % sizeof(text);
             for (size_t k = 0; k < bl; k++)
@@ -221,8 +223,9 @@ static void build(struct builder *b, struct reader *r)
             e.body = text;
             e.body_len = bl;
             if (b->n == MAX_MODEL ||
-                journal_encode_enqueue(b->img + b->len, MAX_IMAGE - b->len,
-                                       b->next_seq, &e, &n) != JOURNAL_OK)
+                journal_record_encode_enqueue(b->img + b->len,
+                                              MAX_IMAGE - b->len, b->next_seq,
+                                              &e, &n) != JOURNAL_RECORD_EOK)
                 return;
             b->m[b->n].seq = b->next_seq;
             b->m[b->n].off = b->len;
@@ -234,18 +237,19 @@ static void build(struct builder *b, struct reader *r)
             if (b->n == 0)
                 continue;
             k = take(r) % b->n;
-            if (journal_encode_ack(b->img + b->len, MAX_IMAGE - b->len,
-                                   b->next_seq, b->m[k].seq,
-                                   take(r) % 2 ? JOURNAL_DELIVERED
-                                               : JOURNAL_DEAD_LETTERED,
-                                   &n) != JOURNAL_OK)
+            if (journal_record_encode_ack(b->img + b->len, MAX_IMAGE - b->len,
+                                          b->next_seq, b->m[k].seq,
+                                          take(r) % 2
+                                              ? JOURNAL_RECORD_DELIVERED
+                                              : JOURNAL_RECORD_DEAD_LETTERED,
+                                          &n) != JOURNAL_RECORD_EOK)
                 return;
             b->m[k].acked = 1;
         } else if (op == 3) { /* checkpoint, as a compaction writes */
             uint64_t next = b->next_seq + take(r);
-            if (journal_encode_checkpoint(b->img + b->len,
-                                          MAX_IMAGE - b->len, next,
-                                          &n) != JOURNAL_OK)
+            if (journal_record_encode_checkpoint(b->img + b->len,
+                                                 MAX_IMAGE - b->len, next,
+                                                 &n) != JOURNAL_RECORD_EOK)
                 return;
             b->len += n;
             b->next_seq = next;
@@ -259,9 +263,9 @@ static void build(struct builder *b, struct reader *r)
             p->len = take(r) % MAX_POS_ID;
             for (size_t k = 0; k < p->len; k++)
                 p->id[k] = (char)take(r);
-            if (journal_encode_position(b->img + b->len, MAX_IMAGE - b->len,
-                                        p->gen, p->id, p->len,
-                                        &n) != JOURNAL_OK)
+            if (journal_record_encode_position(
+                    b->img + b->len, MAX_IMAGE - b->len, p->gen, p->id, p->len,
+                    &n) != JOURNAL_RECORD_EOK)
                 return;
             b->len += n;
             if (b->npos == 0 || p->gen >= b->pos[b->newest].gen)
@@ -310,11 +314,13 @@ struct expect {
     uint64_t count, max_seq;
 };
 
-static int on_pending(void *ud, uint64_t seq, const struct journal_entry *e)
+static int on_pending(void *ud, uint64_t seq,
+                      const struct journal_record_entry *e)
 {
     struct expect *x = ud;
 
-    check(e->sink_len <= JOURNAL_MAX_NAME && e->body_len <= JOURNAL_MAX_BODY);
+    check(e->sink_len <= JOURNAL_RECORD_MAX_NAME &&
+          e->body_len <= JOURNAL_RECORD_MAX_BODY);
     if (seq > x->max_seq)
         x->max_seq = seq;
     x->count++;
@@ -326,8 +332,8 @@ static int on_pending(void *ud, uint64_t seq, const struct journal_entry *e)
             x->k++;
         check(x->k < b->n && b->m[x->k].seq == seq);
         /* the bytes the journal hands out re-encode to the original */
-        check(journal_encode_enqueue(rec, sizeof(rec), seq, e, &n) ==
-              JOURNAL_OK);
+        check(journal_record_encode_enqueue(rec, sizeof(rec), seq, e, &n) ==
+              JOURNAL_RECORD_EOK);
         check(n == b->m[x->k].size &&
               memcmp(rec, b->img + b->m[x->k].off, n) == 0);
         x->k++;
@@ -345,7 +351,7 @@ static void check_position(const struct builder *b, const journal *j,
     uint64_t gen = journal_position(j, &id, &len);
     int found = 0;
 
-    check(id != NULL && len <= JOURNAL_MAX_POSITION);
+    check(id != NULL && len <= JOURNAL_RECORD_MAX_POSITION);
     if (exact) {
         if (b->npos == 0) {
             check(gen == 0 && len == 0);
@@ -364,10 +370,10 @@ static void check_position(const struct builder *b, const journal *j,
 }
 
 static void file_roundtrip(const struct builder *b,
-                           const struct journal_scan_result *res)
+                           const struct journal_record_scan_result *res)
 {
     struct expect x;
-    struct journal_entry e;
+    struct journal_record_entry e;
     uint64_t seq = 0, gen;
     const char *pid;
     size_t plen, pending;
@@ -401,12 +407,13 @@ static void file_roundtrip(const struct builder *b,
         FILE *g = fopen(path, "rb");
         static unsigned char again[MAX_IMAGE];
         size_t n;
-        struct journal_scan_result r2;
+        struct journal_record_scan_result r2;
         check(g != NULL);
         n = fread(again, 1, sizeof(again), g);
         fclose(g);
         check(n == res->valid_end);
-        check(journal_scan_buffer(again, n, NULL, NULL, &r2) == JOURNAL_OK);
+        check(journal_record_scan(again, n, NULL, NULL, &r2) ==
+              JOURNAL_RECORD_EOK);
         check(r2.valid_end == n);
     }
 
@@ -451,7 +458,7 @@ static void file_roundtrip(const struct builder *b,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct builder b;
-    struct journal_scan_result res;
+    struct journal_record_scan_result res;
     struct reader r;
 
     if (size == 0)

@@ -471,35 +471,9 @@ static void test_pagerduty_key_not_in_journal(void **state)
     assert_true(contains(jbuf, (size_t)n, "ep0001"));
 }
 
-static void test_classify(void **state)
-{
-    (void)state;
-    assert_int_equal(delivery_classify(CURLE_OK, 200), DELIVERY_OK);
-    assert_int_equal(delivery_classify(CURLE_OK, 204), DELIVERY_OK);
-    assert_int_equal(delivery_classify(CURLE_OK, 299), DELIVERY_OK);
-    assert_int_equal(delivery_classify(CURLE_OK, 408), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OK, 429), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OK, 500), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OK, 503), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OK, 599), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OK, 410), DELIVERY_GONE);
-    assert_int_equal(delivery_classify(CURLE_OK, 400), DELIVERY_DROP);
-    assert_int_equal(delivery_classify(CURLE_OK, 401), DELIVERY_DROP);
-    assert_int_equal(delivery_classify(CURLE_OK, 404), DELIVERY_DROP);
-    assert_int_equal(delivery_classify(CURLE_OK, 301), DELIVERY_DROP);
-    assert_int_equal(delivery_classify(CURLE_COULDNT_CONNECT, 0),
-                     DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_OPERATION_TIMEDOUT, 0),
-                     DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_RECV_ERROR, 0), DELIVERY_RETRY);
-    assert_int_equal(delivery_classify(CURLE_URL_MALFORMAT, 0),
-                     DELIVERY_DROP);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),
         cmocka_unit_test_setup_teardown(test_signed_and_in_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retry_keeps_webhook_id, setup,

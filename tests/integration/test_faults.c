@@ -690,7 +690,7 @@ static int kill_scan_record(void *ud, const struct journal_record *rec)
     struct kill_scan *s = ud;
 
     s->last = 0;
-    if (rec->type == JOURNAL_REC_ENQUEUE) {
+    if (rec->type == JOURNAL_RECORD_ENQUEUE) {
         s->last = anomaly_of(s->ids, rec->entry.body, rec->entry.body_len);
         s->left->journaled[s->last] = true;
     }
@@ -703,7 +703,7 @@ static void kill_left_read(const struct twr_dir *d, struct rcv *r,
                            struct kill_left *left)
 {
     struct kill_scan s = {.ids = ids, .left = left};
-    struct journal_scan_result res;
+    struct journal_record_scan_result res;
     struct rcv_request q;
     char path[160];
     size_t len;
@@ -712,9 +712,9 @@ static void kill_left_read(const struct twr_dir *d, struct rcv *r,
     memset(left, 0, sizeof *left);
     snprintf(path, sizeof path, "%s/journal.log", d->state);
     data = read_all(path, &len);
-    assert_int_equal(journal_scan_buffer(data, len, kill_scan_record, &s,
-                                         &res),
-                     JOURNAL_OK);
+    assert_int_equal(
+        journal_record_scan(data, len, kill_scan_record, &s, &res),
+        JOURNAL_RECORD_EOK);
     free(data);
     left->unpositioned = s.last;
     for (size_t i = 0; rcv_get(r, i, &q); i++)

@@ -1,5 +1,5 @@
 /*
- * test_alert.c - the SPEC section 3 document byte for byte, numbers,
+ * test_document.c - the SPEC section 3 document byte for byte, numbers,
  * escaping, the episode id and the size cap.
  */
 #include "alerts/document.h"
