@@ -227,7 +227,7 @@ static void tree_free(void *p)
 
 /* Once per process, on the first decode: cJSON's hooks, and the key
  * lookup's table (a collision would be a bug in field_hash: each known key
- * is then still found, by the slower path, and test_event fails). */
+ * is then still found, by the slower path, and test_decode fails). */
 static void install_hooks(void)
 {
     cJSON_Hooks h = {tree_alloc, tree_free};

@@ -1,5 +1,5 @@
 /*
- * test_event.c - unit tests for consumer/decode.c: record decoding, field
+ * test_decode.c - unit tests for consumer/decode.c: record decoding, field
  * validation and counting, ISO 8601 parsing and formatting.
  *
  * Every record is copied into a heap buffer of exactly its length before it
