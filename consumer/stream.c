@@ -736,11 +736,11 @@ static void on_done(void *ctx, CURL *easy, CURLcode result)
 void stream_config_defaults(struct stream_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->stall_timeout_ms = 45000;
-    cfg->retry_base_ms = 500;
-    cfg->retry_max_ms = 30000;
-    cfg->connect_timeout_ms = 10000;
-    cfg->max_event_bytes = SSE_DEFAULT_MAX_EVENT_BYTES;
+    cfg->stall_timeout_ms = STREAM_DEFAULT_STALL_TIMEOUT_S * 1000u;
+    cfg->retry_base_ms = STREAM_DEFAULT_RETRY_BASE_MS;
+    cfg->retry_max_ms = STREAM_DEFAULT_RETRY_MAX_MS;
+    cfg->connect_timeout_ms = STREAM_DEFAULT_CONNECT_TIMEOUT_S * 1000u;
+    cfg->max_event_bytes = STREAM_DEFAULT_MAX_EVENT_BYTES;
 }
 
 /* A header name: visible ASCII, no ':' (the full token check is the

@@ -55,6 +55,15 @@ enum {
 
 #define STREAM_MAX_HEADERS 32
 
+/* The defaults of the stream's settings, written once here:
+ * stream_config_defaults() and the configuration file's stream section
+ * (config/config.c) both use them.  Units are the configuration file's. */
+#define STREAM_DEFAULT_STALL_TIMEOUT_S 45      /* stall_timeout_s */
+#define STREAM_DEFAULT_RETRY_BASE_MS 500       /* retry_base_ms */
+#define STREAM_DEFAULT_RETRY_MAX_MS 30000      /* retry_max_ms */
+#define STREAM_DEFAULT_CONNECT_TIMEOUT_S 10    /* connect_timeout_s */
+#define STREAM_DEFAULT_MAX_EVENT_BYTES SSE_DEFAULT_MAX_EVENT_BYTES /* 1 MiB */
+
 /* A request header whose value is a secret (the configuration's
  * stream.headers_env): like the API key, its value is copied once, sent
  * only in this header, wiped on destroy and never logged. */
@@ -75,15 +84,15 @@ struct stream_config {
     const char *ca_file;        /* NULL: system CA store */
     const char *state_dir;      /* NULL: no position file */
     const char *last_event_id;  /* initial Last-Event-ID, or NULL */
-    uint64_t stall_timeout_ms;  /* default 45000 */
-    uint64_t retry_base_ms;     /* default 500 */
-    uint64_t retry_max_ms;      /* default 30000 */
-    uint64_t connect_timeout_ms; /* default 10000 */
-    size_t max_event_bytes;     /* default 1 MiB */
+    uint64_t stall_timeout_ms;  /* STREAM_DEFAULT_STALL_TIMEOUT_S * 1000 */
+    uint64_t retry_base_ms;     /* STREAM_DEFAULT_RETRY_BASE_MS */
+    uint64_t retry_max_ms;      /* STREAM_DEFAULT_RETRY_MAX_MS */
+    uint64_t connect_timeout_ms; /* STREAM_DEFAULT_CONNECT_TIMEOUT_S * 1000 */
+    size_t max_event_bytes;     /* STREAM_DEFAULT_MAX_EVENT_BYTES */
     int once;                   /* no reconnect: end at the first close */
 };
 
-/* Fill a config with the defaults above (url etc. NULL). */
+/* Fill a config with the STREAM_DEFAULT_ values (url etc. NULL). */
 void stream_config_defaults(struct stream_config *cfg);
 
 struct stream_callbacks {
