@@ -266,7 +266,7 @@ void clock_iso_memo_init(struct clock_iso_memo *m)
     m->secs = -1;
 }
 
-/* ---- HTTP dates ---------------------------------------------------------- */
+/* ---- HTTP dates --------------------------------------------------------- */
 
 /* The unread rest of an HTTP-date: [p, end). */
 struct cursor {

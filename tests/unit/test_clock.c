@@ -49,7 +49,7 @@ static int parse_http(const char *s, int64_t *ms)
     return parse_with(clock_parse_http_date, s, ms);
 }
 
-/* ---- the calendar -------------------------------------------------------- */
+/* ---- the calendar ------------------------------------------------------- */
 
 static void test_civil(void **state)
 {
