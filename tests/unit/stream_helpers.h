@@ -76,18 +76,28 @@ struct rig {
     stream *s;
 };
 
-static void rig_open(struct rig *r, const struct tdir *t, const char *lei)
+/* A reader on lp keeping its position in t, Last-Event-ID `lei` (or
+ * NULL) configured; its URL is a port where nothing listens. */
+static stream *reader_create(loop *lp, const struct tdir *t, const char *lei,
+                             const struct stream_callbacks *cb, void *ud)
 {
     struct stream_config c;
+    stream *s;
 
     stream_config_defaults(&c);
     c.url = "http://127.0.0.1:9/events";
     c.state_dir = t->path;
     c.last_event_id = lei;
+    s = stream_create(lp, &c, cb, ud);
+    assert_non_null(s);
+    return s;
+}
+
+static void rig_open(struct rig *r, const struct tdir *t, const char *lei)
+{
     r->lp = loop_create();
     assert_non_null(r->lp);
-    r->s = stream_create(r->lp, &c, &cbs, NULL);
-    assert_non_null(r->s);
+    r->s = reader_create(r->lp, t, lei, &cbs, NULL);
 }
 
 static void rig_close(struct rig *r)
