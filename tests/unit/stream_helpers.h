@@ -10,9 +10,11 @@
 #ifndef TW_TEST_STREAM_HELPERS_H
 #define TW_TEST_STREAM_HELPERS_H
 
+#include "base/log.h"
 #include "base/loop.h"
 #include "consumer/stream.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,15 @@ static void read_text(const char *path, char *out, size_t cap)
         fclose(f);
     }
     out[n] = '\0';
+}
+
+/* The file at `path` holds exactly `want` ("" when missing). */
+static void expect_file(const char *path, const char *want)
+{
+    char text[128];
+
+    read_text(path, text, sizeof text);
+    assert_string_equal(text, want);
 }
 
 static int on_event(void *ud, const sse_event *ev)
@@ -113,6 +124,22 @@ static void expect_id(const stream *s, const char *want)
 
     assert_int_equal(len, strlen(want));
     assert_memory_equal(id, want, len);
+}
+
+/* Group setup and teardown: libcurl for the readers, and only errors
+ * logged (a test's unusable files and refused calls log warnings). */
+static int stream_tests_setup(void **state)
+{
+    (void)state;
+    log_set_level(LOG_ERROR);
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int stream_tests_teardown(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
 }
 
 #endif

@@ -25,7 +25,6 @@
 
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,6 @@
 
 #include "consumer/position.h"
 #include "consumer/stream.h"
-#include "base/log.h"
 #include "base/loop.h"
 #include "stream_helpers.h"
 
@@ -250,7 +248,7 @@ static void test_persist_and_reopen(void **state)
 {
     struct tdir t;
     struct position p;
-    char id[POSITION_ID_MAX], text[128];
+    char id[POSITION_ID_MAX];
     size_t len = 99;
 
     (void)state;
@@ -263,19 +261,16 @@ static void test_persist_and_reopen(void **state)
     assert_string_equal(position_dir(&p), t.path);
     assert_int_equal(position_open(&p, t.path, id, &len), POSITION_EINVAL);
     assert_int_equal(position_persist(&p, "a", 1), POSITION_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "a\n1\n");
+    expect_file(t.pos, "a\n1\n");
     /* unchanged: no write, no generation */
     assert_int_equal(position_persist(&p, "a", 1), POSITION_OK);
     assert_int_equal(position_generation(&p), 1);
     assert_int_equal(position_claim(&p), 2);
     assert_int_equal(position_persist(&p, "b", 1), POSITION_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "b\n3\n");
+    expect_file(t.pos, "b\n3\n");
     /* an id that cannot be one is not written */
     assert_int_equal(position_persist(&p, "c\nd", 3), POSITION_EIO);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "b\n3\n");
+    expect_file(t.pos, "b\n3\n");
     position_reset(&p);
     assert_null(position_dir(&p));
 
@@ -346,7 +341,7 @@ static void test_take_same_dir(void **state)
 {
     struct tdir t;
     struct position src, dst;
-    char id[POSITION_ID_MAX], text[128];
+    char id[POSITION_ID_MAX];
     size_t len = 0;
 
     (void)state;
@@ -365,15 +360,12 @@ static void test_take_same_dir(void **state)
     assert_null(position_dir(&src));
     assert_string_equal(position_dir(&dst), t.path);
     assert_int_equal(position_persist(&src, "z", 1), POSITION_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "y\n6\n");
+    expect_file(t.pos, "y\n6\n");
     /* "y" is in the file already */
     assert_int_equal(position_persist(&dst, "y", 1), POSITION_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "y\n6\n");
+    expect_file(t.pos, "y\n6\n");
     assert_int_equal(position_persist(&dst, "w", 1), POSITION_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "w\n8\n");
+    expect_file(t.pos, "w\n8\n");
     position_reset(&src);
     position_reset(&dst);
     tdir_remove(&t);
@@ -385,7 +377,7 @@ static void test_take_other_dir(void **state)
 {
     struct tdir ts, td;
     struct position src, dst;
-    char id[POSITION_ID_MAX], text[128];
+    char id[POSITION_ID_MAX];
     size_t len = 0;
 
     (void)state;
@@ -402,13 +394,10 @@ static void test_take_other_dir(void **state)
     assert_null(position_dir(&src));
     position_reset(&src); /* writes nothing */
     assert_int_equal(position_persist(&dst, "d", 1), POSITION_OK);
-    read_text(td.pos, text, sizeof text);
-    assert_string_equal(text, "d\n9\n");
+    expect_file(td.pos, "d\n9\n");
     assert_int_equal(position_persist(&dst, "s", 1), POSITION_OK);
-    read_text(td.pos, text, sizeof text);
-    assert_string_equal(text, "s\n10\n");
-    read_text(ts.pos, text, sizeof text);
-    assert_string_equal(text, "s\n4\n");
+    expect_file(td.pos, "s\n10\n");
+    expect_file(ts.pos, "s\n4\n");
     position_reset(&dst);
     tdir_remove(&ts);
     tdir_remove(&td);
@@ -421,20 +410,6 @@ static void test_strerror(void **state)
     assert_string_equal(position_strerror(POSITION_EIO),
                         "I/O error in the state directory");
     assert_string_equal(position_strerror(12345), "unknown error");
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    log_set_level(LOG_ERROR); /* "ignoring unusable position file" */
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
 }
 
 int main(void)
@@ -453,5 +428,6 @@ int main(void)
         cmocka_unit_test(test_take_other_dir),
         cmocka_unit_test(test_strerror),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, stream_tests_setup,
+                                  stream_tests_teardown);
 }

@@ -22,11 +22,9 @@
 
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/loop.h"
 #include "consumer/stream.h"
 #include "stream_helpers.h"
@@ -49,14 +47,6 @@ static const struct stream_callbacks watch_cbs = {
     .on_event = on_event,
     .on_state = on_state,
 };
-
-static void expect_file(const struct tdir *t, const char *want)
-{
-    char text[128];
-
-    read_text(t->pos, text, sizeof text);
-    assert_string_equal(text, want);
-}
 
 /* ---- tests ---------------------------------------------------------------- */
 
@@ -89,7 +79,7 @@ static void test_build_then_swap(void **state)
     nst = reader_create(lp, &t, NULL, &cbs, NULL);
     expect_id(nst, "ev 7");
     assert_int_equal(stream_position_generation(nst), 41);
-    expect_file(&t, "ev 7\n41\n");
+    expect_file(t.pos, "ev 7\n41\n");
     assert_int_equal(stream_state(old), STREAM_CONNECTING);
 
     assert_int_equal(stream_take_position(nst, old), STREAM_OK);
@@ -100,7 +90,7 @@ static void test_build_then_swap(void **state)
     assert_int_equal(stream_start(old), STREAM_EINVAL);
     assert_int_equal(stream_persist(old), STREAM_OK); /* writes nothing */
     stream_destroy(old);
-    expect_file(&t, "ev 7\n41\n");
+    expect_file(t.pos, "ev 7\n41\n");
 
     /* the new reader's generations are above every one the old gave */
     id = stream_position_claim(nst, &len, &gen);
@@ -108,7 +98,7 @@ static void test_build_then_swap(void **state)
     assert_int_equal(len, 4);
     assert_memory_equal(id, "ev 9", 4);
     assert_int_equal(stream_persist(nst), STREAM_OK);
-    expect_file(&t, "ev 9\n53\n");
+    expect_file(t.pos, "ev 9\n53\n");
     assert_int_equal(stream_start(nst), STREAM_OK);
     stream_destroy(nst);
     loop_destroy(lp);
@@ -129,13 +119,13 @@ static void test_take_knows_last_write(void **state)
     rig_open(&nst, &t, NULL);
     assert_int_equal(stream_position_offer(old.s, "ev 9", 4, 50), 1);
     assert_int_equal(stream_persist(old.s), STREAM_OK);
-    expect_file(&t, "ev 9\n51\n");
+    expect_file(t.pos, "ev 9\n51\n");
     assert_int_equal(stream_take_position(nst.s, old.s), STREAM_OK);
     rig_close(&old);
     assert_int_equal(stream_persist(nst.s), STREAM_OK);
-    expect_file(&t, "ev 9\n51\n");
+    expect_file(t.pos, "ev 9\n51\n");
     rig_close(&nst); /* stop persists: nothing new */
-    expect_file(&t, "ev 9\n51\n");
+    expect_file(t.pos, "ev 9\n51\n");
     tdir_remove(&t);
 }
 
@@ -152,10 +142,10 @@ static void test_dropped_replacement(void **state)
     rig_open(&old, &t, NULL);
     rig_open(&nst, &t, NULL);
     rig_close(&nst);
-    expect_file(&t, "ev 7\n41\n");
+    expect_file(t.pos, "ev 7\n41\n");
     assert_int_equal(stream_position_offer(old.s, "ev 9", 4, 50), 1);
     rig_close(&old);
-    expect_file(&t, "ev 9\n51\n");
+    expect_file(t.pos, "ev 9\n51\n");
     tdir_remove(&t);
 }
 
@@ -173,11 +163,11 @@ static void test_take_without_file(void **state)
     assert_int_equal(stream_position_offer(old.s, "j-7", 3, 3), 1);
     assert_int_equal(stream_take_position(nst.s, old.s), STREAM_OK);
     rig_close(&old);
-    expect_file(&t, "");
+    expect_file(t.pos, "");
     expect_id(nst.s, "j-7");
     assert_int_equal(stream_position_generation(nst.s), 3);
     rig_close(&nst);
-    expect_file(&t, "j-7\n4\n");
+    expect_file(t.pos, "j-7\n4\n");
     tdir_remove(&t);
 }
 
@@ -215,22 +205,8 @@ static void test_take_refused(void **state)
     rig_close(&a);
     rig_close(&b);
     rig_close(&c);
-    expect_file(&t, "ev 9\n51\n");
+    expect_file(t.pos, "ev 9\n51\n");
     tdir_remove(&t);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    log_set_level(LOG_ERROR);
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
 }
 
 int main(void)
@@ -242,5 +218,6 @@ int main(void)
         cmocka_unit_test(test_take_without_file),
         cmocka_unit_test(test_take_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, stream_tests_setup,
+                                  stream_tests_teardown);
 }
