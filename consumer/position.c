@@ -53,11 +53,10 @@ void position_reset(struct position *p)
 
 int position_id_ok(const char *id, size_t len)
 {
-    if (len == 0)
-        return 1;
-    return id != NULL && len < POSITION_ID_MAX &&
-           memchr(id, '\n', len) == NULL && memchr(id, '\r', len) == NULL &&
-           memchr(id, '\0', len) == NULL;
+    return len == 0 ||
+           (id != NULL && len < POSITION_ID_MAX &&
+            memchr(id, '\n', len) == NULL && memchr(id, '\r', len) == NULL &&
+            memchr(id, '\0', len) == NULL);
 }
 
 int position_parse(const char *buf, size_t n, size_t *idlen, uint64_t *gen)
@@ -112,7 +111,7 @@ static int read_file(struct position *p, char *id, size_t *len)
     size_t idlen = 0;
     uint64_t gen = 0;
     ssize_t n;
-    int fd;
+    int fd, rc = 0;
 
     snprintf(path, sizeof path, "%s/" FILE_NAME, p->dir);
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -120,14 +119,14 @@ static int read_file(struct position *p, char *id, size_t *len)
         if (errno != ENOENT)
             LOG(LOG_WARN, "stream", "cannot read %s: %s", path,
                 strerror(errno));
-        return 0;
+        goto out;
     }
     n = read(fd, buf, sizeof buf);
     close(fd);
     if (n < 0 || (size_t)n >= sizeof buf ||
         position_parse(buf, (size_t)n, &idlen, &gen) != POSITION_OK) {
         LOG(LOG_WARN, "stream", "ignoring unusable position file %s", path);
-        return 0;
+        goto out;
     }
     memcpy(p->saved_id, buf, idlen);
     p->saved_len = idlen;
@@ -137,7 +136,9 @@ static int read_file(struct position *p, char *id, size_t *len)
     id[idlen] = '\0';
     *len = idlen;
     LOG(LOG_INFO, "stream", "resuming after event id from %s", path);
-    return 1;
+    rc = 1;
+out:
+    return rc;
 }
 
 int position_open(struct position *p, const char *dir, char *id,
@@ -211,20 +212,24 @@ int position_offer(struct position *p, const char *id, size_t len,
                    uint64_t gen)
 {
     uint64_t had = p->gen;
+    int rc = 0;
 
     if (gen == 0)
-        return 0;
+        goto out;
     if (gen > POSITION_GEN_MAX || !position_id_ok(id, len)) {
         LOG(LOG_WARN, "stream", "ignoring an unusable recorded position");
-        return POSITION_EINVAL;
+        rc = POSITION_EINVAL;
+        goto out;
     }
     if (gen <= had)
-        return 0;
+        goto out;
     p->gen = gen;
     LOG(LOG_INFO, "stream", "resuming after event id from the alert "
         "journal (position generation %llu; the position file's: %llu)",
         (unsigned long long)gen, (unsigned long long)had);
-    return 1;
+    rc = 1;
+out:
+    return rc;
 }
 
 uint64_t position_generation(const struct position *p)

@@ -204,10 +204,11 @@ int stream_take_position(stream *dst, stream *src)
 {
     const char *id;
     size_t len;
+    int rc = STREAM_EINVAL;
 
     if (dst == NULL || src == NULL || dst == src ||
         dst->state != STREAM_IDLE || dst->handed_over || src->handed_over)
-        return STREAM_EINVAL;
+        goto out;
     /* first: src gives up the file, so that ending it writes nothing */
     position_take(&dst->pos, &src->pos);
     src->handed_over = 1;
@@ -216,7 +217,9 @@ int stream_take_position(stream *dst, stream *src)
     id = sse_parser_last_id(&src->parser, &len);
     /* cannot fail: src's parser took the same id */
     sse_parser_set_last_id(&dst->parser, id, len);
-    return STREAM_OK;
+    rc = STREAM_OK;
+out:
+    return rc;
 }
 
 /* ---- parser callbacks -------------------------------------------------- */

@@ -178,7 +178,9 @@ const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen);
  * file's (an old-format file counts as 0); the position file is brought
  * up to date at the next persist.  Later generations are above `gen`
  * either way.  Returns 1 when adopted, 0 when not (not newer, or gen 0),
- * STREAM_EINVAL for an id that cannot be a last event ID (not adopted). */
+ * STREAM_EINVAL for an id that cannot be a last event ID or a generation
+ * out of range (not adopted, nothing changes; position_offer in
+ * consumer/position.h). */
 int stream_position_offer(stream *s, const char *id, size_t len,
                           uint64_t gen);
 
