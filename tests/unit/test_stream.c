@@ -48,6 +48,13 @@ static const struct stream_callbacks watch_cbs = {
     .on_state = on_state,
 };
 
+/* A state directory whose position file says "ev 7", generation 41. */
+static void tdir_seeded(struct tdir *t)
+{
+    tdir_make(t);
+    write_bytes(t->pos, "ev 7\n41\n", 8);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /* The old reader runs; the new one is built beside it on the same loop
@@ -63,8 +70,7 @@ static void test_build_then_swap(void **state)
     uint64_t gen;
 
     (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "ev 7\n41\n", 8);
+    tdir_seeded(&t);
     lp = loop_create();
     assert_non_null(lp);
     old = reader_create(lp, &t, NULL, &watch_cbs, &w);
@@ -113,8 +119,7 @@ static void test_take_knows_last_write(void **state)
     struct rig old, nst;
 
     (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "ev 7\n41\n", 8);
+    tdir_seeded(&t);
     rig_open(&old, &t, NULL);
     rig_open(&nst, &t, NULL);
     assert_int_equal(stream_position_offer(old.s, "ev 9", 4, 50), 1);
@@ -137,8 +142,7 @@ static void test_dropped_replacement(void **state)
     struct rig old, nst;
 
     (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "ev 7\n41\n", 8);
+    tdir_seeded(&t);
     rig_open(&old, &t, NULL);
     rig_open(&nst, &t, NULL);
     rig_close(&nst);
@@ -177,8 +181,7 @@ static void test_take_refused(void **state)
     struct rig a, b, c;
 
     (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "ev 7\n41\n", 8);
+    tdir_seeded(&t);
     rig_open(&a, &t, NULL);
     rig_open(&b, &t, NULL);
     rig_open(&c, &t, NULL);
