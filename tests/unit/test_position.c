@@ -36,7 +36,7 @@
 #include "base/loop.h"
 #include "stream_helpers.h"
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ------------------------------------------------------------- */
 
 static void test_old_format_loads(void **state)
 {
@@ -189,7 +189,7 @@ static void test_no_file(void **state)
     tdir_remove(&t);
 }
 
-/* ---- position_* on their own --------------------------------------------- */
+/* ---- position_* on their own ------------------------------------------- */
 
 static void test_parse(void **state)
 {

@@ -55,7 +55,7 @@ static void tdir_seeded(struct tdir *t)
     write_bytes(t->pos, "ev 7\n41\n", 8);
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ------------------------------------------------------------- */
 
 /* The old reader runs; the new one is built beside it on the same loop
  * and directory, takes its position, and the old one goes. */
