@@ -15,7 +15,7 @@
  * The journal also records where in the audit stream the notifications
  * were made (POSITION records: the last event ID in force and a
  * generation number that orders it against the position file, see
- * consumer/stream.h).  A position appended after a batch of ENQUEUEs
+ * consumer/position.h).  A position appended after a batch of ENQUEUEs
  * becomes durable in the same fsync, so after a crash the service never
  * finds its notifications without the position that says their events
  * were read, and does not read those events (and make those alerts)

@@ -26,8 +26,9 @@ uint64_t backoff_floor_jitter_ms(uint64_t base_ms, uint64_t cap_ms,
 uint64_t backoff_full_jitter_ms(uint64_t base_ms, uint64_t cap_ms,
                                 unsigned attempt, uint64_t rnd);
 
-/* Parse a Retry-After value: delta-seconds ("120") or an HTTP-date
- * (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850
+/* Parse a Retry-After value: delta-seconds ("120") or an HTTP-date as
+ * clock_parse_http_date() (base/clock.h) reads it (IMF-fixdate
+ * "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850
  * "Sunday, 06-Nov-94 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37 1994"
  * forms).  Surrounding spaces and tabs are ignored.  *delay_ms receives the
  * delay from `now_wall_ms` (0 for a date in the past), saturated at

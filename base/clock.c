@@ -1,5 +1,12 @@
 /*
- * clock.c - thin wrappers over clock_gettime, one place to read time.
+ * clock.c - one place to read time (thin wrappers over clock_gettime), the
+ * proleptic Gregorian calendar, and the date texts: ISO 8601 parse and
+ * format, HTTP-date parse.
+ *
+ * Invariants: the parsers read only [s, s + len), accept a span only when
+ * the whole of it matches one of the documented forms, and write their
+ * result only on success; they and the formatter use no locale, no libc
+ * time conversion and no clock, so they are pure and safe on any thread.
  */
 #include "base/clock.h"
 
@@ -257,4 +264,132 @@ void clock_iso_memo_init(struct clock_iso_memo *m)
 {
     memset(m->head, 0, sizeof m->head);
     m->secs = -1;
+}
+
+/* ---- HTTP dates --------------------------------------------------------- */
+
+/* The unread rest of an HTTP-date: [p, end). */
+struct cursor {
+    const char *p;
+    const char *end;
+};
+
+/* Exactly n digits. */
+static int take_digits(struct cursor *c, int n, int *out)
+{
+    int v;
+
+    if (c->end - c->p < n || (v = num(c->p, (size_t)n)) < 0)
+        return -1;
+    c->p += n;
+    *out = v;
+    return 0;
+}
+
+static int take_lit(struct cursor *c, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+        return -1;
+    c->p += n;
+    return 0;
+}
+
+static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr",
+                                            "May", "Jun", "Jul", "Aug",
+                                            "Sep", "Oct", "Nov", "Dec"};
+static const char *const day_short[7] = {"Mon", "Tue", "Wed", "Thu",
+                                         "Fri", "Sat", "Sun"};
+static const char *const day_long[7] = {"Monday",   "Tuesday", "Wednesday",
+                                        "Thursday", "Friday",  "Saturday",
+                                        "Sunday"};
+
+static int take_month(struct cursor *c, int *month)
+{
+    for (int i = 0; i < 12; i++) {
+        if (take_lit(c, month_names[i]) == 0) {
+            *month = i + 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int take_day_name(struct cursor *c, const char *const *names)
+{
+    for (int i = 0; i < 7; i++) {
+        if (take_lit(c, names[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* "HH:MM:SS" */
+static int take_clock(struct cursor *c, int *h, int *m, int *s)
+{
+    if (take_digits(c, 2, h) || take_lit(c, ":") || take_digits(c, 2, m) ||
+        take_lit(c, ":") || take_digits(c, 2, s))
+        return -1;
+    return 0;
+}
+
+/* One of the three forms, tried in turn from the start of the span; the
+ * caller checks that the form ended where the span does. */
+static int take_http_date(struct cursor *c, int64_t *out_ms)
+{
+    struct cursor save = *c;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+
+    /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+    if (take_day_name(c, day_short) == 0 && take_lit(c, ", ") == 0 &&
+        take_digits(c, 2, &d) == 0 && take_lit(c, " ") == 0 &&
+        take_month(c, &mo) == 0 && take_lit(c, " ") == 0 &&
+        take_digits(c, 4, &y) == 0 && take_lit(c, " ") == 0 &&
+        take_clock(c, &h, &mi, &s) == 0 && take_lit(c, " GMT") == 0)
+        goto check;
+    /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT (two-digit year: 1970-2069) */
+    *c = save;
+    if (take_day_name(c, day_long) == 0 && take_lit(c, ", ") == 0 &&
+        take_digits(c, 2, &d) == 0 && take_lit(c, "-") == 0 &&
+        take_month(c, &mo) == 0 && take_lit(c, "-") == 0 &&
+        take_digits(c, 2, &y) == 0 && take_lit(c, " ") == 0 &&
+        take_clock(c, &h, &mi, &s) == 0 && take_lit(c, " GMT") == 0) {
+        y += y < 70 ? 2000 : 1900;
+        goto check;
+    }
+    /* asctime: Sun Nov  6 08:49:37 1994 */
+    *c = save;
+    if (take_day_name(c, day_short) == 0 && take_lit(c, " ") == 0 &&
+        take_month(c, &mo) == 0 && take_lit(c, " ") == 0) {
+        if (c->p < c->end && *c->p == ' ') {
+            c->p++;
+            if (take_digits(c, 1, &d))
+                return -1;
+        } else if (take_digits(c, 2, &d)) {
+            return -1;
+        }
+        if (take_lit(c, " ") == 0 && take_clock(c, &h, &mi, &s) == 0 &&
+            take_lit(c, " ") == 0 && take_digits(c, 4, &y) == 0)
+            goto check;
+    }
+    return -1;
+check:
+    if (y < 1970 || d < 1 || d > clock_days_in_month(y, mo) || h > 23 ||
+        mi > 59 || s > 60)
+        return -1;
+    *out_ms = clock_civil_to_ms(y, mo, d, h, mi, s > 59 ? 59 : s);
+    return 0;
+}
+
+int clock_parse_http_date(const char *s, size_t len, int64_t *out_ms)
+{
+    struct cursor c = {s, s + len};
+    int64_t when = 0;
+
+    if (s == NULL || out_ms == NULL || take_http_date(&c, &when) != 0 ||
+        c.p != c.end)
+        return CLOCK_EINVAL;
+    *out_ms = when;
+    return 0;
 }

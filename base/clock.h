@@ -1,6 +1,13 @@
 /*
- * clock.h - the two clocks the shells read.  Pure cores (parser, detectors)
- * never call these: they take `now_ms` as a parameter, so tests control time.
+ * clock.h - the two clocks the shells read, and every date text the
+ * service reads or writes: ISO 8601 (audit records, alerts) and HTTP dates
+ * (Retry-After).
+ *
+ * Pure cores (parser, detectors) never call clock_mono_ms/clock_wall_ms:
+ * they take `now_ms` as a parameter, so tests control time.  The parsers
+ * and the formatter are pure (no clock, no locale, no timegm) and read
+ * only the span they are given: input from the network need not be
+ * NUL-terminated.
  */
 #ifndef TW_CLOCK_H
 #define TW_CLOCK_H
@@ -67,5 +74,19 @@ int clock_parse_iso8601_memo(struct clock_iso_memo *m, const char *s,
 /* Format ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at
  * least 25 bytes).  Returns the length written (24), or CLOCK_EINVAL. */
 int clock_format_iso8601(int64_t ms, char *buf, size_t size);
+
+/* ---- HTTP dates (RFC 9110 section 5.6.7) ---- */
+
+/* Parse an HTTP-date in any of its three forms: IMF-fixdate
+ * "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 form
+ * "Sunday, 06-Nov-94 08:49:37 GMT" (a two-digit year is 1970-2069) and
+ * asctime "Sun Nov  6 08:49:37 1994" (the day padded with a space, or two
+ * digits), to ms since the epoch.  Names are case-sensitive; the weekday
+ * must be a weekday name but is not checked against the date; years from
+ * 1970; the day must exist in its month; ":60" (a leap second) reads as
+ * ":59".  The span must hold the date and nothing else (no surrounding
+ * space).  *out_ms is written only on success.  Returns 0 or CLOCK_EINVAL.
+ * Pure; never reads the clock. */
+int clock_parse_http_date(const char *s, size_t len, int64_t *out_ms);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * event.c - decode one audit record (the JSON data of an SSE event) into a
- * fixed-size struct event, and convert ISO 8601 times to and from ms since
- * the Unix epoch.
+ * decode.c - decode one audit record (the JSON data of an SSE event) into a
+ * fixed-size struct event.  Its times are read by base/clock.c (ISO 8601,
+ * with a per-thread memo of the minute).
  *
  * Why: the detectors must never see cJSON.  They get a flat struct with
  * bounded strings and validated numbers, and every field that was bad is
@@ -41,21 +41,10 @@
  *  - text after the JSON value (other than whitespace) makes the record
  *    "not JSON", although cJSON alone would accept it.
  *
- * The cJSON tree's memory: cJSON allocates one block per value and one per
- * string (about 45 for a typical record), and with the C library's
- * malloc/free those calls cost as much as the parsing itself.  cJSON only
- * takes process-wide hooks (cJSON_InitHooks), so they are installed once,
- * on the first decode, and serve blocks from a per-thread arena only while
- * that thread is inside event_decode(); at any other time, on any thread,
- * they are plain malloc/free.  The arena is reset when the record has been
- * decoded, so nothing is freed block by block (and a tree wholly in the
- * arena is not even walked by cJSON_Delete); a tree larger than the arena
- * continues in malloc'd blocks, which the free hook tells apart by address
- * and cJSON_Delete frees.
- * Memory stays bounded (TREE_ARENA_BYTES per thread that decodes).  Under
- * AddressSanitizer the arena is poisoned except for live blocks, each
- * followed by a poisoned red zone, so overflows and stale pointers are
- * still caught.
+ * The cJSON tree's memory is consumer/arena.c's: a per-thread arena that
+ * serves cJSON's blocks only while this thread is inside event_decode()
+ * (arena_begin .. arena_end) and is reset when the record has been
+ * decoded.
  *
  * cJSON: 1.7.15 caps nesting at CJSON_NESTING_LIMIT (1000) for arrays and
  * objects, which bounds the recursion of both the parser and cJSON_Delete.
@@ -66,6 +55,7 @@
  */
 #include "consumer/decode.h"
 
+#include "consumer/arena.h"
 #include "base/clock.h"
 
 #include <cjson/cJSON.h>
@@ -77,22 +67,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TW_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TW_ASAN 1
-#endif
-#endif
-#ifdef TW_ASAN
-#include <sanitizer/asan_interface.h>
-#define TREE_REDZONE 16u
-#else
-#define ASAN_POISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
-#define ASAN_UNPOISON_MEMORY_REGION(a, n) ((void)(a), (void)(n))
-#define TREE_REDZONE 0u
-#endif
 
 /* 9999-12-31T23:59:59.999Z, the last instant clock_format_iso8601() prints. */
 /* 2^53: the largest integer a double (hence JSON via cJSON) holds exactly. */
@@ -167,71 +141,18 @@ static inline unsigned field_hash(const char *k, size_t len)
            & (FIELD_SLOTS - 1u);
 }
 
-/* slot -> the known key that hashes there, or F_NONE; built once, with
- * the cJSON hooks (install_hooks) */
+/* slot -> the known key that hashes there, or F_NONE; built once per
+ * process, at the first decode (build_field_table) */
 static unsigned char field_slot[FIELD_SLOTS];
 static unsigned char field_len[F_COUNT];
+static pthread_once_t field_once = PTHREAD_ONCE_INIT;
+static _Thread_local int field_seen; /* this thread saw the table built */
 
-/* Names of enum event_type, indexed by it; also the accepted JSON values. */
-
-/* ---- the cJSON tree's memory (see the top of the file) ------------------ */
-
-/* 32 KB holds the tree of a record of about 8 KB of JSON (a typical audit
- * record is 0.5 KB and its tree 2.5 KB). */
-#define TREE_ARENA_BYTES (32u * 1024u)
-#define TREE_ALIGN 16u
-
-struct tree_arena {
-    size_t left;          /* bytes still free; 0 outside event_decode() */
-    unsigned char *next;  /* the next free byte */
-    int spilled;          /* a block of this tree came from malloc */
-    _Alignas(TREE_ALIGN) unsigned char mem[TREE_ARENA_BYTES];
-};
-
-static _Thread_local struct tree_arena arena;
-static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
-static _Thread_local int hooks_seen; /* this thread saw install_hooks done */
-
-/* cJSON's allocator: a bump of `next` while this thread is inside
- * event_decode() (left > 0) and the block fits, else malloc.  Runs about
- * 40 times per record, so the fast path is two compares and two adds. */
-__attribute__((hot))
-static void *tree_alloc(size_t n)
+/* The key lookup's table, once per process (a collision would be a bug
+ * in field_hash: each known key is then still found, by the slower path,
+ * and test_decode fails). */
+static void build_field_table(void)
 {
-    struct tree_arena *a = &arena;
-
-    if (n < a->left) {
-        size_t need = (n + TREE_REDZONE + TREE_ALIGN - 1) &
-                      ~(size_t)(TREE_ALIGN - 1);
-        if (need <= a->left) {
-            void *p = a->next;
-            a->next += need;
-            a->left -= need;
-            ASAN_UNPOISON_MEMORY_REGION(p, n);
-            return p;
-        }
-    }
-    a->spilled |= a->next != NULL;
-    return malloc(n);
-}
-
-__attribute__((hot))
-static void tree_free(void *p)
-{
-    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)arena.mem;
-
-    if (u - lo < TREE_ARENA_BYTES)
-        return; /* arena blocks go all at once, in tree_end() */
-    free(p);
-}
-
-/* Once per process, on the first decode: cJSON's hooks, and the key
- * lookup's table (a collision would be a bug in field_hash: each known key
- * is then still found, by the slower path, and test_event fails). */
-static void install_hooks(void)
-{
-    cJSON_Hooks h = {tree_alloc, tree_free};
-
     memset(field_slot, F_NONE, sizeof field_slot);
     for (unsigned f = 0; f < F_COUNT; f++) {
         unsigned slot;
@@ -241,35 +162,6 @@ static void install_hooks(void)
         if (field_slot[slot] == F_NONE)
             field_slot[slot] = (unsigned char)f;
     }
-    cJSON_InitHooks(&h);
-}
-
-/* Trees built from here to tree_end() on this thread use the arena. */
-__attribute__((hot))
-static void tree_begin(void)
-{
-    if (!hooks_seen) { /* no call into libc per record */
-        pthread_once(&hooks_once, install_hooks);
-        hooks_seen = 1;
-    }
-    arena.next = arena.mem;
-    arena.left = TREE_ARENA_BYTES;
-    arena.spilled = 0;
-    ASAN_POISON_MEMORY_REGION(arena.mem, TREE_ARENA_BYTES);
-}
-
-/* Done with the tree (NULL: none): every arena block goes at once.  Only a
- * tree that spilled into malloc'd blocks is walked by cJSON_Delete (whose
- * free hook ignores the arena blocks); a tree wholly in the arena needs no
- * walk, and after the reset no pointer into it is valid. */
-__attribute__((hot))
-static void tree_end(cJSON *root)
-{
-    if (arena.spilled)
-        cJSON_Delete(root);
-    arena.next = NULL;
-    arena.left = 0;
-    ASAN_POISON_MEMORY_REGION(arena.mem, TREE_ARENA_BYTES);
 }
 
 /* cJSON's type tests, inline (the library's cJSON_Is* are calls into the
@@ -293,7 +185,7 @@ static void bump(event_counters *c, enum event_reason r)
 
 /* ---- the tree's strings, 16 bytes at a time ------------------------------
  * Every string in a cJSON tree (a key or a string value) starts a block of
- * its own, and blocks start 16-byte aligned: the arena's (TREE_ALIGN) and,
+ * its own, and blocks start 16-byte aligned: the arena's (ARENA_ALIGN) and,
  * on x86-64, malloc's.  An aligned 16-byte load that holds the first byte
  * of a string, or a byte the string continues into, stays on a page the
  * string is on, so it cannot fault: the key lookup and the copies below
@@ -304,11 +196,7 @@ static void bump(event_counters *c, enum event_reason r)
  * takes the plain path; so does every string where SSE2 is missing. */
 #if defined(__SSE2__)
 #define STR16 1
-#ifdef TW_ASAN
-#define NO_ASAN __attribute__((no_sanitize_address))
-#else
-#define NO_ASAN
-#endif
+#define NO_ASAN ARENA_NO_ASAN
 
 static inline int aligned16(const char *s)
 {
@@ -800,7 +688,11 @@ int event_decode(struct event *ev, const char *data, size_t len,
         rc = EVENT_ENOTJSON;
         goto out;
     }
-    tree_begin();
+    if (!field_seen) { /* no call into libc per record */
+        pthread_once(&field_once, build_field_table);
+        field_seen = 1;
+    }
+    arena_begin();
     in_tree = 1;
     root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (root == NULL || end != data + len) {
@@ -827,7 +719,7 @@ int event_decode(struct event *ev, const char *data, size_t len,
         c->decoded++;
 out:
     if (in_tree)
-        tree_end(root);
+        arena_end(root);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * stream.c - libcurl shell around the SSE parser: connect, read, detect
- * stalls, reconnect, remember where we were.
+ * stalls, reconnect with backoff; the position (where we were) is kept by
+ * consumer/position.c, persisted from here at most once a second.
  *
  * Lifecycle of one connection:
  *   connect_now()        builds the request (Last-Event-ID when known) and
@@ -18,21 +19,21 @@
  * Retry-After; the API key is copied once, sent only in the Authorization
  * header, wiped on destroy and never logged; so is the value of each
  * secret header (stream_config.secret_headers), sent only in its header
- * (messages name its variable).
+ * (messages name its variable); once its position is handed over
+ * (stream_take_position) a reader writes no position file and does not
+ * start again.
  */
 #include "consumer/stream.h"
 
+#include "consumer/position.h"
 #include "base/backoff.h"
 #include "base/clock.h"
 #include "base/log.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef TW_VERSION
@@ -41,13 +42,6 @@
 
 #define RETRY_AFTER_MAX_MS (3600u * 1000u)
 #define PERSIST_INTERVAL_MS 1000
-/* Position generations are 1..GEN_MAX, as in the journal
- * (alerts/journal_record.h JOURNAL_RECORD_GEN_MAX); a file claiming more
- * is not usable. */
-#define GEN_MAX (UINT64_C(1) << 62)
-#define GEN_DIGITS_MAX 20
-/* the position file: id, LF, generation, LF */
-#define POSITION_FILE_MAX (SSE_LAST_ID_MAX + 1 + GEN_DIGITS_MAX + 1)
 #define SAFE_URL_MAX 512
 #define CT_MAX 128
 #ifndef STREAM_RECV_BUFFER
@@ -85,7 +79,6 @@ struct stream {
     char *secret_headers[STREAM_MAX_HEADERS]; /* "Name: value"; wiped */
     size_t n_secret_headers;
     char *ca_file;
-    char *state_dir;
     uint64_t stall_timeout_ms;
     uint64_t retry_max_ms;
     uint64_t connect_timeout_ms;
@@ -100,6 +93,7 @@ struct stream {
     int64_t reconnect_at;
     int in_transfer;
     int ended_ok;
+    int handed_over;            /* the position went to another reader */
 
     /* the current response */
     long status;
@@ -111,13 +105,10 @@ struct stream {
     enum end_reason fail;
     char errbuf[CURL_ERROR_SIZE];
 
-    /* position persistence */
-    char persisted_id[SSE_LAST_ID_MAX];
-    size_t persisted_len;
-    int persisted_valid;
-    int64_t last_persist;
-    uint64_t gen;               /* newest generation read, offered or
-                                   handed out; the next is gen + 1 */
+    /* the position file and generations; the id in force is the
+     * parser's (sse_parser_last_id) */
+    struct position pos;
+    int64_t last_persist;       /* monotonic ms of the last persist */
 
     struct stream_stats stats;
 };
@@ -176,189 +167,59 @@ const char *stream_safe_url(const char *url, char *buf, size_t size)
     return buf;
 }
 
-/* ---- position file --------------------------------------------------- */
-
-static int ensure_dir(const char *dir)
-{
-    struct stat st;
-
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-/* Parse a position file's bytes: the id is buf[0..*idlen), *gen its
- * generation (0: the older format, the id alone).  0 if usable, -1 if
- * not. */
-static int parse_position(const char *buf, size_t n, size_t *idlen,
-                          uint64_t *gen)
-{
-    const char *lf = memchr(buf, '\n', n);
-    size_t i, digits;
-    uint64_t g = 0;
-
-    *gen = 0;
-    if (lf == NULL) {
-        *idlen = n;
-        return has_crlf_or_nul(buf, n) ? -1 : 0;
-    }
-    *idlen = (size_t)(lf - buf);
-    if (has_crlf_or_nul(buf, *idlen))
-        return -1;
-    i = *idlen + 1;
-    digits = 0;
-    while (i < n && buf[i] >= '0' && buf[i] <= '9') {
-        if (++digits > GEN_DIGITS_MAX)
-            return -1;
-        if (g > (GEN_MAX - (uint64_t)(buf[i] - '0')) / 10)
-            return -1;
-        g = g * 10 + (uint64_t)(buf[i] - '0');
-        i++;
-    }
-    if (digits == 0 || g == 0 || i + 1 != n || buf[i] != '\n')
-        return -1;
-    *gen = g;
-    return 0;
-}
-
-static void read_position(stream *s)
-{
-    char path[4096], buf[POSITION_FILE_MAX + 1];
-    size_t idlen = 0;
-    uint64_t gen = 0;
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof path, "%s/position", s->state_dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            LOG(LOG_WARN, "stream", "cannot read %s: %s", path,
-                strerror(errno));
-        return;
-    }
-    n = read(fd, buf, sizeof buf);
-    close(fd);
-    if (n < 0 || (size_t)n >= sizeof buf ||
-        parse_position(buf, (size_t)n, &idlen, &gen) != 0 ||
-        sse_parser_set_last_id(&s->parser, buf, idlen) != SSE_OK) {
-        LOG(LOG_WARN, "stream", "ignoring unusable position file %s", path);
-        return;
-    }
-    memcpy(s->persisted_id, buf, idlen);
-    s->persisted_len = idlen;
-    s->persisted_valid = 1;
-    s->gen = gen;
-    LOG(LOG_INFO, "stream", "resuming after event id from %s", path);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
+/* ---- position ------------------------------------------------------- */
 
 int stream_persist(stream *s)
 {
-    char path[4096], tmp[4096], text[POSITION_FILE_MAX + 1];
-    const char *id;
     size_t len;
-    uint64_t gen;
-    int fd = -1, dfd, n, rc = STREAM_OK;
+    const char *id = sse_parser_last_id(&s->parser, &len);
+    int rc = position_persist(&s->pos, id, len);
 
-    if (s->state_dir == NULL)
-        goto out;
-    id = sse_parser_last_id(&s->parser, &len);
-    if (s->persisted_valid && len == s->persisted_len &&
-        memcmp(id, s->persisted_id, len) == 0)
-        goto out;
-    /* a generation above every one handed out (the journal's too); one
-     * that is lost to a failed write is simply skipped */
-    gen = ++s->gen;
-    n = snprintf(text, sizeof text, "%.*s\n%llu\n", (int)len, id,
-                 (unsigned long long)gen);
-    if (n < 0 || (size_t)n >= sizeof text) {
-        errno = ENAMETOOLONG;
-        rc = STREAM_EIO;
-        goto out;
-    }
-    snprintf(path, sizeof path, "%s/position", s->state_dir);
-    snprintf(tmp, sizeof tmp, "%s/position.tmp", s->state_dir);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0) {
-        rc = STREAM_EIO;
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = STREAM_EIO;
-        goto out;
-    }
-    dfd = open(s->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    memcpy(s->persisted_id, id, len);
-    s->persisted_len = len;
-    s->persisted_valid = 1;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != STREAM_OK)
-        LOG(LOG_ERROR, "stream", "cannot write position file in %s: %s",
-            s->state_dir, strerror(errno));
     s->last_persist = loop_now(s->lp);
-    return rc;
+    return rc == POSITION_OK ? STREAM_OK : STREAM_EIO;
 }
 
 const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen)
 {
-    *gen = ++s->gen;
+    *gen = position_claim(&s->pos);
     return sse_parser_last_id(&s->parser, len);
 }
 
 int stream_position_offer(stream *s, const char *id, size_t len,
                           uint64_t gen)
 {
-    uint64_t had;
+    int rc = position_offer(&s->pos, id, len, gen);
 
-    if (gen == 0)
-        return 0;
-    if (gen > GEN_MAX || (id == NULL && len > 0) ||
-        (len > 0 && has_crlf_or_nul(id, len))) {
-        LOG(LOG_WARN, "stream", "ignoring an unusable recorded position");
-        return STREAM_EINVAL;
-    }
-    if (gen <= s->gen)
-        return 0;
-    had = s->gen;
-    s->gen = gen;
-    if (sse_parser_set_last_id(&s->parser, len > 0 ? id : "", len) !=
-        SSE_OK) {
-        LOG(LOG_WARN, "stream", "ignoring an unusable recorded position");
-        return STREAM_EINVAL;
-    }
-    LOG(LOG_INFO, "stream", "resuming after event id from the alert "
-        "journal (position generation %llu; the position file's: %llu)",
-        (unsigned long long)gen, (unsigned long long)had);
-    return 1;
+    if (rc == 1)
+        sse_parser_set_last_id(&s->parser, len > 0 ? id : "", len);
+    return rc == POSITION_EINVAL ? STREAM_EINVAL : rc;
 }
 
 uint64_t stream_position_generation(const stream *s)
 {
-    return s->gen;
+    return position_generation(&s->pos);
+}
+
+int stream_take_position(stream *dst, stream *src)
+{
+    const char *id;
+    size_t len;
+    int rc = STREAM_EINVAL;
+
+    if (dst == NULL || src == NULL || dst == src ||
+        dst->state != STREAM_IDLE || dst->handed_over || src->handed_over)
+        goto out;
+    /* first: src gives up the file, so that ending it writes nothing */
+    position_take(&dst->pos, &src->pos);
+    src->handed_over = 1;
+    if (src->state != STREAM_IDLE)
+        stream_stop(src);
+    id = sse_parser_last_id(&src->parser, &len);
+    /* cannot fail: src's parser took the same id */
+    sse_parser_set_last_id(&dst->parser, id, len);
+    rc = STREAM_OK;
+out:
+    return rc;
 }
 
 /* ---- parser callbacks -------------------------------------------------- */
@@ -737,11 +598,11 @@ static void on_done(void *ctx, CURL *easy, CURLcode result)
 void stream_config_defaults(struct stream_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->stall_timeout_ms = 45000;
-    cfg->retry_base_ms = 500;
-    cfg->retry_max_ms = 30000;
-    cfg->connect_timeout_ms = 10000;
-    cfg->max_event_bytes = SSE_DEFAULT_MAX_EVENT_BYTES;
+    cfg->stall_timeout_ms = STREAM_DEFAULT_STALL_TIMEOUT_S * 1000u;
+    cfg->retry_base_ms = STREAM_DEFAULT_RETRY_BASE_MS;
+    cfg->retry_max_ms = STREAM_DEFAULT_RETRY_MAX_MS;
+    cfg->connect_timeout_ms = STREAM_DEFAULT_CONNECT_TIMEOUT_S * 1000u;
+    cfg->max_event_bytes = STREAM_DEFAULT_MAX_EVENT_BYTES;
 }
 
 /* A header name: visible ASCII, no ':' (the full token check is the
@@ -825,10 +686,9 @@ static int copy_config(stream *s, const struct stream_config *cfg)
     s->api_key = dup_or_null(cfg->api_key);
     s->api_key_env = dup_or_null(cfg->api_key_env);
     s->ca_file = dup_or_null(cfg->ca_file);
-    s->state_dir = dup_or_null(cfg->state_dir);
     if (s->url == NULL || (cfg->api_key && !s->api_key) ||
         (cfg->api_key_env && !s->api_key_env) ||
-        (cfg->ca_file && !s->ca_file) || (cfg->state_dir && !s->state_dir))
+        (cfg->ca_file && !s->ca_file))
         return STREAM_ENOMEM;
     s->stall_timeout_ms = cfg->stall_timeout_ms;
     s->retry_base_ms = cfg->retry_base_ms;
@@ -889,10 +749,13 @@ stream *stream_create(loop *lp, const struct stream_config *cfg,
                       const struct stream_callbacks *cb, void *ud)
 {
     stream *s = calloc(1, sizeof *s);
+    char id[POSITION_ID_MAX];
+    size_t idlen = 0;
     int rc = STREAM_ENOMEM;
 
     if (s == NULL)
         goto out;
+    position_init(&s->pos);
     s->lp = lp;
     s->cb = cb;
     s->ud = ud;
@@ -904,22 +767,23 @@ stream *stream_create(loop *lp, const struct stream_config *cfg,
         goto out;
     }
     if (cfg->last_event_id != NULL &&
-        (has_crlf_or_nul(cfg->last_event_id, strlen(cfg->last_event_id)) ||
+        (!position_id_ok(cfg->last_event_id, strlen(cfg->last_event_id)) ||
          sse_parser_set_last_id(&s->parser, cfg->last_event_id,
                                 strlen(cfg->last_event_id)) != SSE_OK)) {
         LOG(LOG_ERROR, "stream", "invalid Last-Event-ID (line break, NUL or "
-            "longer than %d bytes)", SSE_LAST_ID_MAX - 1);
+            "longer than %d bytes)", POSITION_ID_MAX - 1);
         rc = STREAM_EINVAL;
         goto out;
     }
-    if (s->state_dir != NULL) {
-        if (ensure_dir(s->state_dir) != 0) {
-            LOG(LOG_ERROR, "stream", "cannot create state directory %s: %s",
-                s->state_dir, strerror(errno));
-            rc = STREAM_EIO;
+    if (cfg->state_dir != NULL) {
+        /* a usable position file wins over cfg->last_event_id */
+        rc = position_open(&s->pos, cfg->state_dir, id, &idlen);
+        if (rc < 0) {
+            rc = rc == POSITION_ENOMEM ? STREAM_ENOMEM : STREAM_EIO;
             goto out;
         }
-        read_position(s);
+        if (rc == 1)
+            sse_parser_set_last_id(&s->parser, id, idlen);
     }
     backoff_rng_seed(&s->rng, (uint64_t)clock_wall_ms() ^
                                   ((uint64_t)getpid() << 32) ^
@@ -958,12 +822,14 @@ void stream_destroy(stream *s)
     free(s->url);
     free(s->api_key_env);
     free(s->ca_file);
-    free(s->state_dir);
+    position_reset(&s->pos);
     free(s);
 }
 
 int stream_start(stream *s)
 {
+    if (s->handed_over)
+        return STREAM_EINVAL;
     return connect_now(s);
 }
 
@@ -993,7 +859,8 @@ int64_t stream_tick(stream *s)
         if (s->state == STREAM_WAITING && s->reconnect_at < next)
             next = s->reconnect_at;
     }
-    if (s->state_dir != NULL && now - s->last_persist >= PERSIST_INTERVAL_MS)
+    if (position_dir(&s->pos) != NULL &&
+        now - s->last_persist >= PERSIST_INTERVAL_MS)
         stream_persist(s);
     return next;
 }

@@ -6,22 +6,29 @@
  * (the stream's `retry:` is the floor), honours 429/503 Retry-After, sends
  * Last-Event-ID once one is known, drops a connection that has delivered no
  * byte for stall_timeout_ms, and persists the last event ID in the state
- * directory (temp file + fsync + rename) at most once a second and at stop.
+ * directory at most once a second and at stop.
  *
- * Position generations: every position this reader hands out -- written
- * to the position file by stream_persist, or claimed by
- * stream_position_claim for another record (the alert journal) -- gets a
- * generation one above every generation it has read, been offered or
- * handed out before.  Of two recorded positions, the one with the higher
- * generation is the newer; at start-up the caller offers the journal's
- * (stream_position_offer) and the newer of it and the file's is resumed
- * from.
+ * The position (the last event ID in force and its generation) and the
+ * position file are consumer/position.h's: the file's format, and how
+ * generations order the file's position against the alert journal's, are
+ * described there.  The reader embeds one `struct position`.
  *
- * The position file, STATE_DIR/position (0600):
- *   <last event id> LF <generation, decimal> LF
- * A file of the older format -- the id alone, no line break -- still
- * loads, as generation 0 (older than any recorded generation).  A file
- * that is neither is ignored (logged).
+ * Reload, build-then-swap: a new reader may be created (from a new
+ * configuration, on the same loop and state directory) while the old one
+ * still exists: stream_create() takes nothing exclusive -- it reads the
+ * position file, writes nothing, and has its own libcurl handle.  Then:
+ *
+ *   nst = stream_create(lp, &new_cfg, cb, ud);   old keeps running
+ *   if (nst == NULL) ... keep the old one;
+ *   stream_take_position(nst, old);              old stops, hands over
+ *   stream_destroy(old);                         writes nothing
+ *   stream_start(nst);
+ *
+ * The old reader's position is the live one (the journal's positions were
+ * claimed from it), so the new reader is not offered the journal's: that
+ * is for start-up.  A new reader dropped before the hand-over writes the
+ * position file only if its position differs from the file's as it read
+ * it (an offered or configured one).
  *
  * Events are parsed by the SSE push parser (consumer/sse.h) inside libcurl's
  * write callback and handed to the on_event callback; the span is valid only
@@ -55,6 +62,15 @@ enum {
 
 #define STREAM_MAX_HEADERS 32
 
+/* The defaults of the stream's settings, written once here:
+ * stream_config_defaults() and the configuration file's stream section
+ * (config/config.c) both use them.  Units are the configuration file's. */
+#define STREAM_DEFAULT_STALL_TIMEOUT_S 45      /* stall_timeout_s */
+#define STREAM_DEFAULT_RETRY_BASE_MS 500       /* retry_base_ms */
+#define STREAM_DEFAULT_RETRY_MAX_MS 30000      /* retry_max_ms */
+#define STREAM_DEFAULT_CONNECT_TIMEOUT_S 10    /* connect_timeout_s */
+#define STREAM_DEFAULT_MAX_EVENT_BYTES SSE_DEFAULT_MAX_EVENT_BYTES /* 1 MiB */
+
 /* A request header whose value is a secret (the configuration's
  * stream.headers_env): like the API key, its value is copied once, sent
  * only in this header, wiped on destroy and never logged. */
@@ -75,15 +91,15 @@ struct stream_config {
     const char *ca_file;        /* NULL: system CA store */
     const char *state_dir;      /* NULL: no position file */
     const char *last_event_id;  /* initial Last-Event-ID, or NULL */
-    uint64_t stall_timeout_ms;  /* default 45000 */
-    uint64_t retry_base_ms;     /* default 500 */
-    uint64_t retry_max_ms;      /* default 30000 */
-    uint64_t connect_timeout_ms; /* default 10000 */
-    size_t max_event_bytes;     /* default 1 MiB */
+    uint64_t stall_timeout_ms;  /* STREAM_DEFAULT_STALL_TIMEOUT_S * 1000 */
+    uint64_t retry_base_ms;     /* STREAM_DEFAULT_RETRY_BASE_MS */
+    uint64_t retry_max_ms;      /* STREAM_DEFAULT_RETRY_MAX_MS */
+    uint64_t connect_timeout_ms; /* STREAM_DEFAULT_CONNECT_TIMEOUT_S * 1000 */
+    size_t max_event_bytes;     /* STREAM_DEFAULT_MAX_EVENT_BYTES */
     int once;                   /* no reconnect: end at the first close */
 };
 
-/* Fill a config with the defaults above (url etc. NULL). */
+/* Fill a config with the STREAM_DEFAULT_ values (url etc. NULL). */
 void stream_config_defaults(struct stream_config *cfg);
 
 struct stream_callbacks {
@@ -114,14 +130,17 @@ typedef struct stream stream;
 /* Create a reader on `lp`.  Strings in cfg are copied.  The callbacks and
  * `ud` must outlive the stream.  Reads the position file when state_dir is
  * set (a readable file wins over cfg->last_event_id) and creates the
- * directory (0700) when missing.  Returns NULL on failure (logged). */
+ * directory (0700) when missing.  Takes nothing exclusive: other readers
+ * (the one a reload replaces) may exist on the same loop and directory.
+ * Returns NULL on failure (logged). */
 stream *stream_create(loop *lp, const struct stream_config *cfg,
                       const struct stream_callbacks *cb, void *ud);
 
 /* Stop (if running), persist the position, free.  Accepts NULL. */
 void stream_destroy(stream *s);
 
-/* Start the first request now. */
+/* Start the first request now.  STREAM_EINVAL for a reader whose
+ * position was handed over (stream_take_position). */
 int stream_start(stream *s);
 
 /* Timers: stall check, scheduled reconnect, position persistence.  Call
@@ -159,13 +178,29 @@ const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen);
  * file's (an old-format file counts as 0); the position file is brought
  * up to date at the next persist.  Later generations are above `gen`
  * either way.  Returns 1 when adopted, 0 when not (not newer, or gen 0),
- * STREAM_EINVAL for an id that cannot be a last event ID (not adopted). */
+ * STREAM_EINVAL for an id that cannot be a last event ID or a generation
+ * out of range (not adopted, nothing changes; position_offer in
+ * consumer/position.h). */
 int stream_position_offer(stream *s, const char *id, size_t len,
                           uint64_t gen);
 
 /* The generation of the newest position this reader has read, been
- * offered or handed out (0: none). */
+ * offered, taken or handed out (0: none). */
 uint64_t stream_position_generation(const stream *s);
+
+/* Hand the position of `src` (the reader a reload replaces) to `dst` (its
+ * replacement, created but not started): dst takes src's last event ID in
+ * force, whatever dst read or was offered, and the higher of the two
+ * generations, so that every generation dst hands out is above every one
+ * src did; when both use the same state directory, dst also knows what src
+ * last wrote there.  src is stopped if running (its transfer ends; on_state
+ * reports STREAM_DONE) and gives up the position file: it never writes it
+ * again (not at stop, tick or destroy), cannot be started again, and must
+ * not claim positions.  Destroy it next.  Returns STREAM_OK, or
+ * STREAM_EINVAL (nothing changes) when dst is NULL, src is NULL or dst,
+ * dst was started, or either has handed its position over already.  Not
+ * from a callback of either reader. */
+int stream_take_position(stream *dst, stream *src);
 
 /* Write `url` without userinfo, query or fragment into buf (for logs:
  * credentials in URLs never reach a log line).  Returns buf. */

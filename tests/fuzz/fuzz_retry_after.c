@@ -1,6 +1,7 @@
 /*
  * fuzz_retry_after.c - libFuzzer target for the Retry-After parser
- * (base/backoff.c backoff_parse_retry_after).
+ * (base/backoff.c backoff_parse_retry_after) and the HTTP-date parser under
+ * it (base/clock.c clock_parse_http_date).
  *
  * Retry-After comes from any receiver or stream server, so the parser is
  * fed hostile bytes in an exactly sized heap buffer (ASan sees any read
@@ -15,10 +16,14 @@
  *    input again (the weekday is not checked by the parser; ":60" is read
  *    as ":59").  The delay for the fuzzed now and cap must be the instant
  *    less now, at least 0, at most max_ms.  A rejected value leaves
- *    *delay_ms alone.
+ *    *delay_ms alone.  A value that is not digits is accepted exactly when
+ *    clock_parse_http_date() accepts its trimmed span, with the same
+ *    instant.
  *  - odd: a valid value is generated from the bytes (delta-seconds with
  *    leading zeros, or an instant from 1970 to 9999 in one of the three
- *    forms, with padding) and must be accepted with the exact delay.
+ *    forms, with padding) and must be accepted with the exact delay; the
+ *    date without its padding must be clock_parse_http_date()'s instant,
+ *    and with padding it must be refused there (trimming is the caller's).
  *
  * Any violation aborts.
  */
@@ -30,6 +35,7 @@
 #include <time.h>
 
 #include "base/backoff.h"
+#include "base/clock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,6 +72,25 @@ static uint64_t parse(const char *v, size_t len, int64_t now, uint64_t max,
         check(d == SENTINEL);
     free(copy);
     return d;
+}
+
+/* clock_parse_http_date() on an exactly sized copy of t[0, n): 1 when
+ * accepted (*ms set), 0 when refused (*ms untouched, checked). */
+static int http_date(const char *t, size_t n, int64_t *ms)
+{
+    char *copy = malloc(n > 0 ? n : 1);
+    int64_t v = -12345;
+    int rc;
+
+    check(copy != NULL);
+    memcpy(copy, t, n);
+    rc = clock_parse_http_date(copy, n, &v);
+    check(rc == 0 || rc == CLOCK_EINVAL);
+    if (rc != 0)
+        check(v == -12345);
+    free(copy);
+    *ms = v;
+    return rc == 0;
 }
 
 static uint64_t expect_clamped(int64_t when_ms, int64_t now, uint64_t max)
@@ -137,7 +162,7 @@ static int is_http_date(const char *t, size_t n, int64_t secs)
 static void raw(const uint8_t *data, size_t size)
 {
     uint64_t max, d, secs = 0;
-    int64_t now = 0, when;
+    int64_t now = 0, when, hd;
     const char *v, *t, *end;
     size_t len, i;
     int rc, digits = 1, big = 0;
@@ -180,11 +205,14 @@ static void raw(const uint8_t *data, size_t size)
                             : secs * 1000));
         return;
     }
+    /* not digits: a date, exactly when the clock reads one */
+    check((rc == BACKOFF_OK) == http_date(t, (size_t)(end - t), &hd));
     if (rc != BACKOFF_OK)
         return;
     /* a date: find its instant, then check the text and the delay */
     when = (int64_t)parse(v, len, 0, UINT64_MAX, &rc);
     check(rc == BACKOFF_OK);
+    check(when == hd);
     check(when >= 0 && when % 1000 == 0 && when / 1000 <= MAX_SECS);
     check(is_http_date(t, (size_t)(end - t), when / 1000));
     check(d == expect_clamped(when, now, max));
@@ -224,7 +252,7 @@ static void generated(const uint8_t *data, size_t size)
         check(rc == BACKOFF_OK && d == (secs > 3600 ? 3600000 : secs * 1000));
         return;
     } else {
-        int64_t secs = (int64_t)(x % (uint64_t)(MAX_SECS + 1));
+        int64_t secs = (int64_t)(x % (uint64_t)(MAX_SECS + 1)), hd;
         int leap = size > 11 && data[11] & 1;
         int wday = size > 11 ? data[11] / 2 % 7 : 0;
         time_t tt;
@@ -255,10 +283,12 @@ static void generated(const uint8_t *data, size_t size)
         }
         if (leap && tm.tm_sec == 59)
             memcpy(body + sec_off, "60", 2);
+        check(http_date(body, strlen(body), &hd) && hd == secs * 1000);
         memcpy(text + n, body, strlen(body));
         n += strlen(body);
         for (i = 0; i < trail; i++)
             text[n++] = pad[(data[0] >> (i + 4)) & 1];
+        check(http_date(text, n, &hd) == (lead == 0 && trail == 0));
         d = parse(text, n, 0, UINT64_MAX, &rc);
         check(rc == BACKOFF_OK && d == (uint64_t)secs * 1000);
         /* from a later now: 0; from an earlier one: the difference */

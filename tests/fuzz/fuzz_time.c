@@ -1,12 +1,12 @@
 /*
  * fuzz_time.c - libFuzzer target for the audit-record timestamp parser
- * (consumer/decode.c clock_parse_iso8601), differential.
+ * (base/clock.c clock_parse_iso8601), differential.
  *
  * fuzz_event also parses its whole input as a time, but its corpus is JSON
  * records, so the time grammar gets little attention there.  Here every
  * input is a timestamp, in an exactly sized heap buffer (ASan sees any
  * read past `len`), and the result is compared with a reference written
- * apart from event.c: a plain scan of the documented grammar
+ * apart from clock.c: a plain scan of the documented grammar
  *
  *   YYYY-MM-DD ('T' | 't' | ' ') HH:MM:SS [('.' | ',') 1-9 digits]
  *   ['Z' | 'z' | ('+' | '-') HH [[':'] MM]]
@@ -28,7 +28,6 @@
 #include <time.h>
 
 #include "base/clock.h"
-#include "consumer/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -129,7 +128,7 @@ static int parse(const char *s, size_t len, int64_t *out)
     check(copy != NULL);
     memcpy(copy, s, len);
     rc = clock_parse_iso8601(copy, len, &v);
-    check(rc == 0 || rc == EVENT_EINVAL);
+    check(rc == 0 || rc == CLOCK_EINVAL);
     if (rc != 0)
         check(v == -12345); /* written only on success */
     free(copy);

@@ -1,17 +1,19 @@
 /*
- * test_stream.c - the stream reader's position (consumer/stream.h): the
- * position file's two formats, its generation, and the choice between it
- * and a position recorded elsewhere (the alert journal).
+ * test_stream.c - the stream reader (consumer/stream.h) across a reload,
+ * build-then-swap: a new reader is created while the old one still exists
+ * (even running, on the same loop and state directory), and the old one
+ * hands its position over (stream_take_position) before it is destroyed.
  *
- * What: an old-format file (the id alone) loads as generation 0; the new
- * format ("id LF generation LF") loads with its generation; a file that is
- * neither is ignored; stream_persist writes the new format with a
- * generation above every one read, offered or claimed; an offered position
- * wins only when its generation is higher (so a crash between a journal
- * commit and the position-file write resumes from the journal).
+ * What: creating the new reader takes nothing exclusive and writes
+ * nothing; a new reader dropped before the hand-over leaves the position
+ * file alone; after the hand-over the new reader has the old one's last
+ * event ID and generations above the old one's, and the old one is stopped,
+ * writes nothing and cannot start again; wrong uses are refused and change
+ * nothing.
  *
- * No transfer is started: a reader is created on a loop, inspected and
- * destroyed.  Every test works in its own mkdtemp directory under /tmp.
+ * No transfer is ever driven: a started reader only has its request added
+ * to a loop that never runs.  The position file itself is test_position's.
+ * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,276 +22,205 @@
 
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "consumer/stream.h"
-#include "base/log.h"
 #include "base/loop.h"
+#include "consumer/stream.h"
+#include "stream_helpers.h"
 
-struct tdir {
-    char path[64];
-    char pos[96];
+/* The states a reader reported, in order. */
+struct seen {
+    enum stream_state st[8];
+    int n;
 };
 
-static void tdir_make(struct tdir *t)
+static void on_state(void *ud, enum stream_state st)
 {
-    memcpy(t->path, "/tmp/tw_stream_XXXXXX", 22);
-    assert_non_null(mkdtemp(t->path));
-    snprintf(t->pos, sizeof t->pos, "%s/position", t->path);
+    struct seen *w = ud;
+
+    if (w->n < 8)
+        w->st[w->n++] = st;
 }
 
-static void tdir_remove(struct tdir *t)
-{
-    char p[128];
+static const struct stream_callbacks watch_cbs = {
+    .on_event = on_event,
+    .on_state = on_state,
+};
 
-    unlink(t->pos);
-    snprintf(p, sizeof p, "%s/position.tmp", t->path);
-    unlink(p);
-    rmdir(t->path);
+/* A state directory whose position file says "ev 7", generation 41. */
+static void tdir_seeded(struct tdir *t)
+{
+    tdir_make(t);
+    write_bytes(t->pos, "ev 7\n41\n", 8);
 }
 
-static void write_bytes(const char *path, const char *b, size_t n)
+/* ---- tests ------------------------------------------------------------- */
+
+/* The old reader runs; the new one is built beside it on the same loop
+ * and directory, takes its position, and the old one goes. */
+static void test_build_then_swap(void **state)
 {
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* The whole file as a string ("" when missing). */
-static void read_text(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = 0;
-
-    if (f != NULL) {
-        n = fread(out, 1, cap - 1, f);
-        fclose(f);
-    }
-    out[n] = '\0';
-}
-
-static int on_event(void *ud, const sse_event *ev)
-{
-    (void)ud;
-    (void)ev;
-    return 0;
-}
-
-static const struct stream_callbacks cbs = { .on_event = on_event };
-
-struct rig {
+    struct tdir t;
+    struct seen w = { .n = 0 };
     loop *lp;
-    stream *s;
-};
-
-static void rig_open(struct rig *r, const struct tdir *t, const char *lei)
-{
-    struct stream_config c;
-
-    stream_config_defaults(&c);
-    c.url = "http://127.0.0.1:9/events";
-    c.state_dir = t->path;
-    c.last_event_id = lei;
-    r->lp = loop_create();
-    assert_non_null(r->lp);
-    r->s = stream_create(r->lp, &c, &cbs, NULL);
-    assert_non_null(r->s);
-}
-
-static void rig_close(struct rig *r)
-{
-    stream_destroy(r->s);
-    loop_destroy(r->lp);
-}
-
-static void expect_id(const stream *s, const char *want)
-{
-    size_t len = 99;
-    const char *id = stream_last_event_id(s, &len);
-
-    assert_int_equal(len, strlen(want));
-    assert_memory_equal(id, want, len);
-}
-
-/* ---- tests ---------------------------------------------------------------- */
-
-static void test_old_format_loads(void **state)
-{
-    struct tdir t;
-    struct rig r;
-    char text[128];
-
-    (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "tw-1234", 7);
-    rig_open(&r, &t, "from-config");
-    expect_id(r.s, "tw-1234"); /* the file wins over the configuration */
-    assert_int_equal(stream_position_generation(r.s), 0);
-    /* unchanged: nothing is rewritten */
-    assert_int_equal(stream_persist(r.s), STREAM_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "tw-1234");
-    /* any recorded generation is newer than an old-format file */
-    assert_int_equal(stream_position_offer(r.s, "tw-1240", 7, 1), 1);
-    expect_id(r.s, "tw-1240");
-    assert_int_equal(stream_persist(r.s), STREAM_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "tw-1240\n2\n");
-    rig_close(&r);
-    tdir_remove(&t);
-}
-
-static void test_new_format(void **state)
-{
-    struct tdir t;
-    struct rig r;
-    char text[128];
+    stream *old, *nst;
     const char *id;
     size_t len;
     uint64_t gen;
 
     (void)state;
-    tdir_make(&t);
-    write_bytes(t.pos, "ev 7\n41\n", 8);
-    rig_open(&r, &t, NULL);
-    expect_id(r.s, "ev 7");
-    assert_int_equal(stream_position_generation(r.s), 41);
-    /* a claim takes the next generation and leaves the file alone */
-    id = stream_position_claim(r.s, &len, &gen);
-    assert_int_equal(gen, 42);
+    tdir_seeded(&t);
+    lp = loop_create();
+    assert_non_null(lp);
+    old = reader_create(lp, &t, NULL, &watch_cbs, &w);
+    /* the old reader moves on (as from the journal) and runs */
+    assert_int_equal(stream_position_offer(old, "ev 9", 4, 50), 1);
+    assert_int_equal(stream_start(old), STREAM_OK);
+    assert_int_equal(stream_state(old), STREAM_CONNECTING);
+    id = stream_position_claim(old, &len, &gen);
+    assert_int_equal(gen, 51);
+
+    /* nothing exclusive, nothing written */
+    nst = reader_create(lp, &t, NULL, &cbs, NULL);
+    expect_id(nst, "ev 7");
+    assert_int_equal(stream_position_generation(nst), 41);
+    expect_file(t.pos, "ev 7\n41\n");
+    assert_int_equal(stream_state(old), STREAM_CONNECTING);
+
+    assert_int_equal(stream_take_position(nst, old), STREAM_OK);
+    expect_id(nst, "ev 9");
+    assert_int_equal(stream_position_generation(nst), 51);
+    assert_int_equal(stream_state(old), STREAM_DONE);
+    assert_int_equal(w.st[w.n - 1], STREAM_DONE);
+    assert_int_equal(stream_start(old), STREAM_EINVAL);
+    assert_int_equal(stream_persist(old), STREAM_OK); /* writes nothing */
+    stream_destroy(old);
+    expect_file(t.pos, "ev 7\n41\n");
+
+    /* the new reader's generations are above every one the old gave */
+    id = stream_position_claim(nst, &len, &gen);
+    assert_int_equal(gen, 52);
     assert_int_equal(len, 4);
-    assert_memory_equal(id, "ev 7", 4);
-    /* older or equal offers are not taken; gen 0 means none */
-    assert_int_equal(stream_position_offer(r.s, "older", 5, 40), 0);
-    assert_int_equal(stream_position_offer(r.s, "same", 4, 42), 0);
-    assert_int_equal(stream_position_offer(r.s, "none", 4, 0), 0);
-    expect_id(r.s, "ev 7");
-    /* unusable offers */
-    assert_int_equal(stream_position_offer(r.s, "a\nb", 3, 99),
-                     STREAM_EINVAL);
-    assert_int_equal(stream_position_offer(r.s, "a\0b", 3, 99),
-                     STREAM_EINVAL);
-    assert_int_equal(stream_position_offer(r.s, "x", 1, UINT64_MAX),
-                     STREAM_EINVAL);
-    expect_id(r.s, "ev 7");
-    /* a newer one is */
-    assert_int_equal(stream_position_offer(r.s, "ev 9", 4, 50), 1);
-    expect_id(r.s, "ev 9");
-    assert_int_equal(stream_position_generation(r.s), 50);
-    assert_int_equal(stream_persist(r.s), STREAM_OK);
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "ev 9\n51\n");
-    rig_close(&r);
-
-    /* the next reader starts above it */
-    rig_open(&r, &t, NULL);
-    expect_id(r.s, "ev 9");
-    assert_int_equal(stream_position_generation(r.s), 51);
-    assert_int_equal(stream_position_offer(r.s, "ev 8", 4, 50), 0);
-    expect_id(r.s, "ev 9");
-    rig_close(&r);
+    assert_memory_equal(id, "ev 9", 4);
+    assert_int_equal(stream_persist(nst), STREAM_OK);
+    expect_file(t.pos, "ev 9\n53\n");
+    assert_int_equal(stream_start(nst), STREAM_OK);
+    stream_destroy(nst);
+    loop_destroy(lp);
     tdir_remove(&t);
 }
 
-static void test_unusable_files_ignored(void **state)
+/* The old reader writes after the new one read the file: the new one
+ * knows, and does not write the same position again. */
+static void test_take_knows_last_write(void **state)
 {
-    static const struct {
-        const char *b;
-        size_t n;
-    } bad[] = {
-        { "id\n", 3 },                          /* no generation */
-        { "id\n7", 4 },                         /* no final LF */
-        { "id\n7\n\n", 6 },                     /* more after it */
-        { "id\nx\n", 5 },                       /* not digits */
-        { "id\n0\n", 5 },                       /* 0 is "none" */
-        { "id\n-1\n", 6 },
-        { "id\n 7\n", 6 },
-        { "id\n4611686018427387905\n", 23 },    /* over 2^62 */
-        { "id\n000000000000000000001\n", 25 },  /* 21 digits */
-        { "a\rb", 3 },
-        { "a\0b", 3 },
-        { "a\rb\n7\n", 6 },
-    };
     struct tdir t;
-    struct rig r;
+    struct rig old, nst;
+
+    (void)state;
+    tdir_seeded(&t);
+    rig_open(&old, &t, NULL);
+    rig_open(&nst, &t, NULL);
+    assert_int_equal(stream_position_offer(old.s, "ev 9", 4, 50), 1);
+    assert_int_equal(stream_persist(old.s), STREAM_OK);
+    expect_file(t.pos, "ev 9\n51\n");
+    assert_int_equal(stream_take_position(nst.s, old.s), STREAM_OK);
+    rig_close(&old);
+    assert_int_equal(stream_persist(nst.s), STREAM_OK);
+    expect_file(t.pos, "ev 9\n51\n");
+    rig_close(&nst); /* stop persists: nothing new */
+    expect_file(t.pos, "ev 9\n51\n");
+    tdir_remove(&t);
+}
+
+/* A replacement that is dropped (the reload failed) leaves the file and
+ * the old reader as they were. */
+static void test_dropped_replacement(void **state)
+{
+    struct tdir t;
+    struct rig old, nst;
+
+    (void)state;
+    tdir_seeded(&t);
+    rig_open(&old, &t, NULL);
+    rig_open(&nst, &t, NULL);
+    rig_close(&nst);
+    expect_file(t.pos, "ev 7\n41\n");
+    assert_int_equal(stream_position_offer(old.s, "ev 9", 4, 50), 1);
+    rig_close(&old);
+    expect_file(t.pos, "ev 9\n51\n");
+    tdir_remove(&t);
+}
+
+/* No position file yet: the hand-over still carries id and generation,
+ * and the old reader does not create the file on its way out. */
+static void test_take_without_file(void **state)
+{
+    struct tdir t;
+    struct rig old, nst;
 
     (void)state;
     tdir_make(&t);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_bytes(t.pos, bad[i].b, bad[i].n);
-        rig_open(&r, &t, "cfg-id");
-        expect_id(r.s, "cfg-id");
-        assert_int_equal(stream_position_generation(r.s), 0);
-        stream_destroy(r.s); /* persists cfg-id: the file is replaced */
-        loop_destroy(r.lp);
-    }
-    /* the largest generation loads */
-    write_bytes(t.pos, "id\n4611686018427387904\n", 23);
-    rig_open(&r, &t, NULL);
-    expect_id(r.s, "id");
-    assert_int_equal(stream_position_generation(r.s), UINT64_C(1) << 62);
-    rig_close(&r);
-    /* an empty id with a generation (a stream without ids) */
-    write_bytes(t.pos, "\n3\n", 3);
-    rig_open(&r, &t, "cfg-id");
-    expect_id(r.s, "");
-    assert_int_equal(stream_position_generation(r.s), 3);
-    rig_close(&r);
+    rig_open(&old, &t, NULL);
+    rig_open(&nst, &t, NULL);
+    assert_int_equal(stream_position_offer(old.s, "j-7", 3, 3), 1);
+    assert_int_equal(stream_take_position(nst.s, old.s), STREAM_OK);
+    rig_close(&old);
+    expect_file(t.pos, "");
+    expect_id(nst.s, "j-7");
+    assert_int_equal(stream_position_generation(nst.s), 3);
+    rig_close(&nst);
+    expect_file(t.pos, "j-7\n4\n");
     tdir_remove(&t);
 }
 
-/* No file: an offered position is taken, and the file written later has a
- * higher generation; stop persists it. */
-static void test_no_file(void **state)
+static void test_take_refused(void **state)
 {
     struct tdir t;
-    struct rig r;
-    char text[128];
-    struct stat sb;
+    struct rig a, b, c;
 
     (void)state;
-    tdir_make(&t);
-    rig_open(&r, &t, NULL);
-    expect_id(r.s, "");
-    assert_int_equal(stream_position_generation(r.s), 0);
-    assert_int_equal(stream_position_offer(r.s, "j-7", 3, 3), 1);
-    expect_id(r.s, "j-7");
-    rig_close(&r); /* stop persists */
-    read_text(t.pos, text, sizeof text);
-    assert_string_equal(text, "j-7\n4\n");
-    assert_int_equal(stat(t.pos, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0600);
+    tdir_seeded(&t);
+    rig_open(&a, &t, NULL);
+    rig_open(&b, &t, NULL);
+    rig_open(&c, &t, NULL);
+    assert_int_equal(stream_take_position(a.s, a.s), STREAM_EINVAL);
+    assert_int_equal(stream_take_position(NULL, a.s), STREAM_EINVAL);
+    assert_int_equal(stream_take_position(a.s, NULL), STREAM_EINVAL);
+    /* into a started reader */
+    assert_int_equal(stream_position_offer(b.s, "ev 9", 4, 50), 1);
+    assert_int_equal(stream_start(a.s), STREAM_OK);
+    assert_int_equal(stream_take_position(a.s, b.s), STREAM_EINVAL);
+    expect_id(a.s, "ev 7");
+    assert_int_equal(stream_state(b.s), STREAM_IDLE);
+    assert_int_equal(stream_start(b.s), STREAM_OK);
+    /* once handed over, neither from it nor into it again */
+    assert_int_equal(stream_take_position(c.s, b.s), STREAM_OK);
+    assert_int_equal(stream_take_position(c.s, b.s), STREAM_EINVAL);
+    rig_close(&a);
+    rig_open(&a, &t, NULL);
+    assert_int_equal(stream_take_position(b.s, a.s), STREAM_EINVAL);
+    assert_int_equal(stream_take_position(a.s, b.s), STREAM_EINVAL);
+    expect_id(a.s, "ev 7");
+    expect_id(c.s, "ev 9");
+    assert_int_equal(stream_position_generation(c.s), 50);
+    rig_close(&a);
+    rig_close(&b);
+    rig_close(&c);
+    expect_file(t.pos, "ev 9\n51\n");
     tdir_remove(&t);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    log_set_level(LOG_ERROR); /* "ignoring unusable position file" */
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    curl_global_cleanup();
-    return 0;
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_old_format_loads),
-        cmocka_unit_test(test_new_format),
-        cmocka_unit_test(test_unusable_files_ignored),
-        cmocka_unit_test(test_no_file),
+        cmocka_unit_test(test_build_then_swap),
+        cmocka_unit_test(test_take_knows_last_write),
+        cmocka_unit_test(test_dropped_replacement),
+        cmocka_unit_test(test_take_without_file),
+        cmocka_unit_test(test_take_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, stream_tests_setup,
+                                  stream_tests_teardown);
 }

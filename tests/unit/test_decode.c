@@ -1,6 +1,7 @@
 /*
- * test_event.c - unit tests for consumer/decode.c: record decoding, field
- * validation and counting, ISO 8601 parsing and formatting.
+ * test_decode.c - unit tests for consumer/decode.c: record decoding, field
+ * validation and counting, timestamps as the decoder reads them (the
+ * date-time grammar itself is base/clock.c's: test_clock).
  *
  * Every record is copied into a heap buffer of exactly its length before it
  * is decoded, so AddressSanitizer reports any read past `len` (stream data
@@ -20,9 +21,7 @@
 
 #include "base/clock.h"
 #include "consumer/decode.h"
-
-/* 2026-03-10T02:47:23.123Z */
-#define TS_SPEC INT64_C(1773110843123)
+#include "iso8601_cases.h"
 
 /* Decode `len` bytes of `json` from an exact-size heap copy. */
 static int decode_n(struct event *ev, const char *json, size_t len,
@@ -41,20 +40,6 @@ static int decode_n(struct event *ev, const char *json, size_t len,
 static int decode(struct event *ev, const char *json, event_counters *c)
 {
     return decode_n(ev, json, strlen(json), NULL, c);
-}
-
-/* Parse `s` (not NUL-terminated: exact-size heap copy). */
-static int parse_time(const char *s, int64_t *ms)
-{
-    size_t len = strlen(s);
-    char *buf = malloc(len > 0 ? len : 1);
-    int rc;
-
-    assert_non_null(buf);
-    memcpy(buf, s, len);
-    rc = clock_parse_iso8601(buf, len, ms);
-    free(buf);
-    return rc;
 }
 
 /* Counters hold exactly `decoded` and one non-zero reason (or none when
@@ -382,33 +367,20 @@ static void test_peek_record_id(void **state)
 
 /* ---- timestamps through the decoder ----------------------------------- */
 
+/* Every form of TS_SPEC (test_clock: clock_parse_iso8601() gives TS_SPEC
+ * for each) decodes to TS_SPEC. */
 static void test_timestamp_equal_instants(void **state)
 {
-    static const char *const forms[] = {
-        "2026-03-10T02:47:23.123Z",
-        "2026-03-10t02:47:23.123z",
-        "2026-03-10 02:47:23.123",
-        "2026-03-10T02:47:23.123+00:00",
-        "2026-03-10T02:47:23.123-00:00",
-        "2026-03-10T08:17:23.123+05:30",
-        "2026-03-10T08:17:23.123+0530",
-        "2026-03-09T18:47:23.123-08:00",
-        "2026-03-09T18:47:23.123-0800",
-        "2026-03-09T18:47:23.123-08",
-        "2026-03-10T02:47:23,123456789Z",
-    };
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    for (i = 0; i < ISO_CASES(iso_same_instant); i++) {
         char json[128];
         struct event ev;
         event_counters c = { 0 };
-        int64_t ms = -1;
 
-        assert_int_equal(parse_time(forms[i], &ms), 0);
-        assert_int_equal(ms, TS_SPEC);
-        snprintf(json, sizeof json, "{\"timestamp\":\"%s\"}", forms[i]);
+        snprintf(json, sizeof json, "{\"timestamp\":\"%s\"}",
+                 iso_same_instant[i]);
         assert_int_equal(decode(&ev, json, &c), EVENT_OK);
         assert_int_equal(ev.has, EVENT_HAS_TIMESTAMP);
         assert_int_equal(ev.ts_ms, TS_SPEC);
@@ -416,44 +388,20 @@ static void test_timestamp_equal_instants(void **state)
     }
 }
 
+/* Every text clock_parse_iso8601() refuses (test_clock) is a missing
+ * timestamp, counted, and the rest of the record still decodes. */
 static void test_bad_timestamps_counted(void **state)
 {
-    static const char *const bad[] = {
-        "", "2026", "2026-03-10", "2026-03-10T02:47", "2026-03-10T02:47:2",
-        "2026-03-10X02:47:23Z", "2026/03/10T02:47:23Z",
-        "2026-3-10T02:47:23Z", "2026-03-10T2:47:23Z", "26-03-10T02:47:23Z",
-        "2026-00-10T02:47:23Z", "2026-13-10T02:47:23Z",
-        "2026-03-00T02:47:23Z", "2026-03-32T02:47:23Z",
-        "2026-04-31T00:00:00Z", "2023-02-29T00:00:00Z",
-        "2100-02-29T00:00:00Z", "2026-03-10T24:00:00Z",
-        "2026-03-10T02:60:23Z", "2026-03-10T02:47:61Z",
-        "2026-03-10T02:47:23.Z", "2026-03-10T02:47:23.1234567891Z",
-        "2026-03-10T02:47:23.12aZ", "2026-03-10T02:47:23ZZ",
-        "2026-03-10T02:47:23Z ", " 2026-03-10T02:47:23Z",
-        "2026-03-10T02:47:23+24:00", "2026-03-10T02:47:23+05:60",
-        "2026-03-10T02:47:23+5:30", "2026-03-10T02:47:23+05:",
-        "2026-03-10T02:47:23+053", "2026-03-10T02:47:23+05:3",
-        "2026-03-10T02:47:23+05:30:00", "2026-03-10T02:47:23+",
-        "2026-03-10T02:47:23 +05:30", "2026-03-10T02:47:23UTC",
-        "1969-12-31T23:59:59Z", "0000-01-01T00:00:00Z",
-        "1970-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01",
-        "+2026-03-10T02:47:23Z", "2026-03-10T02:47:23.-1Z",
-        "2026-03-10T02:47:23.+1Z", "２026-03-10T02:47:23Z",
-        "1773110843123",
-    };
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (i = 0; i < ISO_CASES(iso_bad); i++) {
         char json[128];
         struct event ev;
         event_counters c = { 0 };
-        int64_t ms = 12345;
 
-        assert_int_equal(parse_time(bad[i], &ms), CLOCK_EINVAL);
-        assert_int_equal(ms, 12345); /* untouched on failure */
         snprintf(json, sizeof json,
-                 "{\"timestamp\":\"%s\",\"tool_name\":\"t\"}", bad[i]);
+                 "{\"timestamp\":\"%s\",\"tool_name\":\"t\"}", iso_bad[i]);
         assert_int_equal(decode(&ev, json, &c), EVENT_OK);
         assert_int_equal(ev.has & EVENT_HAS_TIMESTAMP, 0);
         assert_int_equal(ev.ts_ms, 0);
@@ -519,187 +467,6 @@ static void test_timestamp_wrong_type(void **state)
         assert_int_equal(ev.has, 0);
         assert_counts(&c, 1, EVENT_R_WRONG_TYPE, 1);
     }
-}
-
-/* ---- clock_parse_iso8601 ------------------------------------------------ */
-
-static void test_fraction_digits(void **state)
-{
-    static const struct {
-        const char *s;
-        int64_t ms;
-    } cases[] = {
-        { "2026-03-10T02:47:23Z", TS_SPEC - 123 },
-        { "2026-03-10T02:47:23.9Z", TS_SPEC - 123 + 900 },
-        { "2026-03-10T02:47:23.12Z", TS_SPEC - 3 },
-        { "2026-03-10T02:47:23.123Z", TS_SPEC },
-        { "2026-03-10T02:47:23.1239Z", TS_SPEC },
-        { "2026-03-10T02:47:23.12399Z", TS_SPEC },
-        { "2026-03-10T02:47:23.123999Z", TS_SPEC },
-        { "2026-03-10T02:47:23.1239999Z", TS_SPEC },
-        { "2026-03-10T02:47:23.12399999Z", TS_SPEC },
-        { "2026-03-10T02:47:23.123999999Z", TS_SPEC },
-        { "2026-03-10T02:47:23.999999999Z", TS_SPEC - 123 + 999 },
-        { "2026-03-10T02:47:23.000000000", TS_SPEC - 123 },
-        { "2026-03-10T02:47:23,5+01:00", TS_SPEC - 123 + 500 - 3600000 },
-    };
-    size_t i;
-
-    (void)state;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int64_t ms = -1;
-
-        assert_int_equal(parse_time(cases[i].s, &ms), 0);
-        assert_int_equal(ms, cases[i].ms);
-    }
-}
-
-static void test_leap_days(void **state)
-{
-    int64_t ms = -1;
-
-    (void)state;
-    assert_int_equal(parse_time("2024-02-29T12:00:00Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(1709208000000));
-    assert_int_equal(parse_time("2000-02-29T23:59:59Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(951868799000));
-    assert_int_equal(parse_time("2023-02-29T12:00:00Z", &ms), CLOCK_EINVAL);
-    assert_int_equal(parse_time("2100-02-29T12:00:00Z", &ms), CLOCK_EINVAL);
-    assert_int_equal(parse_time("2023-02-28T23:59:59.999Z", &ms), 0);
-    assert_int_equal(parse_time("2100-03-01T00:00:00Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(4107542400000));
-}
-
-static void test_time_known_instants(void **state)
-{
-    int64_t ms = -1;
-
-    (void)state;
-    assert_int_equal(parse_time("1970-01-01T00:00:00Z", &ms), 0);
-    assert_int_equal(ms, 0);
-    assert_int_equal(parse_time("1970-01-01T01:00:00+01:00", &ms), 0);
-    assert_int_equal(ms, 0);
-    assert_int_equal(parse_time("2000-01-01T00:00:00Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(946684800000));
-    assert_int_equal(parse_time("2038-01-19T03:14:08Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(2147483648000));
-    assert_int_equal(parse_time("9999-12-31T23:59:59.999Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(253402300799999));
-    assert_int_equal(parse_time("9999-12-31T23:59:59.999+23:59", &ms), 0);
-    assert_int_equal(ms, INT64_C(253402300799999) - 86340000);
-    assert_int_equal(parse_time("1970-01-02T00:00:00+23:59", &ms), 0);
-    assert_int_equal(ms, 60000);
-}
-
-static void test_leap_second(void **state)
-{
-    int64_t ms = -1;
-
-    (void)state;
-    /* :60 reads as :59.999 whatever its fraction. */
-    assert_int_equal(parse_time("2016-12-31T23:59:60Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(1483228799999));
-    assert_int_equal(parse_time("2016-12-31T23:59:60.5Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(1483228799999));
-    assert_int_equal(parse_time("2017-01-01T00:00:00Z", &ms), 0);
-    assert_int_equal(ms, INT64_C(1483228800000));
-}
-
-static void test_parse_time_length_bound(void **state)
-{
-    static const char s[] = "2026-03-10T02:47:23.123+05:30trailing";
-    int64_t ms = -1;
-
-    (void)state;
-    /* Only `len` bytes count: every prefix is judged on its own. */
-    assert_int_equal(clock_parse_iso8601(s, 19, &ms), 0);
-    assert_int_equal(ms, TS_SPEC - 123);
-    assert_int_equal(clock_parse_iso8601(s, 23, &ms), 0);
-    assert_int_equal(ms, TS_SPEC);
-    assert_int_equal(clock_parse_iso8601(s, 26, &ms), 0);
-    assert_int_equal(ms, TS_SPEC - 5 * 3600000);
-    assert_int_equal(clock_parse_iso8601(s, 29, &ms), 0);
-    assert_int_equal(ms, TS_SPEC - 5 * 3600000 - 30 * 60000);
-    assert_int_equal(clock_parse_iso8601(s, 18, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(s, 20, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(s, 27, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(s, 28, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(s, sizeof s - 1, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(NULL, 20, &ms), CLOCK_EINVAL);
-    assert_int_equal(clock_parse_iso8601(s, 23, NULL), CLOCK_EINVAL);
-}
-
-/* ---- clock_format_iso8601 ----------------------------------------------- */
-
-static void test_format_time_round_trip(void **state)
-{
-    static const struct {
-        int64_t ms;
-        const char *s;
-    } cases[] = {
-        { 0, "1970-01-01T00:00:00.000Z" },
-        { 1, "1970-01-01T00:00:00.001Z" },
-        { TS_SPEC, "2026-03-10T02:47:23.123Z" },
-        { INT64_C(951868799000), "2000-02-29T23:59:59.000Z" },
-        { INT64_C(1709208000000), "2024-02-29T12:00:00.000Z" },
-        { INT64_C(2147483648000), "2038-01-19T03:14:08.000Z" },
-        { INT64_C(4107542400000), "2100-03-01T00:00:00.000Z" },
-        { INT64_C(253402300799999), "9999-12-31T23:59:59.999Z" },
-    };
-    size_t i;
-
-    (void)state;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char buf[25];
-        int64_t back = -1;
-
-        memset(buf, 'x', sizeof buf);
-        assert_int_equal(clock_format_iso8601(cases[i].ms, buf, sizeof buf), 24);
-        assert_string_equal(buf, cases[i].s);
-        assert_int_equal(clock_parse_iso8601(buf, 24, &back), 0);
-        assert_int_equal(back, cases[i].ms);
-    }
-}
-
-static void test_format_time_every_day(void **state)
-{
-    int64_t day;
-
-    (void)state;
-    /* Every day from 1970 to 9999 (2932897 days), at a varying time of
-     * day: format then parse gives the same instant, and the date moves
-     * forward by exactly one day each step. */
-    for (day = 0; day < 2932897; day++) {
-        int64_t ms = day * 86400000 + (day * 7919) % 86400000;
-        int64_t back = -1;
-        char buf[32];
-
-        assert_int_equal(clock_format_iso8601(ms, buf, sizeof buf), 24);
-        if (clock_parse_iso8601(buf, 24, &back) != 0 || back != ms)
-            fail_msg("day %lld: %s -> %lld", (long long)day, buf,
-                     (long long)back);
-    }
-}
-
-static void test_format_time_errors(void **state)
-{
-    char buf[64];
-
-    (void)state;
-    memset(buf, 0, sizeof buf);
-    assert_int_equal(clock_format_iso8601(0, buf, 24), CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(0, buf, 0), CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(0, NULL, 25), CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(-1, buf, sizeof buf), CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(INT64_MIN, buf, sizeof buf),
-                     CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(INT64_C(253402300800000), buf,
-                                       sizeof buf),
-                     CLOCK_EINVAL);
-    assert_int_equal(clock_format_iso8601(INT64_MAX, buf, sizeof buf),
-                     CLOCK_EINVAL);
-    assert_int_equal(buf[0], '\0'); /* nothing written on error */
-    assert_int_equal(clock_format_iso8601(0, buf, 25), 24);
 }
 
 /* ---- aliases and fallbacks ------------------------------------------- */
@@ -1593,14 +1360,6 @@ int main(void)
         cmocka_unit_test(test_bad_timestamps_counted),
         cmocka_unit_test(test_timestamp_wrong_type),
         cmocka_unit_test(test_timestamp_memo_pairs),
-        cmocka_unit_test(test_fraction_digits),
-        cmocka_unit_test(test_leap_days),
-        cmocka_unit_test(test_time_known_instants),
-        cmocka_unit_test(test_leap_second),
-        cmocka_unit_test(test_parse_time_length_bound),
-        cmocka_unit_test(test_format_time_round_trip),
-        cmocka_unit_test(test_format_time_every_day),
-        cmocka_unit_test(test_format_time_errors),
         cmocka_unit_test(test_alias_event_id),
         cmocka_unit_test(test_alias_latency_ms),
         cmocka_unit_test(test_alias_tokens),
