@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -360,8 +361,28 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
         if (rc != TABLE_OK)
             goto out;
     }
+    {
+        const struct table_item *it = table_items_missing(items, n, obj);
+        if (it != NULL) {
+            char want[256];
+            expected(it, want, sizeof want);
+            table_fail(err, errsz, "%s%s%s: missing; expected %s", path,
+                       path[0] ? "." : "", it->name, want);
+            rc = TABLE_EINVAL;
+        }
+    }
 out:
     return rc;
+}
+
+const struct table_item *table_items_missing(const struct table_item *items,
+                                             size_t n, const cJSON *obj)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((items[i].flags & TABLE_F_REQUIRED) &&
+            !cJSON_HasObjectItem(obj, items[i].name))
+            return &items[i];
+    return NULL;
 }
 
 /* ---- the effective configuration as JSON ---- */
@@ -403,6 +424,9 @@ static int dump_item(const struct table_item *it, const void *base,
         return add(obj, it->name,
                    cJSON_CreateBool(*(const int *)(const void *)f));
     case TABLE_INT:
+        if ((it->flags & TABLE_F_UNSET) &&
+            *(const int64_t *)(const void *)f == (int64_t)it->def)
+            return TABLE_OK;
         return add(obj, it->name,
                    cJSON_CreateNumber(
                        (double)*(const int64_t *)(const void *)f));
@@ -489,4 +513,86 @@ const char *table_json_type(const cJSON *v)
     if (cJSON_IsBool(v))
         return "a boolean";
     return "null";
+}
+
+/* ---- "did you mean ...?" ---- */
+
+#define SUGGEST_MAX 64 /* longer words get no suggestion */
+
+static unsigned char fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* Optimal string alignment distance (Levenshtein plus swaps of two
+ * neighbours), three rows on the stack. */
+static unsigned edit_distance(const char *a, size_t na, const char *b,
+                              size_t nb)
+{
+    unsigned rows[3][SUGGEST_MAX + 1];
+    unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = (unsigned)j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = (unsigned)i;
+        for (size_t j = 1; j <= nb; j++) {
+            unsigned cost = fold((unsigned char)a[i - 1]) !=
+                            fold((unsigned char)b[j - 1]);
+            unsigned d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < d)
+                d = prev[j - 1] + cost;
+            if (i > 1 && j > 1 &&
+                fold((unsigned char)a[i - 1]) ==
+                    fold((unsigned char)b[j - 2]) &&
+                fold((unsigned char)a[i - 2]) ==
+                    fold((unsigned char)b[j - 1]) &&
+                prev2[j - 2] + 1 < d)
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+        }
+        {
+            unsigned *t = prev2;
+            prev2 = prev;
+            prev = cur;
+            cur = t;
+        }
+    }
+    return prev[nb];
+}
+
+void table_suggest_init(struct table_suggest *s, const char *word)
+{
+    s->word = word;
+    s->best = NULL;
+    s->dist = UINT_MAX;
+}
+
+void table_suggest_add(struct table_suggest *s, const char *candidate)
+{
+    size_t nw = strlen(s->word), nc = strlen(candidate);
+    size_t longer = nw > nc ? nw : nc;
+    unsigned d;
+
+    if (nw > SUGGEST_MAX || nc > SUGGEST_MAX)
+        return;
+    d = edit_distance(s->word, nw, candidate, nc);
+    if (d <= 2 && 3 * (size_t)d <= longer && d < s->dist) {
+        s->best = candidate;
+        s->dist = d;
+    }
+}
+
+void table_suggest_items(struct table_suggest *s,
+                         const struct table_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        table_suggest_add(s, items[i].name);
+}
+
+const char *table_suggest_best(const struct table_suggest *s)
+{
+    return s->best;
 }
