@@ -500,6 +500,18 @@ int table_items_dump(const struct table_item *items, size_t n, const void *base,
     return rc;
 }
 
+void table_path(char *out, size_t size, const char *path, const char *key,
+                int index)
+{
+    int n;
+
+    if (key != NULL)
+        n = snprintf(out, size, "%s%s%s", path, path[0] ? "." : "", key);
+    else
+        n = snprintf(out, size, "%s[%d]", path, index);
+    (void)n; /* a longer path is cut: messages only */
+}
+
 const char *table_json_type(const cJSON *v)
 {
     if (cJSON_IsObject(v))

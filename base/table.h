@@ -151,6 +151,11 @@ int table_env_name_ok(const char *s);
 void table_fail(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The path of a member for messages: "path.key" ("key" at the root) when
+ * key is not NULL, else "path[index]"; cut to size. */
+void table_path(char *out, size_t size, const char *path, const char *key,
+                int index);
+
 /* "an object", "an array", "a string", "a number", "a boolean" or "null",
  * for messages. */
 const char *table_json_type(const struct cJSON *v);
