@@ -111,19 +111,27 @@ static void expected(const struct table_item *it, char *out, size_t size)
     }
 }
 
+int table_fail_expected(const cJSON *v, const char *path, const char *want,
+                        char *err, size_t errsz)
+{
+    char got[GOT_MAX + 8];
+
+    got_text(v, got, sizeof got);
+    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+    return TABLE_EINVAL;
+}
+
 static int bad(const struct table_item *it, const cJSON *v, const char *path,
                char *err, size_t errsz)
 {
-    char want[256], got[GOT_MAX + 8];
+    char want[256];
 
     expected(it, want, sizeof want);
     if (it->type == TABLE_STRING && (it->flags & TABLE_F_ENV)) {
         table_fail(err, errsz, "%s: expected %s", path, want);
         return TABLE_EINVAL;
     }
-    got_text(v, got, sizeof got);
-    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-    return TABLE_EINVAL;
+    return table_fail_expected(v, path, want, err, errsz);
 }
 
 int table_env_name_ok(const char *s)
@@ -304,12 +312,8 @@ int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
             return bad(it, v, path, err, errsz);
         if (it->check != NULL) {
             const char *want = it->check(v->valuestring);
-            if (want != NULL) {
-                char got[GOT_MAX + 8];
-                got_text(v, got, sizeof got);
-                table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-                return TABLE_EINVAL;
-            }
+            if (want != NULL)
+                return table_fail_expected(v, path, want, err, errsz);
         }
         store_str(f, it->size, v->valuestring, it->flags);
         return TABLE_OK;
@@ -380,7 +384,7 @@ const struct table_item *table_items_missing(const struct table_item *items,
 {
     for (size_t i = 0; i < n; i++)
         if ((items[i].flags & TABLE_F_REQUIRED) &&
-            !cJSON_HasObjectItem(obj, items[i].name))
+            cJSON_GetObjectItemCaseSensitive(obj, items[i].name) == NULL)
             return &items[i];
     return NULL;
 }

@@ -110,8 +110,9 @@ void table_items_defaults(const struct table_item *items, size_t n, void *base);
 
 /* Apply the JSON object `obj` to `base` through `items`: every member must
  * name an item (else "path.key: unknown key") and have a value of its type
- * and range; every TABLE_F_REQUIRED item must be there.  `path` is the object's path ("" at the root).  Returns
- * TABLE_OK or TABLE_EINVAL with the message in err. */
+ * and range; every TABLE_F_REQUIRED item must be there.  `path` is the
+ * object's path ("" at the root).  Returns TABLE_OK or TABLE_EINVAL with
+ * the message in err. */
 int table_items_apply(const struct table_item *items, size_t n, void *base,
                     const struct cJSON *obj, const char *path, char *err,
                     size_t errsz);
@@ -155,6 +156,11 @@ void table_fail(char *err, size_t errsz, const char *fmt, ...)
  * key is not NULL, else "path[index]"; cut to size. */
 void table_path(char *out, size_t size, const char *path, const char *key,
                 int index);
+
+/* The message "path: expected <want>, got <v as JSON, cut>" into err.
+ * Returns TABLE_EINVAL, for `return table_fail_expected(...)`. */
+int table_fail_expected(const struct cJSON *v, const char *path,
+                        const char *want, char *err, size_t errsz);
 
 /* "an object", "an array", "a string", "a number", "a boolean" or "null",
  * for messages. */

@@ -374,16 +374,6 @@ void match_free(struct match *m)
     match_init(m);
 }
 
-static int refuse(const cJSON *v, const char *path, const char *want,
-                  char *err, size_t errsz)
-{
-    char got[GOT_MAX_];
-
-    table_value_text(v, got, sizeof got);
-    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-    return MATCH_EINVAL;
-}
-
 /* Globs a condition value would hold (0 for shapes refused later). */
 static size_t globs_in(const cJSON *v)
 {
@@ -413,8 +403,8 @@ static uint32_t enum_mask(uint8_t field, const struct glob *g)
     return mask;
 }
 
-static int enum_refuse(uint8_t field, const char *glob_src, const char *path,
-                       char *err, size_t errsz)
+static int enum_refuse(uint8_t field, const char *glob_src,
+                       const char *path, char *err, size_t errsz)
 {
     struct table_suggest s;
     const char *what = field == MATCH_F_EVENT_TYPE ? "event type"
@@ -448,13 +438,16 @@ static int add_glob(struct match *m, struct match_cond *c, const cJSON *v,
     struct glob *g = &m->glob[m->nglob];
 
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
-        return refuse(v, path, "a non-empty glob", err, errsz);
+        return table_fail_expected(v, path, "a non-empty glob", err,
+                                   errsz);
     if (glob_compile(g, v->valuestring) != GLOB_OK)
-        return refuse(v, path, glob_strerror(GLOB_ETOOLONG), err, errsz);
+        return table_fail_expected(v, path, glob_strerror(GLOB_ETOOLONG),
+                                   err, errsz);
     if (c->form == FORM_ENUM) {
         uint32_t mask = enum_mask(c->f.id, g);
         if (mask == 0)
-            return enum_refuse(c->f.id, v->valuestring, path, err, errsz);
+            return enum_refuse(c->f.id, v->valuestring, path, err,
+                               errsz);
         c->mask |= mask;
     }
     m->nglob++;
@@ -483,7 +476,7 @@ static int compile_globs(struct match *m, struct match_cond *c,
         snprintf(want, sizeof want,
                  "a glob or a list of 1 to %d globs (a string field)",
                  MATCH_GLOBS_MAX);
-        return refuse(v, path, want, err, errsz);
+        return table_fail_expected(v, path, want, err, errsz);
     }
     cJSON_ArrayForEach(e, v)
     {
@@ -504,7 +497,7 @@ static int compile_number(struct match_cond *c, const cJSON *v,
 
     c->form = FORM_NUMBER;
     if (!cJSON_IsObject(v) || v->child == NULL)
-        return refuse(v, path,
+        return table_fail_expected(v, path,
                       "an object of comparisons such as {\">\": 100} "
                       "(\">\", \">=\", \"<\", \"<=\"; all must hold)",
                       err, errsz);
@@ -527,7 +520,7 @@ static int compile_number(struct match_cond *c, const cJSON *v,
             return MATCH_EINVAL;
         }
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
-            return refuse(e, sub, "a number", err, errsz);
+            return table_fail_expected(e, sub, "a number", err, errsz);
         c->arg |= (uint8_t)(1u << op);
         c->v[op] = e->valuedouble;
     }
@@ -600,7 +593,7 @@ static int compile_cond(struct match *m, const cJSON *v, const char *path,
     case MATCH_T_BOOL:
         c->form = FORM_BOOL;
         if (!cJSON_IsBool(v))
-            return refuse(v, path, "true or false", err, errsz);
+            return table_fail_expected(v, path, "true or false", err, errsz);
         c->arg = cJSON_IsTrue(v) ? 1 : 0;
         break;
     }
@@ -625,7 +618,8 @@ int match_compile(struct match *m, const cJSON *obj, const char *path,
     if (obj == NULL)
         goto out;
     if (!cJSON_IsObject(obj)) {
-        rc = refuse(obj, path, "an object of field -> condition", err, errsz);
+        rc = table_fail_expected(obj, path, "an object of field -> condition",
+                                 err, errsz);
         goto out;
     }
     cJSON_ArrayForEach(v, obj)

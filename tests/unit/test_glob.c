@@ -244,7 +244,8 @@ static int ref_match(const char *p, const char *s)
                 m[i][j] = m[i + 1][j] || (j < ns && m[i][j + 1]);
             else
                 m[i][j] = j < ns &&
-                          (p[i] == '?' || ref_lower(p[i]) == ref_lower(s[j])) &&
+                          (p[i] == '?' ||
+                           ref_lower(p[i]) == ref_lower(s[j])) &&
                           m[i + 1][j + 1];
         }
     return m[0][0];
