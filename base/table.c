@@ -355,12 +355,9 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
             rc = TABLE_EINVAL;
             goto out;
         }
-        for (const cJSON *e = obj->child; e != m; e = e->next)
-            if (strcmp(e->string, m->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                rc = TABLE_EINVAL;
-                goto out;
-            }
+        rc = table_duplicate(obj, m, sub, err, errsz);
+        if (rc != TABLE_OK)
+            goto out;
         rc = table_item_apply(it, base, m, sub, err, errsz);
         if (rc != TABLE_OK)
             goto out;
@@ -377,6 +374,17 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
     }
 out:
     return rc;
+}
+
+int table_duplicate(const cJSON *obj, const cJSON *m, const char *path,
+                    char *err, size_t errsz)
+{
+    for (const cJSON *e = obj->child; e != NULL && e != m; e = e->next)
+        if (strcmp(e->string, m->string) == 0) {
+            table_fail(err, errsz, "%s: duplicate key", path);
+            return TABLE_EINVAL;
+        }
+    return TABLE_OK;
 }
 
 const struct table_item *table_items_missing(const struct table_item *items,

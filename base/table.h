@@ -169,6 +169,12 @@ const char *table_json_type(const struct cJSON *v);
 /* Does the list hold `s` (exact match)? */
 int table_strlist_has(const struct table_strlist *l, const char *s);
 
+/* Does a member before `m` in the JSON object `obj` have m's name?  Then
+ * "path: duplicate key" goes to err and TABLE_EINVAL is returned, else
+ * TABLE_OK. */
+int table_duplicate(const struct cJSON *obj, const struct cJSON *m,
+                    const char *path, char *err, size_t errsz);
+
 /* The first TABLE_F_REQUIRED item of the table that is not a member of
  * the JSON object `obj`, or NULL when every one is there. */
 const struct table_item *table_items_missing(const struct table_item *items,

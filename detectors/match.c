@@ -515,10 +515,8 @@ static int compile_number(struct match_cond *c, const cJSON *v,
                        sub);
             return MATCH_EINVAL;
         }
-        if (c->arg & (1u << op)) {
-            table_fail(err, errsz, "%s: duplicate key", sub);
+        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
             return MATCH_EINVAL;
-        }
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
             return table_fail_expected(e, sub, "a number", err, errsz);
         c->arg |= (uint8_t)(1u << op);
@@ -645,13 +643,8 @@ int match_compile(struct match *m, const cJSON *obj, const char *path,
     cJSON_ArrayForEach(v, obj)
     {
         table_path(sub, sizeof sub, path, v->string, 0);
-        for (const cJSON *e = obj->child; e != v; e = e->next)
-            if (strcmp(e->string, v->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                rc = MATCH_EINVAL;
-                goto out;
-            }
-        if ((rc = compile_cond(m, v, sub, meta, err, errsz)) != MATCH_OK)
+        if ((rc = table_duplicate(obj, v, sub, err, errsz)) != TABLE_OK ||
+            (rc = compile_cond(m, v, sub, meta, err, errsz)) != MATCH_OK)
             goto out;
     }
     if (m->types == 0) {

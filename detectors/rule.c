@@ -411,11 +411,8 @@ static int labels_apply(void *base, const cJSON *v, const char *path,
     cJSON_ArrayForEach(e, v)
     {
         table_path(sub, sizeof sub, path, e->string, 0);
-        for (uint32_t i = 0; i < r->nlabels; i++)
-            if (strcmp(r->labels[i].key, e->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                return RULE_EINVAL;
-            }
+        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
+            return RULE_EINVAL;
         if (!label_key_ok(e->string)) {
             table_fail(err, errsz,
                        "%s: expected a label name of letters, digits, _, - "
@@ -474,24 +471,16 @@ static int exclude_apply(void *base, const cJSON *v, const char *path,
     return match_compile(&r->exclude, v, path, r->p.meta, err, errsz);
 }
 
+/* match and exclude: left out when empty */
 static int match_dump_item(const void *base, cJSON *obj, const char *name,
                            unsigned flags)
 {
     const struct rule *r = base;
+    const struct match *m =
+        strcmp(name, "match") == 0 ? &r->match : &r->exclude;
 
     (void)flags;
-    return r->match.ncond ? add_match(obj, name, &r->match, r->p.meta)
-                          : RULE_OK;
-}
-
-static int exclude_dump_item(const void *base, cJSON *obj, const char *name,
-                             unsigned flags)
-{
-    const struct rule *r = base;
-
-    (void)flags;
-    return r->exclude.ncond ? add_match(obj, name, &r->exclude, r->p.meta)
-                            : RULE_OK;
+    return m->ncond ? add_match(obj, name, m, r->p.meta) : RULE_OK;
 }
 
 static int group_apply(void *base, const cJSON *v, const char *path,
@@ -638,11 +627,8 @@ static int override_apply(struct rule *r, struct rule_override *o,
                            sub);
             return RULE_EINVAL;
         }
-        for (const cJSON *d = v->child; d != e; d = d->next)
-            if (strcmp(d->string, e->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                return RULE_EINVAL;
-            }
+        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
+            return RULE_EINVAL;
     }
     m = cJSON_GetObjectItemCaseSensitive(v, "match");
     t = cJSON_GetObjectItemCaseSensitive(v, "threshold");
@@ -788,7 +774,7 @@ static const struct table_item head_items[] = {
              "name -> string, at most 8; travel in every alert"),
     R_CUSTOM(match, match_apply, match_dump_item, 0,
              "the events the rule sees (default: every event)"),
-    R_CUSTOM(exclude, exclude_apply, exclude_dump_item, 0,
+    R_CUSTOM(exclude, exclude_apply, match_dump_item, 0,
              "events the rule does not see (default: none)"),
     R_CUSTOM(group_by, group_apply, group_dump, 0,
              "0 to 3 string fields (default: [], one group)"),
@@ -1015,12 +1001,8 @@ int rule_compile(struct rule *r, const cJSON *obj, const char *path,
         const struct table_item *it;
 
         table_path(sub, sizeof sub, path, m->string, 0);
-        for (const cJSON *e = obj->child; e != m; e = e->next)
-            if (strcmp(e->string, m->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                rc = RULE_EINVAL;
-                goto out;
-            }
+        if ((rc = table_duplicate(obj, m, sub, err, errsz)) != TABLE_OK)
+            goto out;
         if ((it = table_items_find(head_items, NHEAD, m->string)) != NULL)
             rc = apply_item(it, r, m, sub, err, errsz);
         else if ((it = table_items_find(k->items, k->nitems, m->string)))
