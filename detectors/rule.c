@@ -31,6 +31,23 @@
 #define GOT_SIZE 64   /* a quoted value */
 #define LIST_SIZE 512 /* a list of names in a message */
 
+/* Is v a JSON array of min to max elements?  Else the message "path:
+ * expected a list of [min to] max <what>, got ..." and RULE_EINVAL. */
+static int check_list(const cJSON *v, int min, int max, const char *what,
+                      const char *path, char *err, size_t errsz)
+{
+    char want[320];
+    int n = cJSON_GetArraySize(v);
+
+    if (cJSON_IsArray(v) && n >= min && n <= max)
+        return RULE_OK;
+    if (min > 0)
+        snprintf(want, sizeof want, "a list of %d to %d %s", min, max, what);
+    else
+        snprintf(want, sizeof want, "a list of at most %d %s", max, what);
+    return table_fail_expected(v, path, want, err, errsz);
+}
+
 /* The rule of a custom item's base, and its params. */
 #define RULE_OF(base) ((struct rule *)(base))
 #define PARAMS_OF(base) ((struct rule_params *)(base))
@@ -133,15 +150,13 @@ static int steps_apply(void *base, const cJSON *v, const char *path,
                        char *err, size_t errsz)
 {
     struct rule_params *p = base;
-    char sub[PATH_SIZE], want[64];
+    char sub[PATH_SIZE];
     const cJSON *e;
-    int n = cJSON_GetArraySize(v), rc = RULE_OK;
+    int rc = check_list(v, RULE_STEPS_MIN, RULE_STEPS_MAX, "match objects",
+                        path, err, errsz);
 
-    if (!cJSON_IsArray(v) || n < RULE_STEPS_MIN || n > RULE_STEPS_MAX) {
-        snprintf(want, sizeof want, "a list of %d to %d match objects",
-                 RULE_STEPS_MIN, RULE_STEPS_MAX);
-        return table_fail_expected(v, path, want, err, errsz);
-    }
+    if (rc != RULE_OK)
+        return rc;
     p->nsteps = 0;
     cJSON_ArrayForEach(e, v)
     {
@@ -487,14 +502,15 @@ static int group_apply(void *base, const cJSON *v, const char *path,
                        char *err, size_t errsz)
 {
     struct rule *r = base;
-    char sub[PATH_SIZE], want[256], name[EVENT_META_NAME_MAX + 16];
+    char sub[PATH_SIZE], what[256], name[EVENT_META_NAME_MAX + 16];
     const cJSON *e;
-    int n = cJSON_GetArraySize(v), rc;
+    int rc;
 
-    snprintf(want, sizeof want, "a list of 0 to %d string fields (%s)",
-             RULE_GROUP_MAX, match_field_names(MATCH_T_STRING));
-    if (!cJSON_IsArray(v) || n > RULE_GROUP_MAX)
-        return table_fail_expected(v, path, want, err, errsz);
+    snprintf(what, sizeof what, "string fields (%s)",
+             match_field_names(MATCH_T_STRING));
+    if ((rc = check_list(v, 0, RULE_GROUP_MAX, what, path, err, errsz)) !=
+        RULE_OK)
+        return rc;
     r->ngroup = 0;
     cJSON_ArrayForEach(e, v)
     {
@@ -602,10 +618,11 @@ static int override_apply(struct rule *r, struct rule_override *o,
     int rc;
 
     if (!cJSON_IsObject(v))
-        return table_fail_expected(v, path,
-                      "an object {\"match\": {...}, \"threshold\": n} or "
-                      "{\"match\": {...}, \"enabled\": false}",
-                      err, errsz);
+        return table_fail_expected(
+            v, path,
+            "an object {\"match\": {...}, \"threshold\": n} or "
+            "{\"match\": {...}, \"enabled\": false}",
+            err, errsz);
     cJSON_ArrayForEach(e, v)
     {
         struct table_suggest s;
@@ -657,10 +674,10 @@ static int override_apply(struct rule *r, struct rule_override *o,
     if (en != NULL) {
         table_path(sub, sizeof sub, path, "enabled", 0);
         if (!cJSON_IsFalse(en))
-            return table_fail_expected(en, sub,
-                          "false (an override that does not mute sets a "
-                          "threshold)",
-                          err, errsz);
+            return table_fail_expected(
+                en, sub,
+                "false (an override that does not mute sets a threshold)",
+                err, errsz);
         o->enabled = 0;
         return RULE_OK;
     }
@@ -689,15 +706,14 @@ static int overrides_apply(void *base, const cJSON *v, const char *path,
                            char *err, size_t errsz)
 {
     struct rule *r = base;
-    char sub[PATH_SIZE], want[64];
+    char sub[PATH_SIZE];
     const cJSON *e;
-    int n = cJSON_GetArraySize(v), rc = RULE_OK;
+    int n = cJSON_GetArraySize(v),
+        rc = check_list(v, 0, RULE_OVERRIDES_MAX, "overrides", path, err,
+                        errsz);
 
-    if (!cJSON_IsArray(v) || n > RULE_OVERRIDES_MAX) {
-        snprintf(want, sizeof want, "a list of at most %d overrides",
-                 RULE_OVERRIDES_MAX);
-        return table_fail_expected(v, path, want, err, errsz);
-    }
+    if (rc != RULE_OK)
+        return rc;
     if (n == 0)
         return RULE_OK;
     if ((r->overrides = calloc((size_t)n, sizeof *r->overrides)) == NULL)
@@ -1067,14 +1083,13 @@ int rule_set_compile(struct rule_set **out, const cJSON *rules,
 {
     struct rule_set *s = NULL;
     const cJSON *e;
-    char sub[PATH_SIZE], want[64];
-    int n = cJSON_GetArraySize(rules), rc = RULE_OK;
+    char sub[PATH_SIZE];
+    int n = cJSON_GetArraySize(rules),
+        rc = check_list(rules, 0, RULE_MAX, "rules", path, err, errsz);
 
     *out = NULL;
-    if (!cJSON_IsArray(rules) || n > RULE_MAX) {
-        snprintf(want, sizeof want, "a list of at most %d rules", RULE_MAX);
-        return table_fail_expected(rules, path, want, err, errsz);
-    }
+    if (rc != RULE_OK)
+        return rc;
     if ((s = calloc(1, sizeof *s)) == NULL ||
         (s->rules = calloc(n > 0 ? (size_t)n : 1, sizeof *s->rules)) ==
             NULL) {

@@ -669,15 +669,15 @@ static void test_group_by(void **state)
     expect_error("[{" BASE "'kind':'absence','threshold':1,"
                  "'group_by':['agent_id','tool_name','session_id',"
                  "'error_code']}]",
-                 "rules[0].group_by: expected a list of 0 to 3 string fields "
-                 "(event_type, tool_name, tool_category, agent_id, "
+                 "rules[0].group_by: expected a list of at most 3 string "
+                 "fields (event_type, tool_name, tool_category, agent_id, "
                  "session_id, downstream_system, response_status, "
                  "error_code, metadata.<name>), got ['agent_id','tool_name',"
                  "'session_id','error_code...");
     expect_error("[{" BASE "'kind':'absence','threshold':1,"
                  "'group_by':'tool_name'}]",
-                 "rules[0].group_by: expected a list of 0 to 3 string fields "
-                 "(event_type, tool_name, tool_category, agent_id, "
+                 "rules[0].group_by: expected a list of at most 3 string "
+                 "fields (event_type, tool_name, tool_category, agent_id, "
                  "session_id, downstream_system, response_status, "
                  "error_code, metadata.<name>), got 'tool_name'");
     expect_error("[{" BASE "'kind':'absence','threshold':1,"
