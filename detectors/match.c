@@ -497,10 +497,11 @@ static int compile_number(struct match_cond *c, const cJSON *v,
 
     c->form = FORM_NUMBER;
     if (!cJSON_IsObject(v) || v->child == NULL)
-        return table_fail_expected(v, path,
-                      "an object of comparisons such as {\">\": 100} "
-                      "(\">\", \">=\", \"<\", \"<=\"; all must hold)",
-                      err, errsz);
+        return table_fail_expected(
+            v, path,
+            "an object of comparisons such as {\">\": 100} (\">\", \">=\", "
+            "\"<\", \"<=\"; all must hold)",
+            err, errsz);
     cJSON_ArrayForEach(e, v)
     {
         int op = 0;
