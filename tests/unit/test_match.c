@@ -895,6 +895,93 @@ static void test_errors_many_members(void **state)
                        "k5, k6, k7)");
 }
 
+/* Evaluation allocates nothing: under AddressSanitizer a malloc hook
+ * counts the allocations made while every kind of condition is evaluated
+ * (the memcheck build has no hook and only runs the evaluations). */
+#if defined(__SANITIZE_ADDRESS__)
+/* the sanitizer's hooks cannot be removed: they count while `counting` */
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
+static volatile int counting;
+static volatile unsigned long mallocs;
+static void count_malloc(const volatile void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    mallocs += counting ? 1 : 0;
+}
+static void ignore_free(const volatile void *p)
+{
+    (void)p;
+}
+static void hook_on(void)
+{
+    static int installed;
+
+    if (!installed)
+        installed = __sanitizer_install_malloc_and_free_hooks(count_malloc,
+                                                              ignore_free);
+    assert_true(installed);
+    counting = 1;
+}
+static void hook_off(void)
+{
+    counting = 0;
+}
+#else
+static volatile unsigned long mallocs;
+static void hook_on(void)
+{
+}
+static void hook_off(void)
+{
+}
+#endif
+
+static void test_no_allocation(void **state)
+{
+    struct match m, x;
+    struct event ev;
+    unsigned long seen = 0;
+
+    (void)state;
+    compile_ok(&m, "{\"completed\": true, \"tool_name\": [\"db_*\", "
+                   "\"*a?c*\"], \"event_type\": \"tool_call_*\", "
+                   "\"metadata.env\": \"p*\", "
+                   "\"cost_usd\": {\">\": 0.1, \"<=\": 9}, \"error\": false}");
+    compile_ok(&x, "{\"agent_id\": \"ci-*\"}");
+    ev_init(&ev, EVENT_TOOL_CALL_RESPONSE, EVENT_STATUS_SUCCESS);
+    strcpy(ev.tool_name, "xxabcxx");
+    strcpy(ev.agent_id, "agent-1");
+    strcpy(ev.meta[0], "prod");
+    ev.meta_has = 1;
+    ev.has = EVENT_HAS_COST;
+    ev.cost_usd = 1;
+    mallocs = 0;
+    hook_on();
+    for (int i = 0; i < 10000; i++) {
+        ev.cost_usd = (i % 20) * 0.5;
+        seen += (unsigned long)match_seen(&m, &x, &ev);
+    }
+    hook_off();
+    assert_int_equal(mallocs, 0);
+    assert_int_equal(seen, 9000);
+#if defined(__SANITIZE_ADDRESS__)
+    /* and the hook does see an allocation */
+    {
+        void *volatile p;
+        hook_on();
+        p = malloc(16);
+        hook_off();
+        free(p);
+    }
+    assert_int_equal(mallocs, 1);
+#endif /* cost 0 and > 9 are out */
+    match_free(&m);
+    match_free(&x);
+}
+
 static void test_sizes(void **state)
 {
     (void)state;
@@ -928,6 +1015,7 @@ int main(void)
         T(test_errors_numbers),
         T(test_errors_booleans),
         T(test_errors_many_members),
+        T(test_no_allocation),
         T(test_sizes),
     };
 #undef T
