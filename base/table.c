@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,19 +111,27 @@ static void expected(const struct table_item *it, char *out, size_t size)
     }
 }
 
+int table_fail_expected(const cJSON *v, const char *path, const char *want,
+                        char *err, size_t errsz)
+{
+    char got[GOT_MAX + 8];
+
+    got_text(v, got, sizeof got);
+    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
+    return TABLE_EINVAL;
+}
+
 static int bad(const struct table_item *it, const cJSON *v, const char *path,
                char *err, size_t errsz)
 {
-    char want[256], got[GOT_MAX + 8];
+    char want[256];
 
     expected(it, want, sizeof want);
     if (it->type == TABLE_STRING && (it->flags & TABLE_F_ENV)) {
         table_fail(err, errsz, "%s: expected %s", path, want);
         return TABLE_EINVAL;
     }
-    got_text(v, got, sizeof got);
-    table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-    return TABLE_EINVAL;
+    return table_fail_expected(v, path, want, err, errsz);
 }
 
 int table_env_name_ok(const char *s)
@@ -303,12 +312,8 @@ int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
             return bad(it, v, path, err, errsz);
         if (it->check != NULL) {
             const char *want = it->check(v->valuestring);
-            if (want != NULL) {
-                char got[GOT_MAX + 8];
-                got_text(v, got, sizeof got);
-                table_fail(err, errsz, "%s: expected %s, got %s", path, want, got);
-                return TABLE_EINVAL;
-            }
+            if (want != NULL)
+                return table_fail_expected(v, path, want, err, errsz);
         }
         store_str(f, it->size, v->valuestring, it->flags);
         return TABLE_OK;
@@ -350,18 +355,46 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
             rc = TABLE_EINVAL;
             goto out;
         }
-        for (const cJSON *e = obj->child; e != m; e = e->next)
-            if (strcmp(e->string, m->string) == 0) {
-                table_fail(err, errsz, "%s: duplicate key", sub);
-                rc = TABLE_EINVAL;
-                goto out;
-            }
+        rc = table_duplicate(obj, m, sub, err, errsz);
+        if (rc != TABLE_OK)
+            goto out;
         rc = table_item_apply(it, base, m, sub, err, errsz);
         if (rc != TABLE_OK)
             goto out;
     }
+    {
+        const struct table_item *it = table_items_missing(items, n, obj);
+        if (it != NULL) {
+            char want[256];
+            expected(it, want, sizeof want);
+            table_fail(err, errsz, "%s%s%s: missing; expected %s", path,
+                       path[0] ? "." : "", it->name, want);
+            rc = TABLE_EINVAL;
+        }
+    }
 out:
     return rc;
+}
+
+int table_duplicate(const cJSON *obj, const cJSON *m, const char *path,
+                    char *err, size_t errsz)
+{
+    for (const cJSON *e = obj->child; e != NULL && e != m; e = e->next)
+        if (strcmp(e->string, m->string) == 0) {
+            table_fail(err, errsz, "%s: duplicate key", path);
+            return TABLE_EINVAL;
+        }
+    return TABLE_OK;
+}
+
+const struct table_item *table_items_missing(const struct table_item *items,
+                                             size_t n, const cJSON *obj)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((items[i].flags & TABLE_F_REQUIRED) &&
+            cJSON_GetObjectItemCaseSensitive(obj, items[i].name) == NULL)
+            return &items[i];
+    return NULL;
 }
 
 /* ---- the effective configuration as JSON ---- */
@@ -403,6 +436,9 @@ static int dump_item(const struct table_item *it, const void *base,
         return add(obj, it->name,
                    cJSON_CreateBool(*(const int *)(const void *)f));
     case TABLE_INT:
+        if ((it->flags & TABLE_F_UNSET) &&
+            *(const int64_t *)(const void *)f == (int64_t)it->def)
+            return TABLE_OK;
         return add(obj, it->name,
                    cJSON_CreateNumber(
                        (double)*(const int64_t *)(const void *)f));
@@ -476,6 +512,18 @@ int table_items_dump(const struct table_item *items, size_t n, const void *base,
     return rc;
 }
 
+void table_path(char *out, size_t size, const char *path, const char *key,
+                int index)
+{
+    int n;
+
+    if (key != NULL)
+        n = snprintf(out, size, "%s%s%s", path, path[0] ? "." : "", key);
+    else
+        n = snprintf(out, size, "%s[%d]", path, index);
+    (void)n; /* a longer path is cut: messages only */
+}
+
 const char *table_json_type(const cJSON *v)
 {
     if (cJSON_IsObject(v))
@@ -489,4 +537,86 @@ const char *table_json_type(const cJSON *v)
     if (cJSON_IsBool(v))
         return "a boolean";
     return "null";
+}
+
+/* ---- "did you mean ...?" ---- */
+
+#define SUGGEST_MAX 64 /* longer words get no suggestion */
+
+static unsigned char fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* Optimal string alignment distance (Levenshtein plus swaps of two
+ * neighbours), three rows on the stack. */
+static unsigned edit_distance(const char *a, size_t na, const char *b,
+                              size_t nb)
+{
+    unsigned rows[3][SUGGEST_MAX + 1];
+    unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = (unsigned)j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = (unsigned)i;
+        for (size_t j = 1; j <= nb; j++) {
+            unsigned cost = fold((unsigned char)a[i - 1]) !=
+                            fold((unsigned char)b[j - 1]);
+            unsigned d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < d)
+                d = prev[j - 1] + cost;
+            if (i > 1 && j > 1 &&
+                fold((unsigned char)a[i - 1]) ==
+                    fold((unsigned char)b[j - 2]) &&
+                fold((unsigned char)a[i - 2]) ==
+                    fold((unsigned char)b[j - 1]) &&
+                prev2[j - 2] + 1 < d)
+                d = prev2[j - 2] + 1;
+            cur[j] = d;
+        }
+        {
+            unsigned *t = prev2;
+            prev2 = prev;
+            prev = cur;
+            cur = t;
+        }
+    }
+    return prev[nb];
+}
+
+void table_suggest_init(struct table_suggest *s, const char *word)
+{
+    s->word = word;
+    s->best = NULL;
+    s->dist = UINT_MAX;
+}
+
+void table_suggest_add(struct table_suggest *s, const char *candidate)
+{
+    size_t nw = strlen(s->word), nc = strlen(candidate);
+    size_t longer = nw > nc ? nw : nc;
+    unsigned d;
+
+    if (nw > SUGGEST_MAX || nc > SUGGEST_MAX)
+        return;
+    d = edit_distance(s->word, nw, candidate, nc);
+    if (d <= 2 && 3 * (size_t)d <= longer && d < s->dist) {
+        s->best = candidate;
+        s->dist = d;
+    }
+}
+
+void table_suggest_items(struct table_suggest *s,
+                         const struct table_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        table_suggest_add(s, items[i].name);
+}
+
+const char *table_suggest_best(const struct table_suggest *s)
+{
+    return s->best;
 }

@@ -54,7 +54,15 @@ enum {
      * ([A-Za-z_][A-Za-z0-9_]*).  A bad value is never quoted in a message
      * (a pasted secret is the likeliest mistake), and table_items_dump()
      * shows next to it whether the variable is set, never its value. */
-    TABLE_F_ENV = 1u << 1
+    TABLE_F_ENV = 1u << 1,
+    /* the key must be present: table_items_apply() refuses an object
+     * without it ("path.key: missing; expected ..."), and
+     * table_items_missing() finds it for walkers of their own */
+    TABLE_F_REQUIRED = 1u << 2,
+    /* INT: the default lies outside [min, max] and means "unset" (the
+     * owner fills it in later, e.g. from an engine-wide setting);
+     * table_items_dump() leaves the item out while it holds the default */
+    TABLE_F_UNSET = 1u << 3
 };
 
 /* Flags of table_items_dump(). */
@@ -102,8 +110,9 @@ void table_items_defaults(const struct table_item *items, size_t n, void *base);
 
 /* Apply the JSON object `obj` to `base` through `items`: every member must
  * name an item (else "path.key: unknown key") and have a value of its type
- * and range.  `path` is the object's path ("" at the root).  Returns
- * TABLE_OK or TABLE_EINVAL with the message in err. */
+ * and range; every TABLE_F_REQUIRED item must be there.  `path` is the
+ * object's path ("" at the root).  Returns TABLE_OK or TABLE_EINVAL with
+ * the message in err. */
 int table_items_apply(const struct table_item *items, size_t n, void *base,
                     const struct cJSON *obj, const char *path, char *err,
                     size_t errsz);
@@ -143,11 +152,65 @@ int table_env_name_ok(const char *s);
 void table_fail(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The path of a member for messages: "path.key" ("key" at the root) when
+ * key is not NULL, else "path[index]"; cut to size. */
+void table_path(char *out, size_t size, const char *path, const char *key,
+                int index);
+
+/* The message "path: expected <want>, got <v as JSON, cut>" into err.
+ * Returns TABLE_EINVAL, for `return table_fail_expected(...)`. */
+int table_fail_expected(const struct cJSON *v, const char *path,
+                        const char *want, char *err, size_t errsz);
+
 /* "an object", "an array", "a string", "a number", "a boolean" or "null",
  * for messages. */
 const char *table_json_type(const struct cJSON *v);
 
 /* Does the list hold `s` (exact match)? */
 int table_strlist_has(const struct table_strlist *l, const char *s);
+
+/* Does a member before `m` in the JSON object `obj` have m's name?  Then
+ * "path: duplicate key" goes to err and TABLE_EINVAL is returned, else
+ * TABLE_OK. */
+int table_duplicate(const struct cJSON *obj, const struct cJSON *m,
+                    const char *path, char *err, size_t errsz);
+
+/* The first TABLE_F_REQUIRED item of the table that is not a member of
+ * the JSON object `obj`, or NULL when every one is there. */
+const struct table_item *table_items_missing(const struct table_item *items,
+                                             size_t n,
+                                             const struct cJSON *obj);
+
+/* ---- "did you mean ...?" ---- */
+
+/* The closest of a set of names to a word that named none of them, for a
+ * message about an unknown key, field or kind.  Distance: edits of one
+ * byte (insert, delete, replace, swap two neighbours), ASCII letters
+ * without regard to case; a candidate is offered only when it is close
+ * enough to be a misspelling (at most 2 edits, and at most a third of the
+ * longer word's length).  A plain value: no allocation.
+ *
+ *   struct table_suggest s;
+ *   table_suggest_init(&s, "tool_nme");
+ *   table_suggest_add(&s, "tool_name"); ...
+ *   table_suggest_best(&s)  ->  "tool_name"
+ */
+struct table_suggest {
+    const char *word;  /* borrowed */
+    const char *best;  /* borrowed: one of the candidates, or NULL */
+    unsigned dist;
+};
+
+void table_suggest_init(struct table_suggest *s, const char *word);
+
+/* Consider `candidate` (borrowed until table_suggest_best() is done). */
+void table_suggest_add(struct table_suggest *s, const char *candidate);
+
+/* Every item name of a table. */
+void table_suggest_items(struct table_suggest *s,
+                         const struct table_item *items, size_t n);
+
+/* The closest candidate when close enough, else NULL. */
+const char *table_suggest_best(const struct table_suggest *s);
 
 #endif

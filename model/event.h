@@ -42,6 +42,8 @@ enum {
 #define EVENT_CODE_MAX 64    /* error_code */
 #define EVENT_TEXT_MAX 512   /* error_message, downstream_endpoint */
 #define EVENT_SHA_MAX 72     /* request_payload_sha256 */
+#define EVENT_META_MAX 8     /* metadata.<name> strings a record carries */
+#define EVENT_META_NAME_MAX 64 /* a metadata member's name, with the NUL */
 
 /* Every string member is NUL-terminated, "" when absent. */
 struct event {
@@ -64,6 +66,11 @@ struct event {
     char request_sha256[EVENT_SHA_MAX];
     char error_message[EVENT_TEXT_MAX];
     char downstream_endpoint[EVENT_TEXT_MAX];
+    /* metadata.<name>: slot i holds the string member whose name is entry
+     * i of the rules' name table (detectors/match.h struct match_meta), the
+     * only members decoded; bit i of meta_has says it was present */
+    unsigned meta_has;
+    char meta[EVENT_META_MAX][EVENT_NAME_MAX];
 };
 
 /* Why a record or a field was rejected; indexes of event_counters.n. */

@@ -1,0 +1,153 @@
+/*
+ * test_table.c - the parts of the settings walker that test_config does
+ * not reach through the configuration file: required items, "unset"
+ * integers left out of the dump, and the "did you mean" helper.
+ */
+#include "base/table.h"
+
+#include <cjson/cJSON.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+struct demo {
+    int64_t need;
+    int64_t maybe;
+};
+
+static const struct table_item items[] = {
+    {.name = "need", .type = TABLE_INT, .offset = offsetof(struct demo, need),
+     .min = 0, .max = 10, .flags = TABLE_F_REQUIRED},
+    {.name = "maybe", .type = TABLE_INT,
+     .offset = offsetof(struct demo, maybe), .def = -1, .min = 0, .max = 10,
+     .flags = TABLE_F_UNSET},
+};
+#define NITEMS (sizeof items / sizeof items[0])
+
+static int apply(const char *text, struct demo *d, char *err, size_t errsz)
+{
+    cJSON *j = cJSON_Parse(text);
+    int rc;
+
+    assert_non_null(j);
+    table_items_defaults(items, NITEMS, d);
+    rc = table_items_apply(items, NITEMS, d, j, "x", err, errsz);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static char *dump(const struct demo *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *t;
+
+    assert_int_equal(table_items_dump(items, NITEMS, d, o, 0), TABLE_OK);
+    t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return t;
+}
+
+static void test_required_and_unset(void **state)
+{
+    struct demo d;
+    char err[256];
+    char *t;
+    cJSON *j;
+
+    (void)state;
+    assert_int_equal(apply("{\"maybe\": 3}", &d, err, sizeof err),
+                     TABLE_EINVAL);
+    assert_string_equal(err,
+                        "x.need: missing; expected an integer between 0 "
+                        "and 10");
+    assert_int_equal(apply("{\"need\": 3}", &d, err, sizeof err), TABLE_OK);
+    assert_int_equal(d.maybe, -1);
+    t = dump(&d);
+    assert_string_equal(t, "{\"need\":3}");
+    cJSON_free(t);
+    assert_int_equal(apply("{\"need\": 3, \"maybe\": 0}", &d, err, sizeof err),
+                     TABLE_OK);
+    t = dump(&d);
+    assert_string_equal(t, "{\"need\":3,\"maybe\":0}");
+    cJSON_free(t);
+
+    j = cJSON_Parse("{\"maybe\": 1, \"need\": 2}");
+    assert_null(table_items_missing(items, NITEMS, j));
+    cJSON_DeleteItemFromObject(j, "need");
+    assert_ptr_equal(table_items_missing(items, NITEMS, j), &items[0]);
+    cJSON_Delete(j);
+}
+
+static const char *suggest(const char *word, const char *const *cands)
+{
+    struct table_suggest s;
+
+    table_suggest_init(&s, word);
+    for (size_t i = 0; cands[i] != NULL; i++)
+        table_suggest_add(&s, cands[i]);
+    return table_suggest_best(&s);
+}
+
+static void test_suggest(void **state)
+{
+    static const char *const fields[] = {
+        "tool_name", "tool_category", "agent_id", "session_id",
+        "error_code", "error", "cost_usd", "window_s", "threshold", NULL};
+    static const char *const kinds[] = {
+        "count", "sum", "ratio", "distinct", "max", "sequence",
+        "new_value", "baseline", "absence", NULL};
+    struct table_suggest s;
+
+    (void)state;
+    assert_string_equal(suggest("tool_nme", fields), "tool_name");
+    assert_string_equal(suggest("Tool_Name", fields), "tool_name");
+    assert_string_equal(suggest("toolname", fields), "tool_name");
+    assert_string_equal(suggest("treshold", fields), "threshold");
+    assert_string_equal(suggest("thresohld", fields), "threshold"); /* swap */
+    assert_string_equal(suggest("window", fields), "window_s");
+    assert_string_equal(suggest("windows", fields), "window_s");
+    assert_string_equal(suggest("agentid", fields), "agent_id");
+    assert_string_equal(suggest("eror", fields), "error");
+    assert_null(suggest("cost", fields)); /* 4 edits */
+    assert_null(suggest("latency", fields));
+    assert_null(suggest("", fields));
+    assert_null(suggest("x", fields));
+    assert_string_equal(suggest("cout", kinds), "count");
+    assert_string_equal(suggest("ration", kinds), "ratio");
+    assert_string_equal(suggest("ratoi", kinds), "ratio");
+    assert_string_equal(suggest("absense", kinds), "absence");
+    assert_string_equal(suggest("new-value", kinds), "new_value");
+    assert_string_equal(suggest("newvalue", kinds), "new_value");
+    assert_null(suggest("min", kinds)); /* 2 edits from max: too far */
+    assert_null(suggest("histogram", kinds));
+    /* the first of equally close candidates */
+    assert_string_equal(suggest("errr", fields), "error");
+    /* words longer than 64 bytes are not compared */
+    {
+        char w[66];
+        memset(w, 'a', 65);
+        w[65] = '\0';
+        table_suggest_init(&s, w);
+        table_suggest_add(&s, w);
+    }
+    assert_null(table_suggest_best(&s));
+    table_suggest_init(&s, "mabye");
+    table_suggest_items(&s, items, NITEMS);
+    assert_string_equal(table_suggest_best(&s), "maybe");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_required_and_unset),
+        cmocka_unit_test(test_suggest),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
