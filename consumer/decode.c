@@ -607,6 +607,7 @@ static void event_clear(struct event *ev)
     ev->request_sha256[0] = '\0';
     ev->error_message[0] = '\0';
     ev->downstream_endpoint[0] = '\0';
+    ev->meta_has = 0; /* metadata slots: only members rules name (unset) */
 }
 
 /* Past JSON whitespace from *i, the byte ch: 1 with *i after it, or 0. */
