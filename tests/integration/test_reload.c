@@ -41,7 +41,12 @@
  * reload, together with a stream setting change; the running parts keep
  * their descriptors, and the directory is put back right after.
  *
- * Prints one line:
+ * A second test takes the status server through reloads: a token set in
+ * place on the running server (a second server could not bind its port),
+ * a move to another port (the new server listens before the old one
+ * stops), and off, while the stream's connection is never touched.
+ *
+ * The first test prints one line:
  *   RELOAD | made N | hook-a received N | duplicates N | archive N |
  *   hook-b received N | reloads refused N, taken N
  *
@@ -482,10 +487,101 @@ static void test_reload_faults(void **state)
     assert_int_equal(w.taken, 1);
 }
 
+/* ------------------------- the status server ------------------------- */
+
+#define TOKEN "st-token-reload"
+#define TOKEN_ENV "TW_ITEST_STATUS_TOKEN"
+
+/* The configuration of the status test: status members `status`. */
+static void write_status_conf(const struct twr_dir *d, const char *url,
+                              const char *status)
+{
+    WRITE_CONFIG(d->cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"status\": {%s}, \"sinks\": []}",
+                 d->state, url, status);
+}
+
+/* SIGHUP; wait for the reload to be taken. */
+static void reload_taken(struct proc *run)
+{
+    size_t mark = twr_stderr_len(run);
+
+    assert_int_equal(proc_signal(run, SIGHUP), 0);
+    assert_true(twr_stderr_after("run", run, mark,
+                                 "configuration reloaded from ", WAIT_MS));
+}
+
+/* The status server through reloads, with the stream connection kept
+ * (its settings never change): a token set on the running server (same
+ * port: no second server could bind it), a move to another port (the new
+ * server first, then the old one stops), and off. */
+static void test_reload_status(void **state)
+{
+    static struct hget_body b;
+    const char *env[] = {TOKEN_ENV "=" TOKEN, NULL};
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct tsrv *s;
+    struct proc *run;
+    char url[128], status[128], tag[64];
+    unsigned sport;
+    uint16_t port = 0;
+    size_t mark;
+    int fd;
+
+    assert_int_equal(twr_dir_make(f, &d, "reload"), 0);
+    assert_non_null(s = twr_fx_stream(f, ": hello\n\n", url, sizeof url));
+    write_status_conf(&d, url, "\"port\": 0");
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &sport));
+    assert_true(tsrv_wait_requests(s, 1, WAIT_MS));
+
+    /* a token: the same server takes it */
+    write_status_conf(&d, url, "\"port\": 0, \"token_env\": \"" TOKEN_ENV
+                               "\"");
+    reload_taken(run);
+    assert_int_equal(hget(sport, "/status", &b), 401);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
+    assert_int_equal(hget_auth(sport, "/status", TOKEN, 0, &b), 200);
+    assert_non_null(strstr(b.data, "\"last_reload_ok\":true"));
+
+    /* another port: a new server there, the old one gone */
+    fd = tcp_listen(&port, 1, false);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(status, sizeof status, "\"port\": %u, \"token_env\": \""
+             TOKEN_ENV "\"", (unsigned)port);
+    write_status_conf(&d, url, status);
+    mark = twr_stderr_len(run);
+    reload_taken(run);
+    snprintf(tag, sizeof tag, "status on http://127.0.0.1:%u/status",
+             (unsigned)port);
+    assert_true(twr_stderr_after("run", run, mark, tag, 0));
+    assert_int_equal(hget(sport, "/healthz", &b), 0);
+    assert_int_equal(hget_auth(port, "/metrics", TOKEN, 0, &b), 200);
+    assert_non_null(strstr(b.data, "\ntoolwatch_config_reloads_total 2\n"));
+    assert_non_null(
+        strstr(b.data, "\ntoolwatch_config_last_reload_successful 1\n"));
+
+    /* off */
+    write_status_conf(&d, url, "\"enabled\": false");
+    mark = twr_stderr_len(run);
+    reload_taken(run);
+    assert_true(twr_stderr_after("run", run, mark, "status server stopped",
+                                 0));
+    assert_int_equal(hget(port, "/healthz", &b), 0);
+
+    /* the stream was never touched */
+    assert_int_equal(tsrv_request_count(s), 1);
+    assert_true(twr_stop("run", run));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reload_faults, twr_setup,
+                                        twr_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_status, twr_setup,
                                         twr_teardown),
     };
 
