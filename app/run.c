@@ -34,9 +34,13 @@
  *
  * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
  * persist the position, exit 0.  SIGHUP: reload the file (reload(), the
- * one place that replaces parts); a bad file is refused (logged) and the
- * old configuration stays; the counters of the parts a reload replaces
- * are carried over (counters never go back).
+ * one place that changes parts), build-then-swap: everything the new file
+ * needs is built while the old parts run, and swapped in only when all of
+ * it was built.  A reload that cannot be done completely is refused: the
+ * old parts stay exactly as they were (no reconnect, no notification
+ * lost), one log line says why, and /status shows it.  Counters never go
+ * back (the outbox keeps its own, a replaced stream reader's are kept by
+ * the snapshot, the event path's by pipeline_adopt()).
  */
 #include "app/run.h"
 
@@ -76,8 +80,8 @@ struct app {
     delivery *dl;
     status_server *srv;
     snapshot *snap;
-    struct sink_config sinks[DELIVERY_MAX_SINKS];
-    size_t n_sinks;
+    int quiet_stream;          /* a reader not in force is being dropped:
+                                  its state changes are not the stream's */
     int64_t wall;              /* wall clock of this iteration */
     int64_t mono;              /* loop_now() when `wall` was read */
     int64_t next_engine_tick;
@@ -173,6 +177,8 @@ static void on_stream_state(void *ud, enum stream_state st)
     struct app *app = ud;
     int64_t wall = wall_now(app);
 
+    if (app->quiet_stream)
+        return;
     snapshot_stream_state(app->snap, st, wall);
     if (app->pl != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
         pipeline_connection(app->pl, st == STREAM_CONNECTED, wall);
@@ -188,13 +194,18 @@ static const struct stream_callbacks stream_callbacks = {
 
 /* ---- building the parts from a configuration ------------------------------- */
 
-static int ensure_state_dir(const char *dir)
+/* The state directory `dir` exists as a directory (made 0700 when
+ * missing).  Returns 0, or -1 with the reason in err. */
+static int ensure_state_dir(const char *dir, char *err, size_t errsz)
 {
     struct stat st;
 
     if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errsz, "state directory %s: %s", dir,
+                     strerror(ENOTDIR));
             return -1;
+        }
         /* made by someone else (systemd's StateDirectory= is 0755): its
          * files stay 0600, but others can list them */
         if ((st.st_mode & 077) != 0)
@@ -205,8 +216,8 @@ static int ensure_state_dir(const char *dir)
         return 0;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        LOG(LOG_ERROR, "run", "cannot create state directory %s: %s", dir,
-            strerror(errno));
+        snprintf(err, errsz, "cannot create state directory %s: %s", dir,
+                 strerror(errno));
         return -1;
     }
     return 0;
@@ -282,93 +293,120 @@ static void warn_secret_headers(const struct cfg *c)
     }
 }
 
-/* The stream reader, resuming from the newer of the position file and the
- * newest position in dl's journal (dl may be NULL). */
+/* The stream reader for c, not started, resuming from the newer of the
+ * position file and the newest position in dl's journal (dl NULL: the
+ * position file's; a reload hands the old reader's position over
+ * instead).  NULL with the reason in err. */
 static stream *make_stream(struct app *app, const struct cfg *c,
-                           const delivery *dl)
+                           const delivery *dl, char *err, size_t errsz)
 {
     struct stream_config sc;
-    char err[512];
     const char *id;
     size_t len;
     uint64_t gen;
-    stream *st;
+    stream *st = NULL;
 
-    if (cfg_stream_config(c, &sc, err, sizeof err) != CFG_OK) {
-        LOG(LOG_ERROR, "run", "%s", err);
-        return NULL;
-    }
+    if (ensure_state_dir(c->state_dir, err, errsz) != 0 ||
+        cfg_stream_config(c, &sc, err, errsz) != CFG_OK)
+        goto out;
     sc.state_dir = c->state_dir;
     warn_secret_headers(c);
     st = stream_create(app->lp, &sc, &stream_callbacks, app);
-    if (st != NULL && dl != NULL &&
-        (gen = delivery_position(dl, &id, &len)) > 0)
+    if (st == NULL) {
+        snprintf(err, errsz, "the stream reader cannot be created (the "
+                 "stream's log line above says why)");
+        goto out;
+    }
+    if (dl != NULL && (gen = delivery_position(dl, &id, &len)) > 0)
         stream_position_offer(st, id, len, gen);
+out:
     return st;
 }
 
-static delivery *make_delivery(struct app *app, const struct cfg *c)
+/* The sink settings of c, secrets read from the environment now, into
+ * out[0 .. *n).  Returns 0, or -1 with the reason in err. */
+static int sink_configs(const struct cfg *c, struct sink_config *out,
+                        size_t *n, char *err, size_t errsz)
 {
+    if (cfg_sink_configs(c, out, DELIVERY_MAX_SINKS, n, err, errsz) !=
+        CFG_OK)
+        return -1;
+    warn_plain_http(out, *n);
+    return 0;
+}
+
+static delivery *make_delivery(struct app *app, const struct cfg *c,
+                               char *err, size_t errsz)
+{
+    struct sink_config sinks[DELIVERY_MAX_SINKS];
     struct delivery_options o;
-    char err[512];
+    delivery *dl = NULL;
+    size_t n = 0;
 
     memset(&o, 0, sizeof o);
     o.state_dir = c->state_dir;
-    if (cfg_sink_configs(c, app->sinks, DELIVERY_MAX_SINKS, &app->n_sinks,
-                         err, sizeof err) != CFG_OK) {
-        LOG(LOG_ERROR, "run", "%s", err);
-        return NULL;
-    }
-    warn_plain_http(app->sinks, app->n_sinks);
-    return delivery_create(app->lp, &o, app->sinks, app->n_sinks);
+    if (sink_configs(c, sinks, &n, err, errsz) != 0)
+        goto out;
+    dl = delivery_create(app->lp, &o, sinks, n);
+    if (dl == NULL)
+        snprintf(err, errsz, "the outbox cannot be set up (the delivery "
+                 "log line above says why)");
+out:
+    return dl;
 }
 
-static struct cfg *load_config(const char *path)
+/* The file at `path`, loaded and checked.  NULL with the reason in err
+ * (it names the file, or the variable of an override). */
+static struct cfg *load_config(const char *path, char *err, size_t errsz)
 {
     struct cfg *c = calloc(1, sizeof *c);
-    char err[1024];
 
-    if (c == NULL)
+    if (c == NULL) {
+        snprintf(err, errsz, "%s: out of memory", path);
         return NULL;
-    if (cfg_load_env(c, path, environ, err, sizeof err) != CFG_OK) {
-        LOG(LOG_ERROR, "config", "%s", err);
+    }
+    if (cfg_load_env(c, path, environ, err, errsz) != CFG_OK) {
         free(c);
         return NULL;
     }
     return c;
 }
 
-static pipeline *make_pipeline(struct app *app, const struct cfg *c)
+static pipeline *make_pipeline(struct app *app, const struct cfg *c,
+                               char *err, size_t errsz)
 {
-    return pipeline_create(&c->det, c->instance, 0, &pipeline_callbacks,
-                           app);
+    pipeline *pl = pipeline_create(&c->det, c->instance, 0,
+                                   &pipeline_callbacks, app);
+
+    if (pl == NULL)
+        snprintf(err, errsz, "the detector engine cannot be built (out of "
+                 "memory)");
+    return pl;
 }
 
 /* ---- status ------------------------------------------------------------------ */
 
-static status_server *make_status(const struct cfg *c)
+/* A status server for c's status section with bearer token `token`
+ * (NULL: none), logged with its address.  NULL with the reason in err. */
+static status_server *make_status(const struct cfg *c, const char *token,
+                                  char *err, size_t errsz)
 {
     struct status_options o;
-    const char *token = NULL;
-    char err[512];
-    int rc = 0;
     status_server *srv;
+    int rc = 0;
 
-    if (!c->status.enabled)
-        return NULL;
-    if (cfg_status_token(c, &token, err, sizeof err) != CFG_OK) {
-        LOG(LOG_ERROR, "run", "%s", err);
-        return NULL;
-    }
     status_options_defaults(&o);
     o.bind_addr = c->status.listen;
     o.port = (uint16_t)c->status.port;
     o.token = token;
     srv = status_create(&o, &rc);
     if (srv == NULL)
-        LOG(LOG_ERROR, "run", "cannot start the status server on %s:%lld: "
-            "%s", c->status.listen, (long long)c->status.port,
-            status_strerror(rc));
+        snprintf(err, errsz, "cannot start the status server on %s:%lld: "
+                 "%s", c->status.listen, (long long)c->status.port,
+                 status_strerror(rc));
+    else
+        LOG(LOG_INFO, "run", "status on http://%s:%u/status",
+            c->status.listen, (unsigned)status_port(srv));
     return srv;
 }
 
@@ -390,96 +428,213 @@ static void publish(struct app *app, const char *not_ready_reason)
 
 /* ---- reload (SIGHUP) ------------------------------------------------------- */
 
-static int same_status(const struct cfg *a, const struct cfg *b)
-{
-    const char *ta = NULL, *tb = NULL;
-    char err[256];
+/* What a reload does to the status server. */
+enum status_step {
+    STATUS_KEEP = 0, /* same address, port and token (or off and off) */
+    STATUS_TOKEN,    /* same address and port: the token changes in place */
+    STATUS_NEW,      /* turned on, or another address or port: r->srv */
+    STATUS_OFF       /* turned off */
+};
 
-    if (memcmp(&a->status, &b->status, sizeof a->status) != 0)
+/* What a reload builds while the parts in force keep running.  Each
+ * member is NULL until built, and again once swapped in; reload_drop()
+ * frees what is left. */
+struct reload {
+    struct cfg *cfg;           /* the new configuration */
+    pipeline *pl;              /* its event path, not fed yet */
+    stream *st;                /* its stream reader, not started; NULL:
+                                  the stream settings did not change */
+    enum status_step status;
+    status_server *srv;        /* STATUS_NEW: listening already */
+    const char *token;         /* STATUS_TOKEN: the new token or NULL */
+    char why[1024];            /* why it was refused: one line, no secrets */
+};
+
+/* The status section of the running configuration and of r->cfg: what
+ * changes, and with it a new server built (bound already).  Returns 0, or
+ * -1 with the reason in r->why (the running server stays). */
+static int reload_status(struct app *app, struct reload *r)
+{
+    const struct cfg_status *o = &app->cfg->status, *n = &r->cfg->status;
+    const char *old_token = NULL;
+    char ignored[256];
+
+    if (!n->enabled) {
+        r->status = app->srv != NULL ? STATUS_OFF : STATUS_KEEP;
         return 0;
-    cfg_status_token(a, &ta, err, sizeof err);
-    cfg_status_token(b, &tb, err, sizeof err);
-    return (ta == NULL && tb == NULL) ||
-           (ta != NULL && tb != NULL && strcmp(ta, tb) == 0);
+    }
+    if (cfg_status_token(r->cfg, &r->token, r->why, sizeof r->why) !=
+        CFG_OK)
+        return -1;
+    if (app->srv != NULL && strcmp(o->listen, n->listen) == 0 &&
+        o->port == n->port) {
+        /* a second server cannot bind the port the running one holds */
+        if (cfg_status_token(app->cfg, &old_token, ignored,
+                             sizeof ignored) == CFG_OK &&
+            ((old_token == NULL && r->token == NULL) ||
+             (old_token != NULL && r->token != NULL &&
+              strcmp(old_token, r->token) == 0)))
+            r->status = STATUS_KEEP;
+        else
+            r->status = STATUS_TOKEN;
+        return 0;
+    }
+    r->srv = make_status(r->cfg, r->token, r->why, sizeof r->why);
+    if (r->srv == NULL) {
+        if (app->srv != NULL && o->port != 0 && o->port == n->port) {
+            size_t k = strlen(r->why);
+            snprintf(r->why + k, sizeof r->why - k, " (the running server "
+                     "holds port %lld on %s: moving it to another address "
+                     "on the same port takes a restart)", (long long)o->port,
+                     o->listen);
+        }
+        return -1;
+    }
+    r->status = STATUS_NEW;
+    return 0;
 }
 
-/* SIGHUP: the one place where parts are replaced.  In order:
- *   1. load and check the file; a bad one is refused, nothing changes;
- *   2. build the new pipeline (not fed yet);
- *   3. the outbox: the old one is closed first (the new one reopens its
- *      journal; requests in flight are abandoned and re-sent, same ids);
- *      if the new sinks cannot be set up, the old ones are built again;
- *   4. the stream reader: stopped, replaced, started; if the new settings
- *      cannot be used, the old reader and outbox are built again;
- *   5. the new pipeline adopts the old one's state and counters (open
- *      alerts of detectors whose settings changed resolve, through the
- *      outbox now in force);
- *   6. the status server, only when its settings changed;
- *   7. the new configuration is in force.
- * Counters of replaced parts are kept by the snapshot (snapshot_retire_*)
- * and the new pipeline (pipeline_adopt). */
-static void reload(struct app *app)
+/* Build every part of r->cfg that differs from the running one, in the
+ * order that leaves nothing to undo: the configuration (loaded and
+ * checked), the event path, the stream reader (when its settings
+ * changed), the status server (when its settings changed), then the
+ * outbox's sinks -- delivery_reconfigure() builds them all first and
+ * swaps them in only when all were built, so it goes last: once it
+ * succeeded, nothing can fail.  Returns 0 (the outbox's new sinks are in
+ * force), or -1 with the reason in r->why and nothing in force changed. */
+static int reload_build(struct app *app, struct reload *r)
 {
-    struct cfg *nc = load_config(app->path);
-    stream *nst = NULL;
-    delivery *ndl = NULL;
-    pipeline *npl = NULL;
+    struct sink_config sinks[DELIVERY_MAX_SINKS];
+    size_t n = 0;
+    char err[512];
+    int rc = -1;
+
+    if ((r->cfg = load_config(app->path, r->why, sizeof r->why)) == NULL)
+        goto out;
+    if (strcmp(r->cfg->state_dir, app->cfg->state_dir) != 0) {
+        snprintf(r->why, sizeof r->why, "state_dir: changing it takes a "
+                 "restart (the journal in %.900s stays open)",
+                 app->cfg->state_dir);
+        goto out;
+    }
+    if ((r->pl = make_pipeline(app, r->cfg, r->why, sizeof r->why)) == NULL)
+        goto out;
+    if (memcmp(&r->cfg->stream, &app->cfg->stream, sizeof r->cfg->stream) !=
+            0 &&
+        (r->st = make_stream(app, r->cfg, NULL, r->why, sizeof r->why)) ==
+            NULL)
+        goto out;
+    if (reload_status(app, r) != 0)
+        goto out;
+    if (sink_configs(r->cfg, sinks, &n, r->why, sizeof r->why) != 0)
+        goto out;
+    if (delivery_reconfigure(app->dl, sinks, n, err, sizeof err) !=
+        DELIVERY_EOK) {
+        snprintf(r->why, sizeof r->why, "the new sinks cannot be set up: %s",
+                 err);
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+/* Put what reload_build() built in force.  Cannot fail.  Returns the
+ * number of detectors that kept their state. */
+static int reload_swap(struct app *app, struct reload *r)
+{
     int kept;
 
-    if (nc == NULL) {
-        LOG(LOG_ERROR, "run", "reload refused: %s is not valid; the running "
-            "configuration stays", app->path);
-        return;
+    if (r->st != NULL) {
+        /* the old reader stops and hands its position over */
+        if (stream_take_position(r->st, app->st) == STREAM_OK) {
+            snapshot_retire_stream(app->snap, app->st);
+            stream_destroy(app->st);
+            app->st = r->st;
+            r->st = NULL;
+            if (stream_start(app->st) != STREAM_OK)
+                LOG(LOG_ERROR, "run", "the new stream reader cannot start "
+                    "a request; restart the service");
+        } else {
+            /* cannot happen (neither reader has handed over, the new one
+             * was not started): keep the running reader and say so in the
+             * configuration in force */
+            LOG(LOG_ERROR, "run", "reload: the stream reader could not be "
+                "replaced; the running one stays");
+            r->cfg->stream = app->cfg->stream;
+        }
     }
-    if ((npl = make_pipeline(app, nc)) == NULL)
-        goto fail;
-    snapshot_retire_sinks(app->snap, app->dl);
-    delivery_destroy(app->dl);
-    app->dl = NULL;
-    ndl = make_delivery(app, nc);
-    if (ndl == NULL) {
-        LOG(LOG_ERROR, "run", "reload: the new sinks cannot be set up; "
-            "keeping the old ones");
-        app->dl = make_delivery(app, app->cfg);
-        goto fail;
-    }
-    stream_stop(app->st);
-    nst = make_stream(app, nc, ndl);
-    if (nst == NULL) {
-        LOG(LOG_ERROR, "run", "reload: the new stream settings cannot be "
-            "used; keeping the old ones");
-        snapshot_retire_stream(app->snap, app->st);
-        stream_destroy(app->st);
-        app->st = make_stream(app, app->cfg, ndl);
-        if (app->st != NULL)
-            stream_start(app->st);
-        delivery_destroy(ndl);
-        app->dl = make_delivery(app, app->cfg);
-        goto fail;
-    }
-    snapshot_retire_stream(app->snap, app->st);
-    stream_destroy(app->st);
-    app->st = nst;
-    stream_start(app->st);
-    app->dl = ndl;
-    kept = pipeline_adopt(npl, app->pl);
+    /* the alerts of detectors whose settings changed resolve, through the
+     * outbox's sinks now in force */
+    kept = pipeline_adopt(r->pl, app->pl);
     pipeline_destroy(app->pl);
-    app->pl = npl;
-    if (!same_status(nc, app->cfg)) {
+    app->pl = r->pl;
+    r->pl = NULL;
+    /* a new event path starts out connected: tell it when it is not */
+    if (stream_state(app->st) == STREAM_WAITING)
+        pipeline_connection(app->pl, 0, wall_now(app));
+    switch (r->status) {
+    case STATUS_TOKEN:
+        status_set_token(app->srv, r->token);
+        break;
+    case STATUS_NEW:
         status_destroy(app->srv);
-        app->srv = make_status(nc);
-        if (app->srv != NULL)
-            LOG(LOG_INFO, "run", "status on http://%s:%u/status",
-                nc->status.listen, (unsigned)status_port(app->srv));
+        app->srv = r->srv;
+        r->srv = NULL;
+        break;
+    case STATUS_OFF:
+        status_destroy(app->srv);
+        app->srv = NULL;
+        LOG(LOG_INFO, "run", "status server stopped");
+        break;
+    case STATUS_KEEP:
+        break;
     }
     free(app->cfg);
-    app->cfg = nc;
+    app->cfg = r->cfg;
+    r->cfg = NULL;
+    return kept;
+}
+
+/* Free what a refused reload built; nothing in force is touched. */
+static void reload_drop(struct app *app, struct reload *r)
+{
+    status_destroy(r->srv);
+    /* a reader never started: its stop is no news about the stream */
+    app->quiet_stream = 1;
+    stream_destroy(r->st);
+    app->quiet_stream = 0;
+    pipeline_destroy(r->pl);
+    free(r->cfg);
+}
+
+/* SIGHUP: the one place where parts change.  Build (reload_build), then
+ * swap (reload_swap); a reload that cannot be done completely is refused
+ * and the running configuration stays with every part as it was.  Either
+ * way the outcome is logged in one line and recorded for /status. */
+static void reload(struct app *app)
+{
+    struct reload r;
+    int kept, stream_new;
+
+    memset(&r, 0, sizeof r);
+    if (reload_build(app, &r) != 0) {
+        LOG(LOG_ERROR, "run", "reload refused: %s; the running "
+            "configuration stays", r.why);
+        snapshot_reload(app->snap, r.why, app->wall);
+        goto out;
+    }
+    stream_new = r.st != NULL;
+    kept = reload_swap(app, &r);
     LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %d "
-        "detectors kept their state", app->path, kept, DET_COUNT);
-    return;
-fail:
-    pipeline_destroy(npl);
-    free(nc);
+        "detectors kept their state; the stream reader was %s; %zu sinks",
+        app->path, kept, DET_COUNT, stream_new ? "replaced" : "kept",
+        delivery_sink_count(app->dl));
+    snapshot_reload(app->snap, NULL, app->wall);
+out:
+    reload_drop(app, &r);
+    /* /status shows the outcome at the next iteration */
+    app->next_publish = 0;
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -542,40 +697,53 @@ int run_main(int argc, char **argv)
     return run_service(path, NULL);
 }
 
+/* The status server at start-up, when c turns it on (else *srv NULL).
+ * Returns 0, or -1 with the reason in err. */
+static int start_status(const struct cfg *c, status_server **srv, char *err,
+                        size_t errsz)
+{
+    const char *token = NULL;
+
+    *srv = NULL;
+    if (!c->status.enabled)
+        return 0;
+    if (cfg_status_token(c, &token, err, errsz) != CFG_OK)
+        return -1;
+    *srv = make_status(c, token, err, errsz);
+    return *srv != NULL ? 0 : -1;
+}
+
 int run_service(const char *path, const struct run_hooks *hooks)
 {
     struct app app;
+    char err[1024] = "";
     int rc = CLI_EXIT_FAIL, wake;
     int64_t drain_until, stop_at = INT64_MAX;
 
     memset(&app, 0, sizeof app);
     app.path = path;
-    if ((app.cfg = load_config(app.path)) == NULL)
-        goto out;
-    if (ensure_state_dir(app.cfg->state_dir) != 0)
+    if ((app.cfg = load_config(app.path, err, sizeof err)) == NULL ||
+        ensure_state_dir(app.cfg->state_dir, err, sizeof err) != 0)
         goto out;
     wake = sig_setup();
     if ((app.lp = loop_create()) == NULL)
         goto out;
     loop_set_wake_fd(app.lp, wake);
     read_clock(&app);
-    if ((app.snap = snapshot_create(app.wall)) == NULL)
+    if ((app.snap = snapshot_create(app.wall)) == NULL ||
+        (app.pl = make_pipeline(&app, app.cfg, err, sizeof err)) == NULL ||
+        (app.dl = make_delivery(&app, app.cfg, err, sizeof err)) == NULL ||
+        (app.st = make_stream(&app, app.cfg, app.dl, err, sizeof err)) ==
+            NULL)
         goto out;
-    if ((app.pl = make_pipeline(&app, app.cfg)) == NULL)
+    if (stream_start(app.st) != STREAM_OK) {
+        snprintf(err, sizeof err, "the stream reader cannot start a request");
         goto out;
-    if ((app.dl = make_delivery(&app, app.cfg)) == NULL)
+    }
+    if (start_status(app.cfg, &app.srv, err, sizeof err) != 0)
         goto out;
-    if ((app.st = make_stream(&app, app.cfg, app.dl)) == NULL)
-        goto out;
-    if (stream_start(app.st) != STREAM_OK)
-        goto out;
-    if (app.cfg->status.enabled && (app.srv = make_status(app.cfg)) == NULL)
-        goto out;
-    if (app.srv != NULL)
-        LOG(LOG_INFO, "run", "status on http://%s:%u/status",
-            app.cfg->status.listen, (unsigned)status_port(app.srv));
     LOG(LOG_INFO, "run", "toolwatch %s running: %zu sinks, state in %s",
-        TW_VERSION, app.n_sinks, app.cfg->state_dir);
+        TW_VERSION, delivery_sink_count(app.dl), app.cfg->state_dir);
     app.next_engine_tick = loop_now(app.lp) + ENGINE_TICK_MS;
     if (hooks != NULL && hooks->stop_after_ms > 0)
         stop_at = loop_now(app.lp) + hooks->stop_after_ms;
@@ -627,6 +795,8 @@ int run_service(const char *path, const struct run_hooks *hooks)
     }
     rc = CLI_EXIT_OK;
 out:
+    if (rc != CLI_EXIT_OK && err[0] != '\0')
+        LOG(LOG_ERROR, "run", "%s", err);
     status_destroy(app.srv);
     stream_destroy(app.st);
     delivery_destroy(app.dl);

@@ -3,13 +3,16 @@
  *
  * A snapshot is built from scratch at every publish (about once a second,
  * and at once after a stream state change) from the parts in force and
- * what is kept here; nothing is computed per event.  Counters shown are
- * the part's own plus the retired parts' (base_*): sinks are matched by
- * name, so a sink renamed by a reload starts from zero.
+ * what is kept here; nothing is computed per event.  The stream's counters
+ * shown are the reader's own plus those of the readers reloads replaced
+ * (base_stream); the sinks' are the outbox's own (a reload changes its
+ * sinks in place: a kept sink keeps its counters, a removed one's go with
+ * it, and a sink renamed by a reload starts from zero).
  *
  * Invariants: n_firing <= STATUS_MAX_FIRING (the list holds the first
- * episodes opened, firing_total counts them all); n_base_sinks <=
- * DELIVERY_MAX_SINKS.
+ * episodes opened, firing_total counts them all); config.loaded_ms is the
+ * start or the last reload taken; config.reload_failures <=
+ * config.reloads.
  */
 #include "app/snapshot.h"
 
@@ -21,12 +24,6 @@
 #include <string.h>
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
-
-/* A retired outbox's counters of one sink. */
-struct sink_base {
-    char name[SINK_NAME_MAX];
-    uint64_t delivered, attempts, retries, dead_lettered;
-};
 
 /* An open episode, as /status lists it. */
 struct firing {
@@ -45,10 +42,14 @@ struct snapshot {
     struct firing firing[STATUS_MAX_FIRING];
     size_t n_firing;
     uint64_t firing_total;
-    /* counters of the parts a reload replaced */
+    /* counters of the stream readers reloads replaced */
     struct stream_stats base_stream;
-    struct sink_base base_sinks[DELIVERY_MAX_SINKS];
-    size_t n_base_sinks;
+    /* the configuration: loaded when, and its reloads */
+    int last_reload_failed;
+    int64_t last_reload_ms;
+    char last_reload_error[STATUS_CONFIG_ERROR_MAX];
+    int64_t loaded_ms;
+    uint64_t reloads, reload_failures;
     struct status_snapshot snap; /* the last one filled */
 };
 
@@ -56,8 +57,10 @@ snapshot *snapshot_create(int64_t start_wall_ms)
 {
     snapshot *s = calloc(1, sizeof *s);
 
-    if (s != NULL)
+    if (s != NULL) {
         s->start_wall = start_wall_ms;
+        s->loaded_ms = start_wall_ms;
+    }
     return s;
 }
 
@@ -121,21 +124,6 @@ void snapshot_stream_state(snapshot *s, enum stream_state st,
 
 /* ---- counters across reloads ---------------------------------------------- */
 
-/* Add what the sinks of retired outboxes counted under d's name. */
-static void add_sink_base(const snapshot *s, struct delivery_sink_stats *d)
-{
-    for (size_t i = 0; i < s->n_base_sinks; i++) {
-        const struct sink_base *b = &s->base_sinks[i];
-        if (strcmp(b->name, d->name) != 0)
-            continue;
-        d->delivered += b->delivered;
-        d->attempts += b->attempts;
-        d->retries += b->retries;
-        d->dead_lettered += b->dead_lettered;
-        return;
-    }
-}
-
 void snapshot_retire_stream(snapshot *s, const stream *st)
 {
     const struct stream_stats *ss = stream_stats(st);
@@ -154,28 +142,16 @@ void snapshot_retire_stream(snapshot *s, const stream *st)
         b->reconnects++;
 }
 
-void snapshot_retire_sinks(snapshot *s, const delivery *dl)
+void snapshot_reload(snapshot *s, const char *why, int64_t wall_ms)
 {
-    struct sink_base next[DELIVERY_MAX_SINKS];
-    size_t n = 0;
-
-    if (dl == NULL)
-        return;
-    memset(next, 0, sizeof next);
-    for (size_t i = 0; i < delivery_sink_count(dl) &&
-                       n < DELIVERY_MAX_SINKS; i++) {
-        struct delivery_sink_stats d;
-        delivery_sink_stats(dl, i, &d);
-        add_sink_base(s, &d);
-        COPY(next[n].name, d.name);
-        next[n].delivered = d.delivered;
-        next[n].attempts = d.attempts;
-        next[n].retries = d.retries;
-        next[n].dead_lettered = d.dead_lettered;
-        n++;
-    }
-    memcpy(s->base_sinks, next, sizeof next);
-    s->n_base_sinks = n;
+    s->reloads++;
+    s->last_reload_ms = wall_ms;
+    s->last_reload_failed = why != NULL;
+    COPY(s->last_reload_error, why != NULL ? why : "");
+    if (why != NULL)
+        s->reload_failures++;
+    else
+        s->loaded_ms = wall_ms;
 }
 
 /* ---- filling ---------------------------------------------------------------- */
@@ -264,7 +240,6 @@ static void fill_sinks(snapshot *s, const delivery *dl)
     for (size_t i = 0; i < n && i < STATUS_MAX_SINKS; i++) {
         struct delivery_sink_stats d;
         delivery_sink_stats(dl, i, &d);
-        add_sink_base(s, &d);
         COPY(o->sinks[i].name, d.name);
         COPY(o->sinks[i].kind, sink_kind_name(d.kind));
         o->sinks[i].queue_depth = d.queued;
@@ -280,6 +255,18 @@ static void fill_sinks(snapshot *s, const delivery *dl)
         o->n_sinks = (unsigned)i + 1;
     }
     o->journal_writable = delivery_journal_ok(dl);
+}
+
+static void fill_config(snapshot *s)
+{
+    struct status_snapshot *o = &s->snap;
+
+    o->config.last_reload_failed = s->last_reload_failed;
+    o->config.last_reload_ms = s->last_reload_ms;
+    COPY(o->config.last_reload_error, s->last_reload_error);
+    o->config.loaded_ms = s->loaded_ms;
+    o->config.reloads = s->reloads;
+    o->config.reload_failures = s->reload_failures;
 }
 
 void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
@@ -299,5 +286,6 @@ void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
     fill_events(s, &ps);
     fill_detectors(s, pipeline_engine(parts->pl));
     fill_sinks(s, parts->dl);
+    fill_config(s);
     status_publish(srv, o);
 }

@@ -7,9 +7,13 @@
  *   - the alerts made per detector (fired, resolved) and the open
  *     episodes (the first STATUS_MAX_FIRING of them, and how many);
  *   - when the stream was last disconnected;
- *   - the counters of parts a reload replaced (stream reader, outbox), so
- *     that what /status and /metrics show as counters never goes back.
- *     The event path's counters are carried by pipeline_adopt().
+ *   - the counters of a stream reader a reload replaced, so that what
+ *     /status and /metrics show as counters never goes back.  The event
+ *     path's counters are carried by pipeline_adopt(); the outbox is never
+ *     replaced (delivery_reconfigure() changes its sinks in place, and a
+ *     kept sink keeps its counters);
+ *   - when the configuration in force was loaded, and the outcome of the
+ *     last reload (snapshot_reload()).
  *
  * Loop thread only.  snapshot_alert() and snapshot_stream_state() are
  * meant for the pipeline's and the stream's callbacks; publishing copies
@@ -39,8 +43,8 @@ struct snapshot_parts {
     const char *not_ready_reason; /* NULL: none ("shutting down") */
 };
 
-/* A snapshot for a service started at start_wall_ms.  Returns NULL when
- * out of memory. */
+/* A snapshot for a service started at start_wall_ms, with its
+ * configuration loaded then.  Returns NULL when out of memory. */
 snapshot *snapshot_create(int64_t start_wall_ms);
 
 /* Free.  Accepts NULL. */
@@ -61,10 +65,10 @@ void snapshot_stream_state(snapshot *s, enum stream_state st,
  * counts as a reconnect. */
 void snapshot_retire_stream(snapshot *s, const stream *st);
 
-/* A reload is about to destroy the outbox `dl` (may be NULL): keep each
- * sink's counters under its name; a sink the new configuration no longer
- * has starts again from zero if it comes back. */
-void snapshot_retire_sinks(snapshot *s, const delivery *dl);
+/* A reload (SIGHUP) at wall_ms: taken (`why` NULL: the configuration in
+ * force was loaded then) or refused for `why` (one line, no secrets;
+ * copied, truncated to STATUS_CONFIG_ERROR_MAX).  Counted either way. */
+void snapshot_reload(snapshot *s, const char *why, int64_t wall_ms);
 
 /* Fill the snapshot from `parts` and publish it to srv (NULL: no status
  * server; the snapshot is still filled). */

@@ -219,6 +219,7 @@ enum scope {
     SC_FIRING,   /* "firing": [...] */
     SC_SINK,     /* "sinks": [...]; metrics labelled sink="<name>" */
     SC_JOURNAL,  /* "journal": {...} */
+    SC_CONFIG,   /* "config": {...} */
     SC_COUNT
 };
 
@@ -226,6 +227,7 @@ enum kind {
     K_ONE,      /* /metrics only: the constant 1 */
     K_U64,      /* uint64_t */
     K_BOOL,     /* int: true / false; metric 1 / 0 */
+    K_OK,       /* int, a failure flag: 0 shows true / 1, else false / 0 */
     K_LONG,     /* long: a JSON number */
     K_TIME,     /* int64_t wall ms: ISO 8601 or null; metric Unix seconds */
     K_AGE,      /* int64_t wall ms: its age in seconds, or null */
@@ -258,6 +260,7 @@ struct field {
     .off = SNAP_OFF(T_, m_), .size = SNAP_SIZE(m_)
 #define F_U64(k_, sc_, m_) ROW(k_, K_U64, uint64_t, sc_, m_)
 #define F_BOOL(k_, sc_, m_) ROW(k_, K_BOOL, int, sc_, m_)
+#define F_OK(k_, sc_, m_) ROW(k_, K_OK, int, sc_, m_)
 #define F_LONG(k_, sc_, m_) ROW(k_, K_LONG, long, sc_, m_)
 #define F_TIME(k_, sc_, m_) ROW(k_, K_TIME, int64_t, sc_, m_)
 #define F_AGE(k_, sc_, m_) ROW(k_, K_AGE, int64_t, sc_, m_)
@@ -388,6 +391,24 @@ static const struct field fields[] = {
     {F_BOOL("writable", SC_JOURNAL, journal_writable),
      METRIC(270, "toolwatch_journal_writable", GAUGE,
             "1 when the delivery journal's last write succeeded.")},
+
+    {F_OK("last_reload_ok", SC_CONFIG, config.last_reload_failed),
+     METRIC(280, "toolwatch_config_last_reload_successful", GAUGE,
+            "1 when the last configuration reload was taken (or none was "
+            "tried), 0 when it was refused.")},
+    {F_TIME("last_reload_at", SC_CONFIG, config.last_reload_ms)},
+    {F_STR_NULL("last_reload_error", SC_CONFIG, config.last_reload_error)},
+    {F_TIME("loaded_at", SC_CONFIG, config.loaded_ms),
+     METRIC(290, "toolwatch_config_last_reload_success_timestamp_seconds",
+            GAUGE, "Unix time the configuration in force was loaded (the "
+            "start, or the last reload taken).")},
+    {F_U64("reloads", SC_CONFIG, config.reloads),
+     METRIC(300, "toolwatch_config_reloads_total", COUNTER,
+            "Configuration reloads tried (SIGHUP).")},
+    {F_U64("reload_failures", SC_CONFIG, config.reload_failures),
+     METRIC(310, "toolwatch_config_reload_failures_total", COUNTER,
+            "Configuration reloads refused; the running configuration "
+            "stayed.")},
 };
 
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -418,6 +439,7 @@ static const struct scope_desc {
     [SC_FIRING] = {.key = "firing", ITEMS(NULL, n_firing, firing)},
     [SC_SINK] = {.key = "sinks", ITEMS("sink", n_sinks, sinks), NAMED(sinks)},
     [SC_JOURNAL] = {.key = "journal"},
+    [SC_CONFIG] = {.key = "config"},
 };
 
 /* Items in scope sc: 1, or an array's count clamped to its capacity. */
@@ -481,6 +503,9 @@ static void j_fields(struct w *w, int *first, const struct status_snapshot *s,
             break;
         case K_BOOL:
             j_bool(w, first, f->key, *(const int *)p);
+            break;
+        case K_OK:
+            j_bool(w, first, f->key, *(const int *)p == 0);
             break;
         case K_LONG:
             j_i64(w, first, f->key, (int64_t) *(const long *)p);
@@ -563,6 +588,7 @@ int status_render_json(buf *out, const struct status_snapshot *s,
     j_u64(&w, &f, "firing_total", s->firing_total > nf ? s->firing_total : nf);
     j_scope(&w, &f, s, SC_SINK, now_wall_ms);
     j_scope(&w, &f, s, SC_JOURNAL, now_wall_ms);
+    j_scope(&w, &f, s, SC_CONFIG, now_wall_ms);
     w_raw(&w, "}\n", 2);
     return w.rc;
 }
@@ -674,6 +700,8 @@ static void m_sample(struct w *w, const struct status_snapshot *s,
         v = *(const uint64_t *)p;
     else if (f->kind == K_BOOL)
         v = *(const int *)p ? 1 : 0;
+    else if (f->kind == K_OK)
+        v = *(const int *)p ? 0 : 1;
     w_fmt(w, " %" PRIu64 "\n", v);
 }
 

@@ -50,6 +50,7 @@
 #define STATUS_EVENT_ID_MAX 1024
 #define STATUS_ERROR_MAX 160     /* delivery_sink_stats.last_error */
 #define STATUS_REASON_MAX 256
+#define STATUS_CONFIG_ERROR_MAX 512 /* why a reload was refused */
 
 /* The stream reader's two error reasons, next to event_reason_name()'s in
  * toolwatch_event_errors_total{reason} and /status events.errors. */
@@ -143,6 +144,21 @@ struct status_snapshot {
     } sinks[STATUS_MAX_SINKS];
 
     int journal_writable;
+
+    /* The configuration file and its reloads (SIGHUP).  Zero: loaded
+     * when?  unknown; no reload tried, so none refused. */
+    struct {
+        int last_reload_failed;          /* the last reload was refused */
+        int64_t last_reload_ms;          /* wall, the last reload tried;
+                                            0: none since the start */
+        char last_reload_error[STATUS_CONFIG_ERROR_MAX]; /* why it was
+                                            refused (no secrets); "" */
+        int64_t loaded_ms;               /* wall: the configuration in
+                                            force was loaded (the start,
+                                            or the last reload taken) */
+        uint64_t reloads;                /* reloads tried */
+        uint64_t reload_failures;        /* reloads refused */
+    } config;
 };
 
 /* The /status document for *s, newline-terminated.  now_wall_ms /

@@ -18,7 +18,9 @@
  *    takes a body), from a capped buffer (STATUS_BODY_MAX);
  *  - the bearer token is never stored: only BLAKE2b(key, token) under a
  *    random per-server key, wiped on destroy; a presented token is hashed
- *    under the same key and compared in constant time;
+ *    under the same key and compared in constant time; has_token, the key
+ *    and the hash are touched only under `mu` once the daemon runs
+ *    (status_set_token() replaces them in place, on a reload);
  *  - idle connections cost a descriptor and a slot of max_connections,
  *    never a thread; MHD closes them after timeout_s.
  */
@@ -50,11 +52,12 @@ struct status_server {
     int mu_ok;
     struct status_snapshot pub;   /* under mu */
     struct status_snapshot view;  /* MHD thread only */
-    int has_token;
+    int has_token;                /* under mu, with the key and hash */
     unsigned char token_key[crypto_generichash_KEYBYTES];
     unsigned char token_hash[TOKEN_HASH_BYTES];
     uint64_t stall_ms;
     uint16_t port;
+    int loopback;                 /* bound to a loopback address */
     atomic_int running;           /* the daemon has started */
 };
 
@@ -151,16 +154,36 @@ static void token_hash(const status_server *srv, const char *tok, size_t n,
                        srv->token_key, sizeof srv->token_key);
 }
 
-/* Does the request carry "Authorization: Bearer <our token>"?  The scheme
- * is case-insensitive (RFC 7235); the token is compared as keyed hashes in
- * constant time, whatever its length. */
-static int authorized(const status_server *srv, struct MHD_Connection *c)
+/* Keep `token` (NULL: none; not "") as its hash under a fresh random key.
+ * mu held, or the server not yet running. */
+static void set_token(status_server *srv, const char *token)
+{
+    srv->has_token = token != NULL;
+    randombytes_buf(srv->token_key, sizeof srv->token_key);
+    if (token != NULL)
+        token_hash(srv, token, strlen(token), srv->token_hash);
+    else
+        sodium_memzero(srv->token_hash, sizeof srv->token_hash);
+}
+
+/* May the request pass the token check: no token is set, or it carries
+ * "Authorization: Bearer <our token>"?  The scheme is case-insensitive
+ * (RFC 7235); the token is compared as keyed hashes in constant time,
+ * whatever its length.  The token is read under mu (status_set_token()
+ * may change it): a request sees the old one or the new one. */
+static int authorized(status_server *srv, struct MHD_Connection *c)
 {
     unsigned char h[TOKEN_HASH_BYTES];
     const char *v = NULL;
     size_t n = 0;
     int ok = 0;
 
+    memset(h, 0, sizeof h);
+    pthread_mutex_lock(&srv->mu);
+    if (!srv->has_token) {
+        ok = 1;
+        goto out;
+    }
     if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_AUTHORIZATION,
                                       strlen(MHD_HTTP_HEADER_AUTHORIZATION),
@@ -179,8 +202,9 @@ static int authorized(const status_server *srv, struct MHD_Connection *c)
         n--;
     token_hash(srv, v, n, h);
     ok = sodium_memcmp(h, srv->token_hash, sizeof h) == 0;
-    sodium_memzero(h, sizeof h);
 out:
+    pthread_mutex_unlock(&srv->mu);
+    sodium_memzero(h, sizeof h);
     return ok;
 }
 
@@ -250,7 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     *req_cls = srv;
-    if (rt != R_HEALTHZ && srv->has_token && !authorized(srv, c)) {
+    if (rt != R_HEALTHZ && !authorized(srv, c)) {
         static const char msg[] = "{\"error\":\"unauthorized\"}\n";
         return reply(c, MHD_HTTP_UNAUTHORIZED, JSON_CTYPE, msg,
                      sizeof msg - 1, NULL, 1);
@@ -271,6 +295,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 }
 
 /* ---- life cycle --------------------------------------------------------- */
+
+/* No token on an address others can reach: say so (host NULL: not
+ * known here). */
+static void warn_open(const status_server *srv, const char *host)
+{
+    if (srv->loopback)
+        return;
+    LOG(LOG_WARN, "status", "%s is not a loopback address and no token is "
+        "set: anyone who can reach port %u can read /status and /metrics "
+        "(set status.token_env)", host != NULL ? host : "the status address",
+        (unsigned)srv->port);
+}
 
 status_server *status_create(const struct status_options *o, int *err)
 {
@@ -328,11 +364,7 @@ status_server *status_create(const struct status_options *o, int *err)
     srv->pub.last_tick_mono_ms = clock_mono_ms();
     snprintf(srv->pub.not_ready_reason, sizeof srv->pub.not_ready_reason,
              "starting");
-    if (o->token != NULL) {
-        srv->has_token = 1;
-        randombytes_buf(srv->token_key, sizeof srv->token_key);
-        token_hash(srv, o->token, strlen(o->token), srv->token_hash);
-    }
+    set_token(srv, o->token);
     srv->daemon = MHD_start_daemon(
         flags, o->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)srv,
@@ -357,13 +389,11 @@ status_server *status_create(const struct status_options *o, int *err)
         (flags & MHD_USE_IPv6) ? "]" : "", (unsigned)srv->port,
         srv->has_token ? "bearer token required except for /healthz"
                        : "no token");
-    if (!srv->has_token &&
-        !((flags & MHD_USE_IPv6)
-              ? IN6_IS_ADDR_LOOPBACK(&addr.in6.sin6_addr)
-              : (ntohl(addr.in4.sin_addr.s_addr) >> 24) == 127))
-        LOG(LOG_WARN, "status", "%s is not a loopback address and no token "
-            "is set: anyone who can reach port %u can read /status and "
-            "/metrics (set status.token_env)", host, (unsigned)srv->port);
+    srv->loopback = (flags & MHD_USE_IPv6)
+                        ? IN6_IS_ADDR_LOOPBACK(&addr.in6.sin6_addr)
+                        : (ntohl(addr.in4.sin_addr.s_addr) >> 24) == 127;
+    if (!srv->has_token)
+        warn_open(srv, host);
 out:
     if (rc != STATUS_OK) {
         status_destroy(srv);
@@ -381,6 +411,25 @@ void status_publish(status_server *srv, const struct status_snapshot *snap)
     pthread_mutex_lock(&srv->mu);
     memcpy(&srv->pub, snap, sizeof srv->pub);
     pthread_mutex_unlock(&srv->mu);
+}
+
+int status_set_token(status_server *srv, const char *token)
+{
+    int had;
+
+    if (srv == NULL || (token != NULL && token[0] == '\0'))
+        return STATUS_EINVAL;
+    pthread_mutex_lock(&srv->mu);
+    had = srv->has_token;
+    set_token(srv, token);
+    pthread_mutex_unlock(&srv->mu);
+    LOG(LOG_INFO, "status", "%s", token == NULL ? (had ? "the bearer token "
+        "is no longer required" : "still no bearer token") : had ?
+        "the bearer token was changed" : "a bearer token is now required "
+        "except for /healthz");
+    if (token == NULL)
+        warn_open(srv, NULL);
+    return STATUS_OK;
 }
 
 uint16_t status_port(const status_server *srv)

@@ -80,6 +80,15 @@ status_server *status_create(const struct status_options *o, int *err);
  * server configured) does nothing. */
 void status_publish(status_server *srv, const struct status_snapshot *snap);
 
+/* Replace the bearer token of a running server in place (a reload that
+ * changes the token only: a second server cannot bind the port this one
+ * holds).  token NULL: none from now on; "" is refused.  Kept as a keyed
+ * hash under a new random key, as status_create() does; a request being
+ * checked sees the old token or the new one, never a mix.  Returns
+ * STATUS_OK, or STATUS_EINVAL (srv NULL, token "": nothing changes).
+ * Loop thread. */
+int status_set_token(status_server *srv, const char *token);
+
 /* The TCP port bound (useful with port 0).  srv not NULL; any thread. */
 uint16_t status_port(const status_server *srv);
 

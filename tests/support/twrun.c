@@ -416,6 +416,30 @@ double twr_sink0(const cJSON *st, const char *field)
     return twr_jnum(cJSON_GetArrayItem(sinks, 0), field);
 }
 
+/* The member `field` of the item of array `array` of st named `name`. */
+static double named_item(const cJSON *st, const char *array, const char *name,
+                         const char *field)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, twr_jobj(st, array))
+    {
+        if (twr_streq(twr_jstr(it, "name"), name))
+            return twr_jnum(it, field);
+    }
+    return -1;
+}
+
+double twr_sink(const cJSON *st, const char *sink, const char *field)
+{
+    return named_item(st, "sinks", sink, field);
+}
+
+double twr_detector(const cJSON *st, const char *det, const char *field)
+{
+    return named_item(st, "detectors", det, field);
+}
+
 bool twr_wait_sink0(unsigned port, const char *field, double want,
                     int timeout_ms, struct proc *run)
 {

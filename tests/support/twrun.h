@@ -184,12 +184,27 @@ bool twr_streq(const char *a, const char *b);
  * service's first snapshot lists the sink. */
 double twr_sink0(const cJSON *st, const char *field);
 
+/* /status .sinks[name=sink].<field> and .detectors[name=det].<field>; -1
+ * when not listed (before the first snapshot, or not configured). */
+double twr_sink(const cJSON *st, const char *sink, const char *field);
+double twr_detector(const cJSON *st, const char *det, const char *field);
+
 /* Poll /status until .sinks[0].<field> == want; false (after a dump of
  * run's stderr) when it is not within timeout_ms. */
 bool twr_wait_sink0(unsigned port, const char *field, double want,
                     int timeout_ms, struct proc *run);
 
 /* ---------------------------- audit events --------------------------- */
+
+/* The members of a configuration's "detectors" object that leave only the
+ * latency detector on (per call, one episode per tool). */
+#define TWR_ONLY_LATENCY                                                   \
+    "\"volume\": {\"enabled\": false},"                                    \
+    " \"error_rate\": {\"enabled\": false},"                               \
+    " \"payload_size\": {\"enabled\": false},"                             \
+    " \"credential_access\": {\"enabled\": false},"                        \
+    " \"stream_stalled\": {\"enabled\": false}"
+
 
 /* One completed tool call, as the audit stream sends it. */
 struct twr_call {

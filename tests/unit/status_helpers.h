@@ -34,7 +34,9 @@ static void copy(char *dst, size_t size, const char *src)
 /* A healthy, ready snapshot with known values, as the loop would fill it
  * at wall-clock `wall` and monotonic clock `mono`: started an hour before,
  * ticked at `mono`, last event 2.5 s before `wall`; two detectors, one
- * alert firing, two sinks (the second one's name needs escaping). */
+ * alert firing, two sinks (the second one's name needs escaping); the
+ * configuration loaded 10 minutes before `wall`, and a reload refused a
+ * minute before (3 tried, 1 refused). */
 static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
 {
     memset(s, 0, sizeof *s);
@@ -98,6 +100,13 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
     copy(s->sinks[1].kind, sizeof s->sinks[1].kind, "file");
     s->sinks[1].disabled = 1;
     s->journal_writable = 1;
+    s->config.loaded_ms = wall - 600 * 1000;
+    s->config.last_reload_ms = wall - 60 * 1000;
+    s->config.last_reload_failed = 1;
+    copy(s->config.last_reload_error, sizeof s->config.last_reload_error,
+         "sinks[1].path: cannot open \"/var/log/tw/a.ndjson\"");
+    s->config.reloads = 3;
+    s->config.reload_failures = 1;
 }
 
 /* The JSON document in b; the caller cJSON_Delete()s it. */

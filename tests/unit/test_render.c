@@ -5,7 +5,8 @@
  *
  * /status: every member's value, the member order, whole documents for a
  * known and an empty snapshot, clamped counts, strings that need JSON
- * escaping, counters at UINT64_MAX and times at the edges.  /metrics:
+ * escaping, counters at UINT64_MAX, times at the edges and the
+ * configuration's reload record through a service's life.  /metrics:
  * every family described, its samples and their order, label escaping, a
  * whole empty document and, when promtool is installed, `promtool check
  * metrics`.  /healthz and /readyz: codes and bodies at each threshold and
@@ -195,6 +196,14 @@ static void test_status_json(void **state)
     jbool(j, "journal.writable", 1);
     f = field(j, "journal");
     assert_int_equal(cJSON_GetArraySize(f), 1);
+
+    jbool(j, "config.last_reload_ok", 0);
+    jstr(j, "config.last_reload_at", "2026-03-10T01:59:00.000Z");
+    jstr(j, "config.last_reload_error",
+         "sinks[1].path: cannot open \"/var/log/tw/a.ndjson\"");
+    jstr(j, "config.loaded_at", "2026-03-10T01:50:00.000Z");
+    jnum(j, "config.reloads", 3);
+    jnum(j, "config.reload_failures", 1);
     cJSON_Delete(j);
     buf_free(&b);
 }
@@ -242,7 +251,13 @@ static void test_status_json_bytes(void **state)
     "\"queue_depth\":0,\"in_flight\":0,\"delivered\":0,\"retries\":0,"
     "\"dead_lettered\":0,\"disabled\":true,\"last_status\":0,"
     "\"last_success\":null,\"last_failure\":null,\"last_error\":null}],"
-    "\"journal\":{\"writable\":true}}\n");
+    "\"journal\":{\"writable\":true},"
+    "\"config\":{\"last_reload_ok\":false,"
+    "\"last_reload_at\":\"2026-03-10T01:59:00.000Z\","
+    "\"last_reload_error\":\"sinks[1].path: cannot open "
+    "\\\"/var/log/tw/a.ndjson\\\"\","
+    "\"loaded_at\":\"2026-03-10T01:50:00.000Z\",\"reloads\":3,"
+    "\"reload_failures\":1}}\n");
     buf_free(&b);
 }
 
@@ -272,7 +287,10 @@ static void test_empty_snapshot(void **state)
     "\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":0,"
     "\"oversize\":0,\"invalid_utf8\":0},\"late\":0,\"duplicates\":0,"
     "\"untimed\":0},\"detectors\":[],\"firing\":[],\"firing_total\":0,"
-    "\"sinks\":[],\"journal\":{\"writable\":false}}\n");
+    "\"sinks\":[],\"journal\":{\"writable\":false},"
+    "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
+    "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
+    "\"reload_failures\":0}}\n");
     buf_free(&b);
 
     metrics_of(&b, &s);
@@ -372,7 +390,25 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_journal_writable 1 when the delivery journal's last "
     "write succeeded.\n"
     "# TYPE toolwatch_journal_writable gauge\n"
-    "toolwatch_journal_writable 0\n");
+    "toolwatch_journal_writable 0\n"
+    "# HELP toolwatch_config_last_reload_successful 1 when the last "
+    "configuration reload was taken (or none was tried), 0 when it was "
+    "refused.\n"
+    "# TYPE toolwatch_config_last_reload_successful gauge\n"
+    "toolwatch_config_last_reload_successful 1\n"
+    "# HELP toolwatch_config_last_reload_success_timestamp_seconds Unix "
+    "time the configuration in force was loaded (the start, or the last "
+    "reload taken).\n"
+    "# TYPE toolwatch_config_last_reload_success_timestamp_seconds gauge\n"
+    "toolwatch_config_last_reload_success_timestamp_seconds 0.000\n"
+    "# HELP toolwatch_config_reloads_total Configuration reloads tried "
+    "(SIGHUP).\n"
+    "# TYPE toolwatch_config_reloads_total counter\n"
+    "toolwatch_config_reloads_total 0\n"
+    "# HELP toolwatch_config_reload_failures_total Configuration reloads "
+    "refused; the running configuration stayed.\n"
+    "# TYPE toolwatch_config_reload_failures_total counter\n"
+    "toolwatch_config_reload_failures_total 0\n");
     buf_free(&b);
 }
 
@@ -446,7 +482,8 @@ static void test_status_json_order(void **state)
     keys_of(j, keys, sizeof keys);
     assert_string_equal(keys, "version,started_at,uptime_s,last_tick_ms_ago,"
                               "ready,not_ready_reason,stream,events,"
-                              "detectors,firing,firing_total,sinks,journal");
+                              "detectors,firing,firing_total,sinks,journal,"
+                              "config");
     keys_of(field(j, "stream"), keys, sizeof keys);
     assert_string_equal(keys, "state,url,connected,connected_since,"
                               "disconnected_since,last_event_id,"
@@ -471,6 +508,10 @@ static void test_status_json_order(void **state)
                               "last_success,last_failure,last_error");
     keys_of(field(j, "journal"), keys, sizeof keys);
     assert_string_equal(keys, "writable");
+    keys_of(field(j, "config"), keys, sizeof keys);
+    assert_string_equal(keys, "last_reload_ok,last_reload_at,"
+                              "last_reload_error,loaded_at,reloads,"
+                              "reload_failures");
     assert_int_equal(b.data[b.len - 1], '\n');
     cJSON_Delete(j);
     buf_free(&b);
@@ -591,12 +632,16 @@ static void set_counters_max(struct status_snapshot *s)
         s->sinks[i].retries = UINT64_MAX;
         s->sinks[i].dead_lettered = UINT64_MAX;
     }
+    s->config.reloads = UINT64_MAX;
+    s->config.reload_failures = UINT64_MAX;
 }
 
 static void test_counters_at_max(void **state)
 {
-    /* stream 5, events 2 + reasons + 3, detectors 5 each, sinks 5 each */
-    const unsigned per_doc = 5 + 2 + (EVENT_R_COUNT + 2) + 3 + 2 * 5 + 2 * 5;
+    /* stream 5, events 2 + reasons + 3, detectors 5 each, sinks 5 each,
+     * config 2 */
+    const unsigned per_doc =
+        5 + 2 + (EVENT_R_COUNT + 2) + 3 + 2 * 5 + 2 * 5 + 2;
     struct status_snapshot s;
     buf b;
 
@@ -628,6 +673,9 @@ static void test_counters_at_max(void **state)
                         "result=\"dead_lettered\"} " U64_MAX_TEXT);
     assert_line(b.data, "toolwatch_journal_pending{sink=\"ops-webhook\"} "
                         U64_MAX_TEXT);
+    assert_line(b.data, "toolwatch_config_reloads_total " U64_MAX_TEXT);
+    assert_line(b.data,
+                "toolwatch_config_reload_failures_total " U64_MAX_TEXT);
     buf_free(&b);
 }
 
@@ -682,6 +730,121 @@ static void test_times_at_the_edges(void **state)
     assert_line(b.data, "toolwatch_sink_last_success_timestamp_seconds"
                         "{sink=\"\"} 0.000");
     buf_free(&b);
+}
+
+/* The /status "config" object and the /metrics config families of s, to
+ * the byte: the document's tail from "config" on, and the metrics text
+ * from the first config family on. */
+static void config_is(const struct status_snapshot *s, const char *json,
+                      const char *metrics)
+{
+    const char *at;
+    buf b;
+
+    json_of(&b, s);
+    cJSON_Delete(parse(&b));
+    assert_int_equal(buf_append(&b, "", 1), BUF_OK);
+    at = strstr(b.data, ",\"config\":");
+    assert_non_null(at);
+    assert_string_equal(at, json);
+    buf_free(&b);
+    metrics_of(&b, s);
+    at = strstr(b.data, "# HELP toolwatch_config_");
+    assert_non_null(at);
+    assert_string_equal(at, metrics);
+    buf_free(&b);
+}
+
+#define CONFIG_HELP_OK                                                     \
+    "# HELP toolwatch_config_last_reload_successful 1 when the last "      \
+    "configuration reload was taken (or none was tried), 0 when it was "  \
+    "refused.\n"                                                           \
+    "# TYPE toolwatch_config_last_reload_successful gauge\n"
+#define CONFIG_HELP_AT                                                     \
+    "# HELP toolwatch_config_last_reload_success_timestamp_seconds Unix "  \
+    "time the configuration in force was loaded (the start, or the last "  \
+    "reload taken).\n"                                                     \
+    "# TYPE toolwatch_config_last_reload_success_timestamp_seconds gauge\n"
+#define CONFIG_HELP_COUNTS                                                 \
+    "# HELP toolwatch_config_reloads_total Configuration reloads tried "   \
+    "(SIGHUP).\n"                                                          \
+    "# TYPE toolwatch_config_reloads_total counter\n"
+#define CONFIG_HELP_FAILURES                                               \
+    "# HELP toolwatch_config_reload_failures_total Configuration reloads " \
+    "refused; the running configuration stayed.\n"                        \
+    "# TYPE toolwatch_config_reload_failures_total counter\n"
+
+/* The configuration's reload record, to the byte, through a service's
+ * life: started (no reload yet: ok, loaded at the start), a reload
+ * refused (ok false, its time and reason; the load time stays), then one
+ * taken (ok again, no reason, the load time is the reload's).  A reason
+ * that needs escaping is escaped. */
+static void test_config_reload(void **state)
+{
+    struct status_snapshot s;
+
+    (void)state;
+    fill(&s, NOW_WALL, NOW_MONO);
+    memset(&s.config, 0, sizeof s.config);
+    s.config.loaded_ms = T0 + 1000;
+    config_is(&s,
+              ",\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
+              "\"last_reload_error\":null,"
+              "\"loaded_at\":\"2026-03-10T00:00:01.000Z\",\"reloads\":0,"
+              "\"reload_failures\":0}}\n",
+              CONFIG_HELP_OK
+              "toolwatch_config_last_reload_successful 1\n"
+              CONFIG_HELP_AT
+              "toolwatch_config_last_reload_success_timestamp_seconds "
+              "1773100801.000\n"
+              CONFIG_HELP_COUNTS
+              "toolwatch_config_reloads_total 0\n"
+              CONFIG_HELP_FAILURES
+              "toolwatch_config_reload_failures_total 0\n");
+
+    s.config.reloads = 1;
+    s.config.reload_failures = 1;
+    s.config.last_reload_failed = 1;
+    s.config.last_reload_ms = T0 + 60000;
+    copy(s.config.last_reload_error, sizeof s.config.last_reload_error,
+         "/etc/tw.json: stream: expected \"}\"\nline 2\t\\");
+    config_is(&s,
+              ",\"config\":{\"last_reload_ok\":false,"
+              "\"last_reload_at\":\"2026-03-10T00:01:00.000Z\","
+              "\"last_reload_error\":\"/etc/tw.json: stream: expected "
+              "\\\"}\\\"\\nline 2\\t\\\\\","
+              "\"loaded_at\":\"2026-03-10T00:00:01.000Z\",\"reloads\":1,"
+              "\"reload_failures\":1}}\n",
+              CONFIG_HELP_OK
+              "toolwatch_config_last_reload_successful 0\n"
+              CONFIG_HELP_AT
+              "toolwatch_config_last_reload_success_timestamp_seconds "
+              "1773100801.000\n"
+              CONFIG_HELP_COUNTS
+              "toolwatch_config_reloads_total 1\n"
+              CONFIG_HELP_FAILURES
+              "toolwatch_config_reload_failures_total 1\n");
+
+    s.config.reloads = 2;
+    s.config.last_reload_failed = 0;
+    s.config.last_reload_ms = T0 + 120500;
+    s.config.loaded_ms = T0 + 120500;
+    s.config.last_reload_error[0] = '\0';
+    config_is(&s,
+              ",\"config\":{\"last_reload_ok\":true,"
+              "\"last_reload_at\":\"2026-03-10T00:02:00.500Z\","
+              "\"last_reload_error\":null,"
+              "\"loaded_at\":\"2026-03-10T00:02:00.500Z\",\"reloads\":2,"
+              "\"reload_failures\":1}}\n",
+              CONFIG_HELP_OK
+              "toolwatch_config_last_reload_successful 1\n"
+              CONFIG_HELP_AT
+              "toolwatch_config_last_reload_success_timestamp_seconds "
+              "1773100920.500\n"
+              CONFIG_HELP_COUNTS
+              "toolwatch_config_reloads_total 2\n"
+              CONFIG_HELP_FAILURES
+              "toolwatch_config_reload_failures_total 1\n");
 }
 
 /* ---- /metrics ----------------------------------------------------------- */
@@ -741,6 +904,13 @@ static void test_metrics(void **state)
     assert_line(b.data, "toolwatch_notifications_in_flight{sink=\"ops-webhook\"} 1");
     assert_line(b.data, "toolwatch_sink_last_success_timestamp_seconds{sink=\"ops-webhook\"} 1773100860.000");
     assert_line(b.data, "toolwatch_journal_writable 1");
+    assert_line(b.data, "# TYPE toolwatch_config_last_reload_successful "
+                        "gauge");
+    assert_line(b.data, "toolwatch_config_last_reload_successful 0");
+    assert_line(b.data, "toolwatch_config_last_reload_success_timestamp_"
+                        "seconds 1773107400.000");
+    assert_line(b.data, "toolwatch_config_reloads_total 3");
+    assert_line(b.data, "toolwatch_config_reload_failures_total 1");
     /* label escaping: " -> \", \ -> \\, newline -> \n */
     snprintf(line, sizeof line, "%s",
              "toolwatch_journal_pending{sink=\"we\\\"ird\\\\sink\\nx\"} 0");
@@ -770,7 +940,11 @@ static void test_metrics_order(void **state)
         "toolwatch_notifications_total", "toolwatch_journal_pending",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
-        "toolwatch_journal_writable"};
+        "toolwatch_journal_writable",
+        "toolwatch_config_last_reload_successful",
+        "toolwatch_config_last_reload_success_timestamp_seconds",
+        "toolwatch_config_reloads_total",
+        "toolwatch_config_reload_failures_total"};
     struct status_snapshot s;
     const char *p;
     size_t k = 0;
@@ -1081,6 +1255,7 @@ int main(void)
         cmocka_unit_test(test_status_json_hostile_strings),
         cmocka_unit_test(test_counters_at_max),
         cmocka_unit_test(test_times_at_the_edges),
+        cmocka_unit_test(test_config_reload),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_metrics_order),
         cmocka_unit_test(test_metrics_label_escaping),

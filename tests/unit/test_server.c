@@ -6,11 +6,12 @@
  * Every endpoint: exact status codes and content types, the documents of
  * the published snapshot (/metrics byte for byte as the renderer writes
  * it, /status with ages by the server's own clocks); 404 / 405 / HEAD; the
- * bearer token (and /healthz staying open); /healthz turning 503 when the
- * published tick is old (the tick is set in the past: nothing sleeps);
- * /readyz reasons; many idle connections not starving /healthz; the
- * connection limit; publishing from another thread while documents are
- * served (each document shows one snapshot, never a mix).
+ * bearer token (and /healthz staying open), also changed in place as a
+ * reload does; /healthz turning 503 when the published tick is old (the
+ * tick is set in the past: nothing sleeps); /readyz reasons; many idle
+ * connections not starving /healthz; the connection limit; publishing
+ * from another thread while documents are served (each document shows one
+ * snapshot, never a mix).
  */
 #include "status_helpers.h"
 
@@ -525,6 +526,45 @@ static void test_token(void **state)
     status_destroy(srv);
 }
 
+/* A reload that changes only the token: the running server takes the new
+ * one in place (same port), the old one stops working at once; a token
+ * can be removed and set again; "" is refused and changes nothing. */
+static void test_set_token(void **state)
+{
+    struct status_snapshot s;
+    status_server *srv;
+    struct resp r;
+    uint16_t port;
+
+    (void)state;
+    srv = start_filled(NULL, &s);
+    port = status_port(srv);
+    assert_int_equal(get(port, "/status", NULL, &r), 200);
+    resp_free(&r);
+
+    assert_int_equal(status_set_token(srv, TOKEN), STATUS_OK);
+    assert_int_equal(status_port(srv), port);
+    expect_401(port, "GET", "/status", NULL);
+    assert_int_equal(get(port, "/status", "Bearer " TOKEN, &r), 200);
+    resp_free(&r);
+
+    assert_int_equal(status_set_token(srv, TOKEN "-2"), STATUS_OK);
+    expect_401(port, "GET", "/status", "Bearer " TOKEN);
+    assert_int_equal(get(port, "/status", "Bearer " TOKEN "-2", &r), 200);
+    resp_free(&r);
+
+    assert_int_equal(status_set_token(srv, ""), STATUS_EINVAL);
+    assert_int_equal(status_set_token(NULL, TOKEN), STATUS_EINVAL);
+    expect_401(port, "GET", "/metrics", NULL);
+    assert_int_equal(get(port, "/healthz", NULL, &r), 200);
+    resp_free(&r);
+
+    assert_int_equal(status_set_token(srv, NULL), STATUS_OK);
+    assert_int_equal(get(port, "/status", NULL, &r), 200);
+    resp_free(&r);
+    status_destroy(srv);
+}
+
 static void test_create_errors(void **state)
 {
     struct status_options o;
@@ -807,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_methods_and_paths),
         cmocka_unit_test(test_head_has_no_body),
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_set_token),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_idle_connections_do_not_block_healthz),
         cmocka_unit_test(test_connection_limit),
