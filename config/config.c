@@ -20,6 +20,8 @@
  * Sinks are the one section a plain table cannot express: which keys are
  * allowed and required depends on "type", and so do some defaults (Slack
  * is paced), so each element is applied by apply_sink() around the table.
+ * A sink's routing keys are rules (globs; detectors is its older name,
+ * read alike and printed back as rules) and labels (name -> value glob).
  */
 #include "config/config.h"
 
@@ -444,56 +446,128 @@ static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
     return CFG_OK;
 }
 
-static int apply_sink_detectors(void *base, const cJSON *v, const char *path,
-                                char *err, size_t errsz)
+/* sinks[i].rules (and its older name, detectors): rule names or globs. */
+static int rule_glob_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n < SINK_RULE_GLOB_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789-_*?") == n;
+}
+
+static int apply_sink_rules(void *base, const cJSON *v, const char *path,
+                            char *err, size_t errsz)
 {
     struct cfg_sink *s = base;
     const cJSON *e;
-    char got[64], names[256];
-    size_t len = 0;
-    int i = 0;
+    char sub[CFG_KEYPATH_MAX], want[128];
+    size_t i = 0;
 
+    s->n_rules = 0;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
-        cJSON_GetArraySize(v) > SINK_MAX_DETECTORS) {
-        table_value_text(v, got, sizeof got);
-        snprintf(err, errsz, "%s: expected an array of 1 to %d detector "
-                 "names (leave it out for every detector), got %s", path,
-                 SINK_MAX_DETECTORS, got);
-        return CFG_EINVAL;
+        cJSON_GetArraySize(v) > SINK_MAX_RULES) {
+        snprintf(want, sizeof want, "an array of 1 to %d rule names or "
+                 "globs (leave it out for every rule)", SINK_MAX_RULES);
+        return table_fail_expected(v, path, want, err, errsz);
     }
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsString(e) || det_find(e->valuestring) < 0) {
-            names[0] = '\0';
-            len = 0;
-            for (int d = 0; d < DET_COUNT && len < sizeof names; d++)
-                len += (size_t)snprintf(names + len, sizeof names - len,
-                                        "%s%s", d ? ", " : "",
-                                        det_registry[d]->name);
-            table_value_text(e, got, sizeof got);
-            snprintf(err, errsz, "%s[%d]: expected a detector name (%s), "
-                     "got %s", path, i, names, got);
-            return CFG_EINVAL;
+        table_path(sub, sizeof sub, path, NULL, (int)i);
+        if (!cJSON_IsString(e) || !rule_glob_ok(e->valuestring)) {
+            snprintf(want, sizeof want, "a rule name or glob (letters, "
+                     "digits, -, _, * and ?; 1 to %d bytes)",
+                     SINK_RULE_GLOB_MAX - 1);
+            return table_fail_expected(e, sub, want, err, errsz);
         }
-        snprintf(s->detectors[i++], TABLE_LIST_ITEM_MAX, "%s", e->valuestring);
+        snprintf(s->rules[i++], SINK_RULE_GLOB_MAX, "%s", e->valuestring);
     }
-    s->n_detectors = (size_t)i;
+    s->n_rules = i;
     return CFG_OK;
 }
 
-static int dump_sink_detectors(const void *base, cJSON *obj,
-                               const char *name, unsigned flags)
+static int dump_sink_rules(const void *base, cJSON *obj, const char *name,
+                           unsigned flags)
 {
     const struct cfg_sink *s = base;
     cJSON *a;
 
     (void)flags;
-    if (s->n_detectors == 0)
+    if (s->n_rules == 0)
         return CFG_OK;
     if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
         return CFG_ENOMEM;
-    for (size_t i = 0; i < s->n_detectors; i++)
-        if (!cJSON_AddItemToArray(a, cJSON_CreateString(s->detectors[i])))
+    for (size_t i = 0; i < s->n_rules; i++)
+        if (!cJSON_AddItemToArray(a, cJSON_CreateString(s->rules[i])))
+            return CFG_ENOMEM;
+    return CFG_OK;
+}
+
+/* sinks[i].labels: the labels a rule must carry, name -> value glob. */
+static int label_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n < SINK_LABEL_NAME_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_-.") == n;
+}
+
+static int apply_sink_labels(void *base, const cJSON *v, const char *path,
+                             char *err, size_t errsz)
+{
+    struct cfg_sink *s = base;
+    const cJSON *m;
+    char sub[CFG_KEYPATH_MAX], want[128];
+    size_t i = 0;
+
+    s->n_labels = 0;
+    if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > SINK_MAX_LABELS) {
+        snprintf(want, sizeof want, "an object of at most %d labels the "
+                 "rule must carry (name -> value or glob)", SINK_MAX_LABELS);
+        return table_fail_expected(v, path, want, err, errsz);
+    }
+    cJSON_ArrayForEach(m, v)
+    {
+        table_path(sub, sizeof sub, path, m->string, 0);
+        if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK)
+            return CFG_EINVAL;
+        if (!label_name_ok(m->string)) {
+            table_fail(err, errsz, "%s: expected a label name of letters, "
+                       "digits, _, - and . (1 to %d bytes)", sub,
+                       SINK_LABEL_NAME_MAX - 1);
+            return CFG_EINVAL;
+        }
+        if (!cJSON_IsString(m) || m->valuestring[0] == '\0' ||
+            strlen(m->valuestring) > SINK_LABEL_VALUE_MAX - 1) {
+            snprintf(want, sizeof want, "a non-empty string of at most %d "
+                     "bytes (a glob: * and ? match)",
+                     SINK_LABEL_VALUE_MAX - 1);
+            return table_fail_expected(m, sub, want, err, errsz);
+        }
+        snprintf(s->label_names[i], SINK_LABEL_NAME_MAX, "%s", m->string);
+        snprintf(s->label_values[i], SINK_LABEL_VALUE_MAX, "%s",
+                 m->valuestring);
+        i++;
+    }
+    s->n_labels = i;
+    return CFG_OK;
+}
+
+static int dump_sink_labels(const void *base, cJSON *obj, const char *name,
+                            unsigned flags)
+{
+    const struct cfg_sink *s = base;
+    cJSON *o;
+
+    (void)flags;
+    if (s->n_labels == 0)
+        return CFG_OK;
+    if ((o = cJSON_AddObjectToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < s->n_labels; i++)
+        if (cJSON_AddStringToObject(o, s->label_names[i],
+                                    s->label_values[i]) == NULL)
             return CFG_ENOMEM;
     return CFG_OK;
 }
@@ -532,9 +606,15 @@ static const struct table_item sink_items[] = {
      .offset = offsetof(struct cfg_sink, min_severity),
      .def = SINK_DEFAULT_MIN_SEVERITY, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
-    {.name = "detectors", .type = TABLE_CUSTOM,
-     .apply = apply_sink_detectors, .dump = dump_sink_detectors,
-     .help = "only alerts of these detectors (default: all)"},
+    {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+     .dump = dump_sink_rules,
+     .help = "only alerts of rules matching one of these globs (default: "
+             "every rule)"},
+    {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+     .help = "the older name of rules, with the same meaning"},
+    {.name = "labels", .type = TABLE_CUSTOM, .apply = apply_sink_labels,
+     .dump = dump_sink_labels,
+     .help = "only alerts of rules carrying these labels (value globs)"},
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s),
      .def = SINK_DEFAULT_RATE_PER_S, .min = 0, .max = 1000,
@@ -625,6 +705,12 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                      sink_kind_keys[i].key, kname);
             goto out;
         }
+    if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&
+        cJSON_GetObjectItemCaseSensitive(o, "detectors") != NULL) {
+        snprintf(err, errsz, "%s.detectors: the older name of %s.rules; set "
+                 "one of them", path, path);
+        goto out;
+    }
     if ((rc = table_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
                               errsz)) != CFG_OK)
         goto out;
