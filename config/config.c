@@ -446,15 +446,19 @@ static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
     return CFG_OK;
 }
 
-/* sinks[i].rules (and its older name, detectors): rule names or globs. */
-static int rule_glob_ok(const char *s)
+/* Is s 1 to size - 1 bytes of ASCII letters, digits and bytes of
+ * `others`?  (A sink's rule globs and label names.) */
+static int word_ok(const char *s, size_t size, const char *others)
 {
-    size_t n = strlen(s);
+    size_t n = 0;
 
-    return n > 0 && n < SINK_RULE_GLOB_MAX &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789-_*?") == n;
+    while (s[n] != '\0' && (isalnum((unsigned char)s[n]) ||
+                             strchr(others, s[n]) != NULL))
+        n++;
+    return s[n] == '\0' && n > 0 && n < size;
 }
+
+/* sinks[i].rules (and its older name, detectors): rule names or globs. */
 
 static int apply_sink_rules(void *base, const cJSON *v, const char *path,
                             char *err, size_t errsz)
@@ -463,56 +467,36 @@ static int apply_sink_rules(void *base, const cJSON *v, const char *path,
     const cJSON *e;
     char sub[CFG_KEYPATH_MAX], want[128];
     size_t i = 0;
+    int rc = CFG_EINVAL;
 
     s->n_rules = 0;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > SINK_MAX_RULES) {
         snprintf(want, sizeof want, "an array of 1 to %d rule names or "
                  "globs (leave it out for every rule)", SINK_MAX_RULES);
-        return table_fail_expected(v, path, want, err, errsz);
+        rc = table_fail_expected(v, path, want, err, errsz);
+        goto out;
     }
     cJSON_ArrayForEach(e, v)
     {
         table_path(sub, sizeof sub, path, NULL, (int)i);
-        if (!cJSON_IsString(e) || !rule_glob_ok(e->valuestring)) {
+        if (!cJSON_IsString(e) ||
+            !word_ok(e->valuestring, SINK_RULE_GLOB_MAX, "-_*?")) {
             snprintf(want, sizeof want, "a rule name or glob (letters, "
                      "digits, -, _, * and ?; 1 to %d bytes)",
                      SINK_RULE_GLOB_MAX - 1);
-            return table_fail_expected(e, sub, want, err, errsz);
+            rc = table_fail_expected(e, sub, want, err, errsz);
+            goto out;
         }
         snprintf(s->rules[i++], SINK_RULE_GLOB_MAX, "%s", e->valuestring);
     }
     s->n_rules = i;
-    return CFG_OK;
-}
-
-static int dump_sink_rules(const void *base, cJSON *obj, const char *name,
-                           unsigned flags)
-{
-    const struct cfg_sink *s = base;
-    cJSON *a;
-
-    (void)flags;
-    if (s->n_rules == 0)
-        return CFG_OK;
-    if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
-        return CFG_ENOMEM;
-    for (size_t i = 0; i < s->n_rules; i++)
-        if (!cJSON_AddItemToArray(a, cJSON_CreateString(s->rules[i])))
-            return CFG_ENOMEM;
-    return CFG_OK;
+    rc = CFG_OK;
+out:
+    return rc;
 }
 
 /* sinks[i].labels: the labels a rule must carry, name -> value glob. */
-static int label_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    return n > 0 && n < SINK_LABEL_NAME_MAX &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789_-.") == n;
-}
-
 static int apply_sink_labels(void *base, const cJSON *v, const char *path,
                              char *err, size_t errsz)
 {
@@ -520,30 +504,33 @@ static int apply_sink_labels(void *base, const cJSON *v, const char *path,
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX], want[128];
     size_t i = 0;
+    int rc = CFG_EINVAL;
 
     s->n_labels = 0;
     if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > SINK_MAX_LABELS) {
         snprintf(want, sizeof want, "an object of at most %d labels the "
                  "rule must carry (name -> value or glob)", SINK_MAX_LABELS);
-        return table_fail_expected(v, path, want, err, errsz);
+        rc = table_fail_expected(v, path, want, err, errsz);
+        goto out;
     }
     cJSON_ArrayForEach(m, v)
     {
         table_path(sub, sizeof sub, path, m->string, 0);
         if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK)
-            return CFG_EINVAL;
-        if (!label_name_ok(m->string)) {
+            goto out;
+        if (!word_ok(m->string, SINK_LABEL_NAME_MAX, "_-.")) {
             table_fail(err, errsz, "%s: expected a label name of letters, "
                        "digits, _, - and . (1 to %d bytes)", sub,
                        SINK_LABEL_NAME_MAX - 1);
-            return CFG_EINVAL;
+            goto out;
         }
         if (!cJSON_IsString(m) || m->valuestring[0] == '\0' ||
             strlen(m->valuestring) > SINK_LABEL_VALUE_MAX - 1) {
             snprintf(want, sizeof want, "a non-empty string of at most %d "
                      "bytes (a glob: * and ? match)",
                      SINK_LABEL_VALUE_MAX - 1);
-            return table_fail_expected(m, sub, want, err, errsz);
+            rc = table_fail_expected(m, sub, want, err, errsz);
+            goto out;
         }
         snprintf(s->label_names[i], SINK_LABEL_NAME_MAX, "%s", m->string);
         snprintf(s->label_values[i], SINK_LABEL_VALUE_MAX, "%s",
@@ -551,25 +538,32 @@ static int apply_sink_labels(void *base, const cJSON *v, const char *path,
         i++;
     }
     s->n_labels = i;
-    return CFG_OK;
+    rc = CFG_OK;
+out:
+    return rc;
 }
 
-static int dump_sink_labels(const void *base, cJSON *obj, const char *name,
-                            unsigned flags)
+/* A sink's routing as check-config prints it: "rules" (also when the file
+ * said "detectors") and "labels", each left out when not set. */
+static int dump_sink_routing(const void *base, cJSON *obj, const char *name,
+                             unsigned flags)
 {
     const struct cfg_sink *s = base;
-    cJSON *o;
+    cJSON *rules = NULL, *labels = NULL;
+    int ok = 1;
 
+    (void)name;
     (void)flags;
-    if (s->n_labels == 0)
-        return CFG_OK;
-    if ((o = cJSON_AddObjectToObject(obj, name)) == NULL)
-        return CFG_ENOMEM;
-    for (size_t i = 0; i < s->n_labels; i++)
-        if (cJSON_AddStringToObject(o, s->label_names[i],
-                                    s->label_values[i]) == NULL)
-            return CFG_ENOMEM;
-    return CFG_OK;
+    if (s->n_rules > 0)
+        ok = (rules = cJSON_AddArrayToObject(obj, "rules")) != NULL;
+    for (size_t i = 0; i < s->n_rules && ok; i++)
+        ok = cJSON_AddItemToArray(rules, cJSON_CreateString(s->rules[i]));
+    if (s->n_labels > 0 && ok)
+        ok = (labels = cJSON_AddObjectToObject(obj, "labels")) != NULL;
+    for (size_t i = 0; i < s->n_labels && ok; i++)
+        ok = cJSON_AddStringToObject(labels, s->label_names[i],
+                                     s->label_values[i]) != NULL;
+    return ok ? CFG_OK : CFG_ENOMEM;
 }
 
 #define SINK_INT(n_, d_, lo_, hi_, h_)                                     \
@@ -607,13 +601,12 @@ static const struct table_item sink_items[] = {
      .def = SINK_DEFAULT_MIN_SEVERITY, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
     {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
-     .dump = dump_sink_rules,
+     .dump = dump_sink_routing,
      .help = "only alerts of rules matching one of these globs (default: "
              "every rule)"},
     {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
      .help = "the older name of rules, with the same meaning"},
     {.name = "labels", .type = TABLE_CUSTOM, .apply = apply_sink_labels,
-     .dump = dump_sink_labels,
      .help = "only alerts of rules carrying these labels (value globs)"},
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s),
