@@ -50,7 +50,8 @@
 
 #define DEAD_LETTER_FILE "dead-letter.ndjson"
 #define ACK_SYNC_MS 1000       /* delivered acks are fsync'd this late */
-#define SINK_STRINGS (4 + SINK_MAX_DETECTORS)
+/* url, url_env, routing_key, path, the rule globs, the labels */
+#define SINK_STRINGS (4 + SINK_MAX_RULES + 2 * SINK_MAX_LABELS)
 
 struct entry {
     struct entry *next;
@@ -648,20 +649,20 @@ int64_t delivery_tick(delivery *d)
 
 /* ---- submit ------------------------------------------------------------- */
 
-int delivery_submit(delivery *d, const char *detector, const char *severity,
+int delivery_submit(delivery *d, const struct sink_route *route,
                     const char *id, int resolved, int64_t timestamp_ms,
                     const char *doc, size_t len)
 {
     char seed[256], msg_id[SIGN_MSG_ID_SIZE];
     int queued = 0;
 
-    if (d == NULL || len > JOURNAL_RECORD_MAX_BODY)
+    if (d == NULL || route == NULL || len > JOURNAL_RECORD_MAX_BODY)
         return DELIVERY_EINVAL;
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = d->sinks[i];
         struct entry *e;
         int n;
-        if (!sink_routes(&s->r.cfg, detector, severity))
+        if (!sink_routes(&s->r.cfg, route))
             continue;
         if (d->pending >= d->max_pending) {
             LOG(LOG_ERROR, "delivery", "sink %s: %llu notifications "
@@ -744,18 +745,19 @@ static int sink_res_build(struct sink_res *r, const struct sink_config *c,
     for (size_t i = 0; i < SINK_MAX_SECRETS; i++)
         r->cfg.secrets[i] = NULL; /* decoded below, never kept as text */
     r->cfg.n_secrets = 0;
-    if (keep(r, c->url, &r->cfg.url) != DELIVERY_EOK ||
-        keep(r, c->url_env, &r->cfg.url_env) != DELIVERY_EOK ||
-        keep(r, c->routing_key, &r->cfg.routing_key) != DELIVERY_EOK ||
-        keep(r, c->path, &r->cfg.path) != DELIVERY_EOK) {
+    rc = keep(r, c->url, &r->cfg.url);
+    rc = rc ? rc : keep(r, c->url_env, &r->cfg.url_env);
+    rc = rc ? rc : keep(r, c->routing_key, &r->cfg.routing_key);
+    rc = rc ? rc : keep(r, c->path, &r->cfg.path);
+    for (size_t i = 0; i < c->n_rules && rc == DELIVERY_EOK; i++)
+        rc = keep(r, c->rules[i], &r->cfg.rules[i]);
+    for (size_t i = 0; i < c->n_labels && rc == DELIVERY_EOK; i++) {
+        rc = keep(r, c->label_names[i], &r->cfg.label_names[i]);
+        rc = rc ? rc : keep(r, c->label_values[i], &r->cfg.label_values[i]);
+    }
+    if (rc != DELIVERY_EOK) {
         snprintf(err, errsz, "sink %s: out of memory", c->name);
         goto out;
-    }
-    for (size_t i = 0; i < c->n_detectors; i++) {
-        if (keep(r, c->detectors[i], &r->cfg.detectors[i]) != DELIVERY_EOK) {
-            snprintf(err, errsz, "sink %s: out of memory", c->name);
-            goto out;
-        }
     }
     rc = DELIVERY_EINVAL;
     if (c->kind == SINK_FILE) {

@@ -154,11 +154,13 @@ void delivery_destroy(delivery *d);
 int delivery_reconfigure(delivery *d, const struct sink_config *sinks,
                          size_t n, char *err, size_t errsz);
 
-/* Route and journal one notification (`doc` is the SPEC section 3 document;
- * `id`, `type` and `timestamp_ms` identify it).  Not yet sendable until
- * delivery_flush().  Returns the number of sinks it was queued for, or a
- * negative DELIVERY_E* code. */
-int delivery_submit(delivery *d, const char *detector, const char *severity,
+/* Route and journal one notification: `doc` is the SPEC section 3
+ * document; `id` (the episode id), `resolved` and `timestamp_ms` identify
+ * it; `route` (its rule, severity and the rule's labels; read during the
+ * call only) picks the sinks, as sink_routes() says.  Not yet sendable
+ * until delivery_flush().  Returns the number of sinks it was queued for
+ * (0: none routes it), or a negative DELIVERY_E* code. */
+int delivery_submit(delivery *d, const struct sink_route *route,
                     const char *id, int resolved, int64_t timestamp_ms,
                     const char *doc, size_t len);
 

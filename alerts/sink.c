@@ -1,13 +1,21 @@
 /*
- * sink.c - routing and per-receiver request bodies.
+ * sink.c - routing (rule globs, labels, severity) and per-receiver request
+ * bodies.
  *
  * Rendering parses the alert document with cJSON (once per delivery
- * attempt, never per event) and builds the receiver's JSON with cJSON, so
- * every string is escaped by one well-tested writer.  Receiver limits are
- * enforced here: Slack's header text (150), section text (3000), field
- * text (2000) and field count (10); PagerDuty's payload.summary (1024
- * bytes), each cut on a UTF-8 boundary.  Text that reaches Slack's mrkdwn
- * has &, < and > escaped so an alert cannot inject links or mentions.
+ * attempt, never per event), reads it into struct doc -- the current shape
+ * (rule, kind, group, labels, description, runbook_url) or an older one
+ * (detector, group_by), so every renderer sees one shape -- and builds the
+ * receiver's JSON with cJSON, so every string is escaped by one
+ * well-tested writer.  Receiver limits are enforced here: Slack's header
+ * text (150), section text (3000), field text (2000) and field count (10);
+ * PagerDuty's payload.summary (1024 bytes), each cut on a UTF-8 boundary.
+ * Every text that reaches Slack's mrkdwn has &, < and > escaped, so an
+ * alert cannot inject links or mentions; the one link made here, the
+ * runbook's, is built only from an http(s) URL, with | escaped too.
+ *
+ * Invariant: a body is whole or not at all; an allocation failure while
+ * building one is SINK_ENOMEM, never a body with a part missing.
  */
 #include "alerts/sink.h"
 
@@ -18,10 +26,6 @@
 
 static const char *const kind_names[SINK_KIND_COUNT] = {
     "webhook", "slack", "pagerduty", "file", "stdout"};
-
-#define SLACK_HEADER_MAX 150
-#define SLACK_SECTION_MAX 3000
-#define SLACK_FIELD_MAX 2000
 
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
 {
@@ -57,20 +61,77 @@ int sink_kind_parse(const char *name)
     return -1;
 }
 
-int sink_routes(const struct sink_config *c, const char *detector,
-                const char *severity)
-{
-    int sev = severity_parse(severity);
+/* ---- routing ------------------------------------------------------------- */
 
-    if (sev < 0 || sev < (int)c->min_severity)
-        return 0;
-    if (c->n_detectors == 0)
-        return 1;
-    for (size_t i = 0; i < c->n_detectors; i++) {
-        if (strcmp(c->detectors[i], detector) == 0)
-            return 1;
+static int ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* s past one UTF-8 character (never past the NUL). */
+static const char *next_char(const char *s)
+{
+    s++;
+    while (((unsigned char)*s & 0xC0) == 0x80)
+        s++;
+    return s;
+}
+
+/* Iterative, backtracking only to the last `*` seen: O(len(glob) *
+ * len(s)) at worst, no recursion, no allocation. */
+int sink_glob_match(const char *glob, const char *s)
+{
+    const char *star = NULL, *retry = NULL;
+    int matched = -1; /* not known yet */
+
+    while (matched < 0) {
+        if (*glob == '*') {
+            star = ++glob;
+            retry = s;
+        } else if (*s == '\0') {
+            matched = *glob == '\0';
+        } else if (*glob == '?') {
+            glob++;
+            s = next_char(s);
+        } else if (*glob != '\0' && ascii_lower((unsigned char)*glob) ==
+                                        ascii_lower((unsigned char)*s)) {
+            glob++;
+            s++;
+        } else if (star == NULL) {
+            matched = 0;
+        } else {
+            /* let the last `*` take one more character */
+            glob = star;
+            s = retry = next_char(retry);
+        }
     }
-    return 0;
+    return matched;
+}
+
+/* Does the route carry label `name` with a value `glob` matches? */
+static int route_has_label(const struct sink_route *r, const char *name,
+                           const char *glob)
+{
+    unsigned i = 0;
+
+    while (i < r->nlabels && strcmp(r->label_names[i], name) != 0)
+        i++;
+    return i < r->nlabels && sink_glob_match(glob, r->label_values[i]);
+}
+
+int sink_routes(const struct sink_config *c, const struct sink_route *r)
+{
+    int sev = r->severity != NULL ? severity_parse(r->severity) : -1;
+    int ok = sev >= (int)c->min_severity && sev >= 0;
+
+    if (ok && c->n_rules > 0) {
+        ok = 0;
+        for (size_t i = 0; i < c->n_rules && !ok && r->rule != NULL; i++)
+            ok = sink_glob_match(c->rules[i], r->rule);
+    }
+    for (size_t i = 0; i < c->n_labels && ok; i++)
+        ok = route_has_label(r, c->label_names[i], c->label_values[i]);
+    return ok;
 }
 
 /* Length of the longest prefix of s of at most max bytes that does not
@@ -98,15 +159,29 @@ int sink_append_utf8_prefix(buf *out, const char *s, size_t max)
 
 /* ---- reading the alert document ---------------------------------------- */
 
+/* The members the renderers use.  Strings and objects point into root (or
+ * own_group); optional ones are NULL when absent or null. */
 struct doc {
     cJSON *root;
+    cJSON *own_group;          /* an older document's group, built here */
     const cJSON *data;
-    const char *type;
-    const char *timestamp;
-    const char *id, *detector, *group_by, *key, *state, *severity, *summary;
+    const char *type, *timestamp;
+    const char *id, *rule, *kind, *key, *state, *severity, *summary;
     const char *started_at, *resolved_at, *source;
-    double value, threshold, window_s;
-    const cJSON *sample;
+    const char *description, *runbook_url;
+    const cJSON *group;        /* object: field -> value, in rule order */
+    const cJSON *labels;       /* object: name -> value, or NULL */
+    const cJSON *value, *threshold, *window_s; /* numbers, or NULL */
+    const cJSON *sample;       /* object, or NULL */
+};
+
+/* An older document's group_by names and the fields they grouped on. */
+static const struct {
+    const char *group_by, *field;
+} old_groups[] = {
+    {"tool", "tool_name"},
+    {"agent", "agent_id"},
+    {"session", "session_id"},
 };
 
 static const char *str_of(const cJSON *o, const char *name)
@@ -116,27 +191,64 @@ static const char *str_of(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double num_of(const cJSON *o, const char *name)
+static const cJSON *num_of(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
-    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+    return cJSON_IsNumber(v) ? v : NULL;
 }
 
+static const cJSON *obj_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+/* The group of an older document: group_by "global" is {}, another name
+ * the one field it grouped on, with the key as its value. */
+static int old_group(struct doc *d, const char *group_by)
+{
+    const char *field = group_by;
+    int rc = SINK_ENOMEM;
+
+    d->group = d->own_group = cJSON_CreateObject();
+    if (d->own_group == NULL)
+        goto out;
+    rc = SINK_OK;
+    if (strcmp(group_by, "global") == 0)
+        goto out;
+    for (size_t i = 0; i < sizeof old_groups / sizeof old_groups[0]; i++) {
+        if (strcmp(group_by, old_groups[i].group_by) == 0)
+            field = old_groups[i].field;
+    }
+    if (cJSON_AddStringToObject(d->own_group, field, d->key) == NULL)
+        rc = SINK_ENOMEM;
+out:
+    return rc;
+}
+
+/* Parse a document, the current shape or an older one.  Returns SINK_OK,
+ * SINK_EINVAL (not an alert document) or SINK_ENOMEM; doc_free() after
+ * any outcome. */
 static int doc_parse(struct doc *d, const char *text, size_t len)
 {
+    const char *group_by;
+    int rc = SINK_EINVAL;
+
     memset(d, 0, sizeof *d);
-    d->root = cJSON_ParseWithLength(text, len);
-    if (d->root == NULL)
-        return SINK_EINVAL;
+    if ((d->root = cJSON_ParseWithLength(text, len)) == NULL)
+        goto out;
     d->type = str_of(d->root, "type");
     d->timestamp = str_of(d->root, "timestamp");
-    d->data = cJSON_GetObjectItemCaseSensitive(d->root, "data");
-    if (!cJSON_IsObject(d->data) || d->type == NULL)
-        return SINK_EINVAL;
+    d->data = obj_of(d->root, "data");
+    if (d->data == NULL || d->type == NULL)
+        goto out;
     d->id = str_of(d->data, "id");
-    d->detector = str_of(d->data, "detector");
-    d->group_by = str_of(d->data, "group_by");
+    d->rule = str_of(d->data, "rule");
+    if (d->rule == NULL)
+        d->rule = str_of(d->data, "detector");
+    d->kind = str_of(d->data, "kind");
     d->key = str_of(d->data, "key");
     d->state = str_of(d->data, "state");
     d->severity = str_of(d->data, "severity");
@@ -144,16 +256,33 @@ static int doc_parse(struct doc *d, const char *text, size_t len)
     d->started_at = str_of(d->data, "started_at");
     d->resolved_at = str_of(d->data, "resolved_at");
     d->source = str_of(d->data, "source");
+    d->description = str_of(d->data, "description");
+    d->runbook_url = str_of(d->data, "runbook_url");
+    d->labels = obj_of(d->data, "labels");
     d->value = num_of(d->data, "value");
     d->threshold = num_of(d->data, "threshold");
     d->window_s = num_of(d->data, "window_s");
-    d->sample = cJSON_GetObjectItemCaseSensitive(d->data, "sample");
-    if (d->id == NULL || d->detector == NULL || d->key == NULL ||
-        d->severity == NULL || d->summary == NULL || d->group_by == NULL)
-        return SINK_EINVAL;
+    d->sample = obj_of(d->data, "sample");
+    if (d->id == NULL || d->rule == NULL || d->key == NULL ||
+        d->severity == NULL || d->summary == NULL)
+        goto out;
+    d->group = obj_of(d->data, "group");
+    group_by = str_of(d->data, "group_by");
+    if (d->group == NULL && group_by == NULL)
+        goto out;
+    if (d->group == NULL && (rc = old_group(d, group_by)) != SINK_OK)
+        goto out;
     if (d->source == NULL)
         d->source = "toolwatch";
-    return SINK_OK;
+    rc = SINK_OK;
+out:
+    return rc;
+}
+
+static void doc_free(struct doc *d)
+{
+    cJSON_Delete(d->own_group);
+    cJSON_Delete(d->root);
 }
 
 static int doc_resolved(const struct doc *d)
@@ -161,225 +290,441 @@ static int doc_resolved(const struct doc *d)
     return strcmp(d->type, "alert.resolved") == 0;
 }
 
-/* Finish: print `obj` into out; frees obj. */
-static int emit(cJSON *obj, buf *out)
+/* A group value as shown: a record that lacked the field is grouped
+ * under the empty value, shown as "(none)" (SPEC section 2). */
+static const char *shown(const cJSON *v)
 {
-    char *text;
-    int rc;
+    return !cJSON_IsString(v)              ? "?"
+           : v->valuestring[0] != '\0' ? v->valuestring
+                                         : "(none)";
+}
 
-    if (obj == NULL)
-        return SINK_ENOMEM;
-    text = cJSON_PrintUnformatted(obj);
-    cJSON_Delete(obj);
-    if (text == NULL)
-        return SINK_ENOMEM;
+/* Is s a link a receiver may show: http(s), no spaces or controls? */
+static int web_url(const char *s)
+{
+    int ok = s != NULL && (strncasecmp(s, "https://", 8) == 0 ||
+                           strncasecmp(s, "http://", 7) == 0);
+
+    for (; ok && *s != '\0'; s++)
+        ok = (unsigned char)*s > 0x20 && *s != 0x7f;
+    return ok;
+}
+
+/* ---- building the receiver's JSON ---------------------------------------- */
+
+/* One body under construction.  Every item goes through put(), which
+ * remembers an allocation failure, so a body is never sent with a part
+ * silently missing. */
+struct body {
+    buf raw;    /* text from the document, before escaping and cutting */
+    buf text;   /* text as sent */
+    int bad;    /* an allocation failed */
+};
+
+/* Add item to parent (as member `name`, or to an array when name is
+ * NULL).  Returns the item, or NULL (item freed, b->bad set). */
+static cJSON *put(struct body *b, cJSON *parent, const char *name,
+                  cJSON *item)
+{
+    int ok = item != NULL && parent != NULL &&
+             (name != NULL ? cJSON_AddItemToObject(parent, name, item)
+                           : cJSON_AddItemToArray(parent, item));
+
+    if (!ok) {
+        cJSON_Delete(item);
+        b->bad = 1;
+        return NULL;
+    }
+    return item;
+}
+
+/* A string member; s == NULL (a text that could not be built) is an
+ * allocation failure. */
+static cJSON *put_str(struct body *b, cJSON *parent, const char *name,
+                      const char *s)
+{
+    return put(b, parent, name, s != NULL ? cJSON_CreateString(s) : NULL);
+}
+
+/* s as a JSON string, or null. */
+static cJSON *str_or_null(const char *s)
+{
+    return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* A copy of v, or `otherwise` (a new object, or null) when v is NULL. */
+static cJSON *copy_or(const cJSON *v, int otherwise_object)
+{
+    return v != NULL           ? cJSON_Duplicate(v, 1)
+           : otherwise_object ? cJSON_CreateObject()
+                              : cJSON_CreateNull();
+}
+
+/* Print root into out and free it.  Returns SINK_OK, SINK_ETOOBIG or
+ * SINK_ENOMEM (also when b->bad). */
+static int emit(struct body *b, cJSON *root, buf *out)
+{
+    char *text = NULL;
+    int rc = SINK_ENOMEM;
+
+    if (root == NULL || b->bad)
+        goto out;
+    if ((text = cJSON_PrintUnformatted(root)) == NULL)
+        goto out;
     rc = buf_append_str(out, text);
+    rc = rc == BUF_OK ? SINK_OK
+                      : rc == BUF_ETOOBIG ? SINK_ETOOBIG : SINK_ENOMEM;
+out:
     cJSON_free(text);
-    return rc == BUF_OK ? SINK_OK
-                        : rc == BUF_ETOOBIG ? SINK_ETOOBIG : SINK_ENOMEM;
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Append the members of obj to b->raw as "name: value" separated by sep
+ * (string values only). */
+static void raw_pairs(struct body *b, const cJSON *obj, const char *sep)
+{
+    const cJSON *m;
+    int first = 1;
+
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (!cJSON_IsString(m))
+            continue;
+        if (!first)
+            buf_append_str(&b->raw, sep);
+        buf_append_str(&b->raw, m->string);
+        buf_append_str(&b->raw, ": ");
+        buf_append_str(&b->raw, shown(m));
+        first = 0;
+    }
 }
 
 /* ---- Slack ---------------------------------------------------------------- */
 
-/* s with &, <, > escaped for mrkdwn, cut to max bytes on a UTF-8 boundary
- * (the escape of a character is never split). */
-static void mrkdwn(buf *b, const char *s, size_t max)
+#define SLACK_HEADER_MAX 150
+#define SLACK_SECTION_MAX 3000
+#define SLACK_FIELD_MAX 2000
+#define SLACK_FIELDS_MAX 10
+#define SLACK_RAW_MAX (16u * 1024u)
+
+/* The escape of one of mrkdwn's control characters, or NULL. */
+static const char *mrkdwn_escape(char c)
 {
-    buf_reset(b);
-    for (; *s; s++) {
-        const char *rep = NULL;
-        size_t n = 1;
-        if (*s == '&')
-            rep = "&amp;";
-        else if (*s == '<')
-            rep = "&lt;";
-        else if (*s == '>')
-            rep = "&gt;";
-        if (rep != NULL) {
-            n = strlen(rep);
-            if (b->len + n > max)
-                break;
-            buf_append(b, rep, n);
-            continue;
-        }
-        /* one whole UTF-8 character, never a part of one */
-        while ((((unsigned char)s[n]) & 0xC0) == 0x80)
-            n++;
-        if (b->len + n > max)
-            break;
-        buf_append(b, s, n);
-        s += n - 1;
-    }
-    if (b->data == NULL)
-        buf_append(b, "", 0);
+    return c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : NULL;
 }
 
-static cJSON *text_obj(const char *type, const char *text)
+/* Append s to out with &, < and > escaped for mrkdwn, stopping before
+ * out would pass max bytes; never cuts a character or an escape. */
+static void mrkdwn(buf *out, const char *s, size_t max)
+{
+    while (*s != '\0') {
+        const char *rep = mrkdwn_escape(*s);
+        size_t n = rep != NULL ? strlen(rep) : (size_t)(next_char(s) - s);
+
+        if (out->len + n > max ||
+            buf_append(out, rep != NULL ? rep : s, n) != BUF_OK)
+            break;
+        s += rep != NULL ? 1 : n;
+    }
+}
+
+/* A Slack text object: {"type": type, "text": text}. */
+static cJSON *text_obj(struct body *b, const char *type, const char *text)
 {
     cJSON *t = cJSON_CreateObject();
 
-    cJSON_AddStringToObject(t, "type", type);
-    cJSON_AddStringToObject(t, "text", text);
+    put_str(b, t, "type", type);
+    put_str(b, t, "text", text);
     if (strcmp(type, "plain_text") == 0)
-        cJSON_AddBoolToObject(t, "emoji", 1);
+        put(b, t, "emoji", cJSON_CreateTrue());
     return t;
 }
 
-static void add_field(cJSON *fields, buf *tmp, const char *label,
-                      const char *value)
+/* A block of `type` appended to blocks; returns it. */
+static cJSON *block(struct body *b, cJSON *blocks, const char *type)
 {
-    char head[64];
-    buf esc;
+    cJSON *k = put(b, blocks, NULL, cJSON_CreateObject());
 
-    if (cJSON_GetArraySize(fields) >= 10 || value == NULL)
-        return;
-    buf_init(&esc, SLACK_FIELD_MAX);
-    snprintf(head, sizeof head, "*%s*\n", label);
-    buf_reset(tmp);
-    buf_append_str(tmp, head);
-    mrkdwn(&esc, value, SLACK_FIELD_MAX - strlen(head));
-    buf_append(tmp, esc.data, esc.len);
-    cJSON_AddItemToArray(fields, text_obj("mrkdwn", tmp->data));
-    buf_free(&esc);
+    put_str(b, k, "type", type);
+    return k;
+}
+
+/* b->raw escaped into b->text, cut to max; b->raw is then reset. */
+static const char *escaped(struct body *b, size_t max)
+{
+    buf_reset(&b->text);
+    buf_append(&b->text, "", 0);
+    mrkdwn(&b->text, b->raw.data != NULL ? b->raw.data : "", max);
+    buf_reset(&b->raw);
+    return b->text.data;
+}
+
+/* A field "*label*\nvalue": b->raw is the value (nothing is added when it
+ * is empty, or when the section has SLACK_FIELDS_MAX fields). */
+static void field(struct body *b, cJSON *fields, const char *label)
+{
+    if (b->raw.len > 0 && cJSON_GetArraySize(fields) < SLACK_FIELDS_MAX) {
+        buf_reset(&b->text);
+        buf_append_str(&b->text, "*");
+        buf_append_str(&b->text, label);
+        buf_append_str(&b->text, "*\n");
+        mrkdwn(&b->text, b->raw.data, SLACK_FIELD_MAX);
+        put(b, fields, NULL, text_obj(b, "mrkdwn", b->text.data));
+    }
+    buf_reset(&b->raw);
+}
+
+static void raw_number(struct body *b, const cJSON *v)
+{
+    char n[40];
+
+    buf_format_number(v->valuedouble, n, sizeof n);
+    buf_append_str(&b->raw, n);
 }
 
 static const char *severity_emoji(const char *sev)
 {
-    if (strcmp(sev, "critical") == 0)
-        return ":red_circle:";
-    if (strcmp(sev, "error") == 0)
-        return ":large_orange_circle:";
-    if (strcmp(sev, "warning") == 0)
-        return ":large_yellow_circle:";
-    return ":large_blue_circle:";
+    switch (severity_parse(sev)) {
+    case SEVERITY_CRITICAL: return ":red_circle:";
+    case SEVERITY_ERROR: return ":large_orange_circle:";
+    case SEVERITY_WARNING: return ":large_yellow_circle:";
+    default: return ":large_blue_circle:";
+    }
 }
 
-static int render_slack(const struct doc *d, buf *out)
+/* The fields section: rule, group, severity, value, window, times,
+ * labels, sample ids; at most SLACK_FIELDS_MAX (there are 9). */
+static void slack_fields(struct body *b, const struct doc *d, cJSON *fields)
 {
-    cJSON *msg = cJSON_CreateObject(), *blocks, *block, *fields, *elems;
-    char line[512], num[64];
-    buf tmp, cut;
-    const cJSON *v;
-    int resolved = doc_resolved(d);
-    int rc;
-
-    buf_init(&tmp, 8192);
-    buf_init(&cut, 8192);
-    /* fallback text: notifications and clients without blocks */
-    snprintf(line, sizeof line, "[%s] %s %s: ",
-             resolved ? "RESOLVED" : "FIRING", d->severity, d->detector);
-    buf_append_str(&tmp, line);
-    mrkdwn(&cut, d->summary, SLACK_SECTION_MAX - tmp.len);
-    buf_append(&tmp, cut.data, cut.len);
-    cJSON_AddStringToObject(msg, "text", tmp.data);
-    blocks = cJSON_AddArrayToObject(msg, "blocks");
-
-    snprintf(line, sizeof line, "%s %s: %s on %s %s",
-             resolved ? ":white_check_mark:" : severity_emoji(d->severity),
-             resolved ? "Resolved" : "Firing", d->detector, d->group_by,
-             d->key);
-    buf_reset(&cut);
-    sink_append_utf8_prefix(&cut, line, SLACK_HEADER_MAX);
-    block = cJSON_CreateObject();
-    cJSON_AddStringToObject(block, "type", "header");
-    cJSON_AddItemToObject(block, "text", text_obj("plain_text", cut.data));
-    cJSON_AddItemToArray(blocks, block);
-
-    mrkdwn(&cut, d->summary, SLACK_SECTION_MAX);
-    block = cJSON_CreateObject();
-    cJSON_AddStringToObject(block, "type", "section");
-    cJSON_AddItemToObject(block, "text", text_obj("mrkdwn", cut.data));
-    cJSON_AddItemToArray(blocks, block);
-
-    block = cJSON_CreateObject();
-    cJSON_AddStringToObject(block, "type", "section");
-    fields = cJSON_AddArrayToObject(block, "fields");
-    add_field(fields, &tmp, "Detector", d->detector);
-    snprintf(line, sizeof line, "%s %s", d->group_by, d->key);
-    add_field(fields, &tmp, "Key", line);
-    add_field(fields, &tmp, "Severity", d->severity);
-    v = cJSON_GetObjectItemCaseSensitive(d->data, "value");
-    if (cJSON_IsNumber(v)) {
-        snprintf(num, sizeof num, "%.6g (threshold %.6g)", d->value,
-                 d->threshold);
-        add_field(fields, &tmp, "Value", num);
+    buf_append_str(&b->raw, d->rule);
+    if (d->kind != NULL) {
+        buf_append_str(&b->raw, " (");
+        buf_append_str(&b->raw, d->kind);
+        buf_append_str(&b->raw, ")");
     }
-    snprintf(num, sizeof num, "%.0f s", d->window_s);
-    add_field(fields, &tmp, "Window", num);
-    add_field(fields, &tmp, "Started", d->started_at);
-    if (resolved)
-        add_field(fields, &tmp, "Resolved", d->resolved_at);
-    if (cJSON_IsObject(d->sample)) {
+    field(b, fields, "Rule");
+    raw_pairs(b, d->group, "\n");
+    if (b->raw.len == 0)
+        buf_append_str(&b->raw, "all events");
+    field(b, fields, "Group");
+    buf_append_str(&b->raw, d->severity);
+    field(b, fields, "Severity");
+    if (d->value != NULL) {
+        raw_number(b, d->value);
+        if (d->threshold != NULL) {
+            buf_append_str(&b->raw, " (threshold ");
+            raw_number(b, d->threshold);
+            buf_append_str(&b->raw, ")");
+        }
+    }
+    field(b, fields, "Value");
+    if (d->window_s != NULL) {
+        raw_number(b, d->window_s);
+        buf_append_str(&b->raw, " s");
+    }
+    field(b, fields, "Window");
+    if (d->started_at != NULL)
+        buf_append_str(&b->raw, d->started_at);
+    field(b, fields, "Started");
+    if (doc_resolved(d) && d->resolved_at != NULL)
+        buf_append_str(&b->raw, d->resolved_at);
+    field(b, fields, "Resolved");
+    if (d->labels != NULL)
+        raw_pairs(b, d->labels, "\n");
+    field(b, fields, "Labels");
+    if (d->sample != NULL) {
         const char *rid = str_of(d->sample, "record_id");
         const char *sid = str_of(d->sample, "session_id");
         const char *aid = str_of(d->sample, "agent_id");
-        snprintf(line, sizeof line, "record %s\nsession %s\nagent %s",
-                 rid && *rid ? rid : "-", sid && *sid ? sid : "-",
-                 aid && *aid ? aid : "-");
-        add_field(fields, &tmp, "Sample", line);
+
+        buf_append_str(&b->raw, "record ");
+        buf_append_str(&b->raw, rid != NULL && *rid ? rid : "-");
+        buf_append_str(&b->raw, "\nsession ");
+        buf_append_str(&b->raw, sid != NULL && *sid ? sid : "-");
+        buf_append_str(&b->raw, "\nagent ");
+        buf_append_str(&b->raw, aid != NULL && *aid ? aid : "-");
     }
-    cJSON_AddItemToArray(blocks, block);
+    field(b, fields, "Sample");
+}
 
-    block = cJSON_CreateObject();
-    cJSON_AddStringToObject(block, "type", "context");
-    elems = cJSON_AddArrayToObject(block, "elements");
-    snprintf(line, sizeof line, "episode %.64s · source %.128s", d->id,
-             d->source);
-    mrkdwn(&cut, line, SLACK_FIELD_MAX);
-    cJSON_AddItemToArray(elems, text_obj("mrkdwn", cut.data));
-    cJSON_AddItemToArray(blocks, block);
+/* "<url|Runbook>" into b->text, the URL's &, < and > escaped and | as
+ * %7C, so the link cannot be bent into another. */
+static const char *slack_link(struct body *b, const char *url)
+{
+    buf_reset(&b->text);
+    buf_append_str(&b->text, "<");
+    for (const char *p = url; *p != '\0'; p++) {
+        const char *rep = *p == '|' ? "%7C" : mrkdwn_escape(*p);
 
-    rc = emit(msg, out);
-    buf_free(&tmp);
-    buf_free(&cut);
+        if (rep != NULL)
+            buf_append_str(&b->text, rep);
+        else
+            buf_append(&b->text, p, 1);
+    }
+    buf_append_str(&b->text, "|Runbook>");
+    return b->text.data;
+}
+
+/* text: the fallback ("[FIRING] severity rule: summary"); blocks: a
+ * header (a circle coloured by severity when firing, a check mark when
+ * resolved; the rule and the group), the summary, the description, the
+ * fields, and a context line with the runbook link, the episode id and
+ * the source. */
+static int render_slack(const struct doc *d, buf *out)
+{
+    struct body b = {.bad = 0};
+    cJSON *msg = cJSON_CreateObject(), *blocks, *k, *elems;
+    int resolved = doc_resolved(d);
+    int rc;
+
+    buf_init(&b.raw, SLACK_RAW_MAX);
+    buf_init(&b.text, SLACK_RAW_MAX);
+
+    buf_append_str(&b.raw, resolved ? "[RESOLVED] " : "[FIRING] ");
+    buf_append_str(&b.raw, d->severity);
+    buf_append_str(&b.raw, " ");
+    buf_append_str(&b.raw, d->rule);
+    buf_append_str(&b.raw, ": ");
+    buf_append_str(&b.raw, d->summary);
+    put_str(&b, msg, "text", escaped(&b, SLACK_SECTION_MAX));
+    blocks = put(&b, msg, "blocks", cJSON_CreateArray());
+
+    /* plain text: nothing to escape, only to cut */
+    buf_append_str(&b.raw, resolved ? ":white_check_mark: Resolved: "
+                                    : severity_emoji(d->severity));
+    buf_append_str(&b.raw, resolved ? "" : " Firing: ");
+    buf_append_str(&b.raw, d->rule);
+    if (cJSON_GetArraySize(d->group) > 0) {
+        buf_append_str(&b.raw, " on ");
+        raw_pairs(&b, d->group, ", ");
+    }
+    buf_reset(&b.text);
+    sink_append_utf8_prefix(&b.text, b.raw.data != NULL ? b.raw.data : "",
+                            SLACK_HEADER_MAX);
+    buf_reset(&b.raw);
+    k = block(&b, blocks, "header");
+    put(&b, k, "text", text_obj(&b, "plain_text", b.text.data));
+
+    buf_append_str(&b.raw, d->summary);
+    k = block(&b, blocks, "section");
+    put(&b, k, "text", text_obj(&b, "mrkdwn", escaped(&b, SLACK_SECTION_MAX)));
+
+    if (d->description != NULL && d->description[0] != '\0') {
+        buf_append_str(&b.raw, d->description);
+        k = block(&b, blocks, "section");
+        put(&b, k, "text",
+            text_obj(&b, "mrkdwn", escaped(&b, SLACK_SECTION_MAX)));
+    }
+
+    k = block(&b, blocks, "section");
+    slack_fields(&b, d, put(&b, k, "fields", cJSON_CreateArray()));
+
+    k = block(&b, blocks, "context");
+    elems = put(&b, k, "elements", cJSON_CreateArray());
+    if (web_url(d->runbook_url))
+        put(&b, elems, NULL,
+            text_obj(&b, "mrkdwn", slack_link(&b, d->runbook_url)));
+    buf_append_str(&b.raw, "episode ");
+    buf_append_str(&b.raw, d->id);
+    buf_append_str(&b.raw, " \xc2\xb7 source ");
+    buf_append_str(&b.raw, d->source);
+    put(&b, elems, NULL, text_obj(&b, "mrkdwn", escaped(&b, SLACK_FIELD_MAX)));
+
+    rc = emit(&b, msg, out);
+    buf_free(&b.raw);
+    buf_free(&b.text);
     return rc;
 }
 
 /* ---- PagerDuty ------------------------------------------------------------ */
 
+/* The Events API v2 severities are toolwatch's. */
+static const char *pd_severity(const char *sev)
+{
+    int s = severity_parse(sev);
+
+    return s >= 0 ? severity_name((enum severity)s) : "error";
+}
+
+/* A group field's value, else the sample's (component: the tool, group:
+ * the agent); NULL when neither is there. */
+static const char *pd_context(const struct doc *d, const char *field)
+{
+    const char *v = str_of(d->group, field);
+
+    if (v == NULL || *v == '\0')
+        v = d->sample != NULL ? str_of(d->sample, field) : NULL;
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* custom_details: the alert's data in one shape whatever the document's
+ * version, so a receiver's rules see the same keys. */
+static void pd_details(struct body *b, const struct doc *d, cJSON *cd)
+{
+    put_str(b, cd, "id", d->id);
+    put_str(b, cd, "rule", d->rule);
+    put(b, cd, "kind", str_or_null(d->kind));
+    put(b, cd, "group", cJSON_Duplicate(d->group, 1));
+    put_str(b, cd, "key", d->key);
+    put(b, cd, "state", str_or_null(d->state));
+    put_str(b, cd, "severity", d->severity);
+    put(b, cd, "value", copy_or(d->value, 0));
+    put(b, cd, "threshold", copy_or(d->threshold, 0));
+    put(b, cd, "window_s", copy_or(d->window_s, 0));
+    put(b, cd, "started_at", str_or_null(d->started_at));
+    put(b, cd, "labels", copy_or(d->labels, 1));
+    put(b, cd, "description", str_or_null(d->description));
+    put(b, cd, "runbook_url", str_or_null(d->runbook_url));
+    put(b, cd, "sample", copy_or(d->sample, 1));
+}
+
+/* trigger: summary (cut to SINK_PD_SUMMARY_MAX bytes on a character
+ * boundary), source, severity, timestamp, component (tool), group
+ * (agent), class (rule), custom_details, and links: the runbook.
+ * resolve: the routing key, the action and the dedup_key only. */
 static int render_pagerduty(const struct doc *d, const char *routing_key,
                             buf *out)
 {
-    cJSON *ev = cJSON_CreateObject(), *payload;
-    buf cut;
-    const char *component = NULL, *group = NULL;
+    struct body b = {.bad = 0};
+    cJSON *ev = cJSON_CreateObject(), *payload, *link;
+    const char *component = pd_context(d, "tool_name");
+    const char *group = pd_context(d, "agent_id");
     int rc;
 
-    cJSON_AddStringToObject(ev, "routing_key", routing_key ? routing_key
-                                                           : "");
-    cJSON_AddStringToObject(ev, "event_action",
-                            doc_resolved(d) ? "resolve" : "trigger");
-    cJSON_AddStringToObject(ev, "dedup_key", d->id);
+    buf_init(&b.raw, SINK_PD_SUMMARY_MAX + 1);
+    buf_init(&b.text, 0);
+    put_str(&b, ev, "routing_key", routing_key != NULL ? routing_key : "");
+    put_str(&b, ev, "event_action", doc_resolved(d) ? "resolve" : "trigger");
+    put_str(&b, ev, "dedup_key", d->id);
     if (doc_resolved(d))
-        return emit(ev, out);
-    cJSON_AddStringToObject(ev, "client", "toolwatch");
-    buf_init(&cut, SINK_PD_SUMMARY_MAX + 1);
-    sink_append_utf8_prefix(&cut, d->summary, SINK_PD_SUMMARY_MAX);
-    if (cut.data == NULL)
-        buf_append(&cut, "", 0);
-    payload = cJSON_AddObjectToObject(ev, "payload");
-    cJSON_AddStringToObject(payload, "summary", cut.data);
-    buf_free(&cut);
-    cJSON_AddStringToObject(payload, "source", d->source);
-    cJSON_AddStringToObject(payload, "severity", d->severity);
+        goto out;
+    put_str(&b, ev, "client", "toolwatch");
+    payload = put(&b, ev, "payload", cJSON_CreateObject());
+    sink_append_utf8_prefix(&b.raw, d->summary, SINK_PD_SUMMARY_MAX);
+    buf_append(&b.raw, "", 0);
+    put_str(&b, payload, "summary", b.raw.data);
+    put_str(&b, payload, "source", d->source);
+    put_str(&b, payload, "severity", pd_severity(d->severity));
     if (d->timestamp != NULL)
-        cJSON_AddStringToObject(payload, "timestamp", d->timestamp);
-    if (strcmp(d->group_by, "tool") == 0)
-        component = d->key;
-    else if (cJSON_IsObject(d->sample))
-        component = str_of(d->sample, "tool_name");
-    if (strcmp(d->group_by, "agent") == 0)
-        group = d->key;
-    else if (cJSON_IsObject(d->sample))
-        group = str_of(d->sample, "agent_id");
-    if (component != NULL && *component)
-        cJSON_AddStringToObject(payload, "component", component);
-    if (group != NULL && *group)
-        cJSON_AddStringToObject(payload, "group", group);
-    cJSON_AddStringToObject(payload, "class", d->detector);
-    cJSON_AddItemToObject(payload, "custom_details",
-                          cJSON_Duplicate(d->data, 1));
-    rc = emit(ev, out);
+        put_str(&b, payload, "timestamp", d->timestamp);
+    if (component != NULL)
+        put_str(&b, payload, "component", component);
+    if (group != NULL)
+        put_str(&b, payload, "group", group);
+    put_str(&b, payload, "class", d->rule);
+    pd_details(&b, d, put(&b, payload, "custom_details",
+                          cJSON_CreateObject()));
+    if (web_url(d->runbook_url)) {
+        link = put(&b, put(&b, ev, "links", cJSON_CreateArray()), NULL,
+                   cJSON_CreateObject());
+        put_str(&b, link, "href", d->runbook_url);
+        put_str(&b, link, "text", "Runbook");
+    }
+out:
+    rc = emit(&b, ev, out);
+    buf_free(&b.raw);
+    buf_free(&b.text);
     return rc;
 }
 
@@ -410,7 +755,7 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
         break;
     }
 out:
-    cJSON_Delete(d.root);
+    doc_free(&d);
     if (rc != SINK_OK) {
         out->len = start;
         if (out->data != NULL)

@@ -8,6 +8,18 @@
  * message for Slack; an Events API v2 event for PagerDuty.  Secrets (the
  * PagerDuty routing key) are inserted only here, at send time, so they are
  * never written to the journal or the dead-letter file.
+ *
+ * The document read is SPEC section 3's: data.rule, data.kind, data.group
+ * (field -> value), data.labels, data.description, data.runbook_url.  A
+ * document journaled by an older version (data.detector and data.group_by,
+ * a group name and one key) is read too, so what was pending across an
+ * upgrade still goes out: its group_by becomes a one-field group.
+ *
+ * Routing (sink_routes): a notification goes to a sink when its severity
+ * is at least min_severity, its rule matches one of the sink's rule globs
+ * (none: every rule), and the rule's labels carry every label the sink
+ * names, with a value its glob matches.  Globs are case-insensitive, `*`
+ * any run of characters, `?` one character (sink_glob_match).
  */
 #ifndef TW_SINK_H
 #define TW_SINK_H
@@ -36,7 +48,13 @@ enum {
 };
 
 #define SINK_NAME_MAX 64
-#define SINK_MAX_DETECTORS 16
+#define SINK_MAX_RULES 32        /* rule globs of a sink */
+#define SINK_MAX_LABELS 8        /* labels a sink requires */
+/* Sizes with the NUL, those of a rule's name (64 bytes) and labels
+ * (names of 63 bytes, values of 255: SPEC section 2). */
+#define SINK_RULE_GLOB_MAX 65
+#define SINK_LABEL_NAME_MAX 64
+#define SINK_LABEL_VALUE_MAX 256
 #define SINK_MAX_SECRETS 4
 #define SINK_BODY_MAX (256u * 1024u)
 /* PagerDuty's payload.summary limit, in bytes of UTF-8. */
@@ -71,8 +89,11 @@ struct sink_config {
     const char *routing_key;      /* pagerduty */
     const char *path;             /* file */
     enum severity min_severity;
-    const char *detectors[SINK_MAX_DETECTORS]; /* empty: every detector */
-    size_t n_detectors;
+    const char *rules[SINK_MAX_RULES];   /* globs; none: every rule */
+    size_t n_rules;
+    const char *label_names[SINK_MAX_LABELS];  /* the rule must carry */
+    const char *label_values[SINK_MAX_LABELS]; /* globs */
+    size_t n_labels;
     double rate_per_s;            /* pacing; 0: unpaced */
     unsigned burst;
     uint64_t connect_timeout_ms;
@@ -87,9 +108,25 @@ struct sink_config {
  * (SINK_PD_DEFAULT_URL); no name, no secrets. */
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind);
 
-/* Does an alert with this detector and severity go to the sink? */
-int sink_routes(const struct sink_config *c, const char *detector,
-                const char *severity);
+/* What routing needs to know of one notification: its rule's name, its
+ * severity's name and the rule's labels (label_names[i] = label_values[i],
+ * i < nlabels).  Pointers are borrowed for the call. */
+struct sink_route {
+    const char *rule;
+    const char *severity;
+    unsigned nlabels;
+    const char *const *label_names;
+    const char *const *label_values;
+};
+
+/* Does the notification go to sink c?  1: yes, 0: no (an unknown severity
+ * or a missing rule name never routes). */
+int sink_routes(const struct sink_config *c, const struct sink_route *r);
+
+/* Does the glob match all of s?  ASCII letters without regard to case;
+ * `*` matches any run of characters (none too), `?` one UTF-8 character,
+ * every other byte itself.  1 or 0. */
+int sink_glob_match(const char *glob, const char *s);
 
 /* The request body for the sink, appended to *out.  `doc` is the alert
  * document; `routing_key` is used by PagerDuty only.  Returns SINK_OK or a

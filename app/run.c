@@ -149,8 +149,10 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
         a->key, a->summary);
     if (app->dl == NULL)
         return;
-    rc = delivery_submit(app->dl, a->detector, a->severity, a->id,
-                         a->resolved, a->timestamp_ms, doc, doc_len);
+    rc = delivery_submit(app->dl,
+                         &(struct sink_route){.rule = a->detector,
+                                              .severity = a->severity},
+                         a->id, a->resolved, a->timestamp_ms, doc, doc_len);
     if (rc < 0)
         app->submit_errors++;
     else if (rc > 0)

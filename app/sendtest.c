@@ -6,10 +6,14 @@
  * same body, headers, signature and transfer rules) but not the journal,
  * routing or pacing, and a fresh webhook-id, so a receiver never mistakes
  * it for a real alert.  The send blocks: nothing else runs meanwhile.
+ *
+ * The test alert is a SPEC section 3 document of its own: rule
+ * "toolwatch_test", kind null (no rule made it), the one group ({}, key
+ * "global"), severity info, no value, a description, and a random episode
+ * id, so it is never deduplicated against another alert.
  */
 #include "app/sendtest.h"
 
-#include "alerts/document.h"
 #include "alerts/request.h"
 #include "alerts/sign.h"
 #include "config/config.h"
@@ -18,6 +22,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -34,6 +39,61 @@ struct sent {
     char response[REQUEST_RESPONSE_MAX + 1]; /* the receiver's answer */
     char error[CURL_ERROR_SIZE + 64];      /* transport or local error */
 };
+
+#define TEST_RULE "toolwatch_test"
+#define TEST_DOC_MAX 4096
+
+/* The test alert's document for sink `sink` of instance `instance`, made
+ * at `now_ms`, appended to *doc.  Returns 0, or -1 (out of memory). */
+static int test_document(buf *doc, const char *sink, const char *instance,
+                         int64_t now_ms)
+{
+    cJSON *root = cJSON_CreateObject(), *data;
+    unsigned char rnd[16];
+    char id[2 * sizeof rnd + 1], ts[40], summary[256];
+    char *text = NULL;
+    int ok, rc = -1;
+
+    randombytes_buf(rnd, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+    if (clock_format_iso8601(now_ms, ts, sizeof ts) < 0)
+        goto out;
+    snprintf(summary, sizeof summary,
+             "TEST ALERT from toolwatch send-test through sink %s: if you "
+             "can read this, delivery works. No action needed.", sink);
+    ok = cJSON_AddStringToObject(root, "type", "alert.firing") != NULL;
+    ok &= cJSON_AddStringToObject(root, "timestamp", ts) != NULL;
+    data = cJSON_AddObjectToObject(root, "data");
+    ok &= cJSON_AddStringToObject(data, "id", id) != NULL;
+    ok &= cJSON_AddStringToObject(data, "rule", TEST_RULE) != NULL;
+    ok &= cJSON_AddNullToObject(data, "kind") != NULL;
+    ok &= cJSON_AddObjectToObject(data, "group") != NULL;
+    ok &= cJSON_AddStringToObject(data, "key", "global") != NULL;
+    ok &= cJSON_AddStringToObject(data, "state", "firing") != NULL;
+    ok &= cJSON_AddStringToObject(data, "severity", "info") != NULL;
+    ok &= cJSON_AddStringToObject(data, "summary", summary) != NULL;
+    ok &= cJSON_AddNullToObject(data, "value") != NULL;
+    ok &= cJSON_AddNullToObject(data, "threshold") != NULL;
+    ok &= cJSON_AddNullToObject(data, "window_s") != NULL;
+    ok &= cJSON_AddStringToObject(data, "started_at", ts) != NULL;
+    ok &= cJSON_AddNullToObject(data, "resolved_at") != NULL;
+    ok &= cJSON_AddObjectToObject(data, "labels") != NULL;
+    ok &= cJSON_AddStringToObject(data, "description",
+                                  "Sent by toolwatch send-test to check "
+                                  "this sink's URL, secrets and format; no "
+                                  "rule fired.") != NULL;
+    ok &= cJSON_AddNullToObject(data, "runbook_url") != NULL;
+    ok &= cJSON_AddObjectToObject(data, "sample") != NULL;
+    ok &= cJSON_AddStringToObject(data, "source", instance) != NULL;
+    if (ok && (text = cJSON_PrintUnformatted(root)) != NULL &&
+        buf_append_str(doc, text) == BUF_OK)
+        rc = 0;
+out:
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return rc;
+}
 
 /* A file or stdout sink: the document as one NDJSON line. */
 static void write_line(const struct sink_config *c, const char *doc,
@@ -112,7 +172,7 @@ static void usage(void)
 {
     fputs("usage: toolwatch send-test SINK -c FILE\n"
           "\n"
-          "Send one test alert (detector \"send_test\", severity info)\n"
+          "Send one test alert (rule \"" TEST_RULE "\", severity info)\n"
           "through the sink named SINK in FILE and print the receiver's\n"
           "answer.  Exit status 0 when it answered 2xx.\n",
           stderr);
@@ -124,15 +184,14 @@ int sendtest_main(int argc, char **argv)
     struct cfg *c = NULL;
     struct sink_config sc;
     struct sent *res = NULL;
-    struct alert a;
-    char err[1024], summary[256];
+    char err[1024];
     buf doc;
     cli_args ar;
     int kind, rc = CLI_EXIT_USAGE;
     size_t i;
     int64_t now = clock_wall_ms();
 
-    buf_init(&doc, ALERT_DOC_MAX);
+    buf_init(&doc, TEST_DOC_MAX);
     cli_args_init(&ar, argc, argv, 1);
     while ((kind = cli_next(&ar, &name)) != 0) {
         if ((kind == 2 || kind == 1) && strcmp(name, "-c") == 0) {
@@ -176,20 +235,7 @@ int sendtest_main(int argc, char **argv)
         fprintf(stderr, "toolwatch send-test: %s\n", err);
         goto out;
     }
-    snprintf(summary, sizeof summary,
-             "TEST ALERT from toolwatch send-test through sink %s: if you "
-             "can read this, delivery works. No action needed.", sink);
-    memset(&a, 0, sizeof a);
-    a.timestamp_ms = now;
-    a.detector = "send_test";
-    a.group_by = "global";
-    a.key = "send-test";
-    a.severity = "info";
-    a.summary = summary;
-    a.started_ms = now;
-    a.source = c->instance;
-    alert_episode_id(a.detector, a.key, now, a.id);
-    if (alert_format(&a, &doc) != ALERT_OK ||
+    if (test_document(&doc, sink, c->instance, now) != 0 ||
         send_once(&sc, doc.data, doc.len, res) != 0) {
         fprintf(stderr, "toolwatch send-test: %s\n",
                 res->error[0] ? res->error : "cannot send");

@@ -21,6 +21,9 @@
 #define N 5000
 #define LAT_N 1000
 
+static const struct sink_route route = {.rule = "latency",
+                                        .severity = "warning"};
+
 static int cmp64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -33,13 +36,15 @@ static size_t doc(char *out, size_t size, int n)
     return (size_t)snprintf(
         out, size,
         "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
-        "\"data\":{\"id\":\"ep%06d\",\"detector\":\"latency\",\"group_by\":"
-        "\"tool\",\"key\":\"tool_%d\",\"state\":\"firing\",\"severity\":"
-        "\"warning\",\"summary\":\"a call for tool tool_%d took 7000 ms "
-        "(threshold 5000 ms)\",\"value\":7000,\"threshold\":5000,"
-        "\"window_s\":300,\"started_at\":\"2026-03-10T02:47:00.000Z\","
-        "\"resolved_at\":null,\"sample\":{},\"source\":\"bench\"}}",
-        n, n, n);
+        "\"data\":{\"id\":\"ep%06d\",\"rule\":\"latency\",\"kind\":"
+        "\"max\",\"group\":{\"tool_name\":\"tool_%d\"},\"key\":\"tool_%d\","
+        "\"state\":\"firing\",\"severity\":\"warning\",\"summary\":"
+        "\"a call for tool tool_%d took 7000 ms (threshold 5000 ms)\","
+        "\"value\":7000,\"threshold\":5000,\"window_s\":300,"
+        "\"started_at\":\"2026-03-10T02:47:00.000Z\",\"resolved_at\":null,"
+        "\"labels\":{},\"description\":null,\"runbook_url\":null,"
+        "\"sample\":{},\"source\":\"bench\"}}",
+        n, n, n, n);
 }
 
 static delivery *open_outbox(loop *lp, const char *dir, const char *url)
@@ -86,8 +91,7 @@ int main(void)
     for (int n = 0; n < N; n++) {
         snprintf(id, sizeof id, "ep%06d", n);
         size_t len = doc(d, sizeof d, n);
-        delivery_submit(dl, "latency", "warning", id, 0, clock_wall_ms(), d,
-                        len);
+        delivery_submit(dl, &route, id, 0, clock_wall_ms(), d, len);
     }
     run_until(lp, dl, r, N);
     t1 = clock_mono_ms();
@@ -100,8 +104,7 @@ int main(void)
         snprintf(id, sizeof id, "lt%06d", n);
         len = doc(d, sizeof d, N + n);
         sent_at[n] = rcv_now_ms();
-        delivery_submit(dl, "latency", "warning", id, 0, clock_wall_ms(), d,
-                        len);
+        delivery_submit(dl, &route, id, 0, clock_wall_ms(), d, len);
         run_until(lp, dl, r, before + 1);
         rcv_get(r, before, &q);
         lat[n] = q.complete_ms - sent_at[n];

@@ -20,6 +20,8 @@
  * Sinks are the one section a plain table cannot express: which keys are
  * allowed and required depends on "type", and so do some defaults (Slack
  * is paced), so each element is applied by apply_sink() around the table.
+ * A sink's routing keys are rules (globs; detectors is its older name,
+ * read alike and printed back as rules) and labels (name -> value glob).
  */
 #include "config/config.h"
 
@@ -444,58 +446,124 @@ static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
     return CFG_OK;
 }
 
-static int apply_sink_detectors(void *base, const cJSON *v, const char *path,
-                                char *err, size_t errsz)
+/* Is s 1 to size - 1 bytes of ASCII letters, digits and bytes of
+ * `others`?  (A sink's rule globs and label names.) */
+static int word_ok(const char *s, size_t size, const char *others)
+{
+    size_t n = 0;
+
+    while (s[n] != '\0' && (isalnum((unsigned char)s[n]) ||
+                             strchr(others, s[n]) != NULL))
+        n++;
+    return s[n] == '\0' && n > 0 && n < size;
+}
+
+/* sinks[i].rules (and its older name, detectors): rule names or globs. */
+
+static int apply_sink_rules(void *base, const cJSON *v, const char *path,
+                            char *err, size_t errsz)
 {
     struct cfg_sink *s = base;
     const cJSON *e;
-    char got[64], names[256];
-    size_t len = 0;
-    int i = 0;
+    char sub[CFG_KEYPATH_MAX], want[128];
+    size_t i = 0;
+    int rc = CFG_EINVAL;
 
+    s->n_rules = 0;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
-        cJSON_GetArraySize(v) > SINK_MAX_DETECTORS) {
-        table_value_text(v, got, sizeof got);
-        snprintf(err, errsz, "%s: expected an array of 1 to %d detector "
-                 "names (leave it out for every detector), got %s", path,
-                 SINK_MAX_DETECTORS, got);
-        return CFG_EINVAL;
+        cJSON_GetArraySize(v) > SINK_MAX_RULES) {
+        snprintf(want, sizeof want, "an array of 1 to %d rule names or "
+                 "globs (leave it out for every rule)", SINK_MAX_RULES);
+        rc = table_fail_expected(v, path, want, err, errsz);
+        goto out;
     }
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsString(e) || det_find(e->valuestring) < 0) {
-            names[0] = '\0';
-            len = 0;
-            for (int d = 0; d < DET_COUNT && len < sizeof names; d++)
-                len += (size_t)snprintf(names + len, sizeof names - len,
-                                        "%s%s", d ? ", " : "",
-                                        det_registry[d]->name);
-            table_value_text(e, got, sizeof got);
-            snprintf(err, errsz, "%s[%d]: expected a detector name (%s), "
-                     "got %s", path, i, names, got);
-            return CFG_EINVAL;
+        table_path(sub, sizeof sub, path, NULL, (int)i);
+        if (!cJSON_IsString(e) ||
+            !word_ok(e->valuestring, SINK_RULE_GLOB_MAX, "-_*?")) {
+            snprintf(want, sizeof want, "a rule name or glob (letters, "
+                     "digits, -, _, * and ?; 1 to %d bytes)",
+                     SINK_RULE_GLOB_MAX - 1);
+            rc = table_fail_expected(e, sub, want, err, errsz);
+            goto out;
         }
-        snprintf(s->detectors[i++], TABLE_LIST_ITEM_MAX, "%s", e->valuestring);
+        snprintf(s->rules[i++], SINK_RULE_GLOB_MAX, "%s", e->valuestring);
     }
-    s->n_detectors = (size_t)i;
-    return CFG_OK;
+    s->n_rules = i;
+    rc = CFG_OK;
+out:
+    return rc;
 }
 
-static int dump_sink_detectors(const void *base, cJSON *obj,
-                               const char *name, unsigned flags)
+/* sinks[i].labels: the labels a rule must carry, name -> value glob. */
+static int apply_sink_labels(void *base, const cJSON *v, const char *path,
+                             char *err, size_t errsz)
+{
+    struct cfg_sink *s = base;
+    const cJSON *m;
+    char sub[CFG_KEYPATH_MAX], want[128];
+    size_t i = 0;
+    int rc = CFG_EINVAL;
+
+    s->n_labels = 0;
+    if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > SINK_MAX_LABELS) {
+        snprintf(want, sizeof want, "an object of at most %d labels the "
+                 "rule must carry (name -> value or glob)", SINK_MAX_LABELS);
+        rc = table_fail_expected(v, path, want, err, errsz);
+        goto out;
+    }
+    cJSON_ArrayForEach(m, v)
+    {
+        table_path(sub, sizeof sub, path, m->string, 0);
+        if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK)
+            goto out;
+        if (!word_ok(m->string, SINK_LABEL_NAME_MAX, "_-.")) {
+            table_fail(err, errsz, "%s: expected a label name of letters, "
+                       "digits, _, - and . (1 to %d bytes)", sub,
+                       SINK_LABEL_NAME_MAX - 1);
+            goto out;
+        }
+        if (!cJSON_IsString(m) || m->valuestring[0] == '\0' ||
+            strlen(m->valuestring) > SINK_LABEL_VALUE_MAX - 1) {
+            snprintf(want, sizeof want, "a non-empty string of at most %d "
+                     "bytes (a glob: * and ? match)",
+                     SINK_LABEL_VALUE_MAX - 1);
+            rc = table_fail_expected(m, sub, want, err, errsz);
+            goto out;
+        }
+        snprintf(s->label_names[i], SINK_LABEL_NAME_MAX, "%s", m->string);
+        snprintf(s->label_values[i], SINK_LABEL_VALUE_MAX, "%s",
+                 m->valuestring);
+        i++;
+    }
+    s->n_labels = i;
+    rc = CFG_OK;
+out:
+    return rc;
+}
+
+/* A sink's routing as check-config prints it: "rules" (also when the file
+ * said "detectors") and "labels", each left out when not set. */
+static int dump_sink_routing(const void *base, cJSON *obj, const char *name,
+                             unsigned flags)
 {
     const struct cfg_sink *s = base;
-    cJSON *a;
+    cJSON *rules = NULL, *labels = NULL;
+    int ok = 1;
 
+    (void)name;
     (void)flags;
-    if (s->n_detectors == 0)
-        return CFG_OK;
-    if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
-        return CFG_ENOMEM;
-    for (size_t i = 0; i < s->n_detectors; i++)
-        if (!cJSON_AddItemToArray(a, cJSON_CreateString(s->detectors[i])))
-            return CFG_ENOMEM;
-    return CFG_OK;
+    if (s->n_rules > 0)
+        ok = (rules = cJSON_AddArrayToObject(obj, "rules")) != NULL;
+    for (size_t i = 0; i < s->n_rules && ok; i++)
+        ok = cJSON_AddItemToArray(rules, cJSON_CreateString(s->rules[i]));
+    if (s->n_labels > 0 && ok)
+        ok = (labels = cJSON_AddObjectToObject(obj, "labels")) != NULL;
+    for (size_t i = 0; i < s->n_labels && ok; i++)
+        ok = cJSON_AddStringToObject(labels, s->label_names[i],
+                                     s->label_values[i]) != NULL;
+    return ok ? CFG_OK : CFG_ENOMEM;
 }
 
 #define SINK_INT(n_, d_, lo_, hi_, h_)                                     \
@@ -532,9 +600,14 @@ static const struct table_item sink_items[] = {
      .offset = offsetof(struct cfg_sink, min_severity),
      .def = SINK_DEFAULT_MIN_SEVERITY, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
-    {.name = "detectors", .type = TABLE_CUSTOM,
-     .apply = apply_sink_detectors, .dump = dump_sink_detectors,
-     .help = "only alerts of these detectors (default: all)"},
+    {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+     .dump = dump_sink_routing,
+     .help = "only alerts of rules matching one of these globs (default: "
+             "every rule)"},
+    {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+     .help = "the older name of rules, with the same meaning"},
+    {.name = "labels", .type = TABLE_CUSTOM, .apply = apply_sink_labels,
+     .help = "only alerts of rules carrying these labels (value globs)"},
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s),
      .def = SINK_DEFAULT_RATE_PER_S, .min = 0, .max = 1000,
@@ -625,6 +698,12 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                      sink_kind_keys[i].key, kname);
             goto out;
         }
+    if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&
+        cJSON_GetObjectItemCaseSensitive(o, "detectors") != NULL) {
+        snprintf(err, errsz, "%s.detectors: the older name of %s.rules; set "
+                 "one of them", path, path);
+        goto out;
+    }
     if ((rc = table_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
                               errsz)) != CFG_OK)
         goto out;

@@ -132,8 +132,11 @@ struct cfg_sink {
     char routing_key_env[TABLE_ENV_NAME_MAX]; /* pagerduty */
     char path[CFG_PATH_MAX];               /* file */
     int min_severity;                      /* enum severity */
-    char detectors[SINK_MAX_DETECTORS][TABLE_LIST_ITEM_MAX]; /* none: all */
-    size_t n_detectors;
+    char rules[SINK_MAX_RULES][SINK_RULE_GLOB_MAX]; /* globs; none: all */
+    size_t n_rules;
+    char label_names[SINK_MAX_LABELS][SINK_LABEL_NAME_MAX];
+    char label_values[SINK_MAX_LABELS][SINK_LABEL_VALUE_MAX]; /* globs */
+    size_t n_labels;                       /* file order */
     double rate_per_s;                     /* 0: unpaced */
     int64_t burst;
     int64_t connect_timeout_s;

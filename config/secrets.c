@@ -281,9 +281,14 @@ int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
     }
     out->path = s->path[0] != '\0' ? s->path : NULL;
     out->min_severity = (enum severity)s->min_severity;
-    for (size_t k = 0; k < s->n_detectors; k++)
-        out->detectors[k] = s->detectors[k];
-    out->n_detectors = s->n_detectors;
+    for (size_t k = 0; k < s->n_rules; k++)
+        out->rules[k] = s->rules[k];
+    out->n_rules = s->n_rules;
+    for (size_t k = 0; k < s->n_labels; k++) {
+        out->label_names[k] = s->label_names[k];
+        out->label_values[k] = s->label_values[k];
+    }
+    out->n_labels = s->n_labels;
     out->rate_per_s = s->rate_per_s;
     out->burst = (unsigned)s->burst;
     out->connect_timeout_ms = (uint64_t)s->connect_timeout_s * 1000u;

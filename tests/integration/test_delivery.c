@@ -97,13 +97,26 @@ static size_t doc(char *out, size_t size, int n, const char *type)
     return (size_t)snprintf(
         out, size,
         "{\"type\":\"alert.%s\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
-        "\"data\":{\"id\":\"ep%04d\",\"detector\":\"volume\",\"group_by\":"
-        "\"tool\",\"key\":\"crm_search\",\"state\":\"%s\",\"severity\":"
-        "\"warning\",\"summary\":\"n=%d\",\"value\":101,\"threshold\":100,"
+        "\"data\":{\"id\":\"ep%04d\",\"rule\":\"volume\",\"kind\":"
+        "\"count\",\"group\":{\"tool_name\":\"crm_search\"},\"key\":"
+        "\"crm_search\",\"state\":\"%s\",\"severity\":\"warning\","
+        "\"summary\":\"n=%d\",\"value\":101,\"threshold\":100,"
         "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
-        "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}",
+        "\"resolved_at\":null,\"labels\":{\"team\":\"growth\"},"
+        "\"description\":null,\"runbook_url\":null,\"sample\":{},"
+        "\"source\":\"test\"}}",
         type, n, type, n);
 }
+
+/* What routing knows of doc()'s notifications. */
+static const char *const volume_label_names[] = {"team"};
+static const char *const volume_label_values[] = {"growth"};
+static const struct sink_route volume_route = {
+    .rule = "volume",
+    .severity = "warning",
+    .nlabels = 1,
+    .label_names = volume_label_names,
+    .label_values = volume_label_values};
 
 static void submit(struct fx *f, int n)
 {
@@ -111,7 +124,7 @@ static void submit(struct fx *f, int n)
     size_t len = doc(d, sizeof d, n, "firing");
 
     snprintf(id, sizeof id, "ep%04d", n);
-    assert_int_equal(delivery_submit(f->d, "volume", "warning", id, 0,
+    assert_int_equal(delivery_submit(f->d, &volume_route, id, 0,
                                      clock_wall_ms() - 1000 + n, d, len),
                      1);
 }
@@ -370,7 +383,7 @@ static void test_expired_notification_dead_lettered(void **state)
     f->sink.max_age_s = 60;
     open_delivery(f);
     /* created two minutes ago: the first failure is past max_age */
-    assert_int_equal(delivery_submit(f->d, "volume", "warning", "ep0009", 0,
+    assert_int_equal(delivery_submit(f->d, &volume_route, "ep0009", 0,
                                      clock_wall_ms() - 120000, d, len),
                      1);
     drive(f, 1, 0);
@@ -397,12 +410,18 @@ static void test_pacing(void **state)
     }
 }
 
+/* Rule globs, labels and severity pick the sinks: the webhook wants
+ * criticals only, "log" volume-like rules of a growth team, "errors" the
+ * error_rate rule only. */
 static void test_routing_and_file_sink(void **state)
 {
+    static const char *const secops[] = {"secops"};
     struct fx *f = *state;
-    struct sink_config sinks[2];
+    struct sink_config sinks[3];
     struct delivery_options o = {.state_dir = f->dir, .max_pending = 0};
-    char path[128], line[2048], d[1024];
+    struct sink_route other = volume_route;
+    char path[128], path2[128], line[2048], d[1024];
+    struct stat st;
     size_t len;
     FILE *fp;
 
@@ -412,20 +431,93 @@ static void test_routing_and_file_sink(void **state)
     snprintf(sinks[1].name, sizeof sinks[1].name, "log");
     snprintf(path, sizeof path, "%s/alerts.ndjson", f->dir);
     sinks[1].path = path;
-    f->d = delivery_create(f->lp, &o, sinks, 2);
+    sinks[1].rules[0] = "latency";
+    sinks[1].rules[1] = "VOL*";
+    sinks[1].n_rules = 2;
+    sinks[1].label_names[0] = "team";
+    sinks[1].label_values[0] = "gr*";
+    sinks[1].n_labels = 1;
+    sink_config_defaults(&sinks[2], SINK_FILE);
+    snprintf(sinks[2].name, sizeof sinks[2].name, "errors");
+    snprintf(path2, sizeof path2, "%s/errors.ndjson", f->dir);
+    sinks[2].path = path2;
+    sinks[2].rules[0] = "error_rate";
+    sinks[2].n_rules = 1;
+    f->d = delivery_create(f->lp, &o, sinks, 3);
     assert_non_null(f->d);
     len = doc(d, sizeof d, 3, "firing");
-    assert_int_equal(delivery_submit(f->d, "volume", "warning", "ep0003", 0,
+    assert_int_equal(delivery_submit(f->d, &volume_route, "ep0003", 0,
                                      clock_wall_ms(), d, len),
                      1);
-    drive(f, 0, 0);
-    assert_int_equal(rcv_count(f->r), 0);
+    /* another team's rule: no sink takes it */
+    other.label_values = secops;
+    assert_int_equal(delivery_submit(f->d, &other, "ep0004", 0,
+                                     clock_wall_ms(), d, len),
+                     0);
+    /* a rule without labels: no sink takes it either */
+    other.nlabels = 0;
+    assert_int_equal(delivery_submit(f->d, &other, "ep0005", 0,
+                                     clock_wall_ms(), d, len),
+                     0);
+    /* error_rate, critical: the webhook and "errors" */
+    other.rule = "error_rate";
+    other.severity = "critical";
+    assert_int_equal(delivery_submit(f->d, &other, "ep0006", 0,
+                                     clock_wall_ms(), d, len),
+                     2);
+    assert_int_equal(delivery_submit(f->d, NULL, "ep0007", 0,
+                                     clock_wall_ms(), d, len),
+                     DELIVERY_EINVAL);
+    drive(f, 1, 0);
+    assert_int_equal(rcv_count(f->r), 1);
     fp = fopen(path, "r");
     assert_non_null(fp);
     assert_non_null(fgets(line, sizeof line, fp));
     assert_int_equal(strlen(line), len + 1);
     assert_memory_equal(line, d, len);
+    assert_null(fgets(line, sizeof line, fp));
     fclose(fp);
+    assert_int_equal(stat(path2, &st), 0);
+    assert_int_equal(st.st_size, (off_t)len + 1);
+}
+
+/* A notification journaled by an older version (detector, group_by) and
+ * still pending after the upgrade goes out, rendered for its receiver. */
+static void test_old_document_pending_after_upgrade(void **state)
+{
+    static const char old[] =
+        "{\"type\":\"alert.firing\",\"timestamp\":"
+        "\"2026-03-10T02:48:00.000Z\",\"data\":{\"id\":\"ep0042\","
+        "\"detector\":\"latency\",\"group_by\":\"tool\",\"key\":"
+        "\"s3_get_object\",\"state\":\"firing\",\"severity\":\"warning\","
+        "\"summary\":\"slow\",\"value\":7000,\"threshold\":5000,"
+        "\"window_s\":300,\"started_at\":\"2026-03-10T02:47:00.000Z\","
+        "\"resolved_at\":null,\"sample\":{\"agent_id\":\"agent-3\"},"
+        "\"source\":\"old\"}}";
+    struct fx *f = *state;
+    struct rcv_request q;
+    struct sink_route r = {.rule = "latency", .severity = "warning"};
+
+    sink_config_defaults(&f->sink, SINK_PAGERDUTY);
+    snprintf(f->sink.name, sizeof f->sink.name, "pd");
+    f->sink.url = f->url;
+    f->sink.routing_key = "k";
+    assert_int_equal(rcv_set_down(f->r, true), 0);
+    open_delivery(f);
+    assert_int_equal(delivery_submit(f->d, &r, "ep0042", 0, clock_wall_ms(),
+                                     old, strlen(old)),
+                     1);
+    assert_int_equal(delivery_flush(f->d), DELIVERY_EOK);
+    reopen_delivery(f);
+    assert_int_equal(rcv_set_down(f->r, false), 0);
+    drive(f, 1, 0);
+    assert_true(rcv_get(f->r, 0, &q));
+    assert_non_null(strstr((const char *)q.body, "\"class\":\"latency\""));
+    assert_non_null(strstr((const char *)q.body,
+                           "\"component\":\"s3_get_object\""));
+    assert_non_null(strstr((const char *)q.body, "\"group\":\"agent-3\""));
+    assert_non_null(strstr((const char *)q.body,
+                           "\"group\":{\"tool_name\":\"s3_get_object\"}"));
 }
 
 static int contains(const char *hay, size_t n, const char *needle)
@@ -495,6 +587,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routing_and_file_sink, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_old_document_pending_after_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pagerduty_key_not_in_journal,
                                         setup, teardown),
     };

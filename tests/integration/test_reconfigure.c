@@ -181,8 +181,11 @@ static int submit(struct fx *f, int n)
         "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
         "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}",
         id, n);
-    return delivery_submit(f->d, "volume", "warning", id, 0,
-                           clock_wall_ms() - 1000 + n, d, (size_t)len);
+    return delivery_submit(f->d,
+                           &(struct sink_route){.rule = "volume",
+                                                .severity = "warning"},
+                           id, 0, clock_wall_ms() - 1000 + n, d,
+                           (size_t)len);
 }
 
 static void spin(struct fx *f, int64_t ms)
@@ -553,8 +556,10 @@ static void test_no_outbox(void **state)
     file_sink(&s[0], "log", "/dev/null");
     assert_int_equal(delivery_flush(NULL), DELIVERY_EINVAL);
     assert_int_equal(delivery_tick(NULL), INT64_MAX);
-    assert_int_equal(delivery_submit(NULL, "volume", "warning", "ep", 0, 1,
-                                     "{}", 2),
+    assert_int_equal(delivery_submit(NULL,
+                                     &(struct sink_route){.rule = "volume",
+                                                          .severity = "info"},
+                                     "ep", 0, 1, "{}", 2),
                      DELIVERY_EINVAL);
     assert_int_equal(delivery_reconfigure(NULL, s, 1, err, sizeof err),
                      DELIVERY_EINVAL);

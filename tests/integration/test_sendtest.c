@@ -1,7 +1,8 @@
 /*
  * test_sendtest.c - `toolwatch send-test SINK -c FILE` against a real
- * receiver on 127.0.0.1: the test alert arrives signed, the receiver's
- * answer is printed, and the exit status follows it.
+ * receiver on 127.0.0.1: the test alert (rule toolwatch_test, kind null)
+ * arrives signed, or as a Slack message or PagerDuty event, the
+ * receiver's answer is printed, and the exit status follows it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,10 +19,13 @@
 
 #include "alerts/sign.h"
 #include "base/clock.h"
+
+#include <cjson/cJSON.h>
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define PD_KEY "R0UT1NGKEY-sendtest"
 #define WAIT_MS 10000
 
 static const char *tw_bin(void)
@@ -39,13 +43,14 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    char url[128];
+    char url[128], pd[128];
     FILE *fp;
 
     snprintf(f->dir, sizeof f->dir, "/tmp/tw-sendtest-XXXXXX");
     if (mkdtemp(f->dir) == NULL || (f->r = rcv_start()) == NULL)
         return -1;
     rcv_url(f->r, "/hook", url, sizeof url);
+    rcv_url(f->r, "/v2/enqueue", pd, sizeof pd);
     snprintf(f->cfg, sizeof f->cfg, "%s/c.json", f->dir);
     fp = fopen(f->cfg, "w");
     if (fp == NULL)
@@ -55,8 +60,12 @@ static int setup(void **state)
             " \"sinks\": [{\"name\": \"hook\", \"type\": \"webhook\","
             " \"url\": \"%s\", \"secret_envs\": [\"ST_SECRET\"]},\n"
             "  {\"name\": \"log\", \"type\": \"file\", \"path\": "
-            "\"%s/alerts.ndjson\"}]}\n",
-            f->dir, url, f->dir);
+            "\"%s/alerts.ndjson\"},\n"
+            "  {\"name\": \"chat\", \"type\": \"slack\", \"url_env\": "
+            "\"ST_SLACK_URL\", \"rules\": [\"nothing_*\"]},\n"
+            "  {\"name\": \"pd\", \"type\": \"pagerduty\", \"url\": \"%s\","
+            " \"routing_key_env\": \"ST_PD_KEY\"}]}\n",
+            f->dir, url, f->dir, pd);
     fclose(fp);
     *state = f;
     return 0;
@@ -78,8 +87,14 @@ static int teardown(void **state)
 static int run_sendtest(struct fx *f, const char *sink, struct proc **out)
 {
     const char *argv[] = {tw_bin(), "send-test", sink, "-c", f->cfg, NULL};
-    const char *env[] = {"ST_SECRET=" SECRET, NULL};
+    char slack[192];
+    const char *env[] = {"ST_SECRET=" SECRET, slack, "ST_PD_KEY=" PD_KEY,
+                         NULL};
     int status = -1;
+
+    snprintf(slack, sizeof slack, "ST_SLACK_URL=");
+    rcv_url(f->r, "/slack/T0/B0/s3cr3t", slack + strlen(slack),
+            sizeof slack - strlen(slack));
 
     *out = proc_spawn(argv, env);
     assert_non_null(*out);
@@ -104,7 +119,7 @@ static void test_signed_test_alert_arrives(void **state)
     assert_int_equal(rcv_count(f->r), 1);
     assert_true(rcv_get(f->r, 0, &q));
     assert_non_null(strstr((const char *)q.body,
-                           "\"detector\":\"send_test\""));
+                           "\"rule\":\"toolwatch_test\",\"kind\":null"));
     assert_non_null(strstr((const char *)q.body, "TEST ALERT"));
     assert_int_equal(sign_parse_timestamp(rcv_header(&q, "webhook-timestamp"),
                                           &ts),
@@ -169,8 +184,63 @@ static void test_unknown_sink_and_file_sink(void **state)
     assert_non_null(fp);
     assert_non_null(fgets(line, sizeof line, fp));
     assert_true(strncmp(line, "{\"type\":\"alert.firing\"", 22) == 0);
-    assert_non_null(strstr(line, "\"detector\":\"send_test\""));
+    assert_non_null(strstr(line, "\"rule\":\"toolwatch_test\""));
     fclose(fp);
+}
+
+/* The test alert as the receivers see it: a Slack message (sent though
+ * the sink's rules would not route it: send-test does not route) and a
+ * PagerDuty trigger; neither secret reaches the output. */
+static void test_slack_and_pagerduty(void **state)
+{
+    struct fx *f = *state;
+    struct proc *p;
+    struct rcv_request q;
+    cJSON *j;
+    const cJSON *blocks, *payload;
+
+    assert_int_equal(run_sendtest(f, "chat", &p), 0);
+    assert_false(proc_output_contains(p, "s3cr3t"));
+    proc_destroy(p);
+    assert_true(rcv_get(f->r, 0, &q));
+    assert_string_equal(q.path, "/slack/T0/B0/s3cr3t");
+    j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
+    assert_non_null(j);
+    assert_true(strncmp(cJSON_GetObjectItem(j, "text")->valuestring,
+                        "[FIRING] info toolwatch_test: TEST ALERT", 40) == 0);
+    blocks = cJSON_GetObjectItem(j, "blocks");
+    assert_string_equal(
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 0), "text"),
+            "text")
+            ->valuestring,
+        ":large_blue_circle: Firing: toolwatch_test");
+    assert_non_null(strstr(
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 2), "text"),
+            "text")
+            ->valuestring,
+        "send-test"));
+    cJSON_Delete(j);
+
+    assert_int_equal(run_sendtest(f, "pd", &p), 0);
+    assert_false(proc_output_contains(p, PD_KEY));
+    proc_destroy(p);
+    assert_true(rcv_get(f->r, 1, &q));
+    j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "routing_key")->valuestring,
+                        PD_KEY);
+    assert_string_equal(cJSON_GetObjectItem(j, "event_action")->valuestring,
+                        "trigger");
+    payload = cJSON_GetObjectItem(j, "payload");
+    assert_string_equal(cJSON_GetObjectItem(payload, "class")->valuestring,
+                        "toolwatch_test");
+    assert_string_equal(cJSON_GetObjectItem(payload, "severity")->valuestring,
+                        "info");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(payload, "custom_details"), "kind")));
+    cJSON_Delete(j);
 }
 
 int main(void)
@@ -184,6 +254,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_sink_and_file_sink,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slack_and_pagerduty, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

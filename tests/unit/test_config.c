@@ -780,7 +780,8 @@ static void test_sinks_valid(void **state)
               " \"min_severity\": \"warning\"},"
               "{\"name\": \"oncall\", \"type\": \"pagerduty\","
               " \"routing_key_env\": \"PD_KEY\", \"min_severity\": \"error\","
-              " \"detectors\": [\"error_rate\", \"stream_stalled\"]},"
+              " \"rules\": [\"error_rate\", \"stream_*\"],"
+              " \"labels\": {\"team\": \"secops\", \"env\": \"prod-*\"}},"
               "{\"type\": \"file\", \"path\": \"/tmp/a.ndjson\","
               " \"rate_per_s\": 2.5, \"burst\": 10, \"connect_timeout_s\": 1,"
               " \"timeout_s\": 3600, \"retry_base_ms\": 1,"
@@ -800,7 +801,8 @@ static void test_sinks_valid(void **state)
     assert_int_equal(c.sinks[0].n_secret_envs, 2);
     assert_string_equal(c.sinks[0].secret_envs[1], "WH_B");
     assert_int_equal(c.sinks[0].min_severity, SEVERITY_INFO);
-    assert_int_equal(c.sinks[0].n_detectors, 0);
+    assert_int_equal(c.sinks[0].n_rules, 0);
+    assert_int_equal(c.sinks[0].n_labels, 0);
     assert_true(c.sinks[0].rate_per_s == 0);
     assert_int_equal(c.sinks[0].burst, 1);
     assert_int_equal(c.sinks[0].connect_timeout_s, 5);
@@ -819,8 +821,11 @@ static void test_sinks_valid(void **state)
     assert_string_equal(c.sinks[2].name, "oncall");
     assert_string_equal(c.sinks[2].url, SINK_PD_DEFAULT_URL);
     assert_string_equal(c.sinks[2].routing_key_env, "PD_KEY");
-    assert_int_equal(c.sinks[2].n_detectors, 2);
-    assert_string_equal(c.sinks[2].detectors[1], "stream_stalled");
+    assert_int_equal(c.sinks[2].n_rules, 2);
+    assert_string_equal(c.sinks[2].rules[1], "stream_*");
+    assert_int_equal(c.sinks[2].n_labels, 2);
+    assert_string_equal(c.sinks[2].label_names[1], "env");
+    assert_string_equal(c.sinks[2].label_values[1], "prod-*");
     /* every number at the end of its range */
     assert_string_equal(c.sinks[3].path, "/tmp/a.ndjson");
     assert_true(c.sinks[3].rate_per_s == 2.5);
@@ -849,6 +854,38 @@ static void test_sinks_valid(void **state)
     }
     assert_int_equal(parse("{\"sinks\": []}"), CFG_OK);
     assert_int_equal(c.n_sinks, 0);
+}
+
+/* check-config prints a sink's rules and labels; detectors, the older
+ * name, is read as rules and printed back as rules. */
+static void test_sinks_routing_dump(void **state)
+{
+    cJSON *j;
+    char *text;
+
+    (void)state;
+    assert_int_equal(
+        parse("{\"sinks\": [{\"type\": \"stdout\", \"rules\": "
+              "[\"credential_*\", \"exfil?\"], \"labels\": {\"team\": "
+              "\"secops\", \"env\": \"prod-*\"}},"
+              "{\"name\": \"old\", \"type\": \"stdout\", \"detectors\": "
+              "[\"volume\"]}]}"),
+        CFG_OK);
+    assert_int_equal(c.sinks[1].n_rules, 1);
+    assert_string_equal(c.sinks[1].rules[0], "volume");
+    j = cfg_to_json(&c, 0);
+    assert_non_null(j);
+    text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "sinks"));
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"min_severity\":\"info\",\"rules\":["
+                                 "\"credential_*\",\"exfil?\"],\"labels\":{"
+                                 "\"team\":\"secops\",\"env\":\"prod-*\"},"));
+    assert_non_null(strstr(text, "\"name\":\"old\",\"type\":\"stdout\","
+                                 "\"min_severity\":\"info\",\"rules\":["
+                                 "\"volume\"],\"rate_per_s\""));
+    assert_null(strstr(text, "detectors"));
+    cJSON_free(text);
+    cJSON_Delete(j);
 }
 
 static void test_sinks_errors(void **state)
@@ -968,21 +1005,69 @@ static void test_sinks_errors(void **state)
                  "environment variable (letters, digits and _, not starting "
                  "with a digit, at most 127 bytes); the value is not shown, "
                  "in case it is a secret");
-    /* detectors */
-    expect_error(SINK("\"type\": \"stdout\", \"detectors\": [\"volumes\"]"),
-                 "sinks[0].detectors[0]: expected a detector name (volume, "
-                 "payload_size, latency, error_rate, credential_access, "
-                 "stream_stalled), got \"volumes\"");
-    expect_error(SINK("\"type\": \"stdout\", \"detectors\": [\"volume\", 3]"),
-                 "sinks[0].detectors[1]: expected a detector name (volume, "
-                 "payload_size, latency, error_rate, credential_access, "
-                 "stream_stalled), got 3");
-    expect_error(SINK("\"type\": \"stdout\", \"detectors\": []"),
-                 "sinks[0].detectors: expected an array of 1 to 16 detector "
-                 "names (leave it out for every detector), got []");
-    expect_error(SINK("\"type\": \"stdout\", \"detectors\": \"volume\""),
-                 "sinks[0].detectors: expected an array of 1 to 16 detector "
-                 "names (leave it out for every detector), got \"volume\"");
+    /* rules (and detectors, their older name) */
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": [\"error rate\"]"),
+                 "sinks[0].rules[0]: expected a rule name or glob (letters, "
+                 "digits, -, _, * and ?; 1 to 64 bytes), got \"error rate\"");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": [\"volume\", 3]"),
+                 "sinks[0].rules[1]: expected a rule name or glob (letters, "
+                 "digits, -, _, * and ?; 1 to 64 bytes), got 3");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": [\"\"]"),
+                 "sinks[0].rules[0]: expected a rule name or glob (letters, "
+                 "digits, -, _, * and ?; 1 to 64 bytes), got \"\"");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": [\"a1234567890123456"
+                      "7890123456789012345678901234567890123456789012345\"]"),
+                 "sinks[0].rules[0]: expected a rule name or glob (letters, "
+                 "digits, -, _, * and ?; 1 to 64 bytes), got "
+                 "\"a1234567890123456789012345678901234567890123456...");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": []"),
+                 "sinks[0].rules: expected an array of 1 to 32 rule names or "
+                 "globs (leave it out for every rule), got []");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": \"volume\""),
+                 "sinks[0].rules: expected an array of 1 to 32 rule names or "
+                 "globs (leave it out for every rule), got \"volume\"");
+    n = (size_t)snprintf(text, sizeof text,
+                         "{\"sinks\": [{\"type\": \"stdout\", \"rules\": [");
+    for (int i = 0; i < 33; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"r%d\"",
+                              i ? ", " : "", i);
+    snprintf(text + n, sizeof text - n, "]}]}");
+    expect_error(text, "sinks[0].rules: expected an array of 1 to 32 rule "
+                       "names or globs (leave it out for every rule), got "
+                       "[\"r0\",\"r1\",\"r2\",\"r3\",\"r4\",\"r5\",\"r6\","
+                       "\"r7\",\"r8\",\"r...");
+    expect_error(SINK("\"type\": \"stdout\", \"detectors\": [\"vol ume\"]"),
+                 "sinks[0].detectors[0]: expected a rule name or glob "
+                 "(letters, digits, -, _, * and ?; 1 to 64 bytes), got "
+                 "\"vol ume\"");
+    expect_error(SINK("\"type\": \"stdout\", \"rules\": [\"volume\"], "
+                      "\"detectors\": [\"volume\"]"),
+                 "sinks[0].detectors: the older name of sinks[0].rules; set "
+                 "one of them");
+    /* labels */
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": [\"team\"]"),
+                 "sinks[0].labels: expected an object of at most 8 labels "
+                 "the rule must carry (name -> value or glob), got "
+                 "[\"team\"]");
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": {\"a\": \"1\", "
+                      "\"b\": \"1\", \"c\": \"1\", \"d\": \"1\", \"e\": \"1\", "
+                      "\"f\": \"1\", \"g\": \"1\", \"h\": \"1\", \"i\": \"1\"}"),
+                 "sinks[0].labels: expected an object of at most 8 labels "
+                 "the rule must carry (name -> value or glob), got "
+                 "{\"a\":\"1\",\"b\":\"1\",\"c\":\"1\",\"d\":\"1\",\"e\":\"1\","
+                 "\"f\":\"1\"...");
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": {\"team\": 1}"),
+                 "sinks[0].labels.team: expected a non-empty string of at "
+                 "most 255 bytes (a glob: * and ? match), got 1");
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": {\"team\": \"\"}"),
+                 "sinks[0].labels.team: expected a non-empty string of at "
+                 "most 255 bytes (a glob: * and ? match), got \"\"");
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": {\"te am\": \"x\"}"),
+                 "sinks[0].labels.te am: expected a label name of letters, "
+                 "digits, _, - and . (1 to 63 bytes)");
+    expect_error(SINK("\"type\": \"stdout\", \"labels\": {\"team\": \"x\", "
+                      "\"team\": \"y\"}"),
+                 "sinks[0].labels.team: duplicate key");
     /* numbers */
     expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": -1"),
                  "sinks[0].rate_per_s: expected a number between 0 and 1000, "
@@ -1127,7 +1212,7 @@ static void test_env_overrides(void **state)
     assert_false(c.status.enabled);
     assert_string_equal(c.state_dir, "/var/lib/toolwatch");
     assert_int_equal(c.sinks[0].min_severity, SEVERITY_ERROR);
-    assert_string_equal(c.sinks[1].detectors[0], "latency");
+    assert_string_equal(c.sinks[1].rules[0], "latency");
     assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
                         "kms");
     assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[0],
@@ -1343,7 +1428,8 @@ static void test_sink_configs(void **state)
         parse("{\"sinks\": ["
               "{\"type\": \"webhook\", \"url_env\": \"TW_T_HOOK_URL\","
               " \"secret_envs\": [\"TW_T_WH1\", \"TW_T_WH2\"],"
-              " \"detectors\": [\"volume\"], \"min_severity\": \"warning\"},"
+              " \"rules\": [\"vol*\"], \"labels\": {\"team\": \"sec*\"},"
+              " \"min_severity\": \"warning\"},"
               "{\"type\": \"slack\", \"url_env\": \"TW_T_SLACK_URL\"},"
               "{\"type\": \"pagerduty\", \"routing_key_env\": \"TW_T_PD\","
               " \"timeout_s\": 7, \"max_age_s\": 60},"
@@ -1366,11 +1452,27 @@ static void test_sink_configs(void **state)
     assert_int_equal(out[0].n_secrets, 2);
     assert_string_equal(out[0].secrets[1], WHSEC);
     assert_int_equal(out[0].min_severity, SEVERITY_WARNING);
-    assert_int_equal(out[0].n_detectors, 1);
-    assert_string_equal(out[0].detectors[0], "volume");
-    assert_true(sink_routes(&out[0], "volume", "error"));
-    assert_false(sink_routes(&out[0], "latency", "error"));
-    assert_false(sink_routes(&out[0], "volume", "info"));
+    assert_int_equal(out[0].n_rules, 1);
+    assert_string_equal(out[0].rules[0], "vol*");
+    assert_int_equal(out[0].n_labels, 1);
+    assert_string_equal(out[0].label_names[0], "team");
+    assert_string_equal(out[0].label_values[0], "sec*");
+    {
+        static const char *const names[] = {"team"};
+        static const char *const values[] = {"secops"};
+        struct sink_route r = {.rule = "volume", .severity = "error",
+                               .nlabels = 1, .label_names = names,
+                               .label_values = values};
+        assert_true(sink_routes(&out[0], &r));
+        r.rule = "latency";
+        assert_false(sink_routes(&out[0], &r));
+        r.rule = "volume";
+        r.severity = "info";
+        assert_false(sink_routes(&out[0], &r));
+        r.severity = "error";
+        r.nlabels = 0;
+        assert_false(sink_routes(&out[0], &r));
+    }
     assert_true(out[0].rate_per_s == 0);
     assert_int_equal(out[0].connect_timeout_ms, 5000);
     assert_int_equal(out[0].timeout_ms, 15000);
@@ -1865,8 +1967,11 @@ static void test_keys_documented(void **state)
     c.stream.n_headers_env = 1;
     snprintf(c.stream.headers_env[0].name, CFG_HEADER_NAME_MAX, "X-Api-Key");
     snprintf(c.stream.headers_env[0].env, TABLE_ENV_NAME_MAX, "API_KEY");
-    c.sinks[2].n_detectors = 1;
-    snprintf(c.sinks[2].detectors[0], TABLE_LIST_ITEM_MAX, "volume");
+    c.sinks[2].n_rules = 1;
+    snprintf(c.sinks[2].rules[0], SINK_RULE_GLOB_MAX, "volume");
+    c.sinks[2].n_labels = 1;
+    snprintf(c.sinks[2].label_names[0], SINK_LABEL_NAME_MAX, "team");
+    snprintf(c.sinks[2].label_values[0], SINK_LABEL_VALUE_MAX, "secops");
     j = cfg_to_json(&c, TABLE_DUMP_SECRETS);
     assert_non_null(j);
     check_documented(j, doc, doc2);
@@ -1890,6 +1995,7 @@ int main(void)
         cmocka_unit_test(test_status_section),
         cmocka_unit_test(test_sinks_valid),
         cmocka_unit_test(test_sinks_errors),
+        cmocka_unit_test(test_sinks_routing_dump),
         cmocka_unit_test(test_literal_secrets),
         cmocka_unit_test(test_unknown_keys_everywhere),
         cmocka_unit_test(test_env_overrides),
