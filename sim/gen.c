@@ -545,7 +545,7 @@ static void make_call(const sim_gen *g, uint64_t c, const struct where *w,
         }
         break;
     case SIM_COST_RUNAWAY:
-        if (slot_first(w, prev_due(g, c), 250) >= 0) {
+        if (slot_first(w, prev_due(g, c), 100) >= 0) {
             k->agent = A_COST;
             set_tool(k, (size_t)agent_role(A_COST) * KIT +
                             (size_t)(rnd_next(&r) % KIT));

@@ -59,9 +59,10 @@
  *   fan-out           (phase at least 50 s) agent-11's first call of every
  *                     2 s slot goes to another tool: 25 distinct tools in
  *                     50 s, in its current session
- *   cost-runaway      agent-07's first call of every 250 ms slot (80 in a
- *                     20 s phase) consumes 80k-160k tokens at $15 per
- *                     million: about $144 in the phase
+ *   cost-runaway      agent-07, in a loop in its session: its first call
+ *                     of every 100 ms slot (200 in a 20 s phase, eight
+ *                     times its usual pace) consumes 80k-160k tokens at
+ *                     $15 per million: about $360 in the phase
  *   rate-spike        (warm-up 32 min, for 30 one-minute buckets of
  *                     history) 9/47 of calls go to jira_search: ten times
  *                     its steady share

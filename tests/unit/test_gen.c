@@ -770,10 +770,13 @@ static void test_fan_out(void **state)
     free(f);
 }
 
-/* cost-runaway: spend per agent, and agent-07's big calls. */
+/* cost-runaway: spend per agent, calls per session, and agent-07's big
+ * calls. */
 struct spend {
     double by_agent[N_AGENTS + 1];
-    struct rec big[128];
+    unsigned calls[N_SESSIONS];
+    int64_t calls_from;
+    struct rec big[256];
     int nbig;
 };
 
@@ -782,8 +785,10 @@ static void spend_add(const struct rec *r, void *ctx)
     struct spend *s = ctx;
 
     s->by_agent[r->agent] += r->cost;
+    if (r->t >= s->calls_from)
+        s->calls[r->session]++;
     if (r->tokens > 2000) {
-        assert_true(s->nbig < 128);
+        assert_true(s->nbig < 256);
         s->big[s->nbig++] = *r;
     }
 }
@@ -797,22 +802,33 @@ static void test_cost_runaway(void **state)
     (void)state;
     assert_non_null(s);
     assert_int_equal(ps, 20000);
+    s->calls_from = ps + len - 60000;
     scan(&g, 0, ps + len + 20000, 0, spend_add, s);
-    /* one big call of agent-07 every 250 ms of the phase: 80 */
-    assert_int_equal(s->nbig, 80);
+    /* one big call of agent-07 every 100 ms of the phase: 200, in its
+     * one session */
+    assert_int_equal(s->nbig, 200);
     for (int i = 0; i < s->nbig; i++) {
         const struct rec *r = &s->big[i];
         assert_int_equal(r->agent, 7);
         assert_true(r->tokens >= 80000 && r->tokens <= 160000);
         assert_true(fabs(r->cost - r->tokens * 0.000015) < 1e-6);
-        assert_true(r->t >= ps + 250 * i && r->t < ps + 250 * i + 100);
+        assert_true(r->t >= ps + 100 * i && r->t < ps + 100 * i + 50);
+        assert_int_equal(r->session, s->big[0].session);
     }
     /* sum cost_usd by agent_id: agent-07 far past a $50 budget, every
      * other agent under a dollar in the minute */
-    assert_true(s->by_agent[7] > 100 && s->by_agent[7] < 200);
+    assert_true(s->by_agent[7] > 250 && s->by_agent[7] < 500);
     for (int a = 1; a <= N_AGENTS; a++)
         if (a != 7)
             assert_true(s->by_agent[a] < 1);
+    /* count by session_id over the minute to the phase's end: the loop's
+     * session past 200, every other under 150 */
+    for (unsigned k = 0; k < N_SESSIONS; k++) {
+        if (k == s->big[0].session)
+            assert_true(s->calls[k] > 200);
+        else
+            assert_true(s->calls[k] < 150);
+    }
     free(s);
 }
 
