@@ -313,6 +313,27 @@ static sim_gen make_at(enum sim_scenario sc)
     return make(sc, 50);
 }
 
+/* A zeroed context for a scan. */
+static void *zalloc(size_t size)
+{
+    void *p = calloc(1, size);
+
+    assert_non_null(p);
+    return p;
+}
+
+/* The first phase of `what`: it starts at start_ms and lasts len_ms
+ * (asserted); returns start_ms. */
+static int64_t expect_phase(const sim_gen *g, enum sim_scenario what,
+                            int64_t start_ms, int64_t len_ms)
+{
+    int64_t len;
+
+    assert_int_equal(sim_gen_first_phase(g, what, &len), start_ms);
+    assert_int_equal(len, len_ms);
+    return start_ms;
+}
+
 /* The first event due at or after t. */
 static uint64_t first_event(const sim_gen *g, int64_t t)
 {
@@ -430,11 +451,9 @@ static void fleet_add(const struct rec *r, void *ctx)
 static void test_normal_traps(void **state)
 {
     sim_gen g = make_at(SIM_NORMAL);
-    struct fleet *f = calloc(1, sizeof *f), *early = calloc(1, sizeof *f);
+    struct fleet *f = zalloc(sizeof *f), *early = zalloc(sizeof *f);
 
     (void)state;
-    assert_non_null(f);
-    assert_non_null(early);
     f->spend_to = 3600000;
     scan(&g, 0, 1800000, 0, fleet_add, early);
     scan(&g, 0, 4200000, 0, fleet_add, f);
@@ -520,36 +539,37 @@ static void expect_planted(const struct rec *r, int64_t at_ms, int agent,
 static void test_secret_then_egress(void **state)
 {
     sim_gen g = make_at(SIM_SECRET_EGRESS);
-    struct egress *e = calloc(1, sizeof *e);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_SECRET_EGRESS, &len);
+    struct egress *e = zalloc(sizeof *e);
+    /* the phase is at least 45 s */
+    int64_t ps = expect_phase(&g, SIM_SECRET_EGRESS, 20000, 45000);
     int64_t cyc = sim_gen_cycle_ms(&g);
 
     (void)state;
-    assert_non_null(e);
-    assert_int_equal(ps, 20000);
-    assert_int_equal(len, 45000); /* the phase is at least 45 s */
     assert_int_equal(cyc, 65000);
     scan(&g, 0, ps + cyc, 0, egress_add, e);
     /* in order of time: P0 = sess-8000 (agent-02), the real sequence;
      * P1/P2 (agent-06): the two calls in two sessions; P3 (agent-10):
      * the two calls in the wrong order */
     assert_int_equal(e->nplanted, 8);
-    expect_planted(&e->planted[0], ps + 1000, 2, 0x8000,
-                   "vault_read_secret", "vault");
-    expect_planted(&e->planted[1], ps + 5000, 6, 0x8001,
-                   "vault_read_secret", "vault");
-    expect_planted(&e->planted[2], ps + 12000, 2, 0x8000,
-                   "salesforce_query", "salesforce");
-    expect_planted(&e->planted[3], ps + 15000, 6, 0x8002, "http_post",
-                   "external");
-    expect_planted(&e->planted[4], ps + 20000, 10, 0x8003, "http_post",
-                   "external");
-    expect_planted(&e->planted[5], ps + 25000, 2, 0x8000,
-                   "crm_search_contacts", "crm");
-    expect_planted(&e->planted[6], ps + 30000, 10, 0x8003,
-                   "vault_read_secret", "vault");
-    expect_planted(&e->planted[7], ps + 39000, 2, 0x8000, "http_post",
-                   "external");
+    for (int i = 0; i < 8; i++) {
+        static const struct {
+            int64_t at_ms;
+            int agent;
+            unsigned session;
+            const char *tool, *downstream;
+        } want[] = {
+            {1000, 2, 0x8000, "vault_read_secret", "vault"},
+            {5000, 6, 0x8001, "vault_read_secret", "vault"},
+            {12000, 2, 0x8000, "salesforce_query", "salesforce"},
+            {15000, 6, 0x8002, "http_post", "external"},
+            {20000, 10, 0x8003, "http_post", "external"},
+            {25000, 2, 0x8000, "crm_search_contacts", "crm"},
+            {30000, 10, 0x8003, "vault_read_secret", "vault"},
+            {39000, 2, 0x8000, "http_post", "external"},
+        };
+        expect_planted(&e->planted[i], ps + want[i].at_ms, want[i].agent,
+                       want[i].session, want[i].tool, want[i].downstream);
+    }
     assert_string_equal(e->planted[0].category, "secrets");
     assert_string_equal(e->planted[7].category, "http");
     /* secret to egress 38 s apart: within_s 60 holds, 30 would not */
@@ -602,14 +622,11 @@ static void learn_add(const struct rec *r, void *ctx)
 static void test_new_tool(void **state)
 {
     sim_gen g = make_at(SIM_NEW_TOOL);
-    struct learn *l = calloc(1, sizeof *l);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_NEW_TOOL, &len);
+    struct learn *l = zalloc(sizeof *l);
+    /* 32 min of steady history: past a 30 min learn period */
+    int64_t len = 20000, ps = expect_phase(&g, SIM_NEW_TOOL, 1920000, len);
 
     (void)state;
-    assert_non_null(l);
-    /* 32 min of steady history: past a 30 min learn period */
-    assert_int_equal(ps, 1920000);
-    assert_int_equal(len, 20000);
     assert_int_equal(sim_gen_phase_at(&g, ps - 1), SIM_NORMAL);
     l->learn_ms = 1800000;
     scan(&g, 0, ps + len + 20000, 0, learn_add, l);
@@ -679,13 +696,12 @@ static void sharing_add(const struct rec *r, void *ctx)
 static void test_shared_session(void **state)
 {
     sim_gen g = make_at(SIM_SHARED_SESSION);
-    struct sharing *sh = calloc(1, sizeof *sh);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_SHARED_SESSION, &len);
+    struct sharing *sh = zalloc(sizeof *sh);
+    int64_t len = 20000;
+    int64_t ps = expect_phase(&g, SIM_SHARED_SESSION, 20000, len);
     int shared = 0;
 
     (void)state;
-    assert_non_null(sh);
-    assert_int_equal(ps, 20000);
     /* the first phase: agent-08 calls only in one session, agent-04's */
     sh->phase_from = ps + 1000; /* responses of calls made before */
     sh->phase_to = ps + len;
@@ -723,16 +739,14 @@ static void fan_add(const struct rec *r, void *ctx)
 static void test_fan_out(void **state)
 {
     sim_gen g = make_at(SIM_FAN_OUT);
-    struct fan *f = calloc(1, sizeof *f);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_FAN_OUT, &len);
+    struct fan *f = zalloc(sizeof *f);
+    /* the phase is at least 50 s */
+    int64_t len = 50000, ps = expect_phase(&g, SIM_FAN_OUT, 20000, len);
     uint64_t planted = 0, kit = 0;
     unsigned session = 0;
     int64_t prev_t = 0;
 
     (void)state;
-    assert_non_null(f);
-    assert_int_equal(ps, 20000);
-    assert_int_equal(len, 50000); /* the phase is at least 50 s */
     /* agent-11's first call of every 2 s slot: 25 distinct tools, 2 s
      * apart, in its one session */
     for (int k = 0; k < 25; k++) {
@@ -796,12 +810,11 @@ static void spend_add(const struct rec *r, void *ctx)
 static void test_cost_runaway(void **state)
 {
     sim_gen g = make_at(SIM_COST_RUNAWAY);
-    struct spend *s = calloc(1, sizeof *s);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_COST_RUNAWAY, &len);
+    struct spend *s = zalloc(sizeof *s);
+    int64_t len = 20000;
+    int64_t ps = expect_phase(&g, SIM_COST_RUNAWAY, 20000, len);
 
     (void)state;
-    assert_non_null(s);
-    assert_int_equal(ps, 20000);
     s->calls_from = ps + len - 30000;
     scan(&g, 0, ps + len + 20000, 0, spend_add, s);
     /* one big call of agent-07 every 100 ms of the phase: 200, in its
@@ -857,17 +870,14 @@ static void rates_add(const struct rec *r, void *ctx)
 static void test_rate_spike(void **state)
 {
     sim_gen g = make_at(SIM_RATE_SPIKE);
-    struct rates *x = calloc(1, sizeof *x);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_RATE_SPIKE, &len);
+    struct rates *x = zalloc(sizeof *x);
+    /* warm-up: 32 min, so that the one-minute bucket of the spike has 30
+     * closed buckets behind it (bucket 32; the first is bucket 0) */
+    int64_t len = 20000, ps = expect_phase(&g, SIM_RATE_SPIKE, 1920000, len);
     double steady, h[30];
     int jira;
 
     (void)state;
-    assert_non_null(x);
-    /* warm-up: 32 min, so that the one-minute bucket of the spike has 30
-     * closed buckets behind it (bucket 32; the first is bucket 0) */
-    assert_int_equal(ps, 1920000);
-    assert_int_equal(len, 20000);
     x->phase_from = ps;
     x->phase_to = ps + len;
     scan(&g, 0, 34 * 60000, 0, rates_add, x);
@@ -927,14 +937,11 @@ static void gaps_add(const struct rec *r, void *ctx)
 static void test_dead_agent(void **state)
 {
     sim_gen g = make_at(SIM_DEAD_AGENT);
-    struct gaps *x = calloc(1, sizeof *x);
-    int64_t len, ps = sim_gen_first_phase(&g, SIM_DEAD_AGENT, &len);
+    struct gaps *x = zalloc(sizeof *x);
+    /* 5 min of steady history, then 5 min of silence */
+    int64_t len = 300000, ps = expect_phase(&g, SIM_DEAD_AGENT, 300000, len);
 
     (void)state;
-    assert_non_null(x);
-    /* 5 min of steady history, then 5 min of silence */
-    assert_int_equal(ps, 300000);
-    assert_int_equal(len, 300000);
     x->phase_from = ps + 100; /* the response of a call made before */
     x->phase_to = ps + len;
     scan(&g, 0, ps + len + 20000, 1, gaps_add, x);
