@@ -6,7 +6,7 @@
  * with consecutive ids, resumes after Last-Event-ID, ends after --total,
  * answers other methods with 405, and stops on SIGTERM with exit 0.  The
  * records it serves are checked byte for byte against the pure generator
- * (sim/gen.h) with the same options.
+ * (sim/gen.h) with the same options, for the rule kinds' scenarios too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,15 +106,21 @@ static void expected_line(const sim_gen *g, uint64_t n, buf *b)
     buf_append_str(b, "}");
 }
 
-static void make_gen(sim_gen *g, double rate)
+static void make_gen_of(sim_gen *g, double rate, enum sim_scenario sc)
 {
     struct sim_gen_options o;
 
     sim_gen_options_defaults(&o);
     o.seed = 7;
     o.rate = rate;
+    o.scenario = sc;
     assert_int_equal(clock_parse_iso8601(START, strlen(START), &o.start_ms), 0);
     assert_int_equal(sim_gen_init(g, &o), SIM_OK);
+}
+
+static void make_gen(sim_gen *g, double rate)
+{
+    make_gen_of(g, rate, SIM_NORMAL);
 }
 
 static void test_total_unpaced_exact_bytes(void **state)
@@ -148,6 +154,52 @@ static void test_total_unpaced_exact_bytes(void **state)
     buf_free(&want);
     free(line);
     stop_sim(f);
+}
+
+/* The scenarios of the rule kinds are served as the generator makes them,
+ * under either spelling of their names: secret-then-egress's first phase
+ * (20 s to 65 s at 50 events/s) is in the first 3300 events. */
+static void test_rule_scenarios_served(void **state)
+{
+    static const struct {
+        const char *name;
+        enum sim_scenario sc;
+    } cases[] = {
+        {"secret_then_egress", SIM_SECRET_EGRESS},
+        {"fan-out", SIM_FAN_OUT},
+        {"mixed_rules", SIM_MIXED_RULES},
+    };
+    char *line = malloc(LINE_MAX_BYTES);
+    buf want;
+
+    (void)state;
+    buf_init(&want, LINE_MAX_BYTES);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *extra[] = {"--scenario", cases[i].name, "--unpaced",
+                               "--total", "3300", NULL};
+        struct fx *f = start_sim(extra);
+        struct proc *t;
+        sim_gen g;
+        uint64_t n = 0;
+        int len;
+
+        make_gen_of(&g, 50, cases[i].sc);
+        t = proc_spawn((const char *const[]){tw_bin(), "tail", f->url,
+                                             "--once", NULL},
+                       NULL);
+        while ((len = proc_read_line(t, line, LINE_MAX_BYTES, WAIT_MS)) >=
+               0) {
+            expected_line(&g, n++, &want);
+            assert_int_equal(len, (int)want.len);
+            assert_memory_equal(line, want.data, want.len);
+        }
+        assert_int_equal(len, PROC_EOF);
+        assert_int_equal(n, 3300);
+        proc_destroy(t);
+        stop_sim(f);
+    }
+    buf_free(&want);
+    free(line);
 }
 
 static void test_resume_after_last_event_id(void **state)
@@ -245,6 +297,7 @@ static void test_usage_errors(void **state)
 {
     static const char *const bad[][4] = {
         {"--scenario", "chaos", NULL, NULL},
+        {"--scenario", "fan_outs", NULL, NULL},
         {"--rate", "0", NULL, NULL},
         {"--start-time", "yesterday", NULL, NULL},
         {"--bogus", NULL, NULL, NULL},
@@ -268,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_total_unpaced_exact_bytes),
+        cmocka_unit_test(test_rule_scenarios_served),
         cmocka_unit_test(test_resume_after_last_event_id),
         cmocka_unit_test(test_paced_stream_is_live),
         cmocka_unit_test(test_post_is_405),
