@@ -125,6 +125,8 @@ static double num_of(const cJSON *o, const char *name)
 
 static int doc_parse(struct doc *d, const char *text, size_t len)
 {
+    const cJSON *group;
+
     memset(d, 0, sizeof *d);
     d->root = cJSON_ParseWithLength(text, len);
     if (d->root == NULL)
@@ -135,8 +137,13 @@ static int doc_parse(struct doc *d, const char *text, size_t len)
     if (!cJSON_IsObject(d->data) || d->type == NULL)
         return SINK_EINVAL;
     d->id = str_of(d->data, "id");
-    d->detector = str_of(d->data, "detector");
-    d->group_by = str_of(d->data, "group_by");
+    d->detector = str_of(d->data, "rule");
+    /* what the key is: the first group field ("tool_name"), or "global" */
+    group = cJSON_GetObjectItemCaseSensitive(d->data, "group");
+    if (cJSON_IsObject(group))
+        d->group_by = group->child != NULL && group->child->string != NULL
+                          ? group->child->string
+                          : "global";
     d->key = str_of(d->data, "key");
     d->state = str_of(d->data, "state");
     d->severity = str_of(d->data, "severity");
@@ -368,7 +375,7 @@ static int render_pagerduty(const struct doc *d, const char *routing_key,
         component = d->key;
     else if (cJSON_IsObject(d->sample))
         component = str_of(d->sample, "tool_name");
-    if (strcmp(d->group_by, "agent") == 0)
+    if (strcmp(d->group_by, "agent_id") == 0)
         group = d->key;
     else if (cJSON_IsObject(d->sample))
         group = str_of(d->sample, "agent_id");

@@ -6,12 +6,12 @@
  * app/snapshot.h.
  *
  * One thread owns everything: the loop (libcurl multi: the stream and every
- * delivery), the stream reader, the pipeline (decoder and detector engine)
+ * delivery), the stream reader, the pipeline (decoder and rule engine)
  * and the outbox.  Each iteration:
  *
  *   wait (loop_run_once)      network, timers, signals (self-pipe)
  *     stream write callback -> SSE parser -> on_event -> pipeline_feed
- *     (decode, duplicates, detectors, alert document) -> on_alert ->
+ *     (decode, duplicates, rules, alert document) -> on_alert ->
  *     delivery_submit, then the stream position after the notification's
  *     event, into the journal right behind it (delivery_record_position)
  *   delivery_flush            one fsync for every notification of the
@@ -90,7 +90,7 @@ static void usage(void)
     fputs("usage: toolwatch run -c FILE\n"
           "\n"
           "Run the service: read the audit stream named in FILE, run the\n"
-          "detectors, deliver alerts to the configured sinks, and serve\n"
+          "rules, deliver alerts to the configured sinks, and serve\n"
           "/healthz, /readyz, /status and /metrics.\n"
           "\n"
           "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
@@ -141,11 +141,11 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     }
     snapshot_alert(app->snap, a);
     LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
-        a->resolved ? "resolved" : "firing", a->severity, a->detector,
+        a->resolved ? "resolved" : "firing", a->severity, a->rule,
         a->key, a->summary);
     if (app->dl == NULL)
         return;
-    rc = delivery_submit(app->dl, a->detector, a->severity, a->id,
+    rc = delivery_submit(app->dl, a->rule, a->severity, a->id,
                          a->resolved, a->timestamp_ms, doc, doc_len);
     if (rc < 0)
         app->submit_errors++;
@@ -332,7 +332,7 @@ static struct cfg *load_config(const char *path)
         return NULL;
     if (cfg_load_env(c, path, environ, err, sizeof err) != CFG_OK) {
         LOG(LOG_ERROR, "config", "%s", err);
-        free(c);
+        cfg_free(c);
         return NULL;
     }
     return c;
@@ -340,8 +340,8 @@ static struct cfg *load_config(const char *path)
 
 static pipeline *make_pipeline(struct app *app, const struct cfg *c)
 {
-    return pipeline_create(&c->det, c->instance, 0, &pipeline_callbacks,
-                           app);
+    return pipeline_create(&c->det, c->rules, c->instance, 0,
+                           &pipeline_callbacks, app);
 }
 
 /* ---- status ------------------------------------------------------------------ */
@@ -412,7 +412,7 @@ static int same_status(const struct cfg *a, const struct cfg *b)
  *   4. the stream reader: stopped, replaced, started; if the new settings
  *      cannot be used, the old reader and outbox are built again;
  *   5. the new pipeline adopts the old one's state and counters (open
- *      alerts of detectors whose settings changed resolve, through the
+ *      alerts of rules whose settings changed resolve, through the
  *      outbox now in force);
  *   6. the status server, only when its settings changed;
  *   7. the new configuration is in force.
@@ -472,14 +472,15 @@ static void reload(struct app *app)
             LOG(LOG_INFO, "run", "status on http://%s:%u/status",
                 nc->status.listen, (unsigned)status_port(app->srv));
     }
-    free(app->cfg);
+    cfg_free(app->cfg);
     app->cfg = nc;
-    LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %d "
-        "detectors kept their state", app->path, kept, DET_COUNT);
+    LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %u "
+        "rules kept their state", app->path, kept,
+        (unsigned)det_engine_nrules(pipeline_engine(app->pl)));
     return;
 fail:
     pipeline_destroy(npl);
-    free(nc);
+    cfg_free(nc);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -633,6 +634,6 @@ out:
     pipeline_destroy(app.pl);
     snapshot_destroy(app.snap);
     loop_destroy(app.lp);
-    free(app.cfg);
+    cfg_free(app.cfg);
     return rc;
 }

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +113,7 @@ static void usage(void)
 {
     fputs("usage: toolwatch send-test SINK -c FILE\n"
           "\n"
-          "Send one test alert (detector \"send_test\", severity info)\n"
+          "Send one test alert (rule \"send_test\", severity info)\n"
           "through the sink named SINK in FILE and print the receiver's\n"
           "answer.  Exit status 0 when it answered 2xx.\n",
           stderr);
@@ -155,7 +156,7 @@ int sendtest_main(int argc, char **argv)
     if (path == NULL || sink == NULL)
         goto usage;
     rc = CLI_EXIT_FAIL;
-    c = malloc(sizeof *c);
+    c = calloc(1, sizeof *c);
     res = calloc(1, sizeof *res);
     if (c == NULL || res == NULL)
         goto out;
@@ -181,14 +182,17 @@ int sendtest_main(int argc, char **argv)
              "can read this, delivery works. No action needed.", sink);
     memset(&a, 0, sizeof a);
     a.timestamp_ms = now;
-    a.detector = "send_test";
-    a.group_by = "global";
+    a.rule = "send_test";
+    a.kind = "test";
     a.key = "send-test";
     a.severity = "info";
     a.summary = summary;
+    a.value = NAN;
+    a.threshold = NAN;
+    a.window_s = -1;
     a.started_ms = now;
     a.source = c->instance;
-    alert_episode_id(a.detector, a.key, now, a.id);
+    alert_episode_id(a.rule, &a.key, 1, now, a.id);
     if (alert_format(&a, &doc) != ALERT_OK ||
         send_once(&sc, doc.data, doc.len, res) != 0) {
         fprintf(stderr, "toolwatch send-test: %s\n",
@@ -216,6 +220,6 @@ usage:
 out:
     buf_free(&doc);
     free(res);
-    free(c);
+    cfg_free(c);
     return rc;
 }
