@@ -33,6 +33,7 @@
 #define NO_TIME INT64_MIN
 #define DRAIN_MAX_STEPS 100000000u /* safety stop of det_engine_drain */
 #define NTYPES ((unsigned)EVENT_SESSION_END + 1)
+#define MEMO_SIZE 512u /* a rule's memo of match results (power of two) */
 
 extern const struct det_kind det_kind_count, det_kind_sum, det_kind_ratio,
     det_kind_distinct, det_kind_max, det_kind_sequence, det_kind_new_value,
@@ -89,7 +90,8 @@ struct det_engine {
     uint16_t *by_type[NTYPES]; /* rule indices per event type */
     uint16_t *by_type_mem;
     uint32_t nby[NTYPES];
-    uint32_t gsig[RULE_MAX];   /* group_by field lists, by signature */
+    uint32_t gsig[2 * RULE_MAX]; /* field lists hashed per event (group_by
+                                  and memo keys), by signature */
     uint32_t ngsets;
     struct det_hcache hc;
     int64_t lateness_ms, skew_ms;
@@ -122,13 +124,14 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /* The bytes the group of `ev` is keyed by: each group_by value (missing:
  * empty) with its NUL, then `extra` with its NUL.  Returns the length. */
-static size_t group_bytes(const struct rule *rule, const struct event *ev,
-                          const char *extra, char *bytes)
+static size_t group_bytes(const struct match_field *f, uint32_t nf,
+                          const struct event *ev, const char *extra,
+                          char *bytes)
 {
     size_t n = 0;
 
-    for (uint32_t i = 0; i < rule->ngroup; i++) {
-        const char *s = match_string(ev, rule->group_by[i]);
+    for (uint32_t i = 0; i < nf; i++) {
+        const char *s = match_string(ev, f[i]);
         size_t l = s != NULL ? strnlen(s, EVENT_NAME_MAX - 1) : 0;
 
         memcpy(bytes + n, s != NULL ? s : "", l);
@@ -145,26 +148,46 @@ static size_t group_bytes(const struct rule *rule, const struct event *ev,
     return n;
 }
 
+/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
+ * from the event's cache when there is no extra. */
+__attribute__((hot))
+static void values_hash(struct det_hcache *hc, uint32_t g,
+                        const struct match_field *f, uint32_t nf,
+                        const struct event *ev, const char *extra,
+                        uint64_t h[2])
+{
+    char bytes[DET_VALUES_MAX];
+    size_t n;
+
+    if (extra == NULL && hc->gen_of[g] == hc->gen) {
+        h[0] = hc->h[g][0];
+        h[1] = hc->h[g][1];
+        return;
+    }
+    if (nf == 1 && extra == NULL) {
+        /* the usual case: the value and its NUL, where the event has
+         * them (the same bytes group_bytes would write) */
+        const char *s = match_string(ev, f[0]);
+        if (s == NULL)
+            s = "";
+        det_hash(hc->hkey, s, strnlen(s, EVENT_NAME_MAX - 1) + 1, h);
+    } else {
+        n = group_bytes(f, nf, ev, extra, bytes);
+        det_hash(hc->hkey, bytes, n, h);
+    }
+    if (extra == NULL) {
+        hc->gen_of[g] = hc->gen;
+        hc->h[g][0] = h[0];
+        hc->h[g][1] = h[1];
+    }
+}
+
 __attribute__((hot))
 static void group_hash(const struct det_rule *r, struct det_input *in,
                        const char *extra, uint64_t h[2])
 {
-    struct det_hcache *hc = in->hc;
-    char bytes[DET_VALUES_MAX];
-    size_t n;
-
-    if (extra == NULL && hc->gen_of[r->gset] == hc->gen) {
-        h[0] = hc->h[r->gset][0];
-        h[1] = hc->h[r->gset][1];
-        return;
-    }
-    n = group_bytes(r->rule, in->ev, extra, bytes);
-    det_hash(hc->hkey, bytes, n, h);
-    if (extra == NULL) {
-        hc->gen_of[r->gset] = hc->gen;
-        hc->h[r->gset][0] = h[0];
-        hc->h[r->gset][1] = h[1];
-    }
+    values_hash(in->hc, r->gset, r->rule->group_by, r->rule->ngroup, in->ev,
+                extra, h);
 }
 
 void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
@@ -260,7 +283,8 @@ static void keep_values(const struct det_rule *r, struct det_alert *a,
                         const struct event *ev, const char *extra)
 {
     char bytes[DET_VALUES_MAX];
-    size_t n = group_bytes(r->rule, ev, extra, bytes);
+    size_t n = group_bytes(r->rule->group_by, r->rule->ngroup, ev, extra,
+                           bytes);
 
     memcpy(a->vals, bytes, n);
     a->nvals = r->rule->ngroup + (extra != NULL);
@@ -345,6 +369,73 @@ const char *det_noun(const struct det_rule *r, int plural)
     default:
         return plural ? "events" : "event";
     }
+}
+
+/* ---- matching ---- */
+
+/* A rule's match results by the value of the one string field its match
+ * and exclude test beyond the event's type and status (e.g. tool_name
+ * globs), and that type and status: a direct-mapped table, so a glob
+ * list is evaluated once per tool, not once per event. */
+struct det_memo {
+    uint64_t h0, h1;
+    uint8_t type, status, seen, valid;
+};
+
+/* Does the rule see the event (match_seen)? */
+__attribute__((hot))
+static int rule_sees(struct det_rule *r, struct det_input *in)
+{
+    const struct event *ev = in->ev;
+    struct det_memo *m;
+    uint64_t h[2];
+
+    if (r->sure & MATCH_TYPE_BIT(ev->type))
+        return 1;
+    if (r->memo == NULL)
+        return match_seen(&r->rule->match, &r->rule->exclude, ev);
+    values_hash(in->hc, r->memo_gset, &r->memo_f, 1, ev, NULL, h);
+    m = &r->memo[h[0] & (MEMO_SIZE - 1)];
+    if (!m->valid || m->h0 != h[0] || m->h1 != h[1] ||
+        m->type != (uint8_t)ev->type || m->status != (uint8_t)ev->status) {
+        m->h0 = h[0];
+        m->h1 = h[1];
+        m->type = (uint8_t)ev->type;
+        m->status = (uint8_t)ev->status;
+        m->seen = (uint8_t)match_seen(&r->rule->match, &r->rule->exclude, ev);
+        m->valid = 1;
+    }
+    return m->seen;
+}
+
+/* The one string field F that the rule's match and exclude test besides
+ * fields of the event's type and status, if there is exactly one: then
+ * their result is a function of (F, type, status). */
+static int memo_field(const struct rule *rule, struct match_field *f)
+{
+    const struct match *ms[2] = {&rule->match, &rule->exclude};
+    int found = 0;
+
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < ms[k]->ncond; i++) {
+            struct match_field cf = match_cond_field(ms[k], i);
+
+            switch ((enum match_field_id)cf.id) {
+            case MATCH_F_EVENT_TYPE:
+            case MATCH_F_RESPONSE_STATUS:
+            case MATCH_F_COMPLETED:
+            case MATCH_F_ERROR:
+                continue;
+            default:
+                break;
+            }
+            if (match_field_type(cf) != MATCH_T_STRING ||
+                (found && !match_field_equal(*f, cf)))
+                return 0;
+            *f = cf;
+            found = 1;
+        }
+    return found;
 }
 
 /* ---- notifications ---- */
@@ -767,7 +858,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         struct det_rule *r = &e->r[list[k]];
         uint64_t late_before = r->st.late;
 
-        if (!match_seen(&r->rule->match, &r->rule->exclude, ev))
+        if (!rule_sees(r, &in))
             continue;
         if (r->kind->feed(r, &in, &v))
             transition(e, r, &v, &in);
@@ -846,6 +937,9 @@ static void take_config(struct det_rule *dst, const struct det_rule *cfg)
     dst->dump = cfg->dump;
     dst->ngroup = cfg->ngroup;
     memcpy(dst->gname, cfg->gname, sizeof dst->gname);
+    dst->sure = cfg->sure;
+    dst->memo_gset = cfg->memo_gset;
+    dst->memo_f = cfg->memo_f;
 }
 
 /* The rule of `old` that rule i of e continues, or -1. */
@@ -971,21 +1065,22 @@ int det_engine_is_firing(const det_engine *e, const char *rule,
 
 /* ---- set-up ---- */
 
-/* A group_by field list as a number: one byte per field. */
-static uint32_t group_signature(const struct rule *rule)
+/* A field list as a number: one byte per field. */
+static uint32_t fields_signature(const struct match_field *f, uint32_t nf)
 {
     uint32_t sig = 0;
 
-    for (uint32_t i = 0; i < rule->ngroup; i++)
+    for (uint32_t i = 0; i < nf; i++)
         sig = sig << 8 |
-              (uint32_t)(rule->group_by[i].id * EVENT_META_MAX +
-                         rule->group_by[i].slot + 1);
+              (uint32_t)(f[i].id * EVENT_META_MAX + f[i].slot + 1);
     return sig;
 }
 
-static uint32_t gset_of(det_engine *e, const struct rule *rule)
+/* The index of a field list in the event's hash cache. */
+static uint32_t gset_of(det_engine *e, const struct match_field *f,
+                        uint32_t nf)
 {
-    uint32_t sig = group_signature(rule);
+    uint32_t sig = fields_signature(f, nf);
 
     for (uint32_t g = 0; g < e->ngsets; g++)
         if (e->gsig[g] == sig)
@@ -1029,7 +1124,7 @@ static int rule_init(det_engine *e, struct det_rule *r,
     r->rule = rule;
     r->kind = det_kinds[rule->kind];
     r->fixed_slot = DET_NIL;
-    r->gset = gset_of(e, rule);
+    r->gset = gset_of(e, rule->group_by, rule->ngroup);
     r->window_ms = p->window_s * 1000;
     r->hold_ms = (rule->hold_s >= 0 ? rule->hold_s : e->p.hold_s) * 1000;
     r->repeat_ms = (rule->repeat_interval_s >= 0 ? rule->repeat_interval_s
@@ -1049,6 +1144,12 @@ static int rule_init(det_engine *e, struct det_rule *r,
         r->thr_max = t > r->thr_max ? t : r->thr_max;
     }
     r->noun = noun_of(rule->types);
+    r->sure = rule->exclude.ncond == 0 ? rule->match.types_sure : 0;
+    if (memo_field(rule, &r->memo_f)) {
+        r->memo_gset = gset_of(e, &r->memo_f, 1);
+        if ((r->memo = calloc(MEMO_SIZE, sizeof *r->memo)) == NULL)
+            return -1;
+    }
     r->ngroup = rule->ngroup;
     for (uint32_t i = 0; i < rule->ngroup; i++)
         match_field_name(rule->group_by[i], p->meta, r->gname[i],
@@ -1096,6 +1197,8 @@ static void rule_fini(struct det_rule *r)
     det_slab_free(r->alert, cap * sizeof *r->alert);
     det_slab_free(r->thr, cap * sizeof *r->thr);
     det_keys_free(&r->keys);
+    free(r->memo);
+    r->memo = NULL;
     cJSON_free(r->dump);
     r->state = NULL;
     r->alert = NULL;

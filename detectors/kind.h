@@ -204,6 +204,14 @@ struct det_rule {
     uint32_t nopen;               /* groups with an open episode */
     uint32_t fixed_slot;          /* absence []: its one group, pinned for
                                      life; else DET_NIL */
+    /* matching (engine.c) */
+    uint32_t sure;                /* event types it sees whatever else the
+                                     record says (no match_seen needed) */
+    uint32_t memo_gset;           /* memo: the field list [F] it is keyed
+                                     by */
+    struct match_field memo_f;
+    struct det_memo *memo;        /* match results by (F, type, status), or
+                                     NULL */
     struct det_rule_stats st;
     union det_spec spec;
     void *priv;                   /* the kind's own (NULL if none) */
