@@ -6,8 +6,9 @@
  * (det_engine_prefetch) so that it overlaps the JSON parse;
  * event_decode_meta fills the pipeline's one struct event, with the
  * metadata members the rules name (cJSON's tree is the only allocation,
- * freed before it returns); det_engine_feed runs the rules.  The decoder's field-level counters are compared before and
- * after the decode to tell on_warning which of them this record raised.
+ * freed before it returns); det_engine_feed runs the rules.  The
+ * decoder's field-level counters are compared before and after the
+ * decode to tell on_warning which of them this record raised.
  *
  * Per alert: the document is built into one buffer owned here (capped at
  * ALERT_DOC_MAX, allocated at the first alert and kept) and handed to the

@@ -42,7 +42,8 @@ static const char *const group_fields[] = {"tool_name", "agent_id",
 #define L_BUCKET                                                            \
     L_ITEM(bucket_ms, TABLE_INT, 0, 86400000,                               \
            "0 or a divisor of the window (no longer used)")
-#define L_THRESHOLD(lo, hi) L_ITEM(threshold, TABLE_DOUBLE, lo, hi, "threshold")
+#define L_THRESHOLD(lo, hi)                                                 \
+    L_ITEM(threshold, TABLE_DOUBLE, lo, hi, "threshold")
 #define L_CLEAR(hi)                                                         \
     L_ITEM(clear_threshold, TABLE_DOUBLE, 0, hi,                            \
            "an open alert resolves at or under this")
@@ -151,14 +152,17 @@ int cfg_legacy_apply(struct cfg_legacy *l, int i, const cJSON *obj,
 /* Set obj.name to v (taking it), replacing a member of that name. */
 static int set(cJSON *obj, const char *name, cJSON *v)
 {
+    int ok;
+
     if (v == NULL)
         return RULE_ENOMEM;
     if (cJSON_GetObjectItemCaseSensitive(obj, name) != NULL)
-        return cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v)
-                   ? RULE_OK
-                   : (cJSON_Delete(v), RULE_ENOMEM);
-    return cJSON_AddItemToObject(obj, name, v) ? RULE_OK
-                                               : (cJSON_Delete(v), RULE_ENOMEM);
+        ok = cJSON_ReplaceItemInObjectCaseSensitive(obj, name, v);
+    else
+        ok = cJSON_AddItemToObject(obj, name, v);
+    if (!ok)
+        cJSON_Delete(v);
+    return ok ? RULE_OK : RULE_ENOMEM;
 }
 
 static cJSON *group_json(int g)

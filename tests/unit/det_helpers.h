@@ -31,6 +31,9 @@
 
 #include <cmocka.h>
 
+/* every helper: a test binary uses some of them */
+#define DH_FN static __attribute__((unused))
+
 #define T0 1773108000000LL /* 2026-03-10T02:00:00Z */
 #define SEC 1000LL
 
@@ -57,7 +60,7 @@ struct cap {
     struct cap_alert a[CAP_MAX];
 };
 
-static void cap_on_alert(void *ud, const struct alert *a)
+DH_FN void cap_on_alert(void *ud, const struct alert *a)
 {
     struct cap *c = ud;
     struct cap_alert *x;
@@ -98,7 +101,7 @@ static struct {
 } eng_sets[ENG_MAX];
 
 /* A set compiled from JSON in single quotes; fails the test on error. */
-static struct rule_set *rules_compile(const char *json)
+DH_FN struct rule_set *rules_compile(const char *json)
 {
     char *t = strdup(json), err[512];
     struct rule_set *rs = NULL;
@@ -120,7 +123,7 @@ static struct rule_set *rules_compile(const char *json)
 
 /* An engine over rules `json` (single quotes), settings tweaked, its
  * alerts added to *c (not reset: a reload's engine shares it). */
-static det_engine *eng_more(struct cap *c, const char *json,
+DH_FN det_engine *eng_more(struct cap *c, const char *json,
                             void (*tweak)(struct det_engine_params *))
 {
     struct det_engine_params p;
@@ -142,7 +145,7 @@ static det_engine *eng_more(struct cap *c, const char *json,
 }
 
 /* eng_more() with *c reset first. */
-static det_engine *eng_json(struct cap *c, const char *json,
+DH_FN det_engine *eng_json(struct cap *c, const char *json,
                             void (*tweak)(struct det_engine_params *))
 {
     if (c != NULL)
@@ -150,7 +153,7 @@ static det_engine *eng_json(struct cap *c, const char *json,
     return eng_more(c, json, tweak);
 }
 
-static void eng_free(det_engine *e)
+DH_FN void eng_free(det_engine *e)
 {
     for (int i = 0; i < ENG_MAX; i++)
         if (eng_sets[i].e == e && e != NULL) {
@@ -163,7 +166,7 @@ static void eng_free(det_engine *e)
 
 /* The default rule `name` ("*": all six) with the members of `patch` (a
  * JSON object in single quotes, or NULL) set, as JSON text in *out. */
-static void default_rules(const char *name, const char *patch, char *out,
+DH_FN void default_rules(const char *name, const char *patch, char *out,
                           size_t size)
 {
     cJSON *all = cJSON_Parse(rule_defaults_json()), *r, *next, *p = NULL;
@@ -201,7 +204,7 @@ static void default_rules(const char *name, const char *patch, char *out,
     cJSON_Delete(p);
 }
 
-static det_engine *eng_default(struct cap *c, const char *name,
+DH_FN det_engine *eng_default(struct cap *c, const char *name,
                                const char *patch,
                                void (*tweak)(struct det_engine_params *))
 {
@@ -212,7 +215,7 @@ static det_engine *eng_default(struct cap *c, const char *name,
 }
 
 /* A rule's counters (by name). */
-static struct det_rule_info rinfo(const det_engine *e, const char *name)
+DH_FN struct det_rule_info rinfo(const det_engine *e, const char *name)
 {
     struct det_rule_info ri;
 
@@ -226,10 +229,10 @@ static struct det_rule_info rinfo(const det_engine *e, const char *name)
 
 /* ---- events ---- */
 
-static unsigned long long ev_seq;
+DH_FN unsigned long long ev_seq;
 
 /* A completed call (tool_call_response) at T0 + ms. */
-static struct event ev_call(int64_t ms, const char *tool, const char *agent)
+DH_FN struct event ev_call(int64_t ms, const char *tool, const char *agent)
 {
     struct event ev;
 
@@ -245,7 +248,7 @@ static struct event ev_call(int64_t ms, const char *tool, const char *agent)
     return ev;
 }
 
-static struct event ev_error(int64_t ms, const char *tool, const char *agent)
+DH_FN struct event ev_error(int64_t ms, const char *tool, const char *agent)
 {
     struct event ev = ev_call(ms, tool, agent);
 
@@ -255,13 +258,13 @@ static struct event ev_error(int64_t ms, const char *tool, const char *agent)
     return ev;
 }
 
-static int feed(det_engine *e, struct event ev)
+DH_FN int feed(det_engine *e, struct event ev)
 {
     return det_engine_feed(e, &ev, 0);
 }
 
 /* n calls of `tool` evenly from T0 + from_ms, step_ms apart. */
-static void feed_calls(det_engine *e, int n, int64_t from_ms, int64_t step_ms,
+DH_FN void feed_calls(det_engine *e, int n, int64_t from_ms, int64_t step_ms,
                        const char *tool, const char *agent)
 {
     for (int i = 0; i < n; i++)
