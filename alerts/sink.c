@@ -138,12 +138,20 @@ static int doc_parse(struct doc *d, const char *text, size_t len)
         return SINK_EINVAL;
     d->id = str_of(d->data, "id");
     d->detector = str_of(d->data, "rule");
-    /* what the key is: the first group field ("tool_name"), or "global" */
+    /* what the key is: the first group field (tool_name: "tool",
+     * agent_id: "agent", session_id: "session"), or "global" */
     group = cJSON_GetObjectItemCaseSensitive(d->data, "group");
-    if (cJSON_IsObject(group))
-        d->group_by = group->child != NULL && group->child->string != NULL
-                          ? group->child->string
-                          : "global";
+    d->group_by = "global";
+    if (cJSON_IsObject(group) && group->child != NULL &&
+        group->child->string != NULL) {
+        static const char *const words[][2] = {{"tool_name", "tool"},
+                                               {"agent_id", "agent"},
+                                               {"session_id", "session"}};
+        d->group_by = group->child->string;
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+            if (strcmp(d->group_by, words[i][0]) == 0)
+                d->group_by = words[i][1];
+    }
     d->key = str_of(d->data, "key");
     d->state = str_of(d->data, "state");
     d->severity = str_of(d->data, "severity");
@@ -375,7 +383,7 @@ static int render_pagerduty(const struct doc *d, const char *routing_key,
         component = d->key;
     else if (cJSON_IsObject(d->sample))
         component = str_of(d->sample, "tool_name");
-    if (strcmp(d->group_by, "agent_id") == 0)
+    if (strcmp(d->group_by, "agent") == 0)
         group = d->key;
     else if (cJSON_IsObject(d->sample))
         group = str_of(d->sample, "agent_id");

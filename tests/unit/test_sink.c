@@ -16,7 +16,8 @@
 static const char firing[] =
     "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
     "\"data\":{\"id\":\"0123456789abcdef0123456789abcdef\","
-    "\"detector\":\"error_rate\",\"group_by\":\"tool\",\"key\":"
+    "\"rule\":\"error_rate\",\"kind\":\"ratio\",\"group\":{"
+    "\"tool_name\":\"postgres_query\"},\"key\":"
     "\"postgres_query\",\"state\":\"firing\",\"severity\":\"error\","
     "\"summary\":\"error rate 35.0% over 60s for tool postgres_query "
     "(threshold 20%, 41 of 117 calls) <@here> & co\",\"value\":0.35,"
@@ -29,7 +30,8 @@ static const char firing[] =
 static const char resolved[] =
     "{\"type\":\"alert.resolved\",\"timestamp\":\"2026-03-10T02:58:00.000Z\","
     "\"data\":{\"id\":\"0123456789abcdef0123456789abcdef\","
-    "\"detector\":\"credential_access\",\"group_by\":\"agent\",\"key\":"
+    "\"rule\":\"credential_access\",\"kind\":\"count\",\"group\":{"
+    "\"agent_id\":\"agent-13\"},\"key\":"
     "\"agent-13\",\"state\":\"resolved\",\"severity\":\"critical\","
     "\"summary\":\"back to normal\",\"value\":3,\"threshold\":50,"
     "\"window_s\":3600,\"started_at\":\"2026-03-10T02:47:23.123Z\","
@@ -112,7 +114,7 @@ static void test_pagerduty_trigger(void **state)
     details = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "payload"), "custom_details");
     assert_true(cJSON_IsObject(details));
-    assert_string_equal(path_str(details, "detector", NULL), "error_rate");
+    assert_string_equal(path_str(details, "rule", NULL), "error_rate");
     assert_string_equal(path_str(details, "sample", "error_code"),
                         "E_TIMEOUT");
     cJSON_Delete(j);
@@ -143,7 +145,7 @@ static void test_pagerduty_summary_cut_on_utf8_boundary(void **state)
     summary[1029] = '\0';
     snprintf(doc, sizeof doc,
              "{\"type\":\"alert.firing\",\"timestamp\":\"t\",\"data\":{"
-             "\"id\":\"x\",\"detector\":\"latency\",\"group_by\":\"tool\","
+             "\"id\":\"x\",\"rule\":\"latency\",\"kind\":\"max\","
              "\"key\":\"k\",\"severity\":\"warning\",\"summary\":\"%s\"}}",
              summary);
     j = render(SINK_PAGERDUTY, doc, "k");
@@ -155,7 +157,7 @@ static void test_pagerduty_summary_cut_on_utf8_boundary(void **state)
     summary[1024] = '\0';
     snprintf(doc, sizeof doc,
              "{\"type\":\"alert.firing\",\"timestamp\":\"t\",\"data\":{"
-             "\"id\":\"x\",\"detector\":\"latency\",\"group_by\":\"tool\","
+             "\"id\":\"x\",\"rule\":\"latency\",\"kind\":\"max\","
              "\"key\":\"k\",\"severity\":\"warning\",\"summary\":\"%s\"}}",
              summary);
     j = render(SINK_PAGERDUTY, doc, "k");
@@ -232,7 +234,7 @@ static void test_slack_limits(void **state)
     big[sizeof big - 1] = '\0';
     snprintf(doc, sizeof doc,
              "{\"type\":\"alert.firing\",\"timestamp\":\"t\",\"data\":{"
-             "\"id\":\"x\",\"detector\":\"volume\",\"group_by\":\"tool\","
+             "\"id\":\"x\",\"rule\":\"volume\",\"kind\":\"count\","
              "\"key\":\"%s\",\"severity\":\"warning\",\"summary\":\"%s\"}}",
              big, big);
     j = render(SINK_SLACK, doc, NULL);
