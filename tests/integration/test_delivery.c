@@ -97,8 +97,8 @@ static size_t doc(char *out, size_t size, int n, const char *type)
     return (size_t)snprintf(
         out, size,
         "{\"type\":\"alert.%s\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
-        "\"data\":{\"id\":\"ep%04d\",\"detector\":\"volume\",\"group_by\":"
-        "\"tool\",\"key\":\"crm_search\",\"state\":\"%s\",\"severity\":"
+        "\"data\":{\"id\":\"ep%04d\",\"rule\":\"volume\",\"kind\":"
+        "\"count\",\"group\":{\"tool_name\":\"crm_search\"},\"key\":\"crm_search\",\"state\":\"%s\",\"severity\":"
         "\"warning\",\"summary\":\"n=%d\",\"value\":101,\"threshold\":100,"
         "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
         "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}",

@@ -104,7 +104,7 @@ static void test_signed_test_alert_arrives(void **state)
     assert_int_equal(rcv_count(f->r), 1);
     assert_true(rcv_get(f->r, 0, &q));
     assert_non_null(strstr((const char *)q.body,
-                           "\"detector\":\"send_test\""));
+                           "\"rule\":\"send_test\""));
     assert_non_null(strstr((const char *)q.body, "TEST ALERT"));
     assert_int_equal(sign_parse_timestamp(rcv_header(&q, "webhook-timestamp"),
                                           &ts),
@@ -169,7 +169,7 @@ static void test_unknown_sink_and_file_sink(void **state)
     assert_non_null(fp);
     assert_non_null(fgets(line, sizeof line, fp));
     assert_true(strncmp(line, "{\"type\":\"alert.firing\"", 22) == 0);
-    assert_non_null(strstr(line, "\"detector\":\"send_test\""));
+    assert_non_null(strstr(line, "\"rule\":\"send_test\""));
     fclose(fp);
 }
 
