@@ -219,17 +219,10 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     struct count_level l;
 
     count_level(&r->spec.count, st, now, &l);
-    v->slot = slot;
-    v->value = (double)l.value;
-    v->aux[0] = v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = det_level_of(r, slot, v->value);
-    /* when it may change by time alone: wanted only for groups that are
-     * alerting or about to fire (nearly every event skips it) */
-    v->next_ms = det_pinned(r, slot) || v->level == DET_ABOVE
-                     ? count_clear_time_at(&r->spec.count, st,
-                                           (uint64_t)floor(det_clear(r, slot)))
-                     : INT64_MAX;
+    det_verdict_level(r, slot, (double)l.value, v);
+    if (det_watched(r, slot, v))
+        v->next_ms = count_clear_time_at(&r->spec.count, st,
+                                         (uint64_t)floor(det_clear(r, slot)));
 }
 
 __attribute__((hot))
@@ -240,14 +233,10 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
 
     if (slot == DET_NIL)
         return 0;
-    if (count_add(&r->spec.count, det_state(r, slot), in->now_ms,
-                  in->t_ms) == COUNT_LATE) {
-        r->st.late++;
-        return 0;
-    }
-    r->st.counted++;
-    kind_tick(r, slot, in->now_ms, v);
-    return 1;
+    return det_fed(r,
+                   count_add(&r->spec.count, det_state(r, slot), in->now_ms,
+                             in->t_ms) == COUNT_LATE,
+                   slot, in, kind_tick, v);
 }
 
 /* "101 completed calls in 60s for tool search_web (threshold 100)" */

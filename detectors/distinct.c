@@ -191,17 +191,11 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     struct distinct_level l;
 
     distinct_level(&r->spec.distinct, st, now, &l);
-    v->slot = slot;
-    v->value = l.value;
+    det_verdict_level(r, slot, l.value, v);
     v->aux[0] = l.exact;
-    v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = det_level_of(r, slot, v->value);
-    v->next_ms =
-        det_pinned(r, slot) || v->level == DET_ABOVE
-            ? distinct_clear_time_at(&r->spec.distinct, st,
-                                     (uint32_t)floor(det_clear(r, slot)))
-            : INT64_MAX;
+    if (det_watched(r, slot, v))
+        v->next_ms = distinct_clear_time_at(
+            &r->spec.distinct, st, (uint32_t)floor(det_clear(r, slot)));
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,
@@ -214,14 +208,10 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     if (s == NULL || (slot = det_group(r, in)) == DET_NIL)
         return 0;
     det_hash_text(in, s, h);
-    if (distinct_add(&r->spec.distinct, det_state(r, slot), in->now_ms,
-                     in->t_ms, h) == DISTINCT_LATE) {
-        r->st.late++;
-        return 0;
-    }
-    r->st.counted++;
-    kind_tick(r, slot, in->now_ms, v);
-    return 1;
+    return det_fed(r,
+                   distinct_add(&r->spec.distinct, det_state(r, slot),
+                                in->now_ms, in->t_ms, h) == DISTINCT_LATE,
+                   slot, in, kind_tick, v);
 }
 
 /* "12 distinct tool_name values in 300s by agent a-1 (threshold 10)" */

@@ -278,6 +278,28 @@ enum det_level det_level_of(const struct det_rule *r, uint32_t slot,
     return value <= det_clear(r, slot) ? DET_CLEAR : DET_BETWEEN;
 }
 
+void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
+                       struct det_verdict *v)
+{
+    v->slot = slot;
+    v->value = value;
+    v->aux[0] = v->aux[1] = 0;
+    v->extra = v->text = NULL;
+    v->level = det_level_of(r, slot, value);
+    v->next_ms = INT64_MAX;
+}
+
+void det_verdict_until(uint32_t slot, double value, int64_t now,
+                       int64_t until, struct det_verdict *v)
+{
+    v->slot = slot;
+    v->value = value;
+    v->aux[0] = v->aux[1] = 0;
+    v->extra = v->text = NULL;
+    v->level = now < until ? DET_ABOVE : DET_CLEAR;
+    v->next_ms = v->level == DET_ABOVE ? until : INT64_MAX;
+}
+
 /* The group values of `ev` (and extra) into an alert record. */
 static void keep_values(const struct det_rule *r, struct det_alert *a,
                         const struct event *ev, const char *extra)

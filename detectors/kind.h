@@ -268,6 +268,46 @@ static inline int det_pinned(const struct det_rule *r, uint32_t slot)
     return r->keys.slot[slot].pinned;
 }
 
+/* Does a verdict need its next_ms: is the group watched by time, or about
+ * to fire?  (Nearly every event's verdict does not: finding when a level
+ * would change costs more than the level.) */
+static inline int det_watched(const struct det_rule *r, uint32_t slot,
+                              const struct det_verdict *v)
+{
+    return det_pinned(r, slot) || v->level == DET_ABOVE;
+}
+
+/* The end of a kind's feed once the event is in the group's state: a late
+ * event is counted as such (0: nothing to look at); else it is counted
+ * and the group's verdict comes from the kind's tick at now.  Returns
+ * what the feed op returns. */
+static inline int det_fed(struct det_rule *r, int late, uint32_t slot,
+                          const struct det_input *in,
+                          void (*tick)(struct det_rule *, uint32_t, int64_t,
+                                       struct det_verdict *),
+                          struct det_verdict *v)
+{
+    if (late) {
+        r->st.late++;
+        return 0;
+    }
+    r->st.counted++;
+    tick(r, slot, in->now_ms, v);
+    return 1;
+}
+
+/* A verdict for `slot` with `value`, no aux, extra or text, the level of
+ * the value against the group's thresholds (det_level_of) and next_ms
+ * INT64_MAX (the kind sets it when it knows better). */
+void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
+                       struct det_verdict *v);
+
+/* A verdict for a condition that holds while now < until (an occurrence
+ * at t holds until t + window_s): ABOVE with next_ms = until, else CLEAR
+ * with next_ms INT64_MAX.  until INT64_MIN: no occurrence. */
+void det_verdict_until(uint32_t slot, double value, int64_t now,
+                       int64_t until, struct det_verdict *v);
+
 /* Keep the event's group values and sample in the group's alert record
  * (DET_KF_KEEP kinds). */
 void det_keep(struct det_rule *r, uint32_t slot, const struct event *ev);

@@ -42,15 +42,11 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     const struct max_state *st = det_state(r, slot);
-    int64_t until = st->last == INT64_MIN ? INT64_MIN
-                                          : st->last + r->window_ms;
 
-    v->slot = slot;
-    v->value = st->value;
-    v->aux[0] = v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = now < until ? DET_ABOVE : DET_CLEAR;
-    v->next_ms = v->level == DET_ABOVE ? until : INT64_MAX;
+    det_verdict_until(slot, st->value, now,
+                      st->last == INT64_MIN ? INT64_MIN
+                                            : st->last + r->window_ms,
+                      v);
 }
 
 __attribute__((hot))

@@ -99,14 +99,8 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     const int64_t *last_new = det_state(r, slot);
-    int64_t until = *last_new + r->window_ms;
 
-    v->slot = slot;
-    v->value = NAN;
-    v->aux[0] = v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = now < until ? DET_ABOVE : DET_CLEAR;
-    v->next_ms = v->level == DET_ABOVE ? until : INT64_MAX;
+    det_verdict_until(slot, NAN, now, *last_new + r->window_ms, v);
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,

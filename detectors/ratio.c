@@ -55,15 +55,13 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     double ratio = events ? (double)num / (double)events : 0.0;
     int enough = events >= (uint64_t)r->rule->p.min_count;
 
-    v->slot = slot;
-    v->value = ratio;
+    det_verdict_level(r, slot, ratio, v);
     v->aux[0] = (double)num;
     v->aux[1] = (double)events;
-    v->extra = v->text = NULL;
-    v->level = !enough ? DET_CLEAR : det_level_of(r, slot, ratio);
-    v->next_ms = det_pinned(r, slot) || v->level == DET_ABOVE
-                     ? win_next_expiry(w, ring)
-                     : INT64_MAX;
+    if (!enough)
+        v->level = DET_CLEAR;
+    if (det_watched(r, slot, v))
+        v->next_ms = win_next_expiry(w, ring);
 }
 
 __attribute__((hot))
@@ -76,14 +74,10 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         return 0;
     vals[0] = 1;
     vals[1] = (uint32_t)match_eval(&r->rule->p.numerator, in->ev);
-    if (win_add(&r->spec.ratio.win, det_state(r, slot), in->now_ms,
-                in->t_ms, vals) == WIN_LATE) {
-        r->st.late++;
-        return 0;
-    }
-    r->st.counted++;
-    kind_tick(r, slot, in->now_ms, v);
-    return 1;
+    return det_fed(r,
+                   win_add(&r->spec.ratio.win, det_state(r, slot),
+                           in->now_ms, in->t_ms, vals) == WIN_LATE,
+                   slot, in, kind_tick, v);
 }
 
 /* "error rate 21.1% over 60s for tool postgres_query (threshold 20%, 4 of

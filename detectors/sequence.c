@@ -160,16 +160,11 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     const sequence_state *st = det_state(r, slot);
-    int64_t until = st->fired == INT64_MIN ? INT64_MIN
-                                           : st->fired + r->window_ms;
-    const struct det_alert *a = &r->alert[slot];
 
-    v->slot = slot;
-    v->value = a->value;
-    v->aux[0] = v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = now < until ? DET_ABOVE : DET_CLEAR;
-    v->next_ms = v->level == DET_ABOVE ? until : INT64_MAX;
+    det_verdict_until(slot, r->alert[slot].value, now,
+                      st->fired == INT64_MIN ? INT64_MIN
+                                             : st->fired + r->window_ms,
+                      v);
 }
 
 /* The name an event is known by in the alert: its tool, else its type. */

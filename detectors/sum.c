@@ -29,24 +29,10 @@ struct sum_state {
     double b[];
 };
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static uint32_t pos(const win_spec *w, int64_t bucket)
-{
-    int64_t m = bucket % (int64_t)w->nbuckets;
-
-    return (uint32_t)(m < 0 ? m + w->nbuckets : m);
-}
-
 /* Move the ring to the bucket of now, zeroing the buckets that left. */
 static void advance(const win_spec *w, struct sum_state *st, int64_t now)
 {
-    int64_t nb = floor_div(now, w->bucket_ms);
+    int64_t nb = win_bucket(w, now);
 
     if (st->head == INT64_MIN) {
         st->head = nb;
@@ -58,7 +44,7 @@ static void advance(const win_spec *w, struct sum_state *st, int64_t now)
         memset(st->b, 0, w->nbuckets * sizeof(double));
     else
         for (int64_t k = st->head + 1; k <= nb; k++)
-            st->b[pos(w, k)] = 0;
+            st->b[win_pos(w, k)] = 0;
     st->head = nb;
 }
 
@@ -69,7 +55,7 @@ static double total(const win_spec *w, const struct sum_state *st)
     if (st->head == INT64_MIN)
         return 0;
     for (int64_t k = st->head - w->nbuckets + 1; k <= st->head; k++)
-        s += st->b[pos(w, k)];
+        s += st->b[win_pos(w, k)];
     return s;
 }
 
@@ -80,7 +66,7 @@ static int64_t next_expiry(const win_spec *w, const struct sum_state *st)
     if (st->head == INT64_MIN)
         return INT64_MAX;
     for (int64_t k = st->head - w->nbuckets + 1; k <= st->head; k++)
-        if (st->b[pos(w, k)] != 0)
+        if (st->b[win_pos(w, k)] != 0)
             return (k + w->nbuckets) * w->bucket_ms;
     return INT64_MAX;
 }
@@ -108,14 +94,9 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     struct sum_state *st = det_state(r, slot);
 
     advance(&r->spec.win, st, now);
-    v->slot = slot;
-    v->value = total(&r->spec.win, st);
-    v->aux[0] = v->aux[1] = 0;
-    v->extra = v->text = NULL;
-    v->level = det_level_of(r, slot, v->value);
-    v->next_ms = det_pinned(r, slot) || v->level == DET_ABOVE
-                     ? next_expiry(&r->spec.win, st)
-                     : INT64_MAX;
+    det_verdict_level(r, slot, total(&r->spec.win, st), v);
+    if (det_watched(r, slot, v))
+        v->next_ms = next_expiry(&r->spec.win, st);
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,
@@ -126,6 +107,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     uint32_t slot;
     double x;
     int64_t b;
+    int late;
 
     if (!match_number(in->ev, r->rule->p.field, &x))
         return 0;
@@ -133,15 +115,11 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         return 0;
     st = det_state(r, slot);
     advance(w, st, in->now_ms);
-    b = floor_div(in->t_ms, w->bucket_ms);
-    if (b <= st->head - (int64_t)w->nbuckets) {
-        r->st.late++;
-        return 0;
-    }
-    st->b[pos(w, b)] += x;
-    r->st.counted++;
-    kind_tick(r, slot, in->now_ms, v);
-    return 1;
+    b = win_bucket(w, in->t_ms);
+    late = b <= st->head - (int64_t)w->nbuckets;
+    if (!late)
+        st->b[win_pos(w, b)] += x;
+    return det_fed(r, late, slot, in, kind_tick, v);
 }
 
 /* "sum of cost_usd 12.5 in 300s by agent a-1 (threshold 10)" */
