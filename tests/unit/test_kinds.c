@@ -774,6 +774,108 @@ static void test_absence_not_at_drain(void **state)
     eng_free(e);
 }
 
+/* ---- the hot path ---- */
+
+/* Feeding allocates nothing, whatever the kind, firing and resolving
+ * included: under AddressSanitizer a malloc hook counts the allocations
+ * made while events go through a rule of every kind (as test_match). */
+#if defined(__SANITIZE_ADDRESS__)
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
+static volatile int counting;
+static volatile unsigned long mallocs;
+static void count_malloc(const volatile void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    mallocs += counting ? 1 : 0;
+}
+static void ignore_free(const volatile void *p)
+{
+    (void)p;
+}
+static void hook_on(void)
+{
+    static int installed;
+
+    if (!installed)
+        installed = __sanitizer_install_malloc_and_free_hooks(count_malloc,
+                                                              ignore_free);
+    assert_true(installed);
+    counting = 1;
+}
+static void hook_off(void)
+{
+    counting = 0;
+}
+#else
+static volatile unsigned long mallocs;
+static void hook_on(void)
+{
+}
+static void hook_off(void)
+{
+}
+#endif
+
+static void test_feed_allocates_nothing(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'c','kind':'count','severity':'info',"
+        "'match':{'tool_name':['a*','*b']},'group_by':['tool_name'],"
+        "'window_s':10,'threshold':5},"
+        "{'name':'s','kind':'sum','severity':'info','field':'cost_usd',"
+        "'group_by':['agent_id','tool_name'],'window_s':10,'threshold':3},"
+        "{'name':'r','kind':'ratio','severity':'info',"
+        "'numerator':{'error':true},'window_s':10,'threshold':0.1},"
+        "{'name':'d','kind':'distinct','severity':'info',"
+        "'field':'tool_name','window_s':10,'threshold':3},"
+        "{'name':'m','kind':'max','severity':'info','field':'cost_usd',"
+        "'threshold':1.5,'window_s':5},"
+        "{'name':'q','kind':'sequence','severity':'info',"
+        "'group_by':['agent_id'],'steps':[{'tool_name':'a1'},"
+        "{'tool_name':'b2'}],'within_s':5,'window_s':5},"
+        "{'name':'n','kind':'new_value','severity':'info',"
+        "'field':'tool_name','learn_s':1,'window_s':5},"
+        "{'name':'b','kind':'baseline','severity':'info','bucket_s':1,"
+        "'history':3},"
+        "{'name':'a','kind':'absence','severity':'info',"
+        "'group_by':['agent_id'],'threshold':2},"
+        "{'name':'g','kind':'absence','severity':'info','threshold':3}]",
+        hold0);
+    static const char *const tools[] = {"a1", "b2", "c3", "ab", "x",
+                                        "late"}; /* new after 100 s */
+    char agent[8];
+    struct event ev;
+
+    (void)state;
+    mallocs = 0;
+    hook_on();
+    for (int i = 0; i < 20000; i++) {
+        snprintf(agent, sizeof agent, "g%d", (i / 7) % 5);
+        const char *tool = tools[i >= 10000 && i % 5 == 4 ? 5 : i % 5];
+
+        ev = (i % 13) ? ev_call(i * 10 + (i / 500) * 4000, tool, agent)
+                      : ev_error(i * 10 + (i / 500) * 4000, tool, agent);
+        ev.has |= EVENT_HAS_COST;
+        ev.cost_usd = (i % 17) * 0.1;
+        det_engine_feed(e, &ev, 0);
+    }
+    det_engine_drain(e);
+    hook_off();
+    assert_int_equal(mallocs, 0);
+    /* every kind had something to say */
+    for (const char *k = "csrdmqnbag"; *k; k++) {
+        char name[2] = {*k, 0};
+        if (rinfo(e, name).fired == 0)
+            fail_msg("rule %s never fired", name);
+    }
+    eng_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
         cmocka_unit_test(test_absence_not_at_drain),
+        cmocka_unit_test(test_feed_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
