@@ -9,6 +9,7 @@
  * eviction, the alert's fields and words.
  */
 #include "det_helpers.h"
+#include "alloc_hook.h"
 
 #include <math.h>
 
@@ -779,45 +780,6 @@ static void test_absence_not_at_drain(void **state)
 /* Feeding allocates nothing, whatever the kind, firing and resolving
  * included: under AddressSanitizer a malloc hook counts the allocations
  * made while events go through a rule of every kind (as test_match). */
-#if defined(__SANITIZE_ADDRESS__)
-int __sanitizer_install_malloc_and_free_hooks(
-    void (*malloc_hook)(const volatile void *, size_t),
-    void (*free_hook)(const volatile void *));
-static volatile int counting;
-static volatile unsigned long mallocs;
-static void count_malloc(const volatile void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    mallocs += counting ? 1 : 0;
-}
-static void ignore_free(const volatile void *p)
-{
-    (void)p;
-}
-static void hook_on(void)
-{
-    static int installed;
-
-    if (!installed)
-        installed = __sanitizer_install_malloc_and_free_hooks(count_malloc,
-                                                              ignore_free);
-    assert_true(installed);
-    counting = 1;
-}
-static void hook_off(void)
-{
-    counting = 0;
-}
-#else
-static volatile unsigned long mallocs;
-static void hook_on(void)
-{
-}
-static void hook_off(void)
-{
-}
-#endif
 
 static void test_feed_allocates_nothing(void **state)
 {
