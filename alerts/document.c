@@ -84,15 +84,44 @@ static int put_sample(buf *b, const struct alert_sample *s)
     return rc;
 }
 
+/* a number, or null (NaN: the kind has none) */
+static int put_num_or_null(buf *b, double d)
+{
+    return isnan(d) ? buf_append_str(b, "null") : put_num(b, d);
+}
+
+/* operator text from the configuration: a string, or null when empty */
+static int put_conf_opt(buf *b, const char *v)
+{
+    return v != NULL && v[0] ? put_str(b, v) : buf_append_str(b, "null");
+}
+
+/* {"name": value, ...}: names are the rule's (field names, label names);
+ * values are redacted when they come from the stream (`stream_text`) */
+static int put_pairs(buf *b, const struct alert_pair *p, uint32_t n,
+                     int stream_text)
+{
+    int rc = buf_append_str(b, "{");
+
+    for (uint32_t i = 0; rc == BUF_OK && i < n; i++) {
+        rc = i ? buf_append_str(b, ",") : BUF_OK;
+        rc = rc ? rc : put_str(b, p[i].name);
+        rc = rc ? rc : buf_append_str(b, ":");
+        rc = rc ? rc : stream_text ? put_text(b, p[i].value)
+                                   : put_str(b, p[i].value);
+    }
+    return rc ? rc : buf_append_str(b, "}");
+}
+
 int alert_format(const struct alert *a, buf *out)
 {
     size_t mark = out->len;
     char n[32];
     int rc;
 
-    if (a == NULL || a->detector == NULL || a->key == NULL ||
-        a->group_by == NULL || a->severity == NULL || a->summary == NULL ||
-        a->source == NULL)
+    if (a == NULL || a->rule == NULL || a->kind == NULL || a->key == NULL ||
+        a->severity == NULL || a->summary == NULL || a->source == NULL ||
+        a->ngroup > ALERT_GROUP_MAX || a->nlabels > ALERT_LABELS_MAX)
         return ALERT_EINVAL;
     rc = buf_append_str(out, a->resolved ? "{\"type\":\"alert.resolved\""
                                          : "{\"type\":\"alert.firing\"");
@@ -100,10 +129,12 @@ int alert_format(const struct alert *a, buf *out)
     rc = rc ? rc : put_time(out, a->timestamp_ms);
     rc = rc ? rc : buf_append_str(out, ",\"data\":{\"id\":");
     rc = rc ? rc : put_str(out, a->id);
-    rc = rc ? rc : buf_append_str(out, ",\"detector\":");
-    rc = rc ? rc : put_str(out, a->detector);
-    rc = rc ? rc : buf_append_str(out, ",\"group_by\":");
-    rc = rc ? rc : put_str(out, a->group_by);
+    rc = rc ? rc : buf_append_str(out, ",\"rule\":");
+    rc = rc ? rc : put_str(out, a->rule);
+    rc = rc ? rc : buf_append_str(out, ",\"kind\":");
+    rc = rc ? rc : put_str(out, a->kind);
+    rc = rc ? rc : buf_append_str(out, ",\"group\":");
+    rc = rc ? rc : put_pairs(out, a->group, a->ngroup, 1);
     rc = rc ? rc : buf_append_str(out, ",\"key\":");
     rc = rc ? rc : put_text(out, a->key);
     rc = rc ? rc : buf_append_str(out, a->resolved
@@ -114,11 +145,15 @@ int alert_format(const struct alert *a, buf *out)
     rc = rc ? rc : buf_append_str(out, ",\"summary\":");
     rc = rc ? rc : put_text(out, a->summary);
     rc = rc ? rc : buf_append_str(out, ",\"value\":");
-    rc = rc ? rc : put_num(out, a->value);
+    rc = rc ? rc : put_num_or_null(out, a->value);
     rc = rc ? rc : buf_append_str(out, ",\"threshold\":");
-    rc = rc ? rc : put_num(out, a->threshold);
+    rc = rc ? rc : put_num_or_null(out, a->threshold);
     if (rc == BUF_OK) {
-        snprintf(n, sizeof n, ",\"window_s\":%lld", (long long)a->window_s);
+        if (a->window_s < 0)
+            snprintf(n, sizeof n, ",\"window_s\":null");
+        else
+            snprintf(n, sizeof n, ",\"window_s\":%lld",
+                     (long long)a->window_s);
         rc = buf_append_str(out, n);
     }
     rc = rc ? rc : buf_append_str(out, ",\"started_at\":");
@@ -127,6 +162,12 @@ int alert_format(const struct alert *a, buf *out)
     if (rc == BUF_OK)
         rc = a->resolved ? put_time(out, a->resolved_ms)
                          : buf_append_str(out, "null");
+    rc = rc ? rc : buf_append_str(out, ",\"labels\":");
+    rc = rc ? rc : put_pairs(out, a->labels, a->nlabels, 0);
+    rc = rc ? rc : buf_append_str(out, ",\"description\":");
+    rc = rc ? rc : put_conf_opt(out, a->description);
+    rc = rc ? rc : buf_append_str(out, ",\"runbook_url\":");
+    rc = rc ? rc : put_conf_opt(out, a->runbook_url);
     rc = rc ? rc : buf_append_str(out, ",\"sample\":");
     rc = rc ? rc : put_sample(out, a->sample);
     rc = rc ? rc : buf_append_str(out, ",\"source\":");

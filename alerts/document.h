@@ -2,10 +2,18 @@
  * document.h - the alert document (SPEC section 3): struct alert as JSON.
  *
  *   {"type":"alert.firing","timestamp":"...","data":{"id":"...",
- *    "detector":"error_rate","group_by":"tool","key":"postgres_query",
+ *    "rule":"error_rate","kind":"ratio",
+ *    "group":{"tool_name":"postgres_query"},"key":"postgres_query",
  *    "state":"firing","severity":"error","summary":"...","value":0.35,
  *    "threshold":0.2,"window_s":60,"started_at":"...","resolved_at":null,
+ *    "labels":{...},"description":null,"runbook_url":null,
  *    "sample":{...},"source":"toolwatch"}}
+ *
+ * value, threshold and window_s are null where the kind has none (struct
+ * alert: NaN, negative window); description and runbook_url null when the
+ * rule has none; labels {} when it has none.  Group values, the key, the
+ * summary and the sample come from the stream and are redacted; names,
+ * labels, description and runbook_url are the configuration's.
  *
  * Built once per notification (never per event) into a capped buf, with a
  * fixed key order and a deterministic number format (the shortest decimal

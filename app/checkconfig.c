@@ -57,7 +57,7 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
     unsigned problems = 0;
     int rc = CLI_EXIT_FAIL;
 
-    if ((c = malloc(sizeof *c)) == NULL) {
+    if ((c = calloc(1, sizeof *c)) == NULL) {
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
@@ -90,7 +90,7 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
         rc = CLI_EXIT_OK;
 out:
     cJSON_Delete(j);
-    free(c);
+    cfg_free(c);
     return rc;
 }
 
@@ -102,8 +102,9 @@ void checkconfig_usage(FILE *f)
         "Load FILE as `toolwatch run` would, TOOLWATCH_* environment\n"
         "overrides included, and check that every environment variable it\n"
         "names for a secret is set.  Prints the effective configuration as\n"
-        "JSON on stdout (defaults filled in; secrets shown as \"<set>\" or\n"
-        "\"<unset>\", never their values) and any problem on stderr.\n"
+        "JSON on stdout (defaults filled in, the rules in force under\n"
+        "\"rules\"; secrets shown as \"<set>\" or \"<unset>\", never their\n"
+        "values) and any problem on stderr.\n"
         "See docs/configuration.md.\n"
         "\n"
         "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"

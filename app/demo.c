@@ -13,8 +13,9 @@
  * At the end (after --duration, or Ctrl-C) it prints what arrived and
  * exits 0 when every detector fired and resolved and every signature was
  * valid, 1 otherwise, so it doubles as an end-to-end smoke test.  The
- * detectors it counts and lists are the registry's (det_registry, in its
- * order), so a new detector shows up here without editing this file.
+ * rules it counts and lists are the default rules (rule_set_defaults, in
+ * their order), so a change to them shows up here without editing this
+ * file.
  */
 #include "app/demo.h"
 
@@ -24,7 +25,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "app/run.h"
-#include "detectors/detector.h"
+#include "detectors/rule.h"
 #include "sim/server.h"
 
 #include <arpa/inet.h>
@@ -49,9 +50,10 @@ struct receiver {
     unsigned received;
     unsigned verified;
     unsigned rejected;
-    /* per detector, indexed like det_registry */
-    unsigned fired[DET_COUNT];
-    unsigned resolved[DET_COUNT];
+    /* per default rule, in their order */
+    struct rule_set *rules;
+    unsigned fired[RULE_MAX];
+    unsigned resolved[RULE_MAX];
 };
 
 struct upload {
@@ -81,7 +83,7 @@ static void show(struct receiver *rx, const cJSON *doc, int sig_ok)
 {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "type");
-    const char *det = "?", *sev = "?", *key = "?", *sum = "", *gb = "";
+    const char *det = "?", *sev = "?", *key = "?", *sum = "", *kind = "";
     int64_t t = (clock_mono_ms() - rx->t0) / 1000;
     int resolved, i;
 
@@ -91,16 +93,18 @@ static void show(struct receiver *rx, const cJSON *doc, int sig_ok)
         if (cJSON_IsString(v_))                                            \
             var = v_->valuestring;                                         \
     } while (0)
-    STR("detector", det);
+    STR("rule", det);
     STR("severity", sev);
     STR("key", key);
     STR("summary", sum);
-    STR("group_by", gb);
+    STR("kind", kind);
 #undef STR
     resolved = cJSON_IsString(type) &&
                strcmp(type->valuestring, "alert.resolved") == 0;
-    i = det_find(det);
-    if (i >= 0 && sig_ok) {
+    for (i = 0; rx->rules != NULL && (uint32_t)i < rx->rules->n; i++)
+        if (strcmp(rx->rules->rules[i].name, det) == 0)
+            break;
+    if (rx->rules != NULL && (uint32_t)i < rx->rules->n && sig_ok) {
         if (resolved)
             rx->resolved[i]++;
         else
@@ -108,7 +112,7 @@ static void show(struct receiver *rx, const cJSON *doc, int sig_ok)
     }
     printf("[%02lld:%02lld] %-8s %-8s %-17s %s %s: %s (%s)\n",
            (long long)(t / 60), (long long)(t % 60),
-           resolved ? "RESOLVED" : "FIRING", sev, det, gb, key, sum,
+           resolved ? "RESOLVED" : "FIRING", sev, det, kind, key, sum,
            sig_ok ? "signature ok" : "SIGNATURE INVALID");
     fflush(stdout);
 }
@@ -201,8 +205,12 @@ static int receiver_start(struct receiver *rx, const char *secret)
     int err = 0;
     size_t bad = 0;
 
+    char msg[256];
+
     pthread_mutex_init(&rx->lock, NULL);
     rx->t0 = clock_mono_ms();
+    if (rule_set_defaults(&rx->rules, msg, sizeof msg) != RULE_OK)
+        return -1;
     rx->keys = sign_keys_create(&secret, 1, &err, &bad);
     if (rx->keys == NULL)
         return -1;
@@ -231,6 +239,8 @@ static void receiver_stop(struct receiver *rx)
     if (rx->daemon != NULL)
         MHD_stop_daemon(rx->daemon);
     sign_keys_destroy(rx->keys);
+    rule_set_destroy(rx->rules);
+    rx->rules = NULL;
     pthread_mutex_destroy(&rx->lock);
 }
 
@@ -380,9 +390,9 @@ int demo_main(int argc, char **argv)
     pthread_mutex_lock(&rx.lock);
     printf("\n%u alerts received, %u signatures verified, %u rejected\n",
            rx.received, rx.verified, rx.rejected);
-    for (int i = 0; i < DET_COUNT; i++) {
+    for (uint32_t i = 0; rx.rules != NULL && i < rx.rules->n; i++) {
         int good = rx.fired[i] > 0 && rx.resolved[i] > 0;
-        printf("  %-18s fired %u, resolved %u%s\n", det_registry[i]->name,
+        printf("  %-18s fired %u, resolved %u%s\n", rx.rules->rules[i].name,
                rx.fired[i], rx.resolved[i],
                good ? "" : "  (did not complete: run longer)");
         all &= good;

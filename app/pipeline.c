@@ -3,11 +3,12 @@
  * document, sink.
  *
  * Per record: the record-id hint starts the duplicate filter's cache miss
- * (det_engine_prefetch) so that it overlaps the JSON parse; event_decode
- * fills the pipeline's one struct event (cJSON's tree is the only
- * allocation, freed before it returns); det_engine_feed runs the
- * detectors.  The decoder's field-level counters are compared before and
- * after the decode to tell on_warning which of them this record raised.
+ * (det_engine_prefetch) so that it overlaps the JSON parse;
+ * event_decode_meta fills the pipeline's one struct event, with the
+ * metadata members the rules name (cJSON's tree is the only allocation,
+ * freed before it returns); det_engine_feed runs the rules.  The
+ * decoder's field-level counters are compared before and after the
+ * decode to tell on_warning which of them this record raised.
  *
  * Per alert: the document is built into one buffer owned here (capped at
  * ALERT_DOC_MAX, allocated at the first alert and kept) and handed to the
@@ -38,6 +39,7 @@ struct pipeline {
     struct pipeline_stats st; /* .late: see late_base */
     uint64_t late_base;       /* late counted by adopted engines */
     buf doc;                  /* one alert document */
+    struct event_meta_names meta; /* the metadata members rules name */
     struct event ev;          /* the record being fed */
 };
 
@@ -86,7 +88,8 @@ int pipeline_feed(pipeline *p, const char *data, size_t len,
     if (event_peek_record_id(data, len, &id, &id_len))
         det_engine_prefetch(p->eng, id, id_len);
     memcpy(before, &p->st.decode.n[WARN_FIRST], sizeof before);
-    rc = event_decode(&p->ev, data, len, type, type_len, &p->st.decode);
+    rc = event_decode_meta(&p->ev, data, len, type, type_len, &p->meta,
+                           &p->st.decode);
     if (rc != EVENT_OK) {
         skip(p, rc == EVENT_ETOOLARGE    ? PIPELINE_SKIP_TOO_LARGE
                 : rc == EVENT_ENOTOBJECT ? PIPELINE_SKIP_NOT_OBJECT
@@ -178,7 +181,8 @@ const det_engine *pipeline_engine(const pipeline *p)
     return p->eng;
 }
 
-pipeline *pipeline_create(const struct det_config *det, const char *source,
+pipeline *pipeline_create(const struct det_engine_params *det,
+                          const struct rule_set *rules, const char *source,
                           unsigned flags, const struct pipeline_callbacks *cb,
                           void *ud)
 {
@@ -193,7 +197,13 @@ pipeline *pipeline_create(const struct det_config *det, const char *source,
     p->ud = ud;
     p->flags = flags;
     buf_init(&p->doc, ALERT_DOC_MAX);
-    if ((p->eng = det_engine_create(det, source, &engine_cb, p)) == NULL)
+    for (unsigned i = 0; rules != NULL && i < rules->meta.n &&
+                         i < EVENT_META_MAX; i++) {
+        p->meta.name[i] = rules->meta.name[i];
+        p->meta.n = i + 1;
+    }
+    if ((p->eng = det_engine_create(det, rules, source, &engine_cb, p)) ==
+        NULL)
         goto out;
     rc = 0;
 out:

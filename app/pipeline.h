@@ -1,7 +1,7 @@
 /*
  * pipeline.h - the one event path, shared by `run` and `replay`: one audit
  * record (the data of an SSE event, or a JSONL line) -> event_decode ->
- * duplicate filter and detector engine -> alert document -> the caller's
+ * duplicate filter and rule engine -> alert document -> the caller's
  * sink callback.
  *
  * Whoever reads records (run: the stream reader; replay: a file) hands
@@ -69,7 +69,7 @@ struct pipeline_callbacks {
     /* The record being fed is skipped, and why.  May be NULL. */
     void (*on_skip)(void *ud, enum pipeline_skip why);
     /* The record being fed is kept with a field ignored or cut, before
-     * the detectors see it: `reasons` has bit (1u << r) set for each
+     * the rules see it: `reasons` has bit (1u << r) set for each
      * enum event_reason r from EVENT_R_WRONG_TYPE on that the decoder
      * counted for it.  May be NULL. */
     void (*on_warning)(void *ud, unsigned reasons);
@@ -78,24 +78,27 @@ struct pipeline_callbacks {
 /* Counters since pipeline_create(), plus those of adopted pipelines. */
 struct pipeline_stats {
     uint64_t records;     /* fed, plus PIPELINE_DROP_RECORD drops */
-    uint64_t events;      /* handed to the detectors */
+    uint64_t events;      /* handed to the rules */
     uint64_t skipped;     /* not decoded, untimed, or dropped */
     uint64_t duplicates;  /* record_id seen recently: ignored */
     uint64_t untimed;     /* no timestamp and no event time yet */
     uint64_t warnings;    /* kept with a field ignored or cut */
-    uint64_t late;        /* late for at least one detector */
+    uint64_t late;        /* late for at least one rule */
     uint64_t unformatted; /* alerts whose document could not be built */
     event_counters decode;       /* event_decode's counters */
     int64_t last_event_wall_ms;  /* wall_ms of the last record decoded; 0
                                     none (or replay) */
 };
 
-/* Create a pipeline with a detector engine for `det` (copied), alerts
- * signed with `source` (copied; the instance name).  `flags`:
- * PIPELINE_NDJSON.  `cb` and `ud` must outlive the pipeline.  Allocates
- * every table now.  Returns NULL on failure (out of memory, or settings
- * det_config_check() refuses). */
-pipeline *pipeline_create(const struct det_config *det, const char *source,
+/* Create a pipeline with a rule engine for the engine-wide settings `det`
+ * (copied) and `rules` (borrowed: the set must outlive the pipeline; NULL:
+ * the default rules), alerts signed with `source` (copied; the instance
+ * name).  The decoder fills the metadata members the rules name.
+ * `flags`: PIPELINE_NDJSON.  `cb` and `ud` must outlive the pipeline.
+ * Allocates every table now.  Returns NULL on failure (out of memory, or
+ * a rule that cannot run). */
+pipeline *pipeline_create(const struct det_engine_params *det,
+                          const struct rule_set *rules, const char *source,
                           unsigned flags, const struct pipeline_callbacks *cb,
                           void *ud);
 
@@ -129,16 +132,16 @@ void pipeline_connection(pipeline *p, int connected, int64_t wall_ms);
 void pipeline_drain(pipeline *p);
 
 /* Configuration reload: `p` (new, not fed yet) takes over `old`'s engine
- * state as det_engine_adopt() says (alerts of changed detectors resolve
+ * state as det_engine_adopt() says (alerts of changed rules resolve
  * through old's callbacks) and adds old's counters to its own, so that
  * counters never go back.  Then destroy `old`.  Returns the number of
- * detectors whose state was carried over. */
+ * rules whose state was carried over. */
 int pipeline_adopt(pipeline *p, pipeline *old);
 
 /* The counters (*out is overwritten). */
 void pipeline_stats(const pipeline *p, struct pipeline_stats *out);
 
-/* The engine, read-only (its groups and per-detector counters). */
+/* The engine, read-only (its groups and per-rule counters). */
 const det_engine *pipeline_engine(const pipeline *p);
 
 #endif

@@ -3,7 +3,7 @@
  * pipeline in pure event time (replay.h).
  *
  * Every record goes through app/pipeline.h, the path `run` uses: decode,
- * duplicates, detectors, the alert document.  What is replay's own: reading
+ * duplicates, rules, the alert document.  What is replay's own: reading
  * the input, naming records by line in messages, --strict, and printing
  * the documents (the pipeline's sink).
  *
@@ -92,10 +92,16 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
                      size_t doc_len, int rc)
 {
     struct replay *r = ud;
-    int id = det_find(a->detector);
+    const det_engine *e = pipeline_engine(r->pl);
+    struct det_rule_info ri;
+    int id = -1;
 
+    for (uint32_t i = 0; id < 0 && det_engine_rule_info(e, i, &ri) == 0;
+         i++)
+        if (strcmp(ri.name, a->rule) == 0)
+            id = (int)i;
     if (rc != ALERT_OK) {
-        msg(r, "cannot format an alert of %s", a->detector);
+        msg(r, "cannot format an alert of %s", a->rule);
         return;
     }
     if (fwrite(doc, 1, doc_len, r->out) != doc_len) {
@@ -260,9 +266,13 @@ static void print_summary(const struct replay *r)
             (unsigned long long)s->duplicates, (unsigned long long)s->late,
             (unsigned long long)s->warnings,
             (unsigned long long)s->alerts_total);
-    for (int i = 0; i < DET_COUNT; i++)
-        fprintf(r->err, "%s %s %llu", i ? "," : "", det_registry[i]->name,
+    for (uint32_t i = 0; i < det_engine_nrules(pipeline_engine(r->pl)) &&
+                         i < RULE_MAX; i++) {
+        struct det_rule_info ri;
+        det_engine_rule_info(pipeline_engine(r->pl), i, &ri);
+        fprintf(r->err, "%s %s %llu", i ? "," : "", ri.name,
                 (unsigned long long)s->alerts[i]);
+    }
     fputc('\n', r->err);
 }
 
@@ -287,8 +297,8 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     buf_init(&r->line, EVENT_MAX_DATA_BYTES);
     if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
         goto out;
-    if ((r->pl = pipeline_create(&c->det, c->instance, PIPELINE_NDJSON,
-                                 &pipeline_cb, r)) == NULL)
+    if ((r->pl = pipeline_create(&c->det, c->rules, c->instance,
+                                 PIPELINE_NDJSON, &pipeline_cb, r)) == NULL)
         goto out;
     rc = REPLAY_OK;
     while (!r->stop && (n = fread(chunk, 1, CHUNK, in)) > 0) {
@@ -373,14 +383,14 @@ void replay_usage(FILE *f)
     fputs(
         "usage: toolwatch replay FILE|- [options]\n"
         "\n"
-        "Run the detectors over a recorded audit stream in event time and\n"
+        "Run the rules over a recorded audit stream in event time and\n"
         "print every alert document as one NDJSON line on stdout; a summary\n"
         "goes to stderr.  The same input and config always give the same\n"
         "bytes.  Bad records are reported with their line number and\n"
         "skipped.\n"
         "\n"
         "options:\n"
-        "  -c, --config FILE   detector settings (default: built-in)\n"
+        "  -c, --config FILE   rules and settings (default: the defaults)\n"
         "  --format sse|jsonl  input format (default: jsonl when the first\n"
         "                      non-blank byte is '{', else sse)\n"
         "  --drain             at end of input, let event time run on as if\n"
@@ -447,7 +457,7 @@ int replay_main(int argc, char **argv)
         goto out;
     }
     rc = CLI_EXIT_FAIL;
-    if ((c = malloc(sizeof *c)) == NULL)
+    if ((c = calloc(1, sizeof *c)) == NULL)
         goto out;
     if (config != NULL) {
         if (cfg_load(c, config, err, sizeof err) != CFG_OK) {
@@ -469,7 +479,7 @@ int replay_main(int argc, char **argv)
 out:
     if (in != NULL && in != stdin)
         fclose(in);
-    free(c);
+    cfg_free(c);
     return rc;
 }
 

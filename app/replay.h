@@ -1,5 +1,5 @@
 /*
- * replay.h - `toolwatch replay FILE|-`: run the detectors over a recorded
+ * replay.h - `toolwatch replay FILE|-`: run the rules over a recorded
  * audit stream in pure event time and print every alert document as one
  * NDJSON line.
  *
@@ -23,7 +23,7 @@
 #define TW_REPLAY_H
 
 #include "config/config.h"
-#include "detectors/detector.h"
+#include "detectors/rule.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -44,12 +44,13 @@ enum {
 struct replay_stats {
     uint64_t lines;       /* LF-terminated lines read (+1 for a last one) */
     uint64_t records;     /* SSE events / non-blank JSONL lines */
-    uint64_t events;      /* handed to the detectors */
+    uint64_t events;      /* handed to the rules */
     uint64_t skipped;     /* bad records (and untimed ones) */
     uint64_t duplicates;
     uint64_t warnings;    /* records kept with a field ignored or cut */
     uint64_t late;
-    uint64_t alerts[DET_COUNT]; /* documents printed, per detector */
+    uint64_t alerts[RULE_MAX]; /* documents printed, per rule (in the
+                                  set's order) */
     uint64_t alerts_total;
     enum replay_format format;  /* as detected */
 };

@@ -6,12 +6,12 @@
  * app/snapshot.h.
  *
  * One thread owns everything: the loop (libcurl multi: the stream and every
- * delivery), the stream reader, the pipeline (decoder and detector engine)
+ * delivery), the stream reader, the pipeline (decoder and rule engine)
  * and the outbox.  Each iteration:
  *
  *   wait (loop_run_once)      network, timers, signals (self-pipe)
  *     stream write callback -> SSE parser -> on_event -> pipeline_feed
- *     (decode, duplicates, detectors, alert document) -> on_alert ->
+ *     (decode, duplicates, rules, alert document) -> on_alert ->
  *     delivery_submit, then the stream position after the notification's
  *     event, into the journal right behind it (delivery_record_position)
  *   delivery_flush            one fsync for every notification of the
@@ -94,7 +94,7 @@ static void usage(void)
     fputs("usage: toolwatch run -c FILE\n"
           "\n"
           "Run the service: read the audit stream named in FILE, run the\n"
-          "detectors, deliver alerts to the configured sinks, and serve\n"
+          "rules, deliver alerts to the configured sinks, and serve\n"
           "/healthz, /readyz, /status and /metrics.\n"
           "\n"
           "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
@@ -136,6 +136,8 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
                      size_t doc_len, int rc)
 {
     struct app *app = ud;
+    const char *names[ALERT_LABELS_MAX], *values[ALERT_LABELS_MAX];
+    struct sink_route route;
 
     if (rc != ALERT_OK) {
         LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
@@ -145,14 +147,22 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     }
     snapshot_alert(app->snap, a);
     LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
-        a->resolved ? "resolved" : "firing", a->severity, a->detector,
+        a->resolved ? "resolved" : "firing", a->severity, a->rule,
         a->key, a->summary);
     if (app->dl == NULL)
         return;
-    rc = delivery_submit(app->dl,
-                         &(struct sink_route){.rule = a->detector,
-                                              .severity = a->severity},
-                         a->id, a->resolved, a->timestamp_ms, doc, doc_len);
+    for (uint32_t i = 0; i < a->nlabels && i < ALERT_LABELS_MAX; i++) {
+        names[i] = a->labels[i].name;
+        values[i] = a->labels[i].value;
+    }
+    route.rule = a->rule;
+    route.severity = a->severity;
+    route.nlabels = a->nlabels < ALERT_LABELS_MAX ? a->nlabels
+                                                  : ALERT_LABELS_MAX;
+    route.label_names = names;
+    route.label_values = values;
+    rc = delivery_submit(app->dl, &route, a->id, a->resolved,
+                         a->timestamp_ms, doc, doc_len);
     if (rc < 0)
         app->submit_errors++;
     else if (rc > 0)
@@ -368,7 +378,7 @@ static struct cfg *load_config(const char *path, char *err, size_t errsz)
         return NULL;
     }
     if (cfg_load_env(c, path, environ, err, errsz) != CFG_OK) {
-        free(c);
+        cfg_free(c);
         return NULL;
     }
     return c;
@@ -377,7 +387,7 @@ static struct cfg *load_config(const char *path, char *err, size_t errsz)
 static pipeline *make_pipeline(struct app *app, const struct cfg *c,
                                char *err, size_t errsz)
 {
-    pipeline *pl = pipeline_create(&c->det, c->instance, 0,
+    pipeline *pl = pipeline_create(&c->det, c->rules, c->instance, 0,
                                    &pipeline_callbacks, app);
 
     if (pl == NULL)
@@ -592,7 +602,7 @@ static int reload_swap(struct app *app, struct reload *r)
     case STATUS_KEEP:
         break;
     }
-    free(app->cfg);
+    cfg_free(app->cfg);
     app->cfg = r->cfg;
     r->cfg = NULL;
     return kept;
@@ -607,7 +617,7 @@ static void reload_drop(struct app *app, struct reload *r)
     stream_destroy(r->st);
     app->quiet_stream = 0;
     pipeline_destroy(r->pl);
-    free(r->cfg);
+    cfg_free(r->cfg);
 }
 
 /* SIGHUP: the one place where parts change.  Build (reload_build), then
@@ -628,9 +638,11 @@ static void reload(struct app *app)
     }
     stream_new = r.st != NULL;
     kept = reload_swap(app, &r);
-    LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %d "
-        "detectors kept their state; the stream reader was %s; %zu sinks",
-        app->path, kept, DET_COUNT, stream_new ? "replaced" : "kept",
+    LOG(LOG_INFO, "run", "configuration reloaded from %s; %d of %u "
+        "rules kept their state; the stream reader was %s; %zu sinks",
+        app->path, kept,
+        (unsigned)det_engine_nrules(pipeline_engine(app->pl)),
+        stream_new ? "replaced" : "kept",
         delivery_sink_count(app->dl));
     snapshot_reload(app->snap, NULL, app->wall);
 out:
@@ -805,6 +817,6 @@ out:
     pipeline_destroy(app.pl);
     snapshot_destroy(app.snap);
     loop_destroy(app.lp);
-    free(app.cfg);
+    cfg_free(app.cfg);
     return rc;
 }

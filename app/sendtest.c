@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,7 @@ int sendtest_main(int argc, char **argv)
     if (path == NULL || sink == NULL)
         goto usage;
     rc = CLI_EXIT_FAIL;
-    c = malloc(sizeof *c);
+    c = calloc(1, sizeof *c);
     res = calloc(1, sizeof *res);
     if (c == NULL || res == NULL)
         goto out;
@@ -262,6 +263,6 @@ usage:
 out:
     buf_free(&doc);
     free(res);
-    free(c);
+    cfg_free(c);
     return rc;
 }

@@ -17,13 +17,19 @@
 #include "app/snapshot.h"
 
 #include "alerts/sink.h"
-#include "detectors/detector.h"
+#include "detectors/engine.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+
+/* The alerts made under one rule name, across reloads. */
+struct rule_count {
+    char name[STATUS_NAME_MAX];
+    uint64_t fired, resolved;
+};
 
 /* An open episode, as /status lists it. */
 struct firing {
@@ -37,8 +43,8 @@ struct firing {
 struct snapshot {
     int64_t start_wall;
     int64_t disconnected_since; /* wall; 0 while connected */
-    uint64_t alerts_firing[DET_COUNT];
-    uint64_t alerts_resolved[DET_COUNT];
+    struct rule_count rules[STATUS_MAX_DETECTORS];
+    size_t n_rules;
     struct firing firing[STATUS_MAX_FIRING];
     size_t n_firing;
     uint64_t firing_total;
@@ -93,22 +99,35 @@ static void track_firing(snapshot *s, const struct alert *a)
     if (s->n_firing < STATUS_MAX_FIRING) {
         struct firing *f = &s->firing[s->n_firing++];
         COPY(f->id, a->id);
-        COPY(f->detector, a->detector);
+        COPY(f->detector, a->rule);
         COPY(f->key, a->key);
         COPY(f->severity, a->severity);
         f->started_ms = a->started_ms;
     }
 }
 
+/* The counts of rule `name`, made when first needed; NULL when the table
+ * is full (more rule names than a set holds, across reloads). */
+static struct rule_count *rule_count(snapshot *s, const char *name, int make)
+{
+    for (size_t i = 0; i < s->n_rules; i++)
+        if (strcmp(s->rules[i].name, name) == 0)
+            return &s->rules[i];
+    if (!make || s->n_rules >= STATUS_MAX_DETECTORS)
+        return NULL;
+    COPY(s->rules[s->n_rules].name, name);
+    return &s->rules[s->n_rules++];
+}
+
 void snapshot_alert(snapshot *s, const struct alert *a)
 {
-    int i = det_find(a->detector);
+    struct rule_count *rc = rule_count(s, a->rule, 1);
 
-    if (i >= 0) {
+    if (rc != NULL) {
         if (a->resolved)
-            s->alerts_resolved[i]++;
+            rc->resolved++;
         else
-            s->alerts_firing[i]++;
+            rc->fired++;
     }
     track_firing(s, a);
 }
@@ -203,20 +222,20 @@ static void fill_events(snapshot *s, const struct pipeline_stats *ps)
 static void fill_detectors(snapshot *s, const det_engine *eng)
 {
     struct status_snapshot *o = &s->snap;
+    struct det_rule_info ri;
 
-    for (int i = 0; i < DET_COUNT && i < STATUS_MAX_DETECTORS; i++) {
-        struct det_group_info gi;
-        const struct det_stats *ds = det_engine_det_stats(eng, i);
-        COPY(o->detectors[i].name, det_registry[i]->name);
-        o->detectors[i].enabled = ds != NULL;
-        if (det_engine_groups(eng, i, &gi) == 0 && ds != NULL) {
-            o->detectors[i].keys = gi.groups;
-            o->detectors[i].firing = gi.alerting;
-            o->detectors[i].evictions = gi.evictions;
-        }
-        o->detectors[i].alerts_fired = s->alerts_firing[i];
-        o->detectors[i].alerts_resolved = s->alerts_resolved[i];
-        o->n_detectors = (unsigned)i + 1;
+    for (uint32_t i = 0; i < STATUS_MAX_DETECTORS &&
+                         det_engine_rule_info(eng, i, &ri) == 0; i++) {
+        const struct rule_count *rc = rule_count(s, ri.name, 0);
+
+        COPY(o->detectors[i].name, ri.name);
+        o->detectors[i].enabled = 1;
+        o->detectors[i].keys = ri.groups;
+        o->detectors[i].firing = ri.open;
+        o->detectors[i].evictions = ri.evicted;
+        o->detectors[i].alerts_fired = rc != NULL ? rc->fired : 0;
+        o->detectors[i].alerts_resolved = rc != NULL ? rc->resolved : 0;
+        o->n_detectors = i + 1;
     }
     o->firing_total = s->firing_total;
     for (size_t i = 0; i < s->n_firing; i++) {

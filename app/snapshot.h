@@ -4,7 +4,7 @@
  * what no part keeps by itself.
  *
  * The snapshot keeps, across the life of the service:
- *   - the alerts made per detector (fired, resolved) and the open
+ *   - the alerts made per rule (fired, resolved) and the open
  *     episodes (the first STATUS_MAX_FIRING of them, and how many);
  *   - when the stream was last disconnected;
  *   - the counters of a stream reader a reload replaced, so that what
@@ -51,7 +51,7 @@ snapshot *snapshot_create(int64_t start_wall_ms);
 void snapshot_destroy(snapshot *s);
 
 /* One notification made (its document built): counted under its
- * detector; a firing one opens an episode (a repeat changes nothing), a
+ * rule; a firing one opens an episode (a repeat changes nothing), a
  * resolved one closes it.  `a` is not kept. */
 void snapshot_alert(snapshot *s, const struct alert *a);
 

@@ -1,6 +1,6 @@
 /*
- * bench_detectors.c - throughput of the detector engine with all six
- * detectors on (detectors/engine.c), and its memory per group.
+ * bench_detectors.c - throughput of the rule engine with the six default
+ * rules (detectors/engine.c), and its memory per group.
  *
  * Corpus (generated in memory, deterministic): a pool of 8192 decoded
  * events over 50 tools (3 of them credential tools), 200 agents and 2000
@@ -16,7 +16,7 @@
  * before, through the default 10000-group cap (every insert evicts).
  *
  * Prints:
- *   detector engine: X events/s (N alerts, engine resident KB)
+ *   rule engine: X events/s (N alerts, engine resident KB)
  *   hostile distinct tools: X events/s (E evictions, engine resident KB)
  *   memory per group: ...
  */
@@ -129,12 +129,12 @@ static void on_alert(void *ud, const struct alert *a)
 static const struct det_engine_callbacks cb = {.on_alert = on_alert};
 
 /* One timed run: events/s. */
-static double run(const struct det_config *cfg, struct event *pool,
+static double run(const struct det_engine_params *cfg, struct event *pool,
                   int hostile, uint64_t *evictions, long *rss_growth)
 {
     long rss0 = rss_kb();
-    det_engine *e = det_engine_create(cfg, "bench", &cb, NULL);
-    struct det_group_info gi;
+    det_engine *e = det_engine_create(cfg, NULL, "bench", &cb, NULL);
+    struct det_rule_info ri;
     double t0, t1;
 
     if (e == NULL) {
@@ -153,9 +153,9 @@ static double run(const struct det_config *cfg, struct event *pool,
     }
     t1 = now_s();
     *rss_growth = rss_kb() - rss0;
-    det_engine_groups(e, DET_VOLUME, &gi);
+    det_engine_rule_info(e, 0, &ri); /* volume */
     if (evictions != NULL)
-        *evictions = gi.evictions;
+        *evictions = ri.evicted;
     det_engine_destroy(e);
     return (double)EVENTS / (t1 - t0);
 }
@@ -163,23 +163,24 @@ static double run(const struct det_config *cfg, struct event *pool,
 int main(void)
 {
     struct event *pool = malloc(sizeof *pool * POOL);
-    struct det_config cfg;
+    struct det_engine_params cfg;
+    det_engine *e;
     double best = 0, hbest = 0;
     long rss = 0, hrss = 0;
     uint64_t ev = 0;
     struct rusage ru;
-    size_t alert_bytes;
+    size_t alert_bytes = 0;
 
     if (pool == NULL)
         return 1;
-    det_config_defaults(&cfg);
+    det_engine_params_defaults(&cfg);
     make_pool(pool);
     for (int r = 0; r < RUNS; r++) {
         double x = run(&cfg, pool, 0, NULL, &rss);
         if (x > best)
             best = x;
     }
-    printf("detector engine: %.0f events/s (6 detectors, %d events, %llu "
+    printf("rule engine: %.0f events/s (6 default rules, %d events, %llu "
            "alerts, engine resident %ld KB)\n",
            best, EVENTS, (unsigned long long)alerts, rss);
     for (int i = 0; i < POOL; i++) /* room for the hex tool names */
@@ -190,23 +191,24 @@ int main(void)
         if (x > hbest)
             hbest = x;
     }
-    printf("hostile distinct tools: %.0f events/s (%llu evictions per "
-           "detector, cap %lld, engine resident %ld KB)\n",
-           hbest, (unsigned long long)ev, (long long)cfg.engine.max_keys,
-           hrss);
+    printf("hostile distinct tools: %.0f events/s (%llu evictions of "
+           "volume, cap %lld, engine resident %ld KB)\n",
+           hbest, (unsigned long long)ev, (long long)cfg.max_keys, hrss);
     printf("memory per group (bytes, resident once touched):\n");
-    for (int i = 0; i < DET_COUNT; i++) {
-        size_t g = det_group_bytes(&cfg, (enum det_id)i, &alert_bytes);
-        printf("  %-18s %4zu%s\n", det_registry[i]->name, g,
-               (det_registry[i]->flags & DET_F_PER_CALL)
-                   ? "  (only while alerting)"
-                   : "");
+    if ((e = det_engine_create(&cfg, NULL, "bench", &cb, NULL)) == NULL)
+        return 1;
+    for (uint32_t i = 0; i < det_engine_nrules(e); i++) {
+        struct det_rule_info ri;
+        det_engine_rule_info(e, i, &ri);
+        printf("  %-18s %-9s %6zu\n", ri.name, ri.kind, ri.group_bytes);
+        alert_bytes = ri.alert_bytes;
     }
+    det_engine_destroy(e);
     printf("  + %zu per group with an open alert (key text, sample)\n",
            alert_bytes);
     {
         /* detectors/dedupe.h: 8 * N + 8 * (power of two >= 2N) */
-        long long n = cfg.engine.dedupe_window, t = 2;
+        long long n = cfg.dedupe_window, t = 2;
         while (t < 2 * n)
             t <<= 1;
         printf("  + dedupe of %lld ids: %lld bytes\n", n, 8 * n + 8 * t);

@@ -65,7 +65,6 @@
 #include "alerts/sign.h"
 #include "consumer/decode.h"
 #include "base/clock.h"
-#include "detectors/detector.h"
 #include "tests/support/httpget.h"
 #include "tests/support/proc.h"
 #include "tests/support/receiver.h"
@@ -145,13 +144,27 @@ struct twstat {
     bool only_stalled;     /* every open alert is stream_stalled's */
 };
 
+/* The default rules, whose alerts the soak counts. */
+static const char *const rule_names[] = {
+    "volume", "payload_size", "latency", "error_rate", "credential_access",
+    "stream_stalled"};
+#define NRULES (sizeof rule_names / sizeof rule_names[0])
+
+static int rule_index(const char *name)
+{
+    for (size_t i = 0; i < NRULES; i++)
+        if (strcmp(rule_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
 /* One notification of the file sink. */
 struct note {
     const char *line;      /* into the file's buffer, not NUL-terminated */
     size_t len;
     char wid[SIGN_MSG_ID_SIZE];
     char episode[EPISODE_MAX];
-    int det;               /* index in det_registry, -1 unknown */
+    int det;               /* index in rule_names, -1 unknown */
     int kind;              /* 0 firing, 1 repeat, 2 resolved */
     size_t n_ok;           /* 2xx answers for its webhook-id */
     size_t n_req;          /* requests with its webhook-id */
@@ -172,7 +185,7 @@ struct match {
     size_t out_of_order;   /* first 2xx earlier than the previous note's */
     size_t sig_bad;        /* signatures that do not verify */
     size_t by_status[5];   /* 2xx, 429, 5xx, none (reset/hang), other */
-    size_t per_det[DET_COUNT][3];
+    size_t per_det[NRULES][3];
     size_t episodes;
     char first_missing[160];
 };
@@ -384,7 +397,7 @@ static void read_status(const struct soak *s, struct twstat *st)
     st->only_stalled = true;
     firing = cJSON_GetObjectItemCaseSensitive(root, "firing");
     cJSON_ArrayForEach(x, firing) {
-        const char *det = j_str(x, "detector");
+        const char *det = j_str(x, "rule");
         if (det == NULL || strcmp(det, "stream_stalled") != 0)
             st->only_stalled = false;
     }
@@ -737,10 +750,10 @@ static int parse_notes(struct soak *s, struct match *m)
                       x->wid) != 0) {
             m->bad_lines++;
         } else {
-            const char *det = j_str(data, "detector");
+            const char *det = j_str(data, "rule");
 
             snprintf(x->episode, sizeof x->episode, "%s", id);
-            x->det = det != NULL ? det_find(det) : -1;
+            x->det = det != NULL ? rule_index(det) : -1;
             x->kind = strcmp(type, "alert.resolved") == 0 ? 2 : 0;
         }
         cJSON_Delete(doc);
@@ -880,7 +893,7 @@ static int compare(struct soak *s, struct match *m, bool verify)
             if (m->first_missing[0] == '\0')
                 snprintf(m->first_missing, sizeof m->first_missing,
                          "line %zu: %s %s (webhook-id %s)", i + 1,
-                         x->det >= 0 ? det_registry[x->det]->name : "?",
+                         x->det >= 0 ? rule_names[x->det] : "?",
                          x->kind == 2 ? "resolved" : "firing", x->wid);
             continue;
         }
@@ -981,7 +994,7 @@ static void judge(const struct soak *s, const struct match *m,
     v->order_ok = m->out_of_order == 0;
     v->sig_ok = m->sig_bad == 0 && m->requests > 0;
     v->det_ok = true;
-    for (int i = 0; i < DET_COUNT; i++)
+    for (size_t i = 0; i < NRULES; i++)
         v->det_ok &= m->per_det[i][0] > 0;
     v->clean_ok = s->last.ok && s->last.hook_dead == 0 &&
                   s->last.file_dead == 0;
@@ -1058,8 +1071,8 @@ static void print_report(const struct soak *s, const struct match *m,
 
     say("\n  %-18s %8s %8s %8s %8s\n", "detector", "firing", "repeats",
         "resolved", "total");
-    for (int i = 0; i < DET_COUNT; i++)
-        say("  %-18s %8zu %8zu %8zu %8zu\n", det_registry[i]->name,
+    for (size_t i = 0; i < NRULES; i++)
+        say("  %-18s %8zu %8zu %8zu %8zu\n", rule_names[i],
             m->per_det[i][0], m->per_det[i][1], m->per_det[i][2],
             m->per_det[i][0] + m->per_det[i][1] + m->per_det[i][2]);
     say("  %zu episodes; receiver answers: %zu 2xx, %zu 429, %zu 5xx, %zu "
@@ -1149,8 +1162,8 @@ static int write_json(const struct soak *s, const struct match *m,
     add_num(det, "episodes", (double)m->episodes);
     add_num(det, "requests", (double)m->requests);
     add_num(det, "sink_retries", (double)s->last.hook_retries);
-    for (int i = 0; i < DET_COUNT; i++) {
-        x = cJSON_AddObjectToObject(det, det_registry[i]->name);
+    for (size_t i = 0; i < NRULES; i++) {
+        x = cJSON_AddObjectToObject(det, rule_names[i]);
         add_num(x, "firing", (double)m->per_det[i][0]);
         add_num(x, "repeats", (double)m->per_det[i][1]);
         add_num(x, "resolved", (double)m->per_det[i][2]);

@@ -26,6 +26,7 @@
 #include "config/config.h"
 
 #include "alerts/sign.h"
+#include "config/legacy.h"
 #include "config/override.h"
 #include "config/secrets.h"
 
@@ -840,6 +841,8 @@ static int dump_sinks(const void *base, cJSON *obj, const char *name,
 
 /* ---- detectors ---- */
 
+/* "detectors": the engine-wide settings, and the older per-detector
+ * objects (legacy.h) */
 static int apply_detectors(void *base, const cJSON *v, const char *path,
                            char *err, size_t errsz)
 {
@@ -856,26 +859,21 @@ static int apply_detectors(void *base, const cJSON *v, const char *path,
     {
         const struct table_item *it =
             table_items_find(det_engine_items, det_engine_nitems, m->string);
-        int id = det_find(m->string);
+        int id = cfg_legacy_find(m->string);
 
         snprintf(sub, sizeof sub, "%s.%s", path, m->string);
-        for (const cJSON *e = v->child; e != m; e = e->next)
-            if (strcmp(e->string, m->string) == 0) {
-                snprintf(err, errsz, "%s: duplicate key", sub);
-                rc = CFG_EINVAL;
-                goto out;
-            }
+        if ((rc = table_duplicate(v, m, sub, err, errsz)) != TABLE_OK)
+            goto out;
         if (it != NULL) {
             rc = table_item_apply(it, &c->det, m, sub, err, errsz);
         } else if (id >= 0) {
-            rc = table_items_apply(det_registry[id]->items,
-                                 det_registry[id]->nitems, &c->det.det[id],
-                                 m, sub, err, errsz);
+            rc = cfg_legacy_apply(&c->legacy, id, m, sub, err, errsz);
         } else {
-            snprintf(err, errsz, "%s: unknown key (not a detector: %s", sub,
-                     "volume, payload_size, latency, error_rate, "
-                     "credential_access, stream_stalled; nor an engine "
-                     "setting)");
+            snprintf(err, errsz, "%s: unknown key (not an engine setting; "
+                     "the older per-detector objects are volume, "
+                     "payload_size, latency, error_rate, credential_access "
+                     "and stream_stalled; rules go in the `rules` list)",
+                     sub);
             rc = CFG_EINVAL;
         }
         if (rc != CFG_OK)
@@ -889,30 +887,79 @@ static void defaults_detectors(void *base)
 {
     struct cfg *c = base;
 
-    det_config_defaults(&c->det);
+    det_engine_params_defaults(&c->det);
+    memset(&c->legacy, 0, sizeof c->legacy);
 }
 
 static int dump_detectors(const void *base, cJSON *obj, const char *name,
                           unsigned flags)
 {
     const struct cfg *c = base;
-    cJSON *d, *o;
-    int rc;
+    cJSON *d;
 
     if ((d = cJSON_AddObjectToObject(obj, name)) == NULL)
         return CFG_ENOMEM;
-    if ((rc = table_items_dump(det_engine_items, det_engine_nitems, &c->det, d,
-                             flags)) != CFG_OK)
-        return rc;
-    for (int i = 0; i < DET_COUNT; i++) {
-        if ((o = cJSON_AddObjectToObject(d, det_registry[i]->name)) == NULL)
-            return CFG_ENOMEM;
-        if ((rc = table_items_dump(det_registry[i]->items,
-                                 det_registry[i]->nitems, &c->det.det[i], o,
-                                 flags)) != CFG_OK)
-            return rc;
+    return table_items_dump(det_engine_items, det_engine_nitems, &c->det, d,
+                            flags);
+}
+
+/* ---- rules ---- */
+
+static int apply_rules(void *base, const cJSON *v, const char *path,
+                       char *err, size_t errsz)
+{
+    struct cfg *c = base;
+    int rc;
+
+    rule_set_destroy(c->rules);
+    c->rules = NULL;
+    rc = rule_set_compile(&c->rules, v, path, err, errsz);
+    c->rules_given = rc == RULE_OK;
+    return rc;
+}
+
+static int dump_rules(const void *base, cJSON *obj, const char *name,
+                      unsigned flags)
+{
+    const struct cfg *c = base;
+    struct rule_set *defaults = NULL;
+    const struct rule_set *rs = c->rules;
+    char err[256];
+    cJSON *a = NULL;
+    int rc = CFG_ENOMEM;
+
+    (void)flags;
+    if (rs == NULL && rule_set_defaults(&defaults, err, sizeof err) ==
+                          RULE_OK)
+        rs = defaults;
+    if (rs != NULL && rule_set_dump(rs, &a) == RULE_OK)
+        rc = cJSON_AddItemToObject(obj, name, a) ? CFG_OK
+                                                 : (cJSON_Delete(a),
+                                                    CFG_ENOMEM);
+    rule_set_destroy(defaults);
+    return rc;
+}
+
+/* The rules in force: the `rules` list, else the default rules with the
+ * older per-detector objects applied; both at once are refused. */
+static int check_rules(struct cfg *c, char *err, size_t errsz)
+{
+    if (c->rules_given && c->legacy.any) {
+        int i = 0;
+        while (!(c->legacy.any & (1u << i)))
+            i++;
+        snprintf(err, errsz,
+                 "detectors.%s: a per-detector object cannot be used with a "
+                 "`rules` list; put its settings in the rule named %s (or "
+                 "remove the `rules` list)",
+                 cfg_legacy_name(i), cfg_legacy_name(i));
+        return CFG_EINVAL;
     }
-    return CFG_OK;
+    if (c->rules_given)
+        return CFG_OK;
+    rule_set_destroy(c->rules);
+    c->rules = NULL;
+    return cfg_legacy_rules(&c->legacy, &c->rules, err, errsz);
 }
 
 /* ---- the root ---- */
@@ -939,7 +986,10 @@ static const struct table_item root_items[] = {
      .help = "where alerts are sent (none: alerts are only logged)"},
     {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_detectors,
      .defaults = defaults_detectors, .dump = dump_detectors,
-     .help = "engine-wide settings and one object per detector"},
+     .help = "engine-wide settings (and the older per-detector objects)"},
+    {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_rules,
+     .dump = dump_rules,
+     .help = "the detection rules (default: the six default rules)"},
 };
 
 void cfg_defaults(struct cfg *c)
@@ -947,6 +997,21 @@ void cfg_defaults(struct cfg *c)
     memset(c, 0, sizeof *c);
     table_items_defaults(root_items, sizeof root_items / sizeof root_items[0],
                        c);
+}
+
+void cfg_release(struct cfg *c)
+{
+    if (c == NULL)
+        return;
+    rule_set_destroy(c->rules);
+    c->rules = NULL;
+    c->rules_given = 0;
+}
+
+void cfg_free(struct cfg *c)
+{
+    cfg_release(c);
+    free(c);
 }
 
 /* ---- parsing ---- */
@@ -982,7 +1047,7 @@ static int check_all(struct cfg *c, char *err, size_t errsz)
                  (long long)c->stream.retry_max_ms);
         return CFG_EINVAL;
     }
-    return det_config_check(&c->det, err, errsz);
+    return check_rules(c, err, errsz);
 }
 
 /* Parse and validate; *blamed = 1 when the message names a variable. */
@@ -1030,6 +1095,8 @@ static int parse(struct cfg *c, const char *text, size_t len,
     if (rc != CFG_OK)
         *blamed = cfg_overrides_blame(&ov, err, errsz);
 out:
+    if (rc != CFG_OK)
+        cfg_release(c);
     cfg_overrides_free(&ov);
     cJSON_Delete(root);
     return rc;

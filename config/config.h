@@ -7,9 +7,9 @@
  * Tables.  A setting is a struct table_item: name, type, offset of its field
  * in the struct it fills (offsetof), default, inclusive range (numbers), the
  * allowed names (enums).  The same walker applies every table, so a section
- * is declared, not coded (fluent-bit's config_map idea).  Detectors declare
- * their settings this way (detectors/detector.h); the engine-wide settings
- * and the sections below too.
+ * is declared, not coded (fluent-bit's config_map idea).  The rule kinds
+ * declare their keys this way (detectors/rule.h); the engine-wide settings
+ * (detectors/engine.h) and the sections below too.
  *
  *   {"instance": "toolwatch",              source of every alert
  *    "state_dir": "./state",               position file, journal
@@ -25,11 +25,17 @@
  *    "sinks": [{"name": "oncall", "type": "pagerduty",
  *               "routing_key_env": "PD_ROUTING_KEY",
  *               "min_severity": "error", "detectors": ["error_rate"]}, ...],
- *    "detectors": {"max_keys": 10000, ..., "<detector>": {...}}}
+ *    "detectors": {"max_keys": 10000, ...},   engine-wide settings
+ *    "rules": [{"name": "volume", "kind": "count", ...}, ...]}
+ *
+ * Rules.  `rules` is compiled by detectors/rule.h (errors name the path:
+ * "rules[3].steps[1].tool_nme: unknown field; did you mean tool_name?");
+ * without it the six default rules apply, and the older
+ * `detectors.<name>` objects (volume, payload_size, ...) still set their
+ * keys (config/legacy.h).  A file with both is refused.
  *
  * Errors name the path of the offending key and what was expected:
- *   detectors.error_rate.threshold: expected a number between 0 and 1,
- *   got "20%"
+ *   rules[0].threshold: expected a number between 0 and 1, got "20%"
  *   sinks[1].min_severity: expected one of "info", "warning", "error",
  *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
@@ -63,7 +69,9 @@
 #include "alerts/sink.h"
 #include "base/table.h"
 #include "consumer/stream.h"
-#include "detectors/detector.h"
+#include "config/legacy.h"
+#include "detectors/engine.h"
+#include "detectors/rule.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -146,8 +154,10 @@ struct cfg_sink {
     int64_t max_age_s;
 };
 
-/* The whole configuration: a plain value (fixed arrays, no pointers, about
- * 140 KB), so it can be copied, swapped on reload and freed with free(). */
+/* The whole configuration: fixed arrays (about 160 KB) and one pointer,
+ * the compiled rules, which the struct owns: release them with
+ * cfg_release() (or cfg_free() for a cfg from malloc) before the struct
+ * is freed or parsed into again; a copy of the struct shares them. */
 struct cfg {
     char instance[CFG_INSTANCE_MAX];
     char state_dir[CFG_PATH_MAX];
@@ -155,19 +165,31 @@ struct cfg {
     struct cfg_status status;
     struct cfg_sink sinks[CFG_MAX_SINKS];
     size_t n_sinks;
-    struct det_config det;
+    struct det_engine_params det;  /* engine-wide settings */
+    struct cfg_legacy legacy;      /* private: detectors.<name> objects */
+    int rules_given;               /* private: the file has `rules` */
+    /* The rules in force after a successful parse or load (never NULL
+     * then); NULL after cfg_defaults(), meaning the default rules. */
+    struct rule_set *rules;
 };
 
 /* TOOLWATCH_* variables that are not overrides (NULL-terminated):
  * TOOLWATCH_BIN, which the test suite uses to name the binary. */
 extern const char *const cfg_env_not_overrides[];
 
-/* Defaults for everything. */
+/* Defaults for everything (rules NULL: the default rules). */
 void cfg_defaults(struct cfg *c);
+
+/* Free the compiled rules (rules = NULL); the rest stays.  NULL is fine. */
+void cfg_release(struct cfg *c);
+
+/* cfg_release(), then free(c).  NULL is fine. */
+void cfg_free(struct cfg *c);
 
 /* Parse and validate a JSON text into *c (defaults first), without
  * environment overrides.  On error *c holds defaults and a partial
- * application: do not use it.  Returns CFG_OK, CFG_ESYNTAX or CFG_EINVAL
+ * application, without rules: do not use it.  Returns CFG_OK, CFG_ESYNTAX
+ * or CFG_EINVAL
  * (CFG_ENOMEM) with the message in err. */
 int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
               size_t errsz);

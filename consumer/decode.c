@@ -96,6 +96,7 @@ enum field {
     F_DOWNSTREAM_ENDPOINT,
     F_CORRELATION_ID,
     F_SHA256,
+    F_METADATA,
     F_COUNT,
     F_NONE = F_COUNT
 };
@@ -126,6 +127,7 @@ _Alignas(16) static const char field_names[F_COUNT][FIELD_NAME_PAD] = {
     [F_DOWNSTREAM_ENDPOINT] = "downstream_endpoint",
     [F_CORRELATION_ID] = "correlation_id",
     [F_SHA256] = "request_payload_sha256",
+    [F_METADATA] = "metadata",
 };
 
 #define FIELD_KEY_MIN 8  /* strlen("event_id") */
@@ -523,6 +525,31 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
         take_str(ev->request_sha256, sizeof ev->request_sha256, v, 0, c);
 }
 
+/* The metadata members rules name: the first member of each name fills its
+ * slot when it is a string (another type is counted as wrong). */
+static void decode_meta(struct event *ev, const cJSON *obj,
+                        const struct event_meta_names *meta,
+                        event_counters *c)
+{
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        if (it->string == NULL)
+            continue;
+        for (unsigned i = 0; i < meta->n && i < EVENT_META_MAX; i++) {
+            if ((ev->meta_has & (1u << i)) ||
+                strcmp(it->string, meta->name[i]) != 0)
+                continue;
+            if (IS_STRING(it) && it->valuestring != NULL) {
+                copy_str(ev->meta[i], sizeof ev->meta[i], it->valuestring,
+                         c);
+                ev->meta_has |= 1u << i;
+            } else {
+                bump(c, EVENT_R_WRONG_TYPE);
+            }
+            break;
+        }
+    }
+}
+
 /* The bytes cJSON takes but JSON (RFC 8259) does not, and that would
  * change what a record says: a raw control character (U+0000-U+001F other
  * than the whitespace TAB, LF and CR; cJSON takes them inside strings, and
@@ -658,10 +685,18 @@ value:
     return 1;
 }
 
-__attribute__((hot))
 int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c)
+{
+    return event_decode_meta(ev, data, len, sse_type, sse_type_len, NULL, c);
+}
+
+__attribute__((hot))
+int event_decode_meta(struct event *ev, const char *data, size_t len,
+                      const char *sse_type, size_t sse_type_len,
+                      const struct event_meta_names *meta,
+                      event_counters *c)
 {
     const cJSON *f[F_COUNT] = { NULL };
     const cJSON *it;
@@ -716,6 +751,8 @@ int event_decode(struct event *ev, const char *data, size_t len,
             f[id] = it;
     }
     decode_fields(ev, f, sse_type, sse_type_len, c);
+    if (meta != NULL && meta->n > 0 && IS_OBJECT(f[F_METADATA]))
+        decode_meta(ev, f[F_METADATA], meta, c);
     if (c != NULL)
         c->decoded++;
 out:

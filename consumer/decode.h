@@ -40,6 +40,23 @@ int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c);
 
+/* The metadata members to decode: name[i] (NUL-terminated, borrowed)
+ * fills ev->meta[i] and bit i of ev->meta_has when the record's
+ * `metadata` object has a string member of that name (the first one; a
+ * member of another type is counted as a wrong type).  The rules' names
+ * (detectors/match.h struct match_meta), handed over as plain strings. */
+struct event_meta_names {
+    unsigned n; /* <= EVENT_META_MAX */
+    const char *name[EVENT_META_MAX];
+};
+
+/* event_decode(), with the metadata members in `meta` decoded too (NULL
+ * or n = 0: none, and no extra work). */
+int event_decode_meta(struct event *ev, const char *data, size_t len,
+                      const char *sse_type, size_t sse_type_len,
+                      const struct event_meta_names *meta,
+                      event_counters *c);
+
 /* A hint for work that can start before decoding (the duplicate filter's
  * cache miss): when the record's first key is "record_id" and its value is
  * a string of 1..EVENT_ID_MAX-1 bytes with no escape, sets *id / *n to

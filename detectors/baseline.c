@@ -19,7 +19,12 @@
  */
 #include "detectors/baseline.h"
 
+#include "base/buf.h"
+#include "detectors/kind.h"
+
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NONE INT64_MIN
@@ -296,3 +301,149 @@ int64_t baseline_next_close(const baseline_spec *s, const baseline_state *st)
         return INT64_MAX;
     return (st->cur + 1) * s->bucket_ms;
 }
+
+/* ---- the `baseline` rule kind (kind.h) ---------------------------------
+ * A group's events (or the sum of `field`) per bucket of bucket_s against
+ * the band of its own last `history` closed buckets; value = the bucket's
+ * value, threshold = the band, window_s = bucket_s.  It fires while the
+ * current bucket is above (an event's moment); it clears when a closed
+ * bucket's value is at or under its band.  The scratch buffer of the
+ * median and MAD is the rule's (8 * history bytes, r->priv).  Memory per
+ * group: baseline_spec.size = 48 + 8 * history bytes (528 at the default
+ * history of 60).
+ */
+
+static int kind_create(struct det_rule *r)
+{
+    const struct rule_params *p = &r->rule->p;
+
+    if (baseline_spec_init(&r->spec.baseline, p->bucket_s * 1000,
+                           (uint32_t)p->history, p->deviation,
+                           p->min_value) != BASELINE_OK)
+        return -1;
+    r->stride = r->spec.baseline.size;
+    r->priv = malloc(r->spec.baseline.scratch_size);
+    return r->priv != NULL ? 0 : -1;
+}
+
+static void kind_destroy(struct det_rule *r)
+{
+    free(r->priv);
+    r->priv = NULL;
+}
+
+static void kind_reset(struct det_rule *r, uint32_t slot)
+{
+    baseline_reset(&r->spec.baseline, det_state(r, slot));
+}
+
+/* The verdict after a move that closed `c`: a clear closed bucket clears
+ * (its value and band are reported), the current bucket above fires,
+ * anything else keeps an open alert open. */
+static void verdict(struct det_rule *r, uint32_t slot,
+                    const struct baseline_closed *c, struct det_verdict *v)
+{
+    const baseline_state *st = det_state(r, slot);
+    struct baseline_level l;
+
+    baseline_level(&r->spec.baseline, st, &l);
+    v->slot = slot;
+    v->extra = v->text = NULL;
+    v->next_ms = baseline_next_close(&r->spec.baseline, st);
+    if (l.above || !(c->buckets > 0 && c->clear)) {
+        v->level = l.above ? DET_ABOVE : DET_BETWEEN;
+        v->value = l.value;
+        v->aux[0] = l.band;
+        v->aux[1] = l.median;
+        return;
+    }
+    v->level = DET_CLEAR;
+    v->value = c->value;
+    v->aux[0] = c->band;
+    v->aux[1] = l.median;
+}
+
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    struct baseline_closed c;
+
+    baseline_advance(&r->spec.baseline, det_state(r, slot), now, r->priv,
+                     &c);
+    verdict(r, slot, &c, v);
+}
+
+static int kind_feed(struct det_rule *r, struct det_input *in,
+                     struct det_verdict *v)
+{
+    const struct rule_params *p = &r->rule->p;
+    struct baseline_closed c;
+    double amount = 1;
+    uint32_t slot;
+    int rc;
+
+    if (p->has_field && !match_number(in->ev, p->field, &amount))
+        return 0;
+    if ((slot = det_group(r, in)) == DET_NIL)
+        return 0;
+    rc = baseline_add(&r->spec.baseline, det_state(r, slot), in->now_ms,
+                      in->t_ms, amount, r->priv, &c);
+    if (rc == BASELINE_LATE)
+        r->st.late++;
+    if (rc != BASELINE_OK)
+        return 0;
+    r->st.counted++;
+    verdict(r, slot, &c, v);
+    return v->level == DET_ABOVE || det_pinned(r, slot);
+}
+
+/* "tool postgres_query: 1840 calls in this 60 s bucket, above its usual
+ * band of 210 (median 150)" */
+static void kind_summary(const struct det_rule *r, const struct det_alert *a,
+                         int resolved, char *out, size_t size)
+{
+    const struct rule_params *p = &r->rule->p;
+    char g[DET_KEY_MAX + 64], val[32], band[32], med[32];
+    char what[EVENT_META_NAME_MAX + 32];
+
+    det_describe(r, a, 0, g, sizeof g);
+    if (p->has_field)
+        match_field_name(p->field, p->meta, what, sizeof what);
+    else
+        snprintf(what, sizeof what, "%s",
+                 r->noun == DET_NOUN_EVENTS ? "events" : "calls");
+    buf_format_number(a->value, val, sizeof val);
+    buf_format_number(a->aux[0], band, sizeof band);
+    buf_format_number(a->aux[1], med, sizeof med);
+    if (resolved)
+        snprintf(out, size,
+                 "back to normal: %s%sa %llds bucket of %s %s, within its "
+                 "band of %s",
+                 g[0] ? g : "", g[0] ? ": " : "", (long long)p->bucket_s,
+                 val, what, band);
+    else
+        snprintf(out, size,
+                 "%s%s%s %s in this %lld s bucket, above its usual band of "
+                 "%s (median %s)",
+                 g[0] ? g : "", g[0] ? ": " : "", val, what,
+                 (long long)p->bucket_s, band, med);
+}
+
+/* value: the bucket's; threshold: the band; window_s: bucket_s */
+static void kind_fill(const struct det_rule *r, const struct det_alert *a,
+                      struct alert *al)
+{
+    al->threshold = a->aux[0];
+    al->window_s = r->rule->p.bucket_s;
+}
+
+const struct det_kind det_kind_baseline = {
+    .name = "baseline",
+    .create = kind_create,
+    .reset = kind_reset,
+    .feed = kind_feed,
+    .tick = kind_tick,
+    .destroy = kind_destroy,
+    .summary = kind_summary,
+    .fill = kind_fill,
+};

@@ -14,7 +14,11 @@
  */
 #include "detectors/count.h"
 
+#include "base/buf.h"
+#include "detectors/kind.h"
+
 #include <math.h>
+#include <stdio.h>
 
 #define NO_TIME INT64_MIN
 
@@ -159,20 +163,100 @@ void count_level(const count_spec *s, count_state *st, int64_t now_ms,
 
 int64_t count_clear_time(const count_spec *s, count_state *st)
 {
+    return count_clear_time_at(s, st, s->clear_max);
+}
+
+int64_t count_clear_time_at(const count_spec *s, count_state *st,
+                            uint64_t clear_max)
+{
     int64_t now, t;
 
     if (st->now == NO_TIME)
         return NO_TIME;
     now = move_now(s, st, st->now);
     if (s->k == 0) {
-        if (win_sum(&s->win, ring_of(s, st), now, 0) <= s->clear_max)
+        if (win_sum(&s->win, ring_of(s, st), now, 0) <= clear_max)
             return now;
         return win_next_expiry(&s->win, ring_of(s, st));
     }
-    if (st->len <= s->clear_max)
+    if (st->len <= clear_max)
         return now;
     /* the events not kept are older than every kept one: gone by then */
-    t = kept_time(s, st, (uint32_t)(st->len - s->clear_max - 1)) +
+    t = kept_time(s, st, (uint32_t)(st->len - clear_max - 1)) +
         s->window_ms;
     return t > now ? t : now;
 }
+
+/* ---- the `count` rule kind (kind.h) ------------------------------------
+ * Matching events of a group in (now - window_s, now] against the group's
+ * threshold (strict) and clear threshold.  The state is sized for the
+ * largest threshold of the rule (its own or an override's): K = floor of
+ * it + 1 kept times, so every group decides exactly against its own,
+ * lower or equal, threshold (a full ring means at least K events, above
+ * any of them).  Memory per group: count_spec.size (count.h's table),
+ * e.g. 696 bytes for the default volume rule (threshold 100, 60 s).
+ */
+
+static int kind_create(struct det_rule *r)
+{
+    if (count_spec_init(&r->spec.count, r->window_ms, r->thr_max,
+                        r->thr_max) != COUNT_OK)
+        return -1;
+    r->stride = r->spec.count.size;
+    return 0;
+}
+
+static void kind_reset(struct det_rule *r, uint32_t slot)
+{
+    count_reset(&r->spec.count, det_state(r, slot));
+}
+
+__attribute__((hot))
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    count_state *st = det_state(r, slot);
+    struct count_level l;
+
+    count_level(&r->spec.count, st, now, &l);
+    det_verdict_level(r, slot, (double)l.value, v);
+    if (det_watched(r, slot, v))
+        v->next_ms = count_clear_time_at(&r->spec.count, st,
+                                         (uint64_t)floor(det_clear(r, slot)));
+}
+
+__attribute__((hot))
+static int kind_feed(struct det_rule *r, struct det_input *in,
+                     struct det_verdict *v)
+{
+    uint32_t slot = det_group(r, in);
+
+    if (slot == DET_NIL)
+        return 0;
+    return det_fed(r,
+                   count_add(&r->spec.count, det_state(r, slot), in->now_ms,
+                             in->t_ms) == COUNT_LATE,
+                   slot, in, kind_tick, v);
+}
+
+/* "101 completed calls in 60s for tool search_web (threshold 100)" */
+static void kind_summary(const struct det_rule *r, const struct det_alert *a,
+                         int resolved, char *out, size_t size)
+{
+    char thr[32], g[DET_KEY_MAX + 64];
+
+    buf_format_number(det_alert_thr(r, a), thr, sizeof thr);
+    det_describe(r, a, 1, g, sizeof g);
+    snprintf(out, size, "%s%.0f %s in %llds %s (threshold %s)",
+             resolved ? "back to normal: " : "", a->value, det_noun(r, 1),
+             (long long)(r->window_ms / 1000), g, thr);
+}
+
+const struct det_kind det_kind_count = {
+    .name = "count",
+    .create = kind_create,
+    .reset = kind_reset,
+    .feed = kind_feed,
+    .tick = kind_tick,
+    .summary = kind_summary,
+};

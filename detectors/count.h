@@ -119,4 +119,10 @@ void count_level(const count_spec *s, count_state *st, int64_t now_ms,
  * look again), INT64_MAX when it is empty.  O(K) at most. */
 int64_t count_clear_time(const count_spec *s, count_state *st);
 
+/* count_clear_time() for a clear threshold of its own: the group is clear
+ * at or under clear_max events (a group whose threshold an override
+ * lowered; clear_max < the spec's fire_at). */
+int64_t count_clear_time_at(const count_spec *s, count_state *st,
+                            uint64_t clear_max);
+
 #endif

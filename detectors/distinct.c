@@ -14,7 +14,11 @@
  */
 #include "detectors/distinct.h"
 
+#include "base/buf.h"
+#include "detectors/kind.h"
+
 #include <math.h>
+#include <stdio.h>
 
 #define NO_TIME INT64_MIN
 
@@ -132,6 +136,12 @@ size_t distinct_values(const distinct_spec *s, distinct_state *st,
 
 int64_t distinct_clear_time(const distinct_spec *s, distinct_state *st)
 {
+    return distinct_clear_time_at(s, st, s->clear_max);
+}
+
+int64_t distinct_clear_time_at(const distinct_spec *s, distinct_state *st,
+                               uint32_t clear_max)
+{
     const valset *v = &st->set;
     int64_t now;
     uint32_t i;
@@ -139,12 +149,92 @@ int64_t distinct_clear_time(const distinct_spec *s, distinct_state *st)
     if (st->now == NO_TIME)
         return NO_TIME;
     now = move_now(s, st, st->now);
-    if (v->count <= s->clear_max)
+    if (v->count <= clear_max)
         return now;
     /* clear once the (count - clear_max)-th oldest is forgotten; values
      * not remembered are older still */
     i = v->head;
-    for (uint32_t k = v->count - s->clear_max - 1; k > 0; k--)
+    for (uint32_t k = v->count - clear_max - 1; k > 0; k--)
         i = valset_at(v, i)->next;
     return st->base + valset_at(v, i)->key + s->window_ms;
 }
+
+/* ---- the `distinct` rule kind (kind.h) ---------------------------------
+ * Distinct values of a string field among a group's events in (now -
+ * window_s, now], against the group's threshold (strict) and clear
+ * threshold; an event that lacks the field is not counted.  A value is
+ * its keyed 128-bit hash.  The state is sized for the largest threshold
+ * of the rule (its own or an override's), K = floor of it + 1 values, so
+ * each group decides exactly against its own.  Memory per group:
+ * distinct_spec.size = 48 + 32 * K + 4 * nb (distinct.h's table), e.g.
+ * 464 bytes at threshold 10.
+ */
+
+static int kind_create(struct det_rule *r)
+{
+    if (distinct_spec_init(&r->spec.distinct, r->window_ms, r->thr_max,
+                           r->thr_max) != DISTINCT_OK)
+        return -1;
+    r->stride = r->spec.distinct.size;
+    return 0;
+}
+
+static void kind_reset(struct det_rule *r, uint32_t slot)
+{
+    distinct_reset(&r->spec.distinct, det_state(r, slot));
+}
+
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    distinct_state *st = det_state(r, slot);
+    struct distinct_level l;
+
+    distinct_level(&r->spec.distinct, st, now, &l);
+    det_verdict_level(r, slot, l.value, v);
+    v->aux[0] = l.exact;
+    if (det_watched(r, slot, v))
+        v->next_ms = distinct_clear_time_at(
+            &r->spec.distinct, st, (uint32_t)floor(det_clear(r, slot)));
+}
+
+static int kind_feed(struct det_rule *r, struct det_input *in,
+                     struct det_verdict *v)
+{
+    const char *s = match_string(in->ev, r->rule->p.field);
+    uint64_t h[2];
+    uint32_t slot;
+
+    if (s == NULL || (slot = det_group(r, in)) == DET_NIL)
+        return 0;
+    det_hash_text(in, s, h);
+    return det_fed(r,
+                   distinct_add(&r->spec.distinct, det_state(r, slot),
+                                in->now_ms, in->t_ms, h) == DISTINCT_LATE,
+                   slot, in, kind_tick, v);
+}
+
+/* "12 distinct tool_name values in 300s by agent a-1 (threshold 10)" */
+static void kind_summary(const struct det_rule *r, const struct det_alert *a,
+                         int resolved, char *out, size_t size)
+{
+    char thr[32], f[EVENT_META_NAME_MAX + 16], g[DET_KEY_MAX + 64];
+
+    buf_format_number(det_alert_thr(r, a), thr, sizeof thr);
+    match_field_name(r->rule->p.field, r->rule->p.meta, f, sizeof f);
+    det_describe(r, a, 1, g, sizeof g);
+    snprintf(out, size, "%s%s%.0f distinct %s values in %llds %s "
+                        "(threshold %s)",
+             resolved ? "back to normal: " : "",
+             a->aux[0] != 0 ? "" : "at least ", a->value, f,
+             (long long)(r->window_ms / 1000), g, thr);
+}
+
+const struct det_kind det_kind_distinct = {
+    .name = "distinct",
+    .create = kind_create,
+    .reset = kind_reset,
+    .feed = kind_feed,
+    .tick = kind_tick,
+    .summary = kind_summary,
+};

@@ -111,4 +111,9 @@ size_t distinct_values(const distinct_spec *s, distinct_state *st,
  * O(remembered values). */
 int64_t distinct_clear_time(const distinct_spec *s, distinct_state *st);
 
+/* distinct_clear_time() for a clear threshold of its own: the group is
+ * clear at or under clear_max values (clear_max < the spec's fire_at). */
+int64_t distinct_clear_time_at(const distinct_spec *s, distinct_state *st,
+                               uint32_t clear_max);
+
 #endif

@@ -1,44 +1,106 @@
 /*
- * engine.c - clock, duplicates, groups and the alert lifecycle (engine.h).
+ * engine.c - clock, duplicates, matching, groups and the alert lifecycle
+ * of a rule set (engine.h), and the helpers the kinds share (kind.h).
  *
  * Invariants:
  *   - now_ms never decreases; INT64_MIN until the first event or tick;
  *   - a group with state != IDLE is pinned (keys.h) and so never evicted;
- *     stream_stalled's one group is pinned for life;
- *   - every pinned group of an enabled detector has deadline_ms > now_ms
- *     after any public call returns, and next_deadline <= the smallest of
- *     them (it may be earlier: a timer that finds nothing due is harmless);
+ *     nopen counts them; an absence [] rule's one group is pinned for
+ *     life;
+ *   - every pinned group of a running rule has deadline_ms > now_ms after
+ *     any public call returns, and next_deadline <= the smallest of them
+ *     and of the idle absence groups' deadlines (it may be earlier: a
+ *     timer that finds nothing due is harmless);
+ *   - by_type[t] lists, in set order, the rules whose prefilter admits
+ *     type t; hc.gen_of[g] == hc.gen means hc.h[g] is the hash of this
+ *     event's values of group_by field list g;
  *   - nothing on the feed path allocates, logs or reads a clock.
  */
 #include "detectors/engine.h"
 
 #include "detectors/dedupe.h"
 #include "detectors/hash.h"
+#include "detectors/kind.h"
+#include "model/severity.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NO_TIME INT64_MIN
-#define NO_KEY "(none)"
 #define DRAIN_MAX_STEPS 100000000u /* safety stop of det_engine_drain */
+#define NTYPES ((unsigned)EVENT_SESSION_END + 1)
+#define MEMO_SIZE 512u /* a rule's memo of match results (power of two) */
+
+extern const struct det_kind det_kind_count, det_kind_sum, det_kind_ratio,
+    det_kind_distinct, det_kind_max, det_kind_sequence, det_kind_new_value,
+    det_kind_baseline, det_kind_absence;
+
+const struct det_kind *const det_kinds[RULE_KINDS] = {
+    [RULE_K_COUNT] = &det_kind_count,
+    [RULE_K_SUM] = &det_kind_sum,
+    [RULE_K_RATIO] = &det_kind_ratio,
+    [RULE_K_DISTINCT] = &det_kind_distinct,
+    [RULE_K_MAX] = &det_kind_max,
+    [RULE_K_SEQUENCE] = &det_kind_sequence,
+    [RULE_K_NEW_VALUE] = &det_kind_new_value,
+    [RULE_K_BASELINE] = &det_kind_baseline,
+    [RULE_K_ABSENCE] = &det_kind_absence,
+};
+
+#define ENGINE_INT(n, d, lo, hi, h)                                        \
+    {.name = #n, .type = TABLE_INT,                                          \
+     .offset = offsetof(struct det_engine_params, n), .def = (d),         \
+     .min = (lo), .max = (hi), .help = (h)}
+
+const struct table_item det_engine_items[] = {
+    ENGINE_INT(allowed_lateness_s, 5, 0, 3600,
+               "live mode: the clock is at least wall clock minus this"),
+    ENGINE_INT(max_future_skew_s, 300, 0, 86400,
+               "live mode: later timestamps are clamped to the wall clock"),
+    ENGINE_INT(dedupe_window, 100000, 0, 10000000,
+               "record ids remembered to drop replayed events (0: off)"),
+    ENGINE_INT(max_keys, 10000, 1, 10000000,
+               "groups per rule; the least recently seen group without an "
+               "open alert is evicted past this"),
+    ENGINE_INT(repeat_interval_s, 3600, 1, 7 * 86400,
+               "re-send a firing alert this often while it holds"),
+    ENGINE_INT(hold_s, 60, 0, 86400,
+               "a condition that clears and fires again within this stays "
+               "one episode"),
+};
+const size_t det_engine_nitems =
+    sizeof det_engine_items / sizeof det_engine_items[0];
+
+void det_engine_params_defaults(struct det_engine_params *p)
+{
+    memset(p, 0, sizeof *p);
+    table_items_defaults(det_engine_items, det_engine_nitems, p);
+}
 
 struct det_engine {
-    struct det det[DET_COUNT];
-    struct det_config cfg;
-    int64_t lateness_ms, skew_ms, repeat_ms, hold_ms;
+    struct det_engine_params p;
+    const struct rule_set *rules;
+    struct rule_set *own;      /* the default rules, when none were given */
+    uint32_t n;
+    struct det_rule *r;        /* n rules, in the set's order */
+    uint16_t *by_type[NTYPES]; /* rule indices per event type */
+    uint16_t *by_type_mem;
+    uint32_t nby[NTYPES];
+    uint32_t gsig[2 * RULE_MAX]; /* field lists hashed per event (group_by
+                                  and memo keys), by signature */
+    uint32_t ngsets;
+    struct det_hcache hc;
+    int64_t lateness_ms, skew_ms;
     det_dedupe dd;
     int64_t now_ms;
     int64_t wall_ms;          /* last wall clock given, 0 in replay */
     int64_t next_deadline;
     int draining;
-    unsigned group_mask;      /* 1 << group_by of each keyed detector */
-    /* the enabled detectors to feed, in registry order: [0] for an event
-     * that is not a completed call (no DET_F_CALLS ones), [1] for one */
-    unsigned char feed_ix[2][DET_COUNT];
-    unsigned nfeed[2];
     unsigned char hkey[DET_HASH_KEY_BYTES];
-    char last_record_id[EVENT_ID_MAX];
     char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
     size_t pf_len;            /* 0: no hint pending */
     uint64_t pf_h0;           /* its hash's first half (the filter's key) */
@@ -47,48 +109,8 @@ struct det_engine {
     void *ud;
     char source[128];
     char summary[ALERT_SUMMARY_MAX];
+    char key[DET_KEY_MAX];
 };
-
-/* ---- keys ---- */
-
-__attribute__((hot))
-static void hash_bytes(const unsigned char *hkey, const char *s, size_t n,
-                       uint64_t *h0, uint64_t *h1)
-{
-    uint64_t h[2];
-
-    det_hash(hkey, s, n, h);
-    *h0 = h[0];
-    *h1 = h[1];
-}
-
-__attribute__((hot))
-static void hash_text(const unsigned char *hkey, const char *s, uint64_t *h0,
-                      uint64_t *h1)
-{
-    hash_bytes(hkey, s, strlen(s), h0, h1);
-}
-
-__attribute__((hot))
-void det_input_hash(struct det_input *in, enum det_group g, uint64_t *h0,
-                    uint64_t *h1)
-{
-    if (!(in->hashed & (1u << g))) {
-        hash_text(in->hkey, in->text[g], &in->h[g][0], &in->h[g][1]);
-        in->hashed |= 1u << g;
-    }
-    *h0 = in->h[g][0];
-    *h1 = in->h[g][1];
-}
-
-__attribute__((hot))
-uint32_t det_group_of(struct det *d, struct det_input *in, int *created)
-{
-    uint64_t h0, h1;
-
-    det_input_hash(in, (enum det_group)d->p.group_by, &h0, &h1);
-    return det_keys_get(&d->keys, h0, h1, created);
-}
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -98,33 +120,410 @@ static void copy_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-/* ---- lifecycle ---- */
+/* ---- groups (kind.h helpers) ---- */
 
-/* Send one notification; `why` (may be NULL) replaces the detector's
- * summary. */
-static void notify_as(det_engine *e, struct det *d, const struct det_alert *a,
+/* The bytes the group of `ev` is keyed by: each group_by value (missing:
+ * empty) with its NUL, then `extra` with its NUL.  Returns the length. */
+static size_t group_bytes(const struct match_field *f, uint32_t nf,
+                          const struct event *ev, const char *extra,
+                          char *bytes)
+{
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < nf; i++) {
+        const char *s = match_string(ev, f[i]);
+        size_t l = s != NULL ? strnlen(s, EVENT_NAME_MAX - 1) : 0;
+
+        memcpy(bytes + n, s != NULL ? s : "", l);
+        bytes[n + l] = '\0';
+        n += l + 1;
+    }
+    if (extra != NULL) {
+        size_t l = strnlen(extra, EVENT_NAME_MAX - 1);
+
+        memcpy(bytes + n, extra, l);
+        bytes[n + l] = '\0';
+        n += l + 1;
+    }
+    return n;
+}
+
+/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
+ * from the event's cache when there is no extra. */
+__attribute__((hot))
+static void values_hash(struct det_hcache *hc, uint32_t g,
+                        const struct match_field *f, uint32_t nf,
+                        const struct event *ev, const char *extra,
+                        uint64_t h[2])
+{
+    char bytes[DET_VALUES_MAX];
+    size_t n;
+
+    if (extra == NULL && hc->gen_of[g] == hc->gen) {
+        h[0] = hc->h[g][0];
+        h[1] = hc->h[g][1];
+        return;
+    }
+    if (nf == 1 && extra == NULL) {
+        /* the usual case: the value and its NUL, where the event has
+         * them (the same bytes group_bytes would write) */
+        const char *s = match_string(ev, f[0]);
+        if (s == NULL)
+            s = "";
+        det_hash(hc->hkey, s, strnlen(s, EVENT_NAME_MAX - 1) + 1, h);
+    } else {
+        n = group_bytes(f, nf, ev, extra, bytes);
+        det_hash(hc->hkey, bytes, n, h);
+    }
+    if (extra == NULL) {
+        hc->gen_of[g] = hc->gen;
+        hc->h[g][0] = h[0];
+        hc->h[g][1] = h[1];
+    }
+}
+
+__attribute__((hot))
+static void group_hash(const struct det_rule *r, struct det_input *in,
+                       const char *extra, uint64_t h[2])
+{
+    values_hash(in->hc, r->gset, r->rule->group_by, r->rule->ngroup, in->ev,
+                extra, h);
+}
+
+void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
+{
+    det_hash(in->hc->hkey, s, strlen(s), h);
+}
+
+/* A new group: its overrides (the first that its values meet), then the
+ * kind's fresh state. */
+static void group_created(struct det_rule *r, uint32_t s,
+                          const struct event *ev)
+{
+    const struct rule *rule = r->rule;
+    struct det_slot *x = &r->keys.slot[s];
+
+    if (r->thr != NULL)
+        r->thr[s] = r->threshold;
+    for (uint32_t i = 0; i < rule->noverrides; i++) {
+        const struct rule_override *o = &rule->overrides[i];
+
+        if (!match_eval(&o->match, ev))
+            continue;
+        if (!o->enabled)
+            x->spare |= DET_G_MUTED;
+        else if (r->thr != NULL)
+            r->thr[s] = o->threshold;
+        break;
+    }
+    if (!(x->spare & DET_G_MUTED))
+        r->kind->reset(r, s);
+}
+
+__attribute__((hot))
+uint32_t det_group(struct det_rule *r, struct det_input *in)
+{
+    uint64_t h[2];
+    uint32_t s;
+    int created;
+
+    group_hash(r, in, NULL, h);
+    s = det_keys_get(&r->keys, h[0], h[1], &created);
+    if (s == DET_NIL)
+        return DET_NIL;
+    if (created) {
+        group_created(r, s, in->ev);
+        /* a muted group that would sit on the watched list: forgotten */
+        if ((r->keys.slot[s].spare & DET_G_MUTED) &&
+            (r->kind->flags & DET_KF_ABSENCE)) {
+            det_keys_remove(&r->keys, s);
+            return DET_NIL;
+        }
+    }
+    return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
+}
+
+uint32_t det_group_extra(struct det_rule *r, struct det_input *in,
+                         const char *extra, unsigned gflags)
+{
+    uint64_t h[2];
+    uint32_t s;
+    int created;
+
+    group_hash(r, in, extra, h);
+    s = det_keys_get(&r->keys, h[0], h[1], &created);
+    if (s != DET_NIL && created)
+        r->keys.slot[s].spare = (uint8_t)gflags;
+    return s;
+}
+
+double det_thr(const struct det_rule *r, uint32_t slot)
+{
+    return r->thr != NULL ? r->thr[slot] : r->threshold;
+}
+
+double det_clear(const struct det_rule *r, uint32_t slot)
+{
+    double t = det_thr(r, slot);
+
+    return r->clear < t ? r->clear : t;
+}
+
+__attribute__((hot))
+enum det_level det_level_of(const struct det_rule *r, uint32_t slot,
+                            double value)
+{
+    if (value > det_thr(r, slot))
+        return DET_ABOVE;
+    return value <= det_clear(r, slot) ? DET_CLEAR : DET_BETWEEN;
+}
+
+void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
+                       struct det_verdict *v)
+{
+    v->slot = slot;
+    v->value = value;
+    v->aux[0] = v->aux[1] = 0;
+    v->extra = v->text = NULL;
+    v->level = det_level_of(r, slot, value);
+    v->next_ms = INT64_MAX;
+}
+
+void det_verdict_until(uint32_t slot, double value, int64_t now,
+                       int64_t until, struct det_verdict *v)
+{
+    v->slot = slot;
+    v->value = value;
+    v->aux[0] = v->aux[1] = 0;
+    v->extra = v->text = NULL;
+    v->level = now < until ? DET_ABOVE : DET_CLEAR;
+    v->next_ms = v->level == DET_ABOVE ? until : INT64_MAX;
+}
+
+/* The group values of `ev` (and extra) into an alert record. */
+static void keep_values(const struct det_rule *r, struct det_alert *a,
+                        const struct event *ev, const char *extra)
+{
+    char bytes[DET_VALUES_MAX];
+    size_t n = group_bytes(r->rule->group_by, r->rule->ngroup, ev, extra,
+                           bytes);
+
+    memcpy(a->vals, bytes, n);
+    a->nvals = r->rule->ngroup + (extra != NULL);
+}
+
+void det_keep(struct det_rule *r, uint32_t slot, const struct event *ev)
+{
+    struct det_alert *a = &r->alert[slot];
+
+    keep_values(r, a, ev, NULL);
+    alert_sample_from_event(&a->sample, ev);
+}
+
+const char *det_value(const struct det_alert *a, uint32_t i)
+{
+    const char *s = a->vals;
+
+    if (i >= a->nvals)
+        return "";
+    while (i-- > 0)
+        s += strlen(s) + 1;
+    return s;
+}
+
+/* The words of a group field: "tool", "agent", ... and its preposition. */
+static void field_words(const char *name, const char **word,
+                        const char **prep)
+{
+    static const struct {
+        const char *name, *word, *prep;
+    } w[] = {
+        {"tool_name", "tool", "for"},
+        {"agent_id", "agent", "by"},
+        {"session_id", "session", "in"},
+        {"tool_category", "category", "for"},
+        {"downstream_system", "system", "for"},
+        {"event_type", "event type", "for"},
+        {"response_status", "status", "for"},
+        {"error_code", "error code", "for"},
+    };
+
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (strcmp(name, w[i].name) == 0) {
+            *word = w[i].word;
+            *prep = w[i].prep;
+            return;
+        }
+    *word = strncmp(name, "metadata.", 9) == 0 ? name + 9 : name;
+    *prep = "for";
+}
+
+void det_describe(const struct det_rule *r, const struct det_alert *a,
+                  int prep, char *out, size_t size)
+{
+    uint32_t n = r->rule->ngroup < a->nvals ? r->rule->ngroup : a->nvals;
+    size_t len = 0;
+
+    out[0] = '\0';
+    if (n == 0) {
+        if (prep)
+            snprintf(out, size, "overall");
+        return;
+    }
+    for (uint32_t i = 0; i < n && len < size; i++) {
+        const char *word, *p, *v = det_value(a, i);
+
+        field_words(r->gname[i], &word, &p);
+        len += (size_t)snprintf(out + len, size - len, "%s%s%s%s %s",
+                                i ? ", " : "", i == 0 && prep ? p : "",
+                                i == 0 && prep ? " " : "", word,
+                                v[0] ? v : DET_NONE_TEXT);
+    }
+}
+
+const char *det_noun(const struct det_rule *r, int plural)
+{
+    switch (r->noun) {
+    case DET_NOUN_CALLS:
+        return plural ? "completed calls" : "completed call";
+    case DET_NOUN_REQUESTS:
+        return plural ? "call requests" : "call request";
+    default:
+        return plural ? "events" : "event";
+    }
+}
+
+/* ---- matching ---- */
+
+/* A rule's match results by the value of the one string field its match
+ * and exclude test beyond the event's type and status (e.g. tool_name
+ * globs), and that type and status: a direct-mapped table, so a glob
+ * list is evaluated once per tool, not once per event. */
+struct det_memo {
+    uint64_t h0, h1;
+    uint8_t type, status, seen, valid;
+};
+
+/* Does the rule see the event (match_seen)? */
+__attribute__((hot))
+static int rule_sees(struct det_rule *r, struct det_input *in)
+{
+    const struct event *ev = in->ev;
+    struct det_memo *m;
+    uint64_t h[2];
+
+    if (r->sure & MATCH_TYPE_BIT(ev->type))
+        return 1;
+    if (r->memo == NULL)
+        return match_seen(&r->rule->match, &r->rule->exclude, ev);
+    values_hash(in->hc, r->memo_gset, &r->memo_f, 1, ev, NULL, h);
+    m = &r->memo[h[0] & (MEMO_SIZE - 1)];
+    if (!m->valid || m->h0 != h[0] || m->h1 != h[1] ||
+        m->type != (uint8_t)ev->type || m->status != (uint8_t)ev->status) {
+        m->h0 = h[0];
+        m->h1 = h[1];
+        m->type = (uint8_t)ev->type;
+        m->status = (uint8_t)ev->status;
+        m->seen = (uint8_t)match_seen(&r->rule->match, &r->rule->exclude, ev);
+        m->valid = 1;
+    }
+    return m->seen;
+}
+
+/* The one string field F that the rule's match and exclude test besides
+ * fields of the event's type and status, if there is exactly one: then
+ * their result is a function of (F, type, status). */
+static int memo_field(const struct rule *rule, struct match_field *f)
+{
+    const struct match *ms[2] = {&rule->match, &rule->exclude};
+    int found = 0;
+
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < ms[k]->ncond; i++) {
+            struct match_field cf = match_cond_field(ms[k], i);
+
+            switch ((enum match_field_id)cf.id) {
+            case MATCH_F_EVENT_TYPE:
+            case MATCH_F_RESPONSE_STATUS:
+            case MATCH_F_COMPLETED:
+            case MATCH_F_ERROR:
+                continue;
+            default:
+                break;
+            }
+            if (match_field_type(cf) != MATCH_T_STRING ||
+                (found && !match_field_equal(*f, cf)))
+                return 0;
+            *f = cf;
+            found = 1;
+        }
+    return found;
+}
+
+/* ---- notifications ---- */
+
+/* The values as shown ("(none)" for a missing one) and the key. */
+static void shown_values(const struct det_alert *a, const char **v,
+                         char *key, size_t keysz)
+{
+    size_t len = 0;
+    const char *s = a->vals;
+
+    if (a->nvals == 0)
+        copy_str(key, keysz, "global");
+    else
+        key[0] = '\0';
+    for (uint32_t i = 0; i < a->nvals; i++) {
+        v[i] = s[0] ? s : DET_NONE_TEXT;
+        if (len < keysz)
+            len += (size_t)snprintf(key + len, keysz - len, "%s%s",
+                                    i ? "/" : "", v[i]);
+        s += strlen(s) + 1;
+    }
+}
+
+/* Send one notification; `why` (may be NULL) replaces the summary. */
+static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
                       int resolved, const char *why)
 {
+    const struct rule *rule = r->rule;
+    const struct det_alert *a = &r->alert[s];
+    const char *v[ALERT_GROUP_MAX];
     struct alert al;
 
     memset(&al, 0, sizeof al);
+    shown_values(a, v, e->key, sizeof e->key);
     if (why != NULL)
         copy_str(e->summary, sizeof e->summary, why);
     else
-        d->ops->summary(d, a, resolved, e->summary, sizeof e->summary);
+        r->kind->summary(r, a, resolved, e->summary, sizeof e->summary);
     al.resolved = resolved;
     al.timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
     memcpy(al.id, a->id, sizeof al.id);
-    al.detector = d->ops->name;
-    al.group_by = det_group_names[d->p.group_by];
-    al.key = a->key;
-    al.severity = severity_names[d->p.severity];
+    al.rule = rule->name;
+    al.kind = r->kind->name;
+    al.ngroup = a->nvals;
+    for (uint32_t i = 0; i < a->nvals; i++) {
+        al.group[i].name = r->gname[i];
+        al.group[i].value = v[i];
+    }
+    al.key = e->key;
+    al.severity = severity_names[rule->severity];
     al.summary = e->summary;
     al.value = a->value;
-    al.threshold = d->p.threshold;
-    al.window_s = d->p.window_s;
+    al.threshold = det_thr(r, s);
+    al.window_s = r->window_ms > 0 ? r->window_ms / 1000 : -1;
+    if (r->kind->fill != NULL)
+        r->kind->fill(r, a, &al);
     al.started_ms = a->started_ms;
     al.resolved_ms = a->clear_since_ms;
+    for (uint32_t i = 0; i < rule->nlabels && i < ALERT_LABELS_MAX; i++) {
+        al.labels[i].name = rule->labels[i].key;
+        al.labels[i].value = rule->labels[i].value;
+        al.nlabels = i + 1;
+    }
+    al.description = rule->description;
+    al.runbook_url = rule->runbook_url;
     al.sample = &a->sample;
     al.source = e->source;
     e->st.notifications++;
@@ -132,72 +531,99 @@ static void notify_as(det_engine *e, struct det *d, const struct det_alert *a,
         e->cb->on_alert(e->ud, &al);
 }
 
-static void notify(det_engine *e, struct det *d, const struct det_alert *a,
+static void notify(det_engine *e, struct det_rule *r, uint32_t s,
                    int resolved)
 {
-    notify_as(e, d, a, resolved, NULL);
+    notify_as(e, r, s, resolved, NULL);
 }
 
-static void fire(det_engine *e, struct det *d, uint32_t s,
-                 const struct det_verdict *v, const struct det_input *in)
-{
-    struct det_alert *a = &d->alert[s];
+/* ---- lifecycle ---- */
 
-    d->keys.slot[s].state = DET_ST_FIRING;
-    det_keys_pin(&d->keys, s);
-    a->started_ms = e->now_ms;
-    a->last_sent_ms = e->now_ms;
-    a->clear_since_ms = 0;
+static void take_verdict(struct det_alert *a, const struct det_verdict *v)
+{
     a->value = v->value;
     a->aux[0] = v->aux[0];
     a->aux[1] = v->aux[1];
-    if (in != NULL) {
-        copy_str(a->key, sizeof a->key, in->text[d->p.group_by]);
-        alert_sample_from_event(&a->sample, in->ev);
-    } else {
-        /* a timer fired it: stream_stalled, the one global group; the
-         * sample is the last event seen */
-        copy_str(a->key, sizeof a->key, "global");
-        memset(&a->sample, 0, sizeof a->sample);
-        copy_str(a->sample.record_id, sizeof a->sample.record_id,
-                 e->last_record_id);
-    }
-    alert_episode_id(d->ops->name, a->key, a->started_ms, a->id);
-    d->st.fired++;
-    notify(e, d, a, 0);
 }
 
-static void resolve(det_engine *e, struct det *d, uint32_t s)
+static void fire(det_engine *e, struct det_rule *r, uint32_t s,
+                 const struct det_verdict *v, const struct det_input *in)
 {
-    d->keys.slot[s].state = DET_ST_IDLE;
-    d->st.resolved++;
-    notify(e, d, &d->alert[s], 1);
-    if (d->ops->flags & DET_F_PER_CALL)
-        det_keys_remove(&d->keys, s);
-    else if (!(d->ops->flags & DET_F_TIMER))
-        det_keys_unpin(&d->keys, s);
+    struct det_alert *a = &r->alert[s];
+    const char *vals[ALERT_GROUP_MAX];
+
+    r->keys.slot[s].state = DET_ST_FIRING;
+    det_keys_pin(&r->keys, s);
+    r->nopen++;
+    a->started_ms = e->now_ms;
+    a->last_sent_ms = e->now_ms;
+    a->clear_since_ms = 0;
+    take_verdict(a, v);
+    if (v->text != NULL)
+        copy_str(a->text, sizeof a->text, v->text);
+    /* absence kinds keep their values as events come; the others take
+     * them from the event that fires */
+    if (in != NULL && !(r->kind->flags & DET_KF_KEEP)) {
+        keep_values(r, a, in->ev, v->extra);
+        alert_sample_from_event(&a->sample, in->ev);
+    }
+    shown_values(a, vals, e->key, sizeof e->key);
+    alert_episode_id(r->rule->name, vals, a->nvals, a->started_ms, a->id);
+    r->st.fired++;
+    notify(e, r, s, 0);
 }
 
-static void schedule(det_engine *e, struct det *d, uint32_t s,
+static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
+{
+    r->keys.slot[s].state = DET_ST_IDLE;
+    r->nopen--;
+    r->st.resolved++;
+    notify(e, r, s, 1);
+    /* an absence group stays watched by its deadline until its next event
+     * (absence.c); an absence [] group for life */
+    if (s == r->fixed_slot || (r->kind->flags & DET_KF_ABSENCE))
+        return;
+    if (r->kind->flags & DET_KF_REMOVE)
+        det_keys_remove(&r->keys, s);
+    else
+        det_keys_unpin(&r->keys, s);
+}
+
+/* An idle group that time alone may fire (absence): next_deadline no
+ * later than its deadline. */
+static void watch(det_engine *e, const struct det_rule *r,
+                  const struct det_verdict *v)
+{
+    int64_t dl = v->next_ms;
+
+    if (!(r->kind->flags & DET_KF_ABSENCE) || dl == INT64_MAX)
+        return;
+    if (dl <= e->now_ms)
+        dl = e->now_ms + 1;
+    if (dl < e->next_deadline)
+        e->next_deadline = dl;
+}
+
+static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
 {
-    struct det_alert *a = &d->alert[s];
-    /* a detector's "may change at" in the past means "not by time" */
+    struct det_alert *a = &r->alert[s];
+    /* a kind's "may change at" in the past means "not by time" */
     int64_t dl = v->next_ms > e->now_ms ? v->next_ms : INT64_MAX, t;
 
-    switch (d->keys.slot[s].state) {
+    switch (r->keys.slot[s].state) {
     case DET_ST_FIRING:
-        t = a->last_sent_ms + e->repeat_ms;
+        t = a->last_sent_ms + r->repeat_ms;
         dl = t < dl ? t : dl;
         break;
     case DET_ST_CLEARING:
-        t = a->clear_since_ms + e->hold_ms;
+        t = a->clear_since_ms + r->hold_ms;
         dl = t < dl ? t : dl;
         break;
     default:
         break;
     }
-    if (dl <= e->now_ms) /* progress, whatever a detector says */
+    if (dl <= e->now_ms) /* progress, whatever a kind says */
         dl = e->now_ms + 1;
     a->deadline_ms = dl;
     if (dl < e->next_deadline)
@@ -206,55 +632,73 @@ static void schedule(det_engine *e, struct det *d, uint32_t s,
 
 /* Apply a verdict at now_ms.  `in` is the event (NULL for a timer). */
 __attribute__((hot))
-static void transition(det_engine *e, struct det *d,
+static void transition(det_engine *e, struct det_rule *r,
                        const struct det_verdict *v,
                        const struct det_input *in)
 {
     uint32_t s = v->slot;
-    struct det_slot *x = &d->keys.slot[s];
-    struct det_alert *a = &d->alert[s];
+    struct det_slot *x = &r->keys.slot[s];
+    struct det_alert *a = &r->alert[s];
 
     switch (x->state) {
     case DET_ST_IDLE:
-        if (v->level == DET_ABOVE)
-            fire(e, d, s, v, in);
-        else if (!x->pinned)
-            return; /* an idle group: nothing to remember */
+        if (v->level == DET_ABOVE) {
+            fire(e, r, s, v, in);
+        } else if (!x->pinned) {
+            watch(e, r, v); /* an idle group: nothing to remember */
+            return;
+        }
         break;
     case DET_ST_FIRING:
-        a->value = v->value;
-        a->aux[0] = v->aux[0];
-        a->aux[1] = v->aux[1];
+        take_verdict(a, v);
         if (v->level == DET_CLEAR) {
             x->state = DET_ST_CLEARING;
             a->clear_since_ms = e->now_ms;
-            if (e->hold_ms == 0) {
-                resolve(e, d, s);
+            if (r->hold_ms == 0) {
+                resolve(e, r, s);
                 break;
             }
-        } else if (e->now_ms >= a->last_sent_ms + e->repeat_ms) {
+        } else if (e->now_ms >= a->last_sent_ms + r->repeat_ms) {
             a->last_sent_ms = e->now_ms;
-            d->st.repeated++;
-            notify(e, d, a, 0);
+            r->st.repeated++;
+            notify(e, r, s, 0);
         }
         break;
     case DET_ST_CLEARING:
-        a->value = v->value;
-        a->aux[0] = v->aux[0];
-        a->aux[1] = v->aux[1];
-        if (v->level != DET_CLEAR)
-            x->state = DET_ST_FIRING; /* back within hold_s: same episode */
-        else if (e->now_ms >= a->clear_since_ms + e->hold_ms)
-            resolve(e, d, s);
+        take_verdict(a, v);
+        if (v->level == DET_ABOVE)
+            x->state = DET_ST_FIRING; /* fires again within hold_s */
+        else if (e->now_ms >= a->clear_since_ms + r->hold_ms)
+            resolve(e, r, s);
         break;
     }
     if (x->used && x->pinned)
-        schedule(e, d, s, v);
+        schedule(e, r, s, v);
+    else if (x->used)
+        watch(e, r, v);
 }
 
-static int timers_active(const det_engine *e, const struct det *d)
+static int timers_active(const det_engine *e, const struct det_rule *r)
 {
-    return d->p.enabled && !(e->draining && (d->ops->flags & DET_F_TIMER));
+    return !(e->draining && (r->kind->flags & DET_KF_ABSENCE));
+}
+
+/* An absence rule's idle groups, oldest first: those due fire. */
+static void run_watched(det_engine *e, struct det_rule *r)
+{
+    struct det_verdict v;
+    uint32_t s;
+
+    if (!(r->kind->flags & DET_KF_ABSENCE))
+        return;
+    while ((s = r->keys.lru_head) != DET_NIL) {
+        r->kind->tick(r, s, e->now_ms, &v);
+        if (v.level != DET_ABOVE) {
+            watch(e, r, &v);
+            return;
+        }
+        transition(e, r, &v, NULL); /* fires: pinned, off the list */
+    }
 }
 
 /* Run every timer due at now_ms; recompute next_deadline. */
@@ -264,39 +708,46 @@ static void run_timers(det_engine *e)
 
     e->next_deadline = INT64_MAX;
     e->st.timer_runs++;
-    for (int i = 0; i < DET_COUNT; i++) {
-        struct det *d = &e->det[i];
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct det_rule *r = &e->r[i];
         uint32_t s, nxt;
 
-        if (!timers_active(e, d))
+        if (!timers_active(e, r))
             continue;
-        for (s = d->keys.pin_head; s != DET_NIL; s = nxt) {
-            nxt = d->keys.slot[s].next;
-            if (d->alert[s].deadline_ms <= e->now_ms) {
-                d->ops->eval(d, s, e->now_ms, &v);
-                transition(e, d, &v, NULL);
-            } else if (d->alert[s].deadline_ms < e->next_deadline) {
-                e->next_deadline = d->alert[s].deadline_ms;
+        for (s = r->keys.pin_head; s != DET_NIL; s = nxt) {
+            nxt = r->keys.slot[s].next;
+            if (r->alert[s].deadline_ms <= e->now_ms) {
+                r->kind->tick(r, s, e->now_ms, &v);
+                transition(e, r, &v, NULL);
+            } else if (r->alert[s].deadline_ms < e->next_deadline) {
+                e->next_deadline = r->alert[s].deadline_ms;
             }
         }
+        run_watched(e, r);
     }
 }
 
-/* Re-evaluate every pinned group (the clock started, or draining began). */
+/* Re-evaluate every pinned group (the clock started, draining began or
+ * ended, a reload). */
 static void reschedule_all(det_engine *e)
 {
     struct det_verdict v;
 
     e->next_deadline = INT64_MAX;
-    for (int i = 0; i < DET_COUNT; i++) {
-        struct det *d = &e->det[i];
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct det_rule *r = &e->r[i];
 
-        if (!timers_active(e, d))
+        if (!timers_active(e, r))
             continue;
-        for (uint32_t s = d->keys.pin_head; s != DET_NIL;
-             s = d->keys.slot[s].next) {
-            d->ops->eval(d, s, e->now_ms, &v);
-            schedule(e, d, s, &v);
+        for (uint32_t s = r->keys.pin_head; s != DET_NIL;
+             s = r->keys.slot[s].next) {
+            r->kind->tick(r, s, e->now_ms, &v);
+            schedule(e, r, s, &v);
+        }
+        if ((r->kind->flags & DET_KF_ABSENCE) &&
+            r->keys.lru_head != DET_NIL) {
+            r->kind->tick(r, r->keys.lru_head, e->now_ms, &v);
+            watch(e, r, &v);
         }
     }
 }
@@ -310,9 +761,9 @@ static void advance(det_engine *e, int64_t target)
         return;
     if (e->now_ms == NO_TIME) {
         e->now_ms = target;
-        for (int i = 0; i < DET_COUNT; i++)
-            if (e->det[i].p.enabled && e->det[i].ops->clock_start != NULL)
-                e->det[i].ops->clock_start(&e->det[i], target);
+        for (uint32_t i = 0; i < e->n; i++)
+            if (e->r[i].kind->clock_start != NULL)
+                e->r[i].kind->clock_start(&e->r[i], target);
         reschedule_all(e);
     }
     while (e->next_deadline <= target) {
@@ -329,16 +780,16 @@ static void advance(det_engine *e, int64_t target)
 __attribute__((hot))
 void det_engine_prefetch(det_engine *e, const char *id, size_t n)
 {
-    uint64_t h0, h1;
+    uint64_t h[2];
 
     e->pf_len = 0;
     if (e->dd.n == 0 || n == 0 || n >= sizeof e->pf_id)
         return;
-    hash_bytes(e->hkey, id, n, &h0, &h1);
-    det_dedupe_prefetch(&e->dd, h0);
+    det_hash(e->hkey, id, n, h);
+    det_dedupe_prefetch(&e->dd, h[0]);
     memcpy(e->pf_id, id, n);
     e->pf_len = n;
-    e->pf_h0 = h0;
+    e->pf_h0 = h[0];
 }
 
 /* The hash of `id` (NUL-terminated, in an EVENT_ID_MAX array) if the
@@ -355,14 +806,24 @@ static int take_prefetched(det_engine *e, const char *id, uint64_t *h0)
     return hit;
 }
 
+/* A new event for the group hash cache. */
+static void next_generation(det_engine *e)
+{
+    if (++e->hc.gen == 0) {
+        memset(e->hc.gen_of, 0, e->ngsets * sizeof *e->hc.gen_of);
+        e->hc.gen = 1;
+    }
+}
+
 __attribute__((hot))
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
     struct det_input in;
     struct det_verdict v;
+    const uint16_t *list;
     int64_t t = NO_TIME, target, floor_ms = NO_TIME;
-    uint64_t late_before = 0, late_after = 0;
-    int calls;
+    uint32_t nlist;
+    int late = 0;
 
     e->st.events++;
     if (wall_ms > 0) {
@@ -381,26 +842,15 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     } else {
         e->st.no_timestamp++;
     }
-    in.text[DET_BY_TOOL] = ev->tool_name[0] ? ev->tool_name : NO_KEY;
-    in.text[DET_BY_AGENT] = ev->agent_id[0] ? ev->agent_id : NO_KEY;
-    in.text[DET_BY_SESSION] = ev->session_id[0] ? ev->session_id : NO_KEY;
-    in.text[DET_BY_GLOBAL] = "global";
-    in.hashed = 0;
-    in.hkey = e->hkey;
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
-        uint64_t h0, h1;
+        uint64_t h[2];
         /* the duplicate check misses the cache: unless the caller's hint
-         * started the load long ago, start it now, and hash the grouping
-         * keys the detectors will need while it comes (with the hint they
-         * are hashed when a detector asks: a request needs none) */
-        if (!take_prefetched(e, ev->record_id, &h0)) {
-            hash_text(e->hkey, ev->record_id, &h0, &h1);
-            det_dedupe_prefetch(&e->dd, h0);
-            for (unsigned g = 0; g < DET_BY_COUNT; g++)
-                if (e->group_mask & (1u << g))
-                    det_input_hash(&in, (enum det_group)g, &h1, &h1);
+         * started the load long ago, start it now */
+        if (!take_prefetched(e, ev->record_id, &h[0])) {
+            det_hash(e->hkey, ev->record_id, strlen(ev->record_id), h);
+            det_dedupe_prefetch(&e->dd, h[0]);
         }
-        if (det_dedupe_seen(&e->dd, h0)) {
+        if (det_dedupe_seen(&e->dd, h[0])) {
             e->st.duplicates++;
             return DET_FEED_DUPLICATE;
         }
@@ -414,21 +864,29 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     if (t == NO_TIME || t > e->now_ms)
         t = e->now_ms;
 
+    next_generation(e);
     in.ev = ev;
     in.t_ms = t;
     in.now_ms = e->now_ms;
-    copy_str(e->last_record_id, sizeof e->last_record_id, ev->record_id);
-
-    calls = det_is_completed(ev);
-    for (unsigned k = 0; k < e->nfeed[calls]; k++) {
-        struct det *d = &e->det[e->feed_ix[calls][k]];
-
-        late_before += d->st.late;
-        if (d->ops->feed(d, &in, &v))
-            transition(e, d, &v, &in);
-        late_after += d->st.late;
+    in.hc = &e->hc;
+    if ((unsigned)ev->type < NTYPES) {
+        list = e->by_type[ev->type];
+        nlist = e->nby[ev->type];
+    } else {
+        list = NULL;
+        nlist = 0;
     }
-    if (late_after != late_before)
+    for (uint32_t k = 0; k < nlist; k++) {
+        struct det_rule *r = &e->r[list[k]];
+        uint64_t late_before = r->st.late;
+
+        if (!rule_sees(r, &in))
+            continue;
+        if (r->kind->feed(r, &in, &v))
+            transition(e, r, &v, &in);
+        late |= r->st.late != late_before;
+    }
+    if (late)
         e->st.late++;
     e->st.counted++;
     return DET_FEED_COUNTED;
@@ -444,11 +902,10 @@ void det_engine_tick(det_engine *e, int64_t wall_ms)
 
 void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
 {
-    struct det *d = &e->det[DET_STREAM_STALLED];
-
     det_engine_tick(e, wall_ms);
-    if (d->p.enabled && d->ops->connection != NULL)
-        d->ops->connection(d, connected, e->now_ms);
+    for (uint32_t i = 0; i < e->n; i++)
+        if (e->r[i].kind->connection != NULL)
+            e->r[i].kind->connection(&e->r[i], connected, e->now_ms);
 }
 
 void det_engine_drain(det_engine *e)
@@ -465,59 +922,101 @@ void det_engine_drain(det_engine *e)
     reschedule_all(e);
 }
 
-/* Resolve every open alert of d with a notification that says why. */
-static void close_open(det_engine *e, struct det *d, const char *why)
+/* Resolve every open alert of r with a notification that says why. */
+static void close_open(det_engine *e, struct det_rule *r, const char *why)
 {
-    for (uint32_t s = d->keys.pin_head; s != DET_NIL;) {
-        uint32_t next = d->keys.slot[s].next;
-        if (d->keys.slot[s].state != DET_ST_IDLE) {
-            struct det_alert *a = &d->alert[s];
+    for (uint32_t s = r->keys.pin_head; s != DET_NIL;) {
+        uint32_t next = r->keys.slot[s].next;
+
+        if (r->keys.slot[s].state != DET_ST_IDLE) {
+            struct det_alert *a = &r->alert[s];
             if (a->clear_since_ms == 0)
                 a->clear_since_ms = e->now_ms;
-            d->keys.slot[s].state = DET_ST_IDLE;
-            d->st.resolved++;
-            notify_as(e, d, a, 1, why);
+            r->keys.slot[s].state = DET_ST_IDLE;
+            r->nopen--;
+            r->st.resolved++;
+            notify_as(e, r, s, 1, why);
         }
         s = next;
     }
 }
 
-static int same_settings(const det_engine *a, const det_engine *b, int i)
+/* What a rule instance is by configuration (the rest is its state). */
+static void take_config(struct det_rule *dst, const struct det_rule *cfg)
 {
-    return memcmp(&a->cfg.det[i], &b->cfg.det[i], sizeof a->cfg.det[i]) ==
-               0 &&
-           a->cfg.engine.max_keys == b->cfg.engine.max_keys;
+    dst->rule = cfg->rule;
+    dst->kind = cfg->kind;
+    dst->gset = cfg->gset;
+    dst->window_ms = cfg->window_ms;
+    dst->hold_ms = cfg->hold_ms;
+    dst->repeat_ms = cfg->repeat_ms;
+    dst->max_keys = cfg->max_keys;
+    dst->threshold = cfg->threshold;
+    dst->clear = cfg->clear;
+    dst->thr_min = cfg->thr_min;
+    dst->thr_max = cfg->thr_max;
+    dst->noun = cfg->noun;
+    dst->dump = cfg->dump;
+    dst->ngroup = cfg->ngroup;
+    memcpy(dst->gname, cfg->gname, sizeof dst->gname);
+    dst->sure = cfg->sure;
+    dst->memo_gset = cfg->memo_gset;
+    dst->memo_f = cfg->memo_f;
+}
+
+/* The rule of `old` that rule i of e continues, or -1. */
+static int same_rule(const det_engine *e, uint32_t i, const det_engine *old,
+                     const unsigned char *taken)
+{
+    const struct det_rule *r = &e->r[i];
+
+    for (uint32_t j = 0; j < old->n; j++) {
+        const struct det_rule *o = &old->r[j];
+        if (!taken[j] && strcmp(o->rule->name, r->rule->name) == 0 &&
+            strcmp(o->dump, r->dump) == 0 && o->max_keys == r->max_keys)
+            return (int)j;
+    }
+    return -1;
 }
 
 int det_engine_adopt(det_engine *e, det_engine *old)
 {
     static const char why[] =
-        "closed by a configuration reload: this detector's settings "
-        "changed; it fires again under the new settings if the condition "
-        "still holds";
+        "closed by a configuration reload: this rule's settings changed "
+        "or it was removed; it fires again under the new settings if the "
+        "condition still holds";
+    unsigned char taken[RULE_MAX];
     int kept = 0;
 
     if (old == NULL || old->now_ms == NO_TIME)
         return 0;
+    memset(taken, 0, sizeof taken);
     e->now_ms = old->now_ms;
     e->wall_ms = old->wall_ms;
     memcpy(e->hkey, old->hkey, sizeof e->hkey);
-    memcpy(e->last_record_id, old->last_record_id, sizeof e->last_record_id);
-    if (e->cfg.engine.dedupe_window == old->cfg.engine.dedupe_window) {
+    if (e->p.dedupe_window == old->p.dedupe_window) {
         det_dedupe t = e->dd;
         e->dd = old->dd;
         old->dd = t;
     }
-    for (int i = 0; i < DET_COUNT; i++) {
-        if (same_settings(e, old, i)) {
-            struct det t = e->det[i];
-            e->det[i] = old->det[i];
-            old->det[i] = t;
-            kept++;
-        } else if (old->det[i].ops != NULL && old->det[i].alert != NULL) {
-            close_open(old, &old->det[i], why);
-        }
+    for (uint32_t i = 0; i < e->n; i++) {
+        int j = same_rule(e, i, old, taken);
+        struct det_rule a, b;
+
+        if (j < 0)
+            continue;
+        taken[j] = 1;
+        a = e->r[i];
+        b = old->r[j];
+        e->r[i] = b;
+        take_config(&e->r[i], &a);
+        old->r[j] = a;
+        take_config(&old->r[j], &b);
+        kept++;
     }
+    for (uint32_t j = 0; j < old->n; j++)
+        if (!taken[j])
+            close_open(old, &old->r[j], why);
     reschedule_all(e);
     return kept;
 }
@@ -532,106 +1031,223 @@ const struct det_engine_stats *det_engine_stats(const det_engine *e)
     return &e->st;
 }
 
-const struct det_stats *det_engine_det_stats(const det_engine *e,
-                                             enum det_id id)
+uint32_t det_engine_nrules(const det_engine *e)
 {
-    if ((unsigned)id >= DET_COUNT || !e->det[id].p.enabled)
-        return NULL;
-    return &e->det[id].st;
+    return e->n;
 }
 
-int det_engine_groups(const det_engine *e, enum det_id id,
-                      struct det_group_info *out)
+int det_engine_rule_info(const det_engine *e, uint32_t i,
+                         struct det_rule_info *out)
 {
-    const struct det *d;
+    const struct det_rule *r;
 
     memset(out, 0, sizeof *out);
-    if ((unsigned)id >= DET_COUNT || !e->det[id].p.enabled)
+    if (i >= e->n)
         return -1;
-    d = &e->det[id];
-    out->groups = d->keys.count;
-    out->alerting = d->keys.npinned;
-    out->evictions = d->keys.evictions;
-    out->full = d->keys.full;
+    r = &e->r[i];
+    out->name = r->rule->name;
+    out->kind = r->kind->name;
+    out->groups = r->keys.count;
+    out->open = r->nopen;
+    out->counted = r->st.counted;
+    out->late = r->st.late;
+    out->fired = r->st.fired;
+    out->repeated = r->st.repeated;
+    out->resolved = r->st.resolved;
+    out->evicted = r->keys.evictions;
+    out->full = r->keys.full;
+    out->group_bytes = sizeof(struct det_slot) + sizeof(uint32_t) +
+                       r->stride + (r->thr != NULL ? sizeof(double) : 0);
+    out->alert_bytes = sizeof(struct det_alert);
     return 0;
 }
 
-int det_engine_is_firing(const det_engine *e, enum det_id id,
+int det_engine_is_firing(const det_engine *e, const char *rule,
                          const char *key)
 {
-    const struct det *d;
-    uint64_t h0, h1;
-    uint32_t s;
+    char k[DET_KEY_MAX];
+    const char *v[ALERT_GROUP_MAX];
 
-    if ((unsigned)id >= DET_COUNT || !e->det[id].p.enabled)
-        return 0;
-    d = &e->det[id];
-    if (d->ops->flags & DET_F_TIMER) {
-        s = d->keys.pin_head;
-    } else {
-        hash_text(e->hkey, key, &h0, &h1);
-        s = det_keys_find(&d->keys, h0, h1);
+    for (uint32_t i = 0; i < e->n; i++) {
+        const struct det_rule *r = &e->r[i];
+
+        if (strcmp(r->rule->name, rule) != 0)
+            continue;
+        for (uint32_t s = r->keys.pin_head; s != DET_NIL;
+             s = r->keys.slot[s].next) {
+            if (r->keys.slot[s].state == DET_ST_IDLE)
+                continue;
+            shown_values(&r->alert[s], v, k, sizeof k);
+            if (strcmp(k, key) == 0)
+                return 1;
+        }
     }
-    return s != DET_NIL && d->keys.slot[s].state != DET_ST_IDLE;
-}
-
-size_t det_group_bytes(const struct det_config *c, enum det_id id,
-                       size_t *alert_bytes)
-{
-    const struct det_ops *ops = det_registry[id];
-    size_t n = sizeof(struct det_slot) + sizeof(uint32_t);
-    win_spec w;
-
-    if ((ops->flags & DET_F_WINDOW) &&
-        win_spec_init(&w, c->det[id].window_s * 1000, c->det[id].bucket_ms,
-                      ops->nfields) == WIN_OK)
-        n += win_ring_size(&w);
-    if (alert_bytes != NULL)
-        *alert_bytes = sizeof(struct det_alert);
-    return n;
-}
-
-static void det_free(struct det *d)
-{
-    if (d->ops != NULL && d->ops->destroy != NULL)
-        d->ops->destroy(d);
-    det_slab_free(d->data, (size_t)d->keys.cap_alloc * d->stride);
-    det_slab_free(d->alert, (size_t)d->keys.cap_alloc * sizeof *d->alert);
-    det_keys_free(&d->keys);
-    d->data = NULL;
-    d->alert = NULL;
-}
-
-static int det_init(det_engine *e, struct det *d, enum det_id id)
-{
-    uint32_t cap;
-
-    d->ops = det_registry[id];
-    d->id = id;
-    d->p = e->cfg.det[id];
-    d->window_ms = d->p.window_s * 1000;
-    if (!d->p.enabled)
-        return 0;
-    cap = (d->ops->flags & DET_F_TIMER) ? 1
-                                         : (uint32_t)e->cfg.engine.max_keys;
-    if (det_keys_init(&d->keys, cap) != DET_KEYS_OK)
-        return -1;
-    if ((d->alert = det_slab_alloc((size_t)cap * sizeof *d->alert)) == NULL)
-        return -1;
-    if (d->ops->flags & DET_F_WINDOW) {
-        if (win_spec_init(&d->win, d->window_ms, d->p.bucket_ms,
-                          d->ops->nfields) != WIN_OK)
-            return -1;
-        d->stride = win_ring_size(&d->win);
-        if ((d->data = det_slab_alloc((size_t)cap * d->stride)) == NULL)
-            return -1;
-    }
-    if (d->ops->create != NULL && d->ops->create(d) != 0)
-        return -1;
     return 0;
 }
 
-det_engine *det_engine_create(const struct det_config *c, const char *source,
+/* ---- set-up ---- */
+
+/* A field list as a number: one byte per field. */
+static uint32_t fields_signature(const struct match_field *f, uint32_t nf)
+{
+    uint32_t sig = 0;
+
+    for (uint32_t i = 0; i < nf; i++)
+        sig = sig << 8 |
+              (uint32_t)(f[i].id * EVENT_META_MAX + f[i].slot + 1);
+    return sig;
+}
+
+/* The index of a field list in the event's hash cache. */
+static uint32_t gset_of(det_engine *e, const struct match_field *f,
+                        uint32_t nf)
+{
+    uint32_t sig = fields_signature(f, nf);
+
+    for (uint32_t g = 0; g < e->ngsets; g++)
+        if (e->gsig[g] == sig)
+            return g;
+    e->gsig[e->ngsets] = sig;
+    return e->ngsets++;
+}
+
+static unsigned noun_of(uint32_t types)
+{
+    const uint32_t calls = MATCH_TYPE_BIT(EVENT_TOOL_CALL_RESPONSE) |
+                           MATCH_TYPE_BIT(EVENT_TOOL_CALL_ERROR);
+
+    if ((types & ~calls) == 0)
+        return DET_NOUN_CALLS;
+    if (types == MATCH_TYPE_BIT(EVENT_TOOL_CALL_REQUEST))
+        return DET_NOUN_REQUESTS;
+    return DET_NOUN_EVENTS;
+}
+
+static int rule_dump_text(const struct rule *rule, char **out)
+{
+    cJSON *j = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (rule_dump(rule, &j) == RULE_OK &&
+        (*out = cJSON_PrintUnformatted(j)) != NULL)
+        rc = 0;
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int rule_init(det_engine *e, struct det_rule *r,
+                     const struct rule *rule)
+{
+    const struct rule_params *p = &rule->p;
+    size_t cap;
+    int thr_overrides = 0;
+
+    r->rule = rule;
+    r->kind = det_kinds[rule->kind];
+    r->fixed_slot = DET_NIL;
+    r->gset = gset_of(e, rule->group_by, rule->ngroup);
+    r->window_ms = p->window_s * 1000;
+    r->hold_ms = (rule->hold_s >= 0 ? rule->hold_s : e->p.hold_s) * 1000;
+    r->repeat_ms = (rule->repeat_interval_s >= 0 ? rule->repeat_interval_s
+                                                  : e->p.repeat_interval_s) *
+                   1000;
+    r->max_keys = (uint32_t)(rule->max_keys >= 0 ? rule->max_keys
+                                                 : e->p.max_keys);
+    r->threshold = p->threshold;
+    r->clear = isnan(p->clear_threshold) ? p->threshold : p->clear_threshold;
+    r->thr_min = r->thr_max = p->threshold;
+    for (uint32_t i = 0; i < rule->noverrides; i++) {
+        double t = rule->overrides[i].threshold;
+        if (!rule->overrides[i].enabled || isnan(t))
+            continue;
+        thr_overrides = 1;
+        r->thr_min = t < r->thr_min ? t : r->thr_min;
+        r->thr_max = t > r->thr_max ? t : r->thr_max;
+    }
+    r->noun = noun_of(rule->types);
+    r->sure = rule->exclude.ncond == 0 ? rule->match.types_sure : 0;
+    if (memo_field(rule, &r->memo_f)) {
+        r->memo_gset = gset_of(e, &r->memo_f, 1);
+        if ((r->memo = calloc(MEMO_SIZE, sizeof *r->memo)) == NULL)
+            return -1;
+    }
+    r->ngroup = rule->ngroup;
+    for (uint32_t i = 0; i < rule->ngroup; i++)
+        match_field_name(rule->group_by[i], p->meta, r->gname[i],
+                         sizeof r->gname[i]);
+    if (rule->kind == RULE_K_NEW_VALUE) {
+        match_field_name(p->field, p->meta, r->gname[rule->ngroup],
+                         sizeof r->gname[0]);
+        r->ngroup++;
+    }
+    if (rule_dump_text(rule, &r->dump) != 0)
+        return -1;
+    /* an absence rule over [] has one group, watched for life */
+    if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0)
+        r->max_keys = 1;
+    if (det_keys_init(&r->keys, r->max_keys) != DET_KEYS_OK)
+        return -1;
+    cap = r->keys.cap_alloc;
+    if (r->kind->create(r) != 0)
+        return -1;
+    if (r->stride > 0 &&
+        (r->state = det_slab_alloc(cap * r->stride)) == NULL)
+        return -1;
+    if ((r->alert = det_slab_alloc(cap * sizeof *r->alert)) == NULL)
+        return -1;
+    if (thr_overrides &&
+        (r->thr = det_slab_alloc(cap * sizeof *r->thr)) == NULL)
+        return -1;
+    if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0) {
+        int created;
+        r->fixed_slot = det_keys_get(&r->keys, 0, 0, &created);
+        det_keys_pin(&r->keys, r->fixed_slot);
+        r->kind->reset(r, r->fixed_slot);
+        r->alert[r->fixed_slot].deadline_ms = INT64_MAX;
+    }
+    return 0;
+}
+
+static void rule_fini(struct det_rule *r)
+{
+    size_t cap = r->keys.cap_alloc;
+
+    if (r->kind != NULL && r->kind->destroy != NULL)
+        r->kind->destroy(r);
+    det_slab_free(r->state, cap * r->stride);
+    det_slab_free(r->alert, cap * sizeof *r->alert);
+    det_slab_free(r->thr, cap * sizeof *r->thr);
+    det_keys_free(&r->keys);
+    free(r->memo);
+    r->memo = NULL;
+    cJSON_free(r->dump);
+    r->state = NULL;
+    r->alert = NULL;
+    r->thr = NULL;
+    r->dump = NULL;
+}
+
+/* The per-type rule lists. */
+static int build_lists(det_engine *e)
+{
+    size_t n = (size_t)e->n > 0 ? e->n : 1;
+
+    if ((e->by_type_mem = calloc(NTYPES * n, sizeof *e->by_type_mem)) ==
+        NULL)
+        return -1;
+    for (unsigned t = 0; t < NTYPES; t++) {
+        e->by_type[t] = e->by_type_mem + t * n;
+        for (uint32_t i = 0; i < e->n; i++)
+            if (e->r[i].rule->types & MATCH_TYPE_BIT(t))
+                e->by_type[t][e->nby[t]++] = (uint16_t)i;
+    }
+    return 0;
+}
+
+det_engine *det_engine_create(const struct det_engine_params *p,
+                              const struct rule_set *rules,
+                              const char *source,
                               const struct det_engine_callbacks *cb,
                               void *ud)
 {
@@ -639,43 +1255,46 @@ det_engine *det_engine_create(const struct det_config *c, const char *source,
     char err[256];
     int rc = -1;
 
-    if (c == NULL || sodium_init() < 0)
+    if (p == NULL || sodium_init() < 0)
         goto out;
     if ((e = calloc(1, sizeof *e)) == NULL)
         goto out;
-    e->cfg = *c;
-    if (det_config_check(&e->cfg, err, sizeof err) != 0)
-        goto out;
+    e->p = *p;
+    if (rules == NULL) {
+        if (rule_set_defaults(&e->own, err, sizeof err) != RULE_OK)
+            goto out;
+        rules = e->own;
+    }
+    e->rules = rules;
     e->cb = cb;
     e->ud = ud;
     copy_str(e->source, sizeof e->source,
              source != NULL ? source : "toolwatch");
     randombytes_buf(e->hkey, sizeof e->hkey);
-    e->lateness_ms = c->engine.allowed_lateness_s * 1000;
-    e->skew_ms = c->engine.max_future_skew_s * 1000;
-    e->repeat_ms = c->engine.repeat_interval_s * 1000;
-    e->hold_ms = c->engine.hold_s * 1000;
+    e->hc.hkey = e->hkey;
+    e->hc.gen = 1;
+    e->lateness_ms = p->allowed_lateness_s * 1000;
+    e->skew_ms = p->max_future_skew_s * 1000;
     e->now_ms = NO_TIME;
     e->next_deadline = INT64_MAX;
-    if (c->engine.dedupe_window > 0 &&
-        det_dedupe_init(&e->dd, (uint32_t)c->engine.dedupe_window) !=
+    if (p->dedupe_window > 0 &&
+        det_dedupe_init(&e->dd, (uint32_t)p->dedupe_window) !=
             DET_DEDUPE_OK)
         goto out;
-    for (int i = 0; i < DET_COUNT; i++) {
-        struct det *d = &e->det[i];
-        if (det_init(e, d, (enum det_id)i) != 0)
+    if (rules->n > RULE_MAX ||
+        (e->r = calloc(rules->n > 0 ? rules->n : 1, sizeof *e->r)) == NULL)
+        goto out;
+    for (uint32_t i = 0; i < rules->n; i++) {
+        e->n = i + 1; /* freed with the engine even when half built */
+        if (rule_init(e, &e->r[i], &rules->rules[i]) != 0)
             goto out;
-        /* the groups that every completed call is counted under (not
-         * credential_access's: only calls to credential tools are) */
-        if (d->p.enabled && (d->ops->flags & DET_F_WINDOW) &&
-            i != DET_CREDENTIAL_ACCESS && d->p.group_by != DET_BY_GLOBAL)
-            e->group_mask |= 1u << d->p.group_by;
-        if (!d->p.enabled)
-            continue;
-        e->feed_ix[1][e->nfeed[1]++] = (unsigned char)i;
-        if (!(d->ops->flags & DET_F_CALLS))
-            e->feed_ix[0][e->nfeed[0]++] = (unsigned char)i;
     }
+    if ((e->hc.gen_of = calloc(e->ngsets + 1, sizeof *e->hc.gen_of)) ==
+            NULL ||
+        (e->hc.h = calloc(e->ngsets + 1, sizeof *e->hc.h)) == NULL)
+        goto out;
+    if (build_lists(e) != 0)
+        goto out;
     rc = 0;
 out:
     if (rc != 0) {
@@ -689,8 +1308,13 @@ void det_engine_destroy(det_engine *e)
 {
     if (e == NULL)
         return;
-    for (int i = 0; i < DET_COUNT; i++)
-        det_free(&e->det[i]);
+    for (uint32_t i = 0; i < e->n; i++)
+        rule_fini(&e->r[i]);
+    free(e->r);
+    free(e->by_type_mem);
+    free(e->hc.gen_of);
+    free(e->hc.h);
     det_dedupe_free(&e->dd);
+    rule_set_destroy(e->own);
     free(e);
 }

@@ -1,7 +1,8 @@
 /*
- * engine.h - the detector engine: feeds decoded events to the enabled
- * detectors, keeps the event-time clock, drops duplicate record ids, and
- * owns every alert's lifecycle (fire, repeat, hold, resolve).
+ * engine.h - the rule engine: feeds decoded events to the rules of a
+ * compiled rule set (rule.h), keeps the event-time clock, drops duplicate
+ * record ids, and owns every alert's lifecycle (fire, repeat, hold,
+ * resolve).  Each rule runs as an instance of its kind (kind.h).
  *
  * Clock (SPEC section 2).  `now` is the newest event time seen or, in live
  * mode (wall_ms > 0), the wall clock less allowed_lateness_s when that is
@@ -9,21 +10,35 @@
  * past the wall clock is clamped to the wall clock (live mode only: replay
  * has no wall clock and trusts the recording).  An event with no parseable
  * timestamp takes `now`; before the clock is known (replay, first events)
- * it is skipped and counted as untimed.  An event older than a detector's
- * window is late for that detector: ignored there, counted.
+ * it is skipped and counted as untimed.  An event older than a rule's
+ * window is late for that rule: ignored there, counted.
+ *
+ * Matching.  At create the engine builds, for each event type, the list of
+ * rules whose prefilter (rule.types) admits it; an event reaches only the
+ * rules of its type's list, which evaluate match / exclude (match_seen).
+ * The group_by values of an event are hashed once per distinct group_by
+ * field list.  Nothing is allocated per event.
+ *
+ * Groups (SPEC "group_by", "overrides").  A group's key is its group_by
+ * values (a missing field: the empty value, shown "(none)") joined by "/";
+ * [] is the one group "global".  Overrides are tried in order when a group
+ * is created; the first that matches its values sets its threshold or
+ * mutes it.  A rule keeps at most max_keys groups (its own or the
+ * engine-wide setting); past that the least recently seen group with no
+ * open alert is evicted and counted.
  *
  * Timers.  Everything that happens with no event (a window emptying, an
- * alert's repeat, the end of a hold, a stall) is a deadline on a pinned
+ * alert's repeat, the end of a hold, an absence) is a deadline on a
  * group; when `now` moves past deadlines, they run in time order, each at
  * its own event time, so replay output does not depend on how far apart
  * events are, and is byte-identical run to run.
  *
- * Lifecycle per (detector, group): IDLE -> FIRING when the detector says
- * ABOVE (alert.firing, episode id = hash of detector, key, start time);
- * FIRING re-sends alert.firing every repeat_interval_s while the condition
- * holds; FIRING -> CLEARING when it says CLEAR (value <= clear_threshold,
- * or no per-call violation for window_s); CLEARING -> FIRING, silently, if
- * the condition returns within hold_s; else after hold_s alert.resolved,
+ * Lifecycle per (rule, group): IDLE -> FIRING when the kind says ABOVE
+ * (alert.firing, episode id = hash of rule name, group values, start
+ * time); FIRING re-sends alert.firing every repeat_interval_s while the
+ * condition holds; FIRING -> CLEARING when it says CLEAR; CLEARING ->
+ * FIRING, silently, when the fire condition (ABOVE, not merely BETWEEN)
+ * returns within hold_s: one episode; else after hold_s alert.resolved,
  * with resolved_at = the time it cleared.  Groups with an open alert are
  * pinned: never evicted.
  *
@@ -33,14 +48,32 @@
 #ifndef TW_ENGINE_H
 #define TW_ENGINE_H
 
+#include "base/table.h"
+#include "detectors/rule.h"
 #include "model/alert.h"
 #include "model/event.h"
-#include "detectors/detector.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct det_engine det_engine;
+
+/* Engine-wide settings (the scalar members of the "detectors" object); a
+ * rule may set its own hold_s, repeat_interval_s and max_keys. */
+struct det_engine_params {
+    int64_t allowed_lateness_s;
+    int64_t max_future_skew_s;
+    int64_t dedupe_window;
+    int64_t max_keys;
+    int64_t repeat_interval_s;
+    int64_t hold_s;
+};
+
+/* Their table (offsets into struct det_engine_params), with the defaults
+ * and ranges, written only there. */
+extern const struct table_item det_engine_items[];
+extern const size_t det_engine_nitems;
+void det_engine_params_defaults(struct det_engine_params *p);
 
 struct det_engine_callbacks {
     /* One notification.  `a` and all it points to are valid only during
@@ -50,27 +83,31 @@ struct det_engine_callbacks {
 
 /* det_engine_feed() results (all >= 0). */
 enum det_feed_result {
-    DET_FEED_COUNTED = 0,   /* the detectors saw it */
+    DET_FEED_COUNTED = 0,   /* the rules saw it */
     DET_FEED_DUPLICATE = 1, /* record_id seen recently: ignored */
     DET_FEED_UNTIMED = 2    /* no timestamp and no clock yet: ignored */
 };
 
 struct det_engine_stats {
     uint64_t events;         /* fed */
-    uint64_t counted;        /* handed to the detectors */
+    uint64_t counted;        /* handed to the rules */
     uint64_t duplicates;
     uint64_t untimed;
     uint64_t no_timestamp;   /* took `now` */
     uint64_t future_clamped;
-    uint64_t late;           /* late for at least one detector */
+    uint64_t late;           /* late for at least one rule */
     uint64_t notifications;  /* alerts sent, all kinds */
     uint64_t timer_runs;     /* passes over the pinned groups */
 };
 
-/* Create an engine for config `c` (copied), alerts signed with `source`
- * (copied; the instance name).  Allocates every table now.  Returns NULL on
- * failure (out of memory or a config det_config_check() refuses). */
-det_engine *det_engine_create(const struct det_config *c, const char *source,
+/* Create an engine for settings `p` (copied) running `rules` (borrowed:
+ * the set must outlive the engine; NULL: the default rules, compiled and
+ * owned by the engine), alerts signed with `source` (copied; the instance
+ * name).  Allocates every table now.  Returns NULL on failure (out of
+ * memory, or a rule its kind cannot run). */
+det_engine *det_engine_create(const struct det_engine_params *p,
+                              const struct rule_set *rules,
+                              const char *source,
                               const struct det_engine_callbacks *cb,
                               void *ud);
 
@@ -97,23 +134,25 @@ void det_engine_prefetch(det_engine *e, const char *id, size_t n);
 void det_engine_tick(det_engine *e, int64_t wall_ms);
 
 /* The audit stream connected (connected 1) or lost its connection (0) at
- * wall_ms (stream_stalled's input).  Ticks the clock to wall_ms first
- * (det_engine_tick). */
+ * wall_ms (the `group_by: []` absence rules' input).  Ticks the clock to
+ * wall_ms first (det_engine_tick). */
 void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
 
 /* End of input (replay --drain): let event time run on as if the stream
- * had gone quiet, without stream_stalled, until every open alert of the
- * other detectors has resolved (each at the event time it resolves). */
+ * had gone quiet, without the absence rules (the end of input is not an
+ * absence), until every open alert of the other rules has resolved (each
+ * at the event time it resolves). */
 void det_engine_drain(det_engine *e);
 
 /* Configuration reload: carry over from `old` into the new engine `e`
  * the event-time clock, the recent record ids (when dedupe_window is
- * unchanged) and every detector whose settings (and max_keys) are
- * unchanged, with its groups, windows and open alerts, which go on as the
- * same episodes.  Open alerts of detectors whose settings changed are
- * resolved through old's callback, saying why, so no receiver is left
- * with an incident that never closes.  Call before feeding `e`; then
- * destroy `old`.  Returns the number of detectors carried over. */
+ * unchanged) and every rule whose definition (its dump) and max_keys are
+ * unchanged, with its groups, state and open alerts, which go on as the
+ * same episodes under the new hold_s and repeat_interval_s.  Open alerts
+ * of rules that changed or are gone are resolved through old's callback,
+ * saying why, so no receiver is left with an incident that never closes.
+ * Call before feeding `e`; then destroy `old`.  Returns the number of
+ * rules carried over. */
 int det_engine_adopt(det_engine *e, det_engine *old);
 
 /* The event-time clock, INT64_MIN before it is known. */
@@ -121,27 +160,29 @@ int64_t det_engine_now(const det_engine *e);
 
 const struct det_engine_stats *det_engine_stats(const det_engine *e);
 
-/* One detector's counters and group table (NULL when disabled). */
-const struct det_stats *det_engine_det_stats(const det_engine *e,
-                                             enum det_id id);
+/* The rules, in the set's order. */
+uint32_t det_engine_nrules(const det_engine *e);
 
-struct det_group_info {
+struct det_rule_info {
+    const char *name;     /* valid while the engine lives */
+    const char *kind;
     uint32_t groups;      /* in the table */
-    uint32_t alerting;    /* pinned (open alerts; stream_stalled's timer) */
-    uint64_t evictions;
+    uint32_t open;        /* groups with an open episode */
+    uint64_t counted, late, fired, repeated, resolved;
+    uint64_t evicted;     /* groups evicted to make room */
     uint64_t full;        /* events not tracked: every group alerting */
+    size_t group_bytes;   /* resident bytes of a group (slot, bucket,
+                             state, threshold) */
+    size_t alert_bytes;   /* more for a group that has alerted */
 };
-int det_engine_groups(const det_engine *e, enum det_id id,
-                      struct det_group_info *out);
 
-/* Resident bytes per group of a detector under config c: the slot, its
- * hash bucket share and the ring.  *alert_bytes (may be NULL) receives the
- * extra bytes of a group that has alerted at least once. */
-size_t det_group_bytes(const struct det_config *c, enum det_id id,
-                       size_t *alert_bytes);
+/* Rule i's counters and sizes.  Returns 0, or -1 when i is out of range
+ * (*out zeroed). */
+int det_engine_rule_info(const det_engine *e, uint32_t i,
+                         struct det_rule_info *out);
 
-/* Is detector `id` enabled, and does group `key` have an open alert? */
-int det_engine_is_firing(const det_engine *e, enum det_id id,
+/* Does rule `rule` have an open episode for group key `key`? */
+int det_engine_is_firing(const det_engine *e, const char *rule,
                          const char *key);
 
 #endif

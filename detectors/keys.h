@@ -5,7 +5,7 @@
  * A group is identified by a 128-bit keyed hash of its key text (the
  * engine computes it with SipHash-1-3-128 under a random per-engine key,
  * so distinct keys colliding is a 2^-128 event that input cannot force);
- * the text itself is kept only for groups that alert (detector.h), which
+ * the text itself is kept only for groups that alert (kind.h), which
  * keeps an idle group at 32 bytes here plus the detector's own data.
  *
  * Slots are indices into one array allocated at init (calloc: untouched

@@ -17,7 +17,8 @@
  */
 #include "detectors/rule.h"
 
-#include "detectors/detector.h"
+#include "detectors/distinct.h"
+#include "detectors/engine.h"
 #include "model/severity.h"
 
 #include <cjson/cJSON.h>
@@ -247,9 +248,10 @@ static const struct table_item ratio_items[] = {
 static const struct table_item distinct_items[] = {
     FIELD_STRING("the string field whose distinct values are counted"),
     WINDOW_REQ,
-    THRESHOLD(1e6, "fires when more distinct values than this are in the "
+    THRESHOLD(DISTINCT_KEPT_MAX - 1,
+              "fires when more distinct values than this are in the "
                    "window"),
-    CLEAR(1e6),
+    CLEAR(DISTINCT_KEPT_MAX - 1),
 };
 
 static const struct table_item max_items[] = {
@@ -810,7 +812,7 @@ static const struct table_item tail_items[] = {
 #define NTAIL (sizeof tail_items / sizeof tail_items[0])
 
 /* Apply one item.  hold_s, repeat_interval_s and max_keys take the range
- * of the engine-wide setting of the same name (detectors/detector.h): one
+ * of the engine-wide setting of the same name (detectors/engine.h): one
  * range, written once. */
 static int apply_item(const struct table_item *it, void *base,
                       const cJSON *v, const char *path, char *err,

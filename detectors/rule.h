@@ -77,7 +77,9 @@ enum {
 #define RULE_STEPS_MIN 2
 #define RULE_STEPS_MAX 5
 #define RULE_OVERRIDES_MAX 64
-#define RULE_WINDOW_MAX_S (30 * 86400) /* window_s, within_s, learn_s */
+#define RULE_WINDOW_MAX_S (24 * 86400) /* window_s, within_s, learn_s: the
+                                          count and distinct states hold
+                                          32-bit offsets (2^31 ms) */
 
 enum rule_kind_id {
     RULE_K_COUNT = 0,

@@ -32,13 +32,20 @@
  * Nothing allocates, reads a clock or does I/O; the state holds no
  * pointers.
  *
- * Memory per group: sequence_spec.size = 16 + 8 * k (k - 1) / 2 bytes:
+ * Tags.  A spec may carry a tag of tag_size bytes per chain
+ * (sequence_spec_tag): the caller's bytes given with the chain's first
+ * event, carried along as the chain grows and handed back with a
+ * completed sequence (the rule kind keeps the first step's tool name, for
+ * the alert's words).
  *
- *   steps   bytes
- *   2       24
- *   3       40
- *   4       64
- *   5       96
+ * Memory per group: sequence_spec.size = 16 + 8 * k (k - 1) / 2 +
+ * (k - 1) * tag_size bytes:
+ *
+ *   steps   bytes (no tag)   with a 64-byte tag
+ *   2       24               88
+ *   3       40               168
+ *   4       64               256
+ *   5       96               352
  */
 #ifndef TW_SEQUENCE_H
 #define TW_SEQUENCE_H
@@ -57,7 +64,9 @@ enum { SEQUENCE_OK = 0, SEQUENCE_FIRED = 1, SEQUENCE_EINVAL = -1 };
 typedef struct sequence_spec {
     int64_t within_ms;
     uint32_t steps;
-    size_t size; /* bytes of one group's state */
+    size_t tag_size; /* bytes of a chain's tag (0: none) */
+    size_t tag_off;  /* offset of the tags in the state */
+    size_t size;     /* bytes of one group's state */
 } sequence_spec;
 
 /* One group's state: sequence_spec.size bytes, 8-byte aligned.  `fired`
@@ -76,12 +85,19 @@ struct sequence_fire {
     uint32_t steps;                      /* k */
     int64_t first_ms;                    /* step 1's time (= step_ms[0]) */
     int64_t step_ms[SEQUENCE_MAX_STEPS]; /* the time of each step's event */
+    const void *first_tag;               /* the tag of step 1's event
+                                            (tag_size bytes, valid until
+                                            the next feed; NULL: no tags) */
 };
 
 /* Fill *s for `steps` steps (SEQUENCE_MIN_STEPS .. SEQUENCE_MAX_STEPS) and
  * within_ms (0 .. SEQUENCE_MAX_WITHIN_MS).  Returns SEQUENCE_OK or
  * SEQUENCE_EINVAL. */
 int sequence_spec_init(sequence_spec *s, unsigned steps, int64_t within_ms);
+
+/* Give each chain a tag of tag_size bytes (after sequence_spec_init; 0:
+ * none).  Updates s->size. */
+void sequence_spec_tag(sequence_spec *s, size_t tag_size);
 
 /* Make `st` (s->size bytes, 8-byte aligned) the state of a new group. */
 void sequence_reset(const sequence_spec *s, sequence_state *st);
@@ -93,5 +109,11 @@ void sequence_reset(const sequence_spec *s, sequence_state *st);
  * event completes one; else SEQUENCE_OK (*out untouched). */
 int sequence_feed(const sequence_spec *s, sequence_state *st, int64_t now_ms,
                   int64_t t_ms, unsigned mask, struct sequence_fire *out);
+
+/* sequence_feed() with the event's tag (tag_size bytes; may be NULL when
+ * the spec has no tags): a chain this event starts carries it. */
+int sequence_feed_tagged(const sequence_spec *s, sequence_state *st,
+                         int64_t now_ms, int64_t t_ms, unsigned mask,
+                         const void *tag, struct sequence_fire *out);
 
 #endif

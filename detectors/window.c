@@ -11,14 +11,14 @@
 
 #define WIN_EMPTY INT64_MIN
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t win_bucket(const win_spec *s, int64_t t)
 {
-    int64_t q = a / b;
+    int64_t q = t / s->bucket_ms;
 
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+    return (t % s->bucket_ms != 0 && t < 0) ? q - 1 : q;
 }
 
-static uint32_t pos(const win_spec *s, int64_t idx)
+uint32_t win_pos(const win_spec *s, int64_t idx)
 {
     int64_t m = idx % (int64_t)s->nbuckets;
 
@@ -77,7 +77,7 @@ static void move_head(const win_spec *s, win_ring *r, int64_t idx)
         memset(r->sum, 0, sizeof r->sum);
     } else {
         for (int64_t k = r->head + 1; k <= idx; k++) {
-            uint32_t *c = r->b + (size_t)pos(s, k) * nf;
+            uint32_t *c = r->b + (size_t)win_pos(s, k) * nf;
             for (unsigned f = 0; f < nf; f++) {
                 r->sum[f] -= c[f];
                 c[f] = 0;
@@ -90,7 +90,7 @@ static void move_head(const win_spec *s, win_ring *r, int64_t idx)
 __attribute__((hot))
 void win_advance(const win_spec *s, win_ring *r, int64_t now_ms)
 {
-    int64_t idx = floor_div(now_ms, s->bucket_ms);
+    int64_t idx = win_bucket(s, now_ms);
 
     if (r->head != WIN_EMPTY && idx > r->head)
         move_head(s, r, idx);
@@ -105,15 +105,15 @@ int win_add(const win_spec *s, win_ring *r, int64_t now_ms, int64_t t_ms,
 
     if (t_ms > now_ms)
         t_ms = now_ms;
-    idx = floor_div(now_ms, s->bucket_ms);
+    idx = win_bucket(s, now_ms);
     if (r->head == WIN_EMPTY || idx > r->head)
         move_head(s, r, idx);
-    idx = floor_div(t_ms, s->bucket_ms);
+    idx = win_bucket(s, t_ms);
     if (idx <= r->head - (int64_t)s->nbuckets)
         return WIN_LATE;
     if (idx > r->head) /* now_ms behind the ring: count in the newest */
         idx = r->head;
-    c = r->b + (size_t)pos(s, idx) * s->nfields;
+    c = r->b + (size_t)win_pos(s, idx) * s->nfields;
     for (unsigned f = 0; f < s->nfields; f++) {
         uint32_t v = vals[f];
         if (v > UINT32_MAX - c[f])
@@ -142,7 +142,7 @@ int64_t win_next_expiry(const win_spec *s, const win_ring *r)
         return INT64_MAX;
     /* oldest bucket in the window first */
     for (int64_t k = r->head - n + 1; k <= r->head; k++) {
-        const uint32_t *c = r->b + (size_t)pos(s, k) * s->nfields;
+        const uint32_t *c = r->b + (size_t)win_pos(s, k) * s->nfields;
         for (unsigned f = 0; f < s->nfields; f++)
             if (c[f] != 0)
                 return (k + n) * s->bucket_ms;

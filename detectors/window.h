@@ -60,6 +60,13 @@ typedef struct win_ring {
 int win_spec_init(win_spec *s, int64_t window_ms, int64_t bucket_ms,
                   unsigned nfields);
 
+/* The index of the bucket holding time t: floor(t / bucket_ms), negative
+ * times too. */
+int64_t win_bucket(const win_spec *s, int64_t t);
+
+/* The ring position of bucket index idx: idx mod nbuckets, in [0, N). */
+uint32_t win_pos(const win_spec *s, int64_t idx);
+
 /* Bytes of one ring of this shape (header + counters). */
 size_t win_ring_size(const win_spec *s);
 

@@ -24,9 +24,11 @@ void alert_sample_from_event(struct alert_sample *s, const struct event *ev)
     s->event_type = ev->type;
 }
 
-void alert_episode_id(const char *detector, const char *key,
-                      int64_t started_ms, char out[ALERT_ID_HEX + 1])
+void alert_episode_id(const char *rule, const char *const *values,
+                      uint32_t n, int64_t started_ms,
+                      char out[ALERT_ID_HEX + 1])
 {
+    static const char global[] = "global";
     crypto_generichash_state st;
     unsigned char h[ALERT_ID_BYTES], be[8];
     uint64_t u = (uint64_t)started_ms;
@@ -36,10 +38,14 @@ void alert_episode_id(const char *detector, const char *key,
         u >>= 8;
     }
     crypto_generichash_init(&st, NULL, 0, sizeof h);
-    crypto_generichash_update(&st, (const unsigned char *)detector,
-                              strlen(detector) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)key,
-                              strlen(key) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)rule,
+                              strlen(rule) + 1);
+    if (n == 0)
+        crypto_generichash_update(&st, (const unsigned char *)global,
+                                  sizeof global);
+    for (uint32_t i = 0; i < n; i++)
+        crypto_generichash_update(&st, (const unsigned char *)values[i],
+                                  strlen(values[i]) + 1);
     crypto_generichash_update(&st, be, sizeof be);
     crypto_generichash_final(&st, h, sizeof h);
     sodium_bin2hex(out, ALERT_ID_HEX + 1, h, sizeof h);

@@ -208,14 +208,14 @@ int status_ready(const struct status_snapshot *s, char *reason, size_t size)
  * a metric, its /metrics family.  /metrics writes the families in
  * increasing mpos; rows sharing an mpos are one family (the first gives
  * its type and help) whose samples go item by item, then row by row
- * (alerts_total: a detector's firing, its resolved, the next detector's
+ * (alerts_total: a rule's firing, its resolved, the next rule's
  * ...).  A new counter is one row. */
 
 enum scope {
     SC_TOP,      /* the top-level object */
     SC_STREAM,   /* "stream": {...} */
     SC_EVENTS,   /* "events": {...} */
-    SC_DETECTOR, /* "detectors": [...]; metrics labelled detector="<name>" */
+    SC_DETECTOR, /* "rules": [...]; metrics labelled rule="<name>" */
     SC_FIRING,   /* "firing": [...] */
     SC_SINK,     /* "sinks": [...]; metrics labelled sink="<name>" */
     SC_JOURNAL,  /* "journal": {...} */
@@ -326,7 +326,7 @@ static const struct field fields[] = {
             "replaced by U+FFFD).")},
     {F_U64("late", SC_EVENTS, events.late),
      METRIC(70, "toolwatch_events_late_total", COUNTER,
-            "Events older than a detector's window.")},
+            "Events older than a rule's window.")},
     {F_U64("duplicates", SC_EVENTS, events.duplicates),
      METRIC(80, "toolwatch_events_duplicate_total", COUNTER,
             "Events ignored as duplicate record ids.")},
@@ -336,17 +336,17 @@ static const struct field fields[] = {
 
     {F_STR("name", SC_DETECTOR, detectors[0].name)},
     {F_BOOL("enabled", SC_DETECTOR, detectors[0].enabled),
-     METRIC(190, "toolwatch_detector_enabled", GAUGE,
-            "1 when the detector is enabled.")},
+     METRIC(190, "toolwatch_rule_enabled", GAUGE,
+            "1 when the rule is in force.")},
     {F_U64("keys", SC_DETECTOR, detectors[0].keys),
-     METRIC(200, "toolwatch_detector_keys", GAUGE,
-            "Groups (keys) tracked by the detector.")},
+     METRIC(200, "toolwatch_rule_keys", GAUGE,
+            "Groups (keys) tracked by the rule.")},
     {F_U64("firing", SC_DETECTOR, detectors[0].firing),
      METRIC(180, "toolwatch_alerts_firing", GAUGE,
-            "Alerts open now, per detector.")},
+            "Alert episodes open now, per rule.")},
     {F_U64("evictions", SC_DETECTOR, detectors[0].evictions),
-     METRIC(210, "toolwatch_detector_evictions_total", COUNTER,
-            "Groups evicted from a full detector table.")},
+     METRIC(210, "toolwatch_rule_evictions_total", COUNTER,
+            "Groups evicted from a rule's full table.")},
     {F_U64("alerts_fired", SC_DETECTOR, detectors[0].alerts_fired),
      LABEL("state", "firing"),
      METRIC(170, "toolwatch_alerts_total", COUNTER,
@@ -355,7 +355,7 @@ static const struct field fields[] = {
      LABEL("state", "resolved"),
      METRIC(170, "toolwatch_alerts_total", NULL, NULL)},
 
-    {F_STR("detector", SC_FIRING, firing[0].detector)},
+    {F_STR("rule", SC_FIRING, firing[0].detector)},
     {F_STR("key", SC_FIRING, firing[0].key)},
     {F_STR("severity", SC_FIRING, firing[0].severity)},
     {F_TIME("started_at", SC_FIRING, firing[0].started_ms)},
@@ -434,8 +434,8 @@ static const struct scope_desc {
     [SC_TOP] = {.key = NULL},
     [SC_STREAM] = {.key = "stream"},
     [SC_EVENTS] = {.key = "events"},
-    [SC_DETECTOR] = {.key = "detectors", ITEMS("detector", n_detectors,
-                                               detectors), NAMED(detectors)},
+    [SC_DETECTOR] = {.key = "rules", ITEMS("rule", n_detectors,
+                                           detectors), NAMED(detectors)},
     [SC_FIRING] = {.key = "firing", ITEMS(NULL, n_firing, firing)},
     [SC_SINK] = {.key = "sinks", ITEMS("sink", n_sinks, sinks), NAMED(sinks)},
     [SC_JOURNAL] = {.key = "journal"},

@@ -37,12 +37,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATUS_MAX_DETECTORS 8
+#define STATUS_MAX_DETECTORS 256 /* rules (RULE_MAX) */
 #define STATUS_MAX_FIRING 64
 #define STATUS_MAX_SINKS 16
 
 #define STATUS_VERSION_MAX 32
-#define STATUS_NAME_MAX 64       /* detector and sink names */
+#define STATUS_NAME_MAX 72       /* rule and sink names */
 #define STATUS_KIND_MAX 16       /* state names, sink kinds, severities */
 #define STATUS_KEY_MAX 128       /* a group key (DET_KEY_MAX) */
 #define STATUS_EPISODE_MAX 40    /* episode id: 32 hex + NUL */
@@ -106,21 +106,23 @@ struct status_snapshot {
         uint64_t untimed;
     } events;
 
+    /* the rules in force ("rules" in /status, label rule="..." in
+     * /metrics) */
     unsigned n_detectors;                /* <= STATUS_MAX_DETECTORS */
     struct {
         char name[STATUS_NAME_MAX];
         int enabled;
-        uint64_t keys;                   /* det_group_info.groups */
-        uint64_t firing;                 /* det_group_info.alerting */
+        uint64_t keys;                   /* det_rule_info.groups */
+        uint64_t firing;                 /* det_rule_info.open: episodes */
         uint64_t evictions;
-        uint64_t alerts_fired;           /* det_stats.fired */
-        uint64_t alerts_resolved;        /* det_stats.resolved */
+        uint64_t alerts_fired;           /* det_rule_info.fired */
+        uint64_t alerts_resolved;        /* det_rule_info.resolved */
     } detectors[STATUS_MAX_DETECTORS];
 
     unsigned n_firing;                   /* <= STATUS_MAX_FIRING */
     uint64_t firing_total;               /* open alerts, may be > n_firing */
     struct {
-        char detector[STATUS_NAME_MAX];
+        char detector[STATUS_NAME_MAX];  /* the rule ("rule" in /status) */
         char key[STATUS_KEY_MAX];
         char severity[STATUS_KIND_MAX];
         int64_t started_ms;

@@ -209,6 +209,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(err1, 0x5a, sizeof err1);
     err1[sizeof err1 - 1] = '\0';
     memset(err2, 0, sizeof err2);
+    cfg_release(&c1); /* the rules of the last input */
+    cfg_release(&c2);
     rc1 = cfg_parse_env(&c1, text, text_len, nul != NULL ? env : NULL, err1,
                         sizeof err1);
     check_rc(rc1, err1);
@@ -224,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *j1 = dump(&c1), *j2 = dump(&c2), *j3;
         check(strcmp(j1, j2) == 0);
         /* the effective configuration is a file with the same meaning */
+        cfg_release(&c2);
         rc2 = cfg_parse(&c2, j1, strlen(j1), err2, sizeof err2);
         check(rc2 == CFG_OK);
         j3 = dump(&c2);

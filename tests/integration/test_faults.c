@@ -222,7 +222,7 @@ static struct note *notes_load(struct rcv *r, size_t *n)
         data = twr_jobj(j, "data");
         copy_jstr(v[i].type, sizeof v[i].type, j, "type");
         copy_jstr(v[i].id, sizeof v[i].id, data, "id");
-        copy_jstr(v[i].detector, sizeof v[i].detector, data, "detector");
+        copy_jstr(v[i].detector, sizeof v[i].detector, data, "rule");
         copy_jstr(v[i].key, sizeof v[i].key, data, "key");
         copy_jstr(v[i].summary, sizeof v[i].summary, data, "summary");
         cJSON_Delete(j);
@@ -330,9 +330,10 @@ static void add_slow_call(char *out, size_t cap, int i, int64_t ts_ms)
 static void slow_episode(int i, int64_t ts_ms, char out[ALERT_ID_HEX + 1])
 {
     char tool[32];
+    const char *key = tool;
 
     snprintf(tool, sizeof tool, "tool-%02d", i);
-    alert_episode_id("latency", tool, ts_ms, out);
+    alert_episode_id("latency", &key, 1, ts_ms, out);
 }
 
 /* A stream server whose first connection gets n latency anomalies on
@@ -1518,7 +1519,7 @@ static void test_reload_under_load(void **state)
                                          "configuration reloaded from ",
                                          WAIT_MS));
             assert_true(twr_stderr_after(
-                "run", run, mark, "5 of 6 detectors kept their state", 0));
+                "run", run, mark, "1 of 2 rules kept their state", 0));
         }
         /* the reload closed the open volume episode, and the new one has
          * fired before the next reload */

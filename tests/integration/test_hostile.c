@@ -439,10 +439,10 @@ static void test_million_distinct_keys(void **state)
         char series[128];
         double keys, ev;
         snprintf(series, sizeof series,
-                 "toolwatch_detector_keys{detector=\"%s\"}", dets[i]);
+                 "toolwatch_rule_keys{rule=\"%s\"}", dets[i]);
         keys = metric(b->data, series);
         snprintf(series, sizeof series,
-                 "toolwatch_detector_evictions_total{detector=\"%s\"}",
+                 "toolwatch_rule_evictions_total{rule=\"%s\"}",
                  dets[i]);
         ev = metric(b->data, series);
         print_message("%s: %.0f keys, %.0f evictions\n", dets[i], keys, ev);

@@ -175,8 +175,8 @@ static int submit(struct fx *f, int n)
     len = snprintf(
         d, sizeof d,
         "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:48:00.000Z\""
-        ",\"data\":{\"id\":\"%s\",\"detector\":\"volume\",\"group_by\":"
-        "\"tool\",\"key\":\"crm_search\",\"state\":\"firing\",\"severity\":"
+        ",\"data\":{\"id\":\"%s\",\"rule\":\"volume\",\"kind\":"
+        "\"count\",\"group\":{\"tool_name\":\"crm_search\"},\"key\":\"crm_search\",\"state\":\"firing\",\"severity\":"
         "\"warning\",\"summary\":\"n=%d\",\"value\":101,\"threshold\":100,"
         "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
         "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}",

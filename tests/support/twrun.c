@@ -437,7 +437,7 @@ double twr_sink(const cJSON *st, const char *sink, const char *field)
 
 double twr_detector(const cJSON *st, const char *det, const char *field)
 {
-    return named_item(st, "detectors", det, field);
+    return named_item(st, "rules", det, field);
 }
 
 bool twr_wait_sink0(unsigned port, const char *field, double want,

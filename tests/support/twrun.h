@@ -184,7 +184,7 @@ bool twr_streq(const char *a, const char *b);
  * service's first snapshot lists the sink. */
 double twr_sink0(const cJSON *st, const char *field);
 
-/* /status .sinks[name=sink].<field> and .detectors[name=det].<field>; -1
+/* /status .sinks[name=sink].<field> and .rules[name=rule].<field>; -1
  * when not listed (before the first snapshot, or not configured). */
 double twr_sink(const cJSON *st, const char *sink, const char *field);
 double twr_detector(const cJSON *st, const char *det, const char *field);

@@ -26,10 +26,40 @@
 static struct cfg c;
 static char err[512];
 
+/* c, its rules released: ready to be parsed into again */
+static struct cfg *fresh(struct cfg *x)
+{
+    cfg_release(x);
+    return x;
+}
+
 static int parse(const char *text)
 {
     err[0] = '\0';
-    return cfg_parse(&c, text, strlen(text), err, sizeof err);
+    return cfg_parse(fresh(&c), text, strlen(text), err, sizeof err);
+}
+
+/* The rule `name` in force, as JSON text (rule_dump), in out. */
+static void rule_text(const char *name, char *out, size_t size)
+{
+    const struct rule *r = rule_set_find(c.rules, name);
+    cJSON *j = NULL;
+    char *t;
+
+    assert_non_null(r);
+    assert_int_equal(rule_dump(r, &j), RULE_OK);
+    t = cJSON_PrintUnformatted(j);
+    snprintf(out, size, "%s", t);
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
+static void expect_rule(const char *name, const char *want)
+{
+    char got[4096];
+
+    rule_text(name, got, sizeof got);
+    assert_string_equal(got, want);
 }
 
 static void expect_error(const char *text, const char *msg)
@@ -38,50 +68,55 @@ static void expect_error(const char *text, const char *msg)
     assert_string_equal(err, msg);
 }
 
+static int release(void **state)
+{
+    (void)state;
+    cfg_release(&c);
+    return 0;
+}
+
 static void test_defaults(void **state)
 {
-    const struct det_params *p;
-
     (void)state;
     assert_int_equal(parse("{}"), CFG_OK);
     assert_string_equal(c.instance, "toolwatch");
-    assert_int_equal(c.det.engine.allowed_lateness_s, 5);
-    assert_int_equal(c.det.engine.max_future_skew_s, 300);
-    assert_int_equal(c.det.engine.dedupe_window, 100000);
-    assert_int_equal(c.det.engine.max_keys, 10000);
-    assert_int_equal(c.det.engine.repeat_interval_s, 3600);
-    assert_int_equal(c.det.engine.hold_s, 60);
-    p = &c.det.det[DET_VOLUME];
-    assert_true(p->enabled);
-    assert_int_equal(p->severity, SEVERITY_WARNING);
-    assert_int_equal(p->group_by, DET_BY_TOOL);
-    assert_int_equal(p->window_s, 60);
-    assert_true(p->threshold == 100);
-    assert_true(isnan(p->clear_threshold));
-    p = &c.det.det[DET_PAYLOAD_SIZE];
-    assert_true(p->threshold == 1000000);
-    assert_int_equal(p->window_s, 300);
-    p = &c.det.det[DET_LATENCY];
-    assert_true(p->threshold == 5000);
-    p = &c.det.det[DET_ERROR_RATE];
-    assert_true(p->threshold == 0.2);
-    assert_int_equal(p->min_calls, 10);
-    assert_int_equal(p->severity, SEVERITY_ERROR);
-    p = &c.det.det[DET_CREDENTIAL_ACCESS];
-    assert_int_equal(p->group_by, DET_BY_AGENT);
-    assert_int_equal(p->severity, SEVERITY_CRITICAL);
-    assert_int_equal(p->window_s, 3600);
-    assert_true(p->threshold == 50);
-    assert_int_equal(p->keywords.n, 6);
-    assert_string_equal(p->keywords.v[0], "credential");
-    assert_string_equal(p->keywords.v[5], "auth");
-    p = &c.det.det[DET_STREAM_STALLED];
-    assert_int_equal(p->group_by, DET_BY_GLOBAL);
-    assert_true(p->threshold == 120);
-    assert_int_equal(p->window_s, 120);
-    assert_int_equal(p->severity, SEVERITY_CRITICAL);
+    assert_int_equal(c.det.allowed_lateness_s, 5);
+    assert_int_equal(c.det.max_future_skew_s, 300);
+    assert_int_equal(c.det.dedupe_window, 100000);
+    assert_int_equal(c.det.max_keys, 10000);
+    assert_int_equal(c.det.repeat_interval_s, 3600);
+    assert_int_equal(c.det.hold_s, 60);
+    /* no rules key: the six default rules */
+    assert_non_null(c.rules);
+    assert_int_equal(c.rules->n, 6);
+    expect_rule("volume",
+                "{\"name\":\"volume\",\"kind\":\"count\",\"severity\":"
+                "\"warning\",\"match\":{\"completed\":true},\"group_by\":"
+                "[\"tool_name\"],\"window_s\":60,\"threshold\":100}");
+    expect_rule("payload_size",
+                "{\"name\":\"payload_size\",\"kind\":\"max\","
+                "\"severity\":\"warning\",\"match\":{\"completed\":true},"
+                "\"group_by\":[\"tool_name\"],\"field\":"
+                "\"response_payload_size_bytes\",\"threshold\":1000000,"
+                "\"window_s\":300}");
+    expect_rule("error_rate",
+                "{\"name\":\"error_rate\",\"kind\":\"ratio\",\"severity\":"
+                "\"error\",\"match\":{\"completed\":true},\"group_by\":"
+                "[\"tool_name\"],\"numerator\":{\"error\":true},"
+                "\"window_s\":60,\"threshold\":0.2,\"min_count\":10}");
+    expect_rule("credential_access",
+                "{\"name\":\"credential_access\",\"kind\":\"count\","
+                "\"severity\":\"critical\",\"match\":{\"completed\":true,"
+                "\"tool_name\":[\"*credential*\",\"*secret*\",\"*password*\","
+                "\"*token*\",\"*apikey*\",\"*auth*\"]},\"group_by\":"
+                "[\"agent_id\"],\"window_s\":3600,\"threshold\":50}");
+    expect_rule("stream_stalled",
+                "{\"name\":\"stream_stalled\",\"kind\":\"absence\","
+                "\"severity\":\"critical\",\"group_by\":[],"
+                "\"threshold\":120}");
 }
 
+/* The older detectors.<name> objects set the default rules' keys. */
 static void test_full_file(void **state)
 {
     (void)state;
@@ -93,29 +128,71 @@ static void test_full_file(void **state)
               "              \"group_by\": \"session\", \"bucket_ms\": 500,\n"
               "              \"clear_threshold\": 200},\n"
               "   \"error_rate\": {\"enabled\": false, \"min_calls\": 3},\n"
+              "   \"latency\": {\"group_by\": \"global\"},\n"
               "   \"credential_access\": {\"keywords\": [\"Vault\", \"KMS\"],"
               "                         \"severity\": \"info\"},\n"
               "   \"stream_stalled\": {\"threshold\": 30}}}"),
         CFG_OK);
     assert_string_equal(c.instance, "prod-eu");
-    assert_int_equal(c.det.engine.max_keys, 500);
-    assert_int_equal(c.det.engine.hold_s, 0);
-    assert_true(c.det.det[DET_VOLUME].threshold == 250);
-    assert_true(c.det.det[DET_VOLUME].clear_threshold == 200);
-    assert_int_equal(c.det.det[DET_VOLUME].group_by, DET_BY_SESSION);
-    assert_int_equal(c.det.det[DET_VOLUME].bucket_ms, 500);
-    assert_false(c.det.det[DET_ERROR_RATE].enabled);
-    assert_int_equal(c.det.det[DET_ERROR_RATE].min_calls, 3);
-    assert_int_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.n, 2);
-    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[0],
-                        "vault"); /* lower-cased */
-    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
-                        "kms");
-    assert_int_equal(c.det.det[DET_CREDENTIAL_ACCESS].severity,
-                     SEVERITY_INFO);
-    assert_int_equal(c.det.det[DET_STREAM_STALLED].window_s, 30);
+    assert_int_equal(c.det.max_keys, 500);
+    assert_int_equal(c.det.hold_s, 0);
+    assert_int_equal(c.rules->n, 5); /* error_rate dropped */
+    assert_null(rule_set_find(c.rules, "error_rate"));
+    expect_rule("volume",
+                "{\"name\":\"volume\",\"kind\":\"count\",\"severity\":"
+                "\"warning\",\"match\":{\"completed\":true},\"group_by\":"
+                "[\"session_id\"],\"window_s\":30,\"threshold\":250,"
+                "\"clear_threshold\":200}");
+    expect_rule("latency",
+                "{\"name\":\"latency\",\"kind\":\"max\",\"severity\":"
+                "\"warning\",\"match\":{\"completed\":true},\"group_by\":"
+                "[],\"field\":\"execution_duration_ms\",\"threshold\":5000,"
+                "\"window_s\":300}");
+    /* keywords, lower-cased, become tool_name globs */
+    expect_rule("credential_access",
+                "{\"name\":\"credential_access\",\"kind\":\"count\","
+                "\"severity\":\"info\",\"match\":{\"completed\":true,"
+                "\"tool_name\":[\"*vault*\",\"*kms*\"]},\"group_by\":"
+                "[\"agent_id\"],\"window_s\":3600,\"threshold\":50}");
+    expect_rule("stream_stalled",
+                "{\"name\":\"stream_stalled\",\"kind\":\"absence\","
+                "\"severity\":\"critical\",\"group_by\":[],"
+                "\"threshold\":30}");
 }
 
+/* A `rules` list replaces the default rules; it cannot be mixed with the
+ * older per-detector objects; its errors name their paths. */
+static void test_rules(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("{\"detectors\": {\"hold_s\": 5},"
+              " \"rules\": [{\"name\": \"db\", \"kind\": \"count\","
+              " \"severity\": \"warning\", \"group_by\": [\"tool_name\"],"
+              " \"window_s\": 60, \"threshold\": 10,"
+              " \"labels\": {\"team\": \"data\"}}]}"),
+        CFG_OK);
+    assert_int_equal(c.rules->n, 1);
+    assert_int_equal(c.det.hold_s, 5);
+    expect_rule("db",
+                "{\"name\":\"db\",\"kind\":\"count\",\"severity\":"
+                "\"warning\",\"labels\":{\"team\":\"data\"},\"group_by\":"
+                "[\"tool_name\"],\"window_s\":60,\"threshold\":10}");
+    /* an empty list: no rules at all */
+    assert_int_equal(parse("{\"rules\": []}"), CFG_OK);
+    assert_int_equal(c.rules->n, 0);
+    expect_error("{\"rules\": [{\"name\": \"x\", \"kind\": \"cout\"}]}",
+                 "rules[0].kind: unknown kind \"cout\"; did you mean count?");
+    expect_error("{\"rules\": [], \"detectors\": {\"volume\": "
+                 "{\"threshold\": 5}}}",
+                 "detectors.volume: a per-detector object cannot be used "
+                 "with a `rules` list; put its settings in the rule named "
+                 "volume (or remove the `rules` list)");
+    expect_error("{\"rules\": {}}",
+                 "rules: expected a list of at most 256 rules, got {}");
+    /* a refused file leaves no rules behind */
+    assert_null(c.rules);
+}
 static void test_errors(void **state)
 {
     (void)state;
@@ -129,9 +206,10 @@ static void test_errors(void **state)
     expect_error("{\"detectors\": {\"volume\": {\"treshold\": 5}}}",
                  "detectors.volume.treshold: unknown key");
     expect_error("{\"detectors\": {\"volumes\": {}}}",
-                 "detectors.volumes: unknown key (not a detector: volume, "
-                 "payload_size, latency, error_rate, credential_access, "
-                 "stream_stalled; nor an engine setting)");
+                 "detectors.volumes: unknown key (not an engine setting; "
+                 "the older per-detector objects are volume, payload_size, "
+                 "latency, error_rate, credential_access and "
+                 "stream_stalled; rules go in the `rules` list)");
     expect_error("{\"detectors\": {\"volume\": {\"enabled\": 1}}}",
                  "detectors.volume.enabled: expected true or false, got 1");
     expect_error("{\"detectors\": {\"volume\": {\"window_s\": 1.5}}}",
@@ -194,7 +272,7 @@ static void test_syntax_and_files(void **state)
     assert_int_equal(parse("{\n  \"instance\": \"x\",\n  oops\n}"),
                      CFG_ESYNTAX);
     assert_string_equal(err, "not valid JSON near line 3, column 4");
-    assert_int_equal(cfg_load(&c, "/nonexistent/tw.json", err, sizeof err),
+    assert_int_equal(cfg_load(fresh(&c), "/nonexistent/tw.json", err, sizeof err),
                      CFG_EIO);
     assert_string_equal(err, "/nonexistent/tw.json: No such file or "
                              "directory");
@@ -202,7 +280,7 @@ static void test_syntax_and_files(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "{\"hold_s\": 1}", 13), 13);
     close(fd);
-    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_EINVAL);
+    assert_int_equal(cfg_load(fresh(&c), path, err, sizeof err), CFG_EINVAL);
     char want[128];
     snprintf(want, sizeof want, "%s: hold_s: unknown key", path);
     assert_string_equal(err, want);
@@ -216,7 +294,7 @@ static void test_syntax_and_files(void **state)
 static int parse_env(const char *text, char *const *envp)
 {
     err[0] = '\0';
-    return cfg_parse_env(&c, text, strlen(text), envp, err, sizeof err);
+    return cfg_parse_env(fresh(&c), text, strlen(text), envp, err, sizeof err);
 }
 
 static void expect_env_error(const char *text, char *const *envp,
@@ -1207,16 +1285,17 @@ static void test_env_overrides(void **state)
                   "[\"credential\", \"vault\"]}}}",
                   ENVP(env1)),
         CFG_OK);
-    assert_true(c.det.det[DET_VOLUME].threshold == 200);
+    assert_true(rule_set_find(c.rules, "volume")->p.threshold == 200);
     assert_string_equal(c.stream.url, "https://o.example/s");
     assert_false(c.status.enabled);
     assert_string_equal(c.state_dir, "/var/lib/toolwatch");
     assert_int_equal(c.sinks[0].min_severity, SEVERITY_ERROR);
     assert_string_equal(c.sinks[1].rules[0], "latency");
-    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[1],
-                        "kms");
-    assert_string_equal(c.det.det[DET_CREDENTIAL_ACCESS].keywords.v[0],
-                        "credential");
+    expect_rule("credential_access",
+                "{\"name\":\"credential_access\",\"kind\":\"count\","
+                "\"severity\":\"critical\",\"match\":{\"completed\":true,"
+                "\"tool_name\":[\"*credential*\",\"*kms*\"]},\"group_by\":"
+                "[\"agent_id\"],\"window_s\":3600,\"threshold\":50}");
     assert_int_equal(c.stream.n_headers, 1);
     assert_string_equal(c.stream.headers[0], "X-Tenant: globex");
     assert_string_equal(c.instance, "123"); /* quoted: a string */
@@ -1258,7 +1337,7 @@ static void test_env_override_twice(void **state)
     expect_env_error("{}", ENVP(ab), msg);
     expect_env_error("{}", ENVP(ba), msg);
     assert_int_equal(parse_env("{}", ENVP(same)), CFG_OK);
-    assert_true(c.det.det[DET_VOLUME].threshold == 200);
+    assert_true(rule_set_find(c.rules, "volume")->p.threshold == 200);
     assert_string_equal(c.instance, "x");
 }
 
@@ -1292,9 +1371,10 @@ static void test_env_override_errors(void **state)
                      "TOOLWATCH_STREEM__URL: streem: unknown key");
     expect_env_error("{}", ENV1("TOOLWATCH_DETECTORS__VOLUMES__THRESHOLD=1"),
                      "TOOLWATCH_DETECTORS__VOLUMES__THRESHOLD: "
-                     "detectors.volumes: unknown key (not a detector: volume, "
-                     "payload_size, latency, error_rate, credential_access, "
-                     "stream_stalled; nor an engine setting)");
+                     "detectors.volumes: unknown key (not an engine setting; "
+                     "the older per-detector objects are volume, "
+                     "payload_size, latency, error_rate, credential_access "
+                     "and stream_stalled; rules go in the `rules` list)");
     expect_env_error("{}", ENV1("TOOLWATCH_=1"),
                      "TOOLWATCH_: not a valid override name (TOOLWATCH_ then "
                      "the key path in upper case, keys separated by __, e.g. "
@@ -1381,21 +1461,21 @@ static void test_load_env(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    assert_int_equal(cfg_load_env(&c, path, ENVP(good), err, sizeof err),
+    assert_int_equal(cfg_load_env(fresh(&c), path, ENVP(good), err, sizeof err),
                      CFG_OK);
     assert_int_equal(c.status.port, 1234);
     assert_string_equal(c.stream.url, "http://f/s");
     /* about a variable: no file name in front */
-    assert_int_equal(cfg_load_env(&c, path, ENVP(bad), err, sizeof err),
+    assert_int_equal(cfg_load_env(fresh(&c), path, ENVP(bad), err, sizeof err),
                      CFG_EINVAL);
     assert_string_equal(err, "TOOLWATCH_STATUS__PORT: status.port: expected "
                              "an integer between 0 and 65535, got \"x\"");
     /* cfg_load reads the process environment */
     setenv("TOOLWATCH_STATUS__PORT", "4321", 1);
-    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_OK);
+    assert_int_equal(cfg_load(fresh(&c), path, err, sizeof err), CFG_OK);
     assert_int_equal(c.status.port, 4321);
     setenv("TOOLWATCH_STATUS__PORTT", "1", 1);
-    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_EINVAL);
+    assert_int_equal(cfg_load(fresh(&c), path, err, sizeof err), CFG_EINVAL);
     assert_string_equal(err, "TOOLWATCH_STATUS__PORTT: status.portt: unknown "
                              "key");
     unsetenv("TOOLWATCH_STATUS__PORTT");
@@ -1404,7 +1484,7 @@ static void test_load_env(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "{\"instance\": 1}", 15), 15);
     close(fd);
-    assert_int_equal(cfg_load_env(&c, path, ENVP(good), err, sizeof err),
+    assert_int_equal(cfg_load_env(fresh(&c), path, ENVP(good), err, sizeof err),
                      CFG_EINVAL);
     snprintf(want, sizeof want,
              "%s: instance: expected a non-empty string of at most 127 "
@@ -1796,7 +1876,7 @@ static void test_checkconfig_headers_env(void **state)
  * means the same. */
 static void test_dump_round_trip(void **state)
 {
-    struct cfg *again = malloc(sizeof *again);
+    struct cfg *again = calloc(1, sizeof *again);
     char *text;
     cJSON *j;
 
@@ -1827,12 +1907,25 @@ static void test_dump_round_trip(void **state)
     text = cJSON_PrintUnformatted(j);
     assert_non_null(text);
     assert_null(strstr(text, "<set>"));
+    memset(again, 0, sizeof *again);
     assert_int_equal(cfg_parse(again, text, strlen(text), err, sizeof err),
                      CFG_OK);
-    assert_memory_equal(again, &c, sizeof c);
+    /* the same settings; the same rules (the dump has `rules`, the file
+     * had per-detector objects) */
+    assert_memory_equal(again, &c, offsetof(struct cfg, det));
+    assert_memory_equal(&again->det, &c.det, sizeof c.det);
+    {
+        cJSON *j2 = cfg_to_json(again, 0);
+        char *t2 = cJSON_PrintUnformatted(j2);
+        assert_string_equal(t2, text);
+        assert_non_null(strstr(t2, "\"rules\":[{\"name\":\"volume\""));
+        assert_non_null(strstr(t2, "\"clear_threshold\":50"));
+        cJSON_free(t2);
+        cJSON_Delete(j2);
+    }
     cJSON_free(text);
     cJSON_Delete(j);
-    free(again);
+    cfg_free(again);
 }
 
 /* ---- the example configurations ---- */
@@ -1885,7 +1978,7 @@ static void test_examples_load(void **state)
         struct captured r = {0};
 
         example_path(examples[i], path, sizeof path);
-        if (cfg_load_env(&c, path, NULL, err, sizeof err) != CFG_OK)
+        if (cfg_load_env(fresh(&c), path, NULL, err, sizeof err) != CFG_OK)
             fail_msg("%s: %s", path, err);
         assert_true(c.stream.url[0] != '\0');
         fake_secrets(&c, 1);
@@ -1903,7 +1996,7 @@ static void test_examples_load(void **state)
         fake_secrets(&c, 0);
     }
     example_path("all.json", path, sizeof path);
-    assert_int_equal(cfg_load_env(&c, path, NULL, err, sizeof err), CFG_OK);
+    assert_int_equal(cfg_load_env(fresh(&c), path, NULL, err, sizeof err), CFG_OK);
     assert_int_equal(c.n_sinks, 4);
     assert_int_equal(c.sinks[0].type, SINK_SLACK);
     assert_int_equal(c.sinks[1].type, SINK_PAGERDUTY);
@@ -1912,7 +2005,8 @@ static void test_examples_load(void **state)
 }
 
 /* Every key check-config prints is documented in docs/configuration.md
- * (detector keys in it or in docs/detectors.md). */
+ * (detector keys in it or in docs/detectors.md, rule keys and fields in
+ * docs/rules.md). */
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -1932,7 +2026,7 @@ static char *slurp(const char *path)
 }
 
 static void check_documented(const cJSON *node, const char *doc,
-                             const char *doc2)
+                             const char *doc2, const char *doc3)
 {
     const cJSON *m;
     char key[128];
@@ -1941,28 +2035,31 @@ static void check_documented(const cJSON *node, const char *doc,
     {
         if (m->string != NULL && strcmp(m->string, "X-Tenant") != 0) {
             snprintf(key, sizeof key, "`%s`", m->string);
-            if (strstr(doc, key) == NULL && strstr(doc2, key) == NULL)
+            if (strstr(doc, key) == NULL && strstr(doc2, key) == NULL &&
+                strstr(doc3, key) == NULL)
                 fail_msg("%s is not documented in docs/configuration.md",
                          key);
         }
-        check_documented(m, doc, doc2);
+        check_documented(m, doc, doc2, doc3);
     }
 }
 
 static void test_keys_documented(void **state)
 {
     const char *dir = getenv("TW_DOCS");
-    char path[512], path2[512], all[512];
-    char *doc, *doc2;
+    char path[512], path2[512], path3[512], all[512];
+    char *doc, *doc2, *doc3;
     cJSON *j;
 
     (void)state;
     snprintf(path, sizeof path, "%s/configuration.md", dir ? dir : "docs");
     snprintf(path2, sizeof path2, "%s/detectors.md", dir ? dir : "docs");
+    snprintf(path3, sizeof path3, "%s/rules.md", dir ? dir : "docs");
     doc = slurp(path);
     doc2 = slurp(path2);
+    doc3 = slurp(path3);
     example_path("all.json", all, sizeof all);
-    assert_int_equal(cfg_load_env(&c, all, NULL, err, sizeof err), CFG_OK);
+    assert_int_equal(cfg_load_env(fresh(&c), all, NULL, err, sizeof err), CFG_OK);
     c.stream.ca_file[0] = '/';
     c.stream.n_headers_env = 1;
     snprintf(c.stream.headers_env[0].name, CFG_HEADER_NAME_MAX, "X-Api-Key");
@@ -1974,10 +2071,11 @@ static void test_keys_documented(void **state)
     snprintf(c.sinks[2].label_values[0], SINK_LABEL_VALUE_MAX, "secops");
     j = cfg_to_json(&c, TABLE_DUMP_SECRETS);
     assert_non_null(j);
-    check_documented(j, doc, doc2);
+    check_documented(j, doc, doc2, doc3);
     cJSON_Delete(j);
     free(doc);
     free(doc2);
+    free(doc3);
 }
 
 int main(void)
@@ -1985,6 +2083,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_rules),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_syntax_and_files),
         cmocka_unit_test(test_service_defaults),
@@ -2009,5 +2108,5 @@ int main(void)
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_keys_documented),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, release);
 }

@@ -1,39 +1,18 @@
 /*
- * test_detectors.c - each detector through the engine with synthetic
- * event time: below / at / above threshold, min_calls, groups isolated,
- * keywords, per-call resolves, stalls.  Every expectation is exact.
+ * test_detectors.c - each of the six default rules (what runs with no
+ * `rules` key) through the engine with synthetic event time: below / at /
+ * above threshold, min_count, groups isolated, the credential tool
+ * globs, max resolves, stalls, and the words of their alerts.  Every
+ * expectation is exact.
  */
 #include "det_helpers.h"
-
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-#include <cmocka.h>
-
-static det_engine *eng_only(int only, struct cap *c,
-                            void (*tweak)(struct det_config *))
-{
-    struct det_config cfg;
-    det_engine *e;
-
-    cfg_only(&cfg, only);
-    if (tweak != NULL)
-        tweak(&cfg);
-    memset(c, 0, sizeof *c);
-    e = det_engine_create(&cfg, "test", &cap_cb, c);
-    assert_non_null(e);
-    return e;
-}
 
 /* ---- volume ---- */
 
 static void test_volume_at_and_above(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_VOLUME, &c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
 
     (void)state;
     /* exactly 100 completed calls in 60 s: no alert */
@@ -47,7 +26,7 @@ static void test_volume_at_and_above(void **state)
     /* the 101st fires */
     feed(e, ev_call(50000, "search", "a1"));
     assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].detector, "volume");
+    assert_string_equal(c.a[0].rule, "volume");
     assert_string_equal(c.a[0].key, "search");
     assert_int_equal(c.a[0].resolved, 0);
     assert_true(c.a[0].value == 101);
@@ -58,26 +37,26 @@ static void test_volume_at_and_above(void **state)
     /* more calls: still one episode */
     feed_calls(e, 20, 50100, 100, "search", "a1");
     assert_int_equal(c.n, 1);
-    assert_true(det_engine_is_firing(e, DET_VOLUME, "search"));
-    det_engine_destroy(e);
+    assert_true(det_engine_is_firing(e, "volume", "search"));
+    eng_free(e);
 }
 
 static void test_volume_below(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_VOLUME, &c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
 
     (void)state;
     /* 100 per minute for ten minutes, evenly: never more than 100 */
     feed_calls(e, 1000, 0, 600, "steady", "a1");
     assert_int_equal(c.n, 0);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_volume_groups_isolated(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_VOLUME, &c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
 
     (void)state;
     for (int i = 0; i < 101; i++) {
@@ -87,19 +66,15 @@ static void test_volume_groups_isolated(void **state)
     }
     assert_int_equal(c.n, 1);
     assert_string_equal(c.a[0].key, "hot");
-    assert_false(det_engine_is_firing(e, DET_VOLUME, "warm"));
-    det_engine_destroy(e);
-}
-
-static void by_agent(struct det_config *c)
-{
-    c->det[DET_VOLUME].group_by = DET_BY_AGENT;
+    assert_false(det_engine_is_firing(e, "volume", "warm"));
+    eng_free(e);
 }
 
 static void test_volume_group_by_agent(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_VOLUME, &c, by_agent);
+    det_engine *e = eng_default(&c, "volume",
+                                "{'group_by':['agent_id']}", NULL);
 
     (void)state;
     feed_calls(e, 60, 0, 100, "t1", "agent-9");
@@ -109,7 +84,7 @@ static void test_volume_group_by_agent(void **state)
     assert_string_equal(c.a[0].key, "agent-9");
     assert_string_equal(c.a[0].summary, "101 completed calls in 60s by "
                                         "agent agent-9 (threshold 100)");
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* ---- error_rate ---- */
@@ -117,7 +92,7 @@ static void test_volume_group_by_agent(void **state)
 static void test_error_rate_min_calls(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_ERROR_RATE, &c, NULL);
+    det_engine *e = eng_default(&c, "error_rate", NULL, NULL);
 
     (void)state;
     for (int i = 0; i < 9; i++)
@@ -129,13 +104,13 @@ static void test_error_rate_min_calls(void **state)
     assert_string_equal(c.a[0].summary,
                         "error rate 100.0% over 60s for tool db (threshold "
                         "20%, 10 of 10 calls)");
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_error_rate_threshold(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_ERROR_RATE, &c, NULL);
+    det_engine *e = eng_default(&c, "error_rate", NULL, NULL);
 
     (void)state;
     /* 2 errors of 10: exactly 20 %, no alert */
@@ -154,20 +129,19 @@ static void test_error_rate_threshold(void **state)
                         "error rate 27.3% over 60s for tool postgres_query "
                         "(threshold 20%, 3 of 11 calls)");
     assert_true(c.a[0].value == 3.0 / 11.0);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
-static void err_clear(struct det_config *c)
+static void hold0(struct det_engine_params *p)
 {
-    c->det[DET_ERROR_RATE].threshold = 0.2;
-    c->det[DET_ERROR_RATE].clear_threshold = 0.1;
-    c->engine.hold_s = 0;
+    p->hold_s = 0;
 }
 
 static void test_error_rate_clear_threshold(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_ERROR_RATE, &c, err_clear);
+    det_engine *e = eng_default(
+        &c, "error_rate", "{'threshold':0.2,'clear_threshold':0.1}", hold0);
 
     (void)state;
     /* 3 errors in 10 calls: 30 % fires */
@@ -178,7 +152,7 @@ static void test_error_rate_clear_threshold(void **state)
     /* 3 of 20 = 15 %: between clear and threshold, stays firing */
     feed_calls(e, 10, 1000, 100, "x", "a");
     assert_int_equal(c.n, 1);
-    assert_true(det_engine_is_firing(e, DET_ERROR_RATE, "x"));
+    assert_true(det_engine_is_firing(e, "error_rate", "x"));
     /* 3 of 30 = 10 %: at the clear threshold, resolves (hold 0) */
     feed_calls(e, 10, 2000, 100, "x", "a");
     assert_int_equal(c.n, 2);
@@ -187,7 +161,7 @@ static void test_error_rate_clear_threshold(void **state)
     assert_string_equal(c.a[1].summary,
                         "back to normal: error rate 10.0% over 60s for tool "
                         "x (threshold 20%, 3 of 30 calls)");
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* ---- payload_size and latency ---- */
@@ -195,7 +169,7 @@ static void test_error_rate_clear_threshold(void **state)
 static void test_payload_size(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_PAYLOAD_SIZE, &c, NULL);
+    det_engine *e = eng_default(&c, "payload_size", NULL, NULL);
     struct event ev;
 
     (void)state;
@@ -236,16 +210,14 @@ static void test_payload_size(void **state)
      * between */
     assert_true(det_engine_stats(e)->timer_runs <= 4);
     /* the group is gone once resolved */
-    struct det_group_info gi;
-    det_engine_groups(e, DET_PAYLOAD_SIZE, &gi);
-    assert_int_equal(gi.groups, 0);
-    det_engine_destroy(e);
+    assert_int_equal(rinfo(e, "payload_size").groups, 0);
+    eng_free(e);
 }
 
 static void test_latency(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_LATENCY, &c, NULL);
+    det_engine *e = eng_default(&c, "latency", NULL, NULL);
     struct event ev;
 
     (void)state;
@@ -262,8 +234,8 @@ static void test_latency(void **state)
     ev.duration_ms = 5000.5;
     det_engine_feed(e, &ev, 0);
     assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].summary, "a call for tool slow took 5000 ms "
-                                        "(threshold 5000 ms)");
+    assert_string_equal(c.a[0].summary, "a call for tool slow took 5000.5 "
+                                        "ms (threshold 5000 ms)");
     /* another slow call at 200 s pushes the resolve to 200+300+60 */
     ev = ev_call(200000, "slow", "a1");
     ev.has |= EVENT_HAS_DURATION;
@@ -277,7 +249,7 @@ static void test_latency(void **state)
     assert_string_equal(c.a[1].summary,
                         "back to normal: no call over 5000 ms for tool slow "
                         "for 300s (last one: 7300 ms)");
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* ---- credential_access ---- */
@@ -288,7 +260,7 @@ static void test_credential_keywords(void **state)
     static const char *const hits[] = {"Get_SECRET", "vault_Password_read",
                                        "OAuthRefresh", "ApiKey_rotate",
                                        "TOKEN", "credentialStore"};
-    det_engine *e = eng_only(DET_CREDENTIAL_ACCESS, &c, NULL);
+    det_engine *e = eng_default(&c, "credential_access", NULL, NULL);
 
     (void)state;
     for (int i = 0; i < 50; i++) {
@@ -304,25 +276,18 @@ static void test_credential_keywords(void **state)
     assert_int_equal(c.n, 1);
     assert_string_equal(c.a[0].key, "agent-7");
     assert_string_equal(c.a[0].summary,
-                        "51 calls to credential tools in 3600s by agent "
-                        "agent-7 (threshold 50)");
-    det_engine_destroy(e);
-}
-
-static void vault_only(struct det_config *c)
-{
-    struct table_strlist *k = &c->det[DET_CREDENTIAL_ACCESS].keywords;
-
-    memset(k, 0, sizeof *k);
-    snprintf(k->v[0], sizeof k->v[0], "vault");
-    k->n = 1;
-    c->det[DET_CREDENTIAL_ACCESS].threshold = 2;
+                        "51 completed calls in 3600s by agent agent-7 "
+                        "(threshold 50)");
+    eng_free(e);
 }
 
 static void test_credential_custom_keywords(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_CREDENTIAL_ACCESS, &c, vault_only);
+    det_engine *e = eng_default(
+        &c, "credential_access",
+        "{'match':{'completed':true,'tool_name':'*vault*'},'threshold':2}",
+        NULL);
 
     (void)state;
     feed(e, ev_call(0, "get_secret", "a"));
@@ -333,7 +298,7 @@ static void test_credential_custom_keywords(void **state)
     feed(e, ev_call(4, "Vault", "a"));
     assert_int_equal(c.n, 1);
     assert_true(c.a[0].value == 3);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* ---- stream_stalled ---- */
@@ -341,19 +306,20 @@ static void test_credential_custom_keywords(void **state)
 static void test_stall_replay(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_STREAM_STALLED, &c, NULL);
+    det_engine *e = eng_default(&c, "stream_stalled", NULL, NULL);
 
     (void)state;
     feed(e, ev_call(0, "t", "a"));
     feed(e, ev_call(119999, "t", "a")); /* a gap of 119.999 s */
     assert_int_equal(c.n, 0);
-    /* 180.001 s of silence: the stall starts at 119.999 + 120 */
+    /* 180.001 s of silence: the stall starts when the gap is more than
+     * 120 s, 1 ms after 119.999 + 120 */
     feed(e, ev_call(300000, "t", "a"));
     assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].detector, "stream_stalled");
+    assert_string_equal(c.a[0].rule, "stream_stalled");
     assert_string_equal(c.a[0].key, "global");
-    assert_int_equal(c.a[0].started, T0 + 239999);
-    assert_true(c.a[0].value == 120);
+    assert_int_equal(c.a[0].started, T0 + 240000);
+    assert_true(c.a[0].value == 120.001);
     assert_string_equal(c.a[0].record_id, c.a[0].record_id);
     assert_string_equal(c.a[0].summary,
                         "the audit stream has delivered no event for 120s "
@@ -369,23 +335,19 @@ static void test_stall_replay(void **state)
                         "back to normal: the audit stream is delivering "
                         "events again after 180s without one (threshold "
                         "120s)");
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* Any event keeps the stream alive, not only completed calls: requests
  * and session events reach stream_stalled (the engine skips only the
- * detectors that look at completed calls alone), with every detector on. */
+ * rules whose match admits completed calls alone), with every default
+ * rule on. */
 static void test_stall_any_event_counts(void **state)
 {
     static struct cap c;
-    struct det_config cfg;
-    det_engine *e;
+    det_engine *e = eng_default(&c, "*", NULL, NULL);
 
     (void)state;
-    det_config_defaults(&cfg);
-    e = det_engine_create(&cfg, "test", &cap_cb, &c);
-    assert_non_null(e);
-    memset(&c, 0, sizeof c);
     for (int i = 0; i <= 10; i++) { /* every 100 s for 1000 s */
         struct event ev = ev_call(i * 100000, "t", "a");
 
@@ -403,26 +365,26 @@ static void test_stall_any_event_counts(void **state)
         det_engine_feed(e, &ev, 0);
     }
     assert_int_equal(c.n, 1);
-    assert_string_equal(c.a[0].detector, "stream_stalled");
-    assert_int_equal(c.a[0].started, T0 + 1120000);
-    det_engine_destroy(e);
+    assert_string_equal(c.a[0].rule, "stream_stalled");
+    assert_int_equal(c.a[0].started, T0 + 1120001);
+    eng_free(e);
 }
 
 static void test_stall_live_disconnected(void **state)
 {
     static struct cap c;
-    det_engine *e = eng_only(DET_STREAM_STALLED, &c, NULL);
+    det_engine *e = eng_default(&c, "stream_stalled", NULL, NULL);
 
     (void)state;
     /* start disconnected at wall T0: the clock starts at T0 - 5 s */
     det_engine_connection(e, 0, T0);
-    det_engine_tick(e, T0 + 119999);
-    assert_int_equal(c.n, 0);
-    /* 120 s later, both clocks 5 s behind the wall: fires */
     det_engine_tick(e, T0 + 120000);
+    assert_int_equal(c.n, 0);
+    /* more than 120 s later, both clocks 5 s behind the wall: fires */
+    det_engine_tick(e, T0 + 120001);
     assert_int_equal(c.n, 1);
-    assert_int_equal(c.a[0].started, T0 + 115000);
-    assert_int_equal(c.a[0].ts, T0 + 120000); /* live: the wall clock */
+    assert_int_equal(c.a[0].started, T0 + 115001);
+    assert_int_equal(c.a[0].ts, T0 + 120001); /* live: the wall clock */
     assert_string_equal(c.a[0].summary,
                         "the audit stream is disconnected and has delivered "
                         "no event for 120s (threshold 120s)");
@@ -435,7 +397,7 @@ static void test_stall_live_disconnected(void **state)
     det_engine_tick(e, T0 + 200000);
     assert_int_equal(c.n, 2);
     assert_int_equal(c.a[1].resolved_at, T0 + 130000);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 int main(void)

@@ -4,6 +4,7 @@
  */
 #include "alerts/document.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 
 #define T0 1773108000000LL /* 2026-03-10T02:00:00Z */
 
+static const char *const key1 = "postgres_query";
+
 static void fill(struct alert *a, struct alert_sample *s)
 {
     memset(a, 0, sizeof *a);
@@ -25,9 +28,12 @@ static void fill(struct alert *a, struct alert_sample *s)
     snprintf(s->error_code, sizeof s->error_code, "DB_TIMEOUT");
     s->event_type = EVENT_TOOL_CALL_ERROR;
     a->timestamp_ms = T0 + 61500;
-    alert_episode_id("error_rate", "postgres_query", T0 + 60000, a->id);
-    a->detector = "error_rate";
-    a->group_by = "tool";
+    alert_episode_id("error_rate", &key1, 1, T0 + 60000, a->id);
+    a->rule = "error_rate";
+    a->kind = "ratio";
+    a->ngroup = 1;
+    a->group[0].name = "tool_name";
+    a->group[0].value = "postgres_query";
     a->key = "postgres_query";
     a->severity = "error";
     a->summary = "error rate 35.0% over 60s for tool postgres_query "
@@ -38,6 +44,13 @@ static void fill(struct alert *a, struct alert_sample *s)
     a->started_ms = T0 + 60000;
     a->sample = s;
     a->source = "toolwatch";
+    a->nlabels = 2;
+    a->labels[0].name = "team";
+    a->labels[0].value = "data";
+    a->labels[1].name = "tier";
+    a->labels[1].value = "1";
+    a->description = "Too many failing database calls";
+    a->runbook_url = "https://wiki.example.com/runbooks/db-errors";
 }
 
 static void test_firing_document(void **state)
@@ -55,12 +68,16 @@ static void test_firing_document(void **state)
         "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:01:01.500Z\","
         /* BLAKE2b-128, checked with Python hashlib.blake2b */
         "\"data\":{\"id\":\"" "c83ebbe1ae03a82f64ca88ff92cf5b99" "\","
-        "\"detector\":\"error_rate\",\"group_by\":\"tool\","
+        "\"rule\":\"error_rate\",\"kind\":\"ratio\","
+        "\"group\":{\"tool_name\":\"postgres_query\"},"
         "\"key\":\"postgres_query\",\"state\":\"firing\","
         "\"severity\":\"error\",\"summary\":\"error rate 35.0% over 60s "
         "for tool postgres_query (threshold 20%, 41 of 117 calls)\","
         "\"value\":0.3504273504273504,\"threshold\":0.2,\"window_s\":60,"
         "\"started_at\":\"2026-03-10T02:01:00.000Z\",\"resolved_at\":null,"
+        "\"labels\":{\"team\":\"data\",\"tier\":\"1\"},"
+        "\"description\":\"Too many failing database calls\","
+        "\"runbook_url\":\"https://wiki.example.com/runbooks/db-errors\","
         "\"sample\":{\"record_id\":\"rec-1\",\"session_id\":null,"
         "\"agent_id\":\"agent-6\",\"tool_name\":\"postgres_query\","
         "\"event_type\":\"tool_call_error\",\"error_code\":\"DB_TIMEOUT\"},"
@@ -79,7 +96,8 @@ static void test_redaction(void **state)
 
     (void)state;
     fill(&a, &s);
-    a.group_by = "agent";
+    a.group[0].name = "agent_id";
+    a.group[0].value = "bob@example.com";
     a.key = "bob@example.com";
     a.summary = "51 calls by agent bob@example.com with Bearer abc.def-123";
     snprintf(s.agent_id, sizeof s.agent_id, "bob@example.com");
@@ -90,6 +108,8 @@ static void test_redaction(void **state)
     assert_null(strstr(b.data, "abc.def-123"));
     assert_null(strstr(b.data, "555-0132"));
     assert_non_null(strstr(b.data, "\"key\":\"[REDACTED:email]\""));
+    assert_non_null(strstr(b.data, "\"group\":{\"agent_id\":"
+                                   "\"[REDACTED:email]\"}"));
     assert_non_null(strstr(b.data, "\"summary\":\"51 calls by agent "
                                    "[REDACTED:email] with Bearer "
                                    "[REDACTED:token]\""));
@@ -118,27 +138,92 @@ static void test_resolved_document(void **state)
     assert_non_null(strstr(b.data, "\"value\":0,"));
     assert_non_null(
         strstr(b.data, "\"resolved_at\":\"2026-03-10T02:02:00.000Z\","
-                       "\"sample\":{},"));
+                       "\"labels\":{"));
+    assert_non_null(strstr(b.data, "\"sample\":{},"));
+    buf_free(&b);
+}
+
+/* A kind with no value, threshold or window, a rule with no labels,
+ * description or runbook, two group fields. */
+static void test_nulls_and_group(void **state)
+{
+    static const char *const vals[2] = {"a-7", "delete_customer_records"};
+    struct alert a;
+    struct alert_sample s;
+    buf b;
+
+    (void)state;
+    fill(&a, &s);
+    a.rule = "newtool";
+    a.kind = "new_value";
+    a.ngroup = 2;
+    a.group[0].name = "agent_id";
+    a.group[0].value = vals[0];
+    a.group[1].name = "tool_name";
+    a.group[1].value = vals[1];
+    a.key = "a-7/delete_customer_records";
+    a.severity = "warning";
+    a.summary = "agent a-7 used a tool it has not used before: "
+                "delete_customer_records";
+    a.value = NAN;
+    a.threshold = NAN;
+    a.window_s = -1;
+    a.nlabels = 0;
+    a.description = NULL;
+    a.runbook_url = "";
+    alert_episode_id(a.rule, vals, 2, T0 + 60000, a.id);
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format(&a, &b), ALERT_OK);
+    assert_string_equal(
+        b.data,
+        "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:01:01.500Z\","
+        /* BLAKE2b-128, checked with Python hashlib.blake2b */
+        "\"data\":{\"id\":\"" "4e6591a8515ebd59aecd99f29e69de5b" "\","
+        "\"rule\":\"newtool\",\"kind\":\"new_value\","
+        "\"group\":{\"agent_id\":\"a-7\","
+        "\"tool_name\":\"delete_customer_records\"},"
+        "\"key\":\"a-7/delete_customer_records\",\"state\":\"firing\","
+        "\"severity\":\"warning\",\"summary\":\"agent a-7 used a tool it "
+        "has not used before: delete_customer_records\","
+        "\"value\":null,\"threshold\":null,\"window_s\":null,"
+        "\"started_at\":\"2026-03-10T02:01:00.000Z\",\"resolved_at\":null,"
+        "\"labels\":{},\"description\":null,\"runbook_url\":null,"
+        "\"sample\":{\"record_id\":\"rec-1\",\"session_id\":null,"
+        "\"agent_id\":\"agent-6\",\"tool_name\":\"postgres_query\","
+        "\"event_type\":\"tool_call_error\",\"error_code\":\"DB_TIMEOUT\"},"
+        "\"source\":\"toolwatch\"}}");
     buf_free(&b);
 }
 
 static void test_episode_id(void **state)
 {
+    static const char *const v[3] = {"search", "searc", "h"};
+    static const char *const ab[2] = {"ab", "c"}, *const a_bc[2] = {"a",
+                                                                     "bc"};
+    static const char *const global = "global";
     char a[ALERT_ID_HEX + 1], b[ALERT_ID_HEX + 1];
 
     (void)state;
-    alert_episode_id("volume", "search", T0, a);
+    alert_episode_id("volume", v, 1, T0, a);
     assert_int_equal(strlen(a), 32);
-    alert_episode_id("volume", "search", T0, b);
+    alert_episode_id("volume", v, 1, T0, b);
     assert_string_equal(a, b);
-    alert_episode_id("volume", "search", T0 + 1, b);
+    alert_episode_id("volume", v, 1, T0 + 1, b);
     assert_string_not_equal(a, b);
-    alert_episode_id("volume", "searc", T0, b);
+    alert_episode_id("volume", v + 1, 1, T0, b);
     assert_string_not_equal(a, b);
-    /* the separator: ("ab", "c") is not ("a", "bc") */
-    alert_episode_id("ab", "c", T0, a);
-    alert_episode_id("a", "bc", T0, b);
+    /* the separators: ("ab", "c") is not ("a", "bc"), nor one value */
+    alert_episode_id("r", ab, 2, T0, a);
+    alert_episode_id("r", a_bc, 2, T0, b);
     assert_string_not_equal(a, b);
+    alert_episode_id("r", v + 1, 2, T0, b); /* "searc", "h" */
+    alert_episode_id("r", v, 1, T0, a);     /* "search" */
+    assert_string_not_equal(a, b);
+    /* [] hashes the one value "global" (checked with hashlib) */
+    alert_episode_id("stalled", NULL, 0, T0, a);
+    alert_episode_id("stalled", &global, 1, T0, b);
+    assert_string_equal(a, b);
+    assert_string_equal(a, "e0434f6953920e453adf0ac43ca92895");
 }
 
 static void test_numbers(void **state)
@@ -184,7 +269,7 @@ static void test_escaping_and_cap(void **state)
     assert_int_equal(b.len, 1);
     assert_string_equal(b.data, "x");
     buf_free(&b);
-    a.detector = NULL;
+    a.rule = NULL;
     assert_int_equal(alert_format(&a, &b), ALERT_EINVAL);
     assert_string_equal(alert_strerror(ALERT_ETOOBIG),
                         "alert document over its size cap");
@@ -196,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_firing_document),
         cmocka_unit_test(test_resolved_document),
         cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_nulls_and_group),
         cmocka_unit_test(test_episode_id),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_escaping_and_cap),

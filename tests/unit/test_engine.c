@@ -1,45 +1,28 @@
 /*
- * test_engine.c - the engine's clock, duplicates, group caps and the alert
- * lifecycle (fire, repeat, hold, resolve), all in synthetic time.
+ * test_engine.c - the engine's clock, duplicates, group caps, reloads and
+ * the alert lifecycle (fire, repeat, hold, resolve), all in synthetic
+ * time, over count rules.
  */
 #include "det_helpers.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
+/* volume: more than 5 calls in 10 s, repeat 30 s, hold 5 s */
+#define SMALL                                                              \
+    "[{'name':'volume','kind':'count','severity':'warning',"               \
+    "'match':{'completed':true},'group_by':['tool_name'],"                 \
+    "'window_s':10,'threshold':5}]"
 
-#include <cmocka.h>
-
-static det_engine *eng(struct cap *c, void (*tweak)(struct det_config *))
+static void small(struct det_engine_params *p)
 {
-    struct det_config cfg;
-    det_engine *e;
-
-    cfg_only(&cfg, DET_VOLUME);
-    if (tweak != NULL)
-        tweak(&cfg);
-    memset(c, 0, sizeof *c);
-    e = det_engine_create(&cfg, "test", &cap_cb, c);
-    assert_non_null(e);
-    return e;
-}
-
-/* volume: more than 5 calls in 10 s (200 ms buckets), repeat 30 s */
-static void small(struct det_config *c)
-{
-    c->det[DET_VOLUME].window_s = 10;
-    c->det[DET_VOLUME].threshold = 5;
-    c->engine.repeat_interval_s = 30;
-    c->engine.hold_s = 5;
+    p->repeat_interval_s = 30;
+    p->hold_s = 5;
 }
 
 static void test_fire_repeat_resolve(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, small);
+    det_engine *e = eng_json(&c, SMALL, small);
     char id[ALERT_ID_HEX + 1];
+    const char *key = "t";
 
     (void)state;
     /* ten calls a second for 70 s */
@@ -53,9 +36,10 @@ static void test_fire_repeat_resolve(void **state)
     assert_int_equal(c.a[1].ts, T0 + 30500);
     assert_int_equal(c.a[2].ts, T0 + 60500);
     assert_int_equal(c.a[2].started, T0 + 500);
-    alert_episode_id("volume", "t", T0 + 500, id);
+    alert_episode_id("volume", &key, 1, T0 + 500, id);
     for (int i = 0; i < 3; i++)
         assert_string_equal(c.a[i].id, id);
+    assert_int_equal(rinfo(e, "volume").repeated, 2);
     /* silence: the last 5 calls (69.5..69.9) stay until 79.4 s when the
      * call of 69.4 s leaves: cleared at 79.4, resolved after hold at 84.4 */
     feed(e, ev_call(84399, "other", "a"));
@@ -67,82 +51,109 @@ static void test_fire_repeat_resolve(void **state)
     assert_int_equal(c.a[3].resolved_at, T0 + 79400);
     assert_int_equal(c.a[3].started, T0 + 500);
     assert_string_equal(c.a[3].id, id);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
-static void hold20(struct det_config *c)
+static void hold20(struct det_engine_params *p)
 {
-    small(c);
-    c->engine.hold_s = 20;
+    small(p);
+    p->hold_s = 20;
 }
 
-/* A reload with the same volume settings: the new engine carries the
- * open episode on (no second firing; the same id resolves later). */
+/* A reload with the same volume rule: the new engine carries the open
+ * episode on (no second firing; the same id resolves later). */
 static void test_adopt_keeps_unchanged(void **state)
 {
     static struct cap c;
-    det_engine *old = eng(&c, small), *e;
-    struct det_config cfg;
+    det_engine *old = eng_json(&c, SMALL, small), *e;
     char id[ALERT_ID_HEX + 1];
+    const char *key = "t";
 
     (void)state;
     feed_calls(old, 10, 0, 100, "t", "a"); /* fires at the 6th call */
     assert_int_equal(c.n, 1);
-    cfg_only(&cfg, DET_VOLUME);
-    small(&cfg);
-    cfg.engine.hold_s = 6; /* engine-wide lifecycle may change */
-    e = det_engine_create(&cfg, "test", &cap_cb, &c);
-    assert_non_null(e);
-    assert_int_equal(det_engine_adopt(e, old), DET_COUNT);
-    det_engine_destroy(old);
+    e = eng_more(&c, SMALL, hold20); /* engine-wide lifecycle may change */
+    assert_int_equal(det_engine_adopt(e, old), 1);
+    eng_free(old);
     assert_int_equal(c.n, 1); /* nothing sent by the reload */
-    assert_true(det_engine_is_firing(e, DET_VOLUME, "t"));
+    assert_true(det_engine_is_firing(e, "volume", "t"));
     assert_int_equal(det_engine_now(e), T0 + 900);
+    assert_int_equal(rinfo(e, "volume").fired, 1);
     /* still above: no new firing; then silence resolves the same episode */
     feed_calls(e, 5, 1000, 100, "t", "a");
     assert_int_equal(c.n, 1);
     feed(e, ev_call(100000, "other", "a"));
     assert_int_equal(c.n, 2);
     assert_int_equal(c.a[1].resolved, 1);
-    alert_episode_id("volume", "t", T0 + 500, id);
+    alert_episode_id("volume", &key, 1, T0 + 500, id);
     assert_string_equal(c.a[1].id, id);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* A reload that changes the volume threshold closes its open episode with
- * a resolve that says why; the other detectors keep their state. */
+ * a resolve that says why; an unchanged rule keeps its state. */
 static void test_adopt_closes_changed(void **state)
 {
     static struct cap c;
-    det_engine *old = eng(&c, small), *e;
-    struct det_config cfg;
+    det_engine *old = eng_json(
+        &c,
+        "[{'name':'volume','kind':'count','severity':'warning',"
+        "'group_by':['tool_name'],'window_s':10,'threshold':5},"
+        "{'name':'keep','kind':'count','severity':'info',"
+        "'group_by':['agent_id'],'window_s':10,'threshold':5}]",
+        small);
+    det_engine *e;
+
+    (void)state;
+    feed_calls(old, 10, 0, 100, "t", "a");
+    assert_int_equal(c.n, 2); /* volume on t, keep on a */
+    e = eng_more(&c,
+                 "[{'name':'keep','kind':'count','severity':'info',"
+                 "'group_by':['agent_id'],'window_s':10,'threshold':5},"
+                 "{'name':'volume','kind':'count','severity':'warning',"
+                 "'group_by':['tool_name'],'window_s':10,'threshold':50}]",
+                 small);
+    assert_int_equal(det_engine_adopt(e, old), 1);
+    eng_free(old);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.a[2].resolved, 1);
+    assert_string_equal(c.a[2].rule, "volume");
+    assert_string_equal(c.a[2].id, c.a[0].id);
+    assert_true(strncmp(c.a[2].summary, "closed by a configuration reload",
+                        32) == 0);
+    assert_false(det_engine_is_firing(e, "volume", "t"));
+    assert_true(det_engine_is_firing(e, "keep", "a"));
+    /* under the new threshold the same traffic does not fire */
+    feed_calls(e, 10, 1000, 100, "t", "a");
+    assert_int_equal(c.n, 3);
+    eng_free(e);
+}
+
+/* A rule that a reload removes is closed too. */
+static void test_adopt_closes_removed(void **state)
+{
+    static struct cap c;
+    det_engine *old = eng_json(&c, SMALL, small), *e;
 
     (void)state;
     feed_calls(old, 10, 0, 100, "t", "a");
     assert_int_equal(c.n, 1);
-    cfg_only(&cfg, DET_VOLUME);
-    small(&cfg);
-    cfg.det[DET_VOLUME].threshold = 50;
-    e = det_engine_create(&cfg, "test", &cap_cb, &c);
-    assert_non_null(e);
-    assert_int_equal(det_engine_adopt(e, old), DET_COUNT - 1);
-    det_engine_destroy(old);
+    e = eng_more(&c,
+                 "[{'name':'other','kind':'count','severity':'info',"
+                 "'window_s':10,'threshold':5}]",
+                 small);
+    assert_int_equal(det_engine_adopt(e, old), 0);
+    eng_free(old);
     assert_int_equal(c.n, 2);
     assert_int_equal(c.a[1].resolved, 1);
     assert_string_equal(c.a[1].id, c.a[0].id);
-    assert_true(strncmp(c.a[1].summary, "closed by a configuration reload",
-                        32) == 0);
-    assert_false(det_engine_is_firing(e, DET_VOLUME, "t"));
-    /* under the new threshold the same traffic does not fire */
-    feed_calls(e, 10, 1000, 100, "t", "a");
-    assert_int_equal(c.n, 2);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_hold_suppresses_flap(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, hold20);
+    det_engine *e = eng_json(&c, SMALL, hold20);
 
     (void)state;
     feed_calls(e, 10, 0, 100, "t", "a"); /* fires at 0.5 s */
@@ -151,7 +162,7 @@ static void test_hold_suppresses_flap(void **state)
      * hold: one episode, nothing sent */
     feed_calls(e, 10, 15000, 100, "t", "a");
     assert_int_equal(c.n, 1);
-    assert_true(det_engine_is_firing(e, DET_VOLUME, "t"));
+    assert_true(det_engine_is_firing(e, "volume", "t"));
     /* clears again at 25.4 s and stays clear: resolved at 45.4 s */
     feed(e, ev_call(45399, "other", "a"));
     assert_int_equal(c.n, 1);
@@ -166,31 +177,31 @@ static void test_hold_suppresses_flap(void **state)
     assert_int_equal(c.a[2].resolved, 0);
     assert_int_equal(c.a[2].started, T0 + 100500);
     assert_string_not_equal(c.a[2].id, c.a[0].id);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_late_events(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
 
     (void)state;
     feed(e, ev_call(100000, "t", "a"));
     feed(e, ev_call(40000, "t", "a")); /* exactly 60 s old: late */
     feed(e, ev_call(1000, "t", "a"));
     feed(e, ev_call(41000, "t", "a")); /* 59 s old: counted */
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->late, 2);
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 2);
+    assert_int_equal(rinfo(e, "volume").late, 2);
+    assert_int_equal(rinfo(e, "volume").counted, 2);
     assert_int_equal(det_engine_stats(e)->late, 2);
     /* an old event never moves the clock back */
     assert_int_equal(det_engine_now(e), T0 + 100000);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_future_clamped_live(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
     struct event ev;
 
     (void)state;
@@ -198,9 +209,9 @@ static void test_future_clamped_live(void **state)
     det_engine_feed(e, &ev, T0);
     assert_int_equal(det_engine_now(e), T0 + 299000);
     assert_int_equal(det_engine_stats(e)->future_clamped, 0);
-    det_engine_destroy(e);
+    eng_free(e);
 
-    e = eng(&c, NULL);
+    e = eng_default(&c, "volume", NULL, NULL);
     ev = ev_call(300001, "t", "a"); /* more than 300 s ahead: clamped */
     det_engine_feed(e, &ev, T0);
     assert_int_equal(det_engine_now(e), T0);
@@ -212,15 +223,15 @@ static void test_future_clamped_live(void **state)
     assert_int_equal(det_engine_now(e), T0 + 1000);
     ev = ev_call(1000, "t", "a");
     det_engine_feed(e, &ev, T0 + 1000);
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 3);
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->late, 0);
-    det_engine_destroy(e);
+    assert_int_equal(rinfo(e, "volume").counted, 3);
+    assert_int_equal(rinfo(e, "volume").late, 0);
+    eng_free(e);
 }
 
 static void test_live_clock_and_untimed(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, NULL);
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
     struct event ev;
 
     (void)state;
@@ -246,18 +257,18 @@ static void test_live_clock_and_untimed(void **state)
     ev.has = 0;
     det_engine_feed(e, &ev, T0 + 200000);
     assert_int_equal(det_engine_now(e), T0 + 195000);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
-static void dedupe3(struct det_config *c)
+static void dedupe3(struct det_engine_params *p)
 {
-    c->engine.dedupe_window = 3;
+    p->dedupe_window = 3;
 }
 
 static void test_duplicates(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, dedupe3);
+    det_engine *e = eng_default(&c, "volume", NULL, dedupe3);
     struct event ev[5];
 
     (void)state;
@@ -273,12 +284,12 @@ static void test_duplicates(void **state)
     det_engine_feed(e, &ev[3], 0); /* id-0 falls out of the last 3 */
     assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
     assert_int_equal(det_engine_stats(e)->duplicates, 2);
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 5);
+    assert_int_equal(rinfo(e, "volume").counted, 5);
     /* events without a record id are never duplicates */
     ev[4].record_id[0] = '\0';
     assert_int_equal(det_engine_feed(e, &ev[4], 0), DET_FEED_COUNTED);
     assert_int_equal(det_engine_feed(e, &ev[4], 0), DET_FEED_COUNTED);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 /* det_engine_prefetch is a hint: right, wrong, stale or unused, the
@@ -286,7 +297,7 @@ static void test_duplicates(void **state)
 static void test_prefetch_hint_changes_nothing(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, dedupe3);
+    det_engine *e = eng_default(&c, "volume", NULL, dedupe3);
     struct event ev[4];
 
     (void)state;
@@ -315,16 +326,16 @@ static void test_prefetch_hint_changes_nothing(void **state)
     det_engine_prefetch(e, "", 0);
     assert_int_equal(det_engine_feed(e, &ev[0], 0), DET_FEED_COUNTED);
     assert_int_equal(det_engine_stats(e)->duplicates, 3);
-    assert_int_equal(det_engine_det_stats(e, DET_VOLUME)->counted, 5);
-    det_engine_destroy(e);
+    assert_int_equal(rinfo(e, "volume").counted, 5);
+    eng_free(e);
 }
 
 /* 100 firing tools, then 20000 more tools through a 10000-group table */
 static void test_eviction_keeps_firing(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, NULL);
-    struct det_group_info gi;
+    det_engine *e = eng_default(&c, "volume", NULL, NULL);
+    struct det_rule_info gi;
     char tool[32];
 
     (void)state;
@@ -337,16 +348,16 @@ static void test_eviction_keeps_firing(void **state)
         snprintf(tool, sizeof tool, "cold-%d", t);
         feed(e, ev_call(1000 + t / 100, tool, "a"));
     }
-    det_engine_groups(e, DET_VOLUME, &gi);
+    gi = rinfo(e, "volume");
     assert_int_equal(gi.groups, 10000);
-    assert_int_equal(gi.alerting, 100);
-    assert_int_equal(gi.evictions, 10100);
+    assert_int_equal(gi.open, 100);
+    assert_int_equal(gi.evicted, 10100);
     assert_int_equal(gi.full, 0);
     for (int t = 0; t < 100; t++) {
         snprintf(tool, sizeof tool, "hot-%d", t);
-        assert_true(det_engine_is_firing(e, DET_VOLUME, tool));
+        assert_true(det_engine_is_firing(e, "volume", tool));
     }
-    assert_false(det_engine_is_firing(e, DET_VOLUME, "cold-0"));
+    assert_false(det_engine_is_firing(e, "volume", "cold-0"));
     /* a hot tool keeps its episode: no second firing */
     feed(e, ev_call(2000, "hot-7", "a"));
     assert_int_equal(c.n, 100);
@@ -355,44 +366,40 @@ static void test_eviction_keeps_firing(void **state)
     assert_int_equal(c.n, 200);
     for (int i = 100; i < 200; i++)
         assert_int_equal(c.a[i].resolved, 1);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
-static void cap2(struct det_config *c)
+static void cap2(struct det_engine_params *p)
 {
-    c->engine.max_keys = 2;
+    p->max_keys = 2;
 }
 
 static void test_table_full_of_alerts(void **state)
 {
     static struct cap c;
-    det_engine *e = eng(&c, cap2);
-    struct det_group_info gi;
+    det_engine *e = eng_default(&c, "volume", NULL, cap2);
+    struct det_rule_info gi;
 
     (void)state;
     feed_calls(e, 101, 0, 1, "a", "x");
     feed_calls(e, 101, 0, 1, "b", "x");
     feed_calls(e, 101, 0, 1, "c", "x"); /* no room: not tracked */
     assert_int_equal(c.n, 2);
-    det_engine_groups(e, DET_VOLUME, &gi);
+    gi = rinfo(e, "volume");
     assert_int_equal(gi.full, 101);
-    assert_int_equal(gi.evictions, 0);
-    det_engine_destroy(e);
+    assert_int_equal(gi.evicted, 0);
+    eng_free(e);
 }
 
 static void test_deterministic(void **state)
 {
     static struct cap c1, c2;
     det_engine *e1, *e2;
-    struct det_config cfg;
 
     (void)state;
-    cfg_only(&cfg, -1);
-    memset(&c1, 0, sizeof c1);
-    memset(&c2, 0, sizeof c2);
     /* two engines (two random hash keys), the same events */
-    e1 = det_engine_create(&cfg, "i", &cap_cb, &c1);
-    e2 = det_engine_create(&cfg, "i", &cap_cb, &c2);
+    e1 = eng_default(&c1, "*", NULL, NULL);
+    e2 = eng_default(&c2, "*", NULL, NULL);
     for (int i = 0; i < 3000; i++) {
         char tool[16];
         snprintf(tool, sizeof tool, "t%d", i % 7);
@@ -406,60 +413,54 @@ static void test_deterministic(void **state)
     assert_true(c1.n > 0);
     assert_int_equal(c1.n, c2.n);
     assert_memory_equal(c1.a, c2.a, sizeof c1.a[0] * (size_t)c1.n);
-    det_engine_destroy(e1);
-    det_engine_destroy(e2);
+    eng_free(e1);
+    eng_free(e2);
 }
 
 static void test_drain(void **state)
 {
     static struct cap c;
-    struct det_config cfg;
     det_engine *e;
 
     (void)state;
-    cfg_only(&cfg, -1);
-    memset(&c, 0, sizeof c);
-    e = det_engine_create(&cfg, "i", &cap_cb, &c);
+    e = eng_default(&c, "*", NULL, NULL);
     feed_calls(e, 101, 0, 100, "t", "a");
     assert_int_equal(c.n, 1);
     det_engine_drain(e);
     /* resolved; no stall invented by the quiet end */
     assert_int_equal(c.n, 2);
     assert_int_equal(c.a[1].resolved, 1);
-    assert_string_equal(c.a[1].detector, "volume");
-    /* calls at 0..10 s: bucket 0 (10 calls) leaves at 60 s, leaving 91:
+    assert_string_equal(c.a[1].rule, "volume");
+    /* calls at 0..10 s: the call of 0 s leaves at 60 s, leaving 100:
      * cleared at 60 s, resolved after hold at 120 s */
     assert_int_equal(c.a[1].resolved_at, T0 + 60000);
     assert_int_equal(c.a[1].ts, T0 + 120000);
-    det_engine_destroy(e);
+    eng_free(e);
 }
 
 static void test_memory_per_group(void **state)
 {
-    struct det_config cfg;
-    size_t alert;
+    det_engine *e = eng_default(NULL, "*", NULL, NULL);
 
     (void)state;
-    det_config_defaults(&cfg);
     assert_int_equal(sizeof(struct det_slot), 32);
-    assert_int_equal(det_group_bytes(&cfg, DET_VOLUME, &alert), 32 + 4 + 264);
-    assert_int_equal(det_group_bytes(&cfg, DET_ERROR_RATE, NULL),
-                     32 + 4 + 504);
-    assert_int_equal(det_group_bytes(&cfg, DET_CREDENTIAL_ACCESS, NULL),
-                     32 + 4 + 264);
-    assert_int_equal(det_group_bytes(&cfg, DET_LATENCY, NULL), 36);
-    assert_int_equal(alert, sizeof(struct det_alert));
-    assert_true(alert < 1024);
+    /* slot + bucket + state (count.h, ratio.c, max.c, absence.c) */
+    assert_int_equal(rinfo(e, "volume").group_bytes, 32 + 4 + 696);
+    assert_int_equal(rinfo(e, "error_rate").group_bytes, 32 + 4 + 504);
+    assert_int_equal(rinfo(e, "credential_access").group_bytes,
+                     32 + 4 + 496);
+    assert_int_equal(rinfo(e, "latency").group_bytes, 32 + 4 + 16);
+    assert_int_equal(rinfo(e, "stream_stalled").group_bytes, 32 + 4 + 8);
+    assert_int_equal(rinfo(e, "volume").alert_bytes,
+                     sizeof(struct det_alert));
+    assert_true(sizeof(struct det_alert) < 1536);
+    eng_free(e);
 }
 
-static void test_bad_config_refused(void **state)
+static void test_create_refused(void **state)
 {
-    struct det_config cfg;
-
     (void)state;
-    det_config_defaults(&cfg);
-    cfg.det[DET_VOLUME].bucket_ms = 7;
-    assert_null(det_engine_create(&cfg, "x", &cap_cb, NULL));
+    assert_null(det_engine_create(NULL, NULL, "x", &cap_cb, NULL));
     det_engine_destroy(NULL);
 }
 
@@ -470,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_hold_suppresses_flap),
         cmocka_unit_test(test_adopt_keeps_unchanged),
         cmocka_unit_test(test_adopt_closes_changed),
+        cmocka_unit_test(test_adopt_closes_removed),
         cmocka_unit_test(test_late_events),
         cmocka_unit_test(test_future_clamped_live),
         cmocka_unit_test(test_live_clock_and_untimed),
@@ -480,7 +482,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_memory_per_group),
-        cmocka_unit_test(test_bad_config_refused),
+        cmocka_unit_test(test_create_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

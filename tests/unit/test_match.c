@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "alloc_hook.h"
+
 static struct match_meta meta;
 static char err[512];
 
@@ -896,49 +898,9 @@ static void test_errors_many_members(void **state)
 }
 
 /* Evaluation allocates nothing: under AddressSanitizer a malloc hook
- * counts the allocations made while every kind of condition is evaluated
- * (the memcheck build has no hook and only runs the evaluations). */
-#if defined(__SANITIZE_ADDRESS__)
-/* the sanitizer's hooks cannot be removed: they count while `counting` */
-int __sanitizer_install_malloc_and_free_hooks(
-    void (*malloc_hook)(const volatile void *, size_t),
-    void (*free_hook)(const volatile void *));
-static volatile int counting;
-static volatile unsigned long mallocs;
-static void count_malloc(const volatile void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-    mallocs += counting ? 1 : 0;
-}
-static void ignore_free(const volatile void *p)
-{
-    (void)p;
-}
-static void hook_on(void)
-{
-    static int installed;
-
-    if (!installed)
-        installed = __sanitizer_install_malloc_and_free_hooks(count_malloc,
-                                                              ignore_free);
-    assert_true(installed);
-    counting = 1;
-}
-static void hook_off(void)
-{
-    counting = 0;
-}
-#else
-static volatile unsigned long mallocs;
-static void hook_on(void)
-{
-}
-static void hook_off(void)
-{
-}
-#endif
-
+ * (alloc_hook.h) counts the allocations made while every kind of
+ * condition is evaluated (the memcheck build has no hook and only runs the
+ * evaluations). */
 static void test_no_allocation(void **state)
 {
     struct match m, x;

@@ -13,8 +13,10 @@
 #include "base/clock.h"
 #include "consumer/decode.h"
 #include "consumer/sse.h"
-#include "detectors/detector.h"
+#include "detectors/engine.h"
+#include "detectors/kind.h"
 
+#include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +32,7 @@
 
 /* What the sink saw. */
 struct seen_alert {
-    char detector[32];
+    char rule[RULE_NAME_MAX + 1];
     char key[DET_KEY_MAX];
     char id[ALERT_ID_HEX + 1];
     int resolved;
@@ -69,7 +71,7 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     if (s->n >= MAX_SEEN)
         return;
     x = &s->a[s->n++];
-    snprintf(x->detector, sizeof x->detector, "%s", a->detector);
+    snprintf(x->rule, sizeof x->rule, "%s", a->rule);
     snprintf(x->key, sizeof x->key, "%s", a->key);
     snprintf(x->id, sizeof x->id, "%s", a->id);
     x->resolved = a->resolved;
@@ -178,29 +180,59 @@ static void feed_calls(struct feeder *f, const char *prefix, int n,
     }
 }
 
-/* volume only: more than 5 calls in 10 s fires; repeat 30 s, hold 5 s */
-static void volume_cfg(struct det_config *c)
+/* A rule set from JSON; fails the test when refused. */
+static struct rule_set *compile(const char *json)
 {
-    det_config_defaults(c);
-    for (int i = 0; i < DET_COUNT; i++)
-        c->det[i].enabled = i == DET_VOLUME;
-    c->det[DET_VOLUME].window_s = 10;
-    c->det[DET_VOLUME].threshold = 5;
-    c->engine.repeat_interval_s = 30;
-    c->engine.hold_s = 5;
+    struct rule_set *rs = NULL;
+    cJSON *j = cJSON_Parse(json);
+    char err[256];
+
+    assert_non_null(j);
+    if (rule_set_compile(&rs, j, "rules", err, sizeof err) != RULE_OK)
+        fail_msg("%s", err);
+    cJSON_Delete(j);
+    return rs;
+}
+
+/* volume only: more than 5 calls in 10 s fires; repeat 30 s, hold 5 s
+ * (compiled in the group's set-up: a pipeline borrows its rules) */
+static struct rule_set *volume_rules;
+
+static void volume_cfg(struct det_engine_params *c)
+{
+    det_engine_params_defaults(c);
+    c->repeat_interval_s = 30;
+    c->hold_s = 5;
 }
 
 static pipeline *volume_pipeline(struct sink *s, unsigned flags,
                                  const struct pipeline_callbacks *cb)
 {
-    struct det_config c;
+    struct det_engine_params c;
     pipeline *p;
 
     volume_cfg(&c);
     memset(s, 0, sizeof *s);
-    p = pipeline_create(&c, "test", flags, cb, s);
+    p = pipeline_create(&c, volume_rules, "test", flags, cb, s);
     assert_non_null(p);
     return p;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    volume_rules = compile(
+        "[{\"name\":\"volume\",\"kind\":\"count\",\"severity\":"
+        "\"warning\",\"match\":{\"completed\":true},\"group_by\":"
+        "[\"tool_name\"],\"window_s\":10,\"threshold\":5}]");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rule_set_destroy(volume_rules);
+    return 0;
 }
 
 static FILE *open_fixture(const char *name)
@@ -244,6 +276,7 @@ static void test_alerts_live(void **state)
     struct feeder f;
     struct pipeline_stats st;
     char id[ALERT_ID_HEX + 1];
+    const char *key = "t";
     static const char firing[] = "{\"type\":\"alert.firing\",";
     static const char resolved[] = "{\"type\":\"alert.resolved\",";
 
@@ -251,8 +284,8 @@ static void test_alerts_live(void **state)
     feeder_init(&f, p, T0 + 1000);
     feed_calls(&f, "r", 6, 0, 100, "t");
     assert_int_equal(s.n, 1);
-    alert_episode_id("volume", "t", T0 + 500, id);
-    assert_string_equal(s.a[0].detector, "volume");
+    alert_episode_id("volume", &key, 1, T0 + 500, id);
+    assert_string_equal(s.a[0].rule, "volume");
     assert_string_equal(s.a[0].key, "t");
     assert_string_equal(s.a[0].id, id);
     assert_int_equal(s.a[0].resolved, 0);
@@ -261,7 +294,7 @@ static void test_alerts_live(void **state)
     assert_int_equal(s.a[0].rc, ALERT_OK);
     assert_memory_equal(s.a[0].doc, firing, sizeof firing - 1);
     assert_int_not_equal(s.a[0].doc[s.a[0].doc_len - 1], '\n');
-    assert_non_null(strstr(s.a[0].doc, "\"detector\":\"volume\""));
+    assert_non_null(strstr(s.a[0].doc, "\"rule\":\"volume\""));
     assert_counts(p, 6, 6, 0, 0, 0, 0);
     pipeline_stats(p, &st);
     assert_int_equal(st.decode.decoded, 6);
@@ -281,7 +314,7 @@ static void test_alerts_live(void **state)
 }
 
 /* Event time (wall 0, as `replay`), NDJSON: every document ends with a
- * LF; a duplicate record id is counted, not seen by the detectors. */
+ * LF; a duplicate record id is counted, not seen by the rules. */
 static void test_event_time_ndjson(void **state)
 {
     static struct sink s;
@@ -392,7 +425,7 @@ static void test_golden(void **state)
 {
     static struct sink s;
     static char chunk[4093];
-    struct det_config c;
+    struct det_engine_params c;
     struct pipeline_stats st;
     struct feeder f;
     FILE *in = open_fixture("golden.sse");
@@ -400,9 +433,10 @@ static void test_golden(void **state)
     pipeline *p;
 
     (void)state;
-    det_config_defaults(&c);
+    det_engine_params_defaults(&c);
     memset(&s, 0, sizeof s);
-    p = pipeline_create(&c, "toolwatch", PIPELINE_NDJSON, &sink_cb, &s);
+    p = pipeline_create(&c, NULL, "toolwatch", PIPELINE_NDJSON, &sink_cb,
+                        &s);
     assert_non_null(p);
     feeder_init(&f, p, 0);
     while ((n = fread(chunk, 1, sizeof chunk, in)) > 0)
@@ -435,7 +469,7 @@ static void test_adopt(void **state)
     pipeline *old = volume_pipeline(&s, 0, &sink_cb), *p;
     struct feeder f;
     struct pipeline_stats st;
-    struct det_config c;
+    struct det_engine_params c;
 
     (void)state;
     feeder_init(&f, old, 0);
@@ -443,12 +477,12 @@ static void test_adopt(void **state)
     feed_text(&f, "data: nope\n\n");
     assert_int_equal(s.n, 1);
     volume_cfg(&c);
-    p = pipeline_create(&c, "test", 0, &sink_cb, &s);
+    p = pipeline_create(&c, volume_rules, "test", 0, &sink_cb, &s);
     assert_non_null(p);
-    assert_int_equal(pipeline_adopt(p, old), DET_COUNT);
+    assert_int_equal(pipeline_adopt(p, old), 1);
     pipeline_destroy(old);
     assert_int_equal(s.n, 1);
-    assert_true(det_engine_is_firing(pipeline_engine(p), DET_VOLUME, "t"));
+    assert_true(det_engine_is_firing(pipeline_engine(p), "volume", "t"));
     assert_counts(p, 7, 6, 1, 0, 0, 0);
     pipeline_stats(p, &st);
     assert_int_equal(st.decode.decoded, 6);
@@ -463,39 +497,84 @@ static void test_adopt(void **state)
 }
 
 /* The stream's connection reaches stream_stalled: disconnected and
- * silent, it fires at the caller's clock with no record fed. */
+ * silent for more than 120 s, it fires at the caller's clock with no
+ * record fed. */
 static void test_connection(void **state)
 {
     static struct sink s;
-    struct det_config c;
+    struct det_engine_params c;
     pipeline *p;
 
     (void)state;
-    det_config_defaults(&c);
+    det_engine_params_defaults(&c);
     memset(&s, 0, sizeof s);
-    p = pipeline_create(&c, "test", 0, &alert_only_cb, &s);
+    p = pipeline_create(&c, NULL, "test", 0, &alert_only_cb, &s);
     assert_non_null(p);
     pipeline_connection(p, 0, T0);
     pipeline_tick(p, T0 + 120000);
+    assert_int_equal(s.n, 0);
+    pipeline_tick(p, T0 + 120001);
     assert_int_equal(s.n, 1);
-    assert_string_equal(s.a[0].detector, "stream_stalled");
+    assert_string_equal(s.a[0].rule, "stream_stalled");
     assert_non_null(strstr(s.a[0].doc, "is disconnected"));
     assert_counts(p, 0, 0, 0, 0, 0, 0);
     pipeline_destroy(p);
+}
+
+/* The metadata members rules name are decoded: a rule grouping by
+ * metadata.region sees the region of each record. */
+static void test_metadata(void **state)
+{
+    static struct sink s;
+    struct det_engine_params c;
+    struct rule_set *rs = compile(
+        "[{\"name\":\"regions\",\"kind\":\"count\",\"severity\":"
+        "\"info\",\"match\":{\"metadata.env\":\"prod\"},"
+        "\"group_by\":[\"metadata.region\"],\"window_s\":60,"
+        "\"threshold\":1}]");
+    struct feeder f;
+    pipeline *p;
+
+    (void)state;
+    det_engine_params_defaults(&c);
+    memset(&s, 0, sizeof s);
+    p = pipeline_create(&c, rs, "test", 0, &alert_only_cb, &s);
+    assert_non_null(p);
+    feeder_init(&f, p, 0);
+    feed_text(&f, "data: {\"record_id\":\"m1\",\"timestamp\":"
+                  "\"2026-03-10T02:00:00Z\",\"metadata\":{\"env\":"
+                  "\"prod\",\"region\":\"eu-west-1\",\"n\":3}}\n\n");
+    /* a region that is not a string is not a value: (none) */
+    feed_text(&f, "data: {\"record_id\":\"m2\",\"timestamp\":"
+                  "\"2026-03-10T02:00:01Z\",\"metadata\":{\"region\":7,"
+                  "\"env\":\"prod\"}}\n\n");
+    feed_text(&f, "data: {\"record_id\":\"m3\",\"timestamp\":"
+                  "\"2026-03-10T02:00:02Z\",\"metadata\":{\"region\":"
+                  "\"eu-west-1\",\"env\":\"dev\"}}\n\n");
+    assert_int_equal(s.n, 0);
+    feed_text(&f, "data: {\"record_id\":\"m4\",\"timestamp\":"
+                  "\"2026-03-10T02:00:03Z\",\"metadata\":{\"env\":"
+                  "\"prod\",\"region\":\"eu-west-1\"}}\n\n");
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.a[0].key, "eu-west-1");
+    assert_non_null(
+        strstr(s.a[0].doc, "\"group\":{\"metadata.region\":\"eu-west-1\"}"));
+    feeder_free(&f);
+    pipeline_destroy(p);
+    rule_set_destroy(rs);
 }
 
 static void test_create_refuses(void **state)
 {
     static struct sink s;
     static const struct pipeline_callbacks none = {0};
-    struct det_config c;
+    struct det_engine_params c;
 
     (void)state;
-    det_config_defaults(&c);
-    assert_null(pipeline_create(&c, "test", 0, NULL, &s));
-    assert_null(pipeline_create(&c, "test", 0, &none, &s));
-    c.det[DET_VOLUME].clear_threshold = c.det[DET_VOLUME].threshold + 1;
-    assert_null(pipeline_create(&c, "test", 0, &sink_cb, &s));
+    det_engine_params_defaults(&c);
+    assert_null(pipeline_create(&c, NULL, "test", 0, NULL, &s));
+    assert_null(pipeline_create(&c, NULL, "test", 0, &none, &s));
+    assert_null(pipeline_create(NULL, NULL, "test", 0, &sink_cb, &s));
     pipeline_destroy(NULL);
 }
 
@@ -508,8 +587,9 @@ int main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_adopt),
         cmocka_unit_test(test_connection),
+        cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_create_refuses),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

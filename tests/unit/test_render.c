@@ -156,19 +156,19 @@ static void test_status_json(void **state)
     jnum(j, "events.duplicates", 13);
     jnum(j, "events.untimed", 2);
 
-    assert_int_equal(cJSON_GetArraySize(field(j, "detectors")), 2);
-    jstr(j, "detectors.0.name", "error_rate");
-    jbool(j, "detectors.0.enabled", 1);
-    jnum(j, "detectors.0.keys", 40);
-    jnum(j, "detectors.0.firing", 1);
-    jnum(j, "detectors.0.evictions", 6);
-    jnum(j, "detectors.0.alerts_fired", 8);
-    jnum(j, "detectors.0.alerts_resolved", 7);
-    jstr(j, "detectors.1.name", "volume");
-    jbool(j, "detectors.1.enabled", 0);
+    assert_int_equal(cJSON_GetArraySize(field(j, "rules")), 2);
+    jstr(j, "rules.0.name", "error_rate");
+    jbool(j, "rules.0.enabled", 1);
+    jnum(j, "rules.0.keys", 40);
+    jnum(j, "rules.0.firing", 1);
+    jnum(j, "rules.0.evictions", 6);
+    jnum(j, "rules.0.alerts_fired", 8);
+    jnum(j, "rules.0.alerts_resolved", 7);
+    jstr(j, "rules.1.name", "volume");
+    jbool(j, "rules.1.enabled", 0);
 
     assert_int_equal(cJSON_GetArraySize(field(j, "firing")), 1);
-    jstr(j, "firing.0.detector", "error_rate");
+    jstr(j, "firing.0.rule", "error_rate");
     jstr(j, "firing.0.key", "crm.lookup");
     jstr(j, "firing.0.severity", "error");
     jstr(j, "firing.0.started_at", "2026-03-10T00:00:01.500Z");
@@ -233,11 +233,11 @@ static void test_status_json_bytes(void **state)
     "\"too_large\":0,\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,"
     "\"truncated\":9,\"oversize\":3,\"invalid_utf8\":21},\"late\":11,"
     "\"duplicates\":13,\"untimed\":2},"
-    "\"detectors\":[{\"name\":\"error_rate\",\"enabled\":true,\"keys\":40,"
+    "\"rules\":[{\"name\":\"error_rate\",\"enabled\":true,\"keys\":40,"
     "\"firing\":1,\"evictions\":6,\"alerts_fired\":8,"
     "\"alerts_resolved\":7},{\"name\":\"volume\",\"enabled\":false,"
     "\"keys\":0,\"firing\":0,\"evictions\":0,\"alerts_fired\":0,"
-    "\"alerts_resolved\":0}],\"firing\":[{\"detector\":\"error_rate\","
+    "\"alerts_resolved\":0}],\"firing\":[{\"rule\":\"error_rate\","
     "\"key\":\"crm.lookup\",\"severity\":\"error\","
     "\"started_at\":\"2026-03-10T00:00:01.500Z\","
     "\"episode\":\"0123456789abcdef0123456789abcdef\"}],\"firing_total\":1,"
@@ -286,7 +286,7 @@ static void test_empty_snapshot(void **state)
     "\"errors\":{\"not_json\":0,\"not_object\":0,\"too_large\":0,"
     "\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":0,"
     "\"oversize\":0,\"invalid_utf8\":0},\"late\":0,\"duplicates\":0,"
-    "\"untimed\":0},\"detectors\":[],\"firing\":[],\"firing_total\":0,"
+    "\"untimed\":0},\"rules\":[],\"firing\":[],\"firing_total\":0,"
     "\"sinks\":[],\"journal\":{\"writable\":false},"
     "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
     "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
@@ -324,7 +324,7 @@ static void test_empty_snapshot(void **state)
     "toolwatch_event_errors_total{reason=\"truncated\"} 0\n"
     "toolwatch_event_errors_total{reason=\"oversize\"} 0\n"
     "toolwatch_event_errors_total{reason=\"invalid_utf8\"} 0\n"
-    "# HELP toolwatch_events_late_total Events older than a detector's "
+    "# HELP toolwatch_events_late_total Events older than a rule's "
     "window.\n"
     "# TYPE toolwatch_events_late_total counter\n"
     "toolwatch_events_late_total 0\n"
@@ -363,16 +363,15 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_alerts_total Alert episodes started (firing) and "
     "ended (resolved).\n"
     "# TYPE toolwatch_alerts_total counter\n"
-    "# HELP toolwatch_alerts_firing Alerts open now, per detector.\n"
+    "# HELP toolwatch_alerts_firing Alert episodes open now, per rule.\n"
     "# TYPE toolwatch_alerts_firing gauge\n"
-    "# HELP toolwatch_detector_enabled 1 when the detector is enabled.\n"
-    "# TYPE toolwatch_detector_enabled gauge\n"
-    "# HELP toolwatch_detector_keys Groups (keys) tracked by the "
-    "detector.\n"
-    "# TYPE toolwatch_detector_keys gauge\n"
-    "# HELP toolwatch_detector_evictions_total Groups evicted from a full "
-    "detector table.\n"
-    "# TYPE toolwatch_detector_evictions_total counter\n"
+    "# HELP toolwatch_rule_enabled 1 when the rule is in force.\n"
+    "# TYPE toolwatch_rule_enabled gauge\n"
+    "# HELP toolwatch_rule_keys Groups (keys) tracked by the rule.\n"
+    "# TYPE toolwatch_rule_keys gauge\n"
+    "# HELP toolwatch_rule_evictions_total Groups evicted from a rule's "
+    "full table.\n"
+    "# TYPE toolwatch_rule_evictions_total counter\n"
     "# HELP toolwatch_notifications_total Notification outcomes per sink.\n"
     "# TYPE toolwatch_notifications_total counter\n"
     "# HELP toolwatch_journal_pending Notifications not yet acknowledged, "
@@ -430,7 +429,7 @@ static void test_status_json_clamps(void **state)
     buf_init(&b, 1u << 20);
     assert_int_equal(status_render_json(&b, &s, NOW_WALL, NOW_MONO), BUF_OK);
     j = parse(&b);
-    assert_int_equal(cJSON_GetArraySize(field(j, "detectors")),
+    assert_int_equal(cJSON_GetArraySize(field(j, "rules")),
                      STATUS_MAX_DETECTORS);
     assert_int_equal(cJSON_GetArraySize(field(j, "sinks")),
                      STATUS_MAX_SINKS);
@@ -482,7 +481,7 @@ static void test_status_json_order(void **state)
     keys_of(j, keys, sizeof keys);
     assert_string_equal(keys, "version,started_at,uptime_s,last_tick_ms_ago,"
                               "ready,not_ready_reason,stream,events,"
-                              "detectors,firing,firing_total,sinks,journal,"
+                              "rules,firing,firing_total,sinks,journal,"
                               "config");
     keys_of(field(j, "stream"), keys, sizeof keys);
     assert_string_equal(keys, "state,url,connected,connected_since,"
@@ -497,11 +496,11 @@ static void test_status_json_order(void **state)
     assert_string_equal(keys, "not_json,not_object,too_large,wrong_type,"
                               "bad_timestamp,bad_value,truncated,oversize,"
                               "invalid_utf8");
-    keys_of(field(j, "detectors.1"), keys, sizeof keys);
+    keys_of(field(j, "rules.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,enabled,keys,firing,evictions,"
                               "alerts_fired,alerts_resolved");
     keys_of(field(j, "firing.0"), keys, sizeof keys);
-    assert_string_equal(keys, "detector,key,severity,started_at,episode");
+    assert_string_equal(keys, "rule,key,severity,started_at,episode");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
                               "retries,dead_lettered,disabled,last_status,"
@@ -529,7 +528,7 @@ static const struct {
     {"stream.url", "http://x/\"\\\b\f\n\r\t\002\303\251\342\200\250",
      "\"http://x/\\\"\\\\\\b\\f\\n\\r\\t\\u0002\303\251\342\200\250\""},
     {"stream.last_event_id", "id\n\"\\{}", "\"id\\n\\\"\\\\{}\""},
-    {"detectors.0.name", "d\\\"\n}{=,\t\303\251",
+    {"rules.0.name", "d\\\"\n}{=,\t\303\251",
      "\"d\\\\\\\"\\n}{=,\\t\303\251\""},
     {"firing.0.key", "k\\\033[31m", "\"k\\\\\\u001b[31m\""},
     {"firing.0.episode", "</script>", "\"</script>\""},
@@ -667,7 +666,7 @@ static void test_counters_at_max(void **state)
                         U64_MAX_TEXT);
     assert_line(b.data, "toolwatch_event_errors_total"
                         "{reason=\"invalid_utf8\"} " U64_MAX_TEXT);
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"volume\","
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"volume\","
                         "state=\"resolved\"} " U64_MAX_TEXT);
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\","
                         "result=\"dead_lettered\"} " U64_MAX_TEXT);
@@ -886,15 +885,15 @@ static void test_metrics(void **state)
     assert_line(b.data, "toolwatch_up 1");
     assert_line(b.data, "toolwatch_build_info{version=\"1.2.3\"} 1");
     assert_line(b.data, "# TYPE toolwatch_alerts_total counter");
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"error_rate\",state=\"firing\"} 8");
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"error_rate\",state=\"resolved\"} 7");
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"volume\",state=\"firing\"} 0");
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"error_rate\",state=\"firing\"} 8");
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"error_rate\",state=\"resolved\"} 7");
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"volume\",state=\"firing\"} 0");
     assert_line(b.data, "# TYPE toolwatch_alerts_firing gauge");
-    assert_line(b.data, "toolwatch_alerts_firing{detector=\"error_rate\"} 1");
-    assert_line(b.data, "toolwatch_detector_enabled{detector=\"volume\"} 0");
-    assert_line(b.data, "toolwatch_detector_keys{detector=\"error_rate\"} 40");
-    assert_line(b.data, "# TYPE toolwatch_detector_evictions_total counter");
-    assert_line(b.data, "toolwatch_detector_evictions_total{detector=\"error_rate\"} 6");
+    assert_line(b.data, "toolwatch_alerts_firing{rule=\"error_rate\"} 1");
+    assert_line(b.data, "toolwatch_rule_enabled{rule=\"volume\"} 0");
+    assert_line(b.data, "toolwatch_rule_keys{rule=\"error_rate\"} 40");
+    assert_line(b.data, "# TYPE toolwatch_rule_evictions_total counter");
+    assert_line(b.data, "toolwatch_rule_evictions_total{rule=\"error_rate\"} 6");
     assert_line(b.data, "# TYPE toolwatch_notifications_total counter");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"delivered\"} 100");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"retry\"} 4");
@@ -935,8 +934,8 @@ static void test_metrics_order(void **state)
         "toolwatch_stream_reconnects_total", "toolwatch_stream_stalls_total",
         "toolwatch_stream_errors_total",
         "toolwatch_last_event_timestamp_seconds", "toolwatch_alerts_total",
-        "toolwatch_alerts_firing", "toolwatch_detector_enabled",
-        "toolwatch_detector_keys", "toolwatch_detector_evictions_total",
+        "toolwatch_alerts_firing", "toolwatch_rule_enabled",
+        "toolwatch_rule_keys", "toolwatch_rule_evictions_total",
         "toolwatch_notifications_total", "toolwatch_journal_pending",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
@@ -975,11 +974,11 @@ static void test_metrics_order(void **state)
     /* item by item: a detector's firing then resolved, then the next */
     assert_non_null(strstr(
         b.data, "# TYPE toolwatch_alerts_total counter\n"
-                "toolwatch_alerts_total{detector=\"error_rate\","
+                "toolwatch_alerts_total{rule=\"error_rate\","
                 "state=\"firing\"} 8\n"
-                "toolwatch_alerts_total{detector=\"error_rate\","
+                "toolwatch_alerts_total{rule=\"error_rate\","
                 "state=\"resolved\"} 7\n"
-                "toolwatch_alerts_total{detector=\"volume\","
+                "toolwatch_alerts_total{rule=\"volume\","
                 "state=\"firing\"} 0\n"));
     assert_non_null(strstr(
         b.data, "# TYPE toolwatch_notifications_total counter\n"
@@ -1007,11 +1006,11 @@ static void test_metrics_label_escaping(void **state)
     assert_families_described(b.data);
     assert_line(b.data, "toolwatch_build_info{version=\"v\\\"1\\\\\\n\t\001"
                         "</\"} 1");
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"d\\\\\\\"\\n}{=,"
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"d\\\\\\\"\\n}{=,"
                         "\t\303\251\",state=\"firing\"} 0");
-    assert_line(b.data, "toolwatch_alerts_total{detector=\"d\\\\\\\"\\n}{=,"
+    assert_line(b.data, "toolwatch_alerts_total{rule=\"d\\\\\\\"\\n}{=,"
                         "\t\303\251\",state=\"resolved\"} 0");
-    assert_line(b.data, "toolwatch_detector_keys{detector=\"d\\\\\\\"\\n}{=,"
+    assert_line(b.data, "toolwatch_rule_keys{rule=\"d\\\\\\\"\\n}{=,"
                         "\t\303\251\"} 0");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"s\\\\n\\\"\\n"
                         "\\\\\",result=\"delivered\"} 0");

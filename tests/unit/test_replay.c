@@ -109,8 +109,8 @@ static void test_golden(void **state)
     assert_int_equal(r1.rc, REPLAY_OK);
     assert_int_equal(r1.out_len, want_len);
     assert_memory_equal(r1.out, want, want_len);
-    /* each detector fired once and resolved once */
-    for (int i = 0; i < DET_COUNT; i++)
+    /* each of the six default rules fired once and resolved once */
+    for (int i = 0; i < 6; i++)
         assert_int_equal(r1.st.alerts[i], 2);
     assert_int_equal(r1.st.format, REPLAY_SSE);
     assert_int_equal(r1.st.records, 798);
@@ -147,7 +147,7 @@ static void test_golden_without_drain(void **state)
     (void)state;
     run_fixture(&r, "golden.sse", 0);
     /* credential_access (3600 s window) is still open at the end */
-    assert_int_equal(r.st.alerts[DET_CREDENTIAL_ACCESS], 1);
+    assert_int_equal(r.st.alerts[4], 1); /* credential_access, 5th */
     assert_int_equal(r.st.alerts_total, 11);
     run_free(&r);
 }

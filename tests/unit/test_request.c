@@ -36,8 +36,9 @@
 
 static const char doc[] =
     "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:48:00.000Z\","
-    "\"data\":{\"id\":\"ep0001\",\"detector\":\"volume\",\"group_by\":"
-    "\"tool\",\"key\":\"crm_search\",\"state\":\"firing\",\"severity\":"
+    "\"data\":{\"id\":\"ep0001\",\"rule\":\"volume\",\"kind\":"
+    "\"count\",\"group\":{\"tool_name\":\"crm_search\"},"
+    "\"key\":\"crm_search\",\"state\":\"firing\",\"severity\":"
     "\"warning\",\"summary\":\"n=1\",\"value\":101,\"threshold\":100,"
     "\"window_s\":60,\"started_at\":\"2026-03-10T02:47:00.000Z\","
     "\"resolved_at\":null,\"sample\":{},\"source\":\"test\"}}";

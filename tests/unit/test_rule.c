@@ -743,15 +743,15 @@ static void test_ranges(void **state)
 #define KEYS "[{" BASE "'kind':'absence','threshold':1,'max_keys':%s}]"
     static const struct range_row rows[] = {
         {COUNT, "1", NULL},
-        {COUNT, "2592000", NULL},
+        {COUNT, "2073600", NULL},
         {COUNT, "0", "rules[0].window_s: expected an integer between 1 and "
-                     "2592000, got 0"},
-        {COUNT, "2592001", "rules[0].window_s: expected an integer between 1 "
-                           "and 2592000, got 2592001"},
+                     "2073600, got 0"},
+        {COUNT, "2073601", "rules[0].window_s: expected an integer between 1 "
+                           "and 2073600, got 2073601"},
         {COUNT, "1.5", "rules[0].window_s: expected an integer between 1 "
-                       "and 2592000, got 1.5"},
+                       "and 2073600, got 1.5"},
         {COUNT, "'60'", "rules[0].window_s: expected an integer between 1 "
-                        "and 2592000, got '60'"},
+                        "and 2073600, got '60'"},
         {COUNT_T, "0", NULL},
         {COUNT_T, "2.5", NULL},
         {COUNT_T, "1000000000000", NULL},
@@ -768,7 +768,7 @@ static void test_ranges(void **state)
                          "and 1000000000, got 0"},
         {NEWV, "0", NULL},
         {NEWV, "-1", "rules[0].learn_s: expected an integer between 0 and "
-                     "2592000, got -1"},
+                     "2073600, got -1"},
         {NEWV_MAX, "100000", NULL},
         {NEWV_MAX, "100001", "rules[0].max_values: expected an integer "
                              "between 1 and 100000, got 100001"},
@@ -784,10 +784,10 @@ static void test_ranges(void **state)
                        "and 100, got 0"},
         {SEQ, "1", NULL},
         {SEQ, "0", "rules[0].within_s: expected an integer between 1 and "
-                   "2592000, got 0"},
+                   "2073600, got 0"},
         {ABS, "1", NULL},
         {ABS, "0.5", "rules[0].threshold: expected a number between 1 and "
-                     "2592000, got 0.5"},
+                     "2073600, got 0.5"},
         {HOLD, "0", NULL},
         {HOLD, "86400", NULL},
         {HOLD, "-1", "rules[0].hold_s: expected an integer between 0 and "

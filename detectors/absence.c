@@ -1,0 +1,180 @@
+/*
+ * absence.c - the `absence` rule kind (kind.h): a group seen before has
+ * had no event for more than `threshold` seconds (strict); it clears at
+ * its next event.  value = the longest gap of the episode, in seconds;
+ * threshold = the threshold; window_s null.
+ *
+ * group_by []: one group, "global", watched for the life of the engine:
+ * the time since the stream's last event (the events the rule sees),
+ * counting from the moment the event-time clock became known, and a
+ * disconnection as no events (today's stream_stalled: the connection op
+ * only changes the words of the alert).  Otherwise each group is created
+ * by its first event.
+ *
+ * Times are the engine's clock: an event counts as seen at `now` (in live
+ * mode at least the wall clock less allowed_lateness_s), so a group's
+ * last event time never goes back and the engine's list of idle groups,
+ * least recently seen first, is in the order of their deadlines: the
+ * engine looks at its head only (DET_KF_ABSENCE).  A group stays pinned
+ * from its first alert until its next event, so a group that resolved
+ * during hold_s is watched by its deadline and never out of that order.
+ * Replay judges event time; the end of input is not an absence (the
+ * engine does not run these rules while draining).
+ *
+ * Memory per group: 8 bytes (its last event's time) and, since the alert
+ * of a group that goes quiet has no event to take them from, its values
+ * and last event in its alert record (sizeof(struct det_alert)).
+ */
+#include "base/buf.h"
+#include "detectors/kind.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int kind_create(struct det_rule *r)
+{
+    r->spec.absence.threshold_ms = (int64_t)llround(r->threshold * 1000.0);
+    r->spec.absence.connected = 1;
+    r->stride = sizeof(int64_t);
+    return 0;
+}
+
+static void kind_reset(struct det_rule *r, uint32_t slot)
+{
+    *(int64_t *)det_state(r, slot) = INT64_MIN;
+    memset(&r->alert[slot], 0, sizeof r->alert[slot]);
+}
+
+/* The gap at now, and the episode's longest (the current gap while no
+ * episode is open). */
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    int64_t last = *(const int64_t *)det_state(r, slot);
+    int64_t thr = r->spec.absence.threshold_ms;
+    double gap = last == INT64_MIN ? 0 : (double)(now - last) / 1000.0;
+
+    v->slot = slot;
+    v->value = gap;
+    if (r->keys.slot[slot].state != DET_ST_IDLE && r->alert[slot].value > gap)
+        v->value = r->alert[slot].value;
+    v->aux[0] = r->spec.absence.connected;
+    v->aux[1] = 0;
+    v->extra = v->text = NULL;
+    if (last == INT64_MIN) {
+        v->level = DET_CLEAR;
+        v->next_ms = INT64_MAX;
+    } else if (now - last > thr) {
+        v->level = DET_ABOVE;
+        v->next_ms = INT64_MAX;
+    } else {
+        v->level = DET_CLEAR;
+        v->next_ms = last + thr + 1;
+    }
+}
+
+static void clock_start(struct det_rule *r, int64_t now)
+{
+    int64_t *last;
+
+    if (r->fixed_slot == DET_NIL)
+        return;
+    last = det_state(r, r->fixed_slot);
+    if (*last == INT64_MIN)
+        *last = now;
+}
+
+__attribute__((hot))
+static int kind_feed(struct det_rule *r, struct det_input *in,
+                     struct det_verdict *v)
+{
+    struct det_alert *a;
+    uint32_t slot = r->fixed_slot;
+    int64_t *last;
+
+    if (slot == DET_NIL) {
+        if ((slot = det_group(r, in)) == DET_NIL)
+            return 0;
+        /* back from its alert: idle groups are watched oldest first */
+        if (r->keys.slot[slot].state == DET_ST_IDLE && det_pinned(r, slot))
+            det_keys_unpin(&r->keys, slot);
+        det_keep(r, slot, in->ev);
+    } else {
+        a = &r->alert[slot];
+        memcpy(a->sample.record_id, in->ev->record_id,
+               strnlen(in->ev->record_id, EVENT_ID_MAX - 1) + 1);
+    }
+    a = &r->alert[slot];
+    last = det_state(r, slot);
+    /* the gap this event ends counts for the open episode */
+    if (*last != INT64_MIN && r->keys.slot[slot].state != DET_ST_IDLE &&
+        (double)(in->now_ms - *last) / 1000.0 > a->value)
+        a->value = (double)(in->now_ms - *last) / 1000.0;
+    *last = in->now_ms;
+    r->st.counted++;
+    kind_tick(r, slot, in->now_ms, v);
+    return 1;
+}
+
+static void connection(struct det_rule *r, int connected, int64_t now)
+{
+    (void)now;
+    r->spec.absence.connected = connected;
+}
+
+static void kind_summary(const struct det_rule *r, const struct det_alert *a,
+                         int resolved, char *out, size_t size)
+{
+    char thr[32], g[DET_KEY_MAX + 64];
+
+    buf_format_number(r->threshold, thr, sizeof thr);
+    if (r->fixed_slot != DET_NIL) {
+        if (resolved)
+            snprintf(out, size,
+                     "back to normal: the audit stream is delivering "
+                     "events again after %.0fs without one (threshold %ss)",
+                     a->value, thr);
+        else if (a->aux[0] == 0)
+            snprintf(out, size,
+                     "the audit stream is disconnected and has delivered "
+                     "no event for %.0fs (threshold %ss)",
+                     a->value, thr);
+        else
+            snprintf(out, size,
+                     "the audit stream has delivered no event for %.0fs "
+                     "(threshold %ss)",
+                     a->value, thr);
+        return;
+    }
+    det_describe(r, a, 0, g, sizeof g);
+    if (resolved)
+        snprintf(out, size,
+                 "back to normal: %s has %s again after %.0fs without one "
+                 "(threshold %ss)",
+                 g, det_noun(r, 1), a->value, thr);
+    else
+        snprintf(out, size, "%s has had no %s for %.0fs (threshold %ss)", g,
+                 det_noun(r, 0), a->value, thr);
+}
+
+static void kind_fill(const struct det_rule *r, const struct det_alert *a,
+                      struct alert *al)
+{
+    (void)r;
+    (void)a;
+    al->window_s = -1;
+}
+
+const struct det_kind det_kind_absence = {
+    .name = "absence",
+    .flags = DET_KF_ABSENCE | DET_KF_KEEP,
+    .create = kind_create,
+    .reset = kind_reset,
+    .feed = kind_feed,
+    .tick = kind_tick,
+    .summary = kind_summary,
+    .fill = kind_fill,
+    .clock_start = clock_start,
+    .connection = connection,
+};

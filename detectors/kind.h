@@ -1,0 +1,327 @@
+/*
+ * kind.h - what a rule kind is to the engine: an ops table (name, create,
+ * reset, feed, tick, destroy, and the words of its alerts) over one rule
+ * instance, whose per-group state the engine keeps in a slab with the
+ * kind's fixed stride.  A kind's keys (its settings table, with defaults
+ * and ranges) are rule.h's rule_kinds[]; its operations are det_kinds[],
+ * the static registry in engine.c, indexed by the same enum
+ * rule_kind_id.  One .c per kind: count, sum, ratio, distinct, max,
+ * sequence, new_value, baseline, absence.
+ *
+ * Division of work.  A kind decides, for one group at one event time, how
+ * its condition stands: ABOVE (the fire condition holds), BETWEEN (an open
+ * alert stays open) or CLEAR (the clear condition holds), and when that
+ * may next change with no event.  The engine does everything else:
+ * matching and the per-type rule lists, groups (keys.h) and their
+ * overrides, timestamps, duplicates, fire / repeat / hold / resolve,
+ * episode ids and the alert.
+ *
+ * Per group the engine keeps (memory per group, besides the kind's own
+ * stride documented in each kind's file):
+ *   32 bytes  struct det_slot (keys.h) + 4 per hash bucket
+ *   8 bytes   the group's threshold, only for rules whose overrides set
+ *             thresholds
+ *   sizeof(struct det_alert) (about 1.3 KB), touched only for groups that
+ *             alert (and for absence groups, which keep their values)
+ * Slabs come from mmap (det_slab_alloc): a slot costs resident memory
+ * only once a group uses it.
+ *
+ * Everything here runs on the engine's thread; nothing allocates after
+ * create, reads a clock or does I/O.
+ */
+#ifndef TW_KIND_H
+#define TW_KIND_H
+
+#include "detectors/baseline.h"
+#include "detectors/count.h"
+#include "detectors/distinct.h"
+#include "detectors/keys.h"
+#include "detectors/new_value.h"
+#include "detectors/rule.h"
+#include "detectors/sequence.h"
+#include "detectors/window.h"
+#include "model/alert.h"
+#include "model/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum det_level { DET_CLEAR = 0, DET_BETWEEN, DET_ABOVE };
+
+/* Alert state of a group (struct det_slot.state). */
+enum det_state { DET_ST_IDLE = 0, DET_ST_FIRING, DET_ST_CLEARING };
+
+/* Flags of a group (struct det_slot.spare), set when it is created. */
+enum {
+    DET_G_MUTED = 1u << 0, /* an override mutes it: never fed, never fires */
+    DET_G_ALERT = 1u << 1  /* new_value: an alert group (group_by + value) */
+};
+
+#define DET_NONE_TEXT "(none)" /* a missing group value, as shown */
+/* group values of one group, each with its NUL */
+#define DET_VALUES_MAX (ALERT_GROUP_MAX * EVENT_NAME_MAX)
+#define DET_KEY_MAX (DET_VALUES_MAX + 8) /* the key text, with the NUL */
+#define DET_TEXT_MAX 128                 /* a kind's text in an alert */
+
+/* Per-group alert record, touched only for groups that alert. */
+struct det_alert {
+    int64_t started_ms;      /* episode start (event time) */
+    int64_t last_sent_ms;    /* last firing notification */
+    int64_t clear_since_ms;  /* CLEARING since */
+    int64_t deadline_ms;     /* next timer for this group */
+    double value;            /* the kind's value at the last verdict */
+    double aux[2];           /* the kind's (ratio: numerator, events) */
+    char id[ALERT_ID_HEX + 1];
+    uint32_t nvals;          /* group values in vals */
+    char vals[DET_VALUES_MAX]; /* each NUL-terminated; "" = missing */
+    char text[DET_TEXT_MAX]; /* the kind's (new_value: the value) */
+    struct alert_sample sample; /* the event that started the episode */
+};
+
+/* Counters of one rule. */
+struct det_rule_stats {
+    uint64_t counted;   /* events the rule took into account */
+    uint64_t late;      /* older than its window: ignored */
+    uint64_t fired;     /* episodes started */
+    uint64_t repeated;
+    uint64_t resolved;
+};
+
+/* The engine's per-event cache of group hashes (private). */
+struct det_hcache {
+    const unsigned char *hkey;
+    uint32_t gen;          /* this event's generation */
+    uint32_t *gen_of;      /* per group_by field set: generation hashed */
+    uint64_t (*h)[2];      /* per group_by field set: its hash */
+};
+
+/* One event as the engine hands it to a rule. */
+struct det_input {
+    const struct event *ev;
+    int64_t t_ms;     /* the event's time (clamped; `now` when untimed) */
+    int64_t now_ms;
+    struct det_hcache *hc; /* private */
+};
+
+/* A kind's verdict for one group. */
+struct det_verdict {
+    uint32_t slot;
+    enum det_level level;
+    double value;
+    double aux[2];
+    int64_t next_ms;     /* when the level may change with no event */
+    const char *extra;   /* new_value: the value, the group's last field
+                            (NULL: none) */
+    const char *text;    /* copied to the alert record's text when it
+                            fires (NULL: left as it is) */
+};
+
+struct det_rule;
+
+/* Flags of a kind. */
+enum {
+    DET_KF_REMOVE = 1u << 0,  /* a group is removed when its alert
+                                 resolves (it keeps nothing else) */
+    DET_KF_ABSENCE = 1u << 1, /* fires with no event: idle groups are
+                                 watched (the oldest first, from the LRU
+                                 list); asleep while draining */
+    DET_KF_KEEP = 1u << 2     /* the alert record keeps the group's
+                                 values and last event (timer fires) */
+};
+
+struct det_kind {
+    const char *name;
+    unsigned flags;
+    /* Set up r: the kind's spec, r->stride (bytes of state per group),
+     * r->priv.  Called once the engine has filled r's rule fields.
+     * Returns 0 or -1 (the rule cannot run: out of memory). */
+    int (*create)(struct det_rule *r);
+    /* A new group's state (r->stride bytes at det_state(r, slot)). */
+    void (*reset)(struct det_rule *r, uint32_t slot);
+    /* One event the rule sees: return 1 and fill *v when a group's
+     * condition must be looked at, 0 when nothing changed for an idle
+     * group. */
+    int (*feed)(struct det_rule *r, struct det_input *in,
+                struct det_verdict *v);
+    /* Re-evaluate a group at now_ms (timers). */
+    void (*tick)(struct det_rule *r, uint32_t slot, int64_t now_ms,
+                 struct det_verdict *v);
+    void (*destroy)(struct det_rule *r); /* may be NULL */
+    /* One sentence for the alert. */
+    void (*summary)(const struct det_rule *r, const struct det_alert *a,
+                    int resolved, char *out, size_t size);
+    /* value / threshold / window_s of the alert, when not the engine's
+     * (a->value, the group's threshold, the rule's window_s).  May be
+     * NULL. */
+    void (*fill)(const struct det_rule *r, const struct det_alert *a,
+                 struct alert *al);
+    /* The event-time clock became known (may be NULL). */
+    void (*clock_start)(struct det_rule *r, int64_t now_ms);
+    /* The audit stream connected (1) or lost its connection (0) (may be
+     * NULL). */
+    void (*connection)(struct det_rule *r, int connected, int64_t now_ms);
+};
+
+/* The kinds' specs: each kind's shape of a group, shared by its groups. */
+union det_spec {
+    count_spec count;
+    distinct_spec distinct;
+    sequence_spec sequence;
+    new_value_spec new_value;
+    baseline_spec baseline;
+    win_spec win; /* sum */
+    struct {
+        win_spec win;
+        int error_rate; /* the numerator is {"error": true} */
+    } ratio;
+    struct {
+        int64_t threshold_ms;
+        int connected;  /* [] : the stream's connection */
+    } absence;
+};
+
+/* One rule instance, owned by the engine. */
+struct det_rule {
+    const struct rule *rule;      /* borrowed from the engine's rule set */
+    const struct det_kind *kind;
+    uint32_t gset;                /* the engine's index of its group_by */
+    int64_t window_ms;            /* window_s, when the kind has one */
+    int64_t hold_ms, repeat_ms;
+    uint32_t max_keys;
+    double threshold;             /* NaN: the kind has none */
+    double clear;                 /* clear_threshold or the threshold */
+    double thr_min, thr_max;      /* over the threshold and overrides */
+    unsigned noun;                /* DET_NOUN_* of its events */
+    char *dump;                   /* the rule as JSON text (adopt) */
+    uint32_t ngroup;              /* fields of an alert's group */
+    char gname[ALERT_GROUP_MAX][EVENT_META_NAME_MAX + 16]; /* their names */
+    /* state */
+    det_keys keys;
+    unsigned char *state;         /* stride bytes per slot */
+    size_t stride;
+    double *thr;                  /* per-slot threshold, or NULL */
+    struct det_alert *alert;      /* per-slot alert record */
+    uint32_t nopen;               /* groups with an open episode */
+    uint32_t fixed_slot;          /* absence []: its one group, pinned for
+                                     life; else DET_NIL */
+    /* matching (engine.c) */
+    uint32_t sure;                /* event types it sees whatever else the
+                                     record says (no match_seen needed) */
+    uint32_t memo_gset;           /* memo: the field list [F] it is keyed
+                                     by */
+    struct match_field memo_f;
+    struct det_memo *memo;        /* match results by (F, type, status), or
+                                     NULL */
+    struct det_rule_stats st;
+    union det_spec spec;
+    void *priv;                   /* the kind's own (NULL if none) */
+};
+
+/* What a rule's events are, for summaries: its prefilter admits only
+ * completed calls, only call requests, or anything. */
+enum { DET_NOUN_EVENTS = 0, DET_NOUN_CALLS, DET_NOUN_REQUESTS };
+
+/* The registry: det_kinds[k] for every enum rule_kind_id. */
+extern const struct det_kind *const det_kinds[RULE_KINDS];
+
+/* ---- helpers for the kinds (engine.c) ---- */
+
+static inline void *det_state(const struct det_rule *r, uint32_t slot)
+{
+    return r->state + (size_t)slot * r->stride;
+}
+
+/* The group of this event (its group_by values), found or created (the
+ * kind's reset op runs for a new one, overrides are applied); DET_NIL when
+ * the group is muted or the table is full of groups with open alerts. */
+uint32_t det_group(struct det_rule *r, struct det_input *in);
+
+/* The group of this event's group_by values and one more value `extra`
+ * (new_value's alert groups), found or created with flags `gflags`; no
+ * reset, no overrides.  DET_NIL when the table is full. */
+uint32_t det_group_extra(struct det_rule *r, struct det_input *in,
+                         const char *extra, unsigned gflags);
+
+/* The 128-bit keyed hash of a string (a value a kind counts). */
+void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2]);
+
+/* The group's threshold (its override's, else the rule's) and clear
+ * threshold (the rule's, at most the group's threshold). */
+double det_thr(const struct det_rule *r, uint32_t slot);
+double det_clear(const struct det_rule *r, uint32_t slot);
+
+/* The threshold of the group whose alert record is `a`. */
+static inline double det_alert_thr(const struct det_rule *r,
+                                   const struct det_alert *a)
+{
+    return det_thr(r, (uint32_t)(a - r->alert));
+}
+
+/* The level of a value against the group's thresholds: > threshold ABOVE,
+ * <= clear DET_CLEAR, else BETWEEN. */
+enum det_level det_level_of(const struct det_rule *r, uint32_t slot,
+                            double value);
+
+/* Is the group watched by time (its alert open, or about to fire)? */
+static inline int det_pinned(const struct det_rule *r, uint32_t slot)
+{
+    return r->keys.slot[slot].pinned;
+}
+
+/* Does a verdict need its next_ms: is the group watched by time, or about
+ * to fire?  (Nearly every event's verdict does not: finding when a level
+ * would change costs more than the level.) */
+static inline int det_watched(const struct det_rule *r, uint32_t slot,
+                              const struct det_verdict *v)
+{
+    return det_pinned(r, slot) || v->level == DET_ABOVE;
+}
+
+/* The end of a kind's feed once the event is in the group's state: a late
+ * event is counted as such (0: nothing to look at); else it is counted
+ * and the group's verdict comes from the kind's tick at now.  Returns
+ * what the feed op returns. */
+static inline int det_fed(struct det_rule *r, int late, uint32_t slot,
+                          const struct det_input *in,
+                          void (*tick)(struct det_rule *, uint32_t, int64_t,
+                                       struct det_verdict *),
+                          struct det_verdict *v)
+{
+    if (late) {
+        r->st.late++;
+        return 0;
+    }
+    r->st.counted++;
+    tick(r, slot, in->now_ms, v);
+    return 1;
+}
+
+/* A verdict for `slot` with `value`, no aux, extra or text, the level of
+ * the value against the group's thresholds (det_level_of) and next_ms
+ * INT64_MAX (the kind sets it when it knows better). */
+void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
+                       struct det_verdict *v);
+
+/* A verdict for a condition that holds while now < until (an occurrence
+ * at t holds until t + window_s): ABOVE with next_ms = until, else CLEAR
+ * with next_ms INT64_MAX.  until INT64_MIN: no occurrence. */
+void det_verdict_until(uint32_t slot, double value, int64_t now,
+                       int64_t until, struct det_verdict *v);
+
+/* Keep the event's group values and sample in the group's alert record
+ * (DET_KF_KEEP kinds). */
+void det_keep(struct det_rule *r, uint32_t slot, const struct event *ev);
+
+/* The group as words: "tool X", "agent X, session Y" ("" for []).  With
+ * `prep`, the first field takes its preposition ("for tool X", "by agent
+ * X", "in session X"; [] gives "overall"). */
+void det_describe(const struct det_rule *r, const struct det_alert *a,
+                  int prep, char *out, size_t size);
+
+/* "completed calls" / "call requests" / "events" (or the singular). */
+const char *det_noun(const struct det_rule *r, int plural);
+
+/* The i-th group value of an alert record ("" when missing). */
+const char *det_value(const struct det_alert *a, uint32_t i);
+
+#endif
