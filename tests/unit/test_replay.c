@@ -2,7 +2,11 @@
  * test_replay.c - `toolwatch replay` in process: the golden recording
  * (tests/fixtures/golden.sse, each anomaly once) must give exactly
  * tests/fixtures/golden.ndjson, byte for byte, as SSE and as JSONL, run
- * after run; bad input is reported by line and skipped.
+ * after run; bad input is reported by line and skipped.  The rule-engine
+ * fixture (tests/fixtures/rules.jsonl, one anomaly per rule kind with a
+ * trap beside each, watched by tests/fixtures/rules.json) must fire
+ * exactly the (rule, key) pairs of rules.expect, each once, resolve each
+ * once, and give rules.ndjson byte for byte.
  *
  * Fixtures are read relative to the repository root (where `make test`
  * runs), or to $TW_FIXTURES.
@@ -18,6 +22,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <cjson/cJSON.h>
 
 struct run {
     char *out, *err;
@@ -92,6 +98,25 @@ static void run_fixture(struct run *r, const char *name, unsigned flags)
     fclose(in);
 }
 
+/* The fixture `name` replayed with the rules of the fixture `config`. */
+static void run_with_config(struct run *r, const char *config,
+                            const char *name, unsigned flags)
+{
+    char path[512], err[512];
+    struct cfg c;
+    FILE *in;
+
+    fixture(config, path, sizeof path);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cfg_load(&c, path, err, sizeof err), CFG_OK);
+    fixture(name, path, sizeof path);
+    in = fopen(path, "rb");
+    assert_non_null(in);
+    run_on(r, in, &c, REPLAY_AUTO, flags);
+    fclose(in);
+    cfg_release(&c);
+}
+
 static void run_free(struct run *r)
 {
     free(r->out);
@@ -150,6 +175,82 @@ static void test_golden_without_drain(void **state)
     assert_int_equal(r.st.alerts[4], 1); /* credential_access, 5th */
     assert_int_equal(r.st.alerts_total, 11);
     run_free(&r);
+}
+
+/* How many alert.firing (resolved = 0) or alert.resolved (1) documents in
+ * `out` have this rule and key; -1 if a line is not a document. */
+static int count_alerts(const char *out, const char *rule, const char *key,
+                        int resolved)
+{
+    const char *line = out, *nl;
+    int n = 0;
+
+    for (; *line != '\0'; line = nl + 1) {
+        cJSON *j, *d;
+
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        j = cJSON_ParseWithLength(line, (size_t)(nl - line));
+        if (j == NULL)
+            return -1;
+        d = cJSON_GetObjectItemCaseSensitive(j, "data");
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       d, "rule")), rule) == 0 &&
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       d, "key")), key) == 0 &&
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       j, "type")),
+                   resolved ? "alert.resolved" : "alert.firing") == 0)
+            n++;
+        cJSON_Delete(j);
+    }
+    return n;
+}
+
+static void test_rules_fixture(void **state)
+{
+    struct run r1, r2;
+    size_t want_len, expect_len, pairs = 0;
+    char *want = slurp("rules.ndjson", &want_len);
+    char *expect = slurp("rules.expect", &expect_len);
+    char *line, *nl;
+
+    (void)state;
+    run_with_config(&r1, "rules.json", "rules.jsonl", REPLAY_DRAIN);
+    assert_int_equal(r1.rc, REPLAY_OK);
+    assert_int_equal(r1.st.format, REPLAY_JSONL);
+    assert_int_equal(r1.st.events, 1032);
+    /* every planted pair fired once and resolved once ... */
+    for (line = expect; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        char *sp = strchr(line, ' ');
+
+        assert_true(sp != NULL && sp < nl);
+        *sp = '\0';
+        *nl = '\0';
+        assert_int_equal(count_alerts(r1.out, line, sp + 1, 0), 1);
+        assert_int_equal(count_alerts(r1.out, line, sp + 1, 1), 1);
+        pairs++;
+    }
+    /* ... and nothing else fired: no trap went off */
+    assert_int_equal(pairs, 10);
+    assert_int_equal(r1.st.alerts_total, 2 * pairs);
+    assert_string_equal(
+        r1.err,
+        "toolwatch replay: jsonl input, 1032 records, 1032 events, 0 "
+        "skipped, 0 duplicates, 0 late, 0 warnings; 20 alerts: "
+        "runaway_session 2, cost_budget 2, error_ratio 2, fan_out 2, "
+        "shared_session 2, slow_call 2, secret_egress 2, new_tool 2, "
+        "rate_anomaly 2, dead_worker 2\n");
+    assert_int_equal(r1.out_len, want_len);
+    assert_memory_equal(r1.out, want, want_len);
+    /* deterministic: again, byte for byte */
+    run_with_config(&r2, "rules.json", "rules.jsonl", REPLAY_DRAIN);
+    assert_int_equal(r2.out_len, want_len);
+    assert_memory_equal(r2.out, want, want_len);
+    run_free(&r1);
+    run_free(&r2);
+    free(want);
+    free(expect);
 }
 
 static void test_jsonl_errors_by_line(void **state)
@@ -494,6 +595,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_golden_without_drain),
+        cmocka_unit_test(test_rules_fixture),
         cmocka_unit_test(test_jsonl_errors_by_line),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_sse_errors_by_line),
