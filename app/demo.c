@@ -165,13 +165,13 @@ static cJSON *demo_rules(char *err, size_t errsz)
 {
     cJSON *rules = cJSON_Parse(rule_defaults_json());
     cJSON *extra = cJSON_Parse(extra_rules), *r;
-    size_t i;
+    int rc = -1;
 
     if (rules == NULL || extra == NULL) {
         snprintf(err, errsz, "the demo's rules do not parse");
-        goto fail;
+        goto out;
     }
-    for (i = 0; i < sizeof tuning / sizeof tuning[0]; i++) {
+    for (size_t i = 0; i < sizeof tuning / sizeof tuning[0]; i++) {
         cJSON_ArrayForEach(r, rules) {
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
             if (cJSON_IsString(name) &&
@@ -180,26 +180,26 @@ static cJSON *demo_rules(char *err, size_t errsz)
         }
         if (r == NULL) {
             snprintf(err, errsz, "no default rule %s", tuning[i].rule);
-            goto fail;
+            goto out;
         }
         cJSON_DeleteItemFromObjectCaseSensitive(r, tuning[i].key);
         if (cJSON_AddNumberToObject(r, tuning[i].key, tuning[i].value) ==
-            NULL)
-            goto nomem;
-    }
-    while ((r = cJSON_DetachItemFromArray(extra, 0)) != NULL)
-        if (!cJSON_AddItemToArray(rules, r)) {
-            cJSON_Delete(r);
-            goto nomem;
+            NULL) {
+            snprintf(err, errsz, "out of memory");
+            goto out;
         }
+    }
+    /* cJSON_AddItemToArray fails only on NULL arguments */
+    while ((r = cJSON_DetachItemFromArray(extra, 0)) != NULL)
+        cJSON_AddItemToArray(rules, r);
+    rc = 0;
+out:
     cJSON_Delete(extra);
+    if (rc != 0) {
+        cJSON_Delete(rules);
+        rules = NULL;
+    }
     return rules;
-nomem:
-    snprintf(err, errsz, "out of memory");
-fail:
-    cJSON_Delete(rules);
-    cJSON_Delete(extra);
-    return NULL;
 }
 
 /* The index of the rule named `name`, or rules->n. */
@@ -385,7 +385,7 @@ static int receiver_start(struct receiver *rx, const cJSON *rules,
                           const char *secret)
 {
     struct sockaddr_in addr;
-    int err = 0;
+    int err = 0, rc = -1;
     size_t bad = 0;
     char msg[256];
 
@@ -395,11 +395,10 @@ static int receiver_start(struct receiver *rx, const cJSON *rules,
     if (rule_set_compile(&rx->rules, rules, "rules", msg, sizeof msg) !=
         RULE_OK) {
         fprintf(stderr, "toolwatch demo: %s\n", msg);
-        return -1;
+        goto out;
     }
-    rx->keys = sign_keys_create(&secret, 1, &err, &bad);
-    if (rx->keys == NULL)
-        return -1;
+    if ((rx->keys = sign_keys_create(&secret, 1, &err, &bad)) == NULL)
+        goto out;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -409,7 +408,9 @@ static int receiver_start(struct receiver *rx, const cJSON *rules,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
         MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
         MHD_OPTION_END);
-    return rx->daemon != NULL ? 0 : -1;
+    rc = rx->daemon != NULL ? 0 : -1;
+out:
+    return rc;
 }
 
 static unsigned receiver_port(const struct receiver *rx)
