@@ -2,34 +2,45 @@
  * demo.c - `toolwatch demo`: the whole pipeline with no setup.
  *
  * Three parts in one process:
- *   - the synthetic audit stream (sim/server.h), scenario `mixed`, with
- *     short phases so that every anomaly comes round in about two minutes;
+ *   - the synthetic audit stream (sim/server.h), scenario `demo`: every
+ *     12 s a new anomaly (a volume spike, an error burst, slow calls,
+ *     large payloads, a credential spike, a secret read then an external
+ *     post, a first-seen tool, a rate spike), the stream stalling last;
  *   - the service itself (run_service) with a configuration written to a
- *     temporary state directory: short windows, one signed webhook sink;
+ *     temporary state directory: nine rules, one signed webhook sink;
  *   - a built-in receiver (libmicrohttpd) that checks every request's
  *     Standard Webhooks signature with the secret the demo generated, and
- *     prints each alert as one readable line on stdout.
+ *     prints each alert as one readable line on stdout (and, the first
+ *     time a rule fires, the description, labels and runbook its alert
+ *     carries).
  *
- * At the end (after --duration, or Ctrl-C) it prints what arrived and
- * exits 0 when every detector fired and resolved and every signature was
- * valid, 1 otherwise, so it doubles as an end-to-end smoke test.  The
- * rules it counts and lists are the default rules (rule_set_defaults, in
- * their order), so a change to them shows up here without editing this
- * file.
+ * The rules are the six default rules (rule_defaults_json(), so a change
+ * to them shows up here) with the demo's shorter windows and thresholds
+ * (`tuning` below), then a sequence, a new_value and a baseline rule that
+ * learn in seconds.  Each is tuned to the stream's pace (demo.h, checked
+ * by tests/unit/test_gen.c): every alert fires within its anomaly's 8 s
+ * phase, only the rule meant for a phase fires, and everything resolves
+ * before DEMO_DURATION_S, ahead of the next cycle.
+ *
+ * At the end (after --duration, or Ctrl-C) it prints what arrived, and
+ * any alert still firing with why, and exits 0 when every rule fired and
+ * resolved and every signature was valid, 1 otherwise, so it doubles as
+ * an end-to-end smoke test (tests/integration/test_demo.c).
  */
 #include "app/demo.h"
 
 #include "alerts/sign.h"
-#include "base/buf.h"
 #include "app/cli.h"
+#include "app/run.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "app/run.h"
 #include "detectors/rule.h"
 #include "sim/server.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -41,8 +52,73 @@
 
 #define SECRET_ENV "DEMO_WEBHOOK_SECRET"
 #define BODY_MAX (1024 * 1024)
+#define OPEN_MAX 64  /* alerts the receiver tracks as firing */
+#define KEY_SHOWN 128
+
+/* The demo's changes to the default rules: windows short enough that each
+ * alert resolves within the demo, thresholds that each anomaly passes
+ * within its phase and nothing else reaches (a rate spike stays under the
+ * volume threshold: telling it apart is rate_anomaly's job). */
+static const struct {
+    const char *rule;
+    const char *key;
+    double value;
+} tuning[] = {
+    {"volume", "window_s", 20},
+    {"volume", "threshold", 120},
+    {"payload_size", "window_s", 15},
+    {"latency", "window_s", 15},
+    {"error_rate", "window_s", 20},
+    {"credential_access", "window_s", 20},
+    {"credential_access", "threshold", 25},
+    {"stream_stalled", "threshold", 4},
+};
+
+/* The demo's own rules, after the defaults.  new_tool learns the fleet's
+ * tools for 70 s: past the credential spike (52-60 s), whose secret tools
+ * it learns, and before delete_customer_records (77 s).  rate_anomaly
+ * judges a tool once it has 6 closed buckets (30 s); min_value keeps
+ * tools at their usual 4 calls a bucket out of it. */
+static const char extra_rules[] =
+    "[{\"name\": \"secret_then_egress\", \"kind\": \"sequence\","
+    "  \"severity\": \"critical\","
+    "  \"description\": \"A secret read, then an external HTTP call in the"
+    " same session: possible exfiltration\","
+    "  \"runbook_url\":"
+    "  \"https://runbooks.example.com/toolwatch/secret-then-egress\","
+    "  \"labels\": {\"team\": \"security\", \"detection\": \"toxic-flow\"},"
+    "  \"match\": {\"completed\": true}, \"group_by\": [\"session_id\"],"
+    "  \"steps\": [{\"tool_category\": \"secrets\", \"error\": false},"
+    "             {\"tool_category\": \"http\","
+    "              \"downstream_system\": \"external\"}],"
+    "  \"within_s\": 60, \"window_s\": 10},"
+    " {\"name\": \"new_tool\", \"kind\": \"new_value\","
+    "  \"severity\": \"warning\","
+    "  \"description\": \"A tool no agent of the fleet has called before\","
+    "  \"runbook_url\": \"https://runbooks.example.com/toolwatch/new-tool\","
+    "  \"labels\": {\"team\": \"security\", \"detection\": \"fleet\"},"
+    "  \"match\": {\"completed\": true}, \"group_by\": [],"
+    "  \"field\": \"tool_name\", \"learn_s\": 70, \"window_s\": 10},"
+    " {\"name\": \"rate_anomaly\", \"kind\": \"baseline\","
+    "  \"severity\": \"warning\","
+    "  \"description\": \"A tool called far more often in 5 s than in its"
+    " last 30 s\","
+    "  \"runbook_url\":"
+    "  \"https://runbooks.example.com/toolwatch/rate-anomaly\","
+    "  \"labels\": {\"team\": \"platform\", \"detection\": \"fleet\"},"
+    "  \"match\": {\"completed\": true}, \"group_by\": [\"tool_name\"],"
+    "  \"bucket_s\": 5, \"history\": 6, \"deviation\": 3,"
+    "  \"min_value\": 20}]";
+
+/* An alert the receiver has seen fire and not resolve. */
+struct open_alert {
+    uint32_t rule;
+    int64_t since_s;
+    char key[KEY_SHOWN];
+};
 
 struct receiver {
+    int live; /* the lock is initialised */
     struct MHD_Daemon *daemon;
     sign_keys *keys;
     int64_t t0;
@@ -50,10 +126,12 @@ struct receiver {
     unsigned received;
     unsigned verified;
     unsigned rejected;
-    /* per default rule, in their order */
+    /* per rule, in their order */
     struct rule_set *rules;
     unsigned fired[RULE_MAX];
     unsigned resolved[RULE_MAX];
+    struct open_alert open[OPEN_MAX];
+    unsigned nopen;
 };
 
 struct upload {
@@ -62,58 +140,160 @@ struct upload {
 
 static void usage(void)
 {
-    fputs("usage: toolwatch demo [--duration S] [--rate N]\n"
-          "\n"
-          "Run the whole pipeline on this machine, with no configuration:\n"
-          "a simulated audit stream with every kind of anomaly in turn, the\n"
-          "service watching it, and a local receiver that verifies each\n"
-          "signed webhook and prints the alert.  Every detector fires and\n"
-          "resolves within about two and a half minutes.\n"
-          "\n"
-          "  --duration S   stop after S seconds (default 150)\n"
-          "  --rate N       events per second of the stream (default 80)\n"
-          "\n"
-          "Ctrl-C stops it cleanly.  Exit status 0 when every detector\n"
-          "fired and resolved and every signature was valid.\n",
-          stderr);
+    fprintf(stderr,
+            "usage: toolwatch demo [--duration S] [--rate N]\n"
+            "\n"
+            "Run the whole pipeline on this machine, with no configuration:\n"
+            "a simulated audit stream with a new anomaly every 12 s, the\n"
+            "service watching it with nine rules (the six default rules, a\n"
+            "sequence, a first-seen tool and a baseline), and a local\n"
+            "receiver that verifies each signed webhook and prints the\n"
+            "alert.  Every rule fires and resolves within two minutes.\n"
+            "\n"
+            "  --duration S   stop after S seconds (default %d)\n"
+            "  --rate N       events per second of the stream (default %d;\n"
+            "                 the rules are tuned to it)\n"
+            "\n"
+            "Ctrl-C stops it cleanly.  Exit status 0 when every rule fired\n"
+            "and resolved and every signature was valid.\n",
+            DEMO_DURATION_S, DEMO_RATE);
+}
+
+/* The rules of the demo: the default rules tuned, then extra_rules.
+ * NULL (said in err) if either does not parse. */
+static cJSON *demo_rules(char *err, size_t errsz)
+{
+    cJSON *rules = cJSON_Parse(rule_defaults_json());
+    cJSON *extra = cJSON_Parse(extra_rules), *r;
+    int rc = -1;
+
+    if (rules == NULL || extra == NULL) {
+        snprintf(err, errsz, "the demo's rules do not parse");
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof tuning / sizeof tuning[0]; i++) {
+        cJSON_ArrayForEach(r, rules) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+            if (cJSON_IsString(name) &&
+                strcmp(name->valuestring, tuning[i].rule) == 0)
+                break;
+        }
+        if (r == NULL) {
+            snprintf(err, errsz, "no default rule %s", tuning[i].rule);
+            goto out;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(r, tuning[i].key);
+        if (cJSON_AddNumberToObject(r, tuning[i].key, tuning[i].value) ==
+            NULL) {
+            snprintf(err, errsz, "out of memory");
+            goto out;
+        }
+    }
+    /* cJSON_AddItemToArray fails only on NULL arguments */
+    while ((r = cJSON_DetachItemFromArray(extra, 0)) != NULL)
+        cJSON_AddItemToArray(rules, r);
+    rc = 0;
+out:
+    cJSON_Delete(extra);
+    if (rc != 0) {
+        cJSON_Delete(rules);
+        rules = NULL;
+    }
+    return rules;
+}
+
+/* The index of the rule named `name`, or rules->n. */
+static uint32_t rule_index(const struct rule_set *rules, const char *name)
+{
+    uint32_t i;
+
+    for (i = 0; i < rules->n; i++)
+        if (strcmp(rules->rules[i].name, name) == 0)
+            break;
+    return i;
+}
+
+static const char *member_str(const cJSON *o, const char *name,
+                              const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+/* Below a rule's first alert: what its alert carries besides the summary
+ * (description, labels, runbook), when it carries any. */
+static void show_context(const cJSON *data)
+{
+    const char *desc = member_str(data, "description", NULL);
+    const char *runbook = member_str(data, "runbook_url", NULL);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(data, "labels");
+    const cJSON *l;
+    const char *sep = "";
+
+    if (desc != NULL)
+        printf("        description: %s\n", desc);
+    if (cJSON_GetArraySize(labels) > 0) {
+        printf("        labels:");
+        cJSON_ArrayForEach(l, labels) {
+            printf("%s %s=%s", sep, l->string,
+                   cJSON_IsString(l) ? l->valuestring : "?");
+            sep = ",";
+        }
+        printf("%s", runbook != NULL ? "  " : "\n");
+    }
+    if (runbook != NULL)
+        printf("%srunbook: %s\n",
+               cJSON_GetArraySize(labels) > 0 ? "" : "        ", runbook);
+}
+
+/* Note a firing or resolved alert of rule i (i < n) under key. */
+static void track(struct receiver *rx, uint32_t i, const char *key,
+                  int resolved, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < rx->nopen; k++)
+        if (rx->open[k].rule == i && strcmp(rx->open[k].key, key) == 0)
+            break;
+    if (resolved && k < rx->nopen) /* keep the rest in time order */
+        memmove(&rx->open[k], &rx->open[k + 1],
+                (--rx->nopen - k) * sizeof rx->open[0]);
+    else if (!resolved && k == rx->nopen && k < OPEN_MAX) {
+        rx->open[k].rule = i;
+        rx->open[k].since_s = t;
+        snprintf(rx->open[k].key, sizeof rx->open[k].key, "%s", key);
+        rx->nopen++;
+    }
 }
 
 /* Print one received alert; called with the lock held. */
 static void show(struct receiver *rx, const cJSON *doc, int sig_ok)
 {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "type");
-    const char *det = "?", *sev = "?", *key = "?", *sum = "", *kind = "";
+    const char *type = member_str(doc, "type", "");
+    const char *rule = member_str(data, "rule", "?");
+    const char *key = member_str(data, "key", "?");
     int64_t t = (clock_mono_ms() - rx->t0) / 1000;
-    int resolved, i;
+    int resolved = strcmp(type, "alert.resolved") == 0, first = 0;
+    uint32_t i = rule_index(rx->rules, rule);
 
-#define STR(field, var)                                                    \
-    do {                                                                   \
-        const cJSON *v_ = cJSON_GetObjectItemCaseSensitive(data, field);   \
-        if (cJSON_IsString(v_))                                            \
-            var = v_->valuestring;                                         \
-    } while (0)
-    STR("rule", det);
-    STR("severity", sev);
-    STR("key", key);
-    STR("summary", sum);
-    STR("kind", kind);
-#undef STR
-    resolved = cJSON_IsString(type) &&
-               strcmp(type->valuestring, "alert.resolved") == 0;
-    for (i = 0; rx->rules != NULL && (uint32_t)i < rx->rules->n; i++)
-        if (strcmp(rx->rules->rules[i].name, det) == 0)
-            break;
-    if (rx->rules != NULL && (uint32_t)i < rx->rules->n && sig_ok) {
+    if (i < rx->rules->n && sig_ok) {
+        first = !resolved && rx->fired[i] == 0;
         if (resolved)
             rx->resolved[i]++;
         else
             rx->fired[i]++;
+        track(rx, i, key, resolved, t);
     }
-    printf("[%02lld:%02lld] %-8s %-8s %-17s %s %s: %s (%s)\n",
+    printf("[%02lld:%02lld] %-8s %-8s %-18s %-9s %s: %s (%s)\n",
            (long long)(t / 60), (long long)(t % 60),
-           resolved ? "RESOLVED" : "FIRING", sev, det, kind, key, sum,
+           resolved ? "RESOLVED" : "FIRING", member_str(data, "severity", "?"),
+           rule, member_str(data, "kind", ""), key,
+           member_str(data, "summary", ""),
            sig_ok ? "signature ok" : "SIGNATURE INVALID");
+    if (first)
+        show_context(data);
     fflush(stdout);
 }
 
@@ -199,21 +379,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     }
 }
 
-static int receiver_start(struct receiver *rx, const char *secret)
+/* Start the receiver for the alerts of `rules` (compiled here, for their
+ * names), verifying with `secret`.  Returns 0, or -1 (said on stderr). */
+static int receiver_start(struct receiver *rx, const cJSON *rules,
+                          const char *secret)
 {
     struct sockaddr_in addr;
-    int err = 0;
+    int err = 0, rc = -1;
     size_t bad = 0;
-
     char msg[256];
 
     pthread_mutex_init(&rx->lock, NULL);
+    rx->live = 1;
     rx->t0 = clock_mono_ms();
-    if (rule_set_defaults(&rx->rules, msg, sizeof msg) != RULE_OK)
-        return -1;
-    rx->keys = sign_keys_create(&secret, 1, &err, &bad);
-    if (rx->keys == NULL)
-        return -1;
+    if (rule_set_compile(&rx->rules, rules, "rules", msg, sizeof msg) !=
+        RULE_OK) {
+        fprintf(stderr, "toolwatch demo: %s\n", msg);
+        goto out;
+    }
+    if ((rx->keys = sign_keys_create(&secret, 1, &err, &bad)) == NULL)
+        goto out;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -223,7 +408,9 @@ static int receiver_start(struct receiver *rx, const char *secret)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, rx,
         MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
         MHD_OPTION_END);
-    return rx->daemon != NULL ? 0 : -1;
+    rc = rx->daemon != NULL ? 0 : -1;
+out:
+    return rc;
 }
 
 static unsigned receiver_port(const struct receiver *rx)
@@ -234,14 +421,47 @@ static unsigned receiver_port(const struct receiver *rx)
     return i != NULL ? i->port : 0;
 }
 
+/* Stop what receiver_start started, all or part of it. */
 static void receiver_stop(struct receiver *rx)
 {
+    if (!rx->live)
+        return;
     if (rx->daemon != NULL)
         MHD_stop_daemon(rx->daemon);
     sign_keys_destroy(rx->keys);
     rule_set_destroy(rx->rules);
     rx->rules = NULL;
     pthread_mutex_destroy(&rx->lock);
+}
+
+/* What arrived, rule by rule, and what is still firing.  Returns 1 when
+ * every rule fired and resolved and no signature was rejected. */
+static int receiver_summary(struct receiver *rx)
+{
+    int all;
+
+    pthread_mutex_lock(&rx->lock);
+    all = rx->rejected == 0;
+    printf("\n%u alerts received, %u signatures verified, %u rejected\n",
+           rx->received, rx->verified, rx->rejected);
+    for (uint32_t i = 0; i < rx->rules->n; i++) {
+        int good = rx->fired[i] > 0 && rx->resolved[i] > 0;
+        printf("  %-18s %-9s fired %u, resolved %u%s\n",
+               rx->rules->rules[i].name, rule_kinds[rx->rules->rules[i].kind].name,
+               rx->fired[i], rx->resolved[i],
+               good ? "" : "  (did not complete: run longer)");
+        all &= good;
+    }
+    if (rx->nopen > 0)
+        printf("still firing when the demo stopped (their condition had "
+               "not cleared yet;\na longer --duration lets them resolve):\n");
+    for (unsigned k = 0; k < rx->nopen; k++)
+        printf("  %s %s, since %02lld:%02lld\n",
+               rx->rules->rules[rx->open[k].rule].name, rx->open[k].key,
+               (long long)(rx->open[k].since_s / 60),
+               (long long)(rx->open[k].since_s % 60));
+    pthread_mutex_unlock(&rx->lock);
+    return all;
 }
 
 /* A fresh signing secret, whsec_ + base64 of 32 random bytes. */
@@ -258,49 +478,54 @@ static void make_secret(char *out, size_t size)
 }
 
 static int write_config(const char *path, const char *dir,
-                        const char *stream_url, unsigned rx_port)
+                        const char *stream_url, unsigned rx_port,
+                        const cJSON *rules)
 {
-    FILE *f = fopen(path, "w");
-    int rc;
+    char text[2048];
+    cJSON *cfg = NULL, *copy = NULL;
+    char *out = NULL;
+    FILE *f = NULL;
+    int rc = -1;
 
-    if (f == NULL)
-        return -1;
-    /* windows short enough that every alert resolves within the demo */
-    rc = fprintf(
-        f,
-        "{\"instance\": \"demo\",\n"
-        " \"state_dir\": \"%s\",\n"
-        " \"stream\": {\"url\": \"%s\", \"stall_timeout_s\": 5,\n"
-        "            \"retry_max_ms\": 2000},\n"
-        " \"status\": {\"port\": 0},\n"
-        " \"detectors\": {\n"
-        "   \"hold_s\": 3, \"allowed_lateness_s\": 1,\n"
-        "   \"volume\": {\"window_s\": 20, \"threshold\": 80},\n"
-        "   \"error_rate\": {\"window_s\": 20},\n"
-        "   \"latency\": {\"window_s\": 15},\n"
-        "   \"payload_size\": {\"window_s\": 15},\n"
-        "   \"credential_access\": {\"window_s\": 20},\n"
-        "   \"stream_stalled\": {\"threshold\": 6}},\n"
-        " \"sinks\": [{\"name\": \"demo-receiver\", \"type\": \"webhook\",\n"
-        "             \"url\": \"http://127.0.0.1:%u/alerts\",\n"
-        "             \"secret_envs\": [\"" SECRET_ENV "\"]}]}\n",
-        dir, stream_url, rx_port);
-    if (fclose(f) != 0 || rc < 0)
-        return -1;
-    return 0;
+    snprintf(text, sizeof text,
+             "{\"instance\": \"demo\", \"state_dir\": \"%s\","
+             " \"stream\": {\"url\": \"%s\", \"stall_timeout_s\": 5,"
+             "  \"retry_max_ms\": 2000},"
+             " \"status\": {\"port\": 0},"
+             " \"detectors\": {\"hold_s\": 3, \"allowed_lateness_s\": 1},"
+             " \"sinks\": [{\"name\": \"demo-receiver\", \"type\": \"webhook\","
+             "  \"url\": \"http://127.0.0.1:%u/alerts\","
+             "  \"secret_envs\": [\"" SECRET_ENV "\"]}]}",
+             dir, stream_url, rx_port);
+    if ((cfg = cJSON_Parse(text)) == NULL ||
+        (copy = cJSON_Duplicate(rules, 1)) == NULL ||
+        !cJSON_AddItemToObject(cfg, "rules", copy))
+        goto out;
+    copy = NULL;
+    if ((out = cJSON_Print(cfg)) == NULL || (f = fopen(path, "w")) == NULL)
+        goto out;
+    rc = fputs(out, f) < 0 ? -1 : 0;
+out:
+    if (f != NULL && fclose(f) != 0)
+        rc = -1;
+    cJSON_free(out);
+    cJSON_Delete(copy);
+    cJSON_Delete(cfg);
+    return rc;
 }
 
+/* Remove the demo's state directory and whatever the service wrote in it
+ * (files only: it makes no subdirectories). */
 static void cleanup_dir(const char *dir)
 {
-    static const char *const files[] = {"demo.json", "journal.log",
-                                        "dead-letter.ndjson", "position",
-                                        "position.tmp", "journal.lock"};
-    char p[512];
+    DIR *d = opendir(dir);
+    struct dirent *e;
 
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        unlink(p);
-    }
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d != NULL)
+        closedir(d);
     rmdir(dir);
 }
 
@@ -320,12 +545,13 @@ int demo_main(int argc, char **argv)
     struct receiver rx;
     struct run_hooks hooks;
     sim_server *sim = NULL;
+    cJSON *rules = NULL;
     char dir[] = "/tmp/toolwatch-demo-XXXXXX";
-    char secret[96], url[128], cfgpath[256];
-    uint64_t duration = 150, rate = 80;
+    char secret[96], url[128], cfgpath[256], err[256];
+    uint64_t duration = DEMO_DURATION_S, rate = DEMO_RATE;
     cli_args a;
     const char *name, *v;
-    int kind, rc = CLI_EXIT_USAGE, all = 1;
+    int kind, rc = CLI_EXIT_USAGE, made = 0;
 
     memset(&rx, 0, sizeof rx);
     cli_args_init(&a, argc, argv, 1);
@@ -352,20 +578,25 @@ int demo_main(int argc, char **argv)
         }
     }
     rc = CLI_EXIT_FAIL;
+    if ((rules = demo_rules(err, sizeof err)) == NULL) {
+        fprintf(stderr, "toolwatch demo: %s\n", err);
+        goto out;
+    }
     if (sodium_init() < 0 || mkdtemp(dir) == NULL)
         goto out;
+    made = 1;
     make_secret(secret, sizeof secret);
     setenv(SECRET_ENV, secret, 1);
     sodium_memzero(secret, sizeof secret);
-    if (receiver_start(&rx, getenv(SECRET_ENV)) != 0) {
+    if (receiver_start(&rx, rules, getenv(SECRET_ENV)) != 0) {
         fprintf(stderr, "toolwatch demo: cannot start the receiver\n");
         goto out;
     }
     sim_server_options_defaults(&so);
-    so.gen.scenario = SIM_MIXED;
+    so.gen.scenario = SIM_DEMO;
     so.gen.rate = (double)rate;
-    so.gen.phase_ms = 12000;
-    so.gen.quiet_ms = 8000;
+    so.gen.phase_ms = DEMO_PHASE_MS;
+    so.gen.quiet_ms = DEMO_QUIET_MS;
     so.gen.start_ms = clock_wall_ms();
     so.heartbeat_ms = 1000;
     if ((sim = sim_server_start(&so)) == NULL)
@@ -373,13 +604,17 @@ int demo_main(int argc, char **argv)
     snprintf(url, sizeof url, "http://127.0.0.1:%u/stream",
              (unsigned)sim_server_port(sim));
     snprintf(cfgpath, sizeof cfgpath, "%s/demo.json", dir);
-    if (write_config(cfgpath, dir, url, receiver_port(&rx)) != 0)
+    if (write_config(cfgpath, dir, url, receiver_port(&rx), rules) != 0)
         goto out;
-    printf("toolwatch demo: a simulated audit stream at %s\n"
-           "(every %0.f s a new anomaly: volume spike, error burst, slow "
-           "calls,\n large payloads, credential spike, stalled stream), "
-           "for %llu s; Ctrl-C stops.\n",
-           url, 20.0, (unsigned long long)duration);
+    printf("toolwatch demo: a simulated audit stream at %s,\n"
+           "with a new anomaly every %d s: a volume spike, an error burst, "
+           "slow calls,\nlarge payloads, a credential spike, a secret read "
+           "then an external post,\na first-seen tool, a rate spike and a "
+           "stalled stream.  Nine rules watch it:\nthe six default rules, a "
+           "sequence, a new_value and a baseline rule.\nIt runs for %llu s; "
+           "Ctrl-C stops it.\n",
+           url, (DEMO_PHASE_MS + DEMO_QUIET_MS) / 1000,
+           (unsigned long long)duration);
     fflush(stdout);
     if (log_current_level > LOG_WARN)
         log_set_level(LOG_WARN);
@@ -387,23 +622,14 @@ int demo_main(int argc, char **argv)
     hooks.stop_after_ms = (int64_t)duration * 1000;
     hooks.started = on_started;
     rc = run_service(cfgpath, &hooks);
-    pthread_mutex_lock(&rx.lock);
-    printf("\n%u alerts received, %u signatures verified, %u rejected\n",
-           rx.received, rx.verified, rx.rejected);
-    for (uint32_t i = 0; rx.rules != NULL && i < rx.rules->n; i++) {
-        int good = rx.fired[i] > 0 && rx.resolved[i] > 0;
-        printf("  %-18s fired %u, resolved %u%s\n", rx.rules->rules[i].name,
-               rx.fired[i], rx.resolved[i],
-               good ? "" : "  (did not complete: run longer)");
-        all &= good;
-    }
-    pthread_mutex_unlock(&rx.lock);
-    if (rc == CLI_EXIT_OK && (!all || rx.rejected > 0))
+    if (!receiver_summary(&rx) && rc == CLI_EXIT_OK)
         rc = CLI_EXIT_FAIL;
 out:
     sim_server_stop(sim);
     receiver_stop(&rx);
     unsetenv(SECRET_ENV);
-    cleanup_dir(dir);
+    if (made)
+        cleanup_dir(dir);
+    cJSON_Delete(rules);
     return rc;
 }

@@ -18,10 +18,11 @@
  * cut), the first call of every time slot of the phase (a pace that does
  * not depend on the stream's rate), or a script of calls at fixed offsets
  * into the phase (each is the first call due at or after its offset,
- * which the previous call's due time tells).  None needs state, so a call
- * stays a pure function of its index.  When a stream is too slow for a
- * script (two offsets falling to one call, under about 2 events/s), the
- * later step is lost.
+ * which the previous call's due time tells; `demo` divides the offsets by
+ * its pace).  None needs state, so a call stays a pure function of its
+ * index.  When a stream is too slow for a script (two offsets falling to
+ * one call, under about 2 events/s, or 10 at demo pace), the later step
+ * is lost.
  */
 #include "sim/gen.h"
 
@@ -191,6 +192,7 @@ static const struct scen {
     /* a steady history first, then a silence past a 2 min threshold */
     [SIM_DEAD_AGENT] = {"dead-agent", 300, 300},
     [SIM_MIXED_RULES] = {"mixed-rules", 0, 0},
+    [SIM_DEMO] = {"demo", 0, 0},
 };
 
 /* Anomalies of the mixed scenario, in order; stall is last. */
@@ -207,6 +209,15 @@ static const enum sim_scenario rules_order[] = {
     SIM_COST_RUNAWAY,   SIM_RATE_SPIKE,   SIM_DEAD_AGENT};
 #define N_RULES_ORDER (sizeof rules_order / sizeof rules_order[0])
 
+/* Anomalies of demo, in order: those of the default rules first (they
+ * need no history), then those of the demo's sequence, new_value and
+ * baseline rules (once these have learned), stall last. */
+static const enum sim_scenario demo_order[] = {
+    SIM_VOLUME_SPIKE,  SIM_ERROR_BURST,      SIM_SLOW_CALLS,
+    SIM_LARGE_PAYLOAD, SIM_CREDENTIAL_SPIKE, SIM_SECRET_EGRESS,
+    SIM_NEW_TOOL,      SIM_RATE_SPIKE,       SIM_STALL};
+#define N_DEMO (sizeof demo_order / sizeof demo_order[0])
+
 void sim_gen_options_defaults(struct sim_gen_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -220,13 +231,17 @@ void sim_gen_options_defaults(struct sim_gen_options *o)
 
 /* Lay out the timeline: the lead, then the cycle's phases, each followed
  * by quiet_ms; `mixed` adds quiet_ms at the end of its cycle, so that
- * every cycle of it starts with quiet_ms as it always has. */
+ * every cycle of it starts with quiet_ms as it always has, and `demo`
+ * four times quiet_ms.  `demo` takes no warm-up from its anomalies and
+ * divides their minimum phases by its pace. */
 static void plan(sim_gen *g)
 {
     const enum sim_scenario *list = &g->o.scenario;
     int64_t q = g->o.quiet_ms, off = 0, extra = 0;
     size_t n = 1;
+    int warm = 1;
 
+    g->pace = 1;
     if (g->o.scenario == SIM_NORMAL) {
         n = 0;
     } else if (g->o.scenario == SIM_MIXED) {
@@ -236,6 +251,12 @@ static void plan(sim_gen *g)
     } else if (g->o.scenario == SIM_MIXED_RULES) {
         list = rules_order;
         n = N_RULES_ORDER;
+    } else if (g->o.scenario == SIM_DEMO) {
+        list = demo_order;
+        n = N_DEMO;
+        extra = 4 * q;
+        warm = 0;
+        g->pace = SIM_DEMO_PACE;
     }
     g->lead_ms = q;
     g->stall_at_ms = 0;
@@ -243,9 +264,9 @@ static void plan(sim_gen *g)
     for (size_t i = 0; i < n; i++) {
         const struct scen *s = &scen[list[i]];
         int64_t len = g->o.phase_ms;
-        if (len < (int64_t)s->min_phase_s * 1000)
-            len = (int64_t)s->min_phase_s * 1000;
-        if (g->lead_ms < (int64_t)s->warmup_s * 1000)
+        if (len < (int64_t)s->min_phase_s * 1000 / g->pace)
+            len = (int64_t)s->min_phase_s * 1000 / g->pace;
+        if (warm && g->lead_ms < (int64_t)s->warmup_s * 1000)
             g->lead_ms = (int64_t)s->warmup_s * 1000;
         g->phase[i].start_ms = off;
         g->phase[i].len_ms = len;
@@ -425,12 +446,13 @@ static int64_t slot_first(const struct where *w, int64_t prev,
     return prev < w->start + s * slot_ms ? s : -1;
 }
 
-/* Play the step of a script that call c is, if any. */
-static void play(const struct step *steps, size_t n, const struct where *w,
-                 int64_t prev, struct call *k)
+/* Play the step of a script that call c is, if any, at `pace` times the
+ * script's speed. */
+static void play(const struct step *steps, size_t n, int32_t pace,
+                 const struct where *w, int64_t prev, struct call *k)
 {
     for (size_t i = 0; i < n; i++) {
-        int64_t at = w->start + steps[i].at_ms;
+        int64_t at = w->start + steps[i].at_ms / pace;
         if (w->t >= at && prev < at) {
             k->agent = steps[i].agent;
             k->planted = steps[i].session;
@@ -525,12 +547,12 @@ static void make_call(const sim_gen *g, uint64_t c, const struct where *w,
         break;
     case SIM_SECRET_EGRESS:
         play(egress_script, sizeof egress_script / sizeof egress_script[0],
-             w, prev_due(g, c), k);
+             g->pace, w, prev_due(g, c), k);
         break;
     case SIM_NEW_TOOL:
         play(new_tool_script,
-             sizeof new_tool_script / sizeof new_tool_script[0], w,
-             prev_due(g, c), k);
+             sizeof new_tool_script / sizeof new_tool_script[0], g->pace,
+             w, prev_due(g, c), k);
         break;
     case SIM_SHARED_SESSION:
         if (k->agent == A_INTRUDER)

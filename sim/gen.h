@@ -71,6 +71,17 @@
  *   mixed             the first six in turn, stall last
  *   mixed-rules       volume-spike .. credential-spike, then the seven
  *                     above, in turn (warm-up 32 min, no stall)
+ *   demo              `toolwatch demo`'s stream: volume-spike ..
+ *                     credential-spike, secret-then-egress, new-tool,
+ *                     rate-spike and stall, in turn, at demo pace: no
+ *                     warm-up beyond quiet_ms (the demo's rules learn in
+ *                     seconds), the scripts played SIM_DEMO_PACE times
+ *                     faster (the secret read at +0.2 s, the post at
+ *                     +7.8 s; delete_customer_records at +0.4 s) and
+ *                     their phase minimums divided alike, and each cycle
+ *                     ending with 4 quiet_ms more of normal traffic, so
+ *                     that the alerts of a cycle resolve before the next
+ *                     begins
  *
  * Given the same parameters, the bytes are the same on every run, which is
  * what the golden tests and benchmarks rely on.  Producing one frame takes
@@ -101,6 +112,7 @@ enum sim_scenario {
     SIM_RATE_SPIKE,
     SIM_DEAD_AGENT,
     SIM_MIXED_RULES,
+    SIM_DEMO,
     SIM_SCENARIO_COUNT
 };
 
@@ -117,6 +129,7 @@ struct sim_gen_options {
 };
 
 #define SIM_PLAN_MAX 12 /* anomaly phases in one cycle */
+#define SIM_DEMO_PACE 5  /* `demo` plays scripts this many times faster */
 
 /* One phase of the cycle: private. */
 struct sim_plan_phase {
@@ -131,6 +144,7 @@ typedef struct sim_gen {
     int64_t cycle_ms;         /* private */
     int64_t stall_at_ms;      /* private: stall phase in the cycle */
     int64_t stall_ms;         /* private: its length, 0 when none */
+    int32_t pace;             /* private: scripts' speed-up, 1 or more */
     unsigned nphases;         /* private */
     struct sim_plan_phase phase[SIM_PLAN_MAX]; /* private */
 } sim_gen;

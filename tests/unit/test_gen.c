@@ -5,6 +5,7 @@
  * traps around it (records decoded with cJSON, measured as the example
  * rules of config/examples/rules.json would measure them).
  */
+#include "app/demo.h"
 #include "base/clock.h"
 #include "consumer/decode.h"
 #include "sim/gen.h"
@@ -389,9 +390,9 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The baseline kind's band (SPEC section 2) over n closed buckets, with
- * deviation 6: median + 6 * max(1.4826 * MAD, 0.1 * median, 1). */
-static double band_of(const double *h, int n)
+/* The baseline kind's band (SPEC section 2) over n closed buckets:
+ * median + dev * max(1.4826 * MAD, 0.1 * median, 1). */
+static double band_of(const double *h, int n, double dev)
 {
     double v[64], m, mad, w;
 
@@ -406,7 +407,7 @@ static double band_of(const double *h, int n)
         w = 0.1 * m;
     if (w < 1)
         w = 1;
-    return m + 6 * w;
+    return m + dev * w;
 }
 
 /* The tools of an agent's role (gen.h: agent a has role (a - 1) % 4 and
@@ -484,7 +485,7 @@ static void test_normal_traps(void **state)
             continue;
         for (int b = 30; b < 70; b++)
             assert_true(f->per_min[t][b] <= band_of(&f->per_min[t][b - 30],
-                                                     30));
+                                                     30, 6));
     }
     free(early);
     free(f);
@@ -536,6 +537,44 @@ static void expect_planted(const struct rec *r, int64_t at_ms, int agent,
     assert_string_equal(r->downstream, downstream);
 }
 
+/* The secret-then-egress script in order of time: P0 = sess-8000
+ * (agent-02), the real sequence; P1/P2 (agent-06): the two calls in two
+ * sessions; P3 (agent-10): the two calls in the wrong order. */
+static const struct {
+    int64_t at_ms;
+    int agent;
+    unsigned session;
+    const char *tool, *downstream;
+} egress_want[] = {
+    {1000, 2, 0x8000, "vault_read_secret", "vault"},
+    {5000, 6, 0x8001, "vault_read_secret", "vault"},
+    {12000, 2, 0x8000, "salesforce_query", "salesforce"},
+    {15000, 6, 0x8002, "http_post", "external"},
+    {20000, 10, 0x8003, "http_post", "external"},
+    {25000, 2, 0x8000, "crm_search_contacts", "crm"},
+    {30000, 10, 0x8003, "vault_read_secret", "vault"},
+    {39000, 2, 0x8000, "http_post", "external"},
+};
+#define N_EGRESS (sizeof egress_want / sizeof egress_want[0])
+
+/* The script's eight calls from ps on, at `pace` times its speed, and
+ * only P0 completing the sequence (grouped by session_id). */
+static void expect_egress_script(const struct egress *e, int64_t ps,
+                                 int64_t pace)
+{
+    assert_int_equal(e->nplanted, (int)N_EGRESS);
+    for (size_t i = 0; i < N_EGRESS; i++)
+        expect_planted(&e->planted[i], ps + egress_want[i].at_ms / pace,
+                       egress_want[i].agent, egress_want[i].session,
+                       egress_want[i].tool, egress_want[i].downstream);
+    assert_string_equal(e->planted[0].category, "secrets");
+    assert_string_equal(e->planted[N_EGRESS - 1].category, "http");
+    assert_int_equal(e->planted[N_EGRESS - 1].t - e->planted[0].t,
+                     38000 / pace);
+    assert_int_equal(e->nfired, 1);
+    assert_int_equal(e->fired[0], 0x8000);
+}
+
 static void test_secret_then_egress(void **state)
 {
     sim_gen g = make_at(SIM_SECRET_EGRESS);
@@ -547,36 +586,8 @@ static void test_secret_then_egress(void **state)
     (void)state;
     assert_int_equal(cyc, 65000);
     scan(&g, 0, ps + cyc, 0, egress_add, e);
-    /* in order of time: P0 = sess-8000 (agent-02), the real sequence;
-     * P1/P2 (agent-06): the two calls in two sessions; P3 (agent-10):
-     * the two calls in the wrong order */
-    assert_int_equal(e->nplanted, 8);
-    for (int i = 0; i < 8; i++) {
-        static const struct {
-            int64_t at_ms;
-            int agent;
-            unsigned session;
-            const char *tool, *downstream;
-        } want[] = {
-            {1000, 2, 0x8000, "vault_read_secret", "vault"},
-            {5000, 6, 0x8001, "vault_read_secret", "vault"},
-            {12000, 2, 0x8000, "salesforce_query", "salesforce"},
-            {15000, 6, 0x8002, "http_post", "external"},
-            {20000, 10, 0x8003, "http_post", "external"},
-            {25000, 2, 0x8000, "crm_search_contacts", "crm"},
-            {30000, 10, 0x8003, "vault_read_secret", "vault"},
-            {39000, 2, 0x8000, "http_post", "external"},
-        };
-        expect_planted(&e->planted[i], ps + want[i].at_ms, want[i].agent,
-                       want[i].session, want[i].tool, want[i].downstream);
-    }
-    assert_string_equal(e->planted[0].category, "secrets");
-    assert_string_equal(e->planted[7].category, "http");
     /* secret to egress 38 s apart: within_s 60 holds, 30 would not */
-    assert_int_equal(e->planted[7].t - e->planted[0].t, 38000);
-    /* grouped by session_id, only P0 completes the sequence */
-    assert_int_equal(e->nfired, 1);
-    assert_int_equal(e->fired[0], 0x8000);
+    expect_egress_script(e, ps, 1);
     /* grouped by agent_id, the split pair (agent-06) would fire too */
     assert_int_equal(e->by_agent, 2);
     /* the next occurrence plays the script again in sessions P0..P3 of
@@ -898,7 +909,7 @@ static void test_rate_spike(void **state)
         if (x->per_min[t][0] == 0)
             continue;
         for (int b = 30; b < 34; b++) {
-            double band = band_of(&x->per_min[t][b - 30], 30);
+            double band = band_of(&x->per_min[t][b - 30], 30, 6);
             if (t != jira)
                 assert_true(x->per_min[t][b] <= band);
             else if (b == 32)
@@ -1040,6 +1051,198 @@ static void test_mixed_timeline_unchanged(void **state)
     }
 }
 
+/* demo: the stream of `toolwatch demo` (app/demo.h's pace), measured as
+ * the demo's rules (app/demo.c) measure it: each phase trips its own rule
+ * and nothing else does. */
+#define DEMO_CYCLE_MS 125000
+#define DEMO_EVENTS 8192
+
+struct demo_call {
+    int64_t t;
+    int tool;
+    int agent;
+    int secret; /* a credential_access tool */
+};
+
+struct demo_calls {
+    struct demo_call c[DEMO_EVENTS];
+    int n;
+    uint64_t learned;           /* tools seen in the learning period */
+    int64_t learn_ms;
+    struct rec fresh[8];        /* tools new after it */
+    int nfresh;
+};
+
+static void demo_add(const struct rec *r, void *ctx)
+{
+    struct demo_calls *d = ctx;
+    struct demo_call *c = &d->c[d->n];
+
+    assert_true(d->n < DEMO_EVENTS);
+    d->n++;
+    c->t = r->t;
+    c->tool = r->tool;
+    c->agent = r->agent;
+    c->secret = strcmp(r->category, "secrets") == 0;
+    if (r->t < d->learn_ms) {
+        d->learned |= 1ull << r->tool;
+    } else if (!(d->learned & (1ull << r->tool))) {
+        assert_true(d->nfresh < 8);
+        d->fresh[d->nfresh++] = *r;
+    }
+}
+
+/* The largest count of calls i with same(i, j) in the 20 s window
+ * (t_j - 20 s, t_j], over calls j with key(j) == k; *at_ms: when it
+ * first went past `over` (-1: never). */
+static int demo_window_max(const struct demo_calls *d, int by_agent, int k,
+                           int secrets_only, int over, int64_t *at_ms)
+{
+    int best = 0;
+
+    *at_ms = -1;
+    for (int j = 0; j < d->n; j++) {
+        const struct demo_call *cj = &d->c[j];
+        int n = 0;
+        if ((by_agent ? cj->agent : cj->tool) != k ||
+            (secrets_only && !cj->secret))
+            continue;
+        for (int i = j; i >= 0 && d->c[i].t > cj->t - 20000; i--)
+            n += (by_agent ? d->c[i].agent : d->c[i].tool) == k &&
+                 (!secrets_only || d->c[i].secret);
+        if (n > over && *at_ms < 0)
+            *at_ms = cj->t;
+        if (n > best)
+            best = n;
+    }
+    return best;
+}
+
+/* rate_anomaly (baseline, bucket_s 5, history 6, deviation 3, min_value
+ * 20) with buckets starting `shift` ms into the stream: asserts that it
+ * fires only for jira_search, only in buckets of the rate-spike phase,
+ * and clears within two buckets of its last one (the first after it may
+ * hold the spike's tail, under min_value but over a band not yet widened
+ * by the spike). */
+static void demo_baseline(const struct demo_calls *d, int64_t shift,
+                          int jira, int64_t spike_ms)
+{
+    enum { NB = DEMO_CYCLE_MS / 5000 + 2 };
+    static double per[MAX_TOOLS][NB];
+    int first[MAX_TOOLS], fired = 0, last = -1;
+
+    memset(per, 0, sizeof per);
+    for (int t = 0; t < MAX_TOOLS; t++)
+        first[t] = -1;
+    for (int i = 0; i < d->n; i++) {
+        int b = (int)((d->c[i].t + shift) / 5000);
+        if (first[d->c[i].tool] < 0)
+            first[d->c[i].tool] = b;
+        per[d->c[i].tool][b]++;
+    }
+    for (int t = 0; t < n_tool_names; t++) {
+        for (int b = first[t] + 6; first[t] >= 0 && b < NB - 1; b++) {
+            double band = band_of(&per[t][b - 6], 6, 3);
+            if (per[t][b] < 20 || per[t][b] <= band)
+                continue;
+            assert_int_equal(t, jira);
+            assert_true(b * 5000 - shift < spike_ms + DEMO_PHASE_MS &&
+                        (b + 1) * 5000 - shift > spike_ms);
+            fired++;
+            last = b;
+        }
+    }
+    assert_true(fired >= 1);
+    assert_true(per[jira][last + 1] <= band_of(&per[jira][last - 5], 6, 3) ||
+                per[jira][last + 2] <= band_of(&per[jira][last - 4], 6, 3));
+}
+
+static void test_demo(void **state)
+{
+    static const struct {
+        enum sim_scenario what;
+        int64_t start, len;
+    } phases[] = {
+        {SIM_VOLUME_SPIKE, 4000, 8000},      {SIM_ERROR_BURST, 16000, 8000},
+        {SIM_SLOW_CALLS, 28000, 8000},       {SIM_LARGE_PAYLOAD, 40000, 8000},
+        {SIM_CREDENTIAL_SPIKE, 52000, 8000}, {SIM_SECRET_EGRESS, 64000, 9000},
+        {SIM_NEW_TOOL, 77000, 8000},         {SIM_RATE_SPIKE, 89000, 8000},
+        {SIM_STALL, 101000, 8000},
+    };
+    struct sim_gen_options o;
+    struct demo_calls *d = zalloc(sizeof *d);
+    struct egress *e = zalloc(sizeof *e);
+    int64_t at;
+    sim_gen g;
+
+    (void)state;
+    sim_gen_options_defaults(&o);
+    o.scenario = SIM_DEMO;
+    o.rate = DEMO_RATE;
+    o.phase_ms = DEMO_PHASE_MS;
+    o.quiet_ms = DEMO_QUIET_MS;
+    assert_int_equal(sim_gen_init(&g, &o), SIM_OK);
+    /* no warm-up but quiet_ms; secret-then-egress at least 45 s / 5; the
+     * cycle ends with 16 s of normal traffic: the next volume spike
+     * starts at 129 s, past the demo's duration */
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
+        expect_phase(&g, phases[i].what, phases[i].start, phases[i].len);
+    assert_int_equal(sim_gen_cycle_ms(&g), DEMO_CYCLE_MS);
+    assert_true(4000 + DEMO_CYCLE_MS > DEMO_DURATION_S * 1000);
+    assert_int_equal(sim_gen_phase_at(&g, 4000 + DEMO_CYCLE_MS),
+                     SIM_VOLUME_SPIKE);
+    /* the stall: nothing is due in [101 s, 109 s) */
+    assert_true(sim_gen_due_ms(&g, first_event(&g, 101000)) >= 109000);
+
+    /* secret_then_egress (sequence by session_id, within_s 60): the
+     * script five times faster, the post 7.6 s after the read, in
+     * sess-8000 only */
+    scan(&g, 0, DEMO_CYCLE_MS, 0, egress_add, e);
+    expect_egress_script(e, 64000, SIM_DEMO_PACE);
+
+    d->learn_ms = 70000;
+    scan(&g, 0, DEMO_CYCLE_MS, 0, demo_add, d);
+    /* new_tool (new_value of tool_name, group_by [], learn_s 70): the
+     * credential spike's tools are learned, and the only tool new after
+     * is delete_customer_records, agent-05's, at +0.4, +1.2 and +2.2 s */
+    assert_int_equal(d->nfresh, 3);
+    for (int i = 0; i < 3; i++) {
+        static const int64_t off[] = {400, 1200, 2200};
+        assert_string_equal(d->fresh[i].tool_name,
+                            "delete_customer_records");
+        assert_int_equal(d->fresh[i].agent, 5);
+        assert_true(d->fresh[i].t >= 77000 + off[i] &&
+                    d->fresh[i].t < 77000 + off[i] + 100);
+    }
+    /* volume (count by tool_name, 20 s, threshold 120): only
+     * crm_search_contacts, within 7 s of its spike; jira_search's rate
+     * spike stays far under it, as every other tool */
+    for (int t = 0; t < n_tool_names; t++) {
+        int crm = strcmp(tool_names[t], "crm_search_contacts") == 0;
+        int jira = strcmp(tool_names[t], "jira_search") == 0;
+        int max = demo_window_max(d, 0, t, 0, 120, &at);
+        if (crm)
+            assert_true(at >= 4000 && at < 11000);
+        else
+            assert_true(max <= (jira ? 100 : 40));
+    }
+    /* credential_access (count of secret tools by agent_id, 20 s,
+     * threshold 25): agent-13 within 6 s of its spike, the others read a
+     * secret now and then */
+    for (int a = 1; a <= N_AGENTS; a++) {
+        int max = demo_window_max(d, 1, a, 1, 25, &at);
+        if (a == 13)
+            assert_true(at >= 52000 && at < 58000);
+        else
+            assert_true(max <= 2);
+    }
+    /* rate_anomaly, wherever the 5 s buckets fall */
+    for (int64_t shift = 0; shift < 5000; shift += 250)
+        demo_baseline(d, shift, tool_id("jira_search"), 89000);
+    free(e);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1060,6 +1263,7 @@ int main(void)
         cmocka_unit_test(test_dead_agent),
         cmocka_unit_test(test_mixed_rules_phases),
         cmocka_unit_test(test_mixed_timeline_unchanged),
+        cmocka_unit_test(test_demo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
