@@ -412,9 +412,10 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
     else
         snprintf(what, sizeof what, "%s",
                  r->noun == DET_NOUN_EVENTS ? "events" : "calls");
-    buf_format_number(a->value, val, sizeof val);
-    buf_format_number(a->aux[0], band, sizeof band);
-    buf_format_number(a->aux[1], med, sizeof med);
+    /* for people: to the hundredth (the document keeps the exact band) */
+    buf_format_number(round(a->value * 100) / 100, val, sizeof val);
+    buf_format_number(round(a->aux[0] * 100) / 100, band, sizeof band);
+    buf_format_number(round(a->aux[1] * 100) / 100, med, sizeof med);
     if (resolved)
         snprintf(out, size,
                  "back to normal: %s%sa %llds bucket of %s %s, within its "
