@@ -106,10 +106,11 @@ static size_t call_frame(char *out, size_t size, uint64_t n, int64_t ts_ms,
  * category in 20 s), in round 1 an error (error_streak's step); the others
  * are plain successes.  Every tool name holds "auth" (for the
  * credential rule, grouped by agent).  A key comes round every 2 * KEYS
- * events (20 s at the bench's 1000 events/s), so no rule fires: no count
- * or sum nears its threshold, no ratio its min_count, no sequence
- * completes, a new_value group learns for 1800 s and an agent or tool is
- * quiet for 20 s at most. */
+ * events (20 s at the bench's 1000 events/s), so no rule fires on these
+ * calls: no count or sum nears its threshold, no ratio its min_count, no
+ * sequence completes, a new_value group learns for 1800 s and an agent or
+ * tool is quiet for 20 s at most.  (stream_stalled fires and resolves once
+ * as the stream starts, as with the other corpora.) */
 static size_t groups_frame(char *out, size_t size, uint64_t i, int64_t ts_ms)
 {
     uint64_t j = i / 2, r = j / KEYS;
