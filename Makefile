@@ -209,7 +209,7 @@ build/rel/bench/%: bench/%.c build/rel/libtw.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -o $@ $< build/rel/libtw.a $(PKG_LIBS)
 
-# Not part of `make test` or CI: about 5 minutes, and meaningful only on an
+# Not part of `make test` or CI: about 7 minutes, and meaningful only on an
 # otherwise idle machine.  bench/run.sh builds nothing itself.
 bench: $(BENCH_BIN) $(BENCH_TOOLS) build/toolwatch
 	@sh bench/run.sh $(BENCH_BIN)

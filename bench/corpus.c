@@ -10,6 +10,13 @@
  *                                       holds max_keys (10,000) groups
  *   corpus hostile FILE N RATE LEAD_S   a tool name never seen before in
  *                                       every event (hostile cardinality)
+ *   corpus groups  FILE N RATE LEAD_S   every field a rule of
+ *                                       bench/rules30.json groups by takes
+ *                                       10,000 values: call k (of 10,000)
+ *                                       has a tool, agent, session,
+ *                                       category and downstream system of
+ *                                       its own; each call is a request
+ *                                       and a response
  *
  * Why pre-rendered: the simulator formats each frame with snprintf at about
  * 240k events/s, slower than the pipeline it should feed; a file served with
@@ -34,35 +41,93 @@
 
 #define KEYS 10000u
 
-/* A completed call with the shape (and about the size) of the simulator's
- * responses, for the synthetic-key corpora. */
+/* The fields of one synthetic call; the synthetic-key corpora other than
+ * `groups` leave session = agent, category and downstream "bench". */
+struct call {
+    const char *tool, *category, *downstream;
+    unsigned agent, session;
+    int request;   /* a tool_call_request (pending), else a response */
+    int error;     /* a response with status error and E_TIMEOUT */
+};
+
+/* A call with the shape (and about the size) of the simulator's records,
+ * for the synthetic-key corpora. */
 static size_t call_frame(char *out, size_t size, uint64_t n, int64_t ts_ms,
-                         const char *tool, unsigned agent)
+                         const struct call *c)
 {
-    char ts[32];
+    char ts[32], tail[512];
     int len;
 
     if (clock_format_iso8601(ts_ms, ts, sizeof ts) < 0)
         ts[0] = '\0';
+    if (c->request)
+        snprintf(tail, sizeof tail,
+                 "\"response_status\":\"pending\",\"correlation_id\":"
+                 "\"corr-%llx\"",
+                 (unsigned long long)n);
+    else
+        snprintf(
+            tail, sizeof tail,
+            "\"response_status\":\"%s\",\"response_payload_size_bytes\":"
+            "%llu,\"execution_duration_ms\":%llu.125,\"tokens_consumed\":%llu,"
+            "\"cost_usd\":0.001250,\"error_code\":%s,\"error_message\":null,"
+            "\"downstream_system\":\"%s\",\"downstream_endpoint\":"
+            "\"https://bench.internal/api\",\"correlation_id\":\"corr-%llx\"",
+            c->error ? "error" : "success",
+            (unsigned long long)(200 + n % 40000),
+            (unsigned long long)(20 + n % 900),
+            (unsigned long long)(50 + n % 1900),
+            c->error ? "\"E_TIMEOUT\"" : "null", c->downstream,
+            (unsigned long long)n);
     len = snprintf(
         out, size,
-        "id: %llu\nevent: tool_call_response\ndata: {\"record_id\":"
-        "\"rec-b-%llu\",\"timestamp\":\"%s\",\"event_type\":"
-        "\"tool_call_response\",\"session_id\":\"sess-%05u\",\"agent_id\":"
-        "\"agent-%05u\",\"tool_name\":\"%s\",\"tool_category\":\"bench\","
-        "\"response_status\":\"success\",\"response_payload_size_bytes\":"
-        "%llu,\"execution_duration_ms\":%llu.125,\"tokens_consumed\":%llu,"
-        "\"cost_usd\":0.001250,\"error_code\":null,\"error_message\":null,"
-        "\"downstream_system\":\"bench\",\"downstream_endpoint\":"
-        "\"https://bench.internal/api\",\"correlation_id\":\"corr-%llx\"}"
-        "\n\n",
-        (unsigned long long)n, (unsigned long long)n, ts, agent, agent, tool,
-        (unsigned long long)(200 + n % 40000),
-        (unsigned long long)(20 + n % 900), (unsigned long long)(50 + n % 1900),
-        (unsigned long long)n);
+        "id: %llu\nevent: %s\ndata: {\"record_id\":\"rec-b-%llu\","
+        "\"timestamp\":\"%s\",\"event_type\":\"%s\",\"session_id\":"
+        "\"sess-%05u\",\"agent_id\":\"agent-%05u\",\"tool_name\":\"%s\","
+        "\"tool_category\":\"%s\",%s}\n\n",
+        (unsigned long long)n, c->request ? "tool_call_request"
+                                         : "tool_call_response",
+        (unsigned long long)n, ts,
+        c->request ? "tool_call_request" : "tool_call_response", c->session,
+        c->agent, c->tool, c->category, tail);
     if (len < 0)
         return 0;
     return (size_t)len < size ? (size_t)len : size - 1;
+}
+
+/* Event i of the `groups` corpus.  Call j = i / 2 (request, then its
+ * response) is on key k = j % KEYS: tool k, and agent, session, category
+ * and downstream system each a bijection of k, so every group_by of the
+ * rule set (one, two or none of these fields) sees KEYS groups.  The round
+ * r = j / KEYS picks the call's flavour, so that the rules that only see
+ * some calls get their KEYS groups too: in round 0 the response is in
+ * category `secrets` (the first step of both secret sequences; its request
+ * keeps category k, or request_rate would count KEYS requests of one
+ * category in 20 s), in round 1 an error (error_streak's step); the others
+ * are plain successes.  Every tool name holds "auth" (for the
+ * credential rule, grouped by agent).  A key comes round every 2 * KEYS
+ * events (20 s at the bench's 1000 events/s), so no rule fires on these
+ * calls: no count or sum nears its threshold, no ratio its min_count, no
+ * sequence completes, a new_value group learns for 1800 s and an agent or
+ * tool is quiet for 20 s at most.  (stream_stalled fires and resolves once
+ * as the stream starts, as with the other corpora.) */
+static size_t groups_frame(char *out, size_t size, uint64_t i, int64_t ts_ms)
+{
+    uint64_t j = i / 2, r = j / KEYS;
+    unsigned k = (unsigned)(j % KEYS);
+    char tool[32], category[32], downstream[32];
+    struct call c = {tool, category, downstream,
+                     (k * 7919u) % KEYS, (k * 4999u) % KEYS,
+                     (int)(i % 2 == 0), 0};
+
+    snprintf(tool, sizeof tool, "auth_tool_%05u", k);
+    snprintf(downstream, sizeof downstream, "ds-%05u", (k * 3001u) % KEYS);
+    if (r == 0 && !c.request)
+        snprintf(category, sizeof category, "secrets");
+    else
+        snprintf(category, sizeof category, "cat-%05u", (k * 6007u) % KEYS);
+    c.error = !c.request && r == 1;
+    return call_frame(out, size, i, ts_ms, &c);
 }
 
 int main(int argc, char **argv)
@@ -71,14 +136,15 @@ int main(int argc, char **argv)
     unsigned long long n_events, bytes = 0;
     double rate, lead_s;
     int64_t start_ms, span_ms;
+    struct call c = {tool, "bench", "bench", 0, 0, 0, 0};
     struct sim_gen_options o;
     sim_gen g;
     FILE *f = NULL;
     int rc = 1;
 
     if (argc != 6) {
-        fprintf(stderr, "usage: corpus mixed|keys|tables|hostile FILE N "
-                        "RATE LEAD_S\n");
+        fprintf(stderr, "usage: corpus mixed|keys|tables|hostile|groups "
+                        "FILE N RATE LEAD_S\n");
         return 2;
     }
     n_events = strtoull(argv[3], NULL, 10);
@@ -119,20 +185,23 @@ int main(int argc, char **argv)
             unsigned k = (unsigned)(i % KEYS), t = k / 100;
             snprintf(tool, sizeof tool, "%s_%03u",
                      t % 10 == 0 ? "auth_check" : "db_query", t);
-            len = call_frame(frame, sizeof frame, i, ts, tool, k % 100);
+            c.agent = c.session = k % 100;
+            len = call_frame(frame, sizeof frame, i, ts, &c);
         } else if (strcmp(argv[1], "tables") == 0) {
             unsigned k = (unsigned)(i % KEYS);
             /* half the tools match a credential keyword, so the agent-keyed
              * table fills as well; agent = a bijection of the tool */
             snprintf(tool, sizeof tool, "%s_%05u",
                      k % 2 ? "auth_check" : "db_query", k);
-            len = call_frame(frame, sizeof frame, i, ts, tool,
-                             (unsigned)((k * 7919u) % KEYS));
+            c.agent = c.session = (k * 7919u) % KEYS;
+            len = call_frame(frame, sizeof frame, i, ts, &c);
         } else if (strcmp(argv[1], "hostile") == 0) {
             snprintf(tool, sizeof tool, "tool_%016llx",
                      (unsigned long long)(i * 0x9e3779b97f4a7c15ull));
-            len = call_frame(frame, sizeof frame, i, ts, tool,
-                             (unsigned)(i % 20));
+            c.agent = c.session = (unsigned)(i % 20);
+            len = call_frame(frame, sizeof frame, i, ts, &c);
+        } else if (strcmp(argv[1], "groups") == 0) {
+            len = groups_frame(frame, sizeof frame, i, ts);
         } else {
             fprintf(stderr, "corpus: unknown kind %s\n", argv[1]);
             goto out;

@@ -6,14 +6,21 @@
 # Environment:
 #   BENCH_RUNS=N      runs of each end-to-end measurement (default 5)
 #   BENCH_ROUNDS=N    rounds of run + baseline + replay (default 21)
+#   BENCH_ROUNDS30=N  rounds of run with the 30-rule set + baseline
+#                     (default 9)
+#   BENCH_RULES30=F   the 30-rule set: a config with a "rules" list
+#                     (default bench/rules30.json)
 #   BENCH_EVENTS=N    events in the throughput corpora (default 1000000)
-#   BENCH_ONLY=LIST   subset: pipeline,replay,memory,latency,startup
+#   BENCH_ONLY=LIST   subset: pipeline,replay,rules30,memory,memory30,
+#                     latency,startup
 #   BENCH_DATA=DIR    corpora and state (default build/bench-data; about
 #                     1 GB, rewritten on every run)
 set -e
 
 runs=${BENCH_RUNS:-5}
 rounds=${BENCH_ROUNDS:-21}
+rounds30=${BENCH_ROUNDS30:-9}
+rules30=${BENCH_RULES30:-bench/rules30.json}
 events=${BENCH_EVENTS:-1000000}
 data=${BENCH_DATA:-build/bench-data}
 mkdir -p "$data" bench/results
@@ -25,7 +32,9 @@ only=""
 build/rel/bench/driver --toolwatch build/toolwatch \
     --baseline build/rel/bench/baseline_cjson \
     --corpus build/rel/bench/corpus --data "$data" \
-    --runs "$runs" --rounds "$rounds" --events "$events" \
+    --rules "$rules30" \
+    --runs "$runs" --rounds "$rounds" --rounds30 "$rounds30" \
+    --events "$events" \
     --json bench/results/latest.json $only
 
 if [ -z "$BENCH_ONLY" ]; then
