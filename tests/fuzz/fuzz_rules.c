@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -53,11 +54,11 @@ static void make_events(void)
         memset(ev, 0, sizeof *ev);
         ev->type = (enum event_type)(i % (EVENT_SESSION_END + 1));
         ev->status = (enum event_status)(i % 4);
-        strcpy(ev->tool_name, tools[i % 4]);
-        strcpy(ev->agent_id, i % 2 ? "agent-7" : "ci-runner");
-        strcpy(ev->session_id, "s1");
-        strcpy(ev->error_code, i % 3 ? "" : "E_TIMEOUT");
-        strcpy(ev->downstream_system, "postgres");
+        snprintf(ev->tool_name, sizeof ev->tool_name, "%s", tools[i % 4]);
+        snprintf(ev->agent_id, sizeof ev->agent_id, "%s", i % 2 ? "agent-7" : "ci-runner");
+        snprintf(ev->session_id, sizeof ev->session_id, "%s", "s1");
+        snprintf(ev->error_code, sizeof ev->error_code, "%s", i % 3 ? "" : "E_TIMEOUT");
+        snprintf(ev->downstream_system, sizeof ev->downstream_system, "%s", "postgres");
         ev->has = (unsigned)(i * 5) & 0x1f;
         ev->payload_bytes = 1000L * i * i * i;
         ev->duration_ms = 250.5 * i;

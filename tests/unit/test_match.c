@@ -311,9 +311,9 @@ static void test_string_fields(void **state)
         assert_int_equal(m.types, MATCH_TYPES_ALL);
         assert_int_equal(m.types_sure, 0);
         assert_false(match_eval(&m, &ev)); /* absent */
-        strcpy(val, "Postgres_Query");
+        snprintf(val, EVENT_CODE_MAX, "%s", "Postgres_Query");
         assert_true(match_eval(&m, &ev));
-        strcpy(val, "mysql_query");
+        snprintf(val, EVENT_CODE_MAX, "%s", "mysql_query");
         assert_false(match_eval(&m, &ev));
         match_free(&m);
         /* "*" needs the field to be there */
@@ -337,11 +337,11 @@ static void test_glob_lists(void **state)
                    "\"*password*\", \"*token*\", \"*apikey*\", \"*auth*\"]}");
     assert_int_equal(m.ncond, 1);
     assert_int_equal(m.nglob, 6);
-    strcpy(ev.tool_name, "vault_get_secret");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "vault_get_secret");
     assert_true(match_eval(&m, &ev));
-    strcpy(ev.tool_name, "OAuth_refresh");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "OAuth_refresh");
     assert_true(match_eval(&m, &ev));
-    strcpy(ev.tool_name, "list_tables");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "list_tables");
     assert_false(match_eval(&m, &ev));
     match_free(&m);
     /* a list of one */
@@ -508,18 +508,18 @@ static void test_metadata_eval(void **state)
     assert_string_equal(meta.name[0], "team");
     assert_string_equal(meta.name[1], "region");
     ev_init(&ev, EVENT_TOOL_CALL_RESPONSE, EVENT_STATUS_SUCCESS);
-    strcpy(ev.meta[0], "payments");
-    strcpy(ev.meta[1], "eu-west-1");
+    snprintf(ev.meta[0], sizeof ev.meta[0], "%s", "payments");
+    snprintf(ev.meta[1], sizeof ev.meta[1], "%s", "eu-west-1");
     assert_false(match_eval(&m, &ev)); /* present only with its bit */
     ev.meta_has = 1u;
     assert_false(match_eval(&m, &ev));
     ev.meta_has = 3u;
     assert_true(match_eval(&m, &ev));
-    strcpy(ev.meta[1], "us-east-1");
+    snprintf(ev.meta[1], sizeof ev.meta[1], "%s", "us-east-1");
     assert_false(match_eval(&m, &ev));
     /* present but empty is absent, as for every string field */
     ev.meta[0][0] = '\0';
-    strcpy(ev.meta[1], "eu-central-1");
+    snprintf(ev.meta[1], sizeof ev.meta[1], "%s", "eu-central-1");
     assert_false(match_eval(&m, &ev));
     match_free(&m);
 }
@@ -534,7 +534,7 @@ static void test_all_conditions(void **state)
                    "\"execution_duration_ms\": {\">\": 5000}}");
     assert_int_equal(m.ncond, 3);
     ev_init(&ev, EVENT_TOOL_CALL_RESPONSE, EVENT_STATUS_SUCCESS);
-    strcpy(ev.tool_name, "db_query");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "db_query");
     ev.has = EVENT_HAS_DURATION;
     ev.duration_ms = 7000;
     assert_true(match_eval(&m, &ev));
@@ -542,9 +542,9 @@ static void test_all_conditions(void **state)
     assert_false(match_eval(&m, &ev));
     ev.type = EVENT_TOOL_CALL_ERROR;
     assert_true(match_eval(&m, &ev));
-    strcpy(ev.tool_name, "http_get");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "http_get");
     assert_false(match_eval(&m, &ev));
-    strcpy(ev.tool_name, "db_query");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "db_query");
     ev.duration_ms = 5000;
     assert_false(match_eval(&m, &ev));
     match_free(&m);
@@ -560,14 +560,14 @@ static void test_seen(void **state)
     compile_ok(&x, "{\"tool_name\": \"health_*\", \"error\": false}");
     match_init(&none);
     ev_init(&ev, EVENT_TOOL_CALL_RESPONSE, EVENT_STATUS_SUCCESS);
-    strcpy(ev.tool_name, "health_check");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "health_check");
     assert_false(match_seen(&m, &x, &ev)); /* excluded */
     assert_true(match_seen(&m, &none, &ev));
     assert_true(match_seen(&m, NULL, &ev));
     ev.status = EVENT_STATUS_ERROR; /* an error is not excluded */
     assert_true(match_seen(&m, &x, &ev));
     ev.status = EVENT_STATUS_SUCCESS;
-    strcpy(ev.tool_name, "db_query");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "db_query");
     assert_true(match_seen(&m, &x, &ev));
     ev.type = EVENT_TOOL_CALL_REQUEST;
     assert_false(match_seen(&m, &x, &ev));
@@ -620,7 +620,7 @@ static void test_prefilter_agrees(void **state)
                         for (size_t c = 0; c < 3; c++) {
                             ev_init(&ev, (enum event_type)t,
                                     (enum event_status)st);
-                            strcpy(ev.tool_name, tools[a]);
+                            snprintf(ev.tool_name, sizeof ev.tool_name, "%s", tools[a]);
                             if (costs[c] >= 0) {
                                 ev.has |= EVENT_HAS_COST;
                                 ev.cost_usd = costs[c];
@@ -914,9 +914,9 @@ static void test_no_allocation(void **state)
                    "\"cost_usd\": {\">\": 0.1, \"<=\": 9}, \"error\": false}");
     compile_ok(&x, "{\"agent_id\": \"ci-*\"}");
     ev_init(&ev, EVENT_TOOL_CALL_RESPONSE, EVENT_STATUS_SUCCESS);
-    strcpy(ev.tool_name, "xxabcxx");
-    strcpy(ev.agent_id, "agent-1");
-    strcpy(ev.meta[0], "prod");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "xxabcxx");
+    snprintf(ev.agent_id, sizeof ev.agent_id, "%s", "agent-1");
+    snprintf(ev.meta[0], sizeof ev.meta[0], "%s", "prod");
     ev.meta_has = 1;
     ev.has = EVENT_HAS_COST;
     ev.cost_usd = 1;

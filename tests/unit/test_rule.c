@@ -965,7 +965,7 @@ static void test_match_exclude(void **state)
     assert_int_equal(r->types, MATCH_TYPE_BIT(EVENT_TOOL_CALL_RESPONSE));
     memset(&ev, 0, sizeof ev);
     ev.type = EVENT_TOOL_CALL_RESPONSE;
-    strcpy(ev.tool_name, "db_query");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "db_query");
     assert_true(match_seen(&r->match, &r->exclude, &ev));
     ev.status = EVENT_STATUS_ERROR;
     assert_false(match_seen(&r->match, &r->exclude, &ev));
@@ -1018,11 +1018,11 @@ static void test_overrides(void **state)
     assert_false(r->overrides[1].enabled);
     assert_true(isnan(r->overrides[1].threshold));
     memset(&ev, 0, sizeof ev);
-    strcpy(ev.tool_name, "postgres_query");
-    strcpy(ev.agent_id, "ci-42");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "postgres_query");
+    snprintf(ev.agent_id, sizeof ev.agent_id, "%s", "ci-42");
     assert_true(match_eval(&r->overrides[0].match, &ev));
     assert_true(match_eval(&r->overrides[1].match, &ev));
-    strcpy(ev.tool_name, "mysql");
+    snprintf(ev.tool_name, sizeof ev.tool_name, "%s", "mysql");
     assert_false(match_eval(&r->overrides[0].match, &ev));
     /* overrides may come before group_by */
     ok("[{'overrides':[{'match':{'metadata.t':'x'},'enabled':false}],"
