@@ -32,7 +32,7 @@ static void usage(FILE *f)
           "  send-test SINK -c FILE  send one test alert through a sink\n"
           "  tail URL     print the stream's events as NDJSON "
           "(toolwatch tail --help)\n"
-          "  replay FILE  run the detectors over a recorded stream, print "
+          "  replay FILE  run the rules over a recorded stream, print "
           "the alerts\n"
           "               (toolwatch replay --help)\n"
           "  simulate     serve a synthetic audit stream "

@@ -86,7 +86,6 @@ struct app {
     int64_t mono;              /* loop_now() when `wall` was read */
     int64_t next_engine_tick;
     int64_t next_publish;
-    uint64_t submit_errors;
 };
 
 static void usage(void)
@@ -142,7 +141,6 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     if (rc != ALERT_OK) {
         LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
             alert_strerror(rc));
-        app->submit_errors++;
         return;
     }
     snapshot_alert(app->snap, a);
@@ -164,7 +162,8 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     rc = delivery_submit(app->dl, &route, a->id, a->resolved,
                          a->timestamp_ms, doc, doc_len);
     if (rc < 0)
-        app->submit_errors++;
+        LOG(LOG_ERROR, "run", "cannot queue alert %s for delivery: %s",
+            a->id, delivery_strerror(rc));
     else if (rc > 0)
         record_position(app);
 }

@@ -68,7 +68,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 9999-12-31T23:59:59.999Z, the last instant clock_format_iso8601() prints. */
 /* 2^53: the largest integer a double (hence JSON via cJSON) holds exactly. */
 #define EVENT_MAX_EXACT_INT 9007199254740992.0
 
