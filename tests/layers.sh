@@ -1,5 +1,5 @@
 #!/bin/sh
-# Check the floor plan of STYLE.md ("Layout: floors you can see"): which
+# Check the floor plan of docs/layout.md ("Layout: the floors of the tree"): which
 # folder may include which.  Prints every offending #include as
 #   FILE:LINE: #include "X": FLOOR may not include TARGET
 # and exits 1 when there is one; otherwise prints one line and exits 0.
@@ -51,7 +51,7 @@ for f in $files; do
 done >"$out" 2>&1 || true
 if [ -s "$out" ]; then
     cat "$out"
-    echo "layers: $(wc -l <"$out") include(s) break the floor plan (STYLE.md)"
+    echo "layers: $(wc -l <"$out") include(s) break the floor plan (docs/layout.md)"
     exit 1
 fi
 echo "layers: every #include follows the floor plan"
