@@ -128,6 +128,14 @@ int buf_append_json_string(buf *b, const char *s, size_t n)
     return BUF_OK;
 }
 
+void buf_copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 int buf_format_number(double d, char *dst, size_t size)
 {
     int n = 0;

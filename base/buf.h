@@ -32,6 +32,10 @@ int buf_append_str(buf *b, const char *s);
  * \u00XX; everything else raw. */
 int buf_append_json_string(buf *b, const char *s, size_t n);
 
+/* Copy NUL-terminated src into dst[size] (size > 0), cut at size - 1
+ * bytes; dst is always NUL-terminated. */
+void buf_copy_str(char *dst, size_t size, const char *src);
+
 /* Text of d for JSON and people: an integral value below 2^53 as an
  * integer ("1000000"), else the shortest "%.*g" that reads back as d;
  * "null" for NaN/inf.  `size` at least 32.  Returns the length. */

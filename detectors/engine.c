@@ -18,6 +18,7 @@
  */
 #include "detectors/engine.h"
 
+#include "base/buf.h"
 #include "detectors/dedupe.h"
 #include "detectors/hash.h"
 #include "detectors/kind.h"
@@ -111,14 +112,6 @@ struct det_engine {
     char summary[ALERT_SUMMARY_MAX];
     char key[DET_KEY_MAX];
 };
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 /* ---- groups (kind.h helpers) ---- */
 
@@ -304,11 +297,8 @@ void det_verdict_until(uint32_t slot, double value, int64_t now,
 static void keep_values(const struct det_rule *r, struct det_alert *a,
                         const struct event *ev, const char *extra)
 {
-    char bytes[DET_VALUES_MAX];
-    size_t n = group_bytes(r->rule->group_by, r->rule->ngroup, ev, extra,
-                           bytes);
-
-    memcpy(a->vals, bytes, n);
+    /* straight into the record: vals has room for every group field */
+    (void)group_bytes(r->rule->group_by, r->rule->ngroup, ev, extra, a->vals);
     a->nvals = r->rule->ngroup + (extra != NULL);
 }
 
@@ -470,7 +460,7 @@ static void shown_values(const struct det_alert *a, const char **v,
     const char *s = a->vals;
 
     if (a->nvals == 0)
-        copy_str(key, keysz, "global");
+        buf_copy_str(key, keysz, "global");
     else
         key[0] = '\0';
     for (uint32_t i = 0; i < a->nvals; i++) {
@@ -494,7 +484,7 @@ static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
     memset(&al, 0, sizeof al);
     shown_values(a, v, e->key, sizeof e->key);
     if (why != NULL)
-        copy_str(e->summary, sizeof e->summary, why);
+        buf_copy_str(e->summary, sizeof e->summary, why);
     else
         r->kind->summary(r, a, resolved, e->summary, sizeof e->summary);
     al.resolved = resolved;
@@ -560,7 +550,7 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
     a->clear_since_ms = 0;
     take_verdict(a, v);
     if (v->text != NULL)
-        copy_str(a->text, sizeof a->text, v->text);
+        buf_copy_str(a->text, sizeof a->text, v->text);
     /* absence kinds keep their values as events come; the others take
      * them from the event that fires */
     if (in != NULL && !(r->kind->flags & DET_KF_KEEP)) {
@@ -1268,7 +1258,7 @@ det_engine *det_engine_create(const struct det_engine_params *p,
     e->rules = rules;
     e->cb = cb;
     e->ud = ud;
-    copy_str(e->source, sizeof e->source,
+    buf_copy_str(e->source, sizeof e->source,
              source != NULL ? source : "toolwatch");
     randombytes_buf(e->hkey, sizeof e->hkey);
     e->hc.hkey = e->hkey;

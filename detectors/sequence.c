@@ -189,11 +189,16 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     if (mask == 0 || (slot = det_group(r, in)) == DET_NIL)
         return 0;
     r->st.counted++;
-    n = strnlen(event_words(in->ev), sizeof tag - 1);
-    memcpy(tag, event_words(in->ev), n);
-    memset(tag + n, 0, sizeof tag - n);
+    if (mask & 1) { /* only a first-step event starts a chain: its tag */
+        const char *w = event_words(in->ev);
+
+        n = strnlen(w, sizeof tag - 1);
+        memcpy(tag, w, n);
+        memset(tag + n, 0, sizeof tag - n);
+    }
     if (sequence_feed_tagged(&r->spec.sequence, det_state(r, slot),
-                             in->now_ms, in->t_ms, mask, tag, &f) !=
+                             in->now_ms, in->t_ms, mask,
+                             (mask & 1) ? tag : NULL, &f) !=
         SEQUENCE_FIRED)
         return det_pinned(r, slot) ? (kind_tick(r, slot, in->now_ms, v), 1)
                                    : 0;

@@ -3,24 +3,18 @@
  */
 #include "model/alert.h"
 
+#include "base/buf.h"
+
 #include <sodium.h>
 #include <string.h>
 
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 void alert_sample_from_event(struct alert_sample *s, const struct event *ev)
 {
-    copy(s->record_id, sizeof s->record_id, ev->record_id);
-    copy(s->session_id, sizeof s->session_id, ev->session_id);
-    copy(s->agent_id, sizeof s->agent_id, ev->agent_id);
-    copy(s->tool_name, sizeof s->tool_name, ev->tool_name);
-    copy(s->error_code, sizeof s->error_code, ev->error_code);
+    buf_copy_str(s->record_id, sizeof s->record_id, ev->record_id);
+    buf_copy_str(s->session_id, sizeof s->session_id, ev->session_id);
+    buf_copy_str(s->agent_id, sizeof s->agent_id, ev->agent_id);
+    buf_copy_str(s->tool_name, sizeof s->tool_name, ev->tool_name);
+    buf_copy_str(s->error_code, sizeof s->error_code, ev->error_code);
     s->event_type = ev->type;
 }
 

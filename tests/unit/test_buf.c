@@ -97,6 +97,19 @@ static void test_growth(void **state)
     buf_free(&b);
 }
 
+static void test_copy_str(void **state)
+{
+    char d[4];
+
+    (void)state;
+    buf_copy_str(d, sizeof d, "ab");
+    assert_string_equal(d, "ab");
+    buf_copy_str(d, sizeof d, "abcdef");
+    assert_string_equal(d, "abc");
+    buf_copy_str(d, 1, "x");
+    assert_string_equal(d, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_json_escapes),
         cmocka_unit_test(test_json_exact_fit),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_copy_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
