@@ -13,7 +13,6 @@
 
 #include <math.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +115,6 @@ static int put_pairs(buf *b, const struct alert_pair *p, uint32_t n,
 int alert_format(const struct alert *a, buf *out)
 {
     size_t mark = out->len;
-    char n[32];
     int rc;
 
     if (a == NULL || a->rule == NULL || a->kind == NULL || a->key == NULL ||
@@ -148,14 +146,10 @@ int alert_format(const struct alert *a, buf *out)
     rc = rc ? rc : put_num_or_null(out, a->value);
     rc = rc ? rc : buf_append_str(out, ",\"threshold\":");
     rc = rc ? rc : put_num_or_null(out, a->threshold);
-    if (rc == BUF_OK) {
-        if (a->window_s < 0)
-            snprintf(n, sizeof n, ",\"window_s\":null");
-        else
-            snprintf(n, sizeof n, ",\"window_s\":%lld",
-                     (long long)a->window_s);
-        rc = buf_append_str(out, n);
-    }
+    rc = rc ? rc : buf_append_str(out, ",\"window_s\":");
+    rc = rc ? rc : put_num_or_null(out, a->window_s < 0
+                                            ? NAN
+                                            : (double)a->window_s);
     rc = rc ? rc : buf_append_str(out, ",\"started_at\":");
     rc = rc ? rc : put_time(out, a->started_ms);
     rc = rc ? rc : buf_append_str(out, ",\"resolved_at\":");

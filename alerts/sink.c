@@ -321,6 +321,31 @@ struct body {
     int bad;    /* an allocation failed */
 };
 
+/* Every append to the body's texts (raw, text) reports here: an
+ * allocation failure marks the body bad, so it is never sent with a text
+ * missing; a piece that would pass the text's cap (SLACK_RAW_MAX) is left
+ * out, the text being cut to the receiver's limit anyway. */
+static void note(struct body *b, int rc)
+{
+    if (rc == BUF_ENOMEM)
+        b->bad = 1;
+}
+
+static void append(struct body *b, buf *to, const char *s)
+{
+    note(b, buf_append_str(to, s));
+}
+
+static void raw_str(struct body *b, const char *s)
+{
+    append(b, &b->raw, s);
+}
+
+static void text_str(struct body *b, const char *s)
+{
+    append(b, &b->text, s);
+}
+
 /* Add item to parent (as member `name`, or to an array when name is
  * NULL).  Returns the item, or NULL (item freed, b->bad set). */
 static cJSON *put(struct body *b, cJSON *parent, const char *name,
@@ -392,10 +417,10 @@ static void raw_pairs(struct body *b, const cJSON *obj, const char *sep)
         if (!cJSON_IsString(m))
             continue;
         if (!first)
-            buf_append_str(&b->raw, sep);
-        buf_append_str(&b->raw, m->string);
-        buf_append_str(&b->raw, ": ");
-        buf_append_str(&b->raw, shown(m));
+            raw_str(b, sep);
+        raw_str(b, m->string);
+        raw_str(b, ": ");
+        raw_str(b, shown(m));
         first = 0;
     }
 }
@@ -414,19 +439,24 @@ static const char *mrkdwn_escape(char c)
     return c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : NULL;
 }
 
-/* Append s to out with &, < and > escaped for mrkdwn, stopping before
- * out would pass max bytes; never cuts a character or an escape. */
-static void mrkdwn(buf *out, const char *s, size_t max)
+/* Append s to b->text with &, < and > escaped for mrkdwn, stopping
+ * before b->text would pass max bytes; never cuts a character or an
+ * escape. */
+static void mrkdwn(struct body *b, const char *s, size_t max)
 {
-    while (*s != '\0') {
+    buf *out = &b->text;
+    int rc = BUF_OK;
+
+    while (*s != '\0' && rc == BUF_OK) {
         const char *rep = mrkdwn_escape(*s);
         size_t n = rep != NULL ? strlen(rep) : (size_t)(next_char(s) - s);
 
-        if (out->len + n > max ||
-            buf_append(out, rep != NULL ? rep : s, n) != BUF_OK)
+        if (out->len + n > max)
             break;
+        rc = buf_append(out, rep != NULL ? rep : s, n);
         s += rep != NULL ? 1 : n;
     }
+    note(b, rc);
 }
 
 /* A Slack text object: {"type": type, "text": text}. */
@@ -454,8 +484,8 @@ static cJSON *block(struct body *b, cJSON *blocks, const char *type)
 static const char *escaped(struct body *b, size_t max)
 {
     buf_reset(&b->text);
-    buf_append(&b->text, "", 0);
-    mrkdwn(&b->text, b->raw.data != NULL ? b->raw.data : "", max);
+    note(b, buf_append(&b->text, "", 0));
+    mrkdwn(b, b->raw.data != NULL ? b->raw.data : "", max);
     buf_reset(&b->raw);
     return b->text.data;
 }
@@ -466,10 +496,10 @@ static void field(struct body *b, cJSON *fields, const char *label)
 {
     if (b->raw.len > 0 && cJSON_GetArraySize(fields) < SLACK_FIELDS_MAX) {
         buf_reset(&b->text);
-        buf_append_str(&b->text, "*");
-        buf_append_str(&b->text, label);
-        buf_append_str(&b->text, "*\n");
-        mrkdwn(&b->text, b->raw.data, SLACK_FIELD_MAX);
+        text_str(b, "*");
+        text_str(b, label);
+        text_str(b, "*\n");
+        mrkdwn(b, b->raw.data, SLACK_FIELD_MAX);
         put(b, fields, NULL, text_obj(b, "mrkdwn", b->text.data));
     }
     buf_reset(&b->raw);
@@ -480,7 +510,7 @@ static void raw_number(struct body *b, const cJSON *v)
     char n[40];
 
     buf_format_number(v->valuedouble, n, sizeof n);
-    buf_append_str(&b->raw, n);
+    raw_str(b, n);
 }
 
 static const char *severity_emoji(const char *sev)
@@ -497,38 +527,38 @@ static const char *severity_emoji(const char *sev)
  * labels, sample ids; at most SLACK_FIELDS_MAX (there are 9). */
 static void slack_fields(struct body *b, const struct doc *d, cJSON *fields)
 {
-    buf_append_str(&b->raw, d->rule);
+    raw_str(b, d->rule);
     if (d->kind != NULL) {
-        buf_append_str(&b->raw, " (");
-        buf_append_str(&b->raw, d->kind);
-        buf_append_str(&b->raw, ")");
+        raw_str(b, " (");
+        raw_str(b, d->kind);
+        raw_str(b, ")");
     }
     field(b, fields, "Rule");
     raw_pairs(b, d->group, "\n");
     if (b->raw.len == 0)
-        buf_append_str(&b->raw, "all events");
+        raw_str(b, "all events");
     field(b, fields, "Group");
-    buf_append_str(&b->raw, d->severity);
+    raw_str(b, d->severity);
     field(b, fields, "Severity");
     if (d->value != NULL) {
         raw_number(b, d->value);
         if (d->threshold != NULL) {
-            buf_append_str(&b->raw, " (threshold ");
+            raw_str(b, " (threshold ");
             raw_number(b, d->threshold);
-            buf_append_str(&b->raw, ")");
+            raw_str(b, ")");
         }
     }
     field(b, fields, "Value");
     if (d->window_s != NULL) {
         raw_number(b, d->window_s);
-        buf_append_str(&b->raw, " s");
+        raw_str(b, " s");
     }
     field(b, fields, "Window");
     if (d->started_at != NULL)
-        buf_append_str(&b->raw, d->started_at);
+        raw_str(b, d->started_at);
     field(b, fields, "Started");
     if (doc_resolved(d) && d->resolved_at != NULL)
-        buf_append_str(&b->raw, d->resolved_at);
+        raw_str(b, d->resolved_at);
     field(b, fields, "Resolved");
     if (d->labels != NULL)
         raw_pairs(b, d->labels, "\n");
@@ -538,12 +568,12 @@ static void slack_fields(struct body *b, const struct doc *d, cJSON *fields)
         const char *sid = str_of(d->sample, "session_id");
         const char *aid = str_of(d->sample, "agent_id");
 
-        buf_append_str(&b->raw, "record ");
-        buf_append_str(&b->raw, rid != NULL && *rid ? rid : "-");
-        buf_append_str(&b->raw, "\nsession ");
-        buf_append_str(&b->raw, sid != NULL && *sid ? sid : "-");
-        buf_append_str(&b->raw, "\nagent ");
-        buf_append_str(&b->raw, aid != NULL && *aid ? aid : "-");
+        raw_str(b, "record ");
+        raw_str(b, rid != NULL && *rid ? rid : "-");
+        raw_str(b, "\nsession ");
+        raw_str(b, sid != NULL && *sid ? sid : "-");
+        raw_str(b, "\nagent ");
+        raw_str(b, aid != NULL && *aid ? aid : "-");
     }
     field(b, fields, "Sample");
 }
@@ -553,16 +583,16 @@ static void slack_fields(struct body *b, const struct doc *d, cJSON *fields)
 static const char *slack_link(struct body *b, const char *url)
 {
     buf_reset(&b->text);
-    buf_append_str(&b->text, "<");
+    text_str(b, "<");
     for (const char *p = url; *p != '\0'; p++) {
         const char *rep = *p == '|' ? "%7C" : mrkdwn_escape(*p);
 
         if (rep != NULL)
-            buf_append_str(&b->text, rep);
+            text_str(b, rep);
         else
-            buf_append(&b->text, p, 1);
+            note(b, buf_append(&b->text, p, 1));
     }
-    buf_append_str(&b->text, "|Runbook>");
+    text_str(b, "|Runbook>");
     return b->text.data;
 }
 
@@ -581,37 +611,38 @@ static int render_slack(const struct doc *d, buf *out)
     buf_init(&b.raw, SLACK_RAW_MAX);
     buf_init(&b.text, SLACK_RAW_MAX);
 
-    buf_append_str(&b.raw, resolved ? "[RESOLVED] " : "[FIRING] ");
-    buf_append_str(&b.raw, d->severity);
-    buf_append_str(&b.raw, " ");
-    buf_append_str(&b.raw, d->rule);
-    buf_append_str(&b.raw, ": ");
-    buf_append_str(&b.raw, d->summary);
+    raw_str(&b, resolved ? "[RESOLVED] " : "[FIRING] ");
+    raw_str(&b, d->severity);
+    raw_str(&b, " ");
+    raw_str(&b, d->rule);
+    raw_str(&b, ": ");
+    raw_str(&b, d->summary);
     put_str(&b, msg, "text", escaped(&b, SLACK_SECTION_MAX));
     blocks = put(&b, msg, "blocks", cJSON_CreateArray());
 
     /* plain text: nothing to escape, only to cut */
-    buf_append_str(&b.raw, resolved ? ":white_check_mark: Resolved: "
+    raw_str(&b, resolved ? ":white_check_mark: Resolved: "
                                     : severity_emoji(d->severity));
-    buf_append_str(&b.raw, resolved ? "" : " Firing: ");
-    buf_append_str(&b.raw, d->rule);
+    raw_str(&b, resolved ? "" : " Firing: ");
+    raw_str(&b, d->rule);
     if (cJSON_GetArraySize(d->group) > 0) {
-        buf_append_str(&b.raw, " on ");
+        raw_str(&b, " on ");
         raw_pairs(&b, d->group, ", ");
     }
     buf_reset(&b.text);
-    sink_append_utf8_prefix(&b.text, b.raw.data != NULL ? b.raw.data : "",
-                            SLACK_HEADER_MAX);
+    note(&b, sink_append_utf8_prefix(&b.text,
+                                     b.raw.data != NULL ? b.raw.data : "",
+                                     SLACK_HEADER_MAX));
     buf_reset(&b.raw);
     k = block(&b, blocks, "header");
     put(&b, k, "text", text_obj(&b, "plain_text", b.text.data));
 
-    buf_append_str(&b.raw, d->summary);
+    raw_str(&b, d->summary);
     k = block(&b, blocks, "section");
     put(&b, k, "text", text_obj(&b, "mrkdwn", escaped(&b, SLACK_SECTION_MAX)));
 
     if (d->description != NULL && d->description[0] != '\0') {
-        buf_append_str(&b.raw, d->description);
+        raw_str(&b, d->description);
         k = block(&b, blocks, "section");
         put(&b, k, "text",
             text_obj(&b, "mrkdwn", escaped(&b, SLACK_SECTION_MAX)));
@@ -625,10 +656,10 @@ static int render_slack(const struct doc *d, buf *out)
     if (web_url(d->runbook_url))
         put(&b, elems, NULL,
             text_obj(&b, "mrkdwn", slack_link(&b, d->runbook_url)));
-    buf_append_str(&b.raw, "episode ");
-    buf_append_str(&b.raw, d->id);
-    buf_append_str(&b.raw, " \xc2\xb7 source ");
-    buf_append_str(&b.raw, d->source);
+    raw_str(&b, "episode ");
+    raw_str(&b, d->id);
+    raw_str(&b, " \xc2\xb7 source ");
+    raw_str(&b, d->source);
     put(&b, elems, NULL, text_obj(&b, "mrkdwn", escaped(&b, SLACK_FIELD_MAX)));
 
     rc = emit(&b, msg, out);
@@ -701,8 +732,9 @@ static int render_pagerduty(const struct doc *d, const char *routing_key,
         goto out;
     put_str(&b, ev, "client", "toolwatch");
     payload = put(&b, ev, "payload", cJSON_CreateObject());
-    sink_append_utf8_prefix(&b.raw, d->summary, SINK_PD_SUMMARY_MAX);
-    buf_append(&b.raw, "", 0);
+    note(&b, sink_append_utf8_prefix(&b.raw, d->summary,
+                                     SINK_PD_SUMMARY_MAX));
+    note(&b, buf_append(&b.raw, "", 0));
     put_str(&b, payload, "summary", b.raw.data);
     put_str(&b, payload, "source", d->source);
     put_str(&b, payload, "severity", pd_severity(d->severity));
@@ -748,7 +780,9 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
     case SINK_WEBHOOK:
     case SINK_FILE:
     case SINK_STDOUT:
-        rc = buf_append(out, doc, len) == BUF_OK ? SINK_OK : SINK_ETOOBIG;
+        rc = buf_append(out, doc, len);
+        rc = rc == BUF_OK ? SINK_OK
+                          : rc == BUF_ETOOBIG ? SINK_ETOOBIG : SINK_ENOMEM;
         break;
     default:
         rc = SINK_EINVAL;
