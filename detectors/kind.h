@@ -32,6 +32,7 @@
 #ifndef TW_KIND_H
 #define TW_KIND_H
 
+#include "base/buf.h"
 #include "detectors/baseline.h"
 #include "detectors/count.h"
 #include "detectors/distinct.h"
@@ -160,6 +161,23 @@ struct det_kind {
     /* The audit stream connected (1) or lost its connection (0) (may be
      * NULL). */
     void (*connection)(struct det_rule *r, int connected, int64_t now_ms);
+    /* Checkpoint (SPEC section 4 "State"; detectors/checkpoint.h).  Append
+     * group `slot`'s state to `out` as position-independent bytes in the
+     * kind's own format (no pointers, no slot numbers of other groups;
+     * times as event-time ms).  Returns 0, or -1 when `out` is full (the
+     * checkpoint is then not written).  Bounded: at most
+     * checkpoint_bytes(r) bytes per group. */
+    int (*save)(const struct det_rule *r, uint32_t slot, buf *out);
+    /* Read back `n` bytes that save wrote into `slot`, a group just
+     * created and reset (its values and threshold already set).  The
+     * bytes come from disk: hostile.  Check every field against the
+     * rule's spec; anything save could not have written is refused (-1,
+     * the engine resets the group and counts it).  Returns 0 or -1. */
+    int (*load)(struct det_rule *r, uint32_t slot, const unsigned char *p,
+                size_t n);
+    /* The most bytes save appends for one group of rule r (for the
+     * documented bound and the reader's checks). */
+    size_t (*checkpoint_bytes)(const struct det_rule *r);
 };
 
 /* The kinds' specs: each kind's shape of a group, shared by its groups. */
