@@ -23,7 +23,13 @@
  *              process's lifetime.
  *   rules30    pipeline and baseline again, `run` with the rules of FILE
  *              (bench/rules30.json: 30 rules, every kind) instead of the
- *              default six, in rounds of their own (--rounds30).
+ *              default six, in rounds of their own (--rounds30).  The
+ *              set is written for the simulator's 50 events/s; the corpus
+ *              runs at CORPUS_RATE, so the thresholds that count events or
+ *              add up their fields are multiplied by --scale30 (default
+ *              CORPUS_RATE / 50 = 20; rule_set_scale), as the default
+ *              rules' round scales volume and credential_access.  memory30
+ *              uses the same scaled set.
  *   memory     VmHWM of `run` after a 10,000-key corpus and after a corpus
  *              of 1M distinct tool names (hostile cardinality).
  *   memory30   VmHWM of `run` with the rules of FILE after a corpus that
@@ -81,6 +87,8 @@ extern char **environ;
 #define KEYS_EVENTS 200000
 #define GROUPS_EVENTS 200000  /* 10 calls (request + response) per key */
 #define CORPUS_RATE 1000      /* events per second of event time */
+#define SIM_RATE 50           /* the simulator's default rate, that
+                                 bench/rules30.json is written for */
 #define CORPUS_LEAD_S 60      /* the last event this far past "now" */
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET_ENV "TW_BENCH_WEBHOOK_SECRET"
@@ -93,8 +101,11 @@ static struct {
     int runs;
     int rounds;                   /* of run + baseline + replay */
     int rounds30;                 /* of run with the 30 rules + baseline */
+    double scale30;               /* rate factor for the 30 rules (see
+                                     rule_set_scale) */
     unsigned long long events;
-} opt = {.runs = 5, .rounds = 21, .rounds30 = 9, .events = 1000000};
+} opt = {.runs = 5, .rounds = 21, .rounds30 = 9, .events = 1000000,
+         .scale30 = CORPUS_RATE / SIM_RATE};
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -1379,6 +1390,42 @@ struct rule_set {
     int nrules[MAX_KINDS];
 };
 
+/* Multiply member `name` of object o, when it is a number, by f. */
+static void scale_number(cJSON *o, const char *name, double f)
+{
+    cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_IsNumber(n))
+        cJSON_SetNumberValue(n, n->valuedouble * f);
+}
+
+/* Rate the rules of `rules` for a stream f times the rate they were
+ * written for: the thresholds that count events or add up their fields
+ * (count and sum: threshold, clear_threshold, the overrides' thresholds;
+ * baseline: min_value) times f.  Ratios, distinct values, one event's
+ * value, sequences, first-seen values and silences do not depend on the
+ * rate and stay as written. */
+static void rule_set_scale(cJSON *rules, double f)
+{
+    cJSON *r, *o;
+
+    cJSON_ArrayForEach(r, rules)
+    {
+        const char *k =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
+        if (k == NULL)
+            continue;
+        if (strcmp(k, "count") == 0 || strcmp(k, "sum") == 0) {
+            scale_number(r, "threshold", f);
+            scale_number(r, "clear_threshold", f);
+            cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(
+                                      r, "overrides"))
+                scale_number(o, "threshold", f);
+        } else if (strcmp(k, "baseline") == 0) {
+            scale_number(r, "min_value", f);
+        }
+    }
+}
+
 static void rule_set_load(struct rule_set *rs, const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -1398,6 +1445,8 @@ static void rule_set_load(struct rule_set *rs, const char *path)
         die("%s: expected an object with a \"rules\" list", path);
     cJSON_Delete(root);
     free(text);
+    if (opt.scale30 != 1)
+        rule_set_scale(rs->rules, opt.scale30);
     cJSON_ArrayForEach(r, rs->rules)
     {
         const char *k =
@@ -1495,7 +1544,7 @@ static void add_round(struct series *s[R_COUNT], const struct round *rd)
 static void usage(void)
 {
     fputs("usage: driver --toolwatch BIN --baseline BIN --corpus BIN --data "
-          "DIR --rules FILE [--runs N] [--rounds N] [--rounds30 N] "
+          "DIR --rules FILE [--runs N] [--rounds N] [--rounds30 N] [--scale30 F] "
           "[--events N] [--json FILE] [--only LIST]\n"
           "LIST: comma-separated of pipeline (with baseline), replay, "
           "memory, latency, startup, rules30, memory30\n",
@@ -1614,6 +1663,8 @@ int main(int argc, char **argv)
             opt.rounds = (int)strtol(v, NULL, 10);
         else if (strcmp(a, "--rounds30") == 0)
             opt.rounds30 = (int)strtol(v, NULL, 10);
+        else if (strcmp(a, "--scale30") == 0)
+            opt.scale30 = strtod(v, NULL);
         else if (strcmp(a, "--events") == 0)
             opt.events = strtoull(v, NULL, 10);
         else
@@ -1623,7 +1674,7 @@ int main(int argc, char **argv)
     if (opt.toolwatch == NULL || opt.baseline == NULL || opt.corpus == NULL ||
         opt.data == NULL || opt.rules == NULL || opt.runs < 1 ||
         opt.runs > MAX_RUNS || opt.rounds > MAX_RUNS || opt.rounds30 < 1 ||
-        opt.rounds30 > MAX_RUNS || opt.events == 0)
+        opt.rounds30 > MAX_RUNS || opt.events == 0 || !(opt.scale30 > 0))
         usage();
     signal(SIGPIPE, SIG_IGN);
     setenv(SECRET_ENV, SECRET, 1);

@@ -10,6 +10,9 @@
 #                     (default 9)
 #   BENCH_RULES30=F   the 30-rule set: a config with a "rules" list
 #                     (default bench/rules30.json)
+#   BENCH_SCALE30=F   its count/sum thresholds and baseline min_value are
+#                     multiplied by F for the corpus's rate (default 20:
+#                     1000 events/s against the 50 the set is written for)
 #   BENCH_EVENTS=N    events in the throughput corpora (default 1000000)
 #   BENCH_ONLY=LIST   subset: pipeline,replay,rules30,memory,memory30,
 #                     latency,startup
@@ -21,6 +24,7 @@ runs=${BENCH_RUNS:-5}
 rounds=${BENCH_ROUNDS:-21}
 rounds30=${BENCH_ROUNDS30:-9}
 rules30=${BENCH_RULES30:-bench/rules30.json}
+scale30=${BENCH_SCALE30:-20}
 events=${BENCH_EVENTS:-1000000}
 data=${BENCH_DATA:-build/bench-data}
 mkdir -p "$data" bench/results
@@ -32,7 +36,7 @@ only=""
 build/rel/bench/driver --toolwatch build/toolwatch \
     --baseline build/rel/bench/baseline_cjson \
     --corpus build/rel/bench/corpus --data "$data" \
-    --rules "$rules30" \
+    --rules "$rules30" --scale30 "$scale30" \
     --runs "$runs" --rounds "$rounds" --rounds30 "$rounds30" \
     --events "$events" \
     --json bench/results/latest.json $only
