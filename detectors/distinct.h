@@ -30,21 +30,38 @@
  * order costs O(d).  Nothing allocates, reads a clock or does I/O; the
  * state holds no pointers.
  *
- * Memory per group: distinct_spec.size = 16 + valset_size(K) =
- *     48 + 32 * K + 4 * nb      (nb = the power of two >= K, at least 2)
+ * Memory.  The remembered values live in the rule's shared pool
+ * (valpool.h), one entry per value a group remembers; a group's own state
+ * is a 32-byte header:
  *
- *   threshold   K        bytes
- *   0           1        88
- *   10          11       464
- *   20          21       848
- *   100         101      3 792
- *   1000        1001     36 176
- *   99999       100000   3 724 336 (the largest threshold)
+ *   per group       32 + 36 * v bytes, v = the values it remembers (<= K
+ *                   and <= the distinct values in the window): the
+ *                   header, and per value a pool entry (32) and about one
+ *                   hash bucket (4)
+ *   per rule        reserved once (virtual, MAP_NORESERVE, resident only
+ *                   as used): 32 * max_keys * K + 4 * the power of two >=
+ *                   that
+ *
+ *   threshold   K        a full group   reserved at 10,000 groups
+ *   0           1        68             0.4 MB
+ *   10          11       428            4.0 MB
+ *   20          21       788            7.8 MB
+ *   100         101      3 668          36.5 MB
+ *   1000        1001     36 068         387 MB
+ *
+ * A group's entries go back to the pool as values leave the window, and
+ * all of them when its slot next holds a group (distinct_reset), which
+ * eviction does at once.
+ *
+ * Checkpoint (distinct_save / distinct_load): a group's record is
+ * valpool.h's, tag DISTINCT_REC, field now, then each remembered value
+ * with its last-seen time, least recently seen first.
  */
 #ifndef TW_DISTINCT_H
 #define TW_DISTINCT_H
 
-#include "detectors/valset.h"
+#include "base/buf.h"
+#include "detectors/valpool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +70,9 @@
 #define DISTINCT_MAX_WINDOW_MS 2147483647LL /* 2^31 - 1 ms, 24.8 days */
 
 enum { DISTINCT_OK = 0, DISTINCT_LATE = 1, DISTINCT_EINVAL = -1 };
+
+/* Checkpoint record tag (format version 1). */
+enum { DISTINCT_REC = 0x21 };
 
 /* A rule's parameters, shared by its groups; read-only after
  * distinct_spec_init().  Fields private except `size`. */
@@ -63,12 +83,12 @@ typedef struct distinct_spec {
     size_t size;        /* bytes of one group's state */
 } distinct_spec;
 
-/* One group's state: distinct_spec.size bytes, 8-byte aligned, of which
- * this is the head (the set's entries follow it).  Fields private. */
+/* One group's state: distinct_spec.size bytes, 8-byte aligned, in memory
+ * that is zero or last written by this module.  Fields private. */
 typedef struct distinct_state {
-    int64_t base; /* time of key 0 */
-    int64_t now;  /* newest now seen (INT64_MIN: none) */
-    valset set;   /* key: last seen - base; must stay the last member */
+    int64_t base;      /* time of key 0 */
+    int64_t now;       /* newest now seen (INT64_MIN: none) */
+    valpool_group set; /* key: last seen - base */
 } distinct_state;
 
 /* The level at `now`. */
@@ -86,34 +106,58 @@ struct distinct_level {
 int distinct_spec_init(distinct_spec *s, int64_t window_ms, double threshold,
                        double clear_threshold);
 
-/* Make `st` (s->size bytes, 8-byte aligned) the state of a new group. */
-void distinct_reset(const distinct_spec *s, distinct_state *st);
+/* The rule's pool for max_keys groups: valpool_create(max_keys, K).
+ * NULL when out of memory or range. */
+valpool *distinct_pool(const distinct_spec *s, uint32_t max_keys);
 
-/* The value with hash h seen at t_ms, the newest event time being now_ms.
- * Returns DISTINCT_OK, or DISTINCT_LATE when t_ms <= now_ms - window
- * (nothing counted). */
-int distinct_add(const distinct_spec *s, distinct_state *st, int64_t now_ms,
-                 int64_t t_ms, const uint64_t h[2]);
+/* Make `st` the state of a new group, its values (if any) back to pool
+ * p. */
+void distinct_reset(valpool *p, distinct_state *st);
+
+/* Group `gid` (state st, values in p) saw the value with hash h at t_ms,
+ * the newest event time being now_ms.  Returns DISTINCT_OK, or
+ * DISTINCT_LATE when t_ms <= now_ms - window (nothing counted).  Every
+ * function below takes the group's pool the same way. */
+int distinct_add(const distinct_spec *s, valpool *p, uint32_t gid,
+                 distinct_state *st, int64_t now_ms, int64_t t_ms,
+                 const uint64_t h[2]);
 
 /* The level at now_ms (forgets what left the window first). */
-void distinct_level(const distinct_spec *s, distinct_state *st,
+void distinct_level(const distinct_spec *s, valpool *p, distinct_state *st,
                     int64_t now_ms, struct distinct_level *out);
 
 /* The remembered values in the window at now_ms, most recently seen
  * first: up to `max` hashes into out[i][0..1] and, when `last_seen` is not
  * NULL, when each was last seen.  Returns how many were written. */
-size_t distinct_values(const distinct_spec *s, distinct_state *st,
-                       int64_t now_ms, uint64_t (*out)[2],
+size_t distinct_values(const distinct_spec *s, valpool *p, uint32_t gid,
+                       distinct_state *st, int64_t now_ms, uint64_t (*out)[2],
                        int64_t *last_seen, size_t max);
 
 /* With no further event, the earliest now at which the group is clear:
  * the newest now seen when it already is (INT64_MIN before any event).
  * O(remembered values). */
-int64_t distinct_clear_time(const distinct_spec *s, distinct_state *st);
+int64_t distinct_clear_time(const distinct_spec *s, valpool *p,
+                            distinct_state *st);
 
 /* distinct_clear_time() for a clear threshold of its own: the group is
  * clear at or under clear_max values (clear_max < the spec's fire_at). */
-int64_t distinct_clear_time_at(const distinct_spec *s, distinct_state *st,
-                               uint32_t clear_max);
+int64_t distinct_clear_time_at(const distinct_spec *s, valpool *p,
+                               distinct_state *st, uint32_t clear_max);
+
+/* Append group gid's record to out.  Returns 0, or -1 when out is full
+ * (out as it was). */
+int distinct_save(const valpool *p, uint32_t gid, const distinct_state *st,
+                  buf *out);
+
+/* Load a record that distinct_save wrote (n bytes, from disk: hostile)
+ * into group gid, just reset: now none (then no values) or in [0,
+ * CLOCK_MS_MAX], at most K values, each last seen in (now - window, now],
+ * in non-decreasing order, no hash twice.  Returns 0, or -1 with the
+ * group as it was (a group not reset is refused). */
+int distinct_load(const distinct_spec *s, valpool *p, uint32_t gid,
+                  distinct_state *st, const unsigned char *in, size_t n);
+
+/* The most bytes distinct_save appends for one group. */
+size_t distinct_checkpoint_bytes(const distinct_spec *s);
 
 #endif

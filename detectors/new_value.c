@@ -1,14 +1,18 @@
 /*
  * new_value.c - remembered values per group, least recently used
- * forgotten (see new_value.h for the semantics and memory per group).
+ * forgotten, in the rule's shared value pool (see new_value.h for the
+ * semantics and the memory).
  *
- * Invariants: the set holds at most max_values hashes, all with key 0, so
- * the list is in order of last use (valset ties keep insertion order):
- * the head is the least recently used; `first` is set by the first event
- * and never changes until the next reset.
+ * Invariants: a group holds at most max_values hashes in the pool, all
+ * with key 0, so its list is in order of last use (valpool ties keep
+ * insertion order): the head is the least recently used; `first` is set
+ * by the first event and never changes until the next reset; values are
+ * removed only to make room, so forgotten > 0 means the group is full; an
+ * alert group holds no values.
  */
 #include "detectors/new_value.h"
 
+#include "base/clock.h"
 #include "detectors/kind.h"
 
 #include <math.h>
@@ -25,42 +29,125 @@ int new_value_spec_init(new_value_spec *s, int64_t learn_ms,
         return NEW_VALUE_EINVAL;
     s->learn_ms = learn_ms;
     s->max_values = max_values;
-    s->size = offsetof(new_value_state, set) + valset_size(max_values);
+    s->size = sizeof(new_value_state);
     return 0;
 }
 
-void new_value_reset(const new_value_spec *s, new_value_state *st)
+valpool *new_value_pool(const new_value_spec *s, uint32_t max_keys)
 {
-    st->first = NO_TIME;
-    st->last_new = NO_TIME;
-    st->forgotten = 0;
-    valset_reset(&st->set, s->max_values);
+    return valpool_create(max_keys, s->max_values);
 }
 
-int new_value_feed(const new_value_spec *s, new_value_state *st,
-                   int64_t now_ms, int64_t t_ms, const uint64_t h[2])
+void new_value_reset(valpool *p, new_value_state *st)
 {
-    valset *v = &st->set;
+    valpool_group_reset(p, &st->set);
+    st->last_new = NO_TIME;
+    st->first = NO_TIME;
+    st->forgotten = 0;
+}
+
+void new_value_alert(valpool *p, new_value_state *st, int64_t t_ms)
+{
+    if (st->set.count != 0)
+        new_value_reset(p, st);
+    st->last_new = t_ms;
+}
+
+int new_value_feed(const new_value_spec *s, valpool *p, uint32_t gid,
+                   new_value_state *st, int64_t now_ms, int64_t t_ms,
+                   const uint64_t h[2])
+{
+    valpool_group *g = &st->set;
     uint32_t i;
 
     if (t_ms > now_ms)
         t_ms = now_ms;
     if (st->first == NO_TIME)
         st->first = t_ms;
-    i = valset_find(v, h);
-    if (i != VALSET_NIL) {
-        valset_set_key(v, i, 0); /* most recently used */
+    i = valpool_find(p, gid, h);
+    if (i != VALPOOL_NIL) {
+        valpool_set_key(p, g, i, 0); /* most recently used */
         return NEW_VALUE_KNOWN;
     }
-    if (v->count == v->cap) {
-        valset_remove(v, v->head);
+    if (g->count == s->max_values) {
+        valpool_remove(p, g, g->head);
         st->forgotten++;
     }
-    valset_add(v, h, 0);
+    valpool_add(p, g, gid, h, 0);
     if (now_ms - st->first < s->learn_ms)
         return NEW_VALUE_LEARNED;
     st->last_new = t_ms;
     return NEW_VALUE_NEW;
+}
+
+/* ---- checkpoint ---- */
+
+/* A record's head: an alert group's or a counting group's. */
+static void rec_init(struct valpool_rec *rec, int alert)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->tag = alert ? NEW_VALUE_REC_ALERT : NEW_VALUE_REC_GROUP;
+    rec->nfield = alert ? 1 : 3;
+}
+
+static int is_time(int64_t t)
+{
+    return t >= 0 && t <= CLOCK_MS_MAX;
+}
+
+int new_value_save(const valpool *p, uint32_t gid,
+                   const new_value_state *st, int alert, buf *out)
+{
+    static const valpool_group none = {0, VALPOOL_NIL, VALPOOL_NIL};
+    struct valpool_rec rec;
+
+    rec_init(&rec, alert);
+    rec.field[0] = st->last_new;
+    rec.field[1] = st->first;
+    rec.field[2] = (int64_t)st->forgotten;
+    return valpool_save(p, gid, alert ? &none : &st->set, &rec, out);
+}
+
+int new_value_load(const new_value_spec *s, valpool *p, uint32_t gid,
+                   new_value_state *st, int alert, const unsigned char *in,
+                   size_t n)
+{
+    struct valpool_rec rec;
+    int64_t last_new, first;
+    uint64_t forgotten;
+    int rc = -1;
+
+    rec_init(&rec, alert);
+    if (st->set.count != 0 || valpool_load_head(&rec, in, n) != 0)
+        goto out;
+    last_new = rec.field[0];
+    first = alert ? last_new : rec.field[1];
+    forgotten = alert ? 0 : (uint64_t)rec.field[2];
+    if ((last_new != NO_TIME && !is_time(last_new)) ||
+        (first != NO_TIME && !is_time(first)) ||
+        (alert && last_new == NO_TIME) ||
+        (first == NO_TIME && (last_new != NO_TIME || forgotten != 0)))
+        goto out;
+    rec.max = first == NO_TIME || alert ? 0 : s->max_values;
+    if (valpool_load(p, gid, &st->set, &rec, in, n) != 0)
+        goto out;
+    /* an event leaves its value; values leave only to make room */
+    if ((!alert && first != NO_TIME && st->set.count == 0) ||
+        (forgotten != 0 && st->set.count != s->max_values))
+        goto out;
+    st->last_new = last_new;
+    st->first = alert ? NO_TIME : first;
+    st->forgotten = forgotten;
+    rc = 0;
+out:
+    if (rc != 0)
+        new_value_reset(p, st);
+    return rc;
+}
+
+size_t new_value_checkpoint_bytes(const new_value_spec *s)
+{
+    return valpool_rec_bytes(3, 0, s->max_values);
 }
 
 /* ---- the `new_value` rule kind (kind.h) --------------------------------
@@ -71,10 +158,10 @@ int new_value_feed(const new_value_spec *s, new_value_state *st,
  * time of its new value in its state and clears window_s after it; it is
  * removed when its alert resolves.  Value and threshold are null.
  *
- * Memory per group: new_value_spec.size = 56 + 32 * max_values + 4 * nb
- * (new_value.h's table: 36 152 bytes at the default 1000, most of it
- * untouched until values fill it); an alert group touches 8 bytes of its
- * slot.
+ * Memory: the rule's value pool (r->priv, valpool.h), reserved at create
+ * for max_keys groups of max_values values, and per group a 40-byte
+ * state; a group costs 40 + 36 bytes per value it remembers (new_value.h),
+ * an alert group its 40 bytes.  A group's slot is its id in the pool.
  */
 
 static int kind_create(struct det_rule *r)
@@ -82,15 +169,22 @@ static int kind_create(struct det_rule *r)
     const struct rule_params *p = &r->rule->p;
 
     if (new_value_spec_init(&r->spec.new_value, p->learn_s * 1000,
-                            (uint32_t)p->max_values) != 0)
+                            (uint32_t)p->max_values) != 0 ||
+        (r->priv = new_value_pool(&r->spec.new_value, r->keys.cap)) == NULL)
         return -1;
     r->stride = r->spec.new_value.size;
     return 0;
 }
 
+static void kind_destroy(struct det_rule *r)
+{
+    valpool_destroy(r->priv);
+    r->priv = NULL;
+}
+
 static void kind_reset(struct det_rule *r, uint32_t slot)
 {
-    new_value_reset(&r->spec.new_value, det_state(r, slot));
+    new_value_reset(r->priv, det_state(r, slot));
 }
 
 /* An alert group's level: above while its new value is in (now -
@@ -98,9 +192,9 @@ static void kind_reset(struct det_rule *r, uint32_t slot)
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
-    const int64_t *last_new = det_state(r, slot);
+    const new_value_state *st = det_state(r, slot);
 
-    det_verdict_until(slot, NAN, now, *last_new + r->window_ms, v);
+    det_verdict_until(slot, NAN, now, st->last_new + r->window_ms, v);
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,
@@ -114,15 +208,41 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         return 0;
     r->st.counted++;
     det_hash_text(in, s, h);
-    if (new_value_feed(&r->spec.new_value, det_state(r, slot), in->now_ms,
-                       in->t_ms, h) != NEW_VALUE_NEW)
+    if (new_value_feed(&r->spec.new_value, r->priv, slot, det_state(r, slot),
+                       in->now_ms, in->t_ms, h) != NEW_VALUE_NEW)
         return 0;
     if ((as = det_group_extra(r, in, s, DET_G_ALERT)) == DET_NIL)
         return 0;
-    *(int64_t *)det_state(r, as) = in->t_ms;
+    new_value_alert(r->priv, det_state(r, as), in->t_ms);
     kind_tick(r, as, in->now_ms, v);
     v->extra = s;
     return 1;
+}
+
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    static const new_value_state muted = {
+        INT64_MIN, INT64_MIN, 0, {0, VALPOOL_NIL, VALPOOL_NIL}};
+    unsigned fl = r->keys.slot[slot].spare;
+
+    /* a muted group is never reset or fed: its state means nothing */
+    return new_value_save(r->priv, slot,
+                          (fl & DET_G_MUTED) ? &muted : det_state(r, slot),
+                          (fl & DET_G_ALERT) != 0, out);
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    return new_value_load(&r->spec.new_value, r->priv, slot,
+                          det_state(r, slot),
+                          (r->keys.slot[slot].spare & DET_G_ALERT) != 0, p,
+                          n);
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    return new_value_checkpoint_bytes(&r->spec.new_value);
 }
 
 /* "agent a-7 used a tool it has not used before: delete_customer_records" */
@@ -167,6 +287,10 @@ const struct det_kind det_kind_new_value = {
     .reset = kind_reset,
     .feed = kind_feed,
     .tick = kind_tick,
+    .destroy = kind_destroy,
     .summary = kind_summary,
     .fill = kind_fill,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };
