@@ -3,123 +3,93 @@
  * group's events in the sliding window against a threshold (strict) and a
  * clear threshold.  An event that lacks the field adds nothing.
  *
- * The window is a ring of time buckets (the shape window.h gives: window
- * / 60 when that divides it), each holding the sum of its events' values
- * as a double; the group's sum is added up over the ring when it is
- * looked at, oldest bucket first, so it is the same number whatever the
- * order events came in (no running total to drift).  As with window.h, an
- * event counts for (window - bucket, window] of its life; an event whose
- * bucket has left the window is late.
+ * The window: the buckets of the shape window.h gives (window / 60 when
+ * that divides it: 1 s for 60 s, 60 s for an hour), of which a group
+ * keeps only the non-empty ones, each holding the sum of its events'
+ * values as a double (window.h's sparse list, in a pool of the rule's,
+ * r->priv).  The group's sum is added up over them when it is looked at,
+ * oldest bucket first, so it is the same number whatever the order events
+ * came in (no running total to drift).  The window's edge is exact to the
+ * bucket, not to the ms: an event counts for (window - bucket, window] of
+ * its life (it stops counting when its bucket leaves, up to one bucket
+ * early), and an event whose bucket has left the window is late.  An
+ * event whose value is 0 is counted but makes no bucket.
  *
- * Memory per group: 8 + 8 * buckets bytes: 488 with 60 buckets (the
- * default shape), at most 8 + 8 * 3600.
+ * Memory per group (x86-64): 24 bytes (win_sparse, in the rule's slab)
+ * plus a 64-byte chunk per 6 non-empty buckets in the window (one more
+ * while the oldest chunk is partly spent), at most 11 chunks: 24 + 64 *
+ * ceil((buckets + 5) / 6) = 728 bytes with 60 buckets, every one of
+ * them holding an event.  A group with events in 1 to 6 buckets of its
+ * window costs 88 or 152 bytes.  The pool reserves (address space) that
+ * bound for max_keys groups.
  *
- * Invariants: head is the newest bucket seen (INT64_MIN: none); buckets
- * outside (head - N, head] hold 0.
+ * Invariants: window.h's, for each group's sparse list; the pool is
+ * r->priv from create to destroy.
  */
 #include "base/buf.h"
 #include "detectors/kind.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <string.h>
-
-struct sum_state {
-    int64_t head;
-    double b[];
-};
-
-/* Move the ring to the bucket of now, zeroing the buckets that left. */
-static void advance(const win_spec *w, struct sum_state *st, int64_t now)
-{
-    int64_t nb = win_bucket(w, now);
-
-    if (st->head == INT64_MIN) {
-        st->head = nb;
-        return;
-    }
-    if (nb <= st->head)
-        return;
-    if (nb - st->head >= (int64_t)w->nbuckets)
-        memset(st->b, 0, w->nbuckets * sizeof(double));
-    else
-        for (int64_t k = st->head + 1; k <= nb; k++)
-            st->b[win_pos(w, k)] = 0;
-    st->head = nb;
-}
-
-static double total(const win_spec *w, const struct sum_state *st)
-{
-    double s = 0;
-
-    if (st->head == INT64_MIN)
-        return 0;
-    for (int64_t k = st->head - w->nbuckets + 1; k <= st->head; k++)
-        s += st->b[win_pos(w, k)];
-    return s;
-}
-
-/* The next time a non-empty bucket leaves the window, INT64_MAX when the
- * ring is empty. */
-static int64_t next_expiry(const win_spec *w, const struct sum_state *st)
-{
-    if (st->head == INT64_MIN)
-        return INT64_MAX;
-    for (int64_t k = st->head - w->nbuckets + 1; k <= st->head; k++)
-        if (st->b[win_pos(w, k)] != 0)
-            return (k + w->nbuckets) * w->bucket_ms;
-    return INT64_MAX;
-}
 
 static int kind_create(struct det_rule *r)
 {
-    if (win_spec_init(&r->spec.win, r->window_ms, 0, 1) != WIN_OK)
-        return -1;
-    r->stride = sizeof(struct sum_state) +
-                r->spec.win.nbuckets * sizeof(double);
-    return 0;
+    int rc = -1;
+
+    if (win_spec_init(&r->spec.win, r->window_ms, 0, 1) != WIN_OK ||
+        (r->priv = win_sp_pool_create(&r->spec.win, r->keys.cap_alloc)) ==
+            NULL)
+        goto out;
+    r->stride = sizeof(win_sparse);
+    rc = 0;
+out:
+    return rc;
+}
+
+static void kind_destroy(struct det_rule *r)
+{
+    win_sp_pool_destroy(r->priv);
+    r->priv = NULL;
 }
 
 static void kind_reset(struct det_rule *r, uint32_t slot)
 {
-    struct sum_state *st = det_state(r, slot);
-
-    st->head = INT64_MIN;
-    memset(st->b, 0, r->spec.win.nbuckets * sizeof(double));
+    win_sp_reset(r->priv, det_state(r, slot));
 }
 
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
-    struct sum_state *st = det_state(r, slot);
+    win_sparse *st = det_state(r, slot);
+    const win_val *b;
+    win_sp_iter it;
+    double sum = 0;
 
-    advance(&r->spec.win, st, now);
-    det_verdict_level(r, slot, total(&r->spec.win, st), v);
+    win_sp_advance(&r->spec.win, r->priv, st, now, NULL);
+    win_sp_iter_init(&it, r->priv, st);
+    while ((b = win_sp_next(&it, NULL)) != NULL)
+        sum += b->d;
+    det_verdict_level(r, slot, sum, v);
     if (det_watched(r, slot, v))
-        v->next_ms = next_expiry(&r->spec.win, st);
+        v->next_ms = win_sp_next_expiry(&r->spec.win, r->priv, st);
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {
-    const win_spec *w = &r->spec.win;
-    struct sum_state *st;
+    win_val *b = NULL;
     uint32_t slot;
     double x;
-    int64_t b;
-    int late;
+    int rc;
 
     if (!match_number(in->ev, r->rule->p.field, &x))
         return 0;
     if ((slot = det_group(r, in)) == DET_NIL)
         return 0;
-    st = det_state(r, slot);
-    advance(w, st, in->now_ms);
-    b = win_bucket(w, in->t_ms);
-    late = b <= st->head - (int64_t)w->nbuckets;
-    if (!late)
-        st->b[win_pos(w, b)] += x;
-    return det_fed(r, late, slot, in, kind_tick, v);
+    rc = win_sp_add(&r->spec.win, r->priv, det_state(r, slot), in->now_ms,
+                    in->t_ms, x != 0 ? &b : NULL);
+    if (b != NULL)
+        b->d += x;
+    return det_fed(r, rc == WIN_LATE, slot, in, kind_tick, v);
 }
 
 /* "sum of cost_usd 12.5 in 300s by agent a-1 (threshold 10)" */
@@ -138,11 +108,34 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
              (long long)(r->window_ms / 1000), g, thr);
 }
 
+/* Checkpoint: window.h's sparse list bytes, the values sums (> 0). */
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    return win_sp_save(&r->spec.win, r->priv, det_state(r, slot),
+                       WIN_VAL_SUM, out);
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    return win_sp_load(&r->spec.win, r->priv, det_state(r, slot),
+                       WIN_VAL_SUM, p, n);
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    return win_sp_save_bytes(&r->spec.win);
+}
+
 const struct det_kind det_kind_sum = {
     .name = "sum",
     .create = kind_create,
     .reset = kind_reset,
     .feed = kind_feed,
     .tick = kind_tick,
+    .destroy = kind_destroy,
     .summary = kind_summary,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };

@@ -258,6 +258,16 @@ DH_FN struct event ev_error(int64_t ms, const char *tool, const char *agent)
     return ev;
 }
 
+/* A completed call of tool "llm" by `agent` at T0 + ms costing usd. */
+DH_FN struct event ev_cost(int64_t ms, const char *agent, double usd)
+{
+    struct event ev = ev_call(ms, "llm", agent);
+
+    ev.has |= EVENT_HAS_COST;
+    ev.cost_usd = usd;
+    return ev;
+}
+
 DH_FN int feed(det_engine *e, struct event ev)
 {
     return det_engine_feed(e, &ev, 0);

@@ -339,15 +339,6 @@ static void test_eviction(void **state)
     "'field':'cost_usd','group_by':['agent_id'],'window_s':60,"            \
     "'threshold':10}]"
 
-static struct event ev_cost(int64_t ms, const char *agent, double usd)
-{
-    struct event ev = ev_call(ms, "llm", agent);
-
-    ev.has |= EVENT_HAS_COST;
-    ev.cost_usd = usd;
-    return ev;
-}
-
 static void test_sum(void **state)
 {
     static struct cap c;
