@@ -223,8 +223,9 @@ static int dead_letter(delivery *d, struct sink_rt *s, struct entry *e,
     if (e->seq != 0)
         journal_ack(d->j, e->seq, JOURNAL_RECORD_DEAD_LETTERED);
     s->st.dead_lettered++;
-    LOG(LOG_ERROR, "delivery", "sink %s: notification %s dead-lettered: %s",
-        s->name, e->msg_id, why);
+    LOG_KEY(LOG_ERROR, "delivery", s->name,
+        "sink %s: notification %s dead-lettered: %s", s->name, e->msg_id,
+        why);
     rc = 0;
 out:
     buf_free(&line);
@@ -463,8 +464,9 @@ static void schedule_retry(delivery *d, struct sink_rt *s, struct entry *e,
         delay = a->retry_after_ms;
     e->next_at = loop_now(d->lp) + (int64_t)delay;
     s->st.retries++;
-    LOG(LOG_WARN, "delivery", "sink %s: %s; retry %u in %llu ms%s",
-        s->name, a->error, e->attempts, (unsigned long long)delay,
+    LOG_KEY(LOG_WARN, "delivery", s->name,
+        "sink %s: %s; retry %u in %llu ms%s", s->name, a->error,
+        e->attempts, (unsigned long long)delay,
         a->has_retry_after ? " (Retry-After)" : "");
 }
 
@@ -502,7 +504,8 @@ static void settle(delivery *d, struct sink_rt *s,
     s->st.last_failure_ms = clock_wall_ms();
     if (a->outcome == REQUEST_GONE) {
         s->disabled = 1;
-        LOG(LOG_ERROR, "delivery", "sink %s answered 410 Gone: the sink is "
+        LOG_KEY(LOG_ERROR, "delivery", s->name,
+            "sink %s answered 410 Gone: the sink is "
             "disabled until the configuration is reloaded; %llu "
             "notifications wait in the journal", s->name,
             (unsigned long long)s->depth);

@@ -4,9 +4,10 @@
  * Every problem is reported, not only the first one that cfg_load() finds
  * after the file is valid: the stream, the status token and each sink are
  * turned into the structs the service uses (which reads the secrets and
- * checks their form), each failure on its own line.  The configuration is
- * printed with cJSON's pretty printer, its tab indentation turned into two
- * spaces (cJSON escapes tabs inside strings, so every raw tab is layout).
+ * checks their form; and here, a PagerDuty routing key's length), each
+ * failure on its own line.  The configuration is printed with cJSON's
+ * pretty printer, its tab indentation turned into two spaces (cJSON escapes
+ * tabs inside strings, so every raw tab is layout).
  */
 #include "app/checkconfig.h"
 
@@ -20,6 +21,7 @@
 extern char **environ;
 
 #define PREFIX "toolwatch check-config: "
+#define PD_ROUTING_KEY_LEN 32
 
 /* cJSON_Print's text with tabs as two spaces (indentation) or one (after
  * a colon). */
@@ -43,6 +45,28 @@ static int print_json(FILE *out, const cJSON *j)
 out:
     cJSON_free(text);
     return rc;
+}
+
+/* A PagerDuty sink's routing key (an integration key) is 32 characters;
+ * Events API v2 refuses any other with 400, which drops every alert.  The
+ * service sends what it is given; here, before it starts, the length is
+ * checked (never the value shown: it is a secret).  0 or -1 with the
+ * message in msg. */
+static int routing_key_check(const struct cfg *c, size_t i,
+                             const struct sink_config *sk, char *msg,
+                             size_t size)
+{
+    size_t n;
+
+    if (sk->kind != SINK_PAGERDUTY || sk->routing_key == NULL ||
+        (n = strlen(sk->routing_key)) == PD_ROUTING_KEY_LEN)
+        return 0;
+    snprintf(msg, size, "sinks[%zu].routing_key_env: the environment "
+             "variable %s holds %zu bytes; a PagerDuty routing key "
+             "(integration key) is %d characters (a space or newline "
+             "copied with it counts)", i, c->sinks[i].routing_key_env, n,
+             PD_ROUTING_KEY_LEN);
+    return -1;
 }
 
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
@@ -82,7 +106,8 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
         problems++;
     }
     for (size_t i = 0; i < c->n_sinks; i++)
-        if (cfg_sink_config(c, i, &sk, msg, sizeof msg) != CFG_OK) {
+        if (cfg_sink_config(c, i, &sk, msg, sizeof msg) != CFG_OK ||
+            routing_key_check(c, i, &sk, msg, sizeof msg) != 0) {
             fprintf(err, PREFIX "%s\n", msg);
             problems++;
         }

@@ -1,10 +1,15 @@
 /*
- * cli.c - option parsing helpers.
+ * cli.c - option parsing helpers, and no core dumps for the subcommands
+ * that hold secrets.
  */
 #include "app/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 void cli_args_init(cli_args *a, int argc, char **argv, int first)
 {
@@ -82,4 +87,36 @@ bad:
             "got \"%s\"\n",
             opt, (unsigned long long)min, (unsigned long long)max, text);
     return -1;
+}
+
+int cli_no_core_dumps(const char *cmd)
+{
+    const struct rlimit none = {0, 0};
+    const char *allow = getenv(CLI_ALLOW_CORE_ENV);
+    int rc = -1;
+
+    if (allow != NULL && strcmp(allow, "1") == 0) {
+        fprintf(stderr, "toolwatch %s: core dumps allowed (%s=1): a core "
+                "file holds every secret this process reads\n", cmd,
+                CLI_ALLOW_CORE_ENV);
+        rc = 0;
+        goto out;
+    }
+    if (allow != NULL && allow[0] != '\0')
+        fprintf(stderr, "toolwatch %s: %s: expected 1 to allow core dumps, "
+                "got another value; core dumps stay off\n", cmd,
+                CLI_ALLOW_CORE_ENV);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "toolwatch %s: cannot turn core dumps off "
+                "(PR_SET_DUMPABLE): %s\n", cmd, strerror(errno));
+        goto out;
+    }
+    if (setrlimit(RLIMIT_CORE, &none) != 0) {
+        fprintf(stderr, "toolwatch %s: cannot turn core dumps off "
+                "(RLIMIT_CORE): %s\n", cmd, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * main.c - the toolwatch command: dispatch to a subcommand.
+ * main.c - the toolwatch command: dispatch to a subcommand; first, for
+ * those that read secrets, no core dumps (cli_no_core_dumps).
  */
 #include "app/checkconfig.h"
 #include "app/cli.h"
@@ -64,7 +65,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "toolwatch: cannot initialise libcurl\n");
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(argv[1], "run") == 0) {
+    /* the subcommands that read secrets: none in a core dump */
+    if ((strcmp(argv[1], "run") == 0 || strcmp(argv[1], "tail") == 0 ||
+         strcmp(argv[1], "send-test") == 0 ||
+         strcmp(argv[1], "check-config") == 0) &&
+        cli_no_core_dumps(argv[1]) != 0) {
+        rc = CLI_EXIT_FAIL;
+    } else if (strcmp(argv[1], "run") == 0) {
         rc = run_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "send-test") == 0) {
         rc = sendtest_main(argc - 1, argv + 1);

@@ -93,6 +93,7 @@ int pipeline_feed(pipeline *p, const char *data, size_t len,
     if (rc != EVENT_OK) {
         skip(p, rc == EVENT_ETOOLARGE    ? PIPELINE_SKIP_TOO_LARGE
                 : rc == EVENT_ENOTOBJECT ? PIPELINE_SKIP_NOT_OBJECT
+                : rc == EVENT_EDUPKEY    ? PIPELINE_SKIP_DUPLICATE_KEY
                                          : PIPELINE_SKIP_NOT_JSON);
         return rc;
     }

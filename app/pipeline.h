@@ -41,7 +41,8 @@ enum pipeline_skip {
     PIPELINE_SKIP_NOT_JSON = 0, /* event_decode: not JSON */
     PIPELINE_SKIP_NOT_OBJECT,   /* JSON, but not an object */
     PIPELINE_SKIP_TOO_LARGE,    /* over EVENT_MAX_DATA_BYTES */
-    PIPELINE_SKIP_UNTIMED       /* no timestamp, and no event time yet */
+    PIPELINE_SKIP_UNTIMED,      /* no timestamp, and no event time yet */
+    PIPELINE_SKIP_DUPLICATE_KEY /* a known key twice (EVENT_EDUPKEY) */
 };
 
 /* A record its reader could not hand over (pipeline_drop()). */

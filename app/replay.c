@@ -13,7 +13,9 @@
  * record is named by the line where its event's first field was
  * (sse_parser_line) without a second walk over the bytes.  JSONL: the
  * chunk is cut at LF and each line (up to EVENT_MAX_DATA_BYTES) is one
- * record.  Lines are numbered from 1 and end at LF in both formats.
+ * record; a line that is not UTF-8 is made so first (U+FFFD, as the SSE
+ * parser does), so what reaches the pipeline is UTF-8 in both formats.
+ * Lines are numbered from 1 and end at LF in both formats.
  * Memory is bounded by those caps whatever the input.
  */
 #include "app/replay.h"
@@ -22,6 +24,7 @@
 #include "app/cli.h"
 #include "app/pipeline.h"
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "consumer/decode.h"
 #include "consumer/sse.h"
 
@@ -36,6 +39,7 @@ struct replay {
     pipeline *pl;
     sse_parser sse;
     buf line;            /* JSONL: the current line */
+    buf fixed;           /* JSONL: the line made UTF-8, when it was not */
     FILE *out, *err;
     unsigned flags;
     enum replay_format fmt; /* REPLAY_SSE or REPLAY_JSONL once known */
@@ -130,6 +134,10 @@ static void on_skip(void *ud, enum pipeline_skip why)
         msg(r, "line %llu: no timestamp, and no event time yet to give "
                "it; skipped", ln);
         break;
+    case PIPELINE_SKIP_DUPLICATE_KEY:
+        msg(r, "line %llu: a field is given twice (readers differ on which "
+               "counts); skipped", ln);
+        break;
     default:
         msg(r, "line %llu: %s; skipped", ln,
             why == PIPELINE_SKIP_NOT_OBJECT ? "not a JSON object"
@@ -218,6 +226,20 @@ static void jsonl_line(struct replay *r)
         i++;
     if (i == n)
         return; /* blank */
+    if (!utf8_valid(p, n)) {
+        /* as the SSE parser does for `run` and SSE input: each bad spot
+         * becomes U+FFFD, so no alert or message carries invalid UTF-8 */
+        buf_reset(&r->fixed);
+        if (buf_append_utf8(&r->fixed, p, n, NULL) != BUF_OK) {
+            pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
+            on_skip(r, PIPELINE_SKIP_TOO_LARGE);
+            return;
+        }
+        msg(r, "line %llu: bytes that are not UTF-8 replaced by U+FFFD",
+            (unsigned long long)r->line_no);
+        p = r->fixed.data;
+        n = r->fixed.len;
+    }
     pipeline_feed(r->pl, p, n, NULL, 0, 0);
 }
 
@@ -295,6 +317,7 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     r->line_no = 1;
     r->last = '\n';
     buf_init(&r->line, EVENT_MAX_DATA_BYTES);
+    buf_init(&r->fixed, EVENT_MAX_DATA_BYTES);
     if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
         goto out;
     if ((r->pl = pipeline_create(&c->det, c->rules, c->instance,
@@ -372,6 +395,7 @@ out:
         pipeline_destroy(r->pl);
         sse_parser_free(&r->sse);
         buf_free(&r->line);
+        buf_free(&r->fixed);
     }
     free(r);
     free(chunk);

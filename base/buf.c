@@ -1,10 +1,14 @@
 /*
- * buf.c - capped growable buffer and JSON string escaping.
+ * buf.c - capped growable buffer, JSON string escaping, and the one place
+ * where text that may not be UTF-8 is made so (base/utf8.h decides what is
+ * a bad spot; each becomes one U+FFFD, as the SSE parser does).
  *
  * Invariant: len < cap whenever data != NULL (room for the NUL), and
  * len <= max always.
  */
 #include "base/buf.h"
+
+#include "base/utf8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -76,34 +80,54 @@ int buf_append_str(buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_json_string(buf *b, const char *s, size_t n)
+/* Bytes the JSON string writer needs for s[0..n), quotes included. */
+static size_t json_string_len(const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t start = b->len;
-    char *o;
-    int rc;
+    size_t need = 2, k, bad;
 
-    /* worst case: every byte becomes \u00XX (6 bytes), plus the quotes;
-     * count exactly only when the worst case would not fit */
-    if (b->max - b->len >= 2 && n <= (b->max - b->len - 2) / 6) {
-        rc = reserve(b, n * 6 + 2);
-    } else {
-        size_t need = 2;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < n; i += k) {
+        unsigned char c = (unsigned char)s[i];
+
+        k = 1;
+        if (c >= 0x80) {
+            if ((k = utf8_char(s + i, n - i, &bad)) == 0) {
+                k = bad;
+                need += UTF8_REPLACEMENT_LEN;
+            } else {
+                need += k;
+            }
+        } else {
             need += c == '"' || c == '\\' || c == '\b' || c == '\f' ||
                             c == '\n' || c == '\r' || c == '\t'
                         ? 2
                         : (c < 0x20 || c == 0x7f) ? 6 : 1;
         }
-        rc = reserve(b, need);
     }
+    return need;
+}
+
+int buf_append_json_string(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = b->len, k, bad;
+    char *o;
+    int rc;
+
+    /* worst case: every byte becomes \u00XX (6 bytes; a byte that is not
+     * UTF-8 becomes 3), plus the quotes; count exactly only when the
+     * worst case would not fit */
+    if (b->max - b->len >= 2 && n <= (b->max - b->len - 2) / 6)
+        rc = reserve(b, n * 6 + 2);
+    else
+        rc = reserve(b, json_string_len(s, n));
     if (rc != BUF_OK)
         return rc;
     o = b->data + start;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i += k) {
         unsigned char c = (unsigned char)s[i];
+
+        k = 1;
         switch (c) {
         case '"': *o++ = '\\'; *o++ = '"'; break;
         case '\\': *o++ = '\\'; *o++ = '\\'; break;
@@ -117,14 +141,61 @@ int buf_append_json_string(buf *b, const char *s, size_t n)
                 *o++ = '\\'; *o++ = 'u'; *o++ = '0'; *o++ = '0';
                 *o++ = hex[c >> 4];
                 *o++ = hex[c & 15];
-            } else {
+            } else if (c < 0x80) {
                 *o++ = (char)c;
+            } else if ((k = utf8_char(s + i, n - i, &bad)) != 0) {
+                memcpy(o, s + i, k);
+                o += k;
+            } else {
+                memcpy(o, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
+                o += UTF8_REPLACEMENT_LEN;
+                k = bad;
             }
         }
     }
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
+    return BUF_OK;
+}
+
+int buf_append_utf8(buf *b, const char *s, size_t n, size_t *replaced)
+{
+    size_t start = b->len, need = n, count = 0, i, k, bad;
+    char *o;
+    int rc;
+
+    /* worst case: every byte is a U+FFFD of 3 bytes */
+    if (n <= (b->max - b->len) / UTF8_REPLACEMENT_LEN) {
+        need = n * UTF8_REPLACEMENT_LEN;
+    } else {
+        for (i = utf8_valid_len(s, n); i < n; i += k)
+            if ((k = utf8_char(s + i, n - i, &bad)) == 0) {
+                k = bad;
+                need += UTF8_REPLACEMENT_LEN - bad;
+            }
+    }
+    if ((rc = reserve(b, need)) != BUF_OK)
+        return rc;
+    o = b->data + start;
+    for (i = 0; i < n; i += k) {
+        size_t ok = utf8_valid_len(s + i, n - i);
+
+        memcpy(o, s + i, ok);
+        o += ok;
+        i += ok;
+        k = 0;
+        if (i < n) {
+            (void)utf8_char(s + i, n - i, &k);
+            memcpy(o, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
+            o += UTF8_REPLACEMENT_LEN;
+            count++;
+        }
+    }
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = '\0';
+    if (replaced != NULL)
+        *replaced = count;
     return BUF_OK;
 }
 

@@ -27,10 +27,19 @@ void buf_reset(buf *b); /* len = 0, memory kept */
 int buf_append(buf *b, const void *data, size_t len);
 int buf_append_str(buf *b, const char *s);
 
-/* Append `s` (n bytes, UTF-8) as a JSON string literal with quotes:
- * '"' and '\\' escaped, \b \f \n \r \t, other bytes < 0x20 and 0x7f as
- * \u00XX; everything else raw. */
+/* Append `s` (n bytes) as a JSON string literal with quotes: '"' and
+ * '\\' escaped, \b \f \n \r \t, other bytes < 0x20 and 0x7f as \u00XX;
+ * valid UTF-8 raw.  Bytes that are not UTF-8 become U+FFFD (one per
+ * maximal subpart, base/utf8.h), so the literal is always valid UTF-8
+ * whatever `s` holds. */
 int buf_append_json_string(buf *b, const char *s, size_t n);
+
+/* Append `s` (n bytes) with every spot that is not UTF-8 replaced by
+ * U+FFFD (one per maximal subpart, as the SSE parser and the WHATWG
+ * decoder do): the appended text is valid UTF-8.  *replaced (may be
+ * NULL) gets the number of U+FFFD written.  Returns BUF_OK, BUF_ENOMEM or
+ * BUF_ETOOBIG (then nothing is appended). */
+int buf_append_utf8(buf *b, const char *s, size_t n, size_t *replaced);
 
 /* Copy NUL-terminated src into dst[size] (size > 0), cut at size - 1
  * bytes; dst is always NUL-terminated. */

@@ -2,8 +2,9 @@
  * log.c - leveled, rate-limited, single-line logging to stderr.
  *
  * Rate limiting is keyed by the format string's address (one per call
- * site) in a small fixed table; a site that is not in the table replaces
- * the oldest entry, so memory is constant whatever the input.  A record is
+ * site) and, for LOG_KEY, a key string, in a small fixed table; a site
+ * that is not in the table replaces the oldest entry, so memory is
+ * constant whatever the input.  A record is
  * formatted into a fixed buffer (long messages are cut) and written with one
  * write(2), so concurrent writers never interleave within a line.
  */
@@ -19,11 +20,12 @@
 
 int log_current_level = LOG_INFO;
 
-#define SITES 64
+#define SITES 128 /* call sites, times keys (sinks: at most 16 each) */
 #define LINE_MAX_BYTES 2048
 
 struct site {
     const char *fmt;
+    char key[LOG_KEY_MAX]; /* "" for LOG */
     long long period_start;
     unsigned count;
     unsigned suppressed;
@@ -98,15 +100,17 @@ static void emit(enum log_level level, const char *component, const char *msg)
     }
 }
 
-/* Decide whether this call site may log now; reports what was held back. */
-static int site_admit(const char *fmt, unsigned *flushed)
+/* Decide whether this call site (and key) may log now; reports what was
+ * held back. */
+static int site_admit(const char *fmt, const char *key, unsigned *flushed)
 {
     long long now = mono_ms();
     struct site *s = NULL, *oldest = &sites[0];
 
     *flushed = 0;
     for (int i = 0; i < SITES; i++) {
-        if (sites[i].fmt == fmt) {
+        if (sites[i].fmt == fmt &&
+            strncmp(sites[i].key, key, sizeof sites[i].key - 1) == 0) {
             s = &sites[i];
             break;
         }
@@ -117,6 +121,7 @@ static int site_admit(const char *fmt, unsigned *flushed)
         s = oldest;
         memset(s, 0, sizeof *s);
         s->fmt = fmt;
+        snprintf(s->key, sizeof s->key, "%s", key);
         s->period_start = now;
     }
     if (now - s->period_start >= LOG_PERIOD_MS) {
@@ -133,28 +138,49 @@ static int site_admit(const char *fmt, unsigned *flushed)
     return 1;
 }
 
-void log_write(enum log_level level, const char *component, const char *fmt,
-               ...)
+static void vlog(enum log_level level, const char *component,
+                 const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void vlog(enum log_level level, const char *component,
+                 const char *key, const char *fmt, va_list ap)
 {
     char msg[LINE_MAX_BYTES];
     unsigned flushed;
-    va_list ap;
 
     if (level < LOG_ERROR || level > LOG_DEBUG)
         level = LOG_ERROR;
     pthread_mutex_lock(&log_lock);
-    if (site_admit(fmt, &flushed)) {
+    if (site_admit(fmt, key, &flushed)) {
         if (flushed > 0) {
             snprintf(msg, sizeof msg, "%u similar messages suppressed",
                      flushed);
             emit(level, component, msg);
         }
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
         emit(level, component, msg);
     }
     pthread_mutex_unlock(&log_lock);
+}
+
+void log_write(enum log_level level, const char *component, const char *fmt,
+               ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(level, component, "", fmt, ap);
+    va_end(ap);
+}
+
+void log_write_key(enum log_level level, const char *component,
+                   const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(level, component, key != NULL ? key : "", fmt, ap);
+    va_end(ap);
 }
 
 void log_set_level(enum log_level level)

@@ -12,7 +12,10 @@
  * are escaped as \xNN so that one record is always one line.  Repeats are
  * suppressed per call site (the format string): at most LOG_BURST lines per
  * LOG_PERIOD_MS, then one "N similar messages suppressed" line when the
- * period ends.  Callers never pass secrets: the logger cannot know them.
+ * period ends.  LOG_KEY gives a call site a budget per key (a sink's name),
+ * so that one sink's flood of a line does not hide another sink's first
+ * one.
+ * Callers never pass secrets: the logger cannot know them.
  *
  * The logger is the one piece of process-wide state: stderr is process-wide
  * already, and every module logs.  It is not thread-safe for configuration
@@ -25,6 +28,7 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 #define LOG_BURST 5
 #define LOG_PERIOD_MS 10000
+#define LOG_KEY_MAX 64 /* bytes of a LOG_KEY key that count, with the NUL */
 
 extern int log_current_level;
 
@@ -34,8 +38,21 @@ extern int log_current_level;
             log_write((level), (component), __VA_ARGS__);                  \
     } while (0)
 
+/* LOG, with the repeats counted per (call site, key): `key` names what the
+ * line is about (a sink's name); keys compare by their first
+ * LOG_KEY_MAX - 1 bytes, and a NULL key is LOG's own budget. */
+#define LOG_KEY(level, component, key, ...)                                \
+    do {                                                                   \
+        if ((level) <= log_current_level)                                  \
+            log_write_key((level), (component), (key), __VA_ARGS__);       \
+    } while (0)
+
 void log_write(enum log_level level, const char *component, const char *fmt,
                ...) __attribute__((format(printf, 3, 4)));
+
+void log_write_key(enum log_level level, const char *component,
+                   const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 void log_set_level(enum log_level level);
 

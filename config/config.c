@@ -6,11 +6,13 @@
  * stream_config, struct sink_config) with secrets read from the
  * environment are in secrets.c.
  *
- * Order of work on a file: parse JSON; apply overrides to the tree; scan
- * the whole tree for literal secrets (before anything else, so a secret is
- * reported as such and never quoted by a type error); apply the root table
- * (every value checked by type and range, unknown keys refused); cross-field
- * checks.  Nothing here reads a secret's value (secrets.c does).
+ * Order of work on a file: parse JSON strictly (json.h: one document, no
+ * U+0000, UTF-8 only); apply overrides to the tree (their values are
+ * checked alike); scan the whole tree for literal secrets (before anything
+ * else, so a secret is reported as such and never quoted by a type error);
+ * apply the root table (every value checked by type and range, unknown
+ * keys refused); cross-field checks.  Nothing here reads a secret's value
+ * (secrets.c does).
  *
  * Stream headers come from two objects: stream.headers (name to literal
  * value) and stream.headers_env (name to the variable holding a secret
@@ -26,6 +28,7 @@
 #include "config/config.h"
 
 #include "alerts/sign.h"
+#include "config/json.h"
 #include "config/legacy.h"
 #include "config/override.h"
 #include "config/secrets.h"
@@ -612,7 +615,8 @@ static const struct table_item sink_items[] = {
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s),
      .def = SINK_DEFAULT_RATE_PER_S, .min = 0, .max = 1000,
-     .help = "pacing, notifications per second; 0: unpaced (slack: "
+     .help = "pacing, notifications per second (0: unpaced, else at least "
+             SINK_STR(CFG_RATE_PER_S_MIN) "; slack: "
              SINK_STR(SINK_SLACK_RATE_PER_S) ")"},
     SINK_INT(burst, SINK_DEFAULT_BURST, 1, 10000,
              "notifications sent at once before pacing (slack: "
@@ -709,6 +713,20 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                               errsz)) != CFG_OK)
         goto out;
     rc = CFG_EINVAL;
+    if (s->rate_per_s > 0 && s->rate_per_s < CFG_RATE_PER_S_MIN) {
+        /* pacing waits 1 / rate seconds for a token: bounded this way */
+        char want[96];
+
+        snprintf(sub, sizeof sub, "%s.rate_per_s", path);
+        snprintf(want, sizeof want, "0 (unpaced) or a number between %g "
+                 "and %g", CFG_RATE_PER_S_MIN,
+                 table_items_find(sink_items, N_SINK_ITEMS, "rate_per_s")
+                     ->max);
+        table_fail_expected(cJSON_GetObjectItemCaseSensitive(o,
+                                                             "rate_per_s"),
+                            sub, want, err, errsz);
+        goto out;
+    }
     if (s->url[0] != '\0' && s->url_env[0] != '\0') {
         snprintf(err, errsz, "%s.url: set either url or url_env, not both",
                  path);
@@ -1060,26 +1078,8 @@ static int parse(struct cfg *c, const char *text, size_t len,
 
     *blamed = 0;
     cfg_defaults(c);
-    root = cJSON_ParseWithLength(text, len);
-    if (root == NULL) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t off = at != NULL && at >= text && at <= text + len
-                         ? (size_t)(at - text)
-                         : len;
-        size_t line = 1, col = 1;
-        for (size_t i = 0; i < off; i++) {
-            if (text[i] == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
-        snprintf(err, errsz, "not valid JSON near line %zu, column %zu",
-                 line, col);
-        rc = CFG_ESYNTAX;
+    if ((rc = cfg_json_parse(text, len, "", &root, err, errsz)) != CFG_OK)
         goto out;
-    }
     rc = cfg_overrides_apply(root, envp, &ov, err, errsz);
     if (rc != CFG_OK) {
         *blamed = rc == CFG_EINVAL;

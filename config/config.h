@@ -96,6 +96,9 @@ enum {
 #define CFG_MAX_HEADERS STREAM_MAX_HEADERS
 #define CFG_MAX_SINKS 16
 #define CFG_OVERRIDE_PREFIX "TOOLWATCH_"
+/* sinks[i].rate_per_s: 0 (unpaced) or at least this (a token every 1000 s
+ * at most), so the wait for a token always fits the loop's int64 ms */
+#define CFG_RATE_PER_S_MIN 0.001
 
 /* stream.headers_env: a request header whose value is a secret, read from
  * the variable `env` by cfg_stream_config(). */
@@ -174,7 +177,8 @@ struct cfg {
 };
 
 /* TOOLWATCH_* variables that are not overrides (NULL-terminated):
- * TOOLWATCH_BIN, which the test suite uses to name the binary. */
+ * TOOLWATCH_BIN, which the test suite uses to name the binary, and
+ * TOOLWATCH_ALLOW_CORE_DUMPS (app/cli.h: core dumps for debugging). */
 extern const char *const cfg_env_not_overrides[];
 
 /* Defaults for everything (rules NULL: the default rules). */

@@ -23,7 +23,9 @@
  */
 #include "config/override.h"
 
+#include "base/utf8.h"
 #include "config/config.h"
+#include "config/json.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -36,7 +38,8 @@
 #define NAME_SHOWN_MAX 128 /* bytes of a variable name in a message */
 #define REFS_MAX 256       /* *_env names collected from the file */
 
-const char *const cfg_env_not_overrides[] = {"TOOLWATCH_BIN", NULL};
+const char *const cfg_env_not_overrides[] = {
+    "TOOLWATCH_BIN", "TOOLWATCH_ALLOW_CORE_DUMPS", NULL};
 
 static size_t name_len(const char *entry)
 {
@@ -136,17 +139,37 @@ static long seg_index(const char *seg, size_t n)
     return v;
 }
 
-/* The override's value: JSON when it is a number, true, false or a quoted
- * string; otherwise the text itself. */
-static cJSON *value_of(const char *text)
+/* The override's value into *out: JSON when it is a number, true, false
+ * or a quoted string; otherwise the text itself.  Checked as the file is
+ * (json.h): a quoted string with \u0000, or text that is not UTF-8, is
+ * CFG_EINVAL with "path: expected ..." in err.  CFG_ENOMEM. */
+static int value_of(const char *text, const char *path, cJSON **out,
+                    char *err, size_t errsz)
 {
-    cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
+    size_t n = strlen(text), ok;
+    cJSON *v = NULL;
+    int rc = cfg_json_parse(text, n, path, &v, err, errsz);
 
+    *out = NULL;
+    if (rc == CFG_ENOMEM ||
+        (rc == CFG_EINVAL && text[strspn(text, " \t\r\n")] == '"'))
+        goto out;
     if (v != NULL &&
-        (cJSON_IsNumber(v) || cJSON_IsBool(v) || cJSON_IsString(v)))
-        return v;
+        (cJSON_IsNumber(v) || cJSON_IsBool(v) || cJSON_IsString(v))) {
+        *out = v;
+        v = NULL;
+        rc = CFG_OK;
+        goto out;
+    }
+    rc = CFG_EINVAL;
+    if ((ok = utf8_valid_len(text, n)) < n) {
+        cfg_json_utf8_error(path, ok, (unsigned char)text[ok], err, errsz);
+        goto out;
+    }
+    rc = (*out = cJSON_CreateString(text)) != NULL ? CFG_OK : CFG_ENOMEM;
+out:
     cJSON_Delete(v);
-    return cJSON_CreateString(text);
+    return rc;
 }
 
 /* Append to path: ".key" (or "key" at the root) or "[i]".  0 if it does
@@ -244,10 +267,15 @@ static int apply_one(cJSON *root, struct cfg_override *o, char *err,
             goto out;
         }
         if (last) {
-            if ((v = value_of(value)) == NULL) {
-                rc = CFG_ENOMEM;
+            char why[512];
+
+            if ((rc = value_of(value, o->path, &v, why, sizeof why)) !=
+                CFG_OK) {
+                table_fail(err, errsz, "%.*s: %s", shown, o->entry,
+                           rc == CFG_ENOMEM ? "out of memory" : why);
                 goto out;
             }
+            rc = CFG_EINVAL;
             if (cJSON_IsArray(node)) {
                 if (!cJSON_ReplaceItemInArray(node, (int)idx, v))
                     goto nomem;

@@ -10,11 +10,12 @@
  * How: the data is parsed with its explicit length (curl's buffers are not
  * NUL-terminated).  The object's children are walked once; each key is
  * looked up in a small table by its length and first two characters and
- * confirmed by one compare (16 bytes at a time), and the node of the first
- * occurrence of each known key is kept in a small array on the stack.  The
- * fields are then decoded from that array in a fixed order, which is what
- * lets a canonical key beat its alias no matter where each appears in the
- * object.  The tree is released before event_decode() returns.
+ * confirmed by one compare (16 bytes at a time), and the node of each
+ * known key is kept in a small array on the stack (a second occurrence
+ * refuses the record).  The fields are then decoded from that array in a
+ * fixed order, which is what lets a canonical key beat its alias no matter
+ * where each appears in the object.  The tree is released before
+ * event_decode() returns.
  *
  * Invariants:
  *  - no read of `data` at or past `len`; no cJSON pointer outlives a call;
@@ -31,7 +32,11 @@
  *    event type are consulted only when the canonical key is absent from the
  *    object.  A canonical key with a bad value makes the field missing (and
  *    is counted); it does not fall back to the alias;
- *  - keys are case-sensitive; for a key given twice, the first one counts;
+ *  - keys are case-sensitive; a known key given twice (two tool_name, or
+ *    two of a metadata member the rules name) refuses the record, counted
+ *    under EVENT_R_DUPLICATE_KEY: a reader that takes the last value (many
+ *    do) would see another record than the rules saw.  An unknown key
+ *    given twice is ignored like any unknown key;
  *  - JSON null is accepted (as absent, uncounted) only for error_code and
  *    error_message; elsewhere it is a wrong type;
  *  - an unknown event_type or response_status string is not an error: it
@@ -524,8 +529,30 @@ static void decode_fields(struct event *ev, const cJSON *const f[F_COUNT],
         take_str(ev->request_sha256, sizeof ev->request_sha256, v, 0, c);
 }
 
-/* The metadata members rules name: the first member of each name fills its
- * slot when it is a string (another type is counted as wrong). */
+/* Does `metadata` give one of the names rules read twice? */
+static int meta_duplicate(const cJSON *obj,
+                          const struct event_meta_names *meta)
+{
+    unsigned seen = 0;
+
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        if (it->string == NULL)
+            continue;
+        for (unsigned i = 0; i < meta->n && i < EVENT_META_MAX; i++) {
+            if (strcmp(it->string, meta->name[i]) != 0)
+                continue;
+            if (seen & (1u << i))
+                return 1;
+            seen |= 1u << i;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The metadata members rules name (each at most once: meta_duplicate):
+ * a member fills its slot when it is a string (another type is counted as
+ * wrong). */
 static void decode_meta(struct event *ev, const cJSON *obj,
                         const struct event_meta_names *meta,
                         event_counters *c)
@@ -743,11 +770,21 @@ int event_decode_meta(struct event *ev, const char *data, size_t len,
     for (it = root->child; it != NULL; it = it->next) {
         enum field id;
 
-        if (it->string == NULL)
+        if (it->string == NULL ||
+            (id = field_lookup(it->string)) == F_NONE)
             continue;
-        id = field_lookup(it->string);
-        if (id != F_NONE && f[id] == NULL)
-            f[id] = it;
+        if (f[id] != NULL) {
+            rc = EVENT_EDUPKEY;
+            break;
+        }
+        f[id] = it;
+    }
+    if (rc == EVENT_OK && meta != NULL && meta->n > 0 &&
+        IS_OBJECT(f[F_METADATA]) && meta_duplicate(f[F_METADATA], meta))
+        rc = EVENT_EDUPKEY;
+    if (rc == EVENT_EDUPKEY) {
+        bump(c, EVENT_R_DUPLICATE_KEY);
+        goto out;
     }
     decode_fields(ev, f, sse_type, sse_type_len, c);
     if (meta != NULL && meta->n > 0 && IS_OBJECT(f[F_METADATA]))
@@ -789,6 +826,8 @@ const char *event_strerror(int rc)
         return "event data is larger than the decoder accepts";
     case EVENT_EINVAL:
         return "invalid argument";
+    case EVENT_EDUPKEY:
+        return "event data gives a known key twice";
     default:
         return "unknown event error";
     }

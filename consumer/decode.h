@@ -7,7 +7,8 @@
  * event_decode() returns: no cJSON node outlives the call.  Strings are
  * copied into fixed arrays; a longer value is truncated on a UTF-8 boundary
  * and counted.  A field of the wrong type is treated as missing and
- * counted.  Unknown fields are ignored.
+ * counted.  Unknown fields are ignored.  A known key given twice refuses
+ * the record: readers differ on which of the two counts.
  */
 #ifndef TW_DECODE_H
 #define TW_DECODE_H
@@ -23,7 +24,8 @@ enum {
     EVENT_ENOTJSON = -1,
     EVENT_ENOTOBJECT = -2,
     EVENT_ETOOLARGE = -3,
-    EVENT_EINVAL = -4
+    EVENT_EINVAL = -4,
+    EVENT_EDUPKEY = -5
 };
 
 /* Largest data the decoder accepts (the SSE layer already caps events). */
@@ -34,16 +36,18 @@ enum {
  * (bytes after a string's NUL are unspecified).
  * `sse_type` (may be NULL) is the SSE event type, used when the record has
  * no event_type field.  Counters in *c (may be NULL) are incremented.
- * Returns EVENT_OK, or EVENT_ENOTJSON / EVENT_ENOTOBJECT / EVENT_ETOOLARGE
- * when the record must be skipped. */
+ * Returns EVENT_OK, or EVENT_ENOTJSON / EVENT_ENOTOBJECT / EVENT_ETOOLARGE /
+ * EVENT_EDUPKEY (a known key twice, EVENT_R_DUPLICATE_KEY) when the record
+ * must be skipped. */
 int event_decode(struct event *ev, const char *data, size_t len,
                  const char *sse_type, size_t sse_type_len,
                  event_counters *c);
 
 /* The metadata members to decode: name[i] (NUL-terminated, borrowed)
  * fills ev->meta[i] and bit i of ev->meta_has when the record's
- * `metadata` object has a string member of that name (the first one; a
- * member of another type is counted as a wrong type).  The rules' names
+ * `metadata` object has a string member of that name (a member of
+ * another type is counted as a wrong type; one of these names given twice
+ * in `metadata` refuses the record as a duplicated known key).  The rules' names
  * (detectors/match.h struct match_meta), handed over as plain strings. */
 struct event_meta_names {
     unsigned n; /* <= EVENT_META_MAX */

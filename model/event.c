@@ -24,6 +24,7 @@ static const char *const reason_names[EVENT_R_COUNT] = {
     [EVENT_R_NOT_JSON] = "not_json",
     [EVENT_R_NOT_OBJECT] = "not_object",
     [EVENT_R_TOO_LARGE] = "too_large",
+    [EVENT_R_DUPLICATE_KEY] = "duplicate_key",
     [EVENT_R_WRONG_TYPE] = "wrong_type",
     [EVENT_R_BAD_TIMESTAMP] = "bad_timestamp",
     [EVENT_R_BAD_VALUE] = "bad_value",

@@ -73,11 +73,16 @@ struct event {
     char meta[EVENT_META_MAX][EVENT_NAME_MAX];
 };
 
-/* Why a record or a field was rejected; indexes of event_counters.n. */
+/* Why a record or a field was rejected; indexes of event_counters.n.  The
+ * reasons that skip the record come first, those that keep it (a field
+ * ignored or cut) from EVENT_R_WRONG_TYPE on. */
 enum event_reason {
     EVENT_R_NOT_JSON = 0,   /* data is not JSON: record skipped */
     EVENT_R_NOT_OBJECT,     /* JSON but not an object: record skipped */
     EVENT_R_TOO_LARGE,      /* data over the decoder's cap: record skipped */
+    EVENT_R_DUPLICATE_KEY,  /* a known key given twice (a reader taking the
+                               other one would see another record): record
+                               skipped */
     EVENT_R_WRONG_TYPE,     /* a known field had the wrong JSON type */
     EVENT_R_BAD_TIMESTAMP,  /* timestamp present but not ISO 8601 */
     EVENT_R_BAD_VALUE,      /* a number out of range (negative size, NaN) */

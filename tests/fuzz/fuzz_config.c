@@ -14,7 +14,9 @@
  *    does not depend on the order of the environment");
  *  - on success the effective configuration (cfg_to_json, no secrets)
  *    is a valid file with the same meaning: parsed again without any
- *    environment it loads, and prints the same text;
+ *    environment it loads, and prints the same text; and it is UTF-8
+ *    (the loader refuses U+0000 and bytes that are not UTF-8, in the file
+ *    and in overrides, so no name it copies into an alert can hold them);
  *  - no message quotes a value that may be a secret: a string containing
  *    the marker "S3CR3T-" (never a valid variable name) given to a key
  *    that looks like a secret or names a variable (*_env, *_envs), in the
@@ -29,6 +31,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/utf8.h"
 #include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         char *j1 = dump(&c1), *j2 = dump(&c2), *j3;
         check(strcmp(j1, j2) == 0);
+        check(utf8_valid(j1, strlen(j1)));
         /* the effective configuration is a file with the same meaning */
         cfg_release(&c2);
         rc2 = cfg_parse(&c2, j1, strlen(j1), err2, sizeof err2);

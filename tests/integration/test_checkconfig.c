@@ -27,7 +27,8 @@
 
 #define SECRET_KEY "sk-itest-STREAMKEY-7f3a"
 #define SECRET_SLACK "https://hooks.slack.com/services/T1/B1/ITESTSLACK9"
-#define SECRET_PD "pd-itest-ROUTING-55aa"
+/* 32 characters, as a PagerDuty routing key is */
+#define SECRET_PD "pd-itest-ROUTING-55aa-0123456789"
 #define SECRET_WH "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 static const char *tw_bin(void)
@@ -120,24 +121,52 @@ static void test_good_file(void **state)
     unlink(path);
 }
 
-static void test_unset_secret(void **state)
+/* check-config of a file with one PagerDuty sink whose key is in TWI_PD,
+ * under env: exit 1, the key's marker in the output, want_err on
+ * stderr, and no secret anywhere. */
+static void pd_check(const char *const env[], const char *marker,
+                     const char *want_err)
 {
     char path[] = "/tmp/tw_icc_XXXXXX";
-    const char *env[] = {"TWI_PD", NULL};
     struct result r;
 
-    (void)state;
     write_tmp(path, "{\"stream\": {\"url\": \"http://127.0.0.1:1/s\"},"
                     " \"sinks\": [{\"type\": \"pagerduty\","
                     " \"routing_key_env\": \"TWI_PD\"}]}");
     run(path, env, &r);
     assert_int_equal(WEXITSTATUS(r.status), 1);
-    assert_non_null(strstr(r.out, "\"routing_key\": \"<unset>\""));
-    assert_string_equal(r.err, "toolwatch check-config: "
-                               "sinks[0].routing_key_env: the environment "
-                               "variable TWI_PD is not set\n");
+    assert_non_null(strstr(r.out, marker));
+    assert_string_equal(r.err, want_err);
+    assert_no_secret(&r);
+    assert_null(strstr(r.out, "ROUTING-55aa"));
+    assert_null(strstr(r.err, "ROUTING-55aa"));
     result_free(&r);
     unlink(path);
+}
+
+static void test_unset_secret(void **state)
+{
+    const char *env[] = {"TWI_PD", NULL};
+
+    (void)state;
+    pd_check(env, "\"routing_key\": \"<unset>\"",
+             "toolwatch check-config: sinks[0].routing_key_env: the "
+             "environment variable TWI_PD is not set\n");
+}
+
+/* A PagerDuty routing key that is not 32 characters: refused before the
+ * service would send it (PagerDuty answers 400: every alert dropped), and
+ * never printed. */
+static void test_short_routing_key(void **state)
+{
+    const char *env[] = {"TWI_PD=pd-itest-ROUTING-55aa", NULL};
+
+    (void)state;
+    pd_check(env, "\"routing_key\": \"<set>\"",
+             "toolwatch check-config: sinks[0].routing_key_env: the "
+             "environment variable TWI_PD holds 21 bytes; a PagerDuty "
+             "routing key (integration key) is 32 characters (a space or "
+             "newline copied with it counts)\n");
 }
 
 static void test_bad_file(void **state)
@@ -261,6 +290,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_file),
         cmocka_unit_test(test_unset_secret),
+        cmocka_unit_test(test_short_routing_key),
         cmocka_unit_test(test_bad_file),
         cmocka_unit_test(test_bad_override),
         cmocka_unit_test(test_examples),

@@ -23,6 +23,7 @@
 #include "alerts/delivery.h"
 #include "alerts/sign.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/loop.h"
 #include "tests/support/receiver.h"
 
@@ -489,6 +490,67 @@ static void test_routing_and_file_sink(void **state)
     assert_int_equal(st.st_size, (off_t)len + 1);
 }
 
+/* One sink's retries do not use up another's log lines: each sink's
+ * "retry" line has a repeat budget of its own (LOG_KEY, by sink name), so
+ * after sink flood has logged LOG_BURST retries and more were suppressed,
+ * sink quiet's first 429 is still logged (it used to be suppressed with
+ * flood's, for 10 s). */
+static void test_retry_log_per_sink(void **state)
+{
+    struct fx *f = *state;
+    struct delivery_options o = {.state_dir = f->dir, .max_pending = 0};
+    struct sink_route other = volume_route;
+    struct sink_config sinks[2];
+    struct rcv *r1 = f->r, *r2 = rcv_start();
+    char url2[128], path[128], d[1024], out[16384];
+    const char *p;
+    size_t len;
+    ssize_t n;
+    int fd, a_lines = 0;
+
+    assert_non_null(r2);
+    rcv_url(r2, "/hook", url2, sizeof url2);
+    sinks[0] = f->sink;
+    snprintf(sinks[0].name, sizeof sinks[0].name, "flood");
+    sinks[0].rules[0] = "volume";
+    sinks[0].n_rules = 1;
+    sinks[1] = f->sink;
+    snprintf(sinks[1].name, sizeof sinks[1].name, "quiet");
+    sinks[1].url = url2;
+    sinks[1].rules[0] = "other";
+    sinks[1].n_rules = 1;
+    for (int i = 0; i < LOG_BURST + 2; i++)
+        assert_int_equal(rcv_add_status(r1, 429, NULL, NULL), 0);
+    assert_int_equal(rcv_add_status(r2, 429, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/log", f->dir);
+    assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+    log_set_fd(fd);
+    f->d = delivery_create(f->lp, &o, sinks, 2);
+    assert_non_null(f->d);
+    len = doc(d, sizeof d, 1, "firing");
+    assert_int_equal(delivery_submit(f->d, &volume_route, "ep0001", 0,
+                                     clock_wall_ms(), d, len),
+                     1);
+    drive(f, LOG_BURST + 3, 0); /* flood: every 429, then 200 */
+    other.rule = "other";
+    assert_int_equal(delivery_submit(f->d, &other, "ep0002", 0,
+                                     clock_wall_ms(), d, len),
+                     1);
+    f->r = r2; /* drive() watches f->r */
+    drive(f, 2, 0); /* quiet: one 429, then 200 */
+    f->r = r1;
+    log_set_fd(-1);
+    n = pread(fd, out, sizeof out - 1, 0);
+    close(fd);
+    rcv_stop(r2);
+    assert_true(n > 0);
+    out[n] = '\0';
+    for (p = out; (p = strstr(p, "sink flood: ")) != NULL; p++)
+        a_lines++;
+    assert_int_equal(a_lines, LOG_BURST);
+    assert_non_null(strstr(out, "sink quiet: "));
+}
+
 /* A notification journaled by an older version (detector, group_by) and
  * still pending after the upgrade goes out, rendered for its receiver. */
 static void test_old_document_pending_after_upgrade(void **state)
@@ -593,6 +655,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_expired_notification_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_log_per_sink, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_routing_and_file_sink, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

@@ -61,7 +61,7 @@
 #define STREAM_KEY "sk-stream-" MARKER "-0a1b2c3d4e"
 #define WH_B64 "dG9vbHdhdGNoLWl0ZXN0LXNlY3JldC0zMi1ieXRlcyE="
 #define WH_SECRET "whsec_" WH_B64 /* "toolwatch-itest-secret-32-bytes!" */
-#define PD_KEY "R0UT1NG-" MARKER "-9f8e7d6c"
+#define PD_KEY "R0UT1NG-" MARKER "-9f8e7d6c012345678" /* 32 */
 #define STATUS_TOKEN "st-" MARKER "-t0k3n-55aa"
 #define WH_QUERY "/hook?sig=H00kUrl" MARKER
 #define DEAD_PATH "/dead/D3adUrl" MARKER

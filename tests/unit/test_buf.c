@@ -1,7 +1,8 @@
 /*
- * test_buf.c - capped buffer and JSON string escaping.
+ * test_buf.c - capped buffer and JSON string escaping (always UTF-8 out).
  */
 #include "base/buf.h"
+#include "base/utf8.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@ static void json_is(const char *in, size_t n, const char *want)
     assert_int_equal(buf_append_json_string(&b, in, n), BUF_OK);
     assert_int_equal(b.len, strlen(want));
     assert_memory_equal(b.data, want, b.len);
+    assert_true(utf8_valid(b.data, b.len));
     buf_free(&b);
 }
 
@@ -56,6 +58,30 @@ static void test_json_escapes(void **state)
     /* UTF-8 passes through raw, including U+2028 */
     json_is("caf\xc3\xa9 \xe2\x80\xa8", 9, "\"caf\xc3\xa9 \xe2\x80\xa8\"");
     json_is("/", 1, "\"/\"");
+}
+
+#define R UTF8_REPLACEMENT
+
+/* Bytes that are not UTF-8 become U+FFFD, one per maximal subpart: the
+ * literal is valid UTF-8 whatever it is given. */
+static void test_json_not_utf8(void **state)
+{
+    buf b;
+
+    (void)state;
+    json_is("\xff\xfe", 2, "\"" R R "\"");
+    json_is("a\"\xc3", 3, "\"a\\\"" R "\"");
+    json_is("\xe2\x82\n", 3, "\"" R "\\n\"");
+    json_is("\xed\xa0\x80", 3, "\"" R R R "\""); /* a surrogate */
+    /* the exact count near the cap: 2 bad bytes -> 6 + 2 quotes */
+    buf_init(&b, 8);
+    assert_int_equal(buf_append_json_string(&b, "\xff\xfe", 2), BUF_OK);
+    assert_string_equal(b.data, "\"" R R "\"");
+    buf_free(&b);
+    buf_init(&b, 7);
+    assert_int_equal(buf_append_json_string(&b, "\xff\xfe", 2),
+                     BUF_ETOOBIG);
+    buf_free(&b);
 }
 
 static void test_json_exact_fit(void **state)
@@ -115,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_cap),
         cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_json_not_utf8),
         cmocka_unit_test(test_json_exact_fit),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_copy_str),

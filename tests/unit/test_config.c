@@ -289,6 +289,144 @@ static void test_syntax_and_files(void **state)
 }
 
 
+/* ---- the text itself: one document, no U+0000, UTF-8 only ---- */
+
+static int parse_n(const char *text, size_t len)
+{
+    err[0] = '\0';
+    return cfg_parse(fresh(&c), text, len, err, sizeof err);
+}
+
+static void test_strict_text(void **state)
+{
+    static const char raw_nul[] = "{\"instance\": \"ab\0cd\"}";
+    char path[] = "/tmp/tw_cfg_XXXXXX", want[256];
+    int fd;
+
+    (void)state;
+    /* a second document, or garbage, after the first */
+    assert_int_equal(parse("{\"sinks\": []} {\"sinks\": [{\"type\": "
+                           "\"stdout\"}]}"),
+                     CFG_ESYNTAX);
+    assert_string_equal(err, "not valid JSON near line 1, column 15: text "
+                             "after the end of the document (one JSON "
+                             "object per file)");
+    assert_int_equal(parse("{}\n}"), CFG_ESYNTAX);
+    assert_string_equal(err, "not valid JSON near line 2, column 1: text "
+                             "after the end of the document (one JSON "
+                             "object per file)");
+    assert_int_equal(parse("{}x"), CFG_ESYNTAX);
+    /* a NUL byte after the document is text too (the length is the file's) */
+    assert_int_equal(parse_n("{}\0", 3), CFG_ESYNTAX);
+    /* whitespace after it is fine, a BOM before it too */
+    assert_int_equal(parse("{}\n \t\r\n"), CFG_OK);
+    assert_int_equal(parse("\xef\xbb\xbf{\"instance\": \"x\"}\n"), CFG_OK);
+    assert_string_equal(c.instance, "x");
+    /* control characters between tokens (cJSON skips them) */
+    assert_int_equal(parse("{\"instance\":\x01\"x\"}"), CFG_ESYNTAX);
+    assert_string_equal(err, "not valid JSON near line 1, column 13: a "
+                             "control character outside a string");
+
+    /* U+0000 would cut the string (or key) short */
+    expect_error("{\"instance\": \"ab\\u0000cd\"}",
+                 "instance: expected a string without U+0000 (\\u0000), got "
+                 "one at byte 2");
+    expect_error("{\"stream\": {\"headers\": {\"X-A\": \"v\", \"X-B\": "
+                 "\"\\u0000\"}}}",
+                 "stream.headers.X-B: expected a string without U+0000 "
+                 "(\\u0000), got one at byte 0");
+    expect_error("{\"stream\": {\"url\\u0000x\": \"http://h/\"}}",
+                 "stream.url: expected a key without U+0000 (\\u0000), got "
+                 "one at byte 3");
+    expect_error("{\"sinks\": [{\"type\": \"stdout\", \"rules\": [\"a\", "
+                 "\"b\\u0000\"]}]}",
+                 "sinks[0].rules[1]: expected a string without U+0000 "
+                 "(\\u0000), got one at byte 1");
+    assert_int_equal(parse_n(raw_nul, sizeof raw_nul - 1), CFG_EINVAL);
+    assert_string_equal(err, "instance: expected a string without U+0000 "
+                             "(\\u0000), got one at byte 2");
+    /* an escaped backslash before u0000 is text, not an escape */
+    assert_int_equal(parse("{\"instance\": \"a\\\\u0000\"}"), CFG_OK);
+    assert_string_equal(c.instance, "a\\u0000");
+
+    /* bytes that are not UTF-8: never quoted (the text may be a secret) */
+    expect_error("{\"instance\": \"ab\xff\xfe\"}",
+                 "instance: expected UTF-8 text, got the byte 0xff at byte "
+                 "2, which is not UTF-8");
+    expect_error("{\"instance\": \"\xed\xa0\x80\"}", /* a surrogate */
+                 "instance: expected UTF-8 text, got the byte 0xed at byte "
+                 "0, which is not UTF-8");
+    expect_error("{\"instance\": \"\xc0\xaf\"}", /* overlong */
+                 "instance: expected UTF-8 text, got the byte 0xc0 at byte "
+                 "0, which is not UTF-8");
+    expect_error("{\"stream\": {\"u\xffrl\": \"http://h/\"}}",
+                 "stream.u: expected a key of UTF-8 text, got the byte 0xff "
+                 "at byte 1, which is not UTF-8");
+    expect_error("{\"rules\": [{\"name\": \"a\", \"kind\": \"count\", "
+                 "\"match\": {\"tool_name\": [\"x\", \"db\xfe\"]}}]}",
+                 "rules[0].match.tool_name[1]: expected UTF-8 text, got the "
+                 "byte 0xfe at byte 2, which is not UTF-8");
+    /* the first problem in the text is the one reported */
+    expect_error("{\"instance\": \"\\u0000\xff\", \"state_dir\": \"\xff\"}",
+                 "instance: expected a string without U+0000 (\\u0000), got "
+                 "one at byte 0");
+    /* valid UTF-8 is kept as it is */
+    assert_int_equal(parse("{\"instance\": \"caf\xc3\xa9 \xe2\x9c\x93 "
+                           "\xf0\x9f\x90\xa7\"}"),
+                     CFG_OK);
+    assert_string_equal(c.instance, "caf\xc3\xa9 \xe2\x9c\x93 "
+                                    "\xf0\x9f\x90\xa7");
+
+    /* a file: the message names it */
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{} {}", 5), 5);
+    close(fd);
+    assert_int_equal(cfg_load(fresh(&c), path, err, sizeof err),
+                     CFG_ESYNTAX);
+    snprintf(want, sizeof want, "%s: not valid JSON near line 1, column 4: "
+             "text after the end of the document (one JSON object per "
+             "file)", path);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
+/* Overrides are read as strictly as the file. */
+static void test_strict_overrides(void **state)
+{
+    const char *nul[] = {"TOOLWATCH_INSTANCE=\"a\\u0000b\"", NULL};
+    const char *bad[] = {"TOOLWATCH_INSTANCE=x\xff", NULL};
+    const char *quoted_bad[] = {"TOOLWATCH_INSTANCE=\"x\xfe\"", NULL};
+    const char *ok[] = {"TOOLWATCH_INSTANCE=caf\xc3\xa9",
+                        "TOOLWATCH_ALLOW_CORE_DUMPS=1", NULL};
+
+    (void)state;
+    assert_int_equal(cfg_parse_env(fresh(&c), "{}", 2, (char *const *)nul,
+                                   err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_INSTANCE: instance: expected a "
+                             "string without U+0000 (\\u0000), got one at "
+                             "byte 1");
+    assert_int_equal(cfg_parse_env(fresh(&c), "{}", 2, (char *const *)bad,
+                                   err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_INSTANCE: instance: expected UTF-8 "
+                             "text, got the byte 0xff at byte 1, which is "
+                             "not UTF-8");
+    assert_int_equal(cfg_parse_env(fresh(&c), "{}", 2,
+                                   (char *const *)quoted_bad, err,
+                                   sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_INSTANCE: instance: expected UTF-8 "
+                             "text, got the byte 0xfe at byte 1, which is "
+                             "not UTF-8");
+    /* TOOLWATCH_ALLOW_CORE_DUMPS is not an override (app/cli.h) */
+    assert_int_equal(cfg_parse_env(fresh(&c), "{}", 2, (char *const *)ok,
+                                   err, sizeof err),
+                     CFG_OK);
+    assert_string_equal(c.instance, "caf\xc3\xa9");
+}
+
 /* ---- the sections added for the service ---- */
 
 static int parse_env(const char *text, char *const *envp)
@@ -1619,6 +1757,43 @@ static void test_sink_configs(void **state)
     unsetenv("TW_T_SLACK_URL");
 }
 
+/* Pacing waits 1 / rate_per_s seconds for a token: 0 or >= 0.001, so the
+ * wait fits (1e-300 overflowed int64 in delivery's pacing). */
+static void test_rate_per_s_range(void **state)
+{
+    const char *over[] = {"TOOLWATCH_SINKS__0__RATE_PER_S=1e-9", NULL};
+
+    (void)state;
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": 1e-300"),
+                 "sinks[0].rate_per_s: expected 0 (unpaced) or a number "
+                 "between 0.001 and 1000, got 1e-300");
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": 0.0009"),
+                 "sinks[0].rate_per_s: expected 0 (unpaced) or a number "
+                 "between 0.001 and 1000, got 0.0009");
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": 1001"),
+                 "sinks[0].rate_per_s: expected a number between 0 and "
+                 "1000, got 1001");
+    expect_error(SINK("\"type\": \"stdout\", \"rate_per_s\": -1"),
+                 "sinks[0].rate_per_s: expected a number between 0 and "
+                 "1000, got -1");
+    assert_int_equal(parse(SINK("\"type\": \"stdout\", \"rate_per_s\": "
+                                "0.001")),
+                     CFG_OK);
+    assert_true(c.sinks[0].rate_per_s == 0.001);
+    assert_int_equal(parse(SINK("\"type\": \"slack\", \"url_env\": \"X\", "
+                                "\"rate_per_s\": 0")),
+                     CFG_OK);
+    assert_true(c.sinks[0].rate_per_s == 0);
+    assert_int_equal(cfg_parse_env(fresh(&c),
+                                   SINK("\"type\": \"stdout\""),
+                                   strlen(SINK("\"type\": \"stdout\"")),
+                                   (char *const *)over, err, sizeof err),
+                     CFG_EINVAL);
+    assert_string_equal(err, "TOOLWATCH_SINKS__0__RATE_PER_S: "
+                             "sinks[0].rate_per_s: expected 0 (unpaced) or "
+                             "a number between 0.001 and 1000, got 1e-09");
+}
+
 /* ---- check-config ---- */
 
 struct captured {
@@ -1659,7 +1834,9 @@ extern char **environ;
 
 #define S_STREAM "sk-stream-SECRET-1111"
 #define S_SLACK "https://hooks.slack.com/services/T0/B0/SECRET-2222"
-#define S_PD "pd-routing-SECRET-3333"
+/* 32 characters, as a PagerDuty routing key is (not base64: never a
+ * valid whsec_ either) */
+#define S_PD "pd-routing-SECRET-3333-xyz!abcde"
 #define S_STATUS "status-SECRET-4444"
 
 static void test_checkconfig_never_prints_secrets(void **state)
@@ -1772,6 +1949,52 @@ static void test_checkconfig_never_prints_secrets(void **state)
     unsetenv("TW_T_CC_SLACK");
     unsetenv("TW_T_CC_PD");
     unsetenv("TW_T_CC_WH");
+    unlink(path);
+}
+
+/* check-config refuses a PagerDuty routing key that is not 32 characters
+ * (PagerDuty answers 400 and every alert would be dropped), naming the
+ * variable and the length, never the key. */
+static void test_checkconfig_routing_key_length(void **state)
+{
+    static const char *const keys[] = {
+        "SHORTKEY-SECRET-0123456789abcde", /* 31 */
+        "LONGKEY-SECRET-0123456789abcdefgh", /* 33 */
+        "NLKEY-SECRET-0123456789abcdefghi\n", /* 32 and a newline */
+    };
+    char path[] = "/tmp/tw_cc_XXXXXX", want[512];
+    struct captured r = {0};
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "{\"stream\": {\"url\": \"https://a.example/s\"},"
+                     " \"sinks\": [{\"type\": \"stdout\"}, {\"type\": "
+                     "\"pagerduty\", \"routing_key_env\": \"TW_T_PDLEN\"}]}");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        setenv("TW_T_PDLEN", keys[i], 1);
+        memset(&r, 0, sizeof r);
+        run_check(path, environ, &r);
+        assert_int_equal(r.rc, 1);
+        snprintf(want, sizeof want, "toolwatch check-config: "
+                 "sinks[1].routing_key_env: the environment variable "
+                 "TW_T_PDLEN holds %zu bytes; a PagerDuty routing key "
+                 "(integration key) is 32 characters (a space or newline "
+                 "copied with it counts)\n", strlen(keys[i]));
+        assert_string_equal(r.err, want);
+        assert_null(strstr(r.out, "SECRET"));
+        assert_null(strstr(r.err, "SECRET"));
+        captured_free(&r);
+    }
+    setenv("TW_T_PDLEN", "0123456789abcdef0123456789abcdef", 1);
+    memset(&r, 0, sizeof r);
+    run_check(path, environ, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.err_len, 0);
+    captured_free(&r);
+    unsetenv("TW_T_PDLEN");
     unlink(path);
 }
 
@@ -1959,7 +2182,9 @@ static void fake_secrets(const struct cfg *cf, int set)
     FAKE(cf->status.token_env, "fake-status-token");
     for (size_t i = 0; i < cf->n_sinks; i++) {
         FAKE(cf->sinks[i].url_env, "https://fake.example/hook");
-        FAKE(cf->sinks[i].routing_key_env, "fake-routing-key");
+        /* 32 characters, as a PagerDuty routing key */
+        FAKE(cf->sinks[i].routing_key_env,
+             "fake-routing-key-0123456789abcde");
         for (size_t k = 0; k < cf->sinks[i].n_secret_envs; k++)
             FAKE(cf->sinks[i].secret_envs[k], WHSEC);
     }
@@ -2086,6 +2311,8 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_syntax_and_files),
+        cmocka_unit_test(test_strict_text),
+        cmocka_unit_test(test_strict_overrides),
         cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_stream_section),
         cmocka_unit_test(test_stream_headers),
@@ -2094,6 +2321,7 @@ int main(void)
         cmocka_unit_test(test_status_section),
         cmocka_unit_test(test_sinks_valid),
         cmocka_unit_test(test_sinks_errors),
+        cmocka_unit_test(test_rate_per_s_range),
         cmocka_unit_test(test_sinks_routing_dump),
         cmocka_unit_test(test_literal_secrets),
         cmocka_unit_test(test_unknown_keys_everywhere),
@@ -2103,6 +2331,7 @@ int main(void)
         cmocka_unit_test(test_load_env),
         cmocka_unit_test(test_sink_configs),
         cmocka_unit_test(test_checkconfig_never_prints_secrets),
+        cmocka_unit_test(test_checkconfig_routing_key_length),
         cmocka_unit_test(test_checkconfig_headers_env),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_examples_load),

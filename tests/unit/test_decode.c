@@ -278,20 +278,78 @@ static void test_unknown_fields_and_case(void **state)
     assert_counts(&c, 1, -1, 0);
 }
 
-static void test_duplicate_key_first_wins(void **state)
+/* A known key given twice: the record is refused and counted under its own
+ * reason (a receiver taking the last value would see another record than
+ * the rules saw); before any field is decoded, so no other reason counts.
+ * An unknown key twice is ignored, as unknown keys are. */
+static void test_duplicate_known_key_refused(void **state)
 {
+    static const char *const dups[] = {
+        "{\"tool_name\":\"first\",\"tool_name\":\"second\"}",
+        "{\"tool_category\":5,\"tool_name\":\"t\",\"tool_category\":\"db\"}",
+        "{\"record_id\":\"a\",\"event_id\":\"b\",\"record_id\":\"c\"}",
+        "{\"execution_duration_ms\":1,\"execution_duration_ms\":9000}",
+        "{\"error_code\":null,\"error_code\":\"E\"}",
+        "{\"metadata\":{},\"tool_name\":\"t\",\"metadata\":{\"a\":\"b\"}}",
+        /* after an escape, the same key */
+        "{\"tool_name\":\"a\",\"tool_n\\u0061me\":\"b\"}",
+    };
     struct event ev;
     event_counters c = { 0 };
 
     (void)state;
+    for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++) {
+        assert_int_equal(decode(&ev, dups[i], &c), EVENT_EDUPKEY);
+        assert_counts(&c, 0, EVENT_R_DUPLICATE_KEY, i + 1);
+    }
+    assert_string_equal(event_reason_name(EVENT_R_DUPLICATE_KEY),
+                        "duplicate_key");
+    assert_string_equal(event_strerror(EVENT_EDUPKEY),
+                        "event data gives a known key twice");
+    /* not duplicates: an unknown key twice, a key twice inside an
+     * object the decoder does not read, an alias beside its key */
+    memset(&c, 0, sizeof c);
     assert_int_equal(decode(&ev,
-                            "{\"tool_name\":\"first\",\"tool_name\":\"second\","
-                            "\"tool_category\":5,\"tool_category\":\"db\"}",
+                            "{\"x\":1,\"tool_name\":\"t\",\"x\":2,"
+                            "\"metadata\":{\"a\":1,\"a\":2},"
+                            "\"latency_ms\":5,\"execution_duration_ms\":7}",
                             &c),
                      EVENT_OK);
-    assert_string_equal(ev.tool_name, "first");
-    assert_string_equal(ev.tool_category, "");
-    assert_counts(&c, 1, EVENT_R_WRONG_TYPE, 1);
+    assert_string_equal(ev.tool_name, "t");
+    assert_true(ev.duration_ms == 7);
+    assert_counts(&c, 1, -1, 0);
+}
+
+/* metadata members the rules name are known keys too: given twice in
+ * `metadata`, the record is refused; other members may repeat. */
+static void test_duplicate_metadata_member(void **state)
+{
+    static const char dup[] =
+        "{\"tool_name\":\"t\",\"metadata\":{\"region\":\"eu\",\"x\":1,"
+        "\"region\":\"us\"}}";
+    static const char ok[] =
+        "{\"tool_name\":\"t\",\"metadata\":{\"region\":\"eu\",\"x\":1,"
+        "\"x\":2}}";
+    struct event_meta_names meta = {.n = 1, .name = {"region"}};
+    struct event ev;
+    event_counters c = { 0 };
+
+    (void)state;
+    assert_int_equal(event_decode_meta(&ev, dup, sizeof dup - 1, NULL, 0,
+                                       &meta, &c),
+                     EVENT_EDUPKEY);
+    assert_counts(&c, 0, EVENT_R_DUPLICATE_KEY, 1);
+    /* without rules naming it, region is an unknown member */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(event_decode(&ev, dup, sizeof dup - 1, NULL, 0, &c),
+                     EVENT_OK);
+    assert_counts(&c, 1, -1, 0);
+    assert_int_equal(event_decode_meta(&ev, ok, sizeof ok - 1, NULL, 0,
+                                       &meta, &c),
+                     EVENT_OK);
+    assert_string_equal(ev.meta[0], "eu");
+    assert_int_equal(ev.meta_has, 1);
+    assert_counts(&c, 2, -1, 0);
 }
 
 static void test_event_zeroed_on_error(void **state)
@@ -1353,7 +1411,8 @@ int main(void)
         cmocka_unit_test(test_empty_object),
         cmocka_unit_test(test_every_key_and_near_miss),
         cmocka_unit_test(test_unknown_fields_and_case),
-        cmocka_unit_test(test_duplicate_key_first_wins),
+        cmocka_unit_test(test_duplicate_known_key_refused),
+        cmocka_unit_test(test_duplicate_metadata_member),
         cmocka_unit_test(test_event_zeroed_on_error),
         cmocka_unit_test(test_peek_record_id),
         cmocka_unit_test(test_timestamp_equal_instants),

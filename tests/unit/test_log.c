@@ -111,6 +111,31 @@ static void test_rate_limit(void **state)
     assert_null(strstr(out, "repeated 5\n"));
 }
 
+/* One call site, two keys (two sinks): each has its own LOG_BURST, so
+ * one sink's flood of a line does not hide the other's first one; the
+ * same key again is limited as before. */
+static void test_rate_limit_per_key(void **state)
+{
+    char out[8192];
+    int lines = 0;
+
+    (void)state;
+    for (int i = 0; i < 20; i++)
+        LOG_KEY(LOG_WARN, "delivery", "a", "sink %s: HTTP 429, %d", "a",
+                i);
+    LOG_KEY(LOG_WARN, "delivery", "b", "sink %s: HTTP 429, %d", "b", 0);
+    LOG_KEY(LOG_WARN, "delivery", "a", "sink %s: HTTP 429, %d", "a",
+            99);
+    drain(out, sizeof out);
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, LOG_BURST + 1);
+    assert_non_null(strstr(out, "sink a: HTTP 429, 4\n"));
+    assert_null(strstr(out, "sink a: HTTP 429, 5\n"));
+    assert_null(strstr(out, "sink a: HTTP 429, 99\n"));
+    assert_non_null(strstr(out, "sink b: HTTP 429, 0\n"));
+}
+
 static void test_parse_level(void **state)
 {
     (void)state;
@@ -129,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_level_filter_skips_arguments),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_rate_limit_per_key),
         cmocka_unit_test(test_parse_level),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -364,6 +364,8 @@ static void test_bad_records(void **state)
     static const char text[] =
         "data: not json\n\n"
         "data: [1,2]\n\n"
+        /* a known key twice: which one counts is not for us to guess */
+        "data: {\"tool_name\":\"a\",\"tool_name\":\"b\"}\n\n"
         /* kept, with a bad timestamp: takes the event time */
         "data: {\"record_id\":\"w1\",\"timestamp\":\"yesterday\"}\n\n"
         /* kept, with a field of the wrong type and a negative size */
@@ -371,7 +373,8 @@ static void test_bad_records(void **state)
         "\"response_payload_size_bytes\":-3}\n\n";
     static const int want[] = {DET_FEED_UNTIMED, DET_FEED_COUNTED,
                                EVENT_ENOTJSON, EVENT_ENOTOBJECT,
-                               DET_FEED_COUNTED, DET_FEED_COUNTED};
+                               EVENT_EDUPKEY, DET_FEED_COUNTED,
+                               DET_FEED_COUNTED};
 
     (void)state;
     feeder_init(&f, p, 0);
@@ -379,8 +382,8 @@ static void test_bad_records(void **state)
     call_event(ev, sizeof ev, "first", 0, "t"); /* the clock starts */
     feed_text(&f, ev);
     feed_text(&f, text);
-    assert_int_equal(f.n, 6);
-    for (int i = 0; i < 6; i++)
+    assert_int_equal(f.n, 7);
+    for (int i = 0; i < 7; i++)
         assert_int_equal(f.results[i], want[i]);
     /* a record the SSE parser would have cut: straight in */
     big = malloc(EVENT_MAX_DATA_BYTES + 1);
@@ -393,17 +396,18 @@ static void test_bad_records(void **state)
                      EVENT_ETOOLARGE);
     free(big);
 
-    assert_int_equal(s.n_skip, 4);
+    assert_int_equal(s.n_skip, 5);
     assert_int_equal(s.skip[0], PIPELINE_SKIP_UNTIMED);
     assert_int_equal(s.skip[1], PIPELINE_SKIP_NOT_JSON);
     assert_int_equal(s.skip[2], PIPELINE_SKIP_NOT_OBJECT);
-    assert_int_equal(s.skip[3], PIPELINE_SKIP_TOO_LARGE);
+    assert_int_equal(s.skip[3], PIPELINE_SKIP_DUPLICATE_KEY);
+    assert_int_equal(s.skip[4], PIPELINE_SKIP_TOO_LARGE);
     assert_int_equal(s.n_warn, 2);
     assert_int_equal(s.warn[0], 1u << EVENT_R_BAD_TIMESTAMP);
     assert_int_equal(s.warn[1],
                      (1u << EVENT_R_WRONG_TYPE) | (1u << EVENT_R_BAD_VALUE));
     assert_int_equal(s.n, 0);
-    assert_counts(p, 7, 3, 4, 0, 1, 2);
+    assert_counts(p, 8, 3, 5, 0, 1, 2);
     pipeline_stats(p, &st);
     assert_int_equal(st.decode.decoded, 4);
     for (int r = 0; r < EVENT_R_COUNT; r++)
@@ -412,8 +416,8 @@ static void test_bad_records(void **state)
     /* records their reader could not hand over: counted, not reported */
     pipeline_drop(p, PIPELINE_DROP_RECORD);
     pipeline_drop(p, PIPELINE_DROP_OVERSIZE);
-    assert_counts(p, 8, 3, 6, 0, 1, 2);
-    assert_int_equal(s.n_skip, 4);
+    assert_counts(p, 9, 3, 7, 0, 1, 2);
+    assert_int_equal(s.n_skip, 5);
     feeder_free(&f);
     pipeline_destroy(p);
 }

@@ -230,8 +230,9 @@ static void test_status_json_bytes(void **state)
     "\"stalls\":1,\"http_errors\":4,\"network_errors\":5,"
     "\"last_http_status\":200},\"events\":{\"total\":12345,"
     "\"decoded\":12300,\"errors\":{\"not_json\":7,\"not_object\":0,"
-    "\"too_large\":0,\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,"
-    "\"truncated\":9,\"oversize\":3,\"invalid_utf8\":21},\"late\":11,"
+    "\"too_large\":0,\"duplicate_key\":0,\"wrong_type\":0,"
+    "\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":9,"
+    "\"oversize\":3,\"invalid_utf8\":21},\"late\":11,"
     "\"duplicates\":13,\"untimed\":2},"
     "\"rules\":[{\"name\":\"error_rate\",\"enabled\":true,\"keys\":40,"
     "\"firing\":1,\"evictions\":6,\"alerts_fired\":8,"
@@ -284,7 +285,7 @@ static void test_empty_snapshot(void **state)
     "\"stalls\":0,\"http_errors\":0,\"network_errors\":0,"
     "\"last_http_status\":0},\"events\":{\"total\":0,\"decoded\":0,"
     "\"errors\":{\"not_json\":0,\"not_object\":0,\"too_large\":0,"
-    "\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":0,"
+    "\"duplicate_key\":0,\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":0,"
     "\"oversize\":0,\"invalid_utf8\":0},\"late\":0,\"duplicates\":0,"
     "\"untimed\":0},\"rules\":[],\"firing\":[],\"firing_total\":0,"
     "\"sinks\":[],\"journal\":{\"writable\":false},"
@@ -318,6 +319,7 @@ static void test_empty_snapshot(void **state)
     "toolwatch_event_errors_total{reason=\"not_json\"} 0\n"
     "toolwatch_event_errors_total{reason=\"not_object\"} 0\n"
     "toolwatch_event_errors_total{reason=\"too_large\"} 0\n"
+    "toolwatch_event_errors_total{reason=\"duplicate_key\"} 0\n"
     "toolwatch_event_errors_total{reason=\"wrong_type\"} 0\n"
     "toolwatch_event_errors_total{reason=\"bad_timestamp\"} 0\n"
     "toolwatch_event_errors_total{reason=\"bad_value\"} 0\n"
@@ -493,7 +495,8 @@ static void test_status_json_order(void **state)
     assert_string_equal(keys,
                         "total,decoded,errors,late,duplicates,untimed");
     keys_of(field(j, "events.errors"), keys, sizeof keys);
-    assert_string_equal(keys, "not_json,not_object,too_large,wrong_type,"
+    assert_string_equal(keys, "not_json,not_object,too_large,"
+                              "duplicate_key,wrong_type,"
                               "bad_timestamp,bad_value,truncated,oversize,"
                               "invalid_utf8");
     keys_of(field(j, "rules.1"), keys, sizeof keys);

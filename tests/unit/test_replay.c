@@ -340,6 +340,112 @@ static void test_sse_errors_by_line(void **state)
     run_free(&r);
 }
 
+/* A strict UTF-8 validator of its own, not the one under test: decode
+ * each code point, then refuse an overlong form, a surrogate or anything
+ * above U+10FFFF. */
+static int strict_utf8(const char *text, size_t n)
+{
+    static const uint32_t shortest[] = {0, 0x80, 0x800, 0x10000};
+    const unsigned char *s = (const unsigned char *)text;
+
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] < 0x80                ? 1
+                     : (s[i] & 0xE0) == 0xC0    ? 2
+                     : (s[i] & 0xF0) == 0xE0    ? 3
+                     : (s[i] & 0xF8) == 0xF0    ? 4
+                                                : 0;
+        uint32_t cp;
+
+        if (len == 0 || len > n - i)
+            return 0;
+        cp = len == 1 ? s[i] : s[i] & (0x7Fu >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3Fu);
+        }
+        if (cp < shortest[len - 1] || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* `replay --format jsonl` of a record whose tool_name holds bytes 0xff
+ * 0xfe: the alert documents are valid UTF-8 (the bytes became U+FFFD, as
+ * the SSE parser makes them for `run` and SSE input: the same output). */
+static void test_jsonl_invalid_utf8(void **state)
+{
+    static const char jsonl[] =
+        "{\"record_id\":\"u1\",\"timestamp\":\"2026-03-10T02:00:00Z\","
+        "\"event_type\":\"tool_call_response\",\"tool_name\":\"\xff\xfe\","
+        "\"agent_id\":\"a\xc3\",\"execution_duration_ms\":9000}\n";
+    static const char sse[] =
+        "data: {\"record_id\":\"u1\",\"timestamp\":\"2026-03-10T02:00:00Z\","
+        "\"event_type\":\"tool_call_response\",\"tool_name\":\"\xff\xfe\","
+        "\"agent_id\":\"a\xc3\",\"execution_duration_ms\":9000}\n\n";
+    struct run r, r2;
+    struct cfg c;
+    const char *line, *nl;
+    cJSON *doc;
+    int alerts = 0;
+    FILE *in;
+
+    (void)state;
+    cfg_defaults(&c);
+    assert_non_null(in = fmemopen((void *)jsonl, sizeof jsonl - 1, "r"));
+    run_on(&r, in, &c, REPLAY_JSONL, REPLAY_DRAIN);
+    fclose(in);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.events, 1);
+    assert_true(strict_utf8(r.out, r.out_len));
+    assert_true(strict_utf8(r.err, r.err_len));
+    assert_non_null(strstr(r.err, "line 1: bytes that are not UTF-8 "
+                                  "replaced by U+FFFD\n"));
+    for (line = r.out; *line != '\0'; line = nl + 1) {
+        const cJSON *data, *group;
+
+        assert_non_null(nl = strchr(line, '\n'));
+        assert_non_null(doc = cJSON_ParseWithLength(line,
+                                                    (size_t)(nl - line)));
+        data = cJSON_GetObjectItem(doc, "data");
+        group = cJSON_GetObjectItem(data, "group");
+        assert_string_equal(cJSON_GetObjectItem(group, "tool_name")
+                                ->valuestring,
+                            "\xef\xbf\xbd\xef\xbf\xbd");
+        cJSON_Delete(doc);
+        alerts++;
+    }
+    assert_int_equal(alerts, 2); /* latency: fired, resolved */
+    /* the same record as SSE: the same documents */
+    assert_non_null(in = fmemopen((void *)sse, sizeof sse - 1, "r"));
+    run_on(&r2, in, &c, REPLAY_SSE, REPLAY_DRAIN);
+    fclose(in);
+    assert_int_equal(r2.out_len, r.out_len);
+    assert_memory_equal(r2.out, r.out, r.out_len);
+    run_free(&r);
+    run_free(&r2);
+}
+
+/* A record that gives a known key twice is skipped, named by its line. */
+static void test_jsonl_duplicate_key(void **state)
+{
+    struct run r;
+
+    (void)state;
+    run_text(&r,
+             "{\"record_id\":\"d1\",\"timestamp\":\"2026-03-10T02:00:00Z\","
+             "\"tool_name\":\"safe\",\"tool_name\":\"secrets_dump\"}\n",
+             0);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.skipped, 1);
+    assert_int_equal(r.st.events, 0);
+    assert_non_null(strstr(r.err, "line 1: a field is given twice (readers "
+                                  "differ on which counts); skipped\n"));
+    run_free(&r);
+}
+
 /* A raw NUL byte inside a record's JSON is "not JSON" (cJSON alone would
  * take the string up to the NUL: "db\0x" read as "db"), as in `run`. */
 static void test_nul_byte_is_not_json(void **state)
@@ -599,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_jsonl_errors_by_line),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_sse_errors_by_line),
+        cmocka_unit_test(test_jsonl_invalid_utf8),
+        cmocka_unit_test(test_jsonl_duplicate_key),
         cmocka_unit_test(test_nul_byte_is_not_json),
         cmocka_unit_test(test_sse_lines_across_reads),
         cmocka_unit_test(test_sse_oversize_lines),
