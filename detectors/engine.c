@@ -935,7 +935,7 @@ static int64_t stream_tolerance(const det_engine *e, int64_t wall)
  * (re)connection, the clocks move on to the wall clock less the observed
  * lag and allowed_lateness_s; while the stream is disconnected or
  * stalled only the stream clock does: the event clock stands still
- * (unknown, not clear). */
+ * (unknown, not clear).  Only the stream clock starts from the wall. */
 static void follow_wall(det_engine *e, int64_t wall)
 {
     struct det_engine_clock *c = &e->clk;
@@ -955,7 +955,9 @@ static void follow_wall(det_engine *e, int64_t wall)
     down = !c->connected || stalled(e);
     if (down && e->now_ms != NO_TIME && w > e->now_ms)
         c->skipped = 1;
-    advance(e, down ? e->now_ms : w, w, 1);
+    /* the event clock starts with the first event, not from the wall: a
+     * lagging source's first events would be late */
+    advance(e, down || e->now_ms == NO_TIME ? e->now_ms : w, w, 1);
 }
 
 /* ---- public ---- */
