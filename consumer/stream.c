@@ -489,10 +489,12 @@ static uint64_t next_delay(stream *s, enum end_reason why)
                                   &capped);
             if (capped && !s->retry_after_said) {
                 s->retry_after_said = 1;
-                LOG(LOG_WARN, "stream", "%s asks to wait %llu s before "
+                LOG(LOG_WARN, "stream", "%s asks to wait %s%llu s before "
                     "reconnecting (Retry-After); waiting at most "
                     "retry_max_ms (%llu ms) instead, so that the stream is "
                     "not read late (said once)", s->safe_url,
+                    s->retry_after_ms >= RETRY_AFTER_MAX_MS ? "at least "
+                                                            : "",
                     (unsigned long long)(s->retry_after_ms / 1000),
                     (unsigned long long)s->retry_max_ms);
             }

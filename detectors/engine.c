@@ -97,8 +97,9 @@ void det_engine_params_defaults(struct det_engine_params *p)
 /* The clock besides now_ms (engine.h "Clock"), in one struct so that a
  * reload carries it over in one assignment. */
 struct det_engine_clock {
-    int64_t stream_ms;      /* the stream clock, >= now_ms once both are
-                               known; NO_TIME before */
+    int64_t stream_ms;      /* the stream clock: live, the wall clock
+                               less the lag; in replay, now_ms; NO_TIME
+                               before it starts */
     int64_t next_stream;    /* the next timer of the rules on it */
     int64_t newest_ms;      /* newest credible event time, or NO_TIME */
     int64_t arrival_wall;   /* wall clock of the last event read live */
@@ -857,22 +858,17 @@ static void jump(det_engine *e, int64_t target)
     }
     e->now_ms = target;
     e->clk.skipped = 0;
-    if (e->clk.stream_ms < target)
-        e->clk.stream_ms = target;
     /* advance() runs the timers due by target, now all at target */
 }
 
-/* Move the event clock to `target` and the stream clock to `starget` (at
- * least the event clock; NO_TIME: leave it), running the timers due on
- * the way in time order, each at its own time.  by_wall: the wall clock
- * moves them, and a stall that fires on the way stops the event clock
- * there. */
+/* Move the event clock to `target` and the stream clock to `starget`
+ * (NO_TIME: leave it), running the timers due on the way in time order,
+ * each at its own time.  by_wall: the wall clock moves them, and a stall
+ * that fires on the way stops the event clock there. */
 __attribute__((hot))
 static void advance(det_engine *e, int64_t target, int64_t starget,
                     int by_wall)
 {
-    if (starget < target)
-        starget = target;
     start_clocks(e, target, starget);
     if (e->clk.skipped && e->now_ms != NO_TIME && target > e->now_ms)
         jump(e, target);
@@ -888,7 +884,7 @@ static void advance(det_engine *e, int64_t target, int64_t starget,
             break;
         if (target != NO_TIME && d <= target && d > e->now_ms)
             e->now_ms = d;
-        if (d > e->clk.stream_ms)
+        if (starget != NO_TIME && d <= starget && d > e->clk.stream_ms)
             e->clk.stream_ms = d;
         run_timers(e);
         if (by_wall && target > e->now_ms && stalled(e)) {
@@ -930,16 +926,18 @@ static int64_t stream_tolerance(const det_engine *e, int64_t wall)
     return e->skew_ms > REPLAY_SKEW_MS ? e->skew_ms : REPLAY_SKEW_MS;
 }
 
-/* The wall clock's part of the clock (live mode, wall > 0): while the
- * stream is quiet (no event for QUIET_MS) and not catching up after a
- * (re)connection, the clocks move on to the wall clock less the observed
- * lag and allowed_lateness_s; while the stream is disconnected or
- * stalled only the stream clock does: the event clock stands still
- * (unknown, not clear).  Only the stream clock starts from the wall. */
+/* The wall clock's part of the clock (live mode, wall > 0).  The stream
+ * clock is the wall clock less the observed lag, always: it measures how
+ * long no event has arrived.  The event clock moves on to that less
+ * allowed_lateness_s only while the stream is connected, not stalled,
+ * quiet (no event for QUIET_MS) and not catching up after a
+ * (re)connection; else it stands still (disconnected or stalled: unknown,
+ * not clear).  It never starts from the wall: a lagging source's first
+ * events would be late. */
 static void follow_wall(det_engine *e, int64_t wall)
 {
     struct det_engine_clock *c = &e->clk;
-    int64_t lag, w;
+    int64_t lag, s, target = e->now_ms;
     int down;
 
     if (wall <= 0)
@@ -947,17 +945,16 @@ static void follow_wall(det_engine *e, int64_t wall)
     e->wall_ms = wall;
     if (c->catching_up && wall - c->connected_wall >= CATCHUP_GRACE_MS)
         c->catching_up = 0; /* no backlog came: live from here */
-    if (c->catching_up ||
-        (c->connected && wall - c->arrival_wall < QUIET_MS))
-        return;
     (void)det_lag_get(&c->lag, &lag);
-    w = wall - lag - e->lateness_ms;
+    s = wall - lag;
     down = !c->connected || stalled(e);
-    if (down && e->now_ms != NO_TIME && w > e->now_ms)
-        c->skipped = 1;
-    /* the event clock starts with the first event, not from the wall: a
-     * lagging source's first events would be late */
-    advance(e, down || e->now_ms == NO_TIME ? e->now_ms : w, w, 1);
+    if (e->now_ms != NO_TIME && s - e->lateness_ms > e->now_ms) {
+        if (down)
+            c->skipped = 1;
+        else if (!c->catching_up && wall - c->arrival_wall >= QUIET_MS)
+            target = s - e->lateness_ms;
+    }
+    advance(e, target, s, 1);
 }
 
 /* ---- public ---- */
@@ -1077,7 +1074,8 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
             det_lag_sample(&e->clk.lag, wall_ms, wall_ms - e->clk.newest_ms);
     }
     target = t > e->now_ms ? t : e->now_ms;
-    advance(e, target, target, 0);
+    /* live, the stream clock is the wall's (follow_wall above) */
+    advance(e, target, wall_ms > 0 ? e->clk.stream_ms : target, 0);
     if (t == NO_TIME || t > e->now_ms)
         t = e->now_ms;
 

@@ -9,24 +9,29 @@
  *   - the event clock, `now` (det_engine_now()), which every rule but the
  *     stream's own absence runs on: the newest credible event time;
  *   - the stream clock, which the absence rules over [] that see every
- *     event (stream_stalled) run on: the event clock, or later while the
- *     stream is not observed (below).
+ *     event (stream_stalled) run on: how long no event has arrived.
  * In replay (wall_ms 0 everywhere) both are the newest event time.  Live
- * (a wall clock given), events still drive them, and the wall clock moves
- * them on only while the stream is quiet (no event for a second): to the
- * wall clock less the stream's observed lag (lag.h: wall clock minus the
- * newest event time, the smallest of the last 30 s of samples, held while
- * quiet; 0 before any) less allowed_lateness_s, never past that.  So a
+ * (a wall clock given), the stream clock is the wall clock less the
+ * stream's observed lag (lag.h: wall clock minus the newest event time,
+ * the smallest of the last 30 s of samples, held while quiet; 0 before
+ * any), so events that arrive late still arrive, and the stall fires
+ * only when they stop.  Events drive the event clock; the wall clock
+ * moves it on only while the stream is quiet (no event for a second), to
+ * the stream clock less allowed_lateness_s, never past that.  So a
  * source that lags 10 minutes is judged in its own time, and a quiet
- * stream's windows still empty and its stall still fires.
- *   - Catching up.  After det_engine_connection(e, 1, ...) neither clock
- *     follows the wall until the first event (the backlog, if any, which
- *     is then judged in event time as replay judges it: the lag samples
- *     of the connection before are forgotten, and the backlog's shrink as
- *     it drains) or until 10 s passed with none (live from there).  A new
- *     engine is connected and caught up; a live caller says otherwise
- *     (det_engine_connection(e, 0, wall) before the stream connects, so
- *     the backlog after a restart is judged in event time).
+ * stream's windows still empty.
+ *   - Catching up.  After det_engine_connection(e, 1, ...) the wall
+ *     does not move the event clock until the first event (the backlog,
+ *     if any, which is then judged in event time as replay judges it: the
+ *     lag samples of the connection before are forgotten, and the
+ *     backlog's shrink as it drains) or until 10 s passed with none (live
+ *     from there).  The event clock never starts from the wall, only with
+ *     an event.  A new engine is connected and caught up; a live caller
+ *     says otherwise (det_engine_connection(e, 0, wall) before the stream
+ *     connects: the service's own downtime is then no stall, and its
+ *     backlog is judged in event time).  A gap inside a backlog is no
+ *     stall live (its events did arrive); replay judges it in event
+ *     time.
  *   - Unknown, not clear.  While the stream is disconnected, or stalled
  *     (a rule on the stream clock firing), the event clock stands still:
  *     window rules neither resolve nor fire and absence rules by group do

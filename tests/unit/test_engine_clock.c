@@ -190,16 +190,16 @@ static void test_no_backlog_goes_live(void **state)
     det_engine_tick(e, T0 + 11000);
     det_engine_clock(e, &ci);
     assert_false(ci.catching_up);
-    assert_int_equal(ci.stream_ms, T0 + 6000);
+    assert_int_equal(ci.stream_ms, T0 + 11000);
     assert_int_equal(ci.now_ms, INT64_MIN); /* starts with an event */
-    /* the stall counts from the start (the stream clock started then, at
-     * the wall less 5 s) */
+    /* the stall counts from the start (the stream clock, the wall clock
+     * less the lag, none known, started then) */
     det_engine_tick(e, T0 + 120 * SEC);
     assert_int_equal(c.n, 0);
     det_engine_tick(e, T0 + 120001);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.a[0].rule, "stream_stalled");
-    assert_int_equal(c.a[0].started, T0 + 115001);
+    assert_int_equal(c.a[0].started, T0 + 120001);
     eng_free(e);
 }
 
@@ -221,7 +221,7 @@ static void test_disconnected_is_unknown(void **state)
     det_engine_connection(e, 0, T0 + 1000);
     for (w = 2 * SEC; w <= 600 * SEC; w += SEC)
         det_engine_tick(e, T0 + w);
-    /* the stall: the stream clock (wall - 5 s) 120 s past the last
+    /* the stall: the stream clock (the wall, no lag) 120 s past the last
      * event (0.9 s) */
     assert_int_equal(c.n, 2);
     assert_string_equal(c.a[1].rule, "stream_stalled");
@@ -237,7 +237,7 @@ static void test_disconnected_is_unknown(void **state)
     assert_true(ci.unknown);
     assert_false(ci.connected);
     assert_int_equal(ci.now_ms, T0 + 900); /* stood still */
-    assert_int_equal(ci.stream_ms, T0 + 595 * SEC);
+    assert_int_equal(ci.stream_ms, T0 + 600 * SEC);
     /* back, no backlog: the first event jumps the clock over the gap */
     det_engine_connection(e, 1, T0 + 600 * SEC);
     assert_true(rinfo(e, "volume").unknown); /* stalled until an event */
@@ -284,8 +284,10 @@ static void test_stall_is_unknown(void **state)
     assert_string_equal(c.a[1].summary,
                         "the audit stream has delivered no event for 120s "
                         "(threshold 120s)");
-    /* the max rule would have cleared at 300 s: it stands at 120 s */
-    assert_int_equal(det_engine_now(e), T0 + 120001);
+    /* the max rule would have cleared at 300 s: the event clock stands
+     * where the stall found it, 5 s (the allowed lateness) behind, as of
+     * the last tick */
+    assert_int_equal(det_engine_now(e), T0 + 115 * SEC);
     assert_true(det_engine_is_firing(e, "slow", "t"));
     assert_true(rinfo(e, "slow").unknown);
     /* events again: the stall clears; the slow call is 300 s old in event
@@ -295,12 +297,13 @@ static void test_stall_is_unknown(void **state)
     assert_false(rinfo(e, "slow").unknown);
     for (w = 1001 * SEC; w <= 1070 * SEC; w += SEC)
         det_engine_tick(e, T0 + w);
+    /* the stall first: its clock is 5 s ahead */
     assert_int_equal(c.n, 4);
-    assert_string_equal(c.a[2].rule, "slow");
+    assert_string_equal(c.a[2].rule, "stream_stalled");
     assert_true(c.a[2].resolved);
-    assert_int_equal(c.a[2].resolved_at, T0 + 1000 * SEC);
-    assert_string_equal(c.a[3].rule, "stream_stalled");
+    assert_string_equal(c.a[3].rule, "slow");
     assert_true(c.a[3].resolved);
+    assert_int_equal(c.a[3].resolved_at, T0 + 1000 * SEC);
     eng_free(e);
 }
 
@@ -321,11 +324,11 @@ static void test_lag_is_not_a_stall(void **state)
     }
     assert_int_equal(c.n, 0);
     /* the last one, stamped 400 s, came at 600 s: the stream clock, the
-     * wall less 205 s, passes 520 s at 725 s */
-    for (w = 601 * SEC; w <= 725 * SEC; w += SEC)
+     * wall less 200 s, passes 520 s at 720 s */
+    for (w = 601 * SEC; w <= 720 * SEC; w += SEC)
         det_engine_tick(e, T0 + w);
     assert_int_equal(c.n, 0);
-    det_engine_tick(e, T0 + 725001);
+    det_engine_tick(e, T0 + 720001);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.a[0].started, T0 + 520001);
     assert_string_equal(c.a[0].summary,
@@ -434,26 +437,28 @@ static void test_absence_skips_the_dark(void **state)
     det_engine_feed(e, &ev, T0);
     for (w = SEC; w <= 600 * SEC; w += SEC)
         det_engine_tick(e, T0 + w);
-    /* the stall at 30 s; the agents' absences (60 s) never, in the dark */
+    /* the stall at 30 s; the agents' absences (60 s) never, in the dark,
+     * which began at 25 s of event time (the event clock is 5 s, the
+     * allowed lateness, behind the stall's; as of the last tick) */
     assert_int_equal(c.n, 1);
     assert_string_equal(c.a[0].rule, "stream_stalled");
-    assert_int_equal(det_engine_now(e), T0 + 30001);
-    /* agent a is back at 600 s: b's silence is the 30 s before the dark
-     * and what follows it, so it fires 30 s later, at 630 s of event time
-     * (a's event of 630 s brings it) */
+    assert_int_equal(det_engine_now(e), T0 + 25 * SEC);
+    /* agent a is back at 600 s: b's silence is the 25 s before the dark
+     * and what follows it, so it fires 35 s later, at 635 s of event
+     * time */
     for (w = 600 * SEC; w <= 665 * SEC; w += SEC) {
         det_engine_tick(e, T0 + w);
         if (w % (10 * SEC) == 0) { /* a, every 10 s from 600 s on */
             ev = ev_call(w, "t", "a");
             det_engine_feed(e, &ev, T0 + w);
         }
-        if (w == 629 * SEC)
+        if (w == 634 * SEC)
             assert_int_equal(c.n, 1);
     }
     assert_int_equal(c.n, 3);
     assert_string_equal(c.a[1].rule, "quiet");
     assert_string_equal(c.a[1].key, "b");
-    assert_int_equal(c.a[1].started, T0 + 630 * SEC);
+    assert_int_equal(c.a[1].started, T0 + 635 * SEC + 1);
     /* the stall resolves 60 s (its hold) after a's first event */
     assert_string_equal(c.a[2].rule, "stream_stalled");
     assert_int_equal(c.a[2].resolved_at, T0 + 600 * SEC);
