@@ -938,7 +938,6 @@ static void follow_wall(det_engine *e, int64_t wall)
 {
     struct det_engine_clock *c = &e->clk;
     int64_t lag, s, target = e->now_ms;
-    int down;
 
     if (wall <= 0)
         return;
@@ -947,11 +946,15 @@ static void follow_wall(det_engine *e, int64_t wall)
         c->catching_up = 0; /* no backlog came: live from here */
     (void)det_lag_get(&c->lag, &lag);
     s = wall - lag;
-    down = !c->connected || stalled(e);
     if (e->now_ms != NO_TIME && s - e->lateness_ms > e->now_ms) {
-        if (down)
+        /* the cheap conditions first: stalled() looks at every rule */
+        if (!c->connected)
             c->skipped = 1;
-        else if (!c->catching_up && wall - c->arrival_wall >= QUIET_MS)
+        else if (c->catching_up || wall - c->arrival_wall < QUIET_MS)
+            ; /* events drive it, or a backlog may come */
+        else if (stalled(e))
+            c->skipped = 1;
+        else
             target = s - e->lateness_ms;
     }
     advance(e, target, s, 1);
@@ -1037,7 +1040,8 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 
     e->st.events++;
     follow_wall(e, wall_ms); /* the time that passed before it came */
-    if (!(ev->has & EVENT_HAS_TIMESTAMP) && e->now_ms == NO_TIME) {
+    if (!(ev->has & EVENT_HAS_TIMESTAMP) && e->now_ms == NO_TIME &&
+        wall_ms <= 0) {
         e->st.untimed++;
         return DET_FEED_UNTIMED;
     }
@@ -1062,6 +1066,12 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         }
     } else {
         e->st.no_timestamp++;
+        if (wall_ms > 0) {
+            /* live: it happened about when it came (the stream clock
+             * less allowed_lateness_s), or at now when later */
+            int64_t at = e->clk.stream_ms - e->lateness_ms;
+            t = at > e->now_ms ? at : e->now_ms;
+        }
     }
     if (wall_ms > 0) {
         e->clk.arrival_wall = wall_ms;

@@ -51,9 +51,10 @@
  *     moved (clock_jumps), its time is trusted from there (lag.h).
  *     Before the stream has a time (the first event of a new engine) only
  *     max_future_skew_s applies.  A clamped event counts at `now`.
- * An event with no parseable timestamp takes `now`; before the event
- * clock is known it is skipped and counted as untimed (so is a clamped
- * one).  An event older than a rule's window is late for that rule:
+ * An event with no parseable timestamp takes `now` (live: the time it
+ * arrived, the stream clock less allowed_lateness_s, when later); in
+ * replay, before the event clock is known, it is skipped and counted as
+ * untimed (so is a clamped event before the event clock is known).  An event older than a rule's window is late for that rule:
  * ignored there, counted.
  *
  * Matching.  At create the engine builds, for each event type, the list of

@@ -487,6 +487,35 @@ static void test_open_counts_episodes(void **state)
     eng_free(e);
 }
 
+/* A live stream whose records have no timestamp: each takes the time it
+ * arrived (less the allowed lateness), so windows still slide. */
+static void test_untimed_live(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, VOLUME_AND_STALL, NULL);
+    struct event ev;
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        ev = ev_call(0, "t", "a");
+        ev.has = 0;
+        assert_int_equal(det_engine_feed(e, &ev, T0 + i * 100),
+                         DET_FEED_COUNTED);
+    }
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 500 - 5000);
+    assert_int_equal(det_engine_stats(e)->no_timestamp, 8);
+    assert_int_equal(det_engine_stats(e)->untimed, 0);
+    /* ten seconds on, one more: the window has emptied, then the hold */
+    ev = ev_call(0, "t", "a");
+    ev.has = 0;
+    det_engine_feed(e, &ev, T0 + 20 * SEC);
+    det_engine_tick(e, T0 + 21 * SEC);
+    assert_int_equal(c.n, 2);
+    assert_true(c.a[1].resolved);
+    eng_free(e);
+}
+
 /* A reload carries the whole clock over: lag, connection, catching up. */
 static void test_adopt_keeps_clock(void **state)
 {
@@ -523,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_replay_outlier),
         cmocka_unit_test(test_absence_skips_the_dark),
         cmocka_unit_test(test_open_counts_episodes),
+        cmocka_unit_test(test_untimed_live),
         cmocka_unit_test(test_adopt_keeps_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
