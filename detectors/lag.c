@@ -30,9 +30,10 @@ void det_lag_sample(det_lag *l, int64_t wall_ms, int64_t lag_ms)
     } else if (lag_ms < b->min_ms) {
         b->min_ms = lag_ms;
     }
-    if (!l->known || lag_ms < l->est_ms)
+    if (!l->known || l->forgot || lag_ms < l->est_ms)
         l->est_ms = lag_ms;
     l->known = 1;
+    l->forgot = 0;
 }
 
 void det_lag_update(det_lag *l, int64_t wall_ms)
@@ -60,6 +61,7 @@ void det_lag_update(det_lag *l, int64_t wall_ms)
 void det_lag_forget(det_lag *l)
 {
     memset(l->slot, 0, sizeof l->slot);
+    l->forgot = 1;
 }
 
 int det_lag_get(const det_lag *l, int64_t *ms)

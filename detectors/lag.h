@@ -19,8 +19,9 @@
  * only once a larger lag has lasted DET_LAG_WINDOW_S (a slow batch or a
  * pause does not hold the clock back); a bursty source is judged by its
  * freshest deliveries.  det_lag_forget() drops the samples and keeps the
- * estimate (a reconnect: the backlog that follows must not be judged by
- * the lag before it, but a reconnect with no backlog keeps the old one).
+ * estimate until the next sample replaces it (a reconnect: the backlog
+ * that follows is judged by its own lag, not by the one before it; a
+ * reconnect with nothing to read keeps the old one).
  *
  * Skew (det_skew).  An event is a suspect when it is stamped more than
  * `tol` ahead of the stream's time (the caller's reference: the newest
@@ -52,6 +53,7 @@ typedef struct det_lag {
     struct det_lag_slot slot[DET_LAG_SLOTS]; /* private */
     int64_t est_ms; /* the estimate, when known */
     int known;      /* a sample was ever taken */
+    int forgot;     /* private: the next sample replaces the estimate */
 } det_lag;
 
 /* Nothing known. */
@@ -66,7 +68,8 @@ void det_lag_sample(det_lag *l, int64_t wall_ms, int64_t lag_ms);
  * once a second. */
 void det_lag_update(det_lag *l, int64_t wall_ms);
 
-/* Drop the samples, keep the estimate. */
+/* Drop the samples; the estimate stays until the next sample, which
+ * replaces it (larger or not). */
 void det_lag_forget(det_lag *l);
 
 /* The estimate into *ms; returns 1, or 0 (and *ms 0) when nothing is

@@ -30,13 +30,15 @@ static int call_at(det_engine *e, int64_t ms, int64_t wall, const char *tool)
     return det_engine_feed(e, &ev, wall < 0 ? 0 : T0 + wall);
 }
 
+#define SPIKE_MAX (60 + 150 + 120)
+
 /* A minute of one call a second on "t", a spike of 150 calls in 30 s,
  * then a call a second for two minutes: the default volume rule (100 in
- * 60 s) fires in the spike and resolves after it.  Received `lag` ms
- * after its stamp (lag < 0: replay), the engine ticked every second. */
-static void spike_stream(det_engine *e, int64_t lag)
+ * 60 s) fires in the spike and resolves after it.  Their times (ms after
+ * T0) into t; returns how many. */
+static int spike_times(int64_t t[SPIKE_MAX])
 {
-    int64_t t[64 + 150 + 120], n = 0;
+    int n = 0;
 
     for (int i = 0; i < 60; i++)
         t[n++] = i * SEC;
@@ -44,7 +46,17 @@ static void spike_stream(det_engine *e, int64_t lag)
         t[n++] = 60 * SEC + i * 200;
     for (int i = 0; i < 120; i++)
         t[n++] = 90 * SEC + i * SEC;
-    for (int64_t i = 0; i < n; i++) {
+    return n;
+}
+
+/* The spike's events, each received `lag` ms after its stamp (lag < 0:
+ * replay), the engine ticked before each. */
+static void spike_stream(det_engine *e, int64_t lag)
+{
+    int64_t t[SPIKE_MAX];
+    int n = spike_times(t);
+
+    for (int i = 0; i < n; i++) {
         if (lag >= 0)
             det_engine_tick(e, T0 + t[i] + lag);
         assert_int_equal(call_at(e, t[i], lag < 0 ? -1 : t[i] + lag, "t"),
@@ -170,6 +182,53 @@ static void test_backlog_after_restart(void **state)
     }
     same_alerts(&rep, &live);
     assert_int_equal(det_engine_stats(e)->late, 0);
+    eng_free(e);
+}
+
+/* Cut for 70 s, from 60 s (as the spike starts) to 130 s; the server
+ * then sends what was missed at once, but pauses 2 s half-way through.
+ * The backlog, its pause included, is judged in event time by its own
+ * lag (not the lag before the cut): the same alerts as replay. */
+static void test_backlog_after_reconnect(void **state)
+{
+    static struct cap rep, live;
+    int64_t t[SPIKE_MAX], wall = 0;
+    int n = spike_times(t), first = -1, last = -1;
+    det_engine *e;
+
+    (void)state;
+    e = eng_default(&rep, "*", NULL, NULL);
+    spike_stream(e, -1);
+    eng_free(e);
+
+    e = eng_default(&live, "*", NULL, NULL);
+    for (int i = 0; i < n; i++) {
+        if (t[i] < 60 * SEC) {
+            wall = t[i]; /* live, before the cut */
+        } else if (t[i] < 130 * SEC) {
+            if (first < 0) { /* the cut, then the reconnection */
+                first = i;
+                det_engine_connection(e, 0, T0 + 60 * SEC);
+                for (int64_t w = 61 * SEC; w < 130 * SEC; w += SEC)
+                    det_engine_tick(e, T0 + w);
+                det_engine_connection(e, 1, T0 + 130 * SEC);
+                wall = 130 * SEC;
+            }
+            wall += 2;
+            if (i - first == 80) /* the server pauses: two quiet ticks */
+                for (int k = 0; k < 2; k++)
+                    det_engine_tick(e, T0 + (wall += SEC));
+            last = i;
+        } else {
+            wall = t[i] + 500 > wall ? t[i] + 500 : wall + 1;
+        }
+        det_engine_tick(e, T0 + wall);
+        assert_int_equal(call_at(e, t[i], wall, "t"), DET_FEED_COUNTED);
+    }
+    assert_true(first > 0 && last - first > 100);
+    same_alerts(&rep, &live);
+    assert_int_equal(det_engine_stats(e)->late, 0);
+    assert_int_equal(det_engine_stats(e)->outliers, 0);
     eng_free(e);
 }
 
@@ -543,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_lagging_source_as_replay),
         cmocka_unit_test(test_quiet_follows_wall_less_lag),
         cmocka_unit_test(test_backlog_after_restart),
+        cmocka_unit_test(test_backlog_after_reconnect),
         cmocka_unit_test(test_no_backlog_goes_live),
         cmocka_unit_test(test_disconnected_is_unknown),
         cmocka_unit_test(test_stall_is_unknown),

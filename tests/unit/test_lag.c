@@ -109,6 +109,11 @@ static void test_lag_held_while_quiet(void **state)
     det_lag_forget(&l);
     det_lag_update(&l, W0 + 3602 * SEC);
     assert_int_equal(lag_of(&l), 3 * SEC);
+    /* after forgetting, the next sample is the estimate, even a larger
+     * one (a backlog read after a reconnect) */
+    det_lag_sample(&l, W0 + 3602 * SEC, 95 * SEC);
+    assert_int_equal(lag_of(&l), 95 * SEC);
+    det_lag_sample(&l, W0 + 3602 * SEC, 3 * SEC);
     /* a wall clock set back: its future buckets are dropped */
     det_lag_sample(&l, W0 + 3602 * SEC, 1 * SEC);
     det_lag_update(&l, W0 + 100 * SEC);
