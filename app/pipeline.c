@@ -15,8 +15,8 @@
  * sink.
  *
  * Invariants: the engine is always this pipeline's (it calls back with
- * the pipeline as its ud); stats.late is kept apart (late_base) because
- * the engine counts it.
+ * the pipeline as its ud); stats.late, .clamped and .clock_jumps are
+ * kept apart (base) because the engine counts them.
  */
 #include "app/pipeline.h"
 
@@ -36,8 +36,10 @@ struct pipeline {
     const struct pipeline_callbacks *cb;
     void *ud;
     unsigned flags;
-    struct pipeline_stats st; /* .late: see late_base */
-    uint64_t late_base;       /* late counted by adopted engines */
+    struct pipeline_stats st; /* .late, .clamped, .clock_jumps: base */
+    struct {                  /* counted by the engines adopted */
+        uint64_t late, clamped, clock_jumps;
+    } base;
     buf doc;                  /* one alert document */
     struct event_meta_names meta; /* the metadata members rules name */
     struct event ev;          /* the record being fed */
@@ -167,14 +169,20 @@ int pipeline_adopt(pipeline *p, pipeline *old)
         s->decode.n[i] += o.decode.n[i];
     if (s->last_event_wall_ms == 0)
         s->last_event_wall_ms = o.last_event_wall_ms;
-    p->late_base += o.late;
+    p->base.late += o.late;
+    p->base.clamped += o.clamped;
+    p->base.clock_jumps += o.clock_jumps;
     return kept;
 }
 
 void pipeline_stats(const pipeline *p, struct pipeline_stats *out)
 {
+    const struct det_engine_stats *e = det_engine_stats(p->eng);
+
     *out = p->st;
-    out->late = p->late_base + det_engine_stats(p->eng)->late;
+    out->late = p->base.late + e->late;
+    out->clamped = p->base.clamped + e->future_clamped + e->outliers;
+    out->clock_jumps = p->base.clock_jumps + e->clock_jumps;
 }
 
 const det_engine *pipeline_engine(const pipeline *p)

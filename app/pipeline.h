@@ -85,6 +85,10 @@ struct pipeline_stats {
     uint64_t untimed;     /* no timestamp and no event time yet */
     uint64_t warnings;    /* kept with a field ignored or cut */
     uint64_t late;        /* late for at least one rule */
+    uint64_t clamped;     /* stamped too far ahead (of the wall clock, or
+                             of the stream's own time): counted at `now` */
+    uint64_t clock_jumps; /* runs of such events taken as the stream's
+                             time moving ahead (engine.h "Clock") */
     uint64_t unformatted; /* alerts whose document could not be built */
     event_counters decode;       /* event_decode's counters */
     int64_t last_event_wall_ms;  /* wall_ms of the last record decoded; 0

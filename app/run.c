@@ -20,12 +20,18 @@
  *                             are read again after a crash only if nothing
  *                             they made reached the journal
  *   ticks                     stream (stall, reconnect, position file once
- *                             a second), pipeline (once a second), delivery
- *                             (retries, pacing)
+ *                             a second), pipeline (once a second: the
+ *                             clock, then report_clock's log lines),
+ *                             delivery (retries, pacing)
  *   status snapshot           published once a second for the HTTP thread
  *
  * The wall clock is read once per iteration; per event there is no clock
  * read, no allocation beyond cJSON's tree and no log call.
+ *
+ * Clock (detectors/engine.h "Clock").  The event path is told the stream
+ * is not connected before the reader starts, and each connect and
+ * disconnect after: so the backlog read after a start or a reconnect is
+ * judged in event time, and while the stream is down nothing resolves.
  *
  * Start-up resumes the stream from the newer (by generation) of the
  * position file and the journal's newest position, so a crash between a
@@ -70,6 +76,7 @@ extern char **environ;
 #define DRAIN_MS 5000          /* deliveries in flight at shutdown */
 #define ENGINE_TICK_MS 1000
 #define STATUS_PUBLISH_MS 1000
+#define CLOCK_LOG_MS 60000     /* late / clamped events: one line a minute */
 
 struct app {
     const char *path;          /* the configuration file */
@@ -86,6 +93,12 @@ struct app {
     int64_t mono;              /* loop_now() when `wall` was read */
     int64_t next_engine_tick;
     int64_t next_publish;
+    struct {                   /* what report_clock() said last */
+        uint64_t late, clamped; /* counters when last logged */
+        int64_t next_log;      /* wall: no late/clamped line before */
+        int lagging;           /* lag over stream.max_lag_s */
+        int unknown;           /* detection unknown */
+    } said;
 };
 
 static void usage(void)
@@ -202,6 +215,54 @@ static const struct stream_callbacks stream_callbacks = {
     .on_event = on_event,
     .on_state = on_stream_state,
 };
+
+/* ---- what the clock says (once a second, at the engine's tick) ------------ */
+
+/* Log, at a bounded rate, what the engine's clock (detectors/engine.h
+ * "Clock") did that an operator must hear of: events counted late (older
+ * than their rule's window: not counted there) or clamped (stamped too far
+ * ahead), with the stream's lag, at most one line a CLOCK_LOG_MS; the lag
+ * crossing stream.max_lag_s, and detection becoming unknown or resuming,
+ * once each way. */
+static void report_clock(struct app *app)
+{
+    const det_engine *eng = pipeline_engine(app->pl);
+    int64_t max_lag = app->cfg->stream.max_lag_s * 1000;
+    struct pipeline_stats ps;
+    struct det_clock_info ci;
+    int lagging;
+
+    pipeline_stats(app->pl, &ps);
+    det_engine_clock(eng, &ci);
+    if ((ps.late > app->said.late || ps.clamped > app->said.clamped) &&
+        app->wall >= app->said.next_log) {
+        LOG(LOG_WARN, "engine", "%llu events older than their rule's window "
+            "(late: not counted there) and %llu stamped too far ahead "
+            "(clamped: counted at the stream's time) since the last report; "
+            "the stream's lag is %.1f s", (unsigned long long)(ps.late -
+            app->said.late), (unsigned long long)(ps.clamped -
+            app->said.clamped), (double)ci.lag_ms / 1000.0);
+        app->said.late = ps.late;
+        app->said.clamped = ps.clamped;
+        app->said.next_log = app->wall + CLOCK_LOG_MS;
+    }
+    lagging = ci.lag_ms > max_lag;
+    if (lagging != app->said.lagging)
+        LOG(lagging ? LOG_WARN : LOG_INFO, "engine", "the stream's events "
+            "arrive %.1f s after their timestamps: %s stream.max_lag_s "
+            "(%lld s)%s", (double)ci.lag_ms / 1000.0,
+            lagging ? "over" : "back within",
+            (long long)app->cfg->stream.max_lag_s,
+            lagging ? "; detection is right but late, /readyz says 503" : "");
+    app->said.lagging = lagging;
+    if (ci.unknown != app->said.unknown)
+        LOG(ci.unknown ? LOG_WARN : LOG_INFO, "engine", "%s",
+            ci.unknown ? "detection unknown: the stream is disconnected or "
+                         "stalled, so no rule is judged (nothing resolves) "
+                         "until events come again"
+                       : "detection resumes: events are coming again");
+    app->said.unknown = ci.unknown;
+}
 
 /* ---- building the parts from a configuration ------------------------------- */
 
@@ -431,6 +492,7 @@ static void publish(struct app *app, const char *not_ready_reason)
         .dl = app->dl,
         .wall_ms = app->wall,
         .mono_ms = app->mono,
+        .max_lag_ms = app->cfg->stream.max_lag_s * 1000,
         .not_ready_reason = not_ready_reason,
     };
 
@@ -505,6 +567,18 @@ static int reload_status(struct app *app, struct reload *r)
     return 0;
 }
 
+/* Do two stream sections differ in what the reader uses (max_lag_s is
+ * the status server's: a new bound needs no reconnect)? */
+static int stream_settings_differ(const struct cfg_stream *a,
+                                  const struct cfg_stream *b)
+{
+    struct cfg_stream x;
+
+    memcpy(&x, a, sizeof x); /* padding too: compared as bytes */
+    x.max_lag_s = b->max_lag_s;
+    return memcmp(&x, b, sizeof x) != 0;
+}
+
 /* Build every part of r->cfg that differs from the running one, in the
  * order that leaves nothing to undo: the configuration (loaded and
  * checked), the event path, the stream reader (when its settings
@@ -530,8 +604,7 @@ static int reload_build(struct app *app, struct reload *r)
     }
     if ((r->pl = make_pipeline(app, r->cfg, r->why, sizeof r->why)) == NULL)
         goto out;
-    if (memcmp(&r->cfg->stream, &app->cfg->stream, sizeof r->cfg->stream) !=
-            0 &&
+    if (stream_settings_differ(&r->cfg->stream, &app->cfg->stream) &&
         (r->st = make_stream(app, r->cfg, NULL, r->why, sizeof r->why)) ==
             NULL)
         goto out;
@@ -749,6 +822,9 @@ int run_service(const char *path, const struct run_hooks *hooks)
         (app.st = make_stream(&app, app.cfg, app.dl, err, sizeof err)) ==
             NULL)
         goto out;
+    /* not connected yet: whatever backlog the stream sends first is judged
+     * in event time (detectors/engine.h "Clock") */
+    pipeline_connection(app.pl, 0, app.wall);
     if (stream_start(app.st) != STREAM_OK) {
         snprintf(err, sizeof err, "the stream reader cannot start a request");
         goto out;
@@ -770,6 +846,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
         now = app.mono;
         if (now >= app.next_engine_tick) {
             pipeline_tick(app.pl, app.wall);
+            report_clock(&app);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
         /* the notifications made since the last iteration and the stream

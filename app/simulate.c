@@ -49,8 +49,12 @@ static void usage(void)
         "                     (default 20)\n"
         "  --total N          end the stream after N events\n"
         "  --unpaced          send every event at once (benchmarks)\n"
+        "  --from-start       a client with no Last-Event-ID gets the\n"
+        "                     timeline from its first event (default: from\n"
+        "                     the live edge, as an audit service does)\n"
         "  --heartbeat-ms N   comment heartbeat when idle (default 5000)\n"
-        "  --start-time ISO   timestamp of event 0 (default: now)\n",
+        "  --start-time ISO   timestamp of event 0 (default: now; earlier:\n"
+        "                     a source whose timestamps lag the wall clock)\n",
         stderr);
 }
 
@@ -71,6 +75,10 @@ static int parse(int argc, char **argv, struct sim_server_options *o)
         if (strcmp(name, "--help") == 0) {
             usage();
             return -1;
+        }
+        if (strcmp(name, "--from-start") == 0) {
+            o->from_start = 1;
+            continue;
         }
         if (strcmp(name, "--unpaced") == 0) {
             o->unpaced = 1;

@@ -201,6 +201,8 @@ static void fill_stream(snapshot *s, const struct snapshot_parts *p,
     o->stream.http_errors = b->http_errors + ss->http_errors;
     o->stream.network_errors = b->network_errors + ss->network_errors;
     o->stream.last_http_status = ss->last_status;
+    o->stream.max_lag_ms = p->max_lag_ms;
+    o->stream.clock_jumps = ps->clock_jumps;
 
     o->events.total = b->events + ss->events;
     o->events.oversize = b->oversize + ss->oversize;
@@ -217,6 +219,22 @@ static void fill_events(snapshot *s, const struct pipeline_stats *ps)
     o->events.late = ps->late;
     o->events.duplicates = ps->duplicates;
     o->events.untimed = ps->untimed;
+    o->events.clamped = ps->clamped;
+}
+
+/* Is detection live, catching up on a backlog, or unknown (the rules not
+ * judged); and the stream's observed lag. */
+static void fill_clock(snapshot *s, const det_engine *eng)
+{
+    struct status_snapshot *o = &s->snap;
+    struct det_clock_info ci;
+
+    det_engine_clock(eng, &ci);
+    COPY(o->detection, ci.unknown        ? STATUS_DETECTION_UNKNOWN
+                       : ci.catching_up ? STATUS_DETECTION_CATCHING_UP
+                                        : STATUS_DETECTION_LIVE);
+    o->detection_unknown = ci.unknown;
+    o->stream.lag_ms = ci.lag_ms;
 }
 
 static void fill_detectors(snapshot *s, const det_engine *eng)
@@ -235,6 +253,10 @@ static void fill_detectors(snapshot *s, const det_engine *eng)
         o->detectors[i].evictions = ri.evicted;
         o->detectors[i].alerts_fired = rc != NULL ? rc->fired : 0;
         o->detectors[i].alerts_resolved = rc != NULL ? rc->resolved : 0;
+        COPY(o->detectors[i].detection, ri.unknown
+                                            ? STATUS_DETECTION_UNKNOWN
+                                            : STATUS_DETECTION_LIVE);
+        o->detectors[i].unknown = ri.unknown;
         o->n_detectors = i + 1;
     }
     o->firing_total = s->firing_total;
@@ -304,6 +326,7 @@ void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
     fill_stream(s, parts, &ps);
     fill_events(s, &ps);
     fill_detectors(s, pipeline_engine(parts->pl));
+    fill_clock(s, pipeline_engine(parts->pl));
     fill_sinks(s, parts->dl);
     fill_config(s);
     status_publish(srv, o);

@@ -15,6 +15,11 @@
  *   - when the configuration in force was loaded, and the outcome of the
  *     last reload (snapshot_reload()).
  *
+ * From the engine's clock (det_engine_clock) it shows whether detection
+ * is live, catching up or unknown (the stream disconnected or stalled:
+ * the rules are not judged), per rule too, and the stream's observed lag,
+ * which makes the service not ready past stream.max_lag_s.
+ *
  * Loop thread only.  snapshot_alert() and snapshot_stream_state() are
  * meant for the pipeline's and the stream's callbacks; publishing copies
  * the result to the status server under its mutex (status_publish()).
@@ -40,6 +45,7 @@ struct snapshot_parts {
     const delivery *dl;       /* NULL: no outbox (no sinks shown) */
     int64_t wall_ms;          /* this loop iteration's wall clock */
     int64_t mono_ms;          /* loop_now() when wall_ms was read */
+    int64_t max_lag_ms;       /* stream.max_lag_s: not ready past it */
     const char *not_ready_reason; /* NULL: none ("shutting down") */
 };
 

@@ -367,6 +367,9 @@ static const struct table_item stream_items[] = {
     INT_ITEM(struct cfg_stream, max_event_bytes,
              STREAM_DEFAULT_MAX_EVENT_BYTES, 1024, 67108864,
              "larger events are skipped and counted"),
+    INT_ITEM(struct cfg_stream, max_lag_s, 300, 1, 604800,
+             "/readyz says 503 while events arrive later than this after "
+             "their timestamps (the stream's observed lag)"),
 };
 
 static const struct table_item status_items[] = {

@@ -19,7 +19,7 @@
  *               "ca_file": "...",
  *               "stall_timeout_s": 45, "retry_base_ms": 500,
  *               "retry_max_ms": 30000, "connect_timeout_s": 10,
- *               "max_event_bytes": 1048576},
+ *               "max_event_bytes": 1048576, "max_lag_s": 300},
  *    "status": {"enabled": true, "listen": "127.0.0.1", "port": 9464,
  *               "token_env": "TOOLWATCH_STATUS_TOKEN"},
  *    "sinks": [{"name": "oncall", "type": "pagerduty",
@@ -121,6 +121,8 @@ struct cfg_stream {
     int64_t retry_max_ms;
     int64_t connect_timeout_s;
     int64_t max_event_bytes;
+    int64_t max_lag_s;       /* /readyz: not ready past this lag (the
+                                status server's, not the reader's) */
 };
 
 /* status: the status HTTP server. */

@@ -100,6 +100,7 @@ struct stream {
     char content_type[CT_MAX];
     int has_retry_after;
     uint64_t retry_after_ms;
+    int retry_after_said;       /* a Retry-After over retry_max_ms logged */
     int streaming;              /* headers accepted, body goes to parser */
     int stop_requested;
     enum end_reason fail;
@@ -482,9 +483,22 @@ static uint64_t next_delay(stream *s, enum end_reason why)
     default:
         d = backoff_floor_jitter_ms(s->retry_base_ms, s->retry_max_ms,
                                     s->attempt, backoff_rng_next(&s->rng));
-        if (s->has_retry_after && (s->status == 429 || s->status == 503) &&
-            s->retry_after_ms > d)
-            d = s->retry_after_ms;
+        if (s->has_retry_after && (s->status == 429 || s->status == 503)) {
+            int capped;
+            d = stream_retry_wait(d, s->retry_after_ms, s->retry_max_ms,
+                                  &capped);
+            if (capped && !s->retry_after_said) {
+                s->retry_after_said = 1;
+                LOG(LOG_WARN, "stream", "%s asks to wait %s%llu s before "
+                    "reconnecting (Retry-After); waiting at most "
+                    "retry_max_ms (%llu ms) instead, so that the stream is "
+                    "not read late (said once)", s->safe_url,
+                    s->retry_after_ms >= RETRY_AFTER_MAX_MS ? "at least "
+                                                            : "",
+                    (unsigned long long)(s->retry_after_ms / 1000),
+                    (unsigned long long)s->retry_max_ms);
+            }
+        }
         break;
     }
     if (why != END_CLOSED && s->attempt < 64)
@@ -594,6 +608,17 @@ static void on_done(void *ctx, CURL *easy, CURLcode result)
 }
 
 /* ---- public API ---------------------------------------------------------- */
+
+uint64_t stream_retry_wait(uint64_t backoff_ms, uint64_t retry_after_ms,
+                           uint64_t retry_max_ms, int *capped)
+{
+    uint64_t d = retry_after_ms;
+
+    *capped = d > retry_max_ms;
+    if (*capped)
+        d = retry_max_ms;
+    return d > backoff_ms ? d : backoff_ms;
+}
 
 void stream_config_defaults(struct stream_config *cfg)
 {

@@ -3,7 +3,9 @@
  * text/event-stream on the shared event loop, forever.
  *
  * The reader reconnects on every end or error with backoff and jitter
- * (the stream's `retry:` is the floor), honours 429/503 Retry-After, sends
+ * (the stream's `retry:` is the floor), honours 429/503 Retry-After up to
+ * retry_max_ms (a longer ask is logged once: a stream read an hour late
+ * would be judged an hour late), sends
  * Last-Event-ID once one is known, drops a connection that has delivered no
  * byte for stall_timeout_ms, and persists the last event ID in the state
  * directory at most once a second and at stop.
@@ -201,6 +203,13 @@ uint64_t stream_position_generation(const stream *s);
  * dst was started, or either has handed its position over already.  Not
  * from a callback of either reader. */
 int stream_take_position(stream *dst, stream *src);
+
+/* The wait before a reconnect after a 429 or 503 that said Retry-After:
+ * the server's ask (retry_after_ms), at most retry_max_ms, and at least
+ * the backoff (backoff_ms, itself at most retry_max_ms).  *capped: the
+ * ask was over retry_max_ms.  Pure. */
+uint64_t stream_retry_wait(uint64_t backoff_ms, uint64_t retry_after_ms,
+                           uint64_t retry_max_ms, int *capped);
 
 /* Write `url` without userinfo, query or fragment into buf (for logs:
  * credentials in URLs never reach a log line).  Returns buf. */

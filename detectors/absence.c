@@ -6,16 +6,26 @@
  *
  * group_by []: one group, "global", watched for the life of the engine:
  * the time since the stream's last event (the events the rule sees),
- * counting from the moment the event-time clock became known, and a
- * disconnection as no events (today's stream_stalled: the connection op
- * only changes the words of the alert).  Otherwise each group is created
- * by its first event.
+ * counting from the moment its clock became known, and a disconnection
+ * as no events (stream_stalled: the connection op only changes the words
+ * of the alert).  Otherwise each group is created by its first event.
  *
- * Times are the engine's clock: an event counts as seen at `now` (in live
- * mode at least the wall clock less allowed_lateness_s), so a group's
- * last event time never goes back and the engine's list of idle groups,
- * least recently seen first, is in the order of their deadlines: the
- * engine looks at its head only (DET_KF_ABSENCE).  A group stays pinned
+ * Clocks (engine.h "Clock").  An absence rule over [] that sees every
+ * event is the stream's own absence: it runs on the engine's stream
+ * clock, which follows the wall clock (less the stream's observed lag and
+ * allowed_lateness_s) while the stream is quiet, disconnected or stalled,
+ * so it fires when events stop arriving -- not when they arrive late --
+ * and its alert says which: no event for N s, the stream disconnected,
+ * and the lag the events had before they stopped.  Every other absence
+ * rule runs on the event clock, which stands still while the stream is
+ * not observed; the engine's skip op then tells it the gap, which does
+ * not count as silence (every group's last event moves on by it).
+ *
+ * Times are the rule's clock: an event counts as seen at that clock's
+ * `now`, so a group's last event time never goes back and the engine's
+ * list of idle groups, least recently seen first, is in the order of
+ * their deadlines (a skip moves them all alike): the engine looks at its
+ * head only (DET_KF_ABSENCE).  A group stays pinned
  * from its first alert until its next event, so a group that resolved
  * during hold_s is watched by its deadline and never out of that order.
  * Replay judges event time; the end of input is not an absence (the
@@ -60,7 +70,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     if (r->keys.slot[slot].state != DET_ST_IDLE && r->alert[slot].value > gap)
         v->value = r->alert[slot].value;
     v->aux[0] = r->spec.absence.connected;
-    v->aux[1] = 0;
+    v->aux[1] = (double)r->stream_lag_ms / 1000.0;
     v->extra = v->text = NULL;
     if (last == INT64_MIN) {
         v->level = DET_CLEAR;
@@ -123,13 +133,35 @@ static void connection(struct det_rule *r, int connected, int64_t now)
     r->spec.absence.connected = connected;
 }
 
+/* The event clock jumped over a time nobody saw: not silence. */
+static void skip(struct det_rule *r, int64_t from, int64_t to)
+{
+    for (uint32_t s = 0; s < r->keys.hw; s++) {
+        int64_t *last = det_state(r, s);
+
+        if (r->keys.slot[s].used && *last != INT64_MIN && to > from)
+            *last += to - from;
+    }
+}
+
+/* "; before that, events were arriving 90s after their timestamps" when
+ * the stream lagged (a->aux[1], seconds), else "". */
+static void lag_words(const struct det_alert *a, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (a->aux[1] >= 1)
+        snprintf(out, size, "; before that, events were arriving %.0fs "
+                 "after their timestamps", a->aux[1]);
+}
+
 static void kind_summary(const struct det_rule *r, const struct det_alert *a,
                          int resolved, char *out, size_t size)
 {
-    char thr[32], g[DET_KEY_MAX + 64];
+    char thr[32], g[DET_KEY_MAX + 64], lag[96];
 
     buf_format_number(r->threshold, thr, sizeof thr);
     if (r->fixed_slot != DET_NIL) {
+        lag_words(a, lag, sizeof lag);
         if (resolved)
             snprintf(out, size,
                      "back to normal: the audit stream is delivering "
@@ -138,13 +170,13 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
         else if (a->aux[0] == 0)
             snprintf(out, size,
                      "the audit stream is disconnected and has delivered "
-                     "no event for %.0fs (threshold %ss)",
-                     a->value, thr);
+                     "no event for %.0fs (threshold %ss)%s",
+                     a->value, thr, lag);
         else
             snprintf(out, size,
                      "the audit stream has delivered no event for %.0fs "
-                     "(threshold %ss)",
-                     a->value, thr);
+                     "(threshold %ss)%s",
+                     a->value, thr, lag);
         return;
     }
     det_describe(r, a, 0, g, sizeof g);
@@ -177,4 +209,5 @@ const struct det_kind det_kind_absence = {
     .fill = kind_fill,
     .clock_start = clock_start,
     .connection = connection,
+    .skip = skip,
 };

@@ -22,6 +22,7 @@
 #include "detectors/dedupe.h"
 #include "detectors/hash.h"
 #include "detectors/kind.h"
+#include "detectors/lag.h"
 #include "model/severity.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +36,17 @@
 #define DRAIN_MAX_STEPS 100000000u /* safety stop of det_engine_drain */
 #define NTYPES ((unsigned)EVENT_SESSION_END + 1)
 #define MEMO_SIZE 512u /* a rule's memo of match results (power of two) */
+/* the clock (engine.h "Clock") */
+#define QUIET_MS 1000            /* no event for this long: the stream is
+                                    quiet, the wall clock may move time */
+#define CATCHUP_GRACE_MS 10000   /* after a (re)connection, how long the
+                                    clock waits for a backlog to start */
+#define STREAM_SKEW_MIN_MS 10000 /* live: ahead of the stream by more than
+                                    this (or allowed_lateness_s) is a
+                                    suspect */
+#define REPLAY_SKEW_MS 86400000  /* replay: ahead of the newest event by
+                                    more than a day (or max_future_skew_s)
+                                    is a suspect */
 
 extern const struct det_kind det_kind_count, det_kind_sum, det_kind_ratio,
     det_kind_distinct, det_kind_max, det_kind_sequence, det_kind_new_value,
@@ -82,6 +94,25 @@ void det_engine_params_defaults(struct det_engine_params *p)
     table_items_defaults(det_engine_items, det_engine_nitems, p);
 }
 
+/* The clock besides now_ms (engine.h "Clock"), in one struct so that a
+ * reload carries it over in one assignment. */
+struct det_engine_clock {
+    int64_t stream_ms;      /* the stream clock: live, the wall clock
+                               less the lag; in replay, now_ms; NO_TIME
+                               before it starts */
+    int64_t next_stream;    /* the next timer of the rules on it */
+    int64_t newest_ms;      /* newest credible event time, or NO_TIME */
+    int64_t arrival_wall;   /* wall clock of the last event read live */
+    int64_t connected_wall; /* wall clock of the last (re)connection */
+    int connected;          /* the stream is connected (1 at create) */
+    int catching_up;        /* (re)connected, no event yet, within
+                               CATCHUP_GRACE_MS: a backlog may come */
+    int skipped;            /* the event clock stood still while the stream
+                               was not observed: its next move jumps */
+    det_lag lag;
+    det_skew skew;
+};
+
 struct det_engine {
     struct det_engine_params p;
     const struct rule_set *rules;
@@ -97,9 +128,10 @@ struct det_engine {
     struct det_hcache hc;
     int64_t lateness_ms, skew_ms;
     det_dedupe dd;
-    int64_t now_ms;
+    int64_t now_ms;           /* the event clock */
     int64_t wall_ms;          /* last wall clock given, 0 in replay */
-    int64_t next_deadline;
+    int64_t next_deadline;    /* of the rules on the event clock */
+    struct det_engine_clock clk; /* the rest of the clock */
     int draining;
     unsigned char hkey[DET_HASH_KEY_BYTES];
     char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
@@ -529,6 +561,40 @@ static void notify(det_engine *e, struct det_rule *r, uint32_t s,
 
 /* ---- lifecycle ---- */
 
+/* Is r on the stream clock?  An absence rule over [] that sees every
+ * event: the stream's own absence (stream_stalled).  Every other rule is
+ * on the event clock. */
+static int on_stream(const struct det_rule *r)
+{
+    return r->fixed_slot != DET_NIL && r->rule->match.ncond == 0 &&
+           r->rule->exclude.ncond == 0;
+}
+
+/* The time of r's clock. */
+static int64_t clock_of(const det_engine *e, const struct det_rule *r)
+{
+    return on_stream(r) ? e->clk.stream_ms : e->now_ms;
+}
+
+/* The next timer of r's clock. */
+static int64_t *next_of(det_engine *e, const struct det_rule *r)
+{
+    return on_stream(r) ? &e->clk.next_stream : &e->next_deadline;
+}
+
+/* Is the stream stalled: a rule on the stream clock firing? */
+static int stalled(const det_engine *e)
+{
+    for (uint32_t i = 0; i < e->n; i++) {
+        const struct det_rule *r = &e->r[i];
+
+        if (on_stream(r) &&
+            r->keys.slot[r->fixed_slot].state == DET_ST_FIRING)
+            return 1;
+    }
+    return 0;
+}
+
 static void take_verdict(struct det_alert *a, const struct det_verdict *v)
 {
     a->value = v->value;
@@ -541,12 +607,13 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
 {
     struct det_alert *a = &r->alert[s];
     const char *vals[ALERT_GROUP_MAX];
+    int64_t now = clock_of(e, r);
 
     r->keys.slot[s].state = DET_ST_FIRING;
     det_keys_pin(&r->keys, s);
     r->nopen++;
-    a->started_ms = e->now_ms;
-    a->last_sent_ms = e->now_ms;
+    a->started_ms = now;
+    a->last_sent_ms = now;
     a->clear_since_ms = 0;
     take_verdict(a, v);
     if (v->text != NULL)
@@ -579,27 +646,28 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
         det_keys_unpin(&r->keys, s);
 }
 
-/* An idle group that time alone may fire (absence): next_deadline no
- * later than its deadline. */
+/* An idle group that time alone may fire (absence): its clock's next
+ * timer no later than its deadline. */
 static void watch(det_engine *e, const struct det_rule *r,
                   const struct det_verdict *v)
 {
-    int64_t dl = v->next_ms;
+    int64_t dl = v->next_ms, now = clock_of(e, r), *next = next_of(e, r);
 
     if (!(r->kind->flags & DET_KF_ABSENCE) || dl == INT64_MAX)
         return;
-    if (dl <= e->now_ms)
-        dl = e->now_ms + 1;
-    if (dl < e->next_deadline)
-        e->next_deadline = dl;
+    if (dl <= now)
+        dl = now + 1;
+    if (dl < *next)
+        *next = dl;
 }
 
 static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
 {
     struct det_alert *a = &r->alert[s];
+    int64_t now = clock_of(e, r), *next = next_of(e, r);
     /* a kind's "may change at" in the past means "not by time" */
-    int64_t dl = v->next_ms > e->now_ms ? v->next_ms : INT64_MAX, t;
+    int64_t dl = v->next_ms > now ? v->next_ms : INT64_MAX, t;
 
     switch (r->keys.slot[s].state) {
     case DET_ST_FIRING:
@@ -613,14 +681,15 @@ static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
     default:
         break;
     }
-    if (dl <= e->now_ms) /* progress, whatever a kind says */
-        dl = e->now_ms + 1;
+    if (dl <= now) /* progress, whatever a kind says */
+        dl = now + 1;
     a->deadline_ms = dl;
-    if (dl < e->next_deadline)
-        e->next_deadline = dl;
+    if (dl < *next)
+        *next = dl;
 }
 
-/* Apply a verdict at now_ms.  `in` is the event (NULL for a timer). */
+/* Apply a verdict at the rule's clock.  `in` is the event (NULL for a
+ * timer). */
 __attribute__((hot))
 static void transition(det_engine *e, struct det_rule *r,
                        const struct det_verdict *v,
@@ -629,6 +698,7 @@ static void transition(det_engine *e, struct det_rule *r,
     uint32_t s = v->slot;
     struct det_slot *x = &r->keys.slot[s];
     struct det_alert *a = &r->alert[s];
+    int64_t now = clock_of(e, r);
 
     switch (x->state) {
     case DET_ST_IDLE:
@@ -643,13 +713,13 @@ static void transition(det_engine *e, struct det_rule *r,
         take_verdict(a, v);
         if (v->level == DET_CLEAR) {
             x->state = DET_ST_CLEARING;
-            a->clear_since_ms = e->now_ms;
+            a->clear_since_ms = now;
             if (r->hold_ms == 0) {
                 resolve(e, r, s);
                 break;
             }
-        } else if (e->now_ms >= a->last_sent_ms + r->repeat_ms) {
-            a->last_sent_ms = e->now_ms;
+        } else if (now >= a->last_sent_ms + r->repeat_ms) {
+            a->last_sent_ms = now;
             r->st.repeated++;
             notify(e, r, s, 0);
         }
@@ -658,7 +728,7 @@ static void transition(det_engine *e, struct det_rule *r,
         take_verdict(a, v);
         if (v->level == DET_ABOVE)
             x->state = DET_ST_FIRING; /* fires again within hold_s */
-        else if (e->now_ms >= a->clear_since_ms + r->hold_ms)
+        else if (now >= a->clear_since_ms + r->hold_ms)
             resolve(e, r, s);
         break;
     }
@@ -668,9 +738,12 @@ static void transition(det_engine *e, struct det_rule *r,
         watch(e, r, v);
 }
 
+/* Does r run its timers (its clock known; absence rules sleep while
+ * draining)? */
 static int timers_active(const det_engine *e, const struct det_rule *r)
 {
-    return !(e->draining && (r->kind->flags & DET_KF_ABSENCE));
+    return clock_of(e, r) != NO_TIME &&
+           !(e->draining && (r->kind->flags & DET_KF_ABSENCE));
 }
 
 /* An absence rule's idle groups, oldest first: those due fire. */
@@ -682,7 +755,7 @@ static void run_watched(det_engine *e, struct det_rule *r)
     if (!(r->kind->flags & DET_KF_ABSENCE))
         return;
     while ((s = r->keys.lru_head) != DET_NIL) {
-        r->kind->tick(r, s, e->now_ms, &v);
+        r->kind->tick(r, s, clock_of(e, r), &v);
         if (v.level != DET_ABOVE) {
             watch(e, r, &v);
             return;
@@ -691,78 +764,200 @@ static void run_watched(det_engine *e, struct det_rule *r)
     }
 }
 
-/* Run every timer due at now_ms; recompute next_deadline. */
+/* Run every timer due at its rule's clock; recompute both clocks' next
+ * timers. */
 static void run_timers(det_engine *e)
 {
     struct det_verdict v;
 
     e->next_deadline = INT64_MAX;
+    e->clk.next_stream = INT64_MAX;
     e->st.timer_runs++;
     for (uint32_t i = 0; i < e->n; i++) {
         struct det_rule *r = &e->r[i];
+        int64_t now = clock_of(e, r), *next = next_of(e, r);
         uint32_t s, nxt;
 
         if (!timers_active(e, r))
             continue;
         for (s = r->keys.pin_head; s != DET_NIL; s = nxt) {
             nxt = r->keys.slot[s].next;
-            if (r->alert[s].deadline_ms <= e->now_ms) {
-                r->kind->tick(r, s, e->now_ms, &v);
+            if (r->alert[s].deadline_ms <= now) {
+                r->kind->tick(r, s, now, &v);
                 transition(e, r, &v, NULL);
-            } else if (r->alert[s].deadline_ms < e->next_deadline) {
-                e->next_deadline = r->alert[s].deadline_ms;
+            } else if (r->alert[s].deadline_ms < *next) {
+                *next = r->alert[s].deadline_ms;
             }
         }
         run_watched(e, r);
     }
 }
 
-/* Re-evaluate every pinned group (the clock started, draining began or
+/* Re-evaluate every pinned group (a clock started, draining began or
  * ended, a reload). */
 static void reschedule_all(det_engine *e)
 {
     struct det_verdict v;
 
     e->next_deadline = INT64_MAX;
+    e->clk.next_stream = INT64_MAX;
     for (uint32_t i = 0; i < e->n; i++) {
         struct det_rule *r = &e->r[i];
+        int64_t now = clock_of(e, r);
 
         if (!timers_active(e, r))
             continue;
         for (uint32_t s = r->keys.pin_head; s != DET_NIL;
              s = r->keys.slot[s].next) {
-            r->kind->tick(r, s, e->now_ms, &v);
+            r->kind->tick(r, s, now, &v);
             schedule(e, r, s, &v);
         }
         if ((r->kind->flags & DET_KF_ABSENCE) &&
             r->keys.lru_head != DET_NIL) {
-            r->kind->tick(r, r->keys.lru_head, e->now_ms, &v);
+            r->kind->tick(r, r->keys.lru_head, now, &v);
             watch(e, r, &v);
         }
     }
 }
 
-/* Move the clock to `target`, running the timers due on the way, each at
- * its own time. */
-__attribute__((hot))
-static void advance(det_engine *e, int64_t target)
+/* Start the clocks that are still unknown at `target` (the event clock)
+ * and `starget` (the stream clock): each rule's clock_start op when its
+ * own clock starts. */
+static void start_clocks(det_engine *e, int64_t target, int64_t starget)
 {
-    if (target == NO_TIME)
+    int ev = e->now_ms == NO_TIME && target != NO_TIME;
+    int st = e->clk.stream_ms == NO_TIME && starget != NO_TIME;
+
+    if (!ev && !st)
         return;
-    if (e->now_ms == NO_TIME) {
+    if (ev)
         e->now_ms = target;
-        for (uint32_t i = 0; i < e->n; i++)
-            if (e->r[i].kind->clock_start != NULL)
-                e->r[i].kind->clock_start(&e->r[i], target);
-        reschedule_all(e);
+    if (st)
+        e->clk.stream_ms = starget;
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct det_rule *r = &e->r[i];
+
+        if (r->kind->clock_start != NULL && (on_stream(r) ? st : ev))
+            r->kind->clock_start(r, clock_of(e, r));
     }
-    while (e->next_deadline <= target) {
-        if (e->next_deadline > e->now_ms)
-            e->now_ms = e->next_deadline;
+    reschedule_all(e);
+}
+
+/* The event clock jumps from now_ms to `target` over a time the stream
+ * was not observed (disconnected or stalled): nothing is known of it, so
+ * the kinds may discount it (their skip op), and every timer it passed
+ * runs once at target (advance() runs them next), rather than each at its
+ * own time in the dark. */
+static void jump(det_engine *e, int64_t target)
+{
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct det_rule *r = &e->r[i];
+
+        if (!on_stream(r) && r->kind->skip != NULL)
+            r->kind->skip(r, e->now_ms, target);
+    }
+    e->now_ms = target;
+    e->clk.skipped = 0;
+    /* advance() runs the timers due by target, now all at target */
+}
+
+/* Move the event clock to `target` and the stream clock to `starget`
+ * (NO_TIME: leave it), running the timers due on the way in time order,
+ * each at its own time.  by_wall: the wall clock moves them, and a stall
+ * that fires on the way stops the event clock there. */
+__attribute__((hot))
+static void advance(det_engine *e, int64_t target, int64_t starget,
+                    int by_wall)
+{
+    start_clocks(e, target, starget);
+    if (e->clk.skipped && e->now_ms != NO_TIME && target > e->now_ms)
+        jump(e, target);
+    for (;;) {
+        int64_t d = INT64_MAX;
+
+        if (target != NO_TIME && e->next_deadline <= target)
+            d = e->next_deadline;
+        if (starget != NO_TIME && e->clk.next_stream <= starget &&
+            e->clk.next_stream < d)
+            d = e->clk.next_stream;
+        if (d == INT64_MAX)
+            break;
+        if (target != NO_TIME && d <= target && d > e->now_ms)
+            e->now_ms = d;
+        if (starget != NO_TIME && d <= starget && d > e->clk.stream_ms)
+            e->clk.stream_ms = d;
         run_timers(e);
+        if (by_wall && target > e->now_ms && stalled(e)) {
+            target = e->now_ms; /* not observed from here */
+            e->clk.skipped = 1;
+        }
     }
     if (target > e->now_ms)
         e->now_ms = target;
+    if (starget > e->clk.stream_ms)
+        e->clk.stream_ms = starget;
+}
+
+/* The stream's time, to judge how far ahead an event is: its newest
+ * credible event time or, live, the lag-adjusted wall clock when later;
+ * INT64_MIN while it has none. */
+static int64_t stream_ref(const det_engine *e, int64_t wall)
+{
+    int64_t lag, w;
+
+    if (e->clk.newest_ms == NO_TIME)
+        return INT64_MIN;
+    if (wall <= 0 || !det_lag_get(&e->clk.lag, &lag))
+        return e->clk.newest_ms;
+    w = wall - lag;
+    return w > e->clk.newest_ms ? w : e->clk.newest_ms;
+}
+
+/* How far ahead of the stream's time an event is still in step: live,
+ * allowed_lateness_s, at least STREAM_SKEW_MIN_MS; in replay, where a
+ * quiet night or weekend is a gap in event time and nothing tells it
+ * from an outlier but what follows, max_future_skew_s, at least
+ * REPLAY_SKEW_MS. */
+static int64_t stream_tolerance(const det_engine *e, int64_t wall)
+{
+    if (wall > 0)
+        return e->lateness_ms > STREAM_SKEW_MIN_MS ? e->lateness_ms
+                                                   : STREAM_SKEW_MIN_MS;
+    return e->skew_ms > REPLAY_SKEW_MS ? e->skew_ms : REPLAY_SKEW_MS;
+}
+
+/* The wall clock's part of the clock (live mode, wall > 0).  The stream
+ * clock is the wall clock less the observed lag, always: it measures how
+ * long no event has arrived.  The event clock moves on to that less
+ * allowed_lateness_s only while the stream is connected, not stalled,
+ * quiet (no event for QUIET_MS) and not catching up after a
+ * (re)connection; else it stands still (disconnected or stalled: unknown,
+ * not clear).  It never starts from the wall: a lagging source's first
+ * events would be late. */
+static void follow_wall(det_engine *e, int64_t wall)
+{
+    struct det_engine_clock *c = &e->clk;
+    int64_t lag, s, target = e->now_ms;
+
+    if (wall <= 0)
+        return;
+    e->wall_ms = wall;
+    if (c->catching_up && wall - c->connected_wall >= CATCHUP_GRACE_MS)
+        c->catching_up = 0; /* no backlog came: live from here */
+    (void)det_lag_get(&c->lag, &lag);
+    s = wall - lag;
+    if (e->now_ms != NO_TIME && s - e->lateness_ms > e->now_ms) {
+        /* the cheap conditions first: stalled() looks at every rule */
+        if (!c->connected)
+            c->skipped = 1;
+        else if (c->catching_up || wall - c->arrival_wall < QUIET_MS)
+            ; /* events drive it, or a backlog may come */
+        else if (stalled(e))
+            c->skipped = 1;
+        else
+            target = s - e->lateness_ms;
+    }
+    advance(e, target, s, 1);
 }
 
 /* ---- public ---- */
@@ -805,32 +1000,50 @@ static void next_generation(det_engine *e)
     }
 }
 
+/* The time an event stamped t counts at: t, or now_ms (NO_TIME before
+ * the event clock is known) when it is clamped: stamped more than
+ * max_future_skew_s past the wall clock, or an outlier ahead of the
+ * stream's own time (lag.h).  *credible: t is trusted. */
+static int64_t event_time(det_engine *e, int64_t t, int64_t wall,
+                          int *credible)
+{
+    *credible = 0;
+    if (wall > 0 && t > wall + e->skew_ms) {
+        e->st.future_clamped++;
+        return e->now_ms;
+    }
+    switch (det_skew_judge(&e->clk.skew, t, stream_ref(e, wall),
+                           stream_tolerance(e, wall), wall)) {
+    case DET_SKEW_OUTLIER:
+        e->st.outliers++;
+        return e->now_ms;
+    case DET_SKEW_JUMP:
+        e->st.clock_jumps++;
+        det_lag_forget(&e->clk.lag); /* the lag before it is history */
+        break;
+    default:
+        break;
+    }
+    *credible = 1;
+    return t;
+}
+
 __attribute__((hot))
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
     struct det_input in;
     struct det_verdict v;
     const uint16_t *list;
-    int64_t t = NO_TIME, target, floor_ms = NO_TIME;
+    int64_t t = NO_TIME, target;
     uint32_t nlist;
-    int late = 0;
+    int late = 0, credible = 0;
 
     e->st.events++;
-    if (wall_ms > 0) {
-        e->wall_ms = wall_ms;
-        floor_ms = wall_ms - e->lateness_ms;
-    }
-    if (ev->has & EVENT_HAS_TIMESTAMP) {
-        t = ev->ts_ms;
-        if (wall_ms > 0 && t > wall_ms + e->skew_ms) {
-            t = wall_ms;
-            e->st.future_clamped++;
-        }
-    } else if (e->now_ms == NO_TIME && floor_ms == NO_TIME) {
+    follow_wall(e, wall_ms); /* the time that passed before it came */
+    if (!(ev->has & EVENT_HAS_TIMESTAMP) && e->now_ms == NO_TIME &&
+        wall_ms <= 0) {
         e->st.untimed++;
         return DET_FEED_UNTIMED;
-    } else {
-        e->st.no_timestamp++;
     }
     if (ev->record_id[0] != '\0' && e->dd.n > 0) {
         uint64_t h[2];
@@ -845,19 +1058,40 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
             return DET_FEED_DUPLICATE;
         }
     }
-    target = e->now_ms;
-    if (t > target)
-        target = t;
-    if (floor_ms > target)
-        target = floor_ms;
-    advance(e, target);
+    if (ev->has & EVENT_HAS_TIMESTAMP) {
+        t = event_time(e, ev->ts_ms, wall_ms, &credible);
+        if (t == NO_TIME) { /* clamped, and no clock to clamp it to */
+            e->st.untimed++;
+            return DET_FEED_UNTIMED;
+        }
+    } else {
+        e->st.no_timestamp++;
+        if (wall_ms > 0) {
+            /* live: it happened about when it came (the stream clock
+             * less allowed_lateness_s), or at now when later */
+            int64_t at = e->clk.stream_ms - e->lateness_ms;
+            t = at > e->now_ms ? at : e->now_ms;
+        }
+    }
+    if (wall_ms > 0) {
+        e->clk.arrival_wall = wall_ms;
+        e->clk.catching_up = 0;
+    }
+    if (credible) {
+        if (t > e->clk.newest_ms)
+            e->clk.newest_ms = t;
+        if (wall_ms > 0)
+            det_lag_sample(&e->clk.lag, wall_ms, wall_ms - e->clk.newest_ms);
+    }
+    target = t > e->now_ms ? t : e->now_ms;
+    /* live, the stream clock is the wall's (follow_wall above) */
+    advance(e, target, wall_ms > 0 ? e->clk.stream_ms : target, 0);
     if (t == NO_TIME || t > e->now_ms)
         t = e->now_ms;
 
     next_generation(e);
     in.ev = ev;
     in.t_ms = t;
-    in.now_ms = e->now_ms;
     in.hc = &e->hc;
     if ((unsigned)ev->type < NTYPES) {
         list = e->by_type[ev->type];
@@ -872,6 +1106,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 
         if (!rule_sees(r, &in))
             continue;
+        in.now_ms = clock_of(e, r);
         if (r->kind->feed(r, &in, &v))
             transition(e, r, &v, &in);
         late |= r->st.late != late_before;
@@ -882,20 +1117,44 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     return DET_FEED_COUNTED;
 }
 
+/* The stream's lag, for the words of the rules on the stream clock. */
+static void tell_lag(det_engine *e)
+{
+    int64_t lag;
+
+    if (!det_lag_get(&e->clk.lag, &lag))
+        lag = 0;
+    for (uint32_t i = 0; i < e->n; i++)
+        e->r[i].stream_lag_ms = lag;
+}
+
 void det_engine_tick(det_engine *e, int64_t wall_ms)
 {
     if (wall_ms <= 0)
         return;
-    e->wall_ms = wall_ms;
-    advance(e, wall_ms - e->lateness_ms);
+    det_lag_update(&e->clk.lag, wall_ms);
+    tell_lag(e);
+    follow_wall(e, wall_ms);
 }
 
 void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
 {
-    det_engine_tick(e, wall_ms);
+    struct det_engine_clock *c = &e->clk;
+
+    if (e->wall_ms > 0) /* a new engine has no "as it was" */
+        det_engine_tick(e, wall_ms); /* up to now, as it was */
+    c->connected = connected;
+    c->catching_up = connected && wall_ms > 0;
+    if (connected) {
+        /* a backlog may follow: judged by its own lag, in event time */
+        c->connected_wall = wall_ms;
+        det_lag_forget(&c->lag);
+    }
     for (uint32_t i = 0; i < e->n; i++)
         if (e->r[i].kind->connection != NULL)
-            e->r[i].kind->connection(&e->r[i], connected, e->now_ms);
+            e->r[i].kind->connection(&e->r[i], connected,
+                                     clock_of(e, &e->r[i]));
+    det_engine_tick(e, wall_ms); /* from now, as it is */
 }
 
 void det_engine_drain(det_engine *e)
@@ -907,7 +1166,7 @@ void det_engine_drain(det_engine *e)
     e->draining = 1;
     reschedule_all(e);
     while (e->next_deadline != INT64_MAX && steps++ < DRAIN_MAX_STEPS)
-        advance(e, e->next_deadline);
+        advance(e, e->next_deadline, e->next_deadline, 0);
     e->draining = 0;
     reschedule_all(e);
 }
@@ -921,7 +1180,7 @@ static void close_open(det_engine *e, struct det_rule *r, const char *why)
         if (r->keys.slot[s].state != DET_ST_IDLE) {
             struct det_alert *a = &r->alert[s];
             if (a->clear_since_ms == 0)
-                a->clear_since_ms = e->now_ms;
+                a->clear_since_ms = clock_of(e, r);
             r->keys.slot[s].state = DET_ST_IDLE;
             r->nopen--;
             r->st.resolved++;
@@ -978,11 +1237,14 @@ int det_engine_adopt(det_engine *e, det_engine *old)
     unsigned char taken[RULE_MAX];
     int kept = 0;
 
-    if (old == NULL || old->now_ms == NO_TIME)
+    if (old == NULL)
         return 0;
-    memset(taken, 0, sizeof taken);
     e->now_ms = old->now_ms;
     e->wall_ms = old->wall_ms;
+    e->clk = old->clk;
+    if (old->now_ms == NO_TIME && old->clk.stream_ms == NO_TIME)
+        return 0;
+    memset(taken, 0, sizeof taken);
     memcpy(e->hkey, old->hkey, sizeof e->hkey);
     if (e->p.dedupe_window == old->p.dedupe_window) {
         det_dedupe t = e->dd;
@@ -993,8 +1255,13 @@ int det_engine_adopt(det_engine *e, det_engine *old)
         int j = same_rule(e, i, old, taken);
         struct det_rule a, b;
 
-        if (j < 0)
+        if (j < 0) {
+            /* a new rule: its clock may be running already */
+            struct det_rule *r = &e->r[i];
+            if (r->kind->clock_start != NULL && clock_of(e, r) != NO_TIME)
+                r->kind->clock_start(r, clock_of(e, r));
             continue;
+        }
         taken[j] = 1;
         a = e->r[i];
         b = old->r[j];
@@ -1014,6 +1281,28 @@ int det_engine_adopt(det_engine *e, det_engine *old)
 int64_t det_engine_now(const det_engine *e)
 {
     return e->now_ms;
+}
+
+/* Live, and the stream is not observed: the event clock stands still. */
+static int unknown(const det_engine *e)
+{
+    return e->wall_ms > 0 && (!e->clk.connected || stalled(e));
+}
+
+void det_engine_clock(const det_engine *e, struct det_clock_info *out)
+{
+    const struct det_engine_clock *c = &e->clk;
+
+    memset(out, 0, sizeof *out);
+    out->now_ms = e->now_ms;
+    out->stream_ms = c->stream_ms;
+    out->newest_ms = c->newest_ms;
+    out->lag_known = det_lag_get(&c->lag, &out->lag_ms);
+    out->live = e->wall_ms > 0;
+    out->connected = c->connected;
+    out->catching_up = c->catching_up;
+    out->stalled = stalled(e);
+    out->unknown = unknown(e);
 }
 
 const struct det_engine_stats *det_engine_stats(const det_engine *e)
@@ -1046,6 +1335,7 @@ int det_engine_rule_info(const det_engine *e, uint32_t i,
     out->resolved = r->st.resolved;
     out->evicted = r->keys.evictions;
     out->full = r->keys.full;
+    out->unknown = !on_stream(r) && unknown(e);
     out->group_bytes = sizeof(struct det_slot) + sizeof(uint32_t) +
                        r->stride + (r->thr != NULL ? sizeof(double) : 0);
     out->alert_bytes = sizeof(struct det_alert);
@@ -1267,6 +1557,12 @@ det_engine *det_engine_create(const struct det_engine_params *p,
     e->skew_ms = p->max_future_skew_s * 1000;
     e->now_ms = NO_TIME;
     e->next_deadline = INT64_MAX;
+    e->clk.stream_ms = NO_TIME;
+    e->clk.next_stream = INT64_MAX;
+    e->clk.newest_ms = NO_TIME;
+    e->clk.connected = 1;
+    det_lag_init(&e->clk.lag);
+    det_skew_init(&e->clk.skew);
     if (p->dedupe_window > 0 &&
         det_dedupe_init(&e->dd, (uint32_t)p->dedupe_window) !=
             DET_DEDUPE_OK)

@@ -4,14 +4,58 @@
  * record ids, and owns every alert's lifecycle (fire, repeat, hold,
  * resolve).  Each rule runs as an instance of its kind (kind.h).
  *
- * Clock (SPEC section 2).  `now` is the newest event time seen or, in live
- * mode (wall_ms > 0), the wall clock less allowed_lateness_s when that is
- * later; it never goes back.  An event stamped more than max_future_skew_s
- * past the wall clock is clamped to the wall clock (live mode only: replay
- * has no wall clock and trusts the recording).  An event with no parseable
- * timestamp takes `now`; before the clock is known (replay, first events)
- * it is skipped and counted as untimed.  An event older than a rule's
- * window is late for that rule: ignored there, counted.
+ * Clock (SPEC section 2; docs/detectors.md "Time").  Two clocks, in
+ * event time, never going back:
+ *   - the event clock, `now` (det_engine_now()), which every rule but the
+ *     stream's own absence runs on: the newest credible event time;
+ *   - the stream clock, which the absence rules over [] that see every
+ *     event (stream_stalled) run on: how long no event has arrived.
+ * In replay (wall_ms 0 everywhere) both are the newest event time.  Live
+ * (a wall clock given), the stream clock is the wall clock less the
+ * stream's observed lag (lag.h: wall clock minus the newest event time,
+ * the smallest of the last 30 s of samples, held while quiet; 0 before
+ * any), so events that arrive late still arrive, and the stall fires
+ * only when they stop.  Events drive the event clock; the wall clock
+ * moves it on only while the stream is quiet (no event for a second), to
+ * the stream clock less allowed_lateness_s, never past that.  So a
+ * source that lags 10 minutes is judged in its own time, and a quiet
+ * stream's windows still empty.
+ *   - Catching up.  After det_engine_connection(e, 1, ...) the wall
+ *     does not move the event clock until the first event (the backlog,
+ *     if any, which is then judged in event time as replay judges it: the
+ *     lag samples of the connection before are forgotten, and the
+ *     backlog's shrink as it drains) or until 10 s passed with none (live
+ *     from there).  The event clock never starts from the wall, only with
+ *     an event.  A new engine is connected and caught up; a live caller
+ *     says otherwise (det_engine_connection(e, 0, wall) before the stream
+ *     connects: the service's own downtime is then no stall, and its
+ *     backlog is judged in event time).  A gap inside a backlog is no
+ *     stall live (its events did arrive); replay judges it in event
+ *     time.
+ *   - Unknown, not clear.  While the stream is disconnected, or stalled
+ *     (a rule on the stream clock firing), the event clock stands still:
+ *     window rules neither resolve nor fire and absence rules by group do
+ *     not fire; only the stream clock follows the wall (so the stall
+ *     fires, repeats, and says the stream is disconnected).  The event
+ *     clock's next move jumps: the kinds may discount the gap (absence:
+ *     a group's silence does not count it), and each timer it passed runs
+ *     once, at the new time.
+ *   - Skew.  An event stamped more than max_future_skew_s past the wall
+ *     clock is clamped (future_clamped).  An event stamped ahead of the
+ *     stream's own time (its newest credible event time, or live the
+ *     lag-adjusted wall clock when later) by more than a tolerance (live:
+ *     allowed_lateness_s, at least 10 s; replay, where a quiet night is a
+ *     gap in event time: max_future_skew_s, at least 10 s) is an outlier:
+ *     clamped, counted (outliers), not trusted, unless it is the 4th of
+ *     consecutive such events in step with each other: the stream itself
+ *     moved (clock_jumps), its time is trusted from there (lag.h).
+ *     Before the stream has a time (the first event of a new engine) only
+ *     max_future_skew_s applies.  A clamped event counts at `now`.
+ * An event with no parseable timestamp takes `now` (live: the time it
+ * arrived, the stream clock less allowed_lateness_s, when later); in
+ * replay, before the event clock is known, it is skipped and counted as
+ * untimed (so is a clamped event before the event clock is known).  An event older than a rule's window is late for that rule:
+ * ignored there, counted.
  *
  * Matching.  At create the engine builds, for each event type, the list of
  * rules whose prefilter (rule.types) admits it; an event reaches only the
@@ -94,7 +138,10 @@ struct det_engine_stats {
     uint64_t duplicates;
     uint64_t untimed;
     uint64_t no_timestamp;   /* took `now` */
-    uint64_t future_clamped;
+    uint64_t future_clamped; /* past the wall clock + max_future_skew_s */
+    uint64_t outliers;       /* clamped: ahead of the stream's own time */
+    uint64_t clock_jumps;    /* runs of outliers taken as the stream's
+                                time moving ahead */
     uint64_t late;           /* late for at least one rule */
     uint64_t notifications;  /* alerts sent, all kinds */
     uint64_t timer_runs;     /* passes over the pinned groups */
@@ -114,9 +161,10 @@ det_engine *det_engine_create(const struct det_engine_params *p,
 /* Free everything.  Accepts NULL. */
 void det_engine_destroy(det_engine *e);
 
-/* One decoded event.  wall_ms: the wall clock in live mode, 0 in replay
- * (pure event time).  Alerts due are delivered through on_alert before it
- * returns.  Returns an enum det_feed_result. */
+/* One decoded event.  wall_ms: the wall clock when it was received in
+ * live mode, 0 in replay (pure event time); see "Clock" above.  Alerts
+ * due are delivered through on_alert before it returns.  Returns an enum
+ * det_feed_result. */
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms);
 
 /* A hint, no effect on results: `id` (n bytes, not NUL-terminated) is
@@ -128,14 +176,17 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms);
  * event_decode() (see event_peek_record_id). */
 void det_engine_prefetch(det_engine *e, const char *id, size_t n);
 
-/* Let time pass with no event (live mode, about once a second): the clock
- * moves to wall_ms - allowed_lateness_s if that is later, and timers due
- * run.  wall_ms <= 0 does nothing. */
+/* Let time pass with no event (live mode, about once a second): the lag
+ * estimate forgets samples older than its window, the clocks follow the
+ * wall clock as "Clock" says, and timers due run.  wall_ms <= 0 does
+ * nothing. */
 void det_engine_tick(det_engine *e, int64_t wall_ms);
 
-/* The audit stream connected (connected 1) or lost its connection (0) at
- * wall_ms (the `group_by: []` absence rules' input).  Ticks the clock to
- * wall_ms first (det_engine_tick). */
+/* The audit stream connected (connected 1: catching up, see "Clock") or
+ * lost its connection (0: the event clock stands still) at wall_ms (> 0).
+ * Ticks to wall_ms in the state before (not for an engine that was never
+ * given a wall clock), then in the new one.  The rules' connection ops
+ * hear it (stream_stalled's words). */
 void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
 
 /* End of input (replay --drain): let event time run on as if the stream
@@ -145,7 +196,8 @@ void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
 void det_engine_drain(det_engine *e);
 
 /* Configuration reload: carry over from `old` into the new engine `e`
- * the event-time clock, the recent record ids (when dedupe_window is
+ * both clocks and all they know (lag, connection, catching up), the
+ * recent record ids (when dedupe_window is
  * unchanged) and every rule whose definition (its dump) and max_keys are
  * unchanged, with its groups, state and open alerts, which go on as the
  * same episodes under the new hold_s and repeat_interval_s.  Open alerts
@@ -157,6 +209,23 @@ int det_engine_adopt(det_engine *e, det_engine *old);
 
 /* The event-time clock, INT64_MIN before it is known. */
 int64_t det_engine_now(const det_engine *e);
+
+/* What the clock knows ("Clock" above). */
+struct det_clock_info {
+    int64_t now_ms;    /* the event clock, INT64_MIN before it is known */
+    int64_t stream_ms; /* the stream clock, INT64_MIN likewise */
+    int64_t newest_ms; /* newest credible event time, INT64_MIN: none */
+    int64_t lag_ms;    /* the stream's observed lag (0 when not known) */
+    int lag_known;     /* lag_ms is an estimate (live, an event seen) */
+    int live;          /* a wall clock was given */
+    int connected;     /* the stream is connected (as last told) */
+    int catching_up;   /* (re)connected, waiting for the backlog */
+    int stalled;       /* a rule on the stream clock is firing */
+    int unknown;       /* live, and disconnected or stalled: the rules on
+                          the event clock are not judged */
+};
+
+void det_engine_clock(const det_engine *e, struct det_clock_info *out);
 
 const struct det_engine_stats *det_engine_stats(const det_engine *e);
 
@@ -171,6 +240,8 @@ struct det_rule_info {
     uint64_t counted, late, fired, repeated, resolved;
     uint64_t evicted;     /* groups evicted to make room */
     uint64_t full;        /* events not tracked: every group alerting */
+    int unknown;          /* not judged now: on the event clock while it
+                             stands still (det_clock_info.unknown) */
     size_t group_bytes;   /* resident bytes of a group (slot, bucket,
                              state, threshold) */
     size_t alert_bytes;   /* more for a group that has alerted */

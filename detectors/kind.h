@@ -161,6 +161,11 @@ struct det_kind {
     /* The audit stream connected (1) or lost its connection (0) (may be
      * NULL). */
     void (*connection)(struct det_rule *r, int connected, int64_t now_ms);
+    /* The event clock jumps from from_ms to to_ms over a time the stream
+     * was not observed (engine.h "Clock": disconnected or stalled): the
+     * kind may discount it (absence: a group's silence does not count
+     * it).  May be NULL. */
+    void (*skip)(struct det_rule *r, int64_t from_ms, int64_t to_ms);
     /* Checkpoint (SPEC section 4 "State"; detectors/checkpoint.h).  Append
      * group `slot`'s state to `out` as position-independent bytes in the
      * kind's own format (no pointers, no slot numbers of other groups;
@@ -222,6 +227,8 @@ struct det_rule {
     uint32_t nopen;               /* groups with an open episode */
     uint32_t fixed_slot;          /* absence []: its one group, pinned for
                                      life; else DET_NIL */
+    int64_t stream_lag_ms;        /* the stream's observed lag (engine.h
+                                     "Clock"), for a kind's words */
     /* matching (engine.c) */
     uint32_t sure;                /* event types it sees whatever else the
                                      record says (no match_seen needed) */

@@ -214,7 +214,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *mc,
         atomic_fetch_add(&s->resumed, 1);
         atomic_store(&s->last_resume_id, id + 1);
     } else {
-        c->next = live_edge(s, clock_mono_ms());
+        c->next = s->o.from_start ? 0 : live_edge(s, clock_mono_ms());
     }
     atomic_fetch_add(&s->connections, 1);
     r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK_SIZE,

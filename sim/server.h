@@ -3,7 +3,10 @@
  *
  * GET <any path> answers 200 text/event-stream with every event that is
  * due on the timeline (sim/gen.h), then paces the rest in real time,
- * starting after the request's Last-Event-ID when it has one.  A comment
+ * starting after the request's Last-Event-ID when it has one; without
+ * one, at the live edge (the first event not yet due, as a real audit
+ * service does), or at event 0 with from_start (a test that replays the
+ * same events needs them all).  A comment
  * heartbeat is sent when nothing was written for heartbeat_ms.  With
  * `total`, the stream ends after event total-1 (every connection sees the
  * end once it has caught up).  Other methods get 405.
@@ -25,6 +28,8 @@ struct sim_server_options {
     uint64_t total;          /* 0: endless */
     uint32_t heartbeat_ms;   /* default 5000 */
     int unpaced;             /* send as fast as the client reads */
+    int from_start;          /* a client with no Last-Event-ID starts at
+                                event 0, not at the live edge */
     unsigned max_connections; /* default 16 */
 };
 

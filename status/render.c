@@ -143,6 +143,16 @@ static void w_secs(struct w *w, int64_t ms)
     w_fmt(w, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
 }
 
+/* Milliseconds as seconds with three decimals, signed ("-1.500"). */
+static void w_ssecs(struct w *w, int64_t ms)
+{
+    if (ms < 0) {
+        w_raw(w, "-", 1);
+        ms = ms == INT64_MIN ? INT64_MAX : -ms;
+    }
+    w_secs(w, ms);
+}
+
 /* Age of a wall time in seconds, or null when it never happened. */
 static void j_age(struct w *w, int *first, const char *key, int64_t ms,
                   int64_t now)
@@ -166,6 +176,12 @@ static void reason_add(char *reason, size_t size, size_t *len, const char *s)
     n = snprintf(reason + *len, size - *len, "%s%s", *len ? "; " : "", s);
     if (n > 0)
         *len += (size_t)n < size - *len ? (size_t)n : size - *len - 1;
+}
+
+/* Do events arrive later than the bound allows? */
+static int lagging(const struct status_snapshot *s)
+{
+    return s->stream.max_lag_ms > 0 && s->stream.lag_ms > s->stream.max_lag_ms;
 }
 
 int status_ready(const struct status_snapshot *s, char *reason, size_t size)
@@ -194,10 +210,16 @@ int status_ready(const struct status_snapshot *s, char *reason, size_t size)
             snprintf(part, sizeof part, "stream not connected");
         reason_add(reason, size, &len, part);
     }
+    if (lagging(s)) {
+        snprintf(part, sizeof part,
+                 "stream lag %" PRId64 " s over stream.max_lag_s (%" PRId64
+                 " s)", s->stream.lag_ms / 1000, s->stream.max_lag_ms / 1000);
+        reason_add(reason, size, &len, part);
+    }
     if (!s->journal_writable)
         reason_add(reason, size, &len, "journal not writable");
     return s->not_ready_reason[0] == '\0' && s->stream.connected &&
-           s->journal_writable;
+           !lagging(s) && s->journal_writable;
 }
 
 /* ---- what /status and /metrics show -------------------------------------
@@ -231,6 +253,7 @@ enum kind {
     K_LONG,     /* long: a JSON number */
     K_TIME,     /* int64_t wall ms: ISO 8601 or null; metric Unix seconds */
     K_AGE,      /* int64_t wall ms: its age in seconds, or null */
+    K_SECS,     /* int64_t ms, signed: seconds (three decimals), in both */
     K_STR,      /* char array: a string; metric: 1 labelled lk="<it>" */
     K_STR_NULL, /* char array: a string, or null when empty */
     K_REASONS   /* the event error counts by reason (reason_count()) */
@@ -264,6 +287,7 @@ struct field {
 #define F_LONG(k_, sc_, m_) ROW(k_, K_LONG, long, sc_, m_)
 #define F_TIME(k_, sc_, m_) ROW(k_, K_TIME, int64_t, sc_, m_)
 #define F_AGE(k_, sc_, m_) ROW(k_, K_AGE, int64_t, sc_, m_)
+#define F_SECS(k_, sc_, m_) ROW(k_, K_SECS, int64_t, sc_, m_)
 #define F_STR(k_, sc_, m_) ROW(k_, K_STR, char *, sc_, m_)
 #define F_STR_NULL(k_, sc_, m_) ROW(k_, K_STR_NULL, char *, sc_, m_)
 #define METRIC(pos_, name_, type_, help_)                                   \
@@ -281,6 +305,11 @@ static const struct field fields[] = {
     {F_TIME("started_at", SC_TOP, start_ms),
      METRIC(30, "toolwatch_start_time_seconds", GAUGE,
             "Unix time the service started.")},
+    {F_STR("detection", SC_TOP, detection)},
+    {F_BOOL(NULL, SC_TOP, detection_unknown),
+     METRIC(35, "toolwatch_detection_unknown", GAUGE,
+            "1 while the audit stream is disconnected or stalled: the rules "
+            "are not judged, their state is unknown (nothing resolves).")},
 
     {F_STR("state", SC_STREAM, stream.state)},
     {F_STR("url", SC_STREAM, stream.url)},
@@ -294,6 +323,17 @@ static const struct field fields[] = {
      METRIC(150, "toolwatch_last_event_timestamp_seconds", GAUGE,
             "Unix time the last audit event was received (0: none).")},
     {F_AGE("last_event_age_s", SC_STREAM, stream.last_event_ms)},
+    {F_SECS("lag_s", SC_STREAM, stream.lag_ms),
+     METRIC(155, "toolwatch_stream_lag_seconds", GAUGE,
+            "How long after their timestamps the audit stream's events "
+            "arrive: the smallest lag of the last 30 s, held while the "
+            "stream is quiet.")},
+    {F_SECS("max_lag_s", SC_STREAM, stream.max_lag_ms)},
+    {F_U64("clock_jumps", SC_STREAM, stream.clock_jumps),
+     METRIC(157, "toolwatch_stream_clock_jumps_total", COUNTER,
+            "Times the stream's own time moved ahead: events stamped far "
+            "ahead of it, in step with each other, taken as its new "
+            "time.")},
     {F_U64("connects", SC_STREAM, stream.connects),
      METRIC(110, "toolwatch_stream_connects_total", COUNTER,
             "Successful audit stream connections.")},
@@ -333,6 +373,10 @@ static const struct field fields[] = {
     {F_U64("untimed", SC_EVENTS, events.untimed),
      METRIC(90, "toolwatch_events_untimed_total", COUNTER,
             "Events ignored for want of a timestamp and a clock.")},
+    {F_U64("clamped", SC_EVENTS, events.clamped),
+     METRIC(95, "toolwatch_events_clamped_total", COUNTER,
+            "Events stamped too far ahead (of the wall clock, or of the "
+            "stream's own time), counted at the stream's time instead.")},
 
     {F_STR("name", SC_DETECTOR, detectors[0].name)},
     {F_BOOL("enabled", SC_DETECTOR, detectors[0].enabled),
@@ -354,6 +398,11 @@ static const struct field fields[] = {
     {F_U64("alerts_resolved", SC_DETECTOR, detectors[0].alerts_resolved),
      LABEL("state", "resolved"),
      METRIC(170, "toolwatch_alerts_total", NULL, NULL)},
+    {F_STR("detection", SC_DETECTOR, detectors[0].detection)},
+    {F_BOOL(NULL, SC_DETECTOR, detectors[0].unknown),
+     METRIC(205, "toolwatch_rule_unknown", GAUGE,
+            "1 while the rule is not judged (the stream disconnected or "
+            "stalled): its state is unknown, not clear.")},
 
     {F_STR("rule", SC_FIRING, firing[0].detector)},
     {F_STR("key", SC_FIRING, firing[0].key)},
@@ -515,6 +564,10 @@ static void j_fields(struct w *w, int *first, const struct status_snapshot *s,
             break;
         case K_AGE:
             j_age(w, first, f->key, *(const int64_t *)p, now_wall_ms);
+            break;
+        case K_SECS:
+            w_key(w, first, f->key);
+            w_ssecs(w, *(const int64_t *)p);
             break;
         case K_STR:
             j_str(w, first, f->key, p, f->size);
@@ -688,11 +741,14 @@ static void m_sample(struct w *w, const struct status_snapshot *s,
         c1 = d->name_size;
     }
     m_name(w, f->metric, k1, v1, c1, k2, v2, c2);
-    if (f->kind == K_TIME) {
+    if (f->kind == K_TIME || f->kind == K_SECS) {
         int64_t ms = *(const int64_t *)p;
 
         w_raw(w, " ", 1);
-        w_secs(w, ms > 0 ? ms : 0);
+        if (f->kind == K_SECS)
+            w_ssecs(w, ms);
+        else
+            w_secs(w, ms > 0 ? ms : 0);
         w_raw(w, "\n", 1);
         return;
     }

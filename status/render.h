@@ -18,8 +18,9 @@
  *   /healthz  200 {"status":"ok"} when the loop's last tick
  *             (last_tick_mono_ms) is at most stall_ms old; else
  *             503 {"status":"stalled","last_tick_ms_ago":N}.
- *   /readyz   200 {"ready":true} only when the stream is connected, the
- *             journal writable and not_ready_reason empty; else
+ *   /readyz   200 {"ready":true} only when the stream is connected and
+ *             within its lag bound, the journal writable and
+ *             not_ready_reason empty; else
  *             503 {"ready":false,"reason":"..."} (status_ready()).
  *   /status   everything in the snapshot as JSON (times ISO 8601 UTC).
  *   /metrics  Prometheus text exposition format 0.0.4.
@@ -57,6 +58,11 @@
 #define STATUS_REASON_OVERSIZE "oversize"
 #define STATUS_REASON_INVALID_UTF8 "invalid_utf8"
 
+/* The words of status_snapshot.detection. */
+#define STATUS_DETECTION_LIVE "live"
+#define STATUS_DETECTION_CATCHING_UP "catching_up"
+#define STATUS_DETECTION_UNKNOWN "unknown"
+
 /* The HTTP status codes the probe renderers choose between. */
 #define STATUS_HTTP_OK 200
 #define STATUS_HTTP_UNAVAILABLE 503
@@ -77,6 +83,12 @@ struct status_snapshot {
     /* Non-empty: not ready for this reason whatever the rest says (e.g.
      * "starting", "shutting down"). */
     char not_ready_reason[STATUS_REASON_MAX];
+    /* Is detection being done: STATUS_DETECTION_LIVE, _CATCHING_UP (a
+     * backlog after a (re)connection, judged in event time) or _UNKNOWN
+     * (the stream disconnected or stalled: the rules are not judged, so
+     * none resolves); detection_unknown is 1 for the last. */
+    char detection[STATUS_KIND_MAX];
+    int detection_unknown;
 
     struct {
         char state[STATUS_KIND_MAX];     /* stream_state_name() */
@@ -86,6 +98,14 @@ struct status_snapshot {
         int64_t disconnected_since_ms;   /* wall; 0 when connected/never */
         char last_event_id[STATUS_EVENT_ID_MAX];
         int64_t last_event_ms;           /* wall time it was received */
+        int64_t lag_ms;                  /* observed lag: how long after
+                                            their timestamps events arrive
+                                            (0 when not known; < 0 when
+                                            the source's clock is ahead) */
+        int64_t max_lag_ms;              /* stream.max_lag_s: not ready
+                                            past it (0: no bound) */
+        uint64_t clock_jumps;            /* the stream's time moved ahead
+                                            (pipeline_stats) */
         uint64_t connects;
         uint64_t reconnects;
         uint64_t stalls;
@@ -104,6 +124,7 @@ struct status_snapshot {
         uint64_t late;
         uint64_t duplicates;
         uint64_t untimed;
+        uint64_t clamped;                /* stamped too far ahead */
     } events;
 
     /* the rules in force ("rules" in /status, label rule="..." in
@@ -117,6 +138,9 @@ struct status_snapshot {
         uint64_t evictions;
         uint64_t alerts_fired;           /* det_rule_info.fired */
         uint64_t alerts_resolved;        /* det_rule_info.resolved */
+        char detection[STATUS_KIND_MAX]; /* STATUS_DETECTION_LIVE, or
+                                            _UNKNOWN while not judged */
+        int unknown;                     /* det_rule_info.unknown */
     } detectors[STATUS_MAX_DETECTORS];
 
     unsigned n_firing;                   /* <= STATUS_MAX_FIRING */
@@ -191,7 +215,8 @@ int status_render_readyz(buf *out, const struct status_snapshot *s,
  * truncated to size): every failing condition, in this order, joined by
  * "; ": not_ready_reason; "stream disconnected since <ISO 8601>" (or
  * "stream not connected (<state>)" when disconnected_since_ms is 0);
- * "journal not writable". */
+ * "stream lag <N> s over stream.max_lag_s (<M> s)" when lag_ms >
+ * max_lag_ms > 0; "journal not writable". */
 int status_ready(const struct status_snapshot *s, char *reason, size_t size);
 
 #endif

@@ -24,7 +24,8 @@
  * working: new notifications reach the file and queue for the webhook.
  * Then a good reload adds a second webhook sink, and /status shows it
  * taken and the sink listed, which receives what is made from then on.
- * Finally the first receiver comes back and the simulator stops: every
+ * Finally the first receiver comes back and the stream goes on with no
+ * slow calls (a cut stream would resolve nothing): every
  * notification the service made during the whole test (its /status
  * counters) arrives at the first receiver under its own webhook-id,
  * signed, none twice; the file holds each once; the second receiver has
@@ -429,10 +430,19 @@ static void test_reload_faults(void **state)
         fail_msg("hook-b received nothing after the reload");
     }
 
-    /* hook-a comes back; the stream ends: the last episode resolves and
-     * nothing more is made */
+    /* hook-a comes back; the stream goes on without slow calls (the same
+     * port, `normal`: a cut stream resolves nothing, detectors.md "Time"):
+     * the last episode resolves and nothing more is made */
     assert_int_equal(rcv_set_down(w.ra, false), 0);
     assert_true(twr_stop("simulate", w.sim));
+    {
+        const char *calm[] = {"--rate", "1000", "--heartbeat-ms", "300",
+                              NULL};
+        char url[128];
+        assert_non_null(w.sim = twr_start_sim(w.f, calm,
+                                              twr_url_port(w.surl), url,
+                                              sizeof url));
+    }
     for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
         assert_true(progress_of(w.sport, &p));
         if (p.firing == 0 && p.made > 0)
@@ -461,6 +471,7 @@ static void test_reload_faults(void **state)
     }
     assert_true(progress_of(w.sport, &p));
     assert_true(twr_stop("run", w.run));
+    assert_true(twr_stop("simulate", w.sim));
 
     /* count: every notification made, once per webhook-id, signed */
     assert_true(twr_all_signed(w.ra, SECRET));

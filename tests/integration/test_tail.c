@@ -965,9 +965,10 @@ static void test_429_retry_after_seconds(void **state)
     struct fx *f = *state;
     add_status(f, 429, "Retry-After: 2");
     add_stream(f, "id: t1\ndata: x\n\n", TSRV_HANG);
+    /* honoured up to retry_max_ms (a longer ask is capped: test_clock) */
     start_tail(f,
                (const char *const[]){"--retry-base-ms", "50", "--retry-max-ms",
-                                     "200", NULL},
+                                     "5000", NULL},
                NULL);
     expect_stderr(f, "HTTP 429", LINE_WAIT_MS);
     wait_requests(f, 2, REQ_WAIT_MS);
@@ -997,9 +998,10 @@ static void test_503_retry_after_date(void **state)
     strftime(hdr, sizeof hdr, "Retry-After: %a, %d %b %Y %H:%M:%S GMT", &tm);
     add_status(f, 503, hdr);
     add_stream(f, "id: u1\ndata: x\n\n", TSRV_HANG);
+    /* honoured up to retry_max_ms (a longer ask is capped: test_clock) */
     start_tail(f,
                (const char *const[]){"--retry-base-ms", "50", "--retry-max-ms",
-                                     "200", NULL},
+                                     "5000", NULL},
                NULL);
     expect_stderr(f, "HTTP 503", LINE_WAIT_MS);
     wait_requests(f, 2, REQ_WAIT_MS);

@@ -57,6 +57,10 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
     s->stream.http_errors = 4;
     s->stream.network_errors = 5;
     s->stream.last_http_status = 200;
+    s->stream.lag_ms = 1500;
+    s->stream.max_lag_ms = 300000;
+    s->stream.clock_jumps = 1;
+    copy(s->detection, sizeof s->detection, "live");
     s->events.total = 12345;
     s->events.decoded = 12300;
     s->events.errors[EVENT_R_NOT_JSON] = 7;
@@ -66,6 +70,7 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
     s->events.late = 11;
     s->events.duplicates = 13;
     s->events.untimed = 2;
+    s->events.clamped = 4;
     s->n_detectors = 2;
     copy(s->detectors[0].name, sizeof s->detectors[0].name, "error_rate");
     s->detectors[0].enabled = 1;
@@ -74,7 +79,11 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
     s->detectors[0].evictions = 6;
     s->detectors[0].alerts_fired = 8;
     s->detectors[0].alerts_resolved = 7;
+    copy(s->detectors[0].detection, sizeof s->detectors[0].detection,
+         "live");
     copy(s->detectors[1].name, sizeof s->detectors[1].name, "volume");
+    copy(s->detectors[1].detection, sizeof s->detectors[1].detection,
+         "live");
     s->n_firing = 1;
     s->firing_total = 1;
     copy(s->firing[0].detector, sizeof s->firing[0].detector, "error_rate");

@@ -465,6 +465,7 @@ static void test_service_defaults(void **state)
     assert_int_equal(c.stream.retry_max_ms, 30000);
     assert_int_equal(c.stream.connect_timeout_s, 10);
     assert_int_equal(c.stream.max_event_bytes, 1048576);
+    assert_int_equal(c.stream.max_lag_s, 300);
     assert_true(c.status.enabled);
     assert_string_equal(c.status.listen, "127.0.0.1");
     assert_int_equal(c.status.port, 9464);
@@ -511,7 +512,8 @@ static void test_stream_section(void **state)
               "   \"X-Trace\": \"a\\tb\"},"
               "  \"ca_file\": \"/etc/ca.pem\", \"stall_timeout_s\": 1,"
               "  \"retry_base_ms\": 100, \"retry_max_ms\": 100,"
-              "  \"connect_timeout_s\": 600, \"max_event_bytes\": 1024}}"),
+              "  \"connect_timeout_s\": 600, \"max_event_bytes\": 1024,"
+              "  \"max_lag_s\": 3600}}"),
         CFG_OK);
     assert_string_equal(c.state_dir, "/var/lib/tw");
     assert_string_equal(c.stream.url, "HTTPS://audit.example.com:8443/v1");
@@ -525,6 +527,7 @@ static void test_stream_section(void **state)
     assert_int_equal(c.stream.retry_max_ms, 100);
     assert_int_equal(c.stream.connect_timeout_s, 600);
     assert_int_equal(c.stream.max_event_bytes, 1024);
+    assert_int_equal(c.stream.max_lag_s, 3600);
 
     /* the key's variable is read when the stream config is made */
     unsetenv("TW_T_NOT_SET_1");
@@ -610,6 +613,11 @@ static void test_stream_section(void **state)
                  "and 67108864, got 67108865");
     expect_error("{\"stream\": {\"urll\": \"http://x\"}}",
                  "stream.urll: unknown key");
+    expect_error("{\"stream\": {\"max_lag_s\": 0}}",
+                 "stream.max_lag_s: expected an integer between 1 and "
+                 "604800, got 0");
+    expect_error("{\"stream\": {\"max_lag\": 300}}",
+                 "stream.max_lag: unknown key");
     expect_error("{\"stream\": {\"url\": \"http://x\", "
                  "\"url\": \"http://y\"}}",
                  "stream.url: duplicate key");

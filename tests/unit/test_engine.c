@@ -205,26 +205,44 @@ static void test_future_clamped_live(void **state)
     struct event ev;
 
     (void)state;
-    ev = ev_call(299000, "t", "a"); /* 299 s ahead of the wall: kept */
+    /* the first event has no stream to be judged against: 299 s ahead of
+     * the wall is within max_future_skew_s, kept */
+    ev = ev_call(299000, "t", "a");
     det_engine_feed(e, &ev, T0);
     assert_int_equal(det_engine_now(e), T0 + 299000);
     assert_int_equal(det_engine_stats(e)->future_clamped, 0);
+    assert_int_equal(det_engine_stats(e)->outliers, 0);
     eng_free(e);
 
     e = eng_default(&c, "volume", NULL, NULL);
-    ev = ev_call(300001, "t", "a"); /* more than 300 s ahead: clamped */
-    det_engine_feed(e, &ev, T0);
-    assert_int_equal(det_engine_now(e), T0);
+    ev = ev_call(1000, "t", "a");
+    det_engine_feed(e, &ev, T0 + 1000);
+    ev = ev_call(300001 + 2000, "t", "a"); /* > 300 s past the wall */
+    det_engine_feed(e, &ev, T0 + 2000);
+    assert_int_equal(det_engine_now(e), T0 + 1000); /* counted at now */
     assert_int_equal(det_engine_stats(e)->future_clamped, 1);
     /* year 9999 cannot wipe the windows: the next normal event counts */
     ev = ev_call(0, "t", "a");
     ev.ts_ms = 253402300799000LL;
-    det_engine_feed(e, &ev, T0 + 1000);
+    det_engine_feed(e, &ev, T0 + 2000);
     assert_int_equal(det_engine_now(e), T0 + 1000);
-    ev = ev_call(1000, "t", "a");
-    det_engine_feed(e, &ev, T0 + 1000);
-    assert_int_equal(rinfo(e, "volume").counted, 3);
+    ev = ev_call(2000, "t", "a");
+    det_engine_feed(e, &ev, T0 + 2000);
+    assert_int_equal(det_engine_now(e), T0 + 2000);
+    assert_int_equal(rinfo(e, "volume").counted, 4);
     assert_int_equal(rinfo(e, "volume").late, 0);
+    assert_int_equal(det_engine_stats(e)->future_clamped, 2);
+    assert_int_equal(det_engine_stats(e)->outliers, 0);
+    eng_free(e);
+
+    /* with no clock yet (just connected: waiting for a backlog), a
+     * clamped event has no time to take */
+    e = eng_default(&c, "volume", NULL, NULL);
+    det_engine_connection(e, 1, T0);
+    ev = ev_call(300001, "t", "a");
+    assert_int_equal(det_engine_feed(e, &ev, T0), DET_FEED_UNTIMED);
+    assert_int_equal(det_engine_now(e), INT64_MIN);
+    assert_int_equal(det_engine_stats(e)->untimed, 1);
     eng_free(e);
 }
 

@@ -220,25 +220,26 @@ static void test_status_json_bytes(void **state)
     json_of(&b, &s);
     assert_bytes(&b,
     "{\"version\":\"1.2.3\",\"started_at\":\"2026-03-10T01:00:00.000Z\","
-    "\"uptime_s\":3600,\"last_tick_ms_ago\":0,\"ready\":true,"
+    "\"detection\":\"live\",\"uptime_s\":3600,\"last_tick_ms_ago\":0,\"ready\":true,"
     "\"not_ready_reason\":null,\"stream\":{\"state\":\"connected\","
     "\"url\":\"https://audit.example.com/v1/stream\",\"connected\":true,"
     "\"connected_since\":\"2026-03-10T00:00:00.000Z\","
     "\"disconnected_since\":null,\"last_event_id\":\"evt-\\\"42\\\"\","
     "\"last_event_at\":\"2026-03-10T01:59:57.500Z\","
-    "\"last_event_age_s\":2.500,\"connects\":3,\"reconnects\":2,"
+    "\"last_event_age_s\":2.500,\"lag_s\":1.500,\"max_lag_s\":300.000,"
+    "\"clock_jumps\":1,\"connects\":3,\"reconnects\":2,"
     "\"stalls\":1,\"http_errors\":4,\"network_errors\":5,"
     "\"last_http_status\":200},\"events\":{\"total\":12345,"
     "\"decoded\":12300,\"errors\":{\"not_json\":7,\"not_object\":0,"
     "\"too_large\":0,\"duplicate_key\":0,\"wrong_type\":0,"
     "\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":9,"
     "\"oversize\":3,\"invalid_utf8\":21},\"late\":11,"
-    "\"duplicates\":13,\"untimed\":2},"
+    "\"duplicates\":13,\"untimed\":2,\"clamped\":4},"
     "\"rules\":[{\"name\":\"error_rate\",\"enabled\":true,\"keys\":40,"
     "\"firing\":1,\"evictions\":6,\"alerts_fired\":8,"
-    "\"alerts_resolved\":7},{\"name\":\"volume\",\"enabled\":false,"
-    "\"keys\":0,\"firing\":0,\"evictions\":0,\"alerts_fired\":0,"
-    "\"alerts_resolved\":0}],\"firing\":[{\"rule\":\"error_rate\","
+    "\"alerts_resolved\":7,\"detection\":\"live\"},{\"name\":\"volume\","
+    "\"enabled\":false,\"keys\":0,\"firing\":0,\"evictions\":0,"
+    "\"alerts_fired\":0,\"alerts_resolved\":0,\"detection\":\"live\"}],\"firing\":[{\"rule\":\"error_rate\","
     "\"key\":\"crm.lookup\",\"severity\":\"error\","
     "\"started_at\":\"2026-03-10T00:00:01.500Z\","
     "\"episode\":\"0123456789abcdef0123456789abcdef\"}],\"firing_total\":1,"
@@ -275,19 +276,21 @@ static void test_empty_snapshot(void **state)
     memset(&s, 0, sizeof s);
     json_of(&b, &s);
     assert_bytes(&b,
-    "{\"version\":\"\",\"started_at\":null,\"uptime_s\":0,"
+    "{\"version\":\"\",\"started_at\":null,\"detection\":\"\","
+    "\"uptime_s\":0,"
     "\"last_tick_ms_ago\":5000000,\"ready\":false,"
     "\"not_ready_reason\":\"stream not connected; journal not writable\","
     "\"stream\":{\"state\":\"\",\"url\":\"\",\"connected\":false,"
     "\"connected_since\":null,\"disconnected_since\":null,"
     "\"last_event_id\":null,\"last_event_at\":null,"
-    "\"last_event_age_s\":null,\"connects\":0,\"reconnects\":0,"
+    "\"last_event_age_s\":null,\"lag_s\":0.000,\"max_lag_s\":0.000,"
+    "\"clock_jumps\":0,\"connects\":0,\"reconnects\":0,"
     "\"stalls\":0,\"http_errors\":0,\"network_errors\":0,"
     "\"last_http_status\":0},\"events\":{\"total\":0,\"decoded\":0,"
     "\"errors\":{\"not_json\":0,\"not_object\":0,\"too_large\":0,"
     "\"duplicate_key\":0,\"wrong_type\":0,\"bad_timestamp\":0,\"bad_value\":0,\"truncated\":0,"
     "\"oversize\":0,\"invalid_utf8\":0},\"late\":0,\"duplicates\":0,"
-    "\"untimed\":0},\"rules\":[],\"firing\":[],\"firing_total\":0,"
+    "\"untimed\":0,\"clamped\":0},\"rules\":[],\"firing\":[],\"firing_total\":0,"
     "\"sinks\":[],\"journal\":{\"writable\":false},"
     "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
     "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
@@ -305,6 +308,11 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_start_time_seconds Unix time the service started.\n"
     "# TYPE toolwatch_start_time_seconds gauge\n"
     "toolwatch_start_time_seconds 0.000\n"
+    "# HELP toolwatch_detection_unknown 1 while the audit stream is "
+    "disconnected or stalled: the rules are not judged, their state is "
+    "unknown (nothing resolves).\n"
+    "# TYPE toolwatch_detection_unknown gauge\n"
+    "toolwatch_detection_unknown 0\n"
     "# HELP toolwatch_events_total Audit stream events received.\n"
     "# TYPE toolwatch_events_total counter\n"
     "toolwatch_events_total 0\n"
@@ -338,6 +346,11 @@ static void test_empty_snapshot(void **state)
     "timestamp and a clock.\n"
     "# TYPE toolwatch_events_untimed_total counter\n"
     "toolwatch_events_untimed_total 0\n"
+    "# HELP toolwatch_events_clamped_total Events stamped too far ahead "
+    "(of the wall clock, or of the stream's own time), counted at the "
+    "stream's time instead.\n"
+    "# TYPE toolwatch_events_clamped_total counter\n"
+    "toolwatch_events_clamped_total 0\n"
     "# HELP toolwatch_stream_connected 1 while the audit stream is "
     "connected.\n"
     "# TYPE toolwatch_stream_connected gauge\n"
@@ -362,6 +375,16 @@ static void test_empty_snapshot(void **state)
     "audit event was received (0: none).\n"
     "# TYPE toolwatch_last_event_timestamp_seconds gauge\n"
     "toolwatch_last_event_timestamp_seconds 0.000\n"
+    "# HELP toolwatch_stream_lag_seconds How long after their timestamps "
+    "the audit stream's events arrive: the smallest lag of the last 30 s, "
+    "held while the stream is quiet.\n"
+    "# TYPE toolwatch_stream_lag_seconds gauge\n"
+    "toolwatch_stream_lag_seconds 0.000\n"
+    "# HELP toolwatch_stream_clock_jumps_total Times the stream's own time "
+    "moved ahead: events stamped far ahead of it, in step with each "
+    "other, taken as its new time.\n"
+    "# TYPE toolwatch_stream_clock_jumps_total counter\n"
+    "toolwatch_stream_clock_jumps_total 0\n"
     "# HELP toolwatch_alerts_total Alert episodes started (firing) and "
     "ended (resolved).\n"
     "# TYPE toolwatch_alerts_total counter\n"
@@ -371,6 +394,9 @@ static void test_empty_snapshot(void **state)
     "# TYPE toolwatch_rule_enabled gauge\n"
     "# HELP toolwatch_rule_keys Groups (keys) tracked by the rule.\n"
     "# TYPE toolwatch_rule_keys gauge\n"
+    "# HELP toolwatch_rule_unknown 1 while the rule is not judged (the "
+    "stream disconnected or stalled): its state is unknown, not clear.\n"
+    "# TYPE toolwatch_rule_unknown gauge\n"
     "# HELP toolwatch_rule_evictions_total Groups evicted from a rule's "
     "full table.\n"
     "# TYPE toolwatch_rule_evictions_total counter\n"
@@ -481,19 +507,22 @@ static void test_status_json_order(void **state)
     assert_int_equal(status_render_json(&b, &s, T0, 0), BUF_OK);
     j = parse(&b);
     keys_of(j, keys, sizeof keys);
-    assert_string_equal(keys, "version,started_at,uptime_s,last_tick_ms_ago,"
-                              "ready,not_ready_reason,stream,events,"
+    assert_string_equal(keys, "version,started_at,detection,uptime_s,"
+                              "last_tick_ms_ago,ready,not_ready_reason,"
+                              "stream,events,"
                               "rules,firing,firing_total,sinks,journal,"
                               "config");
     keys_of(field(j, "stream"), keys, sizeof keys);
     assert_string_equal(keys, "state,url,connected,connected_since,"
                               "disconnected_since,last_event_id,"
-                              "last_event_at,last_event_age_s,connects,"
+                              "last_event_at,last_event_age_s,lag_s,"
+                              "max_lag_s,clock_jumps,connects,"
                               "reconnects,stalls,http_errors,network_errors,"
                               "last_http_status");
     keys_of(field(j, "events"), keys, sizeof keys);
     assert_string_equal(keys,
-                        "total,decoded,errors,late,duplicates,untimed");
+                        "total,decoded,errors,late,duplicates,untimed,"
+                        "clamped");
     keys_of(field(j, "events.errors"), keys, sizeof keys);
     assert_string_equal(keys, "not_json,not_object,too_large,"
                               "duplicate_key,wrong_type,"
@@ -501,7 +530,7 @@ static void test_status_json_order(void **state)
                               "invalid_utf8");
     keys_of(field(j, "rules.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,enabled,keys,firing,evictions,"
-                              "alerts_fired,alerts_resolved");
+                              "alerts_fired,alerts_resolved,detection");
     keys_of(field(j, "firing.0"), keys, sizeof keys);
     assert_string_equal(keys, "rule,key,severity,started_at,episode");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
@@ -610,6 +639,7 @@ static void set_counters_max(struct status_snapshot *s)
     s->stream.stalls = UINT64_MAX;
     s->stream.http_errors = UINT64_MAX;
     s->stream.network_errors = UINT64_MAX;
+    s->stream.clock_jumps = UINT64_MAX;
     s->events.total = UINT64_MAX;
     s->events.decoded = UINT64_MAX;
     for (unsigned i = 0; i < EVENT_R_COUNT; i++)
@@ -619,6 +649,7 @@ static void set_counters_max(struct status_snapshot *s)
     s->events.late = UINT64_MAX;
     s->events.duplicates = UINT64_MAX;
     s->events.untimed = UINT64_MAX;
+    s->events.clamped = UINT64_MAX;
     for (unsigned i = 0; i < s->n_detectors; i++) {
         s->detectors[i].keys = UINT64_MAX;
         s->detectors[i].firing = UINT64_MAX;
@@ -640,10 +671,10 @@ static void set_counters_max(struct status_snapshot *s)
 
 static void test_counters_at_max(void **state)
 {
-    /* stream 5, events 2 + reasons + 3, detectors 5 each, sinks 5 each,
+    /* stream 6, events 2 + reasons + 4, detectors 5 each, sinks 5 each,
      * config 2 */
     const unsigned per_doc =
-        5 + 2 + (EVENT_R_COUNT + 2) + 3 + 2 * 5 + 2 * 5 + 2;
+        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 5 + 2 * 5 + 2;
     struct status_snapshot s;
     buf b;
 
@@ -655,7 +686,7 @@ static void test_counters_at_max(void **state)
     assert_int_equal(count_of(&b, ":" U64_MAX_TEXT), per_doc + 1);
     assert_int_equal(count_of(&b, "\"firing_total\":" U64_MAX_TEXT ","), 1);
     assert_int_equal(count_of(&b, "\"total\":" U64_MAX_TEXT ","), 1);
-    assert_int_equal(count_of(&b, "\"alerts_resolved\":" U64_MAX_TEXT "}"),
+    assert_int_equal(count_of(&b, "\"alerts_resolved\":" U64_MAX_TEXT ","),
                      2);
     assert_int_equal(count_of(&b, "\"invalid_utf8\":" U64_MAX_TEXT "}"), 1);
     cJSON_Delete(parse(&b));
@@ -929,16 +960,21 @@ static void test_metrics_order(void **state)
 {
     static const char *const want[] = {
         "toolwatch_up", "toolwatch_build_info",
-        "toolwatch_start_time_seconds", "toolwatch_events_total",
+        "toolwatch_start_time_seconds", "toolwatch_detection_unknown",
+        "toolwatch_events_total",
         "toolwatch_events_decoded_total", "toolwatch_event_errors_total",
         "toolwatch_events_late_total", "toolwatch_events_duplicate_total",
-        "toolwatch_events_untimed_total", "toolwatch_stream_connected",
+        "toolwatch_events_untimed_total", "toolwatch_events_clamped_total",
+        "toolwatch_stream_connected",
         "toolwatch_stream_connects_total",
         "toolwatch_stream_reconnects_total", "toolwatch_stream_stalls_total",
         "toolwatch_stream_errors_total",
-        "toolwatch_last_event_timestamp_seconds", "toolwatch_alerts_total",
+        "toolwatch_last_event_timestamp_seconds",
+        "toolwatch_stream_lag_seconds", "toolwatch_stream_clock_jumps_total",
+        "toolwatch_alerts_total",
         "toolwatch_alerts_firing", "toolwatch_rule_enabled",
-        "toolwatch_rule_keys", "toolwatch_rule_evictions_total",
+        "toolwatch_rule_keys", "toolwatch_rule_unknown",
+        "toolwatch_rule_evictions_total",
         "toolwatch_notifications_total", "toolwatch_journal_pending",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
@@ -1212,12 +1248,64 @@ static void test_readyz(void **state)
     readyz_is(&s, 503, "say \"when\"; stream not connected (connected); "
                        "journal not writable");
 
+    /* events arriving later than stream.max_lag_s: up to it, ready */
+    fill(&s, NOW_WALL, NOW_MONO);
+    s.stream.lag_ms = s.stream.max_lag_ms;
+    readyz_is(&s, 200, NULL);
+    s.stream.lag_ms = 612345;
+    readyz_is(&s, 503, "stream lag 612 s over stream.max_lag_s (300 s)");
+    s.journal_writable = 0;
+    readyz_is(&s, 503, "stream lag 612 s over stream.max_lag_s (300 s); "
+                       "journal not writable");
+    s.stream.max_lag_ms = 0; /* no bound */
+    s.journal_writable = 1;
+    readyz_is(&s, 200, NULL);
+
     /* the zeroed snapshot */
     memset(&s, 0, sizeof s);
     readyz_is(&s, 503, "stream not connected; journal not writable");
 
     fill(&s, NOW_WALL, NOW_MONO);
     readyz_is(&s, 200, NULL);
+}
+
+/* Detection unknown (the stream disconnected or stalled): said at the top
+ * and per rule in /status, as gauges in /metrics; the lag, negative when
+ * the source's clock is ahead, in seconds in both. */
+static void test_detection_unknown(void **state)
+{
+    struct status_snapshot s;
+    cJSON *j;
+    buf b;
+
+    (void)state;
+    fill(&s, NOW_WALL, NOW_MONO);
+    copy(s.detection, sizeof s.detection, STATUS_DETECTION_UNKNOWN);
+    s.detection_unknown = 1;
+    copy(s.detectors[1].detection, sizeof s.detectors[1].detection,
+         STATUS_DETECTION_UNKNOWN);
+    s.detectors[1].unknown = 1;
+    s.stream.lag_ms = -120250;
+    json_of(&b, &s);
+    j = parse(&b);
+    jstr(j, "detection", "unknown");
+    jstr(j, "rules.0.detection", "live");
+    jstr(j, "rules.1.detection", "unknown");
+    jnum(j, "stream.lag_s", -120.25);
+    jnum(j, "stream.max_lag_s", 300);
+    jnum(j, "stream.clock_jumps", 1);
+    jnum(j, "events.clamped", 4);
+    assert_int_equal(count_of(&b, "\"lag_s\":-120.250,"), 1);
+    cJSON_Delete(j);
+    buf_free(&b);
+    metrics_of(&b, &s);
+    assert_line(b.data, "toolwatch_detection_unknown 1");
+    assert_line(b.data, "toolwatch_rule_unknown{rule=\"error_rate\"} 0");
+    assert_line(b.data, "toolwatch_rule_unknown{rule=\"volume\"} 1");
+    assert_line(b.data, "toolwatch_stream_lag_seconds -120.250");
+    assert_line(b.data, "toolwatch_stream_clock_jumps_total 1");
+    assert_line(b.data, "toolwatch_events_clamped_total 4");
+    buf_free(&b);
 }
 
 /* status_ready() truncates to the caller's size and always terminates. */
@@ -1265,6 +1353,7 @@ int main(void)
         cmocka_unit_test(test_healthz),
         cmocka_unit_test(test_readyz),
         cmocka_unit_test(test_ready_reason_truncated),
+        cmocka_unit_test(test_detection_unknown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

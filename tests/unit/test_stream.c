@@ -9,7 +9,7 @@
  * file alone; after the hand-over the new reader has the old one's last
  * event ID and generations above the old one's, and the old one is stopped,
  * writes nothing and cannot start again; wrong uses are refused and change
- * nothing.
+ * nothing.  And the wait a Retry-After asks for is capped at retry_max_ms.
  *
  * No transfer is ever driven: a started reader only has its request added
  * to a loop that never runs.  The position file itself is test_position's.
@@ -212,6 +212,27 @@ static void test_take_refused(void **state)
     tdir_remove(&t);
 }
 
+/* Retry-After never makes the reader wait past retry_max_ms: a server
+ * that asks for 31 years gets the cap (and the ask is flagged, to be
+ * logged once); a shorter ask is honoured; the backoff stays the floor. */
+static void test_retry_after_capped(void **state)
+{
+    int capped = -1;
+
+    (void)state;
+    assert_int_equal(stream_retry_wait(700, 1000000000ull * 1000, 30000,
+                                       &capped), 30000);
+    assert_int_equal(capped, 1);
+    assert_int_equal(stream_retry_wait(700, 2000, 30000, &capped), 2000);
+    assert_int_equal(capped, 0);
+    assert_int_equal(stream_retry_wait(700, 30000, 30000, &capped), 30000);
+    assert_int_equal(capped, 0);
+    assert_int_equal(stream_retry_wait(900, 100, 30000, &capped), 900);
+    assert_int_equal(capped, 0);
+    assert_int_equal(stream_retry_wait(300, 3600000, 300, &capped), 300);
+    assert_int_equal(capped, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_dropped_replacement),
         cmocka_unit_test(test_take_without_file),
         cmocka_unit_test(test_take_refused),
+        cmocka_unit_test(test_retry_after_capped),
     };
     return cmocka_run_group_tests(tests, stream_tests_setup,
                                   stream_tests_teardown);
