@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int file_write_all(int fd, const void *p, size_t n)
@@ -86,6 +89,78 @@ out:
     return rc;
 }
 
+int file_read_all(const char *path, size_t max, char **out, size_t *len)
+{
+    struct stat st;
+    char *p = NULL;
+    size_t n = 0, cap;
+    int fd, rc = FILE_EIO, saved;
+
+    *out = NULL;
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? FILE_ENOENT : FILE_EIO;
+        goto out;
+    }
+    if (fstat(fd, &st) != 0)
+        goto out;
+    if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        goto out;
+    }
+    /* sized by the file, never past max + 1 bytes: one byte past max
+     * tells a file of max bytes from a larger one (it may grow meanwhile) */
+    if (max == SIZE_MAX) {
+        rc = FILE_ENOMEM;
+        goto out;
+    }
+    cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    for (;;) {
+        ssize_t r;
+
+        if (n == cap) {
+            char *q;
+
+            if (cap == max + 1)
+                break;
+            cap = cap < (max + 1) / 2 ? 2 * cap : max + 1;
+            if ((q = realloc(p, cap)) == NULL) {
+                rc = FILE_ENOMEM;
+                goto out;
+            }
+            p = q;
+        } else if (p == NULL && (p = malloc(cap)) == NULL) {
+            rc = FILE_ENOMEM;
+            goto out;
+        }
+        r = read(fd, p + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto out;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        rc = FILE_ETOOBIG;
+        goto out;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    p = NULL;
+    rc = FILE_OK;
+out:
+    saved = errno;
+    free(p);
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return rc;
+}
+
 const char *file_strerror(int rc)
 {
     switch (rc) {
@@ -95,6 +170,12 @@ const char *file_strerror(int rc)
         return "I/O error";
     case FILE_ENAMETOOLONG:
         return "path too long";
+    case FILE_ENOENT:
+        return "no such file";
+    case FILE_ETOOBIG:
+        return "file too large";
+    case FILE_ENOMEM:
+        return "out of memory";
     }
     return "unknown error";
 }

@@ -120,6 +120,39 @@ static void test_write_all_and_errors(void **state)
     assert_string_equal(file_strerror(99), "unknown error");
 }
 
+/* file_read_all: whole files up to the cap, one byte more refused; no
+ * file, a directory, and the empty file. */
+static void test_read_all(void **state)
+{
+    char path[PATH_MAX], *data = (char *)1;
+    size_t len = 99;
+
+    (void)state;
+    assert_int_equal(file_replace(dir, "r", "0123456789", 10), FILE_OK);
+    snprintf(path, sizeof path, "%s/r", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_OK);
+    assert_int_equal(len, 10);
+    assert_string_equal(data, "0123456789");
+    free(data);
+    assert_int_equal(file_read_all(path, 9, &data, &len), FILE_ETOOBIG);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_int_equal(file_read_all(path, 1000000, &data, &len), FILE_OK);
+    assert_int_equal(len, 10);
+    free(data);
+    assert_int_equal(file_replace(dir, "e", "", 0), FILE_OK);
+    snprintf(path, sizeof path, "%s/e", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_OK);
+    assert_int_equal(len, 0);
+    assert_string_equal(data, "");
+    free(data);
+    snprintf(path, sizeof path, "%s/none", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_ENOENT);
+    assert_int_equal(file_read_all(dir, 10, &data, &len), FILE_EIO);
+    assert_int_equal(errno, EISDIR);
+    assert_string_equal(file_strerror(FILE_ETOOBIG), "file too large");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replace_name_too_long, setup,
                                         teardown),
         cmocka_unit_test(test_write_all_and_errors),
+        cmocka_unit_test_setup_teardown(test_read_all, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
