@@ -58,13 +58,16 @@ static const tz *find_zone(void *ud, const char *name, int *rc)
 
 /* ---- the file --------------------------------------------------------- */
 
-static int serialize(const silence_store *st, int64_t now_ms, buf *b)
+/* head, then silence_print() of each, comma-separated, then "]}\n": the
+ * file and the API's list, written once. */
+static int print_all(const silence_store *st, int64_t now_ms,
+                     const char *head, buf *b)
 {
-    int rc = buf_append_str(b, "{\"version\":1,\"silences\":[");
+    int rc = buf_append_str(b, head);
 
     for (size_t i = 0; i < st->n && rc == BUF_OK; i++) {
         if (i > 0)
-            rc = buf_append_str(b, ",\n");
+            rc = buf_append_str(b, ",");
         if (rc == BUF_OK)
             rc = silence_print(st->items[i], now_ms, b);
     }
@@ -83,7 +86,8 @@ static int save(const silence_store *st, int64_t now_ms)
     if (st->dir == NULL)
         return SILENCE_STORE_OK;
     buf_init(&b, SILENCE_STORE_FILE_MAX);
-    if (serialize(st, now_ms, &b) != BUF_OK) {
+    if (print_all(st, now_ms, "{\"version\":1,\"silences\":[", &b) !=
+        BUF_OK) {
         rc = SILENCE_STORE_ENOMEM;
         goto out;
     }
@@ -327,17 +331,7 @@ int silence_store_prune(silence_store *st, int64_t now_ms)
 
 int silence_store_list(const silence_store *st, int64_t now_ms, buf *out)
 {
-    int rc = buf_append_str(out, "{\"silences\":[");
-
-    for (size_t i = 0; i < st->n && rc == BUF_OK; i++) {
-        if (i > 0)
-            rc = buf_append_str(out, ",");
-        if (rc == BUF_OK)
-            rc = silence_print(st->items[i], now_ms, out);
-    }
-    if (rc == BUF_OK)
-        rc = buf_append_str(out, "]}\n");
-    return rc;
+    return print_all(st, now_ms, "{\"silences\":[", out);
 }
 
 const struct silence *silence_store_match(const silence_store *st,
