@@ -28,7 +28,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,63 +412,46 @@ void gate_stats(const gate *g, struct gate_stats *out)
 
 /* ---- the file ------------------------------------------------------- */
 
-struct w {
-    buf *b;
-    int rc;
-};
-
-static void w_raw(struct w *w, const char *s)
-{
-    if (w->rc == BUF_OK)
-        w->rc = buf_append_str(w->b, s);
-}
-
-static void w_str(struct w *w, const char *s, size_t n)
-{
-    if (w->rc == BUF_OK)
-        w->rc = buf_append_json_string(w->b, s, n);
-}
-
-static void w_num(struct w *w, const char *key, int64_t v)
+static void w_num(buf_writer *w, const char *key, int64_t v)
 {
     char t[48];
 
     snprintf(t, sizeof t, ",\"%s\":%lld", key, (long long)v);
-    w_raw(w, t);
+    buf_w_raw(w, t);
 }
 
 /* ,"key":"s" or ,"key":null */
-static void w_member(struct w *w, const char *key, const char *s, size_t n)
+static void w_member(buf_writer *w, const char *key, const char *s, size_t n)
 {
-    w_raw(w, ",\"");
-    w_raw(w, key);
-    w_raw(w, "\":");
+    buf_w_raw(w, ",\"");
+    buf_w_raw(w, key);
+    buf_w_raw(w, "\":");
     if (s == NULL)
-        w_raw(w, "null");
+        buf_w_raw(w, "null");
     else
-        w_str(w, s, n);
+        buf_w_json(w, s, n);
 }
 
-static void w_pairs(struct w *w, const char *key, const struct alert_pair *p,
+static void w_pairs(buf_writer *w, const char *key, const struct alert_pair *p,
                     uint32_t n)
 {
-    w_raw(w, ",\"");
-    w_raw(w, key);
-    w_raw(w, "\":[");
+    buf_w_raw(w, ",\"");
+    buf_w_raw(w, key);
+    buf_w_raw(w, "\":[");
     for (uint32_t i = 0; i < n; i++) {
-        w_raw(w, i ? ",[" : "[");
-        w_str(w, p[i].name, strlen(p[i].name));
-        w_raw(w, ",");
-        w_str(w, p[i].value, strlen(p[i].value));
-        w_raw(w, "]");
+        buf_w_raw(w, i ? ",[" : "[");
+        buf_w_json(w, p[i].name, strlen(p[i].name));
+        buf_w_raw(w, ",");
+        buf_w_json(w, p[i].value, strlen(p[i].value));
+        buf_w_raw(w, "]");
     }
-    w_raw(w, "]");
+    buf_w_raw(w, "]");
 }
 
-static void w_episode(struct w *w, const struct ep *e)
+static void w_episode(buf_writer *w, const struct ep *e)
 {
-    w_raw(w, "{\"id\":");
-    w_str(w, e->id, strlen(e->id));
+    buf_w_raw(w, "{\"id\":");
+    buf_w_json(w, e->id, strlen(e->id));
     w_member(w, "rule", e->rule, strlen(e->rule));
     w_member(w, "key", e->key, strlen(e->key));
     w_member(w, "severity", e->severity, strlen(e->severity));
@@ -477,7 +459,7 @@ static void w_episode(struct w *w, const struct ep *e)
     w_num(w, "last_seen_ms", e->last_seen_ms);
     w_pairs(w, "group", e->group, e->ngroup);
     w_pairs(w, "labels", e->labels, e->nlabels);
-    w_raw(w, e->fired ? ",\"fired\":true" : ",\"fired\":false");
+    buf_w_raw(w, e->fired ? ",\"fired\":true" : ",\"fired\":false");
     w_member(w, "acked_by", e->acked_by[0] ? e->acked_by : NULL,
              strlen(e->acked_by));
     w_num(w, "acked_ms", e->acked_ms);
@@ -485,12 +467,12 @@ static void w_episode(struct w *w, const struct ep *e)
              e->ack_comment ? strlen(e->ack_comment) : 0);
     w_num(w, "held_ms", e->held_ms);
     w_member(w, "doc", e->held, e->held_len);
-    w_raw(w, "}");
+    buf_w_raw(w, "}");
 }
 
 int gate_flush(gate *g)
 {
-    struct w w;
+    buf_writer w;
     buf b;
     int rc = GATE_OK, first = 1;
 
@@ -501,14 +483,14 @@ int gate_flush(gate *g)
     buf_init(&b, GATE_FILE_MAX);
     w.b = &b;
     w.rc = BUF_OK;
-    w_raw(&w, "{\"version\":1,\"episodes\":[");
+    buf_w_raw(&w, "{\"version\":1,\"episodes\":[");
     for (uint32_t k = 0; k < BUCKETS; k++)
         for (const struct ep *e = g->buckets[k]; e != NULL; e = e->next) {
-            w_raw(&w, first ? "\n" : ",\n");
+            buf_w_raw(&w, first ? "\n" : ",\n");
             w_episode(&w, e);
             first = 0;
         }
-    w_raw(&w, "]}\n");
+    buf_w_raw(&w, "]}\n");
     if (w.rc != BUF_OK) {
         LOG(LOG_ERROR, "gate", "cannot write %s/%s: %s", g->dir, GATE_FILE,
             w.rc == BUF_ETOOBIG ? "too large" : "out of memory");
@@ -668,14 +650,18 @@ static void clear(gate *g)
     g->dirty = 0;
 }
 
-static int parse_file(gate *g, const char *text, size_t len,
-                      const char **why)
+/* Parse the file's text into the gate (empty on entry): a
+ * file_parse_fn.  Returns 0, or -1 with the reason in why (the gate is
+ * left empty). */
+static int parse_file(void *ud, const char *text, size_t len, char *why,
+                      size_t whysz)
 {
+    gate *g = ud;
     cJSON *root = cJSON_ParseWithLength(text, len);
     const cJSON *v, *list, *o;
+    const char *reason = "not {\"version\": 1, \"episodes\": [...]}";
     int rc = -1;
 
-    *why = "not {\"version\": 1, \"episodes\": [...]}";
     if (!cJSON_IsObject(root) || cJSON_GetArraySize(root) != 2)
         goto out;
     v = cJSON_GetObjectItemCaseSensitive(root, "version");
@@ -686,49 +672,46 @@ static int parse_file(gate *g, const char *text, size_t len,
         struct ep *e;
 
         if (g->n >= g->max) {
-            *why = "more episodes than the gate keeps";
+            reason = "more episodes than the gate keeps";
             goto out;
         }
-        if ((e = load_episode(g, o, why)) == NULL)
+        if ((e = load_episode(g, o, &reason)) == NULL)
             goto out;
         insert(g, e);
     }
     rc = 0;
 out:
-    if (rc != 0)
+    if (rc != 0) {
+        snprintf(why, whysz, "%s", reason);
         clear(g);
+    }
     cJSON_Delete(root);
     return rc;
 }
 
 static void load(gate *g)
 {
-    char path[PATH_MAX], bad[PATH_MAX + 8], *text = NULL;
-    const char *why = NULL;
-    size_t len = 0;
-    int rc;
+    char why[256];
+    int aside = 0;
 
-    if (g->dir == NULL ||
-        snprintf(path, sizeof path, "%s/%s", g->dir, GATE_FILE) >=
-            (int)sizeof path)
+    if (g->dir == NULL)
         return;
-    rc = file_read_all(path, GATE_FILE_MAX, &text, &len);
-    if (rc == FILE_ENOENT)
-        goto out;
-    if (rc != FILE_OK)
-        why = rc == FILE_EIO ? strerror(errno) : file_strerror(rc);
-    else if (parse_file(g, text, len, &why) == 0) {
-        LOG(LOG_INFO, "gate", "%u open episodes loaded from %s",
-            (unsigned)g->n, path);
-        goto out;
+    switch (file_load(g->dir, GATE_FILE, GATE_FILE_MAX, parse_file, g, why,
+                      sizeof why, &aside)) {
+    case FILE_OK:
+        LOG(LOG_INFO, "gate", "%u open episodes loaded from %s/%s",
+            (unsigned)g->n, g->dir, GATE_FILE);
+        break;
+    case FILE_ENOENT:
+        break;
+    default:
+        LOG(LOG_ERROR, "gate", "%s/%s refused (%s): starting with no "
+            "episode bookkeeping (silences and acks do not apply to the "
+            "episodes open now); %s", g->dir, GATE_FILE, why,
+            aside ? "the file is kept as " GATE_FILE ".bad"
+                  : "it could not be set aside");
+        break;
     }
-    snprintf(bad, sizeof bad, "%s.bad", path);
-    LOG(LOG_ERROR, "gate", "%s refused (%s): starting with no episode "
-        "bookkeeping (silences and acks of open episodes are not applied "
-        "to them); the file is kept as %s%s", path, why, bad,
-        rename(path, bad) == 0 ? "" : " (it could not be renamed)");
-out:
-    free(text);
 }
 
 /* ---- life cycle ----------------------------------------------------- */

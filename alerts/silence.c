@@ -672,36 +672,25 @@ int silence_matches(const struct silence *s, const struct alert *a,
 
 /* ---- printing ------------------------------------------------------- */
 
-struct w {
-    buf *b;
-    int rc;
-};
-
-static void w_raw(struct w *w, const char *s)
+/* A JSON string of NUL-terminated s. */
+static void w_str(buf_writer *w, const char *s)
 {
-    if (w->rc == BUF_OK)
-        w->rc = buf_append_str(w->b, s);
-}
-
-static void w_str(struct w *w, const char *s)
-{
-    if (w->rc == BUF_OK)
-        w->rc = buf_append_json_string(w->b, s, strlen(s));
+    buf_w_json(w, s, strlen(s));
 }
 
 /* ,"key":"<time>" or null when ms is 0 */
-static void w_time(struct w *w, const char *key, int64_t ms)
+static void w_time(buf_writer *w, const char *key, int64_t ms)
 {
     char t[32];
 
-    w_raw(w, key);
+    buf_w_raw(w, key);
     if (ms == 0 || clock_format_iso8601(ms, t, sizeof t) < 0)
-        w_raw(w, "null");
+        buf_w_raw(w, "null");
     else
         w_str(w, t);
 }
 
-static void w_matcher_key(struct w *w, const struct silence_matcher *m)
+static void w_matcher_key(buf_writer *w, const struct silence_matcher *m)
 {
     char k[SILENCE_FIELD_MAX + 8];
 
@@ -724,55 +713,55 @@ static void w_matcher_key(struct w *w, const struct silence_matcher *m)
 
 int silence_print(const struct silence *s, int64_t now_ms, buf *out)
 {
-    struct w w = {out, BUF_OK};
+    buf_writer w = {out, BUF_OK};
     char hm[8];
 
-    w_raw(&w, "{\"id\":");
+    buf_w_raw(&w, "{\"id\":");
     w_str(&w, s->id);
-    w_raw(&w, ",\"state\":");
+    buf_w_raw(&w, ",\"state\":");
     w_str(&w, silence_state_name(silence_state(s, now_ms)));
-    w_raw(&w, ",\"matchers\":{");
+    buf_w_raw(&w, ",\"matchers\":{");
     for (uint32_t i = 0; i < s->nmatchers; i++) {
         if (i > 0)
-            w_raw(&w, ",");
+            buf_w_raw(&w, ",");
         w_matcher_key(&w, &s->m[i]);
-        w_raw(&w, ":");
+        buf_w_raw(&w, ":");
         w_str(&w, s->m[i].glob);
     }
-    w_raw(&w, "}");
+    buf_w_raw(&w, "}");
     if (s->recurring) {
         int first = 1;
 
-        w_raw(&w, ",\"recurrence\":{\"days\":[");
+        buf_w_raw(&w, ",\"recurrence\":{\"days\":[");
         /* Monday first, as people write a week */
         for (int k = 1; k <= 7; k++)
             if (s->rec.days & (1u << (k % 7))) {
-                w_raw(&w, first ? "" : ",");
+                buf_w_raw(&w, first ? "" : ",");
                 w_str(&w, day_names[k % 7]);
                 first = 0;
             }
         snprintf(hm, sizeof hm, "%02u:%02u", s->rec.start_min / 60u,
                  s->rec.start_min % 60u);
-        w_raw(&w, "],\"start\":");
+        buf_w_raw(&w, "],\"start\":");
         w_str(&w, hm);
         snprintf(hm, sizeof hm, "%02u:%02u", s->rec.end_min / 60u,
                  s->rec.end_min % 60u);
-        w_raw(&w, ",\"end\":");
+        buf_w_raw(&w, ",\"end\":");
         w_str(&w, hm);
-        w_raw(&w, ",\"tz\":");
+        buf_w_raw(&w, ",\"tz\":");
         w_str(&w, s->rec.tz);
-        w_raw(&w, "}");
+        buf_w_raw(&w, "}");
     } else {
         w_time(&w, ",\"starts_at\":", s->starts_ms);
         w_time(&w, ",\"ends_at\":", s->ends_ms);
     }
-    w_raw(&w, ",\"comment\":");
+    buf_w_raw(&w, ",\"comment\":");
     w_str(&w, s->comment);
-    w_raw(&w, ",\"created_by\":");
+    buf_w_raw(&w, ",\"created_by\":");
     w_str(&w, s->created_by);
     w_time(&w, ",\"created_at\":", s->created_ms);
     w_time(&w, ",\"expired_at\":", s->expired_ms);
-    w_raw(&w, "}");
+    buf_w_raw(&w, "}");
     return w.rc;
 }
 

@@ -18,7 +18,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +107,20 @@ static void clear(silence_store *st)
     st->n = 0;
 }
 
-/* Parse the file's text into the store (empty on entry).  Returns 0, or
- * -1 with the reason in why (the store is left empty). */
-static int parse_file(silence_store *st, const char *text, size_t len,
-                      int64_t now_ms, char *why, size_t whysz)
+/* What parse_file() needs. */
+struct loading {
+    silence_store *st;
+    int64_t now_ms;
+};
+
+/* Parse the file's text into the store (empty on entry): a
+ * file_parse_fn.  Returns 0, or -1 with the reason in why (the store is
+ * left empty). */
+static int parse_file(void *ud, const char *text, size_t len, char *why,
+                      size_t whysz)
 {
+    const struct loading *ld = ud;
+    silence_store *st = ld->st;
     const struct silence_zones zones = {find_zone, st};
     const cJSON *v, *list, *e;
     cJSON *root = cJSON_ParseWithLength(text, len);
@@ -143,8 +151,8 @@ static int parse_file(silence_store *st, const char *text, size_t len,
             goto out;
         }
         st->items[st->n++] = s;
-        if (silence_from_json(s, e, SILENCE_PARSE_STORED, &zones, now_ms,
-                              err, sizeof err) != SILENCE_OK) {
+        if (silence_from_json(s, e, SILENCE_PARSE_STORED, &zones,
+                              ld->now_ms, err, sizeof err) != SILENCE_OK) {
             snprintf(why, whysz, "silences[%d]: %s", i, err);
             goto out;
         }
@@ -166,32 +174,27 @@ out:
  * aside as silences.json.bad. */
 static void load(silence_store *st, int64_t now_ms)
 {
-    char path[PATH_MAX], bad[PATH_MAX + 8], why[SILENCE_ERR_MAX + 64];
-    char *text = NULL;
-    size_t len = 0;
-    int rc;
+    struct loading ld = {st, now_ms};
+    char why[SILENCE_ERR_MAX + 64];
+    int aside = 0;
 
-    if (st->dir == NULL ||
-        snprintf(path, sizeof path, "%s/%s", st->dir, SILENCE_STORE_FILE) >=
-            (int)sizeof path)
+    if (st->dir == NULL)
         return;
-    rc = file_read_all(path, SILENCE_STORE_FILE_MAX, &text, &len);
-    if (rc == FILE_ENOENT)
-        return;
-    if (rc != FILE_OK)
-        snprintf(why, sizeof why, "%s",
-                 rc == FILE_EIO ? strerror(errno) : file_strerror(rc));
-    else if (parse_file(st, text, len, now_ms, why, sizeof why) == 0) {
-        LOG(LOG_INFO, "silence", "%zu silences loaded from %s", st->n,
-            path);
-        goto out;
+    switch (file_load(st->dir, SILENCE_STORE_FILE, SILENCE_STORE_FILE_MAX,
+                      parse_file, &ld, why, sizeof why, &aside)) {
+    case FILE_OK:
+        LOG(LOG_INFO, "silence", "%zu silences loaded from %s/%s", st->n,
+            st->dir, SILENCE_STORE_FILE);
+        break;
+    case FILE_ENOENT:
+        break;
+    default:
+        LOG(LOG_ERROR, "silence", "%s/%s refused (%s): starting with no "
+            "silences; %s", st->dir, SILENCE_STORE_FILE, why,
+            aside ? "the file is kept as " SILENCE_STORE_FILE ".bad"
+                  : "it could not be set aside");
+        break;
     }
-    snprintf(bad, sizeof bad, "%s.bad", path);
-    LOG(LOG_ERROR, "silence", "%s refused (%s): starting with no silences; "
-        "the file is kept as %s%s", path, why, bad,
-        rename(path, bad) == 0 ? "" : " (it could not be renamed)");
-out:
-    free(text);
 }
 
 /* ---- the store -------------------------------------------------------- */

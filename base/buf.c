@@ -76,6 +76,18 @@ int buf_append_str(buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
+void buf_w_raw(buf_writer *w, const char *s)
+{
+    if (w->rc == BUF_OK)
+        w->rc = buf_append_str(w->b, s);
+}
+
+void buf_w_json(buf_writer *w, const char *s, size_t n)
+{
+    if (w->rc == BUF_OK)
+        w->rc = buf_append_json_string(w->b, s, n);
+}
+
 int buf_append_json_string(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

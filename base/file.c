@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,6 +162,35 @@ out:
     return rc;
 }
 
+int file_load(const char *dir, const char *name, size_t max,
+              file_parse_fn parse, void *ud, char *why, size_t whysz,
+              int *set_aside)
+{
+    char path[PATH_MAX], bad[PATH_MAX + 8], *data = NULL;
+    size_t len = 0;
+    int rc, n = snprintf(path, sizeof path, "%s/%s", dir, name);
+
+    *set_aside = 0;
+    if (n < 0 || (size_t)n >= sizeof path) {
+        snprintf(why, whysz, "%s", file_strerror(FILE_ENAMETOOLONG));
+        return FILE_EREFUSED;
+    }
+    rc = file_read_all(path, max, &data, &len);
+    if (rc == FILE_ENOENT)
+        return FILE_ENOENT;
+    if (rc != FILE_OK)
+        snprintf(why, whysz, "%s",
+                 rc == FILE_EIO ? strerror(errno) : file_strerror(rc));
+    else if (parse(ud, data, len, why, whysz) == 0)
+        goto out;
+    rc = FILE_EREFUSED;
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    *set_aside = rename(path, bad) == 0;
+out:
+    free(data);
+    return rc;
+}
+
 const char *file_strerror(int rc)
 {
     switch (rc) {
@@ -176,6 +206,8 @@ const char *file_strerror(int rc)
         return "file too large";
     case FILE_ENOMEM:
         return "out of memory";
+    case FILE_EREFUSED:
+        return "unusable file";
     }
     return "unknown error";
 }

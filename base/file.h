@@ -19,7 +19,8 @@ enum {
     FILE_ENAMETOOLONG = -2,
     FILE_ENOENT = -3,  /* file_read_all: no such file */
     FILE_ETOOBIG = -4, /* file_read_all: larger than the cap */
-    FILE_ENOMEM = -5
+    FILE_ENOMEM = -5,
+    FILE_EREFUSED = -6 /* file_load: unusable, set aside (see there) */
 };
 
 /* Write all n bytes of p to fd, retrying on EINTR and short writes.
@@ -47,6 +48,22 @@ int file_sync_dir(const char *dir);
  * FILE_ENOMEM or FILE_EIO (errno set; EISDIR or EINVAL for what is not a
  * regular file).  *out is NULL on failure. */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
+
+/* Parse the bytes of a state file: 0 when they are taken, else -1 with
+ * the reason in why (the parser keeps nothing of a refused file). */
+typedef int (*file_parse_fn)(void *ud, const char *data, size_t len,
+                             char *why, size_t whysz);
+
+/* Load the state file dir/name whole or not at all: read it
+ * (file_read_all, at most max bytes) and hand it to parse.  Returns
+ * FILE_OK (taken), FILE_ENOENT (no file: nothing done, the first start),
+ * or FILE_EREFUSED: it could not be read or parse refused it; the reason
+ * is in why, and the file was renamed to dir/name.bad (*set_aside 1;
+ * 0 when even that failed) so that the next write does not destroy the
+ * evidence.  The caller logs the outcome. */
+int file_load(const char *dir, const char *name, size_t max,
+              file_parse_fn parse, void *ud, char *why, size_t whysz,
+              int *set_aside);
 
 const char *file_strerror(int rc);
 

@@ -153,6 +153,45 @@ static void test_read_all(void **state)
     assert_string_equal(file_strerror(FILE_ETOOBIG), "file too large");
 }
 
+/* A parser that takes "good" only. */
+static int parse_good(void *ud, const char *data, size_t len, char *why,
+                      size_t whysz)
+{
+    (void)ud;
+    if (len == 4 && memcmp(data, "good", 4) == 0)
+        return 0;
+    snprintf(why, whysz, "not good: %zu bytes", len);
+    return -1;
+}
+
+/* file_load: taken, absent, refused and set aside, too large. */
+static void test_load(void **state)
+{
+    char why[64] = "", bad[PATH_MAX];
+    int aside = -1;
+
+    (void)state;
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_ENOENT);
+    assert_int_equal(aside, 0);
+    assert_int_equal(file_replace(dir, "s", "good", 4), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_OK);
+    assert_int_equal(file_replace(dir, "s", "bad!!", 5), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_EREFUSED);
+    assert_string_equal(why, "not good: 5 bytes");
+    assert_int_equal(aside, 1);
+    snprintf(bad, sizeof bad, "%s/s.bad", dir);
+    assert_int_equal(access(bad, F_OK), 0);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_ENOENT);
+    assert_int_equal(file_replace(dir, "s", "good", 4), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 3, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_EREFUSED);
+    assert_string_equal(why, "file too large");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +203,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_write_all_and_errors),
         cmocka_unit_test_setup_teardown(test_read_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
