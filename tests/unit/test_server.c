@@ -1058,6 +1058,29 @@ static void test_api_bounds(void **state)
     status_destroy(srv);
 }
 
+/* Run the multi handle until a transfer ends: 1 with its handle, status
+ * and result, or 0 once none is left. */
+static int next_done(CURLM *m, int *running, CURL **who, long *code,
+                     CURLcode *result)
+{
+    for (;;) {
+        CURLMsg *msg;
+        int left;
+
+        curl_multi_perform(m, running);
+        if ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            *who = msg->easy_handle;
+            *result = msg->data.result;
+            *code = 0;
+            curl_easy_getinfo(*who, CURLINFO_RESPONSE_CODE, code);
+            return 1;
+        }
+        if (*running == 0)
+            return 0;
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+}
+
 /* With no loop answering: 32 requests wait, the 33rd gets 503; stopping
  * the server answers the waiting ones 503 (nothing leaks, nothing
  * hangs). */
@@ -1072,7 +1095,10 @@ static void test_api_queue_full_and_shutdown(void **state)
     struct curl_slist *hl = curl_slist_append(NULL, "Authorization: Bearer "
                                               TOKEN);
     char url[128];
-    int running = 1, done = 0, n503 = 0;
+    int running = 1, n503 = 0;
+    CURLcode result;
+    CURL *who;
+    long code;
 
     (void)state;
     snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/silences",
@@ -1093,44 +1119,17 @@ static void test_api_queue_full_and_shutdown(void **state)
             curl_multi_poll(m, NULL, 0, 10, NULL);
         }
     }
-    while (!done) {
-        CURLMsg *msg;
-        int left;
-
-        curl_multi_perform(m, &running);
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            long code = 0;
-
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-                              &code);
-            assert_int_equal(code, 503);
-            assert_ptr_equal(msg->easy_handle, e[N - 1]);
-            done = 1;
-        }
-        if (!done)
-            curl_multi_poll(m, NULL, 0, 50, NULL);
-    }
+    assert_true(next_done(m, &running, &who, &code, &result));
+    assert_int_equal(code, 503);
+    assert_ptr_equal(who, e[N - 1]);
     assert_non_null(strstr(bodies[N - 1].data, "too many API requests"));
-    /* the server stops: every waiting request is answered */
+    /* the server stops: every waiting request is answered or closed */
     status_destroy(srv);
-    while (running > 0) {
-        CURLMsg *msg;
-        int left;
-
-        curl_multi_perform(m, &running);
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            long code = 0;
-
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-                              &code);
-            if (msg->data.result == CURLE_OK) {
-                assert_int_equal(code, 503);
-                n503++;
-            }
+    while (next_done(m, &running, &who, &code, &result))
+        if (result == CURLE_OK) {
+            assert_int_equal(code, 503);
+            n503++;
         }
-        if (running > 0)
-            curl_multi_poll(m, NULL, 0, 50, NULL);
-    }
     print_message("    %d of %d waiting requests answered 503 at stop\n",
                   n503, N - 1);
     for (int i = 0; i < N; i++) {
