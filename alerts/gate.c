@@ -565,16 +565,6 @@ static uint32_t j_pairs(const cJSON *o, const char *key, struct alert_pair *p,
     return n;
 }
 
-static int id_ok(const char *s)
-{
-    if (s == NULL || strlen(s) != ALERT_ID_HEX)
-        return 0;
-    for (size_t i = 0; i < ALERT_ID_HEX; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 /* One episode of the file, checked whole; NULL with *why. */
 static struct ep *load_episode(gate *g, const cJSON *o, const char **why)
 {
@@ -605,7 +595,7 @@ static struct ep *load_episode(gate *g, const cJSON *o, const char **why)
     by = j_str(o, "acked_by", GATE_BY_MAX, 1, &ok);
     comment = j_str(o, "ack_comment", GATE_COMMENT_MAX, 1, &ok);
     doc = j_str(o, "doc", ALERT_DOC_MAX + 1, 1, &ok);
-    if (!ok || !cJSON_IsBool(fired) || !id_ok(id) ||
+    if (!ok || !cJSON_IsBool(fired) || !silence_hex_ok(id, ALERT_ID_HEX) ||
         cJSON_IsTrue(fired) != (doc == NULL) ||
         (doc != NULL && doc[0] == '\0') ||
         (by != NULL && !silence_text_ok(by, GATE_BY_MAX, 0)) ||

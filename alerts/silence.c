@@ -429,11 +429,11 @@ static int collect(const cJSON *o, enum silence_parse_mode mode,
     return SILENCE_OK;
 }
 
-static int id_ok(const char *s)
+int silence_hex_ok(const char *s, size_t n)
 {
-    if (strlen(s) != SILENCE_ID_LEN)
+    if (s == NULL || strlen(s) != n)
         return 0;
-    for (size_t i = 0; i < SILENCE_ID_LEN; i++)
+    for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
     return 1;
@@ -518,7 +518,8 @@ int silence_from_json(struct silence *s, const cJSON *o,
             table_fail(err, errsz, "id: missing");
             goto out;
         }
-        if (!cJSON_IsString(mb.id) || !id_ok(mb.id->valuestring)) {
+        if (!cJSON_IsString(mb.id) ||
+            !silence_hex_ok(mb.id->valuestring, SILENCE_ID_LEN)) {
             expected(mb.id, "id", "16 lower-case hex digits", err, errsz);
             goto out;
         }

@@ -163,6 +163,10 @@ int silence_print(const struct silence *s, int64_t now_ms, buf *out);
  * since the answers carry it back as JSON.  1 or 0. */
 int silence_text_ok(const char *s, size_t max, int lines);
 
+/* Is s exactly n lower-case hex digits (a silence id, n =
+ * SILENCE_ID_LEN; an episode id, n = ALERT_ID_HEX)?  1 or 0. */
+int silence_hex_ok(const char *s, size_t n);
+
 /* "pending", "active", "expired". */
 const char *silence_state_name(enum silence_state st);
 

@@ -158,17 +158,6 @@ static unsigned fail(buf *out, unsigned code, const char *msg)
     return w.rc == BUF_OK ? code : 500;
 }
 
-/* Is s exactly n lower-case hex digits? */
-static int hex_id(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 static int is(const char *method, const char *m)
 {
     return strcmp(method, m) == 0;
@@ -215,7 +204,7 @@ static unsigned api_silence(oncall *oc, const char *method, const char *id,
                             int64_t now_ms, buf *out, const char **allow,
                             int *changed)
 {
-    const struct silence *s = hex_id(id, SILENCE_ID_LEN)
+    const struct silence *s = silence_hex_ok(id, SILENCE_ID_LEN)
                                   ? silence_store_get(oc->ss, id) : NULL;
     int rc;
 
@@ -320,7 +309,7 @@ static unsigned api_ack(oncall *oc, const char *method, const char *id,
         *allow = "POST";
         return fail(out, 405, "method not allowed");
     }
-    if (!hex_id(id, ALERT_ID_HEX)) {
+    if (!silence_hex_ok(id, ALERT_ID_HEX)) {
         code = fail(out, 404, "no open episode with that id");
         goto out;
     }
