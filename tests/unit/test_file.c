@@ -18,23 +18,8 @@
 
 #include <cmocka.h>
 
-static char dir[] = "/tmp/tw-test-file-XXXXXX";
+#include "tmpdir_helpers.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    memcpy(dir, "/tmp/tw-test-file-XXXXXX", sizeof dir);
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static size_t slurp(const char *name, char *out, size_t size)
 {

@@ -22,28 +22,13 @@
 
 #include <cmocka.h>
 
+#include "tmpdir_helpers.h"
+
 #include "base/file.h"
 
 #define MIN 60000LL
 #define NOW 1773144000000LL /* 2026-03-10T12:00:00Z */
 
-static char dir[] = "/tmp/tw-test-gate-XXXXXX";
-
-static int setup(void **state)
-{
-    (void)state;
-    memcpy(dir, "/tmp/tw-test-gate-XXXXXX", sizeof dir);
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* ---- alerts ---- */
 

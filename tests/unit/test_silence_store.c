@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir_helpers.h"
+
 #include "base/clock.h"
 #include "base/file.h"
 
@@ -27,23 +29,6 @@
 #define HOUR (60 * MIN)
 #define NOW 1773144000000LL /* 2026-03-10T12:00:00Z */
 
-static char dir[] = "/tmp/tw-test-silences-XXXXXX";
-
-static int setup(void **state)
-{
-    (void)state;
-    memcpy(dir, "/tmp/tw-test-silences-XXXXXX", sizeof dir);
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static silence_store *open_store(const char *d, int64_t retention_s,
                                  int64_t now)
