@@ -8,6 +8,7 @@
 #include "app/demo.h"
 #include "app/run.h"
 #include "app/sendtest.h"
+#include "app/silencecmd.h"
 #include "app/simulate.h"
 #include "app/tail.h"
 
@@ -39,6 +40,10 @@ static void usage(FILE *f)
           "  simulate     serve a synthetic audit stream "
           "(toolwatch simulate --help)\n"
           "  check-config FILE  validate a configuration, print it in full\n"
+          "  silence add|list|expire  silence alerts of the running service\n"
+          "               (toolwatch silence --help)\n"
+          "  ack ID       acknowledge an open alert: its repeats stop\n"
+          "               (toolwatch ack --help)\n"
           "\n"
           "  --help       this text\n"
           "  --version    print the version\n",
@@ -85,6 +90,10 @@ int main(int argc, char **argv)
         rc = simulate_main(argc - 1, argv + 1);
     } else if (strcmp(argv[1], "check-config") == 0) {
         rc = checkconfig_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "silence") == 0) {
+        rc = silencecmd_main(argc - 1, argv + 1);
+    } else if (strcmp(argv[1], "ack") == 0) {
+        rc = silencecmd_ack_main(argc - 1, argv + 1);
     } else {
         fprintf(stderr, "toolwatch: unknown command \"%s\"\n", argv[1]);
         usage(stderr);

@@ -24,6 +24,13 @@
  *                             clock, then report_clock's log lines),
  *                             delivery (retries, pacing)
  *   status snapshot           published once a second for the HTTP thread
+ *   API requests              the status server's queue, answered
+ *                             (app/oncall.h: silences, acks); held
+ *                             firings whose silence ended are submitted
+ *
+ * Every notification passes the notification gate (oncall_alert) before
+ * the outbox: silenced ones and repeats of acknowledged episodes are not
+ * submitted.
  *
  * The wall clock is read once per iteration; per event there is no clock
  * read, no allocation beyond cJSON's tree and no log call.
@@ -53,6 +60,7 @@
 #include "alerts/delivery.h"
 #include "alerts/document.h"
 #include "app/cli.h"
+#include "app/oncall.h"
 #include "app/pipeline.h"
 #include "app/sig.h"
 #include "app/snapshot.h"
@@ -87,6 +95,7 @@ struct app {
     delivery *dl;
     status_server *srv;
     snapshot *snap;
+    oncall *oc;                /* silences, acks, the notification gate */
     int quiet_stream;          /* a reader not in force is being dropped:
                                   its state changes are not the stream's */
     int64_t wall;              /* wall clock of this iteration */
@@ -107,7 +116,9 @@ static void usage(void)
           "\n"
           "Run the service: read the audit stream named in FILE, run the\n"
           "rules, deliver alerts to the configured sinks, and serve\n"
-          "/healthz, /readyz, /status and /metrics.\n"
+          "/healthz, /readyz, /status and /metrics, and the API of\n"
+          "silences and acknowledgements (/api/v1/: toolwatch silence,\n"
+          "toolwatch ack; docs/operations.md).\n"
           "\n"
           "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
           "See docs/configuration.md for the file and its environment\n"
@@ -143,25 +154,15 @@ static void record_position(struct app *app)
             "journal (generation %llu)", (unsigned long long)gen);
 }
 
-/* The pipeline's sink: an alert and its document go to the outbox. */
-static void on_alert(void *ud, const struct alert *a, const char *doc,
-                     size_t doc_len, int rc)
+/* Route and queue a notification in the outbox.  Returns what
+ * delivery_submit() returned (logged when negative). */
+static int submit(struct app *app, const struct alert *a, const char *doc,
+                  size_t doc_len)
 {
-    struct app *app = ud;
     const char *names[ALERT_LABELS_MAX], *values[ALERT_LABELS_MAX];
     struct sink_route route;
+    int rc;
 
-    if (rc != ALERT_OK) {
-        LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
-            alert_strerror(rc));
-        return;
-    }
-    snapshot_alert(app->snap, a);
-    LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
-        a->resolved ? "resolved" : "firing", a->severity, a->rule,
-        a->key, a->summary);
-    if (app->dl == NULL)
-        return;
     for (uint32_t i = 0; i < a->nlabels && i < ALERT_LABELS_MAX; i++) {
         names[i] = a->labels[i].name;
         values[i] = a->labels[i].value;
@@ -177,8 +178,42 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     if (rc < 0)
         LOG(LOG_ERROR, "run", "cannot queue alert %s for delivery: %s",
             a->id, delivery_strerror(rc));
-    else if (rc > 0)
+    return rc;
+}
+
+/* The pipeline's sink: an alert and its document go to the outbox,
+ * unless the notification gate keeps them (silenced, acknowledged). */
+static void on_alert(void *ud, const struct alert *a, const char *doc,
+                     size_t doc_len, int rc)
+{
+    struct app *app = ud;
+
+    if (rc != ALERT_OK) {
+        LOG(LOG_ERROR, "run", "cannot format alert %s: %s", a->id,
+            alert_strerror(rc));
+        return;
+    }
+    snapshot_alert(app->snap, a);
+    LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
+        a->resolved ? "resolved" : "firing", a->severity, a->rule,
+        a->key, a->summary);
+    if (oncall_alert(app->oc, a, doc, doc_len, wall_now(app)) != GATE_SEND)
+        return;
+    if (app->dl == NULL)
+        return;
+    if (submit(app, a, doc, doc_len) > 0)
         record_position(app);
+}
+
+/* A held firing whose silence ended goes out now.  It was made from
+ * events read long ago: no stream position is recorded behind it. */
+static void on_release(void *ud, const struct alert *a, const char *doc,
+                       size_t len)
+{
+    struct app *app = ud;
+
+    if (app->dl != NULL)
+        submit(app, a, doc, len);
 }
 
 static const struct pipeline_callbacks pipeline_callbacks = {
@@ -456,7 +491,29 @@ static pipeline *make_pipeline(struct app *app, const struct cfg *c,
     return pl;
 }
 
+/* Silences, acks and the notification gate, loaded from the state
+ * directory.  NULL with the reason in err. */
+static oncall *make_oncall(const struct cfg *c, int64_t wall, char *err,
+                           size_t errsz)
+{
+    struct oncall_options o = {.state_dir = c->state_dir,
+                               .retention_s = c->silence_retention_s};
+    oncall *oc = oncall_create(&o, wall);
+
+    if (oc == NULL)
+        snprintf(err, errsz, "silences and acknowledgements cannot be set "
+                 "up (out of memory)");
+    return oc;
+}
+
 /* ---- status ------------------------------------------------------------------ */
+
+/* The status server queued an API request (its thread): wake the loop. */
+static void wake_loop(void *ud)
+{
+    (void)ud;
+    sig_wake();
+}
 
 /* A status server for c's status section with bearer token `token`
  * (NULL: none), logged with its address.  NULL with the reason in err. */
@@ -471,6 +528,7 @@ static status_server *make_status(const struct cfg *c, const char *token,
     o.bind_addr = c->status.listen;
     o.port = (uint16_t)c->status.port;
     o.token = token;
+    o.api_wake = wake_loop;
     srv = status_create(&o, &rc);
     if (srv == NULL)
         snprintf(err, errsz, "cannot start the status server on %s:%lld: "
@@ -494,6 +552,7 @@ static void publish(struct app *app, const char *not_ready_reason)
         .mono_ms = app->mono,
         .max_lag_ms = app->cfg->stream.max_lag_s * 1000,
         .not_ready_reason = not_ready_reason,
+        .oc = app->oc,
     };
 
     snapshot_publish(app->snap, &parts, app->srv);
@@ -677,6 +736,7 @@ static int reload_swap(struct app *app, struct reload *r)
     cfg_free(app->cfg);
     app->cfg = r->cfg;
     r->cfg = NULL;
+    oncall_set_retention(app->oc, app->cfg->silence_retention_s);
     return kept;
 }
 
@@ -817,6 +877,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
     loop_set_wake_fd(app.lp, wake);
     read_clock(&app);
     if ((app.snap = snapshot_create(app.wall)) == NULL ||
+        (app.oc = make_oncall(app.cfg, app.wall, err, sizeof err)) == NULL ||
         (app.pl = make_pipeline(&app, app.cfg, err, sizeof err)) == NULL ||
         (app.dl = make_delivery(&app, app.cfg, err, sizeof err)) == NULL ||
         (app.st = make_stream(&app, app.cfg, app.dl, err, sizeof err)) ==
@@ -847,8 +908,13 @@ int run_service(const char *path, const struct run_hooks *hooks)
         if (now >= app.next_engine_tick) {
             pipeline_tick(app.pl, app.wall);
             report_clock(&app);
+            oncall_tick(app.oc, app.wall, on_release, &app);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
+        /* API requests the status server queued: answered once done */
+        oncall_serve(app.oc, app.srv, app.wall, on_release, &app);
+        /* the gate's bookkeeping of this iteration's notifications */
+        oncall_flush(app.oc);
         /* the notifications made since the last iteration and the stream
          * positions behind them (record_position), in one fsync; the
          * position file follows within a second (stream_tick) */
@@ -875,6 +941,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
     LOG(LOG_INFO, "run", "stopping: finishing %d deliveries in flight",
         delivery_in_flight(app.dl));
     publish(&app, "shutting down");
+    oncall_flush(app.oc);
     stream_stop(app.st);
     delivery_flush(app.dl);
     drain_until = loop_now(app.lp) + DRAIN_MS;
@@ -892,6 +959,7 @@ out:
     delivery_destroy(app.dl);
     pipeline_destroy(app.pl);
     snapshot_destroy(app.snap);
+    oncall_destroy(app.oc);
     loop_destroy(app.lp);
     cfg_free(app.cfg);
     return rc;

@@ -56,6 +56,17 @@ int sig_setup(void)
     return pipe_rd;
 }
 
+void sig_wake(void)
+{
+    int saved = errno;
+    char c = 1;
+
+    if (pipe_wr >= 0 && write(pipe_wr, &c, 1) < 0) {
+        /* pipe full: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
 unsigned sig_take(void)
 {
     unsigned bits = 0;

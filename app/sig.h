@@ -18,4 +18,9 @@ int sig_setup(void);
 /* The signals seen since the last call (SIG_* bits), cleared. */
 unsigned sig_take(void);
 
+/* Wake the loop without a signal (one byte into the pipe; any thread,
+ * async-signal-safe): the status server's thread calls it when it has
+ * queued an API request.  sig_take() then returns no bits. */
+void sig_wake(void);
+
 #endif

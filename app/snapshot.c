@@ -327,6 +327,7 @@ void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
     fill_events(s, &ps);
     fill_detectors(s, pipeline_engine(parts->pl));
     fill_clock(s, pipeline_engine(parts->pl));
+    oncall_fill(parts->oc, o, parts->wall_ms);
     fill_sinks(s, parts->dl);
     fill_config(s);
     status_publish(srv, o);

@@ -28,6 +28,7 @@
 #define TW_SNAPSHOT_H
 
 #include "alerts/delivery.h"
+#include "app/oncall.h"
 #include "app/pipeline.h"
 #include "consumer/stream.h"
 #include "model/alert.h"
@@ -47,6 +48,7 @@ struct snapshot_parts {
     int64_t mono_ms;          /* loop_now() when wall_ms was read */
     int64_t max_lag_ms;       /* stream.max_lag_s: not ready past it */
     const char *not_ready_reason; /* NULL: none ("shutting down") */
+    const oncall *oc;         /* NULL: no silences or acks shown */
 };
 
 /* A snapshot for a service started at start_wall_ms, with its

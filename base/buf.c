@@ -80,6 +80,18 @@ int buf_append_str(buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
+void buf_w_raw(buf_writer *w, const char *s)
+{
+    if (w->rc == BUF_OK)
+        w->rc = buf_append_str(w->b, s);
+}
+
+void buf_w_json(buf_writer *w, const char *s, size_t n)
+{
+    if (w->rc == BUF_OK)
+        w->rc = buf_append_json_string(w->b, s, n);
+}
+
 /* Bytes the JSON string writer needs for s[0..n), quotes included. */
 static size_t json_string_len(const char *s, size_t n)
 {

@@ -41,6 +41,20 @@ int buf_append_json_string(buf *b, const char *s, size_t n);
  * BUF_ETOOBIG (then nothing is appended). */
 int buf_append_utf8(buf *b, const char *s, size_t n, size_t *replaced);
 
+/* A writer over a buf that keeps the first error: a document made of many
+ * appends is checked once, at the end (rc), and never comes out with a
+ * piece missing in the middle.  Initialise it {&b, BUF_OK}. */
+typedef struct buf_writer {
+    buf *b;
+    int rc;    /* BUF_OK, or the first BUF_E* code (nothing appended since) */
+} buf_writer;
+
+/* Append NUL-terminated s as it is. */
+void buf_w_raw(buf_writer *w, const char *s);
+
+/* Append n bytes at s as a JSON string (buf_append_json_string). */
+void buf_w_json(buf_writer *w, const char *s, size_t n);
+
 /* Copy NUL-terminated src into dst[size] (size > 0), cut at size - 1
  * bytes; dst is always NUL-terminated. */
 void buf_copy_str(char *dst, size_t size, const char *src);

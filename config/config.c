@@ -1011,6 +1011,7 @@ static const struct table_item root_items[] = {
     {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_rules,
      .dump = dump_rules,
      .help = "the detection rules (default: the six default rules)"},
+    SILENCE_STORE_SETTINGS_ITEM(struct cfg, silence_retention_s),
 };
 
 void cfg_defaults(struct cfg *c)

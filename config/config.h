@@ -66,6 +66,7 @@
 #ifndef TW_CONFIG_H
 #define TW_CONFIG_H
 
+#include "alerts/silence_store.h"
 #include "alerts/sink.h"
 #include "base/table.h"
 #include "consumer/stream.h"
@@ -171,6 +172,7 @@ struct cfg {
     struct cfg_sink sinks[CFG_MAX_SINKS];
     size_t n_sinks;
     struct det_engine_params det;  /* engine-wide settings */
+    int64_t silence_retention_s;   /* expired silences listed this long */
     struct cfg_legacy legacy;      /* private: detectors.<name> objects */
     int rules_given;               /* private: the file has `rules` */
     /* The rules in force after a successful parse or load (never NULL

@@ -242,6 +242,8 @@ enum scope {
     SC_SINK,     /* "sinks": [...]; metrics labelled sink="<name>" */
     SC_JOURNAL,  /* "journal": {...} */
     SC_CONFIG,   /* "config": {...} */
+    SC_ONCALL,   /* "oncall": {...}, silences and the notification gate,
+                    before "config" */
     SC_COUNT
 };
 
@@ -409,6 +411,9 @@ static const struct field fields[] = {
     {F_STR("severity", SC_FIRING, firing[0].severity)},
     {F_TIME("started_at", SC_FIRING, firing[0].started_ms)},
     {F_STR("episode", SC_FIRING, firing[0].episode)},
+    {F_STR_NULL("silenced_by", SC_FIRING, firing[0].silenced_by)},
+    {F_STR_NULL("acked_by", SC_FIRING, firing[0].acked_by)},
+    {F_TIME("acked_at", SC_FIRING, firing[0].acked_ms)},
 
     {F_STR("name", SC_SINK, sinks[0].name)},
     {F_STR("kind", SC_SINK, sinks[0].kind)},
@@ -440,6 +445,34 @@ static const struct field fields[] = {
     {F_BOOL("writable", SC_JOURNAL, journal_writable),
      METRIC(270, "toolwatch_journal_writable", GAUGE,
             "1 when the delivery journal's last write succeeded.")},
+
+    {F_U64("silences_active", SC_ONCALL, oncall.silences_active),
+     LABEL("state", "active"),
+     METRIC(272, "toolwatch_silences", GAUGE,
+            "Silences kept, by state (expired ones until pruned).")},
+    {F_U64("silences_pending", SC_ONCALL, oncall.silences_pending),
+     LABEL("state", "pending"),
+     METRIC(272, "toolwatch_silences", NULL, NULL)},
+    {F_U64("silences_expired", SC_ONCALL, oncall.silences_expired),
+     LABEL("state", "expired"),
+     METRIC(272, "toolwatch_silences", NULL, NULL)},
+    {F_U64("silenced", SC_ONCALL, oncall.silenced),
+     LABEL("reason", "silenced"),
+     METRIC(274, "toolwatch_notifications_suppressed_total", COUNTER,
+            "Notifications not sent to any sink, by reason (silenced; "
+            "acked: a repeat of an acknowledged episode; unfired: a resolve "
+            "whose firing never went out).")},
+    {F_U64("acked", SC_ONCALL, oncall.acked), LABEL("reason", "acked"),
+     METRIC(274, "toolwatch_notifications_suppressed_total", NULL, NULL)},
+    {F_U64("unfired", SC_ONCALL, oncall.unfired), LABEL("reason", "unfired"),
+     METRIC(274, "toolwatch_notifications_suppressed_total", NULL, NULL)},
+    {F_U64("released", SC_ONCALL, oncall.released),
+     METRIC(276, "toolwatch_notifications_released_total", COUNTER,
+            "Held firings sent when the silence muting them ended.")},
+    {F_U64("untracked", SC_ONCALL, oncall.untracked),
+     METRIC(278, "toolwatch_episodes_untracked_total", COUNTER,
+            "Episodes past the notification gate's caps, sent as if no "
+            "silence or acknowledgement existed.")},
 
     {F_OK("last_reload_ok", SC_CONFIG, config.last_reload_failed),
      METRIC(280, "toolwatch_config_last_reload_successful", GAUGE,
@@ -489,6 +522,7 @@ static const struct scope_desc {
     [SC_SINK] = {.key = "sinks", ITEMS("sink", n_sinks, sinks), NAMED(sinks)},
     [SC_JOURNAL] = {.key = "journal"},
     [SC_CONFIG] = {.key = "config"},
+    [SC_ONCALL] = {.key = "oncall"},
 };
 
 /* Items in scope sc: 1, or an array's count clamped to its capacity. */
@@ -641,6 +675,7 @@ int status_render_json(buf *out, const struct status_snapshot *s,
     j_u64(&w, &f, "firing_total", s->firing_total > nf ? s->firing_total : nf);
     j_scope(&w, &f, s, SC_SINK, now_wall_ms);
     j_scope(&w, &f, s, SC_JOURNAL, now_wall_ms);
+    j_scope(&w, &f, s, SC_ONCALL, now_wall_ms);
     j_scope(&w, &f, s, SC_CONFIG, now_wall_ms);
     w_raw(&w, "}\n", 2);
     return w.rc;

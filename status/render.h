@@ -52,6 +52,8 @@
 #define STATUS_ERROR_MAX 160     /* delivery_sink_stats.last_error */
 #define STATUS_REASON_MAX 256
 #define STATUS_CONFIG_ERROR_MAX 512 /* why a reload was refused */
+#define STATUS_SILENCE_ID_MAX 17 /* a silence id: 16 hex + NUL */
+#define STATUS_BY_MAX 128        /* who acknowledged an episode */
 
 /* The stream reader's two error reasons, next to event_reason_name()'s in
  * toolwatch_event_errors_total{reason} and /status events.errors. */
@@ -151,6 +153,10 @@ struct status_snapshot {
         char severity[STATUS_KIND_MAX];
         int64_t started_ms;
         char episode[STATUS_EPISODE_MAX];
+        char silenced_by[STATUS_SILENCE_ID_MAX]; /* a silence muting it
+                                                    now; "" none */
+        char acked_by[STATUS_BY_MAX];   /* "": not acknowledged */
+        int64_t acked_ms;               /* wall; 0: not acknowledged */
     } firing[STATUS_MAX_FIRING];
 
     unsigned n_sinks;                    /* <= STATUS_MAX_SINKS */
@@ -170,6 +176,20 @@ struct status_snapshot {
     } sinks[STATUS_MAX_SINKS];
 
     int journal_writable;
+
+    /* Silences and the notification gate (SPEC section 5). */
+    struct {
+        uint64_t silences_active;        /* silences by state now */
+        uint64_t silences_pending;
+        uint64_t silences_expired;       /* still listed */
+        uint64_t silenced;               /* notifications not sent */
+        uint64_t acked;                  /* repeats not sent: acked */
+        uint64_t unfired;                /* resolves not sent: their
+                                            firing never went out */
+        uint64_t released;               /* held firings sent when their
+                                            silence ended */
+        uint64_t untracked;              /* episodes sent ungated (caps) */
+    } oncall;
 
     /* The configuration file and its reloads (SIGHUP).  Zero: loaded
      * when?  unknown; no reload tried, so none refused. */

@@ -14,8 +14,19 @@
  *    daemon runs exactly one thread: no MHD_USE_THREAD_PER_CONNECTION, no
  *    thread pool), which copies pub -> view under `mu` and renders from
  *    view without the lock;
- *  - every request is answered in its first handler call (no endpoint
- *    takes a body), from a capped buffer (STATUS_BODY_MAX);
+ *  - every request but the API's is answered in its first handler call
+ *    (no such endpoint takes a body), from a capped buffer
+ *    (STATUS_BODY_MAX);
+ *  - an API request (struct api_req, the connection's req_cls) moves
+ *    BODY -> QUEUED -> TAKEN -> ANSWERED -> DONE.  Its state, the queue
+ *    and the count are touched only under `mu`; while QUEUED or TAKEN its
+ *    connection is suspended, so this thread does not call the handler
+ *    for it and the loop reads its method, path and body without the
+ *    lock; the loop writes the answer and resumes it.  The completion
+ *    callback frees it, unless the loop holds it (TAKEN: it frees it when
+ *    it answers).  status_destroy() answers every request still queued
+ *    503 and resumes it before the daemon stops (libmicrohttpd requires
+ *    no suspended connection then);
  *  - the bearer token is never stored: only BLAKE2b(key, token) under a
  *    random per-server key, wiped on destroy; a presented token is hashed
  *    under the same key and compared in constant time; has_token, the key
@@ -59,6 +70,29 @@ struct status_server {
     uint16_t port;
     int loopback;                 /* bound to a loopback address */
     atomic_int running;           /* the daemon has started */
+    void (*api_wake)(void *ud);   /* NULL: no API */
+    void *api_ud;
+    struct api_req *queue;        /* under mu: QUEUED, oldest first */
+    unsigned queued;
+};
+
+/* An API request (see the invariants). */
+enum api_state { AR_BODY = 0, AR_QUEUED, AR_TAKEN, AR_ANSWERED, AR_DONE };
+
+struct api_req {
+    struct api_req *next;         /* the queue */
+    struct MHD_Connection *conn;
+    enum api_state state;
+    int orphan;                   /* completed while TAKEN */
+    int too_big;                  /* the body passed STATUS_API_BODY_MAX */
+    char method[16];
+    char path[STATUS_API_PATH_MAX];
+    char *body;                   /* len bytes and a NUL */
+    size_t len;
+    unsigned code;                /* ANSWERED: */
+    char *answer;
+    size_t answer_len;
+    char allow[32];
 };
 
 enum route { R_NONE = 0, R_HEALTHZ, R_READYZ, R_STATUS, R_METRICS,
@@ -258,6 +292,279 @@ out:
     return ret;
 }
 
+/* ---- the API ------------------------------------------------------------ */
+
+static void api_free(struct api_req *r)
+{
+    if (r == NULL)
+        return;
+    free(r->body);
+    free(r->answer);
+    free(r);
+}
+
+/* A JSON error answer {"error": msg} with `code`, in the first handler
+ * call (the connection's req_cls becomes srv: what follows is dropped). */
+static enum MHD_Result api_refuse(status_server *srv, struct MHD_Connection *c,
+                                  void **req_cls, unsigned code,
+                                  const char *msg, int challenge)
+{
+    buf b;
+    enum MHD_Result ret;
+
+    *req_cls = srv;
+    buf_init(&b, 1024);
+    if (buf_append_str(&b, "{\"error\":") != BUF_OK ||
+        buf_append_json_string(&b, msg, strlen(msg)) != BUF_OK ||
+        buf_append_str(&b, "}\n") != BUF_OK)
+        ret = reply_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                         "{\"error\":\"internal error\"}\n");
+    else
+        ret = reply(c, code, JSON_CTYPE, b.data, b.len, NULL, challenge);
+    buf_free(&b);
+    return ret;
+}
+
+/* Does the request declare a body longer than the API takes? */
+static int declared_too_big(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t n = 0;
+
+    if (v == NULL)
+        return 0;
+    for (; *v >= '0' && *v <= '9'; v++) {
+        if (n > STATUS_API_BODY_MAX)
+            return 1;
+        n = n * 10 + (size_t)(*v - '0');
+    }
+    return n > STATUS_API_BODY_MAX;
+}
+
+/* The first call for an API request: the token, the size; then its
+ * struct api_req becomes the connection's req_cls. */
+static enum MHD_Result api_begin(status_server *srv, struct MHD_Connection *c,
+                                 const char *url, const char *method,
+                                 void **req_cls)
+{
+    int read = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+               strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    struct api_req *r;
+    int has_token;
+
+    pthread_mutex_lock(&srv->mu);
+    has_token = srv->has_token;
+    pthread_mutex_unlock(&srv->mu);
+    if (!read && !has_token)
+        return api_refuse(srv, c, req_cls, MHD_HTTP_FORBIDDEN,
+                          "API writes need a bearer token: set "
+                          "status.token_env", 0);
+    if (!authorized(srv, c))
+        return api_refuse(srv, c, req_cls, MHD_HTTP_UNAUTHORIZED,
+                          "unauthorized", 1);
+    if (strlen(url) >= STATUS_API_PATH_MAX || strlen(method) >= 16)
+        return api_refuse(srv, c, req_cls, MHD_HTTP_NOT_FOUND, "not found",
+                          0);
+    if (declared_too_big(c))
+        return api_refuse(srv, c, req_cls, MHD_HTTP_CONTENT_TOO_LARGE,
+                          "the request body is over 16384 bytes", 0);
+    if ((r = calloc(1, sizeof *r)) == NULL)
+        return api_refuse(srv, c, req_cls, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "out of memory", 0);
+    r->conn = c;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->path, sizeof r->path, "%s", url);
+    *req_cls = r;
+    return MHD_YES;
+}
+
+/* Body bytes; at the end, queue the request and suspend, or answer. */
+static enum MHD_Result api_continue(status_server *srv,
+                                    struct MHD_Connection *c,
+                                    struct api_req *r, const char *upload,
+                                    size_t *upload_size)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret = MHD_NO;
+    enum api_state st;
+
+    pthread_mutex_lock(&srv->mu);
+    st = r->state;
+    pthread_mutex_unlock(&srv->mu);
+    if (st == AR_BODY && *upload_size > 0) {
+        size_t n = *upload_size;
+        char *p;
+
+        *upload_size = 0;
+        if (r->too_big || n > STATUS_API_BODY_MAX - r->len) {
+            r->too_big = 1;
+            return MHD_YES;
+        }
+        if ((p = realloc(r->body, r->len + n + 1)) == NULL) {
+            r->too_big = 1;
+            return MHD_YES;
+        }
+        memcpy(p + r->len, upload, n);
+        r->body = p;
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    if (st == AR_BODY) {
+        if (r->too_big) {
+            r->state = AR_DONE;
+            return reply_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                              "{\"error\":\"the request body is over 16384 "
+                              "bytes\"}\n");
+        }
+        if (r->body == NULL && (r->body = calloc(1, 1)) == NULL) {
+            r->state = AR_DONE;
+            return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "{\"error\":\"out of memory\"}\n");
+        }
+        pthread_mutex_lock(&srv->mu);
+        if (srv->queued >= STATUS_API_QUEUE_MAX) {
+            r->state = AR_DONE;
+            pthread_mutex_unlock(&srv->mu);
+            return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "{\"error\":\"too many API requests "
+                              "waiting; try again\"}\n");
+        }
+        {
+            struct api_req **tail = &srv->queue;
+
+            while (*tail != NULL)
+                tail = &(*tail)->next;
+            *tail = r;
+        }
+        r->state = AR_QUEUED;
+        srv->queued++;
+        MHD_suspend_connection(c);
+        pthread_mutex_unlock(&srv->mu);
+        srv->api_wake(srv->api_ud);
+        return MHD_YES;
+    }
+    if (st != AR_ANSWERED)
+        return MHD_YES;
+    r->state = AR_DONE;
+    resp = MHD_create_response_from_buffer(r->answer_len,
+                                           r->answer != NULL ? r->answer
+                                                             : (void *)"",
+                                           MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    if ((r->answer_len == 0 ||
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                 JSON_CTYPE) == MHD_YES) &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-store") == MHD_YES &&
+        MHD_add_response_header(resp, "X-Content-Type-Options",
+                                "nosniff") == MHD_YES &&
+        (r->allow[0] == '\0' ||
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) ==
+             MHD_YES))
+        ret = MHD_queue_response(c, r->code, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* libmicrohttpd is done with a connection's request: free an API
+ * request, unless the loop holds it. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    status_server *srv = cls;
+    struct api_req *r = *req_cls;
+
+    (void)c;
+    (void)toe;
+    if (r == NULL || (void *)r == (void *)srv)
+        return;
+    *req_cls = NULL;
+    pthread_mutex_lock(&srv->mu);
+    if (r->state == AR_TAKEN) {
+        r->orphan = 1;
+        r = NULL;
+    } else if (r->state == AR_QUEUED) {
+        struct api_req **p = &srv->queue;
+
+        while (*p != NULL && *p != r)
+            p = &(*p)->next;
+        if (*p == r) {
+            *p = r->next;
+            srv->queued--;
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+    api_free(r);
+}
+
+int status_api_take(status_server *srv, struct status_api_request *out)
+{
+    struct api_req *r;
+
+    if (srv == NULL)
+        return 0;
+    pthread_mutex_lock(&srv->mu);
+    r = srv->queue;
+    if (r != NULL) {
+        srv->queue = r->next;
+        srv->queued--;
+        r->next = NULL;
+        r->state = AR_TAKEN;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (r == NULL)
+        return 0;
+    out->method = r->method;
+    out->path = r->path;
+    out->body = r->body;
+    out->body_len = r->len;
+    out->priv = r;
+    return 1;
+}
+
+/* Set r's answer (copied; on failure a 503 without a body).  r is not
+ * queued, and its connection is suspended. */
+static void set_answer(struct api_req *r, unsigned code, const char *body,
+                       size_t len, const char *allow)
+{
+    free(r->answer);
+    r->answer = NULL;
+    r->answer_len = 0;
+    r->code = code;
+    if (len > 0 && (r->answer = malloc(len)) == NULL) {
+        r->code = MHD_HTTP_SERVICE_UNAVAILABLE;
+        len = 0;
+    }
+    if (len > 0)
+        memcpy(r->answer, body, len);
+    r->answer_len = len;
+    snprintf(r->allow, sizeof r->allow, "%s", allow != NULL ? allow : "");
+}
+
+void status_api_answer(status_server *srv, struct status_api_request *req,
+                       unsigned code, const char *body, size_t len,
+                       const char *allow)
+{
+    struct api_req *r = req->priv;
+    struct MHD_Connection *c;
+    int orphan;
+
+    set_answer(r, code, body, body != NULL ? len : 0, allow);
+    pthread_mutex_lock(&srv->mu);
+    orphan = r->orphan;
+    r->state = AR_ANSWERED;
+    c = r->conn;
+    pthread_mutex_unlock(&srv->mu);
+    req->priv = NULL;
+    if (orphan)
+        api_free(r);
+    else
+        MHD_resume_connection(c);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -268,11 +575,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
     (void)version;
     (void)upload;
-    if (*req_cls != NULL) {
+    if (*req_cls == srv) {
         /* A body after we answered: discard it. */
         *upload_size = 0;
         return MHD_YES;
     }
+    if (*req_cls != NULL)
+        return api_continue(srv, c, *req_cls, upload, upload_size);
+    if (srv->api_wake != NULL &&
+        strncmp(url, STATUS_API_PREFIX, strlen(STATUS_API_PREFIX)) == 0)
+        return api_begin(srv, c, url, method, req_cls);
     *req_cls = srv;
     if (rt != R_HEALTHZ && !authorized(srv, c)) {
         static const char msg[] = "{\"error\":\"unauthorized\"}\n";
@@ -317,7 +629,8 @@ status_server *status_create(const struct status_options *o, int *err)
         struct sockaddr_in in4;
         struct sockaddr_in6 in6;
     } addr;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     const char *host;
     int rc = STATUS_OK;
@@ -365,9 +678,12 @@ status_server *status_create(const struct status_options *o, int *err)
     snprintf(srv->pub.not_ready_reason, sizeof srv->pub.not_ready_reason,
              "starting");
     set_token(srv, o->token);
+    srv->api_wake = o->api_wake;
+    srv->api_ud = o->api_ud;
     srv->daemon = MHD_start_daemon(
         flags, o->port, NULL, NULL, on_request, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
         MHD_OPTION_SOCK_ADDR, &addr.sa,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(o->max_connections ? o->max_connections
@@ -441,8 +757,30 @@ void status_destroy(status_server *srv)
 {
     if (srv == NULL)
         return;
-    if (srv->daemon != NULL)
+    if (srv->daemon != NULL) {
+        /* no connection may stay suspended: answer what waits, and
+         * resume outside the lock (libmicrohttpd takes its own) */
+        struct MHD_Connection *conns[STATUS_API_QUEUE_MAX];
+        struct api_req *r;
+        unsigned n = 0;
+
+        pthread_mutex_lock(&srv->mu);
+        for (r = srv->queue; r != NULL && n < STATUS_API_QUEUE_MAX;
+             r = r->next) {
+            static const char msg[] = "{\"error\":\"shutting down\"}\n";
+
+            set_answer(r, MHD_HTTP_SERVICE_UNAVAILABLE, msg, sizeof msg - 1,
+                       NULL);
+            r->state = AR_ANSWERED;
+            conns[n++] = r->conn;
+        }
+        srv->queue = NULL;
+        srv->queued = 0;
+        pthread_mutex_unlock(&srv->mu);
+        for (unsigned i = 0; i < n; i++)
+            MHD_resume_connection(conns[i]);
         MHD_stop_daemon(srv->daemon);
+    }
     if (srv->mu_ok)
         pthread_mutex_destroy(&srv->mu);
     sodium_memzero(srv->token_key, sizeof srv->token_key);

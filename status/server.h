@@ -28,7 +28,21 @@
  * hashes compared with sodium_memcmp, so neither the token's content nor
  * its length shows in the timing.
  *
- * Secrets: responses contain nothing but the snapshot, which holds none.
+ * The API.  With an api_wake callback in the options, paths under /api/
+ * are requests for the main loop (silences, acknowledgements: app/
+ * oncall.h answers them).  This thread never touches the loop's state:
+ * it checks the token, reads the body (at most STATUS_API_BODY_MAX bytes,
+ * else 413), queues the request under the mutex (at most
+ * STATUS_API_QUEUE_MAX waiting, else 503), calls api_wake and suspends
+ * the connection (libmicrohttpd's suspend/resume); the loop takes the
+ * request (status_api_take), does it and answers (status_api_answer),
+ * which resumes the connection: the client's answer says what the loop
+ * did.  Reads (GET, HEAD) follow the token rule above; writes (any other
+ * method) always need the token: without one configured they get 403
+ * (writes are off), without the right one 401.
+ *
+ * Secrets: responses contain nothing but the snapshot, which holds none,
+ * and the loop's API answers.
  */
 #ifndef TW_STATUS_SERVER_H
 #define TW_STATUS_SERVER_H
@@ -53,6 +67,26 @@ struct status_options {
     uint64_t health_stall_ms;  /* /healthz threshold; 0: 5000 */
     unsigned max_connections;  /* 0: 64; see above */
     unsigned timeout_s;        /* idle connection timeout; 0: 10 */
+    /* The API: called on the server's thread each time a request is
+     * queued, to wake the loop (it must only signal, e.g. write to a
+     * pipe).  NULL: no API, /api/ paths get 404. */
+    void (*api_wake)(void *ud);
+    void *api_ud;
+};
+
+#define STATUS_API_PREFIX "/api/"
+#define STATUS_API_BODY_MAX (16u * 1024u)
+#define STATUS_API_QUEUE_MAX 32
+#define STATUS_API_PATH_MAX 256
+
+/* An API request taken by the loop.  Its strings are valid, and the
+ * request must be answered, before the next status_api_take(). */
+struct status_api_request {
+    const char *method;        /* "GET", "POST", "DELETE", ... */
+    const char *path;          /* "/api/v1/silences" (no query string) */
+    const char *body;          /* body_len bytes, then a NUL */
+    size_t body_len;
+    void *priv;                /* the server's */
 };
 
 enum {
@@ -89,11 +123,23 @@ void status_publish(status_server *srv, const struct status_snapshot *snap);
  * Loop thread. */
 int status_set_token(status_server *srv, const char *token);
 
+/* The oldest API request waiting, into *out: 1, or 0 when none (srv
+ * NULL: none).  Loop thread. */
+int status_api_take(status_server *srv, struct status_api_request *out);
+
+/* Answer the request taken: HTTP `code` with `len` bytes of JSON at body
+ * (copied; NULL or 0 for no body, as 204 has), and an Allow header when
+ * allow is not NULL (405).  Resumes its connection.  Loop thread. */
+void status_api_answer(status_server *srv, struct status_api_request *req,
+                       unsigned code, const char *body, size_t len,
+                       const char *allow);
+
 /* The TCP port bound (useful with port 0).  srv not NULL; any thread. */
 uint16_t status_port(const status_server *srv);
 
-/* Stop the server thread (requests in progress finish or are dropped),
- * wipe the token hash, free.  Accepts NULL.  Loop thread, never from a
+/* Stop the server thread (requests in progress finish or are dropped;
+ * API requests waiting are answered 503 or their connections closed,
+ * never left suspended), wipe the token hash, free.  Accepts NULL.  Loop thread, never from a
  * request handler. */
 void status_destroy(status_server *srv);
 

@@ -569,7 +569,15 @@ static void test_reload_status(void **state)
              (unsigned)port);
     assert_true(twr_stderr_after("run", run, mark, tag, 0));
     assert_int_equal(hget(sport, "/healthz", &b), 0);
-    assert_int_equal(hget_auth(port, "/metrics", TOKEN, 0, &b), 200);
+    /* the new server shows the loop's snapshot from its next publish on
+     * (after that turn's journal fsync): wait for it */
+    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+        assert_int_equal(hget_auth(port, "/metrics", TOKEN, 0, &b), 200);
+        if (strstr(b.data, "\ntoolwatch_config_reloads_total 2\n") != NULL ||
+            clock_mono_ms() >= end)
+            break;
+        twr_pause_ms(TWR_POLL_MS);
+    }
     assert_non_null(strstr(b.data, "\ntoolwatch_config_reloads_total 2\n"));
     assert_non_null(
         strstr(b.data, "\ntoolwatch_config_last_reload_successful 1\n"));

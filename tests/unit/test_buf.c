@@ -136,6 +136,27 @@ static void test_copy_str(void **state)
     assert_string_equal(d, "");
 }
 
+/* The writer keeps the first error: nothing after it is appended. */
+static void test_writer_sticky(void **state)
+{
+    buf b;
+    buf_writer w = {&b, BUF_OK};
+
+    (void)state;
+    buf_init(&b, 8);
+    buf_w_raw(&w, "ab");
+    buf_w_json(&w, "c\"", 2);
+    assert_int_equal(w.rc, BUF_OK);
+    assert_string_equal(b.data, "ab\"c\\\"\"");
+    buf_w_raw(&w, "toolong");
+    assert_int_equal(w.rc, BUF_ETOOBIG);
+    buf_w_raw(&w, "");
+    buf_w_json(&w, "", 0);
+    assert_int_equal(w.rc, BUF_ETOOBIG);
+    assert_string_equal(b.data, "ab\"c\\\"\"");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_json_exact_fit),
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_copy_str),
+        cmocka_unit_test(test_writer_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

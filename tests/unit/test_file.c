@@ -18,23 +18,8 @@
 
 #include <cmocka.h>
 
-static char dir[] = "/tmp/tw-test-file-XXXXXX";
+#include "tmpdir_helpers.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    memcpy(dir, "/tmp/tw-test-file-XXXXXX", sizeof dir);
-    return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static size_t slurp(const char *name, char *out, size_t size)
 {
@@ -120,6 +105,78 @@ static void test_write_all_and_errors(void **state)
     assert_string_equal(file_strerror(99), "unknown error");
 }
 
+/* file_read_all: whole files up to the cap, one byte more refused; no
+ * file, a directory, and the empty file. */
+static void test_read_all(void **state)
+{
+    char path[PATH_MAX], *data = (char *)1;
+    size_t len = 99;
+
+    (void)state;
+    assert_int_equal(file_replace(dir, "r", "0123456789", 10), FILE_OK);
+    snprintf(path, sizeof path, "%s/r", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_OK);
+    assert_int_equal(len, 10);
+    assert_string_equal(data, "0123456789");
+    free(data);
+    assert_int_equal(file_read_all(path, 9, &data, &len), FILE_ETOOBIG);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_int_equal(file_read_all(path, 1000000, &data, &len), FILE_OK);
+    assert_int_equal(len, 10);
+    free(data);
+    assert_int_equal(file_replace(dir, "e", "", 0), FILE_OK);
+    snprintf(path, sizeof path, "%s/e", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_OK);
+    assert_int_equal(len, 0);
+    assert_string_equal(data, "");
+    free(data);
+    snprintf(path, sizeof path, "%s/none", dir);
+    assert_int_equal(file_read_all(path, 10, &data, &len), FILE_ENOENT);
+    assert_int_equal(file_read_all(dir, 10, &data, &len), FILE_EIO);
+    assert_int_equal(errno, EISDIR);
+    assert_string_equal(file_strerror(FILE_ETOOBIG), "file too large");
+}
+
+/* A parser that takes "good" only. */
+static int parse_good(void *ud, const char *data, size_t len, char *why,
+                      size_t whysz)
+{
+    (void)ud;
+    if (len == 4 && memcmp(data, "good", 4) == 0)
+        return 0;
+    snprintf(why, whysz, "not good: %zu bytes", len);
+    return -1;
+}
+
+/* file_load: taken, absent, refused and set aside, too large. */
+static void test_load(void **state)
+{
+    char why[64] = "", bad[PATH_MAX];
+    int aside = -1;
+
+    (void)state;
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_ENOENT);
+    assert_int_equal(aside, 0);
+    assert_int_equal(file_replace(dir, "s", "good", 4), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_OK);
+    assert_int_equal(file_replace(dir, "s", "bad!!", 5), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_EREFUSED);
+    assert_string_equal(why, "not good: 5 bytes");
+    assert_int_equal(aside, 1);
+    snprintf(bad, sizeof bad, "%s/s.bad", dir);
+    assert_int_equal(access(bad, F_OK), 0);
+    assert_int_equal(file_load(dir, "s", 16, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_ENOENT);
+    assert_int_equal(file_replace(dir, "s", "good", 4), FILE_OK);
+    assert_int_equal(file_load(dir, "s", 3, parse_good, NULL, why,
+                               sizeof why, &aside), FILE_EREFUSED);
+    assert_string_equal(why, "file too large");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +187,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replace_name_too_long, setup,
                                         teardown),
         cmocka_unit_test(test_write_all_and_errors),
+        cmocka_unit_test_setup_teardown(test_read_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

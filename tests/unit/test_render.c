@@ -242,7 +242,9 @@ static void test_status_json_bytes(void **state)
     "\"alerts_fired\":0,\"alerts_resolved\":0,\"detection\":\"live\"}],\"firing\":[{\"rule\":\"error_rate\","
     "\"key\":\"crm.lookup\",\"severity\":\"error\","
     "\"started_at\":\"2026-03-10T00:00:01.500Z\","
-    "\"episode\":\"0123456789abcdef0123456789abcdef\"}],\"firing_total\":1,"
+    "\"episode\":\"0123456789abcdef0123456789abcdef\","
+    "\"silenced_by\":null,\"acked_by\":null,\"acked_at\":null}],"
+    "\"firing_total\":1,"
     "\"sinks\":[{\"name\":\"ops-webhook\",\"kind\":\"webhook\","
     "\"queue_depth\":3,\"in_flight\":1,\"delivered\":100,\"retries\":4,"
     "\"dead_lettered\":2,\"disabled\":false,\"last_status\":503,"
@@ -254,6 +256,9 @@ static void test_status_json_bytes(void **state)
     "\"dead_lettered\":0,\"disabled\":true,\"last_status\":0,"
     "\"last_success\":null,\"last_failure\":null,\"last_error\":null}],"
     "\"journal\":{\"writable\":true},"
+    "\"oncall\":{\"silences_active\":0,\"silences_pending\":0,"
+    "\"silences_expired\":0,\"silenced\":0,\"acked\":0,\"unfired\":0,"
+    "\"released\":0,\"untracked\":0},"
     "\"config\":{\"last_reload_ok\":false,"
     "\"last_reload_at\":\"2026-03-10T01:59:00.000Z\","
     "\"last_reload_error\":\"sinks[1].path: cannot open "
@@ -292,6 +297,9 @@ static void test_empty_snapshot(void **state)
     "\"oversize\":0,\"invalid_utf8\":0},\"late\":0,\"duplicates\":0,"
     "\"untimed\":0,\"clamped\":0},\"rules\":[],\"firing\":[],\"firing_total\":0,"
     "\"sinks\":[],\"journal\":{\"writable\":false},"
+    "\"oncall\":{\"silences_active\":0,\"silences_pending\":0,"
+    "\"silences_expired\":0,\"silenced\":0,\"acked\":0,\"unfired\":0,"
+    "\"released\":0,\"untracked\":0},"
     "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
     "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
     "\"reload_failures\":0}}\n");
@@ -418,6 +426,28 @@ static void test_empty_snapshot(void **state)
     "write succeeded.\n"
     "# TYPE toolwatch_journal_writable gauge\n"
     "toolwatch_journal_writable 0\n"
+    "# HELP toolwatch_silences Silences kept, by state (expired ones until "
+    "pruned).\n"
+    "# TYPE toolwatch_silences gauge\n"
+    "toolwatch_silences{state=\"active\"} 0\n"
+    "toolwatch_silences{state=\"pending\"} 0\n"
+    "toolwatch_silences{state=\"expired\"} 0\n"
+    "# HELP toolwatch_notifications_suppressed_total Notifications not sent "
+    "to any sink, by reason (silenced; acked: a repeat of an acknowledged "
+    "episode; unfired: a resolve whose firing never went out).\n"
+    "# TYPE toolwatch_notifications_suppressed_total counter\n"
+    "toolwatch_notifications_suppressed_total{reason=\"silenced\"} 0\n"
+    "toolwatch_notifications_suppressed_total{reason=\"acked\"} 0\n"
+    "toolwatch_notifications_suppressed_total{reason=\"unfired\"} 0\n"
+    "# HELP toolwatch_notifications_released_total Held firings sent when "
+    "the silence muting them ended.\n"
+    "# TYPE toolwatch_notifications_released_total counter\n"
+    "toolwatch_notifications_released_total 0\n"
+    "# HELP toolwatch_episodes_untracked_total Episodes past the "
+    "notification gate's caps, sent as if no silence or acknowledgement "
+    "existed.\n"
+    "# TYPE toolwatch_episodes_untracked_total counter\n"
+    "toolwatch_episodes_untracked_total 0\n"
     "# HELP toolwatch_config_last_reload_successful 1 when the last "
     "configuration reload was taken (or none was tried), 0 when it was "
     "refused.\n"
@@ -511,7 +541,7 @@ static void test_status_json_order(void **state)
                               "last_tick_ms_ago,ready,not_ready_reason,"
                               "stream,events,"
                               "rules,firing,firing_total,sinks,journal,"
-                              "config");
+                              "oncall,config");
     keys_of(field(j, "stream"), keys, sizeof keys);
     assert_string_equal(keys, "state,url,connected,connected_since,"
                               "disconnected_since,last_event_id,"
@@ -532,7 +562,8 @@ static void test_status_json_order(void **state)
     assert_string_equal(keys, "name,enabled,keys,firing,evictions,"
                               "alerts_fired,alerts_resolved,detection");
     keys_of(field(j, "firing.0"), keys, sizeof keys);
-    assert_string_equal(keys, "rule,key,severity,started_at,episode");
+    assert_string_equal(keys, "rule,key,severity,started_at,episode,"
+                              "silenced_by,acked_by,acked_at");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
                               "retries,dead_lettered,disabled,last_status,"
@@ -567,6 +598,7 @@ static const struct {
     {"sinks.0.name", "s\\n\"\n\\", "\"s\\\\n\\\"\\n\\\\\""},
     {"sinks.0.last_error", "err \"x\"\n\\y\001",
      "\"err \\\"x\\\"\\n\\\\y\\u0001\""},
+    {"firing.0.acked_by", "<b>\"o\\k\"</b>", "\"<b>\\\"o\\\\k\\\"</b>\""},
 };
 
 /* A snapshot carrying every hostile string, one detector, one firing
@@ -590,6 +622,8 @@ static void fill_hostile(struct status_snapshot *s)
     copy(s->sinks[0].name, sizeof s->sinks[0].name, hostile[7].value);
     copy(s->sinks[0].last_error, sizeof s->sinks[0].last_error,
          hostile[8].value);
+    copy(s->firing[0].acked_by, sizeof s->firing[0].acked_by,
+         hostile[9].value);
     copy(s->not_ready_reason, sizeof s->not_ready_reason,
          "a\"b\\c\nd\re\177\037");
 }
@@ -978,7 +1012,10 @@ static void test_metrics_order(void **state)
         "toolwatch_notifications_total", "toolwatch_journal_pending",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
-        "toolwatch_journal_writable",
+        "toolwatch_journal_writable", "toolwatch_silences",
+        "toolwatch_notifications_suppressed_total",
+        "toolwatch_notifications_released_total",
+        "toolwatch_episodes_untracked_total",
         "toolwatch_config_last_reload_successful",
         "toolwatch_config_last_reload_success_timestamp_seconds",
         "toolwatch_config_reloads_total",

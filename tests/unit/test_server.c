@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -44,11 +46,13 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return buf_append(b, p, sz * n) == BUF_OK ? sz * n : 0;
 }
 
-/* GET (or `method`) http://127.0.0.1:port<path>; auth is a whole
+/* `method` http://127.0.0.1:port<path> with `body` (len bytes; NULL:
+ * none; chunked: sent with Transfer-Encoding: chunked); auth is a whole
  * Authorization header value or NULL.  Returns the curl result; r is
  * filled (free with resp_free). */
-static CURLcode http(uint16_t port, const char *method, const char *path,
-                     const char *auth, long timeout_ms, struct resp *r)
+static CURLcode http_body(uint16_t port, const char *method, const char *path,
+                          const char *auth, const char *body, size_t len,
+                          int chunked, long timeout_ms, struct resp *r)
 {
     char url[256], hdr[512];
     struct curl_slist *hl = NULL;
@@ -71,14 +75,18 @@ static CURLcode http(uint16_t port, const char *method, const char *path,
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, "x=1");
+    if (body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
+        if (chunked)
+            hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
     }
     if (auth != NULL) {
         snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
         hl = curl_slist_append(hl, hdr);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
     }
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
     rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->code);
     curl_slist_free_all(hl);
@@ -88,6 +96,16 @@ static CURLcode http(uint16_t port, const char *method, const char *path,
     if (r->head.data == NULL)
         assert_int_equal(buf_append(&r->head, "", 0), BUF_OK);
     return rc;
+}
+
+/* GET (or `method`; a POST sends "x=1"): see http_body. */
+static CURLcode http(uint16_t port, const char *method, const char *path,
+                     const char *auth, long timeout_ms, struct resp *r)
+{
+    int post = strcmp(method, "POST") == 0;
+
+    return http_body(port, method, path, auth, post ? "x=1" : NULL,
+                     post ? 3 : 0, 0, timeout_ms, r);
 }
 
 static void resp_free(struct resp *r)
@@ -835,6 +853,296 @@ static void test_publish_while_serving(void **state)
     free(c);
 }
 
+/* ---- the API: requests handed to a loop --------------------------------- */
+
+/* A stand-in for the main loop: woken through a pipe, it takes each API
+ * request and answers {"method", "path", "body"} (201 for POST, 204 for
+ * DELETE, 405 for PUT, else 200). */
+struct loop_sim {
+    status_server *srv;
+    int pipe[2];
+    pthread_t th;
+    atomic_int stop;
+    atomic_int wakes;
+};
+
+static void sim_wake(void *ud)
+{
+    struct loop_sim *l = ud;
+
+    atomic_fetch_add(&l->wakes, 1);
+    if (write(l->pipe[1], "x", 1) < 0) {
+        /* full: a wake-up is pending */
+    }
+}
+
+static void *sim_run(void *ud)
+{
+    struct loop_sim *l = ud;
+    char drain[64];
+
+    while (!atomic_load(&l->stop)) {
+        struct status_api_request q;
+        struct pollfd pfd = {l->pipe[0], POLLIN, 0};
+
+        if (poll(&pfd, 1, 50) > 0 && read(l->pipe[0], drain, sizeof drain) < 0)
+            break;
+        while (status_api_take(l->srv, &q)) {
+            buf b;
+            unsigned code = strcmp(q.method, "POST") == 0 ? 201
+                          : strcmp(q.method, "DELETE") == 0 ? 204
+                          : strcmp(q.method, "PUT") == 0 ? 405 : 200;
+
+            buf_init(&b, 1 << 20);
+            buf_append_str(&b, "{\"method\":");
+            buf_append_json_string(&b, q.method, strlen(q.method));
+            buf_append_str(&b, ",\"path\":");
+            buf_append_json_string(&b, q.path, strlen(q.path));
+            buf_append_str(&b, ",\"body\":");
+            buf_append_json_string(&b, q.body, q.body_len);
+            buf_append_str(&b, "}");
+            status_api_answer(l->srv, &q, code, code == 204 ? NULL : b.data,
+                              b.len, code == 405 ? "GET, POST" : NULL);
+            buf_free(&b);
+        }
+    }
+    return NULL;
+}
+
+/* A server with the API on (token may be NULL); run_loop: start the
+ * stand-in loop. */
+static status_server *api_start(struct loop_sim *l, const char *token,
+                                int run_loop)
+{
+    struct status_options o;
+
+    memset(l, 0, sizeof *l);
+    assert_int_equal(pipe(l->pipe), 0);
+    fcntl(l->pipe[1], F_SETFL, O_NONBLOCK);
+    status_options_defaults(&o);
+    o.token = token;
+    o.api_wake = sim_wake;
+    o.api_ud = l;
+    l->srv = status_create(&o, NULL);
+    assert_non_null(l->srv);
+    if (run_loop)
+        assert_int_equal(pthread_create(&l->th, NULL, sim_run, l), 0);
+    return l->srv;
+}
+
+static void api_stop(struct loop_sim *l, int run_loop)
+{
+    if (run_loop) {
+        atomic_store(&l->stop, 1);
+        pthread_join(l->th, NULL);
+    }
+    status_destroy(l->srv);
+    close(l->pipe[0]);
+    close(l->pipe[1]);
+}
+
+/* Requests reach the loop with their method, path and body, and its
+ * answer (code, body, Allow) reaches the client. */
+static void test_api_round_trip(void **state)
+{
+    struct loop_sim l;
+    struct resp r;
+    status_server *srv = api_start(&l, TOKEN, 1);
+    uint16_t port = status_port(srv);
+    char h[128];
+    cJSON *j;
+
+    (void)state;
+    assert_int_equal(http_body(port, "POST", "/api/v1/silences",
+                               "Bearer " TOKEN, "{\"a\":1}", 7, 0, 5000, &r),
+                     CURLE_OK);
+    assert_int_equal(r.code, 201);
+    assert_string_equal(header(&r, "Content-Type", h, sizeof h),
+                        "application/json");
+    j = parse(&r.body);
+    jstr(j, "method", "POST");
+    jstr(j, "path", "/api/v1/silences");
+    jstr(j, "body", "{\"a\":1}");
+    cJSON_Delete(j);
+    resp_free(&r);
+    /* chunked, and a body of exactly the cap */
+    {
+        static char big[STATUS_API_BODY_MAX];
+        memset(big, 'x', sizeof big);
+        assert_int_equal(http_body(port, "POST", "/api/v1/x",
+                                   "Bearer " TOKEN, big, sizeof big, 1, 5000,
+                                   &r), CURLE_OK);
+        assert_int_equal(r.code, 201);
+        j = parse(&r.body);
+        assert_int_equal(strlen(field(j, "body")->valuestring), sizeof big);
+        cJSON_Delete(j);
+        resp_free(&r);
+    }
+    assert_int_equal(http_body(port, "DELETE", "/api/v1/silences/abc",
+                               "Bearer " TOKEN, NULL, 0, 0, 5000, &r),
+                     CURLE_OK);
+    assert_int_equal(r.code, 204);
+    assert_int_equal(r.body.len, 0);
+    resp_free(&r);
+    assert_int_equal(http_body(port, "PUT", "/api/v1/silences",
+                               "Bearer " TOKEN, "", 0, 0, 5000, &r),
+                     CURLE_OK);
+    assert_int_equal(r.code, 405);
+    assert_string_equal(header(&r, "Allow", h, sizeof h), "GET, POST");
+    resp_free(&r);
+    /* reads need the token when one is set, like /status */
+    assert_int_equal(get(port, "/api/v1/silences", "Bearer " TOKEN, &r), 200);
+    resp_free(&r);
+    expect_401(port, "GET", "/api/v1/silences", NULL);
+    expect_401(port, "POST", "/api/v1/silences", "Bearer nope");
+    expect_401(port, "DELETE", "/api/v1/silences/x", NULL);
+    /* the rest of the server is as before */
+    assert_int_equal(get(port, "/healthz", NULL, &r), 200);
+    resp_free(&r);
+    api_stop(&l, 1);
+}
+
+/* Without a token configured, reads pass and writes are refused (403). */
+static void test_api_writes_need_a_token(void **state)
+{
+    struct loop_sim l;
+    struct resp r;
+    status_server *srv = api_start(&l, NULL, 1);
+    uint16_t port = status_port(srv);
+    static const char *const writes[] = {"POST", "DELETE", "PUT", "PATCH"};
+
+    (void)state;
+    assert_int_equal(get(port, "/api/v1/silences", NULL, &r), 200);
+    resp_free(&r);
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        assert_int_equal(http_body(port, writes[i], "/api/v1/silences",
+                                   "Bearer anything", "{}", 2, 0, 5000, &r),
+                         CURLE_OK);
+        assert_int_equal(r.code, 403);
+        assert_string_equal(r.body.data, "{\"error\":\"API writes need a "
+                            "bearer token: set status.token_env\"}\n");
+        resp_free(&r);
+    }
+    assert_int_equal(atomic_load(&l.wakes), 1);
+    api_stop(&l, 1);
+}
+
+/* Bodies past the cap: 413, declared or chunked; the loop never sees
+ * them.  Without the API, /api/ paths are 404. */
+static void test_api_bounds(void **state)
+{
+    static char big[STATUS_API_BODY_MAX + 1];
+    struct loop_sim l;
+    struct resp r;
+    status_server *srv = api_start(&l, TOKEN, 1);
+    uint16_t port = status_port(srv);
+
+    (void)state;
+    memset(big, 'x', sizeof big);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        assert_int_equal(http_body(port, "POST", "/api/v1/silences",
+                                   "Bearer " TOKEN, big, sizeof big, chunked,
+                                   5000, &r), CURLE_OK);
+        assert_int_equal(r.code, 413);
+        assert_string_equal(r.body.data, "{\"error\":\"the request body is "
+                            "over 16384 bytes\"}\n");
+        resp_free(&r);
+    }
+    assert_int_equal(atomic_load(&l.wakes), 0);
+    api_stop(&l, 1);
+
+    srv = start(TOKEN, 0);
+    assert_int_equal(get(status_port(srv), "/api/v1/silences",
+                         "Bearer " TOKEN, &r), 404);
+    resp_free(&r);
+    status_destroy(srv);
+}
+
+/* Run the multi handle until a transfer ends: 1 with its handle, status
+ * and result, or 0 once none is left. */
+static int next_done(CURLM *m, int *running, CURL **who, long *code,
+                     CURLcode *result)
+{
+    for (;;) {
+        CURLMsg *msg;
+        int left;
+
+        curl_multi_perform(m, running);
+        if ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            *who = msg->easy_handle;
+            *result = msg->data.result;
+            *code = 0;
+            curl_easy_getinfo(*who, CURLINFO_RESPONSE_CODE, code);
+            return 1;
+        }
+        if (*running == 0)
+            return 0;
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+}
+
+/* With no loop answering: 32 requests wait, the 33rd gets 503; stopping
+ * the server answers the waiting ones 503 (nothing leaks, nothing
+ * hangs). */
+static void test_api_queue_full_and_shutdown(void **state)
+{
+    enum { N = STATUS_API_QUEUE_MAX + 1 };
+    struct loop_sim l;
+    status_server *srv = api_start(&l, TOKEN, 0);
+    CURLM *m = curl_multi_init();
+    CURL *e[N];
+    buf bodies[N];
+    struct curl_slist *hl = curl_slist_append(NULL, "Authorization: Bearer "
+                                              TOKEN);
+    char url[128];
+    int running = 1, n503 = 0;
+    CURLcode result;
+    CURL *who;
+    long code;
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/silences",
+             (unsigned)status_port(srv));
+    for (int i = 0; i < N; i++) {
+        buf_init(&bodies[i], 4096);
+        e[i] = curl_easy_init();
+        curl_easy_setopt(e[i], CURLOPT_URL, url);
+        curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, hl);
+        curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, "{}");
+        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e[i], CURLOPT_WRITEDATA, &bodies[i]);
+        curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, 20000L);
+        curl_multi_add_handle(m, e[i]);
+        /* one at a time into the queue, so the last is the 33rd */
+        while (atomic_load(&l.wakes) < i + 1 && i < N - 1) {
+            curl_multi_perform(m, &running);
+            curl_multi_poll(m, NULL, 0, 10, NULL);
+        }
+    }
+    assert_true(next_done(m, &running, &who, &code, &result));
+    assert_int_equal(code, 503);
+    assert_ptr_equal(who, e[N - 1]);
+    assert_non_null(strstr(bodies[N - 1].data, "too many API requests"));
+    /* the server stops: every waiting request is answered or closed */
+    status_destroy(srv);
+    while (next_done(m, &running, &who, &code, &result))
+        if (result == CURLE_OK) {
+            assert_int_equal(code, 503);
+            n503++;
+        }
+    print_message("    %d of %d waiting requests answered 503 at stop\n",
+                  n503, N - 1);
+    for (int i = 0; i < N; i++) {
+        curl_multi_remove_handle(m, e[i]);
+        curl_easy_cleanup(e[i]);
+        buf_free(&bodies[i]);
+    }
+    curl_slist_free_all(hl);
+    curl_multi_cleanup(m);
+    close(l.pipe[0]);
+    close(l.pipe[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +1161,10 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_connection_limit_recovers_by_timeout),
         cmocka_unit_test(test_publish_while_serving),
+        cmocka_unit_test(test_api_round_trip),
+        cmocka_unit_test(test_api_writes_need_a_token),
+        cmocka_unit_test(test_api_bounds),
+        cmocka_unit_test(test_api_queue_full_and_shutdown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,443 @@
+/*
+ * oncall.c - silences, acknowledgements and their API on the main loop
+ * (see oncall.h).
+ *
+ * Invariants:
+ *  - the store and the gate are touched only here, on the loop thread;
+ *  - an API write is answered after it was applied and written to the
+ *    state directory (the store and the gate write their files before
+ *    they return): 201/204/200 mean it survives kill -9, 500 means
+ *    nothing changed;
+ *  - every path segment taken from a request is checked (ids are fixed
+ *    length lower-case hex) before it is used, and no answer quotes more
+ *    of a request than the parsers' bounded messages.
+ */
+#include "app/oncall.h"
+
+#include "alerts/silence_store.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/table.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_ANSWER_MAX (8u * 1024u * 1024u)
+#define SILENCES_PATH "/api/v1/silences"
+#define ALERTS_PATH "/api/v1/alerts/"
+
+struct oncall {
+    silence_store *ss;
+    gate *g;
+};
+
+oncall *oncall_create(const struct oncall_options *o, int64_t now_ms)
+{
+    struct silence_store_options so = {.state_dir = o->state_dir,
+                                       .zone_dir = o->zone_dir,
+                                       .retention_s = o->retention_s};
+    struct gate_options go = {.state_dir = o->state_dir};
+    oncall *oc = calloc(1, sizeof *oc);
+
+    if (oc == NULL || (oc->ss = silence_store_create(&so, now_ms)) == NULL ||
+        (oc->g = gate_create(&go)) == NULL) {
+        oncall_destroy(oc);
+        return NULL;
+    }
+    return oc;
+}
+
+void oncall_destroy(oncall *oc)
+{
+    if (oc == NULL)
+        return;
+    gate_destroy(oc->g);
+    silence_store_destroy(oc->ss);
+    free(oc);
+}
+
+void oncall_set_retention(oncall *oc, int64_t retention_s)
+{
+    if (oc != NULL)
+        silence_store_set_retention(oc->ss, retention_s);
+}
+
+/* ---- notifications ---------------------------------------------------- */
+
+/* A notification the gate kept from the sinks: logged (rate-limited per
+ * verdict by the logger) and counted by the gate.
+ *
+ * History (issue 16, SPEC section 5 "History"): this is the hook.  Each
+ * call is one state change to append: `silenced` (v GATE_SILENCED, the
+ * silence in d->silence_id), `acked` (a repeat not sent, GATE_ACKED),
+ * and a resolve not sent because its firing never went out
+ * (GATE_UNFIRED), with a->id, a->rule, a->key and now_ms. */
+static void note_unsent(const struct alert *a,
+                        const struct gate_decision *d, int64_t now_ms)
+{
+    (void)now_ms;
+    switch (d->verdict) {
+    case GATE_SILENCED:
+        LOG(LOG_INFO, "oncall", "%s %s %s not sent: silenced by %s",
+            a->resolved ? "resolved" : "firing", a->rule, a->key,
+            d->silence_id);
+        break;
+    case GATE_ACKED:
+        LOG(LOG_INFO, "oncall", "repeat of %s %s not sent: acknowledged",
+            a->rule, a->key);
+        break;
+    case GATE_UNFIRED:
+        LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
+            "went out", a->rule, a->key);
+        break;
+    case GATE_SEND:
+        break;
+    }
+}
+
+enum gate_verdict oncall_alert(oncall *oc, const struct alert *a,
+                               const char *doc, size_t len, int64_t now_ms)
+{
+    struct gate_decision d;
+
+    if (oc == NULL)
+        return GATE_SEND;
+    if (gate_decide(oc->g, a, doc, len, oc->ss, now_ms, &d) != GATE_OK)
+        LOG(LOG_ERROR, "oncall", "episode %s: out of memory; sent ungated",
+            a->id);
+    if (d.verdict != GATE_SEND)
+        note_unsent(a, &d, now_ms);
+    return d.verdict;
+}
+
+/* What gate_tick() releases goes to the caller's send, logged. */
+struct release_ctx {
+    oncall_send_fn send;
+    void *ud;
+};
+
+static void on_release(void *ud, const struct alert *a, const char *doc,
+                       size_t len)
+{
+    const struct release_ctx *rc = ud;
+
+    LOG(LOG_INFO, "oncall", "firing %s %s sent now: its silence ended",
+        a->rule, a->key);
+    rc->send(rc->ud, a, doc, len);
+}
+
+void oncall_tick(oncall *oc, int64_t now_ms, oncall_send_fn send, void *ud)
+{
+    struct release_ctx rc = {send, ud};
+
+    if (oc == NULL)
+        return;
+    gate_tick(oc->g, oc->ss, now_ms, on_release, &rc);
+    silence_store_prune(oc->ss, now_ms);
+}
+
+void oncall_flush(oncall *oc)
+{
+    if (oc != NULL)
+        gate_flush(oc->g);
+}
+
+/* ---- the API ---------------------------------------------------------- */
+
+/* {"error": msg} and the code. */
+static unsigned fail(buf *out, unsigned code, const char *msg)
+{
+    buf_writer w = {out, BUF_OK};
+
+    buf_reset(out);
+    buf_w_raw(&w, "{\"error\":");
+    buf_w_json(&w, msg, strlen(msg));
+    buf_w_raw(&w, "}\n");
+    return w.rc == BUF_OK ? code : 500;
+}
+
+static int is(const char *method, const char *m)
+{
+    return strcmp(method, m) == 0;
+}
+
+static int is_read(const char *method)
+{
+    return is(method, "GET") || is(method, "HEAD");
+}
+
+/* /api/v1/silences */
+static unsigned api_silences(oncall *oc, const char *method,
+                             const char *body, size_t len, int64_t now_ms,
+                             buf *out, const char **allow, int *changed)
+{
+    char id[SILENCE_ID_MAX], err[SILENCE_ERR_MAX + 64];
+    int rc;
+
+    if (is_read(method))
+        return silence_store_list(oc->ss, now_ms, out) == BUF_OK
+                   ? 200 : fail(out, 500, "the list does not fit");
+    if (!is(method, "POST")) {
+        *allow = "GET, HEAD, POST";
+        return fail(out, 405, "method not allowed");
+    }
+    rc = silence_store_add(oc->ss, body, len, now_ms, id, err, sizeof err);
+    if (rc == SILENCE_STORE_EINVAL)
+        return fail(out, 400, err);
+    if (rc == SILENCE_STORE_EFULL)
+        return fail(out, 409, err);
+    if (rc != SILENCE_STORE_OK)
+        return fail(out, 500, err);
+    *changed = 1;
+    LOG(LOG_INFO, "oncall", "silence %s added by %s",
+        id, silence_store_get(oc->ss, id)->created_by);
+    buf_reset(out);
+    buf_append_str(out, "{\"id\":\"");
+    buf_append_str(out, id);
+    return buf_append_str(out, "\"}\n") == BUF_OK ? 201 : 500;
+}
+
+/* /api/v1/silences/<id> */
+static unsigned api_silence(oncall *oc, const char *method, const char *id,
+                            int64_t now_ms, buf *out, const char **allow,
+                            int *changed)
+{
+    const struct silence *s = silence_hex_ok(id, SILENCE_ID_LEN)
+                                  ? silence_store_get(oc->ss, id) : NULL;
+    int rc;
+
+    if (!is_read(method) && !is(method, "DELETE")) {
+        *allow = "GET, HEAD, DELETE";
+        return fail(out, 405, "method not allowed");
+    }
+    if (s == NULL)
+        return fail(out, 404, "no such silence");
+    if (is_read(method)) {
+        if (silence_print(s, now_ms, out) != BUF_OK ||
+            buf_append_str(out, "\n") != BUF_OK)
+            return fail(out, 500, "the silence does not fit");
+        return 200;
+    }
+    rc = silence_store_expire(oc->ss, id, now_ms);
+    if (rc != SILENCE_STORE_OK)
+        return fail(out, 500, silence_store_strerror(rc));
+    *changed = 1;
+    LOG(LOG_INFO, "oncall", "silence %s expired", id);
+    buf_reset(out);
+    return 204;
+}
+
+/* The optional ack body {"by": "...", "comment": "..."}: 0, or -1 with
+ * the message in err.  *by and *comment point into *root (the caller
+ * deletes it). */
+static int ack_body(const char *body, size_t len, cJSON **root,
+                    const char **by, const char **comment, char *err,
+                    size_t errsz)
+{
+    static const char *const keys[] = {"by", "comment"};
+    const char *end = NULL;
+    const cJSON *m;
+    size_t i = 0;
+
+    *by = ONCALL_ACK_BY_DEFAULT;
+    *comment = NULL;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+                       body[i] == '\n' || body[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    while (*root != NULL && end < body + len &&
+           (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (!cJSON_IsObject(*root) || end != body + len) {
+        snprintf(err, errsz, "the body is not a JSON object");
+        return -1;
+    }
+    cJSON_ArrayForEach(m, *root) {
+        int k = strcmp(m->string, "by") == 0 ? 0
+              : strcmp(m->string, "comment") == 0 ? 1 : -1;
+
+        if (k < 0) {
+            struct table_suggest sg;
+
+            table_suggest_init(&sg, m->string);
+            table_suggest_add(&sg, keys[0]);
+            table_suggest_add(&sg, keys[1]);
+            snprintf(err, errsz, "%.40s: unknown key (by, comment)%s%s%s",
+                     m->string, table_suggest_best(&sg) ? "; did you mean "
+                                                        : "",
+                     table_suggest_best(&sg) ? table_suggest_best(&sg) : "",
+                     table_suggest_best(&sg) ? "?" : "");
+            return -1;
+        }
+        if (table_duplicate(*root, m, keys[k], err, errsz) != TABLE_OK)
+            return -1;
+        if (!cJSON_IsString(m) ||
+            !silence_text_ok(m->valuestring, k == 0 ? GATE_BY_MAX
+                                                    : GATE_COMMENT_MAX,
+                             k == 1)) {
+            table_fail_expected(m, keys[k], k == 0
+                                ? "a name of 1 to 127 bytes"
+                                : "a text of 1 to 1023 bytes", err, errsz);
+            return -1;
+        }
+        if (k == 0)
+            *by = m->valuestring;
+        else
+            *comment = m->valuestring;
+    }
+    return 0;
+}
+
+/* /api/v1/alerts/<id>/ack */
+static unsigned api_ack(oncall *oc, const char *method, const char *id,
+                        const char *body, size_t len, int64_t now_ms,
+                        buf *out, const char **allow, int *changed)
+{
+    struct gate_info info;
+    const char *by, *comment;
+    cJSON *root = NULL;
+    char err[256], t[32];
+    buf_writer w = {out, BUF_OK};
+    unsigned code;
+    int rc;
+
+    if (!is(method, "POST")) {
+        *allow = "POST";
+        return fail(out, 405, "method not allowed");
+    }
+    if (!silence_hex_ok(id, ALERT_ID_HEX)) {
+        code = fail(out, 404, "no open episode with that id");
+        goto out;
+    }
+    if (ack_body(body, len, &root, &by, &comment, err, sizeof err) != 0) {
+        code = fail(out, 400, err);
+        goto out;
+    }
+    rc = gate_ack(oc->g, id, by, comment, now_ms, &info);
+    if (rc != GATE_OK) {
+        code = fail(out, rc == GATE_ENOENT ? 404 : rc == GATE_EINVAL ? 400
+                    : 500, gate_strerror(rc));
+        goto out;
+    }
+    *changed = 1;
+    LOG(LOG_INFO, "oncall", "episode %s acknowledged by %s", id,
+        info.acked_by);
+    clock_format_iso8601(info.acked_ms, t, sizeof t);
+    buf_reset(out);
+    buf_w_raw(&w, "{\"id\":");
+    buf_w_json(&w, id, strlen(id));
+    buf_w_raw(&w, ",\"acked_by\":");
+    buf_w_json(&w, info.acked_by, strlen(info.acked_by));
+    buf_w_raw(&w, ",\"acked_at\":");
+    buf_w_json(&w, t, strlen(t));
+    buf_w_raw(&w, ",\"comment\":");
+    if (info.ack_comment[0] == '\0')
+        buf_w_raw(&w, "null");
+    else
+        buf_w_json(&w, info.ack_comment, strlen(info.ack_comment));
+    buf_w_raw(&w, "}\n");
+    code = w.rc == BUF_OK ? 200 : 500;
+out:
+    cJSON_Delete(root);
+    return code;
+}
+
+unsigned oncall_api(oncall *oc, const char *method, const char *path,
+                    const char *body, size_t body_len, int64_t now_ms,
+                    buf *out, const char **allow, int *changed)
+{
+    const size_t ns = strlen(SILENCES_PATH), na = strlen(ALERTS_PATH);
+    int ignored = 0;
+
+    *allow = NULL;
+    if (changed == NULL)
+        changed = &ignored;
+    *changed = 0;
+    buf_reset(out);
+    if (strcmp(path, SILENCES_PATH) == 0)
+        return api_silences(oc, method, body, body_len, now_ms, out, allow,
+                            changed);
+    if (strncmp(path, SILENCES_PATH "/", ns + 1) == 0 &&
+        strchr(path + ns + 1, '/') == NULL)
+        return api_silence(oc, method, path + ns + 1, now_ms, out, allow,
+                           changed);
+    if (strncmp(path, ALERTS_PATH, na) == 0) {
+        const char *id = path + na, *slash = strchr(id, '/');
+        char copy[ALERT_ID_HEX + 2];
+
+        if (slash != NULL && strcmp(slash, "/ack") == 0 &&
+            (size_t)(slash - id) < sizeof copy) {
+            snprintf(copy, sizeof copy, "%.*s", (int)(slash - id), id);
+            return api_ack(oc, method, copy, body, body_len, now_ms, out,
+                           allow, changed);
+        }
+    }
+    return fail(out, 404, "not found");
+}
+
+int oncall_serve(oncall *oc, status_server *srv, int64_t now_ms,
+                 oncall_send_fn send, void *ud)
+{
+    struct status_api_request q;
+    int n = 0, any = 0;
+    buf out;
+
+    if (oc == NULL || srv == NULL)
+        return 0;
+    buf_init(&out, API_ANSWER_MAX);
+    while (status_api_take(srv, &q)) {
+        const char *allow = NULL;
+        int changed = 0;
+        unsigned code = oncall_api(oc, q.method, q.path, q.body, q.body_len,
+                                   now_ms, &out, &allow, &changed);
+
+        status_api_answer(srv, &q, code, out.data, out.len, allow);
+        any |= changed;
+        n++;
+    }
+    buf_free(&out);
+    /* an expired silence sends its held firings at once */
+    if (any)
+        oncall_tick(oc, now_ms, send, ud);
+    return n;
+}
+
+/* ---- /status ---------------------------------------------------------- */
+
+void oncall_fill(const oncall *oc, struct status_snapshot *snap,
+                 int64_t now_ms)
+{
+    uint64_t counts[3];
+    struct gate_stats st;
+    unsigned n = snap->n_firing < STATUS_MAX_FIRING ? snap->n_firing
+                                                    : STATUS_MAX_FIRING;
+
+    if (oc == NULL)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        struct gate_info info;
+
+        if (gate_info(oc->g, snap->firing[i].episode, oc->ss, now_ms,
+                      &info) != GATE_OK)
+            continue;
+        snprintf(snap->firing[i].silenced_by,
+                 sizeof snap->firing[i].silenced_by, "%s", info.silenced_by);
+        snprintf(snap->firing[i].acked_by, sizeof snap->firing[i].acked_by,
+                 "%s", info.acked_by);
+        snap->firing[i].acked_ms = info.acked_ms;
+    }
+    silence_store_count(oc->ss, now_ms, counts);
+    gate_stats(oc->g, &st);
+    snap->oncall.silences_pending = counts[SILENCE_PENDING];
+    snap->oncall.silences_active = counts[SILENCE_ACTIVE];
+    snap->oncall.silences_expired = counts[SILENCE_EXPIRED];
+    snap->oncall.silenced = st.silenced;
+    snap->oncall.acked = st.acked;
+    snap->oncall.unfired = st.unfired;
+    snap->oncall.released = st.released;
+    snap->oncall.untracked = st.untracked;
+}

@@ -1,0 +1,324 @@
+/*
+ * test_oncall.c - app/oncall.c: the API as the loop answers it (routes,
+ * methods, status codes and bodies, ids checked, the ack's optional body),
+ * the gate between the rules and the outbox (a silence made over the API
+ * mutes a firing; expiring it over the API sends the held firing at
+ * once), and what /status gets (silenced_by, acked_by, the counters).
+ * Time is a parameter.
+ */
+#include "app/oncall.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#define NOW 1773144000000LL /* 2026-03-10T12:00:00Z */
+#define EP "00112233445566778899aabbccddeeff"
+
+static oncall *make(void)
+{
+    struct oncall_options o = {.retention_s = 86400};
+    oncall *oc = oncall_create(&o, NOW);
+
+    assert_non_null(oc);
+    return oc;
+}
+
+/* One request: its code; its body to out. */
+static unsigned api(oncall *oc, const char *method, const char *path,
+                    const char *body, buf *out, const char **allow)
+{
+    const char *ignored;
+
+    return oncall_api(oc, method, path, body, body ? strlen(body) : 0, NOW,
+                      out, allow ? allow : &ignored, NULL);
+}
+
+static cJSON *parse(const buf *b)
+{
+    cJSON *j = cJSON_ParseWithLength(b->data, b->len);
+
+    if (j == NULL)
+        fail_msg("not JSON: %.*s", (int)b->len, b->data);
+    return j;
+}
+
+static const char *jstr(const cJSON *j, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A firing of latency for tool `tool`, episode id EP. */
+static void firing(struct alert *a, const char *tool, int resolved)
+{
+    memset(a, 0, sizeof *a);
+    memcpy(a->id, EP, sizeof a->id);
+    a->resolved = resolved;
+    a->rule = "latency";
+    a->key = tool;
+    a->severity = "warning";
+    a->ngroup = 1;
+    a->group[0] = (struct alert_pair){"tool_name", tool};
+    a->started_ms = NOW;
+    a->timestamp_ms = NOW;
+}
+
+struct sent {
+    int n;
+    char id[ALERT_ID_HEX + 1];
+};
+
+static void on_send(void *ud, const struct alert *a, const char *doc,
+                    size_t len)
+{
+    struct sent *s = ud;
+
+    (void)doc;
+    (void)len;
+    s->n++;
+    memcpy(s->id, a->id, sizeof s->id);
+}
+
+static const char SILENCE[] =
+    "{\"matchers\": {\"rule\": \"latency\", \"group.tool_name\": \"pg*\"}, "
+    "\"ends_at\": \"2026-03-10T14:00:00Z\", \"comment\": \"db upgrade\", "
+    "\"created_by\": \"alice\"}";
+
+static void test_silences_api(void **state)
+{
+    oncall *oc = make();
+    const char *allow;
+    char path[128], id[SILENCE_ID_MAX];
+    buf b;
+    cJSON *j;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "GET", "/api/v1/silences", NULL, &b, NULL),
+                     200);
+    assert_string_equal(b.data, "{\"silences\":[]}\n");
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", SILENCE, &b, NULL),
+                     201);
+    j = parse(&b);
+    assert_int_equal(strlen(jstr(j, "id")), SILENCE_ID_LEN);
+    snprintf(id, sizeof id, "%s", jstr(j, "id"));
+    cJSON_Delete(j);
+
+    assert_int_equal(api(oc, "GET", "/api/v1/silences", NULL, &b, NULL),
+                     200);
+    j = parse(&b);
+    {
+        const cJSON *s0 = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(j, "silences"), 0);
+        assert_string_equal(jstr(s0, "id"), id);
+        assert_string_equal(jstr(s0, "state"), "active");
+        assert_string_equal(jstr(s0, "comment"), "db upgrade");
+        assert_string_equal(jstr(s0, "created_by"), "alice");
+        assert_string_equal(jstr(s0, "ends_at"), "2026-03-10T14:00:00.000Z");
+    }
+    cJSON_Delete(j);
+
+    snprintf(path, sizeof path, "/api/v1/silences/%s", id);
+    assert_int_equal(api(oc, "GET", path, NULL, &b, NULL), 200);
+    j = parse(&b);
+    assert_string_equal(jstr(j, "id"), id);
+    cJSON_Delete(j);
+    assert_int_equal(api(oc, "DELETE", path, NULL, &b, NULL), 204);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(api(oc, "GET", path, NULL, &b, NULL), 200);
+    j = parse(&b);
+    assert_string_equal(jstr(j, "state"), "expired");
+    cJSON_Delete(j);
+    /* again: still 204, nothing changes */
+    assert_int_equal(api(oc, "DELETE", path, NULL, &b, NULL), 204);
+
+    /* refusals, with the parser's message */
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", "{\"matchers\": "
+                         "{\"rule\": \"x\"}, \"ends_at\": \"soon\"}", &b,
+                         NULL), 400);
+    assert_string_equal(b.data, "{\"error\":\"ends_at: expected an ISO 8601 "
+                        "time (2026-03-10T02:00:00Z), got \\\"soon\\\"\"}\n");
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", "", &b, NULL), 400);
+    assert_int_equal(api(oc, "DELETE", "/api/v1/silences/0123456789abcdef",
+                         NULL, &b, NULL), 404);
+    assert_string_equal(b.data, "{\"error\":\"no such silence\"}\n");
+    assert_int_equal(api(oc, "DELETE", "/api/v1/silences/../../x", NULL, &b,
+                         NULL), 404);
+    assert_int_equal(api(oc, "DELETE", "/api/v1/silences/ABCDEF0123456789",
+                         NULL, &b, NULL), 404);
+    assert_int_equal(api(oc, "PUT", "/api/v1/silences", "{}", &b, &allow),
+                     405);
+    assert_string_equal(allow, "GET, HEAD, POST");
+    assert_int_equal(api(oc, "POST", path, "{}", &b, &allow), 405);
+    assert_string_equal(allow, "GET, HEAD, DELETE");
+    assert_int_equal(api(oc, "GET", "/api/v1/nope", NULL, &b, NULL), 404);
+    assert_int_equal(api(oc, "GET", "/api/v2/silences", NULL, &b, NULL),
+                     404);
+    assert_int_equal(api(oc, "GET", "/api/v1/silences/", NULL, &b, NULL),
+                     404);
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
+/* A silence made over the API mutes the firing; /status says so;
+ * expiring it over the API sends the held firing at once (no tick). */
+static void test_gate_through_the_api(void **state)
+{
+    oncall *oc = make();
+    struct status_snapshot snap;
+    struct sent sent = {0};
+    struct alert a;
+    char path[128];
+    buf b;
+    cJSON *j;
+    int changed = 0;
+    const char *allow;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", SILENCE, &b, NULL),
+                     201);
+    j = parse(&b);
+    snprintf(path, sizeof path, "/api/v1/silences/%s", jstr(j, "id"));
+    firing(&a, "pg_query", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW), GATE_SILENCED);
+
+    memset(&snap, 0, sizeof snap);
+    snap.n_firing = 1;
+    memcpy(snap.firing[0].episode, EP, sizeof EP);
+    oncall_fill(oc, &snap, NOW);
+    assert_string_equal(snap.firing[0].silenced_by, jstr(j, "id"));
+    assert_string_equal(snap.firing[0].acked_by, "");
+    assert_int_equal(snap.oncall.silences_active, 1);
+    assert_int_equal(snap.oncall.silenced, 1);
+    cJSON_Delete(j);
+
+    oncall_tick(oc, NOW + 1000, on_send, &sent);
+    assert_int_equal(sent.n, 0);
+    assert_int_equal(oncall_api(oc, "DELETE", path, NULL, 0, NOW + 2000, &b,
+                                &allow, &changed), 204);
+    assert_true(changed);
+    /* oncall_serve() ticks after a change; here by hand */
+    oncall_tick(oc, NOW + 2000, on_send, &sent);
+    assert_int_equal(sent.n, 1);
+    assert_string_equal(sent.id, EP);
+    memset(&snap, 0, sizeof snap);
+    snap.n_firing = 1;
+    memcpy(snap.firing[0].episode, EP, sizeof EP);
+    oncall_fill(oc, &snap, NOW + 2000);
+    assert_string_equal(snap.firing[0].silenced_by, "");
+    assert_int_equal(snap.oncall.released, 1);
+    assert_int_equal(snap.oncall.silences_expired, 1);
+    /* the resolve goes out: the firing did */
+    firing(&a, "pg_query", 1);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 3000), GATE_SEND);
+    assert_int_equal(oncall_alert(NULL, &a, "{}", 2, NOW), GATE_SEND);
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
+static void test_ack_api(void **state)
+{
+    oncall *oc = make();
+    struct status_snapshot snap;
+    struct alert a;
+    const char *allow;
+    const char *path = "/api/v1/alerts/" EP "/ack";
+    buf b;
+    cJSON *j;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "POST", path, NULL, &b, NULL), 404);
+    assert_string_equal(b.data, "{\"error\":\"no open episode with that "
+                        "id\"}\n");
+    firing(&a, "http_get", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW), GATE_SEND);
+    /* bad bodies */
+    assert_int_equal(api(oc, "POST", path, "{\"byy\": \"x\"}", &b, NULL),
+                     400);
+    assert_string_equal(b.data, "{\"error\":\"byy: unknown key (by, comment); "
+                        "did you mean by?\"}\n");
+    assert_int_equal(api(oc, "POST", path, "{\"by\": 5}", &b, NULL), 400);
+    assert_string_equal(b.data, "{\"error\":\"by: expected a name of 1 to "
+                        "127 bytes, got 5\"}\n");
+    assert_int_equal(api(oc, "POST", path, "{\"by\": \"a\", \"by\": \"b\"}",
+                         &b, NULL), 400);
+    assert_string_equal(b.data, "{\"error\":\"by: duplicate key\"}\n");
+    assert_int_equal(api(oc, "POST", path, "[1]", &b, NULL), 400);
+    assert_int_equal(api(oc, "POST", path, "{} x", &b, NULL), 400);
+    assert_int_equal(api(oc, "GET", path, NULL, &b, &allow), 405);
+    assert_string_equal(allow, "POST");
+    /* no body: acked by "anonymous" */
+    assert_int_equal(api(oc, "POST", path, " \n", &b, NULL), 200);
+    assert_string_equal(b.data, "{\"id\":\"" EP "\",\"acked_by\":"
+                        "\"anonymous\",\"acked_at\":"
+                        "\"2026-03-10T12:00:00.000Z\",\"comment\":null}\n");
+    /* a second ack keeps the first */
+    assert_int_equal(api(oc, "POST", path, "{\"by\": \"bob\", \"comment\": "
+                         "\"mine\"}", &b, NULL), 200);
+    j = parse(&b);
+    assert_string_equal(jstr(j, "acked_by"), "anonymous");
+    cJSON_Delete(j);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 1), GATE_ACKED);
+    memset(&snap, 0, sizeof snap);
+    snap.n_firing = 1;
+    memcpy(snap.firing[0].episode, EP, sizeof EP);
+    oncall_fill(oc, &snap, NOW);
+    assert_string_equal(snap.firing[0].acked_by, "anonymous");
+    assert_int_equal(snap.firing[0].acked_ms, NOW);
+    assert_int_equal(snap.oncall.acked, 1);
+    /* ids are checked */
+    assert_int_equal(api(oc, "POST", "/api/v1/alerts/xyz/ack", NULL, &b,
+                         NULL), 404);
+    assert_int_equal(api(oc, "POST", "/api/v1/alerts/" EP "/acknowledge",
+                         NULL, &b, NULL), 404);
+    assert_int_equal(api(oc, "POST", "/api/v1/alerts/" EP "0/ack", NULL, &b,
+                         NULL), 404);
+    firing(&a, "http_get", 1);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 2), GATE_SEND);
+    assert_int_equal(api(oc, "POST", path, NULL, &b, NULL), 404);
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
+/* A named ack with a comment. */
+static void test_ack_named(void **state)
+{
+    oncall *oc = make();
+    struct alert a;
+    buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 20);
+    firing(&a, "x", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW), GATE_SEND);
+    assert_int_equal(api(oc, "POST", "/api/v1/alerts/" EP "/ack",
+                         "{\"by\": \"carol\", \"comment\": \"on it\\n\"}",
+                         &b, NULL), 200);
+    assert_string_equal(b.data, "{\"id\":\"" EP "\",\"acked_by\":\"carol\","
+                        "\"acked_at\":\"2026-03-10T12:00:00.000Z\","
+                        "\"comment\":\"on it\\n\"}\n");
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silences_api),
+        cmocka_unit_test(test_gate_through_the_api),
+        cmocka_unit_test(test_ack_api),
+        cmocka_unit_test(test_ack_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
