@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int file_write_all(int fd, const void *p, size_t n)
@@ -86,6 +89,66 @@ out:
     return rc;
 }
 
+int file_read_all(const char *dir, const char *name, size_t max,
+                  char **data, size_t *n)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    char *p = NULL;
+    size_t got = 0;
+    int fd = -1, rc = FILE_EIO, saved;
+    int np = snprintf(path, sizeof path, "%s/%s", dir, name);
+
+    *data = NULL;
+    *n = 0;
+    if (np < 0 || (size_t)np >= sizeof path) {
+        errno = ENAMETOOLONG;
+        rc = FILE_ENAMETOOLONG;
+        goto out;
+    }
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = errno == ENOENT ? FILE_ENOENT : FILE_EIO;
+        goto out;
+    }
+    if (fstat(fd, &st) != 0)
+        goto out;
+    if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+        rc = FILE_ETOOBIG;
+        goto out;
+    }
+    if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
+        rc = FILE_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(fd, p + got, (size_t)st.st_size + 1 - got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto out;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (got > (size_t)st.st_size) { /* it grew while read */
+            rc = FILE_ETOOBIG;
+            goto out;
+        }
+    }
+    p[got] = '\0';
+    *data = p;
+    *n = got;
+    p = NULL;
+    rc = FILE_OK;
+out:
+    saved = errno;
+    free(p);
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return rc;
+}
+
 const char *file_strerror(int rc)
 {
     switch (rc) {
@@ -95,6 +158,12 @@ const char *file_strerror(int rc)
         return "I/O error";
     case FILE_ENAMETOOLONG:
         return "path too long";
+    case FILE_ENOENT:
+        return "no such file";
+    case FILE_ETOOBIG:
+        return "file too large";
+    case FILE_ENOMEM:
+        return "out of memory";
     }
     return "unknown error";
 }

@@ -13,7 +13,14 @@
 
 #include <stddef.h>
 
-enum { FILE_OK = 0, FILE_EIO = -1, FILE_ENAMETOOLONG = -2 };
+enum {
+    FILE_OK = 0,
+    FILE_EIO = -1,
+    FILE_ENAMETOOLONG = -2,
+    FILE_ENOENT = -3,  /* file_read_all: there is no such file */
+    FILE_ETOOBIG = -4, /* file_read_all: larger than the caller's cap */
+    FILE_ENOMEM = -5
+};
 
 /* Write all n bytes of p to fd, retrying on EINTR and short writes.
  * Returns FILE_OK, or FILE_EIO with errno set (a zero-byte write sets
@@ -27,6 +34,16 @@ int file_write_all(int fd, const void *p, size_t n);
  * set) or FILE_ENAMETOOLONG (the path does not fit PATH_MAX). */
 int file_replace(const char *dir, const char *name, const void *data,
                  size_t n);
+
+/* Read the whole of dir/name, at most `max` bytes, into a new buffer
+ * (*data, malloc'd, the caller frees it; one byte more is allocated and
+ * set to NUL) of *n bytes.  The size is checked before anything is
+ * allocated, and again while reading (a file that grows is refused).
+ * Returns FILE_OK, FILE_ENOENT (no file), FILE_ETOOBIG (over max),
+ * FILE_ENOMEM, FILE_ENAMETOOLONG or FILE_EIO (errno set); *data is NULL
+ * unless FILE_OK. */
+int file_read_all(const char *dir, const char *name, size_t max,
+                  char **data, size_t *n);
 
 /* fsync the directory `dir` (after a rename or unlink in it).  Returns
  * FILE_OK or FILE_EIO with errno set. */
