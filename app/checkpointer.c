@@ -206,10 +206,14 @@ static int serialize(checkpointer *c, det_engine *e, const char *pos,
                      size_t len, int64_t wall_ms, int64_t *us)
 {
     int64_t t0 = clock_mono_us();
+    size_t hint = c->st.last_bytes + c->st.last_bytes / 8;
     int rc;
 
     buf_free(&c->out);
     buf_init(&c->out, c->max); /* the cap in force */
+    /* about the last one's size: no copies while it grows */
+    if (hint > 0)
+        (void)buf_reserve(&c->out, hint < c->max ? hint : c->max);
     rc = det_engine_checkpoint(e, pos, len, wall_ms, &c->out);
     *us = clock_mono_us() - t0;
     if (rc != CKPT_OK) {

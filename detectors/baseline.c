@@ -446,13 +446,12 @@ static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
     const baseline_spec *sp = &r->spec.baseline;
     const baseline_state *st = det_state(r, slot);
 
-    if (ckpt_put_i64(out, st->first) || ckpt_put_i64(out, st->cur) ||
-        ckpt_put_f64(out, st->value) || ckpt_put_u32(out, sp->history))
-        return -1;
-    for (uint32_t i = 0; i < sp->history; i++)
-        if (ckpt_put_f64(out, st->ring[i]))
-            return -1;
-    return 0;
+    return ckpt_put_i64(out, st->first) || ckpt_put_i64(out, st->cur) ||
+                   ckpt_put_f64(out, st->value) ||
+                   ckpt_put_u32(out, sp->history) ||
+                   ckpt_put_f64s(out, st->ring, sp->history)
+               ? -1
+               : 0;
 }
 
 /* Is b a bucket a checkpoint may hold: its start and the next one's

@@ -75,6 +75,26 @@ int ckpt_put_f64(buf *out, double v)
     return put_le(out, u, 8);
 }
 
+int ckpt_put_f64s(buf *out, const double *v, size_t n)
+{
+    unsigned char b[512];
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+
+        memcpy(&u, &v[i], sizeof u);
+        for (unsigned j = 0; j < 8; j++)
+            b[k++] = (unsigned char)(u >> (8 * j));
+        if (k == sizeof b || i + 1 == n) {
+            if (buf_append(out, b, k) != BUF_OK)
+                return -1;
+            k = 0;
+        }
+    }
+    return 0;
+}
+
 int ckpt_put_str(buf *out, const char *s, size_t max)
 {
     size_t n = strnlen(s, max);
@@ -327,11 +347,27 @@ static int put_group(buf *out, const struct det_rule *r, uint32_t s,
         flags |= CKPT_G_THR;
     if (keeps_alert(r, s))
         flags |= CKPT_G_ALERT;
-    if (ckpt_put_u64(out, x->h0) || ckpt_put_u64(out, x->h1) ||
-        ckpt_put_u8(out, flags) || ckpt_put_u8(out, x->state))
-        return -1;
-    if ((flags & CKPT_G_THR) && ckpt_put_f64(out, r->thr[s]))
-        return -1;
+    /* the fixed part in one append: h0, h1, flags, state[, threshold] */
+    {
+        unsigned char h[26];
+        uint64_t t = 0;
+        size_t n = 18;
+
+        for (unsigned i = 0; i < 8; i++) {
+            h[i] = (unsigned char)(x->h0 >> (8 * i));
+            h[8 + i] = (unsigned char)(x->h1 >> (8 * i));
+        }
+        h[16] = (unsigned char)flags;
+        h[17] = x->state;
+        if (flags & CKPT_G_THR) {
+            memcpy(&t, &r->thr[s], sizeof t);
+            for (unsigned i = 0; i < 8; i++)
+                h[18 + i] = (unsigned char)(t >> (8 * i));
+            n = 26;
+        }
+        if (buf_append(out, h, n) != BUF_OK)
+            return -1;
+    }
     if ((flags & CKPT_G_ALERT) && put_alert(out, &r->alert[s]))
         return -1;
     at = out->len;

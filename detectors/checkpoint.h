@@ -52,11 +52,12 @@
  *
  * Bytes per group: 22 (hash, flags, state, the kind's length), 8 more
  * with threshold overrides, the kind's own (kind.h checkpoint_bytes:
- * max 16; sequence 16 + 8 k (k - 1) / 2 + 65 (k - 1), 356 at 5 steps;
+ * max 16; sequence 16 + 66 (k - 1) + 4 k (k - 1), 360 at 5 steps;
  * baseline 28 + 8 x history, 508 at the default 60; absence 8; kinds
- * without a save op 0) and, for an open episode or an absence group, its
- * alert record: 112 bytes plus the lengths of its group values, text and
- * sample strings (about 150 to 250 in practice, CKPT_ALERT_MAX at most).
+ * without a save op 0, and their idle groups are not written at all) and,
+ * for an open episode or an absence group, its
+ * alert record: 97 bytes plus the lengths of its group values, text and
+ * sample strings (about 150 to 250 in practice, 1307 at most).
  * Plus 8 bytes per remembered record id (800 KB at the default
  * dedupe_window of 100000) and 48 + a few hundred bytes of headers.  The
  * whole file is capped (detectors.checkpoint_max_mb): an engine whose
@@ -91,9 +92,10 @@
  * "none"): far from overflow in any sum the engine makes. */
 #define CKPT_TIME_LIMIT (INT64_C(1) << 52)
 
-/* Flags of a group in the file. */
+/* Flags of a group in the file (a muted group is not written: its next
+ * event makes it again, muted).  An EXTRA group is not reset before its
+ * kind's load (det_group_extra does not reset one either). */
 enum {
-    CKPT_G_MUTED = 1u << 0,  /* an override mutes it */
     CKPT_G_EXTRA = 1u << 1,  /* new_value: an alert group (values + value) */
     CKPT_G_PINNED = 1u << 2, /* on the pinned list */
     CKPT_G_THR = 1u << 3,    /* its threshold follows */
@@ -150,6 +152,8 @@ int ckpt_put_u32(buf *out, uint32_t v);
 int ckpt_put_u64(buf *out, uint64_t v);
 int ckpt_put_i64(buf *out, int64_t v);
 int ckpt_put_f64(buf *out, double v); /* its IEEE 754 bits */
+/* n doubles, as n ckpt_put_f64 would (in a few appends, not n). */
+int ckpt_put_f64s(buf *out, const double *v, size_t n);
 /* A string: u16 length, then its bytes (no NUL); at most `max` bytes of
  * s are taken. */
 int ckpt_put_str(buf *out, const char *s, size_t max);
