@@ -657,7 +657,12 @@ static int get_group(struct dec *d, struct det_rule *r)
     if ((ks = ckpt_get_bytes(rd, klen)) == NULL)
         return -1;
     if (klen > 0 && r->kind->load(r, s, ks, klen) != 0) {
-        r->kind->reset(r, s); /* its own state refused: start it fresh */
+        /* its own state refused: start it fresh, keeping its record (a
+         * kind's reset may clear it: absence) */
+        struct det_alert keep = r->alert[s];
+
+        r->kind->reset(r, s);
+        r->alert[s] = keep;
         d->out->groups_reset++;
     }
     if (flags & CKPT_G_PINNED)

@@ -68,11 +68,13 @@ static const char rules_json[] =
 static struct rule_set *rules;
 static struct det_engine_params params;
 
-static void check(int cond)
+static void fail_at(int line)
 {
-    if (!cond)
-        abort();
+    fprintf(stderr, "fuzz_checkpoint.c:%d: check failed\n", line);
+    abort();
 }
+
+#define check(c) ((c) ? (void)0 : fail_at(__LINE__))
 
 static void on_alert(void *ud, const struct alert *a)
 {
