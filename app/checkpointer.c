@@ -233,20 +233,19 @@ int checkpointer_take(checkpointer *c, det_engine *e, const char *pos,
                       size_t len, int64_t wall_ms, int64_t now_mono_ms)
 {
     int64_t us;
-    int rc, busy;
+    int rc = CKPT_EBUSY, busy;
     buf t;
 
     pthread_mutex_lock(&c->mu);
     busy = c->have_job || c->writing || c->done;
     pthread_mutex_unlock(&c->mu);
     if (busy) {
-        c->st.skipped++;
-        return CKPT_EBUSY;
+        c->st.skipped++; /* taken at the next call after the write ends */
+        goto out;
     }
     c->next_due = now_mono_ms + c->interval_ms;
-    rc = serialize(c, e, pos, len, wall_ms, &us);
-    if (rc != CKPT_OK)
-        return rc;
+    if ((rc = serialize(c, e, pos, len, wall_ms, &us)) != CKPT_OK)
+        goto out;
     pthread_mutex_lock(&c->mu);
     t = c->job;
     c->job = c->out;
@@ -256,7 +255,8 @@ int checkpointer_take(checkpointer *c, det_engine *e, const char *pos,
     c->have_job = 1;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
-    return CKPT_OK;
+out:
+    return rc;
 }
 
 /* A write's outcome into the counters; the mutex is held. */
@@ -296,16 +296,14 @@ int checkpointer_write_now(checkpointer *c, det_engine *e, const char *pos,
     if (c->done)
         collect(c);
     pthread_mutex_unlock(&c->mu);
-    rc = serialize(c, e, pos, len, wall_ms, &us);
-    if (rc != CKPT_OK)
-        return rc;
+    if ((rc = serialize(c, e, pos, len, wall_ms, &us)) != CKPT_OK)
+        goto out;
     t0 = clock_mono_us();
-    rc = ckpt_file_write(c->dir, c->out.data, c->out.len);
-    if (rc != CKPT_OK) {
+    if ((rc = ckpt_file_write(c->dir, c->out.data, c->out.len)) != CKPT_OK) {
         c->st.failures++;
         LOG(LOG_ERROR, "checkpoint", "cannot write %s/%s: %s", c->dir,
             CKPT_FILE, strerror(errno));
-        return rc;
+        goto out;
     }
     c->st.writes++;
     c->st.last_success_ms = wall_ms;
@@ -316,8 +314,9 @@ int checkpointer_write_now(checkpointer *c, det_engine *e, const char *pos,
         "bytes, serialized in %lld us, written in %lld us)", c->dir,
         CKPT_FILE, c->out.len, (long long)us,
         (long long)c->st.last_write_us);
+out:
     buf_free(&c->out);
-    return CKPT_OK;
+    return rc;
 }
 
 /* ---- after a restart ------------------------------------------------------ */
@@ -326,41 +325,44 @@ void checkpointer_resend_guard(checkpointer *c, uint64_t engine_seq,
                                uint64_t mark_seq, int64_t mark_made_ms,
                                int same_rules)
 {
-    if (mark_seq <= engine_seq)
-        return; /* nothing journaled after the checkpoint */
-    if (!same_rules) {
+    if (mark_seq <= engine_seq) {
+        /* nothing journaled after the checkpoint */
+    } else if (!same_rules) {
         LOG(LOG_WARN, "checkpoint", "the journal holds %llu notifications "
             "made after the checkpoint, but the rules changed since: those "
             "that the events read again make again may be sent twice (same "
             "episode ids)", (unsigned long long)(mark_seq - engine_seq));
-        return;
+    } else {
+        c->guard_upto = mark_seq;
+        c->guard_ms = mark_made_ms;
+        LOG(LOG_INFO, "checkpoint", "notifications %llu to %llu are in the "
+            "journal already: made again from the events read again, they "
+            "are not sent again", (unsigned long long)engine_seq + 1,
+            (unsigned long long)mark_seq);
     }
-    c->guard_upto = mark_seq;
-    c->guard_ms = mark_made_ms;
-    LOG(LOG_INFO, "checkpoint", "notifications %llu to %llu are in the "
-        "journal already: made again from the events read again, they are "
-        "not sent again", (unsigned long long)engine_seq + 1,
-        (unsigned long long)mark_seq);
 }
 
 int checkpointer_already_sent(checkpointer *c, const struct alert *a)
 {
-    if (c == NULL || c->guard_upto == 0)
-        return 0;
-    if (a->seq <= c->guard_upto && a->made_ms <= c->guard_ms) {
+    int held = 0;
+
+    if (c == NULL || c->guard_upto == 0) {
+        /* no guard */
+    } else if (a->seq <= c->guard_upto && a->made_ms <= c->guard_ms) {
+        held = 1;
         c->st.not_resent++;
         if (a->seq == c->guard_upto)
             c->guard_upto = 0; /* the last one it covers */
-        return 1;
+    } else {
+        if (a->seq <= c->guard_upto)
+            LOG(LOG_WARN, "checkpoint", "the events read again made other "
+                "notifications than the first time (number %llu at %lld, "
+                "the journal's last at %lld): sending from here on",
+                (unsigned long long)a->seq, (long long)a->made_ms,
+                (long long)c->guard_ms);
+        c->guard_upto = 0;
     }
-    if (a->seq <= c->guard_upto)
-        LOG(LOG_WARN, "checkpoint", "the events read again made other "
-            "notifications than the first time (number %llu at %lld, the "
-            "journal's last at %lld): sending from here on",
-            (unsigned long long)a->seq, (long long)a->made_ms,
-            (long long)c->guard_ms);
-    c->guard_upto = 0;
-    return 0;
+    return held;
 }
 
 void checkpointer_catchup_start(checkpointer *c, const char *until,

@@ -712,32 +712,33 @@ static int start_checkpoint(struct app *app, char *err, size_t errsz)
     const char *id;
     det_engine *e;
     size_t len;
-    int rc;
+    int rc = -1, loaded;
 
     app->ck = checkpointer_create(app->cfg->state_dir,
                                   (size_t)p->checkpoint_max_mb << 20,
                                   p->checkpoint_s * 1000, loop_now(app->lp));
     if (app->ck == NULL) {
         snprintf(err, errsz, "the checkpoint writer cannot be set up");
-        return -1;
+        goto out;
     }
-    rc = checkpointer_load(app->ck, pipeline_engine_mut(app->pl), &info);
-    if (rc != CKPT_OK && rc != CKPT_ENOENT) {
+    loaded = checkpointer_load(app->ck, pipeline_engine_mut(app->pl), &info);
+    if (loaded != CKPT_OK && loaded != CKPT_ENOENT) {
         /* it may hold part of the refused state: a new one */
         pipeline_destroy(app->pl);
         if ((app->pl = make_pipeline(app, app->cfg, err, errsz)) == NULL)
-            return -1;
+            goto out;
     }
     e = pipeline_engine_mut(app->pl);
     delivery_position_mark(app->dl, &mark);
-    if (rc != CKPT_OK) {
+    id = stream_last_event_id(app->st, &len);
+    rc = 0;
+    if (loaded != CKPT_OK) {
         det_engine_set_seq(e, mark.seq); /* numbers never go back */
         /* the empty state at the position the stream resumes from: a
          * crash before the first periodic checkpoint reads again what
          * this run reads, rather than resuming past it with nothing */
-        id = stream_last_event_id(app->st, &len);
         checkpointer_write_now(app->ck, e, id, len, app->wall);
-        return 0;
+        goto out;
     }
     checkpointer_resend_guard(app->ck, det_engine_seq(e), mark.seq,
                               mark.made_ms,
@@ -746,7 +747,6 @@ static int start_checkpoint(struct app *app, char *err, size_t errsz)
     /* read again from the checkpoint's position up to the newest one
      * recorded before the restart (the position file's or the journal's,
      * offered to the reader already) */
-    id = stream_last_event_id(app->st, &len);
     if (len != info.ck.position_len ||
         memcmp(id, info.ck.position, len) != 0)
         checkpointer_catchup_start(app->ck, id, len);
@@ -754,7 +754,8 @@ static int start_checkpoint(struct app *app, char *err, size_t errsz)
                                info.ck.position_len) != STREAM_OK)
         LOG(LOG_ERROR, "run", "cannot resume the stream from the "
             "checkpoint's position; resuming where it stopped");
-    return 0;
+out:
+    return rc;
 }
 
 /* Checkpoint the detection state now, at the stream position in force

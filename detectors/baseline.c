@@ -463,6 +463,21 @@ static int bucket_ok(const baseline_spec *s, int64_t b)
     return b > -lim && b < lim - 1;
 }
 
+/* Are the buckets of a loaded state ones the kind could have made: in
+ * range, current at or after the first, and the ring 0 for buckets
+ * before the first (baseline.c's invariant)? */
+static int buckets_ok(const baseline_spec *sp, const baseline_state *st)
+{
+    if (!bucket_ok(sp, st->first) || !bucket_ok(sp, st->cur) ||
+        st->cur < st->first)
+        return 0;
+    for (int64_t b = st->cur - (int64_t)sp->history;
+         b < st->first && b < st->cur; b++)
+        if (st->ring[ring_pos(sp, b)] != 0)
+            return 0;
+    return 1;
+}
+
 static int kind_load(struct det_rule *r, uint32_t slot,
                      const unsigned char *p, size_t n)
 {
@@ -470,6 +485,7 @@ static int kind_load(struct det_rule *r, uint32_t slot,
     baseline_state *st = det_state(r, slot);
     struct ckpt_reader rd;
     uint32_t history;
+    int rc = -1;
 
     ckpt_reader_init(&rd, p, n);
     st->first = ckpt_get_i64(&rd);
@@ -477,7 +493,7 @@ static int kind_load(struct det_rule *r, uint32_t slot,
     st->value = ckpt_get_f64(&rd);
     history = ckpt_get_u32(&rd);
     if (!ckpt_check(&rd, history == sp->history && isfinite(st->value)))
-        return -1;
+        goto out;
     for (uint32_t i = 0; i < history && !rd.bad; i++) {
         st->ring[i] = ckpt_get_f64(&rd);
         /* no event yet: all as the reset leaves it */
@@ -485,19 +501,17 @@ static int kind_load(struct det_rule *r, uint32_t slot,
                             (st->first != NONE || st->ring[i] == 0));
     }
     if (!ckpt_reader_done(&rd))
-        return -1;
-    if (st->first == NONE)
-        return st->cur == NONE && st->value == 0 ? 0 : -1;
-    if (!bucket_ok(sp, st->first) || !bucket_ok(sp, st->cur) ||
-        st->cur < st->first)
-        return -1;
-    /* buckets before the first are 0 (baseline.c's invariant) */
-    for (int64_t b = st->cur - (int64_t)history; b < st->first && b < st->cur;
-         b++)
-        if (st->ring[ring_pos(sp, b)] != 0)
-            return -1;
+        goto out;
+    if (st->first == NONE) {
+        rc = st->cur == NONE && st->value == 0 ? 0 : -1;
+        goto out;
+    }
+    if (!buckets_ok(sp, st))
+        goto out;
     compute_band(sp, st, st->cur, r->priv);
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 static size_t kind_checkpoint_bytes(const struct det_rule *r)

@@ -33,12 +33,18 @@ static const unsigned char magic[4] = {'T', 'W', 'C', 'K'};
 
 /* ---- appenders ---------------------------------------------------------- */
 
+/* v as n little-endian bytes at p. */
+static void le_store(unsigned char *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
 static int put_le(buf *out, uint64_t v, unsigned n)
 {
     unsigned char b[8];
 
-    for (unsigned i = 0; i < n; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    le_store(b, v, n);
     return buf_append(out, b, n) == BUF_OK ? 0 : -1;
 }
 
@@ -84,8 +90,8 @@ int ckpt_put_f64s(buf *out, const double *v, size_t n)
         uint64_t u;
 
         memcpy(&u, &v[i], sizeof u);
-        for (unsigned j = 0; j < 8; j++)
-            b[k++] = (unsigned char)(u >> (8 * j));
+        le_store(b + k, u, 8);
+        k += 8;
         if (k == sizeof b || i + 1 == n) {
             if (buf_append(out, b, k) != BUF_OK)
                 return -1;
@@ -286,8 +292,7 @@ int ckpt_peek(const void *p, size_t n, struct ckpt_info *out)
 /* Patch a u32 / u64 at byte `at` of out (reserved by a put). */
 static void patch_le(buf *out, size_t at, uint64_t v, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        out->data[at + i] = (char)(unsigned char)(v >> (8 * i));
+    le_store((unsigned char *)out->data + at, v, n);
 }
 
 /* Does group s of r need its alert record in the checkpoint? */
@@ -324,96 +329,87 @@ static int put_alert(buf *out, const struct det_alert *a)
                : 0;
 }
 
-/* One group; *skipped when it holds nothing worth keeping. */
-static int put_group(buf *out, const struct det_rule *r, uint32_t s,
-                     int *skipped)
+/* Is group s of r written at all?  Not a muted group, nor an idle one of a
+ * kind that keeps nothing: its next event makes it again as it was. */
+static int group_written(const struct det_rule *r, uint32_t s)
 {
     const struct det_slot *x = &r->keys.slot[s];
-    unsigned flags = 0;
-    size_t at;
 
-    *skipped = 0;
-    if ((x->spare & DET_G_MUTED) ||
-        (r->kind->save == NULL && x->state == DET_ST_IDLE &&
-         s != r->fixed_slot)) {
-        *skipped = 1; /* re-made as it was by its next event */
-        return 0;
-    }
-    if (x->spare & DET_G_ALERT)
-        flags |= CKPT_G_EXTRA;
-    if (x->pinned)
-        flags |= CKPT_G_PINNED;
-    if (r->thr != NULL)
-        flags |= CKPT_G_THR;
-    if (keeps_alert(r, s))
-        flags |= CKPT_G_ALERT;
-    /* the fixed part in one append: h0, h1, flags, state[, threshold] */
-    {
-        unsigned char h[26];
-        uint64_t t = 0;
-        size_t n = 18;
-
-        for (unsigned i = 0; i < 8; i++) {
-            h[i] = (unsigned char)(x->h0 >> (8 * i));
-            h[8 + i] = (unsigned char)(x->h1 >> (8 * i));
-        }
-        h[16] = (unsigned char)flags;
-        h[17] = x->state;
-        if (flags & CKPT_G_THR) {
-            memcpy(&t, &r->thr[s], sizeof t);
-            for (unsigned i = 0; i < 8; i++)
-                h[18 + i] = (unsigned char)(t >> (8 * i));
-            n = 26;
-        }
-        if (buf_append(out, h, n) != BUF_OK)
-            return -1;
-    }
-    if ((flags & CKPT_G_ALERT) && put_alert(out, &r->alert[s]))
-        return -1;
-    at = out->len;
-    if (ckpt_put_u32(out, 0))
-        return -1;
-    if (r->kind->save != NULL && r->kind->save(r, s, out) != 0)
-        return -1;
-    patch_le(out, at, out->len - at - 4, 4);
-    return 0;
+    return !(x->spare & DET_G_MUTED) &&
+           (r->kind->save != NULL || x->state != DET_ST_IDLE ||
+            s == r->fixed_slot);
 }
 
-/* Groups of one list, from `head` on. */
+static int put_group(buf *out, const struct det_rule *r, uint32_t s)
+{
+    const struct det_slot *x = &r->keys.slot[s];
+    unsigned flags = (x->spare & DET_G_ALERT ? CKPT_G_EXTRA : 0) |
+                     (x->pinned ? CKPT_G_PINNED : 0) |
+                     (r->thr != NULL ? CKPT_G_THR : 0) |
+                     (keeps_alert(r, s) ? CKPT_G_ALERT : 0);
+    unsigned char h[26]; /* h0, h1, flags, state[, threshold]: one append */
+    size_t n = 18, at;
+    uint64_t t;
+    int rc = -1;
+
+    le_store(h, x->h0, 8);
+    le_store(h + 8, x->h1, 8);
+    h[16] = (unsigned char)flags;
+    h[17] = x->state;
+    if (flags & CKPT_G_THR) {
+        memcpy(&t, &r->thr[s], sizeof t);
+        le_store(h + 18, t, 8);
+        n = 26;
+    }
+    if (buf_append(out, h, n) != BUF_OK ||
+        ((flags & CKPT_G_ALERT) && put_alert(out, &r->alert[s])))
+        goto out;
+    at = out->len;
+    if (ckpt_put_u32(out, 0) ||
+        (r->kind->save != NULL && r->kind->save(r, s, out) != 0))
+        goto out;
+    patch_le(out, at, out->len - at - 4, 4);
+    rc = 0;
+out:
+    return rc;
+}
+
+/* The groups of one list, from `head` on, that are written. */
 static int put_list(buf *out, const struct det_rule *r, uint32_t head,
                     uint32_t *count)
 {
-    int skipped;
+    int rc = 0;
 
-    for (uint32_t s = head; s != DET_NIL; s = r->keys.slot[s].next) {
-        if (put_group(out, r, s, &skipped) != 0)
-            return -1;
-        *count += !skipped;
-    }
-    return 0;
+    for (uint32_t s = head; s != DET_NIL && rc == 0;
+         s = r->keys.slot[s].next)
+        if (group_written(r, s)) {
+            rc = put_group(out, r, s);
+            (*count)++;
+        }
+    return rc;
 }
 
 static int put_rule(buf *out, const struct det_rule *r)
 {
-    size_t len_at, n_at;
+    size_t nlen = strlen(r->rule->name), len_at;
     uint32_t count = 0;
+    int rc = -1;
 
-    if (ckpt_put_u8(out, (unsigned)strlen(r->rule->name)) ||
-        buf_append(out, r->rule->name, strlen(r->rule->name)) != BUF_OK ||
+    if (ckpt_put_u8(out, (unsigned)nlen) ||
+        buf_append(out, r->rule->name, nlen) != BUF_OK ||
         buf_append(out, r->fp, sizeof r->fp) != BUF_OK ||
         ckpt_put_u8(out, (unsigned)r->rule->kind))
-        return -1;
-    len_at = out->len;
-    if (ckpt_put_u64(out, 0))
-        return -1;
-    n_at = out->len;
-    if (ckpt_put_u32(out, 0) ||
+        goto out;
+    len_at = out->len; /* the body's length, then its count: patched */
+    if (ckpt_put_u64(out, 0) || ckpt_put_u32(out, 0) ||
         put_list(out, r, r->keys.lru_head, &count) != 0 ||
         put_list(out, r, r->keys.pin_head, &count) != 0)
-        return -1;
-    patch_le(out, n_at, count, 4);
+        goto out;
+    patch_le(out, len_at + 8, count, 4);
     patch_le(out, len_at, out->len - len_at - 8, 8);
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 int ckpt_encode(const struct ckpt_engine *e, const char *position,
@@ -588,6 +584,45 @@ static int alert_ok(const struct dec *d, const struct det_rule *r,
            a->clear_since_ms <= d->now_ms;
 }
 
+/* Are a group's flags and state what the encoder writes for rule r? */
+static int group_flags_ok(const struct det_rule *r, unsigned flags,
+                          unsigned state)
+{
+    const unsigned known =
+        CKPT_G_EXTRA | CKPT_G_PINNED | CKPT_G_THR | CKPT_G_ALERT;
+    int open = state != DET_ST_IDLE, pinned = (flags & CKPT_G_PINNED) != 0;
+    int keeps = open || (r->kind->flags & DET_KF_KEEP) ||
+                r->fixed_slot != DET_NIL;
+
+    return (flags & ~known) == 0 && state <= DET_ST_CLEARING &&
+           ((flags & CKPT_G_THR) != 0) == (r->thr != NULL) &&
+           ((flags & CKPT_G_ALERT) != 0) == keeps &&
+           (!(flags & CKPT_G_EXTRA) || r->rule->kind == RULE_K_NEW_VALUE) &&
+           /* an open episode is pinned; pinned while idle: only an
+            * absence group between its alert and its next event, or the
+            * absence [] group */
+           (!open || pinned) &&
+           (!pinned || open || (r->kind->flags & DET_KF_ABSENCE)) &&
+           /* a kind that keeps nothing: its open episodes only */
+           (r->kind->save != NULL || open || r->fixed_slot != DET_NIL);
+}
+
+/* The group (h0, h1) of rule r, made for a checkpoint's group: a new
+ * slot, or the absence [] group's own.  DET_NIL when refused. */
+static uint32_t group_slot(struct det_rule *r, uint64_t h0, uint64_t h1,
+                           unsigned flags)
+{
+    int created;
+    uint32_t s = det_keys_get(&r->keys, h0, h1, &created);
+
+    if (r->fixed_slot != DET_NIL) /* its one group, there from the start */
+        return s == r->fixed_slot && !created && (flags & CKPT_G_PINNED)
+                   ? s
+                   : DET_NIL;
+    /* not twice the same group, nor more than the table */
+    return s != DET_NIL && created ? s : DET_NIL;
+}
+
 /* One group into rule r.  Returns 0, or -1 (refused: rd.bad set). */
 static int get_group(struct dec *d, struct det_rule *r)
 {
@@ -597,47 +632,18 @@ static int get_group(struct dec *d, struct det_rule *r)
     const unsigned char *ks;
     double thr = NAN;
     uint32_t s, klen;
-    int created;
+    int rc = -1;
 
-    if (!ckpt_check(rd, (flags & ~(unsigned)(CKPT_G_EXTRA | CKPT_G_PINNED |
-                                              CKPT_G_THR | CKPT_G_ALERT)) ==
-                            0 &&
-                            state <= DET_ST_CLEARING))
-        return -1;
-    /* what the encoder writes for this rule, and nothing else */
-    if (!ckpt_check(rd, ((flags & CKPT_G_THR) != 0) == (r->thr != NULL) &&
-                            (!(flags & CKPT_G_EXTRA) ||
-                             r->rule->kind == RULE_K_NEW_VALUE) &&
-                            (state == DET_ST_IDLE ||
-                             (flags & CKPT_G_PINNED)) &&
-                            ((flags & CKPT_G_ALERT) != 0) ==
-                                (state != DET_ST_IDLE ||
-                                 (r->kind->flags & DET_KF_KEEP) ||
-                                 r->fixed_slot != DET_NIL) &&
-                            (r->kind->save != NULL || state != DET_ST_IDLE ||
-                             r->fixed_slot != DET_NIL)))
-        return -1;
-    /* pinned while idle: only an absence group between its alert and its
-     * next event, or the absence [] group */
-    if (!ckpt_check(rd, !(flags & CKPT_G_PINNED) || state != DET_ST_IDLE ||
-                            (r->kind->flags & DET_KF_ABSENCE)))
-        return -1;
+    if (!ckpt_check(rd, group_flags_ok(r, flags, state)))
+        goto out;
     if (flags & CKPT_G_THR) {
         thr = ckpt_get_f64(rd);
         if (!ckpt_check(rd, threshold_ok(r, thr)))
-            return -1;
+            goto out;
     }
-    if (rd->bad)
-        return -1;
-    s = det_keys_get(&r->keys, h0, h1, &created);
-    if (r->fixed_slot != DET_NIL) {
-        /* its one group, there since the engine was made */
-        if (!ckpt_check(rd, s == r->fixed_slot && !created &&
-                                (flags & CKPT_G_PINNED)))
-            return -1;
-    } else if (!ckpt_check(rd, s != DET_NIL && created)) {
-        return -1; /* twice the same group, or more than the table */
-    }
+    if (rd->bad ||
+        !ckpt_check(rd, (s = group_slot(r, h0, h1, flags)) != DET_NIL))
+        goto out;
     if (flags & CKPT_G_EXTRA)
         r->keys.slot[s].spare = DET_G_ALERT;
     if (r->thr != NULL)
@@ -648,14 +654,13 @@ static int get_group(struct dec *d, struct det_rule *r)
         get_alert(rd, &r->alert[s]);
         if (rd->bad ||
             !ckpt_check(rd, alert_ok(d, r, s, flags, state, h0, h1)))
-            return -1;
+            goto out;
     }
     klen = ckpt_get_u32(rd);
     if (!ckpt_check(rd, klen == 0 || (r->kind->save != NULL &&
-                                      klen <= r->kind->checkpoint_bytes(r))))
-        return -1;
-    if ((ks = ckpt_get_bytes(rd, klen)) == NULL)
-        return -1;
+                                      klen <= r->kind->checkpoint_bytes(r))) ||
+        (ks = ckpt_get_bytes(rd, klen)) == NULL)
+        goto out;
     if (klen > 0 && r->kind->load(r, s, ks, klen) != 0) {
         /* its own state refused: start it fresh, keeping its record (a
          * kind's reset may clear it: absence) */
@@ -673,7 +678,9 @@ static int get_group(struct dec *d, struct det_rule *r)
         d->out->episodes++;
     }
     d->out->groups++;
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 /* The rule of e a checkpoint's rule continues (same name, fingerprint and
@@ -702,25 +709,26 @@ static int get_rule(struct dec *d, unsigned char *taken)
     unsigned nlen, kind;
     uint64_t blen;
     uint32_t ng;
+    int rc = -1;
 
     nlen = ckpt_get_u8(rd);
     if (!ckpt_check(rd, nlen >= 1 && nlen <= RULE_NAME_MAX) ||
         (q = ckpt_get_bytes(rd, nlen)) == NULL ||
         !ckpt_check(rd, memchr(q, '\0', nlen) == NULL))
-        return -1;
+        goto out;
     memcpy(name, q, nlen);
     name[nlen] = '\0';
     fp = ckpt_get_bytes(rd, CKPT_FP_BYTES);
     kind = ckpt_get_u8(rd);
     blen = ckpt_get_u64(rd);
-    if (rd->bad || !ckpt_check(rd, kind < RULE_KINDS &&
-                                       blen <= rd->n - rd->off))
-        return -1;
+    if (rd->bad ||
+        !ckpt_check(rd, kind < RULE_KINDS && blen <= rd->n - rd->off))
+        goto out;
     q = ckpt_get_bytes(rd, (size_t)blen);
-    r = rule_for(d->e, name, fp, kind, taken);
-    if (r == NULL) {
+    rc = 0;
+    if ((r = rule_for(d->e, name, fp, kind, taken)) == NULL) {
         d->out->rules_dropped++; /* changed or removed: skipped */
-        return 0;
+        goto out;
     }
     taken[r - d->e->r] = 1;
     d->out->rules_kept++;
@@ -736,13 +744,12 @@ static int get_rule(struct dec *d, unsigned char *taken)
                                     : ng == 1)))
         for (uint32_t i = 0; i < ng && get_group(d, r) == 0; i++)
             ;
-    if (!ckpt_reader_done(&d->rd)) {
-        *rd = outer;
-        rd->bad = 1;
-        return -1;
-    }
+    if (!ckpt_reader_done(&d->rd))
+        rc = -1;
     *rd = outer;
-    return 0;
+    rd->bad = rc != 0;
+out:
+    return rc;
 }
 
 int ckpt_decode(struct ckpt_engine *e, const void *p, size_t n,

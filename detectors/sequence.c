@@ -291,11 +291,9 @@ static int kind_load(struct det_rule *r, uint32_t slot,
     ckpt_reader_init(&rd, p, n);
     st->last = ckpt_get_i64(&rd);
     st->fired = ckpt_get_i64(&rd);
-    if (!ckpt_check(&rd, ckpt_time_ok(st->last, 1) &&
-                             ckpt_time_ok(st->fired, 1) &&
-                             (st->fired == NONE || (st->last != NONE &&
-                                                    st->fired <= st->last))))
-        return -1;
+    ckpt_check(&rd, ckpt_time_ok(st->last, 1) && ckpt_time_ok(st->fired, 1) &&
+                        (st->fired == NONE ||
+                         (st->last != NONE && st->fired <= st->last)));
     for (unsigned m = 0; m + 1 < sp->steps && !rd.bad; m++) {
         int64_t *c = chain(st, m);
         unsigned present = ckpt_get_u8(&rd);
