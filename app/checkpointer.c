@@ -220,10 +220,9 @@ static int serialize(checkpointer *c, det_engine *e, const char *pos,
         c->st.failures++;
         if (rc == CKPT_ETOOBIG)
             c->st.too_big++;
-        LOG(LOG_ERROR, "checkpoint", "not written: %s (the detection state "
-            "takes more than %zu bytes; raise detectors.checkpoint_max_mb or "
-            "lower max_keys); the previous checkpoint stays",
-            ckpt_strerror(rc), c->max);
+        LOG(LOG_ERROR, "checkpoint", "not written: the detection state "
+            "takes more than %zu bytes (detectors.checkpoint_max_mb; raise "
+            "it, or lower max_keys); the previous checkpoint stays", c->max);
         buf_free(&c->out);
     }
     return rc;
