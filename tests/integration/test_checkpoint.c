@@ -497,6 +497,25 @@ static void check_split(const struct twr_dir *d, struct episode *eps,
         }
 }
 
+/* Wait until /status (external state, polled) shows n checkpoints written
+ * by this run. */
+static void wait_checkpoints(unsigned port, double n, struct proc *run)
+{
+    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+        cJSON *st = twr_status(port);
+        double w = twr_jnum(twr_jobj(st, "checkpoint"), "writes");
+
+        cJSON_Delete(st);
+        if (w >= n)
+            return;
+        if (clock_mono_ms() >= end) {
+            twr_dump_stderr("run", run);
+            fail_msg("%g checkpoints written, not %g", w, n);
+        }
+        twr_pause_ms(TWR_POLL_MS);
+    }
+}
+
 /* What a run logged: the open episodes it restored, and the
  * notifications it made again and did not send. */
 static void run_said(const struct proc *run, int *restored, int *not_sent)
@@ -545,9 +564,14 @@ static void test_kill9_random(void **state)
 
     for (int round = 0; round < KILLS; round++) {
         int upto = ncalls * (round + 1) / (KILLS + 1);
+        unsigned port;
 
-        run = start(f, &sc, upto, t0, NULL);
-        /* the fault: a random moment, not a wait */
+        run = start(f, &sc, upto, t0, &port);
+        /* every other round, after a periodic checkpoint has been written
+         * (so that restarts find episodes open in it); then the fault: a
+         * random moment, not a wait */
+        if (round % 2 == 1)
+            wait_checkpoints(port, 2, run);
         twr_pause_ms((long)(rng_next(&rng) % KILL_MAX_DELAY_MS));
         assert_true(twr_kill9("run", run));
         if (getenv("CKPT_DEBUG"))
@@ -714,16 +738,9 @@ static void test_damaged_refused(void **state)
     assert_true(twr_wait_http(port, "/metrics", 200,
                               "toolwatch_checkpoint_refused_total 1", WAIT_MS,
                               &b));
-    /* written again, good, within a checkpoint interval */
-    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
-        cJSON *s2 = twr_status(port);
-        double w = twr_jnum(twr_jobj(s2, "checkpoint"), "writes");
-        cJSON_Delete(s2);
-        if (w >= 1)
-            break;
-        assert_true(clock_mono_ms() < end);
-        twr_pause_ms(TWR_POLL_MS);
-    }
+    /* a good one written at once (the empty state at the position the
+     * stream resumed from), then every second */
+    wait_checkpoints(port, 2, run);
     assert_true(twr_stop("run", run));
     print_message("CHECKPOINT | damaged checkpoint | refused 1 (one log "
                   "line, toolwatch_checkpoint_refused_total 1) | started "
