@@ -49,6 +49,11 @@
  *                   [threshold f64]              CKPT_G_THR
  *                   [alert record]               CKPT_G_ALERT
  *                   kind state u32 len + bytes   (<= checkpoint_bytes)
+ *   alert record: started_ms, last_sent_ms, clear_since_ms i64; value,
+ *     aux[0], aux[1] f64; id u8 len (0 or 32) + lower-case hex; nvals u8,
+ *     values u16 len + bytes (each value with its NUL); text, then the
+ *     sample's record_id, session_id, agent_id, tool_name, error_code as
+ *     strings (u16 len + bytes, no NUL); the sample's event type u8
  *
  * Bytes per group: 22 (hash, flags, state, the kind's length), 8 more
  * with threshold overrides, the kind's own (kind.h checkpoint_bytes:
