@@ -404,11 +404,18 @@ out:
 int delivery_record_position(delivery *d, const char *id, size_t len,
                              uint64_t gen)
 {
+    return delivery_record_position_mark(d, id, len, gen, NULL);
+}
+
+int delivery_record_position_mark(delivery *d, const char *id, size_t len,
+                                  uint64_t gen,
+                                  const struct journal_mark *mark)
+{
     int jrc;
 
     if (d == NULL || d->j == NULL || d->unjournaled > 0)
         return DELIVERY_EJOURNAL;
-    jrc = journal_put_position(d->j, gen, id, len);
+    jrc = journal_put_position_mark(d->j, gen, id, len, mark);
     if (jrc == JOURNAL_EINVAL || jrc == JOURNAL_ETOOBIG)
         return DELIVERY_EINVAL;
     if (jrc != JOURNAL_OK) {
@@ -423,6 +430,11 @@ int delivery_record_position(delivery *d, const char *id, size_t len,
 uint64_t delivery_position(const delivery *d, const char **id, size_t *len)
 {
     return journal_position(d != NULL ? d->j : NULL, id, len);
+}
+
+void delivery_position_mark(const delivery *d, struct journal_mark *out)
+{
+    journal_position_mark(d != NULL ? d->j : NULL, out);
 }
 
 /* ---- one attempt -------------------------------------------------------- */

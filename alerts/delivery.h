@@ -45,6 +45,7 @@
 #ifndef TW_DELIVERY_H
 #define TW_DELIVERY_H
 
+#include "alerts/journal_record.h"
 #include "alerts/sink.h"
 #include "base/loop.h"
 
@@ -182,10 +183,23 @@ int delivery_flush(delivery *d);
 int delivery_record_position(delivery *d, const char *id, size_t len,
                              uint64_t gen);
 
+/* delivery_record_position with the mark of the notifications submitted
+ * so far (`mark`: the rule engine's number for the last of them and its
+ * event time; NULL: none), recorded with the position and durable with
+ * it.  After a restart that reads events again from an older position
+ * (the detection checkpoint's, app/run.c), the mark tells which of the
+ * notifications they make again are already in the journal. */
+int delivery_record_position_mark(delivery *d, const char *id, size_t len,
+                                  uint64_t gen,
+                                  const struct journal_mark *mark);
+
 /* The newest stream position recorded in the journal: returns its
  * generation (0: none) and sets *id / *len (either may be NULL); *id is
  * valid until the next call into this delivery. */
 uint64_t delivery_position(const delivery *d, const char **id, size_t *len);
+
+/* The mark recorded with that position (seq 0: none). */
+void delivery_position_mark(const delivery *d, struct journal_mark *out);
 
 /* Start attempts that are due and paced; write file/stdout sinks.  Call
  * after every loop_run_once().  Returns the next monotonic deadline. */

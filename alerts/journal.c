@@ -82,6 +82,7 @@ struct jpos {
     uint64_t gen;  /* 0: none */
     size_t len;
     char id[JOURNAL_RECORD_MAX_POSITION];
+    struct journal_mark mark; /* seq 0: none */
 };
 
 struct journal {
@@ -183,12 +184,14 @@ static void forget(journal *j, size_t k)
 }
 
 static void pos_set(struct jpos *p, uint64_t gen, const char *id,
-                    size_t len)
+                    size_t len, const struct journal_mark *mark)
 {
     p->gen = gen;
     p->len = len;
     if (len > 0)
         memcpy(p->id, id, len);
+    p->mark.seq = mark != NULL ? mark->seq : 0;
+    p->mark.made_ms = mark != NULL && mark->seq > 0 ? mark->made_ms : 0;
 }
 
 static void index_compact(journal *j)
@@ -371,7 +374,7 @@ static int load_record(void *ud, const struct journal_record *r)
         if (ld->damaged)
             ld->untrusted++;
         else if (r->gen >= j->pos.gen)
-            pos_set(&j->pos, r->gen, r->pos_id, r->pos_id_len);
+            pos_set(&j->pos, r->gen, r->pos_id, r->pos_id_len, &r->mark);
     } else if (r->type == JOURNAL_RECORD_ENQUEUE) {
         if (grow((void **)&j->pend, &j->cap_pend, j->npend + 1,
                  sizeof(*j->pend)) != 0) {
@@ -669,6 +672,12 @@ out:
 int journal_put_position(journal *j, uint64_t gen, const char *id,
                          size_t len)
 {
+    return journal_put_position_mark(j, gen, id, len, NULL);
+}
+
+int journal_put_position_mark(journal *j, uint64_t gen, const char *id,
+                              size_t len, const struct journal_mark *mark)
+{
     size_t n;
     int rc;
 
@@ -681,22 +690,30 @@ int journal_put_position(journal *j, uint64_t gen, const char *id,
         rc = JOURNAL_ETOOBIG;
         goto out;
     }
-    if (wbuf_reserve(j, journal_record_position_size(len)) != 0) {
+    if (wbuf_reserve(j, journal_record_position_size(len) +
+                            JOURNAL_RECORD_MARK_SIZE) != 0) {
         rc = JOURNAL_ENOMEM;
         goto out;
     }
     rc = prepare(j);
     if (rc != JOURNAL_OK)
         goto out;
-    rc = journal_record_encode_position(j->wbuf, j->wcap, gen, id, len, &n);
+    rc = journal_record_encode_position_mark(j->wbuf, j->wcap, gen, id, len,
+                                             mark, &n);
     if (rc != JOURNAL_RECORD_EOK)
         goto out;
     rc = append_bytes(j, j->wbuf, n);
     if (rc != JOURNAL_OK)
         goto out;
-    pos_set(&j->pos, gen, id, len);
+    pos_set(&j->pos, gen, id, len, mark);
 out:
     return rc;
+}
+
+void journal_position_mark(const journal *j, struct journal_mark *out)
+{
+    out->seq = j != NULL ? j->pos.mark.seq : 0;
+    out->made_ms = j != NULL ? j->pos.mark.made_ms : 0;
 }
 
 uint64_t journal_position(const journal *j, const char **id, size_t *len)
@@ -803,8 +820,9 @@ static int compact_now(journal *j)
     }
     /* the newest position, after the notifications it covers */
     if (j->pos.gen > 0) {
-        rc = journal_record_encode_position(pr, sizeof(pr), j->pos.gen,
-                                            j->pos.id, j->pos.len, &n);
+        rc = journal_record_encode_position_mark(pr, sizeof(pr), j->pos.gen,
+                                                 j->pos.id, j->pos.len,
+                                                 &j->pos.mark, &n);
         if (rc != JOURNAL_RECORD_EOK)
             goto out;
         if (file_write_all(tmpfd, pr, n) != FILE_OK) {

@@ -156,6 +156,16 @@ int journal_ack(journal *j, uint64_t seq,
 int journal_put_position(journal *j, uint64_t gen, const char *id,
                          size_t len);
 
+/* journal_put_position with a mark (alerts/journal_record.h; NULL or
+ * seq 0: none): the number of the last notification made up to this
+ * position and the event time it was made at.  The mark goes with its
+ * position: read back, voided and compacted with it. */
+int journal_put_position_mark(journal *j, uint64_t gen, const char *id,
+                              size_t len, const struct journal_mark *mark);
+
+/* The mark of the newest position (seq 0: none, or no journal). */
+void journal_position_mark(const journal *j, struct journal_mark *out);
+
 /* The newest position recorded (read back at open, or put since and not
  * voided): returns its generation, 0 when the journal has none.  *id (may
  * be NULL) points into the journal, valid until the next call that

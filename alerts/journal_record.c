@@ -199,24 +199,40 @@ size_t journal_record_position_size(size_t id_len)
 int journal_record_encode_position(void *out, size_t cap, uint64_t gen,
                                    const char *id, size_t len, size_t *n)
 {
+    return journal_record_encode_position_mark(out, cap, gen, id, len, NULL,
+                                               n);
+}
+
+int journal_record_encode_position_mark(void *out, size_t cap, uint64_t gen,
+                                        const char *id, size_t len,
+                                        const struct journal_mark *mark,
+                                        size_t *n)
+{
     unsigned char *rec = out;
-    size_t size;
+    size_t size, mk = mark != NULL && mark->seq > 0
+                          ? JOURNAL_RECORD_MARK_SIZE
+                          : 0;
 
     if (out == NULL || gen == 0 || gen > JOURNAL_RECORD_GEN_MAX ||
         (id == NULL && len > 0))
         return JOURNAL_RECORD_EINVAL;
     if (len > JOURNAL_RECORD_MAX_POSITION)
         return JOURNAL_RECORD_ETOOBIG;
-    size = journal_record_position_size(len);
+    size = journal_record_position_size(len) + mk;
     if (cap < size)
         return JOURNAL_RECORD_ENOBUFS;
-    put_header(rec, JOURNAL_RECORD_POSITION, 0, (uint32_t)(POS_FIXED + len));
+    put_header(rec, JOURNAL_RECORD_POSITION, 0,
+               (uint32_t)(POS_FIXED + len + mk));
     wr64(rec + HDR, gen);
     rec[HDR + 8] = (unsigned char)(len & 0xff);
     rec[HDR + 9] = (unsigned char)(len >> 8);
     if (len > 0)
         memcpy(rec + HDR + POS_FIXED, id, len);
-    put_trailer(rec, POS_FIXED + len);
+    if (mk > 0) {
+        wr64(rec + HDR + POS_FIXED + len, mark->seq);
+        wr64(rec + HDR + POS_FIXED + len + 8, (uint64_t)mark->made_ms);
+    }
+    put_trailer(rec, POS_FIXED + len + mk);
     if (n != NULL)
         *n = size;
     return JOURNAL_RECORD_EOK;
@@ -310,10 +326,18 @@ static int decode(const unsigned char *rec, size_t plen,
         r->type = JOURNAL_RECORD_POSITION;
         r->gen = rd64(pl);
         il = (size_t)pl[8] | ((size_t)pl[9] << 8);
-        if (il > JOURNAL_RECORD_MAX_POSITION || plen - POS_FIXED != il)
+        if (il > JOURNAL_RECORD_MAX_POSITION ||
+            (plen - POS_FIXED != il &&
+             plen - POS_FIXED != il + JOURNAL_RECORD_MARK_SIZE))
             return 0;
         r->pos_id = (const char *)pl + POS_FIXED;
         r->pos_id_len = il;
+        if (plen - POS_FIXED > il) {
+            r->mark.seq = rd64(pl + POS_FIXED + il);
+            r->mark.made_ms = (int64_t)rd64(pl + POS_FIXED + il + 8);
+            if (r->mark.seq == 0)
+                return 0;
+        }
         return r->gen >= 1 && r->gen <= JOURNAL_RECORD_GEN_MAX;
     default:
         return 0;

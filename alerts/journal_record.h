@@ -29,9 +29,14 @@
  *                    compaction, so numbers never go back even when no
  *                    record survives)
  *   POSITION:        generation u64 (1..JOURNAL_RECORD_GEN_MAX), id_len
- *                    u16 (<= JOURNAL_RECORD_MAX_POSITION), id (exactly
- *                    filling the payload): the stream's last event ID in
- *                    force
+ *                    u16 (<= JOURNAL_RECORD_MAX_POSITION), id: the
+ *                    stream's last event ID in force; then either nothing
+ *                    or a mark of 16 bytes (exactly filling the payload):
+ *                    seq u64 (>= 1) and made_ms i64, the rule engine's
+ *                    number for the last notification made up to that
+ *                    position and its event-time clock then (struct
+ *                    journal_mark; app/run.c uses it not to send again
+ *                    what events read again after a restart make again)
  *
  * A POSITION record does not take a sequence number (the generation
  * orders positions).  A version of toolwatch that predates the type counts
@@ -79,9 +84,10 @@ enum {
     (JOURNAL_RECORD_HEADER_SIZE + 9 + JOURNAL_RECORD_TRAILER_SIZE)
 #define JOURNAL_RECORD_CHECKPOINT_SIZE                                     \
     (JOURNAL_RECORD_HEADER_SIZE + 8 + JOURNAL_RECORD_TRAILER_SIZE)
+#define JOURNAL_RECORD_MARK_SIZE 16
 #define JOURNAL_RECORD_POSITION_MAX_SIZE                                   \
     (JOURNAL_RECORD_HEADER_SIZE + 10 + JOURNAL_RECORD_MAX_POSITION +       \
-     JOURNAL_RECORD_TRAILER_SIZE)
+     JOURNAL_RECORD_MARK_SIZE + JOURNAL_RECORD_TRAILER_SIZE)
 /* Sequence numbers are 1..JOURNAL_RECORD_SEQ_MAX; larger ones in a file
  * are treated as corruption. */
 #define JOURNAL_RECORD_SEQ_MAX (UINT64_C(1) << 62)
@@ -99,6 +105,14 @@ enum journal_record_type {
 enum journal_record_outcome {
     JOURNAL_RECORD_DELIVERED = 1,
     JOURNAL_RECORD_DEAD_LETTERED = 2
+};
+
+/* The mark a POSITION record may carry: the number of the last
+ * notification made up to that position (1.., 0: no mark) and the event
+ * time it was made at. */
+struct journal_mark {
+    uint64_t seq;
+    int64_t made_ms;
 };
 
 /* One notification.  Strings are (pointer, length), not NUL-terminated;
@@ -127,6 +141,8 @@ struct journal_record {
     uint64_t gen;                       /* POSITION: its generation */
     const char *pos_id;                 /* POSITION: the event id */
     size_t pos_id_len;
+    struct journal_mark mark;           /* POSITION: its mark (seq 0:
+                                           none) */
     int after_damage;                   /* damaged bytes were skipped
                                            between the previous record
                                            passed to fn (or the start) and
@@ -180,6 +196,13 @@ int journal_record_encode_checkpoint(void *out, size_t cap,
                                      uint64_t next_seq, size_t *n);
 int journal_record_encode_position(void *out, size_t cap, uint64_t gen,
                                    const char *id, size_t len, size_t *n);
+/* The same with a mark (NULL, or mark->seq 0: none; else the record is
+ * JOURNAL_RECORD_MARK_SIZE bytes longer than
+ * journal_record_position_size(len)). */
+int journal_record_encode_position_mark(void *out, size_t cap, uint64_t gen,
+                                        const char *id, size_t len,
+                                        const struct journal_mark *mark,
+                                        size_t *n);
 
 /* CRC32C (Castagnoli) of p[0..n), continuing from `crc` (0 to start). */
 uint32_t journal_record_crc32c(uint32_t crc, const void *p, size_t n);

@@ -190,6 +190,11 @@ const det_engine *pipeline_engine(const pipeline *p)
     return p->eng;
 }
 
+det_engine *pipeline_engine_mut(pipeline *p)
+{
+    return p->eng;
+}
+
 pipeline *pipeline_create(const struct det_engine_params *det,
                           const struct rule_set *rules, const char *source,
                           unsigned flags, const struct pipeline_callbacks *cb,

@@ -149,4 +149,8 @@ void pipeline_stats(const pipeline *p, struct pipeline_stats *out);
 /* The engine, read-only (its groups and per-rule counters). */
 const det_engine *pipeline_engine(const pipeline *p);
 
+/* The engine, to restore it at start-up or checkpoint it between
+ * records (app/checkpointer.h); never from a callback. */
+det_engine *pipeline_engine_mut(pipeline *p);
+
 #endif

@@ -43,7 +43,15 @@
  * Start-up resumes the stream from the newer (by generation) of the
  * position file and the journal's newest position, so a crash between a
  * journal commit and the next position-file write does not read the
- * events that made the journaled alerts again.
+ * events that made the journaled alerts again -- unless a detection
+ * checkpoint was loaded (app/checkpointer.h): then from the position that
+ * checkpoint recorded, so that the events after it are counted once more
+ * into the state it holds.  They are fed in event time only until caught
+ * up, and the notifications they make again that the journal already
+ * holds (numbered up to the journal's mark) are not sent again.  The
+ * checkpoint is taken every detectors.checkpoint_s at the top of an
+ * iteration (between events) and written by its own thread, and taken
+ * once more at shutdown after the last event.
  *
  * SIGTERM/SIGINT: stop reading, let deliveries in flight finish (bounded),
  * persist the position, exit 0.  SIGHUP: reload the file (reload(), the
@@ -59,6 +67,7 @@
 
 #include "alerts/delivery.h"
 #include "alerts/document.h"
+#include "app/checkpointer.h"
 #include "app/cli.h"
 #include "app/oncall.h"
 #include "app/pipeline.h"
@@ -93,6 +102,7 @@ struct app {
     stream *st;
     pipeline *pl;
     delivery *dl;
+    checkpointer *ck;          /* the detection checkpoint */
     status_server *srv;
     snapshot *snap;
     oncall *oc;                /* silences, acks, the notification gate */
@@ -140,8 +150,9 @@ static int64_t wall_now(const struct app *app)
  * event path is the id of the event that made it) in the journal right
  * behind it, durable in the same fsync, so that a crash from here on does
  * not read that event again and page a second time under new ids. */
-static void record_position(struct app *app)
+static void record_position(struct app *app, const struct alert *a)
 {
+    const struct journal_mark mark = {.seq = a->seq, .made_ms = a->made_ms};
     const char *id;
     size_t len;
     uint64_t gen;
@@ -149,7 +160,10 @@ static void record_position(struct app *app)
     if (app->st == NULL || app->dl == NULL)
         return;
     id = stream_position_claim(app->st, &len, &gen);
-    if (delivery_record_position(app->dl, id, len, gen) == DELIVERY_EINVAL)
+    /* with the engine's number for it: the checkpoint's guard after a
+     * restart (app/checkpointer.h) */
+    if (delivery_record_position_mark(app->dl, id, len, gen, &mark) ==
+        DELIVERY_EINVAL)
         LOG(LOG_ERROR, "run", "cannot record the stream position in the "
             "journal (generation %llu)", (unsigned long long)gen);
 }
@@ -194,6 +208,13 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
         return;
     }
     snapshot_alert(app->snap, a);
+    if (checkpointer_already_sent(app->ck, a)) {
+        /* made again from events read again after a restart */
+        LOG(LOG_INFO, "alert", "%s %s %s %s: in the journal already, not "
+            "sent again (episode %s)", a->resolved ? "resolved" : "firing",
+            a->severity, a->rule, a->key, a->id);
+        return;
+    }
     LOG(LOG_INFO, "alert", "%s %s %s %s: %s",
         a->resolved ? "resolved" : "firing", a->severity, a->rule,
         a->key, a->summary);
@@ -202,7 +223,7 @@ static void on_alert(void *ud, const struct alert *a, const char *doc,
     if (app->dl == NULL)
         return;
     if (submit(app, a, doc, doc_len) > 0)
-        record_position(app);
+        record_position(app, a);
 }
 
 /* A held firing whose silence ended goes out now.  It was made from
@@ -220,6 +241,13 @@ static const struct pipeline_callbacks pipeline_callbacks = {
     .on_alert = on_alert,
 };
 
+/* The wall clock the engine is given: none (pure event time) while
+ * events are read again after a restart (the checkpoint's catch-up). */
+static int64_t engine_wall(const struct app *app)
+{
+    return checkpointer_catching_up(app->ck) ? 0 : wall_now(app);
+}
+
 __attribute__((hot))
 static int on_event(void *ud, const sse_event *sev)
 {
@@ -227,7 +255,12 @@ static int on_event(void *ud, const sse_event *sev)
 
     /* at the wall clock of the moment libcurl delivered the bytes */
     pipeline_feed(app->pl, sev->data, sev->data_len, sev->type,
-                  sev->type_len, wall_now(app));
+                  sev->type_len, engine_wall(app));
+    if (checkpointer_catching_up(app->ck))
+        checkpointer_catchup_event(
+            app->ck, sev->id, sev->id_len,
+            det_engine_now(pipeline_engine(app->pl)),
+            wall_now(app) - app->cfg->det.allowed_lateness_s * 1000);
     return 0;
 }
 
@@ -240,7 +273,8 @@ static void on_stream_state(void *ud, enum stream_state st)
         return;
     snapshot_stream_state(app->snap, st, wall);
     if (app->pl != NULL && (st == STREAM_CONNECTED || st == STREAM_WAITING))
-        pipeline_connection(app->pl, st == STREAM_CONNECTED, wall);
+        pipeline_connection(app->pl, st == STREAM_CONNECTED,
+                            engine_wall(app));
     /* /readyz and /status show a connect or a disconnect at the next
      * iteration, not up to STATUS_PUBLISH_MS later */
     app->next_publish = 0;
@@ -548,6 +582,7 @@ static void publish(struct app *app, const char *not_ready_reason)
         .st = app->st,
         .pl = app->pl,
         .dl = app->dl,
+        .ckpt = app->ck != NULL ? checkpointer_stats(app->ck) : NULL,
         .wall_ms = app->wall,
         .mono_ms = app->mono,
         .max_lag_ms = app->cfg->stream.max_lag_s * 1000,
@@ -737,6 +772,10 @@ static int reload_swap(struct app *app, struct reload *r)
     app->cfg = r->cfg;
     r->cfg = NULL;
     oncall_set_retention(app->oc, app->cfg->silence_retention_s);
+    checkpointer_configure(app->ck,
+                           (size_t)app->cfg->det.checkpoint_max_mb << 20,
+                           app->cfg->det.checkpoint_s * 1000,
+                           loop_now(app->lp));
     return kept;
 }
 
@@ -781,6 +820,106 @@ out:
     reload_drop(app, &r);
     /* /status shows the outcome at the next iteration */
     app->next_publish = 0;
+}
+
+/* ---- the detection checkpoint (app/checkpointer.h) ------------------------- */
+
+static void show_restored(void *ud, const struct alert *a)
+{
+    struct app *app = ud;
+
+    snapshot_restored(app->snap, a);
+}
+
+/* Start-up, with the event path, the outbox and the stream reader built
+ * but not started: load the checkpoint into the engine (a new engine when
+ * it is refused), number the notifications on from the checkpoint or the
+ * journal, guard those the journal holds, show the episodes it holds
+ * open, and resume the stream from its position.  Returns 0, or -1 with
+ * the reason in err. */
+static int start_checkpoint(struct app *app, char *err, size_t errsz)
+{
+    const struct det_engine_params *p = &app->cfg->det;
+    struct det_restore_info info;
+    struct journal_mark mark;
+    const char *id;
+    det_engine *e;
+    size_t len;
+    int rc = -1, loaded;
+
+    app->ck = checkpointer_create(app->cfg->state_dir,
+                                  (size_t)p->checkpoint_max_mb << 20,
+                                  p->checkpoint_s * 1000, loop_now(app->lp));
+    if (app->ck == NULL) {
+        snprintf(err, errsz, "the checkpoint writer cannot be set up");
+        goto out;
+    }
+    loaded = checkpointer_load(app->ck, pipeline_engine_mut(app->pl), &info);
+    if (loaded != CKPT_OK && loaded != CKPT_ENOENT) {
+        /* it may hold part of the refused state: a new one */
+        pipeline_destroy(app->pl);
+        if ((app->pl = make_pipeline(app, app->cfg, err, errsz)) == NULL)
+            goto out;
+    }
+    e = pipeline_engine_mut(app->pl);
+    delivery_position_mark(app->dl, &mark);
+    id = stream_last_event_id(app->st, &len);
+    rc = 0;
+    if (loaded != CKPT_OK) {
+        det_engine_set_seq(e, mark.seq); /* numbers never go back */
+        /* the empty state at the position the stream resumes from: a
+         * crash before the first periodic checkpoint reads again what
+         * this run reads, rather than resuming past it with nothing */
+        checkpointer_write_now(app->ck, e, id, len, app->wall);
+        goto out;
+    }
+    checkpointer_resend_guard(app->ck, det_engine_seq(e), mark.seq,
+                              mark.made_ms,
+                              info.rules_new == 0 && info.rules_dropped == 0);
+    det_engine_foreach_open(e, show_restored, app);
+    /* read again from the checkpoint's position up to the newest one
+     * recorded before the restart (the position file's or the journal's,
+     * offered to the reader already) */
+    if (len != info.ck.position_len ||
+        memcmp(id, info.ck.position, len) != 0)
+        checkpointer_catchup_start(app->ck, id, len);
+    if (stream_position_rewind(app->st, info.ck.position,
+                               info.ck.position_len) != STREAM_OK)
+        LOG(LOG_ERROR, "run", "cannot resume the stream from the "
+            "checkpoint's position; resuming where it stopped");
+out:
+    return rc;
+}
+
+/* Checkpoint the detection state now, at the stream position in force
+ * (between events: every event up to it is in the state). */
+static void take_checkpoint(struct app *app, int final)
+{
+    size_t len = 0;
+    const char *pos = app->st != NULL ? stream_last_event_id(app->st, &len)
+                                      : "";
+
+    if (final)
+        checkpointer_write_now(app->ck, pipeline_engine_mut(app->pl), pos,
+                               len, app->wall);
+    else
+        checkpointer_take(app->ck, pipeline_engine_mut(app->pl), pos, len,
+                          app->wall, app->mono);
+}
+
+/* The engine's clock moves on with the wall clock, once a second, except
+ * while events are read again after a restart (event time only). */
+static void engine_tick(struct app *app)
+{
+    struct pipeline_stats ps;
+
+    if (checkpointer_catching_up(app->ck)) {
+        pipeline_stats(app->pl, &ps);
+        checkpointer_catchup_tick(app->ck, ps.records);
+        return;
+    }
+    pipeline_tick(app->pl, app->wall);
+    report_clock(app);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -881,7 +1020,8 @@ int run_service(const char *path, const struct run_hooks *hooks)
         (app.pl = make_pipeline(&app, app.cfg, err, sizeof err)) == NULL ||
         (app.dl = make_delivery(&app, app.cfg, err, sizeof err)) == NULL ||
         (app.st = make_stream(&app, app.cfg, app.dl, err, sizeof err)) ==
-            NULL)
+            NULL ||
+        start_checkpoint(&app, err, sizeof err) != 0)
         goto out;
     /* not connected yet: whatever backlog the stream sends first is judged
      * in event time (detectors/engine.h "Clock") */
@@ -906,11 +1046,13 @@ int run_service(const char *path, const struct run_hooks *hooks)
         read_clock(&app);
         now = app.mono;
         if (now >= app.next_engine_tick) {
-            pipeline_tick(app.pl, app.wall);
-            report_clock(&app);
+            engine_tick(&app);
             oncall_tick(app.oc, app.wall, on_release, &app);
             app.next_engine_tick = now + ENGINE_TICK_MS;
         }
+        checkpointer_poll(app.ck);
+        if (checkpointer_due(app.ck, now))
+            take_checkpoint(&app, 0);
         /* API requests the status server queued: answered once done */
         oncall_serve(app.oc, app.srv, app.wall, on_release, &app);
         /* the gate's bookkeeping of this iteration's notifications */
@@ -943,6 +1085,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
     publish(&app, "shutting down");
     oncall_flush(app.oc);
     stream_stop(app.st);
+    take_checkpoint(&app, 1); /* after the last event */
     delivery_flush(app.dl);
     drain_until = loop_now(app.lp) + DRAIN_MS;
     while (delivery_in_flight(app.dl) > 0 &&
@@ -956,6 +1099,7 @@ out:
         LOG(LOG_ERROR, "run", "%s", err);
     status_destroy(app.srv);
     stream_destroy(app.st);
+    checkpointer_destroy(app.ck);
     delivery_destroy(app.dl);
     pipeline_destroy(app.pl);
     snapshot_destroy(app.snap);

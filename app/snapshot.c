@@ -132,6 +132,11 @@ void snapshot_alert(snapshot *s, const struct alert *a)
     track_firing(s, a);
 }
 
+void snapshot_restored(snapshot *s, const struct alert *a)
+{
+    track_firing(s, a);
+}
+
 void snapshot_stream_state(snapshot *s, enum stream_state st,
                            int64_t wall_ms)
 {
@@ -310,6 +315,23 @@ static void fill_config(snapshot *s)
     o->config.reload_failures = s->reload_failures;
 }
 
+static void fill_checkpoint(snapshot *s,
+                            const struct checkpointer_stats *c)
+{
+    struct status_snapshot *o = &s->snap;
+
+    if (c == NULL)
+        return;
+    o->checkpoint.last_success_ms = c->last_success_ms;
+    o->checkpoint.bytes = c->last_bytes;
+    o->checkpoint.write_us = c->last_write_us;
+    o->checkpoint.serialize_us = c->last_serialize_us;
+    o->checkpoint.writes = c->writes;
+    o->checkpoint.failures = c->failures;
+    o->checkpoint.refused = c->refused;
+    o->checkpoint.not_resent = c->not_resent;
+}
+
 void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
                       status_server *srv)
 {
@@ -330,5 +352,6 @@ void snapshot_publish(snapshot *s, const struct snapshot_parts *parts,
     oncall_fill(parts->oc, o, parts->wall_ms);
     fill_sinks(s, parts->dl);
     fill_config(s);
+    fill_checkpoint(s, parts->ckpt);
     status_publish(srv, o);
 }

@@ -28,6 +28,7 @@
 #define TW_SNAPSHOT_H
 
 #include "alerts/delivery.h"
+#include "app/checkpointer.h"
 #include "app/oncall.h"
 #include "app/pipeline.h"
 #include "consumer/stream.h"
@@ -44,6 +45,7 @@ struct snapshot_parts {
     const stream *st;
     const pipeline *pl;
     const delivery *dl;       /* NULL: no outbox (no sinks shown) */
+    const struct checkpointer_stats *ckpt; /* NULL: no checkpoints */
     int64_t wall_ms;          /* this loop iteration's wall clock */
     int64_t mono_ms;          /* loop_now() when wall_ms was read */
     int64_t max_lag_ms;       /* stream.max_lag_s: not ready past it */
@@ -62,6 +64,11 @@ void snapshot_destroy(snapshot *s);
  * rule; a firing one opens an episode (a repeat changes nothing), a
  * resolved one closes it.  `a` is not kept. */
 void snapshot_alert(snapshot *s, const struct alert *a);
+
+/* An episode open in a restored checkpoint (det_engine_foreach_open): it
+ * is shown open, as its firing was before the restart; nothing is
+ * counted (its firing was, then). */
+void snapshot_restored(snapshot *s, const struct alert *a);
 
 /* The stream reader's state changed at wall_ms: the time it got
  * disconnected is kept until it connects again. */

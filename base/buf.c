@@ -62,6 +62,11 @@ static int reserve(buf *b, size_t extra)
     return BUF_OK;
 }
 
+int buf_reserve(buf *b, size_t extra)
+{
+    return reserve(b, extra);
+}
+
 int buf_append(buf *b, const void *data, size_t len)
 {
     int rc = reserve(b, len);

@@ -25,6 +25,11 @@ void buf_free(buf *b);
 void buf_reset(buf *b); /* len = 0, memory kept */
 
 int buf_append(buf *b, const void *data, size_t len);
+
+/* Room for `extra` more bytes now, so that appends up to it do not grow
+ * the buffer again (a producer that knows about how much it will write).
+ * BUF_OK, BUF_ETOOBIG (past the cap: nothing reserved) or BUF_ENOMEM. */
+int buf_reserve(buf *b, size_t extra);
 int buf_append_str(buf *b, const char *s);
 
 /* Append `s` (n bytes) as a JSON string literal with quotes: '"' and

@@ -14,17 +14,27 @@
 
 #include <time.h>
 
-static int64_t read_ms(clockid_t id)
+static int64_t read_us(clockid_t id)
 {
     struct timespec ts;
 
     clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t read_ms(clockid_t id)
+{
+    return read_us(id) / 1000;
 }
 
 int64_t clock_mono_ms(void)
 {
     return read_ms(CLOCK_MONOTONIC);
+}
+
+int64_t clock_mono_us(void)
+{
+    return read_us(CLOCK_MONOTONIC);
 }
 
 int64_t clock_wall_ms(void)

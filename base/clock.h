@@ -18,6 +18,10 @@
 /* Milliseconds on CLOCK_MONOTONIC: for timeouts, backoff, stall checks. */
 int64_t clock_mono_ms(void);
 
+/* Microseconds on CLOCK_MONOTONIC: for measuring short work (a
+ * checkpoint's serialization and write). */
+int64_t clock_mono_us(void);
+
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): for event time. */
 int64_t clock_wall_ms(void);
 

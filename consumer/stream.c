@@ -196,6 +196,15 @@ int stream_position_offer(stream *s, const char *id, size_t len,
     return rc == POSITION_EINVAL ? STREAM_EINVAL : rc;
 }
 
+int stream_position_rewind(stream *s, const char *id, size_t len)
+{
+    if (s == NULL || s->state != STREAM_IDLE || s->handed_over ||
+        (id == NULL && len > 0) || !position_id_ok(len > 0 ? id : "", len))
+        return STREAM_EINVAL;
+    sse_parser_set_last_id(&s->parser, len > 0 ? id : "", len);
+    return STREAM_OK;
+}
+
 uint64_t stream_position_generation(const stream *s)
 {
     return position_generation(&s->pos);

@@ -186,6 +186,14 @@ const char *stream_position_claim(stream *s, size_t *len, uint64_t *gen);
 int stream_position_offer(stream *s, const char *id, size_t len,
                           uint64_t gen);
 
+/* Start-up, before stream_start, after any offer: resume from `id` (len
+ * bytes) instead, an older position (the detection checkpoint's, so that
+ * the events after it are counted again into the state it holds).  The
+ * generation is unchanged: the position file takes `id` with a new one at
+ * the next persist.  Returns STREAM_OK, or STREAM_EINVAL (started, handed
+ * over, or an id that cannot be a last event ID; nothing changes). */
+int stream_position_rewind(stream *s, const char *id, size_t len);
+
 /* The generation of the newest position this reader has read, been
  * offered, taken or handed out (0: none). */
 uint64_t stream_position_generation(const stream *s);

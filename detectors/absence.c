@@ -33,9 +33,11 @@
  *
  * Memory per group: 8 bytes (its last event's time) and, since the alert
  * of a group that goes quiet has no event to take them from, its values
- * and last event in its alert record (sizeof(struct det_alert)).
+ * and last event in its alert record (sizeof(struct det_alert)).  A
+ * checkpoint keeps the 8 bytes (and the engine the alert record).
  */
 #include "base/buf.h"
+#include "detectors/checkpoint.h"
 #include "detectors/kind.h"
 
 #include <math.h>
@@ -198,6 +200,35 @@ static void kind_fill(const struct det_rule *r, const struct det_alert *a,
     al->window_s = -1;
 }
 
+/* Checkpoint: the group's last event time (i64; INT64_MIN: none yet, the
+ * [] group before the clock is known). */
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    return ckpt_put_i64(out, *(const int64_t *)det_state(r, slot));
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    struct ckpt_reader rd;
+    int64_t last;
+
+    ckpt_reader_init(&rd, p, n);
+    last = ckpt_get_i64(&rd);
+    /* a group other than [] is made by an event: it has a time */
+    if (!ckpt_reader_done(&rd) ||
+        !ckpt_time_ok(last, slot == r->fixed_slot))
+        return -1;
+    *(int64_t *)det_state(r, slot) = last;
+    return 0;
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    (void)r;
+    return 8;
+}
+
 const struct det_kind det_kind_absence = {
     .name = "absence",
     .flags = DET_KF_ABSENCE | DET_KF_KEEP,
@@ -210,4 +241,7 @@ const struct det_kind det_kind_absence = {
     .clock_start = clock_start,
     .connection = connection,
     .skip = skip,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };

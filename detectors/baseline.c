@@ -20,6 +20,7 @@
 #include "detectors/baseline.h"
 
 #include "base/buf.h"
+#include "detectors/checkpoint.h"
 #include "detectors/kind.h"
 
 #include <math.h>
@@ -310,7 +311,9 @@ int64_t baseline_next_close(const baseline_spec *s, const baseline_state *st)
  * bucket's value is at or under its band.  The scratch buffer of the
  * median and MAD is the rule's (8 * history bytes, r->priv).  Memory per
  * group: baseline_spec.size = 48 + 8 * history bytes (528 at the default
- * history of 60).
+ * history of 60).  In a checkpoint: the first and current buckets, the
+ * running value, the history and its ring, 28 + 8 * history bytes (508
+ * at 60); the band, median and MAD are computed again from the ring.
  */
 
 static int kind_create(struct det_rule *r)
@@ -438,6 +441,84 @@ static void kind_fill(const struct det_rule *r, const struct det_alert *a,
     al->window_s = r->rule->p.bucket_s;
 }
 
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    const baseline_spec *sp = &r->spec.baseline;
+    const baseline_state *st = det_state(r, slot);
+
+    return ckpt_put_i64(out, st->first) || ckpt_put_i64(out, st->cur) ||
+                   ckpt_put_f64(out, st->value) ||
+                   ckpt_put_u32(out, sp->history) ||
+                   ckpt_put_f64s(out, st->ring, sp->history)
+               ? -1
+               : 0;
+}
+
+/* Is b a bucket a checkpoint may hold: its start and the next one's
+ * within CKPT_TIME_LIMIT (baseline_next_close cannot overflow)? */
+static int bucket_ok(const baseline_spec *s, int64_t b)
+{
+    int64_t lim = CKPT_TIME_LIMIT / s->bucket_ms;
+
+    return b > -lim && b < lim - 1;
+}
+
+/* Are the buckets of a loaded state ones the kind could have made: in
+ * range, current at or after the first, and the ring 0 for buckets
+ * before the first (baseline.c's invariant)? */
+static int buckets_ok(const baseline_spec *sp, const baseline_state *st)
+{
+    if (!bucket_ok(sp, st->first) || !bucket_ok(sp, st->cur) ||
+        st->cur < st->first)
+        return 0;
+    for (int64_t b = st->cur - (int64_t)sp->history;
+         b < st->first && b < st->cur; b++)
+        if (st->ring[ring_pos(sp, b)] != 0)
+            return 0;
+    return 1;
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    const baseline_spec *sp = &r->spec.baseline;
+    baseline_state *st = det_state(r, slot);
+    struct ckpt_reader rd;
+    uint32_t history;
+    int rc = -1;
+
+    ckpt_reader_init(&rd, p, n);
+    st->first = ckpt_get_i64(&rd);
+    st->cur = ckpt_get_i64(&rd);
+    st->value = ckpt_get_f64(&rd);
+    history = ckpt_get_u32(&rd);
+    if (!ckpt_check(&rd, history == sp->history && isfinite(st->value)))
+        goto out;
+    for (uint32_t i = 0; i < history && !rd.bad; i++) {
+        st->ring[i] = ckpt_get_f64(&rd);
+        /* no event yet: all as the reset leaves it */
+        ckpt_check(&rd, isfinite(st->ring[i]) &&
+                            (st->first != NONE || st->ring[i] == 0));
+    }
+    if (!ckpt_reader_done(&rd))
+        goto out;
+    if (st->first == NONE) {
+        rc = st->cur == NONE && st->value == 0 ? 0 : -1;
+        goto out;
+    }
+    if (!buckets_ok(sp, st))
+        goto out;
+    compute_band(sp, st, st->cur, r->priv);
+    rc = 0;
+out:
+    return rc;
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    return 28 + 8 * (size_t)r->spec.baseline.history;
+}
+
 const struct det_kind det_kind_baseline = {
     .name = "baseline",
     .create = kind_create,
@@ -447,4 +528,7 @@ const struct det_kind det_kind_baseline = {
     .destroy = kind_destroy,
     .summary = kind_summary,
     .fill = kind_fill,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };

@@ -136,3 +136,10 @@ void det_dedupe_prefetch(const det_dedupe *d, uint64_t h)
     if (d->n > 0)
         __builtin_prefetch(&d->table[mix(h) & d->mask]);
 }
+
+uint64_t det_dedupe_nth(const det_dedupe *d, uint32_t i)
+{
+    uint32_t start = d->count < d->n ? 0 : d->pos;
+
+    return d->ring[((uint64_t)start + i) % d->n];
+}

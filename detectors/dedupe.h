@@ -39,6 +39,10 @@ void det_dedupe_free(det_dedupe *d);
  * starts loading the table entry that the next call will forget. */
 int det_dedupe_seen(det_dedupe *d, uint64_t h);
 
+/* The i-th oldest hash remembered, i < d->count (the checkpoint keeps
+ * them in this order, and det_dedupe_seen()s them back in it). */
+uint64_t det_dedupe_nth(const det_dedupe *d, uint32_t i);
+
 /* A hint, no effect on the result: start loading the table entry that
  * det_dedupe_seen(d, h) reads first.  The table and ring are megabytes
  * read at random, so each call misses the cache; a caller that has other

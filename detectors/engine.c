@@ -19,6 +19,7 @@
 #include "detectors/engine.h"
 
 #include "base/buf.h"
+#include "detectors/checkpoint.h"
 #include "detectors/dedupe.h"
 #include "detectors/hash.h"
 #include "detectors/kind.h"
@@ -84,6 +85,12 @@ const struct table_item det_engine_items[] = {
     ENGINE_INT(hold_s, 60, 0, 86400,
                "a condition that clears and fires again within this stays "
                "one episode"),
+    ENGINE_INT(checkpoint_s, 10, 1, 3600,
+               "run: write the detection state to the state directory at "
+               "least this often (and at shutdown)"),
+    ENGINE_INT(checkpoint_max_mb, 256, 1, 4096,
+               "run: a checkpoint larger than this many MiB is not written "
+               "(logged and counted) nor read"),
 };
 const size_t det_engine_nitems =
     sizeof det_engine_items / sizeof det_engine_items[0];
@@ -133,6 +140,9 @@ struct det_engine {
     int64_t next_deadline;    /* of the rules on the event clock */
     struct det_engine_clock clk; /* the rest of the clock */
     int draining;
+    uint64_t seq;             /* the last notification's number (struct
+                                 alert.seq): kept by checkpoints */
+    int restored;             /* det_engine_restore was called */
     unsigned char hkey[DET_HASH_KEY_BYTES];
     char pf_id[EVENT_ID_MAX]; /* det_engine_prefetch's id (pf_len bytes) */
     size_t pf_len;            /* 0: no hint pending */
@@ -353,6 +363,21 @@ const char *det_value(const struct det_alert *a, uint32_t i)
     return s;
 }
 
+/* ---- the episode id (kind.h) ---- */
+
+static void shown_values(const struct det_alert *a, const char **v,
+                         char *key, size_t keysz);
+
+void det_episode_id(const struct det_rule *r, const struct det_alert *a,
+                    char out[ALERT_ID_HEX + 1])
+{
+    const char *v[ALERT_GROUP_MAX];
+    char key[DET_KEY_MAX];
+
+    shown_values(a, v, key, sizeof key);
+    alert_episode_id(r->rule->name, v, a->nvals, a->started_ms, out);
+}
+
 /* The words of a group field: "tool", "agent", ... and its preposition. */
 static void field_words(const char *name, const char **word,
                         const char **prep)
@@ -504,50 +529,64 @@ static void shown_values(const struct det_alert *a, const char **v,
     }
 }
 
-/* Send one notification; `why` (may be NULL) replaces the summary. */
-static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
-                      int resolved, const char *why)
+/* The notification of group s of rule r into *al (its strings in the
+ * engine's buffers and the rule: valid until the next call); `why` (may
+ * be NULL) replaces the summary. */
+static void alert_of(det_engine *e, const struct det_rule *r, uint32_t s,
+                     int resolved, const char *why, struct alert *al,
+                     const char **v)
 {
     const struct rule *rule = r->rule;
     const struct det_alert *a = &r->alert[s];
-    const char *v[ALERT_GROUP_MAX];
-    struct alert al;
 
-    memset(&al, 0, sizeof al);
+    memset(al, 0, sizeof *al);
     shown_values(a, v, e->key, sizeof e->key);
     if (why != NULL)
         buf_copy_str(e->summary, sizeof e->summary, why);
     else
         r->kind->summary(r, a, resolved, e->summary, sizeof e->summary);
-    al.resolved = resolved;
-    al.timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
-    memcpy(al.id, a->id, sizeof al.id);
-    al.rule = rule->name;
-    al.kind = r->kind->name;
-    al.ngroup = a->nvals;
+    al->resolved = resolved;
+    al->timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
+    memcpy(al->id, a->id, sizeof al->id);
+    al->rule = rule->name;
+    al->kind = r->kind->name;
+    al->ngroup = a->nvals;
     for (uint32_t i = 0; i < a->nvals; i++) {
-        al.group[i].name = r->gname[i];
-        al.group[i].value = v[i];
+        al->group[i].name = r->gname[i];
+        al->group[i].value = v[i];
     }
-    al.key = e->key;
-    al.severity = severity_names[rule->severity];
-    al.summary = e->summary;
-    al.value = a->value;
-    al.threshold = det_thr(r, s);
-    al.window_s = r->window_ms > 0 ? r->window_ms / 1000 : -1;
+    al->key = e->key;
+    al->severity = severity_names[rule->severity];
+    al->summary = e->summary;
+    al->value = a->value;
+    al->threshold = det_thr(r, s);
+    al->window_s = r->window_ms > 0 ? r->window_ms / 1000 : -1;
     if (r->kind->fill != NULL)
-        r->kind->fill(r, a, &al);
-    al.started_ms = a->started_ms;
-    al.resolved_ms = a->clear_since_ms;
+        r->kind->fill(r, a, al);
+    al->started_ms = a->started_ms;
+    al->resolved_ms = a->clear_since_ms;
     for (uint32_t i = 0; i < rule->nlabels && i < ALERT_LABELS_MAX; i++) {
-        al.labels[i].name = rule->labels[i].key;
-        al.labels[i].value = rule->labels[i].value;
-        al.nlabels = i + 1;
+        al->labels[i].name = rule->labels[i].key;
+        al->labels[i].value = rule->labels[i].value;
+        al->nlabels = i + 1;
     }
-    al.description = rule->description;
-    al.runbook_url = rule->runbook_url;
-    al.sample = &a->sample;
-    al.source = e->source;
+    al->description = rule->description;
+    al->runbook_url = rule->runbook_url;
+    al->sample = &a->sample;
+    al->source = e->source;
+    al->seq = e->seq;
+    al->made_ms = e->now_ms;
+}
+
+/* Send one notification; `why` (may be NULL) replaces the summary. */
+static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
+                      int resolved, const char *why)
+{
+    const char *v[ALERT_GROUP_MAX];
+    struct alert al;
+
+    e->seq++;
+    alert_of(e, r, s, resolved, why, &al, v);
     e->st.notifications++;
     if (e->cb != NULL && e->cb->on_alert != NULL)
         e->cb->on_alert(e->ud, &al);
@@ -1206,6 +1245,7 @@ static void take_config(struct det_rule *dst, const struct det_rule *cfg)
     dst->thr_max = cfg->thr_max;
     dst->noun = cfg->noun;
     dst->dump = cfg->dump;
+    memcpy(dst->fp, cfg->fp, sizeof dst->fp);
     dst->ngroup = cfg->ngroup;
     memcpy(dst->gname, cfg->gname, sizeof dst->gname);
     dst->sure = cfg->sure;
@@ -1221,8 +1261,7 @@ static int same_rule(const det_engine *e, uint32_t i, const det_engine *old,
 
     for (uint32_t j = 0; j < old->n; j++) {
         const struct det_rule *o = &old->r[j];
-        if (!taken[j] && strcmp(o->rule->name, r->rule->name) == 0 &&
-            strcmp(o->dump, r->dump) == 0 && o->max_keys == r->max_keys)
+        if (!taken[j] && memcmp(o->fp, r->fp, sizeof r->fp) == 0)
             return (int)j;
     }
     return -1;
@@ -1237,6 +1276,8 @@ int det_engine_adopt(det_engine *e, det_engine *old)
     unsigned char taken[RULE_MAX];
     int kept = 0;
 
+    if (old != NULL && old->seq > e->seq)
+        e->seq = old->seq; /* notification numbers never go back */
     if (old == NULL)
         return 0;
     e->now_ms = old->now_ms;
@@ -1274,6 +1315,7 @@ int det_engine_adopt(det_engine *e, det_engine *old)
     for (uint32_t j = 0; j < old->n; j++)
         if (!taken[j])
             close_open(old, &old->r[j], why);
+    e->seq = old->seq; /* with the resolves close_open made */
     reschedule_all(e);
     return kept;
 }
@@ -1365,6 +1407,75 @@ int det_engine_is_firing(const det_engine *e, const char *rule,
     return 0;
 }
 
+void det_engine_foreach_open(det_engine *e,
+                             void (*fn)(void *ud, const struct alert *a),
+                             void *ud)
+{
+    const char *v[ALERT_GROUP_MAX];
+    struct alert al;
+
+    for (uint32_t i = 0; i < e->n; i++) {
+        const struct det_rule *r = &e->r[i];
+
+        for (uint32_t s = r->keys.pin_head; s != DET_NIL;
+             s = r->keys.slot[s].next)
+            if (r->keys.slot[s].state != DET_ST_IDLE) {
+                alert_of(e, r, s, 0, NULL, &al, v);
+                fn(ud, &al);
+            }
+    }
+}
+
+/* ---- checkpoint (the format and its checks are checkpoint.c's) ---- */
+
+uint64_t det_engine_seq(const det_engine *e)
+{
+    return e->seq;
+}
+
+void det_engine_set_seq(det_engine *e, uint64_t seq)
+{
+    if (seq > e->seq)
+        e->seq = seq;
+}
+
+static void checkpoint_view(det_engine *e, struct ckpt_engine *v)
+{
+    v->r = e->r;
+    v->n = e->n;
+    v->dd = &e->dd;
+    v->hkey = e->hkey;
+    v->now_ms = &e->now_ms;
+    v->seq = &e->seq;
+    v->source = e->source;
+}
+
+int det_engine_checkpoint(det_engine *e, const char *position, size_t len,
+                          int64_t wall_ms, buf *out)
+{
+    struct ckpt_engine v;
+
+    checkpoint_view(e, &v);
+    return ckpt_encode(&v, position, len, wall_ms, out);
+}
+
+int det_engine_restore(det_engine *e, const void *p, size_t n,
+                       struct det_restore_info *out)
+{
+    struct ckpt_engine v;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (e->restored || e->now_ms != NO_TIME || e->st.events > 0)
+        return CKPT_EBUSY;
+    e->restored = 1;
+    checkpoint_view(e, &v);
+    rc = ckpt_decode(&v, p, n, out);
+    if (rc == CKPT_OK && e->now_ms != NO_TIME)
+        reschedule_all(e); /* every restored group's next deadline */
+    return rc;
+}
+
 /* ---- set-up ---- */
 
 /* A field list as a number: one byte per field. */
@@ -1414,6 +1525,30 @@ static int rule_dump_text(const struct rule *rule, char **out)
         rc = 0;
     cJSON_Delete(j);
     return rc;
+}
+
+/* A rule's fingerprint: BLAKE2b-256 of its name, its definition as JSON
+ * (rule_dump: every key, defaults included) and its max_keys.  Two rules
+ * with the same fingerprint are the same rule with the same settings: a
+ * reload (det_engine_adopt) and a checkpoint (det_engine_restore) keep
+ * its state; hold_s and repeat_interval_s may differ (they shape how
+ * episodes go on, not what the state means). */
+static void rule_fingerprint(struct det_rule *r)
+{
+    crypto_generichash_state h;
+    unsigned char mk[4];
+
+    mk[0] = (unsigned char)r->max_keys;
+    mk[1] = (unsigned char)(r->max_keys >> 8);
+    mk[2] = (unsigned char)(r->max_keys >> 16);
+    mk[3] = (unsigned char)(r->max_keys >> 24);
+    crypto_generichash_init(&h, NULL, 0, sizeof r->fp);
+    crypto_generichash_update(&h, (const unsigned char *)r->rule->name,
+                              strlen(r->rule->name) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)r->dump,
+                              strlen(r->dump) + 1);
+    crypto_generichash_update(&h, mk, sizeof mk);
+    crypto_generichash_final(&h, r->fp, sizeof r->fp);
 }
 
 static int rule_init(det_engine *e, struct det_rule *r,
@@ -1466,6 +1601,7 @@ static int rule_init(det_engine *e, struct det_rule *r,
     /* an absence rule over [] has one group, watched for life */
     if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0)
         r->max_keys = 1;
+    rule_fingerprint(r);
     if (det_keys_init(&r->keys, r->max_keys) != DET_KEYS_OK)
         return -1;
     cap = r->keys.cap_alloc;

@@ -92,7 +92,9 @@
 #ifndef TW_ENGINE_H
 #define TW_ENGINE_H
 
+#include "base/buf.h"
 #include "base/table.h"
+#include "detectors/checkpoint.h"
 #include "detectors/rule.h"
 #include "model/alert.h"
 #include "model/event.h"
@@ -111,6 +113,8 @@ struct det_engine_params {
     int64_t max_keys;
     int64_t repeat_interval_s;
     int64_t hold_s;
+    int64_t checkpoint_s;      /* run: how often the state is written */
+    int64_t checkpoint_max_mb; /* run: the checkpoint file's cap */
 };
 
 /* Their table (offsets into struct det_engine_params), with the defaults
@@ -255,5 +259,70 @@ int det_engine_rule_info(const det_engine *e, uint32_t i,
 /* Does rule `rule` have an open episode for group key `key`? */
 int det_engine_is_firing(const det_engine *e, const char *rule,
                          const char *key);
+
+/* Every open episode, as a notification of it would read now (resolved
+ * 0): `fn` gets each (valid during the call only; it must not call into
+ * the engine).  For what a restart shows before the episode's next
+ * notification (/status after det_engine_restore). */
+void det_engine_foreach_open(det_engine *e,
+                             void (*fn)(void *ud, const struct alert *a),
+                             void *ud);
+
+/* ---- checkpoint (SPEC section 4 "State"; detectors/checkpoint.h) ---- */
+
+/* The number of the engine's last notification (struct alert.seq; 0:
+ * none).  Numbers go on from a restored checkpoint and across a reload
+ * (det_engine_adopt). */
+uint64_t det_engine_seq(const det_engine *e);
+
+/* Start-up of an engine that restored nothing: number its notifications
+ * from seq + 1 when seq is higher than its own (the newest number a
+ * journal recorded), so that numbers never go back across restarts. */
+void det_engine_set_seq(det_engine *e, uint64_t seq);
+
+/* Append the engine's detection state to `out` as a checkpoint file
+ * image (checkpoint.h), for the stream position `position` (len bytes:
+ * the last event ID in force; every event up to it has been fed, and no
+ * later one), written at wall clock wall_ms (recorded, informational).
+ * Bounded by out's cap.  Between events only: not from a callback.
+ * Returns CKPT_OK, CKPT_ETOOBIG (the state does not fit the cap: out then
+ * holds a partial image, to be reset) or CKPT_EINVAL (a position longer
+ * than CKPT_POSITION_MAX).  Nothing in the engine changes. */
+int det_engine_checkpoint(det_engine *e, const char *position, size_t len,
+                          int64_t wall_ms, buf *out);
+
+/* What det_engine_restore() found and took. */
+struct det_restore_info {
+    struct ckpt_info ck;    /* the checkpoint's instance, stream position,
+                               clock, last notification number */
+    uint32_t rules_kept;    /* rules of e that took their state from it */
+    uint32_t rules_new;     /* rules of e it did not hold: start fresh */
+    uint32_t rules_dropped; /* rules it held that e does not run as they
+                               were (changed or removed): dropped */
+    uint64_t groups;        /* groups restored */
+    uint64_t episodes;      /* open episodes among them */
+    uint64_t groups_reset;  /* groups whose kind state its load refused:
+                               kept with fresh state */
+    uint64_t dedupe_ids;    /* recent record ids restored */
+};
+
+/* Restore a checkpoint image (p, n bytes, from disk: hostile) into `e`, an
+ * engine just created (not fed, ticked, adopted or restored): the
+ * event-time clock, the notification number, the hash key and recent
+ * record ids, and the state of every rule whose fingerprint it holds
+ * (rule_fingerprint in engine.c: the same notion as det_engine_adopt's),
+ * with their groups and open episodes, which go on as the same episodes
+ * (same ids, no new firing; each resolves once when its condition
+ * clears).  Rules it holds that e does not run as they were are dropped
+ * (counted), e's other rules start fresh.  *out (not NULL) says what was
+ * taken; out->ck.position is where the stream must resume from so that
+ * the events after it are counted into this state.  Returns CKPT_OK, or
+ * CKPT_EINVAL (damaged, truncated, or holding anything the engine could
+ * not have written), CKPT_EVERSION, CKPT_EINSTANCE (another instance's:
+ * its source is not e's), CKPT_EBUSY (e was used) or CKPT_ENOMEM: then e
+ * may hold part of the state and must be destroyed (start fresh with a
+ * new engine).  Not from a callback. */
+int det_engine_restore(det_engine *e, const void *p, size_t n,
+                       struct det_restore_info *out);
 
 #endif

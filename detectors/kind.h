@@ -216,6 +216,10 @@ struct det_rule {
     double thr_min, thr_max;      /* over the threshold and overrides */
     unsigned noun;                /* DET_NOUN_* of its events */
     char *dump;                   /* the rule as JSON text (adopt) */
+    unsigned char fp[32];         /* its fingerprint: the rule is unchanged
+                                     (a reload or a checkpoint keeps its
+                                     state) when this is (engine.c
+                                     rule_fingerprint) */
     uint32_t ngroup;              /* fields of an alert's group */
     char gname[ALERT_GROUP_MAX][EVENT_META_NAME_MAX + 16]; /* their names */
     /* state */
@@ -348,5 +352,11 @@ const char *det_noun(const struct det_rule *r, int plural);
 
 /* The i-th group value of an alert record ("" when missing). */
 const char *det_value(const struct det_alert *a, uint32_t i);
+
+/* The episode id of the alert record `a` of rule r: the hash of its rule
+ * name, shown group values and started_ms (model/alert.h), as fire()
+ * makes it. */
+void det_episode_id(const struct det_rule *r, const struct det_alert *a,
+                    char out[ALERT_ID_HEX + 1]);
 
 #endif

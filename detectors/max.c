@@ -11,9 +11,11 @@
  * removed when its alert resolves, so only groups with a recent violation
  * take a slot.
  *
- * Memory per group: 16 bytes (the last violation's time and value).
+ * Memory per group: 16 bytes (the last violation's time and value); the
+ * same 16 bytes in a checkpoint.
  */
 #include "base/buf.h"
+#include "detectors/checkpoint.h"
 #include "detectors/kind.h"
 
 #include <stdio.h>
@@ -114,6 +116,41 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
                  unit, thr, unit);
 }
 
+/* Checkpoint: the last violation's time (i64) and value (f64). */
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    const struct max_state *st = det_state(r, slot);
+
+    return ckpt_put_i64(out, st->last) || ckpt_put_f64(out, st->value) ? -1
+                                                                        : 0;
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    struct max_state *st = det_state(r, slot);
+    struct ckpt_reader rd;
+    int64_t last;
+    double value;
+
+    ckpt_reader_init(&rd, p, n);
+    last = ckpt_get_i64(&rd);
+    value = ckpt_get_f64(&rd);
+    /* a group holds a violation: a value over its threshold */
+    if (!ckpt_reader_done(&rd) || !ckpt_time_ok(last, 0) ||
+        !(value > det_thr(r, slot)))
+        return -1;
+    st->last = last;
+    st->value = value;
+    return 0;
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    (void)r;
+    return 16;
+}
+
 const struct det_kind det_kind_max = {
     .name = "max",
     .flags = DET_KF_REMOVE,
@@ -122,4 +159,7 @@ const struct det_kind det_kind_max = {
     .feed = kind_feed,
     .tick = kind_tick,
     .summary = kind_summary,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };

@@ -12,6 +12,7 @@
 #include "detectors/sequence.h"
 
 #include "base/buf.h"
+#include "detectors/checkpoint.h"
 #include "detectors/kind.h"
 
 #include <stdio.h>
@@ -246,6 +247,79 @@ static void kind_fill(const struct det_rule *r, const struct det_alert *a,
     al->window_s = r->rule->p.within_s;
 }
 
+static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
+{
+    const sequence_spec *sp = &r->spec.sequence;
+    sequence_state *st = det_state(r, slot);
+
+    if (ckpt_put_i64(out, st->last) || ckpt_put_i64(out, st->fired))
+        return -1;
+    for (unsigned m = 0; m + 1 < sp->steps; m++) {
+        const int64_t *c = chain(st, m);
+        if (ckpt_put_u8(out, c[0] != NONE))
+            return -1;
+        if (c[0] == NONE)
+            continue;
+        for (unsigned i = 0; i <= m; i++)
+            if (ckpt_put_i64(out, c[i]))
+                return -1;
+        if (ckpt_put_str(out, (const char *)tag_of(sp, st, m), SEQ_TAG - 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* Is chain m, as read, one the feed could have made: times in order, at
+ * or after the last firing, none after the group's newest event? */
+static int chain_ok(const sequence_state *st, const int64_t *c, unsigned m)
+{
+    for (unsigned i = 0; i <= m; i++)
+        if (!ckpt_time_ok(c[i], 0) || (i > 0 && c[i] < c[i - 1]) ||
+            c[i] > st->last || (st->fired != NONE && c[i] < st->fired))
+            return 0;
+    return 1;
+}
+
+static int kind_load(struct det_rule *r, uint32_t slot,
+                     const unsigned char *p, size_t n)
+{
+    const sequence_spec *sp = &r->spec.sequence;
+    sequence_state *st = det_state(r, slot);
+    struct ckpt_reader rd;
+    char tag[SEQ_TAG];
+
+    ckpt_reader_init(&rd, p, n);
+    st->last = ckpt_get_i64(&rd);
+    st->fired = ckpt_get_i64(&rd);
+    ckpt_check(&rd, ckpt_time_ok(st->last, 1) && ckpt_time_ok(st->fired, 1) &&
+                        (st->fired == NONE ||
+                         (st->last != NONE && st->fired <= st->last)));
+    for (unsigned m = 0; m + 1 < sp->steps && !rd.bad; m++) {
+        int64_t *c = chain(st, m);
+        unsigned present = ckpt_get_u8(&rd);
+
+        c[0] = NONE;
+        if (!ckpt_check(&rd, present <= 1 && (!present || st->last != NONE)) ||
+            !present)
+            continue;
+        for (unsigned i = 0; i <= m; i++)
+            c[i] = ckpt_get_i64(&rd);
+        ckpt_get_str(&rd, tag, sizeof tag);
+        if (rd.bad || !ckpt_check(&rd, chain_ok(st, c, m)))
+            break;
+        memset(tag_of(sp, st, m), 0, sp->tag_size);
+        memcpy(tag_of(sp, st, m), tag, strlen(tag));
+    }
+    return ckpt_reader_done(&rd) ? 0 : -1;
+}
+
+static size_t kind_checkpoint_bytes(const struct det_rule *r)
+{
+    size_t k = r->spec.sequence.steps;
+
+    return 16 + (k - 1) * (1 + 2 + (SEQ_TAG - 1)) + 4 * k * (k - 1);
+}
+
 const struct det_kind det_kind_sequence = {
     .name = "sequence",
     .create = kind_create,
@@ -254,4 +328,7 @@ const struct det_kind det_kind_sequence = {
     .tick = kind_tick,
     .summary = kind_summary,
     .fill = kind_fill,
+    .save = kind_save,
+    .load = kind_load,
+    .checkpoint_bytes = kind_checkpoint_bytes,
 };

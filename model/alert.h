@@ -59,6 +59,12 @@ struct alert {
     const char *runbook_url;  /* NULL or "": null */
     const struct alert_sample *sample; /* may be NULL: {} */
     const char *source;       /* instance name */
+    /* Not in the document: where it stands among the engine's
+     * notifications, for the outbox after a restart (app/run.c: one made
+     * again from events read again is not sent twice). */
+    uint64_t seq;             /* the engine's number for it: 1, 2, ...,
+                                 going on across checkpoints */
+    int64_t made_ms;          /* the engine's event-time clock then */
 };
 
 /* Copy the sample fields of *ev. */

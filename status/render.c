@@ -153,6 +153,14 @@ static void w_ssecs(struct w *w, int64_t ms)
     w_secs(w, ms);
 }
 
+/* Microseconds as seconds with six decimals ("0.012345"); < 0 as 0. */
+static void w_usecs(struct w *w, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    w_fmt(w, "%" PRId64 ".%06d", us / 1000000, (int)(us % 1000000));
+}
+
 /* Age of a wall time in seconds, or null when it never happened. */
 static void j_age(struct w *w, int *first, const char *key, int64_t ms,
                   int64_t now)
@@ -244,6 +252,7 @@ enum scope {
     SC_CONFIG,   /* "config": {...} */
     SC_ONCALL,   /* "oncall": {...}, silences and the notification gate,
                     before "config" */
+    SC_CHECKPOINT, /* "checkpoint": {...} */
     SC_COUNT
 };
 
@@ -256,6 +265,7 @@ enum kind {
     K_TIME,     /* int64_t wall ms: ISO 8601 or null; metric Unix seconds */
     K_AGE,      /* int64_t wall ms: its age in seconds, or null */
     K_SECS,     /* int64_t ms, signed: seconds (three decimals), in both */
+    K_USEC,     /* int64_t microseconds: seconds (6 decimals) */
     K_STR,      /* char array: a string; metric: 1 labelled lk="<it>" */
     K_STR_NULL, /* char array: a string, or null when empty */
     K_REASONS   /* the event error counts by reason (reason_count()) */
@@ -290,6 +300,7 @@ struct field {
 #define F_TIME(k_, sc_, m_) ROW(k_, K_TIME, int64_t, sc_, m_)
 #define F_AGE(k_, sc_, m_) ROW(k_, K_AGE, int64_t, sc_, m_)
 #define F_SECS(k_, sc_, m_) ROW(k_, K_SECS, int64_t, sc_, m_)
+#define F_USEC(k_, sc_, m_) ROW(k_, K_USEC, int64_t, sc_, m_)
 #define F_STR(k_, sc_, m_) ROW(k_, K_STR, char *, sc_, m_)
 #define F_STR_NULL(k_, sc_, m_) ROW(k_, K_STR_NULL, char *, sc_, m_)
 #define METRIC(pos_, name_, type_, help_)                                   \
@@ -491,6 +502,37 @@ static const struct field fields[] = {
      METRIC(310, "toolwatch_config_reload_failures_total", COUNTER,
             "Configuration reloads refused; the running configuration "
             "stayed.")},
+
+    {F_TIME("last_success", SC_CHECKPOINT, checkpoint.last_success_ms),
+     METRIC(320, "toolwatch_checkpoint_last_success_timestamp_seconds",
+            GAUGE, "Unix time the last detection checkpoint was written "
+            "(0: none yet).")},
+    {F_U64("bytes", SC_CHECKPOINT, checkpoint.bytes),
+     METRIC(330, "toolwatch_checkpoint_size_bytes", GAUGE,
+            "Size of the last detection checkpoint written.")},
+    {F_USEC("write_s", SC_CHECKPOINT, checkpoint.write_us),
+     METRIC(340, "toolwatch_checkpoint_write_duration_seconds", GAUGE,
+            "How long the last checkpoint took to write (temporary file, "
+            "fsync, rename, directory fsync; off the event loop).")},
+    {F_USEC("serialize_s", SC_CHECKPOINT, checkpoint.serialize_us),
+     METRIC(350, "toolwatch_checkpoint_serialize_duration_seconds", GAUGE,
+            "How long the last checkpoint took to serialize (on the event "
+            "loop, between events).")},
+    {F_U64("writes", SC_CHECKPOINT, checkpoint.writes),
+     METRIC(360, "toolwatch_checkpoint_writes_total", COUNTER,
+            "Detection checkpoints written.")},
+    {F_U64("failures", SC_CHECKPOINT, checkpoint.failures),
+     METRIC(370, "toolwatch_checkpoint_failures_total", COUNTER,
+            "Detection checkpoints not written (an I/O error, or over "
+            "detectors.checkpoint_max_mb); the previous one stays.")},
+    {F_U64("refused", SC_CHECKPOINT, checkpoint.refused),
+     METRIC(380, "toolwatch_checkpoint_refused_total", COUNTER,
+            "Checkpoints refused at start-up (damaged, truncated, another "
+            "version or instance): the state started fresh.")},
+    {F_U64("not_resent", SC_CHECKPOINT, checkpoint.not_resent),
+     METRIC(390, "toolwatch_checkpoint_not_resent_total", COUNTER,
+            "Notifications made again from events read again after a "
+            "restart and not sent: the journal held them already.")},
 };
 
 #define N_FIELDS (sizeof fields / sizeof fields[0])
@@ -523,6 +565,7 @@ static const struct scope_desc {
     [SC_JOURNAL] = {.key = "journal"},
     [SC_CONFIG] = {.key = "config"},
     [SC_ONCALL] = {.key = "oncall"},
+    [SC_CHECKPOINT] = {.key = "checkpoint"},
 };
 
 /* Items in scope sc: 1, or an array's count clamped to its capacity. */
@@ -603,6 +646,10 @@ static void j_fields(struct w *w, int *first, const struct status_snapshot *s,
             w_key(w, first, f->key);
             w_ssecs(w, *(const int64_t *)p);
             break;
+        case K_USEC:
+            w_key(w, first, f->key);
+            w_usecs(w, *(const int64_t *)p);
+            break;
         case K_STR:
             j_str(w, first, f->key, p, f->size);
             break;
@@ -677,6 +724,7 @@ int status_render_json(buf *out, const struct status_snapshot *s,
     j_scope(&w, &f, s, SC_JOURNAL, now_wall_ms);
     j_scope(&w, &f, s, SC_ONCALL, now_wall_ms);
     j_scope(&w, &f, s, SC_CONFIG, now_wall_ms);
+    j_scope(&w, &f, s, SC_CHECKPOINT, now_wall_ms);
     w_raw(&w, "}\n", 2);
     return w.rc;
 }
@@ -784,6 +832,12 @@ static void m_sample(struct w *w, const struct status_snapshot *s,
             w_ssecs(w, ms);
         else
             w_secs(w, ms > 0 ? ms : 0);
+        w_raw(w, "\n", 1);
+        return;
+    }
+    if (f->kind == K_USEC) {
+        w_raw(w, " ", 1);
+        w_usecs(w, *(const int64_t *)p);
         w_raw(w, "\n", 1);
         return;
     }

@@ -190,6 +190,21 @@ struct status_snapshot {
                                             silence ended */
         uint64_t untracked;              /* episodes sent ungated (caps) */
     } oncall;
+    /* The detection checkpoint (SPEC section 4 "State").  Zero: none
+     * written yet. */
+    struct {
+        int64_t last_success_ms;         /* wall: the last one written */
+        uint64_t bytes;                  /* its size */
+        int64_t write_us;                /* its write: temporary file,
+                                            fsync, rename, directory fsync */
+        int64_t serialize_us;            /* its serialization (the loop) */
+        uint64_t writes;
+        uint64_t failures;               /* not written: I/O, over the cap */
+        uint64_t refused;                /* refused at start-up */
+        uint64_t not_resent;             /* made again from events read
+                                            again after a restart, not sent
+                                            (in the journal already) */
+    } checkpoint;
 
     /* The configuration file and its reloads (SIGHUP).  Zero: loaded
      * when?  unknown; no reload tried, so none refused. */

@@ -18,8 +18,11 @@
  *  - SIGTERM exits 0 and leaves the last event id in state_dir/position,
  *    which the next start sends as Last-Event-ID;
  *  - a crash after the journal commit of an alert but before the position
- *    file is written: the restart resumes from the position recorded in
- *    the journal with the alert, and the alert is not made again;
+ *    file is written: the restart resumes from the position of the
+ *    detection checkpoint (written at the clean stop before), reads the
+ *    alert's event again and makes the alert again under the same
+ *    episode id and number, which the journal's mark says it holds: it is
+ *    not sent again, and the receiver sees one webhook-id;
  *  - alerts journaled while the receiver is down survive kill -9 and are
  *    delivered after the restart, each under one webhook-id, the queue
  *    head under the id it had before the crash (a sink sends only its
@@ -166,17 +169,25 @@ static cJSON *req_json(const struct rcv_request *q)
 
 /* One SSE frame: a completed call of `tool` by `agent` returning
  * `payload` bytes, stamped now. */
-static void add_call_frame(char *out, size_t cap, const char *id,
-                           const char *tool, const char *agent,
-                           long long payload)
+static void add_call_frame_at(char *out, size_t cap, const char *id,
+                              const char *tool, const char *agent,
+                              long long payload, int64_t ts_ms)
 {
     char rec[64];
     const struct twr_call c = {.id = id, .rec = rec, .tool = tool,
-                               .agent = agent, .ts_ms = clock_wall_ms(),
+                               .agent = agent, .ts_ms = ts_ms,
                                .dur_ms = 12.5, .payload = payload};
 
     snprintf(rec, sizeof rec, "rec-%s", id);
     assert_true(twr_add_call(out, cap, &c));
+}
+
+/* The same, stamped now. */
+static void add_call_frame(char *out, size_t cap, const char *id,
+                           const char *tool, const char *agent,
+                           long long payload)
+{
+    add_call_frame_at(out, cap, id, tool, agent, payload, clock_wall_ms());
 }
 
 /* -------------------- 1. every scenario fires and resolves ----------- */
@@ -1192,21 +1203,30 @@ static const char *crash_id(int i)
     return ids[i];
 }
 
-/* SSE frames of events from..to (1-based, inclusive), stamped now. */
+/* SSE frames of events from..to (1-based, inclusive).  Each event has one
+ * time, stamped when it is first served (as a real stream sends a record
+ * again as it was). */
 static void crash_frames(char *out, size_t cap, int from, int to)
 {
+    static int64_t stamp[CRASH_EVENTS + 1];
+
     out[0] = '\0';
-    for (int i = from; i <= to; i++)
-        add_call_frame(out, cap, crash_id(i), "s3_get_object", "agent-7",
-                       i == 3 ? 2500000 : 1200);
+    for (int i = from; i <= to; i++) {
+        if (stamp[i] == 0)
+            stamp[i] = clock_wall_ms();
+        add_call_frame_at(out, cap, crash_id(i), "s3_get_object", "agent-7",
+                          i == 3 ? 2500000 : 1200, stamp[i]);
+    }
 }
 
 /* Killed after the journal commit that holds an alert, before the position
  * file says its event was read (simulated by putting back the position
- * file of the stop before): the restart must resume from the position the
- * journal recorded with the alert (the stream server sees it as
- * Last-Event-ID), and must not read that event again and page a second
- * time under a new webhook-id. */
+ * file of the stop before): the restart resumes from the detection
+ * checkpoint's position (the clean stop's, c-2: the stream server sees it
+ * as Last-Event-ID, though the journal recorded big-3 with the alert),
+ * reads the alert's event again into the same state, makes the alert
+ * again -- the journal holds it (its mark), so it is not sent again -- and
+ * must not page a second time under a new webhook-id. */
 static void test_crash_before_position_write(void **state)
 {
     const char *env[] = {SECRET_ENV "=" SECRET, NULL};
@@ -1290,9 +1310,12 @@ static void test_crash_before_position_write(void **state)
     read_position(&d, text, sizeof text);
     assert_string_equal(text, "c-5");
 
-    /* no second notification: the restart made no alert, and every
-     * request the receiver saw is the one notification */
-    assert_int_equal(stderr_count(run, "alert: "), 0);
+    /* no second notification: the restart made the alert again and did
+     * not send it, and every request the receiver saw is the one
+     * notification */
+    assert_int_equal(stderr_count(run, "alert: "), 1);
+    assert_int_equal(stderr_count(run, "in the journal already, not sent "
+                                       "again"), 1);
     assert_true(twr_all_signed(r, SECRET));
     n = rcv_count(r);
     assert_true(n >= 1);
@@ -1301,10 +1324,12 @@ static void test_crash_before_position_write(void **state)
         assert_string_equal(rcv_header(&q, "webhook-id"), wid);
     }
     assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 299), 1);
-    /* because it resumed from the journal's position: the event that made
-     * the alert (the file said c-2, which reads big-3 again) */
-    assert_string_equal(lei, "big-3");
+    /* because it resumed from the checkpoint's position, the last event
+     * of the clean stop; without the checkpoint it would be the journal's
+     * (big-3, logged as offered) */
+    assert_string_equal(lei, "c-2");
     assert_true(proc_wait_stderr(run, "from the alert journal", 0));
+    assert_true(proc_wait_stderr(run, "resumes after event id \"c-2\"", 0));
 }
 
 int main(void)

@@ -116,6 +116,14 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
          "sinks[1].path: cannot open \"/var/log/tw/a.ndjson\"");
     s->config.reloads = 3;
     s->config.reload_failures = 1;
+    s->checkpoint.last_success_ms = wall - 2500;
+    s->checkpoint.bytes = 123456;
+    s->checkpoint.write_us = 2500;
+    s->checkpoint.serialize_us = 1000800;
+    s->checkpoint.writes = 7;
+    s->checkpoint.failures = 1;
+    s->checkpoint.refused = 0;
+    s->checkpoint.not_resent = 3;
 }
 
 /* The JSON document in b; the caller cJSON_Delete()s it. */

@@ -996,6 +996,47 @@ static void test_position_newest_wins(void **state)
 
 /* Compaction (asked for, and automatic) keeps exactly one position: the
  * newest, after the pending records; and none when there is none. */
+/* A position's mark is read back at open, voided with it, and kept by a
+ * compaction. */
+static void test_position_mark_kept(void **state)
+{
+    const struct journal_mark m1 = {.seq = 5, .made_ms = 1000},
+                              m2 = {.seq = 9, .made_ms = 2000};
+    struct journal_mark got;
+    struct tdir t;
+    uint64_t s;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    journal_position_mark(j, &got);
+    assert_int_equal(got.seq, 0);
+    s = append(j, "w", "m", 0, "x");
+    assert_int_equal(journal_put_position_mark(j, 1, "a", 1, &m1),
+                     JOURNAL_OK);
+    assert_int_equal(journal_sync(j), JOURNAL_OK);
+    assert_int_equal(journal_ack(j, s, JOURNAL_RECORD_DELIVERED), JOURNAL_OK);
+    assert_int_equal(journal_put_position_mark(j, 2, "b", 1, &m2),
+                     JOURNAL_OK);
+    journal_position_mark(j, &got);
+    assert_int_equal(got.seq, 9);
+    assert_int_equal(journal_compact(j), JOURNAL_OK);
+    journal_close(j);
+    j = jopen(&t, NULL);
+    expect_pos(j, 2, "b");
+    journal_position_mark(j, &got);
+    assert_int_equal(got.seq, 9);
+    assert_int_equal(got.made_ms, 2000);
+    /* a position without a mark has none */
+    assert_int_equal(journal_put_position(j, 3, "c", 1), JOURNAL_OK);
+    journal_position_mark(j, &got);
+    assert_int_equal(got.seq, 0);
+    journal_close(j);
+    journal_position_mark(NULL, &got);
+    assert_int_equal(got.seq, 0);
+    tdir_remove(&t);
+}
+
 static void test_position_compaction(void **state)
 {
     struct tdir t;
@@ -1321,6 +1362,7 @@ int main(void)
         cmocka_unit_test(test_position_roundtrip),
         cmocka_unit_test(test_position_newest_wins),
         cmocka_unit_test(test_position_compaction),
+        cmocka_unit_test(test_position_mark_kept),
         cmocka_unit_test(test_position_torn_tail),
         cmocka_unit_test(test_position_after_damage),
         cmocka_unit_test(test_position_void),

@@ -257,6 +257,66 @@ static void test_position_scan(void **state)
     }
 }
 
+static int grab_record(void *ud, const struct journal_record *r)
+{
+    *(struct journal_record *)ud = *r;
+    return 0;
+}
+
+/* A position with a mark (the notification number and its event time)
+ * reads back with it; a mark numbered 0, or a tail of another length, is
+ * not one the encoder writes: skipped and counted. */
+static void test_position_mark(void **state)
+{
+    unsigned char b[256];
+    const struct journal_mark m = {.seq = 77, .made_ms = -5};
+    struct journal_record r;
+    struct journal_record_scan_result res;
+    size_t n, plain;
+
+    (void)state;
+    assert_int_equal(journal_record_encode_position(b, sizeof(b), 3, "p", 1,
+                                                    &plain),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(journal_record_encode_position_mark(
+                         b, sizeof(b), 3, "p", 1, &m, &n),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(n, plain + JOURNAL_RECORD_MARK_SIZE);
+    assert_int_equal(journal_record_encode_position_mark(b, n - 1, 3, "p", 1,
+                                                         &m, &n),
+                     JOURNAL_RECORD_ENOBUFS);
+    assert_int_equal(journal_record_encode_position_mark(
+                         b, sizeof(b), 3, "p", 1, &m, &n),
+                     JOURNAL_RECORD_EOK);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(journal_record_scan(b, n, grab_record, &r, &res),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(res.records, 1);
+    assert_int_equal(r.type, JOURNAL_RECORD_POSITION);
+    assert_int_equal(r.gen, 3);
+    assert_int_equal(r.pos_id_len, 1);
+    assert_int_equal(r.mark.seq, 77);
+    assert_int_equal(r.mark.made_ms, -5);
+    /* no mark: seq 0 */
+    assert_int_equal(journal_record_encode_position_mark(
+                         b, sizeof(b), 3, "p", 1, NULL, &n),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(n, plain);
+    assert_int_equal(journal_record_scan(b, n, grab_record, &r, &res),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(r.mark.seq, 0);
+    /* a mark numbered 0 */
+    assert_int_equal(journal_record_encode_position_mark(
+                         b, sizeof(b), 3, "p", 1, &m, &n),
+                     JOURNAL_RECORD_EOK);
+    memset(b + 24 + 10 + 1, 0, 8);
+    reseal(b, n);
+    assert_int_equal(journal_record_scan(b, n, NULL, NULL, &res),
+                     JOURNAL_RECORD_EOK);
+    assert_int_equal(res.records, 0);
+    assert_int_equal(res.corrupt, 1);
+}
+
 /* The entry check the file layer runs before it reserves room, and the
  * messages of the codes. */
 static void test_entry_check(void **state)
@@ -289,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_hostile_length),
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_position_scan),
+        cmocka_unit_test(test_position_mark),
         cmocka_unit_test(test_entry_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

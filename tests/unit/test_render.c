@@ -264,7 +264,10 @@ static void test_status_json_bytes(void **state)
     "\"last_reload_error\":\"sinks[1].path: cannot open "
     "\\\"/var/log/tw/a.ndjson\\\"\","
     "\"loaded_at\":\"2026-03-10T01:50:00.000Z\",\"reloads\":3,"
-    "\"reload_failures\":1}}\n");
+    "\"reload_failures\":1},"
+    "\"checkpoint\":{\"last_success\":\"2026-03-10T01:59:57.500Z\","
+    "\"bytes\":123456,\"write_s\":0.002500,\"serialize_s\":1.000800,"
+    "\"writes\":7,\"failures\":1,\"refused\":0,\"not_resent\":3}}\n");
     buf_free(&b);
 }
 
@@ -302,7 +305,10 @@ static void test_empty_snapshot(void **state)
     "\"released\":0,\"untracked\":0},"
     "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
     "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
-    "\"reload_failures\":0}}\n");
+    "\"reload_failures\":0},"
+    "\"checkpoint\":{\"last_success\":null,\"bytes\":0,"
+    "\"write_s\":0.000000,\"serialize_s\":0.000000,\"writes\":0,"
+    "\"failures\":0,\"refused\":0,\"not_resent\":0}}\n");
     buf_free(&b);
 
     metrics_of(&b, &s);
@@ -465,7 +471,44 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_config_reload_failures_total Configuration reloads "
     "refused; the running configuration stayed.\n"
     "# TYPE toolwatch_config_reload_failures_total counter\n"
-    "toolwatch_config_reload_failures_total 0\n");
+    "toolwatch_config_reload_failures_total 0\n"
+    "# HELP toolwatch_checkpoint_last_success_timestamp_seconds Unix time "
+    "the last detection checkpoint was written (0: none yet).\n"
+    "# TYPE toolwatch_checkpoint_last_success_timestamp_seconds gauge\n"
+    "toolwatch_checkpoint_last_success_timestamp_seconds 0.000\n"
+    "# HELP toolwatch_checkpoint_size_bytes Size of the last detection "
+    "checkpoint written.\n"
+    "# TYPE toolwatch_checkpoint_size_bytes gauge\n"
+    "toolwatch_checkpoint_size_bytes 0\n"
+    "# HELP toolwatch_checkpoint_write_duration_seconds How long the last "
+    "checkpoint took to write (temporary file, fsync, rename, directory "
+    "fsync; off the event loop).\n"
+    "# TYPE toolwatch_checkpoint_write_duration_seconds gauge\n"
+    "toolwatch_checkpoint_write_duration_seconds 0.000000\n"
+    "# HELP toolwatch_checkpoint_serialize_duration_seconds How long the "
+    "last checkpoint took to serialize (on the event loop, between "
+    "events).\n"
+    "# TYPE toolwatch_checkpoint_serialize_duration_seconds gauge\n"
+    "toolwatch_checkpoint_serialize_duration_seconds 0.000000\n"
+    "# HELP toolwatch_checkpoint_writes_total Detection checkpoints "
+    "written.\n"
+    "# TYPE toolwatch_checkpoint_writes_total counter\n"
+    "toolwatch_checkpoint_writes_total 0\n"
+    "# HELP toolwatch_checkpoint_failures_total Detection checkpoints not "
+    "written (an I/O error, or over detectors.checkpoint_max_mb); the "
+    "previous one stays.\n"
+    "# TYPE toolwatch_checkpoint_failures_total counter\n"
+    "toolwatch_checkpoint_failures_total 0\n"
+    "# HELP toolwatch_checkpoint_refused_total Checkpoints refused at "
+    "start-up (damaged, truncated, another version or instance): the state "
+    "started fresh.\n"
+    "# TYPE toolwatch_checkpoint_refused_total counter\n"
+    "toolwatch_checkpoint_refused_total 0\n"
+    "# HELP toolwatch_checkpoint_not_resent_total Notifications made again "
+    "from events read again after a restart and not sent: the journal held "
+    "them already.\n"
+    "# TYPE toolwatch_checkpoint_not_resent_total counter\n"
+    "toolwatch_checkpoint_not_resent_total 0\n");
     buf_free(&b);
 }
 
@@ -541,7 +584,7 @@ static void test_status_json_order(void **state)
                               "last_tick_ms_ago,ready,not_ready_reason,"
                               "stream,events,"
                               "rules,firing,firing_total,sinks,journal,"
-                              "oncall,config");
+                              "oncall,config,checkpoint");
     keys_of(field(j, "stream"), keys, sizeof keys);
     assert_string_equal(keys, "state,url,connected,connected_since,"
                               "disconnected_since,last_event_id,"
@@ -574,6 +617,9 @@ static void test_status_json_order(void **state)
     assert_string_equal(keys, "last_reload_ok,last_reload_at,"
                               "last_reload_error,loaded_at,reloads,"
                               "reload_failures");
+    keys_of(field(j, "checkpoint"), keys, sizeof keys);
+    assert_string_equal(keys, "last_success,bytes,write_s,serialize_s,"
+                              "writes,failures,refused,not_resent");
     assert_int_equal(b.data[b.len - 1], '\n');
     cJSON_Delete(j);
     buf_free(&b);
@@ -701,14 +747,19 @@ static void set_counters_max(struct status_snapshot *s)
     }
     s->config.reloads = UINT64_MAX;
     s->config.reload_failures = UINT64_MAX;
+    s->checkpoint.bytes = UINT64_MAX;
+    s->checkpoint.writes = UINT64_MAX;
+    s->checkpoint.failures = UINT64_MAX;
+    s->checkpoint.refused = UINT64_MAX;
+    s->checkpoint.not_resent = UINT64_MAX;
 }
 
 static void test_counters_at_max(void **state)
 {
     /* stream 6, events 2 + reasons + 4, detectors 5 each, sinks 5 each,
-     * config 2 */
+     * config 2, checkpoint 5 */
     const unsigned per_doc =
-        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 5 + 2 * 5 + 2;
+        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 5 + 2 * 5 + 2 + 5;
     struct status_snapshot s;
     buf b;
 
@@ -800,12 +851,14 @@ static void test_times_at_the_edges(void **state)
 }
 
 /* The /status "config" object and the /metrics config families of s, to
- * the byte: the document's tail from "config" on, and the metrics text
- * from the first config family on. */
+ * the byte: the document from "config" up to the "checkpoint" object that
+ * follows it (`json` ends as if "config" were the last: "}}\n"), and the
+ * metrics text from the first config family up to the first checkpoint
+ * family. */
 static void config_is(const struct status_snapshot *s, const char *json,
                       const char *metrics)
 {
-    const char *at;
+    char *at, *end;
     buf b;
 
     json_of(&b, s);
@@ -813,11 +866,15 @@ static void config_is(const struct status_snapshot *s, const char *json,
     assert_int_equal(buf_append(&b, "", 1), BUF_OK);
     at = strstr(b.data, ",\"config\":");
     assert_non_null(at);
+    assert_non_null(end = strstr(at, ",\"checkpoint\":"));
+    memcpy(end, "}\n", 3);
     assert_string_equal(at, json);
     buf_free(&b);
     metrics_of(&b, s);
     at = strstr(b.data, "# HELP toolwatch_config_");
     assert_non_null(at);
+    assert_non_null(end = strstr(at, "# HELP toolwatch_checkpoint_"));
+    *end = '\0';
     assert_string_equal(at, metrics);
     buf_free(&b);
 }
@@ -1019,7 +1076,15 @@ static void test_metrics_order(void **state)
         "toolwatch_config_last_reload_successful",
         "toolwatch_config_last_reload_success_timestamp_seconds",
         "toolwatch_config_reloads_total",
-        "toolwatch_config_reload_failures_total"};
+        "toolwatch_config_reload_failures_total",
+        "toolwatch_checkpoint_last_success_timestamp_seconds",
+        "toolwatch_checkpoint_size_bytes",
+        "toolwatch_checkpoint_write_duration_seconds",
+        "toolwatch_checkpoint_serialize_duration_seconds",
+        "toolwatch_checkpoint_writes_total",
+        "toolwatch_checkpoint_failures_total",
+        "toolwatch_checkpoint_refused_total",
+        "toolwatch_checkpoint_not_resent_total"};
     struct status_snapshot s;
     const char *p;
     size_t k = 0;
