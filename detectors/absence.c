@@ -31,10 +31,14 @@
  * Replay judges event time; the end of input is not an absence (the
  * engine does not run these rules while draining).
  *
- * Memory per group: 8 bytes (its last event's time) and, since the alert
- * of a group that goes quiet has no event to take them from, its values
- * and last event in its alert record (sizeof(struct det_alert)).  A
- * checkpoint keeps the 8 bytes (and the engine the alert record).
+ * Memory per group: sizeof(struct abs_state), 160 bytes: its last event's
+ * time and, since the alert of a group that goes quiet has no event to
+ * take them from, its values and its last event's ids (the alert's
+ * sample), when they fit its ABS_BUF bytes.  A group whose values or
+ * last event do not fit keeps them in its alert record instead (about 1.3
+ * KB, det_keep), as a group with an open episode does.  A checkpoint keeps
+ * the last event's time (8 bytes); the engine keeps the values and sample
+ * through recall / retain.
  */
 #include "base/buf.h"
 #include "detectors/checkpoint.h"
@@ -44,18 +48,162 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ABS_BUF 144 /* values and last event kept in the state */
+
+/* A group's state.  `last` comes first: the rest of this file reads it as
+ * the int64_t at the start of the state.  buf holds the group's values
+ * (vlen bytes, each with its NUL), then its last event's record_id,
+ * session_id, agent_id, tool_name and error_code, each with its NUL (slen
+ * bytes); when they do not fit, the group keeps them in its alert record
+ * instead (inrec). */
+struct abs_state {
+    int64_t last;    /* its last event's time (INT64_MIN: none yet) */
+    uint16_t vlen;   /* bytes of values in buf (0: not kept yet) */
+    uint16_t slen;   /* bytes of the last event's strings after them */
+    uint8_t type;    /* its last event's type */
+    uint8_t inrec;   /* 1: kept in the alert record (det_keep) */
+    uint16_t spare;
+    char buf[ABS_BUF];
+};
+
 static int kind_create(struct det_rule *r)
 {
     r->spec.absence.threshold_ms = (int64_t)llround(r->threshold * 1000.0);
     r->spec.absence.connected = 1;
-    r->stride = sizeof(int64_t);
+    r->stride = sizeof(struct abs_state);
     return 0;
 }
 
+/* The header only: buf is read up to its lengths, and the alert record is
+ * not touched (1.3 KB a group). */
 static void kind_reset(struct det_rule *r, uint32_t slot)
 {
-    *(int64_t *)det_state(r, slot) = INT64_MIN;
-    memset(&r->alert[slot], 0, sizeof r->alert[slot]);
+    struct abs_state *st = det_state(r, slot);
+
+    st->last = INT64_MIN;
+    st->vlen = st->slen = 0;
+    st->type = st->inrec = 0;
+    if (slot == r->fixed_slot)
+        memset(&r->alert[slot], 0, sizeof r->alert[slot]);
+}
+
+/* The sample's strings, in the order they are kept. */
+#define ABS_NSTR 5
+static void sample_strings(struct alert_sample *sm, char *str[ABS_NSTR],
+                           size_t size[ABS_NSTR])
+{
+    str[0] = sm->record_id;
+    size[0] = sizeof sm->record_id;
+    str[1] = sm->session_id;
+    size[1] = sizeof sm->session_id;
+    str[2] = sm->agent_id;
+    size[2] = sizeof sm->agent_id;
+    str[3] = sm->tool_name;
+    size[3] = sizeof sm->tool_name;
+    str[4] = sm->error_code;
+    size[4] = sizeof sm->error_code;
+}
+
+/* Put the strings of s (each cut to its field, as the alert record
+ * would) after the values: 0, or -1 when they do not fit. */
+static int keep_strings(struct abs_state *st, const char *const s[ABS_NSTR],
+                        const size_t size[ABS_NSTR])
+{
+    size_t at = st->vlen;
+
+    for (int i = 0; i < ABS_NSTR; i++) {
+        size_t l = strnlen(s[i], size[i] - 1);
+        if (l + 1 > ABS_BUF - at)
+            return -1;
+        memcpy(st->buf + at, s[i], l);
+        st->buf[at + l] = '\0';
+        at += l + 1;
+    }
+    st->slen = (uint16_t)(at - st->vlen);
+    return 0;
+}
+
+/* Keep what an alert of the group will need from its event ev. */
+static void keep_event(struct det_rule *r, uint32_t slot,
+                       const struct event *ev)
+{
+    struct abs_state *st = det_state(r, slot);
+    const char *s[ABS_NSTR] = {ev->record_id, ev->session_id, ev->agent_id,
+                               ev->tool_name, ev->error_code};
+    const size_t size[ABS_NSTR] = {EVENT_ID_MAX, EVENT_ID_MAX, EVENT_ID_MAX,
+                                   EVENT_NAME_MAX, EVENT_CODE_MAX};
+
+    if (st->vlen == 0 && !st->inrec) {
+        /* a group's values are its key: taken once, at its first event */
+        char v[DET_VALUES_MAX];
+        size_t n = det_group_values(r, ev, v);
+
+        if (n > 0 && n < ABS_BUF) {
+            memcpy(st->buf, v, n);
+            st->vlen = (uint16_t)n;
+        } else {
+            st->inrec = 1;
+        }
+    }
+    if (!st->inrec && keep_strings(st, s, size) == 0)
+        st->type = (uint8_t)ev->type;
+    else
+        st->inrec = 1;
+    if (st->inrec || r->keys.slot[slot].state != DET_ST_IDLE)
+        det_keep(r, slot, ev); /* the record, or the open episode's */
+}
+
+static void recall(const struct det_rule *r, uint32_t slot,
+                   struct det_alert *a)
+{
+    const struct abs_state *st = det_state(r, slot);
+    const struct det_alert *rec = &r->alert[slot];
+    char *str[ABS_NSTR];
+    size_t size[ABS_NSTR];
+    const char *p;
+
+    if (slot == r->fixed_slot || st->inrec) {
+        if (a != rec) {
+            a->nvals = rec->nvals;
+            memcpy(a->vals, rec->vals, sizeof a->vals);
+            a->sample = rec->sample;
+        }
+        return;
+    }
+    a->nvals = r->rule->ngroup;
+    memcpy(a->vals, st->buf, st->vlen);
+    memset(&a->sample, 0, sizeof a->sample);
+    sample_strings(&a->sample, str, size);
+    p = st->buf + st->vlen;
+    for (int i = 0; i < ABS_NSTR && st->slen > 0; i++, p += strlen(p) + 1)
+        buf_copy_str(str[i], size[i], p);
+    a->sample.event_type = (enum event_type)st->type;
+}
+
+static void retain(struct det_rule *r, uint32_t slot,
+                   const struct det_alert *a)
+{
+    struct abs_state *st = det_state(r, slot);
+    struct alert_sample sm = a->sample;
+    char *str[ABS_NSTR];
+    size_t size[ABS_NSTR], n = 0;
+
+    if (slot == r->fixed_slot)
+        return;
+    for (uint32_t i = 0; i < a->nvals && n < sizeof a->vals; i++)
+        n += strnlen(a->vals + n, sizeof a->vals - n) + 1;
+    sample_strings(&sm, str, size);
+    st->inrec = 0;
+    if (n > 0 && n < ABS_BUF && n <= sizeof a->vals) {
+        memcpy(st->buf, a->vals, n);
+        st->vlen = (uint16_t)n;
+        if (keep_strings(st, (const char *const *)str, size) == 0) {
+            st->type = (uint8_t)a->sample.event_type;
+            return;
+        }
+    }
+    r->alert[slot] = *a;
+    st->inrec = 1;
 }
 
 /* The gap at now, and the episode's longest (the current gap while no
@@ -111,7 +259,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         /* back from its alert: idle groups are watched oldest first */
         if (r->keys.slot[slot].state == DET_ST_IDLE && det_pinned(r, slot))
             det_keys_unpin(&r->keys, slot);
-        det_keep(r, slot, in->ev);
+        keep_event(r, slot, in->ev);
     } else {
         a = &r->alert[slot];
         memcpy(a->sample.record_id, in->ev->record_id,
@@ -244,4 +392,6 @@ const struct det_kind det_kind_absence = {
     .save = kind_save,
     .load = kind_load,
     .checkpoint_bytes = kind_checkpoint_bytes,
+    .recall = recall,
+    .retain = retain,
 };

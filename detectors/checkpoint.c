@@ -304,6 +304,23 @@ static int keeps_alert(const struct det_rule *r, uint32_t s)
            (r->kind->flags & DET_KF_KEEP);
 }
 
+/* The alert record to write for group s: its own, or, for a group whose
+ * kind keeps its values itself (recall), one made from them (the group's
+ * own record is not touched: 1.3 KB a group).  Valid until the next
+ * call. */
+static const struct det_alert *record_of(const struct det_rule *r,
+                                         uint32_t s)
+{
+    static _Thread_local struct det_alert tmp;
+
+    if (r->kind->recall == NULL || s == r->fixed_slot ||
+        r->keys.slot[s].state != DET_ST_IDLE)
+        return &r->alert[s];
+    memset(&tmp, 0, sizeof tmp);
+    r->kind->recall(r, s, &tmp);
+    return &tmp;
+}
+
 static int put_alert(buf *out, const struct det_alert *a)
 {
     const struct alert_sample *sm = &a->sample;
@@ -364,7 +381,7 @@ static int put_group(buf *out, const struct det_rule *r, uint32_t s)
         n = 26;
     }
     if (buf_append(out, h, n) != BUF_OK ||
-        ((flags & CKPT_G_ALERT) && put_alert(out, &r->alert[s])))
+        ((flags & CKPT_G_ALERT) && put_alert(out, record_of(r, s))))
         goto out;
     at = out->len;
     if (ckpt_put_u32(out, 0) ||
@@ -559,10 +576,9 @@ struct dec {
 
 /* Check a group's alert record against its rule and key. */
 static int alert_ok(const struct dec *d, const struct det_rule *r,
-                    uint32_t s, unsigned flags, unsigned state, uint64_t h0,
-                    uint64_t h1)
+                    uint32_t s, const struct det_alert *a, unsigned flags,
+                    unsigned state, uint64_t h0, uint64_t h1)
 {
-    const struct det_alert *a = &r->alert[s];
     uint32_t want = r->rule->ngroup + ((flags & CKPT_G_EXTRA) ? 1 : 0);
     char id[ALERT_ID_HEX + 1];
     uint64_t h[2];
@@ -632,6 +648,8 @@ static int get_group(struct dec *d, struct det_rule *r)
     uint64_t h0 = ckpt_get_u64(rd), h1 = ckpt_get_u64(rd);
     unsigned flags = ckpt_get_u8(rd), state = ckpt_get_u8(rd);
     const unsigned char *ks;
+    static _Thread_local struct det_alert tmp;
+    struct det_alert *rec = NULL;
     double thr = NAN;
     uint32_t s, klen;
     int rc = -1;
@@ -653,10 +671,19 @@ static int get_group(struct dec *d, struct det_rule *r)
     if (!(flags & CKPT_G_EXTRA))
         r->kind->reset(r, s); /* an alert group has no state of its own */
     if (flags & CKPT_G_ALERT) {
-        get_alert(rd, &r->alert[s]);
+        /* a group whose kind keeps its values itself takes them from the
+         * record (retain), and a record only for an open episode */
+        rec = r->kind->retain != NULL && s != r->fixed_slot ? &tmp
+                                                            : &r->alert[s];
+        get_alert(rd, rec);
         if (rd->bad ||
-            !ckpt_check(rd, alert_ok(d, r, s, flags, state, h0, h1)))
+            !ckpt_check(rd, alert_ok(d, r, s, rec, flags, state, h0, h1)))
             goto out;
+        if (rec == &tmp) {
+            if (state != DET_ST_IDLE)
+                r->alert[s] = tmp;
+            r->kind->retain(r, s, &tmp);
+        }
     }
     klen = ckpt_get_u32(rd);
     if (!ckpt_check(rd, klen == 0 || (r->kind->save != NULL &&
@@ -665,11 +692,14 @@ static int get_group(struct dec *d, struct det_rule *r)
         goto out;
     if (klen > 0 && r->kind->load(r, s, ks, klen) != 0) {
         /* its own state refused: start it fresh, keeping its record (a
-         * kind's reset may clear it: absence) */
-        struct det_alert keep = r->alert[s];
-
+         * kind's reset may clear it: absence []) and the values it keeps */
+        if (rec == &r->alert[s])
+            tmp = r->alert[s];
         r->kind->reset(r, s);
-        r->alert[s] = keep;
+        if (rec == &r->alert[s])
+            r->alert[s] = tmp;
+        else if (rec == &tmp)
+            r->kind->retain(r, s, &tmp);
         d->out->groups_reset++;
     }
     if (flags & CKPT_G_PINNED)

@@ -344,6 +344,12 @@ static void keep_values(const struct det_rule *r, struct det_alert *a,
     a->nvals = r->rule->ngroup + (extra != NULL);
 }
 
+size_t det_group_values(const struct det_rule *r, const struct event *ev,
+                        char *out)
+{
+    return group_bytes(r->rule->group_by, r->rule->ngroup, ev, NULL, out);
+}
+
 void det_keep(struct det_rule *r, uint32_t slot, const struct event *ev)
 {
     struct det_alert *a = &r->alert[slot];
@@ -662,6 +668,8 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
     if (in != NULL && !(r->kind->flags & DET_KF_KEEP)) {
         keep_values(r, a, in->ev, v->extra);
         alert_sample_from_event(&a->sample, in->ev);
+    } else if ((r->kind->flags & DET_KF_KEEP) && r->kind->recall != NULL) {
+        r->kind->recall(r, s, a);
     }
     shown_values(a, vals, e->key, sizeof e->key);
     alert_episode_id(r->rule->name, vals, a->nvals, a->started_ms, a->id);

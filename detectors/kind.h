@@ -22,7 +22,8 @@
  *   8 bytes   the group's threshold, only for rules whose overrides set
  *             thresholds
  *   sizeof(struct det_alert) (about 1.3 KB), touched only for groups that
- *             alert (and for absence groups, which keep their values)
+ *             alert (absence groups keep their values in their own state
+ *             and take a record only when they fire)
  * Slabs come from mmap (det_slab_alloc): a slot costs resident memory
  * only once a group uses it.
  *
@@ -126,8 +127,10 @@ enum {
     DET_KF_ABSENCE = 1u << 1, /* fires with no event: idle groups are
                                  watched (the oldest first, from the LRU
                                  list); asleep while draining */
-    DET_KF_KEEP = 1u << 2     /* the alert record keeps the group's
-                                 values and last event (timer fires) */
+    DET_KF_KEEP = 1u << 2     /* the group keeps its values and last event
+                                 for alerts that time fires (in the kind's
+                                 state: recall / retain; else in its alert
+                                 record) */
 };
 
 struct det_kind {
@@ -183,6 +186,17 @@ struct det_kind {
     /* The most bytes save appends for one group of rule r (for the
      * documented bound and the reader's checks). */
     size_t (*checkpoint_bytes)(const struct det_rule *r);
+    /* DET_KF_KEEP kinds that keep a group's values and last event in
+     * their own state rather than in its alert record (which would cost
+     * every group about 1.3 KB): fill a's nvals, vals and sample from
+     * them (the engine calls it as the group fires, and for the
+     * checkpoint with a record of its own); take them from `a` (a record
+     * read from a checkpoint, its values checked against the group's
+     * key).  Both NULL: the alert record holds them (det_keep). */
+    void (*recall)(const struct det_rule *r, uint32_t slot,
+                   struct det_alert *a);
+    void (*retain)(struct det_rule *r, uint32_t slot,
+                   const struct det_alert *a);
 };
 
 /* The kinds' specs: each kind's shape of a group, shared by its groups. */
@@ -340,6 +354,12 @@ void det_verdict_until(uint32_t slot, double value, int64_t now,
 /* Keep the event's group values and sample in the group's alert record
  * (DET_KF_KEEP kinds). */
 void det_keep(struct det_rule *r, uint32_t slot, const struct event *ev);
+
+/* The event's group_by values of rule r, each with its NUL ("" for a
+ * missing one), into out[DET_VALUES_MAX]: the bytes its group's key is
+ * hashed from.  Returns their length. */
+size_t det_group_values(const struct det_rule *r, const struct event *ev,
+                        char *out);
 
 /* The group as words: "tool X", "agent X, session Y" ("" for []).  With
  * `prep`, the first field takes its preposition ("for tool X", "by agent

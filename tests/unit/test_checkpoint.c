@@ -374,6 +374,63 @@ static void test_absence_times(void **state)
     eng_free(f);
 }
 
+/* An absence group keeps its values and last event in its own state when
+ * they fit (160 bytes a group), else in its alert record: both fire with
+ * their values and their last event as the sample, and both come back
+ * from a checkpoint taken while they are idle. */
+static void test_absence_keeps_what_it_shows(void **state)
+{
+    static struct cap c1, c2;
+    static const char json[] =
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':60}]";
+    char longname[EVENT_ID_MAX];
+    struct event a, b;
+    struct det_restore_info info;
+    det_engine *e = eng_json(&c1, json, small), *f;
+    buf img;
+
+    (void)state;
+    memset(longname, 'z', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0'; /* 127 bytes: no room inline */
+    a = ev_call(0, "t", "short");
+    b = ev_call(0, "t", longname);
+    feed(e, a);
+    feed(e, b);
+    a = ev_call(1000, "u", "short");
+    b = ev_call(1000, "u", longname);
+    feed(e, a);
+    feed(e, b);
+    img = take(e, "7");
+    f = restored(&c2, json, &img, &info);
+    assert_int_equal(info.groups, 2);
+    for (int k = 0; k < 2; k++) {
+        det_engine *g = k == 0 ? e : f;
+        struct cap *c = k == 0 ? &c1 : &c2;
+
+        feed(g, ev_call(70000, "v", "other"));
+        assert_int_equal(c->n, 2);
+        for (int i = 0; i < 2; i++) {
+            const struct cap_alert *x = &c->a[i];
+            const struct event *last = strcmp(x->key, "short") == 0 ? &a : &b;
+
+            assert_string_equal(x->key, last->agent_id);
+            assert_string_equal(x->gvalue[0], last->agent_id);
+            assert_string_equal(x->record_id, last->record_id);
+            assert_int_equal(x->started, T0 + 61001);
+        }
+        assert_string_not_equal(c->a[0].key, c->a[1].key);
+        /* the same episodes on both sides of the checkpoint */
+        if (k == 1) {
+            assert_string_equal(c2.a[0].id, c1.a[0].id);
+            assert_string_equal(c2.a[1].id, c1.a[1].id);
+        }
+    }
+    buf_free(&img);
+    eng_free(e);
+    eng_free(f);
+}
+
 /* Record ids seen before the checkpoint are duplicates after it. */
 static void test_dedupe_kept(void **state)
 {
@@ -690,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_baseline_history),
         cmocka_unit_test(test_episode_goes_on),
         cmocka_unit_test(test_absence_times),
+        cmocka_unit_test(test_absence_keeps_what_it_shows),
         cmocka_unit_test(test_dedupe_kept),
         cmocka_unit_test(test_rules_changed),
         cmocka_unit_test(test_peek_and_empty),

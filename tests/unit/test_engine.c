@@ -470,7 +470,7 @@ static void test_memory_per_group(void **state)
     assert_int_equal(rinfo(e, "credential_access").group_bytes,
                      32 + 4 + 32);
     assert_int_equal(rinfo(e, "latency").group_bytes, 32 + 4 + 16);
-    assert_int_equal(rinfo(e, "stream_stalled").group_bytes, 32 + 4 + 8);
+    assert_int_equal(rinfo(e, "stream_stalled").group_bytes, 32 + 4 + 160);
     assert_int_equal(rinfo(e, "volume").alert_bytes,
                      sizeof(struct det_alert));
     assert_true(sizeof(struct det_alert) < 1536);
