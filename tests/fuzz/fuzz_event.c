@@ -109,12 +109,15 @@ static void check_event(const struct event *ev, int rc,
           == (rc == EVENT_ENOTOBJECT ? 1u : 0u));
     CHECK((after->n[EVENT_R_TOO_LARGE] - before->n[EVENT_R_TOO_LARGE])
           == (rc == EVENT_ETOOLARGE ? 1u : 0u));
+    CHECK((after->n[EVENT_R_DUPLICATE_KEY] -
+           before->n[EVENT_R_DUPLICATE_KEY]) ==
+          (rc == EVENT_EDUPKEY ? 1u : 0u));
     for (i = EVENT_R_WRONG_TYPE; i < EVENT_R_COUNT; i++)
         fields += after->n[i] - before->n[i];
 
     if (rc != EVENT_OK) {
         CHECK(rc == EVENT_ENOTJSON || rc == EVENT_ENOTOBJECT
-              || rc == EVENT_ETOOLARGE);
+              || rc == EVENT_ETOOLARGE || rc == EVENT_EDUPKEY);
         CHECK(fields == 0);
         check_absent(ev);
         return;
