@@ -11,22 +11,25 @@
  *     resolves it once when its condition clears; the receiver has one id,
  *     one firing and one resolve;
  *  2. ten kill -9 at random moments (seeded: FAULTS_SEED=N replays the
- *     test's side) of a run whose rules of four kinds (max, sequence,
- *     baseline, absence) open and close eight episodes, with a
- *     checkpoint every second: every episode arrives under exactly the id
- *     computed here from the input, with exactly one firing and one
- *     resolve (distinct webhook-ids acknowledged; copies of one webhook-id
- *     are a delivery retried, counted apart), and nothing else arrives.
- *     The sequence whose first step comes before a kill and the baselines
- *     learned before the kills fire after them: the state survived (a lost
- *     state would leave them unfired, as the stream resumes after the
+ *     test's side) of a run whose rules of all nine kinds open and close
+ *     fifteen episodes, with a checkpoint every second: every episode
+ *     arrives under exactly the id computed here from the input, with
+ *     exactly one firing and one resolve (distinct webhook-ids
+ *     acknowledged; copies of one webhook-id are a delivery retried,
+ *     counted apart), and nothing else arrives.  An episode of every kind
+ *     is open at one kill at least (the input is laid out so; the
+ *     CHECKPOINT line counts, per kind, the kills at which the receiver
+ *     had one open), so a lost window, set or history would end it early
+ *     or start it again under another id.  The sequence whose first step
+ *     comes before a kill, the baselines learned and the new value after
+ *     a learning period that spans kills fire after them, and the values
+ *     learned before the kills do not fire again: the state survived (a
+ *     lost state would leave them unfired, as the stream resumes after the
  *     events that made it);
  *  3. anomalies spanning a clean restart fire: a sequence whose steps fall
  *     on either side of the SIGTERM, and 120 calls in 30 s (threshold 100)
- *     with the SIGTERM midway -- the latter needs the count kind's window
- *     in the checkpoint (kind.h save op), which another branch adds: until
- *     then it is reported as expected to fire after that merge, not
- *     asserted;
+ *     with the SIGTERM midway (the count kind's window is in the
+ *     checkpoint);
  *  4. a damaged checkpoint is refused with one log line and a metric, and
  *     the service starts fresh.
  *
@@ -37,8 +40,8 @@
  * Invariants: no test sleeps to wait for something it can wait on (the
  * one pause is the random moment of a kill); every child is ended and its
  * stderr checked for sanitizer reports (tests/support/twrun.h).  The file
- * runs in about 30 s under ASan on 2 cores.  CKPT_DEBUG=1 prints each
- * killed run's stderr.
+ * runs in about 20 s under ASan on 2 cores.  CKPT_DEBUG=1 prints where each
+ * round's calls end and each killed run's stderr.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,15 +81,22 @@ struct call {
     int64_t t;
     const char *tool, *agent;
     double dur;
+    const char *session; /* NULL: twr_add_call's */
+    bool error;          /* a tool_call_error */
 };
 
 static struct call calls[MAX_EVENTS];
 static int ncalls;
 
-static void at(int64_t t, const char *tool, const char *agent, double dur)
+/* A successful call in the default session; the caller may change those
+ * through the pointer (valid until the next sort). */
+static struct call *at(int64_t t, const char *tool, const char *agent,
+                       double dur)
 {
     assert_true(ncalls < MAX_EVENTS);
-    calls[ncalls++] = (struct call){t, tool, agent, dur};
+    calls[ncalls] = (struct call){.t = t, .tool = tool, .agent = agent,
+                                  .dur = dur};
+    return &calls[ncalls++];
 }
 
 static int by_time(const void *a, const void *b)
@@ -114,7 +124,9 @@ static char *frames(int from, int upto, int64_t t0)
         const struct call *c = &calls[i - 1];
         const struct twr_call tc = {.id = id, .rec = rec, .tool = c->tool,
                                     .agent = c->agent, .ts_ms = t0 + c->t,
-                                    .dur_ms = c->dur, .payload = 100};
+                                    .dur_ms = c->dur, .payload = 100,
+                                    .session = c->session,
+                                    .error = c->error};
 
         snprintf(id, sizeof id, "%d", i);
         snprintf(rec, sizeof rec, "rec-%d", i);
@@ -186,9 +198,11 @@ static void acked(struct rcv *r, struct note *v, size_t cap, size_t *n,
     }
 }
 
-/* An episode the input makes: its rule, key and start (event time). */
+/* An episode the input makes: its rule (and the rule's kind), key and
+ * start (event time).  new_value's alerts are grouped by group_by + field:
+ * `value` is the field's value (NULL for the other kinds). */
 struct episode {
-    const char *rule, *key;
+    const char *kind, *rule, *key, *value;
     int64_t start;
     char id[ALERT_ID_HEX + 1];
     int fired, resolved; /* distinct notifications acknowledged */
@@ -198,7 +212,10 @@ struct episode {
 
 static void episode_id(struct episode *e, int64_t t0)
 {
-    alert_episode_id(e->rule, &e->key, 1, t0 + e->start, e->id);
+    const char *vals[2] = {e->key, e->value};
+
+    alert_episode_id(e->rule, vals, e->value != NULL ? 2 : 1, t0 + e->start,
+                     e->id);
 }
 
 /* Count what arrived per episode; anything else fails the test. */
@@ -242,8 +259,9 @@ static void wait_all(struct rcv *r, struct episode *eps, int neps,
         if (clock_mono_ms() >= end) {
             twr_dump_stderr("run", run);
             for (int k = 0; k < neps; k++)
-                print_message("    %s %s %s: fired %d resolved %d\n",
-                              eps[k].rule, eps[k].key, eps[k].id,
+                print_message("    %s %s %s %s: fired %d resolved %d\n",
+                              eps[k].rule, eps[k].key,
+                              eps[k].value ? eps[k].value : "", eps[k].id,
                               eps[k].fired, eps[k].resolved);
             fail_msg("%d episodes not fired and resolved", missing);
         }
@@ -392,26 +410,97 @@ static void test_sigterm_mid_episode(void **state)
     " \"min_value\": 5},"                                                  \
     "{\"name\": \"quiet\", \"kind\": \"absence\", \"severity\":"           \
     " \"warning\", \"match\": {\"agent_id\": \"worker-*\"}, \"group_by\":" \
-    " [\"agent_id\"], \"threshold\": 8}"
+    " [\"agent_id\"], \"threshold\": 8},"                                  \
+    "{\"name\": \"burst\", \"kind\": \"count\", \"severity\":"             \
+    " \"warning\", \"match\": {\"tool_name\": \"search\"}, \"group_by\":"  \
+    " [\"tool_name\"], \"window_s\": 10, \"threshold\": 15},"              \
+    "{\"name\": \"busy\", \"kind\": \"sum\", \"severity\": \"warning\","   \
+    " \"match\": {\"agent_id\": \"etl-*\"}, \"group_by\": [\"agent_id\"]," \
+    " \"field\": \"execution_duration_ms\", \"window_s\": 30,"             \
+    " \"threshold\": 12000},"                                              \
+    "{\"name\": \"flaky\", \"kind\": \"ratio\", \"severity\": \"error\","  \
+    " \"match\": {\"tool_name\": \"ticket_create\"}, \"group_by\":"        \
+    " [\"tool_name\"], \"numerator\": {\"error\": true},"                  \
+    " \"window_s\": 30, \"threshold\": 0.5, \"min_count\": 8},"            \
+    "{\"name\": \"fanout\", \"kind\": \"distinct\", \"severity\":"         \
+    " \"warning\", \"match\": {\"agent_id\": \"scout\"}, \"group_by\":"    \
+    " [\"session_id\"], \"field\": \"tool_name\", \"window_s\": 20,"       \
+    " \"threshold\": 4},"                                                  \
+    "{\"name\": \"newtool\", \"kind\": \"new_value\", \"severity\":"       \
+    " \"warning\", \"match\": {\"agent_id\": \"ops-*\"}, \"group_by\":"    \
+    " [\"agent_id\"], \"field\": \"tool_name\", \"learn_s\": 20,"          \
+    " \"window_s\": 30}"
 
+/* The episodes of kill_script, in order of start: the event time at which
+ * each fire condition first holds (SPEC section 2). */
 static struct episode kill_eps[] = {
-    {.rule = "slow", .key = "report", .start = 12000},
-    {.rule = "exfil", .key = "agent-a", .start = 22000},
-    {.rule = "quiet", .key = "worker-2", .start = 24020 + 8001},
-    {.rule = "spike", .key = "bulk_load", .start = 35500},
-    {.rule = "slow", .key = "export", .start = 60000},
-    {.rule = "exfil", .key = "agent-b", .start = 66000},
-    {.rule = "spike", .key = "bulk_load", .start = 80500},
-    {.rule = "quiet", .key = "worker-1", .start = 84010 + 8001},
+    /* the call of 9000 ms */
+    {.kind = "max", .rule = "slow", .key = "report", .start = 12000},
+    /* search every 0.5 s from 14 s: the 16th in 10 s, over 15 */
+    {.kind = "count", .rule = "burst", .key = "search", .start = 21500},
+    /* the post 7 s after the read */
+    {.kind = "sequence", .rule = "exfil", .key = "agent-a", .start = 22000},
+    /* ops-1 is first seen at 2 s: deploy at 21 s is learned; rollback at
+     * 22 s, learn_s after, is new */
+    {.kind = "new_value", .rule = "newtool", .key = "ops-1",
+     .value = "rollback", .start = 22000},
+    /* worker-2's last call, then 8 s and 1 ms */
+    {.kind = "absence", .rule = "quiet", .key = "worker-2",
+     .start = 24020 + 8001},
+    /* the 6th call in the bucket at 35 s, over its band (2 + 3 x 1) */
+    {.kind = "baseline", .rule = "spike", .key = "bulk_load", .start = 35500},
+    /* ticket_create each second from 30 s, errors from 34 s: at 37 s 4 of
+     * 8 (0.5, not over it), at 38 s 5 of 9 */
+    {.kind = "ratio", .rule = "flaky", .key = "ticket_create",
+     .start = 38000},
+    /* 1000 ms each second from 40 s: 13000 ms at 52 s */
+    {.kind = "sum", .rule = "busy", .key = "etl-1", .start = 52000},
+    /* the post 4 s after the read */
+    {.kind = "sequence", .rule = "exfil", .key = "agent-c", .start = 52000},
+    {.kind = "max", .rule = "slow", .key = "export", .start = 60000},
+    /* scan_a .. scan_e every 2 s from 56 s: the 5th distinct at 64 s */
+    {.kind = "distinct", .rule = "fanout", .key = "scan-1", .start = 64000},
+    {.kind = "sequence", .rule = "exfil", .key = "agent-b", .start = 66000},
+    /* a tool ops-1 never used */
+    {.kind = "new_value", .rule = "newtool", .key = "ops-1",
+     .value = "db_dump", .start = 70000},
+    {.kind = "baseline", .rule = "spike", .key = "bulk_load", .start = 80500},
+    {.kind = "absence", .rule = "quiet", .key = "worker-1",
+     .start = 84010 + 8001},
 };
 #define KILL_EPS ((int)(sizeof kill_eps / sizeof kill_eps[0]))
+
+/* The nine kinds, for the report of which were open at the kills. */
+static const char *const kill_kinds[] = {
+    "count", "sum", "ratio", "distinct", "max",
+    "sequence", "new_value", "baseline", "absence"};
+#define KILL_KINDS ((int)(sizeof kill_kinds / sizeof kill_kinds[0]))
 
 /* 110 s of calls: a background call every 0.5 s, two workers every
  * second (worker-2 away from 25 s to 50 s, worker-1 from 85 s to 100 s),
  * two bulk_load calls per 5 s bucket but twelve in the buckets at 35 s
- * and 80 s, two slow calls, two sequences. */
+ * and 80 s, two slow calls, three sequences.  And calls that only the
+ * five other rules see (slow and exfil see them too, but none is slow, a
+ * vault_read or an http_post): search every 0.5 s from 14 s to 44 s
+ * (burst open from 21.5 s until 46.5 s, when the 5 oldest of the last 20
+ * have left the window), ops-1's status_check every 2 s and its four
+ * other calls (newtool open 22 s to 52 s and 70 s to 100 s),
+ * ticket_create each second from 30 s to 55 s (flaky open 38 s to 78 s,
+ * then too few calls), etl-1's 1000 ms transform each second from 40 s to
+ * 70 s (busy open 52 s to 88 s) and scout's five tools in turn, every 2 s
+ * from 56 s to 80 s in session scan-1 (fanout open 64 s to 92 s).
+ *
+ * Each round serves the next eleventh of the calls: the rounds end at
+ * about 12, 21, 30, 37, 45.5, 54, 63.5, 73, 82 and 97 s (CKPT_DEBUG prints
+ * them), so an episode of every kind is open at the end of an odd round,
+ * whose kill comes after two checkpoints: round 1 max; 3 count,
+ * new_value, absence and baseline; 5 ratio, sum and sequence (agent-c);
+ * 7 distinct. */
 static void kill_script(void)
 {
+    static const char *const scan[] = {"scan_a", "scan_b", "scan_c",
+                                       "scan_d", "scan_e"};
+
     ncalls = 0;
     for (int64_t t = 0; t <= 110000; t += 500)
         at(t, "noop", "bg", 100);
@@ -430,8 +519,24 @@ static void kill_script(void)
     at(60000, "export", "bg", 9000);
     at(15000, "vault_read", "agent-a", 100);
     at(22000, "http_post", "agent-a", 100);
+    at(48000, "vault_read", "agent-c", 100);
+    at(52000, "http_post", "agent-c", 100);
     at(58000, "vault_read", "agent-b", 100);
     at(66000, "http_post", "agent-b", 100);
+    for (int64_t t = 14000; t <= 44000; t += 500)
+        at(t, "search", "crawler", 100);
+    for (int64_t t = 2000; t <= 110000; t += 2000)
+        at(t, "status_check", "ops-1", 100);
+    at(21000, "deploy", "ops-1", 100);
+    at(22000, "rollback", "ops-1", 100);
+    at(40000, "deploy", "ops-1", 100);
+    at(70000, "db_dump", "ops-1", 100);
+    for (int64_t t = 30000; t <= 55000; t += 1000)
+        at(t, "ticket_create", "helpdesk", 100)->error = t >= 34000;
+    for (int64_t t = 40000; t <= 70000; t += 1000)
+        at(t, "transform", "etl-1", 1000);
+    for (int i = 0; i <= 12; i++)
+        at(56000 + 2000 * i, scan[i % 5], "scout", 100)->session = "scan-1";
     qsort(calls, (size_t)ncalls, sizeof calls[0], by_time);
 }
 
@@ -542,11 +647,12 @@ static void test_kill9_random(void **state)
     static struct note v[256];
     struct scene sc;
     struct proc *run;
-    char line[512];
+    char line[512], kinds[256];
     const char *env_seed = getenv("FAULTS_SEED");
     uint64_t seed, rng;
     size_t n, copies, splits = 0;
     int open_at_kill[KILLS], restored[KILLS + 1], not_sent = 0, ns;
+    int kind_kills[KILL_KINDS] = {0};
     int64_t t0 = ahead_t0(), begin = clock_mono_ms();
 
     seed = env_seed ? strtoull(env_seed, NULL, 0)
@@ -566,6 +672,9 @@ static void test_kill9_random(void **state)
         int upto = ncalls * (round + 1) / (KILLS + 1);
         unsigned port;
 
+        if (getenv("CKPT_DEBUG"))
+            print_message("    round %d: calls to %d (%.3f s)\n", round,
+                          upto, (double)calls[upto - 1].t / 1000);
         run = start(f, &sc, upto, t0, &port);
         /* every other round, after a periodic checkpoint has been written
          * (so that restarts find episodes open in it); then the fault: a
@@ -583,6 +692,13 @@ static void test_kill9_random(void **state)
         open_at_kill[round] = 0;
         for (int k = 0; k < KILL_EPS; k++)
             open_at_kill[round] += kill_eps[k].fired > kill_eps[k].resolved;
+        for (int j = 0; j < KILL_KINDS; j++) {
+            int open = 0;
+            for (int k = 0; k < KILL_EPS; k++)
+                open |= kill_eps[k].fired > kill_eps[k].resolved &&
+                        strcmp(kill_eps[k].kind, kill_kinds[j]) == 0;
+            kind_kills[j] += open;
+        }
         check_split(&sc.d, kill_eps, KILL_EPS, &splits);
     }
     /* the last run is not killed: it must finish the job */
@@ -597,13 +713,16 @@ static void test_kill9_random(void **state)
     tally(v, n, kill_eps, KILL_EPS);
     for (int k = 0; k < KILL_EPS; k++) {
         struct episode *e = &kill_eps[k];
-        print_message("    %-6s %-10s %s: firings %d, resolves %d\n",
-                      e->rule, e->key, e->id, e->fired, e->resolved);
+        print_message("    %-9s %-7s %-13s %-8s %s: firings %d, resolves "
+                      "%d\n",
+                      e->kind, e->rule, e->key, e->value ? e->value : "",
+                      e->id, e->fired, e->resolved);
         if (e->fired < 1 || e->resolved < 1 ||
             e->fired + e->resolved > 2 + e->allow)
-            fail_msg("episode %s %s %s: %d firings and %d resolves "
+            fail_msg("episode %s %s %s %s: %d firings and %d resolves "
                      "(expected 1 and 1)",
-                     e->rule, e->key, e->id, e->fired, e->resolved);
+                     e->rule, e->key, e->value ? e->value : "", e->id,
+                     e->fired, e->resolved);
     }
     n = 0;
     for (int k = 0; k < KILLS; k++)
@@ -614,12 +733,19 @@ static void test_kill9_random(void **state)
     for (int k = 1; k <= KILLS; k++)
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%d",
                               k > 1 ? "," : "", restored[k]);
-    print_message("CHECKPOINT | kill -9 x%d | episodes %d | ids as "
-                  "computed, firings 1 and resolves 1 each | open at each "
-                  "kill (at the receiver) %s | made again from events read "
-                  "again, not sent %d | same-id copies %zu | kills between "
-                  "the journal's two writes %zu | seed %llu | %lld ms\n",
-                  KILLS, KILL_EPS, line, not_sent, copies, splits,
+    n = 0;
+    for (int j = 0; j < KILL_KINDS; j++)
+        n += (size_t)snprintf(kinds + n, sizeof kinds - n, "%s%s %d",
+                              j ? ", " : "", kill_kinds[j], kind_kills[j]);
+    print_message("CHECKPOINT | kill -9 x%d | episodes %d of %d kinds | ids "
+                  "as computed, firings 1 and resolves 1 each | open at each "
+                  "kill (at the receiver) %s | kills with an episode of the "
+                  "kind open (at the receiver) %s | made again from events "
+                  "read again, not sent %d | same-id copies %zu | kills "
+                  "between the journal's two writes %zu | seed %llu | %lld "
+                  "ms\n",
+                  KILLS, KILL_EPS, KILL_KINDS, line, kinds, not_sent, copies,
+                  splits,
                   (unsigned long long)seed,
                   (long long)(clock_mono_ms() - begin));
 }

@@ -467,6 +467,7 @@ bool twr_wait_sink0(unsigned port, const char *field, double want,
 
 bool twr_add_call(char *out, size_t cap, const struct twr_call *c)
 {
+    const char *type = c->error ? "tool_call_error" : "tool_call_response";
     char ts[40];
     size_t used = strlen(out);
     int n;
@@ -474,14 +475,17 @@ bool twr_add_call(char *out, size_t cap, const struct twr_call *c)
     if (clock_format_iso8601(c->ts_ms, ts, sizeof ts) <= 0)
         return false;
     n = snprintf(out + used, cap - used,
-                 "id: %s\nevent: tool_call_response\ndata: {\"record_id\":"
+                 "id: %s\nevent: %s\ndata: {\"record_id\":"
                  "\"%s\",\"timestamp\":\"%s\",\"event_type\":"
-                 "\"tool_call_response\",\"session_id\":\"sess-1\","
+                 "\"%s\",\"session_id\":\"%s\","
                  "\"agent_id\":\"%s\",\"tool_name\":\"%s\","
-                 "\"response_status\":\"success\","
+                 "\"response_status\":\"%s\","
                  "\"response_payload_size_bytes\":%lld,"
                  "\"execution_duration_ms\":%g}\n\n",
-                 c->id, c->rec, ts, c->agent, c->tool, c->payload, c->dur_ms);
+                 c->id, type, c->rec, ts, type,
+                 c->session != NULL ? c->session : "sess-1", c->agent,
+                 c->tool, c->error ? "error" : "success", c->payload,
+                 c->dur_ms);
     if (n <= 0 || (size_t)n >= cap - used) {
         out[used] = '\0';
         return false;

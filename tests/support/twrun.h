@@ -215,11 +215,13 @@ struct twr_call {
     int64_t ts_ms;     /* timestamp, wall clock milliseconds */
     double dur_ms;     /* execution_duration_ms */
     long long payload; /* response_payload_size_bytes */
+    const char *session; /* session_id (NULL: "sess-1") */
+    bool error;        /* a tool_call_error (response_status error) */
 };
 
 /* Append c to out (NUL-terminated, cap bytes in all) as an SSE frame of a
- * successful tool_call_response.  false when it does not fit (out is then
- * unchanged). */
+ * successful tool_call_response (c->error: a tool_call_error).  false when
+ * it does not fit (out is then unchanged). */
 bool twr_add_call(char *out, size_t cap, const struct twr_call *c);
 
 /* ----------------------------- the receiver -------------------------- */
