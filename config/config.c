@@ -976,11 +976,18 @@ static int check_rules(struct cfg *c, char *err, size_t errsz)
                  cfg_legacy_name(i), cfg_legacy_name(i));
         return CFG_EINVAL;
     }
-    if (c->rules_given)
-        return CFG_OK;
-    rule_set_destroy(c->rules);
-    c->rules = NULL;
-    return cfg_legacy_rules(&c->legacy, &c->rules, err, errsz);
+    if (!c->rules_given) {
+        int rc;
+        rule_set_destroy(c->rules);
+        c->rules = NULL;
+        if ((rc = cfg_legacy_rules(&c->legacy, &c->rules, err, errsz)) !=
+            CFG_OK)
+            return rc;
+    }
+    /* a rule its kind cannot set up for max_keys groups is refused here,
+     * with its name, rather than when the service starts */
+    return det_engine_check(&c->det, c->rules, err, errsz) == 0 ? CFG_OK
+                                                                : CFG_EINVAL;
 }
 
 /* ---- the root ---- */

@@ -1734,6 +1734,46 @@ out:
     return e;
 }
 
+static void check_on_alert(void *ud, const struct alert *a)
+{
+    (void)ud;
+    (void)a;
+}
+
+int det_engine_check(const struct det_engine_params *p,
+                     const struct rule_set *rules, char *err, size_t errsz)
+{
+    static const struct det_engine_callbacks cb = {.on_alert = check_on_alert};
+    struct det_engine_params one_p;
+
+    if (p == NULL || rules == NULL)
+        return 0;
+    one_p = *p;
+    one_p.dedupe_window = 0; /* the rule alone, not the filter */
+    for (uint32_t i = 0; i < rules->n; i++) {
+        struct rule_set one = {.n = 1, .rules = &rules->rules[i],
+                               .meta = rules->meta};
+        const struct rule *r = &rules->rules[i];
+        det_engine *e = det_engine_create(&one_p, &one, NULL, &cb, NULL);
+
+        if (e == NULL) {
+            long long keys = r->max_keys >= 0 ? r->max_keys : p->max_keys;
+            snprintf(err, errsz,
+                     "rules[%u] (%s): cannot be set up: room for %lld groups "
+                     "at their most (max_keys) takes more than this machine "
+                     "or a %s rule can reserve; lower max_keys%s",
+                     i, r->name, keys, rule_kinds[r->kind].name,
+                     r->kind == RULE_K_NEW_VALUE ? " or max_values"
+                     : r->kind == RULE_K_COUNT || r->kind == RULE_K_DISTINCT
+                         ? " or the threshold"
+                         : "");
+            return -1;
+        }
+        det_engine_destroy(e);
+    }
+    return 0;
+}
+
 void det_engine_destroy(det_engine *e)
 {
     if (e == NULL)

@@ -165,6 +165,15 @@ det_engine *det_engine_create(const struct det_engine_params *p,
 /* Free everything.  Accepts NULL. */
 void det_engine_destroy(det_engine *e);
 
+/* Can an engine for settings p run each rule of `rules`?  A kind reserves,
+ * when its rule is set up, the address space of max_keys groups at their
+ * most (kept times, values: kind.h), so a rule whose groups could hold
+ * more than a pool can address cannot start.  Sets each rule up alone
+ * and takes it down again (address space only, nothing resident).
+ * Returns 0, or -1 with "rules[i] (name): ..." in err. */
+int det_engine_check(const struct det_engine_params *p,
+                     const struct rule_set *rules, char *err, size_t errsz);
+
 /* One decoded event.  wall_ms: the wall clock when it was received in
  * live mode, 0 in replay (pure event time); see "Clock" above.  Alerts
  * due are delivered through on_alert before it returns.  Returns an enum

@@ -192,6 +192,24 @@ static void test_rules(void **state)
                  "rules: expected a list of at most 256 rules, got {}");
     /* a refused file leaves no rules behind */
     assert_null(c.rules);
+    /* a rule whose groups at their most could not be held: refused at
+     * load with its name, not when the service starts (2^31 values is a
+     * value pool's most; 10^5 groups x 10^5 values is more) */
+    expect_error("{\"rules\": [{\"name\": \"ok\", \"kind\": \"count\", "
+                 "\"severity\": \"info\", \"window_s\": 60, "
+                 "\"threshold\": 5}, {\"name\": \"nv\", \"kind\": "
+                 "\"new_value\", \"severity\": \"info\", \"group_by\": "
+                 "[\"agent_id\"], \"field\": \"tool_name\", \"learn_s\": 10, "
+                 "\"max_values\": 100000, \"max_keys\": 100000}]}",
+                 "rules[1] (nv): cannot be set up: room for 100000 groups at "
+                 "their most (max_keys) takes more than this machine or a "
+                 "new_value rule can reserve; lower max_keys or max_values");
+    assert_int_equal(parse("{\"rules\": [{\"name\": \"nv\", \"kind\": "
+                           "\"new_value\", \"severity\": \"info\", "
+                           "\"group_by\": [\"agent_id\"], \"field\": "
+                           "\"tool_name\", \"learn_s\": 10, \"max_values\": "
+                           "100000, \"max_keys\": 20000}]}"),
+                     CFG_OK);
 }
 static void test_errors(void **state)
 {
