@@ -256,7 +256,10 @@ struct det_rule_info {
     int unknown;          /* not judged now: on the event clock while it
                              stands still (det_clock_info.unknown) */
     size_t group_bytes;   /* resident bytes of a group (slot, bucket,
-                             state, threshold) */
+                             state, threshold): the fixed part; count,
+                             sum, ratio, distinct and new_value add the
+                             times, buckets or values a group holds, from
+                             their rule's pool */
     size_t alert_bytes;   /* more for a group that has alerted */
 };
 
