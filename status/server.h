@@ -78,12 +78,16 @@ struct status_options {
 #define STATUS_API_BODY_MAX (16u * 1024u)
 #define STATUS_API_QUEUE_MAX 32
 #define STATUS_API_PATH_MAX 256
+#define STATUS_API_QUERY_MAX 1024  /* the query string, escaped again */
 
 /* An API request taken by the loop.  Its strings are valid, and the
  * request must be answered, before the next status_api_take(). */
 struct status_api_request {
     const char *method;        /* "GET", "POST", "DELETE", ... */
-    const char *path;          /* "/api/v1/silences" (no query string) */
+    const char *path;          /* "/api/v1/silences", then "?" and the
+                                  query string when there is one (its
+                                  values escaped again: status_form_next
+                                  reads it) */
     const char *body;          /* body_len bytes, then a NUL */
     size_t body_len;
     void *priv;                /* the server's */
