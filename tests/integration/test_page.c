@@ -249,6 +249,7 @@ static void test_page_in_chromium(void **state)
     rcv_url(r, "/hook", hook, sizeof hook);
     assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
+    assert_int_equal(tsrv_add_response(srv, &keep), 0);
     assert_int_equal(twr_write_config(d.cfg, CFG, d.state, surl, hook), 0);
     assert_non_null(run = twr_start_run(f, d.cfg, env, &port));
     assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
@@ -382,10 +383,57 @@ static void test_page_in_chromium(void **state)
     chromium(f, profile, (const char *const[]){
                  "--virtual-time-budget=10000", path,
                  "--window-size=1280,1600", "--hide-scrollbars", lurl, NULL},
-             &dom);
+             &b);
     assert_int_equal(stat(path + strlen("--screenshot="), &sb), 0);
     assert_true(sb.st_size > 10000);
 
+    /* the ack form as a browser posts it: the session cookie and the
+     * page's CSRF field; the answer goes back to the page */
+    {
+        char cookie[128], csrf[65], body[256], id[40];
+        const char *c;
+
+        assert_int_equal(req(port, "POST", "/login", "token=" TOKEN, 0, 1,
+                             &b), 303);
+        assert_non_null(c = strstr(b.data, "tw_session="));
+        assert_int_equal(sscanf(c, "tw_session=%64[0-9a-f]", csrf), 1);
+        snprintf(cookie, sizeof cookie, "tw_session=%s", csrf);
+        assert_non_null(p = strstr(dom.data, "name=\"id\" value=\""));
+        assert_int_equal(sscanf(p, "name=\"id\" value=\"%32[0-9a-f]", id),
+                         1);
+        assert_non_null(p = strstr(dom.data, "name=\"csrf\" value=\""));
+        snprintf(csrf, sizeof csrf, "%.64s", p + 19);
+        snprintf(body, sizeof body, "csrf=%s&id=%s&by=night+shift", csrf, id);
+        {
+            CURL *e = curl_easy_init();
+            long code = 0;
+
+            snprintf(path, sizeof path, "http://127.0.0.1:%u/ui/ack", port);
+            curl_easy_setopt(e, CURLOPT_URL, path);
+            curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+            curl_easy_setopt(e, CURLOPT_COOKIE, cookie);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+            curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+            assert_int_equal(curl_easy_perform(e), CURLE_OK);
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+            curl_easy_cleanup(e);
+            assert_int_equal(code, 303);
+        }
+        wait_history(port, "/api/v1/history?limit=5",
+                     "acknowledged by night shift", &b, run);
+        assert_non_null(strstr(b.data, id));
+    }
+
+    /* kill -9: the history flushed before it is all there after */
+    assert_true(twr_kill9("run", run));
+    assert_non_null(run = twr_start_run(f, d.cfg, env, &port));
+    assert_int_equal(req(port, "GET", "/api/v1/history?limit=1000", NULL, 1,
+                         0, &b), 200);
+    assert_int_equal(count(b.data, "\"event\":\"fired\""), 2);
+    assert_int_equal(count(b.data, "\"event\":\"acked\""), 1);
+    assert_true(count(b.data, "\"event\":\"delivered\"") >= 1);
     snprintf(url, sizeof url, "%u", port);
     assert_true(twr_stop("run", run));
     buf_free(&b);
