@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -160,7 +161,9 @@ static int decode_field(const cJSON *m, int f, struct history_entry *e)
         }
         return -1;
     }
-    if (n == 0 || n >= size[f] || (f == F_ID && !is_hex32(s)))
+    /* what history_encode writes: valid UTF-8, within its array */
+    if (n == 0 || n >= size[f] || (f == F_ID && !is_hex32(s)) ||
+        !utf8_valid(s, n))
         return -1;
     memcpy(dst[f], s, n + 1);
     return 0;

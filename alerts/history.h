@@ -117,8 +117,9 @@ int history_encode(const struct history_entry *e, buf *out);
  * history_encode into *e.  Returns HISTORY_OK, or HISTORY_EINVAL (*e
  * then unspecified) for anything else: more than HISTORY_LINE_MAX bytes,
  * not one JSON object, an unknown, missing or repeated key, a value of
- * the wrong type or past its size, an unknown event, a time that is not
- * ISO 8601, an id that is not 32 lower-case hex digits.  Pure; allocates
+ * the wrong type, past its size or not UTF-8, an unknown event, a time
+ * that is not ISO 8601, an id that is not 32 lower-case hex digits.
+ * Pure; allocates
  * only the parse tree, freed before it returns. */
 int history_decode(const char *line, size_t len, struct history_entry *e);
 

@@ -127,6 +127,9 @@ static void test_decode_refused(void **state)
         /* trailing bytes */
         "{\"at\":\"2026-03-10T12:00:00Z\",\"event\":\"fired\",\"id\":null,"
         "\"rule\":null,\"key\":null,\"sink\":null,\"detail\":null} x",
+        /* not UTF-8: history_encode never writes that */
+        "{\"at\":\"2026-03-10T12:00:00Z\",\"event\":\"fired\",\"id\":null,"
+        "\"rule\":\"a\xff\",\"key\":null,\"sink\":null,\"detail\":null}",
         /* an empty string is written as null */
         "{\"at\":\"2026-03-10T12:00:00Z\",\"event\":\"fired\",\"id\":null,"
         "\"rule\":\"\",\"key\":null,\"sink\":null,\"detail\":null}",
