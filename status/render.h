@@ -24,6 +24,7 @@
  *             503 {"ready":false,"reason":"..."} (status_ready()).
  *   /status   everything in the snapshot as JSON (times ISO 8601 UTC).
  *   /metrics  Prometheus text exposition format 0.0.4.
+ *   /         the HTML status page (status_render_page), /login's form.
  *
  * Secrets: the snapshot holds none by construction (the stream URL is
  * stored without credentials, sink names and error texts carry none), and
