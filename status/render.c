@@ -976,10 +976,11 @@ static void h_time(struct w *w, int64_t ms)
     w_str(w, t);
 }
 
-/* An age as "42 s", "7 min", "3 h 5 min", "2 d 4 h". */
-static void h_age(struct w *w, int64_t ms)
+/* The age at now of time t as "42 s", "7 min", "3 h 5 min", "2 d 4 h"
+ * (a time ahead of now, or before the epoch, as 0 s). */
+static void h_age(struct w *w, int64_t now, int64_t t)
 {
-    int64_t s = ms < 0 ? 0 : ms / 1000;
+    int64_t s = t < 0 || t > now ? 0 : (now - t) / 1000;
 
     if (s < 120)
         w_fmt(w, "%" PRId64 " s", s);
@@ -1097,7 +1098,7 @@ static void page_health(struct w *w, const struct status_snapshot *s,
     w_ssecs(w, s->stream.lag_ms);
     w_str(w, " s &middot; last event ");
     if (s->stream.last_event_ms > 0) {
-        h_age(w, now - s->stream.last_event_ms);
+        h_age(w, now, s->stream.last_event_ms);
         w_str(w, " ago");
     } else {
         w_str(w, "never");
@@ -1165,7 +1166,7 @@ static void page_firing(struct w *w, const struct status_snapshot *s,
         w_str(w, "</td><td>");
         h_time(w, f->started_ms);
         w_str(w, "<br><span class=\"muted\">");
-        h_age(w, now - f->started_ms);
+        h_age(w, now, f->started_ms);
         w_str(w, " ago</span></td><td>");
         if (f->silenced_by[0] != '\0')
             H(w, f->silenced_by);
@@ -1288,10 +1289,15 @@ static void page_sinks(struct w *w, const struct status_snapshot *s)
         w_str(w, k->disabled ? " <b class=\"err\">disabled (410)</b>" : "");
         w_str(w, "</td><td>");
         H(w, k->kind);
-        w_fmt(w, "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%"
-              PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>",
-              k->queue_depth, k->in_flight, k->delivered, k->retries,
-              k->dead_lettered);
+        {
+            const uint64_t v[5] = {k->queue_depth, k->in_flight,
+                                   k->delivered, k->retries,
+                                   k->dead_lettered};
+
+            for (int j = 0; j < 5; j++)
+                w_fmt(w, "</td><td>%" PRIu64, v[j]);
+        }
+        w_str(w, "</td><td>");
         h_time(w, k->last_success_ms);
         w_str(w, "</td><td class=\"err\">");
         if (k->last_error[0] != '\0') {

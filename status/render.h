@@ -59,6 +59,9 @@
 #define STATUS_MAX_HISTORY 100   /* history entries shown on the page */
 #define STATUS_TEXT_MAX 256      /* matchers, comments, history details */
 #define STATUS_CSRF_MAX 65       /* the page's CSRF field: 64 hex + NUL */
+#define STATUS_PAGE_MAX (1024u * 1024u) /* the page at its largest
+                                    (every array full, every byte escaped)
+                                    fits: tests/unit/test_page.c */
 
 /* The stream reader's two error reasons, next to event_reason_name()'s in
  * toolwatch_event_errors_total{reason} and /status events.errors. */

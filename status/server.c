@@ -429,7 +429,7 @@ static enum MHD_Result answer_page(status_server *srv,
     if (srv->has_token)
         csrf_of(srv, csrf);
     pthread_mutex_unlock(&srv->mu);
-    buf_init(&b, STATUS_BODY_MAX);
+    buf_init(&b, STATUS_PAGE_MAX);
     if (status_render_page(&b, &srv->view, csrf, writes, clock_wall_ms()) !=
         BUF_OK) {
         LOG(LOG_ERROR, "status", "cannot render the status page");
