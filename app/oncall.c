@@ -27,10 +27,20 @@
 #define API_ANSWER_MAX (8u * 1024u * 1024u)
 #define SILENCES_PATH "/api/v1/silences"
 #define ALERTS_PATH "/api/v1/alerts/"
+#define HISTORY_PATH "/api/v1/history"
+
+/* A sink's outcome counters when last recorded (oncall_note_sinks). */
+struct sink_seen {
+    char name[HISTORY_SINK_MAX];
+    uint64_t delivered, dead_lettered;
+};
 
 struct oncall {
     silence_store *ss;
     gate *g;
+    history *h;
+    struct sink_seen sinks[DELIVERY_MAX_SINKS];
+    size_t n_sinks;
 };
 
 oncall *oncall_create(const struct oncall_options *o, int64_t now_ms)
@@ -39,10 +49,13 @@ oncall *oncall_create(const struct oncall_options *o, int64_t now_ms)
                                        .zone_dir = o->zone_dir,
                                        .retention_s = o->retention_s};
     struct gate_options go = {.state_dir = o->state_dir};
+    struct history_options ho = {.state_dir = o->state_dir,
+                                 .max_bytes = o->history_max_bytes};
     oncall *oc = calloc(1, sizeof *oc);
 
     if (oc == NULL || (oc->ss = silence_store_create(&so, now_ms)) == NULL ||
-        (oc->g = gate_create(&go)) == NULL) {
+        (oc->g = gate_create(&go)) == NULL ||
+        (oc->h = history_create(&ho)) == NULL) {
         oncall_destroy(oc);
         return NULL;
     }
@@ -55,6 +68,7 @@ void oncall_destroy(oncall *oc)
         return;
     gate_destroy(oc->g);
     silence_store_destroy(oc->ss);
+    history_destroy(oc->h);
     free(oc);
 }
 
@@ -66,29 +80,42 @@ void oncall_set_retention(oncall *oc, int64_t retention_s)
 
 /* ---- notifications ---------------------------------------------------- */
 
+void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
+                 const char *detail, int64_t now_ms)
+{
+    if (oc != NULL)
+        history_append(oc->h, now_ms, ev, a->id, a->rule, a->key, NULL,
+                       detail);
+}
+
 /* A notification the gate kept from the sinks: logged (rate-limited per
- * verdict by the logger) and counted by the gate.
- *
- * History (issue 16, SPEC section 5 "History"): this is the hook.  Each
- * call is one state change to append: `silenced` (v GATE_SILENCED, the
- * silence in d->silence_id), `acked` (a repeat not sent, GATE_ACKED),
- * and a resolve not sent because its firing never went out
- * (GATE_UNFIRED), with a->id, a->rule, a->key and now_ms. */
-static void note_unsent(const struct alert *a,
+ * verdict by the logger), counted by the gate, and in the history:
+ * `silenced` (the silence's id in the detail), `acked` (a repeat not
+ * sent), or `silenced` for a resolve not sent because its firing never
+ * went out. */
+static void note_unsent(oncall *oc, const struct alert *a,
                         const struct gate_decision *d, int64_t now_ms)
 {
-    (void)now_ms;
+    char detail[HISTORY_DETAIL_MAX];
+
     switch (d->verdict) {
     case GATE_SILENCED:
+        snprintf(detail, sizeof detail, "%s not sent: silence %s",
+                 a->resolved ? "resolve" : "firing", d->silence_id);
+        oncall_note(oc, HISTORY_SILENCED, a, detail, now_ms);
         LOG(LOG_INFO, "oncall", "%s %s %s not sent: silenced by %s",
             a->resolved ? "resolved" : "firing", a->rule, a->key,
             d->silence_id);
         break;
     case GATE_ACKED:
+        oncall_note(oc, HISTORY_ACKED, a, "repeat not sent: acknowledged",
+                    now_ms);
         LOG(LOG_INFO, "oncall", "repeat of %s %s not sent: acknowledged",
             a->rule, a->key);
         break;
     case GATE_UNFIRED:
+        oncall_note(oc, HISTORY_SILENCED, a, "resolve not sent: its firing "
+                    "never went out", now_ms);
         LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
             "went out", a->rule, a->key);
         break;
@@ -101,14 +128,20 @@ enum gate_verdict oncall_alert(oncall *oc, const struct alert *a,
                                const char *doc, size_t len, int64_t now_ms)
 {
     struct gate_decision d;
+    struct gate_info info;
 
     if (oc == NULL)
         return GATE_SEND;
+    /* an episode the gate knows already is open: this is a repeat */
+    oncall_note(oc, a->resolved ? HISTORY_RESOLVED
+                : gate_info(oc->g, a->id, oc->ss, now_ms, &info) == GATE_OK
+                    ? HISTORY_REPEATED : HISTORY_FIRED, a, a->severity,
+                now_ms);
     if (gate_decide(oc->g, a, doc, len, oc->ss, now_ms, &d) != GATE_OK)
         LOG(LOG_ERROR, "oncall", "episode %s: out of memory; sent ungated",
             a->id);
     if (d.verdict != GATE_SEND)
-        note_unsent(a, &d, now_ms);
+        note_unsent(oc, a, &d, now_ms);
     return d.verdict;
 }
 
@@ -140,8 +173,58 @@ void oncall_tick(oncall *oc, int64_t now_ms, oncall_send_fn send, void *ud)
 
 void oncall_flush(oncall *oc)
 {
-    if (oc != NULL)
-        gate_flush(oc->g);
+    if (oc == NULL)
+        return;
+    gate_flush(oc->g);
+    history_flush(oc->h);
+}
+
+void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms)
+{
+    size_t n = dl != NULL ? delivery_sink_count(dl) : 0;
+
+    if (oc == NULL)
+        return;
+    for (size_t i = 0; i < n && i < DELIVERY_MAX_SINKS; i++) {
+        struct delivery_sink_stats st;
+        struct sink_seen *k = NULL;
+        char detail[HISTORY_DETAIL_MAX];
+
+        delivery_sink_stats(dl, i, &st);
+        if (st.name == NULL)
+            continue;
+        for (size_t j = 0; j < oc->n_sinks; j++)
+            if (strcmp(oc->sinks[j].name, st.name) == 0)
+                k = &oc->sinks[j];
+        if (k == NULL) {
+            /* new (a start or a reload): counted from now on */
+            if (oc->n_sinks == DELIVERY_MAX_SINKS)
+                oc->n_sinks = 0; /* names of sinks gone: start over */
+            k = &oc->sinks[oc->n_sinks++];
+            snprintf(k->name, sizeof k->name, "%s", st.name);
+            k->delivered = st.delivered;
+            k->dead_lettered = st.dead_lettered;
+            continue;
+        }
+        if (st.delivered > k->delivered) {
+            snprintf(detail, sizeof detail, "%llu notification%s",
+                     (unsigned long long)(st.delivered - k->delivered),
+                     st.delivered - k->delivered == 1 ? "" : "s");
+            history_append(oc->h, now_ms, HISTORY_DELIVERED, NULL, NULL,
+                           NULL, st.name, detail);
+        }
+        if (st.dead_lettered > k->dead_lettered) {
+            snprintf(detail, sizeof detail, "%llu notification%s: %s",
+                     (unsigned long long)(st.dead_lettered -
+                                          k->dead_lettered),
+                     st.dead_lettered - k->dead_lettered == 1 ? "" : "s",
+                     st.last_error);
+            history_append(oc->h, now_ms, HISTORY_DEAD_LETTERED, NULL, NULL,
+                           NULL, st.name, detail);
+        }
+        k->delivered = st.delivered;
+        k->dead_lettered = st.dead_lettered;
+    }
 }
 
 /* ---- the API ---------------------------------------------------------- */
@@ -326,6 +409,15 @@ static unsigned api_ack(oncall *oc, const char *method, const char *id,
     *changed = 1;
     LOG(LOG_INFO, "oncall", "episode %s acknowledged by %s", id,
         info.acked_by);
+    {
+        char detail[HISTORY_DETAIL_MAX];
+
+        snprintf(detail, sizeof detail, "acknowledged by %s%s%s",
+                 info.acked_by, comment != NULL ? ": " : "",
+                 comment != NULL ? comment : "");
+        history_append(oc->h, now_ms, HISTORY_ACKED, id, NULL, NULL, NULL,
+                       detail);
+    }
     clock_format_iso8601(info.acked_ms, t, sizeof t);
     buf_reset(out);
     buf_w_raw(&w, "{\"id\":");
@@ -346,11 +438,44 @@ out:
     return code;
 }
 
-unsigned oncall_api(oncall *oc, const char *method, const char *path,
+/* GET /api/v1/history?query */
+static unsigned api_history(oncall *oc, const char *method,
+                            const char *query, buf *out, const char **allow)
+{
+    struct history_query q;
+    struct status_form f;
+    char name[32], value[HISTORY_GLOB_MAX + 1], err[256];
+    size_t vlen;
+    int rc;
+
+    if (!is_read(method)) {
+        *allow = "GET, HEAD";
+        return fail(out, 405, "method not allowed");
+    }
+    history_query_init(&q);
+    status_form_init(&f, query, query != NULL ? strlen(query) : 0);
+    while ((rc = status_form_next(&f, name, sizeof name, value,
+                                  sizeof value, &vlen)) > 0) {
+        if (history_query_set(&q, name, value, vlen, err, sizeof err) !=
+            HISTORY_OK)
+            return fail(out, 400, err);
+    }
+    if (rc < 0)
+        return fail(out, 400, "the query string is malformed or a "
+                    "parameter too long (rule: 255 bytes)");
+    rc = history_query(oc->h, &q, out);
+    if (rc != HISTORY_OK)
+        return fail(out, 500, history_strerror(rc));
+    return 200;
+}
+
+unsigned oncall_api(oncall *oc, const char *method, const char *full,
                     const char *body, size_t body_len, int64_t now_ms,
                     buf *out, const char **allow, int *changed)
 {
     const size_t ns = strlen(SILENCES_PATH), na = strlen(ALERTS_PATH);
+    const char *qm = strchr(full, '?');
+    char path[STATUS_API_PATH_MAX];
     int ignored = 0;
 
     *allow = NULL;
@@ -358,6 +483,13 @@ unsigned oncall_api(oncall *oc, const char *method, const char *path,
         changed = &ignored;
     *changed = 0;
     buf_reset(out);
+    if ((qm != NULL ? (size_t)(qm - full) : strlen(full)) >= sizeof path)
+        return fail(out, 404, "not found");
+    snprintf(path, sizeof path, "%.*s",
+             (int)(qm != NULL ? (size_t)(qm - full) : strlen(full)), full);
+    if (strcmp(path, HISTORY_PATH) == 0)
+        return api_history(oc, method, qm != NULL ? qm + 1 : NULL, out,
+                           allow);
     if (strcmp(path, SILENCES_PATH) == 0)
         return api_silences(oc, method, body, body_len, now_ms, out, allow,
                             changed);
@@ -408,6 +540,124 @@ int oncall_serve(oncall *oc, status_server *srv, int64_t now_ms,
 
 /* ---- /status ---------------------------------------------------------- */
 
+/* "rule=shell_* severity=critical" from a silence's matchers. */
+static void matchers_text(const cJSON *m, char *out, size_t size)
+{
+    const cJSON *x;
+    size_t n = 0;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(x, m) {
+        int k;
+
+        if (!cJSON_IsString(x) || x->string == NULL || n >= size)
+            continue;
+        k = snprintf(out + n, size - n, "%s%s=%s", n > 0 ? " " : "",
+                     x->string, x->valuestring);
+        n = k < 0 ? size : n + (size_t)k;
+    }
+}
+
+/* "mon,tue 02:00-04:00 Europe/Berlin" or "<start> to <end>". */
+static void when_text(const cJSON *o, char *out, size_t size)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "recurrence");
+    const char *a, *b;
+
+    if (cJSON_IsObject(r)) {
+        const cJSON *d, *days = cJSON_GetObjectItemCaseSensitive(r, "days");
+        char list[64] = "";
+        size_t n = 0;
+
+        cJSON_ArrayForEach(d, days) {
+            if (cJSON_IsString(d) && n + 5 < sizeof list)
+                n += (size_t)snprintf(list + n, sizeof list - n, "%s%.3s",
+                                      n > 0 ? "," : "", d->valuestring);
+        }
+        const char *zone = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(r, "tz"));
+
+        a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r,
+                                                                 "start"));
+        b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "end"));
+        snprintf(out, size, "weekly %s %s-%s %s", list, a ? a : "?",
+                 b ? b : "?", zone ? zone : "?");
+        return;
+    }
+    a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o,
+                                                             "starts_at"));
+    b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "ends_at"));
+    snprintf(out, size, "%s to %s", a ? a : "?", b ? b : "?");
+}
+
+/* The silences for the page: read back from the store's own list (the
+ * API's answer), pending and active first.  Once a second; not on the
+ * event path. */
+static void fill_silences(const oncall *oc, struct status_snapshot *snap,
+                          int64_t now_ms)
+{
+    cJSON *root = NULL;
+    const cJSON *x, *list;
+    buf b;
+
+    snap->n_silences = 0;
+    buf_init(&b, API_ANSWER_MAX);
+    if (silence_store_list(oc->ss, now_ms, &b) != BUF_OK ||
+        (root = cJSON_ParseWithLength(b.data, b.len)) == NULL)
+        goto out;
+    list = cJSON_GetObjectItemCaseSensitive(root, "silences");
+    for (int pass = 0; pass < 2; pass++) {
+        cJSON_ArrayForEach(x, list) {
+            const char *state = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(x, "state"));
+            const char *v;
+            int expired = state != NULL && strcmp(state, "expired") == 0;
+
+            if (expired != pass || snap->n_silences >= STATUS_MAX_SILENCES)
+                continue;
+            __typeof__(snap->silences[0]) *s =
+                &snap->silences[snap->n_silences++];
+            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x,
+                                                                     "id"));
+            snprintf(s->id, sizeof s->id, "%s", v ? v : "");
+            snprintf(s->state, sizeof s->state, "%s", state ? state : "");
+            matchers_text(cJSON_GetObjectItemCaseSensitive(x, "matchers"),
+                          s->matchers, sizeof s->matchers);
+            when_text(x, s->when, sizeof s->when);
+            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                x, "created_by"));
+            snprintf(s->created_by, sizeof s->created_by, "%s", v ? v : "");
+            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                x, "comment"));
+            snprintf(s->comment, sizeof s->comment, "%s", v ? v : "");
+        }
+    }
+out:
+    cJSON_Delete(root);
+    buf_free(&b);
+}
+
+/* The newest history entries for the page. */
+static void fill_history(const oncall *oc, struct status_snapshot *snap)
+{
+    struct history_entry tail[STATUS_MAX_HISTORY];
+    size_t n = history_tail(oc->h, tail, STATUS_MAX_HISTORY);
+
+    snap->n_history = (unsigned)n;
+    for (size_t i = 0; i < n; i++) {
+        __typeof__(snap->history[0]) *h = &snap->history[i];
+        const char *ev = history_event_name(tail[i].event);
+
+        h->at_ms = tail[i].at_ms;
+        snprintf(h->event, sizeof h->event, "%s", ev != NULL ? ev : "");
+        snprintf(h->id, sizeof h->id, "%s", tail[i].id);
+        snprintf(h->rule, sizeof h->rule, "%s", tail[i].rule);
+        snprintf(h->key, sizeof h->key, "%s", tail[i].key);
+        snprintf(h->sink, sizeof h->sink, "%s", tail[i].sink);
+        snprintf(h->detail, sizeof h->detail, "%s", tail[i].detail);
+    }
+}
+
 void oncall_fill(const oncall *oc, struct status_snapshot *snap,
                  int64_t now_ms)
 {
@@ -430,6 +680,8 @@ void oncall_fill(const oncall *oc, struct status_snapshot *snap,
                  "%s", info.acked_by);
         snap->firing[i].acked_ms = info.acked_ms;
     }
+    fill_silences(oc, snap, now_ms);
+    fill_history(oc, snap);
     silence_store_count(oc->ss, now_ms, counts);
     gate_stats(oc->g, &st);
     snap->oncall.silences_pending = counts[SILENCE_PENDING];

@@ -28,16 +28,29 @@
  *   POST   /api/v1/alerts/<id>/ack    body {"by", "comment"} optional;
  *                                      200 {"id", "acked_by", "acked_at",
  *                                      "comment"}; 404 no open episode
+ *   GET    /api/v1/history?since=&rule=&limit=
+ *                                      200 {"entries": [...]} newest
+ *                                      first (alerts/history.h); 400 a
+ *                                      bad parameter
  * Other methods on these paths: 405 with Allow; other paths: 404; a
  * write that cannot be saved: 500 (nothing changed).  HEAD is GET's
  * answer without its body.
+ *
+ * The history (alerts/history.h) is kept here too: every notification
+ * the rules make is recorded (fired, repeated, resolved), so is every
+ * one the gate keeps back (silenced, acked) and every acknowledgement;
+ * oncall_note_sinks() records what the sinks delivered and
+ * dead-lettered; oncall_note() is for the rest (inhibited).  The entries
+ * reach the disk at oncall_flush(), the loop's group commit.
  *
  * Loop thread only.
  */
 #ifndef TW_ONCALL_H
 #define TW_ONCALL_H
 
+#include "alerts/delivery.h"
 #include "alerts/gate.h"
+#include "alerts/history.h"
 #include "base/buf.h"
 #include "model/alert.h"
 #include "status/server.h"
@@ -53,6 +66,7 @@ struct oncall_options {
     const char *state_dir;     /* NULL: nothing kept on disk */
     const char *zone_dir;      /* NULL: the system's tz database */
     int64_t retention_s;       /* silence_retention_s */
+    uint64_t history_max_bytes; /* 0: HISTORY_MAX_BYTES */
 };
 
 /* Send a held firing now (its silence ended): the alert (id, rule,
@@ -86,7 +100,8 @@ void oncall_tick(oncall *oc, int64_t now_ms, oncall_send_fn send, void *ud);
 int oncall_serve(oncall *oc, status_server *srv, int64_t now_ms,
                  oncall_send_fn send, void *ud);
 
-/* One API request: its answer's body into out (empty for 204), its
+/* One API request (`path` may end in "?" and a query string, as
+ * status_api_request's does): its answer's body into out (empty for 204), its
  * status code returned, *allow set for 405 (else NULL).  `body` is
  * body_len bytes.  *changed (may be NULL) is set when it changed
  * something. */
@@ -94,8 +109,23 @@ unsigned oncall_api(oncall *oc, const char *method, const char *path,
                     const char *body, size_t body_len, int64_t now_ms,
                     buf *out, const char **allow, int *changed);
 
-/* Write the gate's file if it changed (once per loop iteration). */
+/* Write the gate's file if it changed and the history's new entries
+ * (once per loop iteration). */
 void oncall_flush(oncall *oc);
+
+/* Record one state change of alert a in the history at now_ms, with a
+ * detail (NULL: none).  For what oncall does not see by itself:
+ * HISTORY_INHIBITED, from where an inhibition keeps a notification back.
+ * oc NULL: nothing. */
+void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
+                 const char *detail, int64_t now_ms);
+
+/* Record what each sink of dl delivered and dead-lettered since the last
+ * call (from its counters: one entry per sink and outcome, with the
+ * count and, for dead letters, the sink's last error).  A sink seen the
+ * first time is only counted from.  Once per loop iteration; dl NULL:
+ * nothing. */
+void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms);
 
 /* silenced_by / acked_by / acked_at of every listed open episode, and
  * the oncall counters, into snap as of now_ms.  oc NULL leaves them. */

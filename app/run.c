@@ -1055,7 +1055,9 @@ int run_service(const char *path, const struct run_hooks *hooks)
             take_checkpoint(&app, 0);
         /* API requests the status server queued: answered once done */
         oncall_serve(app.oc, app.srv, app.wall, on_release, &app);
-        /* the gate's bookkeeping of this iteration's notifications */
+        /* what the sinks delivered and dead-lettered, into the history */
+        oncall_note_sinks(app.oc, app.dl, app.wall);
+        /* the gate's bookkeeping and the history of this iteration */
         oncall_flush(app.oc);
         /* the notifications made since the last iteration and the stream
          * positions behind them (record_position), in one fsync; the

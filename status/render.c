@@ -914,3 +914,680 @@ int status_render_readyz(buf *out, const struct status_snapshot *s,
     }
     return w.rc;
 }
+
+/* ---- the page (GET /) ----------------------------------------------------
+ * One HTML document, nothing fetched besides it: the CSS is inline, there
+ * is no script.  Every value of the snapshot goes through h_text(). */
+
+/* n bytes of s escaped for HTML text and quoted attributes. */
+static void h_esc(struct w *w, const char *s, size_t n)
+{
+    size_t run = 0;
+
+    for (size_t i = 0; i <= n && w->rc == BUF_OK; i++) {
+        const char *ref = NULL;
+
+        if (i < n) {
+            switch (s[i]) {
+            case '&': ref = "&amp;"; break;
+            case '<': ref = "&lt;"; break;
+            case '>': ref = "&gt;"; break;
+            case '"': ref = "&quot;"; break;
+            case '\'': ref = "&#39;"; break;
+            default: continue;
+            }
+        }
+        if (i > run)
+            w->rc = buf_append_utf8(w->b, s + run, i - run, NULL);
+        if (ref != NULL)
+            w_str(w, ref);
+        run = i + 1;
+    }
+}
+
+void status_html_escape(buf_writer *bw, const char *s, size_t n)
+{
+    struct w w = {bw->b, bw->rc};
+
+    h_esc(&w, s, n);
+    bw->rc = w.rc;
+}
+
+/* A NUL-terminated array of at most cap bytes, escaped. */
+static void h_text(struct w *w, const char *s, size_t cap)
+{
+    h_esc(w, s, strnlen(s, cap));
+}
+
+#define H(w, field) h_text((w), (field), sizeof(field))
+
+/* A time as "YYYY-MM-DD HH:MM:SSZ" (0: "never"). */
+static void h_time(struct w *w, int64_t ms)
+{
+    char t[32];
+
+    if (ms <= 0 || clock_format_iso8601(ms, t, sizeof t) < 0) {
+        w_str(w, "never");
+        return;
+    }
+    t[10] = ' ';
+    t[19] = 'Z';
+    t[20] = '\0';
+    w_str(w, t);
+}
+
+/* The age at now of time t as "42 s", "7 min", "3 h 5 min", "2 d 4 h"
+ * (a time ahead of now, or before the epoch, as 0 s). */
+static void h_age(struct w *w, int64_t now, int64_t t)
+{
+    int64_t s = t < 0 || t > now ? 0 : (now - t) / 1000;
+
+    if (s < 120)
+        w_fmt(w, "%" PRId64 " s", s);
+    else if (s < 3600)
+        w_fmt(w, "%" PRId64 " min", s / 60);
+    else if (s < 86400)
+        w_fmt(w, "%" PRId64 " h %" PRId64 " min", s / 3600, s / 60 % 60);
+    else
+        w_fmt(w, "%" PRId64 " d %" PRId64 " h", s / 86400, s / 3600 % 24);
+}
+
+/* critical 0, error 1, warning 2, info 3, anything else 4 */
+static int sev_rank(const char *sev, size_t cap)
+{
+    static const char *const order[] = {"critical", "error", "warning",
+                                        "info"};
+
+    for (int i = 0; i < 4; i++)
+        if (strncmp(sev, order[i], cap) == 0)
+            return i;
+    return 4;
+}
+
+static const char page_css[] =
+    "body{font:16px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f4;"
+    "color:#111}"
+    "main{padding:0 1.5rem 2rem}"
+    ".banner{font-size:2.2rem;font-weight:700;padding:1rem 1.5rem;"
+    "color:#fff}"
+    ".ok{background:#1b7f3b}.warn{background:#b26a00}"
+    ".crit{background:#b00020}.down{background:#4a148c}"
+    ".health{font-size:1.1rem;padding:.5rem 1.5rem;background:#222;"
+    "color:#eee}"
+    "h2{margin:1.5rem 0 .5rem;font-size:1.4rem}"
+    "table{border-collapse:collapse;width:100%;background:#fff}"
+    "th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;"
+    "vertical-align:top}"
+    "th{background:#e8e8e8}"
+    ".sev{font-weight:700;text-transform:uppercase;color:#fff;"
+    "padding:.1rem .4rem;border-radius:3px}"
+    ".sev-critical{background:#b00020}.sev-error{background:#d84315}"
+    ".sev-warning{background:#b26a00}.sev-info{background:#1565c0}"
+    ".sev-other{background:#555}"
+    "form{display:inline-block;margin:.1rem 0}"
+    "input,select,button{font-size:1rem}"
+    ".muted{color:#666}.err{color:#b00020}"
+    "code{font-size:.95rem}";
+
+static void h_open(struct w *w, const char *title)
+{
+    w_str(w, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\""
+             "utf-8\"><meta name=\"viewport\" content=\"width=device-width"
+             "\"><title>");
+    h_esc(w, title, strlen(title));
+    w_str(w, "</title><style>");
+    w_str(w, page_css);
+    w_str(w, "</style></head><body>\n");
+}
+
+static void h_csrf(struct w *w, const char *csrf)
+{
+    w_str(w, "<input type=\"hidden\" name=\"csrf\" value=\"");
+    h_esc(w, csrf, strnlen(csrf, STATUS_CSRF_MAX));
+    w_str(w, "\">");
+}
+
+static void h_durations(struct w *w)
+{
+    w_str(w, "<select name=\"duration\"><option value=\"1h\">1 hour"
+             "</option><option value=\"4h\">4 hours</option><option "
+             "value=\"24h\">24 hours</option><option value=\"7d\">7 days"
+             "</option></select>");
+}
+
+static void page_banner(struct w *w, const struct status_snapshot *s)
+{
+    unsigned n = s->n_firing < STATUS_MAX_FIRING ? s->n_firing
+                                                 : STATUS_MAX_FIRING;
+    unsigned crit = 0;
+
+    for (unsigned i = 0; i < n; i++)
+        crit += sev_rank(s->firing[i].severity,
+                         sizeof s->firing[i].severity) == 0;
+    if (!s->stream.connected || s->detection_unknown)
+        w_str(w, "<div class=\"banner down\" id=\"banner\">STREAM DOWN "
+                 "&mdash; detection unknown");
+    else if (s->firing_total == 0)
+        w_str(w, "<div class=\"banner ok\" id=\"banner\">ALL CLEAR "
+                 "&mdash; nothing firing");
+    else
+        w_fmt(w, "<div class=\"banner %s\" id=\"banner\">%" PRIu64
+              " FIRING &mdash; %u critical", crit > 0 ? "crit" : "warn",
+              s->firing_total, crit);
+    if (s->stream.connected && s->detection_unknown == 0 &&
+        s->firing_total > 0 && s->oncall.silences_active > 0)
+        w_fmt(w, " &middot; %" PRIu64 " silence%s active",
+              s->oncall.silences_active,
+              s->oncall.silences_active == 1 ? "" : "s");
+    w_str(w, "</div>\n");
+}
+
+static void page_health(struct w *w, const struct status_snapshot *s,
+                        int64_t now)
+{
+    w_str(w, "<div class=\"health\" id=\"health\">stream <b>");
+    w_str(w, s->stream.connected ? "connected" : "disconnected");
+    w_str(w, "</b> (");
+    H(w, s->stream.state);
+    w_str(w, ") &middot; detection <b>");
+    if (s->detection[0] != '\0')
+        H(w, s->detection);
+    else
+        w_str(w, STATUS_DETECTION_UNKNOWN);
+    w_str(w, "</b> &middot; lag ");
+    w_ssecs(w, s->stream.lag_ms);
+    w_str(w, " s &middot; last event ");
+    if (s->stream.last_event_ms > 0) {
+        h_age(w, now, s->stream.last_event_ms);
+        w_str(w, " ago");
+    } else {
+        w_str(w, "never");
+    }
+    if (!s->stream.connected && s->stream.disconnected_since_ms > 0) {
+        w_str(w, " &middot; down since ");
+        h_time(w, s->stream.disconnected_since_ms);
+    }
+    if (!s->journal_writable)
+        w_str(w, " &middot; <b>journal not writable</b>");
+    w_str(w, "</div>\n");
+}
+
+static void page_firing(struct w *w, const struct status_snapshot *s,
+                        const char *csrf, int writes, int64_t now)
+{
+    unsigned n = s->n_firing < STATUS_MAX_FIRING ? s->n_firing
+                                                 : STATUS_MAX_FIRING;
+    unsigned order[STATUS_MAX_FIRING];
+
+    for (unsigned i = 0; i < n; i++)
+        order[i] = i;
+    /* insertion sort: severity, then the oldest first (64 at most) */
+    for (unsigned i = 1; i < n; i++) {
+        unsigned v = order[i], j = i;
+        int rv = sev_rank(s->firing[v].severity,
+                          sizeof s->firing[v].severity);
+
+        while (j > 0) {
+            unsigned u = order[j - 1];
+            int ru = sev_rank(s->firing[u].severity,
+                              sizeof s->firing[u].severity);
+
+            if (ru < rv || (ru == rv && s->firing[u].started_ms <=
+                                            s->firing[v].started_ms))
+                break;
+            order[j] = u;
+            j--;
+        }
+        order[j] = v;
+    }
+    w_fmt(w, "<h2 id=\"firing\">Firing (%" PRIu64 ")</h2>\n",
+          s->firing_total);
+    if (n == 0) {
+        w_str(w, "<p class=\"muted\">Nothing is firing.</p>\n");
+        return;
+    }
+    if (s->firing_total > n)
+        w_fmt(w, "<p class=\"muted\">The first %u are shown.</p>\n", n);
+    w_str(w, "<table><tr><th>severity</th><th>rule</th><th>key</th>"
+             "<th>since</th><th>silenced by</th><th>acked by</th>"
+             "<th>act</th></tr>\n");
+    for (unsigned k = 0; k < n; k++) {
+        const __typeof__(s->firing[0]) *f = &s->firing[order[k]];
+        int r = sev_rank(f->severity, sizeof f->severity);
+
+        w_fmt(w, "<tr class=\"alert\"><td><span class=\"sev sev-%s\">",
+              r < 4 ? (const char *[]){"critical", "error", "warning",
+                                       "info"}[r] : "other");
+        H(w, f->severity);
+        w_str(w, "</span></td><td class=\"rule\">");
+        H(w, f->detector);
+        w_str(w, "</td><td class=\"key\">");
+        H(w, f->key);
+        w_str(w, "</td><td>");
+        h_time(w, f->started_ms);
+        w_str(w, "<br><span class=\"muted\">");
+        h_age(w, now, f->started_ms);
+        w_str(w, " ago</span></td><td>");
+        if (f->silenced_by[0] != '\0')
+            H(w, f->silenced_by);
+        else
+            w_str(w, "&mdash;");
+        w_str(w, "</td><td>");
+        if (f->acked_by[0] != '\0') {
+            H(w, f->acked_by);
+            w_str(w, "<br><span class=\"muted\">");
+            h_time(w, f->acked_ms);
+            w_str(w, "</span>");
+        } else {
+            w_str(w, "&mdash;");
+        }
+        w_str(w, "</td><td>");
+        if (writes) {
+            w_str(w, "<form class=\"ack\" method=\"post\" action=\"/ui/ack"
+                     "\">");
+            h_csrf(w, csrf);
+            w_str(w, "<input type=\"hidden\" name=\"id\" value=\"");
+            H(w, f->episode);
+            w_str(w, "\"><input name=\"by\" placeholder=\"your name\" "
+                     "size=\"10\" required><button>Ack</button></form> "
+                     "<form class=\"silence\" method=\"post\" action=\""
+                     "/ui/silence\">");
+            h_csrf(w, csrf);
+            w_str(w, "<input type=\"hidden\" name=\"rule\" value=\"");
+            H(w, f->detector);
+            w_str(w, "\">");
+            h_durations(w);
+            w_str(w, "<input name=\"created_by\" placeholder=\"your name\" "
+                     "size=\"10\" required><input name=\"comment\" "
+                     "placeholder=\"why\" size=\"12\" required><button>"
+                     "Silence rule</button></form>");
+        } else {
+            w_str(w, "<span class=\"muted\">read only</span>");
+        }
+        w_str(w, "</td></tr>\n");
+    }
+    w_str(w, "</table>\n");
+}
+
+static void page_silences(struct w *w, const struct status_snapshot *s,
+                          const char *csrf, int writes)
+{
+    unsigned n = s->n_silences < STATUS_MAX_SILENCES ? s->n_silences
+                                                     : STATUS_MAX_SILENCES;
+
+    w_fmt(w, "<h2 id=\"silences\">Silences (%" PRIu64 " active, %" PRIu64
+          " pending)</h2>\n", s->oncall.silences_active,
+          s->oncall.silences_pending);
+    if (writes) {
+        w_str(w, "<form class=\"silence\" method=\"post\" action=\""
+                 "/ui/silence\">");
+        h_csrf(w, csrf);
+        w_str(w, "New silence: rule <input name=\"rule\" placeholder="
+                 "\"name or glob\" required size=\"14\"> for ");
+        h_durations(w);
+        w_str(w, " by <input name=\"created_by\" required size=\"10\"> "
+                 "because <input name=\"comment\" required size=\"20\"> "
+                 "<button>Silence</button></form>\n");
+    } else {
+        w_str(w, "<p class=\"muted\">Read only: the API takes writes only "
+                 "with a token (status.token_env).</p>\n");
+    }
+    if (n == 0) {
+        w_str(w, "<p class=\"muted\">No silences.</p>\n");
+        return;
+    }
+    w_str(w, "<table><tr><th>id</th><th>state</th><th>matchers</th>"
+             "<th>when</th><th>by</th><th>comment</th><th>act</th></tr>\n");
+    for (unsigned i = 0; i < n; i++) {
+        const __typeof__(s->silences[0]) *x = &s->silences[i];
+
+        w_str(w, "<tr class=\"silence-row\"><td><code>");
+        H(w, x->id);
+        w_str(w, "</code></td><td>");
+        H(w, x->state);
+        w_str(w, "</td><td>");
+        H(w, x->matchers);
+        w_str(w, "</td><td>");
+        H(w, x->when);
+        w_str(w, "</td><td>");
+        H(w, x->created_by);
+        w_str(w, "</td><td>");
+        H(w, x->comment);
+        w_str(w, "</td><td>");
+        if (writes && strncmp(x->state, "expired", sizeof x->state) != 0) {
+            w_str(w, "<form class=\"expire\" method=\"post\" action=\""
+                     "/ui/expire\">");
+            h_csrf(w, csrf);
+            w_str(w, "<input type=\"hidden\" name=\"id\" value=\"");
+            H(w, x->id);
+            w_str(w, "\"><button>Expire</button></form>");
+        }
+        w_str(w, "</td></tr>\n");
+    }
+    w_str(w, "</table>\n");
+}
+
+static void page_sinks(struct w *w, const struct status_snapshot *s)
+{
+    unsigned n = s->n_sinks < STATUS_MAX_SINKS ? s->n_sinks
+                                               : STATUS_MAX_SINKS;
+
+    w_str(w, "<h2 id=\"sinks\">Sinks</h2>\n");
+    if (n == 0) {
+        w_str(w, "<p class=\"muted\">No sinks configured.</p>\n");
+        return;
+    }
+    w_str(w, "<table><tr><th>sink</th><th>kind</th><th>queued</th>"
+             "<th>in flight</th><th>delivered</th><th>retries</th>"
+             "<th>dead-lettered</th><th>last success</th><th>last error"
+             "</th></tr>\n");
+    for (unsigned i = 0; i < n; i++) {
+        const __typeof__(s->sinks[0]) *k = &s->sinks[i];
+
+        w_str(w, "<tr><td>");
+        H(w, k->name);
+        w_str(w, k->disabled ? " <b class=\"err\">disabled (410)</b>" : "");
+        w_str(w, "</td><td>");
+        H(w, k->kind);
+        {
+            const uint64_t v[5] = {k->queue_depth, k->in_flight,
+                                   k->delivered, k->retries,
+                                   k->dead_lettered};
+
+            for (int j = 0; j < 5; j++)
+                w_fmt(w, "</td><td>%" PRIu64, v[j]);
+        }
+        w_str(w, "</td><td>");
+        h_time(w, k->last_success_ms);
+        w_str(w, "</td><td class=\"err\">");
+        if (k->last_error[0] != '\0') {
+            H(w, k->last_error);
+            w_str(w, " (");
+            h_time(w, k->last_failure_ms);
+            w_str(w, ")");
+        }
+        w_str(w, "</td></tr>\n");
+    }
+    w_str(w, "</table>\n");
+}
+
+static void page_history(struct w *w, const struct status_snapshot *s)
+{
+    unsigned n = s->n_history < STATUS_MAX_HISTORY ? s->n_history
+                                                   : STATUS_MAX_HISTORY;
+
+    w_str(w, "<h2 id=\"history\">History (newest first)</h2>\n");
+    if (n == 0) {
+        w_str(w, "<p class=\"muted\">Nothing yet.</p>\n");
+        return;
+    }
+    w_str(w, "<table><tr><th>at</th><th>event</th><th>rule</th><th>key"
+             "</th><th>sink</th><th>detail</th><th>episode</th></tr>\n");
+    for (unsigned i = 0; i < n; i++) {
+        const __typeof__(s->history[0]) *e = &s->history[i];
+
+        w_str(w, "<tr class=\"history-row\"><td>");
+        h_time(w, e->at_ms);
+        w_str(w, "</td><td>");
+        H(w, e->event);
+        w_str(w, "</td><td>");
+        H(w, e->rule);
+        w_str(w, "</td><td>");
+        H(w, e->key);
+        w_str(w, "</td><td>");
+        H(w, e->sink);
+        w_str(w, "</td><td>");
+        H(w, e->detail);
+        w_str(w, "</td><td><code>");
+        H(w, e->id);
+        w_str(w, "</code></td></tr>\n");
+    }
+    w_str(w, "</table>\n");
+}
+
+int status_render_page(buf *out, const struct status_snapshot *s,
+                       const char *csrf, int writes, int64_t now_wall_ms)
+{
+    struct w w = {out, BUF_OK};
+    char title[64];
+
+    snprintf(title, sizeof title, "toolwatch: %" PRIu64 " firing",
+             s->firing_total);
+    h_open(&w, title);
+    page_banner(&w, s);
+    page_health(&w, s, now_wall_ms);
+    w_str(&w, "<main>\n");
+    page_firing(&w, s, csrf, writes, now_wall_ms);
+    page_silences(&w, s, csrf, writes);
+    page_sinks(&w, s);
+    page_history(&w, s);
+    w_str(&w, "<p class=\"muted\">toolwatch ");
+    H(&w, s->version);
+    w_str(&w, " &middot; as of ");
+    h_time(&w, now_wall_ms);
+    w_str(&w, " &middot; <a href=\"/\">refresh</a> &middot; <a href=\""
+              "/status\">/status</a></p>\n</main></body></html>\n");
+    return w.rc;
+}
+
+int status_render_login(buf *out, const char *message)
+{
+    struct w w = {out, BUF_OK};
+
+    h_open(&w, "toolwatch: log in");
+    w_str(&w, "<main><h2>toolwatch</h2>\n");
+    if (message != NULL) {
+        w_str(&w, "<p class=\"err\">");
+        h_esc(&w, message, strlen(message));
+        w_str(&w, "</p>\n");
+    }
+    w_str(&w, "<form method=\"post\" action=\"/login\"><label>Status token "
+              "<input type=\"password\" name=\"token\" autocomplete=\""
+              "current-password\" required autofocus></label> <button>Log "
+              "in</button></form>\n</main></body></html>\n");
+    return w.rc;
+}
+
+int status_render_form_error(buf *out, unsigned code, const char *message,
+                             size_t len)
+{
+    struct w w = {out, BUF_OK};
+
+    h_open(&w, "toolwatch: not done");
+    w_fmt(&w, "<main><h2>Not done (HTTP %u)</h2>\n<p class=\"err\">", code);
+    h_esc(&w, message, len);
+    w_str(&w, "</p>\n<p><a href=\"/\">Back to the status page</a></p>\n"
+              "</main></body></html>\n");
+    return w.rc;
+}
+
+/* ---- form bodies and query strings -------------------------------------- */
+
+void status_form_init(struct status_form *f, const char *s, size_t len)
+{
+    f->p = s;
+    f->end = s != NULL ? s + len : s;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode [p, end) into out (size bytes with the NUL): its length, or -1. */
+static long form_decode(const char *p, const char *end, char *out,
+                        size_t size)
+{
+    size_t n = 0;
+
+    while (p < end) {
+        char c = *p++;
+
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int hi, lo;
+
+            if (end - p < 2 || (hi = hexval(p[0])) < 0 ||
+                (lo = hexval(p[1])) < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            p += 2;
+        }
+        if (n + 1 >= size)
+            return -1;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return (long)n;
+}
+
+int status_form_next(struct status_form *f, char *name, size_t nsz,
+                     char *value, size_t vsz, size_t *vlen)
+{
+    const char *amp, *eq;
+    long nn, vn;
+
+    while (f->p < f->end && *f->p == '&')
+        f->p++;
+    if (f->p >= f->end)
+        return 0;
+    amp = memchr(f->p, '&', (size_t)(f->end - f->p));
+    if (amp == NULL)
+        amp = f->end;
+    eq = memchr(f->p, '=', (size_t)(amp - f->p));
+    if (eq == NULL)
+        eq = amp;
+    nn = form_decode(f->p, eq, name, nsz);
+    vn = form_decode(eq < amp ? eq + 1 : amp, amp, value, vsz);
+    if (nn < 0 || vn < 0 || strlen(name) != (size_t)nn) {
+        f->p = f->end;
+        return -1;
+    }
+    *vlen = (size_t)vn;
+    f->p = amp;
+    return 1;
+}
+
+int status_form_get(const char *s, size_t len, const char *name,
+                    char *value, size_t vsz, size_t *vlen)
+{
+    struct status_form f;
+    char n[64], v[STATUS_TEXT_MAX * 4];
+    size_t l;
+    int rc, found = 0;
+
+    status_form_init(&f, s, len);
+    while ((rc = status_form_next(&f, n, sizeof n, v, sizeof v, &l)) > 0) {
+        if (strcmp(n, name) != 0)
+            continue;
+        if (found || l >= vsz)
+            return -1;
+        memcpy(value, v, l + 1);
+        *vlen = l;
+        found = 1;
+    }
+    return rc < 0 ? -1 : found;
+}
+
+/* Field `name` of a form into v (vsz): 0, or -1 with err set.  `id`
+ * fields must be lower-case hex (they go into a path). */
+static int form_field(const char *body, size_t len, const char *name,
+                      char *v, size_t vsz, char *err, size_t errsz)
+{
+    size_t n = 0;
+    int rc = status_form_get(body, len, name, v, vsz, &n);
+
+    if (rc == 1 && n > 0 && memchr(v, '\0', n) == NULL) {
+        if (strcmp(name, "id") != 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (hexval(v[i]) < 0 || (v[i] >= 'A' && v[i] <= 'F'))
+                goto bad;
+        return 0;
+    }
+bad:
+    snprintf(err, errsz, "%s: %s", name, rc == 0 || (rc == 1 && n == 0)
+             ? "missing" : rc < 0 ? "malformed, too long or given twice"
+             : "not valid here");
+    return -1;
+}
+
+int status_form_action(const char *ui_path, const char *body, size_t len,
+                       int64_t now_ms, struct status_form_action *a,
+                       buf *json, char *err, size_t errsz)
+{
+    static const struct {
+        const char *name;
+        int64_t ms;
+    } durations[] = {{"1h", 3600000}, {"4h", 4 * 3600000},
+                     {"24h", 86400000}, {"7d", 7 * 86400000LL}};
+    char v[STATUS_TEXT_MAX * 4], t[32];
+    buf_writer w = {json, BUF_OK};
+    int k;
+
+    memset(a, 0, sizeof *a);
+    if (form_field(body, len, "csrf", a->csrf, sizeof a->csrf, err,
+                   errsz) != 0)
+        return -1;
+    if (strcmp(ui_path, "/ui/ack") == 0) {
+        if (form_field(body, len, "id", v, 40, err, errsz) != 0)
+            return -1;
+        snprintf(a->method, sizeof a->method, "POST");
+        snprintf(a->path, sizeof a->path, "/api/v1/alerts/%.40s/ack", v);
+        if (form_field(body, len, "by", v, sizeof v, err, errsz) != 0)
+            return -1;
+        buf_w_raw(&w, "{\"by\":");
+        buf_w_json(&w, v, strlen(v));
+        buf_w_raw(&w, "}");
+    } else if (strcmp(ui_path, "/ui/expire") == 0) {
+        if (form_field(body, len, "id", v, 40, err, errsz) != 0)
+            return -1;
+        snprintf(a->method, sizeof a->method, "DELETE");
+        snprintf(a->path, sizeof a->path, "/api/v1/silences/%.40s", v);
+    } else if (strcmp(ui_path, "/ui/silence") == 0) {
+        snprintf(a->method, sizeof a->method, "POST");
+        snprintf(a->path, sizeof a->path, "/api/v1/silences");
+        if (form_field(body, len, "duration", v, sizeof v, err, errsz) != 0)
+            return -1;
+        for (k = 0; k < 4 && strcmp(v, durations[k].name) != 0; k++)
+            ;
+        if (k == 4 || clock_format_iso8601(now_ms + durations[k].ms, t,
+                                           sizeof t) < 0) {
+            snprintf(err, errsz, "duration: expected 1h, 4h, 24h or 7d");
+            return -1;
+        }
+        if (form_field(body, len, "rule", v, sizeof v, err, errsz) != 0)
+            return -1;
+        buf_w_raw(&w, "{\"matchers\":{\"rule\":");
+        buf_w_json(&w, v, strlen(v));
+        buf_w_raw(&w, "},\"ends_at\":\"");
+        buf_w_raw(&w, t);
+        buf_w_raw(&w, "\"");
+        for (k = 0; k < 2; k++) {
+            const char *f = k == 0 ? "created_by" : "comment";
+
+            if (form_field(body, len, f, v, sizeof v, err, errsz) != 0)
+                return -1;
+            buf_w_raw(&w, ",\"");
+            buf_w_raw(&w, f);
+            buf_w_raw(&w, "\":");
+            buf_w_json(&w, v, strlen(v));
+        }
+        buf_w_raw(&w, "}");
+    } else {
+        snprintf(err, errsz, "no such form");
+        return -1;
+    }
+    if (w.rc != BUF_OK) {
+        snprintf(err, errsz, "the form is too large");
+        return -1;
+    }
+    return 0;
+}

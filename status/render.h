@@ -24,6 +24,7 @@
  *             503 {"ready":false,"reason":"..."} (status_ready()).
  *   /status   everything in the snapshot as JSON (times ISO 8601 UTC).
  *   /metrics  Prometheus text exposition format 0.0.4.
+ *   /         the HTML status page (status_render_page), /login's form.
  *
  * Secrets: the snapshot holds none by construction (the stream URL is
  * stored without credentials, sink names and error texts carry none), and
@@ -54,6 +55,13 @@
 #define STATUS_CONFIG_ERROR_MAX 512 /* why a reload was refused */
 #define STATUS_SILENCE_ID_MAX 17 /* a silence id: 16 hex + NUL */
 #define STATUS_BY_MAX 128        /* who acknowledged an episode */
+#define STATUS_MAX_SILENCES 32   /* silences shown on the page */
+#define STATUS_MAX_HISTORY 100   /* history entries shown on the page */
+#define STATUS_TEXT_MAX 256      /* matchers, comments, history details */
+#define STATUS_CSRF_MAX 65       /* the page's CSRF field: 64 hex + NUL */
+#define STATUS_PAGE_MAX (1024u * 1024u) /* the page at its largest
+                                    (every array full, every byte escaped)
+                                    fits: tests/unit/test_page.c */
 
 /* The stream reader's two error reasons, next to event_reason_name()'s in
  * toolwatch_event_errors_total{reason} and /status events.errors. */
@@ -190,6 +198,29 @@ struct status_snapshot {
                                             silence ended */
         uint64_t untracked;              /* episodes sent ungated (caps) */
     } oncall;
+    /* The silences listed (pending and active first, then expired), for
+     * the page (GET /). */
+    unsigned n_silences;                 /* <= STATUS_MAX_SILENCES */
+    struct {
+        char id[STATUS_SILENCE_ID_MAX];
+        char state[STATUS_KIND_MAX];     /* pending, active, expired */
+        char matchers[STATUS_TEXT_MAX];  /* "rule=shell_* severity=..." */
+        char when[STATUS_TEXT_MAX];      /* the range or the weekly window */
+        char created_by[STATUS_BY_MAX];
+        char comment[STATUS_TEXT_MAX];
+    } silences[STATUS_MAX_SILENCES];
+    /* The newest history entries, newest first (alerts/history.h), for
+     * the page. */
+    unsigned n_history;                  /* <= STATUS_MAX_HISTORY */
+    struct {
+        int64_t at_ms;
+        char event[STATUS_KIND_MAX];     /* fired, ..., dead_lettered */
+        char id[STATUS_EPISODE_MAX];
+        char rule[STATUS_NAME_MAX];
+        char key[STATUS_KEY_MAX];
+        char sink[STATUS_NAME_MAX];
+        char detail[STATUS_TEXT_MAX];
+    } history[STATUS_MAX_HISTORY];
     /* The detection checkpoint (SPEC section 4 "State").  Zero: none
      * written yet. */
     struct {
@@ -253,5 +284,76 @@ int status_render_readyz(buf *out, const struct status_snapshot *s,
  * "stream lag <N> s over stream.max_lag_s (<M> s)" when lag_ms >
  * max_lag_ms > 0; "journal not writable". */
 int status_ready(const struct status_snapshot *s, char *reason, size_t size);
+
+/* ---- the page (GET /) --------------------------------------------------- */
+
+/* The status page for *s as one self-contained HTML document (inline
+ * CSS, no script, no external asset), for a person at 3 a.m.: a banner
+ * (how many alerts fire and how bad, or that the stream is down), the
+ * stream's health, the firing alerts sorted by severity (critical first,
+ * then the oldest) with their silence and acknowledgement and a form to
+ * ack and to silence each, a form for a new silence, the silences with a
+ * form to expire each, the sinks' queues and last errors, the newest
+ * history entries.  Every value is HTML-escaped (status_html_escape).
+ * The forms post to /ui/ack, /ui/silence and /ui/expire with the hidden
+ * field csrf = `csrf`; writes 0 (no token configured: the API takes no
+ * writes) shows that instead of the forms.  Ages are judged by
+ * now_wall_ms. */
+int status_render_page(buf *out, const struct status_snapshot *s,
+                       const char *csrf, int writes, int64_t now_wall_ms);
+
+/* The login page: a form posting the token to /login; `message` (NULL:
+ * none) is shown above it, escaped. */
+int status_render_login(buf *out, const char *message);
+
+/* A page saying that a form's action failed: the HTTP code, the API's
+ * error text (escaped) and a link back to the status page. */
+int status_render_form_error(buf *out, unsigned code, const char *message,
+                             size_t len);
+
+/* Append n bytes of s with & < > " ' as character references (bytes that
+ * are not UTF-8 as U+FFFD), to an HTML text or a quoted attribute. */
+void status_html_escape(buf_writer *w, const char *s, size_t n);
+
+/* ---- form bodies and query strings -------------------------------------- */
+
+/* An application/x-www-form-urlencoded text ("a=1&b=x+y%21") read pair by
+ * pair.  A plain value over the caller's bytes (not copied). */
+struct status_form {
+    const char *p, *end;   /* private */
+};
+
+void status_form_init(struct status_form *f, const char *s, size_t len);
+
+/* The next pair, decoded ('+' is a space, %XX a byte) into name (nsz
+ * bytes with the NUL) and value (vsz, its length in *vlen; NUL-terminated
+ * too, but it may hold NUL bytes).  Returns 1, 0 at the end, or -1: a
+ * malformed escape, a name or value that does not fit, a name with a NUL
+ * byte (the text is not read further). */
+int status_form_next(struct status_form *f, char *name, size_t nsz,
+                     char *value, size_t vsz, size_t *vlen);
+
+/* The value of field `name` in a form text: 1 found (exactly once), 0
+ * absent, -1 malformed or given twice. */
+int status_form_get(const char *s, size_t len, const char *name,
+                    char *value, size_t vsz, size_t *vlen);
+
+/* What a form of the page asks the API for. */
+struct status_form_action {
+    char method[8];                     /* "POST", "DELETE" */
+    char path[STATUS_URL_MAX];          /* "/api/v1/silences", ... */
+    char csrf[STATUS_CSRF_MAX];         /* the form's csrf field */
+};
+
+/* Turn the body (len bytes, form-encoded) of a page form posted to
+ * ui_path ("/ui/ack": id, by; "/ui/silence": rule, duration 1h|4h|24h|7d,
+ * created_by, comment; "/ui/expire": id; each with csrf) into the API
+ * request it stands for: *a and the JSON body appended to json (a
+ * silence ends now_ms + duration).  Returns 0, or -1 with a message for
+ * the person in err (a missing or malformed field, an unknown path).
+ * The csrf field is only copied: the caller checks it. */
+int status_form_action(const char *ui_path, const char *body, size_t len,
+                       int64_t now_ms, struct status_form_action *a,
+                       buf *json, char *err, size_t errsz);
 
 #endif

@@ -56,6 +56,10 @@
 #define TOKEN_HASH_BYTES crypto_generichash_BYTES /* 32 */
 #define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 #define JSON_CTYPE "application/json"
+#define HTML_CTYPE "text/html; charset=utf-8"
+#define SESSION_COOKIE "tw_session"
+#define SESSION_HEX (2 * TOKEN_HASH_BYTES) /* 64 */
+#define UI_PREFIX "/ui/"
 
 struct status_server {
     struct MHD_Daemon *daemon;
@@ -79,14 +83,21 @@ struct status_server {
 /* An API request (see the invariants). */
 enum api_state { AR_BODY = 0, AR_QUEUED, AR_TAKEN, AR_ANSWERED, AR_DONE };
 
+/* What the body is for: the API's JSON, the login form (answered here,
+ * never queued), or a page form (turned into its API request, queued,
+ * and answered with a redirect to the page or an HTML error). */
+enum req_kind { RK_API = 0, RK_LOGIN, RK_FORM };
+
 struct api_req {
     struct api_req *next;         /* the queue */
     struct MHD_Connection *conn;
     enum api_state state;
     int orphan;                   /* completed while TAKEN */
     int too_big;                  /* the body passed STATUS_API_BODY_MAX */
+    enum req_kind kind;
     char method[16];
-    char path[STATUS_API_PATH_MAX];
+    char path[STATUS_API_PATH_MAX + STATUS_API_QUERY_MAX + 2];
+    char ui[32];                  /* RK_FORM: "/ui/ack", ... */
     char *body;                   /* len bytes and a NUL */
     size_t len;
     unsigned code;                /* ANSWERED: */
@@ -242,6 +253,196 @@ out:
     return ok;
 }
 
+/* label || in, keyed with the token's key, as 64 hex digits.  mu held. */
+static void derive(const status_server *srv, const char *label,
+                   const void *in, size_t n, char hex[SESSION_HEX + 1])
+{
+    crypto_generichash_state st;
+    unsigned char h[TOKEN_HASH_BYTES];
+
+    crypto_generichash_init(&st, srv->token_key, sizeof srv->token_key,
+                            sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)label,
+                              strlen(label));
+    crypto_generichash_update(&st, in, n);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(hex, SESSION_HEX + 1, h, sizeof h);
+    sodium_memzero(h, sizeof h);
+    sodium_memzero(&st, sizeof st);
+}
+
+/* The session cookie's value: derived from the token's hash under the
+ * server's random key, so it reveals nothing of the token and dies with
+ * the server or a new token.  The page's CSRF field is derived from the
+ * session in turn.  mu held; a token is set. */
+static void session_of(const status_server *srv, char hex[SESSION_HEX + 1])
+{
+    derive(srv, "toolwatch session", srv->token_hash,
+           sizeof srv->token_hash, hex);
+}
+
+static void csrf_of(const status_server *srv, char hex[SESSION_HEX + 1])
+{
+    char session[SESSION_HEX + 1];
+
+    session_of(srv, session);
+    derive(srv, "toolwatch csrf", session, SESSION_HEX, hex);
+    sodium_memzero(session, sizeof session);
+}
+
+/* Is `v` (NULL: none) the value `which` of the token in force?  In
+ * constant time.  0 when no token is set. */
+static int derived_ok(status_server *srv, const char *v, int csrf)
+{
+    char want[SESSION_HEX + 1];
+    int ok = 0;
+
+    if (v == NULL || strlen(v) != SESSION_HEX)
+        return 0;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->has_token) {
+        if (csrf)
+            csrf_of(srv, want);
+        else
+            session_of(srv, want);
+        ok = sodium_memcmp(want, v, SESSION_HEX) == 0;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    sodium_memzero(want, sizeof want);
+    return ok;
+}
+
+/* The page's session cookie, from POST /login. */
+static int cookie_ok(status_server *srv, struct MHD_Connection *c)
+{
+    return derived_ok(srv, MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+                                                       SESSION_COOKIE), 0);
+}
+
+/* May it read: the bearer token, or the page's session cookie (a read
+ * cannot change anything, so a cookie a browser sends by itself is
+ * enough; writes need more: see api_begin and form_begin). */
+static int reader_ok(status_server *srv, struct MHD_Connection *c)
+{
+    return authorized(srv, c) || cookie_ok(srv, c);
+}
+
+static int has_token(status_server *srv)
+{
+    int t;
+
+    pthread_mutex_lock(&srv->mu);
+    t = srv->has_token;
+    pthread_mutex_unlock(&srv->mu);
+    return t;
+}
+
+/* An HTML answer (body NULL: none), with Location and Set-Cookie when
+ * given. */
+static enum MHD_Result reply_html(struct MHD_Connection *c, unsigned code,
+                                  const buf *body, const char *location,
+                                  const char *cookie)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret = MHD_NO;
+
+    r = MHD_create_response_from_buffer(body != NULL ? body->len : 0,
+                                        body != NULL && body->data != NULL
+                                            ? body->data : (void *)"",
+                                        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        goto out;
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                HTML_CTYPE) != MHD_YES ||
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-store") != MHD_YES ||
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") !=
+            MHD_YES ||
+        MHD_add_response_header(r, "X-Frame-Options", "DENY") != MHD_YES ||
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer") !=
+            MHD_YES ||
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; style-src "
+                                "'unsafe-inline'; form-action 'self'; "
+                                "frame-ancestors 'none'") != MHD_YES)
+        goto out;
+    if (location != NULL &&
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location) !=
+            MHD_YES)
+        goto out;
+    if (cookie != NULL &&
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) !=
+            MHD_YES)
+        goto out;
+    ret = MHD_queue_response(c, code, r);
+out:
+    if (r != NULL)
+        MHD_destroy_response(r);
+    return ret;
+}
+
+/* A page that says why a form was not done. */
+static enum MHD_Result reply_form_error(struct MHD_Connection *c,
+                                        unsigned code, const char *msg,
+                                        size_t len)
+{
+    enum MHD_Result ret;
+    buf b;
+
+    buf_init(&b, 64 * 1024);
+    if (status_render_form_error(&b, code, msg, len) != BUF_OK)
+        buf_reset(&b);
+    ret = reply_html(c, code, &b, NULL, NULL);
+    buf_free(&b);
+    return ret;
+}
+
+static enum MHD_Result reply_login(struct MHD_Connection *c, unsigned code,
+                                   const char *msg)
+{
+    enum MHD_Result ret;
+    buf b;
+
+    buf_init(&b, 64 * 1024);
+    if (status_render_login(&b, msg) != BUF_OK)
+        buf_reset(&b);
+    ret = reply_html(c, code, &b, NULL, NULL);
+    buf_free(&b);
+    return ret;
+}
+
+/* GET /: the page from the snapshot copied to srv->view; a browser
+ * without the token is sent to the login form. */
+static enum MHD_Result answer_page(status_server *srv,
+                                   struct MHD_Connection *c)
+{
+    char csrf[SESSION_HEX + 1] = "";
+    enum MHD_Result ret;
+    int writes;
+    buf b;
+
+    if (!reader_ok(srv, c))
+        return reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/login", NULL);
+    pthread_mutex_lock(&srv->mu);
+    memcpy(&srv->view, &srv->pub, sizeof srv->view);
+    writes = srv->has_token && srv->api_wake != NULL;
+    if (srv->has_token)
+        csrf_of(srv, csrf);
+    pthread_mutex_unlock(&srv->mu);
+    buf_init(&b, STATUS_PAGE_MAX);
+    if (status_render_page(&b, &srv->view, csrf, writes, clock_wall_ms()) !=
+        BUF_OK) {
+        LOG(LOG_ERROR, "status", "cannot render the status page");
+        ret = reply_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                         "{\"error\":\"internal error\"}\n");
+    } else {
+        ret = reply_html(c, MHD_HTTP_OK, &b, NULL, NULL);
+    }
+    buf_free(&b);
+    sodium_memzero(csrf, sizeof csrf);
+    return ret;
+}
+
 /* Exact paths only: "/healthz/" or "/STATUS" are other paths (the query
  * string never reaches us: libmicrohttpd strips it). */
 static enum route route_of(const char *url)
@@ -342,6 +543,64 @@ static int declared_too_big(struct MHD_Connection *c)
     return n > STATUS_API_BODY_MAX;
 }
 
+/* The query string of an API request, rebuilt from libmicrohttpd's
+ * decoded arguments with every byte but [A-Za-z0-9-._~:] escaped (the
+ * loop decodes it again: status_form_next()). */
+struct query {
+    char s[STATUS_API_QUERY_MAX + 1];
+    size_t n;
+    int over;
+};
+
+static void query_put(struct query *q, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; v != NULL && *v != '\0'; v++) {
+        unsigned char ch = (unsigned char)*v;
+        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+                    ch == '_' || ch == '~' || ch == ':';
+
+        if (q->n + (plain ? 1 : 3) > STATUS_API_QUERY_MAX) {
+            q->over = 1;
+            return;
+        }
+        if (plain) {
+            q->s[q->n++] = (char)ch;
+        } else {
+            q->s[q->n++] = '%';
+            q->s[q->n++] = hex[ch >> 4];
+            q->s[q->n++] = hex[ch & 15];
+        }
+    }
+}
+
+static void query_lit(struct query *q, char ch)
+{
+    if (q->n + 1 > STATUS_API_QUERY_MAX)
+        q->over = 1;
+    else
+        q->s[q->n++] = ch;
+}
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value)
+{
+    struct query *q = cls;
+
+    (void)kind;
+    if (q->n > 0)
+        query_lit(q, '&');
+    query_put(q, key);
+    if (value != NULL) {
+        query_lit(q, '=');
+        query_put(q, value);
+    }
+    q->s[q->n < sizeof q->s ? q->n : sizeof q->s - 1] = '\0';
+    return q->over ? MHD_NO : MHD_YES;
+}
+
 /* The first call for an API request: the token, the size; then its
  * struct api_req becomes the connection's req_cls. */
 static enum MHD_Result api_begin(status_server *srv, struct MHD_Connection *c,
@@ -350,6 +609,7 @@ static enum MHD_Result api_begin(status_server *srv, struct MHD_Connection *c,
 {
     int read = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    struct query q;
     struct api_req *r;
     int has_token;
 
@@ -360,12 +620,18 @@ static enum MHD_Result api_begin(status_server *srv, struct MHD_Connection *c,
         return api_refuse(srv, c, req_cls, MHD_HTTP_FORBIDDEN,
                           "API writes need a bearer token: set "
                           "status.token_env", 0);
-    if (!authorized(srv, c))
+    if (read ? !reader_ok(srv, c) : !authorized(srv, c))
         return api_refuse(srv, c, req_cls, MHD_HTTP_UNAUTHORIZED,
                           "unauthorized", 1);
     if (strlen(url) >= STATUS_API_PATH_MAX || strlen(method) >= 16)
         return api_refuse(srv, c, req_cls, MHD_HTTP_NOT_FOUND, "not found",
                           0);
+    q.n = 0;
+    q.over = 0;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    if (q.over)
+        return api_refuse(srv, c, req_cls, MHD_HTTP_URI_TOO_LONG,
+                          "the query string is over 1024 bytes", 0);
     if (declared_too_big(c))
         return api_refuse(srv, c, req_cls, MHD_HTTP_CONTENT_TOO_LARGE,
                           "the request body is over 16384 bytes", 0);
@@ -374,9 +640,145 @@ static enum MHD_Result api_begin(status_server *srv, struct MHD_Connection *c,
                           "out of memory", 0);
     r->conn = c;
     snprintf(r->method, sizeof r->method, "%s", method);
-    snprintf(r->path, sizeof r->path, "%s", url);
+    snprintf(r->path, sizeof r->path, "%s%s%.*s", url, q.n > 0 ? "?" : "",
+             (int)q.n, q.s);
     *req_cls = r;
     return MHD_YES;
+}
+
+/* The first call for POST /login or a page form (/ui/...): a form body
+ * to read.  A page form is a write: it needs a token set, and the bearer
+ * token or the session cookie (and, once its body is read, the CSRF
+ * field of that session). */
+static enum MHD_Result form_begin(status_server *srv,
+                                  struct MHD_Connection *c, const char *url,
+                                  const char *method, enum req_kind kind,
+                                  void **req_cls)
+{
+    struct api_req *r;
+
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        *req_cls = srv;
+        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_CTYPE,
+                     "{\"error\":\"method not allowed\"}\n", 31, "POST",
+                     0);
+    }
+    if (kind == RK_FORM) {
+        if (!has_token(srv)) {
+            static const char msg[] = "Changes from this page need a "
+                                      "token: set status.token_env.";
+            *req_cls = srv;
+            return reply_form_error(c, MHD_HTTP_FORBIDDEN, msg,
+                                    sizeof msg - 1);
+        }
+        if (!reader_ok(srv, c)) {
+            *req_cls = srv;
+            return reply_login(c, MHD_HTTP_UNAUTHORIZED,
+                               "Log in to change anything.");
+        }
+    }
+    if (declared_too_big(c) || strlen(url) >= sizeof r->ui) {
+        *req_cls = srv;
+        return reply_form_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                "The form is too large.", 22);
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL)
+        return api_refuse(srv, c, req_cls, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          "out of memory", 0);
+    r->conn = c;
+    r->kind = kind;
+    snprintf(r->ui, sizeof r->ui, "%s", url);
+    *req_cls = r;
+    return MHD_YES;
+}
+
+/* POST /login, its body read: the token right sets the session cookie
+ * and goes to the page; wrong, the form again. */
+static enum MHD_Result login_done(status_server *srv,
+                                  struct MHD_Connection *c,
+                                  struct api_req *r)
+{
+    char tok[1024], session[SESSION_HEX + 1],
+        cookie[SESSION_HEX + sizeof SESSION_COOKIE + 64];
+    unsigned char h[TOKEN_HASH_BYTES];
+    size_t n = 0;
+    int ok = 0, got;
+    enum MHD_Result ret;
+
+    r->state = AR_DONE;
+    got = status_form_get(r->body, r->len, "token", tok, sizeof tok, &n);
+    pthread_mutex_lock(&srv->mu);
+    if (!srv->has_token) {
+        pthread_mutex_unlock(&srv->mu);
+        sodium_memzero(tok, sizeof tok);
+        return reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/", NULL);
+    }
+    if (got == 1) {
+        token_hash(srv, tok, n, h);
+        ok = sodium_memcmp(h, srv->token_hash, sizeof h) == 0;
+    }
+    session_of(srv, session);
+    pthread_mutex_unlock(&srv->mu);
+    sodium_memzero(tok, sizeof tok);
+    sodium_memzero(h, sizeof h);
+    if (!ok) {
+        sodium_memzero(session, sizeof session);
+        LOG(LOG_INFO, "status", "a login with a wrong token");
+        return reply_login(c, MHD_HTTP_UNAUTHORIZED, "Wrong token.");
+    }
+    snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; HttpOnly; "
+             "SameSite=Strict", session);
+    ret = reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/", cookie);
+    sodium_memzero(session, sizeof session);
+    sodium_memzero(cookie, sizeof cookie);
+    return ret;
+}
+
+/* A page form, its body read: into its API request (r's method, path and
+ * body replaced), or answered here: 400 a bad form, 403 a CSRF field
+ * that is not this session's.  Returns 1 when r is to be queued. */
+static int form_done(status_server *srv, struct MHD_Connection *c,
+                     struct api_req *r, enum MHD_Result *ret)
+{
+    struct status_form_action a;
+    char err[256];
+    buf json;
+    int queue = 0;
+
+    buf_init(&json, STATUS_API_BODY_MAX);
+    if (status_form_action(r->ui, r->body, r->len, clock_wall_ms(), &a,
+                           &json, err, sizeof err) != 0) {
+        r->state = AR_DONE;
+        *ret = reply_form_error(c, MHD_HTTP_BAD_REQUEST, err, strlen(err));
+        goto out;
+    }
+    if (!derived_ok(srv, a.csrf, 1)) {
+        static const char msg[] = "This form is stale or did not come "
+                                  "from the status page: reload the page "
+                                  "and try again.";
+        r->state = AR_DONE;
+        *ret = reply_form_error(c, MHD_HTTP_FORBIDDEN, msg, sizeof msg - 1);
+        goto out;
+    }
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+    if ((r->body = malloc(json.len + 1)) == NULL) {
+        r->state = AR_DONE;
+        *ret = reply_form_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "out of memory", 13);
+        goto out;
+    }
+    if (json.len > 0)
+        memcpy(r->body, json.data, json.len);
+    r->body[json.len] = '\0';
+    r->len = json.len;
+    snprintf(r->method, sizeof r->method, "%s", a.method);
+    snprintf(r->path, sizeof r->path, "%s", a.path);
+    queue = 1;
+out:
+    buf_free(&json);
+    return queue;
 }
 
 /* Body bytes; at the end, queue the request and suspend, or answer. */
@@ -423,6 +825,10 @@ static enum MHD_Result api_continue(status_server *srv,
             return reply_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
                               "{\"error\":\"out of memory\"}\n");
         }
+        if (r->kind == RK_LOGIN)
+            return login_done(srv, c, r);
+        if (r->kind == RK_FORM && !form_done(srv, c, r, &ret))
+            return ret;
         pthread_mutex_lock(&srv->mu);
         if (srv->queued >= STATUS_API_QUEUE_MAX) {
             r->state = AR_DONE;
@@ -448,6 +854,14 @@ static enum MHD_Result api_continue(status_server *srv,
     if (st != AR_ANSWERED)
         return MHD_YES;
     r->state = AR_DONE;
+    if (r->kind == RK_FORM) {
+        /* done: back to the page, which shows it; else why not */
+        if (r->code >= 200 && r->code < 300)
+            return reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/", NULL);
+        return reply_form_error(c, r->code,
+                                r->answer != NULL ? r->answer : "",
+                                r->answer_len);
+    }
     resp = MHD_create_response_from_buffer(r->answer_len,
                                            r->answer != NULL ? r->answer
                                                              : (void *)"",
@@ -585,8 +999,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (srv->api_wake != NULL &&
         strncmp(url, STATUS_API_PREFIX, strlen(STATUS_API_PREFIX)) == 0)
         return api_begin(srv, c, url, method, req_cls);
+    if (srv->api_wake != NULL &&
+        strncmp(url, UI_PREFIX, strlen(UI_PREFIX)) == 0)
+        return form_begin(srv, c, url, method, RK_FORM, req_cls);
+    if (strcmp(url, "/login") == 0 &&
+        strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return form_begin(srv, c, url, method, RK_LOGIN, req_cls);
     *req_cls = srv;
-    if (rt != R_HEALTHZ && !authorized(srv, c)) {
+    if (strcmp(url, "/") == 0 || strcmp(url, "/login") == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+            strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+            static const char msg[] = "{\"error\":\"method not allowed\"}\n";
+            return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_CTYPE, msg,
+                         sizeof msg - 1, url[1] == '\0' ? "GET, HEAD"
+                                                        : "GET, HEAD, POST",
+                         0);
+        }
+        if (url[1] == '\0')
+            return answer_page(srv, c);
+        return has_token(srv) ? reply_login(c, MHD_HTTP_OK, NULL)
+                              : reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/",
+                                           NULL);
+    }
+    if (rt != R_HEALTHZ && !reader_ok(srv, c)) {
         static const char msg[] = "{\"error\":\"unauthorized\"}\n";
         return reply(c, MHD_HTTP_UNAUTHORIZED, JSON_CTYPE, msg,
                      sizeof msg - 1, NULL, 1);

@@ -41,8 +41,23 @@
  * method) always need the token: without one configured they get 403
  * (writes are off), without the right one 401.
  *
+ * The page.  GET / is the HTML status page (status_render_page) from the
+ * same snapshot.  A browser without the token is sent (303) to GET
+ * /login, a form; POST /login with the right token answers 303 to / with
+ * the cookie tw_session (HttpOnly, SameSite=Strict): a keyed BLAKE2b of
+ * the token's hash under the server's key, never the token, void after a
+ * restart or a token change.  The cookie passes the token rule for reads
+ * (GET, HEAD) only; API writes still need the bearer header.  The page's
+ * forms post to /ui/ack, /ui/silence and /ui/expire (with an API only):
+ * writes, so a token must be set (else 403) and the bearer header or the
+ * cookie given (else 401), and their csrf field must be the session's
+ * (derived from the cookie's value under the same key; else 403).  Each
+ * becomes its API request (status_form_action), queued like one; the
+ * loop's answer becomes 303 back to / or an HTML page with its message.
+ *
  * Secrets: responses contain nothing but the snapshot, which holds none,
- * and the loop's API answers.
+ * the loop's API answers, and the session cookie (derived, not the
+ * token) and CSRF field.
  */
 #ifndef TW_STATUS_SERVER_H
 #define TW_STATUS_SERVER_H
@@ -78,12 +93,16 @@ struct status_options {
 #define STATUS_API_BODY_MAX (16u * 1024u)
 #define STATUS_API_QUEUE_MAX 32
 #define STATUS_API_PATH_MAX 256
+#define STATUS_API_QUERY_MAX 1024  /* the query string, escaped again */
 
 /* An API request taken by the loop.  Its strings are valid, and the
  * request must be answered, before the next status_api_take(). */
 struct status_api_request {
     const char *method;        /* "GET", "POST", "DELETE", ... */
-    const char *path;          /* "/api/v1/silences" (no query string) */
+    const char *path;          /* "/api/v1/silences", then "?" and the
+                                  query string when there is one (its
+                                  values escaped again: status_form_next
+                                  reads it) */
     const char *body;          /* body_len bytes, then a NUL */
     size_t body_len;
     void *priv;                /* the server's */

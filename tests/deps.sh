@@ -7,14 +7,16 @@ set -e
 PKGS="libcurl libcjson libmicrohttpd openssl libsodium cmocka"
 DEBS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
 libmicrohttpd-dev libssl-dev libsodium-dev libcmocka-dev clang \
-libclang-rt-14-dev valgrind ca-certificates"
+libclang-rt-14-dev valgrind ca-certificates chromium"
 
 missing=0
 command -v pkg-config >/dev/null 2>&1 || missing=1
 if [ $missing -eq 0 ]; then
     pkg-config --exists $PKGS || missing=1
 fi
-for tool in cc make clang valgrind; do
+# chromium (~100 MB with its libraries) loads the status page in
+# tests/integration/test_page.c; not optional: that test fails without it.
+for tool in cc make clang valgrind chromium; do
     command -v $tool >/dev/null 2>&1 || missing=1
 done
 

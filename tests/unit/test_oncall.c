@@ -312,6 +312,108 @@ static void test_ack_named(void **state)
     oncall_destroy(oc);
 }
 
+/* The history: the rules' notifications, what the gate kept back and
+ * the acks, served by GET /api/v1/history with its parameters checked;
+ * the page's lists in the snapshot. */
+static void test_history(void **state)
+{
+    oncall *oc = make();
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+    struct alert a;
+    const char *allow = NULL;
+    char path[128];
+    buf b;
+
+    (void)state;
+    assert_non_null(snap);
+    buf_init(&b, 1 << 20);
+    firing(&a, "pg-main", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW), GATE_SEND);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 1000), GATE_SEND);
+    snprintf(path, sizeof path, "/api/v1/alerts/%s/ack", EP);
+    assert_int_equal(api(oc, "POST", path, "{\"by\": \"amy\"}", &b, NULL),
+                     200);
+    assert_int_equal(oncall_api(oc, "POST", "/api/v1/silences", SILENCE,
+                                strlen(SILENCE), NOW + 1500, &b, &allow,
+                                NULL), 201);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 2000),
+                     GATE_SILENCED);
+    oncall_note(oc, HISTORY_INHIBITED, &a, "by stream_stalled", NOW + 2500);
+    firing(&a, "pg-main", 1);
+    /* its firing went out: the resolve does too */
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 3000), GATE_SEND);
+    oncall_flush(oc);
+
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=2", NULL, &b,
+                         NULL), 200);
+    assert_string_equal(b.data,
+        "{\"entries\":["
+        "{\"at\":\"2026-03-10T12:00:03.000Z\",\"event\":\"resolved\",\"id\":"
+        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
+        "\"detail\":\"warning\"},"
+        "{\"at\":\"2026-03-10T12:00:02.500Z\",\"event\":\"inhibited\",\"id\":"
+        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
+        "\"detail\":\"by stream_stalled\"}]}\n");
+    assert_int_equal(api(oc, "GET", "/api/v1/history", NULL, &b, NULL), 200);
+    {
+        static const char *const order[] = {
+            "\"resolved\"", "\"inhibited\"", "\"silenced\"", "\"repeated\"",
+            "\"acked\"", "\"repeated\"", "\"fired\""};
+        const char *p = b.data;
+
+        for (size_t i = 0; i < 7; i++) {
+            p = strstr(p, order[i]);
+            if (p == NULL)
+                fail_msg("%s missing in order: %s", order[i], b.data);
+            p++;
+        }
+    }
+    assert_non_null(strstr(b.data, "\"detail\":\"acknowledged by amy\""));
+    assert_non_null(strstr(b.data, "\"detail\":\"firing not sent: "
+                                   "silence "));
+    assert_int_equal(api(oc, "GET", "/api/v1/history?rule=lat*&since="
+                         "2026-03-10T12:00:02.9Z", NULL, &b, NULL), 200);
+    assert_non_null(strstr(b.data, "\"resolved\""));
+    assert_null(strstr(b.data, "\"inhibited\""));
+    assert_int_equal(api(oc, "GET", "/api/v1/history?rule=other", NULL, &b,
+                         NULL), 200);
+    assert_string_equal(b.data, "{\"entries\":[]}\n");
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=0", NULL, &b,
+                         NULL), 400);
+    assert_string_equal(b.data, "{\"error\":\"limit: expected a whole number "
+                                "from 1 to 1000\"}\n");
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=5&limit=6", NULL,
+                         &b, NULL), 400);
+    assert_string_equal(b.data, "{\"error\":\"limit: given twice\"}\n");
+    assert_int_equal(api(oc, "GET", "/api/v1/history?since=%zz", NULL, &b,
+                         NULL), 400);
+    assert_int_equal(api(oc, "DELETE", "/api/v1/history", NULL, &b, &allow),
+                     405);
+    assert_string_equal(allow, "GET, HEAD");
+    /* a query string does not change the other routes */
+    assert_int_equal(api(oc, "GET", "/api/v1/silences?x=1", NULL, &b, NULL),
+                     200);
+
+    /* the page's lists */
+    snap->n_firing = 0;
+    oncall_fill(oc, snap, NOW + 4000);
+    assert_int_equal(snap->n_history, 7);
+    assert_string_equal(snap->history[0].event, "resolved");
+    assert_string_equal(snap->history[6].event, "fired");
+    assert_string_equal(snap->history[6].detail, "warning");
+    assert_int_equal(snap->n_silences, 1);
+    assert_string_equal(snap->silences[0].state, "active");
+    assert_string_equal(snap->silences[0].matchers,
+                        "rule=latency group.tool_name=pg*");
+    assert_string_equal(snap->silences[0].when, "2026-03-10T12:00:01.500Z "
+                        "to 2026-03-10T14:00:00.000Z");
+    assert_string_equal(snap->silences[0].created_by, "alice");
+    assert_string_equal(snap->silences[0].comment, "db upgrade");
+    buf_free(&b);
+    free(snap);
+    oncall_destroy(oc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_gate_through_the_api),
         cmocka_unit_test(test_ack_api),
         cmocka_unit_test(test_ack_named),
+        cmocka_unit_test(test_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

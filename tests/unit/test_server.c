@@ -82,7 +82,10 @@ static CURLcode http_body(uint16_t port, const char *method, const char *path,
             hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
     }
     if (auth != NULL) {
-        snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
+        /* "Cookie: ..." goes as it is: the page's session */
+        snprintf(hdr, sizeof hdr, "%s%s",
+                 strncmp(auth, "Cookie: ", 8) == 0 ? "" : "Authorization: ",
+                 auth);
         hl = curl_slist_append(hl, hdr);
     }
     hl = curl_slist_append(hl, "Expect:");
@@ -454,7 +457,7 @@ static void test_methods_and_paths(void **state)
     assert_int_equal(get(port, "/nope", NULL, &r), 404);
     assert_string_equal(r.body.data, "{\"error\":\"not found\"}\n");
     resp_free(&r);
-    assert_int_equal(get(port, "/", NULL, &r), 404);
+    assert_int_equal(get(port, "/", NULL, &r), 200); /* the page */
     resp_free(&r);
     assert_int_equal(get(port, "/healthz/", NULL, &r), 404);
     resp_free(&r);
@@ -1143,6 +1146,121 @@ static void test_api_queue_full_and_shutdown(void **state)
     close(l.pipe[1]);
 }
 
+/* POST a form body with `auth` (a Cookie: line, a bearer value, NULL). */
+static long post_form(uint16_t port, const char *path, const char *auth,
+                      const char *body, struct resp *r)
+{
+    assert_int_equal(http_body(port, "POST", path, auth, body, strlen(body),
+                               0, 5000, r), CURLE_OK);
+    return r->code;
+}
+
+/* The page, the login form and its cookie, the forms and their CSRF
+ * field, the history's query string. */
+static void test_page_login_forms(void **state)
+{
+    struct loop_sim l;
+    struct resp r;
+    status_server *srv = api_start(&l, TOKEN, 1);
+    uint16_t port = status_port(srv);
+    char h[256], cookie[128], csrf[65], body[256];
+    const char *p;
+
+    (void)state;
+    /* a browser without the token goes to the login form */
+    assert_int_equal(get(port, "/", NULL, &r), 303);
+    assert_string_equal(header(&r, "Location", h, sizeof h), "/login");
+    resp_free(&r);
+    assert_int_equal(get(port, "/login", NULL, &r), 200);
+    assert_non_null(strstr(r.body.data, "name=\"token\""));
+    assert_string_equal(header(&r, "Content-Type", h, sizeof h),
+                        "text/html; charset=utf-8");
+    resp_free(&r);
+    assert_int_equal(post_form(port, "/login", NULL, "token=wrong", &r), 401);
+    assert_non_null(strstr(r.body.data, "Wrong token."));
+    assert_string_equal(header(&r, "Set-Cookie", h, sizeof h), "");
+    resp_free(&r);
+    assert_int_equal(post_form(port, "/login", NULL, "token=" TOKEN, &r),
+                     303);
+    assert_string_equal(header(&r, "Location", h, sizeof h), "/");
+    header(&r, "Set-Cookie", h, sizeof h);
+    resp_free(&r);
+    assert_int_equal(strncmp(h, "tw_session=", 11), 0);
+    assert_int_equal(strlen(h), 11 + 64 + strlen("; Path=/; HttpOnly; "
+                                                 "SameSite=Strict"));
+    assert_non_null(strstr(h, "; Path=/; HttpOnly; SameSite=Strict"));
+    assert_null(strstr(h, TOKEN));
+    snprintf(cookie, sizeof cookie, "Cookie: %.75s", h);
+
+    /* the cookie reads; the page carries the session's CSRF field */
+    assert_int_equal(get(port, "/", cookie, &r), 200);
+    assert_non_null(strstr(r.body.data, "<!DOCTYPE html>"));
+    assert_null(strstr(r.body.data, TOKEN));
+    assert_null(strstr(r.body.data, cookie + 19));
+    p = strstr(r.body.data, "name=\"csrf\" value=\"");
+    assert_non_null(p);
+    snprintf(csrf, sizeof csrf, "%.64s", p + 19);
+    assert_int_equal(strspn(csrf, "0123456789abcdef"), 64);
+    resp_free(&r);
+    assert_int_equal(get(port, "/", "Bearer " TOKEN, &r), 200);
+    assert_non_null(strstr(r.body.data, csrf));
+    resp_free(&r);
+    assert_int_equal(get(port, "/status", cookie, &r), 200);
+    resp_free(&r);
+    assert_int_equal(get(port, "/status", "Cookie: tw_session=00", &r), 401);
+    resp_free(&r);
+    /* a cookie alone never writes through the JSON API */
+    assert_int_equal(post_form(port, "/api/v1/silences", cookie, "{}", &r),
+                     401);
+    resp_free(&r);
+
+    /* forms: the CSRF field must be this session's */
+    assert_int_equal(post_form(port, "/ui/expire", cookie,
+                               "csrf=0123&id=abcd", &r), 403);
+    assert_non_null(strstr(r.body.data, "reload the page"));
+    resp_free(&r);
+    assert_int_equal(post_form(port, "/ui/expire", NULL, "id=abcd", &r),
+                     401);
+    resp_free(&r);
+    snprintf(body, sizeof body, "csrf=%s&id=abcd", csrf);
+    assert_int_equal(post_form(port, "/ui/expire", cookie, body, &r), 303);
+    assert_string_equal(header(&r, "Location", h, sizeof h), "/");
+    resp_free(&r);
+    snprintf(body, sizeof body, "csrf=%s&id=0123&by=me", csrf);
+    assert_int_equal(post_form(port, "/ui/ack", cookie, body, &r), 303);
+    resp_free(&r);
+    snprintf(body, sizeof body, "csrf=%s&rule=x&created_by=me&comment=c",
+             csrf);
+    assert_int_equal(post_form(port, "/ui/silence", cookie, body, &r), 400);
+    assert_non_null(strstr(r.body.data, "duration: missing"));
+    resp_free(&r);
+    assert_int_equal(get(port, "/ui/ack", cookie, &r), 405);
+    resp_free(&r);
+
+    /* the query string reaches the loop, escaped again */
+    assert_int_equal(get(port, "/api/v1/history?since=2026-03-10T12:00:00"
+                               "%2B01:00&rule=a*b+c&limit", cookie, &r),
+                     200);
+    assert_non_null(strstr(r.body.data, "\"path\":\"/api/v1/history?since="
+                           "2026-03-10T12:00:00%2B01:00&rule=a%2Ab%20c"
+                           "&limit\""));
+    resp_free(&r);
+    api_stop(&l, 1);
+
+    /* no token: the page is open and read only, forms refused */
+    srv = api_start(&l, NULL, 1);
+    port = status_port(srv);
+    assert_int_equal(get(port, "/", NULL, &r), 200);
+    assert_non_null(strstr(r.body.data, "Read only"));
+    assert_null(strstr(r.body.data, "action=\"/ui/"));
+    resp_free(&r);
+    assert_int_equal(post_form(port, "/ui/ack", NULL, "id=1", &r), 403);
+    resp_free(&r);
+    assert_int_equal(get(port, "/login", NULL, &r), 303);
+    resp_free(&r);
+    api_stop(&l, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1280,7 @@ int main(void)
         cmocka_unit_test(test_connection_limit_recovers_by_timeout),
         cmocka_unit_test(test_publish_while_serving),
         cmocka_unit_test(test_api_round_trip),
+        cmocka_unit_test(test_page_login_forms),
         cmocka_unit_test(test_api_writes_need_a_token),
         cmocka_unit_test(test_api_bounds),
         cmocka_unit_test(test_api_queue_full_and_shutdown),
