@@ -4,9 +4,16 @@
  * How a request is built and what an answer means is request.c's.
  *
  * Invariants:
- *  - a queue entry exists for every unacknowledged journal record of a
- *    configured sink, in journal order; entries submitted since the last
- *    flush are not sendable (`ready` = 0) until the journal is fsync'd;
+ *  - every unacknowledged journal record of a configured sink is in its
+ *    queue, in journal order: an entry in memory (at most queue_max of
+ *    them), or spilled (in the journal only, counted, read back from
+ *    spill_from on); entries submitted since the last flush are not
+ *    sendable (`ready` = 0) until the journal is fsync'd, and a spilled
+ *    one leaves memory only then;
+ *  - the storm guard's digest of a window is journaled as it grows (one
+ *    record, replaced: the previous one acknowledged), so what it counts
+ *    is as durable as a notification; that record is never read back as
+ *    part of a spill;
  *  - one attempt per sink at a time (the queue head), so a receiver sees
  *    a firing before its resolve; the head is removed only on OK, DROP or
  *    expiry, after the journal has recorded the outcome;

@@ -23,6 +23,17 @@
  *   REQUEST_DROP   any other status             -> dead-letter file with
  *                                                  the answer
  *
+ * Queues are per sink and bounded in memory: past a sink's queue_max
+ * (sink_config; 0: delivery_options.max_pending) its notifications stay in
+ * the journal only, once durable, and are read back in order as the sink
+ * drains, so a dead receiver costs disk, not memory, and never starves
+ * the other sinks.  The journal's bytes are bounded the other way: past
+ * max_journal_bytes delivery_backpressure() tells the caller to stop
+ * reading the stream.  Per sink, past digest_after notifications within a
+ * minute (the storm guard), the rest of the minute is counted into one
+ * digest (alerts/sink.h), journaled as it grows and queued when the
+ * minute ends; PagerDuty is never digested.
+ *
  * A notification older than the sink's max_age_s is dead-lettered too.
  * After a crash or restart every unacknowledged notification is sent again
  * with the same webhook-id / dedup_key.  When the journal cannot be written
