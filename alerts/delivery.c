@@ -59,6 +59,8 @@
 #define ACK_SYNC_MS 1000       /* delivered acks are fsync'd this late */
 #define LOCAL_BATCH 256        /* documents a file or stdout sink writes per
                                   loop turn, with one fdatasync */
+#define READBACK_BATCH 1024    /* spilled entries a sink reads back from the
+                                  journal per loop turn */
 /* url, url_env, routing_key, path, the rule globs, the labels */
 #define SINK_STRINGS (4 + SINK_MAX_RULES + 2 * SINK_MAX_LABELS)
 
@@ -806,8 +808,8 @@ static int readback_one(void *ud, uint64_t seq,
 }
 
 /* Fill the memory part of s's queue up to its bound: from the journal
- * while entries are spilled there, then from the spill's not-yet-durable
- * end. */
+ * while entries are spilled there (at most READBACK_BATCH a turn), then
+ * from the spill's not-yet-durable end. */
 static void refill(delivery *d, struct sink_rt *s)
 {
     uint64_t bound = mem_bound(d, s);
@@ -817,6 +819,8 @@ static void refill(delivery *d, struct sink_rt *s)
         return;
     if (s->spilled > 0 && d->j != NULL) {
         struct readback r = {.d = d, .s = s, .want = bound - s->depth};
+        if (r.want > READBACK_BATCH)
+            r.want = READBACK_BATCH; /* bounded work per loop turn */
         jrc = journal_foreach_pending_from(d->j, s->spill_from, readback_one,
                                            &r);
         if (jrc == JOURNAL_OK && s->spilled > 0) {
