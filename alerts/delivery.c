@@ -4,9 +4,16 @@
  * How a request is built and what an answer means is request.c's.
  *
  * Invariants:
- *  - a queue entry exists for every unacknowledged journal record of a
- *    configured sink, in journal order; entries submitted since the last
- *    flush are not sendable (`ready` = 0) until the journal is fsync'd;
+ *  - every unacknowledged journal record of a configured sink is in its
+ *    queue, in journal order: an entry in memory (at most queue_max of
+ *    them), or spilled (in the journal only, counted, read back from
+ *    spill_from on); entries submitted since the last flush are not
+ *    sendable (`ready` = 0) until the journal is fsync'd, and a spilled
+ *    one leaves memory only then;
+ *  - the storm guard's digest of a window is journaled as it grows (one
+ *    record, replaced: the previous one acknowledged), so what it counts
+ *    is as durable as a notification; that record is never read back as
+ *    part of a spill;
  *  - one attempt per sink at a time (the queue head), so a receiver sees
  *    a firing before its resolve; the head is removed only on OK, DROP or
  *    expiry, after the journal has recorded the outcome;
@@ -50,6 +57,10 @@
 
 #define DEAD_LETTER_FILE "dead-letter.ndjson"
 #define ACK_SYNC_MS 1000       /* delivered acks are fsync'd this late */
+#define LOCAL_BATCH 256        /* documents a file or stdout sink writes per
+                                  loop turn, with one fdatasync */
+#define READBACK_BATCH 1024    /* spilled entries a sink reads back from the
+                                  journal per loop turn */
 /* url, url_env, routing_key, path, the rule globs, the labels */
 #define SINK_STRINGS (4 + SINK_MAX_RULES + 2 * SINK_MAX_LABELS)
 
@@ -81,6 +92,22 @@ struct sink_res {
 struct sink_rt {
     delivery *d;
     char name[SINK_NAME_MAX];
+    /* The queue, in order: head..tail in memory (at most the sink's
+     * queue_max, sendable), then `spilled` entries in the journal only
+     * (the first at or after journal sequence spill_from), then sp_head..
+     * sp_tail: spilled entries not yet durable (appended since the last
+     * sync, or held in memory only while the journal fails: those form
+     * the list's end).  hi_seq is the highest journal sequence that has
+     * been in memory here: the spill starts past it. */
+    uint64_t spilled, spill_from, hi_seq;
+    struct entry *sp_head, *sp_tail;
+    uint64_t sp_n;
+    /* storm guard: the window (wall clock), the notifications sent one by
+     * one in it, the digest of the rest and its record in the journal */
+    int64_t win_start;
+    uint64_t win_sent;
+    struct sink_digest dg;
+    uint64_t dg_seq;
     struct sink_res r;         /* in force (freed when retired) */
     request *parked;           /* replaced by a reconfiguration while its
                                   transfer was in flight: freed when that
@@ -111,8 +138,12 @@ struct delivery {
     struct entry **unsynced;   /* appended since the last sync */
     size_t n_unsynced, cap_unsynced;
     int64_t rejournal_at;      /* monotonic: next try to journal them */
-    uint64_t max_pending;
+    uint64_t max_pending;      /* a sink's queue_max when it has none */
     uint64_t pending;
+    uint64_t max_journal;      /* the stream pauses at this many bytes */
+    int blocked;               /* backpressure in force (hysteresis) */
+    uint64_t submit_errors;    /* notifications that could not be queued */
+    int64_t now_wall;          /* delivery_set_clock; 0: read the clock */
     backoff_rng rng;
     struct sink_rt *sinks[DELIVERY_MAX_SINKS]; /* configured, in order */
     size_t n_sinks;
@@ -137,28 +168,81 @@ static struct entry *entry_new(const char *msg_id, int64_t created_ms,
     return e;
 }
 
+/* A list of entries: append at the tail, take from the head. */
+static void list_append(struct entry **head, struct entry **tail,
+                        struct entry *e)
+{
+    e->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = e;
+    else
+        *head = e;
+    *tail = e;
+}
+
+static struct entry *list_take(struct entry **head, struct entry **tail)
+{
+    struct entry *e = *head;
+
+    if (e == NULL)
+        return NULL;
+    *head = e->next;
+    if (*head == NULL)
+        *tail = NULL;
+    e->next = NULL;
+    return e;
+}
+
 static void push(struct sink_rt *s, struct entry *e)
 {
-    if (s->tail != NULL)
-        s->tail->next = e;
-    else
-        s->head = e;
-    s->tail = e;
+    list_append(&s->head, &s->tail, e);
     s->depth++;
-    s->d->pending++;
+    if (e->seq > s->hi_seq)
+        s->hi_seq = e->seq;
+}
+
+/* Append e to the not-yet-durable end of the spill. */
+static void sp_push(struct sink_rt *s, struct entry *e)
+{
+    list_append(&s->sp_head, &s->sp_tail, e);
+    s->sp_n++;
+}
+
+static struct entry *sp_pop(struct sink_rt *s)
+{
+    struct entry *e = list_take(&s->sp_head, &s->sp_tail);
+
+    if (e != NULL)
+        s->sp_n--;
+    return e;
+}
+
+/* The notifications sink s holds in memory at most. */
+static uint64_t mem_bound(const delivery *d, const struct sink_rt *s)
+{
+    return s->r.cfg.queue_max ? s->r.cfg.queue_max : d->max_pending;
+}
+
+/* Does new work for s go to the spill (its memory part is full, or
+ * the spill has begun)? */
+static int spilling(const delivery *d, const struct sink_rt *s)
+{
+    return s->spilled > 0 || s->sp_head != NULL || s->depth >= mem_bound(d, s);
+}
+
+static int64_t wall(const delivery *d)
+{
+    return d->now_wall != 0 ? d->now_wall : clock_wall_ms();
 }
 
 static struct entry *pop(struct sink_rt *s)
 {
-    struct entry *e = s->head;
+    struct entry *e = list_take(&s->head, &s->tail);
 
-    if (e == NULL)
-        return NULL;
-    s->head = e->next;
-    if (s->head == NULL)
-        s->tail = NULL;
-    s->depth--;
-    s->d->pending--;
+    if (e != NULL) {
+        s->depth--;
+        s->d->pending--;
+    }
     return e;
 }
 
@@ -279,9 +363,9 @@ static int track_unsynced(delivery *d, struct entry *e)
 
 /* Journal the entries of `s` held in memory only.  Returns 0, or -1 when
  * the journal failed again (stop for now). */
-static int rejournal_sink(delivery *d, struct sink_rt *s)
+static int rejournal_list(delivery *d, struct sink_rt *s, struct entry *e)
 {
-    for (struct entry *e = s->head; e != NULL; e = e->next) {
+    for (; e != NULL; e = e->next) {
         if (e->seq != 0)
             continue;
         if (journal_put(d, s, e) != JOURNAL_OK ||
@@ -290,6 +374,31 @@ static int rejournal_sink(delivery *d, struct sink_rt *s)
         d->unjournaled--;
     }
     return 0;
+}
+
+static int rejournal_sink(delivery *d, struct sink_rt *s)
+{
+    /* the spill's memory-only entries are its last: journaled in order,
+     * they stay behind the spilled ones */
+    if (rejournal_list(d, s, s->head) != 0)
+        return -1;
+    return rejournal_list(d, s, s->sp_head);
+}
+
+/* The spill's entries now durable in the journal leave memory: they are
+ * read back from there as the sink drains.  Only a prefix of entries past
+ * everything the sink has had in memory (hi_seq) goes: the rest keep
+ * their order behind it. */
+static void trim_spill(struct sink_rt *s)
+{
+    while (s->sp_head != NULL && s->sp_head->synced &&
+           s->sp_head->seq > s->hi_seq) {
+        struct entry *e = sp_pop(s);
+        if (s->spilled == 0)
+            s->spill_from = e->seq;
+        s->spilled++;
+        free(e);
+    }
 }
 
 /* Notifications that could not be journaled: try again (once a second at
@@ -384,6 +493,8 @@ int delivery_flush(delivery *d)
         e->ready = 1;
     }
     d->n_unsynced = 0;
+    for (size_t i = 0; i < d->n_sinks; i++)
+        trim_spill(d->sinks[i]);
     if (jrc != JOURNAL_OK) {
         if (d->journal_ok)
             LOG(LOG_ERROR, "delivery", "journal sync failed: %s; "
@@ -584,21 +695,6 @@ static int start_http(delivery *d, struct sink_rt *s, struct entry *e)
     return 0;
 }
 
-/* File and stdout sinks: one write (and fsync for files) per document. */
-static void write_local(delivery *d, struct sink_rt *s, struct entry *e)
-{
-    int fd = s->r.cfg.kind == SINK_STDOUT ? 1 : s->r.fd;
-    int ok = fd >= 0 && file_write_all(fd, e->doc, e->len) == FILE_OK &&
-             file_write_all(fd, "\n", 1) == FILE_OK;
-    struct request_answer a;
-
-    if (ok && s->r.cfg.kind == SINK_FILE && fdatasync(fd) != 0)
-        ok = 0;
-    local_answer(&a, ok ? REQUEST_OK : REQUEST_RETRY,
-                 ok ? "" : "cannot write the file");
-    settle(d, s, &a);
-}
-
 /* Token bucket: may a request start now? */
 static int paced(struct sink_rt *s, int64_t now, int64_t *next)
 {
@@ -619,21 +715,286 @@ static int paced(struct sink_rt *s, int64_t now, int64_t *next)
     return 0;
 }
 
+/* File and stdout sinks: the ready head of the queue, up to LOCAL_BATCH
+ * documents, written and then made durable with one fdatasync (group
+ * commit), so a burst neither costs an fsync per document nor holds the
+ * loop for the whole queue.  A write that fails is retried (from the
+ * document that failed); a failed fdatasync retries the whole batch (the
+ * file may then hold a document twice, as after a crash).  Returns the
+ * documents settled. */
+static size_t write_local(delivery *d, struct sink_rt *s, int64_t now,
+                          int64_t *next)
+{
+    int fd = s->r.cfg.kind == SINK_STDOUT ? 1 : s->r.fd;
+    struct entry *e = s->head;
+    struct request_answer a;
+    size_t k = 0;
+    int failed = 0;
+
+    while (k < LOCAL_BATCH && e != NULL && e->ready) {
+        int64_t when = now;
+        if (e->next_at > now) {
+            if (e->next_at < *next)
+                *next = e->next_at;
+            break;
+        }
+        if (!paced(s, now, &when)) {
+            if (when < *next)
+                *next = when;
+            break;
+        }
+        e->attempts++;
+        s->st.attempts++;
+        if (fd < 0 || file_write_all(fd, e->doc, e->len) != FILE_OK ||
+            file_write_all(fd, "\n", 1) != FILE_OK) {
+            failed = 1;
+            break;
+        }
+        k++;
+        e = e->next;
+    }
+    if (k > 0 && s->r.cfg.kind == SINK_FILE && fdatasync(fd) != 0) {
+        k = 0;
+        failed = 1;
+    }
+    local_answer(&a, REQUEST_OK, "");
+    for (size_t i = 0; i < k; i++)
+        settle(d, s, &a);
+    if (failed) {
+        local_answer(&a, REQUEST_RETRY, "cannot write the file");
+        settle(d, s, &a);
+    }
+    if (k == LOCAL_BATCH && s->head != NULL && s->head->ready)
+        *next = now; /* more to write: at the next turn */
+    return k + (size_t)failed;
+}
+
+/* ---- the spill: reading back ------------------------------------------- */
+
+struct readback {
+    delivery *d;
+    struct sink_rt *s;
+    uint64_t want, got;
+    int oom;
+};
+
+/* journal_foreach_pending_from: the next spilled entry of r->s. */
+static int readback_one(void *ud, uint64_t seq,
+                        const struct journal_record_entry *je)
+{
+    struct readback *r = ud;
+    struct sink_rt *s = r->s;
+    char id[SIGN_MSG_ID_SIZE];
+    struct entry *e;
+
+    if (seq == s->dg_seq || je->sink_len != strlen(s->name) ||
+        memcmp(je->sink, s->name, je->sink_len) != 0)
+        return 0;
+    snprintf(id, sizeof id, "%.*s", (int)je->msg_id_len, je->msg_id);
+    e = entry_new(id, je->created_ms, je->body, je->body_len);
+    if (e == NULL) {
+        r->oom = 1;
+        return 1;
+    }
+    e->seq = seq;
+    e->ready = 1;
+    e->synced = 1;
+    e->next_at = loop_now(r->d->lp);
+    push(s, e);
+    s->spilled--;
+    s->spill_from = seq + 1;
+    r->got++;
+    return r->got == r->want || s->spilled == 0;
+}
+
+/* Fill the memory part of s's queue up to its bound: from the journal
+ * while entries are spilled there (at most READBACK_BATCH a turn), then
+ * from the spill's not-yet-durable end. */
+static void refill(delivery *d, struct sink_rt *s)
+{
+    uint64_t bound = mem_bound(d, s);
+    int jrc;
+
+    if (s->depth >= bound)
+        return;
+    if (s->spilled > 0 && d->j != NULL) {
+        struct readback r = {.d = d, .s = s, .want = bound - s->depth};
+        if (r.want > READBACK_BATCH)
+            r.want = READBACK_BATCH; /* bounded work per loop turn */
+        jrc = journal_foreach_pending_from(d->j, s->spill_from, readback_one,
+                                           &r);
+        if (jrc == JOURNAL_OK && s->spilled > 0) {
+            /* the journal dropped them as damaged (logged there) */
+            LOG_KEY(LOG_ERROR, "delivery", s->name, "sink %s: %llu "
+                    "notifications spilled to the journal cannot be read "
+                    "back (damaged): lost", s->name,
+                    (unsigned long long)s->spilled);
+            s->st.lost += s->spilled;
+            d->pending -= s->spilled;
+            s->spilled = 0;
+        } else if (jrc < 0 || r.oom) {
+            LOG_KEY(LOG_ERROR, "delivery", s->name, "sink %s: cannot read "
+                    "its spilled notifications back from the journal: %s; "
+                    "trying again", s->name,
+                    r.oom ? "out of memory" : journal_strerror(jrc));
+            return;
+        }
+    }
+    while (s->spilled == 0 && s->sp_head != NULL && s->depth < bound)
+        push(s, sp_pop(s));
+}
+
+/* ---- the storm guard ------------------------------------------------------ */
+
+static int digest_msg_id(const struct sink_rt *s, char *out)
+{
+    char seed[128];
+    int n = snprintf(seed, sizeof seed, "digest|%s|%lld", s->name,
+                     (long long)s->win_start);
+
+    if (n < 0 || sign_new_msg_id(out, seed, (size_t)n) != SIGN_OK)
+        return -1;
+    return 0;
+}
+
+/* The digest so far, as a document in *doc.  Returns 0 or -1. */
+static int digest_doc(const struct sink_rt *s, buf *doc, char *msg_id)
+{
+    buf_init(doc, JOURNAL_RECORD_MAX_BODY);
+    if (digest_msg_id(s, msg_id) != 0 ||
+        sink_digest_document(&s->dg, s->name, NULL, doc) != SINK_OK)
+        return -1;
+    return 0;
+}
+
+/* Journal the digest so far, replacing its previous record: the
+ * notifications it counts are durable with it (same group commit). */
+static void digest_journal(delivery *d, struct sink_rt *s)
+{
+    struct journal_record_entry je;
+    char msg_id[SIGN_MSG_ID_SIZE];
+    uint64_t seq = 0;
+    buf doc;
+    int rc = JOURNAL_EIO;
+
+    if (digest_doc(s, &doc, msg_id) == 0 && d->j != NULL) {
+        je.sink = s->name;
+        je.sink_len = strlen(s->name);
+        je.msg_id = msg_id;
+        je.msg_id_len = strlen(msg_id);
+        je.created_ms = wall(d);
+        je.body = doc.data;
+        je.body_len = doc.len;
+        rc = journal_append(d->j, &je, &seq);
+    }
+    if (rc == JOURNAL_OK) {
+        if (s->dg_seq != 0)
+            journal_ack(d->j, s->dg_seq, JOURNAL_RECORD_DELIVERED);
+        s->dg_seq = seq;
+        d->dirty = 1;
+    } else {
+        LOG_KEY(LOG_ERROR, "delivery", s->name, "sink %s: the storm "
+                "digest cannot be journaled (%s); it is held in memory "
+                "until its window ends", s->name, journal_strerror(rc));
+    }
+    buf_free(&doc);
+}
+
+static void queue_entry(delivery *d, struct sink_rt *s, struct entry *e);
+
+/* The window is over: its digest goes out as one notification. */
+static void digest_close(delivery *d, struct sink_rt *s)
+{
+    char msg_id[SIGN_MSG_ID_SIZE];
+    struct entry *e = NULL;
+    buf doc;
+
+    if (s->dg.count == 0)
+        return;
+    if (digest_doc(s, &doc, msg_id) == 0)
+        e = entry_new(msg_id, wall(d), doc.data, doc.len);
+    buf_free(&doc);
+    if (e == NULL) {
+        LOG_KEY(LOG_ERROR, "delivery", s->name, "sink %s: cannot build the "
+                "storm digest of %llu notifications; trying again",
+                s->name, (unsigned long long)s->dg.count);
+        return;
+    }
+    queue_entry(d, s, e);
+    /* its record so far gives way to the digest's own, unless that one is
+     * held in memory only (then a restart sends the record, with the
+     * same webhook-id) */
+    if (e->seq != 0 && s->dg_seq != 0)
+        journal_ack(d->j, s->dg_seq, JOURNAL_RECORD_DELIVERED);
+    s->dg_seq = 0;
+    s->st.digests++;
+    LOG_KEY(LOG_WARN, "delivery", s->name, "sink %s: storm guard: %llu "
+            "notifications past %llu in a minute go out as one digest",
+            s->name, (unsigned long long)s->dg.count,
+            (unsigned long long)s->r.cfg.digest_after);
+    sink_digest_reset(&s->dg, 0);
+}
+
+/* Is the notification `doc` for s digested (counted in the window's
+ * digest instead of sent alone)?  PagerDuty never is: one event per
+ * episode, paced. */
+static int digest_take(delivery *d, struct sink_rt *s, const char *doc,
+                       size_t len)
+{
+    int64_t now = wall(d);
+
+    if (s->r.cfg.digest_after == 0 || s->r.cfg.kind == SINK_PAGERDUTY)
+        return 0;
+    if (s->win_start == 0 || now >= s->win_start + SINK_DIGEST_WINDOW_MS ||
+        now < s->win_start) {
+        digest_close(d, s);
+        s->win_start = now;
+        s->win_sent = 0;
+    }
+    if (s->win_sent < s->r.cfg.digest_after) {
+        s->win_sent++;
+        return 0;
+    }
+    if (s->dg.count == 0)
+        sink_digest_reset(&s->dg, s->win_start);
+    sink_digest_add(&s->dg, doc, len);
+    s->st.digested++;
+    digest_journal(d, s);
+    return 1;
+}
+
+/* ---- tick ----------------------------------------------------------------- */
+
 int64_t delivery_tick(delivery *d)
 {
-    int64_t now, next;
+    int64_t now, next, w;
 
     if (d == NULL)
         return INT64_MAX;
     now = loop_now(d->lp);
     next = now + 1000;
+    w = wall(d);
 
     if (d->acks_dirty && d->acks_sync_at < next)
         next = d->acks_sync_at; /* delivery_flush() syncs them then */
 
     for (size_t i = 0; i < d->n_sinks; i++) {
         struct sink_rt *s = d->sinks[i];
-        /* local sinks drain their whole ready queue at once */
+
+        if (s->dg.count > 0) {
+            int64_t end = s->win_start + SINK_DIGEST_WINDOW_MS;
+            if (w >= end)
+                digest_close(d, s);
+            else if (now + (end - w) < next)
+                next = now + (end - w);
+        }
+        refill(d, s);
+        if (s->r.cfg.kind == SINK_FILE || s->r.cfg.kind == SINK_STDOUT) {
+            if (!s->disabled)
+                write_local(d, s, now, &next);
+            refill(d, s);
+            continue;
+        }
         while (!s->in_flight && !s->disabled && s->head != NULL &&
                s->head->ready) {
             struct entry *e = s->head;
@@ -650,10 +1011,6 @@ int64_t delivery_tick(delivery *d)
             }
             e->attempts++;
             s->st.attempts++;
-            if (s->r.cfg.kind == SINK_FILE || s->r.cfg.kind == SINK_STDOUT) {
-                write_local(d, s, e);
-                continue;
-            }
             if (start_http(d, s, e) < 0)
                 e->next_at = now + 1000; /* out of memory: try later */
             break;
@@ -664,12 +1021,40 @@ int64_t delivery_tick(delivery *d)
 
 /* ---- submit ------------------------------------------------------------- */
 
+/* Queue e (not yet journaled) for s: journaled (durable at the next
+ * flush), in memory or spilled past the sink's bound; held in memory when
+ * the journal fails. */
+static void queue_entry(delivery *d, struct sink_rt *s, struct entry *e)
+{
+    int spill = spilling(d, s);
+
+    e->next_at = loop_now(d->lp);
+    if (spill && s->sp_tail != NULL && s->sp_tail->seq == 0) {
+        /* memory-only entries end the spill: this one joins them, to be
+         * journaled after them, in order */
+        e->ready = 1;
+        d->unjournaled++;
+    } else if (journal_put(d, s, e) == JOURNAL_OK &&
+               track_unsynced(d, e) == DELIVERY_EOK) {
+        e->ready = 0;
+    } else {
+        e->seq = 0; /* appended but cannot be tracked: memory-only */
+        e->ready = 1;
+        d->unjournaled++;
+    }
+    if (spill)
+        sp_push(s, e);
+    else
+        push(s, e);
+    d->pending++;
+}
+
 int delivery_submit(delivery *d, const struct sink_route *route,
                     const char *id, int resolved, int64_t timestamp_ms,
                     const char *doc, size_t len)
 {
     char seed[256], msg_id[SIGN_MSG_ID_SIZE];
-    int queued = 0;
+    int queued = 0, rc = DELIVERY_EOK;
 
     if (d == NULL || route == NULL || len > JOURNAL_RECORD_MAX_BODY)
         return DELIVERY_EINVAL;
@@ -679,10 +1064,8 @@ int delivery_submit(delivery *d, const struct sink_route *route,
         int n;
         if (!sink_routes(&s->r.cfg, route))
             continue;
-        if (d->pending >= d->max_pending) {
-            LOG(LOG_ERROR, "delivery", "sink %s: %llu notifications "
-                "pending, the cap; notification %s for this sink is only "
-                "in the log", s->name, (unsigned long long)d->pending, id);
+        if (digest_take(d, s, doc, len)) {
+            queued++;
             continue;
         }
         /* the id names the notification and the sink: stable across
@@ -690,27 +1073,23 @@ int delivery_submit(delivery *d, const struct sink_route *route,
         n = snprintf(seed, sizeof seed, "%s|%s|%lld|%s", id,
                      resolved ? "resolved" : "firing",
                      (long long)timestamp_ms, s->name);
-        if (n < 0 || sign_new_msg_id(msg_id, seed, (size_t)n) != SIGN_OK)
-            return DELIVERY_EINVAL;
-        e = entry_new(msg_id, timestamp_ms, doc, len);
-        if (e == NULL)
-            return DELIVERY_ENOMEM;
-        e->next_at = loop_now(d->lp);
-        if (journal_put(d, s, e) == JOURNAL_OK &&
-            track_unsynced(d, e) == DELIVERY_EOK) {
-            e->ready = 0;
-        } else {
-            if (e->seq != 0) {
-                /* appended but cannot be tracked: treat as memory-only */
-                e->seq = 0;
-            }
-            e->ready = 1;
-            d->unjournaled++;
+        e = NULL;
+        if (n >= 0 && sign_new_msg_id(msg_id, seed, (size_t)n) == SIGN_OK)
+            e = entry_new(msg_id, timestamp_ms, doc, len);
+        if (e == NULL) {
+            /* the one drop left: counted (/metrics) and logged */
+            d->submit_errors++;
+            s->st.submit_errors++;
+            LOG_KEY(LOG_ERROR, "delivery", s->name, "sink %s: notification "
+                    "%s cannot be queued (out of memory): dropped", s->name,
+                    id);
+            rc = DELIVERY_ENOMEM;
+            continue;
         }
-        push(s, e);
+        queue_entry(d, s, e);
         queued++;
     }
-    return queued;
+    return rc != DELIVERY_EOK ? rc : queued;
 }
 
 /* ---- a sink's settings and resources ------------------------------------ */
@@ -833,6 +1212,8 @@ static void free_sink(delivery *d, struct sink_rt *s)
         s->head = e->next;
         free(e);
     }
+    while ((e = sp_pop(s)) != NULL)
+        free(e);
     free(s);
 }
 
@@ -850,6 +1231,8 @@ struct plan {
     int added[DELIVERY_MAX_SINKS];       /* not configured now */
     struct entry *head[DELIVERY_MAX_SINKS], *tail[DELIVERY_MAX_SINKS];
     uint64_t loaded[DELIVERY_MAX_SINKS]; /* entries read from the journal */
+    uint64_t spilled[DELIVERY_MAX_SINKS]; /* past the bound: left there */
+    uint64_t spill_from[DELIVERY_MAX_SINKS];
     int at_start;                        /* delivery_create */
     int oom;
 };
@@ -901,6 +1284,14 @@ static int load_pending(void *ud, uint64_t seq,
     }
     if (!p->added[i] || (p->fresh[i] == NULL && holds(p->rt[i], seq)))
         return 0; /* already queued, or held in memory */
+    if (p->spilled[i] > 0 ||
+        p->loaded[i] >= (p->cfg[i].queue_max ? p->cfg[i].queue_max
+                                             : p->d->max_pending)) {
+        /* past the sink's bound: stays in the journal, read back later */
+        if (p->spilled[i]++ == 0)
+            p->spill_from[i] = seq;
+        return 0;
+    }
     e = entry_new(id, je->created_ms, je->body, je->body_len);
     if (e == NULL) {
         p->oom = 1;
@@ -1005,6 +1396,7 @@ static void plan_free(struct plan *p)
 static void retire(delivery *d, struct sink_rt *s)
 {
     uint64_t memory = 0;
+    struct entry *e;
 
     if (s->in_flight) {
         loop_remove(d->lp, request_handle(s->parked != NULL ? s->parked
@@ -1016,10 +1408,25 @@ static void retire(delivery *d, struct sink_rt *s)
     sink_res_free(&s->r);
     s->retired = 1;
     s->disabled = 0;
+    /* what it spilled stays in the journal; the spill's end, not yet
+     * durable, is held like the rest until it is */
+    d->pending -= s->spilled;
+    s->spilled = 0;
+    while ((e = sp_pop(s)) != NULL) {
+        list_append(&s->head, &s->tail, e);
+        s->depth++;
+    }
+    if (s->dg.count > 0)
+        LOG(LOG_WARN, "delivery", "sink %s removed during a storm: its "
+            "digest of %llu notifications stays in the journal", s->name,
+            (unsigned long long)s->dg.count);
+    sink_digest_reset(&s->dg, 0);
+    s->dg_seq = 0;
+    s->win_start = 0;
     s->next_retired = d->retired;
     d->retired = s;
-    for (const struct entry *e = s->head; e != NULL; e = e->next)
-        memory += e->seq == 0;
+    for (const struct entry *x = s->head; x != NULL; x = x->next)
+        memory += x->seq == 0;
     LOG(LOG_INFO, "delivery", "sink %s removed: %llu unacknowledged "
         "notification(s) stay in the journal (sent if the sink is "
         "configured again), %llu held in memory until the journal takes "
@@ -1086,6 +1493,17 @@ static void plan_commit(struct plan *p)
         /* the journal's notifications first, then what was held in memory
          * (a sink that comes back) */
         held = s->head;
+        if (p->spilled[i] > 0 && held != NULL) {
+            /* behind the spill: they keep their place after it */
+            s->head = s->tail = NULL;
+            s->depth = 0;
+            while (held != NULL) {
+                struct entry *nx = held->next;
+                held->next = NULL;
+                sp_push(s, held);
+                held = nx;
+            }
+        }
         s->head = p->head[i];
         if (p->tail[i] != NULL)
             p->tail[i]->next = held;
@@ -1094,7 +1512,14 @@ static void plan_commit(struct plan *p)
         if (held == NULL)
             s->tail = p->tail[i];
         s->depth += p->loaded[i];
-        d->pending += p->loaded[i];
+        for (struct entry *e = p->head[i]; e != NULL && e != held;
+             e = e->next)
+            s->hi_seq = e->seq > s->hi_seq ? e->seq : s->hi_seq;
+        if (p->spilled[i] > 0) {
+            s->spilled = p->spilled[i];
+            s->spill_from = p->spill_from[i];
+        }
+        d->pending += p->loaded[i] + p->spilled[i];
         p->head[i] = p->tail[i] = NULL;
         d->sinks[i] = s;
     }
@@ -1165,13 +1590,20 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
     d->lp = lp;
     d->dead_fd = -1;
     d->journal_ok = 1;
-    d->max_pending = opts->max_pending ? opts->max_pending : 100000;
+    d->max_pending = opts->max_pending ? opts->max_pending
+                                       : SINK_DEFAULT_QUEUE_MAX;
+    d->max_journal = opts->max_journal_bytes ? opts->max_journal_bytes
+                                             : JOURNAL_DEFAULT_MAX_PENDING_BYTES;
     backoff_rng_seed(&d->rng, (uint64_t)clock_wall_ms() ^
                                   ((uint64_t)getpid() << 20));
     d->state_dir = strdup(opts->state_dir);
     if (d->state_dir == NULL)
         goto fail;
     memset(&jo, 0, sizeof jo);
+    /* the journal takes what it is given: the limit is enforced before,
+     * by pausing the stream (delivery_backpressure), so the event in
+     * progress still has its notifications journaled */
+    jo.max_pending_bytes = UINT64_MAX / 4;
     d->j = journal_open(d->state_dir, &jo, &jerr);
     if (d->j == NULL) {
         LOG(LOG_ERROR, "delivery", "cannot open the journal in %s: %s",
@@ -1256,9 +1688,52 @@ void delivery_sink_stats(const delivery *d, size_t i,
     *out = s->st;
     out->name = s->name;
     out->kind = s->r.cfg.kind;
-    out->queued = s->depth;
+    out->queued = s->depth + s->sp_n + s->spilled;
+    out->in_memory = s->depth + s->sp_n;
+    out->spilled = s->spilled;
     out->in_flight = s->in_flight;
     out->disabled = s->disabled;
+}
+
+void delivery_set_clock(delivery *d, int64_t wall_ms)
+{
+    if (d != NULL)
+        d->now_wall = wall_ms;
+}
+
+uint64_t delivery_submit_errors(const delivery *d)
+{
+    return d != NULL ? d->submit_errors : 0;
+}
+
+int delivery_backpressure(delivery *d, char *why, size_t whysz)
+{
+    struct journal_stats st;
+
+    if (why != NULL && whysz > 0)
+        why[0] = '\0';
+    if (d == NULL || d->j == NULL)
+        return 0;
+    journal_get_stats(d->j, &st);
+    if (!d->blocked && st.pending_bytes >= d->max_journal) {
+        d->blocked = 1;
+        LOG(LOG_ERROR, "delivery", "the journal holds %llu bytes of "
+            "undelivered notifications, its limit (%llu): the stream "
+            "pauses until the sinks drain it", (unsigned long long)
+            st.pending_bytes, (unsigned long long)d->max_journal);
+    } else if (d->blocked &&
+               st.pending_bytes < d->max_journal - d->max_journal / 8) {
+        d->blocked = 0;
+        LOG(LOG_INFO, "delivery", "the journal holds %llu bytes of "
+            "undelivered notifications: the stream resumes",
+            (unsigned long long)st.pending_bytes);
+    }
+    if (d->blocked && why != NULL && whysz > 0)
+        snprintf(why, whysz, "backpressure: the alert journal is full "
+                 "(%llu of %llu bytes undelivered); the stream is paused "
+                 "until the sinks drain it", (unsigned long long)
+                 st.pending_bytes, (unsigned long long)d->max_journal);
+    return d->blocked;
 }
 
 const char *delivery_strerror(int rc)

@@ -23,6 +23,17 @@
  *   REQUEST_DROP   any other status             -> dead-letter file with
  *                                                  the answer
  *
+ * Queues are per sink and bounded in memory: past a sink's queue_max
+ * (sink_config; 0: delivery_options.max_pending) its notifications stay in
+ * the journal only, once durable, and are read back in order as the sink
+ * drains, so a dead receiver costs disk, not memory, and never starves
+ * the other sinks.  The journal's bytes are bounded the other way: past
+ * max_journal_bytes delivery_backpressure() tells the caller to stop
+ * reading the stream.  Per sink, past digest_after notifications within a
+ * minute (the storm guard), the rest of the minute is counted into one
+ * digest (alerts/sink.h), journaled as it grows and queued when the
+ * minute ends; PagerDuty is never digested.
+ *
  * A notification older than the sink's max_age_s is dead-lettered too.
  * After a crash or restart every unacknowledged notification is sent again
  * with the same webhook-id / dedup_key.  When the journal cannot be written
@@ -65,7 +76,12 @@ enum {
 
 struct delivery_options {
     const char *state_dir;     /* journal and dead-letter file; required */
-    uint64_t max_pending;      /* notifications held at most (0: 100000) */
+    uint64_t max_pending;      /* notifications a sink holds in memory when
+                                  its queue_max is 0 (0:
+                                  SINK_DEFAULT_QUEUE_MAX) */
+    uint64_t max_journal_bytes; /* undelivered bytes in the journal at
+                                  which delivery_backpressure() says to
+                                  pause the stream (0: 64 MiB) */
 };
 
 struct delivery_sink_stats {
@@ -73,6 +89,13 @@ struct delivery_sink_stats {
                                   the sink set */
     enum sink_kind kind;
     uint64_t queued;           /* waiting, including in flight */
+    uint64_t in_memory;        /* of those, held in memory */
+    uint64_t spilled;          /* of those, in the journal only */
+    uint64_t digested;         /* counted in a storm digest, not sent
+                                  alone */
+    uint64_t digests;          /* storm digests queued */
+    uint64_t submit_errors;    /* could not be queued: dropped (logged) */
+    uint64_t lost;             /* spilled and unreadable in the journal */
     uint64_t delivered;
     uint64_t attempts;
     uint64_t retries;
@@ -220,6 +243,23 @@ int delivery_journal_ok(const delivery *d);
 size_t delivery_sink_count(const delivery *d);
 void delivery_sink_stats(const delivery *d, size_t i,
                          struct delivery_sink_stats *out);
+
+/* The wall clock of this loop turn (ms), the time of the storm guard's
+ * windows; 0 (the default): read the clock when needed.  Tests set it. */
+void delivery_set_clock(delivery *d, int64_t wall_ms);
+
+/* Backpressure: 1 when the journal holds max_journal_bytes or more of
+ * undelivered notifications (then until it is below 7/8 of that): the
+ * caller stops reading the stream (the position does not advance, nothing
+ * is detected that could not be journaled) and resumes when this turns 0.
+ * `why` (may be NULL) gets the reason for /readyz.  The limit is not a
+ * hard cap: what is submitted while paused (the event being read, timers)
+ * is still journaled. */
+int delivery_backpressure(delivery *d, char *why, size_t whysz);
+
+/* Notifications that could not be queued at all (out of memory), since
+ * start: the only drop left, each one logged. */
+uint64_t delivery_submit_errors(const delivery *d);
 
 const char *delivery_strerror(int rc);
 

@@ -59,7 +59,7 @@ _Static_assert((int)JOURNAL_RECORD_EOK == (int)JOURNAL_OK &&
 #define TMP_NAME "journal.log.tmp"
 #define LOCK_NAME "journal.lock"
 
-#define DEFAULT_MAX_PENDING (UINT64_C(64) << 20)
+#define DEFAULT_MAX_PENDING ((uint64_t)JOURNAL_DEFAULT_MAX_PENDING_BYTES)
 #define DEFAULT_MIN_DEAD (UINT64_C(1) << 20)
 /* The checkpoint a compaction writes is "dead" too: never compact for
  * less than this, or every sync of an empty journal would compact. */
@@ -929,12 +929,28 @@ fail:
 
 int journal_foreach_pending(journal *j, journal_pending_fn fn, void *ud)
 {
+    return journal_foreach_pending_from(j, 0, fn, ud);
+}
+
+int journal_foreach_pending_from(journal *j, uint64_t from_seq,
+                                 journal_pending_fn fn, void *ud)
+{
     int rc = JOURNAL_OK;
+    size_t lo = 0, hi;
 
     if (j == NULL || fn == NULL || j->busy)
         return JOURNAL_EINVAL;
+    /* the first entry at or after from_seq: pend[] is sorted by seq */
+    hi = j->npend;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->pend[mid].seq < from_seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     j->busy = 1;
-    for (size_t k = 0; k < j->npend && rc == JOURNAL_OK; k++) {
+    for (size_t k = lo; k < j->npend && rc == JOURNAL_OK; k++) {
         struct journal_record r;
         int got;
 

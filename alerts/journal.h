@@ -88,6 +88,11 @@ enum {
     JOURNAL_ELOCKED = -8   /* another process has this journal open */
 };
 
+/* The default cap on pending bytes, written once here: the journal's own
+ * default and the service's journal_max_bytes (config/config.c), where
+ * the stream pauses (alerts/delivery.h). */
+#define JOURNAL_DEFAULT_MAX_PENDING_BYTES (64u * 1024u * 1024u)
+
 struct journal_options {
     /* Cap on the bytes of pending records; journal_append fails with
      * JOURNAL_EFULL beyond it.  0: 64 MiB. */
@@ -181,6 +186,12 @@ uint64_t journal_position(const journal *j, const char **id, size_t *len);
 typedef int (*journal_pending_fn)(void *ud, uint64_t seq,
                                   const struct journal_record_entry *e);
 int journal_foreach_pending(journal *j, journal_pending_fn fn, void *ud);
+
+/* journal_foreach_pending from the first pending entry whose sequence
+ * number is at least from_seq (found by bisection, so a reader that
+ * resumes where it stopped does not walk what it read before). */
+int journal_foreach_pending_from(journal *j, uint64_t from_seq,
+                                 journal_pending_fn fn, void *ud);
 
 size_t journal_pending_count(const journal *j);
 

@@ -19,6 +19,8 @@
  */
 #include "alerts/sink.h"
 
+#include "base/clock.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +41,9 @@ void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
     c->max_age_s = SINK_DEFAULT_MAX_AGE_S;
     c->rate_per_s = SINK_DEFAULT_RATE_PER_S;
     c->burst = SINK_DEFAULT_BURST;
+    c->queue_max = SINK_DEFAULT_QUEUE_MAX;
+    c->digest_after = 0; /* off unless set: the configuration file's
+                            default is SINK_DEFAULT_DIGEST_AFTER */
     if (kind == SINK_SLACK) {
         c->rate_per_s = SINK_SLACK_RATE_PER_S;
         c->burst = SINK_SLACK_BURST;
@@ -611,7 +616,9 @@ static int render_slack(const struct doc *d, buf *out)
     buf_init(&b.raw, SLACK_RAW_MAX);
     buf_init(&b.text, SLACK_RAW_MAX);
 
-    raw_str(&b, resolved ? "[RESOLVED] " : "[FIRING] ");
+    raw_str(&b, resolved ? "[RESOLVED] "
+                : strcmp(d->type, SINK_DIGEST_TYPE) == 0 ? "[DIGEST] "
+                                                         : "[FIRING] ");
     raw_str(&b, d->severity);
     raw_str(&b, " ");
     raw_str(&b, d->rule);
@@ -796,4 +803,153 @@ out:
             out->data[start] = '\0';
     }
     return rc;
+}
+
+/* ---- storm digests ------------------------------------------------------ */
+
+/* dst (size bytes) = prefix + as much of s as fits, cut on a UTF-8
+ * character boundary. */
+static void copy_utf8(char *dst, size_t size, const char *prefix,
+                      const char *s)
+{
+    buf b;
+
+    buf_init(&b, size - 1);
+    buf_append_str(&b, prefix);
+    if (b.len < size - 1)
+        sink_append_utf8_prefix(&b, s, size - 1 - b.len);
+    snprintf(dst, size, "%s", b.data != NULL ? b.data : "");
+    buf_free(&b);
+}
+
+void sink_digest_reset(struct sink_digest *g, int64_t start_ms)
+{
+    memset(g, 0, sizeof *g);
+    g->start_ms = start_ms;
+}
+
+void sink_digest_add(struct sink_digest *g, const char *doc, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(doc, len);
+    const cJSON *data = root != NULL ? obj_of(root, "data") : NULL;
+    const char *rule = data != NULL ? str_of(data, "rule") : NULL;
+    const char *key = data != NULL ? str_of(data, "key") : NULL;
+    const char *source = data != NULL ? str_of(data, "source") : NULL;
+    size_t i;
+
+    if (rule == NULL || rule[0] == '\0' ||
+        strlen(rule) >= SINK_RULE_GLOB_MAX)
+        rule = "(unreadable)";
+    g->count++;
+    for (i = 0; i < g->n_rules; i++) {
+        if (strcmp(g->rules[i].rule, rule) == 0)
+            break;
+    }
+    if (i == g->n_rules && i < SINK_DIGEST_RULES) {
+        snprintf(g->rules[i].rule, sizeof g->rules[i].rule, "%s", rule);
+        g->n_rules++;
+    }
+    if (i < g->n_rules)
+        g->rules[i].count++;
+    else
+        g->other++;
+    if (g->n_keys < SINK_DIGEST_KEYS && key != NULL) {
+        char r[SINK_RULE_GLOB_MAX + 2];
+        snprintf(r, sizeof r, "%s: ", rule);
+        copy_utf8(g->keys[g->n_keys++], SINK_DIGEST_KEY_MAX, r, key);
+    }
+    if (g->source[0] == '\0' && source != NULL)
+        copy_utf8(g->source, sizeof g->source, "", source);
+    cJSON_Delete(root);
+}
+
+int sink_digest_document(const struct sink_digest *g, const char *sink,
+                         const char *status_url, buf *out)
+{
+    size_t start = out->len;
+    char num[96], ts[32], te[32];
+    buf sum;
+    int rc;
+
+    if (clock_format_iso8601(g->start_ms, ts, sizeof ts) < 0)
+        ts[0] = '\0';
+    if (clock_format_iso8601(g->start_ms + SINK_DIGEST_WINDOW_MS, te,
+                             sizeof te) < 0)
+        te[0] = '\0';
+    buf_init(&sum, SINK_PD_SUMMARY_MAX);
+    snprintf(num, sizeof num, "%llu more notifications within a minute: ",
+             (unsigned long long)g->count);
+    buf_append_str(&sum, num);
+    for (size_t i = 0; i < g->n_rules; i++) {
+        snprintf(num, sizeof num, "%s%llu ", i ? ", " : "",
+                 (unsigned long long)g->rules[i].count);
+        buf_append_str(&sum, num);
+        buf_append_str(&sum, g->rules[i].rule);
+    }
+    if (g->other > 0) {
+        snprintf(num, sizeof num, ", %llu of other rules",
+                 (unsigned long long)g->other);
+        buf_append_str(&sum, num);
+    }
+    rc = buf_append_str(out, "{\"type\":\"" SINK_DIGEST_TYPE
+                             "\",\"timestamp\":");
+    rc = rc ? rc : buf_append_json_string(out, te, strlen(te));
+    rc = rc ? rc : buf_append_str(out, ",\"data\":{\"id\":");
+    snprintf(num, sizeof num, "digest-%lld", (long long)g->start_ms);
+    rc = rc ? rc : buf_append_json_string(out, num, strlen(num));
+    rc = rc ? rc : buf_append_str(out, ",\"rule\":\"digest\",\"kind\":"
+                                       "\"digest\",\"group\":{\"sink\":");
+    rc = rc ? rc : buf_append_json_string(out, sink, strlen(sink));
+    rc = rc ? rc : buf_append_str(out, "},\"key\":");
+    rc = rc ? rc : buf_append_json_string(out, sink, strlen(sink));
+    rc = rc ? rc : buf_append_str(out, ",\"state\":\"firing\",\"severity\":"
+                                       "\"warning\",\"summary\":");
+    rc = rc ? rc : buf_append_json_string(out, sum.data ? sum.data : "",
+                                          sum.len);
+    rc = rc ? rc : buf_append_str(out, ",\"started_at\":");
+    rc = rc ? rc : buf_append_json_string(out, ts, strlen(ts));
+    rc = rc ? rc : buf_append_str(out, ",\"digest\":{\"count\":");
+    snprintf(num, sizeof num, "%llu", (unsigned long long)g->count);
+    rc = rc ? rc : buf_append_str(out, num);
+    rc = rc ? rc : buf_append_str(out, ",\"window_start\":");
+    rc = rc ? rc : buf_append_json_string(out, ts, strlen(ts));
+    rc = rc ? rc : buf_append_str(out, ",\"window_end\":");
+    rc = rc ? rc : buf_append_json_string(out, te, strlen(te));
+    rc = rc ? rc : buf_append_str(out, ",\"rules\":{");
+    for (size_t i = 0; i < g->n_rules && rc == BUF_OK; i++) {
+        rc = i ? buf_append_str(out, ",") : BUF_OK;
+        rc = rc ? rc : buf_append_json_string(out, g->rules[i].rule,
+                                              strlen(g->rules[i].rule));
+        snprintf(num, sizeof num, ":%llu",
+                 (unsigned long long)g->rules[i].count);
+        rc = rc ? rc : buf_append_str(out, num);
+    }
+    snprintf(num, sizeof num, "},\"other_rules\":%llu,\"first_keys\":[",
+             (unsigned long long)g->other);
+    rc = rc ? rc : buf_append_str(out, num);
+    for (size_t i = 0; i < g->n_keys && rc == BUF_OK; i++) {
+        rc = i ? buf_append_str(out, ",") : BUF_OK;
+        rc = rc ? rc : buf_append_json_string(out, g->keys[i],
+                                              strlen(g->keys[i]));
+    }
+    rc = rc ? rc : buf_append_str(out, "]}");
+    if (status_url != NULL && status_url[0] != '\0') {
+        rc = rc ? rc : buf_append_str(out, ",\"status_url\":");
+        rc = rc ? rc : buf_append_json_string(out, status_url,
+                                              strlen(status_url));
+    }
+    rc = rc ? rc : buf_append_str(out, ",\"source\":");
+    rc = rc ? rc : buf_append_json_string(out, g->source[0] ? g->source
+                                                            : "toolwatch",
+                                          strlen(g->source[0] ? g->source
+                                                              : "toolwatch"));
+    rc = rc ? rc : buf_append_str(out, "}}");
+    buf_free(&sum);
+    if (rc != BUF_OK) {
+        out->len = start;
+        if (out->data != NULL)
+            out->data[start] = '\0';
+        return rc == BUF_ETOOBIG ? SINK_ETOOBIG : SINK_ENOMEM;
+    }
+    return SINK_OK;
 }

@@ -72,6 +72,13 @@ enum {
 #define SINK_DEFAULT_MAX_AGE_S 86400  /* then dead-lettered */
 #define SINK_DEFAULT_RATE_PER_S 0     /* unpaced */
 #define SINK_DEFAULT_BURST 1
+/* Notifications a sink holds in memory (queue_max); the rest of its queue
+ * stays in the journal only and is read back as the sink drains. */
+#define SINK_DEFAULT_QUEUE_MAX 10000
+/* Storm guard: past this many notifications in a window, the rest of the
+ * window goes out as one digest (digest_after; 0: never digest). */
+#define SINK_DEFAULT_DIGEST_AFTER 20
+#define SINK_DIGEST_WINDOW_MS 60000
 /* Slack is paced: its incoming webhooks take about one message a second. */
 #define SINK_SLACK_RATE_PER_S 1
 #define SINK_SLACK_BURST 3
@@ -101,9 +108,13 @@ struct sink_config {
     uint64_t retry_base_ms;
     uint64_t retry_max_ms;
     uint64_t max_age_s;           /* then dead-lettered */
+    uint64_t queue_max;           /* held in memory; 0: the default */
+    uint64_t digest_after;        /* storm guard; 0: off (pagerduty never
+                                     digests: one event per episode) */
 };
 
-/* Defaults for a kind: the SINK_DEFAULT_* values, Slack paced
+/* Defaults for a kind: the SINK_DEFAULT_* values (but digest_after 0:
+ * the storm guard is the configuration file's, on by default there), Slack paced
  * (SINK_SLACK_RATE_PER_S, SINK_SLACK_BURST), PagerDuty's URL
  * (SINK_PD_DEFAULT_URL); no name, no secrets. */
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind);
@@ -137,6 +148,46 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
 /* Append at most `max` bytes of s (NUL-terminated) to out, cut on a UTF-8
  * character boundary.  Returns the bytes appended or a BUF_E* code. */
 int sink_append_utf8_prefix(buf *out, const char *s, size_t max);
+
+/* ---- storm digests ----
+ *
+ * A digest stands for the notifications a sink did not send one by one in
+ * a storm window: how many, per rule (the first SINK_DIGEST_RULES rules by
+ * name, the rest counted together), and the first SINK_DIGEST_KEYS keys.
+ * Its document has the shape of an alert document (type "alert.digest",
+ * data.rule "digest", data.summary saying what it holds, data.digest the
+ * counts), so every sink renders it. */
+#define SINK_DIGEST_RULES 16
+#define SINK_DIGEST_KEYS 10
+#define SINK_DIGEST_KEY_MAX 160
+#define SINK_DIGEST_TYPE "alert.digest"
+
+struct sink_digest {
+    int64_t start_ms;             /* wall clock: the window's start */
+    uint64_t count;               /* notifications digested */
+    struct {
+        char rule[SINK_RULE_GLOB_MAX];
+        uint64_t count;
+    } rules[SINK_DIGEST_RULES];
+    size_t n_rules;
+    uint64_t other;               /* of rules past the first ones */
+    char keys[SINK_DIGEST_KEYS][SINK_DIGEST_KEY_MAX]; /* "rule: key" */
+    size_t n_keys;
+    char source[SINK_NAME_MAX];   /* the first notification's source */
+};
+
+/* Empty digest of the window starting at start_ms. */
+void sink_digest_reset(struct sink_digest *g, int64_t start_ms);
+
+/* Count the notification `doc` (an alert document; anything else counts
+ * under rule "(unreadable)") in g. */
+void sink_digest_add(struct sink_digest *g, const char *doc, size_t len);
+
+/* The digest's document for sink `sink`, appended to out: `status_url`
+ * (NULL: none) is linked.  Returns SINK_OK or SINK_ENOMEM / SINK_ETOOBIG
+ * (out unchanged). */
+int sink_digest_document(const struct sink_digest *g, const char *sink,
+                         const char *status_url, buf *out);
 
 const char *sink_kind_name(enum sink_kind k);
 int sink_kind_parse(const char *name);     /* -1 if unknown */

@@ -108,6 +108,8 @@ struct app {
     oncall *oc;                /* silences, acks, the notification gate */
     int quiet_stream;          /* a reader not in force is being dropped:
                                   its state changes are not the stream's */
+    int paused;                /* backpressure: the stream is not read */
+    char paused_why[256];      /* for /readyz */
     int64_t wall;              /* wall clock of this iteration */
     int64_t mono;              /* loop_now() when `wall` was read */
     int64_t next_engine_tick;
@@ -486,6 +488,7 @@ static delivery *make_delivery(struct app *app, const struct cfg *c,
 
     memset(&o, 0, sizeof o);
     o.state_dir = c->state_dir;
+    o.max_journal_bytes = (uint64_t)c->journal_max_bytes;
     if (sink_configs(c, sinks, &n, err, errsz) != 0)
         goto out;
     dl = delivery_create(app->lp, &o, sinks, n);
@@ -591,6 +594,38 @@ static void publish(struct app *app, const char *not_ready_reason)
     };
 
     snapshot_publish(app->snap, &parts, app->srv);
+}
+
+/* ---- backpressure ---------------------------------------------------------- */
+
+/* The journal full of undelivered notifications (delivery_backpressure)
+ * stops the stream: no event is read (and no alert made) that could not be
+ * journaled, and the position stays at the last event read, whose
+ * notifications are in the journal.  Called after delivery_flush(), so the
+ * position the stop persists is behind durable notifications only.  The
+ * stream resumes from there once the sinks drained the journal; /readyz
+ * says why meanwhile.  A reader a reload started while paused is stopped
+ * too. */
+static void backpressure(struct app *app)
+{
+    int paused = delivery_backpressure(app->dl, app->paused_why,
+                                       sizeof app->paused_why);
+
+    if (app->st == NULL)
+        return;
+    if (paused && stream_state(app->st) != STREAM_DONE) {
+        stream_stop(app->st);
+        if (app->pl != NULL)
+            pipeline_connection(app->pl, 0, engine_wall(app));
+        app->paused = 1;
+        app->next_publish = 0;
+    } else if (!paused && app->paused) {
+        app->paused = 0;
+        app->next_publish = 0;
+        if (stream_start(app->st) != STREAM_OK)
+            LOG(LOG_ERROR, "run", "the stream reader cannot start a "
+                "request after the pause");
+    }
 }
 
 /* ---- reload (SIGHUP) ------------------------------------------------------- */
@@ -1044,6 +1079,7 @@ int run_service(const char *path, const struct run_hooks *hooks)
         unsigned sigs = 0;
 
         read_clock(&app);
+        delivery_set_clock(app.dl, app.wall);
         now = app.mono;
         if (now >= app.next_engine_tick) {
             engine_tick(&app);
@@ -1063,10 +1099,11 @@ int run_service(const char *path, const struct run_hooks *hooks)
          * positions behind them (record_position), in one fsync; the
          * position file follows within a second (stream_tick) */
         delivery_flush(app.dl);
+        backpressure(&app);
         next = min64(stream_tick(app.st), delivery_tick(app.dl));
         next = min64(next, app.next_engine_tick);
         if (now >= app.next_publish) {
-            publish(&app, NULL);
+            publish(&app, app.paused ? app.paused_why : NULL);
             app.next_publish = now + STATUS_PUBLISH_MS;
         }
         next = min64(next, app.next_publish);

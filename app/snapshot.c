@@ -293,6 +293,9 @@ static void fill_sinks(snapshot *s, const delivery *dl)
         o->sinks[i].delivered = d.delivered;
         o->sinks[i].retries = d.retries;
         o->sinks[i].dead_lettered = d.dead_lettered;
+        o->sinks[i].spilled = d.spilled;
+        o->sinks[i].digested = d.digested;
+        o->sinks[i].dropped = d.submit_errors + d.lost;
         o->sinks[i].disabled = d.disabled;
         o->sinks[i].last_status = d.last_status;
         o->sinks[i].last_success_ms = d.last_success_ms;

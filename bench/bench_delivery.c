@@ -5,6 +5,14 @@
  * acknowledged.  Prints notifications/s and the submit-to-receipt latency
  * (p50/p99) as seen on one CLOCK_MONOTONIC.
  *
+ * Then the queues at their bounds: SPILL_N (env BENCH_SPILL_N, default
+ * 200000) notifications for a receiver that refuses every connection and
+ * a file sink, in batches of 1000 with a flush and a loop turn each: the
+ * file gets all of them, the dead sink holds queue_max in memory, the rest
+ * in the journal; peak RSS is printed.  And a burst: 20000 documents
+ * queued at once for a file sink: the longest loop turn of delivery_tick
+ * (each writes at most 256 with one fdatasync).
+ *
  * Not part of `make test`: timings on a shared machine are for reading,
  * not asserting.
  */
@@ -17,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define N 5000
 #define LAT_N 1000
@@ -69,6 +78,103 @@ static void run_until(loop *lp, delivery *d, struct rcv *r, size_t n)
     }
 }
 
+/* A dead receiver (connections refused) and a file sink, n notifications:
+ * what each got and the peak RSS. */
+static int bench_spill(const char *dir, long n)
+{
+    struct sink_config sc[2];
+    struct delivery_options o = {.state_dir = dir};
+    char path[256], d[1024], id[32];
+    struct delivery_sink_stats st[2];
+    struct rusage ru;
+    loop *lp = loop_create();
+    delivery *dl;
+    int64_t t0 = clock_mono_ms();
+
+    sink_config_defaults(&sc[0], SINK_WEBHOOK);
+    snprintf(sc[0].name, sizeof sc[0].name, "dead");
+    sc[0].url = "http://127.0.0.1:9/dead";
+    sc[0].retry_base_ms = 1000;
+    sink_config_defaults(&sc[1], SINK_FILE);
+    snprintf(sc[1].name, sizeof sc[1].name, "file");
+    snprintf(path, sizeof path, "%s/spill.ndjson", dir);
+    sc[1].path = path;
+    if (lp == NULL || (dl = delivery_create(lp, &o, sc, 2)) == NULL)
+        return 1;
+    for (long i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "sp%07ld", i);
+        size_t len = doc(d, sizeof d, (int)i);
+        delivery_submit(dl, &route, id, 0, clock_wall_ms(), d, len);
+        if (i % 1000 == 999) {
+            loop_update_now(lp);
+            delivery_flush(dl);
+            delivery_tick(dl);
+            loop_run_once(lp, loop_now(lp));
+        }
+    }
+    do {
+        loop_update_now(lp);
+        delivery_flush(dl);
+        delivery_tick(dl);
+        loop_run_once(lp, loop_now(lp));
+        delivery_sink_stats(dl, 1, &st[1]);
+    } while (st[1].queued > 0);
+    delivery_sink_stats(dl, 0, &st[0]);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("spill: %ld notifications in %lld ms; dead webhook: %llu queued, "
+           "%llu in memory, %llu in the journal only; file sink: %llu "
+           "delivered; peak RSS %ld MB\n",
+           n, (long long)(clock_mono_ms() - t0),
+           (unsigned long long)st[0].queued,
+           (unsigned long long)st[0].in_memory,
+           (unsigned long long)st[0].spilled,
+           (unsigned long long)st[1].delivered, ru.ru_maxrss / 1024);
+    delivery_destroy(dl);
+    loop_destroy(lp);
+    return 0;
+}
+
+/* 20000 documents queued at once for a file sink: the longest turn. */
+static int bench_burst(const char *dir)
+{
+    struct sink_config sc;
+    struct delivery_options o = {.state_dir = dir};
+    char path[256], d[1024], id[16];
+    loop *lp = loop_create();
+    delivery *dl;
+    int64_t worst = 0, t0 = clock_mono_ms();
+    int turns = 0;
+
+    sink_config_defaults(&sc, SINK_FILE);
+    snprintf(sc.name, sizeof sc.name, "burst");
+    snprintf(path, sizeof path, "%s/burst.ndjson", dir);
+    sc.path = path;
+    sc.queue_max = 100000;
+    if (lp == NULL || (dl = delivery_create(lp, &o, &sc, 1)) == NULL)
+        return 1;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(id, sizeof id, "bu%06d", i);
+        size_t len = doc(d, sizeof d, i);
+        delivery_submit(dl, &route, id, 0, clock_wall_ms(), d, len);
+    }
+    delivery_flush(dl);
+    while (delivery_pending(dl) > 0) {
+        int64_t a = clock_mono_ms(), b;
+        loop_update_now(lp);
+        delivery_flush(dl);
+        delivery_tick(dl);
+        b = clock_mono_ms();
+        worst = b - a > worst ? b - a : worst;
+        turns++;
+    }
+    printf("burst: 20000 documents to a file sink in %lld ms over %d loop "
+           "turns, the longest %lld ms\n",
+           (long long)(clock_mono_ms() - t0), turns, (long long)worst);
+    delivery_destroy(dl);
+    loop_destroy(lp);
+    return 0;
+}
+
 int main(void)
 {
     char dir[] = "/tmp/tw-bench-delivery-XXXXXX", url[128], d[1024], id[16];
@@ -117,6 +223,11 @@ int main(void)
     delivery_destroy(dl);
     loop_destroy(lp);
     rcv_stop(r);
+    if (bench_burst(dir) != 0 ||
+        bench_spill(dir, getenv("BENCH_SPILL_N") != NULL
+                             ? strtol(getenv("BENCH_SPILL_N"), NULL, 10)
+                             : 200000) != 0)
+        return 1;
     {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -27,6 +27,7 @@
  */
 #include "config/config.h"
 
+#include "alerts/journal.h"
 #include "alerts/sign.h"
 #include "config/json.h"
 #include "config/legacy.h"
@@ -634,6 +635,13 @@ static const struct table_item sink_items[] = {
              "retry delay cap"),
     SINK_INT(max_age_s, SINK_DEFAULT_MAX_AGE_S, 1, 31536000,
              "a notification undelivered for this long is dead-lettered"),
+    SINK_INT(queue_max, SINK_DEFAULT_QUEUE_MAX, 1, 10000000,
+             "notifications held in memory; the rest wait in the journal "
+             "only and are read back as the sink drains"),
+    SINK_INT(digest_after, SINK_DEFAULT_DIGEST_AFTER, 0, 1000000,
+             "storm guard: past this many notifications in a minute the "
+             "rest of the minute goes out as one digest (0: off; "
+             "pagerduty: never, one event per episode)"),
 };
 #define N_SINK_ITEMS (sizeof sink_items / sizeof sink_items[0])
 
@@ -649,6 +657,8 @@ static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
     s->type = (int)kind;
     s->rate_per_s = d.rate_per_s;
     s->burst = (int64_t)d.burst;
+    if (kind == SINK_PAGERDUTY)
+        s->digest_after = 0; /* one event per episode: never digested */
 }
 
 /* Keys that only some kinds take. */
@@ -1019,6 +1029,11 @@ static const struct table_item root_items[] = {
      .dump = dump_rules,
      .help = "the detection rules (default: the six default rules)"},
     SILENCE_STORE_SETTINGS_ITEM(struct cfg, silence_retention_s),
+    INT_ITEM(struct cfg, journal_max_bytes, JOURNAL_DEFAULT_MAX_PENDING_BYTES,
+             65536,
+             INT64_C(1) << 40,
+             "undelivered notifications the journal holds, in bytes, "
+             "before the stream pauses (backpressure)"),
 };
 
 void cfg_defaults(struct cfg *c)

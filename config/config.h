@@ -158,6 +158,8 @@ struct cfg_sink {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     int64_t max_age_s;
+    int64_t queue_max;                     /* held in memory, then spilled */
+    int64_t digest_after;                  /* storm guard; 0: off */
 };
 
 /* The whole configuration: fixed arrays (about 160 KB) and one pointer,
@@ -173,6 +175,7 @@ struct cfg {
     size_t n_sinks;
     struct det_engine_params det;  /* engine-wide settings */
     int64_t silence_retention_s;   /* expired silences listed this long */
+    int64_t journal_max_bytes;     /* undelivered bytes: the stream pauses */
     struct cfg_legacy legacy;      /* private: detectors.<name> objects */
     int rules_given;               /* private: the file has `rules` */
     /* The rules in force after a successful parse or load (never NULL

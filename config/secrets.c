@@ -296,6 +296,8 @@ int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
     out->retry_base_ms = (uint64_t)s->retry_base_ms;
     out->retry_max_ms = (uint64_t)s->retry_max_ms;
     out->max_age_s = (uint64_t)s->max_age_s;
+    out->queue_max = (uint64_t)s->queue_max;
+    out->digest_after = (uint64_t)s->digest_after;
     rc = CFG_OK;
 out:
     return rc;

@@ -176,6 +176,10 @@ struct status_snapshot {
         uint64_t delivered;
         uint64_t retries;
         uint64_t dead_lettered;
+        uint64_t spilled;                /* queued in the journal only */
+        uint64_t digested;               /* counted in storm digests */
+        uint64_t dropped;                /* could not be queued or read
+                                            back: lost (logged) */
         int disabled;                    /* 410 received */
         long last_status;                /* 0 none */
         int64_t last_success_ms;

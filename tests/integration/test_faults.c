@@ -54,7 +54,18 @@
  *     settings did not change: no reconnect), reads every event exactly
  *     once (events.total = last id, counters never go back), keeps the
  *     unchanged latency detector's episode (one firing, no resolve) and
- *     closes each volume episode with a resolve saying why.
+ *     closes each volume episode with a resolve saying why;
+ *  7. a webhook whose receiver is down beside a file sink, each holding 5
+ *     notifications in memory (queue_max): the file gets all 40 while the
+ *     webhook's 40 wait, 35 of them in the journal only (/status spilled,
+ *     /metrics toolwatch_journal_spilled); back up, the receiver gets all
+ *     40, in order, each acknowledged once;
+ *  8. journal_max_bytes 64 KiB and the receiver down: the stream, fed in
+ *     batches, is paused once the journal is full (/readyz 503
+ *     "backpressure", the connection closed); kill -9, restart with the
+ *     receiver up: every firing made before the kill is delivered, the
+ *     stream resumes no later than the last event read, and the events
+ *     after make theirs: each acknowledged exactly once, in order.
  *
  * Each test prints one line for the issue's table:
  *   FAULTS | <scenario> | expected N | received N | duplicates N | ...
@@ -1445,7 +1456,7 @@ static void test_disk_full(void **state)
     "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"               \
     " \"status\": {\"port\": 0},"                                          \
     " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","                \
-    " \"secret_envs\": [\"" SECRET_ENV "\"]}],"                            \
+    " \"secret_envs\": [\"" SECRET_ENV "\"], \"digest_after\": 0}],"       \
     " \"detectors\": {\"hold_s\": 1,"                                      \
     " \"volume\": {\"group_by\": \"global\", \"window_s\": 3,"             \
     " \"threshold\": %d},"                                                 \
@@ -1618,6 +1629,255 @@ static void test_reload_under_load(void **state)
     assert_true(reconnects == 0);
 }
 
+/* ------- 7. a dead receiver beside a healthy sink: spill, no starving ------ */
+
+#define SPILL_EPISODES 40
+#define SPILL_BOUND 5
+
+/* Each firing of tool-00..tool-<n-1> acknowledged 2xx exactly once, in
+ * order, and nothing else acknowledged. */
+static void expect_firings_once_in_order(struct rcv *r, int n)
+{
+    struct note *v;
+    size_t cnt;
+    int next = 0;
+    char tool[32];
+
+    v = notes_load(r, &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        if (!ok2xx(&v[i]))
+            continue;
+        assert_string_equal(v[i].type, "alert.firing");
+        assert_true(next < n);
+        snprintf(tool, sizeof tool, "tool-%02d", next);
+        if (strcmp(v[i].key, tool) != 0)
+            fail_msg("acknowledged #%d is %s, want %s", next, v[i].key, tool);
+        next++;
+    }
+    assert_int_equal(next, n);
+    free(v);
+}
+
+/* Wait until /status shows `field` of sink `name` at `want`. */
+static void wait_sink(unsigned port, const char *name, const char *field,
+                      double want, struct proc *run)
+{
+    double got = -1;
+
+    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+        cJSON *st = twr_status(port);
+        got = st != NULL ? twr_sink(st, name, field) : -1;
+        cJSON_Delete(st);
+        if (got == want)
+            return;
+        if (clock_mono_ms() >= end) {
+            twr_dump_stderr("run", run);
+            fail_msg("/status sink %s %s is %g, want %g", name, field, got,
+                     want);
+        }
+        twr_pause_ms(TWR_POLL_MS);
+    }
+}
+
+/* A webhook whose receiver is down and a file sink, both holding 5
+ * notifications in memory: the file gets all 40 while the webhook's wait,
+ * 35 of them in the journal only; when the receiver is back it gets all
+ * 40, in order, each once. */
+static void test_dead_receiver_spills(void **state)
+{
+    static struct hget_body b;
+    char ids[SPILL_EPISODES][ALERT_ID_HEX + 1];
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct rcv *r;
+    struct proc *run;
+    char surl[128], hook[128], out[160], line[4096];
+    unsigned sport;
+    size_t lines = 0;
+    cJSON *st;
+    FILE *fp;
+
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    snprintf(out, sizeof out, "%s/alerts.ndjson", d.state);
+    assert_non_null(r = twr_fx_rcv(f));
+    rcv_url(r, "/hook", hook, sizeof hook);
+    assert_int_equal(rcv_set_down(r, true), 0);
+    slow_calls_stream(f, SPILL_EPISODES, clock_wall_ms(), ids, surl,
+                      sizeof surl);
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"status\": {\"port\": 0},"
+                 " \"sinks\": [{\"name\": \"file\", \"type\": \"file\","
+                 " \"path\": \"%s\", \"queue_max\": %d, \"digest_after\": 0},"
+                 " {\"name\": \"hook\", \"type\": \"webhook\", \"url\": \"%s\","
+                 " \"secret_envs\": [\"" SECRET_ENV "\"],"
+                 " \"queue_max\": %d, \"digest_after\": 0,"
+                 " \"retry_base_ms\": 100, \"retry_max_ms\": 300}],"
+                 " \"detectors\": {" TWR_ONLY_LATENCY "}}",
+                 d.state, surl, out, SPILL_BOUND, hook, SPILL_BOUND);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
+
+    wait_sink(sport, "file", "delivered", SPILL_EPISODES, run);
+    st = twr_status(sport);
+    assert_non_null(st);
+    assert_true(twr_sink(st, "file", "queue_depth") == 0);
+    assert_true(twr_sink(st, "hook", "queue_depth") == SPILL_EPISODES);
+    assert_true(twr_sink(st, "hook", "spilled") ==
+                SPILL_EPISODES - SPILL_BOUND);
+    assert_true(twr_sink(st, "hook", "delivered") == 0);
+    assert_true(twr_sink(st, "hook", "dropped") == 0);
+    cJSON_Delete(st);
+    assert_true(twr_wait_http(sport, "/metrics", 200,
+                              "toolwatch_journal_spilled{sink=\"hook\"} 35\n",
+                              WAIT_MS, &b));
+    assert_int_equal(rcv_count_status(r, 200), 0);
+    assert_non_null(fp = fopen(out, "r"));
+    while (fgets(line, sizeof line, fp) != NULL)
+        lines++;
+    fclose(fp);
+    assert_int_equal(lines, SPILL_EPISODES);
+
+    assert_int_equal(rcv_set_down(r, false), 0);
+    wait_delivered(r, SPILL_EPISODES, WAIT_MS, run);
+    assert_true(twr_wait_http(sport, "/metrics", 200,
+                              "toolwatch_journal_pending{sink=\"hook\"} 0\n",
+                              WAIT_MS, &b));
+    assert_true(twr_stop("run", run));
+    assert_true(twr_all_signed(r, SECRET));
+    expect_firings_once_in_order(r, SPILL_EPISODES);
+    print_message("FAULTS | dead receiver beside a file sink (queue_max %d) "
+                  "| expected %d | file %zu | webhook %zu | dropped 0\n",
+                  SPILL_BOUND, SPILL_EPISODES, lines,
+                  rcv_count_distinct(r, "webhook-id", 200, 299));
+}
+
+/* ------------- 8. the journal full, then kill -9: nothing lost ------------- */
+
+#define FULL_JOURNAL_MAX 65536
+#define FULL_BATCH 10
+#define FULL_EVENTS_MAX 400
+
+static double status_events(unsigned port)
+{
+    cJSON *st = twr_status(port);
+    double n;
+
+    assert_non_null(st);
+    n = twr_jnum(twr_jobj(st, "events"), "total");
+    cJSON_Delete(st);
+    return n;
+}
+
+/* The receiver down, journal_max_bytes 64 KiB: the stream is fed in
+ * batches until the service pauses it (/readyz says backpressure, the
+ * connection is closed, no event past the pause is read).  Then kill -9
+ * and a restart with the receiver up: every firing made before the kill
+ * is delivered, the stream resumes from the last event read, and the
+ * events after it make theirs: each acknowledged exactly once. */
+static void test_full_journal_kill9(void **state)
+{
+    static const struct tsrv_response keep = {.status = 200,
+                                              .end = TSRV_KEEP};
+    static struct hget_body b;
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct tsrv *srv;
+    struct rcv *r;
+    struct proc *run;
+    char surl[128], hook[128], leid[64];
+    static char frame[262144];
+    unsigned sport;
+    int pushed = 0, read_before, total, from;
+    size_t conn;
+    int64_t t0 = clock_wall_ms();
+
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
+    rcv_url(r, "/hook", hook, sizeof hook);
+    assert_int_equal(rcv_set_down(r, true), 0);
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
+    assert_int_equal(tsrv_add_response(srv, &keep), 0);
+    tsrv_set_after_script(srv, TSRV_AFTER_REPEAT_LAST);
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"status\": {\"port\": 0}, \"journal_max_bytes\": %d,"
+                 " \"sinks\": [{\"type\": \"webhook\", \"url\": \"%s\","
+                 " \"secret_envs\": [\"" SECRET_ENV "\"], \"queue_max\": 8,"
+                 " \"digest_after\": 0,"
+                 " \"retry_base_ms\": 100, \"retry_max_ms\": 300}],"
+                 " \"detectors\": {" TWR_ONLY_LATENCY "}}",
+                 d.state, surl, FULL_JOURNAL_MAX, hook);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
+    assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
+    expect_ready(sport, 200, NULL, run, "at start");
+
+    /* batches until the pause */
+    for (;;) {
+        bool paused = false;
+        assert_true(pushed < FULL_EVENTS_MAX);
+        frame[0] = '\0';
+        for (int i = 0; i < FULL_BATCH; i++)
+            add_slow_call(frame, sizeof frame, pushed + i,
+                          t0 + 10 * (pushed + i));
+        assert_int_equal(tsrv_push(srv, 0, frame, strlen(frame)), 0);
+        pushed += FULL_BATCH;
+        for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+            if (status_events(sport) == pushed)
+                break;
+            if (twr_wait_http(sport, "/readyz", 503, "backpressure", 0,
+                              &b)) {
+                paused = true;
+                break;
+            }
+            if (clock_mono_ms() >= end) {
+                twr_dump_stderr("run", run);
+                fail_msg("%d events pushed, not all read, no pause", pushed);
+            }
+            twr_pause_ms(TWR_POLL_MS / 5);
+        }
+        if (paused || twr_wait_http(sport, "/readyz", 503, "backpressure", 0,
+                                    &b))
+            break;
+    }
+    expect_ready(sport, 503, "backpressure: the alert journal is full", run,
+                 "journal full");
+    assert_true(tsrv_wait_closed(srv, 0, WAIT_MS));
+    read_before = (int)status_events(sport);
+    assert_true(read_before > 0 && read_before <= pushed);
+    assert_int_equal(rcv_count_status(r, 200), 0);
+
+    assert_true(twr_kill9("run", run));
+    assert_int_equal(rcv_set_down(r, false), 0);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
+    /* the journal drains, the stream resumes from the last event read */
+    wait_delivered(r, (size_t)read_before, WAIT_MS, run);
+    expect_ready(sport, 200, NULL, run, "drained");
+    /* read again from the detection checkpoint's position (or the
+     * position after the last event read, when it is newer): never past
+     * an event read before the kill; what the events read again make
+     * again is in the journal already and not sent again */
+    conn = tsrv_request_count(srv) - 1;
+    from = tsrv_header(srv, conn, "Last-Event-ID", leid, sizeof leid)
+               ? (int)strtol(leid, NULL, 10) + 1
+               : 0;
+    assert_true(from <= read_before);
+    total = read_before + FULL_BATCH;
+    frame[0] = '\0';
+    for (int i = from; i < total; i++)
+        add_slow_call(frame, sizeof frame, i, t0 + 10 * i);
+    assert_int_equal(tsrv_push(srv, conn, frame, strlen(frame)), 0);
+    wait_delivered(r, (size_t)total, WAIT_MS, run);
+    assert_true(twr_wait_sink0(sport, "queue_depth", 0, WAIT_MS, run));
+    assert_true(twr_stop("run", run));
+    assert_true(twr_all_signed(r, SECRET));
+    expect_firings_once_in_order(r, total);
+    print_message("FAULTS | journal full (%d bytes), kill -9 | read before "
+                  "the pause %d of %d pushed, read again from %d | expected "
+                  "%d | received %zu | lost 0\n",
+                  FULL_JOURNAL_MAX, read_before, pushed, from, total,
+                  rcv_count_distinct(r, "webhook-id", 200, 299));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, twr_setup, twr_teardown)
@@ -1629,6 +1889,8 @@ int main(void)
         T(test_stream_server_restart),
         T(test_disk_full),
         T(test_reload_under_load),
+        T(test_dead_receiver_spills),
+        T(test_full_journal_kill9),
     };
 
     if (getenv("FAULTS_FILTER") != NULL)

@@ -226,6 +226,56 @@ static void test_roundtrip(void **state)
     tdir_remove(&t);
 }
 
+/* journal_foreach_pending_from: from the first pending entry at or after
+ * the sequence number, tombstones skipped, past the end nothing; a stop
+ * from the callback is returned. */
+static void test_foreach_from(void **state)
+{
+    struct tdir t;
+    uint64_t s[6];
+    struct got *g;
+
+    (void)state;
+    tdir_make(&t);
+    journal *j = jopen(&t, NULL);
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "msg_%d", i);
+        s[i] = append(j, i % 2 ? "b" : "a", id, i, id);
+    }
+    assert_int_equal(journal_ack(j, s[2], JOURNAL_RECORD_DELIVERED),
+                     JOURNAL_OK);
+    g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    assert_int_equal(journal_foreach_pending_from(j, s[2], collect, g),
+                     JOURNAL_OK);
+    assert_int_equal(g->n, 3);
+    assert_int_equal(g->seq[0], s[3]);
+    assert_int_equal(g->seq[2], s[5]);
+    assert_string_equal(g->sink[0], "b");
+    got_free(g);
+    g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    assert_int_equal(journal_foreach_pending_from(j, 0, collect, g),
+                     JOURNAL_OK);
+    assert_int_equal(g->n, 5);
+    got_free(g);
+    g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    assert_int_equal(journal_foreach_pending_from(j, s[5] + 1, collect, g),
+                     JOURNAL_OK);
+    assert_int_equal(g->n, 0);
+    assert_int_equal(journal_foreach_pending_from(j, s[5], collect, g),
+                     JOURNAL_OK);
+    assert_int_equal(g->n, 1);
+    assert_int_equal(g->seq[0], s[5]);
+    got_free(g);
+    assert_int_equal(journal_foreach_pending_from(NULL, 0, collect, NULL),
+                     JOURNAL_EINVAL);
+    journal_close(j);
+    tdir_remove(&t);
+}
+
 static void test_ack(void **state)
 {
     struct tdir t;
@@ -1348,6 +1398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_ack),
+        cmocka_unit_test(test_foreach_from),
         cmocka_unit_test(test_torn_tail_every_offset),
         cmocka_unit_test(test_corrupt_middle),
         cmocka_unit_test(test_compaction),

@@ -247,13 +247,15 @@ static void test_status_json_bytes(void **state)
     "\"firing_total\":1,"
     "\"sinks\":[{\"name\":\"ops-webhook\",\"kind\":\"webhook\","
     "\"queue_depth\":3,\"in_flight\":1,\"delivered\":100,\"retries\":4,"
-    "\"dead_lettered\":2,\"disabled\":false,\"last_status\":503,"
+    "\"dead_lettered\":2,\"digested\":0,\"dropped\":0,\"spilled\":0,"
+    "\"disabled\":false,\"last_status\":503,"
     "\"last_success\":\"2026-03-10T00:01:00.000Z\","
     "\"last_failure\":\"2026-03-10T00:02:00.000Z\","
     "\"last_error\":\"ops-webhook: HTTP 503\"},"
     "{\"name\":\"we\\\"ird\\\\sink\\nx\",\"kind\":\"file\","
     "\"queue_depth\":0,\"in_flight\":0,\"delivered\":0,\"retries\":0,"
-    "\"dead_lettered\":0,\"disabled\":true,\"last_status\":0,"
+    "\"dead_lettered\":0,\"digested\":0,\"dropped\":0,\"spilled\":0,"
+    "\"disabled\":true,\"last_status\":0,"
     "\"last_success\":null,\"last_failure\":null,\"last_error\":null}],"
     "\"journal\":{\"writable\":true},"
     "\"oncall\":{\"silences_active\":0,\"silences_pending\":0,"
@@ -419,6 +421,9 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_journal_pending Notifications not yet acknowledged, "
     "per sink.\n"
     "# TYPE toolwatch_journal_pending gauge\n"
+    "# HELP toolwatch_journal_spilled Notifications of the queue held in "
+    "the journal only, per sink.\n"
+    "# TYPE toolwatch_journal_spilled gauge\n"
     "# HELP toolwatch_notifications_in_flight Requests in flight, per "
     "sink.\n"
     "# TYPE toolwatch_notifications_in_flight gauge\n"
@@ -609,7 +614,8 @@ static void test_status_json_order(void **state)
                               "silenced_by,acked_by,acked_at");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
-                              "retries,dead_lettered,disabled,last_status,"
+                              "retries,dead_lettered,digested,dropped,"
+                              "spilled,disabled,last_status,"
                               "last_success,last_failure,last_error");
     keys_of(field(j, "journal"), keys, sizeof keys);
     assert_string_equal(keys, "writable");
@@ -1067,6 +1073,7 @@ static void test_metrics_order(void **state)
         "toolwatch_rule_keys", "toolwatch_rule_unknown",
         "toolwatch_rule_evictions_total",
         "toolwatch_notifications_total", "toolwatch_journal_pending",
+        "toolwatch_journal_spilled",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
         "toolwatch_journal_writable", "toolwatch_silences",
@@ -1129,6 +1136,10 @@ static void test_metrics_order(void **state)
                 "result=\"retry\"} 4\n"
                 "toolwatch_notifications_total{sink=\"ops-webhook\","
                 "result=\"dead_lettered\"} 2\n"
+                "toolwatch_notifications_total{sink=\"ops-webhook\","
+                "result=\"digested\"} 0\n"
+                "toolwatch_notifications_total{sink=\"ops-webhook\","
+                "result=\"dropped\"} 0\n"
                 "toolwatch_notifications_total{sink=\"we"));
     buf_free(&b);
 }
@@ -1157,9 +1168,9 @@ static void test_metrics_label_escaping(void **state)
                         "\\\\\",result=\"delivered\"} 0");
     assert_line(b.data, "toolwatch_sink_disabled{sink=\"s\\\\n\\\"\\n"
                         "\\\\\"} 0");
-    /* one sample per line (a raw newline would split one): seven for the
+    /* one sample per line (a raw newline would split one): ten for the
      * one sink */
-    assert_int_equal(count_of(&b, "{sink="), 7);
+    assert_int_equal(count_of(&b, "{sink="), 10);
     buf_free(&b);
 }
 

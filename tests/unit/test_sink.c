@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -677,10 +678,126 @@ static void test_utf8_prefix(void **state)
     buf_free(&b);
 }
 
+/* ---- storm digests ---- */
+
+static void digest_add_doc(struct sink_digest *g, const char *rule,
+                           const char *key)
+{
+    char doc[512];
+    int n = snprintf(doc, sizeof doc,
+                     "{\"type\":\"alert.firing\",\"data\":{\"rule\":\"%s\","
+                     "\"key\":\"%s\",\"source\":\"prod-1\"}}",
+                     rule, key);
+
+    sink_digest_add(g, doc, (size_t)n);
+}
+
+/* Counts per rule for the first SINK_DIGEST_RULES rules, the rest in
+ * `other`; the first SINK_DIGEST_KEYS keys; an unreadable document is
+ * counted too. */
+static void test_digest_counts_at_bounds(void **state)
+{
+    struct sink_digest *g = malloc(sizeof *g);
+    char rule[32], key[32];
+
+    (void)state;
+    assert_non_null(g);
+    sink_digest_reset(g, 1773100800000);
+    for (int r = 0; r < SINK_DIGEST_RULES + 2; r++) {
+        for (int k = 0; k <= r; k++) {
+            snprintf(rule, sizeof rule, "rule_%02d", r);
+            snprintf(key, sizeof key, "k%d", k);
+            digest_add_doc(g, rule, key);
+        }
+    }
+    sink_digest_add(g, "not json", 8);
+    /* 1 + 2 + ... + 18 = 171, and the unreadable one */
+    assert_int_equal(g->count, 172);
+    assert_int_equal(g->n_rules, SINK_DIGEST_RULES);
+    assert_string_equal(g->rules[0].rule, "rule_00");
+    assert_int_equal(g->rules[0].count, 1);
+    assert_int_equal(g->rules[15].count, 16);
+    /* rule_16 (17), rule_17 (18) and "(unreadable)" (1) */
+    assert_int_equal(g->other, 36);
+    assert_int_equal(g->n_keys, SINK_DIGEST_KEYS);
+    assert_string_equal(g->keys[0], "rule_00: k0");
+    assert_string_equal(g->keys[9], "rule_03: k3");
+    assert_string_equal(g->source, "prod-1");
+    free(g);
+}
+
+static void test_digest_document(void **state)
+{
+    struct sink_digest *g = malloc(sizeof *g);
+    cJSON *doc, *data, *dg;
+    buf b, slack;
+
+    (void)state;
+    assert_non_null(g);
+    sink_digest_reset(g, 1773100800000);
+    digest_add_doc(g, "volume", "crm_search");
+    digest_add_doc(g, "volume", "crm_update");
+    digest_add_doc(g, "latency", "a\\\"b<c>");
+    buf_init(&b, 1u << 20);
+    assert_int_equal(sink_digest_document(g, "ops", "https://tw.example/",
+                                          &b),
+                     SINK_OK);
+    doc = cJSON_ParseWithLength(b.data, b.len);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "type")->valuestring,
+                        SINK_DIGEST_TYPE);
+    assert_string_equal(cJSON_GetObjectItem(doc, "timestamp")->valuestring,
+                        "2026-03-10T00:01:00.000Z");
+    data = cJSON_GetObjectItem(doc, "data");
+    assert_string_equal(cJSON_GetObjectItem(data, "rule")->valuestring,
+                        "digest");
+    assert_string_equal(cJSON_GetObjectItem(data, "summary")->valuestring,
+                        "3 more notifications within a minute: 2 volume, "
+                        "1 latency");
+    assert_string_equal(cJSON_GetObjectItem(data, "status_url")->valuestring,
+                        "https://tw.example/");
+    assert_string_equal(cJSON_GetObjectItem(data, "source")->valuestring,
+                        "prod-1");
+    dg = cJSON_GetObjectItem(data, "digest");
+    assert_int_equal(cJSON_GetObjectItem(dg, "count")->valueint, 3);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(dg, "rules"), "volume")
+            ->valueint,
+        2);
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(dg, "first_keys"), 2)
+            ->valuestring,
+        "latency: a\"b<c>");
+    assert_string_equal(cJSON_GetObjectItem(dg, "window_start")->valuestring,
+                        "2026-03-10T00:00:00.000Z");
+    cJSON_Delete(doc);
+    /* every sink renders it: Slack says what it is */
+    buf_init(&slack, SINK_BODY_MAX);
+    assert_int_equal(sink_render(SINK_SLACK, b.data, b.len, NULL, &slack),
+                     SINK_OK);
+    assert_non_null(strstr(slack.data, "[DIGEST] warning digest: 3 more "
+                                       "notifications within a minute"));
+    buf_free(&slack);
+    /* without a status URL, no link */
+    buf_reset(&b);
+    assert_int_equal(sink_digest_document(g, "ops", NULL, &b), SINK_OK);
+    assert_null(strstr(b.data, "status_url"));
+    /* too small a buffer: nothing appended */
+    buf_free(&b);
+    buf_init(&b, 64);
+    assert_int_equal(sink_digest_document(g, "ops", NULL, &b),
+                     SINK_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_webhook_body_is_the_document),
+        cmocka_unit_test(test_digest_counts_at_bounds),
+        cmocka_unit_test(test_digest_document),
         cmocka_unit_test(test_not_a_document),
         cmocka_unit_test(test_slack_sequence_exact),
         cmocka_unit_test(test_slack_resolved_exact),
