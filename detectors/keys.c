@@ -57,14 +57,14 @@ int det_keys_init(det_keys *k, uint32_t cap)
 
     memset(k, 0, sizeof *k);
     k->free_head = k->lru_head = k->lru_tail = DET_NIL;
-    k->pin_head = k->pin_tail = DET_NIL;
+    k->pin_head = k->pin_tail = k->ovf = DET_NIL;
     if (cap < 1 || cap > (1u << 24))
         return DET_KEYS_EINVAL;
     while (nb < cap)
         nb <<= 1;
-    k->cap_alloc = cap;
+    k->cap_alloc = cap + 1; /* and the overflow group */
     k->nbuckets = nb;
-    k->slot = det_slab_alloc((size_t)cap * sizeof *k->slot);
+    k->slot = det_slab_alloc((size_t)k->cap_alloc * sizeof *k->slot);
     k->bucket = det_slab_alloc((size_t)nb * sizeof *k->bucket);
     if (k->slot == NULL || k->bucket == NULL) {
         det_keys_free(k);
@@ -159,6 +159,8 @@ void det_keys_remove(det_keys *k, uint32_t s)
     x->next = k->free_head;
     k->free_head = s;
     k->count--;
+    if (s == k->ovf)
+        k->ovf = DET_NIL;
 }
 
 /* A free slot: the free list first, else the next never-used slot.  The
@@ -172,7 +174,7 @@ static uint32_t take_free(det_keys *k)
         k->free_head = k->slot[s].next;
         return s;
     }
-    return k->hw < k->cap ? k->hw++ : DET_NIL;
+    return k->hw < k->cap_alloc ? k->hw++ : DET_NIL;
 }
 
 __attribute__((hot))
@@ -189,7 +191,7 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
         }
         return s;
     }
-    if (k->count >= k->cap) {
+    if (det_keys_groups(k) >= k->cap) {
         if (k->lru_head == DET_NIL) {
             k->full++;
             return DET_NIL;
@@ -198,7 +200,7 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
         k->evictions++;
     }
     s = take_free(k);
-    if (s == DET_NIL) { /* cannot happen: count < cap here */
+    if (s == DET_NIL) { /* cannot happen: groups < cap here */
         k->full++;
         return DET_NIL;
     }
@@ -212,6 +214,30 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
     k->bucket[b] = s;
     list_append(k, s, &k->lru_head, &k->lru_tail);
     k->count++;
+    *created = 1;
+    return s;
+}
+
+uint32_t det_keys_overflow(det_keys *k, int *created)
+{
+    uint32_t s = k->ovf;
+    struct det_slot *x;
+
+    *created = 0;
+    if (s != DET_NIL)
+        return s;
+    s = take_free(k); /* one slot is always left: groups <= cap */
+    if (s == DET_NIL)
+        return DET_NIL;
+    x = &k->slot[s];
+    memset(x, 0, sizeof *x);
+    x->used = 1;
+    x->hnext = DET_NIL;
+    list_append(k, s, &k->pin_head, &k->pin_tail);
+    x->pinned = 1;
+    k->npinned++;
+    k->count++;
+    k->ovf = s;
     *created = 1;
     return s;
 }
@@ -232,7 +258,7 @@ void det_keys_unpin(det_keys *k, uint32_t s)
 {
     struct det_slot *x = &k->slot[s];
 
-    if (!x->used || !x->pinned)
+    if (!x->used || !x->pinned || s == k->ovf)
         return;
     list_unlink(k, s, &k->pin_head, &k->pin_tail);
     list_append(k, s, &k->lru_head, &k->lru_tail);

@@ -56,8 +56,14 @@ enum det_state { DET_ST_IDLE = 0, DET_ST_FIRING, DET_ST_CLEARING };
 /* Flags of a group (struct det_slot.spare), set when it is created. */
 enum {
     DET_G_MUTED = 1u << 0, /* an override mutes it: never fed, never fires */
-    DET_G_ALERT = 1u << 1  /* new_value: an alert group (group_by + value) */
+    DET_G_ALERT = 1u << 1, /* new_value: an alert group (group_by + value) */
+    DET_G_OVERFLOW = 1u << 2 /* the rule's overflow group (keys.h) */
 };
+
+/* The overflow group's values and key, as shown. */
+#define DET_OVERFLOW_TEXT "(overflow)"
+/* The rule-like name of the capacity warning. */
+#define DET_CAPACITY_RULE "rule_capacity"
 
 #define DET_NONE_TEXT "(none)" /* a missing group value, as shown */
 /* group values of one group, each with its NUL */
@@ -78,6 +84,7 @@ struct det_alert {
     char vals[DET_VALUES_MAX]; /* each NUL-terminated; "" = missing */
     char text[DET_TEXT_MAX]; /* the kind's (new_value: the value) */
     struct alert_sample sample; /* the event that started the episode */
+    uint8_t overflow;        /* the overflow group's: key "(overflow)" */
 };
 
 /* Counters of one rule. */
@@ -256,6 +263,13 @@ struct det_rule {
     struct det_memo *memo;        /* match results by (F, type, status), or
                                      NULL */
     struct det_rule_stats st;
+    /* capacity (engine.c "overflow") */
+    int ovf_ok;                   /* the kind runs an overflow group */
+    uint64_t ovf_events;          /* events its overflow group took */
+    int cap_want;                 /* found full: the warning is due */
+    int cap_open;                 /* its rule_capacity alert is open */
+    int64_t cap_started_ms;
+    char cap_id[ALERT_ID_HEX + 1];
     union det_spec spec;
     void *priv;                   /* the kind's own (NULL if none) */
 };

@@ -90,6 +90,59 @@ static void test_all_pinned(void **state)
     det_keys_free(&k);
 }
 
+/* The overflow group: in the one slot kept beyond cap, pinned, not in the
+ * hash, never evicted; cap still bounds the other groups. */
+static void test_overflow_slot(void **state)
+{
+    det_keys k;
+    uint32_t o, s1, s2;
+    int c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, 2), DET_KEYS_OK);
+    assert_int_equal(k.cap, 2);
+    assert_int_equal(k.cap_alloc, 3);
+    assert_int_equal(k.ovf, DET_NIL);
+    s1 = get(&k, 1, &c);
+    s2 = get(&k, 2, &c);
+    det_keys_pin(&k, s1);
+    det_keys_pin(&k, s2);
+    assert_false(det_keys_room(&k));
+    assert_int_equal(get(&k, 3, &c), DET_NIL);
+    assert_int_equal(k.full, 1);
+    o = det_keys_overflow(&k, &c);
+    assert_int_equal(c, 1);
+    assert_int_equal(o, 2); /* the slot past cap */
+    assert_int_equal(k.ovf, 2);
+    assert_int_equal(det_keys_overflow(&k, &c), o);
+    assert_int_equal(c, 0);
+    assert_int_equal(k.count, 3);
+    assert_int_equal(det_keys_groups(&k), 2);
+    assert_int_equal(k.npinned, 3);
+    assert_true(k.slot[o].pinned);
+    det_keys_unpin(&k, o); /* stays pinned */
+    assert_true(k.slot[o].pinned);
+    assert_int_equal(find(&k, 3), DET_NIL);
+    /* a group unpinned: room again; a new group evicts it, not the
+     * overflow group, and the table holds cap groups besides it */
+    det_keys_unpin(&k, s1);
+    assert_true(det_keys_room(&k));
+    assert_true(get(&k, 3, &c) != DET_NIL);
+    assert_int_equal(c, 1);
+    assert_int_equal(k.evictions, 1);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_int_equal(k.ovf, o);
+    assert_int_equal(det_keys_groups(&k), 2);
+    assert_true(get(&k, 4, &c) != DET_NIL); /* evicts 3 */
+    assert_int_equal(k.evictions, 2);
+    assert_int_equal(det_keys_groups(&k), 2);
+    det_keys_remove(&k, o);
+    assert_int_equal(k.ovf, DET_NIL);
+    assert_int_equal(k.count, 2);
+    assert_int_equal(k.npinned, 1);
+    det_keys_free(&k);
+}
+
 static void test_remove_reuse(void **state)
 {
     det_keys k;
@@ -143,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_insert_find),
         cmocka_unit_test(test_lru_eviction),
         cmocka_unit_test(test_all_pinned),
+        cmocka_unit_test(test_overflow_slot),
         cmocka_unit_test(test_remove_reuse),
         cmocka_unit_test(test_churn),
     };

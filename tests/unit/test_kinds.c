@@ -467,15 +467,6 @@ static void test_distinct(void **state)
     "'field':'execution_duration_ms','group_by':['tool_name'],"            \
     "'threshold':1000,'window_s':10}]"
 
-static struct event ev_slow(int64_t ms, const char *tool, double d)
-{
-    struct event ev = ev_call(ms, tool, "a");
-
-    ev.has |= EVENT_HAS_DURATION;
-    ev.duration_ms = d;
-    return ev;
-}
-
 static void test_max(void **state)
 {
     static struct cap c;
