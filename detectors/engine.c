@@ -214,6 +214,7 @@ static void values_hash(struct det_hcache *hc, uint32_t g,
         hc->gen_of[g] = hc->gen;
         hc->h[g][0] = h[0];
         hc->h[g][1] = h[1];
+        hc->slot[g] = DET_NIL;
     }
 }
 
@@ -221,8 +222,7 @@ __attribute__((hot))
 static void group_hash(const struct det_rule *r, struct det_input *in,
                        const char *extra, uint64_t h[2])
 {
-    values_hash(in->hc, r->gset, r->rule->group_by, r->rule->ngroup, in->ev,
-                extra, h);
+    values_hash(in->hc, r->gset, r->gby, r->ngby, in->ev, extra, h);
 }
 
 void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
@@ -288,9 +288,11 @@ uint32_t det_group(struct det_rule *r, struct det_input *in)
     int created;
 
     group_hash(r, in, NULL, h);
-    s = det_keys_get(&r->keys, h[0], h[1], &created);
+    s = det_keys_get_near(&r->keys, h[0], h[1], in->hc->slot[r->gset],
+                          &created);
     if (s == DET_NIL)
         return overflow_group(r);
+    in->hc->slot[r->gset] = s;
     if (created) {
         group_created(r, s, in->ev);
         /* a muted group that would sit on the watched list: forgotten */
@@ -739,8 +741,7 @@ static void capacity_check(det_engine *e, struct det_rule *r)
  * on the event clock. */
 static int on_stream(const struct det_rule *r)
 {
-    return r->fixed_slot != DET_NIL && r->rule->match.ncond == 0 &&
-           r->rule->exclude.ncond == 0;
+    return r->on_stream; /* set at rule_init */
 }
 
 /* The time of r's clock. */
@@ -1399,6 +1400,9 @@ static void take_config(struct det_rule *dst, const struct det_rule *cfg)
     dst->ngroup = cfg->ngroup;
     memcpy(dst->gname, cfg->gname, sizeof dst->gname);
     dst->sure = cfg->sure;
+    dst->on_stream = cfg->on_stream;
+    dst->ngby = cfg->ngby;
+    memcpy(dst->gby, cfg->gby, sizeof dst->gby);
     dst->memo_gset = cfg->memo_gset;
     dst->memo_f = cfg->memo_f;
 }
@@ -1714,6 +1718,8 @@ static int rule_init(det_engine *e, struct det_rule *r,
     r->kind = det_kinds[rule->kind];
     r->fixed_slot = DET_NIL;
     r->gset = gset_of(e, rule->group_by, rule->ngroup);
+    r->ngby = (uint8_t)rule->ngroup;
+    memcpy(r->gby, rule->group_by, rule->ngroup * sizeof *r->gby);
     r->window_ms = p->window_s * 1000;
     r->hold_ms = (rule->hold_s >= 0 ? rule->hold_s : e->p.hold_s) * 1000;
     r->repeat_ms = (rule->repeat_interval_s >= 0 ? rule->repeat_interval_s
@@ -1779,6 +1785,9 @@ static int rule_init(det_engine *e, struct det_rule *r,
         r->kind->reset(r, r->fixed_slot);
         r->alert[r->fixed_slot].deadline_ms = INT64_MAX;
     }
+    /* an absence rule over [] that sees every event: the stream's own */
+    r->on_stream = r->fixed_slot != DET_NIL && rule->match.ncond == 0 &&
+                   rule->exclude.ncond == 0;
     return 0;
 }
 
@@ -1870,7 +1879,8 @@ det_engine *det_engine_create(const struct det_engine_params *p,
     }
     if ((e->hc.gen_of = calloc(e->ngsets + 1, sizeof *e->hc.gen_of)) ==
             NULL ||
-        (e->hc.h = calloc(e->ngsets + 1, sizeof *e->hc.h)) == NULL)
+        (e->hc.h = calloc(e->ngsets + 1, sizeof *e->hc.h)) == NULL ||
+        (e->hc.slot = calloc(e->ngsets + 1, sizeof *e->hc.slot)) == NULL)
         goto out;
     if (build_lists(e) != 0)
         goto out;
@@ -1933,6 +1943,7 @@ void det_engine_destroy(det_engine *e)
     free(e->by_type_mem);
     free(e->hc.gen_of);
     free(e->hc.h);
+    free(e->hc.slot);
     det_dedupe_free(&e->dd);
     rule_set_destroy(e->own);
     free(e);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Buckets in use at first (a power of two). */
+#define KEYS_MIN_BUCKETS 64u
+
 void *det_slab_alloc(size_t size)
 {
     void *p;
@@ -70,9 +73,11 @@ int det_keys_init(det_keys *k, uint32_t cap)
         det_keys_free(k);
         return DET_KEYS_ENOMEM;
     }
-    memset(k->bucket, 0xff, (size_t)nb * sizeof *k->bucket); /* DET_NIL */
+    /* the buckets in use grow with the groups (grow()): few groups, few
+     * cache lines */
+    k->mask = (nb < KEYS_MIN_BUCKETS ? nb : KEYS_MIN_BUCKETS) - 1;
+    memset(k->bucket, 0xff, ((size_t)k->mask + 1) * sizeof *k->bucket);
     k->cap = cap;
-    k->mask = nb - 1;
     k->nbuckets = nb;
     return DET_KEYS_OK;
 }
@@ -84,6 +89,26 @@ void det_keys_free(det_keys *k)
     k->slot = NULL;
     k->bucket = NULL;
     k->cap = 0;
+}
+
+/* Double the buckets in use (up to nbuckets, reserved at init) and chain
+ * every group again: O(groups), once per doubling, so O(1) a group. */
+static void grow(det_keys *k)
+{
+    uint32_t nb = (k->mask + 1) * 2;
+
+    memset(k->bucket, 0xff, (size_t)nb * sizeof *k->bucket);
+    k->mask = nb - 1;
+    for (uint32_t s = 0; s < k->hw; s++) {
+        struct det_slot *x = &k->slot[s];
+        uint32_t b;
+
+        if (!x->used || s == k->ovf)
+            continue;
+        b = (uint32_t)(x->h0 & k->mask);
+        x->hnext = k->bucket[b];
+        k->bucket[b] = s;
+    }
 }
 
 __attribute__((hot))
@@ -177,6 +202,33 @@ static uint32_t take_free(det_keys *k)
     return k->hw < k->cap_alloc ? k->hw++ : DET_NIL;
 }
 
+/* Used slot s was seen: the most recently seen of the LRU list. */
+__attribute__((hot))
+static void seen(det_keys *k, uint32_t s)
+{
+    if (!k->slot[s].pinned && k->lru_tail != s) {
+        list_unlink(k, s, &k->lru_head, &k->lru_tail);
+        list_append(k, s, &k->lru_head, &k->lru_tail);
+    }
+}
+
+__attribute__((hot))
+uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
+                           uint32_t hint, int *created)
+{
+    const struct det_slot *x;
+
+    if (hint < k->hw && hint != k->ovf) {
+        x = &k->slot[hint];
+        if (x->used && x->h0 == h0 && x->h1 == h1) {
+            *created = 0;
+            seen(k, hint);
+            return hint;
+        }
+    }
+    return det_keys_get(k, h0, h1, created);
+}
+
 __attribute__((hot))
 uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
 {
@@ -185,10 +237,7 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
 
     *created = 0;
     if (s != DET_NIL) {
-        if (!k->slot[s].pinned && k->lru_tail != s) {
-            list_unlink(k, s, &k->lru_head, &k->lru_tail);
-            list_append(k, s, &k->lru_head, &k->lru_tail);
-        }
+        seen(k, s);
         return s;
     }
     if (det_keys_groups(k) >= k->cap) {
@@ -199,6 +248,8 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
         det_keys_remove(k, k->lru_head);
         k->evictions++;
     }
+    if (det_keys_groups(k) > k->mask && k->mask + 1 < k->nbuckets)
+        grow(k); /* more groups than buckets */
     s = take_free(k);
     if (s == DET_NIL) { /* cannot happen: groups < cap here */
         k->full++;

@@ -25,7 +25,10 @@
  * the other groups.
  *
  * Memory: sizeof(struct det_slot) (32 bytes) per slot (cap + 1) plus 4
- * bytes per hash bucket (buckets = cap rounded up to a power of two).
+ * bytes per hash bucket (buckets = cap rounded up to a power of two,
+ * reserved at init; in use: 64, doubled, with every group chained again,
+ * whenever the groups outnumber them, so that a table of few groups
+ * reads few cache lines).
  */
 #ifndef TW_KEYS_H
 #define TW_KEYS_H
@@ -52,7 +55,7 @@ typedef struct det_keys {
     struct det_slot *slot;
     uint32_t *bucket;
     uint32_t cap;        /* max groups */
-    uint32_t mask;       /* buckets - 1 */
+    uint32_t mask;       /* buckets in use - 1 */
     uint32_t nbuckets;   /* private: allocation sizes */
     uint32_t cap_alloc;
     uint32_t count;      /* used slots */
@@ -96,6 +99,14 @@ uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1);
  * make room (counted).  Returns DET_NIL when every group is pinned (the
  * key is not tracked; counted in `full`). */
 uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created);
+
+/* det_keys_get, trying slot `hint` first (any number; DET_NIL: none):
+ * when it holds key (h0, h1) no hash chain is walked.  The engine's
+ * rules that group by the same fields mostly place a group at the same
+ * slot, so the slot one of them found for an event is the hint for the
+ * next: its hash bucket, one more cache line per rule, is not read. */
+uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
+                           uint32_t hint, int *created);
 
 /* The overflow group: found, or created (*created = 1) in the slot kept
  * for it, pinned.  Always succeeds on an initialised table.  Removed

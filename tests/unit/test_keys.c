@@ -143,6 +143,69 @@ static void test_overflow_slot(void **state)
     det_keys_free(&k);
 }
 
+/* The buckets in use start at 64 and double, every group chained again,
+ * when the groups outnumber them; every group stays found. */
+static void test_buckets_grow(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, 1000), DET_KEYS_OK);
+    assert_int_equal(k.nbuckets, 1024);
+    assert_int_equal(k.mask, 63);
+    for (uint64_t i = 1; i <= 64; i++)
+        assert_int_equal(get(&k, i, &c), i - 1);
+    assert_int_equal(k.mask, 63);
+    get(&k, 65, &c);
+    assert_int_equal(k.mask, 127);
+    for (uint64_t i = 66; i <= 1000; i++)
+        get(&k, i, &c);
+    assert_int_equal(k.mask, 1023);
+    for (uint64_t i = 1; i <= 1000; i++)
+        assert_int_equal(find(&k, i), i - 1);
+    /* at cap: an insert evicts the least recently seen, the table no
+     * longer grows */
+    get(&k, 1001, &c);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_int_equal(find(&k, 1001), 0);
+    assert_int_equal(k.mask, 1023);
+    det_keys_free(&k);
+    /* a table smaller than 64 uses all its buckets from the start */
+    assert_int_equal(det_keys_init(&k, 5), DET_KEYS_OK);
+    assert_int_equal(k.mask, 7);
+    det_keys_free(&k);
+}
+
+/* det_keys_get_near: a hint that holds the key is taken (and seen: the
+ * LRU order moves), any other falls back to the hash. */
+static void test_get_near(void **state)
+{
+    det_keys k;
+    uint64_t h = 2 * 0x9e3779b97f4a7c15ull;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 3);
+    get(&k, 1, &c);
+    get(&k, 2, &c);
+    get(&k, 3, &c);
+    assert_int_equal(k.lru_head, 0);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 1, &c), 1);
+    assert_int_equal(c, 0);
+    assert_int_equal(k.lru_tail, 1);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 0, &c), 1); /* wrong */
+    assert_int_equal(det_keys_get_near(&k, h, 2, DET_NIL, &c), 1);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 77, &c), 1);
+    /* a new key through a wrong hint: inserted, evicting key 1 */
+    assert_int_equal(det_keys_get_near(&k, 4 * 0x9e3779b97f4a7c15ull, 4, 1,
+                                       &c),
+                     0);
+    assert_int_equal(c, 1);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    det_keys_free(&k);
+}
+
 static void test_remove_reuse(void **state)
 {
     det_keys k;
@@ -197,6 +260,8 @@ int main(void)
         cmocka_unit_test(test_lru_eviction),
         cmocka_unit_test(test_all_pinned),
         cmocka_unit_test(test_overflow_slot),
+        cmocka_unit_test(test_buckets_grow),
+        cmocka_unit_test(test_get_near),
         cmocka_unit_test(test_remove_reuse),
         cmocka_unit_test(test_churn),
     };
