@@ -314,7 +314,9 @@ uint32_t det_group_extra(struct det_rule *r, struct det_input *in,
 
     group_hash(r, in, extra, h);
     s = det_keys_get(&r->keys, h[0], h[1], &created);
-    if (s != DET_NIL && created)
+    if (s == DET_NIL)
+        r->cap_want = 1; /* full: the capacity warning is due */
+    else if (created)
         r->keys.slot[s].spare = (uint8_t)gflags;
     return s;
 }
