@@ -363,6 +363,7 @@ static int put_group(buf *out, const struct det_rule *r, uint32_t s)
 {
     const struct det_slot *x = &r->keys.slot[s];
     unsigned flags = (x->spare & DET_G_ALERT ? CKPT_G_EXTRA : 0) |
+                     (s == r->keys.ovf ? CKPT_G_OVERFLOW : 0) |
                      (x->pinned ? CKPT_G_PINNED : 0) |
                      (r->thr != NULL ? CKPT_G_THR : 0) |
                      (keeps_alert(r, s) ? CKPT_G_ALERT : 0);
@@ -422,7 +423,11 @@ static int put_rule(buf *out, const struct det_rule *r)
     len_at = out->len; /* the body's length, then its count: patched */
     if (ckpt_put_u64(out, 0) || ckpt_put_u32(out, 0) ||
         put_list(out, r, r->keys.lru_head, &count) != 0 ||
-        put_list(out, r, r->keys.pin_head, &count) != 0)
+        put_list(out, r, r->keys.pin_head, &count) != 0 ||
+        /* the capacity warning and the overflow group's count */
+        ckpt_put_u8(out, (unsigned)r->cap_open) ||
+        ckpt_put_i64(out, r->cap_open ? r->cap_started_ms : 0) ||
+        ckpt_put_u64(out, r->ovf_events))
         goto out;
     patch_le(out, len_at + 8, count, 4);
     patch_le(out, len_at, out->len - len_at - 8, 8);
@@ -511,6 +516,8 @@ static void get_alert(struct ckpt_reader *rd, struct det_alert *a)
     size_t idlen, vlen;
     unsigned type;
 
+    a->overflow = 0; /* the overflow group's: set by its reader */
+
     memset(a, 0, sizeof *a);
     a->started_ms = ckpt_get_i64(rd);
     a->last_sent_ms = ckpt_get_i64(rd);
@@ -586,6 +593,15 @@ static int alert_ok(const struct dec *d, const struct det_rule *r,
     if (s == r->fixed_slot) {
         if (a->nvals != 0 || h0 != 0 || h1 != 0)
             return 0;
+    } else if (flags & CKPT_G_OVERFLOW) {
+        /* no key: "(overflow)" for every field */
+        static const char t[] = DET_OVERFLOW_TEXT;
+        if (a->nvals != want || h0 != 0 || h1 != 0 ||
+            values_len(a) != want * sizeof t)
+            return 0;
+        for (uint32_t i = 0; i < want; i++)
+            if (memcmp(a->vals + i * sizeof t, t, sizeof t) != 0)
+                return 0;
     } else {
         if (a->nvals != want)
             return 0;
@@ -606,9 +622,10 @@ static int alert_ok(const struct dec *d, const struct det_rule *r,
 static int group_flags_ok(const struct det_rule *r, unsigned flags,
                           unsigned state)
 {
-    const unsigned known =
-        CKPT_G_EXTRA | CKPT_G_PINNED | CKPT_G_THR | CKPT_G_ALERT;
+    const unsigned known = CKPT_G_EXTRA | CKPT_G_PINNED | CKPT_G_THR |
+                           CKPT_G_ALERT | CKPT_G_OVERFLOW;
     int open = state != DET_ST_IDLE, pinned = (flags & CKPT_G_PINNED) != 0;
+    int ovf = (flags & CKPT_G_OVERFLOW) != 0;
     int keeps = open || (r->kind->flags & DET_KF_KEEP) ||
                 r->fixed_slot != DET_NIL;
 
@@ -616,11 +633,13 @@ static int group_flags_ok(const struct det_rule *r, unsigned flags,
            ((flags & CKPT_G_THR) != 0) == (r->thr != NULL) &&
            ((flags & CKPT_G_ALERT) != 0) == keeps &&
            (!(flags & CKPT_G_EXTRA) || r->rule->kind == RULE_K_NEW_VALUE) &&
+           /* the overflow group: of a kind that runs one, pinned */
+           (!ovf || (r->ovf_ok && pinned && !(flags & CKPT_G_EXTRA))) &&
            /* an open episode is pinned; pinned while idle: only an
-            * absence group between its alert and its next event, or the
-            * absence [] group */
+            * absence group between its alert and its next event, the
+            * absence [] group, or the overflow group */
            (!open || pinned) &&
-           (!pinned || open || (r->kind->flags & DET_KF_ABSENCE)) &&
+           (!pinned || open || ovf || (r->kind->flags & DET_KF_ABSENCE)) &&
            /* a kind that keeps nothing: its open episodes only */
            (r->kind->save != NULL || open || r->fixed_slot != DET_NIL);
 }
@@ -631,8 +650,15 @@ static uint32_t group_slot(struct det_rule *r, uint64_t h0, uint64_t h1,
                            unsigned flags)
 {
     int created;
-    uint32_t s = det_keys_get(&r->keys, h0, h1, &created);
+    uint32_t s;
 
+    if (flags & CKPT_G_OVERFLOW) { /* one, made here */
+        s = det_keys_overflow(&r->keys, &created);
+        if (s != DET_NIL && created)
+            r->keys.slot[s].spare = DET_G_OVERFLOW;
+        return s != DET_NIL && created ? s : DET_NIL;
+    }
+    s = det_keys_get(&r->keys, h0, h1, &created);
     if (r->fixed_slot != DET_NIL) /* its one group, there from the start */
         return s == r->fixed_slot && !created && (flags & CKPT_G_PINNED)
                    ? s
@@ -676,6 +702,7 @@ static int get_group(struct dec *d, struct det_rule *r)
         rec = r->kind->retain != NULL && s != r->fixed_slot ? &tmp
                                                             : &r->alert[s];
         get_alert(rd, rec);
+        rec->overflow = (flags & CKPT_G_OVERFLOW) != 0;
         if (rd->bad ||
             !ckpt_check(rd, alert_ok(d, r, s, rec, flags, state, h0, h1)))
             goto out;
@@ -732,6 +759,34 @@ static struct det_rule *rule_for(struct ckpt_engine *e, const char *name,
     return NULL;
 }
 
+/* The rule's capacity warning and its overflow group's count, after its
+ * groups: a warning open since a time the clock has seen (it resolves at
+ * the rule's next event or timer if the rule has room); a count only with
+ * an overflow group. */
+static void get_capacity(struct dec *d, struct det_rule *r)
+{
+    struct ckpt_reader *rd = &d->rd;
+    unsigned open = ckpt_get_u8(rd);
+    int64_t started = ckpt_get_i64(rd);
+    uint64_t events = ckpt_get_u64(rd);
+    const char *v[1];
+
+    if (rd->bad ||
+        !ckpt_check(rd, open <= 1 &&
+                            (open ? started >= -CKPT_TIME_LIMIT &&
+                                        started <= d->now_ms
+                                  : started == 0) &&
+                            (events == 0 || r->keys.ovf != DET_NIL)))
+        return;
+    r->cap_open = (int)open;
+    r->cap_started_ms = started;
+    r->ovf_events = events;
+    if (open) {
+        v[0] = r->rule->name;
+        alert_episode_id(DET_CAPACITY_RULE, v, 1, started, r->cap_id);
+    }
+}
+
 static int get_rule(struct dec *d, unsigned char *taken)
 {
     struct ckpt_reader *rd = &d->rd, outer;
@@ -770,12 +825,15 @@ static int get_rule(struct dec *d, unsigned char *taken)
     ng = ckpt_get_u32(&d->rd);
     /* groups come from events: none while the clock was not known, but
      * the absence [] group, there from the start */
-    if (ckpt_check(&d->rd, ng <= r->max_keys &&
+    /* at most max_keys groups and the overflow group */
+    if (ckpt_check(&d->rd, ng <= r->max_keys + 1 &&
                                (r->fixed_slot == DET_NIL
                                     ? ng == 0 || d->now_ms != INT64_MIN
                                     : ng == 1)))
         for (uint32_t i = 0; i < ng && get_group(d, r) == 0; i++)
             ;
+    if (!d->rd.bad)
+        get_capacity(d, r);
     if (!ckpt_reader_done(&d->rd))
         rc = -1;
     *rd = outer;

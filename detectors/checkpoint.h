@@ -26,7 +26,9 @@
  * open episode, with their alert record: the episode survives, its window
  * starts empty.
  *
- * File format (little-endian), version 1:
+ * File format (little-endian), version 2 (version 1, before the
+ * overflow group and the capacity warning, is refused as another
+ * version: the service starts fresh):
  *
  *   off size
  *     0    4  magic "TWCK"
@@ -44,7 +46,10 @@
  *               rules      u32 count (<= RULE_MAX), each:
  *                 name u8 len + bytes, fingerprint 32 bytes, kind u8,
  *                 body length u64, body: u32 groups (<= the rule's
- *                 max_keys), each group:
+ *                 max_keys + 1: its overflow group), the groups, then
+ *                 capacity u8 (1: its rule_capacity warning is open),
+ *                 its start i64 (0 when not open), overflow events u64;
+ *                 each group:
  *                   h0 u64, h1 u64, flags u8 (CKPT_G_*), state u8
  *                   [threshold f64]              CKPT_G_THR
  *                   [alert record]               CKPT_G_ALERT
@@ -87,7 +92,7 @@
 #include <stdint.h>
 
 #define CKPT_FILE "checkpoint"      /* in the state directory */
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_HEADER_SIZE 48
 #define CKPT_INSTANCE_MAX 128       /* bytes of the instance name, with NUL */
 #define CKPT_POSITION_MAX 1024      /* bytes of a stream position */
@@ -104,7 +109,9 @@ enum {
     CKPT_G_EXTRA = 1u << 1,  /* new_value: an alert group (values + value) */
     CKPT_G_PINNED = 1u << 2, /* on the pinned list */
     CKPT_G_THR = 1u << 3,    /* its threshold follows */
-    CKPT_G_ALERT = 1u << 4   /* its alert record follows */
+    CKPT_G_ALERT = 1u << 4,  /* its alert record follows */
+    CKPT_G_OVERFLOW = 1u << 5 /* the rule's overflow group: no key (h0,
+                                 h1 0), "(overflow)" values, pinned */
 };
 
 /* Return codes. */

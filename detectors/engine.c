@@ -214,6 +214,7 @@ static void values_hash(struct det_hcache *hc, uint32_t g,
         hc->gen_of[g] = hc->gen;
         hc->h[g][0] = h[0];
         hc->h[g][1] = h[1];
+        hc->slot[g] = DET_NIL;
     }
 }
 
@@ -221,8 +222,7 @@ __attribute__((hot))
 static void group_hash(const struct det_rule *r, struct det_input *in,
                        const char *extra, uint64_t h[2])
 {
-    values_hash(in->hc, r->gset, r->rule->group_by, r->rule->ngroup, in->ev,
-                extra, h);
+    values_hash(in->hc, r->gset, r->gby, r->ngby, in->ev, extra, h);
 }
 
 void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
@@ -255,6 +255,31 @@ static void group_created(struct det_rule *r, uint32_t s,
         r->kind->reset(r, s);
 }
 
+/* The rule's overflow group (keys.h), for an event whose own group could
+ * not be made because every group has an open alert: it takes the event
+ * as a group of its own would, with the rule's threshold, so that an
+ * anomaly of a group that has no room still fires (as the group
+ * "(overflow)").  The rule's capacity warning is due either way.  DET_NIL
+ * for the kinds that run none (r->ovf_ok, rule_init). */
+static uint32_t overflow_group(struct det_rule *r)
+{
+    uint32_t s;
+    int created;
+
+    r->cap_want = 1;
+    if (!r->ovf_ok || (s = det_keys_overflow(&r->keys, &created)) == DET_NIL)
+        return DET_NIL;
+    if (created) {
+        r->keys.slot[s].spare = DET_G_OVERFLOW;
+        if (r->thr != NULL)
+            r->thr[s] = r->threshold;
+        r->alert[s].deadline_ms = INT64_MAX;
+        r->kind->reset(r, s);
+    }
+    r->ovf_events++;
+    return s;
+}
+
 __attribute__((hot))
 uint32_t det_group(struct det_rule *r, struct det_input *in)
 {
@@ -263,9 +288,11 @@ uint32_t det_group(struct det_rule *r, struct det_input *in)
     int created;
 
     group_hash(r, in, NULL, h);
-    s = det_keys_get(&r->keys, h[0], h[1], &created);
+    s = det_keys_get_near(&r->keys, h[0], h[1], in->hc->slot[r->gset],
+                          &created);
     if (s == DET_NIL)
-        return DET_NIL;
+        return overflow_group(r);
+    in->hc->slot[r->gset] = s;
     if (created) {
         group_created(r, s, in->ev);
         /* a muted group that would sit on the watched list: forgotten */
@@ -287,7 +314,9 @@ uint32_t det_group_extra(struct det_rule *r, struct det_input *in,
 
     group_hash(r, in, extra, h);
     s = det_keys_get(&r->keys, h[0], h[1], &created);
-    if (s != DET_NIL && created)
+    if (s == DET_NIL)
+        r->cap_want = 1; /* full: the capacity warning is due */
+    else if (created)
         r->keys.slot[s].spare = (uint8_t)gflags;
     return s;
 }
@@ -342,6 +371,18 @@ static void keep_values(const struct det_rule *r, struct det_alert *a,
     /* straight into the record: vals has room for every group field */
     (void)group_bytes(r->rule->group_by, r->rule->ngroup, ev, extra, a->vals);
     a->nvals = r->rule->ngroup + (extra != NULL);
+    a->overflow = 0;
+}
+
+/* The overflow group's values: "(overflow)" for every group field. */
+static void overflow_values(const struct det_rule *r, struct det_alert *a)
+{
+    static const char t[] = DET_OVERFLOW_TEXT;
+
+    for (uint32_t i = 0; i < r->rule->ngroup; i++)
+        memcpy(a->vals + i * sizeof t, t, sizeof t);
+    a->nvals = r->rule->ngroup;
+    a->overflow = 1;
 }
 
 size_t det_group_values(const struct det_rule *r, const struct event *ev,
@@ -524,11 +565,13 @@ static void shown_values(const struct det_alert *a, const char **v,
 
     if (a->nvals == 0)
         buf_copy_str(key, keysz, "global");
+    else if (a->overflow)
+        buf_copy_str(key, keysz, DET_OVERFLOW_TEXT);
     else
         key[0] = '\0';
     for (uint32_t i = 0; i < a->nvals; i++) {
         v[i] = s[0] ? s : DET_NONE_TEXT;
-        if (len < keysz)
+        if (len < keysz && !a->overflow)
             len += (size_t)snprintf(key + len, keysz - len, "%s%s",
                                     i ? "/" : "", v[i]);
         s += strlen(s) + 1;
@@ -551,6 +594,13 @@ static void alert_of(det_engine *e, const struct det_rule *r, uint32_t s,
         buf_copy_str(e->summary, sizeof e->summary, why);
     else
         r->kind->summary(r, a, resolved, e->summary, sizeof e->summary);
+    if (a->overflow) {
+        size_t n = strlen(e->summary);
+        snprintf(e->summary + n, sizeof e->summary - n,
+                 "; the overflow group: %llu events of groups this rule "
+                 "had no room for (all %u groups had open alerts)",
+                 (unsigned long long)r->ovf_events, r->keys.cap);
+    }
     al->resolved = resolved;
     al->timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
     memcpy(al->id, a->id, sizeof al->id);
@@ -604,6 +654,88 @@ static void notify(det_engine *e, struct det_rule *r, uint32_t s,
     notify_as(e, r, s, resolved, NULL);
 }
 
+/* ---- capacity ---- */
+
+/* The rule_capacity warning of rule r (fired while every one of its
+ * max_keys groups has an open alert and events of new groups came; see
+ * engine.h "Groups"), as a notification: its own rule-like name, the
+ * group {rule: r's name}, the rule's labels (it goes where the rule's
+ * alerts go), value and threshold: max_keys. */
+static void capacity_notify(det_engine *e, struct det_rule *r, int resolved)
+{
+    struct alert al;
+    const char *name = r->rule->name;
+
+    e->seq++;
+    memset(&al, 0, sizeof al);
+    if (resolved)
+        snprintf(e->summary, sizeof e->summary,
+                 "back to normal: rule %s has room for new groups again",
+                 name);
+    else
+        snprintf(e->summary, sizeof e->summary,
+                 "rule %s is full: all %u groups (max_keys) have open "
+                 "alerts; events of new groups %s",
+                 name, r->keys.cap,
+                 r->ovf_ok ? "go to its (overflow) group"
+                           : "are not tracked");
+    buf_copy_str(e->key, sizeof e->key, name);
+    al.resolved = resolved;
+    al.timestamp_ms = e->wall_ms > 0 ? e->wall_ms : e->now_ms;
+    memcpy(al.id, r->cap_id, sizeof al.id);
+    al.rule = DET_CAPACITY_RULE;
+    al.kind = "capacity";
+    al.ngroup = 1;
+    al.group[0].name = "rule";
+    al.group[0].value = name;
+    al.key = e->key;
+    al.severity = "warning";
+    al.summary = e->summary;
+    al.value = (double)r->keys.cap; /* groups, each with an open alert */
+    al.threshold = (double)r->keys.cap;
+    al.window_s = -1;
+    al.started_ms = r->cap_started_ms;
+    al.resolved_ms = resolved ? e->now_ms : 0;
+    for (uint32_t i = 0; i < r->rule->nlabels && i < ALERT_LABELS_MAX; i++) {
+        al.labels[i].name = r->rule->labels[i].key;
+        al.labels[i].value = r->rule->labels[i].value;
+        al.nlabels = i + 1;
+    }
+    al.source = e->source;
+    al.seq = e->seq;
+    al.made_ms = e->now_ms;
+    e->st.notifications++;
+    if (e->cb != NULL && e->cb->on_alert != NULL)
+        e->cb->on_alert(e->ud, &al);
+}
+
+/* After r took an event or ran its timers: fire its capacity warning when
+ * it was found full, resolve it when it has room again (a group's alert
+ * resolved); then an idle overflow group goes. */
+static void capacity_check(det_engine *e, struct det_rule *r)
+{
+    const char *v[1];
+
+    if (r->cap_want && !r->cap_open) {
+        r->cap_open = 1;
+        r->cap_started_ms = e->now_ms;
+        v[0] = r->rule->name;
+        alert_episode_id(DET_CAPACITY_RULE, v, 1, r->cap_started_ms,
+                         r->cap_id);
+        capacity_notify(e, r, 0);
+    }
+    r->cap_want = 0;
+    if (!r->cap_open || !det_keys_room(&r->keys))
+        return;
+    r->cap_open = 0;
+    capacity_notify(e, r, 1);
+    if (r->keys.ovf != DET_NIL &&
+        r->keys.slot[r->keys.ovf].state == DET_ST_IDLE) {
+        det_keys_remove(&r->keys, r->keys.ovf);
+        r->ovf_events = 0;
+    }
+}
+
 /* ---- lifecycle ---- */
 
 /* Is r on the stream clock?  An absence rule over [] that sees every
@@ -611,8 +743,7 @@ static void notify(det_engine *e, struct det_rule *r, uint32_t s,
  * on the event clock. */
 static int on_stream(const struct det_rule *r)
 {
-    return r->fixed_slot != DET_NIL && r->rule->match.ncond == 0 &&
-           r->rule->exclude.ncond == 0;
+    return r->on_stream; /* set at rule_init */
 }
 
 /* The time of r's clock. */
@@ -665,7 +796,11 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
         buf_copy_str(a->text, sizeof a->text, v->text);
     /* absence kinds keep their values as events come; the others take
      * them from the event that fires */
-    if (in != NULL && !(r->kind->flags & DET_KF_KEEP)) {
+    if (r->keys.slot[s].spare & DET_G_OVERFLOW) {
+        overflow_values(r, a);
+        if (in != NULL)
+            alert_sample_from_event(&a->sample, in->ev);
+    } else if (in != NULL && !(r->kind->flags & DET_KF_KEEP)) {
         keep_values(r, a, in->ev, v->extra);
         alert_sample_from_event(&a->sample, in->ev);
     } else if ((r->kind->flags & DET_KF_KEEP) && r->kind->recall != NULL) {
@@ -687,7 +822,9 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
      * (absence.c); an absence [] group for life */
     if (s == r->fixed_slot || (r->kind->flags & DET_KF_ABSENCE))
         return;
-    if (r->kind->flags & DET_KF_REMOVE)
+    if (s == r->keys.ovf)
+        r->ovf_events = 0; /* the next overflow group counts afresh */
+    if ((r->kind->flags & DET_KF_REMOVE) || s == r->keys.ovf)
         det_keys_remove(&r->keys, s);
     else
         det_keys_unpin(&r->keys, s);
@@ -837,6 +974,8 @@ static void run_timers(det_engine *e)
             }
         }
         run_watched(e, r);
+        if (r->cap_open)
+            capacity_check(e, r);
     }
 }
 
@@ -1156,6 +1295,8 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         in.now_ms = clock_of(e, r);
         if (r->kind->feed(r, &in, &v))
             transition(e, r, &v, &in);
+        if (__builtin_expect(r->cap_want | r->cap_open, 0))
+            capacity_check(e, r);
         late |= r->st.late != late_before;
     }
     if (late)
@@ -1235,6 +1376,10 @@ static void close_open(det_engine *e, struct det_rule *r, const char *why)
         }
         s = next;
     }
+    if (r->cap_open) {
+        r->cap_open = 0;
+        capacity_notify(e, r, 1);
+    }
 }
 
 /* What a rule instance is by configuration (the rest is its state). */
@@ -1257,6 +1402,9 @@ static void take_config(struct det_rule *dst, const struct det_rule *cfg)
     dst->ngroup = cfg->ngroup;
     memcpy(dst->gname, cfg->gname, sizeof dst->gname);
     dst->sure = cfg->sure;
+    dst->on_stream = cfg->on_stream;
+    dst->ngby = cfg->ngby;
+    memcpy(dst->gby, cfg->gby, sizeof dst->gby);
     dst->memo_gset = cfg->memo_gset;
     dst->memo_f = cfg->memo_f;
 }
@@ -1385,6 +1533,8 @@ int det_engine_rule_info(const det_engine *e, uint32_t i,
     out->resolved = r->st.resolved;
     out->evicted = r->keys.evictions;
     out->full = r->keys.full;
+    out->overflow = r->ovf_events;
+    out->at_capacity = r->cap_open;
     out->unknown = !on_stream(r) && unknown(e);
     out->group_bytes = sizeof(struct det_slot) + sizeof(uint32_t) +
                        r->stride + (r->thr != NULL ? sizeof(double) : 0);
@@ -1570,6 +1720,8 @@ static int rule_init(det_engine *e, struct det_rule *r,
     r->kind = det_kinds[rule->kind];
     r->fixed_slot = DET_NIL;
     r->gset = gset_of(e, rule->group_by, rule->ngroup);
+    r->ngby = (uint8_t)rule->ngroup;
+    memcpy(r->gby, rule->group_by, rule->ngroup * sizeof *r->gby);
     r->window_ms = p->window_s * 1000;
     r->hold_ms = (rule->hold_s >= 0 ? rule->hold_s : e->p.hold_s) * 1000;
     r->repeat_ms = (rule->repeat_interval_s >= 0 ? rule->repeat_interval_s
@@ -1606,6 +1758,11 @@ static int rule_init(det_engine *e, struct det_rule *r,
     }
     if (rule_dump_text(rule, &r->dump) != 0)
         return -1;
+    /* an overflow group for the kinds whose groups are judged by their
+     * events alone (not absence, new_value's first-seen values, or a
+     * kind that keeps a group's values in its state) */
+    r->ovf_ok = !(r->kind->flags & (DET_KF_ABSENCE | DET_KF_KEEP)) &&
+                rule->kind != RULE_K_NEW_VALUE && rule->ngroup > 0;
     /* an absence rule over [] has one group, watched for life */
     if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0)
         r->max_keys = 1;
@@ -1630,6 +1787,9 @@ static int rule_init(det_engine *e, struct det_rule *r,
         r->kind->reset(r, r->fixed_slot);
         r->alert[r->fixed_slot].deadline_ms = INT64_MAX;
     }
+    /* an absence rule over [] that sees every event: the stream's own */
+    r->on_stream = r->fixed_slot != DET_NIL && rule->match.ncond == 0 &&
+                   rule->exclude.ncond == 0;
     return 0;
 }
 
@@ -1721,7 +1881,8 @@ det_engine *det_engine_create(const struct det_engine_params *p,
     }
     if ((e->hc.gen_of = calloc(e->ngsets + 1, sizeof *e->hc.gen_of)) ==
             NULL ||
-        (e->hc.h = calloc(e->ngsets + 1, sizeof *e->hc.h)) == NULL)
+        (e->hc.h = calloc(e->ngsets + 1, sizeof *e->hc.h)) == NULL ||
+        (e->hc.slot = calloc(e->ngsets + 1, sizeof *e->hc.slot)) == NULL)
         goto out;
     if (build_lists(e) != 0)
         goto out;
@@ -1784,6 +1945,7 @@ void det_engine_destroy(det_engine *e)
     free(e->by_type_mem);
     free(e->hc.gen_of);
     free(e->hc.h);
+    free(e->hc.slot);
     det_dedupe_free(&e->dd);
     rule_set_destroy(e->own);
     free(e);

@@ -71,6 +71,22 @@
  * engine-wide setting); past that the least recently seen group with no
  * open alert is evicted and counted.
  *
+ * Overflow.  When every one of those groups has an open alert (a hostile
+ * stream can make that happen), an event of a new group is not dropped:
+ * it goes to the rule's overflow group, one per rule besides max_keys
+ * (keys.h), judged like any group with the rule's threshold, whose alert
+ * shows every group value and its key as "(overflow)" and says how many
+ * events it took; and the rule's capacity warning fires: a notification
+ * of its own rule-like name "rule_capacity", kind "capacity", group
+ * {"rule": the rule's name}, severity warning, the rule's labels, one
+ * episode while the rule is full, resolved once it has room again (a
+ * group's alert resolved).  Counted: det_rule_info.full (events of new
+ * groups not tracked in a group of their own), .overflow, .at_capacity.
+ * Absence and new_value rules, whose groups mean something alone (a
+ * group's silence, a group's first-seen values), run no overflow group:
+ * their events of new groups are only counted, with the warning.  Both
+ * are kept by checkpoints and reloads.
+ *
  * Timers.  Everything that happens with no event (a window emptying, an
  * alert's repeat, the end of a hold, an absence) is a deadline on a
  * group; when `now` moves past deadlines, they run in time order, each at
@@ -252,7 +268,13 @@ struct det_rule_info {
     uint32_t open;        /* groups with an open episode */
     uint64_t counted, late, fired, repeated, resolved;
     uint64_t evicted;     /* groups evicted to make room */
-    uint64_t full;        /* events not tracked: every group alerting */
+    uint64_t full;        /* events of new groups not tracked in a group
+                             of their own: every group alerting (the
+                             overflow group took them, when the kind
+                             runs one) */
+    uint64_t overflow;    /* events the overflow group took since it was
+                             made (0: none now) */
+    int at_capacity;      /* its rule_capacity warning is open */
     int unknown;          /* not judged now: on the event clock while it
                              stands still (det_clock_info.unknown) */
     size_t group_bytes;   /* resident bytes of a group (slot, bucket,

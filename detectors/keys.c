@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Buckets in use at first (a power of two). */
+#define KEYS_MIN_BUCKETS 64u
+
 void *det_slab_alloc(size_t size)
 {
     void *p;
@@ -57,22 +60,24 @@ int det_keys_init(det_keys *k, uint32_t cap)
 
     memset(k, 0, sizeof *k);
     k->free_head = k->lru_head = k->lru_tail = DET_NIL;
-    k->pin_head = k->pin_tail = DET_NIL;
+    k->pin_head = k->pin_tail = k->ovf = DET_NIL;
     if (cap < 1 || cap > (1u << 24))
         return DET_KEYS_EINVAL;
     while (nb < cap)
         nb <<= 1;
-    k->cap_alloc = cap;
+    k->cap_alloc = cap + 1; /* and the overflow group */
     k->nbuckets = nb;
-    k->slot = det_slab_alloc((size_t)cap * sizeof *k->slot);
+    k->slot = det_slab_alloc((size_t)k->cap_alloc * sizeof *k->slot);
     k->bucket = det_slab_alloc((size_t)nb * sizeof *k->bucket);
     if (k->slot == NULL || k->bucket == NULL) {
         det_keys_free(k);
         return DET_KEYS_ENOMEM;
     }
-    memset(k->bucket, 0xff, (size_t)nb * sizeof *k->bucket); /* DET_NIL */
+    /* the buckets in use grow with the groups (grow()): few groups, few
+     * cache lines */
+    k->mask = (nb < KEYS_MIN_BUCKETS ? nb : KEYS_MIN_BUCKETS) - 1;
+    memset(k->bucket, 0xff, ((size_t)k->mask + 1) * sizeof *k->bucket);
     k->cap = cap;
-    k->mask = nb - 1;
     k->nbuckets = nb;
     return DET_KEYS_OK;
 }
@@ -84,6 +89,26 @@ void det_keys_free(det_keys *k)
     k->slot = NULL;
     k->bucket = NULL;
     k->cap = 0;
+}
+
+/* Double the buckets in use (up to nbuckets, reserved at init) and chain
+ * every group again: O(groups), once per doubling, so O(1) a group. */
+static void grow(det_keys *k)
+{
+    uint32_t nb = (k->mask + 1) * 2;
+
+    memset(k->bucket, 0xff, (size_t)nb * sizeof *k->bucket);
+    k->mask = nb - 1;
+    for (uint32_t s = 0; s < k->hw; s++) {
+        struct det_slot *x = &k->slot[s];
+        uint32_t b;
+
+        if (!x->used || s == k->ovf)
+            continue;
+        b = (uint32_t)(x->h0 & k->mask);
+        x->hnext = k->bucket[b];
+        k->bucket[b] = s;
+    }
 }
 
 __attribute__((hot))
@@ -159,6 +184,8 @@ void det_keys_remove(det_keys *k, uint32_t s)
     x->next = k->free_head;
     k->free_head = s;
     k->count--;
+    if (s == k->ovf)
+        k->ovf = DET_NIL;
 }
 
 /* A free slot: the free list first, else the next never-used slot.  The
@@ -172,7 +199,34 @@ static uint32_t take_free(det_keys *k)
         k->free_head = k->slot[s].next;
         return s;
     }
-    return k->hw < k->cap ? k->hw++ : DET_NIL;
+    return k->hw < k->cap_alloc ? k->hw++ : DET_NIL;
+}
+
+/* Used slot s was seen: the most recently seen of the LRU list. */
+__attribute__((hot))
+static void seen(det_keys *k, uint32_t s)
+{
+    if (!k->slot[s].pinned && k->lru_tail != s) {
+        list_unlink(k, s, &k->lru_head, &k->lru_tail);
+        list_append(k, s, &k->lru_head, &k->lru_tail);
+    }
+}
+
+__attribute__((hot))
+uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
+                           uint32_t hint, int *created)
+{
+    const struct det_slot *x;
+
+    if (hint < k->hw && hint != k->ovf) {
+        x = &k->slot[hint];
+        if (x->used && x->h0 == h0 && x->h1 == h1) {
+            *created = 0;
+            seen(k, hint);
+            return hint;
+        }
+    }
+    return det_keys_get(k, h0, h1, created);
 }
 
 __attribute__((hot))
@@ -183,13 +237,10 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
 
     *created = 0;
     if (s != DET_NIL) {
-        if (!k->slot[s].pinned && k->lru_tail != s) {
-            list_unlink(k, s, &k->lru_head, &k->lru_tail);
-            list_append(k, s, &k->lru_head, &k->lru_tail);
-        }
+        seen(k, s);
         return s;
     }
-    if (k->count >= k->cap) {
+    if (det_keys_groups(k) >= k->cap) {
         if (k->lru_head == DET_NIL) {
             k->full++;
             return DET_NIL;
@@ -197,8 +248,10 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
         det_keys_remove(k, k->lru_head);
         k->evictions++;
     }
+    if (det_keys_groups(k) > k->mask && k->mask + 1 < k->nbuckets)
+        grow(k); /* more groups than buckets */
     s = take_free(k);
-    if (s == DET_NIL) { /* cannot happen: count < cap here */
+    if (s == DET_NIL) { /* cannot happen: groups < cap here */
         k->full++;
         return DET_NIL;
     }
@@ -212,6 +265,30 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
     k->bucket[b] = s;
     list_append(k, s, &k->lru_head, &k->lru_tail);
     k->count++;
+    *created = 1;
+    return s;
+}
+
+uint32_t det_keys_overflow(det_keys *k, int *created)
+{
+    uint32_t s = k->ovf;
+    struct det_slot *x;
+
+    *created = 0;
+    if (s != DET_NIL)
+        return s;
+    s = take_free(k); /* one slot is always left: groups <= cap */
+    if (s == DET_NIL)
+        return DET_NIL;
+    x = &k->slot[s];
+    memset(x, 0, sizeof *x);
+    x->used = 1;
+    x->hnext = DET_NIL;
+    list_append(k, s, &k->pin_head, &k->pin_tail);
+    x->pinned = 1;
+    k->npinned++;
+    k->count++;
+    k->ovf = s;
     *created = 1;
     return s;
 }
@@ -232,7 +309,7 @@ void det_keys_unpin(det_keys *k, uint32_t s)
 {
     struct det_slot *x = &k->slot[s];
 
-    if (!x->used || !x->pinned)
+    if (!x->used || !x->pinned || s == k->ovf)
         return;
     list_unlink(k, s, &k->pin_head, &k->pin_tail);
     list_append(k, s, &k->lru_head, &k->lru_tail);

@@ -17,8 +17,18 @@
  *     group): never evicted; walked by the engine to run alert timers.
  * Free slots are on a singly linked free list through `next`.
  *
- * Memory: sizeof(struct det_slot) (32 bytes) per slot plus 4 bytes per
- * hash bucket (buckets = cap rounded up to a power of two).
+ * One slot more than `cap` is kept for the table's overflow group
+ * (det_keys_overflow): the group that takes the events of groups that
+ * could not be created because every one of the `cap` groups is pinned.
+ * It is not in the hash (it has no key), is counted in `count`, is
+ * pinned from its creation and never evicted; the `cap` limit applies to
+ * the other groups.
+ *
+ * Memory: sizeof(struct det_slot) (32 bytes) per slot (cap + 1) plus 4
+ * bytes per hash bucket (buckets = cap rounded up to a power of two,
+ * reserved at init; in use: 64, doubled, with every group chained again,
+ * whenever the groups outnumber them, so that a table of few groups
+ * reads few cache lines).
  */
 #ifndef TW_KEYS_H
 #define TW_KEYS_H
@@ -45,7 +55,7 @@ typedef struct det_keys {
     struct det_slot *slot;
     uint32_t *bucket;
     uint32_t cap;        /* max groups */
-    uint32_t mask;       /* buckets - 1 */
+    uint32_t mask;       /* buckets in use - 1 */
     uint32_t nbuckets;   /* private: allocation sizes */
     uint32_t cap_alloc;
     uint32_t count;      /* used slots */
@@ -54,6 +64,7 @@ typedef struct det_keys {
     uint32_t lru_head, lru_tail;
     uint32_t pin_head, pin_tail;
     uint32_t npinned;
+    uint32_t ovf;        /* the overflow group's slot, or DET_NIL */
     uint64_t evictions;  /* groups evicted to make room */
     uint64_t full;       /* inserts refused: every group pinned */
 } det_keys;
@@ -88,6 +99,32 @@ uint32_t det_keys_find(const det_keys *k, uint64_t h0, uint64_t h1);
  * make room (counted).  Returns DET_NIL when every group is pinned (the
  * key is not tracked; counted in `full`). */
 uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created);
+
+/* det_keys_get, trying slot `hint` first (any number; DET_NIL: none):
+ * when it holds key (h0, h1) no hash chain is walked.  The engine's
+ * rules that group by the same fields mostly place a group at the same
+ * slot, so the slot one of them found for an event is the hint for the
+ * next: its hash bucket, one more cache line per rule, is not read. */
+uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
+                           uint32_t hint, int *created);
+
+/* The overflow group: found, or created (*created = 1) in the slot kept
+ * for it, pinned.  Always succeeds on an initialised table.  Removed
+ * like any group (det_keys_remove); det_keys_unpin leaves it pinned. */
+uint32_t det_keys_overflow(det_keys *k, int *created);
+
+/* Groups other than the overflow group. */
+static inline uint32_t det_keys_groups(const det_keys *k)
+{
+    return k->count - (k->ovf != DET_NIL);
+}
+
+/* Can a new group be made without evicting one?  (Not when the table is
+ * at cap: then only by evicting an unpinned group.) */
+static inline int det_keys_room(const det_keys *k)
+{
+    return det_keys_groups(k) < k->cap || k->lru_head != DET_NIL;
+}
 
 /* Move a used slot to the pinned list / back to the LRU list (as most
  * recently seen).  Idempotent. */

@@ -56,8 +56,14 @@ enum det_state { DET_ST_IDLE = 0, DET_ST_FIRING, DET_ST_CLEARING };
 /* Flags of a group (struct det_slot.spare), set when it is created. */
 enum {
     DET_G_MUTED = 1u << 0, /* an override mutes it: never fed, never fires */
-    DET_G_ALERT = 1u << 1  /* new_value: an alert group (group_by + value) */
+    DET_G_ALERT = 1u << 1, /* new_value: an alert group (group_by + value) */
+    DET_G_OVERFLOW = 1u << 2 /* the rule's overflow group (keys.h) */
 };
+
+/* The overflow group's values and key, as shown. */
+#define DET_OVERFLOW_TEXT "(overflow)"
+/* The rule-like name of the capacity warning. */
+#define DET_CAPACITY_RULE "rule_capacity"
 
 #define DET_NONE_TEXT "(none)" /* a missing group value, as shown */
 /* group values of one group, each with its NUL */
@@ -78,6 +84,7 @@ struct det_alert {
     char vals[DET_VALUES_MAX]; /* each NUL-terminated; "" = missing */
     char text[DET_TEXT_MAX]; /* the kind's (new_value: the value) */
     struct alert_sample sample; /* the event that started the episode */
+    uint8_t overflow;        /* the overflow group's: key "(overflow)" */
 };
 
 /* Counters of one rule. */
@@ -95,6 +102,9 @@ struct det_hcache {
     uint32_t gen;          /* this event's generation */
     uint32_t *gen_of;      /* per group_by field set: generation hashed */
     uint64_t (*h)[2];      /* per group_by field set: its hash */
+    uint32_t *slot;        /* per group_by field set: the slot a rule
+                              found its group at, this event (a hint for
+                              the next rule: det_keys_get_near) */
 };
 
 /* One event as the engine hands it to a rule. */
@@ -217,18 +227,53 @@ union det_spec {
     } absence;
 };
 
-/* One rule instance, owned by the engine. */
+/* One rule instance, owned by the engine.  The members an event reads
+ * come first, together (a few cache lines per rule: an event reaches
+ * every rule of its type); what only alerts, reloads and checkpoints
+ * read comes after the kind's spec. */
 struct det_rule {
-    const struct rule *rule;      /* borrowed from the engine's rule set */
     const struct det_kind *kind;
+    const struct rule *rule;      /* borrowed from the engine's rule set */
+    uint32_t sure;                /* event types it sees whatever else the
+                                     record says (no match_seen needed) */
     uint32_t gset;                /* the engine's index of its group_by */
+    struct det_memo *memo;        /* match results by (F, type, status), or
+                                     NULL (engine.c) */
+    uint32_t memo_gset;           /* memo: the field list [F] it is keyed
+                                     by */
+    struct match_field memo_f;
+    uint8_t on_stream;            /* on the stream clock (engine.c
+                                     on_stream) */
+    uint8_t ngby;                 /* rule->group_by, copied */
+    struct match_field gby[RULE_GROUP_MAX];
+    uint32_t fixed_slot;          /* absence []: its one group, pinned for
+                                     life; else DET_NIL */
+    int cap_want;                 /* found full: the warning is due */
+    int cap_open;                 /* its rule_capacity alert is open */
     int64_t window_ms;            /* window_s, when the kind has one */
-    int64_t hold_ms, repeat_ms;
-    uint32_t max_keys;
     double threshold;             /* NaN: the kind has none */
     double clear;                 /* clear_threshold or the threshold */
+    double *thr;                  /* per-slot threshold, or NULL */
+    unsigned char *state;         /* stride bytes per slot */
+    size_t stride;
+    struct det_alert *alert;      /* per-slot alert record */
+    struct det_rule_stats st;
+    det_keys keys;
+    union det_spec spec;
+    void *priv;                   /* the kind's own (NULL if none) */
+    /* the rest: set-up, alerts, reloads, checkpoints */
     double thr_min, thr_max;      /* over the threshold and overrides */
+    int64_t hold_ms, repeat_ms;
+    uint32_t max_keys;
+    uint32_t nopen;               /* groups with an open episode */
+    int64_t stream_lag_ms;        /* the stream's observed lag (engine.h
+                                     "Clock"), for a kind's words */
     unsigned noun;                /* DET_NOUN_* of its events */
+    /* capacity (engine.c "overflow") */
+    int ovf_ok;                   /* the kind runs an overflow group */
+    uint64_t ovf_events;          /* events its overflow group took */
+    int64_t cap_started_ms;
+    char cap_id[ALERT_ID_HEX + 1];
     char *dump;                   /* the rule as JSON text (adopt) */
     unsigned char fp[32];         /* its fingerprint: the rule is unchanged
                                      (a reload or a checkpoint keeps its
@@ -236,28 +281,6 @@ struct det_rule {
                                      rule_fingerprint) */
     uint32_t ngroup;              /* fields of an alert's group */
     char gname[ALERT_GROUP_MAX][EVENT_META_NAME_MAX + 16]; /* their names */
-    /* state */
-    det_keys keys;
-    unsigned char *state;         /* stride bytes per slot */
-    size_t stride;
-    double *thr;                  /* per-slot threshold, or NULL */
-    struct det_alert *alert;      /* per-slot alert record */
-    uint32_t nopen;               /* groups with an open episode */
-    uint32_t fixed_slot;          /* absence []: its one group, pinned for
-                                     life; else DET_NIL */
-    int64_t stream_lag_ms;        /* the stream's observed lag (engine.h
-                                     "Clock"), for a kind's words */
-    /* matching (engine.c) */
-    uint32_t sure;                /* event types it sees whatever else the
-                                     record says (no match_seen needed) */
-    uint32_t memo_gset;           /* memo: the field list [F] it is keyed
-                                     by */
-    struct match_field memo_f;
-    struct det_memo *memo;        /* match results by (F, type, status), or
-                                     NULL */
-    struct det_rule_stats st;
-    union det_spec spec;
-    void *priv;                   /* the kind's own (NULL if none) */
 };
 
 /* What a rule's events are, for summaries: its prefilter admits only

@@ -268,6 +268,16 @@ DH_FN struct event ev_cost(int64_t ms, const char *agent, double usd)
     return ev;
 }
 
+/* A completed call of `tool` by agent "a" at T0 + ms that took d ms. */
+DH_FN struct event ev_slow(int64_t ms, const char *tool, double d)
+{
+    struct event ev = ev_call(ms, tool, "a");
+
+    ev.has |= EVENT_HAS_DURATION;
+    ev.duration_ms = d;
+    return ev;
+}
+
 DH_FN int feed(det_engine *e, struct event ev)
 {
     return det_engine_feed(e, &ev, 0);

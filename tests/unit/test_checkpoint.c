@@ -621,6 +621,60 @@ static void reseal(unsigned char *p, size_t n)
     crypto_generichash_final(&h, p + 16, 32);
 }
 
+/* A rule full of alerts: its overflow group (its state and open episode)
+ * and its capacity warning survive a restart; what follows is what would
+ * have followed without one. */
+#define CAP2                                                               \
+    "[{'name':'volume','kind':'count','severity':'warning',"               \
+    "'group_by':['tool_name'],'window_s':60,'threshold':100,'max_keys':2}]"
+
+static void overflow_first(det_engine *e)
+{
+    feed_calls(e, 101, 0, 1, "a", "x");
+    feed_calls(e, 101, 0, 1, "b", "x");
+    feed_calls(e, 101, 0, 1, "c", "x");
+}
+
+static void overflow_rest(det_engine *e)
+{
+    feed_calls(e, 50, 200, 1, "c", "x");
+    feed(e, ev_call(1000000, "d", "x"));
+}
+
+static void test_overflow_kept(void **state)
+{
+    static struct cap c1, c2;
+    struct det_restore_info info;
+    struct det_rule_info ri;
+    det_engine *a, *b, *f;
+    int n0;
+
+    (void)state;
+    a = eng_json(&c1, CAP2, small);
+    overflow_first(a);
+    n0 = c1.n;
+    assert_int_equal(n0, 4); /* a, b, the warning, the overflow group */
+    overflow_rest(a);
+    assert_int_equal(c1.n, 8);
+    b = eng_json(&c2, CAP2, small);
+    overflow_first(b);
+    f = restart(&c2, CAP2, b, "1", &info);
+    assert_int_equal(info.groups, 3);
+    assert_int_equal(info.episodes, 3);
+    assert_true(det_engine_is_firing(f, "volume", "(overflow)"));
+    det_engine_rule_info(f, 0, &ri);
+    assert_int_equal(ri.at_capacity, 1);
+    assert_int_equal(ri.overflow, 101);
+    assert_int_equal(ri.groups, 3);
+    overflow_rest(f);
+    assert_int_equal(c2.n, c1.n - n0);
+    for (int i = 0; i < c2.n; i++)
+        expect_same_alert(&c1.a[n0 + i], &c2.a[i], i);
+    eng_free(a);
+    eng_free(b);
+    eng_free(f);
+}
+
 static void test_version_and_instance(void **state)
 {
     static struct cap c;
@@ -631,13 +685,16 @@ static void test_version_and_instance(void **state)
     unsigned char *p = (unsigned char *)img.data;
 
     (void)state;
-    p[4] = 2; /* a future version */
+    p[4] = 3; /* a future version */
     assert_int_equal(ckpt_peek(p, img.len, &ck), CKPT_EVERSION);
-    assert_int_equal(ck.version, 2);
+    assert_int_equal(ck.version, 3);
+    assert_int_equal(try_restore(MAX2, p, img.len, &info), CKPT_EVERSION);
+    p[4] = 1; /* before the overflow group: another layout */
+    assert_int_equal(ckpt_peek(p, img.len, &ck), CKPT_EVERSION);
     assert_int_equal(try_restore(MAX2, p, img.len, &info), CKPT_EVERSION);
     p[4] = 0;
     assert_int_equal(try_restore(MAX2, p, img.len, &info), CKPT_EVERSION);
-    p[4] = 1;
+    p[4] = 2;
     p[0] = 'X';
     assert_int_equal(try_restore(MAX2, p, img.len, &info), CKPT_EINVAL);
     p[0] = 'T';
@@ -727,7 +784,9 @@ static void test_lies_refused(void **state)
     /* the kind's own state: a violation under the threshold is not one
      * the kind keeps: the group is reset, counted, and kept */
     {
-        size_t k = img.len - 8; /* the value, the last field */
+        /* the value, the kind's last field, before the rule's capacity
+         * fields (u8, i64, u64) */
+        size_t k = img.len - 17 - 8;
         double low = 10;
         memcpy(p + k, &low, 8);
         reseal(p, img.len);
@@ -753,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_peek_and_empty),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_truncated_and_flipped),
+        cmocka_unit_test(test_overflow_kept),
         cmocka_unit_test(test_version_and_instance),
         cmocka_unit_test(test_lies_refused),
     };

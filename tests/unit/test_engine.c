@@ -392,20 +392,118 @@ static void cap2(struct det_engine_params *p)
     p->max_keys = 2;
 }
 
+/* Every group alerting: a new group's events go to the rule's overflow
+ * group, which fires as "(overflow)"; the rule_capacity warning fires at
+ * the first of them and resolves when the rule has room again. */
 static void test_table_full_of_alerts(void **state)
 {
     static struct cap c;
     det_engine *e = eng_default(&c, "volume", NULL, cap2);
     struct det_rule_info gi;
+    char id[ALERT_ID_HEX + 1];
+    const char *rn = "volume";
 
     (void)state;
     feed_calls(e, 101, 0, 1, "a", "x");
     feed_calls(e, 101, 0, 1, "b", "x");
-    feed_calls(e, 101, 0, 1, "c", "x"); /* no room: not tracked */
     assert_int_equal(c.n, 2);
+    feed_calls(e, 100, 0, 1, "c", "x"); /* no room: the overflow group */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[2].rule, "rule_capacity");
+    assert_string_equal(c.a[2].kind, "capacity");
+    assert_string_equal(c.a[2].key, "volume");
+    assert_int_equal(c.a[2].ngroup, 1);
+    assert_string_equal(c.a[2].gname[0], "rule");
+    assert_string_equal(c.a[2].gvalue[0], "volume");
+    assert_int_equal(c.a[2].resolved, 0);
+    assert_true(c.a[2].value == 2);
+    assert_true(c.a[2].threshold == 2);
+    alert_episode_id("rule_capacity", &rn, 1, c.a[2].started, id);
+    assert_string_equal(c.a[2].id, id);
+    assert_string_equal(c.a[2].summary,
+                        "rule volume is full: all 2 groups (max_keys) have "
+                        "open alerts; events of new groups go to its "
+                        "(overflow) group");
     gi = rinfo(e, "volume");
-    assert_int_equal(gi.full, 101);
+    assert_int_equal(gi.full, 100);
+    assert_int_equal(gi.overflow, 100);
+    assert_int_equal(gi.at_capacity, 1);
+    assert_int_equal(gi.groups, 3);
     assert_int_equal(gi.evicted, 0);
+    /* the 101st event of c: above the threshold in the overflow group */
+    feed(e, ev_call(100, "c", "x"));
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.a[3].rule, "volume");
+    assert_string_equal(c.a[3].key, "(overflow)");
+    assert_string_equal(c.a[3].gname[0], "tool_name");
+    assert_string_equal(c.a[3].gvalue[0], "(overflow)");
+    assert_true(c.a[3].value == 101);
+    assert_non_null(strstr(c.a[3].summary,
+                           "the overflow group: 101 events of groups this "
+                           "rule had no room for (all 2 groups had open "
+                           "alerts)"));
+    assert_true(det_engine_is_firing(e, "volume", "(overflow)"));
+    assert_false(det_engine_is_firing(e, "volume", "c"));
+    /* silence: a, b and the overflow group resolve, and with room again
+     * the warning resolves, with the same id */
+    feed(e, ev_call(1000000, "d", "x"));
+    assert_int_equal(c.n, 8);
+    for (int i = 4; i < 8; i++)
+        assert_int_equal(c.a[i].resolved, 1);
+    assert_string_equal(c.a[6].key, "(overflow)");
+    assert_string_equal(c.a[7].rule, "rule_capacity"); /* after its rule's */
+    assert_string_equal(c.a[7].id, id);
+    assert_int_equal(c.a[7].resolved_at, c.a[7].ts);
+    assert_false(det_engine_is_firing(e, "volume", "(overflow)"));
+    gi = rinfo(e, "volume");
+    assert_int_equal(gi.at_capacity, 0);
+    assert_int_equal(gi.overflow, 0);
+    assert_int_equal(gi.groups, 2); /* b and d; a evicted by d */
+    eng_free(e);
+}
+
+/* max_keys 10 with 10 tools whose calls were slow (each firing): the
+ * victim's 9 s call on an 11th tool still fires, as "(overflow)". */
+#define SLOW10                                                             \
+    "[{'name':'slow','kind':'max','severity':'warning',"                   \
+    "'field':'execution_duration_ms','group_by':['tool_name'],"            \
+    "'threshold':5000,'window_s':60,'max_keys':10}]"
+
+static void test_overflow_max_keys_10(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SLOW10, NULL);
+    struct det_rule_info gi;
+    char tool[32];
+
+    (void)state;
+    for (int i = 0; i < 10; i++) {
+        snprintf(tool, sizeof tool, "hostile-%d", i);
+        feed(e, ev_slow(i, tool, 6000));
+    }
+    assert_int_equal(c.n, 10);
+    gi = rinfo(e, "slow");
+    assert_int_equal(gi.groups, 10);
+    assert_int_equal(gi.open, 10);
+    /* not above: max needs no group for it */
+    feed(e, ev_slow(20, "victim", 100));
+    assert_int_equal(c.n, 10);
+    feed(e, ev_slow(30, "victim", 9000));
+    assert_int_equal(c.n, 12);
+    /* the anomaly, then the warning the event found */
+    assert_string_equal(c.a[10].rule, "slow");
+    assert_string_equal(c.a[10].key, "(overflow)");
+    assert_true(c.a[10].value == 9000);
+    assert_true(c.a[10].threshold == 5000);
+    assert_true(c.a[10].record_id[0] != '\0'); /* the victim's call */
+    assert_string_equal(c.a[11].rule, "rule_capacity");
+    assert_string_equal(c.a[11].key, "slow");
+    assert_string_equal(c.a[11].record_id, ""); /* the warning: no sample */
+    gi = rinfo(e, "slow");
+    assert_int_equal(gi.full, 1);
+    assert_int_equal(gi.overflow, 1);
+    assert_int_equal(gi.open, 11);
+    assert_int_equal(gi.groups, 11);
     eng_free(e);
 }
 
@@ -499,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_prefetch_hint_changes_nothing),
         cmocka_unit_test(test_eviction_keeps_firing),
         cmocka_unit_test(test_table_full_of_alerts),
+        cmocka_unit_test(test_overflow_max_keys_10),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_memory_per_group),

@@ -90,6 +90,122 @@ static void test_all_pinned(void **state)
     det_keys_free(&k);
 }
 
+/* The overflow group: in the one slot kept beyond cap, pinned, not in the
+ * hash, never evicted; cap still bounds the other groups. */
+static void test_overflow_slot(void **state)
+{
+    det_keys k;
+    uint32_t o, s1, s2;
+    int c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, 2), DET_KEYS_OK);
+    assert_int_equal(k.cap, 2);
+    assert_int_equal(k.cap_alloc, 3);
+    assert_int_equal(k.ovf, DET_NIL);
+    s1 = get(&k, 1, &c);
+    s2 = get(&k, 2, &c);
+    det_keys_pin(&k, s1);
+    det_keys_pin(&k, s2);
+    assert_false(det_keys_room(&k));
+    assert_int_equal(get(&k, 3, &c), DET_NIL);
+    assert_int_equal(k.full, 1);
+    o = det_keys_overflow(&k, &c);
+    assert_int_equal(c, 1);
+    assert_int_equal(o, 2); /* the slot past cap */
+    assert_int_equal(k.ovf, 2);
+    assert_int_equal(det_keys_overflow(&k, &c), o);
+    assert_int_equal(c, 0);
+    assert_int_equal(k.count, 3);
+    assert_int_equal(det_keys_groups(&k), 2);
+    assert_int_equal(k.npinned, 3);
+    assert_true(k.slot[o].pinned);
+    det_keys_unpin(&k, o); /* stays pinned */
+    assert_true(k.slot[o].pinned);
+    assert_int_equal(find(&k, 3), DET_NIL);
+    /* a group unpinned: room again; a new group evicts it, not the
+     * overflow group, and the table holds cap groups besides it */
+    det_keys_unpin(&k, s1);
+    assert_true(det_keys_room(&k));
+    assert_true(get(&k, 3, &c) != DET_NIL);
+    assert_int_equal(c, 1);
+    assert_int_equal(k.evictions, 1);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_int_equal(k.ovf, o);
+    assert_int_equal(det_keys_groups(&k), 2);
+    assert_true(get(&k, 4, &c) != DET_NIL); /* evicts 3 */
+    assert_int_equal(k.evictions, 2);
+    assert_int_equal(det_keys_groups(&k), 2);
+    det_keys_remove(&k, o);
+    assert_int_equal(k.ovf, DET_NIL);
+    assert_int_equal(k.count, 2);
+    assert_int_equal(k.npinned, 1);
+    det_keys_free(&k);
+}
+
+/* The buckets in use start at 64 and double, every group chained again,
+ * when the groups outnumber them; every group stays found. */
+static void test_buckets_grow(void **state)
+{
+    det_keys k;
+    int c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, 1000), DET_KEYS_OK);
+    assert_int_equal(k.nbuckets, 1024);
+    assert_int_equal(k.mask, 63);
+    for (uint64_t i = 1; i <= 64; i++)
+        assert_int_equal(get(&k, i, &c), i - 1);
+    assert_int_equal(k.mask, 63);
+    get(&k, 65, &c);
+    assert_int_equal(k.mask, 127);
+    for (uint64_t i = 66; i <= 1000; i++)
+        get(&k, i, &c);
+    assert_int_equal(k.mask, 1023);
+    for (uint64_t i = 1; i <= 1000; i++)
+        assert_int_equal(find(&k, i), i - 1);
+    /* at cap: an insert evicts the least recently seen, the table no
+     * longer grows */
+    get(&k, 1001, &c);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    assert_int_equal(find(&k, 1001), 0);
+    assert_int_equal(k.mask, 1023);
+    det_keys_free(&k);
+    /* a table smaller than 64 uses all its buckets from the start */
+    assert_int_equal(det_keys_init(&k, 5), DET_KEYS_OK);
+    assert_int_equal(k.mask, 7);
+    det_keys_free(&k);
+}
+
+/* det_keys_get_near: a hint that holds the key is taken (and seen: the
+ * LRU order moves), any other falls back to the hash. */
+static void test_get_near(void **state)
+{
+    det_keys k;
+    uint64_t h = 2 * 0x9e3779b97f4a7c15ull;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 3);
+    get(&k, 1, &c);
+    get(&k, 2, &c);
+    get(&k, 3, &c);
+    assert_int_equal(k.lru_head, 0);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 1, &c), 1);
+    assert_int_equal(c, 0);
+    assert_int_equal(k.lru_tail, 1);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 0, &c), 1); /* wrong */
+    assert_int_equal(det_keys_get_near(&k, h, 2, DET_NIL, &c), 1);
+    assert_int_equal(det_keys_get_near(&k, h, 2, 77, &c), 1);
+    /* a new key through a wrong hint: inserted, evicting key 1 */
+    assert_int_equal(det_keys_get_near(&k, 4 * 0x9e3779b97f4a7c15ull, 4, 1,
+                                       &c),
+                     0);
+    assert_int_equal(c, 1);
+    assert_int_equal(find(&k, 1), DET_NIL);
+    det_keys_free(&k);
+}
+
 static void test_remove_reuse(void **state)
 {
     det_keys k;
@@ -143,6 +259,9 @@ int main(void)
         cmocka_unit_test(test_insert_find),
         cmocka_unit_test(test_lru_eviction),
         cmocka_unit_test(test_all_pinned),
+        cmocka_unit_test(test_overflow_slot),
+        cmocka_unit_test(test_buckets_grow),
+        cmocka_unit_test(test_get_near),
         cmocka_unit_test(test_remove_reuse),
         cmocka_unit_test(test_churn),
     };

@@ -467,15 +467,6 @@ static void test_distinct(void **state)
     "'field':'execution_duration_ms','group_by':['tool_name'],"            \
     "'threshold':1000,'window_s':10}]"
 
-static struct event ev_slow(int64_t ms, const char *tool, double d)
-{
-    struct event ev = ev_call(ms, tool, "a");
-
-    ev.has |= EVENT_HAS_DURATION;
-    ev.duration_ms = d;
-    return ev;
-}
-
 static void test_max(void **state)
 {
     static struct cap c;
@@ -753,6 +744,57 @@ static void test_absence_groups(void **state)
     eng_free(e);
 }
 
+/* An absence rule full of firing groups runs no overflow group (a pooled
+ * silence means nothing): a new agent is counted and the capacity
+ * warning fires; it resolves when a group has room again. */
+#define ABS2                                                               \
+    "[{'name':'quiet','kind':'absence','severity':'warning',"              \
+    "'group_by':['agent_id'],'threshold':60,'max_keys':2}]"
+
+static void test_absence_full(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, ABS2, hold0);
+    struct det_rule_info ri;
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(0, "t", "b"));
+    det_engine_tick(e, T0 + 70000);
+    assert_int_equal(c.n, 2); /* a and b silent past 60 s */
+    feed(e, ev_call(66000, "t", "c")); /* no room, no overflow group */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[2].rule, "rule_capacity");
+    assert_string_equal(c.a[2].key, "quiet");
+    assert_string_equal(c.a[2].summary,
+                        "rule quiet is full: all 2 groups (max_keys) have "
+                        "open alerts; events of new groups are not tracked");
+    det_engine_rule_info(e, 0, &ri);
+    assert_int_equal(ri.full, 1);
+    assert_int_equal(ri.overflow, 0);
+    assert_int_equal(ri.groups, 2);
+    assert_int_equal(ri.at_capacity, 1);
+    /* a's next event resolves a, which stays watched until its next
+     * event (absence.c); then there is room and the warning resolves */
+    feed(e, ev_call(67000, "t", "a"));
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.a[3].key, "a");
+    assert_int_equal(c.a[3].resolved, 1);
+    det_engine_rule_info(e, 0, &ri);
+    assert_int_equal(ri.at_capacity, 1);
+    feed(e, ev_call(68000, "t", "a"));
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.a[4].rule, "rule_capacity");
+    assert_int_equal(c.a[4].resolved, 1);
+    assert_string_equal(c.a[4].id, c.a[2].id);
+    assert_string_equal(c.a[4].summary,
+                        "back to normal: rule quiet has room for new groups "
+                        "again");
+    det_engine_rule_info(e, 0, &ri);
+    assert_int_equal(ri.at_capacity, 0);
+    eng_free(e);
+}
+
 /* the end of input is not an absence */
 static void test_absence_not_at_drain(void **state)
 {
@@ -856,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_baseline_mad_zero),
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
+        cmocka_unit_test(test_absence_full),
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_feed_allocates_nothing),
     };

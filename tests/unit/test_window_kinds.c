@@ -19,6 +19,7 @@ struct kr {
     unsigned char hkey[16];
     uint32_t gen_of[1];
     uint64_t h[1][2];
+    uint32_t slot[1];
     struct det_hcache hc;
 };
 
@@ -31,15 +32,17 @@ static void kr_open(struct kr *k, const char *json, uint32_t cap)
     rule = &k->rs->rules[0];
     k->r.rule = rule;
     k->r.kind = det_kinds[rule->kind];
+    k->r.ngby = (uint8_t)rule->ngroup;
+    memcpy(k->r.gby, rule->group_by, rule->ngroup * sizeof *k->r.gby);
     k->r.window_ms = rule->p.window_s * 1000;
     k->r.threshold = k->r.thr_min = k->r.thr_max = rule->p.threshold;
     k->r.clear = isnan(rule->p.clear_threshold) ? rule->p.threshold
                                                 : rule->p.clear_threshold;
     assert_int_equal(det_keys_init(&k->r.keys, cap), DET_KEYS_OK);
     assert_int_equal(k->r.kind->create(&k->r), 0);
-    k->r.state = calloc(cap, k->r.stride);
+    k->r.state = calloc(k->r.keys.cap_alloc, k->r.stride);
     assert_non_null(k->r.state);
-    k->hc = (struct det_hcache){k->hkey, 0, k->gen_of, k->h};
+    k->hc = (struct det_hcache){k->hkey, 0, k->gen_of, k->h, k->slot};
 }
 
 static void kr_close(struct kr *k)
