@@ -122,7 +122,8 @@ out:
 void checkconfig_usage(FILE *f)
 {
     fputs(
-        "usage: toolwatch check-config FILE\n"
+        "usage: toolwatch check-config -c FILE\n"
+        "       toolwatch check-config FILE\n"
         "\n"
         "Load FILE as `toolwatch run` would, TOOLWATCH_* environment\n"
         "overrides included, and check that every environment variable it\n"
@@ -132,6 +133,10 @@ void checkconfig_usage(FILE *f)
         "values) and any problem on stderr.\n"
         "See docs/configuration.md.\n"
         "\n"
+        "options:\n"
+        "  -c, --config FILE  the configuration to check\n"
+        "  -h, --help         this text\n"
+        "\n"
         "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"
         "error\n",
         f);
@@ -139,11 +144,15 @@ void checkconfig_usage(FILE *f)
 
 int checkconfig_main(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+    };
     const char *path = NULL, *name;
     cli_args a;
     int kind, rc = CLI_EXIT_USAGE;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "check-config", argc, argv, opts) != 0)
+        goto out;
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind < 0)
             goto out;
@@ -152,12 +161,12 @@ int checkconfig_main(int argc, char **argv)
             rc = CLI_EXIT_OK;
             goto out;
         }
-        if (kind == 1 || path != NULL) {
-            fprintf(stderr, PREFIX "unexpected argument %s\n", name);
+        if (path != NULL) {
+            fprintf(stderr, PREFIX "one configuration file only\n");
             checkconfig_usage(stderr);
             goto out;
         }
-        path = name;
+        path = kind == 1 ? cli_value(&a, name) : name;
     }
     if (path == NULL) {
         checkconfig_usage(stderr);

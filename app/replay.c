@@ -415,6 +415,7 @@ void replay_usage(FILE *f)
         "\n"
         "options:\n"
         "  -c, --config FILE   rules and settings (default: the defaults)\n"
+        "  -h, --help          this text\n"
         "  --format sse|jsonl  input format (default: jsonl when the first\n"
         "                      non-blank byte is '{', else sse)\n"
         "  --drain             at end of input, let event time run on as if\n"
@@ -435,14 +436,23 @@ int replay_main(int argc, char **argv)
     struct cfg *c = NULL;
     char err[512];
     FILE *in = NULL;
+    static const struct option opts[] = {
+        CLI_OPT_HELP,
+        CLI_OPT_CONFIG,
+        {"format", required_argument, NULL, 0},
+        {"drain", no_argument, NULL, 0},
+        {"strict", no_argument, NULL, 0},
+        CLI_OPT_END,
+    };
     cli_args a;
     int kind, rc = CLI_EXIT_USAGE;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "replay", argc, argv, opts) != 0)
+        goto out;
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind < 0)
             goto out;
-        if (kind == 2 && strcmp(name, "-c") != 0) {
+        if (kind == 2) {
             if (path != NULL) {
                 fprintf(stderr, "toolwatch replay: one input only\n");
                 goto out;
@@ -456,7 +466,7 @@ int replay_main(int argc, char **argv)
             flags |= REPLAY_DRAIN;
         } else if (strcmp(name, "--strict") == 0) {
             flags |= REPLAY_STRICT;
-        } else if (strcmp(name, "-c") == 0 || strcmp(name, "--config") == 0) {
+        } else if (strcmp(name, "--config") == 0) {
             if ((config = cli_value(&a, name)) == NULL)
                 goto out;
         } else if (strcmp(name, "--format") == 0) {

@@ -120,7 +120,7 @@ struct app {
     } said;
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
     fputs("usage: toolwatch run -c FILE\n"
           "\n"
@@ -132,8 +132,14 @@ static void usage(void)
           "\n"
           "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
           "See docs/configuration.md for the file and its environment\n"
-          "overrides.\n",
-          stderr);
+          "overrides.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE  the configuration\n"
+          "  --log-level L      debug, info (default), warning or error\n"
+          "  --log-format F     text (default) or json\n"
+          "  -h, --help         this text\n",
+          f);
 }
 
 /* ---- the event path: the pipeline's and the stream's callbacks ----------- */
@@ -940,35 +946,34 @@ static int64_t min64(int64_t a, int64_t b)
  * *rc set. */
 static const char *parse_args(int argc, char **argv, int *rc)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+    };
     const char *path = NULL, *name;
     cli_args a;
     int kind;
 
     *rc = CLI_EXIT_USAGE;
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "run", argc, argv, opts) != 0)
+        return NULL;
     while ((kind = cli_next(&a, &name)) != 0) {
-        if (kind == 1 && (strcmp(name, "-c") == 0 ||
-                          strcmp(name, "--config") == 0)) {
+        if (kind < 0) {
+            return NULL;
+        } else if (kind == 1 && strcmp(name, "--config") == 0) {
             if ((path = cli_value(&a, name)) == NULL)
                 return NULL;
-        } else if (kind == 2 && strcmp(name, "-c") == 0) {
-            if (a.i >= a.argc) {
-                usage();
-                return NULL;
-            }
-            path = a.argv[a.i++];
         } else if (kind == 1 && strcmp(name, "--help") == 0) {
-            usage();
+            usage(stdout);
             *rc = CLI_EXIT_OK;
             return NULL;
         } else {
             fprintf(stderr, "toolwatch run: unexpected argument %s\n", name);
-            usage();
+            usage(stderr);
             return NULL;
         }
     }
     if (path == NULL)
-        usage();
+        usage(stderr);
     return path;
 }
 
