@@ -18,7 +18,7 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libcurl libcjson libmicrohttpd openssl libsodium
+PKGS    := libcurl libcjson libmicrohttpd openssl libsodium libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)

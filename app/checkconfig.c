@@ -93,7 +93,7 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
-    if (print_json(out, j) != 0) {
+    if (out != NULL && print_json(out, j) != 0) {
         fprintf(err, PREFIX "cannot write the output\n");
         goto out;
     }
@@ -135,6 +135,8 @@ void checkconfig_usage(FILE *f)
         "\n"
         "options:\n"
         "  -c, --config FILE  the configuration to check\n"
+        "  -q, --quiet        print only the problems, not the\n"
+        "                     configuration (systemd's ExecReload)\n"
         "  -h, --help         this text\n"
         "\n"
         "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"
@@ -145,11 +147,12 @@ void checkconfig_usage(FILE *f)
 int checkconfig_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+        CLI_OPT_HELP, CLI_OPT_CONFIG, {"quiet", no_argument, NULL, 'q'},
+        CLI_OPT_END,
     };
     const char *path = NULL, *name;
     cli_args a;
-    int kind, rc = CLI_EXIT_USAGE;
+    int kind, quiet = 0, rc = CLI_EXIT_USAGE;
 
     if (cli_args_init(&a, "check-config", argc, argv, opts) != 0)
         goto out;
@@ -160,6 +163,10 @@ int checkconfig_main(int argc, char **argv)
             checkconfig_usage(stdout);
             rc = CLI_EXIT_OK;
             goto out;
+        }
+        if (kind == 1 && strcmp(name, "--quiet") == 0) {
+            quiet = 1;
+            continue;
         }
         if (path != NULL) {
             fprintf(stderr, PREFIX "one configuration file only\n");
@@ -172,7 +179,7 @@ int checkconfig_main(int argc, char **argv)
         checkconfig_usage(stderr);
         goto out;
     }
-    rc = checkconfig_run(path, environ, stdout, stderr);
+    rc = checkconfig_run(path, environ, quiet ? NULL : stdout, stderr);
 out:
     return rc;
 }

@@ -17,8 +17,10 @@
 #include <stdio.h>
 
 /* Check `path` with overrides from envp (NULL-terminated, like environ;
- * secrets are read with getenv()).  Returns the exit status: CLI_EXIT_OK
- * when the service could start with it, CLI_EXIT_FAIL otherwise. */
+ * secrets are read with getenv()); the configuration is printed on out
+ * unless it is NULL, the problems on err.  Returns the exit status:
+ * CLI_EXIT_OK when the service could start with it, CLI_EXIT_FAIL
+ * otherwise. */
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err);
 

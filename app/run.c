@@ -69,6 +69,7 @@
 #include "alerts/document.h"
 #include "app/checkpointer.h"
 #include "app/cli.h"
+#include "app/notify.h"
 #include "app/oncall.h"
 #include "app/pipeline.h"
 #include "app/sig.h"
@@ -801,10 +802,10 @@ static void reload_drop(struct app *app, struct reload *r)
  * swap (reload_swap); a reload that cannot be done completely is refused
  * and the running configuration stays with every part as it was.  Either
  * way the outcome is logged in one line and recorded for /status. */
-static void reload(struct app *app)
+static int reload(struct app *app)
 {
     struct reload r;
-    int kept, stream_new;
+    int kept, stream_new, rc = -1;
 
     memset(&r, 0, sizeof r);
     if (reload_build(app, &r) != 0) {
@@ -822,10 +823,12 @@ static void reload(struct app *app)
         stream_new ? "replaced" : "kept",
         delivery_sink_count(app->dl));
     snapshot_reload(app->snap, NULL, app->wall);
+    rc = 0;
 out:
     reload_drop(app, &r);
     /* /status shows the outcome at the next iteration */
     app->next_publish = 0;
+    return rc;
 }
 
 /* ---- the detection checkpoint (app/checkpointer.h) ------------------------- */
@@ -1006,6 +1009,7 @@ static int start_status(const struct cfg *c, status_server **srv, char *err,
 int run_service(const char *path, const struct run_hooks *hooks)
 {
     struct app app;
+    struct notify nt;
     char err[1024] = "";
     int rc = CLI_EXIT_FAIL, wake;
     int64_t drain_until, stop_at = INT64_MAX;
@@ -1039,6 +1043,8 @@ int run_service(const char *path, const struct run_hooks *hooks)
         goto out;
     LOG(LOG_INFO, "run", "toolwatch %s running: %zu sinks, state in %s",
         TW_VERSION, delivery_sink_count(app.dl), app.cfg->state_dir);
+    notify_init(&nt, loop_now(app.lp));
+    notify_ready(&nt, "started");
     app.next_engine_tick = loop_now(app.lp) + ENGINE_TICK_MS;
     if (hooks != NULL && hooks->stop_after_ms > 0)
         stop_at = loop_now(app.lp) + hooks->stop_after_ms;
@@ -1073,6 +1079,10 @@ int run_service(const char *path, const struct run_hooks *hooks)
             app.next_publish = now + STATUS_PUBLISH_MS;
         }
         next = min64(next, app.next_publish);
+        next = min64(next, notify_tick(&nt, (int)stream_state(app.st),
+                                       stream_state_name(
+                                           stream_state(app.st)),
+                                       now));
         next = min64(next, stop_at);
         if (now >= stop_at)
             break;
@@ -1081,10 +1091,14 @@ int run_service(const char *path, const struct run_hooks *hooks)
         if (sigs & SIG_TERM)
             break;
         if (sigs & SIG_HUP) {
+            notify_reloading(&nt);
             read_clock(&app);
-            reload(&app);
+            notify_ready(&nt, reload(&app) == 0 ? "reloaded"
+                                                : "reload refused");
+            nt.state = -1; /* the stream's state again */
         }
     }
+    notify_stopping(&nt, "stopping");
     LOG(LOG_INFO, "run", "stopping: finishing %d deliveries in flight",
         delivery_in_flight(app.dl));
     publish(&app, "shutting down");

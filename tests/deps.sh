@@ -4,17 +4,17 @@
 # present it runs a few pkg-config/command checks and exits.
 set -e
 
-PKGS="libcurl libcjson libmicrohttpd openssl libsodium cmocka"
+PKGS="libcurl libcjson libmicrohttpd openssl libsodium libsystemd cmocka"
 DEBS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
-libmicrohttpd-dev libssl-dev libsodium-dev libcmocka-dev clang \
-libclang-rt-14-dev valgrind ca-certificates"
+libmicrohttpd-dev libssl-dev libsodium-dev libsystemd-dev libcmocka-dev \
+clang libclang-rt-14-dev valgrind ca-certificates systemd scdoc mandoc"
 
 missing=0
 command -v pkg-config >/dev/null 2>&1 || missing=1
 if [ $missing -eq 0 ]; then
     pkg-config --exists $PKGS || missing=1
 fi
-for tool in cc make clang valgrind; do
+for tool in cc make clang valgrind systemd-analyze scdoc mandoc; do
     command -v $tool >/dev/null 2>&1 || missing=1
 done
 

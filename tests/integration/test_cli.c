@@ -192,6 +192,11 @@ static void test_checkconfig_forms(void **state)
     assert_int_equal(c.status, 0);
     assert_string_equal(a.out, b.out);
     assert_string_equal(a.out, c.out);
+    /* --quiet: nothing but problems */
+    run(&b, NULL, "check-config", "--quiet", "-c", path, NULL, NULL);
+    assert_int_equal(b.status, 0);
+    assert_string_equal(b.out, "");
+    assert_string_equal(b.err, "");
     /* two files */
     run(&a, NULL, "check-config", "-c", path, path, NULL, NULL);
     assert_int_equal(a.status, 2);
