@@ -177,6 +177,8 @@ static void test_checkconfig_forms(void **state)
         "{\"stream\":{\"url\":\"http://127.0.0.1:9/events\"},"
         "\"state_dir\":\"/tmp/tw-cli-state\","
         "\"sinks\":[{\"name\":\"out\",\"type\":\"stdout\"}]}";
+    static const char *const logenv[] = {"TOOLWATCH_LOG_LEVEL=debug",
+                                         "TOOLWATCH_LOG_FORMAT=json", NULL};
     char opt[64];
 
     (void)state;
@@ -192,8 +194,9 @@ static void test_checkconfig_forms(void **state)
     assert_int_equal(c.status, 0);
     assert_string_equal(a.out, b.out);
     assert_string_equal(a.out, c.out);
-    /* --quiet: nothing but problems */
-    run(&b, NULL, "check-config", "--quiet", "-c", path, NULL, NULL);
+    /* --quiet: nothing but problems; the log variables are not
+     * configuration overrides */
+    run(&b, logenv, "check-config", "--quiet", "-c", path, NULL, NULL);
     assert_int_equal(b.status, 0);
     assert_string_equal(b.out, "");
     assert_string_equal(b.err, "");
