@@ -24,6 +24,14 @@
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err);
 
+/* checkconfig_run checks the file and its secrets only (offline).  This
+ * one, unless `offline`, also checks what `run` needs from this machine,
+ * each problem listed: state_dir a writable directory or creatable (under
+ * its nearest existing parent), every file sink's file writable or
+ * creatable, the status server's address and port free to bind. */
+int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
+                         FILE *err, int offline);
+
 /* argv[0] is "check-config".  Returns the process exit status (cli.h). */
 int checkconfig_main(int argc, char **argv);
 

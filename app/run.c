@@ -346,6 +346,7 @@ static void report_clock(struct app *app)
  * missing).  Returns 0, or -1 with the reason in err. */
 static int ensure_state_dir(const char *dir, char *err, size_t errsz)
 {
+    char path[CFG_PATH_MAX];
     struct stat st;
 
     if (stat(dir, &st) == 0) {
@@ -363,10 +364,26 @@ static int ensure_state_dir(const char *dir, char *err, size_t errsz)
                 (unsigned)(st.st_mode & 07777));
         return 0;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errsz, "cannot create state directory %s: %s", dir,
-                 strerror(errno));
+    /* its parents too, as check-config promised (0700 each) */
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errsz, "state directory %s: %s", dir,
+                 strerror(ENAMETOOLONG));
         return -1;
+    }
+    for (char *p = path + (path[0] == '/');; p++) {
+        int last = *p == '\0';
+
+        if (*p != '/' && !last)
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errsz, "cannot create state directory %.900s: "
+                     "%s", path, strerror(errno));
+            return -1;
+        }
+        if (last)
+            break;
+        *p = '/';
     }
     return 0;
 }
