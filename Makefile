@@ -13,7 +13,8 @@
 #   make deps      install the Debian packages the build needs (idempotent;
 #                  the same as `sh tests/deps.sh`)
 #   make install   the binary, man pages toolwatch(1) and toolwatch.json(5)
-#                  (scdoc), the systemd unit, example configs and docs;
+#                  (scdoc), the systemd unit, example configs (under
+#                  PREFIX/share/toolwatch/examples) and docs;
 #                  PREFIX=/usr/local, DESTDIR, UNITDIR (PREFIX/lib/systemd/
 #                  system), INSTALL_BIN (build/toolwatch)
 #
@@ -242,6 +243,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/toolwatch
+DATADIR ?= $(PREFIX)/share/toolwatch
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL_BIN ?= build/toolwatch
 MAN_PAGES := build/man/toolwatch.1 build/man/toolwatch.json.5
@@ -258,14 +260,14 @@ man: $(MAN_PAGES)
 install: $(INSTALL_BIN) $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/examples
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/toolwatch
 	install -m 0644 build/man/toolwatch.1 $(DESTDIR)$(MANDIR)/man1/toolwatch.1
 	install -m 0644 build/man/toolwatch.json.5 $(DESTDIR)$(MANDIR)/man5/toolwatch.json.5
 	sed 's|/usr/bin/toolwatch|$(BINDIR)/toolwatch|g' docs/toolwatch.service \
 	    > $(DESTDIR)$(UNITDIR)/toolwatch.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/toolwatch.service
-	install -m 0644 config/examples/*.json $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 config/examples/*.json $(DESTDIR)$(DATADIR)/examples/
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 clean:

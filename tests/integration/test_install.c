@@ -154,7 +154,7 @@ static void expected(char *out, size_t cap)
     assert_int_equal(glob("config/examples/*.json", 0, NULL, &g), 0);
     for (size_t i = 0; i < g.gl_pathc; i++)
         o += (size_t)snprintf(out + o, cap - o,
-                              "/usr/share/doc/toolwatch/examples/%s 644\n",
+                              "/usr/share/toolwatch/examples/%s 644\n",
                               strrchr(g.gl_pathv[i], '/') + 1);
     globfree(&g);
     assert_int_equal(glob("docs/*.md", 0, NULL, &g), 0);
