@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/twrun.h"
 
 #define WAIT_MS 20000
 
@@ -250,6 +251,50 @@ static void test_log_env(void **state)
                                   "json, got \"xml\""));
 }
 
+/* `tail URL > cap.ndjson; replay cap.ndjson`: every event decoded, exit
+ * 0; a file where no record decodes: exit 1. */
+static void test_tail_then_replay(void **state)
+{
+    struct twr_fx *f = *state;
+    static const char *const sim_args[] = {"--total", "300", "--unpaced",
+                                           "--from-start", NULL};
+    struct twr_dir d;
+    char url[128], cap[160], junk[160];
+    struct result r;
+    struct proc *sim, *tail;
+    const char *out;
+    size_t n;
+    int status;
+
+    assert_int_equal(twr_dir_make(f, &d, "cli"), 0);
+    assert_non_null(sim = twr_start_sim(f, sim_args, 0, url, sizeof url));
+    {
+        const char *argv[] = {twr_bin(), "tail", "--once", url, NULL};
+
+        tail = twr_fx_proc(f, proc_spawn(argv, NULL));
+    }
+    assert_non_null(tail);
+    assert_true(proc_wait_exit(tail, WAIT_MS, &status));
+    proc_poll(tail);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    out = proc_stdout_all(tail, &n);
+    snprintf(cap, sizeof cap, "%s/cap.ndjson", d.path);
+    assert_int_equal(twr_write_file(cap, out), 0);
+
+    run(&r, NULL, "replay", cap, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "toolwatch replay: tail input, 300 "
+                                  "records, 300 events, 0 skipped"));
+
+    snprintf(junk, sizeof junk, "%s/junk.ndjson", d.path);
+    assert_int_equal(twr_write_file(junk, "{\"id\":\"1\"}\n{\"id\":2}\n"),
+                     0);
+    run(&r, NULL, "replay", junk, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "toolwatch replay: no event decoded from "
+                                  "2 records\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +303,9 @@ int main(void)
         cmocka_unit_test(test_toplevel),
         cmocka_unit_test(test_checkconfig_forms),
         cmocka_unit_test(test_log_env),
+        cmocka_unit_test_setup_teardown(test_tail_then_replay, twr_setup,
+                                        twr_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, twr_group_setup,
+                                  twr_group_teardown);
 }
