@@ -12,13 +12,18 @@
 #                  see BENCHMARKS.md), not part of `make test` or CI
 #   make deps      install the Debian packages the build needs (idempotent;
 #                  the same as `sh tests/deps.sh`)
+#   make install   the binary, man pages toolwatch(1) and toolwatch.json(5)
+#                  (scdoc), the systemd unit, example configs (under
+#                  PREFIX/share/toolwatch/examples) and docs;
+#                  PREFIX=/usr/local, DESTDIR, UNITDIR (PREFIX/lib/systemd/
+#                  system), INSTALL_BIN (build/toolwatch)
 #
 # The build never installs anything by itself: when a library is missing
 # it stops with one line naming the command to run (check-deps below).
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libcurl libcjson libmicrohttpd openssl libsodium
+PKGS    := libcurl libcjson libmicrohttpd openssl libsodium libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
@@ -60,7 +65,7 @@ FUZZ_SECONDS ?= 30
 # `make V=1` prints full command lines.
 Q := $(if $(V),,@)
 
-.PHONY: all deps check-deps test unit integration fuzz memcheck bench clean demo soak
+.PHONY: all deps check-deps test unit integration fuzz memcheck bench clean demo soak man install
 # keep intermediate objects (and keep make quiet about them)
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -232,6 +237,38 @@ soak: build/rel/bench/soak build/toolwatch
 # The whole pipeline on a simulated stream with a verifying receiver.
 demo: build/toolwatch
 	build/toolwatch demo $(DEMO_ARGS)
+
+# ---- install -------------------------------------------------------------
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/toolwatch
+DATADIR ?= $(PREFIX)/share/toolwatch
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_BIN ?= build/toolwatch
+MAN_PAGES := build/man/toolwatch.1 build/man/toolwatch.json.5
+DOCS := README.md $(sort $(wildcard docs/*.md))
+
+build/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	@command -v scdoc >/dev/null 2>&1 || { echo "toolwatch: scdoc is missing; run: sh tests/deps.sh" >&2; exit 1; }
+	$(Q)scdoc < $< > $@.tmp && mv $@.tmp $@
+
+man: $(MAN_PAGES)
+
+# The unit names the installed binary: its ExecStart follows BINDIR.
+install: $(INSTALL_BIN) $(MAN_PAGES)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/examples
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/toolwatch
+	install -m 0644 build/man/toolwatch.1 $(DESTDIR)$(MANDIR)/man1/toolwatch.1
+	install -m 0644 build/man/toolwatch.json.5 $(DESTDIR)$(MANDIR)/man5/toolwatch.json.5
+	sed 's|/usr/bin/toolwatch|$(BINDIR)/toolwatch|g' docs/toolwatch.service \
+	    > $(DESTDIR)$(UNITDIR)/toolwatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/toolwatch.service
+	install -m 0644 config/examples/*.json $(DESTDIR)$(DATADIR)/examples/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build

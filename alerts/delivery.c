@@ -336,11 +336,14 @@ static int journal_put(delivery *d, struct sink_rt *s, struct entry *e)
     if (rc == JOURNAL_OK) {
         d->dirty = 1;
     } else {
+        int en = errno;
+
         e->seq = 0;
         if (d->journal_ok)
-            LOG(LOG_ERROR, "delivery", "journal append failed: %s; "
+            LOG(LOG_ERROR, "delivery", "journal append failed: %s%s%s; "
                 "notifications are held in memory until it works again",
-                journal_strerror(rc));
+                journal_strerror(rc), rc == JOURNAL_EIO ? ": " : "",
+                rc == JOURNAL_EIO ? strerror(en) : "");
         d->journal_ok = 0;
     }
     return rc;
@@ -1606,8 +1609,12 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
     jo.max_pending_bytes = UINT64_MAX / 4;
     d->j = journal_open(d->state_dir, &jo, &jerr);
     if (d->j == NULL) {
-        LOG(LOG_ERROR, "delivery", "cannot open the journal in %s: %s",
-            d->state_dir, journal_strerror(jerr));
+        int e = errno;
+
+        LOG(LOG_ERROR, "delivery", "cannot open the journal in %s: %s%s%s",
+            d->state_dir, journal_strerror(jerr),
+            jerr == JOURNAL_EIO ? ": " : "",
+            jerr == JOURNAL_EIO ? strerror(e) : "");
         goto fail;
     }
     snprintf(path, sizeof path, "%s/" DEAD_LETTER_FILE, d->state_dir);

@@ -559,8 +559,11 @@ journal *journal_open(const char *dir, const struct journal_options *opt,
     j->size = j->synced = valid_end;
 out:
     if (rc != JOURNAL_OK) {
+        int saved = errno; /* the failed call's, for the caller to say */
+
         journal_close(j);
         j = NULL;
+        errno = saved;
     }
     if (err != NULL)
         *err = rc;

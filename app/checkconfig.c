@@ -14,9 +14,15 @@
 #include "config/config.h"
 #include "app/cli.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -69,8 +75,163 @@ static int routing_key_check(const struct cfg *c, size_t i,
     return -1;
 }
 
+/* The nearest directory that exists on the way up from `path` (itself
+ * included), into dir[size]: where `path` would be created.  0, or -1
+ * (errno) when none can be looked at. */
+static int existing_ancestor(const char *path, char *dir, size_t size)
+{
+    struct stat st;
+    char *slash;
+
+    if (snprintf(dir, size, "%s", path) >= (int)size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (;;) {
+        if (stat(dir, &st) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return -1;
+        if ((slash = strrchr(dir, '/')) == NULL) {
+            snprintf(dir, size, ".");
+            continue;
+        }
+        if (slash == dir) {
+            dir[1] = '\0';
+            continue;
+        }
+        *slash = '\0';
+    }
+}
+
+/* The state directory: a writable directory, or creatable under the
+ * nearest one that exists.  0, or -1 with the reason in msg. */
+static int check_state_dir(const char *dir, char *msg, size_t size)
+{
+    char at[CFG_PATH_MAX];
+    struct stat st;
+
+    if (existing_ancestor(dir, at, sizeof at) != 0) {
+        snprintf(msg, size, "state_dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(at, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(msg, size, "state_dir %s: %s is not a directory", dir, at);
+        return -1;
+    }
+    if (access(at, W_OK | X_OK) != 0) {
+        snprintf(msg, size, "state_dir %s: %s %s: %s", dir,
+                 strcmp(at, dir) == 0 ? "cannot write in" : "cannot create "
+                 "it in", at, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* A file sink's file: writable if it exists, else creatable in its
+ * directory (which must exist: the service does not create it). */
+static int check_sink_file(const struct cfg_sink *s, size_t i, char *msg,
+                           size_t size)
+{
+    char dir[CFG_PATH_MAX];
+    char *slash;
+
+    if (access(s->path, F_OK) == 0) {
+        if (access(s->path, W_OK) == 0)
+            return 0;
+        snprintf(msg, size, "sinks[%zu].path: cannot write %s: %s", i,
+                 s->path, strerror(errno));
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s", s->path);
+    if ((slash = strrchr(dir, '/')) == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(msg, size, "sinks[%zu].path: cannot create %s in %s: %s", i,
+                 s->path, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The status server's address and port can be bound now (port 0, any
+ * free port, always can). */
+static int check_status_port(const struct cfg_status *st, char *msg,
+                             size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, one = 1, rc = -1;
+
+    if (!st->enabled || st->port == 0)
+        return 0;
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, st->listen,
+                  &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)st->port);
+        len = sizeof(struct sockaddr_in);
+    } else if (inet_pton(AF_INET6, st->listen,
+                         &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)st->port);
+        len = sizeof(struct sockaddr_in6);
+    } else {
+        return 0; /* the loader refuses it already */
+    }
+    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        snprintf(msg, size, "status: cannot open a socket: %s",
+                 strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        snprintf(msg, size, "status: cannot listen on %s port %lld: %s",
+                 st->listen, (long long)st->port, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+/* What `run` needs from this machine: each problem on its own line;
+ * returns how many. */
+static unsigned check_machine(const struct cfg *c, FILE *err)
+{
+    char msg[4 * CFG_PATH_MAX];
+    unsigned problems = 0;
+
+    if (check_state_dir(c->state_dir, msg, sizeof msg) != 0) {
+        fprintf(err, PREFIX "%s\n", msg);
+        problems++;
+    }
+    for (size_t i = 0; i < c->n_sinks; i++)
+        if (c->sinks[i].type == SINK_FILE &&
+            check_sink_file(&c->sinks[i], i, msg, sizeof msg) != 0) {
+            fprintf(err, PREFIX "%s\n", msg);
+            problems++;
+        }
+    if (check_status_port(&c->status, msg, sizeof msg) != 0) {
+        fprintf(err, PREFIX "%s\n", msg);
+        problems++;
+    }
+    return problems;
+}
+
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err)
+{
+    return checkconfig_run_opts(path, envp, out, err, 1);
+}
+
+int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
+                         FILE *err, int offline)
 {
     struct cfg *c = NULL;
     struct stream_config sc;
@@ -93,7 +254,7 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
-    if (print_json(out, j) != 0) {
+    if (out != NULL && print_json(out, j) != 0) {
         fprintf(err, PREFIX "cannot write the output\n");
         goto out;
     }
@@ -111,6 +272,8 @@ int checkconfig_run(const char *path, char *const *envp, FILE *out,
             fprintf(err, PREFIX "%s\n", msg);
             problems++;
         }
+    if (!offline)
+        problems += check_machine(c, err);
     if (problems == 0)
         rc = CLI_EXIT_OK;
 out:
@@ -122,7 +285,8 @@ out:
 void checkconfig_usage(FILE *f)
 {
     fputs(
-        "usage: toolwatch check-config FILE\n"
+        "usage: toolwatch check-config -c FILE\n"
+        "       toolwatch check-config FILE\n"
         "\n"
         "Load FILE as `toolwatch run` would, TOOLWATCH_* environment\n"
         "overrides included, and check that every environment variable it\n"
@@ -132,6 +296,16 @@ void checkconfig_usage(FILE *f)
         "values) and any problem on stderr.\n"
         "See docs/configuration.md.\n"
         "\n"
+        "options:\n"
+        "  -c, --config FILE  the configuration to check\n"
+        "  -q, --quiet        print only the problems, not the\n"
+        "                     configuration (systemd's ExecReload)\n"
+        "  --offline          check the file and the secrets only, not\n"
+        "                     this machine (state_dir writable or\n"
+        "                     creatable, file sinks writable, the status\n"
+        "                     port free)\n"
+        "  -h, --help         this text\n"
+        "\n"
         "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"
         "error\n",
         f);
@@ -139,11 +313,16 @@ void checkconfig_usage(FILE *f)
 
 int checkconfig_main(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP, CLI_OPT_CONFIG, {"quiet", no_argument, NULL, 'q'},
+        {"offline", no_argument, NULL, 0}, CLI_OPT_END,
+    };
     const char *path = NULL, *name;
     cli_args a;
-    int kind, rc = CLI_EXIT_USAGE;
+    int kind, quiet = 0, offline = 0, rc = CLI_EXIT_USAGE;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "check-config", argc, argv, opts) != 0)
+        goto out;
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind < 0)
             goto out;
@@ -152,18 +331,27 @@ int checkconfig_main(int argc, char **argv)
             rc = CLI_EXIT_OK;
             goto out;
         }
-        if (kind == 1 || path != NULL) {
-            fprintf(stderr, PREFIX "unexpected argument %s\n", name);
+        if (kind == 1 && strcmp(name, "--quiet") == 0) {
+            quiet = 1;
+            continue;
+        }
+        if (kind == 1 && strcmp(name, "--offline") == 0) {
+            offline = 1;
+            continue;
+        }
+        if (path != NULL) {
+            fprintf(stderr, PREFIX "one configuration file only\n");
             checkconfig_usage(stderr);
             goto out;
         }
-        path = name;
+        path = kind == 1 ? cli_value(&a, name) : name;
     }
     if (path == NULL) {
         checkconfig_usage(stderr);
         goto out;
     }
-    rc = checkconfig_run(path, environ, stdout, stderr);
+    rc = checkconfig_run_opts(path, environ, quiet ? NULL : stdout, stderr,
+                              offline);
 out:
     return rc;
 }

@@ -17,10 +17,20 @@
 #include <stdio.h>
 
 /* Check `path` with overrides from envp (NULL-terminated, like environ;
- * secrets are read with getenv()).  Returns the exit status: CLI_EXIT_OK
- * when the service could start with it, CLI_EXIT_FAIL otherwise. */
+ * secrets are read with getenv()); the configuration is printed on out
+ * unless it is NULL, the problems on err.  Returns the exit status:
+ * CLI_EXIT_OK when the service could start with it, CLI_EXIT_FAIL
+ * otherwise. */
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err);
+
+/* checkconfig_run checks the file and its secrets only (offline).  This
+ * one, unless `offline`, also checks what `run` needs from this machine,
+ * each problem listed: state_dir a writable directory or creatable (under
+ * its nearest existing parent), every file sink's file writable or
+ * creatable, the status server's address and port free to bind. */
+int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
+                         FILE *err, int offline);
 
 /* argv[0] is "check-config".  Returns the process exit status (cli.h). */
 int checkconfig_main(int argc, char **argv);

@@ -138,9 +138,9 @@ struct upload {
     buf body;
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: toolwatch demo [--duration S] [--rate N]\n"
             "\n"
             "Run the whole pipeline on this machine, with no configuration:\n"
@@ -153,6 +153,7 @@ static void usage(void)
             "  --duration S   stop after S seconds (default %d)\n"
             "  --rate N       events per second of the stream (default %d;\n"
             "                 the rules are tuned to it)\n"
+            "  -h, --help     this text\n"
             "\n"
             "Ctrl-C stops it cleanly.  Exit status 0 when every rule fired\n"
             "and resolved and every signature was valid.\n",
@@ -549,19 +550,30 @@ int demo_main(int argc, char **argv)
     char dir[] = "/tmp/toolwatch-demo-XXXXXX";
     char secret[96], url[128], cfgpath[256], err[256];
     uint64_t duration = DEMO_DURATION_S, rate = DEMO_RATE;
+    static const struct option opts[] = {
+        CLI_OPT_HELP,
+        {"duration", required_argument, NULL, 0},
+        {"rate", required_argument, NULL, 0},
+        CLI_OPT_END,
+    };
     cli_args a;
     const char *name, *v;
     int kind, rc = CLI_EXIT_USAGE, made = 0;
 
     memset(&rx, 0, sizeof rx);
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "demo", argc, argv, opts) != 0)
+        return CLI_EXIT_USAGE;
     while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind < 0)
+            return CLI_EXIT_USAGE;
         if (kind == 1 && strcmp(name, "--help") == 0) {
-            usage();
+            usage(stdout);
             return CLI_EXIT_OK;
         }
         if (kind != 1) {
-            usage();
+            fprintf(stderr, "toolwatch demo: unexpected argument %s\n",
+                    name);
+            usage(stderr);
             return CLI_EXIT_USAGE;
         }
         if ((v = cli_value(&a, name)) == NULL)

@@ -40,9 +40,11 @@ struct replay {
     sse_parser sse;
     buf line;            /* JSONL: the current line */
     buf fixed;           /* JSONL: the line made UTF-8, when it was not */
+    buf tail_type;       /* REPLAY_TAIL: the line's event, unescaped */
+    buf tail_data;       /* REPLAY_TAIL: the line's data, unescaped */
     FILE *out, *err;
     unsigned flags;
-    enum replay_format fmt; /* REPLAY_SSE or REPLAY_JSONL once known */
+    enum replay_format fmt; /* REPLAY_SSE, _JSONL or _TAIL once known */
     uint64_t line_no;    /* JSONL: line being read (1-based) */
     int line_too_long;   /* JSONL: the current line is being skipped */
     char last;           /* the input's last byte so far */
@@ -78,7 +80,7 @@ static void msg(struct replay *r, const char *fmt, ...)
 /* The line that names the record being read. */
 static uint64_t line_now(const struct replay *r)
 {
-    return r->fmt == REPLAY_JSONL ? r->line_no : sse_parser_line(&r->sse);
+    return r->fmt != REPLAY_SSE ? r->line_no : sse_parser_line(&r->sse);
 }
 
 /* A record was skipped (the pipeline counted it): --strict stops here. */
@@ -206,7 +208,126 @@ static const sse_settings sse_cb = {
     .on_oversize = sse_oversize,
 };
 
-/* ---- JSONL ---- */
+/* ---- JSONL, and tail's NDJSON ---- */
+
+static int hex4(const char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d == 16)
+            return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+static int put_utf8(buf *out, unsigned cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    return buf_append(out, u, n);
+}
+
+/* The JSON string literal at p[0..n) (p[0] is '"') unescaped into out;
+ * returns the bytes it took, quotes included, or 0 when it is not one.
+ * A lone surrogate becomes U+FFFD. */
+static size_t json_string(const char *p, size_t n, buf *out)
+{
+    size_t i = 1, start;
+    unsigned cp, lo;
+
+    buf_reset(out);
+    if (n == 0 || p[0] != '"')
+        return 0;
+    for (;;) {
+        for (start = i; i < n && p[i] != '"' && p[i] != '\\' &&
+                        (unsigned char)p[i] >= 0x20; i++)
+            ;
+        if (i > start && buf_append(out, p + start, i - start) != BUF_OK)
+            return 0;
+        if (i >= n || (unsigned char)p[i] < 0x20)
+            return 0;
+        if (p[i] == '"')
+            return i + 1;
+        if (++i >= n)
+            return 0;
+        switch (p[i++]) {
+        case '"': cp = '"'; break;
+        case '\\': cp = '\\'; break;
+        case '/': cp = '/'; break;
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 't': cp = '\t'; break;
+        case 'u':
+            if (n - i < 4 || hex4(p + i, &cp) != 0)
+                return 0;
+            i += 4;
+            if (cp >= 0xd800 && cp < 0xdc00 && n - i >= 6 && p[i] == '\\' &&
+                p[i + 1] == 'u' && hex4(p + i + 2, &lo) == 0 &&
+                lo >= 0xdc00 && lo < 0xe000) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                i += 6;
+            } else if (cp >= 0xd800 && cp < 0xe000) {
+                cp = 0xfffd;
+            }
+            break;
+        default:
+            return 0;
+        }
+        if (put_utf8(out, cp) != BUF_OK)
+            return 0;
+    }
+}
+
+/* A line of `toolwatch tail`: exactly {"id":S,"event":S,"data":S} (S a
+ * JSON string), as tail writes it; event and data unescaped into
+ * r->tail_type and r->tail_data.  0, or -1 when the line is not one. */
+static int tail_line(struct replay *r, const char *p, size_t n)
+{
+    static const char *const keys[] = {"{\"id\":", ",\"event\":",
+                                       ",\"data\":"};
+    buf *const into[] = {&r->tail_data, &r->tail_type, &r->tail_data};
+    size_t i = 0, k, used;
+
+    for (k = 0; k < 3; k++) {
+        size_t kl = strlen(keys[k]);
+
+        if (n - i < kl || memcmp(p + i, keys[k], kl) != 0)
+            return -1;
+        i += kl;
+        if ((used = json_string(p + i, n - i, into[k])) == 0)
+            return -1;
+        i += used;
+    }
+    return n - i == 1 && p[i] == '}' ? 0 : -1;
+}
 
 static void jsonl_line(struct replay *r)
 {
@@ -240,6 +361,20 @@ static void jsonl_line(struct replay *r)
         p = r->fixed.data;
         n = r->fixed.len;
     }
+    if (r->fmt == REPLAY_TAIL) {
+        if (tail_line(r, p + i, n - i) != 0) {
+            msg(r, "line %llu: not a line of toolwatch tail's output "
+                   "({\"id\":...,\"event\":...,\"data\":...}); skipped",
+                (unsigned long long)r->line_no);
+            pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
+            skipped(r);
+            return;
+        }
+        pipeline_feed(r->pl, r->tail_data.data ? r->tail_data.data : "",
+                      r->tail_data.len, r->tail_type.data, r->tail_type.len,
+                      0);
+        return;
+    }
     pipeline_feed(r->pl, p, n, NULL, 0, 0);
 }
 
@@ -271,6 +406,8 @@ static enum replay_format detect(const char *p, size_t n)
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
                      p[i] == '\n'))
         i++;
+    if (n - i >= 6 && memcmp(p + i, "{\"id\":", 6) == 0)
+        return REPLAY_TAIL;
     return i < n && p[i] == '{' ? REPLAY_JSONL : REPLAY_SSE;
 }
 
@@ -282,7 +419,9 @@ static void print_summary(const struct replay *r)
             "toolwatch replay: %s input, %llu records, %llu events, %llu "
             "skipped, %llu duplicates, %llu late, %llu warnings; %llu "
             "alerts:",
-            s->format == REPLAY_JSONL ? "jsonl" : "sse",
+            s->format == REPLAY_JSONL  ? "jsonl"
+            : s->format == REPLAY_TAIL ? "tail"
+                                       : "sse",
             (unsigned long long)s->records, (unsigned long long)s->events,
             (unsigned long long)s->skipped,
             (unsigned long long)s->duplicates, (unsigned long long)s->late,
@@ -318,6 +457,8 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     r->last = '\n';
     buf_init(&r->line, EVENT_MAX_DATA_BYTES);
     buf_init(&r->fixed, EVENT_MAX_DATA_BYTES);
+    buf_init(&r->tail_type, EVENT_MAX_DATA_BYTES);
+    buf_init(&r->tail_data, EVENT_MAX_DATA_BYTES);
     if (sse_parser_init(&r->sse, &sse_cb, r, 0) != SSE_OK)
         goto out;
     if ((r->pl = pipeline_create(&c->det, c->rules, c->instance,
@@ -329,11 +470,13 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
         if (first) {
             if (fmt == REPLAY_AUTO)
                 fmt = detect(chunk, n);
-            r->fmt = fmt == REPLAY_JSONL ? REPLAY_JSONL : REPLAY_SSE;
+            if (fmt == REPLAY_AUTO)
+                fmt = REPLAY_SSE;
+            r->fmt = fmt;
             first = 0;
         }
         r->last = chunk[n - 1];
-        if (fmt != REPLAY_JSONL) {
+        if (fmt == REPLAY_SSE) {
             sse_parser_execute(&r->sse, chunk, n);
             continue;
         }
@@ -349,18 +492,18 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
         rc = REPLAY_EIO;
         goto out;
     }
-    if (fmt != REPLAY_JSONL) /* the lines read, up to a stop */
+    if (fmt == REPLAY_SSE) /* the lines read, up to a stop */
         r->st.lines = r->stop ? r->stop_line : r->sse.stats.lf;
     if (!r->stop) {
         uint64_t ln;
 
-        if (fmt == REPLAY_JSONL && (r->line.len > 0 || r->line_too_long)) {
+        if (fmt != REPLAY_SSE && (r->line.len > 0 || r->line_too_long)) {
             jsonl_line(r); /* a last line without LF */
             r->st.lines++;
-        } else if (fmt != REPLAY_JSONL && r->last != '\n') {
+        } else if (fmt == REPLAY_SSE && r->last != '\n') {
             r->st.lines++;
         }
-        if (fmt != REPLAY_JSONL && (ln = sse_parser_finish(&r->sse)) != 0) {
+        if (fmt == REPLAY_SSE && (ln = sse_parser_finish(&r->sse)) != 0) {
             msg(r, "line %llu: incomplete event at end of input (no blank "
                    "line after it); skipped", (unsigned long long)ln);
             pipeline_drop(r->pl, PIPELINE_DROP_RECORD);
@@ -377,7 +520,7 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     }
 out:
     if (r != NULL) {
-        r->st.format = fmt == REPLAY_JSONL ? REPLAY_JSONL : REPLAY_SSE;
+        r->st.format = fmt == REPLAY_AUTO ? REPLAY_SSE : fmt;
         if (r->pl != NULL) {
             struct pipeline_stats ps;
 
@@ -396,6 +539,8 @@ out:
         sse_parser_free(&r->sse);
         buf_free(&r->line);
         buf_free(&r->fixed);
+        buf_free(&r->tail_type);
+        buf_free(&r->tail_data);
     }
     free(r);
     free(chunk);
@@ -415,15 +560,19 @@ void replay_usage(FILE *f)
         "\n"
         "options:\n"
         "  -c, --config FILE   rules and settings (default: the defaults)\n"
-        "  --format sse|jsonl  input format (default: jsonl when the first\n"
-        "                      non-blank byte is '{', else sse)\n"
+        "  -h, --help          this text\n"
+        "  --format F          input format: sse, jsonl, or tail (the\n"
+        "                      NDJSON toolwatch tail prints); default: tail\n"
+        "                      when the input starts with {\"id\":, jsonl\n"
+        "                      with another '{', else sse\n"
         "  --drain             at end of input, let event time run on as if\n"
         "                      the stream went quiet (stream_stalled aside)\n"
         "                      until every open alert has resolved\n"
         "  --strict            stop with status 1 at the first bad record\n"
         "\n"
-        "exit status: 0 ok, 1 unreadable input or config (or --strict and a\n"
-        "bad record), 2 usage error\n",
+        "exit status: 0 ok, 1 unreadable input or config, no event decoded\n"
+        "(every record skipped, or none), or --strict and a bad record;\n"
+        "2 usage error\n",
         f);
 }
 
@@ -432,17 +581,27 @@ int replay_main(int argc, char **argv)
     enum replay_format fmt = REPLAY_AUTO;
     const char *path = NULL, *config = NULL, *name, *v;
     unsigned flags = 0;
+    struct replay_stats st;
     struct cfg *c = NULL;
     char err[512];
     FILE *in = NULL;
+    static const struct option opts[] = {
+        CLI_OPT_HELP,
+        CLI_OPT_CONFIG,
+        {"format", required_argument, NULL, 0},
+        {"drain", no_argument, NULL, 0},
+        {"strict", no_argument, NULL, 0},
+        CLI_OPT_END,
+    };
     cli_args a;
     int kind, rc = CLI_EXIT_USAGE;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "replay", argc, argv, opts) != 0)
+        goto out;
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind < 0)
             goto out;
-        if (kind == 2 && strcmp(name, "-c") != 0) {
+        if (kind == 2) {
             if (path != NULL) {
                 fprintf(stderr, "toolwatch replay: one input only\n");
                 goto out;
@@ -456,7 +615,7 @@ int replay_main(int argc, char **argv)
             flags |= REPLAY_DRAIN;
         } else if (strcmp(name, "--strict") == 0) {
             flags |= REPLAY_STRICT;
-        } else if (strcmp(name, "-c") == 0 || strcmp(name, "--config") == 0) {
+        } else if (strcmp(name, "--config") == 0) {
             if ((config = cli_value(&a, name)) == NULL)
                 goto out;
         } else if (strcmp(name, "--format") == 0) {
@@ -466,9 +625,11 @@ int replay_main(int argc, char **argv)
                 fmt = REPLAY_SSE;
             } else if (strcmp(v, "jsonl") == 0) {
                 fmt = REPLAY_JSONL;
+            } else if (strcmp(v, "tail") == 0) {
+                fmt = REPLAY_TAIL;
             } else {
-                fprintf(stderr, "toolwatch replay: --format: expected sse "
-                                "or jsonl, got \"%s\"\n", v);
+                fprintf(stderr, "toolwatch replay: --format: expected sse, "
+                                "jsonl or tail, got \"%s\"\n", v);
                 goto out;
             }
         } else {
@@ -497,9 +658,16 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "toolwatch replay: %s: %s\n", path, strerror(errno));
         goto out;
     }
-    rc = replay_run(c, in, stdout, stderr, fmt, flags, NULL) == REPLAY_OK
-             ? CLI_EXIT_OK
-             : CLI_EXIT_FAIL;
+    if (replay_run(c, in, stdout, stderr, fmt, flags, &st) != REPLAY_OK)
+        goto out;
+    /* nothing reached the rules: a wrong file or format, not a quiet
+     * stream */
+    if (st.events == 0) {
+        fprintf(stderr, "toolwatch replay: no event decoded from %llu "
+                "records\n", (unsigned long long)st.records);
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
 out:
     if (in != NULL && in != stdin)
         fclose(in);

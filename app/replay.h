@@ -4,8 +4,9 @@
  * NDJSON line.
  *
  * Input: an SSE capture (the bytes of a text/event-stream) or JSONL (one
- * audit record per line); detected from the first byte that is not
- * whitespace or a BOM ('{' means JSONL), or forced.  Bad input is reported
+ * audit record per line) or `toolwatch tail`'s output (REPLAY_TAIL);
+ * detected from the first bytes that are not whitespace or a BOM
+ * ('{"id":' means tail's, another '{' JSONL, else SSE), or forced.  Bad input is reported
  * on the error stream naming its line ("line 17: not a JSON object;
  * skipped"), counted and skipped; with REPLAY_STRICT the first skipped
  * record stops the run.  Lines are counted by LF.
@@ -28,7 +29,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum replay_format { REPLAY_AUTO = 0, REPLAY_SSE, REPLAY_JSONL };
+/* REPLAY_TAIL: the NDJSON `toolwatch tail` prints, one
+ * {"id":"...","event":"...","data":"..."} per line; each line's data is the
+ * event's data and its event the event's type, as the stream sent them. */
+enum replay_format { REPLAY_AUTO = 0, REPLAY_SSE, REPLAY_JSONL, REPLAY_TAIL };
 
 enum { REPLAY_DRAIN = 1u << 0, REPLAY_STRICT = 1u << 1 };
 

@@ -69,6 +69,7 @@
 #include "alerts/document.h"
 #include "app/checkpointer.h"
 #include "app/cli.h"
+#include "app/notify.h"
 #include "app/oncall.h"
 #include "app/pipeline.h"
 #include "app/sig.h"
@@ -122,7 +123,7 @@ struct app {
     } said;
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
     fputs("usage: toolwatch run -c FILE\n"
           "\n"
@@ -134,8 +135,14 @@ static void usage(void)
           "\n"
           "signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads FILE.\n"
           "See docs/configuration.md for the file and its environment\n"
-          "overrides.\n",
-          stderr);
+          "overrides.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE  the configuration\n"
+          "  --log-level L      debug, info (default), warning or error\n"
+          "  --log-format F     text (default) or json\n"
+          "  -h, --help         this text\n",
+          f);
 }
 
 /* ---- the event path: the pipeline's and the stream's callbacks ----------- */
@@ -341,6 +348,7 @@ static void report_clock(struct app *app)
  * missing).  Returns 0, or -1 with the reason in err. */
 static int ensure_state_dir(const char *dir, char *err, size_t errsz)
 {
+    char path[CFG_PATH_MAX];
     struct stat st;
 
     if (stat(dir, &st) == 0) {
@@ -358,10 +366,26 @@ static int ensure_state_dir(const char *dir, char *err, size_t errsz)
                 (unsigned)(st.st_mode & 07777));
         return 0;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errsz, "cannot create state directory %s: %s", dir,
-                 strerror(errno));
+    /* its parents too, as check-config promised (0700 each) */
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errsz, "state directory %s: %s", dir,
+                 strerror(ENAMETOOLONG));
         return -1;
+    }
+    for (char *p = path + (path[0] == '/');; p++) {
+        int last = *p == '\0';
+
+        if (*p != '/' && !last)
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errsz, "cannot create state directory %.900s: "
+                     "%s", path, strerror(errno));
+            return -1;
+        }
+        if (last)
+            break;
+        *p = '/';
     }
     return 0;
 }
@@ -830,10 +854,10 @@ static void reload_drop(struct app *app, struct reload *r)
  * swap (reload_swap); a reload that cannot be done completely is refused
  * and the running configuration stays with every part as it was.  Either
  * way the outcome is logged in one line and recorded for /status. */
-static void reload(struct app *app)
+static int reload(struct app *app)
 {
     struct reload r;
-    int kept, stream_new;
+    int kept, stream_new, rc = -1;
 
     memset(&r, 0, sizeof r);
     if (reload_build(app, &r) != 0) {
@@ -851,10 +875,12 @@ static void reload(struct app *app)
         stream_new ? "replaced" : "kept",
         delivery_sink_count(app->dl));
     snapshot_reload(app->snap, NULL, app->wall);
+    rc = 0;
 out:
     reload_drop(app, &r);
     /* /status shows the outcome at the next iteration */
     app->next_publish = 0;
+    return rc;
 }
 
 /* ---- the detection checkpoint (app/checkpointer.h) ------------------------- */
@@ -975,35 +1001,34 @@ static int64_t min64(int64_t a, int64_t b)
  * *rc set. */
 static const char *parse_args(int argc, char **argv, int *rc)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+    };
     const char *path = NULL, *name;
     cli_args a;
     int kind;
 
     *rc = CLI_EXIT_USAGE;
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "run", argc, argv, opts) != 0)
+        return NULL;
     while ((kind = cli_next(&a, &name)) != 0) {
-        if (kind == 1 && (strcmp(name, "-c") == 0 ||
-                          strcmp(name, "--config") == 0)) {
+        if (kind < 0) {
+            return NULL;
+        } else if (kind == 1 && strcmp(name, "--config") == 0) {
             if ((path = cli_value(&a, name)) == NULL)
                 return NULL;
-        } else if (kind == 2 && strcmp(name, "-c") == 0) {
-            if (a.i >= a.argc) {
-                usage();
-                return NULL;
-            }
-            path = a.argv[a.i++];
         } else if (kind == 1 && strcmp(name, "--help") == 0) {
-            usage();
+            usage(stdout);
             *rc = CLI_EXIT_OK;
             return NULL;
         } else {
             fprintf(stderr, "toolwatch run: unexpected argument %s\n", name);
-            usage();
+            usage(stderr);
             return NULL;
         }
     }
     if (path == NULL)
-        usage();
+        usage(stderr);
     return path;
 }
 
@@ -1036,6 +1061,7 @@ static int start_status(const struct cfg *c, status_server **srv, char *err,
 int run_service(const char *path, const struct run_hooks *hooks)
 {
     struct app app;
+    struct notify nt;
     char err[1024] = "";
     int rc = CLI_EXIT_FAIL, wake;
     int64_t drain_until, stop_at = INT64_MAX;
@@ -1069,6 +1095,8 @@ int run_service(const char *path, const struct run_hooks *hooks)
         goto out;
     LOG(LOG_INFO, "run", "toolwatch %s running: %zu sinks, state in %s",
         TW_VERSION, delivery_sink_count(app.dl), app.cfg->state_dir);
+    notify_init(&nt, loop_now(app.lp));
+    notify_ready(&nt, "started");
     app.next_engine_tick = loop_now(app.lp) + ENGINE_TICK_MS;
     if (hooks != NULL && hooks->stop_after_ms > 0)
         stop_at = loop_now(app.lp) + hooks->stop_after_ms;
@@ -1107,6 +1135,10 @@ int run_service(const char *path, const struct run_hooks *hooks)
             app.next_publish = now + STATUS_PUBLISH_MS;
         }
         next = min64(next, app.next_publish);
+        next = min64(next, notify_tick(&nt, (int)stream_state(app.st),
+                                       stream_state_name(
+                                           stream_state(app.st)),
+                                       now));
         next = min64(next, stop_at);
         if (now >= stop_at)
             break;
@@ -1115,10 +1147,14 @@ int run_service(const char *path, const struct run_hooks *hooks)
         if (sigs & SIG_TERM)
             break;
         if (sigs & SIG_HUP) {
+            notify_reloading(&nt);
             read_clock(&app);
-            reload(&app);
+            notify_ready(&nt, reload(&app) == 0 ? "reloaded"
+                                                : "reload refused");
+            nt.state = -1; /* the stream's state again */
         }
     }
+    notify_stopping(&nt, "stopping");
     LOG(LOG_INFO, "run", "stopping: finishing %d deliveries in flight",
         delivery_in_flight(app.dl));
     publish(&app, "shutting down");

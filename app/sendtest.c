@@ -169,14 +169,18 @@ out:
     return rc;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
     fputs("usage: toolwatch send-test SINK -c FILE\n"
           "\n"
           "Send one test alert (rule \"" TEST_RULE "\", severity info)\n"
           "through the sink named SINK in FILE and print the receiver's\n"
-          "answer.  Exit status 0 when it answered 2xx.\n",
-          stderr);
+          "answer.  Exit status 0 when it answered 2xx.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE  the configuration that names SINK\n"
+          "  -h, --help         this text\n",
+          f);
 }
 
 int sendtest_main(int argc, char **argv)
@@ -187,23 +191,25 @@ int sendtest_main(int argc, char **argv)
     struct sent *res = NULL;
     char err[1024];
     buf doc;
+    static const struct option opts[] = {
+        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+    };
     cli_args ar;
     int kind, rc = CLI_EXIT_USAGE;
     size_t i;
     int64_t now = clock_wall_ms();
 
     buf_init(&doc, TEST_DOC_MAX);
-    cli_args_init(&ar, argc, argv, 1);
+    if (cli_args_init(&ar, "send-test", argc, argv, opts) != 0)
+        goto out;
     while ((kind = cli_next(&ar, &name)) != 0) {
-        if ((kind == 2 || kind == 1) && strcmp(name, "-c") == 0) {
-            if (ar.i >= ar.argc)
-                goto usage;
-            path = ar.argv[ar.i++];
+        if (kind < 0) {
+            goto out;
         } else if (kind == 1 && strcmp(name, "--config") == 0) {
             if ((path = cli_value(&ar, name)) == NULL)
                 goto out;
         } else if (kind == 1 && strcmp(name, "--help") == 0) {
-            usage();
+            usage(stdout);
             rc = CLI_EXIT_OK;
             goto out;
         } else if (kind == 2 && sink == NULL) {
@@ -258,7 +264,7 @@ int sendtest_main(int argc, char **argv)
     rc = res->outcome == REQUEST_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     goto out;
 usage:
-    usage();
+    usage(stderr);
     rc = CLI_EXIT_USAGE;
 out:
     buf_free(&doc);

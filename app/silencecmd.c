@@ -503,19 +503,34 @@ static const char *by_default(const char *by)
     return by != NULL ? by : u != NULL && u[0] != '\0' ? u : "cli";
 }
 
+/* The options of silence add, list, expire and ack. */
+#define OPT_V(name) {name, required_argument, NULL, 0}
+static const struct option add_opts[] = {
+    CLI_OPT_HELP, CLI_OPT_CONFIG, OPT_V("url"), OPT_V("rule"),
+    OPT_V("severity"), OPT_V("starts-at"), OPT_V("ends-at"),
+    OPT_V("duration"), OPT_V("days"), OPT_V("start"), OPT_V("end"),
+    OPT_V("tz"), OPT_V("comment"), OPT_V("by"), OPT_V("group"),
+    OPT_V("label"), CLI_OPT_END,
+};
+static const struct option list_opts[] = {
+    CLI_OPT_HELP, CLI_OPT_CONFIG, OPT_V("url"),
+    {"json", no_argument, NULL, 0}, CLI_OPT_END,
+};
+static const struct option expire_opts[] = {
+    CLI_OPT_HELP, CLI_OPT_CONFIG, OPT_V("url"), CLI_OPT_END,
+};
+static const struct option ack_opts[] = {
+    CLI_OPT_HELP, CLI_OPT_CONFIG, OPT_V("url"), OPT_V("by"),
+    OPT_V("comment"), CLI_OPT_END,
+};
+
 /* -c FILE, --config FILE, --url URL: 1 taken, 0 not this, -1 a value is
- * missing. */
+ * missing or the option was bad (said). */
 static int common_option(cli_args *ar, int kind, const char *name,
                          const char **path, const char **url)
 {
-    if ((kind == 1 || kind == 2) && strcmp(name, "-c") == 0) {
-        if (ar->i >= ar->argc) {
-            fprintf(stderr, "toolwatch: option -c needs a value\n");
-            return -1;
-        }
-        *path = ar->argv[ar->i++];
-        return 1;
-    }
+    if (kind < 0)
+        return -1;
     if (kind == 1 && strcmp(name, "--config") == 0)
         return (*path = cli_value(ar, name)) != NULL ? 1 : -1;
     if (kind == 1 && strcmp(name, "--url") == 0)
@@ -601,8 +616,9 @@ static int cmd_add(int argc, char **argv)
 
     memset(&a, 0, sizeof a);
     buf_init(&answer, ANSWER_MAX);
-    cli_args_init(&ar, argc, argv, 2);
-    if (add_options(&ar, &a, &path, &url) != 0) {
+    if (cli_args_init(&ar, "silence add", argc - 1, argv + 1, add_opts) !=
+            0 ||
+        add_options(&ar, &a, &path, &url) != 0) {
         fputs(silence_usage, stderr);
         goto out;
     }
@@ -646,7 +662,9 @@ static int cmd_list_or_expire(int argc, char **argv, int expire)
     buf answer;
 
     buf_init(&answer, ANSWER_MAX);
-    cli_args_init(&ar, argc, argv, 2);
+    if (cli_args_init(&ar, cmd, argc - 1, argv + 1,
+                      expire ? expire_opts : list_opts) != 0)
+        goto out;
     while ((kind = cli_next(&ar, &name)) != 0) {
         int r = common_option(&ar, kind, name, &path, &url);
 
@@ -706,12 +724,13 @@ int silencecmd_main(int argc, char **argv)
         fputs(silence_usage, stderr);
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         fputs(silence_usage, stdout);
         return CLI_EXIT_OK;
     }
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0) {
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(silence_usage, stdout);
             return CLI_EXIT_OK;
         }
@@ -739,7 +758,8 @@ int silencecmd_ack_main(int argc, char **argv)
     buf answer;
 
     buf_init(&answer, ANSWER_MAX);
-    cli_args_init(&ar, argc, argv, 1);
+    if (cli_args_init(&ar, "ack", argc, argv, ack_opts) != 0)
+        goto out;
     while ((kind = cli_next(&ar, &name)) != 0) {
         int r = common_option(&ar, kind, name, &path, &url);
 

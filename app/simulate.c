@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(void)
+static void usage(FILE *f)
 {
     fputs(
         "usage: toolwatch simulate [options]\n"
@@ -54,26 +54,46 @@ static void usage(void)
         "                     the live edge, as an audit service does)\n"
         "  --heartbeat-ms N   comment heartbeat when idle (default 5000)\n"
         "  --start-time ISO   timestamp of event 0 (default: now; earlier:\n"
-        "                     a source whose timestamps lag the wall clock)\n",
-        stderr);
+        "                     a source whose timestamps lag the wall clock)\n"
+        "  -h, --help         this text\n",
+        f);
 }
 
 static int parse(int argc, char **argv, struct sim_server_options *o)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP,
+        {"port", required_argument, NULL, 0},
+        {"bind", required_argument, NULL, 0},
+        {"rate", required_argument, NULL, 0},
+        {"seed", required_argument, NULL, 0},
+        {"scenario", required_argument, NULL, 0},
+        {"phase-s", required_argument, NULL, 0},
+        {"quiet-s", required_argument, NULL, 0},
+        {"total", required_argument, NULL, 0},
+        {"unpaced", no_argument, NULL, 0},
+        {"from-start", no_argument, NULL, 0},
+        {"heartbeat-ms", required_argument, NULL, 0},
+        {"start-time", required_argument, NULL, 0},
+        CLI_OPT_END,
+    };
     cli_args a;
     const char *name, *v;
     uint64_t n;
     int kind;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "simulate", argc, argv, opts) != 0)
+        return CLI_EXIT_USAGE;
     while ((kind = cli_next(&a, &name)) != 0) {
+        if (kind < 0)
+            return CLI_EXIT_USAGE;
         if (kind != 1) {
             fprintf(stderr, "toolwatch simulate: unexpected argument %s\n",
                     kind == 2 ? name : "");
             return CLI_EXIT_USAGE;
         }
         if (strcmp(name, "--help") == 0) {
-            usage();
+            usage(stdout);
             return -1;
         }
         if (strcmp(name, "--from-start") == 0) {

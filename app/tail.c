@@ -39,7 +39,7 @@ struct tail {
     int write_failed;
 };
 
-void tail_usage(void)
+void tail_usage(FILE *f)
 {
     fputs(
         "usage: toolwatch tail URL [options]\n"
@@ -66,10 +66,12 @@ void tail_usage(void)
         "  --max-event-bytes N    largest event accepted (default 1048576)\n"
         "  --ca-file FILE         CA bundle for https (verification is "
         "always on)\n"
-        "  --log-level L          error, warn, info (default) or debug\n"
+        "  --log-level L          debug, info (default), warning or error\n"
+        "  --log-format F         text (default) or json\n"
+        "  -h, --help             this text\n"
         "\n"
         "exit status: 0 ok, 1 failure, 2 usage error\n",
-        stderr);
+        f);
 }
 
 static int print_event(void *ud, const sse_event *ev)
@@ -156,12 +158,29 @@ static int parse_options(int argc, char **argv, struct stream_config *cfg,
                          struct tail *t, const char **key_env,
                          struct header_envs *he)
 {
+    static const struct option opts[] = {
+        CLI_OPT_HELP,
+        {"once", no_argument, NULL, 0},
+        {"max-events", required_argument, NULL, 0},
+        {"header", required_argument, NULL, 0},
+        {"api-key-env", required_argument, NULL, 0},
+        {"header-env", required_argument, NULL, 0},
+        {"last-event-id", required_argument, NULL, 0},
+        {"state-dir", required_argument, NULL, 0},
+        {"ca-file", required_argument, NULL, 0},
+        {"stall-timeout-s", required_argument, NULL, 0},
+        {"retry-base-ms", required_argument, NULL, 0},
+        {"retry-max-ms", required_argument, NULL, 0},
+        {"max-event-bytes", required_argument, NULL, 0},
+        CLI_OPT_END,
+    };
     cli_args a;
     const char *name, *v;
     uint64_t n;
     int kind;
 
-    cli_args_init(&a, argc, argv, 1);
+    if (cli_args_init(&a, "tail", argc, argv, opts) != 0)
+        return CLI_EXIT_USAGE;
     while ((kind = cli_next(&a, &name)) != 0) {
         if (kind < 0)
             return CLI_EXIT_USAGE;
@@ -178,7 +197,7 @@ static int parse_options(int argc, char **argv, struct stream_config *cfg,
             continue;
         }
         if (strcmp(name, "--help") == 0) {
-            tail_usage();
+            tail_usage(stdout);
             return -1;
         }
         if ((v = cli_value(&a, name)) == NULL)
@@ -218,21 +237,13 @@ static int parse_options(int argc, char **argv, struct stream_config *cfg,
             if (cli_u64(name, v, 64, 64u * 1024 * 1024, &n))
                 return CLI_EXIT_USAGE;
             cfg->max_event_bytes = (size_t)n;
-        } else if (strcmp(name, "--log-level") == 0) {
-            int lvl = log_parse_level(v);
-            if (lvl < 0) {
-                fprintf(stderr, "toolwatch tail: --log-level: expected "
-                        "error, warn, info or debug, got \"%s\"\n", v);
-                return CLI_EXIT_USAGE;
-            }
-            log_set_level((enum log_level)lvl);
         } else {
             fprintf(stderr, "toolwatch tail: unknown option %s\n", name);
             return CLI_EXIT_USAGE;
         }
     }
     if (cfg->url == NULL) {
-        tail_usage();
+        tail_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (cfg->retry_max_ms < cfg->retry_base_ms) {

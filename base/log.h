@@ -8,8 +8,21 @@
  *
  *   2026-11-22T13:20:00.123Z WARN stream: HTTP 500 from http://...
  *
+ * or, with log_set_format(LOG_FORMAT_JSON), one JSON object per line with
+ * these fields, always in this order:
+ *
+ *   {"ts":"2026-11-22T13:20:00.123Z","level":"warning","component":"stream",
+ *    "msg":"HTTP 500 from http://..."}
+ *
+ * (level: "error", "warning", "info" or "debug").  When stderr is the
+ * journal (log_detect_journal: JOURNAL_STREAM names it), each line starts
+ * with its syslog priority, "<3>" error, "<4>" warning, "<6>" info, "<7>"
+ * debug (sd-daemon(3)), so that journalctl -p works.
+ *
  * Control characters in the message (hostile input quoted in a log line)
- * are escaped as \xNN so that one record is always one line.  Repeats are
+ * are escaped as \xNN in text so that one record is always one line; in
+ * JSON the message is a JSON string, valid UTF-8 whatever its bytes
+ * (bytes that are not UTF-8 become U+FFFD).  Repeats are
  * suppressed per call site (the format string): at most LOG_BURST lines per
  * LOG_PERIOD_MS, then one "N similar messages suppressed" line when the
  * period ends.  LOG_KEY gives a call site a budget per key (a sink's name),
@@ -25,6 +38,7 @@
 #define TW_LOG_H
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON };
 
 #define LOG_BURST 5
 #define LOG_PERIOD_MS 10000
@@ -56,8 +70,22 @@ void log_write_key(enum log_level level, const char *component,
 
 void log_set_level(enum log_level level);
 
-/* "error", "warn", "info", "debug" -> level; returns -1 if unknown. */
+/* "error", "warn" or "warning", "info", "debug" (any case) -> level;
+ * returns -1 if unknown. */
 int log_parse_level(const char *name);
+
+void log_set_format(enum log_format format);
+
+/* "text", "json" -> format; returns -1 if unknown. */
+int log_parse_format(const char *name);
+
+/* Prefix each line with its syslog priority ("<6>") when on. */
+void log_set_journal(int on);
+
+/* Turn the priority prefix on when the environment's JOURNAL_STREAM
+ * ("DEVICE:INODE", set by systemd) is the file stderr is; returns 1 if it
+ * is, else 0 (and the prefix stays as it was). */
+int log_detect_journal(void);
 
 /* Write to this fd instead of stderr (tests); -1 restores stderr. */
 void log_set_fd(int fd);

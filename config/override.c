@@ -39,7 +39,8 @@
 #define REFS_MAX 256       /* *_env names collected from the file */
 
 const char *const cfg_env_not_overrides[] = {
-    "TOOLWATCH_BIN", "TOOLWATCH_ALLOW_CORE_DUMPS", NULL};
+    "TOOLWATCH_BIN", "TOOLWATCH_ALLOW_CORE_DUMPS", "TOOLWATCH_LOG_LEVEL",
+    "TOOLWATCH_LOG_FORMAT", NULL};
 
 static size_t name_len(const char *entry)
 {

@@ -4,10 +4,11 @@
 # present it runs a few pkg-config/command checks and exits.
 set -e
 
-PKGS="libcurl libcjson libmicrohttpd openssl libsodium cmocka"
+PKGS="libcurl libcjson libmicrohttpd openssl libsodium libsystemd cmocka"
 DEBS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
-libmicrohttpd-dev libssl-dev libsodium-dev libcmocka-dev clang \
-libclang-rt-14-dev valgrind ca-certificates chromium"
+libmicrohttpd-dev libssl-dev libsodium-dev libsystemd-dev libcmocka-dev \
+clang libclang-rt-14-dev valgrind ca-certificates systemd scdoc mandoc \
+chromium"
 
 missing=0
 command -v pkg-config >/dev/null 2>&1 || missing=1
@@ -16,7 +17,7 @@ if [ $missing -eq 0 ]; then
 fi
 # chromium (~100 MB with its libraries) loads the status page in
 # tests/integration/test_page.c; not optional: that test fails without it.
-for tool in cc make clang valgrind chromium; do
+for tool in cc make clang valgrind systemd-analyze scdoc mandoc chromium; do
     command -v $tool >/dev/null 2>&1 || missing=1
 done
 

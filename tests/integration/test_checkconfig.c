@@ -18,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,10 +46,10 @@ struct result {
     char *out, *err;
 };
 
-/* Run `toolwatch check-config <path>` with env changes; wait for it. */
-static void run(const char *path, const char *const env[], struct result *r)
+/* Run toolwatch with argv[1..] and env changes; wait for it. */
+static void run_argv(const char *const argv[], const char *const env[],
+                     struct result *r)
 {
-    const char *argv[] = {tw_bin(), "check-config", path, NULL};
     struct proc *p = proc_spawn(argv, env);
     const char *o, *e;
     size_t olen, elen;
@@ -62,6 +66,15 @@ static void run(const char *path, const char *const env[], struct result *r)
     proc_destroy(p);
     assert_true(WIFEXITED(r->status));
     assert_null(strstr(r->err, "Sanitizer"));
+}
+
+/* `toolwatch check-config --offline <path>`: the file and its secrets,
+ * whatever this machine has (test_machine checks the rest). */
+static void run(const char *path, const char *const env[], struct result *r)
+{
+    const char *argv[] = {tw_bin(), "check-config", "--offline", path, NULL};
+
+    run_argv(argv, env, r);
 }
 
 static void result_free(struct result *r)
@@ -285,6 +298,80 @@ static void test_usage(void **state)
     proc_destroy(p);
 }
 
+/* What `run` needs from this machine, every problem in one run: a
+ * state_dir under a regular file, a file sink in a directory that does
+ * not exist, a status port that is taken; --offline skips them. */
+static void test_machine(void **state)
+{
+    char dir[] = "/tmp/tw-cc-XXXXXX", cfg[128], file[128], text[1024];
+    const char *argv[] = {tw_bin(), "check-config", "-q", "-c", cfg, NULL};
+    const char *off[] = {tw_bin(), "check-config", "-q", "--offline", "-c",
+                         cfg, NULL};
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    struct result r;
+    int lfd, fd;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/file", dir);
+    fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"state_dir\": \"%s/state/deep\","
+            " \"stream\": {\"url\": \"http://127.0.0.1:9/e\"},"
+            " \"status\": {\"port\": %u},"
+            " \"sinks\": [{\"type\": \"stdout\"},"
+            " {\"name\": \"f\", \"type\": \"file\","
+            " \"path\": \"%s/no-such-dir/alerts.ndjson\"}]}",
+            file, (unsigned)ntohs(sa.sin_port), dir);
+    fclose(f);
+
+    run_argv(argv, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    snprintf(text, sizeof text,
+             "toolwatch check-config: state_dir %s/state/deep: Not a "
+             "directory\n"
+             "toolwatch check-config: sinks[1].path: cannot create "
+             "%s/no-such-dir/alerts.ndjson in %s/no-such-dir: No such file "
+             "or directory\n"
+             "toolwatch check-config: status: cannot listen on 127.0.0.1 "
+             "port %u: Address already in use\n",
+             file, dir, dir, (unsigned)ntohs(sa.sin_port));
+    assert_string_equal(r.err, text);
+    result_free(&r);
+
+    run_argv(off, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    close(lfd);
+
+    /* a state_dir whose parents do not exist yet is fine: it is created */
+    unlink(file);
+    run_argv(argv, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_null(strstr(r.err, "state_dir"));
+    assert_null(strstr(r.err, "status:"));
+    assert_non_null(strstr(r.err, "sinks[1].path"));
+    result_free(&r);
+    unlink(cfg);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_bad_override),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

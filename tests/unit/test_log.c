@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -147,6 +149,134 @@ static void test_parse_level(void **state)
     assert_int_equal(log_parse_level("verbose"), -1);
 }
 
+/* A JSON record: the fields in their order, the time 24 bytes; debug
+ * only at debug. */
+static void test_json_format(void **state)
+{
+    static const char *const want[] = {
+        "\",\"level\":\"warning\",\"component\":\"stream\","
+        "\"msg\":\"HTTP 500 from http://x/\"}",
+        "\",\"level\":\"error\",\"component\":\"run\",\"msg\":\"e\"}",
+        "\",\"level\":\"info\",\"component\":\"run\",\"msg\":\"i\"}",
+        "\",\"level\":\"debug\",\"component\":\"run\",\"msg\":\"d\"}",
+    };
+    char out[4096], *line, *save = NULL;
+    size_t n = 0;
+
+    (void)state;
+    log_set_format(LOG_FORMAT_JSON);
+    LOG(LOG_WARN, "stream", "HTTP %d from %s", 500, "http://x/");
+    LOG(LOG_ERROR, "run", "e%s", "");
+    LOG(LOG_INFO, "run", "i%s", "");
+    log_set_level(LOG_DEBUG);
+    LOG(LOG_DEBUG, "run", "d%s", "");
+    log_set_level(LOG_INFO);
+    LOG(LOG_DEBUG, "run", "%s", "suppressed at info");
+    log_set_format(LOG_FORMAT_TEXT);
+    drain(out, sizeof out);
+    for (line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save), n++) {
+        assert_true(n < 4);
+        /* {"ts":"2026-11-22T13:20:00.123Z", */
+        assert_memory_equal(line, "{\"ts\":\"", 7);
+        assert_int_equal(line[7 + 10], 'T');
+        assert_int_equal(line[7 + 23], 'Z');
+        assert_string_equal(line + 7 + 24, want[n]);
+    }
+    assert_int_equal(n, 4);
+}
+
+/* Every byte a message can hold comes out as a JSON string that a parser
+ * reads back: quotes, backslashes, control bytes, bytes that are not
+ * UTF-8 (U+FFFD). */
+static void test_json_hostile(void **state)
+{
+    char out[4096];
+    const char *p;
+
+    (void)state;
+    log_set_format(LOG_FORMAT_JSON);
+    LOG(LOG_ERROR, "ev\"t", "tool %s", "a\"b\\c\n{\x01\x7f\xff\xc3\xa9");
+    log_set_format(LOG_FORMAT_TEXT);
+    drain(out, sizeof out);
+    p = strstr(out, "\"level\"");
+    assert_non_null(p);
+    assert_string_equal(p,
+        "\"level\":\"error\",\"component\":\"ev\\\"t\","
+        "\"msg\":\"tool a\\\"b\\\\c\\n{\\u0001\\u007f\xef\xbf\xbd\xc3\xa9\"}\n");
+}
+
+/* The journal's priority prefix, in text and in JSON. */
+static void test_journal_prefix(void **state)
+{
+    char out[4096];
+
+    (void)state;
+    log_set_journal(1);
+    LOG(LOG_ERROR, "a", "j1 %s", "x");
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<3>", 3);
+    assert_string_equal(out + 3 + 24, " ERROR a: j1 x\n");
+    LOG(LOG_WARN, "a", "j2 %s", "x");
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<4>", 3);
+    LOG(LOG_INFO, "a", "j3 %s", "x");
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<6>", 3);
+    log_set_level(LOG_DEBUG);
+    LOG(LOG_DEBUG, "a", "j4 %s", "x");
+    log_set_level(LOG_INFO);
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<7>", 3);
+    log_set_format(LOG_FORMAT_JSON);
+    LOG(LOG_WARN, "a", "j5 %s", "y");
+    log_set_format(LOG_FORMAT_TEXT);
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<4>{\"ts\":\"", 10);
+    log_set_journal(0);
+    LOG(LOG_WARN, "a", "j6 %s", "z");
+    drain(out, sizeof out);
+    assert_int_equal(out[0], '2');
+}
+
+/* JOURNAL_STREAM names the log's file (DEVICE:INODE) or it does not. */
+static void test_detect_journal(void **state)
+{
+    char env[64], out[256];
+    struct stat st;
+
+    (void)state;
+    assert_int_equal(fstat(fds[1], &st), 0);
+    unsetenv("JOURNAL_STREAM");
+    assert_int_equal(log_detect_journal(), 0);
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino + 1);
+    setenv("JOURNAL_STREAM", env, 1);
+    assert_int_equal(log_detect_journal(), 0);
+    setenv("JOURNAL_STREAM", "12:x", 1);
+    assert_int_equal(log_detect_journal(), 0);
+    setenv("JOURNAL_STREAM", "", 1);
+    assert_int_equal(log_detect_journal(), 0);
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", env, 1);
+    assert_int_equal(log_detect_journal(), 1);
+    LOG(LOG_INFO, "a", "j7 %s", "x");
+    drain(out, sizeof out);
+    assert_memory_equal(out, "<6>", 3);
+    log_set_journal(0);
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void test_parse_format(void **state)
+{
+    (void)state;
+    assert_int_equal(log_parse_format("text"), LOG_FORMAT_TEXT);
+    assert_int_equal(log_parse_format("json"), LOG_FORMAT_JSON);
+    assert_int_equal(log_parse_format("JSON "), -1);
+    assert_int_equal(log_parse_format(""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +286,11 @@ int main(void)
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_rate_limit_per_key),
         cmocka_unit_test(test_parse_level),
+        cmocka_unit_test(test_json_format),
+        cmocka_unit_test(test_json_hostile),
+        cmocka_unit_test(test_journal_prefix),
+        cmocka_unit_test(test_detect_journal),
+        cmocka_unit_test(test_parse_format),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

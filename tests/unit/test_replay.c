@@ -13,6 +13,9 @@
  */
 #include "app/replay.h"
 
+#include "base/buf.h"
+#include "consumer/sse.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -696,6 +699,98 @@ static void test_empty_input(void **state)
     run_free(&r);
 }
 
+/* One SSE event as `toolwatch tail` prints it (app/tail.c). */
+static int as_tail(void *ud, const sse_event *e)
+{
+    buf *b = ud;
+
+    assert_int_equal(buf_append_str(b, "{\"id\":"), BUF_OK);
+    assert_int_equal(buf_append_json_string(b, e->id, e->id_len), BUF_OK);
+    assert_int_equal(buf_append_str(b, ",\"event\":"), BUF_OK);
+    assert_int_equal(buf_append_json_string(b, e->type, e->type_len),
+                     BUF_OK);
+    assert_int_equal(buf_append_str(b, ",\"data\":"), BUF_OK);
+    assert_int_equal(buf_append_json_string(b, e->data, e->data_len),
+                     BUF_OK);
+    assert_int_equal(buf_append_str(b, "}\n"), BUF_OK);
+    return 0;
+}
+
+/* golden.sse as `toolwatch tail` would have recorded it: the same alert
+ * documents, byte for byte, as replaying the SSE; the bad record named by
+ * its line in the tail file. */
+static void test_tail_format(void **state)
+{
+    static const sse_settings cb = {.on_event = as_tail};
+    size_t sse_len, want_len;
+    char *sse = slurp("golden.sse", &sse_len);
+    char *want = slurp("golden.ndjson", &want_len);
+    sse_parser p;
+    struct run r;
+    struct cfg c;
+    buf tail;
+    FILE *in;
+
+    (void)state;
+    buf_init(&tail, 64u << 20);
+    assert_int_equal(sse_parser_init(&p, &cb, &tail, 0), SSE_OK);
+    assert_int_equal(sse_parser_execute(&p, sse, sse_len), SSE_OK);
+    sse_parser_free(&p);
+    cfg_defaults(&c);
+    in = fmemopen(tail.data, tail.len, "r");
+    assert_non_null(in);
+    run_on(&r, in, &c, REPLAY_AUTO, REPLAY_DRAIN);
+    fclose(in);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.format, REPLAY_TAIL);
+    assert_int_equal(r.st.events, 796);
+    assert_int_equal(r.st.skipped, 1);
+    assert_int_equal(r.out_len, want_len);
+    assert_memory_equal(r.out, want, want_len);
+    assert_int_equal(r.st.duplicates, 1);
+    assert_non_null(strstr(r.err, "toolwatch replay: line 21: not JSON; "
+                                  "skipped\n"));
+    assert_non_null(strstr(r.err, "toolwatch replay: tail input, 798 "
+                                  "records, 796 events, 1 skipped, 1 "
+                                  "duplicates"));
+    run_free(&r);
+    buf_free(&tail);
+    free(sse);
+    free(want);
+}
+
+/* Lines that are not tail's are skipped and named; escapes decode. */
+static void test_tail_bad_lines(void **state)
+{
+    struct run r;
+
+    (void)state;
+    run_text(&r,
+             "{\"id\":\"1\",\"event\":\"x\",\"data\":\"\\\"no\"}\n"
+             "{\"id\":\"2\",\"event\":\"x\"}\n"
+             "{\"id\":\"3\",\"event\":\"x\",\"data\":\"{}\"} \n"
+             "{\"id\":\"4\",\"event\":\"x\",\"data\":\"\\ud800\\u0041\"}"
+             "\n",
+             0);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.st.format, REPLAY_TAIL);
+    assert_int_equal(r.st.events, 0);
+    assert_int_equal(r.st.skipped, 4);
+    assert_string_equal(
+        r.err,
+        "toolwatch replay: line 1: not JSON; skipped\n"
+        "toolwatch replay: line 2: not a line of toolwatch tail's output "
+        "({\"id\":...,\"event\":...,\"data\":...}); skipped\n"
+        "toolwatch replay: line 3: not a line of toolwatch tail's output "
+        "({\"id\":...,\"event\":...,\"data\":...}); skipped\n"
+        "toolwatch replay: line 4: not JSON; skipped\n"
+        "toolwatch replay: tail input, 4 records, 0 events, 4 skipped, 0 "
+        "duplicates, 0 late, 0 warnings; 0 alerts: volume 0, payload_size "
+        "0, latency 0, error_rate 0, credential_access 0, stream_stalled "
+        "0\n");
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +807,8 @@ int main(void)
         cmocka_unit_test(test_sse_oversize_lines),
         cmocka_unit_test(test_sse_cr_only),
         cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_tail_format),
+        cmocka_unit_test(test_tail_bad_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
