@@ -42,7 +42,8 @@ oncall *oncall_create(const struct oncall_options *o, int64_t now_ms)
     oncall *oc = calloc(1, sizeof *oc);
 
     if (oc == NULL || (oc->ss = silence_store_create(&so, now_ms)) == NULL ||
-        (oc->g = gate_create(&go)) == NULL) {
+        (oc->g = gate_create(&go)) == NULL ||
+        gate_set_inhibit(oc->g, o->inhibit, o->n_inhibit) != GATE_OK) {
         oncall_destroy(oc);
         return NULL;
     }
@@ -64,6 +65,14 @@ void oncall_set_retention(oncall *oc, int64_t retention_s)
         silence_store_set_retention(oc->ss, retention_s);
 }
 
+void oncall_set_inhibit(oncall *oc, const struct gate_inhibit *rules,
+                        size_t n)
+{
+    if (oc != NULL && gate_set_inhibit(oc->g, rules, n) != GATE_OK)
+        LOG(LOG_ERROR, "oncall", "the %zu inhibition rules cannot be put in "
+            "force (out of memory); the earlier ones stay", n);
+}
+
 /* ---- notifications ---------------------------------------------------- */
 
 /* A notification the gate kept from the sinks: logged (rate-limited per
@@ -72,8 +81,11 @@ void oncall_set_retention(oncall *oc, int64_t retention_s)
  * History (issue 16, SPEC section 5 "History"): this is the hook.  Each
  * call is one state change to append: `silenced` (v GATE_SILENCED, the
  * silence in d->silence_id), `acked` (a repeat not sent, GATE_ACKED),
- * and a resolve not sent because its firing never went out
- * (GATE_UNFIRED), with a->id, a->rule, a->key and now_ms. */
+ * `inhibited` (GATE_INHIBITED, the inhibiting episode's id in
+ * d->inhibited_by), and a resolve not sent because its firing never went
+ * out (GATE_UNFIRED), with a->id, a->rule, a->key and now_ms.  A held
+ * firing sent later (its silence ended or its inhibitor resolved) passes
+ * on_release() below: `fired` belongs there. */
 static void note_unsent(const struct alert *a,
                         const struct gate_decision *d, int64_t now_ms)
 {
@@ -91,6 +103,11 @@ static void note_unsent(const struct alert *a,
     case GATE_UNFIRED:
         LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
             "went out", a->rule, a->key);
+        break;
+    case GATE_INHIBITED:
+        LOG(LOG_INFO, "oncall", "%s %s %s not sent: inhibited by episode %s",
+            a->resolved ? "resolved" : "firing", a->rule, a->key,
+            d->inhibited_by);
         break;
     case GATE_SEND:
         break;
@@ -123,8 +140,8 @@ static void on_release(void *ud, const struct alert *a, const char *doc,
 {
     const struct release_ctx *rc = ud;
 
-    LOG(LOG_INFO, "oncall", "firing %s %s sent now: its silence ended",
-        a->rule, a->key);
+    LOG(LOG_INFO, "oncall", "firing %s %s sent now: no silence or open "
+        "episode keeps it any longer", a->rule, a->key);
     rc->send(rc->ud, a, doc, len);
 }
 
@@ -426,6 +443,9 @@ void oncall_fill(const oncall *oc, struct status_snapshot *snap,
             continue;
         snprintf(snap->firing[i].silenced_by,
                  sizeof snap->firing[i].silenced_by, "%s", info.silenced_by);
+        snprintf(snap->firing[i].inhibited_by,
+                 sizeof snap->firing[i].inhibited_by, "%s",
+                 info.inhibited_by);
         snprintf(snap->firing[i].acked_by, sizeof snap->firing[i].acked_by,
                  "%s", info.acked_by);
         snap->firing[i].acked_ms = info.acked_ms;
@@ -436,6 +456,7 @@ void oncall_fill(const oncall *oc, struct status_snapshot *snap,
     snap->oncall.silences_active = counts[SILENCE_ACTIVE];
     snap->oncall.silences_expired = counts[SILENCE_EXPIRED];
     snap->oncall.silenced = st.silenced;
+    snap->oncall.inhibited = st.inhibited;
     snap->oncall.acked = st.acked;
     snap->oncall.unfired = st.unfired;
     snap->oncall.released = st.released;
