@@ -51,6 +51,9 @@ struct ep {
     char *held;                      /* the held firing (fired == 0) */
     size_t held_len;
     int64_t held_ms;                 /* when it was made */
+    uint64_t src_mask, tgt_mask;     /* bit r: matches rule r's side */
+    char inhibited_by[ALERT_ID_HEX + 1]; /* last inhibitor found, or "" */
+    uint64_t inhibit_gen;            /* the rules it was found under */
 };
 
 struct gate {
@@ -61,6 +64,10 @@ struct gate {
     size_t held_bytes;
     int dirty;
     struct gate_stats st;
+    struct gate_inhibit *rules;      /* nrules of them */
+    uint32_t nrules;
+    uint64_t rules_gen;              /* bumped by gate_set_inhibit */
+    uint32_t nsources;               /* episodes with a src_mask */
 };
 
 /* ---- episodes ------------------------------------------------------- */
@@ -179,14 +186,40 @@ static void ep_alert(const struct ep *e, struct alert *a)
     a->timestamp_ms = e->held_ms;
 }
 
+/* Which rules' source and target sides alert a matches. */
+static void masks_of(const gate *g, const struct alert *a, uint64_t *src,
+                     uint64_t *tgt)
+{
+    *src = *tgt = 0;
+    for (uint32_t r = 0; r < g->nrules; r++) {
+        const struct gate_inhibit *ir = &g->rules[r];
+
+        if (silence_matchers_match(ir->source, ir->nsource, a))
+            *src |= 1ull << r;
+        if (silence_matchers_match(ir->target, ir->ntarget, a))
+            *tgt |= 1ull << r;
+    }
+}
+
+static void ep_masks(const gate *g, struct ep *e)
+{
+    struct alert a;
+
+    ep_alert(e, &a);
+    masks_of(g, &a, &e->src_mask, &e->tgt_mask);
+    e->inhibited_by[0] = '\0';
+}
+
 static void insert(gate *g, struct ep *e)
 {
     struct ep **head = &g->buckets[hash_id(e->id)];
 
+    ep_masks(g, e);
     e->next = *head;
     *head = e;
     g->n++;
     g->held_bytes += e->held_len;
+    g->nsources += e->src_mask != 0;
 }
 
 /* Unlink the episode at *p and free it. */
@@ -197,6 +230,7 @@ static void remove_at(gate *g, struct ep **p)
     *p = e->next;
     g->n--;
     g->held_bytes -= e->held_len;
+    g->nsources -= e->src_mask != 0;
     ep_free(e);
     g->dirty = 1;
 }
@@ -212,17 +246,124 @@ static void drop_held(gate *g, struct ep *e)
     g->dirty = 1;
 }
 
+/* ---- inhibition ----------------------------------------------------- */
+
+/* Do a and b have the same values of rule ir's `equal` fields (a field
+ * missing counts as "", as Alertmanager counts a missing label)? */
+static int equal_ok(const struct gate_inhibit *ir, const struct alert *a,
+                    const struct alert *b)
+{
+    for (uint32_t i = 0; i < ir->nequal; i++) {
+        const char *va = silence_field_value(&ir->equal[i], a);
+        const char *vb = silence_field_value(&ir->equal[i], b);
+
+        if (strcmp(va != NULL ? va : "", vb != NULL ? vb : "") != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Does open episode s inhibit alert a (matching the rules' sides in src
+ * and tgt)? */
+static int inhibits(const gate *g, const struct ep *s, const struct alert *a,
+                    uint64_t src, uint64_t tgt)
+{
+    uint64_t m = tgt & s->src_mask;
+    struct alert sa;
+    int built = 0;
+
+    if (m == 0 || strcmp(s->id, a->id) == 0)
+        return 0;
+    for (uint32_t r = 0; r < g->nrules; r++) {
+        if (!(m >> r & 1))
+            continue;
+        /* both match both sides: they would mute each other */
+        if ((src >> r & 1) && (s->tgt_mask >> r & 1))
+            continue;
+        if (!built) {
+            ep_alert(s, &sa);
+            built = 1;
+        }
+        if (equal_ok(&g->rules[r], a, &sa))
+            return 1;
+    }
+    return 0;
+}
+
+/* The open episode inhibiting alert a now, or NULL. */
+static const struct ep *inhibitor(const gate *g, const struct alert *a)
+{
+    uint64_t src, tgt;
+
+    if (g->nsources == 0)
+        return NULL;
+    masks_of(g, a, &src, &tgt);
+    if (tgt == 0)
+        return NULL;
+    for (uint32_t b = 0; b < BUCKETS; b++)
+        for (const struct ep *s = g->buckets[b]; s != NULL; s = s->next)
+            if (inhibits(g, s, a, src, tgt))
+                return s;
+    return NULL;
+}
+
+/* The same for open episode e, the last one found kept: it inhibits as
+ * long as it is open and the rules are the same. */
+static const struct ep *ep_inhibitor(gate *g, struct ep *e)
+{
+    const struct ep *s;
+    struct alert a;
+
+    if (e->inhibited_by[0] != '\0' && e->inhibit_gen == g->rules_gen &&
+        (s = find(g, e->inhibited_by)) != NULL)
+        return s;
+    e->inhibited_by[0] = '\0';
+    if (e->tgt_mask == 0 || g->nsources == 0)
+        return NULL;
+    ep_alert(e, &a);
+    if ((s = inhibitor(g, &a)) != NULL) {
+        memcpy(e->inhibited_by, s->id, sizeof e->inhibited_by);
+        e->inhibit_gen = g->rules_gen;
+    }
+    return s;
+}
+
+int gate_set_inhibit(gate *g, const struct gate_inhibit *rules, size_t n)
+{
+    struct gate_inhibit *copy = NULL;
+
+    if (n > GATE_INHIBIT_MAX)
+        return GATE_EINVAL;
+    if (n > 0 && (copy = malloc(n * sizeof *copy)) == NULL)
+        return GATE_ENOMEM;
+    if (n > 0)
+        memcpy(copy, rules, n * sizeof *copy);
+    free(g->rules);
+    g->rules = copy;
+    g->nrules = (uint32_t)n;
+    g->rules_gen++;
+    g->nsources = 0;
+    for (uint32_t b = 0; b < BUCKETS; b++)
+        for (struct ep *e = g->buckets[b]; e != NULL; e = e->next) {
+            ep_masks(g, e);
+            g->nsources += e->src_mask != 0;
+        }
+    return GATE_OK;
+}
+
 /* ---- deciding ------------------------------------------------------- */
 
 static int decide_new(gate *g, const struct alert *a, const char *doc,
-                      size_t len, const struct silence *sil, int64_t now_ms,
+                      size_t len, const struct silence *sil,
+                      const struct ep *inh, int64_t now_ms,
                       struct gate_decision *d)
 {
     struct ep *e;
     char *held = NULL;
+    int hold = sil != NULL || inh != NULL;
 
     if (g->n >= g->max ||
-        (sil != NULL && (doc == NULL || len > GATE_HELD_MAX - g->held_bytes)) ||
+        (hold && (doc == NULL || len > GATE_HELD_MAX - g->held_bytes)) ||
         (e = ep_new(a)) == NULL) {
         g->st.untracked++;
         LOG(LOG_WARN, "gate", "episode %s of %s is not tracked (%u open, "
@@ -231,7 +372,7 @@ static int decide_new(gate *g, const struct alert *a, const char *doc,
         return GATE_OK;
     }
     e->last_seen_ms = now_ms;
-    if (sil != NULL) {
+    if (hold) {
         if ((held = malloc(len > 0 ? len : 1)) == NULL) {
             ep_free(e);
             return GATE_ENOMEM;
@@ -240,12 +381,21 @@ static int decide_new(gate *g, const struct alert *a, const char *doc,
         e->held = held;
         e->held_len = len;
         e->held_ms = a->timestamp_ms;
-        d->verdict = GATE_SILENCED;
-        memcpy(d->silence_id, sil->id, sizeof d->silence_id);
+        if (sil != NULL) {
+            d->verdict = GATE_SILENCED;
+            memcpy(d->silence_id, sil->id, sizeof d->silence_id);
+        } else {
+            d->verdict = GATE_INHIBITED;
+            memcpy(d->inhibited_by, inh->id, sizeof d->inhibited_by);
+        }
     } else {
         e->fired = 1;
     }
     insert(g, e);
+    if (inh != NULL) {
+        memcpy(e->inhibited_by, inh->id, sizeof e->inhibited_by);
+        e->inhibit_gen = g->rules_gen;
+    }
     g->dirty = 1;
     return GATE_OK;
 }
@@ -256,6 +406,7 @@ int gate_decide(gate *g, const struct alert *a, const char *doc, size_t len,
 {
     struct ep **p = slot_of(g, a->id), *e = *p;
     const struct silence *sil;
+    const struct ep *inh = NULL;
     int rc = GATE_OK;
 
     memset(d, 0, sizeof *d);
@@ -271,14 +422,21 @@ int gate_decide(gate *g, const struct alert *a, const char *doc, size_t len,
     }
     sil = ss != NULL ? silence_store_match(ss, a, now_ms) : NULL;
     if (e == NULL) {
-        rc = decide_new(g, a, doc, len, sil, now_ms, d);
+        if (sil == NULL)
+            inh = inhibitor(g, a);
+        rc = decide_new(g, a, doc, len, sil, inh, now_ms, d);
         goto out;
     }
     e->last_seen_ms = now_ms;
     g->dirty = 1;
+    if (sil == NULL)
+        inh = ep_inhibitor(g, e);
     if (sil != NULL) {
         d->verdict = GATE_SILENCED;
         memcpy(d->silence_id, sil->id, sizeof d->silence_id);
+    } else if (inh != NULL) {
+        d->verdict = GATE_INHIBITED;
+        memcpy(d->inhibited_by, inh->id, sizeof d->inhibited_by);
     } else if (!e->fired) {
         /* the silence ended before gate_tick() saw it: this repeat goes
          * out as the firing */
@@ -294,6 +452,8 @@ out:
         g->st.acked++;
     else if (d->verdict == GATE_UNFIRED)
         g->st.unfired++;
+    else if (d->verdict == GATE_INHIBITED)
+        g->st.inhibited++;
     return rc;
 }
 
@@ -319,8 +479,9 @@ int gate_tick(gate *g, const silence_store *ss, int64_t now_ms,
             }
             if (!e->fired) {
                 ep_alert(e, &a);
-                if (ss == NULL || silence_store_match(ss, &a, now_ms) ==
-                                      NULL) {
+                if ((ss == NULL ||
+                     silence_store_match(ss, &a, now_ms) == NULL) &&
+                    ep_inhibitor(g, e) == NULL) {
                     release(ud, &a, e->held, e->held_len);
                     drop_held(g, e);
                     g->st.released++;
@@ -384,7 +545,7 @@ out:
 int gate_info(const gate *g, const char *id, const silence_store *ss,
               int64_t now_ms, struct gate_info *out)
 {
-    const struct ep *e = find(g, id);
+    const struct ep *e = find(g, id), *inh;
     const struct silence *sil;
     struct alert a;
 
@@ -394,6 +555,8 @@ int gate_info(const gate *g, const char *id, const silence_store *ss,
     ep_alert(e, &a);
     if (ss != NULL && (sil = silence_store_match(ss, &a, now_ms)) != NULL)
         memcpy(out->silenced_by, sil->id, sizeof out->silenced_by);
+    if ((inh = inhibitor(g, &a)) != NULL)
+        memcpy(out->inhibited_by, inh->id, sizeof out->inhibited_by);
     return GATE_OK;
 }
 
@@ -726,6 +889,7 @@ void gate_destroy(gate *g)
     if (g == NULL)
         return;
     clear(g);
+    free(g->rules);
     free(g->dir);
     free(g);
 }
@@ -741,6 +905,8 @@ const char *gate_verdict_name(enum gate_verdict v)
         return "acked";
     case GATE_UNFIRED:
         return "unfired";
+    case GATE_INHIBITED:
+        return "inhibited";
     }
     return "unknown";
 }

@@ -19,8 +19,23 @@
  *                          a receiver never keeps an incident open; the
  *                          episode is forgotten
  *
+ * Inhibition (SPEC section 5): rules (gate_set_inhibit) of source
+ * matchers, target matchers and `equal` fields.  While an open episode
+ * matching a rule's source exists (it fired and has not resolved; a
+ * silenced or held source inhibits all the same, as in Alertmanager), a
+ * firing or repeat of another episode matching the rule's target whose
+ * `equal` fields have the same values is not sent (GATE_INHIBITED), the
+ * firing held as for a silence.  A field an alert lacks counts as the
+ * empty value, as Alertmanager counts a missing label: missing on both
+ * sides is equal.  An episode never inhibits itself, and an alert that
+ * matches both sides of a rule is not inhibited through that rule by an
+ * episode that also matches both (Alertmanager's rule: two such alerts
+ * would mute each other).  Silences are looked at first: a notification
+ * both silenced and inhibited counts as silenced.
+ *
  * gate_tick() sends the held firing of every episode no silence matches
- * any longer (the silence expired, ended, or its window closed).  An
+ * and no episode inhibits any longer (the silence expired, ended, or its
+ * window closed; the source resolved, or the rules changed).  An
  * acknowledgement (gate_ack) stops repeats only: a held firing still goes
  * out when its silence ends, and the resolve after it.  "Not sent" is
  * every sink: the gate decides before routing.
@@ -60,6 +75,8 @@
 #define GATE_TEXT_MAX 1024     /* a name, key or value kept, with the NUL */
 #define GATE_BY_MAX 128        /* acked_by, with the NUL */
 #define GATE_COMMENT_MAX 1024  /* an ack's comment, with the NUL */
+#define GATE_INHIBIT_MAX 64    /* inhibition rules */
+#define GATE_EQUAL_MAX 8       /* `equal` fields of a rule */
 
 enum {
     GATE_OK = 0,
@@ -73,17 +90,31 @@ enum gate_verdict {
     GATE_SEND = 0,   /* to the sinks */
     GATE_SILENCED,   /* a silence mutes it: not sent */
     GATE_ACKED,      /* a repeat of an acknowledged episode: not sent */
-    GATE_UNFIRED     /* a resolve whose firing never went out: not sent */
+    GATE_UNFIRED,    /* a resolve whose firing never went out: not sent */
+    GATE_INHIBITED   /* an open episode inhibits it: not sent */
 };
 
 struct gate_decision {
     enum gate_verdict verdict;
     char silence_id[SILENCE_ID_MAX]; /* GATE_SILENCED: the silence */
+    char inhibited_by[ALERT_ID_HEX + 1]; /* GATE_INHIBITED: the episode */
+};
+
+/* One inhibition rule: matchers as a silence's (rule, severity,
+ * group.<field>, labels.<name>; globs) for each side, 0 matchers
+ * matching every alert; `equal` fields named the same way (glob
+ * unused). */
+struct gate_inhibit {
+    uint32_t nsource, ntarget, nequal;
+    struct silence_matcher source[SILENCE_MATCHERS_MAX];
+    struct silence_matcher target[SILENCE_MATCHERS_MAX];
+    struct silence_matcher equal[GATE_EQUAL_MAX];
 };
 
 /* What /status shows of an open episode. */
 struct gate_info {
     char silenced_by[SILENCE_ID_MAX]; /* a silence muting it now, or "" */
+    char inhibited_by[ALERT_ID_HEX + 1]; /* the episode inhibiting it, or "" */
     char acked_by[GATE_BY_MAX];       /* "" when not acknowledged */
     int64_t acked_ms;                 /* 0 when not acknowledged */
     char ack_comment[GATE_COMMENT_MAX];
@@ -94,6 +125,7 @@ struct gate_stats {
     uint64_t silenced;   /* notifications not sent: silenced */
     uint64_t acked;      /* repeats not sent: acknowledged */
     uint64_t unfired;    /* resolves not sent: the firing never went out */
+    uint64_t inhibited;  /* notifications not sent: inhibited */
     uint64_t released;   /* held firings sent when their silence ended */
     uint64_t untracked;  /* sent ungated: past the caps */
     uint64_t stale;      /* episodes forgotten after GATE_STALE_MS */
@@ -115,6 +147,12 @@ gate *gate_create(const struct gate_options *o);
 
 /* Free (nothing is written: gate_flush first).  Accepts NULL. */
 void gate_destroy(gate *g);
+
+/* Put n inhibition rules (at most GATE_INHIBIT_MAX; copied) in force,
+ * in place of the earlier ones.  Held firings no longer inhibited go out
+ * at the next gate_tick().  Returns GATE_OK or GATE_EINVAL (n too
+ * large: the earlier rules stay). */
+int gate_set_inhibit(gate *g, const struct gate_inhibit *rules, size_t n);
 
 /* Decide notification a (its document: len bytes at doc, kept when a
  * firing is held) at now_ms against the silences of ss (NULL: none).
@@ -146,7 +184,7 @@ int gate_ack(gate *g, const char *id, const char *by, const char *comment,
              int64_t now_ms, struct gate_info *out);
 
 /* What is known of open episode `id` at now_ms (silenced_by: the silence
- * of ss muting it now).  Returns GATE_OK or GATE_ENOENT. */
+ * of ss muting it now; inhibited_by: the episode inhibiting it now).  Returns GATE_OK or GATE_ENOENT. */
 int gate_info(const gate *g, const char *id, const silence_store *ss,
               int64_t now_ms, struct gate_info *out);
 
@@ -156,7 +194,7 @@ int gate_flush(gate *g);
 
 void gate_stats(const gate *g, struct gate_stats *out);
 
-/* "silenced", "acked", "unfired" ("sent" for GATE_SEND). */
+/* "silenced", "acked", "unfired", "inhibited" ("sent" for GATE_SEND). */
 const char *gate_verdict_name(enum gate_verdict v);
 
 const char *gate_strerror(int rc);

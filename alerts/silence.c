@@ -196,63 +196,77 @@ static int severity_glob_ok(const char *g)
     return 0;
 }
 
-static int parse_matchers(struct silence *s, const cJSON *v, char *err,
-                          size_t errsz)
+int silence_field_parse(const char *s, struct silence_matcher *out)
+{
+    const char *name = NULL;
+
+    memset(out, 0, sizeof *out);
+    if (strcmp(s, "rule") == 0) {
+        out->kind = SILENCE_M_RULE;
+    } else if (strcmp(s, "severity") == 0) {
+        out->kind = SILENCE_M_SEVERITY;
+    } else if (strncmp(s, "group.", 6) == 0) {
+        out->kind = SILENCE_M_GROUP;
+        name = s + 6;
+    } else if (strncmp(s, "labels.", 7) == 0) {
+        out->kind = SILENCE_M_LABEL;
+        name = s + 7;
+    } else {
+        return -1;
+    }
+    if (name != NULL) {
+        if (!field_ok(name))
+            return -2;
+        snprintf(out->name, sizeof out->name, "%s", name);
+    }
+    return 0;
+}
+
+int silence_matchers_parse(struct silence_matcher *out, uint32_t *nout,
+                           const cJSON *v, const char *path, char *err,
+                           size_t errsz)
 {
     static const char *const keys[] = {"rule", "severity", "group.",
                                        "labels.", NULL};
-    char path[64], k[48];
+    char mpath[160], k[48];
     int n = 0;
 
+    *nout = 0;
     if (!cJSON_IsObject(v) || v->child == NULL)
-        return expected(v, "matchers", "an object of 1 to 16 matchers "
+        return expected(v, path, "an object of 1 to 16 matchers "
                         "(rule, severity, group.<field>, labels.<name>)",
                         err, errsz);
     for (const cJSON *m = v->child; m != NULL; m = m->next) {
         struct silence_matcher *sm;
-        const char *name = NULL;
+        int rc;
 
-        if (duplicate(v, m, "matchers", err, errsz))
+        if (duplicate(v, m, path, err, errsz))
             return SILENCE_EINVAL;
         if (++n > SILENCE_MATCHERS_MAX) {
-            table_fail(err, errsz, "matchers: at most %d matchers",
+            table_fail(err, errsz, "%s: at most %d matchers", path,
                        SILENCE_MATCHERS_MAX);
             return SILENCE_EINVAL;
         }
-        sm = &s->m[s->nmatchers];
-        memset(sm, 0, sizeof *sm);
-        if (strcmp(m->string, "rule") == 0) {
-            sm->kind = SILENCE_M_RULE;
-        } else if (strcmp(m->string, "severity") == 0) {
-            sm->kind = SILENCE_M_SEVERITY;
-        } else if (strncmp(m->string, "group.", 6) == 0) {
-            sm->kind = SILENCE_M_GROUP;
-            name = m->string + 6;
-        } else if (strncmp(m->string, "labels.", 7) == 0) {
-            sm->kind = SILENCE_M_LABEL;
-            name = m->string + 7;
-        } else {
-            return unknown_key(m, "matchers", keys, err, errsz);
-        }
+        sm = &out[*nout];
         key_text(m->string, k, sizeof k);
-        snprintf(path, sizeof path, "matchers.%s", k);
-        if (name != NULL) {
-            if (!field_ok(name)) {
-                table_fail(err, errsz, "%s: expected a field name of 1 to "
-                           "71 letters, digits, _, - or . after \"%s\"",
-                           path, sm->kind == SILENCE_M_GROUP ? "group."
-                                                             : "labels.");
-                return SILENCE_EINVAL;
-            }
-            snprintf(sm->name, sizeof sm->name, "%s", name);
+        snprintf(mpath, sizeof mpath, "%s.%s", path, k);
+        rc = silence_field_parse(m->string, sm);
+        if (rc == -1)
+            return unknown_key(m, path, keys, err, errsz);
+        if (rc == -2) {
+            table_fail(err, errsz, "%s: expected a field name of 1 to "
+                       "71 letters, digits, _, - or . after \"%s\"",
+                       mpath, sm->kind == SILENCE_M_GROUP ? "group."
+                                                         : "labels.");
+            return SILENCE_EINVAL;
         }
-        if (get_text(m, path, sm->glob, sizeof sm->glob, 0, GLOB_WANT, err,
+        if (get_text(m, mpath, sm->glob, sizeof sm->glob, 0, GLOB_WANT, err,
                      errsz) != SILENCE_OK)
             return SILENCE_EINVAL;
         if (sm->kind == SILENCE_M_SEVERITY && !severity_glob_ok(sm->glob))
-            return expected(m, path, "a severity (info, warning, error, "
+            return expected(m, mpath, "a severity (info, warning, error, "
                             "critical) or a glob matching one", err, errsz);
-        s->nmatchers++;
+        (*nout)++;
     }
     return SILENCE_OK;
 }
@@ -496,7 +510,8 @@ int silence_from_json(struct silence *s, const cJSON *o,
                    "severity, group.<field>, labels.<name>");
         goto out;
     }
-    if (parse_matchers(s, mb.matchers, err, errsz) != SILENCE_OK)
+    if (silence_matchers_parse(s->m, &s->nmatchers, mb.matchers, "matchers", err,
+                               errsz) != SILENCE_OK)
         goto out;
     if ((rc = parse_when(s, &mb, mode, zones, now_ms, err, errsz)) !=
         SILENCE_OK)
@@ -635,8 +650,8 @@ static const char *pair_value(const struct alert_pair *p, uint32_t n,
     return NULL;
 }
 
-static int matcher_matches(const struct silence_matcher *m,
-                           const struct alert *a)
+const char *silence_field_value(const struct silence_matcher *m,
+                                const struct alert *a)
 {
     const char *v = NULL;
 
@@ -657,7 +672,19 @@ static int matcher_matches(const struct silence_matcher *m,
                        m->name);
         break;
     }
-    return v != NULL && sink_glob_match(m->glob, v);
+    return v;
+}
+
+int silence_matchers_match(const struct silence_matcher *m, uint32_t n,
+                           const struct alert *a)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const char *v = silence_field_value(&m[i], a);
+
+        if (v == NULL || !sink_glob_match(m[i].glob, v))
+            return 0;
+    }
+    return 1;
 }
 
 int silence_matches(const struct silence *s, const struct alert *a,
@@ -665,10 +692,7 @@ int silence_matches(const struct silence *s, const struct alert *a,
 {
     if (s->nmatchers == 0 || silence_state(s, now_ms) != SILENCE_ACTIVE)
         return 0;
-    for (uint32_t i = 0; i < s->nmatchers; i++)
-        if (!matcher_matches(&s->m[i], a))
-            return 0;
-    return 1;
+    return silence_matchers_match(s->m, s->nmatchers, a);
 }
 
 /* ---- printing ------------------------------------------------------- */

@@ -152,6 +152,28 @@ int silence_expire(struct silence *s, int64_t now_ms);
 int silence_matches(const struct silence *s, const struct alert *a,
                     int64_t now_ms);
 
+/* Matchers alone (inhibition rules reuse them, SPEC section 5): parse
+ * the JSON object v ({"rule": "<glob>", "group.<field>": "<glob>", ...})
+ * at `path` (messages say "path.rule: ...") into out[SILENCE_MATCHERS_MAX]
+ * and *n.  Returns SILENCE_OK or SILENCE_EINVAL with the message. */
+int silence_matchers_parse(struct silence_matcher *out, uint32_t *n,
+                           const struct cJSON *v, const char *path,
+                           char *err, size_t errsz);
+
+/* Does every one of the n matchers match alert a?  1 or 0 (n == 0: 1). */
+int silence_matchers_match(const struct silence_matcher *m, uint32_t n,
+                           const struct alert *a);
+
+/* A field name as matchers name it ("rule", "severity", "group.<field>",
+ * "labels.<name>") into out's kind and name (glob left empty).  Returns
+ * 0, -1 (not one of those forms) or -2 (a bad field name). */
+int silence_field_parse(const char *s, struct silence_matcher *out);
+
+/* The value of m's field in alert a (m's glob is not used), or NULL when
+ * a lacks that group field or label. */
+const char *silence_field_value(const struct silence_matcher *m,
+                                const struct alert *a);
+
 /* Append s as the API's JSON object (with "id" and "state" as of now_ms;
  * "created_at"; "expired_at" when expired by hand, else null).  Returns
  * BUF_OK or a BUF_E* code. */

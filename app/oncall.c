@@ -55,6 +55,7 @@ oncall *oncall_create(const struct oncall_options *o, int64_t now_ms)
 
     if (oc == NULL || (oc->ss = silence_store_create(&so, now_ms)) == NULL ||
         (oc->g = gate_create(&go)) == NULL ||
+        gate_set_inhibit(oc->g, o->inhibit, o->n_inhibit) != GATE_OK ||
         (oc->h = history_create(&ho)) == NULL) {
         oncall_destroy(oc);
         return NULL;
@@ -78,6 +79,14 @@ void oncall_set_retention(oncall *oc, int64_t retention_s)
         silence_store_set_retention(oc->ss, retention_s);
 }
 
+void oncall_set_inhibit(oncall *oc, const struct gate_inhibit *rules,
+                        size_t n)
+{
+    if (oc != NULL && gate_set_inhibit(oc->g, rules, n) != GATE_OK)
+        LOG(LOG_ERROR, "oncall", "the %zu inhibition rules cannot be put in "
+            "force (out of memory); the earlier ones stay", n);
+}
+
 /* ---- notifications ---------------------------------------------------- */
 
 void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
@@ -91,8 +100,10 @@ void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
 /* A notification the gate kept from the sinks: logged (rate-limited per
  * verdict by the logger), counted by the gate, and in the history:
  * `silenced` (the silence's id in the detail), `acked` (a repeat not
- * sent), or `silenced` for a resolve not sent because its firing never
- * went out. */
+ * sent), `inhibited` (the inhibiting episode's id in the detail), or
+ * `silenced` for a resolve not sent because its firing never went out.
+ * A held firing sent later (its silence ended or its inhibitor resolved)
+ * passes on_release() below. */
 static void note_unsent(oncall *oc, const struct alert *a,
                         const struct gate_decision *d, int64_t now_ms)
 {
@@ -118,6 +129,14 @@ static void note_unsent(oncall *oc, const struct alert *a,
                     "never went out", now_ms);
         LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
             "went out", a->rule, a->key);
+        break;
+    case GATE_INHIBITED:
+        snprintf(detail, sizeof detail, "%s not sent: inhibited by %s",
+                 a->resolved ? "resolve" : "firing", d->inhibited_by);
+        oncall_note(oc, HISTORY_INHIBITED, a, detail, now_ms);
+        LOG(LOG_INFO, "oncall", "%s %s %s not sent: inhibited by episode %s",
+            a->resolved ? "resolved" : "firing", a->rule, a->key,
+            d->inhibited_by);
         break;
     case GATE_SEND:
         break;
@@ -147,8 +166,10 @@ enum gate_verdict oncall_alert(oncall *oc, const struct alert *a,
 
 /* What gate_tick() releases goes to the caller's send, logged. */
 struct release_ctx {
+    oncall *oc;
     oncall_send_fn send;
     void *ud;
+    int64_t now_ms;
 };
 
 static void on_release(void *ud, const struct alert *a, const char *doc,
@@ -156,14 +177,16 @@ static void on_release(void *ud, const struct alert *a, const char *doc,
 {
     const struct release_ctx *rc = ud;
 
-    LOG(LOG_INFO, "oncall", "firing %s %s sent now: its silence ended",
-        a->rule, a->key);
+    LOG(LOG_INFO, "oncall", "firing %s %s sent now: no silence or open "
+        "episode keeps it any longer", a->rule, a->key);
+    oncall_note(rc->oc, HISTORY_FIRED, a, "held firing sent: no silence or "
+                "inhibiting episode keeps it any longer", rc->now_ms);
     rc->send(rc->ud, a, doc, len);
 }
 
 void oncall_tick(oncall *oc, int64_t now_ms, oncall_send_fn send, void *ud)
 {
-    struct release_ctx rc = {send, ud};
+    struct release_ctx rc = {oc, send, ud, now_ms};
 
     if (oc == NULL)
         return;
@@ -676,6 +699,9 @@ void oncall_fill(const oncall *oc, struct status_snapshot *snap,
             continue;
         snprintf(snap->firing[i].silenced_by,
                  sizeof snap->firing[i].silenced_by, "%s", info.silenced_by);
+        snprintf(snap->firing[i].inhibited_by,
+                 sizeof snap->firing[i].inhibited_by, "%s",
+                 info.inhibited_by);
         snprintf(snap->firing[i].acked_by, sizeof snap->firing[i].acked_by,
                  "%s", info.acked_by);
         snap->firing[i].acked_ms = info.acked_ms;
@@ -688,6 +714,7 @@ void oncall_fill(const oncall *oc, struct status_snapshot *snap,
     snap->oncall.silences_active = counts[SILENCE_ACTIVE];
     snap->oncall.silences_expired = counts[SILENCE_EXPIRED];
     snap->oncall.silenced = st.silenced;
+    snap->oncall.inhibited = st.inhibited;
     snap->oncall.acked = st.acked;
     snap->oncall.unfired = st.unfired;
     snap->oncall.released = st.released;

@@ -10,7 +10,7 @@
  * whose silence ended to a send callback, which submits them like any
  * notification; oncall_serve() answers the API requests the status
  * server queued (status/server.h); oncall_fill() puts silenced_by,
- * acked_by and the counters into the status snapshot.
+ * inhibited_by, acked_by and the counters into the status snapshot.
  *
  * Why on the loop: the store and the gate are the loop's state; the
  * status server's thread only queues requests and waits for their
@@ -67,6 +67,8 @@ struct oncall_options {
     const char *zone_dir;      /* NULL: the system's tz database */
     int64_t retention_s;       /* silence_retention_s */
     uint64_t history_max_bytes; /* 0: HISTORY_MAX_BYTES */
+    const struct gate_inhibit *inhibit; /* the inhibition rules in force */
+    size_t n_inhibit;          /* <= GATE_INHIBIT_MAX */
 };
 
 /* Send a held firing now (its silence ended): the alert (id, rule,
@@ -84,6 +86,11 @@ void oncall_destroy(oncall *oc);
 
 /* A reload's new silence_retention_s. */
 void oncall_set_retention(oncall *oc, int64_t retention_s);
+
+/* A reload's new inhibition rules (n <= GATE_INHIBIT_MAX, copied):
+ * held firings no longer inhibited go out at the next oncall_tick(). */
+void oncall_set_inhibit(oncall *oc, const struct gate_inhibit *rules,
+                        size_t n);
 
 /* A notification of the rules at now_ms (its document: len bytes at
  * doc): whether it goes to the sinks (GATE_SEND) or not, and why.  A

@@ -558,7 +558,9 @@ static oncall *make_oncall(const struct cfg *c, int64_t wall, char *err,
                            size_t errsz)
 {
     struct oncall_options o = {.state_dir = c->state_dir,
-                               .retention_s = c->silence_retention_s};
+                               .retention_s = c->silence_retention_s,
+                               .inhibit = c->inhibit,
+                               .n_inhibit = c->n_inhibit};
     oncall *oc = oncall_create(&o, wall);
 
     if (oc == NULL)
@@ -831,6 +833,7 @@ static int reload_swap(struct app *app, struct reload *r)
     app->cfg = r->cfg;
     r->cfg = NULL;
     oncall_set_retention(app->oc, app->cfg->silence_retention_s);
+    oncall_set_inhibit(app->oc, app->cfg->inhibit, app->cfg->n_inhibit);
     checkpointer_configure(app->ck,
                            (size_t)app->cfg->det.checkpoint_max_mb << 20,
                            app->cfg->det.checkpoint_s * 1000,

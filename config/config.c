@@ -28,6 +28,7 @@
 #include "config/config.h"
 
 #include "alerts/journal.h"
+#include "alerts/gate.h"
 #include "alerts/sign.h"
 #include "config/json.h"
 #include "config/legacy.h"
@@ -1000,6 +1001,240 @@ static int check_rules(struct cfg *c, char *err, size_t errsz)
                                                                 : CFG_EINVAL;
 }
 
+/* ---- inhibit ---- */
+
+/* One `inhibit` entry: {"source": {matchers}, "target": {matchers},
+ * "equal": ["session_id", "labels.team", ...]}.  An `equal` name is a
+ * matcher key (rule, severity, group.<field>, labels.<name>) or a bare
+ * group field name. */
+static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
+                             const char *path, char *err, size_t errsz)
+{
+    static const char *const keys[] = {"source", "target", "equal"};
+    char sub[96];
+    const cJSON *m;
+    int rc;
+
+    memset(ir, 0, sizeof *ir);
+    if (!cJSON_IsObject(o))
+        return table_fail_expected(o, path, "an object {\"source\": {...}, "
+                                   "\"target\": {...}, \"equal\": [...]}",
+                                   err, errsz);
+    cJSON_ArrayForEach(m, o) {
+        if (table_duplicate(o, m, path, err, errsz) != TABLE_OK)
+            return CFG_EINVAL;
+        if (strcmp(m->string, keys[0]) != 0 &&
+            strcmp(m->string, keys[1]) != 0 &&
+            strcmp(m->string, keys[2]) != 0) {
+            struct table_suggest sg;
+
+            table_suggest_init(&sg, m->string);
+            for (size_t i = 0; i < 3; i++)
+                table_suggest_add(&sg, keys[i]);
+            snprintf(err, errsz, "%s.%.40s: unknown key (source, target, "
+                     "equal)%s%s%s", path, m->string,
+                     table_suggest_best(&sg) ? "; did you mean " : "",
+                     table_suggest_best(&sg) ? table_suggest_best(&sg) : "",
+                     table_suggest_best(&sg) ? "?" : "");
+            return CFG_EINVAL;
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[side]);
+
+        snprintf(sub, sizeof sub, "%s.%s", path, keys[side]);
+        if (v == NULL) {
+            snprintf(err, errsz, "%s: missing; an object of matchers (rule, "
+                     "severity, group.<field>, labels.<name>)", sub);
+            return CFG_EINVAL;
+        }
+        rc = silence_matchers_parse(side == 0 ? ir->source : ir->target,
+                                    side == 0 ? &ir->nsource : &ir->ntarget,
+                                    v, sub, err, errsz);
+        if (rc != SILENCE_OK)
+            return CFG_EINVAL;
+    }
+    m = cJSON_GetObjectItemCaseSensitive(o, "equal");
+    if (m == NULL)
+        return CFG_OK;
+    snprintf(sub, sizeof sub, "%s.equal", path);
+    if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) > GATE_EQUAL_MAX)
+        return table_fail_expected(m, sub, "an array of at most 8 field "
+                                   "names", err, errsz);
+    for (const cJSON *e = m->child; e != NULL; e = e->next) {
+        struct silence_matcher *f = &ir->equal[ir->nequal];
+        char one[112];
+        int prc = -1;
+
+        snprintf(one, sizeof one, "%s[%u]", sub, (unsigned)ir->nequal);
+        if (cJSON_IsString(e) && e->valuestring[0] != '\0' &&
+            strnlen(e->valuestring, SILENCE_FIELD_MAX + 8) <
+                SILENCE_FIELD_MAX + 8) {
+            prc = silence_field_parse(e->valuestring, f);
+            if (prc == -1 && strchr(e->valuestring, '.') == NULL) {
+                /* a bare name: a group field */
+                char g[SILENCE_FIELD_MAX + 8];
+
+                snprintf(g, sizeof g, "group.%s", e->valuestring);
+                prc = silence_field_parse(g, f);
+            }
+        }
+        if (prc != 0)
+            return table_fail_expected(e, one, "a field name (session_id, "
+                                       "group.<field>, labels.<name>, rule "
+                                       "or severity)", err, errsz);
+        for (uint32_t k = 0; k < ir->nequal; k++)
+            if (ir->equal[k].kind == f->kind &&
+                strcmp(ir->equal[k].name, f->name) == 0) {
+                snprintf(err, errsz, "%s: \"%s\" is in the list already "
+                         "(%s[%u])", one, e->valuestring, sub, (unsigned)k);
+                return CFG_EINVAL;
+            }
+        ir->nequal++;
+    }
+    return CFG_OK;
+}
+
+static int apply_inhibit(void *base, const cJSON *v, const char *path,
+                         char *err, size_t errsz)
+{
+    struct cfg *c = base;
+    const cJSON *e;
+    char sub[32];
+    size_t i = 0;
+    int n;
+
+    free(c->inhibit);
+    c->inhibit = NULL;
+    c->n_inhibit = 0;
+    if (!cJSON_IsArray(v))
+        return table_fail_expected(v, path, "an array of inhibition rules "
+                                   "(at most 32; [] for none)", err, errsz);
+    n = cJSON_GetArraySize(v);
+    if (n > CFG_INHIBIT_MAX) {
+        snprintf(err, errsz, "%s: expected at most %d inhibition rules, got "
+                 "%d", path, CFG_INHIBIT_MAX, n);
+        return CFG_EINVAL;
+    }
+    c->inhibit_given = 1;
+    if (n == 0)
+        return CFG_OK;
+    if ((c->inhibit = calloc((size_t)n, sizeof *c->inhibit)) == NULL) {
+        snprintf(err, errsz, "%s: out of memory", path);
+        return CFG_ENOMEM;
+    }
+    cJSON_ArrayForEach(e, v) {
+        snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+        if (apply_inhibit_one(&c->inhibit[i], e, sub, err, errsz) != CFG_OK)
+            return CFG_EINVAL;
+        c->n_inhibit = ++i;
+    }
+    return CFG_OK;
+}
+
+/* The default when the file has no `inhibit`: stream_stalled inhibits
+ * each absence rule grouped by a key (an absence per key means nothing
+ * while the whole stream is quiet), at most GATE_INHIBIT_MAX of them. */
+static int default_inhibit(struct cfg *c, char *err, size_t errsz)
+{
+    size_t n = 0;
+
+    if (c->inhibit_given || c->rules == NULL)
+        return CFG_OK;
+    free(c->inhibit);
+    c->inhibit = NULL;
+    c->n_inhibit = 0;
+    for (uint32_t i = 0; i < c->rules->n; i++)
+        n += c->rules->rules[i].kind == RULE_K_ABSENCE &&
+             c->rules->rules[i].ngroup > 0;
+    if (n > GATE_INHIBIT_MAX)
+        n = GATE_INHIBIT_MAX;
+    if (n == 0)
+        return CFG_OK;
+    if ((c->inhibit = calloc(n, sizeof *c->inhibit)) == NULL) {
+        snprintf(err, errsz, "inhibit: out of memory");
+        return CFG_ENOMEM;
+    }
+    for (uint32_t i = 0; i < c->rules->n && c->n_inhibit < n; i++) {
+        const struct rule *r = &c->rules->rules[i];
+        struct gate_inhibit *ir = &c->inhibit[c->n_inhibit];
+
+        if (r->kind != RULE_K_ABSENCE || r->ngroup == 0)
+            continue;
+        ir->nsource = ir->ntarget = 1;
+        ir->source[0].kind = SILENCE_M_RULE;
+        snprintf(ir->source[0].glob, sizeof ir->source[0].glob,
+                 "stream_stalled");
+        ir->target[0].kind = SILENCE_M_RULE;
+        snprintf(ir->target[0].glob, sizeof ir->target[0].glob, "%s",
+                 r->name);
+        c->n_inhibit++;
+    }
+    return CFG_OK;
+}
+
+/* A matcher's key as the config names it: rule, group.<field>, ... */
+static void matcher_key(const struct silence_matcher *m, char *out,
+                        size_t size)
+{
+    switch (m->kind) {
+    case SILENCE_M_RULE:
+        snprintf(out, size, "rule");
+        break;
+    case SILENCE_M_SEVERITY:
+        snprintf(out, size, "severity");
+        break;
+    case SILENCE_M_GROUP:
+        snprintf(out, size, "group.%s", m->name);
+        break;
+    default:
+        snprintf(out, size, "labels.%s", m->name);
+        break;
+    }
+}
+
+static int dump_inhibit(const void *base, cJSON *obj, const char *name,
+                        unsigned flags)
+{
+    const struct cfg *c = base;
+    char k[SILENCE_FIELD_MAX + 16];
+    cJSON *a;
+
+    (void)flags;
+    if ((a = cJSON_AddArrayToObject(obj, name)) == NULL)
+        return CFG_ENOMEM;
+    for (size_t i = 0; i < c->n_inhibit; i++) {
+        const struct gate_inhibit *ir = &c->inhibit[i];
+        cJSON *o = cJSON_CreateObject(), *src, *tgt, *eq;
+
+        if (o == NULL || !cJSON_AddItemToArray(a, o))
+            return cJSON_Delete(o), CFG_ENOMEM;
+        if ((src = cJSON_AddObjectToObject(o, "source")) == NULL ||
+            (tgt = cJSON_AddObjectToObject(o, "target")) == NULL ||
+            (eq = cJSON_AddArrayToObject(o, "equal")) == NULL)
+            return CFG_ENOMEM;
+        for (uint32_t j = 0; j < ir->nsource; j++) {
+            matcher_key(&ir->source[j], k, sizeof k);
+            if (cJSON_AddStringToObject(src, k, ir->source[j].glob) == NULL)
+                return CFG_ENOMEM;
+        }
+        for (uint32_t j = 0; j < ir->ntarget; j++) {
+            matcher_key(&ir->target[j], k, sizeof k);
+            if (cJSON_AddStringToObject(tgt, k, ir->target[j].glob) == NULL)
+                return CFG_ENOMEM;
+        }
+        for (uint32_t j = 0; j < ir->nequal; j++) {
+            cJSON *s;
+
+            matcher_key(&ir->equal[j], k, sizeof k);
+            if ((s = cJSON_CreateString(k)) == NULL ||
+                !cJSON_AddItemToArray(eq, s))
+                return cJSON_Delete(s), CFG_ENOMEM;
+        }
+    }
+    return CFG_OK;
+}
+
 /* ---- the root ---- */
 
 static const struct table_item root_items[] = {
@@ -1028,6 +1263,11 @@ static const struct table_item root_items[] = {
     {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_rules,
      .dump = dump_rules,
      .help = "the detection rules (default: the six default rules)"},
+    {.name = "inhibit", .type = TABLE_CUSTOM, .apply = apply_inhibit,
+     .dump = dump_inhibit,
+     .help = "inhibition rules: while a source alert fires, target alerts "
+             "with equal fields are not sent (default: stream_stalled "
+             "inhibits absence rules with a group_by; [] for none)"},
     SILENCE_STORE_SETTINGS_ITEM(struct cfg, silence_retention_s),
     INT_ITEM(struct cfg, journal_max_bytes, JOURNAL_DEFAULT_MAX_PENDING_BYTES,
              65536,
@@ -1050,6 +1290,10 @@ void cfg_release(struct cfg *c)
     rule_set_destroy(c->rules);
     c->rules = NULL;
     c->rules_given = 0;
+    free(c->inhibit);
+    c->inhibit = NULL;
+    c->n_inhibit = 0;
+    c->inhibit_given = 0;
 }
 
 void cfg_free(struct cfg *c)
@@ -1091,7 +1335,9 @@ static int check_all(struct cfg *c, char *err, size_t errsz)
                  (long long)c->stream.retry_max_ms);
         return CFG_EINVAL;
     }
-    return check_rules(c, err, errsz);
+    int rc = check_rules(c, err, errsz);
+
+    return rc != CFG_OK ? rc : default_inhibit(c, err, errsz);
 }
 
 /* Parse and validate; *blamed = 1 when the message names a variable. */

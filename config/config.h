@@ -181,12 +181,23 @@ struct cfg {
     /* The rules in force after a successful parse or load (never NULL
      * then); NULL after cfg_defaults(), meaning the default rules. */
     struct rule_set *rules;
+    /* The inhibition rules in force (SPEC section 5), owned like rules
+     * (cfg_release frees them): the `inhibit` list, else the default
+     * (stream_stalled inhibits each absence rule with a group_by).  NULL
+     * with n_inhibit 0: none. */
+    struct gate_inhibit *inhibit;
+    size_t n_inhibit;
+    int inhibit_given;             /* private: the file has `inhibit` */
 };
 
 /* TOOLWATCH_* variables that are not overrides (NULL-terminated):
  * TOOLWATCH_BIN, which the test suite uses to name the binary, and
  * TOOLWATCH_ALLOW_CORE_DUMPS (app/cli.h: core dumps for debugging). */
 extern const char *const cfg_env_not_overrides[];
+
+#define CFG_INHIBIT_MAX 32         /* rules in the `inhibit` list */
+
+struct gate_inhibit;
 
 /* Defaults for everything (rules NULL: the default rules). */
 void cfg_defaults(struct cfg *c);

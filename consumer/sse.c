@@ -26,7 +26,8 @@
  *   pending incomplete sequence becomes one U+FFFD first).
  *
  * Invariants:
- *   - line_len <= max_event_bytes, data_len <= max_event_bytes,
+ *   - line_len <= line_max (max_event_bytes + SSE_LINE_SLACK), data_len <=
+ *     max_event_bytes + 1 (the data and the LF every field appends),
  *     type_len <= sizeof(type), last_id_len and id_in_force_len <
  *     SSE_LAST_ID_MAX (id_in_force is kept NUL-terminated);
  *   - the line, data, type and id buffers hold valid UTF-8 only;
@@ -49,9 +50,9 @@
  *
  * Oversize events (the only deviation from the standard, which has no
  * limits): an event is skipped when one of its lines decodes to more than
- * max_event_bytes, when a data field would make the data buffer exceed
- * max_event_bytes, or when an event field is longer than the event type
- * buffer.  Then on_oversize is called once, stats.oversize is incremented,
+ * line_max bytes, when a data field would make the event's data (its
+ * values joined with LF, what on_event gets) longer than max_event_bytes,
+ * or when an event field is longer than the event type buffer.  Then on_oversize is called once, stats.oversize is incremented,
  * the event's data, event type and id fields are dropped (the last event ID
  * buffer goes back to the id in force), and everything up to and including
  * the next blank line is discarded without interpretation (fields, comments
@@ -188,7 +189,7 @@ static void report_oversize(sse_parser *p)
         p->settings->on_oversize(p->ud, p->max_event_bytes);
 }
 
-/* The current line grew past max_event_bytes: drop it, and with it the
+/* The current line grew past line_max: drop it, and with it the
  * event unless the line is a comment.  The byte being processed is left to
  * the new skip state (it is not consumed by the caller). */
 static void line_overflow(sse_parser *p)
@@ -218,7 +219,7 @@ static int emit(sse_parser *p, const unsigned char *cp, size_t n)
         if (n == 3 && cp[0] == 0xEF && cp[1] == 0xBB && cp[2] == 0xBF)
             goto out;
     }
-    if (n > p->max_event_bytes - p->line_len) {
+    if (n > p->line_max - p->line_len) {
         line_overflow(p);
         done = 0;
         goto out;
@@ -377,13 +378,16 @@ static int field(sse_parser *p, const char *f, size_t fn, const char *v,
         if (memcmp(f, "data", 4) != 0)
             break;
         if (in_chunk && p->data_len == 0 && p->data_ext == NULL &&
-            vn < p->max_event_bytes) {
+            vn <= p->max_event_bytes) {
             p->data_ext = v; /* no copy unless needed (see the top) */
             p->data_ext_len = vn;
             break;
         }
         materialize(p);
-        if (vn >= p->max_event_bytes - p->data_len) {
+        /* the data so far (data_len, LF-ended) and this value: past the
+         * cap when longer than max_event_bytes without the last LF */
+        if (p->data_len > p->max_event_bytes ||
+            vn > p->max_event_bytes - p->data_len) {
             skip = 1;
             break;
         }
@@ -479,8 +483,13 @@ int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,
     p->ud = ud;
     p->max_event_bytes =
         max_event_bytes ? max_event_bytes : SSE_DEFAULT_MAX_EVENT_BYTES;
-    p->line = malloc(p->max_event_bytes);
-    p->data = malloc(p->max_event_bytes);
+    if (p->max_event_bytes > SIZE_MAX / 2) {
+        rc = SSE_EINVAL;
+        goto out;
+    }
+    p->line_max = p->max_event_bytes + SSE_LINE_SLACK;
+    p->line = malloc(p->line_max);
+    p->data = malloc(p->max_event_bytes + 1);
     if (p->line == NULL || p->data == NULL) {
         rc = SSE_ENOMEM;
         goto out;
@@ -559,7 +568,7 @@ int sse_parser_execute(sse_parser *p, const char *data, size_t len)
         case ST_LINE:
             if (p->utf8_need == 0 && p->bom_checked) {
                 size_t run = plain_run(s, (size_t)(end - s));
-                size_t room = p->max_event_bytes - p->line_len;
+                size_t room = p->line_max - p->line_len;
                 if (p->line_len == 0 && run < (size_t)(end - s) &&
                     run <= room && (s[run] == '\n' || s[run] == '\r')) {
                     /* the whole line is plain ASCII in this chunk: it is

@@ -9,10 +9,13 @@
  * through the callbacks in a const settings table.
  *
  * Invariants:
- *  - every buffer has a hard cap (max_event_bytes); an event whose lines or
- *    data exceed it is skipped to its end (the next blank line), counted in
- *    the stats and reported once through on_oversize; the parser then
- *    resynchronises and goes on;
+ *  - every buffer has a hard cap: an event's data (its data lines joined,
+ *    what on_event gets) may be max_event_bytes long, a line
+ *    max_event_bytes + SSE_LINE_SLACK (so "data: " and a value of
+ *    max_event_bytes fit, as the WHATWG reference client takes it); an
+ *    event past either is skipped to its end (the next blank line),
+ *    counted in the stats and reported once through on_oversize; the
+ *    parser then resynchronises and goes on;
  *  - output is always valid UTF-8: invalid input bytes become U+FFFD;
  *  - the last event ID survives events and sse_parser_reset_stream() (a
  *    reconnect), as in browsers; only sse_parser_set_last_id() changes it
@@ -26,6 +29,8 @@
 
 #define SSE_DEFAULT_MAX_EVENT_BYTES (1024u * 1024u)
 #define SSE_LAST_ID_MAX 1024 /* longer ids are ignored (counted) */
+#define SSE_LINE_SLACK 6     /* a line's room past max_event_bytes: the
+                                "data: " before a data value */
 
 enum {
     SSE_OK = 0,
@@ -81,7 +86,8 @@ typedef struct sse_parser {
     /* private: */
     const sse_settings *settings;
     void *ud;
-    size_t max_event_bytes;
+    size_t max_event_bytes;  /* the data's cap */
+    size_t line_max;         /* the line's: max_event_bytes + slack */
     int state;               /* enum sse_state in sse.c */
     int paused;              /* on_event asked to stop; sticky until reset */
     int bom_checked;         /* the stream's first code point was seen */
@@ -106,7 +112,8 @@ typedef struct sse_parser {
     uint64_t event_line;     /* line of the pending event's first field */
 } sse_parser;
 
-/* Allocate the line and data buffers (max_event_bytes each; 0 = default).
+/* Allocate the line and data buffers (max_event_bytes + SSE_LINE_SLACK and
+ * max_event_bytes + 1; max_event_bytes 0 = default, at most SIZE_MAX / 2).
  * Returns SSE_OK, SSE_ENOMEM, or SSE_EINVAL if p is NULL.  `settings` (NULL:
  * no callbacks) and `ud` must outlive the parser. */
 int sse_parser_init(sse_parser *p, const sse_settings *settings, void *ud,

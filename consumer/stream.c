@@ -88,7 +88,10 @@ struct stream {
     sse_parser parser;
     enum stream_state state;
     backoff_rng rng;
-    unsigned attempt;           /* consecutive failures */
+    unsigned attempt;           /* ends since the last good connection */
+    uint64_t conn_events;       /* stats.events when it connected */
+    int64_t streaming_at;       /* loop time the stream was accepted */
+    int retry_floor_said;       /* this connection's retry: < floor logged */
     uint64_t retry_base_ms;     /* config, then the stream's retry: */
     int64_t reconnect_at;
     int in_transfer;
@@ -240,7 +243,6 @@ static int on_sse_event(void *ud, const sse_event *ev)
     stream *s = ud;
 
     s->stats.events++;
-    s->attempt = 0;
     if (s->cb->on_event != NULL && s->cb->on_event(s->ud, ev) != 0) {
         s->stop_requested = 1;
         return 1;
@@ -252,6 +254,15 @@ static void on_sse_retry(void *ud, uint64_t ms)
 {
     stream *s = ud;
 
+    if (ms < STREAM_RETRY_FLOOR_MS) {
+        if (!s->retry_floor_said) {
+            s->retry_floor_said = 1;
+            LOG(LOG_WARN, "stream", "%s asks to reconnect after %llu ms "
+                "(retry:); waiting at least %d ms instead", s->safe_url,
+                (unsigned long long)ms, STREAM_RETRY_FLOOR_MS);
+        }
+        ms = STREAM_RETRY_FLOOR_MS;
+    }
     s->retry_base_ms = ms < s->retry_max_ms ? ms : s->retry_max_ms;
 }
 
@@ -316,6 +327,8 @@ static int accept_response(stream *s)
         return 1; /* followed by libcurl, or refused at done */
     if (code == 200 && content_type_ok(s->content_type)) {
         s->streaming = 1;
+        s->streaming_at = loop_now(s->lp);
+        s->conn_events = s->stats.events;
         s->stats.connects++;
         sse_parser_reset_stream(&s->parser);
         set_state(s, STREAM_CONNECTED);
@@ -459,6 +472,7 @@ static int connect_now(stream *s)
     s->content_type[0] = '\0';
     s->has_retry_after = 0;
     s->streaming = 0;
+    s->retry_floor_said = 0;
     s->fail = END_NONE;
     s->errbuf[0] = '\0';
     sse_parser_reset_stream(&s->parser);
@@ -479,9 +493,26 @@ out:
     return rc;
 }
 
+/* base x 2^attempt, at most cap. */
+static uint64_t attempt_floor(uint64_t base, uint64_t cap, unsigned attempt)
+{
+    uint64_t f = base;
+
+    for (unsigned i = 0; i < attempt && f < cap; i++)
+        f = f > cap / 2 ? cap : f * 2;
+    return f < cap ? f : cap;
+}
+
+/* The delay before the next connection (stream.h "Reconnecting"). */
 static uint64_t next_delay(stream *s, enum end_reason why)
 {
     uint64_t d;
+
+    /* a good connection: events, or streaming for a while */
+    if (s->streaming &&
+        (s->stats.events > s->conn_events ||
+         loop_now(s->lp) - s->streaming_at >= STREAM_STABLE_MS))
+        s->attempt = 0;
 
     switch (why) {
     case END_AUTH:
@@ -490,8 +521,11 @@ static uint64_t next_delay(stream *s, enum end_reason why)
         d = s->retry_max_ms;
         break;
     default:
-        d = backoff_floor_jitter_ms(s->retry_base_ms, s->retry_max_ms,
-                                    s->attempt, backoff_rng_next(&s->rng));
+        d = backoff_floor_jitter_ms(attempt_floor(s->retry_base_ms,
+                                                  s->retry_max_ms,
+                                                  s->attempt),
+                                    s->retry_max_ms, 0,
+                                    backoff_rng_next(&s->rng));
         if (s->has_retry_after && (s->status == 429 || s->status == 503)) {
             int capped;
             d = stream_retry_wait(d, s->retry_after_ms, s->retry_max_ms,
@@ -510,7 +544,7 @@ static uint64_t next_delay(stream *s, enum end_reason why)
         }
         break;
     }
-    if (why != END_CLOSED && s->attempt < 64)
+    if (s->attempt < 64)
         s->attempt++;
     return d;
 }

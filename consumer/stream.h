@@ -73,6 +73,19 @@ enum {
 #define STREAM_DEFAULT_CONNECT_TIMEOUT_S 10    /* connect_timeout_s */
 #define STREAM_DEFAULT_MAX_EVENT_BYTES SSE_DEFAULT_MAX_EVENT_BYTES /* 1 MiB */
 
+/* Reconnecting (SPEC section 1).  A `retry:` field below
+ * STREAM_RETRY_FLOOR_MS is taken as STREAM_RETRY_FLOOR_MS (logged once
+ * per connection), one above retry_max_ms as retry_max_ms.  The delay
+ * before reconnect number k after the last good connection (k = 0 first)
+ * is uniform in [f, min(retry_max_ms, 2f)] with f = min(retry_max_ms,
+ * base x 2^k), base the retry_base_ms or the stream's `retry:`: it grows
+ * on every end of a connection, a clean close by the server (200, then
+ * the stream ends) included.  A good connection is one that delivered at
+ * least one event or streamed for STREAM_STABLE_MS: it resets k to 0.  A
+ * Retry-After (429, 503) is waited, capped by retry_max_ms. */
+#define STREAM_RETRY_FLOOR_MS 100
+#define STREAM_STABLE_MS 10000
+
 /* A request header whose value is a secret (the configuration's
  * stream.headers_env): like the API key, its value is copied once, sent
  * only in this header, wiped on destroy and never logged. */

@@ -1345,8 +1345,13 @@ void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
     det_engine_tick(e, wall_ms); /* from now, as it is */
 }
 
+static void close_open(det_engine *e, struct det_rule *r, const char *why);
+
 void det_engine_drain(det_engine *e)
 {
+    static const char why[] =
+        "closed at the end of the input: no event time is left to judge "
+        "this absence rule's episode";
     unsigned steps = 0;
 
     if (e->now_ms == NO_TIME)
@@ -1355,6 +1360,12 @@ void det_engine_drain(det_engine *e)
     reschedule_all(e);
     while (e->next_deadline != INT64_MAX && steps++ < DRAIN_MAX_STEPS)
         advance(e, e->next_deadline, e->next_deadline, 0);
+    /* the absence rules slept: their open episodes (stream_stalled back
+     * within hold_s of the end, a key still quiet) resolve now, at the
+     * time their condition cleared when it did */
+    for (uint32_t i = 0; i < e->n; i++)
+        if ((e->r[i].kind->flags & DET_KF_ABSENCE) && e->r[i].nopen > 0)
+            close_open(e, &e->r[i], why);
     e->draining = 0;
     reschedule_all(e);
 }

@@ -221,7 +221,9 @@ void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
 /* End of input (replay --drain): let event time run on as if the stream
  * had gone quiet, without the absence rules (the end of input is not an
  * absence), until every open alert of the other rules has resolved (each
- * at the event time it resolves). */
+ * at the event time it resolves); then the absence rules' open alerts
+ * resolve (at the time their condition cleared, if it did): every open
+ * alert is resolved. */
 void det_engine_drain(det_engine *e);
 
 /* Configuration reload: carry over from `old` into the new engine `e`

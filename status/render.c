@@ -423,6 +423,7 @@ static const struct field fields[] = {
     {F_TIME("started_at", SC_FIRING, firing[0].started_ms)},
     {F_STR("episode", SC_FIRING, firing[0].episode)},
     {F_STR_NULL("silenced_by", SC_FIRING, firing[0].silenced_by)},
+    {F_STR_NULL("inhibited_by", SC_FIRING, firing[0].inhibited_by)},
     {F_STR_NULL("acked_by", SC_FIRING, firing[0].acked_by)},
     {F_TIME("acked_at", SC_FIRING, firing[0].acked_ms)},
 
@@ -487,6 +488,10 @@ static const struct field fields[] = {
      METRIC(274, "toolwatch_notifications_suppressed_total", NULL, NULL)},
     {F_U64("unfired", SC_ONCALL, oncall.unfired), LABEL("reason", "unfired"),
      METRIC(274, "toolwatch_notifications_suppressed_total", NULL, NULL)},
+    {F_U64("inhibited", SC_ONCALL, oncall.inhibited),
+     METRIC(275, "toolwatch_notifications_inhibited_total", COUNTER,
+            "Notifications not sent because an open episode inhibits "
+            "them (the config's inhibit rules).")},
     {F_U64("released", SC_ONCALL, oncall.released),
      METRIC(276, "toolwatch_notifications_released_total", COUNTER,
             "Held firings sent when the silence muting them ended.")},

@@ -163,6 +163,8 @@ struct status_snapshot {
         char episode[STATUS_EPISODE_MAX];
         char silenced_by[STATUS_SILENCE_ID_MAX]; /* a silence muting it
                                                     now; "" none */
+        char inhibited_by[STATUS_EPISODE_MAX]; /* the open episode
+                                                  inhibiting it; "" none */
         char acked_by[STATUS_BY_MAX];   /* "": not acknowledged */
         int64_t acked_ms;               /* wall; 0: not acknowledged */
     } firing[STATUS_MAX_FIRING];
@@ -195,6 +197,7 @@ struct status_snapshot {
         uint64_t silences_pending;
         uint64_t silences_expired;       /* still listed */
         uint64_t silenced;               /* notifications not sent */
+        uint64_t inhibited;              /* not sent: inhibited */
         uint64_t acked;                  /* repeats not sent: acked */
         uint64_t unfired;                /* resolves not sent: their
                                             firing never went out */

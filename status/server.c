@@ -32,8 +32,11 @@
  *    under the same key and compared in constant time; has_token, the key
  *    and the hash are touched only under `mu` once the daemon runs
  *    (status_set_token() replaces them in place, on a reload);
- *  - idle connections cost a descriptor and a slot of max_connections,
- *    never a thread; MHD closes them after timeout_s.
+ *  - idle connections cost a descriptor and a slot of max_connections
+ *    (at most per_ip_limit per client address), never a thread; MHD
+ *    closes them after request_timeout_s until their request head is in
+ *    (the daemon's timeout), after timeout_s from then on (set on the
+ *    connection by the first handler call).
  */
 #include "status/server.h"
 
@@ -71,6 +74,7 @@ struct status_server {
     unsigned char token_key[crypto_generichash_KEYBYTES];
     unsigned char token_hash[TOKEN_HASH_BYTES];
     uint64_t stall_ms;
+    unsigned timeout_s;         /* a connection's, once its head is in */
     uint16_t port;
     int loopback;                 /* bound to a loopback address */
     atomic_int running;           /* the daemon has started */
@@ -125,7 +129,9 @@ void status_options_defaults(struct status_options *o)
     memset(o, 0, sizeof *o);
     o->bind_addr = "127.0.0.1";
     o->health_stall_ms = 5000;
-    o->max_connections = 64;
+    o->max_connections = 768;
+    o->per_ip_limit = 256;
+    o->request_timeout_s = 2;
     o->timeout_s = 10;
 }
 
@@ -989,6 +995,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
     (void)version;
     (void)upload;
+    if (*req_cls == NULL)
+        /* the head is in: the connection's own timeout from now on */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  srv->timeout_s);
     if (*req_cls == srv) {
         /* A body after we answered: discard it. */
         *upload_size = 0;
@@ -1068,6 +1078,7 @@ status_server *status_create(const struct status_options *o, int *err)
                      MHD_ALLOW_SUSPEND_RESUME;
     const union MHD_DaemonInfo *info;
     const char *host;
+    unsigned req_timeout;
     int rc = STATUS_OK;
 
     status_options_defaults(&d);
@@ -1109,6 +1120,11 @@ status_server *status_create(const struct status_options *o, int *err)
     srv->mu_ok = 1;
     srv->stall_ms = o->health_stall_ms ? o->health_stall_ms
                                        : d.health_stall_ms;
+    srv->timeout_s = o->timeout_s ? o->timeout_s : d.timeout_s;
+    req_timeout = o->request_timeout_s ? o->request_timeout_s
+                                       : d.request_timeout_s;
+    if (req_timeout > srv->timeout_s)
+        req_timeout = srv->timeout_s;
     srv->pub.last_tick_mono_ms = clock_mono_ms();
     snprintf(srv->pub.not_ready_reason, sizeof srv->pub.not_ready_reason,
              "starting");
@@ -1123,8 +1139,9 @@ status_server *status_create(const struct status_options *o, int *err)
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(o->max_connections ? o->max_connections
                                       : d.max_connections),
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(o->timeout_s ? o->timeout_s : d.timeout_s),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(o->per_ip_limit ? o->per_ip_limit : d.per_ip_limit),
+        MHD_OPTION_CONNECTION_TIMEOUT, req_timeout,
         MHD_OPTION_END);
     if (srv->daemon == NULL) {
         LOG(LOG_ERROR, "status", "cannot listen on %s port %u", host,

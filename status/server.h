@@ -68,19 +68,25 @@
 
 #include <stdint.h>
 
-/* Connection limit: while max_connections are open, libmicrohttpd stops
+/* Connections: while max_connections are open, libmicrohttpd stops
  * accepting; further clients wait in the kernel's listen backlog (their
  * connect succeeds, no answer comes) until a slot frees or they give up.
- * A connection that sends nothing for timeout_s is closed, so clients
- * holding every slot delay answers by at most about timeout_s.  The
- * server's memory and its one thread are unaffected. */
+ * One client address holds at most per_ip_limit of them (more are closed
+ * at once), so a flood from one address leaves the other slots to the
+ * probes.  A connection that has not sent a whole request head is closed
+ * after request_timeout_s without a byte (at most timeout_s), one past
+ * its head after timeout_s: idle clients holding every slot of an address
+ * delay its answers by about request_timeout_s.  The server's memory and
+ * its one thread are unaffected. */
 struct status_options {
     const char *bind_addr;     /* numeric IPv4 or IPv6; NULL: "127.0.0.1" */
     uint16_t port;             /* 0: any free port (see status_port()) */
     const char *token;         /* bearer token, or NULL for none; "" is
                                   refused (a token variable set empty) */
     uint64_t health_stall_ms;  /* /healthz threshold; 0: 5000 */
-    unsigned max_connections;  /* 0: 64; see above */
+    unsigned max_connections;  /* 0: 768; see above */
+    unsigned per_ip_limit;     /* per client address; 0: 256 */
+    unsigned request_timeout_s; /* idle before a request head; 0: 2 */
     unsigned timeout_s;        /* idle connection timeout; 0: 10 */
     /* The API: called on the server's thread each time a request is
      * queued, to wake the loop (it must only signal, e.g. write to a

@@ -113,7 +113,7 @@ static int on_event(void *ud, const sse_event *ev)
     run *r = ud;
 
     check(ev->type_len > 0 && ev->type_len <= TYPE_MAX);
-    check(ev->data_len < r->max);
+    check(ev->data_len <= r->max);
     check(ev->id_len < SSE_LAST_ID_MAX);
     check(valid_utf8(ev->type, ev->type_len));
     check(valid_utf8(ev->data, ev->data_len));
@@ -139,7 +139,7 @@ static void on_comment(void *ud, const char *text, size_t len)
 {
     run *r = ud;
 
-    check(len < r->max);
+    check(len < r->max + SSE_LINE_SLACK);
     check(valid_utf8(text, len));
     r->d.comments++;
     mix_str(&r->d, 'C', text, len);
@@ -324,6 +324,7 @@ static void reference(run *r, const unsigned char *s, size_t n)
     ref_state *st = calloc(1, sizeof(*st));
     uint64_t invalid = 0;
     size_t len, pos = 0, max = r->max;
+    size_t lmax = max + SSE_LINE_SLACK; /* a line's cap */
     int skipping = 0;
 
     check(text != NULL && st != NULL);
@@ -344,7 +345,7 @@ static void reference(run *r, const unsigned char *s, size_t n)
         if (e == len) {
             /* no line end: discarded; sse.c reports an over-long line as
              * soon as it passes the cap, line end or not */
-            if (!skipping && e - pos > max) {
+            if (!skipping && e - pos > lmax) {
                 r->d.oversize++;
                 mix(&r->d, "O", 1);
             }
@@ -359,7 +360,7 @@ static void reference(run *r, const unsigned char *s, size_t n)
                 skipping = 0;
             continue;
         }
-        if (ll > max) {
+        if (ll > lmax) {
             r->d.oversize++;
             mix(&r->d, "O", 1);
             if (line[0] != ':') {
@@ -407,7 +408,8 @@ static void reference(run *r, const unsigned char *s, size_t n)
             vn = 0;
         }
         if (fn == 4 && memcmp(f, "data", 4) == 0) {
-            if (st->data_len + vn + 1 > max) {
+            /* the data joined (what on_event gets) past max */
+            if (st->data_len + vn > max) {
                 r->d.oversize++;
                 mix(&r->d, "O", 1);
                 ref_drop(st);

@@ -397,25 +397,40 @@ static void test_pacing(void **state)
 {
     struct fx *f = *state;
     struct rcv_request b;
-    int64_t t0;
+    int64_t t0, prev = 0;
+    char want[32], body[2048];
 
     f->sink.rate_per_s = 4.0; /* 250 ms apart after the burst */
     f->sink.burst = 1;
     open_delivery(f);
     /* What pacing promises is when requests leave: the i-th no sooner than
-     * i x 250 ms after the first, which leaves no sooner than now.  A
-     * request arrives after it leaves, so the i-th arrives no sooner than
-     * t0 + i x 250 ms, however the receiver's thread is scheduled (gaps
-     * between arrivals are not bounded: a late first arrival shortens the
-     * next gap).  10 ms allow for the loop's cached clock and whole-ms
-     * times; with no pacing all four arrive within a few ms. */
+     * i x 250 ms after the first, by the loop's clock, which is never
+     * ahead of the real one, and the first no sooner than the loop's
+     * clock now.  A request arrives after it leaves, so the i-th arrives
+     * no sooner than t0 + i x 250 ms with t0 the earlier of the two
+     * clocks read now, however busy the machine is (the receiver and the
+     * loop read the same monotonic clock, in whole ms; 1 ms allows for
+     * their roundings).  Nothing bounds arrivals from above or the gaps
+     * between them (a late first arrival shortens the next gap): the test
+     * waits for all four (drive), then checks their order and these
+     * lower bounds.  With no pacing all four arrive within a few ms. */
     t0 = clock_mono_ms();
+    if (loop_now(f->lp) < t0)
+        t0 = loop_now(f->lp);
     for (int n = 0; n < 4; n++)
         submit(f, n);
     drive(f, 4, 0);
-    for (size_t i = 1; i < 4; i++) {
+    assert_int_equal(rcv_count(f->r), 4);
+    for (size_t i = 0; i < 4; i++) {
         assert_true(rcv_get(f->r, i, &b));
-        assert_true(b.arrival_ms - t0 >= (int64_t)(250 * i) - 10);
+        snprintf(want, sizeof want, "\"id\":\"ep%04zu\"", i);
+        assert_non_null(b.body);
+        snprintf(body, sizeof body, "%.*s", (int)b.body_len,
+                 (const char *)b.body);
+        assert_non_null(strstr(body, want));
+        assert_true(b.arrival_ms >= prev);
+        assert_true(b.arrival_ms - t0 >= (int64_t)(250 * i) - 1);
+        prev = b.arrival_ms;
     }
 }
 

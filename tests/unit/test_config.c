@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "alerts/gate.h"
+
 static struct cfg c;
 static char err[512];
 
@@ -2295,6 +2297,110 @@ static void check_documented(const cJSON *node, const char *doc,
     }
 }
 
+
+/* `inhibit`: parsed with paths in its errors, at most 32 rules; without
+ * it stream_stalled inhibits each absence rule with a group_by; [] is
+ * none. */
+static void test_inhibit(void **state)
+{
+    static const char absence_rules[] =
+        "\"rules\": [{\"name\": \"stream_stalled\", \"kind\": "
+        "\"absence\", \"severity\": \"critical\", \"group_by\": [], "
+        "\"threshold\": 120}, {\"name\": \"quiet_agent\", \"severity\": "
+        "\"warning\", \"kind\": \"absence\", \"group_by\": "
+        "[\"agent_id\"], \"threshold\": 300}, {\"name\": \"busy\", "
+        "\"severity\": \"info\", \"kind\": \"count\", \"group_by\": "
+        "[\"agent_id\"], \"threshold\": 5, \"window_s\": 60}]";
+    char text[8192];
+    size_t at;
+
+    (void)state;
+    /* the default rules have no grouped absence rule */
+    assert_int_equal(parse("{}"), CFG_OK);
+    assert_int_equal(c.n_inhibit, 0);
+    snprintf(text, sizeof text, "{%s}", absence_rules);
+    if (parse(text) != CFG_OK)
+        fail_msg("%s", err);
+    assert_int_equal(c.n_inhibit, 1);
+    assert_int_equal(c.inhibit[0].nsource, 1);
+    assert_int_equal(c.inhibit[0].source[0].kind, SILENCE_M_RULE);
+    assert_string_equal(c.inhibit[0].source[0].glob, "stream_stalled");
+    assert_int_equal(c.inhibit[0].ntarget, 1);
+    assert_string_equal(c.inhibit[0].target[0].glob, "quiet_agent");
+    assert_int_equal(c.inhibit[0].nequal, 0);
+    snprintf(text, sizeof text, "{%s, \"inhibit\": []}", absence_rules);
+    assert_int_equal(parse(text), CFG_OK);
+    assert_int_equal(c.n_inhibit, 0);
+    assert_null(c.inhibit);
+    assert_int_equal(parse("{\"inhibit\": [{\"source\": {\"rule\": "
+                           "\"runaway\", \"labels.team\": \"db*\"}, "
+                           "\"target\": {\"severity\": \"warn*\"}, "
+                           "\"equal\": [\"session_id\", \"labels.team\", "
+                           "\"rule\"]}]}"), CFG_OK);
+    assert_int_equal(c.n_inhibit, 1);
+    assert_int_equal(c.inhibit[0].nsource, 2);
+    assert_int_equal(c.inhibit[0].source[1].kind, SILENCE_M_LABEL);
+    assert_string_equal(c.inhibit[0].source[1].name, "team");
+    assert_string_equal(c.inhibit[0].source[1].glob, "db*");
+    assert_int_equal(c.inhibit[0].target[0].kind, SILENCE_M_SEVERITY);
+    assert_int_equal(c.inhibit[0].nequal, 3);
+    assert_int_equal(c.inhibit[0].equal[0].kind, SILENCE_M_GROUP);
+    assert_string_equal(c.inhibit[0].equal[0].name, "session_id");
+    assert_int_equal(c.inhibit[0].equal[1].kind, SILENCE_M_LABEL);
+    assert_int_equal(c.inhibit[0].equal[2].kind, SILENCE_M_RULE);
+    /* 32 rules, not 33 */
+    for (int n = 33; n >= 32; n--) {
+        at = (size_t)snprintf(text, sizeof text, "{\"inhibit\": [");
+        for (int i = 0; i < n; i++)
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s{"
+                                   "\"source\": {\"rule\": \"a\"}, "
+                                   "\"target\": {\"rule\": \"b\"}}",
+                                   i ? "," : "");
+        snprintf(text + at, sizeof text - at, "]}");
+        if (n == 33)
+            expect_error(text, "inhibit: expected at most 32 inhibition "
+                         "rules, got 33");
+    }
+    assert_int_equal(parse(text), CFG_OK);
+    assert_int_equal(c.n_inhibit, 32);
+    expect_error("{\"inhibit\": {}}", "inhibit: expected an array of "
+                 "inhibition rules (at most 32; [] for none), got {}");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}}]}",
+                 "inhibit[0].target: missing; an object of matchers (rule, "
+                 "severity, group.<field>, labels.<name>)");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}, \"target\": "
+                 "{\"rule\": \"b\"}, \"equl\": []}]}",
+                 "inhibit[0].equl: unknown key (source, target, equal); did "
+                 "you mean equal?");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}, \"target\": "
+                 "{\"rul\": \"b\"}}]}",
+                 "inhibit[0].target.rul: unknown key; did you mean rule?");
+    expect_error("{\"inhibit\": [{\"source\": {\"severity\": \"urgent\"}, "
+                 "\"target\": {\"rule\": \"b\"}}]}",
+                 "inhibit[0].source.severity: expected a severity (info, "
+                 "warning, error, critical) or a glob matching one, got "
+                 "\"urgent\"");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}, \"target\": "
+                 "{\"rule\": \"b\"}, \"equal\": [\"session_id\", 3]}]}",
+                 "inhibit[0].equal[1]: expected a field name (session_id, "
+                 "group.<field>, labels.<name>, rule or severity), got 3");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}, \"target\": "
+                 "{\"rule\": \"b\"}, \"equal\": [\"session_id\", "
+                 "\"group.session_id\"]}]}",
+                 "inhibit[0].equal[1]: \"group.session_id\" is in the list "
+                 "already (inhibit[0].equal[0])");
+    expect_error("{\"inhibit\": [{\"source\": {\"rule\": \"a\"}, \"target\": "
+                 "{\"rule\": \"b\"}, \"equal\": [\"x.y\"]}]}",
+                 "inhibit[0].equal[0]: expected a field name (session_id, "
+                 "group.<field>, labels.<name>, rule or severity), got "
+                 "\"x.y\"");
+    expect_error("{\"inhibit\": [{\"source\": {}, \"target\": "
+                 "{\"rule\": \"b\"}}]}",
+                 "inhibit[0].source: expected an object of 1 to 16 matchers "
+                 "(rule, severity, group.<field>, labels.<name>), got "
+                 "{}");
+}
+
 static void test_keys_documented(void **state)
 {
     const char *dir = getenv("TW_DOCS");
@@ -2335,6 +2441,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_rules),
+        cmocka_unit_test_teardown(test_inhibit, release),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_syntax_and_files),
         cmocka_unit_test(test_strict_text),

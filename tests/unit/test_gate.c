@@ -26,6 +26,8 @@
 
 #include "base/file.h"
 
+#include <cjson/cJSON.h>
+
 #define MIN 60000LL
 #define NOW 1773144000000LL /* 2026-03-10T12:00:00Z */
 
@@ -526,6 +528,243 @@ static void test_unusable_files(void **state)
     gate_destroy(g);
 }
 
+
+/* ---- inhibition ---- */
+
+/* Rule ir: source and target matchers as JSON objects, up to two
+ * `equal` fields (NULL: fewer). */
+static void inhibit_rule(struct gate_inhibit *ir, const char *src,
+                         const char *tgt, const char *eq1, const char *eq2)
+{
+    cJSON *js = cJSON_Parse(src), *jt = cJSON_Parse(tgt);
+    char err[256] = "";
+
+    memset(ir, 0, sizeof *ir);
+    if (silence_matchers_parse(ir->source, &ir->nsource, js, "source", err,
+                               sizeof err) != SILENCE_OK ||
+        silence_matchers_parse(ir->target, &ir->ntarget, jt, "target", err,
+                               sizeof err) != SILENCE_OK)
+        fail_msg("%s", err);
+    if (eq1 != NULL)
+        assert_int_equal(silence_field_parse(eq1, &ir->equal[ir->nequal++]),
+                         0);
+    if (eq2 != NULL)
+        assert_int_equal(silence_field_parse(eq2, &ir->equal[ir->nequal++]),
+                         0);
+    cJSON_Delete(js);
+    cJSON_Delete(jt);
+}
+
+/* A notification as note() makes it, grouped by session_id = sess
+ * (NULL: no session_id field; tool_name only). */
+static void snote(struct note *n, const char *rule, const char *tool,
+                  const char *sess, int resolved, int64_t t)
+{
+    note(n, rule, tool, resolved, t);
+    if (sess != NULL) {
+        n->a.ngroup = 2;
+        n->a.group[1] = (struct alert_pair){"session_id", sess};
+    }
+}
+
+static enum gate_verdict idecide(gate *g, const struct note *n, int64_t t,
+                                 char by[ALERT_ID_HEX + 1])
+{
+    struct gate_decision d;
+
+    assert_int_equal(gate_decide(g, &n->a, n->doc, strlen(n->doc), NULL, t,
+                                 &d), GATE_OK);
+    if (by != NULL)
+        snprintf(by, ALERT_ID_HEX + 1, "%s", d.inhibited_by);
+    if (d.verdict != GATE_INHIBITED)
+        assert_string_equal(d.inhibited_by, "");
+    return d.verdict;
+}
+
+/* A runaway session inhibits that session's other alerts only: equal
+ * session_id; another session's alerts go out; the source's own repeats
+ * go out (it does not inhibit itself although it matches the target). */
+static void test_inhibit_equal_fields(void **state)
+{
+    gate *g = new_gate(NULL, 0);
+    struct gate_inhibit ir;
+    struct gate_info info;
+    struct gate_stats st;
+    struct note src, t1, t1b, t2;
+    char by[ALERT_ID_HEX + 1];
+
+    (void)state;
+    inhibit_rule(&ir, "{\"rule\": \"runaway\"}", "{\"rule\": \"*\"}",
+                 "group.session_id", NULL);
+    assert_int_equal(gate_set_inhibit(g, &ir, 1), GATE_OK);
+    snote(&src, "runaway", "s1", "s1", 0, NOW);
+    snote(&t1, "volume", "bash", "s1", 0, NOW + 1);
+    snote(&t1b, "latency", "bash", "s1", 0, NOW + 2);
+    snote(&t2, "volume", "bash2", "s2", 0, NOW + 3);
+    /* before the source fires, nothing inhibits */
+    assert_int_equal(idecide(g, &t1b, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &src, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &t1, NOW + 1, by), GATE_INHIBITED);
+    assert_string_equal(by, src.a.id);
+    assert_int_equal(idecide(g, &t2, NOW + 3, NULL), GATE_SEND);
+    /* the source's repeat: not inhibited by itself */
+    assert_int_equal(idecide(g, &src, NOW + MIN, NULL), GATE_SEND);
+    /* t1b fired before the source: its repeats are inhibited now */
+    assert_int_equal(idecide(g, &t1b, NOW + MIN, by), GATE_INHIBITED);
+    assert_string_equal(by, src.a.id);
+    assert_int_equal(idecide(g, &t1, NOW + MIN, by), GATE_INHIBITED);
+    assert_int_equal(idecide(g, &t2, NOW + MIN, NULL), GATE_SEND);
+    assert_int_equal(gate_info(g, t1.a.id, NULL, NOW + MIN, &info), GATE_OK);
+    assert_string_equal(info.inhibited_by, src.a.id);
+    assert_int_equal(info.fired, 0);
+    assert_int_equal(gate_info(g, t2.a.id, NULL, NOW + MIN, &info), GATE_OK);
+    assert_string_equal(info.inhibited_by, "");
+    assert_int_equal(gate_info(g, src.a.id, NULL, NOW + MIN, &info), GATE_OK);
+    assert_string_equal(info.inhibited_by, "");
+    gate_stats(g, &st);
+    assert_int_equal(st.inhibited, 3);
+    assert_int_equal(st.held, 1);
+    assert_int_equal(st.open, 4);
+    assert_string_equal(gate_verdict_name(GATE_INHIBITED), "inhibited");
+    gate_destroy(g);
+}
+
+/* A field an alert lacks counts as "" (Alertmanager's missing label):
+ * missing on both sides is equal, missing against "" is equal, missing
+ * against a value is not. */
+static void test_inhibit_missing_fields(void **state)
+{
+    gate *g = new_gate(NULL, 0);
+    struct gate_inhibit ir;
+    struct note src, none, empty, other, lbl;
+
+    (void)state;
+    inhibit_rule(&ir, "{\"rule\": \"stream_stalled\"}",
+                 "{\"rule\": \"quiet*\"}", "group.session_id",
+                 "labels.team");
+    assert_int_equal(gate_set_inhibit(g, &ir, 1), GATE_OK);
+    snote(&src, "stream_stalled", "global", NULL, 0, NOW);
+    src.a.ngroup = 0;
+    snote(&none, "quiet_tool", "a", NULL, 0, NOW);
+    snote(&empty, "quiet_tool", "b", "", 0, NOW);
+    snote(&other, "quiet_tool", "c", "s9", 0, NOW);
+    snote(&lbl, "quiet_tool", "d", NULL, 0, NOW);
+    lbl.a.labels[0].value = "web"; /* the source has team=db */
+    assert_int_equal(idecide(g, &src, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &none, NOW, NULL), GATE_INHIBITED);
+    assert_int_equal(idecide(g, &empty, NOW, NULL), GATE_INHIBITED);
+    assert_int_equal(idecide(g, &other, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &lbl, NOW, NULL), GATE_SEND);
+    /* a label missing on one side only, against a value: not equal */
+    src.a.nlabels = 0;
+    snote(&none, "quiet_tool", "e", NULL, 0, NOW);
+    gate_destroy(g);
+    g = new_gate(NULL, 0);
+    assert_int_equal(gate_set_inhibit(g, &ir, 1), GATE_OK);
+    assert_int_equal(idecide(g, &src, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &none, NOW, NULL), GATE_SEND);
+    gate_destroy(g);
+}
+
+/* The source resolves while the target is open: the target's held
+ * firing goes out at the next tick, then its resolve.  A target that
+ * resolves while inhibited sends nothing. */
+static void test_inhibit_source_resolved_releases(void **state)
+{
+    gate *g = new_gate(NULL, 0);
+    struct gate_inhibit ir;
+    struct released r = {0};
+    struct gate_stats st;
+    struct note src, src_res, t, t_res, u, u_res;
+
+    (void)state;
+    inhibit_rule(&ir, "{\"rule\": \"runaway\"}", "{\"rule\": \"volume\"}",
+                 "group.session_id", NULL);
+    assert_int_equal(gate_set_inhibit(g, &ir, 1), GATE_OK);
+    snote(&src, "runaway", "s1", "s1", 0, NOW);
+    snote(&src_res, "runaway", "s1", "s1", 1, NOW + 5 * MIN);
+    snote(&t, "volume", "bash", "s1", 0, NOW + MIN);
+    snote(&t_res, "volume", "bash", "s1", 1, NOW + 9 * MIN);
+    snote(&u, "volume", "curl", "s1", 0, NOW + MIN);
+    snote(&u_res, "volume", "curl", "s1", 1, NOW + 2 * MIN);
+    assert_int_equal(idecide(g, &src, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &t, NOW + MIN, NULL), GATE_INHIBITED);
+    assert_int_equal(idecide(g, &u, NOW + MIN, NULL), GATE_INHIBITED);
+    assert_int_equal(gate_tick(g, NULL, NOW + MIN, on_release, &r), 0);
+    /* u resolves while inhibited: its firing never went out */
+    assert_int_equal(idecide(g, &u_res, NOW + 2 * MIN, NULL), GATE_UNFIRED);
+    assert_int_equal(gate_tick(g, NULL, NOW + 3 * MIN, on_release, &r), 0);
+    assert_int_equal(r.n, 0);
+    /* the source resolves: its resolve goes out; t is released */
+    assert_int_equal(idecide(g, &src_res, NOW + 5 * MIN, NULL), GATE_SEND);
+    assert_int_equal(gate_tick(g, NULL, NOW + 5 * MIN, on_release, &r), 1);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.id, t.a.id);
+    assert_string_equal(r.doc, t.doc);
+    assert_string_equal(r.rule, "volume");
+    assert_int_equal(r.ts, NOW + MIN);
+    assert_int_equal(gate_tick(g, NULL, NOW + 6 * MIN, on_release, &r), 0);
+    assert_int_equal(idecide(g, &t_res, NOW + 9 * MIN, NULL), GATE_SEND);
+    gate_stats(g, &st);
+    assert_int_equal(st.inhibited, 2);
+    assert_int_equal(st.released, 1);
+    assert_int_equal(st.unfired, 1);
+    assert_int_equal(st.open, 0);
+    gate_destroy(g);
+}
+
+/* No self-inhibition: an alert matching both sides does not inhibit
+ * itself, nor another alert matching both sides (they would mute each
+ * other); a silenced source still inhibits; rules taken away release. */
+static void test_inhibit_self_and_mutual(void **state)
+{
+    silence_store *ss = store();
+    gate *g = new_gate(NULL, 0);
+    struct gate_inhibit ir[2];
+    struct released r = {0};
+    struct gate_decision d;
+    struct note a, b, c, w;
+    char sid[SILENCE_ID_MAX];
+
+    (void)state;
+    inhibit_rule(&ir[0], "{\"severity\": \"warning\"}",
+                 "{\"severity\": \"warning\"}", NULL, NULL);
+    assert_int_equal(gate_set_inhibit(g, ir, 1), GATE_OK);
+    snote(&a, "volume", "a", NULL, 0, NOW);
+    snote(&b, "latency", "b", NULL, 0, NOW);
+    assert_int_equal(idecide(g, &a, NOW, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &a, NOW + MIN, NULL), GATE_SEND);
+    assert_int_equal(idecide(g, &b, NOW, NULL), GATE_SEND);
+    /* c matches the target only: inhibited */
+    inhibit_rule(&ir[1], "{\"rule\": \"volume\"}",
+                 "{\"severity\": \"critical\"}", NULL, NULL);
+    assert_int_equal(gate_set_inhibit(g, ir, 2), GATE_OK);
+    snote(&c, "payload", "c", NULL, 0, NOW);
+    c.a.severity = "critical";
+    assert_int_equal(idecide(g, &c, NOW, NULL), GATE_INHIBITED);
+    /* a silenced source inhibits all the same */
+    snote(&w, "payload", "w", NULL, 0, NOW);
+    w.a.severity = "critical";
+    silence(ss, "{\"rule\": \"volume\"}", NOW, sid);
+    assert_int_equal(gate_decide(g, &a.a, a.doc, strlen(a.doc), ss,
+                                 NOW + 2 * MIN, &d), GATE_OK);
+    assert_int_equal(d.verdict, GATE_SILENCED);
+    assert_int_equal(gate_decide(g, &w.a, w.doc, strlen(w.doc), ss,
+                                 NOW + 2 * MIN, &d), GATE_OK);
+    assert_int_equal(d.verdict, GATE_INHIBITED);
+    assert_string_equal(d.inhibited_by, a.a.id);
+    /* too many rules refused, the rules in force kept */
+    assert_int_equal(gate_set_inhibit(g, ir, GATE_INHIBIT_MAX + 1),
+                     GATE_EINVAL);
+    assert_int_equal(gate_tick(g, ss, NOW + 3 * MIN, on_release, &r), 0);
+    /* the rules taken away (a reload): the held firings go out */
+    assert_int_equal(gate_set_inhibit(g, NULL, 0), GATE_OK);
+    assert_int_equal(gate_tick(g, ss, NOW + 3 * MIN, on_release, &r), 2);
+    assert_int_equal(r.n, 2);
+    gate_destroy(g);
+    silence_store_destroy(ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +776,10 @@ int main(void)
         cmocka_unit_test(test_ack_of_held_episode),
         cmocka_unit_test(test_caps_fail_open),
         cmocka_unit_test(test_stale_forgotten),
+        cmocka_unit_test(test_inhibit_equal_fields),
+        cmocka_unit_test(test_inhibit_missing_fields),
+        cmocka_unit_test(test_inhibit_source_resolved_releases),
+        cmocka_unit_test(test_inhibit_self_and_mutual),
         cmocka_unit_test_setup_teardown(test_persisted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack_write_fails, setup,
                                         teardown),

@@ -243,7 +243,8 @@ static void test_status_json_bytes(void **state)
     "\"key\":\"crm.lookup\",\"severity\":\"error\","
     "\"started_at\":\"2026-03-10T00:00:01.500Z\","
     "\"episode\":\"0123456789abcdef0123456789abcdef\","
-    "\"silenced_by\":null,\"acked_by\":null,\"acked_at\":null}],"
+    "\"silenced_by\":null,\"inhibited_by\":null,\"acked_by\":null,"
+    "\"acked_at\":null}],"
     "\"firing_total\":1,"
     "\"sinks\":[{\"name\":\"ops-webhook\",\"kind\":\"webhook\","
     "\"queue_depth\":3,\"in_flight\":1,\"delivered\":100,\"retries\":4,"
@@ -260,7 +261,7 @@ static void test_status_json_bytes(void **state)
     "\"journal\":{\"writable\":true},"
     "\"oncall\":{\"silences_active\":0,\"silences_pending\":0,"
     "\"silences_expired\":0,\"silenced\":0,\"acked\":0,\"unfired\":0,"
-    "\"released\":0,\"untracked\":0},"
+    "\"inhibited\":0,\"released\":0,\"untracked\":0},"
     "\"config\":{\"last_reload_ok\":false,"
     "\"last_reload_at\":\"2026-03-10T01:59:00.000Z\","
     "\"last_reload_error\":\"sinks[1].path: cannot open "
@@ -304,7 +305,7 @@ static void test_empty_snapshot(void **state)
     "\"sinks\":[],\"journal\":{\"writable\":false},"
     "\"oncall\":{\"silences_active\":0,\"silences_pending\":0,"
     "\"silences_expired\":0,\"silenced\":0,\"acked\":0,\"unfired\":0,"
-    "\"released\":0,\"untracked\":0},"
+    "\"inhibited\":0,\"released\":0,\"untracked\":0},"
     "\"config\":{\"last_reload_ok\":true,\"last_reload_at\":null,"
     "\"last_reload_error\":null,\"loaded_at\":null,\"reloads\":0,"
     "\"reload_failures\":0},"
@@ -450,6 +451,10 @@ static void test_empty_snapshot(void **state)
     "toolwatch_notifications_suppressed_total{reason=\"silenced\"} 0\n"
     "toolwatch_notifications_suppressed_total{reason=\"acked\"} 0\n"
     "toolwatch_notifications_suppressed_total{reason=\"unfired\"} 0\n"
+    "# HELP toolwatch_notifications_inhibited_total Notifications not sent "
+    "because an open episode inhibits them (the config's inhibit rules).\n"
+    "# TYPE toolwatch_notifications_inhibited_total counter\n"
+    "toolwatch_notifications_inhibited_total 0\n"
     "# HELP toolwatch_notifications_released_total Held firings sent when "
     "the silence muting them ended.\n"
     "# TYPE toolwatch_notifications_released_total counter\n"
@@ -611,7 +616,8 @@ static void test_status_json_order(void **state)
                               "alerts_fired,alerts_resolved,detection");
     keys_of(field(j, "firing.0"), keys, sizeof keys);
     assert_string_equal(keys, "rule,key,severity,started_at,episode,"
-                              "silenced_by,acked_by,acked_at");
+                              "silenced_by,inhibited_by,acked_by,"
+                              "acked_at");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
                               "retries,dead_lettered,digested,dropped,"
@@ -1078,6 +1084,7 @@ static void test_metrics_order(void **state)
         "toolwatch_sink_last_success_timestamp_seconds",
         "toolwatch_journal_writable", "toolwatch_silences",
         "toolwatch_notifications_suppressed_total",
+        "toolwatch_notifications_inhibited_total",
         "toolwatch_notifications_released_total",
         "toolwatch_episodes_untracked_total",
         "toolwatch_config_last_reload_successful",

@@ -791,11 +791,43 @@ static void test_tail_bad_lines(void **state)
     run_free(&r);
 }
 
+/* --drain with the stream back within hold_s of the end of input: the
+ * stream_stalled episode (open while its hold runs) resolves too, at the
+ * event time the stream came back; every open alert is resolved. */
+static void test_drain_resolves_stalled(void **state)
+{
+#define REC(id, ts) "{\"record_id\":\"" id "\",\"timestamp\":\"" ts "\"," \
+    "\"event_type\":\"tool_call_response\",\"session_id\":\"s\","          \
+    "\"agent_id\":\"a\",\"tool_name\":\"t\",\"response_status\":"          \
+    "\"success\",\"response_payload_size_bytes\":1,"                        \
+    "\"execution_duration_ms\":1.0}\n"
+    static const char text[] =
+        REC("r1", "2026-03-10T02:00:00Z") REC("r2", "2026-03-10T02:03:00Z")
+        REC("r3", "2026-03-10T02:03:10Z");
+#undef REC
+    struct run r;
+
+    (void)state;
+    run_text(&r, text, REPLAY_DRAIN);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(count_alerts(r.out, "stream_stalled", "global", 0), 1);
+    assert_int_equal(count_alerts(r.out, "stream_stalled", "global", 1), 1);
+    assert_non_null(strstr(r.out, "\"resolved_at\":\"2026-03-10T02:03:00"));
+    assert_int_equal(r.st.alerts_total, 2);
+    run_free(&r);
+    /* without --drain it stays open */
+    run_text(&r, text, 0);
+    assert_int_equal(count_alerts(r.out, "stream_stalled", "global", 0), 1);
+    assert_int_equal(count_alerts(r.out, "stream_stalled", "global", 1), 0);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_golden_without_drain),
+        cmocka_unit_test(test_drain_resolves_stalled),
         cmocka_unit_test(test_rules_fixture),
         cmocka_unit_test(test_jsonl_errors_by_line),
         cmocka_unit_test(test_strict),

@@ -645,7 +645,7 @@ static const tcase utf8_cases[] = {
 
 static const tcase oversize_cases[] = {
     {.name = "long line skipped, next event parsed",
-     .in = B("data: 0123456789abcdef\n\ndata: ok\n\n"),
+     .in = B("data: 0123456789abcdefg\n\ndata: ok\n\n"),
      .max = 16,
      .ev = {MSG("ok")},
      .oversize = 1},
@@ -653,6 +653,15 @@ static const tcase oversize_cases[] = {
      .in = B("data: 0123456789\n\n"),
      .max = 16,
      .ev = {MSG("0123456789")}},
+    {.name = "data line of max bytes of data fits (the line is longer)",
+     .in = B("data: 0123456789abcdef\n\n"),
+     .max = 16,
+     .ev = {MSG("0123456789abcdef")}},
+    {.name = "data of max + 1 bytes skipped (line within its slack)",
+     .in = B("data:0123456789abcdefg\n\ndata: ok\n\n"),
+     .max = 16,
+     .ev = {MSG("ok")},
+     .oversize = 1},
     {.name = "data over many lines skipped, resync",
      .in = B("data: 1234\ndata: 5678\ndata: 9abc\ndata: d\ndata: e\n\n"
              "data: ok\n\n"),
@@ -664,7 +673,7 @@ static const tcase oversize_cases[] = {
      .max = 16,
      .ev = {MSG("1234\n5678\n9abcd")}},
     {.name = "skipped event's ids ignored",
-     .in = B("id: 1\ndata: a\n\nid: 2\ndata: 0123456789abcdef\nid: 3\n\n"
+     .in = B("id: 1\ndata: a\n\nid: 2\ndata: 0123456789abcdefg\nid: 3\n\n"
              "data: b\n\n"),
      .max = 16,
      .ev = {EV("message", "a", "1"), EV("message", "b", "1")},
@@ -682,7 +691,7 @@ static const tcase oversize_cases[] = {
      .ev = {MSG("ok")},
      .oversize = 1},
     {.name = "over-long comment dropped alone",
-     .in = B("data: a\n:0123456789abcdefghij\ndata: b\n\n"),
+     .in = B("data: a\n:0123456789abcdefghijklm\ndata: b\n\n"),
      .max = 16,
      .ev = {MSG("a\nb")},
      .oversize = 1},
@@ -700,7 +709,8 @@ static const tcase oversize_cases[] = {
      .retry = {5},
      .oversize = 1},
     {.name = "overflow on a multibyte character",
-     .in = B("data:\xE2\x82\xAC\xE2\x82\xAC\n\ndata:ok\n\n"),
+     .in = B("data:\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\n\n"
+             "data:ok\n\n"),
      .max = 8,
      .ev = {MSG("ok")},
      .oversize = 1},
@@ -711,7 +721,7 @@ static const tcase oversize_cases[] = {
      .oversize = 1,
      .invalid_utf8 = 1},
     {.name = "overflow by U+FFFD at the line end",
-     .in = B("data:ab\xE2\n\ndata:c\n\n"),
+     .in = B("data:abcdefg\xE2\n\ndata:c\n\n"),
      .max = 8,
      .ev = {MSG("c")},
      .oversize = 1,
@@ -728,16 +738,16 @@ static const tcase oversize_cases[] = {
      .oversize = 1},
     {.name = "fuzz: unterminated line over a 1-byte cap counted at once",
      .in = B("\x07"
-             "e\x07:0ve"),
+             "e\x07:0vexx"),
      .max = 1,
      .oversize = 1},
-    {.name = "1-byte cap: only blank lines and one-byte fields fit",
-     .in = B("\n:\nd\n\n\xC3\xA9\n\n"),
+    {.name = "1-byte cap: blank lines and lines of 7 bytes at most fit",
+     .in = B("\n:\nd\n\n\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\n\n"),
      .max = 1,
      .comments = {B("")},
      .oversize = 1},
     {.name = "event type and data kept before overflow are dropped",
-     .in = B("event: t\ndata: a\ndata: 0123456789\n\ndata: b\n\n"),
+     .in = B("event: t\ndata: a\ndata: 0123456789ab\n\ndata: b\n\n"),
      .max = 12,
      .ev = {MSG("b")},
      .oversize = 1},
@@ -875,22 +885,28 @@ static void test_event_type_cap(void **state)
     run_case(&tc);
 }
 
-/* The default cap (1 MiB): a line of exactly the cap fits, one byte more
- * skips the event.  Too long to feed at every split (and its event is larger
- * than the recorder's arena): fed whole and in a few chunk sizes, with the
- * big event checked by length and content. */
+/* The default cap (1 MiB) counts the data: a data line of exactly the cap
+ * fits ("data: " and 1 MiB, as the WHATWG reference client takes it), as
+ * do data lines joined to exactly the cap; one byte more skips the event.
+ * Too long to feed at every split (and its event is larger than the
+ * recorder's arena): fed whole and in a few chunk sizes, with the big
+ * events checked by length and content. */
 static void test_default_cap(void **state)
 {
     static const size_t chunks[] = {0, 1, 4093, 16384};
     size_t max = SSE_DEFAULT_MAX_EVENT_BYTES, o = 0, i;
-    char *in = malloc(2 * max + 64);
+    char *in = malloc(4 * max + 64);
 
     (void)state;
     assert_non_null(in);
     put(in, &o, "data: ", 6);
-    put_fill(in, &o, 'a', max - 6); /* a line of exactly max bytes */
+    put_fill(in, &o, 'a', max); /* max bytes of data */
     put(in, &o, "\n\ndata: ", 8);
-    put_fill(in, &o, 'b', max - 5); /* one byte too many */
+    put_fill(in, &o, 'b', max + 1); /* one byte too many */
+    put(in, &o, "\n\ndata:", 7);
+    put_fill(in, &o, 'c', max / 2); /* two lines joined: max bytes */
+    put(in, &o, "\ndata:", 6);
+    put_fill(in, &o, 'c', max - max / 2 - 1);
     put(in, &o, "\n\ndata: z\n\n", 11);
     for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
         sse_parser p;
@@ -903,14 +919,16 @@ static void test_default_cap(void **state)
             assert_int_equal(sse_parser_execute(&p, in + off, n), SSE_OK);
             off += n;
         }
-        assert_int_equal(p.stats.events, 2);
+        assert_int_equal(p.stats.events, 3);
         assert_int_equal(p.stats.oversize, 1);
         assert_int_equal(rec.n_oversize, 1);
         assert_int_equal(rec.oversize_arg, max);
-        assert_int_equal(rec.n_ev, 2);
-        assert_int_equal(rec.ev_len[0], max - 6);
-        assert_int_equal(rec.ev_sum[0], (uint64_t)'a' * (max - 6));
-        assert_true(same(&rec, rec.ev_data[1], (bytes)B("z")));
+        assert_int_equal(rec.n_ev, 3);
+        assert_int_equal(rec.ev_len[0], max);
+        assert_int_equal(rec.ev_sum[0], (uint64_t)'a' * max);
+        assert_int_equal(rec.ev_len[1], max);
+        assert_int_equal(rec.ev_sum[1], (uint64_t)'c' * (max - 1) + '\n');
+        assert_true(same(&rec, rec.ev_data[2], (bytes)B("z")));
         sse_parser_free(&p);
         feedings++;
     }
