@@ -144,6 +144,7 @@ struct delivery {
     int blocked;               /* backpressure in force (hysteresis) */
     uint64_t submit_errors;    /* notifications that could not be queued */
     int64_t now_wall;          /* delivery_set_clock; 0: read the clock */
+    char status_url[DELIVERY_STATUS_URL_MAX]; /* linked from digests; "" none */
     backoff_rng rng;
     struct sink_rt *sinks[DELIVERY_MAX_SINKS]; /* configured, in order */
     size_t n_sinks;
@@ -861,11 +862,13 @@ static int digest_msg_id(const struct sink_rt *s, char *out)
 }
 
 /* The digest so far, as a document in *doc.  Returns 0 or -1. */
-static int digest_doc(const struct sink_rt *s, buf *doc, char *msg_id)
+static int digest_doc(const delivery *d, const struct sink_rt *s, buf *doc,
+                      char *msg_id)
 {
     buf_init(doc, JOURNAL_RECORD_MAX_BODY);
     if (digest_msg_id(s, msg_id) != 0 ||
-        sink_digest_document(&s->dg, s->name, NULL, doc) != SINK_OK)
+        sink_digest_document(&s->dg, s->name, d->status_url, doc) !=
+            SINK_OK)
         return -1;
     return 0;
 }
@@ -880,7 +883,7 @@ static void digest_journal(delivery *d, struct sink_rt *s)
     buf doc;
     int rc = JOURNAL_EIO;
 
-    if (digest_doc(s, &doc, msg_id) == 0 && d->j != NULL) {
+    if (digest_doc(d, s, &doc, msg_id) == 0 && d->j != NULL) {
         je.sink = s->name;
         je.sink_len = strlen(s->name);
         je.msg_id = msg_id;
@@ -914,7 +917,7 @@ static void digest_close(delivery *d, struct sink_rt *s)
 
     if (s->dg.count == 0)
         return;
-    if (digest_doc(s, &doc, msg_id) == 0)
+    if (digest_doc(d, s, &doc, msg_id) == 0)
         e = entry_new(msg_id, wall(d), doc.data, doc.len);
     buf_free(&doc);
     if (e == NULL) {
@@ -1602,6 +1605,7 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
     d->state_dir = strdup(opts->state_dir);
     if (d->state_dir == NULL)
         goto fail;
+    delivery_set_status_url(d, opts->status_url);
     memset(&jo, 0, sizeof jo);
     /* the journal takes what it is given: the limit is enforced before,
      * by pausing the stream (delivery_backpressure), so the event in
@@ -1636,6 +1640,16 @@ delivery *delivery_create(loop *lp, const struct delivery_options *opts,
 fail:
     delivery_destroy(d);
     return NULL;
+}
+
+void delivery_set_status_url(delivery *d, const char *url)
+{
+    size_t n = url != NULL ? strlen(url) : 0;
+
+    if (n >= sizeof d->status_url)
+        n = 0; /* too long to link whole: no link */
+    memcpy(d->status_url, url != NULL ? url : "", n);
+    d->status_url[n] = '\0';
 }
 
 void delivery_destroy(delivery *d)

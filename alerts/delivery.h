@@ -74,6 +74,8 @@ enum {
 
 #define DELIVERY_MAX_SINKS 16
 
+#define DELIVERY_STATUS_URL_MAX 2048
+
 struct delivery_options {
     const char *state_dir;     /* journal and dead-letter file; required */
     uint64_t max_pending;      /* notifications a sink holds in memory when
@@ -82,6 +84,10 @@ struct delivery_options {
     uint64_t max_journal_bytes; /* undelivered bytes in the journal at
                                   which delivery_backpressure() says to
                                   pause the stream (0: 64 MiB) */
+    const char *status_url;    /* the status page, linked from storm
+                                  digests (NULL or "": none; copied, at
+                                  most DELIVERY_STATUS_URL_MAX - 1 bytes,
+                                  else none) */
 };
 
 struct delivery_sink_stats {
@@ -247,6 +253,11 @@ void delivery_sink_stats(const delivery *d, size_t i,
 /* The wall clock of this loop turn (ms), the time of the storm guard's
  * windows; 0 (the default): read the clock when needed.  Tests set it. */
 void delivery_set_clock(delivery *d, int64_t wall_ms);
+
+/* The status page linked from storm digests from now on (a reload):
+ * `url` as in delivery_options.status_url.  A digest already journaled
+ * keeps the link it had until it grows again. */
+void delivery_set_status_url(delivery *d, const char *url);
 
 /* Backpressure: 1 when the journal holds max_journal_bytes or more of
  * undelivered notifications (then until it is below 7/8 of that): the

@@ -11,8 +11,9 @@
  * text (150), section text (3000), field text (2000) and field count (10);
  * PagerDuty's payload.summary (1024 bytes), each cut on a UTF-8 boundary.
  * Every text that reaches Slack's mrkdwn has &, < and > escaped, so an
- * alert cannot inject links or mentions; the one link made here, the
- * runbook's, is built only from an http(s) URL, with | escaped too.
+ * alert cannot inject links or mentions; the links made here, the
+ * runbook's and a storm digest's status page, are built only from http(s)
+ * URLs, with | escaped too.
  *
  * Invariant: a body is whole or not at all; an allocation failure while
  * building one is SINK_ENOMEM, never a body with a part missing.
@@ -174,6 +175,7 @@ struct doc {
     const char *id, *rule, *kind, *key, *state, *severity, *summary;
     const char *started_at, *resolved_at, *source;
     const char *description, *runbook_url;
+    const char *status_url;    /* a storm digest's link to the status page */
     const cJSON *group;        /* object: field -> value, in rule order */
     const cJSON *labels;       /* object: name -> value, or NULL */
     const cJSON *value, *threshold, *window_s; /* numbers, or NULL */
@@ -263,6 +265,7 @@ static int doc_parse(struct doc *d, const char *text, size_t len)
     d->source = str_of(d->data, "source");
     d->description = str_of(d->data, "description");
     d->runbook_url = str_of(d->data, "runbook_url");
+    d->status_url = str_of(d->data, "status_url");
     d->labels = obj_of(d->data, "labels");
     d->value = num_of(d->data, "value");
     d->threshold = num_of(d->data, "threshold");
@@ -583,9 +586,10 @@ static void slack_fields(struct body *b, const struct doc *d, cJSON *fields)
     field(b, fields, "Sample");
 }
 
-/* "<url|Runbook>" into b->text, the URL's &, < and > escaped and | as
+/* "<url|label>" into b->text, the URL's &, < and > escaped and | as
  * %7C, so the link cannot be bent into another. */
-static const char *slack_link(struct body *b, const char *url)
+static const char *slack_link(struct body *b, const char *url,
+                              const char *label)
 {
     buf_reset(&b->text);
     text_str(b, "<");
@@ -597,7 +601,9 @@ static const char *slack_link(struct body *b, const char *url)
         else
             note(b, buf_append(&b->text, p, 1));
     }
-    text_str(b, "|Runbook>");
+    text_str(b, "|");
+    text_str(b, label);
+    text_str(b, ">");
     return b->text.data;
 }
 
@@ -662,7 +668,12 @@ static int render_slack(const struct doc *d, buf *out)
     elems = put(&b, k, "elements", cJSON_CreateArray());
     if (web_url(d->runbook_url))
         put(&b, elems, NULL,
-            text_obj(&b, "mrkdwn", slack_link(&b, d->runbook_url)));
+            text_obj(&b, "mrkdwn",
+                     slack_link(&b, d->runbook_url, "Runbook")));
+    if (web_url(d->status_url))
+        put(&b, elems, NULL,
+            text_obj(&b, "mrkdwn",
+                     slack_link(&b, d->status_url, "Status page")));
     raw_str(&b, "episode ");
     raw_str(&b, d->id);
     raw_str(&b, " \xc2\xb7 source ");

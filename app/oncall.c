@@ -32,7 +32,7 @@
 /* A sink's outcome counters when last recorded (oncall_note_sinks). */
 struct sink_seen {
     char name[HISTORY_SINK_MAX];
-    uint64_t delivered, dead_lettered;
+    uint64_t delivered, dead_lettered, digested;
 };
 
 struct oncall {
@@ -227,12 +227,23 @@ void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms)
             snprintf(k->name, sizeof k->name, "%s", st.name);
             k->delivered = st.delivered;
             k->dead_lettered = st.dead_lettered;
+            k->digested = st.digested;
             continue;
         }
         if (st.delivered > k->delivered) {
             snprintf(detail, sizeof detail, "%llu notification%s",
                      (unsigned long long)(st.delivered - k->delivered),
                      st.delivered - k->delivered == 1 ? "" : "s");
+            history_append(oc->h, now_ms, HISTORY_DELIVERED, NULL, NULL,
+                           NULL, st.name, detail);
+        }
+        /* taken into the sink's storm digest: not sent alone, never
+         * dropped (SPEC's events have no word of their own for it) */
+        if (st.digested > k->digested) {
+            snprintf(detail, sizeof detail,
+                     "%llu notification%s in a storm digest",
+                     (unsigned long long)(st.digested - k->digested),
+                     st.digested - k->digested == 1 ? "" : "s");
             history_append(oc->h, now_ms, HISTORY_DELIVERED, NULL, NULL,
                            NULL, st.name, detail);
         }
@@ -247,6 +258,7 @@ void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms)
         }
         k->delivered = st.delivered;
         k->dead_lettered = st.dead_lettered;
+        k->digested = st.digested;
     }
 }
 

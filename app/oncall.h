@@ -127,9 +127,11 @@ void oncall_flush(oncall *oc);
 void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
                  const char *detail, int64_t now_ms);
 
-/* Record what each sink of dl delivered and dead-lettered since the last
- * call (from its counters: one entry per sink and outcome, with the
- * count and, for dead letters, the sink's last error).  A sink seen the
+/* Record what each sink of dl delivered, took into a storm digest and
+ * dead-lettered since the last call (from its counters: one entry per
+ * sink and outcome, with the count and, for dead letters, the sink's
+ * last error; the digested are `delivered` entries whose detail says
+ * "N notifications in a storm digest").  A sink seen the
  * first time is only counted from.  Once per loop iteration; dl NULL:
  * nothing. */
 void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms);

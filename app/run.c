@@ -513,6 +513,7 @@ static delivery *make_delivery(struct app *app, const struct cfg *c,
     memset(&o, 0, sizeof o);
     o.state_dir = c->state_dir;
     o.max_journal_bytes = (uint64_t)c->journal_max_bytes;
+    o.status_url = c->status.public_url;
     if (sink_configs(c, sinks, &n, err, errsz) != 0)
         goto out;
     dl = delivery_create(app->lp, &o, sinks, n);
@@ -773,6 +774,7 @@ static int reload_build(struct app *app, struct reload *r)
                  err);
         goto out;
     }
+    delivery_set_status_url(app->dl, r->cfg->status.public_url);
     rc = 0;
 out:
     return rc;

@@ -256,6 +256,9 @@ static void fill_detectors(snapshot *s, const det_engine *eng)
         o->detectors[i].keys = ri.groups;
         o->detectors[i].firing = ri.open;
         o->detectors[i].evictions = ri.evicted;
+        o->detectors[i].groups_full = ri.full;
+        o->detectors[i].overflow_events = ri.overflow;
+        o->detectors[i].at_capacity = ri.at_capacity;
         o->detectors[i].alerts_fired = rc != NULL ? rc->fired : 0;
         o->detectors[i].alerts_resolved = rc != NULL ? rc->resolved : 0;
         COPY(o->detectors[i].detection, ri.unknown

@@ -386,6 +386,11 @@ static const struct table_item status_items[] = {
              "TCP port; 0: any free port"),
     ENV_ITEM(struct cfg_status, token_env,
              "variable holding the bearer token required by the server"),
+    {.name = "public_url", .type = TABLE_STRING,
+     .offset = offsetof(struct cfg_status, public_url), .size = CFG_URL_MAX,
+     .check = cfg_check_http_url,
+     .help = "the status page's address as people reach it (a proxy's), "
+             "linked from storm digests"},
 };
 
 /* ---- sinks ---- */

@@ -68,8 +68,8 @@ static const char *env_key_for(const char *parent, const char *k)
 {
     if (strcmp(parent, "stream") == 0)
         return "api_key_env";
-    if (strcmp(parent, "status") == 0)
-        return "token_env";
+    if (strcmp(parent, "status") == 0) /* public_url is no secret */
+        return contains(k, "url") ? NULL : "token_env";
     if (strncmp(parent, "sinks[", 6) == 0 && strchr(parent, '.') == NULL) {
         if (contains(k, "secret"))
             return "secret_envs";

@@ -404,6 +404,19 @@ static const struct field fields[] = {
     {F_U64("evictions", SC_DETECTOR, detectors[0].evictions),
      METRIC(210, "toolwatch_rule_evictions_total", COUNTER,
             "Groups evicted from a rule's full table.")},
+    {F_U64("groups_full", SC_DETECTOR, detectors[0].groups_full),
+     METRIC(212, "toolwatch_rule_groups_full_total", COUNTER,
+            "Events of new groups a rule had no room for, every group "
+            "having an open alert (its overflow group took them, for the "
+            "kinds that run one).")},
+    {F_U64("overflow_events", SC_DETECTOR, detectors[0].overflow_events),
+     METRIC(214, "toolwatch_rule_overflow_events", GAUGE,
+            "Events the rule's overflow group has taken since it was made "
+            "(0: no overflow group now).")},
+    {F_BOOL("at_capacity", SC_DETECTOR, detectors[0].at_capacity),
+     METRIC(216, "toolwatch_rule_at_capacity", GAUGE,
+            "1 while the rule's rule_capacity warning is open: every group "
+            "it may keep has an open alert.")},
     {F_U64("alerts_fired", SC_DETECTOR, detectors[0].alerts_fired),
      LABEL("state", "firing"),
      METRIC(170, "toolwatch_alerts_total", COUNTER,

@@ -146,6 +146,10 @@ struct status_snapshot {
         uint64_t keys;                   /* det_rule_info.groups */
         uint64_t firing;                 /* det_rule_info.open: episodes */
         uint64_t evictions;
+        uint64_t groups_full;            /* det_rule_info.full */
+        uint64_t overflow_events;        /* det_rule_info.overflow: 0
+                                            when no overflow group */
+        int at_capacity;                 /* det_rule_info.at_capacity */
         uint64_t alerts_fired;           /* det_rule_info.fired */
         uint64_t alerts_resolved;        /* det_rule_info.resolved */
         char detection[STATUS_KIND_MAX]; /* STATUS_DETECTION_LIVE, or

@@ -986,6 +986,28 @@ static void test_status_section(void **state)
     assert_string_equal(c.status.listen, "::1");
     assert_int_equal(cfg_status_token(&c, &token, err, sizeof err), CFG_OK);
     assert_null(token);
+    assert_string_equal(c.status.public_url, "");
+    assert_int_equal(parse("{\"status\": {\"public_url\": "
+                           "\"HTTPS://tw.example.com:8443/ops/\"}}"),
+                     CFG_OK);
+    assert_string_equal(c.status.public_url,
+                        "HTTPS://tw.example.com:8443/ops/");
+    expect_error("{\"status\": {\"public_url\": \"ftp://tw/\"}}",
+                 "status.public_url: expected an http:// or https:// URL "
+                 "with a host, got \"ftp://tw/\"");
+    expect_error("{\"status\": {\"public_url\": \"http://a b/\"}}",
+                 "status.public_url: expected a URL without spaces or "
+                 "control characters, got \"http://a b/\"");
+    /* it goes out in digests: no credentials in it */
+    expect_error("{\"status\": {\"public_url\": "
+                 "\"https://u:p@tw.example/\"}}",
+                 "status.public_url: a URL with credentials (user:password@) "
+                 "is not accepted in the file; name an environment variable "
+                 "in the matching *_env key instead (see "
+                 "docs/configuration.md)");
+    expect_error("{\"status\": {\"public_url\": \"\"}}",
+                 "status.public_url: expected a non-empty string of at most "
+                 "2047 bytes, got \"\"");
 
     expect_error("{\"status\": {\"enabled\": \"yes\"}}",
                  "status.enabled: expected true or false, got \"yes\"");
@@ -1425,6 +1447,7 @@ static void test_env_overrides(void **state)
                     "TOOLWATCH_DETECTORS__VOLUME__THRESHOLD=200",
                     "TOOLWATCH_STREAM__URL=https://o.example/s",
                     "TOOLWATCH_STATUS__ENABLED=false",
+                    "TOOLWATCH_STATUS__PUBLIC_URL=https://tw.example/",
                     "TOOLWATCH_STATE_DIR=/var/lib/toolwatch",
                     "TOOLWATCH_SINKS__0__MIN_SEVERITY=error",
                     "TOOLWATCH_SINKS__1__DETECTORS__0=latency",
@@ -1454,6 +1477,7 @@ static void test_env_overrides(void **state)
     assert_true(rule_set_find(c.rules, "volume")->p.threshold == 200);
     assert_string_equal(c.stream.url, "https://o.example/s");
     assert_false(c.status.enabled);
+    assert_string_equal(c.status.public_url, "https://tw.example/");
     assert_string_equal(c.state_dir, "/var/lib/toolwatch");
     assert_int_equal(c.sinks[0].min_severity, SEVERITY_ERROR);
     assert_string_equal(c.sinks[1].rules[0], "latency");
@@ -1525,6 +1549,10 @@ static void test_env_override_errors(void **state)
     expect_env_error("{}", ENV1("TOOLWATCH_INSTANCE=123"),
                      "TOOLWATCH_INSTANCE: instance: expected a non-empty "
                      "string of at most 127 bytes, got 123");
+    expect_env_error("{}", ENV1("TOOLWATCH_STATUS__PUBLIC_URL=tw.example"),
+                     "TOOLWATCH_STATUS__PUBLIC_URL: status.public_url: "
+                     "expected an http:// or https:// URL with a host, got "
+                     "\"tw.example\"");
     expect_env_error("{}", ENV1("TOOLWATCH_STREAM__URL=ftp://x"),
                      "TOOLWATCH_STREAM__URL: stream.url: expected an http:// "
                      "or https:// URL with a host, got \"ftp://x\"");

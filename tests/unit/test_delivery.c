@@ -356,6 +356,7 @@ static void test_backpressure_on_and_off(void **state)
 
 static void test_storm_digest_counts_every_alert(void **state)
 {
+    static char long_url[DELIVERY_STATUS_URL_MAX + 1];
     struct sink_config c;
     cJSON *v[128];
     size_t n;
@@ -364,6 +365,11 @@ static void test_storm_digest_counts_every_alert(void **state)
     (void)state;
     file_sink(&c, "file", 10000, 20);
     open_d(&c, 1, 0);
+    /* a status URL too long to link whole is not linked */
+    memset(long_url, 'a', sizeof long_url - 1);
+    memcpy(long_url, "https://", 8);
+    long_url[DELIVERY_STATUS_URL_MAX] = '\0';
+    delivery_set_status_url(d, long_url);
     /* 500 alerts in 50 s: 20 alone, 480 in the first digest */
     for (int i = 0; i < 500; i++) {
         delivery_set_clock(d, T0 + i * 100);
@@ -386,7 +392,9 @@ static void test_storm_digest_counts_every_alert(void **state)
     delivery_tick(d);
     assert_int_equal(stats(0).digests, 1);
     drain();
-    /* a second storm, 100 in the next window: 20 + a digest of 80 */
+    /* a second storm, 100 in the next window: 20 + a digest of 80, which
+     * links the status page set meanwhile (a reload) */
+    delivery_set_status_url(d, "https://tw.example/status");
     for (int i = 500; i < 600; i++) {
         delivery_set_clock(d, T0 + 70000 + i);
         submit(i, &route_volume, 1);
@@ -416,6 +424,10 @@ static void test_storm_digest_counts_every_alert(void **state)
     assert_true(digest_num(v[41], "count") == 80.0);
     assert_true(digest_rule(v[41], "volume") == 80.0);
     assert_string_equal(data_str(v[20], "rule"), "digest");
+    assert_null(data_str(v[20], "status_url"));
+    assert_string_equal(data_str(v[41], "status_url"),
+                        "https://tw.example/status");
+    assert_null(data_str(v[19], "status_url"));
     {
         const cJSON *keys = cJSON_GetObjectItem(
             cJSON_GetObjectItem(cJSON_GetObjectItem(v[20], "data"),

@@ -5,12 +5,16 @@
  * first, max_values = 1, churn through a full group within its bound,
  * groups apart in one pool and their entries returned on reset, random
  * streams against a plain LRU list, and checkpoint records: a round trip
- * behaves the same afterwards, hostile records are refused.
+ * behaves the same afterwards, hostile records are refused.  In an
+ * engine at max_keys 2: the alert group of a new value that evicts the
+ * event's own group (the only one without an open alert) takes its slot
+ * and returns its values to the pool; nothing is lost from the pool.
  */
 #include "detectors/new_value.h"
 
 #include "base/clock.h"
 
+#include "det_helpers.h"
 #include "rec_helpers.h"
 
 #include <math.h>
@@ -61,7 +65,7 @@ static void state_free(new_value_state *st)
 }
 
 /* Feed value v at T0 + t, now being its time. */
-static int feed(const new_value_spec *s, new_value_state *st, int64_t t,
+static int vfeed(const new_value_spec *s, new_value_state *st, int64_t t,
                 uint32_t v)
 {
     return new_value_feed(s, pool, 0, st, T0 + t, T0 + t, hv(v));
@@ -100,16 +104,16 @@ static void test_learn_edge(void **state)
 
     (void)state;
     assert_int_equal(st->first, INT64_MIN);
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_LEARNED);
     assert_int_equal(st->first, T0);
-    assert_int_equal(feed(&s, st, 500, 1), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 999, 2), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, st, 500, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 999, 2), NEW_VALUE_LEARNED);
     assert_int_equal(st->last_new, INT64_MIN);
-    assert_int_equal(feed(&s, st, 1000, 3), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 1000, 3), NEW_VALUE_NEW);
     assert_int_equal(st->last_new, T0 + 1000);
-    assert_int_equal(feed(&s, st, 1001, 2), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 1002, 3), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 1003, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 1001, 2), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 1002, 3), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 1003, 1), NEW_VALUE_KNOWN);
     assert_int_equal(st->last_new, T0 + 1000);
     state_free(st);
 }
@@ -147,8 +151,8 @@ static void test_learn_times(void **state)
     state_free(st);
     /* learn 0: the very first value is new */
     st = state_new(&s, 0, 100);
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_KNOWN);
     state_free(st);
 }
 
@@ -159,32 +163,32 @@ static void test_lru_order(void **state)
     new_value_state *st = state_new(&s, 0, 3);
 
     (void)state;
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 1, 2), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 2, 3), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 3, 1), NEW_VALUE_KNOWN); /* 2 3 1 */
-    assert_int_equal(feed(&s, st, 4, 4), NEW_VALUE_NEW);   /* 3 1 4 */
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 1, 2), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 2, 3), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 3, 1), NEW_VALUE_KNOWN); /* 2 3 1 */
+    assert_int_equal(vfeed(&s, st, 4, 4), NEW_VALUE_NEW);   /* 3 1 4 */
     assert_int_equal(st->forgotten, 1);
-    assert_int_equal(feed(&s, st, 5, 1), NEW_VALUE_KNOWN); /* 3 4 1 */
-    assert_int_equal(feed(&s, st, 6, 4), NEW_VALUE_KNOWN); /* 3 1 4 */
-    assert_int_equal(feed(&s, st, 7, 2), NEW_VALUE_NEW);   /* 1 4 2 */
-    assert_int_equal(feed(&s, st, 8, 3), NEW_VALUE_NEW);   /* 4 2 3 */
+    assert_int_equal(vfeed(&s, st, 5, 1), NEW_VALUE_KNOWN); /* 3 4 1 */
+    assert_int_equal(vfeed(&s, st, 6, 4), NEW_VALUE_KNOWN); /* 3 1 4 */
+    assert_int_equal(vfeed(&s, st, 7, 2), NEW_VALUE_NEW);   /* 1 4 2 */
+    assert_int_equal(vfeed(&s, st, 8, 3), NEW_VALUE_NEW);   /* 4 2 3 */
     assert_int_equal(st->forgotten, 3);
-    assert_int_equal(feed(&s, st, 9, 4), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 10, 2), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 11, 3), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 12, 1), NEW_VALUE_NEW);  /* forgets 4 */
-    assert_int_equal(feed(&s, st, 13, 4), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 9, 4), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 10, 2), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 11, 3), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 12, 1), NEW_VALUE_NEW);  /* forgets 4 */
+    assert_int_equal(vfeed(&s, st, 13, 4), NEW_VALUE_NEW);
     assert_int_equal(st->forgotten, 5);
     /* values forgotten while learning are learned again silently */
     state_free(st);
     st = state_new(&s, 100, 2);
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_LEARNED);
-    assert_int_equal(feed(&s, st, 1, 2), NEW_VALUE_LEARNED);
-    assert_int_equal(feed(&s, st, 2, 3), NEW_VALUE_LEARNED); /* forgets 1 */
-    assert_int_equal(feed(&s, st, 3, 1), NEW_VALUE_LEARNED); /* forgets 2 */
-    assert_int_equal(feed(&s, st, 100, 2), NEW_VALUE_NEW);   /* forgets 3 */
-    assert_int_equal(feed(&s, st, 101, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, st, 1, 2), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, st, 2, 3), NEW_VALUE_LEARNED); /* forgets 1 */
+    assert_int_equal(vfeed(&s, st, 3, 1), NEW_VALUE_LEARNED); /* forgets 2 */
+    assert_int_equal(vfeed(&s, st, 100, 2), NEW_VALUE_NEW);   /* forgets 3 */
+    assert_int_equal(vfeed(&s, st, 101, 1), NEW_VALUE_KNOWN);
     assert_int_equal(st->forgotten, 3);
     state_free(st);
 }
@@ -195,12 +199,12 @@ static void test_max_values_one(void **state)
     new_value_state *st = state_new(&s, 10, 1);
 
     (void)state;
-    assert_int_equal(feed(&s, st, 0, 1), NEW_VALUE_LEARNED);
-    assert_int_equal(feed(&s, st, 10, 1), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 11, 2), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 12, 2), NEW_VALUE_KNOWN);
-    assert_int_equal(feed(&s, st, 13, 1), NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, st, 14, 2), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 0, 1), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, st, 10, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 11, 2), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 12, 2), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, st, 13, 1), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, st, 14, 2), NEW_VALUE_NEW);
     assert_int_equal(st->forgotten, 3);
     state_free(st);
 }
@@ -214,18 +218,18 @@ static void test_full_churn(void **state)
 
     (void)state;
     for (uint32_t v = 0; v < 100000; v++)
-        assert_int_equal(feed(&s, st, v, v), NEW_VALUE_NEW);
+        assert_int_equal(vfeed(&s, st, v, v), NEW_VALUE_NEW);
     assert_int_equal(st->forgotten, 99000);
     assert_int_equal(st->set.count, 1000);
     /* the forgotten values' entries were reused: no more than it holds */
     assert_int_equal(valpool_hw(pool), 1000);
     assert_int_equal(valpool_buckets(pool), 1000);
     for (uint32_t v = 99000; v < 100000; v++)
-        assert_int_equal(feed(&s, st, 100000, v), NEW_VALUE_KNOWN);
+        assert_int_equal(vfeed(&s, st, 100000, v), NEW_VALUE_KNOWN);
     for (uint32_t v = 0; v < 1000; v++)
-        assert_int_equal(feed(&s, st, 100001, v), NEW_VALUE_NEW);
+        assert_int_equal(vfeed(&s, st, 100001, v), NEW_VALUE_NEW);
     for (uint32_t v = 0; v < 1000; v++)
-        assert_int_equal(feed(&s, st, 100002, v), NEW_VALUE_KNOWN);
+        assert_int_equal(vfeed(&s, st, 100002, v), NEW_VALUE_KNOWN);
     assert_int_equal(st->forgotten, 100000);
     state_free(st);
 }
@@ -267,7 +271,7 @@ static void test_random_against_list(void **state)
                 want = t - first < learn ? NEW_VALUE_LEARNED : NEW_VALUE_NEW;
             }
             list[n++] = v;
-            assert_int_equal(feed(&s, st, t, v), want);
+            assert_int_equal(vfeed(&s, st, t, v), want);
             assert_int_equal(st->set.count, n);
         }
         state_free(st);
@@ -288,22 +292,22 @@ static void test_groups_apart(void **state)
     memset(&c, 0, sizeof c);
     new_value_reset(pool, &b);
     new_value_reset(pool, &c);
-    assert_int_equal(feed(&s, a, 0, 1), NEW_VALUE_LEARNED);
-    assert_int_equal(feed(&s, a, 1, 2), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, a, 0, 1), NEW_VALUE_LEARNED);
+    assert_int_equal(vfeed(&s, a, 1, 2), NEW_VALUE_LEARNED);
     assert_int_equal(new_value_feed(&s, pool, 1, &b, T0 + 100, T0 + 100,
                                     hv(1)),
                      NEW_VALUE_LEARNED);
     assert_int_equal(new_value_feed(&s, pool, 1, &b, T0 + 200, T0 + 200,
                                     hv(3)),
                      NEW_VALUE_NEW);
-    assert_int_equal(feed(&s, a, 200, 3), NEW_VALUE_NEW);
+    assert_int_equal(vfeed(&s, a, 200, 3), NEW_VALUE_NEW);
     assert_int_equal(valpool_count(pool), 5);
     new_value_reset(pool, &b); /* b's slot taken by a new group */
     assert_int_equal(valpool_count(pool), 3);
     assert_int_equal(new_value_feed(&s, pool, 1, &b, T0 + 300, T0 + 300,
                                     hv(3)),
                      NEW_VALUE_LEARNED);
-    assert_int_equal(feed(&s, a, 300, 1), NEW_VALUE_KNOWN);
+    assert_int_equal(vfeed(&s, a, 300, 1), NEW_VALUE_KNOWN);
     /* a's slot becomes an alert group: its 3 values go back */
     new_value_alert(pool, a, T0 + 400);
     assert_int_equal(a->last_new, T0 + 400);
@@ -376,7 +380,7 @@ static void test_save_load_round_trip(void **state)
         assert_non_null(pb);
         for (int e = 0; e < before; e++) {
             t += rand() % 3;
-            feed(&s, a, t, (uint32_t)rand() % nv);
+            vfeed(&s, a, t, (uint32_t)rand() % nv);
         }
         save(a, 0, 0, &out);
         assert_true(out.len <= new_value_checkpoint_bytes(&s));
@@ -445,7 +449,7 @@ static void test_load_refused(void **state)
     (void)state;
     buf_init(&out, 4096);
     for (uint32_t v = 1; v <= 5; v++) /* full: 3 held, 2 forgotten */
-        assert_int_equal(feed(&s, a, v, v), NEW_VALUE_NEW);
+        assert_int_equal(vfeed(&s, a, v, v), NEW_VALUE_NEW);
     save(a, 0, 0, &out);
     n = out.len;
     assert_int_equal(n, R_VAL + 3 * 16);
@@ -635,6 +639,117 @@ static void test_kind_load_damaged(void **state)
     inst_free(&a);
 }
 
+/* What det_group_extra does when making an alert group evicts a counting
+ * group (keys.c: the evicted slot is the next one taken): the slot comes
+ * back with the old group's state, not reset (an alert group is made
+ * without a reset); new_value_alert returns its values to the pool, and
+ * the slot then saves as an alert group. */
+static void test_alert_on_evicted_slot(void **state)
+{
+    struct rule_params p = {.max_values = 3, .learn_s = 0};
+    struct rule ra;
+    struct det_rule a;
+    new_value_state *st;
+    uint32_t g, al;
+    buf out;
+
+    (void)state;
+    inst_new(&a, &ra, RULE_K_NEW_VALUE, &p, 60000, NAN);
+    buf_init(&out, 4096);
+    g = inst_group(&a, 1, 0);
+    for (uint32_t v = 1; v <= 3; v++)
+        new_value_feed(&a.spec.new_value, a.priv, g, det_state(&a, g),
+                       T0 + v, T0 + v, hv(v));
+    assert_int_equal(valpool_count(a.priv), 3);
+    det_keys_remove(&a.keys, g); /* evicted */
+    al = inst_group(&a, 2, DET_G_ALERT);
+    assert_int_equal(al, g);
+    st = det_state(&a, al);
+    assert_int_equal(st->set.count, 3); /* as the old group left it */
+    new_value_alert(a.priv, st, T0 + 4);
+    assert_int_equal(st->set.count, 0);
+    assert_int_equal(valpool_count(a.priv), 0);
+    assert_int_equal(valpool_find(a.priv, al, hv(1)), VALPOOL_NIL);
+    assert_int_equal(st->last_new, T0 + 4);
+    assert_int_equal(a.kind->save(&a, al, &out), 0);
+    assert_int_equal(out.len, 13);
+    buf_free(&out);
+    inst_free(&a);
+}
+
+/* ---- the rule in an engine at max_keys ---- */
+
+static void hold0(struct det_engine_params *p)
+{
+    p->hold_s = 0;
+}
+
+#define NV_CAP2                                                            \
+    "[{'name':'nv','kind':'new_value','severity':'warning',"              \
+    "'field':'tool_name','group_by':['agent_id'],'learn_s':10,"           \
+    "'max_values':2,'max_keys':2,'window_s':60}]"
+
+/* max_keys 2: agent a learns t1, then t2 is new and its alert group takes
+ * the second slot; t3 is new too, and making its alert group evicts the
+ * only unpinned group: a's own, the group that has just remembered t3.
+ * Its slot becomes the alert group a/t3 and its values are returned to
+ * the pool then (new_value_alert), not left on the slot: once both
+ * alerts resolve, two agents remember max_values each, which needs every
+ * entry of the pool (max_keys x max_values = 4); a lost entry would make
+ * a learned value new again. */
+static void test_engine_evicts_own_group(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, NV_CAP2, hold0);
+    struct det_rule_info ri;
+
+    (void)state;
+    feed(e, ev_call(0, "t1", "a"));     /* learned */
+    feed(e, ev_call(10000, "t2", "a")); /* new: a/t2 */
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a/t2");
+    assert_int_equal(rinfo(e, "nv").evicted, 0);
+    feed(e, ev_call(11000, "t3", "a")); /* new: a/t3 evicts a */
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].key, "a/t3");
+    ri = rinfo(e, "nv");
+    assert_int_equal(ri.evicted, 1);
+    assert_int_equal(ri.groups, 2);
+    assert_int_equal(ri.open, 2);
+    assert_int_equal(ri.full, 0);
+    /* a's group is gone and both groups alert: a's next call is counted
+     * as full, no group of its own, and the capacity warning fires */
+    feed(e, ev_call(12000, "t1", "a"));
+    ri = rinfo(e, "nv");
+    assert_int_equal(ri.full, 1);
+    assert_int_equal(ri.at_capacity, 1);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[2].rule, "rule_capacity");
+    /* both resolve 60 s after their value; the warning with them */
+    feed(e, ev_call(200000, "v1", "b"));
+    ri = rinfo(e, "nv");
+    assert_int_equal(ri.open, 0);
+    assert_int_equal(ri.at_capacity, 0);
+    assert_int_equal(c.n, 6);
+    for (int i = 3; i < 6; i++)
+        assert_int_equal(c.a[i].resolved, 1);
+    feed(e, ev_call(200001, "v2", "b"));
+    feed(e, ev_call(200002, "v1", "x"));
+    feed(e, ev_call(200003, "v2", "x"));
+    assert_int_equal(rinfo(e, "nv").groups, 2);
+    /* every value learned was kept: known, nothing fires */
+    for (int64_t t = 215000; t < 215004; t++) {
+        feed(e, ev_call(t, t % 2 ? "v1" : "v2", "b"));
+        feed(e, ev_call(t, t % 2 ? "v1" : "v2", "x"));
+    }
+    assert_int_equal(c.n, 6);
+    /* and a value neither has is new for each */
+    feed(e, ev_call(216000, "v3", "b"));
+    assert_int_equal(c.n, 7);
+    assert_string_equal(c.a[6].key, "b/v3");
+    eng_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +766,8 @@ int main(void)
         cmocka_unit_test(test_load_refused),
         cmocka_unit_test(test_kind_ops),
         cmocka_unit_test(test_kind_load_damaged),
+        cmocka_unit_test(test_alert_on_evicted_slot),
+        cmocka_unit_test(test_engine_evicts_own_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,14 @@
  * methods, status codes and bodies, ids checked, the ack's optional body),
  * the gate between the rules and the outbox (a silence made over the API
  * mutes a firing; expiring it over the API sends the held firing at
- * once), and what /status gets (silenced_by, acked_by, the counters).
+ * once), and what /status gets (silenced_by, acked_by, the counters);
+ * the history of what a sink delivered, took into a storm digest (a
+ * `delivered` entry saying so) and sent as the digest.
  * Time is a parameter.
  */
 #include "app/oncall.h"
+
+#include "base/loop.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +22,8 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+
+#include "tests/unit/tmpdir_helpers.h"
 
 #define NOW 1773144000000LL /* 2026-03-10T12:00:00Z */
 #define EP "00112233445566778899aabbccddeeff"
@@ -414,6 +420,122 @@ static void test_history(void **state)
     oncall_destroy(oc);
 }
 
+/* ---- what the sinks did, in the history ---- */
+
+static void note_submit(delivery *dl, int n)
+{
+    static const char *const none[] = {NULL};
+    const struct sink_route r = {.rule = "latency", .severity = "warning",
+                                 .label_names = none, .label_values = none};
+    char doc[512], id[16];
+    int len;
+
+    snprintf(id, sizeof id, "ep%05d", n);
+    len = snprintf(doc, sizeof doc,
+                   "{\"type\":\"alert.firing\",\"timestamp\":"
+                   "\"2026-03-10T12:00:00.000Z\",\"data\":{\"id\":\"%s\","
+                   "\"rule\":\"latency\",\"kind\":\"max\",\"group\":"
+                   "{\"tool_name\":\"t%d\"},\"key\":\"t%d\",\"state\":"
+                   "\"firing\",\"severity\":\"warning\",\"summary\":\"n\","
+                   "\"source\":\"test\"}}",
+                   id, n, n);
+    assert_int_equal(delivery_submit(dl, &r, id, 0, NOW + n, doc,
+                                     (size_t)len),
+                     1);
+}
+
+static void note_drain(loop *lp, delivery *dl)
+{
+    for (int i = 0; i < 1000 && delivery_pending(dl) > 0; i++) {
+        loop_update_now(lp);
+        assert_int_equal(delivery_flush(dl), DELIVERY_EOK);
+        delivery_tick(dl);
+    }
+    assert_int_equal(delivery_pending(dl), 0);
+}
+
+/* The history's entries (newest first) as "event sink detail" lines. */
+static void history_lines(oncall *oc, char *out, size_t size)
+{
+    const cJSON *e;
+    cJSON *j;
+    size_t k = 0;
+    buf b;
+
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "GET", "/api/v1/history", NULL, &b, NULL), 200);
+    j = parse(&b);
+    out[0] = '\0';
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "entries"))
+    {
+        int n = snprintf(out + k, size - k, "%s %s %s\n", jstr(e, "event"),
+                         jstr(e, "sink"), jstr(e, "detail"));
+        assert_true(n > 0 && (size_t)n < size - k);
+        k += (size_t)n;
+    }
+    cJSON_Delete(j);
+    buf_free(&b);
+}
+
+/* A file sink with digest_after 2 gets 5 notifications in a minute: 2 go
+ * out alone and 3 into the digest, each recorded when the sinks are
+ * next looked at; the digest itself is delivered when the minute ends.
+ * Nothing recorded for a sink the first time it is seen, nor when its
+ * counters did not move. */
+static void test_history_of_sinks(void **state)
+{
+    oncall *oc = make();
+    loop *lp = loop_create();
+    struct delivery_options o = {.state_dir = dir};
+    struct sink_config c;
+    delivery *dl;
+    char path[256], lines[1024];
+
+    (void)state;
+    assert_non_null(lp);
+    sink_config_defaults(&c, SINK_FILE);
+    snprintf(c.name, sizeof c.name, "archive");
+    snprintf(path, sizeof path, "%s/archive.ndjson", dir);
+    c.path = path;
+    c.digest_after = 2;
+    dl = delivery_create(lp, &o, &c, 1);
+    assert_non_null(dl);
+    delivery_set_clock(dl, NOW);
+    oncall_note_sinks(oc, dl, NOW);
+    for (int i = 0; i < 5; i++)
+        note_submit(dl, i);
+    note_drain(lp, dl);
+    oncall_note_sinks(oc, dl, NOW + 1000);
+    oncall_note_sinks(oc, dl, NOW + 1500); /* nothing new */
+    history_lines(oc, lines, sizeof lines);
+    assert_string_equal(lines,
+                        "delivered archive 3 notifications in a storm "
+                        "digest\n"
+                        "delivered archive 2 notifications\n");
+    /* the minute ends: the digest goes out, one more delivered */
+    delivery_set_clock(dl, NOW + 60000);
+    delivery_tick(dl);
+    note_drain(lp, dl);
+    oncall_note_sinks(oc, dl, NOW + 61000);
+    /* one more into a new window's digest: "1 notification" */
+    for (int i = 5; i < 8; i++)
+        note_submit(dl, i);
+    note_drain(lp, dl);
+    oncall_note_sinks(oc, dl, NOW + 62000);
+    history_lines(oc, lines, sizeof lines);
+    assert_string_equal(lines,
+                        "delivered archive 1 notification in a storm "
+                        "digest\n"
+                        "delivered archive 2 notifications\n"
+                        "delivered archive 1 notification\n"
+                        "delivered archive 3 notifications in a storm "
+                        "digest\n"
+                        "delivered archive 2 notifications\n");
+    delivery_destroy(dl);
+    loop_destroy(lp);
+    oncall_destroy(oc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +544,8 @@ int main(void)
         cmocka_unit_test(test_ack_api),
         cmocka_unit_test(test_ack_named),
         cmocka_unit_test(test_history),
+        cmocka_unit_test_setup_teardown(test_history_of_sinks, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

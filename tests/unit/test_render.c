@@ -117,6 +117,9 @@ static void test_status_json(void **state)
 
     (void)state;
     fill(&s, NOW_WALL, NOW_MONO);
+    s.detectors[0].groups_full = 12;
+    s.detectors[0].overflow_events = 5;
+    s.detectors[0].at_capacity = 1;
     buf_init(&b, 1u << 20);
     assert_int_equal(status_render_json(&b, &s, NOW_WALL, NOW_MONO + 1234),
                      BUF_OK);
@@ -162,6 +165,10 @@ static void test_status_json(void **state)
     jnum(j, "rules.0.keys", 40);
     jnum(j, "rules.0.firing", 1);
     jnum(j, "rules.0.evictions", 6);
+    jnum(j, "rules.0.groups_full", 12);
+    jnum(j, "rules.0.overflow_events", 5);
+    jbool(j, "rules.0.at_capacity", 1);
+    jbool(j, "rules.1.at_capacity", 0);
     jnum(j, "rules.0.alerts_fired", 8);
     jnum(j, "rules.0.alerts_resolved", 7);
     jstr(j, "rules.1.name", "volume");
@@ -236,9 +243,11 @@ static void test_status_json_bytes(void **state)
     "\"oversize\":3,\"invalid_utf8\":21},\"late\":11,"
     "\"duplicates\":13,\"untimed\":2,\"clamped\":4},"
     "\"rules\":[{\"name\":\"error_rate\",\"enabled\":true,\"keys\":40,"
-    "\"firing\":1,\"evictions\":6,\"alerts_fired\":8,"
+    "\"firing\":1,\"evictions\":6,\"groups_full\":0,"
+    "\"overflow_events\":0,\"at_capacity\":false,\"alerts_fired\":8,"
     "\"alerts_resolved\":7,\"detection\":\"live\"},{\"name\":\"volume\","
     "\"enabled\":false,\"keys\":0,\"firing\":0,\"evictions\":0,"
+    "\"groups_full\":0,\"overflow_events\":0,\"at_capacity\":false,"
     "\"alerts_fired\":0,\"alerts_resolved\":0,\"detection\":\"live\"}],\"firing\":[{\"rule\":\"error_rate\","
     "\"key\":\"crm.lookup\",\"severity\":\"error\","
     "\"started_at\":\"2026-03-10T00:00:01.500Z\","
@@ -417,6 +426,16 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_rule_evictions_total Groups evicted from a rule's "
     "full table.\n"
     "# TYPE toolwatch_rule_evictions_total counter\n"
+    "# HELP toolwatch_rule_groups_full_total Events of new groups a rule "
+    "had no room for, every group having an open alert (its overflow "
+    "group took them, for the kinds that run one).\n"
+    "# TYPE toolwatch_rule_groups_full_total counter\n"
+    "# HELP toolwatch_rule_overflow_events Events the rule's overflow "
+    "group has taken since it was made (0: no overflow group now).\n"
+    "# TYPE toolwatch_rule_overflow_events gauge\n"
+    "# HELP toolwatch_rule_at_capacity 1 while the rule's rule_capacity "
+    "warning is open: every group it may keep has an open alert.\n"
+    "# TYPE toolwatch_rule_at_capacity gauge\n"
     "# HELP toolwatch_notifications_total Notification outcomes per sink.\n"
     "# TYPE toolwatch_notifications_total counter\n"
     "# HELP toolwatch_journal_pending Notifications not yet acknowledged, "
@@ -613,6 +632,7 @@ static void test_status_json_order(void **state)
                               "invalid_utf8");
     keys_of(field(j, "rules.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,enabled,keys,firing,evictions,"
+                              "groups_full,overflow_events,at_capacity,"
                               "alerts_fired,alerts_resolved,detection");
     keys_of(field(j, "firing.0"), keys, sizeof keys);
     assert_string_equal(keys, "rule,key,severity,started_at,episode,"
@@ -746,6 +766,8 @@ static void set_counters_max(struct status_snapshot *s)
         s->detectors[i].keys = UINT64_MAX;
         s->detectors[i].firing = UINT64_MAX;
         s->detectors[i].evictions = UINT64_MAX;
+        s->detectors[i].groups_full = UINT64_MAX;
+        s->detectors[i].overflow_events = UINT64_MAX;
         s->detectors[i].alerts_fired = UINT64_MAX;
         s->detectors[i].alerts_resolved = UINT64_MAX;
     }
@@ -768,10 +790,10 @@ static void set_counters_max(struct status_snapshot *s)
 
 static void test_counters_at_max(void **state)
 {
-    /* stream 6, events 2 + reasons + 4, detectors 5 each, sinks 5 each,
+    /* stream 6, events 2 + reasons + 4, detectors 7 each, sinks 5 each,
      * config 2, checkpoint 5 */
     const unsigned per_doc =
-        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 5 + 2 * 5 + 2 + 5;
+        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 7 + 2 * 5 + 2 + 5;
     struct status_snapshot s;
     buf b;
 
@@ -995,6 +1017,9 @@ static void test_metrics(void **state)
     fill(&s, NOW_WALL, NOW_MONO);
     s.stream.last_event_ms = T0 + 1234;
     s.start_ms = T0 - 1000;
+    s.detectors[0].groups_full = 12;
+    s.detectors[0].overflow_events = 5;
+    s.detectors[0].at_capacity = 1;
     metrics_of(&b, &s);
     assert_families_described(b.data);
     assert_line(b.data, "# HELP toolwatch_events_total Audit stream events received.");
@@ -1031,6 +1056,14 @@ static void test_metrics(void **state)
     assert_line(b.data, "toolwatch_rule_keys{rule=\"error_rate\"} 40");
     assert_line(b.data, "# TYPE toolwatch_rule_evictions_total counter");
     assert_line(b.data, "toolwatch_rule_evictions_total{rule=\"error_rate\"} 6");
+    assert_line(b.data, "# TYPE toolwatch_rule_groups_full_total counter");
+    assert_line(b.data, "toolwatch_rule_groups_full_total{rule=\"error_rate\"} 12");
+    assert_line(b.data, "toolwatch_rule_groups_full_total{rule=\"volume\"} 0");
+    assert_line(b.data, "# TYPE toolwatch_rule_overflow_events gauge");
+    assert_line(b.data, "toolwatch_rule_overflow_events{rule=\"error_rate\"} 5");
+    assert_line(b.data, "# TYPE toolwatch_rule_at_capacity gauge");
+    assert_line(b.data, "toolwatch_rule_at_capacity{rule=\"error_rate\"} 1");
+    assert_line(b.data, "toolwatch_rule_at_capacity{rule=\"volume\"} 0");
     assert_line(b.data, "# TYPE toolwatch_notifications_total counter");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"delivered\"} 100");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"retry\"} 4");
@@ -1078,6 +1111,8 @@ static void test_metrics_order(void **state)
         "toolwatch_alerts_firing", "toolwatch_rule_enabled",
         "toolwatch_rule_keys", "toolwatch_rule_unknown",
         "toolwatch_rule_evictions_total",
+        "toolwatch_rule_groups_full_total", "toolwatch_rule_overflow_events",
+        "toolwatch_rule_at_capacity",
         "toolwatch_notifications_total", "toolwatch_journal_pending",
         "toolwatch_journal_spilled",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",

@@ -777,11 +777,39 @@ static void test_digest_document(void **state)
                      SINK_OK);
     assert_non_null(strstr(slack.data, "[DIGEST] warning digest: 3 more "
                                        "notifications within a minute"));
-    buf_free(&slack);
-    /* without a status URL, no link */
+    assert_non_null(strstr(slack.data, "\"<https://tw.example/|Status "
+                                       "page>\""));
+    /* without a status URL, no link, in the document or in Slack */
     buf_reset(&b);
     assert_int_equal(sink_digest_document(g, "ops", NULL, &b), SINK_OK);
     assert_null(strstr(b.data, "status_url"));
+    buf_reset(&slack);
+    assert_int_equal(sink_render(SINK_SLACK, b.data, b.len, NULL, &slack),
+                     SINK_OK);
+    assert_null(strstr(slack.data, "Status page"));
+    buf_reset(&b);
+    assert_int_equal(sink_digest_document(g, "ops", "", &b), SINK_OK);
+    assert_null(strstr(b.data, "status_url"));
+    /* a link that would bend Slack's markup is escaped; not http(s): none */
+    buf_reset(&b);
+    assert_int_equal(
+        sink_digest_document(g, "ops", "https://tw.example/a|b>c&d", &b),
+        SINK_OK);
+    buf_reset(&slack);
+    assert_int_equal(sink_render(SINK_SLACK, b.data, b.len, NULL, &slack),
+                     SINK_OK);
+    assert_non_null(strstr(slack.data, "\"<https://tw.example/a%7Cb&gt;c"
+                                       "&amp;d|Status page>\""));
+    buf_reset(&b);
+    assert_int_equal(sink_digest_document(g, "ops", "javascript:alert(1)",
+                                          &b),
+                     SINK_OK);
+    buf_reset(&slack);
+    assert_int_equal(sink_render(SINK_SLACK, b.data, b.len, NULL, &slack),
+                     SINK_OK);
+    assert_null(strstr(slack.data, "Status page"));
+    assert_null(strstr(slack.data, "javascript"));
+    buf_free(&slack);
     /* too small a buffer: nothing appended */
     buf_free(&b);
     buf_init(&b, 64);
