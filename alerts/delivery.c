@@ -951,7 +951,7 @@ static int digest_take(delivery *d, struct sink_rt *s, const char *doc,
 
     if (s->r.cfg.digest_after == 0 || s->r.cfg.kind == SINK_PAGERDUTY)
         return 0;
-    if (s->win_start == 0 || now >= s->win_start + SINK_DIGEST_WINDOW_MS ||
+    if (s->win_start == 0 || now >= s->win_start + sink_digest_window_ms(&s->r.cfg) ||
         now < s->win_start) {
         digest_close(d, s);
         s->win_start = now;
@@ -961,8 +961,10 @@ static int digest_take(delivery *d, struct sink_rt *s, const char *doc,
         s->win_sent++;
         return 0;
     }
-    if (s->dg.count == 0)
+    if (s->dg.count == 0) {
         sink_digest_reset(&s->dg, s->win_start);
+        s->dg.window_ms = sink_digest_window_ms(&s->r.cfg);
+    }
     sink_digest_add(&s->dg, doc, len);
     s->st.digested++;
     digest_journal(d, s);
@@ -988,7 +990,7 @@ int64_t delivery_tick(delivery *d)
         struct sink_rt *s = d->sinks[i];
 
         if (s->dg.count > 0) {
-            int64_t end = s->win_start + SINK_DIGEST_WINDOW_MS;
+            int64_t end = s->win_start + s->dg.window_ms;
             if (w >= end)
                 digest_close(d, s);
             else if (now + (end - w) < next)

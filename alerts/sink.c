@@ -837,6 +837,15 @@ void sink_digest_reset(struct sink_digest *g, int64_t start_ms)
 {
     memset(g, 0, sizeof *g);
     g->start_ms = start_ms;
+    g->window_ms = (int64_t)SINK_DEFAULT_DIGEST_WINDOW_S * 1000;
+}
+
+int64_t sink_digest_window_ms(const struct sink_config *c)
+{
+    uint64_t s = c->digest_window_s ? c->digest_window_s
+                                    : SINK_DEFAULT_DIGEST_WINDOW_S;
+
+    return (int64_t)(s > 86400 ? 86400 : s) * 1000;
 }
 
 void sink_digest_add(struct sink_digest *g, const char *doc, size_t len)
@@ -884,12 +893,16 @@ int sink_digest_document(const struct sink_digest *g, const char *sink,
 
     if (clock_format_iso8601(g->start_ms, ts, sizeof ts) < 0)
         ts[0] = '\0';
-    if (clock_format_iso8601(g->start_ms + SINK_DIGEST_WINDOW_MS, te,
-                             sizeof te) < 0)
+    if (clock_format_iso8601(g->start_ms + g->window_ms, te, sizeof te) < 0)
         te[0] = '\0';
     buf_init(&sum, SINK_PD_SUMMARY_MAX);
-    snprintf(num, sizeof num, "%llu more notifications within a minute: ",
-             (unsigned long long)g->count);
+    if (g->window_ms == (int64_t)SINK_DEFAULT_DIGEST_WINDOW_S * 1000)
+        snprintf(num, sizeof num, "%llu more notifications within a "
+                 "minute: ", (unsigned long long)g->count);
+    else
+        snprintf(num, sizeof num, "%llu more notifications within %lld s: ",
+                 (unsigned long long)g->count,
+                 (long long)(g->window_ms / 1000));
     buf_append_str(&sum, num);
     for (size_t i = 0; i < g->n_rules; i++) {
         snprintf(num, sizeof num, "%s%llu ", i ? ", " : "",

@@ -78,7 +78,8 @@ enum {
 /* Storm guard: past this many notifications in a window, the rest of the
  * window goes out as one digest (digest_after; 0: never digest). */
 #define SINK_DEFAULT_DIGEST_AFTER 20
-#define SINK_DIGEST_WINDOW_MS 60000
+/* The storm window (digest_window_s): a minute unless set. */
+#define SINK_DEFAULT_DIGEST_WINDOW_S 60
 /* Slack is paced: its incoming webhooks take about one message a second. */
 #define SINK_SLACK_RATE_PER_S 1
 #define SINK_SLACK_BURST 3
@@ -111,6 +112,7 @@ struct sink_config {
     uint64_t queue_max;           /* held in memory; 0: the default */
     uint64_t digest_after;        /* storm guard; 0: off (pagerduty never
                                      digests: one event per episode) */
+    uint64_t digest_window_s;     /* its window; 0: the default */
 };
 
 /* Defaults for a kind: the SINK_DEFAULT_* values (but digest_after 0:
@@ -164,6 +166,7 @@ int sink_append_utf8_prefix(buf *out, const char *s, size_t max);
 
 struct sink_digest {
     int64_t start_ms;             /* wall clock: the window's start */
+    int64_t window_ms;            /* its length; 0: the default minute */
     uint64_t count;               /* notifications digested */
     struct {
         char rule[SINK_RULE_GLOB_MAX];
@@ -176,8 +179,12 @@ struct sink_digest {
     char source[SINK_NAME_MAX];   /* the first notification's source */
 };
 
-/* Empty digest of the window starting at start_ms. */
+/* Empty digest of the window starting at start_ms, of the default length
+ * (set window_ms after the call for another). */
 void sink_digest_reset(struct sink_digest *g, int64_t start_ms);
+
+/* A sink's storm window in ms: digest_window_s, or the default. */
+int64_t sink_digest_window_ms(const struct sink_config *c);
 
 /* Count the notification `doc` (an alert document; anything else counts
  * under rule "(unreadable)") in g. */

@@ -648,6 +648,8 @@ static const struct table_item sink_items[] = {
              "storm guard: past this many notifications in a minute the "
              "rest of the minute goes out as one digest (0: off; "
              "pagerduty: never, one event per episode)"),
+    SINK_INT(digest_window_s, SINK_DEFAULT_DIGEST_WINDOW_S, 1, 86400,
+             "the storm guard's window, in seconds"),
 };
 #define N_SINK_ITEMS (sizeof sink_items / sizeof sink_items[0])
 

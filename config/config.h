@@ -163,6 +163,7 @@ struct cfg_sink {
     int64_t max_age_s;
     int64_t queue_max;                     /* held in memory, then spilled */
     int64_t digest_after;                  /* storm guard; 0: off */
+    int64_t digest_window_s;               /* its window, seconds */
 };
 
 /* The whole configuration: fixed arrays (about 160 KB) and one pointer,

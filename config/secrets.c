@@ -298,6 +298,7 @@ int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
     out->max_age_s = (uint64_t)s->max_age_s;
     out->queue_max = (uint64_t)s->queue_max;
     out->digest_after = (uint64_t)s->digest_after;
+    out->digest_window_s = (uint64_t)s->digest_window_s;
     rc = CFG_OK;
 out:
     return rc;

@@ -65,7 +65,10 @@
  *     "backpressure", the connection closed); kill -9, restart with the
  *     receiver up: every firing made before the kill is delivered, the
  *     stream resumes no later than the last event read, and the events
- *     after make theirs: each acknowledged exactly once, in order.
+ *     after make theirs: each acknowledged exactly once, in order;
+ *  9. a storm: 500 latency anomalies in one burst to a webhook with
+ *     digest_after 20: at most 20 firings per storm window, the rest in
+ *     digests, firings plus the digests' counts exactly 500.
  *
  * Each test prints one line for the issue's table:
  *   FAULTS | <scenario> | expected N | received N | duplicates N | ...
@@ -1878,6 +1881,115 @@ static void test_full_journal_kill9(void **state)
                   rcv_count_distinct(r, "webhook-id", 200, 299));
 }
 
+/* ------------- 9. a storm: digest_after, then one digest ------------- */
+
+#define STORM_ALERTS 500
+#define STORM_AFTER 20
+
+/* A count in a digest's data.digest, or -1. */
+static double digest_count(const cJSON *doc)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+    const cJSON *dg = cJSON_GetObjectItemCaseSensitive(data, "digest");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(dg, "count");
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(dg, "rules");
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(rules, "latency");
+
+    if (!cJSON_IsNumber(n) || !cJSON_IsNumber(lat) ||
+        lat->valuedouble != n->valuedouble)
+        return -1;
+    return n->valuedouble;
+}
+
+/* 500 latency anomalies on 500 tools in one burst to a webhook with
+ * digest_after 20 and a 5 s window (digest_window_s): the receiver gets
+ * at most 20 firings per window and one digest per window past them, and
+ * the firings plus the digests' counts are exactly the 500 alerts (none
+ * dropped, none twice); /metrics counts the digested ones. */
+static void test_storm_digest(void **state)
+{
+    static char frames[STORM_ALERTS * 512];
+    static struct hget_body b;
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct rcv *r;
+    struct proc *run;
+    struct rcv_request req;
+    char surl[128], hook[128], want[96];
+    unsigned sport;
+    int64_t t0 = clock_wall_ms(), end;
+    double firings = 0, digested = 0, digests = 0;
+
+    assert_int_equal(twr_dir_make(f, &d, "faults"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
+    rcv_url(r, "/hook", hook, sizeof hook);
+    frames[0] = '\0';
+    for (int i = 0; i < STORM_ALERTS; i++)
+        add_slow_call(frames, sizeof frames, i, t0 + i);
+    assert_non_null(twr_fx_stream(f, frames, surl, sizeof surl));
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": \"%s\"},"
+                 " \"status\": {\"port\": 0},"
+                 " \"sinks\": [{\"name\": \"hook\", \"type\": \"webhook\","
+                 " \"url\": \"%s\", \"secret_envs\": [\"" SECRET_ENV "\"],"
+                 " \"digest_after\": %d, \"digest_window_s\": 5}],"
+                 " \"detectors\": {" TWR_ONLY_LATENCY "}}",
+                 d.state, surl, hook, STORM_AFTER);
+    assert_non_null(run = twr_start_run(f, d.cfg, run_env, &sport));
+
+    /* every request, in order, until the firings and the digests' counts
+     * make up the storm (bounded: a window and a half past the last) */
+    end = clock_mono_ms() + WAIT_MS;
+    for (size_t i = 0; firings + digested < STORM_ALERTS; i++) {
+        cJSON *doc;
+        const cJSON *type;
+
+        while (!rcv_wait_requests(r, i + 1, 100)) {
+            proc_poll(run);
+            if (clock_mono_ms() >= end) {
+                twr_dump_stderr("run", run);
+                fail_msg("storm: %.0f firings and %.0f digested of %d "
+                         "after %zu requests", firings, digested,
+                         STORM_ALERTS, i);
+            }
+        }
+        assert_true(rcv_get(r, i, &req));
+        assert_non_null(req.body);
+        assert_non_null(doc = cJSON_ParseWithLength((const char *)req.body,
+                                                    req.body_len));
+        type = cJSON_GetObjectItemCaseSensitive(doc, "type");
+        assert_true(cJSON_IsString(type));
+        if (strcmp(type->valuestring, "alert.firing") == 0) {
+            firings++;
+        } else {
+            double n = digest_count(doc);
+
+            assert_string_equal(type->valuestring, "alert.digest");
+            assert_true(n > 0);
+            digested += n;
+            digests++;
+        }
+        cJSON_Delete(doc);
+    }
+    assert_true(firings + digested == STORM_ALERTS);
+    assert_true(digests >= 1);
+    /* at most digest_after firings in each window: the windows with a
+     * digest, and at most one more (the last, below the bound) */
+    assert_true(firings <= STORM_AFTER * (digests + 1));
+    assert_true(firings >= STORM_AFTER);
+    snprintf(want, sizeof want,
+             "toolwatch_notifications_total{sink=\"hook\","
+             "result=\"digested\"} %.0f\n", digested);
+    assert_true(twr_wait_http(sport, "/metrics", 200, want, WAIT_MS, &b));
+    assert_true(twr_stop("run", run));
+    assert_true(twr_all_signed(r, SECRET));
+    assert_int_equal(rcv_count_distinct(r, "webhook-id", 200, 299),
+                     (size_t)(firings + digests));
+    print_message("FAULTS | storm of %d alerts, digest_after %d | firings "
+                  "sent %.0f | digests %.0f holding %.0f | lost 0\n",
+                  STORM_ALERTS, STORM_AFTER, firings, digests, digested);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, twr_setup, twr_teardown)
@@ -1891,6 +2003,7 @@ int main(void)
         T(test_reload_under_load),
         T(test_dead_receiver_spills),
         T(test_full_journal_kill9),
+        T(test_storm_digest),
     };
 
     if (getenv("FAULTS_FILTER") != NULL)
