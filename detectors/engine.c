@@ -225,9 +225,29 @@ static void group_hash(const struct det_rule *r, struct det_input *in,
     values_hash(in->hc, r->gset, r->gby, r->ngby, in->ev, extra, h);
 }
 
+__attribute__((hot))
 void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
 {
-    det_hash(in->hc->hkey, s, strlen(s), h);
+    struct det_hcache *hc = in->hc;
+    uint32_t i;
+
+    if (hc->txt_gen != hc->gen) {
+        hc->txt_gen = hc->gen;
+        hc->ntxt = 0;
+    }
+    for (i = 0; i < hc->ntxt; i++)
+        if (hc->txt_p[i] == s) {
+            h[0] = hc->txt_h[i][0];
+            h[1] = hc->txt_h[i][1];
+            return;
+        }
+    det_hash(hc->hkey, s, strlen(s), h);
+    if (i < DET_TXT_MEMO) {
+        hc->txt_p[i] = s;
+        hc->txt_h[i][0] = h[0];
+        hc->txt_h[i][1] = h[1];
+        hc->ntxt = i + 1;
+    }
 }
 
 /* A new group: its overrides (the first that its values meet), then the
@@ -1182,6 +1202,7 @@ static void next_generation(det_engine *e)
 {
     if (++e->hc.gen == 0) {
         memset(e->hc.gen_of, 0, e->ngsets * sizeof *e->hc.gen_of);
+        e->hc.txt_gen = 0;
         e->hc.gen = 1;
     }
 }

@@ -97,6 +97,9 @@ struct det_rule_stats {
 };
 
 /* The engine's per-event cache of group hashes (private). */
+/* Strings of one event det_hash_text remembers the hash of. */
+#define DET_TXT_MEMO 4
+
 struct det_hcache {
     const unsigned char *hkey;
     uint32_t gen;          /* this event's generation */
@@ -105,6 +108,13 @@ struct det_hcache {
     uint32_t *slot;        /* per group_by field set: the slot a rule
                               found its group at, this event (a hint for
                               the next rule: det_keys_get_near) */
+    /* det_hash_text's hashes of this event's strings, by address (the
+     * event does not change while the rules take it): valid while
+     * txt_gen == gen; rules counting the same field hash it once */
+    uint32_t txt_gen;
+    uint32_t ntxt;
+    const char *txt_p[DET_TXT_MEMO];
+    uint64_t txt_h[DET_TXT_MEMO][2];
 };
 
 /* One event as the engine hands it to a rule. */

@@ -460,6 +460,52 @@ static void test_distinct(void **state)
     eng_free(e);
 }
 
+/* Rules that count the same field share its hash within an event (the
+ * engine hashes the string at one address once per event): one event
+ * record reused in place, its tool changed, is a new value to each. */
+#define SAMEFIELD                                                          \
+    "[{'name':'fanout','kind':'distinct','severity':'warning',"            \
+    "'field':'tool_name','group_by':['agent_id'],'window_s':10,"           \
+    "'threshold':2},"                                                      \
+    "{'name':'fanout_s','kind':'distinct','severity':'warning',"           \
+    "'field':'tool_name','group_by':['session_id'],'window_s':10,"         \
+    "'threshold':3},"                                                      \
+    "{'name':'newtool','kind':'new_value','severity':'warning',"           \
+    "'field':'tool_name','group_by':['agent_id'],'learn_s':2,"             \
+    "'window_s':100}]"
+
+static void test_distinct_same_field_reused_event(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SAMEFIELD, hold0);
+    struct event ev = ev_call(0, "a", "x");
+    static const char *const tools[] = {"a", "b", "a", "b", "c", "d"};
+
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        snprintf(ev.tool_name, sizeof ev.tool_name, "%s", tools[i]);
+        snprintf(ev.record_id, sizeof ev.record_id, "same-%d", i);
+        ev.ts_ms = T0 + 1000 * i;
+        assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+        if (i == 3) /* a, b: 2 distinct, learned in the first 2 s */
+            assert_int_equal(c.n, 0);
+    }
+    /* c (4 s): fanout's 3rd value; d (5 s): fanout_s's 4th; newtool
+     * fires for c and for d, both after learning */
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.a[0].rule, "fanout");
+    assert_true(c.a[0].value == 3);
+    assert_int_equal(c.a[0].ts, T0 + 4000);
+    assert_string_equal(c.a[1].rule, "newtool");
+    assert_string_equal(c.a[1].key, "x/c");
+    assert_string_equal(c.a[2].rule, "fanout_s");
+    assert_true(c.a[2].value == 4);
+    assert_int_equal(c.a[2].ts, T0 + 5000);
+    assert_string_equal(c.a[3].rule, "newtool");
+    assert_string_equal(c.a[3].key, "x/d");
+    eng_free(e);
+}
+
 /* ---- max ---- */
 
 #define MAX1                                                               \
@@ -890,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_ratio_min_count),
         cmocka_unit_test(test_ratio_threshold_and_clear),
         cmocka_unit_test(test_distinct),
+        cmocka_unit_test(test_distinct_same_field_reused_event),
         cmocka_unit_test(test_max),
         cmocka_unit_test(test_sequence_in_order),
         cmocka_unit_test(test_sequence_within_edge),

@@ -42,7 +42,11 @@ static void kr_open(struct kr *k, const char *json, uint32_t cap)
     assert_int_equal(k->r.kind->create(&k->r), 0);
     k->r.state = calloc(k->r.keys.cap_alloc, k->r.stride);
     assert_non_null(k->r.state);
-    k->hc = (struct det_hcache){k->hkey, 0, k->gen_of, k->h, k->slot};
+    memset(&k->hc, 0, sizeof k->hc);
+    k->hc.hkey = k->hkey;
+    k->hc.gen_of = k->gen_of;
+    k->hc.h = k->h;
+    k->hc.slot = k->slot;
 }
 
 static void kr_close(struct kr *k)
