@@ -776,8 +776,9 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
          i++)
         if (!(sink_kind_keys[i].kinds & (1u << kind)) &&
             cJSON_GetObjectItemCaseSensitive(o, sink_kind_keys[i].key)) {
-            snprintf(err, errsz, "%s.%s: not used by a %s sink", path,
-                     sink_kind_keys[i].key, kname);
+            snprintf(err, errsz, "%s.%s: not used by a%s %s sink", path,
+                     sink_kind_keys[i].key, kname[0] == 'a' ? "n" : "",
+                     kname);
             goto out;
         }
     if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&

@@ -14,7 +14,8 @@
  *  - against the test's receiver playing Alertmanager: the request is a
  *    POST to /api/v2/alerts with basic auth from the environment (the
  *    password never in the log), and a 400 dead-letters the notification
- *    with the answer.
+ *    with the answer; a bearer token, a path prefix, a 503 retried;
+ *  - check-config refuses what the sink cannot use, naming the key.
  *
  * Skipped (with a message) when /usr/bin/prometheus-alertmanager is not
  * installed; tests/deps.sh installs it.
@@ -199,6 +200,31 @@ static cJSON *wait_am_alert(unsigned port, bool want, struct proc *run)
     }
 }
 
+/* `toolwatch run` with one alertmanager sink (`sink`: its keys) in d,
+ * against a new stream; the run's status port in *port.  Then the
+ * runaway episode of session s1 opens with a call stamped t_ms. */
+static struct proc *run_sink(struct twr_fx *f, const struct twr_dir *d,
+                             const char *sink, const char *const *envv,
+                             int64_t t_ms, struct tsrv **srv_out,
+                             unsigned *port)
+{
+    static const struct tsrv_response keep = {.status = 200,
+                                              .end = TSRV_KEEP};
+    char surl[128];
+    struct tsrv *srv;
+    struct proc *run;
+
+    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
+    assert_int_equal(tsrv_add_response(srv, &keep), 0);
+    assert_int_equal(twr_write_config(d->cfg, CFG_FMT, d->state,
+                                      "tw-am-itest", surl, sink), 0);
+    assert_non_null(run = twr_start_run(f, d->cfg, envv, port));
+    assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
+    push_call(srv, "1", "loop", "s1", t_ms, 70000);
+    *srv_out = srv;
+    return run;
+}
+
 /* Start Alertmanager on 127.0.0.1:port, its webhook receiver `hook`, its
  * files under dir; wait until /-/ready. */
 static struct proc *start_am(struct twr_fx *f, const char *dir,
@@ -255,15 +281,13 @@ static bool have_am(void)
 
 static void test_real_alertmanager(void **state)
 {
-    static const struct tsrv_response keep = {.status = 200,
-                                              .end = TSRV_KEEP};
     struct twr_fx *f = *state;
     struct twr_dir d;
     struct tsrv *srv;
     struct rcv *r;
     struct proc *am, *run;
     unsigned am_port, port = 0;
-    char surl[128], hook[128], sink[256];
+    char hook[128], sink[256];
     const int64_t t = clock_wall_ms() - 200000;
     const cJSON *ann;
     cJSON *a, *j;
@@ -278,17 +302,10 @@ static void test_real_alertmanager(void **state)
     am_port = free_port();
     am = start_am(f, d.path, am_port, hook);
 
-    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
-    assert_int_equal(tsrv_add_response(srv, &keep), 0);
     snprintf(sink, sizeof sink, "\"url\": \"http://127.0.0.1:%u/\","
              " \"generator_url\": \"http://tw.example/status\"", am_port);
-    assert_int_equal(twr_write_config(d.cfg, CFG_FMT, d.state,
-                                      "tw-am-itest", surl, sink), 0);
-    assert_non_null(run = twr_start_run(f, d.cfg, NULL, &port));
-    assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
-
     /* the firing: listed, active, exact labels and annotations */
-    push_call(srv, "1", "loop", "s1", t, 70000);
+    run = run_sink(f, &d, sink, NULL, t, &srv, &port);
     a = wait_am_alert(am_port, true, run);
     assert_true(labels_exact(a));
     assert_string_equal(twr_jstr(twr_jobj(a, "status"), "state"), "active");
@@ -332,8 +349,6 @@ static void test_real_alertmanager(void **state)
  * logged. */
 static void test_request_auth_and_refusal(void **state)
 {
-    static const struct tsrv_response keep = {.status = 200,
-                                              .end = TSRV_KEEP};
     static const char answer[] = "{\"code\":400,\"message\":\"bad alert\"}";
     struct twr_fx *f = *state;
     struct twr_dir d;
@@ -341,8 +356,7 @@ static void test_request_auth_and_refusal(void **state)
     struct rcv *r;
     struct proc *run;
     unsigned port = 0;
-    char surl[128], sink[512], dl[160], base[128];
-    const int64_t t = clock_wall_ms() - 200000;
+    char sink[512], dl[160], base[128];
     struct rcv_request q;
     const char *auth;
     cJSON *j;
@@ -359,16 +373,10 @@ static void test_request_auth_and_refusal(void **state)
         assert_int_equal(rcv_add(r, &a), RCV_OK);
     }
     rcv_url(r, "", base, sizeof base);
-    assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
-    assert_int_equal(tsrv_add_response(srv, &keep), 0);
     snprintf(sink, sizeof sink, "\"url\": \"%s\", \"basic_auth_user\": "
              "\"tw\", \"basic_auth_password_env\": \"" PASSWORD_ENV "\"",
              base);
-    assert_int_equal(twr_write_config(d.cfg, CFG_FMT, d.state,
-                                      "tw-am-itest", surl, sink), 0);
-    assert_non_null(run = twr_start_run(f, d.cfg, env, &port));
-    assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
-    push_call(srv, "1", "loop", "s1", t, 70000);
+    run = run_sink(f, &d, sink, env, clock_wall_ms() - 200000, &srv, &port);
     assert_true(rcv_wait_requests(r, 1, WAIT_MS));
     assert_true(rcv_get(r, 0, &q));
     assert_string_equal(q.method, "POST");
@@ -394,6 +402,91 @@ static void test_request_auth_and_refusal(void **state)
     assert_false(proc_output_contains(run, PASSWORD));
 }
 
+/* A bearer token from the environment; a 503 is retried, then the
+ * alert is delivered; the token is never logged. */
+static void test_bearer_and_retry(void **state)
+{
+    static const char *const benv[] = {"TW_ITEST_AM_TOKEN=tok-9f8e7d",
+                                       NULL};
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct tsrv *srv;
+    struct rcv *r;
+    struct proc *run;
+    unsigned port = 0;
+    char sink[512], base[128];
+    struct rcv_request q;
+
+    assert_int_equal(twr_dir_make(f, &d, "ambearer"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
+    assert_int_equal(rcv_add_status(r, 503, NULL, NULL), RCV_OK);
+    rcv_url(r, "/prefix/", base, sizeof base);
+    snprintf(sink, sizeof sink, "\"url\": \"%s\", \"bearer_token_env\": "
+             "\"TW_ITEST_AM_TOKEN\"", base);
+    run = run_sink(f, &d, sink, benv, clock_wall_ms() - 200000, &srv, &port);
+    assert_true(twr_wait_sink0(port, "delivered", 1, WAIT_MS, run));
+    assert_int_equal(rcv_count(r), 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(rcv_get(r, i, &q));
+        assert_string_equal(q.path, "/prefix/api/v2/alerts");
+        assert_string_equal(rcv_header(&q, "Authorization"),
+                            "Bearer tok-9f8e7d");
+        assert_int_equal(q.status, i == 0 ? 503 : 200);
+    }
+    assert_true(twr_stop("run", run));
+    assert_false(proc_output_contains(run, "tok-9f8e7d"));
+}
+
+/* check-config refuses what an alertmanager sink cannot use, naming the
+ * key. */
+static void test_config_refusals(void **state)
+{
+    static const struct {
+        const char *sink, *want;
+    } cases[] = {
+        {"\"generator_url\": \"http://x.example/\"",
+         "sinks[0].url: required for an alertmanager sink"},
+        {"\"url\": \"http://a:9093\", \"bearer_token_env\": \"B\", "
+         "\"basic_auth_user\": \"u\", \"basic_auth_password_env\": \"P\"",
+         "sinks[0].bearer_token_env: set either a bearer token or basic "
+         "auth, not both"},
+        {"\"url\": \"http://a:9093\", \"basic_auth_user\": \"u\"",
+         "sinks[0].basic_auth_password_env: basic auth needs both"},
+        {"\"url\": \"http://a:9093\", \"digest_after\": 5",
+         "sinks[0].digest_after: an alertmanager sink is never digested"},
+        {"\"url\": \"http://a:9093\", \"ends_after_s\": 59",
+         "sinks[0].ends_after_s"},
+        {"\"url\": \"http://a:9093\", \"bearer_token_env\": "
+         "\"TW_ITEST_AM_UNSET\"",
+         "sinks[0].bearer_token_env: the environment variable "
+         "TW_ITEST_AM_UNSET is not set"},
+        {"\"url\": \"http://a:9093\", \"secret_envs\": [\"S\"]",
+         "sinks[0].secret_envs: not used by an alertmanager sink"},
+    };
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+
+    assert_int_equal(twr_dir_make(f, &d, "amcfg"), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const argv[] = {twr_bin(), "check-config", "--offline",
+                                    "-c", d.cfg, NULL};
+        const char *const cenv[] = {"TW_ITEST_AM_UNSET", NULL};
+        struct proc *p;
+        int status = 0;
+
+        assert_int_equal(twr_write_config(d.cfg, CFG_FMT, d.state, "x",
+                                          "http://127.0.0.1:1/events",
+                                          cases[i].sink), 0);
+        assert_non_null(p = twr_fx_proc(f, proc_spawn(argv, cenv)));
+        assert_true(proc_wait_exit(p, WAIT_MS, &status));
+        if (!proc_output_contains(p, cases[i].want)) {
+            twr_dump_stderr("check-config", p);
+            fail_msg("case %zu: no \"%s\"", i, cases[i].want);
+        }
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +494,10 @@ int main(void)
                                         twr_teardown),
         cmocka_unit_test_setup_teardown(test_request_auth_and_refusal,
                                         twr_setup, twr_teardown),
+        cmocka_unit_test_setup_teardown(test_bearer_and_retry, twr_setup,
+                                        twr_teardown),
+        cmocka_unit_test_setup_teardown(test_config_refusals, twr_setup,
+                                        twr_teardown),
     };
 
     return cmocka_run_group_tests(tests, twr_group_setup,
