@@ -863,6 +863,10 @@ static int render_alertmanager(const struct doc *d,
 
     buf_init(&b.raw, SINK_BODY_MAX);
     buf_init(&b.text, SINK_BODY_MAX);
+    if (d->rule[0] == '\0') {
+        rc = SINK_EINVAL; /* no alertname: nothing Alertmanager can route */
+        goto out;
+    }
     a = put(&b, arr, NULL, cJSON_CreateObject());
     labels = put(&b, a, "labels", cJSON_CreateObject());
     am_label(&b, labels, "alertname", d->rule, 0);

@@ -197,7 +197,9 @@ struct sink_am_params {
  *                firing: max(now, timestamp) + ends_after_s
  *   generatorURL p->generator_url
  *
- * Returns SINK_OK or a SINK_E* code (out unchanged). */
+ * Returns SINK_OK or a SINK_E* code (out unchanged): SINK_EINVAL also for
+ * an empty rule name (no alertname) and for a firing with no time to
+ * count endsAt from. */
 int sink_render_alertmanager(const char *doc, size_t len,
                              const struct sink_am_params *p, buf *out);
 

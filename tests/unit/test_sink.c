@@ -950,7 +950,8 @@ static void test_alertmanager_value_limits(void **state)
     buf_free(&b);
 }
 
-/* Not an alert document, or no time to count from: nothing appended. */
+/* Not an alert document, no rule name (no alertname), or no time to
+ * count from: nothing appended. */
 static void test_alertmanager_refusals(void **state)
 {
     static const char notime[] =
@@ -967,6 +968,16 @@ static void test_alertmanager_refusals(void **state)
     assert_int_equal(sink_render_alertmanager(notime, strlen(notime), &p,
                                               &b),
                      SINK_EINVAL);
+    {
+        static const char norule[] =
+            "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T03:00:00."
+            "000Z\",\"data\":{\"id\":\"e\",\"rule\":\"\",\"group\":{},"
+            "\"key\":\"k\",\"severity\":\"info\",\"summary\":\"s\"}}";
+
+        assert_int_equal(sink_render_alertmanager(norule, strlen(norule),
+                                                  &p, &b),
+                         SINK_EINVAL);
+    }
     assert_string_equal(b.data, "x");
     p.now_ms = 1773110885000;
     buf_reset(&b);
