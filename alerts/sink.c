@@ -889,7 +889,8 @@ static int render_alertmanager(const struct doc *d,
         am_annotation(&b, ann, "runbook_url", d->runbook_url);
     am_annotation(&b, ann, "episode_id", d->id);
     am_annotation(&b, ann, "key", d->key);
-    put_str(&b, a, "startsAt", am_value(&b, starts));
+    if (starts[0] != '\0') /* else Alertmanager's receipt time */
+        put_str(&b, a, "startsAt", am_value(&b, starts));
     if (doc_resolved(d)) {
         put_str(&b, a, "endsAt",
                 am_value(&b, d->resolved_at != NULL ? d->resolved_at : ts));

@@ -192,7 +192,8 @@ struct sink_am_params {
  *                values left out (Alertmanager reads them as absent)
  *   annotations  summary, description, runbook_url (when set), episode_id,
  *                key
- *   startsAt     data.started_at (else the timestamp)
+ *   startsAt     data.started_at (else the timestamp; neither: left out,
+ *                Alertmanager then takes the time it receives it)
  *   endsAt       resolved: data.resolved_at (else the timestamp);
  *                firing: max(now, timestamp) + ends_after_s
  *   generatorURL p->generator_url
