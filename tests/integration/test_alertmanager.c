@@ -7,7 +7,8 @@
  * What:
  *  - a firing shows in Alertmanager's GET /api/v2/alerts, active, with
  *    exactly the labels the sink maps (alertname, severity, instance, the
- *    group's field, the rule's label) and its annotations; Alertmanager's
+ *    group's field, the rule's label), its annotations and endsAt 3 h
+ *    ahead; a re-send moves endsAt on; Alertmanager's
  *    webhook notification reaches the test's receiver as "firing" with the
  *    same labels; the resolve makes it "resolved" there and the alert
  *    leaves /api/v2/alerts;
@@ -49,8 +50,9 @@
 #define WAIT_MS 20000
 #define AM_BIN "/usr/bin/prometheus-alertmanager"
 
-/* state dir, instance, stream URL, sink settings.  runaway: a call over
- * 60 s in a session, open until 4 s of event time pass without one. */
+/* state dir, instance, stream URL, sink settings, repeat interval.
+ * runaway: a call over 60 s in a session, open until 4 s of event time
+ * pass without one. */
 #define CFG_FMT                                                            \
     "{\"state_dir\": \"%s\", \"instance\": \"%s\","                        \
     " \"stream\": {\"url\": \"%s\", \"stall_timeout_s\": 3600},"           \
@@ -61,7 +63,7 @@
     " \"rules\": ["                                                        \
     "  {\"name\": \"runaway\", \"kind\": \"max\", \"severity\": \"error\","\
     "   \"field\": \"execution_duration_ms\", \"threshold\": 60000,"       \
-    "   \"window_s\": 4, \"hold_s\": 0,"                                   \
+    "   \"window_s\": 4, \"hold_s\": 0, \"repeat_interval_s\": %d,"       \
     "   \"description\": \"One call ran for more than a minute\","         \
     "   \"runbook_url\": \"https://runbooks.example/runaway\","            \
     "   \"labels\": {\"team\": \"sec-ops\"},"                              \
@@ -201,12 +203,13 @@ static cJSON *wait_am_alert(unsigned port, bool want, struct proc *run)
 }
 
 /* `toolwatch run` with one alertmanager sink (`sink`: its keys) in d,
- * against a new stream; the run's status port in *port.  Then the
- * runaway episode of session s1 opens with a call stamped t_ms. */
+ * the rule repeating every repeat_s, against a new stream; the run's
+ * status port in *port.  Then the runaway episode of session s1 opens
+ * with a call stamped t_ms. */
 static struct proc *run_sink(struct twr_fx *f, const struct twr_dir *d,
-                             const char *sink, const char *const *envv,
-                             int64_t t_ms, struct tsrv **srv_out,
-                             unsigned *port)
+                             const char *sink, int repeat_s,
+                             const char *const *envv, int64_t t_ms,
+                             struct tsrv **srv_out, unsigned *port)
 {
     static const struct tsrv_response keep = {.status = 200,
                                               .end = TSRV_KEEP};
@@ -217,7 +220,8 @@ static struct proc *run_sink(struct twr_fx *f, const struct twr_dir *d,
     assert_non_null(srv = twr_fx_stream(f, NULL, surl, sizeof surl));
     assert_int_equal(tsrv_add_response(srv, &keep), 0);
     assert_int_equal(twr_write_config(d->cfg, CFG_FMT, d->state,
-                                      "tw-am-itest", surl, sink), 0);
+                                      "tw-am-itest", surl, sink, repeat_s),
+                     0);
     assert_non_null(run = twr_start_run(f, d->cfg, envv, port));
     assert_true(tsrv_wait_requests(srv, 1, WAIT_MS));
     push_call(srv, "1", "loop", "s1", t_ms, 70000);
@@ -287,8 +291,10 @@ static void test_real_alertmanager(void **state)
     struct rcv *r;
     struct proc *am, *run;
     unsigned am_port, port = 0;
-    char hook[128], sink[256];
+    char hook[128], sink[256], ends[48];
     const int64_t t = clock_wall_ms() - 200000;
+    int64_t sent_ms, ends_ms = 0;
+    bool moved;
     const cJSON *ann;
     cJSON *a, *j;
     struct rcv_request q;
@@ -305,7 +311,8 @@ static void test_real_alertmanager(void **state)
     snprintf(sink, sizeof sink, "\"url\": \"http://127.0.0.1:%u/\","
              " \"generator_url\": \"http://tw.example/status\"", am_port);
     /* the firing: listed, active, exact labels and annotations */
-    run = run_sink(f, &d, sink, NULL, t, &srv, &port);
+    sent_ms = clock_wall_ms();
+    run = run_sink(f, &d, sink, 1, NULL, t, &srv, &port);
     a = wait_am_alert(am_port, true, run);
     assert_true(labels_exact(a));
     assert_string_equal(twr_jstr(twr_jobj(a, "status"), "state"), "active");
@@ -319,7 +326,27 @@ static void test_real_alertmanager(void **state)
     assert_int_equal(strlen(twr_jstr(ann, "episode_id")), 32);
     assert_string_equal(twr_jstr(a, "generatorURL"),
                         "http://tw.example/status");
+    /* endsAt: the send time plus ends_after_s (3 h by default) */
+    snprintf(ends, sizeof ends, "%s", twr_jstr(a, "endsAt"));
+    assert_int_equal(clock_parse_iso8601(ends, strlen(ends), &ends_ms), 0);
+    assert_true(ends_ms > sent_ms + 10800000 - 1000 &&
+                ends_ms <= clock_wall_ms() + 10800000);
     cJSON_Delete(a);
+    /* a re-send (repeat_interval_s 1, 1.5 s of event time later) moves
+     * endsAt on: the alert stays active as long as the episode holds */
+    push_call(srv, "2", "tick", "s3", t + 1500, 10);
+    for (int64_t end = clock_mono_ms() + WAIT_MS;;) {
+        a = wait_am_alert(am_port, true, run);
+        moved = strcmp(twr_jstr(a, "endsAt"), ends) > 0;
+        cJSON_Delete(a);
+        if (moved)
+            break;
+        if (clock_mono_ms() >= end) {
+            twr_dump_stderr("run", run);
+            fail_msg("endsAt stayed %s", ends);
+        }
+        twr_pause_ms(TWR_POLL_MS);
+    }
     /* Alertmanager's notification: firing, the same labels */
     fired = wait_am_note(r, "firing", 0, run);
     assert_true(rcv_get(r, fired, &q));
@@ -330,7 +357,7 @@ static void test_real_alertmanager(void **state)
 
     /* 4 s of event time later the episode resolves: resolved there too,
      * and gone from the active alerts */
-    push_call(srv, "2", "tick", "s3", t + 6000, 10);
+    push_call(srv, "3", "tick", "s3", t + 6000, 10);
     resolved = wait_am_note(r, "resolved", fired + 1, run);
     assert_true(rcv_get(r, resolved, &q));
     j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
@@ -376,7 +403,8 @@ static void test_request_auth_and_refusal(void **state)
     snprintf(sink, sizeof sink, "\"url\": \"%s\", \"basic_auth_user\": "
              "\"tw\", \"basic_auth_password_env\": \"" PASSWORD_ENV "\"",
              base);
-    run = run_sink(f, &d, sink, env, clock_wall_ms() - 200000, &srv, &port);
+    run = run_sink(f, &d, sink, 3600, env, clock_wall_ms() - 200000,
+                   &srv, &port);
     assert_true(rcv_wait_requests(r, 1, WAIT_MS));
     assert_true(rcv_get(r, 0, &q));
     assert_string_equal(q.method, "POST");
@@ -423,7 +451,8 @@ static void test_bearer_and_retry(void **state)
     rcv_url(r, "/prefix/", base, sizeof base);
     snprintf(sink, sizeof sink, "\"url\": \"%s\", \"bearer_token_env\": "
              "\"TW_ITEST_AM_TOKEN\"", base);
-    run = run_sink(f, &d, sink, benv, clock_wall_ms() - 200000, &srv, &port);
+    run = run_sink(f, &d, sink, 3600, benv, clock_wall_ms() - 200000,
+                   &srv, &port);
     assert_true(twr_wait_sink0(port, "delivered", 1, WAIT_MS, run));
     assert_int_equal(rcv_count(r), 2);
     for (size_t i = 0; i < 2; i++) {
@@ -476,7 +505,7 @@ static void test_config_refusals(void **state)
 
         assert_int_equal(twr_write_config(d.cfg, CFG_FMT, d.state, "x",
                                           "http://127.0.0.1:1/events",
-                                          cases[i].sink), 0);
+                                          cases[i].sink, 3600), 0);
         assert_non_null(p = twr_fx_proc(f, proc_spawn(argv, cenv)));
         assert_true(proc_wait_exit(p, WAIT_MS, &status));
         if (!proc_output_contains(p, cases[i].want)) {
