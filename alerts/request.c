@@ -10,7 +10,9 @@
  *    an answer is read and thrown away, so a hostile receiver cannot grow
  *    it;
  *  - `body` is wiped before it is reused or freed: a PagerDuty body holds
- *    the routing key.
+ *    the routing key;
+ *  - an Alertmanager sink's credentials live in the easy handle only
+ *    (libcurl's copies), never in a header list or a message.
  */
 #include "alerts/request.h"
 
@@ -36,6 +38,9 @@ struct request {
     int has_retry_after;
     uint64_t retry_after_ms;
     char errbuf[CURL_ERROR_SIZE];
+    /* alertmanager: what its bodies depend on, copied at create time */
+    char *generator_url;
+    uint64_t ends_after_s;
 };
 
 /* ---- the answer --------------------------------------------------------- */
@@ -116,6 +121,50 @@ void request_answer(request *r, CURLcode rc, struct request_answer *a)
 
 /* ---- the request -------------------------------------------------------- */
 
+/* An Alertmanager sink's URL (its API path added), its credentials (at
+ * most one kind: basic auth or a bearer token, sent from the first
+ * request; libcurl keeps copies) and what its bodies depend on.  Returns
+ * REQUEST_EOK, REQUEST_EINVAL (both kinds of credentials) or
+ * REQUEST_ENOMEM. */
+static int am_setup(request *r, const struct sink_config *c)
+{
+    buf url;
+    int rc = REQUEST_EINVAL;
+
+    buf_init(&url, 8192);
+    if (c->password != NULL && c->bearer_token != NULL)
+        goto out;
+    rc = REQUEST_ENOMEM;
+    if (sink_am_url(c->url, &url) != BUF_OK ||
+        buf_append(&url, "", 0) != BUF_OK)
+        goto out;
+    if (c->generator_url != NULL &&
+        (r->generator_url = strdup(c->generator_url)) == NULL)
+        goto out;
+    r->ends_after_s = c->ends_after_s;
+    if (curl_easy_setopt(r->easy, CURLOPT_URL, url.data) != CURLE_OK)
+        goto out;
+    if (c->password != NULL &&
+        (curl_easy_setopt(r->easy, CURLOPT_HTTPAUTH,
+                          (long)CURLAUTH_BASIC) != CURLE_OK ||
+         curl_easy_setopt(r->easy, CURLOPT_USERNAME,
+                          c->username != NULL ? c->username : "") !=
+             CURLE_OK ||
+         curl_easy_setopt(r->easy, CURLOPT_PASSWORD, c->password) !=
+             CURLE_OK))
+        goto out;
+    if (c->bearer_token != NULL &&
+        (curl_easy_setopt(r->easy, CURLOPT_HTTPAUTH,
+                          (long)CURLAUTH_BEARER) != CURLE_OK ||
+         curl_easy_setopt(r->easy, CURLOPT_XOAUTH2_BEARER,
+                          c->bearer_token) != CURLE_OK))
+        goto out;
+    rc = REQUEST_EOK;
+out:
+    buf_free(&url);
+    return rc;
+}
+
 request *request_create(const struct sink_config *c, int *err)
 {
     request *r = NULL;
@@ -123,7 +172,7 @@ request *request_create(const struct sink_config *c, int *err)
 
     if (c == NULL || c->url == NULL ||
         (c->kind != SINK_WEBHOOK && c->kind != SINK_SLACK &&
-         c->kind != SINK_PAGERDUTY))
+         c->kind != SINK_PAGERDUTY && c->kind != SINK_ALERTMANAGER))
         goto out;
     rc = REQUEST_ENOMEM;
     if ((r = calloc(1, sizeof *r)) == NULL)
@@ -133,6 +182,8 @@ request *request_create(const struct sink_config *c, int *err)
     if ((r->easy = curl_easy_init()) == NULL)
         goto out;
     curl_easy_setopt(r->easy, CURLOPT_URL, c->url);
+    if (c->kind == SINK_ALERTMANAGER && (rc = am_setup(r, c)) != REQUEST_EOK)
+        goto out;
     curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
@@ -172,6 +223,7 @@ void request_destroy(request *r)
         sodium_memzero(r->body.data, r->body.len); /* a routing key */
     buf_free(&r->body);
     buf_free(&r->resp);
+    free(r->generator_url);
     free(r);
 }
 
@@ -238,7 +290,15 @@ int request_prepare(request *r, const struct sink_config *c,
     r->has_retry_after = 0;
     r->retry_after_ms = 0;
     r->errbuf[0] = '\0';
-    rc = sink_render(c->kind, doc, len, c->routing_key, &r->body);
+    if (c->kind == SINK_ALERTMANAGER) {
+        struct sink_am_params p = {.now_ms = now_s * 1000,
+                                   .ends_after_s = r->ends_after_s,
+                                   .generator_url = r->generator_url};
+
+        rc = sink_render_alertmanager(doc, len, &p, &r->body);
+    } else {
+        rc = sink_render(c->kind, doc, len, c->routing_key, &r->body);
+    }
     if (rc != SINK_OK) {
         rc = rc == SINK_ENOMEM ? REQUEST_ENOMEM : REQUEST_ERENDER;
         goto out;

@@ -8,7 +8,8 @@
  * the first REQUEST_RESPONSE_MAX bytes of the answer.  request_prepare()
  * builds one attempt for one notification: the body the receiver expects
  * (sink_render in alerts/sink.h: the document, a Slack message, a
- * PagerDuty event carrying the routing key) and the headers (JSON, no
+ * PagerDuty event carrying the routing key, an Alertmanager alert whose
+ * endsAt counts from the attempt's time) and the headers (JSON, no
  * 100-continue, and for the generic webhook the Standard Webhooks
  * webhook-id, webhook-timestamp and webhook-signature).  The caller runs
  * the transfer -- on the event loop (delivery) or blocking (send-test) --
@@ -80,11 +81,14 @@ struct request_answer {
                                          error; no secrets */
 };
 
-/* Create the request of network sink `c` (webhook, Slack, PagerDuty): a
- * libcurl easy handle with c->url, c's timeouts and the shared transfer
- * rules.  libcurl copies the URL; nothing of `c` is kept.  Returns NULL
- * with *err (may be NULL) set to REQUEST_EINVAL (a file or stdout sink, no
- * URL) or REQUEST_ENOMEM. */
+/* Create the request of network sink `c` (webhook, Slack, PagerDuty,
+ * Alertmanager): a libcurl easy handle with c->url (Alertmanager: its
+ * API path added, and its basic auth or bearer token), c's timeouts and
+ * the shared transfer rules.  libcurl copies the URL and credentials; an
+ * Alertmanager's generator_url and ends_after_s are copied too; nothing
+ * else of `c` is kept.  Returns NULL with *err (may be NULL) set to
+ * REQUEST_EINVAL (a file or stdout sink, no URL, both basic auth and a
+ * bearer token) or REQUEST_ENOMEM. */
 request *request_create(const struct sink_config *c, int *err);
 
 /* Wipe the body (it may hold a routing key) and free.  The transfer must

@@ -21,6 +21,7 @@
 #include "alerts/sink.h"
 
 #include "base/clock.h"
+#include "base/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include <strings.h>
 
 static const char *const kind_names[SINK_KIND_COUNT] = {
-    "webhook", "slack", "pagerduty", "file", "stdout"};
+    "webhook", "slack", "pagerduty", "file", "stdout", "alertmanager"};
 
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
 {
@@ -51,6 +52,7 @@ void sink_config_defaults(struct sink_config *c, enum sink_kind kind)
     }
     if (kind == SINK_PAGERDUTY)
         c->url = SINK_PD_DEFAULT_URL;
+    c->ends_after_s = SINK_AM_DEFAULT_ENDS_AFTER_S;
 }
 
 const char *sink_kind_name(enum sink_kind k)
@@ -778,6 +780,190 @@ out:
     return rc;
 }
 
+/* ---- Alertmanager ---------------------------------------------------------- */
+
+/* name made a valid label name into dst (size > 1): [a-zA-Z_][a-zA-Z0-9_]*,
+ * every other byte _, a _ before a leading digit, cut to size - 1. */
+static void am_label_name(const char *name, char *dst, size_t size)
+{
+    size_t n = 0;
+
+    if (*name >= '0' && *name <= '9')
+        dst[n++] = '_';
+    for (const char *p = name; *p != '\0' && n + 1 < size; p++) {
+        int c = (unsigned char)*p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '_';
+
+        dst[n++] = ok ? (char)c : '_';
+    }
+    dst[n] = '\0';
+}
+
+/* s made valid UTF-8 and cut to SINK_AM_VALUE_MAX bytes on a character
+ * boundary, in b->text; returns it (NULL when the body went bad). */
+static const char *am_value(struct body *b, const char *s)
+{
+    buf_reset(&b->raw);
+    buf_reset(&b->text);
+    note(b, buf_append_utf8(&b->raw, s, strlen(s), NULL));
+    note(b, buf_append(&b->raw, "", 0));
+    note(b, sink_append_utf8_prefix(&b->text,
+                                    b->raw.data != NULL ? b->raw.data : "",
+                                    SINK_AM_VALUE_MAX));
+    note(b, buf_append(&b->text, "", 0));
+    buf_reset(&b->raw);
+    return b->bad ? NULL : b->text.data;
+}
+
+/* Add label name=value to labels (see sink_render_alertmanager): an
+ * empty value or name is left out; a taken name is left out, or made
+ * unique with trailing _ when `unique`. */
+static void am_label(struct body *b, cJSON *labels, const char *name,
+                     const char *value, int unique)
+{
+    char ln[SINK_AM_LABEL_NAME_MAX + 1];
+    size_t n;
+
+    if (value == NULL || value[0] == '\0' || labels == NULL)
+        return;
+    am_label_name(name, ln, sizeof ln);
+    n = strlen(ln);
+    while (n > 0 && cJSON_GetObjectItemCaseSensitive(labels, ln) != NULL) {
+        if (!unique || n + 1 >= sizeof ln)
+            return;
+        ln[n++] = '_';
+        ln[n] = '\0';
+    }
+    if (n > 0)
+        put_str(b, labels, ln, am_value(b, value));
+}
+
+static void am_annotation(struct body *b, cJSON *ann, const char *name,
+                          const char *value)
+{
+    if (value != NULL && value[0] != '\0')
+        put_str(b, ann, name, am_value(b, value));
+}
+
+/* The ISO 8601 text of ms into dst, or NULL (b->bad set). */
+static const char *am_time(struct body *b, int64_t ms, char *dst,
+                           size_t size)
+{
+    if (clock_format_iso8601(ms, dst, size) < 0) {
+        b->bad = 1;
+        return NULL;
+    }
+    return dst;
+}
+
+static int render_alertmanager(const struct doc *d,
+                               const struct sink_am_params *p, buf *out)
+{
+    struct body b = {.bad = 0};
+    cJSON *arr = cJSON_CreateArray(), *a, *labels, *ann;
+    const cJSON *m;
+    const char *ts = d->timestamp != NULL ? d->timestamp : "";
+    const char *starts = d->started_at != NULL ? d->started_at : ts;
+    char ends[40];
+    int64_t ts_ms = 0, now_ms = p != NULL ? p->now_ms : 0;
+    uint64_t horizon = p != NULL && p->ends_after_s > 0
+                           ? p->ends_after_s
+                           : SINK_AM_DEFAULT_ENDS_AFTER_S;
+    int rc;
+
+    buf_init(&b.raw, SINK_BODY_MAX);
+    buf_init(&b.text, SINK_BODY_MAX);
+    if (d->rule[0] == '\0') {
+        rc = SINK_EINVAL; /* no alertname: nothing Alertmanager can route */
+        goto out;
+    }
+    a = put(&b, arr, NULL, cJSON_CreateObject());
+    labels = put(&b, a, "labels", cJSON_CreateObject());
+    am_label(&b, labels, "alertname", d->rule, 0);
+    am_label(&b, labels, "severity", d->severity, 0);
+    am_label(&b, labels, "instance", d->source, 0);
+    cJSON_ArrayForEach(m, d->group)
+    {
+        if (cJSON_IsString(m))
+            am_label(&b, labels, m->string, m->valuestring, 1);
+    }
+    cJSON_ArrayForEach(m, d->labels)
+    {
+        if (cJSON_IsString(m))
+            am_label(&b, labels, m->string, m->valuestring, 0);
+    }
+    ann = put(&b, a, "annotations", cJSON_CreateObject());
+    am_annotation(&b, ann, "summary", d->summary);
+    am_annotation(&b, ann, "description", d->description);
+    if (web_url(d->runbook_url))
+        am_annotation(&b, ann, "runbook_url", d->runbook_url);
+    am_annotation(&b, ann, "episode_id", d->id);
+    am_annotation(&b, ann, "key", d->key);
+    if (starts[0] != '\0') /* else Alertmanager's receipt time */
+        put_str(&b, a, "startsAt", am_value(&b, starts));
+    if (doc_resolved(d)) {
+        put_str(&b, a, "endsAt",
+                am_value(&b, d->resolved_at != NULL ? d->resolved_at : ts));
+    } else {
+        if (clock_parse_iso8601(ts, strlen(ts), &ts_ms) < 0)
+            ts_ms = 0;
+        if (now_ms < ts_ms)
+            now_ms = ts_ms;
+        if (now_ms <= 0 || horizon > (uint64_t)INT64_MAX / 2000u) {
+            rc = SINK_EINVAL; /* no time to count the horizon from */
+            goto out;
+        }
+        put_str(&b, a, "endsAt",
+                am_time(&b, now_ms + (int64_t)horizon * 1000, ends,
+                        sizeof ends));
+    }
+    if (p != NULL && web_url(p->generator_url))
+        put_str(&b, a, "generatorURL", am_value(&b, p->generator_url));
+    rc = emit(&b, arr, out);
+    arr = NULL;
+out:
+    cJSON_Delete(arr);
+    buf_free(&b.raw);
+    buf_free(&b.text);
+    return rc;
+}
+
+int sink_am_url(const char *base, buf *out)
+{
+    size_t n = strlen(base);
+    int rc;
+
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    rc = buf_append(out, base, n);
+    return rc != BUF_OK ? rc : buf_append_str(out, SINK_AM_API_PATH);
+}
+
+/* The renderers' shared ending: SINK_OK, or out back as it was. */
+static int render_end(int rc, buf *out, size_t start)
+{
+    if (rc != SINK_OK) {
+        out->len = start;
+        if (out->data != NULL)
+            out->data[start] = '\0';
+    }
+    return rc;
+}
+
+int sink_render_alertmanager(const char *doc, size_t len,
+                             const struct sink_am_params *p, buf *out)
+{
+    struct doc d;
+    size_t start = out->len;
+    int rc = doc_parse(&d, doc, len);
+
+    if (rc == SINK_OK)
+        rc = render_alertmanager(&d, p, out);
+    doc_free(&d);
+    return render_end(rc, out, start);
+}
+
 int sink_render(enum sink_kind kind, const char *doc, size_t len,
                 const char *routing_key, buf *out)
 {
@@ -795,6 +981,9 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
     case SINK_PAGERDUTY:
         rc = render_pagerduty(&d, routing_key, out);
         break;
+    case SINK_ALERTMANAGER:
+        rc = render_alertmanager(&d, NULL, out);
+        break;
     case SINK_WEBHOOK:
     case SINK_FILE:
     case SINK_STDOUT:
@@ -808,12 +997,7 @@ int sink_render(enum sink_kind kind, const char *doc, size_t len,
     }
 out:
     doc_free(&d);
-    if (rc != SINK_OK) {
-        out->len = start;
-        if (out->data != NULL)
-            out->data[start] = '\0';
-    }
-    return rc;
+    return render_end(rc, out, start);
 }
 
 /* ---- storm digests ------------------------------------------------------ */

@@ -5,7 +5,8 @@
  * Pure: rendering takes the alert document (SPEC section 3, the bytes the
  * journal keeps) and produces the body one receiver wants: the document
  * itself for the generic webhook, file and stdout; an incoming-webhook
- * message for Slack; an Events API v2 event for PagerDuty.  Secrets (the
+ * message for Slack; an Events API v2 event for PagerDuty; an array of
+ * one alert for Alertmanager's API v2.  Secrets (the
  * PagerDuty routing key) are inserted only here, at send time, so they are
  * never written to the journal or the dead-letter file.
  *
@@ -36,6 +37,7 @@ enum sink_kind {
     SINK_PAGERDUTY,
     SINK_FILE,
     SINK_STDOUT,
+    SINK_ALERTMANAGER,
     SINK_KIND_COUNT
 };
 
@@ -80,6 +82,17 @@ enum {
 #define SINK_DEFAULT_DIGEST_AFTER 20
 /* The storm window (digest_window_s): a minute unless set. */
 #define SINK_DEFAULT_DIGEST_WINDOW_S 60
+/* Alertmanager: a firing alert is posted with endsAt = the attempt's time
+ * + ends_after_s.  toolwatch re-sends a firing episode every
+ * repeat_interval_s (3600 by default), each re-send moving endsAt on, so
+ * the horizon must exceed the longest repeat_interval_s of the rules the
+ * sink receives, with room for retries: 3 x the default.  An episode whose
+ * resolve never arrives (toolwatch gone for good) expires in Alertmanager
+ * after the horizon. */
+#define SINK_AM_DEFAULT_ENDS_AFTER_S 10800
+#define SINK_AM_API_PATH "/api/v2/alerts"
+#define SINK_AM_LABEL_NAME_MAX 128   /* bytes of a label name sent */
+#define SINK_AM_VALUE_MAX 1024       /* bytes of a label value sent */
 /* Slack is paced: its incoming webhooks take about one message a second. */
 #define SINK_SLACK_RATE_PER_S 1
 #define SINK_SLACK_BURST 3
@@ -113,12 +126,21 @@ struct sink_config {
     uint64_t digest_after;        /* storm guard; 0: off (pagerduty never
                                      digests: one event per episode) */
     uint64_t digest_window_s;     /* its window; 0: the default */
+    /* alertmanager: url is the base URL (the API path is added); at most
+     * one of basic auth (username + password) and a bearer token, both
+     * secrets but the username; ends_after_s the firing horizon. */
+    const char *username;
+    const char *password;
+    const char *bearer_token;
+    const char *generator_url;    /* linked from each alert; NULL: none */
+    uint64_t ends_after_s;
 };
 
 /* Defaults for a kind: the SINK_DEFAULT_* values (but digest_after 0:
  * the storm guard is the configuration file's, on by default there), Slack paced
  * (SINK_SLACK_RATE_PER_S, SINK_SLACK_BURST), PagerDuty's URL
- * (SINK_PD_DEFAULT_URL); no name, no secrets. */
+ * (SINK_PD_DEFAULT_URL), Alertmanager's horizon
+ * (SINK_AM_DEFAULT_ENDS_AFTER_S); no name, no secrets. */
 void sink_config_defaults(struct sink_config *c, enum sink_kind kind);
 
 /* What routing needs to know of one notification: its rule's name, its
@@ -146,6 +168,48 @@ int sink_glob_match(const char *glob, const char *s);
  * SINK_E* code (out unchanged). */
 int sink_render(enum sink_kind kind, const char *doc, size_t len,
                 const char *routing_key, buf *out);
+
+/* What an Alertmanager body depends on besides the document: the
+ * attempt's wall-clock time (ms; 0: the document's timestamp), the firing
+ * horizon (seconds; 0: SINK_AM_DEFAULT_ENDS_AFTER_S) and the alert's
+ * generatorURL (NULL or not an http(s) URL: none). */
+struct sink_am_params {
+    int64_t now_ms;
+    uint64_t ends_after_s;
+    const char *generator_url;
+};
+
+/* The body of POST /api/v2/alerts for the alert document `doc`: an array
+ * of one postableAlert, appended to *out.
+ *
+ *   labels       alertname (the rule), severity, instance (the source),
+ *                then the group's fields, then the rule's labels; names
+ *                made valid ([a-zA-Z_][a-zA-Z0-9_]*: every other byte
+ *                becomes _, a leading digit gets a _ before it, cut to
+ *                SINK_AM_LABEL_NAME_MAX); a group field whose name is
+ *                taken gets _ appended until it is unique (the group is
+ *                the alert's identity), a rule label whose name is taken
+ *                is left out; values made valid UTF-8 (U+FFFD) and cut to
+ *                SINK_AM_VALUE_MAX bytes on a character boundary; empty
+ *                values left out (Alertmanager reads them as absent)
+ *   annotations  summary, description, runbook_url (when set), episode_id,
+ *                key
+ *   startsAt     data.started_at (else the timestamp; neither: left out,
+ *                Alertmanager then takes the time it receives it)
+ *   endsAt       resolved: data.resolved_at (else the timestamp);
+ *                firing: max(now, timestamp) + ends_after_s
+ *   generatorURL p->generator_url
+ *
+ * Returns SINK_OK or a SINK_E* code (out unchanged): SINK_EINVAL also for
+ * an empty rule name (no alertname) and for a firing with no time to
+ * count endsAt from. */
+int sink_render_alertmanager(const char *doc, size_t len,
+                             const struct sink_am_params *p, buf *out);
+
+/* The API URL of an Alertmanager at `base` (its external URL, with or
+ * without a trailing /): base + SINK_AM_API_PATH, appended to out.
+ * Returns BUF_OK or a BUF_E* code. */
+int sink_am_url(const char *base, buf *out);
 
 /* Append at most `max` bytes of s (NUL-terminated) to out, cut on a UTF-8
  * character boundary.  Returns the bytes appended or a BUF_E* code. */

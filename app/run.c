@@ -428,7 +428,9 @@ static void warn_plain_http(const struct sink_config *sinks, size_t n)
             continue;
         what = s->kind == SINK_SLACK ? "its URL, which is the credential,"
              : s->kind == SINK_PAGERDUTY ? "its routing key"
-                                         : "the alerts";
+             : s->password != NULL || s->bearer_token != NULL
+                 ? "its credentials and the alerts"
+                 : "the alerts";
         LOG(LOG_WARN, "run", "sink %s: plain http:// sends %s in clear "
             "over the network; use https://", s->name, what);
     }

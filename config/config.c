@@ -51,7 +51,8 @@ extern char **environ;
 static const char *const sink_type_names[] = {
     [SINK_WEBHOOK] = "webhook", [SINK_SLACK] = "slack",
     [SINK_PAGERDUTY] = "pagerduty", [SINK_FILE] = "file",
-    [SINK_STDOUT] = "stdout", [SINK_KIND_COUNT] = NULL};
+    [SINK_STDOUT] = "stdout", [SINK_ALERTMANAGER] = "alertmanager",
+    [SINK_KIND_COUNT] = NULL};
 
 /* ---- value checks (cfg_item.check) ---- */
 
@@ -595,11 +596,13 @@ static const struct table_item sink_items[] = {
      .help = "unique name (default: the type), in logs and /status"},
     {.name = "type", .type = TABLE_ENUM,
      .offset = offsetof(struct cfg_sink, type), .names = sink_type_names,
-     .help = "webhook, slack, pagerduty, file or stdout (required)"},
+     .help = "webhook, slack, pagerduty, file, stdout or alertmanager "
+             "(required)"},
     {.name = "url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_sink, url), .size = CFG_URL_MAX,
      .check = cfg_check_http_url,
-     .help = "webhook, pagerduty: the receiver's URL, when not secret"},
+     .help = "webhook, pagerduty: the receiver's URL, when not secret; "
+             "alertmanager: its base URL (" SINK_AM_API_PATH " is added)"},
     ENV_ITEM(struct cfg_sink, url_env,
              "variable holding the receiver's URL (slack: required)"),
     {.name = "secret_envs", .type = TABLE_CUSTOM, .apply = apply_secret_envs,
@@ -647,9 +650,29 @@ static const struct table_item sink_items[] = {
     SINK_INT(digest_after, SINK_DEFAULT_DIGEST_AFTER, 0, 1000000,
              "storm guard: past this many notifications in a minute the "
              "rest of the minute goes out as one digest (0: off; "
-             "pagerduty: never, one event per episode)"),
+             "pagerduty: never, one event per episode; alertmanager: "
+             "never, it groups alerts itself)"),
     SINK_INT(digest_window_s, SINK_DEFAULT_DIGEST_WINDOW_S, 1, 86400,
              "the storm guard's window, in seconds"),
+    {.name = "basic_auth_user", .type = TABLE_STRING,
+     .offset = offsetof(struct cfg_sink, basic_auth_user),
+     .size = CFG_AM_USER_MAX,
+     .help = "alertmanager: the basic-auth username (with "
+             "basic_auth_password_env)"},
+    ENV_ITEM(struct cfg_sink, basic_auth_password_env,
+             "alertmanager: variable holding the basic-auth password"),
+    ENV_ITEM(struct cfg_sink, bearer_token_env,
+             "alertmanager: variable holding a bearer token (instead of "
+             "basic auth)"),
+    {.name = "generator_url", .type = TABLE_STRING,
+     .offset = offsetof(struct cfg_sink, generator_url), .size = CFG_URL_MAX,
+     .check = cfg_check_http_url,
+     .help = "alertmanager: each alert's generatorURL, e.g. the status "
+             "page"},
+    SINK_INT(ends_after_s, SINK_AM_DEFAULT_ENDS_AFTER_S, 60, 31536000,
+             "alertmanager: a firing alert's endsAt is the send time plus "
+             "this; above every routed rule's repeat_interval_s, which "
+             "re-sends it"),
 };
 #define N_SINK_ITEMS (sizeof sink_items / sizeof sink_items[0])
 
@@ -667,6 +690,8 @@ static void sink_defaults(struct cfg_sink *s, enum sink_kind kind)
     s->burst = (int64_t)d.burst;
     if (kind == SINK_PAGERDUTY)
         s->digest_after = 0; /* one event per episode: never digested */
+    if (kind == SINK_ALERTMANAGER)
+        s->digest_after = 0; /* Alertmanager groups alerts itself */
 }
 
 /* Keys that only some kinds take. */
@@ -674,13 +699,51 @@ static const struct {
     const char *key;
     unsigned kinds; /* bit per enum sink_kind */
 } sink_kind_keys[] = {
-    {"url", 1u << SINK_WEBHOOK | 1u << SINK_PAGERDUTY},
-    {"url_env",
-     1u << SINK_WEBHOOK | 1u << SINK_SLACK | 1u << SINK_PAGERDUTY},
+    {"url", 1u << SINK_WEBHOOK | 1u << SINK_PAGERDUTY |
+                1u << SINK_ALERTMANAGER},
+    {"url_env", 1u << SINK_WEBHOOK | 1u << SINK_SLACK |
+                    1u << SINK_PAGERDUTY | 1u << SINK_ALERTMANAGER},
     {"secret_envs", 1u << SINK_WEBHOOK},
     {"routing_key_env", 1u << SINK_PAGERDUTY},
     {"path", 1u << SINK_FILE},
+    {"basic_auth_user", 1u << SINK_ALERTMANAGER},
+    {"basic_auth_password_env", 1u << SINK_ALERTMANAGER},
+    {"bearer_token_env", 1u << SINK_ALERTMANAGER},
+    {"generator_url", 1u << SINK_ALERTMANAGER},
+    {"ends_after_s", 1u << SINK_ALERTMANAGER},
 };
+
+/* An alertmanager sink's own rules: a URL, at most one kind of
+ * credentials and each whole, no storm digests. */
+static int check_am_sink(const struct cfg_sink *s, const cJSON *o,
+                         const char *path, char *err, size_t errsz)
+{
+    int rc = CFG_EINVAL;
+
+    if (s->url[0] == '\0' && s->url_env[0] == '\0')
+        snprintf(err, errsz, "%s.url: required for an alertmanager sink "
+                 "(or url_env): Alertmanager's base URL, e.g. "
+                 "http://127.0.0.1:9093", path);
+    else if (s->bearer_token_env[0] != '\0' &&
+             (s->basic_auth_user[0] != '\0' ||
+              s->basic_auth_password_env[0] != '\0'))
+        snprintf(err, errsz, "%s.bearer_token_env: set either a bearer "
+                 "token or basic auth, not both", path);
+    else if ((s->basic_auth_user[0] != '\0') !=
+             (s->basic_auth_password_env[0] != '\0'))
+        snprintf(err, errsz, "%s.%s: basic auth needs both "
+                 "basic_auth_user and basic_auth_password_env", path,
+                 s->basic_auth_user[0] != '\0' ? "basic_auth_password_env"
+                                               : "basic_auth_user");
+    else if (cJSON_GetObjectItemCaseSensitive(o, "digest_after") != NULL &&
+             s->digest_after != 0)
+        snprintf(err, errsz, "%s.digest_after: an alertmanager sink is "
+                 "never digested (Alertmanager groups alerts itself); "
+                 "leave it out or set 0", path);
+    else
+        rc = CFG_OK;
+    return rc;
+}
 
 static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                       char *err, size_t errsz)
@@ -720,8 +783,9 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
          i++)
         if (!(sink_kind_keys[i].kinds & (1u << kind)) &&
             cJSON_GetObjectItemCaseSensitive(o, sink_kind_keys[i].key)) {
-            snprintf(err, errsz, "%s.%s: not used by a %s sink", path,
-                     sink_kind_keys[i].key, kname);
+            snprintf(err, errsz, "%s.%s: not used by a%s %s sink", path,
+                     sink_kind_keys[i].key, kname[0] == 'a' ? "n" : "",
+                     kname);
             goto out;
         }
     if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&
@@ -784,6 +848,11 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
         }
         if (s->url[0] == '\0' && s->url_env[0] == '\0')
             snprintf(s->url, sizeof s->url, "%s", SINK_PD_DEFAULT_URL);
+        break;
+    case SINK_ALERTMANAGER:
+        if ((rc = check_am_sink(s, o, path, err, errsz)) != CFG_OK)
+            goto out;
+        rc = CFG_EINVAL;
         break;
     case SINK_FILE:
         if (s->path[0] == '\0') {
@@ -874,6 +943,15 @@ static int dump_sinks(const void *base, cJSON *obj, const char *name,
         if ((rc = table_items_dump(sink_items, N_SINK_ITEMS, &c->sinks[i], o,
                                  flags)) != CFG_OK)
             return rc;
+        /* a number with a default (ends_after_s) is dumped for every
+         * kind: leave it out where the kind does not take it */
+        for (size_t k = 0;
+             k < sizeof sink_kind_keys / sizeof sink_kind_keys[0]; k++)
+            if (!(sink_kind_keys[k].kinds & (1u << c->sinks[i].type)) &&
+                cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
+                    o, sink_kind_keys[k].key)))
+                cJSON_DeleteItemFromObjectCaseSensitive(
+                    o, sink_kind_keys[k].key);
     }
     return CFG_OK;
 }

@@ -138,6 +138,7 @@ struct cfg_status {
 };
 
 /* sinks[i]: one receiver (alerts/sink.h). */
+#define CFG_AM_USER_MAX 128
 struct cfg_sink {
     char name[SINK_NAME_MAX];              /* default: the type's name */
     int type;                              /* enum sink_kind */
@@ -164,6 +165,12 @@ struct cfg_sink {
     int64_t queue_max;                     /* held in memory, then spilled */
     int64_t digest_after;                  /* storm guard; 0: off */
     int64_t digest_window_s;               /* its window, seconds */
+    /* alertmanager */
+    char basic_auth_user[CFG_AM_USER_MAX];
+    char basic_auth_password_env[TABLE_ENV_NAME_MAX];
+    char bearer_token_env[TABLE_ENV_NAME_MAX];
+    char generator_url[CFG_URL_MAX];
+    int64_t ends_after_s;
 };
 
 /* The whole configuration: fixed arrays (about 160 KB) and one pointer,

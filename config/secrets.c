@@ -279,6 +279,22 @@ int cfg_sink_config(const struct cfg *c, size_t i, struct sink_config *out,
                                        errsz)) == NULL)
             goto out;
     }
+    if (s->basic_auth_password_env[0] != '\0') {
+        snprintf(path, sizeof path, "sinks[%zu].basic_auth_password_env", i);
+        out->username = s->basic_auth_user;
+        if ((out->password = secret(path, s->basic_auth_password_env, err,
+                                    errsz)) == NULL)
+            goto out;
+    }
+    if (s->bearer_token_env[0] != '\0') {
+        snprintf(path, sizeof path, "sinks[%zu].bearer_token_env", i);
+        if ((out->bearer_token = secret(path, s->bearer_token_env, err,
+                                        errsz)) == NULL)
+            goto out;
+    }
+    out->generator_url = s->generator_url[0] != '\0' ? s->generator_url
+                                                      : NULL;
+    out->ends_after_s = (uint64_t)s->ends_after_s;
     out->path = s->path[0] != '\0' ? s->path : NULL;
     out->min_severity = (enum severity)s->min_severity;
     for (size_t k = 0; k < s->n_rules; k++)

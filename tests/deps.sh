@@ -29,7 +29,17 @@ want_promtool=0
 if ! command -v promtool >/dev/null 2>&1 && [ ! -e build/.no-promtool ]; then
     want_promtool=1
 fi
-[ $missing -eq 0 ] && [ $want_promtool -eq 0 ] && exit 0
+
+# prometheus-alertmanager (~30 MB): tests/integration/test_alertmanager.c
+# starts /usr/bin/prometheus-alertmanager on 127.0.0.1 by PID and stops it.
+# Debian starts and enables its service on install; it is installed here
+# with a policy-rc.d that forbids starting services (unless one is already
+# there) and then disabled, so no Alertmanager is left bound to :9093 and
+# :9094.
+want_am=0
+[ -x /usr/bin/prometheus-alertmanager ] || want_am=1
+[ $missing -eq 0 ] && [ $want_promtool -eq 0 ] && [ $want_am -eq 0 ] && \
+    exit 0
 
 echo "deps: installing Debian packages: $DEBS" >&2
 SUDO=""
@@ -41,6 +51,24 @@ $SUDO apt-get update
 if [ $missing -eq 1 ]; then
     # shellcheck disable=SC2086
     $SUDO apt-get install -y --no-install-recommends $DEBS
+fi
+if [ $want_am -eq 1 ]; then
+    rcd=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d \
+            >/dev/null
+        $SUDO chmod 755 /usr/sbin/policy-rc.d
+        rcd=1
+    fi
+    am_rc=0
+    $SUDO apt-get install -y --no-install-recommends \
+        prometheus-alertmanager || am_rc=$?
+    [ $rcd -eq 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+    if command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now prometheus-alertmanager.service \
+            >/dev/null 2>&1 || true
+    fi
+    [ $am_rc -eq 0 ] || exit $am_rc
 fi
 if [ $want_promtool -eq 1 ]; then
     if ! $SUDO apt-get install -y --no-install-recommends prometheus; then

@@ -1176,7 +1176,7 @@ static void test_sinks_errors(void **state)
                  "\"pagerduty\", \"file\", \"stdout\"");
     expect_error(SINK("\"type\": \"email\""),
                  "sinks[0].type: expected one of \"webhook\", \"slack\", "
-                 "\"pagerduty\", \"file\", \"stdout\", got \"email\"");
+                 "\"pagerduty\", \"file\", \"stdout\", \"alertmanager\", got \"email\"");
     expect_error("{\"sinks\": [{\"type\": \"stdout\"}, {\"type\": \"file\", "
                  "\"path\": \"/x\", \"min_severity\": \"urgent\"}]}",
                  "sinks[1].min_severity: expected one of \"info\", "

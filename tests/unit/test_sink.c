@@ -820,6 +820,221 @@ static void test_digest_document(void **state)
     free(g);
 }
 
+/* ---- Alertmanager ------------------------------------------------------- */
+
+static const char sequence_am[] =
+    "[{\"labels\":{\"alertname\":\"secret_then_upload\","
+    "\"severity\":\"critical\",\"instance\":\"prod-east\","
+    "\"session_id\":\"s-42\",\"agent_id\":\"agent-07\",\"team\":\"secops\","
+    "\"env\":\"prod\"},\"annotations\":{\"summary\":\"sequence of 2 steps "
+    "completed in 12 s for session s-42 <@here> & co\",\"description\":\"A "
+    "secret read then an upload <b>elsewhere</b> & gone\","
+    "\"runbook_url\":\"https://runbooks.example/seq?a=1&b=<2>|x\","
+    "\"episode_id\":\"0123456789abcdef0123456789abcdef\","
+    "\"key\":\"s-42/agent-07\"},\"startsAt\":\"2026-03-10T02:47:48.000Z\","
+    "\"endsAt\":\"2026-03-10T03:48:05.000Z\","
+    "\"generatorURL\":\"http://tw.example:9090/status\"}]";
+
+static void render_am(const char *doc, const struct sink_am_params *p,
+                      buf *out)
+{
+    buf_reset(out);
+    assert_int_equal(sink_render_alertmanager(doc, strlen(doc), p, out),
+                     SINK_OK);
+}
+
+/* The firing's alert, exactly: endsAt is the attempt's time plus the
+ * horizon; the attempt time never goes before the document's. */
+static void test_alertmanager_sequence_exact(void **state)
+{
+    struct sink_am_params p = {
+        .now_ms = 1773110885000, /* 2026-03-10T02:48:05Z */
+        .ends_after_s = 3600,
+        .generator_url = "http://tw.example:9090/status"};
+    buf b;
+
+    (void)state;
+    buf_init(&b, SINK_BODY_MAX);
+    render_am(sequence, &p, &b);
+    assert_string_equal(b.data, sequence_am);
+    /* a clock behind the document's timestamp counts from the timestamp;
+     * no time at all (0) too */
+    p.now_ms = 1000;
+    render_am(sequence, &p, &b);
+    assert_non_null(strstr(b.data,
+                           "\"endsAt\":\"2026-03-10T03:48:00.000Z\""));
+    p.now_ms = 0;
+    p.ends_after_s = 0; /* the default horizon */
+    p.generator_url = "javascript:alert(1)"; /* not a web URL: left out */
+    render_am(sequence, &p, &b);
+    assert_non_null(strstr(b.data,
+                           "\"endsAt\":\"2026-03-10T05:48:00.000Z\"}]"));
+    /* sink_render, without an attempt: the same defaults */
+    buf_reset(&b);
+    assert_int_equal(sink_render(SINK_ALERTMANAGER, sequence,
+                                 strlen(sequence), NULL, &b),
+                     SINK_OK);
+    assert_non_null(strstr(b.data,
+                           "\"endsAt\":\"2026-03-10T05:48:00.000Z\"}]"));
+    buf_free(&b);
+}
+
+/* A resolve carries the same labels and endsAt = resolved_at; without
+ * resolved_at, the notification's time. */
+static void test_alertmanager_resolved(void **state)
+{
+    static const char doc[] =
+        "{\"type\":\"alert.resolved\",\"timestamp\":\"2026-03-10T03:00:00."
+        "000Z\",\"data\":{\"id\":\"e1\",\"rule\":\"volume\",\"group\":{"
+        "\"tool_name\":\"bash\"},\"key\":\"bash\",\"severity\":\"warning\","
+        "\"summary\":\"ok again\",\"started_at\":\"2026-03-10T02:00:00.000Z"
+        "\",\"resolved_at\":\"2026-03-10T02:59:30.000Z\"}}";
+    static const char want[] =
+        "[{\"labels\":{\"alertname\":\"volume\",\"severity\":\"warning\","
+        "\"instance\":\"toolwatch\",\"tool_name\":\"bash\"},"
+        "\"annotations\":{\"summary\":\"ok again\",\"episode_id\":\"e1\","
+        "\"key\":\"bash\"},\"startsAt\":\"2026-03-10T02:00:00.000Z\","
+        "\"endsAt\":\"2026-03-10T02:59:30.000Z\"}]";
+    struct sink_am_params p = {.now_ms = 1773200000000, .ends_after_s = 60};
+    char nores[sizeof doc + 8];
+    const char *cut = strstr(doc, ",\"resolved_at\"");
+    buf b;
+
+    (void)state;
+    buf_init(&b, SINK_BODY_MAX);
+    render_am(doc, &p, &b);
+    assert_string_equal(b.data, want);
+    snprintf(nores, sizeof nores, "%.*s}}", (int)(cut - doc), doc);
+    render_am(nores, &p, &b);
+    assert_non_null(strstr(b.data,
+                           "\"endsAt\":\"2026-03-10T03:00:00.000Z\"}]"));
+    buf_free(&b);
+}
+
+/* Label names made valid, collisions settled (a group field made unique,
+ * a rule label left out), hostile values escaped, invalid UTF-8 replaced,
+ * empty values and names left out. */
+static void test_alertmanager_hostile_labels(void **state)
+{
+    static const char doc[] =
+        "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T03:00:00."
+        "000Z\",\"data\":{\"id\":\"e2\",\"rule\":\"r\",\"group\":{"
+        "\"tool.name\":\"a\\\"b\\\\c\\n}\",\"9lives\":\"x\","
+        "\"alertname\":\"evil\",\"\":\"v\",\"\xc3\xbcn\xc3\xaf\":\"bad\xff"
+        "\",\"empty\":\"\"},\"key\":\"k\",\"severity\":\"error\","
+        "\"summary\":\"s\",\"source\":\"h\xc3\xa9te\",\"labels\":{"
+        "\"severity\":\"low\",\"team-x\":\"\xe2\x82\xac\",\"tool_name\":"
+        "\"z\"}}}";
+    static const char want[] =
+        "[{\"labels\":{\"alertname\":\"r\",\"severity\":\"error\","
+        "\"instance\":\"h\xc3\xa9te\",\"tool_name\":\"a\\\"b\\\\c\\n}\","
+        "\"_9lives\":\"x\",\"alertname_\":\"evil\",\"__n__\":\"bad"
+        "\xef\xbf\xbd\",\"team_x\":\"\xe2\x82\xac\"},"
+        "\"annotations\":{\"summary\":\"s\",\"episode_id\":\"e2\","
+        "\"key\":\"k\"},\"startsAt\":\"2026-03-10T03:00:00.000Z\","
+        "\"endsAt\":\"2026-03-10T04:00:00.000Z\"}]";
+    struct sink_am_params p = {.ends_after_s = 3600};
+    buf b;
+
+    (void)state;
+    buf_init(&b, SINK_BODY_MAX);
+    render_am(doc, &p, &b);
+    assert_string_equal(b.data, want);
+    buf_free(&b);
+}
+
+/* Values are cut to SINK_AM_VALUE_MAX bytes on a character boundary;
+ * label names to SINK_AM_LABEL_NAME_MAX bytes. */
+static void test_alertmanager_value_limits(void **state)
+{
+    char doc[4096], val[SINK_AM_VALUE_MAX + 8], name[200];
+    struct sink_am_params p = {.ends_after_s = 60};
+    cJSON *root, *labels;
+    const cJSON *v;
+    buf b;
+
+    (void)state;
+    memset(val, 'a', SINK_AM_VALUE_MAX - 1);
+    memcpy(val + SINK_AM_VALUE_MAX - 1, "\xc3\xa9", 3); /* é across */
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(doc, sizeof doc,
+             "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T03:00:"
+             "00.000Z\",\"data\":{\"id\":\"e\",\"rule\":\"r\",\"group\":{"
+             "\"f\":\"%s\",\"%s\":\"y\"},\"key\":\"k\",\"severity\":"
+             "\"info\",\"summary\":\"s\"}}", val, name);
+    buf_init(&b, SINK_BODY_MAX);
+    render_am(doc, &p, &b);
+    root = cJSON_Parse(b.data);
+    assert_non_null(root);
+    labels = cJSON_GetObjectItem(cJSON_GetArrayItem(root, 0), "labels");
+    v = cJSON_GetObjectItem(labels, "f");
+    assert_int_equal(strlen(v->valuestring), SINK_AM_VALUE_MAX - 1);
+    name[SINK_AM_LABEL_NAME_MAX] = '\0';
+    v = cJSON_GetObjectItem(labels, name);
+    assert_non_null(v);
+    assert_string_equal(v->valuestring, "y");
+    cJSON_Delete(root);
+    buf_free(&b);
+}
+
+/* Not an alert document, no rule name (no alertname), or no time to
+ * count from: nothing appended. */
+static void test_alertmanager_refusals(void **state)
+{
+    static const char notime[] =
+        "{\"type\":\"alert.firing\",\"data\":{\"id\":\"e\",\"rule\":\"r\","
+        "\"group\":{},\"key\":\"k\",\"severity\":\"info\",\"summary\":"
+        "\"s\"}}";
+    struct sink_am_params p = {.ends_after_s = 60};
+    buf b;
+
+    (void)state;
+    buf_init(&b, SINK_BODY_MAX);
+    buf_append_str(&b, "x");
+    assert_int_equal(sink_render_alertmanager("{}", 2, &p, &b), SINK_EINVAL);
+    assert_int_equal(sink_render_alertmanager(notime, strlen(notime), &p,
+                                              &b),
+                     SINK_EINVAL);
+    {
+        static const char norule[] =
+            "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T03:00:00."
+            "000Z\",\"data\":{\"id\":\"e\",\"rule\":\"\",\"group\":{},"
+            "\"key\":\"k\",\"severity\":\"info\",\"summary\":\"s\"}}";
+
+        assert_int_equal(sink_render_alertmanager(norule, strlen(norule),
+                                                  &p, &b),
+                         SINK_EINVAL);
+    }
+    assert_string_equal(b.data, "x");
+    p.now_ms = 1773110885000;
+    buf_reset(&b);
+    render_am(notime, &p, &b);
+    /* no time in the document: startsAt left out, Alertmanager's own */
+    assert_null(strstr(b.data, "startsAt"));
+    assert_non_null(strstr(b.data,
+                           "\"endsAt\":\"2026-03-10T02:49:05.000Z\"}]"));
+    buf_free(&b);
+}
+
+static void test_alertmanager_url(void **state)
+{
+    buf b;
+
+    (void)state;
+    buf_init(&b, 4096);
+    assert_int_equal(sink_am_url("http://127.0.0.1:9093", &b), BUF_OK);
+    buf_append(&b, "", 0);
+    assert_string_equal(b.data, "http://127.0.0.1:9093/api/v2/alerts");
+    buf_reset(&b);
+    assert_int_equal(sink_am_url("https://am.example/prefix//", &b), BUF_OK);
+    buf_append(&b, "", 0);
+    assert_string_equal(b.data, "https://am.example/prefix/api/v2/alerts");
+    buf_free(&b);
+    assert_int_equal(sink_kind_parse("alertmanager"), SINK_ALERTMANAGER);
+    assert_string_equal(sink_kind_name(SINK_ALERTMANAGER), "alertmanager");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +1057,12 @@ int main(void)
         cmocka_unit_test(test_routing_labels),
         cmocka_unit_test(test_defaults_and_names),
         cmocka_unit_test(test_utf8_prefix),
+        cmocka_unit_test(test_alertmanager_sequence_exact),
+        cmocka_unit_test(test_alertmanager_resolved),
+        cmocka_unit_test(test_alertmanager_hostile_labels),
+        cmocka_unit_test(test_alertmanager_value_limits),
+        cmocka_unit_test(test_alertmanager_refusals),
+        cmocka_unit_test(test_alertmanager_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
