@@ -554,8 +554,10 @@ static pipeline *make_pipeline(struct app *app, const struct cfg *c,
                  "memory)");
         return NULL;
     }
-    /* the configuration's redaction, its key made at the first start */
-    if (redact_key_opts(c, 1, &red, NULL, err, errsz) != 0) {
+    /* the configuration's redaction, its key made at the first start in
+     * the state directory (checked first: its own message) */
+    if (ensure_state_dir(c->state_dir, err, errsz) != 0 ||
+        redact_key_opts(c, 1, &red, NULL, err, errsz) != 0) {
         pipeline_destroy(pl);
         return NULL;
     }
