@@ -591,6 +591,8 @@ static void schedule_retry(delivery *d, struct sink_rt *s, struct entry *e,
         delay = a->retry_after_ms;
     e->next_at = loop_now(d->lp) + (int64_t)delay;
     s->st.retries++;
+    if (e->attempts == 1)
+        s->st.retried++;
     LOG_KEY(LOG_WARN, "delivery", s->name,
         "sink %s: %s; retry %u in %llu ms%s", s->name, a->error,
         e->attempts, (unsigned long long)delay,
@@ -615,6 +617,8 @@ static void settle(delivery *d, struct sink_rt *s,
     if (a->outcome == REQUEST_OK) {
         s->st.delivered++;
         s->st.last_success_ms = clock_wall_ms();
+        latency_observe(&s->st.latency,
+                        s->st.last_success_ms - e->created_ms);
         s->st.last_error[0] = '\0';
         if (e->seq != 0) {
             /* written now, fsync'd with the next append or within

@@ -58,6 +58,7 @@
 
 #include "alerts/journal_record.h"
 #include "alerts/sink.h"
+#include "base/latency.h"
 #include "base/loop.h"
 
 #include <stddef.h>
@@ -104,8 +105,12 @@ struct delivery_sink_stats {
     uint64_t lost;             /* spilled and unreadable in the journal */
     uint64_t delivered;
     uint64_t attempts;
-    uint64_t retries;
+    uint64_t retries;          /* failed attempts followed by a retry */
+    uint64_t retried;          /* notifications that needed a retry (each
+                                  once, at its first) */
     uint64_t dead_lettered;
+    struct latency_hist latency; /* delivered notifications: from their
+                                    creation to the receiver's 2xx */
     int in_flight;
     int disabled;              /* 410 received */
     long last_status;          /* HTTP status of the last answer, 0 none */

@@ -40,6 +40,15 @@ enum { ALERT_OK = 0, ALERT_EINVAL = -1, ALERT_ETOOBIG = -2,
  * buf's length is back where it was. */
 int alert_format(const struct alert *a, buf *out);
 
+struct redact_opts;
+
+/* alert_format() with the redaction `o` (alerts/redact.h; NULL: mask mode,
+ * every kind): the alert's value, threshold and window_s, as the document
+ * writes them, are its field numbers (opts.keep): the same digits in the
+ * summary or the key are never taken for a card or a phone number. */
+int alert_format_opt(const struct alert *a, const struct redact_opts *o,
+                     buf *out);
+
 const char *alert_strerror(int rc);
 
 #endif

@@ -33,6 +33,7 @@
  */
 #include "alerts/redact.h"
 
+#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -159,6 +160,7 @@ static void put(struct emit *em, const u8 *p, size_t n, int whole)
 #define N_KEY_SHAPES 26 /* entries in key_shapes[] */
 
 struct scan {
+    const struct redact_opts *o;
     const u8 *in;
     size_t len;
     size_t lit;      /* first input byte not yet written */
@@ -457,6 +459,9 @@ static int try_assign(const struct scan *s, size_t i, struct match *m)
     while (j > s->lit && is_ident(in[j - 1]) && name_end - j < NAME_MAX_LEN)
         j--;
     if (j == name_end)
+        return 0;
+    /* "[REDACTED:api_key:3f2a91c0]": a hash-mode tag, not an assignment */
+    if (j >= MARKER_LEN && memcmp(in + j - MARKER_LEN, marker, MARKER_LEN) == 0)
         return 0;
     /* the last word: split at non-alphanumerics, "aB" and "ABc" */
     for (k = name_end; k > j; k--) {
@@ -834,17 +839,55 @@ const char *redact_kind_name(unsigned kind)
     return "?";
 }
 
+/* Is in[m->s, m->e) one of the caller's field numbers (opts.keep), and
+ * the match a number kind? */
+static int kept(const struct scan *s, const struct match *m)
+{
+    size_t n = m->e - m->s;
+
+    if (!(m->kind & (REDACT_KIND_PHONE | REDACT_KIND_SSN | REDACT_KIND_CARD)))
+        return 0;
+    for (size_t k = 0; k < s->o->nkeep; k++) {
+        const char *t = s->o->keep[k];
+
+        if (t != NULL && strlen(t) == n && memcmp(t, s->in + m->s, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ":" and REDACT_HASH_HEX hex digits of BLAKE2b(key, value) into out. */
+static size_t hash_tag(const struct scan *s, const struct match *m,
+                       char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char h[crypto_generichash_BYTES_MIN];
+
+    crypto_generichash(h, sizeof h, s->in + m->s, m->e - m->s, s->o->key,
+                       sizeof s->o->key);
+    out[0] = ':';
+    for (size_t i = 0; i < REDACT_HASH_HEX / 2; i++) {
+        out[1 + 2 * i] = hex[h[i] >> 4];
+        out[2 + 2 * i] = hex[h[i] & 15];
+    }
+    sodium_memzero(h, sizeof h);
+    return 1 + REDACT_HASH_HEX;
+}
+
 static void emit_match(struct scan *s, const struct match *m)
 {
     char tok[REDACT_TOKEN_MAX + 1];
     const char *name = redact_kind_name(m->kind);
-    size_t nlen = strlen(name);
+    size_t nlen = strlen(name), n;
 
     put(&s->em, s->in + s->lit, m->s - s->lit, 0);
     memcpy(tok, marker, MARKER_LEN);
     memcpy(tok + MARKER_LEN, name, nlen);
-    tok[MARKER_LEN + nlen] = ']';
-    put(&s->em, (const u8 *)tok, MARKER_LEN + nlen + 1, 1);
+    n = MARKER_LEN + nlen;
+    if (s->o->mode == REDACT_MODE_HASH)
+        n += hash_tag(s, m, tok + n);
+    tok[n++] = ']';
+    put(&s->em, (const u8 *)tok, n, 1);
     if (s->em.rc == REDACT_OK)
         s->em.kinds |= m->kind;
     s->lit = m->e;
@@ -856,6 +899,10 @@ static void run(struct scan *s)
     const u8 *in = s->in;
     size_t i = 0;
 
+    if (s->o->mode == REDACT_MODE_OFF) {
+        put(&s->em, in, s->len, 0);
+        return;
+    }
     while (i < s->len && s->em.rc == REDACT_OK) {
         u8 c = in[i];
         struct match m;
@@ -876,7 +923,9 @@ static void run(struct scan *s)
         } else if (c == '(') {
             hit = try_paren_phone(s, i, &m);
         }
-        if (hit) {
+        if (hit && (!(m.kind & s->o->kinds) || kept(s, &m))) {
+            i = m.e > i ? m.e : i + 1; /* left as it is */
+        } else if (hit) {
             emit_match(s, &m);
             i = m.e;
         } else {
@@ -887,9 +936,40 @@ static void run(struct scan *s)
         put(&s->em, in + s->lit, s->len - s->lit, 0);
 }
 
+const char *const redact_mode_names[] = {"mask", "hash", "off", NULL};
+
+void redact_opts_default(struct redact_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = REDACT_MODE_MASK;
+    o->kinds = REDACT_KINDS_ALL;
+}
+
+unsigned redact_kind_parse(const char *name)
+{
+    for (size_t k = 0; k < sizeof(kind_text) / sizeof(kind_text[0]); k++) {
+        if (name != NULL && strcmp(name, kind_text[k]) == 0)
+            return 1u << k;
+    }
+    return 0;
+}
+
 int redact(const char *in, size_t len, char *out, size_t out_size,
            size_t *out_len, unsigned *kinds_found)
 {
+    return redact_opt(NULL, in, len, out, out_size, out_len, kinds_found);
+}
+
+int redact_buf(buf *b, const char *in, size_t len, unsigned *kinds_found)
+{
+    return redact_buf_opt(NULL, b, in, len, kinds_found);
+}
+
+int redact_opt(const struct redact_opts *o, const char *in, size_t len,
+               char *out, size_t out_size, size_t *out_len,
+               unsigned *kinds_found)
+{
+    struct redact_opts d;
     struct scan s;
     int rc;
 
@@ -901,7 +981,12 @@ int redact(const char *in, size_t len, char *out, size_t out_size,
         rc = REDACT_EINVAL;
         goto out;
     }
+    if (o == NULL) {
+        redact_opts_default(&d);
+        o = &d;
+    }
     memset(&s, 0, sizeof(s));
+    s.o = o;
     s.in = (const u8 *)in;
     s.len = len;
     s.last_end = SIZE_MAX;
@@ -918,8 +1003,10 @@ out:
     return rc;
 }
 
-int redact_buf(buf *b, const char *in, size_t len, unsigned *kinds_found)
+int redact_buf_opt(const struct redact_opts *o, buf *b, const char *in,
+                   size_t len, unsigned *kinds_found)
 {
+    struct redact_opts d;
     struct scan s;
     size_t orig;
     int rc;
@@ -930,8 +1017,13 @@ int redact_buf(buf *b, const char *in, size_t len, unsigned *kinds_found)
         rc = REDACT_EINVAL;
         goto out;
     }
+    if (o == NULL) {
+        redact_opts_default(&d);
+        o = &d;
+    }
     orig = b->len;
     memset(&s, 0, sizeof(s));
+    s.o = o;
     s.in = (const u8 *)in;
     s.len = len;
     s.last_end = SIZE_MAX;

@@ -45,6 +45,22 @@
  *    is not enough ("duplicate key: x" is kept) and a token/key value must
  *    have >= 6 characters.
  *
+ * Modes (struct redact_opts, the `redact` configuration):
+ *
+ *   mask   [REDACTED:email], as above: two values look alike.
+ *   hash   [REDACTED:email:3f2a91c0]: the kind, then 8 hex digits of a
+ *          keyed BLAKE2b of the value (the key: per install, secret), so
+ *          the same value gives the same tag and two values differ (but
+ *          for a 1 in 2^32 collision) while the value cannot be found
+ *          from the tag without the key.  The default of `run`.
+ *   off    the text is copied as it is.
+ *
+ * opts.kinds limits what is replaced (the other kinds stay as they are);
+ * opts.keep lists texts that are numbers of the alert's own fields (its
+ * value, threshold, window): a phone, SSN or card match that is exactly one
+ * of them stays, so "4111111111111111 bytes" from a payload size is not a
+ * card.  redact() and redact_buf() are mask mode, every kind, no keep.
+ *
  * Guarantees: linear time in the input; the output never exceeds the
  * caller's bound; scanners only match ASCII, so non-ASCII and invalid
  * UTF-8 bytes pass through unchanged (they act as separators); the output
@@ -79,8 +95,44 @@ enum redact_kind {
     REDACT_KIND_PASSWORD = 1u << 6
 };
 
-/* Longest replacement text ("[REDACTED:password]"). */
-#define REDACT_TOKEN_MAX 19
+#define REDACT_KINDS_ALL 0x7fu
+
+/* Longest replacement text ("[REDACTED:password:0123abcd]"). */
+#define REDACT_TOKEN_MAX 28
+/* Hex digits of the keyed hash in a hash-mode tag. */
+#define REDACT_HASH_HEX 8
+#define REDACT_KEY_BYTES 32
+
+enum redact_mode {
+    REDACT_MODE_MASK = 0,
+    REDACT_MODE_HASH,
+    REDACT_MODE_OFF
+};
+
+/* "mask", "hash", "off", NULL: indexed by enum redact_mode. */
+extern const char *const redact_mode_names[];
+
+struct redact_opts {
+    enum redact_mode mode;
+    unsigned kinds;                       /* REDACT_KIND_* replaced */
+    unsigned char key[REDACT_KEY_BYTES];  /* hash mode's key */
+    const char *const *keep;              /* texts never taken for a
+                                             phone, SSN or card */
+    size_t nkeep;
+};
+
+/* Mask mode, every kind, no keep list, a zero key. */
+void redact_opts_default(struct redact_opts *o);
+
+/* The REDACT_KIND_* bit named `name` ("email", ...), or 0. */
+unsigned redact_kind_parse(const char *name);
+
+/* redact() and redact_buf() under `o` (NULL: redact_opts_default()). */
+int redact_opt(const struct redact_opts *o, const char *in, size_t len,
+               char *out, size_t out_size, size_t *out_len,
+               unsigned *kinds_found);
+int redact_buf_opt(const struct redact_opts *o, buf *b, const char *in,
+                   size_t len, unsigned *kinds_found);
 
 /* Redact in[0..len) into out[out_size] (NUL-terminated; out_size >= 1).
  * *out_len (optional) receives the length written, without the NUL.

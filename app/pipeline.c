@@ -21,9 +21,11 @@
 #include "app/pipeline.h"
 
 #include "alerts/document.h"
+#include "alerts/redact.h"
 #include "base/buf.h"
 #include "consumer/decode.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,7 @@ struct pipeline {
         uint64_t late, clamped, clock_jumps;
     } base;
     buf doc;                  /* one alert document */
+    struct redact_opts red;   /* how its text is redacted */
     struct event_meta_names meta; /* the metadata members rules name */
     struct event ev;          /* the record being fed */
 };
@@ -52,7 +55,7 @@ static void on_engine_alert(void *ud, const struct alert *a)
     int rc;
 
     buf_reset(&p->doc);
-    rc = alert_format(a, &p->doc);
+    rc = alert_format_opt(a, &p->red, &p->doc);
     if (rc == ALERT_OK && (p->flags & PIPELINE_NDJSON) &&
         buf_append(&p->doc, "\n", 1) != BUF_OK)
         rc = ALERT_ETOOBIG;
@@ -210,6 +213,7 @@ pipeline *pipeline_create(const struct det_engine_params *det,
     p->cb = cb;
     p->ud = ud;
     p->flags = flags;
+    redact_opts_default(&p->red);
     buf_init(&p->doc, ALERT_DOC_MAX);
     for (unsigned i = 0; rules != NULL && i < rules->meta.n &&
                          i < EVENT_META_MAX; i++) {
@@ -228,11 +232,22 @@ out:
     return p;
 }
 
+void pipeline_set_redact(pipeline *p, const struct redact_opts *o)
+{
+    if (o != NULL)
+        p->red = *o;
+    else
+        redact_opts_default(&p->red);
+    p->red.keep = NULL;
+    p->red.nkeep = 0;
+}
+
 void pipeline_destroy(pipeline *p)
 {
     if (p == NULL)
         return;
     det_engine_destroy(p->eng);
+    sodium_memzero(&p->red, sizeof p->red);
     buf_free(&p->doc);
     free(p);
 }

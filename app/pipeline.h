@@ -22,6 +22,7 @@
 #ifndef TW_PIPELINE_H
 #define TW_PIPELINE_H
 
+#include "alerts/redact.h"
 #include "detectors/engine.h"
 #include "model/alert.h"
 #include "model/event.h"
@@ -106,6 +107,10 @@ pipeline *pipeline_create(const struct det_engine_params *det,
                           const struct rule_set *rules, const char *source,
                           unsigned flags, const struct pipeline_callbacks *cb,
                           void *ud);
+
+/* How the alert documents' text is redacted from now on (copied; NULL:
+ * mask mode, every kind, as after pipeline_create()). */
+void pipeline_set_redact(pipeline *p, const struct redact_opts *o);
 
 /* Free everything.  Accepts NULL. */
 void pipeline_destroy(pipeline *p);

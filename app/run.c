@@ -72,6 +72,7 @@
 #include "app/notify.h"
 #include "app/oncall.h"
 #include "app/pipeline.h"
+#include "app/redact_key.h"
 #include "app/sig.h"
 #include "app/snapshot.h"
 #include "base/clock.h"
@@ -82,6 +83,7 @@
 #include "status/server.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,10 +550,22 @@ static pipeline *make_pipeline(struct app *app, const struct cfg *c,
 {
     pipeline *pl = pipeline_create(&c->det, c->rules, c->instance, 0,
                                    &pipeline_callbacks, app);
+    struct redact_opts red;
 
-    if (pl == NULL)
+    if (pl == NULL) {
         snprintf(err, errsz, "the detector engine cannot be built (out of "
                  "memory)");
+        return NULL;
+    }
+    /* the configuration's redaction, its key made at the first start in
+     * the state directory (checked first: its own message) */
+    if (ensure_state_dir(c->state_dir, err, errsz) != 0 ||
+        redact_key_opts(c, 1, &red, NULL, err, errsz) != 0) {
+        pipeline_destroy(pl);
+        return NULL;
+    }
+    pipeline_set_redact(pl, &red);
+    sodium_memzero(&red, sizeof red);
     return pl;
 }
 

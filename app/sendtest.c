@@ -9,8 +9,15 @@
  *
  * The test alert is a SPEC section 3 document of its own: rule
  * "toolwatch_test", kind null (no rule made it), the one group ({}, key
- * "global"), severity info, no value, a description, and a random episode
- * id, so it is never deduplicated against another alert.
+ * "global"), the lowest severity the sink takes (its min_severity: info
+ * unless set), no value, a description, and a random episode id, so it is
+ * never deduplicated against another alert.  The sink's rule and label
+ * filters are not applied: the test checks delivery, not routing.
+ *
+ * PagerDuty: the trigger is followed at once by a resolve with the same
+ * dedup_key (sent even when the trigger got no answer: it may have
+ * arrived), so a test never leaves an incident open; the exit status is 0
+ * only when both were accepted.
  */
 #include "app/sendtest.h"
 
@@ -46,39 +53,51 @@ struct sent {
 
 /* The test alert's document for sink `sink` of instance `instance`, made
  * at `now_ms`, appended to *doc.  Returns 0, or -1 (out of memory). */
-static int test_document(buf *doc, const char *sink, const char *instance,
-                         int64_t now_ms)
+struct test_alert {
+    const char *sink, *instance, *severity;
+    char id[33];          /* the episode id: 32 hex, the PagerDuty
+                             dedup_key */
+    int64_t started_ms;
+    int64_t resolved_ms;  /* 0: the firing; else the resolve */
+};
+
+static int test_document(buf *doc, const struct test_alert *t)
 {
     cJSON *root = cJSON_CreateObject(), *data;
-    unsigned char rnd[16];
-    char id[2 * sizeof rnd + 1], ts[40], summary[256];
+    char ts[40], end[40], summary[256];
+    const char *sink = t->sink;
     char *text = NULL;
-    int ok, rc = -1;
+    int ok, rc = -1, resolved = t->resolved_ms != 0;
 
-    randombytes_buf(rnd, sizeof rnd);
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-    if (clock_format_iso8601(now_ms, ts, sizeof ts) < 0)
+    buf_reset(doc);
+    if (clock_format_iso8601(t->started_ms, ts, sizeof ts) < 0 ||
+        (resolved &&
+         clock_format_iso8601(t->resolved_ms, end, sizeof end) < 0))
         goto out;
     snprintf(summary, sizeof summary,
              "TEST ALERT from toolwatch send-test through sink %s: if you "
              "can read this, delivery works. No action needed.", sink);
-    ok = cJSON_AddStringToObject(root, "type", "alert.firing") != NULL;
-    ok &= cJSON_AddStringToObject(root, "timestamp", ts) != NULL;
+    ok = cJSON_AddStringToObject(root, "type", resolved ? "alert.resolved"
+                                                        : "alert.firing") !=
+         NULL;
+    ok &= cJSON_AddStringToObject(root, "timestamp", resolved ? end : ts) !=
+          NULL;
     data = cJSON_AddObjectToObject(root, "data");
-    ok &= cJSON_AddStringToObject(data, "id", id) != NULL;
+    ok &= cJSON_AddStringToObject(data, "id", t->id) != NULL;
     ok &= cJSON_AddStringToObject(data, "rule", TEST_RULE) != NULL;
     ok &= cJSON_AddNullToObject(data, "kind") != NULL;
     ok &= cJSON_AddObjectToObject(data, "group") != NULL;
     ok &= cJSON_AddStringToObject(data, "key", "global") != NULL;
-    ok &= cJSON_AddStringToObject(data, "state", "firing") != NULL;
-    ok &= cJSON_AddStringToObject(data, "severity", "info") != NULL;
+    ok &= cJSON_AddStringToObject(data, "state",
+                                  resolved ? "resolved" : "firing") != NULL;
+    ok &= cJSON_AddStringToObject(data, "severity", t->severity) != NULL;
     ok &= cJSON_AddStringToObject(data, "summary", summary) != NULL;
     ok &= cJSON_AddNullToObject(data, "value") != NULL;
     ok &= cJSON_AddNullToObject(data, "threshold") != NULL;
     ok &= cJSON_AddNullToObject(data, "window_s") != NULL;
     ok &= cJSON_AddStringToObject(data, "started_at", ts) != NULL;
-    ok &= cJSON_AddNullToObject(data, "resolved_at") != NULL;
+    ok &= (resolved ? cJSON_AddStringToObject(data, "resolved_at", end)
+                    : cJSON_AddNullToObject(data, "resolved_at")) != NULL;
     ok &= cJSON_AddObjectToObject(data, "labels") != NULL;
     ok &= cJSON_AddStringToObject(data, "description",
                                   "Sent by toolwatch send-test to check "
@@ -86,7 +105,7 @@ static int test_document(buf *doc, const char *sink, const char *instance,
                                   "rule fired.") != NULL;
     ok &= cJSON_AddNullToObject(data, "runbook_url") != NULL;
     ok &= cJSON_AddObjectToObject(data, "sample") != NULL;
-    ok &= cJSON_AddStringToObject(data, "source", instance) != NULL;
+    ok &= cJSON_AddStringToObject(data, "source", t->instance) != NULL;
     if (ok && (text = cJSON_PrintUnformatted(root)) != NULL &&
         buf_append_str(doc, text) == BUF_OK)
         rc = 0;
@@ -169,13 +188,103 @@ out:
     return rc;
 }
 
+/* 32 random hex digits (size >= 33). */
+static void random_id(char *id, size_t size)
+{
+    unsigned char rnd[16];
+
+    randombytes_buf(rnd, sizeof rnd);
+    for (size_t i = 0; i < sizeof rnd && 2 * i + 2 < size; i++)
+        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* Render t into *doc and send it through c.  Returns 0 with *out filled,
+ * or -1 with the reason printed. */
+static int send_test(const struct sink_config *c, const struct test_alert *t,
+                     buf *doc, struct sent *out)
+{
+    memset(out, 0, sizeof *out);
+    if (test_document(doc, t) != 0 ||
+        send_once(c, doc->data, doc->len, out) != 0) {
+        fprintf(stderr, "toolwatch send-test: %s\n",
+                out->error[0] ? out->error : "cannot send");
+        return -1;
+    }
+    return 0;
+}
+
+/* The receiver's answer, in words: what the service would do with it. */
+static void print_answer(const struct sent *r, int webhook_id)
+{
+    if (r->status == 0) {
+        printf("no answer: %s\n", r->error);
+        return;
+    }
+    switch (r->outcome) {
+    case REQUEST_OK:
+        printf("HTTP %ld (delivered)", r->status);
+        break;
+    case REQUEST_DROP:
+        printf("rejected: HTTP %ld (the receiver refuses it; the service "
+               "would not retry it but dead-letter it)", r->status);
+        break;
+    case REQUEST_RETRY:
+        printf("failed: HTTP %ld (the service would retry it)", r->status);
+        break;
+    case REQUEST_GONE:
+        printf("gone: HTTP %ld (the service would disable the sink until "
+               "a reload)", r->status);
+        break;
+    }
+    if (webhook_id && r->webhook_id[0])
+        printf(", webhook-id %s", r->webhook_id);
+    printf("\nresponse: %s\n", r->response);
+}
+
+/* PagerDuty: the trigger, then the resolve of the same dedup_key whatever
+ * the trigger's answer (a timeout may hide an incident that opened).
+ * Returns the exit status. */
+static int send_pagerduty_pair(const struct sink_config *c,
+                               struct test_alert *t, buf *doc,
+                               struct sent *res)
+{
+    int trig_ok, rc;
+
+    if (send_test(c, t, doc, res) != 0)
+        return CLI_EXIT_FAIL;
+    printf("sink %s (pagerduty): trigger: ", t->sink);
+    print_answer(res, 0);
+    trig_ok = res->outcome == REQUEST_OK;
+    t->resolved_ms = clock_wall_ms();
+    if (t->resolved_ms <= t->started_ms)
+        t->resolved_ms = t->started_ms + 1;
+    if (send_test(c, t, doc, res) != 0) {
+        fprintf(stderr, "toolwatch send-test: the resolve was not sent: "
+                "resolve the test incident (dedup_key %s) by hand\n", t->id);
+        return CLI_EXIT_FAIL;
+    }
+    printf("sink %s (pagerduty): resolve: ", t->sink);
+    print_answer(res, 0);
+    rc = trig_ok && res->outcome == REQUEST_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (res->outcome == REQUEST_OK)
+        printf("dedup_key %s: %s\n", t->id,
+               trig_ok ? "the test incident was opened and resolved"
+                       : "resolved (in case the trigger opened it)");
+    else
+        printf("dedup_key %s: the resolve was not accepted: if the trigger "
+               "opened an incident, resolve it by hand\n", t->id);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: toolwatch send-test SINK -c FILE\n"
           "\n"
-          "Send one test alert (rule \"" TEST_RULE "\", severity info)\n"
-          "through the sink named SINK in FILE and print the receiver's\n"
-          "answer.  Exit status 0 when it answered 2xx.\n"
+          "Send one test alert (rule \"" TEST_RULE "\", at the sink's\n"
+          "min_severity) through the sink named SINK in FILE and print\n"
+          "the receiver's answer.  To PagerDuty a resolve of the same\n"
+          "dedup_key follows the trigger at once.  Exit status 0 when\n"
+          "every request was answered 2xx.\n"
           "\n"
           "options:\n"
           "  -c, --config FILE  the configuration that names SINK\n"
@@ -188,6 +297,7 @@ int sendtest_main(int argc, char **argv)
     const char *path = NULL, *sink = NULL, *name;
     struct cfg *c = NULL;
     struct sink_config sc;
+    struct test_alert t = {0};
     struct sent *res = NULL;
     char err[1024];
     buf doc;
@@ -242,25 +352,25 @@ int sendtest_main(int argc, char **argv)
         fprintf(stderr, "toolwatch send-test: %s\n", err);
         goto out;
     }
-    if (test_document(&doc, sink, c->instance, now) != 0 ||
-        send_once(&sc, doc.data, doc.len, res) != 0) {
-        fprintf(stderr, "toolwatch send-test: %s\n",
-                res->error[0] ? res->error : "cannot send");
+    t.sink = sink;
+    t.instance = c->instance;
+    t.severity = severity_name(sc.min_severity);
+    t.started_ms = now;
+    random_id(t.id, sizeof t.id);
+    if (sc.min_severity != SEVERITY_INFO)
+        printf("sink %s takes %s and above: the test alert is %s\n", sink,
+               t.severity, t.severity);
+    if (sc.kind == SINK_PAGERDUTY) {
+        rc = send_pagerduty_pair(&sc, &t, &doc, res);
         goto out;
     }
+    if (send_test(&sc, &t, &doc, res) != 0)
+        goto out;
     printf("sink %s (%s): ", sink, sink_kind_name(sc.kind));
     if (sc.kind == SINK_FILE || sc.kind == SINK_STDOUT)
         printf("%s\n", res->outcome == REQUEST_OK ? "written" : res->error);
-    else if (res->status == 0)
-        printf("no answer: %s\n", res->error);
     else
-        printf("HTTP %ld (%s)%s%s\nresponse: %s\n", res->status,
-               request_outcome_name(res->outcome),
-               res->webhook_id[0] && sc.kind == SINK_WEBHOOK
-                   ? ", webhook-id "
-                   : "",
-               sc.kind == SINK_WEBHOOK ? res->webhook_id : "",
-               res->response);
+        print_answer(res, sc.kind == SINK_WEBHOOK);
     rc = res->outcome == REQUEST_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     goto out;
 usage:

@@ -295,6 +295,9 @@ static void fill_sinks(snapshot *s, const delivery *dl)
         o->sinks[i].in_flight = (uint64_t)d.in_flight;
         o->sinks[i].delivered = d.delivered;
         o->sinks[i].retries = d.retries;
+        o->sinks[i].retried = d.retried;
+        o->sinks[i].requests = d.attempts;
+        o->sinks[i].latency = d.latency;
         o->sinks[i].dead_lettered = d.dead_lettered;
         o->sinks[i].spilled = d.spilled;
         o->sinks[i].digested = d.digested;

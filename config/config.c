@@ -394,6 +394,74 @@ static const struct table_item status_items[] = {
              "linked from storm digests"},
 };
 
+/* ---- redact ---- */
+
+#define REDACT_KINDS_TEXT                                                  \
+    "\"email\", \"phone\", \"ssn\", \"card\", \"token\", \"api_key\", "       \
+    "\"password\""
+
+static int apply_redact_kinds(void *base, const cJSON *v, const char *path,
+                              char *err, size_t errsz)
+{
+    struct cfg_redact *r = base;
+    const cJSON *e;
+    char sub[CFG_KEYPATH_MAX];
+    size_t i = 0;
+
+    r->kinds = 0;
+    if (!cJSON_IsArray(v))
+        return table_fail_expected(v, path, "an array of kinds ("
+                                   REDACT_KINDS_TEXT ")", err, errsz);
+    cJSON_ArrayForEach(e, v)
+    {
+        unsigned k = cJSON_IsString(e) ? redact_kind_parse(e->valuestring)
+                                       : 0;
+
+        table_path(sub, sizeof sub, path, NULL, (int)i++);
+        if (k == 0)
+            return table_fail_expected(e, sub, "one of " REDACT_KINDS_TEXT,
+                                       err, errsz);
+        r->kinds |= k;
+    }
+    return CFG_OK;
+}
+
+static void defaults_redact_kinds(void *base)
+{
+    struct cfg_redact *r = base;
+
+    r->kinds = REDACT_KINDS_ALL;
+}
+
+static int dump_redact_kinds(const void *base, cJSON *obj, const char *name,
+                             unsigned flags)
+{
+    const struct cfg_redact *r = base;
+    cJSON *a = cJSON_AddArrayToObject(obj, name);
+    int ok = a != NULL;
+
+    (void)flags;
+    for (unsigned k = 1; k <= REDACT_KINDS_ALL && ok; k <<= 1)
+        if (r->kinds & k)
+            ok = cJSON_AddItemToArray(a,
+                                      cJSON_CreateString(redact_kind_name(k)));
+    return ok ? CFG_OK : CFG_ENOMEM;
+}
+
+static const struct table_item redact_items[] = {
+    {.name = "mode", .type = TABLE_ENUM,
+     .offset = offsetof(struct cfg_redact, mode), .def = REDACT_MODE_HASH,
+     .names = redact_mode_names,
+     .help = "hash: [REDACTED:email:3f2a91c0], a keyed hash that tells "
+             "values apart; mask: [REDACTED:email]; off: nothing replaced"},
+    {.name = "kinds", .type = TABLE_CUSTOM, .apply = apply_redact_kinds,
+     .defaults = defaults_redact_kinds, .dump = dump_redact_kinds,
+     .help = "what is replaced (default: all seven kinds)"},
+    ENV_ITEM(struct cfg_redact, key_env,
+             "variable holding the hash key (at least 16 bytes; default: a "
+             "random key kept in state_dir/redact.key)"),
+};
+
 /* ---- sinks ---- */
 
 static const char *const sink_type_list =
@@ -1353,6 +1421,10 @@ static const struct table_item root_items[] = {
      .help = "inhibition rules: while a source alert fires, target alerts "
              "with equal fields are not sent (default: stream_stalled "
              "inhibits absence rules with a group_by; [] for none)"},
+    {.name = "redact", .type = TABLE_SECTION,
+     .offset = offsetof(struct cfg, redact), .items = redact_items,
+     .nitems = sizeof redact_items / sizeof redact_items[0],
+     .help = "how personal data and secrets in alert text are replaced"},
     SILENCE_STORE_SETTINGS_ITEM(struct cfg, silence_retention_s),
     INT_ITEM(struct cfg, journal_max_bytes, JOURNAL_DEFAULT_MAX_PENDING_BYTES,
              65536,

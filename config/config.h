@@ -66,6 +66,7 @@
 #ifndef TW_CONFIG_H
 #define TW_CONFIG_H
 
+#include "alerts/redact.h"
 #include "alerts/silence_store.h"
 #include "alerts/sink.h"
 #include "base/table.h"
@@ -137,6 +138,15 @@ struct cfg_status {
                                               digests; "" when unset */
 };
 
+/* redact: how personal data and secrets in alert text are replaced
+ * (alerts/redact.h). */
+struct cfg_redact {
+    int mode;                              /* enum redact_mode; hash */
+    unsigned kinds;                        /* REDACT_KIND_* bits; all */
+    char key_env[TABLE_ENV_NAME_MAX];      /* hash key from this variable;
+                                              "": the state dir's key */
+};
+
 /* sinks[i]: one receiver (alerts/sink.h). */
 #define CFG_AM_USER_MAX 128
 struct cfg_sink {
@@ -187,6 +197,7 @@ struct cfg {
     struct det_engine_params det;  /* engine-wide settings */
     int64_t silence_retention_s;   /* expired silences listed this long */
     int64_t journal_max_bytes;     /* undelivered bytes: the stream pauses */
+    struct cfg_redact redact;      /* alert text redaction */
     struct cfg_legacy legacy;      /* private: detectors.<name> objects */
     int rules_given;               /* private: the file has `rules` */
     /* The rules in force after a successful parse or load (never NULL

@@ -268,7 +268,9 @@ enum kind {
     K_USEC,     /* int64_t microseconds: seconds (6 decimals) */
     K_STR,      /* char array: a string; metric: 1 labelled lk="<it>" */
     K_STR_NULL, /* char array: a string, or null when empty */
-    K_REASONS   /* the event error counts by reason (reason_count()) */
+    K_REASONS,  /* the event error counts by reason (reason_count()) */
+    K_HIST      /* struct latency_hist: a histogram in seconds (/metrics
+                   only) */
 };
 
 struct field {
@@ -301,6 +303,7 @@ struct field {
 #define F_AGE(k_, sc_, m_) ROW(k_, K_AGE, int64_t, sc_, m_)
 #define F_SECS(k_, sc_, m_) ROW(k_, K_SECS, int64_t, sc_, m_)
 #define F_USEC(k_, sc_, m_) ROW(k_, K_USEC, int64_t, sc_, m_)
+#define F_HIST(sc_, m_) ROW(NULL, K_HIST, struct latency_hist, sc_, m_)
 #define F_STR(k_, sc_, m_) ROW(k_, K_STR, char *, sc_, m_)
 #define F_STR_NULL(k_, sc_, m_) ROW(k_, K_STR_NULL, char *, sc_, m_)
 #define METRIC(pos_, name_, type_, help_)                                   \
@@ -308,10 +311,9 @@ struct field {
 #define LABEL(k_, v_) .lk = (k_), .lv = (v_)
 #define COUNTER "counter"
 #define GAUGE "gauge"
+#define HISTOGRAM "histogram"
 
 static const struct field fields[] = {
-    {.kind = K_ONE, .scope = SC_TOP,
-     METRIC(10, "toolwatch_up", GAUGE, "1 while the service runs.")},
     {F_STR("version", SC_TOP, version), LABEL("version", NULL),
      METRIC(20, "toolwatch_build_info", GAUGE,
             "Always 1; the version is in the label.")},
@@ -451,9 +453,20 @@ static const struct field fields[] = {
     {F_U64("delivered", SC_SINK, sinks[0].delivered),
      LABEL("result", "delivered"),
      METRIC(220, "toolwatch_notifications_total", COUNTER,
-            "Notification outcomes per sink.")},
-    {F_U64("retries", SC_SINK, sinks[0].retries), LABEL("result", "retry"),
+            "Notifications per sink by outcome; result=\"retry\" counts "
+            "those that needed a retry, once each, and they count again "
+            "in their final outcome.")},
+    {F_U64("retries", SC_SINK, sinks[0].retries)},
+    {F_U64("retried", SC_SINK, sinks[0].retried), LABEL("result", "retry"),
      METRIC(220, "toolwatch_notifications_total", NULL, NULL)},
+    {F_U64("requests", SC_SINK, sinks[0].requests),
+     METRIC(222, "toolwatch_notification_requests_total", COUNTER,
+            "Requests (or file writes) made, per sink: the first attempts "
+            "and the retries.")},
+    {F_HIST(SC_SINK, sinks[0].latency),
+     METRIC(225, "toolwatch_notification_latency_seconds", HISTOGRAM,
+            "Time from a notification's creation to the receiver's 2xx "
+            "(or the file's fsync), per sink; retries included.")},
     {F_U64("dead_lettered", SC_SINK, sinks[0].dead_lettered),
      LABEL("result", "dead_lettered"),
      METRIC(220, "toolwatch_notifications_total", NULL, NULL)},
@@ -693,6 +706,8 @@ static void j_fields(struct w *w, int *first, const struct status_snapshot *s,
             }
             w_raw(w, "}", 1);
             break;
+        case K_HIST:
+            break;
         }
     }
 }
@@ -820,6 +835,49 @@ static void m_name(struct w *w, const char *name, const char *k1,
     w_raw(w, "}", 1);
 }
 
+/* A latency bound as Prometheus writes `le`: seconds, no trailing zeros
+ * ("0.05", "2.5", "60"). */
+static void le_text(char *out, size_t size, int64_t ms)
+{
+    int n = snprintf(out, size, "%" PRId64 ".%03d", ms / 1000,
+                     (int)(ms % 1000));
+
+    if (n <= 0 || (size_t)n >= size)
+        return;
+    while (n > 0 && out[n - 1] == '0')
+        out[--n] = '\0';
+    if (n > 0 && out[n - 1] == '.')
+        out[--n] = '\0';
+}
+
+/* The samples of histogram `name` labelled k1="v1": name_bucket for each
+ * bound and +Inf, name_sum (seconds), name_count. */
+static void m_hist(struct w *w, const char *name, const char *k1,
+                   const char *v1, size_t c1, const struct latency_hist *h)
+{
+    char n[96], le[32];
+    uint64_t sum = h->sum_ms;
+
+    for (unsigned j = 0; j <= LATENCY_BUCKETS; j++) {
+        snprintf(n, sizeof n, "%s_bucket", name);
+        if (j < LATENCY_BUCKETS)
+            le_text(le, sizeof le, latency_bounds_ms[j]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        m_name(w, n, k1, v1, c1, "le", le, sizeof le);
+        w_fmt(w, " %" PRIu64 "\n",
+              j < LATENCY_BUCKETS ? h->le[j] : h->count);
+    }
+    snprintf(n, sizeof n, "%s_sum", name);
+    m_name(w, n, k1, v1, c1, NULL, NULL, 0);
+    w_raw(w, " ", 1);
+    w_secs(w, sum > INT64_MAX ? INT64_MAX : (int64_t)sum);
+    w_raw(w, "\n", 1);
+    snprintf(n, sizeof n, "%s_count", name);
+    m_name(w, n, k1, v1, c1, NULL, NULL, 0);
+    w_fmt(w, " %" PRIu64 "\n", h->count);
+}
+
 /* One sample of row f for item i of its scope: name{labels} value. */
 static void m_sample(struct w *w, const struct status_snapshot *s,
                      const struct field *f, unsigned i)
@@ -850,6 +908,10 @@ static void m_sample(struct w *w, const struct status_snapshot *s,
         k1 = d->label;
         v1 = (const char *)s + d->name_off + (size_t)i * d->stride;
         c1 = d->name_size;
+    }
+    if (f->kind == K_HIST) {
+        m_hist(w, f->metric, k1, v1, c1, p);
+        return;
     }
     m_name(w, f->metric, k1, v1, c1, k2, v2, c2);
     if (f->kind == K_TIME || f->kind == K_SECS) {

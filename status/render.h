@@ -34,6 +34,7 @@
 #define TW_STATUS_RENDER_H
 
 #include "base/buf.h"
+#include "base/latency.h"
 #include "model/event.h"
 
 #include <stddef.h>
@@ -180,7 +181,11 @@ struct status_snapshot {
         uint64_t queue_depth;            /* journal pending, incl. in flight */
         uint64_t in_flight;
         uint64_t delivered;
-        uint64_t retries;
+        uint64_t retries;                /* failed attempts retried */
+        uint64_t retried;                /* notifications that needed a
+                                            retry, each once */
+        uint64_t requests;               /* attempts made */
+        struct latency_hist latency;     /* creation to 2xx, delivered */
         uint64_t dead_lettered;
         uint64_t spilled;                /* queued in the journal only */
         uint64_t digested;               /* counted in storm digests */

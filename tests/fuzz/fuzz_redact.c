@@ -2,7 +2,9 @@
  * fuzz_redact.c - libFuzzer target for alerts/redact.c.
  *
  * The first input byte chooses a small output size for a second, truncated
- * run; the rest is the text.  Checked, with abort() on any failure:
+ * run, and the mode (mask, hash under a fixed key, off; every fourth
+ * input also keeps the digit run "4111111111111111" as a field number);
+ * the rest is the text.  Checked, with abort() on any failure:
  *  - with room for the worst expansion the result is REDACT_OK, NUL-
  *    terminated, and its length is what was reported;
  *  - fixed point: redacting the output again gives the same bytes and
@@ -23,8 +25,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The largest growth: "pwd=x" (5 bytes) -> "pwd=[REDACTED:api_key]". */
-#define ROOM(n) ((n) * 5 + 64)
+/* The largest growth: "pwd=x " (6 bytes) ->
+ * "pwd=[REDACTED:api_key:0123abcd] " (33). */
+#define ROOM(n) ((n) * 6 + 64)
 
 static void check(int cond)
 {
@@ -40,26 +43,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned k1, k2, k3;
     buf b;
 
+    static const char *const keep[] = {"4111111111111111"};
+    struct redact_opts o;
+
     if (size == 0)
         return 0;
     small_size = 1 + data[0] % 48;
+    redact_opts_default(&o);
+    o.mode = (enum redact_mode)((data[0] / 48) % 3);
+    for (size_t i = 0; i < sizeof o.key; i++)
+        o.key[i] = (unsigned char)(i * 7 + 1);
+    if (data[0] % 4 == 0) {
+        o.keep = keep;
+        o.nkeep = 1;
+    }
     in = (const char *)data + 1;
     len = size - 1;
 
     out1 = malloc(ROOM(len));
     check(out1 != NULL);
-    check(redact(in, len, out1, ROOM(len), &size1, &k1) == REDACT_OK);
+    check(redact_opt(&o, in, len, out1, ROOM(len), &size1, &k1) == REDACT_OK);
     check(size1 < ROOM(len) && out1[size1] == '\0');
 
     /* fixed point */
     out2 = malloc(ROOM(size1));
     check(out2 != NULL);
-    check(redact(out1, size1, out2, ROOM(size1), &size2, &k2) == REDACT_OK);
+    check(redact_opt(&o, out1, size1, out2, ROOM(size1), &size2, &k2) == REDACT_OK);
     check(size2 == size1 && memcmp(out1, out2, size1) == 0 && k2 == 0);
 
     /* the buf variant */
     buf_init(&b, ROOM(len));
-    check(redact_buf(&b, in, len, &k3) == REDACT_OK);
+    check(redact_buf_opt(&o, &b, in, len, &k3) == REDACT_OK);
     check(b.len == size1 && k3 == k1);
     check(size1 == 0 || memcmp(b.data, out1, size1) == 0);
     buf_free(&b);
@@ -68,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     out3 = malloc(small_size);
     check(out3 != NULL);
     {
-        int rc = redact(in, len, out3, small_size, &n3, &k3);
+        int rc = redact_opt(&o, in, len, out3, small_size, &n3, &k3);
         check(n3 < small_size && out3[n3] == '\0');
         check(n3 <= size1 && memcmp(out3, out1, n3) == 0);
         check((rc == REDACT_ETRUNC) == (n3 < size1));

@@ -223,6 +223,14 @@ static void test_retry_keeps_webhook_id(void **state)
     assert_int_equal(st.delivered, 1);
     assert_int_equal(st.attempts, 4);
     assert_int_equal(st.retries, 3);
+    /* one notification needed retries: counted once */
+    assert_int_equal(st.retried, 1);
+    /* its latency spans the three retries' delays (100 ms each at least):
+     * over the 0.25 s bucket, within 1800 s */
+    assert_int_equal(st.latency.count, 1);
+    assert_int_equal(st.latency.le[2], 0);
+    assert_int_equal(st.latency.le[LATENCY_BUCKETS - 1], 1);
+    assert_true(st.latency.sum_ms >= 300);
     assert_int_equal(st.last_status, 200);
 }
 

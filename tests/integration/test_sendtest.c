@@ -2,7 +2,10 @@
  * test_sendtest.c - `toolwatch send-test SINK -c FILE` against a real
  * receiver on 127.0.0.1: the test alert (rule toolwatch_test, kind null)
  * arrives signed, or as a Slack message or PagerDuty event, the
- * receiver's answer is printed, and the exit status follows it.
+ * receiver's answer is printed, and the exit status follows it.  To a
+ * fake PagerDuty Events API the exact pair: a trigger, then the resolve
+ * of the same dedup_key (also after a 404 or no answer), at the sink's
+ * min_severity.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,8 +67,11 @@ static int setup(void **state)
             "  {\"name\": \"chat\", \"type\": \"slack\", \"url_env\": "
             "\"ST_SLACK_URL\", \"rules\": [\"nothing_*\"]},\n"
             "  {\"name\": \"pd\", \"type\": \"pagerduty\", \"url\": \"%s\","
-            " \"routing_key_env\": \"ST_PD_KEY\"}]}\n",
-            f->dir, url, f->dir, pd);
+            " \"routing_key_env\": \"ST_PD_KEY\"},\n"
+            "  {\"name\": \"pd-err\", \"type\": \"pagerduty\", \"url\": "
+            "\"%s\", \"routing_key_env\": \"ST_PD_KEY\", \"min_severity\":"
+            " \"error\"}]}\n",
+            f->dir, url, f->dir, pd, pd);
     fclose(fp);
     *state = f;
     return 0;
@@ -148,7 +154,10 @@ static void test_refused_exits_1_with_answer(void **state)
     rcv_add_status(f->r, 400, NULL, "{\"error\":\"invalid payload\"}");
     assert_int_equal(run_sendtest(f, "hook", &p), 1);
     const char *out = proc_stdout_all(p, &len);
-    assert_non_null(strstr(out, "HTTP 400 (dead_lettered)"));
+    assert_non_null(strstr(out, "rejected: HTTP 400 (the receiver refuses "
+                                "it; the service would not retry it but "
+                                "dead-letter it)"));
+    assert_null(strstr(out, "(dead_lettered)"));
     assert_non_null(strstr(out, "response: {\"error\":\"invalid payload\"}"));
     proc_destroy(p);
 }
@@ -226,6 +235,7 @@ static void test_slack_and_pagerduty(void **state)
     assert_int_equal(run_sendtest(f, "pd", &p), 0);
     assert_false(proc_output_contains(p, PD_KEY));
     proc_destroy(p);
+    assert_int_equal(rcv_count(f->r), 3); /* the trigger and its resolve */
     assert_true(rcv_get(f->r, 1, &q));
     j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
     assert_non_null(j);
@@ -243,6 +253,135 @@ static void test_slack_and_pagerduty(void **state)
     cJSON_Delete(j);
 }
 
+/* The dedup_key of PagerDuty event `idx`, checking its action and
+ * routing key; NULL-free: fails the test otherwise. */
+static void pd_event(struct fx *f, size_t idx, const char *action,
+                     char *key, size_t size, cJSON **out)
+{
+    struct rcv_request q;
+    cJSON *j;
+    const cJSON *k;
+
+    assert_true(rcv_get(f->r, idx, &q));
+    assert_string_equal(q.path, "/v2/enqueue");
+    j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "routing_key")->valuestring,
+                        PD_KEY);
+    assert_string_equal(cJSON_GetObjectItem(j, "event_action")->valuestring,
+                        action);
+    k = cJSON_GetObjectItem(j, "dedup_key");
+    assert_true(cJSON_IsString(k) && strlen(k->valuestring) == 32);
+    snprintf(key, size, "%s", k->valuestring);
+    *out = j;
+}
+
+/* A fake Events API v2 that accepts both: exactly two events, the trigger
+ * and then the resolve of the same dedup_key (the resolve byte for byte),
+ * and the output says the incident was resolved. */
+static void test_pagerduty_trigger_then_resolve(void **state)
+{
+    struct fx *f = *state;
+    struct proc *p;
+    struct rcv_request q;
+    char k1[64], k2[64], want[256], line[256];
+    cJSON *j;
+    size_t len;
+
+    rcv_add_status(f->r, 202, NULL, "{\"status\":\"success\"}");
+    rcv_add_status(f->r, 202, NULL, "{\"status\":\"success\"}");
+    assert_int_equal(run_sendtest(f, "pd", &p), 0);
+    assert_int_equal(rcv_count(f->r), 2);
+    pd_event(f, 0, "trigger", k1, sizeof k1, &j);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "severity")
+            ->valuestring,
+        "info");
+    cJSON_Delete(j);
+    pd_event(f, 1, "resolve", k2, sizeof k2, &j);
+    cJSON_Delete(j);
+    assert_string_equal(k1, k2);
+    assert_true(rcv_get(f->r, 1, &q));
+    snprintf(want, sizeof want,
+             "{\"routing_key\":\"" PD_KEY "\",\"event_action\":\"resolve\","
+             "\"dedup_key\":\"%s\"}", k1);
+    assert_int_equal(q.body_len, strlen(want));
+    assert_memory_equal(q.body, want, strlen(want));
+    const char *out = proc_stdout_all(p, &len);
+    assert_non_null(strstr(out, "sink pd (pagerduty): trigger: HTTP 202 "
+                                "(delivered)"));
+    assert_non_null(strstr(out, "sink pd (pagerduty): resolve: HTTP 202 "
+                                "(delivered)"));
+    snprintf(line, sizeof line, "dedup_key %s: the test incident was "
+             "opened and resolved", k1);
+    assert_non_null(strstr(out, line));
+    assert_false(proc_output_contains(p, PD_KEY));
+    proc_destroy(p);
+}
+
+/* A 404 on the trigger: "rejected", exit 1, and the resolve still goes
+ * (nothing may stay open); a sink with min_severity error gets the test
+ * alert at error, and says so. */
+static void test_pagerduty_404_and_min_severity(void **state)
+{
+    struct fx *f = *state;
+    struct proc *p;
+    char k1[64], k2[64];
+    cJSON *j;
+    size_t len;
+
+    rcv_add_status(f->r, 404, NULL, "{\"message\":\"Not Found\"}");
+    rcv_add_status(f->r, 202, NULL, "{\"status\":\"success\"}");
+    assert_int_equal(run_sendtest(f, "pd", &p), 1);
+    const char *out = proc_stdout_all(p, &len);
+    assert_non_null(strstr(out, "sink pd (pagerduty): trigger: rejected: "
+                                "HTTP 404 (the receiver refuses it"));
+    assert_non_null(strstr(out, "response: {\"message\":\"Not Found\"}"));
+    assert_null(strstr(out, "dead_lettered)"));
+    assert_non_null(strstr(out, "resolve: HTTP 202 (delivered)"));
+    proc_destroy(p);
+    assert_int_equal(rcv_count(f->r), 2);
+    pd_event(f, 0, "trigger", k1, sizeof k1, &j);
+    cJSON_Delete(j);
+    pd_event(f, 1, "resolve", k2, sizeof k2, &j);
+    cJSON_Delete(j);
+    assert_string_equal(k1, k2);
+
+    rcv_add_status(f->r, 202, NULL, "{}");
+    rcv_add_status(f->r, 202, NULL, "{}");
+    assert_int_equal(run_sendtest(f, "pd-err", &p), 0);
+    assert_non_null(strstr(proc_stdout_all(p, &len),
+                           "sink pd-err takes error and above: the test "
+                           "alert is error"));
+    proc_destroy(p);
+    assert_int_equal(rcv_count(f->r), 4);
+    pd_event(f, 2, "trigger", k1, sizeof k1, &j);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "payload"), "severity")
+            ->valuestring,
+        "error");
+    cJSON_Delete(j);
+    pd_event(f, 3, "resolve", k2, sizeof k2, &j);
+    cJSON_Delete(j);
+    assert_string_equal(k1, k2);
+}
+
+/* No answer to the trigger: the resolve is sent all the same. */
+static void test_pagerduty_no_answer_still_resolves(void **state)
+{
+    struct fx *f = *state;
+    struct proc *p;
+    size_t len;
+
+    assert_int_equal(rcv_set_down(f->r, true), 0);
+    assert_int_equal(run_sendtest(f, "pd", &p), 1);
+    const char *out = proc_stdout_all(p, &len);
+    assert_non_null(strstr(out, "trigger: no answer: "));
+    assert_non_null(strstr(out, "resolve: no answer: "));
+    assert_non_null(strstr(out, "resolve it by hand"));
+    proc_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +395,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_slack_and_pagerduty, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pagerduty_trigger_then_resolve,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pagerduty_404_and_min_severity,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_pagerduty_no_answer_still_resolves, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

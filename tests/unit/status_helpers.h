@@ -99,6 +99,14 @@ static void fill(struct status_snapshot *s, int64_t wall, int64_t mono)
     s->sinks[0].in_flight = 1;
     s->sinks[0].delivered = 100;
     s->sinks[0].retries = 4;
+    s->sinks[0].retried = 3;
+    s->sinks[0].requests = 106;
+    /* 0.1 s exactly is in le="0.1"; one past the last bound only in +Inf */
+    latency_observe(&s->sinks[0].latency, 20);
+    latency_observe(&s->sinks[0].latency, 100);
+    latency_observe(&s->sinks[0].latency, 101);
+    latency_observe(&s->sinks[0].latency, 2500);
+    latency_observe(&s->sinks[0].latency, 1800001);
     s->sinks[0].dead_lettered = 2;
     s->sinks[0].last_status = 503;
     s->sinks[0].last_success_ms = T0 + 60000;

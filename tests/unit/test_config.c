@@ -119,6 +119,40 @@ static void test_defaults(void **state)
 }
 
 /* The older detectors.<name> objects set the default rules' keys. */
+/* redact: hash and every kind by default; mode, kinds and key_env taken;
+ * a wrong mode or kind named by its path. */
+static void test_redact(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("{}"), CFG_OK);
+    assert_int_equal(c.redact.mode, REDACT_MODE_HASH);
+    assert_int_equal(c.redact.kinds, REDACT_KINDS_ALL);
+    assert_string_equal(c.redact.key_env, "");
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"mask\", \"kinds\": "
+                           "[\"email\", \"card\"], \"key_env\": "
+                           "\"TW_REDACT_KEY\"}}"),
+                     CFG_OK);
+    assert_int_equal(c.redact.mode, REDACT_MODE_MASK);
+    assert_int_equal(c.redact.kinds, REDACT_KIND_EMAIL | REDACT_KIND_CARD);
+    assert_string_equal(c.redact.key_env, "TW_REDACT_KEY");
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"off\", \"kinds\": "
+                           "[]}}"),
+                     CFG_OK);
+    assert_int_equal(c.redact.mode, REDACT_MODE_OFF);
+    assert_int_equal(c.redact.kinds, 0);
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"blur\"}}"),
+                     CFG_EINVAL);
+    assert_non_null(strstr(err, "redact.mode"));
+    expect_error("{\"redact\": {\"kinds\": [\"email\", \"iban\"]}}",
+                 "redact.kinds[1]: expected one of \"email\", \"phone\", "
+                 "\"ssn\", \"card\", \"token\", \"api_key\", "
+                 "\"password\", got \"iban\"");
+    expect_error("{\"redact\": {\"kinds\": \"email\"}}",
+                 "redact.kinds: expected an array of kinds (\"email\", "
+                 "\"phone\", \"ssn\", \"card\", \"token\", \"api_key\", "
+                 "\"password\"), got \"email\"");
+}
+
 static void test_full_file(void **state)
 {
     (void)state;
@@ -2468,6 +2502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test_teardown(test_redact, release),
         cmocka_unit_test(test_rules),
         cmocka_unit_test_teardown(test_inhibit, release),
         cmocka_unit_test(test_errors),

@@ -3,6 +3,7 @@
  * escaping, the episode id and the size cap.
  */
 #include "alerts/document.h"
+#include "alerts/redact.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -116,6 +117,55 @@ static void test_redaction(void **state)
     assert_non_null(strstr(b.data, "\"agent_id\":\"[REDACTED:email]\""));
     assert_non_null(strstr(b.data, "\"session_id\":\"call "
                                    "[REDACTED:phone]\""));
+    buf_free(&b);
+}
+
+/* A payload size that happens to be Luhn-valid is the alert's value, not
+ * a card; in hash mode two agents stay apart and one agent keeps its tag
+ * everywhere in the document. */
+static void test_redaction_fields_and_hash(void **state)
+{
+    struct redact_opts o;
+    struct alert a;
+    struct alert_sample s;
+    buf b;
+
+    (void)state;
+    fill(&a, &s);
+    a.value = 4111111111111111.0;
+    a.threshold = 1000000;
+    a.summary = "a call for tool export_csv returned 4111111111111111 bytes "
+                "(threshold 1000000 bytes)";
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format(&a, &b), ALERT_OK);
+    assert_non_null(strstr(b.data, "\"summary\":\"a call for tool "
+                                   "export_csv returned 4111111111111111 "
+                                   "bytes (threshold 1000000 bytes)\""));
+    assert_non_null(strstr(b.data, "\"value\":4111111111111111,"));
+    buf_free(&b);
+
+    redact_opts_default(&o);
+    o.mode = REDACT_MODE_HASH;
+    for (size_t i = 0; i < sizeof o.key; i++)
+        o.key[i] = (unsigned char)i;
+    fill(&a, &s);
+    a.group[0].name = "agent_id";
+    a.group[0].value = "alice@example.com";
+    a.key = "alice@example.com";
+    a.summary = "agent alice@example.com, not bob@example.com";
+    snprintf(s.agent_id, sizeof s.agent_id, "alice@example.com");
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format_opt(&a, &o, &b), ALERT_OK);
+    assert_null(strstr(b.data, "alice@"));
+    assert_null(strstr(b.data, "bob@"));
+    assert_non_null(strstr(b.data, "\"key\":\"[REDACTED:email:5e6c9ded]\""));
+    assert_non_null(strstr(b.data, "\"group\":{\"agent_id\":"
+                                   "\"[REDACTED:email:5e6c9ded]\"}"));
+    assert_non_null(strstr(b.data, "\"summary\":\"agent "
+                                   "[REDACTED:email:5e6c9ded], not "
+                                   "[REDACTED:email:54d3cbb5]\""));
+    assert_non_null(strstr(b.data,
+                           "\"agent_id\":\"[REDACTED:email:5e6c9ded]\""));
     buf_free(&b);
 }
 
@@ -281,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_firing_document),
         cmocka_unit_test(test_resolved_document),
         cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_redaction_fields_and_hash),
         cmocka_unit_test(test_nulls_and_group),
         cmocka_unit_test(test_episode_id),
         cmocka_unit_test(test_numbers),

@@ -320,6 +320,123 @@ static void test_buf_variant(void **state)
     buf_free(&b);
 }
 
+/* opts with key 00 01 .. 1f (the tags below are BLAKE2b-128 under it,
+ * cut to 8 hex digits, as Python's hashlib.blake2b gives them). */
+static void opts_with_key(struct redact_opts *o, enum redact_mode mode)
+{
+    redact_opts_default(o);
+    o->mode = mode;
+    for (size_t i = 0; i < sizeof o->key; i++)
+        o->key[i] = (unsigned char)i;
+}
+
+static void expect_opt(const struct redact_opts *o, const char *in,
+                       const char *want, unsigned want_kinds)
+{
+    char out[512], again[512];
+    size_t n = 0, n2 = 0;
+    unsigned k = 0, k2 = 0;
+
+    assert_int_equal(redact_opt(o, in, strlen(in), out, sizeof out, &n, &k),
+                     REDACT_OK);
+    assert_string_equal(out, want);
+    assert_int_equal(n, strlen(want));
+    assert_int_equal(k, want_kinds);
+    /* a fixed point under the same options */
+    assert_int_equal(redact_opt(o, out, n, again, sizeof again, &n2, &k2),
+                     REDACT_OK);
+    assert_string_equal(again, out);
+    assert_int_equal(k2, 0);
+}
+
+/* hash mode: the same value gives the same tag, two values differ, and the
+ * tag does not hold the value; another key gives other tags. */
+static void test_hash_mode(void **state)
+{
+    struct redact_opts o;
+
+    (void)state;
+    opts_with_key(&o, REDACT_MODE_HASH);
+    expect_opt(&o, "agent alice@example.com and bob@example.com, again "
+                   "alice@example.com",
+               "agent [REDACTED:email:5e6c9ded] and "
+               "[REDACTED:email:54d3cbb5], again [REDACTED:email:5e6c9ded]",
+               REDACT_KIND_EMAIL);
+    expect_opt(&o, "password=s3cretpassw0rd",
+               "password=[REDACTED:api_key:fc4b17b4]",
+               REDACT_KIND_API_KEY);
+    /* the tag is of the value alone: the same secret, another kind */
+    expect_opt(&o, "https://u:s3cretpassw0rd@db.example.com/x",
+               "https://u:[REDACTED:password:fc4b17b4]@db.example.com/x",
+               REDACT_KIND_PASSWORD);
+    expect_opt(&o, "card 4111111111111111", "card [REDACTED:card:7b497513]",
+               REDACT_KIND_CARD);
+    /* the longest tag fits REDACT_TOKEN_MAX exactly */
+    assert_int_equal(strlen("[REDACTED:password:fc4b17b4]"),
+                     REDACT_TOKEN_MAX);
+    o.key[0] ^= 1;
+    {
+        char out[128];
+        const char *in = "alice@example.com";
+
+        assert_int_equal(redact_opt(&o, in, strlen(in), out, sizeof out,
+                                    NULL, NULL),
+                         REDACT_OK);
+        assert_string_not_equal(out, "[REDACTED:email:5e6c9ded]");
+        assert_int_equal(strlen(out), strlen("[REDACTED:email:5e6c9ded]"));
+    }
+}
+
+/* mask mode is the old behaviour; off copies; kinds limits what is
+ * replaced. */
+static void test_mask_off_and_kinds(void **state)
+{
+    struct redact_opts o;
+
+    (void)state;
+    opts_with_key(&o, REDACT_MODE_MASK);
+    expect_opt(&o, "alice@example.com bob@example.com",
+               "[REDACTED:email] [REDACTED:email]", REDACT_KIND_EMAIL);
+    opts_with_key(&o, REDACT_MODE_OFF);
+    expect_opt(&o, "alice@example.com 4111111111111111 password=hunter22",
+               "alice@example.com 4111111111111111 password=hunter22", 0);
+    opts_with_key(&o, REDACT_MODE_MASK);
+    o.kinds = REDACT_KIND_CARD | REDACT_KIND_API_KEY;
+    expect_opt(&o, "alice@example.com 4111111111111111 +1 415 555 2671",
+               "alice@example.com [REDACTED:card] +1 415 555 2671",
+               REDACT_KIND_CARD);
+    assert_int_equal(redact_kind_parse("email"), REDACT_KIND_EMAIL);
+    assert_int_equal(redact_kind_parse("password"), REDACT_KIND_PASSWORD);
+    assert_int_equal(redact_kind_parse("Email"), 0);
+    assert_int_equal(redact_kind_parse(NULL), 0);
+    assert_string_equal(redact_mode_names[REDACT_MODE_HASH], "hash");
+}
+
+/* keep: a number that is one of the alert's fields is not a card or a
+ * phone; the same digits in other text still are. */
+static void test_keep_field_numbers(void **state)
+{
+    static const char *const keep[] = {"4111111111111111", "300"};
+    struct redact_opts o;
+
+    (void)state;
+    opts_with_key(&o, REDACT_MODE_MASK);
+    o.keep = keep;
+    o.nkeep = 2;
+    expect_opt(&o, "a call returned 4111111111111111 bytes (threshold "
+                   "1000000 bytes)",
+               "a call returned 4111111111111111 bytes (threshold 1000000 "
+               "bytes)", 0);
+    /* grouped digits are other text: still a card */
+    expect_opt(&o, "card 4111 1111 1111 1111", "card [REDACTED:card]",
+               REDACT_KIND_CARD);
+    /* keep never spares an e-mail or a secret */
+    static const char *const keep2[] = {"bob@example.com"};
+    o.keep = keep2;
+    o.nkeep = 1;
+    expect_opt(&o, "bob@example.com", "[REDACTED:email]", REDACT_KIND_EMAIL);
+}
+
 /* Inputs that would be quadratic for a naive scanner finish quickly. */
 static void test_linear(void **state)
 {
@@ -359,6 +476,9 @@ int main(void)
         cmocka_unit_test(test_empty_and_args),
         cmocka_unit_test(test_buf_variant),
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_hash_mode),
+        cmocka_unit_test(test_mask_off_and_kinds),
+        cmocka_unit_test(test_keep_field_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,14 @@ static void assert_families_described(const char *body)
             nlen = strcspn(p, "{ ");
             assert_true(nlen < len && nlen < sizeof name);
             snprintf(name, sizeof name, "%.*s", (int)nlen, p);
+            snprintf(want, sizeof want, "# TYPE %s ", name);
+            if (strstr(body, want) == NULL) { /* a histogram's series? */
+                char *u = strrchr(name, '_');
+                if (u != NULL && (strcmp(u, "_bucket") == 0 ||
+                                  strcmp(u, "_sum") == 0 ||
+                                  strcmp(u, "_count") == 0))
+                    *u = '\0';
+            }
             snprintf(want, sizeof want, "# HELP %s ", name);
             if (strstr(body, want) == NULL || strstr(body, want) > p)
                 fail_msg("no HELP before %s", name);
@@ -257,6 +265,7 @@ static void test_status_json_bytes(void **state)
     "\"firing_total\":1,"
     "\"sinks\":[{\"name\":\"ops-webhook\",\"kind\":\"webhook\","
     "\"queue_depth\":3,\"in_flight\":1,\"delivered\":100,\"retries\":4,"
+    "\"retried\":3,\"requests\":106,"
     "\"dead_lettered\":2,\"digested\":0,\"dropped\":0,\"spilled\":0,"
     "\"disabled\":false,\"last_status\":503,"
     "\"last_success\":\"2026-03-10T00:01:00.000Z\","
@@ -264,6 +273,7 @@ static void test_status_json_bytes(void **state)
     "\"last_error\":\"ops-webhook: HTTP 503\"},"
     "{\"name\":\"we\\\"ird\\\\sink\\nx\",\"kind\":\"file\","
     "\"queue_depth\":0,\"in_flight\":0,\"delivered\":0,\"retries\":0,"
+    "\"retried\":0,\"requests\":0,"
     "\"dead_lettered\":0,\"digested\":0,\"dropped\":0,\"spilled\":0,"
     "\"disabled\":true,\"last_status\":0,"
     "\"last_success\":null,\"last_failure\":null,\"last_error\":null}],"
@@ -325,9 +335,6 @@ static void test_empty_snapshot(void **state)
 
     metrics_of(&b, &s);
     assert_bytes(&b,
-    "# HELP toolwatch_up 1 while the service runs.\n"
-    "# TYPE toolwatch_up gauge\n"
-    "toolwatch_up 1\n"
     "# HELP toolwatch_build_info Always 1; the version is in the label.\n"
     "# TYPE toolwatch_build_info gauge\n"
     "toolwatch_build_info{version=\"\"} 1\n"
@@ -436,8 +443,17 @@ static void test_empty_snapshot(void **state)
     "# HELP toolwatch_rule_at_capacity 1 while the rule's rule_capacity "
     "warning is open: every group it may keep has an open alert.\n"
     "# TYPE toolwatch_rule_at_capacity gauge\n"
-    "# HELP toolwatch_notifications_total Notification outcomes per sink.\n"
+    "# HELP toolwatch_notifications_total Notifications per sink by "
+    "outcome; result=\"retry\" counts those that needed a retry, once "
+    "each, and they count again in their final outcome.\n"
     "# TYPE toolwatch_notifications_total counter\n"
+    "# HELP toolwatch_notification_requests_total Requests (or file "
+    "writes) made, per sink: the first attempts and the retries.\n"
+    "# TYPE toolwatch_notification_requests_total counter\n"
+    "# HELP toolwatch_notification_latency_seconds Time from a "
+    "notification's creation to the receiver's 2xx (or the file's fsync), "
+    "per sink; retries included.\n"
+    "# TYPE toolwatch_notification_latency_seconds histogram\n"
     "# HELP toolwatch_journal_pending Notifications not yet acknowledged, "
     "per sink.\n"
     "# TYPE toolwatch_journal_pending gauge\n"
@@ -640,7 +656,7 @@ static void test_status_json_order(void **state)
                               "acked_at");
     keys_of(field(j, "sinks.1"), keys, sizeof keys);
     assert_string_equal(keys, "name,kind,queue_depth,in_flight,delivered,"
-                              "retries,dead_lettered,digested,dropped,"
+                              "retries,retried,requests,dead_lettered,digested,dropped,"
                               "spilled,disabled,last_status,"
                               "last_success,last_failure,last_error");
     keys_of(field(j, "journal"), keys, sizeof keys);
@@ -777,6 +793,8 @@ static void set_counters_max(struct status_snapshot *s)
         s->sinks[i].in_flight = UINT64_MAX;
         s->sinks[i].delivered = UINT64_MAX;
         s->sinks[i].retries = UINT64_MAX;
+        s->sinks[i].retried = UINT64_MAX;
+        s->sinks[i].requests = UINT64_MAX;
         s->sinks[i].dead_lettered = UINT64_MAX;
     }
     s->config.reloads = UINT64_MAX;
@@ -790,10 +808,13 @@ static void set_counters_max(struct status_snapshot *s)
 
 static void test_counters_at_max(void **state)
 {
-    /* stream 6, events 2 + reasons + 4, detectors 7 each, sinks 5 each,
+    /* stream 6, events 2 + reasons + 4, detectors 7 each, sinks 7 each
+     * in /status (retries, retried, requests, delivered, dead_lettered,
+     * digested, dropped) and 6 in /metrics (retries is /status only),
      * config 2, checkpoint 5 */
     const unsigned per_doc =
-        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 7 + 2 * 5 + 2 + 5;
+        6 + 2 + (EVENT_R_COUNT + 2) + 4 + 2 * 7 + 2 * 7 + 2 + 5;
+    const unsigned per_metrics = per_doc - 2;
     struct status_snapshot s;
     buf b;
 
@@ -813,7 +834,7 @@ static void test_counters_at_max(void **state)
 
     metrics_of(&b, &s);
     /* every sample but up, build_info, the gauges and the times */
-    assert_int_equal(count_of(&b, " " U64_MAX_TEXT "\n"), per_doc);
+    assert_int_equal(count_of(&b, " " U64_MAX_TEXT "\n"), per_metrics);
     assert_line(b.data, "toolwatch_events_total " U64_MAX_TEXT);
     assert_line(b.data, "toolwatch_event_errors_total{reason=\"not_json\"} "
                         U64_MAX_TEXT);
@@ -1044,7 +1065,7 @@ static void test_metrics(void **state)
     assert_line(b.data, "# TYPE toolwatch_last_event_timestamp_seconds gauge");
     assert_line(b.data, "toolwatch_last_event_timestamp_seconds 1773100801.234");
     assert_line(b.data, "toolwatch_start_time_seconds 1773100799.000");
-    assert_line(b.data, "toolwatch_up 1");
+    assert_null(strstr(b.data, "toolwatch_up")); /* Prometheus has up */
     assert_line(b.data, "toolwatch_build_info{version=\"1.2.3\"} 1");
     assert_line(b.data, "# TYPE toolwatch_alerts_total counter");
     assert_line(b.data, "toolwatch_alerts_total{rule=\"error_rate\",state=\"firing\"} 8");
@@ -1066,7 +1087,28 @@ static void test_metrics(void **state)
     assert_line(b.data, "toolwatch_rule_at_capacity{rule=\"volume\"} 0");
     assert_line(b.data, "# TYPE toolwatch_notifications_total counter");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"delivered\"} 100");
-    assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"retry\"} 4");
+    assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"retry\"} 3");
+    assert_line(b.data, "toolwatch_notification_requests_total{sink=\"ops-webhook\"} 106");
+    /* the histogram: cumulative buckets, a bound is inclusive, +Inf is the
+     * count, the sum in seconds */
+    assert_line(b.data, "# TYPE toolwatch_notification_latency_seconds histogram");
+    assert_non_null(strstr(b.data,
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"0.05\"} 1\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"0.1\"} 2\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"0.25\"} 3\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"0.5\"} 3\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"1\"} 3\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"2.5\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"5\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"10\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"30\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"60\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"300\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"1800\"} 4\n"
+        "toolwatch_notification_latency_seconds_bucket{sink=\"ops-webhook\",le=\"+Inf\"} 5\n"
+        "toolwatch_notification_latency_seconds_sum{sink=\"ops-webhook\"} 1802.722\n"
+        "toolwatch_notification_latency_seconds_count{sink=\"ops-webhook\"} 5\n"));
+    assert_line(b.data, "toolwatch_notification_latency_seconds_count{sink=\"we\\\"ird\\\\sink\\nx\"} 0");
     assert_line(b.data, "toolwatch_notifications_total{sink=\"ops-webhook\",result=\"dead_lettered\"} 2");
     assert_line(b.data, "# TYPE toolwatch_journal_pending gauge");
     assert_line(b.data, "toolwatch_journal_pending{sink=\"ops-webhook\"} 3");
@@ -1095,7 +1137,7 @@ static void test_metrics(void **state)
 static void test_metrics_order(void **state)
 {
     static const char *const want[] = {
-        "toolwatch_up", "toolwatch_build_info",
+        "toolwatch_build_info",
         "toolwatch_start_time_seconds", "toolwatch_detection_unknown",
         "toolwatch_events_total",
         "toolwatch_events_decoded_total", "toolwatch_event_errors_total",
@@ -1113,7 +1155,10 @@ static void test_metrics_order(void **state)
         "toolwatch_rule_evictions_total",
         "toolwatch_rule_groups_full_total", "toolwatch_rule_overflow_events",
         "toolwatch_rule_at_capacity",
-        "toolwatch_notifications_total", "toolwatch_journal_pending",
+        "toolwatch_notifications_total",
+        "toolwatch_notification_requests_total",
+        "toolwatch_notification_latency_seconds",
+        "toolwatch_journal_pending",
         "toolwatch_journal_spilled",
         "toolwatch_notifications_in_flight", "toolwatch_sink_disabled",
         "toolwatch_sink_last_success_timestamp_seconds",
@@ -1155,7 +1200,14 @@ static void test_metrics_order(void **state)
             k++;
         } else if (p[0] != '#') {
             assert_true(k > 0);
-            if (n != strlen(want[k - 1]) || strncmp(p, want[k - 1], n) != 0)
+            size_t f = strlen(want[k - 1]);
+
+            if (strncmp(p, want[k - 1], f) == 0 && n > f &&
+                (strncmp(p + f, "_bucket", n - f) == 0 ||
+                 strncmp(p + f, "_sum", n - f) == 0 ||
+                 strncmp(p + f, "_count", n - f) == 0))
+                n = f; /* a histogram's series */
+            if (n != f || strncmp(p, want[k - 1], n) != 0)
                 fail_msg("sample outside its family %s: %.60s", want[k - 1],
                          p);
         }
@@ -1175,7 +1227,7 @@ static void test_metrics_order(void **state)
                 "toolwatch_notifications_total{sink=\"ops-webhook\","
                 "result=\"delivered\"} 100\n"
                 "toolwatch_notifications_total{sink=\"ops-webhook\","
-                "result=\"retry\"} 4\n"
+                "result=\"retry\"} 3\n"
                 "toolwatch_notifications_total{sink=\"ops-webhook\","
                 "result=\"dead_lettered\"} 2\n"
                 "toolwatch_notifications_total{sink=\"ops-webhook\","
@@ -1210,15 +1262,31 @@ static void test_metrics_label_escaping(void **state)
                         "\\\\\",result=\"delivered\"} 0");
     assert_line(b.data, "toolwatch_sink_disabled{sink=\"s\\\\n\\\"\\n"
                         "\\\\\"} 0");
-    /* one sample per line (a raw newline would split one): ten for the
-     * one sink */
-    assert_int_equal(count_of(&b, "{sink="), 10);
+    /* one sample per line (a raw newline would split one): 26 for the
+     * one sink (11 counters and gauges, 15 of the latency histogram) */
+    assert_int_equal(count_of(&b, "{sink="), 26);
     buf_free(&b);
+}
+
+/* promtool: $PROMTOOL, else build/tools/promtool (tests/deps.sh takes it
+ * out of the prometheus package there, installing nothing), else one on
+ * PATH.  NULL: none. */
+static const char *promtool(void)
+{
+    const char *env = getenv("PROMTOOL");
+
+    if (env != NULL && env[0] != '\0')
+        return access(env, X_OK) == 0 ? env : NULL;
+    if (access("build/tools/promtool", X_OK) == 0)
+        return "build/tools/promtool";
+    if (system("command -v promtool >/dev/null 2>&1") == 0)
+        return "promtool";
+    return NULL;
 }
 
 static int have_promtool(void)
 {
-    return system("command -v promtool >/dev/null 2>&1") == 0;
+    return promtool() != NULL;
 }
 
 /* `promtool check metrics` (format and lint) must accept the body. */
@@ -1234,7 +1302,8 @@ static void promtool_accepts(const buf *body)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, body->data, body->len), (ssize_t)body->len);
     close(fd);
-    snprintf(cmd, sizeof cmd, "promtool check metrics < %s 2>&1", path);
+    snprintf(cmd, sizeof cmd, "%s check metrics < %s 2>&1", promtool(),
+             path);
     p = popen(cmd, "r");
     assert_non_null(p);
     n = fread(out, 1, sizeof out - 1, p);
@@ -1253,8 +1322,9 @@ static void test_metrics_promtool(void **state)
 
     (void)state;
     if (!have_promtool()) {
-        print_message("promtool not installed (Debian package prometheus): "
-                      "skipping the exposition-format check\n");
+        print_message("no promtool ($PROMTOOL, build/tools/promtool from "
+                      "tests/deps.sh, or PATH): skipping the "
+                      "exposition-format check\n");
         skip();
     }
     fill(&s, NOW_WALL, NOW_MONO);

@@ -493,8 +493,7 @@ static void expect_401(uint16_t port, const char *method, const char *path,
 
 static void test_token(void **state)
 {
-    static const char *const paths[] = {"/readyz", "/status", "/metrics",
-                                        "/nope"};
+    static const char *const paths[] = {"/status", "/metrics", "/nope"};
     struct status_snapshot s;
     status_server *srv;
     struct resp r;
@@ -539,11 +538,24 @@ static void test_token(void **state)
                      CURLE_OK);
     assert_int_equal(r.code, 405);
     resp_free(&r);
-    /* /healthz stays open for liveness probes, token or not */
+    /* /healthz and /readyz stay open for probes, token or not */
     assert_int_equal(get(port, "/healthz", NULL, &r), 200);
     resp_free(&r);
     assert_int_equal(get(port, "/healthz", "Bearer wrong", &r), 200);
     resp_free(&r);
+    assert_int_equal(get(port, "/readyz", NULL, &r), 200);
+    assert_string_equal(r.body.data, "{\"ready\":true}\n");
+    resp_free(&r);
+    assert_int_equal(get(port, "/readyz", "Bearer wrong", &r), 200);
+    resp_free(&r);
+    /* not ready: 503 and the reason, still without the token */
+    s.stream.connected = 0;
+    status_publish(srv, &s);
+    assert_int_equal(get(port, "/readyz", NULL, &r), 503);
+    assert_non_null(strstr(r.body.data, "\"ready\":false,\"reason\":"));
+    assert_null(strstr(r.body.data, TOKEN));
+    resp_free(&r);
+    expect_401(port, "GET", "/status", NULL);
     status_destroy(srv);
 }
 
