@@ -14,9 +14,10 @@
  * never deduplicated against another alert.  The sink's rule and label
  * filters are not applied: the test checks delivery, not routing.
  *
- * PagerDuty: the trigger is followed at once by a resolve with the same
- * dedup_key (sent even when the trigger got no answer: it may have
- * arrived), so a test never leaves an incident open; the exit status is 0
+ * PagerDuty and Alertmanager: the firing is followed at once by a resolve
+ * of the same episode (sent even when the firing got no answer: it may
+ * have arrived), so a test never leaves an incident open in PagerDuty nor
+ * an alert active in Alertmanager until its endsAt; the exit status is 0
  * only when both were accepted.
  */
 #include "app/sendtest.h"
@@ -241,18 +242,21 @@ static void print_answer(const struct sent *r, int webhook_id)
     printf("\nresponse: %s\n", r->response);
 }
 
-/* PagerDuty: the trigger, then the resolve of the same dedup_key whatever
- * the trigger's answer (a timeout may hide an incident that opened).
+/* PagerDuty and Alertmanager: the firing, then the resolve of the same
+ * episode whatever the firing's answer (a timeout may hide an incident
+ * that opened, or an alert Alertmanager keeps active until its endsAt).
  * Returns the exit status. */
-static int send_pagerduty_pair(const struct sink_config *c,
-                               struct test_alert *t, buf *doc,
-                               struct sent *res)
+static int send_pair(const struct sink_config *c, struct test_alert *t,
+                     buf *doc, struct sent *res)
 {
-    int trig_ok, rc;
+    int pd = c->kind == SINK_PAGERDUTY, trig_ok, rc;
+    const char *kind = sink_kind_name(c->kind);
+    const char *what = pd ? "incident" : "alert";
+    const char *idname = pd ? "dedup_key" : "episode";
 
     if (send_test(c, t, doc, res) != 0)
         return CLI_EXIT_FAIL;
-    printf("sink %s (pagerduty): trigger: ", t->sink);
+    printf("sink %s (%s): %s: ", t->sink, kind, pd ? "trigger" : "firing");
     print_answer(res, 0);
     trig_ok = res->outcome == REQUEST_OK;
     t->resolved_ms = clock_wall_ms();
@@ -260,19 +264,21 @@ static int send_pagerduty_pair(const struct sink_config *c,
         t->resolved_ms = t->started_ms + 1;
     if (send_test(c, t, doc, res) != 0) {
         fprintf(stderr, "toolwatch send-test: the resolve was not sent: "
-                "resolve the test incident (dedup_key %s) by hand\n", t->id);
+                "resolve the test %s (%s %s) by hand\n", what, idname,
+                t->id);
         return CLI_EXIT_FAIL;
     }
-    printf("sink %s (pagerduty): resolve: ", t->sink);
+    printf("sink %s (%s): resolve: ", t->sink, kind);
     print_answer(res, 0);
     rc = trig_ok && res->outcome == REQUEST_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     if (res->outcome == REQUEST_OK)
-        printf("dedup_key %s: %s\n", t->id,
-               trig_ok ? "the test incident was opened and resolved"
-                       : "resolved (in case the trigger opened it)");
+        printf("%s %s: %s\n", idname, t->id,
+               trig_ok ? (pd ? "the test incident was opened and resolved"
+                             : "the test alert was posted and resolved")
+                       : "resolved (in case the first request got through)");
     else
-        printf("dedup_key %s: the resolve was not accepted: if the trigger "
-               "opened an incident, resolve it by hand\n", t->id);
+        printf("%s %s: the resolve was not accepted: if the test %s is "
+               "open, resolve it by hand\n", idname, t->id, what);
     return rc;
 }
 
@@ -282,8 +288,8 @@ static void usage(FILE *f)
           "\n"
           "Send one test alert (rule \"" TEST_RULE "\", at the sink's\n"
           "min_severity) through the sink named SINK in FILE and print\n"
-          "the receiver's answer.  To PagerDuty a resolve of the same\n"
-          "dedup_key follows the trigger at once.  Exit status 0 when\n"
+          "the receiver's answer.  To PagerDuty and Alertmanager a resolve\n"
+          "of the same episode follows at once.  Exit status 0 when\n"
           "every request was answered 2xx.\n"
           "\n"
           "options:\n"
@@ -360,8 +366,8 @@ int sendtest_main(int argc, char **argv)
     if (sc.min_severity != SEVERITY_INFO)
         printf("sink %s takes %s and above: the test alert is %s\n", sink,
                t.severity, t.severity);
-    if (sc.kind == SINK_PAGERDUTY) {
-        rc = send_pagerduty_pair(&sc, &t, &doc, res);
+    if (sc.kind == SINK_PAGERDUTY || sc.kind == SINK_ALERTMANAGER) {
+        rc = send_pair(&sc, &t, &doc, res);
         goto out;
     }
     if (send_test(&sc, &t, &doc, res) != 0)

@@ -516,6 +516,59 @@ static void test_config_refusals(void **state)
     }
 }
 
+/* `toolwatch send-test` to an alertmanager sink posts the test alert and
+ * resolves it at once: both answered 200, and Alertmanager does not list
+ * it afterwards (a firing alone would stay active for ends_after_s). */
+static void test_send_test_resolves(void **state)
+{
+    struct twr_fx *f = *state;
+    struct twr_dir d;
+    struct rcv *r;
+    struct proc *am, *p;
+    unsigned am_port;
+    char hook[128], text[512];
+    const char *out;
+    size_t len;
+    int status = -1, listed = 0;
+    cJSON *all, *a;
+
+    if (!have_am())
+        skip();
+    assert_int_equal(twr_dir_make(f, &d, "amtest"), 0);
+    assert_non_null(r = twr_fx_rcv(f));
+    rcv_url(r, "/am", hook, sizeof hook);
+    am_port = free_port();
+    am = start_am(f, d.path, am_port, hook);
+    snprintf(text, sizeof text,
+             "{\"state_dir\": \"%s\", \"sinks\": [{\"name\": \"am\","
+             " \"type\": \"alertmanager\","
+             " \"url\": \"http://127.0.0.1:%u\"}]}", d.state, am_port);
+    assert_int_equal(twr_write_file(d.cfg, text), 0);
+    {
+        const char *const argv[] = {twr_bin(), "send-test", "am", "-c",
+                                    d.cfg, NULL};
+
+        assert_non_null(p = twr_fx_proc(f, proc_spawn(argv, NULL)));
+    }
+    assert_true(proc_wait_exit(p, WAIT_MS, &status));
+    out = proc_stdout_all(p, &len);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("send-test exited %d: %s", status, out);
+    assert_non_null(strstr(out, "sink am (alertmanager): firing: HTTP 200"));
+    assert_non_null(strstr(out, "sink am (alertmanager): resolve: HTTP 200"));
+    assert_non_null(strstr(out, "the test alert was posted and resolved"));
+    assert_non_null(all = am_alerts(am_port));
+    cJSON_ArrayForEach(a, all)
+    {
+        if (twr_streq(twr_jstr(twr_jobj(a, "labels"), "alertname"),
+                      "toolwatch_test"))
+            listed++;
+    }
+    cJSON_Delete(all);
+    assert_int_equal(listed, 0);
+    stop_am(am);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +579,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bearer_and_retry, twr_setup,
                                         twr_teardown),
         cmocka_unit_test_setup_teardown(test_config_refusals, twr_setup,
+                                        twr_teardown),
+        cmocka_unit_test_setup_teardown(test_send_test_resolves, twr_setup,
                                         twr_teardown),
     };
 
