@@ -1,8 +1,11 @@
 /*
  * checkconfig.c - `toolwatch check-config FILE` (checkconfig.h).
  *
- * Every problem is reported, not only the first one that cfg_load() finds
- * after the file is valid: the stream, the status token and each sink are
+ * What "every problem" covers: the loader stops at the first error in the
+ * file (or in a TOOLWATCH_* override), and with it nothing else can be
+ * checked, so a file that does not load gives that one line.  A file that
+ * loads gives every other problem in one run: the stream, the status token
+ * and each sink are
  * turned into the structs the service uses (which reads the secrets and
  * checks their form; and here, a PagerDuty routing key's length), each
  * failure on its own line.  The configuration is printed with cJSON's
@@ -13,11 +16,13 @@
 
 #include "config/config.h"
 #include "app/cli.h"
+#include "app/redact_key.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -272,6 +277,16 @@ int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
             fprintf(err, PREFIX "%s\n", msg);
             problems++;
         }
+    if (c->redact.key_env[0] != '\0') {
+        /* the hash key's variable: set and long enough */
+        struct redact_opts ro;
+
+        if (redact_key_opts(c, 0, &ro, NULL, msg, sizeof msg) != 0) {
+            fprintf(err, PREFIX "%s\n", msg);
+            problems++;
+        }
+        sodium_memzero(&ro, sizeof ro);
+    }
     if (!offline)
         problems += check_machine(c, err);
     if (problems == 0)
@@ -285,25 +300,27 @@ out:
 void checkconfig_usage(FILE *f)
 {
     fputs(
-        "usage: toolwatch check-config -c FILE\n"
-        "       toolwatch check-config FILE\n"
+        "usage: toolwatch check-config [--print] [--offline] -c FILE\n"
+        "       toolwatch check-config [--print] [--offline] FILE\n"
         "\n"
         "Load FILE as `toolwatch run` would, TOOLWATCH_* environment\n"
-        "overrides included, and check that every environment variable it\n"
-        "names for a secret is set.  Prints the effective configuration as\n"
-        "JSON on stdout (defaults filled in, the rules in force under\n"
-        "\"rules\"; secrets shown as \"<set>\" or \"<unset>\", never their\n"
-        "values) and any problem on stderr.\n"
+        "overrides included, check that every environment variable it\n"
+        "names for a secret is set and well-formed, and (unless --offline)\n"
+        "that this machine has what the service needs.  Prints nothing but\n"
+        "the problems, one per line on stderr, all of them.\n"
         "See docs/configuration.md.\n"
         "\n"
         "options:\n"
         "  -c, --config FILE  the configuration to check\n"
-        "  -q, --quiet        print only the problems, not the\n"
-        "                     configuration (systemd's ExecReload)\n"
+        "  -p, --print        also print the effective configuration as\n"
+        "                     JSON on stdout (defaults filled in, the rules\n"
+        "                     in force under \"rules\"; secrets shown as\n"
+        "                     \"<set>\" or \"<unset>\", never their values)\n"
         "  --offline          check the file and the secrets only, not\n"
         "                     this machine (state_dir writable or\n"
         "                     creatable, file sinks writable, the status\n"
         "                     port free)\n"
+        "  -q, --quiet        accepted and ignored (quiet is the default)\n"
         "  -h, --help         this text\n"
         "\n"
         "exit status: 0 the service can start with it, 1 it cannot, 2 usage\n"
@@ -315,11 +332,12 @@ int checkconfig_main(int argc, char **argv)
 {
     static const struct option opts[] = {
         CLI_OPT_HELP, CLI_OPT_CONFIG, {"quiet", no_argument, NULL, 'q'},
-        {"offline", no_argument, NULL, 0}, CLI_OPT_END,
+        {"print", no_argument, NULL, 'p'}, {"offline", no_argument, NULL, 0},
+        CLI_OPT_END,
     };
     const char *path = NULL, *name;
     cli_args a;
-    int kind, quiet = 0, offline = 0, rc = CLI_EXIT_USAGE;
+    int kind, print = 0, offline = 0, rc = CLI_EXIT_USAGE;
 
     if (cli_args_init(&a, "check-config", argc, argv, opts) != 0)
         goto out;
@@ -331,8 +349,10 @@ int checkconfig_main(int argc, char **argv)
             rc = CLI_EXIT_OK;
             goto out;
         }
-        if (kind == 1 && strcmp(name, "--quiet") == 0) {
-            quiet = 1;
+        if (kind == 1 && strcmp(name, "--quiet") == 0)
+            continue; /* the default; kept for older ExecReload lines */
+        if (kind == 1 && strcmp(name, "--print") == 0) {
+            print = 1;
             continue;
         }
         if (kind == 1 && strcmp(name, "--offline") == 0) {
@@ -350,7 +370,7 @@ int checkconfig_main(int argc, char **argv)
         checkconfig_usage(stderr);
         goto out;
     }
-    rc = checkconfig_run_opts(path, environ, quiet ? NULL : stdout, stderr,
+    rc = checkconfig_run_opts(path, environ, print ? stdout : NULL, stderr,
                               offline);
 out:
     return rc;

@@ -1,15 +1,18 @@
 /*
  * checkconfig.h - `toolwatch check-config FILE`: load a configuration file
  * as `toolwatch run` would (environment overrides included), check that
- * every secret it names is set and well-formed, and print the effective
+ * every secret it names is set and well-formed and (unless --offline) that
+ * this machine has what `run` needs; with --print, print the effective
  * configuration.
  *
- * Output: the effective configuration as pretty JSON on stdout, every
- * default filled in; next to each *_env key the state of its variable,
- * "<set>" or "<unset>", never its value.  Problems go to stderr, one per
- * line.  A file that does not load prints nothing on stdout; a file that
- * loads but cannot run (a named variable unset, no stream.url) prints the
- * configuration and then the problems.
+ * Output: problems on stderr, one per line, all of them once the file
+ * loads (the loader itself stops at the file's first error: then that is
+ * the one line); nothing else unless --print.  With --print, the
+ * effective configuration as pretty JSON on stdout, every default filled
+ * in; next to each *_env key the state of its variable, "<set>" or
+ * "<unset>", never its value.  A file that does not load prints nothing
+ * on stdout; a file that loads but cannot run prints the configuration
+ * (with --print) and then the problems.
  */
 #ifndef TW_CHECKCONFIG_H
 #define TW_CHECKCONFIG_H

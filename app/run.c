@@ -608,6 +608,7 @@ static status_server *make_status(const struct cfg *c, const char *token,
     o.bind_addr = c->status.listen;
     o.port = (uint16_t)c->status.port;
     o.token = token;
+    o.probes_public = c->status.probes_public;
     o.api_wake = wake_loop;
     srv = status_create(&o, &rc);
     if (srv == NULL)
@@ -833,6 +834,7 @@ static int reload_swap(struct app *app, struct reload *r)
     switch (r->status) {
     case STATUS_TOKEN:
         status_set_token(app->srv, r->token);
+        status_set_probes_public(app->srv, r->cfg->status.probes_public);
         break;
     case STATUS_NEW:
         status_destroy(app->srv);
@@ -845,6 +847,7 @@ static int reload_swap(struct app *app, struct reload *r)
         LOG(LOG_INFO, "run", "status server stopped");
         break;
     case STATUS_KEEP:
+        status_set_probes_public(app->srv, r->cfg->status.probes_public);
         break;
     }
     cfg_free(app->cfg);

@@ -387,6 +387,10 @@ static const struct table_item status_items[] = {
              "TCP port; 0: any free port"),
     ENV_ITEM(struct cfg_status, token_env,
              "variable holding the bearer token required by the server"),
+    {.name = "probes_public", .type = TABLE_BOOL,
+     .offset = offsetof(struct cfg_status, probes_public), .def = 1,
+     .help = "serve /healthz and /readyz without the bearer token (false: "
+             "they need it as every other path does)"},
     {.name = "public_url", .type = TABLE_STRING,
      .offset = offsetof(struct cfg_status, public_url), .size = CFG_URL_MAX,
      .check = cfg_check_http_url,

@@ -133,6 +133,8 @@ struct cfg_status {
     char listen[CFG_ADDR_MAX];             /* numeric IPv4 (or IPv6) */
     int64_t port;                          /* 0: any free port */
     char token_env[TABLE_ENV_NAME_MAX];      /* "" when no token */
+    int probes_public;                     /* /healthz, /readyz without
+                                              the token (default 1) */
     char public_url[CFG_URL_MAX];          /* the status page as people
                                               reach it, linked from storm
                                               digests; "" when unset */

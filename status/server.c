@@ -71,6 +71,7 @@ struct status_server {
     struct status_snapshot pub;   /* under mu */
     struct status_snapshot view;  /* MHD thread only */
     int has_token;                /* under mu, with the key and hash */
+    atomic_int probes_public;     /* /healthz, /readyz without the token */
     unsigned char token_key[crypto_generichash_KEYBYTES];
     unsigned char token_hash[TOKEN_HASH_BYTES];
     uint64_t stall_ms;
@@ -128,6 +129,7 @@ void status_options_defaults(struct status_options *o)
 {
     memset(o, 0, sizeof *o);
     o->bind_addr = "127.0.0.1";
+    o->probes_public = 1;
     o->health_stall_ms = 5000;
     o->max_connections = 768;
     o->per_ip_limit = 256;
@@ -1031,10 +1033,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                               : reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/",
                                            NULL);
     }
-    /* The probes are public: a Kubernetes probe cannot carry the token
-     * without writing it into the pod spec, and they reveal only alive /
-     * ready and readiness's reason (no event, rule or secret). */
-    if (rt != R_HEALTHZ && rt != R_READYZ && !reader_ok(srv, c)) {
+    /* The probes are public unless probes_public is off: a Kubernetes
+     * probe cannot carry the token without writing it into the pod spec,
+     * and they reveal only alive / ready and readiness's reason (no event,
+     * rule or secret). */
+    if (!((rt == R_HEALTHZ || rt == R_READYZ) &&
+          atomic_load(&srv->probes_public)) &&
+        !reader_ok(srv, c)) {
         static const char msg[] = "{\"error\":\"unauthorized\"}\n";
         return reply(c, MHD_HTTP_UNAUTHORIZED, JSON_CTYPE, msg,
                      sizeof msg - 1, NULL, 1);
@@ -1132,6 +1137,7 @@ status_server *status_create(const struct status_options *o, int *err)
     snprintf(srv->pub.not_ready_reason, sizeof srv->pub.not_ready_reason,
              "starting");
     set_token(srv, o->token);
+    atomic_init(&srv->probes_public, o->probes_public != 0);
     srv->api_wake = o->api_wake;
     srv->api_ud = o->api_ud;
     srv->daemon = MHD_start_daemon(
@@ -1158,8 +1164,10 @@ status_server *status_create(const struct status_options *o, int *err)
     LOG(LOG_INFO, "status", "listening on http://%s%s%s:%u/ (%s)",
         (flags & MHD_USE_IPv6) ? "[" : "", host,
         (flags & MHD_USE_IPv6) ? "]" : "", (unsigned)srv->port,
-        srv->has_token ? "bearer token required except for /healthz"
-                       : "no token");
+        !srv->has_token ? "no token"
+        : o->probes_public ? "bearer token required except for /healthz "
+                             "and /readyz"
+                           : "bearer token required on every path");
     srv->loopback = (flags & MHD_USE_IPv6)
                         ? IN6_IS_ADDR_LOOPBACK(&addr.in6.sin6_addr)
                         : (ntohl(addr.in4.sin_addr.s_addr) >> 24) == 127;
@@ -1196,11 +1204,19 @@ int status_set_token(status_server *srv, const char *token)
     pthread_mutex_unlock(&srv->mu);
     LOG(LOG_INFO, "status", "%s", token == NULL ? (had ? "the bearer token "
         "is no longer required" : "still no bearer token") : had ?
-        "the bearer token was changed" : "a bearer token is now required "
-        "except for /healthz");
+        "the bearer token was changed" : "a bearer token is now required");
     if (token == NULL)
         warn_open(srv, NULL);
     return STATUS_OK;
+}
+
+void status_set_probes_public(status_server *srv, int on)
+{
+    if (srv != NULL && atomic_exchange(&srv->probes_public, on != 0) !=
+                           (on != 0))
+        LOG(LOG_INFO, "status", "/healthz and /readyz %s",
+            on ? "no longer need the bearer token"
+               : "now need the bearer token");
 }
 
 uint16_t status_port(const status_server *srv)

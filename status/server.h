@@ -18,10 +18,12 @@
  * HEAD is answered like GET without a body.  Other methods on these paths
  * get 405 with "Allow: GET, HEAD"; other paths 404.
  *
- * Authentication: with a bearer token configured, every request except
- * those for /healthz (left open for liveness probes, and it reveals nothing
- * but "the loop is alive") must carry "Authorization: Bearer <token>", else
- * 401 with "WWW-Authenticate: Bearer".  The check runs before routing, so
+ * Authentication: with a bearer token configured, every request must
+ * carry "Authorization: Bearer <token>", else 401 with "WWW-Authenticate:
+ * Bearer"; with probes_public (the default) the probes /healthz and
+ * /readyz are the exception (a Kubernetes probe cannot carry the token
+ * without writing it into the pod spec, and they reveal only alive / ready
+ * and readiness's reason).  The check runs before routing, so
  * without the token /status, /nope and a POST all get the same 401.  The
  * token is never kept: only a keyed BLAKE2b hash of it under a random
  * per-server key; a presented token is hashed the same way and the two
@@ -83,6 +85,9 @@ struct status_options {
     uint16_t port;             /* 0: any free port (see status_port()) */
     const char *token;         /* bearer token, or NULL for none; "" is
                                   refused (a token variable set empty) */
+    int probes_public;         /* 1 (default): /healthz and /readyz need
+                                  no token; 0: they need it as every
+                                  other path does */
     uint64_t health_stall_ms;  /* /healthz threshold; 0: 5000 */
     unsigned max_connections;  /* 0: 768; see above */
     unsigned per_ip_limit;     /* per client address; 0: 256 */
@@ -147,6 +152,10 @@ void status_publish(status_server *srv, const struct status_snapshot *snap);
  * STATUS_OK, or STATUS_EINVAL (srv NULL, token "": nothing changes).
  * Loop thread. */
 int status_set_token(status_server *srv, const char *token);
+
+/* Whether /healthz and /readyz answer without the token from now on (a
+ * reload of status.probes_public).  srv NULL: nothing.  Any thread. */
+void status_set_probes_public(status_server *srv, int on);
 
 /* The oldest API request waiting, into *out: 1, or 0 when none (srv
  * NULL: none).  Loop thread. */

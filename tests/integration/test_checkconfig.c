@@ -1,12 +1,14 @@
 /*
  * test_checkconfig.c - `toolwatch check-config FILE`, the real binary.
  *
- * Checks the command's contract: a good file prints the effective
- * configuration with "<set>" where secrets are and exits 0, and no secret
- * value appears anywhere in its output; a bad file prints the error naming
- * the key's path on stderr, nothing on stdout, and exits 1; an override
- * error names the variable; every example under config/examples/ passes
- * given fake values for the variables it names.
+ * Checks the command's contract: a good file prints nothing and exits 0;
+ * with --print it prints the effective configuration with "<set>" where
+ * secrets are, and no secret value appears anywhere in its output; a bad
+ * file prints the error naming the key's path on stderr, nothing on
+ * stdout, and exits 1; a file that loads but cannot run lists every
+ * problem (secrets unset, this machine) in one run; an override error
+ * names the variable; every example under config/examples/ passes given
+ * fake values for the variables it names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,9 +70,20 @@ static void run_argv(const char *const argv[], const char *const env[],
     assert_null(strstr(r->err, "Sanitizer"));
 }
 
-/* `toolwatch check-config --offline <path>`: the file and its secrets,
- * whatever this machine has (test_machine checks the rest). */
+/* `toolwatch check-config --print --offline <path>`: the file and its
+ * secrets, whatever this machine has (test_machine checks the rest), and
+ * the effective configuration printed. */
 static void run(const char *path, const char *const env[], struct result *r)
+{
+    const char *argv[] = {tw_bin(), "check-config", "--print", "--offline",
+                          path, NULL};
+
+    run_argv(argv, env, r);
+}
+
+/* The same without --print: quiet, the problems only. */
+static void run_quiet(const char *path, const char *const env[],
+                      struct result *r)
 {
     const char *argv[] = {tw_bin(), "check-config", "--offline", path, NULL};
 
@@ -276,6 +289,91 @@ static void test_examples(void **state)
     }
 }
 
+/* Quiet by default: a good file, nothing on stdout or stderr, exit 0;
+ * -q (the older spelling) is the same; --print adds the configuration;
+ * with the secret's variable unset, one line and exit 1. */
+static void test_quiet_success(void **state)
+{
+    const char *env[] = {"TWI_KEY=" SECRET_KEY, NULL};
+    const char *unset[] = {"TWI_KEY", NULL};
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    const char *q[] = {tw_bin(), "check-config", "-q", "--offline", "-c",
+                       path, NULL};
+    struct result r;
+
+    (void)state;
+    write_tmp(path, "{\"stream\": {\"url\": \"https://audit.example/s\","
+                    " \"api_key_env\": \"TWI_KEY\"}}");
+    run_quiet(path, env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    run_argv(q, env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    /* --print: the configuration, with the rule set in force */
+    run(path, env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 0);
+    assert_string_equal(r.err, "");
+    assert_non_null(strstr(r.out, "\n  \"instance\": \"toolwatch\",\n"));
+    assert_non_null(strstr(r.out, "\n  \"rules\": ["));
+    assert_non_null(strstr(r.out, "\"name\": \"volume\""));
+    assert_non_null(strstr(r.out, "\"probes_public\": true"));
+    assert_no_secret(&r);
+    result_free(&r);
+    /* its secret variable unset: exactly that line, exit 1 */
+    run_quiet(path, unset, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "toolwatch check-config: stream.api_key_env: "
+                               "the environment variable TWI_KEY is not "
+                               "set\n");
+    result_free(&r);
+    unlink(path);
+}
+
+/* A file that loads but cannot run: every problem in one run, in order
+ * (stream, status token, each sink, the redaction key), quiet; exit 1. */
+static void test_several_errors(void **state)
+{
+    const char *env[] = {"TWI_KEY", "TWI_TOKEN", "TWI_SLACK", "TWI_PD",
+                         "TWI_RK=short", NULL};
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    struct result r;
+
+    (void)state;
+    write_tmp(path,
+              "{\"stream\": {\"url\": \"https://audit.example/s\","
+              " \"api_key_env\": \"TWI_KEY\"},"
+              " \"status\": {\"token_env\": \"TWI_TOKEN\","
+              " \"probes_public\": false},"
+              " \"redact\": {\"key_env\": \"TWI_RK\"},"
+              " \"sinks\": [{\"type\": \"slack\", \"url_env\": "
+              "\"TWI_SLACK\"}, {\"type\": \"stdout\"},"
+              "  {\"type\": \"pagerduty\", \"routing_key_env\": "
+              "\"TWI_PD\"}]}");
+    run_quiet(path, env, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(
+        r.err,
+        "toolwatch check-config: stream.api_key_env: the environment "
+        "variable TWI_KEY is not set\n"
+        "toolwatch check-config: status.token_env: the environment "
+        "variable TWI_TOKEN is not set\n"
+        "toolwatch check-config: sinks[0].url_env: the environment "
+        "variable TWI_SLACK is not set\n"
+        "toolwatch check-config: sinks[2].routing_key_env: the environment "
+        "variable TWI_PD is not set\n"
+        "toolwatch check-config: redact.key_env: TWI_RK is too short (the "
+        "hash key needs at least 16 bytes)\n");
+    result_free(&r);
+    unlink(path);
+}
+
 static void test_usage(void **state)
 {
     const char *argv[] = {tw_bin(), "check-config", NULL};
@@ -381,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_bad_file),
         cmocka_unit_test(test_bad_override),
         cmocka_unit_test(test_examples),
+        cmocka_unit_test(test_quiet_success),
+        cmocka_unit_test(test_several_errors),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_machine),
     };

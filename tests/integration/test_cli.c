@@ -168,7 +168,8 @@ static void test_toplevel(void **state)
     assert_int_equal(r.status, 0);
 }
 
-/* check-config's file: positional, -c, --config=; the same output. */
+/* check-config's file: positional, -c, --config=; the same printed
+ * configuration (--print). */
 static void test_checkconfig_forms(void **state)
 {
     struct result a, b, c;
@@ -186,17 +187,18 @@ static void test_checkconfig_forms(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, cfg, sizeof cfg - 1), (long)sizeof cfg - 1);
     close(fd);
-    run(&a, NULL, "check-config", path, NULL, NULL, NULL, NULL);
-    run(&b, NULL, "check-config", "-c", path, NULL, NULL, NULL);
+    run(&a, NULL, "check-config", "--print", path, NULL, NULL, NULL);
+    run(&b, NULL, "check-config", "--print", "-c", path, NULL, NULL);
     snprintf(opt, sizeof opt, "--config=%s", path);
-    run(&c, NULL, "check-config", opt, NULL, NULL, NULL, NULL);
+    run(&c, NULL, "check-config", "-p", opt, NULL, NULL, NULL);
     assert_int_equal(a.status, 0);
     assert_int_equal(b.status, 0);
     assert_int_equal(c.status, 0);
     assert_string_equal(a.out, b.out);
     assert_string_equal(a.out, c.out);
-    /* --quiet: nothing but problems; the log variables are not
-     * configuration overrides */
+    assert_non_null(strstr(a.out, "\"stream\": {"));
+    /* quiet by default (--quiet, the older spelling, too): nothing but
+     * problems; the log variables are not configuration overrides */
     run(&b, logenv, "check-config", "--quiet", "-c", path, NULL, NULL);
     assert_int_equal(b.status, 0);
     assert_string_equal(b.out, "");

@@ -371,7 +371,8 @@ static int teardown(void **state)
 static void test_check_config(void **state)
 {
     struct fx *f = *state;
-    const char *argv[] = {tw_bin(), "check-config", f->cfg, NULL};
+    const char *argv[] = {tw_bin(), "check-config", "--print", f->cfg,
+                          NULL};
     const char *bad[] = {ENV_WH_SECRET "=whsec_" MARKER "!!notbase64",
                          ENV_SLACK "=ftp://" MARKER ".example/x",
                          ENV_WH_URL "=not a url " MARKER,
@@ -584,7 +585,8 @@ static void test_headers_env(void **state)
 {
     struct fx *f = *state;
     const char *run_argv[] = {tw_bin(), "run", "-c", f->cfg, NULL};
-    const char *check_argv[] = {tw_bin(), "check-config", f->cfg, NULL};
+    const char *check_argv[] = {tw_bin(), "check-config", "--print", f->cfg,
+                                NULL};
     const char *env[] = {ENV_HDR "=" HDR_KEY, ENV_TOKEN "=" STATUS_TOKEN,
                          ENV_HDR_MISSING, NULL};
     static const char tag[] = "status on http://127.0.0.1:";

@@ -1069,6 +1069,41 @@ static void test_status_section(void **state)
     expect_error("{\"status\": []}", "status: expected an object, got []");
 }
 
+/* status.probes_public: true by default, false accepted (also from an
+ * override), anything else refused; printed back. */
+static void test_status_probes_public(void **state)
+{
+    const char *const env_off[] = {"TOOLWATCH_STATUS__PROBES_PUBLIC=false", NULL};
+    const char *const env_bad[] = {"TOOLWATCH_STATUS__PROBES_PUBLIC=no", NULL};
+    cJSON *j, *st;
+
+    (void)state;
+    assert_int_equal(parse("{}"), CFG_OK);
+    assert_int_equal(c.status.probes_public, 1);
+    assert_int_equal(parse("{\"status\": {\"probes_public\": false}}"),
+                     CFG_OK);
+    assert_int_equal(c.status.probes_public, 0);
+    j = cfg_to_json(&c, 0);
+    assert_non_null(j);
+    st = cJSON_GetObjectItemCaseSensitive(j, "status");
+    assert_true(cJSON_IsFalse(
+        cJSON_GetObjectItemCaseSensitive(st, "probes_public")));
+    cJSON_Delete(j);
+    assert_int_equal(parse("{\"status\": {\"probes_public\": true}}"),
+                     CFG_OK);
+    assert_int_equal(c.status.probes_public, 1);
+    expect_error("{\"status\": {\"probes_public\": 0}}",
+                 "status.probes_public: expected true or false, got 0");
+    expect_error("{\"status\": {\"probes_public\": \"false\"}}",
+                 "status.probes_public: expected true or false, got "
+                 "\"false\"");
+    expect_error("{\"status\": {\"probe_public\": false}}",
+                 "status.probe_public: unknown key");
+    assert_int_equal(parse_env("{}", ENVP(env_off)), CFG_OK);
+    assert_int_equal(c.status.probes_public, 0);
+    assert_int_equal(parse_env("{}", ENVP(env_bad)), CFG_EINVAL);
+}
+
 static void test_sinks_valid(void **state)
 {
     (void)state;
@@ -2515,6 +2550,7 @@ int main(void)
         cmocka_unit_test(test_stream_headers_env),
         cmocka_unit_test(test_headers_env_overrides),
         cmocka_unit_test(test_status_section),
+        cmocka_unit_test(test_status_probes_public),
         cmocka_unit_test(test_sinks_valid),
         cmocka_unit_test(test_sinks_errors),
         cmocka_unit_test(test_rate_per_s_range),

@@ -559,6 +559,65 @@ static void test_token(void **state)
     status_destroy(srv);
 }
 
+/* status.probes_public false: with a token configured, /healthz and
+ * /readyz need it as every other path does (401 without it or with a
+ * wrong one, 200 / 503 with it); switched in place as a reload does, and
+ * back.  Without a token configured the probes stay open either way. */
+static void test_probes_private(void **state)
+{
+    struct status_options o;
+    struct status_snapshot s;
+    status_server *srv;
+    struct resp r;
+    uint16_t port;
+    int err = -99;
+
+    (void)state;
+    status_options_defaults(&o);
+    assert_int_equal(o.probes_public, 1);
+    o.token = TOKEN;
+    o.probes_public = 0;
+    srv = status_create(&o, &err);
+    assert_non_null(srv);
+    assert_int_equal(err, STATUS_OK);
+    fill_now(&s);
+    status_publish(srv, &s);
+    port = status_port(srv);
+    expect_401(port, "GET", "/healthz", NULL);
+    expect_401(port, "GET", "/healthz", "Bearer wrong");
+    expect_401(port, "GET", "/readyz", NULL);
+    expect_401(port, "GET", "/readyz", "Bearer wrong");
+    assert_int_equal(get(port, "/healthz", "Bearer " TOKEN, &r), 200);
+    resp_free(&r);
+    assert_int_equal(get(port, "/readyz", "Bearer " TOKEN, &r), 200);
+    assert_string_equal(r.body.data, "{\"ready\":true}\n");
+    resp_free(&r);
+    s.stream.connected = 0;
+    status_publish(srv, &s);
+    assert_int_equal(get(port, "/readyz", "Bearer " TOKEN, &r), 503);
+    resp_free(&r);
+    expect_401(port, "GET", "/readyz", NULL);
+
+    /* public again in place (a reload), then private again */
+    status_set_probes_public(srv, 1);
+    assert_int_equal(get(port, "/readyz", NULL, &r), 503);
+    resp_free(&r);
+    assert_int_equal(get(port, "/healthz", NULL, &r), 200);
+    resp_free(&r);
+    expect_401(port, "GET", "/status", NULL);
+    status_set_probes_public(srv, 0);
+    expect_401(port, "GET", "/healthz", NULL);
+    status_set_probes_public(NULL, 0);
+
+    /* no token: nothing to ask for */
+    assert_int_equal(status_set_token(srv, NULL), STATUS_OK);
+    assert_int_equal(get(port, "/healthz", NULL, &r), 200);
+    resp_free(&r);
+    assert_int_equal(get(port, "/readyz", NULL, &r), 503);
+    resp_free(&r);
+    status_destroy(srv);
+}
+
 /* A reload that changes only the token: the running server takes the new
  * one in place (same port), the old one stops working at once; a token
  * can be removed and set again; "" is refused and changes nothing. */
@@ -1286,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_head_has_no_body),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_set_token),
+        cmocka_unit_test(test_probes_private),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_idle_connections_do_not_block_healthz),
         cmocka_unit_test(test_connection_limit),
