@@ -1039,15 +1039,13 @@ static void test_slack_is_paced(void **state)
     /* then one per second.  The bucket held 3 tokens when the burst
      * began and refills at 1 token/s, so message i (i >= 3) cannot start
      * before (i - 2) s after message 0 did; the slack is message 0's own
-     * latency.  From the fourth on the bucket is empty after each send, so
-     * consecutive messages are a second apart, less the loop's lateness
-     * in waking for the previous one. */
-    for (size_t i = 3; i < SLACK_ALERTS; i++) {
+     * latency.  Two consecutive messages may come less than a second
+     * apart: the bucket refills on the clock, so a message the loop sent
+     * late leaves the next one its usual time; only the count since
+     * message 0 is bounded. */
+    for (size_t i = 3; i < SLACK_ALERTS; i++)
         assert_true(q[i].arrival_ms - q[0].arrival_ms >=
                     (int64_t)(i - 2) * 1000 - 50);
-        if (i > 3)
-            assert_true(q[i].arrival_ms - q[i - 1].arrival_ms >= 900);
-    }
     assert_true(q[SLACK_ALERTS - 1].arrival_ms - q[0].arrival_ms <
                 (SLACK_ALERTS - 2) * 1000 + 1500);
     /* the webhook URL is the credential: never logged */
