@@ -400,12 +400,23 @@ static void open_file(history *h)
     if (h->fd < 0 || fstat(h->fd, &sb) != 0)
         goto fail;
     if ((uint64_t)sb.st_size > h->max_bytes) {
-        /* from a larger cap, or not ours: start over beside it */
+        /* from a larger cap, or not ours: set aside where nothing reads
+         * it (as history.log.1 it could never be read back whole, and
+         * every query would log that), and a new segment begins */
+        char bad[PATH_MAX];
+
         LOG(LOG_WARN, "history", "%s is larger than %llu bytes: kept as "
-            "%s, a new segment begins", path,
-            (unsigned long long)h->max_bytes, HISTORY_FILE_OLD);
-        if (rotate(h) != HISTORY_OK)
+            "%s.bad, a new segment begins", path,
+            (unsigned long long)h->max_bytes, HISTORY_FILE);
+        close(h->fd);
+        h->fd = -1;
+        if (seg_path(h, HISTORY_FILE ".bad", bad, sizeof bad) != 0 ||
+            rename(path, bad) != 0)
             goto fail;
+        h->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (h->fd < 0 || file_sync_dir(h->dir) != FILE_OK)
+            goto fail;
+        h->cur_size = 0;
         return;
     }
     read_seg(h, HISTORY_FILE, &data, &len);
@@ -580,7 +591,6 @@ int history_query(history *h, const struct history_query *q, buf *out)
                                   HISTORY_TAIL]);
         goto write;
     }
-    history_flush(h);
     if ((p.ring = calloc(q->limit, sizeof *p.ring)) == NULL)
         return HISTORY_ENOMEM;
     read_seg(h, HISTORY_FILE_OLD, &data, &len);
@@ -589,6 +599,8 @@ int history_query(history *h, const struct history_query *q, buf *out)
     read_seg(h, HISTORY_FILE, &data, &len);
     each_line(NULL, data, len, pick_one, &p);
     free(data);
+    /* the entries not yet written: read from memory, no fsync per query */
+    each_line(NULL, h->pending.data, h->pending.len, pick_one, &p);
 write:
     rc = write_entries(out, p.ring, p.n, p.next, q->limit);
     free(p.ring);

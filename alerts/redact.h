@@ -47,12 +47,13 @@
  *
  * Modes (struct redact_opts, the `redact` configuration):
  *
- *   mask   [REDACTED:email], as above: two values look alike.
+ *   mask   [REDACTED:email], as above (SPEC section 3's form): two values
+ *          look alike.  The default of `run`.
  *   hash   [REDACTED:email:3f2a91c0]: the kind, then 8 hex digits of a
  *          keyed BLAKE2b of the value (the key: per install, secret), so
  *          the same value gives the same tag and two values differ (but
  *          for a 1 in 2^32 collision) while the value cannot be found
- *          from the tag without the key.  The default of `run`.
+ *          from the tag without the key.
  *   off    the text is copied as it is.
  *
  * opts.kinds limits what is replaced (the other kinds stay as they are);

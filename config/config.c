@@ -454,10 +454,11 @@ static int dump_redact_kinds(const void *base, cJSON *obj, const char *name,
 
 static const struct table_item redact_items[] = {
     {.name = "mode", .type = TABLE_ENUM,
-     .offset = offsetof(struct cfg_redact, mode), .def = REDACT_MODE_HASH,
+     .offset = offsetof(struct cfg_redact, mode), .def = REDACT_MODE_MASK,
      .names = redact_mode_names,
-     .help = "hash: [REDACTED:email:3f2a91c0], a keyed hash that tells "
-             "values apart; mask: [REDACTED:email]; off: nothing replaced"},
+     .help = "mask (the default): [REDACTED:email]; hash: "
+             "[REDACTED:email:3f2a91c0], a keyed hash that tells values "
+             "apart; off: nothing replaced"},
     {.name = "kinds", .type = TABLE_CUSTOM, .apply = apply_redact_kinds,
      .defaults = defaults_redact_kinds, .dump = dump_redact_kinds,
      .help = "what is replaced (default: all seven kinds)"},

@@ -194,7 +194,7 @@ static void retain(struct det_rule *r, uint32_t slot,
         n += strnlen(a->vals + n, sizeof a->vals - n) + 1;
     sample_strings(&sm, str, size);
     st->inrec = 0;
-    if (n > 0 && n < ABS_BUF && n <= sizeof a->vals) {
+    if (n > 0 && n < ABS_BUF) {
         memcpy(st->buf, a->vals, n);
         st->vlen = (uint16_t)n;
         if (keep_strings(st, (const char *const *)str, size) == 0) {

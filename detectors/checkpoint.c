@@ -516,9 +516,7 @@ static void get_alert(struct ckpt_reader *rd, struct det_alert *a)
     size_t idlen, vlen;
     unsigned type;
 
-    a->overflow = 0; /* the overflow group's: set by its reader */
-
-    memset(a, 0, sizeof *a);
+    memset(a, 0, sizeof *a); /* overflow: set by the overflow group's reader */
     a->started_ms = ckpt_get_i64(rd);
     a->last_sent_ms = ckpt_get_i64(rd);
     a->clear_since_ms = ckpt_get_i64(rd);
@@ -658,6 +656,12 @@ static uint32_t group_slot(struct det_rule *r, uint64_t h0, uint64_t h1,
             r->keys.slot[s].spare = DET_G_OVERFLOW;
         return s != DET_NIL && created ? s : DET_NIL;
     }
+    /* no more ordinary groups than the table holds (the overflow group is
+     * the one past max_keys: a file with more is refused, never loaded by
+     * evicting the groups read before; a rule with one fixed group has
+     * it from the start) */
+    if (r->fixed_slot == DET_NIL && det_keys_groups(&r->keys) >= r->keys.cap)
+        return DET_NIL;
     s = det_keys_get(&r->keys, h0, h1, &created);
     if (r->fixed_slot != DET_NIL) /* its one group, there from the start */
         return s == r->fixed_slot && !created && (flags & CKPT_G_PINNED)

@@ -350,7 +350,7 @@ static void test_several_errors(void **state)
               " \"api_key_env\": \"TWI_KEY\"},"
               " \"status\": {\"token_env\": \"TWI_TOKEN\","
               " \"probes_public\": false},"
-              " \"redact\": {\"key_env\": \"TWI_RK\"},"
+              " \"redact\": {\"mode\": \"hash\", \"key_env\": \"TWI_RK\"},"
               " \"sinks\": [{\"type\": \"slack\", \"url_env\": "
               "\"TWI_SLACK\"}, {\"type\": \"stdout\"},"
               "  {\"type\": \"pagerduty\", \"routing_key_env\": "

@@ -3,13 +3,14 @@
  * configuration): the real binary against a scripted audit stream on
  * 127.0.0.1, alerts written by a file sink.
  *
- *  - hash mode (the default): two agents' e-mail addresses get two
+ *  - hash mode: two agents' e-mail addresses get two
  *    different [REDACTED:email:<8 hex>] tags, neither address is written,
  *    and the tag of one agent is the same after a restart (the key is
  *    state_dir/redact.key: 32 bytes, mode 0600, made at the first start);
  *  - a payload of 4111111111111111 bytes (Luhn-valid) is the alert's
  *    value and stays a number in the summary;
- *  - mask mode writes [REDACTED:email]; key_env naming an unset variable
+ *  - mask mode (the default: SPEC section 3's form) writes
+ *    [REDACTED:email]; key_env naming an unset variable
  *    stops the start with the variable's name.
  *
  * No sleeping: the service's progress is read from /status (polled, as
@@ -122,7 +123,9 @@ static void test_hash_tags_stay_apart_and_survive_restart(void **state)
     calls(frames2, sizeof frames2, agents2, tools2, 1, 3);
     assert_non_null(s = twr_fx_stream(f, frames, url, sizeof url));
     assert_int_equal(tsrv_add_stream(s, frames2, TSRV_HANG), 0);
-    assert_int_equal(twr_write_config(d.cfg, CFG, d.state, url, "", d.path),
+    assert_int_equal(twr_write_config(d.cfg, CFG, d.state, url,
+                                      "\"redact\": {\"mode\": \"hash\"},",
+                                      d.path),
                      0);
     assert_non_null(p = twr_start_run(f, d.cfg, NULL, &port));
     assert_true(twr_wait_sink0(port, "delivered", 2, WAIT_MS, p));
@@ -187,8 +190,8 @@ static void test_mask_mode_and_missing_key_env(void **state)
 
     /* key_env names a variable that is not set: no start */
     assert_int_equal(twr_write_config(d.cfg, CFG, d.state, url,
-                                      "\"redact\": {\"key_env\": "
-                                      "\"TW_ITEST_NO_SUCH_KEY\"},",
+                                      "\"redact\": {\"mode\": \"hash\", "
+                                      "\"key_env\": \"TW_ITEST_NO_SUCH_KEY\"},",
                                       d.path),
                      0);
     {

@@ -65,8 +65,7 @@ static void flood(const char *from, unsigned port, int *fds)
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
         fds[i] = fd;
-        if (fd < 0)
-            continue;
+        assert_true(fd >= 0); /* a flood of fewer would prove nothing */
         assert_int_equal(bind(fd, (const struct sockaddr *)&src, sizeof src),
                          0);
         if (connect(fd, (const struct sockaddr *)&dst, sizeof dst) != 0)
@@ -125,7 +124,14 @@ static void test_flood(void **state)
     assert_non_null(fds);
     /* this process holds FLOOD sockets at once */
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    if (rl.rlim_cur < FLOOD + 256 && rl.rlim_max >= FLOOD + 256) {
+    if (rl.rlim_max < FLOOD + 256) {
+        free(fds);
+        fprintf(stderr, "test_statusflood: RLIMIT_NOFILE hard limit %llu "
+                "is below %d: skipped\n", (unsigned long long)rl.rlim_max,
+                FLOOD + 256);
+        skip();
+    }
+    if (rl.rlim_cur < FLOOD + 256) {
         rl.rlim_cur = FLOOD + 256;
         assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
     }
@@ -139,7 +145,7 @@ static void test_flood(void **state)
 
     /* from another address: answered at once while all are open */
     flood("127.0.0.2", port, fds);
-    other = healthz_within(port, 1000, run);
+    other = healthz_within(port, 1800, run); /* before request_timeout_s */
     print_message("    /healthz under %d idle connections from another "
                   "address: 200 after %lld ms\n", FLOOD, (long long)other);
     unflood(fds);
@@ -151,7 +157,7 @@ static void test_flood(void **state)
     print_message("    /healthz under %d idle connections from its own "
                   "address: 200 after %lld ms\n", FLOOD, (long long)same);
     unflood(fds);
-    healthz_within(port, 1000, run);
+    healthz_within(port, 15000, run);
     assert_true(twr_stop("run", run));
     free(fds);
 }

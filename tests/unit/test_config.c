@@ -119,20 +119,21 @@ static void test_defaults(void **state)
 }
 
 /* The older detectors.<name> objects set the default rules' keys. */
-/* redact: hash and every kind by default; mode, kinds and key_env taken;
+/* redact: mask (SPEC section 3's [REDACTED:<kind>]) and every kind by
+ * default; mode, kinds and key_env taken;
  * a wrong mode or kind named by its path. */
 static void test_redact(void **state)
 {
     (void)state;
     assert_int_equal(parse("{}"), CFG_OK);
-    assert_int_equal(c.redact.mode, REDACT_MODE_HASH);
+    assert_int_equal(c.redact.mode, REDACT_MODE_MASK);
     assert_int_equal(c.redact.kinds, REDACT_KINDS_ALL);
     assert_string_equal(c.redact.key_env, "");
-    assert_int_equal(parse("{\"redact\": {\"mode\": \"mask\", \"kinds\": "
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"hash\", \"kinds\": "
                            "[\"email\", \"card\"], \"key_env\": "
                            "\"TW_REDACT_KEY\"}}"),
                      CFG_OK);
-    assert_int_equal(c.redact.mode, REDACT_MODE_MASK);
+    assert_int_equal(c.redact.mode, REDACT_MODE_HASH);
     assert_int_equal(c.redact.kinds, REDACT_KIND_EMAIL | REDACT_KIND_CARD);
     assert_string_equal(c.redact.key_env, "TW_REDACT_KEY");
     assert_int_equal(parse("{\"redact\": {\"mode\": \"off\", \"kinds\": "
