@@ -242,7 +242,9 @@ union det_spec {
  * every rule of its type); what only alerts, reloads and checkpoints
  * read comes after the kind's spec. */
 struct det_rule {
-    const struct det_kind *kind;
+    /* each rule starts a cache line: its first lines are the ones an
+     * event reads */
+    _Alignas(64) const struct det_kind *kind;
     const struct rule *rule;      /* borrowed from the engine's rule set */
     uint32_t sure;                /* event types it sees whatever else the
                                      record says (no match_seen needed) */
@@ -269,8 +271,9 @@ struct det_rule {
     struct det_alert *alert;      /* per-slot alert record */
     struct det_rule_stats st;
     det_keys keys;
-    union det_spec spec;
     void *priv;                   /* the kind's own (NULL if none) */
+    union det_spec spec;          /* last of the hot part: the kinds' sizes
+                                     differ (count's is the largest) */
     /* the rest: set-up, alerts, reloads, checkpoints */
     double thr_min, thr_max;      /* over the threshold and overrides */
     int64_t hold_ms, repeat_ms;
