@@ -277,7 +277,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         (double)(in->now_ms - *last) / 1000.0 > a->value)
         a->value = (double)(in->now_ms - *last) / 1000.0;
     *last = in->now_ms;
-    r->st.counted++;
+    r->counted++;
     kind_tick(r, slot, in->now_ms, v);
     return 1;
 }

@@ -1309,7 +1309,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     }
     for (uint32_t k = 0; k < nlist; k++) {
         struct det_rule *r = &e->r[list[k]];
-        uint64_t late_before = r->st.late;
+        uint64_t late_before = r->late;
 
         if (!rule_sees(r, &in))
             continue;
@@ -1318,7 +1318,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
-        late |= r->st.late != late_before;
+        late |= r->late != late_before;
     }
     if (late)
         e->st.late++;
@@ -1558,8 +1558,8 @@ int det_engine_rule_info(const det_engine *e, uint32_t i,
     out->kind = r->kind->name;
     out->groups = r->keys.count;
     out->open = r->nopen;
-    out->counted = r->st.counted;
-    out->late = r->st.late;
+    out->counted = r->counted;
+    out->late = r->late;
     out->fired = r->st.fired;
     out->repeated = r->st.repeated;
     out->resolved = r->st.resolved;

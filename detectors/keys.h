@@ -67,21 +67,24 @@ struct det_slot {
 };
 
 typedef struct det_keys {
+    /* what a lookup and a sighting read, first */
     struct det_slot *slot;
     uint32_t *bucket;
-    uint32_t cap;        /* max groups */
+    uint32_t *log;       /* the LRU log (private: det_keys_oldest) */
     uint32_t mask;       /* buckets in use - 1 */
-    uint32_t nbuckets;   /* private: allocation sizes */
-    uint32_t cap_alloc;
+    uint32_t hw;         /* slots [0, hw) have been used at least once */
+    uint32_t ovf;        /* the overflow group's slot, or DET_NIL */
+    uint32_t log_tail;   /* log entries [log_head, log_tail) */
+    uint32_t log_cap;
+    uint32_t cap;        /* max groups */
     uint32_t count;      /* used slots */
     uint32_t free_head;
-    uint32_t hw;         /* slots [0, hw) have been used at least once */
-    uint32_t *log;       /* the LRU log (private: det_keys_oldest) */
-    uint32_t log_cap;
-    uint32_t log_head, log_tail; /* entries [log_head, log_tail) */
+    /* the rest */
+    uint32_t log_head;
+    uint32_t nbuckets;   /* private: allocation sizes */
+    uint32_t cap_alloc;
     uint32_t pin_head, pin_tail;
     uint32_t npinned;
-    uint32_t ovf;        /* the overflow group's slot, or DET_NIL */
     uint64_t evictions;  /* groups evicted to make room */
     uint64_t full;       /* inserts refused: every group pinned */
 } det_keys;
