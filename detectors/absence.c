@@ -36,7 +36,8 @@
  * take them from, its values and its last event's ids (the alert's
  * sample), when they fit its ABS_BUF bytes.  A group whose values or
  * last event do not fit keeps them in its alert record instead (about 1.3
- * KB, det_keep), as a group with an open episode does.  A checkpoint keeps
+ * KB, det_keep), as a group with an open episode does; its next event
+ * that fits is kept in the state again.  A checkpoint keeps
  * the last event's time (8 bytes); the engine keeps the values and sample
  * through recall / retain.
  */
@@ -145,10 +146,14 @@ static void keep_event(struct det_rule *r, uint32_t slot,
             st->inrec = 1;
         }
     }
-    if (!st->inrec && keep_strings(st, s, size) == 0)
+    /* kept in the state whenever they fit: one event too long for it
+     * does not send the group's later events to the record */
+    if (st->vlen > 0 && keep_strings(st, s, size) == 0) {
         st->type = (uint8_t)ev->type;
-    else
+        st->inrec = 0;
+    } else {
         st->inrec = 1;
+    }
     if (st->inrec || r->keys.slot[slot].state != DET_ST_IDLE)
         det_keep(r, slot, ev); /* the record, or the open episode's */
 }
@@ -272,7 +277,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         (double)(in->now_ms - *last) / 1000.0 > a->value)
         a->value = (double)(in->now_ms - *last) / 1000.0;
     *last = in->now_ms;
-    r->st.counted++;
+    r->counted++;
     kind_tick(r, slot, in->now_ms, v);
     return 1;
 }

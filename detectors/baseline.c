@@ -392,10 +392,10 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     rc = baseline_add(&r->spec.baseline, det_state(r, slot), in->now_ms,
                       in->t_ms, amount, r->priv, &c);
     if (rc == BASELINE_LATE)
-        r->st.late++;
+        r->late++;
     if (rc != BASELINE_OK)
         return 0;
-    r->st.counted++;
+    r->counted++;
     verdict(r, slot, &c, v);
     return v->level == DET_ABOVE || det_pinned(r, slot);
 }

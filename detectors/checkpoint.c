@@ -394,18 +394,29 @@ out:
     return rc;
 }
 
-/* The groups of one list, from `head` on, that are written. */
-static int put_list(buf *out, const struct det_rule *r, uint32_t head,
-                    uint32_t *count)
+/* Group s, when it is written. */
+static int put_one(buf *out, const struct det_rule *r, uint32_t s,
+                   uint32_t *count)
 {
+    if (!group_written(r, s))
+        return 0;
+    (*count)++;
+    return put_group(out, r, s);
+}
+
+/* The written groups: the unpinned from the least to the most recently
+ * seen (a restore that creates them in this order has their LRU order),
+ * then the pinned list. */
+static int put_groups(buf *out, const struct det_rule *r, uint32_t *count)
+{
+    uint32_t cur = 0, s;
     int rc = 0;
 
-    for (uint32_t s = head; s != DET_NIL && rc == 0;
+    while (rc == 0 && (s = det_keys_lru_walk(&r->keys, &cur)) != DET_NIL)
+        rc = put_one(out, r, s, count);
+    for (s = r->keys.pin_head; s != DET_NIL && rc == 0;
          s = r->keys.slot[s].next)
-        if (group_written(r, s)) {
-            rc = put_group(out, r, s);
-            (*count)++;
-        }
+        rc = put_one(out, r, s, count);
     return rc;
 }
 
@@ -422,8 +433,7 @@ static int put_rule(buf *out, const struct det_rule *r)
         goto out;
     len_at = out->len; /* the body's length, then its count: patched */
     if (ckpt_put_u64(out, 0) || ckpt_put_u32(out, 0) ||
-        put_list(out, r, r->keys.lru_head, &count) != 0 ||
-        put_list(out, r, r->keys.pin_head, &count) != 0 ||
+        put_groups(out, r, &count) != 0 ||
         /* the capacity warning and the overflow group's count */
         ckpt_put_u8(out, (unsigned)r->cap_open) ||
         ckpt_put_i64(out, r->cap_open ? r->cap_started_ms : 0) ||

@@ -958,7 +958,7 @@ static void run_watched(det_engine *e, struct det_rule *r)
 
     if (!(r->kind->flags & DET_KF_ABSENCE))
         return;
-    while ((s = r->keys.lru_head) != DET_NIL) {
+    while ((s = det_keys_oldest(&r->keys)) != DET_NIL) {
         r->kind->tick(r, s, clock_of(e, r), &v);
         if (v.level != DET_ABOVE) {
             watch(e, r, &v);
@@ -1010,17 +1010,17 @@ static void reschedule_all(det_engine *e)
     for (uint32_t i = 0; i < e->n; i++) {
         struct det_rule *r = &e->r[i];
         int64_t now = clock_of(e, r);
+        uint32_t s;
 
         if (!timers_active(e, r))
             continue;
-        for (uint32_t s = r->keys.pin_head; s != DET_NIL;
-             s = r->keys.slot[s].next) {
+        for (s = r->keys.pin_head; s != DET_NIL; s = r->keys.slot[s].next) {
             r->kind->tick(r, s, now, &v);
             schedule(e, r, s, &v);
         }
         if ((r->kind->flags & DET_KF_ABSENCE) &&
-            r->keys.lru_head != DET_NIL) {
-            r->kind->tick(r, r->keys.lru_head, now, &v);
+            (s = det_keys_oldest(&r->keys)) != DET_NIL) {
+            r->kind->tick(r, s, now, &v);
             watch(e, r, &v);
         }
     }
@@ -1309,7 +1309,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     }
     for (uint32_t k = 0; k < nlist; k++) {
         struct det_rule *r = &e->r[list[k]];
-        uint64_t late_before = r->st.late;
+        uint64_t late_before = r->late;
 
         if (!rule_sees(r, &in))
             continue;
@@ -1318,7 +1318,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
-        late |= r->st.late != late_before;
+        late |= r->late != late_before;
     }
     if (late)
         e->st.late++;
@@ -1558,8 +1558,8 @@ int det_engine_rule_info(const det_engine *e, uint32_t i,
     out->kind = r->kind->name;
     out->groups = r->keys.count;
     out->open = r->nopen;
-    out->counted = r->st.counted;
-    out->late = r->st.late;
+    out->counted = r->counted;
+    out->late = r->late;
     out->fired = r->st.fired;
     out->repeated = r->st.repeated;
     out->resolved = r->st.resolved;
@@ -1904,8 +1904,11 @@ det_engine *det_engine_create(const struct det_engine_params *p,
             DET_DEDUPE_OK)
         goto out;
     if (rules->n > RULE_MAX ||
-        (e->r = calloc(rules->n > 0 ? rules->n : 1, sizeof *e->r)) == NULL)
+        (e->r = aligned_alloc(_Alignof(struct det_rule),
+                              (rules->n > 0 ? rules->n : 1) * sizeof *e->r)) ==
+            NULL)
         goto out;
+    memset(e->r, 0, (rules->n > 0 ? rules->n : 1) * sizeof *e->r);
     for (uint32_t i = 0; i < rules->n; i++) {
         e->n = i + 1; /* freed with the engine even when half built */
         if (rule_init(e, &e->r[i], &rules->rules[i]) != 0)

@@ -1,9 +1,11 @@
 /*
- * keys.c - bounded group table: hash chains of slot indices, an LRU list of
+ * keys.c - bounded group table: hash chains of slot indices, an LRU log of
  * unpinned groups and a list of pinned ones (see keys.h).
  *
- * Invariants: count == (slots on the LRU list) + npinned; a slot is on the
- * free list iff !used; bucket chains hold exactly the used slots.
+ * Invariants: count == (live entries of the log) + npinned; every used
+ * unpinned slot s has exactly one live entry, log[s.lpos], and its other
+ * entries (stale) come before it; a slot is on the free list iff !used;
+ * bucket chains hold exactly the used slots.
  */
 #include "detectors/keys.h"
 
@@ -59,7 +61,7 @@ int det_keys_init(det_keys *k, uint32_t cap)
     uint32_t nb = 1;
 
     memset(k, 0, sizeof *k);
-    k->free_head = k->lru_head = k->lru_tail = DET_NIL;
+    k->free_head = DET_NIL;
     k->pin_head = k->pin_tail = k->ovf = DET_NIL;
     if (cap < 1 || cap > (1u << 24))
         return DET_KEYS_EINVAL;
@@ -67,9 +69,11 @@ int det_keys_init(det_keys *k, uint32_t cap)
         nb <<= 1;
     k->cap_alloc = cap + 1; /* and the overflow group */
     k->nbuckets = nb;
+    k->log_cap = 2 * k->cap_alloc + 64;
     k->slot = det_slab_alloc((size_t)k->cap_alloc * sizeof *k->slot);
     k->bucket = det_slab_alloc((size_t)nb * sizeof *k->bucket);
-    if (k->slot == NULL || k->bucket == NULL) {
+    k->log = det_slab_alloc((size_t)k->log_cap * sizeof *k->log);
+    if (k->slot == NULL || k->bucket == NULL || k->log == NULL) {
         det_keys_free(k);
         return DET_KEYS_ENOMEM;
     }
@@ -86,8 +90,10 @@ void det_keys_free(det_keys *k)
 {
     det_slab_free(k->slot, (size_t)k->cap_alloc * sizeof *k->slot);
     det_slab_free(k->bucket, (size_t)k->nbuckets * sizeof *k->bucket);
+    det_slab_free(k->log, (size_t)k->log_cap * sizeof *k->log);
     k->slot = NULL;
     k->bucket = NULL;
+    k->log = NULL;
     k->cap = 0;
 }
 
@@ -111,36 +117,65 @@ static void grow(det_keys *k)
     }
 }
 
-__attribute__((hot))
-static void list_unlink(det_keys *k, uint32_t s, uint32_t *head,
-                        uint32_t *tail)
+static void pin_unlink(det_keys *k, uint32_t s)
 {
     struct det_slot *x = &k->slot[s];
 
     if (x->prev != DET_NIL)
         k->slot[x->prev].next = x->next;
     else
-        *head = x->next;
+        k->pin_head = x->next;
     if (x->next != DET_NIL)
         k->slot[x->next].prev = x->prev;
     else
-        *tail = x->prev;
+        k->pin_tail = x->prev;
     x->prev = x->next = DET_NIL;
 }
 
-__attribute__((hot))
-static void list_append(det_keys *k, uint32_t s, uint32_t *head,
-                        uint32_t *tail)
+static void pin_append(det_keys *k, uint32_t s)
 {
     struct det_slot *x = &k->slot[s];
 
-    x->prev = *tail;
+    x->prev = k->pin_tail;
     x->next = DET_NIL;
-    if (*tail != DET_NIL)
-        k->slot[*tail].next = s;
+    if (k->pin_tail != DET_NIL)
+        k->slot[k->pin_tail].next = s;
     else
-        *head = s;
-    *tail = s;
+        k->pin_head = s;
+    k->pin_tail = s;
+}
+
+/* Is log entry i its slot's live entry? */
+static inline int live(const det_keys *k, uint32_t i)
+{
+    const struct det_slot *x = &k->slot[k->log[i]];
+
+    return x->used && !x->pinned && x->lpos == i;
+}
+
+/* Move the live entries to the start of the log, in order. */
+static void compact(det_keys *k)
+{
+    uint32_t j = 0;
+
+    for (uint32_t i = k->log_head; i < k->log_tail; i++)
+        if (live(k, i)) {
+            k->log[j] = k->log[i];
+            k->slot[k->log[j]].lpos = j;
+            j++;
+        }
+    k->log_head = 0;
+    k->log_tail = j;
+}
+
+/* Unpinned used slot s is the most recently seen. */
+__attribute__((hot))
+static void log_append(det_keys *k, uint32_t s)
+{
+    if (k->log_tail == k->log_cap)
+        compact(k); /* leaves at least log_cap - cap_alloc free */
+    k->log[k->log_tail] = s;
+    k->slot[s].lpos = k->log_tail++;
 }
 
 __attribute__((hot))
@@ -175,11 +210,9 @@ void det_keys_remove(det_keys *k, uint32_t s)
         return;
     hash_unlink(k, s);
     if (x->pinned) {
-        list_unlink(k, s, &k->pin_head, &k->pin_tail);
+        pin_unlink(k, s);
         k->npinned--;
-    } else {
-        list_unlink(k, s, &k->lru_head, &k->lru_tail);
-    }
+    } /* else its log entry is stale from here (!used) */
     memset(x, 0, sizeof *x);
     x->next = k->free_head;
     k->free_head = s;
@@ -202,14 +235,35 @@ static uint32_t take_free(det_keys *k)
     return k->hw < k->cap_alloc ? k->hw++ : DET_NIL;
 }
 
-/* Used slot s was seen: the most recently seen of the LRU list. */
+/* Used slot s was seen: the most recently seen of the LRU order. */
 __attribute__((hot))
 static void seen(det_keys *k, uint32_t s)
 {
-    if (!k->slot[s].pinned && k->lru_tail != s) {
-        list_unlink(k, s, &k->lru_head, &k->lru_tail);
-        list_append(k, s, &k->lru_head, &k->lru_tail);
+    const struct det_slot *x = &k->slot[s];
+
+    if (!x->pinned && x->lpos + 1 != k->log_tail)
+        log_append(k, s);
+}
+
+uint32_t det_keys_oldest(det_keys *k)
+{
+    while (k->log_head < k->log_tail && !live(k, k->log_head))
+        k->log_head++;
+    return k->log_head < k->log_tail ? k->log[k->log_head] : DET_NIL;
+}
+
+uint32_t det_keys_lru_walk(const det_keys *k, uint32_t *cursor)
+{
+    uint32_t i = *cursor > k->log_head ? *cursor : k->log_head;
+
+    while (i < k->log_tail && !live(k, i))
+        i++;
+    if (i >= k->log_tail) {
+        *cursor = k->log_tail;
+        return DET_NIL;
     }
+    *cursor = i + 1;
+    return k->log[i];
 }
 
 __attribute__((hot))
@@ -241,11 +295,13 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
         return s;
     }
     if (det_keys_groups(k) >= k->cap) {
-        if (k->lru_head == DET_NIL) {
+        uint32_t old = det_keys_oldest(k);
+
+        if (old == DET_NIL) {
             k->full++;
             return DET_NIL;
         }
-        det_keys_remove(k, k->lru_head);
+        det_keys_remove(k, old);
         k->evictions++;
     }
     if (det_keys_groups(k) > k->mask && k->mask + 1 < k->nbuckets)
@@ -263,7 +319,7 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
     b = (uint32_t)(h0 & k->mask);
     x->hnext = k->bucket[b];
     k->bucket[b] = s;
-    list_append(k, s, &k->lru_head, &k->lru_tail);
+    log_append(k, s);
     k->count++;
     *created = 1;
     return s;
@@ -284,7 +340,7 @@ uint32_t det_keys_overflow(det_keys *k, int *created)
     memset(x, 0, sizeof *x);
     x->used = 1;
     x->hnext = DET_NIL;
-    list_append(k, s, &k->pin_head, &k->pin_tail);
+    pin_append(k, s);
     x->pinned = 1;
     k->npinned++;
     k->count++;
@@ -299,8 +355,7 @@ void det_keys_pin(det_keys *k, uint32_t s)
 
     if (!x->used || x->pinned)
         return;
-    list_unlink(k, s, &k->lru_head, &k->lru_tail);
-    list_append(k, s, &k->pin_head, &k->pin_tail);
+    pin_append(k, s); /* its log entry is stale from here (pinned) */
     x->pinned = 1;
     k->npinned++;
 }
@@ -311,8 +366,8 @@ void det_keys_unpin(det_keys *k, uint32_t s)
 
     if (!x->used || !x->pinned || s == k->ovf)
         return;
-    list_unlink(k, s, &k->pin_head, &k->pin_tail);
-    list_append(k, s, &k->lru_head, &k->lru_tail);
+    pin_unlink(k, s);
     x->pinned = 0;
+    log_append(k, s);
     k->npinned--;
 }

@@ -9,12 +9,23 @@
  * keeps an idle group at 32 bytes here plus the detector's own data.
  *
  * Slots are indices into one array allocated at init (calloc: untouched
- * slots cost no resident memory).  Every used slot is on exactly one of two
- * intrusive doubly linked lists threaded through prev/next:
- *   - the LRU list (unpinned groups, least recently seen at the head): an
- *     insert into a full table evicts its head;
+ * slots cost no resident memory).  Every used slot is either pinned or
+ * on the LRU order:
  *   - the pinned list (groups with an open alert, or a detector's timer
- *     group): never evicted; walked by the engine to run alert timers.
+ *     group), an intrusive doubly linked list through prev/next: never
+ *     evicted; walked by the engine to run alert timers;
+ *   - the LRU order (unpinned groups): a log of slot numbers, appended to
+ *     each time a group is seen, with each slot's newest position in the
+ *     slot (lpos).  An entry is live when its slot is used, unpinned and
+ *     its lpos is that entry; the live entries, front to back, are the
+ *     groups from the least to the most recently seen.  Seeing a group
+ *     writes one log entry (the log is written in order: one new cache
+ *     line per 16 sightings) and the group's own slot, where a linked
+ *     list would relink it between two other groups' slots.  Stale
+ *     entries are skipped at the front; when the log is full its live
+ *     entries are moved to its start (at most cap + 1 of 2 (cap + 1) +
+ *     64: O(1) a sighting).  An insert into a full table evicts the
+ *     front's group.
  * Free slots are on a singly linked free list through `next`.
  *
  * One slot more than `cap` is kept for the table's overflow group
@@ -24,8 +35,9 @@
  * pinned from its creation and never evicted; the `cap` limit applies to
  * the other groups.
  *
- * Memory: sizeof(struct det_slot) (32 bytes) per slot (cap + 1) plus 4
- * bytes per hash bucket (buckets = cap rounded up to a power of two,
+ * Memory: sizeof(struct det_slot) (32 bytes) per slot (cap + 1), 8 bytes
+ * per slot for the LRU log (2 (cap + 1) + 64 entries), plus 4 bytes per
+ * hash bucket (buckets = cap rounded up to a power of two,
  * reserved at init; in use: 64, doubled, with every group chained again,
  * whenever the groups outnumber them, so that a table of few groups
  * reads few cache lines).
@@ -43,8 +55,11 @@ enum { DET_KEYS_OK = 0, DET_KEYS_ENOMEM = -1, DET_KEYS_EINVAL = -2 };
 struct det_slot {
     uint64_t h0, h1;   /* the key's 128-bit hash */
     uint32_t hnext;    /* next slot in the same hash bucket */
-    uint32_t prev;     /* LRU or pinned list */
-    uint32_t next;     /* LRU or pinned list, or free list */
+    union {
+        uint32_t prev; /* pinned: the pinned list's previous */
+        uint32_t lpos; /* unpinned: its newest entry in the LRU log */
+    };
+    uint32_t next;     /* pinned list, or free list */
     uint8_t used;
     uint8_t pinned;
     uint8_t state;     /* alert state, owned by the engine (DET_ST_*) */
@@ -52,19 +67,24 @@ struct det_slot {
 };
 
 typedef struct det_keys {
+    /* what a lookup and a sighting read, first */
     struct det_slot *slot;
     uint32_t *bucket;
-    uint32_t cap;        /* max groups */
+    uint32_t *log;       /* the LRU log (private: det_keys_oldest) */
     uint32_t mask;       /* buckets in use - 1 */
-    uint32_t nbuckets;   /* private: allocation sizes */
-    uint32_t cap_alloc;
+    uint32_t hw;         /* slots [0, hw) have been used at least once */
+    uint32_t ovf;        /* the overflow group's slot, or DET_NIL */
+    uint32_t log_tail;   /* log entries [log_head, log_tail) */
+    uint32_t log_cap;
+    uint32_t cap;        /* max groups */
     uint32_t count;      /* used slots */
     uint32_t free_head;
-    uint32_t hw;         /* slots [0, hw) have been used at least once */
-    uint32_t lru_head, lru_tail;
+    /* the rest */
+    uint32_t log_head;
+    uint32_t nbuckets;   /* private: allocation sizes */
+    uint32_t cap_alloc;
     uint32_t pin_head, pin_tail;
     uint32_t npinned;
-    uint32_t ovf;        /* the overflow group's slot, or DET_NIL */
     uint64_t evictions;  /* groups evicted to make room */
     uint64_t full;       /* inserts refused: every group pinned */
 } det_keys;
@@ -123,8 +143,17 @@ static inline uint32_t det_keys_groups(const det_keys *k)
  * at cap: then only by evicting an unpinned group.) */
 static inline int det_keys_room(const det_keys *k)
 {
-    return det_keys_groups(k) < k->cap || k->lru_head != DET_NIL;
+    return det_keys_groups(k) < k->cap || k->count > k->npinned;
 }
+
+/* The least recently seen unpinned group, or DET_NIL (O(1) amortised:
+ * drops stale log entries from the front). */
+uint32_t det_keys_oldest(det_keys *k);
+
+/* The unpinned groups from the least to the most recently seen: start
+ * with *cursor = 0; each call returns the next group and moves *cursor,
+ * DET_NIL at the end.  The table must not change during the walk. */
+uint32_t det_keys_lru_walk(const det_keys *k, uint32_t *cursor);
 
 /* Move a used slot to the pinned list / back to the LRU list (as most
  * recently seen).  Idempotent. */

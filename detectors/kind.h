@@ -87,10 +87,8 @@ struct det_alert {
     uint8_t overflow;        /* the overflow group's: key "(overflow)" */
 };
 
-/* Counters of one rule. */
+/* Counters of one rule, besides counted and late (struct det_rule). */
 struct det_rule_stats {
-    uint64_t counted;   /* events the rule took into account */
-    uint64_t late;      /* older than its window: ignored */
     uint64_t fired;     /* episodes started */
     uint64_t repeated;
     uint64_t resolved;
@@ -242,35 +240,41 @@ union det_spec {
  * every rule of its type); what only alerts, reloads and checkpoints
  * read comes after the kind's spec. */
 struct det_rule {
-    const struct det_kind *kind;
+    /* line 0: what every event reads first */
+    _Alignas(64) const struct det_kind *kind;
     const struct rule *rule;      /* borrowed from the engine's rule set */
-    uint32_t sure;                /* event types it sees whatever else the
-                                     record says (no match_seen needed) */
-    uint32_t gset;                /* the engine's index of its group_by */
     struct det_memo *memo;        /* match results by (F, type, status), or
                                      NULL (engine.c) */
-    uint32_t memo_gset;           /* memo: the field list [F] it is keyed
+    uint32_t sure;                /* event types it sees whatever else the
+                                     record says (no match_seen needed) */
+    uint16_t gset;                /* the engine's index of its group_by */
+    uint16_t memo_gset;           /* memo: the field list [F] it is keyed
                                      by */
     struct match_field memo_f;
     uint8_t on_stream;            /* on the stream clock (engine.c
                                      on_stream) */
     uint8_t ngby;                 /* rule->group_by, copied */
     struct match_field gby[RULE_GROUP_MAX];
+    uint8_t cap_want;             /* found full: the warning is due */
+    uint8_t cap_open;             /* its rule_capacity alert is open */
     uint32_t fixed_slot;          /* absence []: its one group, pinned for
                                      life; else DET_NIL */
-    int cap_want;                 /* found full: the warning is due */
-    int cap_open;                 /* its rule_capacity alert is open */
+    uint64_t counted;             /* events the rule took into account */
+    uint64_t late;                /* older than its window: ignored */
+    /* line 1: where its groups' state is, and its thresholds */
+    unsigned char *state;         /* stride bytes per slot */
+    size_t stride;
+    void *priv;                   /* the kind's own (NULL if none) */
+    double *thr;                  /* per-slot threshold, or NULL */
+    struct det_alert *alert;      /* per-slot alert record */
     int64_t window_ms;            /* window_s, when the kind has one */
     double threshold;             /* NaN: the kind has none */
     double clear;                 /* clear_threshold or the threshold */
-    double *thr;                  /* per-slot threshold, or NULL */
-    unsigned char *state;         /* stride bytes per slot */
-    size_t stride;
-    struct det_alert *alert;      /* per-slot alert record */
-    struct det_rule_stats st;
+    /* line 2: its groups (keys.h puts the members a lookup reads first) */
     det_keys keys;
-    union det_spec spec;
-    void *priv;                   /* the kind's own (NULL if none) */
+    union det_spec spec;          /* the kinds' sizes differ (count's is
+                                     the largest) */
+    struct det_rule_stats st;     /* the rest of its counters */
     /* the rest: set-up, alerts, reloads, checkpoints */
     double thr_min, thr_max;      /* over the threshold and overrides */
     int64_t hold_ms, repeat_ms;
@@ -364,10 +368,10 @@ static inline int det_fed(struct det_rule *r, int late, uint32_t slot,
                           struct det_verdict *v)
 {
     if (late) {
-        r->st.late++;
+        r->late++;
         return 0;
     }
-    r->st.counted++;
+    r->counted++;
     tick(r, slot, in->now_ms, v);
     return 1;
 }

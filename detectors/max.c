@@ -62,12 +62,12 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     if (!match_number(in->ev, r->rule->p.field, &x) || !(x > r->thr_min))
         return 0;
     if (in->t_ms <= in->now_ms - r->window_ms) {
-        r->st.late++;
+        r->late++;
         return 0;
     }
     if ((slot = det_group(r, in)) == DET_NIL || !(x > det_thr(r, slot)))
         return 0;
-    r->st.counted++;
+    r->counted++;
     st = det_state(r, slot);
     if (in->t_ms > st->last)
         st->last = in->t_ms;

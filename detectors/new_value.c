@@ -206,7 +206,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
 
     if (s == NULL || (slot = det_group(r, in)) == DET_NIL)
         return 0;
-    r->st.counted++;
+    r->counted++;
     det_hash_text(in, s, h);
     if (new_value_feed(&r->spec.new_value, r->priv, slot, det_state(r, slot),
                        in->now_ms, in->t_ms, h) != NEW_VALUE_NEW)

@@ -189,7 +189,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
             mask |= 1u << i;
     if (mask == 0 || (slot = det_group(r, in)) == DET_NIL)
         return 0;
-    r->st.counted++;
+    r->counted++;
     if (mask & 1) { /* only a first-step event starts a chain: its tag */
         const char *w = event_words(in->ev);
 

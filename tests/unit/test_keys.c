@@ -22,6 +22,16 @@ static uint32_t find(det_keys *k, uint64_t key)
     return det_keys_find(k, key * 0x9e3779b97f4a7c15ull, key);
 }
 
+/* The most recently seen unpinned group (the LRU walk's last). */
+static uint32_t lru_last(const det_keys *k)
+{
+    uint32_t cur = 0, s, last = DET_NIL;
+
+    while ((s = det_keys_lru_walk(k, &cur)) != DET_NIL)
+        last = s;
+    return last;
+}
+
 static void test_insert_find(void **state)
 {
     det_keys k;
@@ -190,10 +200,10 @@ static void test_get_near(void **state)
     get(&k, 1, &c);
     get(&k, 2, &c);
     get(&k, 3, &c);
-    assert_int_equal(k.lru_head, 0);
+    assert_int_equal(det_keys_oldest(&k), 0);
     assert_int_equal(det_keys_get_near(&k, h, 2, 1, &c), 1);
     assert_int_equal(c, 0);
-    assert_int_equal(k.lru_tail, 1);
+    assert_int_equal(lru_last(&k), 1);
     assert_int_equal(det_keys_get_near(&k, h, 2, 0, &c), 1); /* wrong */
     assert_int_equal(det_keys_get_near(&k, h, 2, DET_NIL, &c), 1);
     assert_int_equal(det_keys_get_near(&k, h, 2, 77, &c), 1);
@@ -253,6 +263,80 @@ static void test_churn(void **state)
     det_keys_free(&k);
 }
 
+/* Random sightings, pins, unpins and removals on a table of 8 against a
+ * model of last-seen times: every eviction takes the least recently seen
+ * unpinned key, and the LRU walk lists the unpinned keys oldest first,
+ * through many compactions of the log (18 + 64 entries). */
+static void test_lru_model(void **state)
+{
+    enum { CAP = 8, KEYS = 24 };
+    det_keys k;
+    uint64_t seen_at[KEYS] = {0}, clock = 0, rnd = 12345;
+    int present[KEYS] = {0}, pinned[KEYS] = {0}, c;
+
+    (void)state;
+    assert_int_equal(det_keys_init(&k, CAP), DET_KEYS_OK);
+    for (int step = 0; step < 200000; step++) {
+        uint64_t key;
+        int op, n = 0, victim = -1;
+
+        rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+        key = (rnd >> 33) % KEYS;
+        op = (int)((rnd >> 20) % 16);
+        for (int i = 0; i < KEYS; i++)
+            n += present[i];
+        if (op < 12) { /* a sighting, maybe an insert */
+            if (!present[key] && n == CAP)
+                for (int i = 0; i < KEYS; i++)
+                    if (present[i] && !pinned[i] &&
+                        (victim < 0 || seen_at[i] < seen_at[victim]))
+                        victim = i;
+            uint32_t got = get(&k, key + 1, &c);
+            if (!present[key] && n == CAP && victim < 0) {
+                assert_int_equal(got, DET_NIL); /* all pinned */
+                continue;
+            }
+            if (victim >= 0) {
+                present[victim] = 0;
+                assert_int_equal(find(&k, (uint64_t)victim + 1), DET_NIL);
+            }
+            assert_int_equal(c, !present[key]);
+            present[key] = 1;
+            if (!pinned[key])
+                seen_at[key] = ++clock;
+        } else if (op < 14 && present[key]) {
+            uint32_t s = find(&k, key + 1);
+            if (pinned[key]) {
+                det_keys_unpin(&k, s);
+                seen_at[key] = ++clock;
+            } else {
+                det_keys_pin(&k, s);
+            }
+            pinned[key] = !pinned[key];
+        } else if (op == 15 && present[key]) {
+            det_keys_remove(&k, find(&k, key + 1));
+            present[key] = pinned[key] = 0;
+        }
+        /* the walk: every unpinned key, by last sighting */
+        uint32_t cur = 0, sl, nwalk = 0;
+        uint64_t last = 0;
+        while ((sl = det_keys_lru_walk(&k, &cur)) != DET_NIL) {
+            uint64_t h1 = k.slot[sl].h1;
+            assert_true(h1 >= 1 && h1 <= KEYS);
+            assert_true(present[h1 - 1] && !pinned[h1 - 1]);
+            assert_true(seen_at[h1 - 1] > last);
+            last = seen_at[h1 - 1];
+            nwalk++;
+        }
+        n = 0;
+        for (int i = 0; i < KEYS; i++)
+            n += present[i] && !pinned[i];
+        assert_int_equal(nwalk, (uint32_t)n);
+        assert_true(k.log_tail <= k.log_cap);
+    }
+    det_keys_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_get_near),
         cmocka_unit_test(test_remove_reuse),
         cmocka_unit_test(test_churn),
+        cmocka_unit_test(test_lru_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

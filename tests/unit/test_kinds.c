@@ -790,6 +790,33 @@ static void test_absence_groups(void **state)
     eng_free(e);
 }
 
+/* A group whose event is too long for its state keeps it in the alert
+ * record; its next event, short again, is kept in the state: the alert
+ * shows the last event either way. */
+static void test_absence_long_event(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, ABS1, hold0);
+    struct event ev = ev_call(0, "t", "a");
+
+    (void)state;
+    memset(ev.session_id, 's', sizeof ev.session_id - 1);
+    memset(ev.tool_name, 'x', sizeof ev.tool_name - 1);
+    feed(e, ev);
+    det_engine_tick(e, T0 + 70001);
+    assert_int_equal(c.n, 1); /* the long event's, from the record */
+    assert_string_equal(c.a[0].record_id, ev.record_id);
+    ev = ev_call(70000, "t", "a"); /* resolves; short: in the state */
+    feed(e, ev);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    det_engine_tick(e, T0 + 140001);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[2].record_id, ev.record_id);
+    assert_string_equal(c.a[2].key, "a");
+    eng_free(e);
+}
+
 /* An absence rule full of firing groups runs no overflow group (a pooled
  * silence means nothing): a new agent is counted and the capacity
  * warning fires; it resolves when a group has room again. */
@@ -945,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_baseline_mad_zero),
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
+        cmocka_unit_test(test_absence_long_event),
         cmocka_unit_test(test_absence_full),
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_feed_allocates_nothing),

@@ -256,6 +256,36 @@ static void test_rules_fixture(void **state)
     free(expect);
 }
 
+/* The same stream through a flaky pipeline (rules.noisy.jsonl: every 9th
+ * record delivered twice, a malformed line after every 50th, traps among
+ * them): the same alerts, byte for byte. */
+static void test_rules_fixture_noisy(void **state)
+{
+    struct run r;
+    size_t want_len;
+    char *want = slurp("rules.ndjson", &want_len);
+    const char *stats;
+
+    (void)state;
+    run_with_config(&r, "rules.json", "rules.noisy.jsonl", REPLAY_DRAIN);
+    assert_int_equal(r.rc, REPLAY_OK);
+    assert_int_equal(r.out_len, want_len);
+    assert_memory_equal(r.out, want, want_len);
+    /* 1032 records and 4 whose duration is a string; 115 again; 12 not
+     * JSON or not an object, 4 with a key twice */
+    stats = strstr(r.err, "toolwatch replay: jsonl input");
+    assert_non_null(stats);
+    assert_string_equal(
+        stats,
+        "toolwatch replay: jsonl input, 1167 records, 1036 events, 16 "
+        "skipped, 115 duplicates, 0 late, 4 warnings; 20 alerts: "
+        "runaway_session 2, cost_budget 2, error_ratio 2, fan_out 2, "
+        "shared_session 2, slow_call 2, secret_egress 2, new_tool 2, "
+        "rate_anomaly 2, dead_worker 2\n");
+    run_free(&r);
+    free(want);
+}
+
 static void test_jsonl_errors_by_line(void **state)
 {
     struct run r;
@@ -829,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_golden_without_drain),
         cmocka_unit_test(test_drain_resolves_stalled),
         cmocka_unit_test(test_rules_fixture),
+        cmocka_unit_test(test_rules_fixture_noisy),
         cmocka_unit_test(test_jsonl_errors_by_line),
         cmocka_unit_test(test_strict),
         cmocka_unit_test(test_sse_errors_by_line),
