@@ -444,7 +444,7 @@ void table_errs_init(struct table_errs *e, char (*msg)[TABLE_ERR_MAX],
     e->msg = msg;
     e->cap = msg != NULL ? cap : 0;
     e->n = 0;
-    e->spare[0] = '\0';
+    table_errs_slot(e);
 }
 
 char *table_errs_slot(struct table_errs *e)
@@ -455,12 +455,20 @@ char *table_errs_slot(struct table_errs *e)
     return s;
 }
 
+/* Count the message in the slot; the next slot starts empty. */
+static void commit(struct table_errs *e)
+{
+    if (e->n < UINT_MAX)
+        e->n++;
+    table_errs_slot(e);
+}
+
 int table_errs_keep(struct table_errs *e, int rc)
 {
     const char *s = e->n < e->cap ? e->msg[e->n] : e->spare;
 
-    if (rc != TABLE_OK && s[0] != '\0' && e->n < UINT_MAX)
-        e->n++;
+    if (rc != TABLE_OK && s[0] != '\0')
+        commit(e);
     return rc;
 }
 
@@ -472,8 +480,7 @@ int table_errs_add(struct table_errs *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s, TABLE_ERR_MAX, fmt, ap);
     va_end(ap);
-    if (e->n < UINT_MAX)
-        e->n++;
+    commit(e);
     return TABLE_EINVAL;
 }
 
