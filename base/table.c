@@ -361,17 +361,13 @@ int table_item_apply_errs(const struct table_item *it, void *base,
 int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
                    const char *path, char *err, size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
 
     if (!walks(it))
         return leaf_apply(it, base, v, path, err, errsz);
-    table_errs_init(&errs, first, 1);
-    rc = table_item_apply_errs(it, base, v, path, &errs);
-    if (rc != TABLE_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(
+        &one, table_item_apply_errs(it, base, v, path, table_errs1_init(&one)),
+        err, errsz);
 }
 
 int table_items_apply_errs(const struct table_item *items, size_t n,
@@ -425,15 +421,11 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
                     const cJSON *obj, const char *path, char *err,
                     size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = table_items_apply_errs(items, n, base, obj, path, errs);
 
-    table_errs_init(&errs, first, 1);
-    rc = table_items_apply_errs(items, n, base, obj, path, &errs);
-    if (rc != TABLE_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 /* ---- the error list ---- */
@@ -503,6 +495,20 @@ void table_errs_first(const struct table_errs *e, char *err, size_t errsz)
 {
     if (e->n > 0 && e->cap > 0)
         table_fail(err, errsz, "%s", e->msg[0]);
+}
+
+struct table_errs *table_errs1_init(struct table_errs1 *o)
+{
+    table_errs_init(&o->errs, o->msg, 1);
+    return &o->errs;
+}
+
+int table_errs1_done(const struct table_errs1 *o, int rc, char *err,
+                     size_t errsz)
+{
+    if (rc != TABLE_OK)
+        table_errs_first(&o->errs, err, errsz);
+    return rc;
 }
 
 int table_duplicate(const cJSON *obj, const cJSON *m, const char *path,

@@ -136,7 +136,7 @@ int table_item_apply(const struct table_item *it, void *base,
 /* ---- every error: the error list ---- */
 
 #define TABLE_ERR_MAX 1024  /* bytes of one message, with the NUL */
-#define TABLE_ERRS_MAX 50   /* messages a full list keeps (then "and N more") */
+#define TABLE_ERRS_MAX 50   /* messages a full list keeps, then a count */
 
 /* The errors of a walk, in the order found.  A plain value (no
  * allocation): the caller gives the storage of `cap` messages; errors past
@@ -180,6 +180,27 @@ char *table_errs_at(struct table_errs *e, unsigned i);
 
 /* The first message into err (nothing when there is none). */
 void table_errs_first(const struct table_errs *e, char *err, size_t errsz);
+
+/* A list that keeps the first message only: the functions that give one
+ * message in (err, errsz) are their *_errs twins with one of these.
+ *
+ *   struct table_errs1 one;
+ *   struct table_errs *errs = table_errs1_init(&one);
+ *   int rc = f_errs(..., errs);
+ *
+ *   return table_errs1_done(&one, rc, err, errsz);
+ */
+struct table_errs1 {
+    struct table_errs errs;
+    char msg[1][TABLE_ERR_MAX];
+};
+
+/* Make *o an empty list; returns it as a struct table_errs. */
+struct table_errs *table_errs1_init(struct table_errs1 *o);
+
+/* rc != TABLE_OK: the first message into err.  Returns rc. */
+int table_errs1_done(const struct table_errs1 *o, int rc, char *err,
+                     size_t errsz);
 
 /* table_items_apply() and table_item_apply() with every error in errs:
  * after a bad key the walk goes on with the next (a duplicate key is

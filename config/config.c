@@ -1581,31 +1581,20 @@ out:
     return rc;
 }
 
-/* A parse into a one-message list, the message into err. */
-static int parse_first(struct cfg *c, const char *text, size_t len,
-                       char *const *envp, char *err, size_t errsz)
-{
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
-
-    table_errs_init(&errs, first, 1);
-    rc = parse(c, text, len, envp, NULL, &errs);
-    if (rc != CFG_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
-}
-
 int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
               size_t errsz)
 {
-    return parse_first(c, text, len, NULL, err, errsz);
+    return cfg_parse_env(c, text, len, NULL, err, errsz);
 }
 
 int cfg_parse_env(struct cfg *c, const char *text, size_t len,
                   char *const *envp, char *err, size_t errsz)
 {
-    return parse_first(c, text, len, envp, err, errsz);
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = parse(c, text, len, envp, NULL, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 int cfg_parse_errs(struct cfg *c, const char *text, size_t len,
@@ -1655,15 +1644,11 @@ out:
 int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
                  char *err, size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = cfg_load_errs(c, path, envp, errs);
 
-    table_errs_init(&errs, first, 1);
-    rc = cfg_load_errs(c, path, envp, &errs);
-    if (rc != CFG_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)

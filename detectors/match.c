@@ -676,15 +676,11 @@ out:
 int match_compile(struct match *m, const cJSON *obj, const char *path,
                   struct match_meta *meta, char *err, size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = match_compile_errs(m, obj, path, meta, errs);
 
-    table_errs_init(&errs, first, 1);
-    rc = match_compile_errs(m, obj, path, meta, &errs);
-    if (rc != MATCH_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 /* ---- the dump ---- */

@@ -1099,15 +1099,11 @@ out:
 int rule_compile(struct rule *r, const cJSON *obj, const char *path,
                  struct match_meta *meta, char *err, size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = rule_compile_errs(r, obj, path, meta, errs);
 
-    table_errs_init(&errs, first, 1);
-    rc = rule_compile_errs(r, obj, path, meta, &errs);
-    if (rc != RULE_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 int rule_dump(const struct rule *r, cJSON **out)
@@ -1197,15 +1193,11 @@ out:
 int rule_set_compile(struct rule_set **out, const cJSON *rules,
                      const char *path, char *err, size_t errsz)
 {
-    char first[1][TABLE_ERR_MAX];
-    struct table_errs errs;
-    int rc;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = rule_set_compile_errs(out, rules, path, errs);
 
-    table_errs_init(&errs, first, 1);
-    rc = rule_set_compile_errs(out, rules, path, &errs);
-    if (rc != RULE_OK)
-        table_errs_first(&errs, err, errsz);
-    return rc;
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 const struct rule *rule_set_find(const struct rule_set *s, const char *name)
