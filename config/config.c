@@ -1260,41 +1260,44 @@ static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
     return CFG_OK;
 }
 
+/* Every entry's error (one each). */
 static int apply_inhibit(void *base, const cJSON *v, const char *path,
-                         char *err, size_t errsz)
+                         struct table_errs *errs)
 {
     struct cfg *c = base;
     const cJSON *e;
     char sub[32];
     size_t i = 0;
-    int n;
+    int n, rc = CFG_OK;
 
     free(c->inhibit);
     c->inhibit = NULL;
     c->n_inhibit = 0;
     if (!cJSON_IsArray(v))
-        return table_fail_expected(v, path, "an array of inhibition rules "
-                                   "(at most 32; [] for none)", err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, "an array of inhibition "
+                                         "rules (at most 32; [] for none)",
+                                         TABLE_ERRS_SLOT(errs)));
     n = cJSON_GetArraySize(v);
-    if (n > CFG_INHIBIT_MAX) {
-        snprintf(err, errsz, "%s: expected at most %d inhibition rules, got "
-                 "%d", path, CFG_INHIBIT_MAX, n);
-        return CFG_EINVAL;
-    }
+    if (n > CFG_INHIBIT_MAX)
+        return table_errs_add(errs, "%s: expected at most %d inhibition "
+                              "rules, got %d", path, CFG_INHIBIT_MAX, n);
     c->inhibit_given = 1;
     if (n == 0)
         return CFG_OK;
     if ((c->inhibit = calloc((size_t)n, sizeof *c->inhibit)) == NULL) {
-        snprintf(err, errsz, "%s: out of memory", path);
+        table_errs_add(errs, "%s: out of memory", path);
         return CFG_ENOMEM;
     }
     cJSON_ArrayForEach(e, v) {
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-        if (apply_inhibit_one(&c->inhibit[i], e, sub, err, errsz) != CFG_OK)
-            return CFG_EINVAL;
+        if (table_errs_keep(errs, apply_inhibit_one(&c->inhibit[i], e, sub,
+                                                    TABLE_ERRS_SLOT(errs))) !=
+            CFG_OK)
+            rc = CFG_EINVAL;
         c->n_inhibit = ++i;
     }
-    return CFG_OK;
+    return rc;
 }
 
 /* The default when the file has no `inhibit`: stream_stalled inhibits
@@ -1429,7 +1432,7 @@ static const struct table_item root_items[] = {
     {.name = "rules", .type = TABLE_CUSTOM, .apply_errs = apply_rules,
      .dump = dump_rules,
      .help = "the detection rules (default: the six default rules)"},
-    {.name = "inhibit", .type = TABLE_CUSTOM, .apply = apply_inhibit,
+    {.name = "inhibit", .type = TABLE_CUSTOM, .apply_errs = apply_inhibit,
      .dump = dump_inhibit,
      .help = "inhibition rules: while a source alert fires, target alerts "
              "with equal fields are not sent (default: stream_stalled "

@@ -2644,8 +2644,8 @@ static void test_every_error(void **state)
     assert_null(c.rules);
 }
 
-/* The checks that span keys and sections each report once the keys are
- * good, every one of them. */
+/* The checks that span keys (within a rule, a sink) and sections: every
+ * one of them, once the keys they read are good; each inhibition rule. */
 static void test_every_error_cross_checks(void **state)
 {
     (void)state;
@@ -2686,6 +2686,19 @@ static void test_every_error_cross_checks(void **state)
     EXPECT_LIST("rules[0].clear_threshold: expected a number at most the "
                 "threshold (5), got 9",
                 "rules[2].exclude: excludes every event that match accepts");
+    /* each inhibition rule */
+    assert_int_equal(
+        parse_all("{\"inhibit\": [{\"source\": {\"rule\": \"a\"},"
+                  " \"target\": {\"rule\": \"b\"}, \"equl\": []},"
+                  " {\"source\": {\"rule\": \"a\"}, \"target\": "
+                  "{\"rule\": \"b\"}},"
+                  " 7]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("inhibit[0].equl: unknown key (source, target, equal); did "
+                "you mean equal?",
+                "inhibit[2]: expected an object {\"source\": {...}, "
+                "\"target\": {...}, \"equal\": [...]}, got 7");
 }
 
 /* Literal secrets: each one; the walk does not follow (it would refuse
