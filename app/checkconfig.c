@@ -1,11 +1,12 @@
 /*
  * checkconfig.c - `toolwatch check-config FILE` (checkconfig.h).
  *
- * What "every problem" covers: the loader stops at the first error in the
- * file (or in a TOOLWATCH_* override), and with it nothing else can be
- * checked, so a file that does not load gives that one line.  A file that
- * loads gives every other problem in one run: the stream, the status token
- * and each sink are
+ * What "every problem" covers: a file that does not load gives every
+ * error the loader finds in it (cfg_load_errs(): each bad key, sink and
+ * rule, one line each, at most TABLE_ERRS_MAX and then how many more; a
+ * syntax error or a bad TOOLWATCH_* override alone, since nothing past it
+ * can be read).  A file that loads gives every other problem in one run:
+ * the stream, the status token and each sink are
  * turned into the structs the service uses (which reads the secrets and
  * checks their form; and here, a PagerDuty routing key's length), each
  * failure on its own line.  The configuration is printed with cJSON's
@@ -229,6 +230,34 @@ static unsigned check_machine(const struct cfg *c, FILE *err)
     return problems;
 }
 
+/* cfg_load_errs(), every error of a file that does not load printed on
+ * its own line (at most TABLE_ERRS_MAX, then how many more). */
+static int load(struct cfg *c, const char *path, char *const *envp,
+                FILE *err)
+{
+    char (*msgs)[TABLE_ERR_MAX] = malloc(TABLE_ERRS_MAX * sizeof *msgs);
+    struct table_errs errs;
+    int rc = CFG_ENOMEM;
+
+    if (msgs == NULL) {
+        fprintf(err, PREFIX "out of memory\n");
+        goto out;
+    }
+    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
+    if ((rc = cfg_load_errs(c, path, envp, &errs)) == CFG_OK)
+        goto out;
+    for (unsigned i = 0; i < table_errs_kept(&errs); i++)
+        fprintf(err, PREFIX "%s\n", table_errs_at(&errs, i));
+    if (table_errs_count(&errs) > table_errs_kept(&errs))
+        fprintf(err, PREFIX "... and %u more errors\n",
+                table_errs_count(&errs) - table_errs_kept(&errs));
+    if (table_errs_count(&errs) == 0) /* every failure has a message */
+        fprintf(err, PREFIX "%s: %s\n", path, cfg_strerror(rc));
+out:
+    free(msgs);
+    return rc;
+}
+
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err)
 {
@@ -251,10 +280,8 @@ int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
-    if (cfg_load_env(c, path, envp, msg, sizeof msg) != CFG_OK) {
-        fprintf(err, PREFIX "%s\n", msg);
+    if (load(c, path, envp, err) != CFG_OK)
         goto out;
-    }
     if ((j = cfg_to_json(c, TABLE_DUMP_SECRETS)) == NULL) {
         fprintf(err, PREFIX "out of memory\n");
         goto out;

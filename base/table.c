@@ -8,6 +8,10 @@
  * A bad value of a TABLE_F_ENV setting is never quoted: it may be the secret
  * itself, pasted where the variable's name belongs.
  *
+ * After a bad key the walk goes on (the *_errs walkers and struct
+ * table_errs): every mistake of a file is found in one run, in file
+ * order, so the first error is the one a walk that stopped would give.
+ *
  * table_items_dump() is the walker in reverse: the effective values as a
  * cJSON object, for check-config.
  */
@@ -268,8 +272,11 @@ static int apply_list(const struct table_item *it, struct table_strlist *l,
     return TABLE_OK;
 }
 
-int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
-                   const char *path, char *err, size_t errsz)
+/* A value of one setting that is not a table of its own (no walk of
+ * members: one message at most). */
+static int leaf_apply(const struct table_item *it, void *base,
+                      const cJSON *v, const char *path, char *err,
+                      size_t errsz)
 {
     char *f = (char *)base + it->offset;
     double d;
@@ -320,18 +327,52 @@ int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
     case TABLE_STRLIST:
         return apply_list(it, (struct table_strlist *)(void *)f, v, path, err,
                           errsz);
-    case TABLE_SECTION:
-        return table_items_apply(it->items, it->nitems, f, v, path, err,
-                               errsz);
     case TABLE_CUSTOM:
-        return it->apply(base, v, path, err, errsz);
+        if (it->apply != NULL)
+            return it->apply(base, v, path, err, errsz);
+        break;
+    case TABLE_SECTION:
+        break;
     }
     return bad(it, v, path, err, errsz);
 }
 
-int table_items_apply(const struct table_item *items, size_t n, void *base,
-                    const cJSON *obj, const char *path, char *err,
-                    size_t errsz)
+/* Walks members (a section, a custom item that lists its errors)? */
+static int walks(const struct table_item *it)
+{
+    return it->type == TABLE_SECTION ||
+           (it->type == TABLE_CUSTOM && it->apply_errs != NULL);
+}
+
+int table_item_apply_errs(const struct table_item *it, void *base,
+                          const cJSON *v, const char *path,
+                          struct table_errs *errs)
+{
+    if (it->type == TABLE_SECTION)
+        return table_items_apply_errs(it->items, it->nitems,
+                                      (char *)base + it->offset, v, path,
+                                      errs);
+    if (it->type == TABLE_CUSTOM && it->apply_errs != NULL)
+        return it->apply_errs(base, v, path, errs);
+    return table_errs_keep(errs, leaf_apply(it, base, v, path,
+                                            TABLE_ERRS_SLOT(errs)));
+}
+
+int table_item_apply(const struct table_item *it, void *base, const cJSON *v,
+                   const char *path, char *err, size_t errsz)
+{
+    struct table_errs1 one;
+
+    if (!walks(it))
+        return leaf_apply(it, base, v, path, err, errsz);
+    return table_errs1_done(
+        &one, table_item_apply_errs(it, base, v, path, table_errs1_init(&one)),
+        err, errsz);
+}
+
+int table_items_apply_errs(const struct table_item *items, size_t n,
+                           void *base, const cJSON *obj, const char *path,
+                           struct table_errs *errs)
 {
     const cJSON *m;
     char sub[256];
@@ -340,39 +381,133 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
     if (!cJSON_IsObject(obj)) {
         char got[GOT_MAX + 8];
         got_text(obj, got, sizeof got);
-        table_fail(err, errsz, "%s: expected an object, got %s",
-             path[0] ? path : "(top level)", got);
-        return TABLE_EINVAL;
+        return table_errs_add(errs, "%s: expected an object, got %s",
+                              path[0] ? path : "(top level)", got);
     }
     cJSON_ArrayForEach(m, obj)
     {
         const struct table_item *it = table_items_find(items, n, m->string);
+        int r;
 
         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
                  m->string);
-        if (it == NULL) {
-            table_fail(err, errsz, "%s: unknown key", sub);
-            rc = TABLE_EINVAL;
+        if (it == NULL)
+            r = table_errs_add(errs, "%s: unknown key", sub);
+        else if ((r = table_errs_keep(errs, table_duplicate(
+                                                obj, m, sub,
+                                                TABLE_ERRS_SLOT(errs)))) ==
+                 TABLE_OK)
+            r = table_item_apply_errs(it, base, m, sub, errs);
+        if (r == TABLE_ENOMEM) {
+            rc = r;
             goto out;
         }
-        rc = table_duplicate(obj, m, sub, err, errsz);
-        if (rc != TABLE_OK)
-            goto out;
-        rc = table_item_apply(it, base, m, sub, err, errsz);
-        if (rc != TABLE_OK)
-            goto out;
+        if (r != TABLE_OK)
+            rc = TABLE_EINVAL;
     }
-    {
-        const struct table_item *it = table_items_missing(items, n, obj);
-        if (it != NULL) {
+    for (size_t i = 0; i < n; i++)
+        if ((items[i].flags & TABLE_F_REQUIRED) &&
+            cJSON_GetObjectItemCaseSensitive(obj, items[i].name) == NULL) {
             char want[256];
-            expected(it, want, sizeof want);
-            table_fail(err, errsz, "%s%s%s: missing; expected %s", path,
-                       path[0] ? "." : "", it->name, want);
-            rc = TABLE_EINVAL;
+            expected(&items[i], want, sizeof want);
+            rc = table_errs_add(errs, "%s%s%s: missing; expected %s", path,
+                                path[0] ? "." : "", items[i].name, want);
         }
-    }
 out:
+    return rc;
+}
+
+int table_items_apply(const struct table_item *items, size_t n, void *base,
+                    const cJSON *obj, const char *path, char *err,
+                    size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = table_items_apply_errs(items, n, base, obj, path, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
+}
+
+/* ---- the error list ---- */
+
+void table_errs_init(struct table_errs *e, char (*msg)[TABLE_ERR_MAX],
+                     unsigned cap)
+{
+    e->msg = msg;
+    e->cap = msg != NULL ? cap : 0;
+    e->n = 0;
+    table_errs_slot(e);
+}
+
+char *table_errs_slot(struct table_errs *e)
+{
+    char *s = e->n < e->cap ? e->msg[e->n] : e->spare;
+
+    s[0] = '\0';
+    return s;
+}
+
+/* Count the message in the slot; the next slot starts empty. */
+static void commit(struct table_errs *e)
+{
+    if (e->n < UINT_MAX)
+        e->n++;
+    table_errs_slot(e);
+}
+
+int table_errs_keep(struct table_errs *e, int rc)
+{
+    const char *s = e->n < e->cap ? e->msg[e->n] : e->spare;
+
+    if (rc != TABLE_OK && s[0] != '\0')
+        commit(e);
+    return rc;
+}
+
+int table_errs_add(struct table_errs *e, const char *fmt, ...)
+{
+    char *s = table_errs_slot(e);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s, TABLE_ERR_MAX, fmt, ap);
+    va_end(ap);
+    commit(e);
+    return TABLE_EINVAL;
+}
+
+unsigned table_errs_count(const struct table_errs *e)
+{
+    return e->n;
+}
+
+unsigned table_errs_kept(const struct table_errs *e)
+{
+    return e->n < e->cap ? e->n : e->cap;
+}
+
+char *table_errs_at(struct table_errs *e, unsigned i)
+{
+    return e->msg[i];
+}
+
+void table_errs_first(const struct table_errs *e, char *err, size_t errsz)
+{
+    if (e->n > 0 && e->cap > 0)
+        table_fail(err, errsz, "%s", e->msg[0]);
+}
+
+struct table_errs *table_errs1_init(struct table_errs1 *o)
+{
+    table_errs_init(&o->errs, o->msg, 1);
+    return &o->errs;
+}
+
+int table_errs1_done(const struct table_errs1 *o, int rc, char *err,
+                     size_t errsz)
+{
+    if (rc != TABLE_OK)
+        table_errs_first(&o->errs, err, errsz);
     return rc;
 }
 

@@ -10,6 +10,11 @@
  * path on error; it never allocates except for the short text of a bad
  * value in a message.  The same tables print the effective configuration
  * back (table_items_dump(), for `toolwatch check-config`).
+ *
+ * Every error, not just the first: the *_errs walkers add each message to
+ * a struct table_errs and go on with the next key, so `toolwatch
+ * check-config` lists every mistake of a file in one run.  The err/errsz
+ * walkers are the same walk keeping the first message only.
  */
 #ifndef TW_TABLE_H
 #define TW_TABLE_H
@@ -18,6 +23,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct table_errs;
 
 /* Return codes.  The values are those of config.h's TABLE_EINVAL and
  * TABLE_ENOMEM, so the file loader can pass a walker's answer on as its own. */
@@ -96,6 +102,11 @@ struct table_item {
      * goes to err.  Returns TABLE_OK or TABLE_EINVAL. */
     int (*apply)(void *base, const struct cJSON *v, const char *path,
                  char *err, size_t errsz);
+    /* CUSTOM, instead of apply (for a value that holds many settings: a
+     * list of sinks, of rules): every error goes to errs, the walk goes
+     * on after each.  Returns TABLE_OK, TABLE_EINVAL or TABLE_ENOMEM. */
+    int (*apply_errs)(void *base, const struct cJSON *v, const char *path,
+                      struct table_errs *errs);
     /* CUSTOM: set the defaults of the section in `base` */
     void (*defaults)(void *base);
     /* CUSTOM (optional; nothing is printed without it): add the effective
@@ -121,6 +132,87 @@ int table_items_apply(const struct table_item *items, size_t n, void *base,
 int table_item_apply(const struct table_item *it, void *base,
                    const struct cJSON *v, const char *path, char *err,
                    size_t errsz);
+
+/* ---- every error: the error list ---- */
+
+#define TABLE_ERR_MAX 1024  /* bytes of one message, with the NUL */
+#define TABLE_ERRS_MAX 50   /* messages a full list keeps, then a count */
+
+/* The errors of a walk, in the order found.  A plain value (no
+ * allocation): the caller gives the storage of `cap` messages; errors past
+ * the cap are counted, not kept.  Fields are private: use the functions. */
+struct table_errs {
+    char (*msg)[TABLE_ERR_MAX];  /* cap messages, the caller's */
+    unsigned cap;
+    unsigned n;                  /* errors added, kept or not */
+    char spare[TABLE_ERR_MAX];   /* where a message past the cap goes */
+};
+
+/* An empty list keeping at most `cap` messages in msg[0 .. cap - 1]. */
+void table_errs_init(struct table_errs *e, char (*msg)[TABLE_ERR_MAX],
+                     unsigned cap);
+
+/* Add one message (printf).  Returns TABLE_EINVAL, for
+ * `return table_errs_add(...)`. */
+int table_errs_add(struct table_errs *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* For the functions that write one message into (err, errsz): the buffer
+ * the next message goes to (emptied), TABLE_ERR_MAX bytes.  After the
+ * call, table_errs_keep() counts what it wrote when it failed.
+ *
+ *   rc = table_errs_keep(e, f(..., TABLE_ERRS_SLOT(e)));
+ */
+char *table_errs_slot(struct table_errs *e);
+#define TABLE_ERRS_SLOT(e) table_errs_slot(e), (size_t)TABLE_ERR_MAX
+
+/* rc != TABLE_OK with a message in the slot: the message is added.
+ * Returns rc. */
+int table_errs_keep(struct table_errs *e, int rc);
+
+/* Errors added, and of them the ones kept (at most the cap). */
+unsigned table_errs_count(const struct table_errs *e);
+unsigned table_errs_kept(const struct table_errs *e);
+
+/* Message i (i < table_errs_kept()), writable (TABLE_ERR_MAX bytes) for
+ * a prefix the caller adds. */
+char *table_errs_at(struct table_errs *e, unsigned i);
+
+/* The first message into err (nothing when there is none). */
+void table_errs_first(const struct table_errs *e, char *err, size_t errsz);
+
+/* A list that keeps the first message only: the functions that give one
+ * message in (err, errsz) are their *_errs twins with one of these.
+ *
+ *   struct table_errs1 one;
+ *   struct table_errs *errs = table_errs1_init(&one);
+ *   int rc = f_errs(..., errs);
+ *
+ *   return table_errs1_done(&one, rc, err, errsz);
+ */
+struct table_errs1 {
+    struct table_errs errs;
+    char msg[1][TABLE_ERR_MAX];
+};
+
+/* Make *o an empty list; returns it as a struct table_errs. */
+struct table_errs *table_errs1_init(struct table_errs1 *o);
+
+/* rc != TABLE_OK: the first message into err.  Returns rc. */
+int table_errs1_done(const struct table_errs1 *o, int rc, char *err,
+                     size_t errsz);
+
+/* table_items_apply() and table_item_apply() with every error in errs:
+ * after a bad key the walk goes on with the next (a duplicate key is
+ * reported and not applied), and every missing required key is
+ * reported.  Returns TABLE_OK, TABLE_EINVAL (errors added) or
+ * TABLE_ENOMEM (the walk stopped). */
+int table_items_apply_errs(const struct table_item *items, size_t n,
+                           void *base, const struct cJSON *obj,
+                           const char *path, struct table_errs *errs);
+int table_item_apply_errs(const struct table_item *it, void *base,
+                          const struct cJSON *v, const char *path,
+                          struct table_errs *errs);
 
 /* Find an item by name, or NULL. */
 const struct table_item *table_items_find(const struct table_item *items, size_t n,

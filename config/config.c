@@ -818,59 +818,13 @@ static int check_am_sink(const struct cfg_sink *s, const cJSON *o,
     return rc;
 }
 
-static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
+/* The checks of a sink that span keys, once each key is good. */
+static int check_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                       char *err, size_t errsz)
 {
-    const struct table_item *type_item =
-        table_items_find(sink_items, N_SINK_ITEMS, "type");
-    const cJSON *t;
     char sub[CFG_KEYPATH_MAX];
-    const char *kname;
-    int rc = CFG_EINVAL, kind;
+    int rc = CFG_EINVAL;
 
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errsz, "%s: expected an object, got %s", path,
-                 table_json_type(o));
-        goto out;
-    }
-    snprintf(sub, sizeof sub, "%s.type", path);
-    if ((t = cJSON_GetObjectItemCaseSensitive(o, "type")) == NULL) {
-        snprintf(err, errsz, "%s: required: one of %s", sub,
-                 sink_type_list);
-        goto out;
-    }
-    memset(s, 0, sizeof *s);
-    if ((rc = table_item_apply(type_item, s, t, sub, err, errsz)) != CFG_OK)
-        goto out;
-    rc = CFG_EINVAL;
-    kind = s->type;
-    kname = sink_type_names[kind];
-    sink_defaults(s, (enum sink_kind)kind);
-    if (kind == SINK_SLACK && cJSON_GetObjectItemCaseSensitive(o, "url")) {
-        snprintf(err, errsz, "%s.url: a Slack incoming-webhook URL is a "
-                 "secret and is not accepted in the file; set %s.url_env to "
-                 "the name of an environment variable", path, path);
-        goto out;
-    }
-    for (size_t i = 0; i < sizeof sink_kind_keys / sizeof sink_kind_keys[0];
-         i++)
-        if (!(sink_kind_keys[i].kinds & (1u << kind)) &&
-            cJSON_GetObjectItemCaseSensitive(o, sink_kind_keys[i].key)) {
-            snprintf(err, errsz, "%s.%s: not used by a%s %s sink", path,
-                     sink_kind_keys[i].key, kname[0] == 'a' ? "n" : "",
-                     kname);
-            goto out;
-        }
-    if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&
-        cJSON_GetObjectItemCaseSensitive(o, "detectors") != NULL) {
-        snprintf(err, errsz, "%s.detectors: the older name of %s.rules; set "
-                 "one of them", path, path);
-        goto out;
-    }
-    if ((rc = table_items_apply(sink_items, N_SINK_ITEMS, s, o, path, err,
-                              errsz)) != CFG_OK)
-        goto out;
-    rc = CFG_EINVAL;
     if (s->rate_per_s > 0 && s->rate_per_s < CFG_RATE_PER_S_MIN) {
         /* pacing waits 1 / rate seconds for a token: bounded this way */
         char want[96];
@@ -890,7 +844,7 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                  path);
         goto out;
     }
-    switch (kind) {
+    switch (s->type) {
     case SINK_WEBHOOK:
         if (s->url[0] == '\0' && s->url_env[0] == '\0') {
             snprintf(err, errsz, "%s.url_env: required for a webhook sink "
@@ -923,9 +877,8 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
             snprintf(s->url, sizeof s->url, "%s", SINK_PD_DEFAULT_URL);
         break;
     case SINK_ALERTMANAGER:
-        if ((rc = check_am_sink(s, o, path, err, errsz)) != CFG_OK)
+        if (check_am_sink(s, o, path, err, errsz) != CFG_OK)
             goto out;
-        rc = CFG_EINVAL;
         break;
     case SINK_FILE:
         if (s->path[0] == '\0') {
@@ -943,51 +896,107 @@ static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
                  (long long)s->retry_base_ms, (long long)s->retry_max_ms);
         goto out;
     }
-    if (s->name[0] == '\0')
-        snprintf(s->name, sizeof s->name, "%s", kname);
     rc = CFG_OK;
 out:
     return rc;
 }
 
+/* One sink: every key's error, then (when the keys are good) the checks
+ * that span keys.  Without a good type, nothing else can be checked. */
+static int apply_sink(struct cfg_sink *s, const cJSON *o, const char *path,
+                      struct table_errs *errs)
+{
+    const struct table_item *type_item =
+        table_items_find(sink_items, N_SINK_ITEMS, "type");
+    const cJSON *t;
+    char sub[CFG_KEYPATH_MAX];
+    const char *kname;
+    unsigned before = table_errs_count(errs);
+    int rc, kind;
+
+    if (!cJSON_IsObject(o))
+        return table_errs_add(errs, "%s: expected an object, got %s", path,
+                              table_json_type(o));
+    snprintf(sub, sizeof sub, "%s.type", path);
+    if ((t = cJSON_GetObjectItemCaseSensitive(o, "type")) == NULL)
+        return table_errs_add(errs, "%s: required: one of %s", sub,
+                              sink_type_list);
+    memset(s, 0, sizeof *s);
+    if ((rc = table_item_apply_errs(type_item, s, t, sub, errs)) != CFG_OK)
+        return rc;
+    kind = s->type;
+    kname = sink_type_names[kind];
+    sink_defaults(s, (enum sink_kind)kind);
+    if (kind == SINK_SLACK && cJSON_GetObjectItemCaseSensitive(o, "url"))
+        table_errs_add(errs, "%s.url: a Slack incoming-webhook URL is a "
+                       "secret and is not accepted in the file; set "
+                       "%s.url_env to the name of an environment variable",
+                       path, path);
+    for (size_t i = 0; i < sizeof sink_kind_keys / sizeof sink_kind_keys[0];
+         i++)
+        if (!(sink_kind_keys[i].kinds & (1u << kind)) &&
+            cJSON_GetObjectItemCaseSensitive(o, sink_kind_keys[i].key))
+            table_errs_add(errs, "%s.%s: not used by a%s %s sink", path,
+                           sink_kind_keys[i].key, kname[0] == 'a' ? "n" : "",
+                           kname);
+    if (cJSON_GetObjectItemCaseSensitive(o, "rules") != NULL &&
+        cJSON_GetObjectItemCaseSensitive(o, "detectors") != NULL)
+        table_errs_add(errs, "%s.detectors: the older name of %s.rules; set "
+                       "one of them", path, path);
+    if ((rc = table_items_apply_errs(sink_items, N_SINK_ITEMS, s, o, path,
+                                     errs)) == CFG_ENOMEM)
+        return rc;
+    if (table_errs_count(errs) != before)
+        return CFG_EINVAL; /* the checks below would repeat a mistake */
+    if ((rc = table_errs_keep(errs, check_sink(s, o, path,
+                                               TABLE_ERRS_SLOT(errs)))) !=
+        CFG_OK)
+        return rc;
+    if (s->name[0] == '\0')
+        snprintf(s->name, sizeof s->name, "%s", kname);
+    return CFG_OK;
+}
+
+/* Every sink's errors; names are compared among the good sinks. */
 static int apply_sinks(void *base, const cJSON *v, const char *path,
-                       char *err, size_t errsz)
+                       struct table_errs *errs)
 {
     struct cfg *c = base;
     const cJSON *e;
     char sub[32];
+    unsigned good = 0; /* bit i: sinks[i] is good */
     size_t i = 0;
-    int rc = CFG_EINVAL;
+    int rc = CFG_OK, r;
 
     c->n_sinks = 0;
-    if (!cJSON_IsArray(v)) {
-        snprintf(err, errsz, "%s: expected an array of sink objects, got %s",
-                 path, table_json_type(v));
-        goto out;
-    }
-    if (cJSON_GetArraySize(v) > CFG_MAX_SINKS) {
-        snprintf(err, errsz, "%s: expected at most %d sinks, got %d", path,
-                 CFG_MAX_SINKS, cJSON_GetArraySize(v));
-        goto out;
-    }
+    if (!cJSON_IsArray(v))
+        return table_errs_add(errs, "%s: expected an array of sink objects, "
+                              "got %s", path, table_json_type(v));
+    if (cJSON_GetArraySize(v) > CFG_MAX_SINKS)
+        return table_errs_add(errs, "%s: expected at most %d sinks, got %d",
+                              path, CFG_MAX_SINKS, cJSON_GetArraySize(v));
     cJSON_ArrayForEach(e, v)
     {
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-        if ((rc = apply_sink(&c->sinks[i], e, sub, err, errsz)) != CFG_OK)
-            goto out;
-        rc = CFG_EINVAL;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->sinks[j].name, c->sinks[i].name) == 0) {
-                snprintf(err, errsz, "%s.name: duplicate sink name \"%s\" "
-                         "(also %s[%zu]); give each sink its own name", sub,
-                         c->sinks[i].name, path, j);
-                goto out;
-            }
+        if ((r = apply_sink(&c->sinks[i], e, sub, errs)) == CFG_ENOMEM)
+            return r;
+        if (r == CFG_OK)
+            for (size_t j = 0; j < i; j++)
+                if ((good & (1u << j)) &&
+                    strcmp(c->sinks[j].name, c->sinks[i].name) == 0) {
+                    r = table_errs_add(errs, "%s.name: duplicate sink name "
+                                       "\"%s\" (also %s[%zu]); give each "
+                                       "sink its own name", sub,
+                                       c->sinks[i].name, path, j);
+                    break;
+                }
+        if (r == CFG_OK)
+            good |= 1u << i;
+        else
+            rc = CFG_EINVAL;
         i++;
     }
-    c->n_sinks = i;
-    rc = CFG_OK;
-out:
+    c->n_sinks = rc == CFG_OK ? i : 0;
     return rc;
 }
 
@@ -1034,42 +1043,40 @@ static int dump_sinks(const void *base, cJSON *obj, const char *name,
 /* "detectors": the engine-wide settings, and the older per-detector
  * objects (legacy.h) */
 static int apply_detectors(void *base, const cJSON *v, const char *path,
-                           char *err, size_t errsz)
+                           struct table_errs *errs)
 {
     struct cfg *c = base;
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX];
     int rc = CFG_OK;
 
-    if (!cJSON_IsObject(v)) {
-        snprintf(err, errsz, "%s: expected an object", path);
-        return CFG_EINVAL;
-    }
+    if (!cJSON_IsObject(v))
+        return table_errs_add(errs, "%s: expected an object", path);
     cJSON_ArrayForEach(m, v)
     {
         const struct table_item *it =
             table_items_find(det_engine_items, det_engine_nitems, m->string);
-        int id = cfg_legacy_find(m->string);
+        int id = cfg_legacy_find(m->string), r;
 
         snprintf(sub, sizeof sub, "%s.%s", path, m->string);
-        if ((rc = table_duplicate(v, m, sub, err, errsz)) != TABLE_OK)
-            goto out;
-        if (it != NULL) {
-            rc = table_item_apply(it, &c->det, m, sub, err, errsz);
-        } else if (id >= 0) {
-            rc = cfg_legacy_apply(&c->legacy, id, m, sub, err, errsz);
-        } else {
-            snprintf(err, errsz, "%s: unknown key (not an engine setting; "
-                     "the older per-detector objects are volume, "
-                     "payload_size, latency, error_rate, credential_access "
-                     "and stream_stalled; rules go in the `rules` list)",
-                     sub);
+        r = table_errs_keep(errs, table_duplicate(v, m, sub,
+                                                  TABLE_ERRS_SLOT(errs)));
+        if (r == CFG_OK && it != NULL)
+            r = table_item_apply_errs(it, &c->det, m, sub, errs);
+        else if (r == CFG_OK && id >= 0)
+            r = table_errs_keep(errs, cfg_legacy_apply(&c->legacy, id, m, sub,
+                                                       TABLE_ERRS_SLOT(errs)));
+        else if (r == CFG_OK)
+            r = table_errs_add(errs, "%s: unknown key (not an engine "
+                               "setting; the older per-detector objects are "
+                               "volume, payload_size, latency, error_rate, "
+                               "credential_access and stream_stalled; rules "
+                               "go in the `rules` list)", sub);
+        if (r == CFG_ENOMEM)
+            return r;
+        if (r != CFG_OK)
             rc = CFG_EINVAL;
-        }
-        if (rc != CFG_OK)
-            goto out;
     }
-out:
     return rc;
 }
 
@@ -1096,14 +1103,14 @@ static int dump_detectors(const void *base, cJSON *obj, const char *name,
 /* ---- rules ---- */
 
 static int apply_rules(void *base, const cJSON *v, const char *path,
-                       char *err, size_t errsz)
+                       struct table_errs *errs)
 {
     struct cfg *c = base;
     int rc;
 
     rule_set_destroy(c->rules);
     c->rules = NULL;
-    rc = rule_set_compile(&c->rules, v, path, err, errsz);
+    rc = rule_set_compile_errs(&c->rules, v, path, errs);
     c->rules_given = rc == RULE_OK;
     return rc;
 }
@@ -1253,41 +1260,44 @@ static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
     return CFG_OK;
 }
 
+/* Every entry's error (one each). */
 static int apply_inhibit(void *base, const cJSON *v, const char *path,
-                         char *err, size_t errsz)
+                         struct table_errs *errs)
 {
     struct cfg *c = base;
     const cJSON *e;
     char sub[32];
     size_t i = 0;
-    int n;
+    int n, rc = CFG_OK;
 
     free(c->inhibit);
     c->inhibit = NULL;
     c->n_inhibit = 0;
     if (!cJSON_IsArray(v))
-        return table_fail_expected(v, path, "an array of inhibition rules "
-                                   "(at most 32; [] for none)", err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, "an array of inhibition "
+                                         "rules (at most 32; [] for none)",
+                                         TABLE_ERRS_SLOT(errs)));
     n = cJSON_GetArraySize(v);
-    if (n > CFG_INHIBIT_MAX) {
-        snprintf(err, errsz, "%s: expected at most %d inhibition rules, got "
-                 "%d", path, CFG_INHIBIT_MAX, n);
-        return CFG_EINVAL;
-    }
+    if (n > CFG_INHIBIT_MAX)
+        return table_errs_add(errs, "%s: expected at most %d inhibition "
+                              "rules, got %d", path, CFG_INHIBIT_MAX, n);
     c->inhibit_given = 1;
     if (n == 0)
         return CFG_OK;
     if ((c->inhibit = calloc((size_t)n, sizeof *c->inhibit)) == NULL) {
-        snprintf(err, errsz, "%s: out of memory", path);
+        table_errs_add(errs, "%s: out of memory", path);
         return CFG_ENOMEM;
     }
     cJSON_ArrayForEach(e, v) {
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-        if (apply_inhibit_one(&c->inhibit[i], e, sub, err, errsz) != CFG_OK)
-            return CFG_EINVAL;
+        if (table_errs_keep(errs, apply_inhibit_one(&c->inhibit[i], e, sub,
+                                                    TABLE_ERRS_SLOT(errs))) !=
+            CFG_OK)
+            rc = CFG_EINVAL;
         c->n_inhibit = ++i;
     }
-    return CFG_OK;
+    return rc;
 }
 
 /* The default when the file has no `inhibit`: stream_stalled inhibits
@@ -1412,16 +1422,17 @@ static const struct table_item root_items[] = {
      .offset = offsetof(struct cfg, status), .items = status_items,
      .nitems = sizeof status_items / sizeof status_items[0],
      .help = "the status HTTP server"},
-    {.name = "sinks", .type = TABLE_CUSTOM, .apply = apply_sinks,
+    {.name = "sinks", .type = TABLE_CUSTOM, .apply_errs = apply_sinks,
      .defaults = defaults_sinks, .dump = dump_sinks,
      .help = "where alerts are sent (none: alerts are only logged)"},
-    {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_detectors,
+    {.name = "detectors", .type = TABLE_CUSTOM,
+     .apply_errs = apply_detectors,
      .defaults = defaults_detectors, .dump = dump_detectors,
      .help = "engine-wide settings (and the older per-detector objects)"},
-    {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_rules,
+    {.name = "rules", .type = TABLE_CUSTOM, .apply_errs = apply_rules,
      .dump = dump_rules,
      .help = "the detection rules (default: the six default rules)"},
-    {.name = "inhibit", .type = TABLE_CUSTOM, .apply = apply_inhibit,
+    {.name = "inhibit", .type = TABLE_CUSTOM, .apply_errs = apply_inhibit,
      .dump = dump_inhibit,
      .help = "inhibition rules: while a source alert fires, target alerts "
              "with equal fields are not sent (default: stream_stalled "
@@ -1486,48 +1497,85 @@ static int check_header_sources(const struct cfg_stream *st, char *err,
     return CFG_OK;
 }
 
-static int check_all(struct cfg *c, char *err, size_t errsz)
+/* The checks that span sections, once every key is good: each one's
+ * error; the default inhibition rules only over good rules. */
+static int check_all(struct cfg *c, struct table_errs *errs)
 {
-    if (check_header_sources(&c->stream, err, errsz) != CFG_OK)
-        return CFG_EINVAL;
-    if (c->stream.retry_max_ms < c->stream.retry_base_ms) {
-        snprintf(err, errsz, "stream.retry_max_ms: expected at least "
-                 "stream.retry_base_ms (%lld), got %lld",
-                 (long long)c->stream.retry_base_ms,
-                 (long long)c->stream.retry_max_ms);
-        return CFG_EINVAL;
-    }
-    int rc = check_rules(c, err, errsz);
+    int rc = table_errs_keep(errs, check_header_sources(
+                                       &c->stream, TABLE_ERRS_SLOT(errs)));
 
-    return rc != CFG_OK ? rc : default_inhibit(c, err, errsz);
+    if (c->stream.retry_max_ms < c->stream.retry_base_ms)
+        rc = table_errs_add(errs, "stream.retry_max_ms: expected at least "
+                            "stream.retry_base_ms (%lld), got %lld",
+                            (long long)c->stream.retry_base_ms,
+                            (long long)c->stream.retry_max_ms);
+    int r = table_errs_keep(errs, check_rules(c, TABLE_ERRS_SLOT(errs)));
+
+    if (r == CFG_OK)
+        r = table_errs_keep(errs, default_inhibit(c, TABLE_ERRS_SLOT(errs)));
+    return r != CFG_OK ? r : rc;
 }
 
-/* Parse and validate; *blamed = 1 when the message names a variable. */
+/* Messages [from, kept) of errs as the loader gives them: one about a key
+ * an override set names the variable first; the others name `file` first
+ * (when not NULL). */
+static void name_messages(const struct cfg_overrides *ov, const char *file,
+                          struct table_errs *errs, unsigned from)
+{
+    size_t flen = file != NULL ? strlen(file) + 2 : 0; /* "file: " */
+
+    if (flen > TABLE_ERR_MAX / 2)
+        flen = TABLE_ERR_MAX / 2; /* a path that long is cut */
+    for (unsigned i = from; i < table_errs_kept(errs); i++) {
+        char *msg = table_errs_at(errs, i);
+        size_t mlen;
+
+        if (cfg_overrides_blame(ov, msg, TABLE_ERR_MAX) || file == NULL)
+            continue;
+        mlen = strlen(msg);
+        if (mlen > TABLE_ERR_MAX - 1 - flen)
+            mlen = TABLE_ERR_MAX - 1 - flen;
+        memmove(msg + flen, msg, mlen);
+        msg[flen + mlen] = '\0';
+        memcpy(msg, file, flen - 2);
+        memcpy(msg + flen - 2, ": ", 2);
+    }
+}
+
+/* Parse and validate, every error in errs named as name_messages() does.
+ * Past a syntax error or a bad override nothing can be checked; past a
+ * literal secret nothing else is (the walk would refuse the same key
+ * again); past a bad key the checks that span sections are skipped (they
+ * would repeat the mistake). */
 static int parse(struct cfg *c, const char *text, size_t len,
-                 char *const *envp, int *blamed, char *err, size_t errsz)
+                 char *const *envp, const char *file,
+                 struct table_errs *errs)
 {
     struct cfg_overrides ov = {0};
+    unsigned from = table_errs_kept(errs);
     cJSON *root = NULL;
     int rc;
 
-    *blamed = 0;
     cfg_defaults(c);
-    if ((rc = cfg_json_parse(text, len, "", &root, err, errsz)) != CFG_OK)
-        goto out;
-    rc = cfg_overrides_apply(root, envp, &ov, err, errsz);
-    if (rc != CFG_OK) {
-        *blamed = rc == CFG_EINVAL;
-        goto out;
-    }
-    rc = cfg_scan_secrets(root, "", err, errsz);
-    if (rc == CFG_OK)
-        rc = table_items_apply(root_items,
-                             sizeof root_items / sizeof root_items[0], c,
-                             root, "", err, errsz);
-    if (rc == CFG_OK)
-        rc = check_all(c, err, errsz);
+    rc = table_errs_keep(errs, cfg_json_parse(text, len, "", &root,
+                                              TABLE_ERRS_SLOT(errs)));
     if (rc != CFG_OK)
-        *blamed = cfg_overrides_blame(&ov, err, errsz);
+        goto named;
+    rc = table_errs_keep(errs, cfg_overrides_apply(root, envp, &ov,
+                                                   TABLE_ERRS_SLOT(errs)));
+    if (rc == CFG_EINVAL)
+        goto out; /* the message names the variable */
+    if (rc == CFG_OK)
+        rc = cfg_scan_secrets(root, "", errs);
+    if (rc == CFG_OK)
+        rc = table_items_apply_errs(root_items,
+                                    sizeof root_items / sizeof root_items[0],
+                                    c, root, "", errs);
+    if (rc == CFG_OK)
+        rc = check_all(c, errs);
+named:
+    if (rc != CFG_OK)
+        name_messages(&ov, file, errs, from);
 out:
     if (rc != CFG_OK)
         cfg_release(c);
@@ -1539,60 +1587,71 @@ out:
 int cfg_parse(struct cfg *c, const char *text, size_t len, char *err,
               size_t errsz)
 {
-    int blamed;
-
-    return parse(c, text, len, NULL, &blamed, err, errsz);
+    return cfg_parse_env(c, text, len, NULL, err, errsz);
 }
 
 int cfg_parse_env(struct cfg *c, const char *text, size_t len,
                   char *const *envp, char *err, size_t errsz)
 {
-    int blamed;
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = parse(c, text, len, envp, NULL, errs);
 
-    return parse(c, text, len, envp, &blamed, err, errsz);
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
-int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
-                 char *err, size_t errsz)
+int cfg_parse_errs(struct cfg *c, const char *text, size_t len,
+                   char *const *envp, struct table_errs *errs)
+{
+    return parse(c, text, len, envp, NULL, errs);
+}
+
+int cfg_load_errs(struct cfg *c, const char *path, char *const *envp,
+                  struct table_errs *errs)
 {
     FILE *f = NULL;
-    char *text = NULL, msg[1024];
+    char *text = NULL;
     size_t len = 0, n;
-    int rc = CFG_EIO, blamed = 0;
+    int rc = CFG_EIO;
 
     cfg_defaults(c);
     if ((f = fopen(path, "rb")) == NULL) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        table_errs_add(errs, "%s: %s", path, strerror(errno));
         goto out;
     }
     if ((text = malloc(CFG_FILE_MAX + 1)) == NULL) {
         rc = CFG_ENOMEM;
-        snprintf(err, errsz, "%s: out of memory", path);
+        table_errs_add(errs, "%s: out of memory", path);
         goto out;
     }
     while ((n = fread(text + len, 1, CFG_FILE_MAX + 1 - len, f)) > 0)
         len += n;
     if (ferror(f)) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        table_errs_add(errs, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (len > CFG_FILE_MAX) {
-        snprintf(err, errsz, "%s: larger than %u bytes", path, CFG_FILE_MAX);
+        table_errs_add(errs, "%s: larger than %u bytes", path,
+                       CFG_FILE_MAX);
         rc = CFG_EINVAL;
         goto out;
     }
-    rc = parse(c, text, len, envp, &blamed, msg, sizeof msg);
-    if (rc != CFG_OK) {
-        if (blamed)
-            snprintf(err, errsz, "%s", msg);
-        else
-            snprintf(err, errsz, "%s: %s", path, msg);
-    }
+    rc = parse(c, text, len, envp, path, errs);
 out:
     if (f != NULL)
         fclose(f);
     free(text);
     return rc;
+}
+
+int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
+                 char *err, size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = cfg_load_errs(c, path, envp, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)

@@ -39,6 +39,9 @@
  *   sinks[1].min_severity: expected one of "info", "warning", "error",
  *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
+ * The loader does not stop at the first: cfg_load_errs() lists every
+ * error of the file (at most TABLE_ERRS_MAX, then a count), which is what
+ * `toolwatch check-config` prints; cfg_load() gives the first.
  *
  * Secrets.  The file names environment variables (the *_env keys, and the
  * values of the stream.headers_env object); it never holds a secret.
@@ -254,6 +257,20 @@ int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
 
 /* cfg_load_env() with the process environment (environ). */
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
+
+/* cfg_parse_env() and cfg_load_env() with every error of the file in
+ * errs, in file order, each message as the err/errsz functions give the
+ * first (those give exactly the first of these).  After a bad key the
+ * loader goes on with the next key, after a bad sink or rule with the
+ * next one; it stops at a syntax error, a bad TOOLWATCH_* override, and
+ * after the literal secrets (each listed); the checks that span sections
+ * (stream.retry_max_ms against retry_base_ms, the rules against
+ * `detectors`, ...) are made only when every key is good, since they
+ * would repeat a mistake already listed. */
+int cfg_parse_errs(struct cfg *c, const char *text, size_t len,
+                   char *const *envp, struct table_errs *errs);
+int cfg_load_errs(struct cfg *c, const char *path, char *const *envp,
+                  struct table_errs *errs);
 
 /* Fill *out (consumer/stream.h) for the service: the strings point into
  * *c, so c must outlive every use of *out (stream_create() copies them);

@@ -95,9 +95,10 @@ static void secret_message(const char *path, const char *parent,
                  "(see docs/configuration.md)", path, what);
 }
 
-/* Refuse literal secrets anywhere under `node` (at `path`). */
-int cfg_scan_secrets(const cJSON *node, const char *path, char *err,
-                        size_t errsz)
+/* Refuse literal secrets anywhere under `node` (at `path`): each one,
+ * without looking under a refused member. */
+int cfg_scan_secrets(const cJSON *node, const char *path,
+                     struct table_errs *errs)
 {
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX];
@@ -119,23 +120,22 @@ int cfg_scan_secrets(const cJSON *node, const char *path, char *err,
             strcmp(path, "stream.headers_env") != 0 &&
             secret_key(m->string)) {
             secret_message(sub, path, env_key_for(path, m->string),
-                           "secrets are", err, errsz);
-            return CFG_EINVAL;
-        }
-        if (cJSON_IsString(m) && url_has_userinfo(m->valuestring)) {
+                           "secrets are", TABLE_ERRS_SLOT(errs));
+            rc = table_errs_keep(errs, CFG_EINVAL);
+        } else if (cJSON_IsString(m) && url_has_userinfo(m->valuestring)) {
             const char *parent = cJSON_IsObject(node) ? path : "";
             secret_message(sub, parent,
                            cJSON_IsObject(node)
                                ? env_key_for(path, "url")
                                : NULL,
                            "a URL with credentials (user:password@) is",
-                           err, errsz);
-            return CFG_EINVAL;
+                           TABLE_ERRS_SLOT(errs));
+            rc = table_errs_keep(errs, CFG_EINVAL);
+        } else if (cfg_scan_secrets(m, sub, errs) != CFG_OK) {
+            rc = CFG_EINVAL;
         }
-        if ((rc = cfg_scan_secrets(m, sub, err, errsz)) != CFG_OK)
-            return rc;
     }
-    return CFG_OK;
+    return rc;
 }
 
 /* ---- the service's structs, secrets from the environment ---- */

@@ -17,12 +17,12 @@ struct cJSON;
  * value check); secrets.c applies it to URLs read from the environment. */
 const char *cfg_check_http_url(const char *s);
 
-/* Walk the tree under `node` (at key path `path`) and refuse the first
+/* Walk the tree under `node` (at key path `path`) and refuse every
  * value that looks like a literal secret: a key named like one (token,
  * secret, password, key, ...) holding a string, or a URL with user-info.
- * The message names the key and the *_env key to use instead, never the
- * value.  Returns CFG_OK or CFG_EINVAL. */
-int cfg_scan_secrets(const struct cJSON *node, const char *path, char *err,
-                     size_t errsz);
+ * Each message (in errs, in file order) names the key and the *_env key
+ * to use instead, never the value.  Returns CFG_OK or CFG_EINVAL. */
+int cfg_scan_secrets(const struct cJSON *node, const char *path,
+                     struct table_errs *errs);
 
 #endif

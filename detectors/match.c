@@ -605,8 +605,8 @@ static int compile_cond(struct match *m, const cJSON *v, const char *path,
     return MATCH_OK;
 }
 
-int match_compile(struct match *m, const cJSON *obj, const char *path,
-                  struct match_meta *meta, char *err, size_t errsz)
+int match_compile_errs(struct match *m, const cJSON *obj, const char *path,
+                       struct match_meta *meta, struct table_errs *errs)
 {
     char sub[PATH_MAX_];
     size_t ncond = 0, nglob = 0;
@@ -617,8 +617,10 @@ int match_compile(struct match *m, const cJSON *obj, const char *path,
     if (obj == NULL)
         goto out;
     if (!cJSON_IsObject(obj)) {
-        rc = table_fail_expected(obj, path, "an object of field -> condition",
-                                 err, errsz);
+        rc = table_errs_keep(errs, table_fail_expected(
+                                       obj, path,
+                                       "an object of field -> condition",
+                                       TABLE_ERRS_SLOT(errs)));
         goto out;
     }
     cJSON_ArrayForEach(v, obj)
@@ -629,7 +631,9 @@ int match_compile(struct match *m, const cJSON *obj, const char *path,
     if (ncond == 0)
         goto out;
     /* more members than fields: some will be refused; allocate no more
-     * than a valid match can use */
+     * than a valid match can use.  A refused condition may leave globs
+     * behind it: still within nglob, since only distinct fields (at most
+     * CONDS_MAX) get as far as their globs. */
     if (ncond > CONDS_MAX)
         ncond = CONDS_MAX;
     if (nglob > CONDS_MAX * MATCH_GLOBS_MAX)
@@ -637,28 +641,46 @@ int match_compile(struct match *m, const cJSON *obj, const char *path,
     m->cond = malloc(ncond * sizeof *m->cond + nglob * sizeof *m->glob);
     if (m->cond == NULL) {
         rc = MATCH_ENOMEM;
-        table_fail(err, errsz, "%s: out of memory", path);
+        table_errs_add(errs, "%s: out of memory", path);
         goto out;
     }
     m->glob = (struct glob *)(void *)(m->cond + ncond);
     cJSON_ArrayForEach(v, obj)
     {
+        int r;
+
         table_path(sub, sizeof sub, path, v->string, 0);
-        if ((rc = table_duplicate(obj, v, sub, err, errsz)) != TABLE_OK ||
-            (rc = compile_cond(m, v, sub, meta, err, errsz)) != MATCH_OK)
+        r = table_errs_keep(errs, table_duplicate(obj, v, sub,
+                                                  TABLE_ERRS_SLOT(errs)));
+        if (r == TABLE_OK)
+            r = table_errs_keep(errs, compile_cond(m, v, sub, meta,
+                                                   TABLE_ERRS_SLOT(errs)));
+        if (r == MATCH_ENOMEM) {
+            rc = r;
             goto out;
+        }
+        if (r != MATCH_OK)
+            rc = MATCH_EINVAL; /* on with the next condition */
     }
-    if (m->types == 0) {
-        table_fail(err, errsz,
-                   "%s: no event can meet every condition (event_type, "
-                   "completed and error contradict)",
-                   path);
-        rc = MATCH_EINVAL;
-    }
+    if (rc == MATCH_OK && m->types == 0)
+        rc = table_errs_add(errs,
+                            "%s: no event can meet every condition "
+                            "(event_type, completed and error contradict)",
+                            path);
 out:
     if (rc != MATCH_OK)
         match_free(m);
     return rc;
+}
+
+int match_compile(struct match *m, const cJSON *obj, const char *path,
+                  struct match_meta *meta, char *err, size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = match_compile_errs(m, obj, path, meta, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 /* ---- the dump ---- */

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct table_errs;
 
 /* Return codes: the values of base/table.h's TABLE_EINVAL and TABLE_ENOMEM,
  * so that a settings walker can pass them on. */
@@ -123,6 +124,12 @@ void match_init(struct match *m);
  * MATCH_ENOMEM. */
 int match_compile(struct match *m, const struct cJSON *obj, const char *path,
                   struct match_meta *meta, char *err, size_t errsz);
+
+/* match_compile() with every error in errs: after a bad condition the
+ * next is compiled (the contradiction check needs them all good). */
+int match_compile_errs(struct match *m, const struct cJSON *obj,
+                       const char *path, struct match_meta *meta,
+                       struct table_errs *errs);
 
 /* Free what match_compile() allocated; *m becomes the empty match.  NULL,
  * empty and half-built matches are fine. */

@@ -147,25 +147,32 @@ static int numerator_dump(const void *base, cJSON *obj, const char *name,
     return add_match(obj, name, &p->numerator, p->meta);
 }
 
+/* Every step's errors; a refused step keeps its place (the empty match),
+ * so the next one is still named steps[i]. */
 static int steps_apply(void *base, const cJSON *v, const char *path,
-                       char *err, size_t errsz)
+                       struct table_errs *errs)
 {
     struct rule_params *p = base;
     char sub[PATH_SIZE];
     const cJSON *e;
-    int rc = check_list(v, RULE_STEPS_MIN, RULE_STEPS_MAX, "match objects",
-                        path, err, errsz);
+    int rc = table_errs_keep(errs, check_list(v, RULE_STEPS_MIN,
+                                              RULE_STEPS_MAX,
+                                              "match objects", path,
+                                              TABLE_ERRS_SLOT(errs)));
 
     if (rc != RULE_OK)
         return rc;
     p->nsteps = 0;
     cJSON_ArrayForEach(e, v)
     {
+        int r;
+
         table_path(sub, sizeof sub, path, NULL, (int)p->nsteps);
-        rc = match_compile(&p->steps[p->nsteps], e, sub, p->meta, err,
-                           errsz);
-        if (rc != MATCH_OK)
-            break;
+        r = match_compile_errs(&p->steps[p->nsteps], e, sub, p->meta, errs);
+        if (r == MATCH_ENOMEM)
+            return r;
+        if (r != MATCH_OK)
+            rc = RULE_EINVAL;
         p->nsteps++;
     }
     return rc;
@@ -201,6 +208,10 @@ static int steps_dump(const void *base, cJSON *obj, const char *name,
      .max = (hi), .flags = (fl), .help = (h)}
 #define P_CUSTOM(n, ap, dp, fl, h)                                          \
     {.name = #n, .type = TABLE_CUSTOM, .apply = (ap), .dump = (dp),          \
+     .flags = (fl), .help = (h)}
+/* a custom key that lists every error of its value */
+#define P_CUSTOM_ERRS(n, ap, dp, fl, h)                                     \
+    {.name = #n, .type = TABLE_CUSTOM, .apply_errs = (ap), .dump = (dp),     \
      .flags = (fl), .help = (h)}
 
 #define REQ TABLE_F_REQUIRED
@@ -261,7 +272,7 @@ static const struct table_item max_items[] = {
 };
 
 static const struct table_item sequence_items[] = {
-    P_CUSTOM(steps, steps_apply, steps_dump, REQ,
+    P_CUSTOM_ERRS(steps, steps_apply, steps_dump, REQ,
              "2 to 5 match objects, met by events of a group in this order"),
     P_INT(within_s, 0, 1, RULE_WINDOW_MAX_S, REQ,
           "the last step at most this many seconds after the first"),
@@ -473,19 +484,19 @@ static int labels_dump(const void *base, cJSON *obj, const char *name,
 }
 
 static int match_apply(void *base, const cJSON *v, const char *path,
-                       char *err, size_t errsz)
+                       struct table_errs *errs)
 {
     struct rule *r = base;
 
-    return match_compile(&r->match, v, path, r->p.meta, err, errsz);
+    return match_compile_errs(&r->match, v, path, r->p.meta, errs);
 }
 
 static int exclude_apply(void *base, const cJSON *v, const char *path,
-                         char *err, size_t errsz)
+                         struct table_errs *errs)
 {
     struct rule *r = base;
 
-    return match_compile(&r->exclude, v, path, r->p.meta, err, errsz);
+    return match_compile_errs(&r->exclude, v, path, r->p.meta, errs);
 }
 
 /* match and exclude: left out when empty */
@@ -704,15 +715,16 @@ static int override_apply(struct rule *r, struct rule_override *o,
     return RULE_OK;
 }
 
-static int overrides_apply(void *base, const cJSON *v, const char *path,
-                           char *err, size_t errsz)
+/* Every override's error (one each). */
+static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
+                           struct table_errs *errs)
 {
-    struct rule *r = base;
     char sub[PATH_SIZE];
     const cJSON *e;
     int n = cJSON_GetArraySize(v),
-        rc = check_list(v, 0, RULE_OVERRIDES_MAX, "overrides", path, err,
-                        errsz);
+        rc = table_errs_keep(errs, check_list(v, 0, RULE_OVERRIDES_MAX,
+                                              "overrides", path,
+                                              TABLE_ERRS_SLOT(errs)));
 
     if (rc != RULE_OK)
         return rc;
@@ -723,12 +735,17 @@ static int overrides_apply(void *base, const cJSON *v, const char *path,
     cJSON_ArrayForEach(e, v)
     {
         struct rule_override *o = &r->overrides[r->noverrides];
+        int x;
 
         match_init(&o->match);
         r->noverrides++; /* freed by rule_free() even when refused */
         table_path(sub, sizeof sub, path, NULL, (int)r->noverrides - 1);
-        if ((rc = override_apply(r, o, e, sub, err, errsz)) != RULE_OK)
-            break;
+        x = table_errs_keep(errs, override_apply(r, o, e, sub,
+                                                 TABLE_ERRS_SLOT(errs)));
+        if (x == RULE_ENOMEM)
+            return x;
+        if (x != RULE_OK)
+            rc = RULE_EINVAL;
     }
     return rc;
 }
@@ -771,6 +788,9 @@ nomem:
 #define R_CUSTOM(n, ap, dp, fl, h)                                          \
     {.name = #n, .type = TABLE_CUSTOM, .apply = (ap), .dump = (dp),          \
      .flags = (fl), .help = (h)}
+#define R_CUSTOM_ERRS(n, ap, dp, fl, h)                                     \
+    {.name = #n, .type = TABLE_CUSTOM, .apply_errs = (ap), .dump = (dp),     \
+     .flags = (fl), .help = (h)}
 /* unset (-1): the engine-wide setting; the range is the engine's (below) */
 #define R_ENGINE(n, h)                                                      \
     {.name = #n, .type = TABLE_INT, .offset = offsetof(struct rule, n),      \
@@ -790,9 +810,9 @@ static const struct table_item head_items[] = {
              "travels in every alert of the rule"),
     R_CUSTOM(labels, labels_apply, labels_dump, 0,
              "name -> string, at most 8; travel in every alert"),
-    R_CUSTOM(match, match_apply, match_dump_item, 0,
+    R_CUSTOM_ERRS(match, match_apply, match_dump_item, 0,
              "the events the rule sees (default: every event)"),
-    R_CUSTOM(exclude, exclude_apply, match_dump_item, 0,
+    R_CUSTOM_ERRS(exclude, exclude_apply, match_dump_item, 0,
              "events the rule does not see (default: none)"),
     R_CUSTOM(group_by, group_apply, group_dump, 0,
              "0 to 3 string fields (default: [], one group)"),
@@ -800,7 +820,8 @@ static const struct table_item head_items[] = {
 
 /* After the kind's keys. */
 static const struct table_item tail_items[] = {
-    R_CUSTOM(overrides, overrides_apply, overrides_dump, 0,
+    /* applied by rule_compile() once the walk is over */
+    R_CUSTOM(overrides, NULL, overrides_dump, 0,
              "per group: another threshold, or muted"),
     R_ENGINE(hold_s, "a condition that clears and returns within this "
                      "stays one episode"),
@@ -815,8 +836,8 @@ static const struct table_item tail_items[] = {
  * of the engine-wide setting of the same name (detectors/engine.h): one
  * range, written once. */
 static int apply_item(const struct table_item *it, void *base,
-                      const cJSON *v, const char *path, char *err,
-                      size_t errsz)
+                      const cJSON *v, const char *path,
+                      struct table_errs *errs)
 {
     const struct table_item *eng =
         table_items_find(det_engine_items, det_engine_nitems, it->name);
@@ -828,7 +849,7 @@ static int apply_item(const struct table_item *it, void *base,
         tmp.flags = it->flags;
         it = &tmp;
     }
-    return table_item_apply(it, base, v, path, err, errsz);
+    return table_item_apply_errs(it, base, v, path, errs);
 }
 
 /* ---- one rule ---- */
@@ -909,27 +930,30 @@ static int unknown_key(const struct rule_kind *k, const char *key,
     return RULE_EINVAL;
 }
 
-/* Required keys: the rule's own, then the kind's. */
+/* Required keys: the rule's own, then the kind's; each one missing. */
 static int missing_keys(const struct rule *r, const cJSON *obj,
-                        const char *path, char *err, size_t errsz)
+                        const char *path, struct table_errs *errs)
 {
     const struct rule_kind *k = &rule_kinds[r->kind];
-    const struct table_item *it;
     char sub[PATH_SIZE];
+    int rc = RULE_OK;
 
-    if ((it = table_items_missing(head_items, NHEAD, obj)) != NULL) {
+    for (size_t i = 0; i < NHEAD + k->nitems; i++) {
+        const struct table_item *it =
+            i < NHEAD ? &head_items[i] : &k->items[i - NHEAD];
+
+        if (!(it->flags & TABLE_F_REQUIRED) ||
+            cJSON_GetObjectItemCaseSensitive(obj, it->name) != NULL)
+            continue;
         table_path(sub, sizeof sub, path, it->name, 0);
-        table_fail(err, errsz, "%s: missing; every rule requires it (%s)",
-                   sub, it->help);
-        return RULE_EINVAL;
+        if (i < NHEAD)
+            rc = table_errs_add(errs, "%s: missing; every rule requires it "
+                                "(%s)", sub, it->help);
+        else
+            rc = table_errs_add(errs, "%s: missing; kind %s requires it "
+                                "(%s)", sub, k->name, it->help);
     }
-    if ((it = table_items_missing(k->items, k->nitems, obj)) != NULL) {
-        table_path(sub, sizeof sub, path, it->name, 0);
-        table_fail(err, errsz, "%s: missing; kind %s requires it (%s)", sub,
-                   k->name, it->help);
-        return RULE_EINVAL;
-    }
-    return RULE_OK;
+    return rc;
 }
 
 /* Checks that span keys. */
@@ -988,17 +1012,42 @@ static int cross_checks(struct rule *r, const char *path, char *err,
     return RULE_OK;
 }
 
-int rule_compile(struct rule *r, const cJSON *obj, const char *path,
-                 struct match_meta *meta, char *err, size_t errsz)
+/* One member of a rule object, at `path`; overrides wait (below). */
+static int apply_key(struct rule *r, const struct rule_kind *k,
+                     const cJSON *m, const char *path,
+                     struct table_errs *errs)
+{
+    const struct table_item *it;
+
+    if ((it = table_items_find(head_items, NHEAD, m->string)) != NULL)
+        return apply_item(it, r, m, path, errs);
+    if ((it = table_items_find(k->items, k->nitems, m->string)) != NULL)
+        return apply_item(it, &r->p, m, path, errs);
+    if (strcmp(m->string, "overrides") == 0)
+        return RULE_OK; /* after group_by is known */
+    if ((it = table_items_find(tail_items, NTAIL, m->string)) != NULL)
+        return apply_item(it, r, m, path, errs);
+    return table_errs_keep(errs, unknown_key(k, m->string, path,
+                                             TABLE_ERRS_SLOT(errs)));
+}
+
+/* One rule, every error in errs: each key's, each missing key; the
+ * overrides and the checks that span keys only when the keys are good
+ * (they read them).  Without a good kind nothing else can be checked. */
+static int rule_compile_errs(struct rule *r, const cJSON *obj,
+                             const char *path, struct match_meta *meta,
+                             struct table_errs *errs)
 {
     const struct rule_kind *k;
     const cJSON *m;
     char sub[PATH_SIZE];
-    int rc;
+    int rc, bad = 0;
 
     rule_init(r, meta);
     if (!cJSON_IsObject(obj)) {
-        rc = table_fail_expected(obj, path, "a rule object", err, errsz);
+        rc = table_errs_keep(errs, table_fail_expected(
+                                       obj, path, "a rule object",
+                                       TABLE_ERRS_SLOT(errs)));
         goto out;
     }
     /* the kind first: it decides which keys the rule takes */
@@ -1006,48 +1055,55 @@ int rule_compile(struct rule *r, const cJSON *obj, const char *path,
     if ((m = cJSON_GetObjectItemCaseSensitive(obj, "kind")) == NULL) {
         char list[LIST_SIZE];
         kind_list(list, sizeof list);
-        table_fail(err, errsz, "%s: missing; expected one of %s", sub, list);
-        rc = RULE_EINVAL;
+        rc = table_errs_add(errs, "%s: missing; expected one of %s", sub,
+                            list);
         goto out;
     }
-    if ((rc = kind_apply(r, m, sub, err, errsz)) != RULE_OK)
+    if ((rc = table_errs_keep(errs, kind_apply(r, m, sub,
+                                               TABLE_ERRS_SLOT(errs)))) !=
+        RULE_OK)
         goto out;
     k = &rule_kinds[r->kind];
     table_items_defaults(k->items, k->nitems, &r->p);
     cJSON_ArrayForEach(m, obj)
     {
-        const struct table_item *it;
-
         table_path(sub, sizeof sub, path, m->string, 0);
-        if ((rc = table_duplicate(obj, m, sub, err, errsz)) != TABLE_OK)
+        rc = table_errs_keep(errs, table_duplicate(obj, m, sub,
+                                                   TABLE_ERRS_SLOT(errs)));
+        if (rc == RULE_OK)
+            rc = apply_key(r, k, m, sub, errs);
+        if (rc == RULE_ENOMEM)
             goto out;
-        if ((it = table_items_find(head_items, NHEAD, m->string)) != NULL)
-            rc = apply_item(it, r, m, sub, err, errsz);
-        else if ((it = table_items_find(k->items, k->nitems, m->string)))
-            rc = apply_item(it, &r->p, m, sub, err, errsz);
-        else if ((it = table_items_find(tail_items, NTAIL, m->string)))
-            rc = it->apply == overrides_apply
-                     ? RULE_OK /* after group_by is known, below */
-                     : apply_item(it, r, m, sub, err, errsz);
-        else
-            rc = unknown_key(k, m->string, sub, err, errsz);
-        if (rc != RULE_OK)
-            goto out;
+        bad |= rc != RULE_OK;
     }
-    if ((rc = missing_keys(r, obj, path, err, errsz)) != RULE_OK)
+    if (missing_keys(r, obj, path, errs) != RULE_OK)
+        bad = 1;
+    if (bad) {
+        rc = RULE_EINVAL;
         goto out;
+    }
     if ((m = cJSON_GetObjectItemCaseSensitive(obj, "overrides")) != NULL) {
         table_path(sub, sizeof sub, path, "overrides", 0);
-        if ((rc = overrides_apply(r, m, sub, err, errsz)) != RULE_OK)
+        if ((rc = overrides_apply(r, m, sub, errs)) != RULE_OK)
             goto out;
     }
-    rc = cross_checks(r, path, err, errsz);
+    rc = table_errs_keep(errs, cross_checks(r, path, TABLE_ERRS_SLOT(errs)));
 out:
     if (rc == RULE_ENOMEM)
-        table_fail(err, errsz, "%s: out of memory", path);
+        table_errs_add(errs, "%s: out of memory", path);
     if (rc != RULE_OK)
         rule_free(r);
     return rc;
+}
+
+int rule_compile(struct rule *r, const cJSON *obj, const char *path,
+                 struct match_meta *meta, char *err, size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = rule_compile_errs(r, obj, path, meta, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 int rule_dump(const struct rule *r, cJSON **out)
@@ -1080,48 +1136,68 @@ void rule_set_destroy(struct rule_set *s)
     free(s);
 }
 
-int rule_set_compile(struct rule_set **out, const cJSON *rules,
-                     const char *path, char *err, size_t errsz)
+int rule_set_compile_errs(struct rule_set **out, const cJSON *rules,
+                          const char *path, struct table_errs *errs)
 {
     struct rule_set *s = NULL;
     const cJSON *e;
     char sub[PATH_SIZE];
+    uint8_t *good = NULL; /* good[i]: rules[i] compiled */
     int n = cJSON_GetArraySize(rules),
-        rc = check_list(rules, 0, RULE_MAX, "rules", path, err, errsz);
+        rc = table_errs_keep(errs, check_list(rules, 0, RULE_MAX, "rules",
+                                              path, TABLE_ERRS_SLOT(errs)));
 
     *out = NULL;
     if (rc != RULE_OK)
         return rc;
     if ((s = calloc(1, sizeof *s)) == NULL ||
         (s->rules = calloc(n > 0 ? (size_t)n : 1, sizeof *s->rules)) ==
-            NULL) {
-        table_fail(err, errsz, "%s: out of memory", path);
+            NULL ||
+        (good = calloc(n > 0 ? (size_t)n : 1, 1)) == NULL) {
+        table_errs_add(errs, "%s: out of memory", path);
         rc = RULE_ENOMEM;
         goto out;
     }
     cJSON_ArrayForEach(e, rules)
     {
         struct rule *r = &s->rules[s->n];
+        int x;
 
         table_path(sub, sizeof sub, path, NULL, (int)s->n);
         s->n++; /* destroyed with the set even when refused */
-        if ((rc = rule_compile(r, e, sub, &s->meta, err, errsz)) != RULE_OK)
+        x = rule_compile_errs(r, e, sub, &s->meta, errs);
+        if (x == RULE_ENOMEM) {
+            rc = x;
             goto out;
-        for (uint32_t j = 0; j + 1 < s->n; j++)
-            if (strcmp(s->rules[j].name, r->name) == 0) {
-                table_fail(err, errsz,
-                           "%s.name: \"%s\" is already the name of %s[%u]",
-                           sub, r->name, path, (unsigned)j);
-                rc = RULE_EINVAL;
-                goto out;
-            }
+        }
+        /* names are compared among the rules that compiled */
+        for (uint32_t j = 0; x == RULE_OK && j + 1 < s->n; j++)
+            if (good[j] && strcmp(s->rules[j].name, r->name) == 0)
+                x = table_errs_add(errs, "%s.name: \"%s\" is already the "
+                                   "name of %s[%u]", sub, r->name, path,
+                                   (unsigned)j);
+        if (x == RULE_OK)
+            good[s->n - 1] = 1;
+        else
+            rc = RULE_EINVAL;
     }
 out:
+    free(good);
     if (rc != RULE_OK)
         rule_set_destroy(s);
     else
         *out = s;
     return rc;
+}
+
+int rule_set_compile(struct rule_set **out, const cJSON *rules,
+                     const char *path, char *err, size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = rule_set_compile_errs(out, rules, path, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 const struct rule *rule_set_find(const struct rule_set *s, const char *name)

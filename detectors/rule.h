@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct table_errs;
 
 /* Return codes: the values of base/table.h's, so that the configuration
  * loader can pass them on. */
@@ -192,6 +193,14 @@ struct rule_set {
  * or RULE_ENOMEM.  Not for the hot path: it allocates. */
 int rule_set_compile(struct rule_set **out, const struct cJSON *rules,
                      const char *path, char *err, size_t errsz);
+
+/* rule_set_compile() with every error in errs, in file order (the first
+ * is rule_set_compile()'s): after a bad key the rule's next key is
+ * checked, after a bad rule the next rule; a rule's overrides and the
+ * checks that span its keys only when its keys are good, and names are
+ * compared among the rules that compiled (no error repeats another). */
+int rule_set_compile_errs(struct rule_set **out, const struct cJSON *rules,
+                          const char *path, struct table_errs *errs);
 
 /* The six default rules (SPEC section 2, "Default rules"), compiled. */
 int rule_set_defaults(struct rule_set **out, char *err, size_t errsz);

@@ -4,8 +4,8 @@
  * Checks the command's contract: a good file prints nothing and exits 0;
  * with --print it prints the effective configuration with "<set>" where
  * secrets are, and no secret value appears anywhere in its output; a bad
- * file prints the error naming the key's path on stderr, nothing on
- * stdout, and exits 1; a file that loads but cannot run lists every
+ * file prints each of its errors naming the key's path, one per line on
+ * stderr, nothing on stdout, and exits 1; a file that loads but cannot run lists every
  * problem (secrets unset, this machine) in one run; an override error
  * names the variable; every example under config/examples/ passes given
  * fake values for the variables it names.
@@ -234,6 +234,51 @@ static void test_bad_file(void **state)
     assert_string_equal(r.err, "toolwatch check-config: /nonexistent/tw.json: "
                                "No such file or directory\n");
     result_free(&r);
+}
+
+/* A file with a mistake in several sections: every error on its own
+ * line, in file order, each as a file with that mistake alone gives it;
+ * nothing on stdout (even with --print), exit 1. */
+static void test_every_error(void **state)
+{
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    char want[2048];
+    struct result r;
+
+    (void)state;
+    write_tmp(path,
+              "{\"stream\": {\"url\": \"https://audit.example/s\","
+              "  \"stall_timeout_s\": \"45\"},\n"
+              " \"sinks\": [{\"type\": \"stdout\"},\n"
+              "  {\"type\": \"file\", \"path\": \"/tmp/a\","
+              "   \"min_severity\": \"urgent\"}],\n"
+              " \"rules\": [\n"
+              "  {\"name\": \"a\", \"kind\": \"count\", \"severity\": "
+              "\"error\", \"window_s\": 60, \"threshold\": 5,"
+              "   \"match\": {\"tool_nme\": \"psql\"}},\n"
+              "  {\"name\": \"b\", \"kind\": \"count\", \"severity\": "
+              "\"error\", \"window_s\": 60, \"threshold\": 5},\n"
+              "  {\"name\": \"c\", \"kind\": \"sequence\", \"severity\": "
+              "\"error\", \"within_s\": 60,"
+              "   \"steps\": [{\"tool_name\": \"read_*\"},"
+              "     {\"event_typ\": \"tool_call_request\"}]}]}\n");
+    run(path, NULL, &r);
+    assert_int_equal(WEXITSTATUS(r.status), 1);
+    assert_string_equal(r.out, "");
+    snprintf(want, sizeof want,
+             "toolwatch check-config: %s: stream.stall_timeout_s: expected "
+             "an integer between 1 and 3600, got \"45\"\n"
+             "toolwatch check-config: %s: sinks[1].min_severity: expected "
+             "one of \"info\", \"warning\", \"error\", \"critical\", got "
+             "\"urgent\"\n"
+             "toolwatch check-config: %s: rules[0].match.tool_nme: unknown "
+             "field; did you mean tool_name?\n"
+             "toolwatch check-config: %s: rules[2].steps[1].event_typ: "
+             "unknown field; did you mean event_type?\n",
+             path, path, path, path);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    unlink(path);
 }
 
 static void test_bad_override(void **state)
@@ -477,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_unset_secret),
         cmocka_unit_test(test_short_routing_key),
         cmocka_unit_test(test_bad_file),
+        cmocka_unit_test(test_every_error),
         cmocka_unit_test(test_bad_override),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_quiet_success),

@@ -2533,6 +2533,265 @@ static void test_keys_documented(void **state)
     free(doc3);
 }
 
+/* ---- every error, not just the first ---- */
+
+static char list_msgs[TABLE_ERRS_MAX][TABLE_ERR_MAX];
+static struct table_errs list;
+
+/* cfg_parse_errs() into `list`, and cfg_parse()'s one message into err */
+static int parse_all(const char *text, char *const *envp)
+{
+    int rc, rc1;
+
+    table_errs_init(&list, list_msgs, TABLE_ERRS_MAX);
+    rc = cfg_parse_errs(fresh(&c), text, strlen(text), envp, &list);
+    err[0] = '\0';
+    rc1 = cfg_parse_env(fresh(&c), text, strlen(text), envp, err,
+                        sizeof err);
+    assert_int_equal(rc1, rc);
+    if (rc != CFG_OK) /* the first of the list is the one message */
+        assert_string_equal(err, table_errs_at(&list, 0));
+    return rc;
+}
+
+/* `list` holds exactly want[0 .. n - 1], in this order */
+static void expect_list(const char *const *want, unsigned n)
+{
+    if (table_errs_count(&list) != n)
+        for (unsigned i = 0; i < table_errs_kept(&list); i++)
+            print_message("got [%u] %s\n", i, table_errs_at(&list, i));
+    for (unsigned i = 0; i < table_errs_kept(&list) && i < n; i++)
+        assert_string_equal(table_errs_at(&list, i), want[i]);
+    assert_int_equal(table_errs_count(&list), n);
+    assert_int_equal(table_errs_kept(&list), n);
+}
+
+#define EXPECT_LIST(...)                                                    \
+    do {                                                                    \
+        static const char *const w_[] = {__VA_ARGS__};                      \
+        expect_list(w_, sizeof w_ / sizeof w_[0]);                          \
+    } while (0)
+
+#define RULE_OK_COUNT(name)                                                 \
+    "{\"name\": \"" name "\", \"kind\": \"count\", \"severity\": "         \
+    "\"error\", \"window_s\": 60, \"threshold\": 5}"
+
+/* Independent mistakes in every section: each one, in file order, with
+ * the message and path a file with that mistake alone gives. */
+static void test_every_error(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse_all(
+            "{\"stream\": {\"url\": \"https://a.example/s\","
+            "  \"stall_timeout_s\": \"45\", \"retry_max_ms\": 1},"
+            " \"detectors\": {\"max_kyes\": 10},"
+            " \"sinks\": [{\"type\": \"stdout\"},"
+            "  {\"type\": \"file\", \"path\": \"/tmp/a\","
+            "   \"min_severity\": \"urgent\", \"burts\": 2},"
+            "  {\"type\": \"pagerdity\", \"url\": 7},"
+            "  {\"type\": \"stdout\"}],"
+            " \"rules\": [{\"name\": \"a\", \"kind\": \"count\","
+            "   \"severity\": \"error\", \"window_s\": 60, \"threshold\": 5,"
+            "   \"match\": {\"tool_nme\": \"x\", \"cost_usd\": {\">\": \"1\"},"
+            "     \"tool_name\": \"y\"}},"
+            "  " RULE_OK_COUNT("b") ","
+            "  {\"name\": \"c\", \"kind\": \"sequence\", \"severity\": "
+            "   \"error\", \"within_s\": 60, \"steps\": [{\"tool_name\": \"a\"},"
+            "   {\"event_typ\": \"tool_call_request\"}, {\"error\": 1}]},"
+            "  " RULE_OK_COUNT("b") ","
+            "  {\"name\": \"a\", \"kind\": \"coutn\", \"bogus\": 1},"
+            "  {\"name\": \"d\", \"kind\": \"count\", \"treshold\": 5,"
+            "   \"clear_threshold\": 9}],"
+            " \"instance\": \"\"}",
+            NULL),
+        CFG_EINVAL);
+    EXPECT_LIST(
+        "stream.stall_timeout_s: expected an integer between 1 and 3600, "
+        "got \"45\"",
+        "detectors.max_kyes: unknown key (not an engine setting; the older "
+        "per-detector objects are volume, payload_size, latency, "
+        "error_rate, credential_access and stream_stalled; rules go in the "
+        "`rules` list)",
+        "sinks[1].min_severity: expected one of \"info\", \"warning\", "
+        "\"error\", \"critical\", got \"urgent\"",
+        "sinks[1].burts: unknown key",
+        "sinks[2].type: expected one of \"webhook\", \"slack\", "
+        "\"pagerduty\", \"file\", \"stdout\", \"alertmanager\", got "
+        "\"pagerdity\"",
+        "sinks[3].name: duplicate sink name \"stdout\" (also sinks[0]); "
+        "give each sink its own name",
+        "rules[0].match.tool_nme: unknown field; did you mean tool_name?",
+        "rules[0].match.cost_usd.>: expected a number, got \"1\"",
+        "rules[2].steps[1].event_typ: unknown field; did you mean "
+        "event_type?",
+        "rules[2].steps[2].error: expected true or false, got 1",
+        "rules[3].name: \"b\" is already the name of rules[1]",
+        "rules[4].kind: unknown kind \"coutn\"; did you mean count?",
+        "rules[5].treshold: unknown key; did you mean threshold?",
+        "rules[5].severity: missing; every rule requires it (the severity "
+        "of its alerts)",
+        "rules[5].window_s: missing; kind count requires it (the sliding "
+        "window, in seconds of event time)",
+        "rules[5].threshold: missing; kind count requires it (fires when "
+        "more events than this are in the window)",
+        "instance: expected a non-empty string of at most 127 bytes, got "
+        "\"\"");
+    /* not repeated: rules[4] (no kind) is not a second "a"; rules[5]'s
+     * clear_threshold is not compared with a threshold it lacks; the
+     * checks across sections (stream.retry_max_ms under retry_base_ms)
+     * wait for a file whose keys are good */
+    assert_null(c.rules);
+}
+
+/* The checks that span keys (within a rule, a sink) and sections: every
+ * one of them, once the keys they read are good; each inhibition rule. */
+static void test_every_error_cross_checks(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse_all("{\"stream\": {\"retry_base_ms\": 900, \"retry_max_ms\": "
+                  "800, \"headers\": {\"X-A\": \"1\"}, \"headers_env\": "
+                  "{\"X-A\": \"TWX\"}},"
+                  " \"sinks\": [{\"type\": \"file\"}, {\"type\": "
+                  "\"webhook\", \"url_env\": \"U\"}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("sinks[0].path: required for a file sink: the file alerts "
+                "are appended to",
+                "sinks[1].secret_envs: required for a webhook sink: 1 to 4 "
+                "names of environment variables holding whsec_ signing "
+                "secrets");
+    assert_int_equal(
+        parse_all("{\"stream\": {\"retry_base_ms\": 900, \"retry_max_ms\": "
+                  "800, \"headers\": {\"X-A\": \"1\"}, \"headers_env\": "
+                  "{\"X-A\": \"TWX\"}}}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("stream.headers_env.X-A: also in stream.headers (X-A); "
+                "give a header in one of them only",
+                "stream.retry_max_ms: expected at least stream.retry_base_ms "
+                "(900), got 800");
+    assert_int_equal(
+        parse_all("{\"rules\": [{\"name\": \"d\", \"kind\": \"count\","
+                  "  \"severity\": \"error\", \"window_s\": 60,"
+                  "  \"threshold\": 5, \"clear_threshold\": 9},"
+                  "  " RULE_OK_COUNT("e") ","
+                  "  {\"name\": \"f\", \"kind\": \"count\","
+                  "  \"severity\": \"error\", \"window_s\": 60,"
+                  "  \"threshold\": 5, \"match\": {\"error\": true},"
+                  "  \"exclude\": {\"completed\": true}}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("rules[0].clear_threshold: expected a number at most the "
+                "threshold (5), got 9",
+                "rules[2].exclude: excludes every event that match accepts");
+    /* each inhibition rule */
+    assert_int_equal(
+        parse_all("{\"inhibit\": [{\"source\": {\"rule\": \"a\"},"
+                  " \"target\": {\"rule\": \"b\"}, \"equl\": []},"
+                  " {\"source\": {\"rule\": \"a\"}, \"target\": "
+                  "{\"rule\": \"b\"}},"
+                  " 7]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("inhibit[0].equl: unknown key (source, target, equal); did "
+                "you mean equal?",
+                "inhibit[2]: expected an object {\"source\": {...}, "
+                "\"target\": {...}, \"equal\": [...]}, got 7");
+}
+
+/* Literal secrets: each one; the walk does not follow (it would refuse
+ * the same keys again as unknown). */
+static void test_every_secret(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse_all("{\"stream\": {\"api_key\": \"k\", \"url\": "
+                  "\"https://u:p@a.example/s\"}, \"status\": {\"token\": "
+                  "\"t\"}, \"instance\": 5}",
+                  NULL),
+        CFG_EINVAL);
+    assert_int_equal(table_errs_count(&list), 3);
+    assert_non_null(strstr(table_errs_at(&list, 0), "stream.api_key: "));
+    assert_non_null(strstr(table_errs_at(&list, 1), "stream.url: "));
+    assert_non_null(strstr(table_errs_at(&list, 2), "status.token: "));
+}
+
+/* Past the cap: the first TABLE_ERRS_MAX kept, the others counted; and
+ * the file's name in front of each of them, a variable's name in front
+ * of the messages about what an override set. */
+static void test_every_error_bound(void **state)
+{
+    char text[8192], path[] = "/tmp/tw_cfg_XXXXXX", want[256];
+    const char *env[] = {"TOOLWATCH_STATUS__PORT=x", NULL};
+    size_t len;
+    int fd;
+
+    (void)state;
+    len = (size_t)snprintf(text, sizeof text, "{\"stream\": {");
+    for (int i = 0; i < TABLE_ERRS_MAX + 10; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "%s\"k%02d\": 1", i ? ", " : "", i);
+    snprintf(text + len, sizeof text - len, "}}");
+    assert_int_equal(parse_all(text, NULL), CFG_EINVAL);
+    assert_int_equal(table_errs_count(&list), TABLE_ERRS_MAX + 10);
+    assert_int_equal(table_errs_kept(&list), TABLE_ERRS_MAX);
+    assert_string_equal(table_errs_at(&list, 0), "stream.k00: unknown key");
+    assert_string_equal(table_errs_at(&list, TABLE_ERRS_MAX - 1),
+                        "stream.k49: unknown key");
+
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "{\"status\": {\"port\": 1}, \"instance\": 1}");
+    table_errs_init(&list, list_msgs, TABLE_ERRS_MAX);
+    assert_int_equal(cfg_load_errs(fresh(&c), path, ENVP(env), &list),
+                     CFG_EINVAL);
+    assert_int_equal(table_errs_count(&list), 2);
+    assert_string_equal(table_errs_at(&list, 0),
+                        "TOOLWATCH_STATUS__PORT: status.port: expected an "
+                        "integer between 0 and 65535, got \"x\"");
+    snprintf(want, sizeof want, "%s: instance: expected a non-empty string "
+             "of at most 127 bytes, got 1", path);
+    assert_string_equal(table_errs_at(&list, 1), want);
+    unlink(path);
+}
+
+/* check-config on a file that does not load: every error on its own
+ * line, then how many more past the cap; exit 1. */
+static void test_checkconfig_every_error(void **state)
+{
+    char path[] = "/tmp/tw_cfg_XXXXXX", text[8192], want[8192];
+    struct captured r = {0};
+    size_t len, wlen = 0;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    len = (size_t)snprintf(text, sizeof text, "{\"status\": {");
+    for (int i = 0; i < TABLE_ERRS_MAX + 3; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "%s\"k%02d\": 1", i ? ", " : "", i);
+    snprintf(text + len, sizeof text - len, "}}");
+    write_file(path, text);
+    run_check(path, NULL, &r);
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, "");
+    for (int i = 0; i < TABLE_ERRS_MAX; i++)
+        wlen += (size_t)snprintf(want + wlen, sizeof want - wlen,
+                                 "toolwatch check-config: %s: status.k%02d: "
+                                 "unknown key\n",
+                                 path, i);
+    snprintf(want + wlen, sizeof want - wlen,
+             "toolwatch check-config: ... and 3 more errors\n");
+    assert_string_equal(r.err, want);
+    captured_free(&r);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2569,6 +2828,11 @@ int main(void)
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_keys_documented),
+        cmocka_unit_test(test_every_error),
+        cmocka_unit_test(test_every_error_cross_checks),
+        cmocka_unit_test(test_every_secret),
+        cmocka_unit_test(test_every_error_bound),
+        cmocka_unit_test(test_checkconfig_every_error),
     };
     return cmocka_run_group_tests(tests, NULL, release);
 }

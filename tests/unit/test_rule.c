@@ -10,6 +10,7 @@
  * Rules are written with ' for " to keep them readable (q()).
  */
 #include "detectors/rule.h"
+#include "base/table.h"
 #include "model/severity.h"
 
 #include <cjson/cJSON.h>
@@ -1351,6 +1352,96 @@ static void test_rule_compile(void **state)
     cJSON_Delete(j);
 }
 
+/* ---- every error ---- */
+
+/* rule_set_compile_errs() on rules (with ' for "): its list, which must
+ * be exactly want[] (with ' for "); rule_set_compile() gives the first. */
+static void expect_errors(const char *rules, const char *const *want,
+                          unsigned n)
+{
+    static char msgs[TABLE_ERRS_MAX][TABLE_ERR_MAX];
+    struct table_errs errs;
+    cJSON *j = cJSON_Parse(q(rules));
+    struct rule_set *s = NULL;
+
+    assert_non_null(j);
+    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
+    assert_int_equal(rule_set_compile_errs(&s, j, "rules", &errs),
+                     RULE_EINVAL);
+    assert_null(s);
+    cJSON_Delete(j);
+    if (table_errs_count(&errs) != n)
+        for (unsigned i = 0; i < table_errs_kept(&errs); i++)
+            print_message("got [%u] %s\n", i, table_errs_at(&errs, i));
+    assert_int_equal(table_errs_count(&errs), n);
+    for (unsigned i = 0; i < n; i++)
+        assert_string_equal(table_errs_at(&errs, i), q(want[i]));
+    assert_int_equal(compile_json(q(rules)), RULE_EINVAL);
+    assert_string_equal(err, q(want[0]));
+}
+
+#define EXPECT_ERRORS(rules, ...)                                           \
+    do {                                                                    \
+        static const char *const w_[] = {__VA_ARGS__};                      \
+        expect_errors(rules, w_, sizeof w_ / sizeof w_[0]);                 \
+    } while (0)
+
+static void test_every_error(void **state)
+{
+    (void)state;
+    /* every key of a rule, every condition of a match, every step */
+    EXPECT_ERRORS(
+        "[{'name':'a b','kind':'sequence','severity':'urgent',"
+        "'match':{'tool_nme':'x','agent_id':'','cost_usd':{'>':1}},"
+        "'steps':[{'error':1},{'tool_name':'a'},{'event_typ':'x'}],"
+        "'within_s':0,'windw_s':5,'group_by':['tool_nam']}]",
+        "rules[0].name: expected a name of letters, digits, - and _, got "
+        "'a b'",
+        "rules[0].severity: expected one of 'info', 'warning', 'error', "
+        "'critical', got 'urgent'",
+        "rules[0].match.tool_nme: unknown field; did you mean tool_name?",
+        "rules[0].match.agent_id: expected a non-empty glob, got ''",
+        "rules[0].steps[0].error: expected true or false, got 1",
+        "rules[0].steps[2].event_typ: unknown field; did you mean "
+        "event_type?",
+        "rules[0].within_s: expected an integer between 1 and 2073600, got 0",
+        "rules[0].windw_s: unknown key; did you mean window_s?",
+        "rules[0].group_by[0]: unknown field 'tool_nam'; did you mean "
+        "tool_name?");
+    /* every override, once the rule's keys are good; duplicate keys */
+    EXPECT_ERRORS(
+        "[{" BASE "'kind':'count','window_s':1,'threshold':1,"
+        "'group_by':['tool_name'],'threshold':2,"
+        "'overrides':[{'match':{'agent_id':'x'},'threshold':2},"
+        "{'match':{'tool_name':'x'},'threshold':-1},"
+        "{'match':{'tool_name':'y'},'enabled':false}]}]",
+        "rules[0].threshold: duplicate key");
+    EXPECT_ERRORS(
+        "[{" BASE "'kind':'count','window_s':1,'threshold':1,"
+        "'group_by':['tool_name'],"
+        "'overrides':[{'match':{'agent_id':'x'},'threshold':2},"
+        "{'match':{'tool_name':'x'},'threshold':-1},"
+        "{'match':{'tool_name':'y'},'enabled':false}]}]",
+        "rules[0].overrides[0].match.agent_id: not a group_by field of this "
+        "rule (group_by: tool_name)",
+        "rules[0].overrides[1].threshold: expected a number between 0 and "
+        "1000000000000, got -1");
+    /* every rule; a refused rule's name is no duplicate; a kind that
+     * is not known: nothing else of that rule */
+    EXPECT_ERRORS(
+        "[{'name':'a','kind':'cuont','severity':'x','bogus':1},"
+        "{" BASE "'kind':'count','window_s':1,'threshold':1,'bogus':1},"
+        "{'name':'a','kind':'count','severity':'info','window_s':1,"
+        "'threshold':1},"
+        "{'name':'a','kind':'absence','severity':'info','threshold':0}]",
+        "rules[0].kind: unknown kind 'cuont'; did you mean count?",
+        "rules[1].bogus: unknown key; the keys of kind count are name, kind, "
+        "severity, description, runbook_url, labels, match, exclude, "
+        "group_by, window_s, threshold, clear_threshold, overrides, hold_s, "
+        "repeat_interval_s, max_keys",
+        "rules[3].threshold: expected a number between 1 and 2073600, got 0");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_teardown(f, teardown)
@@ -1379,6 +1470,7 @@ int main(void)
         T(test_round_trip_everything),
         T(test_misc),
         T(test_rule_compile),
+        T(test_every_error),
     };
 #undef T
 

@@ -1,7 +1,8 @@
 /*
  * test_table.c - the parts of the settings walker that test_config does
  * not reach through the configuration file: required items, "unset"
- * integers left out of the dump, and the "did you mean" helper.
+ * integers left out of the dump, the "did you mean" helper, and the walk
+ * that lists every error (struct table_errs).
  */
 #include "base/table.h"
 
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,11 +144,104 @@ static void test_suggest(void **state)
     assert_string_equal(table_suggest_best(&s), "maybe");
 }
 
+/* The walker that goes on: every unknown key, wrong value, duplicate
+ * and missing key of an object, in order; a nested section's too. */
+struct outer {
+    int64_t a;
+    struct demo in;
+};
+
+static const struct table_item outer_items[] = {
+    {.name = "a", .type = TABLE_INT, .offset = offsetof(struct outer, a),
+     .min = 0, .max = 1, .flags = TABLE_F_REQUIRED},
+    {.name = "in", .type = TABLE_SECTION, .offset = offsetof(struct outer, in),
+     .items = items, .nitems = NITEMS},
+};
+
+static void test_every_error(void **state)
+{
+    char msgs[4][TABLE_ERR_MAX], err[256];
+    struct table_errs e;
+    struct outer o;
+    cJSON *j = cJSON_Parse("{\"in\": {\"maybe\": 11, \"x\": 1, \"maybe\": 2},"
+                           " \"b\": true, \"in\": 3}");
+
+    (void)state;
+    assert_non_null(j);
+    table_items_defaults(outer_items, 2, &o);
+    table_errs_init(&e, msgs, 4);
+    assert_int_equal(table_items_apply_errs(outer_items, 2, &o, j, "", &e),
+                     TABLE_EINVAL);
+    /* 7 errors, the first 4 kept */
+    assert_int_equal(table_errs_count(&e), 7);
+    assert_int_equal(table_errs_kept(&e), 4);
+    assert_string_equal(table_errs_at(&e, 0),
+                        "in.maybe: expected an integer between 0 and 10, "
+                        "got 11");
+    assert_string_equal(table_errs_at(&e, 1), "in.x: unknown key");
+    assert_string_equal(table_errs_at(&e, 2), "in.maybe: duplicate key");
+    assert_string_equal(table_errs_at(&e, 3),
+                        "in.need: missing; expected an integer between 0 "
+                        "and 10");
+    /* then "b: unknown key", "in: duplicate key", "a: missing; ...":
+     * counted, not kept */
+    /* the err/errsz walker: the first of them */
+    table_items_defaults(outer_items, 2, &o);
+    assert_int_equal(table_items_apply(outer_items, 2, &o, j, "", err,
+                                       sizeof err),
+                     TABLE_EINVAL);
+    assert_string_equal(err, "in.maybe: expected an integer between 0 and "
+                             "10, got 11");
+    assert_int_equal(table_item_apply(&outer_items[1], &o,
+                                      cJSON_GetObjectItem(j, "in"), "p", err,
+                                      sizeof err),
+                     TABLE_EINVAL);
+    assert_string_equal(err, "p.maybe: expected an integer between 0 and "
+                             "10, got 11");
+    cJSON_Delete(j);
+}
+
+/* The list itself: the slot of a message past the cap, a failure without
+ * a message (out of memory) not counted, an empty list's first. */
+static void test_errs(void **state)
+{
+    char msgs[1][TABLE_ERR_MAX], err[16] = "untouched";
+    struct table_errs e;
+
+    (void)state;
+    table_errs_init(&e, msgs, 1);
+    table_errs_first(&e, err, sizeof err);
+    assert_string_equal(err, "untouched");
+    assert_int_equal(table_errs_keep(&e, TABLE_ENOMEM), TABLE_ENOMEM);
+    table_errs_slot(&e);
+    assert_int_equal(table_errs_keep(&e, TABLE_ENOMEM), TABLE_ENOMEM);
+    assert_int_equal(table_errs_count(&e), 0);
+    snprintf(table_errs_slot(&e), TABLE_ERR_MAX, "one");
+    assert_int_equal(table_errs_keep(&e, TABLE_OK), TABLE_OK);
+    assert_int_equal(table_errs_count(&e), 0);
+    assert_int_equal(table_errs_keep(&e, TABLE_EINVAL), TABLE_EINVAL);
+    snprintf(table_errs_slot(&e), TABLE_ERR_MAX, "two");
+    assert_int_equal(table_errs_keep(&e, TABLE_EINVAL), TABLE_EINVAL);
+    assert_int_equal(table_errs_add(&e, "%s", "three"), TABLE_EINVAL);
+    assert_int_equal(table_errs_count(&e), 3);
+    assert_int_equal(table_errs_kept(&e), 1);
+    assert_string_equal(table_errs_at(&e, 0), "one");
+    table_errs_first(&e, err, sizeof err);
+    assert_string_equal(err, "one");
+    /* no storage: counted only */
+    table_errs_init(&e, NULL, 5);
+    table_errs_add(&e, "x");
+    assert_int_equal(table_errs_count(&e), 1);
+    assert_int_equal(table_errs_kept(&e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_required_and_unset),
         cmocka_unit_test(test_suggest),
+        cmocka_unit_test(test_every_error),
+        cmocka_unit_test(test_errs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
