@@ -21,36 +21,59 @@ static int put_str(buf *b, const char *s)
     return buf_append_json_string(b, s, strlen(s));
 }
 
-/* The redaction of one document: the options, with the alert's field
- * numbers as their keep list. */
+/* Matched texts of the key fields one document lists (opts.same). */
+#define RED_SAME_MAX 32
+/* Matches taken from one field's value for that list. */
+#define RED_SPANS_MAX 8
+/* The alert's numbers, and the group values and sample fields that are
+ * only digits. */
+#define RED_KEEP_MAX (3 + ALERT_GROUP_MAX + 5)
+
+/* The redaction of one document: the options, with the alert's numbers
+ * as their keep list and what its key fields hold as the same list. */
 struct red {
     struct redact_opts o;
     char num[3][40];
-    const char *keep[3];
+    const char *keep[RED_KEEP_MAX];
+    struct redact_same same[RED_SAME_MAX];
+    size_t nsame;
 };
 
-/* Free text from the stream (keys, summaries, sample fields): redacted
- * (SPEC section 3: e-mail addresses, phone numbers, SSNs, card numbers,
- * tokens and API keys become [REDACTED:<kind>...]) before it leaves. */
-static int put_text(buf *b, const struct red *r, const char *s)
+/* Text from the stream (group values, the key, the summary, sample
+ * fields): redacted under `mode` (SPEC section 3: e-mail addresses, phone
+ * numbers, SSNs, card numbers, tokens and API keys become
+ * [REDACTED:<kind>], or [email#3f2a91] in hash mode) before it leaves.
+ * `same`: a match that a key field holds takes that field's form. */
+static int put_text(buf *b, struct red *r, const char *s,
+                    enum redact_mode mode, int same)
 {
     char red[2 * ALERT_SUMMARY_MAX];
+    enum redact_mode base = r->o.mode;
     size_t n = 0;
-    int rc = redact_opt(&r->o, s, strlen(s), red, sizeof red, &n, NULL);
+    int rc;
 
+    r->o.mode = mode;
+    r->o.same = same ? r->same : NULL;
+    r->o.nsame = same ? r->nsame : 0;
+    rc = redact_opt(&r->o, s, strlen(s), red, sizeof red, &n, NULL);
+    r->o.mode = base; /* the mode of fields without one of their own */
     if (rc != REDACT_OK && rc != REDACT_ETRUNC)
         return buf_append_str(b, "\"[REDACTED]\"");
     return buf_append_json_string(b, red, n);
 }
 
-/* a free-text member, null when empty */
-static int put_opt(buf *b, const struct red *r, const char *name,
+/* a sample field ("record_id", ...) as member ,"name": (first: no
+ * comma), null when empty */
+static int put_opt(buf *b, struct red *r, const char *field, int first,
                    const char *v)
 {
-    int rc = buf_append_str(b, name);
+    int rc = buf_append_str(b, first ? "\"" : ",\"");
 
+    rc = rc ? rc : buf_append_str(b, field);
+    rc = rc ? rc : buf_append_str(b, "\":");
     if (rc == BUF_OK)
-        rc = v[0] ? put_text(b, r, v) : buf_append_str(b, "null");
+        rc = v[0] ? put_text(b, r, v, redact_field_mode(&r->o, field), 0)
+                  : buf_append_str(b, "null");
     return rc;
 }
 
@@ -71,24 +94,24 @@ static int put_num(buf *b, double d)
     return buf_append_str(b, t);
 }
 
-static int put_sample(buf *b, const struct red *r,
-                      const struct alert_sample *s)
+static int put_sample(buf *b, struct red *r, const struct alert_sample *s)
 {
     int rc;
 
     if (s == NULL)
         return buf_append_str(b, "{}");
-    rc = put_opt(b, r, "{\"record_id\":", s->record_id);
-    rc = rc ? rc : put_opt(b, r, ",\"session_id\":", s->session_id);
-    rc = rc ? rc : put_opt(b, r, ",\"agent_id\":", s->agent_id);
-    rc = rc ? rc : put_opt(b, r, ",\"tool_name\":", s->tool_name);
+    rc = buf_append_str(b, "{");
+    rc = rc ? rc : put_opt(b, r, "record_id", 1, s->record_id);
+    rc = rc ? rc : put_opt(b, r, "session_id", 0, s->session_id);
+    rc = rc ? rc : put_opt(b, r, "agent_id", 0, s->agent_id);
+    rc = rc ? rc : put_opt(b, r, "tool_name", 0, s->tool_name);
     rc = rc ? rc : buf_append_str(b, ",\"event_type\":");
     if (rc == BUF_OK) {
         rc = s->event_type == EVENT_TYPE_UNKNOWN
                  ? buf_append_str(b, "null")
                  : put_str(b, event_type_name(s->event_type));
     }
-    rc = rc ? rc : put_opt(b, r, ",\"error_code\":", s->error_code);
+    rc = rc ? rc : put_opt(b, r, "error_code", 0, s->error_code);
     rc = rc ? rc : buf_append_str(b, "}");
     return rc;
 }
@@ -106,9 +129,10 @@ static int put_conf_opt(buf *b, const char *v)
 }
 
 /* {"name": value, ...}: names are the rule's (field names, label names);
- * values are redacted when they come from the stream (`stream_text`) */
-static int put_pairs(buf *b, const struct red *r,
-                     const struct alert_pair *p, uint32_t n, int stream_text)
+ * values are redacted under their field's mode when they come from the
+ * stream (r not NULL) */
+static int put_pairs(buf *b, struct red *r, const struct alert_pair *p,
+                     uint32_t n)
 {
     int rc = buf_append_str(b, "{");
 
@@ -116,8 +140,11 @@ static int put_pairs(buf *b, const struct red *r,
         rc = i ? buf_append_str(b, ",") : BUF_OK;
         rc = rc ? rc : put_str(b, p[i].name);
         rc = rc ? rc : buf_append_str(b, ":");
-        rc = rc ? rc : stream_text ? put_text(b, r, p[i].value)
-                                   : put_str(b, p[i].value);
+        if (rc == BUF_OK)
+            rc = r != NULL ? put_text(b, r, p[i].value,
+                                      redact_field_mode(&r->o, p[i].name),
+                                      0)
+                           : put_str(b, p[i].value);
     }
     return rc ? rc : buf_append_str(b, "}");
 }
@@ -127,11 +154,60 @@ int alert_format(const struct alert *a, buf *out)
     return alert_format_opt(a, NULL, out);
 }
 
+/* A value of only digits is a number (an id, a count): never a card. */
+static int digits_only(const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* Key field `v` (a group value, a sample field) under `mode`: a number
+ * joins the keep list; each match it holds joins the same list with the
+ * mode (a text two fields hold under two modes takes the stronger). */
+static void red_key_field(struct red *r, const char *v, enum redact_mode mode)
+{
+    struct redact_span sp[RED_SPANS_MAX];
+    size_t n;
+
+    if (v == NULL || v[0] == '\0')
+        return;
+    if (digits_only(v)) {
+        if (r->o.nkeep < RED_KEEP_MAX)
+            r->keep[r->o.nkeep++] = v;
+        return;
+    }
+    n = redact_spans(&r->o, v, strlen(v), sp, RED_SPANS_MAX);
+    for (size_t i = 0; i < n && i < RED_SPANS_MAX; i++) {
+        size_t k = 0;
+
+        while (k < r->nsame &&
+               (r->same[k].len != sp[i].len ||
+                memcmp(r->same[k].text, v + sp[i].start, sp[i].len) != 0))
+            k++;
+        if (k < r->nsame) {
+            if ((unsigned)mode < r->same[k].mode)
+                r->same[k].mode = (unsigned char)mode;
+        } else if (r->nsame < RED_SAME_MAX) {
+            r->same[r->nsame].text = v + sp[i].start;
+            r->same[r->nsame].len = sp[i].len;
+            r->same[r->nsame].mode = (unsigned char)mode;
+            r->nsame++;
+        }
+    }
+}
+
 /* r for alert a under o: the number texts exactly as put_num() writes
- * value, threshold and window_s. */
+ * value, threshold and window_s, and what the key fields hold.  Key
+ * fields are read whole before anything is written, so a value looks the
+ * same in the group, the key, the summary and the sample. */
 static void red_init(struct red *r, const struct alert *a,
                      const struct redact_opts *o)
 {
+    const struct alert_sample *s = a->sample;
     size_t n = 0;
 
     if (o != NULL)
@@ -149,12 +225,42 @@ static void red_init(struct red *r, const struct alert *a,
         r->keep[i] = r->num[i];
     r->o.keep = r->keep;
     r->o.nkeep = n;
+    r->o.same = NULL;
+    r->o.nsame = 0;
+    r->nsame = 0;
+    for (uint32_t i = 0; i < a->ngroup; i++)
+        red_key_field(r, a->group[i].value,
+                      redact_field_mode(&r->o, a->group[i].name));
+    if (s != NULL) {
+        red_key_field(r, s->record_id, redact_field_mode(&r->o, "record_id"));
+        red_key_field(r, s->session_id,
+                      redact_field_mode(&r->o, "session_id"));
+        red_key_field(r, s->agent_id, redact_field_mode(&r->o, "agent_id"));
+        red_key_field(r, s->tool_name, redact_field_mode(&r->o, "tool_name"));
+        red_key_field(r, s->error_code,
+                      redact_field_mode(&r->o, "error_code"));
+    }
+}
+
+/* The key's own mode: the strongest of the group fields' (it is their
+ * values joined); opts.mode without a group. */
+static enum redact_mode key_mode(const struct red *r, const struct alert *a)
+{
+    enum redact_mode m = a->ngroup > 0 ? REDACT_MODE_OFF : r->o.mode;
+
+    for (uint32_t i = 0; i < a->ngroup; i++) {
+        enum redact_mode g = redact_field_mode(&r->o, a->group[i].name);
+        if (g < m)
+            m = g;
+    }
+    return m;
 }
 
 int alert_format_opt(const struct alert *a, const struct redact_opts *o,
                      buf *out)
 {
     size_t mark = out->len;
+    enum redact_mode key, summary;
     struct red r;
     int rc;
 
@@ -163,6 +269,8 @@ int alert_format_opt(const struct alert *a, const struct redact_opts *o,
         a->ngroup > ALERT_GROUP_MAX || a->nlabels > ALERT_LABELS_MAX)
         return ALERT_EINVAL;
     red_init(&r, a, o);
+    key = key_mode(&r, a);
+    summary = redact_field_mode(&r.o, "summary");
     rc = buf_append_str(out, a->resolved ? "{\"type\":\"alert.resolved\""
                                          : "{\"type\":\"alert.firing\"");
     rc = rc ? rc : buf_append_str(out, ",\"timestamp\":");
@@ -174,16 +282,16 @@ int alert_format_opt(const struct alert *a, const struct redact_opts *o,
     rc = rc ? rc : buf_append_str(out, ",\"kind\":");
     rc = rc ? rc : put_str(out, a->kind);
     rc = rc ? rc : buf_append_str(out, ",\"group\":");
-    rc = rc ? rc : put_pairs(out, &r, a->group, a->ngroup, 1);
+    rc = rc ? rc : put_pairs(out, &r, a->group, a->ngroup);
     rc = rc ? rc : buf_append_str(out, ",\"key\":");
-    rc = rc ? rc : put_text(out, &r, a->key);
+    rc = rc ? rc : put_text(out, &r, a->key, key, 1);
     rc = rc ? rc : buf_append_str(out, a->resolved
                                            ? ",\"state\":\"resolved\""
                                            : ",\"state\":\"firing\"");
     rc = rc ? rc : buf_append_str(out, ",\"severity\":");
     rc = rc ? rc : put_str(out, a->severity);
     rc = rc ? rc : buf_append_str(out, ",\"summary\":");
-    rc = rc ? rc : put_text(out, &r, a->summary);
+    rc = rc ? rc : put_text(out, &r, a->summary, summary, 1);
     rc = rc ? rc : buf_append_str(out, ",\"value\":");
     rc = rc ? rc : put_num_or_null(out, a->value);
     rc = rc ? rc : buf_append_str(out, ",\"threshold\":");
@@ -199,7 +307,7 @@ int alert_format_opt(const struct alert *a, const struct redact_opts *o,
         rc = a->resolved ? put_time(out, a->resolved_ms)
                          : buf_append_str(out, "null");
     rc = rc ? rc : buf_append_str(out, ",\"labels\":");
-    rc = rc ? rc : put_pairs(out, &r, a->labels, a->nlabels, 0);
+    rc = rc ? rc : put_pairs(out, NULL, a->labels, a->nlabels);
     rc = rc ? rc : buf_append_str(out, ",\"description\":");
     rc = rc ? rc : put_conf_opt(out, a->description);
     rc = rc ? rc : buf_append_str(out, ",\"runbook_url\":");

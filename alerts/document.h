@@ -43,9 +43,16 @@ int alert_format(const struct alert *a, buf *out);
 struct redact_opts;
 
 /* alert_format() with the redaction `o` (alerts/redact.h; NULL: mask mode,
- * every kind): the alert's value, threshold and window_s, as the document
- * writes them, are its field numbers (opts.keep): the same digits in the
- * summary or the key are never taken for a card or a phone number. */
+ * every kind, every field): each group value and sample field under its
+ * field's mode (redact_field_mode()), the summary under "summary"'s, the
+ * key under the strongest of its group fields'.  Every match a group value
+ * or sample field holds is written the same way wherever it appears (the
+ * key and the summary list them as opts.same; two modes: the stronger).
+ * Numbers are kept (opts.keep): the alert's value, threshold and
+ * window_s as the document writes them, and a group value or sample
+ * field of digits only; the same digits in the summary or the key are
+ * never taken for a card or a phone number.  o's own keep and same lists
+ * are not used. */
 int alert_format_opt(const struct alert *a, const struct redact_opts *o,
                      buf *out);
 

@@ -33,11 +33,17 @@
  */
 #include "alerts/redact.h"
 
+#include "model/event.h"
+
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 
 typedef unsigned char u8;
+
+_Static_assert(REDACT_META_MAX == EVENT_META_MAX &&
+                   REDACT_META_NAME_MAX == EVENT_META_NAME_MAX,
+               "metadata members: model/event.h's limits");
 
 /* How the end of a replacement looks to the scanners (see prevc()). */
 #define EDGE ']'
@@ -124,8 +130,8 @@ static void put(struct emit *em, const u8 *p, size_t n, int whole)
 {
     size_t k, back;
 
-    if (em->rc != REDACT_OK || n == 0)
-        return;
+    if (em->rc != REDACT_OK || n == 0 || (em->b == NULL && em->out == NULL))
+        return; /* a sticky error, nothing, or collect mode */
     if (em->b != NULL) {
         int r = buf_append(em->b, p, n);
         if (r == BUF_ENOMEM)
@@ -168,6 +174,8 @@ struct scan {
     size_t jwt_fail; /* a JWT starting before this offset cannot match */
     size_t key_fail[N_KEY_SHAPES]; /* the same, per key shape */
     struct emit em;
+    struct redact_span *spans; /* collect mode (redact_spans): matches */
+    size_t max_spans, nspans;
 };
 
 struct match {
@@ -184,10 +192,35 @@ static u8 prevc(const struct scan *s, size_t i)
     return s->in[i - 1];
 }
 
+static const char *const kind_text[] = {
+    "email", "phone", "ssn", "card", "token", "api_key", "password",
+};
+
+#define N_KINDS (sizeof(kind_text) / sizeof(kind_text[0]))
+
+static int is_hex(u8 c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+/* Does a replacement start at in[at]: "[REDACTED:..." (mask) or
+ * "[email#3f2a91]" (hash)? */
 static int has_marker(const struct scan *s, size_t at)
 {
-    return s->len - at >= MARKER_LEN &&
-           memcmp(s->in + at, marker, MARKER_LEN) == 0;
+    const u8 *in = s->in + at;
+    size_t left = s->len - at;
+
+    if (left >= MARKER_LEN && memcmp(in, marker, MARKER_LEN) == 0)
+        return 1;
+    for (size_t k = 0; k < N_KINDS; k++) {
+        size_t n = strlen(kind_text[k]), h;
+
+        if (left < n + REDACT_HASH_HEX + 3 || in[0] != '[' ||
+            memcmp(in + 1, kind_text[k], n) != 0 || in[n + 1] != '#')
+            continue;
+        for (h = 0; h < REDACT_HASH_HEX && is_hex(in[n + 2 + h]); h++)
+            ;
+        if (h == REDACT_HASH_HEX && in[n + 2 + h] == ']')
+            return 1;
+    }
+    return 0;
 }
 
 static int found(struct match *m, size_t ms, size_t me, unsigned kind)
@@ -826,13 +859,9 @@ static int try_paren_phone(const struct scan *s, size_t i, struct match *m)
 
 /* ---- driver ------------------------------------------------------------- */
 
-static const char *const kind_text[] = {
-    "email", "phone", "ssn", "card", "token", "api_key", "password",
-};
-
 const char *redact_kind_name(unsigned kind)
 {
-    for (size_t k = 0; k < sizeof(kind_text) / sizeof(kind_text[0]); k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         if (kind == 1u << k)
             return kind_text[k];
     }
@@ -856,7 +885,22 @@ static int kept(const struct scan *s, const struct match *m)
     return 0;
 }
 
-/* ":" and REDACT_HASH_HEX hex digits of BLAKE2b(key, value) into out. */
+/* The mode of match m: that of the same text in opts.same, else opts'. */
+static enum redact_mode match_mode(const struct scan *s,
+                                   const struct match *m)
+{
+    size_t n = m->e - m->s;
+
+    for (size_t k = 0; k < s->o->nsame; k++) {
+        const struct redact_same *e = &s->o->same[k];
+
+        if (e->len == n && memcmp(e->text, s->in + m->s, n) == 0)
+            return (enum redact_mode)e->mode;
+    }
+    return s->o->mode;
+}
+
+/* REDACT_HASH_HEX hex digits of BLAKE2b(key, value) into out. */
 static size_t hash_tag(const struct scan *s, const struct match *m,
                        char *out)
 {
@@ -865,31 +909,49 @@ static size_t hash_tag(const struct scan *s, const struct match *m,
 
     crypto_generichash(h, sizeof h, s->in + m->s, m->e - m->s, s->o->key,
                        sizeof s->o->key);
-    out[0] = ':';
-    for (size_t i = 0; i < REDACT_HASH_HEX / 2; i++) {
-        out[1 + 2 * i] = hex[h[i] >> 4];
-        out[2 + 2 * i] = hex[h[i] & 15];
+    for (size_t i = 0; i < REDACT_HASH_HEX; i++) {
+        unsigned char byte = h[i / 2];
+        out[i] = hex[i % 2 == 0 ? byte >> 4 : byte & 15];
     }
     sodium_memzero(h, sizeof h);
-    return 1 + REDACT_HASH_HEX;
+    return REDACT_HASH_HEX;
 }
 
-static void emit_match(struct scan *s, const struct match *m)
+/* Replace match m: "[REDACTED:email]" (mask) or "[email#3f2a91]" (hash);
+ * in collect mode, record it instead. */
+static void emit_match(struct scan *s, const struct match *m,
+                       enum redact_mode mode)
 {
     char tok[REDACT_TOKEN_MAX + 1];
     const char *name = redact_kind_name(m->kind);
     size_t nlen = strlen(name), n;
 
-    put(&s->em, s->in + s->lit, m->s - s->lit, 0);
-    memcpy(tok, marker, MARKER_LEN);
-    memcpy(tok + MARKER_LEN, name, nlen);
-    n = MARKER_LEN + nlen;
-    if (s->o->mode == REDACT_MODE_HASH)
-        n += hash_tag(s, m, tok + n);
-    tok[n++] = ']';
-    put(&s->em, (const u8 *)tok, n, 1);
-    if (s->em.rc == REDACT_OK)
+    if (s->spans != NULL) {
+        if (s->nspans < s->max_spans) {
+            s->spans[s->nspans].start = m->s;
+            s->spans[s->nspans].len = m->e - m->s;
+            s->spans[s->nspans].kind = m->kind;
+        }
+        s->nspans++;
         s->em.kinds |= m->kind;
+    } else {
+        put(&s->em, s->in + s->lit, m->s - s->lit, 0);
+        if (mode == REDACT_MODE_HASH) {
+            tok[0] = '[';
+            memcpy(tok + 1, name, nlen);
+            tok[1 + nlen] = '#';
+            n = 2 + nlen;
+            n += hash_tag(s, m, tok + n);
+        } else {
+            memcpy(tok, marker, MARKER_LEN);
+            memcpy(tok + MARKER_LEN, name, nlen);
+            n = MARKER_LEN + nlen;
+        }
+        tok[n++] = ']';
+        put(&s->em, (const u8 *)tok, n, 1);
+        if (s->em.rc == REDACT_OK)
+            s->em.kinds |= m->kind;
+    }
     s->lit = m->e;
     s->last_end = m->e;
 }
@@ -899,13 +961,15 @@ static void run(struct scan *s)
     const u8 *in = s->in;
     size_t i = 0;
 
-    if (s->o->mode == REDACT_MODE_OFF) {
+    if (s->o->mode == REDACT_MODE_OFF && s->o->nsame == 0 &&
+        s->spans == NULL) {
         put(&s->em, in, s->len, 0);
         return;
     }
     while (i < s->len && s->em.rc == REDACT_OK) {
         u8 c = in[i];
         struct match m;
+        enum redact_mode mode = REDACT_MODE_MASK;
         int hit = 0;
 
         if (is_alnum(c) && !is_word(prevc(s, i))) {
@@ -923,10 +987,13 @@ static void run(struct scan *s)
         } else if (c == '(') {
             hit = try_paren_phone(s, i, &m);
         }
-        if (hit && (!(m.kind & s->o->kinds) || kept(s, &m))) {
+        if (hit && s->spans == NULL)
+            mode = match_mode(s, &m);
+        if (hit && (!(m.kind & s->o->kinds) || kept(s, &m) ||
+                    mode == REDACT_MODE_OFF)) {
             i = m.e > i ? m.e : i + 1; /* left as it is */
         } else if (hit) {
-            emit_match(s, &m);
+            emit_match(s, &m, mode);
             i = m.e;
         } else {
             i++;
@@ -938,20 +1005,103 @@ static void run(struct scan *s)
 
 const char *const redact_mode_names[] = {"mask", "hash", "off", NULL};
 
+const char *const redact_field_names[] = {
+    "tool_name", "agent_id", "session_id", "tool_category",
+    "downstream_system", "error_code", "record_id", "metadata", "summary",
+    NULL};
+
+_Static_assert(sizeof(redact_field_names) / sizeof(redact_field_names[0]) ==
+                   REDACT_F_COUNT + 1,
+               "redact_field_names");
+
 void redact_opts_default(struct redact_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->mode = REDACT_MODE_MASK;
     o->kinds = REDACT_KINDS_ALL;
+    memset(o->field, REDACT_FIELD_INHERIT, sizeof o->field);
+}
+
+int redact_field_parse(const char *name)
+{
+    for (int f = 0; name != NULL && f < REDACT_F_COUNT; f++) {
+        if (strcmp(name, redact_field_names[f]) == 0)
+            return f;
+    }
+    return -1;
+}
+
+static enum redact_mode own_or(const struct redact_opts *o, unsigned m)
+{
+    return m == REDACT_FIELD_INHERIT ? o->mode : (enum redact_mode)m;
+}
+
+enum redact_mode redact_field_mode(const struct redact_opts *o,
+                                   const char *name)
+{
+    static const char meta[] = "metadata.";
+    int f;
+
+    if (name == NULL)
+        return o->mode;
+    if (strncmp(name, meta, sizeof meta - 1) == 0) {
+        for (size_t k = 0; k < o->nmeta && k < REDACT_META_MAX; k++) {
+            if (strcmp(name + sizeof meta - 1, o->meta_name[k]) == 0)
+                return own_or(o, o->meta_mode[k]);
+        }
+        return own_or(o, o->field[REDACT_F_METADATA]);
+    }
+    f = redact_field_parse(name);
+    if (f < 0 || f == REDACT_F_METADATA)
+        return o->mode;
+    return own_or(o, o->field[f]);
+}
+
+int redact_opts_need_key(const struct redact_opts *o)
+{
+    int need = o->mode == REDACT_MODE_HASH;
+
+    for (size_t f = 0; f < REDACT_F_COUNT; f++)
+        need |= o->field[f] == REDACT_MODE_HASH;
+    for (size_t k = 0; k < o->nmeta && k < REDACT_META_MAX; k++)
+        need |= o->meta_mode[k] == REDACT_MODE_HASH;
+    return need;
+}
+
+void redact_opts_without_hash(struct redact_opts *o)
+{
+    if (o->mode == REDACT_MODE_HASH)
+        o->mode = REDACT_MODE_MASK;
+    for (size_t f = 0; f < REDACT_F_COUNT; f++)
+        if (o->field[f] == REDACT_MODE_HASH)
+            o->field[f] = REDACT_MODE_MASK;
+    for (size_t k = 0; k < o->nmeta && k < REDACT_META_MAX; k++)
+        if (o->meta_mode[k] == REDACT_MODE_HASH)
+            o->meta_mode[k] = REDACT_MODE_MASK;
 }
 
 unsigned redact_kind_parse(const char *name)
 {
-    for (size_t k = 0; k < sizeof(kind_text) / sizeof(kind_text[0]); k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         if (name != NULL && strcmp(name, kind_text[k]) == 0)
             return 1u << k;
     }
     return 0;
+}
+
+/* *s ready to scan in[0..len) under o (NULL: the defaults, kept in *d). */
+static void scan_init(struct scan *s, const struct redact_opts *o,
+                      struct redact_opts *d, const char *in, size_t len)
+{
+    if (o == NULL) {
+        redact_opts_default(d);
+        o = d;
+    }
+    memset(s, 0, sizeof(*s));
+    s->o = o;
+    s->in = (const u8 *)in;
+    s->len = len;
+    s->last_end = SIZE_MAX;
 }
 
 int redact(const char *in, size_t len, char *out, size_t out_size,
@@ -981,15 +1131,7 @@ int redact_opt(const struct redact_opts *o, const char *in, size_t len,
         rc = REDACT_EINVAL;
         goto out;
     }
-    if (o == NULL) {
-        redact_opts_default(&d);
-        o = &d;
-    }
-    memset(&s, 0, sizeof(s));
-    s.o = o;
-    s.in = (const u8 *)in;
-    s.len = len;
-    s.last_end = SIZE_MAX;
+    scan_init(&s, o, &d, in, len);
     s.em.out = out;
     s.em.cap = out_size - 1;
     run(&s);
@@ -1017,16 +1159,8 @@ int redact_buf_opt(const struct redact_opts *o, buf *b, const char *in,
         rc = REDACT_EINVAL;
         goto out;
     }
-    if (o == NULL) {
-        redact_opts_default(&d);
-        o = &d;
-    }
     orig = b->len;
-    memset(&s, 0, sizeof(s));
-    s.o = o;
-    s.in = (const u8 *)in;
-    s.len = len;
-    s.last_end = SIZE_MAX;
+    scan_init(&s, o, &d, in, len);
     s.em.b = b;
     run(&s);
     rc = s.em.rc;
@@ -1040,6 +1174,22 @@ int redact_buf_opt(const struct redact_opts *o, buf *b, const char *in,
         *kinds_found = s.em.kinds;
 out:
     return rc;
+}
+
+size_t redact_spans(const struct redact_opts *o, const char *in, size_t len,
+                    struct redact_span *spans, size_t max)
+{
+    struct redact_opts d;
+    struct redact_span none;
+    struct scan s;
+
+    if (in == NULL)
+        return 0;
+    scan_init(&s, o, &d, in, len);
+    s.spans = spans != NULL ? spans : &none;
+    s.max_spans = spans != NULL ? max : 0;
+    run(&s);
+    return s.nspans;
 }
 
 const char *redact_strerror(int rc)

@@ -48,19 +48,30 @@
  * Modes (struct redact_opts, the `redact` configuration):
  *
  *   mask   [REDACTED:email], as above (SPEC section 3's form): two values
- *          look alike.  The default of `run`.
- *   hash   [REDACTED:email:3f2a91c0]: the kind, then 8 hex digits of a
- *          keyed BLAKE2b of the value (the key: per install, secret), so
- *          the same value gives the same tag and two values differ (but
- *          for a 1 in 2^32 collision) while the value cannot be found
+ *          look alike.
+ *   hash   [email#3f2a91]: the kind, '#', then 6 hex digits of a keyed
+ *          BLAKE2b of the matched text (the key: per install, secret), so
+ *          the same value gives the same tag in every field, alert and
+ *          restart, and two values differ (two given values share a tag
+ *          once in 16.7 million; among 1,000 values some two share one
+ *          with a chance of about 3%), while the value cannot be found
  *          from the tag without the key.
  *   off    the text is copied as it is.
  *
+ * opts.mode is the mode of redact_opt()'s text.  An alert document
+ * (alerts/document.c) has a mode per field, opts.field[] and
+ * opts.meta_*: redact_field_mode() gives it, and the document scans each
+ * field's text with opts.mode set to it.  opts.same lists matched texts
+ * with the mode they take wherever they occur, whatever opts.mode says
+ * (the document lists what it found in its key fields, so an agent's
+ * address in the summary gets the group's tag).
+ *
  * opts.kinds limits what is replaced (the other kinds stay as they are);
  * opts.keep lists texts that are numbers of the alert's own fields (its
- * value, threshold, window): a phone, SSN or card match that is exactly one
- * of them stays, so "4111111111111111 bytes" from a payload size is not a
- * card.  redact() and redact_buf() are mask mode, every kind, no keep.
+ * value, threshold, window, a field that is only digits): a phone, SSN or
+ * card match that is exactly one of them stays, so "4111111111111111
+ * bytes" from a payload size is not a card.  redact() and redact_buf()
+ * are mask mode, every kind, no keep.
  *
  * Guarantees: linear time in the input; the output never exceeds the
  * caller's bound; scanners only match ASCII, so non-ASCII and invalid
@@ -98,10 +109,11 @@ enum redact_kind {
 
 #define REDACT_KINDS_ALL 0x7fu
 
-/* Longest replacement text ("[REDACTED:password:0123abcd]"). */
-#define REDACT_TOKEN_MAX 28
+/* Longest replacement text ("[REDACTED:password]"; hash mode's longest,
+ * "[password#0123ab]", is shorter). */
+#define REDACT_TOKEN_MAX 19
 /* Hex digits of the keyed hash in a hash-mode tag. */
-#define REDACT_HASH_HEX 8
+#define REDACT_HASH_HEX 6
 #define REDACT_KEY_BYTES 32
 
 enum redact_mode {
@@ -110,8 +122,49 @@ enum redact_mode {
     REDACT_MODE_OFF
 };
 
-/* "mask", "hash", "off", NULL: indexed by enum redact_mode. */
+/* "mask", "hash", "off", NULL: indexed by enum redact_mode.  A mode is
+ * also an order of strength: mask protects most, off least. */
 extern const char *const redact_mode_names[];
+
+/* The alert document's text fields whose mode can be set on its own: the
+ * group values (by field name) and the sample's fields of that name,
+ * "metadata" for metadata.<name> members not listed by name, and the
+ * summary. */
+enum redact_field {
+    REDACT_F_TOOL_NAME = 0,
+    REDACT_F_AGENT_ID,
+    REDACT_F_SESSION_ID,
+    REDACT_F_TOOL_CATEGORY,
+    REDACT_F_DOWNSTREAM_SYSTEM,
+    REDACT_F_ERROR_CODE,
+    REDACT_F_RECORD_ID,
+    REDACT_F_METADATA,
+    REDACT_F_SUMMARY,
+    REDACT_F_COUNT
+};
+
+/* "tool_name", ..., "summary", NULL: indexed by enum redact_field. */
+extern const char *const redact_field_names[];
+
+/* opts.field[] value: the field takes opts.mode. */
+#define REDACT_FIELD_INHERIT 0xffu
+/* metadata.<name> members with a mode of their own, and a name's bytes
+ * (with the NUL): model/event.h's EVENT_META_MAX, EVENT_META_NAME_MAX */
+#define REDACT_META_MAX 8
+#define REDACT_META_NAME_MAX 64
+
+/* A matched text and the mode it takes (opts.same). */
+struct redact_same {
+    const char *text;      /* borrowed */
+    size_t len;
+    unsigned char mode;    /* enum redact_mode */
+};
+
+/* A match found by redact_spans(): in[start, start + len) of a kind. */
+struct redact_span {
+    size_t start, len;
+    unsigned kind;         /* one REDACT_KIND_* bit */
+};
 
 struct redact_opts {
     enum redact_mode mode;
@@ -120,10 +173,42 @@ struct redact_opts {
     const char *const *keep;              /* texts never taken for a
                                              phone, SSN or card */
     size_t nkeep;
+    /* alert documents: each field's mode (enum redact_mode), or
+     * REDACT_FIELD_INHERIT */
+    unsigned char field[REDACT_F_COUNT];
+    size_t nmeta;
+    char meta_name[REDACT_META_MAX][REDACT_META_NAME_MAX];
+    unsigned char meta_mode[REDACT_META_MAX];
+    const struct redact_same *same;       /* borrowed; may be NULL */
+    size_t nsame;
 };
 
-/* Mask mode, every kind, no keep list, a zero key. */
+/* Mask mode, every kind, no keep list, a zero key, every field
+ * REDACT_FIELD_INHERIT, no metadata member, no same list. */
 void redact_opts_default(struct redact_opts *o);
+
+/* The enum redact_field named `name`, or -1. */
+int redact_field_parse(const char *name);
+
+/* The mode of the document field `name`: a group field's name
+ * ("agent_id", "metadata.team"; a sample field's name is the same) or
+ * "summary": its own mode, else for a metadata member the "metadata"
+ * field's, else opts.mode; any other name ("rule"): opts.mode. */
+enum redact_mode redact_field_mode(const struct redact_opts *o,
+                                   const char *name);
+
+/* Does any mode of *o (opts.mode, a field's, a member's) hash? */
+int redact_opts_need_key(const struct redact_opts *o);
+
+/* Every hash mode of *o becomes mask (no key to hash with). */
+void redact_opts_without_hash(struct redact_opts *o);
+
+/* The matches that mask mode would replace in in[0..len) under o's kinds
+ * and keep list (NULL: the defaults), without writing anything: the first
+ * `max` go to spans[] (may be NULL when max is 0).  Returns how many
+ * there are (which may exceed max). */
+size_t redact_spans(const struct redact_opts *o, const char *in, size_t len,
+                    struct redact_span *spans, size_t max);
 
 /* The REDACT_KIND_* bit named `name` ("email", ...), or 0. */
 unsigned redact_kind_parse(const char *name);

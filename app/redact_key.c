@@ -68,12 +68,10 @@ int redact_key_opts(const struct cfg *c, int create, struct redact_opts *o,
 {
     int rc;
 
-    redact_opts_default(o);
-    o->mode = (enum redact_mode)c->redact.mode;
-    o->kinds = c->redact.kinds;
+    cfg_redact_opts(&c->redact, o);
     if (fell_back != NULL)
         *fell_back = 0;
-    if (o->mode != REDACT_MODE_HASH)
+    if (!redact_opts_need_key(o))
         return 0;
     if (c->redact.key_env[0] != '\0')
         return key_from_env(c->redact.key_env, o->key, err, errsz);
@@ -81,7 +79,7 @@ int redact_key_opts(const struct cfg *c, int create, struct redact_opts *o,
     if (rc <= 0)
         return rc;
     if (!create) {
-        o->mode = REDACT_MODE_MASK;
+        redact_opts_without_hash(o);
         if (fell_back != NULL)
             *fell_back = 1;
         return 0;

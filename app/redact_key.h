@@ -16,9 +16,10 @@
 #define REDACT_KEY_FILE "redact.key"
 #define REDACT_KEY_ENV_MIN 16 /* bytes of a key_env value, at least */
 
-/* Fill *o from c->redact (mode, kinds) and, in hash mode, its key.
+/* Fill *o from c->redact (cfg_redact_opts: each field's mode, kinds)
+ * and, when a mode hashes (by default the identity keys do), its key.
  * `create`: make the state directory's key when there is none (run);
- * else, without one, fall back to mask mode (*fell_back 1; replay).
+ * else, without one, every hash mode falls back to mask (*fell_back 1).
  * Returns 0, or -1 with the reason in err (the variable unset or short,
  * the key file unreadable or not 32 bytes, the key not writable). */
 int redact_key_opts(const struct cfg *c, int create, struct redact_opts *o,

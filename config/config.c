@@ -452,13 +452,196 @@ static int dump_redact_kinds(const void *base, cJSON *obj, const char *name,
     return ok ? CFG_OK : CFG_ENOMEM;
 }
 
+/* The mode of each field when neither `fields` nor `mode` gives one:
+ * identity keys hash (alice@ and bob@ stay apart), the summary masks
+ * (SPEC section 3's [REDACTED:<kind>]). */
+static unsigned redact_field_default(int f)
+{
+    return f == REDACT_F_SUMMARY ? REDACT_MODE_MASK : REDACT_MODE_HASH;
+}
+
+#define REDACT_MODES_TEXT "one of \"mask\", \"hash\", \"off\""
+#define REDACT_FIELDS_TEXT                                                 \
+    "tool_name, agent_id, session_id, tool_category, downstream_system, "  \
+    "error_code, record_id, metadata, metadata.<name>, summary"
+
+/* A mode's name at `path`: its enum redact_mode, or -1 with the message. */
+static int redact_mode_of(const cJSON *v, const char *path, char *err,
+                          size_t errsz)
+{
+    for (int m = 0; cJSON_IsString(v) && redact_mode_names[m] != NULL; m++)
+        if (strcmp(v->valuestring, redact_mode_names[m]) == 0)
+            return m;
+    table_fail_expected(v, path, REDACT_MODES_TEXT, err, errsz);
+    return -1;
+}
+
+static int apply_redact_mode(void *base, const cJSON *v, const char *path,
+                             char *err, size_t errsz)
+{
+    struct cfg_redact *r = base;
+
+    r->mode = redact_mode_of(v, path, err, errsz);
+    return r->mode < 0 ? CFG_EINVAL : CFG_OK;
+}
+
+static void defaults_redact_mode(void *base)
+{
+    struct cfg_redact *r = base;
+
+    r->mode = -1;
+}
+
+static int dump_redact_mode(const void *base, cJSON *obj, const char *name,
+                            unsigned flags)
+{
+    const struct cfg_redact *r = base;
+
+    (void)flags;
+    if (r->mode < 0)
+        return CFG_OK;
+    return cJSON_AddStringToObject(obj, name, redact_mode_names[r->mode])
+               ? CFG_OK
+               : CFG_ENOMEM;
+}
+
+/* fields."<name>": the field's index, or REDACT_F_COUNT + i for the i-th
+ * metadata member (added to r); -1 with the message. */
+static int redact_field_of(struct cfg_redact *r, const char *name,
+                           const char *path, char *err, size_t errsz)
+{
+    static const char meta[] = "metadata.";
+    size_t n = strlen(meta);
+    int f = redact_field_parse(name);
+
+    if (f >= 0)
+        return f;
+    if (strncmp(name, meta, n) == 0 && name[n] != '\0') {
+        if (strlen(name + n) >= REDACT_META_NAME_MAX) {
+            table_fail(err, errsz, "%s: a metadata member's name has at "
+                       "most %d bytes", path, REDACT_META_NAME_MAX - 1);
+            return -1;
+        }
+        if (r->nmeta >= REDACT_META_MAX) {
+            table_fail(err, errsz, "%s: at most %d metadata members have a "
+                       "mode of their own", path, REDACT_META_MAX);
+            return -1;
+        }
+        snprintf(r->meta_name[r->nmeta], sizeof r->meta_name[0], "%s",
+                 name + n);
+        return REDACT_F_COUNT + (int)r->nmeta++;
+    }
+    if (strcmp(name, "error_message") == 0) {
+        table_fail(err, errsz, "%s: not a field of the alert document "
+                   "(error messages are not sent); expected one of "
+                   REDACT_FIELDS_TEXT, path);
+    } else {
+        struct table_suggest sg;
+
+        table_suggest_init(&sg, name);
+        for (int k = 0; k < REDACT_F_COUNT; k++)
+            table_suggest_add(&sg, redact_field_names[k]);
+        table_fail(err, errsz, "%s: unknown field; expected one of "
+                   REDACT_FIELDS_TEXT "%s%s%s", path,
+                   table_suggest_best(&sg) ? "; did you mean " : "",
+                   table_suggest_best(&sg) ? table_suggest_best(&sg) : "",
+                   table_suggest_best(&sg) ? "?" : "");
+    }
+    return -1;
+}
+
+static int apply_redact_fields(void *base, const cJSON *v, const char *path,
+                               char *err, size_t errsz)
+{
+    struct cfg_redact *r = base;
+    const cJSON *m;
+    char sub[CFG_KEYPATH_MAX];
+
+    memset(r->fields, REDACT_FIELD_INHERIT, sizeof r->fields);
+    r->nmeta = 0;
+    if (!cJSON_IsObject(v))
+        return table_fail_expected(v, path, "an object of field names and "
+                                   "modes (\"agent_id\": \"hash\")",
+                                   err, errsz);
+    cJSON_ArrayForEach(m, v)
+    {
+        int f, mode;
+
+        table_path(sub, sizeof sub, path, m->string, 0);
+        if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK ||
+            (f = redact_field_of(r, m->string, sub, err, errsz)) < 0 ||
+            (mode = redact_mode_of(m, sub, err, errsz)) < 0)
+            return CFG_EINVAL;
+        if (f < REDACT_F_COUNT)
+            r->fields[f] = (unsigned char)mode;
+        else
+            r->meta_mode[f - REDACT_F_COUNT] = (unsigned char)mode;
+    }
+    return CFG_OK;
+}
+
+static void defaults_redact_fields(void *base)
+{
+    struct cfg_redact *r = base;
+
+    memset(r->fields, REDACT_FIELD_INHERIT, sizeof r->fields);
+    r->nmeta = 0;
+}
+
+/* Every field with the mode it takes (not only those the file gives), so
+ * check-config --print shows what is in force. */
+static int dump_redact_fields(const void *base, cJSON *obj, const char *name,
+                              unsigned flags)
+{
+    const struct cfg_redact *r = base;
+    struct redact_opts o;
+    char key[sizeof "metadata." + REDACT_META_NAME_MAX];
+    cJSON *f = cJSON_AddObjectToObject(obj, name);
+    int ok = f != NULL;
+
+    (void)flags;
+    cfg_redact_opts(r, &o);
+    for (int k = 0; k < REDACT_F_COUNT && ok; k++)
+        ok = cJSON_AddStringToObject(f, redact_field_names[k],
+                                     redact_mode_names[o.field[k]]) != NULL;
+    for (size_t k = 0; k < o.nmeta && ok; k++) {
+        snprintf(key, sizeof key, "metadata.%s", o.meta_name[k]);
+        ok = cJSON_AddStringToObject(f, key,
+                                     redact_mode_names[o.meta_mode[k]]) !=
+             NULL;
+    }
+    return ok ? CFG_OK : CFG_ENOMEM;
+}
+
+void cfg_redact_opts(const struct cfg_redact *r, struct redact_opts *o)
+{
+    redact_opts_default(o);
+    o->kinds = r->kinds;
+    if (r->mode >= 0)
+        o->mode = (enum redact_mode)r->mode;
+    for (int f = 0; f < REDACT_F_COUNT; f++)
+        o->field[f] = (unsigned char)(r->fields[f] != REDACT_FIELD_INHERIT
+                                          ? r->fields[f]
+                                      : r->mode >= 0
+                                          ? (unsigned)r->mode
+                                          : redact_field_default(f));
+    o->nmeta = r->nmeta;
+    memcpy(o->meta_name, r->meta_name, sizeof o->meta_name);
+    memcpy(o->meta_mode, r->meta_mode, sizeof o->meta_mode);
+}
+
 static const struct table_item redact_items[] = {
-    {.name = "mode", .type = TABLE_ENUM,
-     .offset = offsetof(struct cfg_redact, mode), .def = REDACT_MODE_MASK,
-     .names = redact_mode_names,
-     .help = "mask (the default): [REDACTED:email]; hash: "
-             "[REDACTED:email:3f2a91c0], a keyed hash that tells values "
-             "apart; off: nothing replaced"},
+    {.name = "mode", .type = TABLE_CUSTOM, .apply = apply_redact_mode,
+     .defaults = defaults_redact_mode, .dump = dump_redact_mode,
+     .help = "the mode of every field `fields` does not name: mask "
+             "([REDACTED:email]), hash ([email#3f2a91], a keyed hash that "
+             "tells values apart) or off; default: identity keys hash, the "
+             "summary masks"},
+    {.name = "fields", .type = TABLE_CUSTOM, .apply = apply_redact_fields,
+     .defaults = defaults_redact_fields, .dump = dump_redact_fields,
+     .help = "a mode per field: tool_name, agent_id, session_id, "
+             "tool_category, downstream_system, error_code, record_id, "
+             "metadata, metadata.<name>, summary"},
     {.name = "kinds", .type = TABLE_CUSTOM, .apply = apply_redact_kinds,
      .defaults = defaults_redact_kinds, .dump = dump_redact_kinds,
      .help = "what is replaced (default: all seven kinds)"},

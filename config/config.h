@@ -144,13 +144,26 @@ struct cfg_status {
 };
 
 /* redact: how personal data and secrets in alert text are replaced
- * (alerts/redact.h). */
+ * (alerts/redact.h), as the file says; cfg_redact_opts() resolves it. */
 struct cfg_redact {
-    int mode;                              /* enum redact_mode; hash */
+    int mode;                              /* enum redact_mode; -1 (not
+                                              given): each field's own
+                                              default */
     unsigned kinds;                        /* REDACT_KIND_* bits; all */
     char key_env[TABLE_ENV_NAME_MAX];      /* hash key from this variable;
                                               "": the state dir's key */
+    /* fields: enum redact_mode, or REDACT_FIELD_INHERIT (not given) */
+    unsigned char fields[REDACT_F_COUNT];
+    size_t nmeta;                          /* fields."metadata.<name>" */
+    char meta_name[REDACT_META_MAX][REDACT_META_NAME_MAX];
+    unsigned char meta_mode[REDACT_META_MAX];
 };
+
+/* The redaction r describes, without its key, into *o: each field's mode
+ * is the one `fields` gives it, else `mode`, else its default (identity
+ * keys hash, so two agents stay apart; the summary masks, SPEC section
+ * 3's form); kinds.  The key (o->key) is left zero: app/redact_key.c. */
+void cfg_redact_opts(const struct cfg_redact *r, struct redact_opts *o);
 
 /* sinks[i]: one receiver (alerts/sink.h). */
 #define CFG_AM_USER_MAX 128

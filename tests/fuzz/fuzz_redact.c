@@ -3,8 +3,13 @@
  *
  * The first input byte chooses a small output size for a second, truncated
  * run, and the mode (mask, hash under a fixed key, off; every fourth
- * input also keeps the digit run "4111111111111111" as a field number);
- * the rest is the text.  Checked, with abort() on any failure:
+ * input also keeps the digit run "4111111111111111" as a field number;
+ * one in three lists the first matches redact_spans() finds, with modes
+ * of their own, as an alert document lists its key fields' matches); the
+ * rest is the text.  Checked, with abort() on any failure:
+ *  - redact_spans() reports matches inside the text, in order, apart;
+ *    in mask mode without a list it finds some exactly when redact_opt()
+ *    replaces some;
  *  - with room for the worst expansion the result is REDACT_OK, NUL-
  *    terminated, and its length is what was reported;
  *  - fixed point: redacting the output again gives the same bytes and
@@ -25,8 +30,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The largest growth: "pwd=x " (6 bytes) ->
- * "pwd=[REDACTED:api_key:0123abcd] " (33). */
+/* The largest growth: "pwd=x " (6 bytes) -> "pwd=[REDACTED:api_key] "
+ * (23). */
 #define ROOM(n) ((n) * 6 + 64)
 
 static void check(int cond)
@@ -44,7 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf b;
 
     static const char *const keep[] = {"4111111111111111"};
+    struct redact_span sp[4];
+    struct redact_same same[4];
     struct redact_opts o;
+    size_t nsp;
 
     if (size == 0)
         return 0;
@@ -60,10 +68,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in = (const char *)data + 1;
     len = size - 1;
 
+    /* the matches, without output */
+    nsp = redact_spans(&o, in, len, sp, 4);
+    for (size_t i = 0; i < nsp && i < 4; i++) {
+        check(sp[i].len > 0 && sp[i].start + sp[i].len <= len);
+        check(i == 0 || sp[i].start >= sp[i - 1].start + sp[i - 1].len);
+        check((sp[i].kind & o.kinds) == sp[i].kind && sp[i].kind != 0);
+    }
+    if (data[0] % 3 == 1) {
+        for (size_t i = 0; i < nsp && i < 4; i++) {
+            same[i].text = in + sp[i].start;
+            same[i].len = sp[i].len;
+            same[i].mode = (unsigned char)(i % 3);
+        }
+        o.same = same;
+        o.nsame = nsp < 4 ? nsp : 4;
+    }
+
     out1 = malloc(ROOM(len));
     check(out1 != NULL);
     check(redact_opt(&o, in, len, out1, ROOM(len), &size1, &k1) == REDACT_OK);
     check(size1 < ROOM(len) && out1[size1] == '\0');
+    if (o.mode == REDACT_MODE_MASK && o.nsame == 0)
+        check((nsp == 0) == (k1 == 0));
 
     /* fixed point */
     out2 = malloc(ROOM(size1));

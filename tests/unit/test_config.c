@@ -119,16 +119,38 @@ static void test_defaults(void **state)
 }
 
 /* The older detectors.<name> objects set the default rules' keys. */
-/* redact: mask (SPEC section 3's [REDACTED:<kind>]) and every kind by
- * default; mode, kinds and key_env taken;
- * a wrong mode or kind named by its path. */
+/* redact: no mode (each field's default: identity keys hash, the
+ * summary masks, SPEC section 3's [REDACTED:<kind>]) and every kind by
+ * default; mode, fields, kinds and key_env taken; `mode` is the default of
+ * the fields `fields` does not name; a wrong mode, field or kind named by
+ * its path. */
+#define A64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 static void test_redact(void **state)
 {
+    struct redact_opts o;
+    cJSON *j;
+    char *text;
+
     (void)state;
     assert_int_equal(parse("{}"), CFG_OK);
-    assert_int_equal(c.redact.mode, REDACT_MODE_MASK);
+    assert_int_equal(c.redact.mode, -1);
     assert_int_equal(c.redact.kinds, REDACT_KINDS_ALL);
     assert_string_equal(c.redact.key_env, "");
+    assert_int_equal(c.redact.nmeta, 0);
+    cfg_redact_opts(&c.redact, &o);
+    assert_int_equal(o.mode, REDACT_MODE_MASK);
+    for (int f = 0; f < REDACT_F_COUNT; f++)
+        assert_int_equal(o.field[f], f == REDACT_F_SUMMARY
+                                         ? REDACT_MODE_MASK
+                                         : REDACT_MODE_HASH);
+    assert_int_equal(redact_field_mode(&o, "agent_id"), REDACT_MODE_HASH);
+    assert_int_equal(redact_field_mode(&o, "metadata.team"),
+                     REDACT_MODE_HASH);
+    assert_int_equal(redact_field_mode(&o, "summary"), REDACT_MODE_MASK);
+    assert_int_equal(redact_field_mode(&o, "rule"), REDACT_MODE_MASK);
+    assert_true(redact_opts_need_key(&o));
+
     assert_int_equal(parse("{\"redact\": {\"mode\": \"hash\", \"kinds\": "
                            "[\"email\", \"card\"], \"key_env\": "
                            "\"TW_REDACT_KEY\"}}"),
@@ -136,14 +158,113 @@ static void test_redact(void **state)
     assert_int_equal(c.redact.mode, REDACT_MODE_HASH);
     assert_int_equal(c.redact.kinds, REDACT_KIND_EMAIL | REDACT_KIND_CARD);
     assert_string_equal(c.redact.key_env, "TW_REDACT_KEY");
+    cfg_redact_opts(&c.redact, &o);
+    assert_int_equal(o.mode, REDACT_MODE_HASH);
+    assert_int_equal(o.field[REDACT_F_SUMMARY], REDACT_MODE_HASH);
+    assert_int_equal(o.kinds, REDACT_KIND_EMAIL | REDACT_KIND_CARD);
+    /* mode mask: every field masks, as before fields existed */
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"mask\"}}"), CFG_OK);
+    cfg_redact_opts(&c.redact, &o);
+    for (int f = 0; f < REDACT_F_COUNT; f++)
+        assert_int_equal(o.field[f], REDACT_MODE_MASK);
+    assert_false(redact_opts_need_key(&o));
     assert_int_equal(parse("{\"redact\": {\"mode\": \"off\", \"kinds\": "
                            "[]}}"),
                      CFG_OK);
     assert_int_equal(c.redact.mode, REDACT_MODE_OFF);
     assert_int_equal(c.redact.kinds, 0);
+
+    /* fields over mode over the defaults */
+    assert_int_equal(parse("{\"redact\": {\"fields\": {\"session_id\": "
+                           "\"off\", \"summary\": \"hash\", \"metadata\": "
+                           "\"mask\", \"metadata.team\": \"off\"}}}"),
+                     CFG_OK);
+    cfg_redact_opts(&c.redact, &o);
+    assert_int_equal(o.field[REDACT_F_SESSION_ID], REDACT_MODE_OFF);
+    assert_int_equal(o.field[REDACT_F_SUMMARY], REDACT_MODE_HASH);
+    assert_int_equal(o.field[REDACT_F_AGENT_ID], REDACT_MODE_HASH);
+    assert_int_equal(redact_field_mode(&o, "metadata.team"), REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "metadata.owner"),
+                     REDACT_MODE_MASK);
+    assert_int_equal(parse("{\"redact\": {\"mode\": \"off\", \"fields\": "
+                           "{\"agent_id\": \"mask\"}}}"),
+                     CFG_OK);
+    cfg_redact_opts(&c.redact, &o);
+    assert_int_equal(o.field[REDACT_F_AGENT_ID], REDACT_MODE_MASK);
+    assert_int_equal(o.field[REDACT_F_TOOL_NAME], REDACT_MODE_OFF);
+    assert_int_equal(o.field[REDACT_F_SUMMARY], REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "metadata.x"), REDACT_MODE_OFF);
+    /* check-config --print: mode when given, every field's mode in force */
+    j = cfg_to_json(&c, 0);
+    assert_non_null(j);
+    text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "redact"));
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "{\"mode\":\"off\",\"fields\":{\"tool_name\":\"off\","
+                        "\"agent_id\":\"mask\",\"session_id\":\"off\","
+                        "\"tool_category\":\"off\",\"downstream_system\":"
+                        "\"off\",\"error_code\":\"off\",\"record_id\":\"off\","
+                        "\"metadata\":\"off\",\"summary\":\"off\"},"
+                        "\"kinds\":[\"email\",\"phone\",\"ssn\",\"card\","
+                        "\"token\",\"api_key\",\"password\"]}");
+    cJSON_free(text);
+    cJSON_Delete(j);
+    assert_int_equal(parse("{\"redact\": {\"fields\": {\"metadata.team\": "
+                           "\"off\"}}}"),
+                     CFG_OK);
+    j = cfg_to_json(&c, 0);
+    assert_non_null(j);
+    text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "redact"));
+    assert_non_null(text);
+    assert_non_null(strstr(text, "{\"fields\":{\"tool_name\":\"hash\","));
+    assert_non_null(strstr(text, "\"metadata\":\"hash\",\"summary\":\"mask\","
+                                 "\"metadata.team\":\"off\"},"));
+    cJSON_free(text);
+    cJSON_Delete(j);
+
     assert_int_equal(parse("{\"redact\": {\"mode\": \"blur\"}}"),
                      CFG_EINVAL);
-    assert_non_null(strstr(err, "redact.mode"));
+    expect_error("{\"redact\": {\"mode\": \"blur\"}}",
+                 "redact.mode: expected one of \"mask\", \"hash\", \"off\", "
+                 "got \"blur\"");
+    expect_error("{\"redact\": {\"fields\": {\"agent_id\": \"keep\"}}}",
+                 "redact.fields.agent_id: expected one of \"mask\", "
+                 "\"hash\", \"off\", got \"keep\"");
+    expect_error("{\"redact\": {\"fields\": {\"agent_id\": true}}}",
+                 "redact.fields.agent_id: expected one of \"mask\", "
+                 "\"hash\", \"off\", got true");
+    expect_error("{\"redact\": {\"fields\": {\"agnet_id\": \"hash\"}}}",
+                 "redact.fields.agnet_id: unknown field; expected one of "
+                 "tool_name, agent_id, session_id, tool_category, "
+                 "downstream_system, error_code, record_id, metadata, "
+                 "metadata.<name>, summary; did you mean agent_id?");
+    expect_error("{\"redact\": {\"fields\": {\"error_message\": \"mask\"}}}",
+                 "redact.fields.error_message: not a field of the alert "
+                 "document (error messages are not sent); expected one of "
+                 "tool_name, agent_id, session_id, tool_category, "
+                 "downstream_system, error_code, record_id, metadata, "
+                 "metadata.<name>, summary");
+    expect_error("{\"redact\": {\"fields\": {\"metadata.\": \"mask\"}}}",
+                 "redact.fields.metadata.: unknown field; expected one of "
+                 "tool_name, agent_id, session_id, tool_category, "
+                 "downstream_system, error_code, record_id, metadata, "
+                 "metadata.<name>, summary; did you mean metadata?");
+    expect_error("{\"redact\": {\"fields\": {\"summary\": \"mask\", "
+                 "\"summary\": \"off\"}}}",
+                 "redact.fields.summary: duplicate key");
+    expect_error("{\"redact\": {\"fields\": [\"agent_id\"]}}",
+                 "redact.fields: expected an object of field names and "
+                 "modes (\"agent_id\": \"hash\"), got [\"agent_id\"]");
+    expect_error("{\"redact\": {\"fields\": {\"metadata.a\": \"off\", "
+                 "\"metadata.b\": \"off\", \"metadata.c\": \"off\", "
+                 "\"metadata.d\": \"off\", \"metadata.e\": \"off\", "
+                 "\"metadata.f\": \"off\", \"metadata.g\": \"off\", "
+                 "\"metadata.h\": \"off\", \"metadata.i\": \"off\"}}}",
+                 "redact.fields.metadata.i: at most 8 metadata members have "
+                 "a mode of their own");
+    expect_error("{\"redact\": {\"fields\": {\"metadata." A64 "\": \"off\"}}}",
+                 "redact.fields.metadata." A64 ": a metadata member's name "
+                 "has at most 63 bytes");
     expect_error("{\"redact\": {\"kinds\": [\"email\", \"iban\"]}}",
                  "redact.kinds[1]: expected one of \"email\", \"phone\", "
                  "\"ssn\", \"card\", \"token\", \"api_key\", "

@@ -158,14 +158,123 @@ static void test_redaction_fields_and_hash(void **state)
     assert_int_equal(alert_format_opt(&a, &o, &b), ALERT_OK);
     assert_null(strstr(b.data, "alice@"));
     assert_null(strstr(b.data, "bob@"));
-    assert_non_null(strstr(b.data, "\"key\":\"[REDACTED:email:5e6c9ded]\""));
+    assert_non_null(strstr(b.data, "\"key\":\"[email#5e6c9d]\""));
     assert_non_null(strstr(b.data, "\"group\":{\"agent_id\":"
-                                   "\"[REDACTED:email:5e6c9ded]\"}"));
-    assert_non_null(strstr(b.data, "\"summary\":\"agent "
-                                   "[REDACTED:email:5e6c9ded], not "
-                                   "[REDACTED:email:54d3cbb5]\""));
-    assert_non_null(strstr(b.data,
-                           "\"agent_id\":\"[REDACTED:email:5e6c9ded]\""));
+                                   "\"[email#5e6c9d]\"}"));
+    assert_non_null(strstr(b.data, "\"summary\":\"agent [email#5e6c9d], "
+                                   "not [email#54d3cb]\""));
+    assert_non_null(strstr(b.data, "\"agent_id\":\"[email#5e6c9d]\""));
+    buf_free(&b);
+}
+
+/* The configuration's default (cfg_redact_opts): identity keys hash, the
+ * summary masks; a value a key field holds looks the same in the group,
+ * the key, the summary and the sample; other text in the summary is
+ * masked; a field of digits only is a number. */
+static void test_redaction_per_field(void **state)
+{
+    struct redact_opts o;
+    struct alert a;
+    struct alert_sample s;
+    buf b;
+
+    (void)state;
+    redact_opts_default(&o);
+    memset(o.field, REDACT_MODE_HASH, sizeof o.field);
+    o.field[REDACT_F_SUMMARY] = REDACT_MODE_MASK;
+    for (size_t i = 0; i < sizeof o.key; i++)
+        o.key[i] = (unsigned char)i;
+    fill(&a, &s);
+    a.ngroup = 2;
+    a.group[0].name = "agent_id";
+    a.group[0].value = "alice@example.com";
+    a.group[1].name = "session_id";
+    a.group[1].value = "4111111111111111";
+    a.key = "alice@example.com/4111111111111111";
+    a.value = 51;
+    a.threshold = 50;
+    a.window_s = 3600;
+    a.summary = "51 calls in 3600s for agent alice@example.com session "
+                "4111111111111111 (threshold 50); bob@example.com and "
+                "5555555555554444 were seen";
+    snprintf(s.agent_id, sizeof s.agent_id, "alice@example.com");
+    snprintf(s.session_id, sizeof s.session_id, "4111111111111111");
+    snprintf(s.record_id, sizeof s.record_id, "rec for bob@example.com");
+    a.nlabels = 0;
+    a.description = NULL;
+    a.runbook_url = NULL;
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format_opt(&a, &o, &b), ALERT_OK);
+    assert_string_equal(
+        b.data,
+        "{\"type\":\"alert.firing\",\"timestamp\":\"2026-03-10T02:01:01.500Z\","
+        "\"data\":{\"id\":\"c83ebbe1ae03a82f64ca88ff92cf5b99\","
+        "\"rule\":\"error_rate\",\"kind\":\"ratio\","
+        "\"group\":{\"agent_id\":\"[email#5e6c9d]\","
+        "\"session_id\":\"4111111111111111\"},"
+        "\"key\":\"[email#5e6c9d]/4111111111111111\",\"state\":\"firing\","
+        "\"severity\":\"error\",\"summary\":\"51 calls in 3600s for agent "
+        "[email#5e6c9d] session 4111111111111111 (threshold 50); "
+        "[email#54d3cb] and [REDACTED:card] were seen\","
+        "\"value\":51,\"threshold\":50,\"window_s\":3600,"
+        "\"started_at\":\"2026-03-10T02:01:00.000Z\",\"resolved_at\":null,"
+        "\"labels\":{},\"description\":null,\"runbook_url\":null,"
+        "\"sample\":{\"record_id\":\"rec for [email#54d3cb]\","
+        "\"session_id\":\"4111111111111111\","
+        "\"agent_id\":\"[email#5e6c9d]\",\"tool_name\":\"postgres_query\","
+        "\"event_type\":\"tool_call_error\",\"error_code\":\"DB_TIMEOUT\"},"
+        "\"source\":\"toolwatch\"}}");
+    buf_free(&b);
+
+    /* agent_id off, session_id mask, record_id off; the summary off: the
+     * agent shows in the summary as in the group; a value two key fields
+     * hold under two modes takes the stronger in the summary */
+    o.field[REDACT_F_AGENT_ID] = REDACT_MODE_OFF;
+    o.field[REDACT_F_SESSION_ID] = REDACT_MODE_MASK;
+    o.field[REDACT_F_RECORD_ID] = REDACT_MODE_OFF;
+    o.field[REDACT_F_SUMMARY] = REDACT_MODE_OFF;
+    a.ngroup = 1;
+    a.key = "alice@example.com";
+    a.summary = "agent alice@example.com, bob@example.com, "
+                "carol@example.com";
+    snprintf(s.session_id, sizeof s.session_id, "s of bob@example.com");
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format_opt(&a, &o, &b), ALERT_OK);
+    assert_non_null(strstr(b.data, "\"group\":{\"agent_id\":"
+                                   "\"alice@example.com\"},"
+                                   "\"key\":\"alice@example.com\""));
+    assert_non_null(strstr(b.data, "\"summary\":\"agent alice@example.com, "
+                                   "[REDACTED:email], carol@example.com\""));
+    assert_non_null(strstr(b.data, "\"record_id\":\"rec for "
+                                   "bob@example.com\","
+                                   "\"session_id\":\"s of [REDACTED:email]\","
+                                   "\"agent_id\":\"alice@example.com\""));
+    buf_free(&b);
+
+    /* metadata members: by name, else the "metadata" field's mode; a
+     * group name that is no field ("rule") takes opts.mode */
+    redact_opts_default(&o);
+    o.field[REDACT_F_METADATA] = REDACT_MODE_OFF;
+    o.nmeta = 1;
+    snprintf(o.meta_name[0], sizeof o.meta_name[0], "owner");
+    o.meta_mode[0] = REDACT_MODE_MASK;
+    fill(&a, &s);
+    a.ngroup = 3;
+    a.group[0].name = "metadata.owner";
+    a.group[0].value = "alice@example.com";
+    a.group[1].name = "metadata.team";
+    a.group[1].value = "bob@example.com";
+    a.group[2].name = "rule";
+    a.group[2].value = "carol@example.com";
+    a.key = "alice@example.com/bob@example.com/carol@example.com";
+    buf_init(&b, ALERT_DOC_MAX);
+    assert_int_equal(alert_format_opt(&a, &o, &b), ALERT_OK);
+    assert_non_null(strstr(b.data, "\"group\":{\"metadata.owner\":"
+                                   "\"[REDACTED:email]\",\"metadata.team\":"
+                                   "\"bob@example.com\",\"rule\":"
+                                   "\"[REDACTED:email]\"},\"key\":"
+                                   "\"[REDACTED:email]/bob@example.com/"
+                                   "[REDACTED:email]\""));
     buf_free(&b);
 }
 
@@ -332,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_resolved_document),
         cmocka_unit_test(test_redaction),
         cmocka_unit_test(test_redaction_fields_and_hash),
+        cmocka_unit_test(test_redaction_per_field),
         cmocka_unit_test(test_nulls_and_group),
         cmocka_unit_test(test_episode_id),
         cmocka_unit_test(test_numbers),

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -321,7 +322,7 @@ static void test_buf_variant(void **state)
 }
 
 /* opts with key 00 01 .. 1f (the tags below are BLAKE2b-128 under it,
- * cut to 8 hex digits, as Python's hashlib.blake2b gives them). */
+ * cut to 6 hex digits, as Python's hashlib.blake2b gives them). */
 static void opts_with_key(struct redact_opts *o, enum redact_mode mode)
 {
     redact_opts_default(o);
@@ -359,21 +360,30 @@ static void test_hash_mode(void **state)
     opts_with_key(&o, REDACT_MODE_HASH);
     expect_opt(&o, "agent alice@example.com and bob@example.com, again "
                    "alice@example.com",
-               "agent [REDACTED:email:5e6c9ded] and "
-               "[REDACTED:email:54d3cbb5], again [REDACTED:email:5e6c9ded]",
+               "agent [email#5e6c9d] and [email#54d3cb], again "
+               "[email#5e6c9d]",
                REDACT_KIND_EMAIL);
-    expect_opt(&o, "password=s3cretpassw0rd",
-               "password=[REDACTED:api_key:fc4b17b4]",
+    expect_opt(&o, "password=s3cretpassw0rd", "password=[api_key#fc4b17]",
                REDACT_KIND_API_KEY);
     /* the tag is of the value alone: the same secret, another kind */
     expect_opt(&o, "https://u:s3cretpassw0rd@db.example.com/x",
-               "https://u:[REDACTED:password:fc4b17b4]@db.example.com/x",
+               "https://u:[password#fc4b17]@db.example.com/x",
                REDACT_KIND_PASSWORD);
-    expect_opt(&o, "card 4111111111111111", "card [REDACTED:card:7b497513]",
+    expect_opt(&o, "card 4111111111111111", "card [card#7b4975]",
                REDACT_KIND_CARD);
-    /* the longest tag fits REDACT_TOKEN_MAX exactly */
-    assert_int_equal(strlen("[REDACTED:password:fc4b17b4]"),
-                     REDACT_TOKEN_MAX);
+    expect_opt(&o, "call +1 415 555 2671 now", "call [phone#38b599] now",
+               REDACT_KIND_PHONE);
+    /* a tag in quotes is not a secret's value (fixed point) */
+    expect_opt(&o, "\"password\": \"[api_key#fc4b17]\"",
+               "\"password\": \"[api_key#fc4b17]\"", 0);
+    expect_opt(&o, "token=\"[email#5e6c9d] x\"", "token=\"[email#5e6c9d] x\"",
+               0);
+    /* something like a tag that is not one is a value like any other */
+    expect_opt(&o, "\"password\": \"[email#5e6c9]\"",
+               "\"password\": \"[api_key#9703a7]\"", REDACT_KIND_API_KEY);
+    /* the longest replacement fits REDACT_TOKEN_MAX exactly */
+    assert_int_equal(strlen("[REDACTED:password]"), REDACT_TOKEN_MAX);
+    assert_true(strlen("[password#fc4b17]") < REDACT_TOKEN_MAX);
     o.key[0] ^= 1;
     {
         char out[128];
@@ -382,8 +392,8 @@ static void test_hash_mode(void **state)
         assert_int_equal(redact_opt(&o, in, strlen(in), out, sizeof out,
                                     NULL, NULL),
                          REDACT_OK);
-        assert_string_not_equal(out, "[REDACTED:email:5e6c9ded]");
-        assert_int_equal(strlen(out), strlen("[REDACTED:email:5e6c9ded]"));
+        assert_string_not_equal(out, "[email#5e6c9d]");
+        assert_int_equal(strlen(out), strlen("[email#5e6c9d]"));
     }
 }
 
@@ -437,6 +447,103 @@ static void test_keep_field_numbers(void **state)
     expect_opt(&o, "bob@example.com", "[REDACTED:email]", REDACT_KIND_EMAIL);
 }
 
+/* Each document field's mode: its own, else opts.mode; metadata members
+ * by name, else the "metadata" field's. */
+static void test_field_modes(void **state)
+{
+    struct redact_opts o;
+
+    (void)state;
+    redact_opts_default(&o);
+    assert_int_equal(redact_field_mode(&o, "agent_id"), REDACT_MODE_MASK);
+    assert_int_equal(redact_field_mode(&o, "summary"), REDACT_MODE_MASK);
+    assert_int_equal(redact_field_mode(&o, "metadata.team"),
+                     REDACT_MODE_MASK);
+    assert_int_equal(redact_field_mode(&o, NULL), REDACT_MODE_MASK);
+    assert_false(redact_opts_need_key(&o));
+    o.mode = REDACT_MODE_OFF;
+    o.field[REDACT_F_AGENT_ID] = REDACT_MODE_HASH;
+    o.field[REDACT_F_METADATA] = REDACT_MODE_MASK;
+    o.nmeta = 1;
+    snprintf(o.meta_name[0], sizeof o.meta_name[0], "team");
+    o.meta_mode[0] = REDACT_MODE_OFF;
+    assert_int_equal(redact_field_mode(&o, "agent_id"), REDACT_MODE_HASH);
+    assert_int_equal(redact_field_mode(&o, "session_id"), REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "metadata.team"), REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "metadata.owner"),
+                     REDACT_MODE_MASK);
+    assert_int_equal(redact_field_mode(&o, "metadata"), REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "rule"), REDACT_MODE_OFF);
+    assert_int_equal(redact_field_mode(&o, "agent_idx"), REDACT_MODE_OFF);
+    assert_true(redact_opts_need_key(&o));
+    redact_opts_without_hash(&o);
+    assert_int_equal(redact_field_mode(&o, "agent_id"), REDACT_MODE_MASK);
+    assert_false(redact_opts_need_key(&o));
+    o.meta_mode[0] = REDACT_MODE_HASH;
+    assert_true(redact_opts_need_key(&o));
+
+    assert_int_equal(redact_field_parse("tool_name"), REDACT_F_TOOL_NAME);
+    assert_int_equal(redact_field_parse("summary"), REDACT_F_SUMMARY);
+    assert_int_equal(redact_field_parse("error_message"), -1);
+    assert_int_equal(redact_field_parse(NULL), -1);
+    assert_null(redact_field_names[REDACT_F_COUNT]);
+}
+
+/* opts.same: a listed match takes its listed mode whatever opts.mode
+ * says; the rest follows opts.mode. */
+static void test_same_list(void **state)
+{
+    static const char alice[] = "alice@example.com";
+    static const char card[] = "4111111111111111";
+    struct redact_same same[2] = {
+        {alice, sizeof alice - 1, REDACT_MODE_HASH},
+        {card, sizeof card - 1, REDACT_MODE_OFF},
+    };
+    struct redact_opts o;
+
+    (void)state;
+    opts_with_key(&o, REDACT_MODE_MASK);
+    o.same = same;
+    o.nsame = 2;
+    expect_opt(&o, "agent alice@example.com, not bob@example.com",
+               "agent [email#5e6c9d], not [REDACTED:email]",
+               REDACT_KIND_EMAIL);
+    /* listed as off: left as it is; another card is masked */
+    expect_opt(&o, "4111111111111111 and 5555555555554444",
+               "4111111111111111 and [REDACTED:card]", REDACT_KIND_CARD);
+    /* opts.mode off: only the listed match is replaced */
+    o.mode = REDACT_MODE_OFF;
+    expect_opt(&o, "alice@example.com bob@example.com",
+               "[email#5e6c9d] bob@example.com", REDACT_KIND_EMAIL);
+    /* kinds still rule: a kind not replaced stays, listed or not */
+    o.mode = REDACT_MODE_MASK;
+    o.kinds = REDACT_KIND_CARD;
+    expect_opt(&o, "alice@example.com", "alice@example.com", 0);
+}
+
+/* redact_spans: what mask mode would replace, nothing written. */
+static void test_spans(void **state)
+{
+    static const char *const keep[] = {"4111111111111111"};
+    const char *in = "a@example.com 4111111111111111 5555555555554444";
+    struct redact_span sp[1];
+    struct redact_opts o;
+
+    (void)state;
+    redact_opts_default(&o);
+    o.mode = REDACT_MODE_OFF; /* ignored: spans are mask mode's */
+    o.keep = keep;
+    o.nkeep = 1;
+    assert_int_equal(redact_spans(&o, in, strlen(in), sp, 1), 2);
+    assert_int_equal(sp[0].start, 0);
+    assert_int_equal(sp[0].len, 13);
+    assert_int_equal(sp[0].kind, REDACT_KIND_EMAIL);
+    assert_int_equal(redact_spans(&o, in, strlen(in), NULL, 0), 2);
+    assert_int_equal(redact_spans(NULL, in, strlen(in), NULL, 0), 3);
+    assert_int_equal(redact_spans(NULL, "plain text 12", 13, sp, 1), 0);
+    assert_int_equal(redact_spans(NULL, NULL, 0, sp, 1), 0);
+}
+
 /* Inputs that would be quadratic for a naive scanner finish quickly. */
 static void test_linear(void **state)
 {
@@ -479,6 +586,9 @@ int main(void)
         cmocka_unit_test(test_hash_mode),
         cmocka_unit_test(test_mask_off_and_kinds),
         cmocka_unit_test(test_keep_field_numbers),
+        cmocka_unit_test(test_field_modes),
+        cmocka_unit_test(test_same_list),
+        cmocka_unit_test(test_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
