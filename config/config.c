@@ -460,7 +460,7 @@ static unsigned redact_field_default(int f)
     return f == REDACT_F_SUMMARY ? REDACT_MODE_MASK : REDACT_MODE_HASH;
 }
 
-#define REDACT_MODES_TEXT "one of \"mask\", \"hash\", \"off\""
+#define REDACT_MODES_TEXT "one of \"mask\", \"hash\", \"off\" (or \"keep\")"
 #define REDACT_FIELDS_TEXT                                                 \
     "tool_name, agent_id, session_id, tool_category, downstream_system, "  \
     "error_code, record_id, metadata, metadata.<name>, summary"
@@ -472,6 +472,8 @@ static int redact_mode_of(const cJSON *v, const char *path, char *err,
     for (int m = 0; cJSON_IsString(v) && redact_mode_names[m] != NULL; m++)
         if (strcmp(v->valuestring, redact_mode_names[m]) == 0)
             return m;
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "keep") == 0)
+        return REDACT_MODE_OFF; /* the field is kept as it is */
     table_fail_expected(v, path, REDACT_MODES_TEXT, err, errsz);
     return -1;
 }
