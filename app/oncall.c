@@ -89,7 +89,9 @@ void oncall_set_inhibit(oncall *oc, const struct gate_inhibit *rules,
 
 /* ---- notifications ---------------------------------------------------- */
 
-void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
+/* Record one state change of alert a in the history at now_ms, with a
+ * detail (NULL: none). */
+static void note(oncall *oc, enum history_event ev, const struct alert *a,
                  const char *detail, int64_t now_ms)
 {
     if (oc != NULL)
@@ -113,19 +115,19 @@ static void note_unsent(oncall *oc, const struct alert *a,
     case GATE_SILENCED:
         snprintf(detail, sizeof detail, "%s not sent: silence %s",
                  a->resolved ? "resolve" : "firing", d->silence_id);
-        oncall_note(oc, HISTORY_SILENCED, a, detail, now_ms);
+        note(oc, HISTORY_SILENCED, a, detail, now_ms);
         LOG(LOG_INFO, "oncall", "%s %s %s not sent: silenced by %s",
             a->resolved ? "resolved" : "firing", a->rule, a->key,
             d->silence_id);
         break;
     case GATE_ACKED:
-        oncall_note(oc, HISTORY_ACKED, a, "repeat not sent: acknowledged",
+        note(oc, HISTORY_ACKED, a, "repeat not sent: acknowledged",
                     now_ms);
         LOG(LOG_INFO, "oncall", "repeat of %s %s not sent: acknowledged",
             a->rule, a->key);
         break;
     case GATE_UNFIRED:
-        oncall_note(oc, HISTORY_SILENCED, a, "resolve not sent: its firing "
+        note(oc, HISTORY_SILENCED, a, "resolve not sent: its firing "
                     "never went out", now_ms);
         LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
             "went out", a->rule, a->key);
@@ -133,7 +135,7 @@ static void note_unsent(oncall *oc, const struct alert *a,
     case GATE_INHIBITED:
         snprintf(detail, sizeof detail, "%s not sent: inhibited by %s",
                  a->resolved ? "resolve" : "firing", d->inhibited_by);
-        oncall_note(oc, HISTORY_INHIBITED, a, detail, now_ms);
+        note(oc, HISTORY_INHIBITED, a, detail, now_ms);
         LOG(LOG_INFO, "oncall", "%s %s %s not sent: inhibited by episode %s",
             a->resolved ? "resolved" : "firing", a->rule, a->key,
             d->inhibited_by);
@@ -152,7 +154,7 @@ enum gate_verdict oncall_alert(oncall *oc, const struct alert *a,
     if (oc == NULL)
         return GATE_SEND;
     /* an episode the gate knows already is open: this is a repeat */
-    oncall_note(oc, a->resolved ? HISTORY_RESOLVED
+    note(oc, a->resolved ? HISTORY_RESOLVED
                 : gate_info(oc->g, a->id, oc->ss, now_ms, &info) == GATE_OK
                     ? HISTORY_REPEATED : HISTORY_FIRED, a, a->severity,
                 now_ms);
@@ -179,7 +181,7 @@ static void on_release(void *ud, const struct alert *a, const char *doc,
 
     LOG(LOG_INFO, "oncall", "firing %s %s sent now: no silence or open "
         "episode keeps it any longer", a->rule, a->key);
-    oncall_note(rc->oc, HISTORY_FIRED, a, "held firing sent: no silence or "
+    note(rc->oc, HISTORY_FIRED, a, "held firing sent: no silence or "
                 "inhibiting episode keeps it any longer", rc->now_ms);
     rc->send(rc->ud, a, doc, len);
 }

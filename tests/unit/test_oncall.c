@@ -344,30 +344,26 @@ static void test_history(void **state)
                                 NULL), 201);
     assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 2000),
                      GATE_SILENCED);
-    oncall_note(oc, HISTORY_INHIBITED, &a, "by stream_stalled", NOW + 2500);
     firing(&a, "pg-main", 1);
     /* its firing went out: the resolve does too */
     assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 3000), GATE_SEND);
     oncall_flush(oc);
 
-    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=2", NULL, &b,
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=1", NULL, &b,
                          NULL), 200);
     assert_string_equal(b.data,
         "{\"entries\":["
         "{\"at\":\"2026-03-10T12:00:03.000Z\",\"event\":\"resolved\",\"id\":"
         "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
-        "\"detail\":\"warning\"},"
-        "{\"at\":\"2026-03-10T12:00:02.500Z\",\"event\":\"inhibited\",\"id\":"
-        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
-        "\"detail\":\"by stream_stalled\"}]}\n");
+        "\"detail\":\"warning\"}]}\n");
     assert_int_equal(api(oc, "GET", "/api/v1/history", NULL, &b, NULL), 200);
     {
         static const char *const order[] = {
-            "\"resolved\"", "\"inhibited\"", "\"silenced\"", "\"repeated\"",
-            "\"acked\"", "\"repeated\"", "\"fired\""};
+            "\"resolved\"", "\"silenced\"", "\"repeated\"", "\"acked\"",
+            "\"repeated\"", "\"fired\""};
         const char *p = b.data;
 
-        for (size_t i = 0; i < 7; i++) {
+        for (size_t i = 0; i < 6; i++) {
             p = strstr(p, order[i]);
             if (p == NULL)
                 fail_msg("%s missing in order: %s", order[i], b.data);
@@ -380,7 +376,7 @@ static void test_history(void **state)
     assert_int_equal(api(oc, "GET", "/api/v1/history?rule=lat*&since="
                          "2026-03-10T12:00:02.9Z", NULL, &b, NULL), 200);
     assert_non_null(strstr(b.data, "\"resolved\""));
-    assert_null(strstr(b.data, "\"inhibited\""));
+    assert_null(strstr(b.data, "\"silenced\""));
     assert_int_equal(api(oc, "GET", "/api/v1/history?rule=other", NULL, &b,
                          NULL), 200);
     assert_string_equal(b.data, "{\"entries\":[]}\n");
@@ -403,10 +399,10 @@ static void test_history(void **state)
     /* the page's lists */
     snap->n_firing = 0;
     oncall_fill(oc, snap, NOW + 4000);
-    assert_int_equal(snap->n_history, 7);
+    assert_int_equal(snap->n_history, 6);
     assert_string_equal(snap->history[0].event, "resolved");
-    assert_string_equal(snap->history[6].event, "fired");
-    assert_string_equal(snap->history[6].detail, "warning");
+    assert_string_equal(snap->history[5].event, "fired");
+    assert_string_equal(snap->history[5].detail, "warning");
     assert_int_equal(snap->n_silences, 1);
     assert_string_equal(snap->silences[0].state, "active");
     assert_string_equal(snap->silences[0].matchers,
@@ -477,6 +473,49 @@ static void history_lines(oncall *oc, char *out, size_t size)
     buf_free(&b);
 }
 
+/* An inhibited notification is in the history as the gate decided it:
+ * the inhibiting episode's id in the detail. */
+static void test_history_of_an_inhibition(void **state)
+{
+    static const char src_id[] = "ffeeddccbbaa99887766554433221100";
+    oncall *oc = make();
+    struct gate_inhibit in;
+    struct alert src, a;
+    buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    memset(&in, 0, sizeof in);
+    in.nsource = 1;
+    in.source[0].kind = SILENCE_M_RULE;
+    snprintf(in.source[0].glob, sizeof in.source[0].glob, "stream_stalled");
+    in.ntarget = 1;
+    in.target[0].kind = SILENCE_M_RULE;
+    snprintf(in.target[0].glob, sizeof in.target[0].glob, "latency");
+    oncall_set_inhibit(oc, &in, 1);
+    memset(&src, 0, sizeof src);
+    memcpy(src.id, src_id, sizeof src.id);
+    src.rule = "stream_stalled";
+    src.key = "global";
+    src.severity = "critical";
+    src.started_ms = src.timestamp_ms = NOW;
+    assert_int_equal(oncall_alert(oc, &src, "{}", 2, NOW), GATE_SEND);
+    firing(&a, "pg-main", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 500),
+                     GATE_INHIBITED);
+    oncall_flush(oc);
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=1", NULL, &b,
+                         NULL), 200);
+    assert_string_equal(b.data,
+        "{\"entries\":["
+        "{\"at\":\"2026-03-10T12:00:00.500Z\",\"event\":\"inhibited\",\"id\":"
+        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
+        "\"detail\":\"firing not sent: inhibited by ffeeddccbbaa99887766554433221100"
+        "\"}]}\n");
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
 /* A file sink with digest_after 2 gets 5 notifications in a minute: 2 go
  * out alone and 3 into the digest, each recorded when the sinks are
  * next looked at; the digest itself is delivered when the minute ends.
@@ -544,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_ack_api),
         cmocka_unit_test(test_ack_named),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_history_of_an_inhibition),
         cmocka_unit_test_setup_teardown(test_history_of_sinks, setup,
                                         teardown),
     };
