@@ -254,7 +254,7 @@ void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms)
                      (unsigned long long)(st.dead_lettered -
                                           k->dead_lettered),
                      st.dead_lettered - k->dead_lettered == 1 ? "" : "s",
-                     st.last_error);
+                     st.last_dead_letter);
             history_append(oc->h, now_ms, HISTORY_DEAD_LETTERED, NULL, NULL,
                            NULL, st.name, detail);
         }

@@ -122,8 +122,8 @@ void oncall_flush(oncall *oc);
 
 /* Record what each sink of dl delivered, took into a storm digest and
  * dead-lettered since the last call (from its counters: one entry per
- * sink and outcome, with the count and, for dead letters, the sink's
- * last error; the digested are `delivered` entries whose detail says
+ * sink and outcome, with the count and, for dead letters, the answer
+ * that dead-lettered the last of them, not a later attempt's error; the digested are `delivered` entries whose detail says
  * "N notifications in a storm digest").  A sink seen the
  * first time is only counted from.  Once per loop iteration; dl NULL:
  * nothing. */

@@ -10,6 +10,7 @@
  */
 #include "app/oncall.h"
 
+#include "base/clock.h"
 #include "base/loop.h"
 
 #include <setjmp.h>
@@ -575,6 +576,69 @@ static void test_history_of_sinks(void **state)
     oncall_destroy(oc);
 }
 
+/* A dead letter's history entry gives the answer that dead-lettered it,
+ * not what a later attempt of the sink said: a Slack notification that
+ * cannot be rendered is dead-lettered at once, the next one fails to
+ * connect (and stays queued, retrying) before the sinks are looked at. */
+static void test_dead_letter_detail_is_its_answer(void **state)
+{
+    static const char *const none[] = {NULL};
+    const struct sink_route r = {.rule = "latency", .severity = "warning",
+                                 .label_names = none, .label_values = none};
+    oncall *oc = make();
+    loop *lp = loop_create();
+    struct delivery_options o = {.state_dir = dir};
+    struct delivery_sink_stats st;
+    struct sink_config c;
+    delivery *dl;
+    char doc[512], lines[1024];
+    int len;
+
+    (void)state;
+    assert_non_null(lp);
+    sink_config_defaults(&c, SINK_SLACK);
+    snprintf(c.name, sizeof c.name, "chat");
+    c.url = "http://127.0.0.1:1/services/T0/B0/x"; /* nothing listens */
+    c.rate_per_s = 0;
+    c.retry_base_ms = 60000;
+    dl = delivery_create(lp, &o, &c, 1);
+    assert_non_null(dl);
+    oncall_note_sinks(oc, dl, NOW);
+    assert_int_equal(delivery_submit(dl, &r, "ep00000", 0, NOW, "not json",
+                                     8), 1);
+    len = snprintf(doc, sizeof doc,
+                   "{\"type\":\"alert.firing\",\"timestamp\":"
+                   "\"2026-03-10T12:00:00.000Z\",\"data\":{\"id\":"
+                   "\"ep00001\",\"rule\":\"latency\",\"kind\":\"max\","
+                   "\"group\":{},\"key\":\"global\",\"state\":\"firing\","
+                   "\"severity\":\"warning\",\"summary\":\"n\",\"source\":"
+                   "\"test\"}}");
+    assert_int_equal(delivery_submit(dl, &r, "ep00001", 0, clock_wall_ms(),
+                                     doc, (size_t)len), 1);
+    for (int i = 0; i < 500; i++) {
+        loop_update_now(lp);
+        assert_int_equal(delivery_flush(dl), DELIVERY_EOK);
+        delivery_tick(dl);
+        delivery_sink_stats(dl, 0, &st);
+        if (st.dead_lettered == 1 && st.attempts == 2 && !st.in_flight)
+            break;
+        loop_run_once(lp, loop_now(lp) + 20);
+    }
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(st.in_flight, 0);
+    /* the sink's last error is the later attempt's */
+    assert_string_not_equal(st.last_error, "cannot render the notification");
+    assert_true(st.last_error[0] != '\0');
+    oncall_note_sinks(oc, dl, NOW + 1000);
+    history_lines(oc, lines, sizeof lines);
+    assert_string_equal(lines, "dead_lettered chat 1 notification: cannot "
+                               "render the notification\n");
+    delivery_destroy(dl);
+    loop_destroy(lp);
+    oncall_destroy(oc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_history_of_an_inhibition),
         cmocka_unit_test_setup_teardown(test_history_of_sinks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_dead_letter_detail_is_its_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
