@@ -639,6 +639,70 @@ static void test_dead_letter_detail_is_its_answer(void **state)
     oncall_destroy(oc);
 }
 
+/* The page's silences come from the store as the API lists them: the
+ * pending and active ones first (creation order), then the expired; a
+ * weekly window as "weekly <days, Monday first> HH:MM-HH:MM <zone>",
+ * text in full UTF-8. */
+static void test_page_silences(void **state)
+{
+    static const char weekly[] =
+        "{\"matchers\": {\"group.tool_name\": \"pg_*\", \"severity\": "
+        "\"critical\", \"labels.team\": \"db\"}, \"recurrence\": "
+        "{\"days\": [\"sun\", \"sat\", \"mon\"], \"start\": \"22:00\", "
+        "\"end\": \"06:05\", \"tz\": \"Europe/Berlin\"}, \"comment\": "
+        "\"weekend \\\"maintenance\\\"\", \"created_by\": "
+        "\"\xc3\xa9lodie\"}";
+    static const char later[] =
+        "{\"matchers\": {\"rule\": \"disk_*\"}, \"starts_at\": "
+        "\"2026-03-10T13:00:00Z\", \"ends_at\": \"2026-03-10T15:30:00Z\","
+        " \"comment\": \"later\", \"created_by\": \"bob\"}";
+    oncall *oc = make();
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+    const char *allow;
+    char path[128];
+    buf b;
+    cJSON *j;
+
+    (void)state;
+    assert_non_null(snap);
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", SILENCE, &b, NULL),
+                     201);
+    j = parse(&b);
+    snprintf(path, sizeof path, "/api/v1/silences/%s",
+             cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    assert_int_equal(oncall_api(oc, "DELETE", path, NULL, 0, NOW + 1000, &b,
+                                &allow, NULL), 204);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", weekly, &b, NULL),
+                     201);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", later, &b, NULL),
+                     201);
+    oncall_fill(oc, snap, NOW + 2000);
+    assert_int_equal(snap->n_silences, 3);
+    assert_string_equal(snap->silences[0].state, "pending");
+    assert_string_equal(snap->silences[0].matchers,
+                        "group.tool_name=pg_* severity=critical "
+                        "labels.team=db");
+    assert_string_equal(snap->silences[0].when,
+                        "weekly mon,sat,sun 22:00-06:05 Europe/Berlin");
+    assert_string_equal(snap->silences[0].comment,
+                        "weekend \"maintenance\"");
+    assert_string_equal(snap->silences[0].created_by, "\xc3\xa9lodie");
+    assert_string_equal(snap->silences[1].state, "pending");
+    assert_string_equal(snap->silences[1].matchers, "rule=disk_*");
+    assert_string_equal(snap->silences[1].when, "2026-03-10T13:00:00.000Z "
+                        "to 2026-03-10T15:30:00.000Z");
+    assert_string_equal(snap->silences[2].state, "expired");
+    assert_string_equal(snap->silences[2].id, path + strlen(path) - 16);
+    assert_string_equal(snap->silences[2].matchers,
+                        "rule=latency group.tool_name=pg*");
+    assert_string_equal(snap->silences[2].created_by, "alice");
+    buf_free(&b);
+    free(snap);
+    oncall_destroy(oc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_ack_api),
         cmocka_unit_test(test_ack_named),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_page_silences),
         cmocka_unit_test(test_history_of_an_inhibition),
         cmocka_unit_test_setup_teardown(test_history_of_sinks, setup,
                                         teardown),
