@@ -308,6 +308,8 @@ static int dead_letter(delivery *d, struct sink_rt *s, struct entry *e,
     if (e->seq != 0)
         journal_ack(d->j, e->seq, JOURNAL_RECORD_DEAD_LETTERED);
     s->st.dead_lettered++;
+    snprintf(s->st.last_dead_letter, sizeof s->st.last_dead_letter, "%.*s",
+             (int)sizeof s->st.last_dead_letter - 1, why);
     LOG_KEY(LOG_ERROR, "delivery", s->name,
         "sink %s: notification %s dead-lettered: %s", s->name, e->msg_id,
         why);

@@ -117,6 +117,9 @@ struct delivery_sink_stats {
     int64_t last_success_ms;   /* wall clock, 0 never */
     int64_t last_failure_ms;
     char last_error[160];      /* no secrets: sink name, status, curl text */
+    char last_dead_letter[160]; /* why the last notification dead-lettered
+                                   was given up (its final answer), ""
+                                   none; not changed by later attempts */
 };
 
 typedef struct delivery delivery;

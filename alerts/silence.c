@@ -715,24 +715,35 @@ static void w_time(buf_writer *w, const char *key, int64_t ms)
         w_str(w, t);
 }
 
+void silence_matcher_key(const struct silence_matcher *m, char *out,
+                         size_t size)
+{
+    switch (m->kind) {
+    case SILENCE_M_RULE:
+        snprintf(out, size, "rule");
+        return;
+    case SILENCE_M_SEVERITY:
+        snprintf(out, size, "severity");
+        return;
+    case SILENCE_M_GROUP:
+        snprintf(out, size, "group.%s", m->name);
+        return;
+    default:
+        snprintf(out, size, "labels.%s", m->name);
+        return;
+    }
+}
+
+const char *silence_day_name(int d)
+{
+    return d >= 0 && d < 7 ? day_names[d] : NULL;
+}
+
 static void w_matcher_key(buf_writer *w, const struct silence_matcher *m)
 {
     char k[SILENCE_FIELD_MAX + 8];
 
-    switch (m->kind) {
-    case SILENCE_M_RULE:
-        w_str(w, "rule");
-        return;
-    case SILENCE_M_SEVERITY:
-        w_str(w, "severity");
-        return;
-    case SILENCE_M_GROUP:
-        snprintf(k, sizeof k, "group.%s", m->name);
-        break;
-    default:
-        snprintf(k, sizeof k, "labels.%s", m->name);
-        break;
-    }
+    silence_matcher_key(m, k, sizeof k);
     w_str(w, k);
 }
 

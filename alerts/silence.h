@@ -192,4 +192,13 @@ int silence_hex_ok(const char *s, size_t n);
 /* "pending", "active", "expired". */
 const char *silence_state_name(enum silence_state st);
 
+/* A matcher's key as the JSON names it ("rule", "severity",
+ * "group.<field>", "labels.<name>"), into out (size bytes, cut to fit). */
+void silence_matcher_key(const struct silence_matcher *m, char *out,
+                         size_t size);
+
+/* "sun", "mon", ... "sat" for weekday d (0 Sunday, as rec.days's bits);
+ * NULL out of range. */
+const char *silence_day_name(int d);
+
 #endif

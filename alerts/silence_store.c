@@ -337,6 +337,14 @@ int silence_store_list(const silence_store *st, int64_t now_ms, buf *out)
     return print_all(st, now_ms, "{\"silences\":[", out);
 }
 
+void silence_store_each(const silence_store *st,
+                        void (*fn)(void *ud, const struct silence *s),
+                        void *ud)
+{
+    for (size_t i = 0; i < st->n; i++)
+        fn(ud, st->items[i]);
+}
+
 const struct silence *silence_store_match(const silence_store *st,
                                           const struct alert *a,
                                           int64_t now_ms)

@@ -103,6 +103,13 @@ int silence_store_prune(silence_store *st, int64_t now_ms);
  * and a newline.  Returns BUF_OK or a BUF_E* code. */
 int silence_store_list(const silence_store *st, int64_t now_ms, buf *out);
 
+/* Call fn(ud, s) for each silence, in creation order, expired ones
+ * included until pruned.  s is borrowed for the call; fn must not change
+ * the store. */
+void silence_store_each(const silence_store *st,
+                        void (*fn)(void *ud, const struct silence *s),
+                        void *ud);
+
 /* The first silence (in creation order) that mutes a at now_ms, or
  * NULL.  The pointer is valid until the next change. */
 const struct silence *silence_store_match(const silence_store *st,

@@ -89,7 +89,9 @@ void oncall_set_inhibit(oncall *oc, const struct gate_inhibit *rules,
 
 /* ---- notifications ---------------------------------------------------- */
 
-void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
+/* Record one state change of alert a in the history at now_ms, with a
+ * detail (NULL: none). */
+static void note(oncall *oc, enum history_event ev, const struct alert *a,
                  const char *detail, int64_t now_ms)
 {
     if (oc != NULL)
@@ -113,19 +115,19 @@ static void note_unsent(oncall *oc, const struct alert *a,
     case GATE_SILENCED:
         snprintf(detail, sizeof detail, "%s not sent: silence %s",
                  a->resolved ? "resolve" : "firing", d->silence_id);
-        oncall_note(oc, HISTORY_SILENCED, a, detail, now_ms);
+        note(oc, HISTORY_SILENCED, a, detail, now_ms);
         LOG(LOG_INFO, "oncall", "%s %s %s not sent: silenced by %s",
             a->resolved ? "resolved" : "firing", a->rule, a->key,
             d->silence_id);
         break;
     case GATE_ACKED:
-        oncall_note(oc, HISTORY_ACKED, a, "repeat not sent: acknowledged",
+        note(oc, HISTORY_ACKED, a, "repeat not sent: acknowledged",
                     now_ms);
         LOG(LOG_INFO, "oncall", "repeat of %s %s not sent: acknowledged",
             a->rule, a->key);
         break;
     case GATE_UNFIRED:
-        oncall_note(oc, HISTORY_SILENCED, a, "resolve not sent: its firing "
+        note(oc, HISTORY_SILENCED, a, "resolve not sent: its firing "
                     "never went out", now_ms);
         LOG(LOG_INFO, "oncall", "resolved %s %s not sent: its firing never "
             "went out", a->rule, a->key);
@@ -133,7 +135,7 @@ static void note_unsent(oncall *oc, const struct alert *a,
     case GATE_INHIBITED:
         snprintf(detail, sizeof detail, "%s not sent: inhibited by %s",
                  a->resolved ? "resolve" : "firing", d->inhibited_by);
-        oncall_note(oc, HISTORY_INHIBITED, a, detail, now_ms);
+        note(oc, HISTORY_INHIBITED, a, detail, now_ms);
         LOG(LOG_INFO, "oncall", "%s %s %s not sent: inhibited by episode %s",
             a->resolved ? "resolved" : "firing", a->rule, a->key,
             d->inhibited_by);
@@ -152,7 +154,7 @@ enum gate_verdict oncall_alert(oncall *oc, const struct alert *a,
     if (oc == NULL)
         return GATE_SEND;
     /* an episode the gate knows already is open: this is a repeat */
-    oncall_note(oc, a->resolved ? HISTORY_RESOLVED
+    note(oc, a->resolved ? HISTORY_RESOLVED
                 : gate_info(oc->g, a->id, oc->ss, now_ms, &info) == GATE_OK
                     ? HISTORY_REPEATED : HISTORY_FIRED, a, a->severity,
                 now_ms);
@@ -179,7 +181,7 @@ static void on_release(void *ud, const struct alert *a, const char *doc,
 
     LOG(LOG_INFO, "oncall", "firing %s %s sent now: no silence or open "
         "episode keeps it any longer", a->rule, a->key);
-    oncall_note(rc->oc, HISTORY_FIRED, a, "held firing sent: no silence or "
+    note(rc->oc, HISTORY_FIRED, a, "held firing sent: no silence or "
                 "inhibiting episode keeps it any longer", rc->now_ms);
     rc->send(rc->ud, a, doc, len);
 }
@@ -252,7 +254,7 @@ void oncall_note_sinks(oncall *oc, const delivery *dl, int64_t now_ms)
                      (unsigned long long)(st.dead_lettered -
                                           k->dead_lettered),
                      st.dead_lettered - k->dead_lettered == 1 ? "" : "s",
-                     st.last_error);
+                     st.last_dead_letter);
             history_append(oc->h, now_ms, HISTORY_DEAD_LETTERED, NULL, NULL,
                            NULL, st.name, detail);
         }
@@ -576,100 +578,95 @@ int oncall_serve(oncall *oc, status_server *srv, int64_t now_ms,
 /* ---- /status ---------------------------------------------------------- */
 
 /* "rule=shell_* severity=critical" from a silence's matchers. */
-static void matchers_text(const cJSON *m, char *out, size_t size)
+static void matchers_text(const struct silence *si, char *out, size_t size)
 {
-    const cJSON *x;
+    char key[SILENCE_FIELD_MAX + 8];
     size_t n = 0;
 
     out[0] = '\0';
-    cJSON_ArrayForEach(x, m) {
+    for (uint32_t i = 0; i < si->nmatchers && n < size; i++) {
         int k;
 
-        if (!cJSON_IsString(x) || x->string == NULL || n >= size)
-            continue;
-        k = snprintf(out + n, size - n, "%s%s=%s", n > 0 ? " " : "",
-                     x->string, x->valuestring);
+        silence_matcher_key(&si->m[i], key, sizeof key);
+        k = snprintf(out + n, size - n, "%s%s=%s", n > 0 ? " " : "", key,
+                     si->m[i].glob);
         n = k < 0 ? size : n + (size_t)k;
     }
 }
 
-/* "mon,tue 02:00-04:00 Europe/Berlin" or "<start> to <end>". */
-static void when_text(const cJSON *o, char *out, size_t size)
+/* A time as ISO 8601, "?" when none. */
+static void time_text(int64_t ms, char *out, size_t size)
 {
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "recurrence");
-    const char *a, *b;
+    if (ms == 0 || clock_format_iso8601(ms, out, size) < 0)
+        snprintf(out, size, "?");
+}
 
-    if (cJSON_IsObject(r)) {
-        const cJSON *d, *days = cJSON_GetObjectItemCaseSensitive(r, "days");
+/* "mon,tue 02:00-04:00 Europe/Berlin" or "<start> to <end>". */
+static void when_text(const struct silence *si, char *out, size_t size)
+{
+    const struct silence_recurrence *r = &si->rec;
+    char a[40], b[40];
+
+    if (si->recurring) {
         char list[64] = "";
         size_t n = 0;
 
-        cJSON_ArrayForEach(d, days) {
-            if (cJSON_IsString(d) && n + 5 < sizeof list)
+        /* Monday first, as the API lists them */
+        for (int k = 1; k <= 7; k++)
+            if ((r->days & (1u << (k % 7))) && n + 5 < sizeof list)
                 n += (size_t)snprintf(list + n, sizeof list - n, "%s%.3s",
-                                      n > 0 ? "," : "", d->valuestring);
-        }
-        const char *zone = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(r, "tz"));
-
-        a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r,
-                                                                 "start"));
-        b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "end"));
-        snprintf(out, size, "weekly %s %s-%s %s", list, a ? a : "?",
-                 b ? b : "?", zone ? zone : "?");
+                                      n > 0 ? "," : "",
+                                      silence_day_name(k % 7));
+        snprintf(out, size, "weekly %s %02u:%02u-%02u:%02u %s", list,
+                 r->start_min / 60u, r->start_min % 60u, r->end_min / 60u,
+                 r->end_min % 60u, r->tz);
         return;
     }
-    a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o,
-                                                             "starts_at"));
-    b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "ends_at"));
-    snprintf(out, size, "%s to %s", a ? a : "?", b ? b : "?");
+    time_text(si->starts_ms, a, sizeof a);
+    time_text(si->ends_ms, b, sizeof b);
+    snprintf(out, size, "%s to %s", a, b);
 }
 
-/* The silences for the page: read back from the store's own list (the
- * API's answer), pending and active first.  Once a second; not on the
- * event path. */
+/* fill_silences' walk over the store: one pass of two. */
+struct silence_fill {
+    struct status_snapshot *snap;
+    int64_t now_ms;
+    int expired;                 /* this pass takes the expired ones */
+};
+
+static void fill_one(void *ud, const struct silence *si)
+{
+    struct silence_fill *f = ud;
+    struct status_snapshot *snap = f->snap;
+    enum silence_state st = silence_state(si, f->now_ms);
+
+    if ((st == SILENCE_EXPIRED) != f->expired ||
+        snap->n_silences >= STATUS_MAX_SILENCES)
+        return;
+    __typeof__(snap->silences[0]) *s = &snap->silences[snap->n_silences++];
+    /* cut to the snapshot's sizes, as the page shows them */
+    snprintf(s->id, sizeof s->id, "%.*s", (int)sizeof s->id - 1, si->id);
+    snprintf(s->state, sizeof s->state, "%s", silence_state_name(st));
+    matchers_text(si, s->matchers, sizeof s->matchers);
+    when_text(si, s->when, sizeof s->when);
+    snprintf(s->created_by, sizeof s->created_by, "%.*s",
+             (int)sizeof s->created_by - 1, si->created_by);
+    snprintf(s->comment, sizeof s->comment, "%.*s",
+             (int)sizeof s->comment - 1, si->comment);
+}
+
+/* The silences for the page, straight from the store: pending and active
+ * first, then the expired, each in creation order.  Once a second; not
+ * on the event path. */
 static void fill_silences(const oncall *oc, struct status_snapshot *snap,
                           int64_t now_ms)
 {
-    cJSON *root = NULL;
-    const cJSON *x, *list;
-    buf b;
+    struct silence_fill f = {snap, now_ms, 0};
 
     snap->n_silences = 0;
-    buf_init(&b, API_ANSWER_MAX);
-    if (silence_store_list(oc->ss, now_ms, &b) != BUF_OK ||
-        (root = cJSON_ParseWithLength(b.data, b.len)) == NULL)
-        goto out;
-    list = cJSON_GetObjectItemCaseSensitive(root, "silences");
-    for (int pass = 0; pass < 2; pass++) {
-        cJSON_ArrayForEach(x, list) {
-            const char *state = cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(x, "state"));
-            const char *v;
-            int expired = state != NULL && strcmp(state, "expired") == 0;
-
-            if (expired != pass || snap->n_silences >= STATUS_MAX_SILENCES)
-                continue;
-            __typeof__(snap->silences[0]) *s =
-                &snap->silences[snap->n_silences++];
-            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x,
-                                                                     "id"));
-            snprintf(s->id, sizeof s->id, "%s", v ? v : "");
-            snprintf(s->state, sizeof s->state, "%s", state ? state : "");
-            matchers_text(cJSON_GetObjectItemCaseSensitive(x, "matchers"),
-                          s->matchers, sizeof s->matchers);
-            when_text(x, s->when, sizeof s->when);
-            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                x, "created_by"));
-            snprintf(s->created_by, sizeof s->created_by, "%s", v ? v : "");
-            v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                x, "comment"));
-            snprintf(s->comment, sizeof s->comment, "%s", v ? v : "");
-        }
-    }
-out:
-    cJSON_Delete(root);
-    buf_free(&b);
+    silence_store_each(oc->ss, fill_one, &f);
+    f.expired = 1;
+    silence_store_each(oc->ss, fill_one, &f);
 }
 
 /* The newest history entries for the page. */

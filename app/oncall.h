@@ -38,9 +38,9 @@
  *
  * The history (alerts/history.h) is kept here too: every notification
  * the rules make is recorded (fired, repeated, resolved), so is every
- * one the gate keeps back (silenced, acked) and every acknowledgement;
- * oncall_note_sinks() records what the sinks delivered and
- * dead-lettered; oncall_note() is for the rest (inhibited).  The entries
+ * one the gate keeps back (silenced, acked, inhibited) and every
+ * acknowledgement; oncall_note_sinks() records what the sinks delivered
+ * and dead-lettered.  The entries
  * reach the disk at oncall_flush(), the loop's group commit.
  *
  * Loop thread only.
@@ -120,17 +120,10 @@ unsigned oncall_api(oncall *oc, const char *method, const char *path,
  * (once per loop iteration). */
 void oncall_flush(oncall *oc);
 
-/* Record one state change of alert a in the history at now_ms, with a
- * detail (NULL: none).  For what oncall does not see by itself:
- * HISTORY_INHIBITED, from where an inhibition keeps a notification back.
- * oc NULL: nothing. */
-void oncall_note(oncall *oc, enum history_event ev, const struct alert *a,
-                 const char *detail, int64_t now_ms);
-
 /* Record what each sink of dl delivered, took into a storm digest and
  * dead-lettered since the last call (from its counters: one entry per
- * sink and outcome, with the count and, for dead letters, the sink's
- * last error; the digested are `delivered` entries whose detail says
+ * sink and outcome, with the count and, for dead letters, the answer
+ * that dead-lettered the last of them, not a later attempt's error; the digested are `delivered` entries whose detail says
  * "N notifications in a storm digest").  A sink seen the
  * first time is only counted from.  Once per loop iteration; dl NULL:
  * nothing. */

@@ -1,18 +1,27 @@
 /*
- * sendtest.c - `toolwatch send-test SINK -c FILE`: send one clearly marked
- * test alert through a configured sink, now, and show what the receiver
- * answered.  It uses the sink's real settings (URL, signing secrets,
- * routing key, timeouts) and the outbox's request (alerts/request.h: the
- * same body, headers, signature and transfer rules) but not the journal,
- * routing or pacing, and a fresh webhook-id, so a receiver never mistakes
- * it for a real alert.  The send blocks: nothing else runs meanwhile.
+ * sendtest.c - `toolwatch send-test SINK -c FILE [--rule NAME] [--force]`:
+ * send one clearly marked test alert through a configured sink, now, and
+ * show what the receiver answered.  It uses the sink's real settings (URL,
+ * signing secrets, routing key, timeouts) and the outbox's request
+ * (alerts/request.h: the same body, headers, signature and transfer rules)
+ * but not the journal or pacing, and a fresh webhook-id, so a receiver
+ * never mistakes it for a real alert.  The send blocks: nothing else runs
+ * meanwhile.
  *
- * The test alert is a SPEC section 3 document of its own: rule
- * "toolwatch_test", kind null (no rule made it), the one group ({}, key
- * "global"), the lowest severity the sink takes (its min_severity: info
- * unless set), no value, a description, and a random episode id, so it is
- * never deduplicated against another alert.  The sink's rule and label
- * filters are not applied: the test checks delivery, not routing.
+ * The test alert is a SPEC section 3 document of its own: the one group
+ * ({}, key "global"), no value, a summary that says it is a test, and a
+ * random episode id, so it is never deduplicated against another alert.
+ * It is made as if rule NAME (--rule) had fired: that rule's name, kind,
+ * severity, labels, description and runbook_url; without --rule, as the
+ * synthetic rule "toolwatch_test": kind null, no labels, at the lowest
+ * severity the sink takes (its min_severity: info unless set).
+ *
+ * Routing: the alert is sent only when the service itself would send it
+ * to the sink (alerts/sink.h sink_routes: min_severity, the rule globs,
+ * the labels).  Otherwise the command says which of them refuses it and
+ * exits 1 without sending, unless --force, which sends it all the same
+ * (and says so).  A test that reaches a receiver the real alerts never
+ * would only hides a routing mistake.
  *
  * PagerDuty and Alertmanager: the firing is followed at once by a resolve
  * of the same episode (sent even when the firing got no answer: it may
@@ -28,12 +37,14 @@
 #include "base/buf.h"
 #include "app/cli.h"
 #include "base/clock.h"
+#include "detectors/rule.h"
 #include "base/file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,23 +61,42 @@ struct sent {
 };
 
 #define TEST_RULE "toolwatch_test"
-#define TEST_DOC_MAX 4096
+/* room for a rule's description, runbook_url and labels, escaped */
+#define TEST_DOC_MAX (32u * 1024u)
+#define WHY_MAX 1024
 
-/* The test alert's document for sink `sink` of instance `instance`, made
- * at `now_ms`, appended to *doc.  Returns 0, or -1 (out of memory). */
+/* The test alert: through sink `sink` of instance `instance`, as rule
+ * `rule` (NULL: the synthetic TEST_RULE, kind null, no labels). */
 struct test_alert {
     const char *sink, *instance, *severity;
+    const struct rule *rule;
     char id[33];          /* the episode id: 32 hex, the PagerDuty
                              dedup_key */
     int64_t started_ms;
     int64_t resolved_ms;  /* 0: the firing; else the resolve */
 };
 
+static const char *test_rule_name(const struct test_alert *t)
+{
+    return t->rule != NULL ? t->rule->name : TEST_RULE;
+}
+
+/* A rule's optional text: the string, or null when empty. */
+static int add_opt(cJSON *o, const char *key, const char *v)
+{
+    return (v[0] != '\0' ? cJSON_AddStringToObject(o, key, v)
+                          : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
+/* The test alert's document, into *doc.  Returns 0, or -1 (out of
+ * memory). */
 static int test_document(buf *doc, const struct test_alert *t)
 {
     cJSON *root = cJSON_CreateObject(), *data;
-    char ts[40], end[40], summary[256];
+    char ts[40], end[40], summary[256 + RULE_NAME_MAX];
     const char *sink = t->sink;
+    const struct rule *r = t->rule;
+    cJSON *labels;
     char *text = NULL;
     int ok, rc = -1, resolved = t->resolved_ms != 0;
 
@@ -76,8 +106,9 @@ static int test_document(buf *doc, const struct test_alert *t)
          clock_format_iso8601(t->resolved_ms, end, sizeof end) < 0))
         goto out;
     snprintf(summary, sizeof summary,
-             "TEST ALERT from toolwatch send-test through sink %s: if you "
-             "can read this, delivery works. No action needed.", sink);
+             "TEST ALERT from toolwatch send-test through sink %s%s%s: if "
+             "you can read this, delivery works. No action needed.", sink,
+             r != NULL ? " as rule " : "", r != NULL ? r->name : "");
     ok = cJSON_AddStringToObject(root, "type", resolved ? "alert.resolved"
                                                         : "alert.firing") !=
          NULL;
@@ -85,8 +116,10 @@ static int test_document(buf *doc, const struct test_alert *t)
           NULL;
     data = cJSON_AddObjectToObject(root, "data");
     ok &= cJSON_AddStringToObject(data, "id", t->id) != NULL;
-    ok &= cJSON_AddStringToObject(data, "rule", TEST_RULE) != NULL;
-    ok &= cJSON_AddNullToObject(data, "kind") != NULL;
+    ok &= cJSON_AddStringToObject(data, "rule", test_rule_name(t)) != NULL;
+    ok &= (r != NULL ? cJSON_AddStringToObject(data, "kind",
+                                               rule_kinds[r->kind].name)
+                     : cJSON_AddNullToObject(data, "kind")) != NULL;
     ok &= cJSON_AddObjectToObject(data, "group") != NULL;
     ok &= cJSON_AddStringToObject(data, "key", "global") != NULL;
     ok &= cJSON_AddStringToObject(data, "state",
@@ -99,12 +132,20 @@ static int test_document(buf *doc, const struct test_alert *t)
     ok &= cJSON_AddStringToObject(data, "started_at", ts) != NULL;
     ok &= (resolved ? cJSON_AddStringToObject(data, "resolved_at", end)
                     : cJSON_AddNullToObject(data, "resolved_at")) != NULL;
-    ok &= cJSON_AddObjectToObject(data, "labels") != NULL;
-    ok &= cJSON_AddStringToObject(data, "description",
-                                  "Sent by toolwatch send-test to check "
-                                  "this sink's URL, secrets and format; no "
-                                  "rule fired.") != NULL;
-    ok &= cJSON_AddNullToObject(data, "runbook_url") != NULL;
+    ok &= (labels = cJSON_AddObjectToObject(data, "labels")) != NULL;
+    for (uint32_t i = 0; ok && r != NULL && i < r->nlabels; i++)
+        ok &= cJSON_AddStringToObject(labels, r->labels[i].key,
+                                      r->labels[i].value) != NULL;
+    if (r != NULL) {
+        ok &= add_opt(data, "description", r->description);
+        ok &= add_opt(data, "runbook_url", r->runbook_url);
+    } else {
+        ok &= cJSON_AddStringToObject(data, "description",
+                                      "Sent by toolwatch send-test to check "
+                                      "this sink's URL, secrets and format; "
+                                      "no rule fired.") != NULL;
+        ok &= cJSON_AddNullToObject(data, "runbook_url") != NULL;
+    }
     ok &= cJSON_AddObjectToObject(data, "sample") != NULL;
     ok &= cJSON_AddStringToObject(data, "source", t->instance) != NULL;
     if (ok && (text = cJSON_PrintUnformatted(root)) != NULL &&
@@ -214,6 +255,89 @@ static int send_test(const struct sink_config *c, const struct test_alert *t,
     return 0;
 }
 
+/* Append text to why (size bytes), after `sep` when why is not empty;
+ * cut when full. */
+static void why_add(char *why, size_t size, const char *sep,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void why_add(char *why, size_t size, const char *sep,
+                    const char *fmt, ...)
+{
+    size_t n = strnlen(why, size), k = strlen(sep);
+    va_list ap;
+
+    if (n > 0 && n + k < size) {
+        memcpy(why + n, sep, k + 1);
+        n += k;
+    }
+    if (n + 1 >= size)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Would the service send t to sink c?  1: yes; 0: no, with every reason
+ * in why ("rule toolwatch_test is not in its rules [page_*]; label
+ * team=sec* missing").  Each part of the sink's routing is tried alone
+ * with sink_routes(), so the verdict and the reasons are the service's
+ * own. */
+static int routes_to(const struct sink_config *c, const struct test_alert *t,
+                     char *why, size_t size)
+{
+    const char *names[RULE_LABELS_MAX], *values[RULE_LABELS_MAX];
+    struct sink_route route = {0};
+    struct sink_config one = *c;
+    const struct rule *r = t->rule;
+
+    why[0] = '\0';
+    for (uint32_t i = 0; r != NULL && i < r->nlabels && i < RULE_LABELS_MAX;
+         i++) {
+        names[i] = r->labels[i].key;
+        values[i] = r->labels[i].value;
+        route.nlabels = i + 1;
+    }
+    route.rule = test_rule_name(t);
+    route.severity = t->severity;
+    route.label_names = names;
+    route.label_values = values;
+    if (sink_routes(c, &route))
+        return 1;
+    one.n_rules = 0;
+    one.n_labels = 0;
+    if (!sink_routes(&one, &route))
+        why_add(why, size, "; ", "severity %s is below its min_severity %s",
+                t->severity, severity_name(c->min_severity));
+    one.min_severity = SEVERITY_INFO;
+    one.n_rules = c->n_rules;
+    if (!sink_routes(&one, &route)) {
+        why_add(why, size, "; ", "rule %s is not in its rules [",
+                route.rule);
+        for (size_t i = 0; i < c->n_rules; i++)
+            why_add(why, size, i > 0 ? ", " : "", "%s", c->rules[i]);
+        why_add(why, size, "", "]");
+    }
+    one.n_rules = 0;
+    one.n_labels = 1;
+    for (size_t i = 0; i < c->n_labels; i++) {
+        unsigned k = 0;
+
+        one.label_names[0] = c->label_names[i];
+        one.label_values[0] = c->label_values[i];
+        if (sink_routes(&one, &route))
+            continue;
+        while (k < route.nlabels && strcmp(names[k], c->label_names[i]) != 0)
+            k++;
+        why_add(why, size, "; ", "label %s=%s missing", c->label_names[i],
+                c->label_values[i]);
+        if (k < route.nlabels)
+            why_add(why, size, " ", "(rule %s has %s=%s)", route.rule,
+                    names[k], values[k]);
+    }
+    if (why[0] == '\0')
+        why_add(why, size, "", "its routing refuses it");
+    return 0;
+}
+
 /* The receiver's answer, in words: what the service would do with it. */
 static void print_answer(const struct sent *r, int webhook_id)
 {
@@ -284,34 +408,43 @@ static int send_pair(const struct sink_config *c, struct test_alert *t,
 
 static void usage(FILE *f)
 {
-    fputs("usage: toolwatch send-test SINK -c FILE\n"
+    fputs("usage: toolwatch send-test SINK -c FILE [--rule NAME] [--force]\n"
           "\n"
-          "Send one test alert (rule \"" TEST_RULE "\", at the sink's\n"
-          "min_severity) through the sink named SINK in FILE and print\n"
-          "the receiver's answer.  To PagerDuty and Alertmanager a resolve\n"
-          "of the same episode follows at once.  Exit status 0 when\n"
-          "every request was answered 2xx.\n"
+          "Send one test alert through the sink named SINK in FILE and\n"
+          "print the receiver's answer.  The alert is made as if rule NAME\n"
+          "had fired (its kind, severity, labels, description and\n"
+          "runbook_url); without --rule, as the rule \"" TEST_RULE "\" at\n"
+          "the sink's min_severity.  When the sink's routing (min_severity,\n"
+          "rules, labels) would not give it that alert, send-test says why\n"
+          "and exits 1 without sending, unless --force.  To PagerDuty and\n"
+          "Alertmanager a resolve of the same episode follows at once.\n"
+          "Exit status 0 when every request was answered 2xx.\n"
           "\n"
           "options:\n"
           "  -c, --config FILE  the configuration that names SINK\n"
+          "  -r, --rule NAME    test as this rule of FILE\n"
+          "  -f, --force        send even when the sink's routing would not\n"
           "  -h, --help         this text\n",
           f);
 }
 
 int sendtest_main(int argc, char **argv)
 {
-    const char *path = NULL, *sink = NULL, *name;
+    const char *path = NULL, *sink = NULL, *rule = NULL, *name;
     struct cfg *c = NULL;
     struct sink_config sc;
     struct test_alert t = {0};
     struct sent *res = NULL;
-    char err[1024];
+    char err[1024], why[WHY_MAX];
     buf doc;
     static const struct option opts[] = {
-        CLI_OPT_HELP, CLI_OPT_CONFIG, CLI_OPT_END,
+        CLI_OPT_HELP, CLI_OPT_CONFIG,
+        {"rule", required_argument, NULL, 'r'},
+        {"force", no_argument, NULL, 'f'},
+        CLI_OPT_END,
     };
     cli_args ar;
-    int kind, rc = CLI_EXIT_USAGE;
+    int kind, force = 0, rc = CLI_EXIT_USAGE;
     size_t i;
     int64_t now = clock_wall_ms();
 
@@ -324,6 +457,11 @@ int sendtest_main(int argc, char **argv)
         } else if (kind == 1 && strcmp(name, "--config") == 0) {
             if ((path = cli_value(&ar, name)) == NULL)
                 goto out;
+        } else if (kind == 1 && strcmp(name, "--rule") == 0) {
+            if ((rule = cli_value(&ar, name)) == NULL)
+                goto out;
+        } else if (kind == 1 && strcmp(name, "--force") == 0) {
+            force = 1;
         } else if (kind == 1 && strcmp(name, "--help") == 0) {
             usage(stdout);
             rc = CLI_EXIT_OK;
@@ -358,14 +496,32 @@ int sendtest_main(int argc, char **argv)
         fprintf(stderr, "toolwatch send-test: %s\n", err);
         goto out;
     }
+    if (rule != NULL && (t.rule = rule_set_find(c->rules, rule)) == NULL) {
+        fprintf(stderr, "toolwatch send-test: no rule named \"%s\" in %s\n",
+                rule, path);
+        goto out;
+    }
     t.sink = sink;
     t.instance = c->instance;
-    t.severity = severity_name(sc.min_severity);
+    t.severity = severity_name(t.rule != NULL
+                                   ? (enum severity)t.rule->severity
+                                   : sc.min_severity);
     t.started_ms = now;
     random_id(t.id, sizeof t.id);
-    if (sc.min_severity != SEVERITY_INFO)
+    if (t.rule == NULL && sc.min_severity != SEVERITY_INFO)
         printf("sink %s takes %s and above: the test alert is %s\n", sink,
                t.severity, t.severity);
+    if (!routes_to(&sc, &t, why, sizeof why)) {
+        if (!force) {
+            fprintf(stderr, "toolwatch send-test: sink %s would not receive "
+                    "this alert: %s\ntoolwatch send-test: nothing sent; "
+                    "--rule NAME tests as a rule the sink takes, --force "
+                    "sends it anyway\n", sink, why);
+            goto out;
+        }
+        printf("sink %s would not receive this alert: %s; sending it "
+               "anyway (--force)\n", sink, why);
+    }
     if (sc.kind == SINK_PAGERDUTY || sc.kind == SINK_ALERTMANAGER) {
         rc = send_pair(&sc, &t, &doc, res);
         goto out;

@@ -1035,14 +1035,6 @@ static void h_esc(struct w *w, const char *s, size_t n)
     }
 }
 
-void status_html_escape(buf_writer *bw, const char *s, size_t n)
-{
-    struct w w = {bw->b, bw->rc};
-
-    h_esc(&w, s, n);
-    bw->rc = w.rc;
-}
-
 /* A NUL-terminated array of at most cap bytes, escaped. */
 static void h_text(struct w *w, const char *s, size_t cap)
 {

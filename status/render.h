@@ -310,7 +310,9 @@ int status_ready(const struct status_snapshot *s, char *reason, size_t size);
  * then the oldest) with their silence and acknowledgement and a form to
  * ack and to silence each, a form for a new silence, the silences with a
  * form to expire each, the sinks' queues and last errors, the newest
- * history entries.  Every value is HTML-escaped (status_html_escape).
+ * history entries.  Every value is HTML-escaped: & < > " ' as character
+ * references, bytes that are not UTF-8 as U+FFFD (for an HTML text or a
+ * quoted attribute alike).
  * The forms post to /ui/ack, /ui/silence and /ui/expire with the hidden
  * field csrf = `csrf`; writes 0 (no token configured: the API takes no
  * writes) shows that instead of the forms.  Ages are judged by
@@ -326,10 +328,6 @@ int status_render_login(buf *out, const char *message);
  * error text (escaped) and a link back to the status page. */
 int status_render_form_error(buf *out, unsigned code, const char *message,
                              size_t len);
-
-/* Append n bytes of s with & < > " ' as character references (bytes that
- * are not UTF-8 as U+FFFD), to an HTML text or a quoted attribute. */
-void status_html_escape(buf_writer *w, const char *s, size_t n);
 
 /* ---- form bodies and query strings -------------------------------------- */
 

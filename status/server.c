@@ -32,6 +32,10 @@
  *    under the same key and compared in constant time; has_token, the key
  *    and the hash are touched only under `mu` once the daemon runs
  *    (status_set_token() replaces them in place, on a reload);
+ *  - POST /login is limited per client address (status/login_limit.h:
+ *    5 wrong tokens within 60 s, then 429 with Retry-After for the rest
+ *    of the minute, the token not even looked at); only the MHD thread
+ *    touches the limiter (`login`);
  *  - idle connections cost a descriptor and a slot of max_connections
  *    (at most per_ip_limit per client address), never a thread; MHD
  *    closes them after request_timeout_s until their request head is in
@@ -42,6 +46,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "status/login_limit.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -83,6 +88,7 @@ struct status_server {
     void *api_ud;
     struct api_req *queue;        /* under mu: QUEUED, oldest first */
     unsigned queued;
+    struct status_login_limit login; /* MHD thread only */
 };
 
 /* An API request (see the invariants). */
@@ -345,11 +351,13 @@ static int has_token(status_server *srv)
     return t;
 }
 
-/* An HTML answer (body NULL: none), with Location and Set-Cookie when
- * given. */
-static enum MHD_Result reply_html(struct MHD_Connection *c, unsigned code,
-                                  const buf *body, const char *location,
-                                  const char *cookie)
+/* An HTML answer (body NULL: none), with Location, Set-Cookie and
+ * Retry-After when given. */
+static enum MHD_Result reply_html_with(struct MHD_Connection *c,
+                                       unsigned code, const buf *body,
+                                       const char *location,
+                                       const char *cookie,
+                                       const char *retry_after)
 {
     struct MHD_Response *r;
     enum MHD_Result ret = MHD_NO;
@@ -382,11 +390,22 @@ static enum MHD_Result reply_html(struct MHD_Connection *c, unsigned code,
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) !=
             MHD_YES)
         goto out;
+    if (retry_after != NULL &&
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER,
+                                retry_after) != MHD_YES)
+        goto out;
     ret = MHD_queue_response(c, code, r);
 out:
     if (r != NULL)
         MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result reply_html(struct MHD_Connection *c, unsigned code,
+                                  const buf *body, const char *location,
+                                  const char *cookie)
+{
+    return reply_html_with(c, code, body, location, cookie, NULL);
 }
 
 /* A page that says why a form was not done. */
@@ -405,8 +424,11 @@ static enum MHD_Result reply_form_error(struct MHD_Connection *c,
     return ret;
 }
 
-static enum MHD_Result reply_login(struct MHD_Connection *c, unsigned code,
-                                   const char *msg)
+/* The login form with `msg` (NULL: none); retry_after (NULL: none) its
+ * Retry-After. */
+static enum MHD_Result reply_login_with(struct MHD_Connection *c,
+                                        unsigned code, const char *msg,
+                                        const char *retry_after)
 {
     enum MHD_Result ret;
     buf b;
@@ -414,9 +436,27 @@ static enum MHD_Result reply_login(struct MHD_Connection *c, unsigned code,
     buf_init(&b, 64 * 1024);
     if (status_render_login(&b, msg) != BUF_OK)
         buf_reset(&b);
-    ret = reply_html(c, code, &b, NULL, NULL);
+    ret = reply_html_with(c, code, &b, NULL, NULL, retry_after);
     buf_free(&b);
     return ret;
+}
+
+static enum MHD_Result reply_login(struct MHD_Connection *c, unsigned code,
+                                   const char *msg)
+{
+    return reply_login_with(c, code, msg, NULL);
+}
+
+/* 429: too many wrong tokens from this address; wait_s more seconds. */
+static enum MHD_Result reply_login_wait(struct MHD_Connection *c,
+                                        unsigned wait_s)
+{
+    char msg[128], secs[16];
+
+    snprintf(msg, sizeof msg, "Too many wrong tokens from your address: "
+             "try again in %u s.", wait_s);
+    snprintf(secs, sizeof secs, "%u", wait_s);
+    return reply_login_with(c, MHD_HTTP_TOO_MANY_REQUESTS, msg, secs);
 }
 
 /* GET /: the page from the snapshot copied to srv->view; a browser
@@ -700,6 +740,25 @@ static enum MHD_Result form_begin(status_server *srv,
     return MHD_YES;
 }
 
+/* The connection's client address as 16 bytes (IPv4 v4-mapped; another
+ * family: all zeros). */
+static void client_addr(struct MHD_Connection *c, unsigned char out[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+    memset(out, 0, 16);
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &in->sin_addr, 4);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+}
+
 /* POST /login, its body read: the token right sets the session cookie
  * and goes to the page; wrong, the form again. */
 static enum MHD_Result login_done(status_server *srv,
@@ -708,12 +767,17 @@ static enum MHD_Result login_done(status_server *srv,
 {
     char tok[1024], session[SESSION_HEX + 1],
         cookie[SESSION_HEX + sizeof SESSION_COOKIE + 64];
-    unsigned char h[TOKEN_HASH_BYTES];
+    unsigned char h[TOKEN_HASH_BYTES], addr[16];
     size_t n = 0;
     int ok = 0, got;
+    unsigned wait;
+    int64_t now = clock_mono_ms();
     enum MHD_Result ret;
 
     r->state = AR_DONE;
+    client_addr(c, addr);
+    if ((wait = status_login_wait_s(&srv->login, addr, now)) > 0)
+        return reply_login_wait(c, wait);
     got = status_form_get(r->body, r->len, "token", tok, sizeof tok, &n);
     pthread_mutex_lock(&srv->mu);
     if (!srv->has_token) {
@@ -730,10 +794,22 @@ static enum MHD_Result login_done(status_server *srv,
     sodium_memzero(tok, sizeof tok);
     sodium_memzero(h, sizeof h);
     if (!ok) {
+        char ip[INET6_ADDRSTRLEN];
+
         sodium_memzero(session, sizeof session);
-        LOG(LOG_INFO, "status", "a login with a wrong token");
+        if (status_login_failed(&srv->login, addr, now) !=
+            STATUS_LOGIN_FAILS_MAX) {
+            LOG(LOG_INFO, "status", "a login with a wrong token");
+        } else {
+            if (inet_ntop(AF_INET6, addr, ip, sizeof ip) == NULL)
+                snprintf(ip, sizeof ip, "?");
+            LOG(LOG_WARN, "status", "%d wrong login tokens from %s: its "
+                "logins are refused for the rest of %d s",
+                STATUS_LOGIN_FAILS_MAX, ip, STATUS_LOGIN_WINDOW_MS / 1000);
+        }
         return reply_login(c, MHD_HTTP_UNAUTHORIZED, "Wrong token.");
     }
+    status_login_forget(&srv->login, addr);
     snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; HttpOnly; "
              "SameSite=Strict", session);
     ret = reply_html(c, MHD_HTTP_SEE_OTHER, NULL, "/", cookie);
@@ -1121,6 +1197,7 @@ status_server *status_create(const struct status_options *o, int *err)
         rc = STATUS_ENOMEM;
         goto out;
     }
+    status_login_limit_init(&srv->login);
     if (pthread_mutex_init(&srv->mu, NULL) != 0) {
         rc = STATUS_ENOMEM;
         goto out;

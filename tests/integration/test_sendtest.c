@@ -5,7 +5,8 @@
  * receiver's answer is printed, and the exit status follows it.  To a
  * fake PagerDuty Events API the exact pair: a trigger, then the resolve
  * of the same dedup_key (also after a 404 or no answer), at the sink's
- * min_severity.
+ * min_severity.  The sink's routing is honoured: a test alert it would
+ * not get is not sent (unless --force), and --rule makes it as a rule.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,8 +71,24 @@ static int setup(void **state)
             " \"routing_key_env\": \"ST_PD_KEY\"},\n"
             "  {\"name\": \"pd-err\", \"type\": \"pagerduty\", \"url\": "
             "\"%s\", \"routing_key_env\": \"ST_PD_KEY\", \"min_severity\":"
-            " \"error\"}]}\n",
-            f->dir, url, f->dir, pd, pd);
+            " \"error\"},\n"
+            "  {\"name\": \"sec\", \"type\": \"webhook\", \"url\": \"%s\","
+            " \"secret_envs\": [\"ST_SECRET\"], \"rules\": [\"secret_*\","
+            " \"vault_*\"], \"labels\": {\"team\": \"sec*\"}},\n"
+            "  {\"name\": \"infra\", \"type\": \"webhook\", \"url\": \"%s\","
+            " \"secret_envs\": [\"ST_SECRET\"], \"labels\": {\"team\":"
+            " \"infra\"}}],\n"
+            " \"rules\": [{\"name\": \"secret_egress\", \"kind\": "
+            "\"sequence\", \"severity\": \"critical\", \"steps\": "
+            "[{\"tool_name\": \"vault_*\"}, {\"tool_name\": \"http_post\"}],"
+            " \"group_by\": [\"session_id\"], \"within_s\": 60, \"labels\": "
+            "{\"team\": \"security\"}, \"description\": \"a secret read "
+            "followed by an outbound HTTP call\", \"runbook_url\": "
+            "\"https://runbooks.example.com/secret-egress\"},\n"
+            "  {\"name\": \"runaway_session\", \"kind\": \"count\", "
+            "\"severity\": \"warning\", \"window_s\": 60, \"threshold\": "
+            "30}]}\n",
+            f->dir, url, f->dir, pd, pd, url, url);
     fclose(fp);
     *state = f;
     return 0;
@@ -90,14 +107,18 @@ static int teardown(void **state)
     return 0;
 }
 
-static int run_sendtest(struct fx *f, const char *sink, struct proc **out)
+/* send-test SINK -c FILE, then up to 3 more arguments (NULL-ended). */
+static int run_sendtest_with(struct fx *f, const char *sink,
+                             const char *const *more, struct proc **out)
 {
-    const char *argv[] = {tw_bin(), "send-test", sink, "-c", f->cfg, NULL};
+    const char *argv[9] = {tw_bin(), "send-test", sink, "-c", f->cfg};
     char slack[192];
     const char *env[] = {"ST_SECRET=" SECRET, slack, "ST_PD_KEY=" PD_KEY,
                          NULL};
     int status = -1;
 
+    for (size_t i = 0; more != NULL && more[i] != NULL && i < 3; i++)
+        argv[5 + i] = more[i];
     snprintf(slack, sizeof slack, "ST_SLACK_URL=");
     rcv_url(f->r, "/slack/T0/B0/s3cr3t", slack + strlen(slack),
             sizeof slack - strlen(slack));
@@ -107,6 +128,11 @@ static int run_sendtest(struct fx *f, const char *sink, struct proc **out)
     assert_true(proc_wait_exit(*out, WAIT_MS, &status));
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+static int run_sendtest(struct fx *f, const char *sink, struct proc **out)
+{
+    return run_sendtest_with(f, sink, NULL, out);
 }
 
 static void test_signed_test_alert_arrives(void **state)
@@ -197,9 +223,9 @@ static void test_unknown_sink_and_file_sink(void **state)
     fclose(fp);
 }
 
-/* The test alert as the receivers see it: a Slack message (sent though
- * the sink's rules would not route it: send-test does not route) and a
- * PagerDuty trigger; neither secret reaches the output. */
+/* The test alert as the receivers see it: a Slack message (sent with
+ * --force, though the sink's rules would not route it, and saying so)
+ * and a PagerDuty trigger; neither secret reaches the output. */
 static void test_slack_and_pagerduty(void **state)
 {
     struct fx *f = *state;
@@ -207,9 +233,15 @@ static void test_slack_and_pagerduty(void **state)
     struct rcv_request q;
     cJSON *j;
     const cJSON *blocks, *payload;
+    const char *const force[] = {"--force", NULL};
+    size_t len;
 
-    assert_int_equal(run_sendtest(f, "chat", &p), 0);
+    assert_int_equal(run_sendtest_with(f, "chat", force, &p), 0);
     assert_false(proc_output_contains(p, "s3cr3t"));
+    assert_non_null(strstr(proc_stdout_all(p, &len),
+                           "sink chat would not receive this alert: rule "
+                           "toolwatch_test is not in its rules [nothing_*]; "
+                           "sending it anyway (--force)\n"));
     proc_destroy(p);
     assert_true(rcv_get(f->r, 0, &q));
     assert_string_equal(q.path, "/slack/T0/B0/s3cr3t");
@@ -382,6 +414,87 @@ static void test_pagerduty_no_answer_still_resolves(void **state)
     proc_destroy(p);
 }
 
+/* The sink's routing decides, as in the service: a test alert the sink
+ * would not get is not sent, and stderr says which part refuses it (the
+ * rule globs, the labels, min_severity), exit 1; --rule NAME makes it as
+ * that rule (kind, severity, labels, description, runbook_url), and a
+ * rule the sink takes goes out. */
+static void test_routing_is_honoured(void **state)
+{
+    struct fx *f = *state;
+    struct proc *p;
+    struct rcv_request q;
+    cJSON *j;
+    const cJSON *d;
+    const char *const as_secret[] = {"--rule", "secret_egress", NULL};
+    const char *const as_runaway[] = {"-r", "runaway_session", NULL};
+    const char *const as_nope[] = {"--rule", "nope", NULL};
+    size_t len;
+
+    rcv_add_status(f->r, 200, NULL, "ok");
+    assert_int_equal(run_sendtest(f, "sec", &p), 1);
+    assert_string_equal(proc_stderr_all(p, &len),
+                        "toolwatch send-test: sink sec would not receive "
+                        "this alert: rule toolwatch_test is not in its "
+                        "rules [secret_*, vault_*]; label team=sec* "
+                        "missing\ntoolwatch send-test: nothing sent; --rule "
+                        "NAME tests as a rule the sink takes, --force sends "
+                        "it anyway\n");
+    proc_destroy(p);
+    assert_int_equal(run_sendtest_with(f, "sec", as_runaway, &p), 1);
+    assert_non_null(strstr(proc_stderr_all(p, &len),
+                           "sink sec would not receive this alert: rule "
+                           "runaway_session is not in its rules [secret_*, "
+                           "vault_*]; label team=sec* missing\n"));
+    proc_destroy(p);
+    assert_int_equal(run_sendtest_with(f, "infra", as_secret, &p), 1);
+    assert_non_null(strstr(proc_stderr_all(p, &len),
+                           "sink infra would not receive this alert: label "
+                           "team=infra missing (rule secret_egress has "
+                           "team=security)\n"));
+    proc_destroy(p);
+    assert_int_equal(run_sendtest_with(f, "pd-err", as_runaway, &p), 1);
+    assert_non_null(strstr(proc_stderr_all(p, &len),
+                           "sink pd-err would not receive this alert: "
+                           "severity warning is below its min_severity "
+                           "error\n"));
+    proc_destroy(p);
+    assert_int_equal(run_sendtest_with(f, "hook", as_nope, &p), 1);
+    assert_non_null(strstr(proc_stderr_all(p, &len),
+                           "no rule named \"nope\""));
+    proc_destroy(p);
+    assert_int_equal(rcv_count(f->r), 0); /* none of them sent */
+
+    assert_int_equal(run_sendtest_with(f, "sec", as_secret, &p), 0);
+    assert_null(strstr(proc_stdout_all(p, &len), "would not receive"));
+    assert_non_null(strstr(proc_stdout_all(p, &len),
+                           "sink sec (webhook): HTTP 200 (delivered)"));
+    proc_destroy(p);
+    assert_int_equal(rcv_count(f->r), 1);
+    assert_true(rcv_get(f->r, 0, &q));
+    j = cJSON_ParseWithLength((const char *)q.body, q.body_len);
+    assert_non_null(j);
+    d = cJSON_GetObjectItem(j, "data");
+    assert_string_equal(cJSON_GetObjectItem(d, "rule")->valuestring,
+                        "secret_egress");
+    assert_string_equal(cJSON_GetObjectItem(d, "kind")->valuestring,
+                        "sequence");
+    assert_string_equal(cJSON_GetObjectItem(d, "severity")->valuestring,
+                        "critical");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(d, "labels"), "team")
+            ->valuestring,
+        "security");
+    assert_string_equal(cJSON_GetObjectItem(d, "description")->valuestring,
+                        "a secret read followed by an outbound HTTP call");
+    assert_string_equal(cJSON_GetObjectItem(d, "runbook_url")->valuestring,
+                        "https://runbooks.example.com/secret-egress");
+    assert_non_null(strstr(cJSON_GetObjectItem(d, "summary")->valuestring,
+                           "TEST ALERT from toolwatch send-test through sink "
+                           "sec as rule secret_egress"));
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +514,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_pagerduty_no_answer_still_resolves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routing_is_honoured, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

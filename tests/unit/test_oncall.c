@@ -10,6 +10,7 @@
  */
 #include "app/oncall.h"
 
+#include "base/clock.h"
 #include "base/loop.h"
 
 #include <setjmp.h>
@@ -344,30 +345,26 @@ static void test_history(void **state)
                                 NULL), 201);
     assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 2000),
                      GATE_SILENCED);
-    oncall_note(oc, HISTORY_INHIBITED, &a, "by stream_stalled", NOW + 2500);
     firing(&a, "pg-main", 1);
     /* its firing went out: the resolve does too */
     assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 3000), GATE_SEND);
     oncall_flush(oc);
 
-    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=2", NULL, &b,
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=1", NULL, &b,
                          NULL), 200);
     assert_string_equal(b.data,
         "{\"entries\":["
         "{\"at\":\"2026-03-10T12:00:03.000Z\",\"event\":\"resolved\",\"id\":"
         "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
-        "\"detail\":\"warning\"},"
-        "{\"at\":\"2026-03-10T12:00:02.500Z\",\"event\":\"inhibited\",\"id\":"
-        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
-        "\"detail\":\"by stream_stalled\"}]}\n");
+        "\"detail\":\"warning\"}]}\n");
     assert_int_equal(api(oc, "GET", "/api/v1/history", NULL, &b, NULL), 200);
     {
         static const char *const order[] = {
-            "\"resolved\"", "\"inhibited\"", "\"silenced\"", "\"repeated\"",
-            "\"acked\"", "\"repeated\"", "\"fired\""};
+            "\"resolved\"", "\"silenced\"", "\"repeated\"", "\"acked\"",
+            "\"repeated\"", "\"fired\""};
         const char *p = b.data;
 
-        for (size_t i = 0; i < 7; i++) {
+        for (size_t i = 0; i < 6; i++) {
             p = strstr(p, order[i]);
             if (p == NULL)
                 fail_msg("%s missing in order: %s", order[i], b.data);
@@ -380,7 +377,7 @@ static void test_history(void **state)
     assert_int_equal(api(oc, "GET", "/api/v1/history?rule=lat*&since="
                          "2026-03-10T12:00:02.9Z", NULL, &b, NULL), 200);
     assert_non_null(strstr(b.data, "\"resolved\""));
-    assert_null(strstr(b.data, "\"inhibited\""));
+    assert_null(strstr(b.data, "\"silenced\""));
     assert_int_equal(api(oc, "GET", "/api/v1/history?rule=other", NULL, &b,
                          NULL), 200);
     assert_string_equal(b.data, "{\"entries\":[]}\n");
@@ -403,10 +400,10 @@ static void test_history(void **state)
     /* the page's lists */
     snap->n_firing = 0;
     oncall_fill(oc, snap, NOW + 4000);
-    assert_int_equal(snap->n_history, 7);
+    assert_int_equal(snap->n_history, 6);
     assert_string_equal(snap->history[0].event, "resolved");
-    assert_string_equal(snap->history[6].event, "fired");
-    assert_string_equal(snap->history[6].detail, "warning");
+    assert_string_equal(snap->history[5].event, "fired");
+    assert_string_equal(snap->history[5].detail, "warning");
     assert_int_equal(snap->n_silences, 1);
     assert_string_equal(snap->silences[0].state, "active");
     assert_string_equal(snap->silences[0].matchers,
@@ -477,6 +474,49 @@ static void history_lines(oncall *oc, char *out, size_t size)
     buf_free(&b);
 }
 
+/* An inhibited notification is in the history as the gate decided it:
+ * the inhibiting episode's id in the detail. */
+static void test_history_of_an_inhibition(void **state)
+{
+    static const char src_id[] = "ffeeddccbbaa99887766554433221100";
+    oncall *oc = make();
+    struct gate_inhibit in;
+    struct alert src, a;
+    buf b;
+
+    (void)state;
+    buf_init(&b, 1 << 16);
+    memset(&in, 0, sizeof in);
+    in.nsource = 1;
+    in.source[0].kind = SILENCE_M_RULE;
+    snprintf(in.source[0].glob, sizeof in.source[0].glob, "stream_stalled");
+    in.ntarget = 1;
+    in.target[0].kind = SILENCE_M_RULE;
+    snprintf(in.target[0].glob, sizeof in.target[0].glob, "latency");
+    oncall_set_inhibit(oc, &in, 1);
+    memset(&src, 0, sizeof src);
+    memcpy(src.id, src_id, sizeof src.id);
+    src.rule = "stream_stalled";
+    src.key = "global";
+    src.severity = "critical";
+    src.started_ms = src.timestamp_ms = NOW;
+    assert_int_equal(oncall_alert(oc, &src, "{}", 2, NOW), GATE_SEND);
+    firing(&a, "pg-main", 0);
+    assert_int_equal(oncall_alert(oc, &a, "{}", 2, NOW + 500),
+                     GATE_INHIBITED);
+    oncall_flush(oc);
+    assert_int_equal(api(oc, "GET", "/api/v1/history?limit=1", NULL, &b,
+                         NULL), 200);
+    assert_string_equal(b.data,
+        "{\"entries\":["
+        "{\"at\":\"2026-03-10T12:00:00.500Z\",\"event\":\"inhibited\",\"id\":"
+        "\"" EP "\",\"rule\":\"latency\",\"key\":\"pg-main\",\"sink\":null,"
+        "\"detail\":\"firing not sent: inhibited by ffeeddccbbaa99887766554433221100"
+        "\"}]}\n");
+    buf_free(&b);
+    oncall_destroy(oc);
+}
+
 /* A file sink with digest_after 2 gets 5 notifications in a minute: 2 go
  * out alone and 3 into the digest, each recorded when the sinks are
  * next looked at; the digest itself is delivered when the minute ends.
@@ -536,6 +576,133 @@ static void test_history_of_sinks(void **state)
     oncall_destroy(oc);
 }
 
+/* A dead letter's history entry gives the answer that dead-lettered it,
+ * not what a later attempt of the sink said: a Slack notification that
+ * cannot be rendered is dead-lettered at once, the next one fails to
+ * connect (and stays queued, retrying) before the sinks are looked at. */
+static void test_dead_letter_detail_is_its_answer(void **state)
+{
+    static const char *const none[] = {NULL};
+    const struct sink_route r = {.rule = "latency", .severity = "warning",
+                                 .label_names = none, .label_values = none};
+    oncall *oc = make();
+    loop *lp = loop_create();
+    struct delivery_options o = {.state_dir = dir};
+    struct delivery_sink_stats st;
+    struct sink_config c;
+    delivery *dl;
+    char doc[512], lines[1024];
+    int len;
+
+    (void)state;
+    assert_non_null(lp);
+    sink_config_defaults(&c, SINK_SLACK);
+    snprintf(c.name, sizeof c.name, "chat");
+    c.url = "http://127.0.0.1:1/services/T0/B0/x"; /* nothing listens */
+    c.rate_per_s = 0;
+    c.retry_base_ms = 60000;
+    dl = delivery_create(lp, &o, &c, 1);
+    assert_non_null(dl);
+    oncall_note_sinks(oc, dl, NOW);
+    assert_int_equal(delivery_submit(dl, &r, "ep00000", 0, NOW, "not json",
+                                     8), 1);
+    len = snprintf(doc, sizeof doc,
+                   "{\"type\":\"alert.firing\",\"timestamp\":"
+                   "\"2026-03-10T12:00:00.000Z\",\"data\":{\"id\":"
+                   "\"ep00001\",\"rule\":\"latency\",\"kind\":\"max\","
+                   "\"group\":{},\"key\":\"global\",\"state\":\"firing\","
+                   "\"severity\":\"warning\",\"summary\":\"n\",\"source\":"
+                   "\"test\"}}");
+    assert_int_equal(delivery_submit(dl, &r, "ep00001", 0, clock_wall_ms(),
+                                     doc, (size_t)len), 1);
+    for (int i = 0; i < 500; i++) {
+        loop_update_now(lp);
+        assert_int_equal(delivery_flush(dl), DELIVERY_EOK);
+        delivery_tick(dl);
+        delivery_sink_stats(dl, 0, &st);
+        if (st.dead_lettered == 1 && st.attempts == 2 && !st.in_flight)
+            break;
+        loop_run_once(lp, loop_now(lp) + 20);
+    }
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(st.in_flight, 0);
+    /* the sink's last error is the later attempt's */
+    assert_string_not_equal(st.last_error, "cannot render the notification");
+    assert_true(st.last_error[0] != '\0');
+    oncall_note_sinks(oc, dl, NOW + 1000);
+    history_lines(oc, lines, sizeof lines);
+    assert_string_equal(lines, "dead_lettered chat 1 notification: cannot "
+                               "render the notification\n");
+    delivery_destroy(dl);
+    loop_destroy(lp);
+    oncall_destroy(oc);
+}
+
+/* The page's silences come from the store as the API lists them: the
+ * pending and active ones first (creation order), then the expired; a
+ * weekly window as "weekly <days, Monday first> HH:MM-HH:MM <zone>",
+ * text in full UTF-8. */
+static void test_page_silences(void **state)
+{
+    static const char weekly[] =
+        "{\"matchers\": {\"group.tool_name\": \"pg_*\", \"severity\": "
+        "\"critical\", \"labels.team\": \"db\"}, \"recurrence\": "
+        "{\"days\": [\"sun\", \"sat\", \"mon\"], \"start\": \"22:00\", "
+        "\"end\": \"06:05\", \"tz\": \"Europe/Berlin\"}, \"comment\": "
+        "\"weekend \\\"maintenance\\\"\", \"created_by\": "
+        "\"\xc3\xa9lodie\"}";
+    static const char later[] =
+        "{\"matchers\": {\"rule\": \"disk_*\"}, \"starts_at\": "
+        "\"2026-03-10T13:00:00Z\", \"ends_at\": \"2026-03-10T15:30:00Z\","
+        " \"comment\": \"later\", \"created_by\": \"bob\"}";
+    oncall *oc = make();
+    struct status_snapshot *snap = calloc(1, sizeof *snap);
+    const char *allow;
+    char path[128];
+    buf b;
+    cJSON *j;
+
+    (void)state;
+    assert_non_null(snap);
+    buf_init(&b, 1 << 20);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", SILENCE, &b, NULL),
+                     201);
+    j = parse(&b);
+    snprintf(path, sizeof path, "/api/v1/silences/%s",
+             cJSON_GetObjectItem(j, "id")->valuestring);
+    cJSON_Delete(j);
+    assert_int_equal(oncall_api(oc, "DELETE", path, NULL, 0, NOW + 1000, &b,
+                                &allow, NULL), 204);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", weekly, &b, NULL),
+                     201);
+    assert_int_equal(api(oc, "POST", "/api/v1/silences", later, &b, NULL),
+                     201);
+    oncall_fill(oc, snap, NOW + 2000);
+    assert_int_equal(snap->n_silences, 3);
+    assert_string_equal(snap->silences[0].state, "pending");
+    assert_string_equal(snap->silences[0].matchers,
+                        "group.tool_name=pg_* severity=critical "
+                        "labels.team=db");
+    assert_string_equal(snap->silences[0].when,
+                        "weekly mon,sat,sun 22:00-06:05 Europe/Berlin");
+    assert_string_equal(snap->silences[0].comment,
+                        "weekend \"maintenance\"");
+    assert_string_equal(snap->silences[0].created_by, "\xc3\xa9lodie");
+    assert_string_equal(snap->silences[1].state, "pending");
+    assert_string_equal(snap->silences[1].matchers, "rule=disk_*");
+    assert_string_equal(snap->silences[1].when, "2026-03-10T13:00:00.000Z "
+                        "to 2026-03-10T15:30:00.000Z");
+    assert_string_equal(snap->silences[2].state, "expired");
+    assert_string_equal(snap->silences[2].id, path + strlen(path) - 16);
+    assert_string_equal(snap->silences[2].matchers,
+                        "rule=latency group.tool_name=pg*");
+    assert_string_equal(snap->silences[2].created_by, "alice");
+    buf_free(&b);
+    free(snap);
+    oncall_destroy(oc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,8 +711,12 @@ int main(void)
         cmocka_unit_test(test_ack_api),
         cmocka_unit_test(test_ack_named),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_page_silences),
+        cmocka_unit_test(test_history_of_an_inhibition),
         cmocka_unit_test_setup_teardown(test_history_of_sinks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_dead_letter_detail_is_its_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

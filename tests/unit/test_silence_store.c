@@ -318,12 +318,50 @@ static void test_unusable_files(void **state)
     silence_store_destroy(st);
 }
 
+/* silence_store_each: every silence once, in creation order, expired ones
+ * included; nothing for an empty store. */
+struct seen {
+    size_t n;
+    char ids[4][SILENCE_ID_MAX];
+};
+
+static void on_each(void *ud, const struct silence *s)
+{
+    struct seen *v = ud;
+
+    if (v->n < 4)
+        memcpy(v->ids[v->n], s->id, SILENCE_ID_MAX);
+    v->n++;
+}
+
+static void test_each(void **state)
+{
+    silence_store *st = open_store(NULL, 86400, NOW);
+    char a[SILENCE_ID_MAX], b[SILENCE_ID_MAX], c[SILENCE_ID_MAX];
+    struct seen v = {0};
+
+    (void)state;
+    silence_store_each(st, on_each, &v);
+    assert_int_equal(v.n, 0);
+    add(st, "a", "2026-03-10T13:00:00Z", NOW, a);
+    add(st, "b", "2026-03-10T13:00:00Z", NOW, b);
+    add(st, "c", "2026-03-10T13:00:00Z", NOW, c);
+    assert_int_equal(silence_store_expire(st, a, NOW + 1), SILENCE_STORE_OK);
+    silence_store_each(st, on_each, &v);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.ids[0], a);
+    assert_string_equal(v.ids[1], b);
+    assert_string_equal(v.ids[2], c);
+    silence_store_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_expire_match),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_each),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unusable_files, setup,
