@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tests/system/unit_boot.sh and tests/system/docker_build.sh
 # (sourced, not run): the Debian package built from the work tree, cached
 # Debian root file systems, and the PASS/FAIL lines.
@@ -40,6 +41,17 @@ sys_check() {
 sys_summary() {
     echo "$(basename "$0" .sh): $SYS_PASSED passed, $SYS_FAILED failed"
     [ "$SYS_FAILED" = 0 ]
+}
+
+# wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds, for at
+# most SECONDS (1: it never did)
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
 }
 
 sys_need_root() {

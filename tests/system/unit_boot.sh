@@ -30,6 +30,7 @@
 # of building one.  Not part of `make test` or CI.  The copy booted, its
 # console and the unit's journal stay in build/system/boot/ until the
 # next run.
+# shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 sys_need_root
 sys_need_tools debootstrap:debootstrap systemd-nspawn:systemd-container \
@@ -43,16 +44,6 @@ leader=""
 
 # inside CMD...: run CMD inside the booted machine (all its namespaces)
 inside() { nsenter -t "$leader" -a "$@"; }
-
-# wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
 
 prop() { inside systemctl show -P "$1" toolwatch; }
 
