@@ -273,4 +273,6 @@ install: $(INSTALL_BIN) $(MAN_PAGES)
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# the compilers' dependency files; build/system holds root file systems
+# (tests/system), whose rc2.d and the like are not
+-include $(shell find build -path build/system -prune -o -name '*.d' -type f -print 2>/dev/null)
