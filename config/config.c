@@ -460,7 +460,18 @@ static unsigned redact_field_default(int f)
     return f == REDACT_F_SUMMARY ? REDACT_MODE_MASK : REDACT_MODE_HASH;
 }
 
-#define REDACT_MODES_TEXT "one of \"mask\", \"hash\", \"off\" (or \"keep\")"
+#define REDACT_MODES_TEXT                                                  \
+    "one of \"mask\" (or \"redact\"), \"hash\", \"off\" (or \"keep\")"
+
+/* Other names operators use for two modes (the words of the runbooks). */
+static const struct {
+    const char *name;
+    int mode;
+} redact_mode_aliases[] = {
+    {"redact", REDACT_MODE_MASK}, /* the field is replaced by its tag */
+    {"keep", REDACT_MODE_OFF},    /* the field is kept as it is */
+};
+#define NALIASES (sizeof redact_mode_aliases / sizeof *redact_mode_aliases)
 #define REDACT_FIELDS_TEXT                                                 \
     "tool_name, agent_id, session_id, tool_category, downstream_system, "  \
     "error_code, record_id, metadata, metadata.<name>, summary"
@@ -472,8 +483,9 @@ static int redact_mode_of(const cJSON *v, const char *path, char *err,
     for (int m = 0; cJSON_IsString(v) && redact_mode_names[m] != NULL; m++)
         if (strcmp(v->valuestring, redact_mode_names[m]) == 0)
             return m;
-    if (cJSON_IsString(v) && strcmp(v->valuestring, "keep") == 0)
-        return REDACT_MODE_OFF; /* the field is kept as it is */
+    for (size_t i = 0; cJSON_IsString(v) && i < NALIASES; i++)
+        if (strcmp(v->valuestring, redact_mode_aliases[i].name) == 0)
+            return redact_mode_aliases[i].mode;
     table_fail_expected(v, path, REDACT_MODES_TEXT, err, errsz);
     return -1;
 }

@@ -225,17 +225,23 @@ static void test_redact(void **state)
     assert_int_equal(parse("{\"redact\": {\"mode\": \"blur\"}}"),
                      CFG_EINVAL);
     expect_error("{\"redact\": {\"mode\": \"blur\"}}",
-                 "redact.mode: expected one of \"mask\", \"hash\", \"off\" "
-                 "(or \"keep\"), got \"blur\"");
+                 "redact.mode: expected one of \"mask\" (or \"redact\"), "
+                 "\"hash\", \"off\" (or \"keep\"), got \"blur\"");
     /* "keep" is "off": the field is sent as it is */
     assert_int_equal(parse("{\"redact\": {\"fields\": {\"agent_id\": "
                            "\"keep\"}}}"),
                      CFG_OK);
     assert_int_equal(c.redact.fields[REDACT_F_AGENT_ID],
                      REDACT_MODE_OFF);
+    /* "redact" is "mask": the field is replaced by its tag */
+    assert_int_equal(parse("{\"redact\": {\"fields\": {\"agent_id\": "
+                           "\"redact\"}}}"),
+                     CFG_OK);
+    assert_int_equal(c.redact.fields[REDACT_F_AGENT_ID],
+                     REDACT_MODE_MASK);
     expect_error("{\"redact\": {\"fields\": {\"agent_id\": true}}}",
-                 "redact.fields.agent_id: expected one of \"mask\", "
-                 "\"hash\", \"off\" (or \"keep\"), got true");
+                 "redact.fields.agent_id: expected one of \"mask\" (or "
+                 "\"redact\"), \"hash\", \"off\" (or \"keep\"), got true");
     expect_error("{\"redact\": {\"fields\": {\"agnet_id\": \"hash\"}}}",
                  "redact.fields.agnet_id: unknown field; expected one of "
                  "tool_name, agent_id, session_id, tool_category, "
