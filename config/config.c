@@ -1844,6 +1844,53 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
     return cfg_load_env(c, path, environ, err, errsz);
 }
 
+void cfg_report_print(void *ctx, const char *line, unsigned total)
+{
+    const struct cfg_report_file *rf = ctx;
+
+    (void)total;
+    fprintf(rf->f, "%s%s\n", rf->prefix, line);
+}
+
+int cfg_load_report(struct cfg *c, const char *path, char *const *envp,
+                    cfg_report_fn *emit, void *ctx, char *first,
+                    size_t firstsz)
+{
+    char (*msgs)[TABLE_ERR_MAX] = malloc(TABLE_ERRS_MAX * sizeof *msgs);
+    char line[TABLE_ERR_MAX];
+    struct table_errs1 one; /* when the list cannot be had: the first */
+    struct table_errs list, *errs = &list;
+    unsigned total, kept;
+    int rc;
+
+    if (msgs != NULL)
+        table_errs_init(&list, msgs, TABLE_ERRS_MAX);
+    else
+        errs = table_errs1_init(&one);
+    if ((rc = cfg_load_errs(c, path, envp, errs)) == CFG_OK)
+        goto out;
+    if (table_errs_count(errs) == 0) /* every failure has a message */
+        table_errs_add(errs, "%s: %s", path, cfg_strerror(rc));
+    total = table_errs_count(errs);
+    kept = table_errs_kept(errs);
+    for (unsigned i = 0; i < kept && emit != NULL; i++)
+        emit(ctx, table_errs_at(errs, i), total);
+    if (total > kept && emit != NULL) {
+        snprintf(line, sizeof line, "... and %u more errors", total - kept);
+        emit(ctx, line, total);
+    }
+    if (first != NULL && firstsz > 0) {
+        if (total > 1)
+            snprintf(first, firstsz, "%s (and %u more)",
+                     table_errs_at(errs, 0), total - 1);
+        else
+            snprintf(first, firstsz, "%s", table_errs_at(errs, 0));
+    }
+out:
+    free(msgs);
+    return rc;
+}
+
 cJSON *cfg_to_json(const struct cfg *c, unsigned flags)
 {
     cJSON *root = cJSON_CreateObject();
