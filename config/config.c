@@ -1409,7 +1409,7 @@ static int inhibit_keys(const cJSON *o, const char *path,
 static int inhibit_equal(struct gate_inhibit *ir, const cJSON *m,
                          const char *sub, struct table_errs *errs)
 {
-    unsigned i = 0;
+    unsigned i = 0, at[GATE_EQUAL_MAX]; /* the index of each name kept */
     int rc = CFG_OK;
 
     if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) > GATE_EQUAL_MAX)
@@ -1449,11 +1449,11 @@ static int inhibit_equal(struct gate_inhibit *ir, const cJSON *m,
                 strcmp(ir->equal[k].name, f->name) == 0) {
                 rc = table_errs_add(errs, "%s: \"%s\" is in the list "
                                     "already (%s[%u])", one, e->valuestring,
-                                    sub, (unsigned)k);
+                                    sub, at[k]);
                 dup = 1;
             }
         if (!dup)
-            ir->nequal++;
+            at[ir->nequal++] = i;
     }
     return rc;
 }

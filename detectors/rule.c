@@ -644,24 +644,16 @@ static int override_fields(const struct rule *r, const struct match *m,
     return RULE_OK;
 }
 
-static int override_apply(struct rule *r, struct rule_override *o,
-                          const cJSON *v, const char *path, char *err,
-                          size_t errsz)
+/* An override's keys: each unknown or repeated one.  RULE_OK or
+ * RULE_EINVAL. */
+static int override_keys(const cJSON *v, const char *path,
+                         struct table_errs *errs)
 {
     static const char *const keys[] = {"match", "threshold", "enabled"};
-    const struct rule_kind *k = &rule_kinds[r->kind];
-    const struct table_item *thr =
-        table_items_find(k->items, k->nitems, "threshold");
-    const cJSON *m, *t, *en, *e;
     char sub[PATH_SIZE];
-    int rc;
+    const cJSON *e;
+    int rc = RULE_OK;
 
-    if (!cJSON_IsObject(v))
-        return table_fail_expected(
-            v, path,
-            "an object {\"match\": {...}, \"threshold\": n} or "
-            "{\"match\": {...}, \"enabled\": false}",
-            err, errsz);
     cJSON_ArrayForEach(e, v)
     {
         struct table_suggest s;
@@ -675,17 +667,39 @@ static int override_apply(struct rule *r, struct rule_override *o,
             for (i = 0; i < 3; i++)
                 table_suggest_add(&s, keys[i]);
             if (table_suggest_best(&s) != NULL)
-                table_fail(err, errsz, "%s: unknown key; did you mean %s?",
-                           sub, table_suggest_best(&s));
+                rc = table_errs_add(errs, "%s: unknown key; did you mean "
+                                    "%s?", sub, table_suggest_best(&s));
             else
-                table_fail(err, errsz, "%s: unknown key; expected match, "
-                                       "threshold or enabled",
-                           sub);
-            return RULE_EINVAL;
+                rc = table_errs_add(errs, "%s: unknown key; expected match, "
+                                    "threshold or enabled", sub);
+        } else if (table_errs_keep(errs, table_duplicate(
+                                             v, e, sub,
+                                             TABLE_ERRS_SLOT(errs))) !=
+                   TABLE_OK) {
+            rc = RULE_EINVAL;
         }
-        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
-            return RULE_EINVAL;
     }
+    return rc;
+}
+
+/* One override whose keys are good: the first error. */
+static int override_apply(struct rule *r, struct rule_override *o,
+                          const cJSON *v, const char *path, char *err,
+                          size_t errsz)
+{
+    const struct rule_kind *k = &rule_kinds[r->kind];
+    const struct table_item *thr =
+        table_items_find(k->items, k->nitems, "threshold");
+    const cJSON *m, *t, *en;
+    char sub[PATH_SIZE];
+    int rc;
+
+    if (!cJSON_IsObject(v))
+        return table_fail_expected(
+            v, path,
+            "an object {\"match\": {...}, \"threshold\": n} or "
+            "{\"match\": {...}, \"enabled\": false}",
+            err, errsz);
     m = cJSON_GetObjectItemCaseSensitive(v, "match");
     t = cJSON_GetObjectItemCaseSensitive(v, "threshold");
     en = cJSON_GetObjectItemCaseSensitive(v, "enabled");
@@ -741,7 +755,18 @@ static int override_apply(struct rule *r, struct rule_override *o,
     return RULE_OK;
 }
 
-/* Every override's error (one each). */
+/* override_apply() after every key's error (override_keys()). */
+static int override_apply_errs(struct rule *r, struct rule_override *o,
+                               const cJSON *v, const char *path,
+                               struct table_errs *errs)
+{
+    if (cJSON_IsObject(v) && override_keys(v, path, errs) != RULE_OK)
+        return RULE_EINVAL;
+    return table_errs_keep(errs, override_apply(r, o, v, path,
+                                                TABLE_ERRS_SLOT(errs)));
+}
+
+/* Every override's errors (each unknown key; else the first). */
 static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
                            struct table_errs *errs)
 {
@@ -766,8 +791,7 @@ static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
         match_init(&o->match);
         r->noverrides++; /* freed by rule_free() even when refused */
         table_path(sub, sizeof sub, path, NULL, (int)r->noverrides - 1);
-        x = table_errs_keep(errs, override_apply(r, o, e, sub,
-                                                 TABLE_ERRS_SLOT(errs)));
+        x = override_apply_errs(r, o, e, sub, errs);
         if (x == RULE_ENOMEM)
             return x;
         if (x != RULE_OK)
