@@ -2,8 +2,9 @@
  * checkconfig.c - `toolwatch check-config FILE` (checkconfig.h).
  *
  * What "every problem" covers: a file that does not load gives every
- * error the loader finds in it (cfg_load_errs(): each bad key, sink and
- * rule, one line each, at most TABLE_ERRS_MAX and then how many more; a
+ * error the loader finds in it (cfg_load_report(), as every command that
+ * loads a file: each bad key, sink and rule, each bad element of a
+ * value, one line each, at most TABLE_ERRS_MAX and then how many more; a
  * syntax error or a bad TOOLWATCH_* override alone, since nothing past it
  * can be read).  A file that loads gives every other problem in one run:
  * the stream, the status token and each sink are

@@ -40,8 +40,9 @@
  *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
  * The loader does not stop at the first: cfg_load_errs() lists every
- * error of the file (at most TABLE_ERRS_MAX, then a count), which is what
- * `toolwatch check-config` prints; cfg_load() gives the first.
+ * error of the file (at most TABLE_ERRS_MAX, then a count), which
+ * cfg_load_report() hands to every command that loads a file (run,
+ * check-config, replay, send-test, silence); cfg_load() gives the first.
  *
  * Secrets.  The file names environment variables (the *_env keys, and the
  * values of the stream.headers_env object); it never holds a secret.
@@ -277,7 +278,8 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
  * errs, in file order, each message as the err/errsz functions give the
  * first (those give exactly the first of these).  After a bad key the
  * loader goes on with the next key, after a bad sink or rule with the
- * next one; it stops at a syntax error, a bad TOOLWATCH_* override, and
+ * next one, after a bad element of a value (a header, a label, a glob of
+ * a list, a routing name) with the next element; it stops at a syntax error, a bad TOOLWATCH_* override, and
  * after the literal secrets (each listed); the checks that span sections
  * (stream.retry_max_ms against retry_base_ms, the rules against
  * `detectors`, ...) are made only when every key is good, since they
