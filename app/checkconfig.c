@@ -2,8 +2,9 @@
  * checkconfig.c - `toolwatch check-config FILE` (checkconfig.h).
  *
  * What "every problem" covers: a file that does not load gives every
- * error the loader finds in it (cfg_load_errs(): each bad key, sink and
- * rule, one line each, at most TABLE_ERRS_MAX and then how many more; a
+ * error the loader finds in it (cfg_load_report(), as every command that
+ * loads a file: each bad key, sink and rule, each bad element of a
+ * value, one line each, at most TABLE_ERRS_MAX and then how many more; a
  * syntax error or a bad TOOLWATCH_* override alone, since nothing past it
  * can be read).  A file that loads gives every other problem in one run:
  * the stream, the status token and each sink are
@@ -230,34 +231,6 @@ static unsigned check_machine(const struct cfg *c, FILE *err)
     return problems;
 }
 
-/* cfg_load_errs(), every error of a file that does not load printed on
- * its own line (at most TABLE_ERRS_MAX, then how many more). */
-static int load(struct cfg *c, const char *path, char *const *envp,
-                FILE *err)
-{
-    char (*msgs)[TABLE_ERR_MAX] = malloc(TABLE_ERRS_MAX * sizeof *msgs);
-    struct table_errs errs;
-    int rc = CFG_ENOMEM;
-
-    if (msgs == NULL) {
-        fprintf(err, PREFIX "out of memory\n");
-        goto out;
-    }
-    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
-    if ((rc = cfg_load_errs(c, path, envp, &errs)) == CFG_OK)
-        goto out;
-    for (unsigned i = 0; i < table_errs_kept(&errs); i++)
-        fprintf(err, PREFIX "%s\n", table_errs_at(&errs, i));
-    if (table_errs_count(&errs) > table_errs_kept(&errs))
-        fprintf(err, PREFIX "... and %u more errors\n",
-                table_errs_count(&errs) - table_errs_kept(&errs));
-    if (table_errs_count(&errs) == 0) /* every failure has a message */
-        fprintf(err, PREFIX "%s: %s\n", path, cfg_strerror(rc));
-out:
-    free(msgs);
-    return rc;
-}
-
 int checkconfig_run(const char *path, char *const *envp, FILE *out,
                     FILE *err)
 {
@@ -270,6 +243,7 @@ int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
     struct cfg *c = NULL;
     struct stream_config sc;
     struct sink_config sk;
+    struct cfg_report_file report = {err, PREFIX};
     cJSON *j = NULL;
     const char *token;
     char msg[1024];
@@ -280,7 +254,8 @@ int checkconfig_run_opts(const char *path, char *const *envp, FILE *out,
         fprintf(err, PREFIX "out of memory\n");
         goto out;
     }
-    if (load(c, path, envp, err) != CFG_OK)
+    if (cfg_load_report(c, path, envp, cfg_report_print, &report, NULL,
+                        0) != CFG_OK)
         goto out;
     if ((j = cfg_to_json(c, TABLE_DUMP_SECRETS)) == NULL) {
         fprintf(err, PREFIX "out of memory\n");

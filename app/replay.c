@@ -33,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern char **environ;
+
 #define CHUNK (64u * 1024u)
 
 struct replay {
@@ -583,7 +585,6 @@ int replay_main(int argc, char **argv)
     unsigned flags = 0;
     struct replay_stats st;
     struct cfg *c = NULL;
-    char err[512];
     FILE *in = NULL;
     static const struct option opts[] = {
         CLI_OPT_HELP,
@@ -645,10 +646,11 @@ int replay_main(int argc, char **argv)
     if ((c = calloc(1, sizeof *c)) == NULL)
         goto out;
     if (config != NULL) {
-        if (cfg_load(c, config, err, sizeof err) != CFG_OK) {
-            fprintf(stderr, "toolwatch replay: %s\n", err);
+        struct cfg_report_file report = {stderr, "toolwatch replay: "};
+
+        if (cfg_load_report(c, config, environ, cfg_report_print, &report,
+                            NULL, 0) != CFG_OK)
             goto out;
-        }
     } else {
         cfg_defaults(c);
     }

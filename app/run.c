@@ -528,8 +528,21 @@ out:
     return dl;
 }
 
+/* One error of a file that does not load, as its own log line; a file
+ * with one error has it in the refusal line alone (`why`).  Keyed by the
+ * message, so that the lines of one file are not taken for repeats of
+ * one another. */
+static void log_config_error(void *ctx, const char *line, unsigned total)
+{
+    (void)ctx;
+    if (total > 1)
+        LOG_KEY(LOG_ERROR, "run", line, "%s", line);
+}
+
 /* The file at `path`, loaded and checked.  NULL with the reason in err
- * (it names the file, or the variable of an override). */
+ * (it names the file, or the variable of an override): the first error,
+ * with " (and N more)" when there are more, each of them logged on its
+ * own line first (at most TABLE_ERRS_MAX, then how many more). */
 static struct cfg *load_config(const char *path, char *err, size_t errsz)
 {
     struct cfg *c = calloc(1, sizeof *c);
@@ -538,7 +551,8 @@ static struct cfg *load_config(const char *path, char *err, size_t errsz)
         snprintf(err, errsz, "%s: out of memory", path);
         return NULL;
     }
-    if (cfg_load_env(c, path, environ, err, errsz) != CFG_OK) {
+    if (cfg_load_report(c, path, environ, log_config_error, NULL, err,
+                        errsz) != CFG_OK) {
         cfg_free(c);
         return NULL;
     }

@@ -51,6 +51,8 @@
 #include <string.h>
 #include <unistd.h>
 
+extern char **environ;
+
 /* What one test send gave. */
 struct sent {
     enum request_outcome outcome;
@@ -435,6 +437,7 @@ int sendtest_main(int argc, char **argv)
     struct sink_config sc;
     struct test_alert t = {0};
     struct sent *res = NULL;
+    struct cfg_report_file report = {stderr, "toolwatch send-test: "};
     char err[1024], why[WHY_MAX];
     buf doc;
     static const struct option opts[] = {
@@ -479,10 +482,9 @@ int sendtest_main(int argc, char **argv)
     res = calloc(1, sizeof *res);
     if (c == NULL || res == NULL)
         goto out;
-    if (cfg_load(c, path, err, sizeof err) != CFG_OK) {
-        fprintf(stderr, "toolwatch send-test: %s\n", err);
+    if (cfg_load_report(c, path, environ, cfg_report_print, &report, NULL,
+                        0) != CFG_OK)
         goto out;
-    }
     for (i = 0; i < c->n_sinks; i++) {
         if (strcmp(c->sinks[i].name, sink) == 0)
             break;

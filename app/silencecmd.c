@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern char **environ;
+
 #define ANSWER_MAX (8u * 1024u * 1024u)
 #define TIMEOUT_MS 10000L
 #define DURATION_MAX_MS (366LL * 86400 * 1000)
@@ -273,19 +275,29 @@ static void target_free(struct target *t)
 }
 
 /* The status server of the file at path (NULL: none, url required) and
- * --url.  0, or -1 with a message in err. */
-static int target_of(const char *path, const char *url, struct target *t,
-                     char *err, size_t errsz)
+ * --url.  0, or -1 with a message in err; a file that does not load has
+ * each of its errors printed on stderr after "toolwatch <cmd>: " and err
+ * left empty. */
+static int target_of(const char *cmd, const char *path, const char *url,
+                     struct target *t, char *err, size_t errsz)
 {
     struct cfg *c = NULL;
     const char *token = NULL, *host;
+    char prefix[64];
+    struct cfg_report_file report = {stderr, prefix};
     int rc = -1;
 
     memset(t->base, 0, sizeof t->base);
     t->token = NULL;
+    err[0] = '\0';
     if (path != NULL) {
-        if ((c = calloc(1, sizeof *c)) == NULL ||
-            cfg_load(c, path, err, errsz) != CFG_OK ||
+        snprintf(prefix, sizeof prefix, "toolwatch %s: ", cmd);
+        if ((c = calloc(1, sizeof *c)) == NULL) {
+            snprintf(err, errsz, "out of memory");
+            goto out;
+        }
+        if (cfg_load_report(c, path, environ, cfg_report_print, &report,
+                            NULL, 0) != CFG_OK ||
             cfg_status_token(c, &token, err, errsz) != CFG_OK)
             goto out;
         if (token != NULL && (t->token = strdup(token)) == NULL)
@@ -633,8 +645,9 @@ static int cmd_add(int argc, char **argv)
         goto out;
     }
     rc = CLI_EXIT_FAIL;
-    if (target_of(path, url, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "toolwatch silence add: %s\n", err);
+    if (target_of("silence add", path, url, &t, err, sizeof err) != 0) {
+        if (err[0] != '\0')
+            fprintf(stderr, "toolwatch silence add: %s\n", err);
         goto out;
     }
     if ((rc = request("silence add", &t, "POST", "/api/v1/silences", body,
@@ -689,8 +702,9 @@ static int cmd_list_or_expire(int argc, char **argv, int expire)
         goto out;
     }
     rc = CLI_EXIT_FAIL;
-    if (target_of(path, url, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "toolwatch %s: %s\n", cmd, err);
+    if (target_of(cmd, path, url, &t, err, sizeof err) != 0) {
+        if (err[0] != '\0')
+            fprintf(stderr, "toolwatch %s: %s\n", cmd, err);
         goto out;
     }
     if (expire) {
@@ -803,8 +817,9 @@ int silencecmd_ack_main(int argc, char **argv)
          !cJSON_AddStringToObject(body, "comment", comment)) ||
         (text = cJSON_PrintUnformatted(body)) == NULL)
         goto out;
-    if (target_of(path, url, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "toolwatch ack: %s\n", err);
+    if (target_of("ack", path, url, &t, err, sizeof err) != 0) {
+        if (err[0] != '\0')
+            fprintf(stderr, "toolwatch ack: %s\n", err);
         goto out;
     }
     snprintf(api, sizeof api, "/api/v1/alerts/%s/ack", id);

@@ -240,36 +240,38 @@ int table_strlist_has(const struct table_strlist *l, const char *s)
     return 0;
 }
 
+/* Every bad string of a list (one message each); the list is set only
+ * when all are good. */
 static int apply_list(const struct table_item *it, struct table_strlist *l,
-                      const cJSON *v, const char *path, char *err,
-                      size_t errsz)
+                      const cJSON *v, const char *path,
+                      struct table_errs *errs)
 {
     struct table_strlist tmp;
     const cJSON *e;
-    int i = 0;
+    int i = 0, rc = TABLE_OK;
 
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > TABLE_LIST_MAX)
-        return bad(it, v, path, err, errsz);
+        return table_errs_keep(errs, bad(it, v, path,
+                                         TABLE_ERRS_SLOT(errs)));
     memset(&tmp, 0, sizeof tmp);
     cJSON_ArrayForEach(e, v)
     {
         if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
             strlen(e->valuestring) > TABLE_LIST_ITEM_MAX - 1) {
-            char p[256], got[GOT_MAX + 8];
-            snprintf(p, sizeof p, "%s[%d]", path, i);
+            char got[GOT_MAX + 8];
             got_text(e, got, sizeof got);
-            table_fail(err, errsz,
-                 "%s: expected a non-empty string of at most %d bytes, "
-                 "got %s",
-                 p, TABLE_LIST_ITEM_MAX - 1, got);
-            return TABLE_EINVAL;
+            rc = table_errs_add(errs, "%s[%d]: expected a non-empty string "
+                                "of at most %d bytes, got %s", path, i,
+                                TABLE_LIST_ITEM_MAX - 1, got);
+        } else {
+            store_str(tmp.v[tmp.n++], TABLE_LIST_ITEM_MAX, e->valuestring,
+                      it->flags);
         }
-        store_str(tmp.v[tmp.n++], TABLE_LIST_ITEM_MAX, e->valuestring,
-                  it->flags);
         i++;
     }
-    *l = tmp;
-    return TABLE_OK;
+    if (rc == TABLE_OK)
+        *l = tmp;
+    return rc;
 }
 
 /* A value of one setting that is not a table of its own (no walk of
@@ -324,9 +326,8 @@ static int leaf_apply(const struct table_item *it, void *base,
         }
         store_str(f, it->size, v->valuestring, it->flags);
         return TABLE_OK;
-    case TABLE_STRLIST:
-        return apply_list(it, (struct table_strlist *)(void *)f, v, path, err,
-                          errsz);
+    case TABLE_STRLIST: /* table_item_apply_errs() */
+        break;
     case TABLE_CUSTOM:
         if (it->apply != NULL)
             return it->apply(base, v, path, err, errsz);
@@ -337,10 +338,11 @@ static int leaf_apply(const struct table_item *it, void *base,
     return bad(it, v, path, err, errsz);
 }
 
-/* Walks members (a section, a custom item that lists its errors)? */
+/* Walks members (a section, a list, a custom item that lists its
+ * errors)? */
 static int walks(const struct table_item *it)
 {
-    return it->type == TABLE_SECTION ||
+    return it->type == TABLE_SECTION || it->type == TABLE_STRLIST ||
            (it->type == TABLE_CUSTOM && it->apply_errs != NULL);
 }
 
@@ -354,6 +356,11 @@ int table_item_apply_errs(const struct table_item *it, void *base,
                                       errs);
     if (it->type == TABLE_CUSTOM && it->apply_errs != NULL)
         return it->apply_errs(base, v, path, errs);
+    if (it->type == TABLE_STRLIST)
+        return apply_list(it,
+                          (struct table_strlist *)(void *)((char *)base +
+                                                           it->offset),
+                          v, path, errs);
     return table_errs_keep(errs, leaf_apply(it, base, v, path,
                                             TABLE_ERRS_SLOT(errs)));
 }

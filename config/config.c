@@ -150,64 +150,66 @@ static int header_check(const cJSON *obj, const cJSON *m, const char *path,
     return CFG_OK;
 }
 
+/* A header's value: a non-empty string without control characters (tab
+ * is allowed), "name: value" fitting CFG_HEADER_MAX.  CFG_OK or
+ * CFG_EINVAL with the message added. */
+static int header_value_check(const cJSON *m, const char *sub,
+                              struct table_errs *errs)
+{
+    char got[64];
+    size_t len;
+
+    if (!cJSON_IsString(m) || m->valuestring[0] == '\0') {
+        table_value_text(m, got, sizeof got);
+        return table_errs_add(errs, "%s: expected a non-empty string, got "
+                              "%s", sub, got);
+    }
+    for (const char *p = m->valuestring; *p != '\0'; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return table_errs_add(errs, "%s: expected a value without "
+                                  "control characters (CR, LF, ...)", sub);
+    len = strlen(m->string) + 2 + strlen(m->valuestring);
+    if (len > CFG_HEADER_MAX - 1)
+        return table_errs_add(errs, "%s: expected at most %d bytes for the "
+                              "name, \": \" and the value, got %zu", sub,
+                              CFG_HEADER_MAX - 1, len);
+    return CFG_OK;
+}
+
+/* Every header's first error (a bad name, then its value is not looked
+ * at); the good ones are kept. */
 static int apply_headers(void *base, const cJSON *v, const char *path,
-                         char *err, size_t errsz)
+                         struct table_errs *errs)
 {
     struct cfg_stream *st = base;
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX], got[64];
     size_t n = 0;
-    int rc = CFG_EINVAL;
+    int rc = CFG_OK;
 
+    st->n_headers = 0;
     if (!cJSON_IsObject(v)) {
         table_value_text(v, got, sizeof got);
-        snprintf(err, errsz, "%s: expected an object of header names and "
-                 "values, got %s", path, got);
-        goto out;
+        return table_errs_add(errs, "%s: expected an object of header names "
+                              "and values, got %s", path, got);
     }
-    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS) {
-        snprintf(err, errsz, "%s: expected at most %d headers, got %d", path,
-                 CFG_MAX_HEADERS, cJSON_GetArraySize(v));
-        goto out;
-    }
+    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS)
+        return table_errs_add(errs, "%s: expected at most %d headers, got %d",
+                              path, CFG_MAX_HEADERS, cJSON_GetArraySize(v));
     cJSON_ArrayForEach(m, v)
     {
-        const char *name = m->string;
-        size_t nlen, vlen;
-        char *h;
-
-        snprintf(sub, sizeof sub, "%s.%s", path, name);
-        if (header_check(v, m, path, sub, 0, err, errsz) != CFG_OK)
-            goto out;
-        if (!cJSON_IsString(m) || m->valuestring[0] == '\0') {
-            table_value_text(m, got, sizeof got);
-            snprintf(err, errsz, "%s: expected a non-empty string, got %s",
-                     sub, got);
-            goto out;
+        snprintf(sub, sizeof sub, "%s.%s", path, m->string);
+        if (table_errs_keep(errs, header_check(v, m, path, sub, 0,
+                                               TABLE_ERRS_SLOT(errs))) !=
+                CFG_OK ||
+            header_value_check(m, sub, errs) != CFG_OK) {
+            rc = CFG_EINVAL;
+            continue;
         }
-        for (const char *p = m->valuestring; *p != '\0'; p++)
-            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
-                snprintf(err, errsz, "%s: expected a value without control "
-                         "characters (CR, LF, ...)", sub);
-                goto out;
-            }
-        nlen = strlen(name);
-        vlen = strlen(m->valuestring);
-        if (nlen + 2 + vlen > CFG_HEADER_MAX - 1) {
-            snprintf(err, errsz, "%s: expected at most %d bytes for the "
-                     "name, \": \" and the value, got %zu", sub,
-                     CFG_HEADER_MAX - 1, nlen + 2 + vlen);
-            goto out;
-        }
-        h = st->headers[n++];
-        memcpy(h, name, nlen);
-        memcpy(h + nlen, ": ", 2);
-        memcpy(h + nlen + 2, m->valuestring, vlen);
-        h[nlen + 2 + vlen] = '\0';
+        snprintf(st->headers[n++], CFG_HEADER_MAX, "%s: %s", m->string,
+                 m->valuestring);
     }
     st->n_headers = n;
-    rc = CFG_OK;
-out:
     return rc;
 }
 
@@ -245,51 +247,46 @@ static int dump_headers(const void *base, cJSON *obj, const char *name,
 /* ---- stream.headers_env ---- */
 
 static int apply_headers_env(void *base, const cJSON *v, const char *path,
-                             char *err, size_t errsz)
+                             struct table_errs *errs)
 {
     struct cfg_stream *st = base;
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX];
     size_t n = 0;
-    int rc = CFG_EINVAL;
+    int rc = CFG_OK;
 
     st->n_headers_env = 0;
-    if (!cJSON_IsObject(v)) {
-        /* not quoted: it may be a pasted secret */
-        snprintf(err, errsz, "%s: expected an object of header names and "
-                 "names of environment variables, got %s", path,
-                 table_json_type(v));
-        goto out;
-    }
-    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS) {
-        snprintf(err, errsz, "%s: expected at most %d headers, got %d", path,
-                 CFG_MAX_HEADERS, cJSON_GetArraySize(v));
-        goto out;
-    }
+    if (!cJSON_IsObject(v)) /* not quoted: it may be a pasted secret */
+        return table_errs_add(errs, "%s: expected an object of header names "
+                              "and names of environment variables, got %s",
+                              path, table_json_type(v));
+    if (cJSON_GetArraySize(v) > CFG_MAX_HEADERS)
+        return table_errs_add(errs, "%s: expected at most %d headers, got %d",
+                              path, CFG_MAX_HEADERS, cJSON_GetArraySize(v));
     cJSON_ArrayForEach(m, v)
     {
         struct cfg_header_env *h = &st->headers_env[n];
         size_t nlen = strlen(m->string);
 
         snprintf(sub, sizeof sub, "%s.%s", path, m->string);
-        if (header_check(v, m, path, sub, 1, err, errsz) != CFG_OK)
-            goto out;
-        if (nlen > CFG_HEADER_NAME_MAX - 1) {
-            snprintf(err, errsz, "%s: expected a header name of at most %d "
-                     "bytes, got %zu", sub, CFG_HEADER_NAME_MAX - 1, nlen);
-            goto out;
+        if (table_errs_keep(errs, header_check(v, m, path, sub, 1,
+                                               TABLE_ERRS_SLOT(errs))) !=
+            CFG_OK)
+            rc = CFG_EINVAL;
+        else if (nlen > CFG_HEADER_NAME_MAX - 1)
+            rc = table_errs_add(errs, "%s: expected a header name of at "
+                                "most %d bytes, got %zu", sub,
+                                CFG_HEADER_NAME_MAX - 1, nlen);
+        else if (!cJSON_IsString(m) || !table_env_name_ok(m->valuestring))
+            rc = table_errs_add(errs, "%s: expected %s", sub,
+                                TABLE_ENV_EXPECTED);
+        else {
+            memcpy(h->name, m->string, nlen + 1);
+            snprintf(h->env, sizeof h->env, "%s", m->valuestring);
+            n++;
         }
-        if (!cJSON_IsString(m) || !table_env_name_ok(m->valuestring)) {
-            snprintf(err, errsz, "%s: expected %s", sub, TABLE_ENV_EXPECTED);
-            goto out;
-        }
-        memcpy(h->name, m->string, nlen + 1);
-        snprintf(h->env, sizeof h->env, "%s", m->valuestring);
-        n++;
     }
     st->n_headers_env = n;
-    rc = CFG_OK;
-out:
     return rc;
 }
 
@@ -346,10 +343,11 @@ static const struct table_item stream_items[] = {
      .help = "the audit stream (text/event-stream), http:// or https://"},
     ENV_ITEM(struct cfg_stream, api_key_env,
              "variable holding the bearer token sent as Authorization"),
-    {.name = "headers", .type = TABLE_CUSTOM, .apply = apply_headers,
+    {.name = "headers", .type = TABLE_CUSTOM, .apply_errs = apply_headers,
      .defaults = defaults_headers, .dump = dump_headers,
      .help = "extra request headers, name to value (at most 32)"},
-    {.name = "headers_env", .type = TABLE_CUSTOM, .apply = apply_headers_env,
+    {.name = "headers_env", .type = TABLE_CUSTOM,
+     .apply_errs = apply_headers_env,
      .defaults = defaults_headers_env, .dump = dump_headers_env,
      .help = "extra request headers with secret values, name to the "
              "variable holding the value (at most 32)"},
@@ -405,17 +403,20 @@ static const struct table_item status_items[] = {
     "\"password\""
 
 static int apply_redact_kinds(void *base, const cJSON *v, const char *path,
-                              char *err, size_t errsz)
+                              struct table_errs *errs)
 {
     struct cfg_redact *r = base;
     const cJSON *e;
     char sub[CFG_KEYPATH_MAX];
     size_t i = 0;
+    int rc = CFG_OK;
 
     r->kinds = 0;
     if (!cJSON_IsArray(v))
-        return table_fail_expected(v, path, "an array of kinds ("
-                                   REDACT_KINDS_TEXT ")", err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, "an array of kinds ("
+                                         REDACT_KINDS_TEXT ")",
+                                         TABLE_ERRS_SLOT(errs)));
     cJSON_ArrayForEach(e, v)
     {
         unsigned k = cJSON_IsString(e) ? redact_kind_parse(e->valuestring)
@@ -423,11 +424,13 @@ static int apply_redact_kinds(void *base, const cJSON *v, const char *path,
 
         table_path(sub, sizeof sub, path, NULL, (int)i++);
         if (k == 0)
-            return table_fail_expected(e, sub, "one of " REDACT_KINDS_TEXT,
-                                       err, errsz);
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           e, sub,
+                                           "one of " REDACT_KINDS_TEXT,
+                                           TABLE_ERRS_SLOT(errs)));
         r->kinds |= k;
     }
-    return CFG_OK;
+    return rc;
 }
 
 static void defaults_redact_kinds(void *base)
@@ -565,33 +568,40 @@ static int redact_field_of(struct cfg_redact *r, const char *name,
 }
 
 static int apply_redact_fields(void *base, const cJSON *v, const char *path,
-                               char *err, size_t errsz)
+                               struct table_errs *errs)
 {
     struct cfg_redact *r = base;
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX];
+    int rc = CFG_OK;
 
     memset(r->fields, REDACT_FIELD_INHERIT, sizeof r->fields);
     r->nmeta = 0;
     if (!cJSON_IsObject(v))
-        return table_fail_expected(v, path, "an object of field names and "
-                                   "modes (\"agent_id\": \"hash\")",
-                                   err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, "an object of field names "
+                                         "and modes (\"agent_id\": "
+                                         "\"hash\")",
+                                         TABLE_ERRS_SLOT(errs)));
     cJSON_ArrayForEach(m, v)
     {
+        char *err = table_errs_slot(errs);
         int f, mode;
 
         table_path(sub, sizeof sub, path, m->string, 0);
-        if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK ||
-            (f = redact_field_of(r, m->string, sub, err, errsz)) < 0 ||
-            (mode = redact_mode_of(m, sub, err, errsz)) < 0)
-            return CFG_EINVAL;
+        if (table_duplicate(v, m, sub, err, TABLE_ERR_MAX) != TABLE_OK ||
+            (f = redact_field_of(r, m->string, sub, err, TABLE_ERR_MAX)) <
+                0 ||
+            (mode = redact_mode_of(m, sub, err, TABLE_ERR_MAX)) < 0) {
+            rc = table_errs_keep(errs, CFG_EINVAL);
+            continue;
+        }
         if (f < REDACT_F_COUNT)
             r->fields[f] = (unsigned char)mode;
         else
             r->meta_mode[f - REDACT_F_COUNT] = (unsigned char)mode;
     }
-    return CFG_OK;
+    return rc;
 }
 
 static void defaults_redact_fields(void *base)
@@ -651,12 +661,14 @@ static const struct table_item redact_items[] = {
              "([REDACTED:email]), hash ([email#3f2a91], a keyed hash that "
              "tells values apart) or off; default: identity keys hash, the "
              "summary masks"},
-    {.name = "fields", .type = TABLE_CUSTOM, .apply = apply_redact_fields,
+    {.name = "fields", .type = TABLE_CUSTOM,
+     .apply_errs = apply_redact_fields,
      .defaults = defaults_redact_fields, .dump = dump_redact_fields,
      .help = "a mode per field: tool_name, agent_id, session_id, "
              "tool_category, downstream_system, error_code, record_id, "
              "metadata, metadata.<name>, summary"},
-    {.name = "kinds", .type = TABLE_CUSTOM, .apply = apply_redact_kinds,
+    {.name = "kinds", .type = TABLE_CUSTOM,
+     .apply_errs = apply_redact_kinds,
      .defaults = defaults_redact_kinds, .dump = dump_redact_kinds,
      .help = "what is replaced (default: all seven kinds)"},
     ENV_ITEM(struct cfg_redact, key_env,
@@ -670,37 +682,37 @@ static const char *const sink_type_list =
     "\"webhook\", \"slack\", \"pagerduty\", \"file\", \"stdout\"";
 
 static int apply_secret_envs(void *base, const cJSON *v, const char *path,
-                             char *err, size_t errsz)
+                             struct table_errs *errs)
 {
     struct cfg_sink *s = base;
     const cJSON *e;
-    int i = 0;
+    int i = 0, n = 0, rc = CFG_OK;
 
+    s->n_secret_envs = 0;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > SINK_MAX_SECRETS) {
         /* not quoted: a pasted secret is the likeliest mistake */
         if (cJSON_IsArray(v))
-            snprintf(err, errsz, "%s: expected an array of 1 to %d names "
-                     "of environment variables, got %d", path,
-                     SINK_MAX_SECRETS, cJSON_GetArraySize(v));
-        else
-            snprintf(err, errsz, "%s: expected an array of 1 to %d names "
-                     "of environment variables, got %s", path,
-                     SINK_MAX_SECRETS, table_json_type(v));
-        return CFG_EINVAL;
+            return table_errs_add(errs, "%s: expected an array of 1 to %d "
+                                  "names of environment variables, got %d",
+                                  path, SINK_MAX_SECRETS,
+                                  cJSON_GetArraySize(v));
+        return table_errs_add(errs, "%s: expected an array of 1 to %d names "
+                              "of environment variables, got %s", path,
+                              SINK_MAX_SECRETS, table_json_type(v));
     }
     cJSON_ArrayForEach(e, v)
     {
-        if (!cJSON_IsString(e) || !table_env_name_ok(e->valuestring)) {
-            snprintf(err, errsz, "%s[%d]: expected %s", path, i,
-                     TABLE_ENV_EXPECTED);
-            return CFG_EINVAL;
-        }
-        snprintf(s->secret_envs[i++], TABLE_ENV_NAME_MAX, "%s",
-                 e->valuestring);
+        if (!cJSON_IsString(e) || !table_env_name_ok(e->valuestring))
+            rc = table_errs_add(errs, "%s[%d]: expected %s", path, i,
+                                TABLE_ENV_EXPECTED);
+        else
+            snprintf(s->secret_envs[n++], TABLE_ENV_NAME_MAX, "%s",
+                     e->valuestring);
+        i++;
     }
-    s->n_secret_envs = (size_t)i;
-    return CFG_OK;
+    s->n_secret_envs = (size_t)n;
+    return rc;
 }
 
 static int dump_secret_envs(const void *base, cJSON *obj, const char *name,
@@ -746,85 +758,86 @@ static int word_ok(const char *s, size_t size, const char *others)
 /* sinks[i].rules (and its older name, detectors): rule names or globs. */
 
 static int apply_sink_rules(void *base, const cJSON *v, const char *path,
-                            char *err, size_t errsz)
+                            struct table_errs *errs)
 {
     struct cfg_sink *s = base;
     const cJSON *e;
     char sub[CFG_KEYPATH_MAX], want[128];
-    size_t i = 0;
-    int rc = CFG_EINVAL;
+    size_t i = 0, n = 0;
+    int rc = CFG_OK;
 
     s->n_rules = 0;
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > SINK_MAX_RULES) {
         snprintf(want, sizeof want, "an array of 1 to %d rule names or "
                  "globs (leave it out for every rule)", SINK_MAX_RULES);
-        rc = table_fail_expected(v, path, want, err, errsz);
-        goto out;
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, want,
+                                         TABLE_ERRS_SLOT(errs)));
     }
+    snprintf(want, sizeof want, "a rule name or glob (letters, digits, -, "
+             "_, * and ?; 1 to %d bytes)", SINK_RULE_GLOB_MAX - 1);
     cJSON_ArrayForEach(e, v)
     {
-        table_path(sub, sizeof sub, path, NULL, (int)i);
+        table_path(sub, sizeof sub, path, NULL, (int)i++);
         if (!cJSON_IsString(e) ||
-            !word_ok(e->valuestring, SINK_RULE_GLOB_MAX, "-_*?")) {
-            snprintf(want, sizeof want, "a rule name or glob (letters, "
-                     "digits, -, _, * and ?; 1 to %d bytes)",
-                     SINK_RULE_GLOB_MAX - 1);
-            rc = table_fail_expected(e, sub, want, err, errsz);
-            goto out;
-        }
-        snprintf(s->rules[i++], SINK_RULE_GLOB_MAX, "%s", e->valuestring);
+            !word_ok(e->valuestring, SINK_RULE_GLOB_MAX, "-_*?"))
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           e, sub, want,
+                                           TABLE_ERRS_SLOT(errs)));
+        else
+            snprintf(s->rules[n++], SINK_RULE_GLOB_MAX, "%s",
+                     e->valuestring);
     }
-    s->n_rules = i;
-    rc = CFG_OK;
-out:
+    s->n_rules = n;
     return rc;
 }
 
 /* sinks[i].labels: the labels a rule must carry, name -> value glob. */
 static int apply_sink_labels(void *base, const cJSON *v, const char *path,
-                             char *err, size_t errsz)
+                             struct table_errs *errs)
 {
     struct cfg_sink *s = base;
     const cJSON *m;
     char sub[CFG_KEYPATH_MAX], want[128];
     size_t i = 0;
-    int rc = CFG_EINVAL;
+    int rc = CFG_OK;
 
     s->n_labels = 0;
     if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > SINK_MAX_LABELS) {
         snprintf(want, sizeof want, "an object of at most %d labels the "
                  "rule must carry (name -> value or glob)", SINK_MAX_LABELS);
-        rc = table_fail_expected(v, path, want, err, errsz);
-        goto out;
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, want,
+                                         TABLE_ERRS_SLOT(errs)));
     }
+    snprintf(want, sizeof want, "a non-empty string of at most %d bytes (a "
+             "glob: * and ? match)", SINK_LABEL_VALUE_MAX - 1);
     cJSON_ArrayForEach(m, v)
     {
         table_path(sub, sizeof sub, path, m->string, 0);
-        if (table_duplicate(v, m, sub, err, errsz) != TABLE_OK)
-            goto out;
-        if (!word_ok(m->string, SINK_LABEL_NAME_MAX, "_-.")) {
-            table_fail(err, errsz, "%s: expected a label name of letters, "
-                       "digits, _, - and . (1 to %d bytes)", sub,
-                       SINK_LABEL_NAME_MAX - 1);
-            goto out;
+        if (table_errs_keep(errs, table_duplicate(v, m, sub,
+                                                  TABLE_ERRS_SLOT(errs))) !=
+            TABLE_OK) {
+            rc = CFG_EINVAL;
+        } else if (!word_ok(m->string, SINK_LABEL_NAME_MAX, "_-.")) {
+            rc = table_errs_add(errs, "%s: expected a label name of "
+                                "letters, digits, _, - and . (1 to %d "
+                                "bytes)", sub, SINK_LABEL_NAME_MAX - 1);
+        } else if (!cJSON_IsString(m) || m->valuestring[0] == '\0' ||
+                   strlen(m->valuestring) > SINK_LABEL_VALUE_MAX - 1) {
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           m, sub, want,
+                                           TABLE_ERRS_SLOT(errs)));
+        } else {
+            snprintf(s->label_names[i], SINK_LABEL_NAME_MAX, "%s",
+                     m->string);
+            snprintf(s->label_values[i], SINK_LABEL_VALUE_MAX, "%s",
+                     m->valuestring);
+            i++;
         }
-        if (!cJSON_IsString(m) || m->valuestring[0] == '\0' ||
-            strlen(m->valuestring) > SINK_LABEL_VALUE_MAX - 1) {
-            snprintf(want, sizeof want, "a non-empty string of at most %d "
-                     "bytes (a glob: * and ? match)",
-                     SINK_LABEL_VALUE_MAX - 1);
-            rc = table_fail_expected(m, sub, want, err, errsz);
-            goto out;
-        }
-        snprintf(s->label_names[i], SINK_LABEL_NAME_MAX, "%s", m->string);
-        snprintf(s->label_values[i], SINK_LABEL_VALUE_MAX, "%s",
-                 m->valuestring);
-        i++;
     }
     s->n_labels = i;
-    rc = CFG_OK;
-out:
     return rc;
 }
 
@@ -875,7 +888,8 @@ static const struct table_item sink_items[] = {
              "alertmanager: its base URL (" SINK_AM_API_PATH " is added)"},
     ENV_ITEM(struct cfg_sink, url_env,
              "variable holding the receiver's URL (slack: required)"),
-    {.name = "secret_envs", .type = TABLE_CUSTOM, .apply = apply_secret_envs,
+    {.name = "secret_envs", .type = TABLE_CUSTOM,
+     .apply_errs = apply_secret_envs,
      .dump = dump_secret_envs,
      .help = "webhook: 1 to 4 variables holding whsec_ signing secrets"},
     ENV_ITEM(struct cfg_sink, routing_key_env,
@@ -887,13 +901,14 @@ static const struct table_item sink_items[] = {
      .offset = offsetof(struct cfg_sink, min_severity),
      .def = SINK_DEFAULT_MIN_SEVERITY, .names = severity_names,
      .help = "alerts below this severity are not sent here"},
-    {.name = "rules", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+    {.name = "rules", .type = TABLE_CUSTOM, .apply_errs = apply_sink_rules,
      .dump = dump_sink_routing,
      .help = "only alerts of rules matching one of these globs (default: "
              "every rule)"},
-    {.name = "detectors", .type = TABLE_CUSTOM, .apply = apply_sink_rules,
+    {.name = "detectors", .type = TABLE_CUSTOM,
+     .apply_errs = apply_sink_rules,
      .help = "the older name of rules, with the same meaning"},
-    {.name = "labels", .type = TABLE_CUSTOM, .apply = apply_sink_labels,
+    {.name = "labels", .type = TABLE_CUSTOM, .apply_errs = apply_sink_labels,
      .help = "only alerts of rules carrying these labels (value globs)"},
     {.name = "rate_per_s", .type = TABLE_DOUBLE,
      .offset = offsetof(struct cfg_sink, rate_per_s),
@@ -1261,8 +1276,7 @@ static int apply_detectors(void *base, const cJSON *v, const char *path,
         if (r == CFG_OK && it != NULL)
             r = table_item_apply_errs(it, &c->det, m, sub, errs);
         else if (r == CFG_OK && id >= 0)
-            r = table_errs_keep(errs, cfg_legacy_apply(&c->legacy, id, m, sub,
-                                                       TABLE_ERRS_SLOT(errs)));
+            r = cfg_legacy_apply(&c->legacy, id, m, sub, errs);
         else if (r == CFG_OK)
             r = table_errs_add(errs, "%s: unknown key (not an engine "
                                "setting; the older per-detector objects are "
@@ -1369,66 +1383,58 @@ static int check_rules(struct cfg *c, char *err, size_t errsz)
  * "equal": ["session_id", "labels.team", ...]}.  An `equal` name is a
  * matcher key (rule, severity, group.<field>, labels.<name>) or a bare
  * group field name. */
-static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
-                             const char *path, char *err, size_t errsz)
+/* The unknown and duplicate keys of an entry, each. */
+static int inhibit_keys(const cJSON *o, const char *path,
+                        struct table_errs *errs)
 {
     static const char *const keys[] = {"source", "target", "equal"};
-    char sub[96];
     const cJSON *m;
-    int rc;
+    int rc = CFG_OK;
 
-    memset(ir, 0, sizeof *ir);
-    if (!cJSON_IsObject(o))
-        return table_fail_expected(o, path, "an object {\"source\": {...}, "
-                                   "\"target\": {...}, \"equal\": [...]}",
-                                   err, errsz);
     cJSON_ArrayForEach(m, o) {
-        if (table_duplicate(o, m, path, err, errsz) != TABLE_OK)
-            return CFG_EINVAL;
-        if (strcmp(m->string, keys[0]) != 0 &&
-            strcmp(m->string, keys[1]) != 0 &&
-            strcmp(m->string, keys[2]) != 0) {
-            struct table_suggest sg;
+        struct table_suggest sg;
 
-            table_suggest_init(&sg, m->string);
-            for (size_t i = 0; i < 3; i++)
-                table_suggest_add(&sg, keys[i]);
-            snprintf(err, errsz, "%s.%.40s: unknown key (source, target, "
-                     "equal)%s%s%s", path, m->string,
-                     table_suggest_best(&sg) ? "; did you mean " : "",
-                     table_suggest_best(&sg) ? table_suggest_best(&sg) : "",
-                     table_suggest_best(&sg) ? "?" : "");
-            return CFG_EINVAL;
+        if (table_errs_keep(errs, table_duplicate(o, m, path,
+                                                  TABLE_ERRS_SLOT(errs))) !=
+            TABLE_OK) {
+            rc = CFG_EINVAL;
+            continue;
         }
+        if (strcmp(m->string, keys[0]) == 0 ||
+            strcmp(m->string, keys[1]) == 0 ||
+            strcmp(m->string, keys[2]) == 0)
+            continue;
+        table_suggest_init(&sg, m->string);
+        for (size_t i = 0; i < 3; i++)
+            table_suggest_add(&sg, keys[i]);
+        rc = table_errs_add(errs, "%s.%.40s: unknown key (source, target, "
+                            "equal)%s%s%s", path, m->string,
+                            table_suggest_best(&sg) ? "; did you mean " : "",
+                            table_suggest_best(&sg) ? table_suggest_best(&sg)
+                                                    : "",
+                            table_suggest_best(&sg) ? "?" : "");
     }
-    for (int side = 0; side < 2; side++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[side]);
+    return rc;
+}
 
-        snprintf(sub, sizeof sub, "%s.%s", path, keys[side]);
-        if (v == NULL) {
-            snprintf(err, errsz, "%s: missing; an object of matchers (rule, "
-                     "severity, group.<field>, labels.<name>)", sub);
-            return CFG_EINVAL;
-        }
-        rc = silence_matchers_parse(side == 0 ? ir->source : ir->target,
-                                    side == 0 ? &ir->nsource : &ir->ntarget,
-                                    v, sub, err, errsz);
-        if (rc != SILENCE_OK)
-            return CFG_EINVAL;
-    }
-    m = cJSON_GetObjectItemCaseSensitive(o, "equal");
-    if (m == NULL)
-        return CFG_OK;
-    snprintf(sub, sizeof sub, "%s.equal", path);
+/* An entry's `equal` list: each bad or repeated name. */
+static int inhibit_equal(struct gate_inhibit *ir, const cJSON *m,
+                         const char *sub, struct table_errs *errs)
+{
+    unsigned i = 0, at[GATE_EQUAL_MAX]; /* the index of each name kept */
+    int rc = CFG_OK;
+
     if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) > GATE_EQUAL_MAX)
-        return table_fail_expected(m, sub, "an array of at most 8 field "
-                                   "names", err, errsz);
-    for (const cJSON *e = m->child; e != NULL; e = e->next) {
+        return table_errs_keep(errs, table_fail_expected(
+                                         m, sub, "an array of at most 8 "
+                                         "field names",
+                                         TABLE_ERRS_SLOT(errs)));
+    for (const cJSON *e = m->child; e != NULL; e = e->next, i++) {
         struct silence_matcher *f = &ir->equal[ir->nequal];
         char one[112];
-        int prc = -1;
+        int prc = -1, dup = 0;
 
-        snprintf(one, sizeof one, "%s[%u]", sub, (unsigned)ir->nequal);
+        snprintf(one, sizeof one, "%s[%u]", sub, i);
         if (cJSON_IsString(e) && e->valuestring[0] != '\0' &&
             strnlen(e->valuestring, SILENCE_FIELD_MAX + 8) <
                 SILENCE_FIELD_MAX + 8) {
@@ -1441,23 +1447,77 @@ static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
                 prc = silence_field_parse(g, f);
             }
         }
-        if (prc != 0)
-            return table_fail_expected(e, one, "a field name (session_id, "
-                                       "group.<field>, labels.<name>, rule "
-                                       "or severity)", err, errsz);
-        for (uint32_t k = 0; k < ir->nequal; k++)
+        if (prc != 0) {
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           e, one, "a field name "
+                                           "(session_id, group.<field>, "
+                                           "labels.<name>, rule or "
+                                           "severity)",
+                                           TABLE_ERRS_SLOT(errs)));
+            continue;
+        }
+        for (uint32_t k = 0; k < ir->nequal && !dup; k++)
             if (ir->equal[k].kind == f->kind &&
                 strcmp(ir->equal[k].name, f->name) == 0) {
-                snprintf(err, errsz, "%s: \"%s\" is in the list already "
-                         "(%s[%u])", one, e->valuestring, sub, (unsigned)k);
-                return CFG_EINVAL;
+                rc = table_errs_add(errs, "%s: \"%s\" is in the list "
+                                    "already (%s[%u])", one, e->valuestring,
+                                    sub, at[k]);
+                dup = 1;
             }
-        ir->nequal++;
+        if (!dup)
+            at[ir->nequal++] = i;
     }
-    return CFG_OK;
+    return rc;
 }
 
-/* Every entry's error (one each). */
+/* One `inhibit` entry: {"source": {matchers}, "target": {matchers},
+ * "equal": ["session_id", "labels.team", ...]}.  An `equal` name is a
+ * matcher key (rule, severity, group.<field>, labels.<name>) or a bare
+ * group field name.  Every key's errors: its unknown keys, source,
+ * target (each the first error of its matchers) and each bad name of
+ * equal. */
+static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
+                             const char *path, struct table_errs *errs)
+{
+    static const char *const sides[] = {"source", "target"};
+    char sub[96];
+    const cJSON *m;
+    int rc;
+
+    memset(ir, 0, sizeof *ir);
+    if (!cJSON_IsObject(o))
+        return table_errs_keep(errs, table_fail_expected(
+                                         o, path, "an object {\"source\": "
+                                         "{...}, \"target\": {...}, "
+                                         "\"equal\": [...]}",
+                                         TABLE_ERRS_SLOT(errs)));
+    rc = inhibit_keys(o, path, errs);
+    for (int side = 0; side < 2; side++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, sides[side]);
+
+        snprintf(sub, sizeof sub, "%s.%s", path, sides[side]);
+        if (v == NULL && rc != CFG_OK)
+            continue; /* a misspelt key said so already */
+        if (v == NULL)
+            rc = table_errs_add(errs, "%s: missing; an object of matchers "
+                                "(rule, severity, group.<field>, "
+                                "labels.<name>)", sub);
+        else if (silence_matchers_parse(
+                     side == 0 ? ir->source : ir->target,
+                     side == 0 ? &ir->nsource : &ir->ntarget, v, sub,
+                     TABLE_ERRS_SLOT(errs)) != SILENCE_OK)
+            rc = table_errs_keep(errs, CFG_EINVAL);
+    }
+    m = cJSON_GetObjectItemCaseSensitive(o, "equal");
+    if (m != NULL) {
+        snprintf(sub, sizeof sub, "%s.equal", path);
+        if (inhibit_equal(ir, m, sub, errs) != CFG_OK)
+            rc = CFG_EINVAL;
+    }
+    return rc;
+}
+
+/* Every entry's errors. */
 static int apply_inhibit(void *base, const cJSON *v, const char *path,
                          struct table_errs *errs)
 {
@@ -1488,9 +1548,7 @@ static int apply_inhibit(void *base, const cJSON *v, const char *path,
     }
     cJSON_ArrayForEach(e, v) {
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-        if (table_errs_keep(errs, apply_inhibit_one(&c->inhibit[i], e, sub,
-                                                    TABLE_ERRS_SLOT(errs))) !=
-            CFG_OK)
+        if (apply_inhibit_one(&c->inhibit[i], e, sub, errs) != CFG_OK)
             rc = CFG_EINVAL;
         c->n_inhibit = ++i;
     }
@@ -1854,6 +1912,53 @@ int cfg_load_env(struct cfg *c, const char *path, char *const *envp,
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz)
 {
     return cfg_load_env(c, path, environ, err, errsz);
+}
+
+void cfg_report_print(void *ctx, const char *line, unsigned total)
+{
+    const struct cfg_report_file *rf = ctx;
+
+    (void)total;
+    fprintf(rf->f, "%s%s\n", rf->prefix, line);
+}
+
+int cfg_load_report(struct cfg *c, const char *path, char *const *envp,
+                    cfg_report_fn *emit, void *ctx, char *first,
+                    size_t firstsz)
+{
+    char (*msgs)[TABLE_ERR_MAX] = malloc(TABLE_ERRS_MAX * sizeof *msgs);
+    char line[TABLE_ERR_MAX];
+    struct table_errs1 one; /* when the list cannot be had: the first */
+    struct table_errs list, *errs = &list;
+    unsigned total, kept;
+    int rc;
+
+    if (msgs != NULL)
+        table_errs_init(&list, msgs, TABLE_ERRS_MAX);
+    else
+        errs = table_errs1_init(&one);
+    if ((rc = cfg_load_errs(c, path, envp, errs)) == CFG_OK)
+        goto out;
+    if (table_errs_count(errs) == 0) /* every failure has a message */
+        table_errs_add(errs, "%s: %s", path, cfg_strerror(rc));
+    total = table_errs_count(errs);
+    kept = table_errs_kept(errs);
+    for (unsigned i = 0; i < kept && emit != NULL; i++)
+        emit(ctx, table_errs_at(errs, i), total);
+    if (total > kept && emit != NULL) {
+        snprintf(line, sizeof line, "... and %u more errors", total - kept);
+        emit(ctx, line, total);
+    }
+    if (first != NULL && firstsz > 0) {
+        if (total > 1)
+            snprintf(first, firstsz, "%s (and %u more)",
+                     table_errs_at(errs, 0), total - 1);
+        else
+            snprintf(first, firstsz, "%s", table_errs_at(errs, 0));
+    }
+out:
+    free(msgs);
+    return rc;
 }
 
 cJSON *cfg_to_json(const struct cfg *c, unsigned flags)

@@ -40,8 +40,9 @@
  *   "critical", got "urgent"
  * Unknown keys are errors (a typo must not silently leave a default).
  * The loader does not stop at the first: cfg_load_errs() lists every
- * error of the file (at most TABLE_ERRS_MAX, then a count), which is what
- * `toolwatch check-config` prints; cfg_load() gives the first.
+ * error of the file (at most TABLE_ERRS_MAX, then a count), which
+ * cfg_load_report() hands to every command that loads a file (run,
+ * check-config, replay, send-test, silence); cfg_load() gives the first.
  *
  * Secrets.  The file names environment variables (the *_env keys, and the
  * values of the stream.headers_env object); it never holds a secret.
@@ -77,6 +78,8 @@
 #include "config/legacy.h"
 #include "detectors/engine.h"
 #include "detectors/rule.h"
+
+#include <stdio.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -275,7 +278,8 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
  * errs, in file order, each message as the err/errsz functions give the
  * first (those give exactly the first of these).  After a bad key the
  * loader goes on with the next key, after a bad sink or rule with the
- * next one; it stops at a syntax error, a bad TOOLWATCH_* override, and
+ * next one, after a bad element of a value (a header, a label, a glob of
+ * a list, a routing name) with the next element; it stops at a syntax error, a bad TOOLWATCH_* override, and
  * after the literal secrets (each listed); the checks that span sections
  * (stream.retry_max_ms against retry_base_ms, the rules against
  * `detectors`, ...) are made only when every key is good, since they
@@ -284,6 +288,36 @@ int cfg_parse_errs(struct cfg *c, const char *text, size_t len,
                    char *const *envp, struct table_errs *errs);
 int cfg_load_errs(struct cfg *c, const char *path, char *const *envp,
                   struct table_errs *errs);
+
+/* Where cfg_load_report() sends each line: an error message as
+ * cfg_load_errs() gives it (no prefix, no newline), or the closing
+ * "... and N more errors"; `total` is how many errors the file has.  The
+ * line is valid during the call only. */
+typedef void cfg_report_fn(void *ctx, const char *line, unsigned total);
+
+/* cfg_load_errs() with every error reported: the one way the commands
+ * that load a file (run at start-up and on SIGHUP, check-config, replay,
+ * send-test, silence) tell what is wrong with it.  On failure emit(ctx,
+ * line, total) is called for each message kept, in file order (at most
+ * TABLE_ERRS_MAX), then once more with "... and N more errors" when more
+ * were found; a failure without a message is reported as "<path>:
+ * <cfg_strerror()>".  When `first` is not NULL it gets a one-line summary:
+ * the first message, with " (and N more)" when there are N more (a
+ * refusal's reason, /status).  emit may be NULL.  Returns what
+ * cfg_load_errs() returns (with one message kept if the list cannot be
+ * allocated). */
+int cfg_load_report(struct cfg *c, const char *path, char *const *envp,
+                    cfg_report_fn *emit, void *ctx, char *first,
+                    size_t firstsz);
+
+/* A cfg_report_fn that prints each line on its own to ctx->f, after
+ * ctx->prefix ("toolwatch replay: "): what the commands that write to
+ * stderr pass to cfg_load_report(). */
+struct cfg_report_file {
+    FILE *f;
+    const char *prefix;
+};
+void cfg_report_print(void *ctx, const char *line, unsigned total);
 
 /* Fill *out (consumer/stream.h) for the service: the strings point into
  * *c, so c must outlive every use of *out (stream_create() copies them);

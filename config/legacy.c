@@ -119,16 +119,18 @@ static int given(const struct cfg_legacy *l, int i, const char *name)
 }
 
 int cfg_legacy_apply(struct cfg_legacy *l, int i, const cJSON *obj,
-                     const char *path, char *err, size_t errsz)
+                     const char *path, struct table_errs *errs)
 {
     struct cfg_legacy_det *d = &l->d[i];
     const cJSON *m;
     int rc;
 
     if (!cJSON_IsObject(obj))
-        return table_fail_expected(obj, path, "an object", err, errsz);
-    rc = table_items_apply(legacy[i].items, legacy[i].nitems, d, obj, path,
-                           err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         obj, path, "an object",
+                                         TABLE_ERRS_SLOT(errs)));
+    rc = table_items_apply_errs(legacy[i].items, legacy[i].nitems, d, obj,
+                                path, errs);
     if (rc != TABLE_OK)
         return rc;
     cJSON_ArrayForEach(m, obj)
@@ -137,12 +139,9 @@ int cfg_legacy_apply(struct cfg_legacy *l, int i, const cJSON *obj,
         if (k >= 0)
             d->given |= 1u << k;
     }
-    if (given(l, i, "keywords") && d->keywords.n == 0) {
-        table_fail(err, errsz,
-                   "%s.keywords: expected at least one keyword, got []",
-                   path);
-        return TABLE_EINVAL;
-    }
+    if (given(l, i, "keywords") && d->keywords.n == 0)
+        return table_errs_add(errs, "%s.keywords: expected at least one "
+                              "keyword, got []", path);
     l->any |= 1u << i;
     return TABLE_OK;
 }

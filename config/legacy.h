@@ -63,10 +63,10 @@ int cfg_legacy_find(const char *name);
 const char *cfg_legacy_name(int i);
 
 /* Apply the JSON object `obj` (found at `path`, "detectors.volume") to
- * detector i's settings.  Returns TABLE_OK or TABLE_EINVAL (message in
- * err). */
+ * detector i's settings, every bad key's message added to errs.  Returns
+ * TABLE_OK, TABLE_EINVAL or TABLE_ENOMEM. */
 int cfg_legacy_apply(struct cfg_legacy *l, int i, const struct cJSON *obj,
-                     const char *path, char *err, size_t errsz);
+                     const char *path, struct table_errs *errs);
 
 /* The default rules with the objects given applied, compiled into *out
  * (the caller's: rule_set_destroy).  Returns RULE_OK, RULE_EINVAL (a

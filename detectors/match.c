@@ -455,9 +455,10 @@ static int add_glob(struct match *m, struct match_cond *c, const cJSON *v,
     return MATCH_OK;
 }
 
+/* A string condition's globs, each bad one's message in errs. */
 static int compile_globs(struct match *m, struct match_cond *c,
-                         const cJSON *v, const char *path, char *err,
-                         size_t errsz)
+                         const cJSON *v, const char *path,
+                         struct table_errs *errs)
 {
     char sub[PATH_MAX_];
     const cJSON *e;
@@ -469,20 +470,25 @@ static int compile_globs(struct match *m, struct match_cond *c,
                   : FORM_GLOBS;
     c->glob0 = (uint16_t)m->nglob;
     if (cJSON_IsString(v))
-        return add_glob(m, c, v, path, err, errsz);
+        return table_errs_keep(errs, add_glob(m, c, v, path,
+                                              TABLE_ERRS_SLOT(errs)));
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > MATCH_GLOBS_MAX) {
         char want[128];
         snprintf(want, sizeof want,
                  "a glob or a list of 1 to %d globs (a string field)",
                  MATCH_GLOBS_MAX);
-        return table_fail_expected(v, path, want, err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, want,
+                                         TABLE_ERRS_SLOT(errs)));
     }
     cJSON_ArrayForEach(e, v)
     {
         table_path(sub, sizeof sub, path, NULL, i++);
-        if ((rc = add_glob(m, c, e, sub, err, errsz)) != MATCH_OK)
-            break;
+        if (table_errs_keep(errs, add_glob(m, c, e, sub,
+                                           TABLE_ERRS_SLOT(errs))) !=
+            MATCH_OK)
+            rc = MATCH_EINVAL; /* on with the next glob */
     }
     return rc;
 }
@@ -566,15 +572,17 @@ static void cond_types(const struct match_cond *c, uint32_t *possible,
     }
 }
 
+/* One condition; its errors in errs (each bad glob of a list). */
 static int compile_cond(struct match *m, const cJSON *v, const char *path,
-                        struct match_meta *meta, char *err, size_t errsz)
+                        struct match_meta *meta, struct table_errs *errs)
 {
     struct match_cond *c;
     struct match_field f;
     uint32_t possible, sure;
     int rc;
 
-    rc = match_field_resolve(v->string, meta, &f, path, 1, err, errsz);
+    rc = table_errs_keep(errs, match_field_resolve(v->string, meta, &f, path,
+                                                   1, TABLE_ERRS_SLOT(errs)));
     if (rc != MATCH_OK)
         return rc;
     /* distinct names resolve to distinct fields: at most CONDS_MAX get
@@ -584,15 +592,18 @@ static int compile_cond(struct match *m, const cJSON *v, const char *path,
     c->f = f;
     switch (match_field_type(c->f)) {
     case MATCH_T_STRING:
-        rc = compile_globs(m, c, v, path, err, errsz);
+        rc = compile_globs(m, c, v, path, errs);
         break;
     case MATCH_T_NUMBER:
-        rc = compile_number(c, v, path, err, errsz);
+        rc = table_errs_keep(errs, compile_number(c, v, path,
+                                                  TABLE_ERRS_SLOT(errs)));
         break;
     case MATCH_T_BOOL:
         c->form = FORM_BOOL;
         if (!cJSON_IsBool(v))
-            return table_fail_expected(v, path, "true or false", err, errsz);
+            return table_errs_keep(errs, table_fail_expected(
+                                             v, path, "true or false",
+                                             TABLE_ERRS_SLOT(errs)));
         c->arg = cJSON_IsTrue(v) ? 1 : 0;
         break;
     }
@@ -653,8 +664,7 @@ int match_compile_errs(struct match *m, const cJSON *obj, const char *path,
         r = table_errs_keep(errs, table_duplicate(obj, v, sub,
                                                   TABLE_ERRS_SLOT(errs)));
         if (r == TABLE_OK)
-            r = table_errs_keep(errs, compile_cond(m, v, sub, meta,
-                                                   TABLE_ERRS_SLOT(errs)));
+            r = compile_cond(m, v, sub, meta, errs);
         if (r == MATCH_ENOMEM) {
             rc = r;
             goto out;

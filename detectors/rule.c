@@ -415,19 +415,22 @@ static int label_key_ok(const char *s)
                      "0123456789_-.") == n;
 }
 
+/* Every label's first error; the good ones are kept. */
 static int labels_apply(void *base, const cJSON *v, const char *path,
-                        char *err, size_t errsz)
+                        struct table_errs *errs)
 {
     struct rule *r = base;
     char sub[PATH_SIZE], want[96];
     const cJSON *e;
-    int n = cJSON_GetArraySize(v);
+    int n = cJSON_GetArraySize(v), rc = RULE_OK;
 
     if (!cJSON_IsObject(v) || n > RULE_LABELS_MAX) {
         snprintf(want, sizeof want,
                  "an object of at most %d labels (name -> string)",
                  RULE_LABELS_MAX);
-        return table_fail_expected(v, path, want, err, errsz);
+        return table_errs_keep(errs, table_fail_expected(
+                                         v, path, want,
+                                         TABLE_ERRS_SLOT(errs)));
     }
     free(r->labels);
     r->labels = NULL;
@@ -436,31 +439,33 @@ static int labels_apply(void *base, const cJSON *v, const char *path,
         return RULE_OK;
     if ((r->labels = calloc((size_t)n, sizeof *r->labels)) == NULL)
         return RULE_ENOMEM;
+    snprintf(want, sizeof want, "a non-empty string of at most %d bytes",
+             RULE_LABEL_VALUE_MAX - 1);
     cJSON_ArrayForEach(e, v)
     {
         table_path(sub, sizeof sub, path, e->string, 0);
-        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
-            return RULE_EINVAL;
-        if (!label_key_ok(e->string)) {
-            table_fail(err, errsz,
-                       "%s: expected a label name of letters, digits, _, - "
-                       "and . (1 to %d bytes)",
-                       sub, RULE_LABEL_KEY_MAX - 1);
-            return RULE_EINVAL;
+        if (table_errs_keep(errs, table_duplicate(v, e, sub,
+                                                  TABLE_ERRS_SLOT(errs))) !=
+            TABLE_OK) {
+            rc = RULE_EINVAL;
+        } else if (!label_key_ok(e->string)) {
+            rc = table_errs_add(errs, "%s: expected a label name of "
+                                "letters, digits, _, - and . (1 to %d "
+                                "bytes)", sub, RULE_LABEL_KEY_MAX - 1);
+        } else if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+                   strlen(e->valuestring) > RULE_LABEL_VALUE_MAX - 1) {
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           e, sub, want,
+                                           TABLE_ERRS_SLOT(errs)));
+        } else {
+            memcpy(r->labels[r->nlabels].key, e->string,
+                   strlen(e->string) + 1);
+            memcpy(r->labels[r->nlabels].value, e->valuestring,
+                   strlen(e->valuestring) + 1);
+            r->nlabels++;
         }
-        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-            strlen(e->valuestring) > RULE_LABEL_VALUE_MAX - 1) {
-            snprintf(want, sizeof want,
-                     "a non-empty string of at most %d bytes",
-                     RULE_LABEL_VALUE_MAX - 1);
-            return table_fail_expected(e, sub, want, err, errsz);
-        }
-        memcpy(r->labels[r->nlabels].key, e->string, strlen(e->string) + 1);
-        memcpy(r->labels[r->nlabels].value, e->valuestring,
-               strlen(e->valuestring) + 1);
-        r->nlabels++;
     }
-    return RULE_OK;
+    return rc;
 }
 
 static int labels_dump(const void *base, cJSON *obj, const char *name,
@@ -511,17 +516,51 @@ static int match_dump_item(const void *base, cJSON *obj, const char *name,
     return m->ncond ? add_match(obj, name, m, r->p.meta) : RULE_OK;
 }
 
+/* One group_by entry: its field, or RULE_EINVAL with the message in
+ * err. */
+static int group_field(const struct rule *r, const cJSON *e,
+                       const char *sub, struct match_field *f, char *err,
+                       size_t errsz)
+{
+    char name[EVENT_META_NAME_MAX + 16];
+    int rc;
+
+    if (!cJSON_IsString(e))
+        return table_fail_expected(e, sub, "the name of a string field",
+                                   err, errsz);
+    rc = match_field_resolve(e->valuestring, r->p.meta, f, sub, 0, err,
+                             errsz);
+    if (rc != MATCH_OK)
+        return rc;
+    match_field_name(*f, r->p.meta, name, sizeof name);
+    if (match_field_type(*f) != MATCH_T_STRING) {
+        table_fail(err, errsz, "%s: %s is not a string field; expected one "
+                   "of %s", sub, name, match_field_names(MATCH_T_STRING));
+        return RULE_EINVAL;
+    }
+    for (uint32_t i = 0; i < r->ngroup; i++)
+        if (match_field_equal(r->group_by[i], *f)) {
+            table_fail(err, errsz, "%s: %s is already in group_by", sub,
+                       name);
+            return RULE_EINVAL;
+        }
+    return RULE_OK;
+}
+
+/* Every entry's error; the good ones are kept. */
 static int group_apply(void *base, const cJSON *v, const char *path,
-                       char *err, size_t errsz)
+                       struct table_errs *errs)
 {
     struct rule *r = base;
-    char sub[PATH_SIZE], what[256], name[EVENT_META_NAME_MAX + 16];
+    char sub[PATH_SIZE], what[256];
     const cJSON *e;
-    int rc;
+    int i = 0, rc, x;
 
     snprintf(what, sizeof what, "string fields (%s)",
              match_field_names(MATCH_T_STRING));
-    if ((rc = check_list(v, 0, RULE_GROUP_MAX, what, path, err, errsz)) !=
+    if ((rc = table_errs_keep(errs, check_list(v, 0, RULE_GROUP_MAX, what,
+                                               path,
+                                               TABLE_ERRS_SLOT(errs)))) !=
         RULE_OK)
         return rc;
     r->ngroup = 0;
@@ -529,30 +568,17 @@ static int group_apply(void *base, const cJSON *v, const char *path,
     {
         struct match_field f;
 
-        table_path(sub, sizeof sub, path, NULL, (int)r->ngroup);
-        if (!cJSON_IsString(e))
-            return table_fail_expected(e, sub, "the name of a string field",
-                                       err, errsz);
-        rc = match_field_resolve(e->valuestring, r->p.meta, &f, sub, 0, err,
-                                 errsz);
-        if (rc != MATCH_OK)
-            return rc;
-        match_field_name(f, r->p.meta, name, sizeof name);
-        if (match_field_type(f) != MATCH_T_STRING) {
-            table_fail(err, errsz, "%s: %s is not a string field; expected "
-                                   "one of %s",
-                       sub, name, match_field_names(MATCH_T_STRING));
-            return RULE_EINVAL;
-        }
-        for (uint32_t i = 0; i < r->ngroup; i++)
-            if (match_field_equal(r->group_by[i], f)) {
-                table_fail(err, errsz, "%s: %s is already in group_by", sub,
-                           name);
-                return RULE_EINVAL;
-            }
-        r->group_by[r->ngroup++] = f;
+        table_path(sub, sizeof sub, path, NULL, i++);
+        x = table_errs_keep(errs, group_field(r, e, sub, &f,
+                                              TABLE_ERRS_SLOT(errs)));
+        if (x == RULE_ENOMEM)
+            return x;
+        if (x != RULE_OK)
+            rc = RULE_EINVAL;
+        else
+            r->group_by[r->ngroup++] = f;
     }
-    return RULE_OK;
+    return rc;
 }
 
 static int group_dump(const void *base, cJSON *obj, const char *name,
@@ -618,24 +644,16 @@ static int override_fields(const struct rule *r, const struct match *m,
     return RULE_OK;
 }
 
-static int override_apply(struct rule *r, struct rule_override *o,
-                          const cJSON *v, const char *path, char *err,
-                          size_t errsz)
+/* An override's keys: each unknown or repeated one.  RULE_OK or
+ * RULE_EINVAL. */
+static int override_keys(const cJSON *v, const char *path,
+                         struct table_errs *errs)
 {
     static const char *const keys[] = {"match", "threshold", "enabled"};
-    const struct rule_kind *k = &rule_kinds[r->kind];
-    const struct table_item *thr =
-        table_items_find(k->items, k->nitems, "threshold");
-    const cJSON *m, *t, *en, *e;
     char sub[PATH_SIZE];
-    int rc;
+    const cJSON *e;
+    int rc = RULE_OK;
 
-    if (!cJSON_IsObject(v))
-        return table_fail_expected(
-            v, path,
-            "an object {\"match\": {...}, \"threshold\": n} or "
-            "{\"match\": {...}, \"enabled\": false}",
-            err, errsz);
     cJSON_ArrayForEach(e, v)
     {
         struct table_suggest s;
@@ -649,17 +667,39 @@ static int override_apply(struct rule *r, struct rule_override *o,
             for (i = 0; i < 3; i++)
                 table_suggest_add(&s, keys[i]);
             if (table_suggest_best(&s) != NULL)
-                table_fail(err, errsz, "%s: unknown key; did you mean %s?",
-                           sub, table_suggest_best(&s));
+                rc = table_errs_add(errs, "%s: unknown key; did you mean "
+                                    "%s?", sub, table_suggest_best(&s));
             else
-                table_fail(err, errsz, "%s: unknown key; expected match, "
-                                       "threshold or enabled",
-                           sub);
-            return RULE_EINVAL;
+                rc = table_errs_add(errs, "%s: unknown key; expected match, "
+                                    "threshold or enabled", sub);
+        } else if (table_errs_keep(errs, table_duplicate(
+                                             v, e, sub,
+                                             TABLE_ERRS_SLOT(errs))) !=
+                   TABLE_OK) {
+            rc = RULE_EINVAL;
         }
-        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
-            return RULE_EINVAL;
     }
+    return rc;
+}
+
+/* One override whose keys are good: the first error. */
+static int override_apply(struct rule *r, struct rule_override *o,
+                          const cJSON *v, const char *path, char *err,
+                          size_t errsz)
+{
+    const struct rule_kind *k = &rule_kinds[r->kind];
+    const struct table_item *thr =
+        table_items_find(k->items, k->nitems, "threshold");
+    const cJSON *m, *t, *en;
+    char sub[PATH_SIZE];
+    int rc;
+
+    if (!cJSON_IsObject(v))
+        return table_fail_expected(
+            v, path,
+            "an object {\"match\": {...}, \"threshold\": n} or "
+            "{\"match\": {...}, \"enabled\": false}",
+            err, errsz);
     m = cJSON_GetObjectItemCaseSensitive(v, "match");
     t = cJSON_GetObjectItemCaseSensitive(v, "threshold");
     en = cJSON_GetObjectItemCaseSensitive(v, "enabled");
@@ -715,7 +755,18 @@ static int override_apply(struct rule *r, struct rule_override *o,
     return RULE_OK;
 }
 
-/* Every override's error (one each). */
+/* override_apply() after every key's error (override_keys()). */
+static int override_apply_errs(struct rule *r, struct rule_override *o,
+                               const cJSON *v, const char *path,
+                               struct table_errs *errs)
+{
+    if (cJSON_IsObject(v) && override_keys(v, path, errs) != RULE_OK)
+        return RULE_EINVAL;
+    return table_errs_keep(errs, override_apply(r, o, v, path,
+                                                TABLE_ERRS_SLOT(errs)));
+}
+
+/* Every override's errors (each unknown key; else the first). */
 static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
                            struct table_errs *errs)
 {
@@ -740,8 +791,7 @@ static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
         match_init(&o->match);
         r->noverrides++; /* freed by rule_free() even when refused */
         table_path(sub, sizeof sub, path, NULL, (int)r->noverrides - 1);
-        x = table_errs_keep(errs, override_apply(r, o, e, sub,
-                                                 TABLE_ERRS_SLOT(errs)));
+        x = override_apply_errs(r, o, e, sub, errs);
         if (x == RULE_ENOMEM)
             return x;
         if (x != RULE_OK)
@@ -808,13 +858,13 @@ static const struct table_item head_items[] = {
              "travels in every alert of the rule"),
     R_STRING(runbook_url, RULE_TEXT_MAX + 1, url_check, 0,
              "travels in every alert of the rule"),
-    R_CUSTOM(labels, labels_apply, labels_dump, 0,
+    R_CUSTOM_ERRS(labels, labels_apply, labels_dump, 0,
              "name -> string, at most 8; travel in every alert"),
     R_CUSTOM_ERRS(match, match_apply, match_dump_item, 0,
              "the events the rule sees (default: every event)"),
     R_CUSTOM_ERRS(exclude, exclude_apply, match_dump_item, 0,
              "events the rule does not see (default: none)"),
-    R_CUSTOM(group_by, group_apply, group_dump, 0,
+    R_CUSTOM_ERRS(group_by, group_apply, group_dump, 0,
              "0 to 3 string fields (default: [], one group)"),
 };
 

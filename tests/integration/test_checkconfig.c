@@ -8,7 +8,8 @@
  * stderr, nothing on stdout, and exits 1; a file that loads but cannot run lists every
  * problem (secrets unset, this machine) in one run; an override error
  * names the variable; every example under config/examples/ passes given
- * fake values for the variables it names.
+ * fake values for the variables it names; replay -c, send-test and
+ * silence print every error of a file as check-config does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -281,6 +282,66 @@ static void test_every_error(void **state)
     unlink(path);
 }
 
+/* Several mistakes inside single values (a headers object, a sink's
+ * routing list): check-config and every other command that loads a file
+ * (replay -c, send-test, silence) print each on its own line after the
+ * command's name, in file order, nothing on stdout, and exit 1. */
+static void test_every_error_every_command(void **state)
+{
+    static const struct {
+        const char *prefix;
+        const char *argv[6]; /* after the binary; "@": the file */
+    } cmds[] = {
+        {"check-config", {"check-config", "--offline", "@", NULL}},
+        {"replay", {"replay", "-c", "@", "/dev/null", NULL}},
+        {"send-test", {"send-test", "-c", "@", "stdout", NULL}},
+        {"silence list", {"silence", "list", "-c", "@", NULL}},
+    };
+    char path[] = "/tmp/tw_icc_XXXXXX";
+    char want[4096];
+    struct result r;
+
+    (void)state;
+    write_tmp(path,
+              "{\"stream\": {\"url\": \"https://audit.example/s\","
+              "  \"headers\": {\"X-A\": \"\", \"Accept\": \"x\"}},\n"
+              " \"sinks\": [{\"type\": \"stdout\","
+              "  \"rules\": [\"ok\", \"no good\", 7]}]}\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *argv[8] = {tw_bin()};
+        size_t n = 1;
+
+        for (size_t k = 0; cmds[i].argv[k] != NULL; k++)
+            argv[n++] = strcmp(cmds[i].argv[k], "@") == 0 ? path
+                                                          : cmds[i].argv[k];
+        argv[n] = NULL;
+        run_argv(argv, NULL, &r);
+        snprintf(want, sizeof want,
+                 "toolwatch %s: %s: stream.headers.X-A: expected a non-empty "
+                 "string, got \"\"\n"
+                 "toolwatch %s: %s: stream.headers.Accept: set by toolwatch "
+                 "itself; not configurable\n"
+                 "toolwatch %s: %s: sinks[0].rules[1]: expected a rule name "
+                 "or glob (letters, digits, -, _, * and ?; 1 to 64 bytes), "
+                 "got \"no good\"\n"
+                 "toolwatch %s: %s: sinks[0].rules[2]: expected a rule name "
+                 "or glob (letters, digits, -, _, * and ?; 1 to 64 bytes), "
+                 "got 7\n",
+                 cmds[i].prefix, path, cmds[i].prefix, path, cmds[i].prefix,
+                 path, cmds[i].prefix, path);
+        if (strcmp(r.err, want) != 0) {
+            print_error("%s: stderr\n%s\nwanted\n%s", cmds[i].prefix,
+                        r.err, want);
+            result_free(&r);
+            fail();
+        }
+        assert_string_equal(r.out, "");
+        assert_int_equal(WEXITSTATUS(r.status), 1);
+        result_free(&r);
+    }
+    unlink(path);
+}
+
 static void test_bad_override(void **state)
 {
     const char *env[] = {"TOOLWATCH_DETECTORS__VOLUME__TRESHOLD=5", NULL};
@@ -523,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_short_routing_key),
         cmocka_unit_test(test_bad_file),
         cmocka_unit_test(test_every_error),
+        cmocka_unit_test(test_every_error_every_command),
         cmocka_unit_test(test_bad_override),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_quiet_success),

@@ -1190,6 +1190,120 @@ static void test_config_errors_name_the_path(void **state)
     }
 }
 
+/* The position of "ERROR run: <path>: <msg>\n" in text at or after
+ * `from`, or fail. */
+static size_t error_line_at(const char *text, size_t from, const char *path,
+                            const char *msg)
+{
+    char needle[1024];
+    const char *at;
+
+    snprintf(needle, sizeof needle, "ERROR run: %s: %s\n", path, msg);
+    if ((at = strstr(text + from, needle)) == NULL)
+        fail_msg("no line \"%s\" after byte %zu of:\n%s", needle, from, text);
+    return (size_t)(at - text);
+}
+
+#define ERR_HEADER_EMPTY "stream.headers.X-A: expected a non-empty string, got \"\""
+#define ERR_HEADER_NAME                                                    \
+    "stream.headers.Bad Name: not a valid header name (letters, digits "    \
+    "and !#$%&'*+-.^_`|~ only)"
+#define ERR_PORT                                                           \
+    "status.port: expected an integer between 0 and 65535, got \"x\""
+
+/* A file with three independent mistakes (two inside one value): each
+ * logged on its own line, in file order, then the exit line with the
+ * first and how many more; exit 1, nothing on stdout. */
+static void test_config_every_error_at_start(void **state)
+{
+    const char *argv[5] = {twr_bin(), "run", "-c", NULL, NULL};
+    struct twr_dir d;
+    struct proc *p;
+    const char *text;
+    char last[512];
+    size_t olen, elen, at;
+    int st = -1;
+
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": "
+                 "\"http://127.0.0.1:9/x\", \"headers\": {\"X-A\": \"\","
+                 " \"Bad Name\": \"v\"}}, \"status\": {\"port\": \"x\"}}",
+                 d.state);
+    argv[3] = d.cfg;
+    assert_non_null(p = twr_fx_proc(f, proc_spawn(argv, NULL)));
+    assert_true(proc_wait_exit(p, TWR_EXIT_WAIT_MS, &st));
+    assert_true(twr_sanitizers_clean("run", p));
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    proc_stdout_all(p, &olen);
+    assert_int_equal(olen, 0);
+    text = proc_stderr_all(p, &elen);
+    at = error_line_at(text, 0, d.cfg, ERR_HEADER_EMPTY);
+    at = error_line_at(text, at + 1, d.cfg, ERR_HEADER_NAME);
+    at = error_line_at(text, at + 1, d.cfg, ERR_PORT);
+    snprintf(last, sizeof last, "%s (and 2 more)", ERR_HEADER_EMPTY);
+    at = error_line_at(text, at + 1, d.cfg, last);
+    assert_int_equal(count_in(text, elen, " ERROR "), 4);
+}
+
+#define ERR_RETRY "stream.retry_base_ms: expected an integer between 1 and " \
+    "3600000, got 0"
+#define ERR_ROUTE "sinks[0].rules[1]: expected a rule name or glob " \
+    "(letters, digits, -, _, * and ?; 1 to 64 bytes), got \"bad glob\""
+
+/* SIGHUP to a file with two mistakes: both logged, then the refusal with
+ * the first and how many more, which /status shows; the service runs
+ * on. */
+static void test_sighup_logs_every_error(void **state)
+{
+    static struct hget_body b;
+    struct twr_dir d;
+    struct proc *run;
+    const char *text, *got;
+    char want[512];
+    unsigned sport;
+    size_t mark, len, at;
+    cJSON *st;
+
+    struct twr_fx *f = *state;
+    assert_int_equal(twr_dir_make(f, &d, "run"), 0);
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": "
+                 "\"http://127.0.0.1:9/x\"}, \"status\": {\"port\": 0}}",
+                 d.state);
+    assert_non_null(run = twr_start_run(f, d.cfg, NULL, &sport));
+    WRITE_CONFIG(d.cfg,
+                 "{\"state_dir\": \"%s\", \"stream\": {\"url\": "
+                 "\"http://127.0.0.1:9/x\", \"retry_base_ms\": 0},"
+                 " \"status\": {\"port\": 0}, \"sinks\": [{\"type\": "
+                 "\"stdout\", \"rules\": [\"ok\", \"bad glob\"]}]}",
+                 d.state);
+    mark = twr_stderr_len(run);
+    assert_int_equal(proc_signal(run, SIGHUP), 0);
+    assert_true(twr_stderr_after("run", run, mark, "; the running "
+                                 "configuration stays", WAIT_MS));
+    text = proc_stderr_all(run, &len);
+    at = error_line_at(text, mark, d.cfg, ERR_RETRY);
+    at = error_line_at(text, at + 1, d.cfg, ERR_ROUTE);
+    snprintf(want, sizeof want, "ERROR run: reload refused: %s: %s (and 1 "
+             "more); the running configuration stays\n", d.cfg, ERR_RETRY);
+    assert_non_null(strstr(text + at, want));
+
+    /* /status: the first and the count; the service still answers */
+    if (!twr_wait_http(sport, "/status", 200, "(and 1 more)", WAIT_MS, &b))
+        fail_msg("/status never showed the refusal: %s", b.data);
+    assert_non_null(st = twr_status(sport));
+    got = twr_jstr(twr_jobj(st, "config"), "last_reload_error");
+    snprintf(want, sizeof want, "%s: %s (and 1 more)", d.cfg, ERR_RETRY);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    cJSON_Delete(st);
+    assert_int_equal(hget(sport, "/healthz", &b), 200);
+    assert_true(twr_stop("run", run));
+}
+
 /* ------- 10. a crash between the journal commit and the position file ---- */
 
 #define CRASH_EVENTS 5 /* c-1 c-2 big-3 c-4 c-5; big-3 is the anomaly */
@@ -1335,6 +1449,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, twr_setup, twr_teardown)
     const struct CMUnitTest tests[] = {
         T(test_config_errors_name_the_path),
+        T(test_config_every_error_at_start),
+        T(test_sighup_logs_every_error),
         T(test_scenarios_fire_and_resolve),
         T(test_readyz_follows_stream),
         T(test_sighup_refuses_bad_file),

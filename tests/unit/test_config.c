@@ -2831,6 +2831,158 @@ static void test_every_error_cross_checks(void **state)
                 "\"target\": {...}, \"equal\": [...]}, got 7");
 }
 
+#define RULE_HEAD(extra)                                                    \
+    "{\"rules\": [{\"name\": \"a\", \"kind\": \"count\", \"severity\": "    \
+    "\"error\", \"window_s\": 60, \"threshold\": 5, " extra "}]}"
+
+/* Inside one value (an object of headers or labels, a list of group_by
+ * fields, globs, routing names): every element's first error, in order,
+ * each with the text a file with that mistake alone gives. */
+static void test_every_error_inside_values(void **state)
+{
+    (void)state;
+    /* stream.headers and headers_env */
+    assert_int_equal(
+        parse_all("{\"stream\": {\"headers\": {\"X-A\": \"\", \"X-B\": \"b\","
+                  " \"Bad Name\": \"v\", \"X-b\": \"c\"},"
+                  " \"headers_env\": {\"Accept\": \"K\", \"X-C\": \"1bad\","
+                  " \"X-D\": \"OK\"}}}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("stream.headers.X-A: expected a non-empty string, got \"\"",
+                "stream.headers.Bad Name: not a valid header name (letters, "
+                "digits and !#$%&'*+-.^_`|~ only)",
+                "stream.headers.X-b: duplicate header (also "
+                "stream.headers.X-B)",
+                "stream.headers_env.Accept: set by toolwatch itself; not "
+                "configurable",
+                "stream.headers_env.X-C: expected " TABLE_ENV_EXPECTED);
+    /* a rule's labels object and group_by list */
+    assert_int_equal(
+        parse_all(RULE_HEAD("\"labels\": {\"team\": \"\", \"ok\": \"x\","
+                            " \"bad name\": \"x\"},"
+                            " \"group_by\": [5, \"tool_nme\","
+                            " \"execution_duration_ms\"]},"
+                            " {\"name\": \"b\", \"kind\": \"count\","
+                            " \"severity\": \"error\", \"window_s\": 60,"
+                            " \"threshold\": 5, \"group_by\": [\"agent_id\","
+                            " \"session_id\", \"agent_id\"]"),
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("rules[0].labels.team: expected a non-empty string of at "
+                "most 255 bytes, got \"\"",
+                "rules[0].labels.bad name: expected a label name of "
+                "letters, digits, _, - and . (1 to 63 bytes)",
+                "rules[0].group_by[0]: expected the name of a string field, "
+                "got 5",
+                "rules[0].group_by[1]: unknown field \"tool_nme\"; did you "
+                "mean tool_name?",
+                "rules[0].group_by[2]: execution_duration_ms is not a string "
+                "field; expected one of event_type, tool_name, "
+                "tool_category, agent_id, session_id, downstream_system, "
+                "response_status, error_code, metadata.<name>",
+                "rules[1].group_by[2]: agent_id is already in group_by");
+    /* each bad glob of a list, in match and exclude */
+    assert_int_equal(
+        parse_all(RULE_HEAD("\"match\": {\"tool_name\": [\"a*\", \"\", \"b\","
+                            " 5], \"event_type\": [\"tool_call_requst\","
+                            " \"tool_call_response\", \"nope\"]},"
+                            " \"exclude\": {\"agent_id\": [7, \"x\", 8]}"),
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("rules[0].match.tool_name[1]: expected a non-empty glob, "
+                "got \"\"",
+                "rules[0].match.tool_name[3]: expected a non-empty glob, "
+                "got 5",
+                "rules[0].match.event_type[0]: \"tool_call_requst\" matches "
+                "no event type; did you mean tool_call_request?",
+                "rules[0].match.event_type[2]: \"nope\" matches no event "
+                "type (tool_call_request, tool_call_response, "
+                "tool_call_error, agent_session_start, agent_session_end)",
+                "rules[0].exclude.agent_id[0]: expected a non-empty glob, "
+                "got 7",
+                "rules[0].exclude.agent_id[2]: expected a non-empty glob, "
+                "got 8");
+    /* a sink's routing lists and secret_envs */
+    assert_int_equal(
+        parse_all("{\"sinks\": [{\"type\": \"webhook\", \"url_env\": \"U\","
+                  " \"secret_envs\": [\"1A\", \"OK\", \"b-c\"],"
+                  " \"rules\": [\"ok*\", \"bad glob\", 7],"
+                  " \"labels\": {\"team\": \"\", \"a b\": \"x\","
+                  " \"env\": \"prod\"}}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("sinks[0].secret_envs[0]: expected " TABLE_ENV_EXPECTED,
+                "sinks[0].secret_envs[2]: expected " TABLE_ENV_EXPECTED,
+                "sinks[0].rules[1]: expected a rule name or glob (letters, "
+                "digits, -, _, * and ?; 1 to 64 bytes), got \"bad glob\"",
+                "sinks[0].rules[2]: expected a rule name or glob (letters, "
+                "digits, -, _, * and ?; 1 to 64 bytes), got 7",
+                "sinks[0].labels.team: expected a non-empty string of at "
+                "most 255 bytes (a glob: * and ? match), got \"\"",
+                "sinks[0].labels.a b: expected a label name of letters, "
+                "digits, _, - and . (1 to 63 bytes)");
+    /* an older detectors.<name> object, a string list, redact's fields
+     * and kinds */
+    assert_int_equal(
+        parse_all("{\"detectors\": {\"volume\": {\"threshold\": \"x\","
+                  " \"window_s\": -1, \"bogus\": 1},"
+                  " \"credential_access\": {\"keywords\": [\"ok\", \"\", 3]}},"
+                  " \"redact\": {\"fields\": {\"agent_idd\": \"hash\","
+                  " \"summary\": \"bogus\", \"tool_name\": \"mask\"},"
+                  " \"kinds\": [\"email\", \"nope\", 5]}}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("detectors.volume.threshold: expected a number between 0 "
+                "and 1000000000000, got \"x\"",
+                "detectors.volume.window_s: expected an integer between 1 "
+                "and 86400, got -1",
+                "detectors.volume.bogus: unknown key",
+                "detectors.credential_access.keywords[1]: expected a "
+                "non-empty string of at most 63 bytes, got \"\"",
+                "detectors.credential_access.keywords[2]: expected a "
+                "non-empty string of at most 63 bytes, got 3",
+                "redact.fields.agent_idd: unknown field; expected one of "
+                "tool_name, agent_id, session_id, tool_category, "
+                "downstream_system, error_code, record_id, metadata, "
+                "metadata.<name>, summary; did you mean agent_id?",
+                "redact.fields.summary: expected one of \"mask\", \"hash\", "
+                "\"off\" (or \"keep\"), got \"bogus\"",
+                "redact.kinds[1]: expected one of \"email\", \"phone\", "
+                "\"ssn\", \"card\", \"token\", \"api_key\", \"password\", "
+                "got \"nope\"",
+                "redact.kinds[2]: expected one of \"email\", \"phone\", "
+                "\"ssn\", \"card\", \"token\", \"api_key\", \"password\", "
+                "got 5");
+    /* an inhibit entry: each key, each bad name of equal; a misspelt
+     * source is one mistake (not also "source: missing") */
+    assert_int_equal(
+        parse_all("{\"inhibit\": [{\"sourc\": {\"rule\": \"a\"},"
+                  " \"target\": {\"rule\": \"b\"},"
+                  " \"equal\": [5, \"session_id\", \"session_id\"]}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("inhibit[0].sourc: unknown key (source, target, equal); did "
+                "you mean source?",
+                "inhibit[0].equal[0]: expected a field name (session_id, "
+                "group.<field>, labels.<name>, rule or severity), got 5",
+                "inhibit[0].equal[2]: \"session_id\" is in the list already "
+                "(inhibit[0].equal[1])");
+    /* a rule's override: each unknown key */
+    assert_int_equal(
+        parse_all(RULE_HEAD("\"group_by\": [\"agent_id\"], \"overrides\": "
+                            "[{\"mtch\": {\"agent_id\": \"x\"},"
+                            " \"threshhold\": 3, \"bogus\": 1}]"),
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("rules[0].overrides[0].mtch: unknown key; did you mean "
+                "match?",
+                "rules[0].overrides[0].threshhold: unknown key; did you "
+                "mean threshold?",
+                "rules[0].overrides[0].bogus: unknown key; expected match, "
+                "threshold or enabled");
+}
+
 /* Literal secrets: each one; the walk does not follow (it would refuse
  * the same keys again as unknown). */
 static void test_every_secret(void **state)
@@ -2885,6 +3037,105 @@ static void test_every_error_bound(void **state)
     snprintf(want, sizeof want, "%s: instance: expected a non-empty string "
              "of at most 127 bytes, got 1", path);
     assert_string_equal(table_errs_at(&list, 1), want);
+    unlink(path);
+}
+
+/* What cfg_load_report() hands its callback. */
+struct report_lines {
+    unsigned n, total;
+    char line[TABLE_ERRS_MAX + 1][TABLE_ERR_MAX];
+};
+
+static void collect_line(void *ctx, const char *line, unsigned total)
+{
+    struct report_lines *r = ctx;
+
+    assert_true(r->n < TABLE_ERRS_MAX + 1);
+    snprintf(r->line[r->n++], TABLE_ERR_MAX, "%s", line);
+    r->total = total;
+}
+
+/* cfg_load_report(): each error to the callback with the count, the
+ * summary "first (and N more)"; past the cap the count line; a good file
+ * calls nothing and leaves the summary alone. */
+static void test_load_report(void **state)
+{
+    static struct report_lines r;
+    char path[] = "/tmp/tw_cfg_XXXXXX", text[8192], first[256], want[256];
+    size_t len;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "{\"instance\": 1, \"stream\": {\"urll\": 1},"
+                     " \"status\": {\"port\": -1}}");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cfg_load_report(fresh(&c), path, NULL, collect_line, &r,
+                                     first, sizeof first),
+                     CFG_EINVAL);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.total, 3);
+    snprintf(want, sizeof want, "%s: instance: expected a non-empty string "
+             "of at most 127 bytes, got 1", path);
+    assert_string_equal(r.line[0], want);
+    snprintf(want, sizeof want, "%s: stream.urll: unknown key", path);
+    assert_string_equal(r.line[1], want);
+    snprintf(want, sizeof want, "%s: status.port: expected an integer "
+             "between 0 and 65535, got -1", path);
+    assert_string_equal(r.line[2], want);
+    snprintf(want, sizeof want, "%s: instance: expected a non-empty string "
+             "of at most 127 bytes, got 1 (and 2 more)", path);
+    assert_string_equal(first, want);
+
+    /* one error: the summary is the message alone */
+    write_file(path, "{\"instance\": 1}");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cfg_load_report(fresh(&c), path, NULL, collect_line, &r,
+                                     first, sizeof first),
+                     CFG_EINVAL);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.total, 1);
+    snprintf(want, sizeof want, "%s: instance: expected a non-empty string "
+             "of at most 127 bytes, got 1", path);
+    assert_string_equal(first, want);
+    assert_string_equal(r.line[0], want);
+
+    /* past the cap: TABLE_ERRS_MAX lines, then the count */
+    len = (size_t)snprintf(text, sizeof text, "{\"status\": {");
+    for (int i = 0; i < TABLE_ERRS_MAX + 1; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "%s\"k%02d\": 1", i ? ", " : "", i);
+    snprintf(text + len, sizeof text - len, "}}");
+    write_file(path, text);
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cfg_load_report(fresh(&c), path, NULL, collect_line, &r,
+                                     first, sizeof first),
+                     CFG_EINVAL);
+    assert_int_equal(r.n, TABLE_ERRS_MAX + 1);
+    assert_int_equal(r.total, TABLE_ERRS_MAX + 1);
+    assert_string_equal(r.line[TABLE_ERRS_MAX], "... and 1 more errors");
+    snprintf(want, sizeof want, "%s: status.k00: unknown key (and 50 more)",
+             path);
+    assert_string_equal(first, want);
+
+    /* a file that cannot be read; then a good one */
+    memset(&r, 0, sizeof r);
+    assert_int_equal(cfg_load_report(fresh(&c), "/nonexistent/tw.json", NULL,
+                                     collect_line, &r, first, sizeof first),
+                     CFG_EIO);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(first, "/nonexistent/tw.json: No such file or "
+                               "directory");
+    write_file(path, "{}");
+    memset(&r, 0, sizeof r);
+    snprintf(first, sizeof first, "untouched");
+    assert_int_equal(cfg_load_report(fresh(&c), path, NULL, collect_line, &r,
+                                     first, sizeof first),
+                     CFG_OK);
+    assert_int_equal(r.n, 0);
+    assert_string_equal(first, "untouched");
     unlink(path);
 }
 
@@ -2960,9 +3211,11 @@ int main(void)
         cmocka_unit_test(test_keys_documented),
         cmocka_unit_test(test_every_error),
         cmocka_unit_test(test_every_error_cross_checks),
+        cmocka_unit_test(test_every_error_inside_values),
         cmocka_unit_test(test_every_secret),
         cmocka_unit_test(test_every_error_bound),
         cmocka_unit_test(test_checkconfig_every_error),
+        cmocka_unit_test(test_load_report),
     };
     return cmocka_run_group_tests(tests, NULL, release);
 }

@@ -235,6 +235,67 @@ static void test_errs(void **state)
     assert_int_equal(table_errs_kept(&e), 0);
 }
 
+struct words {
+    struct table_strlist w;
+};
+
+static const struct table_item list_items[] = {
+    {.name = "w", .type = TABLE_STRLIST, .offset = offsetof(struct words, w),
+     .def_str = "a,b", .flags = TABLE_F_LOWER},
+};
+
+/* A string list: each bad string (one message each, its index in the
+ * file); the list is kept only when all are good; the err/errsz walker
+ * gives the first. */
+static void test_list_every_error(void **state)
+{
+    static char msgs[8][TABLE_ERR_MAX];
+    char long_item[TABLE_LIST_ITEM_MAX + 16], text[256], err[TABLE_ERR_MAX];
+    struct table_errs e;
+    struct words d;
+    cJSON *j;
+
+    (void)state;
+    memset(long_item, 'x', TABLE_LIST_ITEM_MAX); /* 64 bytes: one too many */
+    long_item[TABLE_LIST_ITEM_MAX] = '\0';
+    snprintf(text, sizeof text, "{\"w\": [\"Ok\", \"\", 7, \"%s\", \"Z\"]}",
+             long_item);
+    assert_non_null(j = cJSON_Parse(text));
+    table_items_defaults(list_items, 1, &d);
+    table_errs_init(&e, msgs, 8);
+    assert_int_equal(table_items_apply_errs(list_items, 1, &d, j, "x", &e),
+                     TABLE_EINVAL);
+    assert_int_equal(table_errs_count(&e), 3);
+    assert_string_equal(table_errs_at(&e, 0), "x.w[1]: expected a non-empty "
+                        "string of at most 63 bytes, got \"\"");
+    assert_string_equal(table_errs_at(&e, 1), "x.w[2]: expected a non-empty "
+                        "string of at most 63 bytes, got 7");
+    assert_string_equal(table_errs_at(&e, 2), "x.w[3]: expected a non-empty "
+                        "string of at most 63 bytes, got \"xxxxxxxxxxxxxxxx"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...");
+    assert_int_equal(d.w.n, 2); /* the defaults stay */
+    assert_string_equal(d.w.v[0], "a");
+    err[0] = '\0';
+    assert_int_equal(table_items_apply(list_items, 1, &d, j, "x", err,
+                                       sizeof err),
+                     TABLE_EINVAL);
+    assert_string_equal(err, table_errs_at(&e, 0));
+    cJSON_Delete(j);
+
+    /* 63 bytes is the longest string; all good: stored lower-cased */
+    long_item[TABLE_LIST_ITEM_MAX - 1] = '\0';
+    snprintf(text, sizeof text, "{\"w\": [\"Ok\", \"%s\"]}", long_item);
+    assert_non_null(j = cJSON_Parse(text));
+    table_errs_init(&e, msgs, 8);
+    assert_int_equal(table_items_apply_errs(list_items, 1, &d, j, "x", &e),
+                     TABLE_OK);
+    assert_int_equal(table_errs_count(&e), 0);
+    assert_int_equal(d.w.n, 2);
+    assert_string_equal(d.w.v[0], "ok");
+    assert_int_equal(strlen(d.w.v[1]), TABLE_LIST_ITEM_MAX - 1);
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_every_error),
         cmocka_unit_test(test_errs),
+        cmocka_unit_test(test_list_every_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
