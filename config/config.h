@@ -79,10 +79,9 @@
 #include "detectors/engine.h"
 #include "detectors/rule.h"
 
-#include <stdio.h>
-
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Return codes of the loader (CFG_EINVAL and CFG_ENOMEM equal the table
  * walker's TABLE_EINVAL and TABLE_ENOMEM). */
@@ -279,11 +278,11 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errsz);
  * first (those give exactly the first of these).  After a bad key the
  * loader goes on with the next key, after a bad sink or rule with the
  * next one, after a bad element of a value (a header, a label, a glob of
- * a list, a routing name) with the next element; it stops at a syntax error, a bad TOOLWATCH_* override, and
- * after the literal secrets (each listed); the checks that span sections
- * (stream.retry_max_ms against retry_base_ms, the rules against
- * `detectors`, ...) are made only when every key is good, since they
- * would repeat a mistake already listed. */
+ * a list, a routing name) with the next element; it stops at a syntax
+ * error, a bad TOOLWATCH_* override, and after the literal secrets (each
+ * listed); the checks that span sections (stream.retry_max_ms against
+ * retry_base_ms, the rules against `detectors`, ...) are made only when
+ * every key is good, since they would repeat a mistake already listed. */
 int cfg_parse_errs(struct cfg *c, const char *text, size_t len,
                    char *const *envp, struct table_errs *errs);
 int cfg_load_errs(struct cfg *c, const char *path, char *const *envp,
