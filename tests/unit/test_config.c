@@ -2946,8 +2946,8 @@ static void test_every_error_inside_values(void **state)
                 "tool_name, agent_id, session_id, tool_category, "
                 "downstream_system, error_code, record_id, metadata, "
                 "metadata.<name>, summary; did you mean agent_id?",
-                "redact.fields.summary: expected one of \"mask\", \"hash\", "
-                "\"off\" (or \"keep\"), got \"bogus\"",
+                "redact.fields.summary: expected one of \"mask\" (or "
+                "\"redact\"), \"hash\", \"off\" (or \"keep\"), got \"bogus\"",
                 "redact.kinds[1]: expected one of \"email\", \"phone\", "
                 "\"ssn\", \"card\", \"token\", \"api_key\", \"password\", "
                 "got \"nope\"",
