@@ -21,8 +21,10 @@
 #include "app/replay.h"
 
 #include "alerts/document.h"
+#include "alerts/redact.h"
 #include "app/cli.h"
 #include "app/pipeline.h"
+#include "app/redact_key.h"
 #include "base/buf.h"
 #include "base/utf8.h"
 #include "consumer/decode.h"
@@ -439,10 +441,17 @@ static void print_summary(const struct replay *r)
     fputc('\n', r->err);
 }
 
-__attribute__((hot))
 int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
                enum replay_format fmt, unsigned flags,
                struct replay_stats *st)
+{
+    return replay_run_redact(c, NULL, in, out, err, fmt, flags, st);
+}
+
+__attribute__((hot))
+int replay_run_redact(const struct cfg *c, const struct redact_opts *red,
+                      FILE *in, FILE *out, FILE *err, enum replay_format fmt,
+                      unsigned flags, struct replay_stats *st)
 {
     struct replay *r = NULL;
     char *chunk = NULL;
@@ -466,6 +475,7 @@ int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
     if ((r->pl = pipeline_create(&c->det, c->rules, c->instance,
                                  PIPELINE_NDJSON, &pipeline_cb, r)) == NULL)
         goto out;
+    pipeline_set_redact(r->pl, red);
     rc = REPLAY_OK;
     while (!r->stop && (n = fread(chunk, 1, CHUNK, in)) > 0) {
         const char *p = chunk, *end = chunk + n;
@@ -578,12 +588,34 @@ void replay_usage(FILE *f)
         f);
 }
 
+/* The redaction of the file's `redact` section.  A hash mode needs the
+ * key of the service that made the alerts: its state directory's
+ * redact.key or key_env; replay never makes one, so without it (or when
+ * it cannot be read) the hashed fields are masked, and the reason is
+ * printed. */
+static void redaction(const struct cfg *c, struct redact_opts *o)
+{
+    char msg[CFG_PATH_MAX + 256];
+    int fell_back = 0;
+
+    if (redact_key_opts(c, 0, o, &fell_back, msg, sizeof msg) != 0) {
+        fprintf(stderr, "toolwatch replay: %s; hashed fields are masked "
+                "instead\n", msg);
+        redact_opts_default(o);
+    } else if (fell_back) {
+        fprintf(stderr, "toolwatch replay: no redaction key in %s (made by "
+                "the service's first run): hashed fields are masked "
+                "instead\n", c->state_dir);
+    }
+}
+
 int replay_main(int argc, char **argv)
 {
     enum replay_format fmt = REPLAY_AUTO;
     const char *path = NULL, *config = NULL, *name, *v;
     unsigned flags = 0;
     struct replay_stats st;
+    struct redact_opts red;
     struct cfg *c = NULL;
     FILE *in = NULL;
     static const struct option opts[] = {
@@ -660,7 +692,10 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "toolwatch replay: %s: %s\n", path, strerror(errno));
         goto out;
     }
-    if (replay_run(c, in, stdout, stderr, fmt, flags, &st) != REPLAY_OK)
+    if (config != NULL)
+        redaction(c, &red);
+    if (replay_run_redact(c, config != NULL ? &red : NULL, in, stdout,
+                          stderr, fmt, flags, &st) != REPLAY_OK)
         goto out;
     /* nothing reached the rules: a wrong file or format, not a quiet
      * stream */

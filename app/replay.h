@@ -26,6 +26,8 @@
 #include "config/config.h"
 #include "detectors/rule.h"
 
+struct redact_opts;
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -61,10 +63,18 @@ struct replay_stats {
 
 /* Run over `in`, alerts to `out`, messages and the summary to `err`.
  * `flags`: REPLAY_DRAIN, REPLAY_STRICT.  *st (may be NULL) receives the
- * counts.  Returns REPLAY_OK or a negative REPLAY_E*. */
+ * counts.  Alert text is masked (alerts/redact.h's defaults).  Returns
+ * REPLAY_OK or a negative REPLAY_E*. */
 int replay_run(const struct cfg *c, FILE *in, FILE *out, FILE *err,
                enum replay_format fmt, unsigned flags,
                struct replay_stats *st);
+
+/* replay_run() with the redaction `red` (NULL: masked), as `toolwatch
+ * replay -c FILE` gives it: the file's `redact` section, hashed with the
+ * key of its state directory when there is one (redact_key.h). */
+int replay_run_redact(const struct cfg *c, const struct redact_opts *red,
+                      FILE *in, FILE *out, FILE *err, enum replay_format fmt,
+                      unsigned flags, struct replay_stats *st);
 
 /* argv[0] is "replay".  Returns the process exit status (cli.h). */
 int replay_main(int argc, char **argv);

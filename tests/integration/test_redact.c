@@ -8,7 +8,10 @@
  *    and each alert writes its agent's tag alike in the group, the key,
  *    the summary and the sample; the key is made in the state directory;
  *    an error message with an address and a card never leaves; a payload
- *    of 4111111111111111 bytes stays a number;
+ *    of 4111111111111111 bytes stays a number; `replay -c` of the same
+ *    stream with the same file gives the same tags (the state
+ *    directory's key), and elsewhere, without the key, masks them and
+ *    says why;
  *  - hash mode: the same tags for the sample's agent, neither address
  *    written, and the tag of one agent is the same after a restart (the
  *    key is state_dir/redact.key: 32 bytes, mode 0600, made at the first
@@ -157,6 +160,26 @@ static const char *str_of(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* `toolwatch replay -c cfg sse`: exit 0; its stdout and stderr, whole
+ * (freed by the caller). */
+static void replay(struct twr_fx *f, const char *cfg, const char *sse,
+                   char **out, char **err)
+{
+    const char *argv[] = {twr_bin(), "replay", "-c", cfg, sse, NULL};
+    struct proc *p = twr_fx_proc(f, proc_spawn(argv, NULL));
+    const char *o, *e;
+    size_t on, en;
+    int status = -1;
+
+    assert_non_null(p);
+    assert_true(proc_wait_exit(p, WAIT_MS, &status));
+    assert_int_equal(status, 0);
+    o = proc_stdout_all(p, &on);
+    e = proc_stderr_all(p, &en);
+    assert_non_null(*out = strndup(o != NULL ? o : "", on));
+    assert_non_null(*err = strndup(e != NULL ? e : "", en));
+}
+
 /* The default: identity keys hash, one tag per agent everywhere in its
  * alert, two agents apart; error messages never leave; numbers stay. */
 static void test_default_hashes_keys(void **state)
@@ -165,9 +188,9 @@ static void test_default_hashes_keys(void **state)
     static const char *const agents[] = {"alice@example.com",
                                          "bob@example.com"};
     static const char *const tools[] = {"export_a", "export_b"};
-    char frames[8192], url[128], path[192], ts[40], tags[2][15];
-    struct twr_dir d;
-    char *text, *line, *save = NULL;
+    char frames[8192], url[128], path[192], ts[40], tags[2][15], msg[512];
+    struct twr_dir d, other;
+    char *text, *err, *line, *save = NULL;
     size_t len, lines = 0;
 
     assert_int_equal(twr_dir_make(f, &d, "redactd"), 0);
@@ -234,6 +257,35 @@ static void test_default_hashes_keys(void **state)
     assert_true(is_email_tag(tags[1]));
     assert_string_not_equal(tags[0], tags[1]);
     free(text);
+
+    /* replay of the same stream with the same file finds the service's
+     * key: the same tags as run gave */
+    snprintf(path, sizeof path, "%s/stream.sse", d.path);
+    assert_int_equal(twr_write_file(path, frames), 0);
+    replay(f, d.cfg, path, &text, &err);
+    assert_null(strstr(text, "@example.com"));
+    assert_null(strstr(text, "REDACTED"));
+    assert_non_null(strstr(text, tags[0]));
+    assert_non_null(strstr(text, tags[1]));
+    assert_null(strstr(err, "masked"));
+    free(text);
+    free(err);
+    /* elsewhere, without the key, the hashed fields are masked, and
+     * replay says why */
+    assert_int_equal(twr_dir_make(f, &other, "redactr"), 0);
+    assert_int_equal(twr_write_config(other.cfg, CFG_AGENTS, other.state,
+                                      url, other.path),
+                     0);
+    replay(f, other.cfg, path, &text, &err);
+    assert_null(strstr(text, "@example.com"));
+    assert_null(strstr(text, "[email#"));
+    assert_non_null(strstr(text, "\"agent_id\":\"[REDACTED:email]\""));
+    snprintf(msg, sizeof msg, "toolwatch replay: no redaction key in %s "
+             "(made by the service's first run): hashed fields are masked "
+             "instead\n", other.state);
+    assert_non_null(strstr(err, msg));
+    free(text);
+    free(err);
 }
 
 static void test_hash_tags_stay_apart_and_survive_restart(void **state)
