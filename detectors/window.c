@@ -399,6 +399,16 @@ out:
     return v;
 }
 
+win_val *win_sp_newest(const chunks_pool *p, const win_sparse *w)
+{
+    chunks_pos a;
+
+    if (w->ch.len == 0)
+        return NULL;
+    a = chunks_back(&w->ch);
+    return &sp_chunk(p, a.c)->v[a.i];
+}
+
 int64_t win_sp_next_expiry(const win_spec *s, const chunks_pool *p,
                            const win_sparse *w)
 {

@@ -219,6 +219,11 @@ void win_sp_iter_init(win_sp_iter *it, const chunks_pool *p,
                       const win_sparse *w);
 const win_val *win_sp_next(win_sp_iter *it, int64_t *idx);
 
+/* The newest entry's value (the one win_sp_add() gave for an event in
+ * the newest bucket), or NULL when the window is empty.  Valid until the
+ * next call on this pool. */
+win_val *win_sp_newest(const chunks_pool *p, const win_sparse *w);
+
 /* When the oldest entry leaves the window (a value next changes with no
  * event), or INT64_MAX when the window is empty.  O(1). */
 int64_t win_sp_next_expiry(const win_spec *s, const chunks_pool *p,

@@ -348,6 +348,38 @@ static void test_sparse_out_of_order(void **state)
     win_sp_pool_destroy(p);
 }
 
+/* The newest entry: none in an empty window; the one an event in the
+ * newest bucket gets, not one an older bucket gets; across a chunk's
+ * end, and after the older ones leave. */
+static void test_sparse_newest(void **state)
+{
+    win_spec s;
+    chunks_pool *p;
+    win_sparse w;
+    win_val *v;
+
+    (void)state;
+    p = sp_open(&s, &w, 1);
+    assert_null(win_sp_newest(p, &w));
+    for (int i = 0; i < 7; i++) { /* buckets 0 .. 6: two chunks */
+        assert_int_equal(win_sp_add(&s, p, &w, 1000 * i, 1000 * i, &v),
+                         WIN_OK);
+        v->d = i + 1;
+        assert_ptr_equal(win_sp_newest(p, &w), v);
+    }
+    assert_int_equal(win_sp_add(&s, p, &w, 6500, 6999, &v), WIN_OK);
+    assert_ptr_equal(win_sp_newest(p, &w), v);
+    assert_int_equal(win_sp_add(&s, p, &w, 6500, 5000, &v), WIN_OK);
+    assert_true(win_sp_newest(p, &w) != v);
+    assert_true(win_sp_newest(p, &w)->d == 7);
+    win_sp_advance(&s, p, &w, 65000, NULL); /* 6 stays */
+    assert_int_equal(w.ch.len, 1);
+    assert_true(win_sp_newest(p, &w)->d == 7);
+    win_sp_advance(&s, p, &w, 66000, NULL);
+    assert_null(win_sp_newest(p, &w));
+    win_sp_pool_destroy(p);
+}
+
 /* Bucket indexes are kept as their low 16 bits: across a multiple of
  * 2^16, and below 0, they read back whole. */
 static void test_sparse_index_wrap(void **state)
@@ -645,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_reader),
         cmocka_unit_test(test_sparse_add_and_expire),
         cmocka_unit_test(test_sparse_out_of_order),
+        cmocka_unit_test(test_sparse_newest),
         cmocka_unit_test(test_sparse_index_wrap),
         cmocka_unit_test(test_sparse_against_ring),
         cmocka_unit_test(test_sparse_round_trip),
