@@ -988,6 +988,79 @@ static void test_absence_long_event(void **state)
     eng_free(e);
 }
 
+/* The sample of the alert whose last event is abs_want's, every string
+ * of it (other groups, silent again, alert too). */
+static struct alert_sample abs_sample;
+static const char *abs_want;
+static int abs_alerts;
+
+static void abs_on_alert(void *ud, const struct alert *a)
+{
+    (void)ud;
+    if (a->sample != NULL && !a->resolved &&
+        strcmp(a->sample->record_id, abs_want) == 0) {
+        abs_alerts++;
+        abs_sample = *a->sample;
+    }
+}
+
+/* A group keeps its last event's strings in its 144 bytes of state when
+ * they fit, else in its alert record: across that edge, one string
+ * growing a byte at a time (each of the five in turn, to the most its
+ * field holds), the alert of its silence carries every string whole. */
+static void test_absence_sample_edge(void **state)
+{
+    static const struct det_engine_callbacks cb = {.on_alert =
+                                                       abs_on_alert};
+    struct det_engine_params p;
+    struct rule_set *rs = rules_compile(ABS1);
+    det_engine *e;
+    int64_t t = 0;
+
+    (void)state;
+    det_engine_params_defaults(&p);
+    hold0(&p);
+    e = det_engine_create(&p, rs, "test", &cb, NULL);
+    assert_non_null(e);
+    for (int f = 0; f < 5; f++) {
+        static const size_t max[5] = {EVENT_ID_MAX, EVENT_ID_MAX,
+                                      EVENT_ID_MAX, EVENT_NAME_MAX,
+                                      EVENT_CODE_MAX};
+
+        for (size_t len = 1; len < max[f]; len++) {
+            struct event ev = ev_call(t, "tool-1234", "agent-42");
+            char *str[5] = {ev.record_id, ev.session_id, ev.agent_id,
+                            ev.tool_name, ev.error_code};
+            int before;
+
+            snprintf(ev.error_code, sizeof ev.error_code, "E%d", f);
+            memset(str[f], 'a' + (int)(len % 26), len);
+            str[f][len] = '\0';
+            if (f == 2) /* a group of its own: its values change too */
+                str[f][0] = 'A';
+            assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+            before = abs_alerts;
+            abs_want = ev.record_id;
+            det_engine_tick(e, T0 + t + 70000); /* the clock: 5 s less */
+            assert_int_equal(abs_alerts, before + 1);
+            assert_string_equal(abs_sample.record_id, ev.record_id);
+            assert_string_equal(abs_sample.session_id, ev.session_id);
+            assert_string_equal(abs_sample.agent_id, ev.agent_id);
+            assert_string_equal(abs_sample.tool_name, ev.tool_name);
+            assert_string_equal(abs_sample.error_code, ev.error_code);
+            assert_int_equal(abs_sample.event_type, ev.type);
+            /* the group's next event resolves it */
+            ev.ts_ms = T0 + t + 70001;
+            snprintf(ev.record_id, sizeof ev.record_id, "next-%d-%zu", f,
+                     len);
+            assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+            t += 70002;
+        }
+    }
+    det_engine_destroy(e);
+    rule_set_destroy(rs);
+}
+
 /* An absence rule full of firing groups runs no overflow group (a pooled
  * silence means nothing): a new agent is counted and the capacity
  * warning fires; it resolves when a group has room again. */
@@ -1148,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_absence_groups),
         cmocka_unit_test(test_absence_long_event),
         cmocka_unit_test(test_absence_full),
+        cmocka_unit_test(test_absence_sample_edge),
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
