@@ -270,9 +270,8 @@ void win_sp_reset(chunks_pool *p, win_sparse *w)
     win_sp_init(w);
 }
 
-__attribute__((hot))
-void win_sp_advance(const win_spec *s, chunks_pool *p, win_sparse *w,
-                    int64_t now_ms, uint64_t *gone)
+void win_sp_move(const win_spec *s, chunks_pool *p, win_sparse *w,
+                 int64_t now_ms, uint64_t *gone)
 {
     int64_t nb = win_bucket(s, now_ms);
     chunks_pos a;
