@@ -342,8 +342,15 @@ int win_sp_add(const win_spec *s, chunks_pool *p, win_sparse *w,
     int rc = WIN_OK;
 
     win_sp_advance(s, p, w, now_ms, NULL);
-    /* at or before the head: the head holds the newest now seen */
-    b = win_bucket(s, t_ms < now_ms ? t_ms : now_ms);
+    /* at or before the head: the head holds the newest now seen; the
+     * usual time, in the head bucket, seen as win_sp_advance() does */
+    if (t_ms > now_ms)
+        t_ms = now_ms;
+    if ((uint64_t)t_ms - (uint64_t)w->head * (uint64_t)s->bucket_ms <
+        (uint64_t)s->bucket_ms)
+        b = w->head;
+    else
+        b = win_bucket(s, t_ms);
     if (b <= w->head - (int64_t)s->nbuckets) {
         rc = WIN_LATE;
         goto out;

@@ -351,7 +351,8 @@ static void test_sparse_out_of_order(void **state)
 /* Advancing in line (now in the head bucket) and out of line agree with
  * the bucket arithmetic: the head becomes max(head, floor(now / B)), and
  * an entry leaves exactly when its bucket is N behind, for times either
- * side of 0 and out to the largest a checkpoint holds. */
+ * side of 0 and out to the largest a checkpoint holds; an event then
+ * lands in floor(min(t, now) / B), or is late. */
 static void test_sparse_advance_edges(void **state)
 {
     static const int64_t bms[] = {1, 7, 1000, 60000};
@@ -384,6 +385,28 @@ static void test_sparse_advance_edges(void **state)
             win_sp_advance(&s, p, &w, t1, NULL);
             assert_int_equal(w.head, b1 > b0 ? b1 : b0);
             assert_int_equal(w.ch.len, b1 - b0 >= 60 ? 0 : 1);
+            /* an event near the head: its bucket, or late */
+            {
+                int64_t now = t1 > t0 ? t1 : t0;
+                int64_t t2 = now + rand() % (3 * bms[k]) - 2 * bms[k];
+                int64_t b2 = win_bucket(&s, t2 < now ? t2 : now), idx = 0;
+                int rc = win_sp_add(&s, p, &w, now, t2, &v);
+                const win_val *x;
+                win_sp_iter it;
+
+                if (b2 <= w.head - 60) {
+                    assert_int_equal(rc, WIN_LATE);
+                } else {
+                    assert_int_equal(rc, WIN_OK);
+                    v->d += 2;
+                    win_sp_iter_init(&it, p, &w);
+                    while ((x = win_sp_next(&it, &idx)) != NULL &&
+                           idx != b2)
+                        ;
+                    assert_non_null(x);
+                    assert_true(x->d == 2 || x->d == 3);
+                }
+            }
             win_sp_reset(p, &w);
         }
         assert_int_equal(p->used, 0);
