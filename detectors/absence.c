@@ -105,21 +105,47 @@ static void sample_strings(struct alert_sample *sm, char *str[ABS_NSTR],
     size[4] = sizeof sm->error_code;
 }
 
-/* Put the strings of s (each cut to its field, as the alert record
- * would) after the values: 0, or -1 when they do not fit. */
+/* Put string s (cut to its field of `size` bytes, as the alert record
+ * would) at *at in buf: 0, or -1 when it does not fit. */
+static inline int keep_string(struct abs_state *st, size_t *at,
+                              const char *s, size_t size)
+{
+    size_t l = strnlen(s, size - 1);
+
+    if (l + 1 > ABS_BUF - *at)
+        return -1;
+    memcpy(st->buf + *at, s, l);
+    st->buf[*at + l] = '\0';
+    *at += l + 1;
+    return 0;
+}
+
+/* Put the strings of s after the values: 0, or -1 when they do not
+ * fit. */
 static int keep_strings(struct abs_state *st, const char *const s[ABS_NSTR],
                         const size_t size[ABS_NSTR])
 {
     size_t at = st->vlen;
 
-    for (int i = 0; i < ABS_NSTR; i++) {
-        size_t l = strnlen(s[i], size[i] - 1);
-        if (l + 1 > ABS_BUF - at)
+    for (int i = 0; i < ABS_NSTR; i++)
+        if (keep_string(st, &at, s[i], size[i]) != 0)
             return -1;
-        memcpy(st->buf + at, s[i], l);
-        st->buf[at + l] = '\0';
-        at += l + 1;
-    }
+    st->slen = (uint16_t)(at - st->vlen);
+    return 0;
+}
+
+/* keep_strings() of an event's, in line: the fields' sizes are known
+ * here (the event's hot path: every event of the group). */
+static int keep_event_strings(struct abs_state *st, const struct event *ev)
+{
+    size_t at = st->vlen;
+
+    if (keep_string(st, &at, ev->record_id, EVENT_ID_MAX) != 0 ||
+        keep_string(st, &at, ev->session_id, EVENT_ID_MAX) != 0 ||
+        keep_string(st, &at, ev->agent_id, EVENT_ID_MAX) != 0 ||
+        keep_string(st, &at, ev->tool_name, EVENT_NAME_MAX) != 0 ||
+        keep_string(st, &at, ev->error_code, EVENT_CODE_MAX) != 0)
+        return -1;
     st->slen = (uint16_t)(at - st->vlen);
     return 0;
 }
@@ -129,10 +155,6 @@ static void keep_event(struct det_rule *r, uint32_t slot,
                        const struct event *ev)
 {
     struct abs_state *st = det_state(r, slot);
-    const char *s[ABS_NSTR] = {ev->record_id, ev->session_id, ev->agent_id,
-                               ev->tool_name, ev->error_code};
-    const size_t size[ABS_NSTR] = {EVENT_ID_MAX, EVENT_ID_MAX, EVENT_ID_MAX,
-                                   EVENT_NAME_MAX, EVENT_CODE_MAX};
 
     if (st->vlen == 0 && !st->inrec) {
         /* a group's values are its key: taken once, at its first event */
@@ -148,7 +170,7 @@ static void keep_event(struct det_rule *r, uint32_t slot,
     }
     /* kept in the state whenever they fit: one event too long for it
      * does not send the group's later events to the record */
-    if (st->vlen > 0 && keep_strings(st, s, size) == 0) {
+    if (st->vlen > 0 && keep_event_strings(st, ev) == 0) {
         st->type = (uint8_t)ev->type;
         st->inrec = 0;
     } else {

@@ -221,7 +221,14 @@ struct det_kind {
 union det_spec {
     count_spec count;
     distinct_spec distinct;
-    sequence_spec sequence;
+    struct {
+        sequence_spec sequence;
+        /* where step i's match is evaluated, once an event: at step
+         * seq_eval[i] (the first step with the same match: i itself when
+         * none before), or SEQ_EVAL_SEEN, the rule's own match, which
+         * every event it sees meets (sequence.c) */
+        uint8_t seq_eval[SEQUENCE_MAX_STEPS];
+    };
     new_value_spec new_value;
     baseline_spec baseline;
     win_spec win; /* sum */

@@ -15,6 +15,7 @@
 #include "detectors/checkpoint.h"
 #include "detectors/kind.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,6 +140,50 @@ int sequence_feed_tagged(const sequence_spec *s, sequence_state *st,
  */
 
 #define SEQ_TAG 64 /* a chain's tag: a NUL-terminated name */
+#define SEQ_EVAL_SEEN 0xff /* a step whose match is the rule's */
+
+/* The match as text (match_dump), or NULL when out of memory. */
+static char *match_text(const struct match *m, const struct match_meta *meta)
+{
+    cJSON *j = NULL;
+    char *text = NULL;
+
+    if (match_dump(m, meta, &j) == MATCH_OK)
+        text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+/* Each step's match is evaluated once an event: a step whose match is
+ * the same as an earlier step's (match_dump's text: it compiles to the
+ * same match) takes that step's result, and a step whose match is the
+ * rule's own is met by every event the rule sees.  Out of memory, a step
+ * is evaluated on its own. */
+static void plan_steps(struct det_rule *r)
+{
+    const struct rule_params *p = &r->rule->p;
+    char *text[SEQUENCE_MAX_STEPS], *seen;
+
+    seen = match_text(&r->rule->match, p->meta);
+    for (uint32_t i = 0; i < p->nsteps; i++) {
+        text[i] = match_text(&p->steps[i], p->meta);
+        r->spec.seq_eval[i] = (uint8_t)i;
+        if (text[i] == NULL)
+            continue;
+        if (seen != NULL && strcmp(text[i], seen) == 0) {
+            r->spec.seq_eval[i] = SEQ_EVAL_SEEN;
+            continue;
+        }
+        for (uint32_t j = 0; j < i; j++)
+            if (text[j] != NULL && strcmp(text[i], text[j]) == 0) {
+                r->spec.seq_eval[i] = r->spec.seq_eval[j];
+                break;
+            }
+    }
+    for (uint32_t i = 0; i < p->nsteps; i++)
+        cJSON_free(text[i]);
+    cJSON_free(seen);
+}
 
 static int kind_create(struct det_rule *r)
 {
@@ -147,6 +192,7 @@ static int kind_create(struct det_rule *r)
         return -1;
     sequence_spec_tag(&r->spec.sequence, SEQ_TAG);
     r->stride = r->spec.sequence.size;
+    plan_steps(r);
     return 0;
 }
 
@@ -184,9 +230,14 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
     uint32_t slot;
     size_t n;
 
-    for (uint32_t i = 0; i < p->nsteps; i++)
-        if (match_eval(&p->steps[i], in->ev))
+    for (uint32_t i = 0; i < p->nsteps; i++) {
+        unsigned e = r->spec.seq_eval[i];
+
+        if (e == SEQ_EVAL_SEEN ||
+            (e < i ? (mask >> e & 1) != 0
+                   : match_eval(&p->steps[i], in->ev) != 0))
             mask |= 1u << i;
+    }
     if (mask == 0 || (slot = det_group(r, in)) == DET_NIL)
         return 0;
     r->counted++;

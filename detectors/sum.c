@@ -7,29 +7,48 @@
  * that divides it: 1 s for 60 s, 60 s for an hour), of which a group
  * keeps only the non-empty ones, each holding the sum of its events'
  * values as a double (window.h's sparse list, in a pool of the rule's,
- * r->priv).  The group's sum is added up over them when it is looked at,
- * oldest bucket first, so it is the same number whatever the order events
- * came in (no running total to drift).  The window's edge is exact to the
- * bucket, not to the ms: an event counts for (window - bucket, window] of
- * its life (it stops counting when its bucket leaves, up to one bucket
- * early), and an event whose bucket has left the window is late.  An
- * event whose value is 0 is counted but makes no bucket.
+ * r->priv).  The group's sum is added up over them, oldest bucket first,
+ * so it is the same number whatever the order events came in (no running
+ * total to drift).  The window's edge is exact to the bucket, not to the
+ * ms: an event counts for (window - bucket, window] of its life (it stops
+ * counting when its bucket leaves, up to one bucket early), and an event
+ * whose bucket has left the window is late.  An event whose value is 0 is
+ * counted but makes no bucket.
  *
- * Memory per group (x86-64): 24 bytes (win_sparse, in the rule's slab)
- * plus a 64-byte chunk per 6 non-empty buckets in the window (one more
- * while the oldest chunk is partly spent), at most 11 chunks: 24 + 64 *
- * ceil((buckets + 5) / 6) = 728 bytes with 60 buckets, every one of
+ * So that a look is not a pass over every bucket, the group keeps the
+ * sum of its buckets but the newest, added oldest first (`older`): the
+ * sum is then older + newest, the very double the whole pass gives (the
+ * pass is ((b1 + b2) + ...) + bn).  It is kept while those buckets stay
+ * as they are: an event into the newest bucket leaves it be; a new newest
+ * bucket adds the one before it (older + b(n-1), again the pass's
+ * double); a bucket leaving, an event into an older bucket, a reset or a
+ * load make it unknown, and the next look adds the buckets up again.  It
+ * is derived, never saved: the checkpoint holds the buckets only.
+ *
+ * Memory per group (x86-64): 32 bytes (struct sum_state, in the rule's
+ * slab) plus a 64-byte chunk per 6 non-empty buckets in the window (one
+ * more while the oldest chunk is partly spent), at most 11 chunks: 32 +
+ * 64 * ceil((buckets + 5) / 6) = 736 bytes with 60 buckets, every one of
  * them holding an event.  A group with events in 1 to 6 buckets of its
- * window costs 88 or 152 bytes.  The pool reserves (address space) that
+ * window costs 96 or 160 bytes.  The pool reserves (address space) that
  * bound for max_keys groups.
  *
- * Invariants: window.h's, for each group's sparse list; the pool is
- * r->priv from create to destroy.
+ * Invariants: window.h's, for each group's sparse list; older is UNKNOWN
+ * or, while the window is not empty, the oldest-first sum of its entries
+ * but the newest; the pool is r->priv from create to destroy.
  */
 #include "base/buf.h"
 #include "detectors/kind.h"
 
 #include <stdio.h>
+
+#define UNKNOWN (-1.0) /* older not known: the values are never < 0 */
+
+/* A group: its window and the sum of its buckets but the newest. */
+struct sum_state {
+    win_sparse w;
+    double older; /* oldest first; UNKNOWN: add them up at the next look */
+};
 
 static int kind_create(struct det_rule *r)
 {
@@ -39,7 +58,7 @@ static int kind_create(struct det_rule *r)
         (r->priv = win_sp_pool_create(&r->spec.win, r->keys.cap_alloc)) ==
             NULL)
         goto out;
-    r->stride = sizeof(win_sparse);
+    r->stride = sizeof(struct sum_state);
     rc = 0;
 out:
     return rc;
@@ -53,42 +72,82 @@ static void kind_destroy(struct det_rule *r)
 
 static void kind_reset(struct det_rule *r, uint32_t slot)
 {
-    win_sp_reset(r->priv, det_state(r, slot));
+    struct sum_state *st = det_state(r, slot);
+
+    win_sp_reset(r->priv, &st->w);
+    st->older = UNKNOWN;
 }
 
-static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
-                      struct det_verdict *v)
+/* Move the group's window to now: a bucket leaving makes older unknown. */
+static void advance(struct det_rule *r, struct sum_state *st, int64_t now)
 {
-    win_sparse *st = det_state(r, slot);
-    const win_val *b;
+    uint32_t len = st->w.ch.len;
+
+    win_sp_advance(&r->spec.win, r->priv, &st->w, now, NULL);
+    if (st->w.ch.len != len)
+        st->older = UNKNOWN;
+}
+
+/* The buckets but the newest (the window is not empty), oldest first. */
+static double older_sum(const struct det_rule *r, const struct sum_state *st)
+{
     win_sp_iter it;
     double sum = 0;
 
-    win_sp_advance(&r->spec.win, r->priv, st, now, NULL);
-    win_sp_iter_init(&it, r->priv, st);
-    while ((b = win_sp_next(&it, NULL)) != NULL)
-        sum += b->d;
+    win_sp_iter_init(&it, r->priv, &st->w);
+    for (uint32_t n = st->w.ch.len - 1; n > 0; n--)
+        sum += win_sp_next(&it, NULL)->d;
+    return sum;
+}
+
+__attribute__((hot))
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    struct sum_state *st = det_state(r, slot);
+    double sum = 0;
+
+    advance(r, st, now);
+    if (st->w.ch.len > 0) {
+        if (st->older < 0)
+            st->older = older_sum(r, st);
+        sum = st->older + win_sp_newest(r->priv, &st->w)->d;
+    }
     det_verdict_level(r, slot, sum, v);
     if (det_watched(r, slot, v))
-        v->next_ms = win_sp_next_expiry(&r->spec.win, r->priv, st);
+        v->next_ms = win_sp_next_expiry(&r->spec.win, r->priv, &st->w);
 }
 
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {
+    struct sum_state *st;
+    const win_val *last;
     win_val *b = NULL;
-    uint32_t slot;
-    double x;
+    uint32_t slot, len;
+    double x, prev = 0;
     int rc;
 
     if (!match_number(in->ev, r->rule->p.field, &x))
         return 0;
     if ((slot = det_group(r, in)) == DET_NIL)
         return 0;
-    rc = win_sp_add(&r->spec.win, r->priv, det_state(r, slot), in->now_ms,
-                    in->t_ms, x != 0 ? &b : NULL);
-    if (b != NULL)
+    st = det_state(r, slot);
+    advance(r, st, in->now_ms);
+    len = st->w.ch.len;
+    if (x != 0 && (last = win_sp_newest(r->priv, &st->w)) != NULL)
+        prev = last->d;
+    rc = win_sp_add(&r->spec.win, r->priv, &st->w, in->now_ms, in->t_ms,
+                    x != 0 ? &b : NULL);
+    if (b != NULL) {
+        if (b != win_sp_newest(r->priv, &st->w))
+            st->older = UNKNOWN; /* an older bucket: made or added to */
+        else if (st->w.ch.len != len && len == 0)
+            st->older = 0; /* the first bucket: none before it */
+        else if (st->w.ch.len != len && st->older >= 0)
+            st->older += prev; /* a new newest: the one before joins */
         b->d += x;
+    }
     return det_fed(r, rc == WIN_LATE, slot, in, kind_tick, v);
 }
 
@@ -111,15 +170,18 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
 /* Checkpoint: window.h's sparse list bytes, the values sums (> 0). */
 static int kind_save(const struct det_rule *r, uint32_t slot, buf *out)
 {
-    return win_sp_save(&r->spec.win, r->priv, det_state(r, slot),
-                       WIN_VAL_SUM, out);
+    const struct sum_state *st = det_state(r, slot);
+
+    return win_sp_save(&r->spec.win, r->priv, &st->w, WIN_VAL_SUM, out);
 }
 
 static int kind_load(struct det_rule *r, uint32_t slot,
                      const unsigned char *p, size_t n)
 {
-    return win_sp_load(&r->spec.win, r->priv, det_state(r, slot),
-                       WIN_VAL_SUM, p, n);
+    struct sum_state *st = det_state(r, slot);
+
+    st->older = UNKNOWN;
+    return win_sp_load(&r->spec.win, r->priv, &st->w, WIN_VAL_SUM, p, n);
 }
 
 static size_t kind_checkpoint_bytes(const struct det_rule *r)

@@ -270,9 +270,8 @@ void win_sp_reset(chunks_pool *p, win_sparse *w)
     win_sp_init(w);
 }
 
-__attribute__((hot))
-void win_sp_advance(const win_spec *s, chunks_pool *p, win_sparse *w,
-                    int64_t now_ms, uint64_t *gone)
+void win_sp_move(const win_spec *s, chunks_pool *p, win_sparse *w,
+                 int64_t now_ms, uint64_t *gone)
 {
     int64_t nb = win_bucket(s, now_ms);
     chunks_pos a;
@@ -343,8 +342,15 @@ int win_sp_add(const win_spec *s, chunks_pool *p, win_sparse *w,
     int rc = WIN_OK;
 
     win_sp_advance(s, p, w, now_ms, NULL);
-    /* at or before the head: the head holds the newest now seen */
-    b = win_bucket(s, t_ms < now_ms ? t_ms : now_ms);
+    /* at or before the head: the head holds the newest now seen; the
+     * usual time, in the head bucket, seen as win_sp_advance() does */
+    if (t_ms > now_ms)
+        t_ms = now_ms;
+    if ((uint64_t)t_ms - (uint64_t)w->head * (uint64_t)s->bucket_ms <
+        (uint64_t)s->bucket_ms)
+        b = w->head;
+    else
+        b = win_bucket(s, t_ms);
     if (b <= w->head - (int64_t)s->nbuckets) {
         rc = WIN_LATE;
         goto out;
@@ -397,6 +403,16 @@ const win_val *win_sp_next(win_sp_iter *it, int64_t *idx)
         chunks_next(it->p, &it->at);
 out:
     return v;
+}
+
+win_val *win_sp_newest(const chunks_pool *p, const win_sparse *w)
+{
+    chunks_pos a;
+
+    if (w->ch.len == 0)
+        return NULL;
+    a = chunks_back(&w->ch);
+    return &sp_chunk(p, a.c)->v[a.i];
 }
 
 int64_t win_sp_next_expiry(const win_spec *s, const chunks_pool *p,

@@ -199,9 +199,24 @@ void win_sp_reset(chunks_pool *p, win_sparse *w);
 /* Move the window to now_ms (never backwards): the entries whose bucket
  * left are given back.  With `gone` not NULL (WIN_VAL_COUNTS windows),
  * their counters are added to it: gone[0] += n[0], gone[1] += n[1]; an
- * owner that keeps totals advances so before it adds. */
-void win_sp_advance(const win_spec *s, chunks_pool *p, win_sparse *w,
-                    int64_t now_ms, uint64_t *gone);
+ * owner that keeps totals advances so before it adds.  In line while
+ * now_ms is in the head bucket (or before it: nothing moves), the usual
+ * case, which win_sp_move() (the rest) needs no division to see: now_ms -
+ * head * B, taken mod 2^64, is under B just then (for times less than
+ * 2^63 ms apart). */
+void win_sp_move(const win_spec *s, chunks_pool *p, win_sparse *w,
+                 int64_t now_ms, uint64_t *gone);
+
+static inline void win_sp_advance(const win_spec *s, chunks_pool *p,
+                                  win_sparse *w, int64_t now_ms,
+                                  uint64_t *gone)
+{
+    if (w->head != INT64_MIN &&
+        (uint64_t)now_ms - (uint64_t)w->head * (uint64_t)s->bucket_ms <
+            (uint64_t)s->bucket_ms)
+        return;
+    win_sp_move(s, p, w, now_ms, gone);
+}
 
 /* For an event at t_ms (t_ms > now_ms counts at now_ms), after advancing
  * to now_ms (gone NULL): its bucket's value in *v, made (zero) if the
@@ -218,6 +233,11 @@ int win_sp_add(const win_spec *s, chunks_pool *p, win_sparse *w,
 void win_sp_iter_init(win_sp_iter *it, const chunks_pool *p,
                       const win_sparse *w);
 const win_val *win_sp_next(win_sp_iter *it, int64_t *idx);
+
+/* The newest entry's value (the one win_sp_add() gave for an event in
+ * the newest bucket), or NULL when the window is empty.  Valid until the
+ * next call on this pool. */
+win_val *win_sp_newest(const chunks_pool *p, const win_sparse *w);
 
 /* When the oldest entry leaves the window (a value next changes with no
  * event), or INT64_MAX when the window is empty.  O(1). */

@@ -627,6 +627,177 @@ static void test_sequence_out_of_order(void **state)
     eng_free(e);
 }
 
+static struct event err_sess(int64_t ms, const char *sess)
+{
+    struct event ev = ev_error(ms, "t", "a");
+
+    snprintf(ev.session_id, sizeof ev.session_id, "%s", sess);
+    return ev;
+}
+
+/* Steps whose match is the same are evaluated once an event, and a step
+ * whose match is the rule's own not at all: same results.  error_streak's
+ * three {"error": true} steps: one event fills one step of a chain, so
+ * three errors fire and two do not. */
+static void test_sequence_same_steps(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'streak','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'group_by':['session_id'],"
+        "'steps':[{'error':true},{'error':true},{'error':true}],"
+        "'within_s':10,'window_s':100}]",
+        hold0);
+
+    (void)state;
+    feed(e, err_sess(0, "s1"));
+    feed(e, ev_sess(1000, "t", "s1"));
+    feed(e, err_sess(2000, "s1"));
+    assert_int_equal(c.n, 0);
+    feed(e, err_sess(2500, "s1"));
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 2.5);
+    /* within_s inclusive */
+    feed(e, err_sess(3000, "s2"));
+    feed(e, err_sess(4000, "s2"));
+    assert_int_equal(c.n, 1);
+    feed(e, err_sess(13000, "s2"));
+    assert_int_equal(c.n, 2);
+    assert_true(c.a[1].value == 10);
+    /* the chain from 20 s has expired at 30.001 s; the newer one from
+     * 21 s is kept */
+    feed(e, err_sess(20000, "s3"));
+    feed(e, err_sess(21000, "s3"));
+    feed(e, err_sess(30001, "s3"));
+    assert_int_equal(c.n, 2);
+    feed(e, err_sess(31000, "s3"));
+    assert_int_equal(c.n, 3);
+    assert_true(c.a[2].value == 10);
+    eng_free(e);
+}
+
+/* A step whose match is the rule's: every event the rule sees meets it,
+ * one its exclude drops does not; a step the same as it further on takes
+ * its result. */
+static void test_sequence_step_is_rule_match(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'q','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'exclude':{'tool_name':'noise'},"
+        "'group_by':['session_id'],"
+        "'steps':[{'tool_name':'vault_*'},{'completed':true},"
+        "{'tool_name':'vault_*'}],'within_s':60}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_sess(0, "vault_a", "s1"));
+    feed(e, ev_sess(1000, "noise", "s1")); /* not seen */
+    feed(e, ev_sess(2000, "http", "s1"));  /* step 2 */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_sess(3000, "vault_b", "s1")); /* step 3 */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 3);
+    assert_string_equal(c.a[0].summary,
+                        "session s1 called vault_a and then, in 2 steps, "
+                        "vault_b 3 s later");
+    /* vault, vault, vault: the first meets step 1, the second step 2 (a
+     * vault event meets all three), the third step 3 */
+    feed(e, ev_sess(10000, "vault_x", "s2"));
+    feed(e, ev_sess(11000, "vault_y", "s2"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_sess(12000, "noise", "s2"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_sess(12500, "vault_z", "s2"));
+    assert_int_equal(c.n, 2);
+    assert_true(c.a[1].value == 2.5);
+    /* an event the rule does not see (not completed) meets no step */
+    {
+        struct event ev = ev_sess(13000, "vault_q", "s3");
+
+        feed(e, ev);
+        ev = ev_sess(14000, "x", "s3");
+        ev.type = EVENT_TOOL_CALL_REQUEST;
+        feed(e, ev);
+        feed(e, ev_sess(15000, "vault_r", "s3"));
+        assert_int_equal(c.n, 2);
+    }
+    eng_free(e);
+}
+
+/* The same steps written so that each is evaluated on its own (the same
+ * conditions in another order, or with the rule's own) give the same
+ * alerts over a random stream as those evaluated once: rules a and b,
+ * and rules c and d. */
+static void test_sequence_shared_steps_random(void **state)
+{
+    static struct cap c;
+    static const char *const tools[] = {"vault_a", "vault_b", "http", "x",
+                                        "noise"};
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'a','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'group_by':['session_id','tool_name'],"
+        "'steps':[{'error':true},{'error':true},{'error':true}],"
+        "'within_s':10,'window_s':20},"
+        "{'name':'b','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'group_by':['session_id','tool_name'],"
+        "'steps':[{'error':true},{'completed':true,'error':true},"
+        "{'error':true,'completed':true}],'within_s':10,'window_s':20},"
+        "{'name':'c','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'exclude':{'tool_name':'noise'},"
+        "'group_by':['session_id'],'steps':[{'tool_name':'vault_*'},"
+        "{'completed':true},{'error':true},{'tool_name':'vault_*'},"
+        "{'error':true}],'within_s':30,'window_s':40},"
+        "{'name':'d','kind':'sequence','severity':'info',"
+        "'match':{'completed':true},'exclude':{'tool_name':'noise'},"
+        "'group_by':['session_id'],'steps':[{'tool_name':'vault_*'},"
+        "{'tool_name':'*'},{'error':true,'completed':true},"
+        "{'completed':true,'tool_name':'vault_*'},"
+        "{'completed':true,'error':true}],'within_s':30,'window_s':40}]",
+        hold0);
+    struct cap_alert *x[4][CAP_MAX / 4];
+    int n[4] = {0, 0, 0, 0};
+    int64_t t = 0;
+    char sess[8];
+
+    (void)state;
+    srand(77);
+    for (int i = 0; i < 6000 && c.n < CAP_MAX - 8; i++) {
+        const char *tool = tools[rand() % 5];
+        struct event ev;
+
+        t += rand() % 6 == 0 ? rand() % 20000 : rand() % 1500;
+        snprintf(sess, sizeof sess, "s%d", rand() % 3);
+        ev = rand() % 2 ? ev_error(t - rand() % 3000, tool, "a")
+                        : ev_call(t - rand() % 3000, tool, "a");
+        if (rand() % 10 == 0)
+            ev.type = EVENT_TOOL_CALL_REQUEST;
+        snprintf(ev.session_id, sizeof ev.session_id, "%s", sess);
+        feed(e, ev);
+    }
+    for (int i = 0; i < c.n; i++) {
+        int r = c.a[i].rule[0] - 'a';
+
+        assert_true(r >= 0 && r < 4 && n[r] < CAP_MAX / 4);
+        x[r][n[r]++] = &c.a[i];
+    }
+    assert_true(n[0] >= 20 && n[2] >= 20);
+    for (int p = 0; p < 4; p += 2) {
+        assert_int_equal(n[p], n[p + 1]);
+        for (int i = 0; i < n[p]; i++) {
+            assert_int_equal(x[p][i]->resolved, x[p + 1][i]->resolved);
+            assert_true(x[p][i]->value == x[p + 1][i]->value);
+            assert_string_equal(x[p][i]->key, x[p + 1][i]->key);
+            assert_string_equal(x[p][i]->summary, x[p + 1][i]->summary);
+            assert_string_equal(x[p][i]->record_id, x[p + 1][i]->record_id);
+        }
+    }
+    eng_free(e);
+}
+
 /* ---- new_value ---- */
 
 #define NEW1                                                               \
@@ -817,6 +988,79 @@ static void test_absence_long_event(void **state)
     eng_free(e);
 }
 
+/* The sample of the alert whose last event is abs_want's, every string
+ * of it (other groups, silent again, alert too). */
+static struct alert_sample abs_sample;
+static const char *abs_want;
+static int abs_alerts;
+
+static void abs_on_alert(void *ud, const struct alert *a)
+{
+    (void)ud;
+    if (a->sample != NULL && !a->resolved &&
+        strcmp(a->sample->record_id, abs_want) == 0) {
+        abs_alerts++;
+        abs_sample = *a->sample;
+    }
+}
+
+/* A group keeps its last event's strings in its 144 bytes of state when
+ * they fit, else in its alert record: across that edge, one string
+ * growing a byte at a time (each of the five in turn, to the most its
+ * field holds), the alert of its silence carries every string whole. */
+static void test_absence_sample_edge(void **state)
+{
+    static const struct det_engine_callbacks cb = {.on_alert =
+                                                       abs_on_alert};
+    struct det_engine_params p;
+    struct rule_set *rs = rules_compile(ABS1);
+    det_engine *e;
+    int64_t t = 0;
+
+    (void)state;
+    det_engine_params_defaults(&p);
+    hold0(&p);
+    e = det_engine_create(&p, rs, "test", &cb, NULL);
+    assert_non_null(e);
+    for (int f = 0; f < 5; f++) {
+        static const size_t max[5] = {EVENT_ID_MAX, EVENT_ID_MAX,
+                                      EVENT_ID_MAX, EVENT_NAME_MAX,
+                                      EVENT_CODE_MAX};
+
+        for (size_t len = 1; len < max[f]; len++) {
+            struct event ev = ev_call(t, "tool-1234", "agent-42");
+            char *str[5] = {ev.record_id, ev.session_id, ev.agent_id,
+                            ev.tool_name, ev.error_code};
+            int before;
+
+            snprintf(ev.error_code, sizeof ev.error_code, "E%d", f);
+            memset(str[f], 'a' + (int)(len % 26), len);
+            str[f][len] = '\0';
+            if (f == 2) /* a group of its own: its values change too */
+                str[f][0] = 'A';
+            assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+            before = abs_alerts;
+            abs_want = ev.record_id;
+            det_engine_tick(e, T0 + t + 70000); /* the clock: 5 s less */
+            assert_int_equal(abs_alerts, before + 1);
+            assert_string_equal(abs_sample.record_id, ev.record_id);
+            assert_string_equal(abs_sample.session_id, ev.session_id);
+            assert_string_equal(abs_sample.agent_id, ev.agent_id);
+            assert_string_equal(abs_sample.tool_name, ev.tool_name);
+            assert_string_equal(abs_sample.error_code, ev.error_code);
+            assert_int_equal(abs_sample.event_type, ev.type);
+            /* the group's next event resolves it */
+            ev.ts_ms = T0 + t + 70001;
+            snprintf(ev.record_id, sizeof ev.record_id, "next-%d-%zu", f,
+                     len);
+            assert_int_equal(det_engine_feed(e, &ev, 0), DET_FEED_COUNTED);
+            t += 70002;
+        }
+    }
+    det_engine_destroy(e);
+    rule_set_destroy(rs);
+}
+
 /* An absence rule full of firing groups runs no overflow group (a pooled
  * silence means nothing): a new agent is counted and the capacity
  * warning fires; it resolves when a group has room again. */
@@ -968,12 +1212,16 @@ int main(void)
         cmocka_unit_test(test_sequence_in_order),
         cmocka_unit_test(test_sequence_within_edge),
         cmocka_unit_test(test_sequence_out_of_order),
+        cmocka_unit_test(test_sequence_same_steps),
+        cmocka_unit_test(test_sequence_step_is_rule_match),
+        cmocka_unit_test(test_sequence_shared_steps_random),
         cmocka_unit_test(test_new_value_learning),
         cmocka_unit_test(test_baseline_mad_zero),
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
         cmocka_unit_test(test_absence_long_event),
         cmocka_unit_test(test_absence_full),
+        cmocka_unit_test(test_absence_sample_edge),
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_feed_allocates_nothing),
     };

@@ -348,6 +348,104 @@ static void test_sparse_out_of_order(void **state)
     win_sp_pool_destroy(p);
 }
 
+/* Advancing in line (now in the head bucket) and out of line agree with
+ * the bucket arithmetic: the head becomes max(head, floor(now / B)), and
+ * an entry leaves exactly when its bucket is N behind, for times either
+ * side of 0 and out to the largest a checkpoint holds; an event then
+ * lands in floor(min(t, now) / B), or is late. */
+static void test_sparse_advance_edges(void **state)
+{
+    static const int64_t bms[] = {1, 7, 1000, 60000};
+    win_spec s;
+    chunks_pool *p;
+    win_sparse w;
+    win_val *v;
+
+    (void)state;
+    srand(4242);
+    for (size_t k = 0; k < sizeof bms / sizeof bms[0]; k++) {
+        assert_int_equal(win_spec_init(&s, bms[k] * 60, bms[k], 1), WIN_OK);
+        p = win_sp_pool_create(&s, 1);
+        assert_non_null(p);
+        for (int i = 0; i < 20000; i++) {
+            int64_t base = rand() % 3 == 0   ? 0
+                           : rand() % 2 == 0 ? WIN_TIME_MAX
+                                             : -WIN_TIME_MAX;
+            int64_t t0 = base + (rand() % 2 ? 1 : -1) * (rand() % 100000);
+            int64_t t1 = t0 + rand() % (3 * bms[k]) - bms[k];
+            int64_t b0, b1;
+
+            if (rand() % 50 == 0)
+                t1 = -t0; /* far, either way */
+            win_sp_init(&w);
+            assert_int_equal(win_sp_add(&s, p, &w, t0, t0, &v), WIN_OK);
+            v->d = 1;
+            b0 = win_bucket(&s, t0);
+            b1 = win_bucket(&s, t1);
+            win_sp_advance(&s, p, &w, t1, NULL);
+            assert_int_equal(w.head, b1 > b0 ? b1 : b0);
+            assert_int_equal(w.ch.len, b1 - b0 >= 60 ? 0 : 1);
+            /* an event near the head: its bucket, or late */
+            {
+                int64_t now = t1 > t0 ? t1 : t0;
+                int64_t t2 = now + rand() % (3 * bms[k]) - 2 * bms[k];
+                int64_t b2 = win_bucket(&s, t2 < now ? t2 : now), idx = 0;
+                int rc = win_sp_add(&s, p, &w, now, t2, &v);
+                const win_val *x;
+                win_sp_iter it;
+
+                if (b2 <= w.head - 60) {
+                    assert_int_equal(rc, WIN_LATE);
+                } else {
+                    assert_int_equal(rc, WIN_OK);
+                    v->d += 2;
+                    win_sp_iter_init(&it, p, &w);
+                    while ((x = win_sp_next(&it, &idx)) != NULL &&
+                           idx != b2)
+                        ;
+                    assert_non_null(x);
+                    assert_true(x->d == 2 || x->d == 3);
+                }
+            }
+            win_sp_reset(p, &w);
+        }
+        assert_int_equal(p->used, 0);
+        win_sp_pool_destroy(p);
+    }
+}
+
+/* The newest entry: none in an empty window; the one an event in the
+ * newest bucket gets, not one an older bucket gets; across a chunk's
+ * end, and after the older ones leave. */
+static void test_sparse_newest(void **state)
+{
+    win_spec s;
+    chunks_pool *p;
+    win_sparse w;
+    win_val *v;
+
+    (void)state;
+    p = sp_open(&s, &w, 1);
+    assert_null(win_sp_newest(p, &w));
+    for (int i = 0; i < 7; i++) { /* buckets 0 .. 6: two chunks */
+        assert_int_equal(win_sp_add(&s, p, &w, 1000 * i, 1000 * i, &v),
+                         WIN_OK);
+        v->d = i + 1;
+        assert_ptr_equal(win_sp_newest(p, &w), v);
+    }
+    assert_int_equal(win_sp_add(&s, p, &w, 6500, 6999, &v), WIN_OK);
+    assert_ptr_equal(win_sp_newest(p, &w), v);
+    assert_int_equal(win_sp_add(&s, p, &w, 6500, 5000, &v), WIN_OK);
+    assert_true(win_sp_newest(p, &w) != v);
+    assert_true(win_sp_newest(p, &w)->d == 7);
+    win_sp_advance(&s, p, &w, 65000, NULL); /* 6 stays */
+    assert_int_equal(w.ch.len, 1);
+    assert_true(win_sp_newest(p, &w)->d == 7);
+    win_sp_advance(&s, p, &w, 66000, NULL);
+    assert_null(win_sp_newest(p, &w));
+    win_sp_pool_destroy(p);
+}
+
 /* Bucket indexes are kept as their low 16 bits: across a multiple of
  * 2^16, and below 0, they read back whole. */
 static void test_sparse_index_wrap(void **state)
@@ -645,6 +743,8 @@ int main(void)
         cmocka_unit_test(test_reader),
         cmocka_unit_test(test_sparse_add_and_expire),
         cmocka_unit_test(test_sparse_out_of_order),
+        cmocka_unit_test(test_sparse_newest),
+        cmocka_unit_test(test_sparse_advance_edges),
         cmocka_unit_test(test_sparse_index_wrap),
         cmocka_unit_test(test_sparse_against_ring),
         cmocka_unit_test(test_sparse_round_trip),

@@ -173,6 +173,204 @@ static void test_sum_ops(void **state)
                "'threshold':60,'clear_threshold':30}]");
 }
 
+/* ---- sum: the kept sum of the older buckets ---- */
+
+#define SUM_RULE(w)                                                        \
+    "[{'name':'s','kind':'sum','severity':'info','group_by':['tool_name']," \
+    "'field':'cost_usd','window_s':" #w ",'threshold':1e15}]"
+
+/* The group "g" of k (made, and reset, at its first use). */
+static uint32_t kr_slot(struct kr *k, int64_t now)
+{
+    struct event ev = ev_call(0, "g", "a");
+    struct det_input in = kr_input(k, &ev, now);
+
+    return det_group(&k->r, &in);
+}
+
+/* Feed a cost x of group "g" stamped `at` (ms after T0) at now. */
+static double sum_feed(struct kr *k, int64_t at, int64_t now, double x)
+{
+    struct event ev = ev_call(at, "g", "a");
+
+    ev.has |= EVENT_HAS_COST;
+    ev.cost_usd = x;
+    return kr_feed(k, &ev, T0 + now).value;
+}
+
+static double sum_look(struct kr *k, int64_t now)
+{
+    struct det_verdict v;
+
+    k->r.kind->tick(&k->r, kr_slot(k, T0 + now), T0 + now, &v);
+    return v.value;
+}
+
+/* The group's buckets added up now, oldest first, the way a look did
+ * before it kept the older buckets' sum. */
+static double sum_pass(struct kr *k, int64_t now)
+{
+    const win_sparse *w = det_state(&k->r, kr_slot(k, now));
+    const win_val *b;
+    win_sp_iter it;
+    double sum = 0;
+
+    win_sp_iter_init(&it, k->r.priv, w);
+    while ((b = win_sp_next(&it, NULL)) != NULL)
+        sum += b->d;
+    return sum;
+}
+
+/* Save group "g", reset it and load the bytes back. */
+static void sum_reload(struct kr *k, int64_t now)
+{
+    uint32_t g = kr_slot(k, now);
+    buf x;
+
+    buf_init(&x, 1u << 16);
+    assert_int_equal(k->r.kind->save(&k->r, g, &x), 0);
+    k->r.kind->reset(&k->r, g);
+    assert_int_equal(
+        k->r.kind->load(&k->r, g, (unsigned char *)x.data, x.len), 0);
+    buf_free(&x);
+}
+
+/* 60 buckets of 100 ms; values whose sums depend on the order they are
+ * added in, so that each look must be the oldest-first double exactly. */
+static void test_sum_older_edges(void **state)
+{
+    volatile double a = 0.1, b = 0.2, c = 0.3, d = 0.5, e = 0.7;
+    struct kr k;
+
+    (void)state;
+    kr_open(&k, SUM_RULE(6), 4);
+    assert_true(sum_feed(&k, 0, 0, a) == a);
+    assert_true(sum_feed(&k, 200, 200, b) == a + b);
+    assert_true(sum_feed(&k, 300, 300, c) == (a + b) + c);
+    assert_true((a + b) + c != a + (b + c)); /* the order shows */
+    /* into the newest bucket: older unchanged */
+    assert_true(sum_feed(&k, 350, 350, d) == (a + b) + (c + d));
+    /* late, into the oldest bucket */
+    assert_true(sum_feed(&k, 50, 360, e) == ((a + e) + b) + (c + d));
+    /* a bucket made between two, older than the newest */
+    assert_true(sum_feed(&k, 150, 370, a) == (((a + e) + a) + b) + (c + d));
+    /* a new newest, then the oldest leaves at 6000 (bucket 60) */
+    assert_true(sum_feed(&k, 5999, 5999, e) ==
+                ((((a + e) + a) + b) + (c + d)) + e);
+    assert_true(sum_look(&k, 6000) == ((a + b) + (c + d)) + e);
+    assert_true(sum_look(&k, 6099) == ((a + b) + (c + d)) + e);
+    assert_true(sum_look(&k, 6100) == (b + (c + d)) + e);
+    /* every bucket gone, then a first one again */
+    assert_true(sum_look(&k, 20000) == 0);
+    assert_true(sum_feed(&k, 20000, 20000, c) == c);
+    assert_true(sum_feed(&k, 20100, 20100, a) == c + a);
+    /* reset: from nothing */
+    k.r.kind->reset(&k.r, kr_slot(&k, T0 + 20100));
+    assert_true(sum_look(&k, 20100) == 0);
+    assert_true(sum_feed(&k, 20100, 20100, b) == b);
+    assert_true(sum_feed(&k, 20200, 20200, c) == b + c);
+    assert_true(sum_feed(&k, 20300, 20300, a) == (b + c) + a);
+    /* a load, then the newest bucket, a new one and an older one */
+    sum_reload(&k, T0 + 20300);
+    assert_true(sum_look(&k, 20300) == (b + c) + a);
+    assert_true(sum_feed(&k, 20300, 20300, d) == (b + c) + (a + d));
+    sum_reload(&k, T0 + 20300);
+    assert_true(sum_feed(&k, 20400, 20400, e) == ((b + c) + (a + d)) + e);
+    sum_reload(&k, T0 + 20400);
+    assert_true(sum_feed(&k, 20100, 20400, d) ==
+                (((b + d) + c) + (a + d)) + e);
+    /* a zero makes no bucket; a late event changes nothing */
+    assert_true(sum_feed(&k, 20500, 20500, 0) ==
+                (((b + d) + c) + (a + d)) + e);
+    assert_true(sum_feed(&k, 14000, 20500, a) ==
+                (((b + d) + c) + (a + d)) + e);
+    assert_int_equal(k.r.late, 1);
+    kr_close(&k);
+}
+
+/* A model of the window (the non-empty buckets, each the sum of its
+ * values in the order fed) against the kind through a few thousand
+ * random feeds, looks, resets and reloads: every look is exactly the
+ * model's oldest-first sum, and the kind's buckets added up afresh. */
+static void test_sum_older_model(void **state)
+{
+    static const int wins[] = {1, 6, 60, 7};
+    (void)state;
+    srand(1313);
+    for (size_t wi = 0; wi < sizeof wins / sizeof wins[0]; wi++) {
+        char json[256];
+        struct kr k;
+        win_spec sp;
+        int64_t mb[WIN_DEFAULT_BUCKETS], head = INT64_MIN, now = 0;
+        double md[WIN_DEFAULT_BUCKETS];
+        uint32_t n = 0;
+
+        snprintf(json, sizeof json, SUM_RULE(%d), wins[wi]);
+        kr_open(&k, json, 4);
+        assert_int_equal(win_spec_init(&sp, wins[wi] * 1000LL, 0, 1), 0);
+        for (int i = 0; i < 4000; i++) {
+            int op = rand() % 100;
+            int64_t w = sp.window_ms, nb;
+            double want = 0, got;
+
+            now += rand() % 8 == 0 ? rand() % (w + w / 2) : rand() % 40;
+            /* the model moves to now: the buckets that left go */
+            nb = win_bucket(&sp, now);
+            if (head == INT64_MIN || nb > head) {
+                uint32_t drop = 0;
+
+                head = nb;
+                while (drop < n && mb[drop] <= head - (int64_t)sp.nbuckets)
+                    drop++;
+                memmove(mb, mb + drop, (n - drop) * sizeof *mb);
+                memmove(md, md + drop, (n - drop) * sizeof *md);
+                n -= drop;
+            }
+            if (op < 75) {
+                int64_t t = now - rand() % (w + w / 4 + 2);
+                double x = rand() % 5 == 0 ? 0
+                           : (double)(rand() % 100000) / 7.0 *
+                                 pow(10.0, rand() % 9 - 4);
+                int64_t b;
+                uint32_t j = 0;
+
+                if (rand() % 20 == 0)
+                    t = now + rand() % 500; /* counts at now */
+                b = win_bucket(&sp, t < now ? t : now);
+                if (b > head - (int64_t)sp.nbuckets && x != 0) {
+                    while (j < n && mb[j] < b)
+                        j++;
+                    if (j == n || mb[j] != b) {
+                        memmove(mb + j + 1, mb + j, (n - j) * sizeof *mb);
+                        memmove(md + j + 1, md + j, (n - j) * sizeof *md);
+                        mb[j] = b;
+                        md[j] = 0;
+                        n++;
+                    }
+                    md[j] += x;
+                }
+                got = sum_feed(&k, t, now, x);
+            } else if (op < 90) {
+                got = sum_look(&k, now);
+            } else if (op < 93) {
+                k.r.kind->reset(&k.r, kr_slot(&k, T0 + now));
+                n = 0;
+                head = INT64_MIN;
+                got = sum_look(&k, now);
+                head = win_bucket(&sp, now);
+            } else {
+                sum_reload(&k, T0 + now);
+                got = sum_look(&k, now);
+            }
+            for (uint32_t j = 0; j < n; j++)
+                want += md[j];
+            assert_true(got == want);
+            assert_true(got == sum_pass(&k, T0 + now));
+        }
+        kr_close(&k);
+    }
+}
+
 static void test_ratio_ops(void **state)
 {
     (void)state;
@@ -285,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_count_ops),
         cmocka_unit_test(test_sum_ops),
         cmocka_unit_test(test_ratio_ops),
+        cmocka_unit_test(test_sum_older_edges),
+        cmocka_unit_test(test_sum_older_model),
         cmocka_unit_test(test_count_churn),
         cmocka_unit_test(test_sum_ratio_churn),
     };
