@@ -1473,9 +1473,8 @@ static int inhibit_equal(struct gate_inhibit *ir, const cJSON *m,
 /* One `inhibit` entry: {"source": {matchers}, "target": {matchers},
  * "equal": ["session_id", "labels.team", ...]}.  An `equal` name is a
  * matcher key (rule, severity, group.<field>, labels.<name>) or a bare
- * group field name.  Every key's errors: its unknown keys, source,
- * target (each the first error of its matchers) and each bad name of
- * equal. */
+ * group field name.  Every key's errors: its unknown keys, each bad
+ * matcher of source and target, and each bad name of equal. */
 static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
                              const char *path, struct table_errs *errs)
 {
@@ -1502,11 +1501,11 @@ static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
             rc = table_errs_add(errs, "%s: missing; an object of matchers "
                                 "(rule, severity, group.<field>, "
                                 "labels.<name>)", sub);
-        else if (silence_matchers_parse(
+        else if (silence_matchers_parse_errs(
                      side == 0 ? ir->source : ir->target,
                      side == 0 ? &ir->nsource : &ir->ntarget, v, sub,
-                     TABLE_ERRS_SLOT(errs)) != SILENCE_OK)
-            rc = table_errs_keep(errs, CFG_EINVAL);
+                     errs) != SILENCE_OK)
+            rc = CFG_EINVAL;
     }
     m = cJSON_GetObjectItemCaseSensitive(o, "equal");
     if (m != NULL) {

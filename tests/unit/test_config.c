@@ -2968,6 +2968,21 @@ static void test_every_error_inside_values(void **state)
                 "group.<field>, labels.<name>, rule or severity), got 5",
                 "inhibit[0].equal[2]: \"session_id\" is in the list already "
                 "(inhibit[0].equal[1])");
+    /* an inhibit entry's source and target: each bad matcher */
+    assert_int_equal(
+        parse_all("{\"inhibit\": [{\"source\": {\"rul\": \"a\","
+                  " \"severity\": \"urgent\", \"rule\": \"s*\"},"
+                  " \"target\": {\"group.\": \"x\", \"rule\": 5}}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("inhibit[0].source.rul: unknown key; did you mean rule?",
+                "inhibit[0].source.severity: expected a severity (info, "
+                "warning, error, critical) or a glob matching one, got "
+                "\"urgent\"",
+                "inhibit[0].target.group.: expected a field name of 1 to 71 "
+                "letters, digits, _, - or . after \"group.\"",
+                "inhibit[0].target.rule: expected a glob of 1 to 255 bytes "
+                "of UTF-8 text, got 5");
     /* a rule's override: each unknown key */
     assert_int_equal(
         parse_all(RULE_HEAD("\"group_by\": [\"agent_id\"], \"overrides\": "
