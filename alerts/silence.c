@@ -222,53 +222,79 @@ int silence_field_parse(const char *s, struct silence_matcher *out)
     return 0;
 }
 
-int silence_matchers_parse(struct silence_matcher *out, uint32_t *nout,
-                           const cJSON *v, const char *path, char *err,
-                           size_t errsz)
+int silence_matchers_parse_errs(struct silence_matcher *out, uint32_t *nout,
+                                const cJSON *v, const char *path,
+                                struct table_errs *errs)
 {
     static const char *const keys[] = {"rule", "severity", "group.",
                                        "labels.", NULL};
     char mpath[160], k[48];
-    int n = 0;
+    int n = 0, rc = SILENCE_OK;
 
     *nout = 0;
     if (!cJSON_IsObject(v) || v->child == NULL)
-        return expected(v, path, "an object of 1 to 16 matchers "
-                        "(rule, severity, group.<field>, labels.<name>)",
-                        err, errsz);
+        return table_errs_keep(errs, expected(v, path, "an object of 1 to "
+                                              "16 matchers (rule, severity, "
+                                              "group.<field>, "
+                                              "labels.<name>)",
+                                              TABLE_ERRS_SLOT(errs)));
     for (const cJSON *m = v->child; m != NULL; m = m->next) {
         struct silence_matcher *sm;
-        int rc;
+        int f;
 
-        if (duplicate(v, m, path, err, errsz))
-            return SILENCE_EINVAL;
+        if (duplicate(v, m, path, TABLE_ERRS_SLOT(errs))) {
+            rc = table_errs_keep(errs, SILENCE_EINVAL);
+            continue; /* the first of the name stands */
+        }
         if (++n > SILENCE_MATCHERS_MAX) {
-            table_fail(err, errsz, "%s: at most %d matchers", path,
-                       SILENCE_MATCHERS_MAX);
-            return SILENCE_EINVAL;
+            table_errs_add(errs, "%s: at most %d matchers", path,
+                           SILENCE_MATCHERS_MAX);
+            rc = SILENCE_EINVAL;
+            break; /* one message for all the rest */
         }
         sm = &out[*nout];
         key_text(m->string, k, sizeof k);
         snprintf(mpath, sizeof mpath, "%s.%s", path, k);
-        rc = silence_field_parse(m->string, sm);
-        if (rc == -1)
-            return unknown_key(m, path, keys, err, errsz);
-        if (rc == -2) {
-            table_fail(err, errsz, "%s: expected a field name of 1 to "
-                       "71 letters, digits, _, - or . after \"%s\"",
-                       mpath, sm->kind == SILENCE_M_GROUP ? "group."
-                                                         : "labels.");
-            return SILENCE_EINVAL;
+        f = silence_field_parse(m->string, sm);
+        if (f == -1) {
+            rc = table_errs_keep(errs, unknown_key(m, path, keys,
+                                                   TABLE_ERRS_SLOT(errs)));
+            continue;
         }
-        if (get_text(m, mpath, sm->glob, sizeof sm->glob, 0, GLOB_WANT, err,
-                     errsz) != SILENCE_OK)
-            return SILENCE_EINVAL;
-        if (sm->kind == SILENCE_M_SEVERITY && !severity_glob_ok(sm->glob))
-            return expected(m, mpath, "a severity (info, warning, error, "
-                            "critical) or a glob matching one", err, errsz);
+        if (f == -2) {
+            table_errs_add(errs, "%s: expected a field name of 1 to 71 "
+                           "letters, digits, _, - or . after \"%s\"",
+                           mpath, sm->kind == SILENCE_M_GROUP ? "group."
+                                                             : "labels.");
+            rc = SILENCE_EINVAL;
+            continue;
+        }
+        if (get_text(m, mpath, sm->glob, sizeof sm->glob, 0, GLOB_WANT,
+                     TABLE_ERRS_SLOT(errs)) != SILENCE_OK) {
+            rc = table_errs_keep(errs, SILENCE_EINVAL);
+            continue;
+        }
+        if (sm->kind == SILENCE_M_SEVERITY && !severity_glob_ok(sm->glob)) {
+            rc = table_errs_keep(errs, expected(m, mpath, "a severity (info, "
+                                                "warning, error, critical) "
+                                                "or a glob matching one",
+                                                TABLE_ERRS_SLOT(errs)));
+            continue;
+        }
         (*nout)++;
     }
-    return SILENCE_OK;
+    return rc;
+}
+
+int silence_matchers_parse(struct silence_matcher *out, uint32_t *nout,
+                           const cJSON *v, const char *path, char *err,
+                           size_t errsz)
+{
+    struct table_errs1 one;
+    struct table_errs *errs = table_errs1_init(&one);
+    int rc = silence_matchers_parse_errs(out, nout, v, path, errs);
+
+    return table_errs1_done(&one, rc, err, errsz);
 }
 
 /* ---- recurrence ----------------------------------------------------- */

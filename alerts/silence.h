@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct table_errs;
+
 #define SILENCE_MATCHERS_MAX 16
 #define SILENCE_ID_LEN 16         /* hex characters */
 #define SILENCE_ID_MAX (SILENCE_ID_LEN + 1)
@@ -155,10 +157,20 @@ int silence_matches(const struct silence *s, const struct alert *a,
 /* Matchers alone (inhibition rules reuse them, SPEC section 5): parse
  * the JSON object v ({"rule": "<glob>", "group.<field>": "<glob>", ...})
  * at `path` (messages say "path.rule: ...") into out[SILENCE_MATCHERS_MAX]
- * and *n.  Returns SILENCE_OK or SILENCE_EINVAL with the message. */
+ * and *n.  Returns SILENCE_OK or SILENCE_EINVAL with the message (the
+ * first of silence_matchers_parse_errs()'s list). */
 int silence_matchers_parse(struct silence_matcher *out, uint32_t *n,
                            const struct cJSON *v, const char *path,
                            char *err, size_t errsz);
+
+/* silence_matchers_parse() with every error in errs: each bad matcher's
+ * message (an unknown or repeated key, a bad field name, glob or
+ * severity), in order; the good ones are kept in out and *n.  Past
+ * SILENCE_MATCHERS_MAX members one message ends the list.  Returns
+ * SILENCE_OK or SILENCE_EINVAL (errors added). */
+int silence_matchers_parse_errs(struct silence_matcher *out, uint32_t *n,
+                                const struct cJSON *v, const char *path,
+                                struct table_errs *errs);
 
 /* Does every one of the n matchers match alert a?  1 or 0 (n == 0: 1). */
 int silence_matchers_match(const struct silence_matcher *m, uint32_t n,

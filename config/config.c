@@ -1349,32 +1349,32 @@ static int dump_rules(const void *base, cJSON *obj, const char *name,
 }
 
 /* The rules in force: the `rules` list, else the default rules with the
- * older per-detector objects applied; both at once are refused. */
-static int check_rules(struct cfg *c, char *err, size_t errsz)
+ * older per-detector objects applied (each detector's error); both at
+ * once are refused. */
+static int check_rules(struct cfg *c, struct table_errs *errs)
 {
     if (c->rules_given && c->legacy.any) {
         int i = 0;
         while (!(c->legacy.any & (1u << i)))
             i++;
-        snprintf(err, errsz,
+        return table_errs_add(errs,
                  "detectors.%s: a per-detector object cannot be used with a "
                  "`rules` list; put its settings in the rule named %s (or "
                  "remove the `rules` list)",
                  cfg_legacy_name(i), cfg_legacy_name(i));
-        return CFG_EINVAL;
     }
     if (!c->rules_given) {
         int rc;
         rule_set_destroy(c->rules);
         c->rules = NULL;
-        if ((rc = cfg_legacy_rules(&c->legacy, &c->rules, err, errsz)) !=
-            CFG_OK)
+        if ((rc = cfg_legacy_rules(&c->legacy, &c->rules, errs)) != CFG_OK)
             return rc;
     }
     /* a rule its kind cannot set up for max_keys groups is refused here,
      * with its name, rather than when the service starts */
-    return det_engine_check(&c->det, c->rules, err, errsz) == 0 ? CFG_OK
-                                                                : CFG_EINVAL;
+    return det_engine_check(&c->det, c->rules, TABLE_ERRS_SLOT(errs)) == 0
+               ? CFG_OK
+               : table_errs_keep(errs, CFG_EINVAL);
 }
 
 /* ---- inhibit ---- */
@@ -1473,9 +1473,8 @@ static int inhibit_equal(struct gate_inhibit *ir, const cJSON *m,
 /* One `inhibit` entry: {"source": {matchers}, "target": {matchers},
  * "equal": ["session_id", "labels.team", ...]}.  An `equal` name is a
  * matcher key (rule, severity, group.<field>, labels.<name>) or a bare
- * group field name.  Every key's errors: its unknown keys, source,
- * target (each the first error of its matchers) and each bad name of
- * equal. */
+ * group field name.  Every key's errors: its unknown keys, each bad
+ * matcher of source and target, and each bad name of equal. */
 static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
                              const char *path, struct table_errs *errs)
 {
@@ -1502,11 +1501,11 @@ static int apply_inhibit_one(struct gate_inhibit *ir, const cJSON *o,
             rc = table_errs_add(errs, "%s: missing; an object of matchers "
                                 "(rule, severity, group.<field>, "
                                 "labels.<name>)", sub);
-        else if (silence_matchers_parse(
+        else if (silence_matchers_parse_errs(
                      side == 0 ? ir->source : ir->target,
                      side == 0 ? &ir->nsource : &ir->ntarget, v, sub,
-                     TABLE_ERRS_SLOT(errs)) != SILENCE_OK)
-            rc = table_errs_keep(errs, CFG_EINVAL);
+                     errs) != SILENCE_OK)
+            rc = CFG_EINVAL;
     }
     m = cJSON_GetObjectItemCaseSensitive(o, "equal");
     if (m != NULL) {
@@ -1764,7 +1763,7 @@ static int check_all(struct cfg *c, struct table_errs *errs)
                             "stream.retry_base_ms (%lld), got %lld",
                             (long long)c->stream.retry_base_ms,
                             (long long)c->stream.retry_max_ms);
-    int r = table_errs_keep(errs, check_rules(c, TABLE_ERRS_SLOT(errs)));
+    int r = check_rules(c, errs);
 
     if (r == CFG_OK)
         r = table_errs_keep(errs, default_inhibit(c, TABLE_ERRS_SLOT(errs)));

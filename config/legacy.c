@@ -196,9 +196,10 @@ static int keywords_json(cJSON *rule, const struct table_strlist *k)
 }
 
 /* Checks that span keys, with the old paths: clear_threshold at most the
- * threshold; bucket_ms 0 or a divisor of the window. */
+ * threshold; bucket_ms 0 or a divisor of the window.  Each one's message
+ * in errs. */
 static int cross_checks(const struct cfg_legacy *l, int i, const cJSON *rule,
-                        char *err, size_t errsz)
+                        struct table_errs *errs)
 {
     const struct cfg_legacy_det *d = &l->d[i];
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(rule, "threshold");
@@ -210,24 +211,22 @@ static int cross_checks(const struct cfg_legacy *l, int i, const cJSON *rule,
                       : cJSON_IsNumber(w)     ? (int64_t)w->valuedouble
                                               : 0) *
                      1000;
+    int rc = RULE_OK;
 
-    if (given(l, i, "clear_threshold") && d->clear_threshold > thr) {
-        table_fail(err, errsz,
-                   "detectors.%s.clear_threshold: expected a number at most "
-                   "the threshold (%.15g), got %.15g",
-                   legacy[i].name, thr, d->clear_threshold);
-        return RULE_EINVAL;
-    }
+    if (given(l, i, "clear_threshold") && d->clear_threshold > thr)
+        rc = table_errs_add(errs,
+                            "detectors.%s.clear_threshold: expected a number "
+                            "at most the threshold (%.15g), got %.15g",
+                            legacy[i].name, thr, d->clear_threshold);
     if (given(l, i, "bucket_ms") && d->bucket_ms != 0 &&
-        (win_ms % d->bucket_ms != 0 || win_ms / d->bucket_ms > 3600)) {
-        table_fail(err, errsz,
-                   "detectors.%s.bucket_ms: expected 0 or a divisor of the "
-                   "window (%lld ms) giving at most 3600 buckets, got %lld",
-                   legacy[i].name, (long long)win_ms,
-                   (long long)d->bucket_ms);
-        return RULE_EINVAL;
-    }
-    return RULE_OK;
+        (win_ms % d->bucket_ms != 0 || win_ms / d->bucket_ms > 3600))
+        rc = table_errs_add(errs,
+                            "detectors.%s.bucket_ms: expected 0 or a divisor "
+                            "of the window (%lld ms) giving at most 3600 "
+                            "buckets, got %lld",
+                            legacy[i].name, (long long)win_ms,
+                            (long long)d->bucket_ms);
+    return rc;
 }
 
 /* Write detector i's keys over its rule. */
@@ -257,17 +256,17 @@ static int edit_rule(const struct cfg_legacy *l, int i, cJSON *rule)
 }
 
 int cfg_legacy_rules(const struct cfg_legacy *l, struct rule_set **out,
-                     char *err, size_t errsz)
+                     struct table_errs *errs)
 {
     cJSON *rules = cJSON_Parse(rule_defaults_json()), *r, *next;
     int rc = RULE_OK;
 
     *out = NULL;
     if (rules == NULL) {
-        table_fail(err, errsz, "rules: out of memory");
+        table_errs_add(errs, "rules: out of memory");
         return RULE_ENOMEM;
     }
-    for (r = rules->child; r != NULL && rc == RULE_OK; r = next) {
+    for (r = rules->child; r != NULL; r = next) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
         int i = cJSON_IsString(name) ? cfg_legacy_find(name->valuestring)
                                      : -1;
@@ -279,13 +278,19 @@ int cfg_legacy_rules(const struct cfg_legacy *l, struct rule_set **out,
             cJSON_Delete(cJSON_DetachItemViaPointer(rules, r));
             continue;
         }
-        if ((rc = cross_checks(l, i, r, err, errsz)) == RULE_OK &&
-            (rc = edit_rule(l, i, r)) == RULE_ENOMEM)
-            table_fail(err, errsz, "detectors.%s: out of memory",
-                       legacy[i].name);
+        if (cross_checks(l, i, r, errs) != RULE_OK) {
+            rc = RULE_EINVAL; /* on with the next detector */
+        } else if (edit_rule(l, i, r) == RULE_ENOMEM) {
+            table_errs_add(errs, "detectors.%s: out of memory",
+                           legacy[i].name);
+            rc = RULE_ENOMEM;
+            break;
+        }
     }
+    /* compiled only when every detector's keys are good: a bad one would
+     * be refused again as its rule */
     if (rc == RULE_OK)
-        rc = rule_set_compile(out, rules, "rules", err, errsz);
+        rc = rule_set_compile_errs(out, rules, "rules", errs);
     cJSON_Delete(rules);
     return rc;
 }

@@ -69,10 +69,10 @@ int cfg_legacy_apply(struct cfg_legacy *l, int i, const struct cJSON *obj,
                      const char *path, struct table_errs *errs);
 
 /* The default rules with the objects given applied, compiled into *out
- * (the caller's: rule_set_destroy).  Returns RULE_OK, RULE_EINVAL (a
- * setting the rules refuse: message with its detectors.<name> path) or
- * RULE_ENOMEM. */
+ * (the caller's: rule_set_destroy).  Returns RULE_OK, RULE_EINVAL (each
+ * detector's settings that the rules refuse, each message with its
+ * detectors.<name> path, added to errs) or RULE_ENOMEM. */
 int cfg_legacy_rules(const struct cfg_legacy *l, struct rule_set **out,
-                     char *err, size_t errsz);
+                     struct table_errs *errs);
 
 #endif

@@ -493,21 +493,23 @@ static int compile_globs(struct match *m, struct match_cond *c,
     return rc;
 }
 
+/* A number condition's comparisons, each bad one's message in errs; the
+ * comparisons are checked against each other only when all are good. */
 static int compile_number(struct match_cond *c, const cJSON *v,
-                          const char *path, char *err, size_t errsz)
+                          const char *path, struct table_errs *errs)
 {
     char sub[PATH_MAX_];
     const cJSON *e;
     double lo = -INFINITY, hi = INFINITY;
-    int lo_strict = 0, hi_strict = 0;
+    int lo_strict = 0, hi_strict = 0, rc = MATCH_OK;
 
     c->form = FORM_NUMBER;
     if (!cJSON_IsObject(v) || v->child == NULL)
-        return table_fail_expected(
+        return table_errs_keep(errs, table_fail_expected(
             v, path,
             "an object of comparisons such as {\">\": 100} (\">\", \">=\", "
             "\"<\", \"<=\"; all must hold)",
-            err, errsz);
+            TABLE_ERRS_SLOT(errs)));
     cJSON_ArrayForEach(e, v)
     {
         int op = 0;
@@ -516,19 +518,30 @@ static int compile_number(struct match_cond *c, const cJSON *v,
         while (op < OP_COUNT && strcmp(op_names[op], e->string) != 0)
             op++;
         if (op == OP_COUNT) {
-            table_fail(err, errsz,
-                       "%s: unknown comparison; expected \">\", \">=\", "
-                       "\"<\" or \"<=\"",
-                       sub);
-            return MATCH_EINVAL;
+            table_errs_add(errs,
+                           "%s: unknown comparison; expected \">\", \">=\", "
+                           "\"<\" or \"<=\"",
+                           sub);
+            rc = MATCH_EINVAL;
+            continue; /* on with the next comparison */
         }
-        if (table_duplicate(v, e, sub, err, errsz) != TABLE_OK)
-            return MATCH_EINVAL;
-        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
-            return table_fail_expected(e, sub, "a number", err, errsz);
+        if (table_errs_keep(errs, table_duplicate(v, e, sub,
+                                                  TABLE_ERRS_SLOT(errs))) !=
+            TABLE_OK) {
+            rc = MATCH_EINVAL;
+            continue;
+        }
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+            rc = table_errs_keep(errs, table_fail_expected(
+                                           e, sub, "a number",
+                                           TABLE_ERRS_SLOT(errs)));
+            continue;
+        }
         c->arg |= (uint8_t)(1u << op);
         c->v[op] = e->valuedouble;
     }
+    if (rc != MATCH_OK)
+        return rc;
     if (c->arg & OP_GT) {
         lo = c->v[0];
         lo_strict = 1;
@@ -545,10 +558,9 @@ static int compile_number(struct match_cond *c, const cJSON *v,
         hi = c->v[3];
         hi_strict = 0;
     }
-    if (lo > hi || (lo == hi && (lo_strict || hi_strict))) {
-        table_fail(err, errsz, "%s: no number meets every comparison", path);
-        return MATCH_EINVAL;
-    }
+    if (lo > hi || (lo == hi && (lo_strict || hi_strict)))
+        return table_errs_add(errs, "%s: no number meets every comparison",
+                              path);
     return MATCH_OK;
 }
 
@@ -572,7 +584,8 @@ static void cond_types(const struct match_cond *c, uint32_t *possible,
     }
 }
 
-/* One condition; its errors in errs (each bad glob of a list). */
+/* One condition; its errors in errs (each bad glob of a list, each bad
+ * comparison). */
 static int compile_cond(struct match *m, const cJSON *v, const char *path,
                         struct match_meta *meta, struct table_errs *errs)
 {
@@ -595,8 +608,7 @@ static int compile_cond(struct match *m, const cJSON *v, const char *path,
         rc = compile_globs(m, c, v, path, errs);
         break;
     case MATCH_T_NUMBER:
-        rc = table_errs_keep(errs, compile_number(c, v, path,
-                                                  TABLE_ERRS_SLOT(errs)));
+        rc = compile_number(c, v, path, errs);
         break;
     case MATCH_T_BOOL:
         c->form = FORM_BOOL;

@@ -126,7 +126,9 @@ int match_compile(struct match *m, const struct cJSON *obj, const char *path,
                   struct match_meta *meta, char *err, size_t errsz);
 
 /* match_compile() with every error in errs: after a bad condition the
- * next is compiled (the contradiction check needs them all good). */
+ * next is compiled, and inside one each bad glob of a list and each bad
+ * comparison of a number condition is reported (the contradiction checks
+ * need them all good). */
 int match_compile_errs(struct match *m, const struct cJSON *obj,
                        const char *path, struct match_meta *meta,
                        struct table_errs *errs);

@@ -619,11 +619,13 @@ static void group_list(const struct rule *r, char *out, size_t size)
     }
 }
 
-/* The override's match names group_by fields only. */
+/* The override's match names group_by fields only: each other field's
+ * message. */
 static int override_fields(const struct rule *r, const struct match *m,
-                           const char *path, char *err, size_t errsz)
+                           const char *path, struct table_errs *errs)
 {
     char f[EVENT_META_NAME_MAX + 16], sub[PATH_SIZE], groups[LIST_SIZE];
+    int rc = RULE_OK;
 
     for (uint32_t i = 0; i < m->ncond; i++) {
         struct match_field cf = match_cond_field(m, i);
@@ -636,12 +638,10 @@ static int override_fields(const struct rule *r, const struct match *m,
         match_field_name(cf, r->p.meta, f, sizeof f);
         table_path(sub, sizeof sub, path, f, 0);
         group_list(r, groups, sizeof groups);
-        table_fail(err, errsz,
-                   "%s: not a group_by field of this rule (group_by: %s)",
-                   sub, groups);
-        return RULE_EINVAL;
+        rc = table_errs_add(errs, "%s: not a group_by field of this rule "
+                            "(group_by: %s)", sub, groups);
     }
-    return RULE_OK;
+    return rc;
 }
 
 /* An override's keys: each unknown or repeated one.  RULE_OK or
@@ -682,77 +682,82 @@ static int override_keys(const cJSON *v, const char *path,
     return rc;
 }
 
-/* One override whose keys are good: the first error. */
-static int override_apply(struct rule *r, struct rule_override *o,
-                          const cJSON *v, const char *path, char *err,
-                          size_t errsz)
+/* An override's threshold, with the kind's own threshold item: the same
+ * type, range and message. */
+static int override_threshold(const struct rule *r, struct rule_override *o,
+                              const cJSON *t, const char *path,
+                              struct table_errs *errs)
 {
     const struct rule_kind *k = &rule_kinds[r->kind];
     const struct table_item *thr =
         table_items_find(k->items, k->nitems, "threshold");
-    const cJSON *m, *t, *en;
-    char sub[PATH_SIZE];
+    struct rule_params tmp;
     int rc;
 
+    if (thr == NULL)
+        return table_errs_add(errs, "%s: kind %s has no threshold", path,
+                              k->name);
+    memset(&tmp, 0, sizeof tmp);
+    rc = table_errs_keep(errs, table_item_apply(thr, &tmp, t, path,
+                                                TABLE_ERRS_SLOT(errs)));
+    if (rc == TABLE_OK)
+        o->threshold = tmp.threshold;
+    return rc;
+}
+
+/* One override whose keys are good: each value's errors (every error of
+ * its match, each field that is not a group_by field, then threshold or
+ * enabled), in that order. */
+static int override_apply(struct rule *r, struct rule_override *o,
+                          const cJSON *v, const char *path,
+                          struct table_errs *errs)
+{
+    const cJSON *m, *t, *en;
+    char sub[PATH_SIZE];
+    int rc = RULE_OK;
+
     if (!cJSON_IsObject(v))
-        return table_fail_expected(
+        return table_errs_keep(errs, table_fail_expected(
             v, path,
             "an object {\"match\": {...}, \"threshold\": n} or "
             "{\"match\": {...}, \"enabled\": false}",
-            err, errsz);
+            TABLE_ERRS_SLOT(errs)));
     m = cJSON_GetObjectItemCaseSensitive(v, "match");
     t = cJSON_GetObjectItemCaseSensitive(v, "threshold");
     en = cJSON_GetObjectItemCaseSensitive(v, "enabled");
     table_path(sub, sizeof sub, path, "match", 0);
-    if (m == NULL) {
-        table_fail(err, errsz, "%s: missing; an override names the group_by "
-                               "values it applies to",
-                   sub);
-        return RULE_EINVAL;
-    }
-    if ((rc = match_compile(&o->match, m, sub, r->p.meta, err, errsz)) !=
-        MATCH_OK)
-        return rc;
-    if ((rc = override_fields(r, &o->match, sub, err, errsz)) != RULE_OK)
-        return rc;
-    if (t != NULL && en != NULL) {
-        table_fail(err, errsz, "%s: threshold and enabled exclude each "
-                               "other (an override sets a threshold or "
-                               "mutes)",
-                   path);
-        return RULE_EINVAL;
-    }
     o->threshold = NAN;
     o->enabled = 1;
+    if (m == NULL) {
+        rc = table_errs_add(errs, "%s: missing; an override names the "
+                            "group_by values it applies to", sub);
+    } else if ((rc = match_compile_errs(&o->match, m, sub, r->p.meta,
+                                        errs)) == MATCH_OK) {
+        rc = override_fields(r, &o->match, sub, errs);
+    } else if (rc == MATCH_ENOMEM) {
+        return rc;
+    }
+    if (t != NULL && en != NULL)
+        return table_errs_add(errs, "%s: threshold and enabled exclude "
+                              "each other (an override sets a threshold "
+                              "or mutes)", path);
     if (en != NULL) {
         table_path(sub, sizeof sub, path, "enabled", 0);
         if (!cJSON_IsFalse(en))
-            return table_fail_expected(
+            return table_errs_keep(errs, table_fail_expected(
                 en, sub,
                 "false (an override that does not mute sets a threshold)",
-                err, errsz);
+                TABLE_ERRS_SLOT(errs)));
         o->enabled = 0;
-        return RULE_OK;
+        return rc;
     }
-    if (t == NULL) {
-        table_fail(err, errsz, "%s: expected threshold or enabled: false",
-                   path);
-        return RULE_EINVAL;
-    }
+    if (t == NULL)
+        return table_errs_add(errs, "%s: expected threshold or enabled: "
+                              "false", path);
     table_path(sub, sizeof sub, path, "threshold", 0);
-    if (thr == NULL) {
-        table_fail(err, errsz, "%s: kind %s has no threshold", sub, k->name);
-        return RULE_EINVAL;
-    }
-    {
-        /* the kind's own threshold item: the same type, range and message */
-        struct rule_params tmp;
-        memset(&tmp, 0, sizeof tmp);
-        if ((rc = table_item_apply(thr, &tmp, t, sub, err, errsz)) != TABLE_OK)
-            return rc;
-        o->threshold = tmp.threshold;
-    }
-    return RULE_OK;
+    if (override_threshold(r, o, t, sub, errs) != TABLE_OK)
+        rc = RULE_EINVAL;
+    return rc;
 }
 
 /* override_apply() after every key's error (override_keys()). */
@@ -762,11 +767,10 @@ static int override_apply_errs(struct rule *r, struct rule_override *o,
 {
     if (cJSON_IsObject(v) && override_keys(v, path, errs) != RULE_OK)
         return RULE_EINVAL;
-    return table_errs_keep(errs, override_apply(r, o, v, path,
-                                                TABLE_ERRS_SLOT(errs)));
+    return override_apply(r, o, v, path, errs);
 }
 
-/* Every override's errors (each unknown key; else the first). */
+/* Every override's errors (each unknown key; else each bad value). */
 static int overrides_apply(struct rule *r, const cJSON *v, const char *path,
                            struct table_errs *errs)
 {

@@ -2816,6 +2816,27 @@ static void test_every_error_cross_checks(void **state)
     EXPECT_LIST("rules[0].clear_threshold: expected a number at most the "
                 "threshold (5), got 9",
                 "rules[2].exclude: excludes every event that match accepts");
+    /* the older detectors.<name> objects: each detector's cross-key
+     * problems, both of one detector; the rules are not compiled then */
+    assert_int_equal(
+        parse_all("{\"detectors\": {\"error_rate\": {\"threshold\": 0.2,"
+                  " \"clear_threshold\": 0.5, \"window_s\": 60,"
+                  " \"bucket_ms\": 7},"
+                  " \"latency\": {\"threshold\": 5},"
+                  " \"credential_access\": {\"window_s\": 60,"
+                  " \"bucket_ms\": 7000},"
+                  " \"volume\": {\"clear_threshold\": 150}}}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("detectors.volume.clear_threshold: expected a number at "
+                "most the threshold (100), got 150",
+                "detectors.error_rate.clear_threshold: expected a number at "
+                "most the threshold (0.2), got 0.5",
+                "detectors.error_rate.bucket_ms: expected 0 or a divisor of "
+                "the window (60000 ms) giving at most 3600 buckets, got 7",
+                "detectors.credential_access.bucket_ms: expected 0 or a "
+                "divisor of the window (60000 ms) giving at most 3600 "
+                "buckets, got 7000");
     /* each inhibition rule */
     assert_int_equal(
         parse_all("{\"inhibit\": [{\"source\": {\"rule\": \"a\"},"
@@ -2968,6 +2989,21 @@ static void test_every_error_inside_values(void **state)
                 "group.<field>, labels.<name>, rule or severity), got 5",
                 "inhibit[0].equal[2]: \"session_id\" is in the list already "
                 "(inhibit[0].equal[1])");
+    /* an inhibit entry's source and target: each bad matcher */
+    assert_int_equal(
+        parse_all("{\"inhibit\": [{\"source\": {\"rul\": \"a\","
+                  " \"severity\": \"urgent\", \"rule\": \"s*\"},"
+                  " \"target\": {\"group.\": \"x\", \"rule\": 5}}]}",
+                  NULL),
+        CFG_EINVAL);
+    EXPECT_LIST("inhibit[0].source.rul: unknown key; did you mean rule?",
+                "inhibit[0].source.severity: expected a severity (info, "
+                "warning, error, critical) or a glob matching one, got "
+                "\"urgent\"",
+                "inhibit[0].target.group.: expected a field name of 1 to 71 "
+                "letters, digits, _, - or . after \"group.\"",
+                "inhibit[0].target.rule: expected a glob of 1 to 255 bytes "
+                "of UTF-8 text, got 5");
     /* a rule's override: each unknown key */
     assert_int_equal(
         parse_all(RULE_HEAD("\"group_by\": [\"agent_id\"], \"overrides\": "

@@ -8,6 +8,8 @@
  */
 #include "detectors/match.h"
 
+#include "base/table.h"
+
 #include <cjson/cJSON.h>
 
 #include <setjmp.h>
@@ -864,6 +866,62 @@ static void test_errors_numbers(void **state)
                  "\"<=\"; all must hold), got true");
 }
 
+/* match_compile_errs() on json: its list must be exactly want[0 .. n-1];
+ * match_compile() gives the first. */
+static void expect_errors(const char *json, const char *const *want,
+                          unsigned n)
+{
+    static char msgs[TABLE_ERRS_MAX][TABLE_ERR_MAX];
+    struct table_errs errs;
+    struct match m;
+    cJSON *j = cJSON_Parse(json);
+
+    assert_non_null(j);
+    match_init(&m);
+    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
+    assert_int_equal(match_compile_errs(&m, j, "rules[0].match", &meta,
+                                        &errs),
+                     MATCH_EINVAL);
+    cJSON_Delete(j);
+    assert_null(m.cond);
+    if (table_errs_count(&errs) != n)
+        for (unsigned i = 0; i < table_errs_kept(&errs); i++)
+            print_message("got [%u] %s\n", i, table_errs_at(&errs, i));
+    assert_int_equal(table_errs_count(&errs), n);
+    for (unsigned i = 0; i < n; i++)
+        assert_string_equal(table_errs_at(&errs, i), want[i]);
+    expect_error(json, want[0]);
+}
+
+#define EXPECT_ERRORS(json, ...)                                            \
+    do {                                                                    \
+        static const char *const w_[] = {__VA_ARGS__};                      \
+        expect_errors(json, w_, sizeof w_ / sizeof w_[0]);                  \
+    } while (0)
+
+/* Each bad comparison of a number condition; the comparisons are not
+ * checked against each other while one is bad (no cascade). */
+static void test_errors_numbers_every(void **state)
+{
+    (void)state;
+    EXPECT_ERRORS("{\"cost_usd\": {\">\": \"x\", \"<\": true}}",
+                  "rules[0].match.cost_usd.>: expected a number, got \"x\"",
+                  "rules[0].match.cost_usd.<: expected a number, got true");
+    EXPECT_ERRORS("{\"cost_usd\": {\"=>\": 5, \">\": 1, \">\": 2, "
+                  "\"<\": null, \"<=\": 0},"
+                  " \"execution_duration_ms\": {\"==\": 1, \"<\": 10}}",
+                  "rules[0].match.cost_usd.=>: unknown comparison; expected "
+                  "\">\", \">=\", \"<\" or \"<=\"",
+                  "rules[0].match.cost_usd.>: duplicate key",
+                  "rules[0].match.cost_usd.<: expected a number, got null",
+                  "rules[0].match.execution_duration_ms.==: unknown "
+                  "comparison; expected \">\", \">=\", \"<\" or \"<=\"");
+    /* good comparisons beside a bad one: no "no number meets" */
+    EXPECT_ERRORS("{\"cost_usd\": {\">\": 10, \"<\": 5, \">=\": \"1\"}}",
+                  "rules[0].match.cost_usd.>=: expected a number, got "
+                  "\"1\"");
+}
+
 static void test_errors_booleans(void **state)
 {
     (void)state;
@@ -975,6 +1033,7 @@ int main(void)
         T(test_errors_strings),
         T(test_errors_enums),
         T(test_errors_numbers),
+        T(test_errors_numbers_every),
         T(test_errors_booleans),
         T(test_errors_many_members),
         T(test_no_allocation),

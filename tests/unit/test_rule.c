@@ -1426,6 +1426,45 @@ static void test_every_error(void **state)
         "rule (group_by: tool_name)",
         "rules[0].overrides[1].threshold: expected a number between 0 and "
         "1000000000000, got -1");
+    /* every bad value of each override: each error of its match, each
+     * field not in group_by, then threshold or enabled */
+    EXPECT_ERRORS(
+        "[{" BASE "'kind':'count','window_s':1,'threshold':1,"
+        "'group_by':['tool_name'],"
+        "'overrides':[{'match':{'agent_id':'x','tool_nme':'y'},"
+        "'threshold':-1},"
+        "{'match':{'agent_id':'x','session_id':'y'},'enabled':true},"
+        "{'match':{'tool_name':'','error':1},'threshold':2,"
+        "'enabled':false},"
+        "{'threshold':'x'},"
+        "{'match':{'tool_name':'x'},'threshold':3}]}]",
+        "rules[0].overrides[0].match.tool_nme: unknown field; did you mean "
+        "tool_name?",
+        "rules[0].overrides[0].threshold: expected a number between 0 and "
+        "1000000000000, got -1",
+        "rules[0].overrides[1].match.agent_id: not a group_by field of this "
+        "rule (group_by: tool_name)",
+        "rules[0].overrides[1].match.session_id: not a group_by field of "
+        "this rule (group_by: tool_name)",
+        "rules[0].overrides[1].enabled: expected false (an override that "
+        "does not mute sets a threshold), got true",
+        "rules[0].overrides[2].match.tool_name: expected a non-empty glob, "
+        "got ''",
+        "rules[0].overrides[2].match.error: expected true or false, got 1",
+        "rules[0].overrides[2]: threshold and enabled exclude each other (an "
+        "override sets a threshold or mutes)",
+        "rules[0].overrides[3].match: missing; an override names the "
+        "group_by values it applies to",
+        "rules[0].overrides[3].threshold: expected a number between 0 and "
+        "1000000000000, got 'x'");
+    /* a kind without a threshold, and a match that is good */
+    EXPECT_ERRORS(
+        "[{" BASE "'kind':'sequence','steps':[{},{}],'within_s':1,"
+        "'group_by':['tool_name'],"
+        "'overrides':[{'match':{'agent_id':'x'},'threshold':2}]}]",
+        "rules[0].overrides[0].match.agent_id: not a group_by field of this "
+        "rule (group_by: tool_name)",
+        "rules[0].overrides[0].threshold: kind sequence has no threshold");
     /* every rule; a refused rule's name is no duplicate; a kind that
      * is not known: nothing else of that rule */
     EXPECT_ERRORS(

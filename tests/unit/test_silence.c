@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "base/clock.h"
+#include <cjson/cJSON.h>
+#include "base/table.h"
 
 #define MIN 60000LL
 #define HOUR (60 * MIN)
@@ -538,6 +540,79 @@ static void test_text_ok(void **state)
     assert_false(silence_text_ok("\x7f", 8, 0));
 }
 
+/* silence_matchers_parse_errs(): each bad matcher's message in order, the
+ * good ones kept; silence_matchers_parse() gives the first of them, as
+ * the silence API answers it. */
+static void test_matchers_every_error(void **state)
+{
+    static char msgs[TABLE_ERRS_MAX][TABLE_ERR_MAX];
+    struct silence_matcher m[SILENCE_MATCHERS_MAX];
+    struct table_errs errs;
+    char err[256], text[1024];
+    uint32_t n = 99;
+    size_t at;
+    cJSON *v = cJSON_Parse(
+        "{\"rules\": \"x\", \"severity\": \"urgent\", \"rule\": \"db*\","
+        " \"group.a b\": \"x\", \"labels.team\": 5, \"rule\": \"y\","
+        " \"labels.env\": \"prod\"}");
+
+    (void)state;
+    assert_non_null(v);
+    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
+    assert_int_equal(silence_matchers_parse_errs(m, &n, v, "inhibit[0].source",
+                                                 &errs),
+                     SILENCE_EINVAL);
+    assert_int_equal(table_errs_count(&errs), 5);
+    assert_string_equal(table_errs_at(&errs, 0),
+                        "inhibit[0].source.rules: unknown key; did you "
+                        "mean rule?");
+    assert_string_equal(table_errs_at(&errs, 1),
+                        "inhibit[0].source.severity: expected a severity "
+                        "(info, warning, error, critical) or a glob "
+                        "matching one, got \"urgent\"");
+    assert_string_equal(table_errs_at(&errs, 2),
+                        "inhibit[0].source.group.a b: expected a field name "
+                        "of 1 to 71 letters, digits, _, - or . after "
+                        "\"group.\"");
+    assert_string_equal(table_errs_at(&errs, 3),
+                        "inhibit[0].source.labels.team: expected a glob of 1 "
+                        "to 255 bytes of UTF-8 text, got 5");
+    assert_string_equal(table_errs_at(&errs, 4),
+                        "inhibit[0].source.rule: duplicate key");
+    /* the good ones: rule (the first of its name) and labels.env */
+    assert_int_equal(n, 2);
+    assert_int_equal(m[0].kind, SILENCE_M_RULE);
+    assert_string_equal(m[0].glob, "db*");
+    assert_int_equal(m[1].kind, SILENCE_M_LABEL);
+    assert_string_equal(m[1].name, "env");
+    assert_string_equal(m[1].glob, "prod");
+    /* one message: the first of the list */
+    assert_int_equal(silence_matchers_parse(m, &n, v, "matchers", err,
+                                            sizeof err),
+                     SILENCE_EINVAL);
+    assert_string_equal(err, "matchers.rules: unknown key; did you mean "
+                             "rule?");
+    cJSON_Delete(v);
+
+    /* 17 matchers, the first bad: its message, then the cap's, once */
+    at = (size_t)snprintf(text, sizeof text, "{\"severity\": \"x\"");
+    for (int i = 1; i < 18; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at,
+                               ", \"labels.l%d\": \"v\"", i);
+    snprintf(text + at, sizeof text - at, "}");
+    assert_non_null(v = cJSON_Parse(text));
+    table_errs_init(&errs, msgs, TABLE_ERRS_MAX);
+    assert_int_equal(silence_matchers_parse_errs(m, &n, v, "m", &errs),
+                     SILENCE_EINVAL);
+    assert_int_equal(table_errs_count(&errs), 2);
+    assert_string_equal(table_errs_at(&errs, 0),
+                        "m.severity: expected a severity (info, warning, "
+                        "error, critical) or a glob matching one, got \"x\"");
+    assert_string_equal(table_errs_at(&errs, 1), "m: at most 16 matchers");
+    assert_int_equal(n, 15);
+    cJSON_Delete(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_recurring_expired_by_hand),
         cmocka_unit_test(test_matches),
         cmocka_unit_test(test_text_ok),
+        cmocka_unit_test(test_matchers_every_error),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_zones);
 }
