@@ -31,8 +31,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define PREFIX "toolwatch check-config: "
 #define PD_ROUTING_KEY_LEN 32
 

@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The process environment (POSIX declares it in no header): what the
+ * commands pass to the config loader for its TOOLWATCH_* overrides. */
+extern char **environ;
+
 /* Exit statuses of every subcommand. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 

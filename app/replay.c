@@ -35,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern char **environ;
-
 #define CHUNK (64u * 1024u)
 
 struct replay {
@@ -566,9 +564,9 @@ void replay_usage(FILE *f)
         "\n"
         "Run the rules over a recorded audit stream in event time and\n"
         "print every alert document as one NDJSON line on stdout; a summary\n"
-        "goes to stderr.  The same input and config always give the same\n"
-        "bytes.  Bad records are reported with their line number and\n"
-        "skipped.\n"
+        "goes to stderr.  The same input, config and redaction key always\n"
+        "give the same bytes.  Bad records are reported with their line\n"
+        "number and skipped.\n"
         "\n"
         "options:\n"
         "  -c, --config FILE   rules and settings, redaction included\n"

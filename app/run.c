@@ -91,8 +91,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-extern char **environ;
-
 #define DRAIN_MS 5000          /* deliveries in flight at shutdown */
 #define ENGINE_TICK_MS 1000
 #define STATUS_PUBLISH_MS 1000

@@ -51,8 +51,6 @@
 #include <string.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* What one test send gave. */
 struct sent {
     enum request_outcome outcome;

@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern char **environ;
-
 #define ANSWER_MAX (8u * 1024u * 1024u)
 #define TIMEOUT_MS 10000L
 #define DURATION_MAX_MS (366LL * 86400 * 1000)
