@@ -1,6 +1,8 @@
 # toolwatch build.
 #
-#   make           build/toolwatch (optimised, with debug info)
+#   make           build/toolwatch (optimised, with debug info; guided by
+#                  a profile of its own run over a simulated stream: see
+#                  "Profile-guided build" below; PGO=0 for a plain -O2)
 #   make test      every test under ASan+UBSan; last line "N passed, M failed"
 #   make fuzz      libFuzzer targets (clang), each run FUZZ_SECONDS seconds
 #   make memcheck  unit tests and a few integration tests under valgrind
@@ -83,10 +85,63 @@ build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -O2 -g -o $@ $^ $(PKG_LIBS)
 
+# Profile-guided build (PGO=1, the default).  The release objects are
+# compiled twice: first instrumented (build/pgo/, -fprofile-generate),
+# linked and run over a training workload, then again with the counts
+# it recorded (-fprofile-use): GCC lays the hot paths out together and
+# moves the cold ones aside, which matters because with many rules the
+# per-event code no longer fits the instruction cache (BENCHMARKS.md,
+# "Profile-guided build").  The workload is the product's own: a
+# simulated stream (`simulate --output`, a fixed seed and start) replayed
+# with the example rule set (config/examples/rules.json, every kind)
+# and with the default rules; replay is deterministic, so the profile
+# and the binary are too.  Functions the workload never ran are
+# optimised as in a plain build (-fprofile-partial-training).  The
+# instrumented objects are compiled as if they were the release ones
+# (-dumpbase build/rel/...): their counts (.gcda) land next to the
+# release objects, where -fprofile-use looks, and the names GCC gives
+# static functions in the profile match.  PGO=0: a plain -O2 build.
+PGO ?= 1
+PGO_GEN := -fprofile-generate -fprofile-update=atomic
+PGO_USE := -fprofile-use -fprofile-partial-training -Wno-missing-profile
+PGO_OBJ := $(LIB_SRC:%.c=build/pgo/%.o) build/pgo/app/main.o
+PGO_TRAIN := build/pgo/toolwatch simulate --scenario mixed-rules \
+    --seed 7 --start-time 2026-01-05T00:00:00Z --total 200000 \
+    --output build/pgo/train.sse
+
+build/pgo/%.o: %.c | check-deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/GEN  $<")
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) $(PGO_GEN) -dumpbase build/rel/$* -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/pgo/toolwatch: $(PGO_OBJ)
+	@$(if $(Q),echo "  LD/GEN  $@")
+	$(Q)$(CC) -O2 -g $(PGO_GEN) -o $@ $^ $(PKG_LIBS)
+
+build/pgo/profile.stamp: build/pgo/toolwatch config/examples/rules.json
+	@$(if $(Q),echo "  TRAIN   $@")
+	$(Q)find build/rel -name '*.gcda' -type f -delete 2>/dev/null; true
+	$(Q)$(PGO_TRAIN)
+	$(Q)build/pgo/toolwatch replay -c config/examples/rules.json build/pgo/train.sse >/dev/null 2>&1
+	$(Q)build/pgo/toolwatch replay --drain build/pgo/train.sse >/dev/null 2>&1
+	$(Q)rm -f build/pgo/train.sse
+	$(Q)touch $@
+
+ifeq ($(PGO),1)
+REL_PGO := $(PGO_USE)
+$(REL_OBJ) build/rel/app/main.o: build/pgo/profile.stamp
+endif
+# build/rel/mode names how the release objects were built (pgo, plain):
+# a change of PGO rebuilds them, and so does a missing profile (every
+# target is .SECONDARY, so a missing stamp alone would not be remade)
+REL_MODE := $(if $(filter 1,$(PGO)),pgo,plain)
+$(shell mkdir -p build/rel && { [ "$$(cat build/rel/mode 2>/dev/null)" = "$(REL_MODE)" ] || echo $(REL_MODE) > build/rel/mode; } && { [ "$(REL_MODE)" = plain ] || [ -f build/pgo/profile.stamp ] || touch build/rel/mode; })
+$(REL_OBJ) build/rel/app/main.o: build/rel/mode
+
 build/rel/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_COMMON) $(REL_FLAGS) $(REL_PGO) -DTW_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build/asan/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)

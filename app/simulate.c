@@ -4,7 +4,9 @@
  *
  * Prints the stream's URL as the only line on stdout once it listens (so a
  * script can start it with --port 0 and read where it is), then serves
- * until SIGTERM/SIGINT.
+ * until SIGTERM/SIGINT.  With --output it serves nothing: it writes the
+ * first --total events of the same timeline to a file (a capture to
+ * replay; the build's profile-guided pass trains on one) and exits.
  */
 #include "app/simulate.h"
 
@@ -13,8 +15,10 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "app/sig.h"
+#include "sim/gen.h"
 #include "sim/server.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +59,15 @@ static void usage(FILE *f)
         "  --heartbeat-ms N   comment heartbeat when idle (default 5000)\n"
         "  --start-time ISO   timestamp of event 0 (default: now; earlier:\n"
         "                     a source whose timestamps lag the wall clock)\n"
+        "  --output FILE      serve nothing: write the first --total events\n"
+        "                     to FILE as an SSE capture (- for stdout), for\n"
+        "                     `toolwatch replay`, and exit\n"
         "  -h, --help         this text\n",
         f);
 }
 
-static int parse(int argc, char **argv, struct sim_server_options *o)
+static int parse(int argc, char **argv, struct sim_server_options *o,
+                 const char **output)
 {
     static const struct option opts[] = {
         CLI_OPT_HELP,
@@ -75,6 +83,7 @@ static int parse(int argc, char **argv, struct sim_server_options *o)
         {"from-start", no_argument, NULL, 0},
         {"heartbeat-ms", required_argument, NULL, 0},
         {"start-time", required_argument, NULL, 0},
+        {"output", required_argument, NULL, 0},
         CLI_OPT_END,
     };
     cli_args a;
@@ -150,25 +159,75 @@ static int parse(int argc, char **argv, struct sim_server_options *o)
                 return CLI_EXIT_USAGE;
             }
             o->gen.start_ms = ms;
+        } else if (strcmp(name, "--output") == 0) {
+            *output = v;
         } else {
             fprintf(stderr, "toolwatch simulate: unknown option %s\n", name);
             return CLI_EXIT_USAGE;
         }
     }
+    if (*output != NULL && o->total == 0) {
+        fprintf(stderr, "toolwatch simulate: --output needs --total N\n");
+        return CLI_EXIT_USAGE;
+    }
     return 0;
+}
+
+/* --output: events 0 .. total - 1 of the timeline, as the server would
+ * send them, to `path` ("-": stdout). */
+static int write_capture(const struct sim_server_options *o,
+                         const char *path)
+{
+    sim_gen g;
+    char frame[SIM_FRAME_MAX];
+    FILE *f = NULL;
+    int rc = CLI_EXIT_FAIL;
+
+    if (sim_gen_init(&g, &o->gen) != SIM_OK) {
+        fprintf(stderr, "toolwatch simulate: invalid generator options\n");
+        goto out;
+    }
+    f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "toolwatch simulate: %s: %s\n", path,
+                strerror(errno));
+        goto out;
+    }
+    for (uint64_t n = 0; n < o->total; n++) {
+        size_t len = sim_gen_frame(&g, n, frame, sizeof frame);
+
+        if (fwrite(frame, 1, len, f) != len)
+            break;
+    }
+    if (fflush(f) != 0 || ferror(f)) {
+        fprintf(stderr, "toolwatch simulate: %s: %s\n", path,
+                strerror(errno));
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    if (f != NULL && f != stdout && fclose(f) != 0 && rc == CLI_EXIT_OK) {
+        fprintf(stderr, "toolwatch simulate: %s: %s\n", path,
+                strerror(errno));
+        rc = CLI_EXIT_FAIL;
+    }
+    return rc;
 }
 
 int simulate_main(int argc, char **argv)
 {
     struct sim_server_options o;
     sim_server *srv = NULL;
+    const char *output = NULL;
     int rc, wake;
 
     sim_server_options_defaults(&o);
     o.gen.start_ms = clock_wall_ms();
-    rc = parse(argc, argv, &o);
+    rc = parse(argc, argv, &o, &output);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (output != NULL)
+        return write_capture(&o, output);
     wake = sig_setup();
     srv = sim_server_start(&o);
     if (srv == NULL)

@@ -6,7 +6,8 @@
  * with consecutive ids, resumes after Last-Event-ID, ends after --total,
  * answers other methods with 405, and stops on SIGTERM with exit 0.  The
  * records it serves are checked byte for byte against the pure generator
- * (sim/gen.h) with the same options, for the rule kinds' scenarios too.
+ * (sim/gen.h) with the same options, for the rule kinds' scenarios too,
+ * and so is the capture --output writes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,9 +294,59 @@ static void test_post_is_405(void **state)
     stop_sim(f);
 }
 
+/* --output writes the first --total events as the server would send them
+ * (the generator's frames, byte for byte) and exits 0 without listening. */
+static void test_output_capture_exact_bytes(void **state)
+{
+    char path[] = "/tmp/tw_sim_capture_XXXXXX";
+    char frame[SIM_FRAME_MAX];
+    sim_gen g;
+    buf want;
+    FILE *f;
+    char *got;
+    long size;
+    int fd, status = -1;
+    struct proc *p;
+
+    (void)state;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    p = proc_spawn((const char *const[]){tw_bin(), "simulate", "--scenario",
+                                         "fan-out", "--start-time", START,
+                                         "--seed", "7", "--total", "300",
+                                         "--output", path, NULL},
+                   NULL);
+    assert_true(proc_wait_exit(p, WAIT_MS, &status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    proc_destroy(p);
+    make_gen_of(&g, 50, SIM_FAN_OUT);
+    buf_init(&want, 1024 * 1024);
+    for (uint64_t n = 0; n < 300; n++) {
+        size_t len = sim_gen_frame(&g, n, frame, sizeof frame);
+        assert_int_equal(buf_append(&want, frame, len), 0);
+    }
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    assert_int_equal(size, (long)want.len);
+    rewind(f);
+    got = malloc((size_t)size);
+    assert_non_null(got);
+    assert_int_equal(fread(got, 1, (size_t)size, f), (size_t)size);
+    assert_memory_equal(got, want.data, want.len);
+    fclose(f);
+    free(got);
+    buf_free(&want);
+    unlink(path);
+}
+
 static void test_usage_errors(void **state)
 {
     static const char *const bad[][4] = {
+        {"--output", "/tmp/tw_sim_never", NULL, NULL}, /* needs --total */
         {"--scenario", "chaos", NULL, NULL},
         {"--scenario", "fan_outs", NULL, NULL},
         {"--rate", "0", NULL, NULL},
@@ -325,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_last_event_id),
         cmocka_unit_test(test_paced_stream_is_live),
         cmocka_unit_test(test_post_is_405),
+        cmocka_unit_test(test_output_capture_exact_bytes),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
