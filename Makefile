@@ -94,8 +94,10 @@ build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 # "Profile-guided build").  The workload is the product's own: a
 # simulated stream (`simulate --output`, a fixed seed and start) replayed
 # with the example rule set (config/examples/rules.json, every kind)
-# and with the default rules; replay is deterministic, so the profile
-# and the binary are too.  Functions the workload never ran are
+# and with the default rules.  The counts are nearly the same from build
+# to build (the engine's hash key is random, so chains and slot hints
+# differ a little); the layout GCC derives from them may differ in
+# detail, the behaviour never.  Functions the workload never ran are
 # optimised as in a plain build (-fprofile-partial-training).  The
 # instrumented objects are compiled as if they were the release ones
 # (-dumpbase build/rel/...): their counts (.gcda) land next to the
