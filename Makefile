@@ -102,8 +102,9 @@ build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 # instrumented objects are compiled as if they were the release ones
 # (-dumpbase build/rel/...): their counts (.gcda) land next to the
 # release objects, where -fprofile-use looks, and the names GCC gives
-# static functions in the profile match.  PGO=0: a plain -O2 build.
-PGO ?= 1
+# static functions in the profile match.  PGO=0: a plain -O2 build (the
+# default when $(CC) is not GCC, whose options these are).
+PGO ?= $(shell $(CC) -v 2>&1 | grep -q '^gcc version' && echo 1 || echo 0)
 PGO_GEN := -fprofile-generate -fprofile-update=atomic
 PGO_USE := -fprofile-use -fprofile-partial-training -Wno-missing-profile
 PGO_OBJ := $(LIB_SRC:%.c=build/pgo/%.o) build/pgo/app/main.o
