@@ -942,6 +942,19 @@ static void transition(det_engine *e, struct det_rule *r,
         watch(e, r, v);
 }
 
+/* Would transition() leave this verdict's group as it is: an idle,
+ * unpinned group that does not fire, of a kind that time alone cannot
+ * fire (watch() has nothing to do)?  Most events' verdicts: the call is
+ * saved. */
+static inline int idle_stays(const struct det_rule *r,
+                             const struct det_verdict *v)
+{
+    const struct det_slot *x = &r->keys.slot[v->slot];
+
+    return x->state == DET_ST_IDLE && v->level != DET_ABOVE && !x->pinned &&
+           !(r->kind->flags & DET_KF_ABSENCE);
+}
+
 /* Does r run its timers (its clock known; absence rules sleep while
  * draining)? */
 static int timers_active(const det_engine *e, const struct det_rule *r)
@@ -1314,7 +1327,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         if (!rule_sees(r, &in))
             continue;
         in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v))
+        if (r->kind->feed(r, &in, &v) && !idle_stays(r, &v))
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
