@@ -1216,6 +1216,7 @@ static void next_generation(det_engine *e)
     if (++e->hc.gen == 0) {
         memset(e->hc.gen_of, 0, e->ngsets * sizeof *e->hc.gen_of);
         e->hc.txt_gen = 0;
+        e->hc.pack_gen = 0;
         e->hc.gen = 1;
     }
 }
