@@ -183,22 +183,18 @@ static size_t group_bytes(const struct match_field *f, uint32_t nf,
     return n;
 }
 
-/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
- * from the event's cache when there is no extra. */
-__attribute__((hot))
-static void values_hash(struct det_hcache *hc, uint32_t g,
-                        const struct match_field *f, uint32_t nf,
-                        const struct event *ev, const char *extra,
-                        uint64_t h[2])
+/* values_hash() of values not in the cache (or with extra): hashed,
+ * and kept when there is no extra.  Out of line: an event reaches many
+ * rules of few field lists, and most of them find the hash cached. */
+__attribute__((noinline))
+static void values_hash_new(struct det_hcache *hc, uint32_t g,
+                            const struct match_field *f, uint32_t nf,
+                            const struct event *ev, const char *extra,
+                            uint64_t h[2])
 {
     char bytes[DET_VALUES_MAX];
     size_t n;
 
-    if (extra == NULL && hc->gen_of[g] == hc->gen) {
-        h[0] = hc->h[g][0];
-        h[1] = hc->h[g][1];
-        return;
-    }
     if (nf == 1 && extra == NULL) {
         /* the usual case: the value and its NUL, where the event has
          * them (the same bytes group_bytes would write) */
@@ -216,6 +212,21 @@ static void values_hash(struct det_hcache *hc, uint32_t g,
         hc->h[g][1] = h[1];
         hc->slot[g] = DET_NIL;
     }
+}
+
+/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
+ * from the event's cache when there is no extra. */
+static inline void values_hash(struct det_hcache *hc, uint32_t g,
+                               const struct match_field *f, uint32_t nf,
+                               const struct event *ev, const char *extra,
+                               uint64_t h[2])
+{
+    if (extra == NULL && hc->gen_of[g] == hc->gen) {
+        h[0] = hc->h[g][0];
+        h[1] = hc->h[g][1];
+        return;
+    }
+    values_hash_new(hc, g, f, nf, ev, extra, h);
 }
 
 __attribute__((hot))

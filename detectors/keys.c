@@ -266,21 +266,9 @@ uint32_t det_keys_lru_walk(const det_keys *k, uint32_t *cursor)
     return k->log[i];
 }
 
-__attribute__((hot))
-uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
-                           uint32_t hint, int *created)
+void det_keys_log_append(det_keys *k, uint32_t s)
 {
-    const struct det_slot *x;
-
-    if (hint < k->hw && hint != k->ovf) {
-        x = &k->slot[hint];
-        if (x->used && x->h0 == h0 && x->h1 == h1) {
-            *created = 0;
-            seen(k, hint);
-            return hint;
-        }
-    }
-    return det_keys_get(k, h0, h1, created);
+    log_append(k, s);
 }
 
 __attribute__((hot))

@@ -125,8 +125,32 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created);
  * rules that group by the same fields mostly place a group at the same
  * slot, so the slot one of them found for an event is the hint for the
  * next: its hash bucket, one more cache line per rule, is not read. */
-uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
-                           uint32_t hint, int *created);
+static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
+                                         uint64_t h1, uint32_t hint,
+                                         int *created);
+
+/* Private (det_keys_get_near): unpinned used slot s is the most recently
+ * seen. */
+void det_keys_log_append(det_keys *k, uint32_t s);
+
+/* In line: the hint holds the key for most of the rules an event reaches
+ * (the engine's det_group); the rest is det_keys_get. */
+static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
+                                         uint64_t h1, uint32_t hint,
+                                         int *created)
+{
+    if (hint < k->hw && hint != k->ovf) {
+        const struct det_slot *x = &k->slot[hint];
+
+        if (x->used && x->h0 == h0 && x->h1 == h1) {
+            *created = 0;
+            if (!x->pinned && x->lpos + 1 != k->log_tail)
+                det_keys_log_append(k, hint);
+            return hint;
+        }
+    }
+    return det_keys_get(k, h0, h1, created);
+}
 
 /* The overflow group: found, or created (*created = 1) in the slot kept
  * for it, pinned.  Always succeeds on an initialised table.  Removed
