@@ -229,8 +229,9 @@ static inline void values_hash(struct det_hcache *hc, uint32_t g,
     values_hash_new(hc, g, f, nf, ev, extra, h);
 }
 
-__attribute__((hot))
-static void group_hash(const struct det_rule *r, struct det_input *in,
+/* In line in det_group (the cached hash is a few loads). */
+__attribute__((always_inline))
+static inline void group_hash(const struct det_rule *r, struct det_input *in,
                        const char *extra, uint64_t h[2])
 {
     values_hash(in->hc, r->gset, r->gby, r->ngby, in->ev, extra, h);
