@@ -136,6 +136,7 @@ static int keep_strings(struct abs_state *st, const char *const s[ABS_NSTR],
 
 /* keep_strings() of an event's, in line: the fields' sizes are known
  * here (the event's hot path: every event of the group). */
+__attribute__((hot))
 static int keep_event_strings(struct abs_state *st, const struct event *ev)
 {
     size_t at = st->vlen;
@@ -172,6 +173,7 @@ static const char *event_pack(const struct det_input *in, size_t *len)
 }
 
 /* Keep what an alert of the group will need from its event. */
+__attribute__((hot))
 static void keep_event(struct det_rule *r, uint32_t slot,
                        const struct det_input *in)
 {
@@ -271,6 +273,7 @@ static void retain(struct det_rule *r, uint32_t slot,
 
 /* The gap at now, and the episode's longest (the current gap while no
  * episode is open). */
+__attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {

@@ -159,6 +159,7 @@ struct det_engine {
 
 /* The bytes the group of `ev` is keyed by: each group_by value (missing:
  * empty) with its NUL, then `extra` with its NUL.  Returns the length. */
+__attribute__((hot))
 static size_t group_bytes(const struct match_field *f, uint32_t nf,
                           const struct event *ev, const char *extra,
                           char *bytes)
@@ -187,6 +188,7 @@ static size_t group_bytes(const struct match_field *f, uint32_t nf,
  * and kept when there is no extra.  Out of line: an event reaches many
  * rules of few field lists, and most of them find the hash cached. */
 __attribute__((noinline))
+__attribute__((hot))
 static void values_hash_new(struct det_hcache *hc, uint32_t g,
                             const struct match_field *f, uint32_t nf,
                             const struct event *ev, const char *extra,
@@ -264,6 +266,7 @@ void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
 
 /* A new group: its overrides (the first that its values meet), then the
  * kind's fresh state. */
+__attribute__((cold, noinline))
 static void group_created(struct det_rule *r, uint32_t s,
                           const struct event *ev)
 {
@@ -293,6 +296,7 @@ static void group_created(struct det_rule *r, uint32_t s,
  * anomaly of a group that has no room still fires (as the group
  * "(overflow)").  The rule's capacity warning is due either way.  DET_NIL
  * for the kinds that run none (r->ovf_ok, rule_init). */
+__attribute__((cold, noinline))
 static uint32_t overflow_group(struct det_rule *r)
 {
     uint32_t s;
@@ -374,6 +378,7 @@ enum det_level det_level_of(const struct det_rule *r, uint32_t slot,
     return value <= det_clear(r, slot) ? DET_CLEAR : DET_BETWEEN;
 }
 
+__attribute__((hot))
 void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
                        struct det_verdict *v)
 {
@@ -680,6 +685,7 @@ static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
         e->cb->on_alert(e->ud, &al);
 }
 
+__attribute__((cold, noinline))
 static void notify(det_engine *e, struct det_rule *r, uint32_t s,
                    int resolved)
 {
@@ -744,6 +750,7 @@ static void capacity_notify(det_engine *e, struct det_rule *r, int resolved)
 /* After r took an event or ran its timers: fire its capacity warning when
  * it was found full, resolve it when it has room again (a group's alert
  * resolved); then an idle overflow group goes. */
+__attribute__((cold, noinline))
 static void capacity_check(det_engine *e, struct det_rule *r)
 {
     const char *v[1];
@@ -810,6 +817,7 @@ static void take_verdict(struct det_alert *a, const struct det_verdict *v)
     a->aux[1] = v->aux[1];
 }
 
+__attribute__((cold, noinline))
 static void fire(det_engine *e, struct det_rule *r, uint32_t s,
                  const struct det_verdict *v, const struct det_input *in)
 {
@@ -844,6 +852,7 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
     notify(e, r, s, 0);
 }
 
+__attribute__((cold, noinline))
 static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
 {
     r->keys.slot[s].state = DET_ST_IDLE;
@@ -864,6 +873,7 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
 
 /* An idle group that time alone may fire (absence): its clock's next
  * timer no later than its deadline. */
+__attribute__((hot))
 static void watch(det_engine *e, const struct det_rule *r,
                   const struct det_verdict *v)
 {
@@ -877,6 +887,7 @@ static void watch(det_engine *e, const struct det_rule *r,
         *next = dl;
 }
 
+__attribute__((hot))
 static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
 {
