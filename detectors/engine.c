@@ -316,8 +316,10 @@ static uint32_t overflow_group(struct det_rule *r)
     return s;
 }
 
-__attribute__((hot))
-uint32_t det_group(struct det_rule *r, struct det_input *in)
+/* det_group of an event whose group is not at the hinted slot: hash
+ * (unless cached), look up or create. */
+__attribute__((noinline))
+static uint32_t group_lookup(struct det_rule *r, struct det_input *in)
 {
     uint64_t h[2];
     uint32_t s;
@@ -339,6 +341,22 @@ uint32_t det_group(struct det_rule *r, struct det_input *in)
         }
     }
     return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
+}
+
+/* The usual case in line, with no locals in memory: this event's hash of
+ * the rule's group_by is cached and the previous rule of the same fields
+ * found its group at the slot where this rule keeps it. */
+__attribute__((hot))
+uint32_t det_group(struct det_rule *r, struct det_input *in)
+{
+    const struct det_hcache *hc = in->hc;
+    uint32_t g = r->gset, s;
+
+    if (hc->gen_of[g] == hc->gen &&
+        (s = det_keys_at_hint(&r->keys, hc->h[g][0], hc->h[g][1],
+                              hc->slot[g])) != DET_NIL)
+        return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
+    return group_lookup(r, in);
 }
 
 uint32_t det_group_extra(struct det_rule *r, struct det_input *in,

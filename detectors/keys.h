@@ -133,21 +133,33 @@ static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
  * seen. */
 void det_keys_log_append(det_keys *k, uint32_t s);
 
-/* In line: the hint holds the key for most of the rules an event reaches
- * (the engine's det_group); the rest is det_keys_get. */
-static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
-                                         uint64_t h1, uint32_t hint,
-                                         int *created)
+/* Slot `hint` when it holds key (h0, h1) (then seen, as det_keys_get
+ * would), else DET_NIL: det_keys_get_near's first try, in line (the hint
+ * holds the key for most of the rules an event reaches). */
+static inline uint32_t det_keys_at_hint(det_keys *k, uint64_t h0,
+                                        uint64_t h1, uint32_t hint)
 {
     if (hint < k->hw && hint != k->ovf) {
         const struct det_slot *x = &k->slot[hint];
 
         if (x->used && x->h0 == h0 && x->h1 == h1) {
-            *created = 0;
             if (!x->pinned && x->lpos + 1 != k->log_tail)
                 det_keys_log_append(k, hint);
             return hint;
         }
+    }
+    return DET_NIL;
+}
+
+static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
+                                         uint64_t h1, uint32_t hint,
+                                         int *created)
+{
+    uint32_t s = det_keys_at_hint(k, h0, h1, hint);
+
+    if (s != DET_NIL) {
+        *created = 0;
+        return s;
     }
     return det_keys_get(k, h0, h1, created);
 }
