@@ -983,17 +983,20 @@ static void transition(det_engine *e, struct det_rule *r,
         watch(e, r, v);
 }
 
-/* Would transition() leave this verdict's group as it is: an idle,
- * unpinned group that does not fire, of a kind that time alone cannot
- * fire (watch() has nothing to do)?  Most events' verdicts: the call is
+/* transition() of a verdict that leaves its group as it is (an idle,
+ * unpinned group that does not fire: only watch()), in line; 0 when the
+ * verdict needs transition().  Most events' verdicts: the call is
  * saved. */
-static inline int idle_stays(const struct det_rule *r,
+static inline int idle_stays(det_engine *e, const struct det_rule *r,
                              const struct det_verdict *v)
 {
     const struct det_slot *x = &r->keys.slot[v->slot];
 
-    return x->state == DET_ST_IDLE && v->level != DET_ABOVE && !x->pinned &&
-           !(r->kind->flags & DET_KF_ABSENCE);
+    if (x->state != DET_ST_IDLE || v->level == DET_ABOVE || x->pinned)
+        return 0;
+    if (r->kind->flags & DET_KF_ABSENCE)
+        watch(e, r, v);
+    return 1;
 }
 
 /* Does r run its timers (its clock known; absence rules sleep while
@@ -1369,7 +1372,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         if (!rule_sees(r, &in))
             continue;
         in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v) && !idle_stays(r, &v))
+        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v))
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
