@@ -49,7 +49,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ABS_BUF 144 /* values and last event kept in the state */
+#define ABS_BUF DET_PACK_MAX /* values and last event kept in the state */
 
 /* A group's state.  `last` comes first: the rest of this file reads it as
  * the int64_t at the start of the state.  buf holds the group's values
@@ -136,6 +136,7 @@ static int keep_strings(struct abs_state *st, const char *const s[ABS_NSTR],
 
 /* keep_strings() of an event's, in line: the fields' sizes are known
  * here (the event's hot path: every event of the group). */
+__attribute__((hot))
 static int keep_event_strings(struct abs_state *st, const struct event *ev)
 {
     size_t at = st->vlen;
@@ -150,11 +151,37 @@ static int keep_event_strings(struct abs_state *st, const struct event *ev)
     return 0;
 }
 
-/* Keep what an alert of the group will need from its event ev. */
+/* The event's strings as keep_event_strings() writes them after a
+ * group's values, packed once an event in the engine's cache (every
+ * absence rule the event reaches copies the same bytes): their length,
+ * or DET_PACK_NONE when they do not fit ABS_BUF. */
+static const char *event_pack(const struct det_input *in, size_t *len)
+{
+    struct det_hcache *hc = in->hc;
+    struct abs_state t;
+
+    if (hc->pack_gen != hc->gen) {
+        hc->pack_gen = hc->gen;
+        t.vlen = 0;
+        hc->pack_len = keep_event_strings(&t, in->ev) == 0 ? t.slen
+                                                            : DET_PACK_NONE;
+        if (hc->pack_len != DET_PACK_NONE)
+            memcpy(hc->pack, t.buf, hc->pack_len);
+    }
+    *len = hc->pack_len;
+    return hc->pack;
+}
+
+/* Keep what an alert of the group will need from its event. */
+__attribute__((hot))
 static void keep_event(struct det_rule *r, uint32_t slot,
-                       const struct event *ev)
+                       const struct det_input *in)
 {
     struct abs_state *st = det_state(r, slot);
+    const struct event *ev = in->ev;
+    const char *pack;
+    size_t plen;
+    int kept;
 
     if (st->vlen == 0 && !st->inrec) {
         /* a group's values are its key: taken once, at its first event */
@@ -170,7 +197,18 @@ static void keep_event(struct det_rule *r, uint32_t slot,
     }
     /* kept in the state whenever they fit: one event too long for it
      * does not send the group's later events to the record */
-    if (st->vlen > 0 && keep_event_strings(st, ev) == 0) {
+    if (st->vlen == 0) {
+        kept = 0;
+    } else if (pack = event_pack(in, &plen),
+               plen != DET_PACK_NONE && plen + st->vlen <= (size_t)ABS_BUF) {
+        memcpy(st->buf + st->vlen, pack, plen);
+        st->slen = (uint16_t)plen;
+        kept = 1;
+    } else {
+        /* as they do not fit: what fits is written, as ever */
+        kept = keep_event_strings(st, ev) == 0;
+    }
+    if (kept) {
         st->type = (uint8_t)ev->type;
         st->inrec = 0;
     } else {
@@ -235,6 +273,7 @@ static void retain(struct det_rule *r, uint32_t slot,
 
 /* The gap at now, and the episode's longest (the current gap while no
  * episode is open). */
+__attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
@@ -286,7 +325,7 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         /* back from its alert: idle groups are watched oldest first */
         if (r->keys.slot[slot].state == DET_ST_IDLE && det_pinned(r, slot))
             det_keys_unpin(&r->keys, slot);
-        keep_event(r, slot, in->ev);
+        keep_event(r, slot, in);
     } else {
         a = &r->alert[slot];
         memcpy(a->sample.record_id, in->ev->record_id,

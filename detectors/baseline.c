@@ -231,6 +231,7 @@ static void zero_buckets(const baseline_spec *s, baseline_state *st,
         st->ring[ring_pos(s, b)] = 0;
 }
 
+__attribute__((hot))
 void baseline_advance(const baseline_spec *s, baseline_state *st,
                       int64_t now_ms, double *scratch,
                       struct baseline_closed *closed)
@@ -264,6 +265,7 @@ void baseline_advance(const baseline_spec *s, baseline_state *st,
     compute_band(s, st, nb, scratch);
 }
 
+__attribute__((hot))
 int baseline_add(const baseline_spec *s, baseline_state *st, int64_t now_ms,
                  int64_t t_ms, double amount, double *scratch,
                  struct baseline_closed *closed)
@@ -343,6 +345,7 @@ static void kind_reset(struct det_rule *r, uint32_t slot)
 /* The verdict after a move that closed `c`: a clear closed bucket clears
  * (its value and band are reported), the current bucket above fires,
  * anything else keeps an open alert open. */
+__attribute__((hot))
 static void verdict(struct det_rule *r, uint32_t slot,
                     const struct baseline_closed *c, struct det_verdict *v)
 {
@@ -376,6 +379,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     verdict(r, slot, &c, v);
 }
 
+__attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {

@@ -110,6 +110,7 @@ void count_reset(count_spec *s, count_state *st)
 
 /* Take now_ms as the newest now (never backwards), drop the kept times
  * that left the window and give the ring back once it is empty. */
+__attribute__((hot))
 static int64_t move_now(count_spec *s, count_state *st, int64_t now_ms)
 {
     win_ring *r = ring_of(s, st);
@@ -204,6 +205,7 @@ out:
     return rc;
 }
 
+__attribute__((hot))
 int count_add(count_spec *s, count_state *st, int64_t now_ms, int64_t t_ms)
 {
     static const uint32_t one[1] = {1};
@@ -231,6 +233,7 @@ out:
     return rc;
 }
 
+__attribute__((hot))
 void count_level(count_spec *s, count_state *st, int64_t now_ms,
                  struct count_level *out)
 {

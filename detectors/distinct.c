@@ -55,6 +55,7 @@ void distinct_reset(valpool *p, distinct_state *st)
 
 /* Take now_ms as the newest now and forget the values last seen at or
  * before now - window. */
+__attribute__((hot))
 static int64_t move_now(const distinct_spec *s, valpool *p,
                         distinct_state *st, int64_t now_ms)
 {
@@ -84,6 +85,7 @@ static void rebase(const distinct_spec *s, valpool *p, distinct_state *st,
     st->base = nb;
 }
 
+__attribute__((hot))
 int distinct_add(const distinct_spec *s, valpool *p, uint32_t gid,
                  distinct_state *st, int64_t now_ms, int64_t t_ms,
                  const uint64_t h[2])
@@ -257,6 +259,7 @@ static void kind_reset(struct det_rule *r, uint32_t slot)
     distinct_reset(r->priv, det_state(r, slot));
 }
 
+__attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
@@ -272,6 +275,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
             (uint32_t)floor(det_clear(r, slot)));
 }
 
+__attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {

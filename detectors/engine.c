@@ -159,6 +159,7 @@ struct det_engine {
 
 /* The bytes the group of `ev` is keyed by: each group_by value (missing:
  * empty) with its NUL, then `extra` with its NUL.  Returns the length. */
+__attribute__((hot))
 static size_t group_bytes(const struct match_field *f, uint32_t nf,
                           const struct event *ev, const char *extra,
                           char *bytes)
@@ -183,22 +184,19 @@ static size_t group_bytes(const struct match_field *f, uint32_t nf,
     return n;
 }
 
-/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
- * from the event's cache when there is no extra. */
+/* values_hash() of values not in the cache (or with extra): hashed,
+ * and kept when there is no extra.  Out of line: an event reaches many
+ * rules of few field lists, and most of them find the hash cached. */
+__attribute__((noinline))
 __attribute__((hot))
-static void values_hash(struct det_hcache *hc, uint32_t g,
-                        const struct match_field *f, uint32_t nf,
-                        const struct event *ev, const char *extra,
-                        uint64_t h[2])
+static void values_hash_new(struct det_hcache *hc, uint32_t g,
+                            const struct match_field *f, uint32_t nf,
+                            const struct event *ev, const char *extra,
+                            uint64_t h[2])
 {
     char bytes[DET_VALUES_MAX];
     size_t n;
 
-    if (extra == NULL && hc->gen_of[g] == hc->gen) {
-        h[0] = hc->h[g][0];
-        h[1] = hc->h[g][1];
-        return;
-    }
     if (nf == 1 && extra == NULL) {
         /* the usual case: the value and its NUL, where the event has
          * them (the same bytes group_bytes would write) */
@@ -218,8 +216,24 @@ static void values_hash(struct det_hcache *hc, uint32_t g,
     }
 }
 
-__attribute__((hot))
-static void group_hash(const struct det_rule *r, struct det_input *in,
+/* The hash of the event's values of field list g (f[0..nf-1]) and extra,
+ * from the event's cache when there is no extra. */
+static inline void values_hash(struct det_hcache *hc, uint32_t g,
+                               const struct match_field *f, uint32_t nf,
+                               const struct event *ev, const char *extra,
+                               uint64_t h[2])
+{
+    if (extra == NULL && hc->gen_of[g] == hc->gen) {
+        h[0] = hc->h[g][0];
+        h[1] = hc->h[g][1];
+        return;
+    }
+    values_hash_new(hc, g, f, nf, ev, extra, h);
+}
+
+/* In line in det_group (the cached hash is a few loads). */
+__attribute__((always_inline))
+static inline void group_hash(const struct det_rule *r, struct det_input *in,
                        const char *extra, uint64_t h[2])
 {
     values_hash(in->hc, r->gset, r->gby, r->ngby, in->ev, extra, h);
@@ -252,6 +266,7 @@ void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2])
 
 /* A new group: its overrides (the first that its values meet), then the
  * kind's fresh state. */
+__attribute__((cold, noinline))
 static void group_created(struct det_rule *r, uint32_t s,
                           const struct event *ev)
 {
@@ -281,6 +296,7 @@ static void group_created(struct det_rule *r, uint32_t s,
  * anomaly of a group that has no room still fires (as the group
  * "(overflow)").  The rule's capacity warning is due either way.  DET_NIL
  * for the kinds that run none (r->ovf_ok, rule_init). */
+__attribute__((cold, noinline))
 static uint32_t overflow_group(struct det_rule *r)
 {
     uint32_t s;
@@ -300,8 +316,10 @@ static uint32_t overflow_group(struct det_rule *r)
     return s;
 }
 
-__attribute__((hot))
-uint32_t det_group(struct det_rule *r, struct det_input *in)
+/* det_group of an event whose group is not at the hinted slot: hash
+ * (unless cached), look up or create. */
+__attribute__((noinline))
+static uint32_t group_lookup(struct det_rule *r, struct det_input *in)
 {
     uint64_t h[2];
     uint32_t s;
@@ -323,6 +341,22 @@ uint32_t det_group(struct det_rule *r, struct det_input *in)
         }
     }
     return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
+}
+
+/* The usual case in line, with no locals in memory: this event's hash of
+ * the rule's group_by is cached and the previous rule of the same fields
+ * found its group at the slot where this rule keeps it. */
+__attribute__((hot))
+uint32_t det_group(struct det_rule *r, struct det_input *in)
+{
+    const struct det_hcache *hc = in->hc;
+    uint32_t g = r->gset, s;
+
+    if (hc->gen_of[g] == hc->gen &&
+        (s = det_keys_at_hint(&r->keys, hc->h[g][0], hc->h[g][1],
+                              hc->slot[g])) != DET_NIL)
+        return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
+    return group_lookup(r, in);
 }
 
 uint32_t det_group_extra(struct det_rule *r, struct det_input *in,
@@ -362,6 +396,7 @@ enum det_level det_level_of(const struct det_rule *r, uint32_t slot,
     return value <= det_clear(r, slot) ? DET_CLEAR : DET_BETWEEN;
 }
 
+__attribute__((hot))
 void det_verdict_level(const struct det_rule *r, uint32_t slot, double value,
                        struct det_verdict *v)
 {
@@ -668,6 +703,7 @@ static void notify_as(det_engine *e, struct det_rule *r, uint32_t s,
         e->cb->on_alert(e->ud, &al);
 }
 
+__attribute__((cold, noinline))
 static void notify(det_engine *e, struct det_rule *r, uint32_t s,
                    int resolved)
 {
@@ -732,6 +768,7 @@ static void capacity_notify(det_engine *e, struct det_rule *r, int resolved)
 /* After r took an event or ran its timers: fire its capacity warning when
  * it was found full, resolve it when it has room again (a group's alert
  * resolved); then an idle overflow group goes. */
+__attribute__((cold, noinline))
 static void capacity_check(det_engine *e, struct det_rule *r)
 {
     const char *v[1];
@@ -798,6 +835,7 @@ static void take_verdict(struct det_alert *a, const struct det_verdict *v)
     a->aux[1] = v->aux[1];
 }
 
+__attribute__((cold, noinline))
 static void fire(det_engine *e, struct det_rule *r, uint32_t s,
                  const struct det_verdict *v, const struct det_input *in)
 {
@@ -832,6 +870,7 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
     notify(e, r, s, 0);
 }
 
+__attribute__((cold, noinline))
 static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
 {
     r->keys.slot[s].state = DET_ST_IDLE;
@@ -852,6 +891,7 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
 
 /* An idle group that time alone may fire (absence): its clock's next
  * timer no later than its deadline. */
+__attribute__((hot))
 static void watch(det_engine *e, const struct det_rule *r,
                   const struct det_verdict *v)
 {
@@ -865,6 +905,7 @@ static void watch(det_engine *e, const struct det_rule *r,
         *next = dl;
 }
 
+__attribute__((hot))
 static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
 {
@@ -940,6 +981,22 @@ static void transition(det_engine *e, struct det_rule *r,
         schedule(e, r, s, v);
     else if (x->used)
         watch(e, r, v);
+}
+
+/* transition() of a verdict that leaves its group as it is (an idle,
+ * unpinned group that does not fire: only watch()), in line; 0 when the
+ * verdict needs transition().  Most events' verdicts: the call is
+ * saved. */
+static inline int idle_stays(det_engine *e, const struct det_rule *r,
+                             const struct det_verdict *v)
+{
+    const struct det_slot *x = &r->keys.slot[v->slot];
+
+    if (x->state != DET_ST_IDLE || v->level == DET_ABOVE || x->pinned)
+        return 0;
+    if (r->kind->flags & DET_KF_ABSENCE)
+        watch(e, r, v);
+    return 1;
 }
 
 /* Does r run its timers (its clock known; absence rules sleep while
@@ -1203,6 +1260,7 @@ static void next_generation(det_engine *e)
     if (++e->hc.gen == 0) {
         memset(e->hc.gen_of, 0, e->ngsets * sizeof *e->hc.gen_of);
         e->hc.txt_gen = 0;
+        e->hc.pack_gen = 0;
         e->hc.gen = 1;
     }
 }
@@ -1314,7 +1372,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         if (!rule_sees(r, &in))
             continue;
         in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v))
+        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v))
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);

@@ -266,34 +266,21 @@ uint32_t det_keys_lru_walk(const det_keys *k, uint32_t *cursor)
     return k->log[i];
 }
 
-__attribute__((hot))
-uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
-                           uint32_t hint, int *created)
+void det_keys_log_append(det_keys *k, uint32_t s)
 {
-    const struct det_slot *x;
-
-    if (hint < k->hw && hint != k->ovf) {
-        x = &k->slot[hint];
-        if (x->used && x->h0 == h0 && x->h1 == h1) {
-            *created = 0;
-            seen(k, hint);
-            return hint;
-        }
-    }
-    return det_keys_get(k, h0, h1, created);
+    log_append(k, s);
 }
 
-__attribute__((hot))
-uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
+/* det_keys_get of a key not in the table: a new group, after evicting
+ * the least recently seen idle one when the table is full.  Out of line:
+ * nearly every lookup finds its group. */
+__attribute__((cold, noinline))
+static uint32_t get_new(det_keys *k, uint64_t h0, uint64_t h1,
+                        int *created)
 {
-    uint32_t s = det_keys_find(k, h0, h1), b;
+    uint32_t s, b;
     struct det_slot *x;
 
-    *created = 0;
-    if (s != DET_NIL) {
-        seen(k, s);
-        return s;
-    }
     if (det_keys_groups(k) >= k->cap) {
         uint32_t old = det_keys_oldest(k);
 
@@ -323,6 +310,19 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
     k->count++;
     *created = 1;
     return s;
+}
+
+__attribute__((hot))
+uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
+{
+    uint32_t s = det_keys_find(k, h0, h1);
+
+    *created = 0;
+    if (s != DET_NIL) {
+        seen(k, s);
+        return s;
+    }
+    return get_new(k, h0, h1, created);
 }
 
 uint32_t det_keys_overflow(det_keys *k, int *created)

@@ -125,8 +125,44 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created);
  * rules that group by the same fields mostly place a group at the same
  * slot, so the slot one of them found for an event is the hint for the
  * next: its hash bucket, one more cache line per rule, is not read. */
-uint32_t det_keys_get_near(det_keys *k, uint64_t h0, uint64_t h1,
-                           uint32_t hint, int *created);
+static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
+                                         uint64_t h1, uint32_t hint,
+                                         int *created);
+
+/* Private (det_keys_get_near): unpinned used slot s is the most recently
+ * seen. */
+void det_keys_log_append(det_keys *k, uint32_t s);
+
+/* Slot `hint` when it holds key (h0, h1) (then seen, as det_keys_get
+ * would), else DET_NIL: det_keys_get_near's first try, in line (the hint
+ * holds the key for most of the rules an event reaches). */
+static inline uint32_t det_keys_at_hint(det_keys *k, uint64_t h0,
+                                        uint64_t h1, uint32_t hint)
+{
+    if (hint < k->hw && hint != k->ovf) {
+        const struct det_slot *x = &k->slot[hint];
+
+        if (x->used && x->h0 == h0 && x->h1 == h1) {
+            if (!x->pinned && x->lpos + 1 != k->log_tail)
+                det_keys_log_append(k, hint);
+            return hint;
+        }
+    }
+    return DET_NIL;
+}
+
+static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
+                                         uint64_t h1, uint32_t hint,
+                                         int *created)
+{
+    uint32_t s = det_keys_at_hint(k, h0, h1, hint);
+
+    if (s != DET_NIL) {
+        *created = 0;
+        return s;
+    }
+    return det_keys_get(k, h0, h1, created);
+}
 
 /* The overflow group: found, or created (*created = 1) in the slot kept
  * for it, pinned.  Always succeeds on an initialised table.  Removed

@@ -94,6 +94,10 @@ struct det_rule_stats {
     uint64_t resolved;
 };
 
+/* The bytes of struct det_hcache's pack (absence.c's state buffer). */
+#define DET_PACK_MAX 144
+#define DET_PACK_NONE UINT16_MAX
+
 /* The engine's per-event cache of group hashes (private). */
 /* Strings of one event det_hash_text remembers the hash of. */
 #define DET_TXT_MEMO 4
@@ -113,6 +117,12 @@ struct det_hcache {
     uint32_t ntxt;
     const char *txt_p[DET_TXT_MEMO];
     uint64_t txt_h[DET_TXT_MEMO][2];
+    /* absence.c's: the event's strings an absence group keeps, packed
+     * once an event for every absence rule it reaches; valid while
+     * pack_gen == gen; pack_len DET_PACK_NONE when they do not fit */
+    uint32_t pack_gen;
+    uint16_t pack_len;
+    char pack[DET_PACK_MAX];
 };
 
 /* One event as the engine hands it to a rule. */

@@ -224,6 +224,7 @@ int match_field_resolve(const char *name, struct match_meta *meta,
     return MATCH_EINVAL;
 }
 
+__attribute__((hot))
 const char *match_string(const struct event *ev, struct match_field f)
 {
     const char *s;
@@ -254,6 +255,7 @@ const char *match_string(const struct event *ev, struct match_field f)
     return s[0] != '\0' ? s : NULL;
 }
 
+__attribute__((hot))
 int match_number(const struct event *ev, struct match_field f, double *out)
 {
     switch ((enum match_field_id)f.id) {
@@ -327,6 +329,7 @@ static int cond_holds(const struct match *m, const struct match_cond *c,
     return 0;
 }
 
+__attribute__((hot))
 int match_eval(const struct match *m, const struct event *ev)
 {
     for (uint32_t i = 0; i < m->ncond; i++)
@@ -335,6 +338,7 @@ int match_eval(const struct match *m, const struct event *ev)
     return 1;
 }
 
+__attribute__((hot))
 int match_seen(const struct match *match, const struct match *exclude,
                const struct event *ev)
 {

@@ -40,6 +40,7 @@ static void kind_reset(struct det_rule *r, uint32_t slot)
     st->value = 0;
 }
 
+__attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {

@@ -53,6 +53,7 @@ void new_value_alert(valpool *p, new_value_state *st, int64_t t_ms)
     st->last_new = t_ms;
 }
 
+__attribute__((hot))
 int new_value_feed(const new_value_spec *s, valpool *p, uint32_t gid,
                    new_value_state *st, int64_t now_ms, int64_t t_ms,
                    const uint64_t h[2])
@@ -197,6 +198,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     det_verdict_until(slot, NAN, now, st->last_new + r->window_ms, v);
 }
 
+__attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {

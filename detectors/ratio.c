@@ -86,6 +86,7 @@ static void kind_reset(struct det_rule *r, uint32_t slot)
 }
 
 /* Move the group's window to now, its totals with it. */
+__attribute__((hot))
 static void advance(struct det_rule *r, struct ratio_state *st, int64_t now)
 {
     uint64_t gone[2] = {0, 0};

@@ -220,6 +220,7 @@ static const char *event_words(const struct event *ev)
     return ev->tool_name[0] ? ev->tool_name : event_type_name(ev->type);
 }
 
+__attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {

@@ -118,6 +118,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
         v->next_ms = win_sp_next_expiry(&r->spec.win, r->priv, &st->w);
 }
 
+__attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {

@@ -149,6 +149,7 @@ static void split_one(valpool *p)
     }
 }
 
+__attribute__((hot))
 uint32_t valpool_find(const valpool *p, uint32_t gid, const uint64_t h[2])
 {
     uint64_t h0 = mixed(gid, h[0]);
@@ -161,6 +162,7 @@ uint32_t valpool_find(const valpool *p, uint32_t gid, const uint64_t h[2])
 
 /* Put entry i (off the list) on g's list after the last entry whose key
  * is <= its key, walking back from the tail. */
+__attribute__((hot))
 static void link_sorted(valpool *p, valpool_group *g, uint32_t i)
 {
     struct valpool_entry *e = p->e;
@@ -249,6 +251,7 @@ uint32_t valpool_add(valpool *p, valpool_group *g, uint32_t gid,
     return i;
 }
 
+__attribute__((hot))
 void valpool_set_key(valpool *p, valpool_group *g, uint32_t i, uint32_t key)
 {
     unlink_order(p, g, i);
@@ -269,6 +272,7 @@ void valpool_shift_keys(valpool *p, const valpool_group *g, uint32_t delta)
         p->e[i].key -= delta;
 }
 
+__attribute__((hot))
 const struct valpool_entry *valpool_at(const valpool *p, uint32_t i)
 {
     return &p->e[i];

@@ -405,6 +405,7 @@ out:
     return v;
 }
 
+__attribute__((hot))
 win_val *win_sp_newest(const chunks_pool *p, const win_sparse *w)
 {
     chunks_pos a;

@@ -575,6 +575,45 @@ static void test_memory_per_group(void **state)
     eng_free(e);
 }
 
+/* Two absence rules take the same event: its strings are packed once and
+ * copied after each group's values where they fit (tool "t": 2 bytes of
+ * values), and kept in the alert record where they do not (a 60-byte
+ * agent: 61 + 132 > 144); both alerts show the group's last event. */
+static void test_absence_same_event_two_rules(void **state)
+{
+    static struct cap c;
+    static const char json[] =
+        "[{'name':'bytool','kind':'absence','severity':'warning',"
+        "'group_by':['tool_name'],'threshold':60},"
+        "{'name':'byagent','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':60}]";
+    char agent[61];
+    struct event a, b;
+    det_engine *e = eng_json(&c, json, small);
+
+    (void)state;
+    memset(agent, 'g', sizeof agent - 1);
+    agent[sizeof agent - 1] = '\0';
+    a = ev_call(0, "t", agent);
+    feed(e, a);
+    b = ev_call(1000, "t", agent); /* the next event's, not a's */
+    feed(e, b);
+    feed(e, ev_call(61000, "u", "other"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(61001, "u", "other")); /* 60.001 s since b */
+    assert_int_equal(c.n, 2);
+    for (int i = 0; i < 2; i++) {
+        const struct cap_alert *x = &c.a[i];
+
+        assert_string_equal(x->key, strcmp(x->rule, "bytool") == 0 ? "t"
+                                                                   : agent);
+        assert_string_equal(x->record_id, b.record_id);
+        assert_int_equal(x->started, T0 + 61001);
+    }
+    assert_string_not_equal(c.a[0].rule, c.a[1].rule);
+    eng_free(e);
+}
+
 static void test_create_refused(void **state)
 {
     (void)state;
@@ -601,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_memory_per_group),
+        cmocka_unit_test(test_absence_same_event_two_rules),
         cmocka_unit_test(test_create_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

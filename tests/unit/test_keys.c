@@ -207,6 +207,15 @@ static void test_get_near(void **state)
     assert_int_equal(det_keys_get_near(&k, h, 2, 0, &c), 1); /* wrong */
     assert_int_equal(det_keys_get_near(&k, h, 2, DET_NIL, &c), 1);
     assert_int_equal(det_keys_get_near(&k, h, 2, 77, &c), 1);
+    /* the hint alone: the slot when it holds the key (seen), else none */
+    assert_int_equal(det_keys_at_hint(&k, 3 * 0x9e3779b97f4a7c15ull, 3, 2),
+                     2);
+    assert_int_equal(lru_last(&k), 2);
+    assert_int_equal(det_keys_at_hint(&k, h, 2, 0), DET_NIL);
+    assert_int_equal(det_keys_at_hint(&k, h, 2, 3), DET_NIL); /* >= hw */
+    assert_int_equal(det_keys_at_hint(&k, h, 2, DET_NIL), DET_NIL);
+    assert_int_equal(det_keys_at_hint(&k, h, 3, 1), DET_NIL); /* h1 */
+    assert_int_equal(lru_last(&k), 2);
     /* a new key through a wrong hint: inserted, evicting key 1 */
     assert_int_equal(det_keys_get_near(&k, 4 * 0x9e3779b97f4a7c15ull, 4, 1,
                                        &c),
