@@ -91,10 +91,11 @@ build/toolwatch: $(REL_OBJ) build/rel/app/main.o
 # it recorded (-fprofile-use): GCC lays the hot paths out together and
 # moves the cold ones aside, which matters because with many rules the
 # per-event code no longer fits the instruction cache (BENCHMARKS.md,
-# "Profile-guided build").  The workload is the product's own: a
-# simulated stream (`simulate --output`, a fixed seed and start) replayed
-# with the example rule set (config/examples/rules.json, every kind)
-# and with the default rules.  The counts are nearly the same from build
+# "Fifth session").  The workload is the product's own: a simulated
+# stream (`simulate --output`, a fixed seed and start) replayed (stderr
+# in build/pgo/train.log) with the example rule set
+# (config/examples/rules.json, every kind) and with the default rules.
+# The counts are nearly the same from build
 # to build (the engine's hash key is random, so chains and slot hints
 # differ a little); the layout GCC derives from them may differ in
 # detail, the behaviour never.  Functions the workload never ran are
@@ -125,8 +126,8 @@ build/pgo/profile.stamp: build/pgo/toolwatch config/examples/rules.json
 	@$(if $(Q),echo "  TRAIN   $@")
 	$(Q)find build/rel -name '*.gcda' -type f -delete 2>/dev/null; true
 	$(Q)$(PGO_TRAIN)
-	$(Q)build/pgo/toolwatch replay -c config/examples/rules.json build/pgo/train.sse >/dev/null 2>&1
-	$(Q)build/pgo/toolwatch replay --drain build/pgo/train.sse >/dev/null 2>&1
+	$(Q)build/pgo/toolwatch replay -c config/examples/rules.json build/pgo/train.sse >/dev/null 2>build/pgo/train.log
+	$(Q)build/pgo/toolwatch replay --drain build/pgo/train.sse >/dev/null 2>>build/pgo/train.log
 	$(Q)rm -f build/pgo/train.sse
 	$(Q)touch $@
 
