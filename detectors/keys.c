@@ -235,16 +235,6 @@ static uint32_t take_free(det_keys *k)
     return k->hw < k->cap_alloc ? k->hw++ : DET_NIL;
 }
 
-/* Used slot s was seen: the most recently seen of the LRU order. */
-__attribute__((hot))
-static void seen(det_keys *k, uint32_t s)
-{
-    const struct det_slot *x = &k->slot[s];
-
-    if (!x->pinned && x->lpos + 1 != k->log_tail)
-        log_append(k, s);
-}
-
 uint32_t det_keys_oldest(det_keys *k)
 {
     while (k->log_head < k->log_tail && !live(k, k->log_head))
@@ -319,7 +309,7 @@ uint32_t det_keys_get(det_keys *k, uint64_t h0, uint64_t h1, int *created)
 
     *created = 0;
     if (s != DET_NIL) {
-        seen(k, s);
+        det_keys_seen(k, s);
         return s;
     }
     return get_new(k, h0, h1, created);

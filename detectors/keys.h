@@ -133,6 +133,16 @@ static inline uint32_t det_keys_get_near(det_keys *k, uint64_t h0,
  * seen. */
 void det_keys_log_append(det_keys *k, uint32_t s);
 
+/* Private: used slot s was seen (a log entry, unless pinned or already
+ * the newest). */
+static inline void det_keys_seen(det_keys *k, uint32_t s)
+{
+    const struct det_slot *x = &k->slot[s];
+
+    if (!x->pinned && x->lpos + 1 != k->log_tail)
+        det_keys_log_append(k, s);
+}
+
 /* Slot `hint` when it holds key (h0, h1) (then seen, as det_keys_get
  * would), else DET_NIL: det_keys_get_near's first try, in line (the hint
  * holds the key for most of the rules an event reaches). */
@@ -143,8 +153,7 @@ static inline uint32_t det_keys_at_hint(det_keys *k, uint64_t h0,
         const struct det_slot *x = &k->slot[hint];
 
         if (x->used && x->h0 == h0 && x->h1 == h1) {
-            if (!x->pinned && x->lpos + 1 != k->log_tail)
-                det_keys_log_append(k, hint);
+            det_keys_seen(k, hint);
             return hint;
         }
     }
