@@ -971,8 +971,10 @@ static void transition(det_engine *e, struct det_rule *r,
         break;
     case DET_ST_CLEARING:
         take_verdict(a, v);
-        if (v->level == DET_ABOVE)
+        if (v->level == DET_ABOVE) {
             x->state = DET_ST_FIRING; /* fires again within hold_s */
+            a->clear_since_ms = 0;    /* no longer clear since then */
+        }
         else if (now >= a->clear_since_ms + r->hold_ms)
             resolve(e, r, s);
         break;
@@ -1007,22 +1009,94 @@ static int timers_active(const det_engine *e, const struct det_rule *r)
            !(e->draining && (r->kind->flags & DET_KF_ABSENCE));
 }
 
-/* An absence rule's idle groups, oldest first: those due fire. */
-static void run_watched(det_engine *e, struct det_rule *r)
+/* ---- absence: the idle groups, by deadline ----
+ *
+ * An absence group's deadline is its last event plus its threshold, and
+ * its idle groups are in the order of their last events (keys.h's LRU
+ * order): with one threshold, the oldest is the first due, and it is the
+ * only one the engine looks at.  Overrides give some groups other
+ * thresholds; within one threshold the order still holds, so a rule with
+ * them (r->watch) follows each threshold's part of the order with a
+ * position of its own in the LRU log: the oldest group of that threshold
+ * is at or after it.  A position passes each log entry once (between two
+ * compactions of the log, after which they start again), so keeping them
+ * costs O(thresholds) per sighting, amortised. */
+struct det_watch {
+    uint32_t n;                             /* thresholds */
+    uint32_t compactions;                   /* the log's, when pos was */
+    int valid;                              /* pos may be used */
+    double thr[RULE_OVERRIDES_MAX + 1];     /* the rule's, then overrides' */
+    uint32_t pos[RULE_OVERRIDES_MAX + 1];   /* each one's position */
+};
+
+/* The thresholds of an absence rule whose overrides set some (its own
+ * first), or NULL when out of memory.  Free with free(). */
+static struct det_watch *watch_create(const struct rule *rule, double thr)
+{
+    struct det_watch *w = calloc(1, sizeof *w);
+
+    if (w == NULL)
+        return NULL;
+    w->thr[w->n++] = thr;
+    for (uint32_t i = 0; i < rule->noverrides; i++) {
+        const struct rule_override *o = &rule->overrides[i];
+        uint32_t j = 0;
+
+        if (!o->enabled || isnan(o->threshold))
+            continue;
+        while (j < w->n && w->thr[j] != o->threshold)
+            j++;
+        if (j == w->n)
+            w->thr[w->n++] = o->threshold;
+    }
+    return w;
+}
+
+/* The oldest idle group whose threshold is threshold c, or DET_NIL. */
+static uint32_t watched_oldest(struct det_rule *r, uint32_t c)
+{
+    struct det_watch *w = r->watch;
+    uint32_t s;
+
+    if (!w->valid || w->compactions != r->keys.compactions) {
+        memset(w->pos, 0, sizeof w->pos);
+        w->compactions = r->keys.compactions;
+        w->valid = 1;
+    }
+    while ((s = det_keys_live_at(&r->keys, &w->pos[c])) != DET_NIL &&
+           det_thr(r, s) != w->thr[c])
+        w->pos[c]++;
+    return s;
+}
+
+/* The oldest idle group of r (of its threshold c when r->watch): those
+ * due fire (pinned, off the order); the first not due is watched. */
+static void run_watched_part(det_engine *e, struct det_rule *r, uint32_t c)
 {
     struct det_verdict v;
     uint32_t s;
 
-    if (!(r->kind->flags & DET_KF_ABSENCE))
-        return;
-    while ((s = det_keys_oldest(&r->keys)) != DET_NIL) {
+    for (;;) {
+        s = r->watch != NULL ? watched_oldest(r, c)
+                             : det_keys_oldest(&r->keys);
+        if (s == DET_NIL)
+            return;
         r->kind->tick(r, s, clock_of(e, r), &v);
         if (v.level != DET_ABOVE) {
             watch(e, r, &v);
             return;
         }
-        transition(e, r, &v, NULL); /* fires: pinned, off the list */
+        transition(e, r, &v, NULL);
     }
+}
+
+/* An absence rule's idle groups, oldest first: those due fire. */
+static void run_watched(det_engine *e, struct det_rule *r)
+{
+    if (!(r->kind->flags & DET_KF_ABSENCE))
+        return;
+    for (uint32_t c = 0; c < (r->watch != NULL ? r->watch->n : 1); c++)
+        run_watched_part(e, r, c);
 }
 
 /* Run every timer due at its rule's clock; recompute both clocks' next
@@ -1075,8 +1149,13 @@ static void reschedule_all(det_engine *e)
             r->kind->tick(r, s, now, &v);
             schedule(e, r, s, &v);
         }
-        if ((r->kind->flags & DET_KF_ABSENCE) &&
-            (s = det_keys_oldest(&r->keys)) != DET_NIL) {
+        for (uint32_t c = 0; (r->kind->flags & DET_KF_ABSENCE) &&
+                             c < (r->watch != NULL ? r->watch->n : 1);
+             c++) {
+            s = r->watch != NULL ? watched_oldest(r, c)
+                                 : det_keys_oldest(&r->keys);
+            if (s == DET_NIL)
+                continue;
             r->kind->tick(r, s, now, &v);
             watch(e, r, &v);
         }
@@ -1870,6 +1949,9 @@ static int rule_init(det_engine *e, struct det_rule *r,
     if (thr_overrides &&
         (r->thr = det_slab_alloc(cap * sizeof *r->thr)) == NULL)
         return -1;
+    if (thr_overrides && (r->kind->flags & DET_KF_ABSENCE) &&
+        (r->watch = watch_create(rule, r->threshold)) == NULL)
+        return -1;
     if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0) {
         int created;
         r->fixed_slot = det_keys_get(&r->keys, 0, 0, &created);
@@ -1892,6 +1974,8 @@ static void rule_fini(struct det_rule *r)
     det_slab_free(r->state, cap * r->stride);
     det_slab_free(r->alert, cap * sizeof *r->alert);
     det_slab_free(r->thr, cap * sizeof *r->thr);
+    free(r->watch);
+    r->watch = NULL;
     det_keys_free(&r->keys);
     free(r->memo);
     r->memo = NULL;

@@ -294,6 +294,9 @@ struct det_rule {
     struct det_rule_stats st;     /* the rest of its counters */
     /* the rest: set-up, alerts, reloads, checkpoints */
     double thr_min, thr_max;      /* over the threshold and overrides */
+    struct det_watch *watch;      /* absence with overrides' thresholds:
+                                     its idle groups by threshold (engine.c
+                                     run_watched); else NULL */
     int64_t hold_ms, repeat_ms;
     uint32_t max_keys;
     uint32_t nopen;               /* groups with an open episode */

@@ -961,6 +961,56 @@ static void test_absence_groups(void **state)
     eng_free(e);
 }
 
+/* Overrides give groups their own thresholds: each fires at its own
+ * deadline, also when an older group (first in the order of last events)
+ * is not due yet: fast-1 (10 s) at 30.001 s, before a-1 (60 s, seen
+ * before it) at 60.001 s; batch-1 (300 s) not at 60 s but at 300.001 s.
+ * The alerts and their words show the group's threshold. */
+static void test_absence_override_thresholds(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':60,'overrides':["
+        "{'match':{'agent_id':'batch-*'},'threshold':300},"
+        "{'match':{'agent_id':'fast-*'},'threshold':10}]}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "batch-1"));
+    feed(e, ev_call(0, "t", "a-1"));
+    feed(e, ev_call(20000, "t", "fast-1"));
+    for (int64_t t = 25000; t <= 305000; t += 5000) /* time moves on */
+        feed(e, ev_call(t, "t", "pulse"));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[0].key, "fast-1");
+    assert_int_equal(c.a[0].started, T0 + 30001);
+    assert_true(c.a[0].threshold == 10);
+    assert_string_equal(c.a[0].summary,
+                        "agent fast-1 has had no event for 10s "
+                        "(threshold 10s)");
+    assert_string_equal(c.a[1].key, "a-1");
+    assert_int_equal(c.a[1].started, T0 + 60001);
+    assert_true(c.a[1].threshold == 60);
+    assert_string_equal(c.a[2].key, "batch-1");
+    assert_int_equal(c.a[2].started, T0 + 300001);
+    assert_true(c.a[2].threshold == 300);
+    assert_string_equal(c.a[2].summary,
+                        "agent batch-1 has had no event for 300s "
+                        "(threshold 300s)");
+    /* back: watched again by its own threshold */
+    feed(e, ev_call(310000, "t", "fast-1"));
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.a[3].resolved, 1);
+    assert_string_equal(c.a[3].key, "fast-1");
+    feed(e, ev_call(320001, "t", "pulse"));
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.a[4].key, "fast-1");
+    assert_int_equal(c.a[4].started, T0 + 320001);
+    eng_free(e);
+}
+
 /* A group whose event is too long for its state keeps it in the alert
  * record; its next event, short again, is kept in the state: the alert
  * shows the last event either way. */
@@ -1113,6 +1163,32 @@ static void test_absence_full(void **state)
 }
 
 /* the end of input is not an absence */
+/* An episode that cleared and fired again within hold_s, still open at
+ * the end of the input: the drain closes it at the end (when the engine
+ * stopped judging it), not at its old clear. */
+static void test_absence_refire_then_drain(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':2,'hold_s':10}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(5000, "t", "a"));  /* fired at 2.001 s; clears */
+    feed(e, ev_call(70000, "t", "b")); /* a quiet again from 7.001 s */
+    assert_int_equal(c.n, 1);
+    det_engine_drain(e);
+    assert_int_equal(c.n, 2); /* a resolved (b, just seen, is not quiet) */
+    assert_string_equal(c.a[1].key, "a");
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].started, T0 + 2001);
+    assert_int_equal(c.a[1].resolved_at, T0 + 70000);
+    eng_free(e);
+}
+
 static void test_absence_not_at_drain(void **state)
 {
     static struct cap c;
@@ -1219,10 +1295,12 @@ int main(void)
         cmocka_unit_test(test_baseline_mad_zero),
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
+        cmocka_unit_test(test_absence_override_thresholds),
         cmocka_unit_test(test_absence_long_event),
         cmocka_unit_test(test_absence_full),
         cmocka_unit_test(test_absence_sample_edge),
         cmocka_unit_test(test_absence_not_at_drain),
+        cmocka_unit_test(test_absence_refire_then_drain),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
