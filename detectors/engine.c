@@ -273,6 +273,9 @@ static void group_created(struct det_rule *r, uint32_t s,
     const struct rule *rule = r->rule;
     struct det_slot *x = &r->keys.slot[s];
 
+    /* the slot of an evicted group: its timer goes with it */
+    if (r->kind->flags & DET_KF_EDGE)
+        det_timers_remove(&r->timers, s);
     if (r->thr != NULL)
         r->thr[s] = r->threshold;
     for (uint32_t i = 0; i < rule->noverrides; i++) {
@@ -845,6 +848,12 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
 
     r->keys.slot[s].state = DET_ST_FIRING;
     det_keys_pin(&r->keys, s);
+    if (r->keys.slot[s].spare & DET_G_TIMED) {
+        /* pinned: timed by its deadline from now on; its values and
+         * event are in the record when no event fires it */
+        det_timers_remove(&r->timers, s);
+        r->keys.slot[s].spare &= (uint8_t)~DET_G_TIMED;
+    }
     r->nopen++;
     a->started_ms = now;
     a->last_sent_ms = now;
@@ -905,6 +914,40 @@ static void watch(det_engine *e, const struct det_rule *r,
         *next = dl;
 }
 
+/* A DET_KF_EDGE group without an open episode: timed at its verdict's
+ * next_ms (when the window's edge may take it over its threshold), or
+ * not timed (INT64_MAX).  A group newly timed keeps its values and the
+ * event `in` in its alert record, for the alert a timer may fire (fire()
+ * takes them from there); with no event (a timer, a resolve) the record
+ * already holds them. */
+__attribute__((noinline))
+static void time_idle(det_engine *e, struct det_rule *r,
+                      const struct det_verdict *v,
+                      const struct det_input *in)
+{
+    uint32_t s = v->slot;
+    struct det_slot *x = &r->keys.slot[s];
+    int64_t dl = v->next_ms, now = clock_of(e, r), *next = next_of(e, r);
+
+    if (dl == INT64_MAX) {
+        if (x->spare & DET_G_TIMED) {
+            det_timers_remove(&r->timers, s);
+            x->spare &= (uint8_t)~DET_G_TIMED;
+        }
+        return;
+    }
+    if (!(x->spare & DET_G_TIMED)) {
+        if (in != NULL)
+            det_keep(r, s, in->ev);
+        x->spare |= DET_G_TIMED;
+    }
+    if (dl <= now)
+        dl = now + 1;
+    det_timers_set(&r->timers, s, dl);
+    if (dl < *next)
+        *next = dl;
+}
+
 __attribute__((hot))
 static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
@@ -951,6 +994,8 @@ static void transition(det_engine *e, struct det_rule *r,
             fire(e, r, s, v, in);
         } else if (!x->pinned) {
             watch(e, r, v); /* an idle group: nothing to remember */
+            if (r->kind->flags & DET_KF_EDGE)
+                time_idle(e, r, v, in);
             return;
         }
         break;
@@ -981,6 +1026,8 @@ static void transition(det_engine *e, struct det_rule *r,
     }
     if (x->used && x->pinned)
         schedule(e, r, s, v);
+    else if (x->used && (r->kind->flags & DET_KF_EDGE))
+        time_idle(e, r, v, in); /* resolved: idle again */
     else if (x->used)
         watch(e, r, v);
 }
@@ -989,8 +1036,9 @@ static void transition(det_engine *e, struct det_rule *r,
  * unpinned group that does not fire: only watch()), in line; 0 when the
  * verdict needs transition().  Most events' verdicts: the call is
  * saved. */
-static inline int idle_stays(det_engine *e, const struct det_rule *r,
-                             const struct det_verdict *v)
+static inline int idle_stays(det_engine *e, struct det_rule *r,
+                             const struct det_verdict *v,
+                             const struct det_input *in)
 {
     const struct det_slot *x = &r->keys.slot[v->slot];
 
@@ -998,6 +1046,13 @@ static inline int idle_stays(det_engine *e, const struct det_rule *r,
         return 0;
     if (r->kind->flags & DET_KF_ABSENCE)
         watch(e, r, v);
+    else if ((r->kind->flags & DET_KF_EDGE) && v->next_ms != INT64_MAX &&
+             !(x->spare & DET_G_TIMED))
+        time_idle(e, r, v, in);
+    /* a group already timed stays so: an event only adds to its newest
+     * bucket, so the edge it is timed at has not moved, and its timer
+     * looks at it again then (and lets it go when it is no longer one
+     * the edge can fire) */
     return 1;
 }
 
@@ -1099,6 +1154,26 @@ static void run_watched(det_engine *e, struct det_rule *r)
         run_watched_part(e, r, c);
 }
 
+/* A DET_KF_EDGE rule's idle groups whose timers are due: looked at again
+ * (fire, or timed again, or not any more). */
+static void run_timed(det_engine *e, struct det_rule *r)
+{
+    struct det_verdict v;
+    int64_t now = clock_of(e, r), *next = next_of(e, r);
+
+    if (!(r->kind->flags & DET_KF_EDGE))
+        return;
+    while (det_timers_next(&r->timers) <= now) {
+        uint32_t s = det_timers_first(&r->timers);
+
+        det_timers_remove(&r->timers, s); /* still DET_G_TIMED: values kept */
+        r->kind->tick(r, s, now, &v);
+        transition(e, r, &v, NULL);
+    }
+    if (det_timers_next(&r->timers) < *next)
+        *next = det_timers_next(&r->timers);
+}
+
 /* Run every timer due at its rule's clock; recompute both clocks' next
  * timers. */
 static void run_timers(det_engine *e)
@@ -1125,6 +1200,7 @@ static void run_timers(det_engine *e)
             }
         }
         run_watched(e, r);
+        run_timed(e, r);
         if (r->cap_open)
             capacity_check(e, r);
     }
@@ -1149,6 +1225,8 @@ static void reschedule_all(det_engine *e)
             r->kind->tick(r, s, now, &v);
             schedule(e, r, s, &v);
         }
+        if (det_timers_next(&r->timers) < *next_of(e, r))
+            *next_of(e, r) = det_timers_next(&r->timers);
         for (uint32_t c = 0; (r->kind->flags & DET_KF_ABSENCE) &&
                              c < (r->watch != NULL ? r->watch->n : 1);
              c++) {
@@ -1451,7 +1529,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         if (!rule_sees(r, &in))
             continue;
         in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v))
+        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v, &in))
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
@@ -1952,6 +2030,9 @@ static int rule_init(det_engine *e, struct det_rule *r,
     if (thr_overrides && (r->kind->flags & DET_KF_ABSENCE) &&
         (r->watch = watch_create(rule, r->threshold)) == NULL)
         return -1;
+    if ((r->kind->flags & DET_KF_EDGE) &&
+        det_timers_init(&r->timers, cap) != DET_TIMERS_OK)
+        return -1;
     if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0) {
         int created;
         r->fixed_slot = det_keys_get(&r->keys, 0, 0, &created);
@@ -1976,6 +2057,7 @@ static void rule_fini(struct det_rule *r)
     det_slab_free(r->thr, cap * sizeof *r->thr);
     free(r->watch);
     r->watch = NULL;
+    det_timers_free(&r->timers);
     det_keys_free(&r->keys);
     free(r->memo);
     r->memo = NULL;

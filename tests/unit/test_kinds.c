@@ -400,6 +400,85 @@ static void test_ratio_min_count(void **state)
     eng_free(e);
 }
 
+/* The window's edge alone takes a ratio over its threshold: calls outside
+ * the numerator leave first.  60 s window (1 s buckets), threshold 0.5,
+ * min_count 4: two calls at 0 s, then 3 errors and 1 call (3 of 6); at
+ * 60 s the first two leave: 3 of 4 = 75 %, with no event, and it fires
+ * then.  The alert shows the group and the event that made it one the
+ * edge could fire (the third error); it clears when the errors leave. */
+static void test_ratio_fires_at_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO1, hold0);
+    struct event third;
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_error(20000, "db", "a"));
+    feed(e, ev_error(21000, "db", "a"));
+    feed(e, ev_call(22000, "db", "a"));
+    third = ev_error(23000, "db", "b");
+    feed(e, third);
+    assert_int_equal(c.n, 0); /* 3 of 6 = 50 %: not above */
+    feed(e, ev_call(59999, "other", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(85000, "other", "a")); /* time moves on */
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[0].resolved, 0);
+    assert_string_equal(c.a[0].key, "db");
+    assert_int_equal(c.a[0].started, T0 + 60000);
+    assert_true(c.a[0].value == 0.75);
+    assert_string_equal(c.a[0].summary,
+                        "error rate 75.0% over 60s for tool db (threshold "
+                        "50%, 3 of 4 calls)");
+    assert_string_equal(c.a[0].record_id, third.record_id);
+    /* 20 s's error leaves at 80 s: 2 of 3, too few (min_count 4) */
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 80000);
+    assert_string_equal(c.a[1].summary,
+                        "back to normal: too few calls to judge: 3 calls in "
+                        "60s for tool db (at least 4 needed)");
+    eng_free(e);
+}
+
+/* The edge that only reaches the threshold fires nothing; a group the
+ * edge could fire that is evicted (max_keys 1) takes its timer with it. */
+static void test_ratio_edge_traps(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'errs','kind':'ratio','severity':'error',"
+        "'match':{'completed':true},'group_by':['tool_name'],"
+        "'numerator':{'error':true},'window_s':60,'threshold':0.5,"
+        "'min_count':4,'max_keys':1}]",
+        hold0);
+
+    (void)state;
+    /* 2 calls, 2 errors, 2 calls: at 60 s 2 of 4 = 50 %, not above */
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_error(10000, "db", "a"));
+    feed(e, ev_error(10000, "db", "a"));
+    feed(e, ev_call(20000, "db", "a"));
+    feed(e, ev_call(20000, "db", "a"));
+    feed(e, ev_call(65000, "db", "a"));
+    assert_int_equal(c.n, 0);
+    /* a group the edge would fire at 130 s (4 of 8, then 4 of 5),
+     * evicted at 100 s */
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_call(70000, "web", "a"));
+    feed(e, ev_call(75000, "web", "a"));
+    for (int i = 0; i < 4; i++)
+        feed(e, ev_error(80000, "web", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(100000, "mail", "a")); /* evicts web */
+    feed(e, ev_call(200000, "mail", "a"));
+    assert_int_equal(c.n, 0);
+    eng_free(e);
+}
+
 static void test_ratio_threshold_and_clear(void **state)
 {
     static struct cap c;
@@ -1281,6 +1360,8 @@ int main(void)
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_sum),
         cmocka_unit_test(test_ratio_min_count),
+        cmocka_unit_test(test_ratio_fires_at_edge),
+        cmocka_unit_test(test_ratio_edge_traps),
         cmocka_unit_test(test_ratio_threshold_and_clear),
         cmocka_unit_test(test_distinct),
         cmocka_unit_test(test_distinct_same_field_reused_event),
