@@ -442,6 +442,52 @@ static void test_ratio_fires_at_edge(void **state)
     eng_free(e);
 }
 
+/* replay --drain runs event time on until every open alert has resolved:
+ * a ratio the edge would fire after that does not keep it going; one the
+ * edge fires while another alert is still open does fire. */
+static void test_ratio_edge_in_drain(void **state)
+{
+    static struct cap c;
+    static const char two[] =
+        "[{'name':'errs','kind':'ratio','severity':'error',"
+        "'match':{'completed':true},'group_by':['tool_name'],"
+        "'numerator':{'error':true},'window_s':60,'threshold':0.5,"
+        "'min_count':4},"
+        "{'name':'any','kind':'count','severity':'info',"
+        "'match':{'tool_name':'flag'},'window_s':70,'threshold':0}]";
+
+    (void)state;
+    for (int open = 0; open < 2; open++) {
+        det_engine *e = eng_json(&c, open ? two : RATIO1, hold0);
+
+        c.n = 0;
+        if (open)
+            feed(e, ev_call(0, "flag", "a")); /* open until 70 s */
+        feed(e, ev_call(0, "db", "a"));
+        feed(e, ev_call(0, "db", "a"));
+        feed(e, ev_error(20000, "db", "a"));
+        feed(e, ev_error(21000, "db", "a"));
+        feed(e, ev_call(22000, "db", "a"));
+        feed(e, ev_error(23000, "db", "b"));
+        assert_int_equal(c.n, open);
+        det_engine_drain(e);
+        if (!open) {
+            assert_int_equal(c.n, 0);
+        } else {
+            /* flag resolves at 70 s; db fired at 60 s and resolved at
+             * 80 s, the drain going on for it */
+            assert_int_equal(c.n, 4);
+            assert_string_equal(c.a[1].key, "db");
+            assert_int_equal(c.a[1].started, T0 + 60000);
+            assert_string_equal(c.a[2].rule, "any");
+            assert_int_equal(c.a[2].resolved, 1);
+            assert_string_equal(c.a[3].key, "db");
+            assert_int_equal(c.a[3].resolved_at, T0 + 80000);
+        }
+        eng_free(e);
+    }
+}
+
 /* The edge that only reaches the threshold fires nothing; a group the
  * edge could fire that is evicted (max_keys 1) takes its timer with it. */
 static void test_ratio_edge_traps(void **state)
@@ -1362,6 +1408,7 @@ int main(void)
         cmocka_unit_test(test_ratio_min_count),
         cmocka_unit_test(test_ratio_fires_at_edge),
         cmocka_unit_test(test_ratio_edge_traps),
+        cmocka_unit_test(test_ratio_edge_in_drain),
         cmocka_unit_test(test_ratio_threshold_and_clear),
         cmocka_unit_test(test_distinct),
         cmocka_unit_test(test_distinct_same_field_reused_event),
