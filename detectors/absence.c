@@ -278,7 +278,8 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     int64_t last = *(const int64_t *)det_state(r, slot);
-    int64_t thr = r->spec.absence.threshold_ms;
+    int64_t thr = r->thr == NULL ? r->spec.absence.threshold_ms
+                                 : (int64_t)llround(r->thr[slot] * 1000.0);
     double gap = last == INT64_MIN ? 0 : (double)(now - last) / 1000.0;
 
     v->slot = slot;
@@ -375,7 +376,7 @@ static void kind_summary(const struct det_rule *r, const struct det_alert *a,
 {
     char thr[32], g[DET_KEY_MAX + 64], lag[96];
 
-    buf_format_number(r->threshold, thr, sizeof thr);
+    buf_format_number(det_alert_thr(r, a), thr, sizeof thr);
     if (r->fixed_slot != DET_NIL) {
         lag_words(a, lag, sizeof lag);
         if (resolved)

@@ -273,6 +273,9 @@ static void group_created(struct det_rule *r, uint32_t s,
     const struct rule *rule = r->rule;
     struct det_slot *x = &r->keys.slot[s];
 
+    /* the slot of an evicted group: its timer goes with it */
+    if (r->kind->flags & DET_KF_EDGE)
+        det_timers_remove(&r->timers, s);
     if (r->thr != NULL)
         r->thr[s] = r->threshold;
     for (uint32_t i = 0; i < rule->noverrides; i++) {
@@ -845,6 +848,12 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
 
     r->keys.slot[s].state = DET_ST_FIRING;
     det_keys_pin(&r->keys, s);
+    if (r->keys.slot[s].spare & DET_G_TIMED) {
+        /* pinned: timed by its deadline from now on; its values and
+         * event are in the record when no event fires it */
+        det_timers_remove(&r->timers, s);
+        r->keys.slot[s].spare &= (uint8_t)~DET_G_TIMED;
+    }
     r->nopen++;
     a->started_ms = now;
     a->last_sent_ms = now;
@@ -905,6 +914,40 @@ static void watch(det_engine *e, const struct det_rule *r,
         *next = dl;
 }
 
+/* A DET_KF_EDGE group without an open episode: timed at its verdict's
+ * next_ms (when the window's edge may take it over its threshold), or
+ * not timed (INT64_MAX).  A group newly timed keeps its values and the
+ * event `in` in its alert record, for the alert a timer may fire (fire()
+ * takes them from there); with no event (a timer, a resolve) the record
+ * already holds them. */
+__attribute__((noinline))
+static void time_idle(det_engine *e, struct det_rule *r,
+                      const struct det_verdict *v,
+                      const struct det_input *in)
+{
+    uint32_t s = v->slot;
+    struct det_slot *x = &r->keys.slot[s];
+    int64_t dl = v->next_ms, now = clock_of(e, r), *next = next_of(e, r);
+
+    if (dl == INT64_MAX) {
+        if (x->spare & DET_G_TIMED) {
+            det_timers_remove(&r->timers, s);
+            x->spare &= (uint8_t)~DET_G_TIMED;
+        }
+        return;
+    }
+    if (!(x->spare & DET_G_TIMED)) {
+        if (in != NULL)
+            det_keep(r, s, in->ev);
+        x->spare |= DET_G_TIMED;
+    }
+    if (dl <= now)
+        dl = now + 1;
+    det_timers_set(&r->timers, s, dl);
+    if (dl < *next)
+        *next = dl;
+}
+
 __attribute__((hot))
 static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
@@ -951,6 +994,8 @@ static void transition(det_engine *e, struct det_rule *r,
             fire(e, r, s, v, in);
         } else if (!x->pinned) {
             watch(e, r, v); /* an idle group: nothing to remember */
+            if (r->kind->flags & DET_KF_EDGE)
+                time_idle(e, r, v, in);
             return;
         }
         break;
@@ -971,14 +1016,18 @@ static void transition(det_engine *e, struct det_rule *r,
         break;
     case DET_ST_CLEARING:
         take_verdict(a, v);
-        if (v->level == DET_ABOVE)
+        if (v->level == DET_ABOVE) {
             x->state = DET_ST_FIRING; /* fires again within hold_s */
+            a->clear_since_ms = 0;    /* no longer clear since then */
+        }
         else if (now >= a->clear_since_ms + r->hold_ms)
             resolve(e, r, s);
         break;
     }
     if (x->used && x->pinned)
         schedule(e, r, s, v);
+    else if (x->used && (r->kind->flags & DET_KF_EDGE))
+        time_idle(e, r, v, in); /* resolved: idle again */
     else if (x->used)
         watch(e, r, v);
 }
@@ -987,8 +1036,9 @@ static void transition(det_engine *e, struct det_rule *r,
  * unpinned group that does not fire: only watch()), in line; 0 when the
  * verdict needs transition().  Most events' verdicts: the call is
  * saved. */
-static inline int idle_stays(det_engine *e, const struct det_rule *r,
-                             const struct det_verdict *v)
+static inline int idle_stays(det_engine *e, struct det_rule *r,
+                             const struct det_verdict *v,
+                             const struct det_input *in)
 {
     const struct det_slot *x = &r->keys.slot[v->slot];
 
@@ -996,6 +1046,13 @@ static inline int idle_stays(det_engine *e, const struct det_rule *r,
         return 0;
     if (r->kind->flags & DET_KF_ABSENCE)
         watch(e, r, v);
+    else if ((r->kind->flags & DET_KF_EDGE) && v->next_ms != INT64_MAX &&
+             !(x->spare & DET_G_TIMED))
+        time_idle(e, r, v, in);
+    /* a group already timed stays so: an event only adds to its newest
+     * bucket, so the edge it is timed at has not moved, and its timer
+     * looks at it again then (and lets it go when it is no longer one
+     * the edge can fire) */
     return 1;
 }
 
@@ -1007,22 +1064,114 @@ static int timers_active(const det_engine *e, const struct det_rule *r)
            !(e->draining && (r->kind->flags & DET_KF_ABSENCE));
 }
 
-/* An absence rule's idle groups, oldest first: those due fire. */
-static void run_watched(det_engine *e, struct det_rule *r)
+/* ---- absence: the idle groups, by deadline ----
+ *
+ * An absence group's deadline is its last event plus its threshold, and
+ * its idle groups are in the order of their last events (keys.h's LRU
+ * order): with one threshold, the oldest is the first due, and it is the
+ * only one the engine looks at.  Overrides give some groups other
+ * thresholds; within one threshold the order still holds, so a rule with
+ * them (r->watch) follows each threshold's part of the order with a
+ * position of its own in the LRU log: the oldest group of that threshold
+ * is at or after it.  A position passes each log entry once (between two
+ * compactions of the log, after which they start again), so keeping them
+ * costs O(thresholds) per sighting, amortised. */
+struct det_watch {
+    uint32_t n;                             /* thresholds */
+    uint32_t compactions;                   /* the log's, when pos was */
+    int valid;                              /* pos may be used */
+    double thr[RULE_OVERRIDES_MAX + 1];     /* the rule's, then overrides' */
+    uint32_t pos[RULE_OVERRIDES_MAX + 1];   /* each one's position */
+};
+
+/* The thresholds of an absence rule whose overrides set some (its own
+ * first), or NULL when out of memory.  Free with free(). */
+static struct det_watch *watch_create(const struct rule *rule, double thr)
+{
+    struct det_watch *w = calloc(1, sizeof *w);
+
+    if (w == NULL)
+        return NULL;
+    w->thr[w->n++] = thr;
+    for (uint32_t i = 0; i < rule->noverrides; i++) {
+        const struct rule_override *o = &rule->overrides[i];
+        uint32_t j = 0;
+
+        if (!o->enabled || isnan(o->threshold))
+            continue;
+        while (j < w->n && w->thr[j] != o->threshold)
+            j++;
+        if (j == w->n)
+            w->thr[w->n++] = o->threshold;
+    }
+    return w;
+}
+
+/* The oldest idle group whose threshold is threshold c, or DET_NIL. */
+static uint32_t watched_oldest(struct det_rule *r, uint32_t c)
+{
+    struct det_watch *w = r->watch;
+    uint32_t s;
+
+    if (!w->valid || w->compactions != r->keys.compactions) {
+        memset(w->pos, 0, sizeof w->pos);
+        w->compactions = r->keys.compactions;
+        w->valid = 1;
+    }
+    while ((s = det_keys_live_at(&r->keys, &w->pos[c])) != DET_NIL &&
+           det_thr(r, s) != w->thr[c])
+        w->pos[c]++;
+    return s;
+}
+
+/* The oldest idle group of r (of its threshold c when r->watch): those
+ * due fire (pinned, off the order); the first not due is watched. */
+static void run_watched_part(det_engine *e, struct det_rule *r, uint32_t c)
 {
     struct det_verdict v;
     uint32_t s;
 
-    if (!(r->kind->flags & DET_KF_ABSENCE))
-        return;
-    while ((s = det_keys_oldest(&r->keys)) != DET_NIL) {
+    for (;;) {
+        s = r->watch != NULL ? watched_oldest(r, c)
+                             : det_keys_oldest(&r->keys);
+        if (s == DET_NIL)
+            return;
         r->kind->tick(r, s, clock_of(e, r), &v);
         if (v.level != DET_ABOVE) {
             watch(e, r, &v);
             return;
         }
-        transition(e, r, &v, NULL); /* fires: pinned, off the list */
+        transition(e, r, &v, NULL);
     }
+}
+
+/* An absence rule's idle groups, oldest first: those due fire. */
+static void run_watched(det_engine *e, struct det_rule *r)
+{
+    if (!(r->kind->flags & DET_KF_ABSENCE))
+        return;
+    for (uint32_t c = 0; c < (r->watch != NULL ? r->watch->n : 1); c++)
+        run_watched_part(e, r, c);
+}
+
+/* A DET_KF_EDGE rule's idle groups whose timers are due: looked at again
+ * (fire, or timed again, or not any more). */
+static void run_timed(det_engine *e, struct det_rule *r)
+{
+    struct det_verdict v;
+    int64_t now = clock_of(e, r), *next = next_of(e, r);
+
+    if (!(r->kind->flags & DET_KF_EDGE))
+        return;
+    while (det_timers_next(&r->timers) <= now) {
+        uint32_t s = det_timers_first(&r->timers);
+
+        det_timers_remove(&r->timers, s); /* still DET_G_TIMED: values kept */
+        r->kind->tick(r, s, now, &v);
+        transition(e, r, &v, NULL);
+    }
+    if (det_timers_next(&r->timers) < *next)
+        *next = det_timers_next(&r->timers);
 }
 
 /* Run every timer due at its rule's clock; recompute both clocks' next
@@ -1051,6 +1200,7 @@ static void run_timers(det_engine *e)
             }
         }
         run_watched(e, r);
+        run_timed(e, r);
         if (r->cap_open)
             capacity_check(e, r);
     }
@@ -1075,8 +1225,15 @@ static void reschedule_all(det_engine *e)
             r->kind->tick(r, s, now, &v);
             schedule(e, r, s, &v);
         }
-        if ((r->kind->flags & DET_KF_ABSENCE) &&
-            (s = det_keys_oldest(&r->keys)) != DET_NIL) {
+        if (det_timers_next(&r->timers) < *next_of(e, r))
+            *next_of(e, r) = det_timers_next(&r->timers);
+        for (uint32_t c = 0; (r->kind->flags & DET_KF_ABSENCE) &&
+                             c < (r->watch != NULL ? r->watch->n : 1);
+             c++) {
+            s = r->watch != NULL ? watched_oldest(r, c)
+                                 : det_keys_oldest(&r->keys);
+            if (s == DET_NIL)
+                continue;
             r->kind->tick(r, s, now, &v);
             watch(e, r, &v);
         }
@@ -1372,7 +1529,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         if (!rule_sees(r, &in))
             continue;
         in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v))
+        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v, &in))
             transition(e, r, &v, &in);
         if (__builtin_expect(r->cap_want | r->cap_open, 0))
             capacity_check(e, r);
@@ -1426,6 +1583,19 @@ void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
 
 static void close_open(det_engine *e, struct det_rule *r, const char *why);
 
+/* Is an alert the drain waits for still open: an episode of a rule that
+ * runs while draining, or a capacity warning? */
+static int drain_due(const det_engine *e)
+{
+    for (uint32_t i = 0; i < e->n; i++) {
+        const struct det_rule *r = &e->r[i];
+        if (r->cap_open ||
+            (r->nopen > 0 && !(r->kind->flags & DET_KF_ABSENCE)))
+            return 1;
+    }
+    return 0;
+}
+
 void det_engine_drain(det_engine *e)
 {
     static const char why[] =
@@ -1437,7 +1607,10 @@ void det_engine_drain(det_engine *e)
         return;
     e->draining = 1;
     reschedule_all(e);
-    while (e->next_deadline != INT64_MAX && steps++ < DRAIN_MAX_STEPS)
+    /* until every open alert has resolved: idle groups' timers (a ratio's
+     * window edge) run meanwhile but do not keep the drain going */
+    while (e->next_deadline != INT64_MAX && drain_due(e) &&
+           steps++ < DRAIN_MAX_STEPS)
         advance(e, e->next_deadline, e->next_deadline, 0);
     /* the absence rules slept: their open episodes (stream_stalled back
      * within hold_s of the end, a key still quiet) resolve now, at the
@@ -1870,6 +2043,12 @@ static int rule_init(det_engine *e, struct det_rule *r,
     if (thr_overrides &&
         (r->thr = det_slab_alloc(cap * sizeof *r->thr)) == NULL)
         return -1;
+    if (thr_overrides && (r->kind->flags & DET_KF_ABSENCE) &&
+        (r->watch = watch_create(rule, r->threshold)) == NULL)
+        return -1;
+    if ((r->kind->flags & DET_KF_EDGE) &&
+        det_timers_init(&r->timers, cap) != DET_TIMERS_OK)
+        return -1;
     if ((r->kind->flags & DET_KF_ABSENCE) && rule->ngroup == 0) {
         int created;
         r->fixed_slot = det_keys_get(&r->keys, 0, 0, &created);
@@ -1892,6 +2071,9 @@ static void rule_fini(struct det_rule *r)
     det_slab_free(r->state, cap * r->stride);
     det_slab_free(r->alert, cap * sizeof *r->alert);
     det_slab_free(r->thr, cap * sizeof *r->thr);
+    free(r->watch);
+    r->watch = NULL;
+    det_timers_free(&r->timers);
     det_keys_free(&r->keys);
     free(r->memo);
     r->memo = NULL;

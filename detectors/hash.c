@@ -42,21 +42,33 @@ static inline uint64_t load_le64(const unsigned char *p)
            | (uint64_t)p[7] << 56;
 }
 
-/* The last block: the n % 8 remaining bytes, little-endian, and n mod 256
- * in the top byte (no memcpy call for a few bytes). */
-static inline uint64_t last_block(const unsigned char *p, size_t n)
+static inline uint64_t load_le32(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16
+           | (uint64_t)p[3] << 24;
+}
+
+/* The last block: the r = n % 8 remaining bytes at `p` (of the n at
+ * `in`), little-endian, and n mod 256 in the top byte.  No branch on r
+ * itself, which varies from call to call (a jump table on it mispredicts
+ * about every other key): with a whole block before them, the 8 bytes
+ * ending at the input's end shifted down; else overlapping loads inside
+ * the r bytes (two of 4 bytes, or the first, middle and last byte), whose
+ * shared bytes OR together harmlessly. */
+static inline uint64_t last_block(const unsigned char *in,
+                                  const unsigned char *p, size_t n)
 {
     uint64_t m = (uint64_t)(n & 0xff) << 56;
+    unsigned r = (unsigned)(n & 7);
 
-    switch (n & 7) {
-    case 7: m |= (uint64_t)p[6] << 48; /* fall through */
-    case 6: m |= (uint64_t)p[5] << 40; /* fall through */
-    case 5: m |= (uint64_t)p[4] << 32; /* fall through */
-    case 4: m |= (uint64_t)p[3] << 24; /* fall through */
-    case 3: m |= (uint64_t)p[2] << 16; /* fall through */
-    case 2: m |= (uint64_t)p[1] << 8;  /* fall through */
-    case 1: m |= (uint64_t)p[0];       /* fall through */
-    default: break;
+    if (n >= 8) {
+        uint64_t w = load_le64(in + n - 8);
+        m |= r != 0 ? w >> (64 - 8 * r) : 0;
+    } else if (r >= 4) {
+        m |= load_le32(p) | load_le32(p + r - 4) << (8 * (r - 4));
+    } else if (r > 0) {
+        m |= (uint64_t)p[0] | (uint64_t)p[r / 2] << (8 * (r / 2))
+             | (uint64_t)p[r - 1] << (8 * (r - 1));
     }
     return m;
 }
@@ -81,7 +93,7 @@ siphash128(const unsigned char key[DET_HASH_KEY_BYTES],
             SIPROUND;
         v0 ^= m;
     }
-    m = last_block(in + full, n);
+    m = last_block(in, in + full, n);
     v3 ^= m;
     for (unsigned r = 0; r < c; r++)
         SIPROUND;

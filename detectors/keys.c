@@ -166,6 +166,7 @@ static void compact(det_keys *k)
         }
     k->log_head = 0;
     k->log_tail = j;
+    k->compactions++;
 }
 
 /* Unpinned used slot s is the most recently seen. */
@@ -240,6 +241,16 @@ uint32_t det_keys_oldest(det_keys *k)
     while (k->log_head < k->log_tail && !live(k, k->log_head))
         k->log_head++;
     return k->log_head < k->log_tail ? k->log[k->log_head] : DET_NIL;
+}
+
+uint32_t det_keys_live_at(const det_keys *k, uint32_t *pos)
+{
+    uint32_t i = *pos > k->log_head ? *pos : k->log_head;
+
+    while (i < k->log_tail && !live(k, i))
+        i++;
+    *pos = i;
+    return i < k->log_tail ? k->log[i] : DET_NIL;
 }
 
 uint32_t det_keys_lru_walk(const det_keys *k, uint32_t *cursor)

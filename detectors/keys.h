@@ -87,6 +87,8 @@ typedef struct det_keys {
     uint32_t npinned;
     uint64_t evictions;  /* groups evicted to make room */
     uint64_t full;       /* inserts refused: every group pinned */
+    uint32_t compactions; /* times the LRU log was compacted: log positions
+                             from before one are void (det_keys_live_at) */
 } det_keys;
 
 /* Zeroed memory for a per-group slab, straight from mmap so that pages
@@ -194,6 +196,15 @@ static inline int det_keys_room(const det_keys *k)
 /* The least recently seen unpinned group, or DET_NIL (O(1) amortised:
  * drops stale log entries from the front). */
 uint32_t det_keys_oldest(det_keys *k);
+
+/* The first unpinned group at or after LRU log position *pos (any
+ * number: it starts no earlier than the oldest), in order from the least
+ * to the most recently seen; *pos is set to its position, or past the
+ * newest when there is none (DET_NIL).  For a caller that follows a part
+ * of the order (absence's groups of one threshold) with its own position:
+ * positions hold until the log is compacted (`compactions` changes), when
+ * it starts again from 0. */
+uint32_t det_keys_live_at(const det_keys *k, uint32_t *pos);
 
 /* The unpinned groups from the least to the most recently seen: start
  * with *cursor = 0; each call returns the next group and moves *cursor,

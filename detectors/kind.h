@@ -41,6 +41,7 @@
 #include "detectors/new_value.h"
 #include "detectors/rule.h"
 #include "detectors/sequence.h"
+#include "detectors/timers.h"
 #include "detectors/window.h"
 #include "model/alert.h"
 #include "model/event.h"
@@ -57,7 +58,10 @@ enum det_state { DET_ST_IDLE = 0, DET_ST_FIRING, DET_ST_CLEARING };
 enum {
     DET_G_MUTED = 1u << 0, /* an override mutes it: never fed, never fires */
     DET_G_ALERT = 1u << 1, /* new_value: an alert group (group_by + value) */
-    DET_G_OVERFLOW = 1u << 2 /* the rule's overflow group (keys.h) */
+    DET_G_OVERFLOW = 1u << 2, /* the rule's overflow group (keys.h) */
+    DET_G_TIMED = 1u << 3     /* DET_KF_EDGE: idle, on the rule's timers
+                                 (its values and an event in its alert
+                                 record) */
 };
 
 /* The overflow group's values and key, as shown. */
@@ -155,10 +159,15 @@ enum {
     DET_KF_ABSENCE = 1u << 1, /* fires with no event: idle groups are
                                  watched (the oldest first, from the LRU
                                  list); asleep while draining */
-    DET_KF_KEEP = 1u << 2     /* the group keeps its values and last event
+    DET_KF_KEEP = 1u << 2,    /* the group keeps its values and last event
                                  for alerts that time fires (in the kind's
                                  state: recall / retain; else in its alert
                                  record) */
+    DET_KF_EDGE = 1u << 3     /* its value may cross the threshold with no
+                                 event, as the window's edge passes: an
+                                 idle group whose verdict gives a next_ms
+                                 is timed then (r->timers, engine.c
+                                 time_idle) */
 };
 
 struct det_kind {
@@ -294,6 +303,11 @@ struct det_rule {
     struct det_rule_stats st;     /* the rest of its counters */
     /* the rest: set-up, alerts, reloads, checkpoints */
     double thr_min, thr_max;      /* over the threshold and overrides */
+    struct det_watch *watch;      /* absence with overrides' thresholds:
+                                     its idle groups by threshold (engine.c
+                                     run_watched); else NULL */
+    det_timers timers;            /* DET_KF_EDGE: its idle groups' timers
+                                     (engine.c time_idle) */
     int64_t hold_ms, repeat_ms;
     uint32_t max_keys;
     uint32_t nopen;               /* groups with an open episode */

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,11 +225,30 @@ int match_field_resolve(const char *name, struct match_meta *meta,
     return MATCH_EINVAL;
 }
 
-__attribute__((hot))
-const char *match_string(const struct event *ev, struct match_field f)
-{
-    const char *s;
+/* Where each plain string field sits in struct event (0: not a plain
+ * string field), so that the common case is a load, not a jump through a
+ * table whose target changes from call to call. */
+static const uint16_t string_at[MATCH_F_COUNT] = {
+    [MATCH_F_TOOL_NAME] = offsetof(struct event, tool_name),
+    [MATCH_F_TOOL_CATEGORY] = offsetof(struct event, tool_category),
+    [MATCH_F_AGENT_ID] = offsetof(struct event, agent_id),
+    [MATCH_F_SESSION_ID] = offsetof(struct event, session_id),
+    [MATCH_F_DOWNSTREAM_SYSTEM] = offsetof(struct event, downstream_system),
+    [MATCH_F_ERROR_CODE] = offsetof(struct event, error_code),
+};
 
+_Static_assert(offsetof(struct event, tool_name) > 0 &&
+                   offsetof(struct event, tool_category) > 0 &&
+                   offsetof(struct event, agent_id) > 0 &&
+                   offsetof(struct event, session_id) > 0 &&
+                   offsetof(struct event, downstream_system) > 0 &&
+                   offsetof(struct event, error_code) > 0 &&
+                   sizeof(struct event) <= UINT16_MAX,
+               "string_at: 0 means not a plain string field");
+
+/* The fields that are not plain strings: names of enums, metadata. */
+static const char *string_other(const struct event *ev, struct match_field f)
+{
     switch ((enum match_field_id)f.id) {
     case MATCH_F_EVENT_TYPE:
         return ev->type > EVENT_TYPE_UNKNOWN && ev->type <= EVENT_SESSION_END
@@ -238,20 +258,25 @@ const char *match_string(const struct event *ev, struct match_field f)
         return ev->status > EVENT_STATUS_NONE && ev->status <= STATUS_LAST
                    ? status_names[ev->status]
                    : NULL;
-    case MATCH_F_TOOL_NAME: s = ev->tool_name; break;
-    case MATCH_F_TOOL_CATEGORY: s = ev->tool_category; break;
-    case MATCH_F_AGENT_ID: s = ev->agent_id; break;
-    case MATCH_F_SESSION_ID: s = ev->session_id; break;
-    case MATCH_F_DOWNSTREAM_SYSTEM: s = ev->downstream_system; break;
-    case MATCH_F_ERROR_CODE: s = ev->error_code; break;
     case MATCH_F_META:
-        if (f.slot >= EVENT_META_MAX || !(ev->meta_has & (1u << f.slot)))
+        if (f.slot >= EVENT_META_MAX || !(ev->meta_has & (1u << f.slot)) ||
+            ev->meta[f.slot][0] == '\0')
             return NULL;
-        s = ev->meta[f.slot];
-        break;
+        return ev->meta[f.slot];
     default:
         return NULL;
     }
+}
+
+__attribute__((hot))
+const char *match_string(const struct event *ev, struct match_field f)
+{
+    unsigned at = f.id < MATCH_F_COUNT ? string_at[f.id] : 0;
+    const char *s;
+
+    if (__builtin_expect(at == 0, 0))
+        return string_other(ev, f);
+    s = (const char *)ev + at;
     return s[0] != '\0' ? s : NULL;
 }
 

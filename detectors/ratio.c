@@ -124,6 +124,23 @@ out:
     return;
 }
 
+/* Can the window's edge alone take a group that is not over its
+ * threshold over it?  Calls leaving the window raise the ratio when they
+ * are mostly outside the numerator; it then fires with at least min_count
+ * calls left, of which more than threshold x min_count in the numerator:
+ * so only with more than min_count calls now and more than that many
+ * numerator calls.  Such a group is looked at again when its oldest
+ * bucket leaves (DET_KF_EDGE); the others only at their next event. */
+static inline int may_rise(const struct det_rule *r, uint32_t slot,
+                           uint64_t events, uint64_t num)
+{
+    uint64_t min = (uint64_t)r->rule->p.min_count;
+
+    return events > min &&
+           (double)num > (r->thr != NULL ? r->thr[slot] : r->threshold) *
+                             (double)min;
+}
+
 __attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
@@ -140,7 +157,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     v->aux[1] = (double)events;
     if (events < (uint64_t)r->rule->p.min_count)
         v->level = DET_CLEAR;
-    if (det_watched(r, slot, v))
+    if (det_watched(r, slot, v) || may_rise(r, slot, events, num))
         v->next_ms = win_sp_next_expiry(&r->spec.ratio.win, r->priv, &st->w);
 }
 
@@ -225,6 +242,7 @@ static size_t kind_checkpoint_bytes(const struct det_rule *r)
 
 const struct det_kind det_kind_ratio = {
     .name = "ratio",
+    .flags = DET_KF_EDGE,
     .create = kind_create,
     .reset = kind_reset,
     .feed = kind_feed,

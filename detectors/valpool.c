@@ -254,6 +254,13 @@ uint32_t valpool_add(valpool *p, valpool_group *g, uint32_t gid,
 __attribute__((hot))
 void valpool_set_key(valpool *p, valpool_group *g, uint32_t i, uint32_t key)
 {
+    if (g->tail == i && key >= p->e[i].key) {
+        /* already the newest, and stays so: every other key is <= its old
+         * one; unlinking and linking it again would put it back here, at
+         * the cost of its neighbour's cache line */
+        p->e[i].key = key;
+        return;
+    }
     unlink_order(p, g, i);
     p->e[i].key = key;
     link_sorted(p, g, i);

@@ -80,6 +80,42 @@ static void test_lru_eviction(void **state)
     det_keys_free(&k);
 }
 
+/* det_keys_live_at: from a position, the next unpinned group in the
+ * order of sightings, the position left on it; a group seen again moves
+ * past it; a compaction is counted (positions start again from 0). */
+static void test_live_at(void **state)
+{
+    det_keys k;
+    uint32_t pos = 0, s1, s2, s3, n0;
+    int c;
+
+    (void)state;
+    det_keys_init(&k, 3);
+    s1 = get(&k, 1, &c);
+    s2 = get(&k, 2, &c);
+    s3 = get(&k, 3, &c);
+    assert_int_equal(det_keys_live_at(&k, &pos), s1);
+    assert_int_equal(pos, 0);
+    det_keys_pin(&k, s1);                 /* off the order */
+    assert_int_equal(det_keys_live_at(&k, &pos), s2);
+    assert_int_equal(pos, 1);
+    get(&k, 2, &c);                       /* 2 is now the newest */
+    assert_int_equal(det_keys_live_at(&k, &pos), s3);
+    assert_int_equal(pos, 2);
+    pos++;
+    assert_int_equal(det_keys_live_at(&k, &pos), s2);
+    pos++;
+    assert_int_equal(det_keys_live_at(&k, &pos), DET_NIL);
+    assert_int_equal(pos, k.log_tail);
+    n0 = k.compactions;
+    for (uint32_t i = 0; i < 2 * k.log_cap; i++)
+        get(&k, 2 + i % 2, &c);           /* fills the log: compacted */
+    assert_true(k.compactions > n0);
+    pos = 0;
+    assert_true(det_keys_live_at(&k, &pos) != DET_NIL);
+    det_keys_free(&k);
+}
+
 static void test_all_pinned(void **state)
 {
     det_keys k;
@@ -351,6 +387,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_find),
         cmocka_unit_test(test_lru_eviction),
+        cmocka_unit_test(test_live_at),
         cmocka_unit_test(test_all_pinned),
         cmocka_unit_test(test_overflow_slot),
         cmocka_unit_test(test_buckets_grow),

@@ -400,6 +400,131 @@ static void test_ratio_min_count(void **state)
     eng_free(e);
 }
 
+/* The window's edge alone takes a ratio over its threshold: calls outside
+ * the numerator leave first.  60 s window (1 s buckets), threshold 0.5,
+ * min_count 4: two calls at 0 s, then 3 errors and 1 call (3 of 6); at
+ * 60 s the first two leave: 3 of 4 = 75 %, with no event, and it fires
+ * then.  The alert shows the group and the event that made it one the
+ * edge could fire (the third error); it clears when the errors leave. */
+static void test_ratio_fires_at_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO1, hold0);
+    struct event third;
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_error(20000, "db", "a"));
+    feed(e, ev_error(21000, "db", "a"));
+    feed(e, ev_call(22000, "db", "a"));
+    third = ev_error(23000, "db", "b");
+    feed(e, third);
+    assert_int_equal(c.n, 0); /* 3 of 6 = 50 %: not above */
+    feed(e, ev_call(59999, "other", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(85000, "other", "a")); /* time moves on */
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[0].resolved, 0);
+    assert_string_equal(c.a[0].key, "db");
+    assert_int_equal(c.a[0].started, T0 + 60000);
+    assert_true(c.a[0].value == 0.75);
+    assert_string_equal(c.a[0].summary,
+                        "error rate 75.0% over 60s for tool db (threshold "
+                        "50%, 3 of 4 calls)");
+    assert_string_equal(c.a[0].record_id, third.record_id);
+    /* 20 s's error leaves at 80 s: 2 of 3, too few (min_count 4) */
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 80000);
+    assert_string_equal(c.a[1].summary,
+                        "back to normal: too few calls to judge: 3 calls in "
+                        "60s for tool db (at least 4 needed)");
+    eng_free(e);
+}
+
+/* replay --drain runs event time on until every open alert has resolved:
+ * a ratio the edge would fire after that does not keep it going; one the
+ * edge fires while another alert is still open does fire. */
+static void test_ratio_edge_in_drain(void **state)
+{
+    static struct cap c;
+    static const char two[] =
+        "[{'name':'errs','kind':'ratio','severity':'error',"
+        "'match':{'completed':true},'group_by':['tool_name'],"
+        "'numerator':{'error':true},'window_s':60,'threshold':0.5,"
+        "'min_count':4},"
+        "{'name':'any','kind':'count','severity':'info',"
+        "'match':{'tool_name':'flag'},'window_s':70,'threshold':0}]";
+
+    (void)state;
+    for (int open = 0; open < 2; open++) {
+        det_engine *e = eng_json(&c, open ? two : RATIO1, hold0);
+
+        c.n = 0;
+        if (open)
+            feed(e, ev_call(0, "flag", "a")); /* open until 70 s */
+        feed(e, ev_call(0, "db", "a"));
+        feed(e, ev_call(0, "db", "a"));
+        feed(e, ev_error(20000, "db", "a"));
+        feed(e, ev_error(21000, "db", "a"));
+        feed(e, ev_call(22000, "db", "a"));
+        feed(e, ev_error(23000, "db", "b"));
+        assert_int_equal(c.n, open);
+        det_engine_drain(e);
+        if (!open) {
+            assert_int_equal(c.n, 0);
+        } else {
+            /* flag resolves at 70 s; db fired at 60 s and resolved at
+             * 80 s, the drain going on for it */
+            assert_int_equal(c.n, 4);
+            assert_string_equal(c.a[1].key, "db");
+            assert_int_equal(c.a[1].started, T0 + 60000);
+            assert_string_equal(c.a[2].rule, "any");
+            assert_int_equal(c.a[2].resolved, 1);
+            assert_string_equal(c.a[3].key, "db");
+            assert_int_equal(c.a[3].resolved_at, T0 + 80000);
+        }
+        eng_free(e);
+    }
+}
+
+/* The edge that only reaches the threshold fires nothing; a group the
+ * edge could fire that is evicted (max_keys 1) takes its timer with it. */
+static void test_ratio_edge_traps(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'errs','kind':'ratio','severity':'error',"
+        "'match':{'completed':true},'group_by':['tool_name'],"
+        "'numerator':{'error':true},'window_s':60,'threshold':0.5,"
+        "'min_count':4,'max_keys':1}]",
+        hold0);
+
+    (void)state;
+    /* 2 calls, 2 errors, 2 calls: at 60 s 2 of 4 = 50 %, not above */
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_error(10000, "db", "a"));
+    feed(e, ev_error(10000, "db", "a"));
+    feed(e, ev_call(20000, "db", "a"));
+    feed(e, ev_call(20000, "db", "a"));
+    feed(e, ev_call(65000, "db", "a"));
+    assert_int_equal(c.n, 0);
+    /* a group the edge would fire at 130 s (4 of 8, then 4 of 5),
+     * evicted at 100 s */
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_call(70000, "web", "a"));
+    feed(e, ev_call(75000, "web", "a"));
+    for (int i = 0; i < 4; i++)
+        feed(e, ev_error(80000, "web", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(100000, "mail", "a")); /* evicts web */
+    feed(e, ev_call(200000, "mail", "a"));
+    assert_int_equal(c.n, 0);
+    eng_free(e);
+}
+
 static void test_ratio_threshold_and_clear(void **state)
 {
     static struct cap c;
@@ -961,6 +1086,56 @@ static void test_absence_groups(void **state)
     eng_free(e);
 }
 
+/* Overrides give groups their own thresholds: each fires at its own
+ * deadline, also when an older group (first in the order of last events)
+ * is not due yet: fast-1 (10 s) at 30.001 s, before a-1 (60 s, seen
+ * before it) at 60.001 s; batch-1 (300 s) not at 60 s but at 300.001 s.
+ * The alerts and their words show the group's threshold. */
+static void test_absence_override_thresholds(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':60,'overrides':["
+        "{'match':{'agent_id':'batch-*'},'threshold':300},"
+        "{'match':{'agent_id':'fast-*'},'threshold':10}]}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "batch-1"));
+    feed(e, ev_call(0, "t", "a-1"));
+    feed(e, ev_call(20000, "t", "fast-1"));
+    for (int64_t t = 25000; t <= 305000; t += 5000) /* time moves on */
+        feed(e, ev_call(t, "t", "pulse"));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[0].key, "fast-1");
+    assert_int_equal(c.a[0].started, T0 + 30001);
+    assert_true(c.a[0].threshold == 10);
+    assert_string_equal(c.a[0].summary,
+                        "agent fast-1 has had no event for 10s "
+                        "(threshold 10s)");
+    assert_string_equal(c.a[1].key, "a-1");
+    assert_int_equal(c.a[1].started, T0 + 60001);
+    assert_true(c.a[1].threshold == 60);
+    assert_string_equal(c.a[2].key, "batch-1");
+    assert_int_equal(c.a[2].started, T0 + 300001);
+    assert_true(c.a[2].threshold == 300);
+    assert_string_equal(c.a[2].summary,
+                        "agent batch-1 has had no event for 300s "
+                        "(threshold 300s)");
+    /* back: watched again by its own threshold */
+    feed(e, ev_call(310000, "t", "fast-1"));
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.a[3].resolved, 1);
+    assert_string_equal(c.a[3].key, "fast-1");
+    feed(e, ev_call(320001, "t", "pulse"));
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.a[4].key, "fast-1");
+    assert_int_equal(c.a[4].started, T0 + 320001);
+    eng_free(e);
+}
+
 /* A group whose event is too long for its state keeps it in the alert
  * record; its next event, short again, is kept in the state: the alert
  * shows the last event either way. */
@@ -1113,6 +1288,32 @@ static void test_absence_full(void **state)
 }
 
 /* the end of input is not an absence */
+/* An episode that cleared and fired again within hold_s, still open at
+ * the end of the input: the drain closes it at the end (when the engine
+ * stopped judging it), not at its old clear. */
+static void test_absence_refire_then_drain(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':2,'hold_s':10}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(5000, "t", "a"));  /* fired at 2.001 s; clears */
+    feed(e, ev_call(70000, "t", "b")); /* a quiet again from 7.001 s */
+    assert_int_equal(c.n, 1);
+    det_engine_drain(e);
+    assert_int_equal(c.n, 2); /* a resolved (b, just seen, is not quiet) */
+    assert_string_equal(c.a[1].key, "a");
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].started, T0 + 2001);
+    assert_int_equal(c.a[1].resolved_at, T0 + 70000);
+    eng_free(e);
+}
+
 static void test_absence_not_at_drain(void **state)
 {
     static struct cap c;
@@ -1205,6 +1406,9 @@ int main(void)
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_sum),
         cmocka_unit_test(test_ratio_min_count),
+        cmocka_unit_test(test_ratio_fires_at_edge),
+        cmocka_unit_test(test_ratio_edge_traps),
+        cmocka_unit_test(test_ratio_edge_in_drain),
         cmocka_unit_test(test_ratio_threshold_and_clear),
         cmocka_unit_test(test_distinct),
         cmocka_unit_test(test_distinct_same_field_reused_event),
@@ -1219,10 +1423,12 @@ int main(void)
         cmocka_unit_test(test_baseline_mad_zero),
         cmocka_unit_test(test_baseline_min_value),
         cmocka_unit_test(test_absence_groups),
+        cmocka_unit_test(test_absence_override_thresholds),
         cmocka_unit_test(test_absence_long_event),
         cmocka_unit_test(test_absence_full),
         cmocka_unit_test(test_absence_sample_edge),
         cmocka_unit_test(test_absence_not_at_drain),
+        cmocka_unit_test(test_absence_refire_then_drain),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,6 +167,48 @@ static void test_order(void **state)
     valpool_destroy(p);
 }
 
+/* The newest entry given a key >= its own stays in place (set_key's short
+ * way); given a smaller one it moves back past the larger keys. */
+static void test_order_tail(void **state)
+{
+    valpool *p = pool_new(1, 4);
+    valpool_group g;
+    uint64_t out[4];
+    uint64_t h[2];
+    uint32_t idx[3];
+    static const uint32_t keys[3] = {10, 20, 20};
+
+    (void)state;
+    group_zero(p, &g);
+    for (int i = 0; i < 3; i++) {
+        h[0] = (uint64_t)i * 8;
+        h[1] = (uint64_t)i;
+        idx[i] = valpool_add(p, &g, 0, h, keys[i]);
+    }
+    valpool_set_key(p, &g, idx[2], 25); /* the tail, a larger key */
+    assert_int_equal(g.tail, idx[2]);
+    assert_int_equal(valpool_at(p, idx[2])->key, 25);
+    assert_int_equal(valpool_at(p, idx[2])->prev, idx[1]);
+    valpool_set_key(p, &g, idx[2], 20); /* smaller, still >= its tie */
+    assert_int_equal(g.tail, idx[2]);
+    valpool_set_key(p, &g, idx[2], 15); /* back past the 20 */
+    assert_int_equal(walk(p, &g, out, 4), 3);
+    {
+        static const uint64_t want[3] = {0, 2, 1};
+        assert_memory_equal(out, want, sizeof want);
+    }
+    assert_int_equal(g.tail, idx[1]);
+    valpool_set_key(p, &g, idx[1], 20); /* the tail, the same key */
+    assert_int_equal(walk(p, &g, out, 4), 3);
+    {
+        static const uint64_t want[3] = {0, 2, 1};
+        assert_memory_equal(out, want, sizeof want);
+    }
+    assert_int_equal(valpool_at(p, g.head)->prev, VALPOOL_NIL);
+    assert_int_equal(valpool_at(p, g.tail)->next, VALPOOL_NIL);
+    valpool_destroy(p);
+}
+
 /* A full group refuses an insert while another group still takes one; a
  * freed entry is reused first (the high-water mark stays); a reset
  * returns every entry, and the group's old values are gone. */
@@ -558,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_find_shared_bucket),
         cmocka_unit_test(test_order),
+        cmocka_unit_test(test_order_tail),
         cmocka_unit_test(test_full_reuse_reset),
         cmocka_unit_test(test_linear_growth),
         cmocka_unit_test(test_random_against_arrays),
