@@ -42,10 +42,11 @@ EXCLUDE = {
     # absence: an override's threshold is not used; the group fires at
     # the rule's threshold (the alert even shows the override's)
     "absence-override-threshold",
-    # absence: after an episode clears (the group's next event), a new
-    # silence within hold_s neither re-fires nor lets hold_s run out: the
-    # episode stays "clearing" until the end of the input
-    "absence-refire-in-hold",
+    # absence, replay --drain: an episode that cleared (the group's next
+    # event) and fired again within hold_s, still firing at the end of the
+    # input, is resolved with resolved_at = the old clear, as if the group
+    # had come back then
+    "absence-drain-resolved-at",
     # ratio: a ratio that goes over the threshold because calls outside
     # the numerator leave the window does not fire until the next event
     # (a model option, model_opts(), since no rule setting avoids it)
@@ -101,7 +102,10 @@ def rand_match(r, nmax=2):
     fields = r.sample(["completed", "error", "tool_name", "agent_id",
                        "session_id", "execution_duration_ms", "cost_usd"],
                       r.randint(0, nmax))
-    return {f: rand_cond(r, f) for f in fields}
+    m = {f: rand_cond(r, f) for f in fields}
+    if m.get("error") is True and m.get("completed") is False:
+        m["completed"] = True    # an error is a completed call: refused
+    return m
 
 
 def rand_rule(r, i, kind, exclude=frozenset()):
@@ -213,7 +217,7 @@ def rand_rule(r, i, kind, exclude=frozenset()):
                 if "threshold" in ov:
                     del ov["threshold"]
                     ov["enabled"] = False
-        if "absence-refire-in-hold" in exclude:
+        if "absence-drain-resolved-at" in exclude:
             # a silence after the clear cannot end inside hold_s
             rule["hold_s"] = min(rule.get("hold_s", 60), rule["threshold"])
     if r.random() < 0.4:

@@ -430,7 +430,7 @@ def absence_points(rule, evs, end_t, thr):
 
 # ---- the lifecycle ------------------------------------------------------------
 
-def lifecycle(pts, hold, repeat, stop_at=None):
+def lifecycle(pts, hold, repeat, stop_at=None, tick=None):
     """Yields (type, timestamp, started, resolved_at, value) notifications.
     stop_at: no timers past it (absence rules in drain); open episodes then
     resolve last (returned separately)."""
@@ -471,12 +471,15 @@ def lifecycle(pts, hold, repeat, stop_at=None):
             state, cleared = "holding", t
         elif state == "holding" and cond in (FIRE, REFIRE_ONLY):
             # QUESTION: a repeat that fell due while the episode was
-            # clearing (inside hold_s) is sent 1 ms after it fires again,
-            # and the next one repeat_interval_s after that (what the
-            # engine does; a reminder that it holds again is not lost).
+            # clearing (inside hold_s) is sent when it fires again, at the
+            # engine's next pass over the group's timers: the group's next
+            # event stamped the same millisecond that its kind looks at,
+            # else 1 ms later (run.py allows 1 ms either way); the
+            # next one repeat_interval_s after that.  (What the engine
+            # does; a reminder that it holds again is not lost.)
             state = "firing"
             if next_rep <= t:
-                next_rep = t + 1
+                next_rep = tick(t, pts[i - 1][2]) if tick else t + 1
     return out, state, started, cleared
 
 
@@ -496,6 +499,17 @@ def run(cfg, records, opts=None):
             seen_ids.add(rid)
         events.append((parse_ts(rec["timestamp"]), seq, rec))
     end_t = max((t for t, _, _ in events), default=0)
+
+    def ticker(pts):
+        def tick(t, seq):
+            """The engine's next pass over the group's timers after
+            (t, seq): the group's next event stamped t that its kind
+            looks at (a point), else t + 1 ms."""
+            if any(p[0] == t and p[1] == EVENT and p[2] > seq for p in pts):
+                return t
+            return t + 1
+        return tick
+
     notes = []   # (timestamp, tie, dict)
     for ri, rule in enumerate(rules):
         kind = rule["kind"]
@@ -533,10 +547,11 @@ def run(cfg, records, opts=None):
                 pts = absence_points(rule, evs, end_t, thr)
             else:
                 raise ValueError(kind)
-            units.append((key_of(values), pts, thr))
-        for key, pts, thr in units:
+            units.append((key_of(values), pts, thr, evs))
+        for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
-            out, state, started, cleared = lifecycle(pts, hold, repeat, stop)
+            out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
+                                                     ticker(pts))
             for typ, ts, st, res, value in out:
                 t_n = thr
                 if isinstance(value, tuple):
@@ -612,7 +627,9 @@ def new_value_units(rule, values, evs):
             if i + 1 == len(fl) or fl[i + 1][0] >= end:
                 pts.append((end, EDGE, -1, CLEAR, None))
         # QUESTION: with group_by [] the key is the value alone
-        units.append((key_of(values + (v,)) if values else v, pts, None))
+        mine = [e for e in evs if field_value(e[2], f) == v]
+        units.append((key_of(values + (v,)) if values else v, pts, None,
+                      mine))
     return units
 
 
