@@ -29,7 +29,8 @@ TOOLS = ["db_query", "db_write", "vault_read", "http_post", "crm_search"]
 CATEGORY = {"db_query": "db", "db_write": "db", "vault_read": "secrets",
             "http_post": "http", "crm_search": "crm"}
 SESSIONS = ["s1", "s2", "s3"]
-STRING_GB = ["agent_id", "tool_name", "session_id", "tool_category"]
+STRING_GB = ["agent_id", "tool_name", "session_id", "tool_category",
+             "metadata.env"]
 KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
          "new_value", "baseline", "absence"]
 
@@ -65,6 +66,11 @@ def ts(ms):
     return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
 
 
+def parse_ms(s):
+    d = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return int(round(d.timestamp() * 1000))
+
+
 def rand_glob(r, values):
     v = r.choice(values)
     shape = r.randrange(5)
@@ -95,16 +101,38 @@ def rand_cond(r, field):
         return {op: r.choice([50, 100, 200])}
     if field == "cost_usd":
         return {r.choice([">", "<="]): r.choice([0.5, 1, 2])}
+    if field == "metadata.env":
+        return r.choice(["prod", "dev*", ["prod", "staging"]])
+    if field == "downstream_system":
+        return r.choice(["external", "*nal"])
+    if field == "response_status":
+        return r.choice(["success", "error", ["pending", "error"]])
+    if field == "event_type":
+        return r.choice(["tool_call_*", "tool_call_response",
+                         ["tool_call_error", "agent_session_*"]])
+    if field == "error_code":
+        return r.choice(["E1", "time*"])
     raise ValueError(field)
 
 
 def rand_match(r, nmax=2):
     fields = r.sample(["completed", "error", "tool_name", "agent_id",
-                       "session_id", "execution_duration_ms", "cost_usd"],
+                       "session_id", "execution_duration_ms", "cost_usd",
+                       "metadata.env", "downstream_system",
+                       "response_status", "event_type", "error_code"],
                       r.randint(0, nmax))
     m = {f: rand_cond(r, f) for f in fields}
+    # a match no event can meet is refused: keep the booleans and the
+    # event type consistent
     if m.get("error") is True and m.get("completed") is False:
-        m["completed"] = True    # an error is a completed call: refused
+        m["completed"] = True
+    if "event_type" in m and ("completed" in m or "error" in m or
+                              "response_status" in m or
+                              "error_code" in m):
+        del m["event_type"]
+    if m.get("response_status") is not None and \
+            m.get("completed") is False:
+        del m["completed"]
     return m
 
 
@@ -195,7 +223,7 @@ def rand_rule(r, i, kind, exclude=frozenset()):
     if rule["group_by"] and r.random() < 0.3:
         f = rule["group_by"][0]
         vals = {"agent_id": AGENTS, "tool_name": TOOLS,
-                "session_id": SESSIONS,
+                "session_id": SESSIONS, "metadata.env": ["prod", "dev"],
                 "tool_category": sorted(set(CATEGORY.values()))}[f]
         ov = {"match": {f: r.choice(vals)}}
         has_thr = kind in ("count", "sum", "ratio", "distinct", "max",
@@ -209,6 +237,13 @@ def rand_rule(r, i, kind, exclude=frozenset()):
         else:
             ov["enabled"] = False
         rule["overrides"] = [ov]
+        if r.random() < 0.3:
+            # a catch-all after it: the first that matches wins
+            rule["overrides"].append(
+                {"match": {}, "enabled": False} if not has_thr or
+                r.random() < 0.5 else
+                {"match": {}, "threshold": ov.get("threshold",
+                                                  rule["threshold"])})
     if r.random() < 0.6:
         rule["hold_s"] = r.choice([0, 1, 2, 5, 10])
     if kind == "absence":
@@ -260,6 +295,9 @@ def make_record(r, i, t, rules):
         rec["tokens_consumed"] = r.choice([0, 50, 100, 250, 500])
     if tool == "http_post":
         rec["downstream_system"] = r.choice(["external", "internal"])
+    if r.random() < 0.7:
+        rec["metadata"] = {"env": r.choice(["prod", "prod", "dev", ""]),
+                           "other": 1}
     if et == "tool_call_error":
         rec["error_code"] = r.choice(["E1", "TIMEOUT"])
     # fields sometimes missing, or empty (an empty string is absent)
@@ -306,6 +344,15 @@ def gen(seed, exclude=None):
                 gap = r.choice([100, 250, 500, 1000, 1000, 2000]) * \
                     r.choice([1, 1, 2])
         t += max(0, gap)
+        if recs and magic and r.random() < 0.06:
+            # exactly a boundary after an earlier record (not only the
+            # previous one): window edges, within_s, learn_s after a
+            # group's first event
+            anchor = parse_ms(r.choice(recs[-40:] if r.random() < 0.8
+                                       else recs[:3])["timestamp"])
+            d = r.choice(magic) + r.choice([-1, 0, 0, 1])
+            if anchor + d >= t:
+                t = anchor + d
         if sent and r.random() < 0.02:
             # delivered twice (the newest record: timestamps stay in order)
             recs.append(dict(sent[-1]))

@@ -169,8 +169,8 @@ def group_setting(rule, values):
         # QUESTION: an override's match is tried against the group's
         # values; a "(none)" value is an absent field, so it meets no
         # condition (as in match).
-        rec = {f: v for f, v in zip(gb, values) if v != ""}
-        if match_obj(ov["match"], rec):
+        vals = {f: (v if v != "" else None) for f, v in zip(gb, values)}
+        if all(cond_met(vals.get(f), c) for f, c in ov["match"].items()):
             if ov.get("enabled") is False:
                 return True, thr, rule_clear
             t = ov["threshold"]
@@ -459,8 +459,11 @@ def lifecycle(pts, hold, repeat, stop_at=None, tick=None):
                 out.append(("alert.resolved", t_tm, started, cleared, None))
                 state = "idle"
             else:
+                # (a deferred repeat is due at t + 0.5: after the events
+                # stamped t, see tick(); it goes out stamped t)
+                t_tm = int(t_tm)
                 out.append(("alert.firing", t_tm, started, None, None))
-                next_rep += repeat
+                next_rep = t_tm + repeat
             continue
         t, _, _, cond, value = pts[i]
         i += 1
@@ -503,10 +506,10 @@ def run(cfg, records, opts=None):
     def ticker(pts):
         def tick(t, seq):
             """The engine's next pass over the group's timers after
-            (t, seq): the group's next event stamped t that its kind
-            looks at (a point), else t + 1 ms."""
+            (t, seq): once the group's next events stamped t that its
+            kind looks at (points) are in, else at t + 1 ms."""
             if any(p[0] == t and p[1] == EVENT and p[2] > seq for p in pts):
-                return t
+                return t + 0.5     # after the events stamped t
             return t + 1
         return tick
 
