@@ -61,14 +61,27 @@ def model_opts(exclude):
     return {"ratio_fires_at_edges": "ratio-fire-on-expiry" not in exclude}
 
 
-def ts(ms):
+def ts(ms, r=None):
+    """ISO 8601 in UTC with milliseconds; given r, sometimes with
+    microseconds (cut to the millisecond) or another UTC offset."""
+    shape = r.randrange(12) if r else 0
+    if shape == 1:
+        d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+        return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03d%03d+00:00" % (
+            ms % 1000, r.randrange(1000))
+    if shape == 2:
+        tz = datetime.timezone(datetime.timedelta(hours=r.choice([1, -5])))
+        d = datetime.datetime.fromtimestamp(ms // 1000, tz)
+        return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03d%s" % (
+            ms % 1000, d.strftime("%z")[:3] + ":" + d.strftime("%z")[3:])
     d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
     return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
 
 
 def parse_ms(s):
     d = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    return int(round(d.timestamp() * 1000))
+    return (d - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) \
+        // datetime.timedelta(milliseconds=1)
 
 
 def rand_glob(r, values):
@@ -279,7 +292,8 @@ def make_record(r, i, t, rules):
     et = r.choices(["tool_call_response", "tool_call_error",
                     "tool_call_request", "agent_session_start"],
                    [70, 12, 14, 4])[0]
-    rec = {"record_id": "r-%05d" % i, "timestamp": ts(t), "event_type": et,
+    rec = {"record_id": "r-%05d" % i, "timestamp": ts(t, r),
+           "event_type": et,
            "agent_id": r.choice(AGENTS[:3] if r.random() < 0.9 else AGENTS),
            "session_id": r.choice(SESSIONS), "tool_name": tool,
            "tool_category": CATEGORY[tool]}

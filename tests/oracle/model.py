@@ -51,9 +51,14 @@ DEFAULT_REPEAT_S = 3600
 
 # ---- time -----------------------------------------------------------------
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
 def parse_ts(s):
+    """Milliseconds since the epoch; finer digits are cut, not rounded.
+    QUESTION: SPEC §1 shows microseconds; event time is milliseconds."""
     d = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    return int(round(d.timestamp() * 1000))
+    return (d - EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def fmt_ts(ms):
