@@ -169,7 +169,9 @@ def rand_rule(r, i, kind, exclude=frozenset()):
     rule["group_by"] = r.sample(gb_pool, ngb)
     if kind == "count":
         rule["window_s"] = r.choice([1, 2, 3, 5, 10, 30])
-        rule["threshold"] = r.choice([0, 1, 2, 3, 5, 2.5])
+        # past floor(threshold) + 1 the engine counts in buckets: bursts
+        # of up to 30 events go past 8 and 12
+        rule["threshold"] = r.choice([0, 1, 2, 3, 5, 2.5, 8, 12])
     elif kind == "sum":
         rule["field"] = r.choice(["cost_usd", "tokens_consumed"])
         rule["window_s"] = r.choice([1, 2, 5, 7, 10, 60, 90])
@@ -186,7 +188,7 @@ def rand_rule(r, i, kind, exclude=frozenset()):
             rule["min_count"] = r.choice([1, 2, 3, 4, 5])
     elif kind == "distinct":
         rule["window_s"] = r.choice([1, 2, 5, 10, 30])
-        rule["threshold"] = r.choice([0, 1, 2, 3])
+        rule["threshold"] = r.choice([0, 1, 2, 3, 4])
     elif kind == "max":
         rule["field"] = r.choice(["execution_duration_ms",
                                   "response_payload_size_bytes"])
@@ -314,6 +316,13 @@ def make_record(r, i, t, rules):
                            "other": 1}
     if et == "tool_call_error":
         rec["error_code"] = r.choice(["E1", "TIMEOUT"])
+    x = r.random()
+    if x < 0.02:
+        rec["event_type"] = r.choice(["tool_call_bogus", ""])
+    elif x < 0.03:
+        del rec["event_type"]
+    elif x < 0.05 and "response_status" in rec:
+        rec["response_status"] = r.choice(["weird", ""])
     # fields sometimes missing, or empty (an empty string is absent)
     for f in ("agent_id", "session_id", "tool_name", "tool_category",
               "cost_usd", "execution_duration_ms"):
