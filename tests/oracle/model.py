@@ -435,59 +435,69 @@ def absence_points(rule, evs, end_t, thr):
 
 # ---- the lifecycle ------------------------------------------------------------
 
-def lifecycle(pts, hold, repeat, stop_at=None, tick=None):
-    """Yields (type, timestamp, started, resolved_at, value) notifications.
-    stop_at: no timers past it (absence rules in drain); open episodes then
-    resolve last (returned separately)."""
+LAST = float("inf")
+
+
+def timer_key(t):
+    """A lifecycle timer due at t runs after the window edges at t and
+    before the events stamped t (points sort by (t, order, seq))."""
+    return (t, EDGE, LAST)
+
+
+def lifecycle(pts, hold, repeat, stop_at=None):
+    """Returns the notifications [(type, timestamp, started, resolved_at,
+    value)] and the state at the end.  stop_at: no timers past it
+    (absence rules in drain); open episodes then resolve last (run())."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
-    started = cleared = next_rep = None
+    started = cleared = None
+    next_rep = None      # a key (t, order, seq), see timer_key()
     i = 0
     while True:
-        t_pt = pts[i][0] if i < len(pts) else None
-        t_tm = None
+        k_pt = pts[i][:3] if i < len(pts) else None
+        k_tm = None
         if state == "holding":
-            t_tm = cleared + hold
+            k_tm = timer_key(cleared + hold)
         elif state == "firing":
-            t_tm = next_rep
-        if t_tm is not None and stop_at is not None and t_tm > stop_at:
-            t_tm = None
-        if t_pt is None and t_tm is None:
+            k_tm = next_rep
+        if k_tm is not None and stop_at is not None and k_tm[0] > stop_at:
+            k_tm = None
+        if k_pt is None and k_tm is None:
             break
         # at one millisecond: the window edges first (an event that left
         # the window at t has left it for a repeat due at t), then the
         # lifecycle's own timers, then the events stamped t
-        if t_tm is not None and (t_pt is None or t_tm < t_pt or
-                                 (t_tm == t_pt and pts[i][1] == EVENT)):
+        if k_tm is not None and (k_pt is None or k_tm < k_pt):
+            t_tm = k_tm[0]
             if state == "holding":
                 out.append(("alert.resolved", t_tm, started, cleared, None))
                 state = "idle"
             else:
-                # (a deferred repeat is due at t + 0.5: after the events
-                # stamped t, see tick(); it goes out stamped t)
-                t_tm = int(t_tm)
                 out.append(("alert.firing", t_tm, started, None, None))
-                next_rep = t_tm + repeat
+                next_rep = timer_key(t_tm + repeat)
             continue
-        t, _, _, cond, value = pts[i]
+        t, _, seq, cond, value = pts[i]
         i += 1
         if state == "idle" and cond == FIRE:
-            state, started, next_rep = "firing", t, t + repeat
+            state, started = "firing", t
+            next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
         elif state == "firing" and cond == CLEAR:
             state, cleared = "holding", t
         elif state == "holding" and cond in (FIRE, REFIRE_ONLY):
             # QUESTION: a repeat that fell due while the episode was
             # clearing (inside hold_s) is sent when it fires again, at the
-            # engine's next pass over the group's timers: the group's next
-            # event stamped the same millisecond that its kind looks at,
-            # else 1 ms later (run.py allows 1 ms either way); the
-            # next one repeat_interval_s after that.  (What the engine
-            # does; a reminder that it holds again is not lost.)
+            # engine's next pass over the group's timers: right after the
+            # group's next event stamped the same millisecond that its
+            # kind looks at (if the episode still holds then), else 1 ms
+            # later; the next one repeat_interval_s after that.  (What the
+            # engine does; a reminder that it holds again is not lost.)
             state = "firing"
-            if next_rep <= t:
-                next_rep = tick(t, pts[i - 1][2]) if tick else t + 1
+            if next_rep[0] <= t:
+                same = [p for p in pts[i:] if p[0] == t and p[1] == EVENT]
+                next_rep = ((t, EVENT, same[0][2] + 0.5) if same
+                            else timer_key(t + 1))
     return out, state, started, cleared
 
 
@@ -507,16 +517,6 @@ def run(cfg, records, opts=None):
             seen_ids.add(rid)
         events.append((parse_ts(rec["timestamp"]), seq, rec))
     end_t = max((t for t, _, _ in events), default=0)
-
-    def ticker(pts):
-        def tick(t, seq):
-            """The engine's next pass over the group's timers after
-            (t, seq): once the group's next events stamped t that its
-            kind looks at (points) are in, else at t + 1 ms."""
-            if any(p[0] == t and p[1] == EVENT and p[2] > seq for p in pts):
-                return t + 0.5     # after the events stamped t
-            return t + 1
-        return tick
 
     notes = []   # (timestamp, tie, dict)
     for ri, rule in enumerate(rules):
@@ -558,8 +558,7 @@ def run(cfg, records, opts=None):
             units.append((key_of(values), pts, thr, evs))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
-            out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
-                                                     ticker(pts))
+            out, state, started, cleared = lifecycle(pts, hold, repeat, stop)
             for typ, ts, st, res, value in out:
                 t_n = thr
                 if isinstance(value, tuple):
