@@ -501,6 +501,11 @@ def lifecycle(pts, hold, repeat, stop_at=None):
     return out, state, started, cleared
 
 
+POINTS = {"count": points_count, "sum": points_sum, "ratio": points_ratio,
+          "distinct": points_distinct, "max": points_max,
+          "sequence": points_sequence, "baseline": points_baseline}
+
+
 # ---- the whole run --------------------------------------------------------------
 
 def run(cfg, records, opts=None):
@@ -537,24 +542,12 @@ def run(cfg, records, opts=None):
             if kind == "new_value":
                 units += new_value_units(rule, values, evs)
                 continue
-            if kind == "count":
-                pts = points_count(rule, evs, thr, clr)
-            elif kind == "sum":
-                pts = points_sum(rule, evs, thr, clr)
-            elif kind == "ratio":
-                pts = points_ratio(rule, evs, thr, clr, opts)
-            elif kind == "distinct":
-                pts = points_distinct(rule, evs, thr, clr)
-            elif kind == "max":
-                pts = points_max(rule, evs, thr, clr)
-            elif kind == "sequence":
-                pts = points_sequence(rule, evs, thr, clr)
-            elif kind == "baseline":
-                pts = points_baseline(rule, evs, thr, clr, opts)
-            elif kind == "absence":
+            if kind == "absence":
                 pts = absence_points(rule, evs, end_t, thr)
+            elif kind in ("ratio", "baseline"):
+                pts = POINTS[kind](rule, evs, thr, clr, opts)
             else:
-                raise ValueError(kind)
+                pts = POINTS[kind](rule, evs, thr, clr)
             units.append((key_of(values), pts, thr, evs))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
