@@ -292,19 +292,25 @@ def points_distinct(rule, evs, thr, clr):
                            thr_judge(thr, clr))
 
 
+def fires_then_quiet(fires, w):
+    """Points of a kind that fires on events and clears after w ms with
+    no such event (max, sequence, new_value): fires = [(t, seq, value)]."""
+    pts = []
+    for i, (t, seq, v) in enumerate(fires):
+        pts.append((t, EVENT, seq, FIRE, v))
+        end = t + w
+        if i + 1 == len(fires) or fires[i + 1][0] >= end:
+            pts.append((end, EDGE, -1, CLEAR, None))
+    return pts
+
+
 def points_max(rule, evs, thr, clr):
     w = rule.get("window_s", 300) * 1000
     f = rule["field"]
-    pts = []
     viol = [(t, seq, field_value(rec, f)) for t, seq, rec in evs
             if field_value(rec, f) is not None and field_value(rec, f) > thr]
-    for i, (t, seq, v) in enumerate(viol):
-        pts.append((t, EVENT, seq, FIRE, v))
-        # "clears after window_s of event time with no such event"
-        end = t + w
-        if i + 1 == len(viol) or viol[i + 1][0] >= end:
-            pts.append((end, EDGE, -1, CLEAR, None))
-    return pts
+    # "clears after window_s of event time with no such event"
+    return fires_then_quiet(viol, w)
 
 
 def points_sequence(rule, evs, thr, clr):
@@ -337,13 +343,7 @@ def points_sequence(rule, evs, thr, clr):
         # chains that can no longer complete within within_s are dropped
         best = [b if b is not None and t - b <= within else None
                 for b in best]
-    pts = []
-    for i, (t, seq, v) in enumerate(fires):
-        pts.append((t, EVENT, seq, FIRE, v))
-        end = t + w
-        if i + 1 == len(fires) or fires[i + 1][0] >= end:
-            pts.append((end, EDGE, -1, CLEAR, None))
-    return pts
+    return fires_then_quiet(fires, w)
 
 
 def median(xs):
@@ -620,12 +620,7 @@ def new_value_units(rule, values, evs):
             remembered.pop(0)
     units = []
     for v, fl in fires.items():
-        pts = []
-        for i, (t, seq) in enumerate(fl):
-            pts.append((t, EVENT, seq, FIRE, None))
-            end = t + w
-            if i + 1 == len(fl) or fl[i + 1][0] >= end:
-                pts.append((end, EDGE, -1, CLEAR, None))
+        pts = fires_then_quiet([(t, seq, None) for t, seq in fl], w)
         # QUESTION: with group_by [] the key is the value alone
         mine = [e for e in evs if field_value(e[2], f) == v]
         units.append((key_of(values + (v,)) if values else v, pts, None,
