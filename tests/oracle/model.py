@@ -28,12 +28,8 @@ marked QUESTION below.
 """
 import datetime
 import json
-import math
 import sys
 
-STRING_FIELDS = ("event_type", "tool_name", "tool_category", "agent_id",
-                 "session_id", "downstream_system", "response_status",
-                 "error_code")
 NUMBER_FIELDS = ("response_payload_size_bytes", "execution_duration_ms",
                  "tokens_consumed", "cost_usd")
 EVENT_TYPES = ("tool_call_request", "tool_call_response", "tool_call_error",
@@ -202,7 +198,7 @@ def bucket_ms(window_s):
     return w
 
 
-def windowed_points(evs, w_ms, leave_of, measure, judge):
+def windowed_points(evs, leave_of, measure, judge):
     """Points at every event and at every time an event leaves the window.
     leave_of(t): the time an event stamped t leaves; measure(in_window)
     computes the group's quantity from the list of records in it;
@@ -236,7 +232,7 @@ def thr_judge(thr, clr):
 
 def points_count(rule, evs, thr, clr):
     w = rule["window_s"] * 1000
-    return windowed_points(evs, w, lambda t: t + w, len, thr_judge(thr, clr))
+    return windowed_points(evs, lambda t: t + w, len, thr_judge(thr, clr))
 
 
 def points_sum(rule, evs, thr, clr):
@@ -246,7 +242,7 @@ def points_sum(rule, evs, thr, clr):
 
     def measure(recs):
         return sum(field_value(r, f) or 0 for r in recs)
-    return windowed_points(evs, w, lambda t: (t // b) * b + w, measure,
+    return windowed_points(evs, lambda t: (t // b) * b + w, measure,
                            thr_judge(thr, clr))
 
 
@@ -269,7 +265,7 @@ def points_ratio(rule, evs, thr, clr, opts):
         if r <= clr:
             return CLEAR, r
         return NEUTRAL, r
-    pts = windowed_points(evs, w, lambda t: (t // b) * b + w, measure, judge)
+    pts = windowed_points(evs, lambda t: (t // b) * b + w, measure, judge)
     if not opts.get("ratio_fires_at_edges", True):
         # the engine's way (gen.EXCLUDE "ratio-fire-on-expiry"): a new
         # episode starts only when an event arrives (a clearing one does
@@ -288,7 +284,7 @@ def points_distinct(rule, evs, thr, clr):
 
     def measure(recs):
         return len({field_value(r, f) for r in recs} - {None})
-    return windowed_points(evs, w, lambda t: t + w, measure,
+    return windowed_points(evs, lambda t: t + w, measure,
                            thr_judge(thr, clr))
 
 
@@ -534,7 +530,7 @@ def run(cfg, records, opts=None):
             if rule_sees(rule, rec):
                 groups.setdefault(group_values(rule, rec), []).append(
                     (t, seq, rec))
-        units = []   # (values, key, pts, threshold)
+        units = []   # (key, pts, threshold, events)
         for values, evs in groups.items():
             muted, thr, clr = group_setting(rule, values)
             if muted:
