@@ -476,7 +476,7 @@ def lifecycle(pts, hold, repeat, stop_at=None):
         t, _, seq, cond, value = pts[i]
         i += 1
         if state == "idle" and cond == FIRE:
-            state, started = "firing", t
+            state, started, cleared = "firing", t, None
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
         elif state == "firing" and cond == CLEAR:
@@ -563,6 +563,12 @@ def run(cfg, records, opts=None):
                 # (the time of the last notification of the run), which is
                 # also its resolved_at: it never cleared.
                 res = cleared if state == "holding" else None
+                if not opts.get("absence_drain_resolves_at_end", True) and \
+                        cleared is not None:
+                    # the engine's way (gen.EXCLUDE
+                    # "absence-drain-resolved-at"): an episode that
+                    # cleared and fired again resolves at the old clear
+                    res = cleared
                 notes.append((None, ri, key, "alert.resolved", started, res,
                               None, thr))
     last = max((n[0] for n in notes if n[0] is not None), default=end_t)
