@@ -4,7 +4,7 @@
     python3 tests/oracle/run.py [--cases N] [--first S] [--all] [--keep DIR]
                                 [--seed S]
 
-For seeds S..S+N-1 (N: --cases, else $ORACLE_CASES, else 200), generates a
+For seeds S..S+N-1 (N: --cases, else $ORACLE_CASES, else 150), generates a
 case (gen.py), computes what the model says and what
 `$TOOLWATCH_BIN replay --drain --format jsonl -c cfg.json stream.jsonl`
 (default build/asan/toolwatch) prints, and compares the notifications:
@@ -193,7 +193,7 @@ def check_case(binary, d):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int,
-                    default=int(os.environ.get("ORACLE_CASES", "200")))
+                    default=int(os.environ.get("ORACLE_CASES", "150")))
     ap.add_argument("--first", type=int, default=1)
     ap.add_argument("--seed", type=int, help="run this seed only")
     ap.add_argument("--all", action="store_true",
