@@ -37,7 +37,6 @@ EVENT_TYPES = ("tool_call_request", "tool_call_response", "tool_call_error",
 STATUSES = ("success", "error", "pending")
 
 FIRE, CLEAR, NEUTRAL = "fire", "clear", "neutral"
-REFIRE_ONLY = "refire-only"   # FIRE for a clearing episode, else NEUTRAL
 # point order inside one millisecond: timers/edges first, then events
 EDGE, EVENT = 0, 1
 
@@ -266,12 +265,6 @@ def points_ratio(rule, evs, thr, clr, opts):
             return CLEAR, r
         return NEUTRAL, r
     pts = windowed_points(evs, lambda t: (t // b) * b + w, measure, judge)
-    if not opts.get("ratio_fires_at_edges", True):
-        # the engine's way (gen.EXCLUDE "ratio-fire-on-expiry"): a new
-        # episode starts only when an event arrives (a clearing one does
-        # fire again at an edge)
-        pts = [p if p[1] == EVENT or p[3] != FIRE else
-               (p[0], p[1], p[2], REFIRE_ONLY, p[4]) for p in pts]
     return pts
 
 
@@ -440,10 +433,12 @@ def timer_key(t):
     return (t, EDGE, LAST)
 
 
-def lifecycle(pts, hold, repeat, stop_at=None):
+def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
     """Returns the notifications [(type, timestamp, started, resolved_at,
     value)] and the state at the end.  stop_at: no timers past it
-    (absence rules in drain); open episodes then resolve last (run())."""
+    (absence rules in drain); open episodes then resolve last (run()).
+    fire_until: no new episode starts past it (the end of the drain:
+    run())."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
@@ -475,13 +470,16 @@ def lifecycle(pts, hold, repeat, stop_at=None):
             continue
         t, _, seq, cond, value = pts[i]
         i += 1
+        if state == "idle" and cond == FIRE and fire_until is not None \
+                and t > fire_until:
+            continue
         if state == "idle" and cond == FIRE:
             state, started, cleared = "firing", t, None
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
         elif state == "firing" and cond == CLEAR:
             state, cleared = "holding", t
-        elif state == "holding" and cond in (FIRE, REFIRE_ONLY):
+        elif state == "holding" and cond == FIRE:
             # QUESTION: a repeat that fell due while the episode was
             # clearing (inside hold_s) is sent when it fires again, at the
             # engine's next pass over the group's timers: right after the
@@ -519,7 +517,45 @@ def run(cfg, records, opts=None):
         events.append((parse_ts(rec["timestamp"]), seq, rec))
     end_t = max((t for t, _, _ in events), default=0)
 
-    notes = []   # (timestamp, tie, dict)
+    # --drain runs event time on "until every open alert has resolved"
+    # (SPEC section 4): past the input, a window's edge (a ratio) starts a
+    # new episode only while another is still open.  The drain's end is
+    # found by raising it until it stands: each pass lets the episodes
+    # that start before it run, whose resolves may move it later.
+    drain_end = end_t
+    while True:
+        notes = run_units(rules, det, events, end_t, drain_end, opts)
+        new_end = max([n[0] for n in notes
+                       if n[0] is not None and
+                       rules[n[1]]["kind"] != "absence"] + [end_t])
+        if new_end <= drain_end:
+            break
+        drain_end = new_end
+    last = max((n[0] for n in notes if n[0] is not None), default=end_t)
+    result = []
+    for ts, ri, key, typ, st, res, value, thr in notes:
+        rule = rules[ri]
+        if ts is None:
+            ts = max(last, end_t)
+            if res is None:
+                res = ts
+        result.append({"type": typ, "rule": rule["name"],
+                       "kind": rule["kind"], "key": key,
+                       "started_at": fmt_ts(st),
+                       "resolved_at": None if res is None else fmt_ts(res),
+                       "timestamp": fmt_ts(ts), "_ts": ts,
+                       "value": value, "threshold": thr})
+    result.sort(key=lambda n: (n["_ts"], n["rule"], n["key"], n["type"]))
+    for n in result:
+        del n["_ts"]
+    return result
+
+
+def run_units(rules, det, events, end_t, drain_end, opts):
+    """Every (rule, group)'s notifications [(timestamp or None for "when
+    the drain ends", rule index, key, type, started, resolved_at, value,
+    threshold)], no new episode starting after drain_end."""
+    notes = []
     for ri, rule in enumerate(rules):
         kind = rule["kind"]
         hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
@@ -547,7 +583,8 @@ def run(cfg, records, opts=None):
             units.append((key_of(values), pts, thr, evs))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
-            out, state, started, cleared = lifecycle(pts, hold, repeat, stop)
+            out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
+                                                     drain_end)
             for typ, ts, st, res, value in out:
                 t_n = thr
                 if isinstance(value, tuple):
@@ -563,32 +600,9 @@ def run(cfg, records, opts=None):
                 # (the time of the last notification of the run), which is
                 # also its resolved_at: it never cleared.
                 res = cleared if state == "holding" else None
-                if not opts.get("absence_drain_resolves_at_end", True) and \
-                        cleared is not None:
-                    # the engine's way (gen.EXCLUDE
-                    # "absence-drain-resolved-at"): an episode that
-                    # cleared and fired again resolves at the old clear
-                    res = cleared
                 notes.append((None, ri, key, "alert.resolved", started, res,
                               None, thr))
-    last = max((n[0] for n in notes if n[0] is not None), default=end_t)
-    result = []
-    for ts, ri, key, typ, st, res, value, thr in notes:
-        rule = rules[ri]
-        if ts is None:
-            ts = max(last, end_t)
-            if res is None:
-                res = ts
-        result.append({"type": typ, "rule": rule["name"],
-                       "kind": rule["kind"], "key": key,
-                       "started_at": fmt_ts(st),
-                       "resolved_at": None if res is None else fmt_ts(res),
-                       "timestamp": fmt_ts(ts), "_ts": ts,
-                       "value": value, "threshold": thr})
-    result.sort(key=lambda n: (n["_ts"], n["rule"], n["key"], n["type"]))
-    for n in result:
-        del n["_ts"]
-    return result
+    return notes
 
 
 def new_value_units(rule, values, evs):

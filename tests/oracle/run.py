@@ -174,15 +174,17 @@ def dump(path, rows):
             fh.write(json.dumps(n) + "\n")
 
 
-def check_case(binary, d):
+def check_case(binary, d, keep=None):
     with open(os.path.join(d, "cfg.json")) as fh:
         cfg = json.load(fh)
     with open(os.path.join(d, "stream.jsonl")) as fh:
         recs = [json.loads(line) for line in fh if line.strip()]
     with tempfile.TemporaryDirectory(prefix="oracle.") as tmp:
         diffs, expected, actual = check(binary, cfg, recs, tmp)
-    dump(os.path.join(d, "expected.ndjson"), expected)
-    dump(os.path.join(d, "actual.ndjson"), actual)
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        dump(os.path.join(keep, "expected.ndjson"), expected)
+        dump(os.path.join(keep, "actual.ndjson"), actual)
     for x in diffs:
         print(x)
     print("%s: %s" % (d, "%d differences" % len(diffs) if diffs
@@ -199,11 +201,12 @@ def main():
     ap.add_argument("--all", action="store_true",
                     help="also the engine bug classes gen.EXCLUDE skips")
     ap.add_argument("--keep", help="directory for the shrunk case")
-    ap.add_argument("--case", metavar="DIR",
-                    help="check the case in DIR (cfg.json, stream.jsonl) "
-                    "and write DIR/expected.ndjson and DIR/actual.ndjson; "
-                    "exit 1 when they differ (a repro under "
-                    "tests/oracle/repro/ does until the engine is fixed)")
+    ap.add_argument("--case", metavar="DIR", action="append",
+                    help="check the case in DIR (cfg.json, stream.jsonl; "
+                    "may be given again); with --keep K, write "
+                    "K/expected.ndjson and K/actual.ndjson; exit 1 when "
+                    "they differ (tests/oracle/cases/ hold the fixed "
+                    "classes' cases)")
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--keep-going", action="store_true",
                     help="report every failing seed, do not stop at the first")
@@ -214,7 +217,7 @@ def main():
         print("oracle: no binary %s (set TOOLWATCH_BIN)" % binary)
         return 2
     if args.case:
-        return check_case(binary, args.case)
+        return max(check_case(binary, d, args.keep) for d in args.case)
     exclude = set() if args.all or os.environ.get("ORACLE_ALL") else \
         gen.EXCLUDE
     opts = gen.model_opts(exclude)
