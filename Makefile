@@ -191,7 +191,7 @@ integration: $(ITEST_BIN) build/asan/toolwatch
 
 # tests/layers.sh (the include rules of STYLE.md) counts as one test.
 test: $(UNIT_BIN) $(ITEST_BIN) build/asan/toolwatch
-	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh tests/layers.sh $(UNIT_BIN) $(ITEST_BIN)
+	@TOOLWATCH_BIN=build/asan/toolwatch sh tests/run.sh tests/layers.sh tests/oracle/run.sh $(UNIT_BIN) $(ITEST_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan.  The library is compiled once for
 # all targets with coverage instrumentation (fuzzer-no-link) into

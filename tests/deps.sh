@@ -8,7 +8,7 @@ PKGS="libcurl libcjson libmicrohttpd openssl libsodium libsystemd cmocka"
 DEBS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
 libmicrohttpd-dev libssl-dev libsodium-dev libsystemd-dev libcmocka-dev \
 clang libclang-rt-14-dev valgrind ca-certificates systemd scdoc mandoc \
-chromium"
+chromium python3"
 
 missing=0
 command -v pkg-config >/dev/null 2>&1 || missing=1
@@ -17,7 +17,9 @@ if [ $missing -eq 0 ]; then
 fi
 # chromium (~100 MB with its libraries) loads the status page in
 # tests/integration/test_page.c; not optional: that test fails without it.
-for tool in cc make clang valgrind systemd-analyze scdoc mandoc chromium; do
+# python3 runs the rule-engine oracle (tests/oracle/run.sh).
+for tool in cc make clang valgrind systemd-analyze scdoc mandoc chromium \
+    python3; do
     command -v $tool >/dev/null 2>&1 || missing=1
 done
 

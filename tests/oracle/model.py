@@ -1,0 +1,661 @@
+#!/usr/bin/env python3
+"""Reference model of toolwatch's rule engine in replay mode.
+
+    python3 tests/oracle/model.py CFG.json STREAM.jsonl   # NDJSON on stdout
+
+What `toolwatch replay --drain --format jsonl -c CFG STREAM` should print,
+computed the slow and plain way from the product contract (SPEC.md §2, §3)
+and docs/rules.md, docs/detectors.md only: the engine's sources were not
+read to write it.  Each notification is
+{"type", "rule", "kind", "key", "started_at", "resolved_at", "timestamp",
+"value", "threshold"}.
+
+How it works: rules are independent, and so are the groups of a rule.  For
+each (rule, group) the kind gives a list of *points*, times at which the
+group's condition is known to be FIRE (the kind's "fires when"), CLEAR (its
+"clears when") or NEUTRAL (neither: between clear_threshold and the
+threshold), recomputed from scratch from the group's events at each point.
+The lifecycle (SPEC §2 "Lifecycle", docs/detectors.md "Alert lifecycle")
+then runs over the points with its own timers (repeat, hold).
+
+Ordering at one millisecond: the windows' edges that fall at time t,
+then the lifecycle's timers (hold, repeat) due at t, then the events
+stamped t, in input order.  (An event at t - window_s has left the window
+(now - window_s, now] at now = t.)
+
+Questions the documents leave open, and what this model decided, are
+marked QUESTION below.
+"""
+import datetime
+import json
+import sys
+
+NUMBER_FIELDS = ("response_payload_size_bytes", "execution_duration_ms",
+                 "tokens_consumed", "cost_usd")
+EVENT_TYPES = ("tool_call_request", "tool_call_response", "tool_call_error",
+               "agent_session_start", "agent_session_end")
+STATUSES = ("success", "error", "pending")
+
+FIRE, CLEAR, NEUTRAL = "fire", "clear", "neutral"
+# point order inside one millisecond: timers/edges first, then events
+EDGE, EVENT = 0, 1
+
+DEFAULT_HOLD_S = 60
+DEFAULT_REPEAT_S = 3600
+
+
+# ---- time -----------------------------------------------------------------
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def parse_ts(s):
+    """Milliseconds since the epoch; finer digits are cut, not rounded.
+    QUESTION: SPEC §1 shows microseconds; event time is milliseconds."""
+    d = datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return (d - EPOCH) // datetime.timedelta(milliseconds=1)
+
+
+def fmt_ts(ms):
+    d = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+# ---- fields and matching (docs/rules.md "Fields", "match and exclude") ----
+
+def field_value(rec, name):
+    """The value of a field, or None when the record lacks it."""
+    if name == "completed":
+        return rec.get("event_type") in ("tool_call_response",
+                                         "tool_call_error")
+    if name == "error":
+        et = rec.get("event_type")
+        return et == "tool_call_error" or (
+            et == "tool_call_response" and rec.get("response_status") == "error")
+    if name.startswith("metadata."):
+        md = rec.get("metadata")
+        v = md.get(name[9:]) if isinstance(md, dict) else None
+        return v if isinstance(v, str) and v != "" else None
+    v = rec.get(name)
+    if name in NUMBER_FIELDS:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        return v
+    if not isinstance(v, str) or v == "":
+        return None          # a string field is absent when empty
+    if name == "event_type" and v not in EVENT_TYPES:
+        return None
+    if name == "response_status" and v not in STATUSES:
+        return None
+    return v
+
+
+def glob_match(pat, s):
+    """`*` any run, `?` one byte, ASCII letters without regard to case."""
+    p = pat.encode().lower()
+    v = s.encode().lower()
+    # plain dynamic programming: obviously right, slow enough
+    m, n = len(p), len(v)
+    dp = [[False] * (n + 1) for _ in range(m + 1)]
+    dp[0][0] = True
+    for i in range(1, m + 1):
+        if p[i - 1:i] == b"*":
+            dp[i][0] = dp[i - 1][0]
+    for i in range(1, m + 1):
+        c = p[i - 1:i]
+        for j in range(1, n + 1):
+            if c == b"*":
+                dp[i][j] = dp[i - 1][j] or dp[i][j - 1]
+            elif c == b"?" or c == v[j - 1:j]:
+                dp[i][j] = dp[i - 1][j - 1]
+    return dp[m][n]
+
+
+def cond_met(value, cond):
+    if value is None:
+        return False         # a field the record lacks meets no condition
+    if isinstance(cond, bool):
+        return value is cond
+    if isinstance(cond, str):
+        return glob_match(cond, value)
+    if isinstance(cond, list):
+        return any(glob_match(g, value) for g in cond)
+    if isinstance(cond, dict):
+        for op, n in cond.items():
+            if op == ">" and not value > n:
+                return False
+            if op == ">=" and not value >= n:
+                return False
+            if op == "<" and not value < n:
+                return False
+            if op == "<=" and not value <= n:
+                return False
+        return True
+    raise ValueError("bad condition %r" % (cond,))
+
+
+def match_obj(obj, rec):
+    return all(cond_met(field_value(rec, f), c) for f, c in obj.items())
+
+
+def rule_sees(rule, rec):
+    if not match_obj(rule.get("match") or {}, rec):
+        return False
+    exc = rule.get("exclude") or {}
+    if exc and match_obj(exc, rec):
+        return False
+    return True
+
+
+# ---- groups -----------------------------------------------------------------
+
+def group_values(rule, rec):
+    # a record that lacks a group_by field is grouped under the empty value
+    return tuple(field_value(rec, f) or "" for f in rule.get("group_by", []))
+
+
+def key_of(values):
+    if not values:
+        return "global"
+    return "/".join(v if v != "" else "(none)" for v in values)
+
+
+def group_setting(rule, values):
+    """(muted, threshold, clear_threshold) for a group (overrides)."""
+    thr = rule.get("threshold")
+    rule_clear = rule.get("clear_threshold", thr)
+    gb = rule.get("group_by", [])
+    for ov in rule.get("overrides", []):
+        # QUESTION: an override's match is tried against the group's
+        # values; a "(none)" value is an absent field, so it meets no
+        # condition (as in match).
+        vals = {f: (v if v != "" else None) for f, v in zip(gb, values)}
+        if all(cond_met(vals.get(f), c) for f, c in ov["match"].items()):
+            if ov.get("enabled") is False:
+                return True, thr, rule_clear
+            t = ov["threshold"]
+            # "clears at or under the lower of the rule's clear_threshold
+            # and its own threshold"
+            c = None if rule_clear is None else min(rule_clear, t)
+            return False, t, c
+    return False, thr, rule_clear
+
+
+# ---- kinds: points ------------------------------------------------------------
+# Each returns a list of (t, order, seq, cond, value) for one group, given
+# evs = [(t, seq, rec)] in input order and the group's settings.
+
+def bucket_ms(window_s):
+    """sum/ratio window buckets: window_s / 60, or the largest number of
+    equal buckets under 60 that divides the window (docs/rules.md "sum").
+    QUESTION: "divides" is read in milliseconds (a 1 s window is 50
+    buckets of 20 ms), the unit of event time."""
+    w = window_s * 1000
+    for n in range(60, 0, -1):
+        if w % n == 0:
+            return w // n
+    return w
+
+
+def windowed_points(evs, leave_of, measure, judge):
+    """Points at every event and at every time an event leaves the window.
+    leave_of(t): the time an event stamped t leaves; measure(in_window)
+    computes the group's quantity from the list of records in it;
+    judge(q) -> (cond, value)."""
+    times = [(t, EVENT, seq) for t, seq, _ in evs]
+    times += [(leave_of(t), EDGE, -1) for t, _, _ in evs]
+    times = sorted(set(times))
+    pts = []
+    for t, order, seq in times:
+        inside = []
+        for te, s2, rec in evs:
+            if leave_of(te) <= t:
+                continue                     # has left the window
+            if te > t or (te == t and (order == EDGE or s2 > seq)):
+                continue                     # not yet seen
+            inside.append(rec)
+        cond, value = judge(measure(inside))
+        pts.append((t, order, seq, cond, value))
+    return pts
+
+
+def thr_judge(thr, clr):
+    def judge(q):
+        if q > thr:
+            return FIRE, q
+        if q <= clr:
+            return CLEAR, q
+        return NEUTRAL, q
+    return judge
+
+
+def points_count(rule, evs, thr, clr):
+    w = rule["window_s"] * 1000
+    return windowed_points(evs, lambda t: t + w, len, thr_judge(thr, clr))
+
+
+def points_sum(rule, evs, thr, clr):
+    w = rule["window_s"] * 1000
+    b = bucket_ms(rule["window_s"])
+    f = rule["field"]
+
+    def measure(recs):
+        return sum(field_value(r, f) or 0 for r in recs)
+    return windowed_points(evs, lambda t: (t // b) * b + w, measure,
+                           thr_judge(thr, clr))
+
+
+def points_ratio(rule, evs, thr, clr, opts):
+    w = rule["window_s"] * 1000
+    b = bucket_ms(rule["window_s"])
+    num = rule["numerator"]
+    mc = rule.get("min_count", 10)
+
+    def measure(recs):
+        return (sum(1 for r in recs if match_obj(num, r)), len(recs))
+
+    def judge(q):
+        n_num, n = q
+        if n < mc:
+            return CLEAR, (n_num / n if n else 0.0)
+        r = n_num / n
+        if r > thr:
+            return FIRE, r
+        if r <= clr:
+            return CLEAR, r
+        return NEUTRAL, r
+    pts = windowed_points(evs, lambda t: (t // b) * b + w, measure, judge)
+    return pts
+
+
+def points_distinct(rule, evs, thr, clr):
+    # QUESTION: docs do not say distinct's window is bucketed: it is taken
+    # as exact to the millisecond, as count's.  An event without the field
+    # adds no value.
+    w = rule["window_s"] * 1000
+    f = rule["field"]
+
+    def measure(recs):
+        return len({field_value(r, f) for r in recs} - {None})
+    return windowed_points(evs, lambda t: t + w, measure,
+                           thr_judge(thr, clr))
+
+
+def fires_then_quiet(fires, w):
+    """Points of a kind that fires on events and clears after w ms with
+    no such event (max, sequence, new_value): fires = [(t, seq, value)]."""
+    pts = []
+    for i, (t, seq, v) in enumerate(fires):
+        pts.append((t, EVENT, seq, FIRE, v))
+        end = t + w
+        if i + 1 == len(fires) or fires[i + 1][0] >= end:
+            pts.append((end, EDGE, -1, CLEAR, None))
+    return pts
+
+
+def points_max(rule, evs, thr, clr):
+    w = rule.get("window_s", 300) * 1000
+    f = rule["field"]
+    viol = [(t, seq, field_value(rec, f)) for t, seq, rec in evs
+            if field_value(rec, f) is not None and field_value(rec, f) > thr]
+    # "clears after window_s of event time with no such event"
+    return fires_then_quiet(viol, w)
+
+
+def points_sequence(rule, evs, thr, clr):
+    steps = rule["steps"]
+    k = len(steps)
+    within = rule["within_s"] * 1000
+    w = rule.get("window_s", 300) * 1000
+    # Fires when an event meets the last step and earlier events of the
+    # group (since the last firing) met steps 1..k-1 in order, one event
+    # per step of a chain, the first at most within_s before it.  The
+    # newest such chain gives the value.  best[i]: the latest first-step
+    # time of a chain that has met steps 1..i+1 (None: no chain).
+    best = [None] * k
+    fires = []
+    for t, seq, rec in evs:
+        met = [match_obj(s, rec) for s in steps]
+        old = list(best)
+        if met[k - 1] and old[k - 2] is not None and t - old[k - 2] <= within:
+            fires.append((t, seq, (t - old[k - 2]) / 1000.0))
+            # "after firing the chain starts over".  QUESTION: the event
+            # that completed a chain does not also start a new one.
+            best = [None] * k
+            continue
+        for i in range(k - 1, 0, -1):
+            if met[i] and old[i - 1] is not None:
+                if best[i] is None or old[i - 1] > best[i]:
+                    best[i] = old[i - 1]
+        if met[0]:
+            best[0] = t
+        # chains that can no longer complete within within_s are dropped
+        best = [b if b is not None and t - b <= within else None
+                for b in best]
+    return fires_then_quiet(fires, w)
+
+
+def median(xs):
+    # QUESTION: the median of an even number of values is the mean of the
+    # two middle ones.
+    s = sorted(xs)
+    n = len(s)
+    if n % 2:
+        return s[n // 2]
+    return (s[n // 2 - 1] + s[n // 2]) / 2.0
+
+
+def points_baseline(rule, evs, thr, clr, opts):
+    b = rule["bucket_s"] * 1000
+    hist = rule.get("history", 60)
+    dev = rule.get("deviation", 6)
+    minv = rule.get("min_value", 1)
+    f = rule.get("field")
+    if f is not None:
+        # QUESTION: with a field, an event without it adds nothing, and
+        # is not the group's first event either (as for new_value)
+        evs = [e for e in evs if field_value(e[2], f) is not None]
+    if not evs:
+        return []
+    b0 = evs[0][0] // b
+    vals = {}
+
+    def amount(rec):
+        if f is None:
+            return 1
+        return field_value(rec, f) or 0
+
+    def band(cur):
+        hv = [vals.get(i, 0) for i in range(cur - hist, cur)]
+        med = median(hv)
+        mad = median([abs(x - med) for x in hv])
+        return med + dev * max(1.4826 * mad, 0.1 * med, 1)
+
+    def judged(cur):
+        # "once the group has `history` closed buckets since its first
+        # event".  QUESTION: the bucket of the first event, partial, is one
+        # of them (opts.baseline_partial_first).
+        closed = cur - b0 if opts.get("baseline_partial_first", True) \
+            else cur - b0 - 1
+        return closed >= hist
+
+    pts = []
+    last_b = evs[-1][0] // b
+    ei = 0
+    # bucket closes from the first bucket to two past the last event's
+    for cur in range(b0, last_b + 3):
+        start = cur * b
+        # the close of bucket cur-1 (at start), before the events stamped then
+        if cur > b0 and judged(cur - 1):
+            v = vals.get(cur - 1, 0)
+            bd = band(cur - 1)
+            pts.append((start, EDGE, -1, CLEAR if v <= bd else NEUTRAL, v))
+        while ei < len(evs) and evs[ei][0] // b == cur:
+            t, seq, rec = evs[ei]
+            vals[cur] = vals.get(cur, 0) + amount(rec)
+            if judged(cur):
+                v = vals[cur]
+                bd = band(cur)
+                if v >= minv and v > bd:
+                    # the alert's value and threshold: the bucket's
+                    # value and the band (SPEC §3)
+                    pts.append((t, EVENT, seq, FIRE, (v, bd)))
+            ei += 1
+    return pts
+
+
+def absence_points(rule, evs, end_t, thr):
+    """Absence over a group: fires when the group has had no event for
+    more than threshold s, clears at its next event.  Only up to the last
+    event of the input: its end is not an absence.
+    QUESTION: "more than threshold s" at millisecond resolution fires at
+    last + threshold s + 1 ms."""
+    T = thr * 1000           # the group's threshold (overrides)
+    pts = []
+    for i, (t, seq, rec) in enumerate(evs):
+        if i > 0:
+            pts.append((t, EVENT, seq, CLEAR, None))
+        fire_t = t + T + 1
+        nxt = evs[i + 1][0] if i + 1 < len(evs) else None
+        if (nxt is None or nxt >= fire_t) and fire_t <= end_t:
+            pts.append((fire_t, EDGE, -1, FIRE, None))
+    return pts
+
+
+# ---- the lifecycle ------------------------------------------------------------
+
+LAST = float("inf")
+
+
+def timer_key(t):
+    """A lifecycle timer due at t runs after the window edges at t and
+    before the events stamped t (points sort by (t, order, seq))."""
+    return (t, EDGE, LAST)
+
+
+def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
+    """Returns the notifications [(type, timestamp, started, resolved_at,
+    value)] and the state at the end.  stop_at: no timers past it
+    (absence rules in drain); open episodes then resolve last (run()).
+    fire_until: no new episode starts past it (the end of the drain:
+    run())."""
+    pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
+    out = []
+    state = "idle"
+    started = cleared = None
+    next_rep = None      # a key (t, order, seq), see timer_key()
+    i = 0
+    while True:
+        k_pt = pts[i][:3] if i < len(pts) else None
+        k_tm = None
+        if state == "holding":
+            k_tm = timer_key(cleared + hold)
+        elif state == "firing":
+            k_tm = next_rep
+        if k_tm is not None and stop_at is not None and k_tm[0] > stop_at:
+            k_tm = None
+        if k_pt is None and k_tm is None:
+            break
+        # at one millisecond: the window edges first (an event that left
+        # the window at t has left it for a repeat due at t), then the
+        # lifecycle's own timers, then the events stamped t
+        if k_tm is not None and (k_pt is None or k_tm < k_pt):
+            t_tm = k_tm[0]
+            if state == "holding":
+                out.append(("alert.resolved", t_tm, started, cleared, None))
+                state = "idle"
+            else:
+                out.append(("alert.firing", t_tm, started, None, None))
+                next_rep = timer_key(t_tm + repeat)
+            continue
+        t, _, seq, cond, value = pts[i]
+        i += 1
+        if state == "idle" and cond == FIRE and fire_until is not None \
+                and t > fire_until:
+            continue
+        if state == "idle" and cond == FIRE:
+            state, started, cleared = "firing", t, None
+            next_rep = timer_key(t + repeat)
+            out.append(("alert.firing", t, started, None, value))
+        elif state == "firing" and cond == CLEAR:
+            state, cleared = "holding", t
+        elif state == "holding" and cond == FIRE:
+            # QUESTION: a repeat that fell due while the episode was
+            # clearing (inside hold_s) is sent when it fires again, at the
+            # engine's next pass over the group's timers: right after the
+            # group's next event stamped the same millisecond that its
+            # kind looks at (if the episode still holds then), else 1 ms
+            # later; the next one repeat_interval_s after that.  (What the
+            # engine does; a reminder that it holds again is not lost.)
+            state = "firing"
+            if next_rep[0] <= t:
+                same = [p for p in pts[i:] if p[0] == t and p[1] == EVENT]
+                next_rep = ((t, EVENT, same[0][2] + 0.5) if same
+                            else timer_key(t + 1))
+    return out, state, started, cleared
+
+
+POINTS = {"count": points_count, "sum": points_sum, "ratio": points_ratio,
+          "distinct": points_distinct, "max": points_max,
+          "sequence": points_sequence, "baseline": points_baseline}
+
+
+# ---- the whole run --------------------------------------------------------------
+
+def run(cfg, records, opts=None):
+    opts = opts or {}
+    rules = cfg["rules"]
+    det = cfg.get("detectors", {})
+    seen_ids = set()
+    events = []  # (t, seq, rec)
+    for seq, rec in enumerate(records):
+        rid = rec.get("record_id")
+        if isinstance(rid, str):
+            if rid in seen_ids:
+                continue     # a record id already seen is not an event
+            seen_ids.add(rid)
+        events.append((parse_ts(rec["timestamp"]), seq, rec))
+    end_t = max((t for t, _, _ in events), default=0)
+
+    # --drain runs event time on "until every open alert has resolved"
+    # (SPEC section 4): past the input, a window's edge (a ratio) starts a
+    # new episode only while another is still open.  The drain's end is
+    # found by raising it until it stands: each pass lets the episodes
+    # that start before it run, whose resolves may move it later.
+    drain_end = end_t
+    while True:
+        notes = run_units(rules, det, events, end_t, drain_end, opts)
+        new_end = max([n[0] for n in notes
+                       if n[0] is not None and
+                       rules[n[1]]["kind"] != "absence"] + [end_t])
+        if new_end <= drain_end:
+            break
+        drain_end = new_end
+    last = max((n[0] for n in notes if n[0] is not None), default=end_t)
+    result = []
+    for ts, ri, key, typ, st, res, value, thr in notes:
+        rule = rules[ri]
+        if ts is None:
+            ts = max(last, end_t)
+            if res is None:
+                res = ts
+        result.append({"type": typ, "rule": rule["name"],
+                       "kind": rule["kind"], "key": key,
+                       "started_at": fmt_ts(st),
+                       "resolved_at": None if res is None else fmt_ts(res),
+                       "timestamp": fmt_ts(ts), "_ts": ts,
+                       "value": value, "threshold": thr})
+    result.sort(key=lambda n: (n["_ts"], n["rule"], n["key"], n["type"]))
+    for n in result:
+        del n["_ts"]
+    return result
+
+
+def run_units(rules, det, events, end_t, drain_end, opts):
+    """Every (rule, group)'s notifications [(timestamp or None for "when
+    the drain ends", rule index, key, type, started, resolved_at, value,
+    threshold)], no new episode starting after drain_end."""
+    notes = []
+    for ri, rule in enumerate(rules):
+        kind = rule["kind"]
+        hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
+        repeat = rule.get("repeat_interval_s",
+                          det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
+        groups = {}
+        for t, seq, rec in events:
+            if rule_sees(rule, rec):
+                groups.setdefault(group_values(rule, rec), []).append(
+                    (t, seq, rec))
+        units = []   # (key, pts, threshold, events)
+        for values, evs in groups.items():
+            muted, thr, clr = group_setting(rule, values)
+            if muted:
+                continue
+            if kind == "new_value":
+                units += new_value_units(rule, values, evs)
+                continue
+            if kind == "absence":
+                pts = absence_points(rule, evs, end_t, thr)
+            elif kind in ("ratio", "baseline"):
+                pts = POINTS[kind](rule, evs, thr, clr, opts)
+            else:
+                pts = POINTS[kind](rule, evs, thr, clr)
+            units.append((key_of(values), pts, thr, evs))
+        for key, pts, thr, evs in units:
+            stop = end_t if kind == "absence" else None
+            out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
+                                                     drain_end)
+            for typ, ts, st, res, value in out:
+                t_n = thr
+                if isinstance(value, tuple):
+                    value, t_n = value
+                elif kind == "sequence":
+                    t_n = rule["within_s"]
+                notes.append((ts, ri, key, typ, st, res, value, t_n))
+            if kind == "absence" and state != "idle":
+                # docs/detectors.md: with --drain the absence rules do not
+                # run; "their episodes still open at that point resolve
+                # last (one that had cleared ... at the time it cleared)".
+                # QUESTION: one still firing resolves when the drain ends
+                # (the time of the last notification of the run), which is
+                # also its resolved_at: it never cleared.
+                res = cleared if state == "holding" else None
+                notes.append((None, ri, key, "alert.resolved", started, res,
+                              None, thr))
+    return notes
+
+
+def new_value_units(rule, values, evs):
+    """new_value: the alert group is group_by + the value; each alert
+    group fires on the value being new and clears window_s after its last
+    new sighting."""
+    f = rule["field"]
+    learn = rule["learn_s"] * 1000
+    maxv = rule.get("max_values", 1000)
+    w = rule.get("window_s", 300) * 1000
+    # QUESTION: "the group's first event" is its first event that has the
+    # field: events without it teach nothing, so learning starts with the
+    # first value (the engine's reading too).
+    first_t = None
+    remembered = []          # LRU order, oldest first
+    fires = {}               # value -> [(t, seq)]
+    for t, seq, rec in evs:
+        v = field_value(rec, f)
+        if v is None:
+            continue
+        if first_t is None:
+            first_t = t
+        if v in remembered:
+            remembered.remove(v)
+            remembered.append(v)
+            continue
+        if t - first_t >= learn:
+            fires.setdefault(v, []).append((t, seq))
+        remembered.append(v)
+        if len(remembered) > maxv:
+            remembered.pop(0)
+    units = []
+    for v, fl in fires.items():
+        pts = fires_then_quiet([(t, seq, None) for t, seq in fl], w)
+        # QUESTION: with group_by [] the key is the value alone
+        mine = [e for e in evs if field_value(e[2], f) == v]
+        units.append((key_of(values + (v,)) if values else v, pts, None,
+                      mine))
+    return units
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write("usage: model.py CFG STREAM\n")
+        return 2
+    with open(argv[1]) as fh:
+        cfg = json.load(fh)
+    with open(argv[2]) as fh:
+        recs = [json.loads(line) for line in fh if line.strip()]
+    for n in run(cfg, recs):
+        sys.stdout.write(json.dumps(n) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
