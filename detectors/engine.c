@@ -293,6 +293,21 @@ static void group_created(struct det_rule *r, uint32_t s,
         r->kind->reset(r, s);
 }
 
+/* Would the group of `ev` be muted (its first matching override has
+ * "enabled": false)?  For a group there is no room for: a muted group's
+ * events count nowhere, not in the overflow group, and do not make the
+ * rule full. */
+__attribute__((cold, noinline))
+static int group_muted(const struct det_rule *r, const struct event *ev)
+{
+    const struct rule *rule = r->rule;
+
+    for (uint32_t i = 0; i < rule->noverrides; i++)
+        if (match_eval(&rule->overrides[i].match, ev))
+            return !rule->overrides[i].enabled;
+    return 0;
+}
+
 /* The rule's overflow group (keys.h), for an event whose own group could
  * not be made because every group has an open alert: it takes the event
  * as a group of its own would, with the rule's threshold, so that an
@@ -374,23 +389,20 @@ static uint32_t group_lookup(struct det_rule *r, struct det_input *in)
     int created;
 
     group_hash(r, in, NULL, h);
+    if ((r->kind->flags & DET_KF_ABSENCE) && r->rule->noverrides > 0 &&
+        det_keys_find(&r->keys, h[0], h[1]) == DET_NIL &&
+        group_muted(r, in->ev))
+        return DET_NIL; /* an absence rule keeps no muted group: no room */
     if (__builtin_expect(det_keys_groups(&r->keys) >= r->keys.cap, 0) &&
         absence_idle_pinned(r))
         absence_make_room(r, h);
     s = det_keys_get_near(&r->keys, h[0], h[1], in->hc->slot[r->gset],
                           &created);
     if (s == DET_NIL)
-        return overflow_group(r);
+        return group_muted(r, in->ev) ? DET_NIL : overflow_group(r);
     in->hc->slot[r->gset] = s;
-    if (created) {
+    if (created)
         group_created(r, s, in->ev);
-        /* a muted group that would sit on the watched list: forgotten */
-        if ((r->keys.slot[s].spare & DET_G_MUTED) &&
-            (r->kind->flags & DET_KF_ABSENCE)) {
-            det_keys_remove(&r->keys, s);
-            return DET_NIL;
-        }
-    }
     return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
 }
 

@@ -1316,6 +1316,51 @@ static void test_absence_resolved_evictable(void **state)
     eng_free(e);
 }
 
+/* An absence rule keeps no muted group: one takes no room, evicts no
+ * watched group and never makes the rule full; in a count rule full of
+ * open alerts, a muted group's events go nowhere (not to the overflow
+ * group) and raise no capacity warning. */
+static void test_muted_groups_take_no_room(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'dead','kind':'absence','severity':'warning',"
+        "'exclude':{'tool_name':'tick'},'group_by':['tool_name'],"
+        "'threshold':10,'max_keys':1,"
+        "'overrides':[{'match':{'tool_name':'mute-*'},'enabled':false}]}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(5000, "mute-1", "a")); /* would evict db */
+    for (int64_t t = 6000; t <= 12000; t += 1000)
+        feed(e, ev_call(t, "tick", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "db");
+    assert_int_equal(c.a[0].started, T0 + 10001);
+    eng_free(e);
+
+    c.n = 0;
+    e = eng_json(&c,
+                 "[{'name':'vol','kind':'count','severity':'warning',"
+                 "'group_by':['tool_name'],'window_s':60,'threshold':0,"
+                 "'max_keys':1,"
+                 "'overrides':[{'match':{'tool_name':'mute-*'},"
+                 "'enabled':false}]}]",
+                 hold0);
+    feed(e, ev_call(0, "db", "a")); /* fires: the table is full */
+    feed(e, ev_call(1000, "mute-1", "a"));
+    feed(e, ev_call(2000, "mute-1", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "db");
+    feed(e, ev_call(3000, "web", "a")); /* a group that is not muted */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[1].key, "(overflow)");
+    assert_string_equal(c.a[2].rule, "rule_capacity");
+    eng_free(e);
+}
+
 /* An episode that cleared and fired again within hold_s, still open at
  * the end of the input: the drain closes it at the end (when the engine
  * stopped judging it), not at its old clear. */
@@ -1458,6 +1503,7 @@ int main(void)
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_absence_refire_then_drain),
         cmocka_unit_test(test_absence_resolved_evictable),
+        cmocka_unit_test(test_muted_groups_take_no_room),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
