@@ -271,6 +271,11 @@ static void retain(struct det_rule *r, uint32_t slot,
     st->inrec = 1;
 }
 
+int64_t det_absence_last(const struct det_rule *r, uint32_t slot)
+{
+    return *(const int64_t *)det_state(r, slot);
+}
+
 /* The gap at now, and the episode's longest (the current gap while no
  * episode is open). */
 __attribute__((hot))

@@ -293,6 +293,21 @@ static void group_created(struct det_rule *r, uint32_t s,
         r->kind->reset(r, s);
 }
 
+/* Would the group of `ev` be muted (its first matching override has
+ * "enabled": false)?  For a group there is no room for: a muted group's
+ * events count nowhere, not in the overflow group, and do not make the
+ * rule full. */
+__attribute__((cold, noinline))
+static int group_muted(const struct det_rule *r, const struct event *ev)
+{
+    const struct rule *rule = r->rule;
+
+    for (uint32_t i = 0; i < rule->noverrides; i++)
+        if (match_eval(&rule->overrides[i].match, ev))
+            return !rule->overrides[i].enabled;
+    return 0;
+}
+
 /* The rule's overflow group (keys.h), for an event whose own group could
  * not be made because every group has an open alert: it takes the event
  * as a group of its own would, with the rule's threshold, so that an
@@ -319,6 +334,51 @@ static uint32_t overflow_group(struct det_rule *r)
     return s;
 }
 
+/* An absence group whose episode resolved stays pinned until its next
+ * event (timed by its deadline, absence.c), but it has no open alert: it
+ * is evictable like any idle group.  Does r hold such groups? */
+static int absence_idle_pinned(const struct det_rule *r)
+{
+    return (r->kind->flags & DET_KF_ABSENCE) && r->fixed_slot == DET_NIL &&
+           r->keys.npinned > r->nopen;
+}
+
+/* Room for the group (h0, h1) of an absence rule whose table is full:
+ * when the least recently seen group without an open alert is one of its
+ * pinned idle groups, remove it, so that det_keys_get takes its slot
+ * instead of evicting a group seen later, or finding the table full of
+ * "open" groups.  A group is seen at its events and when an episode of
+ * it resolves (as det_keys_unpin makes it for the other kinds): a pinned
+ * idle group was last seen at its resolve, its clear + hold_s; an
+ * unpinned one at its last event. */
+__attribute__((cold, noinline))
+static void absence_make_room(struct det_rule *r, const uint64_t h[2])
+{
+    det_keys *k = &r->keys;
+    uint32_t c = DET_NIL, u;
+    int64_t cl = INT64_MAX;
+
+    if (det_keys_find(k, h[0], h[1]) != DET_NIL)
+        return;
+    for (uint32_t s = k->pin_head; s != DET_NIL; s = k->slot[s].next) {
+        int64_t l;
+        if (k->slot[s].state != DET_ST_IDLE)
+            continue;
+        l = r->alert[s].clear_since_ms + r->hold_ms; /* its resolve */
+        if (l < cl) {
+            cl = l;
+            c = s;
+        }
+    }
+    if (c == DET_NIL)
+        return;
+    u = det_keys_oldest(k);
+    if (u != DET_NIL && det_absence_last(r, u) <= cl)
+        return; /* an unpinned group is older: det_keys_get evicts it */
+    det_keys_remove(k, c);
+    k->evictions++;
+}
+
 /* det_group of an event whose group is not at the hinted slot: hash
  * (unless cached), look up or create. */
 __attribute__((noinline))
@@ -329,20 +389,20 @@ static uint32_t group_lookup(struct det_rule *r, struct det_input *in)
     int created;
 
     group_hash(r, in, NULL, h);
+    if ((r->kind->flags & DET_KF_ABSENCE) && r->rule->noverrides > 0 &&
+        det_keys_find(&r->keys, h[0], h[1]) == DET_NIL &&
+        group_muted(r, in->ev))
+        return DET_NIL; /* an absence rule keeps no muted group: no room */
+    if (__builtin_expect(det_keys_groups(&r->keys) >= r->keys.cap, 0) &&
+        absence_idle_pinned(r))
+        absence_make_room(r, h);
     s = det_keys_get_near(&r->keys, h[0], h[1], in->hc->slot[r->gset],
                           &created);
     if (s == DET_NIL)
-        return overflow_group(r);
+        return group_muted(r, in->ev) ? DET_NIL : overflow_group(r);
     in->hc->slot[r->gset] = s;
-    if (created) {
+    if (created)
         group_created(r, s, in->ev);
-        /* a muted group that would sit on the watched list: forgotten */
-        if ((r->keys.slot[s].spare & DET_G_MUTED) &&
-            (r->kind->flags & DET_KF_ABSENCE)) {
-            det_keys_remove(&r->keys, s);
-            return DET_NIL;
-        }
-    }
     return (r->keys.slot[s].spare & DET_G_MUTED) ? DET_NIL : s;
 }
 
@@ -785,7 +845,8 @@ static void capacity_check(det_engine *e, struct det_rule *r)
         capacity_notify(e, r, 0);
     }
     r->cap_want = 0;
-    if (!r->cap_open || !det_keys_room(&r->keys))
+    if (!r->cap_open ||
+        !(det_keys_room(&r->keys) || absence_idle_pinned(r)))
         return;
     r->cap_open = 0;
     capacity_notify(e, r, 1);

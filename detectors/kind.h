@@ -361,6 +361,9 @@ void det_hash_text(const struct det_input *in, const char *s, uint64_t h[2]);
 double det_thr(const struct det_rule *r, uint32_t slot);
 double det_clear(const struct det_rule *r, uint32_t slot);
 
+/* absence: the time of the last event of group `slot` (absence.c). */
+int64_t det_absence_last(const struct det_rule *r, uint32_t slot);
+
 /* The threshold of the group whose alert record is `a`. */
 static inline double det_alert_thr(const struct det_rule *r,
                                    const struct det_alert *a)

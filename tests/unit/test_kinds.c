@@ -1266,16 +1266,13 @@ static void test_absence_full(void **state)
     assert_int_equal(ri.overflow, 0);
     assert_int_equal(ri.groups, 2);
     assert_int_equal(ri.at_capacity, 1);
-    /* a's next event resolves a, which stays watched until its next
-     * event (absence.c); then there is room and the warning resolves */
+    /* a's next event resolves a: it has no open alert any more, so there
+     * is room (a is evictable, though timed until its next event,
+     * absence.c) and the warning resolves */
     feed(e, ev_call(67000, "t", "a"));
-    assert_int_equal(c.n, 4);
+    assert_int_equal(c.n, 5);
     assert_string_equal(c.a[3].key, "a");
     assert_int_equal(c.a[3].resolved, 1);
-    det_engine_rule_info(e, 0, &ri);
-    assert_int_equal(ri.at_capacity, 1);
-    feed(e, ev_call(68000, "t", "a"));
-    assert_int_equal(c.n, 5);
     assert_string_equal(c.a[4].rule, "rule_capacity");
     assert_int_equal(c.a[4].resolved, 1);
     assert_string_equal(c.a[4].id, c.a[2].id);
@@ -1288,6 +1285,82 @@ static void test_absence_full(void **state)
 }
 
 /* the end of input is not an absence */
+/* A group whose episode resolved has no open alert: at max_keys it is
+ * evicted for a new group like any idle group (it stays pinned until its
+ * next event only to be timed by its deadline).  max_keys 1: db fires at
+ * 10.001 s and resolves at its event at 20 s; web at 21 s takes its slot
+ * (no capacity warning) and fires at 31.001 s; db, gone, does not fire
+ * again. */
+static void test_absence_resolved_evictable(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'dead','kind':'absence','severity':'warning',"
+        "'exclude':{'tool_name':'tick'},'group_by':['tool_name'],"
+        "'threshold':10,'max_keys':1}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(20000, "db", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    feed(e, ev_call(21000, "web", "a"));
+    for (int64_t t = 22000; t <= 40000; t += 1000)
+        feed(e, ev_call(t, "tick", "a")); /* time moves on */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[2].rule, "dead");
+    assert_string_equal(c.a[2].key, "web");
+    assert_int_equal(c.a[2].started, T0 + 31001);
+    eng_free(e);
+}
+
+/* An absence rule keeps no muted group: one takes no room, evicts no
+ * watched group and never makes the rule full; in a count rule full of
+ * open alerts, a muted group's events go nowhere (not to the overflow
+ * group) and raise no capacity warning. */
+static void test_muted_groups_take_no_room(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'dead','kind':'absence','severity':'warning',"
+        "'exclude':{'tool_name':'tick'},'group_by':['tool_name'],"
+        "'threshold':10,'max_keys':1,"
+        "'overrides':[{'match':{'tool_name':'mute-*'},'enabled':false}]}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    feed(e, ev_call(5000, "mute-1", "a")); /* would evict db */
+    for (int64_t t = 6000; t <= 12000; t += 1000)
+        feed(e, ev_call(t, "tick", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "db");
+    assert_int_equal(c.a[0].started, T0 + 10001);
+    eng_free(e);
+
+    c.n = 0;
+    e = eng_json(&c,
+                 "[{'name':'vol','kind':'count','severity':'warning',"
+                 "'group_by':['tool_name'],'window_s':60,'threshold':0,"
+                 "'max_keys':1,"
+                 "'overrides':[{'match':{'tool_name':'mute-*'},"
+                 "'enabled':false}]}]",
+                 hold0);
+    feed(e, ev_call(0, "db", "a")); /* fires: the table is full */
+    feed(e, ev_call(1000, "mute-1", "a"));
+    feed(e, ev_call(2000, "mute-1", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "db");
+    feed(e, ev_call(3000, "web", "a")); /* a group that is not muted */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.a[1].key, "(overflow)");
+    assert_string_equal(c.a[2].rule, "rule_capacity");
+    eng_free(e);
+}
+
 /* An episode that cleared and fired again within hold_s, still open at
  * the end of the input: the drain closes it at the end (when the engine
  * stopped judging it), not at its old clear. */
@@ -1429,6 +1502,8 @@ int main(void)
         cmocka_unit_test(test_absence_sample_edge),
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_absence_refire_then_drain),
+        cmocka_unit_test(test_absence_resolved_evictable),
+        cmocka_unit_test(test_muted_groups_take_no_room),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
