@@ -26,6 +26,7 @@ stamped t, in input order.  (An event at t - window_s has left the window
 Questions the documents leave open, and what this model decided, are
 marked QUESTION below.
 """
+import collections
 import datetime
 import json
 import sys
@@ -433,12 +434,14 @@ def timer_key(t):
     return (t, EDGE, LAST)
 
 
-def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
+def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
+              until=None):
     """Returns the notifications [(type, timestamp, started, resolved_at,
     value)] and the state at the end.  stop_at: no timers past it
     (absence rules in drain); open episodes then resolve last (run()).
     fire_until: no new episode starts past it (the end of the drain:
-    run())."""
+    run()).  until: a key (t, order, seq); only what comes before it
+    runs (the state a group is in when an event at that key arrives)."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
@@ -454,6 +457,11 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
             k_tm = next_rep
         if k_tm is not None and stop_at is not None and k_tm[0] > stop_at:
             k_tm = None
+        if until is not None:
+            if k_pt is not None and k_pt >= until:
+                k_pt = None
+            if k_tm is not None and k_tm >= until:
+                k_tm = None
         if k_pt is None and k_tm is None:
             break
         # at one millisecond: the window edges first (an event that left
@@ -561,26 +569,24 @@ def run_units(rules, det, events, end_t, drain_end, opts):
         hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
         repeat = rule.get("repeat_interval_s",
                           det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
-        groups = {}
-        for t, seq, rec in events:
-            if rule_sees(rule, rec):
-                groups.setdefault(group_values(rule, rec), []).append(
-                    (t, seq, rec))
+        seen = [(t, seq, rec) for t, seq, rec in events
+                if rule_sees(rule, rec)]
+        max_keys = rule.get("max_keys", det.get("max_keys", 10000))
         units = []   # (key, pts, threshold, events)
-        for values, evs in groups.items():
-            muted, thr, clr = group_setting(rule, values)
-            if muted:
-                continue
+        for values, evs, cut in incarnations(rule, seen, max_keys, end_t,
+                                             hold, repeat, opts):
             if kind == "new_value":
-                units += new_value_units(rule, values, evs)
+                if not group_setting(rule, values)[0]:
+                    units += new_value_units(rule, values, evs)
                 continue
-            if kind == "absence":
-                pts = absence_points(rule, evs, end_t, thr)
-            elif kind in ("ratio", "baseline"):
-                pts = POINTS[kind](rule, evs, thr, clr, opts)
-            else:
-                pts = POINTS[kind](rule, evs, thr, clr)
-            units.append((key_of(values), pts, thr, evs))
+            u = group_unit(rule, values, evs, end_t, opts)
+            if u is None:
+                continue
+            key, pts, thr = u
+            if cut is not None:
+                # evicted: what it would have done after that is lost
+                pts = [p for p in pts if p[:3] < cut]
+            units.append((key, pts, thr, evs))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
             out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
@@ -603,6 +609,89 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 notes.append((None, ri, key, "alert.resolved", started, res,
                               None, thr))
     return notes
+
+
+def group_unit(rule, values, evs, end_t, opts):
+    """(key, points, threshold) of one group over its events, or None
+    when an override mutes it."""
+    kind = rule["kind"]
+    muted, thr, clr = group_setting(rule, values)
+    if muted:
+        return None
+    if kind == "absence":
+        pts = absence_points(rule, evs, end_t, thr)
+    elif kind in ("ratio", "baseline"):
+        pts = POINTS[kind](rule, evs, thr, clr, opts)
+    else:
+        pts = POINTS[kind](rule, evs, thr, clr)
+    return key_of(values), pts, thr
+
+
+class Overflow(Exception):
+    """Every group of a rule at max_keys had an open alert when a new
+    group came: its overflow group and capacity warning are not modelled
+    (gen.py makes cases where this cannot happen)."""
+
+
+class Ambiguous(Overflow):
+    """An eviction that an excluded engine bug class would decide
+    otherwise (opts evict_lru_alert_timers); gen.py avoids it as it
+    avoids an overflow."""
+
+
+def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
+    """The groups of a rule as [(values, events, cut)]: SPEC section 2
+    "Each rule keeps at most max_keys groups; past that it evicts the least
+    recently seen group that has no open alert"; docs/rules.md "A rule at
+    max_keys": "an evicted group starts over if its values come back".  A
+    group evicted when the event at key cut = (t, EVENT, seq) came lives
+    on only as what it did before cut; its values, when they come back,
+    are a new group (a new entry).  An open alert: fired and not yet
+    resolved (firing, or clearing within hold_s).
+    QUESTION: "seen" is the group's last event that the rule sees; a
+    group is created by the first such event (for new_value and baseline
+    with a field too), and an idle group is kept until it is evicted."""
+    groups = collections.OrderedDict()   # values -> events; LRU first
+    for t, seq, rec in seen:
+        groups.setdefault(group_values(rule, rec), []).append((t, seq, rec))
+    if len(groups) <= max_keys:
+        return [(v, evs, None) for v, evs in groups.items()]
+    if rule["kind"] == "new_value":
+        raise ValueError("max_keys with new_value is not modelled")
+    out = []
+    live = collections.OrderedDict()     # values -> events, LRU first
+    for t, seq, rec in seen:
+        v = group_values(rule, rec)
+        if v in live:
+            live[v].append((t, seq, rec))
+            live.move_to_end(v)
+            continue
+        if len(live) >= max_keys:
+            cut = (t, EVENT, seq)
+            cands = []       # (last seen, last alert activity, values)
+            for w, evs in live.items():
+                u = group_unit(rule, w, evs, end_t, opts)
+                busy = evs[-1][0]
+                if u is not None:
+                    notes, state, _, cleared = lifecycle(u[1], hold, repeat,
+                                                         until=cut)
+                    if state != "idle":
+                        continue     # an open alert: never evicted
+                    busy = max([busy] + [n[1] for n in notes] +
+                               [n[3] for n in notes if n[3] is not None])
+                cands.append((evs[-1][0], busy, w))
+            if not cands:
+                raise Overflow(rule["name"])
+            victim = cands[0][2]     # live is in LRU order
+            if opts.get("evict_lru_alert_timers") and \
+                    min(cands, key=lambda c: c[1])[2] != victim:
+                # the engine's choice differs when its alert's clear and
+                # resolve count as sightings (pending/evict-lru-alert-timers)
+                raise Ambiguous(rule["name"])
+            out.append((victim, live.pop(victim), cut))
+        live[v] = [(t, seq, rec)]
+    out += [(v, evs, None) for v, evs in live.items()]
+    return out
 
 
 def new_value_units(rule, values, evs):
