@@ -45,9 +45,13 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 #     sequence group keeps its chain);
 #   evict-lru-alert-timers: model option evict_lru_alert_timers (a
 #     group's alert clearing or resolving counts as a sighting for the
-#     eviction order): set_max_keys() avoids the evictions it decides.
+#     eviction order): set_max_keys() avoids the evictions it decides;
+#   absence-alerted-unevictable: model option absence_alerted_unevictable
+#     (an absence group whose alert has resolved is never evicted: the
+#     rule reports itself full): avoided the same way.
 # "max_keys" itself would turn rules with a small max_keys off.
-EXCLUDE = {"sequence-evicted-chain", "evict-lru-alert-timers"}
+EXCLUDE = {"sequence-evicted-chain", "evict-lru-alert-timers",
+           "absence-alerted-unevictable"}
 
 
 def model_opts(exclude):
@@ -56,6 +60,8 @@ def model_opts(exclude):
     opts = {}
     if "evict-lru-alert-timers" in exclude:
         opts["evict_lru_alert_timers"] = True
+    if "absence-alerted-unevictable" in exclude:
+        opts["absence_alerted_unevictable"] = True
     return opts
 
 

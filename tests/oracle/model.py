@@ -669,6 +669,7 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
         if len(live) >= max_keys:
             cut = (t, EVENT, seq)
             cands = []       # (last seen, last alert activity, values)
+            alerted = set()
             for w, evs in live.items():
                 u = group_unit(rule, w, evs, end_t, opts)
                 busy = evs[-1][0]
@@ -677,12 +678,19 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
                                                          until=cut)
                     if state != "idle":
                         continue     # an open alert: never evicted
+                    if notes:
+                        alerted.add(w)
                     busy = max([busy] + [n[1] for n in notes] +
                                [n[3] for n in notes if n[3] is not None])
                 cands.append((evs[-1][0], busy, w))
             if not cands:
                 raise Overflow(rule["name"])
             victim = cands[0][2]     # live is in LRU order
+            if opts.get("absence_alerted_unevictable") and \
+                    rule["kind"] == "absence" and victim in alerted:
+                # the engine keeps an absence group that has alerted
+                # (pending/absence-alerted-unevictable)
+                raise Ambiguous(rule["name"])
             if opts.get("evict_lru_alert_timers") and \
                     min(cands, key=lambda c: c[1])[2] != victim:
                 # the engine's choice differs when its alert's clear and
