@@ -171,6 +171,13 @@ def rand_rule(r, i, kind, exclude=frozenset()):
     gb_pool = [f for f in STRING_GB if f != avoid]
     ngb = r.choice([0, 1, 1, 1, 2]) if kind != "absence" else r.choice([1, 1, 2])
     rule["group_by"] = r.sample(gb_pool, ngb)
+    if kind == "absence" and r.random() < 0.25:
+        # the stream's own absence (group_by [], no match: a
+        # stream_stalled): in replay judged in event time, and the end of
+        # the input is not an absence (SPEC section 2 "Time")
+        rule["group_by"] = []
+        rule.pop("match", None)
+        rule.pop("exclude", None)
     if kind == "count":
         rule["window_s"] = r.choice([1, 2, 3, 5, 10, 30])
         # past floor(threshold) + 1 the engine counts in buckets: bursts

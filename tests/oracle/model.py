@@ -660,8 +660,17 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
         raise ValueError("max_keys with new_value is not modelled")
     out = []
     live = collections.OrderedDict()     # values -> events, LRU first
+    # QUESTION: an event without the field a sum, distinct or baseline
+    # rule measures adds nothing: it neither makes its group nor counts
+    # as a sighting of it (the engine's reading).
+    f = rule.get("field") if rule["kind"] in ("sum", "distinct",
+                                              "baseline") else None
     for t, seq, rec in seen:
         v = group_values(rule, rec)
+        if f is not None and field_value(rec, f) is None:
+            if v in live:
+                live[v].append((t, seq, rec))
+            continue
         if v in live:
             live[v].append((t, seq, rec))
             live.move_to_end(v)
