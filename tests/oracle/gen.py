@@ -403,8 +403,7 @@ def set_max_keys(seed, rules, recs, exclude):
     for rule in rules:
         if r.random() >= 0.35:
             continue
-        if rule["kind"] == "new_value" or "overrides" in rule or \
-                (rule["kind"] == "baseline" and "field" in rule):
+        if rule["kind"] == "new_value":
             continue
         if rule["kind"] == "sequence" and "sequence-evicted-chain" in exclude:
             continue
