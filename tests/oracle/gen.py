@@ -48,10 +48,13 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 #     eviction order): set_max_keys() avoids the evictions it decides;
 #   absence-alerted-unevictable: model option absence_alerted_unevictable
 #     (an absence group whose alert has resolved is never evicted: the
-#     rule reports itself full): avoided the same way.
+#     rule reports itself full): avoided the same way;
+#   absence-evicts-muted-first: model option absence_muted_first (an
+#     absence rule evicts a muted group before the least recently seen
+#     one): avoided the same way.
 # "max_keys" itself would turn rules with a small max_keys off.
 EXCLUDE = {"sequence-evicted-chain", "evict-lru-alert-timers",
-           "absence-alerted-unevictable"}
+           "absence-alerted-unevictable", "absence-evicts-muted-first"}
 
 
 def model_opts(exclude):
@@ -62,6 +65,8 @@ def model_opts(exclude):
         opts["evict_lru_alert_timers"] = True
     if "absence-alerted-unevictable" in exclude:
         opts["absence_alerted_unevictable"] = True
+    if "absence-evicts-muted-first" in exclude:
+        opts["absence_muted_first"] = True
     return opts
 
 
@@ -270,6 +275,14 @@ def rand_rule(r, i, kind, exclude=frozenset()):
                 r.random() < 0.5 else
                 {"match": {}, "threshold": ov.get("threshold",
                                                   rule["threshold"])})
+    if kind == "count" and "count-bucketed" not in exclude and \
+            r.random() < 0.25:
+        # a threshold of 100000 or more keeps the count in 60 buckets
+        # (docs/rules.md "count"); a catch-all override brings every
+        # group's threshold down to where a case can reach it
+        small = rule["threshold"]
+        rule["threshold"] = r.choice([100000, 250000.5])
+        rule["overrides"] = [{"match": {}, "threshold": small}]
     if r.random() < 0.6:
         rule["hold_s"] = r.choice([0, 1, 2, 5, 10])
     if r.random() < 0.4:

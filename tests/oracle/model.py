@@ -232,6 +232,17 @@ def thr_judge(thr, clr):
 
 def points_count(rule, evs, thr, clr):
     w = rule["window_s"] * 1000
+    # docs/rules.md "count": "From a threshold of 100000 on, the count is
+    # kept in 60 buckets, as sum's window".  QUESTION: the rule's largest
+    # threshold (its own or an override's) decides, for all its groups,
+    # as for the memory of the count ("⌊largest threshold⌋ + 1").
+    big = max([rule["threshold"]] + [ov["threshold"] for ov in
+                                     rule.get("overrides", [])
+                                     if "threshold" in ov])
+    if big >= 100000:
+        b = bucket_ms(rule["window_s"])
+        return windowed_points(evs, lambda t: (t // b) * b + w, len,
+                               thr_judge(thr, clr))
     return windowed_points(evs, lambda t: t + w, len, thr_judge(thr, clr))
 
 
@@ -695,6 +706,13 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
             if not cands:
                 raise Overflow(rule["name"])
             victim = cands[0][2]     # live is in LRU order
+            if opts.get("absence_muted_first") and \
+                    rule["kind"] == "absence" and \
+                    not group_setting(rule, victim)[0] and \
+                    any(group_setting(rule, c[2])[0] for c in cands):
+                # the engine evicts a muted absence group first
+                # (pending/absence-evicts-muted-first)
+                raise Ambiguous(rule["name"])
             if opts.get("absence_alerted_unevictable") and \
                     rule["kind"] == "absence" and victim in alerted:
                 # the engine keeps an absence group that has alerted
