@@ -12,8 +12,9 @@ are often exactly a rule's window_s, within_s, hold_s, threshold or
 learn_s (or one millisecond either side), so events land exactly on the
 boundaries the engine must get right.
 
-EXCLUDE lists the engine bug classes that `make test` skips (none at
-present); ORACLE_ALL=1 (or run.py --all) generates them too.
+EXCLUDE lists the engine bug classes that `make test` skips (their cases
+in tests/oracle/pending/); ORACLE_ALL=1 (or run.py --all) generates them
+too.
 """
 import datetime
 import json
