@@ -424,7 +424,7 @@ def set_max_keys(seed, rules, recs, exclude):
         rule["max_keys"] = r.randint(1, 4)
         while True:
             try:
-                model.run({"rules": [rule]}, recs, model_opts(exclude))
+                model.check_groups(rule, recs, None, model_opts(exclude))
                 break
             except model.Overflow:
                 rule["max_keys"] += 1

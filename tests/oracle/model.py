@@ -521,10 +521,9 @@ POINTS = {"count": points_count, "sum": points_sum, "ratio": points_ratio,
 
 # ---- the whole run --------------------------------------------------------------
 
-def run(cfg, records, opts=None):
-    opts = opts or {}
-    rules = cfg["rules"]
-    det = cfg.get("detectors", {})
+def decode(records):
+    """The events [(t, seq, rec)]: records whose id was seen before are
+    not events."""
     seen_ids = set()
     events = []  # (t, seq, rec)
     for seq, rec in enumerate(records):
@@ -534,6 +533,28 @@ def run(cfg, records, opts=None):
                 continue     # a record id already seen is not an event
             seen_ids.add(rid)
         events.append((parse_ts(rec["timestamp"]), seq, rec))
+    return events
+
+
+def check_groups(rule, records, det=None, opts=None):
+    """Raises Overflow when the rule's groups do what is not modelled
+    (gen.set_max_keys())."""
+    det = det or {}
+    events = decode(records)
+    end_t = max((t for t, _, _ in events), default=0)
+    hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
+    repeat = rule.get("repeat_interval_s",
+                      det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
+    seen = [e for e in events if rule_sees(rule, e[2])]
+    incarnations(rule, seen, rule.get("max_keys", det.get("max_keys", 10000)),
+                 end_t, hold, repeat, opts or {})
+
+
+def run(cfg, records, opts=None):
+    opts = opts or {}
+    rules = cfg["rules"]
+    det = cfg.get("detectors", {})
+    events = decode(records)
     end_t = max((t for t, _, _ in events), default=0)
 
     # --drain runs event time on "until every open alert has resolved"
@@ -671,6 +692,7 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
         raise ValueError("max_keys with new_value is not modelled")
     out = []
     live = collections.OrderedDict()     # values -> events, LRU first
+    units_cache = {}     # (values, first seq, events) -> group_unit()
     # QUESTION: an event without the field a sum, distinct or baseline
     # rule measures adds nothing: it neither makes its group nor counts
     # as a sighting of it (the engine's reading).
@@ -691,7 +713,10 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
             cands = []       # (last seen, last alert activity, values)
             alerted = set()
             for w, evs in live.items():
-                u = group_unit(rule, w, evs, end_t, opts)
+                ck = (w, evs[0][1], len(evs))
+                if ck not in units_cache:
+                    units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
+                u = units_cache[ck]
                 busy = evs[-1][0]
                 if u is not None:
                     notes, state, _, cleared = lifecycle(u[1], hold, repeat,
