@@ -417,8 +417,6 @@ def set_max_keys(seed, rules, recs, exclude):
     for rule in rules:
         if r.random() >= 0.35:
             continue
-        if rule["kind"] == "new_value":
-            continue
         if rule["kind"] == "sequence" and "sequence-evicted-chain" in exclude:
             continue
         rule["max_keys"] = r.randint(1, 4)

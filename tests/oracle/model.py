@@ -546,8 +546,11 @@ def check_groups(rule, records, det=None, opts=None):
     repeat = rule.get("repeat_interval_s",
                       det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
     seen = [e for e in events if rule_sees(rule, e[2])]
-    incarnations(rule, seen, rule.get("max_keys", det.get("max_keys", 10000)),
-                 end_t, hold, repeat, opts or {})
+    mk = rule.get("max_keys", det.get("max_keys", 10000))
+    if rule["kind"] == "new_value":
+        new_value_table(rule, seen, mk, hold, repeat, opts or {})
+    else:
+        incarnations(rule, seen, mk, end_t, hold, repeat, opts or {})
 
 
 def run(cfg, records, opts=None):
@@ -605,6 +608,9 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 if rule_sees(rule, rec)]
         max_keys = rule.get("max_keys", det.get("max_keys", 10000))
         units = []   # (key, pts, threshold, events)
+        if kind == "new_value" and opts.get("new_value_table", True):
+            units = new_value_table(rule, seen, max_keys, hold, repeat, opts)
+            seen = []
         for values, evs, cut in incarnations(rule, seen, max_keys, end_t,
                                              hold, repeat, opts):
             if kind == "new_value":
@@ -689,7 +695,7 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     if len(groups) <= max_keys:
         return [(v, evs, None) for v, evs in groups.items()]
     if rule["kind"] == "new_value":
-        raise ValueError("max_keys with new_value is not modelled")
+        raise ValueError("new_value: see new_value_table()")
     out = []
     live = collections.OrderedDict()     # values -> events, LRU first
     units_cache = {}     # (values, first seq, events) -> group_unit()
@@ -790,6 +796,89 @@ def new_value_units(rule, values, evs):
         mine = [e for e in evs if field_value(e[2], f) == v]
         units.append((key_of(values + (v,)) if values else v, pts, None,
                       mine))
+    return units
+
+
+def new_value_table(rule, seen, max_keys, hold, repeat, opts):
+    """new_value units [(key, points, None, events)] with the rule's
+    table of max_keys groups: docs/rules.md "A rule at max_keys": "A
+    new_value rule's alert group (group_by + the new value) is a group
+    too: making it can evict the event's own group when that is the only
+    one without an open alert; the alert still fires", and an evicted
+    group "learns again for learn_s".  A group (group_by values) is seen
+    by its events that have the field (QUESTION, as for sum and
+    distinct); an alert group when its value is new again.  It is made
+    after the event's group has been seen and has judged the value."""
+    f = rule["field"]
+    learn = rule["learn_s"] * 1000
+    maxv = rule.get("max_values", 1000)
+    w = rule.get("window_s", 300) * 1000
+    live = collections.OrderedDict()   # ("L", values) / ("A", values, v)
+    done = []                          # alert groups evicted
+    state = {}                         # entry -> learning / alert state
+
+    def room(cut):
+        if len(live) < max_keys:
+            return
+        cands = []
+        for e in live:
+            last = state[e]["last"]
+            busy = last
+            if e[0] == "A":
+                pts = fires_then_quiet(state[e]["fires"], w)
+                notes, st, _, _ = lifecycle(pts, hold, repeat, until=cut)
+                if st != "idle":
+                    continue
+                busy = max([busy] + [n[1] for n in notes] +
+                           [n[3] for n in notes if n[3] is not None])
+            cands.append((last, busy, e))
+        if not cands:
+            raise Overflow(rule["name"])
+        victim = cands[0][2]
+        if opts.get("evict_lru_alert_timers") and \
+                min(cands, key=lambda c: c[1])[2] != victim:
+            raise Ambiguous(rule["name"])
+        del live[victim]
+        if victim[0] == "A":
+            done.append((victim, state[victim]))
+        del state[victim]
+
+    for t, seq, rec in seen:
+        v = field_value(rec, f)
+        if v is None:
+            continue
+        g = group_values(rule, rec)
+        cut = (t, EVENT, seq)
+        lk = ("L", g)
+        if lk not in live:
+            room(cut)
+            live[lk] = True
+            state[lk] = {"first": t, "remembered": [], "last": t}
+        live.move_to_end(lk)
+        ls = state[lk]
+        ls["last"] = t
+        if v in ls["remembered"]:
+            ls["remembered"].remove(v)
+            ls["remembered"].append(v)
+            continue
+        ls["remembered"].append(v)
+        if len(ls["remembered"]) > maxv:
+            ls["remembered"].pop(0)
+        if t - ls["first"] < learn or group_setting(rule, g)[0]:
+            continue
+        ak = ("A", g, v)
+        if ak not in live:
+            room(cut)
+            live[ak] = True
+            state[ak] = {"fires": [], "last": t}
+        live.move_to_end(ak)
+        state[ak]["last"] = t
+        state[ak]["fires"].append((t, seq, None))
+    done += [(e, state[e]) for e in live if e[0] == "A"]
+    units = []
+    for (_, g, v), st in done:
+        pts = fires_then_quiet(st["fires"], w)
+        units.append((key_of(g + (v,)) if g else v, pts, None, []))
     return units
 
 
