@@ -10,7 +10,10 @@ read to write it.  Each notification is
 {"type", "rule", "kind", "key", "started_at", "resolved_at", "timestamp",
 "value", "threshold"}.
 
-How it works: rules are independent, and so are the groups of a rule.  For
+How it works: rules are independent, and so are the groups of a rule,
+but for max_keys: incarnations() (new_value_table()) first splits a
+rule's events into the lives of its groups, a group evicted when a new
+one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys").  For
 each (rule, group) the kind gives a list of *points*, times at which the
 group's condition is known to be FIRE (the kind's "fires when"), CLEAR (its
 "clears when") or NEUTRAL (neither: between clear_threshold and the
