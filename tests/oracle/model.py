@@ -674,12 +674,6 @@ class Overflow(Exception):
     (gen.py makes cases where this cannot happen)."""
 
 
-class Ambiguous(Overflow):
-    """An eviction that an excluded engine bug class would decide
-    otherwise (opts evict_lru_alert_timers); gen.py avoids it as it
-    avoids an overflow."""
-
-
 def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     """The groups of a rule as [(values, events, cut)]: SPEC section 2
     "Each rule keeps at most max_keys groups; past that it evicts the least
@@ -689,9 +683,11 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     on only as what it did before cut; its values, when they come back,
     are a new group (a new entry).  An open alert: fired and not yet
     resolved (firing, or clearing within hold_s).
-    QUESTION: "seen" is the group's last event that the rule sees; a
-    group is created by the first such event (for new_value and baseline
-    with a field too), and an idle group is kept until it is evicted."""
+    docs/rules.md: "A group is seen at each of its events and when an
+    episode of it resolves", and "A group is made by an event that can
+    change it": a sequence group by an event that meets a step; an absence
+    rule keeps no muted group.  An idle group is kept until it is
+    evicted."""
     groups = collections.OrderedDict()   # values -> events; LRU first
     for t, seq, rec in seen:
         groups.setdefault(group_values(rule, rec), []).append((t, seq, rec))
@@ -707,15 +703,22 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     # as a sighting of it (the engine's reading).
     f = rule.get("field") if rule["kind"] in ("sum", "distinct",
                                               "baseline") else None
+    seen_at = {}         # values -> the time of its last sighting
     for t, seq, rec in seen:
         v = group_values(rule, rec)
         if f is not None and field_value(rec, f) is None:
             if v in live:
                 live[v].append((t, seq, rec))
             continue
+        if rule["kind"] == "sequence" and \
+                not any(match_obj(st, rec) for st in rule["steps"]):
+            continue     # meets no step: changes no chain, takes no room
+        if rule["kind"] == "absence" and group_setting(rule, v)[0]:
+            continue     # muted: an absence rule keeps no such group
         if v in live:
             live[v].append((t, seq, rec))
             live.move_to_end(v)
+            seen_at[v] = t
             continue
         if len(live) >= max_keys:
             cut = (t, EVENT, seq)
@@ -726,7 +729,7 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
                 if ck not in units_cache:
                     units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
                 u = units_cache[ck]
-                busy = evs[-1][0]
+                busy = seen_at[w]
                 if u is not None:
                     notes, state, _, cleared = lifecycle(u[1], hold, repeat,
                                                          until=cut)
@@ -739,26 +742,12 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
                 cands.append((evs[-1][0], busy, w))
             if not cands:
                 raise Overflow(rule["name"])
-            victim = cands[0][2]     # live is in LRU order
-            if opts.get("absence_muted_first") and \
-                    rule["kind"] == "absence" and \
-                    not group_setting(rule, victim)[0] and \
-                    any(group_setting(rule, c[2])[0] for c in cands):
-                # the engine evicts a muted absence group first
-                # (pending/absence-evicts-muted-first)
-                raise Ambiguous(rule["name"])
-            if opts.get("absence_alerted_unevictable") and \
-                    rule["kind"] == "absence" and victim in alerted:
-                # the engine keeps an absence group that has alerted
-                # (pending/absence-alerted-unevictable)
-                raise Ambiguous(rule["name"])
-            if opts.get("evict_lru_alert_timers") and \
-                    min(cands, key=lambda c: c[1])[2] != victim:
-                # the engine's choice differs when its alert's clear and
-                # resolve count as sightings (pending/evict-lru-alert-timers)
-                raise Ambiguous(rule["name"])
+            # the least recently seen: at its events and its resolves
+            # (busy); min() keeps the LRU order among equals
+            victim = min(cands, key=lambda c: c[1])[2]
             out.append((victim, live.pop(victim), cut))
         live[v] = [(t, seq, rec)]
+        seen_at[v] = t
     out += [(v, evs, None) for v, evs in live.items()]
     return out
 
@@ -837,10 +826,7 @@ def new_value_table(rule, seen, max_keys, hold, repeat, opts):
             cands.append((last, busy, e))
         if not cands:
             raise Overflow(rule["name"])
-        victim = cands[0][2]
-        if opts.get("evict_lru_alert_timers") and \
-                min(cands, key=lambda c: c[1])[2] != victim:
-            raise Ambiguous(rule["name"])
+        victim = min(cands, key=lambda c: c[1])[2]   # seen: events, resolves
         del live[victim]
         if victim[0] == "A":
             done.append((victim, state[victim]))
