@@ -12,8 +12,9 @@ are often exactly a rule's window_s, within_s, hold_s, threshold or
 learn_s (or one millisecond either side), so events land exactly on the
 boundaries the engine must get right.
 
-EXCLUDE lists the engine bug classes that `make test` skips (none at
-present); ORACLE_ALL=1 (or run.py --all) generates them too.
+EXCLUDE lists the engine bug classes that `make test` skips (their cases
+in tests/oracle/pending/); ORACLE_ALL=1 (or run.py --all) generates them
+too.
 """
 import datetime
 import json
@@ -37,17 +38,27 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 # model option, model_opts()) named after its case directory: run.py --all
 # (ORACLE_ALL=1) generates them too.  Remove a name once the engine is
 # fixed, and keep its shrunk case in tests/oracle/cases/<name>/, which
-# `make test` checks.  None at present: the three classes found so far
-# (cases/absence-override-threshold, cases/absence-drain-resolved-at,
-# cases/ratio-fire-on-expiry) are fixed.
-EXCLUDE = set()
+# `make test` checks.  Fixed: cases/absence-override-threshold,
+# cases/absence-drain-resolved-at, cases/ratio-fire-on-expiry,
+# cases/absence-alerted-unevictable; and three differences that the
+# documents now settle as the engine does (docs/rules.md "A rule at
+# max_keys"): cases/evict-lru-alert-timers (a resolve is a sighting),
+# cases/sequence-evicted-chain (a sequence group is made by a step
+# event), cases/absence-evicts-muted-first (an absence rule keeps no
+# muted group).  Open, its case in tests/oracle/pending/<name>/ (not
+# checked by run.sh):
+#   new-value-max-keys: no max_keys on new_value rules: the model
+#     (new_value_table()) and the engine differ in about 1 case in 500
+#     and it is not decided which is wrong.
+EXCLUDE = {"new-value-max-keys"}
 
 
 def model_opts(exclude):
     """Options for model.run() that hide the excluded classes that no
-    generator setting can avoid (none at present)."""
+    generator setting can avoid."""
     del exclude
-    return {}
+    opts = {}
+    return opts
 
 
 def ts(ms, r=None):
@@ -156,6 +167,13 @@ def rand_rule(r, i, kind, exclude=frozenset()):
     gb_pool = [f for f in STRING_GB if f != avoid]
     ngb = r.choice([0, 1, 1, 1, 2]) if kind != "absence" else r.choice([1, 1, 2])
     rule["group_by"] = r.sample(gb_pool, ngb)
+    if kind == "absence" and r.random() < 0.25:
+        # the stream's own absence (group_by [], no match: a
+        # stream_stalled): in replay judged in event time, and the end of
+        # the input is not an absence (SPEC section 2 "Time")
+        rule["group_by"] = []
+        rule.pop("match", None)
+        rule.pop("exclude", None)
     if kind == "count":
         rule["window_s"] = r.choice([1, 2, 3, 5, 10, 30])
         # past floor(threshold) + 1 the engine counts in buckets: bursts
@@ -248,6 +266,14 @@ def rand_rule(r, i, kind, exclude=frozenset()):
                 r.random() < 0.5 else
                 {"match": {}, "threshold": ov.get("threshold",
                                                   rule["threshold"])})
+    if kind == "count" and "count-bucketed" not in exclude and \
+            r.random() < 0.25:
+        # a threshold of 100000 or more keeps the count in 60 buckets
+        # (docs/rules.md "count"); a catch-all override brings every
+        # group's threshold down to where a case can reach it
+        small = rule["threshold"]
+        rule["threshold"] = r.choice([100000, 250000.5])
+        rule["overrides"] = [{"match": {}, "threshold": small}]
     if r.random() < 0.6:
         rule["hold_s"] = r.choice([0, 1, 2, 5, 10])
     if r.random() < 0.4:
@@ -363,7 +389,36 @@ def gen(seed, exclude=None):
         rec = make_record(r, i, t, rules)
         recs.append(rec)
         sent.append(rec)
+    if "max_keys" not in exclude:
+        set_max_keys(seed, rules, recs, exclude)
     return cfg, recs
+
+
+def set_max_keys(seed, rules, recs, exclude):
+    """Some rules keep only 1 to 4 groups (max_keys), fewer than the
+    stream has: groups are evicted and start over.  The overflow group
+    and capacity warning (docs/rules.md "A rule at max_keys": every group
+    has an open alert) are not modelled: where the model finds a rule
+    would get there, its max_keys is raised until it does not (past 12,
+    dropped).  Drawn from a second generator so that the streams stay
+    those of the seeds without max_keys."""
+    import model
+    r = random.Random(seed * 7919 + 17)
+    for rule in rules:
+        if r.random() >= 0.35:
+            continue
+        if rule["kind"] == "new_value" and "new-value-max-keys" in exclude:
+            continue
+        rule["max_keys"] = r.randint(1, 4)
+        while True:
+            try:
+                model.check_groups(rule, recs, None, model_opts(exclude))
+                break
+            except model.Overflow:
+                rule["max_keys"] += 1
+                if rule["max_keys"] > 12:
+                    del rule["max_keys"]
+                    break
 
 
 def write_case(cfg, recs, d):

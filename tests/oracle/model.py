@@ -10,7 +10,10 @@ read to write it.  Each notification is
 {"type", "rule", "kind", "key", "started_at", "resolved_at", "timestamp",
 "value", "threshold"}.
 
-How it works: rules are independent, and so are the groups of a rule.  For
+How it works: rules are independent, and so are the groups of a rule,
+but for max_keys: incarnations() (new_value_table()) first splits a
+rule's events into the lives of its groups, a group evicted when a new
+one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys").  For
 each (rule, group) the kind gives a list of *points*, times at which the
 group's condition is known to be FIRE (the kind's "fires when"), CLEAR (its
 "clears when") or NEUTRAL (neither: between clear_threshold and the
@@ -26,6 +29,7 @@ stamped t, in input order.  (An event at t - window_s has left the window
 Questions the documents leave open, and what this model decided, are
 marked QUESTION below.
 """
+import collections
 import datetime
 import json
 import sys
@@ -231,6 +235,17 @@ def thr_judge(thr, clr):
 
 def points_count(rule, evs, thr, clr):
     w = rule["window_s"] * 1000
+    # docs/rules.md "count": "From a threshold of 100000 on, the count is
+    # kept in 60 buckets, as sum's window".  QUESTION: the rule's largest
+    # threshold (its own or an override's) decides, for all its groups,
+    # as for the memory of the count ("⌊largest threshold⌋ + 1").
+    big = max([rule["threshold"]] + [ov["threshold"] for ov in
+                                     rule.get("overrides", [])
+                                     if "threshold" in ov])
+    if big >= 100000:
+        b = bucket_ms(rule["window_s"])
+        return windowed_points(evs, lambda t: (t // b) * b + w, len,
+                               thr_judge(thr, clr))
     return windowed_points(evs, lambda t: t + w, len, thr_judge(thr, clr))
 
 
@@ -433,12 +448,14 @@ def timer_key(t):
     return (t, EDGE, LAST)
 
 
-def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
+def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
+              until=None):
     """Returns the notifications [(type, timestamp, started, resolved_at,
     value)] and the state at the end.  stop_at: no timers past it
     (absence rules in drain); open episodes then resolve last (run()).
     fire_until: no new episode starts past it (the end of the drain:
-    run())."""
+    run()).  until: a key (t, order, seq); only what comes before it
+    runs (the state a group is in when an event at that key arrives)."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
@@ -454,6 +471,11 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None):
             k_tm = next_rep
         if k_tm is not None and stop_at is not None and k_tm[0] > stop_at:
             k_tm = None
+        if until is not None:
+            if k_pt is not None and k_pt >= until:
+                k_pt = None
+            if k_tm is not None and k_tm >= until:
+                k_tm = None
         if k_pt is None and k_tm is None:
             break
         # at one millisecond: the window edges first (an event that left
@@ -502,10 +524,9 @@ POINTS = {"count": points_count, "sum": points_sum, "ratio": points_ratio,
 
 # ---- the whole run --------------------------------------------------------------
 
-def run(cfg, records, opts=None):
-    opts = opts or {}
-    rules = cfg["rules"]
-    det = cfg.get("detectors", {})
+def decode(records):
+    """The events [(t, seq, rec)]: records whose id was seen before are
+    not events."""
     seen_ids = set()
     events = []  # (t, seq, rec)
     for seq, rec in enumerate(records):
@@ -515,6 +536,31 @@ def run(cfg, records, opts=None):
                 continue     # a record id already seen is not an event
             seen_ids.add(rid)
         events.append((parse_ts(rec["timestamp"]), seq, rec))
+    return events
+
+
+def check_groups(rule, records, det=None, opts=None):
+    """Raises Overflow when the rule's groups do what is not modelled
+    (gen.set_max_keys())."""
+    det = det or {}
+    events = decode(records)
+    end_t = max((t for t, _, _ in events), default=0)
+    hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
+    repeat = rule.get("repeat_interval_s",
+                      det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
+    seen = [e for e in events if rule_sees(rule, e[2])]
+    mk = rule.get("max_keys", det.get("max_keys", 10000))
+    if rule["kind"] == "new_value":
+        new_value_table(rule, seen, mk, hold, repeat, opts or {})
+    else:
+        incarnations(rule, seen, mk, end_t, hold, repeat, opts or {})
+
+
+def run(cfg, records, opts=None):
+    opts = opts or {}
+    rules = cfg["rules"]
+    det = cfg.get("detectors", {})
+    events = decode(records)
     end_t = max((t for t, _, _ in events), default=0)
 
     # --drain runs event time on "until every open alert has resolved"
@@ -561,26 +607,27 @@ def run_units(rules, det, events, end_t, drain_end, opts):
         hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
         repeat = rule.get("repeat_interval_s",
                           det.get("repeat_interval_s", DEFAULT_REPEAT_S)) * 1000
-        groups = {}
-        for t, seq, rec in events:
-            if rule_sees(rule, rec):
-                groups.setdefault(group_values(rule, rec), []).append(
-                    (t, seq, rec))
+        seen = [(t, seq, rec) for t, seq, rec in events
+                if rule_sees(rule, rec)]
+        max_keys = rule.get("max_keys", det.get("max_keys", 10000))
         units = []   # (key, pts, threshold, events)
-        for values, evs in groups.items():
-            muted, thr, clr = group_setting(rule, values)
-            if muted:
-                continue
+        if kind == "new_value" and opts.get("new_value_table", True):
+            units = new_value_table(rule, seen, max_keys, hold, repeat, opts)
+            seen = []
+        for values, evs, cut in incarnations(rule, seen, max_keys, end_t,
+                                             hold, repeat, opts):
             if kind == "new_value":
-                units += new_value_units(rule, values, evs)
+                if not group_setting(rule, values)[0]:
+                    units += new_value_units(rule, values, evs)
                 continue
-            if kind == "absence":
-                pts = absence_points(rule, evs, end_t, thr)
-            elif kind in ("ratio", "baseline"):
-                pts = POINTS[kind](rule, evs, thr, clr, opts)
-            else:
-                pts = POINTS[kind](rule, evs, thr, clr)
-            units.append((key_of(values), pts, thr, evs))
+            u = group_unit(rule, values, evs, end_t, opts)
+            if u is None:
+                continue
+            key, pts, thr = u
+            if cut is not None:
+                # evicted: what it would have done after that is lost
+                pts = [p for p in pts if p[:3] < cut]
+            units.append((key, pts, thr, evs))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
             out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
@@ -603,6 +650,106 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 notes.append((None, ri, key, "alert.resolved", started, res,
                               None, thr))
     return notes
+
+
+def group_unit(rule, values, evs, end_t, opts):
+    """(key, points, threshold) of one group over its events, or None
+    when an override mutes it."""
+    kind = rule["kind"]
+    muted, thr, clr = group_setting(rule, values)
+    if muted:
+        return None
+    if kind == "absence":
+        pts = absence_points(rule, evs, end_t, thr)
+    elif kind in ("ratio", "baseline"):
+        pts = POINTS[kind](rule, evs, thr, clr, opts)
+    else:
+        pts = POINTS[kind](rule, evs, thr, clr)
+    return key_of(values), pts, thr
+
+
+class Overflow(Exception):
+    """Every group of a rule at max_keys had an open alert when a new
+    group came: its overflow group and capacity warning are not modelled
+    (gen.py makes cases where this cannot happen)."""
+
+
+def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
+    """The groups of a rule as [(values, events, cut)]: SPEC section 2
+    "Each rule keeps at most max_keys groups; past that it evicts the least
+    recently seen group that has no open alert"; docs/rules.md "A rule at
+    max_keys": "an evicted group starts over if its values come back".  A
+    group evicted when the event at key cut = (t, EVENT, seq) came lives
+    on only as what it did before cut; its values, when they come back,
+    are a new group (a new entry).  An open alert: fired and not yet
+    resolved (firing, or clearing within hold_s).
+    docs/rules.md: "A group is seen at each of its events and when an
+    episode of it resolves", and "A group is made by an event that can
+    change it": a sequence group by an event that meets a step; an absence
+    rule keeps no muted group.  An idle group is kept until it is
+    evicted."""
+    groups = collections.OrderedDict()   # values -> events; LRU first
+    for t, seq, rec in seen:
+        groups.setdefault(group_values(rule, rec), []).append((t, seq, rec))
+    if len(groups) <= max_keys:
+        return [(v, evs, None) for v, evs in groups.items()]
+    if rule["kind"] == "new_value":
+        raise ValueError("new_value: see new_value_table()")
+    out = []
+    live = collections.OrderedDict()     # values -> events, LRU first
+    units_cache = {}     # (values, first seq, events) -> group_unit()
+    # QUESTION: an event without the field a sum, distinct or baseline
+    # rule measures adds nothing: it neither makes its group nor counts
+    # as a sighting of it (the engine's reading).
+    f = rule.get("field") if rule["kind"] in ("sum", "distinct",
+                                              "baseline") else None
+    seen_at = {}         # values -> the time of its last sighting
+    for t, seq, rec in seen:
+        v = group_values(rule, rec)
+        if f is not None and field_value(rec, f) is None:
+            if v in live:
+                live[v].append((t, seq, rec))
+            continue
+        if rule["kind"] == "sequence" and \
+                not any(match_obj(st, rec) for st in rule["steps"]):
+            continue     # meets no step: changes no chain, takes no room
+        if rule["kind"] == "absence" and group_setting(rule, v)[0]:
+            continue     # muted: an absence rule keeps no such group
+        if v in live:
+            live[v].append((t, seq, rec))
+            live.move_to_end(v)
+            seen_at[v] = t
+            continue
+        if len(live) >= max_keys:
+            cut = (t, EVENT, seq)
+            cands = []       # (last seen, last alert activity, values)
+            alerted = set()
+            for w, evs in live.items():
+                ck = (w, evs[0][1], len(evs))
+                if ck not in units_cache:
+                    units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
+                u = units_cache[ck]
+                busy = seen_at[w]
+                if u is not None:
+                    notes, state, _, cleared = lifecycle(u[1], hold, repeat,
+                                                         until=cut)
+                    if state != "idle":
+                        continue     # an open alert: never evicted
+                    if notes:
+                        alerted.add(w)
+                    busy = max([busy] + [n[1] for n in notes] +
+                               [n[3] for n in notes if n[3] is not None])
+                cands.append((evs[-1][0], busy, w))
+            if not cands:
+                raise Overflow(rule["name"])
+            # the least recently seen: at its events and its resolves
+            # (busy); min() keeps the LRU order among equals
+            victim = min(cands, key=lambda c: c[1])[2]
+            out.append((victim, live.pop(victim), cut))
+        live[v] = [(t, seq, rec)]
+        seen_at[v] = t
+    out += [(v, evs, None) for v, evs in live.items()]
+    return out
 
 
 def new_value_units(rule, values, evs):
@@ -641,6 +788,86 @@ def new_value_units(rule, values, evs):
         mine = [e for e in evs if field_value(e[2], f) == v]
         units.append((key_of(values + (v,)) if values else v, pts, None,
                       mine))
+    return units
+
+
+def new_value_table(rule, seen, max_keys, hold, repeat, opts):
+    """new_value units [(key, points, None, events)] with the rule's
+    table of max_keys groups: docs/rules.md "A rule at max_keys": "A
+    new_value rule's alert group (group_by + the new value) is a group
+    too: making it can evict the event's own group when that is the only
+    one without an open alert; the alert still fires", and an evicted
+    group "learns again for learn_s".  A group (group_by values) is seen
+    by its events that have the field (QUESTION, as for sum and
+    distinct); an alert group when its value is new again.  It is made
+    after the event's group has been seen and has judged the value."""
+    f = rule["field"]
+    learn = rule["learn_s"] * 1000
+    maxv = rule.get("max_values", 1000)
+    w = rule.get("window_s", 300) * 1000
+    live = collections.OrderedDict()   # ("L", values) / ("A", values, v)
+    done = []                          # alert groups evicted
+    state = {}                         # entry -> learning / alert state
+
+    def room(cut):
+        if len(live) < max_keys:
+            return
+        cands = []
+        for e in live:
+            last = state[e]["last"]
+            busy = last
+            if e[0] == "A":
+                pts = fires_then_quiet(state[e]["fires"], w)
+                notes, st, _, _ = lifecycle(pts, hold, repeat, until=cut)
+                if st != "idle":
+                    continue
+                busy = max([busy] + [n[1] for n in notes] +
+                           [n[3] for n in notes if n[3] is not None])
+            cands.append((last, busy, e))
+        if not cands:
+            raise Overflow(rule["name"])
+        victim = min(cands, key=lambda c: c[1])[2]   # seen: events, resolves
+        del live[victim]
+        if victim[0] == "A":
+            done.append((victim, state[victim]))
+        del state[victim]
+
+    for t, seq, rec in seen:
+        v = field_value(rec, f)
+        if v is None:
+            continue
+        g = group_values(rule, rec)
+        cut = (t, EVENT, seq)
+        lk = ("L", g)
+        if lk not in live:
+            room(cut)
+            live[lk] = True
+            state[lk] = {"first": t, "remembered": [], "last": t}
+        live.move_to_end(lk)
+        ls = state[lk]
+        ls["last"] = t
+        if v in ls["remembered"]:
+            ls["remembered"].remove(v)
+            ls["remembered"].append(v)
+            continue
+        ls["remembered"].append(v)
+        if len(ls["remembered"]) > maxv:
+            ls["remembered"].pop(0)
+        if t - ls["first"] < learn or group_setting(rule, g)[0]:
+            continue
+        ak = ("A", g, v)
+        if ak not in live:
+            room(cut)
+            live[ak] = True
+            state[ak] = {"fires": [], "last": t}
+        live.move_to_end(ak)
+        state[ak]["last"] = t
+        state[ak]["fires"].append((t, seq, None))
+    done += [(e, state[e]) for e in live if e[0] == "A"]
+    units = []
+    for (_, g, v), st in done:
+        pts = fires_then_quiet(st["fires"], w)
+        units.append((key_of(g + (v,)) if g else v, pts, None, []))
     return units
 
 

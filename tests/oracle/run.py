@@ -38,6 +38,12 @@ import model  # noqa: E402
 # (bucketed windows, modelled bucket for bucket).
 VALUE_KINDS = ("count", "sum", "ratio", "distinct", "max", "sequence",
                "baseline")
+# kinds whose threshold is the group's own in every notification (SPEC
+# section 3: "value, threshold, window_s are the kind's own"; sequence:
+# within_s), repeats and resolves too.  The value of a repeat or a
+# resolve is not compared: the documents do not say which it is.
+THRESHOLD_KINDS = ("count", "sum", "ratio", "distinct", "max", "sequence",
+                   "absence")
 
 
 def run_engine(binary, cfg, recs, workdir):
@@ -110,6 +116,11 @@ def compare(expected, actual):
         if not em.get(k):
             continue
         m = em[k].pop(0)
+        if m["kind"] in THRESHOLD_KINDS and m["threshold"] is not None and \
+                not close(m["threshold"], x["threshold"]):
+            diffs.append("threshold %r, model %r: %s"
+                         % (x["threshold"], m["threshold"], k))
+            continue
         if m["type"] != "alert.firing" or m["value"] is None:
             continue
         if m["kind"] not in VALUE_KINDS:
@@ -124,7 +135,13 @@ def compare(expected, actual):
 
 
 def check(binary, cfg, recs, workdir, opts=None):
-    expected = model.run(cfg, recs, opts)
+    try:
+        expected = model.run(cfg, recs, opts)
+    except model.Overflow:
+        # a rule at max_keys with every group alerting (or an eviction an
+        # excluded class decides): not modelled, so not a failure (only a
+        # shrink step gets here; gen.py does not make such cases)
+        return [], [], []
     actual, err = run_engine(binary, cfg, recs, workdir)
     if actual is None:
         return ["engine failed: " + err.strip()[-2000:]], expected, []
