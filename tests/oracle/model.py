@@ -810,6 +810,16 @@ def new_value_table(rule, seen, max_keys, hold, repeat, opts):
     state = {}                         # entry -> learning / alert state
 
     def room(cut):
+        # an alert group lives while its alert is open: it is removed when
+        # the alert resolves (docs/rules.md "A rule at max_keys"), and
+        # takes no room after that
+        for e in [e for e in live if e[0] == "A"]:
+            pts = fires_then_quiet(state[e]["fires"], w)
+            notes, st, _, _ = lifecycle(pts, hold, repeat, until=cut)
+            if st == "idle" and notes:
+                del live[e]
+                done.append((e, state[e]))
+                del state[e]
         if len(live) < max_keys:
             return
         cands = []
