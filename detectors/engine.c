@@ -959,20 +959,28 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
         det_keys_unpin(&r->keys, s);
 }
 
+/* A timer of r at dl: after now (progress, whatever a kind says), and
+ * r's clock's next timer no later than it.  Returns the time it is at. */
+static inline int64_t arm(det_engine *e, const struct det_rule *r,
+                          int64_t dl)
+{
+    int64_t now = clock_of(e, r), *next = next_of(e, r);
+
+    if (dl <= now)
+        dl = now + 1;
+    if (dl < *next)
+        *next = dl;
+    return dl;
+}
+
 /* An idle group that time alone may fire (absence): its clock's next
  * timer no later than its deadline. */
 __attribute__((hot))
 static void watch(det_engine *e, const struct det_rule *r,
                   const struct det_verdict *v)
 {
-    int64_t dl = v->next_ms, now = clock_of(e, r), *next = next_of(e, r);
-
-    if (!(r->kind->flags & DET_KF_ABSENCE) || dl == INT64_MAX)
-        return;
-    if (dl <= now)
-        dl = now + 1;
-    if (dl < *next)
-        *next = dl;
+    if ((r->kind->flags & DET_KF_ABSENCE) && v->next_ms != INT64_MAX)
+        (void)arm(e, r, v->next_ms);
 }
 
 /* A DET_KF_EDGE group without an open episode: timed at its verdict's
@@ -988,9 +996,8 @@ static void time_idle(det_engine *e, struct det_rule *r,
 {
     uint32_t s = v->slot;
     struct det_slot *x = &r->keys.slot[s];
-    int64_t dl = v->next_ms, now = clock_of(e, r), *next = next_of(e, r);
 
-    if (dl == INT64_MAX) {
+    if (v->next_ms == INT64_MAX) {
         if (x->spare & DET_G_TIMED) {
             det_timers_remove(&r->timers, s);
             x->spare &= (uint8_t)~DET_G_TIMED;
@@ -1002,11 +1009,7 @@ static void time_idle(det_engine *e, struct det_rule *r,
             det_keep(r, s, in->ev);
         x->spare |= DET_G_TIMED;
     }
-    if (dl <= now)
-        dl = now + 1;
-    det_timers_set(&r->timers, s, dl);
-    if (dl < *next)
-        *next = dl;
+    det_timers_set(&r->timers, s, arm(e, r, v->next_ms));
 }
 
 __attribute__((hot))
@@ -1014,7 +1017,7 @@ static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
                      const struct det_verdict *v)
 {
     struct det_alert *a = &r->alert[s];
-    int64_t now = clock_of(e, r), *next = next_of(e, r);
+    int64_t now = clock_of(e, r);
     /* a kind's "may change at" in the past means "not by time" */
     int64_t dl = v->next_ms > now ? v->next_ms : INT64_MAX, t;
 
@@ -1030,11 +1033,7 @@ static void schedule(det_engine *e, struct det_rule *r, uint32_t s,
     default:
         break;
     }
-    if (dl <= now) /* progress, whatever a kind says */
-        dl = now + 1;
-    a->deadline_ms = dl;
-    if (dl < *next)
-        *next = dl;
+    a->deadline_ms = arm(e, r, dl);
 }
 
 /* Apply a verdict at the rule's clock.  `in` is the event (NULL for a
@@ -1185,17 +1184,28 @@ static uint32_t watched_oldest(struct det_rule *r, uint32_t c)
     return s;
 }
 
-/* The oldest idle group of r (of its threshold c when r->watch): those
- * due fire (pinned, off the order); the first not due is watched. */
+/* The parts of an absence rule's order (one per threshold), and the
+ * oldest idle group of part c, or DET_NIL. */
+static uint32_t watched_parts(const struct det_rule *r)
+{
+    return r->watch != NULL ? r->watch->n : 1;
+}
+
+static uint32_t watched_first(struct det_rule *r, uint32_t c)
+{
+    return r->watch != NULL ? watched_oldest(r, c)
+                            : det_keys_oldest(&r->keys);
+}
+
+/* The oldest idle group of r's part c: those due fire (pinned, off the
+ * order); the first not due is watched. */
 static void run_watched_part(det_engine *e, struct det_rule *r, uint32_t c)
 {
     struct det_verdict v;
     uint32_t s;
 
     for (;;) {
-        s = r->watch != NULL ? watched_oldest(r, c)
-                             : det_keys_oldest(&r->keys);
-        if (s == DET_NIL)
+        if ((s = watched_first(r, c)) == DET_NIL)
             return;
         r->kind->tick(r, s, clock_of(e, r), &v);
         if (v.level != DET_ABOVE) {
@@ -1211,7 +1221,7 @@ static void run_watched(det_engine *e, struct det_rule *r)
 {
     if (!(r->kind->flags & DET_KF_ABSENCE))
         return;
-    for (uint32_t c = 0; c < (r->watch != NULL ? r->watch->n : 1); c++)
+    for (uint32_t c = 0; c < watched_parts(r); c++)
         run_watched_part(e, r, c);
 }
 
@@ -1289,11 +1299,9 @@ static void reschedule_all(det_engine *e)
         if (det_timers_next(&r->timers) < *next_of(e, r))
             *next_of(e, r) = det_timers_next(&r->timers);
         for (uint32_t c = 0; (r->kind->flags & DET_KF_ABSENCE) &&
-                             c < (r->watch != NULL ? r->watch->n : 1);
+                             c < watched_parts(r);
              c++) {
-            s = r->watch != NULL ? watched_oldest(r, c)
-                                 : det_keys_oldest(&r->keys);
-            if (s == DET_NIL)
+            if ((s = watched_first(r, c)) == DET_NIL)
                 continue;
             r->kind->tick(r, s, now, &v);
             watch(e, r, &v);
