@@ -12,7 +12,8 @@
  *     and of the idle absence groups' deadlines (it may be earlier: a
  *     timer that finds nothing due is harmless);
  *   - by_type[t] lists, in set order, the rules whose prefilter admits
- *     type t; hc.gen_of[g] == hc.gen means hc.h[g] is the hash of this
+ *     type t; when the index has fields, plain[t] holds those of them
+ *     that are not in it and typed[t] all of them (index.h); hc.gen_of[g] == hc.gen means hc.h[g] is the hash of this
  *     event's values of group_by field list g;
  *   - nothing on the feed path allocates, logs or reads a clock.
  */
@@ -22,6 +23,7 @@
 #include "detectors/checkpoint.h"
 #include "detectors/dedupe.h"
 #include "detectors/hash.h"
+#include "detectors/index.h"
 #include "detectors/kind.h"
 #include "detectors/lag.h"
 #include "model/severity.h"
@@ -36,6 +38,7 @@
 #define NO_TIME INT64_MIN
 #define DRAIN_MAX_STEPS 100000000u /* safety stop of det_engine_drain */
 #define NTYPES ((unsigned)EVENT_SESSION_END + 1)
+_Static_assert(DET_RULES_MAX >= RULE_MAX, "the index takes every rule");
 #define MEMO_SIZE 512u /* a rule's memo of match results (power of two) */
 /* the clock (engine.h "Clock") */
 #define QUIET_MS 1000            /* no event for this long: the stream is
@@ -129,6 +132,8 @@ struct det_engine {
     uint16_t *by_type[NTYPES]; /* rule indices per event type */
     uint16_t *by_type_mem;
     uint32_t nby[NTYPES];
+    det_index *ix;             /* rules by the exact values they require */
+    struct det_rset plain[NTYPES], typed[NTYPES];
     uint32_t gsig[2 * RULE_MAX]; /* field lists hashed per event (group_by
                                   and memo keys), by signature */
     uint32_t ngsets;
@@ -617,8 +622,8 @@ struct det_memo {
 };
 
 /* Does the rule see the event (match_seen)? */
-__attribute__((hot))
-static int rule_sees(struct det_rule *r, struct det_input *in)
+__attribute__((always_inline))
+static inline int rule_sees(struct det_rule *r, struct det_input *in)
 {
     const struct event *ev = in->ev;
     struct det_memo *m;
@@ -1519,6 +1524,24 @@ static int64_t event_time(det_engine *e, int64_t t, int64_t wall,
     return t;
 }
 
+/* Feed rule r the event, if it sees it.  Returns 1 when the event was
+ * late for the rule. */
+__attribute__((always_inline))
+static inline int feed_rule(det_engine *e, struct det_rule *r,
+                            struct det_input *in, struct det_verdict *v)
+{
+    uint64_t late_before = r->late;
+
+    if (!rule_sees(r, in))
+        return 0;
+    in->now_ms = clock_of(e, r);
+    if (r->kind->feed(r, in, v) && !idle_stays(e, r, v, in))
+        transition(e, r, v, in);
+    if (__builtin_expect(r->cap_want | r->cap_open, 0))
+        capacity_check(e, r);
+    return r->late != late_before;
+}
+
 __attribute__((hot))
 int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
@@ -1591,18 +1614,24 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
         list = NULL;
         nlist = 0;
     }
-    for (uint32_t k = 0; k < nlist; k++) {
-        struct det_rule *r = &e->r[list[k]];
-        uint64_t late_before = r->late;
+    if (det_index_fields(e->ix) == 0) {
+        for (uint32_t k = 0; k < nlist; k++)
+            late |= feed_rule(e, &e->r[list[k]], &in, &v);
+    } else if (nlist > 0) {
+        struct det_rset hit = {{0}};
 
-        if (!rule_sees(r, &in))
-            continue;
-        in.now_ms = clock_of(e, r);
-        if (r->kind->feed(r, &in, &v) && !idle_stays(e, r, &v, &in))
-            transition(e, r, &v, &in);
-        if (__builtin_expect(r->cap_want | r->cap_open, 0))
-            capacity_check(e, r);
-        late |= r->late != late_before;
+        det_index_lookup(e->ix, ev, &hit);
+        for (unsigned w = 0; w < DET_RSET_WORDS; w++) {
+            uint64_t bits = e->plain[ev->type].w[w] |
+                            (hit.w[w] & e->typed[ev->type].w[w]);
+
+            while (bits != 0) {
+                uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+                bits &= bits - 1;
+                late |= feed_rule(e, &e->r[k], &in, &v);
+            }
+        }
     }
     if (late)
         e->st.late++;
@@ -2153,20 +2182,39 @@ static void rule_fini(struct det_rule *r)
     r->dump = NULL;
 }
 
-/* The per-type rule lists. */
+/* The per-type rule lists, and the index of rules by the exact values
+ * their match requires with the per-type sets of rules in it and not. */
 static int build_lists(det_engine *e)
 {
     size_t n = (size_t)e->n > 0 ? e->n : 1;
+    const char *lit[MATCH_GLOBS_MAX];
 
     if ((e->by_type_mem = calloc(NTYPES * n, sizeof *e->by_type_mem)) ==
-        NULL)
+            NULL ||
+        (e->ix = det_index_create()) == NULL)
         return -1;
-    for (unsigned t = 0; t < NTYPES; t++) {
+    for (unsigned t = 0; t < NTYPES; t++)
         e->by_type[t] = e->by_type_mem + t * n;
-        for (uint32_t i = 0; i < e->n; i++)
-            if (e->r[i].rule->types & MATCH_TYPE_BIT(t))
-                e->by_type[t][e->nby[t]++] = (uint16_t)i;
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct match_field f;
+        uint32_t nlit = match_exact_values(&e->r[i].rule->match, &f, lit,
+                                           MATCH_GLOBS_MAX);
+        int rc = nlit > 0 ? det_index_add(e->ix, f, lit, nlit, i)
+                          : DET_INDEX_EFULL;
+
+        if (rc == DET_INDEX_ENOMEM)
+            return -1;
+        for (unsigned t = 0; t < NTYPES; t++) {
+            if (!(e->r[i].rule->types & MATCH_TYPE_BIT(t)))
+                continue;
+            e->by_type[t][e->nby[t]++] = (uint16_t)i;
+            det_rset_add(rc == DET_INDEX_OK ? &e->typed[t] : &e->plain[t],
+                         i);
+        }
     }
+    for (unsigned t = 0; t < NTYPES; t++)
+        for (unsigned w = 0; w < DET_RSET_WORDS; w++)
+            e->typed[t].w[w] |= e->plain[t].w[w];
     return 0;
 }
 
@@ -2287,6 +2335,7 @@ void det_engine_destroy(det_engine *e)
         rule_fini(&e->r[i]);
     free(e->r);
     free(e->by_type_mem);
+    det_index_destroy(e->ix);
     free(e->hc.gen_of);
     free(e->hc.h);
     free(e->hc.slot);

@@ -382,6 +382,31 @@ uint32_t match_seen_types(const struct match *match,
     return t;
 }
 
+uint32_t match_exact_values(const struct match *m, struct match_field *f,
+                            const char **lit, uint32_t max)
+{
+    uint32_t best = 0;
+
+    for (uint32_t i = 0; i < m->ncond; i++) {
+        const struct match_cond *c = &m->cond[i];
+        uint32_t k;
+
+        if (c->form != FORM_GLOBS || c->nglob == 0 || c->nglob > max ||
+            (best > 0 && c->nglob >= best))
+            continue;
+        for (k = 0; k < c->nglob; k++)
+            if (glob_class(&m->glob[c->glob0 + k]) != GLOB_EXACT)
+                break;
+        if (k < c->nglob)
+            continue;
+        best = c->nglob;
+        *f = c->f;
+        for (k = 0; k < c->nglob; k++)
+            lit[k] = glob_text(&m->glob[c->glob0 + k]);
+    }
+    return best;
+}
+
 struct match_field match_cond_field(const struct match *m, uint32_t i)
 {
     return m->cond[i].f;

@@ -151,6 +151,16 @@ int match_seen(const struct match *match, const struct match *exclude,
 uint32_t match_seen_types(const struct match *match,
                           const struct match *exclude);
 
+/* The exact values of the match's most selective string condition whose
+ * globs are all exact (no `*`, no `?`), for an index of rules by value
+ * (detectors/index.h): an event whose field f, lower-cased, is none of
+ * them cannot meet the match.  Sets *f and lit[0..n-1] (lower-cased,
+ * NUL-terminated, owned by m) and returns n; 0 when no condition has
+ * only exact globs, or each has more than `max`.  event_type and
+ * response_status are not among them (the type prefilter has those). */
+uint32_t match_exact_values(const struct match *m, struct match_field *f,
+                            const char **lit, uint32_t max);
+
 /* The field of condition i (i < m->ncond), in the order written. */
 struct match_field match_cond_field(const struct match *m, uint32_t i);
 
