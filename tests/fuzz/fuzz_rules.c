@@ -15,6 +15,8 @@
  *    event, an event the rule sees has a type in the rule's `types`;
  *  - every compiled glob matches its own text, and agrees with a
  *    reference matcher on the events' strings;
+ *  - the index of rules by exact values (detectors/index.h) is sound:
+ *    an event a rule sees is let through to it;
  *  - the dump compiles again, to the same dump.
  */
 #include <stddef.h>
@@ -25,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "detectors/index.h"
 #include "detectors/rule.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -159,6 +162,39 @@ static void check_rule(const struct rule *r)
     }
 }
 
+/* Every rule the engine would index, in one index: each event a rule
+ * sees must be let through to it. */
+static void check_index(const struct rule_set *s)
+{
+    det_index *x = det_index_create();
+    const char *lit[MATCH_GLOBS_MAX];
+    int in[RULE_MAX] = {0};
+
+    check(x != NULL);
+    for (uint32_t i = 0; i < s->n; i++) {
+        struct match_field f;
+        uint32_t n = match_exact_values(&s->rules[i].match, &f, lit,
+                                        MATCH_GLOBS_MAX);
+        int rc = n > 0 ? det_index_add(x, f, lit, n, i) : DET_INDEX_EFULL;
+
+        check(rc == DET_INDEX_OK || rc == DET_INDEX_EFULL ||
+              rc == DET_INDEX_ENOMEM);
+        in[i] = rc == DET_INDEX_OK;
+    }
+    for (int e = 0; e < NEVENTS; e++) {
+        struct det_rset hit = {{0}};
+
+        det_index_lookup(x, &events[e], &hit);
+        for (uint32_t i = 0; i < s->n; i++)
+            if (in[i] && match_seen(&s->rules[i].match, &s->rules[i].exclude,
+                                    &events[e]))
+                check(det_rset_has(&hit, i));
+        for (uint32_t i = s->n; i < DET_RULES_MAX; i++)
+            check(!det_rset_has(&hit, i));
+    }
+    det_index_destroy(x);
+}
+
 static char *dump(const struct rule_set *s)
 {
     cJSON *j;
@@ -203,6 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(s != NULL && s->n <= RULE_MAX && s->meta.n <= EVENT_META_MAX);
     for (uint32_t i = 0; i < s->n; i++)
         check_rule(&s->rules[i]);
+    check_index(s);
     /* the dump is a rules list with the same meaning */
     d1 = dump(s);
     cJSON_Delete(root);
