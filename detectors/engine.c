@@ -1112,12 +1112,14 @@ static inline int idle_stays(det_engine *e, struct det_rule *r,
     if (r->kind->flags & DET_KF_ABSENCE)
         watch(e, r, v);
     else if ((r->kind->flags & DET_KF_EDGE) && v->next_ms != INT64_MAX &&
-             !(x->spare & DET_G_TIMED))
+             (!(x->spare & DET_G_TIMED) ||
+              v->next_ms < det_timers_at(&r->timers, v->slot)))
         time_idle(e, r, v, in);
-    /* a group already timed stays so: an event only adds to its newest
-     * bucket, so the edge it is timed at has not moved, and its timer
-     * looks at it again then (and lets it go when it is no longer one
-     * the edge can fire) */
+    /* a group already timed stays so: an event in order adds to its
+     * newest bucket, so the edge it is timed at has not moved, and its
+     * timer looks at it again then (and lets it go when it is no longer
+     * one the edge can fire); a late event may make an older bucket,
+     * whose edge comes first */
     return 1;
 }
 

@@ -54,6 +54,12 @@ static inline int det_timers_has(const det_timers *t, uint32_t s)
     return t->pos1 != NULL && s < t->cap && t->pos1[s] != 0;
 }
 
+/* Slot s's time, INT64_MAX when it is not timed. */
+static inline int64_t det_timers_at(const det_timers *t, uint32_t s)
+{
+    return det_timers_has(t, s) ? t->at[s] : INT64_MAX;
+}
+
 /* The earliest timer's time, INT64_MAX when none. */
 static inline int64_t det_timers_next(const det_timers *t)
 {
