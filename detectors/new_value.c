@@ -203,13 +203,27 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {
     const char *s = match_string(in->ev, r->rule->p.field);
+    const new_value_state *st;
     uint64_t h[2];
     uint32_t slot, as;
+    int64_t first;
 
     if (s == NULL || (slot = det_group(r, in)) == DET_NIL)
         return 0;
-    r->counted++;
     det_hash_text(in, s, h);
+    /* a value it would report, stamped at or before now - window_s: its
+     * alert would be over before it began.  Late: not remembered either,
+     * so that its next use in the window is new (values learned while
+     * learning are learned whenever stamped) */
+    st = det_state(r, slot);
+    first = st->first != NO_TIME ? st->first : in->t_ms;
+    if (in->t_ms <= in->now_ms - r->window_ms &&
+        in->now_ms - first >= r->spec.new_value.learn_ms &&
+        valpool_find(r->priv, slot, h) == VALPOOL_NIL) {
+        r->late++;
+        return 0;
+    }
+    r->counted++;
     if (new_value_feed(&r->spec.new_value, r->priv, slot, det_state(r, slot),
                        in->now_ms, in->t_ms, h) != NEW_VALUE_NEW)
         return 0;

@@ -1,0 +1,569 @@
+/*
+ * test_late.c - late (out-of-order) events, kind by kind, through the
+ * engine in synthetic event time: an event stamped before `now` (the
+ * newest event time seen) but inside the rule's window, one stamped at
+ * exactly now - window_s and 1 ms either side, one whose bucket has left
+ * the window or closed, and what a late event does to an episode (can it
+ * fire, clear or resolve it; its started_at and the numbers in its
+ * words).  docs/rules.md "Late events" says the same in words.
+ *
+ * Records of several agents share one audit stream, so a fleet capture is
+ * slightly out of timestamp order; replay judges it in event time, and so
+ * must every kind.
+ */
+#include "det_helpers.h"
+
+#include <math.h>
+
+static void hold0(struct det_engine_params *p)
+{
+    p->hold_s = 0;
+}
+
+/* A call of `tool` in session `sess` (agent "a") at T0 + ms. */
+static struct event ev_sess(int64_t ms, const char *tool, const char *sess)
+{
+    struct event ev = ev_call(ms, tool, "a");
+
+    snprintf(ev.session_id, sizeof ev.session_id, "%s", sess);
+    return ev;
+}
+
+/* ---- count ---- */
+
+#define COUNT10(thr)                                                       \
+    "[{'name':'c','kind':'count','severity':'info',"                       \
+    "'group_by':['tool_name'],'window_s':10,'threshold':" thr "}]"
+
+/* A late event inside the window counts at its own time: it fires the
+ * rule at now (started_at is now, not its stamp) and leaves the window
+ * window_s after its stamp. */
+static void test_count_late_in_window(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, COUNT10("2"), hold0);
+
+    (void)state;
+    feed(e, ev_call(5000, "t", "a"));
+    feed(e, ev_call(9000, "t", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(1000, "t", "a")); /* 8 s late: 3 in (-1, 9] s */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 3);
+    assert_int_equal(c.a[0].started, T0 + 9000);
+    assert_int_equal(rinfo(e, "c").late, 0);
+    assert_int_equal(rinfo(e, "c").counted, 3);
+    /* the late one leaves at 11 s: 2, resolved then */
+    feed(e, ev_call(10999, "x", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(11000, "x", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 11000);
+    assert_true(c.a[1].value == 2);
+    eng_free(e);
+}
+
+/* now 20 s, window 10 s: stamped 10 s is late, 10.001 s counts, 9.999 s
+ * is late; late events never change a group's count */
+static void test_count_late_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, COUNT10("1"), hold0);
+
+    (void)state;
+    feed(e, ev_call(20000, "t", "a"));
+    feed(e, ev_call(10000, "t", "a"));
+    feed(e, ev_call(9999, "t", "a"));
+    assert_int_equal(rinfo(e, "c").late, 2);
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(10001, "t", "a")); /* 2: fires */
+    assert_int_equal(rinfo(e, "c").late, 2);
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 2);
+    /* and it leaves 10 s after its stamp: at 20.001 s */
+    feed(e, ev_call(20000, "x", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(20001, "y", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 20001);
+    eng_free(e);
+}
+
+/* From a threshold of 100000 a count is kept in 60 buckets (of 1 s for a
+ * 60 s window), as sum's: one stamped after now - window_s but in a
+ * bucket that has left the window is late too. */
+static void test_count_buckets_late(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c,
+                             "[{'name':'c','kind':'count','severity':'info',"
+                             "'window_s':60,'threshold':100000}]",
+                             hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(60500, "t", "a")); /* the window: buckets 1..60 s */
+    feed(e, ev_call(500, "t", "a"));   /* = now - window_s */
+    feed(e, ev_call(600, "t", "a"));   /* after it, bucket 0 s: gone */
+    assert_int_equal(rinfo(e, "c").late, 2);
+    feed(e, ev_call(1000, "t", "a")); /* bucket 1 s: counts */
+    feed(e, ev_call(30000, "t", "a"));
+    assert_int_equal(rinfo(e, "c").late, 2);
+    assert_int_equal(rinfo(e, "c").counted, 4);
+    eng_free(e);
+}
+
+/* ---- sum ---- */
+
+#define SUM60                                                              \
+    "[{'name':'spend','kind':'sum','severity':'warning','field':"          \
+    "'cost_usd','group_by':['agent_id'],'window_s':60,'threshold':10}]"
+
+/* A late amount in an older bucket still in the window adds there: it
+ * fires at now with the true sum, and leaves with its bucket. */
+static void test_sum_late_older_bucket(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SUM60, hold0);
+
+    (void)state;
+    feed(e, ev_cost(30000, "a", 6));
+    feed(e, ev_cost(10200, "a", 5)); /* bucket 10 s */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 11);
+    assert_int_equal(c.a[0].started, T0 + 30000);
+    assert_string_equal(c.a[0].summary, "sum of cost_usd 11 in 60s by "
+                                        "agent a (threshold 10)");
+    /* bucket 10 s leaves the window at 70 s */
+    feed(e, ev_cost(69999, "b", 1));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_cost(70000, "b", 1));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 70000);
+    assert_true(c.a[1].value == 6);
+    eng_free(e);
+}
+
+/* The edge is exact to the 1 s bucket: at now 60.5 s the window is the
+ * buckets of 1..60 s; 0.5 s (now - window_s) and 0.501 s (bucket 0) are
+ * late, 1 s counts. */
+static void test_sum_late_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SUM60, hold0);
+
+    (void)state;
+    feed(e, ev_cost(60500, "a", 1));
+    feed(e, ev_cost(500, "a", 20));
+    feed(e, ev_cost(501, "a", 20));
+    assert_int_equal(rinfo(e, "spend").late, 2);
+    assert_int_equal(c.n, 0);
+    feed(e, ev_cost(1000, "a", 10)); /* 11 */
+    assert_int_equal(rinfo(e, "spend").late, 2);
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 11);
+    /* and leaves at 61 s */
+    feed(e, ev_cost(61000, "b", 1));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 61000);
+    eng_free(e);
+}
+
+/* ---- ratio ---- */
+
+#define RATIO60                                                            \
+    "[{'name':'errs','kind':'ratio','severity':'error',"                   \
+    "'match':{'completed':true},'group_by':['tool_name'],"                 \
+    "'numerator':{'error':true},'window_s':60,'threshold':0.5,"            \
+    "'min_count':4}]"
+
+/* Late errors in older buckets count in the window: 3 of 5 fires at now;
+ * when their buckets leave, 1 of 3 is too few calls: resolved. */
+static void test_ratio_late_older_buckets(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO60, hold0);
+
+    (void)state;
+    feed(e, ev_call(20000, "pg", "a"));
+    feed(e, ev_call(21000, "pg", "a"));
+    feed(e, ev_error(22000, "pg", "a"));
+    feed(e, ev_error(5000, "pg", "a")); /* 2 of 4: not above 0.5 */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_error(6000, "pg", "a")); /* 3 of 5 */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 0.6);
+    assert_int_equal(c.a[0].started, T0 + 22000);
+    assert_int_equal(rinfo(e, "errs").late, 0);
+    /* bucket 5 s leaves at 65 s: 2 of 4, not above: resolved */
+    feed(e, ev_call(64999, "other", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(65000, "other", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 65000);
+    assert_true(c.a[1].value == 0.5);
+    /* late by more than the window: nothing, counted as late */
+    feed(e, ev_error(5000, "pg", "a"));
+    assert_int_equal(rinfo(e, "errs").late, 1);
+    assert_int_equal(c.n, 2);
+    eng_free(e);
+}
+
+/* ---- distinct ---- */
+
+#define DISTINCT10                                                         \
+    "[{'name':'fan','kind':'distinct','severity':'warning',"               \
+    "'field':'tool_name','group_by':['agent_id'],'window_s':10,"           \
+    "'threshold':2}]"
+
+/* A value already seen at a newer time keeps its newer time: the late
+ * sighting does not make it leave sooner. */
+static void test_distinct_late_seen_value(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, DISTINCT10, hold0);
+
+    (void)state;
+    feed(e, ev_call(9000, "a", "x"));
+    feed(e, ev_call(9500, "b", "x"));
+    feed(e, ev_call(1000, "a", "x")); /* "a" again, 8 s late */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(10500, "c", "x"));
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 3);
+    /* "a" leaves at 19 s (its 9 s sighting), not at 11 s */
+    feed(e, ev_call(18999, "q", "other"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(19000, "q", "other"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 19000);
+    eng_free(e);
+}
+
+/* A late new value counts at its own time and leaves window_s after it;
+ * at exactly now - window_s it is late. */
+static void test_distinct_late_new_value(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, DISTINCT10, hold0);
+
+    (void)state;
+    feed(e, ev_call(10000, "a", "x"));
+    feed(e, ev_call(10000, "b", "x"));
+    feed(e, ev_call(0, "c", "x")); /* now - window_s: late */
+    assert_int_equal(rinfo(e, "fan").late, 1);
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(2000, "c", "x"));
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 3);
+    assert_int_equal(c.a[0].started, T0 + 10000);
+    feed(e, ev_call(11999, "q", "other"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(12000, "q", "other"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 12000);
+    eng_free(e);
+}
+
+/* ---- max ---- */
+
+#define MAX10                                                              \
+    "[{'name':'slow','kind':'max','severity':'warning',"                   \
+    "'field':'execution_duration_ms','group_by':['tool_name'],"            \
+    "'window_s':10,'threshold':1000}]"
+
+/* A late violation fires at now and clears window_s after its own stamp:
+ * one 6 s late makes an episode of 4 s. */
+static void test_max_late_violation(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, MAX10, hold0);
+
+    (void)state;
+    feed(e, ev_call(8000, "x", "a"));
+    feed(e, ev_slow(2000, "t", 3000));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 8000);
+    assert_true(c.a[0].value == 3000);
+    feed(e, ev_call(11999, "x", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(12000, "x", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 12000);
+    eng_free(e);
+}
+
+/* now 20 s, window 10 s: a violation stamped 10 s is late (an episode it
+ * opened would be over already); 10.001 s fires and resolves 1 ms after
+ * now. */
+static void test_max_late_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, MAX10, hold0);
+
+    (void)state;
+    feed(e, ev_call(20000, "x", "a"));
+    feed(e, ev_slow(10000, "t", 3000));
+    feed(e, ev_slow(9999, "t", 3000));
+    assert_int_equal(rinfo(e, "slow").late, 2);
+    assert_int_equal(c.n, 0);
+    feed(e, ev_slow(10001, "t", 3000));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 20000);
+    feed(e, ev_call(20001, "x", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 20001);
+    eng_free(e);
+}
+
+/* A late violation older than the group's latest does not move its clear
+ * time back, nor become "the last one" of the resolve's words. */
+static void test_max_late_older_violation(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, MAX10, hold0);
+
+    (void)state;
+    feed(e, ev_slow(5000, "t", 3000));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_slow(4000, "t", 2000)); /* older, smaller */
+    feed(e, ev_call(14999, "x", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(15000, "x", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 15000);
+    assert_true(c.a[1].value == 3000);
+    assert_string_equal(c.a[1].summary,
+                        "back to normal: no event over 1000 ms for tool t "
+                        "for 10s (last one: 3000 ms)");
+    eng_free(e);
+}
+
+/* ---- sequence ---- */
+
+#define SEQ60                                                              \
+    "[{'name':'exfil','kind':'sequence','severity':'critical',"            \
+    "'group_by':['session_id'],'steps':[{'tool_name':'vault_*'},"          \
+    "{'tool_name':'http_post'}],'within_s':60,'window_s':100}]"
+
+/* A later step stamped before the group's newest event is taken at that
+ * newest time (arrival order): a vault read at 20 s, then an http_post
+ * stamped 15 s fed after it, is "0 s later".  The episode clears
+ * window_s after that time. */
+static void test_sequence_late_later_step(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SEQ60, hold0);
+
+    (void)state;
+    feed(e, ev_sess(20000, "vault_read", "s1"));
+    feed(e, ev_sess(15000, "http_post", "s1"));
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 0);
+    assert_int_equal(c.a[0].started, T0 + 20000);
+    assert_string_equal(c.a[0].summary, "session s1 called vault_read and "
+                                        "then http_post 0 s later");
+    feed(e, ev_sess(119999, "x", "other"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_sess(120000, "x", "other"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 120000);
+    eng_free(e);
+}
+
+/* NOT FIXED (reported): sequence.c takes an event stamped before the
+ * group's newest step event at that newest time (sequence.h "Time"),
+ * a first step too, so a late first step starts a chain that looks newer
+ * than it is.  Below, a vault read stamped 20 s fed after an http_post of
+ * 50 s starts its chain at 50 s: an http_post at 80.001 s then fires
+ * (80.001 s after the read in truth, over within_s 60: a page for nothing)
+ * and one at 80 s says "30 s later" (60 s in truth); a vault_old stamped
+ * 10 s fed after a vault_new of 50 s replaces the newer chain and is named
+ * in the words ("vault_old ... 40 s later", 80 s in truth).  The fix (a
+ * first step keeps its own stamp, and replaces a chain only when newer)
+ * changes sequence.h's "order is the order fed" model and the brute force
+ * of test_sequence.c, owned elsewhere.  Enable this test with it. */
+#if 0
+/* A late first step starts its chain at its own stamp, not at the
+ * group's newest time: a vault read stamped 20 s, fed after an event of
+ * 50 s, and an http_post at 80 s are 60 s apart (within_s, inclusive);
+ * one at 80.001 s is not a sequence. */
+static void test_sequence_late_first_step(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, SEQ60, hold0);
+
+    (void)state;
+    feed(e, ev_sess(50000, "http_post", "s1"));
+    feed(e, ev_sess(20000, "vault_read", "s1"));
+    feed(e, ev_sess(80000, "http_post", "s1"));
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 60);
+    assert_string_equal(c.a[0].summary, "session s1 called vault_read and "
+                                        "then http_post 60 s later");
+    feed(e, ev_sess(50000, "http_post", "s2"));
+    feed(e, ev_sess(20000, "vault_read", "s2"));
+    feed(e, ev_sess(80001, "http_post", "s2"));
+    assert_int_equal(c.n, 1);
+    /* an older first step does not replace a newer chain */
+    feed(e, ev_sess(50000, "vault_new", "s3"));
+    feed(e, ev_sess(10000, "vault_old", "s3"));
+    feed(e, ev_sess(90000, "http_post", "s3"));
+    assert_int_equal(c.n, 2);
+    assert_true(c.a[1].value == 40);
+    assert_string_equal(c.a[1].summary, "session s3 called vault_new and "
+                                        "then http_post 40 s later");
+    eng_free(e);
+}
+#endif
+
+/* ---- new_value ---- */
+
+#define NEW60                                                              \
+    "[{'name':'newtool','kind':'new_value','severity':'warning',"          \
+    "'field':'tool_name','group_by':['agent_id'],'learn_s':60,"            \
+    "'window_s':100}]"
+
+/* Learning ends when now - the group's first event >= learn_s, whatever
+ * the stamp of the value: a value stamped inside the learning period that
+ * arrives after it is new.  Its episode starts at now and clears
+ * window_s after its own stamp. */
+static void test_new_value_late_after_learning(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, NEW60, hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "search", "a"));
+    feed(e, ev_call(59999, "crm", "a")); /* learned */
+    feed(e, ev_call(50000, "mail", "a")); /* learning: learned */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(60000, "search", "a"));
+    feed(e, ev_call(59000, "drop_table", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a/drop_table");
+    assert_int_equal(c.a[0].started, T0 + 60000);
+    feed(e, ev_call(158999, "search", "a"));
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(159000, "search", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved_at, T0 + 159000);
+    /* known values stay known, whenever stamped */
+    feed(e, ev_call(100000, "mail", "a"));
+    assert_int_equal(c.n, 2);
+    eng_free(e);
+}
+
+/* After learning, a new value stamped at or before now - window_s is
+ * late: counted as such, not remembered (its next use in the window
+ * fires), never learned silently. */
+static void test_new_value_late_past_window(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, NEW60, hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "search", "a"));
+    feed(e, ev_call(200000, "search", "a"));
+    feed(e, ev_call(100000, "drop_table", "a")); /* now - window_s */
+    assert_int_equal(c.n, 0);
+    assert_int_equal(rinfo(e, "newtool").late, 1);
+    feed(e, ev_call(200000, "drop_table", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a/drop_table");
+    /* 1 ms younger: new, and its episode lasts 1 ms */
+    feed(e, ev_call(100001, "rm_rf", "a"));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].key, "a/rm_rf");
+    assert_int_equal(rinfo(e, "newtool").late, 1);
+    eng_free(e);
+}
+
+/* ---- baseline ---- */
+
+#define BASE60                                                             \
+    "[{'name':'spike','kind':'baseline','severity':'warning',"             \
+    "'group_by':['tool_name'],'bucket_s':60,'history':3}]"
+
+/* An event stamped earlier in the current bucket counts there; one whose
+ * bucket has closed (its history) is late, even 1 ms before the bucket's
+ * start. */
+static void test_baseline_late(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, BASE60, hold0);
+
+    (void)state;
+    for (int b = 0; b < 3; b++)
+        for (int i = 0; i < 10; i++)
+            feed(e, ev_call(b * 60000 + i * 10, "pg", "a"));
+    /* band 16 (median 10, MAD 0); bucket 3 starts at 180 s */
+    for (int i = 0; i < 16; i++)
+        feed(e, ev_call(200000 + i, "pg", "a"));
+    feed(e, ev_call(179999, "pg", "a")); /* bucket 2: closed, late */
+    assert_int_equal(rinfo(e, "spike").late, 1);
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(180000, "pg", "a")); /* bucket 3: 17 */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 17);
+    assert_true(c.a[0].threshold == 16);
+    assert_int_equal(c.a[0].started, T0 + 200015);
+    assert_int_equal(rinfo(e, "spike").late, 1);
+    eng_free(e);
+}
+
+/* ---- absence ---- */
+
+#define ABS60                                                              \
+    "[{'name':'quiet','kind':'absence','severity':'warning',"              \
+    "'group_by':['agent_id'],'threshold':60}]"
+
+/* absence measures from an event's arrival on the clock (the group was
+ * heard from when its event came): a late event resolves a firing group
+ * and puts a quiet group's deadline off, whatever its stamp. */
+static void test_absence_late(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, ABS60, hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(0, "t", "b"));
+    feed(e, ev_call(70000, "t", "c"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[0].started, T0 + 60001);
+    feed(e, ev_call(5000, "t", "a")); /* stamped before it fired */
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.a[2].resolved, 1);
+    assert_string_equal(c.a[2].key, "a");
+    assert_int_equal(c.a[2].resolved_at, T0 + 70000);
+    eng_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_count_late_in_window),
+        cmocka_unit_test(test_count_late_edge),
+        cmocka_unit_test(test_count_buckets_late),
+        cmocka_unit_test(test_sum_late_older_bucket),
+        cmocka_unit_test(test_sum_late_edge),
+        cmocka_unit_test(test_ratio_late_older_buckets),
+        cmocka_unit_test(test_distinct_late_seen_value),
+        cmocka_unit_test(test_distinct_late_new_value),
+        cmocka_unit_test(test_max_late_violation),
+        cmocka_unit_test(test_max_late_edge),
+        cmocka_unit_test(test_max_late_older_violation),
+        cmocka_unit_test(test_sequence_late_later_step),
+#if 0 /* not fixed: see the test */
+        cmocka_unit_test(test_sequence_late_first_step),
+#endif
+        cmocka_unit_test(test_new_value_late_after_learning),
+        cmocka_unit_test(test_new_value_late_past_window),
+        cmocka_unit_test(test_baseline_late),
+        cmocka_unit_test(test_absence_late),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
