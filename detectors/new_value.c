@@ -154,7 +154,9 @@ size_t new_value_checkpoint_bytes(const new_value_spec *s)
 /* ---- the `new_value` rule kind (kind.h) --------------------------------
  * A group (its group_by values) remembers the values of `field` it has
  * seen; from learn_s after its first event, a value it does not remember
- * fires.  The alert's group is group_by + field: each new value is a group
+ * fires; after learning, a value it does not remember stamped at or
+ * before now - window_s is late (counted so, not remembered).  The
+ * alert's group is group_by + field: each new value is a group
  * of its own (keyed by the values, flag DET_G_ALERT), which keeps only the
  * time of its new value in its state and clears window_s after it; it is
  * removed when its alert resolves.  Value and threshold are null.

@@ -210,6 +210,30 @@ static void test_ratio_late_older_buckets(void **state)
     eng_free(e);
 }
 
+/* A late event can clear an episode too: late successes in the window
+ * bring the ratio down to its true value. */
+static void test_ratio_late_clears(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO60, hold0);
+
+    (void)state;
+    feed(e, ev_error(20000, "pg", "a"));
+    feed(e, ev_error(21000, "pg", "a"));
+    feed(e, ev_error(22000, "pg", "a"));
+    feed(e, ev_call(23000, "pg", "a")); /* 3 of 4 */
+    assert_int_equal(c.n, 1);
+    assert_true(c.a[0].value == 0.75);
+    feed(e, ev_call(10000, "pg", "a")); /* 3 of 5: still above */
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(11000, "pg", "a")); /* 3 of 6: not above */
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 23000);
+    assert_true(c.a[1].value == 0.5);
+    eng_free(e);
+}
+
 /* ---- distinct ---- */
 
 #define DISTINCT10                                                         \
@@ -541,6 +565,57 @@ static void test_absence_late(void **state)
     eng_free(e);
 }
 
+/* ... and puts a quiet group's deadline off: a at 0 s, then a record of
+ * a stamped 1 s that arrives at 50 s: a fires at 110.001 s (60 s after
+ * the arrival), not at 61.001 s. */
+static void test_absence_late_puts_off(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, ABS60, hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(50000, "t", "b"));
+    feed(e, ev_call(1000, "t", "a"));
+    feed(e, ev_call(110000, "t", "b"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(110001, "t", "b"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a");
+    assert_int_equal(c.a[0].started, T0 + 110001);
+    eng_free(e);
+}
+
+/* The stream's own absence (group_by []): a record that comes, however
+ * old its stamp, shows the stream delivering: it resolves the stall. */
+static void test_absence_stream_late(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c,
+                             "[{'name':'stalled','kind':'absence',"
+                             "'severity':'critical','group_by':[],"
+                             "'threshold':120}]",
+                             hold0);
+    struct event ev;
+
+    (void)state;
+    det_engine_connection(e, 1, T0);
+    ev = ev_call(0, "t", "a");
+    det_engine_feed(e, &ev, T0);
+    /* the stream clock follows the wall (no lag seen) */
+    det_engine_tick(e, T0 + 120000);
+    assert_int_equal(c.n, 0);
+    det_engine_tick(e, T0 + 120001);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 120001);
+    ev = ev_call(-60000, "t", "a"); /* stamped a minute before the first */
+    det_engine_feed(e, &ev, T0 + 130000);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_int_equal(c.a[1].resolved_at, T0 + 130000);
+    eng_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_sum_late_older_bucket),
         cmocka_unit_test(test_sum_late_edge),
         cmocka_unit_test(test_ratio_late_older_buckets),
+        cmocka_unit_test(test_ratio_late_clears),
         cmocka_unit_test(test_distinct_late_seen_value),
         cmocka_unit_test(test_distinct_late_new_value),
         cmocka_unit_test(test_max_late_violation),
@@ -563,6 +639,8 @@ int main(void)
         cmocka_unit_test(test_new_value_late_past_window),
         cmocka_unit_test(test_baseline_late),
         cmocka_unit_test(test_absence_late),
+        cmocka_unit_test(test_absence_late_puts_off),
+        cmocka_unit_test(test_absence_stream_late),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
