@@ -396,23 +396,12 @@ static void test_sequence_late_later_step(void **state)
     eng_free(e);
 }
 
-/* NOT FIXED (reported): sequence.c takes an event stamped before the
- * group's newest step event at that newest time (sequence.h "Time"),
- * a first step too, so a late first step starts a chain that looks newer
- * than it is.  Below, a vault read stamped 20 s fed after an http_post of
- * 50 s starts its chain at 50 s: an http_post at 80.001 s then fires
- * (80.001 s after the read in truth, over within_s 60: a page for nothing)
- * and one at 80 s says "30 s later" (60 s in truth); a vault_old stamped
- * 10 s fed after a vault_new of 50 s replaces the newer chain and is named
- * in the words ("vault_old ... 40 s later", 80 s in truth).  The fix (a
- * first step keeps its own stamp, and replaces a chain only when newer)
- * changes sequence.h's "order is the order fed" model and the brute force
- * of test_sequence.c, owned elsewhere.  Enable this test with it. */
-#if 0
 /* A late first step starts its chain at its own stamp, not at the
- * group's newest time: a vault read stamped 20 s, fed after an event of
- * 50 s, and an http_post at 80 s are 60 s apart (within_s, inclusive);
- * one at 80.001 s is not a sequence. */
+ * group's newest time: a vault read stamped 20 s, fed after an http_post
+ * of 50 s, and an http_post at 80 s are 60 s apart (within_s, inclusive;
+ * taken at 50 s it said "30 s later"); one at 80.001 s is not a sequence
+ * (taken at 50 s it paged).  An older first step does not replace a
+ * newer chain, nor lend it its name. */
 static void test_sequence_late_first_step(void **state)
 {
     static struct cap c;
@@ -440,7 +429,6 @@ static void test_sequence_late_first_step(void **state)
                                         "then http_post 40 s later");
     eng_free(e);
 }
-#endif
 
 /* ---- new_value ---- */
 
@@ -632,9 +620,7 @@ int main(void)
         cmocka_unit_test(test_max_late_edge),
         cmocka_unit_test(test_max_late_older_violation),
         cmocka_unit_test(test_sequence_late_later_step),
-#if 0 /* not fixed: see the test */
         cmocka_unit_test(test_sequence_late_first_step),
-#endif
         cmocka_unit_test(test_new_value_late_after_learning),
         cmocka_unit_test(test_new_value_late_past_window),
         cmocka_unit_test(test_baseline_late),
