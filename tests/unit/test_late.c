@@ -234,6 +234,71 @@ static void test_ratio_late_clears(void **state)
     eng_free(e);
 }
 
+/* The events of test_ratio_late_older_edge below in timestamp order: the
+ * group is timed at its oldest bucket (5 s) and fires when it leaves. */
+static void test_ratio_edge_in_order(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO60, hold0);
+
+    (void)state;
+    feed(e, ev_call(5000, "pg", "a"));
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_call(10000 + i, "pg", "a"));
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_error(10010 + i, "pg", "a"));
+    feed(e, ev_call(20000, "pg", "a"));
+    feed(e, ev_error(40000, "pg", "a"));
+    feed(e, ev_error(40001, "pg", "a")); /* 5 of 10: not above */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(64999, "other", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(65000, "other", "a")); /* bucket 5 s left: 5 of 9 */
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 65000);
+    assert_true(fabs(c.a[0].value - 5.0 / 9.0) < 1e-9);
+    eng_free(e);
+}
+
+/* NOT FIXED (engine.c, reported): a ratio group the window's edge may
+ * fire is timed at its oldest bucket's departure, and engine.c
+ * idle_stays() does not time it again at its next event ("an event only
+ * adds to its newest bucket, so the edge it is timed at has not moved"),
+ * but a late event can make an older bucket.  Here the group is timed at
+ * 70 s (bucket 10 s: 3 calls, 3 errors; bucket 20 s: a call); a late
+ * success makes bucket 5 s, and two errors at 40 s make 5 of 10.  When
+ * bucket 5 s leaves at 65 s the ratio is 5 of 9 (55.6 %) and the rule
+ * should fire; the engine looks at 70 s only, when bucket 10 s has left
+ * too (2 of 3, too few calls): the anomaly is missed.
+ * Enable with the fix (time such a group again when the event's bucket
+ * is older than the edge it is timed at, or whenever its verdict's
+ * next_ms is earlier). */
+#if 0
+static void test_ratio_late_older_edge(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, RATIO60, hold0);
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_call(10000 + i, "pg", "a"));
+    for (int i = 0; i < 3; i++)
+        feed(e, ev_error(10010 + i, "pg", "a"));
+    feed(e, ev_call(20000, "pg", "a")); /* 3 of 7 */
+    feed(e, ev_call(5000, "pg", "a"));  /* late: 3 of 8 */
+    feed(e, ev_error(40000, "pg", "a"));
+    feed(e, ev_error(40001, "pg", "a")); /* 5 of 10: not above */
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(64999, "other", "a"));
+    assert_int_equal(c.n, 0);
+    feed(e, ev_call(65000, "other", "a")); /* bucket 5 s left: 5 of 9 */
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.a[0].started, T0 + 65000);
+    assert_true(fabs(c.a[0].value - 5.0 / 9.0) < 1e-9);
+    eng_free(e);
+}
+#endif
+
 /* ---- distinct ---- */
 
 #define DISTINCT10                                                         \
@@ -614,6 +679,10 @@ int main(void)
         cmocka_unit_test(test_sum_late_edge),
         cmocka_unit_test(test_ratio_late_older_buckets),
         cmocka_unit_test(test_ratio_late_clears),
+        cmocka_unit_test(test_ratio_edge_in_order),
+#if 0 /* not fixed: see the test */
+        cmocka_unit_test(test_ratio_late_older_edge),
+#endif
         cmocka_unit_test(test_distinct_late_seen_value),
         cmocka_unit_test(test_distinct_late_new_value),
         cmocka_unit_test(test_max_late_violation),
