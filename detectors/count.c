@@ -412,17 +412,28 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
             &r->spec.count, st, (uint64_t)floor(det_clear(r, slot)));
 }
 
+/* Bucketed mode: is time t in a bucket that has left the window at now?
+ * count_add() counts such an event (a lower bound there) but its ring,
+ * all the group has, drops it: for the rule it is late, as sum's. */
+static int bucket_late(const count_spec *s, int64_t now, int64_t t)
+{
+    return s->k == 0 && win_bucket(&s->win, t) <=
+                            win_bucket(&s->win, now) - (int64_t)s->win.nbuckets;
+}
+
 __attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {
     uint32_t slot = det_group(r, in);
+    count_spec *s = &r->spec.count;
 
     if (slot == DET_NIL)
         return 0;
     return det_fed(r,
-                   count_add(&r->spec.count, det_state(r, slot), in->now_ms,
-                             in->t_ms) == COUNT_LATE,
+                   bucket_late(s, in->now_ms, in->t_ms) ||
+                       count_add(s, det_state(r, slot), in->now_ms,
+                                 in->t_ms) == COUNT_LATE,
                    slot, in, kind_tick, v);
 }
 

@@ -70,9 +70,12 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         return 0;
     r->counted++;
     st = det_state(r, slot);
-    if (in->t_ms > st->last)
+    /* a late violation older than the latest leaves it the latest: the
+     * group's clear time and the value its words call the last one */
+    if (in->t_ms >= st->last) {
         st->last = in->t_ms;
-    st->value = x;
+        st->value = x;
+    }
     kind_tick(r, slot, in->now_ms, v);
     return 1;
 }

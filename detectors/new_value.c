@@ -154,7 +154,9 @@ size_t new_value_checkpoint_bytes(const new_value_spec *s)
 /* ---- the `new_value` rule kind (kind.h) --------------------------------
  * A group (its group_by values) remembers the values of `field` it has
  * seen; from learn_s after its first event, a value it does not remember
- * fires.  The alert's group is group_by + field: each new value is a group
+ * fires; after learning, a value it does not remember stamped at or
+ * before now - window_s is late (counted so, not remembered).  The
+ * alert's group is group_by + field: each new value is a group
  * of its own (keyed by the values, flag DET_G_ALERT), which keeps only the
  * time of its new value in its state and clears window_s after it; it is
  * removed when its alert resolves.  Value and threshold are null.
@@ -203,13 +205,27 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
 {
     const char *s = match_string(in->ev, r->rule->p.field);
+    const new_value_state *st;
     uint64_t h[2];
     uint32_t slot, as;
+    int64_t first;
 
     if (s == NULL || (slot = det_group(r, in)) == DET_NIL)
         return 0;
-    r->counted++;
     det_hash_text(in, s, h);
+    /* a value it would report, stamped at or before now - window_s: its
+     * alert would be over before it began.  Late: not remembered either,
+     * so that its next use in the window is new (values learned while
+     * learning are learned whenever stamped) */
+    st = det_state(r, slot);
+    first = st->first != NO_TIME ? st->first : in->t_ms;
+    if (in->t_ms <= in->now_ms - r->window_ms &&
+        in->now_ms - first >= r->spec.new_value.learn_ms &&
+        valpool_find(r->priv, slot, h) == VALPOOL_NIL) {
+        r->late++;
+        return 0;
+    }
+    r->counted++;
     if (new_value_feed(&r->spec.new_value, r->priv, slot, det_state(r, slot),
                        in->now_ms, in->t_ms, h) != NEW_VALUE_NEW)
         return 0;

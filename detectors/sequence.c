@@ -77,10 +77,14 @@ int sequence_feed_tagged(const sequence_spec *s, sequence_state *st,
                          const void *tag, struct sequence_fire *out)
 {
     unsigned k = s->steps;
-    int64_t *c;
+    int64_t *c, first;
 
     if (t_ms > now_ms)
         t_ms = now_ms;
+    /* a chain starts at its first step's own time (late too), never
+     * before the last completed sequence; the other steps in the order
+     * fed */
+    first = st->fired != NONE && t_ms < st->fired ? st->fired : t_ms;
     if (t_ms < st->last)
         t_ms = st->last;
     st->last = t_ms;
@@ -116,8 +120,10 @@ int sequence_feed_tagged(const sequence_spec *s, sequence_state *st,
                 memcpy(tag_of(s, st, m), tag_of(s, st, m - 1), s->tag_size);
         }
     }
-    if (mask & 1) {
-        chain(st, 0)[0] = t_ms;
+    /* a first step older than the newest chain's start is not newer */
+    c = chain(st, 0);
+    if ((mask & 1) && (c[0] == NONE || first >= c[0])) {
+        c[0] = first;
         if (s->tag_size > 0) {
             if (tag != NULL)
                 memcpy(tag_of(s, st, 0), tag, s->tag_size);

@@ -15,18 +15,23 @@
  * several).  Precisely, with the group's events e_1, e_2, ... in the order
  * fed, event e_j fires when there are indices i_1 < i_2 < ... < i_k = j,
  * all after the last event that fired, with e_{i_m} meeting step m and
- * t(e_j) - t(e_{i_1}) <= within.  The firing event ends the chain: it
+ * t(e_j) - f(e_{i_1}) <= within.  The firing event ends the chain: it
  * neither starts nor extends another, and every partial chain is dropped.
  *
  * Time: ms of event time.  Order is the order fed, and times are made to
- * agree with it: an event is taken at max(t, the group's previous event
- * time), and never after now (an event with t > now is taken at now).
+ * agree with it: an event is taken at t(e) = max(t, the group's previous
+ * event time), and never after now (an event with t > now is taken at
+ * now).  A chain starts at its first step's own time f(e) = max(t, the
+ * last completed sequence's time) (t at most now): a late first step is
+ * not made newer than it is, so within and the reported first_ms are
+ * true of it.
  *
  * State: for each step m < k, the newest chain (latest first-step time)
  * that has met steps 1..m so far, with the times of its m events.  Among
  * chains that have met the same steps, the one that started last can be
- * completed by every event that completes an older one, so keeping it
- * alone decides exactly.  An event updates the steps from the last to the
+ * completed by every event that completes an older one (which steps an
+ * event can extend is a matter of the order fed, not of times), so
+ * keeping it alone decides exactly.  An event updates the steps from the last to the
  * first, so it extends a chain by one step at most; chains whose first
  * step is older than t - within are dropped.  O(k^2) per event, k <= 5.
  * Nothing allocates, reads a clock or does I/O; the state holds no

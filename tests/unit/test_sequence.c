@@ -336,9 +336,11 @@ static void test_times(void **state)
 
 /* Brute force: every increasing choice of events after `after` for steps
  * 1..k-1 before event j, which meets step k; `best` is the latest first
- * time of a choice within the limit (INT64_MIN: none). */
+ * time of a choice within the limit (INT64_MIN: none).  t: the times the
+ * events are taken at; f: the time a chain an event starts starts at. */
 struct ref {
     const int64_t *t;
+    const int64_t *f;
     const unsigned *mask;
     int j;
     unsigned steps;
@@ -355,13 +357,14 @@ static void ref_search(struct ref *r, unsigned m, int lo, int64_t start)
     }
     for (int i = lo; i < r->j; i++)
         if (r->mask[i] >> m & 1)
-            ref_search(r, m + 1, i + 1, m == 0 ? r->t[i] : start);
+            ref_search(r, m + 1, i + 1, m == 0 ? r->f[i] : start);
 }
 
-static int64_t ref_best_start(const int64_t *t, const unsigned *mask, int j,
-                              int after, unsigned steps, int64_t within)
+static int64_t ref_best_start(const int64_t *t, const int64_t *f,
+                              const unsigned *mask, int j, int after,
+                              unsigned steps, int64_t within)
 {
-    struct ref r = {t, mask, j, steps, within, INT64_MIN};
+    struct ref r = {t, f, mask, j, steps, within, INT64_MIN};
 
     if (mask[j] >> (steps - 1) & 1)
         ref_search(&r, 0, after + 1, 0);
@@ -372,14 +375,15 @@ static int64_t ref_best_start(const int64_t *t, const unsigned *mask, int j,
  * meeting its step, the last being j?  Taking for each step the earliest
  * event that fits leaves the most room for the next, so a greedy scan
  * decides. */
-static int ref_chain_ok(const int64_t *t, const unsigned *mask, int j,
-                        int after, unsigned steps,
-                        const struct sequence_fire *f)
+static int ref_chain_ok(const int64_t *t, const int64_t *first,
+                        const unsigned *mask, int j, int after,
+                        unsigned steps, const struct sequence_fire *f)
 {
     int i = after + 1;
 
     for (unsigned m = 0; m + 1 < steps; m++) {
-        while (i < j && !(t[i] == f->step_ms[m] && (mask[i] >> m & 1)))
+        while (i < j && !((m == 0 ? first[i] : t[i]) == f->step_ms[m] &&
+                          (mask[i] >> m & 1)))
             i++;
         if (i >= j)
             return 0;
@@ -396,7 +400,7 @@ static void test_random_against_brute_force(void **state)
         unsigned steps = 2 + (unsigned)(rand() % 4);
         int64_t within = rand() % 40;
         int n = 1 + rand() % 12;
-        int64_t t[12];
+        int64_t t[12], first[12];
         unsigned mask[12];
         int64_t now = T0;
         int after = -1;
@@ -421,17 +425,21 @@ static void test_random_against_brute_force(void **state)
                 mask[j] = 1u << (rand() % (int)steps);
             /* the time the state takes it at */
             t[j] = stamp > now ? now : stamp;
+            /* a chain it starts starts at its own time, not before the
+             * last completed sequence */
+            first[j] = after >= 0 && t[j] < t[after] ? t[after] : t[j];
             if (j > 0 && t[j] < t[j - 1])
                 t[j] = t[j - 1];
             rc = sequence_feed(&s, st, now, stamp, mask[j], &f);
-            best = ref_best_start(t, mask, j, after, steps, within);
+            best = ref_best_start(t, first, mask, j, after, steps, within);
             assert_int_equal(rc == SEQUENCE_FIRED, best != INT64_MIN);
             assert_int_equal(st->last, t[j]);
             if (rc == SEQUENCE_FIRED) {
                 assert_int_equal(f.first_ms, best);
                 assert_int_equal(f.steps, steps);
                 assert_int_equal(f.step_ms[0], best);
-                assert_true(ref_chain_ok(t, mask, j, after, steps, &f));
+                assert_true(
+                    ref_chain_ok(t, first, mask, j, after, steps, &f));
                 assert_int_equal(st->fired, t[j]);
                 after = j;
             }
