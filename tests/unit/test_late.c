@@ -267,20 +267,13 @@ static void test_ratio_edge_in_order(void **state)
     eng_free(e);
 }
 
-/* NOT FIXED (engine.c, reported): a ratio group the window's edge may
- * fire is timed at its oldest bucket's departure, and engine.c
- * idle_stays() does not time it again at its next event ("an event only
- * adds to its newest bucket, so the edge it is timed at has not moved"),
- * but a late event can make an older bucket.  Here the group is timed at
- * 70 s (bucket 10 s: 3 calls, 3 errors; bucket 20 s: a call); a late
- * success makes bucket 5 s, and two errors at 40 s make 5 of 10.  When
- * bucket 5 s leaves at 65 s the ratio is 5 of 9 (55.6 %) and the rule
- * should fire; the engine looks at 70 s only, when bucket 10 s has left
- * too (2 of 3, too few calls): the anomaly is missed.
- * Enable with the fix (time such a group again when the event's bucket
- * is older than the edge it is timed at, or whenever its verdict's
- * next_ms is earlier). */
-#if 0
+/* A ratio group the window's edge may fire is timed at its oldest
+ * bucket's departure; a late event can make an older bucket, whose edge
+ * comes first, and the group is timed again then.  Here the group is
+ * timed at 70 s (bucket 10 s: 3 calls, 3 errors; bucket 20 s: a call); a
+ * late success makes bucket 5 s, and two errors at 40 s make 5 of 10.
+ * When bucket 5 s leaves at 65 s the ratio is 5 of 9 (55.6 %) and the
+ * rule fires (at 70 s bucket 10 s has left too: 2 of 3, too few calls). */
 static void test_ratio_late_older_edge(void **state)
 {
     static struct cap c;
@@ -304,7 +297,6 @@ static void test_ratio_late_older_edge(void **state)
     assert_true(fabs(c.a[0].value - 5.0 / 9.0) < 1e-9);
     eng_free(e);
 }
-#endif
 
 /* ---- distinct ---- */
 
@@ -822,9 +814,7 @@ int main(void)
         cmocka_unit_test(test_ratio_late_older_buckets),
         cmocka_unit_test(test_ratio_late_clears),
         cmocka_unit_test(test_ratio_edge_in_order),
-#if 0 /* not fixed: see the test */
         cmocka_unit_test(test_ratio_late_older_edge),
-#endif
         cmocka_unit_test(test_distinct_late_seen_value),
         cmocka_unit_test(test_distinct_late_new_value),
         cmocka_unit_test(test_max_late_violation),
