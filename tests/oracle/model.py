@@ -233,16 +233,20 @@ def thr_judge(thr, clr):
     return judge
 
 
+def largest_threshold(rule):
+    """The rule's largest threshold, its own or an override's."""
+    return max([rule["threshold"]] + [ov["threshold"] for ov in
+                                      rule.get("overrides", [])
+                                      if "threshold" in ov])
+
+
 def points_count(rule, evs, thr, clr):
     w = rule["window_s"] * 1000
     # docs/rules.md "count": "From a threshold of 100000 on, the count is
     # kept in 60 buckets, as sum's window".  QUESTION: the rule's largest
     # threshold (its own or an override's) decides, for all its groups,
     # as for the memory of the count ("⌊largest threshold⌋ + 1").
-    big = max([rule["threshold"]] + [ov["threshold"] for ov in
-                                     rule.get("overrides", [])
-                                     if "threshold" in ov])
-    if big >= 100000:
+    if largest_threshold(rule) >= 100000:
         b = bucket_ms(rule["window_s"])
         return windowed_points(evs, lambda t: (t // b) * b + w, len,
                                thr_judge(thr, clr))
@@ -289,9 +293,13 @@ def points_distinct(rule, evs, thr, clr):
     # adds no value.
     w = rule["window_s"] * 1000
     f = rule["field"]
+    # docs/rules.md "Values of repeats and resolves": a group remembers
+    # at most K = floor(largest threshold) + 1 values, so its value is
+    # the distinct count up to K ("at least K" past it)
+    k = int(largest_threshold(rule)) + 1
 
     def measure(recs):
-        return len({field_value(r, f) for r in recs} - {None})
+        return min(k, len({field_value(r, f) for r in recs} - {None}))
     return windowed_points(evs, lambda t: t + w, measure,
                            thr_judge(thr, clr))
 
@@ -304,7 +312,8 @@ def fires_then_quiet(fires, w):
         pts.append((t, EVENT, seq, FIRE, v))
         end = t + w
         if i + 1 == len(fires) or fires[i + 1][0] >= end:
-            pts.append((end, EDGE, -1, CLEAR, None))
+            # the episode's value stays the newest firing event's
+            pts.append((end, EDGE, -1, CLEAR, v))
     return pts
 
 
@@ -404,17 +413,23 @@ def points_baseline(rule, evs, thr, clr, opts):
         if cur > b0 and judged(cur - 1):
             v = vals.get(cur - 1, 0)
             bd = band(cur - 1)
-            pts.append((start, EDGE, -1, CLEAR if v <= bd else NEUTRAL, v))
+            # a resolve's value: the closed bucket that cleared it and its
+            # band; a repeat's: the current bucket's running value and its
+            # band (docs/rules.md "Values of repeats and resolves")
+            pts.append((start, EDGE, -1, CLEAR if v <= bd else NEUTRAL,
+                        (v, bd)))
+            if judged(cur):
+                pts.append((start, EDGE, -1, NEUTRAL, (0, band(cur))))
         while ei < len(evs) and evs[ei][0] // b == cur:
             t, seq, rec = evs[ei]
             vals[cur] = vals.get(cur, 0) + amount(rec)
             if judged(cur):
                 v = vals[cur]
                 bd = band(cur)
-                if v >= minv and v > bd:
-                    # the alert's value and threshold: the bucket's
-                    # value and the band (SPEC §3)
-                    pts.append((t, EVENT, seq, FIRE, (v, bd)))
+                # the alert's value and threshold: the bucket's value and
+                # the band (SPEC §3)
+                pts.append((t, EVENT, seq, FIRE if v >= minv and v > bd
+                            else NEUTRAL, (v, bd)))
             ei += 1
     return pts
 
@@ -442,6 +457,16 @@ def absence_points(rule, evs, end_t, thr):
 LAST = float("inf")
 
 
+class Later:
+    """The value of a repeat or a resolve: `value` what the documents say
+    it is, `at_send` the group's value when it was sent (the same for a
+    repeat; for a resolve, the value at the end of hold_s)."""
+    __slots__ = ("value", "at_send")
+
+    def __init__(self, value, at_send):
+        self.value, self.at_send = value, at_send
+
+
 def timer_key(t):
     """A lifecycle timer due at t runs after the window edges at t and
     before the events stamped t (points sort by (t, order, seq))."""
@@ -461,6 +486,10 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
     state = "idle"
     started = cleared = None
     next_rep = None      # a key (t, order, seq), see timer_key()
+    # docs/rules.md "Values of repeats and resolves": a repeat carries
+    # the group's value at its time (the last point's: a point is made at
+    # every change), a resolve the value when it cleared
+    cur = clear_val = None
     i = 0
     while True:
         k_pt = pts[i][:3] if i < len(pts) else None
@@ -484,14 +513,19 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
         if k_tm is not None and (k_pt is None or k_tm < k_pt):
             t_tm = k_tm[0]
             if state == "holding":
-                out.append(("alert.resolved", t_tm, started, cleared, None))
+                out.append(("alert.resolved", t_tm, started, cleared,
+                            Later(clear_val, cur)))
                 state = "idle"
             else:
-                out.append(("alert.firing", t_tm, started, None, None))
+                out.append(("alert.firing", t_tm, started, None,
+                            Later(cur, cur)))
                 next_rep = timer_key(t_tm + repeat)
             continue
         t, _, seq, cond, value = pts[i]
         i += 1
+        if state != "idle" and not (cond == FIRE and fire_until is not None
+                                    and t > fire_until):
+            cur = value
         if state == "idle" and cond == FIRE and fire_until is not None \
                 and t > fire_until:
             continue
@@ -499,8 +533,10 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
             state, started, cleared = "firing", t, None
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
+            cur = value
         elif state == "firing" and cond == CLEAR:
             state, cleared = "holding", t
+            clear_val = value
         elif state == "holding" and cond == FIRE:
             # QUESTION: a repeat that fell due while the episode was
             # clearing (inside hold_s) is sent when it fires again, at the
@@ -634,9 +670,14 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                                                      drain_end)
             for typ, ts, st, res, value in out:
                 t_n = thr
-                if isinstance(value, tuple):
+                if isinstance(value, Later):
+                    value, t_n = later_value(rule, value, evs, ts, st,
+                                             opts, thr)
+                elif kind == "absence":
+                    value = absence_gap(evs, st, ts)
+                elif isinstance(value, tuple):
                     value, t_n = value
-                elif kind == "sequence":
+                if kind == "sequence":
                     t_n = rule["within_s"]
                 notes.append((ts, ri, key, typ, st, res, value, t_n))
             if kind == "absence" and state != "idle":
@@ -647,9 +688,46 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 # (the time of the last notification of the run), which is
                 # also its resolved_at: it never cleared.
                 res = cleared if state == "holding" else None
+                # its value: the longest gap up to the end of the input
+                gap = None if opts.get("absence_drain_value_agreed") \
+                    else absence_gap(evs, started, end_t)
                 notes.append((None, ri, key, "alert.resolved", started, res,
-                              None, thr))
+                              gap, thr))
     return notes
+
+
+def later_value(rule, lv, evs, ts, started, opts, thr):
+    """(value, threshold) of a repeat or a resolve sent at ts
+    (docs/rules.md "Values of repeats and resolves"); None where it is
+    not compared."""
+    kind = rule["kind"]
+    if kind == "absence":
+        return absence_gap(evs, started, ts), thr
+    if kind == "new_value" or lv.value is None:
+        return None, thr
+    if opts.get("resolve_value_agreed") and (
+            lv.value != lv.at_send or (kind == "baseline" and
+                                       lv.value is not lv.at_send)):
+        # an excluded class decides it (gen.model_opts()); a baseline's
+        # resolve whenever it is not sent as it cleared (hold_s 0)
+        return None, (None if kind == "baseline" else thr)
+    if kind == "baseline":
+        return lv.value     # the bucket's value and its band
+    if kind == "count" and largest_threshold(rule) < 100000 and \
+            lv.value > int(largest_threshold(rule)) + 1:
+        return None, thr    # exact only up to floor(threshold) + 1
+    return lv.value, thr
+
+
+def absence_gap(evs, started, ts):
+    """An absence episode's value at ts: its longest gap in seconds, the
+    gap that started it, those its events ended since, and the current
+    one (events stamped ts come after the timers of ts)."""
+    times = [t for t, _, _ in evs if t < ts]
+    gaps = [b - a for a, b in zip(times, times[1:]) if b >= started]
+    if times:
+        gaps.append(ts - times[-1])
+    return max(gaps) / 1000.0 if gaps else None
 
 
 def group_unit(rule, values, evs, end_t, opts):
