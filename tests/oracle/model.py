@@ -158,16 +158,24 @@ def group_values(rule, rec):
     return tuple(field_value(rec, f) or "" for f in rule.get("group_by", []))
 
 
+OVERFLOW = ("(overflow)",)   # the values of a rule's overflow group
+
+
 def key_of(values):
+    if values is OVERFLOW:
+        return "(overflow)"
     if not values:
         return "global"
     return "/".join(v if v != "" else "(none)" for v in values)
 
 
 def group_setting(rule, values):
-    """(muted, threshold, clear_threshold) for a group (overrides)."""
+    """(muted, threshold, clear_threshold) for a group (overrides); values
+    OVERFLOW: the rule's overflow group, which no override applies to."""
     thr = rule.get("threshold")
     rule_clear = rule.get("clear_threshold", thr)
+    if values is OVERFLOW:
+        return False, thr, rule_clear
     gb = rule.get("group_by", [])
     for ov in rule.get("overrides", []):
         # QUESTION: an override's match is tried against the group's
@@ -609,14 +617,18 @@ def run(cfg, records, opts=None):
         notes = run_units(rules, det, events, end_t, drain_end, opts)
         new_end = max([n[0] for n in notes
                        if n[0] is not None and
-                       rules[n[1]]["kind"] != "absence"] + [end_t])
+                       (n[1] < 0 or rules[n[1]]["kind"] != "absence")] +
+                      [end_t])
         if new_end <= drain_end:
             break
         drain_end = new_end
     last = max((n[0] for n in notes if n[0] is not None), default=end_t)
     result = []
     for ts, ri, key, typ, st, res, value, thr in notes:
-        rule = rules[ri]
+        if ri < 0:
+            rule = {"name": "rule_capacity", "kind": "capacity"}
+        else:
+            rule = rules[ri]
         if ts is None:
             ts = max(last, end_t)
             if res is None:
@@ -650,8 +662,9 @@ def run_units(rules, det, events, end_t, drain_end, opts):
         if kind == "new_value" and opts.get("new_value_table", True):
             units = new_value_table(rule, seen, max_keys, hold, repeat, opts)
             seen = []
+        cap = []     # the capacity warning's [(fired, resolved or None)]
         for values, evs, cut in incarnations(rule, seen, max_keys, end_t,
-                                             hold, repeat, opts):
+                                             hold, repeat, opts, cap):
             if kind == "new_value":
                 if not group_setting(rule, values)[0]:
                     units += new_value_units(rule, values, evs)
@@ -664,6 +677,13 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 # evicted: what it would have done after that is lost
                 pts = [p for p in pts if p[:3] < cut]
             units.append((key, pts, thr, evs))
+        for fired, resolved in cap:
+            # docs/rules.md "A rule at max_keys": rule_capacity, group
+            # {"rule": name}, value and threshold max_keys
+            notes.append((fired, -1 - ri, rule["name"], "alert.firing",
+                          fired, None, max_keys, max_keys))
+            notes.append((resolved, -1 - ri, rule["name"], "alert.resolved",
+                          fired, resolved, max_keys, max_keys))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
             out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
@@ -752,7 +772,8 @@ class Overflow(Exception):
     (gen.py makes cases where this cannot happen)."""
 
 
-def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
+def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
+                 cap=None):
     """The groups of a rule as [(values, events, cut)]: SPEC section 2
     "Each rule keeps at most max_keys groups; past that it evicts the least
     recently seen group that has no open alert"; docs/rules.md "A rule at
@@ -765,7 +786,10 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     episode of it resolves", and "A group is made by an event that can
     change it": a sequence group by an event that meets a step; an absence
     rule keeps no muted group.  An idle group is kept until it is
-    evicted."""
+    evicted.
+    When every group has an open alert, the events of a new group go to
+    the rule's overflow group (values OVERFLOW), and the capacity warning
+    fires; appended to cap as (fired, resolved): see overflow()."""
     groups = collections.OrderedDict()   # values -> events; LRU first
     for t, seq, rec in seen:
         groups.setdefault(group_values(rule, rec), []).append((t, seq, rec))
@@ -782,8 +806,25 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     f = rule.get("field") if rule["kind"] in ("sum", "distinct",
                                               "baseline") else None
     seen_at = {}         # values -> the time of its last sighting
+    # docs/rules.md "A rule at max_keys": a max group is made (and seen)
+    # by an event whose value is over the rule's lowest threshold
+    lowest = min([rule.get("threshold") or 0] +
+                 [ov["threshold"] for ov in rule.get("overrides", [])
+                  if "threshold" in ov and ov.get("enabled", True)])
+    ovf = Overflowing(rule, hold, repeat, end_t, opts, cap)
+
+    def unit_of(w, evs):
+        ck = (w, evs[0][1], len(evs))
+        if ck not in units_cache:
+            units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
+        return units_cache[ck]
+
     for t, seq, rec in seen:
         v = group_values(rule, rec)
+        cut = (t, EVENT, seq)
+        if ovf.open_since is not None:
+            # the warning resolves when a group's alert resolves (room)
+            ovf.settle(live, unit_of, cut, out)
         if f is not None and field_value(rec, f) is None:
             if v in live:
                 live[v].append((t, seq, rec))
@@ -791,6 +832,9 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
         if rule["kind"] == "sequence" and \
                 not any(match_obj(st, rec) for st in rule["steps"]):
             continue     # meets no step: changes no chain, takes no room
+        if rule["kind"] == "max" and \
+                not (field_value(rec, rule["field"]) or 0) > lowest:
+            continue     # no value over any group's threshold: no room
         if rule["kind"] == "absence" and group_setting(rule, v)[0]:
             continue     # muted: an absence rule keeps no such group
         if v in live:
@@ -799,35 +843,120 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
             seen_at[v] = t
             continue
         if len(live) >= max_keys:
-            cut = (t, EVENT, seq)
             cands = []       # (last seen, last alert activity, values)
-            alerted = set()
             for w, evs in live.items():
-                ck = (w, evs[0][1], len(evs))
-                if ck not in units_cache:
-                    units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
-                u = units_cache[ck]
+                u = unit_of(w, evs)
                 busy = seen_at[w]
                 if u is not None:
                     notes, state, _, cleared = lifecycle(u[1], hold, repeat,
                                                          until=cut)
                     if state != "idle":
                         continue     # an open alert: never evicted
-                    if notes:
-                        alerted.add(w)
                     busy = max([busy] + [n[1] for n in notes] +
                                [n[3] for n in notes if n[3] is not None])
                 cands.append((evs[-1][0], busy, w))
             if not cands:
-                raise Overflow(rule["name"])
+                ovf.take(v, t, seq, rec, out, unit_of)
+                continue
             # the least recently seen: at its events and its resolves
             # (busy); min() keeps the LRU order among equals
             victim = min(cands, key=lambda c: c[1])[2]
             out.append((victim, live.pop(victim), cut))
         live[v] = [(t, seq, rec)]
         seen_at[v] = t
+    if ovf.open_since is not None:
+        ovf.settle(live, unit_of, None, out)
+    ovf.close(None, out)
     out += [(v, evs, None) for v, evs in live.items()]
     return out
+
+
+class Overflowing:
+    """A rule's overflow group and capacity warning (docs/rules.md "A
+    rule at max_keys"): when every group has an open alert, the events of
+    a new group go to the overflow group, "judged like any group with the
+    rule's threshold" (key "(overflow)"), and the warning fires (once
+    while the rule is full).  The warning resolves when the rule has room
+    again: when one of its groups' alerts resolves (the overflow group's
+    own does not make room).  Then an idle overflow group is dropped (its
+    timers of that millisecond run first); an open one lives on and takes
+    the events of new groups when the rule is full again, until its alert
+    resolves, when it goes.  A muted group's events (its first matching
+    override has "enabled": false) go nowhere and do not make the rule
+    full.  absence and new_value rules run no overflow group: the model
+    raises Overflow there (not modelled)."""
+
+    def __init__(self, rule, hold, repeat, end_t, opts, cap):
+        self.rule, self.hold, self.repeat = rule, hold, repeat
+        self.end_t, self.opts = end_t, opts
+        self.cap = cap if cap is not None else []
+        self.open_since = None   # the warning's start, while it is open
+        self.evs = None          # the overflow group's events
+        self.opened_at = None    # the first of them
+
+    def take(self, v, t, seq, rec, out, unit_of):
+        rule = self.rule
+        if rule["kind"] in ("absence", "new_value") or \
+                rule["kind"] in self.opts.get("no_overflow", ()):
+            raise Overflow(rule["name"])     # not modelled, or excluded
+        if group_setting(rule, v)[0]:
+            return               # muted: counted nowhere
+        if self.open_since is None:
+            self.open_since = t
+            self.cap.append([t, None])
+        if self.evs is not None:
+            # an overflow group whose alert resolved has gone
+            q = self.resolved_before((t, EVENT, seq))
+            if q is not None:
+                self.close(timer_key(q), out)
+        if self.evs is None:
+            self.evs = []
+        self.evs.append((t, seq, rec))
+
+    def resolved_before(self, cut):
+        """When the overflow group's alert resolved before cut, or None."""
+        u = group_unit(self.rule, OVERFLOW, self.evs, self.end_t, self.opts)
+        notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat, until=cut)
+        res = [n[1] for n in notes if n[0] == "alert.resolved"]
+        return res[0] if res else None
+
+    def close(self, cut, out):
+        """The overflow group goes (dropped at cut, or at the end: then
+        at its alert's resolve, if any)."""
+        if self.evs is None:
+            return
+        q = self.resolved_before(None)
+        if q is not None and (cut is None or timer_key(q) < cut):
+            cut = timer_key(q)
+        out.append((OVERFLOW, self.evs, cut))
+        self.evs = None
+
+    def settle(self, live, unit_of, cut, out):
+        """Resolves the warning at the first resolve of a live group's
+        alert since it fired, if before cut (None: at any time)."""
+        first = None
+        for w, evs in live.items():
+            u = unit_of(w, evs)
+            if u is None:
+                continue
+            notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat,
+                                       until=cut)
+            for n in notes:
+                if n[0] == "alert.resolved" and n[1] >= self.open_since:
+                    if first is None or n[1] < first:
+                        first = n[1]
+                    break
+        if first is None:
+            return
+        self.cap[-1][1] = first
+        self.open_since = None
+        if self.evs is not None:
+            at = (first, EVENT, -1)   # after that millisecond's timers
+            _, state, _, _ = lifecycle(
+                group_unit(self.rule, OVERFLOW, self.evs, self.end_t,
+                           self.opts)[1], self.hold, self.repeat, until=at)
+            if state == "idle":
+                self.close(at, out)     # idle (or gone): dropped
 
 
 def new_value_units(rule, values, evs):

@@ -247,12 +247,14 @@ def main():
         range(args.first, args.first + args.cases)
     t0 = time.time()
     failed = []
-    nalerts = 0
+    nalerts = ncap = novf = 0
     with tempfile.TemporaryDirectory(prefix="oracle.") as tmp:
         for seed in seeds:
             cfg, recs = gen.gen(seed, exclude)
             diffs, expected, _ = check(binary, cfg, recs, tmp, opts)
             nalerts += len(expected)
+            ncap += sum(1 for n in expected if n["kind"] == "capacity")
+            novf += sum(1 for n in expected if n["key"] == "(overflow)")
             if not diffs:
                 continue
             failed.append(seed)
@@ -288,8 +290,9 @@ def main():
                 break
     ran = len(seeds) if not failed or args.keep_going else \
         list(seeds).index(failed[0]) + 1
-    print("oracle: %d case(s), %d notification(s) expected, %d failed, "
-          "%.1f s" % (ran, nalerts, len(failed), time.time() - t0))
+    print("oracle: %d case(s), %d notification(s) expected (%d of "
+          "capacity warnings, %d of overflow groups), %d failed, %.1f s"
+          % (ran, nalerts, ncap, novf, len(failed), time.time() - t0))
     if failed:
         print("failing seeds: %s" % " ".join(map(str, failed)))
     return 1 if failed else 0
