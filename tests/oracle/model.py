@@ -13,7 +13,9 @@ read to write it.  Each notification is
 How it works: rules are independent, and so are the groups of a rule,
 but for max_keys: incarnations() (new_value_table()) first splits a
 rule's events into the lives of its groups, a group evicted when a new
-one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys").  For
+one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys"),
+and a rule whose groups all have open alerts into its overflow group and
+capacity warning (Overflowing).  For
 each (rule, group) the kind gives a list of *points*, times at which the
 group's condition is known to be FIRE (the kind's "fires when"), CLEAR (its
 "clears when") or NEUTRAL (neither: between clear_threshold and the
@@ -767,9 +769,10 @@ def group_unit(rule, values, evs, end_t, opts):
 
 
 class Overflow(Exception):
-    """Every group of a rule at max_keys had an open alert when a new
-    group came: its overflow group and capacity warning are not modelled
-    (gen.py makes cases where this cannot happen)."""
+    """Every group of an absence or new_value rule at max_keys had an open
+    alert when a new group came (or of a kind an excluded class keeps
+    from it: gen.model_opts()): not modelled (gen.py makes cases where
+    this cannot happen)."""
 
 
 def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
