@@ -38,15 +38,15 @@ import model  # noqa: E402
 # baseline (the bucket's value, and the band as threshold), sum and ratio
 # (bucketed windows, modelled bucket for bucket).
 # Repeats and resolves too (docs/rules.md "Values of repeats and
-# resolves"), and absence (the episode's longest gap); the model gives
-# None where a value is not compared.
+# resolves"), absence (the episode's longest gap) and the capacity
+# warning (max_keys); the model gives None where a value is not compared.
 VALUE_KINDS = ("count", "sum", "ratio", "distinct", "max", "sequence",
-               "baseline", "absence")
+               "baseline", "absence", "capacity")
 # kinds whose threshold is the group's own in every notification (SPEC
 # section 3: "value, threshold, window_s are the kind's own"; sequence:
 # within_s), repeats and resolves too.
 THRESHOLD_KINDS = ("count", "sum", "ratio", "distinct", "max", "sequence",
-                   "absence")
+                   "absence", "capacity")
 
 
 def run_engine(binary, cfg, recs, workdir):
