@@ -526,6 +526,14 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
                 out.append(("alert.resolved", t_tm, started, cleared,
                             Later(clear_val, cur)))
                 state = "idle"
+            elif k_tm[1] == EVENT:
+                # one that fell due in the hold, sent after an event of
+                # that millisecond: after which of them (an event the
+                # kind passes over) is the engine's; its value is not
+                # compared
+                out.append(("alert.firing", t_tm, started, None,
+                            Later(None, None)))
+                next_rep = timer_key(t_tm + repeat)
             else:
                 out.append(("alert.firing", t_tm, started, None,
                             Later(cur, cur)))
