@@ -484,13 +484,16 @@ def timer_key(t):
 
 
 def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
-              until=None):
+              until=None, keys=None):
     """Returns the notifications [(type, timestamp, started, resolved_at,
     value)] and the state at the end.  stop_at: no timers past it
     (absence rules in drain); open episodes then resolve last (run()).
     fire_until: no new episode starts past it (the end of the drain:
     run()).  until: a key (t, order, seq); only what comes before it
-    runs (the state a group is in when an event at that key arrives)."""
+    runs (the state a group is in when an event at that key arrives).
+    keys: a list, given the key of each notification's moment, to cut at
+    just after it (a timer's: after that millisecond's timers; a resolve
+    with hold_s 0: just after the event that cleared)."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
@@ -500,6 +503,7 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
     # the group's value at its time (the last point's: a point is made at
     # every change), a resolve the value when it cleared
     cur = clear_val = None
+    last_pt = None
     i = 0
     while True:
         k_pt = pts[i][:3] if i < len(pts) else None
@@ -517,11 +521,19 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
                 k_tm = None
         if k_pt is None and k_tm is None:
             break
+        if k_pt is None and state == "firing" and until is None and \
+                stop_at is None:
+            # every kind's points end clear (but absence's: stop_at)
+            raise AssertionError("a group that never clears")
         # at one millisecond: the window edges first (an event that left
         # the window at t has left it for a repeat due at t), then the
         # lifecycle's own timers, then the events stamped t
         if k_tm is not None and (k_pt is None or k_tm < k_pt):
             t_tm = k_tm[0]
+            if keys is not None:
+                keys.append((t_tm, EVENT, -1) if last_pt is None or
+                            last_pt < k_tm else
+                            (last_pt[0], last_pt[1], last_pt[2] + 0.5))
             if state == "holding":
                 out.append(("alert.resolved", t_tm, started, cleared,
                             Later(clear_val, cur)))
@@ -540,6 +552,7 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
                 next_rep = timer_key(t_tm + repeat)
             continue
         t, _, seq, cond, value = pts[i]
+        last_pt = pts[i][:3]
         i += 1
         if state != "idle" and not (cond == FIRE and fire_until is not None
                                     and t > fire_until):
@@ -551,6 +564,8 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
             state, started, cleared = "firing", t, None
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
+            if keys is not None:
+                keys.append((last_pt[0], last_pt[1], last_pt[2] + 0.5))
             cur = value
         elif state == "firing" and cond == CLEAR:
             state, cleared = "holding", t
@@ -919,50 +934,53 @@ class Overflowing:
             # an overflow group whose alert resolved has gone
             q = self.resolved_before((t, EVENT, seq))
             if q is not None:
-                self.close(timer_key(q), out)
+                self.close(q, out)
         if self.evs is None:
             self.evs = []
         self.evs.append((t, seq, rec))
 
     def resolved_before(self, cut):
-        """When the overflow group's alert resolved before cut, or None."""
+        """The key just after the overflow group's alert resolved, if
+        before cut, or None."""
         u = group_unit(self.rule, OVERFLOW, self.evs, self.end_t, self.opts)
-        notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat, until=cut)
-        res = [n[1] for n in notes if n[0] == "alert.resolved"]
+        keys = []
+        notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat, until=cut,
+                                   keys=keys)
+        res = [k for n, k in zip(notes, keys) if n[0] == "alert.resolved"]
         return res[0] if res else None
 
     def close(self, cut, out):
         """The overflow group goes (dropped at cut, or at the end: then
-        at its alert's resolve, if any)."""
+        just after its alert's resolve, if any)."""
         if self.evs is None:
             return
         q = self.resolved_before(None)
-        if q is not None and (cut is None or timer_key(q) < cut):
-            cut = timer_key(q)
+        if q is not None and (cut is None or q < cut):
+            cut = q
         out.append((OVERFLOW, self.evs, cut))
         self.evs = None
 
     def settle(self, live, unit_of, cut, out):
         """Resolves the warning at the first resolve of a live group's
         alert since it fired, if before cut (None: at any time)."""
-        first = None
+        at = None        # the key just after the first resolve
         for w, evs in live.items():
             u = unit_of(w, evs)
             if u is None:
                 continue
+            keys = []
             notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat,
-                                       until=cut)
-            for n in notes:
+                                       until=cut, keys=keys)
+            for n, k in zip(notes, keys):
                 if n[0] == "alert.resolved" and n[1] >= self.open_since:
-                    if first is None or n[1] < first:
-                        first = n[1]
+                    if at is None or k < at:
+                        at = k
                     break
-        if first is None:
+        if at is None:
             return
-        self.cap[-1][1] = first
+        self.cap[-1][1] = at[0]
         self.open_since = None
         if self.evs is not None:
-            at = (first, EVENT, -1)   # after that millisecond's timers
             _, state, _, _ = lifecycle(
                 group_unit(self.rule, OVERFLOW, self.evs, self.end_t,
                            self.opts)[1], self.hold, self.repeat, until=at)
