@@ -13,7 +13,9 @@ read to write it.  Each notification is
 How it works: rules are independent, and so are the groups of a rule,
 but for max_keys: incarnations() (new_value_table()) first splits a
 rule's events into the lives of its groups, a group evicted when a new
-one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys").  For
+one needs its slot (SPEC section 2, docs/rules.md "A rule at max_keys"),
+and a rule whose groups all have open alerts into its overflow group and
+capacity warning (Overflowing).  For
 each (rule, group) the kind gives a list of *points*, times at which the
 group's condition is known to be FIRE (the kind's "fires when"), CLEAR (its
 "clears when") or NEUTRAL (neither: between clear_threshold and the
@@ -158,16 +160,24 @@ def group_values(rule, rec):
     return tuple(field_value(rec, f) or "" for f in rule.get("group_by", []))
 
 
+OVERFLOW = ("(overflow)",)   # the values of a rule's overflow group
+
+
 def key_of(values):
+    if values is OVERFLOW:
+        return "(overflow)"
     if not values:
         return "global"
     return "/".join(v if v != "" else "(none)" for v in values)
 
 
 def group_setting(rule, values):
-    """(muted, threshold, clear_threshold) for a group (overrides)."""
+    """(muted, threshold, clear_threshold) for a group (overrides); values
+    OVERFLOW: the rule's overflow group, which no override applies to."""
     thr = rule.get("threshold")
     rule_clear = rule.get("clear_threshold", thr)
+    if values is OVERFLOW:
+        return False, thr, rule_clear
     gb = rule.get("group_by", [])
     for ov in rule.get("overrides", []):
         # QUESTION: an override's match is tried against the group's
@@ -233,16 +243,20 @@ def thr_judge(thr, clr):
     return judge
 
 
+def largest_threshold(rule):
+    """The rule's largest threshold, its own or an override's."""
+    return max([rule["threshold"]] + [ov["threshold"] for ov in
+                                      rule.get("overrides", [])
+                                      if "threshold" in ov])
+
+
 def points_count(rule, evs, thr, clr):
     w = rule["window_s"] * 1000
     # docs/rules.md "count": "From a threshold of 100000 on, the count is
     # kept in 60 buckets, as sum's window".  QUESTION: the rule's largest
     # threshold (its own or an override's) decides, for all its groups,
     # as for the memory of the count ("⌊largest threshold⌋ + 1").
-    big = max([rule["threshold"]] + [ov["threshold"] for ov in
-                                     rule.get("overrides", [])
-                                     if "threshold" in ov])
-    if big >= 100000:
+    if largest_threshold(rule) >= 100000:
         b = bucket_ms(rule["window_s"])
         return windowed_points(evs, lambda t: (t // b) * b + w, len,
                                thr_judge(thr, clr))
@@ -289,9 +303,13 @@ def points_distinct(rule, evs, thr, clr):
     # adds no value.
     w = rule["window_s"] * 1000
     f = rule["field"]
+    # docs/rules.md "Values of repeats and resolves": a group remembers
+    # at most K = floor(largest threshold) + 1 values, so its value is
+    # the distinct count up to K ("at least K" past it)
+    k = int(largest_threshold(rule)) + 1
 
     def measure(recs):
-        return len({field_value(r, f) for r in recs} - {None})
+        return min(k, len({field_value(r, f) for r in recs} - {None}))
     return windowed_points(evs, lambda t: t + w, measure,
                            thr_judge(thr, clr))
 
@@ -304,7 +322,8 @@ def fires_then_quiet(fires, w):
         pts.append((t, EVENT, seq, FIRE, v))
         end = t + w
         if i + 1 == len(fires) or fires[i + 1][0] >= end:
-            pts.append((end, EDGE, -1, CLEAR, None))
+            # the episode's value stays the newest firing event's
+            pts.append((end, EDGE, -1, CLEAR, v))
     return pts
 
 
@@ -404,17 +423,23 @@ def points_baseline(rule, evs, thr, clr, opts):
         if cur > b0 and judged(cur - 1):
             v = vals.get(cur - 1, 0)
             bd = band(cur - 1)
-            pts.append((start, EDGE, -1, CLEAR if v <= bd else NEUTRAL, v))
+            # a resolve's value: the closed bucket that cleared it and its
+            # band; a repeat's: the current bucket's running value and its
+            # band (docs/rules.md "Values of repeats and resolves")
+            pts.append((start, EDGE, -1, CLEAR if v <= bd else NEUTRAL,
+                        (v, bd)))
+            if judged(cur):
+                pts.append((start, EDGE, -1, NEUTRAL, (0, band(cur))))
         while ei < len(evs) and evs[ei][0] // b == cur:
             t, seq, rec = evs[ei]
             vals[cur] = vals.get(cur, 0) + amount(rec)
             if judged(cur):
                 v = vals[cur]
                 bd = band(cur)
-                if v >= minv and v > bd:
-                    # the alert's value and threshold: the bucket's
-                    # value and the band (SPEC §3)
-                    pts.append((t, EVENT, seq, FIRE, (v, bd)))
+                # the alert's value and threshold: the bucket's value and
+                # the band (SPEC §3)
+                pts.append((t, EVENT, seq, FIRE if v >= minv and v > bd
+                            else NEUTRAL, (v, bd)))
             ei += 1
     return pts
 
@@ -442,6 +467,16 @@ def absence_points(rule, evs, end_t, thr):
 LAST = float("inf")
 
 
+class Later:
+    """The value of a repeat or a resolve: `value` what the documents say
+    it is, `at_send` the group's value when it was sent (the same for a
+    repeat; for a resolve, the value at the end of hold_s)."""
+    __slots__ = ("value", "at_send")
+
+    def __init__(self, value, at_send):
+        self.value, self.at_send = value, at_send
+
+
 def timer_key(t):
     """A lifecycle timer due at t runs after the window edges at t and
     before the events stamped t (points sort by (t, order, seq))."""
@@ -449,18 +484,26 @@ def timer_key(t):
 
 
 def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
-              until=None):
+              until=None, keys=None):
     """Returns the notifications [(type, timestamp, started, resolved_at,
     value)] and the state at the end.  stop_at: no timers past it
     (absence rules in drain); open episodes then resolve last (run()).
     fire_until: no new episode starts past it (the end of the drain:
     run()).  until: a key (t, order, seq); only what comes before it
-    runs (the state a group is in when an event at that key arrives)."""
+    runs (the state a group is in when an event at that key arrives).
+    keys: a list, given the key of each notification's moment, to cut at
+    just after it (a timer's: after that millisecond's timers; a resolve
+    with hold_s 0: just after the event that cleared)."""
     pts = sorted(pts, key=lambda p: (p[0], p[1], p[2]))
     out = []
     state = "idle"
     started = cleared = None
     next_rep = None      # a key (t, order, seq), see timer_key()
+    # docs/rules.md "Values of repeats and resolves": a repeat carries
+    # the group's value at its time (the last point's: a point is made at
+    # every change), a resolve the value when it cleared
+    cur = clear_val = None
+    last_pt = None
     i = 0
     while True:
         k_pt = pts[i][:3] if i < len(pts) else None
@@ -478,20 +521,42 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
                 k_tm = None
         if k_pt is None and k_tm is None:
             break
+        if k_pt is None and state == "firing" and until is None and \
+                stop_at is None:
+            # every kind's points end clear (but absence's: stop_at)
+            raise AssertionError("a group that never clears")
         # at one millisecond: the window edges first (an event that left
         # the window at t has left it for a repeat due at t), then the
         # lifecycle's own timers, then the events stamped t
         if k_tm is not None and (k_pt is None or k_tm < k_pt):
             t_tm = k_tm[0]
+            if keys is not None:
+                keys.append((t_tm, EVENT, -1) if last_pt is None or
+                            last_pt < k_tm else
+                            (last_pt[0], last_pt[1], last_pt[2] + 0.5))
             if state == "holding":
-                out.append(("alert.resolved", t_tm, started, cleared, None))
+                out.append(("alert.resolved", t_tm, started, cleared,
+                            Later(clear_val, cur)))
                 state = "idle"
+            elif k_tm[1] == EVENT:
+                # one that fell due in the hold, sent after an event of
+                # that millisecond: after which of them (an event the
+                # kind passes over) is the engine's; its value is not
+                # compared
+                out.append(("alert.firing", t_tm, started, None,
+                            Later(None, None)))
+                next_rep = timer_key(t_tm + repeat)
             else:
-                out.append(("alert.firing", t_tm, started, None, None))
+                out.append(("alert.firing", t_tm, started, None,
+                            Later(cur, cur)))
                 next_rep = timer_key(t_tm + repeat)
             continue
         t, _, seq, cond, value = pts[i]
+        last_pt = pts[i][:3]
         i += 1
+        if state != "idle" and not (cond == FIRE and fire_until is not None
+                                    and t > fire_until):
+            cur = value
         if state == "idle" and cond == FIRE and fire_until is not None \
                 and t > fire_until:
             continue
@@ -499,8 +564,12 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
             state, started, cleared = "firing", t, None
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
+            if keys is not None:
+                keys.append((last_pt[0], last_pt[1], last_pt[2] + 0.5))
+            cur = value
         elif state == "firing" and cond == CLEAR:
             state, cleared = "holding", t
+            clear_val = value
         elif state == "holding" and cond == FIRE:
             # QUESTION: a repeat that fell due while the episode was
             # clearing (inside hold_s) is sent when it fires again, at the
@@ -573,14 +642,18 @@ def run(cfg, records, opts=None):
         notes = run_units(rules, det, events, end_t, drain_end, opts)
         new_end = max([n[0] for n in notes
                        if n[0] is not None and
-                       rules[n[1]]["kind"] != "absence"] + [end_t])
+                       (n[1] < 0 or rules[n[1]]["kind"] != "absence")] +
+                      [end_t])
         if new_end <= drain_end:
             break
         drain_end = new_end
     last = max((n[0] for n in notes if n[0] is not None), default=end_t)
     result = []
     for ts, ri, key, typ, st, res, value, thr in notes:
-        rule = rules[ri]
+        if ri < 0:
+            rule = {"name": "rule_capacity", "kind": "capacity"}
+        else:
+            rule = rules[ri]
         if ts is None:
             ts = max(last, end_t)
             if res is None:
@@ -614,8 +687,9 @@ def run_units(rules, det, events, end_t, drain_end, opts):
         if kind == "new_value" and opts.get("new_value_table", True):
             units = new_value_table(rule, seen, max_keys, hold, repeat, opts)
             seen = []
+        cap = []     # the capacity warning's [(fired, resolved or None)]
         for values, evs, cut in incarnations(rule, seen, max_keys, end_t,
-                                             hold, repeat, opts):
+                                             hold, repeat, opts, cap):
             if kind == "new_value":
                 if not group_setting(rule, values)[0]:
                     units += new_value_units(rule, values, evs)
@@ -628,15 +702,27 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 # evicted: what it would have done after that is lost
                 pts = [p for p in pts if p[:3] < cut]
             units.append((key, pts, thr, evs))
+        for fired, resolved in cap:
+            # docs/rules.md "A rule at max_keys": rule_capacity, group
+            # {"rule": name}, value and threshold max_keys
+            notes.append((fired, -1 - ri, rule["name"], "alert.firing",
+                          fired, None, max_keys, max_keys))
+            notes.append((resolved, -1 - ri, rule["name"], "alert.resolved",
+                          fired, resolved, max_keys, max_keys))
         for key, pts, thr, evs in units:
             stop = end_t if kind == "absence" else None
             out, state, started, cleared = lifecycle(pts, hold, repeat, stop,
                                                      drain_end)
             for typ, ts, st, res, value in out:
                 t_n = thr
-                if isinstance(value, tuple):
+                if isinstance(value, Later):
+                    value, t_n = later_value(rule, value, evs, ts, st,
+                                             opts, thr)
+                elif kind == "absence":
+                    value = absence_gap(evs, st, ts)
+                elif isinstance(value, tuple):
                     value, t_n = value
-                elif kind == "sequence":
+                if kind == "sequence":
                     t_n = rule["within_s"]
                 notes.append((ts, ri, key, typ, st, res, value, t_n))
             if kind == "absence" and state != "idle":
@@ -647,9 +733,46 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 # (the time of the last notification of the run), which is
                 # also its resolved_at: it never cleared.
                 res = cleared if state == "holding" else None
+                # its value: the longest gap up to the end of the input
+                gap = None if opts.get("absence_drain_value_agreed") \
+                    else absence_gap(evs, started, end_t)
                 notes.append((None, ri, key, "alert.resolved", started, res,
-                              None, thr))
+                              gap, thr))
     return notes
+
+
+def later_value(rule, lv, evs, ts, started, opts, thr):
+    """(value, threshold) of a repeat or a resolve sent at ts
+    (docs/rules.md "Values of repeats and resolves"); None where it is
+    not compared."""
+    kind = rule["kind"]
+    if kind == "absence":
+        return absence_gap(evs, started, ts), thr
+    if kind == "new_value" or lv.value is None:
+        return None, thr
+    if opts.get("resolve_value_agreed") and (
+            lv.value != lv.at_send or (kind == "baseline" and
+                                       lv.value is not lv.at_send)):
+        # an excluded class decides it (gen.model_opts()); a baseline's
+        # resolve whenever it is not sent as it cleared (hold_s 0)
+        return None, (None if kind == "baseline" else thr)
+    if kind == "baseline":
+        return lv.value     # the bucket's value and its band
+    if kind == "count" and largest_threshold(rule) < 100000 and \
+            lv.value > int(largest_threshold(rule)) + 1:
+        return None, thr    # exact only up to floor(threshold) + 1
+    return lv.value, thr
+
+
+def absence_gap(evs, started, ts):
+    """An absence episode's value at ts: its longest gap in seconds, the
+    gap that started it, those its events ended since, and the current
+    one (events stamped ts come after the timers of ts)."""
+    times = [t for t, _, _ in evs if t < ts]
+    gaps = [b - a for a, b in zip(times, times[1:]) if b >= started]
+    if times:
+        gaps.append(ts - times[-1])
+    return max(gaps) / 1000.0 if gaps else None
 
 
 def group_unit(rule, values, evs, end_t, opts):
@@ -669,12 +792,14 @@ def group_unit(rule, values, evs, end_t, opts):
 
 
 class Overflow(Exception):
-    """Every group of a rule at max_keys had an open alert when a new
-    group came: its overflow group and capacity warning are not modelled
-    (gen.py makes cases where this cannot happen)."""
+    """Every group of an absence or new_value rule at max_keys had an open
+    alert when a new group came (or of a kind an excluded class keeps
+    from it: gen.model_opts()): not modelled (gen.py makes cases where
+    this cannot happen)."""
 
 
-def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
+def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
+                 cap=None):
     """The groups of a rule as [(values, events, cut)]: SPEC section 2
     "Each rule keeps at most max_keys groups; past that it evicts the least
     recently seen group that has no open alert"; docs/rules.md "A rule at
@@ -687,7 +812,10 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     episode of it resolves", and "A group is made by an event that can
     change it": a sequence group by an event that meets a step; an absence
     rule keeps no muted group.  An idle group is kept until it is
-    evicted."""
+    evicted.
+    When every group has an open alert, the events of a new group go to
+    the rule's overflow group (values OVERFLOW), and the capacity warning
+    fires; appended to cap as (fired, resolved): see overflow()."""
     groups = collections.OrderedDict()   # values -> events; LRU first
     for t, seq, rec in seen:
         groups.setdefault(group_values(rule, rec), []).append((t, seq, rec))
@@ -704,8 +832,25 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
     f = rule.get("field") if rule["kind"] in ("sum", "distinct",
                                               "baseline") else None
     seen_at = {}         # values -> the time of its last sighting
+    # docs/rules.md "A rule at max_keys": a max group is made (and seen)
+    # by an event whose value is over the rule's lowest threshold
+    lowest = min([rule.get("threshold") or 0] +
+                 [ov["threshold"] for ov in rule.get("overrides", [])
+                  if "threshold" in ov and ov.get("enabled", True)])
+    ovf = Overflowing(rule, hold, repeat, end_t, opts, cap)
+
+    def unit_of(w, evs):
+        ck = (w, evs[0][1], len(evs))
+        if ck not in units_cache:
+            units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
+        return units_cache[ck]
+
     for t, seq, rec in seen:
         v = group_values(rule, rec)
+        cut = (t, EVENT, seq)
+        if ovf.open_since is not None:
+            # the warning resolves when a group's alert resolves (room)
+            ovf.settle(live, unit_of, cut, out)
         if f is not None and field_value(rec, f) is None:
             if v in live:
                 live[v].append((t, seq, rec))
@@ -713,6 +858,9 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
         if rule["kind"] == "sequence" and \
                 not any(match_obj(st, rec) for st in rule["steps"]):
             continue     # meets no step: changes no chain, takes no room
+        if rule["kind"] == "max" and \
+                not (field_value(rec, rule["field"]) or 0) > lowest:
+            continue     # no value over any group's threshold: no room
         if rule["kind"] == "absence" and group_setting(rule, v)[0]:
             continue     # muted: an absence rule keeps no such group
         if v in live:
@@ -721,35 +869,123 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts):
             seen_at[v] = t
             continue
         if len(live) >= max_keys:
-            cut = (t, EVENT, seq)
             cands = []       # (last seen, last alert activity, values)
-            alerted = set()
             for w, evs in live.items():
-                ck = (w, evs[0][1], len(evs))
-                if ck not in units_cache:
-                    units_cache[ck] = group_unit(rule, w, evs, end_t, opts)
-                u = units_cache[ck]
+                u = unit_of(w, evs)
                 busy = seen_at[w]
                 if u is not None:
                     notes, state, _, cleared = lifecycle(u[1], hold, repeat,
                                                          until=cut)
                     if state != "idle":
                         continue     # an open alert: never evicted
-                    if notes:
-                        alerted.add(w)
                     busy = max([busy] + [n[1] for n in notes] +
                                [n[3] for n in notes if n[3] is not None])
                 cands.append((evs[-1][0], busy, w))
             if not cands:
-                raise Overflow(rule["name"])
+                ovf.take(v, t, seq, rec, out, unit_of)
+                continue
             # the least recently seen: at its events and its resolves
             # (busy); min() keeps the LRU order among equals
             victim = min(cands, key=lambda c: c[1])[2]
             out.append((victim, live.pop(victim), cut))
         live[v] = [(t, seq, rec)]
         seen_at[v] = t
+    if ovf.open_since is not None:
+        ovf.settle(live, unit_of, None, out)
+    ovf.close(None, out)
     out += [(v, evs, None) for v, evs in live.items()]
     return out
+
+
+class Overflowing:
+    """A rule's overflow group and capacity warning (docs/rules.md "A
+    rule at max_keys"): when every group has an open alert, the events of
+    a new group go to the overflow group, "judged like any group with the
+    rule's threshold" (key "(overflow)"), and the warning fires (once
+    while the rule is full).  The warning resolves when the rule has room
+    again: when one of its groups' alerts resolves (the overflow group's
+    own does not make room).  Then an idle overflow group is dropped (its
+    timers of that millisecond run first); an open one lives on and takes
+    the events of new groups when the rule is full again, until its alert
+    resolves, when it goes.  A muted group's events (its first matching
+    override has "enabled": false) go nowhere and do not make the rule
+    full.  absence and new_value rules run no overflow group: the model
+    raises Overflow there (not modelled)."""
+
+    def __init__(self, rule, hold, repeat, end_t, opts, cap):
+        self.rule, self.hold, self.repeat = rule, hold, repeat
+        self.end_t, self.opts = end_t, opts
+        self.cap = cap if cap is not None else []
+        self.open_since = None   # the warning's start, while it is open
+        self.evs = None          # the overflow group's events
+        self.opened_at = None    # the first of them
+
+    def take(self, v, t, seq, rec, out, unit_of):
+        rule = self.rule
+        if rule["kind"] in ("absence", "new_value") or \
+                rule["kind"] in self.opts.get("no_overflow", ()):
+            raise Overflow(rule["name"])     # not modelled, or excluded
+        if group_setting(rule, v)[0]:
+            return               # muted: counted nowhere
+        if self.open_since is None:
+            self.open_since = t
+            self.cap.append([t, None])
+        if self.evs is not None:
+            # an overflow group whose alert resolved has gone
+            q = self.resolved_before((t, EVENT, seq))
+            if q is not None:
+                self.close(q, out)
+        if self.evs is None:
+            self.evs = []
+        self.evs.append((t, seq, rec))
+
+    def resolved_before(self, cut):
+        """The key just after the overflow group's alert resolved, if
+        before cut, or None."""
+        u = group_unit(self.rule, OVERFLOW, self.evs, self.end_t, self.opts)
+        keys = []
+        notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat, until=cut,
+                                   keys=keys)
+        res = [k for n, k in zip(notes, keys) if n[0] == "alert.resolved"]
+        return res[0] if res else None
+
+    def close(self, cut, out):
+        """The overflow group goes (dropped at cut, or at the end: then
+        just after its alert's resolve, if any)."""
+        if self.evs is None:
+            return
+        q = self.resolved_before(None)
+        if q is not None and (cut is None or q < cut):
+            cut = q
+        out.append((OVERFLOW, self.evs, cut))
+        self.evs = None
+
+    def settle(self, live, unit_of, cut, out):
+        """Resolves the warning at the first resolve of a live group's
+        alert since it fired, if before cut (None: at any time)."""
+        at = None        # the key just after the first resolve
+        for w, evs in live.items():
+            u = unit_of(w, evs)
+            if u is None:
+                continue
+            keys = []
+            notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat,
+                                       until=cut, keys=keys)
+            for n, k in zip(notes, keys):
+                if n[0] == "alert.resolved" and n[1] >= self.open_since:
+                    if at is None or k < at:
+                        at = k
+                    break
+        if at is None:
+            return
+        self.cap[-1][1] = at[0]
+        self.open_since = None
+        if self.evs is not None:
+            _, state, _, _ = lifecycle(
+                group_unit(self.rule, OVERFLOW, self.evs, self.end_t,
+                           self.opts)[1], self.hold, self.repeat, until=at)
+            if state == "idle":
+                self.close(at, out)     # idle (or gone): dropped
 
 
 def new_value_units(rule, values, evs):
