@@ -1080,8 +1080,10 @@ static void transition(det_engine *e, struct det_rule *r,
         }
         break;
     case DET_ST_CLEARING:
-        take_verdict(a, v);
+        /* the resolve shows the value that cleared the episode, not one
+         * the events of the hold made; firing again takes them again */
         if (v->level == DET_ABOVE) {
+            take_verdict(a, v);
             x->state = DET_ST_FIRING; /* fires again within hold_s */
             a->clear_since_ms = 0;    /* no longer clear since then */
         }

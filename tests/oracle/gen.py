@@ -40,22 +40,20 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 # fixed, and keep its shrunk case in tests/oracle/cases/<name>/, which
 # `make test` checks.  Fixed: cases/absence-override-threshold,
 # cases/absence-drain-resolved-at, cases/ratio-fire-on-expiry,
-# cases/absence-alerted-unevictable; and three differences that the
+# cases/absence-alerted-unevictable, cases/resolve-value-at-hold-end
+# (a resolve showed the value at the end of hold_s); and three differences that the
 # documents now settle as the engine does (docs/rules.md "A rule at
 # max_keys"): cases/evict-lru-alert-timers (a resolve is a sighting),
 # cases/sequence-evicted-chain (a sequence group is made by a step
 # event), cases/absence-evicts-muted-first (an absence rule keeps no
 # muted group), cases/new-value-max-keys (a new_value alert group lives
 # while its alert is open).  Open classes have their cases in
-# tests/oracle/pending/<name>/ (not checked by run.sh): a resolve's value
-# taken at the end of hold_s, not when it cleared
-# (resolve-value-at-hold-end), and an absence episode closed by --drain
-# showing the gap of its last repeat (absence-drain-value), and a
-# distinct group's events lost while its rule is full
-# (distinct-overflow-loses-group); all three are model options
+# tests/oracle/pending/<name>/ (not checked by run.sh): an absence
+# episode closed by --drain showing the gap of its last repeat
+# (absence-drain-value), and a distinct group's events lost while its
+# rule is full (distinct-overflow-loses-group); both are model options
 # (model_opts()).
-EXCLUDE = {"resolve-value-at-hold-end", "absence-drain-value",
-           "distinct-overflow-loses-group"}
+EXCLUDE = {"absence-drain-value", "distinct-overflow-loses-group"}
 
 
 def model_opts(exclude):
@@ -63,8 +61,6 @@ def model_opts(exclude):
     generator setting can avoid: the model leaves a value uncompared
     (None) where the class would decide it."""
     opts = {}
-    if "resolve-value-at-hold-end" in exclude:
-        opts["resolve_value_agreed"] = True
     if "absence-drain-value" in exclude:
         opts["absence_drain_value_agreed"] = True
     if "distinct-overflow-loses-group" in exclude:
