@@ -242,7 +242,8 @@ static int kind_create(struct det_rule *r)
 {
     if (distinct_spec_init(&r->spec.distinct, r->window_ms, r->thr_max,
                            r->thr_max) != DISTINCT_OK ||
-        (r->priv = distinct_pool(&r->spec.distinct, r->keys.cap)) == NULL)
+        (r->priv = distinct_pool(&r->spec.distinct,
+                                 r->keys.cap_alloc)) == NULL)
         return -1;
     r->stride = r->spec.distinct.size;
     return 0;

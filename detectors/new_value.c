@@ -173,7 +173,8 @@ static int kind_create(struct det_rule *r)
 
     if (new_value_spec_init(&r->spec.new_value, p->learn_s * 1000,
                             (uint32_t)p->max_values) != 0 ||
-        (r->priv = new_value_pool(&r->spec.new_value, r->keys.cap)) == NULL)
+        (r->priv = new_value_pool(&r->spec.new_value,
+                                  r->keys.cap_alloc)) == NULL)
         return -1;
     r->stride = r->spec.new_value.size;
     return 0;

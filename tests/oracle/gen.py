@@ -41,7 +41,9 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 # `make test` checks.  Fixed: cases/absence-override-threshold,
 # cases/absence-drain-resolved-at, cases/ratio-fire-on-expiry,
 # cases/absence-alerted-unevictable, cases/resolve-value-at-hold-end
-# (a resolve showed the value at the end of hold_s); and three differences that the
+# (a resolve showed the value at the end of hold_s),
+# cases/distinct-overflow-loses-group (a full distinct rule's values had
+# no room for the overflow group's); and three differences that the
 # documents now settle as the engine does (docs/rules.md "A rule at
 # max_keys"): cases/evict-lru-alert-timers (a resolve is a sighting),
 # cases/sequence-evicted-chain (a sequence group is made by a step
@@ -50,10 +52,8 @@ KINDS = ["count", "sum", "ratio", "distinct", "max", "sequence",
 # while its alert is open).  Open classes have their cases in
 # tests/oracle/pending/<name>/ (not checked by run.sh): an absence
 # episode closed by --drain showing the gap of its last repeat
-# (absence-drain-value), and a distinct group's events lost while its
-# rule is full (distinct-overflow-loses-group); both are model options
-# (model_opts()).
-EXCLUDE = {"absence-drain-value", "distinct-overflow-loses-group"}
+# (absence-drain-value), a model option (model_opts()).
+EXCLUDE = {"absence-drain-value"}
 
 
 def model_opts(exclude):
@@ -63,9 +63,6 @@ def model_opts(exclude):
     opts = {}
     if "absence-drain-value" in exclude:
         opts["absence_drain_value_agreed"] = True
-    if "distinct-overflow-loses-group" in exclude:
-        # a distinct rule never gets full (set_max_keys() raises max_keys)
-        opts["no_overflow"] = ("distinct",)
     return opts
 
 

@@ -1320,6 +1320,45 @@ static void test_absence_resolved_evictable(void **state)
  * watched group and never makes the rule full; in a count rule full of
  * open alerts, a muted group's events go nowhere (not to the overflow
  * group) and raise no capacity warning. */
+/* A distinct rule that is full (its one group open, a new group in the
+ * overflow group) still counts the values of the group it holds: the
+ * values' pool has room for the overflow group's too, so a refire within
+ * hold_s is seen and the episode goes on. */
+static void test_distinct_full_keeps_counting(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'fan','kind':'distinct','severity':'info',"
+        "'field':'agent_id','group_by':['tool_name'],'window_s':10,"
+        "'threshold':1,'max_keys':1,'hold_s':60}]",
+        NULL);
+
+    (void)state;
+    feed(e, ev_call(0, "a", "x"));
+    feed(e, ev_call(1000, "a", "y")); /* 2 agents: fires */
+    assert_int_equal(c.n, 1);
+    feed(e, ev_call(20000, "b", "x")); /* a clears at 10 s; b overflows */
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].rule, "rule_capacity");
+    feed(e, ev_call(21000, "a", "x"));
+    feed(e, ev_call(22000, "a", "y")); /* 2 again within hold_s */
+    feed(e, ev_call(70000, "b", "x"));
+    assert_int_equal(c.n, 2); /* a's episode goes on */
+    feed(e, ev_call(200000, "c", "z"));
+    /* a cleared at 31 s (x of 21 s left), resolved 60 s later */
+    for (int i = 2; i < c.n; i++)
+        if (strcmp(c.a[i].key, "a") == 0) {
+            assert_int_equal(c.a[i].resolved, 1);
+            assert_int_equal(c.a[i].resolved_at, T0 + 31000);
+            assert_int_equal(c.a[i].ts, T0 + 91000);
+            assert_true(c.a[i].value == 1);
+            eng_free(e);
+            return;
+        }
+    fail_msg("a never resolved");
+}
+
 static void test_muted_groups_take_no_room(void **state)
 {
     static struct cap c;
@@ -1503,6 +1542,7 @@ int main(void)
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_absence_refire_then_drain),
         cmocka_unit_test(test_absence_resolved_evictable),
+        cmocka_unit_test(test_distinct_full_keeps_counting),
         cmocka_unit_test(test_muted_groups_take_no_room),
         cmocka_unit_test(test_feed_allocates_nothing),
     };
