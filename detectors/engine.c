@@ -378,8 +378,12 @@ static void absence_make_room(struct det_rule *r, const uint64_t h[2])
     if (c == DET_NIL)
         return;
     u = det_keys_oldest(k);
-    if (u != DET_NIL && det_absence_last(r, u) <= cl)
-        return; /* an unpinned group is older: det_keys_get evicts it */
+    /* an unpinned group seen before that resolve is older: det_keys_get
+     * evicts it; one seen in its millisecond came after it (a hold timer
+     * runs before the events of its millisecond, and a resolve with no
+     * hold came with the event that ended the silence) */
+    if (u != DET_NIL && det_absence_last(r, u) < cl)
+        return;
     det_keys_remove(k, c);
     k->evictions++;
 }
@@ -1683,7 +1687,8 @@ void det_engine_connection(det_engine *e, int connected, int64_t wall_ms)
     det_engine_tick(e, wall_ms); /* from now, as it is */
 }
 
-static void close_open(det_engine *e, struct det_rule *r, const char *why);
+static void close_open(det_engine *e, struct det_rule *r, const char *why,
+                       int64_t end);
 
 /* Is an alert the drain waits for still open: an episode of a rule that
  * runs while draining, or a capacity warning? */
@@ -1704,6 +1709,7 @@ void det_engine_drain(det_engine *e)
         "closed at the end of the input: no event time is left to judge "
         "this absence rule's episode";
     unsigned steps = 0;
+    int64_t end = e->now_ms; /* the input's last event time */
 
     if (e->now_ms == NO_TIME)
         return;
@@ -1719,19 +1725,30 @@ void det_engine_drain(det_engine *e)
      * time their condition cleared when it did */
     for (uint32_t i = 0; i < e->n; i++)
         if ((e->r[i].kind->flags & DET_KF_ABSENCE) && e->r[i].nopen > 0)
-            close_open(e, &e->r[i], why);
+            close_open(e, &e->r[i], why, end);
     e->draining = 0;
     reschedule_all(e);
 }
 
-/* Resolve every open alert of r with a notification that says why. */
-static void close_open(det_engine *e, struct det_rule *r, const char *why)
+/* Resolve every open alert of r now, with a notification that says why.  end: the input's
+ * last event time (the drain), up to which a firing absence episode's
+ * silence is measured for its value; NO_TIME: its value as it is. */
+static void close_open(det_engine *e, struct det_rule *r, const char *why,
+                       int64_t end)
 {
     for (uint32_t s = r->keys.pin_head; s != DET_NIL;) {
         uint32_t next = r->keys.slot[s].next;
 
         if (r->keys.slot[s].state != DET_ST_IDLE) {
             struct det_alert *a = &r->alert[s];
+            struct det_verdict v;
+
+            if (end != NO_TIME && (r->kind->flags & DET_KF_ABSENCE) &&
+                r->keys.slot[s].state == DET_ST_FIRING) {
+                r->kind->tick(r, s, end, &v);
+                if (v.level == DET_ABOVE)
+                    take_verdict(a, &v);
+            }
             if (a->clear_since_ms == 0)
                 a->clear_since_ms = clock_of(e, r);
             r->keys.slot[s].state = DET_ST_IDLE;
@@ -1835,7 +1852,7 @@ int det_engine_adopt(det_engine *e, det_engine *old)
     }
     for (uint32_t j = 0; j < old->n; j++)
         if (!taken[j])
-            close_open(old, &old->r[j], why);
+            close_open(old, &old->r[j], why, NO_TIME);
     e->seq = old->seq; /* with the resolves close_open made */
     reschedule_all(e);
     return kept;

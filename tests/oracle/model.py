@@ -798,6 +798,21 @@ class Overflow(Exception):
     this cannot happen)."""
 
 
+def timer_rank(notes, busy, evs):
+    """Where a group seen last at busy stands among the groups seen in
+    that millisecond (docs/rules.md "A rule at max_keys"): a resolve sent
+    by its hold timer (sent after it cleared) comes before the events of
+    the millisecond, and such resolves in the order their episodes opened
+    (the episode's start, then its first event then); else the events'
+    order (1,)."""
+    for n in notes:
+        if n[0] == "alert.resolved" and n[1] == busy and n[3] is not None \
+                and n[1] > n[3]:
+            first = min([sq for (tt, sq, _) in evs if tt == n[2]] or [0])
+            return (0, n[2], first)
+    return (1,)
+
+
 def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
                  cap=None):
     """The groups of a rule as [(values, events, cut)]: SPEC section 2
@@ -880,13 +895,18 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
                         continue     # an open alert: never evicted
                     busy = max([busy] + [n[1] for n in notes] +
                                [n[3] for n in notes if n[3] is not None])
-                cands.append((evs[-1][0], busy, w))
+                    rank = timer_rank(notes, busy, evs)
+                else:
+                    rank = (1,)
+                cands.append((evs[-1][0], busy, w, rank))
             if not cands:
                 ovf.take(v, t, seq, rec, out, unit_of)
                 continue
             # the least recently seen: at its events and its resolves
-            # (busy); min() keeps the LRU order among equals
-            victim = min(cands, key=lambda c: c[1])[2]
+            # (busy); in one millisecond the resolves made by hold timers
+            # first, in the order their episodes opened, then the events
+            # (timer_rank); min() keeps the LRU order among equals
+            victim = min(cands, key=lambda c: (c[1], c[3]))[2]
             out.append((victim, live.pop(victim), cut))
         live[v] = [(t, seq, rec)]
         seen_at[v] = t
