@@ -11,10 +11,12 @@
  *     any public call returns, and next_deadline <= the smallest of them
  *     and of the idle absence groups' deadlines (it may be earlier: a
  *     timer that finds nothing due is harmless);
- *   - by_type[t] lists, in set order, the rules whose prefilter admits
- *     type t; when the index has fields, plain[t] holds those of them
- *     that are not in it and typed[t] all of them (index.h); hc.gen_of[g] == hc.gen means hc.h[g] is the hash of this
- *     event's values of group_by field list g;
+ *   - of_type[t] is the set of the rules whose prefilter admits type t,
+ *     plain[t] those of them that are not in the index (index.h): an
+ *     event of type t reaches plain[t] and the rules of of_type[t] that
+ *     the index finds for its values, in set order;
+ *   - hc.gen_of[g] == hc.gen means hc.h[g] is the hash of this event's
+ *     values of group_by field list g;
  *   - nothing on the feed path allocates, logs or reads a clock.
  */
 #include "detectors/engine.h"
@@ -38,7 +40,6 @@
 #define NO_TIME INT64_MIN
 #define DRAIN_MAX_STEPS 100000000u /* safety stop of det_engine_drain */
 #define NTYPES ((unsigned)EVENT_SESSION_END + 1)
-_Static_assert(DET_RULES_MAX >= RULE_MAX, "the index takes every rule");
 #define MEMO_SIZE 512u /* a rule's memo of match results (power of two) */
 /* the clock (engine.h "Clock") */
 #define QUIET_MS 1000            /* no event for this long: the stream is
@@ -129,11 +130,10 @@ struct det_engine {
     struct rule_set *own;      /* the default rules, when none were given */
     uint32_t n;
     struct det_rule *r;        /* n rules, in the set's order */
-    uint16_t *by_type[NTYPES]; /* rule indices per event type */
-    uint16_t *by_type_mem;
-    uint32_t nby[NTYPES];
     det_index *ix;             /* rules by the exact values they require */
-    struct det_rset plain[NTYPES], typed[NTYPES];
+    int indexed;               /* ix has fields */
+    unsigned nwords;           /* words of a det_rset that hold rules */
+    struct det_rset of_type[NTYPES], plain[NTYPES];
     uint32_t gsig[2 * RULE_MAX]; /* field lists hashed per event (group_by
                                   and memo keys), by signature */
     uint32_t ngsets;
@@ -1555,9 +1555,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
 {
     struct det_input in;
     struct det_verdict v;
-    const uint16_t *list;
     int64_t t = NO_TIME, target;
-    uint32_t nlist;
     int late = 0, credible = 0;
 
     e->st.events++;
@@ -1616,22 +1614,13 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     in.t_ms = t;
     in.hc = &e->hc;
     if ((unsigned)ev->type < NTYPES) {
-        list = e->by_type[ev->type];
-        nlist = e->nby[ev->type];
-    } else {
-        list = NULL;
-        nlist = 0;
-    }
-    if (det_index_fields(e->ix) == 0) {
-        for (uint32_t k = 0; k < nlist; k++)
-            late |= feed_rule(e, &e->r[list[k]], &in, &v);
-    } else if (nlist > 0) {
         struct det_rset hit = {{0}};
 
-        det_index_lookup(e->ix, ev, &hit);
-        for (unsigned w = 0; w < DET_RSET_WORDS; w++) {
+        if (e->indexed)
+            det_index_lookup(e->ix, ev, &hit);
+        for (unsigned w = 0; w < e->nwords; w++) {
             uint64_t bits = e->plain[ev->type].w[w] |
-                            (hit.w[w] & e->typed[ev->type].w[w]);
+                            (hit.w[w] & e->of_type[ev->type].w[w]);
 
             while (bits != 0) {
                 uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(bits);
@@ -2203,19 +2192,15 @@ static void rule_fini(struct det_rule *r)
     r->dump = NULL;
 }
 
-/* The per-type rule lists, and the index of rules by the exact values
- * their match requires with the per-type sets of rules in it and not. */
+/* The sets of rules per event type, and the index of rules by the exact
+ * values their match requires with the per-type sets of rules not in
+ * it. */
 static int build_lists(det_engine *e)
 {
-    size_t n = (size_t)e->n > 0 ? e->n : 1;
     const char *lit[MATCH_GLOBS_MAX];
 
-    if ((e->by_type_mem = calloc(NTYPES * n, sizeof *e->by_type_mem)) ==
-            NULL ||
-        (e->ix = det_index_create()) == NULL)
+    if ((e->ix = det_index_create()) == NULL)
         return -1;
-    for (unsigned t = 0; t < NTYPES; t++)
-        e->by_type[t] = e->by_type_mem + t * n;
     for (uint32_t i = 0; i < e->n; i++) {
         struct match_field f;
         uint32_t nlit = match_exact_values(&e->r[i].rule->match, &f, lit,
@@ -2228,14 +2213,13 @@ static int build_lists(det_engine *e)
         for (unsigned t = 0; t < NTYPES; t++) {
             if (!(e->r[i].rule->types & MATCH_TYPE_BIT(t)))
                 continue;
-            e->by_type[t][e->nby[t]++] = (uint16_t)i;
-            det_rset_add(rc == DET_INDEX_OK ? &e->typed[t] : &e->plain[t],
-                         i);
+            det_rset_add(&e->of_type[t], i);
+            if (rc != DET_INDEX_OK)
+                det_rset_add(&e->plain[t], i);
         }
     }
-    for (unsigned t = 0; t < NTYPES; t++)
-        for (unsigned w = 0; w < DET_RSET_WORDS; w++)
-            e->typed[t].w[w] |= e->plain[t].w[w];
+    e->indexed = det_index_fields(e->ix) > 0;
+    e->nwords = (e->n + 63) / 64;
     return 0;
 }
 
@@ -2355,7 +2339,6 @@ void det_engine_destroy(det_engine *e)
     for (uint32_t i = 0; i < e->n; i++)
         rule_fini(&e->r[i]);
     free(e->r);
-    free(e->by_type_mem);
     det_index_destroy(e->ix);
     free(e->hc.gen_of);
     free(e->hc.h);

@@ -22,7 +22,7 @@
  * load, built at config load and read-only afterwards; a lookup hashes
  * the event's value once (lower-casing it as it goes) and compares the
  * value found.  Input cannot lengthen the probes: it only chooses which
- * of the configured values to look up.  Memory: 48 bytes per value slot
+ * of the configured values to look up.  Memory: 56 bytes per value slot
  * (twice the values, rounded up to a power of two) plus the values' text;
  * nothing per event.  Pure: no I/O, no clock.
  */
@@ -30,12 +30,13 @@
 #define TW_DET_INDEX_H
 
 #include "detectors/match.h"
+#include "detectors/rule.h"
 #include "model/event.h"
 
 #include <stdint.h>
 
-#define DET_RULES_MAX 256
-#define DET_RSET_WORDS (DET_RULES_MAX / 64)
+#define DET_RULES_MAX RULE_MAX /* rules in a set: bits of a struct det_rset */
+#define DET_RSET_WORDS ((DET_RULES_MAX + 63) / 64)
 #define DET_INDEX_FIELDS 8 /* distinct fields indexed; more stay unindexed */
 
 enum {

@@ -12,7 +12,7 @@
  * its condition stands: ABOVE (the fire condition holds), BETWEEN (an open
  * alert stays open) or CLEAR (the clear condition holds), and when that
  * may next change with no event.  The engine does everything else:
- * matching and the per-type rule lists, groups (keys.h) and their
+ * matching and the per-type rule sets, groups (keys.h) and their
  * overrides, timestamps, duplicates, fire / repeat / hold / resolve,
  * episode ids and the alert.
  *
