@@ -31,6 +31,18 @@
  * Replay judges event time; the end of input is not an absence (the
  * engine does not run these rules while draining).
  *
+ * Late records.  A group's deadline is last + threshold + 1 ms.  On the
+ * event clock a record comes up to allowed_lateness_s out of order, so
+ * the rule waits that long past the deadline before time fires the
+ * group (spec.absence.lateness_ms: the engine sets it, and sets it to 0
+ * while the wall clock drives the event clock, which then already
+ * waited); the episode starts at the deadline (verdict since_ms).  A
+ * record of the group that comes within the wait, stamped after the
+ * deadline, shows a silence that was real: kind_feed fires it then
+ * (DET_FEED_AGAIN: the engine applies the firing, then feeds the record
+ * again, which clears it, as when time fired it first).  The gap a
+ * record ends is measured to its stamp.
+ *
  * Memory per group: sizeof(struct abs_state), 160 bytes: its last event's
  * time and, since the alert of a group that goes quiet has no event to
  * take them from, its values and its last event's ids (the alert's
@@ -276,15 +288,24 @@ int64_t det_absence_last(const struct det_rule *r, uint32_t slot)
     return *(const int64_t *)det_state(r, slot);
 }
 
+/* The group's threshold in ms (overrides). */
+static inline int64_t threshold_ms(const struct det_rule *r, uint32_t slot)
+{
+    return r->thr == NULL ? r->spec.absence.threshold_ms
+                          : (int64_t)llround(r->thr[slot] * 1000.0);
+}
+
 /* The gap at now, and the episode's longest (the current gap while no
- * episode is open). */
+ * episode is open).  A silence passes its threshold at last + thr + 1 ms
+ * (since_ms), and fires lateness_ms after that: a record of the group
+ * that comes up to allowed_lateness_s out of order does not make it
+ * fire; kind_feed fires the ones whose own record shows them first. */
 __attribute__((hot))
 static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     int64_t last = *(const int64_t *)det_state(r, slot);
-    int64_t thr = r->thr == NULL ? r->spec.absence.threshold_ms
-                                 : (int64_t)llround(r->thr[slot] * 1000.0);
+    int64_t thr = threshold_ms(r, slot) + r->spec.absence.lateness_ms;
     double gap = last == INT64_MIN ? 0 : (double)(now - last) / 1000.0;
 
     v->slot = slot;
@@ -300,6 +321,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     } else if (now - last > thr) {
         v->level = DET_ABOVE;
         v->next_ms = INT64_MAX;
+        v->since_ms = last + thr - r->spec.absence.lateness_ms + 1;
     } else {
         v->level = DET_CLEAR;
         v->next_ms = last + thr + 1;
@@ -317,6 +339,49 @@ static void clock_start(struct det_rule *r, int64_t now)
         *last = now;
 }
 
+/* When the event's own record ends its group's silence: on the event
+ * clock its stamp, no later than now; on the stream clock (arrivals),
+ * now. */
+static inline int64_t ended_at(const struct det_rule *r,
+                               const struct det_input *in)
+{
+    if (r->on_stream)
+        return in->now_ms;
+    return in->t_ms < in->now_ms ? in->t_ms : in->now_ms;
+}
+
+/* Does the event show that its group's silence passed the threshold
+ * before the group fired (the rule waited lateness_ms for late records,
+ * and this record, stamped past the deadline, came first)?  Then *v is
+ * the firing, from the deadline, with the gap the record ends: the
+ * engine applies it and feeds the event again, which clears it, as
+ * when time fired it. */
+static int shows_silence(const struct det_rule *r, uint32_t slot,
+                         const struct det_input *in, struct det_verdict *v)
+{
+    int64_t last = *(const int64_t *)det_state(r, slot), thr;
+
+    if (last == INT64_MIN || r->spec.absence.lateness_ms == 0 ||
+        r->keys.slot[slot].state == DET_ST_FIRING)
+        return 0;
+    thr = threshold_ms(r, slot);
+    if (ended_at(r, in) - last <= thr)
+        return 0;
+    v->slot = slot;
+    v->level = DET_ABOVE;
+    v->value = (double)(ended_at(r, in) - last) / 1000.0;
+    /* within hold_s: the episode's longest gap, as kind_tick's */
+    if (r->keys.slot[slot].state != DET_ST_IDLE &&
+        r->alert[slot].value > v->value)
+        v->value = r->alert[slot].value;
+    v->aux[0] = r->spec.absence.connected;
+    v->aux[1] = (double)r->stream_lag_ms / 1000.0;
+    v->extra = v->text = NULL;
+    v->next_ms = INT64_MAX;
+    v->since_ms = last + thr + 1;
+    return 1;
+}
+
 __attribute__((hot))
 static int kind_feed(struct det_rule *r, struct det_input *in,
                      struct det_verdict *v)
@@ -331,18 +396,23 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         /* back from its alert: idle groups are watched oldest first */
         if (r->keys.slot[slot].state == DET_ST_IDLE && det_pinned(r, slot))
             det_keys_unpin(&r->keys, slot);
+        if (shows_silence(r, slot, in, v))
+            return DET_FEED_AGAIN;
         keep_event(r, slot, in);
     } else {
+        if (shows_silence(r, slot, in, v))
+            return DET_FEED_AGAIN;
         a = &r->alert[slot];
         memcpy(a->sample.record_id, in->ev->record_id,
                strnlen(in->ev->record_id, EVENT_ID_MAX - 1) + 1);
     }
     a = &r->alert[slot];
     last = det_state(r, slot);
-    /* the gap this event ends counts for the open episode */
+    /* the gap this event ends counts for the open episode: up to its
+     * stamp (a late record did not come after the silence it ends) */
     if (*last != INT64_MIN && r->keys.slot[slot].state != DET_ST_IDLE &&
-        (double)(in->now_ms - *last) / 1000.0 > a->value)
-        a->value = (double)(in->now_ms - *last) / 1000.0;
+        (double)(ended_at(r, in) - *last) / 1000.0 > a->value)
+        a->value = (double)(ended_at(r, in) - *last) / 1000.0;
     *last = in->now_ms;
     r->counted++;
     kind_tick(r, slot, in->now_ms, v);

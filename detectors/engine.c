@@ -120,6 +120,9 @@ struct det_engine_clock {
                                CATCHUP_GRACE_MS: a backlog may come */
     int skipped;            /* the event clock stood still while the stream
                                was not observed: its next move jumps */
+    int by_wall;            /* the wall clock moved the event clock past
+                               the newest event: absence rules wait no
+                               more for late records (absence_wait) */
     det_lag lag;
     det_skew skew;
 };
@@ -925,7 +928,11 @@ static void fire(det_engine *e, struct det_rule *r, uint32_t s,
         r->keys.slot[s].spare &= (uint8_t)~DET_G_TIMED;
     }
     r->nopen++;
-    a->started_ms = now;
+    /* an absence episode starts when its silence passed the threshold,
+     * though the kind waited for late records before it fired */
+    a->started_ms = (r->kind->flags & DET_KF_ABSENCE) && v->since_ms < now
+                        ? v->since_ms
+                        : now;
     a->last_sent_ms = now;
     a->clear_since_ms = 0;
     take_verdict(a, v);
@@ -1290,6 +1297,39 @@ static void run_timers(det_engine *e)
     }
 }
 
+/* How long the event-clock absence rules wait past a deadline for late
+ * records (absence.c): allowed_lateness_s while events drive the clock;
+ * none once the wall clock has moved it past the newest event, since it
+ * moves it to the wall less the lag less allowed_lateness_s, a time by
+ * which the late records have come.  When the wait ends, their groups
+ * are looked at again: those due fire now, the others are timed by
+ * their deadline. */
+static void absence_wait(det_engine *e)
+{
+    int by_wall = e->now_ms != NO_TIME && e->clk.newest_ms != NO_TIME &&
+                  e->now_ms > e->clk.newest_ms;
+    struct det_verdict v;
+
+    if (by_wall == e->clk.by_wall)
+        return;
+    e->clk.by_wall = by_wall;
+    for (uint32_t i = 0; i < e->n; i++) {
+        struct det_rule *r = &e->r[i];
+
+        if (!(r->kind->flags & DET_KF_ABSENCE) || on_stream(r))
+            continue;
+        r->spec.absence.lateness_ms = by_wall ? 0 : e->lateness_ms;
+        if (!by_wall || !timers_active(e, r))
+            continue;
+        for (uint32_t s = r->keys.pin_head, nxt; s != DET_NIL; s = nxt) {
+            nxt = r->keys.slot[s].next;
+            r->kind->tick(r, s, e->now_ms, &v);
+            transition(e, r, &v, NULL);
+        }
+        run_watched(e, r);
+    }
+}
+
 /* Re-evaluate every pinned group (a clock started, draining began or
  * ended, a reload). */
 static void reschedule_all(det_engine *e)
@@ -1460,6 +1500,7 @@ static void follow_wall(det_engine *e, int64_t wall)
             target = s - e->lateness_ms;
     }
     advance(e, target, s, 1);
+    absence_wait(e);
 }
 
 /* ---- public ---- */
@@ -1539,11 +1580,16 @@ static inline int feed_rule(det_engine *e, struct det_rule *r,
                             struct det_input *in, struct det_verdict *v)
 {
     uint64_t late_before = r->late;
+    int f;
 
     if (!rule_sees(r, in))
         return 0;
     in->now_ms = clock_of(e, r);
-    if (r->kind->feed(r, in, v) && !idle_stays(e, r, v, in))
+    f = r->kind->feed(r, in, v);
+    if (f && !idle_stays(e, r, v, in))
+        transition(e, r, v, in);
+    if (__builtin_expect(f == DET_FEED_AGAIN, 0) &&
+        r->kind->feed(r, in, v) && !idle_stays(e, r, v, in))
         transition(e, r, v, in);
     if (__builtin_expect(r->cap_want | r->cap_open, 0))
         capacity_check(e, r);
@@ -1606,6 +1652,7 @@ int det_engine_feed(det_engine *e, const struct event *ev, int64_t wall_ms)
     target = t > e->now_ms ? t : e->now_ms;
     /* live, the stream clock is the wall's (follow_wall above) */
     advance(e, target, wall_ms > 0 ? e->clk.stream_ms : target, 0);
+    absence_wait(e);
     if (t == NO_TIME || t > e->now_ms)
         t = e->now_ms;
 
@@ -2167,6 +2214,9 @@ static int rule_init(det_engine *e, struct det_rule *r,
     /* an absence rule over [] that sees every event: the stream's own */
     r->on_stream = r->fixed_slot != DET_NIL && rule->match.ncond == 0 &&
                    rule->exclude.ncond == 0;
+    /* the stream clock measures arrivals: nothing to wait for there */
+    if (r->kind->flags & DET_KF_ABSENCE)
+        r->spec.absence.lateness_ms = r->on_stream ? 0 : e->lateness_ms;
     return 0;
 }
 

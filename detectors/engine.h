@@ -20,6 +20,13 @@
  * the stream clock less allowed_lateness_s, never past that.  So a
  * source that lags 10 minutes is judged in its own time, and a quiet
  * stream's windows still empty.
+ *   - Late records and absence.  The absence rules on the event clock
+ *     fire allowed_lateness_s after a group's deadline while events drive
+ *     the clock (a record that late, stamped before the deadline, keeps
+ *     the group quiet; one stamped after it fires and clears it at once,
+ *     the episode starting at the deadline); once the wall has moved the
+ *     clock past the newest event, to a time by which late records have
+ *     come, they wait no more (engine.c absence_wait, absence.c).
  *   - Catching up.  After det_engine_connection(e, 1, ...) the wall
  *     does not move the event clock until the first event (the backlog,
  *     if any, which is then judged in event time as replay judges it: the

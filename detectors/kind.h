@@ -144,6 +144,10 @@ struct det_verdict {
     double value;
     double aux[2];
     int64_t next_ms;     /* when the level may change with no event */
+    int64_t since_ms;    /* absence, DET_ABOVE: when the silence passed
+                            its threshold, the episode's start (earlier
+                            than now when the kind waited for late
+                            records: absence.c); other kinds leave it */
     const char *extra;   /* new_value: the value, the group's last field
                             (NULL: none) */
     const char *text;    /* copied to the alert record's text when it
@@ -170,6 +174,10 @@ enum {
                                  time_idle) */
 };
 
+/* A feed's answer (besides 0 and 1): apply the verdict, then feed the
+ * event again. */
+#define DET_FEED_AGAIN 2
+
 struct det_kind {
     const char *name;
     unsigned flags;
@@ -181,7 +189,9 @@ struct det_kind {
     void (*reset)(struct det_rule *r, uint32_t slot);
     /* One event the rule sees: return 1 and fill *v when a group's
      * condition must be looked at, 0 when nothing changed for an idle
-     * group. */
+     * group; DET_FEED_AGAIN when *v must be applied before the event
+     * counts, and the event fed again then (absence: a silence its own
+     * record shows, which fires and clears at once). */
     int (*feed)(struct det_rule *r, struct det_input *in,
                 struct det_verdict *v);
     /* Re-evaluate a group at now_ms (timers). */
@@ -257,6 +267,9 @@ union det_spec {
     } ratio;
     struct {
         int64_t threshold_ms;
+        int64_t lateness_ms; /* waited for late records before a group
+                                fires: allowed_lateness_s on the event
+                                clock, 0 on the stream clock */
         int connected;  /* [] : the stream's connection */
     } absence;
 };

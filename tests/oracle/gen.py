@@ -285,15 +285,18 @@ def rand_rule(r, i, kind, exclude=frozenset()):
     return rule
 
 
-def rule_durations(rule):
-    """Durations (ms) at which the rule has a boundary."""
+def rule_durations(rule, lateness=5000):
+    """Durations (ms) at which the rule has a boundary (lateness: the
+    engine's allowed_lateness_s, ms)."""
     d = []
     for k in ("window_s", "within_s", "hold_s", "learn_s", "bucket_s",
               "repeat_interval_s"):
         if k in rule and rule[k]:
             d.append(rule[k] * 1000)
     if rule["kind"] == "absence":
+        # its deadline, and when it fires: allowed_lateness_s after it
         d.append(rule["threshold"] * 1000)
+        d.append(rule["threshold"] * 1000 + lateness)
     if rule["kind"] in ("max", "sequence", "new_value") and "window_s" not in rule:
         d.append(300000)
     return d
@@ -351,7 +354,13 @@ def gen(seed, exclude=None):
     kinds = [r.choice(KINDS) for _ in range(nrules)]
     rules = [rand_rule(r, i, k, exclude) for i, k in enumerate(kinds)]
     cfg = {"rules": rules}
-    magic = sorted({d for ru in rules for d in rule_durations(ru)})
+    # allowed_lateness_s: the default (5) or another, drawn apart from the
+    # rest so that a seed's rules and records stay what they were
+    lateness = random.Random(seed * 7 + 3).choice([None, None, 0, 1, 2])
+    if lateness is not None:
+        cfg["detectors"] = {"allowed_lateness_s": lateness}
+    lms = (5 if lateness is None else lateness) * 1000
+    magic = sorted({d for ru in rules for d in rule_durations(ru, lms)})
     n = r.randint(50, 400)
     t = T0 + r.choice([0, 0, 500, r.randrange(1000)])
     recs = []

@@ -444,21 +444,38 @@ def points_baseline(rule, evs, thr, clr, opts):
     return pts
 
 
-def absence_points(rule, evs, end_t, thr):
-    """Absence over a group: fires when the group has had no event for
-    more than threshold s, clears at its next event.  Only up to the last
-    event of the input: its end is not an absence.
-    QUESTION: "more than threshold s" at millisecond resolution fires at
-    last + threshold s + 1 ms."""
+class Since:
+    """A FIRE point's episode start, when it is not the point's time
+    (absence: the deadline the silence passed)."""
+    __slots__ = ("t",)
+
+    def __init__(self, t):
+        self.t = t
+
+
+def absence_points(rule, evs, end_t, thr, lateness):
+    """Absence over a group: its silence passes the threshold at its
+    deadline, last event + threshold s + 1 ms (the episode's start), and
+    it fires allowed_lateness_s after that (docs/rules.md "absence":
+    records up to that late do not make it fire), unless its next event
+    comes first stamped past the deadline: that event fires it, from the
+    deadline, and clears it at once.  Only up to the last event of the
+    input: its end is not an absence.
+    QUESTION: "more than threshold s" at millisecond resolution passes
+    at last + threshold s + 1 ms."""
     T = thr * 1000           # the group's threshold (overrides)
     pts = []
     for i, (t, seq, rec) in enumerate(evs):
         if i > 0:
             pts.append((t, EVENT, seq, CLEAR, None))
-        fire_t = t + T + 1
-        nxt = evs[i + 1][0] if i + 1 < len(evs) else None
-        if (nxt is None or nxt >= fire_t) and fire_t <= end_t:
-            pts.append((fire_t, EDGE, -1, FIRE, None))
+        due = t + T + 1
+        fire_t = due + lateness
+        nxt = evs[i + 1] if i + 1 < len(evs) else None
+        if (nxt is None or nxt[0] >= fire_t) and fire_t <= end_t:
+            pts.append((fire_t, EDGE, -1, FIRE, Since(due)))
+        elif nxt is not None and nxt[0] >= due:
+            # before the CLEAR of the same event (the sort is stable)
+            pts.append((nxt[0], EVENT, nxt[1], FIRE, Since(due)))
     return pts
 
 
@@ -561,7 +578,8 @@ def lifecycle(pts, hold, repeat, stop_at=None, fire_until=None,
                 and t > fire_until:
             continue
         if state == "idle" and cond == FIRE:
-            state, started, cleared = "firing", t, None
+            state, cleared = "firing", None
+            started = value.t if isinstance(value, Since) else t
             next_rep = timer_key(t + repeat)
             out.append(("alert.firing", t, started, None, value))
             if keys is not None:
@@ -612,6 +630,8 @@ def check_groups(rule, records, det=None, opts=None):
     """Raises Overflow when the rule's groups do what is not modelled
     (gen.set_max_keys())."""
     det = det or {}
+    opts = dict(opts or {})
+    opts["allowed_lateness_s"] = det.get("allowed_lateness_s", 5)
     events = decode(records)
     end_t = max((t for t, _, _ in events), default=0)
     hold = rule.get("hold_s", det.get("hold_s", DEFAULT_HOLD_S)) * 1000
@@ -626,9 +646,10 @@ def check_groups(rule, records, det=None, opts=None):
 
 
 def run(cfg, records, opts=None):
-    opts = opts or {}
     rules = cfg["rules"]
     det = cfg.get("detectors", {})
+    opts = dict(opts or {})
+    opts["allowed_lateness_s"] = det.get("allowed_lateness_s", 5)
     events = decode(records)
     end_t = max((t for t, _, _ in events), default=0)
 
@@ -717,7 +738,7 @@ def run_units(rules, det, events, end_t, drain_end, opts):
                 t_n = thr
                 if isinstance(value, Later):
                     value, t_n = later_value(rule, value, evs, ts, st,
-                                             opts, thr)
+                                             opts, thr, res)
                 elif kind == "absence":
                     value = absence_gap(evs, st, ts)
                 elif isinstance(value, tuple):
@@ -741,13 +762,13 @@ def run_units(rules, det, events, end_t, drain_end, opts):
     return notes
 
 
-def later_value(rule, lv, evs, ts, started, opts, thr):
+def later_value(rule, lv, evs, ts, started, opts, thr, resolve=None):
     """(value, threshold) of a repeat or a resolve sent at ts
     (docs/rules.md "Values of repeats and resolves"); None where it is
     not compared."""
     kind = rule["kind"]
     if kind == "absence":
-        return absence_gap(evs, started, ts), thr
+        return absence_gap(evs, started, ts, current=resolve is None), thr
     if kind == "new_value" or lv.value is None:
         return None, thr
     if opts.get("resolve_value_agreed") and (
@@ -764,13 +785,16 @@ def later_value(rule, lv, evs, ts, started, opts, thr):
     return lv.value, thr
 
 
-def absence_gap(evs, started, ts):
+def absence_gap(evs, started, ts, current=True):
     """An absence episode's value at ts: its longest gap in seconds, the
-    gap that started it, those its events ended since, and the current
-    one (events stamped ts come after the timers of ts)."""
+    gap that started it, those its events ended since, and (current) the
+    ongoing one (events stamped ts come after the timers of ts).  A
+    resolve shows the gaps its events ended: the silence since its last
+    event, over the threshold but not yet past the rule's wait for late
+    records when hold_s ends, is not the episode's."""
     times = [t for t, _, _ in evs if t < ts]
     gaps = [b - a for a, b in zip(times, times[1:]) if b >= started]
-    if times:
+    if times and (current or not gaps):
         gaps.append(ts - times[-1])
     return max(gaps) / 1000.0 if gaps else None
 
@@ -783,7 +807,12 @@ def group_unit(rule, values, evs, end_t, opts):
     if muted:
         return None
     if kind == "absence":
-        pts = absence_points(rule, evs, end_t, thr)
+        # the stream's own absence ([] over every event) is on the
+        # stream clock, which measures arrivals: it waits for nothing
+        stream = not rule.get("group_by") and not rule.get("match") and \
+            not rule.get("exclude")
+        pts = absence_points(rule, evs, end_t, thr, 0 if stream else
+                             opts.get("allowed_lateness_s", 5) * 1000)
     elif kind in ("ratio", "baseline"):
         pts = POINTS[kind](rule, evs, thr, clr, opts)
     else:

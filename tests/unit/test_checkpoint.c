@@ -352,7 +352,8 @@ static void test_episode_goes_on(void **state)
     "'threshold':120}]"
 
 /* An agent last seen before the restart goes quiet after it: it fires at
- * the time it would have, with its values and last event. */
+ * the time it would have (its deadline, and allowed_lateness_s after it),
+ * with its values and last event. */
 static void test_absence_times(void **state)
 {
     static struct cap c1, c2;
@@ -365,7 +366,9 @@ static void test_absence_times(void **state)
     feed(e, ev_call(30000, "t", "b"));
     f = restart(&c2, ABS2, e, "2", &info);
     assert_int_equal(info.groups, 3); /* a, b and the [] group */
-    feed(f, ev_call(60001, "t", "b"));
+    feed(f, ev_call(65000, "t", "b"));
+    assert_int_equal(c2.n, 0); /* waits allowed_lateness_s (5 s) */
+    feed(f, ev_call(65001, "t", "b"));
     assert_int_equal(c2.n, 1);
     assert_string_equal(c2.a[0].key, "a");
     assert_int_equal(c2.a[0].started, T0 + 60001);

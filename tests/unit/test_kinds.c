@@ -1106,14 +1106,17 @@ static void test_absence_override_thresholds(void **state)
     feed(e, ev_call(0, "t", "batch-1"));
     feed(e, ev_call(0, "t", "a-1"));
     feed(e, ev_call(20000, "t", "fast-1"));
-    for (int64_t t = 25000; t <= 305000; t += 5000) /* time moves on */
+    /* time moves on; each fires allowed_lateness_s (5 s) after its
+     * deadline, which is its started_at */
+    for (int64_t t = 25000; t <= 310000; t += 5000)
         feed(e, ev_call(t, "t", "pulse"));
     assert_int_equal(c.n, 3);
     assert_string_equal(c.a[0].key, "fast-1");
     assert_int_equal(c.a[0].started, T0 + 30001);
     assert_true(c.a[0].threshold == 10);
+    assert_int_equal(c.a[0].ts, T0 + 35001); /* 5 s after it */
     assert_string_equal(c.a[0].summary,
-                        "agent fast-1 has had no event for 10s "
+                        "agent fast-1 has had no event for 15s "
                         "(threshold 10s)");
     assert_string_equal(c.a[1].key, "a-1");
     assert_int_equal(c.a[1].started, T0 + 60001);
@@ -1122,14 +1125,16 @@ static void test_absence_override_thresholds(void **state)
     assert_int_equal(c.a[2].started, T0 + 300001);
     assert_true(c.a[2].threshold == 300);
     assert_string_equal(c.a[2].summary,
-                        "agent batch-1 has had no event for 300s "
+                        "agent batch-1 has had no event for 305s "
                         "(threshold 300s)");
     /* back: watched again by its own threshold */
     feed(e, ev_call(310000, "t", "fast-1"));
     assert_int_equal(c.n, 4);
     assert_int_equal(c.a[3].resolved, 1);
     assert_string_equal(c.a[3].key, "fast-1");
-    feed(e, ev_call(320001, "t", "pulse"));
+    feed(e, ev_call(325000, "t", "pulse"));
+    assert_int_equal(c.n, 4);
+    feed(e, ev_call(325001, "t", "pulse"));
     assert_int_equal(c.n, 5);
     assert_string_equal(c.a[4].key, "fast-1");
     assert_int_equal(c.a[4].started, T0 + 320001);
@@ -1373,7 +1378,7 @@ static void test_muted_groups_take_no_room(void **state)
     (void)state;
     feed(e, ev_call(0, "db", "a"));
     feed(e, ev_call(5000, "mute-1", "a")); /* would evict db */
-    for (int64_t t = 6000; t <= 12000; t += 1000)
+    for (int64_t t = 6000; t <= 16000; t += 1000)
         feed(e, ev_call(t, "tick", "a"));
     assert_int_equal(c.n, 1);
     assert_string_equal(c.a[0].key, "db");
