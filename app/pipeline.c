@@ -144,6 +144,11 @@ void pipeline_connection(pipeline *p, int connected, int64_t wall_ms)
     det_engine_connection(p->eng, connected, wall_ms);
 }
 
+void pipeline_input_end(pipeline *p)
+{
+    det_engine_input_end(p->eng);
+}
+
 void pipeline_drain(pipeline *p)
 {
     det_engine_drain(p->eng);

@@ -137,6 +137,10 @@ void pipeline_tick(pipeline *p, int64_t wall_ms);
  * See det_engine_connection(). */
 void pipeline_connection(pipeline *p, int connected, int64_t wall_ms);
 
+/* End of input (replay): no record is to come.  See
+ * det_engine_input_end(). */
+void pipeline_input_end(pipeline *p);
+
 /* End of input (replay --drain): event time runs on until every open
  * alert has resolved.  See det_engine_drain(). */
 void pipeline_drain(pipeline *p);

@@ -520,6 +520,8 @@ int replay_run_redact(const struct cfg *c, const struct redact_opts *red,
             skipped(r);
         }
     }
+    if (!r->stop)
+        pipeline_input_end(r->pl);
     if (!r->stop && (flags & REPLAY_DRAIN))
         pipeline_drain(r->pl);
     if (r->rc != REPLAY_OK)

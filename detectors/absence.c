@@ -305,7 +305,12 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
                       struct det_verdict *v)
 {
     int64_t last = *(const int64_t *)det_state(r, slot);
-    int64_t thr = threshold_ms(r, slot) + r->spec.absence.lateness_ms;
+    /* a firing group's silence was already waited for: it holds while
+     * the group has no record, whatever the wait is now */
+    int64_t wait = r->keys.slot[slot].state == DET_ST_FIRING
+                       ? 0
+                       : r->spec.absence.lateness_ms;
+    int64_t thr = threshold_ms(r, slot) + wait;
     double gap = last == INT64_MIN ? 0 : (double)(now - last) / 1000.0;
 
     v->slot = slot;
@@ -321,7 +326,7 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     } else if (now - last > thr) {
         v->level = DET_ABOVE;
         v->next_ms = INT64_MAX;
-        v->since_ms = last + thr - r->spec.absence.lateness_ms + 1;
+        v->since_ms = last + thr - wait + 1;
     } else {
         v->level = DET_CLEAR;
         v->next_ms = last + thr + 1;

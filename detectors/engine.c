@@ -121,8 +121,11 @@ struct det_engine_clock {
     int skipped;            /* the event clock stood still while the stream
                                was not observed: its next move jumps */
     int by_wall;            /* the wall clock moved the event clock past
-                               the newest event: absence rules wait no
-                               more for late records (absence_wait) */
+                               the newest event, or the input ended:
+                               absence rules wait no more for late
+                               records (absence_wait) */
+    int input_ended;        /* det_engine_input_end: no record is to
+                               come */
     det_lag lag;
     det_skew skew;
 };
@@ -964,9 +967,17 @@ static void resolve(det_engine *e, struct det_rule *r, uint32_t s)
     r->st.resolved++;
     notify(e, r, s, 1);
     /* an absence group stays watched by its deadline until its next event
-     * (absence.c); an absence [] group for life */
-    if (s == r->fixed_slot || (r->kind->flags & DET_KF_ABSENCE))
+     * (absence.c); an absence [] group for life.  One resolved by its own
+     * event (hold_s 0) is seen now, and its deadline comes after those
+     * of the idle groups: back in their order, as its next event would
+     * put it. */
+    if (s == r->fixed_slot)
         return;
+    if (r->kind->flags & DET_KF_ABSENCE) {
+        if (det_absence_last(r, s) == clock_of(e, r))
+            det_keys_unpin(&r->keys, s);
+        return;
+    }
     if (s == r->keys.ovf)
         r->ovf_events = 0; /* the next overflow group counts afresh */
     if ((r->kind->flags & DET_KF_REMOVE) || s == r->keys.ovf)
@@ -1301,13 +1312,14 @@ static void run_timers(det_engine *e)
  * records (absence.c): allowed_lateness_s while events drive the clock;
  * none once the wall clock has moved it past the newest event, since it
  * moves it to the wall less the lag less allowed_lateness_s, a time by
- * which the late records have come.  When the wait ends, their groups
- * are looked at again: those due fire now, the others are timed by
- * their deadline. */
+ * which the late records have come, nor once the input has ended.  When
+ * the wait ends, their groups are looked at again: those due fire now,
+ * the others are timed by their deadline. */
 static void absence_wait(det_engine *e)
 {
-    int by_wall = e->now_ms != NO_TIME && e->clk.newest_ms != NO_TIME &&
-                  e->now_ms > e->clk.newest_ms;
+    int by_wall = e->clk.input_ended ||
+                  (e->now_ms != NO_TIME && e->clk.newest_ms != NO_TIME &&
+                   e->now_ms > e->clk.newest_ms);
     struct det_verdict v;
 
     if (by_wall == e->clk.by_wall)
@@ -1737,6 +1749,12 @@ static int drain_due(const det_engine *e)
             return 1;
     }
     return 0;
+}
+
+void det_engine_input_end(det_engine *e)
+{
+    e->clk.input_ended = 1;
+    absence_wait(e);
 }
 
 void det_engine_drain(det_engine *e)

@@ -26,7 +26,8 @@
  *     the group quiet; one stamped after it fires and clears it at once,
  *     the episode starting at the deadline); once the wall has moved the
  *     clock past the newest event, to a time by which late records have
- *     come, they wait no more (engine.c absence_wait, absence.c).
+ *     come, they wait no more (engine.c absence_wait, absence.c); nor
+ *     once the input has ended (replay: det_engine_input_end).
  *   - Catching up.  After det_engine_connection(e, 1, ...) the wall
  *     does not move the event clock until the first event (the backlog,
  *     if any, which is then judged in event time as replay judges it: the
@@ -224,6 +225,13 @@ void det_engine_tick(det_engine *e, int64_t wall_ms);
  * given a wall clock), then in the new one.  The rules' connection ops
  * hear it (stream_stalled's words). */
 void det_engine_connection(det_engine *e, int connected, int64_t wall_ms);
+
+/* End of input (replay, with or without --drain; before
+ * det_engine_drain): no record is to come, late or not, so the absence
+ * rules on the event clock wait no more for late records: a group whose
+ * deadline has passed fires now (from its deadline), as it would have
+ * once allowed_lateness_s more of the stream had come. */
+void det_engine_input_end(det_engine *e);
 
 /* End of input (replay --drain): let event time run on as if the stream
  * had gone quiet, without the absence rules (the end of input is not an

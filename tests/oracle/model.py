@@ -459,7 +459,8 @@ def absence_points(rule, evs, end_t, thr, lateness):
     it fires allowed_lateness_s after that (docs/rules.md "absence":
     records up to that late do not make it fire), unless its next event
     comes first stamped past the deadline: that event fires it, from the
-    deadline, and clears it at once.  Only up to the last event of the
+    deadline, and clears it at once; or the input ends first: no record
+    is to come, and it fires then.  Only up to the last event of the
     input: its end is not an absence.
     QUESTION: "more than threshold s" at millisecond resolution passes
     at last + threshold s + 1 ms."""
@@ -476,6 +477,10 @@ def absence_points(rule, evs, end_t, thr, lateness):
         elif nxt is not None and nxt[0] >= due:
             # before the CLEAR of the same event (the sort is stable)
             pts.append((nxt[0], EVENT, nxt[1], FIRE, Since(due)))
+        elif nxt is None and due <= end_t:
+            # the input ended within the wait: no record is to come, and
+            # it fires after the last event (det_engine_input_end)
+            pts.append((end_t, EVENT, float("inf"), FIRE, Since(due)))
     return pts
 
 

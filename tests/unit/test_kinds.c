@@ -1321,6 +1321,45 @@ static void test_absence_resolved_evictable(void **state)
     eng_free(e);
 }
 
+/* hold_s 0: a group resolved by its own event is seen then, after the
+ * events of that millisecond that came before it.  max_keys 2: db fires
+ * at 7.001 s; at 8 s web's event, then db's, which resolves it; at 8.5 s
+ * a new group, cache, takes web's slot (web is the least recently seen),
+ * and db, kept, fires again when its silence passes 2 s + 5 s. */
+static void test_absence_resolved_seen_in_order(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(
+        &c,
+        "[{'name':'dead','kind':'absence','severity':'warning',"
+        "'exclude':{'tool_name':'tick'},'group_by':['tool_name'],"
+        "'threshold':2,'max_keys':2}]",
+        hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "db", "a"));
+    for (int64_t t = 100; t <= 6100; t += 2000)
+        feed(e, ev_call(t, "web", "a"));
+    feed(e, ev_call(7100, "tick", "a"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "db");
+    feed(e, ev_call(8000, "web", "a"));
+    feed(e, ev_call(8000, "db", "a"));
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    feed(e, ev_call(8500, "cache", "a"));
+    for (int64_t t = 9000; t <= 20000; t += 1000)
+        feed(e, ev_call(t, "tick", "a"));
+    /* db at 15.001 s (started 10.001 s), cache at 15.501 s; web, gone,
+     * never */
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.a[2].key, "db");
+    assert_int_equal(c.a[2].started, T0 + 10001);
+    assert_string_equal(c.a[3].key, "cache");
+    assert_int_equal(rinfo(e, "dead").evicted, 1);
+    eng_free(e);
+}
+
 /* An absence rule keeps no muted group: one takes no room, evicts no
  * watched group and never makes the rule full; in a count rule full of
  * open alerts, a muted group's events go nowhere (not to the overflow
@@ -1547,6 +1586,7 @@ int main(void)
         cmocka_unit_test(test_absence_not_at_drain),
         cmocka_unit_test(test_absence_refire_then_drain),
         cmocka_unit_test(test_absence_resolved_evictable),
+        cmocka_unit_test(test_absence_resolved_seen_in_order),
         cmocka_unit_test(test_distinct_full_keeps_counting),
         cmocka_unit_test(test_muted_groups_take_no_room),
         cmocka_unit_test(test_feed_allocates_nothing),

@@ -768,6 +768,61 @@ static void test_absence_quiet_live(void **state)
     eng_free(e);
 }
 
+/* A group that fired while the wall clock drove the clock (no wait)
+ * stays firing when events drive it again (a wait of 5 s): its silence
+ * was already waited for.  Its repeats, every 2 s, go on; it does not
+ * resolve without a record. */
+static void test_absence_firing_holds_when_events_resume(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c,
+                             "[{'name':'q','kind':'absence','severity':"
+                             "'info','group_by':['agent_id'],'threshold':60,"
+                             "'repeat_interval_s':2}]",
+                             hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(50000, "t", "b"));
+    det_engine_tick(e, T0 + 65500); /* the clock at 60.5 s */
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a");
+    feed(e, ev_call(61000, "t", "c")); /* events drive it again */
+    feed(e, ev_call(63000, "t", "c"));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.a[1].key, "a");
+    assert_int_equal(c.a[1].resolved, 0); /* the repeat of 62.5 s */
+    assert_int_equal(c.a[1].started, T0 + 60001);
+    eng_free(e);
+}
+
+/* The end of the input (replay) ends the wait: no record is to come.
+ * a's deadline (60.001 s) passed 2 s before the last record, within
+ * the wait: it fires then, from its deadline; b's (62.001 s) has not
+ * passed: the end of input is not an absence. */
+static void test_absence_input_end(void **state)
+{
+    static struct cap c;
+    det_engine *e = eng_json(&c, ABS60, hold0);
+
+    (void)state;
+    feed(e, ev_call(0, "t", "a"));
+    feed(e, ev_call(2000, "t", "b"));
+    feed(e, ev_call(62000, "t", "c"));
+    assert_int_equal(c.n, 0);
+    det_engine_input_end(e);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a");
+    assert_int_equal(c.a[0].started, T0 + 60001);
+    assert_int_equal(c.a[0].ts, T0 + 62000);
+    assert_true(c.a[0].value == 62);
+    det_engine_drain(e); /* closes it, at the end of the input */
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.a[1].resolved, 1);
+    assert_string_equal(c.a[1].key, "a");
+    eng_free(e);
+}
+
 /* ---- the rule-engine fixture, out of order ---- */
 
 static void fixture(const char *name, char *path, size_t size)
@@ -900,6 +955,8 @@ int main(void)
         cmocka_unit_test(test_absence_boundary_out_of_order),
         cmocka_unit_test(test_absence_record_shows_silence),
         cmocka_unit_test(test_absence_quiet_live),
+        cmocka_unit_test(test_absence_firing_holds_when_events_resume),
+        cmocka_unit_test(test_absence_input_end),
 #if 0 /* not fixed: see the test */
         cmocka_unit_test(test_absence_boundary_out_of_order),
 #endif
