@@ -832,16 +832,18 @@ class Overflow(Exception):
     this cannot happen)."""
 
 
-def timer_rank(notes, busy, evs):
+def timer_rank(notes, busy, evs, pts=()):
     """Where a group seen last at busy stands among the groups seen in
     that millisecond (docs/rules.md "A rule at max_keys"): a resolve sent
-    by its hold timer (sent after it cleared) comes before the events of
-    the millisecond, and such resolves in the order their episodes opened
-    (the episode's start, then its first event then); else the events'
-    order (1,)."""
+    by a timer (its hold timer, after it cleared; or, with no hold_s, the
+    window's edge or bucket close that cleared it: a CLEAR point at the
+    edge) comes before the events of the millisecond, and such resolves
+    in the order their episodes opened (the episode's start, then its
+    first event then); else the events' order (1,)."""
+    edges = {p[0] for p in pts if p[1] == EDGE and p[3] == CLEAR}
     for n in notes:
         if n[0] == "alert.resolved" and n[1] == busy and n[3] is not None \
-                and n[1] > n[3]:
+                and (n[1] > n[3] or n[3] in edges):
             first = min([sq for (tt, sq, _) in evs if tt == n[2]] or [0])
             return (0, n[2], first)
     return (1,)
@@ -929,7 +931,7 @@ def incarnations(rule, seen, max_keys, end_t, hold, repeat, opts,
                         continue     # an open alert: never evicted
                     busy = max([busy] + [n[1] for n in notes] +
                                [n[3] for n in notes if n[3] is not None])
-                    rank = timer_rank(notes, busy, evs)
+                    rank = timer_rank(notes, busy, evs, u[1])
                 else:
                     rank = (1,)
                 cands.append((evs[-1][0], busy, w, rank))
@@ -971,6 +973,7 @@ class Overflowing:
         self.end_t, self.opts = end_t, opts
         self.cap = cap if cap is not None else []
         self.open_since = None   # the warning's start, while it is open
+        self.open_key = None     # the key of the event that opened it
         self.evs = None          # the overflow group's events
         self.opened_at = None    # the first of them
 
@@ -983,6 +986,7 @@ class Overflowing:
             return               # muted: counted nowhere
         if self.open_since is None:
             self.open_since = t
+            self.open_key = (t, EVENT, seq)
             self.cap.append([t, None])
         if self.evs is not None:
             # an overflow group whose alert resolved has gone
@@ -1026,7 +1030,9 @@ class Overflowing:
             notes, _, _, _ = lifecycle(u[1], self.hold, self.repeat,
                                        until=cut, keys=keys)
             for n, k in zip(notes, keys):
-                if n[0] == "alert.resolved" and n[1] >= self.open_since:
+                # after the event that found the rule full: a resolve by
+                # a timer of its millisecond came before it (no room then)
+                if n[0] == "alert.resolved" and k > self.open_key:
                     if at is None or k < at:
                         at = k
                     break
