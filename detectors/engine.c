@@ -123,7 +123,7 @@ struct det_engine_clock {
     int by_wall;            /* the wall clock moved the event clock past
                                the newest event, or the input ended:
                                absence rules wait no more for late
-                               records (absence_wait) */
+                               records (absence_wait; -1: not set) */
     int input_ended;        /* det_engine_input_end: no record is to
                                come */
     det_lag lag;
@@ -1335,6 +1335,10 @@ static void absence_wait(det_engine *e)
             continue;
         for (uint32_t s = r->keys.pin_head, nxt; s != DET_NIL; s = nxt) {
             nxt = r->keys.slot[s].next;
+            /* a firing group does not wait (absence.c): its timers
+             * stand (a repeat due now is sent by its own timer) */
+            if (r->keys.slot[s].state == DET_ST_FIRING)
+                continue;
             r->kind->tick(r, s, e->now_ms, &v);
             transition(e, r, &v, NULL);
         }
@@ -1908,6 +1912,10 @@ int det_engine_adopt(det_engine *e, det_engine *old)
         if (!taken[j])
             close_open(old, &old->r[j], why, NO_TIME);
     e->seq = old->seq; /* with the resolves close_open made */
+    /* the absence rules' wait as the clock now is: the kept rules' is
+     * the old engine's, with its allowed_lateness_s */
+    e->clk.by_wall = -1;
+    absence_wait(e);
     reschedule_all(e);
     return kept;
 }

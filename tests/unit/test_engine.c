@@ -90,6 +90,35 @@ static void test_adopt_keeps_unchanged(void **state)
     eng_free(e);
 }
 
+static void no_wait(struct det_engine_params *p)
+{
+    small(p);
+    p->allowed_lateness_s = 0;
+}
+
+/* A reload that changes allowed_lateness_s: an absence rule kept with
+ * its groups waits as the new setting says (here no more: a's silence
+ * fires as it passes 60 s, not 5 s later). */
+static void test_adopt_absence_wait(void **state)
+{
+    static struct cap c;
+    static const char json[] =
+        "[{'name':'quiet','kind':'absence','severity':'warning',"
+        "'group_by':['agent_id'],'threshold':60}]";
+    det_engine *old = eng_json(&c, json, small), *e;
+
+    (void)state;
+    feed(old, ev_call(0, "t", "a"));
+    e = eng_more(&c, json, no_wait);
+    assert_int_equal(det_engine_adopt(e, old), 1);
+    feed(e, ev_call(60001, "t", "b"));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.a[0].key, "a");
+    assert_int_equal(c.a[0].started, T0 + 60001);
+    eng_free(old);
+    eng_free(e);
+}
+
 /* A reload that changes the volume threshold closes its open episode with
  * a resolve that says why; an unchanged rule keeps its state. */
 static void test_adopt_closes_changed(void **state)
@@ -628,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_fire_repeat_resolve),
         cmocka_unit_test(test_hold_suppresses_flap),
         cmocka_unit_test(test_adopt_keeps_unchanged),
+        cmocka_unit_test(test_adopt_absence_wait),
         cmocka_unit_test(test_adopt_closes_changed),
         cmocka_unit_test(test_adopt_closes_removed),
         cmocka_unit_test(test_late_events),
