@@ -844,8 +844,13 @@ def timer_rank(notes, busy, evs, pts=()):
     for n in notes:
         if n[0] == "alert.resolved" and n[1] == busy and n[3] is not None \
                 and (n[1] > n[3] or n[3] in edges):
-            first = min([sq for (tt, sq, _) in evs if tt == n[2]] or [0])
-            return (0, n[2], first)
+            # opened: when its first firing was sent (an absence episode
+            # starts at its deadline, before it fires), and by which of
+            # the group's events then
+            opened = min([m[1] for m in notes if m[0] == "alert.firing"
+                          and m[2] == n[2]] or [n[2]])
+            first = min([sq for (tt, sq, _) in evs if tt == opened] or [0])
+            return (0, opened, first)
     return (1,)
 
 
