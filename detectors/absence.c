@@ -295,22 +295,15 @@ static inline int64_t threshold_ms(const struct det_rule *r, uint32_t slot)
                           : (int64_t)llround(r->thr[slot] * 1000.0);
 }
 
-/* The gap at now, and the episode's longest (the current gap while no
- * episode is open).  A silence passes its threshold at last + thr + 1 ms
- * (since_ms), and fires lateness_ms after that: a record of the group
- * that comes up to allowed_lateness_s out of order does not make it
- * fire; kind_feed fires the ones whose own record shows them first. */
-__attribute__((hot))
-static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
-                      struct det_verdict *v)
+/* The verdict of group `slot` at now when it waits `wait` ms past its
+ * deadline: its gap at now, and the episode's longest (the current gap
+ * while no episode is open).  A silence passes its threshold at last +
+ * thr + 1 ms (since_ms), and fires `wait` after that. */
+static void judge(const struct det_rule *r, uint32_t slot, int64_t now,
+                  int64_t wait, struct det_verdict *v)
 {
     int64_t last = *(const int64_t *)det_state(r, slot);
-    /* a firing group's silence was already waited for: it holds while
-     * the group has no record, whatever the wait is now */
-    int64_t wait = r->keys.slot[slot].state == DET_ST_FIRING
-                       ? 0
-                       : r->spec.absence.lateness_ms;
-    int64_t thr = threshold_ms(r, slot) + wait;
+    int64_t thr = threshold_ms(r, slot);
     double gap = last == INT64_MIN ? 0 : (double)(now - last) / 1000.0;
 
     v->slot = slot;
@@ -323,14 +316,30 @@ static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
     if (last == INT64_MIN) {
         v->level = DET_CLEAR;
         v->next_ms = INT64_MAX;
-    } else if (now - last > thr) {
+    } else if (now - last > thr + wait) {
         v->level = DET_ABOVE;
         v->next_ms = INT64_MAX;
-        v->since_ms = last + thr - wait + 1;
+        v->since_ms = last + thr + 1;
     } else {
         v->level = DET_CLEAR;
-        v->next_ms = last + thr + 1;
+        v->next_ms = last + thr + wait + 1;
     }
+}
+
+/* Time: a group fires lateness_ms past its deadline, so a record of it
+ * that comes up to allowed_lateness_s out of order does not make it
+ * fire (kind_feed fires the ones whose own record shows them first); a
+ * firing group's silence was already waited for: it holds while the
+ * group has no record, whatever the wait is now. */
+__attribute__((hot))
+static void kind_tick(struct det_rule *r, uint32_t slot, int64_t now,
+                      struct det_verdict *v)
+{
+    judge(r, slot, now,
+          r->keys.slot[slot].state == DET_ST_FIRING
+              ? 0
+              : r->spec.absence.lateness_ms,
+          v);
 }
 
 static void clock_start(struct det_rule *r, int64_t now)
@@ -364,26 +373,13 @@ static inline int64_t ended_at(const struct det_rule *r,
 static int shows_silence(const struct det_rule *r, uint32_t slot,
                          const struct det_input *in, struct det_verdict *v)
 {
-    int64_t last = *(const int64_t *)det_state(r, slot), thr;
+    int64_t last = *(const int64_t *)det_state(r, slot);
 
     if (last == INT64_MIN || r->spec.absence.lateness_ms == 0 ||
-        r->keys.slot[slot].state == DET_ST_FIRING)
+        r->keys.slot[slot].state == DET_ST_FIRING ||
+        ended_at(r, in) - last <= threshold_ms(r, slot))
         return 0;
-    thr = threshold_ms(r, slot);
-    if (ended_at(r, in) - last <= thr)
-        return 0;
-    v->slot = slot;
-    v->level = DET_ABOVE;
-    v->value = (double)(ended_at(r, in) - last) / 1000.0;
-    /* within hold_s: the episode's longest gap, as kind_tick's */
-    if (r->keys.slot[slot].state != DET_ST_IDLE &&
-        r->alert[slot].value > v->value)
-        v->value = r->alert[slot].value;
-    v->aux[0] = r->spec.absence.connected;
-    v->aux[1] = (double)r->stream_lag_ms / 1000.0;
-    v->extra = v->text = NULL;
-    v->next_ms = INT64_MAX;
-    v->since_ms = last + thr + 1;
+    judge(r, slot, ended_at(r, in), 0, v); /* DET_ABOVE */
     return 1;
 }
 
@@ -401,17 +397,17 @@ static int kind_feed(struct det_rule *r, struct det_input *in,
         /* back from its alert: idle groups are watched oldest first */
         if (r->keys.slot[slot].state == DET_ST_IDLE && det_pinned(r, slot))
             det_keys_unpin(&r->keys, slot);
-        if (shows_silence(r, slot, in, v))
-            return DET_FEED_AGAIN;
+    }
+    /* fired before this event counts: its alert shows the last event
+     * before the silence */
+    if (shows_silence(r, slot, in, v))
+        return DET_FEED_AGAIN;
+    a = &r->alert[slot];
+    if (slot != r->fixed_slot)
         keep_event(r, slot, in);
-    } else {
-        if (shows_silence(r, slot, in, v))
-            return DET_FEED_AGAIN;
-        a = &r->alert[slot];
+    else
         memcpy(a->sample.record_id, in->ev->record_id,
                strnlen(in->ev->record_id, EVENT_ID_MAX - 1) + 1);
-    }
-    a = &r->alert[slot];
     last = det_state(r, slot);
     /* the gap this event ends counts for the open episode: up to its
      * stamp (a late record did not come after the silence it ends) */

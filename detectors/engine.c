@@ -120,7 +120,7 @@ struct det_engine_clock {
                                CATCHUP_GRACE_MS: a backlog may come */
     int skipped;            /* the event clock stood still while the stream
                                was not observed: its next move jumps */
-    int by_wall;            /* the wall clock moved the event clock past
+    int no_wait;            /* the wall clock moved the event clock past
                                the newest event, or the input ended:
                                absence rules wait no more for late
                                records (absence_wait; -1: not set) */
@@ -1317,21 +1317,21 @@ static void run_timers(det_engine *e)
  * the others are timed by their deadline. */
 static void absence_wait(det_engine *e)
 {
-    int by_wall = e->clk.input_ended ||
+    int no_wait = e->clk.input_ended ||
                   (e->now_ms != NO_TIME && e->clk.newest_ms != NO_TIME &&
                    e->now_ms > e->clk.newest_ms);
     struct det_verdict v;
 
-    if (by_wall == e->clk.by_wall)
+    if (no_wait == e->clk.no_wait)
         return;
-    e->clk.by_wall = by_wall;
+    e->clk.no_wait = no_wait;
     for (uint32_t i = 0; i < e->n; i++) {
         struct det_rule *r = &e->r[i];
 
         if (!(r->kind->flags & DET_KF_ABSENCE) || on_stream(r))
             continue;
-        r->spec.absence.lateness_ms = by_wall ? 0 : e->lateness_ms;
-        if (!by_wall || !timers_active(e, r))
+        r->spec.absence.lateness_ms = no_wait ? 0 : e->lateness_ms;
+        if (!no_wait || !timers_active(e, r))
             continue;
         for (uint32_t s = r->keys.pin_head, nxt; s != DET_NIL; s = nxt) {
             nxt = r->keys.slot[s].next;
@@ -1914,7 +1914,7 @@ int det_engine_adopt(det_engine *e, det_engine *old)
     e->seq = old->seq; /* with the resolves close_open made */
     /* the absence rules' wait as the clock now is: the kept rules' is
      * the old engine's, with its allowed_lateness_s */
-    e->clk.by_wall = -1;
+    e->clk.no_wait = -1;
     absence_wait(e);
     reschedule_all(e);
     return kept;
